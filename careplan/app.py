@@ -1,0 +1,40 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from . import paths
+from .config import load_config
+from .db.engine import Database
+from .extensions import DB_KEY, csrf, login_manager
+from .services import passwords
+
+
+def create_app(overrides: dict | None = None, instance_path: Path | str | None = None) -> Flask:
+    instance = Path(instance_path) if instance_path else paths.instance_path()
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(paths.PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(load_config(instance, overrides=overrides))
+    passwords.configure(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_KIB"])
+    app.extensions[DB_KEY] = Database(
+        app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
+    )
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from .web import register
+
+    register(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,100 @@
+"""Command line: migrations, accounts, teams, caseloads and demo data.
+
+Run as `careplan COMMAND` (or `flask --app wsgi COMMAND`); `careplan --help` lists them.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from .db import migrate
+from .domain.roles import Role
+from .extensions import get_db
+from .services import accounts
+from .services.errors import ServiceError
+
+
+def register_commands(app: Flask) -> None:
+    for command in (db_upgrade, create_team, create_user, link_caseload, add_supervisor, demo):
+        app.cli.add_command(command)
+
+
+def _fail(err: Exception) -> None:
+    raise click.ClickException(str(err) or err.__class__.__name__)
+
+
+@click.command("db-upgrade")
+def db_upgrade():
+    """Bring the database schema up to date (Alembic migrations)."""
+    migrate.upgrade(current_app.config["DATABASE_URL"])
+    click.echo("Database is up to date.")
+
+
+@click.command("create-team")
+@click.argument("name")
+def create_team(name):
+    """Create a team of key workers."""
+    try:
+        accounts.create_team(get_db(), name)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"Team {name!r} created.")
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", required=True, help="The name people will see.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--team", "team_name", default=None, help="Team name, for key workers.")
+@click.password_option(help="Asked for if not given (at least 10 characters).")
+def create_user(email, display_name, role, team_name, password):
+    """Create an account."""
+    try:
+        user = accounts.create_user(get_db(), email, display_name, role, password, team_name)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"Created {Role(user.role).label} {user.display_name} <{user.email}>.")
+
+
+@click.command("link-caseload")
+@click.argument("client_email")
+@click.argument("key_worker_email")
+def link_caseload(client_email, key_worker_email):
+    """Put a client on a key worker's caseload (ends any earlier link)."""
+    try:
+        accounts.link_caseload(get_db(), client_email, key_worker_email)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"{client_email} is now on {key_worker_email}'s caseload.")
+
+
+@click.command("add-supervisor")
+@click.argument("supervisor_email")
+@click.argument("team_name")
+def add_supervisor(supervisor_email, team_name):
+    """Let a supervisor oversee a team."""
+    try:
+        accounts.add_supervisor(get_db(), supervisor_email, team_name)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"{supervisor_email} now supervises {team_name!r}.")
+
+
+@click.command("demo")
+def demo():
+    """Create demo accounts and plans (once) and print how to sign in."""
+    from .demo import DEMO_PASSWORD, seed_demo
+
+    people = seed_demo(get_db())
+    click.echo("\nDemo accounts (password for all: " + DEMO_PASSWORD + "):")
+    for role, name, email in people:
+        click.echo(f"  {role:<14} {name:<18} {email}")
+    click.echo("")
+
+
+def main() -> None:
+    from . import create_app
+
+    FlaskGroup(create_app=lambda: create_app(), help=__doc__)(prog_name="careplan")

@@ -1,0 +1,105 @@
+"""Demo accounts and plans for trying the app locally. Safe to run more than once."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from .db.engine import Database
+from .db.models import User
+from .domain.roles import Role
+from .services import accounts, documents
+
+DEMO_PASSWORD = "demo-password"
+
+PEOPLE = [
+    (Role.SUPERVISOR, "Sam Supervisor", "supervisor@demo.careplan", None),
+    (Role.KEY_WORKER, "Kim Keyworker", "kim@demo.careplan", "North team"),
+    (Role.KEY_WORKER, "Lee Keyworker", "lee@demo.careplan", "South team"),
+    (Role.CLIENT, "Alex Client", "alex@demo.careplan", None),
+    (Role.CLIENT, "Bea Client", "bea@demo.careplan", None),
+    (Role.CLIENT, "Cal Client", "cal@demo.careplan", None),
+    (Role.ADVOCATE, "Ash Advocate", "ash@demo.careplan", None),
+    (Role.ADMIN, "Ada Admin", "admin@demo.careplan", None),
+]
+
+
+def seed_demo(db: Database) -> list[tuple[str, str, str]]:
+    listing = [(role.label, name, email) for role, name, email, _ in PEOPLE]
+    with db.read() as s:
+        if s.scalar(select(User.id).where(User.email == PEOPLE[0][2])):
+            return listing
+
+    for team in ("North team", "South team"):
+        accounts.create_team(db, team)
+    users = {}
+    for role, name, email, team in PEOPLE:
+        users[email] = accounts.create_user(db, email, name, role, DEMO_PASSWORD, team)
+    accounts.add_supervisor(db, "supervisor@demo.careplan", "North team")
+    accounts.add_supervisor(db, "supervisor@demo.careplan", "South team")
+    accounts.link_caseload(db, "alex@demo.careplan", "kim@demo.careplan")
+    accounts.link_caseload(db, "bea@demo.careplan", "kim@demo.careplan")
+    accounts.link_caseload(db, "cal@demo.careplan", "lee@demo.careplan")
+
+    alex = accounts.actor_for(users["alex@demo.careplan"])
+    kim = accounts.actor_for(users["kim@demo.careplan"])
+    bea = accounts.actor_for(users["bea@demo.careplan"])
+    accounts.invite_advocate(db, alex, users["ash@demo.careplan"].id)
+
+    # Alex: a plan written together over three versions.
+    soon = date.today() + timedelta(days=21)
+    plan = documents.create_document(db, kim, alex.id)
+    content = {
+        "domains": {
+            "housing": {
+                "own_words": "I am sofa surfing at my sister's. It is crowded and I want my own place."
+            },
+            "drug_alcohol": {
+                "own_words": "I am on a script and doing alright. Weekends are the hard part."
+            },
+        },
+        "goals": [
+            {
+                "title": "Get my own flat",
+                "steps": [
+                    {
+                        "text": "Ring the council housing team",
+                        "owner": {"kind": "client"},
+                        "due": soon.isoformat(),
+                    },
+                    {
+                        "text": "Write a support letter for the housing application",
+                        "owner": {"kind": "key_worker"},
+                        "due": soon.isoformat(),
+                    },
+                ],
+            }
+        ],
+        "care_team": [
+            {"name": "Dr Patel", "role": "GP", "what_they_do": "Prescribes and checks my health"}
+        ],
+        "what_matters": {"text": "Being treated like a person, and seeing the same worker."},
+    }
+    documents.save_version(db, kim, plan, 0, content, "First draft from our meeting")
+    page = documents.open_document(db, alex, plan)
+    content = page.content
+    content["domains"]["money"] = {
+        "own_words": "My benefits were sanctioned in May. I am behind on my phone bill."
+    }
+    content["goals"][0]["steps"].append(
+        {
+            "text": "Go to the benefits advice drop-in",
+            "owner": {"kind": "other", "name": "Citizens Advice"},
+            "due": (soon + timedelta(days=14)).isoformat(),
+        }
+    )
+    documents.save_version(db, alex, plan, page.head_number, content, "Added money worries")
+    page = documents.open_document(db, kim, plan)
+    content = page.content
+    content["goals"][0]["steps"][0]["status"] = "in_progress"
+    documents.save_version(db, kim, plan, page.head_number, content, "Alex has rung the council")
+
+    # Bea: a plan just started, nothing written yet.
+    documents.create_document(db, bea, bea.id)
+    return listing

@@ -1,0 +1,92 @@
+"""A readable comparison of two versions: what was added, removed or changed, word by word."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from .documents import DocumentKind
+
+# Words keep their trailing space, so "Not started" -> "In progress" reads as one replacement.
+_TOKENS = re.compile(r"\S+\s*|\s+")
+
+
+@dataclass(frozen=True)
+class Segment:
+    op: str  # "same", "added" or "removed"
+    text: str
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    label: str
+    status: str  # "added", "removed" or "changed"
+    segments: tuple[Segment, ...]
+    before: str
+    after: str
+
+
+def word_diff(before: str, after: str) -> tuple[Segment, ...]:
+    """Word-level difference; whitespace is kept so the result reads as the original text."""
+    a, b = _TOKENS.findall(before), _TOKENS.findall(after)
+    # Match on the words alone; the text shown keeps the original spacing.
+    matcher = difflib.SequenceMatcher(
+        None, [t.strip() for t in a], [t.strip() for t in b], autojunk=False
+    )
+    out: list[Segment] = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out.append(Segment("same", "".join(b[j1:j2])))
+        else:
+            if i2 > i1:
+                out.append(Segment("removed", "".join(a[i1:i2])))
+            if j2 > j1:
+                out.append(Segment("added", "".join(b[j1:j2])))
+    return tuple(_merge_adjacent(out))
+
+
+def _merge_adjacent(segments: list[Segment]) -> list[Segment]:
+    merged: list[Segment] = []
+    for seg in segments:
+        if merged and merged[-1].op == seg.op:
+            merged[-1] = Segment(seg.op, merged[-1].text + seg.text)
+        else:
+            merged.append(seg)
+    return merged
+
+
+def compare(kind: DocumentKind, old: dict | None, new: dict) -> list[Change]:
+    """Changes from `old` to `new`, in the order they appear in the newer document."""
+    before = {f.key: f for f in kind.fields(old)} if old else {}
+    after = {f.key: f for f in kind.fields(new)}
+    changes: list[Change] = []
+    for key, field in after.items():
+        previous = before.get(key)
+        if previous is None:
+            if field.text:
+                changes.append(
+                    Change(
+                        key, field.label, "added", (Segment("added", field.text),), "", field.text
+                    )
+                )
+        elif previous.text != field.text:
+            changes.append(
+                Change(
+                    key,
+                    field.label,
+                    "changed",
+                    word_diff(previous.text, field.text),
+                    previous.text,
+                    field.text,
+                )
+            )
+    for key, field in before.items():
+        if key not in after and field.text:
+            changes.append(
+                Change(
+                    key, field.label, "removed", (Segment("removed", field.text),), field.text, ""
+                )
+            )
+    return changes

@@ -1,0 +1,127 @@
+"""The engine shared by every kind of document: validation, attribution and readable fields.
+
+A document kind (care plan, partnership agreement) describes its content; everything else,
+versions, comparison, attribution and conflict handling, works on any kind through this
+interface.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+from .errors import ContentInvalid
+from .nested import flatten_errors
+
+ATTRIBUTION_KEYS = ("written_by", "changed_by")
+
+
+@dataclass(frozen=True)
+class Author:
+    id: int
+    name: str
+    role: str
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "role": self.role}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One readable piece of a document: what the comparison and the PDF show."""
+
+    key: str  # stable across versions, e.g. "step:3f2a:due"
+    label: str  # for people, e.g. 'Goal "Find a flat", step 2: due date'
+    text: str
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class DocumentKind:
+    """Base for the kinds of document. Subclasses set the class attributes and hooks."""
+
+    name: str = ""
+    label: str = ""
+    schema: type[Schema]
+
+    # --- hooks for subclasses -------------------------------------------------------------
+    def empty_content(self) -> dict:
+        raise NotImplementedError
+
+    def drop_blank_rows(self, raw: dict) -> dict:
+        """Remove unfilled spare rows that a form offers for adding items."""
+        return raw
+
+    def attributable(self, content: dict) -> Iterator[tuple[str, dict]]:
+        """Yield (stable key, node) for every part that records who wrote and changed it."""
+        raise NotImplementedError
+
+    def fields(self, content: dict) -> list[Field]:
+        raise NotImplementedError
+
+    def ensure_ids(self, content: dict, make_id: Callable[[], str]) -> None:
+        """Give new list items an id so that later versions can be matched to them."""
+
+    # --- shared behaviour -----------------------------------------------------------------
+    def validate(self, raw: dict, make_id: Callable[[], str] = new_id) -> dict:
+        """Return clean content or raise ContentInvalid with one message per form field."""
+        raw = strip_attribution(raw)
+        raw = self.drop_blank_rows(raw)
+        try:
+            content = self.schema().load(raw)
+        except ValidationError as err:
+            raise ContentInvalid(flatten_errors(err.messages)) from err
+        self.ensure_ids(content, make_id)
+        return content
+
+    def attribute(self, previous: dict | None, content: dict, author: Author) -> dict:
+        """Stamp who wrote each part and who last changed it.
+
+        Attribution is derived from the previous version, never taken from the submission, so
+        nobody can claim another person's words or disown their own.
+        """
+        before = dict(self.attributable(previous)) if previous else {}
+        for key, node in self.attributable(content):
+            old = before.get(key)
+            if old is None or is_blank(own_fields(old)):
+                # Filling in an empty part counts as writing it.
+                node["written_by"] = author.as_dict()
+                node["changed_by"] = author.as_dict()
+            elif own_fields(old) != own_fields(node):
+                node["written_by"] = old.get("written_by", author.as_dict())
+                node["changed_by"] = author.as_dict()
+            else:
+                node["written_by"] = old.get("written_by", author.as_dict())
+                node["changed_by"] = old.get("changed_by", author.as_dict())
+        return content
+
+
+def own_fields(node: dict) -> dict:
+    """A node's own values: not its attribution and not its child lists."""
+    return {k: v for k, v in node.items() if k not in ATTRIBUTION_KEYS and not isinstance(v, list)}
+
+
+def strip_attribution(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: strip_attribution(v) for k, v in value.items() if k not in ATTRIBUTION_KEYS}
+    if isinstance(value, list):
+        return [strip_attribution(v) for v in value]
+    return value
+
+
+def is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    if isinstance(value, dict):
+        return all(is_blank(v) for k, v in value.items() if k != "id")
+    if isinstance(value, list):
+        return all(is_blank(v) for v in value)
+    return False

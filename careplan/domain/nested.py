@@ -1,0 +1,53 @@
+"""Flat form names <-> nested content.
+
+A form field called ``goals-0-steps-1-due`` is the value at content["goals"][0]["steps"][1]["due"].
+The same dash-joined path names validation errors, so each message lands beside its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+SEP = "-"
+
+
+def unflatten(pairs: Iterable[tuple[str, str]]) -> dict:
+    """Build nested dicts from dash-separated names; numeric parts become list positions."""
+    root: dict = {}
+    for name, value in pairs:
+        parts = name.split(SEP)
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[parts[-1]] = value
+    return _lists_from_numeric_keys(root)
+
+
+def _lists_from_numeric_keys(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    converted = {k: _lists_from_numeric_keys(v) for k, v in node.items()}
+    if converted and all(k.isdigit() for k in converted):
+        return [converted[k] for k in sorted(converted, key=int)]
+    return converted
+
+
+def flatten_errors(errors: Mapping, prefix: str = "") -> dict[str, str]:
+    """Marshmallow's nested error dict -> {"goals-0-title": "message"} (first message per field)."""
+    flat: dict[str, str] = {}
+    for key, value in errors.items():
+        name = f"{prefix}{SEP}{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            flat.update(flatten_errors(value, name))
+        elif isinstance(value, list) and value and isinstance(value[0], Mapping):
+            for item in value:
+                flat.update(flatten_errors(item, name))
+        elif isinstance(value, list):
+            flat[name] = str(value[0]) if value else ""
+        else:
+            flat[name] = str(value)
+    return flat

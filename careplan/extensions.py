@@ -1,0 +1,18 @@
+"""Flask extensions and the app's database handle."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from .db.engine import Database
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+DB_KEY = "careplan.db"
+
+
+def get_db() -> Database:
+    return current_app.extensions[DB_KEY]

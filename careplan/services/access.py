@@ -1,0 +1,82 @@
+"""Gathers the facts about how a person stands to a client; the domain decides what follows."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from ..db.models import AdvocateInvitation, CaseloadLink, SupervisorTeam, User
+from ..domain.access import Access, Relationship, access_to_client
+from ..domain.roles import Role
+from .actor import Actor
+from .errors import NotFound
+
+
+def relationship_to(session: Session, actor: Actor, client_id: int) -> Relationship:
+    if actor.role is Role.CLIENT:
+        return Relationship(is_the_client=actor.id == client_id)
+    if actor.role is Role.KEY_WORKER:
+        return Relationship(holds_caseload=session.scalar(select(_holds(actor.id, client_id))))
+    if actor.role is Role.SUPERVISOR:
+        return Relationship(
+            supervises_team=session.scalar(select(_supervises(actor.id, client_id)))
+        )
+    if actor.role is Role.ADVOCATE:
+        return Relationship(
+            invited_as_advocate=session.scalar(select(_invited(actor.id, client_id)))
+        )
+    return Relationship()
+
+
+def access_to(session: Session, actor: Actor, client_id: int) -> Access:
+    return access_to_client(actor.role, relationship_to(session, actor, client_id))
+
+
+def require_read(session: Session, actor: Actor, client_id: int) -> Access:
+    access = access_to(session, actor, client_id)
+    if not access.read:
+        raise NotFound()
+    return access
+
+
+def _holds(key_worker_id: int, client_id: int):
+    return exists().where(
+        CaseloadLink.client_id == client_id,
+        CaseloadLink.key_worker_id == key_worker_id,
+        CaseloadLink.ended_at.is_(None),
+    )
+
+
+def _supervises(supervisor_id: int, client_id: int):
+    """The client's current key worker belongs to a team this supervisor oversees."""
+    worker = User.__table__.alias("worker")
+    return (
+        exists()
+        .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None))
+        .where(worker.c.id == CaseloadLink.key_worker_id)
+        .where(SupervisorTeam.team_id == worker.c.team_id)
+        .where(SupervisorTeam.supervisor_id == supervisor_id)
+    )
+
+
+def _invited(advocate_id: int, client_id: int):
+    return exists().where(
+        AdvocateInvitation.client_id == client_id,
+        AdvocateInvitation.advocate_id == advocate_id,
+        AdvocateInvitation.revoked_at.is_(None),
+    )
+
+
+def visible_clients(actor: Actor) -> Select:
+    """A query for the client users this person may see (none for admins)."""
+    query = select(User).where(User.role == Role.CLIENT.value, User.active.is_(True))
+    if actor.role is Role.CLIENT:
+        return query.where(User.id == actor.id)
+    if actor.role is Role.KEY_WORKER:
+        return query.where(_holds(actor.id, User.id))
+    if actor.role is Role.SUPERVISOR:
+        return query.where(_supervises(actor.id, User.id))
+    if actor.role is Role.ADVOCATE:
+        return query.where(_invited(actor.id, User.id))
+    return query.where(False)

@@ -1,0 +1,261 @@
+"""People, teams, caseloads and advocate invitations."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..db.engine import Database
+from ..db.models import AdvocateInvitation, CaseloadLink, SupervisorTeam, Team, User, utcnow
+from ..domain.roles import Role
+from . import audit, passwords
+from .actor import Actor
+from .errors import Invalid, NotFound
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def actor_for(user: User, ip: str = "") -> Actor:
+    return Actor(id=user.id, role=Role(user.role), name=user.display_name, ip=ip)
+
+
+def create_team(db: Database, name: str, actor: Actor | None = None) -> Team:
+    name = name.strip()
+    if not name:
+        raise Invalid("A team needs a name.")
+    with db.write() as s:
+        if s.scalar(select(Team).where(Team.name == name)):
+            raise Invalid(f"There is already a team called {name!r}.")
+        team = Team(name=name)
+        s.add(team)
+        s.flush()
+        audit.record(s, actor, "team.create", "team", team.id, detail={"name": name})
+        return team
+
+
+def create_user(
+    db: Database,
+    email: str,
+    display_name: str,
+    role: Role | str,
+    password: str,
+    team_name: str | None = None,
+    actor: Actor | None = None,
+) -> User:
+    email = email.strip().lower()
+    display_name = display_name.strip()
+    if not _EMAIL.match(email):
+        raise Invalid(f"{email!r} does not look like an e-mail address.")
+    if not display_name:
+        raise Invalid("A person needs a name.")
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise Invalid(f"Role must be one of: {', '.join(r.value for r in Role)}.") from exc
+    if len(password) < passwords.MIN_PASSWORD_LENGTH:
+        raise Invalid(f"Passwords need at least {passwords.MIN_PASSWORD_LENGTH} characters.")
+    password_hash = passwords.hash_password(password)
+    with db.write() as s:
+        team_id = None
+        if team_name:
+            team = s.scalar(select(Team).where(Team.name == team_name))
+            if team is None:
+                raise Invalid(f"There is no team called {team_name!r}.")
+            team_id = team.id
+        if s.scalar(select(User.id).where(User.email == email)):
+            raise Invalid(f"There is already an account for {email}.")
+        user = User(
+            email=email,
+            display_name=display_name,
+            role=role.value,
+            password_hash=password_hash,
+            team_id=team_id,
+        )
+        s.add(user)
+        try:
+            s.flush()
+        except IntegrityError as exc:
+            raise Invalid(f"There is already an account for {email}.") from exc
+        audit.record(s, actor, "user.create", "user", user.id, detail={"role": role.value})
+        return user
+
+
+def _user_with_role(s, email: str, role: Role) -> User:
+    user = s.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"There is no account for {email}.")
+    if user.role != role.value:
+        raise Invalid(f"{email} is a {Role(user.role).label}, not a {role.label}.")
+    return user
+
+
+def link_caseload(
+    db: Database, client_email: str, key_worker_email: str, actor: Actor | None = None
+) -> CaseloadLink:
+    """Put a client on a key worker's caseload, ending any earlier link (kept as history)."""
+    with db.write() as s:
+        client = _user_with_role(s, client_email, Role.CLIENT)
+        worker = _user_with_role(s, key_worker_email, Role.KEY_WORKER)
+        now = utcnow()
+        for old in s.scalars(
+            select(CaseloadLink).where(
+                CaseloadLink.client_id == client.id, CaseloadLink.ended_at.is_(None)
+            )
+        ):
+            if old.key_worker_id == worker.id:
+                return old
+            old.ended_at = now
+        s.flush()
+        link = CaseloadLink(client_id=client.id, key_worker_id=worker.id, started_at=now)
+        s.add(link)
+        s.flush()
+        audit.record(
+            s,
+            actor,
+            "caseload.link",
+            "user",
+            client.id,
+            client_id=client.id,
+            detail={"key_worker_id": worker.id},
+        )
+        return link
+
+
+def add_supervisor(
+    db: Database, supervisor_email: str, team_name: str, actor: Actor | None = None
+) -> None:
+    with db.write() as s:
+        supervisor = _user_with_role(s, supervisor_email, Role.SUPERVISOR)
+        team = s.scalar(select(Team).where(Team.name == team_name))
+        if team is None:
+            raise NotFound(f"There is no team called {team_name!r}.")
+        if s.get(SupervisorTeam, (supervisor.id, team.id)) is None:
+            s.add(SupervisorTeam(supervisor_id=supervisor.id, team_id=team.id))
+            audit.record(
+                s,
+                actor,
+                "supervision.add",
+                "team",
+                team.id,
+                detail={"supervisor_id": supervisor.id},
+            )
+
+
+def authenticate(db: Database, email: str, password: str) -> User | None:
+    with db.read() as s:
+        user = s.scalar(
+            select(User).where(User.email == email.strip().lower(), User.active.is_(True))
+        )
+    if not passwords.verify(user.password_hash if user else None, password):
+        return None
+    return user
+
+
+def load_user(db: Database, user_id: int) -> User | None:
+    with db.read() as s:
+        return s.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+
+
+def check_password(db: Database, user_id: int, password: str) -> bool:
+    user = load_user(db, user_id)
+    return bool(user) and passwords.verify(user.password_hash, password)
+
+
+# --- advocates ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdvocateChoice:
+    id: int
+    name: str
+    email: str
+    invited: bool
+
+
+def advocates_for(db: Database, client: Actor) -> list[AdvocateChoice]:
+    if client.role is not Role.CLIENT:
+        raise NotFound()
+    with db.read() as s:
+        invited = set(
+            s.scalars(
+                select(AdvocateInvitation.advocate_id).where(
+                    AdvocateInvitation.client_id == client.id,
+                    AdvocateInvitation.revoked_at.is_(None),
+                )
+            )
+        )
+        people = s.scalars(
+            select(User)
+            .where(User.role == Role.ADVOCATE.value, User.active.is_(True))
+            .order_by(User.display_name)
+        )
+        return [AdvocateChoice(u.id, u.display_name, u.email, u.id in invited) for u in people]
+
+
+def invite_advocate(db: Database, client: Actor, advocate_id: int) -> None:
+    if client.role is not Role.CLIENT:
+        raise NotFound()
+    with db.write() as s:
+        advocate = s.get(User, advocate_id)
+        if advocate is None or advocate.role != Role.ADVOCATE.value or not advocate.active:
+            raise NotFound()
+        open_invite = s.scalar(
+            select(AdvocateInvitation).where(
+                AdvocateInvitation.client_id == client.id,
+                AdvocateInvitation.advocate_id == advocate_id,
+                AdvocateInvitation.revoked_at.is_(None),
+            )
+        )
+        if open_invite:
+            return
+        s.add(AdvocateInvitation(client_id=client.id, advocate_id=advocate_id))
+        audit.record(s, client, "advocate.invite", "user", advocate_id, client_id=client.id)
+
+
+def revoke_advocate(db: Database, client: Actor, advocate_id: int) -> None:
+    if client.role is not Role.CLIENT:
+        raise NotFound()
+    with db.write() as s:
+        invites = s.scalars(
+            select(AdvocateInvitation).where(
+                AdvocateInvitation.client_id == client.id,
+                AdvocateInvitation.advocate_id == advocate_id,
+                AdvocateInvitation.revoked_at.is_(None),
+            )
+        ).all()
+        if not invites:
+            raise NotFound()
+        for invite in invites:
+            invite.revoked_at = utcnow()
+        audit.record(s, client, "advocate.revoke", "user", advocate_id, client_id=client.id)
+
+
+# --- administration (no clinical content) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    name: str
+    email: str
+    role: str
+    team: str
+    active: bool
+
+
+def list_users(db: Database, admin: Actor) -> list[UserRow]:
+    if admin.role is not Role.ADMIN:
+        raise NotFound()
+    with db.read() as s:
+        rows = s.execute(
+            select(User, Team.name)
+            .outerjoin(Team, Team.id == User.team_id)
+            .order_by(User.role, User.display_name)
+        )
+        return [
+            UserRow(u.id, u.display_name, u.email, Role(u.role).label, team or "", u.active)
+            for u, team in rows
+        ]

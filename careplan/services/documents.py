@@ -1,0 +1,436 @@
+"""Use cases for versioned documents: create, open, save, history, compare, conflicts.
+
+Every function is one transaction. Access is decided before anything is read or written;
+a record the person may not see is reported as not found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db.engine import Database
+from ..db.models import CaseloadLink, Document, User, Version, utcnow
+from ..domain.access import Access
+from ..domain.canonical import content_hash
+from ..domain.compare import Change, compare
+from ..domain.documents import strip_attribution
+from ..domain.kinds import KINDS, kind_named
+from ..domain.merge import merge
+from ..domain.roles import Role
+from . import audit
+from .access import access_to, require_read
+from .actor import Actor
+from .errors import Conflict, Invalid, NotFound, ReadOnly
+
+HISTORY_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    number: int
+    author_name: str
+    author_role: str
+    created_at: datetime
+    change_note: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    id: int
+    kind: str
+    kind_label: str
+    title: str
+    head_number: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientRecords:
+    client_id: int
+    client_name: str
+    key_worker_name: str
+    documents: list[DocumentSummary]
+    access: Access
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    id: int
+    client_id: int
+    client_name: str
+    kind: str
+    kind_label: str
+    title: str
+    head_number: int
+    shown: VersionInfo | None  # the version on screen (the latest unless asked otherwise)
+    content: dict
+    access: Access
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    document: DocumentPage
+    versions: list[VersionInfo]
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    document: DocumentPage
+    older: VersionInfo
+    newer: VersionInfo
+    changes: list[Change]
+
+
+@dataclass(frozen=True)
+class ConflictView:
+    document: DocumentPage
+    landed: list[VersionInfo]  # the versions saved since the one the edit was based on
+    their_changes: list[Change]
+    my_changes: list[Change]
+    clashes: list[str]  # labels of the parts both sides changed differently
+    proposal: dict  # my changes re-applied on top of the latest version
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    document_id: int
+    number: int
+    saved: bool  # False when nothing had changed, so no version was added
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _version_info(version: Version, author: User) -> VersionInfo:
+    return VersionInfo(
+        version.number,
+        author.display_name,
+        Role(author.role).label,
+        version.created_at,
+        version.change_note,
+        version.content_hash,
+    )
+
+
+def _load_document(s: Session, actor: Actor, document_id: int) -> tuple[Document, Access]:
+    doc = s.get(Document, document_id)
+    if doc is None:
+        raise NotFound()
+    return doc, require_read(s, actor, doc.client_id)
+
+
+def _version(s: Session, document_id: int, number: int) -> tuple[Version, User]:
+    row = s.execute(
+        select(Version, User)
+        .join(User, User.id == Version.author_id)
+        .where(Version.document_id == document_id, Version.number == number)
+    ).first()
+    if row is None:
+        raise NotFound()
+    return row[0], row[1]
+
+
+def _page(s: Session, doc: Document, access: Access, number: int | None) -> DocumentPage:
+    kind = kind_named(doc.kind)
+    number = doc.head_number if number is None else number
+    if number == 0 and doc.head_number == 0:
+        shown, content = None, kind.empty_content()
+    else:
+        if not 1 <= number <= doc.head_number:
+            raise NotFound()
+        version, author = _version(s, doc.id, number)
+        shown, content = _version_info(version, author), version.content
+    client = s.get(User, doc.client_id)
+    return DocumentPage(
+        doc.id,
+        doc.client_id,
+        client.display_name,
+        doc.kind,
+        kind.label,
+        doc.title,
+        doc.head_number,
+        shown,
+        content,
+        access,
+    )
+
+
+def _log_read(
+    s: Session, actor: Actor, access: Access, doc: Document | None, client_id: int, what: str
+) -> None:
+    if access.read_is_logged:
+        audit.record(
+            s,
+            actor,
+            "read",
+            "document" if doc else "client",
+            doc.id if doc else client_id,
+            client_id=client_id,
+            detail={"what": what},
+        )
+
+
+def _reading(db: Database, actor: Actor, client_id_of):
+    """Open a read, or a write when the read itself must be recorded."""
+    with db.read() as s:
+        client_id = client_id_of(s)
+        logged = access_to(s, actor, client_id).read_is_logged
+    return db.write() if logged else db.read()
+
+
+def _client_of_document(document_id: int):
+    def find(s: Session) -> int:
+        client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
+        if client_id is None:
+            raise NotFound()
+        return client_id
+
+    return find
+
+
+def client_records(db: Database, actor: Actor, client_id: int) -> ClientRecords:
+    with _reading(db, actor, lambda s: client_id) as s:
+        client = s.get(User, client_id)
+        if client is None or client.role != Role.CLIENT.value:
+            raise NotFound()
+        access = require_read(s, actor, client_id)
+        worker = s.scalar(
+            select(User.display_name)
+            .join(CaseloadLink, CaseloadLink.key_worker_id == User.id)
+            .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None))
+        )
+        docs = s.scalars(
+            select(Document)
+            .where(Document.client_id == client_id)
+            .order_by(Document.created_at.desc(), Document.id.desc())
+        ).all()
+        _log_read(s, actor, access, None, client_id, "list of documents")
+        return ClientRecords(
+            client_id,
+            client.display_name,
+            worker or "",
+            [
+                DocumentSummary(
+                    d.id, d.kind, kind_named(d.kind).label, d.title, d.head_number, d.updated_at
+                )
+                for d in docs
+            ],
+            access,
+        )
+
+
+def open_document(
+    db: Database, actor: Actor, document_id: int, number: int | None = None
+) -> DocumentPage:
+    with _reading(db, actor, _client_of_document(document_id)) as s:
+        doc, access = _load_document(s, actor, document_id)
+        page = _page(s, doc, access, number)
+        _log_read(
+            s,
+            actor,
+            access,
+            doc,
+            doc.client_id,
+            f"version {page.shown.number}" if page.shown else "document",
+        )
+        return page
+
+
+def history(db: Database, actor: Actor, document_id: int, page: int = 1) -> HistoryPage:
+    with _reading(db, actor, _client_of_document(document_id)) as s:
+        doc, access = _load_document(s, actor, document_id)
+        pages = max(1, -(-doc.head_number // HISTORY_PAGE_SIZE))
+        page = min(max(1, page), pages)
+        rows = s.execute(
+            select(
+                Version.number, Version.created_at, Version.change_note, Version.content_hash, User
+            )
+            .join(User, User.id == Version.author_id)
+            .where(Version.document_id == doc.id)
+            .order_by(Version.number.desc())
+            .limit(HISTORY_PAGE_SIZE)
+            .offset((page - 1) * HISTORY_PAGE_SIZE)
+        ).all()
+        versions = [
+            VersionInfo(n, u.display_name, Role(u.role).label, at, note, h)
+            for n, at, note, h, u in rows
+        ]
+        _log_read(s, actor, access, doc, doc.client_id, "history")
+        return HistoryPage(_page(s, doc, access, None), versions, page, pages)
+
+
+def compare_versions(
+    db: Database, actor: Actor, document_id: int, older: int, newer: int
+) -> Comparison:
+    with _reading(db, actor, _client_of_document(document_id)) as s:
+        doc, access = _load_document(s, actor, document_id)
+        if not (1 <= older <= doc.head_number and 1 <= newer <= doc.head_number):
+            raise NotFound()
+        old_v, old_a = _version(s, doc.id, older)
+        new_v, new_a = _version(s, doc.id, newer)
+        changes = compare(kind_named(doc.kind), old_v.content, new_v.content)
+        _log_read(
+            s, actor, access, doc, doc.client_id, f"comparison of versions {older} and {newer}"
+        )
+        return Comparison(
+            _page(s, doc, access, newer),
+            _version_info(old_v, old_a),
+            _version_info(new_v, new_a),
+            changes,
+        )
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def create_document(
+    db: Database, actor: Actor, client_id: int, kind: str = "care_plan", title: str | None = None
+) -> int:
+    if kind not in KINDS:
+        raise Invalid("Unknown kind of document.")
+    with db.write() as s:
+        client = s.get(User, client_id)
+        if client is None or client.role != Role.CLIENT.value:
+            raise NotFound()
+        access = require_read(s, actor, client_id)
+        if not access.edit:
+            raise ReadOnly("You can read this person's records but not start new ones.")
+        now = utcnow()
+        doc = Document(
+            client_id=client_id,
+            kind=kind,
+            title=(title or kind_named(kind).label).strip()[:200],
+            head_number=0,
+            created_by_id=actor.id,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(doc)
+        s.flush()
+        audit.record(
+            s,
+            actor,
+            "document.create",
+            "document",
+            doc.id,
+            client_id=client_id,
+            detail={"kind": kind},
+        )
+        return doc.id
+
+
+def save_version(
+    db: Database, actor: Actor, document_id: int, base_number: int, raw: dict, change_note: str = ""
+) -> SaveResult:
+    """Append a version based on `base_number`; refuse with Conflict if that is no longer the latest.
+
+    Validation happens first and a refused save writes nothing.
+    """
+    change_note = (change_note or "").strip()
+    if len(change_note) > 1000:
+        raise Invalid("Please keep the note about your change under 1000 characters.")
+    with db.write() as s:
+        doc, access = _load_document(s, actor, document_id)
+        if not access.edit:
+            raise ReadOnly("You can read this document but not change it.")
+        kind = kind_named(doc.kind)
+        content = kind.validate(raw)
+        if base_number != doc.head_number:
+            raise Conflict(doc.id, base_number, doc.head_number, content, change_note)
+        parent = _version(s, doc.id, base_number)[0] if base_number else None
+        content = kind.attribute(parent.content if parent else None, content, actor.author)
+        digest = content_hash(content)
+        if parent is not None and parent.content_hash == digest:
+            return SaveResult(doc.id, base_number, saved=False)
+        now = utcnow()
+        # Compare-and-set on the head: of two saves based on the same version, exactly one
+        # moves the head; the other matches no row and becomes a conflict.
+        moved = s.execute(
+            update(Document)
+            .where(Document.id == doc.id, Document.head_number == base_number)
+            .values(head_number=base_number + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved != 1:
+            raise Conflict(doc.id, base_number, _current_head(s, doc.id), content, change_note)
+        s.add(
+            Version(
+                document_id=doc.id,
+                number=base_number + 1,
+                parent_id=parent.id if parent else None,
+                author_id=actor.id,
+                created_at=now,
+                change_note=change_note,
+                content=content,
+                content_hash=digest,
+            )
+        )
+        try:
+            s.flush()
+        except IntegrityError as exc:
+            raise Conflict(
+                doc.id, base_number, _current_head(s, doc.id), content, change_note
+            ) from exc
+        audit.record(
+            s,
+            actor,
+            "document.edit",
+            "document",
+            doc.id,
+            client_id=doc.client_id,
+            detail={"version": base_number + 1, "hash": digest},
+        )
+        return SaveResult(doc.id, base_number + 1, saved=True)
+
+
+def _current_head(s: Session, document_id: int) -> int:
+    return s.scalar(select(Document.head_number).where(Document.id == document_id)) or 0
+
+
+def conflict_view(db: Database, actor: Actor, conflict: Conflict) -> ConflictView:
+    """Both sides of a conflict, and the person's changes re-applied to the latest version."""
+    with db.read() as s:
+        doc, access = _load_document(s, actor, conflict.document_id)
+        kind = kind_named(doc.kind)
+        head_v, _ = _version(s, doc.id, conflict.head_number)
+        base = (
+            _version(s, doc.id, conflict.base_number)[0].content
+            if conflict.base_number
+            else kind.empty_content()
+        )
+        rows = s.execute(
+            select(Version, User)
+            .join(User, User.id == Version.author_id)
+            .where(
+                Version.document_id == doc.id,
+                Version.number > conflict.base_number,
+                Version.number <= conflict.head_number,
+            )
+            .order_by(Version.number)
+        ).all()
+        theirs = compare(kind, base, head_v.content)
+        mine = compare(kind, base, conflict.content)
+        mine_after = {c.key: c.after for c in mine}
+        clashes = [c.label for c in theirs if c.key in mine_after and mine_after[c.key] != c.after]
+        proposal, _ = merge(
+            strip_attribution(base), strip_attribution(head_v.content), conflict.content
+        )
+        page = _page(s, doc, access, conflict.head_number)
+        return ConflictView(
+            page, [_version_info(v, u) for v, u in rows], theirs, mine, clashes, proposal
+        )
+
+
+def count_versions(db: Database, document_id: int) -> int:
+    with db.read() as s:
+        return s.scalar(
+            select(func.count()).select_from(Version).where(Version.document_id == document_id)
+        )

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base for outcomes the web, API and CLI turn into a message for the person."""
+
+
+class NotFound(ServiceError):
+    """No such record, or not one this person may see: both look the same from outside."""
+
+
+class ReadOnly(ServiceError):
+    """The person may read this record but not change it."""
+
+
+class Invalid(ServiceError):
+    """The request itself makes no sense (bad reference, wrong role, ...)."""
+
+
+class Conflict(ServiceError):
+    """Someone else saved a newer version after the one this save was based on."""
+
+    def __init__(
+        self, document_id: int, base_number: int, head_number: int, content: dict, note: str
+    ):
+        super().__init__("Someone else saved a newer version while you were editing.")
+        self.document_id = document_id
+        self.base_number = base_number
+        self.head_number = head_number
+        self.content = content
+        self.note = note

@@ -1,0 +1,113 @@
+"""Web adapter: blueprints by area, session handling, error pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+
+from ..extensions import login_manager
+from ..services.errors import Invalid, NotFound, ReadOnly
+from . import admin, auth, clients, documents, home, me
+from .session_user import load_session_user
+
+
+def register(app: Flask) -> None:
+    login_manager.session_protection = "strong"
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.user_loader(load_session_user)
+
+    for module in (auth, home, clients, documents, me, admin):
+        app.register_blueprint(module.bp)
+
+    app.before_request(_idle_logout)
+    app.after_request(_security_headers)
+    app.jinja_env.filters["when"] = _when
+    app.jinja_env.filters["day"] = _day
+    # Forms are re-shown from whatever was posted, which may not have the expected shape.
+    app.jinja_env.filters["as_mapping"] = lambda v: v if isinstance(v, dict) else {}
+    app.jinja_env.filters["as_list"] = lambda v: (
+        [i if isinstance(i, dict) else {} for i in v] if isinstance(v, list) else []
+    )
+
+    @app.errorhandler(NotFound)
+    @app.errorhandler(404)
+    def _not_found(_err):
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(ReadOnly)
+    def _read_only(err):
+        return render_template("errors/403.html", message=str(err)), 403
+
+    @app.errorhandler(Invalid)
+    def _invalid(err):
+        return render_template("errors/400.html", message=str(err)), 400
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_err):
+        return render_template(
+            "errors/400.html",
+            message="This form had expired or was sent from somewhere else. Nothing was saved. "
+            "Please go back, reload the page and try again.",
+        ), 400
+
+    @app.errorhandler(405)
+    def _method(_err):
+        return render_template("errors/404.html"), 405
+
+
+def _idle_logout():
+    """Sign out after a period without activity (default 15 minutes)."""
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    now = datetime.now(UTC).timestamp()
+    limit = 60 * _idle_minutes()
+    last = session.get("last_seen")
+    if last is not None and now - float(last) > limit:
+        logout_user()
+        session.clear()
+        flash("You were signed out because the page was left for a while. Please sign in again.")
+        return redirect(url_for("auth.login"))
+    session["last_seen"] = now
+    return None
+
+
+def _idle_minutes() -> int:
+    from flask import current_app
+
+    return current_app.config["IDLE_TIMEOUT_MINUTES"]
+
+
+def _security_headers(response):
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_user.is_authenticated:
+        # Records about people's health must not sit in shared browser caches.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%-d %B %Y at %H:%M UTC")
+
+
+def _day(value) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.strftime("%-d %B %Y")

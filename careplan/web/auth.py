@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import get_db
+from ..services import accounts
+from .session_user import SessionUser
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only follow `next` to a path on this site: never to another host (no open redirect)."""
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    error = None
+    email = ""
+    if request.method == "POST":
+        email = request.form.get("email", "").strip()
+        password = request.form.get("password", "")
+        user = accounts.authenticate(get_db(), email, password) if email and password else None
+        if user is None:
+            error = "That e-mail address and password do not match an account. Please try again."
+        else:
+            session.clear()
+            login_user(SessionUser.of(user))
+            return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+    return render_template("auth/login.html", error=error, email=email), (401 if error else 200)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"))

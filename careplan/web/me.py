@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..extensions import get_db
+from ..services import accounts
+
+bp = Blueprint("me", __name__)
+
+
+@bp.get("/me/advocates")
+@login_required
+def advocates():
+    choices = accounts.advocates_for(get_db(), current_user.actor)
+    return render_template("me/advocates.html", choices=choices)
+
+
+@bp.post("/me/advocates")
+@login_required
+def change_advocate():
+    advocate_id = request.form.get("advocate_id", type=int)
+    action = request.form.get("action")
+    if advocate_id is None or action not in {"invite", "revoke"}:
+        flash("Please choose an advocate.")
+        return redirect(url_for("me.advocates"))
+    if action == "invite":
+        accounts.invite_advocate(get_db(), current_user.actor, advocate_id)
+        flash("Your advocate can now read your plans and comment. You can stop this at any time.")
+    else:
+        accounts.revoke_advocate(get_db(), current_user.actor, advocate_id)
+        flash("Your advocate can no longer see your records.")
+    return redirect(url_for("me.advocates"))

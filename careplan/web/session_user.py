@@ -1,0 +1,47 @@
+"""The signed-in person as Flask-Login sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+from flask_login import UserMixin
+
+from ..db.models import User
+from ..domain.roles import Role
+from ..extensions import get_db
+from ..services import accounts
+from ..services.actor import Actor
+
+
+@dataclass
+class SessionUser(UserMixin):
+    id: int
+    email: str
+    name: str
+    role: Role
+    session_epoch: int
+
+    def get_id(self) -> str:
+        # The epoch changes with the password, which ends every other session.
+        return f"{self.id}:{self.session_epoch}"
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.role, self.name, request.remote_addr or "")
+
+    @classmethod
+    def of(cls, user: User) -> SessionUser:
+        return cls(user.id, user.email, user.display_name, Role(user.role), user.session_epoch)
+
+
+def load_session_user(user_id: str) -> SessionUser | None:
+    try:
+        raw_id, raw_epoch = user_id.split(":")
+        uid, epoch = int(raw_id), int(raw_epoch)
+    except ValueError:
+        return None
+    user = accounts.load_user(get_db(), uid)
+    if user is None or user.session_epoch != epoch:
+        return None
+    return SessionUser.of(user)

@@ -1,0 +1,142 @@
+"""Test fixtures. The suite runs on SQLite by default and on PostgreSQL with
+CAREPLAN_TEST_DB=postgresql (server from CAREPLAN_TEST_PG_URL, default 127.0.0.1:5432)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from careplan import create_app
+from careplan.db import migrate
+from careplan.db.engine import Database
+from careplan.extensions import DB_KEY
+from careplan.services import passwords
+from tests import factories
+
+BACKEND = os.environ.get("CAREPLAN_TEST_DB", "sqlite")
+PG_SERVER = os.environ.get("CAREPLAN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+FAST_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 1024}
+
+
+def pytest_report_header(config):
+    return f"careplan test database: {BACKEND}"
+
+
+class DatabaseTemplate:
+    """A migrated, empty database per test session; each test gets a fresh copy or truncation."""
+
+    def __init__(self, tmp_root):
+        self.tmp_root = tmp_root
+        if BACKEND == "postgresql":
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            self.name = f"careplan_test_{worker}_{uuid.uuid4().hex[:8]}"
+            self._admin(f'CREATE DATABASE "{self.name}"')
+            self.url = f"{PG_SERVER}/{self.name}"
+            migrate.upgrade(self.url)
+            self._tables = None
+        else:
+            self.template = tmp_root / "template.db"
+            migrate.upgrade(f"sqlite:///{self.template}")
+
+    def _admin(self, sql: str) -> None:
+        engine = sa.create_engine(
+            f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
+            isolation_level="AUTOCOMMIT",
+        )
+        with engine.connect() as conn:
+            conn.exec_driver_sql(sql)
+        engine.dispose()
+
+    def fresh_url(self, tmp_path) -> str:
+        if BACKEND == "postgresql":
+            self._truncate()
+            return self.url
+        path = tmp_path / "test.db"
+        shutil.copyfile(self.template, path)
+        return f"sqlite:///{path}"
+
+    def _truncate(self) -> None:
+        engine = sa.create_engine(self.url.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as conn:
+            if self._tables is None:
+                self._tables = [
+                    t for t in sa.inspect(conn).get_table_names() if t != "alembic_version"
+                ]
+            conn.exec_driver_sql(
+                "TRUNCATE "
+                + ", ".join(f'"{t}"' for t in self._tables)
+                + " RESTART IDENTITY CASCADE"
+            )
+        engine.dispose()
+
+    def drop(self) -> None:
+        if BACKEND == "postgresql":
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def db_template(tmp_path_factory):
+    template = DatabaseTemplate(tmp_path_factory.mktemp("db"))
+    yield template
+    template.drop()
+
+
+@pytest.fixture
+def database_url(db_template, tmp_path) -> str:
+    return db_template.fresh_url(tmp_path)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(
+        {"ENV": "testing", "DATABASE_URL": database_url, **FAST_ARGON2},
+        instance_path=tmp_path / "instance",
+    )
+    factories.bind(app.extensions[DB_KEY])
+    yield app
+    factories.unbind()
+    app.extensions[DB_KEY].dispose()
+
+
+@pytest.fixture
+def db(app) -> Database:
+    return app.extensions[DB_KEY]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client) -> str:
+    """A CSRF token for this client's session, read from a page as a browser would."""
+    html = client.get("/login").get_data(as_text=True)
+    match = CSRF.search(html)
+    if match is None:  # signed in already: the sign-out form carries one
+        match = CSRF.search(client.get("/").get_data(as_text=True) or "")
+    if match is None:
+        html = client.get("/", follow_redirects=True).get_data(as_text=True)
+        match = CSRF.search(html)
+    return match.group(1)
+
+
+def login(client, user, password: str = factories.PASSWORD):
+    token = csrf_token(client)
+    response = client.post(
+        "/login", data={"email": user.email, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_passwords():
+    passwords.configure(FAST_ARGON2["ARGON2_TIME_COST"], FAST_ARGON2["ARGON2_MEMORY_KIB"])

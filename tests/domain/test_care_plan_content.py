@@ -1,0 +1,123 @@
+import pytest
+
+from careplan.domain.canonical import canonical_bytes, content_hash
+from careplan.domain.care_plan import CARE_PLAN, DOMAIN_KEYS
+from careplan.domain.documents import Author
+from careplan.domain.errors import ContentInvalid
+from careplan.domain.nested import unflatten
+
+CLIENT = Author(1, "Alex", "client")
+WORKER = Author(2, "Kim", "key_worker")
+
+
+def ids():
+    counter = iter(range(1000))
+    return lambda: f"id{next(counter)}"
+
+
+def valid(**extra):
+    raw = {
+        "domains": {"housing": {"own_words": "Damp flat"}},
+        "goals": [
+            {
+                "title": "Move",
+                "steps": [
+                    {"text": "Ring council", "owner": {"kind": "client"}, "due": "2027-01-01"}
+                ],
+            }
+        ],
+    }
+    raw.update(extra)
+    return raw
+
+
+def test_hash_ignores_key_order_and_whitespace():
+    assert content_hash({"a": 1, "b": [1, 2]}) == content_hash({"b": [1, 2], "a": 1})
+    assert canonical_bytes({"b": "é", "a": 1}) == '{"a":1,"b":"é"}'.encode()
+    assert content_hash({"a": "x"}) != content_hash({"a": "y"})
+
+
+def test_valid_content_gets_every_domain_ids_and_defaults():
+    content = CARE_PLAN.validate(valid(), ids())
+    assert list(content["domains"]) == DOMAIN_KEYS
+    assert content["domains"]["housing"]["own_words"] == "Damp flat"
+    step = content["goals"][0]["steps"][0]
+    assert step["status"] == "not_started" and step["due"] == "2027-01-01"
+    assert content["goals"][0]["id"] == "id0" and step["id"] == "id1"
+    assert content["review_interval_weeks"] == 12
+
+
+def test_errors_are_field_by_field_in_plain_words():
+    raw = valid(
+        goals=[
+            {"title": "", "steps": [{"text": "x", "owner": {"kind": "other"}, "due": "2027-02-30"}]}
+        ]
+    )
+    raw["review_interval_weeks"] = "often"
+    with pytest.raises(ContentInvalid) as err:
+        CARE_PLAN.validate(raw)
+    errors = err.value.errors
+    assert errors["goals-0-title"] == "Please fill this in."
+    assert errors["goals-0-steps-0-owner-name"] == "Please say who will do this step."
+    assert "real date" in errors["goals-0-steps-0-due"]
+    assert "whole number" in errors["review_interval_weeks"]
+
+
+def test_unknown_fields_and_domains_are_refused():
+    with pytest.raises(ContentInvalid) as err:
+        CARE_PLAN.validate({"domains": {"astrology": {"own_words": "x"}}, "extra": 1})
+    assert "extra" in err.value.errors
+    assert any(k.startswith("domains") for k in err.value.errors)
+
+
+def test_blank_spare_rows_are_dropped_but_half_filled_rows_are_checked():
+    raw = valid()
+    raw["goals"][0]["steps"].append(
+        {"text": "", "owner": {"kind": "client"}, "due": "", "status": "not_started"}
+    )
+    raw["goals"].append({"title": "", "steps": [{"text": "", "due": ""}]})
+    content = CARE_PLAN.validate(raw)
+    assert len(content["goals"]) == 1 and len(content["goals"][0]["steps"]) == 1
+    raw["goals"][0]["steps"].append({"text": "Half a step", "owner": {"kind": "client"}, "due": ""})
+    with pytest.raises(ContentInvalid) as err:
+        CARE_PLAN.validate(raw)
+    assert "goals-0-steps-1-due" in err.value.errors
+
+
+def test_submitted_attribution_is_ignored_and_derived_from_history():
+    forged = valid()
+    forged["goals"][0]["written_by"] = WORKER.as_dict()
+    first = CARE_PLAN.attribute(None, CARE_PLAN.validate(forged, ids()), CLIENT)
+    assert first["goals"][0]["written_by"] == CLIENT.as_dict()
+
+    second_raw = {**first, "goals": [dict(first["goals"][0])]}
+    second_raw["goals"][0] = {
+        **first["goals"][0],
+        "steps": [dict(first["goals"][0]["steps"][0], text="Ring the council today")],
+    }
+    second = CARE_PLAN.attribute(first, CARE_PLAN.validate(second_raw, ids()), WORKER)
+    goal, step = second["goals"][0], second["goals"][0]["steps"][0]
+    assert goal["written_by"] == CLIENT.as_dict() and goal["changed_by"] == CLIENT.as_dict()
+    assert step["written_by"] == CLIENT.as_dict() and step["changed_by"] == WORKER.as_dict()
+    assert second["domains"]["housing"]["changed_by"] == CLIENT.as_dict()
+
+
+def test_filling_in_an_empty_domain_counts_as_writing_it():
+    first = CARE_PLAN.attribute(None, CARE_PLAN.validate(valid(), ids()), WORKER)
+    raw = {**first, "domains": {**first["domains"], "money": {"own_words": "Benefits stopped"}}}
+    second = CARE_PLAN.attribute(first, CARE_PLAN.validate(raw, ids()), CLIENT)
+    assert second["domains"]["money"]["written_by"] == CLIENT.as_dict()
+
+
+def test_form_names_unflatten_into_nested_content():
+    nested = unflatten(
+        [
+            ("domains-housing-own_words", "Flat"),
+            ("goals-1-title", "Second"),
+            ("goals-0-title", "First"),
+            ("goals-0-steps-0-owner-kind", "client"),
+        ]
+    )
+    assert nested["domains"]["housing"]["own_words"] == "Flat"
+    assert [g["title"] for g in nested["goals"]] == ["First", "Second"]
+    assert nested["goals"][0]["steps"][0]["owner"]["kind"] == "client"

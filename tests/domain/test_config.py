@@ -1,0 +1,33 @@
+import pytest
+
+from careplan.config import ConfigError, load_config
+
+
+def test_local_secret_is_generated_once_into_the_instance_folder(tmp_path):
+    first = load_config(tmp_path, env={})
+    second = load_config(tmp_path, env={})
+    assert len(first["SECRET_KEY"]) >= 32 and first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert first["DATABASE_URL"].startswith("sqlite:///") and first["IDLE_TIMEOUT_MINUTES"] == 15
+
+
+def test_production_requires_a_strong_secret(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config(tmp_path, env={"CAREPLAN_ENV": "production"})
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config(tmp_path, env={"CAREPLAN_ENV": "production", "SECRET_KEY": "changeme"})
+    ok = load_config(tmp_path, env={"CAREPLAN_ENV": "production", "SECRET_KEY": "x" * 40})
+    assert ok["SESSION_COOKIE_SECURE"] is True
+
+
+def test_production_refuses_debug(tmp_path):
+    with pytest.raises(ConfigError, match="debug"):
+        load_config(
+            tmp_path,
+            env={"CAREPLAN_ENV": "production", "SECRET_KEY": "x" * 40, "CAREPLAN_DEBUG": "1"},
+        )
+
+
+def test_bad_numbers_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="CAREPLAN_IDLE_TIMEOUT_MINUTES"):
+        load_config(tmp_path, env={"CAREPLAN_IDLE_TIMEOUT_MINUTES": "soon"})

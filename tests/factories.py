@@ -1,0 +1,187 @@
+"""factory-boy factories over the real models and database.
+
+Documents with content are made through the service layer (`make_plan`), so versions in tests
+obey the same rules as versions made by people.
+"""
+
+from __future__ import annotations
+
+import factory
+
+from careplan.db.engine import Database
+from careplan.db.models import (
+    AdvocateInvitation,
+    CaseloadLink,
+    Document,
+    SupervisorTeam,
+    Team,
+    User,
+)
+from careplan.domain.roles import Role
+from careplan.services import documents, passwords
+from careplan.services.accounts import actor_for
+
+PASSWORD = "correct horse battery"
+
+_db: Database | None = None
+_hash_cache: dict[str, str] = {}
+
+
+def bind(db: Database) -> None:
+    global _db
+    _db = db
+
+
+def unbind() -> None:
+    global _db
+    _db = None
+
+
+def _session():
+    if _db is None:
+        raise RuntimeError("factories are not bound to a database (use the `app` fixture)")
+    return _db._sessions()
+
+
+def _password_hash() -> str:
+    # Hashing is deliberately slow; one hash serves every factory user.
+    if PASSWORD not in _hash_cache:
+        _hash_cache[PASSWORD] = passwords.hash_password(PASSWORD)
+    return _hash_cache[PASSWORD]
+
+
+class Base(factory.alchemy.SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = _session
+        sqlalchemy_session_persistence = "commit"
+
+
+class TeamFactory(Base):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class UserFactory(Base):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    display_name = factory.Sequence(lambda n: f"Person {n}")
+    role = Role.CLIENT.value
+    password_hash = factory.LazyFunction(_password_hash)
+
+
+class ClientFactory(UserFactory):
+    role = Role.CLIENT.value
+    display_name = factory.Sequence(lambda n: f"Client {n}")
+
+
+class KeyWorkerFactory(UserFactory):
+    role = Role.KEY_WORKER.value
+    display_name = factory.Sequence(lambda n: f"Worker {n}")
+    team_id = factory.LazyAttribute(lambda o: TeamFactory().id)
+
+
+class SupervisorFactory(UserFactory):
+    role = Role.SUPERVISOR.value
+    display_name = factory.Sequence(lambda n: f"Supervisor {n}")
+
+
+class AdvocateFactory(UserFactory):
+    role = Role.ADVOCATE.value
+    display_name = factory.Sequence(lambda n: f"Advocate {n}")
+
+
+class AdminFactory(UserFactory):
+    role = Role.ADMIN.value
+    display_name = factory.Sequence(lambda n: f"Admin {n}")
+
+
+class CaseloadLinkFactory(Base):
+    class Meta:
+        model = CaseloadLink
+
+    client_id = factory.LazyFunction(lambda: ClientFactory().id)
+    key_worker_id = factory.LazyFunction(lambda: KeyWorkerFactory().id)
+
+
+class SupervisorTeamFactory(Base):
+    class Meta:
+        model = SupervisorTeam
+
+    supervisor_id = factory.LazyFunction(lambda: SupervisorFactory().id)
+    team_id = factory.LazyFunction(lambda: TeamFactory().id)
+
+
+class AdvocateInvitationFactory(Base):
+    class Meta:
+        model = AdvocateInvitation
+
+    client_id = factory.LazyFunction(lambda: ClientFactory().id)
+    advocate_id = factory.LazyFunction(lambda: AdvocateFactory().id)
+
+
+class DocumentFactory(Base):
+    """An empty document (no versions yet)."""
+
+    class Meta:
+        model = Document
+
+    client_id = factory.LazyFunction(lambda: ClientFactory().id)
+    kind = "care_plan"
+    title = "Care plan"
+    head_number = 0
+    created_by_id = factory.SelfAttribute("client_id")
+
+
+class Circle:
+    """A client with everyone who may (and may not) see their records."""
+
+    def __init__(self, team=None):
+        self.team = team or TeamFactory()
+        self.client = ClientFactory()
+        self.key_worker = KeyWorkerFactory(team_id=self.team.id)
+        CaseloadLinkFactory(client_id=self.client.id, key_worker_id=self.key_worker.id)
+        self.supervisor = SupervisorFactory()
+        SupervisorTeamFactory(supervisor_id=self.supervisor.id, team_id=self.team.id)
+        self.advocate = AdvocateFactory()
+        AdvocateInvitationFactory(client_id=self.client.id, advocate_id=self.advocate.id)
+        self.admin = AdminFactory()
+
+    def actor(self, user):
+        return actor_for(user)
+
+
+def plan_content(**overrides) -> dict:
+    content = {
+        "domains": {"housing": {"own_words": "I live with my sister for now."}},
+        "goals": [
+            {
+                "title": "Find a flat",
+                "steps": [
+                    {"text": "Call the council", "owner": {"kind": "client"}, "due": "2027-01-15"},
+                ],
+            }
+        ],
+        "care_team": [{"name": "Dr Patel", "role": "GP"}],
+        "what_matters": {"text": "Being listened to."},
+    }
+    content.update(overrides)
+    return content
+
+
+def make_plan(author: User, client: User | None = None, versions: int = 1) -> int:
+    """A care plan with `versions` versions written by `author`, through the service layer."""
+    client = client or author
+    actor = actor_for(author)
+    doc_id = documents.create_document(_db, actor, client.id)
+    content = plan_content()
+    for n in range(versions):
+        content["what_matters"] = {"text": f"Being listened to (revision {n + 1})."}
+        documents.save_version(_db, actor, doc_id, n, content, f"change {n + 1}")
+        if n == 0:  # later versions keep the ids the first one gave each item
+            content = documents.open_document(_db, actor, doc_id).content
+    return doc_id
