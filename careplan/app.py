@@ -7,9 +7,10 @@ from pathlib import Path
 from flask import Flask
 
 from . import paths
+from .agreement_library import AgreementLibrary
 from .config import load_config
 from .db.engine import Database
-from .extensions import DB_KEY, csrf, login_manager
+from .extensions import DB_KEY, LIBRARY_KEY, csrf, login_manager
 from .services import passwords
 
 
@@ -26,6 +27,9 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
     app.extensions[DB_KEY] = Database(
         app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
     )
+
+    app.extensions[LIBRARY_KEY] = AgreementLibrary(Path(app.config["AGREEMENTS_PATH"]))
+    app.extensions[LIBRARY_KEY].current()  # report broken templates at start-up, not first use
 
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from .paths import PROJECT_ROOT
+
 INSECURE_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development", "please-change"}
 MIN_SECRET_LENGTH = 32
 
@@ -79,6 +81,7 @@ def load_config(
         "ARGON2_MEMORY_KIB": _int(env, "CAREPLAN_ARGON2_MEMORY_KIB", 65536),
         "SQLITE_BUSY_TIMEOUT_MS": _int(env, "CAREPLAN_SQLITE_BUSY_TIMEOUT_MS", 30000),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "AGREEMENTS_PATH": env.get("CAREPLAN_AGREEMENTS_PATH", str(PROJECT_ROOT / "agreements")),
     }
     config.update(overrides)
 

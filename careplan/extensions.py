@@ -16,3 +16,11 @@ DB_KEY = "careplan.db"
 
 def get_db() -> Database:
     return current_app.extensions[DB_KEY]
+
+
+LIBRARY_KEY = "careplan.agreements"
+
+
+def get_library():
+    """The agreement templates and language list (re-read when their files change)."""
+    return current_app.extensions[LIBRARY_KEY].current()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -152,6 +153,8 @@ class Document(Base):
     kind: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(200))
     head_number: Mapped[int] = mapped_column(Integer, default=0)
+    # Agreements keep the template they were made from; later template edits never reach them.
+    template: Mapped[dict | None] = mapped_column(JSON)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -179,6 +182,63 @@ class Version(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
 
     author: Mapped[User] = relationship()
+
+
+class Comment(Base):
+    """A comment on one section, kept with the version it was made on."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    section_key: Mapped[str] = mapped_column(String(40))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    body: Mapped[str] = mapped_column(Text)
+
+    author: Mapped[User] = relationship()
+
+
+class ContingencyActivation(Base):
+    """The "when I am not well" plan put into effect, for a limited time."""
+
+    __tablename__ = "contingency_activations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    observed: Mapped[str] = mapped_column(Text)
+    actions_taken: Mapped[str] = mapped_column(Text, default="")
+    ends_on: Mapped[date] = mapped_column(Date)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    end_note: Mapped[str] = mapped_column(Text, default="")
+    review_window_days: Mapped[int] = mapped_column(Integer)
+
+    started_by: Mapped[User] = relationship(foreign_keys=[started_by_id])
+    ended_by: Mapped[User | None] = relationship(foreign_keys=[ended_by_id])
+
+
+class SelfReferralRequest(Base):
+    """A request for a self-referral admission, checked against the agreed terms."""
+
+    __tablename__ = "self_referral_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    nights: Mapped[int] = mapped_column(Integer)
+    last_discharge_on: Mapped[date | None] = mapped_column(Date)
+    within_terms: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    requested_by: Mapped[User] = relationship()
 
 
 class AuditEvent(Base):

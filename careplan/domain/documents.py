@@ -68,6 +68,13 @@ class DocumentKind:
     def ensure_ids(self, content: dict, make_id: Callable[[], str]) -> None:
         """Give new list items an id so that later versions can be matched to them."""
 
+    def sections(self) -> list[tuple[str, str]]:
+        """(key, title) of the parts people can comment on."""
+        raise NotImplementedError
+
+    def review_interval_weeks(self, content: dict) -> int:
+        raise NotImplementedError
+
     # --- shared behaviour -----------------------------------------------------------------
     def validate(self, raw: dict, make_id: Callable[[], str] = new_id) -> dict:
         """Return clean content or raise ContentInvalid with one message per form field."""

@@ -6,6 +6,7 @@ a record the person may not see is reported as not found.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +20,8 @@ from ..domain.access import Access
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare
 from ..domain.documents import strip_attribution
-from ..domain.kinds import KINDS, kind_named
+from ..domain.kinds import KIND_LABELS, kind_for
+from ..domain.language import Finding, Term, check_text
 from ..domain.merge import merge
 from ..domain.roles import Role
 from . import audit
@@ -71,6 +73,8 @@ class DocumentPage:
     shown: VersionInfo | None  # the version on screen (the latest unless asked otherwise)
     content: dict
     access: Access
+    template: dict | None  # agreements: the template copy the document was made from
+    sections: list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class SaveResult:
     document_id: int
     number: int
     saved: bool  # False when nothing had changed, so no version was added
+    language: tuple[Finding, ...] = ()  # suggestions for words in the parts just changed
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -139,7 +144,7 @@ def _version(s: Session, document_id: int, number: int) -> tuple[Version, User]:
 
 
 def _page(s: Session, doc: Document, access: Access, number: int | None) -> DocumentPage:
-    kind = kind_named(doc.kind)
+    kind = kind_for(doc.kind, doc.template)
     number = doc.head_number if number is None else number
     if number == 0 and doc.head_number == 0:
         shown, content = None, kind.empty_content()
@@ -160,6 +165,8 @@ def _page(s: Session, doc: Document, access: Access, number: int | None) -> Docu
         shown,
         content,
         access,
+        doc.template,
+        kind.sections(),
     )
 
 
@@ -219,7 +226,7 @@ def client_records(db: Database, actor: Actor, client_id: int) -> ClientRecords:
             worker or "",
             [
                 DocumentSummary(
-                    d.id, d.kind, kind_named(d.kind).label, d.title, d.head_number, d.updated_at
+                    d.id, d.kind, KIND_LABELS[d.kind], d.title, d.head_number, d.updated_at
                 )
                 for d in docs
             ],
@@ -276,7 +283,7 @@ def compare_versions(
             raise NotFound()
         old_v, old_a = _version(s, doc.id, older)
         new_v, new_a = _version(s, doc.id, newer)
-        changes = compare(kind_named(doc.kind), old_v.content, new_v.content)
+        changes = compare(kind_for(doc.kind, doc.template), old_v.content, new_v.content)
         _log_read(
             s, actor, access, doc, doc.client_id, f"comparison of versions {older} and {newer}"
         )
@@ -292,10 +299,16 @@ def compare_versions(
 
 
 def create_document(
-    db: Database, actor: Actor, client_id: int, kind: str = "care_plan", title: str | None = None
+    db: Database,
+    actor: Actor,
+    client_id: int,
+    kind: str = "care_plan",
+    template: dict | None = None,
 ) -> int:
-    if kind not in KINDS:
+    """Start a document. Agreements take a copy of their template (with its version)."""
+    if kind not in KIND_LABELS or (kind == "agreement") != (template is not None):
         raise Invalid("Unknown kind of document.")
+    title = template["name"] if template else KIND_LABELS[kind]
     with db.write() as s:
         client = s.get(User, client_id)
         if client is None or client.role != Role.CLIENT.value:
@@ -307,7 +320,8 @@ def create_document(
         doc = Document(
             client_id=client_id,
             kind=kind,
-            title=(title or kind_named(kind).label).strip()[:200],
+            title=title.strip()[:200],
+            template=copy.deepcopy(template),
             head_number=0,
             created_by_id=actor.id,
             created_at=now,
@@ -315,20 +329,23 @@ def create_document(
         )
         s.add(doc)
         s.flush()
+        detail = {"kind": kind}
+        if template:
+            detail["template"] = {"id": template["id"], "version": template["version"]}
         audit.record(
-            s,
-            actor,
-            "document.create",
-            "document",
-            doc.id,
-            client_id=client_id,
-            detail={"kind": kind},
+            s, actor, "document.create", "document", doc.id, client_id=client_id, detail=detail
         )
         return doc.id
 
 
 def save_version(
-    db: Database, actor: Actor, document_id: int, base_number: int, raw: dict, change_note: str = ""
+    db: Database,
+    actor: Actor,
+    document_id: int,
+    base_number: int,
+    raw: dict,
+    change_note: str = "",
+    terms: list[Term] | tuple = (),
 ) -> SaveResult:
     """Append a version based on `base_number`; refuse with Conflict if that is no longer the latest.
 
@@ -341,7 +358,7 @@ def save_version(
         doc, access = _load_document(s, actor, document_id)
         if not access.edit:
             raise ReadOnly("You can read this document but not change it.")
-        kind = kind_named(doc.kind)
+        kind = kind_for(doc.kind, doc.template)
         content = kind.validate(raw)
         if base_number != doc.head_number:
             raise Conflict(doc.id, base_number, doc.head_number, content, change_note)
@@ -388,7 +405,19 @@ def save_version(
             client_id=doc.client_id,
             detail={"version": base_number + 1, "hash": digest},
         )
-        return SaveResult(doc.id, base_number + 1, saved=True)
+        findings = _language_in_changes(kind, parent.content if parent else None, content, terms)
+        return SaveResult(doc.id, base_number + 1, saved=True, language=findings)
+
+
+def _language_in_changes(kind, before: dict | None, after: dict, terms) -> tuple[Finding, ...]:
+    """Suggestions only for the parts this save changed, so nobody is nagged about old words."""
+    if not terms:
+        return ()
+    findings: list[Finding] = []
+    for change in compare(kind, before, after):
+        if change.status != "removed":
+            findings += check_text(terms, change.after, change.label)
+    return tuple(findings)
 
 
 def _current_head(s: Session, document_id: int) -> int:
@@ -399,7 +428,7 @@ def conflict_view(db: Database, actor: Actor, conflict: Conflict) -> ConflictVie
     """Both sides of a conflict, and the person's changes re-applied to the latest version."""
     with db.read() as s:
         doc, access = _load_document(s, actor, conflict.document_id)
-        kind = kind_named(doc.kind)
+        kind = kind_for(doc.kind, doc.template)
         head_v, _ = _version(s, doc.id, conflict.head_number)
         base = (
             _version(s, doc.id, conflict.base_number)[0].content

@@ -3,10 +3,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS, STEP_OWNERS, STEP_STATUSES, owner_label
+from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
+from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
 from ..domain.errors import ContentInvalid
-from ..extensions import get_db
-from ..services import documents
+from ..extensions import get_db, get_library
+from ..services import comments, documents
 from ..services.errors import Conflict, ReadOnly
 from .forms import base_number_from_form, content_from_form
 
@@ -28,14 +29,41 @@ def _care_plan_vocabulary():
 @login_required
 def show(document_id: int):
     page = documents.open_document(get_db(), current_user.actor, document_id)
-    return render_template("documents/show.html", doc=page)
+    return _show(page)
 
 
 @bp.get("/documents/<int:document_id>/versions/<int:number>")
 @login_required
 def version(document_id: int, number: int):
     page = documents.open_document(get_db(), current_user.actor, document_id, number)
-    return render_template("documents/show.html", doc=page)
+    return _show(page)
+
+
+def _show(page, comment_errors: dict | None = None, status: int = 200):
+    notes = comments.comments_on(get_db(), current_user.actor, page.id)
+    return render_template(
+        "documents/show.html", doc=page, comments=notes, comment_errors=comment_errors or {}
+    ), status
+
+
+@bp.post("/documents/<int:document_id>/comments")
+@login_required
+def comment(document_id: int):
+    db, actor = get_db(), current_user.actor
+    form = request.form
+    try:
+        comments.add_comment(
+            db,
+            actor,
+            document_id,
+            form.get("section_key", ""),
+            form.get("version_number", 0, type=int),
+            form.get("body", ""),
+        )
+    except ContentInvalid as err:
+        return _show(documents.open_document(db, actor, document_id), err.errors, 422)
+    flash("Your comment was added. Everyone who can see this document can read it.")
+    return redirect(url_for("documents.show", document_id=document_id) + "#comments")
 
 
 @bp.get("/documents/<int:document_id>/history")
@@ -82,7 +110,9 @@ def edit(document_id: int):
     if base_number is None:
         abort(400)
     try:
-        result = documents.save_version(db, actor, document_id, base_number, content, change_note)
+        result = documents.save_version(
+            db, actor, document_id, base_number, content, change_note, get_library().terms
+        )
     except ContentInvalid as err:
         page = documents.open_document(db, actor, document_id)
         return render_template(
@@ -106,6 +136,12 @@ def edit(document_id: int):
         ), 409
     if result.saved:
         flash(f"Saved as version {result.number}.")
+        for finding in result.language:
+            flash(
+                f"A suggestion about wording in “{finding.where}”: “{finding.found}” can feel "
+                f"stigmatising to some people. You could write “{finding.suggest}”. "
+                "Nothing has been changed."
+            )
     else:
         flash("Nothing had changed, so no new version was saved.")
     return redirect(url_for("documents.show", document_id=document_id))

@@ -1,0 +1,374 @@
+"""Partnership agreements: a document kind whose sections come from a service's template.
+
+Templates are data (agreements/*.toml). A template is validated when loaded; an agreement
+keeps its own copy of the template it was made from, so editing a template later never
+changes an existing agreement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from .blocks import (
+    IsoDates,
+    StrictSchema,
+    TextBlockSchema,
+    assign_ids,
+    date_field,
+    drop_blank_goals,
+    drop_blank_items,
+    goal_fields,
+    goal_nodes,
+    goals_and_steps,
+    goals_field,
+    id_field,
+    text_field,
+)
+from .documents import DocumentKind, Field, new_id
+
+SECTION_KEYS = {
+    "shared_goals": "Our shared goals",
+    "communication": "How we communicate",
+    "boundaries": "Boundaries, both sides",
+    "contingencies": "When I am not well",
+    "flexibility": "Flexibility and renegotiation",
+    "support": "Support",
+    "review": "Review",
+}
+REQUIRED_SECTIONS = ("boundaries", "contingencies")
+FIELD_TYPES = ("text", "goals", "people", "handover")
+SLUG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+SLUG_MESSAGE = "Use lower-case letters, digits and underscores, starting with a letter."
+
+
+# --- the template file -------------------------------------------------------------------
+
+
+class _TemplateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class TemplateFieldSchema(_TemplateSchema):
+    key = fields.String(required=True, validate=validate.Regexp(SLUG, error=SLUG_MESSAGE))
+    type = fields.String(load_default="text", validate=validate.OneOf(FIELD_TYPES))
+    prompt = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    help = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class TemplateSectionSchema(_TemplateSchema):
+    key = fields.String(required=True, validate=validate.OneOf(list(SECTION_KEYS)))
+    title = fields.String(load_default=None, validate=validate.Length(min=1, max=120))
+    intro = fields.String(load_default="", validate=validate.Length(max=2000))
+    fields_ = fields.List(
+        fields.Nested(TemplateFieldSchema),
+        data_key="fields",
+        attribute="fields",
+        required=True,
+        validate=validate.Length(min=1, error="A section needs at least one field."),
+    )
+
+    @validates_schema
+    def _unique_fields(self, data, **kwargs):
+        keys = [f["key"] for f in data.get("fields", [])]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValidationError(
+                f"Field keys must be unique; repeated: {', '.join(dupes)}", "fields"
+            )
+
+
+class SelfReferralTermsSchema(_TemplateSchema):
+    enabled = fields.Boolean(load_default=False)
+    max_nights = fields.Integer(load_default=5, validate=validate.Range(min=1, max=60))
+    min_days_since_discharge = fields.Integer(
+        load_default=14, validate=validate.Range(min=0, max=365)
+    )
+
+
+class TemplateDefaultsSchema(_TemplateSchema):
+    review_interval_weeks = fields.Integer(load_default=12, validate=validate.Range(min=1, max=52))
+    post_crisis_review_days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=60))
+    contingency_max_days = fields.Integer(load_default=28, validate=validate.Range(min=1, max=365))
+    self_referral = fields.Nested(
+        SelfReferralTermsSchema, load_default=lambda: SelfReferralTermsSchema().load({})
+    )
+
+
+class TemplateSchema(_TemplateSchema):
+    id = fields.String(required=True, validate=validate.Regexp(SLUG, error=SLUG_MESSAGE))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    defaults = fields.Nested(
+        TemplateDefaultsSchema, load_default=lambda: TemplateDefaultsSchema().load({})
+    )
+    sections = fields.List(fields.Nested(TemplateSectionSchema), required=True)
+
+    @validates_schema
+    def _sections(self, data, **kwargs):
+        keys = [s["key"] for s in data.get("sections", [])]
+        missing = [k for k in REQUIRED_SECTIONS if k not in keys]
+        if missing:
+            raise ValidationError(
+                f"Every agreement needs these sections: {', '.join(missing)} is missing.",
+                "sections",
+            )
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValidationError(
+                f"Each section may appear once; repeated: {', '.join(dupes)}", "sections"
+            )
+
+
+class TemplateInvalid(ValueError):
+    """A template file is broken; the message names the file and the field."""
+
+
+def parse_template(source_name: str, data: dict) -> dict:
+    try:
+        template = TemplateSchema().load(data)
+    except ValidationError as err:
+        raise TemplateInvalid(f"{source_name}: {_describe(err.messages)}") from err
+    for section in template["sections"]:
+        section["title"] = section["title"] or SECTION_KEYS[section["key"]]
+    return template
+
+
+def _describe(messages, path: str = "") -> str:
+    parts = []
+    for key, value in messages.items():
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(value, dict):
+            parts.append(_describe(value, where))
+        else:
+            parts.append(f"{where}: {' '.join(map(str, value))}")
+    return "; ".join(parts)
+
+
+# --- agreement content -------------------------------------------------------------------
+
+
+class PersonSchema(StrictSchema):
+    id = id_field()
+    name = text_field(200, required=True)
+    role = text_field(200)
+    how_to_contact = text_field(500)
+    when = text_field(500)
+
+
+class HandoverSchema(IsoDates, StrictSchema):
+    """A decision the client hands over for a limited time."""
+
+    date_keys = ("until",)
+    id = id_field()
+    decision = text_field(1000, required=True)
+    to_whom = text_field(200, required=True)
+    until = date_field(required=True)
+
+
+def _field_for(kind: str):
+    if kind == "goals":
+        return goals_field()
+    if kind == "people":
+        return fields.List(fields.Nested(PersonSchema), load_default=list)
+    if kind == "handover":
+        return fields.List(fields.Nested(HandoverSchema), load_default=list)
+    return fields.Nested(TextBlockSchema, load_default=lambda: {"text": ""})
+
+
+def _number(default: int, low: int, high: int):
+    return fields.Integer(
+        load_default=default,
+        strict=False,
+        validate=validate.Range(min=low, max=high, error=f"Choose a number from {low} to {high}."),
+        error_messages={"invalid": "Please give a whole number."},
+    )
+
+
+class AgreementKind(DocumentKind):
+    name = "agreement"
+    label = "Partnership agreement"
+
+    def __init__(self, template: dict):
+        self.template = template
+        d = template["defaults"]
+        sr = d["self_referral"]
+        section_schemas = {
+            s["key"]: type(
+                f"Section_{s['key']}",
+                (StrictSchema,),
+                {f["key"]: _field_for(f["type"]) for f in s["fields"]},
+            )
+            for s in template["sections"]
+        }
+        sections_schema = type(
+            "Sections",
+            (StrictSchema,),
+            {
+                k: fields.Nested(v, load_default=lambda v=v: v().load({}))
+                for k, v in section_schemas.items()
+            },
+        )
+        self_referral = type(
+            "SelfReferralTerms",
+            (StrictSchema,),
+            {
+                "enabled": fields.Boolean(
+                    load_default=sr["enabled"],
+                    truthy={"yes", "true", "on", "1", True},
+                    falsy={"no", "false", "off", "0", "", False},
+                ),
+                "max_nights": _number(sr["max_nights"], 1, 60),
+                "min_days_since_discharge": _number(sr["min_days_since_discharge"], 0, 365),
+            },
+        )
+        terms = type(
+            "Terms",
+            (StrictSchema,),
+            {
+                "review_interval_weeks": _number(d["review_interval_weeks"], 1, 52),
+                "post_crisis_review_days": _number(d["post_crisis_review_days"], 1, 60),
+                "contingency_max_days": _number(d["contingency_max_days"], 1, 365),
+                "self_referral": fields.Nested(
+                    self_referral, load_default=lambda: self_referral().load({})
+                ),
+            },
+        )
+        self.schema = type(
+            "AgreementSchema",
+            (StrictSchema,),
+            {
+                "sections": fields.Nested(
+                    sections_schema, load_default=lambda: sections_schema().load({})
+                ),
+                "terms": fields.Nested(terms, load_default=lambda: terms().load({})),
+            },
+        )
+
+    @property
+    def ref(self) -> dict:
+        return {
+            "id": self.template["id"],
+            "version": self.template["version"],
+            "name": self.template["name"],
+        }
+
+    def empty_content(self) -> dict:
+        return {**self.schema().load({}), "template": self.ref}
+
+    def validate(self, raw: dict, make_id: Callable[[], str] = new_id) -> dict:
+        content = super().validate(raw, make_id)
+        content["template"] = self.ref
+        return content
+
+    def drop_blank_rows(self, raw: dict) -> dict:
+        raw = {k: v for k, v in raw.items() if k != "template"}
+        sections = raw.get("sections")
+        if isinstance(sections, dict):
+            sections = {k: dict(v) if isinstance(v, dict) else v for k, v in sections.items()}
+            for section, field in self._fields():
+                values = sections.get(section["key"])
+                if isinstance(values, dict) and field["key"] in values:
+                    if field["type"] == "goals":
+                        values[field["key"]] = drop_blank_goals(values[field["key"]])
+                    elif field["type"] in ("people", "handover"):
+                        values[field["key"]] = drop_blank_items(values[field["key"]])
+            raw["sections"] = sections
+        return raw
+
+    def _fields(self) -> Iterator[tuple[dict, dict]]:
+        for section in self.template["sections"]:
+            for field in section["fields"]:
+                yield section, field
+
+    def ensure_ids(self, content: dict, make_id: Callable[[], str]) -> None:
+        for section, field in self._fields():
+            value = content["sections"][section["key"]][field["key"]]
+            if field["type"] == "goals":
+                assign_ids(goals_and_steps(value), make_id)
+            elif field["type"] in ("people", "handover"):
+                assign_ids(iter(value), make_id)
+
+    def sections(self) -> list[tuple[str, str]]:
+        return [(s["key"], s["title"]) for s in self.template["sections"]]
+
+    def review_interval_weeks(self, content: dict) -> int:
+        return int(content["terms"]["review_interval_weeks"])
+
+    def attributable(self, content: dict) -> Iterator[tuple[str, dict]]:
+        for section, field in self._fields():
+            value = content.get("sections", {}).get(section["key"], {}).get(field["key"])
+            if value is None:
+                continue
+            where = f"{section['key']}.{field['key']}"
+            if field["type"] == "text":
+                yield where, value
+            elif field["type"] == "goals":
+                yield from goal_nodes(value)
+            else:
+                for item in value:
+                    yield f"{where}:{item['id']}", item
+
+    def fields(self, content: dict) -> list[Field]:
+        out: list[Field] = []
+        for section, field in self._fields():
+            value = content.get("sections", {}).get(section["key"], {}).get(field["key"])
+            if value is None:
+                continue
+            where = f"{section['key']}.{field['key']}"
+            label = f"{section['title']}: {field['prompt']}"
+            if field["type"] == "text":
+                out.append(Field(where, label, value.get("text", "")))
+            elif field["type"] == "goals":
+                out += goal_fields(value, prefix=f"{section['title']}: ")
+            elif field["type"] == "people":
+                for n, p in enumerate(value, start=1):
+                    bits = [p["name"], p.get("role"), p.get("how_to_contact"), p.get("when")]
+                    out.append(
+                        Field(
+                            f"{where}:{p['id']}", f"{label} ({n})", " · ".join(b for b in bits if b)
+                        )
+                    )
+            else:
+                for n, h in enumerate(value, start=1):
+                    text = f"{h['decision']} — handed to {h['to_whom']} until {h['until']}"
+                    out.append(Field(f"{where}:{h['id']}", f"{label} ({n})", text))
+        t = content.get("terms", {})
+        sr = t.get("self_referral", {})
+        out.append(
+            Field("terms.review", "Review every (weeks)", str(t.get("review_interval_weeks", "")))
+        )
+        out.append(
+            Field(
+                "terms.post_crisis",
+                "Review after a crisis within (days)",
+                str(t.get("post_crisis_review_days", "")),
+            )
+        )
+        out.append(
+            Field(
+                "terms.contingency",
+                "A crisis plan lasts at most (days)",
+                str(t.get("contingency_max_days", "")),
+            )
+        )
+        if sr.get("enabled"):
+            out.append(
+                Field(
+                    "terms.self_referral",
+                    "Self-referral admission",
+                    f"up to {sr['max_nights']} nights, not within {sr['min_days_since_discharge']} days "
+                    "of the last discharge",
+                )
+            )
+        else:
+            out.append(
+                Field(
+                    "terms.self_referral", "Self-referral admission", "not part of this agreement"
+                )
+            )
+        return out

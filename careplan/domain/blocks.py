@@ -1,0 +1,196 @@
+"""Building blocks shared by every kind of document: text fields, goals broken into steps,
+and lists of people. Each kind composes these; none re-implements them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from marshmallow import RAISE, Schema, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import ValidationError as MarshmallowError
+
+from .documents import Field, is_blank
+
+STEP_OWNERS = {"client": "Me (the client)", "key_worker": "My key worker", "other": "Someone else"}
+STEP_STATUSES = {
+    "not_started": "Not started",
+    "in_progress": "In progress",
+    "done": "Done",
+    "stopped": "Stopped",
+}
+
+REQUIRED = {"required": "Please fill this in.", "null": "Please fill this in."}
+TEXT = 5000
+
+
+def text_field(max_len: int = TEXT, required: bool = False, **kw):
+    too_long = validate.Length(max=max_len, error=f"Please keep this under {max_len} characters.")
+    if required:
+        return fields.String(
+            required=True,
+            validate=[validate.Length(min=1, error="Please fill this in."), too_long],
+            error_messages=REQUIRED,
+            **kw,
+        )
+    return fields.String(load_default="", validate=too_long, **kw)
+
+
+def id_field():
+    return fields.String(load_default=None, validate=validate.Length(max=40))
+
+
+def date_field(required: bool = True):
+    messages = {
+        "required": "Please give a date, for example 2027-03-01.",
+        "null": "Please give a date, for example 2027-03-01.",
+        "invalid": "Please give a real date, for example 2027-03-01.",
+    }
+    if required:
+        return fields.Date(required=True, error_messages=messages)
+    return fields.Date(load_default=None, allow_none=True, error_messages=messages)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    @post_load
+    def _strip(self, data, **kwargs):
+        return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+
+
+class IsoDates:
+    """Content is stored as JSON, so dates are kept as ISO strings."""
+
+    date_keys: tuple[str, ...] = ()
+
+    @pre_load
+    def _blank_dates(self, data, **kwargs):
+        # An empty date box means "no date": required dates then say so, optional ones stay empty.
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if not (k in self.date_keys and is_blank(v))}
+        return data
+
+    @post_load
+    def _iso(self, data, **kwargs):
+        for key in self.date_keys:
+            if data.get(key) is not None:
+                data[key] = data[key].isoformat()
+            elif key in data:
+                data[key] = ""
+        return data
+
+
+class TextBlockSchema(StrictSchema):
+    text = text_field()
+
+
+# --- goals broken into small steps -----------------------------------------------------------
+
+
+class OwnerSchema(StrictSchema):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(list(STEP_OWNERS), error="Choose who will do this step."),
+        error_messages=REQUIRED,
+    )
+    name = text_field(200)
+
+    @validates_schema
+    def _named_other(self, data, **kwargs):
+        if data.get("kind") == "other" and not (data.get("name") or "").strip():
+            raise MarshmallowError("Please say who will do this step.", field_name="name")
+
+
+class StepSchema(IsoDates, StrictSchema):
+    date_keys = ("due",)
+    id = id_field()
+    text = text_field(1000, required=True)
+    owner = fields.Nested(OwnerSchema, required=True, error_messages=REQUIRED)
+    due = date_field()
+    status = fields.String(
+        load_default="not_started",
+        validate=validate.OneOf(list(STEP_STATUSES), error="Choose how this step is going."),
+    )
+
+
+class GoalSchema(StrictSchema):
+    id = id_field()
+    title = text_field(500, required=True)
+    steps = fields.List(fields.Nested(StepSchema), load_default=list)
+
+
+def goals_field():
+    return fields.List(fields.Nested(GoalSchema), load_default=list)
+
+
+def drop_blank_goals(goals) -> list:
+    """Remove the empty spare goal and step rows that a form offers for adding new ones."""
+    if not isinstance(goals, list):
+        return goals
+    kept = []
+    for goal in goals:
+        if not isinstance(goal, dict):
+            kept.append(goal)
+            continue
+        goal = dict(goal)
+        steps = goal.get("steps")
+        if isinstance(steps, list):
+            # A spare step has no text and no date (its drop-downs always have a value).
+            goal["steps"] = [
+                s
+                for s in steps
+                if not (isinstance(s, dict) and is_blank(s.get("text")) and is_blank(s.get("due")))
+            ]
+        if is_blank(goal.get("title")) and not goal.get("steps"):
+            continue
+        kept.append(goal)
+    return kept
+
+
+def drop_blank_items(items) -> list:
+    if not isinstance(items, list):
+        return items
+    return [i for i in items if not (isinstance(i, dict) and is_blank(i))]
+
+
+def owner_label(owner: dict) -> str:
+    if owner.get("kind") == "other":
+        return owner.get("name") or "Someone else"
+    return STEP_OWNERS.get(owner.get("kind", ""), "")
+
+
+def goal_nodes(goals: list) -> Iterator[tuple[str, dict]]:
+    for goal in goals:
+        yield f"goal:{goal['id']}", goal
+        for step in goal.get("steps", []):
+            yield f"step:{step['id']}", step
+
+
+def goal_fields(goals: list, prefix: str = "") -> list[Field]:
+    out: list[Field] = []
+    for n, goal in enumerate(goals, start=1):
+        out.append(Field(f"goal:{goal['id']}", f"{prefix}Goal {n}", goal["title"]))
+        for m, step in enumerate(goal.get("steps", []), start=1):
+            sid, where = step["id"], f"{prefix}Goal {n}, step {m}"
+            out.append(Field(f"step:{sid}:text", where, step["text"]))
+            out.append(Field(f"step:{sid}:owner", f"{where}: who", owner_label(step["owner"])))
+            out.append(Field(f"step:{sid}:due", f"{where}: by when", step["due"]))
+            out.append(
+                Field(f"step:{sid}:status", f"{where}: status", STEP_STATUSES[step["status"]])
+            )
+    return out
+
+
+def assign_ids(items: Iterator[dict], make_id: Callable[[], str]) -> None:
+    """New list items get an id, so later versions can be matched to them item by item."""
+    seen: set[str] = set()
+    for item in items:
+        if not item.get("id") or item["id"] in seen:
+            item["id"] = make_id()
+        seen.add(item["id"])
+
+
+def goals_and_steps(goals: list) -> Iterator[dict]:
+    for goal in goals:
+        yield goal
+        yield from goal.get("steps", [])

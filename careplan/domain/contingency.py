@@ -1,0 +1,133 @@
+"""Rules for putting the "when I am not well" plan into effect, and for self-referral requests.
+
+Dates are passed in explicitly, so the rules are tested without clocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from .errors import ContentInvalid
+
+
+@dataclass(frozen=True)
+class SelfReferralTerms:
+    enabled: bool
+    max_nights: int
+    min_days_since_discharge: int
+
+    @classmethod
+    def of(cls, content: dict) -> SelfReferralTerms:
+        sr = content.get("terms", {}).get("self_referral", {})
+        return cls(
+            bool(sr.get("enabled")),
+            int(sr.get("max_nights", 0)),
+            int(sr.get("min_days_since_discharge", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class SelfReferralCheck:
+    within_terms: bool
+    reasons: tuple[str, ...]  # plain-language reasons, one per term checked
+
+
+def check_self_referral(
+    terms: SelfReferralTerms, nights: int, today: date, last_discharge: date | None
+) -> SelfReferralCheck:
+    if not terms.enabled:
+        return SelfReferralCheck(False, ("This agreement has no self-referral admission terms.",))
+    reasons = []
+    ok = True
+    if nights <= terms.max_nights:
+        reasons.append(f"{nights} night(s) is within the agreed {terms.max_nights} nights.")
+    else:
+        ok = False
+        reasons.append(f"{nights} nights is more than the agreed {terms.max_nights} nights.")
+    if last_discharge is None:
+        reasons.append("No earlier stay was given.")
+    else:
+        gap = (today - last_discharge).days
+        if gap >= terms.min_days_since_discharge:
+            reasons.append(
+                f"The last stay ended {gap} days ago; the agreement asks for at least "
+                f"{terms.min_days_since_discharge} days."
+            )
+        else:
+            ok = False
+            reasons.append(
+                f"The last stay ended {gap} days ago, which is within the agreed "
+                f"{terms.min_days_since_discharge} days."
+            )
+    return SelfReferralCheck(ok, tuple(reasons))
+
+
+def validate_self_referral_request(
+    nights_raw: str, last_discharge_raw: str, today: date
+) -> tuple[int, date | None]:
+    errors = {}
+    nights = None
+    try:
+        nights = int(nights_raw)
+        if not 1 <= nights <= 365:
+            errors["nights"] = "Please give a number of nights from 1 to 365."
+    except (TypeError, ValueError):
+        errors["nights"] = "Please give the number of nights as a whole number."
+    last = None
+    if last_discharge_raw:
+        try:
+            last = date.fromisoformat(last_discharge_raw)
+            if last > today:
+                errors["last_discharge_on"] = "The last discharge cannot be in the future."
+        except ValueError:
+            errors["last_discharge_on"] = "Please give a real date, for example 2027-03-01."
+    if errors:
+        raise ContentInvalid(errors)
+    return nights, last
+
+
+@dataclass(frozen=True)
+class ContingencyPeriod:
+    started_on: date
+    ends_on: date
+    ended_on: date | None
+    review_window_days: int
+
+    def active(self, today: date) -> bool:
+        return self.ended_on is None and today <= self.ends_on
+
+    def finished_on(self, today: date) -> date | None:
+        """When it stopped: ended by someone, or ran out on the agreed date."""
+        if self.ended_on is not None:
+            return self.ended_on
+        return self.ends_on if today > self.ends_on else None
+
+    def post_crisis_review_due(self, today: date) -> date:
+        """Within the agreed window after it stops (or after the planned end while it runs)."""
+        return (self.finished_on(today) or self.ends_on) + timedelta(days=self.review_window_days)
+
+
+def validate_activation(
+    observed: str, actions: str, ends_on_raw: str, today: date, max_days: int
+) -> date:
+    errors = {}
+    if not (observed or "").strip():
+        errors["observed"] = "Please say what was noticed."
+    elif len(observed) > 5000:
+        errors["observed"] = "Please keep this under 5000 characters."
+    if len(actions or "") > 5000:
+        errors["actions_taken"] = "Please keep this under 5000 characters."
+    ends_on = None
+    try:
+        ends_on = date.fromisoformat(ends_on_raw or "")
+    except ValueError:
+        errors["ends_on"] = "Please give the date it ends, for example 2027-03-01."
+    if ends_on is not None:
+        if ends_on < today:
+            errors["ends_on"] = "The end date cannot be in the past."
+        elif (ends_on - today).days > max_days:
+            errors["ends_on"] = f"The agreement says this lasts at most {max_days} days."
+    if errors:
+        raise ContentInvalid(errors)
+    return ends_on

@@ -1,0 +1,80 @@
+"""Gentle language check: finds words that can feel stigmatising and suggests person-first
+alternatives. It only ever suggests; it never blocks a save or changes anyone's words."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+
+@dataclass(frozen=True)
+class Term:
+    term: str
+    suggest: str
+    note: str
+    pattern: re.Pattern
+
+
+@dataclass(frozen=True)
+class Finding:
+    where: str  # the label of the part of the document
+    found: str  # the words as written
+    term: str
+    suggest: str
+    note: str
+
+
+class _TermSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    term = fields.String(required=True, validate=validate.Length(min=1))
+    forms = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    phrases = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    suggest = fields.String(required=True, validate=validate.Length(min=1))
+    note = fields.String(load_default="")
+
+    @validates_schema
+    def _something_to_match(self, data, **kwargs):
+        if not data["forms"] and not data["phrases"]:
+            raise ValidationError("Give forms or phrases to match.", "forms")
+
+
+class _ListSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    terms = fields.List(fields.Nested(_TermSchema), required=True)
+
+
+def _words_pattern(words: list[str], inflect: bool) -> re.Pattern:
+    """Whole words only: "addict" matches "addicts" but not "addiction"."""
+    alternatives = []
+    for w in sorted(words, key=len, reverse=True):
+        # Spaces and hyphens inside a phrase may be written either way.
+        body = r"[\s-]+".join(re.escape(part) for part in re.split(r"[\s-]+", w.strip()))
+        alternatives.append(body + (r"(?:s|es)?" if inflect else ""))
+    return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.IGNORECASE)
+
+
+def parse_terms(data: dict) -> list[Term]:
+    loaded = _ListSchema().load(data)
+    terms = []
+    for t in loaded["terms"]:
+        words = t["forms"] or t["phrases"]
+        terms.append(
+            Term(
+                t["term"], t["suggest"], t["note"], _words_pattern(words, inflect=bool(t["forms"]))
+            )
+        )
+    return terms
+
+
+def check_text(terms: list[Term], text: str, where: str = "") -> list[Finding]:
+    findings = []
+    for term in terms:
+        for match in term.pattern.finditer(text or ""):
+            findings.append(Finding(where, match.group(0), term.term, term.suggest, term.note))
+    return findings

@@ -1,0 +1,102 @@
+"""Comments on a document's sections, kept with the version they were made on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..db.engine import Database
+from ..db.models import Comment, Document, User
+from ..domain.errors import ContentInvalid
+from ..domain.kinds import kind_for
+from ..domain.roles import Role
+from . import audit
+from .access import require_read
+from .actor import Actor
+from .errors import NotFound, ReadOnly
+
+MAX_COMMENT = 3000
+
+
+@dataclass(frozen=True)
+class CommentView:
+    section_key: str
+    version_number: int
+    author_name: str
+    author_role: str
+    created_at: datetime
+    body: str
+
+
+def add_comment(
+    db: Database, actor: Actor, document_id: int, section_key: str, version_number: int, body: str
+) -> None:
+    body = (body or "").strip()
+    with db.write() as s:
+        doc = s.get(Document, document_id)
+        if doc is None:
+            raise NotFound()
+        access = require_read(s, actor, doc.client_id)
+        if not access.comment:
+            raise ReadOnly("You can read this document but not comment on it.")
+        sections = dict(kind_for(doc.kind, doc.template).sections())
+        errors = {}
+        if section_key not in sections:
+            errors["section_key"] = "Please choose which part your comment is about."
+        if not body:
+            errors["body"] = "Please write your comment."
+        elif len(body) > MAX_COMMENT:
+            errors["body"] = f"Please keep comments under {MAX_COMMENT} characters."
+        if not 1 <= version_number <= doc.head_number:
+            errors["version_number"] = "That version does not exist yet."
+        if errors:
+            raise ContentInvalid(errors)
+        s.add(
+            Comment(
+                document_id=doc.id,
+                version_number=version_number,
+                section_key=section_key,
+                author_id=actor.id,
+                body=body,
+            )
+        )
+        s.flush()
+        audit.record(
+            s,
+            actor,
+            "comment",
+            "document",
+            doc.id,
+            client_id=doc.client_id,
+            detail={"section": section_key, "version": version_number},
+        )
+
+
+def comments_on(db: Database, actor: Actor, document_id: int) -> dict[str, list[CommentView]]:
+    """Every comment on the document, by section, oldest first. Everyone who can read sees all."""
+    with db.read() as s:
+        doc = s.get(Document, document_id)
+        if doc is None:
+            raise NotFound()
+        require_read(s, actor, doc.client_id)
+        rows = s.execute(
+            select(Comment, User)
+            .join(User, User.id == Comment.author_id)
+            .where(Comment.document_id == document_id)
+            .order_by(Comment.id)
+        ).all()
+    grouped: dict[str, list[CommentView]] = {}
+    for c, u in rows:
+        grouped.setdefault(c.section_key, []).append(
+            CommentView(
+                c.section_key,
+                c.version_number,
+                u.display_name,
+                Role(u.role).label,
+                c.created_at,
+                c.body,
+            )
+        )
+    return grouped

@@ -1,0 +1,254 @@
+"""Putting an agreement's "when I am not well" plan into effect, and self-referral requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ..db.engine import Database
+from ..db.models import ContingencyActivation, Document, SelfReferralRequest, User, utcnow
+from ..domain.contingency import (
+    ContingencyPeriod,
+    SelfReferralCheck,
+    SelfReferralTerms,
+    check_self_referral,
+    validate_activation,
+    validate_self_referral_request,
+)
+from ..domain.errors import ContentInvalid
+from ..domain.roles import Role
+from . import audit
+from .access import require_read
+from .actor import Actor
+from .documents import _version
+from .errors import Invalid, NotFound, ReadOnly
+
+
+@dataclass(frozen=True)
+class ActivationView:
+    id: int
+    version_number: int
+    started_by: str
+    started_at: datetime
+    observed: str
+    actions_taken: str
+    ends_on: date
+    ended_at: datetime | None
+    ended_by: str
+    end_note: str
+    active: bool
+    review_due: date
+
+
+@dataclass(frozen=True)
+class SelfReferralView:
+    requested_by: str
+    requested_at: datetime
+    nights: int
+    last_discharge_on: date | None
+    within_terms: bool
+    reasons: list[str]
+    note: str
+
+
+@dataclass(frozen=True)
+class CrisisRecord:
+    activations: list[ActivationView]
+    self_referrals: list[SelfReferralView]
+    terms: SelfReferralTerms
+
+    @property
+    def active(self) -> ActivationView | None:
+        return next((a for a in self.activations if a.active), None)
+
+
+def _agreed_agreement(s, actor: Actor, document_id: int):
+    """The agreement and its latest version's content; only its two parties may act on it."""
+    doc = s.get(Document, document_id)
+    if doc is None or doc.kind != "agreement":
+        raise NotFound()
+    access = require_read(s, actor, doc.client_id)
+    if not access.sign:
+        raise ReadOnly("Only the client and their key worker can do this.")
+    if doc.head_number == 0:
+        raise Invalid("This agreement has nothing written yet.")
+    version, _ = _version(s, doc.id, doc.head_number)
+    return doc, version
+
+
+def start_contingency(
+    db: Database,
+    actor: Actor,
+    document_id: int,
+    observed: str,
+    actions_taken: str,
+    ends_on_raw: str,
+    today: date,
+) -> None:
+    with db.write() as s:
+        doc, version = _agreed_agreement(s, actor, document_id)
+        terms = version.content["terms"]
+        ends_on = validate_activation(
+            observed, actions_taken, ends_on_raw, today, terms["contingency_max_days"]
+        )
+        if any(_period(a).active(today) for a in _activations(s, doc.id)):
+            raise ContentInvalid(
+                {"observed": "The plan is already in effect. End it first, or add to its notes."}
+            )
+        activation = ContingencyActivation(
+            document_id=doc.id,
+            version_number=version.number,
+            started_by_id=actor.id,
+            observed=observed.strip(),
+            actions_taken=(actions_taken or "").strip(),
+            ends_on=ends_on,
+            review_window_days=terms["post_crisis_review_days"],
+        )
+        s.add(activation)
+        s.flush()
+        audit.record(
+            s,
+            actor,
+            "contingency.start",
+            "document",
+            doc.id,
+            client_id=doc.client_id,
+            detail={"activation": activation.id, "ends_on": ends_on.isoformat()},
+        )
+
+
+def end_contingency(db: Database, actor: Actor, document_id: int, note: str, today: date) -> None:
+    with db.write() as s:
+        doc, _ = _agreed_agreement(s, actor, document_id)
+        current = next((a for a in _activations(s, doc.id) if _period(a).active(today)), None)
+        if current is None:
+            raise Invalid("The plan is not in effect at the moment.")
+        current.ended_at = utcnow()
+        current.ended_by_id = actor.id
+        current.end_note = (note or "").strip()[:5000]
+        audit.record(
+            s,
+            actor,
+            "contingency.end",
+            "document",
+            doc.id,
+            client_id=doc.client_id,
+            detail={"activation": current.id},
+        )
+
+
+def request_self_referral(
+    db: Database,
+    actor: Actor,
+    document_id: int,
+    nights_raw: str,
+    last_discharge_raw: str,
+    note: str,
+    today: date,
+) -> SelfReferralCheck:
+    with db.write() as s:
+        doc, version = _agreed_agreement(s, actor, document_id)
+        nights, last = validate_self_referral_request(nights_raw, last_discharge_raw, today)
+        result = check_self_referral(SelfReferralTerms.of(version.content), nights, today, last)
+        s.add(
+            SelfReferralRequest(
+                document_id=doc.id,
+                version_number=version.number,
+                requested_by_id=actor.id,
+                nights=nights,
+                last_discharge_on=last,
+                within_terms=result.within_terms,
+                reasons=list(result.reasons),
+                note=(note or "").strip()[:2000],
+            )
+        )
+        audit.record(
+            s,
+            actor,
+            "self_referral.request",
+            "document",
+            doc.id,
+            client_id=doc.client_id,
+            detail={"within_terms": result.within_terms, "nights": nights},
+        )
+        return result
+
+
+def crisis_record(db: Database, actor: Actor, document_id: int, today: date) -> CrisisRecord:
+    with db.read() as s:
+        doc = s.get(Document, document_id)
+        if doc is None or doc.kind != "agreement":
+            raise NotFound()
+        require_read(s, actor, doc.client_id)
+        names: dict[int, str] = {}
+        activations = []
+        for a in _activations(s, doc.id):
+            period = _period(a)
+            activations.append(
+                ActivationView(
+                    a.id,
+                    a.version_number,
+                    _name(s, names, a.started_by_id),
+                    a.started_at,
+                    a.observed,
+                    a.actions_taken,
+                    a.ends_on,
+                    a.ended_at,
+                    _name(s, names, a.ended_by_id),
+                    a.end_note,
+                    period.active(today),
+                    period.post_crisis_review_due(today),
+                )
+            )
+        requests = [
+            SelfReferralView(
+                _name(s, names, r.requested_by_id),
+                r.requested_at,
+                r.nights,
+                r.last_discharge_on,
+                r.within_terms,
+                list(r.reasons),
+                r.note,
+            )
+            for r in s.scalars(
+                select(SelfReferralRequest)
+                .where(SelfReferralRequest.document_id == doc.id)
+                .order_by(SelfReferralRequest.id.desc())
+            )
+        ]
+        terms = (
+            SelfReferralTerms.of(_version(s, doc.id, doc.head_number)[0].content)
+            if doc.head_number
+            else SelfReferralTerms(False, 0, 0)
+        )
+        return CrisisRecord(activations, requests, terms)
+
+
+def _name(s, cache: dict, user_id: int | None) -> str:
+    if user_id is None:
+        return ""
+    if user_id not in cache:
+        user = s.get(User, user_id)
+        cache[user_id] = f"{user.display_name} ({Role(user.role).label})"
+    return cache[user_id]
+
+
+def _activations(s, document_id: int) -> list[ContingencyActivation]:
+    return list(
+        s.scalars(
+            select(ContingencyActivation)
+            .where(ContingencyActivation.document_id == document_id)
+            .order_by(ContingencyActivation.id.desc())
+        )
+    )
+
+
+def _period(a: ContingencyActivation) -> ContingencyPeriod:
+    return ContingencyPeriod(
+        a.started_at.date(),
+        a.ends_on,
+        a.ended_at.date() if a.ended_at else None,
+        a.review_window_days,
+    )

@@ -1,0 +1,104 @@
+"""Agreement-only actions: starting one from a template, the crisis plan, self-referral."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..domain.errors import ContentInvalid
+from ..extensions import get_db, get_library
+from ..services import contingencies, documents
+from ..services.errors import Invalid
+
+bp = Blueprint("agreements", __name__)
+
+
+@bp.post("/clients/<int:client_id>/agreements")
+@login_required
+def new(client_id: int):
+    template = get_library().templates.get(request.form.get("template_id", ""))
+    if template is None:
+        # Access is checked first so a stranger learns nothing about this client.
+        documents.client_records(get_db(), current_user.actor, client_id)
+        raise Invalid("Please choose one of the agreement templates.")
+    doc_id = documents.create_document(
+        get_db(), current_user.actor, client_id, "agreement", template=template
+    )
+    return redirect(url_for("documents.edit", document_id=doc_id))
+
+
+@bp.post("/documents/<int:document_id>/crisis-plan/start")
+@login_required
+def start_contingency(document_id: int):
+    form = request.form
+    try:
+        contingencies.start_contingency(
+            get_db(),
+            current_user.actor,
+            document_id,
+            form.get("observed", ""),
+            form.get("actions_taken", ""),
+            form.get("ends_on", ""),
+            date.today(),
+        )
+    except ContentInvalid as err:
+        return _crisis_page(document_id, errors=err.errors, form=form), 422
+    flash(
+        "The plan for when you are not well is now in effect. Everyone on this agreement can see it."
+    )
+    return redirect(url_for("agreements.crisis", document_id=document_id))
+
+
+@bp.post("/documents/<int:document_id>/crisis-plan/end")
+@login_required
+def end_contingency(document_id: int):
+    contingencies.end_contingency(
+        get_db(), current_user.actor, document_id, request.form.get("end_note", ""), date.today()
+    )
+    flash("The plan is no longer in effect. A review after the crisis is now due.")
+    return redirect(url_for("agreements.crisis", document_id=document_id))
+
+
+@bp.post("/documents/<int:document_id>/self-referral")
+@login_required
+def self_referral(document_id: int):
+    form = request.form
+    try:
+        result = contingencies.request_self_referral(
+            get_db(),
+            current_user.actor,
+            document_id,
+            form.get("nights", ""),
+            form.get("last_discharge_on", ""),
+            form.get("note", ""),
+            date.today(),
+        )
+    except ContentInvalid as err:
+        return _crisis_page(document_id, errors=err.errors, form=form), 422
+    if result.within_terms:
+        flash("This request is within the agreed terms.")
+    else:
+        flash("This request is outside the agreed terms. It has been recorded.")
+    return redirect(url_for("agreements.crisis", document_id=document_id))
+
+
+@bp.get("/documents/<int:document_id>/crisis-plan")
+@login_required
+def crisis(document_id: int):
+    return _crisis_page(document_id)
+
+
+def _crisis_page(document_id: int, errors: dict | None = None, form=None):
+    db, actor = get_db(), current_user.actor
+    page = documents.open_document(db, actor, document_id)
+    record = contingencies.crisis_record(db, actor, document_id, date.today())
+    return render_template(
+        "agreements/crisis.html",
+        doc=page,
+        record=record,
+        errors=errors or {},
+        form=form or {},
+        today=date.today(),
+    )
