@@ -1,0 +1,95 @@
+import copy
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from careplan.domain.agreement import AgreementKind, TemplateInvalid, parse_template
+from careplan.domain.errors import ContentInvalid
+
+FOLDER = Path(__file__).resolve().parents[2] / "agreements"
+SHIPPED = ["general.toml", "ost_primary_care.toml", "smi_self_referral.toml"]
+
+
+def load(name):
+    return tomllib.loads((FOLDER / name).read_text())
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_templates_are_valid_and_keep_the_required_sections(name):
+    template = parse_template(name, load(name))
+    keys = [s["key"] for s in template["sections"]]
+    assert "contingencies" in keys and "boundaries" in keys
+    assert all(s["title"] for s in template["sections"])
+
+
+def test_the_self_referral_template_carries_its_default_terms():
+    template = parse_template("smi", load("smi_self_referral.toml"))
+    terms = AgreementKind(template).empty_content()["terms"]
+    assert terms["self_referral"] == {
+        "enabled": True,
+        "max_nights": 5,
+        "min_days_since_discharge": 14,
+    }
+    assert terms["post_crisis_review_days"] == 7
+
+
+@pytest.mark.parametrize(
+    "breakage, expected",
+    [
+        (
+            lambda t: t["sections"].pop(3),
+            "sections: Every agreement needs these sections: contingencies",
+        ),
+        (lambda t: t["sections"][0]["fields"][0].update(type="poem"), "sections.0.fields.0.type"),
+        (lambda t: t["sections"][1]["fields"][0].update(key="Has-Dash"), "sections.1.fields.0.key"),
+        (lambda t: t.pop("version"), "version: Missing data"),
+        (lambda t: t["defaults"].update(review_interval_weeks=0), "defaults.review_interval_weeks"),
+        (lambda t: t.update(colour="blue"), "colour: Unknown field"),
+    ],
+)
+def test_a_broken_template_names_the_file_and_the_field(breakage, expected):
+    data = copy.deepcopy(load("general.toml"))
+    breakage(data)
+    with pytest.raises(TemplateInvalid) as err:
+        parse_template("broken.toml", data)
+    assert str(err.value).startswith("broken.toml: ")
+    assert expected in str(err.value)
+
+
+def kind():
+    return AgreementKind(parse_template("general", load("general.toml")))
+
+
+def test_agreement_content_validates_field_by_field():
+    raw = {
+        "sections": {
+            "contingencies": {
+                "warning_signs": {"text": "I stop sleeping"},
+                "handed_over": [{"decision": "My money", "to_whom": "", "until": "2027-13-01"}],
+            }
+        },
+        "terms": {"self_referral": {"max_nights": "lots"}},
+    }
+    with pytest.raises(ContentInvalid) as err:
+        kind().validate(raw)
+    errors = err.value.errors
+    assert errors["sections-contingencies-handed_over-0-to_whom"] == "Please fill this in."
+    assert "real date" in errors["sections-contingencies-handed_over-0-until"]
+    assert "whole number" in errors["terms-self_referral-max_nights"]
+
+
+def test_agreement_content_names_its_template_and_every_field_reads_in_comparisons():
+    content = kind().validate(
+        {"sections": {"boundaries": {"worker_hours": {"text": "Mon-Fri 9-5"}}}}
+    )
+    assert content["template"] == {"id": "general", "version": 1, "name": "Partnership agreement"}
+    labels = {f.label: f.text for f in kind().fields(content)}
+    assert labels["Boundaries, both sides: When does my key worker work?"] == "Mon-Fri 9-5"
+    assert labels["Self-referral admission"] == "not part of this agreement"
+
+
+def test_fields_not_in_the_template_are_refused():
+    with pytest.raises(ContentInvalid) as err:
+        kind().validate({"sections": {"boundaries": {"favourite_colour": {"text": "blue"}}}})
+    assert "sections-boundaries-favourite_colour" in err.value.errors

@@ -1,0 +1,60 @@
+from datetime import date
+
+import pytest
+
+from careplan.domain.contingency import (
+    ContingencyPeriod,
+    SelfReferralTerms,
+    check_self_referral,
+    validate_activation,
+    validate_self_referral_request,
+)
+from careplan.domain.errors import ContentInvalid
+
+TODAY = date(2027, 3, 10)
+TERMS = SelfReferralTerms(enabled=True, max_nights=5, min_days_since_discharge=14)
+
+
+def test_a_request_within_both_terms_is_within():
+    result = check_self_referral(TERMS, 5, TODAY, date(2027, 2, 24))  # 14 days ago exactly
+    assert result.within_terms
+    assert "14 days ago" in result.reasons[1]
+
+
+def test_too_many_nights_is_outside_and_says_why():
+    result = check_self_referral(TERMS, 6, TODAY, None)
+    assert not result.within_terms
+    assert result.reasons[0] == "6 nights is more than the agreed 5 nights."
+
+
+def test_too_soon_after_a_discharge_is_outside():
+    result = check_self_referral(TERMS, 2, TODAY, date(2027, 3, 1))
+    assert not result.within_terms and "within the agreed 14 days" in result.reasons[1]
+
+
+def test_no_terms_means_outside():
+    assert not check_self_referral(SelfReferralTerms(False, 5, 14), 1, TODAY, None).within_terms
+
+
+def test_request_input_is_checked():
+    with pytest.raises(ContentInvalid) as err:
+        validate_self_referral_request("two", "2027-04-01", TODAY)
+    assert set(err.value.errors) == {"nights", "last_discharge_on"}
+    assert validate_self_referral_request("3", "", TODAY) == (3, None)
+
+
+def test_a_contingency_is_temporary_and_schedules_a_review():
+    period = ContingencyPeriod(date(2027, 3, 1), date(2027, 3, 14), None, 7)
+    assert period.active(date(2027, 3, 14)) and not period.active(date(2027, 3, 15))
+    assert period.post_crisis_review_due(date(2027, 3, 20)) == date(2027, 3, 21)
+    ended_early = ContingencyPeriod(date(2027, 3, 1), date(2027, 3, 14), date(2027, 3, 5), 7)
+    assert not ended_early.active(date(2027, 3, 6))
+    assert ended_early.post_crisis_review_due(date(2027, 3, 6)) == date(2027, 3, 12)
+
+
+def test_activation_needs_what_was_seen_and_an_end_within_the_agreed_limit():
+    with pytest.raises(ContentInvalid) as err:
+        validate_activation("", "", "2027-05-01", TODAY, 28)
+    assert err.value.errors["observed"] == "Please say what was noticed."
+    assert err.value.errors["ends_on"] == "The agreement says this lasts at most 28 days."
+    assert validate_activation("Not sleeping", "", "2027-03-20", TODAY, 28) == date(2027, 3, 20)

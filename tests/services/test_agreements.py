@@ -1,0 +1,157 @@
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from careplan.agreement_library import AgreementLibrary
+from careplan.domain.errors import ContentInvalid
+from careplan.services import comments, contingencies, documents
+from careplan.services.accounts import actor_for
+from careplan.services.errors import NotFound, ReadOnly
+from tests.factories import Circle
+
+SHIPPED = Path(__file__).resolve().parents[2] / "agreements"
+TODAY = date.today()
+
+
+@pytest.fixture
+def library(tmp_path):
+    folder = tmp_path / "agreements"
+    shutil.copytree(SHIPPED, folder)
+    return AgreementLibrary(folder)
+
+
+@pytest.fixture
+def circle(app):
+    return Circle()
+
+
+def start(db, circle, library, template_id="smi_self_referral"):
+    worker = actor_for(circle.key_worker)
+    template = library.current().templates[template_id]
+    doc = documents.create_document(db, worker, circle.client.id, "agreement", template=template)
+    raw = {"sections": {"contingencies": {"warning_signs": {"text": "I stop sleeping"}}}}
+    documents.save_version(db, worker, doc, 0, raw, "first", library.current().terms)
+    return doc
+
+
+def test_a_broken_file_is_reported_and_the_others_still_load(library):
+    (library.folder / "broken.toml").write_text(
+        'id = "broken"\nversion = 1\nname = "x"\n[[sections]]\nkey = "review"\n'
+    )
+    current = library.current()
+    assert set(current.templates) == {"general", "ost_primary_care", "smi_self_referral"}
+    assert current.errors["broken.toml"].startswith("broken.toml: sections")
+    (library.folder / "bad_syntax.toml").write_text("id = ")
+    assert "not valid TOML" in library.current().errors["bad_syntax.toml"]
+
+
+def test_a_services_own_template_is_picked_up_without_code_change(library):
+    text = (
+        (library.folder / "general.toml")
+        .read_text()
+        .replace('id = "general"', 'id = "our_service"')
+    )
+    (library.folder / "our_service.toml").write_text(text)
+    assert "our_service" in library.current().templates
+
+
+def test_later_template_edits_never_change_an_existing_agreement(db, circle, library):
+    doc = start(db, circle, library)
+    path = library.folder / "smi_self_referral.toml"
+    path.write_text(
+        path.read_text()
+        .replace("version = 1", "version = 2")
+        .replace('prompt = "What are my early warning signs?"', 'prompt = "Signs"')
+    )
+    assert library.current().templates["smi_self_referral"]["version"] == 2
+    page = documents.open_document(db, actor_for(circle.client), doc)
+    assert page.template["version"] == 1
+    prompts = [f["prompt"] for s in page.template["sections"] for f in s["fields"]]
+    assert "What are my early warning signs?" in prompts and "Signs" not in prompts
+    assert page.content["template"]["version"] == 1
+
+
+def test_language_suggestions_come_back_but_the_words_are_kept(db, circle, library):
+    worker = actor_for(circle.key_worker)
+    doc = start(db, circle, library)
+    page = documents.open_document(db, worker, doc)
+    page.content["sections"]["contingencies"]["what_helps"] = {
+        "text": "Being treated as more than an addict"
+    }
+    result = documents.save_version(db, worker, doc, 1, page.content, "", library.current().terms)
+    assert result.saved and [f.term for f in result.language] == ["addict"]
+    saved = documents.open_document(db, worker, doc).content
+    assert (
+        saved["sections"]["contingencies"]["what_helps"]["text"]
+        == "Being treated as more than an addict"
+    )
+
+
+def test_client_key_worker_and_advocate_comment_supervisor_cannot(db, circle, library):
+    doc = start(db, circle, library)
+    for person in (circle.client, circle.key_worker, circle.advocate):
+        comments.add_comment(
+            db, actor_for(person), doc, "boundaries", 1, f"from {person.display_name}"
+        )
+    with pytest.raises(ReadOnly):
+        comments.add_comment(db, actor_for(circle.supervisor), doc, "boundaries", 1, "no")
+    with pytest.raises(ContentInvalid) as err:
+        comments.add_comment(db, actor_for(circle.client), doc, "nonsense", 9, "")
+    assert set(err.value.errors) == {"section_key", "body", "version_number"}
+    seen = comments.comments_on(db, actor_for(circle.supervisor), doc)["boundaries"]
+    assert [c.author_name for c in seen] == [
+        circle.client.display_name,
+        circle.key_worker.display_name,
+        circle.advocate.display_name,
+    ]
+    assert all(c.version_number == 1 for c in seen)
+    with pytest.raises(NotFound):
+        comments.comments_on(db, actor_for(Circle().client), doc)
+
+
+def test_advocates_never_edit(db, circle, library):
+    doc = start(db, circle, library)
+    with pytest.raises(ReadOnly):
+        documents.save_version(db, actor_for(circle.advocate), doc, 1, {})
+
+
+def test_contingency_in_use_is_temporary_and_lands_in_the_history(db, circle, library):
+    doc = start(db, circle, library)
+    client = actor_for(circle.client)
+    ends = (TODAY + timedelta(days=10)).isoformat()
+    contingencies.start_contingency(
+        db, client, doc, "Not sleeping", "Called my sister", ends, TODAY
+    )
+    with pytest.raises(ContentInvalid):  # only one at a time
+        contingencies.start_contingency(db, client, doc, "Again", "", ends, TODAY)
+    record = contingencies.crisis_record(db, client, doc, TODAY)
+    assert record.active.observed == "Not sleeping"
+    assert record.active.review_due == TODAY + timedelta(days=17)
+    contingencies.end_contingency(db, actor_for(circle.key_worker), doc, "Feeling better", TODAY)
+    record = contingencies.crisis_record(db, actor_for(circle.supervisor), doc, TODAY)
+    assert record.active is None and record.activations[0].end_note == "Feeling better"
+    assert record.activations[0].review_due == TODAY + timedelta(days=7)
+    with pytest.raises(ReadOnly):
+        contingencies.start_contingency(db, actor_for(circle.supervisor), doc, "x", "", ends, TODAY)
+
+
+def test_a_contingency_may_not_outlast_the_agreed_limit(db, circle, library):
+    doc = start(db, circle, library)  # this template allows at most 14 days
+    too_long = (TODAY + timedelta(days=15)).isoformat()
+    with pytest.raises(ContentInvalid) as err:
+        contingencies.start_contingency(db, actor_for(circle.client), doc, "x", "", too_long, TODAY)
+    assert "at most 14 days" in err.value.errors["ends_on"]
+
+
+def test_self_referral_is_checked_against_the_agreed_terms_and_recorded(db, circle, library):
+    doc = start(db, circle, library)
+    client = actor_for(circle.client)
+    inside = contingencies.request_self_referral(db, client, doc, "3", "", "", TODAY)
+    outside = contingencies.request_self_referral(
+        db, client, doc, "3", (TODAY - timedelta(days=3)).isoformat(), "", TODAY
+    )
+    assert inside.within_terms and not outside.within_terms
+    record = contingencies.crisis_record(db, client, doc, TODAY)
+    assert [r.within_terms for r in record.self_referrals] == [False, True]
