@@ -241,6 +241,67 @@ class SelfReferralRequest(Base):
     requested_by: Mapped[User] = relationship()
 
 
+class SignatureRecord(Base):
+    """One person's outcome (sign, sign with comment, decline) on one version. Never changed."""
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    version_number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(30))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # How the signer proved who they were at that moment, e.g. "password re-entered".
+    method: Mapped[str] = mapped_column(String(60))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class AdvocateReviewRequest(Base):
+    """A client asking their advocate to look at a version before they sign it."""
+
+    __tablename__ = "advocate_review_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PdfRender(Base):
+    """The sealed PDF of an agreed version: produced once, outside the request, then served."""
+
+    __tablename__ = "pdf_renders"
+    __table_args__ = (
+        UniqueConstraint("document_id", "version_number", name="uq_pdf_renders_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    version_number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # Printed on the PDF; anyone holding the paper can type it on the verify page.
+    short_code: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    file_name: Mapped[str] = mapped_column(String(200), default="")
+    file_sha256: Mapped[str] = mapped_column(String(64), default="", index=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    agreed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class AuditEvent(Base):
     """Append-only, hash-chained record of who did what to which record."""
 

@@ -28,6 +28,7 @@ from . import audit
 from .access import access_to, require_read
 from .actor import Actor
 from .errors import Conflict, Invalid, NotFound, ReadOnly
+from .signoff import SignOffView, review_requests_for, signoff_view
 
 HISTORY_PAGE_SIZE = 50
 
@@ -75,6 +76,8 @@ class DocumentPage:
     access: Access
     template: dict | None  # agreements: the template copy the document was made from
     sections: list[tuple[str, str]]
+    signoff: SignOffView
+    advocate_asked_about: list[int]  # versions the client asked this advocate to look at
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,9 @@ def _version(s: Session, document_id: int, number: int) -> tuple[Version, User]:
     return row[0], row[1]
 
 
-def _page(s: Session, doc: Document, access: Access, number: int | None) -> DocumentPage:
+def _page(
+    s: Session, doc: Document, access: Access, number: int | None, actor: Actor | None = None
+) -> DocumentPage:
     kind = kind_for(doc.kind, doc.template)
     number = doc.head_number if number is None else number
     if number == 0 and doc.head_number == 0:
@@ -167,6 +172,8 @@ def _page(s: Session, doc: Document, access: Access, number: int | None) -> Docu
         access,
         doc.template,
         kind.sections(),
+        signoff_view(s, doc),
+        review_requests_for(s, actor, doc.id) if actor else [],
     )
 
 
@@ -239,7 +246,7 @@ def open_document(
 ) -> DocumentPage:
     with _reading(db, actor, _client_of_document(document_id)) as s:
         doc, access = _load_document(s, actor, document_id)
-        page = _page(s, doc, access, number)
+        page = _page(s, doc, access, number, actor)
         _log_read(
             s,
             actor,
@@ -393,8 +400,10 @@ def save_version(
         try:
             s.flush()
         except IntegrityError as exc:
+            # The failed flush ended the transaction: roll it back before reading the head.
+            s.rollback()
             raise Conflict(
-                doc.id, base_number, _current_head(s, doc.id), content, change_note
+                document_id, base_number, _current_head(s, document_id), content, change_note
             ) from exc
         audit.record(
             s,

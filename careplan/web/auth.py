@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -37,6 +38,8 @@ def login():
         else:
             session.clear()
             login_user(SessionUser.of(user))
+            # Start the idle clock now, not at the first page after this one.
+            session["last_seen"] = datetime.now(UTC).timestamp()
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
     return render_template("auth/login.html", error=error, email=email), (401 if error else 200)
 

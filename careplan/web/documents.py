@@ -29,20 +29,26 @@ def _care_plan_vocabulary():
 @login_required
 def show(document_id: int):
     page = documents.open_document(get_db(), current_user.actor, document_id)
-    return _show(page)
+    return show_page(page)
 
 
 @bp.get("/documents/<int:document_id>/versions/<int:number>")
 @login_required
 def version(document_id: int, number: int):
     page = documents.open_document(get_db(), current_user.actor, document_id, number)
-    return _show(page)
+    return show_page(page)
 
 
-def _show(page, comment_errors: dict | None = None, status: int = 200):
+def show_page(
+    page, comment_errors: dict | None = None, sign_errors: dict | None = None, status: int = 200
+):
     notes = comments.comments_on(get_db(), current_user.actor, page.id)
     return render_template(
-        "documents/show.html", doc=page, comments=notes, comment_errors=comment_errors or {}
+        "documents/show.html",
+        doc=page,
+        comments=notes,
+        comment_errors=comment_errors or {},
+        sign_errors=sign_errors or {},
     ), status
 
 
@@ -61,7 +67,7 @@ def comment(document_id: int):
             form.get("body", ""),
         )
     except ContentInvalid as err:
-        return _show(documents.open_document(db, actor, document_id), err.errors, 422)
+        return show_page(documents.open_document(db, actor, document_id), err.errors, status=422)
     flash("Your comment was added. Everyone who can see this document can read it.")
     return redirect(url_for("documents.show", document_id=document_id) + "#comments")
 

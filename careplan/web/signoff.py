@@ -1,0 +1,53 @@
+"""Signing, declining, and asking an advocate to look first."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from ..domain.errors import ContentInvalid
+from ..domain.signoff import State
+from ..extensions import get_db
+from ..services import documents, signoff
+from .documents import show_page
+
+bp = Blueprint("signoff", __name__)
+
+
+@bp.post("/documents/<int:document_id>/versions/<int:number>/sign")
+@login_required
+def sign(document_id: int, number: int):
+    db, actor = get_db(), current_user.actor
+    form = request.form
+    try:
+        result = signoff.sign(
+            db,
+            actor,
+            document_id,
+            number,
+            form.get("outcome", ""),
+            form.get("comment", ""),
+            form.get("password", ""),
+        )
+    except ContentInvalid as err:
+        page = documents.open_document(db, actor, document_id)
+        return show_page(page, sign_errors=err.errors, status=422)
+    if result.state is State.AGREED:
+        flash(f"Version {number} is now agreed by both of you. The signed PDF is being prepared.")
+    elif form.get("outcome") == "declined":
+        flash("You declined to sign. Your reason is kept with the document for everyone to see.")
+    else:
+        flash(f"You signed version {number}. It is agreed once the other person signs it too.")
+    return redirect(url_for("documents.show", document_id=document_id) + "#sign-off")
+
+
+@bp.post("/documents/<int:document_id>/versions/<int:number>/ask-advocate")
+@login_required
+def ask_advocate(document_id: int, number: int):
+    count = signoff.ask_advocate_to_look(get_db(), current_user.actor, document_id, number)
+    flash(
+        "Your advocate has been asked to look at this version before you sign."
+        if count == 1
+        else f"Your {count} advocates have been asked to look at this version before you sign."
+    )
+    return redirect(url_for("documents.show", document_id=document_id))

@@ -1,0 +1,88 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from careplan.domain.errors import ContentInvalid
+from careplan.domain.roles import Role
+from careplan.domain.signoff import Outcome, Signature, State, VersionRef, decide, validate_outcome
+
+CLIENT, WORKER, OLD_WORKER = 1, 2, 3
+T0 = datetime(2027, 1, 1, tzinfo=UTC)
+VERSIONS = {1: "h1", 2: "h2", 3: "h3"}
+
+
+def sig(user, number, outcome=Outcome.SIGNED, minutes=0, content_hash=None):
+    role = Role.CLIENT if user == CLIENT else Role.KEY_WORKER
+    return Signature(
+        user,
+        role,
+        number,
+        content_hash or VERSIONS[number],
+        outcome,
+        T0 + timedelta(minutes=minutes),
+    )
+
+
+def state(sigs, head=3, worker=WORKER):
+    return decide(VersionRef(head, VERSIONS[head]), VERSIONS, sigs, CLIENT, worker)
+
+
+def test_one_signature_is_not_agreed():
+    result = state([sig(CLIENT, 3)])
+    assert result.state is State.AWAITING_SIGNATURE and result.agreed is None
+    assert result.waiting_for == (Role.KEY_WORKER,)
+
+
+def test_both_on_the_same_version_is_agreed():
+    result = state([sig(CLIENT, 3), sig(WORKER, 3, Outcome.SIGNED_WITH_COMMENT)])
+    assert result.state is State.AGREED and result.agreed == VersionRef(3, "h3")
+
+
+def test_signatures_on_version_2_do_not_count_for_version_3():
+    result = state([sig(CLIENT, 2), sig(WORKER, 2)])
+    assert result.state is State.DRAFT
+    assert result.agreed == VersionRef(2, "h2")  # still in force beside the new draft
+    assert result.waiting_for == (Role.CLIENT, Role.KEY_WORKER)
+
+
+def test_signatures_on_different_versions_never_combine():
+    assert state([sig(CLIENT, 2), sig(WORKER, 3)]).agreed is None
+
+
+def test_a_signature_on_other_content_than_the_version_holds_does_not_count():
+    assert (
+        state([sig(CLIENT, 3), sig(WORKER, 3, content_hash="tampered")]).state
+        is State.AWAITING_SIGNATURE
+    )
+
+
+def test_a_decline_is_a_state_of_its_own_and_a_later_sign_replaces_it():
+    declined = state([sig(CLIENT, 3, Outcome.DECLINED), sig(WORKER, 3)])
+    assert declined.state is State.DECLINED and declined.waiting_for == (Role.CLIENT,)
+    later = state([sig(CLIENT, 3, Outcome.DECLINED), sig(WORKER, 3), sig(CLIENT, 3, minutes=5)])
+    assert later.state is State.AGREED
+
+
+def test_only_the_current_key_worker_counts():
+    result = state([sig(CLIENT, 3), sig(OLD_WORKER, 3)], worker=WORKER)
+    assert result.state is State.AWAITING_SIGNATURE
+
+
+def test_nothing_written():
+    assert decide(None, {}, [], CLIENT, WORKER).state is State.NOTHING_WRITTEN
+
+
+def test_outcomes_need_the_right_words():
+    assert validate_outcome("signed", "ignored") == (Outcome.SIGNED, "")
+    assert validate_outcome("signed_with_comment", "revisit goal 3") == (
+        Outcome.SIGNED_WITH_COMMENT,
+        "revisit goal 3",
+    )
+    for raw, comment, field in [
+        ("declined", "", "comment"),
+        ("signed_with_comment", " ", "comment"),
+        ("maybe", "", "outcome"),
+    ]:
+        with pytest.raises(ContentInvalid) as err:
+            validate_outcome(raw, comment)
+        assert field in err.value.errors

@@ -1,0 +1,107 @@
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DatabaseError
+
+from careplan.db.models import AuditEvent, PdfRender, SignatureRecord
+from careplan.domain.errors import ContentInvalid
+from careplan.domain.signoff import State
+from careplan.services import accounts, documents, signoff
+from careplan.services.accounts import actor_for
+from careplan.services.errors import Invalid, NotFound, ReadOnly
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
+
+
+@pytest.fixture
+def circle(app):
+    return Circle()
+
+
+def sign(db, user, doc, number, outcome="signed", comment="", password=PASSWORD):
+    return signoff.sign(db, actor_for(user), doc, number, outcome, comment, password)
+
+
+def test_agreed_only_when_both_sign_the_same_version_and_then_a_pdf_is_queued(db, circle):
+    doc = make_plan(circle.key_worker, circle.client, versions=2)
+    assert sign(db, circle.client, doc, 2).state is State.AWAITING_SIGNATURE
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(PdfRender)) == 0
+    assert sign(db, circle.key_worker, doc, 2).state is State.AGREED
+    with db.read() as s:
+        render = s.scalar(sa.select(PdfRender))
+        actions = s.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert (render.version_number, render.status) == (2, "pending")
+    assert actions[-3:] == ["sign", "sign", "agreed"]
+
+
+def test_editing_an_agreed_document_starts_a_draft_and_old_signatures_do_not_carry_over(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.client, doc, 1)
+    sign(db, circle.key_worker, doc, 1)
+    page = documents.open_document(db, actor_for(circle.client), doc)
+    page.content["what_matters"] = {"text": "Something new"}
+    documents.save_version(db, actor_for(circle.client), doc, 1, page.content)
+    draft = documents.open_document(db, actor_for(circle.client), doc).signoff
+    assert draft.state is State.DRAFT and draft.agreed.number == 1
+    assert draft.waiting_for == ("client", "key worker")
+
+
+def test_decline_and_comment_are_recorded_for_everyone_to_see(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.client, doc, 1, "declined", "Goal 1 is not mine")
+    sign(db, circle.key_worker, doc, 1, "signed_with_comment", "Let us talk")
+    seen = documents.open_document(db, actor_for(circle.advocate), doc).signoff
+    assert seen.state is State.DECLINED
+    assert [(s.name, s.outcome, s.comment) for s in seen.signatures] == [
+        (circle.key_worker.display_name, "signed_with_comment", "Let us talk"),
+        (circle.client.display_name, "declined", "Goal 1 is not mine"),
+    ]
+
+
+def test_signing_needs_the_password_and_the_latest_version(db, circle):
+    doc = make_plan(circle.key_worker, circle.client, versions=2)
+    with pytest.raises(ContentInvalid) as err:
+        sign(db, circle.client, doc, 2, password="wrong")
+    assert "password" in err.value.errors
+    with pytest.raises(Invalid):
+        sign(db, circle.client, doc, 1)
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 0
+
+
+def test_nobody_signs_for_the_client(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    for reader in (circle.advocate, circle.supervisor):
+        with pytest.raises(ReadOnly):
+            sign(db, reader, doc, 1)
+    for outsider in (circle.admin, Circle().key_worker):
+        with pytest.raises(NotFound):
+            sign(db, outsider, doc, 1)
+
+
+def test_a_handed_over_client_needs_the_new_workers_signature(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.key_worker, doc, 1)
+    new_worker = KeyWorkerFactory(team_id=circle.team.id)
+    accounts.link_caseload(db, circle.client.email, new_worker.email)
+    assert sign(db, circle.client, doc, 1).state is State.AWAITING_SIGNATURE
+    assert sign(db, new_worker, doc, 1).state is State.AGREED
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE signatures SET outcome = 'declined'", "DELETE FROM signatures"]
+)
+def test_no_one_can_change_or_delete_a_signature_even_in_the_database(db, circle, statement):
+    doc = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.client, doc, 1)
+    with pytest.raises(DatabaseError), db.write() as s:
+        s.execute(sa.text(statement))
+    with db.read() as s:
+        assert s.scalar(sa.select(SignatureRecord.outcome)) == "signed"
+
+
+def test_the_client_can_ask_their_advocate_to_look_first(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    assert signoff.ask_advocate_to_look(db, actor_for(circle.client), doc, 1) == 1
+    assert documents.open_document(db, actor_for(circle.advocate), doc).advocate_asked_about == [1]
+    with pytest.raises(NotFound):
+        signoff.ask_advocate_to_look(db, actor_for(circle.key_worker), doc, 1)
