@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 from .db import migrate
 from .domain.roles import Role
@@ -17,7 +17,15 @@ from .services.errors import ServiceError
 
 
 def register_commands(app: Flask) -> None:
-    for command in (db_upgrade, create_team, create_user, link_caseload, add_supervisor, demo):
+    for command in (
+        db_upgrade,
+        create_team,
+        create_user,
+        link_caseload,
+        add_supervisor,
+        demo,
+        audit_verify,
+    ):
         app.cli.add_command(command)
 
 
@@ -26,6 +34,7 @@ def _fail(err: Exception) -> None:
 
 
 @click.command("db-upgrade")
+@with_appcontext
 def db_upgrade():
     """Bring the database schema up to date (Alembic migrations)."""
     migrate.upgrade(current_app.config["DATABASE_URL"])
@@ -33,6 +42,7 @@ def db_upgrade():
 
 
 @click.command("create-team")
+@with_appcontext
 @click.argument("name")
 def create_team(name):
     """Create a team of key workers."""
@@ -44,6 +54,7 @@ def create_team(name):
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option("--name", "display_name", required=True, help="The name people will see.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
@@ -59,6 +70,7 @@ def create_user(email, display_name, role, team_name, password):
 
 
 @click.command("link-caseload")
+@with_appcontext
 @click.argument("client_email")
 @click.argument("key_worker_email")
 def link_caseload(client_email, key_worker_email):
@@ -71,6 +83,7 @@ def link_caseload(client_email, key_worker_email):
 
 
 @click.command("add-supervisor")
+@with_appcontext
 @click.argument("supervisor_email")
 @click.argument("team_name")
 def add_supervisor(supervisor_email, team_name):
@@ -83,6 +96,7 @@ def add_supervisor(supervisor_email, team_name):
 
 
 @click.command("demo")
+@with_appcontext
 def demo():
     """Create demo accounts and plans (once) and print how to sign in."""
     from .demo import DEMO_PASSWORD, seed_demo
@@ -92,6 +106,22 @@ def demo():
     for role, name, email in people:
         click.echo(f"  {role:<14} {name:<18} {email}")
     click.echo("")
+
+
+@click.command("audit-verify")
+@with_appcontext
+def audit_verify():
+    """Check the audit trail's hash chain; names the first broken link."""
+    from .services.audit import verify_chain
+
+    report = verify_chain(get_db())
+    if report.ok:
+        click.echo(f"Audit trail intact: {report.events} events, every link checks out.")
+        return
+    raise click.ClickException(
+        f"Audit trail broken at event {report.broken_at}: {report.reason}. "
+        f"{report.events - 1} events before it check out."
+    )
 
 
 def main() -> None:

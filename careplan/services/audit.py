@@ -7,6 +7,7 @@ head so two events never claim the same predecessor.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
@@ -62,3 +63,78 @@ def _fields(event: AuditEvent) -> dict:
         "ip": event.ip,
         "detail": event.detail,
     }
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events: int
+    ok: bool
+    broken_at: int | None  # id of the first event that does not fit the chain
+    reason: str
+
+
+def verify_chain(db) -> ChainReport:
+    """Walk every event in order; name the first one whose hash or link does not fit."""
+    previous = GENESIS
+    count = 0
+    with db.read() as s:
+        rows = s.execute(
+            select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)
+        )
+        for (event,) in rows:
+            count += 1
+            if event.prev_hash != previous:
+                return ChainReport(
+                    count,
+                    False,
+                    event.id,
+                    "its link to the event before it is broken "
+                    "(an event before it was removed or changed)",
+                )
+            if event_hash(_fields(event), event.prev_hash) != event.hash:
+                return ChainReport(
+                    count, False, event.id, "its contents were changed after it was written"
+                )
+            previous = event.hash
+    return ChainReport(count, True, None, "")
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    who: str
+    role: str
+    what: str
+    at: datetime
+
+
+ACCESS_ACTIONS = {"read": "read", "export": "exported", "download": "downloaded"}
+
+
+def access_log(db, client: Actor, limit: int = 200) -> list[AccessEntry]:
+    """Who other than the client read, exported or downloaded the client's records."""
+    from ..db.models import User
+    from ..domain.roles import Role
+
+    if client.role is not Role.CLIENT:
+        return []
+    with db.read() as s:
+        rows = s.execute(
+            select(AuditEvent, User)
+            .join(User, User.id == AuditEvent.actor_id)
+            .where(
+                AuditEvent.client_id == client.id,
+                AuditEvent.actor_id != client.id,
+                AuditEvent.action.in_(list(ACCESS_ACTIONS)),
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        ).all()
+    return [
+        AccessEntry(
+            u.display_name,
+            Role(u.role).label,
+            f"{ACCESS_ACTIONS[e.action]} {e.detail.get('what', 'your records')}",
+            e.at,
+        )
+        for e, u in rows
+    ]

@@ -188,7 +188,7 @@ def _log_read(
             "document" if doc else "client",
             doc.id if doc else client_id,
             client_id=client_id,
-            detail={"what": what},
+            detail={"what": f"your {doc.title.lower()} ({what})" if doc else what},
         )
 
 
@@ -226,7 +226,7 @@ def client_records(db: Database, actor: Actor, client_id: int) -> ClientRecords:
             .where(Document.client_id == client_id)
             .order_by(Document.created_at.desc(), Document.id.desc())
         ).all()
-        _log_read(s, actor, access, None, client_id, "list of documents")
+        _log_read(s, actor, access, None, client_id, "the list of your plans")
         return ClientRecords(
             client_id,
             client.display_name,

@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..extensions import get_db
-from ..services import accounts
+from ..services import accounts, audit
 
 bp = Blueprint("me", __name__)
 
@@ -31,3 +31,10 @@ def change_advocate():
         accounts.revoke_advocate(get_db(), current_user.actor, advocate_id)
         flash("Your advocate can no longer see your records.")
     return redirect(url_for("me.advocates"))
+
+
+@bp.get("/me/access-log")
+@login_required
+def access_log():
+    entries = audit.access_log(get_db(), current_user.actor)
+    return render_template("me/access_log.html", entries=entries)
