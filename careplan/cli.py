@@ -25,6 +25,8 @@ def register_commands(app: Flask) -> None:
         add_supervisor,
         demo,
         audit_verify,
+        verify,
+        render_pdfs,
     ):
         app.cli.add_command(command)
 
@@ -122,6 +124,40 @@ def audit_verify():
         f"Audit trail broken at event {report.broken_at}: {report.reason}. "
         f"{report.events - 1} events before it check out."
     )
+
+
+def _pdf_settings():
+    from .services.pdfs import PdfSettings
+
+    return PdfSettings.from_config(current_app.config, current_app.instance_path)
+
+
+@click.command("verify")
+@with_appcontext
+@click.argument("pdf_file", type=click.Path(exists=True, dir_okay=False))
+def verify(pdf_file):
+    """Check whether a PDF is a genuine, unaltered agreed version."""
+    from pathlib import Path
+
+    from .services.pdfs import verify_file
+
+    verdict = verify_file(get_db(), _pdf_settings(), Path(pdf_file).read_bytes())
+    if not verdict.genuine:
+        raise click.ClickException(f"NOT GENUINE: {verdict.message}")
+    click.echo(
+        f"GENUINE: {verdict.kind_label}, version {verdict.version_number}, agreed on "
+        f"{verdict.agreed_on.isoformat()}, fingerprint {verdict.content_hash}."
+    )
+
+
+@click.command("render-pdfs")
+@with_appcontext
+def render_pdfs():
+    """Make the sealed PDFs that are waiting (the scheduler does this every few seconds)."""
+    from .services.pdfs import run_pending
+
+    done = run_pending(get_db(), _pdf_settings(), limit=1000)
+    click.echo(f"{done} PDF(s) made.")
 
 
 def main() -> None:

@@ -81,6 +81,13 @@ def load_config(
         "ARGON2_MEMORY_KIB": _int(env, "CAREPLAN_ARGON2_MEMORY_KIB", 65536),
         "SQLITE_BUSY_TIMEOUT_MS": _int(env, "CAREPLAN_SQLITE_BUSY_TIMEOUT_MS", 30000),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "PUBLIC_BASE_URL": env.get("CAREPLAN_PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "PDF_STORAGE_PATH": env.get("CAREPLAN_PDF_STORAGE_PATH", ""),
+        "PDF_SEAL_CERT_PATH": env.get("CAREPLAN_PDF_SEAL_CERT_PATH", ""),
+        "PDF_SEAL_KEY_PATH": env.get("CAREPLAN_PDF_SEAL_KEY_PATH", ""),
+        "PDF_SEAL_KEY_PASSPHRASE": env.get("CAREPLAN_PDF_SEAL_KEY_PASSPHRASE", ""),
+        # For example: "Confidential. Do not pass on without the person's consent."
+        "PDF_REDISCLOSURE_NOTICE": env.get("CAREPLAN_PDF_REDISCLOSURE_NOTICE", ""),
         "AGREEMENTS_PATH": env.get("CAREPLAN_AGREEMENTS_PATH", str(PROJECT_ROOT / "agreements")),
     }
     config.update(overrides)

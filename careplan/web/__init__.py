@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 
 from ..extensions import login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
-from . import admin, agreements, auth, clients, documents, home, me, signoff
+from . import admin, agreements, auth, clients, documents, home, me, pdfs, signoff
 from .session_user import load_session_user
 
 
@@ -20,7 +20,7 @@ def register(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.user_loader(load_session_user)
 
-    for module in (auth, home, clients, documents, agreements, signoff, me, admin):
+    for module in (auth, home, clients, documents, agreements, signoff, pdfs, me, admin):
         app.register_blueprint(module.bp)
 
     app.before_request(_idle_logout)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from careplan.db.append_only import append_only
-
 import careplan.db.models
+from careplan.db.append_only import append_only
 
 revision = "0002"
 down_revision = "0001"

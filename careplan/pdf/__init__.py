@@ -1,0 +1,67 @@
+"""PDF adapter: render a PrintableDocument safely, seal agreed versions, check sealed files.
+
+doc = PrintableDocument(...)              # or build sections with sections_from_kind()
+pdf = render_pdf(doc)                     # sandboxed WeasyPrint; RenderFailed on trouble
+creds = credentials_from_config(app.config, app.instance_path)
+sealed = seal_with(pdf, creds)            # agreed versions only
+write_atomically(path, sealed)
+verify_pdf(sealed, creds.cert_path).valid # True
+"""
+
+from __future__ import annotations
+
+from .fetcher import FetchRecord
+from .model import (
+    OUTCOMES,
+    PrintableDocument,
+    Section,
+    SectionField,
+    SignatureLine,
+    long_date,
+    sections_from_fields,
+    sections_from_kind,
+)
+from .render import RenderResult, render, render_pdf
+from .sandbox import RenderFailed, RenderLimits, warm_up
+from .seal import (
+    SealCredentials,
+    SealError,
+    VerifyResult,
+    credentials_from_config,
+    ensure_dev_certificate,
+    seal_pdf,
+    seal_with,
+    verify_pdf,
+    verify_pdf_isolated,
+)
+from .storage import write_atomically
+from .template import render_html
+
+__all__ = [
+    "OUTCOMES",
+    "FetchRecord",
+    "PrintableDocument",
+    "RenderFailed",
+    "RenderLimits",
+    "RenderResult",
+    "SealCredentials",
+    "SealError",
+    "Section",
+    "SectionField",
+    "SignatureLine",
+    "VerifyResult",
+    "credentials_from_config",
+    "ensure_dev_certificate",
+    "long_date",
+    "render",
+    "render_html",
+    "render_pdf",
+    "seal_pdf",
+    "seal_with",
+    "sections_from_fields",
+    "sections_from_kind",
+    "verify_pdf",
+    "verify_pdf_isolated",
+    "warm_up",
+    "write_atomically",
+]

@@ -1,0 +1,354 @@
+"""The service's digital seal on agreed PDFs (PAdES, pyHanko) and checking it.
+
+A sealed PDF is *genuine* only when all of these hold: exactly one signature; it verifies
+cryptographically over its byte range; its certificate is the configured one (or chains to
+it); the byte range covers the whole file (nothing appended, no incremental update); and the
+signature value itself is stored byte for byte as pyHanko wrote it. So changing any single
+byte of the file, or appending anything, makes it not genuine.
+
+No network is used: no timestamp server, no certificate or revocation fetching.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import parser as asn1_parser
+from pyhanko.keys import load_cert_from_pemder
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from .sandbox import RenderLimits, run_bounded
+from .storage import write_atomically
+
+SEAL_FIELD = "ServiceSeal"
+SEAL_REASON = "Sealed by the service: this is the agreed version, unchanged since it was sealed."
+DEV_DIR = "pdf-seal"
+DEV_CERT = "dev-seal-cert.pem"
+DEV_KEY = "dev-seal-key.pem"
+DEV_VALIDITY_DAYS = 5 * 365
+SEAL_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"})
+META_PREFIX = "/careplan"
+
+
+class SealError(RuntimeError):
+    """The PDF could not be sealed (bad key, certificate or configuration, or a draft)."""
+
+
+@dataclass(frozen=True)
+class SealCredentials:
+    cert_path: Path
+    key_path: Path
+    key_passphrase: bytes | None = None
+    chain_paths: tuple[Path, ...] = ()
+    development: bool = False
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    valid: bool  # genuine: sealed by this service and not changed in any way since
+    intact: bool  # the signed bytes hash to what was signed
+    covers_whole_file: bool  # nothing added after sealing
+    trusted: bool  # sealed with the configured certificate
+    reason: str  # one sentence for people; never contains document content
+    # What the file says it is; only filled in when valid.
+    content_hash: str | None = None
+    short_code: str | None = None
+    version_number: int | None = None
+    agreed_on: date | None = None
+    kind_label: str | None = None
+    sealed_at: datetime | None = None
+    signer: str | None = None
+
+    @property
+    def genuine(self) -> bool:
+        return self.valid
+
+
+# --- certificates ---------------------------------------------------------------------------
+
+
+def ensure_dev_certificate(instance_path: Path | str) -> tuple[Path, Path]:
+    """Return (cert_path, key_path) of the development seal, creating it on first use.
+
+    A self-signed RSA-3072 certificate and its unencrypted key (mode 0600) in
+    ``<instance>/pdf-seal/``. A lock makes concurrent first runs create exactly one pair.
+    Never use this in production: configure PDF_SEAL_CERT_PATH and PDF_SEAL_KEY_PATH.
+    """
+    folder = Path(instance_path) / DEV_DIR
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cert_path, key_path = folder / DEV_CERT, folder / DEV_KEY
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (cert_path.exists() and key_path.exists()):
+            cert_pem, key_pem = _make_self_signed()
+            write_atomically(key_path, key_pem, mode=0o600)
+            write_atomically(cert_path, cert_pem, mode=0o644)
+    return cert_path, key_path
+
+
+def _make_self_signed() -> tuple[bytes, bytes]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "careplan development seal"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "careplan (development only)"),
+        ]
+    )
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=DEV_VALIDITY_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def credentials_from_config(
+    config: Mapping[str, Any], instance_path: Path | str
+) -> SealCredentials:
+    """The seal to use: PDF_SEAL_CERT_PATH / PDF_SEAL_KEY_PATH (optionally
+    PDF_SEAL_KEY_PASSPHRASE and PDF_SEAL_CHAIN_PATHS, separated by os.pathsep), or, outside
+    production, the development certificate in the instance folder."""
+    cert, key = config.get("PDF_SEAL_CERT_PATH"), config.get("PDF_SEAL_KEY_PATH")
+    if cert or key:
+        if not (cert and key):
+            raise SealError("Set both PDF_SEAL_CERT_PATH and PDF_SEAL_KEY_PATH.")
+        passphrase = config.get("PDF_SEAL_KEY_PASSPHRASE") or None
+        chain = config.get("PDF_SEAL_CHAIN_PATHS") or ()
+        if isinstance(chain, str):
+            chain = [p for p in chain.split(os.pathsep) if p]
+        return SealCredentials(
+            Path(cert),
+            Path(key),
+            passphrase.encode() if isinstance(passphrase, str) else passphrase,
+            tuple(Path(p) for p in chain),
+        )
+    if str(config.get("ENV", "development")).lower() == "production":
+        raise SealError(
+            "No seal configured: set PDF_SEAL_CERT_PATH and PDF_SEAL_KEY_PATH in production."
+        )
+    cert_path, key_path = ensure_dev_certificate(instance_path)
+    return SealCredentials(cert_path, key_path, development=True)
+
+
+# --- sealing --------------------------------------------------------------------------------
+
+
+def seal_pdf(
+    pdf_bytes: bytes,
+    cert_path: Path | str,
+    key_path: Path | str,
+    *,
+    key_passphrase: bytes | None = None,
+    chain_paths: Sequence[Path | str] = (),
+) -> bytes:
+    """Add the service's PAdES (B-B) certification signature; no later change is permitted.
+
+    Refuses drafts: a draft must never carry the seal.
+    """
+    try:
+        info = _info(PdfFileReader(BytesIO(pdf_bytes)))
+    except Exception as exc:
+        raise SealError(f"not a readable PDF: {type(exc).__name__}") from exc
+    if info.get("status") != "agreed":
+        raise SealError("only agreed versions are sealed; this PDF is a draft or not ours")
+    try:
+        signer = signers.SimpleSigner.load(
+            key_file=str(key_path),
+            cert_file=str(cert_path),
+            ca_chain_files=[str(p) for p in chain_paths] or None,
+            key_passphrase=key_passphrase,
+        )
+    except Exception as exc:
+        raise SealError(f"could not load the seal certificate or key: {exc}") from exc
+    if signer is None:
+        raise SealError("could not load the seal certificate or key")
+    meta = signers.PdfSignatureMetadata(
+        field_name=SEAL_FIELD,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        certify=True,
+        docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+        reason=SEAL_REASON,
+    )
+    writer = IncrementalPdfFileWriter(BytesIO(pdf_bytes))
+    out = signers.sign_pdf(writer, meta, signer=signer)
+    return out.getvalue()
+
+
+def seal_with(pdf_bytes: bytes, credentials: SealCredentials) -> bytes:
+    return seal_pdf(
+        pdf_bytes,
+        credentials.cert_path,
+        credentials.key_path,
+        key_passphrase=credentials.key_passphrase,
+        chain_paths=credentials.chain_paths,
+    )
+
+
+# --- checking -------------------------------------------------------------------------------
+
+
+def verify_pdf(pdf_bytes: bytes, cert_path: Path | str | Sequence[Path | str]) -> VerifyResult:
+    """Is this file a genuine, unaltered PDF sealed with the given certificate(s)?
+
+    Give several certificates to keep accepting PDFs sealed before a certificate was replaced.
+    Never raises for a bad file; the answer says what is wrong without revealing content.
+    """
+    paths = [cert_path] if isinstance(cert_path, str | Path) else list(cert_path)
+    roots = [load_cert_from_pemder(str(p)) for p in paths]
+
+    def no(reason: str, **kw) -> VerifyResult:
+        flags = {"intact": False, "covers_whole_file": False, "trusted": False}
+        flags.update(kw)
+        return VerifyResult(valid=False, reason=reason, **flags)
+
+    try:
+        reader = PdfFileReader(BytesIO(pdf_bytes))
+        signatures = reader.embedded_signatures
+    except Exception:
+        return no("This file is not a readable PDF, or it has been damaged.")
+    if not signatures:
+        return no("This file has no seal from the service. Drafts are never sealed.")
+    if len(signatures) != 1:
+        return no("This file has more than one signature, so it is not as the service sealed it.")
+    sig = signatures[0]
+    try:
+        context = ValidationContext(trust_roots=roots, allow_fetching=False)
+        status = validate_pdf_signature(sig, context, key_usage_settings=SEAL_KEY_USAGE)
+    except Exception:
+        return no("The seal in this file could not be read; the file has been altered.")
+
+    intact = bool(status.intact and status.valid)
+    trusted = bool(status.trusted)
+    covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    flags = {"intact": intact, "covers_whole_file": covers, "trusted": trusted}
+    if not intact:
+        return no("The file has been changed since it was sealed.", **flags)
+    if not covers:
+        return no("Something was added to the file after it was sealed.", **flags)
+    if not _signature_bytes_canonical(pdf_bytes, sig):
+        return no("The seal itself has been tampered with.", **flags)
+    if not trusted:
+        return no("The seal was not made with this service's certificate.", **flags)
+    if not status.bottom_line:
+        return no("The seal is not valid for this file.", **flags)
+
+    info = _info(reader)
+    if info.get("status") != "agreed" or not info.get("contentsha256"):
+        return no("This sealed file is not an agreed document from this service.", **flags)
+    return VerifyResult(
+        valid=True,
+        reason="Genuine: sealed by the service and not changed since.",
+        content_hash=info.get("contentsha256"),
+        short_code=info.get("shortcode"),
+        version_number=_int_or_none(info.get("version")),
+        agreed_on=_date_or_none(info.get("agreedon")),
+        kind_label=info.get("kind"),
+        sealed_at=status.signer_reported_dt,
+        signer=status.signing_cert.subject.human_friendly if status.signing_cert else None,
+        **flags,
+    )
+
+
+def verify_pdf_isolated(
+    pdf_bytes: bytes,
+    cert_path: Path | str | Sequence[Path | str],
+    limits: RenderLimits | None = None,
+) -> VerifyResult:
+    """verify_pdf in a bounded throwaway process: for files uploaded by anyone."""
+    paths = [cert_path] if isinstance(cert_path, str | Path) else list(cert_path)
+    limits = limits or RenderLimits(timeout_seconds=20, memory_bytes=768 * 1024 * 1024)
+    return run_bounded(verify_pdf, (pdf_bytes, [str(p) for p in paths]), limits, what="PDF check")
+
+
+def _signature_bytes_canonical(pdf_bytes: bytes, sig) -> bool:
+    """The excluded /Contents gap must hold exactly the signature pyHanko wrote, zero-padded.
+
+    Readers ignore padding after the DER signature and accept either hex case, so without this
+    check a few bytes of the file could change without breaking the seal.
+    """
+    try:
+        start, first_len, second_start, _ = (int(x) for x in sig.byte_range)
+        gap = pdf_bytes[start + first_len : second_start]
+        raw = sig.pkcs7_content
+        _, _, _, header, contents, trailer = asn1_parser.parse(raw, strict=False)
+        der_len = len(header) + len(contents) + len(trailer)
+    except Exception:
+        return False
+    if raw[der_len:].strip(b"\x00"):
+        return False
+    return gap == b"<" + raw.hex().upper().encode("ascii") + b">"
+
+
+def _info(reader: PdfFileReader) -> dict[str, str]:
+    """Our metadata from the document information dictionary, keys without the prefix."""
+    try:
+        info = reader.trailer["/Info"]
+    except KeyError:
+        return {}
+    out = {}
+    for key, value in info.items():
+        if str(key).startswith(META_PREFIX):
+            out[str(key)[len(META_PREFIX) :]] = str(value)
+    return out
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _date_or_none(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,344 @@
+"""Printable PDFs: the sealed PDF of an agreed version (made once, outside the request that
+agreed it, then served from storage), draft exports, and checking a PDF someone holds."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import or_, select
+
+from .. import pdf
+from ..db.engine import Database
+from ..db.models import Document, PdfRender, SignatureRecord, User, Version, utcnow
+from ..domain.kinds import kind_for
+from ..domain.roles import Role
+from . import audit
+from .access import require_read
+from .actor import Actor
+from .errors import NotFound
+from .signoff import decide_for
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+LEASE = timedelta(minutes=5)  # a claimed job whose worker died is picked up again after this
+
+
+@dataclass(frozen=True)
+class PdfSettings:
+    """What rendering needs from the configuration."""
+
+    storage: Path
+    credentials: pdf.SealCredentials | None
+    verify_url: str
+    redisclosure_notice: str | None
+    limits: pdf.RenderLimits
+
+    @classmethod
+    def from_config(cls, config, instance_path: Path | str, with_seal: bool = True) -> PdfSettings:
+        return cls(
+            storage=Path(config.get("PDF_STORAGE_PATH") or Path(instance_path) / "pdfs"),
+            credentials=pdf.credentials_from_config(config, instance_path) if with_seal else None,
+            verify_url=config["PUBLIC_BASE_URL"].rstrip("/") + "/verify",
+            redisclosure_notice=config.get("PDF_REDISCLOSURE_NOTICE") or None,
+            limits=pdf.RenderLimits.from_config(config),
+        )
+
+
+# --- building the printable document ---------------------------------------------------------
+
+
+def _printable(
+    s,
+    doc: Document,
+    number: int,
+    draft: bool,
+    short_code: str,
+    agreed_on: date | None,
+    settings: PdfSettings,
+) -> pdf.PrintableDocument:
+    version = s.scalar(
+        select(Version).where(Version.document_id == doc.id, Version.number == number)
+    )
+    if version is None:
+        raise NotFound()
+    kind = kind_for(doc.kind, doc.template)
+    rows = s.execute(
+        select(SignatureRecord, User)
+        .join(User, User.id == SignatureRecord.user_id)
+        .where(SignatureRecord.document_id == doc.id, SignatureRecord.version_number == number)
+        .order_by(SignatureRecord.id)
+    ).all()
+    client = s.get(User, doc.client_id)
+    return pdf.PrintableDocument(
+        kind_label=kind.label,
+        agreed_on=agreed_on,
+        client_name=client.display_name,
+        sections=pdf.sections_from_kind(kind, version.content),
+        signatures=[
+            pdf.SignatureLine(
+                u.display_name,
+                Role(r.role).label.capitalize(),
+                r.signed_at,
+                r.outcome,
+                r.comment,
+                r.method,
+            )
+            for r, u in rows
+        ],
+        content_hash=version.content_hash,
+        version_number=number,
+        short_code=short_code,
+        draft=draft,
+        redisclosure_notice=settings.redisclosure_notice,
+        verify_url=settings.verify_url,
+    )
+
+
+# --- the sealed PDF job -------------------------------------------------------------------------
+
+
+def run_pending(
+    db: Database, settings: PdfSettings, now: datetime | None = None, limit: int = 5
+) -> int:
+    """Render and seal PDFs that are due. Safe to run in several processes at once. Returns
+    how many were finished."""
+    done = 0
+    for _ in range(limit):
+        job = _claim(db, now or utcnow())
+        if job is None:
+            break
+        done += _produce(db, settings, job)
+    return done
+
+
+def _claim(db: Database, now: datetime) -> dict | None:
+    with db.write() as s:
+        render = s.scalar(
+            select(PdfRender)
+            .where(
+                or_(
+                    (PdfRender.status == "pending") & (PdfRender.next_attempt_at <= now),
+                    (PdfRender.status == "rendering") & (PdfRender.claimed_until < now),
+                )
+            )
+            .order_by(PdfRender.next_attempt_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if render is None:
+            return None
+        render.status = "rendering"
+        render.claimed_until = now + LEASE
+        render.attempts += 1
+        render.updated_at = now
+        doc = s.get(Document, render.document_id)
+        return {
+            "id": render.id,
+            "document_id": doc.id,
+            "number": render.version_number,
+            "short_code": render.short_code,
+            "agreed_on": render.agreed_at.date(),
+            "attempts": render.attempts,
+        }
+
+
+def _produce(db: Database, settings: PdfSettings, job: dict) -> int:
+    try:
+        with db.read() as s:
+            doc = s.get(Document, job["document_id"])
+            printable = _printable(
+                s, doc, job["number"], False, job["short_code"], job["agreed_on"], settings
+            )
+        sealed = pdf.seal_with(pdf.render_pdf(printable, settings.limits), settings.credentials)
+        digest = hashlib.sha256(sealed).hexdigest()
+        name = f"{job['document_id']}-v{job['number']}-{digest[:16]}.pdf"
+        # Written completely or not at all: a crash never leaves half a file under this name.
+        pdf.write_atomically(settings.storage / name, sealed)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded and retried
+        _failed(db, job, exc)
+        return 0
+    with db.write() as s:
+        render = s.get(PdfRender, job["id"])
+        render.status, render.file_name, render.file_sha256 = "ready", name, digest
+        render.error, render.claimed_until, render.updated_at = "", None, utcnow()
+    log.info("Sealed PDF ready for document %s version %s", job["document_id"], job["number"])
+    return 1
+
+
+def _failed(db: Database, job: dict, exc: Exception) -> None:
+    message = f"{type(exc).__name__}: {exc}"[:500]
+    final = job["attempts"] >= MAX_ATTEMPTS
+    log.error(
+        "Sealed PDF for document %s version %s failed (attempt %s%s): %s",
+        job["document_id"],
+        job["number"],
+        job["attempts"],
+        ", giving up" if final else "",
+        message,
+    )
+    with db.write() as s:
+        render = s.get(PdfRender, job["id"])
+        render.status = "failed" if final else "pending"
+        render.error = message
+        render.claimed_until = None
+        render.next_attempt_at = utcnow() + timedelta(seconds=30 * 2 ** (job["attempts"] - 1))
+        render.updated_at = utcnow()
+
+
+def retry_failed(db: Database, actor: Actor, document_id: int, number: int) -> None:
+    """Someone asked to try a failed PDF again."""
+    with db.write() as s:
+        render = _render_row(s, actor, document_id, number)
+        if render.status == "failed":
+            render.status, render.attempts, render.next_attempt_at = "pending", 0, utcnow()
+
+
+# --- getting a PDF ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SealedPdf:
+    status: str  # "pending", "rendering", "ready" or "failed"
+    path: Path | None
+    filename: str
+    attempts: int
+
+
+def _render_row(s, actor: Actor, document_id: int, number: int) -> PdfRender:
+    doc = s.get(Document, document_id)
+    if doc is None:
+        raise NotFound()
+    require_read(s, actor, doc.client_id)
+    render = s.scalar(
+        select(PdfRender).where(PdfRender.document_id == doc.id, PdfRender.version_number == number)
+    )
+    if render is None:
+        raise NotFound()
+    return render
+
+
+def sealed_pdf(
+    db: Database, actor: Actor, document_id: int, number: int, settings: PdfSettings
+) -> SealedPdf:
+    with db.write() as s:
+        render = _render_row(s, actor, document_id, number)
+        doc = s.get(Document, document_id)
+        label = kind_for(doc.kind, doc.template).label
+        filename = f"{label} – {pdf.long_date(render.agreed_at.date())}.pdf"
+        if render.status != "ready":
+            return SealedPdf(render.status, None, filename, render.attempts)
+        audit.record(
+            s,
+            actor,
+            "download",
+            "document",
+            doc.id,
+            client_id=doc.client_id,
+            detail={"what": f"the signed PDF of your {label.lower()} (version {number})"},
+        )
+        return SealedPdf("ready", settings.storage / render.file_name, filename, render.attempts)
+
+
+def draft_pdf(
+    db: Database, actor: Actor, document_id: int, number: int, settings: PdfSettings
+) -> tuple[bytes, str]:
+    """Any version, rendered now with DRAFT on every page and no seal."""
+    with db.write() as s:
+        doc = s.get(Document, document_id)
+        if doc is None:
+            raise NotFound()
+        require_read(s, actor, doc.client_id)
+        if not 1 <= number <= doc.head_number:
+            raise NotFound()
+        printable = _printable(s, doc, number, True, f"DRAFT-{number}", None, settings)
+        audit.record(
+            s,
+            actor,
+            "download",
+            "document",
+            doc.id,
+            client_id=doc.client_id,
+            detail={
+                "what": f"a draft PDF of your {printable.kind_label.lower()} (version {number})"
+            },
+        )
+    return pdf.render_pdf(printable, settings.limits), printable.filename()
+
+
+def agreed_version_for(db: Database, actor: Actor, document_id: int) -> int | None:
+    with db.read() as s:
+        doc = s.get(Document, document_id)
+        if doc is None:
+            raise NotFound()
+        require_read(s, actor, doc.client_id)
+        decision = decide_for(s, doc)
+        return decision.agreed.number if decision.agreed else None
+
+
+# --- checking a PDF someone holds -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    genuine: bool
+    message: str
+    kind_label: str = ""
+    agreed_on: date | None = None
+    version_number: int | None = None
+    content_hash: str = ""
+
+
+def verify_file(db: Database, settings: PdfSettings, data: bytes) -> Verdict:
+    """Genuine means: the seal checks out with our certificate, nothing was changed or added,
+    and it is byte for byte a PDF this service produced."""
+    result = pdf.verify_pdf_isolated(data, settings.credentials.cert_path)
+    if not result.valid:
+        return Verdict(False, result.reason)
+    digest = hashlib.sha256(data).hexdigest()
+    with db.read() as s:
+        render = s.scalar(
+            select(PdfRender).where(PdfRender.file_sha256 == digest, PdfRender.status == "ready")
+        )
+    if render is None:
+        return Verdict(
+            False, "The seal is intact, but this service has no record of producing this file."
+        )
+    return Verdict(
+        True,
+        "Genuine: this is an unaltered copy of an agreed version.",
+        result.kind_label or "",
+        render.agreed_at.date(),
+        render.version_number,
+        render.content_hash,
+    )
+
+
+def verify_code(db: Database, code: str) -> Verdict:
+    code = "".join(ch for ch in (code or "").upper() if ch.isalnum())
+    if len(code) != 12:
+        return Verdict(False, "A code has 12 letters and digits, like ABCD-EFGH-JKLM.")
+    formatted = f"{code[:4]}-{code[4:8]}-{code[8:]}"
+    with db.read() as s:
+        row = s.execute(
+            select(PdfRender, Document)
+            .join(Document, Document.id == PdfRender.document_id)
+            .where(PdfRender.short_code == formatted)
+        ).first()
+    if row is None:
+        return Verdict(False, "No agreed document has this code. Check it was typed as printed.")
+    render, doc = row
+    label = kind_for(doc.kind, doc.template).label
+    return Verdict(
+        True,
+        "This code belongs to an agreed document. Check that the fingerprint printed on "
+        "your copy matches the one below.",
+        label,
+        render.agreed_at.date(),
+        render.version_number,
+        render.content_hash,
+    )

@@ -1,0 +1,82 @@
+"""Downloading PDFs, and the public page for checking one."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from ..extensions import get_db
+from ..services import pdfs
+
+bp = Blueprint("pdfs", __name__)
+
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+def settings(with_seal: bool = True) -> pdfs.PdfSettings:
+    return pdfs.PdfSettings.from_config(current_app.config, current_app.instance_path, with_seal)
+
+
+@bp.get("/documents/<int:document_id>/versions/<int:number>/signed.pdf")
+@login_required
+def signed(document_id: int, number: int):
+    result = pdfs.sealed_pdf(get_db(), current_user.actor, document_id, number, settings())
+    if result.status == "ready":
+        return send_file(
+            result.path,
+            mimetype="application/pdf",
+            as_attachment=True,
+            download_name=result.filename,
+        )
+    return render_template(
+        "pdfs/preparing.html", result=result, document_id=document_id, number=number
+    ), 202
+
+
+@bp.post("/documents/<int:document_id>/versions/<int:number>/signed.pdf/retry")
+@login_required
+def retry(document_id: int, number: int):
+    pdfs.retry_failed(get_db(), current_user.actor, document_id, number)
+    flash("We will try to make the PDF again.")
+    return redirect(url_for("pdfs.signed", document_id=document_id, number=number))
+
+
+@bp.get("/documents/<int:document_id>/versions/<int:number>/draft.pdf")
+@login_required
+def draft(document_id: int, number: int):
+    data, filename = pdfs.draft_pdf(
+        get_db(), current_user.actor, document_id, number, settings(False)
+    )
+    response = current_app.response_class(data, mimetype="application/pdf")
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return response
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify():
+    verdict = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        code = request.form.get("code", "")
+        if upload and upload.filename:
+            data = upload.read(MAX_UPLOAD + 1)
+            if len(data) > MAX_UPLOAD:
+                verdict = pdfs.Verdict(False, "That file is too large to be one of our PDFs.")
+            else:
+                verdict = pdfs.verify_file(get_db(), settings(), data)
+        elif code.strip():
+            verdict = pdfs.verify_code(get_db(), code)
+        else:
+            verdict = pdfs.Verdict(
+                False, "Please choose a PDF file, or type the code printed on it."
+            )
+    return render_template("pdfs/verify.html", verdict=verdict)

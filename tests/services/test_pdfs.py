@@ -1,0 +1,170 @@
+"""The sealed PDF of an agreed version, end to end through the services (real renders)."""
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from careplan import pdf
+from careplan.db.models import AuditEvent, PdfRender
+from careplan.services import documents, pdfs, signoff
+from careplan.services.accounts import actor_for
+from careplan.services.errors import NotFound
+from tests.conftest import csrf_token, login
+from tests.factories import PASSWORD, Circle, make_plan
+
+
+@pytest.fixture
+def settings(app):
+    return pdfs.PdfSettings.from_config(app.config, app.instance_path)
+
+
+@pytest.fixture
+def agreed(db, app):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client, versions=2)
+    signoff.sign(
+        db,
+        actor_for(circle.client),
+        doc,
+        2,
+        "signed_with_comment",
+        "Revisit goal 1 in May",
+        PASSWORD,
+    )
+    signoff.sign(db, actor_for(circle.key_worker), doc, 2, "signed", "", PASSWORD)
+    return circle, doc
+
+
+def text_of(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_the_sealed_pdf_is_made_once_outside_the_request_and_holds_everything(db, agreed, settings):
+    circle, doc = agreed
+    client = actor_for(circle.client)
+    assert pdfs.sealed_pdf(db, client, doc, 2, settings).status == "pending"
+    assert pdfs.run_pending(db, settings) == 1
+    assert pdfs.run_pending(db, settings) == 0  # rendered once only
+    result = pdfs.sealed_pdf(db, client, doc, 2, settings)
+    data = result.path.read_bytes()
+    text = re.sub(r"\s+", " ", text_of(data))
+    page = documents.open_document(db, client, doc)
+    for field in ("I live with my sister for now.", "Find a flat", "Call the council", "Dr Patel"):
+        assert field in text
+    assert page.content["what_matters"]["text"] in text
+    assert circle.client.display_name in text and circle.key_worker.display_name in text
+    assert "Revisit goal 1 in May" in text
+    assert page.shown.content_hash in text.replace(" ", "")
+    assert "Care plan" in result.filename and "Page 1 of" in text
+    verdict = pdfs.verify_file(db, settings, data)
+    assert (
+        verdict.genuine
+        and verdict.version_number == 2
+        and verdict.content_hash == page.shown.content_hash
+    )
+    with db.read() as s:
+        assert (
+            s.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc()).limit(1))
+            == "download"
+        )
+
+
+def test_any_change_to_the_file_is_detected(db, agreed, settings):
+    circle, doc = agreed
+    pdfs.run_pending(db, settings)
+    data = pdfs.sealed_pdf(db, actor_for(circle.client), doc, 2, settings).path.read_bytes()
+    flipped = bytearray(data)
+    flipped[len(flipped) // 3] ^= 0x01
+    assert not pdfs.verify_file(db, settings, bytes(flipped)).genuine
+    appended = data + b"\n% appended\n"
+    assert not pdfs.verify_file(db, settings, appended).genuine
+
+
+def test_a_failed_render_is_retried_and_never_leaves_a_partial_file(
+    db, agreed, settings, monkeypatch
+):
+    circle, doc = agreed
+
+    def broken(*args, **kwargs):
+        raise pdf.RenderFailed("the renderer ran out of time")
+
+    monkeypatch.setattr(pdf, "render_pdf", broken)
+    assert pdfs.run_pending(db, settings) == 0
+    with db.read() as s:
+        render = s.scalar(sa.select(PdfRender))
+    assert (render.status, render.attempts) == ("pending", 1) and "ran out of time" in render.error
+    assert not list(settings.storage.glob("*")) if settings.storage.exists() else True
+    for _ in range(pdfs.MAX_ATTEMPTS):
+        with db.write() as s:  # let the back-off pass
+            s.execute(sa.update(PdfRender).values(next_attempt_at=render.created_at))
+        pdfs.run_pending(db, settings)
+    assert pdfs.sealed_pdf(db, actor_for(circle.client), doc, 2, settings).status == "failed"
+    monkeypatch.undo()
+    pdfs.retry_failed(db, actor_for(circle.client), doc, 2)
+    assert pdfs.run_pending(db, settings) == 1
+
+
+def test_only_people_who_can_read_the_document_get_its_pdf(db, agreed, settings):
+    circle, doc = agreed
+    for outsider in (Circle().client, circle.admin):
+        with pytest.raises(NotFound):
+            pdfs.sealed_pdf(db, actor_for(outsider), doc, 2, settings)
+        with pytest.raises(NotFound):
+            pdfs.draft_pdf(db, actor_for(outsider), doc, 1, settings)
+
+
+def test_a_draft_is_watermarked_on_every_page_and_not_sealed(db, agreed, settings):
+    circle, doc = agreed
+    data, filename = pdfs.draft_pdf(db, actor_for(circle.client), doc, 1, settings)
+    pages = PdfReader(io.BytesIO(data)).pages
+    assert all("DRAFT" in p.extract_text() for p in pages)
+    assert "draft" in filename
+    assert not pdfs.verify_file(db, settings, data).genuine
+
+
+def test_verify_page_and_cli(app, db, agreed, settings, tmp_path):
+    circle, doc = agreed
+    pdfs.run_pending(db, settings)
+    path = pdfs.sealed_pdf(db, actor_for(circle.client), doc, 2, settings).path
+    anonymous = app.test_client()
+    token = csrf_token(anonymous)
+    good = anonymous.post(
+        "/verify",
+        data={"csrf_token": token, "file": (io.BytesIO(path.read_bytes()), "a.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert "Genuine" in good.get_data(as_text=True)
+    assert "Find a flat" not in good.get_data(as_text=True)  # nothing of the content is shown
+    with db.read() as s:
+        code = s.scalar(sa.select(PdfRender.short_code))
+    by_code = anonymous.post(
+        "/verify", data={"csrf_token": token, "code": code.lower().replace("-", " ")}
+    )
+    assert "version 2" in by_code.get_data(as_text=True)
+    wrong = anonymous.post("/verify", data={"csrf_token": token, "code": "AAAA-BBBB-CCCC"})
+    assert "No agreed document has this code" in wrong.get_data(as_text=True)
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["verify", str(path)]).output.startswith("GENUINE")
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(Path(path).read_bytes() + b"%%EOF\n")
+    result = runner.invoke(args=["verify", str(tampered)])
+    assert result.exit_code != 0 and "NOT GENUINE" in result.output
+
+
+def test_download_through_the_web_waits_then_serves_the_stored_file(app, db, agreed, settings):
+    circle, doc = agreed
+    web = login(app.test_client(), circle.client)
+    waiting = web.get(f"/documents/{doc}/versions/2/signed.pdf")
+    assert waiting.status_code == 202 and 'http-equiv="refresh"' in waiting.get_data(as_text=True)
+    pdfs.run_pending(db, settings)
+    ready = web.get(f"/documents/{doc}/versions/2/signed.pdf")
+    assert ready.status_code == 200 and ready.data.startswith(b"%PDF")
+    assert (
+        ready.data
+        == pdfs.sealed_pdf(db, actor_for(circle.client), doc, 2, settings).path.read_bytes()
+    )
