@@ -31,14 +31,26 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite changes tables by re-creating them; with foreign keys enforced, dropping the
+        # old copy of a referenced table would fail. The keys are checked again afterwards.
+        # (The pragma only works outside a transaction, hence the driver connection.)
+        connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+    if sqlite:
+        raw = connection.connection.dbapi_connection
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        raw.execute("PRAGMA foreign_keys=ON")
+        if broken:
+            raise RuntimeError(f"Migration left rows with broken foreign keys: {broken[:5]}")
 
 
 if context.is_offline_mode():

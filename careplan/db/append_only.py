@@ -28,3 +28,8 @@ def append_only(table: str) -> None:
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION careplan_append_only()"
         )
+
+
+def drop_append_only_function() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        op.execute("DROP FUNCTION IF EXISTS careplan_append_only()")

@@ -82,6 +82,8 @@ class User(Base):
     # Changes whenever the password changes, which signs out every existing session.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Reminders (clients choose): "email", "app" (in-app only) or "none"; NULL: the default.
+    reminder_channel: Mapped[str | None] = mapped_column(String(10))
 
     team: Mapped[Team | None] = relationship()
 
@@ -158,6 +160,14 @@ class Document(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Reviews (careplan.services.reviews). The reminder sweep reads only rows whose
+    # next_review_on or awaiting_signature_since is near, through their indexes.
+    next_review_on: Mapped[date | None] = mapped_column(Date, index=True)
+    next_review_reason: Mapped[str | None] = mapped_column(String(20))
+    scheduled_review_on: Mapped[date | None] = mapped_column(Date)  # last review + interval
+    last_reviewed_on: Mapped[date | None] = mapped_column(Date)
+    review_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    awaiting_signature_since: Mapped[date | None] = mapped_column(Date, index=True)
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
 
@@ -320,3 +330,114 @@ class AuditEvent(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- reviews and reminders (careplan.services.reviews, careplan.services.reminders) ----------
+
+
+class ReviewRequest(Base):
+    """A review asked for before the regular date: by either party, or after a crisis."""
+
+    __tablename__ = "review_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "earlier" or "post_crisis"
+    due_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    activation_id: Mapped[int | None] = mapped_column(ForeignKey("contingency_activations.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReviewConfirmation(Base):
+    """One party confirming "reviewed, no changes" on the agreed version. Never changed."""
+
+    __tablename__ = "review_confirmations"
+    __table_args__ = (
+        UniqueConstraint("document_id", "cycle", "user_id", name="uq_review_confirmations_person"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    cycle: Mapped[int] = mapped_column(Integer)  # Document.review_cycle it belongs to
+    version_number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    method: Mapped[str] = mapped_column(String(60))
+
+
+class ReminderDigest(Base):
+    """The one e-mail a day that lists a worker's or supervisor's reminders."""
+
+    __tablename__ = "reminder_digests"
+    __table_args__ = (UniqueConstraint("recipient_id", "day", name="uq_reminder_digests_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Reminder(Base):
+    """A reminder owed to one person on one channel. The unique key makes each one exist once,
+    however many sweeps run; the status says whether it was delivered."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint(
+            "document_id", "due_on", "kind", "recipient_id", "channel", name="uq_reminders_owed"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    due_on: Mapped[date] = mapped_column(Date)  # the review date (or since when a draft waits)
+    kind: Mapped[str] = mapped_column(String(30))  # e.g. "soon:14", "today", "overdue:2"
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # "app", "email" or "digest"
+    owed_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_digests.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Notification(Base):
+    """Something shown to one person inside the app, until they mark it read."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"), unique=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CalendarFeed(Base):
+    """A person's private calendar address. Only a hash of its secret is kept."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

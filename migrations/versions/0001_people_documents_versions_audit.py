@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import careplan.db.models
-from careplan.db.append_only import append_only
+from careplan.db.append_only import append_only, drop_append_only_function
 
 revision = "0001"
 down_revision = None
@@ -240,4 +240,4 @@ def downgrade() -> None:
 
     op.drop_table("users")
     op.drop_table("teams")
-    # ### end Alembic commands ###
+    drop_append_only_function()

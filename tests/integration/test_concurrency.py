@@ -1,0 +1,331 @@
+"""Acceptance: saves that race each other never overwrite one another.
+
+A client and their key worker each open the latest version of the same care plan and save a
+change, over and over, at the same moment, through the real web forms (sign-in, CSRF token,
+edit page, POST). A second variant drives the service layer with more threads. Both run
+against a real database file (SQLite, WAL, BEGIN IMMEDIATE) or a real PostgreSQL database,
+each thread with its own connections.
+
+Every save must either land as a new version whose parent is the version it was based on, or
+be refused as a conflict (the 409 conflict page). Afterwards the versions must form a single
+unbroken chain 1..N, one version per landed save, no two sharing a parent, with correct
+content hashes, and the audit chain must hold exactly one intact "document.edit" per version.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import AuditEvent, Document, Version
+from careplan.domain.audit_chain import GENESIS, event_hash
+from careplan.domain.canonical import content_hash
+from careplan.services import audit, documents
+from careplan.services.accounts import actor_for
+from careplan.services.errors import Conflict
+from tests.conftest import BACKEND, login
+from tests.factories import Circle, make_plan
+
+pytestmark = pytest.mark.slow
+
+WEB_ROUNDS = 100  # saves per person in the web variant
+STRESS_THREADS = 8
+STRESS_ROUNDS = 50  # saves per thread in the service-level variant
+BARRIER_TIMEOUT = 60  # seconds; a hung thread breaks the barrier instead of hanging the run
+
+CONFLICT_PAGE = "Someone else saved a newer version while you were editing"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    who: str
+    round: int
+    base: int  # the version number the save was based on
+    text: str  # the unique text this save wrote into "What matters to me"
+    landed: bool
+
+
+class Workers:
+    """Runs `body(index)` on n threads started together; collects every exception."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.barrier = threading.Barrier(n, timeout=BARRIER_TIMEOUT)
+        self.errors: list[BaseException] = []
+        self._lock = threading.Lock()
+
+    def run(self, body) -> float:
+        def target(index: int) -> None:
+            try:
+                body(index)
+            except threading.BrokenBarrierError:
+                pass  # another thread failed first; its error is the one to report
+            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+                with self._lock:
+                    self.errors.append(exc)
+                self.barrier.abort()
+
+        threads = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(self.n)]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=BARRIER_TIMEOUT * 2)
+        elapsed = time.perf_counter() - started
+        assert not any(t.is_alive() for t in threads), "a worker thread hung"
+        if self.errors:
+            raise AssertionError(f"{len(self.errors)} worker error(s)") from self.errors[0]
+        return elapsed
+
+
+# --- reading a form the way a browser submits it ------------------------------------------
+
+
+class FormReader(HTMLParser):
+    """Collects the fields a browser would submit from the first <form class="document-form">."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.fields: list[tuple[str, str]] = []
+        self._in_form = False
+        self._done = False
+        self._textarea: str | None = None
+        self._text: list[str] = []
+        self._select: str | None = None
+        self._options: list[tuple[str, bool]] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if self._done:
+            return
+        if tag == "form" and "document-form" in (a.get("class") or ""):
+            self._in_form = True
+        if not self._in_form:
+            return
+        if tag == "input" and a.get("name"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self.fields.append((a["name"], a.get("value") or ""))
+        elif tag == "textarea":
+            self._textarea, self._text = a.get("name"), []
+        elif tag == "select":
+            self._select, self._options = a.get("name"), []
+        elif tag == "option" and self._select is not None:
+            self._options.append((a.get("value") or "", "selected" in a))
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if not self._in_form or self._done:
+            return
+        if tag == "textarea" and self._textarea is not None:
+            self.fields.append((self._textarea, "".join(self._text)))
+            self._textarea = None
+        elif tag == "select" and self._select is not None:
+            chosen = [v for v, selected in self._options if selected] or [
+                v for v, _ in self._options[:1]
+            ]
+            self.fields.extend((self._select, v) for v in chosen)
+            self._select = None
+        elif tag == "form":
+            self._in_form, self._done = False, True
+
+
+def form_fields(html: str) -> dict[str, str]:
+    reader = FormReader()
+    reader.feed(html)
+    fields = dict(reader.fields)
+    assert "csrf_token" in fields and "base_number" in fields, html[:2000]
+    return fields
+
+
+# --- checking what ended up in the database -----------------------------------------------
+
+
+def check_versions(db, document_id: int, attempts: list[Attempt], initial: int) -> list[Version]:
+    """The invariants that must hold whatever the interleaving was."""
+    with db.read() as s:
+        versions = s.scalars(
+            sa.select(Version).where(Version.document_id == document_id).order_by(Version.number)
+        ).all()
+        head = s.scalar(sa.select(Document.head_number).where(Document.id == document_id))
+
+    landed = [a for a in attempts if a.landed]
+    refused = [a for a in attempts if not a.landed]
+    # One version per landed save, numbered 1..N without gaps, and the head names the last.
+    assert len(versions) == initial + len(landed)
+    assert [v.number for v in versions] == list(range(1, len(versions) + 1))
+    assert head == len(versions)
+    # One unbroken chain: each version's parent is the one numbered just before it.
+    by_id = {v.id: v for v in versions}
+    parents = [v.parent_id for v in versions if v.parent_id is not None]
+    assert len(parents) == len(set(parents)), "two versions share a parent"
+    assert versions[0].parent_id is None
+    for prev, v in zip(versions, versions[1:], strict=False):
+        assert v.parent_id == prev.id, f"version {v.number} is not based on {prev.number}"
+    # Content hashes: each matches its content, and each version really changed something.
+    for prev, v in zip([None, *versions], versions, strict=False):
+        assert v.content_hash == content_hash(v.content), f"bad hash on version {v.number}"
+        assert prev is None or v.content_hash != prev.content_hash
+    # Each landed save is exactly one version, based on the version its author had loaded.
+    written = {v.content["what_matters"]["text"]: v for v in versions[initial:]}
+    assert len(written) == len(landed)
+    for a in landed:
+        v = written.get(a.text)
+        assert v is not None, f"{a} reported saved but no version holds its text"
+        assert v.number == a.base + 1 and by_id[v.parent_id].number == a.base, a
+    # A refused save left nothing behind.
+    for a in refused:
+        assert a.text not in written, f"{a} was refused but its text was saved"
+    return versions
+
+
+def check_audit_chain(db, document_id: int, versions: list[Version]) -> None:
+    with db.read() as s:
+        events = s.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+    prev = GENESIS
+    for e in events:
+        assert e.prev_hash == prev, f"audit event {e.id} does not follow its predecessor"
+        assert e.hash == event_hash(audit._fields(e), e.prev_hash), f"audit event {e.id}"
+        prev = e.hash
+    edits = [e for e in events if e.action == "document.edit" and e.object_id == document_id]
+    assert [(e.detail["version"], e.detail["hash"]) for e in edits] == [
+        (v.number, v.content_hash) for v in versions
+    ]
+
+
+# --- the web variant: a client and their key worker, 100 saves each -----------------------
+
+
+@pytest.fixture
+def circle(app):
+    return Circle()
+
+
+def test_client_and_key_worker_saving_at_once_never_overwrite_each_other(app, db, circle):
+    doc_id = make_plan(circle.key_worker, circle.client)
+    people = [("client", circle.client), ("key worker", circle.key_worker)]
+    browsers = [login(app.test_client(), user) for _, user in people]
+    attempts: list[list[Attempt]] = [[] for _ in people]
+    workers = Workers(len(people))
+    edit_url = f"/documents/{doc_id}/edit"
+
+    def person(i: int) -> None:
+        who, browser = people[i][0], browsers[i]
+        for n in range(WEB_ROUNDS):
+            page = browser.get(edit_url)
+            assert page.status_code == 200, page.status_code
+            form = form_fields(page.get_data(as_text=True))
+            base = int(form["base_number"])
+            text = f"What matters to the {who}, round {n}."
+            assert "what_matters-text" in form
+            form["what_matters-text"] = text
+            form["change_note"] = f"{who} {n}"
+            workers.barrier.wait()  # both press "Save" at the same moment
+            response = browser.post(edit_url, data=form)
+            if response.status_code == 302:
+                landed = True
+            else:
+                body = response.get_data(as_text=True)
+                assert response.status_code == 409, (response.status_code, body[:2000])
+                assert CONFLICT_PAGE in body
+                # The conflict page offers the latest version as the new base.
+                assert int(form_fields(body)["base_number"]) > base
+                landed = False
+            attempts[i].append(Attempt(who, n, base, text, landed))
+
+    elapsed = workers.run(person)
+    everything = [a for per_person in attempts for a in per_person]
+    assert len(everything) == len(people) * WEB_ROUNDS
+    versions = check_versions(db, doc_id, everything, initial=1)
+    check_audit_chain(db, doc_id, versions)
+    landed = sum(a.landed for a in everything)
+    conflicts = len(everything) - landed
+    # Both people got work in, and the race was real: some saves collided.
+    assert all(any(a.landed for a in per_person) for per_person in attempts)
+    assert conflicts > 0
+    per_person = ", ".join(
+        f"{who} {sum(a.landed for a in mine)}"
+        for (who, _), mine in zip(people, attempts, strict=True)
+    )
+    print(
+        f"\n[{BACKEND}] web: {len(everything)} saves in {elapsed:.1f}s: "
+        f"{landed} landed ({per_person}), {conflicts} conflicts"
+    )
+
+
+# --- the service-level variant: more writers, lined up before every save ------------------
+
+
+def test_many_writers_at_once_keep_one_unbroken_chain(app, db):
+    team_circle = Circle()
+    # The client and key worker both write; extra threads act as one of the two.
+    actors = [actor_for(team_circle.client), actor_for(team_circle.key_worker)]
+    doc_id = make_plan(team_circle.key_worker, team_circle.client)
+    attempts: list[list[Attempt]] = [[] for _ in range(STRESS_THREADS)]
+    workers = Workers(STRESS_THREADS)
+
+    def writer(i: int) -> None:
+        actor = actors[i % len(actors)]
+        for n in range(STRESS_ROUNDS):
+            page = documents.open_document(db, actor, doc_id)
+            content = page.content
+            text = f"Writer {i}, round {n}."
+            content["what_matters"] = {"text": text}
+            workers.barrier.wait()  # everyone saves at the same moment
+            try:
+                result = documents.save_version(
+                    db, actor, doc_id, page.head_number, content, f"w{i} r{n}"
+                )
+            except Conflict as conflict:
+                assert conflict.base_number == page.head_number
+                assert conflict.head_number > page.head_number
+                landed = False
+            else:
+                assert result.saved and result.number == page.head_number + 1
+                landed = True
+            attempts[i].append(Attempt(f"writer {i}", n, page.head_number, text, landed))
+
+    elapsed = workers.run(writer)
+    everything = [a for per_writer in attempts for a in per_writer]
+    assert len(everything) == STRESS_THREADS * STRESS_ROUNDS
+    versions = check_versions(db, doc_id, everything, initial=1)
+    check_audit_chain(db, doc_id, versions)
+    landed = sum(a.landed for a in everything)
+    conflicts = len(everything) - landed
+    # Every round at least one save lands (whoever loaded last has the latest version).
+    assert landed >= STRESS_ROUNDS
+    assert conflicts > 0
+    print(
+        f"\n[{BACKEND}] service: {len(everything)} saves in {elapsed:.1f}s: "
+        f"{landed} landed, {conflicts} conflicts"
+    )
+
+
+# --- the last line of defence: the unique constraints on versions -------------------------
+
+
+def test_when_the_head_check_is_bypassed_the_constraints_still_refuse_as_a_conflict(app, db):
+    """If `documents.head_number` ever lags behind the versions (the head check and the
+    compare-and-set both pass), the unique constraints on versions must still refuse the save,
+    and refuse it as a Conflict, not as a crash."""
+    circle = Circle()
+    worker = actor_for(circle.key_worker)
+    doc_id = make_plan(circle.key_worker, circle.client, versions=2)
+    with db.write() as s:  # documents is not append-only; simulate a lagging head
+        s.execute(sa.update(Document).where(Document.id == doc_id).values(head_number=1))
+    content = documents.open_document(db, worker, doc_id).content
+    content["what_matters"] = {"text": "Based on version 1, which is no longer the latest."}
+    with pytest.raises(Conflict) as refused:
+        documents.save_version(db, worker, doc_id, 1, content, "stale")
+    assert refused.value.base_number == 1
+    assert documents.count_versions(db, doc_id) == 2
+    with db.read() as s:
+        assert s.scalar(sa.select(Document.head_number).where(Document.id == doc_id)) == 1

@@ -1,0 +1,308 @@
+"""The models and the migrations describe the same schema, and the migrations run both ways.
+
+Each test gets its own empty database (a new SQLite file, or a new PostgreSQL database), so
+migrating up and down never disturbs the shared, already-migrated test database.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import DatabaseError
+
+from careplan.db import migrate
+from careplan.db.engine import make_engine
+from careplan.db.models import Base
+from tests.conftest import BACKEND, PG_SERVER
+
+APPEND_ONLY = ("versions", "audit_events")
+
+
+def _admin(sql: str) -> None:
+    engine = sa.create_engine(
+        f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
+        isolation_level="AUTOCOMMIT",
+    )
+    with engine.connect() as conn:
+        conn.exec_driver_sql(sql)
+    engine.dispose()
+
+
+@pytest.fixture
+def empty_url(tmp_path):
+    """A brand-new database with nothing in it."""
+    if BACKEND == "postgresql":
+        name = f"careplan_migrations_{uuid.uuid4().hex[:10]}"
+        _admin(f'CREATE DATABASE "{name}"')
+        yield f"{PG_SERVER}/{name}"
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+
+
+@pytest.fixture
+def engine_for():
+    engines = []
+
+    def make(url):
+        engine = make_engine(url)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+def differences(engine) -> list:
+    """What autogenerate would write to bring the database in line with the models."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return compare_metadata(context, Base.metadata)
+
+
+def _normalise(predicate) -> str:
+    text = getattr(predicate, "text", None) or str(predicate)
+    return re.sub(r"[\s()]+", " ", text).strip().lower()
+
+
+def partial_index_predicates_in_models(dialect: str, metadata=Base.metadata) -> dict[str, str]:
+    found = {}
+    for table in metadata.tables.values():
+        for index in table.indexes:
+            where = index.dialect_options[dialect].get("where")
+            if where is not None:
+                found[index.name] = _normalise(where)
+    return found
+
+
+def partial_index_predicates_in_database(engine) -> dict[str, str]:
+    inspector = sa.inspect(engine)
+    key = f"{engine.dialect.name}_where"
+    found = {}
+    for table in inspector.get_table_names():
+        for index in inspector.get_indexes(table):
+            where = index.get("dialect_options", {}).get(key)
+            if where is not None:
+                found[index["name"]] = _normalise(where)
+    return found
+
+
+def user_tables(engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def triggers(engine) -> set[tuple[str, str]]:
+    """(table, trigger name) for every trigger in the database."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(
+                "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"
+            )
+        else:
+            rows = conn.exec_driver_sql(
+                "SELECT c.relname, t.tgname FROM pg_trigger t "
+                "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
+            )
+        return {(table, name) for table, name in rows}
+
+
+# --- models and migrations agree -----------------------------------------------------------
+
+
+def test_upgrading_an_empty_database_gives_exactly_the_models(empty_url, engine_for):
+    migrate.upgrade(empty_url)
+    engine = engine_for(empty_url)
+    assert differences(engine) == []
+    # Autogenerate does not look at partial-index predicates; compare them here instead.
+    assert partial_index_predicates_in_database(engine) == partial_index_predicates_in_models(
+        engine.dialect.name
+    )
+    assert user_tables(engine) == set(Base.metadata.tables)
+
+
+def test_the_comparison_would_notice_a_drifted_model(empty_url, engine_for):
+    """Guards the test above: an empty diff must come from agreement, not from blindness."""
+    migrate.upgrade(empty_url)
+    engine = engine_for(empty_url)
+    drifted = sa.MetaData(naming_convention=Base.metadata.naming_convention)
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(drifted)
+    users, versions = drifted.tables["users"], drifted.tables["versions"]
+    users.c.active.server_default = sa.schema.DefaultClause(sa.text("false"))
+    versions.c.content_hash.type = sa.String(32)
+    versions.c.change_note.nullable = True
+    for constraint in list(versions.constraints):
+        if getattr(constraint, "name", None) == "uq_versions_document_number":
+            versions.constraints.remove(constraint)
+    open_link = next(i for i in drifted.tables["caseload_links"].indexes if i.name.startswith("uq"))
+    open_link.dialect_options[engine.dialect.name]["where"] = sa.text("ended_at IS NOT NULL")
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
+        diff = compare_metadata(context, drifted)
+    flat = [d for entry in diff for d in (entry if isinstance(entry, list) else [entry])]
+    kinds = {(d[0], d[3]) if d[0].startswith("modify") else (d[0],) for d in flat}
+    assert ("modify_default", "active") in kinds
+    assert ("modify_type", "content_hash") in kinds
+    assert ("modify_nullable", "change_note") in kinds
+    assert ("remove_constraint",) in kinds
+    # The partial-index check catches what autogenerate cannot.
+    predicates = partial_index_predicates_in_models(engine.dialect.name, drifted)
+    assert predicates != partial_index_predicates_in_database(engine)
+
+
+def test_the_database_is_at_the_single_head_revision(empty_url, engine_for):
+    migrate.upgrade(empty_url)
+    script = ScriptDirectory.from_config(migrate.alembic_config(empty_url))
+    heads = script.get_heads()
+    assert len(heads) == 1, f"migrations have branched: {heads}"
+    with engine_for(empty_url).connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == tuple(heads)
+
+
+# --- migrations run down and up again ------------------------------------------------------
+
+
+def test_downgrade_to_base_and_upgrade_again(empty_url, engine_for):
+    config = migrate.alembic_config(empty_url)
+    migrate.upgrade(empty_url)
+    command.downgrade(config, "base")
+    engine = engine_for(empty_url)
+    assert user_tables(engine) == set()
+    assert triggers(engine) == set()
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == ()
+
+    migrate.upgrade(empty_url)
+    engine.dispose()  # forget cached schema details from before the round trip
+    assert user_tables(engine) == set(Base.metadata.tables)
+    assert differences(engine) == []
+    assert {table for table, _ in triggers(engine)} >= set(APPEND_ONLY)
+
+
+def test_each_migration_steps_down_and_up_one_at_a_time(empty_url, engine_for):
+    config = migrate.alembic_config(empty_url)
+    script = ScriptDirectory.from_config(config)
+    revisions = [r.revision for r in reversed(list(script.walk_revisions("base", "heads")))]
+    for revision in revisions:
+        migrate.upgrade(empty_url, revision)
+        command.downgrade(config, "-1")
+        migrate.upgrade(empty_url, revision)
+    engine = engine_for(empty_url)
+    assert differences(engine) == []
+
+
+def test_downgrade_to_base_and_upgrade_again_with_records_in_place(empty_url, engine_for):
+    migrate.upgrade(empty_url)
+    populate(engine_for(empty_url))
+    command.downgrade(migrate.alembic_config(empty_url), "base")
+    migrate.upgrade(empty_url)
+    engine = engine_for(empty_url)
+    assert differences(engine) == []
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="SQLite has no stored functions")
+def test_downgrade_to_base_leaves_no_functions_behind(empty_url, engine_for):
+    migrate.upgrade(empty_url)
+    command.downgrade(migrate.alembic_config(empty_url), "base")
+    with engine_for(empty_url).connect() as conn:
+        functions = conn.exec_driver_sql(
+            "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'public'"
+        ).scalars()
+        assert list(functions) == []
+
+
+# --- versions and audit events are append-only, whatever the code asks --------------------
+
+
+def populate(engine) -> None:
+    """One client, one document with one version, one audit event."""
+    t = Base.metadata.tables
+    with engine.begin() as conn:
+        user = conn.execute(
+            t["users"]
+            .insert()
+            .values(
+                email="a@example.org",
+                display_name="A",
+                role="client",
+                password_hash="x",
+                created_at=sa.func.now(),
+            )
+            .returning(t["users"].c.id)
+        ).scalar_one()
+        doc = conn.execute(
+            t["documents"]
+            .insert()
+            .values(
+                client_id=user,
+                kind="care_plan",
+                title="Care plan",
+                head_number=1,
+                created_by_id=user,
+                created_at=sa.func.now(),
+                updated_at=sa.func.now(),
+            )
+            .returning(t["documents"].c.id)
+        ).scalar_one()
+        conn.execute(
+            t["versions"]
+            .insert()
+            .values(
+                document_id=doc,
+                number=1,
+                author_id=user,
+                created_at=sa.func.now(),
+                change_note="",
+                content={},
+                content_hash="0" * 64,
+            )
+        )
+        conn.execute(
+            t["audit_events"]
+            .insert()
+            .values(
+                at=sa.func.now(),
+                actor_role="system",
+                action="test",
+                object_type="",
+                ip="",
+                detail={},
+                prev_hash="0" * 64,
+                hash="1" * 64,
+            )
+        )
+
+
+@pytest.fixture
+def migrated(empty_url, engine_for):
+    migrate.upgrade(empty_url)
+    engine = engine_for(empty_url)
+    populate(engine)
+    return engine
+
+
+def test_append_only_triggers_exist(migrated):
+    assert {table for table, _ in triggers(migrated)} >= set(APPEND_ONLY)
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY)
+@pytest.mark.parametrize("statement", ["UPDATE {table} SET id = id", "DELETE FROM {table}"])
+def test_versions_and_audit_events_cannot_be_changed_or_removed(migrated, table, statement):
+    with pytest.raises(DatabaseError, match="append-only"), migrated.begin() as conn:
+        conn.exec_driver_sql(statement.format(table=table))
+    with migrated.connect() as conn:
+        assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() == 1
