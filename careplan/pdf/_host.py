@@ -4,8 +4,9 @@ job. Started by careplan.pdf.sandbox as ``python -m careplan.pdf._host FD``.
 It imports WeasyPrint and pyHanko and renders a tiny page once, so every job it forks starts
 warm (a fork takes milliseconds; a fresh interpreter would take seconds). For each job it:
 
-1. forks a child, which lowers its own limits (address space, CPU time, file size), runs the
-   job and writes the pickled result to a pipe;
+1. forks a child, which leaves the network (an empty network namespace, where the kernel
+   allows it), lowers its own limits (address space, CPU time, file size), runs the job and
+   writes the pickled result to a pipe;
 2. reads that pipe until the deadline, kills the child with SIGKILL when the deadline passes or
    the result is too large, reaps it, and removes the job's temporary folder;
 3. sends the parent either the child's result bytes or an error it builds itself.
@@ -17,6 +18,7 @@ so forking it is safe.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import os
 import pickle
@@ -29,6 +31,9 @@ import tempfile
 import time
 from multiprocessing.connection import Connection
 
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+ISOLATED_ENV = "CAREPLAN_PDF_NETWORK_ISOLATED"
 MAX_RESULT_BYTES = 512 * 1024 * 1024
 MAX_WRITTEN_FILE_BYTES = 64 * 1024 * 1024  # WeasyPrint's temporary font copies; nothing else
 
@@ -48,10 +53,26 @@ def _describe(status: int) -> str:
     return f"exit code {os.WEXITSTATUS(status)}"
 
 
+def _isolate_network() -> bool:
+    """Best effort: move this process into an empty network namespace (Linux), so it cannot
+    reach any host, not even localhost, whatever it is tricked into trying. Needs either
+    CAP_SYS_ADMIN or unprivileged user namespaces; without them the URL fetcher still refuses
+    every request."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return False
+    return any(libc.unshare(flags) == 0 for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET))
+
+
 def _child(func, args, limits, what: str, tmpdir: str, write_fd: int, control_fd: int) -> None:
     """In the forked child: never returns."""
     try:
         os.close(control_fd)  # the child cannot talk to the parent, only answer through the pipe
+        if _isolate_network():
+            os.environ[ISOLATED_ENV] = "1"
         memory = int(limits.memory_bytes)
         cpu = max(1, int(limits.timeout_seconds + 0.999)) + 1
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))

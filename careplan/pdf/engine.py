@@ -12,6 +12,8 @@ from weasyprint.text.fonts import FontConfiguration
 from .fetcher import STYLESHEET, BundledAssetFetcher, FetchRecord
 
 MAX_WARNINGS = 50
+# Tagged PDF: screen readers (phones included) can follow headings and reading order.
+WRITE_OPTIONS = {"custom_metadata": True, "pdf_tags": True}
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,7 @@ def html_to_pdf(html: str) -> EngineResult:
         stylesheet = CSS(url=STYLESHEET.as_uri(), url_fetcher=fetcher, font_config=fonts)
         # No base URL: a relative reference in the document cannot resolve to anything.
         document = HTML(string=html, base_url=None, url_fetcher=fetcher)
-        pdf = document.write_pdf(
-            stylesheets=[stylesheet],
-            font_config=fonts,
-            custom_metadata=True,
-            pdf_tags=True,
-        )
+        pdf = document.write_pdf(stylesheets=[stylesheet], font_config=fonts, **WRITE_OPTIONS)
         return EngineResult(pdf, tuple(fetcher.log), tuple(collect.messages))
     finally:
         logger.removeHandler(collect)

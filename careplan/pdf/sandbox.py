@@ -14,6 +14,7 @@ import atexit
 import contextlib
 import os
 import pickle
+import signal
 import socket
 import subprocess
 import sys
@@ -76,6 +77,8 @@ class _Host:
                 stdin=subprocess.DEVNULL,
                 cwd=str(PROJECT_ROOT),
                 env=env,
+                # Its own process group: the host and any job it forked can be killed together.
+                start_new_session=True,
             )
         finally:
             theirs.close()
@@ -101,6 +104,11 @@ class _Host:
             raise TimeoutError
         return self.conn.recv_bytes()
 
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.close()
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 
@@ -125,17 +133,18 @@ class _Pool:
         with self.slots:
             with self.lock:
                 host = self.idle.pop() if self.idle else None
-            if host is None or not host.alive():
+            if host is not None and not host.alive():
+                host.close()
+                host = None
+            if host is None:
                 host = _Host()
             try:
                 reply = host.call(request, wait_seconds)
             except TimeoutError:
-                host.proc.kill()
-                host.close()
+                host.kill()
                 raise RenderFailed("the PDF renderer stopped answering and was restarted") from None
             except (EOFError, OSError) as exc:
-                host.proc.kill()
-                host.close()
+                host.kill()
                 raise RenderFailed("the PDF renderer stopped unexpectedly") from exc
             with self.lock:
                 self.idle.append(host)

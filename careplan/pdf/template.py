@@ -24,6 +24,7 @@ TEMPLATE_NAME = "document.html"
 LONG_RUN = 40
 CHUNK = 16
 ZWSP = "\u200b"
+PIECE = 10_000
 _LONG_RUN_RE = re.compile(r"\S{" + str(LONG_RUN) + ",}")
 # C0/C1 controls other than tab and newline, and lone surrogates, cannot be printed.
 _UNPRINTABLE_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -48,6 +49,28 @@ def breakable(value: object) -> str:
     return _LONG_RUN_RE.sub(split, clean_text(value))
 
 
+def pieces(value: object) -> list[str]:
+    """breakable text cut into blocks of at most PIECE characters, at a line end if possible.
+
+    WeasyPrint's line breaking slows down more than linearly with the length of one paragraph,
+    so a pathological paragraph (far longer than any form accepts) is printed as several
+    consecutive blocks. Ordinary text is never cut: each field is at most a few thousand
+    characters.
+    """
+    text = breakable(value)
+    out: list[str] = []
+    while len(text) > PIECE:
+        cut = text.rfind("\n", 0, PIECE)
+        if cut <= 0:
+            cut = max(text.rfind(" ", 0, PIECE), text.rfind(ZWSP, 0, PIECE))
+        if cut <= 0:
+            cut = PIECE
+        out.append(text[:cut])
+        text = text[cut + 1 :] if text[cut] in ("\n", " ", ZWSP) else text[cut:]
+    out.append(text)
+    return out
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -59,6 +82,7 @@ def environment() -> Environment:
     )
     env.filters["breakable"] = breakable
     env.filters["clean"] = clean_text
+    env.filters["pieces"] = pieces
     env.filters["long_date"] = long_date
     env.filters["long_datetime"] = long_datetime
     return env

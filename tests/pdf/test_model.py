@@ -1,0 +1,167 @@
+"""The printable model, the HTML it becomes and the fetcher: fast, no WeasyPrint render."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from careplan.domain.documents import Field
+from careplan.pdf import PrintableDocument, Section, SectionField, SignatureLine, render_html
+from careplan.pdf.fetcher import STYLESHEET, BundledAssetFetcher, FetchRefused, bundled_assets
+from careplan.pdf.model import sections_from_fields
+from careplan.pdf.template import PIECE, ZWSP, breakable, clean_text, pieces
+
+from .support import printable
+
+SPECIALISM_WORDS = ("drug", "alcohol", "methadone", "mental", "opioid", "addict", "substance")
+
+
+def test_fields_are_grouped_into_sections_by_label_prefix():
+    sections = sections_from_fields(
+        [
+            Field("domain:housing", "Housing: in my own words", "Damp"),
+            Field(
+                "domain:activity", "Work, education and meaningful activity: in my own words", ""
+            ),
+            Field("goal:1", "Goal 1", "Move"),
+            Field("step:1:text", "Goal 1, step 1", "Ring council"),
+            Field("step:1:owner", "Goal 1, step 1: who", "Me"),
+            Field("goal:2", "Goal 2", "Sleep"),
+            Field("what_matters", "What matters to me", "My daughter"),
+        ]
+    )
+    assert [s.title for s in sections] == [
+        "Housing",
+        "Work, education and meaningful activity",
+        "Goal 1",
+        "Goal 2",
+        "What matters to me",
+    ]
+    assert sections[0].fields == [SectionField("In my own words", "Damp")]
+    assert sections[2].fields == [
+        SectionField("", "Move"),
+        SectionField("Step 1", "Ring council"),
+        SectionField("Step 1: who", "Me"),
+    ]
+    assert sections[4].fields == [SectionField("", "My daughter")]
+
+
+def test_section_accepts_plain_pairs():
+    assert Section("Boundaries", [("My hours", "9 to 5")]).fields == [
+        SectionField("My hours", "9 to 5")
+    ]
+
+
+def test_kind_hook_is_used_when_present():
+    from careplan.pdf import sections_from_kind
+
+    class Kind:
+        def pdf_sections(self, content):
+            return [Section("Ours", [("a", content["x"])])]
+
+        def fields(self, content):  # pragma: no cover - the hook wins
+            raise AssertionError
+
+    assert sections_from_kind(Kind(), {"x": "y"})[0].fields == [SectionField("a", "y")]
+
+
+def test_title_and_filename_name_the_kind_and_date_only():
+    doc = printable()
+    assert doc.title == "Care plan – 22 November 2026"
+    assert doc.filename() == "Care plan – 22 November 2026.pdf"
+    assert doc.filename(ascii_only=True) == "Care plan - 22 November 2026.pdf"
+    agreement = printable(kind_label="Partnership agreement", agreed_on=date(2027, 1, 3))
+    assert agreement.filename() == "Partnership agreement – 3 January 2027.pdf"
+    draft = printable(draft=True, agreed_on=None)
+    assert draft.title == "Care plan – draft, version 3"
+    for text in (doc.title, draft.title, agreement.title):
+        assert not any(word in text.lower() for word in SPECIALISM_WORDS)
+
+
+def test_document_checks_its_inputs():
+    with pytest.raises(ValueError, match="content_hash"):
+        printable(content_hash="not-a-hash")
+    with pytest.raises(ValueError, match="agreed_on"):
+        printable(agreed_on=None)
+    with pytest.raises(ValueError, match="short_code"):
+        printable(short_code="<script>")
+    with pytest.raises(ValueError, match="outcome"):
+        SignatureLine("A", "Client", datetime.now(UTC), "maybe")
+
+
+def test_signature_outcomes_accept_spaces_or_underscores():
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    assert SignatureLine("A", "Client", at, "signed with comment").outcome == "signed_with_comment"
+    assert SignatureLine("A", "Client", at, "Declined").outcome_label == "Declined to sign"
+
+
+def test_long_words_get_break_opportunities_and_controls_are_dropped():
+    word = "x" * 100
+    broken = breakable(f"short {word}")
+    assert broken.replace(ZWSP, "") == f"short {word}"
+    assert max(len(part) for part in broken.split(ZWSP)) <= 16 + len("short ")
+    assert pieces("short") == ["short"]
+    long = pieces(("word " * 3000 + "\n") * 2 + "y" * 25_000)
+    assert all(len(piece) <= PIECE for piece in long) and len(long) >= 4
+    assert "".join(long).replace(ZWSP, "").replace(" ", "").replace("\n", "") == (
+        "word" * 6000 + "y" * 25_000
+    )
+    assert clean_text("a\x00b\x1bc\r\nd\ud800") == "abc\nd\ufffd"
+
+
+def test_html_escapes_everything_and_names_no_resource():
+    payload = '<img src="file:///etc/passwd"><script>alert(1)</script>{{ 7*7 }}'
+    doc = printable(
+        client_name=payload,
+        sections=[Section(payload, [(payload, payload)])],
+        redisclosure_notice=payload,
+        signatures=[
+            SignatureLine(payload, payload, datetime(2026, 1, 1, tzinfo=UTC), "declined", payload)
+        ],
+    )
+    html = render_html(doc).replace(ZWSP, "")
+    assert "<img" not in html and "<script" not in html
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
+    assert "{{ 7*7 }}" in html  # data is never evaluated as a template
+    for tag in ("<link", "<style", "<base", "<object", "<iframe", "<svg", "url("):
+        assert tag not in html.lower()
+
+
+def test_fetcher_serves_only_bundled_assets():
+    fetcher = BundledAssetFetcher()
+    for url in (
+        "file:///etc/passwd",
+        "file:///dev/urandom",
+        "/dev/urandom",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://example.org/x.css",
+        "data:text/css,body{}",
+        "ftp://127.0.0.1/x",
+        "fonts/DejaVuSans.ttf",
+        STYLESHEET.parent.as_uri() + "/../../etc/passwd",
+        "file://evil.example/" + str(STYLESHEET),
+    ):
+        with pytest.raises(FetchRefused):
+            fetcher.fetch(url)
+    for path in bundled_assets():
+        response = fetcher.fetch(path.as_uri())
+        assert response.read() == path.read_bytes()
+    assert [r.allowed for r in fetcher.log] == [False] * 10 + [True] * len(bundled_assets())
+
+
+def test_printable_document_has_every_field_in_the_brief():
+    names = set(PrintableDocument.__dataclass_fields__)
+    assert {
+        "kind_label",
+        "agreed_on",
+        "client_name",
+        "sections",
+        "signatures",
+        "content_hash",
+        "version_number",
+        "short_code",
+        "draft",
+        "redisclosure_notice",
+        "verify_url",
+    } <= names
