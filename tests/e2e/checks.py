@@ -70,7 +70,8 @@ def sign_in(page: Page, base_url: str, user, password: str = factories.PASSWORD)
 def check_phone_page(page: Page, name: str, strict_labels: bool = True) -> None:
     """No sideways scrolling, every control labelled, one h1 and no skipped heading levels."""
     width = PHONE["width"]
-    scroll_width = page.evaluate("document.scrollingElement.scrollWidth")
+    page.wait_for_load_state("load")
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, (
         f"{name} page scrolls sideways on a phone ({scroll_width}px > {width}px); "
         f"too wide: {page.evaluate(_WIDE, width)}"

@@ -55,7 +55,9 @@ def _unavailable(reason: str):
     pytest.skip(f"no browser for end-to-end tests: {reason}")
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's synchronous API keeps an asyncio loop running while it
+# is open, and other tests in the same worker (the PDF seal uses asyncio.run) must not see it.
+@pytest.fixture(scope="module")
 def browser():
     try:
         from playwright.sync_api import Error, sync_playwright
