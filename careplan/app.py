@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import paths
 from .agreement_library import AgreementLibrary
@@ -30,6 +31,12 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
 
     app.extensions[LIBRARY_KEY] = AgreementLibrary(Path(app.config["AGREEMENTS_PATH"]))
     app.extensions[LIBRARY_KEY].current()  # report broken templates at start-up, not first use
+
+    if app.config["TRUSTED_PROXIES"]:
+        # Only behind a reverse proxy we run: then its X-Forwarded-For is the client's address.
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=app.config["TRUSTED_PROXIES"]
+        )
 
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -36,6 +36,16 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _int_list(env: dict, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be whole numbers separated by commas, got {raw!r}") from exc
+
+
 def _local_secret(instance_path: Path) -> str:
     """A random key kept in the instance folder, so local sessions survive restarts."""
     path = instance_path / "secret_key"
@@ -71,6 +81,8 @@ def load_config(
         "DATABASE_URL": env.get("DATABASE_URL", default_db),
         "SECRET_KEY": env.get("SECRET_KEY", ""),
         "IDLE_TIMEOUT_MINUTES": _int(env, "CAREPLAN_IDLE_TIMEOUT_MINUTES", 15),
+        # How many reverse proxies in front of the app to trust for the client's address.
+        "TRUSTED_PROXIES": _int(env, "CAREPLAN_TRUSTED_PROXIES", 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": mode == "production",
@@ -89,6 +101,32 @@ def load_config(
         # For example: "Confidential. Do not pass on without the person's consent."
         "PDF_REDISCLOSURE_NOTICE": env.get("CAREPLAN_PDF_REDISCLOSURE_NOTICE", ""),
         "AGREEMENTS_PATH": env.get("CAREPLAN_AGREEMENTS_PATH", str(PROJECT_ROOT / "agreements")),
+        # E-mail (careplan.reminders.mail). No host: messages are written to the log instead.
+        "SMTP_HOST": env.get("CAREPLAN_SMTP_HOST", ""),
+        "SMTP_PORT": _int(env, "CAREPLAN_SMTP_PORT", 587),
+        "SMTP_USE_TLS": _bool(env.get("CAREPLAN_SMTP_USE_TLS"), default=True),  # STARTTLS
+        "SMTP_USE_SSL": _bool(env.get("CAREPLAN_SMTP_USE_SSL"), default=False),  # TLS from start
+        "SMTP_USERNAME": env.get("CAREPLAN_SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("CAREPLAN_SMTP_PASSWORD", ""),
+        # Keep it discreet: the sender's name must not say what kind of service this is.
+        "SMTP_FROM": env.get("CAREPLAN_SMTP_FROM", "Reminders <reminders@localhost>"),
+        "SMTP_TIMEOUT_SECONDS": _int(env, "CAREPLAN_SMTP_TIMEOUT_SECONDS", 30),
+        # Reminder rules (careplan.domain.reviews.ReminderRules), in days.
+        "REMINDER_DUE_SOON_DAYS": _int_list(env, "CAREPLAN_REMINDER_DUE_SOON_DAYS", (14, 2)),
+        "REMINDER_DUE_TODAY": _bool(env.get("CAREPLAN_REMINDER_DUE_TODAY"), default=True),
+        "REMINDER_OVERDUE_EVERY_DAYS": _int(env, "CAREPLAN_REMINDER_OVERDUE_EVERY_DAYS", 7),
+        "REMINDER_ESCALATE_AFTER_DAYS": _int(env, "CAREPLAN_REMINDER_ESCALATE_AFTER_DAYS", 14),
+        "REMINDER_SIGNATURE_WAITING_DAYS": _int_list(
+            env, "CAREPLAN_REMINDER_SIGNATURE_WAITING_DAYS", (2, 7)
+        ),
+        "REMINDER_CATCH_UP_DAYS": _int(env, "CAREPLAN_REMINDER_CATCH_UP_DAYS", 7),
+        # A client who has not chosen: "email", "app" (in-app only) or "none".
+        "REMINDER_CLIENT_DEFAULT": env.get("CAREPLAN_REMINDER_CLIENT_DEFAULT", "email"),
+        "REMINDER_DIGEST_HOUR_UTC": _int(env, "CAREPLAN_REMINDER_DIGEST_HOUR_UTC", 7),
+        "REMINDER_SWEEP_SECONDS": _int(env, "CAREPLAN_REMINDER_SWEEP_SECONDS", 300),
+        "REMINDER_SEND_SECONDS": _int(env, "CAREPLAN_REMINDER_SEND_SECONDS", 20),
+        "REMINDER_LEASE_SECONDS": _int(env, "CAREPLAN_REMINDER_LEASE_SECONDS", 300),
+        "REMINDER_MAX_ATTEMPTS": _int(env, "CAREPLAN_REMINDER_MAX_ATTEMPTS", 8),
     }
     config.update(overrides)
 
@@ -103,6 +141,15 @@ def load_config(
                 "Refusing to start: SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_LENGTH} characters in production "
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        if (
+            config["SMTP_USERNAME"]
+            and not (config["SMTP_USE_TLS"] or config["SMTP_USE_SSL"])
+            and config["SMTP_HOST"] not in {"localhost", "127.0.0.1", "::1"}
+        ):
+            raise ConfigError(
+                "Refusing to start: the SMTP password would cross the network unencrypted "
+                "(set CAREPLAN_SMTP_USE_TLS=1 or CAREPLAN_SMTP_USE_SSL=1)."
             )
     elif not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _local_secret(instance_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db.engine import Database
@@ -157,6 +157,14 @@ def authenticate(db: Database, email: str, password: str) -> User | None:
 def load_user(db: Database, user_id: int) -> User | None:
     with db.read() as s:
         return s.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+
+
+def end_sessions(db: Database, user_id: int) -> None:
+    """Sign the account out everywhere: every session cookie issued so far stops working."""
+    with db.write() as s:
+        s.execute(
+            update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1)
+        )
 
 
 def check_password(db: Database, user_id: int, password: str) -> bool:

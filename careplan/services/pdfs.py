@@ -19,7 +19,7 @@ from ..domain.roles import Role
 from . import audit
 from .access import require_read
 from .actor import Actor
-from .errors import NotFound
+from .errors import NotFound, ReadOnly
 from .signoff import decide_for
 
 log = logging.getLogger(__name__)
@@ -191,9 +191,12 @@ def _failed(db: Database, job: dict, exc: Exception) -> None:
 
 
 def retry_failed(db: Database, actor: Actor, document_id: int, number: int) -> None:
-    """Someone asked to try a failed PDF again."""
+    """The client or their key worker asked to try a failed PDF again."""
     with db.write() as s:
         render = _render_row(s, actor, document_id, number)
+        doc = s.get(Document, document_id)
+        if not require_read(s, actor, doc.client_id).sign:
+            raise ReadOnly("Only the client and their key worker can ask for this.")
         if render.status == "failed":
             render.status, render.attempts, render.next_attempt_at = "pending", 0, utcnow()
 

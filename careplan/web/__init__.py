@@ -10,8 +10,8 @@ from flask_wtf.csrf import CSRFError
 
 from ..extensions import login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
-from . import admin, agreements, auth, clients, documents, home, me, pdfs, signoff
-from .session_user import load_session_user
+from . import admin, agreements, auth, clients, documents, home, me, pdfs, reminders, signoff
+from .session_user import load_session_user, session_fingerprint
 
 
 def register(app: Flask) -> None:
@@ -19,8 +19,9 @@ def register(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.user_loader(load_session_user)
+    login_manager._session_identifier_generator = session_fingerprint
 
-    for module in (auth, home, clients, documents, agreements, signoff, pdfs, me, admin):
+    for module in (auth, home, clients, documents, agreements, signoff, pdfs, reminders, me, admin):
         app.register_blueprint(module.bp)
 
     app.before_request(_idle_logout)

@@ -47,6 +47,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # Sessions live in the cookie, so a copy would outlive this one; moving the account's
+    # session epoch on makes every earlier cookie of this account invalid.
+    accounts.end_sessions(get_db(), current_user.id)
     logout_user()
     session.clear()
     flash("You are signed out.")

@@ -3,8 +3,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..domain.roles import Role
 from ..extensions import get_db
 from ..services import accounts, audit
+from ..services.errors import NotFound
 
 bp = Blueprint("me", __name__)
 
@@ -36,5 +38,7 @@ def change_advocate():
 @bp.get("/me/access-log")
 @login_required
 def access_log():
+    if current_user.actor.role is not Role.CLIENT:
+        raise NotFound()
     entries = audit.access_log(get_db(), current_user.actor)
     return render_template("me/access_log.html", entries=entries)

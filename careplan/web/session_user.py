@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from flask import request
@@ -45,3 +46,14 @@ def load_session_user(user_id: str) -> SessionUser | None:
     if user is None or user.session_epoch != epoch:
         return None
     return SessionUser.of(user)
+
+
+def session_fingerprint() -> str:
+    """What "strong" session protection compares: the connecting address and browser.
+
+    Flask-Login's own version trusts the X-Forwarded-For header, which a browser can set to
+    anything; this uses the address the request really came from (after ProxyFix, when the
+    app is configured to trust a reverse proxy).
+    """
+    agent = request.headers.get("User-Agent", "")
+    return hashlib.sha512(f"{request.remote_addr}|{agent}".encode()).hexdigest()

@@ -1,0 +1,182 @@
+"""Reviews and reminders on the web: asking for an earlier review, "reviewed, no changes",
+notifications, how a client is reminded, and the private calendar feed."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from ..db.models import utcnow
+from ..domain.errors import ContentInvalid
+from ..domain.reviews import ClientChannel
+from ..domain.roles import Role
+from ..extensions import get_db
+from ..reminders import ical
+from ..services import documents, reminders, reviews
+from ..services.reminders import ReminderSettings
+from .documents import show_page
+
+bp = Blueprint("reminders", __name__)
+
+
+def _settings() -> ReminderSettings:
+    return ReminderSettings.from_config(current_app.config)
+
+
+def _today():
+    return utcnow().date()
+
+
+@bp.app_context_processor
+def _helpers():
+    def review_panel_for(doc):
+        return reviews.review_panel(get_db(), current_user.actor, doc.id, _today())
+
+    def unread_notifications() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        return reminders.unread_count(get_db(), current_user.actor)
+
+    return {
+        "review_panel_for": review_panel_for,
+        "unread_notifications": unread_notifications,
+        "review_errors": g.get("review_errors", {}),
+        "review_form": g.get("review_form", {}),
+    }
+
+
+# --- on a document ------------------------------------------------------------------------------
+
+
+@bp.post("/documents/<int:document_id>/review-request")
+@login_required
+def request_review(document_id: int):
+    db, actor, form = get_db(), current_user.actor, request.form
+    try:
+        when = reviews.request_earlier_review(
+            db, actor, document_id, form.get("wanted_by", ""), form.get("reason", ""), _today()
+        )
+    except ContentInvalid as err:
+        g.review_errors, g.review_form = err.errors, form
+        return show_page(documents.open_document(db, actor, document_id), status=422)
+    flash(f"An earlier review was asked for. The next review is now on {when:%-d %B %Y}.")
+    return redirect(url_for("documents.show", document_id=document_id) + "#review")
+
+
+@bp.post("/documents/<int:document_id>/versions/<int:number>/reviewed")
+@login_required
+def reviewed_no_changes(document_id: int, number: int):
+    db, actor = get_db(), current_user.actor
+    try:
+        done = reviews.confirm_no_changes(
+            db, actor, document_id, number, request.form.get("password", "")
+        )
+    except ContentInvalid as err:
+        g.review_errors = err.errors
+        return show_page(documents.open_document(db, actor, document_id), status=422)
+    if done:
+        flash("You have both confirmed the review with no changes. The next review date is set.")
+    else:
+        flash("You confirmed the review with no changes. It is done once the other person does.")
+    return redirect(url_for("documents.show", document_id=document_id) + "#review")
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+@bp.get("/me/notifications")
+@login_required
+def notifications():
+    items = reminders.notifications_for(get_db(), current_user.actor)
+    return render_template("me/notifications.html", items=items)
+
+
+@bp.post("/me/notifications/read")
+@login_required
+def mark_read():
+    one = request.form.get("notification_id", type=int)
+    reminders.mark_read(get_db(), current_user.actor, utcnow(), one)
+    return redirect(url_for("reminders.notifications"))
+
+
+# --- how I am reminded, and the calendar ---------------------------------------------------------
+
+
+def _settings_page(calendar_url: str | None = None, status: int = 200):
+    db, actor = get_db(), current_user.actor
+    return render_template(
+        "me/reminder_settings.html",
+        channel=reminders.channel_of(db, actor, _settings()) if actor.role is Role.CLIENT else None,
+        channels=list(ClientChannel),
+        dates=reviews.review_dates_for(db, actor),
+        calendar_started=reminders.calendar_started(db, actor),
+        calendar_url=calendar_url,
+    ), status
+
+
+@bp.get("/me/reminders")
+@login_required
+def settings():
+    return _settings_page()
+
+
+@bp.post("/me/reminders")
+@login_required
+def choose_channel():
+    channel = reminders.choose_channel(get_db(), current_user.actor, request.form.get("channel"))
+    flash(
+        {
+            ClientChannel.EMAIL: "Saved. You will get reminders by e-mail, and see them here.",
+            ClientChannel.APP: "Saved. You will see reminders here when you sign in; no e-mails.",
+            ClientChannel.NONE: "Saved. You will not get reminders. Your review dates are "
+            "still shown on each plan.",
+        }[channel]
+    )
+    return redirect(url_for("reminders.settings"))
+
+
+@bp.post("/me/calendar")
+@login_required
+def calendar_address():
+    db, actor = get_db(), current_user.actor
+    if request.form.get("action") == "stop":
+        reminders.stop_calendar(db, actor)
+        flash("Your calendar address no longer works.")
+        return redirect(url_for("reminders.settings"))
+    token = reminders.new_calendar_token(db, actor, utcnow())
+    url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(
+        "reminders.calendar_feed", key=token
+    )
+    # Shown once, on this page only: only a hash of it is kept.
+    return _settings_page(calendar_url=url)
+
+
+@bp.get("/calendar.ics")
+def calendar_feed():
+    """The private feed. No sign-in (calendar apps cannot), so the secret address is the key;
+    any other address answers 404."""
+    key = request.args.get("key", "")
+    if not key:
+        abort(404)
+    _, dates = reminders.calendar_for_token(get_db(), key)
+    body = ical.feed(dates, current_app.config["PUBLIC_BASE_URL"].rstrip("/"), utcnow())
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": 'inline; filename="reviews.ics"',
+            "Cache-Control": "private, no-store",
+            "X-Robots-Tag": "noindex",
+        },
+    )

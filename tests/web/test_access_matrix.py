@@ -1,0 +1,602 @@
+"""Every URL rule of the app, for every role: a record outside the person's circle answers 404.
+
+Two tables below describe every rule. RECORD_RULES carry a client's record in the URL and say
+how to point them at a record; PLAIN_RULES carry none and say what each role gets. A rule in
+neither table fails `test_every_url_rule_is_in_exactly_one_table`, so a new page cannot be
+added without saying who may open it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from flask import url_for
+
+from careplan.db.models import AuditEvent, Base, PdfRender
+from careplan.extensions import LIBRARY_KEY
+from careplan.services import accounts, contingencies, documents, signoff
+from careplan.services.accounts import actor_for
+from tests.conftest import csrf_token, login
+from tests.factories import PASSWORD, Circle, make_plan
+
+ROLES = ("client", "key_worker", "supervisor", "advocate", "admin")
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+AGREEMENT_TEMPLATE = "smi_self_referral"  # has self-referral terms and a crisis plan
+
+
+@dataclass(frozen=True)
+class Records:
+    """The records of one circle, as URL arguments can name them. Both documents have two
+    versions, so `head` is the latest version of either."""
+
+    client_id: int
+    document_id: int  # a care plan
+    agreement_id: int  # a partnership agreement
+    head: int = 2
+
+
+@dataclass(frozen=True)
+class RecordRule:
+    """A rule that names a client's record: how to point it at `Records`, and what to expect.
+
+    `expect[method][role]` is the status a person in that role gets for a record of their own
+    circle; for any record outside their circle the answer is always 404. `prepare` sets up
+    what the request acts on (in whichever circle is asked about) before it is sent.
+    """
+
+    path: Callable[[Records], dict]
+    expect: dict[str, dict[str, int]]
+    query: Callable[[Records], dict] = lambda r: {}
+    form: Callable[[Records], dict] = lambda r: {}
+    prepare: Callable[[object, Circle, Records], None] | None = None
+
+
+def _roles(client: int, key_worker: int, supervisor: int, advocate: int, admin: int) -> dict:
+    return dict(zip(ROLES, (client, key_worker, supervisor, advocate, admin), strict=True))
+
+
+READ = _roles(200, 200, 200, 200, 404)
+PREPARING = _roles(202, 202, 202, 202, 404)  # a sealed PDF still being made
+# Pages for changing things: read-only roles are told they cannot; admins see nothing clinical.
+EDIT_PAGE = _roles(200, 200, 403, 403, 404)
+# An allowed change redirects to its result.
+EDIT = _roles(302, 302, 403, 403, 404)
+COMMENT = _roles(302, 302, 403, 302, 404)  # advocates comment, supervisors only read
+CLIENT_ONLY = _roles(302, 404, 404, 404, 404)
+
+
+def _client(r: Records) -> dict:
+    return {"client_id": r.client_id}
+
+
+def _document(r: Records) -> dict:
+    return {"document_id": r.document_id}
+
+
+def _version(r: Records) -> dict:
+    return {"document_id": r.document_id, "number": r.head}
+
+
+def _agreement(r: Records) -> dict:
+    return {"document_id": r.agreement_id}
+
+
+def _agreed(db, circle: Circle, r: Records) -> None:
+    """Both sign the care plan's latest version, which queues its sealed PDF."""
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), r.document_id, r.head, "signed", "", PASSWORD)
+
+
+def _agreed_but_the_pdf_failed(db, circle: Circle, r: Records) -> None:
+    _agreed(db, circle, r)
+    with db.write() as s:
+        s.execute(
+            sa.update(PdfRender)
+            .where(PdfRender.document_id == r.document_id)
+            .values(status="failed", attempts=3)
+        )
+
+
+def _start_crisis_plan(db, circle: Circle, r: Records) -> None:
+    contingencies.start_contingency(
+        db,
+        actor_for(circle.client),
+        r.agreement_id,
+        "Not sleeping for three nights",
+        "Called my sister",
+        (date.today() + timedelta(days=5)).isoformat(),
+        date.today(),
+    )
+
+
+RECORD_RULES: dict[str, RecordRule] = {
+    "clients.records": RecordRule(_client, {"GET": READ}),
+    "clients.new_care_plan": RecordRule(_client, {"POST": EDIT}),
+    "agreements.new": RecordRule(
+        _client, {"POST": EDIT}, form=lambda r: {"template_id": "general"}
+    ),
+    "documents.show": RecordRule(_document, {"GET": READ}),
+    "documents.version": RecordRule(
+        lambda r: {"document_id": r.document_id, "number": 1}, {"GET": READ}
+    ),
+    "documents.history": RecordRule(_document, {"GET": READ}),
+    "documents.compare": RecordRule(
+        _document, {"GET": READ}, query=lambda r: {"older": 1, "newer": r.head}
+    ),
+    "documents.edit": RecordRule(
+        _document,
+        {"GET": EDIT_PAGE, "POST": EDIT},
+        form=lambda r: {
+            "base_number": str(r.head),
+            "what_matters-text": "Written through the access matrix.",
+            "change_note": "matrix",
+        },
+    ),
+    "documents.comment": RecordRule(
+        _document,
+        {"POST": COMMENT},
+        form=lambda r: {
+            "section_key": "what_matters",
+            "version_number": str(r.head),
+            "body": "A comment from the access matrix.",
+        },
+    ),
+    "signoff.sign": RecordRule(
+        _version,
+        {"POST": EDIT},
+        # The person's own, correct password: only the relationship may stop them.
+        form=lambda r: {"outcome": "signed", "comment": "", "password": PASSWORD},
+    ),
+    "signoff.ask_advocate": RecordRule(_version, {"POST": CLIENT_ONLY}),
+    "pdfs.draft": RecordRule(_version, {"GET": READ}),
+    "pdfs.signed": RecordRule(_version, {"GET": PREPARING}, prepare=_agreed),
+    # The client and their key worker may ask for a failed PDF to be tried again.
+    "pdfs.retry": RecordRule(_version, {"POST": EDIT}, prepare=_agreed_but_the_pdf_failed),
+    "reminders.request_review": RecordRule(
+        _document,
+        {"POST": EDIT},
+        form=lambda r: {
+            "wanted_by": (date.today() + timedelta(days=7)).isoformat(),
+            "reason": "Things have changed at home.",
+        },
+        prepare=_agreed,
+    ),
+    "reminders.reviewed_no_changes": RecordRule(
+        _version, {"POST": EDIT}, form=lambda r: {"password": PASSWORD}, prepare=_agreed
+    ),
+    "agreements.crisis": RecordRule(_agreement, {"GET": READ}),
+    "agreements.start_contingency": RecordRule(
+        _agreement,
+        {"POST": EDIT},
+        form=lambda r: {
+            "observed": "Not sleeping",
+            "actions_taken": "Called the team",
+            "ends_on": (date.today() + timedelta(days=5)).isoformat(),
+        },
+    ),
+    "agreements.end_contingency": RecordRule(
+        _agreement,
+        {"POST": EDIT},
+        form=lambda r: {"end_note": "Feeling better."},
+        prepare=_start_crisis_plan,
+    ),
+    "agreements.self_referral": RecordRule(
+        _agreement,
+        {"POST": EDIT},
+        form=lambda r: {"nights": "2", "last_discharge_on": "", "note": "From the matrix."},
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    # Where a redirect goes, given the person's own circle (None: not a redirect).
+    location: Callable[[Circle], str] | None = None
+    # Extra checks on the page, given (html, own circle, other circle).
+    check: Callable[[str, Circle, Circle], None] | None = None
+
+
+def _go(path: str) -> Callable[[Circle], str]:
+    return lambda circle: path
+
+
+def _shows_only_own_client(html: str, own: Circle, other: Circle) -> None:
+    assert own.client.display_name in html
+    assert other.client.display_name not in html
+
+
+def _lists_accounts(html: str, own: Circle, other: Circle) -> None:
+    assert own.client.email in html and other.client.email in html
+
+
+def _everyone(outcome: Outcome) -> dict[str, Outcome]:
+    return {role: outcome for role in ROLES}
+
+
+def _only(role: str, allowed: Outcome, others: Outcome) -> dict[str, Outcome]:
+    return {r: allowed if r == role else others for r in ROLES}
+
+
+@dataclass(frozen=True)
+class PlainRule:
+    """A rule that names no record: what each signed-in role gets, and what to post."""
+
+    expect: dict[str, dict[str, Outcome]]
+    form: Callable[[Circle], dict] = field(default=lambda c: {})
+    # What anonymous people get; None: they are sent to sign in.
+    anonymous: dict[str, int] | None = None
+
+
+NOT_FOUND = Outcome(404)
+
+PLAIN_RULES: dict[str, PlainRule] = {
+    "auth.login": PlainRule(
+        # Signed in already: the sign-in page sends people to their start page.
+        {"GET": _everyone(Outcome(302, _go("/"))), "POST": _everyone(Outcome(302, _go("/")))},
+        form=lambda c: {"email": c.client.email, "password": "not the password"},
+        anonymous={"GET": 200, "POST": 401},
+    ),
+    "auth.logout": PlainRule({"POST": _everyone(Outcome(302, _go("/login")))}),
+    "home.index": PlainRule(
+        {
+            "GET": {
+                "client": Outcome(302, lambda c: f"/clients/{c.client.id}"),
+                "key_worker": Outcome(200, check=_shows_only_own_client),
+                "supervisor": Outcome(200, check=_shows_only_own_client),
+                "advocate": Outcome(200, check=_shows_only_own_client),
+                "admin": Outcome(302, _go("/admin/users")),
+            }
+        }
+    ),
+    "me.advocates": PlainRule({"GET": _only("client", Outcome(200), NOT_FOUND)}),
+    "me.change_advocate": PlainRule(
+        {"POST": _only("client", Outcome(302, _go("/me/advocates")), NOT_FOUND)},
+        form=lambda c: {"advocate_id": str(c.advocate.id), "action": "invite"},
+    ),
+    "admin.users": PlainRule(
+        {"GET": _only("admin", Outcome(200, check=_lists_accounts), NOT_FOUND)}
+    ),
+    "admin.templates": PlainRule({"GET": _only("admin", Outcome(200), NOT_FOUND)}),
+    # Only clients have an access log: it lists who looked at their records.
+    "me.access_log": PlainRule({"GET": _only("client", Outcome(200), NOT_FOUND)}),
+    "reminders.notifications": PlainRule({"GET": _everyone(Outcome(200))}),
+    "reminders.mark_read": PlainRule({"POST": _everyone(Outcome(302, _go("/me/notifications")))}),
+    "reminders.settings": PlainRule({"GET": _everyone(Outcome(200))}),
+    "reminders.choose_channel": PlainRule(
+        {"POST": _only("client", Outcome(302, _go("/me/reminders")), NOT_FOUND)},
+        form=lambda c: {"channel": "app"},
+    ),
+    "reminders.calendar_address": PlainRule(
+        {"POST": _everyone(Outcome(302, _go("/me/reminders")))},
+        form=lambda c: {"action": "stop"},
+    ),
+    # The private calendar feed: no sign-in (calendar apps cannot), the secret key in the
+    # address is the only way in, and without one there is nothing.
+    "reminders.calendar_feed": PlainRule({"GET": _everyone(NOT_FOUND)}, anonymous={"GET": 404}),
+    # Checking a PDF someone holds is public: it names no record until a genuine one is given.
+    "pdfs.verify": PlainRule(
+        {"GET": _everyone(Outcome(200)), "POST": _everyone(Outcome(200))},
+        form=lambda c: {"code": "ABCD-EFGH-JKLM"},
+        anonymous={"GET": 200, "POST": 200},
+    ),
+}
+
+
+# --- the world: two circles in different teams ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class World:
+    own: Circle
+    other: Circle
+    own_records: Records
+    other_records: Records
+
+
+# Ids no record has: a record outside the circle must look exactly like one of these.
+MISSING = Records(client_id=987_654_321, document_id=987_654_321, agreement_id=987_654_322)
+
+
+def _agreement_with_two_versions(app, db, circle: Circle) -> int:
+    library = app.extensions[LIBRARY_KEY].current()
+    worker = actor_for(circle.key_worker)
+    doc = documents.create_document(
+        db, worker, circle.client.id, "agreement", template=library.templates[AGREEMENT_TEMPLATE]
+    )
+    for n in (1, 2):
+        raw = {"sections": {"contingencies": {"warning_signs": {"text": f"I stop sleeping ({n})"}}}}
+        documents.save_version(db, worker, doc, n - 1, raw, f"change {n}", library.terms)
+    return doc
+
+
+def _records(app, db, circle: Circle) -> Records:
+    return Records(
+        circle.client.id,
+        make_plan(circle.key_worker, circle.client, versions=2),
+        _agreement_with_two_versions(app, db, circle),
+    )
+
+
+# The world is built once per test process through the factories and services, then copied
+# row by row into each test's fresh database: the same people and records, at a fraction of
+# the cost of building them again for each of the few hundred cases below.
+_BUILT: dict[str, object] = {}
+
+
+def _dump(db) -> list[tuple[sa.Table, list[dict]]]:
+    with db.read() as s:
+        return [
+            (table, [dict(row) for row in s.execute(sa.select(table)).mappings()])
+            for table in Base.metadata.sorted_tables
+        ]
+
+
+def _restore(db, rows: list[tuple[sa.Table, list[dict]]]) -> None:
+    with db.write() as s:
+        for table, table_rows in rows:
+            assert s.scalar(sa.select(sa.func.count()).select_from(table)) == 0, table.name
+            if table_rows:
+                s.execute(table.insert(), table_rows)
+        if s.get_bind().dialect.name == "postgresql":
+            # Rows came with their ids: move each id sequence past them.
+            for table, table_rows in rows:
+                if table_rows and "id" in table.c and table.c.id.primary_key:
+                    s.execute(
+                        sa.text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f'(SELECT max(id) FROM "{table.name}"))'
+                        )
+                    )
+
+
+@pytest.fixture
+def world(app, db) -> World:
+    if "world" not in _BUILT:
+        own, other = Circle(), Circle()
+        assert own.team.id != other.team.id
+        _BUILT["world"] = World(own, other, _records(app, db, own), _records(app, db, other))
+        _BUILT["rows"] = _dump(db)
+    else:
+        _restore(db, _BUILT["rows"])
+    return _BUILT["world"]
+
+
+def _state(db) -> tuple:
+    """Every row of every table but the audit log: what a refused request must not change."""
+    with db.read() as s:
+        return tuple(
+            (
+                table.name,
+                tuple(
+                    repr(tuple(row))
+                    for row in s.execute(
+                        sa.select(table).order_by(*table.primary_key.columns)
+                    ).all()
+                ),
+            )
+            for table in Base.metadata.sorted_tables
+            if table.name != AuditEvent.__tablename__
+        )
+
+
+def _reads_of(db, client_id: int) -> int:
+    with db.read() as s:
+        return s.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.client_id == client_id, AuditEvent.action == "read")
+        )
+
+
+def _url(app, endpoint: str, **values) -> str:
+    with app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+def _send_record(app, client, endpoint: str, method: str, records: Records, token: str):
+    rule = RECORD_RULES[endpoint]
+    url = _url(app, endpoint, **rule.path(records), **rule.query(records))
+    if method == "GET":
+        return client.get(url)
+    assert method == "POST", method
+    return client.post(url, data={**rule.form(records), "csrf_token": token})
+
+
+def _prepare(db, endpoint: str, circle: Circle, records: Records) -> None:
+    prepare = RECORD_RULES[endpoint].prepare
+    if prepare is not None:
+        prepare(db, circle, records)
+
+
+_TOKEN = re.compile(r'name="csrf_token" value="[^"]*"')
+
+
+def _without_tokens(response) -> str:
+    return _TOKEN.sub("", response.get_data(as_text=True))
+
+
+def _location_path(response) -> str:
+    return urlsplit(response.headers["Location"]).path
+
+
+RECORD_CASES = [
+    pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+    for endpoint, rule in RECORD_RULES.items()
+    for method in rule.expect
+    for role in ROLES
+]
+PLAIN_CASES = [
+    pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+    for endpoint, rule in PLAIN_RULES.items()
+    for method in rule.expect
+    for role in ROLES
+]
+ANONYMOUS_CASES = [
+    pytest.param(endpoint, method, id=f"{endpoint}-{method}")
+    for table in (RECORD_RULES, PLAIN_RULES)
+    for endpoint, rule in table.items()
+    for method in rule.expect
+]
+
+
+# --- the tables cover the app ----------------------------------------------------------------
+
+
+def test_every_url_rule_is_in_exactly_one_table(app):
+    seen: set[str] = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        where = f"{rule.rule} ({rule.endpoint})"
+        in_records, in_plain = rule.endpoint in RECORD_RULES, rule.endpoint in PLAIN_RULES
+        assert in_records or in_plain, (
+            f"{where} is not in RECORD_RULES or PLAIN_RULES of {__name__}: "
+            "say who may open it before adding it"
+        )
+        assert not (in_records and in_plain), f"{where} is in both tables"
+        entry = RECORD_RULES.get(rule.endpoint) or PLAIN_RULES[rule.endpoint]
+        assert set(entry.expect) == set(rule.methods) - IGNORED_METHODS, (
+            f"{where} answers {sorted(set(rule.methods) - IGNORED_METHODS)} "
+            f"but the table tries {sorted(entry.expect)}"
+        )
+        for method, by_role in entry.expect.items():
+            assert set(by_role) == set(ROLES), f"{where} {method}: every role needs an answer"
+        if in_records:
+            assert rule.arguments, f"{where} names no record; move it to PLAIN_RULES"
+            assert set(rule.arguments) <= set(entry.path(MISSING)), (
+                f"{where}: the table does not say how to fill {sorted(rule.arguments)}"
+            )
+        else:
+            assert not rule.arguments, f"{where} names a record; move it to RECORD_RULES"
+        seen.add(rule.endpoint)
+    stale = (set(RECORD_RULES) | set(PLAIN_RULES)) - seen
+    assert not stale, f"the tables describe rules the app no longer has: {sorted(stale)}"
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint, method, role", RECORD_CASES)
+def test_a_record_outside_the_circle_answers_404(app, client, db, world, endpoint, method, role):
+    _prepare(db, endpoint, world.other, world.other_records)
+    login(client, getattr(world.own, role))
+    token = csrf_token(client)
+    before = _state(db)
+    reads_before = _reads_of(db, world.other.client.id)
+
+    response = _send_record(app, client, endpoint, method, world.other_records, token)
+
+    assert response.status_code == 404, response.get_data(as_text=True)[:300]
+    assert _state(db) == before, "a refused request changed something"
+    assert _reads_of(db, world.other.client.id) == reads_before, "a refused read was logged"
+    # Indistinguishable from a record that does not exist: no oracle for guessing ids.
+    missing = _send_record(app, client, endpoint, method, MISSING, token)
+    assert missing.status_code == 404
+    assert _without_tokens(response) == _without_tokens(missing)
+
+
+@pytest.mark.parametrize("endpoint, method, role", RECORD_CASES)
+def test_a_record_in_the_circle_answers_by_role(app, client, db, world, endpoint, method, role):
+    expected = RECORD_RULES[endpoint].expect[method][role]
+    _prepare(db, endpoint, world.own, world.own_records)
+    login(client, getattr(world.own, role))
+    token = csrf_token(client)
+    before = _state(db)
+
+    response = _send_record(app, client, endpoint, method, world.own_records, token)
+
+    assert response.status_code == expected, response.get_data(as_text=True)[:300]
+    if expected == 302:
+        assert _location_path(response).startswith("/documents/")
+        assert _state(db) != before, "an allowed change was not made"
+    else:
+        assert _state(db) == before
+    if expected == 403:
+        assert "You cannot change this" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "ended", ["advocate_revoked", "caseload_handed_over"], ids=lambda e: e.replace("_", "-")
+)
+@pytest.mark.parametrize("endpoint", ["clients.records", "documents.show", "documents.history"])
+def test_access_ends_with_the_relationship(app, client, db, world, endpoint, ended):
+    own = world.own
+    if ended == "advocate_revoked":
+        accounts.revoke_advocate(db, actor_for(own.client), own.advocate.id)
+        former = [own.advocate]
+    else:
+        # The client moves to the other team's key worker: their old worker and the old
+        # team's supervisor lose access; the new ones gain it.
+        accounts.link_caseload(db, own.client.email, world.other.key_worker.email)
+        former = [own.key_worker, own.supervisor]
+        for newcomer in (world.other.key_worker, world.other.supervisor):
+            login(client, newcomer)
+            response = _send_record(app, client, endpoint, "GET", world.own_records, "")
+            assert response.status_code == 200, newcomer.display_name
+            client.post("/logout", data={"csrf_token": csrf_token(client)})
+    for person in former:
+        login(client, person)
+        response = _send_record(app, client, endpoint, "GET", world.own_records, "")
+        assert response.status_code == 404, person.display_name
+        client.post("/logout", data={"csrf_token": csrf_token(client)})
+
+
+# --- rules without a record ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint, method, role", PLAIN_CASES)
+def test_a_rule_without_a_record_answers_by_role(app, client, db, world, endpoint, method, role):
+    rule = PLAIN_RULES[endpoint]
+    outcome = rule.expect[method][role]
+    login(client, getattr(world.own, role))
+    url = _url(app, endpoint)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        response = client.post(url, data={**rule.form(world.own), "csrf_token": csrf_token(client)})
+
+    assert response.status_code == outcome.status, response.get_data(as_text=True)[:300]
+    if outcome.location is not None:
+        assert _location_path(response) == outcome.location(world.own)
+    if outcome.check is not None:
+        outcome.check(response.get_data(as_text=True), world.own, world.other)
+
+
+# --- anonymous people ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint, method", ANONYMOUS_CASES)
+def test_anonymous_people_are_sent_to_sign_in(app, client, db, world, endpoint, method):
+    token = csrf_token(client)  # an anonymous session has a token too, so CSRF is not the refusal
+    if endpoint in RECORD_RULES:
+        _prepare(db, endpoint, world.own, world.own_records)
+        rule = RECORD_RULES[endpoint]
+        url = _url(app, endpoint, **rule.path(world.own_records), **rule.query(world.own_records))
+        form = rule.form(world.own_records)
+        expected = None
+    else:
+        plain = PLAIN_RULES[endpoint]
+        url, form = _url(app, endpoint), plain.form(world.own)
+        expected = (plain.anonymous or {}).get(method)
+    before = _state(db)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        response = client.post(url, data={**form, "csrf_token": token})
+
+    if expected is not None:  # the sign-in page itself
+        assert response.status_code == expected
+    else:
+        assert response.status_code == 302
+        location = urlsplit(response.headers["Location"])
+        assert location.path == "/login"
+        if method == "GET":
+            assert parse_qs(location.query)["next"] == [url]
+    assert _state(db) == before

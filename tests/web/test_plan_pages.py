@@ -1,0 +1,497 @@
+"""Writing a care plan through the pages, as a browser would: every form is read from the page
+it is on (hidden fields, CSRF token, spare rows and all) and posted back with what a person types.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import AuditEvent
+from careplan.services import documents
+from careplan.services.accounts import actor_for
+from tests.conftest import login
+from tests.factories import Circle, make_plan
+
+# --- reading pages the way a browser does ------------------------------------------------------
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
+
+    def values(self) -> dict[str, str]:
+        """What the browser would send if the person changed nothing."""
+        names = [name for name, _ in self.fields]
+        duplicates = {n for n in names if names.count(n) > 1}
+        assert not duplicates, f"a form repeats {duplicates}"
+        return dict(self.fields)
+
+    def typed(self, changes: dict[str, str]) -> dict[str, str]:
+        """What the browser would send after the person typed `changes` into existing fields."""
+        current = self.values()
+        unknown = set(changes) - set(current)
+        assert not unknown, f"the form has no fields called {sorted(unknown)}"
+        return current | changes
+
+
+class Page(HTMLParser):
+    """The forms on a page and its elements by id."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.html = html
+        self.forms: list[Form] = []
+        self.by_id: dict[str, tuple[str, dict[str, str]]] = {}
+        self._form: Form | None = None
+        self._textarea: tuple[str, list[str]] | None = None
+        self._select: tuple[str, list[dict]] | None = None
+        self._option: dict | None = None
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v if v is not None else "" for k, v in attrs}
+        if "id" in a:
+            assert a["id"] not in self.by_id, f"two elements have id {a['id']!r}"
+            self.by_id[a["id"]] = (tag, a)
+        if tag == "form":
+            self._form = Form(a.get("action", ""), a.get("method", "get").lower())
+            self.forms.append(self._form)
+        elif self._form is None:
+            return
+        elif tag == "input":
+            kind, name = a.get("type", "text").lower(), a.get("name")
+            if not name or kind in {"submit", "button", "image", "reset", "file"}:
+                return
+            if kind in {"checkbox", "radio"} and "checked" not in a:
+                return
+            self._form.fields.append((name, a.get("value", "on")))
+        elif tag == "textarea" and a.get("name"):
+            self._textarea = (a["name"], [])
+        elif tag == "select" and a.get("name"):
+            self._select = (a["name"], [])
+        elif tag == "option" and self._select is not None:
+            self._option = {"value": a.get("value"), "selected": "selected" in a, "text": []}
+            self._select[1].append(self._option)
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1].append(data)
+        elif self._option is not None:
+            self._option["text"].append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "textarea" and self._textarea is not None:
+            name, chunks = self._textarea
+            text = "".join(chunks)
+            self._form.fields.append((name, text[1:] if text.startswith("\n") else text))
+            self._textarea = None
+        elif tag == "option":
+            self._option = None
+        elif tag == "select" and self._select is not None:
+            name, options = self._select
+            chosen = [o for o in options if o["selected"]] or options[:1]
+            if chosen:
+                o = chosen[-1]
+                value = o["value"] if o["value"] is not None else "".join(o["text"]).strip()
+                self._form.fields.append((name, value))
+            self._select = None
+        elif tag == "form":
+            self._form = None
+
+    def form(self, action: str) -> Form:
+        found = [f for f in self.forms if f.action == action]
+        assert len(found) == 1, f"expected one form posting to {action}, found {self.forms}"
+        return found[0]
+
+    def invalid_ids(self) -> set[str]:
+        return {i for i, (_, a) in self.by_id.items() if a.get("aria-invalid") == "true"}
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def _page(response, status: int = 200) -> Page:
+    assert response.status_code == status, _text(response)[:1000]
+    return Page(_text(response))
+
+
+def _browser(app, user):
+    return login(app.test_client(), user)
+
+
+def _post(browser, form: Form, values: dict[str, str]):
+    assert form.method == "post"
+    return browser.post(form.action, data=values)
+
+
+def _redirected_to(response, pattern: str) -> re.Match:
+    assert response.status_code == 302, _text(response)[:1000]
+    match = re.fullmatch(pattern, response.headers["Location"])
+    assert match, response.headers["Location"]
+    return match
+
+
+def _edit_form(browser, doc: int, status: int = 200) -> tuple[Page, Form]:
+    page = _page(browser.get(f"/documents/{doc}/edit"), status)
+    return page, page.form(f"/documents/{doc}/edit")
+
+
+def _table_rows(html: str) -> list[list[str]]:
+    """The text of each body row's cells."""
+    body = _section(html, "<tbody>", "</tbody>")
+    return [
+        [
+            " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)
+        ]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.DOTALL)
+    ]
+
+
+def _section(html: str, start: str, end: str | None = None) -> str:
+    assert start in html, start
+    rest = html.split(start, 1)[1]
+    if end is not None:
+        assert end in rest, end
+        rest = rest.split(end, 1)[0]
+    return rest
+
+
+@pytest.fixture
+def circle(app) -> Circle:
+    return Circle()
+
+
+FIRST_DRAFT = {
+    "domains-housing-own_words": "I live with my sister for now.",
+    "goals-0-title": "Find a flat of my own",
+    "goals-0-steps-0-text": "Call the council housing team",
+    "goals-0-steps-0-owner-kind": "client",
+    "goals-0-steps-0-due": "2027-01-15",
+    "goals-0-steps-0-status": "not_started",
+    "goals-0-steps-1-text": "Write a letter of support",
+    "goals-0-steps-1-owner-kind": "other",
+    "goals-0-steps-1-owner-name": "Dr Patel",
+    "goals-0-steps-1-due": "2027-02-01",
+    "care_team-0-name": "Dr Patel",
+    "care_team-0-role": "GP",
+    "what_matters-text": "Being listened to and treated kindly.",
+    "review_interval_weeks": "8",
+    "change_note": "Our first draft",
+}
+
+
+# --- writing a plan together -----------------------------------------------------------------
+
+
+def test_a_key_worker_and_a_client_write_a_plan_together(app, db, circle):
+    worker, person = circle.key_worker, circle.client
+
+    # The key worker starts a plan from the client's page.
+    as_worker = _browser(app, worker)
+    records = _page(as_worker.get(f"/clients/{person.id}"))
+    start = records.form(f"/clients/{person.id}/care-plans")
+    doc = int(_redirected_to(_post(as_worker, start, start.values()), r"/documents/(\d+)/edit")[1])
+
+    # ...fills in the empty form and saves version 1.
+    _, form = _edit_form(as_worker, doc)
+    assert form.values()["base_number"] == "0"
+    saved = _post(as_worker, form, form.typed(FIRST_DRAFT))
+    _redirected_to(saved, f"/documents/{doc}")
+    shown = _text(as_worker.get(f"/documents/{doc}"))
+    assert "Saved as version 1." in shown
+    assert f"Version 1, saved by {worker.display_name} (key worker)" in shown
+    assert "Find a flat of my own" in shown and "Who: Dr Patel" in shown
+    assert "Review every 8 weeks." in shown
+    assert documents.count_versions(db, doc) == 1
+
+    # The client opens the same plan: the form holds version 1, and changes two things.
+    as_client = _browser(app, person)
+    _, form = _edit_form(as_client, doc)
+    values = form.values()
+    assert values["base_number"] == "1"
+    assert values["goals-0-title"] == "Find a flat of my own"
+    assert values["goals-0-steps-1-owner-name"] == "Dr Patel"
+    assert values["goals-0-id"] and values["goals-0-steps-0-id"]  # items keep their identity
+    saved = _post(
+        as_client,
+        form,
+        form.typed(
+            {
+                "what_matters-text": "Being listened to and treated fairly.",
+                "domains-housing-own_words": "I live with my sister but it is crowded.",
+                "goals-0-steps-0-status": "in_progress",
+                "change_note": "In my words",
+            }
+        ),
+    )
+    _redirected_to(saved, f"/documents/{doc}")
+    shown = _text(as_client.get(f"/documents/{doc}"))
+    assert "Saved as version 2." in shown
+    assert documents.count_versions(db, doc) == 2
+
+    # Each part says who wrote it and who changed it last.
+    assert (
+        f"Written by {worker.display_name} (key worker) · last changed by "
+        f"{person.display_name} (client)"
+    ) in shown
+    goal = _section(shown, "Goal 1: Find a flat of my own", "<ol")
+    assert re.search(
+        rf'<span class="by">Written by {re.escape(worker.display_name)} \(key worker\)</span>',
+        goal,
+    ), goal
+
+    # The history lists both versions, newest first, with who saved them and why.
+    history = _page(as_client.get(f"/documents/{doc}/history"))
+    rows = [cells[:4] for cells in _table_rows(history.html)]
+    assert [(number, by, note) for number, by, _, note in rows] == [
+        ("2", f"{person.display_name} (client)", "In my words"),
+        ("1", f"{worker.display_name} (key worker)", "Our first draft"),
+    ]
+
+    # Comparing (the history's own form, as it is preselected) shows word-level changes.
+    compare_form = history.form(f"/documents/{doc}/compare")
+    assert compare_form.method == "get"
+    compared = as_client.get(compare_form.action, query_string=compare_form.values())
+    html = _page(compared).html
+    assert "What changed from version 1 to version 2" in html
+    assert "Being listened to and treated <del>kindly.</del><ins>fairly.</ins>" in html
+    assert "I live with my sister <del>for now.</del><ins>but it is crowded.</ins>" in html
+    assert "<del>Not started</del><ins>In progress</ins>" in html
+    assert "Find a flat of my own" not in html  # unchanged parts are not listed
+
+
+# --- invalid input ---------------------------------------------------------------------------
+
+
+def _field_with_error(html: str, name: str, message: str) -> bool:
+    """The message sits inside the field's own box, between its label and its input."""
+    no_end = r"(?:(?!</div>).)*?"
+    pattern = (
+        rf'<div class="field has-error">\s*<label for="{re.escape(name)}">{no_end}'
+        rf'<p class="field-error" id="{re.escape(name)}-error">{re.escape(message)}</p>'
+        rf'{no_end}<(?:input|textarea|select) id="{re.escape(name)}"'
+    )
+    return re.search(pattern, html, re.DOTALL) is not None
+
+
+def test_invalid_input_is_shown_again_with_messages_by_the_fields(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    as_client = _browser(app, circle.client)
+    _, form = _edit_form(as_client, doc)
+    typed = {
+        "goals-0-steps-0-due": "2027-02-30",
+        "goals-0-steps-0-owner-kind": "other",
+        "goals-0-steps-0-owner-name": "",
+        "review_interval_weeks": "0",
+        "what_matters-text": "Typed, and not to be lost.",
+        "goals-0-title": "Find a flat, soon",
+        "change_note": "Trying again",
+    }
+
+    response = _post(as_client, form, form.typed(typed))
+
+    page = _page(response, 422)
+    messages = {
+        "goals-0-steps-0-due": "Please give a real date, for example 2027-03-01.",
+        "goals-0-steps-0-owner-name": "Please say who will do this step.",
+        "review_interval_weeks": "Choose between 1 and 52 weeks.",
+    }
+    assert page.invalid_ids() == set(messages)
+    for name, message in messages.items():
+        _, attrs = page.by_id[name]
+        assert attrs["aria-describedby"] == f"{name}-error"
+        assert _field_with_error(page.html, name, message), name
+        assert f'<a href="#{name}">{message}</a>' in page.html  # the summary links to it
+    assert "Nothing was saved yet." in page.html
+    # What the person typed is all still there, on the same form.
+    again = page.form(f"/documents/{doc}/edit")
+    values = again.values()
+    for name, value in typed.items():
+        assert values[name] == value, name
+    assert values["base_number"] == "1"
+    assert documents.count_versions(db, doc) == 1
+
+    # Fixing the two answers and saving the re-shown form keeps everything else typed.
+    fixed = again.typed(
+        {
+            "goals-0-steps-0-due": "2027-02-28",
+            "goals-0-steps-0-owner-name": "My sister",
+            "review_interval_weeks": "6",
+        }
+    )
+    _redirected_to(_post(as_client, again, fixed), f"/documents/{doc}")
+    assert documents.count_versions(db, doc) == 2
+    content = documents.open_document(db, actor_for(circle.client), doc).content
+    assert content["what_matters"]["text"] == "Typed, and not to be lost."
+    assert content["goals"][0]["title"] == "Find a flat, soon"
+    step = content["goals"][0]["steps"][0]
+    assert step["owner"] == {"kind": "other", "name": "My sister"}
+    assert step["due"] == "2027-02-28"
+    assert content["review_interval_weeks"] == 6
+
+
+def test_a_new_step_for_someone_else_needs_their_name(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    as_worker = _browser(app, circle.key_worker)
+    _, form = _edit_form(as_worker, doc)
+    # The spare step row under the existing goal.
+    typed = {
+        "goals-0-steps-1-text": "Go to the viewing with me",
+        "goals-0-steps-1-owner-kind": "other",
+        "goals-0-steps-1-due": "2027-03-01",
+    }
+    page = _page(_post(as_worker, form, form.typed(typed)), 422)
+    assert page.invalid_ids() == {"goals-0-steps-1-owner-name"}
+    assert _field_with_error(
+        page.html, "goals-0-steps-1-owner-name", "Please say who will do this step."
+    )
+    values = page.form(f"/documents/{doc}/edit").values()
+    assert values["goals-0-steps-1-text"] == "Go to the viewing with me"
+    assert values["goals-0-steps-1-owner-kind"] == "other"
+    assert documents.count_versions(db, doc) == 1
+
+
+# --- someone else saved first ----------------------------------------------------------------
+
+
+def test_a_stale_save_shows_both_changes_and_a_merged_form_that_loses_nothing(app, db, circle):
+    worker, person = circle.key_worker, circle.client
+    doc = make_plan(worker, person)
+    as_worker, as_client = _browser(app, worker), _browser(app, person)
+    _, worker_form = _edit_form(as_worker, doc)
+    _, client_form = _edit_form(as_client, doc)
+    original_housing = client_form.values()["domains-housing-own_words"]
+    original_matters = worker_form.values()["what_matters-text"]
+
+    # The client saves first...
+    client_words = original_housing + " The flat is damp."
+    saved = _post(
+        as_client, client_form, client_form.typed({"domains-housing-own_words": client_words})
+    )
+    _redirected_to(saved, f"/documents/{doc}")
+
+    # ...then the key worker saves changes made on the version the client replaced.
+    worker_typed = {
+        "what_matters-text": "Being listened to, and my kids.",
+        "care_team-1-name": "Sam Jones",
+        "care_team-1-role": "Housing officer",
+    }
+    response = _post(as_worker, worker_form, worker_form.typed(worker_typed))
+
+    page = _page(response, 409)
+    html = page.html
+    assert "Someone else saved a newer version while you were editing" in html
+    assert f"Version 2 by {person.display_name} (client)" in html
+    theirs = _section(html, "<h2>What was saved meanwhile</h2>", "<h2>Your changes</h2>")
+    mine = _section(html, "<h2>Your changes</h2>", "<h2>Your changes on top of version 2</h2>")
+    assert "<ins>The flat is damp.</ins>" in theirs
+    assert "The flat is damp." not in mine
+    assert "<ins>Sam Jones (Housing officer)</ins>" in mine
+    assert re.search(r"<del>[^<]*</del><ins>[^<]*my kids\.</ins>", mine)
+    assert "You both changed the same part" not in html
+    assert documents.count_versions(db, doc) == 2
+
+    # The form holds the worker's changes on top of version 2.
+    merged = page.form(f"/documents/{doc}/edit")
+    values = merged.values()
+    assert values["base_number"] == "2"
+    assert values["domains-housing-own_words"] == client_words
+    for name, value in worker_typed.items():
+        assert values[name] == value, name
+    assert values["care_team-0-name"] == "Dr Patel"
+
+    # Saving it as it stands lands version 3 with both people's changes.
+    _redirected_to(_post(as_worker, merged, values), f"/documents/{doc}")
+    assert "Saved as version 3." in _text(as_worker.get(f"/documents/{doc}"))
+    content = documents.open_document(db, actor_for(worker), doc).content
+    assert content["domains"]["housing"]["own_words"] == client_words
+    assert content["what_matters"]["text"] == "Being listened to, and my kids."
+    assert [m["name"] for m in content["care_team"]] == ["Dr Patel", "Sam Jones"]
+    assert content["goals"][0]["steps"][0]["text"] == "Call the council"
+    assert content["domains"]["housing"]["written_by"]["id"] == worker.id
+    assert content["domains"]["housing"]["changed_by"]["id"] == person.id
+    assert original_matters != content["what_matters"]["text"]
+
+
+def test_when_both_change_the_same_words_the_clash_is_named_and_theirs_stays_in_history(
+    app, db, circle
+):
+    worker, person = circle.key_worker, circle.client
+    doc = make_plan(worker, person)
+    as_worker, as_client = _browser(app, worker), _browser(app, person)
+    _, worker_form = _edit_form(as_worker, doc)
+    _, client_form = _edit_form(as_client, doc)
+    _post(as_client, client_form, client_form.typed({"what_matters-text": "My dog, Biscuit."}))
+
+    response = _post(
+        as_worker, worker_form, worker_form.typed({"what_matters-text": "Seeing my kids."})
+    )
+
+    page = _page(response, 409)
+    clash = _section(page.html, "You both changed the same part", "</div>")
+    assert "<li>What matters to me</li>" in clash
+    merged = page.form(f"/documents/{doc}/edit")
+    assert merged.values()["what_matters-text"] == "Seeing my kids."
+    _redirected_to(_post(as_worker, merged, merged.values()), f"/documents/{doc}")
+    assert documents.count_versions(db, doc) == 3
+    v2 = documents.open_document(db, actor_for(person), doc, 2).content
+    assert v2["what_matters"]["text"] == "My dog, Biscuit."
+
+
+# --- oversight reads are recorded ------------------------------------------------------------
+
+
+def _reads(db, actor_id: int) -> list[AuditEvent]:
+    with db.read() as s:
+        return list(
+            s.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.actor_id == actor_id, AuditEvent.action == "read")
+                .order_by(AuditEvent.id)
+            )
+        )
+
+
+def test_a_supervisor_reading_a_plan_is_recorded_for_the_client(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client, versions=2)
+    as_supervisor = _browser(app, circle.supervisor)
+
+    shown = _page(as_supervisor.get(f"/documents/{doc}"))
+
+    assert f'href="/documents/{doc}/edit"' not in shown.html  # read-only: no way to edit
+    events = _reads(db, circle.supervisor.id)
+    assert len(events) == 1
+    event = events[0]
+    assert (event.object_type, event.object_id, event.client_id) == (
+        "document",
+        doc,
+        circle.client.id,
+    )
+    assert event.actor_role == "supervisor"
+    assert "version 2" in event.detail["what"]
+
+    _page(as_supervisor.get(f"/documents/{doc}/history"))
+    _page(as_supervisor.get(f"/documents/{doc}/compare?older=1&newer=2"))
+    whats = [e.detail["what"] for e in _reads(db, circle.supervisor.id)]
+    assert len(whats) == 3
+    for what, expected in zip(
+        whats, ["version 2", "history", "comparison of versions 1 and 2"], strict=True
+    ):
+        assert expected in what
+
+
+def test_the_client_and_key_worker_reading_their_plan_are_not_logged_as_oversight(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        _page(_browser(app, person).get(f"/documents/{doc}"))
+        assert _reads(db, person.id) == []
