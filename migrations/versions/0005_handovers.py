@@ -1,7 +1,7 @@
 """handovers
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-22 05:45:54.447326
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import careplan.db.models
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
