@@ -312,6 +312,42 @@ class PdfRender(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class Handover(Base):
+    """A client moving from one key worker to another. Pending until the new worker has opened
+    the agreed documents and acknowledged them; only then does the caseload move."""
+
+    __tablename__ = "handovers"
+    __table_args__ = (
+        Index(
+            "uq_handovers_open_client",
+            "client_id",
+            unique=True,
+            sqlite_where=text("completed_at IS NULL AND cancelled_at IS NULL"),
+            postgresql_where=text("completed_at IS NULL AND cancelled_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    from_worker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    to_worker_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class HandoverRead(Base):
+    """The incoming worker opened this document during the handover."""
+
+    __tablename__ = "handover_reads"
+
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handovers.id"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class AuditEvent(Base):
     """Append-only, hash-chained record of who did what to which record."""
 

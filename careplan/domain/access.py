@@ -19,6 +19,8 @@ class Relationship:
     holds_caseload: bool = False
     supervises_team: bool = False
     invited_as_advocate: bool = False
+    # Taking the client over: reads before acting, and acknowledges before the handover completes.
+    incoming_key_worker: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ def access_to_client(role: Role, rel: Relationship) -> Access:
         return Access(read=True, edit=True, comment=True, sign=True)
     if role is Role.KEY_WORKER and rel.holds_caseload:
         return Access(read=True, edit=True, comment=True, sign=True)
+    if role is Role.KEY_WORKER and rel.incoming_key_worker:
+        return Access(read=True, read_is_logged=True)
     if role is Role.SUPERVISOR and rel.supervises_team:
         return Access(read=True, read_is_logged=True)
     if role is Role.ADVOCATE and rel.invited_as_advocate:

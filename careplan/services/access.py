@@ -6,7 +6,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from ..db.models import AdvocateInvitation, CaseloadLink, SupervisorTeam, User
+from ..db.models import AdvocateInvitation, CaseloadLink, Handover, SupervisorTeam, User
 from ..domain.access import Access, Relationship, access_to_client
 from ..domain.roles import Role
 from .actor import Actor
@@ -17,7 +17,10 @@ def relationship_to(session: Session, actor: Actor, client_id: int) -> Relations
     if actor.role is Role.CLIENT:
         return Relationship(is_the_client=actor.id == client_id)
     if actor.role is Role.KEY_WORKER:
-        return Relationship(holds_caseload=session.scalar(select(_holds(actor.id, client_id))))
+        return Relationship(
+            holds_caseload=session.scalar(select(_holds(actor.id, client_id))),
+            incoming_key_worker=session.scalar(select(_incoming(actor.id, client_id))),
+        )
     if actor.role is Role.SUPERVISOR:
         return Relationship(
             supervises_team=session.scalar(select(_supervises(actor.id, client_id)))
@@ -48,6 +51,15 @@ def _holds(key_worker_id: int, client_id: int):
     )
 
 
+def _incoming(key_worker_id: int, client_id: int):
+    return exists().where(
+        Handover.client_id == client_id,
+        Handover.to_worker_id == key_worker_id,
+        Handover.completed_at.is_(None),
+        Handover.cancelled_at.is_(None),
+    )
+
+
 def _supervises(supervisor_id: int, client_id: int):
     """The client's current key worker belongs to a team this supervisor oversees."""
     worker = User.__table__.alias("worker")
@@ -74,7 +86,7 @@ def visible_clients(actor: Actor) -> Select:
     if actor.role is Role.CLIENT:
         return query.where(User.id == actor.id)
     if actor.role is Role.KEY_WORKER:
-        return query.where(_holds(actor.id, User.id))
+        return query.where(_holds(actor.id, User.id) | _incoming(actor.id, User.id))
     if actor.role is Role.SUPERVISOR:
         return query.where(_supervises(actor.id, User.id))
     if actor.role is Role.ADVOCATE:

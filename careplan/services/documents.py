@@ -24,7 +24,7 @@ from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
 from ..domain.merge import merge
 from ..domain.roles import Role
-from . import audit
+from . import audit, handovers
 from .access import access_to, require_read
 from .actor import Actor
 from .errors import Conflict, Invalid, NotFound, ReadOnly
@@ -255,7 +255,10 @@ def open_document(
             doc.client_id,
             f"version {page.shown.number}" if page.shown else "document",
         )
-        return page
+    if actor.role is Role.KEY_WORKER and not access.edit:
+        # A key worker who may read but not edit is taking the client over.
+        handovers.note_opened(db, actor, document_id)
+    return page
 
 
 def history(db: Database, actor: Actor, document_id: int, page: int = 1) -> HistoryPage:

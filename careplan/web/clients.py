@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..domain.errors import ContentInvalid
 from ..extensions import get_db, get_library
-from ..services import documents
+from ..services import documents, handovers
 
 bp = Blueprint("clients", __name__)
 
@@ -14,7 +15,10 @@ bp = Blueprint("clients", __name__)
 def records(client_id: int):
     records = documents.client_records(get_db(), current_user.actor, client_id)
     templates = sorted(get_library().templates.values(), key=lambda t: t["name"])
-    return render_template("clients/records.html", records=records, templates=templates)
+    handover = handovers.pending_for_client(get_db(), current_user.actor, client_id)
+    return render_template(
+        "clients/records.html", records=records, templates=templates, handover=handover
+    )
 
 
 @bp.post("/clients/<int:client_id>/care-plans")
@@ -22,3 +26,47 @@ def records(client_id: int):
 def new_care_plan(client_id: int):
     doc_id = documents.create_document(get_db(), current_user.actor, client_id, "care_plan")
     return redirect(url_for("documents.edit", document_id=doc_id))
+
+
+@bp.route("/clients/<int:client_id>/handover", methods=["GET", "POST"])
+@login_required
+def handover(client_id: int):
+    db, actor = get_db(), current_user.actor
+    choices = handovers.workers_to_choose(db, actor, client_id)
+    records = documents.client_records(db, actor, client_id)
+    errors = {}
+    if request.method == "POST":
+        try:
+            handovers.start(
+                db,
+                actor,
+                client_id,
+                request.form.get("to_worker_id", type=int),
+                request.form.get("note", ""),
+            )
+        except ContentInvalid as err:
+            errors = err.errors
+        else:
+            flash(
+                "The handover is waiting for the new key worker to read and acknowledge the plans."
+            )
+            return redirect(url_for("clients.records", client_id=client_id))
+    return render_template(
+        "clients/handover.html", records=records, choices=choices, errors=errors, form=request.form
+    ), (422 if errors else 200)
+
+
+@bp.post("/clients/<int:client_id>/handover/acknowledge")
+@login_required
+def acknowledge_handover(client_id: int):
+    handovers.acknowledge(get_db(), current_user.actor, client_id)
+    flash("Thank you. This person is now on your caseload.")
+    return redirect(url_for("clients.records", client_id=client_id))
+
+
+@bp.post("/clients/<int:client_id>/handover/cancel")
+@login_required
+def cancel_handover(client_id: int):
+    handovers.cancel(get_db(), current_user.actor, client_id)
+    flash("The handover was cancelled. Nothing changed.")
+    return redirect(url_for("clients.records", client_id=client_id))

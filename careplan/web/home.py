@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from ..domain.roles import Role
 from ..extensions import get_db
-from ..services import caseloads
+from ..services import caseloads, handovers
 
 bp = Blueprint("home", __name__)
 
@@ -18,4 +18,8 @@ def index():
         return redirect(url_for("clients.records", client_id=actor.id))
     if actor.role is Role.ADMIN:
         return redirect(url_for("admin.users"))
-    return render_template("home/people.html", rows=caseloads.people_for(get_db(), actor))
+    return render_template(
+        "home/people.html",
+        rows=caseloads.people_for(get_db(), actor),
+        handovers=handovers.pending_for_supervisor(get_db(), actor),
+    )

@@ -1,0 +1,267 @@
+"""Handing a client over to another key worker without the client paying for it.
+
+The incoming worker reads the client's agreed documents and acknowledges them before the
+caseload moves; until then the handover is pending, the current worker keeps the caseload, and
+the client can see who their new worker will be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.engine import Database
+from ..db.models import (
+    CaseloadLink,
+    Document,
+    Handover,
+    HandoverRead,
+    SupervisorTeam,
+    User,
+    utcnow,
+)
+from ..domain.errors import ContentInvalid
+from ..domain.roles import Role
+from . import audit
+from .access import access_to
+from .actor import Actor
+from .errors import Invalid, NotFound
+from .signoff import decide_for
+
+
+@dataclass(frozen=True)
+class WorkerChoice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class DocumentToRead:
+    id: int
+    title: str
+    agreed_version: int
+    opened: bool
+
+
+@dataclass(frozen=True)
+class HandoverView:
+    id: int
+    client_id: int
+    client_name: str
+    from_worker: str
+    to_worker: str
+    to_worker_id: int
+    note: str
+    created_at: datetime
+    requested_by: str
+    to_read: list[DocumentToRead]
+
+    @property
+    def ready_to_acknowledge(self) -> bool:
+        return all(d.opened for d in self.to_read)
+
+
+def _pending(s: Session, client_id: int) -> Handover | None:
+    return s.scalar(
+        select(Handover).where(
+            Handover.client_id == client_id,
+            Handover.completed_at.is_(None),
+            Handover.cancelled_at.is_(None),
+        )
+    )
+
+
+def _current_link(s: Session, client_id: int) -> CaseloadLink | None:
+    return s.scalar(
+        select(CaseloadLink).where(
+            CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None)
+        )
+    )
+
+
+def _may_hand_over(s: Session, actor: Actor, client_id: int) -> bool:
+    """The client's current key worker, or a supervisor of their team."""
+    access = access_to(s, actor, client_id)
+    if actor.role is Role.SUPERVISOR:
+        return access.read
+    return actor.role is Role.KEY_WORKER and access.edit
+
+
+def workers_to_choose(db: Database, actor: Actor, client_id: int) -> list[WorkerChoice]:
+    """Key workers the client can be handed to: the supervisor's teams, or the worker's own team."""
+    with db.read() as s:
+        if not _may_hand_over(s, actor, client_id):
+            raise NotFound()
+        link = _current_link(s, client_id)
+        if actor.role is Role.SUPERVISOR:
+            teams = select(SupervisorTeam.team_id).where(SupervisorTeam.supervisor_id == actor.id)
+        else:
+            teams = select(User.team_id).where(User.id == actor.id)
+        rows = s.scalars(
+            select(User)
+            .where(
+                User.role == Role.KEY_WORKER.value, User.active.is_(True), User.team_id.in_(teams)
+            )
+            .where(User.id != (link.key_worker_id if link else -1))
+            .order_by(User.display_name)
+        )
+        return [WorkerChoice(u.id, u.display_name) for u in rows]
+
+
+def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, note: str) -> None:
+    note = (note or "").strip()
+    choices = {w.id for w in workers_to_choose(db, actor, client_id)}
+    errors = {}
+    if to_worker_id not in choices:
+        errors["to_worker_id"] = "Please choose the new key worker."
+    if not note:
+        errors["note"] = "Please write a handover note: what the new worker needs to know."
+    elif len(note) > 5000:
+        errors["note"] = "Please keep the note under 5000 characters."
+    if errors:
+        raise ContentInvalid(errors)
+    with db.write() as s:
+        if _pending(s, client_id):
+            raise Invalid("A handover for this person is already waiting to be acknowledged.")
+        link = _current_link(s, client_id)
+        handover = Handover(
+            client_id=client_id,
+            from_worker_id=link.key_worker_id if link else None,
+            to_worker_id=to_worker_id,
+            requested_by_id=actor.id,
+            note=note,
+        )
+        s.add(handover)
+        s.flush()
+        audit.record(
+            s,
+            actor,
+            "handover.start",
+            "user",
+            client_id,
+            client_id=client_id,
+            detail={"handover": handover.id, "to_worker_id": to_worker_id},
+        )
+
+
+def note_opened(db: Database, actor: Actor, document_id: int) -> None:
+    """Remember that the incoming worker opened a document (called when they open one)."""
+    if actor.role is not Role.KEY_WORKER:
+        return
+    with db.read() as s:
+        client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
+        handover = _pending(s, client_id) if client_id else None
+        if handover is None or handover.to_worker_id != actor.id:
+            return
+        if s.get(HandoverRead, (handover.id, document_id)):
+            return
+    with db.write() as s:
+        if s.get(HandoverRead, (handover.id, document_id)) is None:
+            s.add(HandoverRead(handover_id=handover.id, document_id=document_id))
+
+
+def _view(s: Session, handover: Handover) -> HandoverView:
+    opened = set(
+        s.scalars(select(HandoverRead.document_id).where(HandoverRead.handover_id == handover.id))
+    )
+    to_read = []
+    for doc in s.scalars(
+        select(Document).where(Document.client_id == handover.client_id).order_by(Document.id)
+    ):
+        decision = decide_for(s, doc)
+        if decision.agreed:
+            to_read.append(
+                DocumentToRead(doc.id, doc.title, decision.agreed.number, doc.id in opened)
+            )
+
+    def name(user_id):
+        return s.get(User, user_id).display_name if user_id else "nobody"
+
+    return HandoverView(
+        handover.id,
+        handover.client_id,
+        name(handover.client_id),
+        name(handover.from_worker_id),
+        name(handover.to_worker_id),
+        handover.to_worker_id,
+        handover.note,
+        handover.created_at,
+        name(handover.requested_by_id),
+        to_read,
+    )
+
+
+def pending_for_client(db: Database, actor: Actor, client_id: int) -> HandoverView | None:
+    """The pending handover, for anyone who may see the client's records."""
+    with db.read() as s:
+        if not access_to(s, actor, client_id).read:
+            raise NotFound()
+        handover = _pending(s, client_id)
+        return _view(s, handover) if handover else None
+
+
+def pending_for_supervisor(db: Database, actor: Actor) -> list[HandoverView]:
+    if actor.role is not Role.SUPERVISOR:
+        return []
+    from .access import visible_clients
+
+    with db.read() as s:
+        clients = visible_clients(actor).with_only_columns(User.id).scalar_subquery()
+        pending = s.scalars(
+            select(Handover)
+            .where(
+                Handover.client_id.in_(clients),
+                Handover.completed_at.is_(None),
+                Handover.cancelled_at.is_(None),
+            )
+            .order_by(Handover.created_at)
+        )
+        return [_view(s, h) for h in pending]
+
+
+def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
+    """The incoming worker confirms they have read the agreed documents; the caseload moves."""
+    with db.write() as s:
+        handover = _pending(s, client_id)
+        if handover is None or handover.to_worker_id != actor.id:
+            raise NotFound()
+        view = _view(s, handover)
+        unread = [d.title for d in view.to_read if not d.opened]
+        if unread:
+            raise Invalid("Please open and read these first: " + ", ".join(unread) + ".")
+        now = utcnow()
+        link = _current_link(s, client_id)
+        if link is not None:
+            link.ended_at = now
+            s.flush()
+        s.add(CaseloadLink(client_id=client_id, key_worker_id=actor.id, started_at=now))
+        handover.completed_at = now
+        audit.record(
+            s,
+            actor,
+            "handover.complete",
+            "user",
+            client_id,
+            client_id=client_id,
+            detail={"handover": handover.id, "from_worker_id": handover.from_worker_id},
+        )
+
+
+def cancel(db: Database, actor: Actor, client_id: int) -> None:
+    with db.write() as s:
+        handover = _pending(s, client_id)
+        if handover is None or not _may_hand_over(s, actor, client_id):
+            raise NotFound()
+        handover.cancelled_at = utcnow()
+        audit.record(
+            s,
+            actor,
+            "handover.cancel",
+            "user",
+            client_id,
+            client_id=client_id,
+            detail={"handover": handover.id},
+        )
