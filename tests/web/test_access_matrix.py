@@ -20,10 +20,10 @@ from flask import url_for
 
 from careplan.db.models import AuditEvent, Base, PdfRender
 from careplan.extensions import LIBRARY_KEY
-from careplan.services import accounts, contingencies, documents, signoff
+from careplan.services import accounts, contingencies, documents, handovers, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, Circle, make_plan
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
 
 ROLES = ("client", "key_worker", "supervisor", "advocate", "admin")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -115,7 +115,30 @@ def _start_crisis_plan(db, circle: Circle, r: Records) -> None:
     )
 
 
+def _handover_waiting(db, circle: Circle, r: Records) -> None:
+    """A handover of the client to another worker of the same team, not yet acknowledged."""
+    incoming = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.supervisor), r.client_id, incoming.id, "Over to you")
+
+
+# The client's current key worker or a supervisor of the team may hand over; with no new worker
+# chosen the form comes back with a message (422), which shows the page was reached.
+HAND_OVER = _roles(404, 422, 422, 404, 404)
+NOBODY = _roles(404, 404, 404, 404, 404)
+
 RECORD_RULES: dict[str, RecordRule] = {
+    "clients.handover": RecordRule(
+        _client,
+        {"GET": _roles(404, 200, 200, 404, 404), "POST": HAND_OVER},
+        form=lambda r: {"note": "The new worker needs to know this."},
+    ),
+    # Only the incoming worker acknowledges, and they are in nobody's circle yet.
+    "clients.acknowledge_handover": RecordRule(
+        _client, {"POST": NOBODY}, prepare=_handover_waiting
+    ),
+    "clients.cancel_handover": RecordRule(
+        _client, {"POST": _roles(404, 302, 302, 404, 404)}, prepare=_handover_waiting
+    ),
     "clients.records": RecordRule(_client, {"GET": READ}),
     "clients.new_care_plan": RecordRule(_client, {"POST": EDIT}),
     "agreements.new": RecordRule(
@@ -514,7 +537,7 @@ def test_a_record_in_the_circle_answers_by_role(app, client, db, world, endpoint
 
     assert response.status_code == expected, response.get_data(as_text=True)[:300]
     if expected == 302:
-        assert _location_path(response).startswith("/documents/")
+        assert _location_path(response).startswith(("/documents/", "/clients/"))
         assert _state(db) != before, "an allowed change was not made"
     else:
         assert _state(db) == before
