@@ -1,0 +1,1 @@
+"""Benchmarks for careplan. See bench/README.md."""
