@@ -27,6 +27,8 @@ def register_commands(app: Flask) -> None:
         audit_verify,
         verify,
         render_pdfs,
+        scheduler,
+        send_reminders,
     ):
         app.cli.add_command(command)
 
@@ -158,6 +160,46 @@ def render_pdfs():
 
     done = run_pending(get_db(), _pdf_settings(), limit=1000)
     click.echo(f"{done} PDF(s) made.")
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler():
+    """Run the scheduler process: review reminders and the other periodic jobs.
+
+    Run one next to the web server (more are fine: one is active, the others stand by and
+    take over if it stops). Stop it with Ctrl-C or SIGTERM."""
+    import logging
+
+    from .reminders.scheduler import run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not every run of every job
+    run(current_app._get_current_object())
+
+
+@click.command("send-reminders")
+@with_appcontext
+@click.option("--loop", "every", type=int, default=0, help="Keep going, every N seconds.")
+@click.option("--no-sweep", is_flag=True, help="Only send; leave finding what is owed to others.")
+def send_reminders(every, no_sweep):
+    """Record the reminders owed now and send them (once, or with --loop as an extra sender
+    worker). Safe to run next to the scheduler: nothing is ever sent twice."""
+    import logging
+    import time
+
+    from .reminders import scheduler as jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    ctx = jobs.context_for(current_app._get_current_object())
+    while True:
+        if not no_sweep:
+            jobs.sweep_reminders(ctx)
+        jobs.send_reminders(ctx)
+        if not every:
+            break
+        time.sleep(every)
+    click.echo("Reminders are up to date.")
 
 
 def main() -> None:

@@ -6,10 +6,12 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from .agreement_library import AgreementLibrary
 from .db.engine import Database
 from .db.models import User
 from .domain.roles import Role
-from .services import accounts, documents
+from .paths import PROJECT_ROOT
+from .services import accounts, documents, signoff
 
 DEMO_PASSWORD = "demo-password"
 
@@ -102,4 +104,34 @@ def seed_demo(db: Database) -> list[tuple[str, str, str]]:
 
     # Bea: a plan just started, nothing written yet.
     documents.create_document(db, bea, bea.id)
+
+    # Alex and Kim sign Alex's plan, and Kim asks for a review soon, so the scheduler started
+    # by scripts/run has reminders to send.
+    from .reminders.demo import seed_review_demo
+
+    seed_review_demo(db, DEMO_PASSWORD)
+
+    # Alex: a partnership agreement Kim has signed, waiting for Alex's signature.
+    library = AgreementLibrary(PROJECT_ROOT / "agreements").current()
+    template = library.templates.get("smi_self_referral")
+    if template:
+        agreement = documents.create_document(db, kim, alex.id, "agreement", template=template)
+        raw = {
+            "sections": {
+                "communication": {
+                    "channels": {"text": "Texts are best. No letters to my address."}
+                },
+                "boundaries": {
+                    "worker_hours": {"text": "Kim works Monday to Thursday, 9 to 5."},
+                    "how_to_reach_me": {"text": "Texts without the service's name, please."},
+                },
+                "contingencies": {
+                    "warning_signs": {"text": "I stop sleeping and stop answering my phone."},
+                    "what_helps": {"text": "A call from Kim, and my sister coming round."},
+                    "do_not_want": {"text": "Police at my door."},
+                },
+            }
+        }
+        documents.save_version(db, kim, agreement, 0, raw, "Drafted together at our meeting")
+        signoff.sign(db, kim, agreement, 1, "signed", "", DEMO_PASSWORD)
     return listing

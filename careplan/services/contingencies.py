@@ -19,7 +19,7 @@ from ..domain.contingency import (
 )
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
-from . import audit
+from . import audit, reviews
 from .access import require_read
 from .actor import Actor
 from .documents import _version
@@ -117,6 +117,8 @@ def start_contingency(
             client_id=doc.client_id,
             detail={"activation": activation.id, "ends_on": ends_on.isoformat()},
         )
+        # A review after every crisis (careplan.services.reviews).
+        reviews.schedule_post_crisis(s, actor, doc, activation, today)
 
 
 def end_contingency(db: Database, actor: Actor, document_id: int, note: str, today: date) -> None:
@@ -137,6 +139,7 @@ def end_contingency(db: Database, actor: Actor, document_id: int, note: str, tod
             client_id=doc.client_id,
             detail={"activation": current.id},
         )
+        reviews.crisis_ended(s, actor, doc, current, today)
 
 
 def request_self_referral(

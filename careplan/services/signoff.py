@@ -229,6 +229,10 @@ def sign(
                 client_id=doc.client_id,
                 detail={"version": after.agreed.number},
             )
+        # Review dates: agreed resets the next review; a half-signed draft now waits.
+        from . import reviews
+
+        reviews.after_signing(s, actor, doc, before, after, utcnow())
         return after
 
 

@@ -1,0 +1,281 @@
+"""Review dates and the reminders they owe.
+
+Plain functions of dates: `today` is always passed in, so every rule is tested without a clock.
+
+- An agreed document is reviewed `interval` weeks after it was agreed or last reviewed.
+- Either party can ask for an earlier review; a crisis plan coming into effect asks for a
+  review after it. The next review is the earliest of these.
+- A review (a co-signed new version, or a co-signed "reviewed, no changes") resolves every
+  request made before it, except a post-crisis review whose crisis is still going on.
+- Reminders are owed on dates computed from the review date, never from "is it that day
+  now?", so a sweep after downtime finds every reminder it missed (within `catch_up_days`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from .errors import ContentInvalid
+
+DEFAULT_INTERVAL_WEEKS = 12
+
+
+class ReviewReason(StrEnum):
+    INTERVAL = "interval"  # the regular review
+    EARLIER = "earlier"  # someone asked for it sooner
+    POST_CRISIS = "post_crisis"  # after the plan for when the client is unwell was used
+
+    @property
+    def label(self) -> str:
+        return {
+            ReviewReason.INTERVAL: "the regular review",
+            ReviewReason.EARLIER: "asked for earlier",
+            ReviewReason.POST_CRISIS: "to look back after the plan for when you are not well",
+        }[self]
+
+
+# When two reasons fall on the same day, the more specific one is shown.
+_PRECEDENCE = {ReviewReason.POST_CRISIS: 0, ReviewReason.EARLIER: 1, ReviewReason.INTERVAL: 2}
+
+
+def interval_review_date(reviewed_on: date, weeks: int) -> date:
+    """The regular review: `weeks` after the document was agreed or last reviewed."""
+    if weeks < 1:
+        raise ValueError("a review interval is at least one week")
+    return reviewed_on + timedelta(weeks=weeks)
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A review asked for before the regular date, not yet resolved by a review."""
+
+    id: int | None
+    reason: ReviewReason  # EARLIER or POST_CRISIS
+    due_on: date
+    made_at: datetime
+    crisis_still_running: bool = False  # post-crisis only: the plan is still in effect
+
+
+def next_review(
+    scheduled_on: date | None, requests: Iterable[OpenRequest]
+) -> tuple[date | None, ReviewReason | None]:
+    """The earliest review owed, and why."""
+    candidates = [(r.due_on, r.reason) for r in requests]
+    if scheduled_on is not None:
+        candidates.append((scheduled_on, ReviewReason.INTERVAL))
+    if not candidates:
+        return None, None
+    return min(candidates, key=lambda c: (c[0], _PRECEDENCE[c[1]]))
+
+
+def resolved_by_review(requests: Iterable[OpenRequest], reviewed_at: datetime) -> list[OpenRequest]:
+    """The requests a review completed at `reviewed_at` answers.
+
+    A post-crisis review cannot happen while the crisis is still going on, so such a request
+    stays open until a review after it.
+    """
+    return [
+        r
+        for r in requests
+        if r.made_at <= reviewed_at
+        and not (r.reason is ReviewReason.POST_CRISIS and r.crisis_still_running)
+    ]
+
+
+def validate_earlier_request(
+    wanted_by_raw: str, reason: str, today: date, current_due: date | None
+) -> tuple[date, str]:
+    """Check a request for an earlier review; raise ContentInvalid with one message per field."""
+    errors = {}
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = "Please say why you would like to review it sooner."
+    elif len(reason) > 2000:
+        errors["reason"] = "Please keep this under 2000 characters."
+    wanted = None
+    try:
+        wanted = date.fromisoformat((wanted_by_raw or "").strip())
+    except ValueError:
+        errors["wanted_by"] = "Please give a date, for example 2027-03-01."
+    if wanted is not None:
+        if wanted < today:
+            errors["wanted_by"] = "The date cannot be in the past."
+        elif current_due is not None and wanted >= current_due:
+            errors["wanted_by"] = (
+                f"The next review is already on {long_date(current_due)}, which is sooner. "
+                "Please choose an earlier date."
+            )
+        elif (wanted - today).days > 366:
+            errors["wanted_by"] = "Please choose a date within a year."
+    if errors:
+        raise ContentInvalid(errors)
+    return wanted, reason
+
+
+def long_date(value: date) -> str:
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+class Audience(StrEnum):
+    PARTIES = "parties"  # the client and their key worker
+    SUPERVISORS = "supervisors"  # of the key worker's team
+    WAITING = "waiting"  # whoever has not yet signed what is waiting for them
+
+
+@dataclass(frozen=True)
+class ReminderRules:
+    """Which reminders are owed, in days. Configurable (see careplan.config)."""
+
+    due_soon_days: tuple[int, ...] = (14, 2)
+    due_today: bool = True
+    overdue_every_days: int = 7  # 0: no overdue reminders
+    escalate_after_days: int = 14  # 0: no escalation to supervisors
+    signature_waiting_days: tuple[int, ...] = (2, 7)
+    # A reminder missed for longer than this (downtime) is no longer sent. Escalations are
+    # always sent, however late.
+    catch_up_days: int = 7
+
+    def __post_init__(self):
+        if any(d < 1 for d in self.due_soon_days):
+            raise ValueError("'due soon' reminders are at least one day before")
+        if any(d < 1 for d in self.signature_waiting_days):
+            raise ValueError("'waiting for signature' reminders are at least one day after")
+        if self.overdue_every_days < 0 or self.escalate_after_days < 0:
+            raise ValueError("overdue and escalation days cannot be negative")
+        if self.catch_up_days < 0:
+            raise ValueError("catch-up days cannot be negative")
+        object.__setattr__(self, "due_soon_days", tuple(sorted(set(self.due_soon_days))))
+        object.__setattr__(
+            self, "signature_waiting_days", tuple(sorted(set(self.signature_waiting_days)))
+        )
+
+    @property
+    def look_ahead_days(self) -> int:
+        """How far ahead of a review its first reminder can fall."""
+        return max(self.due_soon_days, default=0)
+
+    @property
+    def first_waiting_day(self) -> int | None:
+        return self.signature_waiting_days[0] if self.signature_waiting_days else None
+
+
+@dataclass(frozen=True)
+class Owed:
+    kind: str  # part of the reminder's unique key, e.g. "soon:14", "today", "overdue:2"
+    owed_on: date  # the day it became owed
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How a reminder's date stands to the day it is read, for its wording."""
+
+    kind: str
+    on: date
+    days: int = field(default=0)  # days until (positive) or since (negative) `on`
+
+
+def _recent(owed_on: date, today: date, rules: ReminderRules) -> bool:
+    return today - timedelta(days=rules.catch_up_days) <= owed_on <= today
+
+
+def owed_for_review(due_on: date, today: date, rules: ReminderRules) -> list[Owed]:
+    """Every reminder about a review on `due_on` that is owed by `today`."""
+    owed: list[Owed] = []
+    for days in rules.due_soon_days:
+        at = due_on - timedelta(days=days)
+        if _recent(at, today, rules):
+            owed.append(Owed(f"soon:{days}", at, Audience.PARTIES))
+    if rules.due_today and _recent(due_on, today, rules):
+        owed.append(Owed("today", due_on, Audience.PARTIES))
+    every = rules.overdue_every_days
+    if every and today > due_on:
+        late = (today - due_on).days
+        first = max(1, math.ceil((late - rules.catch_up_days) / every))
+        for n in range(first, late // every + 1):
+            owed.append(Owed(f"overdue:{n}", due_on + timedelta(days=n * every), Audience.PARTIES))
+    if rules.escalate_after_days:
+        at = due_on + timedelta(days=rules.escalate_after_days)
+        if at <= today:  # always, however late: nobody must be left unreviewed unnoticed
+            owed.append(Owed("escalation", at, Audience.SUPERVISORS))
+    return owed
+
+
+def owed_for_waiting(waiting_since: date, today: date, rules: ReminderRules) -> list[Owed]:
+    """Reminders to whoever has not yet signed what has waited for them since `waiting_since`."""
+    owed = []
+    for days in rules.signature_waiting_days:
+        at = waiting_since + timedelta(days=days)
+        if _recent(at, today, rules):
+            owed.append(Owed(f"sign:{days}", at, Audience.WAITING))
+    return owed
+
+
+def review_due_window(today: date, rules: ReminderRules) -> date:
+    """Reviews on or before this date may owe a reminder today (the sweep's index range)."""
+    return today + timedelta(days=rules.look_ahead_days)
+
+
+def is_review_kind(kind: str) -> bool:
+    return not kind.startswith("sign:")
+
+
+def audience_of(kind: str) -> Audience:
+    if kind.startswith("sign:"):
+        return Audience.WAITING
+    if kind == "escalation":
+        return Audience.SUPERVISORS
+    return Audience.PARTIES
+
+
+def timing(kind: str, due_on: date, today: date) -> Timing:
+    """The wording a reminder needs, from its kind and the day it is read (not when owed)."""
+    if kind.startswith("sign:"):
+        return Timing("waiting", due_on, (due_on - today).days)
+    days = (due_on - today).days
+    if days > 0:
+        return Timing("soon", due_on, days)
+    if days == 0:
+        return Timing("today", due_on, 0)
+    return Timing("escalation" if kind == "escalation" else "overdue", due_on, days)
+
+
+# --- channels --------------------------------------------------------------------------------
+
+
+class ClientChannel(StrEnum):
+    EMAIL = "email"  # e-mail, and shown in the app
+    APP = "app"  # shown in the app only
+    NONE = "none"  # no reminders
+
+    @property
+    def label(self) -> str:
+        return {
+            ClientChannel.EMAIL: "By e-mail, and on my reminders page here",
+            ClientChannel.APP: "Only on my reminders page here, when I sign in",
+            ClientChannel.NONE: "No reminders, please",
+        }[self]
+
+
+def client_channels(choice: str | None, default: ClientChannel) -> tuple[str, ...]:
+    """The channels a client's own reminders go to, from their choice (or the default)."""
+    try:
+        channel = ClientChannel(choice) if choice else default
+    except ValueError:
+        channel = default
+    return {
+        ClientChannel.EMAIL: ("app", "email"),
+        ClientChannel.APP: ("app",),
+        ClientChannel.NONE: (),
+    }[channel]
+
+
+# Key workers and supervisors: shown in the app, and one e-mail a day listing them all.
+STAFF_CHANNELS = ("app", "digest")

@@ -1,0 +1,148 @@
+"""Sending e-mail: over SMTP (smtplib) when a host is configured, to the log when not.
+
+A mailer opens one connection for a batch: `with mailer.connect() as send: send(message)`.
+`send` returns only once the server has accepted the message (its reply to DATA), and raises
+otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+import ssl
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+log = logging.getLogger("careplan.mail")
+
+Send = Callable[[EmailMessage], None]
+
+
+class Mailer(Protocol):
+    def connect(self) -> AbstractContextManager[Send]: ...
+
+
+def build_message(sender: str, to: str, subject: str, body: str, message_id: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    # The same reminder always carries the same Message-ID, so if it is ever sent twice (see
+    # careplan.reminders.sender) mail systems that de-duplicate show it once.
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
+    msg.set_content(body)
+    return msg
+
+
+def message_id(kind: str, number: int, sender: str, base_url: str) -> str:
+    domain = parseaddr(sender)[1].rpartition("@")[2] or urlsplit(base_url).hostname or "localhost"
+    return f"<{kind}-{number}@{domain}>"
+
+
+class SmtpMailer:
+    def __init__(
+        self,
+        host: str,
+        port: int = 587,
+        use_tls: bool = True,
+        use_ssl: bool = False,
+        username: str = "",
+        password: str = "",
+        timeout: float = 30,
+    ):
+        self.host, self.port, self.use_tls, self.use_ssl = host, port, use_tls, use_ssl
+        self.username, self.password, self.timeout = username, password, timeout
+
+    @contextmanager
+    def connect(self) -> Iterator[Send]:
+        context = ssl.create_default_context()
+        if self.use_ssl:
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            smtp.ehlo()
+            if self.use_tls and not self.use_ssl:
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password)
+
+            def send(message: EmailMessage) -> None:
+                # Raises unless the server accepted it for the (single) recipient.
+                smtp.send_message(message)
+
+            yield send
+        finally:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+class LogMailer:
+    """No SMTP host configured: write each message to the log, so local runs show them."""
+
+    @contextmanager
+    def connect(self) -> Iterator[Send]:
+        def send(message: EmailMessage) -> None:
+            log.info(
+                "E-mail (no SMTP host configured, so not sent)\nTo: %s\nSubject: %s\n\n%s",
+                message["To"],
+                message["Subject"],
+                message.get_content(),
+            )
+
+        yield send
+
+
+class OutboxFileMailer:
+    """Appends each message as one JSON line to a file. For tests and local checks: each
+    line is written with a single O_APPEND write, so several processes can share the file."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+
+    @contextmanager
+    def connect(self) -> Iterator[Send]:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+
+            def send(message: EmailMessage) -> None:
+                line = json.dumps(
+                    {
+                        "message_id": message["Message-ID"],
+                        "to": message["To"],
+                        "subject": message["Subject"],
+                        "body": message.get_content(),
+                        "pid": os.getpid(),
+                    }
+                )
+                os.write(fd, (line + "\n").encode())
+
+            yield send
+        finally:
+            os.close(fd)
+
+
+def mailer_from_config(config) -> SmtpMailer | LogMailer:
+    if not config.get("SMTP_HOST"):
+        return LogMailer()
+    return SmtpMailer(
+        config["SMTP_HOST"],
+        int(config["SMTP_PORT"]),
+        bool(config["SMTP_USE_TLS"]),
+        bool(config["SMTP_USE_SSL"]),
+        config.get("SMTP_USERNAME", ""),
+        config.get("SMTP_PASSWORD", ""),
+        float(config.get("SMTP_TIMEOUT_SECONDS", 30)),
+    )

@@ -1,0 +1,358 @@
+"""The scheduler process (`careplan scheduler`): periodic jobs, with one active scheduler at a
+time.
+
+APScheduler's job stores cannot be shared between processes, and every gunicorn worker that
+started a scheduler would run its own. So the web processes run none; this process does, and
+it first becomes the leader:
+
+- PostgreSQL: `pg_try_advisory_lock` on a connection of its own, held for as long as the
+  process leads. If the process dies, the server ends its session and frees the lock; a
+  standby (polling every few seconds) takes over.
+- SQLite: an `fcntl` lock on a file next to the database, freed by the kernel when the process
+  dies. The same guarantee on the one machine that can open the database file.
+
+Leadership saves work; it is not what makes reminders exactly once. The database does that
+(unique keys and leased claims in careplan.services.reminders), so a moment with two leaders,
+or extra `careplan send-reminders --loop` workers, never duplicates anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from ..db.engine import Database, make_engine
+from ..db.models import utcnow
+from ..extensions import DB_KEY
+from ..services import reminders
+from ..services.reminders import ReminderSettings
+from . import messages
+from .mail import Mailer, mailer_from_config
+from .sender import Clock, send_pending, worker_name
+
+log = logging.getLogger("careplan.scheduler")
+
+ADVISORY_LOCK_KEY = 7_411_002  # careplan.services.audit uses 7_411_001
+
+
+# --- leader election ---------------------------------------------------------------------------
+
+
+class PostgresLeaderLock:
+    """A session-level advisory lock on a dedicated connection."""
+
+    def __init__(self, url: str, key: int = ADVISORY_LOCK_KEY):
+        self.key = key
+        self.engine = make_engine(
+            url,
+            poolclass=NullPool,
+            isolation_level="AUTOCOMMIT",
+            # If this machine vanishes, the server notices within about half a minute and
+            # frees the lock for a standby.
+            connect_args={
+                "keepalives": 1,
+                "keepalives_idle": 10,
+                "keepalives_interval": 5,
+                "keepalives_count": 3,
+                "application_name": "careplan-scheduler",
+            },
+        )
+        self.conn = None
+
+    def try_acquire(self) -> bool:
+        try:
+            if self.conn is None:
+                self.conn = self.engine.connect()
+            return bool(
+                self.conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+            )
+        except DBAPIError as exc:
+            log.warning("Could not reach the database to take the scheduler lock: %s", exc)
+            self._drop()
+            return False
+
+    def still_held(self) -> bool:
+        if self.conn is None:
+            return False
+        try:
+            return bool(
+                self.conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                        "AND pid = pg_backend_pid() AND granted "
+                        "AND classid::bigint = (CAST(:k AS bigint) >> 32) "
+                        "AND objid::bigint = (CAST(:k AS bigint) & 4294967295) AND objsubid = 1"
+                    ),
+                    {"k": self.key},
+                ).scalar()
+            )
+        except DBAPIError:
+            self._drop()
+            return False
+
+    def release(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(DBAPIError):
+                self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            self._drop()
+        self.engine.dispose()
+
+    def _drop(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(DBAPIError):
+                self.conn.close()
+        self.conn = None
+
+
+class FileLeaderLock:
+    """An exclusive `flock` on a file; the kernel frees it when the process ends."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        if self.fd is None:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, f"{os.getpid()}\n".encode())
+        return True
+
+    def still_held(self) -> bool:
+        return self.fd is not None
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+def leader_lock(database_url: str, instance_path: Path | str | None = None):
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        return PostgresLeaderLock(database_url)
+    if url.database and url.database != ":memory:":
+        # Next to the database file: whoever opens this database shares this lock.
+        return FileLeaderLock(Path(url.database).resolve().with_suffix(".scheduler.lock"))
+    return FileLeaderLock(Path(instance_path or ".") / "scheduler.lock")
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What every job gets."""
+
+    app: object  # the Flask app
+    db: Database
+    settings: ReminderSettings
+    mailer: Mailer
+    sender: str  # the From: address
+    clock: Clock
+    worker: str
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    interval_setting: str  # the config key holding its interval in seconds
+    default_seconds: int
+    run: Callable[[Context], object]
+
+
+def sweep_reminders(ctx: Context) -> None:
+    """Record what is owed; then, only after a complete sweep, gather today's digests, so a
+    digest never goes out while the day's reminders are still being recorded."""
+    report = reminders.sweep(ctx.db, ctx.settings, ctx.clock())
+    if report.inserted:
+        log.info(
+            "Reminders owed: %s new (%s reviews and %s waiting signatures checked).",
+            report.inserted,
+            report.reviews_checked,
+            report.waiting_checked,
+        )
+    gathered = reminders.build_digests(ctx.db, ctx.settings, ctx.clock())
+    if gathered:
+        log.info("Digests: %s reminders gathered for today's e-mails.", gathered)
+
+
+def send_reminders(ctx: Context) -> None:
+    report = send_pending(ctx.db, ctx.settings, ctx.mailer, ctx.sender, ctx.clock, ctx.worker)
+    if report:
+        log.info(
+            "Reminders delivered: %s in the app, %s e-mails, %s digests; %s cancelled (no "
+            "longer due), %s failed attempts.",
+            report.in_app,
+            report.emails,
+            report.digests,
+            report.cancelled,
+            report.failed,
+        )
+
+
+def render_pending_pdfs(ctx: Context) -> None:
+    """Make the sealed PDFs of newly agreed versions (never inside the request that agreed)."""
+    from ..services.pdfs import PdfSettings, run_pending
+
+    settings = PdfSettings.from_config(ctx.app.config, ctx.app.instance_path)
+    made = run_pending(ctx.db, settings, ctx.clock())
+    if made:
+        log.info("Sealed PDFs made: %s.", made)
+
+
+# Every periodic job of the application.
+JOBS: list[Job] = [
+    Job("reminders.sweep", "REMINDER_SWEEP_SECONDS", 300, sweep_reminders),
+    Job("reminders.send", "REMINDER_SEND_SECONDS", 20, send_reminders),
+    Job("pdfs.render", "PDF_JOB_SECONDS", 5, render_pending_pdfs),
+]
+
+
+def context_for(app, clock: Clock = utcnow, mailer: Mailer | None = None) -> Context:
+    return Context(
+        app,
+        app.extensions[DB_KEY],
+        ReminderSettings.from_config(app.config),
+        mailer or mailer_from_config(app.config),
+        app.config["SMTP_FROM"],
+        clock,
+        worker_name(),
+    )
+
+
+def check_discretion(config) -> list[str]:
+    """Settings that would make every e-mail say what kind of service this is."""
+    problems = []
+    for key in ("SMTP_FROM", "PUBLIC_BASE_URL"):
+        words = messages.indiscretions(str(config.get(key, "")).replace(".", " "))
+        if words:
+            problems.append(f"{key} contains {', '.join(words)}: reminders should not say that")
+    return problems
+
+
+# --- the process --------------------------------------------------------------------------------
+
+
+def run(
+    app,
+    clock: Clock = utcnow,
+    mailer: Mailer | None = None,
+    jobs: list[Job] | None = None,
+    poll_seconds: float = 5.0,
+    stop: threading.Event | None = None,
+    handle_signals: bool = True,
+) -> None:
+    """Stand by until this process is the active scheduler, then run the jobs until stopped
+    (SIGTERM or SIGINT). If leadership is lost (the database connection broke), stop the
+    jobs and stand by again."""
+    ctx = context_for(app, clock, mailer)
+    for problem in check_discretion(app.config):
+        log.warning("Discretion: %s.", problem)
+    jobs = list(JOBS if jobs is None else jobs)
+    stop = stop or threading.Event()
+    current: dict[str, BlockingScheduler] = {}
+
+    def on_signal(signum, _frame):
+        log.info("Stopping the scheduler (signal %s).", signum)
+        stop.set()
+        sched = current.get("scheduler")
+        if sched is not None:
+            threading.Thread(target=sched.shutdown, kwargs={"wait": False}).start()
+
+    if handle_signals:
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    lock = leader_lock(ctx.db.url, getattr(app, "instance_path", None))
+    said_standby = False
+    try:
+        while not stop.is_set():
+            if not lock.try_acquire():
+                if not said_standby:
+                    log.info("Another scheduler is active; standing by to take over.")
+                    said_standby = True
+                stop.wait(poll_seconds)
+                continue
+            said_standby = False
+            log.info("This scheduler is now active (pid %s).", os.getpid())
+            lost = _lead(ctx, jobs, lock, poll_seconds, stop, current)
+            if lost:
+                log.error("Lost the scheduler lock; the jobs stopped. Standing by.")
+                lock.release()
+                lock = leader_lock(ctx.db.url, getattr(app, "instance_path", None))
+    finally:
+        lock.release()
+        log.info("Scheduler stopped.")
+
+
+def _lead(ctx, jobs, lock, poll_seconds, stop, current) -> bool:
+    sched = BlockingScheduler(
+        timezone=UTC,
+        job_defaults={
+            # A job that fell behind runs once, not once per missed interval; never two of
+            # the same job at once in this process; and late is better than never.
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": None,
+        },
+    )
+    lost = threading.Event()
+    now = datetime.now(UTC)
+    for n, job in enumerate(jobs):
+        seconds = int(ctx.app.config.get(job.interval_setting) or job.default_seconds)
+        sched.add_job(
+            _guarded(job, ctx),
+            IntervalTrigger(seconds=max(1, seconds)),
+            id=job.name,
+            name=job.name,
+            # At start, at once and in the listed order (sweep before send): catch up on
+            # whatever was missed while no scheduler ran.
+            next_run_time=now + timedelta(seconds=n),
+        )
+
+    def watchdog():
+        if stop.is_set():
+            sched.shutdown(wait=False)
+        elif not lock.still_held():
+            lost.set()
+            sched.shutdown(wait=False)
+
+    sched.add_job(watchdog, IntervalTrigger(seconds=poll_seconds), id="leader.watchdog")
+    current["scheduler"] = sched
+    try:
+        sched.start()
+    finally:
+        current.pop("scheduler", None)
+    return lost.is_set()
+
+
+def _guarded(job: Job, ctx: Context):
+    def run_job():
+        try:
+            with ctx.app.app_context():
+                job.run(ctx)
+        except Exception:  # noqa: BLE001 - one failed run must not stop the scheduler
+            log.exception("Scheduled job %s failed; it runs again next time.", job.name)
+
+    return run_job

@@ -1,0 +1,213 @@
+"""Delivering the reminders the sweep recorded: in the app, by e-mail, and daily digests.
+
+Any number of senders may run at once (the scheduler's own job, extra `careplan
+send-reminders --loop` workers, several machines): each claims its own rows.
+
+Exactly once, and the one window where it is at least once:
+
+- In-app notifications are written in the same transaction that marks the reminder sent:
+  exactly once whatever happens.
+- An e-mail is claimed (committed, with a lease), sent, and marked sent as soon as the SMTP
+  server has accepted it. A sender killed *before* the server accepted the message loses
+  nothing: its lease runs out and another sender sends it. A sender killed in the short moment
+  *after* the server accepted it but *before* the "sent" mark is committed cannot be told apart
+  from one killed just before: another sender sends it again after the lease. That window is
+  one database round trip long; the duplicate carries the same Message-ID. No protocol over
+  SMTP can close it: a message cannot be sent and recorded in one transaction. A sender never
+  starts an e-mail with less than SEND_MARGIN of its lease left, so a live but slow sender
+  does not lose its lease mid-send.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import smtplib
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import OperationalError
+
+from ..db.engine import Database
+from ..db.models import ReminderDigest, utcnow
+from ..domain.roles import Role
+from ..services import reminders
+from ..services.reminders import ReminderSettings
+from . import messages
+from .mail import Mailer, build_message, message_id
+
+log = logging.getLogger("careplan.reminders")
+
+Clock = Callable[[], datetime]
+SEND_MARGIN = timedelta(seconds=60)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass
+class SendReport:
+    in_app: int = 0
+    emails: int = 0
+    digests: int = 0
+    cancelled: int = 0
+    failed: int = 0
+
+    def __bool__(self) -> bool:
+        return any((self.in_app, self.emails, self.digests, self.cancelled, self.failed))
+
+
+def send_pending(
+    db: Database,
+    settings: ReminderSettings,
+    mailer: Mailer,
+    sender: str,
+    clock: Clock = utcnow,
+    worker: str | None = None,
+    max_batches: int | None = None,
+) -> SendReport:
+    """Deliver what is pending now, batch after batch, then the digests gathered for today."""
+    worker = worker or worker_name()
+    report = SendReport()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        claim = reminders.claim(db, settings, clock(), worker)
+        report.cancelled += claim.cancelled
+        report.failed += claim.failed
+        if not claim.items:
+            break
+        _deliver_batch(db, settings, mailer, sender, clock, worker, claim.items, report)
+    # Digests are gathered by the sweep job, after a complete sweep (see scheduler.py).
+    while True:
+        digests = reminders.claim_digests(db, settings, clock(), worker)
+        if not digests:
+            break
+        _send_digests(db, settings, mailer, sender, clock, worker, digests, report)
+    return report
+
+
+def _deliver_batch(db, settings, mailer, sender, clock, worker, items, report) -> None:
+    today = clock().date()
+    in_app = [i for i in items if i.channel == "app"]
+    if in_app:
+        texts = {
+            i.id: messages.notification(
+                i.kind,
+                i.due_on,
+                i.document_id,
+                today,
+                i.recipient_role is not Role.CLIENT,
+                i.client_name,
+            )
+            for i in in_app
+        }
+        report.in_app += reminders.deliver_in_app(db, in_app, texts, clock(), worker)
+    emails = [i for i in items if i.channel == "email"]
+    if emails:
+        _send_emails(db, settings, mailer, sender, clock, worker, emails, report)
+
+
+def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> None:
+    remaining = list(items)
+    try:
+        with mailer.connect() as send:
+            while remaining:
+                item = remaining[0]
+                if clock() > item.claimed_until - SEND_MARGIN:
+                    break  # too little of the lease left: give the rest back untried
+                text = messages.reminder_email(
+                    item.kind, item.due_on, item.document_id, clock().date(), settings.base_url
+                )
+                msg = build_message(
+                    sender,
+                    item.recipient_email,
+                    text.subject,
+                    text.body,
+                    message_id("reminder", item.id, sender, settings.base_url),
+                )
+                remaining.pop(0)
+                try:
+                    send(msg)
+                except smtplib.SMTPRecipientsRefused as exc:
+                    _failed(db, settings, item.id, worker, clock(), exc, report)
+                    continue
+                except (smtplib.SMTPException, OSError) as exc:
+                    _failed(db, settings, item.id, worker, clock(), exc, report)
+                    break  # the connection is probably gone: the rest wait for the next run
+                if _persist(lambda i=item: reminders.mark_sent(db, i.id, worker, clock())):
+                    report.emails += 1
+                else:
+                    log.warning(
+                        "Reminder %s was sent after its claim had run out; another sender "
+                        "may send it again (same Message-ID).",
+                        item.id,
+                    )
+    except (smtplib.SMTPException, OSError) as exc:
+        log.error("Could not reach the mail server: %s", exc)
+        for item in remaining:
+            _failed(db, settings, item.id, worker, clock(), exc, report)
+        remaining = []
+    reminders.release(db, [i.id for i in remaining], worker)
+
+
+def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) -> None:
+    remaining = list(digests)
+    try:
+        with mailer.connect() as send:
+            while remaining:
+                digest = remaining[0]
+                if clock() > digest.claimed_until - SEND_MARGIN:
+                    break
+                text = messages.digest_email(digest.items, digest.day, settings.base_url)
+                msg = build_message(
+                    sender,
+                    digest.recipient_email,
+                    text.subject,
+                    text.body,
+                    message_id("digest", digest.id, sender, settings.base_url),
+                )
+                remaining.pop(0)
+                try:
+                    send(msg)
+                except (smtplib.SMTPException, OSError) as exc:
+                    _failed(db, settings, digest.id, worker, clock(), exc, report, ReminderDigest)
+                    if not isinstance(exc, smtplib.SMTPRecipientsRefused):
+                        break
+                    continue
+                if _persist(lambda d=digest: reminders.mark_digest_sent(db, d, worker, clock())):
+                    report.digests += 1
+    except (smtplib.SMTPException, OSError) as exc:
+        log.error("Could not reach the mail server: %s", exc)
+        for digest in remaining:
+            _failed(db, settings, digest.id, worker, clock(), exc, report, ReminderDigest)
+        remaining = []
+    reminders.release(db, [d.id for d in remaining], worker, ReminderDigest)
+
+
+def _persist(mark: Callable[[], bool], tries: int = 5) -> bool:
+    """Record "sent" right after the server accepted the message. A passing database error
+    here would reopen the at-least-once window, so try again a few times before giving up."""
+    for attempt in range(tries):
+        try:
+            return mark()
+        except OperationalError:
+            if attempt == tries - 1:
+                raise
+            log.warning("Could not record a sent e-mail yet; trying again.")
+            time.sleep(0.2 * 2**attempt)
+    return False
+
+
+def _failed(db, settings, row_id, worker, now, exc, report, model=None) -> None:
+    log.warning("Sending %s %s failed: %s", "digest" if model else "reminder", row_id, exc)
+    kwargs = {"model": model} if model else {}
+    reminders.mark_failed(
+        db, settings, row_id, worker, now, f"{type(exc).__name__}: {exc}", **kwargs
+    )
+    report.failed += 1

@@ -1,0 +1,897 @@
+"""Reminders owed, and their delivery bookkeeping: exactly once, however many processes run.
+
+1. The **sweep** reads the documents whose review (or waiting signature) is near, through the
+   indexes on `documents.next_review_on` and `documents.awaiting_signature_since`, works out
+   from the dates every reminder owed by today (see careplan.domain.reviews) and INSERTs them
+   with ON CONFLICT DO NOTHING on the unique key (document, due date, kind, recipient,
+   channel). Two sweeps at once, a sweep killed half-way, a sweep after three days of
+   downtime: each reminder still exists exactly once.
+2. A **sender** claims pending rows (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: BEGIN
+   IMMEDIATE serialises), each with a lease, and delivers them. In-app notifications are
+   written in the same transaction that marks the reminder sent, so they are exactly once.
+   E-mails are marked sent straight after the SMTP server accepts them; a sender that dies in
+   between leaves its claim to expire and another sends again, with the same Message-ID (the
+   one at-least-once window that SMTP leaves; see careplan.reminders.sender).
+3. Key workers and supervisors get one **digest** a day: their rows are gathered into one
+   `reminder_digests` row per person and day (unique), sent like an e-mail.
+
+Every function takes `now` explicitly: the scheduler passes its clock, tests pass dates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from ..config import ConfigError
+from ..db.engine import Database
+from ..db.models import (
+    CalendarFeed,
+    CaseloadLink,
+    Document,
+    Notification,
+    Reminder,
+    ReminderDigest,
+    SupervisorTeam,
+    User,
+)
+from ..domain.reviews import (
+    STAFF_CHANNELS,
+    Audience,
+    ClientChannel,
+    ReminderRules,
+    audience_of,
+    client_channels,
+    is_review_kind,
+    owed_for_review,
+    owed_for_waiting,
+    review_due_window,
+)
+from ..domain.roles import Role
+from . import audit
+from .actor import Actor
+from .errors import Invalid, NotFound
+from .reviews import ReviewDate, review_dates_for, waiting_for
+
+log = logging.getLogger("careplan.reminders")
+
+OWED_KEY = ["document_id", "due_on", "kind", "recipient_id", "channel"]
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    rules: ReminderRules = field(default_factory=ReminderRules)
+    client_default: ClientChannel = ClientChannel.EMAIL
+    digest_hour_utc: int = 7
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 8
+    base_url: str = "http://127.0.0.1:5000"
+    documents_per_transaction: int = 500
+    claim_batch: int = 50
+
+    @classmethod
+    def from_config(cls, config) -> ReminderSettings:
+        try:
+            rules = ReminderRules(
+                due_soon_days=tuple(config["REMINDER_DUE_SOON_DAYS"]),
+                due_today=bool(config["REMINDER_DUE_TODAY"]),
+                overdue_every_days=int(config["REMINDER_OVERDUE_EVERY_DAYS"]),
+                escalate_after_days=int(config["REMINDER_ESCALATE_AFTER_DAYS"]),
+                signature_waiting_days=tuple(config["REMINDER_SIGNATURE_WAITING_DAYS"]),
+                catch_up_days=int(config["REMINDER_CATCH_UP_DAYS"]),
+            )
+            default = ClientChannel(config["REMINDER_CLIENT_DEFAULT"])
+        except ValueError as exc:
+            raise ConfigError(f"Reminder settings: {exc}") from exc
+        hour = int(config["REMINDER_DIGEST_HOUR_UTC"])
+        if not 0 <= hour <= 23:
+            raise ConfigError("CAREPLAN_REMINDER_DIGEST_HOUR_UTC must be from 0 to 23.")
+        return cls(
+            rules=rules,
+            client_default=default,
+            digest_hour_utc=hour,
+            lease=timedelta(seconds=max(30, int(config["REMINDER_LEASE_SECONDS"]))),
+            max_attempts=max(1, int(config["REMINDER_MAX_ATTEMPTS"])),
+            base_url=config["PUBLIC_BASE_URL"].rstrip("/"),
+            documents_per_transaction=int(config.get("REMINDER_SWEEP_BATCH") or 500),
+            claim_batch=int(config.get("REMINDER_CLAIM_BATCH") or 50),
+        )
+
+
+# --- who gets what ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    client_id: int
+    client_name: str
+    active: bool
+    channel: str | None
+    worker_id: int | None
+    team_id: int | None
+
+
+def _contexts(s: Session, client_ids: Iterable[int]) -> dict[int, ClientContext]:
+    worker = aliased(User)
+    rows = s.execute(
+        select(
+            User.id,
+            User.display_name,
+            User.active,
+            User.reminder_channel,
+            worker.id,
+            worker.team_id,
+        )
+        .select_from(User)
+        .outerjoin(
+            CaseloadLink, and_(CaseloadLink.client_id == User.id, CaseloadLink.ended_at.is_(None))
+        )
+        .outerjoin(worker, and_(worker.id == CaseloadLink.key_worker_id, worker.active.is_(True)))
+        .where(User.id.in_(set(client_ids)))
+    ).all()
+    return {r[0]: ClientContext(*r) for r in rows}
+
+
+def _supervisors(s: Session, team_ids: Iterable[int | None]) -> dict[int, list[int]]:
+    teams = {t for t in team_ids if t is not None}
+    out: dict[int, list[int]] = defaultdict(list)
+    if teams:
+        for team_id, supervisor_id in s.execute(
+            select(SupervisorTeam.team_id, SupervisorTeam.supervisor_id)
+            .join(User, User.id == SupervisorTeam.supervisor_id)
+            .where(SupervisorTeam.team_id.in_(teams), User.active.is_(True))
+            .order_by(SupervisorTeam.supervisor_id)
+        ):
+            out[team_id].append(supervisor_id)
+    return out
+
+
+def _recipients(
+    ctx: ClientContext,
+    audience: Audience,
+    supervisors: dict[int, list[int]],
+    settings: ReminderSettings,
+    waiting: set[int] | None = None,
+) -> list[tuple[int, str]]:
+    """(recipient, channel) pairs for one reminder."""
+    mine = client_channels(ctx.channel, settings.client_default) if ctx.active else ()
+    if audience is Audience.PARTIES:
+        people = [(ctx.client_id, mine)]
+        if ctx.worker_id:
+            people.append((ctx.worker_id, STAFF_CHANNELS))
+    elif audience is Audience.SUPERVISORS:
+        people = [(sid, STAFF_CHANNELS) for sid in supervisors.get(ctx.team_id, [])]
+    else:
+        people = [
+            (uid, mine if uid == ctx.client_id else STAFF_CHANNELS) for uid in sorted(waiting or ())
+        ]
+    return [(uid, ch) for uid, channels in people for ch in channels]
+
+
+# --- the sweep ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    reviews_checked: int = 0
+    waiting_checked: int = 0
+    inserted: int = 0
+
+
+_PG_INSERT_OWED = text(
+    """
+    INSERT INTO reminders (document_id, due_on, kind, recipient_id, channel, owed_on, status,
+                           attempts, not_before, claimed_by, created_at, last_error)
+    SELECT d, du, k, r, ch, o, 'pending', 0, :now, '', :now, ''
+    FROM unnest(CAST(:docs AS integer[]), CAST(:dues AS date[]), CAST(:kinds AS text[]),
+                CAST(:recipients AS integer[]), CAST(:channels AS text[]),
+                CAST(:owed AS date[])) AS u(d, du, k, r, ch, o)
+    ON CONFLICT (document_id, due_on, kind, recipient_id, channel) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+def _insert_owed(s: Session, rows: list[dict]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING on the unique key; returns how many were new."""
+    if not rows:
+        return 0
+    if s.get_bind().dialect.name == "postgresql":
+        # One statement with arrays: a multi-row VALUES list of thousands of parameters costs
+        # more to build and parse than the insert itself.
+        result = s.execute(
+            _PG_INSERT_OWED,
+            {
+                "now": rows[0]["created_at"],
+                "docs": [r["document_id"] for r in rows],
+                "dues": [r["due_on"] for r in rows],
+                "kinds": [r["kind"] for r in rows],
+                "recipients": [r["recipient_id"] for r in rows],
+                "channels": [r["channel"] for r in rows],
+                "owed": [r["owed_on"] for r in rows],
+            },
+        )
+        return len(result.all())
+    stmt = (
+        sqlite_insert(Reminder.__table__)
+        .on_conflict_do_nothing(index_elements=OWED_KEY)
+        .returning(Reminder.__table__.c.id)
+    )
+    return len(s.execute(stmt, rows).all())
+
+
+def _not_yet_recorded(s: Session, rows: list[dict]) -> list[dict]:
+    """Drop rows already recorded (a read on the unique index). Racing sweeps may still
+    both try to insert one; ON CONFLICT DO NOTHING settles that."""
+    if not rows:
+        return rows
+    have = set(
+        s.execute(
+            select(
+                Reminder.document_id,
+                Reminder.due_on,
+                Reminder.kind,
+                Reminder.recipient_id,
+                Reminder.channel,
+            ).where(
+                Reminder.document_id.in_({r["document_id"] for r in rows}),
+                Reminder.due_on.in_({r["due_on"] for r in rows}),
+            )
+        ).all()
+    )
+    return [r for r in rows if tuple(r[k] for k in OWED_KEY) not in have]
+
+
+def _row(doc_id: int, due_on: date, kind: str, owed_on: date, uid: int, ch: str, now) -> dict:
+    return {
+        "document_id": doc_id,
+        "due_on": due_on,
+        "kind": kind,
+        "recipient_id": uid,
+        "channel": ch,
+        "owed_on": owed_on,
+        "status": "pending",
+        "attempts": 0,
+        "not_before": now,
+        "claimed_by": "",
+        "created_at": now,
+        "last_error": "",
+    }
+
+
+def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def sweep(db: Database, settings: ReminderSettings, now: datetime) -> SweepReport:
+    """Record every reminder owed by `now` that is not yet recorded. Idempotent; safe to run
+    in any number of processes at once; its cost follows the documents that are due."""
+    today = now.date()
+    rules = settings.rules
+    report = SweepReport()
+    with db.read() as s:
+        due = s.execute(
+            select(Document.id, Document.client_id, Document.next_review_on)
+            .where(Document.next_review_on <= review_due_window(today, rules))
+            .order_by(Document.next_review_on, Document.id)
+        ).all()
+    # Chunk by chunk: what is owed is worked out in a read; only what is not yet recorded is
+    # inserted, in its own short write transaction. A sweep killed half-way has lost nothing
+    # the next one will not do again; a sweep with nothing new takes no write lock at all.
+    for chunk in _chunks(due, settings.documents_per_transaction):
+        with db.read() as s:
+            contexts = _contexts(s, (c for _, c, _ in chunk))
+            supervisors = _supervisors(s, (ctx.team_id for ctx in contexts.values()))
+            rows = []
+            for doc_id, client_id, due_on in chunk:
+                ctx = contexts.get(client_id)
+                if ctx is None:
+                    continue
+                for owed in owed_for_review(due_on, today, rules):
+                    for uid, ch in _recipients(ctx, owed.audience, supervisors, settings):
+                        rows.append(_row(doc_id, due_on, owed.kind, owed.owed_on, uid, ch, now))
+            rows = _not_yet_recorded(s, rows)
+        if rows:
+            with db.write() as s:
+                report.inserted += _insert_owed(s, rows)
+        report.reviews_checked += len(chunk)
+        log.debug("Swept %s of %s due documents.", report.reviews_checked, len(due))
+
+    first = rules.first_waiting_day
+    if first is not None:
+        oldest = today - timedelta(days=rules.signature_waiting_days[-1] + rules.catch_up_days)
+        with db.read() as s:
+            waiting_ids = list(
+                s.scalars(
+                    select(Document.id)
+                    .where(
+                        Document.awaiting_signature_since <= today - timedelta(days=first),
+                        Document.awaiting_signature_since >= oldest,
+                    )
+                    .order_by(Document.id)
+                )
+            )
+        for chunk in _chunks(waiting_ids, settings.documents_per_transaction):
+            with db.write() as s:
+                docs = list(s.scalars(select(Document).where(Document.id.in_(chunk))))
+                contexts = _contexts(s, (d.client_id for d in docs))
+                rows = []
+                for doc in docs:
+                    since, ctx = doc.awaiting_signature_since, contexts.get(doc.client_id)
+                    if since is None or ctx is None:
+                        continue
+                    who = waiting_for(s, doc)
+                    if not who:  # signed or changed since: nothing waits any more
+                        doc.awaiting_signature_since = None
+                        continue
+                    for owed in owed_for_waiting(since, today, rules):
+                        for uid, ch in _recipients(ctx, owed.audience, {}, settings, who):
+                            rows.append(_row(doc.id, since, owed.kind, owed.owed_on, uid, ch, now))
+                report.inserted += _insert_owed(s, rows)
+            report.waiting_checked += len(chunk)
+    return report
+
+
+# --- claiming and delivering --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    document_id: int
+    kind: str
+    due_on: date
+    channel: str
+    recipient_id: int
+    recipient_email: str
+    recipient_role: Role
+    client_name: str
+    attempts: int
+    claimed_until: datetime
+
+
+@dataclass
+class Claim:
+    items: list[Claimed]
+    cancelled: int = 0
+    failed: int = 0
+
+
+def _claimable(model, now: datetime):
+    return and_(
+        model.status.in_(("pending", "sending")),
+        or_(
+            and_(model.status == "pending", model.not_before <= now),
+            and_(model.status == "sending", model.claimed_until < now),
+        ),
+    )
+
+
+def _still_owed(
+    s: Session,
+    reminder: Reminder,
+    doc: Document | None,
+    ctx: ClientContext | None,
+    supervisors: dict[int, list[int]],
+    settings: ReminderSettings,
+    waiting_cache: dict[int, set[int]],
+) -> bool:
+    """Is this reminder still about something that is due, for someone who should hear?"""
+    if doc is None or ctx is None:
+        return False
+    if is_review_kind(reminder.kind):
+        if doc.next_review_on != reminder.due_on:
+            return False  # reviewed, or the date moved: a new reminder is owed for the new date
+        waiting = None
+    else:
+        if doc.awaiting_signature_since != reminder.due_on:
+            return False
+        if doc.id not in waiting_cache:
+            waiting_cache[doc.id] = waiting_for(s, doc)
+        waiting = waiting_cache[doc.id]
+    pairs = _recipients(ctx, audience_of(reminder.kind), supervisors, settings, waiting)
+    return (reminder.recipient_id, reminder.channel) in pairs
+
+
+def _relevance(s: Session, reminders: list[Reminder], settings: ReminderSettings):
+    docs = {
+        d.id: d
+        for d in s.scalars(
+            select(Document).where(Document.id.in_({r.document_id for r in reminders}))
+        )
+    }
+    contexts = _contexts(s, (d.client_id for d in docs.values()))
+    supervisors = _supervisors(s, (c.team_id for c in contexts.values()))
+    cache: dict[int, set[int]] = {}
+
+    def check(r: Reminder) -> tuple[bool, ClientContext | None]:
+        doc = docs.get(r.document_id)
+        ctx = contexts.get(doc.client_id) if doc else None
+        return _still_owed(s, r, doc, ctx, supervisors, settings, cache), ctx
+
+    return check
+
+
+def claim(
+    db: Database,
+    settings: ReminderSettings,
+    now: datetime,
+    worker: str,
+    limit: int | None = None,
+    channels: Sequence[str] = ("app", "email"),
+) -> Claim:
+    """Take up to `limit` reminders to deliver, each leased to `worker` until now + lease.
+    Reminders no longer owed (reviewed, date moved, person no longer concerned) are
+    cancelled here instead."""
+    limit = limit or settings.claim_batch
+    result = Claim([])
+    with db.write() as s:
+        rows = list(
+            s.scalars(
+                select(Reminder)
+                .where(Reminder.channel.in_(list(channels)), _claimable(Reminder, now))
+                .order_by(Reminder.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not rows:
+            return result
+        check = _relevance(s, rows, settings)
+        emails = dict(
+            s.execute(
+                select(User.id, User.email).where(User.id.in_({r.recipient_id for r in rows}))
+            ).all()
+        )
+        roles = dict(
+            s.execute(
+                select(User.id, User.role).where(User.id.in_({r.recipient_id for r in rows}))
+            ).all()
+        )
+        until = now + settings.lease
+        for r in rows:
+            owed, ctx = check(r)
+            if not owed:
+                r.status, r.claimed_until, r.last_error = "cancelled", None, "no longer owed"
+                result.cancelled += 1
+                continue
+            if r.attempts >= settings.max_attempts:
+                r.status, r.claimed_until = "failed", None
+                r.last_error = (r.last_error + " | gave up after repeated attempts")[-500:]
+                result.failed += 1
+                continue
+            r.status, r.claimed_by, r.claimed_until = "sending", worker, until
+            r.attempts += 1
+            result.items.append(
+                Claimed(
+                    r.id,
+                    r.document_id,
+                    r.kind,
+                    r.due_on,
+                    r.channel,
+                    r.recipient_id,
+                    emails.get(r.recipient_id, ""),
+                    Role(roles.get(r.recipient_id, Role.CLIENT.value)),
+                    ctx.client_name if ctx else "",
+                    r.attempts,
+                    until,
+                )
+            )
+    return result
+
+
+def deliver_in_app(
+    db: Database, items: Sequence[Claimed], texts: dict[int, tuple[str, str]], now: datetime,
+    worker: str,
+) -> int:  # fmt: skip
+    """Write the notifications and mark their reminders sent, in one transaction: exactly
+    once, whatever happens to this process. Returns how many were delivered."""
+    delivered = 0
+    with db.write() as s:
+        for item in items:
+            moved = s.execute(
+                update(Reminder)
+                .where(
+                    Reminder.id == item.id,
+                    Reminder.status == "sending",
+                    Reminder.claimed_by == worker,
+                )
+                .values(status="sent", sent_at=now, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if moved != 1:
+                continue  # the lease ran out and another sender took it over
+            text, link = texts[item.id]
+            s.add(
+                Notification(
+                    user_id=item.recipient_id,
+                    reminder_id=item.id,
+                    document_id=item.document_id,
+                    text=text,
+                    link=link,
+                    created_at=now,
+                )
+            )
+            delivered += 1
+    return delivered
+
+
+def mark_sent(db: Database, reminder_id: int, worker: str, now: datetime) -> bool:
+    """After the e-mail was accepted. False: the lease had run out (another may send it)."""
+    with db.write() as s:
+        return (
+            s.execute(
+                update(Reminder)
+                .where(
+                    Reminder.id == reminder_id,
+                    Reminder.status == "sending",
+                    Reminder.claimed_by == worker,
+                )
+                .values(status="sent", sent_at=now, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def mark_failed(
+    db: Database,
+    settings: ReminderSettings,
+    reminder_id: int,
+    worker: str,
+    now: datetime,
+    error: str,
+    model=Reminder,
+) -> None:
+    """Delivery failed: try again later (with back-off), or give up after max attempts."""
+    with db.write() as s:
+        row = s.get(model, reminder_id)
+        if row is None or row.status != "sending" or row.claimed_by != worker:
+            return
+        row.last_error = error[:500]
+        row.claimed_until = None
+        if row.attempts >= settings.max_attempts:
+            row.status = "failed"
+        else:
+            row.status, row.not_before = "pending", now + _backoff(row.attempts)
+
+
+def release(db: Database, ids: Sequence[int], worker: str, model=Reminder) -> None:
+    """Give back claimed rows that were not tried, so they need not wait for the lease."""
+    if not ids:
+        return
+    with db.write() as s:
+        s.execute(
+            update(model)
+            .where(model.id.in_(list(ids)), model.status == "sending", model.claimed_by == worker)
+            .values(status="pending", claimed_until=None, attempts=model.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+# --- daily digests for key workers and supervisors -------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    reminder_id: int
+    document_id: int
+    kind: str
+    due_on: date
+    client_name: str
+
+
+@dataclass(frozen=True)
+class ClaimedDigest:
+    id: int
+    recipient_id: int
+    recipient_email: str
+    day: date
+    items: list[DigestItem]
+    claimed_until: datetime
+
+
+def build_digests(db: Database, settings: ReminderSettings, now: datetime) -> int:
+    """Gather each worker's and supervisor's pending digest reminders into today's digest.
+    Does nothing before the digest hour. A digest already sent today is not added to: what
+    arrives later goes into tomorrow's. Returns how many reminders were gathered."""
+    if now.hour < settings.digest_hour_utc:
+        return 0
+    today = now.date()
+    with db.read() as s:
+        recipients = list(
+            s.scalars(
+                select(Reminder.recipient_id)
+                .where(Reminder.channel == "digest", Reminder.status == "pending")
+                .distinct()
+                .order_by(Reminder.recipient_id)
+            )
+        )
+    gathered = 0
+    for chunk in _chunks(recipients, 100):
+        with db.write() as s:
+            insert = (pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert)(
+                ReminderDigest.__table__
+            )
+            s.execute(
+                insert.on_conflict_do_nothing(index_elements=["recipient_id", "day"]),
+                [
+                    {
+                        "recipient_id": uid,
+                        "day": today,
+                        "status": "pending",
+                        "attempts": 0,
+                        "not_before": now,
+                        "claimed_by": "",
+                        "created_at": now,
+                        "last_error": "",
+                    }
+                    for uid in chunk
+                ],
+            )
+            # Locked, so a sender cannot claim a digest while reminders are added to it.
+            digests = {
+                d.recipient_id: d
+                for d in s.scalars(
+                    select(ReminderDigest)
+                    .where(ReminderDigest.recipient_id.in_(chunk), ReminderDigest.day == today)
+                    .with_for_update()
+                )
+                if d.status == "pending"
+            }
+            if not digests:
+                continue
+            rows = list(
+                s.scalars(
+                    select(Reminder)
+                    .where(
+                        Reminder.recipient_id.in_(list(digests)),
+                        Reminder.channel == "digest",
+                        Reminder.status == "pending",
+                    )
+                    .order_by(Reminder.id)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            check = _relevance(s, rows, settings) if rows else None
+            for r in rows:
+                if not check(r)[0]:
+                    r.status, r.last_error = "cancelled", "no longer owed"
+                    continue
+                r.status, r.digest_id = "digested", digests[r.recipient_id].id
+                gathered += 1
+    return gathered
+
+
+def claim_digests(
+    db: Database, settings: ReminderSettings, now: datetime, worker: str, limit: int = 20
+) -> list[ClaimedDigest]:
+    out = []
+    with db.write() as s:
+        digests = list(
+            s.scalars(
+                select(ReminderDigest)
+                .where(_claimable(ReminderDigest, now))
+                .order_by(ReminderDigest.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        until = now + settings.lease
+        for d in digests:
+            rows = s.execute(
+                select(Reminder, Document.client_id)
+                .join(Document, Document.id == Reminder.document_id)
+                .where(Reminder.digest_id == d.id, Reminder.status == "digested")
+                .order_by(Reminder.due_on, Reminder.id)
+            ).all()
+            if not rows:
+                d.status = "empty"
+                continue
+            if d.attempts >= settings.max_attempts:
+                d.status, d.claimed_until = "failed", None
+                continue
+            names = dict(
+                s.execute(
+                    select(User.id, User.display_name).where(
+                        User.id.in_({client_id for _, client_id in rows})
+                    )
+                ).all()
+            )
+            d.status, d.claimed_by, d.claimed_until = "sending", worker, until
+            d.attempts += 1
+            out.append(
+                ClaimedDigest(
+                    d.id,
+                    d.recipient_id,
+                    s.scalar(select(User.email).where(User.id == d.recipient_id)) or "",
+                    d.day,
+                    [
+                        DigestItem(r.id, r.document_id, r.kind, r.due_on, names.get(cid, ""))
+                        for r, cid in rows
+                    ],
+                    until,
+                )
+            )
+    return out
+
+
+def mark_digest_sent(db: Database, digest: ClaimedDigest, worker: str, now: datetime) -> bool:
+    with db.write() as s:
+        moved = s.execute(
+            update(ReminderDigest)
+            .where(
+                ReminderDigest.id == digest.id,
+                ReminderDigest.status == "sending",
+                ReminderDigest.claimed_by == worker,
+            )
+            .values(status="sent", sent_at=now, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved == 1:
+            s.execute(
+                update(Reminder)
+                .where(Reminder.id.in_([i.reminder_id for i in digest.items]))
+                .values(status="sent", sent_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        return moved == 1
+
+
+# --- in-app notifications ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    id: int
+    text: str
+    link: str
+    created_at: datetime
+    read: bool
+
+
+def notifications_for(db: Database, actor: Actor, limit: int = 100) -> list[NotificationView]:
+    with db.read() as s:
+        return [
+            NotificationView(n.id, n.text, n.link, n.created_at, n.read_at is not None)
+            for n in s.scalars(
+                select(Notification)
+                .where(Notification.user_id == actor.id)
+                .order_by(Notification.id.desc())
+                .limit(limit)
+            )
+        ]
+
+
+def unread_count(db: Database, actor: Actor) -> int:
+    with db.read() as s:
+        return s.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        )
+
+
+def mark_read(db: Database, actor: Actor, now: datetime, notification_id: int | None = None) -> int:
+    """Mark this person's notifications read (one, or all). Nobody else's are touched."""
+    with db.write() as s:
+        query = update(Notification).where(
+            Notification.user_id == actor.id, Notification.read_at.is_(None)
+        )
+        if notification_id is not None:
+            query = query.where(Notification.id == notification_id)
+        return s.execute(
+            query.values(read_at=now).execution_options(synchronize_session=False)
+        ).rowcount
+
+
+# --- the client's choice ---------------------------------------------------------------------
+
+
+def channel_of(db: Database, actor: Actor, settings: ReminderSettings) -> ClientChannel:
+    with db.read() as s:
+        choice = s.scalar(select(User.reminder_channel).where(User.id == actor.id))
+    try:
+        return ClientChannel(choice) if choice else settings.client_default
+    except ValueError:
+        return settings.client_default
+
+
+def choose_channel(db: Database, actor: Actor, choice: str) -> ClientChannel:
+    """A client chooses how they are reminded: e-mail, in the app only, or not at all."""
+    if actor.role is not Role.CLIENT:
+        raise NotFound()
+    try:
+        channel = ClientChannel(choice)
+    except ValueError as exc:
+        raise Invalid("Please choose one of the options.") from exc
+    with db.write() as s:
+        user = s.get(User, actor.id)
+        user.reminder_channel = channel.value
+        audit.record(
+            s, actor, "reminders.channel", "user", actor.id, client_id=actor.id,
+            detail={"channel": channel.value},
+        )  # fmt: skip
+    return channel
+
+
+# --- private calendar feed -------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    # The token is 256 random bits, so a fast hash is as good as a slow one here.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_calendar_token(db: Database, actor: Actor, now: datetime) -> str:
+    """A new secret calendar address; any earlier one stops working. Shown once."""
+    token = secrets.token_urlsafe(32)
+    with db.write() as s:
+        feed = s.get(CalendarFeed, actor.id)
+        if feed is None:
+            s.add(CalendarFeed(user_id=actor.id, token_hash=_token_hash(token), created_at=now))
+        else:
+            feed.token_hash, feed.created_at = _token_hash(token), now
+        audit.record(
+            s, actor, "calendar.new_address", "user", actor.id,
+            client_id=actor.id if actor.role is Role.CLIENT else None,
+        )  # fmt: skip
+    return token
+
+
+def stop_calendar(db: Database, actor: Actor) -> None:
+    with db.write() as s:
+        feed = s.get(CalendarFeed, actor.id)
+        if feed is not None:
+            s.delete(feed)
+            audit.record(
+                s, actor, "calendar.stop", "user", actor.id,
+                client_id=actor.id if actor.role is Role.CLIENT else None,
+            )  # fmt: skip
+
+
+def calendar_started(db: Database, actor: Actor) -> datetime | None:
+    with db.read() as s:
+        feed = s.get(CalendarFeed, actor.id)
+        return feed.created_at if feed else None
+
+
+def calendar_for_token(db: Database, token: str) -> tuple[Actor, list[ReviewDate]]:
+    """The review dates behind a calendar address; NotFound for any unknown address."""
+    if not token or len(token) > 200:
+        raise NotFound()
+    with db.read() as s:
+        user = s.scalar(
+            select(User)
+            .join(CalendarFeed, CalendarFeed.user_id == User.id)
+            .where(CalendarFeed.token_hash == _token_hash(token), User.active.is_(True))
+        )
+        if user is None:
+            raise NotFound()
+        actor = Actor(user.id, Role(user.role), user.display_name)
+    return actor, review_dates_for(db, actor)
+
+
+# --- counts, for tests, the bench and the command line --------------------------------------
+
+
+def status_counts(db: Database) -> dict[str, int]:
+    with db.read() as s:
+        return dict(
+            s.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).all()
+        )

@@ -1,0 +1,478 @@
+"""Review dates: set when a document is agreed, brought forward on request or after a crisis,
+and reset by a review (a co-signed new version or a co-signed "reviewed, no changes").
+
+The date lives on the document (`next_review_on`, indexed) so the reminder sweep reads only the
+documents whose review is near. Every change is recomputed from the stored facts (the regular
+date and the open requests) under a lock on the document row, never patched incrementally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.engine import Database
+from ..db.models import (
+    ContingencyActivation,
+    Document,
+    ReviewConfirmation,
+    ReviewRequest,
+    User,
+    Version,
+    utcnow,
+)
+from ..domain.contingency import ContingencyPeriod
+from ..domain.errors import ContentInvalid
+from ..domain.kinds import KIND_LABELS, kind_for
+from ..domain.reviews import (
+    OpenRequest,
+    ReviewReason,
+    interval_review_date,
+    next_review,
+    resolved_by_review,
+    validate_earlier_request,
+)
+from ..domain.roles import Role
+from ..domain.signoff import SignOff, State
+from . import audit, passwords
+from .access import require_read, visible_clients
+from .actor import Actor
+from .errors import Invalid, NotFound, ReadOnly
+
+EARLIER_REVIEW_SUGGESTED_DAYS = 14  # what the "ask for an earlier review" form suggests
+
+
+def _lock(s: Session, document_id: int) -> Document:
+    """The document row, locked for this transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE
+    already serialises writers), with fresh values."""
+    doc = s.execute(
+        select(Document)
+        .where(Document.id == document_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if doc is None:
+        raise NotFound()
+    return doc
+
+
+def _open_requests(s: Session, doc: Document, today: date) -> list[tuple[ReviewRequest, bool]]:
+    """Open requests, each with whether its crisis is still going on."""
+    rows = s.execute(
+        select(ReviewRequest, ContingencyActivation)
+        .outerjoin(ContingencyActivation, ContingencyActivation.id == ReviewRequest.activation_id)
+        .where(ReviewRequest.document_id == doc.id, ReviewRequest.resolved_at.is_(None))
+        .order_by(ReviewRequest.id)
+    ).all()
+    return [(r, a is not None and _period(a).active(today)) for r, a in rows]
+
+
+def _period(a: ContingencyActivation) -> ContingencyPeriod:
+    return ContingencyPeriod(
+        a.started_at.date(), a.ends_on, a.ended_at.date() if a.ended_at else None,
+        a.review_window_days,
+    )  # fmt: skip
+
+
+def _as_open(r: ReviewRequest, running: bool) -> OpenRequest:
+    return OpenRequest(r.id, ReviewReason(r.kind), r.due_on, r.requested_at, running)
+
+
+def _recompute(s: Session, doc: Document, today: date) -> None:
+    """Set the next review from the stored facts. Not audited itself: it follows from events
+    that are (agreed, review.request, review.confirm, contingency.start/end)."""
+    requests = [_as_open(r, running) for r, running in _open_requests(s, doc, today)]
+    when, why = next_review(doc.scheduled_review_on, requests)
+    doc.next_review_on, doc.next_review_reason = when, why.value if why else None
+
+
+def _interval_weeks(s: Session, doc: Document, number: int) -> int:
+    content = s.scalar(
+        select(Version.content).where(Version.document_id == doc.id, Version.number == number)
+    )
+    return kind_for(doc.kind, doc.template).review_interval_weeks(content or {})
+
+
+def _reviewed(s: Session, doc: Document, agreed_number: int, now: datetime, today: date) -> None:
+    """A review is complete (or the document newly agreed): start the next cycle."""
+    weeks = _interval_weeks(s, doc, agreed_number)
+    doc.review_cycle = (doc.review_cycle or 0) + 1
+    doc.last_reviewed_on = today
+    doc.scheduled_review_on = interval_review_date(today, weeks)
+    doc.awaiting_signature_since = None
+    open_rows = _open_requests(s, doc, today)
+    answered = {r.id for r in resolved_by_review([_as_open(r, x) for r, x in open_rows], now)}
+    for row, _ in open_rows:
+        if row.id in answered:
+            row.resolved_at = now
+    _recompute(s, doc, today)
+
+
+def today_for(now: datetime) -> date:
+    """The service's calendar day (UTC unless the reminder settings say otherwise)."""
+    return now.date()
+
+
+# --- hooks called by other use cases, inside their transaction ------------------------------
+
+
+def after_signing(
+    s: Session, actor: Actor, doc: Document, before: SignOff, after: SignOff, now: datetime
+) -> None:
+    """Called by signoff.sign: a newly agreed version resets the review date; a draft that one
+    party has signed is now waiting for the other."""
+    doc = _lock(s, doc.id)
+    today = today_for(now)
+    newly_agreed = after.agreed is not None and (
+        before.agreed is None or before.agreed.number != after.agreed.number
+    )
+    if newly_agreed:
+        _reviewed(s, doc, after.agreed.number, now, today)
+    elif after.state is State.AWAITING_SIGNATURE:
+        if before.state is not State.AWAITING_SIGNATURE or doc.awaiting_signature_since is None:
+            doc.awaiting_signature_since = today
+    elif after.state in (State.DECLINED, State.DRAFT):
+        doc.awaiting_signature_since = None
+
+
+def schedule_post_crisis(
+    s: Session, actor: Actor, doc: Document, activation: ContingencyActivation, today: date
+) -> None:
+    """Called by contingencies.start_contingency: a review after every crisis."""
+    doc = _lock(s, doc.id)
+    due = _period(activation).post_crisis_review_due(today)
+    s.add(
+        ReviewRequest(
+            document_id=doc.id,
+            kind=ReviewReason.POST_CRISIS.value,
+            due_on=due,
+            reason="",
+            requested_by_id=actor.id,
+            requested_at=utcnow(),
+            activation_id=activation.id,
+        )
+    )
+    s.flush()
+    _recompute(s, doc, today)
+
+
+def crisis_ended(
+    s: Session, actor: Actor, doc: Document, activation: ContingencyActivation, today: date
+) -> None:
+    """Called by contingencies.end_contingency: ended early, so the look-back comes sooner."""
+    doc = _lock(s, doc.id)
+    due = _period(activation).post_crisis_review_due(today)
+    for row in s.scalars(
+        select(ReviewRequest).where(
+            ReviewRequest.activation_id == activation.id, ReviewRequest.resolved_at.is_(None)
+        )
+    ):
+        row.due_on = min(row.due_on, due)
+    s.flush()
+    _recompute(s, doc, today)
+
+
+# --- use cases ----------------------------------------------------------------------------------
+
+
+def _party_document(s: Session, actor: Actor, document_id: int) -> Document:
+    doc = s.get(Document, document_id)
+    if doc is None:
+        raise NotFound()
+    access = require_read(s, actor, doc.client_id)
+    if not access.sign:
+        raise ReadOnly(
+            "Only the client and their key worker arrange reviews. You can add a comment."
+        )
+    return _lock(s, document_id)
+
+
+def request_earlier_review(
+    db: Database,
+    actor: Actor,
+    document_id: int,
+    wanted_by_raw: str,
+    reason: str,
+    today: date,
+) -> date:
+    """Either party asks to review sooner, saying why. Returns the new next review date."""
+    with db.write() as s:
+        doc = _party_document(s, actor, document_id)
+        if doc.next_review_on is None:
+            raise Invalid(
+                "This has not been agreed yet, so there is no review to bring forward. "
+                "You can change it and sign it together instead."
+            )
+        wanted, reason = validate_earlier_request(wanted_by_raw, reason, today, doc.next_review_on)
+        request = ReviewRequest(
+            document_id=doc.id,
+            kind=ReviewReason.EARLIER.value,
+            due_on=wanted,
+            reason=reason,
+            requested_by_id=actor.id,
+            requested_at=utcnow(),
+        )
+        s.add(request)
+        s.flush()
+        audit.record(
+            s,
+            actor,
+            "review.request",
+            "document",
+            doc.id,
+            client_id=doc.client_id,
+            detail={"request": request.id, "wanted_by": wanted.isoformat()},
+        )
+        _recompute(s, doc, today)
+        return doc.next_review_on
+
+
+def confirm_no_changes(
+    db: Database,
+    actor: Actor,
+    document_id: int,
+    version_number: int,
+    password: str,
+    now: datetime | None = None,
+) -> bool:
+    """One party confirms "reviewed, no changes" on the agreed version, re-entering their
+    password as when signing. Returns True when both have confirmed and the review is done."""
+    from .signoff import current_key_worker, decide_for
+
+    now = now or utcnow()
+    with db.read() as s:
+        user = s.get(User, actor.id)
+        password_hash = user.password_hash if user else None
+    if not passwords.verify(password_hash, password or ""):
+        raise ContentInvalid({"password": "That password is not right. Nothing was confirmed."})
+    with db.write() as s:
+        doc = _party_document(s, actor, document_id)
+        decision = decide_for(s, doc)
+        if decision.state is not State.AGREED or decision.agreed.number != version_number:
+            raise Invalid(
+                "Only the agreed version, with no draft changes after it, can be confirmed as "
+                "reviewed with no changes. If you changed something, sign the new version instead."
+            )
+        already = s.scalar(
+            select(ReviewConfirmation.id).where(
+                ReviewConfirmation.document_id == doc.id,
+                ReviewConfirmation.cycle == doc.review_cycle,
+                ReviewConfirmation.user_id == actor.id,
+            )
+        )
+        if already:  # the row lock above makes this check and the insert one step
+            raise Invalid("You have already confirmed this review.")
+        s.add(
+            ReviewConfirmation(
+                document_id=doc.id,
+                cycle=doc.review_cycle,
+                version_number=version_number,
+                content_hash=decision.agreed.content_hash,
+                user_id=actor.id,
+                role=actor.role.value,
+                confirmed_at=now,
+                method="password re-entered",
+            )
+        )
+        s.flush()
+        audit.record(
+            s,
+            actor,
+            "review.confirm",
+            "document",
+            doc.id,
+            client_id=doc.client_id,
+            detail={"version": version_number, "cycle": doc.review_cycle},
+        )
+        confirmed = set(
+            s.scalars(
+                select(ReviewConfirmation.user_id).where(
+                    ReviewConfirmation.document_id == doc.id,
+                    ReviewConfirmation.cycle == doc.review_cycle,
+                )
+            )
+        )
+        parties = {doc.client_id, current_key_worker(s, doc.client_id)}
+        if parties <= confirmed:
+            audit.record(
+                s,
+                actor,
+                "review.completed",
+                "document",
+                doc.id,
+                client_id=doc.client_id,
+                detail={"version": version_number, "outcome": "no changes"},
+            )
+            _reviewed(s, doc, version_number, now, today_for(now))
+            return True
+        if doc.awaiting_signature_since is None:
+            doc.awaiting_signature_since = today_for(now)
+        return False
+
+
+def waiting_for(s: Session, doc: Document) -> set[int]:
+    """Who has not yet signed (or confirmed a review) that the other party is waiting on."""
+    from .signoff import current_key_worker, decide_for
+
+    worker = current_key_worker(s, doc.client_id)
+    decision = decide_for(s, doc)
+    if decision.state is State.AWAITING_SIGNATURE:
+        ids = {Role.CLIENT: doc.client_id, Role.KEY_WORKER: worker}
+        return {ids[role] for role in decision.waiting_for if ids.get(role)}
+    if decision.state is State.AGREED:
+        confirmed = set(
+            s.scalars(
+                select(ReviewConfirmation.user_id).where(
+                    ReviewConfirmation.document_id == doc.id,
+                    ReviewConfirmation.cycle == doc.review_cycle,
+                )
+            )
+        )
+        if confirmed:
+            return {p for p in (doc.client_id, worker) if p and p not in confirmed}
+    return set()
+
+
+# --- what people see -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestView:
+    kind: str  # "earlier" or "post_crisis"
+    reason_label: str
+    due_on: date
+    reason: str
+    asked_by: str
+    asked_at: datetime
+
+
+@dataclass(frozen=True)
+class ConfirmationView:
+    name: str
+    role: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewPanel:
+    document_id: int
+    next_review_on: date | None
+    reason_label: str
+    days_until: int | None  # negative when overdue
+    last_reviewed_on: date | None
+    interval_weeks: int | None
+    requests: list[RequestView]
+    confirmations: list[ConfirmationView]
+    agreed_number: int | None
+    can_request: bool
+    can_confirm: bool
+    suggested_date: date
+
+
+def review_panel(db: Database, actor: Actor, document_id: int, today: date) -> ReviewPanel:
+    """The review dates and requests of one document, for everyone who may read it."""
+    from .signoff import decide_for
+
+    with db.read() as s:
+        doc = s.get(Document, document_id)
+        if doc is None:
+            raise NotFound()
+        access = require_read(s, actor, doc.client_id)
+        decision = decide_for(s, doc)
+        names: dict[int, str] = {}
+
+        def name(user_id: int | None) -> str:
+            if user_id is None:
+                return ""
+            if user_id not in names:
+                u = s.get(User, user_id)
+                names[user_id] = f"{u.display_name} ({Role(u.role).label})"
+            return names[user_id]
+
+        requests = [
+            RequestView(
+                r.kind,
+                ReviewReason(r.kind).label,
+                r.due_on,
+                r.reason,
+                name(r.requested_by_id),
+                r.requested_at,
+            )
+            for r, _ in _open_requests(s, doc, today)
+        ]
+        confirmations = [
+            ConfirmationView(name(c.user_id).rsplit(" (", 1)[0], Role(c.role).label, c.confirmed_at)
+            for c in s.scalars(
+                select(ReviewConfirmation)
+                .where(
+                    ReviewConfirmation.document_id == doc.id,
+                    ReviewConfirmation.cycle == doc.review_cycle,
+                )
+                .order_by(ReviewConfirmation.id)
+            )
+        ]
+        agreed = decision.agreed.number if decision.agreed else None
+        confirmed_by_me = any(
+            c.user_id == actor.id
+            for c in s.scalars(
+                select(ReviewConfirmation).where(
+                    ReviewConfirmation.document_id == doc.id,
+                    ReviewConfirmation.cycle == doc.review_cycle,
+                )
+            )
+        )
+        when = doc.next_review_on
+        return ReviewPanel(
+            doc.id,
+            when,
+            ReviewReason(doc.next_review_reason).label if doc.next_review_reason else "",
+            (when - today).days if when else None,
+            doc.last_reviewed_on,
+            _interval_weeks(s, doc, agreed) if agreed else None,
+            requests,
+            confirmations,
+            agreed,
+            access.sign and when is not None,
+            access.sign and decision.state is State.AGREED and not confirmed_by_me,
+            min(
+                today + timedelta(days=EARLIER_REVIEW_SUGGESTED_DAYS),
+                (when - timedelta(days=1)) if when and when > today else today,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class ReviewDate:
+    document_id: int
+    title: str
+    kind_label: str
+    client_name: str
+    on: date
+    reason_label: str
+
+
+def review_dates_for(db: Database, actor: Actor, limit: int = 500) -> list[ReviewDate]:
+    """Every review date this person can see, soonest first (a client: their own)."""
+    clients = visible_clients(actor).subquery()
+    with db.read() as s:
+        rows = s.execute(
+            select(Document, clients.c.display_name)
+            .join(clients, clients.c.id == Document.client_id)
+            .where(Document.next_review_on.is_not(None))
+            .order_by(Document.next_review_on, Document.id)
+            .limit(limit)
+        ).all()
+        return [
+            ReviewDate(
+                d.id,
+                d.title,
+                KIND_LABELS.get(d.kind, d.kind),
+                client_name,
+                d.next_review_on,
+                ReviewReason(d.next_review_reason).label if d.next_review_reason else "",
+            )
+            for d, client_name in rows
+        ]

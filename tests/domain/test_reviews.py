@@ -1,0 +1,209 @@
+"""Review dates and the reminders they owe: plain dates in, plain answers out (no clock)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from careplan.domain.contingency import ContingencyPeriod
+from careplan.domain.errors import ContentInvalid
+from careplan.domain.reviews import (
+    Audience,
+    ClientChannel,
+    OpenRequest,
+    ReminderRules,
+    ReviewReason,
+    client_channels,
+    interval_review_date,
+    next_review,
+    owed_for_review,
+    owed_for_waiting,
+    resolved_by_review,
+    review_due_window,
+    timing,
+    validate_earlier_request,
+)
+
+DUE = date(2027, 3, 3)
+RULES = ReminderRules()
+
+
+def at(d: date, hour: int = 9) -> datetime:
+    return datetime(d.year, d.month, d.day, hour, tzinfo=UTC)
+
+
+def kinds(owed) -> list[str]:
+    return [o.kind for o in owed]
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+def test_the_regular_review_is_the_interval_after_agreement():
+    assert interval_review_date(date(2027, 1, 4), 12) == date(2027, 3, 29)
+    assert interval_review_date(date(2027, 1, 4), 1) == date(2027, 1, 11)
+    with pytest.raises(ValueError):
+        interval_review_date(date(2027, 1, 4), 0)
+
+
+def test_the_next_review_is_the_earliest_of_the_regular_date_and_open_requests():
+    regular = date(2027, 3, 29)
+    assert next_review(regular, []) == (regular, ReviewReason.INTERVAL)
+    earlier = OpenRequest(1, ReviewReason.EARLIER, date(2027, 2, 10), at(date(2027, 2, 1)))
+    crisis = OpenRequest(2, ReviewReason.POST_CRISIS, date(2027, 2, 20), at(date(2027, 2, 2)))
+    assert next_review(regular, [crisis, earlier]) == (date(2027, 2, 10), ReviewReason.EARLIER)
+    assert next_review(regular, [crisis]) == (date(2027, 2, 20), ReviewReason.POST_CRISIS)
+    # A request later than the regular date does not push the review back.
+    late = OpenRequest(3, ReviewReason.EARLIER, date(2027, 4, 1), at(date(2027, 2, 1)))
+    assert next_review(regular, [late]) == (regular, ReviewReason.INTERVAL)
+    # Never agreed, but a crisis plan was used: the post-crisis review is still due.
+    assert next_review(None, [crisis]) == (date(2027, 2, 20), ReviewReason.POST_CRISIS)
+    assert next_review(None, []) == (None, None)
+
+
+def test_on_the_same_day_the_more_specific_reason_is_shown():
+    same = OpenRequest(1, ReviewReason.POST_CRISIS, DUE, at(date(2027, 2, 1)))
+    assert next_review(DUE, [same]) == (DUE, ReviewReason.POST_CRISIS)
+
+
+def test_a_post_crisis_review_is_set_from_when_the_crisis_plan_stops():
+    period = ContingencyPeriod(date(2027, 2, 1), date(2027, 2, 14), None, review_window_days=7)
+    assert period.post_crisis_review_due(date(2027, 2, 2)) == date(2027, 2, 21)
+    ended_early = ContingencyPeriod(date(2027, 2, 1), date(2027, 2, 14), date(2027, 2, 5), 7)
+    assert ended_early.post_crisis_review_due(date(2027, 2, 6)) == date(2027, 2, 12)
+
+
+def test_a_review_answers_the_requests_made_before_it_but_not_a_crisis_still_going_on():
+    reviewed_at = at(date(2027, 2, 15))
+    before = OpenRequest(1, ReviewReason.EARLIER, date(2027, 2, 20), at(date(2027, 2, 10)))
+    after = OpenRequest(2, ReviewReason.EARLIER, date(2027, 2, 25), at(date(2027, 2, 16)))
+    over = OpenRequest(3, ReviewReason.POST_CRISIS, date(2027, 2, 22), at(date(2027, 2, 1)))
+    running = OpenRequest(
+        4, ReviewReason.POST_CRISIS, date(2027, 3, 1), at(date(2027, 2, 12)), True
+    )
+    answered = resolved_by_review([before, after, over, running], reviewed_at)
+    assert [r.id for r in answered] == [1, 3]
+
+
+def test_an_earlier_review_needs_a_reason_and_a_date_before_the_next_review():
+    today = date(2027, 2, 1)
+    assert validate_earlier_request("2027-02-10", " Things changed ", today, DUE) == (
+        date(2027, 2, 10),
+        "Things changed",
+    )
+    with pytest.raises(ContentInvalid) as err:
+        validate_earlier_request("", "", today, DUE)
+    assert set(err.value.errors) == {"reason", "wanted_by"}
+    with pytest.raises(ContentInvalid) as err:
+        validate_earlier_request("2027-01-31", "why", today, DUE)
+    assert "past" in err.value.errors["wanted_by"]
+    with pytest.raises(ContentInvalid) as err:
+        validate_earlier_request(DUE.isoformat(), "why", today, DUE)
+    assert "already" in err.value.errors["wanted_by"]
+    # Today itself is allowed: "we need to talk now".
+    assert validate_earlier_request(today.isoformat(), "now", today, DUE)[0] == today
+
+
+# --- reminders owed ------------------------------------------------------------------------------
+
+
+def test_nothing_is_owed_until_fourteen_days_before():
+    assert owed_for_review(DUE, DUE - timedelta(days=15), RULES) == []
+
+
+@pytest.mark.parametrize(
+    "today, expected",
+    [
+        (DUE - timedelta(days=14), ["soon:14"]),
+        (DUE - timedelta(days=7), ["soon:14"]),
+        (DUE - timedelta(days=6), []),  # 14 days before is more than a week ago now
+        (DUE - timedelta(days=2), ["soon:2"]),
+        (DUE, ["soon:2", "today"]),
+        (DUE + timedelta(days=5), ["soon:2", "today"]),
+        (DUE + timedelta(days=6), ["today"]),
+        (DUE + timedelta(days=7), ["today", "overdue:1"]),
+        (DUE + timedelta(days=13), ["overdue:1"]),
+        (DUE + timedelta(days=14), ["overdue:1", "overdue:2", "escalation"]),
+        (DUE + timedelta(days=22), ["overdue:3", "escalation"]),
+        (DUE + timedelta(days=400), ["overdue:57", "escalation"]),
+    ],
+    ids=lambda v: str(v),
+)
+def test_reminders_owed_follow_from_the_dates_not_from_the_day_the_sweep_runs(today, expected):
+    """Each reminder is owed from its day until the catch-up window (7 days) has passed, so
+    a sweep on any day in between, for example after downtime, still finds it."""
+    assert kinds(owed_for_review(DUE, today, RULES)) == expected
+
+
+def test_each_reminder_is_owed_on_its_own_day():
+    owed = {o.kind: o.owed_on for o in owed_for_review(DUE, DUE + timedelta(days=14), RULES)}
+    assert owed == {
+        "overdue:1": DUE + timedelta(days=7),
+        "overdue:2": DUE + timedelta(days=14),
+        "escalation": DUE + timedelta(days=14),
+    }
+
+
+def test_escalation_goes_to_supervisors_and_is_never_too_late():
+    owed = owed_for_review(DUE, DUE + timedelta(days=90), RULES)
+    escalation = next(o for o in owed if o.kind == "escalation")
+    assert escalation.audience is Audience.SUPERVISORS
+    assert {o.audience for o in owed if o.kind != "escalation"} == {Audience.PARTIES}
+
+
+def test_three_days_of_downtime_are_caught_up_once():
+    """Every reminder that fell due while nothing ran is owed on the day it runs again, and
+    a sweep just before the downtime owed a subset of it (unique keys take care of 'once')."""
+    before = DUE - timedelta(days=2)
+    after = before + timedelta(days=3)
+    missed = {o.kind for o in owed_for_review(DUE, after, RULES)} - {
+        o.kind for o in owed_for_review(DUE, before, RULES)
+    }
+    assert missed == {"today"}
+    assert kinds(owed_for_review(DUE, after, RULES)) == ["soon:2", "today"]
+
+
+def test_rules_are_configurable():
+    rules = ReminderRules(
+        due_soon_days=(7,), due_today=False, overdue_every_days=0, escalate_after_days=3
+    )
+    assert kinds(owed_for_review(DUE, DUE + timedelta(days=3), rules)) == ["escalation"]
+    assert kinds(owed_for_review(DUE, DUE - timedelta(days=7), rules)) == ["soon:7"]
+    assert review_due_window(DUE, rules) == DUE + timedelta(days=7)
+    no_catch_up = ReminderRules(catch_up_days=0)
+    assert kinds(owed_for_review(DUE, DUE, no_catch_up)) == ["today"]
+    with pytest.raises(ValueError):
+        ReminderRules(due_soon_days=(0,))
+    with pytest.raises(ValueError):
+        ReminderRules(overdue_every_days=-1)
+
+
+def test_whoever_has_not_signed_is_reminded_two_and_seven_days_after():
+    since = date(2027, 2, 1)
+    assert owed_for_waiting(since, since + timedelta(days=1), RULES) == []
+    owed = owed_for_waiting(since, since + timedelta(days=7), RULES)
+    assert [(o.kind, o.owed_on, o.audience) for o in owed] == [
+        ("sign:2", since + timedelta(days=2), Audience.WAITING),
+        ("sign:7", since + timedelta(days=7), Audience.WAITING),
+    ]
+    assert kinds(owed_for_waiting(since, since + timedelta(days=30), RULES)) == []
+
+
+def test_the_wording_follows_the_day_it_is_read():
+    assert timing("soon:14", DUE, DUE - timedelta(days=14)).kind == "soon"
+    # Caught up late: a "coming up" reminder read on the day says "today", never "coming up".
+    assert timing("soon:14", DUE, DUE).kind == "today"
+    assert timing("soon:2", DUE, DUE + timedelta(days=1)).kind == "overdue"
+    late = timing("escalation", DUE, DUE + timedelta(days=14))
+    assert (late.kind, late.days) == ("escalation", -14)
+    assert timing("sign:2", date(2027, 2, 1), DUE).kind == "waiting"
+
+
+def test_a_client_chooses_email_in_app_only_or_nothing():
+    default = ClientChannel.EMAIL
+    assert client_channels(None, default) == ("app", "email")
+    assert client_channels("app", default) == ("app",)
+    assert client_channels("none", default) == ()
+    assert client_channels(None, ClientChannel.APP) == ("app",)
+    assert client_channels("nonsense", ClientChannel.APP) == ("app",)

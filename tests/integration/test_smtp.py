@@ -1,0 +1,189 @@
+"""A real SMTP conversation: an SMTP server (aiosmtpd) started by the test on localhost, the
+app's own SMTP mailer (smtplib, with login) configured to use it. Each reminder arrives once,
+discreet."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from careplan.db.models import Document, Reminder
+from careplan.reminders import messages
+from careplan.reminders.mail import SmtpMailer, mailer_from_config
+from careplan.reminders.sender import send_pending
+from careplan.services import reminders, signoff
+from careplan.services.accounts import actor_for
+from careplan.services.reminders import ReminderSettings
+from tests.factories import PASSWORD, Circle, make_plan
+
+aiosmtpd = pytest.importorskip("aiosmtpd", reason="the test extra installs aiosmtpd")
+from aiosmtpd.controller import Controller  # noqa: E402
+from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+DUE = date(2027, 3, 3)
+USER, SECRET = "careplan", "smtp-secret"
+
+
+class Inbox:
+    def __init__(self):
+        self.envelopes = []
+        self.logins = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def messages(self):
+        return [
+            (e.rcpt_tos, email.message_from_bytes(e.content, policy=email.policy.default))
+            for e in self.envelopes
+        ]
+
+
+def _authenticate(inbox):
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login.decode(),
+            auth_data.password.decode(),
+        ) == (USER, SECRET)
+        inbox.logins.append(ok)
+        return AuthResult(success=ok)
+
+    return check
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        authenticator=_authenticate(inbox),
+        auth_require_tls=False,  # a test on the loopback; production uses STARTTLS or TLS
+    )
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_app(app, smtp_server):
+    controller, _ = smtp_server
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=controller.port,
+        SMTP_USE_TLS=False,
+        SMTP_USERNAME=USER,
+        SMTP_PASSWORD=SECRET,
+        SMTP_FROM="Reminders <reminders@example.org>",
+        PUBLIC_BASE_URL="https://app.example.org",
+    )
+    return app
+
+
+def _agreed(db, circle) -> int:
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    with db.write() as s:
+        d = s.get(Document, doc)
+        d.next_review_on = d.scheduled_review_on = DUE
+    return doc
+
+
+def _send(app, db, now):
+    settings = ReminderSettings.from_config(app.config)
+    mailer = mailer_from_config(app.config)
+    assert isinstance(mailer, SmtpMailer)
+    reminders.build_digests(db, settings, now)
+    return send_pending(db, settings, mailer, app.config["SMTP_FROM"], lambda: now, "smtp-test")
+
+
+def test_a_reminder_arrives_once_over_smtp_discreetly(smtp_app, smtp_server, db):
+    _, inbox = smtp_server
+    circle = Circle()
+    doc = _agreed(db, circle)
+    now = datetime(2027, 2, 17, 5, tzinfo=UTC)  # 14 days before; before the digest hour
+    settings = ReminderSettings.from_config(smtp_app.config)
+    reminders.sweep(db, settings, now)
+
+    report = _send(smtp_app, db, now)
+    assert report.emails == 1
+    for later in (now + timedelta(minutes=1), now + timedelta(hours=1)):
+        reminders.sweep(db, settings, later)
+        _send(smtp_app, db, later)
+
+    assert inbox.logins == [True]  # later runs had nothing to send: no connection
+    [(rcpt, msg)] = inbox.messages()
+    assert rcpt == [circle.client.email]
+    assert msg["From"] == "Reminders <reminders@example.org>"
+    assert msg["Subject"] == "Reminder for Wed 3 Mar"
+    body = msg.get_content()
+    assert "You have a review coming up on Wednesday 3 March 2027." in body
+    assert f"https://app.example.org/documents/{doc}" in body
+    assert messages.indiscretions(str(msg["Subject"]) + body) == []
+    assert circle.client.display_name not in body
+    with db.read() as s:
+        row = s.query(Reminder).filter_by(channel="email").one()
+    assert msg["Message-ID"] == f"<reminder-{row.id}@example.org>"
+    assert (row.status, row.attempts) == ("sent", 1)
+
+
+def test_the_daily_digest_arrives_once_over_smtp(smtp_app, smtp_server, db):
+    _, inbox = smtp_server
+    circle = Circle()
+    _agreed(db, circle)
+    reminders.choose_channel(db, actor_for(circle.client), "app")  # no e-mail for the client
+    now = datetime(2027, 3, 1, 8, tzinfo=UTC)
+    settings = ReminderSettings.from_config(smtp_app.config)
+    reminders.sweep(db, settings, now)
+    _send(smtp_app, db, now)
+    _send(smtp_app, db, now + timedelta(hours=3))
+    [(rcpt, msg)] = inbox.messages()
+    assert rcpt == [circle.key_worker.email]
+    assert msg["Subject"] == "Your reminders for Mon 1 Mar"
+    assert "Review coming up on Wednesday 3 March 2027." in msg.get_content()
+    assert messages.indiscretions(str(msg["Subject"]) + msg.get_content()) == []
+
+
+def test_a_mail_server_that_is_down_delays_but_loses_nothing(smtp_app, smtp_server, db):
+    controller, inbox = smtp_server
+    circle = Circle()
+    _agreed(db, circle)
+    now = datetime(2027, 3, 1, 5, tzinfo=UTC)
+    settings = ReminderSettings.from_config(smtp_app.config)
+    reminders.sweep(db, settings, now)
+    smtp_app.config["SMTP_PORT"] = _free_port()  # nothing listens there: the server is down
+    report = _send(smtp_app, db, now)
+    assert report.failed == 1 and report.emails == 0
+    smtp_app.config["SMTP_PORT"] = controller.port  # back up
+    assert _send(smtp_app, db, now + timedelta(seconds=5)).emails == 0  # backing off
+    assert _send(smtp_app, db, now + timedelta(minutes=2)).emails == 1
+    assert len(inbox.messages()) == 1
+
+
+def test_wrong_smtp_credentials_fail_and_are_retried(smtp_app, smtp_server, db):
+    _, inbox = smtp_server
+    smtp_app.config["SMTP_PASSWORD"] = "wrong"
+    smtp_app.config["SMTP_TIMEOUT_SECONDS"] = 2  # aiosmtpd answers a failed login slowly
+    circle = Circle()
+    _agreed(db, circle)
+    now = datetime(2027, 3, 1, 5, tzinfo=UTC)
+    reminders.sweep(db, ReminderSettings.from_config(smtp_app.config), now)
+    assert _send(smtp_app, db, now).failed == 1
+    assert inbox.messages() == [] and inbox.logins == [False]
+    smtp_app.config["SMTP_PASSWORD"] = SECRET
+    assert _send(smtp_app, db, now + timedelta(minutes=2)).emails == 1

@@ -1,0 +1,582 @@
+"""Reminders: what the sweep records, how senders deliver it exactly once, digests, the
+client's choice, discreet wording, the in-app pages and the private calendar feed.
+
+The clock is always passed in (`now`), so days go by without sleeping."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import Document, Notification, Reminder, ReminderDigest, User
+from careplan.domain.reviews import ReminderRules, timing
+from careplan.reminders import ical, messages
+from careplan.reminders.sender import send_pending
+from careplan.services import reminders, reviews, signoff
+from careplan.services.accounts import actor_for
+from careplan.services.errors import NotFound
+from careplan.services.reminders import ReminderSettings
+from tests.conftest import csrf_token, login
+from tests.factories import PASSWORD, CaseloadLinkFactory, Circle, ClientFactory, make_plan
+
+DUE = date(2027, 3, 3)
+SENDER = "Reminders <reminders@example.org>"
+SETTINGS = ReminderSettings(base_url="https://app.example.org")
+
+
+def at(d: date, hour: int = 9) -> datetime:
+    return datetime(d.year, d.month, d.day, hour, tzinfo=UTC)
+
+
+class RecordingMailer:
+    """Keeps every message the SMTP server would have accepted; can be told to fail."""
+
+    def __init__(self):
+        self.sent: list[EmailMessage] = []
+        self.fail_with: Exception | None = None
+
+    @contextmanager
+    def connect(self):
+        def send(message):
+            if self.fail_with is not None:
+                raise self.fail_with
+            self.sent.append(message)
+
+        yield send
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.sent if m["To"] == address]
+
+
+@pytest.fixture
+def circle(app):
+    return Circle()
+
+
+@pytest.fixture
+def mailer():
+    return RecordingMailer()
+
+
+def agreed_plan(db, circle, due_on: date | None = DUE) -> int:
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    if due_on is not None:
+        set_due(db, doc, due_on)
+    return doc
+
+
+def set_due(db, doc: int, due_on: date) -> None:
+    with db.write() as s:
+        d = s.get(Document, doc)
+        d.next_review_on = d.scheduled_review_on = due_on
+
+
+def owed(db) -> set[tuple]:
+    with db.read() as s:
+        return set(
+            s.execute(
+                sa.select(Reminder.kind, Reminder.recipient_id, Reminder.channel, Reminder.status)
+            ).all()
+        )
+
+
+def rows(db, **where) -> list[Reminder]:
+    with db.read() as s:
+        return list(s.scalars(sa.select(Reminder).filter_by(**where).order_by(Reminder.id)))
+
+
+def send(db, mailer, now, settings=SETTINGS, worker="sender-1"):
+    """What the scheduler's jobs do after a sweep: gather today's digests, then send."""
+    reminders.build_digests(db, settings, now)
+    return send_pending(db, settings, mailer, SENDER, lambda: now, worker)
+
+
+# --- the sweep ----------------------------------------------------------------------------------
+
+
+def test_the_sweep_records_each_owed_reminder_once_per_person_and_channel(db, circle):
+    doc = agreed_plan(db, circle)
+    c, w = circle.client.id, circle.key_worker.id
+    assert reminders.sweep(db, SETTINGS, at(DUE - timedelta(days=15))).inserted == 0
+    report = reminders.sweep(db, SETTINGS, at(DUE - timedelta(days=14)))
+    assert report.inserted == 4
+    assert owed(db) == {
+        ("soon:14", c, "app", "pending"),
+        ("soon:14", c, "email", "pending"),  # the client's default: e-mail and in the app
+        ("soon:14", w, "app", "pending"),
+        ("soon:14", w, "digest", "pending"),  # staff: in the app and the daily digest
+    }
+    # Again, the same day or later the same day: nothing new.
+    assert reminders.sweep(db, SETTINGS, at(DUE - timedelta(days=14), 17)).inserted == 0
+    assert {r.document_id for r in rows(db)} == {doc}
+    assert {r.due_on for r in rows(db)} == {DUE}
+
+
+def test_after_downtime_the_sweep_catches_up_every_missed_reminder_once(db, circle):
+    agreed_plan(db, circle)
+    reminders.sweep(db, SETTINGS, at(DUE - timedelta(days=3)))
+    assert {k for k, *_ in owed(db)} == set()  # 14 days before was 11 days ago: too old
+    reminders.sweep(db, SETTINGS, at(DUE - timedelta(days=2)))
+    # Three days with nothing running; then one sweep.
+    report = reminders.sweep(db, SETTINGS, at(DUE + timedelta(days=1)))
+    assert report.inserted == 4  # "today" for both parties; "2 days before" was already there
+    assert sorted({k for k, *_ in owed(db)}) == ["soon:2", "today"]
+    assert len(rows(db)) == 8
+
+
+def test_escalation_goes_to_the_supervisors_of_the_key_workers_team(db, circle):
+    agreed_plan(db, circle)
+    reminders.sweep(db, SETTINGS, at(DUE + timedelta(days=14)))
+    esc = {(r.recipient_id, r.channel) for r in rows(db, kind="escalation")}
+    assert esc == {(circle.supervisor.id, "app"), (circle.supervisor.id, "digest")}
+    assert {r.recipient_id for r in rows(db, kind="overdue:2")} == {
+        circle.client.id,
+        circle.key_worker.id,
+    }
+
+
+def test_the_client_chooses_email_app_only_or_none(db, circle):
+    agreed_plan(db, circle)
+    client = actor_for(circle.client)
+    assert reminders.channel_of(db, client, SETTINGS).value == "email"
+    reminders.choose_channel(db, client, "app")
+    reminders.sweep(db, SETTINGS, at(DUE - timedelta(days=2)))
+    assert {(r.channel) for r in rows(db, recipient_id=circle.client.id)} == {"app"}
+    reminders.choose_channel(db, client, "none")
+    reminders.sweep(db, SETTINGS, at(DUE))
+    assert {r.kind for r in rows(db, recipient_id=circle.client.id)} == {"soon:2"}
+    # The key worker is reminded whatever the client chose.
+    assert {r.kind for r in rows(db, recipient_id=circle.key_worker.id)} == {"soon:2", "today"}
+    with pytest.raises(NotFound):
+        reminders.choose_channel(db, actor_for(circle.key_worker), "none")
+
+
+def test_whoever_has_not_signed_a_waiting_draft_is_reminded(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
+    since = datetime.now(UTC).date()
+    reminders.sweep(db, SETTINGS, at(since + timedelta(days=2)))
+    assert {(r.kind, r.recipient_id) for r in rows(db)} == {("sign:2", circle.key_worker.id)}
+    assert {r.due_on for r in rows(db)} == {since}
+
+
+def test_a_stale_waiting_mark_is_cleared_by_the_sweep(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
+    page_content = {"what_matters": {"text": "changed"}}
+    from careplan.services import documents
+
+    documents.save_version(db, actor_for(circle.client), doc, 1, page_content)  # new draft
+    reminders.sweep(db, SETTINGS, at(datetime.now(UTC).date() + timedelta(days=2)))
+    assert rows(db) == []
+    with db.read() as s:
+        assert s.get(Document, doc).awaiting_signature_since is None
+
+
+def test_the_sweep_reads_only_documents_whose_dates_are_near(db, circle):
+    agreed_plan(db, circle, DUE)
+    far = agreed_plan(db, Circle(), DUE + timedelta(days=60))
+    report = reminders.sweep(db, SETTINGS, at(DUE))
+    assert report.reviews_checked == 1
+    assert far not in {r.document_id for r in rows(db)}
+
+
+# --- sending ------------------------------------------------------------------------------------
+
+
+def test_in_app_and_email_are_delivered_once_and_say_nothing_but_the_date(db, circle, mailer):
+    doc = agreed_plan(db, circle)
+    now = at(DUE - timedelta(days=14))
+    reminders.sweep(db, SETTINGS, now)
+    report = send(db, mailer, now)
+    assert (report.in_app, report.emails, report.digests) == (2, 1, 1)
+    [mail] = mailer.to(circle.client.email)
+    assert mail["To"] == circle.client.email
+    assert mail["Subject"] == "Reminder for Wed 3 Mar"
+    body = mail.get_content()
+    assert "You have a review coming up on Wednesday 3 March 2027." in body
+    assert f"https://app.example.org/documents/{doc}" in body
+    assert messages.indiscretions(mail["Subject"] + body) == []
+    assert mail["Message-ID"] == f"<reminder-{rows(db, channel='email')[0].id}@example.org>"
+    with db.read() as s:
+        notes = {n.user_id: n.text for n in s.scalars(sa.select(Notification))}
+    assert notes[circle.client.id] == "You have a review coming up on Wednesday 3 March 2027."
+    assert notes[circle.key_worker.id] == (
+        f"{circle.client.display_name}: review coming up on Wednesday 3 March 2027."
+    )
+    # Nothing more to send, however often the sender runs.
+    assert not send(db, mailer, now + timedelta(minutes=1))
+    assert len(mailer.to(circle.client.email)) == 1 and len(mailer.sent) == 2
+    assert {r.status for r in rows(db) if r.channel != "digest"} == {"sent"}
+
+
+def test_a_claim_whose_sender_died_is_delivered_by_another_after_its_lease(db, circle, mailer):
+    agreed_plan(db, circle)
+    now = at(DUE - timedelta(days=2))
+    reminders.sweep(db, SETTINGS, now)
+    # A sender claims everything, then dies before delivering anything.
+    dead = reminders.claim(db, SETTINGS, now, "dead-sender", limit=100)
+    assert len(dead.items) == 3
+    # While its lease runs, nobody else takes those rows.
+    assert reminders.claim(db, SETTINGS, now + timedelta(minutes=4), "other").items == []
+    later = now + SETTINGS.lease + timedelta(seconds=1)
+    report = send(db, mailer, later, worker="alive")
+    assert (report.in_app, report.emails) == (2, 1)
+    assert len(mailer.to(circle.client.email)) == 1
+    # The dead sender, had it woken up, could not mark them as its own.
+    assert not reminders.mark_sent(db, rows(db, channel="email")[0].id, "dead-sender", later)
+
+
+def test_the_one_window_smtp_leaves_duplicates_with_the_same_message_id(db, circle, mailer):
+    """Killed after the server accepted the e-mail but before 'sent' was committed: after
+    the lease another sender sends it again. Honest at-least-once, with one Message-ID."""
+    agreed_plan(db, circle)
+    now = at(DUE - timedelta(days=2))
+    reminders.sweep(db, SETTINGS, now)
+    claimed = reminders.claim(db, SETTINGS, now, "doomed", channels=("email",)).items
+    assert len(claimed) == 1
+    item = claimed[0]
+    text = messages.reminder_email(item.kind, item.due_on, item.document_id, now.date(), "")
+    from careplan.reminders.mail import build_message, message_id
+
+    first_id = message_id("reminder", item.id, SENDER, SETTINGS.base_url)
+    mailer.sent.append(
+        build_message(SENDER, item.recipient_email, text.subject, text.body, first_id)
+    )
+    # ... and the process is killed here, before mark_sent.
+    send(db, mailer, now + SETTINGS.lease + timedelta(seconds=1))
+    assert [m["Message-ID"] for m in mailer.to(circle.client.email)] == [first_id, first_id]
+
+
+def test_reminders_no_longer_owed_are_cancelled_not_sent(db, circle, mailer):
+    doc = agreed_plan(db, circle)
+    reminders.sweep(db, SETTINGS, at(DUE - timedelta(days=2)))
+    # Reviewed before they went out: a new date, so these are no longer owed.
+    reviews.confirm_no_changes(db, actor_for(circle.client), doc, 1, PASSWORD)
+    reviews.confirm_no_changes(db, actor_for(circle.key_worker), doc, 1, PASSWORD)
+    report = send(db, mailer, at(DUE - timedelta(days=2), 10))
+    assert report.cancelled == 3 and mailer.sent == []
+    assert {r.status for r in rows(db)} == {"cancelled"}  # the digest's too
+
+
+def test_a_handed_over_client_is_not_reminded_to_the_old_key_worker(db, circle, mailer):
+    agreed_plan(db, circle)
+    reminders.sweep(db, SETTINGS, at(DUE))
+    new_worker = Circle().key_worker
+    from careplan.services import accounts
+
+    accounts.link_caseload(db, circle.client.email, new_worker.email)
+    send(db, mailer, at(DUE, 10))
+    assert rows(db, recipient_id=circle.key_worker.id, channel="app")[0].status == "cancelled"
+    reminders.sweep(db, SETTINGS, at(DUE, 11))
+    assert {r.kind for r in rows(db, recipient_id=new_worker.id)} == {"soon:2", "today"}
+
+
+def test_smtp_failures_are_retried_with_backoff_then_given_up(db, circle, mailer):
+    agreed_plan(db, circle)
+    settings = ReminderSettings(base_url="https://x.example", max_attempts=2)
+    now = at(DUE - timedelta(days=2), 5)  # before the digest hour: e-mails only
+    reminders.sweep(db, settings, now)
+    mailer.fail_with = OSError("connection refused")
+    report = send(db, mailer, now, settings)
+    assert report.failed == 1 and report.in_app == 2
+    [row] = rows(db, channel="email")
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.not_before == now + timedelta(seconds=30)
+    assert not send(db, mailer, now + timedelta(seconds=10), settings)  # backing off
+    send(db, mailer, now + timedelta(minutes=1), settings)
+    send(db, mailer, now + timedelta(hours=1), settings)
+    [row] = rows(db, channel="email")
+    assert row.status == "failed" and "connection refused" in row.last_error
+    mailer.fail_with = None
+    send(db, mailer, now + timedelta(days=1), settings)
+    assert mailer.sent == []
+
+
+# --- digests ------------------------------------------------------------------------------------
+
+
+def test_key_workers_get_one_digest_a_day_listing_all_their_plans(db, circle, mailer):
+    docs = [agreed_plan(db, circle, DUE)]
+    for _ in range(2):  # two more clients of the same key worker
+        other = SimpleNamespace(client=ClientFactory(), key_worker=circle.key_worker)
+        CaseloadLinkFactory(client_id=other.client.id, key_worker_id=circle.key_worker.id)
+        docs.append(agreed_plan(db, other, DUE + timedelta(days=12)))
+    now = at(DUE - timedelta(days=2), 5)  # before the digest hour (7 UTC)
+    reminders.sweep(db, SETTINGS, now)
+    send(db, mailer, now)
+    assert mailer.to(circle.key_worker.email) == []
+    now = at(DUE - timedelta(days=2), 8)
+    send(db, mailer, now)
+    send(db, mailer, now + timedelta(minutes=5), worker="sender-2")  # another sender: nothing
+    [digest] = mailer.to(circle.key_worker.email)
+    assert digest["Subject"] == "Your reminders for Mon 1 Mar"
+    body = digest.get_content()
+    assert body.count("Review coming up on") == 3
+    for doc in docs:
+        assert f"https://app.example.org/documents/{doc}" in body
+    assert messages.indiscretions(digest["Subject"] + body) == []
+    for other in (circle.client.display_name,):  # no names in e-mail
+        assert other not in body
+    # Later the same day, something new: it waits for tomorrow's digest.
+    late = SimpleNamespace(client=ClientFactory(), key_worker=circle.key_worker)
+    CaseloadLinkFactory(client_id=late.client.id, key_worker_id=circle.key_worker.id)
+    late_doc = agreed_plan(db, late, DUE)
+    evening = at(DUE - timedelta(days=2), 20)
+    reminders.sweep(db, SETTINGS, evening)
+    send(db, mailer, evening)
+    assert len(mailer.to(circle.key_worker.email)) == 1
+    assert rows(db, document_id=late_doc, channel="digest")[0].status == "pending"
+    send(db, mailer, at(DUE - timedelta(days=1), 8))
+    assert len(mailer.to(circle.key_worker.email)) == 2
+    second = mailer.to(circle.key_worker.email)[1].get_content()
+    assert f"/documents/{late_doc}" in second and f"/documents/{docs[0]}" not in second
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(ReminderDigest)) == 2
+    assert {r.status for r in rows(db, channel="digest")} == {"sent"}
+
+
+# --- discreet wording ---------------------------------------------------------------------------
+
+
+def _every_rendering(today: date):
+    kinds = ["soon:14", "soon:2", "today", "overdue:1", "overdue:3", "escalation", "sign:2"]
+    days = [-20, -14, -7, -1, 0, 1, 2, 14]
+    for kind in kinds:
+        for shift in days:
+            due = today + timedelta(days=shift)
+            email = messages.reminder_email(kind, due, 42, today, "https://app.example.org")
+            yield f"email {kind} {shift}", email.subject + "\n" + email.body
+            for staff in (False, True):
+                text, link = messages.notification(kind, due, 42, today, staff, "")
+                yield f"notification {kind} {shift} staff={staff}", text + link
+
+    class Item:
+        def __init__(self, kind, due):
+            self.kind, self.due_on, self.document_id = kind, due, 7
+
+    items = [Item(k, today + timedelta(days=d)) for k in kinds for d in days]
+    digest = messages.digest_email(items, today, "https://app.example.org")
+    yield "digest", digest.subject + "\n" + digest.body
+    summary, description = messages.calendar_texts(7, "https://app.example.org")
+    yield "calendar", messages.calendar_name() + summary + description
+
+
+def test_every_message_template_is_discreet():
+    renderings = dict(_every_rendering(DUE))
+    assert len(renderings) > 100
+    for name, text in renderings.items():
+        assert messages.indiscretions(text) == [], name
+    # Every template file was rendered by something above.
+    files = {p.name for p in messages.TEMPLATES.iterdir() if not p.name.startswith("_")}
+    assert files == {
+        "email_subject.txt",
+        "email_body.txt",
+        "digest_subject.txt",
+        "digest_body.txt",
+        "notification.txt",
+        "calendar_name.txt",
+        "calendar_summary.txt",
+        "calendar_description.txt",
+    }
+
+
+def test_the_template_files_themselves_contain_no_forbidden_word():
+    for path in messages.TEMPLATES.iterdir():
+        text = path.read_text()
+        # Comments explain the rule and may name what is forbidden; the wording may not.
+        wording = re.sub(r"\{#.*?#\}", "", text, flags=re.S)
+        assert messages.indiscretions(wording) == [], path.name
+
+
+def test_the_discretion_check_catches_what_it_should():
+    assert messages.indiscretions("Your Methadone script") == ["methadone", "script"]
+    assert messages.indiscretions("your MENTAL health review") == ["health", "mental"]
+    assert messages.indiscretions("Drugs, alcohol and a Care Plan") == [
+        "alcohol",
+        "care plan",
+        "drugs",
+    ]
+    assert messages.indiscretions("You have a review coming up on 3 March.") == []
+
+
+def test_wording_is_written_for_the_day_it_is_read():
+    assert "today" in messages.notification("soon:14", DUE, 1, DUE, False, "")[0]
+    assert timing("soon:2", DUE, DUE + timedelta(days=3)).kind == "overdue"
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+def _deliver(db, circle, mailer):
+    agreed_plan(db, circle)
+    reminders.sweep(db, SETTINGS, at(DUE - timedelta(days=2)))
+    send(db, mailer, at(DUE - timedelta(days=2)))
+
+
+def test_notifications_page_lists_only_my_own_and_marks_them_read(app, db, client, circle, mailer):
+    _deliver(db, circle, mailer)
+    login(client, circle.client)
+    html = client.get("/me/notifications").get_data(as_text=True)
+    assert "You have a review coming up on Wednesday 3 March 2027." in html
+    assert circle.client.display_name + ":" not in html  # the key worker's note is not here
+    assert reminders.unread_count(db, actor_for(circle.client)) == 1
+    response = client.post("/me/notifications/read", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 302
+    assert reminders.unread_count(db, actor_for(circle.client)) == 0
+    # Nobody can mark someone else's as read.
+    with db.read() as s:
+        worker_note = s.scalar(
+            sa.select(Notification.id).where(Notification.user_id == circle.key_worker.id)
+        )
+    client.post(
+        "/me/notifications/read",
+        data={"csrf_token": csrf_token(client), "notification_id": worker_note},
+    )
+    assert reminders.unread_count(db, actor_for(circle.key_worker)) == 1
+    # Forms need their CSRF token.
+    assert client.post("/me/notifications/read").status_code == 400
+
+
+def test_a_client_chooses_their_channel_on_the_settings_page(app, db, client, circle):
+    login(client, circle.client)
+    html = client.get("/me/reminders").get_data(as_text=True)
+    assert 'value="email" checked' in html
+    response = client.post(
+        "/me/reminders", data={"channel": "none", "csrf_token": csrf_token(client)}
+    )
+    assert response.status_code == 302
+    with db.read() as s:
+        assert s.get(User, circle.client.id).reminder_channel == "none"
+    assert 'value="none" checked' in client.get("/me/reminders").get_data(as_text=True)
+
+
+def test_only_clients_choose_a_channel(app, client, circle):
+    login(client, circle.key_worker)
+    assert client.get("/me/reminders").status_code == 200
+    response = client.post(
+        "/me/reminders", data={"channel": "none", "csrf_token": csrf_token(client)}
+    )
+    assert response.status_code == 404
+
+
+def test_the_document_page_shows_the_review_date_and_takes_earlier_requests(
+    app, db, client, circle
+):
+    doc = agreed_plan(db, circle, due_on=None)
+    due = datetime.now(UTC).date() + timedelta(weeks=12)
+    login(client, circle.client)
+    html = client.get(f"/documents/{doc}").get_data(as_text=True)
+    assert f"Next review: <strong>{due.day} {due:%B %Y}</strong>" in html
+    assert "Ask for an earlier review" in html
+    token = csrf_token(client)
+    bad = client.post(
+        f"/documents/{doc}/review-request",
+        data={"wanted_by": "", "reason": "", "csrf_token": token},
+    )
+    assert bad.status_code == 422
+    assert "Please say why" in bad.get_data(as_text=True)
+    wanted = datetime.now(UTC).date() + timedelta(days=3)
+    ok = client.post(
+        f"/documents/{doc}/review-request",
+        data={"wanted_by": wanted.isoformat(), "reason": "Moving house", "csrf_token": token},
+    )
+    assert ok.status_code == 302 and ok.headers["Location"].endswith(f"/documents/{doc}#review")
+    html = client.get(f"/documents/{doc}").get_data(as_text=True)
+    assert "Moving house" in html and f"{wanted.day} {wanted:%B %Y}" in html
+
+
+def test_reviewed_no_changes_from_the_document_page(app, db, client, circle):
+    doc = agreed_plan(db, circle, due_on=None)
+    login(client, circle.client)
+    url = f"/documents/{doc}/versions/1/reviewed"
+    wrong = client.post(url, data={"password": "nope", "csrf_token": csrf_token(client)})
+    assert wrong.status_code == 422
+    ok = client.post(url, data={"password": PASSWORD, "csrf_token": csrf_token(client)})
+    assert ok.status_code == 302
+    assert "Reviewed, no changes: confirmed by" in client.get(f"/documents/{doc}").get_data(
+        as_text=True
+    )
+
+
+# --- the calendar feed --------------------------------------------------------------------------
+
+
+def _new_address(client) -> str:
+    html = client.post("/me/calendar", data={"csrf_token": csrf_token(client)}).get_data(
+        as_text=True
+    )
+    return re.search(r"http://[^\s<]+/calendar\.ics\?key=[\w-]+", html).group(0)
+
+
+def test_a_private_calendar_feed_that_can_be_reset(app, db, client, circle):
+    doc = agreed_plan(db, circle, due_on=DUE)
+    login(client, circle.client)
+    address = _new_address(client)
+    path = address.removeprefix("http://127.0.0.1:5000")
+    client.post("/logout", data={"csrf_token": csrf_token(client)})  # calendar apps never sign in
+
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    body = response.get_data(as_text=True)
+    assert body.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
+    assert "DTSTART;VALUE=DATE:20270303\r\n" in body and "SUMMARY:Review\r\n" in body
+    assert f"UID:review-{doc}@" in body
+    assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
+    unfolded = body.replace("\r\n ", "")
+    assert messages.indiscretions(unfolded.replace("VCALENDAR", "")) == []
+    assert circle.client.display_name not in unfolded
+
+    with db.read() as s:  # only a hash is stored
+        stored = s.scalar(sa.text("SELECT token_hash FROM calendar_feeds"))
+    assert stored not in address
+
+    login(client, circle.client)
+    new_address = _new_address(client)
+    assert new_address != address
+    assert client.get(path).status_code == 404  # the old address stops working
+    assert client.get(new_address.removeprefix("http://127.0.0.1:5000")).status_code == 200
+    client.post("/me/calendar", data={"action": "stop", "csrf_token": csrf_token(client)})
+    assert client.get(new_address.removeprefix("http://127.0.0.1:5000")).status_code == 404
+    assert client.get("/calendar.ics?key=guessed").status_code == 404
+    assert client.get("/calendar.ics").status_code == 404
+
+
+def test_a_key_workers_feed_holds_their_caseloads_reviews_and_nobody_elses(db, circle):
+    mine = agreed_plan(db, circle, DUE)
+    agreed_plan(db, Circle(), DUE)
+    token = reminders.new_calendar_token(db, actor_for(circle.key_worker), at(DUE))
+    _, dates = reminders.calendar_for_token(db, token)
+    assert [d.document_id for d in dates] == [mine]
+    body = ical.feed(dates, "https://app.example.org", at(DUE))
+    assert body.count("BEGIN:VEVENT") == 1
+    with pytest.raises(NotFound):
+        reminders.calendar_for_token(db, token[:-1] + ("A" if token[-1] != "A" else "B"))
+
+
+def test_ical_text_is_escaped_and_folded():
+    assert ical.escape("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
+    line = "DESCRIPTION:" + "é" * 60
+    folded = ical.fold(line)
+    assert all(len(part.encode()) <= 75 for part in folded.split("\r\n"))
+    assert folded.replace("\r\n ", "") == line
+
+
+def test_settings_from_config_are_checked(app):
+    settings = ReminderSettings.from_config(app.config)
+    assert settings.rules == ReminderRules()
+    from careplan.config import ConfigError
+
+    with pytest.raises(ConfigError):
+        ReminderSettings.from_config({**app.config, "REMINDER_CLIENT_DEFAULT": "pigeon"})
+    with pytest.raises(ConfigError):
+        ReminderSettings.from_config({**app.config, "REMINDER_DUE_SOON_DAYS": (0,)})
