@@ -168,6 +168,13 @@ class Document(Base):
     last_reviewed_on: Mapped[date | None] = mapped_column(Date)
     review_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     awaiting_signature_since: Mapped[date | None] = mapped_column(Date, index=True)
+    # Sign-off state kept on the row (set by services.signoff whenever it can change) so the
+    # supervisors' dashboard filters and sorts in the database instead of per document.
+    signoff_state: Mapped[str] = mapped_column(
+        String(30), default="nothing_written", server_default="nothing_written"
+    )
+    agreed_version: Mapped[int | None] = mapped_column(Integer)
+    last_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
 
@@ -189,7 +196,7 @@ class Version(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     change_note: Mapped[str] = mapped_column(Text, default="")
     content: Mapped[dict] = mapped_column(JSON)
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
 
     author: Mapped[User] = relationship()
 
@@ -477,3 +484,15 @@ class CalendarFeed(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReviewLog(Base):
+    """A review that was done: when it was due and when it was done (for the on-time chart)."""
+
+    __tablename__ = "review_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    done_on: Mapped[date] = mapped_column(Date)

@@ -14,6 +14,7 @@ from ..domain.roles import Role
 from . import audit, passwords
 from .actor import Actor
 from .errors import Invalid, NotFound
+from .signoff import refresh_states_for_client
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -112,6 +113,7 @@ def link_caseload(
         link = CaseloadLink(client_id=client.id, key_worker_id=worker.id, started_at=now)
         s.add(link)
         s.flush()
+        refresh_states_for_client(s, client.id)
         audit.record(
             s,
             actor,

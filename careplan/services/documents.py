@@ -387,7 +387,8 @@ def save_version(
         moved = s.execute(
             update(Document)
             .where(Document.id == doc.id, Document.head_number == base_number)
-            .values(head_number=base_number + 1, updated_at=now)
+            # Nobody has signed the new version yet; an agreed one stays in force beside it.
+            .values(head_number=base_number + 1, updated_at=now, signoff_state="draft")
             .execution_options(synchronize_session=False)
         ).rowcount
         if moved != 1:

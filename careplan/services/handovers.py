@@ -29,7 +29,7 @@ from . import audit
 from .access import access_to
 from .actor import Actor
 from .errors import Invalid, NotFound
-from .signoff import decide_for
+from .signoff import decide_for, refresh_states_for_client
 
 
 @dataclass(frozen=True)
@@ -239,6 +239,8 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
             s.flush()
         s.add(CaseloadLink(client_id=client_id, key_worker_id=actor.id, started_at=now))
         handover.completed_at = now
+        s.flush()
+        refresh_states_for_client(s, client_id)
         audit.record(
             s,
             actor,

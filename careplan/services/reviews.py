@@ -19,6 +19,7 @@ from ..db.models import (
     ContingencyActivation,
     Document,
     ReviewConfirmation,
+    ReviewLog,
     ReviewRequest,
     User,
     Version,
@@ -99,6 +100,16 @@ def _interval_weeks(s: Session, doc: Document, number: int) -> int:
 def _reviewed(s: Session, doc: Document, agreed_number: int, now: datetime, today: date) -> None:
     """A review is complete (or the document newly agreed): start the next cycle."""
     weeks = _interval_weeks(s, doc, agreed_number)
+    if doc.next_review_on is not None:
+        # A review that was due is now done: kept for the supervisors' on-time chart.
+        s.add(
+            ReviewLog(
+                document_id=doc.id,
+                client_id=doc.client_id,
+                due_on=doc.next_review_on,
+                done_on=today,
+            )
+        )
     doc.review_cycle = (doc.review_cycle or 0) + 1
     doc.last_reviewed_on = today
     doc.scheduled_review_on = interval_review_date(today, weeks)

@@ -115,6 +115,22 @@ def decide_for(s: Session, doc: Document, rows=None) -> SignOff:
     return decide(head, versions, sigs, doc.client_id, current_key_worker(s, doc.client_id))
 
 
+def store_state(doc: Document, decision: SignOff, signed_at: datetime | None = None) -> None:
+    """Keep the row's copy of the sign-off state in step (the supervisors' dashboard reads it)."""
+    doc.signoff_state = decision.state.value
+    doc.agreed_version = decision.agreed.number if decision.agreed else None
+    if signed_at is not None:
+        doc.last_signed_at = signed_at
+
+
+def refresh_states_for_client(s: Session, client_id: int) -> None:
+    """After the client's key worker changes, whose signature counts changes too."""
+    for doc in s.scalars(
+        select(Document).where(Document.client_id == client_id, Document.head_number > 0)
+    ):
+        store_state(doc, decide_for(s, doc))
+
+
 def signoff_view(s: Session, doc: Document) -> SignOffView:
     rows = _signatures(s, doc.id)
     decision = decide_for(s, doc, rows)
@@ -202,6 +218,7 @@ def sign(
         )
         s.flush()
         after = decide_for(s, doc)
+        store_state(doc, after, signed_at=utcnow())
         audit.record(
             s,
             actor,

@@ -8,9 +8,22 @@ from flask import Flask, flash, redirect, render_template, request, session, url
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
+from ..domain.errors import ContentInvalid
 from ..extensions import login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
-from . import admin, agreements, auth, clients, documents, home, me, pdfs, reminders, signoff
+from . import (
+    admin,
+    agreements,
+    auth,
+    clients,
+    documents,
+    home,
+    me,
+    pdfs,
+    reminders,
+    signoff,
+    supervision,
+)
 from .session_user import load_session_user, session_fingerprint
 
 
@@ -21,7 +34,19 @@ def register(app: Flask) -> None:
     login_manager.user_loader(load_session_user)
     login_manager._session_identifier_generator = session_fingerprint
 
-    for module in (auth, home, clients, documents, agreements, signoff, pdfs, reminders, me, admin):
+    for module in (
+        auth,
+        home,
+        clients,
+        documents,
+        agreements,
+        signoff,
+        pdfs,
+        reminders,
+        me,
+        supervision,
+        admin,
+    ):
         app.register_blueprint(module.bp)
 
     app.before_request(_idle_logout)
@@ -42,6 +67,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(ReadOnly)
     def _read_only(err):
         return render_template("errors/403.html", message=str(err)), 403
+
+    @app.errorhandler(ContentInvalid)
+    def _content_invalid(err):
+        return render_template(
+            "errors/400.html", message=" ".join(dict.fromkeys(err.errors.values()))
+        ), 400
 
     @app.errorhandler(Invalid)
     def _invalid(err):

@@ -287,6 +287,10 @@ PLAIN_RULES: dict[str, PlainRule] = {
         {"GET": _only("admin", Outcome(200, check=_lists_accounts), NOT_FOUND)}
     ),
     "admin.templates": PlainRule({"GET": _only("admin", Outcome(200), NOT_FOUND)}),
+    # The review-date audit is the supervisors' own; nobody else has one.
+    "supervision.dashboard": PlainRule({"GET": _only("supervisor", Outcome(200), NOT_FOUND)}),
+    "supervision.charts": PlainRule({"GET": _only("supervisor", Outcome(200), NOT_FOUND)}),
+    "supervision.export": PlainRule({"GET": _only("supervisor", Outcome(200), NOT_FOUND)}),
     # Only clients have an access log: it lists who looked at their records.
     "me.access_log": PlainRule({"GET": _only("client", Outcome(200), NOT_FOUND)}),
     "reminders.notifications": PlainRule({"GET": _everyone(Outcome(200))}),

@@ -1,0 +1,228 @@
+"""The supervisor's review-date audit: what state each document is in, the filters, and the
+charts' arithmetic. Dates and states only, never clinical content."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from .errors import ContentInvalid
+
+DUE_SOON_DAYS = 14
+PAGE_SIZE = 50
+
+
+class DashState(StrEnum):
+    NEVER_AGREED = "never_agreed"
+    AWAITING = "awaiting_signature"
+    DECLINED = "declined"
+    DRAFT = "draft"  # agreed before; a new draft is being written
+    AGREED = "agreed"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self]
+
+
+STATE_LABELS = {
+    DashState.NEVER_AGREED: "never agreed",
+    DashState.AWAITING: "awaiting a signature",
+    DashState.DECLINED: "declined",
+    DashState.DRAFT: "agreed, new draft in progress",
+    DashState.AGREED: "agreed",
+    DashState.DUE_SOON: "review due soon",
+    DashState.OVERDUE: "review overdue",
+}
+
+SORTS = {
+    "review": "next review date (soonest first)",
+    "overdue": "days overdue (most first)",
+    "client": "client name",
+    "key_worker": "key worker",
+    "signed": "last signed (oldest first)",
+}
+
+
+def dash_state(
+    signoff_state: str,
+    agreed_version: int | None,
+    head_number: int,
+    next_review_on: date | None,
+    today: date,
+) -> DashState:
+    """One state per document. Review dates come first once a version is agreed: an overdue
+    review matters more than a draft in progress."""
+    if agreed_version is None:
+        if signoff_state == "declined":
+            return DashState.DECLINED
+        if signoff_state == "awaiting_signature":
+            return DashState.AWAITING
+        return DashState.NEVER_AGREED
+    if next_review_on is not None and next_review_on < today:
+        return DashState.OVERDUE
+    if next_review_on is not None and next_review_on <= today + timedelta(days=DUE_SOON_DAYS):
+        return DashState.DUE_SOON
+    if head_number > agreed_version:
+        if signoff_state == "declined":
+            return DashState.DECLINED
+        if signoff_state == "awaiting_signature":
+            return DashState.AWAITING
+        return DashState.DRAFT
+    return DashState.AGREED
+
+
+@dataclass(frozen=True)
+class Filters:
+    team_id: int | None = None
+    key_worker_id: int | None = None
+    state: DashState | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    sort: str = "review"
+    page: int = 1
+
+    def describe(
+        self, team_names: Mapping[int, str], worker_names: Mapping[int, str]
+    ) -> list[tuple[str, str]]:
+        """The filters in words, for the page and the export's header rows."""
+        return [
+            (
+                "Team",
+                team_names.get(self.team_id, "all my teams") if self.team_id else "all my teams",
+            ),
+            (
+                "Key worker",
+                worker_names.get(self.key_worker_id, "all") if self.key_worker_id else "all",
+            ),
+            ("State", self.state.label if self.state else "all"),
+            ("Next review from", self.due_from.isoformat() if self.due_from else "any"),
+            ("Next review to", self.due_to.isoformat() if self.due_to else "any"),
+            ("Sorted by", SORTS[self.sort]),
+        ]
+
+
+def parse_filters(args: Mapping[str, str]) -> Filters:
+    errors: dict[str, str] = {}
+
+    def number(name: str) -> int | None:
+        raw = (args.get(name) or "").strip()
+        if not raw:
+            return None
+        if not raw.isdigit():
+            errors[name] = "Please choose from the list."
+            return None
+        return int(raw)
+
+    def day(name: str) -> date | None:
+        raw = (args.get(name) or "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            errors[name] = "Please give a real date, for example 2027-03-01."
+            return None
+
+    state_raw = (args.get("state") or "").strip()
+    state = None
+    if state_raw:
+        try:
+            state = DashState(state_raw)
+        except ValueError:
+            errors["state"] = "Please choose a state from the list."
+    sort = (args.get("sort") or "review").strip()
+    if sort not in SORTS:
+        errors["sort"] = "Please choose how to sort from the list."
+        sort = "review"
+    due_from, due_to = day("due_from"), day("due_to")
+    if due_from and due_to and due_from > due_to:
+        errors["due_to"] = "The end of the date range is before its start."
+    page = number("page") or 1
+    filters = Filters(
+        number("team"), number("key_worker"), state, due_from, due_to, sort, max(page, 1)
+    )
+    if errors:
+        raise ContentInvalid(errors)
+    return filters
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float  # what is shown, e.g. 83.3 (%) or 7 (reviews)
+    text: str  # the value in words, e.g. "83% (5 of 6)"
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    bars: list[Bar] = field(default_factory=list)
+    width: int = 640
+    height: int = 240
+    axis_max: float = 100.0
+    unit: str = ""
+
+
+def bar_chart(
+    title: str,
+    items: list[tuple[str, float, str]],
+    axis_max: float | None = None,
+    unit: str = "",
+    width: int = 640,
+    height: int = 240,
+) -> Chart:
+    """Geometry for a simple vertical bar chart; drawn as SVG by a template."""
+    top, bottom, left = 16, 40, 40
+    plot_h, plot_w = height - top - bottom, width - left - 8
+    peak = axis_max if axis_max is not None else max([v for _, v, _ in items] + [1])
+    slot = plot_w / max(len(items), 1)
+    bars = []
+    for i, (label, value, text) in enumerate(items):
+        h = 0 if peak == 0 else plot_h * min(value, peak) / peak
+        bars.append(
+            Bar(label, value, text, left + i * slot + slot * 0.15, top + plot_h - h, slot * 0.7, h)
+        )
+    return Chart(title, bars, width, height, peak, unit)
+
+
+def month_starts(today: date, months: int = 12) -> list[date]:
+    """The first day of each of the last `months` months, oldest first, ending with this one."""
+    year, month = today.year, today.month
+    starts = []
+    for _ in range(months):
+        starts.append(date(year, month, 1))
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return list(reversed(starts))
+
+
+def on_time_share(
+    due_and_done: list[tuple[date, date | None]], today: date, months: int = 12
+) -> list[tuple[date, int, int]]:
+    """For each month: (first day, reviews due that month, of which done by their due date).
+
+    A review still not done counts as late once its date has passed; one not yet due this
+    month is left out until it is.
+    """
+    starts = month_starts(today, months)
+    counts = {s: [0, 0] for s in starts}
+    for due, done in due_and_done:
+        bucket = date(due.year, due.month, 1)
+        if bucket not in counts or (done is None and due >= today):
+            continue
+        counts[bucket][0] += 1
+        if done is not None and done <= due:
+            counts[bucket][1] += 1
+    return [(s, counts[s][0], counts[s][1]) for s in starts]

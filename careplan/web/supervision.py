@@ -1,0 +1,68 @@
+"""The supervisors' review-date audit: dashboard, charts and CSV export."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask_login import current_user, login_required
+
+from ..domain.errors import ContentInvalid
+from ..domain.supervision import SORTS, STATE_LABELS, Filters, parse_filters
+from ..extensions import get_db
+from ..services import handovers, supervision
+
+bp = Blueprint("supervision", __name__)
+
+
+def _filters() -> tuple[Filters, dict]:
+    try:
+        return parse_filters(request.args), {}
+    except ContentInvalid as err:
+        return Filters(), err.errors
+
+
+@bp.get("/supervision")
+@login_required
+def dashboard():
+    filters, errors = _filters()
+    board = supervision.dashboard(get_db(), current_user.actor, filters, date.today())
+    waiting = handovers.pending_for_supervisor(get_db(), current_user.actor)
+    return render_template(
+        "supervision/dashboard.html",
+        board=board,
+        errors=errors,
+        states=STATE_LABELS,
+        sorts=SORTS,
+        args=request.args,
+        handovers=waiting,
+    ), (422 if errors else 200)
+
+
+@bp.get("/supervision/charts")
+@login_required
+def charts():
+    on_time, overdue, month_rows, worker_rows = supervision.charts(
+        get_db(), current_user.actor, date.today()
+    )
+    return render_template(
+        "supervision/charts.html",
+        on_time=on_time,
+        overdue=overdue,
+        month_rows=month_rows,
+        worker_rows=worker_rows,
+    )
+
+
+@bp.get("/supervision/export.csv")
+@login_required
+def export():
+    filters, errors = _filters()
+    if errors:
+        raise ContentInvalid(errors)
+    rows = supervision.export_csv(get_db(), current_user.actor, filters, date.today())
+    response = Response(stream_with_context(rows), mimetype="text/csv")
+    response.headers.set(
+        "Content-Disposition", "attachment", filename=f"review-audit-{date.today()}.csv"
+    )
+    return response

@@ -1,0 +1,84 @@
+from datetime import date
+
+import pytest
+
+from careplan.domain.errors import ContentInvalid
+from careplan.domain.supervision import (
+    DashState,
+    bar_chart,
+    dash_state,
+    month_starts,
+    on_time_share,
+    parse_filters,
+)
+
+TODAY = date(2027, 5, 20)
+
+
+@pytest.mark.parametrize(
+    "signoff, agreed, head, review, expected",
+    [
+        ("draft", None, 1, None, DashState.NEVER_AGREED),
+        ("nothing_written", None, 0, None, DashState.NEVER_AGREED),
+        ("awaiting_signature", None, 1, None, DashState.AWAITING),
+        ("declined", None, 2, None, DashState.DECLINED),
+        ("agreed", 3, 3, date(2027, 8, 1), DashState.AGREED),
+        ("agreed", 3, 3, date(2027, 6, 3), DashState.DUE_SOON),  # 14 days ahead
+        ("agreed", 3, 3, date(2027, 6, 4), DashState.AGREED),
+        ("agreed", 3, 3, date(2027, 5, 19), DashState.OVERDUE),
+        ("draft", 3, 4, date(2027, 8, 1), DashState.DRAFT),
+        ("awaiting_signature", 3, 4, date(2027, 8, 1), DashState.AWAITING),
+        ("draft", 3, 4, date(2027, 5, 1), DashState.OVERDUE),  # an overdue review comes first
+    ],
+)
+def test_one_state_per_document(signoff, agreed, head, review, expected):
+    assert dash_state(signoff, agreed, head, review, TODAY) is expected
+
+
+def test_filters_are_checked_with_plain_messages():
+    with pytest.raises(ContentInvalid) as err:
+        parse_filters(
+            {
+                "state": "lost",
+                "due_from": "2027-06-01",
+                "due_to": "2027-05-01",
+                "sort": "x",
+                "team": "a",
+            }
+        )
+    assert set(err.value.errors) == {"state", "due_to", "sort", "team"}
+    filters = parse_filters({"state": "overdue", "team": "3", "page": "2"})
+    assert (filters.state, filters.team_id, filters.page) == (DashState.OVERDUE, 3, 2)
+
+
+def test_on_time_share_counts_missed_reviews_as_late_and_skips_future_ones():
+    months = on_time_share(
+        [
+            (date(2027, 4, 10), date(2027, 4, 9)),  # on time
+            (date(2027, 4, 12), date(2027, 4, 20)),  # late
+            (date(2027, 4, 30), None),  # never done: late
+            (date(2027, 5, 25), None),  # not yet due: left out
+            (date(2025, 1, 1), date(2025, 1, 1)),  # outside the 12 months
+        ],
+        TODAY,
+    )
+    assert (
+        len(months) == 12 and months[-1][0] == date(2027, 5, 1) and months[0][0] == date(2026, 6, 1)
+    )
+    assert dict((m, (due, ok)) for m, due, ok in months)[date(2027, 4, 1)] == (3, 1)
+    assert months[-1][1:] == (0, 0)
+
+
+def test_month_starts_cross_the_year():
+    assert month_starts(date(2027, 2, 14), 3) == [
+        date(2026, 12, 1),
+        date(2027, 1, 1),
+        date(2027, 2, 1),
+    ]
+
+
+def test_bar_heights_are_in_proportion():
+    chart = bar_chart("x", [("a", 50, "50%"), ("b", 100, "100%"), ("c", 0, "none")], axis_max=100)
+    heights = [b.height for b in chart.bars]
+    assert heights[1] == 2 * heights[0] and heights[2] == 0
+    assert all(b.y + b.height == chart.height - 40 for b in chart.bars)

@@ -1,0 +1,219 @@
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import Document, ReviewLog
+from careplan.domain.supervision import DashState, Filters, dash_state
+from careplan.services import audit, documents, signoff, supervision
+from careplan.services.accounts import actor_for
+from careplan.services.errors import NotFound
+from tests.conftest import login
+from tests.factories import PASSWORD, CaseloadLinkFactory, Circle, ClientFactory, make_plan
+
+TODAY = date.today()
+
+
+def _agree(db, circle, doc, number=1):
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, number, "signed", "", PASSWORD)
+
+
+def _set(db, doc, **values):
+    with db.write() as s:
+        s.execute(sa.update(Document).where(Document.id == doc).values(**values))
+
+
+@pytest.fixture
+def teams(app, db):
+    """Team A with a document in every state; team B with one document of its own."""
+    a, b = Circle(), Circle()
+    docs = {}
+
+    def client_of(circle):
+        person = ClientFactory()
+        CaseloadLinkFactory(client_id=person.id, key_worker_id=circle.key_worker.id)
+        return person
+
+    docs["never"] = make_plan(a.key_worker, a.client)
+    awaiting_client = client_of(a)
+    docs["awaiting"] = make_plan(a.key_worker, awaiting_client)
+    signoff.sign(db, actor_for(a.key_worker), docs["awaiting"], 1, "signed", "", PASSWORD)
+    declined_client = client_of(a)
+    docs["declined"] = make_plan(a.key_worker, declined_client)
+    signoff.sign(
+        db, actor_for(declined_client), docs["declined"], 1, "declined", "Not yet", PASSWORD
+    )
+    for name, review in [("agreed", 60), ("soon", 5), ("overdue", -20), ("draft", 60)]:
+        person = client_of(a)
+        docs[name] = make_plan(a.key_worker, person)
+        for who in (person, a.key_worker):
+            signoff.sign(db, actor_for(who), docs[name], 1, "signed", "", PASSWORD)
+        _set(db, docs[name], next_review_on=TODAY + timedelta(days=review))
+        if name == "draft":
+            page = documents.open_document(db, actor_for(person), docs[name])
+            page.content["what_matters"] = {"text": "A new draft"}
+            documents.save_version(db, actor_for(person), docs[name], 1, page.content)
+    docs["other_team"] = make_plan(b.key_worker, b.client)
+    return a, b, docs
+
+
+def states(board):
+    return {r.document_id: r.state for r in board.rows}
+
+
+def test_every_state_shows_and_the_other_team_never_does(db, teams):
+    a, b, docs = teams
+    board = supervision.dashboard(db, actor_for(a.supervisor), Filters(), TODAY)
+    seen = states(board)
+    assert docs["other_team"] not in seen
+    assert seen == {
+        docs["never"]: DashState.NEVER_AGREED,
+        docs["awaiting"]: DashState.AWAITING,
+        docs["declined"]: DashState.DECLINED,
+        docs["agreed"]: DashState.AGREED,
+        docs["soon"]: DashState.DUE_SOON,
+        docs["overdue"]: DashState.OVERDUE,
+        docs["draft"]: DashState.DRAFT,
+    }
+    overdue = next(r for r in board.rows if r.document_id == docs["overdue"])
+    assert overdue.days_overdue == 20 and overdue.key_worker == a.key_worker.display_name
+    assert [r.document_id for r in board.rows][0] == docs["overdue"]  # soonest review first
+    other = supervision.dashboard(db, actor_for(b.supervisor), Filters(), TODAY)
+    assert set(states(other)) == {docs["other_team"]}
+
+
+@pytest.mark.parametrize("state", list(DashState))
+def test_filter_by_state(db, teams, state):
+    a, _, docs = teams
+    board = supervision.dashboard(db, actor_for(a.supervisor), Filters(state=state), TODAY)
+    assert board.rows and {r.state for r in board.rows} == {state}
+
+
+def test_filter_by_team_worker_and_dates(db, teams):
+    a, b, docs = teams
+    sup = actor_for(a.supervisor)
+    assert supervision.dashboard(db, sup, Filters(team_id=b.team.id), TODAY).rows == []
+    assert supervision.dashboard(db, sup, Filters(key_worker_id=b.key_worker.id), TODAY).rows == []
+    ranged = supervision.dashboard(
+        db,
+        sup,
+        Filters(due_from=TODAY - timedelta(days=30), due_to=TODAY + timedelta(days=10)),
+        TODAY,
+    )
+    assert set(states(ranged)) == {docs["soon"], docs["overdue"]}
+
+
+def test_paging_and_sorting(db, teams, monkeypatch):
+    a, _, _ = teams
+    monkeypatch.setattr(supervision, "PAGE_SIZE", 3)
+    sup = actor_for(a.supervisor)
+    first = supervision.dashboard(db, sup, Filters(sort="client"), TODAY)
+    second = supervision.dashboard(db, sup, Filters(sort="client", page=2), TODAY)
+    third = supervision.dashboard(db, sup, Filters(sort="client", page=3), TODAY)
+    names = [r.client_name for r in first.rows + second.rows + third.rows]
+    assert len(names) == 7 and names == sorted(names)
+    assert first.has_next and second.has_next and not third.has_next
+
+
+def test_the_sql_state_agrees_with_the_domain_rule(db, teams):
+    a, _, _ = teams
+    with db.read() as s:
+        rows = s.execute(
+            sa.select(
+                Document.signoff_state,
+                Document.agreed_version,
+                Document.head_number,
+                Document.next_review_on,
+                supervision.state_expression(TODAY),
+            )
+        ).all()
+    assert rows and all(
+        dash_state(st, ag, head, rev, TODAY).value == sql for st, ag, head, rev, sql in rows
+    )
+
+
+def test_only_supervisors_have_a_dashboard(db, teams):
+    a, _, _ = teams
+    for person in (a.client, a.key_worker, a.advocate, a.admin):
+        with pytest.raises(NotFound):
+            supervision.dashboard(db, actor_for(person), Filters(), TODAY)
+
+
+def test_export_has_the_filters_in_its_header_and_is_logged_for_each_client(db, teams):
+    a, _, docs = teams
+    filters = Filters(state=DashState.OVERDUE)
+    text = "".join(supervision.export_csv(db, actor_for(a.supervisor), filters, TODAY))
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["Review-date audit"] and ["State", "review overdue"] in rows
+    table = rows[
+        rows.index(
+            [
+                "Client",
+                "Document",
+                "State",
+                "Next review",
+                "Days overdue",
+                "Key worker",
+                "Team",
+                "Last signed",
+            ]
+        )
+        + 1 :
+    ]
+    assert len(table) == 1 and table[0][2] == "review overdue" and table[0][4] == "20"
+
+
+def test_the_clients_access_log_after_a_supervisor_read_an_export_and_an_advocate_read(db, teams):
+    a, _, docs = teams
+    documents.open_document(db, actor_for(a.supervisor), docs["never"])
+    "".join(supervision.export_csv(db, actor_for(a.supervisor), Filters(), TODAY))
+    documents.open_document(db, actor_for(a.advocate), docs["never"])
+    log = audit.access_log(db, actor_for(a.client))
+    said = [(e.who, e.what.split(" ")[0]) for e in log]
+    assert said == [
+        (a.advocate.display_name, "read"),
+        (a.supervisor.display_name, "exported"),
+        (a.supervisor.display_name, "read"),
+    ]
+    assert "team report" in log[1].what
+
+
+def test_charts_count_on_time_and_overdue_reviews(db, teams):
+    a, _, docs = teams
+    due = TODAY - timedelta(days=40)
+    with db.write() as s:
+        s.add(ReviewLog(document_id=docs["agreed"], client_id=a.client.id, due_on=due, done_on=due))
+        s.add(
+            ReviewLog(
+                document_id=docs["agreed"],
+                client_id=a.client.id,
+                due_on=due,
+                done_on=due + timedelta(days=3),
+            )
+        )
+    _, _, months, workers = supervision.charts(db, actor_for(a.supervisor), TODAY)
+    assert workers == [(a.key_worker.display_name, 1)]
+    by_month = {label: text for label, _, text in months}
+    # The overdue document's missed date counts as a late review in its own month.
+    missed = (TODAY - timedelta(days=20)).strftime("%b %Y")
+    expected_due = 2 + (1 if missed == due.strftime("%b %Y") else 0)
+    assert by_month[due.strftime("%b %Y")] == f"{round(100 / expected_due)}% (1 of {expected_due})"
+
+
+def test_dashboard_and_export_through_the_web(app, db, teams):
+    a, _, docs = teams
+    web = login(app.test_client(), a.supervisor)
+    page = web.get("/supervision?state=overdue")
+    assert page.status_code == 200 and "review overdue" in page.get_data(as_text=True)
+    bad = web.get("/supervision?due_from=soon")
+    assert bad.status_code == 422 and "real date" in bad.get_data(as_text=True)
+    export = web.get("/supervision/export.csv?state=overdue")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert "review overdue" in export.get_data(as_text=True)
+    charts = web.get("/supervision/charts").get_data(as_text=True)
+    assert "<svg" in charts and "<table" in charts
+    worker = login(app.test_client(), a.key_worker)
+    assert worker.get("/supervision").status_code == 404
