@@ -169,11 +169,6 @@ def end_sessions(db: Database, user_id: int) -> None:
         )
 
 
-def check_password(db: Database, user_id: int, password: str) -> bool:
-    user = load_user(db, user_id)
-    return bool(user) and passwords.verify(user.password_hash, password)
-
-
 # --- advocates ---------------------------------------------------------------------------
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from ..db.models import User
+from ..domain.errors import ContentInvalid
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login with an unknown e-mail the same as with a
@@ -32,3 +36,14 @@ def verify(stored_hash: str | None, password: str) -> bool:
 
 def needs_rehash(stored_hash: str) -> bool:
     return _hasher.check_needs_rehash(stored_hash)
+
+
+def confirm_identity(db, user_id: int, password: str, refused: str) -> None:
+    """The password typed again at the moment of signing or confirming proves it is this
+    person, now. Otherwise raises ContentInvalid on the password field, saying `refused`."""
+    with db.read() as s:
+        stored = s.scalar(
+            select(User.password_hash).where(User.id == user_id, User.active.is_(True))
+        )
+    if not verify(stored, password or ""):
+        raise ContentInvalid({"password": refused})

@@ -26,7 +26,6 @@ from ..db.models import (
     utcnow,
 )
 from ..domain.contingency import ContingencyPeriod
-from ..domain.errors import ContentInvalid
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.reviews import (
     OpenRequest,
@@ -254,11 +253,9 @@ def confirm_no_changes(
     from .signoff import current_key_worker, decide_for
 
     now = now or utcnow()
-    with db.read() as s:
-        user = s.get(User, actor.id)
-        password_hash = user.password_hash if user else None
-    if not passwords.verify(password_hash, password or ""):
-        raise ContentInvalid({"password": "That password is not right. Nothing was confirmed."})
+    passwords.confirm_identity(
+        db, actor.id, password, "That password is not right. Nothing was confirmed."
+    )
     with db.write() as s:
         doc = _party_document(s, actor, document_id)
         decision = decide_for(s, doc)

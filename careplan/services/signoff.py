@@ -21,7 +21,6 @@ from ..db.models import (
     Version,
     utcnow,
 )
-from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from ..domain.signoff import (
     Outcome,
@@ -180,12 +179,9 @@ def sign(
 ) -> SignOff:
     """Record the person's outcome on one version; start the sealed PDF if it is now agreed."""
     outcome, comment = validate_outcome(outcome_raw, comment)
-    with db.read() as s:
-        user = s.get(User, actor.id)
-        password_hash = user.password_hash if user else None
-    # Re-entering the password at the moment of signing proves it is this person, now.
-    if not passwords.verify(password_hash, password or ""):
-        raise ContentInvalid({"password": "That password is not right. Nothing was signed."})
+    passwords.confirm_identity(
+        db, actor.id, password, "That password is not right. Nothing was signed."
+    )
     with db.write() as s:
         doc = s.get(Document, document_id)
         if doc is None:
