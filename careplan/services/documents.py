@@ -24,6 +24,7 @@ from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
 from ..domain.merge import merge
 from ..domain.roles import Role
+from ..domain.signoff import State
 from . import audit, handovers
 from .access import access_to, require_read
 from .actor import Actor
@@ -78,6 +79,16 @@ class DocumentPage:
     sections: list[tuple[str, str]]
     signoff: SignOffView
     advocate_asked_about: list[int]  # versions the client asked this advocate to look at
+
+    @property
+    def can_sign_now(self) -> bool:
+        """Signing is offered on the latest version only, to the two parties, until agreed."""
+        return (
+            self.access.sign
+            and self.shown is not None
+            and self.shown.number == self.head_number
+            and self.signoff.state is not State.AGREED
+        )
 
 
 @dataclass(frozen=True)
