@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database
-from ..db.models import CaseloadLink, Document, User, Version, utcnow
+from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utcnow
 from ..domain.access import Access
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare
@@ -97,6 +97,34 @@ class HistoryPage:
     versions: list[VersionInfo]
     page: int
     pages: int
+    events: list[Event]  # what else happened to the document, newest first
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    who: str
+    what: str
+
+
+# What the history says for each recorded action (reads are in the client's access log instead).
+EVENT_WORDS = {
+    "document.create": "started the document",
+    "document.edit": "saved a new version",
+    "sign": "signed",
+    "decline": "declined to sign",
+    "agreed": "completed the agreement: both have signed",
+    "comment": "commented",
+    "contingency.start": "put the plan for when the client is not well into effect",
+    "contingency.end": "ended the plan for when the client is not well",
+    "self_referral.request": "checked a self-referral request against the agreed terms",
+    "review.request": "asked for an earlier review",
+    "review.confirm": 'confirmed "reviewed, no changes"',
+    "review.completed": "completed the review with no changes",
+    "advocate.review_request": "asked their advocate to look at a version",
+    "download": "downloaded a PDF",
+}
+HISTORY_EVENTS = 100
 
 
 @dataclass(frozen=True)
@@ -296,7 +324,26 @@ def history(db: Database, actor: Actor, document_id: int, page: int = 1) -> Hist
             for n, at, note, h, u in rows
         ]
         _log_read(s, actor, access, doc, doc.client_id, "history")
-        return HistoryPage(_page(s, doc, access, None), versions, page, pages)
+        rows = s.execute(
+            select(AuditEvent, User)
+            .join(User, User.id == AuditEvent.actor_id)
+            .where(
+                AuditEvent.object_type == "document",
+                AuditEvent.object_id == doc.id,
+                AuditEvent.action.in_(list(EVENT_WORDS)),
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(HISTORY_EVENTS)
+        ).all()
+        events = [_event(e, u) for e, u in rows]
+        return HistoryPage(_page(s, doc, access, None), versions, page, pages, events)
+
+
+def _event(event: AuditEvent, user: User) -> Event:
+    what = EVENT_WORDS[event.action]
+    if "version" in event.detail:
+        what += f" (version {event.detail['version']})"
+    return Event(event.at, f"{user.display_name} ({Role(user.role).label})", what)
 
 
 def compare_versions(

@@ -155,3 +155,20 @@ def test_self_referral_is_checked_against_the_agreed_terms_and_recorded(db, circ
     assert inside.within_terms and not outside.within_terms
     record = contingencies.crisis_record(db, client, doc, TODAY)
     assert [r.within_terms for r in record.self_referrals] == [False, True]
+
+
+def test_the_crisis_plan_and_self_referral_land_in_the_history(db, circle, library):
+    doc = start(db, circle, library)
+    client = actor_for(circle.client)
+    contingencies.start_contingency(
+        db, client, doc, "Not sleeping", "", (TODAY + timedelta(days=3)).isoformat(), TODAY
+    )
+    contingencies.request_self_referral(db, client, doc, "2", "", "", TODAY)
+    contingencies.end_contingency(db, actor_for(circle.key_worker), doc, "", TODAY)
+    events = [e.what for e in documents.history(db, client, doc).events]
+    assert events[:3] == [
+        "ended the plan for when the client is not well",
+        "checked a self-referral request against the agreed terms",
+        "put the plan for when the client is not well into effect",
+    ]
+    assert events[-1] == "started the document"
