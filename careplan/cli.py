@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from .db import migrate
+from .db import migrate, statistics
 from .domain.roles import Role
 from .extensions import get_db
 from .services import accounts
@@ -42,6 +42,7 @@ def _fail(err: Exception) -> None:
 def db_upgrade():
     """Bring the database schema up to date (Alembic migrations)."""
     migrate.upgrade(current_app.config["DATABASE_URL"])
+    statistics.refresh(get_db().engine)
     click.echo("Database is up to date.")
 
 

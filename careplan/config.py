@@ -127,6 +127,8 @@ def load_config(
         "REMINDER_SEND_SECONDS": _int(env, "CAREPLAN_REMINDER_SEND_SECONDS", 20),
         "REMINDER_LEASE_SECONDS": _int(env, "CAREPLAN_REMINDER_LEASE_SECONDS", 300),
         "REMINDER_MAX_ATTEMPTS": _int(env, "CAREPLAN_REMINDER_MAX_ATTEMPTS", 8),
+        # SQLite planner statistics (careplan.db.statistics), gathered by the scheduler.
+        "DB_STATISTICS_SECONDS": _int(env, "CAREPLAN_DB_STATISTICS_SECONDS", 6 * 3600),
     }
     config.update(overrides)
 

@@ -15,10 +15,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE = "careplan_write"
+STATISTICS_RELOAD_SECONDS = 3600
 
 
 def make_engine(url: str, sqlite_busy_timeout_ms: int = 30000, **kwargs) -> Engine:
     if url.startswith("sqlite"):
+        # A SQLite connection reads planner statistics when it opens (careplan.db.statistics):
+        # an hour-old connection is replaced, so fresh statistics reach every process.
+        kwargs.setdefault("pool_recycle", STATISTICS_RELOAD_SECONDS)
         engine = create_engine(
             url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000}, **kwargs
         )

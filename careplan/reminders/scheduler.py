@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from ..db import statistics
 from ..db.engine import Database, make_engine
 from ..db.models import utcnow
 from ..extensions import DB_KEY
@@ -221,11 +222,18 @@ def render_pending_pdfs(ctx: Context) -> None:
         log.info("Sealed PDFs made: %s.", made)
 
 
+def refresh_statistics(ctx: Context) -> None:
+    seconds = statistics.refresh(ctx.db.engine)
+    if seconds is not None:
+        log.info("Database statistics gathered in %.2f s.", seconds)
+
+
 # Every periodic job of the application.
 JOBS: list[Job] = [
     Job("reminders.sweep", "REMINDER_SWEEP_SECONDS", 300, sweep_reminders),
     Job("reminders.send", "REMINDER_SEND_SECONDS", 20, send_reminders),
     Job("pdfs.render", "PDF_JOB_SECONDS", 5, render_pending_pdfs),
+    Job("db.statistics", "DB_STATISTICS_SECONDS", 6 * 3600, refresh_statistics),
 ]
 
 
