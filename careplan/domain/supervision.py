@@ -3,7 +3,7 @@ charts' arithmetic. Dates and states only, never clinical content."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -209,20 +209,20 @@ def month_starts(today: date, months: int = 12) -> list[date]:
 
 
 def on_time_share(
-    due_and_done: list[tuple[date, date | None]], today: date, months: int = 12
+    tallies: Iterable[tuple[date, bool | None, int]], today: date, months: int = 12
 ) -> list[tuple[date, int, int]]:
     """For each month: (first day, reviews due that month, of which done by their due date).
 
-    A review still not done counts as late once its date has passed; one not yet due this
-    month is left out until it is.
+    `tallies` are (due date, done on time? (None: not done yet), how many). A review still not
+    done counts as late once its date has passed; one not yet due is left out until it is.
     """
     starts = month_starts(today, months)
     counts = {s: [0, 0] for s in starts}
-    for due, done in due_and_done:
+    for due, on_time, count in tallies:
         bucket = date(due.year, due.month, 1)
-        if bucket not in counts or (done is None and due >= today):
+        if bucket not in counts or (on_time is None and due >= today):
             continue
-        counts[bucket][0] += 1
-        if done is not None and done <= due:
-            counts[bucket][1] += 1
+        counts[bucket][0] += count
+        if on_time:
+            counts[bucket][1] += count
     return [(s, counts[s][0], counts[s][1]) for s in starts]

@@ -7,10 +7,11 @@ head so two events never claim the same predecessor.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from ..db.models import AuditEvent, utcnow
@@ -29,39 +30,58 @@ def record(
     client_id: int | None = None,
     detail: dict | None = None,
     at: datetime | None = None,
-) -> AuditEvent:
+) -> None:
+    record_many(session, actor, action, object_type, [(object_id, client_id)], detail, at)
+
+
+def record_many(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    object_type: str,
+    targets: Iterable[tuple[int | None, int | None]],
+    detail: dict | None = None,
+    at: datetime | None = None,
+) -> int:
+    """One event per (object id, client id), chained in that order, with one read of the
+    chain's head and one batched insert however many there are (an export of 1,000 rows
+    records 1,000 events)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
     prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    event = AuditEvent(
-        at=at or utcnow(),
-        actor_id=actor.id if actor else None,
-        actor_role=actor.role.value if actor else "system",
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        client_id=client_id,
-        ip=(actor.ip if actor else "")[:64],
-        detail=detail or {},
-        prev_hash=prev or GENESIS,
-    )
-    event.hash = event_hash(_fields(event), event.prev_hash)
-    session.add(event)
-    session.flush()
-    return event
+    prev = prev or GENESIS
+    at = at or utcnow()
+    common = {
+        "at": at,
+        "actor_id": actor.id if actor else None,
+        "actor_role": actor.role.value if actor else "system",
+        "action": action,
+        "object_type": object_type,
+        "ip": (actor.ip if actor else "")[:64],
+        "detail": dict(detail or {}),
+    }
+    rows = []
+    for object_id, client_id in targets:
+        row = {**common, "object_id": object_id, "client_id": client_id, "prev_hash": prev}
+        row["hash"] = prev = event_hash(_fields(row), row["prev_hash"])
+        rows.append(row)
+    if rows:
+        # Plain rows, inserted in this order (so ids follow the chain), without loading them
+        # into the session: an export chunk writes 1,000 at once.
+        session.execute(insert(AuditEvent), rows)
+    return len(rows)
 
 
-def _fields(event: AuditEvent) -> dict:
+_HASHED = ("actor_id", "actor_role", "action", "object_type", "object_id", "client_id", "ip")
+
+
+def _fields(event: AuditEvent | dict) -> dict:
+    """What the hash covers, from a stored event or a row about to be inserted."""
+    get = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
     return {
-        "at": event.at.astimezone(UTC).isoformat(),
-        "actor_id": event.actor_id,
-        "actor_role": event.actor_role,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "client_id": event.client_id,
-        "ip": event.ip,
-        "detail": event.detail,
+        "at": get("at").astimezone(UTC).isoformat(),
+        **{name: get(name) for name in _HASHED},
+        "detail": get("detail"),
     }
 
 

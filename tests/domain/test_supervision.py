@@ -54,18 +54,18 @@ def test_filters_are_checked_with_plain_messages():
 def test_on_time_share_counts_missed_reviews_as_late_and_skips_future_ones():
     months = on_time_share(
         [
-            (date(2027, 4, 10), date(2027, 4, 9)),  # on time
-            (date(2027, 4, 12), date(2027, 4, 20)),  # late
-            (date(2027, 4, 30), None),  # never done: late
-            (date(2027, 5, 25), None),  # not yet due: left out
-            (date(2025, 1, 1), date(2025, 1, 1)),  # outside the 12 months
+            (date(2027, 4, 10), True, 2),  # on time
+            (date(2027, 4, 12), False, 1),  # late
+            (date(2027, 4, 30), None, 1),  # never done: late
+            (date(2027, 5, 25), None, 4),  # not yet due: left out
+            (date(2025, 1, 1), True, 1),  # outside the 12 months
         ],
         TODAY,
     )
     assert (
         len(months) == 12 and months[-1][0] == date(2027, 5, 1) and months[0][0] == date(2026, 6, 1)
     )
-    assert dict((m, (due, ok)) for m, due, ok in months)[date(2027, 4, 1)] == (3, 1)
+    assert dict((m, (due, ok)) for m, due, ok in months)[date(2027, 4, 1)] == (4, 2)
     assert months[-1][1:] == (0, 0)
 
 

@@ -5,13 +5,20 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import Document, ReviewLog
+from careplan.db.models import AuditEvent, Document, ReviewLog
 from careplan.domain.supervision import DashState, Filters, dash_state
 from careplan.services import audit, documents, signoff, supervision
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
 from tests.conftest import login
-from tests.factories import PASSWORD, CaseloadLinkFactory, Circle, ClientFactory, make_plan
+from tests.factories import (
+    PASSWORD,
+    CaseloadLinkFactory,
+    Circle,
+    ClientFactory,
+    SupervisorFactory,
+    make_plan,
+)
 
 TODAY = date.today()
 
@@ -217,3 +224,71 @@ def test_dashboard_and_export_through_the_web(app, db, teams):
     assert "<svg" in charts and "<table" in charts
     worker = login(app.test_client(), a.key_worker)
     assert worker.get("/supervision").status_code == 404
+
+
+@pytest.mark.parametrize("state", list(DashState))
+def test_the_state_filter_selects_what_the_state_expression_names(db, teams, state):
+    with db.read() as s:
+        named = set(
+            s.scalars(
+                sa.select(Document.id).where(supervision.state_expression(TODAY) == state.value)
+            )
+        )
+        filtered = set(
+            s.scalars(sa.select(Document.id).where(supervision.state_condition(state, TODAY)))
+        )
+    assert named and filtered == named
+
+
+def test_the_state_filter_agrees_on_the_edges_of_due_soon(db, teams):
+    """Review dates on each boundary: yesterday, today, the last day of "soon", the day after,
+    and an agreed document with no date at all."""
+    a, _, docs = teams
+    for days in (-1, 0, 14, 15, None):
+        _set(db, docs["agreed"], next_review_on=None if days is None else TODAY + timedelta(days))
+        _set(db, docs["draft"], next_review_on=None if days is None else TODAY + timedelta(days))
+        with db.read() as s:
+            for state in DashState:
+                named = set(
+                    s.scalars(
+                        sa.select(Document.id).where(
+                            supervision.state_expression(TODAY) == state.value
+                        )
+                    )
+                )
+                filtered = set(
+                    s.scalars(
+                        sa.select(Document.id).where(supervision.state_condition(state, TODAY))
+                    )
+                )
+                assert filtered == named, (days, state)
+
+
+def test_a_supervisor_of_no_team_sees_nothing(db, teams):
+    lonely = actor_for(SupervisorFactory())
+    board = supervision.dashboard(db, lonely, Filters(), TODAY)
+    assert board.rows == [] and board.workers == {} and not board.has_next
+    text = "".join(supervision.export_csv(db, lonely, Filters(), TODAY))
+    assert text.rstrip().endswith("Last signed")
+    _, _, months, workers = supervision.charts(db, lonely, TODAY)
+    assert workers == [] and all(text == "no reviews due" for _, _, text in months)
+
+
+def test_a_large_export_keeps_the_audit_chain_whole(db, teams, monkeypatch):
+    a, _, docs = teams
+    monkeypatch.setattr(supervision, "EXPORT_CHUNK", 3)  # seven documents: three chunks
+    before = audit.verify_chain(db).events
+    text = "".join(supervision.export_csv(db, actor_for(a.supervisor), Filters(), TODAY))
+    rows = list(csv.reader(io.StringIO(text)))
+    table = rows[[r[:1] for r in rows].index(["Client"]) + 1 :]
+    assert len(table) == 7
+    report = audit.verify_chain(db)
+    assert report.ok and report.events == before + 7
+    with db.read() as s:
+        exported = s.scalars(
+            sa.select(AuditEvent.client_id).where(AuditEvent.action == "export")
+        ).all()
+        team_a = s.scalars(
+            sa.select(Document.client_id).where(Document.id != docs["other_team"])
+        ).all()
+    assert sorted(exported) == sorted(team_a)
