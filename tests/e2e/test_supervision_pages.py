@@ -1,0 +1,71 @@
+"""A supervisor audits review dates on a phone: filters, opens a record (which the client then
+sees in their access log), and reads the charts; another team's clients never appear."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import Document
+from careplan.services import signoff
+from careplan.services.accounts import actor_for
+from tests import factories
+
+from .checks import check_phone_page, expect, sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture
+def teams(db):
+    north, south = factories.Circle(), factories.Circle()
+    late = factories.ClientFactory(display_name="Morgan Late-Review")
+    factories.CaseloadLinkFactory(client_id=late.id, key_worker_id=north.key_worker.id)
+    overdue = factories.make_plan(north.key_worker, late)
+    for who in (late, north.key_worker):
+        signoff.sign(db, actor_for(who), overdue, 1, "signed", "", factories.PASSWORD)
+    with db.write() as s:
+        s.execute(
+            sa.update(Document)
+            .where(Document.id == overdue)
+            .values(next_review_on=date.today() - timedelta(days=9))
+        )
+    factories.make_plan(north.key_worker, north.client)
+    factories.make_plan(south.key_worker, south.client)
+    return north, south, late, overdue
+
+
+def test_a_supervisor_filters_opens_a_record_and_reads_the_charts(live_server, new_phone, teams):
+    north, south, late, overdue = teams
+    page = new_phone()
+    sign_in(page, live_server, north.supervisor)
+    page.goto(f"{live_server}/supervision")
+    check_phone_page(page, "review dates")
+    rows = page.locator("table.list tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("table.list")).not_to_contain_text(south.client.display_name)
+
+    page.get_by_label("State").select_option(label="review overdue")
+    page.get_by_role("button", name="Show").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(late.display_name)
+    expect(rows.first).to_contain_text("9")  # days overdue
+    check_phone_page(page, "review dates, filtered")
+
+    rows.first.get_by_role("link", name="Care plan").click()
+    expect(page).to_have_url(f"{live_server}/documents/{overdue}")
+
+    page.goto(f"{live_server}/supervision")
+    page.get_by_role("link", name="Charts").click()
+    check_phone_page(page, "charts")
+    expect(page.locator("svg").first).to_be_visible()
+    expect(page.locator("table").first).to_contain_text("%")
+    expect(page.locator("body")).to_contain_text(north.key_worker.display_name)
+
+    client = new_phone()
+    sign_in(client, live_server, late)
+    client.get_by_role("link", name="Who has looked at my records").click()
+    check_phone_page(client, "access log")
+    expect(client.locator("main")).to_contain_text(north.supervisor.display_name)
