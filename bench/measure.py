@@ -167,8 +167,8 @@ def query_plans(db: Database, layout: Layout, doc_id: int) -> list[dict]:
     """EXPLAIN every SELECT/UPDATE that one open, one save and one history page run.
 
     A statement is flagged when its plan reads a big table without an index: a SQLite
-    "SCAN <table>" (other than the backwards rowid scan that ORDER BY id DESC LIMIT 1 uses)
-    or a PostgreSQL "Seq Scan on <table>".
+    "SCAN <table>" (other than the backwards rowid scan that reads the newest row of a whole
+    table, ORDER BY id DESC LIMIT with no WHERE) or a PostgreSQL "Seq Scan on <table>".
     """
     seen: dict[str, tuple] = {}
 
@@ -203,7 +203,9 @@ def query_plans(db: Database, layout: Layout, doc_id: int) -> list[dict]:
 def _full_scan(line: str, statement: str, sqlite: bool) -> bool:
     for t in BIG_TABLES:
         if sqlite:
-            newest_by_id = re.search(rf"ORDER BY {t}\.id DESC\s+LIMIT", statement)
+            newest_by_id = re.search(
+                rf"FROM {t} ORDER BY {t}\.id DESC\s+LIMIT", " ".join(statement.split())
+            )
             if re.search(rf"\bSCAN {t}\b(?! USING)", line) and not newest_by_id:
                 return True
         elif re.search(rf"Seq Scan on {t}\b", line):

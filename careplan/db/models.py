@@ -374,6 +374,10 @@ class AuditEvent(Base):
     """Append-only, hash-chained record of who did what to which record."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (
+        # A document's history page: its newest events, without reading everyone else's.
+        Index("ix_audit_events_object", "object_type", "object_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
