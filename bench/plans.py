@@ -24,6 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from careplan.db import migrate
+from careplan.db import statistics as db_statistics
 from careplan.db.engine import Database, make_engine
 from careplan.services import audit
 
@@ -103,6 +104,7 @@ def run_backend(backend: str, layout: Layout, args: argparse.Namespace) -> dict:
         report = seed(seed_engine, layout, workers=args.workers, log=log)
         log(f"  seeded in {report.seconds:.1f}s; checking")
         checked = check(seed_engine, layout)
+        db_statistics.refresh(seed_engine)  # SQLite: what the scheduler does at start
         with seed_engine.connect() as conn:
             if backend == "sqlite":
                 size = Path(path).stat().st_size

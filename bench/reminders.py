@@ -30,6 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from careplan.db import migrate
+from careplan.db import statistics as db_statistics
 from careplan.db.engine import Database, make_engine
 from careplan.services import reminders
 from careplan.services.reminders import ReminderSettings
@@ -162,11 +163,9 @@ def seed(engine: sa.Engine, documents: int, due_every: int) -> float:
                     f"(SELECT max(id) FROM {table}))"
                 )
         raw.commit()
-        if engine.dialect.name == "sqlite":
-            cur.execute("ANALYZE")
-            raw.commit()
     finally:
         raw.close()
+    db_statistics.refresh(engine)  # SQLite: what the scheduler does at start
     if engine.dialect.name == "postgresql":
         # Done now, so autovacuum does not start on the fresh rows while the sweep is timed.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
