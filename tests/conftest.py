@@ -18,6 +18,8 @@ from careplan.extensions import DB_KEY
 from careplan.services import passwords
 from tests import factories
 
+pytest_plugins = ["tests.smtp"]  # the smtp_server and smtp_app fixtures
+
 BACKEND = os.environ.get("CAREPLAN_TEST_DB", "sqlite")
 PG_SERVER = os.environ.get("CAREPLAN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 FAST_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 1024}

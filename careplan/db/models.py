@@ -89,12 +89,31 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Reminders (clients choose): "email", "app" (in-app only) or "none"; NULL: the default.
     reminder_channel: Mapped[str | None] = mapped_column(String(10))
+    # How the person wants to be called (careplan.domain.account_rules); both optional.
+    preferred_name: Mapped[str | None] = mapped_column(String(100))
+    pronouns: Mapped[str | None] = mapped_column(String(40))
 
     team: Mapped[Team | None] = relationship()
 
     @property
     def role_enum(self) -> Role:
         return Role(self.role)
+
+
+class PasswordLink(Base):
+    """A link e-mailed to set a password: after "forgot my password", or to a new account.
+    Only a hash of its secret is kept; it works once, until it expires."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # "reset" or "welcome"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class SupervisorTeam(Base):

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import AdvocateInvitation, CaseloadLink, SupervisorTeam, Team, User, utcnow
+from ..domain.account_rules import new_password_problems
 from ..domain.roles import Role
 from . import audit, passwords
 from .actor import Actor
@@ -19,14 +21,18 @@ from .signoff import refresh_states_for_client
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def looks_like_email(email: str) -> bool:
+    return bool(_EMAIL.match(email)) and len(email) <= 320
+
+
 def actor_for(user: User, ip: str = "") -> Actor:
     return Actor(id=user.id, role=Role(user.role), name=user.display_name, ip=ip)
 
 
 def create_team(db: Database, name: str, actor: Actor | None = None) -> Team:
-    name = name.strip()
-    if not name:
-        raise Invalid("A team needs a name.")
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200:
+        raise Invalid("A team needs a name (up to 200 characters).")
     with db.write() as s:
         if s.scalar(select(Team).where(Team.name == name)):
             raise Invalid(f"There is already a team called {name!r}.")
@@ -46,18 +52,9 @@ def create_user(
     team_name: str | None = None,
     actor: Actor | None = None,
 ) -> User:
-    email = email.strip().lower()
-    display_name = display_name.strip()
-    if not _EMAIL.match(email):
-        raise Invalid(f"{email!r} does not look like an e-mail address.")
-    if not display_name:
-        raise Invalid("A person needs a name.")
-    try:
-        role = Role(role)
-    except ValueError as exc:
-        raise Invalid(f"Role must be one of: {', '.join(r.value for r in Role)}.") from exc
-    if len(password) < passwords.MIN_PASSWORD_LENGTH:
-        raise Invalid(f"Passwords need at least {passwords.MIN_PASSWORD_LENGTH} characters.")
+    problems = new_password_problems(password, password, email)
+    if problems:
+        raise Invalid(" ".join(problems.values()))
     password_hash = passwords.hash_password(password)
     with db.write() as s:
         team_id = None
@@ -66,22 +63,47 @@ def create_user(
             if team is None:
                 raise Invalid(f"There is no team called {team_name!r}.")
             team_id = team.id
-        if s.scalar(select(User.id).where(User.email == email)):
-            raise Invalid(f"There is already an account for {email}.")
-        user = User(
-            email=email,
-            display_name=display_name,
-            role=role.value,
-            password_hash=password_hash,
-            team_id=team_id,
-        )
-        s.add(user)
-        try:
-            s.flush()
-        except IntegrityError as exc:
-            raise Invalid(f"There is already an account for {email}.") from exc
-        audit.record(s, actor, "user.create", "user", user.id, detail={"role": role.value})
-        return user
+        return add_user(s, email, display_name, role, password_hash, team_id, actor)
+
+
+def add_user(
+    s: Session,
+    email: str,
+    display_name: str,
+    role: Role | str,
+    password_hash: str,
+    team_id: int | None,
+    actor: Actor | None,
+) -> User:
+    """Check and insert a new account inside the caller's transaction."""
+    email = email.strip().lower()
+    display_name = " ".join(display_name.split())
+    if not looks_like_email(email):
+        raise Invalid(f"{email!r} does not look like an e-mail address.")
+    if not display_name or len(display_name) > 200:
+        raise Invalid("A person needs a name (up to 200 characters).")
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise Invalid(f"Role must be one of: {', '.join(r.value for r in Role)}.") from exc
+    if team_id is not None and s.get(Team, team_id) is None:
+        raise Invalid("There is no such team.")
+    if s.scalar(select(User.id).where(User.email == email)):
+        raise Invalid(f"There is already an account for {email}.")
+    user = User(
+        email=email,
+        display_name=display_name,
+        role=role.value,
+        password_hash=password_hash,
+        team_id=team_id,
+    )
+    s.add(user)
+    try:
+        s.flush()
+    except IntegrityError as exc:
+        raise Invalid(f"There is already an account for {email}.") from exc
+    audit.record(s, actor, "user.create", "user", user.id, detail={"role": role.value})
+    return user
 
 
 def _user_with_role(s, email: str, role: Role) -> User:
@@ -236,31 +258,3 @@ def revoke_advocate(db: Database, client: Actor, advocate_id: int) -> None:
         for invite in invites:
             invite.revoked_at = utcnow()
         audit.record(s, client, "advocate.revoke", "user", advocate_id, client_id=client.id)
-
-
-# --- administration (no clinical content) ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UserRow:
-    id: int
-    name: str
-    email: str
-    role: str
-    team: str
-    active: bool
-
-
-def list_users(db: Database, admin: Actor) -> list[UserRow]:
-    if admin.role is not Role.ADMIN:
-        raise NotFound()
-    with db.read() as s:
-        rows = s.execute(
-            select(User, Team.name)
-            .outerjoin(Team, Team.id == User.team_id)
-            .order_by(User.role, User.display_name)
-        )
-        return [
-            UserRow(u.id, u.display_name, u.email, Role(u.role).label, team or "", u.active)
-            for u, team in rows
-        ]

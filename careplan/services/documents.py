@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..db.engine import Database
 from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utcnow
 from ..domain.access import Access
+from ..domain.account_rules import introduce
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare
 from ..domain.documents import strip_attribution
@@ -61,6 +62,7 @@ class ClientRecords:
     key_worker_name: str
     documents: list[DocumentSummary]
     access: Access
+    client_introduced: str = ""  # the name with how they like to be called, for others
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,7 @@ def client_records(db: Database, actor: Actor, client_id: int) -> ClientRecords:
                 for d in docs
             ],
             access,
+            introduce(client.display_name, client.preferred_name, client.pronouns),
         )
 
 

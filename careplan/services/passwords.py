@@ -14,8 +14,6 @@ _hasher = PasswordHasher()
 # known one, so the login form does not reveal who has an account.
 _dummy_hash = _hasher.hash("not-a-real-password")
 
-MIN_PASSWORD_LENGTH = 10
-
 
 def configure(time_cost: int, memory_kib: int) -> None:
     global _hasher, _dummy_hash

@@ -20,9 +20,7 @@ Every function takes `now` explicitly: the scheduler passes its clock, tests pas
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +56,7 @@ from ..domain.reviews import (
     review_due_window,
 )
 from ..domain.roles import Role
+from ..domain.tokens import looks_like_token, new_token, token_hash
 from . import audit
 from .actor import Actor
 from .errors import Invalid, NotFound
@@ -833,20 +832,15 @@ def choose_channel(db: Database, actor: Actor, choice: str) -> ClientChannel:
 # --- private calendar feed -------------------------------------------------------------------
 
 
-def _token_hash(token: str) -> str:
-    # The token is 256 random bits, so a fast hash is as good as a slow one here.
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def new_calendar_token(db: Database, actor: Actor, now: datetime) -> str:
     """A new secret calendar address; any earlier one stops working. Shown once."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     with db.write() as s:
         feed = s.get(CalendarFeed, actor.id)
         if feed is None:
-            s.add(CalendarFeed(user_id=actor.id, token_hash=_token_hash(token), created_at=now))
+            s.add(CalendarFeed(user_id=actor.id, token_hash=token_hash(token), created_at=now))
         else:
-            feed.token_hash, feed.created_at = _token_hash(token), now
+            feed.token_hash, feed.created_at = token_hash(token), now
         audit.record(
             s, actor, "calendar.new_address", "user", actor.id,
             client_id=actor.id if actor.role is Role.CLIENT else None,
@@ -873,13 +867,13 @@ def calendar_started(db: Database, actor: Actor) -> datetime | None:
 
 def calendar_for_token(db: Database, token: str) -> tuple[Actor, list[ReviewDate]]:
     """The review dates behind a calendar address; NotFound for any unknown address."""
-    if not token or len(token) > 200:
+    if not looks_like_token(token):
         raise NotFound()
     with db.read() as s:
         user = s.scalar(
             select(User)
             .join(CalendarFeed, CalendarFeed.user_id == User.id)
-            .where(CalendarFeed.token_hash == _token_hash(token), User.active.is_(True))
+            .where(CalendarFeed.token_hash == token_hash(token), User.active.is_(True))
         )
         if user is None:
             raise NotFound()

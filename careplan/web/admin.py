@@ -1,29 +1,192 @@
+"""Administrators: accounts, teams and agreement templates. No clinical content."""
+
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
-from ..services import accounts
-from ..services.errors import NotFound
+from ..services import accounts, admin_accounts
+from ..services.errors import Invalid, NotFound
+from .auth import email_password_link
 
 bp = Blueprint("admin", __name__)
+
+ROLE_CHOICES = {r.value: r.label for r in Role}
+
+
+def _admin():
+    actor = current_user.actor
+    if actor.role is not Role.ADMIN:
+        raise NotFound()
+    return actor
+
+
+def _chosen(raw: str | None, required: bool = False) -> int | None:
+    """The id of a team or person chosen from a list in a form; empty means none."""
+    if not raw and not required:
+        return None
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise Invalid("Please choose from the list.")
+    return int(raw)
 
 
 @bp.get("/admin/users")
 @login_required
 def users():
-    return render_template(
-        "admin/users.html", users=accounts.list_users(get_db(), current_user.actor)
+    page = request.args.get("page", "1")
+    listing = admin_accounts.search(
+        get_db(),
+        _admin(),
+        request.args.get("q", ""),
+        request.args.get("role", ""),
+        int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1,
     )
+    return render_template("admin/users.html", listing=listing, roles=ROLE_CHOICES)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@login_required
+def new_user():
+    admin = _admin()
+    form = request.form
+    error = None
+    if request.method == "POST":
+        try:
+            user_id, link = admin_accounts.create(
+                get_db(),
+                admin,
+                form.get("email", ""),
+                form.get("name", ""),
+                form.get("role", ""),
+                _chosen(form.get("team_id")),
+            )
+        except Invalid as err:
+            error = str(err)
+        else:
+            email_password_link(link)
+            flash(
+                f"Account made. We have e-mailed {link.email} a link to choose a password; "
+                "it works for 7 days."
+            )
+            return redirect(url_for("admin.user", user_id=user_id))
+    return render_template(
+        "admin/new_user.html",
+        roles=ROLE_CHOICES,
+        teams=admin_accounts.teams(get_db(), admin),
+        error=error,
+        form=form,
+    ), (400 if error else 200)
+
+
+@bp.get("/admin/users/<int:user_id>")
+@login_required
+def user(user_id: int, error: str | None = None):
+    account = admin_accounts.detail(get_db(), _admin(), user_id)
+    return render_template("admin/user.html", account=account, error=error), (400 if error else 200)
+
+
+def _change(user_id: int, action, done: str):
+    try:
+        action()
+    except Invalid as err:
+        return user(user_id, str(err))
+    flash(done)
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.post("/admin/users/<int:user_id>/details")
+@login_required
+def user_details(user_id: int):
+    form = request.form
+    return _change(
+        user_id,
+        lambda: admin_accounts.update_details(
+            get_db(),
+            _admin(),
+            user_id,
+            form.get("name", ""),
+            form.get("email", ""),
+            _chosen(form.get("team_id")),
+        ),  # fmt: skip
+        "Saved.",
+    )
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@login_required
+def user_active(user_id: int):
+    active = request.form.get("active") == "yes"
+    return _change(
+        user_id,
+        lambda: admin_accounts.set_active(get_db(), _admin(), user_id, active),
+        "The account is open again." if active else "The account is closed and signed out.",
+    )
+
+
+@bp.post("/admin/users/<int:user_id>/password-link")
+@login_required
+def user_password_link(user_id: int):
+    def send():
+        email_password_link(admin_accounts.send_password_link(get_db(), _admin(), user_id))
+
+    return _change(
+        user_id, send, "We have e-mailed a link to choose a new password. It works for an hour."
+    )
+
+
+@bp.post("/admin/users/<int:user_id>/key-worker")
+@login_required
+def user_key_worker(user_id: int):
+    return _change(
+        user_id,
+        lambda: admin_accounts.give_key_worker(
+            get_db(), _admin(), user_id, _chosen(request.form.get("key_worker_id"), True)
+        ),
+        "Key worker given.",
+    )
+
+
+@bp.post("/admin/users/<int:user_id>/supervision")
+@login_required
+def user_supervision(user_id: int):
+    form = request.form
+    return _change(
+        user_id,
+        lambda: admin_accounts.set_supervision(
+            get_db(),
+            _admin(),
+            user_id,
+            _chosen(form.get("team_id"), True),
+            form.get("supervises") == "yes",
+        ),  # fmt: skip
+        "Saved.",
+    )
+
+
+@bp.route("/admin/teams", methods=["GET", "POST"])
+@login_required
+def teams():
+    admin = _admin()
+    error = None
+    if request.method == "POST":
+        try:
+            accounts.create_team(get_db(), request.form.get("name", ""), admin)
+        except Invalid as err:
+            error = str(err)
+        else:
+            flash("Team made.")
+            return redirect(url_for("admin.teams"))
+    return render_template(
+        "admin/teams.html", teams=admin_accounts.teams(get_db(), admin), error=error
+    ), (400 if error else 200)
 
 
 @bp.get("/admin/templates")
 @login_required
 def templates():
-    if current_user.actor.role is not Role.ADMIN:
-        raise NotFound()
+    _admin()
     library = get_library()
     return render_template(
         "admin/templates.html",

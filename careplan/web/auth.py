@@ -3,11 +3,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..domain.errors import ContentInvalid
 from ..extensions import get_db
-from ..services import accounts
+from ..reminders import account_mail
+from ..services import account_settings, accounts
+from ..services.errors import NotFound
 from .session_user import SessionUser
 
 bp = Blueprint("auth", __name__)
@@ -54,3 +66,59 @@ def logout():
     session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    sent_to = None
+    if request.method == "POST":
+        sent_to = request.form.get("email", "").strip()[:320]
+        link = account_settings.request_reset(get_db(), sent_to, request.remote_addr or "")
+        if link is not None:
+            email_password_link(link)
+    return render_template("auth/forgot_password.html", sent_to=sent_to)
+
+
+def email_password_link(link: account_settings.IssuedLink):
+    base = current_app.config["PUBLIC_BASE_URL"]
+    account_mail.send_soon(
+        current_app.config,
+        link.email,
+        account_mail.password_link_email(
+            link.purpose,
+            base + url_for("auth.set_password", token=link.token),
+            account_mail.long_time(link.expires_at),
+        ),
+    )
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    db = get_db()
+    try:
+        info = account_settings.check_link(db, token)
+    except NotFound:
+        return render_template("auth/link_used.html"), 404
+    errors = {}
+    if request.method == "POST":
+        try:
+            account_settings.use_link(
+                db,
+                token,
+                request.form.get("password", ""),
+                request.form.get("password_again", ""),
+                request.remote_addr or "",
+            )
+        except ContentInvalid as err:
+            errors = err.errors
+        except NotFound:
+            return render_template("auth/link_used.html"), 404
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash("Your password is set. Please sign in with it.")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/set_password.html", info=info, errors=errors), (
+        422 if errors else 200
+    )

@@ -1,11 +1,25 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from dataclasses import replace
 
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user
+
+from ..domain.account_rules import PRONOUN_SUGGESTIONS
+from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from ..extensions import get_db
-from ..services import accounts, audit
+from ..reminders import account_mail
+from ..services import account_settings, accounts, audit
 from ..services.errors import NotFound
 
 bp = Blueprint("me", __name__)
@@ -42,3 +56,63 @@ def access_log():
         raise NotFound()
     entries = audit.access_log(get_db(), current_user.actor)
     return render_template("me/access_log.html", entries=entries)
+
+
+@bp.get("/me/account")
+@login_required
+def account(errors: dict | None = None, status: int = 200, form: dict | None = None):
+    view = account_settings.account(get_db(), current_user.actor)
+    return render_template(
+        "me/account.html",
+        account=view,
+        suggestions=PRONOUN_SUGGESTIONS,
+        errors=errors or {},
+        form=form or {},
+    ), status
+
+
+@bp.post("/me/account/profile")
+@login_required
+def save_profile():
+    form = request.form
+    try:
+        profile = account_settings.save_profile(
+            get_db(), current_user.actor, form.get("preferred_name", ""), form.get("pronouns", "")
+        )
+    except ContentInvalid as err:
+        return account(
+            err.errors, 422, {k: form.get(k, "") for k in ("preferred_name", "pronouns")}
+        )
+    # The greeting at the top of every page follows at once.
+    login_user(replace(current_user._get_current_object(),
+                       called=profile.preferred_name or current_user.name))  # fmt: skip
+    flash("Saved. This is how people here will call you.")
+    return redirect(url_for("me.account"))
+
+
+@bp.post("/me/account/password")
+@login_required
+def change_password():
+    form = request.form
+    try:
+        epoch = account_settings.change_password(
+            get_db(),
+            current_user.actor,
+            form.get("current_password", ""),
+            form.get("password", ""),
+            form.get("password_again", ""),
+        )
+    except ContentInvalid as err:
+        return account(err.errors, 422)
+    # Every other session of this account has just ended; this one carries on.
+    last_seen = session.get("last_seen")
+    login_user(replace(current_user._get_current_object(), session_epoch=epoch))
+    session["last_seen"] = last_seen
+    base = current_app.config["PUBLIC_BASE_URL"]
+    account_mail.send_soon(
+        current_app.config,
+        current_user.email,
+        account_mail.password_changed_email(base + url_for("auth.forgot_password")),
+    )
+    flash("Your password is changed. Anywhere else you were signed in, you are now signed out.")
+    return redirect(url_for("me.account"))

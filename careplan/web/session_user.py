@@ -9,6 +9,7 @@ from flask import request
 from flask_login import UserMixin
 
 from ..db.models import User
+from ..domain.account_rules import called
 from ..domain.roles import Role
 from ..extensions import get_db
 from ..services import accounts
@@ -22,6 +23,7 @@ class SessionUser(UserMixin):
     name: str
     role: Role
     session_epoch: int
+    called: str = ""  # the name to greet them by (their preferred name, if they gave one)
 
     def get_id(self) -> str:
         # The epoch changes with the password, which ends every other session.
@@ -33,7 +35,14 @@ class SessionUser(UserMixin):
 
     @classmethod
     def of(cls, user: User) -> SessionUser:
-        return cls(user.id, user.email, user.display_name, Role(user.role), user.session_epoch)
+        return cls(
+            user.id,
+            user.email,
+            user.display_name,
+            Role(user.role),
+            user.session_epoch,
+            called(user.display_name, user.preferred_name),
+        )
 
 
 def load_session_user(user_id: str) -> SessionUser | None:

@@ -4,9 +4,6 @@ discreet."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -19,79 +16,11 @@ from careplan.services import reminders, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.reminders import ReminderSettings
 from tests.factories import PASSWORD, Circle, make_plan
-
-aiosmtpd = pytest.importorskip("aiosmtpd", reason="the test extra installs aiosmtpd")
-from aiosmtpd.controller import Controller  # noqa: E402
-from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
+from tests.smtp import SECRET, free_port
 
 pytestmark = pytest.mark.slow
 
 DUE = date(2027, 3, 3)
-USER, SECRET = "careplan", "smtp-secret"
-
-
-class Inbox:
-    def __init__(self):
-        self.envelopes = []
-        self.logins = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self):
-        return [
-            (e.rcpt_tos, email.message_from_bytes(e.content, policy=email.policy.default))
-            for e in self.envelopes
-        ]
-
-
-def _authenticate(inbox):
-    def check(server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and (
-            auth_data.login.decode(),
-            auth_data.password.decode(),
-        ) == (USER, SECRET)
-        inbox.logins.append(ok)
-        return AuthResult(success=ok)
-
-    return check
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=_free_port(),
-        authenticator=_authenticate(inbox),
-        auth_require_tls=False,  # a test on the loopback; production uses STARTTLS or TLS
-    )
-    controller.start()
-    yield controller, inbox
-    controller.stop()
-
-
-@pytest.fixture
-def smtp_app(app, smtp_server):
-    controller, _ = smtp_server
-    app.config.update(
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=controller.port,
-        SMTP_USE_TLS=False,
-        SMTP_USERNAME=USER,
-        SMTP_PASSWORD=SECRET,
-        SMTP_FROM="Reminders <reminders@example.org>",
-        PUBLIC_BASE_URL="https://app.example.org",
-    )
-    return app
 
 
 def _agreed(db, circle) -> int:
@@ -166,7 +95,7 @@ def test_a_mail_server_that_is_down_delays_but_loses_nothing(smtp_app, smtp_serv
     now = datetime(2027, 3, 1, 5, tzinfo=UTC)
     settings = ReminderSettings.from_config(smtp_app.config)
     reminders.sweep(db, settings, now)
-    smtp_app.config["SMTP_PORT"] = _free_port()  # nothing listens there: the server is down
+    smtp_app.config["SMTP_PORT"] = free_port()  # nothing listens there: the server is down
     report = _send(smtp_app, db, now)
     assert report.failed == 1 and report.emails == 0
     smtp_app.config["SMTP_PORT"] = controller.port  # back up

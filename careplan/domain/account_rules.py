@@ -1,0 +1,68 @@
+"""Rules for the details people keep about themselves: passwords, names and pronouns.
+
+Each check returns field-by-field messages (empty when all is well), so the web page can show
+every problem at once next to the field it belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200  # Argon2 copes with more; a limit keeps a form from being abused
+MAX_NAME_LENGTH = 100
+MAX_PRONOUNS_LENGTH = 40
+
+# Offered as suggestions only: anyone may write their own.
+PRONOUN_SUGGESTIONS = ("she/her", "he/him", "they/them")
+
+
+def new_password_problems(password: str, repeated: str, email: str = "") -> dict[str, str]:
+    """What is wrong with a new password, by form field ("password", "password_again")."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return {"password": f"Please use at least {MIN_PASSWORD_LENGTH} characters."}
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return {"password": f"Please use at most {MAX_PASSWORD_LENGTH} characters."}
+    if not password.strip():
+        return {"password": "A password cannot be only spaces."}
+    if email and password.strip().lower() == email.strip().lower():
+        return {"password": "Please choose something other than your e-mail address."}
+    if password != repeated:
+        return {"password_again": "The two passwords are not the same. Please type them again."}
+    return {}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a person wants to be called. Both parts are optional."""
+
+    preferred_name: str = ""
+    pronouns: str = ""
+
+
+def clean_profile(preferred_name: str, pronouns: str) -> tuple[Profile, dict[str, str]]:
+    """The profile as it will be kept (trimmed, single spaces), and what is wrong with it."""
+    name = " ".join((preferred_name or "").split())
+    said = " ".join((pronouns or "").split())
+    errors = {}
+    if len(name) > MAX_NAME_LENGTH:
+        errors["preferred_name"] = f"Please keep this under {MAX_NAME_LENGTH} characters."
+    if len(said) > MAX_PRONOUNS_LENGTH:
+        errors["pronouns"] = f"Please keep this under {MAX_PRONOUNS_LENGTH} characters."
+    return Profile(name, said), errors
+
+
+def called(display_name: str, preferred_name: str | None) -> str:
+    """The name to use when speaking to or about the person."""
+    return preferred_name or display_name
+
+
+def introduce(display_name: str, preferred_name: str | None, pronouns: str | None) -> str:
+    """The name with how the person wants to be called, e.g. "Alex Morgan, known as Al,
+    they/them", for the people who work with them."""
+    parts = [display_name]
+    if preferred_name and preferred_name != display_name:
+        parts.append(f"known as {preferred_name}")
+    if pronouns:
+        parts.append(pronouns)
+    return ", ".join(parts)

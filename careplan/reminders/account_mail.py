@@ -1,0 +1,69 @@
+"""E-mails about a person's own account: a link to choose a password, "your password was
+changed". Discreet like every other e-mail (careplan.reminders.messages): they never say what
+kind of service this is.
+
+They are sent at once, from a short-lived thread, so that asking for a link answers in the same
+time whether or not the address has an account. If sending fails the person can simply ask
+again; nothing else depends on these messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+from datetime import UTC, datetime
+
+from ..domain.tokens import new_token
+from . import messages
+from .mail import build_message, mailer_from_config, message_id
+
+log = logging.getLogger("careplan.mail")
+
+
+def password_link_email(purpose: str, link: str, expires: str) -> messages.Email:
+    return messages.Email(
+        messages.render("password_link_subject.txt", purpose=purpose),
+        messages.render("password_link_body.txt", purpose=purpose, link=link, expires=expires)
+        + "\n",
+    )
+
+
+def password_changed_email(link: str, when: datetime | None = None) -> messages.Email:
+    when = long_time(when or datetime.now(UTC))
+    return messages.Email(
+        messages.render("password_changed_subject.txt"),
+        messages.render("password_changed_body.txt", when=when, link=link) + "\n",
+    )
+
+
+def send_soon(config, to: str, email: messages.Email) -> threading.Thread:
+    """Send one e-mail from a background thread; returns the thread (tests wait on it)."""
+    sender = config["SMTP_FROM"]
+    msg = build_message(
+        sender,
+        to,
+        email.subject,
+        email.body,
+        message_id("account", _unique_number(), sender, config["PUBLIC_BASE_URL"]),
+    )
+    mailer = mailer_from_config(config)
+
+    def run() -> None:
+        try:
+            with mailer.connect() as send:
+                send(msg)
+        except (smtplib.SMTPException, OSError) as exc:
+            log.error("Could not send an account e-mail: %s", exc)
+
+    thread = threading.Thread(target=run, name="account-mail", daemon=True)
+    thread.start()
+    return thread
+
+
+def _unique_number() -> str:
+    return f"{datetime.now().strftime('%Y%m%d%H%M%S')}-{new_token()[:12]}"
+
+
+def long_time(value: datetime) -> str:
+    return value.strftime("%-d %B %Y at %H:%M UTC")

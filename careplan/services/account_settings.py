@@ -1,0 +1,228 @@
+"""A person's own account: how they want to be called, changing their password, and the
+e-mailed links that let someone choose a password (after "forgot my password", or for a new
+account an administrator made)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..db.engine import Database
+from ..db.models import PasswordLink, User, utcnow
+from ..domain.account_rules import Profile, clean_profile, new_password_problems
+from ..domain.errors import ContentInvalid
+from ..domain.roles import Role
+from ..domain.tokens import looks_like_token, new_token, token_hash
+from . import audit, passwords
+from .actor import Actor
+from .errors import NotFound
+
+RESET_LINK_LIFETIME = timedelta(hours=1)
+WELCOME_LINK_LIFETIME = timedelta(days=7)
+# More links than this in an hour are not sent: a form anyone can fill in must not become a
+# way to flood someone's inbox.
+RESET_LINKS_PER_HOUR = 3
+
+
+@dataclass(frozen=True)
+class AccountView:
+    email: str
+    display_name: str
+    preferred_name: str
+    pronouns: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A link to choose a password, to be e-mailed. The token is never stored."""
+
+    email: str
+    token: str
+    purpose: str
+    expires_at: datetime
+
+
+def _client_id(user: User) -> int | None:
+    return user.id if user.role == Role.CLIENT.value else None
+
+
+def account(db: Database, actor: Actor) -> AccountView:
+    with db.read() as s:
+        user = s.get(User, actor.id)
+        if user is None:
+            raise NotFound()
+        return AccountView(
+            user.email, user.display_name, user.preferred_name or "", user.pronouns or "",
+            Role(user.role),
+        )  # fmt: skip
+
+
+def save_profile(db: Database, actor: Actor, preferred_name: str, pronouns: str) -> Profile:
+    profile, errors = clean_profile(preferred_name, pronouns)
+    if errors:
+        raise ContentInvalid(errors)
+    with db.write() as s:
+        user = s.get(User, actor.id)
+        if user is None:
+            raise NotFound()
+        user.preferred_name = profile.preferred_name or None
+        user.pronouns = profile.pronouns or None
+        audit.record(s, actor, "account.profile", "user", user.id, client_id=_client_id(user))
+    return profile
+
+
+def change_password(db: Database, actor: Actor, current: str, new: str, repeated: str) -> int:
+    """Check the current password, set the new one and sign out every other session.
+    Returns the account's new session epoch, so the session that asked can stay signed in."""
+    with db.read() as s:
+        email = s.scalar(select(User.email).where(User.id == actor.id))
+    problems = new_password_problems(new, repeated, email or "")
+    try:
+        passwords.confirm_identity(
+            db, actor.id, current, "That is not your current password. Nothing was changed."
+        )
+    except ContentInvalid as err:
+        problems = {"current_password": err.errors["password"], **problems}
+    if problems:
+        raise ContentInvalid(problems)
+    new_hash = passwords.hash_password(new)
+    with db.write() as s:
+        user = s.get(User, actor.id)
+        _set_password(s, user, new_hash)
+        audit.record(s, actor, "account.password_change", "user", user.id,
+                     client_id=_client_id(user))  # fmt: skip
+        return user.session_epoch
+
+
+def _set_password(s: Session, user: User, new_hash: str) -> None:
+    user.password_hash = new_hash
+    user.session_epoch = user.session_epoch + 1
+    # A link e-mailed earlier must not be able to change the password back.
+    s.execute(
+        update(PasswordLink)
+        .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+
+
+# --- links to choose a password ------------------------------------------------------------
+
+
+def request_reset(db: Database, email: str, ip: str = "", now: datetime | None = None):
+    """A link for the account with this e-mail address, or None when there is no such active
+    account or it already had RESET_LINKS_PER_HOUR links in the last hour. The caller answers
+    the same either way, so the form does not reveal who has an account."""
+    now = now or utcnow()
+    email = (email or "").strip().lower()
+    if not email or len(email) > 320:
+        return None
+    with db.write() as s:
+        user = s.scalar(select(User).where(User.email == email, User.active.is_(True)))
+        if user is None:
+            return None
+        recent = s.scalar(
+            select(func.count())
+            .select_from(PasswordLink)
+            .where(
+                PasswordLink.user_id == user.id,
+                PasswordLink.purpose == "reset",
+                PasswordLink.created_at > now - timedelta(hours=1),
+            )
+        )
+        if recent >= RESET_LINKS_PER_HOUR:
+            return None
+        link = _issue(s, user, "reset", now, None)
+        audit.record(
+            s, Actor(user.id, Role(user.role), user.display_name, ip), "account.reset_requested",
+            "user", user.id, client_id=_client_id(user),
+        )  # fmt: skip
+        return link
+
+
+def issue_welcome(s: Session, user: User, admin: Actor | None, now: datetime) -> IssuedLink:
+    """A link for a new account to choose its first password (an administrator made it)."""
+    return _issue(s, user, "welcome", now, admin)
+
+
+def issue_reset(s: Session, user: User, admin: Actor, now: datetime) -> IssuedLink:
+    """A link to choose a new password, sent at an administrator's request."""
+    return _issue(s, user, "reset", now, admin)
+
+
+def _issue(s: Session, user: User, purpose: str, now: datetime, by: Actor | None) -> IssuedLink:
+    token = new_token()
+    expires = now + (WELCOME_LINK_LIFETIME if purpose == "welcome" else RESET_LINK_LIFETIME)
+    s.add(
+        PasswordLink(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            purpose=purpose,
+            created_at=now,
+            expires_at=expires,
+            requested_by_id=by.id if by else None,
+        )
+    )
+    return IssuedLink(user.email, token, purpose, expires)
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    purpose: str
+    email: str
+
+
+def _usable_link(
+    s: Session, token: str, now: datetime, for_update: bool = False
+) -> tuple[PasswordLink, User]:
+    if not looks_like_token(token):
+        raise NotFound()
+    query = (
+        select(PasswordLink, User)
+        .join(User, User.id == PasswordLink.user_id)
+        .where(PasswordLink.token_hash == token_hash(token))
+    )
+    if for_update:  # PostgreSQL; SQLite's writers already queue (BEGIN IMMEDIATE)
+        query = query.with_for_update(of=PasswordLink)
+    row = s.execute(query).first()
+    if row is None:
+        raise NotFound()
+    link, user = row
+    if link.used_at is not None or link.expires_at <= now or not user.active:
+        raise NotFound()
+    return link, user
+
+
+def check_link(db: Database, token: str, now: datetime | None = None) -> LinkInfo:
+    """What a link is for; NotFound when it is unknown, used, expired or its account closed."""
+    with db.read() as s:
+        link, user = _usable_link(s, token, now or utcnow())
+        return LinkInfo(link.purpose, user.email)
+
+
+def use_link(
+    db: Database, token: str, new: str, repeated: str, ip: str = "", now: datetime | None = None
+) -> str:
+    """Set the password through a link (once). Returns the account's e-mail address."""
+    now = now or utcnow()
+    with db.read() as s:
+        _link, user = _usable_link(s, token, now)
+        email = user.email
+    problems = new_password_problems(new, repeated, email)
+    if problems:
+        raise ContentInvalid(problems)
+    new_hash = passwords.hash_password(new)
+    with db.write() as s:
+        # Read again under the write lock: of two people using one link at once, one wins.
+        link, user = _usable_link(s, token, now, for_update=True)
+        link.used_at = now
+        _set_password(s, user, new_hash)
+        audit.record(
+            s, Actor(user.id, Role(user.role), user.display_name, ip),
+            "account.password_set", "user", user.id,
+            client_id=_client_id(user), detail={"through": link.purpose},
+        )  # fmt: skip
+        return user.email

@@ -1,0 +1,309 @@
+"""What administrators do with accounts and teams, from the web pages. No clinical content:
+an administrator sees names, e-mail addresses, roles and teams, never anyone's plans.
+
+Passwords are never typed or seen by an administrator: a new account gets an e-mailed link to
+choose its own, and "send a link to choose a new password" replaces a forgotten one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ..db.engine import Database
+from ..db.models import CaseloadLink, SupervisorTeam, Team, User, utcnow
+from ..domain.roles import Role
+from . import account_settings, accounts, audit, passwords
+from .account_settings import IssuedLink
+from .actor import Actor
+from .errors import Invalid, NotFound
+
+PAGE_SIZE = 50
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor.role is not Role.ADMIN:
+        raise NotFound()
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: int
+    name: str
+    email: str
+    role: str
+    team: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class AccountList:
+    rows: list[AccountRow]
+    query: str
+    role: str
+    page: int
+    pages: int
+    total: int
+
+
+def search(db: Database, admin: Actor, query: str = "", role: str = "", page: int = 1):
+    """Accounts by name or e-mail address, one page at a time."""
+    _require_admin(admin)
+    query = " ".join((query or "").split())[:200]
+    role = role if role in {r.value for r in Role} else ""
+    conditions = []
+    if query:
+        pattern = (
+            "%" + query.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        )
+        conditions.append(
+            or_(
+                func.lower(User.display_name).like(pattern, escape="\\"),
+                User.email.like(pattern, escape="\\"),
+            )
+        )
+    if role:
+        conditions.append(User.role == role)
+    with db.read() as s:
+        total = s.scalar(select(func.count()).select_from(User).where(*conditions))
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        rows = s.execute(
+            select(User, Team.name)
+            .outerjoin(Team, Team.id == User.team_id)
+            .where(*conditions)
+            .order_by(User.display_name, User.id)
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        ).all()
+    return AccountList(
+        [AccountRow(u.id, u.display_name, u.email, Role(u.role).label, t or "", u.active)
+         for u, t in rows],
+        query, role, page, pages, total,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class AccountDetail:
+    id: int
+    name: str
+    email: str
+    role: Role
+    team_id: int | None
+    active: bool
+    created_at: datetime
+    key_worker: str  # clients: their key worker's name, or ""
+    caseload: int  # key workers: how many clients
+    supervises: list[Choice]  # supervisors: their teams
+    teams: list[Choice]  # every team, for the choices on the page
+    key_workers: list[Choice]  # active key workers, for a client without one
+
+
+def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
+    _require_admin(admin)
+    with db.read() as s:
+        user = s.get(User, user_id)
+        if user is None:
+            raise NotFound()
+        role = Role(user.role)
+        key_worker, caseload, supervises, key_workers = "", 0, [], []
+        if role is Role.CLIENT:
+            key_worker = (
+                s.scalar(
+                    select(User.display_name)
+                    .join(CaseloadLink, CaseloadLink.key_worker_id == User.id)
+                    .where(CaseloadLink.client_id == user.id, CaseloadLink.ended_at.is_(None))
+                )
+                or ""
+            )
+            if not key_worker:
+                key_workers = [
+                    Choice(i, n)
+                    for i, n in s.execute(
+                        select(User.id, User.display_name)
+                        .where(User.role == Role.KEY_WORKER.value, User.active.is_(True))
+                        .order_by(User.display_name)
+                    )
+                ]
+        elif role is Role.KEY_WORKER:
+            caseload = s.scalar(
+                select(func.count())
+                .select_from(CaseloadLink)
+                .where(CaseloadLink.key_worker_id == user.id, CaseloadLink.ended_at.is_(None))
+            )
+        elif role is Role.SUPERVISOR:
+            supervises = [
+                Choice(i, n)
+                for i, n in s.execute(
+                    select(Team.id, Team.name)
+                    .join(SupervisorTeam, SupervisorTeam.team_id == Team.id)
+                    .where(SupervisorTeam.supervisor_id == user.id)
+                    .order_by(Team.name)
+                )
+            ]
+        teams = [Choice(i, n) for i, n in s.execute(select(Team.id, Team.name).order_by(Team.name))]
+        return AccountDetail(
+            user.id, user.display_name, user.email, role, user.team_id, user.active,
+            user.created_at, key_worker, caseload, supervises, teams, key_workers,
+        )  # fmt: skip
+
+
+def create(
+    db: Database, admin: Actor, email: str, name: str, role: str, team_id: int | None
+) -> tuple[int, IssuedLink]:
+    """A new account, and the link (to e-mail) with which its owner chooses a password."""
+    _require_admin(admin)
+    # Nobody knows this password; the owner sets their own through the link.
+    unusable = passwords.hash_password(secrets.token_urlsafe(32))
+    with db.write() as s:
+        user = accounts.add_user(s, email, name, role, unusable, team_id, admin)
+        return user.id, account_settings.issue_welcome(s, user, admin, utcnow())
+
+
+def update_details(
+    db: Database, admin: Actor, user_id: int, name: str, email: str, team_id: int | None
+) -> None:
+    _require_admin(admin)
+    name = " ".join((name or "").split())
+    email = (email or "").strip().lower()
+    if not name or len(name) > 200:
+        raise Invalid("A person needs a name (up to 200 characters).")
+    if not accounts.looks_like_email(email):
+        raise Invalid(f"{email!r} does not look like an e-mail address.")
+    with db.write() as s:
+        user = _user(s, user_id)
+        if team_id is not None and s.get(Team, team_id) is None:
+            raise Invalid("There is no such team.")
+        if email != user.email and s.scalar(select(User.id).where(User.email == email)):
+            raise Invalid(f"There is already an account for {email}.")
+        changed = {
+            field: True
+            for field, old, new in (
+                ("name", user.display_name, name),
+                ("email", user.email, email),
+                ("team", user.team_id, team_id),
+            )
+            if old != new
+        }
+        if not changed:
+            return
+        user.display_name, user.email, user.team_id = name, email, team_id
+        audit.record(s, admin, "user.update", "user", user.id, detail={"changed": sorted(changed)})
+
+
+def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> None:
+    """Close or reopen an account. Closing signs it out everywhere at once."""
+    _require_admin(admin)
+    if user_id == admin.id and not active:
+        raise Invalid("You cannot close your own account. Ask another administrator.")
+    with db.write() as s:
+        user = _user(s, user_id)
+        if user.active == active:
+            return
+        user.active = active
+        if not active:
+            user.session_epoch = user.session_epoch + 1
+        audit.record(s, admin, "user.open" if active else "user.close", "user", user.id)
+
+
+def send_password_link(db: Database, admin: Actor, user_id: int) -> IssuedLink:
+    _require_admin(admin)
+    with db.write() as s:
+        user = _user(s, user_id)
+        if not user.active:
+            raise Invalid("This account is closed. Reopen it first.")
+        link = account_settings.issue_reset(s, user, admin, utcnow())
+        audit.record(s, admin, "user.password_link", "user", user.id)
+        return link
+
+
+def give_key_worker(db: Database, admin: Actor, client_id: int, key_worker_id: int) -> None:
+    """A key worker for a client who has none. Changing an existing key worker is a handover:
+    the new worker reads and acknowledges the agreed documents first."""
+    _require_admin(admin)
+    with db.read() as s:
+        client = _user(s, client_id)
+        worker = _user(s, key_worker_id)
+        if client.role != Role.CLIENT.value or worker.role != Role.KEY_WORKER.value:
+            raise Invalid("Please choose a key worker for a client.")
+        if not worker.active:
+            raise Invalid("That key worker's account is closed.")
+        has_one = s.scalar(
+            select(CaseloadLink.id).where(
+                CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None)
+            )
+        )
+        if has_one:
+            raise Invalid(
+                "This client already has a key worker. To change it, their key worker or a "
+                "supervisor starts a handover."
+            )
+        client_email, worker_email = client.email, worker.email
+    accounts.link_caseload(db, client_email, worker_email, admin)
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    id: int
+    name: str
+    members: int
+    supervisors: list[str]
+
+
+def teams(db: Database, admin: Actor) -> list[TeamRow]:
+    _require_admin(admin)
+    with db.read() as s:
+        members = dict(
+            s.execute(
+                select(User.team_id, func.count())
+                .where(User.team_id.is_not(None), User.active.is_(True))
+                .group_by(User.team_id)
+            ).all()
+        )
+        supervisors: dict[int, list[str]] = {}
+        for team_id, name in s.execute(
+            select(SupervisorTeam.team_id, User.display_name)
+            .join(User, User.id == SupervisorTeam.supervisor_id)
+            .order_by(User.display_name)
+        ):
+            supervisors.setdefault(team_id, []).append(name)
+        return [
+            TeamRow(t.id, t.name, members.get(t.id, 0), supervisors.get(t.id, []))
+            for t in s.scalars(select(Team).order_by(Team.name))
+        ]
+
+
+def set_supervision(
+    db: Database, admin: Actor, supervisor_id: int, team_id: int, supervises: bool
+) -> None:
+    _require_admin(admin)
+    with db.write() as s:
+        supervisor = _user(s, supervisor_id)
+        if supervisor.role != Role.SUPERVISOR.value or s.get(Team, team_id) is None:
+            raise Invalid("Please choose a team for a supervisor.")
+        row = s.get(SupervisorTeam, (supervisor_id, team_id))
+        if supervises and row is None:
+            s.add(SupervisorTeam(supervisor_id=supervisor_id, team_id=team_id))
+            audit.record(s, admin, "supervision.add", "team", team_id,
+                         detail={"supervisor_id": supervisor_id})  # fmt: skip
+        elif not supervises and row is not None:
+            s.delete(row)
+            audit.record(s, admin, "supervision.remove", "team", team_id,
+                         detail={"supervisor_id": supervisor_id})  # fmt: skip
+
+
+def _user(s: Session, user_id: int) -> User:
+    user = s.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user

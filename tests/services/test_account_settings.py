@@ -1,0 +1,122 @@
+"""A person's own account: profile, password change, and links to choose a password."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from threading import Barrier, Thread
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import AuditEvent, PasswordLink, User, utcnow
+from careplan.domain.errors import ContentInvalid
+from careplan.services import account_settings, accounts, passwords
+from careplan.services.accounts import actor_for
+from careplan.services.errors import NotFound
+from tests.factories import PASSWORD, ClientFactory
+
+NEW = "a brand new password"
+
+
+@pytest.fixture
+def person(app):
+    return ClientFactory()
+
+
+def _user(db, user_id) -> User:
+    with db.read() as s:
+        return s.get(User, user_id)
+
+
+def test_changing_the_password_needs_the_current_one_and_changes_nothing_otherwise(db, person):
+    with pytest.raises(ContentInvalid) as err:
+        account_settings.change_password(db, actor_for(person), "wrong", NEW, NEW)
+    assert set(err.value.errors) == {"current_password"}
+    with pytest.raises(ContentInvalid) as err:
+        account_settings.change_password(db, actor_for(person), PASSWORD, NEW, NEW + "!")
+    assert set(err.value.errors) == {"password_again"}
+    after = _user(db, person.id)
+    assert passwords.verify(after.password_hash, PASSWORD)
+    assert after.session_epoch == person.session_epoch
+
+
+def test_a_changed_password_ends_other_sessions_and_old_links(db, person):
+    link = account_settings.request_reset(db, person.email)
+    epoch = account_settings.change_password(db, actor_for(person), PASSWORD, NEW, NEW)
+    after = _user(db, person.id)
+    assert epoch == after.session_epoch == person.session_epoch + 1
+    assert passwords.verify(after.password_hash, NEW)
+    assert accounts.authenticate(db, person.email, PASSWORD) is None
+    with pytest.raises(NotFound):  # a link sent before the change cannot undo it
+        account_settings.check_link(db, link.token)
+
+
+def test_a_reset_link_works_once_and_only_until_it_expires(db, person):
+    link = account_settings.request_reset(db, person.email.upper() + "  ")
+    assert link is not None and link.email == person.email and link.purpose == "reset"
+    assert account_settings.check_link(db, link.token).email == person.email
+    with pytest.raises(ContentInvalid):
+        account_settings.use_link(db, link.token, "short", "short")
+    account_settings.use_link(db, link.token, NEW, NEW)
+    assert accounts.authenticate(db, person.email, NEW) is not None
+    assert _user(db, person.id).session_epoch == person.session_epoch + 1
+    with pytest.raises(NotFound):
+        account_settings.use_link(db, link.token, "another password", "another password")
+
+    late = account_settings.request_reset(db, person.email)
+    with pytest.raises(NotFound):
+        account_settings.check_link(db, late.token, now=late.expires_at + timedelta(seconds=1))
+
+
+def test_only_a_hash_of_the_link_is_kept(db, person):
+    link = account_settings.request_reset(db, person.email)
+    with db.read() as s:
+        stored = s.scalar(sa.select(PasswordLink.token_hash))
+    assert link.token not in stored and len(stored) == 64
+
+
+def test_no_link_for_unknown_or_closed_accounts_and_at_most_three_an_hour(db, person):
+    assert account_settings.request_reset(db, "nobody@example.org") is None
+    links = [account_settings.request_reset(db, person.email) for _ in range(4)]
+    assert [bool(link) for link in links] == [True, True, True, False]
+    later = utcnow() + timedelta(hours=1, minutes=1)
+    assert account_settings.request_reset(db, person.email, now=later) is not None
+    with db.write() as s:
+        s.get(User, person.id).active = False
+    assert account_settings.request_reset(db, person.email, now=later) is None
+    with pytest.raises(NotFound):  # a closed account's links stop working too
+        account_settings.check_link(db, links[0].token)
+
+
+def test_two_people_using_one_link_at_once_set_one_password(db, person):
+    link = account_settings.request_reset(db, person.email)
+    barrier, outcomes = Barrier(2), []
+
+    def use(password):
+        barrier.wait()
+        try:
+            account_settings.use_link(db, link.token, password, password)
+            outcomes.append(password)
+        except NotFound:
+            outcomes.append(None)
+
+    threads = [Thread(target=use, args=(p,)) for p in ("first long password", "second long one")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [o for o in outcomes if o]
+    assert len(winners) == 1, outcomes
+    assert accounts.authenticate(db, person.email, winners[0]) is not None
+
+
+def test_profile_changes_are_kept_and_audited(db, person):
+    account_settings.save_profile(db, actor_for(person), " Al ", "they/them")
+    view = account_settings.account(db, actor_for(person))
+    assert (view.preferred_name, view.pronouns) == ("Al", "they/them")
+    with pytest.raises(ContentInvalid):
+        account_settings.save_profile(db, actor_for(person), "x" * 101, "")
+    assert account_settings.account(db, actor_for(person)).preferred_name == "Al"
+    with db.read() as s:
+        actions = s.scalars(sa.select(AuditEvent.action).where(AuditEvent.actor_id == person.id))
+        assert "account.profile" in set(actions)

@@ -1,0 +1,79 @@
+"""A real SMTP server for the tests (aiosmtpd on localhost), and an app configured to send
+through it with the app's own SMTP mailer (smtplib, with login). Loaded as a pytest plugin by
+tests/conftest.py, so any test can ask for `smtp_server` or `smtp_app`."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+USER, SECRET = "careplan", "smtp-secret"
+
+
+class Inbox:
+    def __init__(self):
+        self.envelopes = []
+        self.logins = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def messages(self):
+        return [
+            (e.rcpt_tos, email.message_from_bytes(e.content, policy=email.policy.default))
+            for e in self.envelopes
+        ]
+
+
+def _authenticate(inbox):
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login.decode(),
+            auth_data.password.decode(),
+        ) == (USER, SECRET)
+        inbox.logins.append(ok)
+        return AuthResult(success=ok)
+
+    return check
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=_authenticate(inbox),
+        auth_require_tls=False,  # a test on the loopback; production uses STARTTLS or TLS
+    )
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_app(app, smtp_server):
+    controller, _ = smtp_server
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=controller.port,
+        SMTP_USE_TLS=False,
+        SMTP_USERNAME=USER,
+        SMTP_PASSWORD=SECRET,
+        SMTP_FROM="Reminders <reminders@example.org>",
+        PUBLIC_BASE_URL="https://app.example.org",
+    )
+    return app

@@ -1,0 +1,184 @@
+"""Account pages: forgotten passwords and new accounts over a real SMTP conversation, changing
+a password, how a person wants to be called, and the administrators' account pages."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import CaseloadLink, User
+from careplan.reminders.messages import indiscretions
+from tests.conftest import csrf_token, login
+from tests.factories import PASSWORD, AdminFactory, Circle, ClientFactory, KeyWorkerFactory
+
+NEW = "a brand new password"
+LINK = re.compile(r"https://app\.example\.org(/set-password/[A-Za-z0-9_-]+)")
+
+
+def _mail(inbox, count: int = 1, timeout: float = 10.0):
+    """The messages the SMTP server received, once `count` have arrived (they are sent from a
+    background thread, after the page has answered)."""
+    deadline = time.monotonic() + timeout
+    while len(inbox.envelopes) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return inbox.messages()
+
+
+def _post(client, url, **data):
+    return client.post(url, data={**data, "csrf_token": csrf_token(client)})
+
+
+def _signs_in(app, email, password) -> bool:
+    client = app.test_client()
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+    )
+    return response.status_code == 302
+
+
+def test_a_forgotten_password_is_replaced_through_an_emailed_link(smtp_app, smtp_server, db):
+    _, inbox = smtp_server
+    person = ClientFactory()
+    web = smtp_app.test_client()
+    known = _post(web, "/forgot-password", email=person.email)
+    unknown = _post(web, "/forgot-password", email="nobody@example.org")
+    # The page says the same whether or not there is an account.
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data(as_text=True).replace(person.email, "X") == unknown.get_data(
+        as_text=True
+    ).replace("nobody@example.org", "X")
+
+    [(to, message)] = _mail(inbox)
+    assert to == [person.email]
+    body = message.get_content()
+    assert indiscretions(message["Subject"] + body) == []
+    path = LINK.search(body).group(1)
+
+    assert "Choose a new password" in web.get(path).get_data(as_text=True)
+    mismatch = _post(web, path, password=NEW, password_again=NEW + "x")
+    assert mismatch.status_code == 422
+    assert "not the same" in mismatch.get_data(as_text=True)
+    done = _post(web, path, password=NEW, password_again=NEW)
+    assert done.status_code == 302 and done.headers["Location"].endswith("/login")
+    assert _signs_in(smtp_app, person.email, NEW)
+    assert not _signs_in(smtp_app, person.email, PASSWORD)
+    used = web.get(path)
+    assert used.status_code == 404 and "no longer works" in used.get_data(as_text=True)
+
+
+def test_changing_the_password_keeps_this_session_and_ends_the_others(smtp_app, smtp_server, db):
+    _, inbox = smtp_server
+    person = ClientFactory()
+    here = login(smtp_app.test_client(), person)
+    elsewhere = login(smtp_app.test_client(), person)
+
+    wrong = _post(here, "/me/account/password", current_password="nope", password=NEW,
+                  password_again=NEW)  # fmt: skip
+    assert wrong.status_code == 422 and "not your current password" in wrong.get_data(True)
+    done = _post(here, "/me/account/password", current_password=PASSWORD, password=NEW,
+                 password_again=NEW)  # fmt: skip
+    assert done.status_code == 302
+
+    assert here.get("/me/account").status_code == 200
+    assert elsewhere.get("/me/account").status_code == 302  # sent to sign in
+    [(to, message)] = _mail(inbox)
+    assert to == [person.email] and message["Subject"] == "Your password was changed"
+    assert indiscretions(message.get_content()) == []
+
+
+def test_people_are_greeted_and_introduced_as_they_asked(app, db):
+    circle = Circle()
+    client_web = login(app.test_client(), circle.client)
+    _post(client_web, "/me/account/profile", preferred_name="Al", pronouns="they/them")
+    assert "Signed in as Al" in client_web.get("/me/account").get_data(as_text=True)
+
+    worker_web = login(app.test_client(), circle.key_worker)
+    page = worker_web.get(f"/clients/{circle.client.id}").get_data(as_text=True)
+    assert f"{circle.client.display_name}, known as Al, they/them" in page
+
+    too_long = _post(client_web, "/me/account/profile", preferred_name="x" * 101, pronouns="")
+    assert too_long.status_code == 422 and "under 100 characters" in too_long.get_data(True)
+
+
+def test_an_administrator_makes_an_account_and_its_owner_chooses_the_password(
+    smtp_app, smtp_server, db
+):
+    _, inbox = smtp_server
+    admin = login(smtp_app.test_client(), AdminFactory())
+    made = _post(admin, "/admin/users/new", name="Dee Novak", email="Dee@Example.org",
+                 role="client", team_id="")  # fmt: skip
+    assert made.status_code == 302
+    with db.read() as s:
+        dee = s.scalar(sa.select(User).where(User.email == "dee@example.org"))
+    assert made.headers["Location"].endswith(f"/admin/users/{dee.id}")
+
+    duplicate = _post(admin, "/admin/users/new", name="Dee Again", email="dee@example.org",
+                      role="client")  # fmt: skip
+    assert duplicate.status_code == 400
+    assert "already an account" in duplicate.get_data(as_text=True)
+
+    [(to, message)] = _mail(inbox)
+    assert to == ["dee@example.org"] and "choose a password" in message["Subject"]
+    path = LINK.search(message.get_content()).group(1)
+    web = smtp_app.test_client()
+    assert "Welcome" in web.get(path).get_data(as_text=True)
+    assert _post(web, path, password=NEW, password_again=NEW).status_code == 302
+    assert _signs_in(smtp_app, "dee@example.org", NEW)
+
+
+def test_closing_an_account_signs_it_out_at_once(app, db):
+    person = ClientFactory()
+    web = login(app.test_client(), person)
+    admin = login(app.test_client(), AdminFactory())
+    assert _post(admin, f"/admin/users/{person.id}/active", active="no").status_code == 302
+    assert web.get("/me/account").status_code == 302
+    assert not _signs_in(app, person.email, PASSWORD)
+    assert _post(admin, f"/admin/users/{person.id}/active", active="yes").status_code == 302
+    assert _signs_in(app, person.email, PASSWORD)
+
+
+def test_an_administrator_cannot_close_their_own_account(app, db):
+    me = AdminFactory()
+    web = login(app.test_client(), me)
+    refused = _post(web, f"/admin/users/{me.id}/active", active="no")
+    assert refused.status_code == 400 and "cannot close your own" in refused.get_data(True)
+
+
+def test_a_key_worker_is_given_once_and_then_changed_only_by_a_handover(app, db):
+    circle = Circle()
+    newcomer = ClientFactory()
+    other_worker = KeyWorkerFactory(team_id=circle.team.id)
+    admin = login(app.test_client(), circle.admin)
+
+    given = _post(admin, f"/admin/users/{newcomer.id}/key-worker",
+                  key_worker_id=str(circle.key_worker.id))  # fmt: skip
+    assert given.status_code == 302
+    changed = _post(admin, f"/admin/users/{newcomer.id}/key-worker",
+                    key_worker_id=str(other_worker.id))  # fmt: skip
+    assert changed.status_code == 400 and "handover" in changed.get_data(as_text=True)
+    with db.read() as s:
+        workers = s.scalars(
+            sa.select(CaseloadLink.key_worker_id).where(CaseloadLink.client_id == newcomer.id)
+        ).all()
+    assert workers == [circle.key_worker.id]
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "²", "99999999999999999999"])
+def test_a_bad_team_choice_is_refused_with_a_message(app, db, bad):
+    person = ClientFactory()
+    admin = login(app.test_client(), AdminFactory())
+    response = _post(admin, f"/admin/users/{person.id}/supervision", team_id=bad, supervises="yes")
+    assert response.status_code in (400, 404)
+
+
+def test_the_account_list_finds_people_by_name_or_address(app, db):
+    ClientFactory(display_name="Findable Person", email="find.me@example.org")
+    ClientFactory(display_name="Someone Else", email="else@example.org")
+    admin = login(app.test_client(), AdminFactory())
+    page = admin.get("/admin/users", query_string={"q": "findable"}).get_data(as_text=True)
+    assert "find.me@example.org" in page and "else@example.org" not in page
+    page = admin.get("/admin/users", query_string={"q": "%"}).get_data(as_text=True)
+    assert "find.me@example.org" not in page  # "%" is a character here, not a wildcard
