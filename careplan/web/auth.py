@@ -54,3 +54,10 @@ def logout():
     session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/session/keep-alive")
+@login_required
+def keep_alive():
+    """"Stay signed in" on the idle warning: the request itself resets the idle clock."""
+    return "", 204
