@@ -235,6 +235,26 @@ class Version(Base):
     author: Mapped[User] = relationship()
 
 
+class EditDraft(Base):
+    """Someone's edit in progress, kept while they type (and when they are signed out for being
+    idle), so nothing they wrote is lost before they save it as a version. Seen only by them;
+    gone once they save or throw it away."""
+
+    __tablename__ = "edit_drafts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "document_id", name="uq_edit_drafts_user_document"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    base_number: Mapped[int] = mapped_column(Integer)
+    part: Mapped[str] = mapped_column(String(40), default="")  # "" for the whole document
+    fields: Mapped[list] = mapped_column(JSON)  # the form as [name, value] pairs
+    change_note: Mapped[str] = mapped_column(Text, default="")
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Comment(Base):
     """A comment on one section, kept with the version it was made on."""
 

@@ -296,6 +296,9 @@ class AgreementKind(DocumentKind):
     def sections(self) -> list[tuple[str, str]]:
         return [(s["key"], s["title"]) for s in self.template["sections"]]
 
+    def part_path(self, key: str) -> tuple[str, ...]:
+        return ("sections", key)
+
     def review_interval_weeks(self, content: dict) -> int:
         return int(content["terms"]["review_interval_weeks"])
 

@@ -7,6 +7,7 @@ interface.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -75,6 +76,10 @@ class DocumentKind:
     def review_interval_weeks(self, content: dict) -> int:
         raise NotImplementedError
 
+    def part_path(self, key: str) -> tuple[str, ...]:
+        """Where a section's values sit in the content (see `with_part`)."""
+        return (key,)
+
     # --- shared behaviour -----------------------------------------------------------------
     def validate(self, raw: dict, make_id: Callable[[], str] = new_id) -> dict:
         """Return clean content or raise ContentInvalid with one message per form field."""
@@ -86,6 +91,23 @@ class DocumentKind:
             raise ContentInvalid(flatten_errors(err.messages)) from err
         self.ensure_ids(content, make_id)
         return content
+
+    def with_part(self, base: dict, raw: dict, key: str) -> dict:
+        """The base content with one section replaced by what was submitted for it: editing one
+        section at a time (on a phone, say) leaves every other section exactly as it was."""
+        if key not in dict(self.sections()):
+            raise ContentInvalid({"part": "That part of the document does not exist."})
+        *parents, last = self.part_path(key)
+        merged = copy.deepcopy(strip_attribution(base))
+        into, source = merged, raw
+        for name in parents:
+            into = into.setdefault(name, {})
+            source = source.get(name) if isinstance(source, dict) else None
+        if isinstance(source, dict) and last in source:
+            into[last] = source[last]
+        else:  # nothing left in that section: every box was emptied
+            into.pop(last, None)
+        return merged
 
     def attribute(self, previous: dict | None, content: dict, author: Author) -> dict:
         """Stamp who wrote each part and who last changed it.

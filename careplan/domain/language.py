@@ -49,13 +49,14 @@ class _ListSchema(Schema):
     terms = fields.List(fields.Nested(_TermSchema), required=True)
 
 
-def _words_pattern(words: list[str], inflect: bool) -> re.Pattern:
-    """Whole words only: "addict" matches "addicts" but not "addiction"."""
+def _words_pattern(words: list[str]) -> re.Pattern:
+    """Whole words only, plurals included: "addict" matches "addicts" but not "addiction",
+    and "dirty test" matches "dirty tests"."""
     alternatives = []
     for w in sorted(words, key=len, reverse=True):
         # Spaces and hyphens inside a phrase may be written either way.
         body = r"[\s-]+".join(re.escape(part) for part in re.split(r"[\s-]+", w.strip()))
-        alternatives.append(body + (r"(?:s|es)?" if inflect else ""))
+        alternatives.append(body + r"(?:s|es)?")
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.IGNORECASE)
 
 
@@ -64,11 +65,7 @@ def parse_terms(data: dict) -> list[Term]:
     terms = []
     for t in loaded["terms"]:
         words = t["forms"] or t["phrases"]
-        terms.append(
-            Term(
-                t["term"], t["suggest"], t["note"], _words_pattern(words, inflect=bool(t["forms"]))
-            )
-        )
+        terms.append(Term(t["term"], t["suggest"], t["note"], _words_pattern(words)))
     return terms
 
 

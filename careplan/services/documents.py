@@ -26,7 +26,7 @@ from ..domain.language import Finding, Term, check_text
 from ..domain.merge import merge
 from ..domain.roles import Role
 from ..domain.signoff import State
-from . import audit, handovers
+from . import audit, drafts, handovers
 from .access import access_to, require_read
 from .actor import Actor
 from .errors import Conflict, Invalid, NotFound, ReadOnly
@@ -421,10 +421,12 @@ def save_version(
     raw: dict,
     change_note: str = "",
     terms: list[Term] | tuple = (),
+    part: str = "",
 ) -> SaveResult:
     """Append a version based on `base_number`; refuse with Conflict if that is no longer the latest.
 
-    Validation happens first and a refused save writes nothing.
+    With `part`, `raw` holds only that section: the rest is taken unchanged from the base
+    version. Validation happens first and a refused save writes nothing.
     """
     change_note = (change_note or "").strip()
     if len(change_note) > 1000:
@@ -434,6 +436,8 @@ def save_version(
         if not access.edit:
             raise ReadOnly("You can read this document but not change it.")
         kind = kind_for(doc.kind, doc.template)
+        if part:
+            raw = kind.with_part(_base_content(s, doc, kind, base_number), raw, part)
         content = kind.validate(raw)
         if base_number != doc.head_number:
             raise Conflict(doc.id, base_number, doc.head_number, content, change_note)
@@ -483,8 +487,37 @@ def save_version(
             client_id=doc.client_id,
             detail={"version": base_number + 1, "hash": digest},
         )
+        drafts.forget(s, actor.id, doc.id)
         findings = _language_in_changes(kind, parent.content if parent else None, content, terms)
         return SaveResult(doc.id, base_number + 1, saved=True, language=findings)
+
+
+def check_wording(
+    db: Database,
+    actor: Actor,
+    document_id: int,
+    base_number: int,
+    raw: dict,
+    terms: list[Term] | tuple,
+    part: str = "",
+) -> tuple[Finding, ...]:
+    """What a save would suggest about wording, before anything is saved: so a word someone
+    would rather change need not stay in the permanent history. Saves nothing."""
+    with db.read() as s:
+        doc, access = _load_document(s, actor, document_id)
+        if not access.edit:
+            raise ReadOnly("You can read this document but not change it.")
+        kind = kind_for(doc.kind, doc.template)
+        base = _base_content(s, doc, kind, base_number)
+        if part:
+            raw = kind.with_part(base, raw, part)
+        return _language_in_changes(kind, base if base_number else None, kind.validate(raw), terms)
+
+
+def _base_content(s: Session, doc: Document, kind, base_number: int) -> dict:
+    if not 0 <= base_number <= doc.head_number:
+        raise Invalid("That version does not exist.")
+    return _version(s, doc.id, base_number)[0].content if base_number else kind.empty_content()
 
 
 def _language_in_changes(kind, before: dict | None, after: dict, terms) -> tuple[Finding, ...]:

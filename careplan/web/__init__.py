@@ -99,11 +99,23 @@ def _idle_logout():
     limit = 60 * _idle_minutes()
     last = session.get("last_seen")
     if last is not None and now - float(last) > limit:
+        kept = documents.keep_unsaved_edit()
         logout_user()
         session.clear()
         flash("You were signed out because the page was left for a while. Please sign in again.")
-        return redirect(url_for("auth.login"))
+        if kept is not None:
+            flash("The changes you were making are kept. Sign in to carry on with them.")
+        return redirect(url_for("auth.login", next=kept or _back_to()))
     session["last_seen"] = now
+    return None
+
+
+def _back_to() -> str | None:
+    """Where to return after signing in again: the page that was being opened."""
+    if request.endpoint == "auth.login":
+        return request.args.get("next")
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
     return None
 
 

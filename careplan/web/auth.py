@@ -122,3 +122,10 @@ def set_password(token: str):
     return render_template("auth/set_password.html", info=info, errors=errors), (
         422 if errors else 200
     )
+
+
+@bp.post("/session/keep-alive")
+@login_required
+def keep_alive():
+    """"Stay signed in" on the idle warning: the request itself resets the idle clock."""
+    return "", 204

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
 from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
 from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
-from ..domain.errors import ContentInvalid
+from ..domain.errors import ContentInvalid, DomainError
+from ..domain.language import check_text
 from ..extensions import get_db, get_library
-from ..services import comments, documents
-from ..services.errors import Conflict, ReadOnly
-from .forms import base_number_from_form, content_from_form
+from ..services import comments, documents, drafts
+from ..services.errors import Conflict, ReadOnly, ServiceError
+from .forms import base_number_from_form, content_from_form, draft_fields
 
 bp = Blueprint("documents", __name__)
 
@@ -97,38 +99,44 @@ def compare(document_id: int):
 @login_required
 def edit(document_id: int):
     db, actor = get_db(), current_user.actor
+    part = request.values.get("part", "")
     if request.method == "GET":
         page = documents.open_document(db, actor, document_id)
         if not page.access.edit:
             raise ReadOnly("You can read this document but not change it.")
-        return render_template(
-            "documents/edit.html",
-            doc=page,
-            form=page.content,
-            base_number=page.head_number,
-            errors={},
-            change_note="",
-        )
+        if part and part not in dict(page.sections):
+            abort(404)
+        draft = drafts.find(db, actor, document_id)
+        if draft and request.args.get("draft") == "restore":
+            return _edit_page(
+                page,
+                content_from_form(MultiDict(draft.fields)),
+                draft.base_number,
+                draft.part,
+                draft.change_note,
+                restored=draft,
+            )
+        return _edit_page(page, page.content, page.head_number, part, "", draft=draft)
 
     base_number = base_number_from_form(request.form)
     content = content_from_form(request.form)
     change_note = request.form.get("change_note", "")
     if base_number is None:
         abort(400)
+    terms = get_library().terms
     try:
+        if request.form.get("action") == "check":
+            findings = documents.check_wording(
+                db, actor, document_id, base_number, content, terms, part
+            )
+            page = documents.open_document(db, actor, document_id)
+            return _edit_page(page, content, base_number, part, change_note, checked=findings)
         result = documents.save_version(
-            db, actor, document_id, base_number, content, change_note, get_library().terms
+            db, actor, document_id, base_number, content, change_note, terms, part
         )
     except ContentInvalid as err:
         page = documents.open_document(db, actor, document_id)
-        return render_template(
-            "documents/edit.html",
-            doc=page,
-            form=content,
-            base_number=base_number,
-            errors=err.errors,
-            change_note=change_note,
-        ), 422
+        return _edit_page(page, content, base_number, part, change_note, err.errors, status=422)
     except Conflict as conflict:
         view = documents.conflict_view(db, actor, conflict)
         return render_template(
@@ -139,6 +147,7 @@ def edit(document_id: int):
             base_number=conflict.head_number,
             errors={},
             change_note=conflict.note,
+            part="",
         ), 409
     if result.saved:
         flash(f"Saved as version {result.number}.")
@@ -151,3 +160,85 @@ def edit(document_id: int):
     else:
         flash("Nothing had changed, so no new version was saved.")
     return redirect(url_for("documents.show", document_id=document_id))
+
+
+def _edit_page(page, form, base_number, part, change_note, errors=None, status=200, **extra):
+    return render_template(
+        "documents/edit.html",
+        doc=page,
+        form=form,
+        base_number=base_number,
+        part=part,
+        part_title=dict(page.sections).get(part, ""),
+        errors=errors or {},
+        change_note=change_note,
+        **extra,
+    ), status
+
+
+@bp.post("/documents/<int:document_id>/draft")
+@login_required
+def keep_draft(document_id: int):
+    """Called by the edit page's script as the person types."""
+    form = request.form
+    base_number = base_number_from_form(form)
+    if base_number is None:
+        abort(400)
+    kept = drafts.keep(
+        get_db(),
+        current_user.actor,
+        document_id,
+        base_number,
+        form.get("part", ""),
+        draft_fields(form),
+        form.get("change_note", ""),
+    )
+    return {"kept_at": kept.isoformat()}
+
+
+def keep_unsaved_edit() -> str | None:
+    """When a save (or a draft) arrives after the idle sign-out, keep what was posted as a
+    draft before signing the person out. Returns the page to carry on from, if it was kept."""
+    if request.method != "POST" or request.endpoint not in (
+        "documents.edit",
+        "documents.keep_draft",
+    ):
+        return None
+    document_id = request.view_args["document_id"]
+    base_number = base_number_from_form(request.form)
+    if base_number is None:
+        return None
+    try:
+        drafts.keep(
+            get_db(),
+            current_user.actor,
+            document_id,
+            base_number,
+            request.form.get("part", ""),
+            draft_fields(request.form),
+            request.form.get("change_note", ""),
+        )
+    except (ServiceError, DomainError):
+        return None
+    return url_for("documents.edit", document_id=document_id)
+
+
+@bp.post("/documents/<int:document_id>/draft/discard")
+@login_required
+def discard_draft(document_id: int):
+    drafts.discard(get_db(), current_user.actor, document_id)
+    flash("The unsaved changes were thrown away.")
+    return redirect(url_for("documents.edit", document_id=document_id))
+
+
+@bp.post("/language-check")
+@login_required
+def language_check():
+    """Suggestions for one piece of writing, shown beside it while the person writes."""
+    text = request.form.get("text", "")[:20000]
+    return {
+        "findings": [
+            {"found": f.found, "suggest": f.suggest, "note": f.note}
+            for f in check_text(get_library().terms, text)
+        ]
+    }

@@ -57,3 +57,18 @@ def test_false_positives_are_not_flagged(text):
 def test_a_finding_carries_the_suggestion_and_the_place():
     (finding,) = check_text(TERMS, "an addict", "Goal 1")
     assert finding.where == "Goal 1" and finding.suggest == "person who uses drugs"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Both tests were dirty", [("were dirty", "dirty")]),
+        ("The samples were clean", [("were clean", "clean")]),
+        ("Two dirty urines in May", [("dirty urines", "dirty")]),
+        ("All the clean results since June", [("clean results", "clean")]),
+        ("Her screens are dirty again", [("are dirty", "dirty")]),
+        ("Junkies and druggies", [("junkies", "addict"), ("druggies", "addict")]),
+    ],
+)
+def test_plurals_and_past_forms_are_found(text, expected):
+    assert found(text) == expected

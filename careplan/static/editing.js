@@ -1,0 +1,98 @@
+// The edit page, when scripts run: keeps a draft as you type, so nothing is lost if the page
+// is closed, the phone dies or you are signed out; and points out wording as you write.
+// Without scripts the page still works: "Check my wording first" does the same on the server.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.document-form");
+  if (!form || !window.fetch || !window.FormData) return;
+  var status = form.querySelector(".draft-status");
+  var draftTimer = null;
+  var lastSent = null;
+
+  function say(text) { if (status) status.textContent = text; }
+
+  function timeNow() {
+    var d = new Date();
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function keepDraft() {
+    var data = new FormData(form);
+    data.delete("action");
+    var body = new URLSearchParams(data).toString();
+    if (body === lastSent) return;
+    fetch(form.dataset.draftUrl, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" },
+    }).then(function (response) {
+      if (response.redirected || response.status === 401) {
+        say("You have been signed out, so your latest changes could not be kept. Copy anything important before you sign in again.");
+      } else if (response.ok) {
+        lastSent = body;
+        say("Your changes are kept as a draft (" + timeNow() + "). They become a version when you save.");
+        document.dispatchEvent(new CustomEvent("careplan:activity"));
+      } else {
+        say("Your latest changes could not be kept as a draft just now. They are still on this page.");
+      }
+    }).catch(function () {
+      say("No connection: your latest changes are still on this page, but not kept yet.");
+    });
+  }
+
+  var checkTimers = new WeakMap();
+
+  function suggestionsBox(field) {
+    var id = field.id + "-wording";
+    var box = document.getElementById(id);
+    if (!box) {
+      box = document.createElement("div");
+      box.id = id;
+      box.className = "wording-hint";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      field.insertAdjacentElement("afterend", box);
+    }
+    return box;
+  }
+
+  function checkWording(field) {
+    var data = new FormData();
+    data.append("text", field.value);
+    data.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
+    fetch(form.dataset.languageUrl, { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok && !response.redirected ? response.json() : { findings: [] };
+      })
+      .then(function (result) {
+        var box = suggestionsBox(field);
+        box.textContent = "";
+        result.findings.forEach(function (f) {
+          var p = document.createElement("p");
+          p.textContent = "“" + f.found + "” can feel stigmatising to some people. You could write “" +
+            f.suggest + "”." + (f.note ? " " + f.note : "");
+          box.appendChild(p);
+        });
+      })
+      .catch(function () {});
+  }
+
+  form.addEventListener("input", function (event) {
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(keepDraft, 3000);
+    var field = event.target;
+    if (field.matches("textarea, input[type=text]") && field.id) {
+      clearTimeout(checkTimers.get(field));
+      checkTimers.set(field, setTimeout(function () { checkWording(field); }, 800));
+    }
+  });
+  // Leaving the page (or the phone locking it) keeps what was typed since the last draft.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden" && draftTimer) {
+      clearTimeout(draftTimer);
+      keepDraft();
+    }
+  });
+  form.addEventListener("submit", function () { clearTimeout(draftTimer); });
+})();

@@ -1,0 +1,65 @@
+// A warning before the idle sign-out, with a button to stay signed in. The server signs people
+// out after the idle time whatever this script does; this only makes sure it is no surprise.
+(function () {
+  "use strict";
+  var body = document.body;
+  var limit = Number(body.dataset.idleSeconds || 0);
+  var keepAliveUrl = body.dataset.keepAliveUrl;
+  if (!limit || !keepAliveUrl || !window.fetch) return;
+  var warnBefore = Math.min(120, Math.floor(limit / 3));
+  var warnTimer, outTimer, panel;
+
+  function csrf() {
+    var input = document.querySelector("input[name=csrf_token]");
+    return input ? input.value : "";
+  }
+
+  function hide() { if (panel) { panel.hidden = true; } }
+
+  function show() {
+    if (!panel) {
+      panel = document.createElement("div");
+      panel.className = "idle-warning warning";
+      panel.setAttribute("role", "alertdialog");
+      panel.setAttribute("aria-labelledby", "idle-warning-text");
+      panel.innerHTML = '<p id="idle-warning-text"></p>';
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Stay signed in";
+      button.addEventListener("click", stay);
+      panel.appendChild(button);
+      body.insertBefore(panel, body.firstChild);
+    }
+    panel.querySelector("p").textContent =
+      "For your privacy you will be signed out in " + Math.round(warnBefore / 60) +
+      " minute" + (warnBefore >= 90 ? "s" : "") + " because nothing has happened for a while." +
+      (document.querySelector("form.document-form") ? " Your changes are kept as a draft." : "");
+    panel.hidden = false;
+    panel.querySelector("button").focus();
+  }
+
+  function signedOut() {
+    // Take the page off the screen: someone else may pick the phone up.
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+  }
+
+  function start() {
+    clearTimeout(warnTimer);
+    clearTimeout(outTimer);
+    warnTimer = setTimeout(show, (limit - warnBefore) * 1000);
+    outTimer = setTimeout(signedOut, limit * 1000 + 1000);
+  }
+
+  function stay() {
+    var data = new FormData();
+    data.append("csrf_token", csrf());
+    fetch(keepAliveUrl, { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.ok && !response.redirected) { hide(); start(); } else { signedOut(); }
+      })
+      .catch(function () {});
+  }
+
+  document.addEventListener("careplan:activity", function () { hide(); start(); });
+  start();
+})();

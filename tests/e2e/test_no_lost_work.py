@@ -1,0 +1,54 @@
+"""Nothing written is lost on a phone: one part at a time, a draft kept while typing, a warning
+before the idle sign-out, and the draft waiting after signing in again."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests import factories
+
+from .checks import check_phone_page, expect, sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+WORDS = "Walking the dog in the morning, and my sister's Sunday dinners."
+
+
+def test_a_draft_survives_the_idle_sign_out(app, live_server, new_phone):
+    app.config["IDLE_TIMEOUT_MINUTES"] = 0.1  # six seconds: the warning comes after four
+    client = factories.ClientFactory(display_name="Alex Morgan")
+    worker = factories.KeyWorkerFactory()
+    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
+    doc = factories.make_plan(worker, client)
+
+    phone = new_phone()
+    sign_in(phone, live_server, client)
+    phone.goto(f"{live_server}/documents/{doc}")
+    phone.get_by_role("link", name="Change this part: What matters to me").click()
+    check_phone_page(phone, "edit one part")
+    expect(phone.get_by_role("heading", name="Goals and small steps")).to_have_count(0)
+
+    phone.get_by_label("What matters most to you?").fill(WORDS)
+    expect(phone.locator(".draft-status")).to_contain_text("kept as a draft")
+
+    warning = phone.get_by_role("alertdialog")
+    expect(warning).to_contain_text("you will be signed out")
+    phone.get_by_role("button", name="Stay signed in").click()
+    expect(warning).to_be_hidden()
+
+    # Left alone again: the page takes itself off the screen and the server signs out.
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Sign in", timeout=15_000)
+    phone.get_by_label("E-mail address").fill(client.email)
+    phone.get_by_label("Password").fill(factories.PASSWORD)
+    app.config["IDLE_TIMEOUT_MINUTES"] = 15
+    phone.get_by_role("button", name="Sign in").click()
+
+    expect(phone).to_have_url(re.compile(rf"/documents/{doc}/edit"))
+    expect(phone.locator("#draft-waiting")).to_contain_text("not saved yet")
+    phone.get_by_role("link", name="Carry on with those changes").click()
+    expect(phone.get_by_label("What matters most to you?")).to_have_value(WORDS)
+    phone.get_by_role("button", name="Save a new version").click()
+    expect(phone.get_by_text(WORDS)).to_be_visible()
+    expect(phone.get_by_text("Saved as version 2.")).to_be_visible()

@@ -1,0 +1,115 @@
+"""Edits in progress are kept until saved or thrown away, only for their writer; saving one
+section leaves the rest alone; checking the wording saves nothing."""
+
+from __future__ import annotations
+
+from threading import Barrier, Thread
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import EditDraft, Version
+from careplan.domain.errors import ContentInvalid
+from careplan.services import documents, drafts
+from careplan.services.accounts import actor_for
+from careplan.services.errors import Conflict, NotFound, ReadOnly
+from tests.domain.test_language import TERMS
+from tests.factories import Circle, make_plan
+
+
+@pytest.fixture
+def circle(app):
+    return Circle()
+
+
+def _count(db, model) -> int:
+    with db.read() as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_a_draft_is_kept_for_its_writer_only_and_replaced_not_added(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    drafts.keep(db, worker, doc, 1, "", [("what_matters-text", "first try")])
+    drafts.keep(db, worker, doc, 1, "goals", [("what_matters-text", "second try")], "a note")
+    found = drafts.find(db, worker, doc)
+    assert found.fields == [("what_matters-text", "second try")]
+    assert (found.part, found.change_note, found.base_number) == ("goals", "a note", 1)
+    assert drafts.find(db, client, doc) is None
+    assert _count(db, EditDraft) == 1
+
+
+def test_only_people_who_may_edit_keep_drafts(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    with pytest.raises(ReadOnly):
+        drafts.keep(db, actor_for(circle.supervisor), doc, 1, "", [("x", "y")])
+    with pytest.raises(NotFound):
+        drafts.keep(db, actor_for(Circle().key_worker), doc, 1, "", [("x", "y")])
+    with pytest.raises(ContentInvalid):
+        drafts.keep(db, actor_for(circle.client), doc, 1, "", [("x", "y" * 1_000_001)])
+    assert _count(db, EditDraft) == 0
+
+
+def test_saving_a_version_ends_the_writers_draft_only(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    drafts.keep(db, worker, doc, 1, "", [("what_matters-text", "mine")])
+    drafts.keep(db, client, doc, 1, "", [("what_matters-text", "theirs")])
+    content = documents.open_document(db, worker, doc).content
+    content["what_matters"] = {"text": "saved now"}
+    documents.save_version(db, worker, doc, 1, content)
+    assert drafts.find(db, worker, doc) is None
+    assert drafts.find(db, client, doc).fields == [("what_matters-text", "theirs")]
+
+
+def test_two_tabs_keeping_at_once_leave_one_draft(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    barrier = Barrier(2)
+
+    def keep(text):
+        barrier.wait()
+        drafts.keep(db, worker, doc, 1, "", [("what_matters-text", text)])
+
+    threads = [Thread(target=keep, args=(t,)) for t in ("tab one", "tab two")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _count(db, EditDraft) == 1
+    assert drafts.find(db, worker, doc).fields[0][1] in {"tab one", "tab two"}
+
+
+def test_saving_one_part_keeps_every_other_part(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    before = documents.open_document(db, worker, doc).content
+    result = documents.save_version(
+        db, worker, doc, 1, {"what_matters": {"text": "My dog"}}, "", (), part="what_matters"
+    )
+    after = documents.open_document(db, worker, doc).content
+    assert result.saved and after["what_matters"]["text"] == "My dog"
+    for key in ("domains", "goals", "care_team", "review_interval_weeks"):
+        assert after[key] == before[key], key
+
+
+def test_a_part_saved_on_an_old_version_is_a_conflict_not_an_overwrite(db, circle):
+    doc = make_plan(circle.key_worker, circle.client, versions=2)
+    worker = actor_for(circle.key_worker)
+    with pytest.raises(Conflict):
+        documents.save_version(
+            db, worker, doc, 1, {"what_matters": {"text": "late"}}, "", (), part="what_matters"
+        )
+
+
+def test_checking_the_wording_suggests_and_saves_nothing(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    versions = _count(db, Version)
+    findings = documents.check_wording(
+        db, worker, doc, 1, {"what_matters": {"text": "Tests were dirty"}}, TERMS, "what_matters"
+    )
+    assert [(f.found, f.term) for f in findings] == [("were dirty", "dirty")]
+    assert _count(db, Version) == versions
+    with pytest.raises(ReadOnly):
+        documents.check_wording(db, actor_for(circle.supervisor), doc, 1, {}, TERMS)
