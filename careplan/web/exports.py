@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
 
@@ -29,9 +30,14 @@ def _no_store(response):
 @login_required
 def fhir_bundle(document_id: int, number: int):
     bundle = fhir.bundle_for(get_db(), current_user.actor, document_id, number, _settings())
-    body = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
-    response = current_app.response_class(body, mimetype=MEDIA_TYPE)
-    response.headers.set("Content-Disposition", "attachment", filename=fhir.download_name(bundle))
+    body = (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    # send_file writes a non-ASCII file name the way real servers accept (RFC 6266).
+    response = send_file(
+        io.BytesIO(body),
+        mimetype=MEDIA_TYPE,
+        as_attachment=True,
+        download_name=fhir.download_name(bundle),
+    )
     return _no_store(response)
 
 
