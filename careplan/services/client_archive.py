@@ -80,6 +80,10 @@ def write_archive(
         raise NotFound()
     now = now or utcnow()
     with db.read() as s:
+        # One snapshot for the whole archive (SQLite's read transaction already is one).
+        s.connection(
+            execution_options={} if db.is_sqlite else {"isolation_level": "REPEATABLE READ"}
+        )
         client = s.get(User, client_id)
         if client is None:
             raise NotFound()
@@ -226,9 +230,14 @@ def _write_document(
             "file": None,
         }
         if render.status == "ready":
-            data = (settings.pdf_storage / render.file_name).read_bytes()
-            entry["file"] = f"signed-version-{render.version_number}.pdf"
-            writer.bytes(f"{folder}/{entry['file']}", data)
+            try:
+                data = (settings.pdf_storage / render.file_name).read_bytes()
+            except OSError:
+                # The rest of the archive is still theirs to have; say what is missing.
+                entry["missing"] = "The file could not be found. Please ask the service."
+            else:
+                entry["file"] = f"signed-version-{render.version_number}.pdf"
+                writer.bytes(f"{folder}/{entry['file']}", data)
         pdfs.append(entry)
     writer.json(
         f"{folder}/document.json",
