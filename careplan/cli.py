@@ -29,6 +29,8 @@ def register_commands(app: Flask) -> None:
         render_pdfs,
         scheduler,
         send_reminders,
+        export_installation,
+        import_installation,
     ):
         app.cli.add_command(command)
 
@@ -201,6 +203,62 @@ def send_reminders(every, no_sweep):
             break
         time.sleep(every)
     click.echo("Reminders are up to date.")
+
+
+def _file_stores():
+    from .services.fhir import ExportSettings
+    from .services.installation import file_stores
+
+    return file_stores(ExportSettings.from_config(current_app.config, current_app.instance_path))
+
+
+@click.command("export-installation")
+@with_appcontext
+@click.argument("archive", type=click.Path(dir_okay=False, writable=True))
+def export_installation(archive):
+    """Write every table and the sealed PDFs to one archive (zip), from one snapshot."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from .services.installation import export_installation as export
+
+    target = Path(archive).resolve()
+    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            summary = export(get_db(), out, _file_stores())
+            out.flush()
+            os.fsync(out.fileno())
+        # Only a complete archive ever carries the name asked for.
+        os.replace(partial, target)
+    except ServiceError as err:
+        _fail(err)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    click.echo(
+        f"Exported {summary.rows} rows from {summary.tables} tables and {summary.files} "
+        f"file(s) at schema revision {summary.schema_revision} to {target}."
+    )
+
+
+@click.command("import-installation")
+@with_appcontext
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+def import_installation(archive):
+    """Load an exported installation into this new, empty, migrated database."""
+    from .services.installation import import_installation as load
+
+    try:
+        summary = load(get_db(), archive, _file_stores())
+    except ServiceError as err:
+        _fail(err)
+    click.echo(
+        f"Imported {summary.rows} rows into {summary.tables} tables and {summary.files} "
+        f"file(s) at schema revision {summary.schema_revision}. "
+        "Check the audit trail with `careplan audit-verify`."
+    )
 
 
 def main() -> None:

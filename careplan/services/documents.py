@@ -344,6 +344,8 @@ def history(db: Database, actor: Actor, document_id: int, page: int = 1) -> Hist
 
 def _event(event: AuditEvent, user: User) -> Event:
     what = EVENT_WORDS[event.action]
+    if event.action == "download" and event.detail.get("format") == "fhir":
+        what = "downloaded it in FHIR format"
     if "version" in event.detail:
         what += f" (version {event.detail['version']})"
     return Event(event.at, f"{user.display_name} ({Role(user.role).label})", what)

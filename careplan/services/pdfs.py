@@ -41,12 +41,21 @@ class PdfSettings:
     @classmethod
     def from_config(cls, config, instance_path: Path | str, with_seal: bool = True) -> PdfSettings:
         return cls(
-            storage=Path(config.get("PDF_STORAGE_PATH") or Path(instance_path) / "pdfs"),
+            storage=storage_path(config, instance_path),
             credentials=pdf.credentials_from_config(config, instance_path) if with_seal else None,
             verify_url=config["PUBLIC_BASE_URL"].rstrip("/") + "/verify",
             redisclosure_notice=config.get("PDF_REDISCLOSURE_NOTICE") or None,
             limits=pdf.RenderLimits.from_config(config),
         )
+
+
+def storage_path(config, instance_path: Path | str) -> Path:
+    """Where sealed PDFs are kept."""
+    return Path(config.get("PDF_STORAGE_PATH") or Path(instance_path) / "pdfs")
+
+
+def sealed_filename(kind_label: str, agreed_on: date) -> str:
+    return f"{kind_label} – {pdf.long_date(agreed_on)}.pdf"
 
 
 # --- building the printable document ---------------------------------------------------------
@@ -232,7 +241,7 @@ def sealed_pdf(
         render = _render_row(s, actor, document_id, number)
         doc = s.get(Document, document_id)
         label = kind_for(doc.kind, doc.template).label
-        filename = f"{label} – {pdf.long_date(render.agreed_at.date())}.pdf"
+        filename = sealed_filename(label, render.agreed_at.date())
         if render.status != "ready":
             return SealedPdf(render.status, None, filename, render.attempts)
         audit.record(

@@ -194,6 +194,9 @@ RECORD_RULES: dict[str, RecordRule] = {
     ),
     "signoff.ask_advocate": RecordRule(_version, {"POST": CLIENT_ONLY}),
     "pdfs.draft": RecordRule(_version, {"GET": READ}),
+    "exports.fhir_bundle": RecordRule(_version, {"GET": READ}),
+    # Everything held about a client is for the client alone.
+    "exports.archive": RecordRule(_client, {"GET": _roles(200, 404, 404, 404, 404)}),
     "pdfs.signed": RecordRule(_version, {"GET": PREPARING}, prepare=_agreed),
     # The client and their key worker may ask for a failed PDF to be tried again.
     "pdfs.retry": RecordRule(_version, {"POST": EDIT}, prepare=_agreed_but_the_pdf_failed),

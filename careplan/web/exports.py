@@ -1,0 +1,57 @@
+"""Downloads for other systems and for keeping: a version as FHIR, and a client's archive."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+
+from flask import Blueprint, current_app, send_file
+from flask_login import current_user, login_required
+
+from ..domain.fhir import MEDIA_TYPE
+from ..extensions import get_db
+from ..services import client_archive, fhir
+
+bp = Blueprint("exports", __name__)
+
+
+def _settings() -> fhir.ExportSettings:
+    return fhir.ExportSettings.from_config(current_app.config, current_app.instance_path)
+
+
+def _no_store(response):
+    # Health records must not be kept in any cache, whoever is signed in.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/documents/<int:document_id>/versions/<int:number>/fhir.json")
+@login_required
+def fhir_bundle(document_id: int, number: int):
+    bundle = fhir.bundle_for(get_db(), current_user.actor, document_id, number, _settings())
+    body = (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    # send_file writes a non-ASCII file name the way real servers accept (RFC 6266).
+    response = send_file(
+        io.BytesIO(body),
+        mimetype=MEDIA_TYPE,
+        as_attachment=True,
+        download_name=fhir.download_name(bundle),
+    )
+    return _no_store(response)
+
+
+@bp.get("/clients/<int:client_id>/archive.zip")
+@login_required
+def archive(client_id: int):
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it after the response
+    try:
+        name = client_archive.write_archive(
+            get_db(), current_user.actor, client_id, _settings(), out
+        )
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    response = send_file(out, mimetype="application/zip", as_attachment=True, download_name=name)
+    return _no_store(response)
