@@ -44,6 +44,9 @@ from .fhir import ExportSettings, version_facts
 
 # Never leave the service, whoever asks: secrets, and session bookkeeping.
 SECRET_COLUMNS = {"password_hash", "token_hash", "session_epoch"}
+# Rows that only their writer ever sees (unsaved edits): in the archive only when the client
+# wrote them.
+PRIVATE_TO_WRITER = {"edit_drafts": "user_id"}
 
 README = """Everything {service} holds about {name}
 Made on {when}.
@@ -316,6 +319,9 @@ def _write_records(s: Session, writer: _Writer, client_id: int) -> set[int]:
         conditions = _about_client(table, client_id, documents)
         if not conditions:
             continue
+        if table.name in PRIVATE_TO_WRITER:
+            writer_column = table.c[PRIVATE_TO_WRITER[table.name]]
+            conditions = [sa.and_(sa.or_(*conditions), writer_column == client_id)]
         columns = [c for c in table.columns if c.name not in SECRET_COLUMNS and c.name != "ip"]
         # The client's own network addresses are theirs; other people's are not.
         ip = table.c.get("ip")

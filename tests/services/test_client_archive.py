@@ -176,3 +176,16 @@ def test_only_the_client_themselves_may_have_their_archive(db, settings):
             write_archive(db, actor_for(other), circle.client.id, settings, io.BytesIO())
     with db.read() as s:
         assert not s.scalar(sa.select(AuditEvent.id).where(AuditEvent.action == "export"))
+
+
+def test_unsaved_edits_are_in_the_archive_only_when_the_client_wrote_them(db, settings):
+    from careplan.services import drafts
+
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    drafts.keep(db, actor_for(circle.client), doc, 1, "", [("what_matters-text", "my draft")])
+    drafts.keep(db, actor_for(circle.key_worker), doc, 1, "", [("what_matters-text", "theirs")])
+    archive = _archive(db, actor_for(circle.client), circle.client.id, settings)
+    rows = json.loads(archive.read("records/edit_drafts.json"))
+    assert [r["user_id"] for r in rows] == [circle.client.id]
+    assert "theirs" not in archive.read("records/edit_drafts.json").decode()
