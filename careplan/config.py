@@ -64,6 +64,28 @@ def _local_secret(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+MIN_REMINDER_LEASE_SECONDS = 60
+
+
+def _check_reminder_timings(config: dict) -> None:
+    """Timings the reminder jobs rely on (careplan.reminders.sender), refused by name."""
+    for key in (
+        "REMINDER_SWEEP_SECONDS",
+        "REMINDER_SEND_SECONDS",
+        "REMINDER_MAX_ATTEMPTS",
+        "SMTP_TIMEOUT_SECONDS",
+    ):
+        if int(config[key]) < 1:
+            raise ConfigError(f"CAREPLAN_{key} must be at least 1, got {config[key]}.")
+    lease, smtp_timeout = int(config["REMINDER_LEASE_SECONDS"]), int(config["SMTP_TIMEOUT_SECONDS"])
+    if lease < max(MIN_REMINDER_LEASE_SECONDS, 2 * smtp_timeout):
+        raise ConfigError(
+            f"CAREPLAN_REMINDER_LEASE_SECONDS must be at least {MIN_REMINDER_LEASE_SECONDS} and "
+            f"at least twice CAREPLAN_SMTP_TIMEOUT_SECONDS ({smtp_timeout}), got {lease}: a "
+            "sender's claim on a reminder must outlast sending it and recording that it was sent."
+        )
+
+
 def load_config(
     instance_path: Path, env: dict | None = None, overrides: dict | None = None
 ) -> dict:
@@ -131,6 +153,7 @@ def load_config(
         "DB_STATISTICS_SECONDS": _int(env, "CAREPLAN_DB_STATISTICS_SECONDS", 6 * 3600),
     }
     config.update(overrides)
+    _check_reminder_timings(config)
 
     if config["ENV"] == "production":
         if config["DEBUG"]:

@@ -7,15 +7,17 @@ Exactly once, and the one window where it is at least once:
 
 - In-app notifications are written in the same transaction that marks the reminder sent:
   exactly once whatever happens.
-- An e-mail is claimed (committed, with a lease), sent, and marked sent as soon as the SMTP
-  server has accepted it. A sender killed *before* the server accepted the message loses
-  nothing: its lease runs out and another sender sends it. A sender killed in the short moment
-  *after* the server accepted it but *before* the "sent" mark is committed cannot be told apart
-  from one killed just before: another sender sends it again after the lease. That window is
-  one database round trip long; the duplicate carries the same Message-ID. No protocol over
-  SMTP can close it: a message cannot be sent and recorded in one transaction. A sender never
-  starts an e-mail with less than SEND_MARGIN of its lease left, so a live but slow sender
-  does not lose its lease mid-send.
+- An e-mail is claimed (committed, with a lease). Just before it is sent its claim is renewed
+  to a whole lease from now (committed; if the claim was lost meanwhile, it is not sent). It is
+  marked sent as soon as the SMTP server has accepted it. A sender killed *before* the server
+  accepted the message loses nothing: its lease runs out and another sender sends it.
+- A sender killed in the moment *after* the server accepted the message but *before* "sent"
+  is committed cannot be told apart from one killed just before: another sender sends it
+  again after the lease, with the same Message-ID. No protocol over SMTP can close that window: a message cannot be sent and
+  recorded in one transaction.
+
+No setting makes a sender go round in circles: each batch either delivers, cancels or fails
+something, or the run ends.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 
 from sqlalchemy.exc import OperationalError
 
@@ -43,7 +46,6 @@ from .mail import Mailer, build_message, message_id
 log = logging.getLogger("careplan.reminders")
 
 Clock = Callable[[], datetime]
-SEND_MARGIN = timedelta(seconds=60)
 
 
 def worker_name() -> str:
@@ -77,19 +79,29 @@ def send_pending(
     batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1
+        before = _progress(report)
         claim = reminders.claim(db, settings, clock(), worker)
         report.cancelled += claim.cancelled
         report.failed += claim.failed
         if not claim.items:
             break
         _deliver_batch(db, settings, mailer, sender, clock, worker, claim.items, report)
+        if _progress(report) == before:
+            break  # nothing in the batch could be done now: try again on the next run
     # Digests are gathered by the sweep job, after a complete sweep (see scheduler.py).
     while True:
+        before = _progress(report)
         digests = reminders.claim_digests(db, settings, clock(), worker)
         if not digests:
             break
         _send_digests(db, settings, mailer, sender, clock, worker, digests, report)
+        if _progress(report) == before:
+            break
     return report
+
+
+def _progress(report: SendReport) -> tuple[int, ...]:
+    return (report.in_app, report.emails, report.digests, report.cancelled, report.failed)
 
 
 def _deliver_batch(db, settings, mailer, sender, clock, worker, items, report) -> None:
@@ -118,9 +130,10 @@ def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> 
     try:
         with mailer.connect() as send:
             while remaining:
-                item = remaining[0]
-                if clock() > item.claimed_until - SEND_MARGIN:
-                    break  # too little of the lease left: give the rest back untried
+                item = remaining.pop(0)
+                until = clock() + settings.lease
+                if not reminders.extend_claim(db, item.id, worker, until):
+                    continue  # its claim ran out and another sender has it
                 text = messages.reminder_email(
                     item.kind, item.due_on, item.document_id, clock().date(), settings.base_url
                 )
@@ -131,7 +144,6 @@ def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> 
                     text.body,
                     message_id("reminder", item.id, sender, settings.base_url),
                 )
-                remaining.pop(0)
                 try:
                     send(msg)
                 except smtplib.SMTPRecipientsRefused as exc:
@@ -140,7 +152,8 @@ def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> 
                 except (smtplib.SMTPException, OSError) as exc:
                     _failed(db, settings, item.id, worker, clock(), exc, report)
                     break  # the connection is probably gone: the rest wait for the next run
-                if _persist(lambda i=item: reminders.mark_sent(db, i.id, worker, clock())):
+                mark = partial(reminders.mark_sent, db, item.id, worker, clock())
+                if _persist(mark):
                     report.emails += 1
                 else:
                     log.warning(
@@ -161,9 +174,10 @@ def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) 
     try:
         with mailer.connect() as send:
             while remaining:
-                digest = remaining[0]
-                if clock() > digest.claimed_until - SEND_MARGIN:
-                    break
+                digest = remaining.pop(0)
+                until = clock() + settings.lease
+                if not reminders.extend_claim(db, digest.id, worker, until, ReminderDigest):
+                    continue  # its claim ran out and another sender has it
                 text = messages.digest_email(digest.items, digest.day, settings.base_url)
                 msg = build_message(
                     sender,
@@ -172,7 +186,6 @@ def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) 
                     text.body,
                     message_id("digest", digest.id, sender, settings.base_url),
                 )
-                remaining.pop(0)
                 try:
                     send(msg)
                 except (smtplib.SMTPException, OSError) as exc:
@@ -180,7 +193,8 @@ def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) 
                     if not isinstance(exc, smtplib.SMTPRecipientsRefused):
                         break
                     continue
-                if _persist(lambda d=digest: reminders.mark_digest_sent(db, d, worker, clock())):
+                mark = partial(reminders.mark_digest_sent, db, digest, worker, clock())
+                if _persist(mark):
                     report.digests += 1
     except (smtplib.SMTPException, OSError) as exc:
         log.error("Could not reach the mail server: %s", exc)

@@ -101,8 +101,8 @@ class ReminderSettings:
             rules=rules,
             client_default=default,
             digest_hour_utc=hour,
-            lease=timedelta(seconds=max(30, int(config["REMINDER_LEASE_SECONDS"]))),
-            max_attempts=max(1, int(config["REMINDER_MAX_ATTEMPTS"])),
+            lease=timedelta(seconds=int(config["REMINDER_LEASE_SECONDS"])),  # checked in config
+            max_attempts=int(config["REMINDER_MAX_ATTEMPTS"]),
             base_url=config["PUBLIC_BASE_URL"].rstrip("/"),
             documents_per_transaction=int(config.get("REMINDER_SWEEP_BATCH") or 500),
             claim_batch=int(config.get("REMINDER_CLAIM_BATCH") or 50),
@@ -535,6 +535,22 @@ def deliver_in_app(
             )
             delivered += 1
     return delivered
+
+
+def extend_claim(db: Database, row_id: int, worker: str, until: datetime, model=Reminder) -> bool:
+    """Just before an e-mail goes out: the claim now runs until `until` (a whole lease from
+    now), so however late in its batch, the sender has all of it to send and record "sent".
+    False: the claim was lost (it ran out and another sender took the row)."""
+    with db.write() as s:
+        return (
+            s.execute(
+                update(model)
+                .where(model.id == row_id, model.status == "sending", model.claimed_by == worker)
+                .values(claimed_until=until)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
 
 
 def mark_sent(db: Database, reminder_id: int, worker: str, now: datetime) -> bool:

@@ -31,3 +31,31 @@ def test_production_refuses_debug(tmp_path):
 def test_bad_numbers_are_named(tmp_path):
     with pytest.raises(ConfigError, match="CAREPLAN_IDLE_TIMEOUT_MINUTES"):
         load_config(tmp_path, env={"CAREPLAN_IDLE_TIMEOUT_MINUTES": "soon"})
+
+
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"CAREPLAN_REMINDER_LEASE_SECONDS": "45"}, "CAREPLAN_REMINDER_LEASE_SECONDS"),
+        ({"CAREPLAN_REMINDER_LEASE_SECONDS": "0"}, "CAREPLAN_REMINDER_LEASE_SECONDS"),
+        (
+            {"CAREPLAN_REMINDER_LEASE_SECONDS": "90", "CAREPLAN_SMTP_TIMEOUT_SECONDS": "60"},
+            "CAREPLAN_REMINDER_LEASE_SECONDS",
+        ),
+        ({"CAREPLAN_SMTP_TIMEOUT_SECONDS": "0"}, "CAREPLAN_SMTP_TIMEOUT_SECONDS"),
+        ({"CAREPLAN_REMINDER_SEND_SECONDS": "0"}, "CAREPLAN_REMINDER_SEND_SECONDS"),
+        ({"CAREPLAN_REMINDER_SWEEP_SECONDS": "-1"}, "CAREPLAN_REMINDER_SWEEP_SECONDS"),
+        ({"CAREPLAN_REMINDER_MAX_ATTEMPTS": "0"}, "CAREPLAN_REMINDER_MAX_ATTEMPTS"),
+    ],
+)
+def test_reminder_timings_that_cannot_work_are_refused_by_name(tmp_path, env, named):
+    with pytest.raises(ConfigError, match=named):
+        load_config(tmp_path, env=env)
+
+
+def test_the_shortest_reminder_timings_allowed_load(tmp_path):
+    config = load_config(
+        tmp_path,
+        env={"CAREPLAN_REMINDER_LEASE_SECONDS": "60", "CAREPLAN_SMTP_TIMEOUT_SECONDS": "30"},
+    )
+    assert config["REMINDER_LEASE_SECONDS"] == 60

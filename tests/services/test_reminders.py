@@ -366,6 +366,27 @@ def test_smtp_failures_are_retried_with_backoff_then_given_up(db, circle, mailer
     assert mailer.sent == []
 
 
+@pytest.mark.parametrize("lease_seconds", [1, 30, 45, 59, 60, 300])
+def test_any_lease_sends_what_is_pending_and_stops(db, circle, mailer, lease_seconds):
+    agreed_plan(db, circle)
+    settings = ReminderSettings(
+        base_url="https://app.example.org", lease=timedelta(seconds=lease_seconds)
+    )
+    now = at(DUE - timedelta(days=2), 8)  # after the digest hour: a digest goes out too
+    reminders.sweep(db, settings, now)
+    reminders.build_digests(db, settings, now)
+    ticks = []
+
+    def clock():
+        ticks.append(now)
+        assert len(ticks) < 100, "the sender went round in circles"
+        return now
+
+    report = send_pending(db, settings, mailer, SENDER, clock, "sender-1")
+    assert (report.in_app, report.emails, report.digests) == (2, 1, 1)
+    assert len(mailer.sent) == 2
+
+
 # --- digests ------------------------------------------------------------------------------------
 
 
