@@ -11,9 +11,13 @@ Exactly once, and the one window where it is at least once:
   to a whole lease from now (committed; if the claim was lost meanwhile, it is not sent). It is
   marked sent as soon as the SMTP server has accepted it. A sender killed *before* the server
   accepted the message loses nothing: its lease runs out and another sender sends it.
+- If the database cannot be reached when "sent" is to be recorded, the sender keeps trying
+  for as long as its renewed claim runs: nobody else can take the row meanwhile, so an outage
+  shorter than the lease duplicates nothing.
 - A sender killed in the moment *after* the server accepted the message but *before* "sent"
-  is committed cannot be told apart from one killed just before: another sender sends it
-  again after the lease, with the same Message-ID. No protocol over SMTP can close that window: a message cannot be sent and
+  is committed (or a database outage outlasting the claim at that moment) cannot be told
+  apart from one killed just before: another sender sends it again after the lease, with the
+  same Message-ID. No protocol over SMTP can close that window: a message cannot be sent and
   recorded in one transaction.
 
 No setting makes a sender go round in circles: each batch either delivers, cancels or fails
@@ -30,10 +34,10 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..db.engine import Database
 from ..db.models import ReminderDigest, utcnow
@@ -46,6 +50,7 @@ from .mail import Mailer, build_message, message_id
 log = logging.getLogger("careplan.reminders")
 
 Clock = Callable[[], datetime]
+PERSIST_PAUSE_SECONDS = (0.2, 5.0)  # first and longest pause between tries to record "sent"
 
 
 def worker_name() -> str:
@@ -153,7 +158,7 @@ def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> 
                     _failed(db, settings, item.id, worker, clock(), exc, report)
                     break  # the connection is probably gone: the rest wait for the next run
                 mark = partial(reminders.mark_sent, db, item.id, worker, clock())
-                if _persist(mark):
+                if _persist(mark, until - clock()):
                     report.emails += 1
                 else:
                     log.warning(
@@ -194,7 +199,7 @@ def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) 
                         break
                     continue
                 mark = partial(reminders.mark_digest_sent, db, digest, worker, clock())
-                if _persist(mark):
+                if _persist(mark, until - clock()):
                     report.digests += 1
     except (smtplib.SMTPException, OSError) as exc:
         log.error("Could not reach the mail server: %s", exc)
@@ -204,18 +209,27 @@ def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) 
     reminders.release(db, [d.id for d in remaining], worker, ReminderDigest)
 
 
-def _persist(mark: Callable[[], bool], tries: int = 5) -> bool:
-    """Record "sent" right after the server accepted the message. A passing database error
-    here would reopen the at-least-once window, so try again a few times before giving up."""
-    for attempt in range(tries):
+def _persist(mark: Callable[[], bool], lease_left: timedelta) -> bool:
+    """Record "sent" right after the server accepted the message. While the database cannot
+    be reached, keep trying for as long as the claim runs (`lease_left`): until then no other
+    sender can take the row, so the e-mail is not sent twice. Measured on this process's own
+    clock, whatever the scheduler's clock says."""
+    deadline = time.monotonic() + max(0.0, lease_left.total_seconds())
+    pause, longest = PERSIST_PAUSE_SECONDS
+    while True:
         try:
             return mark()
-        except OperationalError:
-            if attempt == tries - 1:
+        except (OperationalError, InterfaceError):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.error(
+                    "Could not record a sent e-mail before its claim ran out; another sender "
+                    "may send it again (same Message-ID)."
+                )
                 raise
             log.warning("Could not record a sent e-mail yet; trying again.")
-            time.sleep(0.2 * 2**attempt)
-    return False
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, longest)
 
 
 def _failed(db, settings, row_id, worker, now, exc, report, model=None) -> None:
