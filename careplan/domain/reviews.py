@@ -197,7 +197,9 @@ def _review_points(due_on: date, today: date, rules: ReminderRules) -> list[tupl
 
 
 def _waiting_points(waiting_since: date, today: date, rules: ReminderRules):
-    points = [(f"sign:{d}", waiting_since + timedelta(days=d)) for d in rules.signature_waiting_days]
+    points = [
+        (f"sign:{d}", waiting_since + timedelta(days=d)) for d in rules.signature_waiting_days
+    ]
     return [(kind, at) for kind, at in points if at <= today]
 
 

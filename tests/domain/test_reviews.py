@@ -190,10 +190,14 @@ def test_a_later_reminder_about_the_same_date_supersedes_an_undelivered_one():
     assert superseded("soon:14", DUE - timedelta(days=14), DUE, DUE - timedelta(days=2), RULES)
     assert superseded("soon:2", DUE - timedelta(days=2), DUE, DUE + timedelta(days=1), RULES)
     assert not superseded("today", DUE, DUE, DUE + timedelta(days=6), RULES)
-    assert not superseded("escalation", DUE + timedelta(days=14), DUE, DUE + timedelta(days=40), RULES)
+    assert not superseded(
+        "escalation", DUE + timedelta(days=14), DUE, DUE + timedelta(days=40), RULES
+    )
     since = date(2027, 2, 1)
     assert superseded("sign:2", since + timedelta(days=2), since, since + timedelta(days=7), RULES)
-    assert not superseded("sign:7", since + timedelta(days=7), since, since + timedelta(days=9), RULES)
+    assert not superseded(
+        "sign:7", since + timedelta(days=7), since, since + timedelta(days=9), RULES
+    )
 
 
 def test_rules_are_configurable():
