@@ -96,6 +96,11 @@ def load_config(
         raise ConfigError(f"CAREPLAN_ENV must be development, production or testing, got {mode!r}")
 
     default_db = f"sqlite:///{instance_path / 'careplan.db'}"
+    # The port the app is served on locally (scripts/run): links follow it unless
+    # CAREPLAN_PUBLIC_BASE_URL says where people reach the app.
+    port = _int(env, "PORT", 5000)
+    if not 0 < port < 65536:
+        raise ConfigError(f"PORT must be from 1 to 65535, got {port}.")
     config = {
         "ENV": mode,
         "DEBUG": _bool(env.get("CAREPLAN_DEBUG"), default=False),
@@ -115,7 +120,7 @@ def load_config(
         "ARGON2_MEMORY_KIB": _int(env, "CAREPLAN_ARGON2_MEMORY_KIB", 65536),
         "SQLITE_BUSY_TIMEOUT_MS": _int(env, "CAREPLAN_SQLITE_BUSY_TIMEOUT_MS", 30000),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-        "PUBLIC_BASE_URL": env.get("CAREPLAN_PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "PUBLIC_BASE_URL": env.get("CAREPLAN_PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}",
         "PDF_STORAGE_PATH": env.get("CAREPLAN_PDF_STORAGE_PATH", ""),
         "PDF_SEAL_CERT_PATH": env.get("CAREPLAN_PDF_SEAL_CERT_PATH", ""),
         "PDF_SEAL_KEY_PATH": env.get("CAREPLAN_PDF_SEAL_KEY_PATH", ""),
