@@ -112,7 +112,8 @@ def demo():
     click.echo("\nDemo accounts (password for all: " + DEMO_PASSWORD + "):")
     for role, name, email in people:
         click.echo(f"  {role:<14} {name:<18} {email}")
-    click.echo("")
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    click.echo(f"\nOpen {base}/ and sign in with one of the accounts above.\n")
 
 
 @click.command("audit-verify")
@@ -261,7 +262,12 @@ def import_installation(archive):
     )
 
 
-def main() -> None:
+def command_group() -> FlaskGroup:
+    """`careplan`: the app's commands and Flask's own, on an app built from the environment."""
     from . import create_app
 
-    FlaskGroup(create_app=lambda: create_app(), help=__doc__)(prog_name="careplan")
+    return FlaskGroup(create_app=lambda: create_app(), help=__doc__)
+
+
+def main() -> None:
+    command_group()(prog_name="careplan")

@@ -64,6 +64,28 @@ def _local_secret(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+MIN_REMINDER_LEASE_SECONDS = 60
+
+
+def _check_reminder_timings(config: dict) -> None:
+    """Timings the reminder jobs rely on (careplan.reminders.sender), refused by name."""
+    for key in (
+        "REMINDER_SWEEP_SECONDS",
+        "REMINDER_SEND_SECONDS",
+        "REMINDER_MAX_ATTEMPTS",
+        "SMTP_TIMEOUT_SECONDS",
+    ):
+        if int(config[key]) < 1:
+            raise ConfigError(f"CAREPLAN_{key} must be at least 1, got {config[key]}.")
+    lease, smtp_timeout = int(config["REMINDER_LEASE_SECONDS"]), int(config["SMTP_TIMEOUT_SECONDS"])
+    if lease < max(MIN_REMINDER_LEASE_SECONDS, 2 * smtp_timeout):
+        raise ConfigError(
+            f"CAREPLAN_REMINDER_LEASE_SECONDS must be at least {MIN_REMINDER_LEASE_SECONDS} and "
+            f"at least twice CAREPLAN_SMTP_TIMEOUT_SECONDS ({smtp_timeout}), got {lease}: a "
+            "sender's claim on a reminder must outlast sending it and recording that it was sent."
+        )
+
+
 def load_config(
     instance_path: Path, env: dict | None = None, overrides: dict | None = None
 ) -> dict:
@@ -74,6 +96,11 @@ def load_config(
         raise ConfigError(f"CAREPLAN_ENV must be development, production or testing, got {mode!r}")
 
     default_db = f"sqlite:///{instance_path / 'careplan.db'}"
+    # The port the app is served on locally (scripts/run): links follow it unless
+    # CAREPLAN_PUBLIC_BASE_URL says where people reach the app.
+    port = _int(env, "PORT", 5000)
+    if not 0 < port < 65536:
+        raise ConfigError(f"PORT must be from 1 to 65535, got {port}.")
     config = {
         "ENV": mode,
         "DEBUG": _bool(env.get("CAREPLAN_DEBUG"), default=False),
@@ -93,7 +120,7 @@ def load_config(
         "ARGON2_MEMORY_KIB": _int(env, "CAREPLAN_ARGON2_MEMORY_KIB", 65536),
         "SQLITE_BUSY_TIMEOUT_MS": _int(env, "CAREPLAN_SQLITE_BUSY_TIMEOUT_MS", 30000),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-        "PUBLIC_BASE_URL": env.get("CAREPLAN_PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "PUBLIC_BASE_URL": env.get("CAREPLAN_PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}",
         "PDF_STORAGE_PATH": env.get("CAREPLAN_PDF_STORAGE_PATH", ""),
         "PDF_SEAL_CERT_PATH": env.get("CAREPLAN_PDF_SEAL_CERT_PATH", ""),
         "PDF_SEAL_KEY_PATH": env.get("CAREPLAN_PDF_SEAL_KEY_PATH", ""),
@@ -131,6 +158,7 @@ def load_config(
         "DB_STATISTICS_SECONDS": _int(env, "CAREPLAN_DB_STATISTICS_SECONDS", 6 * 3600),
     }
     config.update(overrides)
+    _check_reminder_timings(config)
 
     if config["ENV"] == "production":
         if config["DEBUG"]:

@@ -19,9 +19,12 @@ class Inbox:
     def __init__(self):
         self.envelopes = []
         self.logins = []
+        self.on_accept = None  # called just before the server says the message is accepted
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
+        if self.on_accept is not None:
+            self.on_accept()
         return "250 Message accepted for delivery"
 
     def messages(self):

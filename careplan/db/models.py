@@ -188,6 +188,8 @@ class Document(Base):
     # next_review_on or awaiting_signature_since is near, through their indexes.
     next_review_on: Mapped[date | None] = mapped_column(Date, index=True)
     next_review_reason: Mapped[str | None] = mapped_column(String(20))
+    # The day next_review_on got its value: no reminder is owed from before it.
+    next_review_set_on: Mapped[date | None] = mapped_column(Date)
     scheduled_review_on: Mapped[date | None] = mapped_column(Date)  # last review + interval
     last_reviewed_on: Mapped[date | None] = mapped_column(Date)
     review_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

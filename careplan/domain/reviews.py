@@ -8,12 +8,12 @@ Plain functions of dates: `today` is always passed in, so every rule is tested w
 - A review (a co-signed new version, or a co-signed "reviewed, no changes") resolves every
   request made before it, except a post-crisis review whose crisis is still going on.
 - Reminders are owed on dates computed from the review date, never from "is it that day
-  now?", so a sweep after downtime finds every reminder it missed (within `catch_up_days`).
+  now?", so a sweep after downtime finds what it missed (within `catch_up_days`). The parties
+  hear about a review at most once a day: of the reminders due by today, the latest.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -182,25 +182,56 @@ class Timing:
     days: int = field(default=0)  # days until (positive) or since (negative) `on`
 
 
-def _recent(owed_on: date, today: date, rules: ReminderRules) -> bool:
-    return today - timedelta(days=rules.catch_up_days) <= owed_on <= today
-
-
-def owed_for_review(due_on: date, today: date, rules: ReminderRules) -> list[Owed]:
-    """Every reminder about a review on `due_on` that is owed by `today`."""
-    owed: list[Owed] = []
-    for days in rules.due_soon_days:
-        at = due_on - timedelta(days=days)
-        if _recent(at, today, rules):
-            owed.append(Owed(f"soon:{days}", at, Audience.PARTIES))
-    if rules.due_today and _recent(due_on, today, rules):
-        owed.append(Owed("today", due_on, Audience.PARTIES))
+def _review_points(due_on: date, today: date, rules: ReminderRules) -> list[tuple[str, date]]:
+    """The parties' reminders about a review on `due_on` that have fallen due by `today`,
+    (kind, day), in order. Overdue reminders before the latest are left out: only the latest
+    ever matters (see _latest)."""
+    points = [(f"soon:{d}", due_on - timedelta(days=d)) for d in reversed(rules.due_soon_days)]
+    if rules.due_today:
+        points.append(("today", due_on))
     every = rules.overdue_every_days
-    if every and today > due_on:
-        late = (today - due_on).days
-        first = max(1, math.ceil((late - rules.catch_up_days) / every))
-        for n in range(first, late // every + 1):
-            owed.append(Owed(f"overdue:{n}", due_on + timedelta(days=n * every), Audience.PARTIES))
+    if every and today >= due_on + timedelta(days=every):
+        n = (today - due_on).days // every
+        points.append((f"overdue:{n}", due_on + timedelta(days=n * every)))
+    return [(kind, at) for kind, at in points if at <= today]
+
+
+def _waiting_points(waiting_since: date, today: date, rules: ReminderRules):
+    points = [
+        (f"sign:{d}", waiting_since + timedelta(days=d)) for d in rules.signature_waiting_days
+    ]
+    return [(kind, at) for kind, at in points if at <= today]
+
+
+def _latest(
+    points: list[tuple[str, date]], today: date, rules: ReminderRules, set_on: date | None
+) -> tuple[str, date] | None:
+    """The one reminder owed today out of those that have fallen due: the latest, if it is
+    recent (within the catch-up window) and not from before the date was set.
+
+    One, because reminders about the same date that reach someone on the same day all read
+    the same that day (the wording follows the day it is read), so a sweep after downtime
+    sends the latest instead of every one it missed. The latest of a day is the same in every
+    process, so the unique key still makes it exactly once."""
+    if not points:
+        return None
+    kind, at = max(points, key=lambda p: p[1])
+    earliest = today - timedelta(days=rules.catch_up_days)
+    if set_on is not None:
+        earliest = max(earliest, set_on)
+    return (kind, at) if at >= earliest else None
+
+
+def owed_for_review(
+    due_on: date, today: date, rules: ReminderRules, set_on: date | None = None
+) -> list[Owed]:
+    """The reminders about a review on `due_on` owed by `today`: the latest one to the parties,
+    and the escalation to the supervisors. `set_on` is when the review got this date (asked
+    for today, a "2 days before" would be dated before the request existed)."""
+    owed: list[Owed] = []
+    latest = _latest(_review_points(due_on, today, rules), today, rules, set_on)
+    if latest:
+        owed.append(Owed(*latest, Audience.PARTIES))
     if rules.escalate_after_days:
         at = due_on + timedelta(days=rules.escalate_after_days)
         if at <= today:  # always, however late: nobody must be left unreviewed unnoticed
@@ -209,13 +240,24 @@ def owed_for_review(due_on: date, today: date, rules: ReminderRules) -> list[Owe
 
 
 def owed_for_waiting(waiting_since: date, today: date, rules: ReminderRules) -> list[Owed]:
-    """Reminders to whoever has not yet signed what has waited for them since `waiting_since`."""
-    owed = []
-    for days in rules.signature_waiting_days:
-        at = waiting_since + timedelta(days=days)
-        if _recent(at, today, rules):
-            owed.append(Owed(f"sign:{days}", at, Audience.WAITING))
-    return owed
+    """The reminder owed by `today` to whoever has not yet signed what has waited for them
+    since `waiting_since`."""
+    latest = _latest(_waiting_points(waiting_since, today, rules), today, rules, waiting_since)
+    return [Owed(*latest, Audience.WAITING)] if latest else []
+
+
+def superseded(kind: str, owed_on: date, due_on: date, today: date, rules: ReminderRules) -> bool:
+    """Has a later reminder about the same date (and to the same people) fallen due by
+    `today`? Then a recorded one still undelivered (the senders were down, the mail server
+    refused) is not sent: the later one says the same, once."""
+    if kind == "escalation":
+        return False
+    points = (
+        _review_points(due_on, today, rules)
+        if is_review_kind(kind)
+        else _waiting_points(due_on, today, rules)
+    )
+    return any(at > owed_on for _, at in points)
 
 
 def review_due_window(today: date, rules: ReminderRules) -> date:

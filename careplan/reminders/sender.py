@@ -7,15 +7,21 @@ Exactly once, and the one window where it is at least once:
 
 - In-app notifications are written in the same transaction that marks the reminder sent:
   exactly once whatever happens.
-- An e-mail is claimed (committed, with a lease), sent, and marked sent as soon as the SMTP
-  server has accepted it. A sender killed *before* the server accepted the message loses
-  nothing: its lease runs out and another sender sends it. A sender killed in the short moment
-  *after* the server accepted it but *before* the "sent" mark is committed cannot be told apart
-  from one killed just before: another sender sends it again after the lease. That window is
-  one database round trip long; the duplicate carries the same Message-ID. No protocol over
-  SMTP can close it: a message cannot be sent and recorded in one transaction. A sender never
-  starts an e-mail with less than SEND_MARGIN of its lease left, so a live but slow sender
-  does not lose its lease mid-send.
+- An e-mail is claimed (committed, with a lease). Just before it is sent its claim is renewed
+  to a whole lease from now (committed; if the claim was lost meanwhile, it is not sent). It is
+  marked sent as soon as the SMTP server has accepted it. A sender killed *before* the server
+  accepted the message loses nothing: its lease runs out and another sender sends it.
+- If the database cannot be reached when "sent" is to be recorded, the sender keeps trying
+  for as long as its renewed claim runs: nobody else can take the row meanwhile, so an outage
+  shorter than the lease duplicates nothing.
+- A sender killed in the moment *after* the server accepted the message but *before* "sent"
+  is committed (or a database outage outlasting the claim at that moment) cannot be told
+  apart from one killed just before: another sender sends it again after the lease, with the
+  same Message-ID. No protocol over SMTP can close that window: a message cannot be sent and
+  recorded in one transaction.
+
+No setting makes a sender go round in circles: each batch either delivers, cancels or fails
+something, or the run ends.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..db.engine import Database
 from ..db.models import ReminderDigest, utcnow
@@ -43,7 +50,7 @@ from .mail import Mailer, build_message, message_id
 log = logging.getLogger("careplan.reminders")
 
 Clock = Callable[[], datetime]
-SEND_MARGIN = timedelta(seconds=60)
+PERSIST_PAUSE_SECONDS = (0.2, 5.0)  # first and longest pause between tries to record "sent"
 
 
 def worker_name() -> str:
@@ -77,19 +84,29 @@ def send_pending(
     batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1
+        before = _progress(report)
         claim = reminders.claim(db, settings, clock(), worker)
         report.cancelled += claim.cancelled
         report.failed += claim.failed
         if not claim.items:
             break
         _deliver_batch(db, settings, mailer, sender, clock, worker, claim.items, report)
+        if _progress(report) == before:
+            break  # nothing in the batch could be done now: try again on the next run
     # Digests are gathered by the sweep job, after a complete sweep (see scheduler.py).
     while True:
+        before = _progress(report)
         digests = reminders.claim_digests(db, settings, clock(), worker)
         if not digests:
             break
         _send_digests(db, settings, mailer, sender, clock, worker, digests, report)
+        if _progress(report) == before:
+            break
     return report
+
+
+def _progress(report: SendReport) -> tuple[int, ...]:
+    return (report.in_app, report.emails, report.digests, report.cancelled, report.failed)
 
 
 def _deliver_batch(db, settings, mailer, sender, clock, worker, items, report) -> None:
@@ -118,9 +135,10 @@ def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> 
     try:
         with mailer.connect() as send:
             while remaining:
-                item = remaining[0]
-                if clock() > item.claimed_until - SEND_MARGIN:
-                    break  # too little of the lease left: give the rest back untried
+                item = remaining.pop(0)
+                until = clock() + settings.lease
+                if not reminders.extend_claim(db, item.id, worker, until):
+                    continue  # its claim ran out and another sender has it
                 text = messages.reminder_email(
                     item.kind, item.due_on, item.document_id, clock().date(), settings.base_url
                 )
@@ -131,7 +149,6 @@ def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> 
                     text.body,
                     message_id("reminder", item.id, sender, settings.base_url),
                 )
-                remaining.pop(0)
                 try:
                     send(msg)
                 except smtplib.SMTPRecipientsRefused as exc:
@@ -140,7 +157,8 @@ def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> 
                 except (smtplib.SMTPException, OSError) as exc:
                     _failed(db, settings, item.id, worker, clock(), exc, report)
                     break  # the connection is probably gone: the rest wait for the next run
-                if _persist(lambda i=item: reminders.mark_sent(db, i.id, worker, clock())):
+                mark = partial(reminders.mark_sent, db, item.id, worker, clock())
+                if _persist(mark, until - clock()):
                     report.emails += 1
                 else:
                     log.warning(
@@ -161,9 +179,10 @@ def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) 
     try:
         with mailer.connect() as send:
             while remaining:
-                digest = remaining[0]
-                if clock() > digest.claimed_until - SEND_MARGIN:
-                    break
+                digest = remaining.pop(0)
+                until = clock() + settings.lease
+                if not reminders.extend_claim(db, digest.id, worker, until, ReminderDigest):
+                    continue  # its claim ran out and another sender has it
                 text = messages.digest_email(digest.items, digest.day, settings.base_url)
                 msg = build_message(
                     sender,
@@ -172,7 +191,6 @@ def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) 
                     text.body,
                     message_id("digest", digest.id, sender, settings.base_url),
                 )
-                remaining.pop(0)
                 try:
                     send(msg)
                 except (smtplib.SMTPException, OSError) as exc:
@@ -180,7 +198,8 @@ def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) 
                     if not isinstance(exc, smtplib.SMTPRecipientsRefused):
                         break
                     continue
-                if _persist(lambda d=digest: reminders.mark_digest_sent(db, d, worker, clock())):
+                mark = partial(reminders.mark_digest_sent, db, digest, worker, clock())
+                if _persist(mark, until - clock()):
                     report.digests += 1
     except (smtplib.SMTPException, OSError) as exc:
         log.error("Could not reach the mail server: %s", exc)
@@ -190,18 +209,27 @@ def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) 
     reminders.release(db, [d.id for d in remaining], worker, ReminderDigest)
 
 
-def _persist(mark: Callable[[], bool], tries: int = 5) -> bool:
-    """Record "sent" right after the server accepted the message. A passing database error
-    here would reopen the at-least-once window, so try again a few times before giving up."""
-    for attempt in range(tries):
+def _persist(mark: Callable[[], bool], lease_left: timedelta) -> bool:
+    """Record "sent" right after the server accepted the message. While the database cannot
+    be reached, keep trying for as long as the claim runs (`lease_left`): until then no other
+    sender can take the row, so the e-mail is not sent twice. Measured on this process's own
+    clock, whatever the scheduler's clock says."""
+    deadline = time.monotonic() + max(0.0, lease_left.total_seconds())
+    pause, longest = PERSIST_PAUSE_SECONDS
+    while True:
         try:
             return mark()
-        except OperationalError:
-            if attempt == tries - 1:
+        except (OperationalError, InterfaceError):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.error(
+                    "Could not record a sent e-mail before its claim ran out; another sender "
+                    "may send it again (same Message-ID)."
+                )
                 raise
             log.warning("Could not record a sent e-mail yet; trying again.")
-            time.sleep(0.2 * 2**attempt)
-    return False
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, longest)
 
 
 def _failed(db, settings, row_id, worker, now, exc, report, model=None) -> None:

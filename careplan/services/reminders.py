@@ -54,6 +54,7 @@ from ..domain.reviews import (
     owed_for_review,
     owed_for_waiting,
     review_due_window,
+    superseded,
 )
 from ..domain.roles import Role
 from ..domain.tokens import looks_like_token, new_token, token_hash
@@ -99,8 +100,8 @@ class ReminderSettings:
             rules=rules,
             client_default=default,
             digest_hour_utc=hour,
-            lease=timedelta(seconds=max(30, int(config["REMINDER_LEASE_SECONDS"]))),
-            max_attempts=max(1, int(config["REMINDER_MAX_ATTEMPTS"])),
+            lease=timedelta(seconds=int(config["REMINDER_LEASE_SECONDS"])),  # checked in config
+            max_attempts=int(config["REMINDER_MAX_ATTEMPTS"]),
             base_url=config["PUBLIC_BASE_URL"].rstrip("/"),
             documents_per_transaction=int(config.get("REMINDER_SWEEP_BATCH") or 500),
             claim_batch=int(config.get("REMINDER_CLAIM_BATCH") or 50),
@@ -281,7 +282,12 @@ def sweep(db: Database, settings: ReminderSettings, now: datetime) -> SweepRepor
     report = SweepReport()
     with db.read() as s:
         due = s.execute(
-            select(Document.id, Document.client_id, Document.next_review_on)
+            select(
+                Document.id,
+                Document.client_id,
+                Document.next_review_on,
+                Document.next_review_set_on,
+            )
             .where(Document.next_review_on <= review_due_window(today, rules))
             .order_by(Document.next_review_on, Document.id)
         ).all()
@@ -290,14 +296,14 @@ def sweep(db: Database, settings: ReminderSettings, now: datetime) -> SweepRepor
     # the next one will not do again; a sweep with nothing new takes no write lock at all.
     for chunk in _chunks(due, settings.documents_per_transaction):
         with db.read() as s:
-            contexts = _contexts(s, (c for _, c, _ in chunk))
+            contexts = _contexts(s, (c for _, c, _, _ in chunk))
             supervisors = _supervisors(s, (ctx.team_id for ctx in contexts.values()))
             rows = []
-            for doc_id, client_id, due_on in chunk:
+            for doc_id, client_id, due_on, set_on in chunk:
                 ctx = contexts.get(client_id)
                 if ctx is None:
                     continue
-                for owed in owed_for_review(due_on, today, rules):
+                for owed in owed_for_review(due_on, today, rules, set_on):
                     for uid, ch in _recipients(ctx, owed.audience, supervisors, settings):
                         rows.append(_row(doc_id, due_on, owed.kind, owed.owed_on, uid, ch, now))
             rows = _not_yet_recorded(s, rows)
@@ -385,8 +391,10 @@ def _still_owed(
     supervisors: dict[int, list[int]],
     settings: ReminderSettings,
     waiting_cache: dict[int, set[int]],
+    today: date,
 ) -> bool:
-    """Is this reminder still about something that is due, for someone who should hear?"""
+    """Is this reminder still about something that is due, for someone who should hear, and
+    not superseded by a later one about the same date?"""
     if doc is None or ctx is None:
         return False
     if is_review_kind(reminder.kind):
@@ -399,11 +407,13 @@ def _still_owed(
         if doc.id not in waiting_cache:
             waiting_cache[doc.id] = waiting_for(s, doc)
         waiting = waiting_cache[doc.id]
+    if superseded(reminder.kind, reminder.owed_on, reminder.due_on, today, settings.rules):
+        return False
     pairs = _recipients(ctx, audience_of(reminder.kind), supervisors, settings, waiting)
     return (reminder.recipient_id, reminder.channel) in pairs
 
 
-def _relevance(s: Session, reminders: list[Reminder], settings: ReminderSettings):
+def _relevance(s: Session, reminders: list[Reminder], settings: ReminderSettings, today: date):
     docs = {
         d.id: d
         for d in s.scalars(
@@ -417,7 +427,7 @@ def _relevance(s: Session, reminders: list[Reminder], settings: ReminderSettings
     def check(r: Reminder) -> tuple[bool, ClientContext | None]:
         doc = docs.get(r.document_id)
         ctx = contexts.get(doc.client_id) if doc else None
-        return _still_owed(s, r, doc, ctx, supervisors, settings, cache), ctx
+        return _still_owed(s, r, doc, ctx, supervisors, settings, cache, today), ctx
 
     return check
 
@@ -447,7 +457,7 @@ def claim(
         )
         if not rows:
             return result
-        check = _relevance(s, rows, settings)
+        check = _relevance(s, rows, settings, now.date())
         emails = dict(
             s.execute(
                 select(User.id, User.email).where(User.id.in_({r.recipient_id for r in rows}))
@@ -524,6 +534,22 @@ def deliver_in_app(
             )
             delivered += 1
     return delivered
+
+
+def extend_claim(db: Database, row_id: int, worker: str, until: datetime, model=Reminder) -> bool:
+    """Just before an e-mail goes out: the claim now runs until `until` (a whole lease from
+    now), so however late in its batch, the sender has all of it to send and record "sent".
+    False: the claim was lost (it ran out and another sender took the row)."""
+    with db.write() as s:
+        return (
+            s.execute(
+                update(model)
+                .where(model.id == row_id, model.status == "sending", model.claimed_by == worker)
+                .values(claimed_until=until)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
 
 
 def mark_sent(db: Database, reminder_id: int, worker: str, now: datetime) -> bool:
@@ -667,7 +693,7 @@ def build_digests(db: Database, settings: ReminderSettings, now: datetime) -> in
                     .with_for_update(skip_locked=True)
                 )
             )
-            check = _relevance(s, rows, settings) if rows else None
+            check = _relevance(s, rows, settings, now.date()) if rows else None
             for r in rows:
                 if not check(r)[0]:
                     r.status, r.last_error = "cancelled", "no longer owed"

@@ -86,6 +86,8 @@ def _recompute(s: Session, doc: Document, today: date) -> None:
     that are (agreed, review.request, review.confirm, contingency.start/end)."""
     requests = [_as_open(r, running) for r, running in _open_requests(s, doc, today)]
     when, why = next_review(doc.scheduled_review_on, requests)
+    if when != doc.next_review_on:
+        doc.next_review_set_on = today if when else None
     doc.next_review_on, doc.next_review_reason = when, why.value if why else None
 
 

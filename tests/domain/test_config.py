@@ -1,6 +1,9 @@
+import re
+
 import pytest
 
 from careplan.config import ConfigError, load_config
+from careplan.paths import PROJECT_ROOT
 
 
 def test_local_secret_is_generated_once_into_the_instance_folder(tmp_path):
@@ -31,3 +34,55 @@ def test_production_refuses_debug(tmp_path):
 def test_bad_numbers_are_named(tmp_path):
     with pytest.raises(ConfigError, match="CAREPLAN_IDLE_TIMEOUT_MINUTES"):
         load_config(tmp_path, env={"CAREPLAN_IDLE_TIMEOUT_MINUTES": "soon"})
+
+
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"CAREPLAN_REMINDER_LEASE_SECONDS": "45"}, "CAREPLAN_REMINDER_LEASE_SECONDS"),
+        ({"CAREPLAN_REMINDER_LEASE_SECONDS": "0"}, "CAREPLAN_REMINDER_LEASE_SECONDS"),
+        (
+            {"CAREPLAN_REMINDER_LEASE_SECONDS": "90", "CAREPLAN_SMTP_TIMEOUT_SECONDS": "60"},
+            "CAREPLAN_REMINDER_LEASE_SECONDS",
+        ),
+        ({"CAREPLAN_SMTP_TIMEOUT_SECONDS": "0"}, "CAREPLAN_SMTP_TIMEOUT_SECONDS"),
+        ({"CAREPLAN_REMINDER_SEND_SECONDS": "0"}, "CAREPLAN_REMINDER_SEND_SECONDS"),
+        ({"CAREPLAN_REMINDER_SWEEP_SECONDS": "-1"}, "CAREPLAN_REMINDER_SWEEP_SECONDS"),
+        ({"CAREPLAN_REMINDER_MAX_ATTEMPTS": "0"}, "CAREPLAN_REMINDER_MAX_ATTEMPTS"),
+    ],
+)
+def test_reminder_timings_that_cannot_work_are_refused_by_name(tmp_path, env, named):
+    with pytest.raises(ConfigError, match=named):
+        load_config(tmp_path, env=env)
+
+
+def test_the_shortest_reminder_timings_allowed_load(tmp_path):
+    config = load_config(
+        tmp_path,
+        env={"CAREPLAN_REMINDER_LEASE_SECONDS": "60", "CAREPLAN_SMTP_TIMEOUT_SECONDS": "30"},
+    )
+    assert config["REMINDER_LEASE_SECONDS"] == 60
+
+
+def test_links_follow_the_port_the_app_is_served_on(tmp_path):
+    assert load_config(tmp_path, env={})["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
+    assert load_config(tmp_path, env={"PORT": "8123"})["PUBLIC_BASE_URL"] == "http://127.0.0.1:8123"
+    explicit = {"PORT": "8123", "CAREPLAN_PUBLIC_BASE_URL": "https://careplan.example.org"}
+    assert load_config(tmp_path, env=explicit)["PUBLIC_BASE_URL"] == "https://careplan.example.org"
+    for bad in ("http", "0", "70000"):
+        with pytest.raises(ConfigError, match="PORT"):
+            load_config(tmp_path, env={"PORT": bad})
+
+
+def test_the_readme_states_the_mail_defaults_the_app_uses(tmp_path):
+    """STARTTLS is on unless switched off: an operator reads that in the settings table."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `CAREPLAN_(SMTP_[A-Z_]+)` \| `([^`]*)` \|", readme, re.M))
+    config = load_config(tmp_path, env={})
+    assert rows == {
+        "SMTP_PORT": str(config["SMTP_PORT"]),
+        "SMTP_USE_TLS": "1" if config["SMTP_USE_TLS"] else "0",
+        "SMTP_USE_SSL": "1" if config["SMTP_USE_SSL"] else "0",
+        "SMTP_FROM": config["SMTP_FROM"],
+        "SMTP_TIMEOUT_SECONDS": str(config["SMTP_TIMEOUT_SECONDS"]),
+    }

@@ -21,6 +21,7 @@ from careplan.domain.reviews import (
     owed_for_waiting,
     resolved_by_review,
     review_due_window,
+    superseded,
     timing,
     validate_earlier_request,
 )
@@ -119,30 +120,27 @@ def test_nothing_is_owed_until_fourteen_days_before():
         (DUE - timedelta(days=7), ["soon:14"]),
         (DUE - timedelta(days=6), []),  # 14 days before is more than a week ago now
         (DUE - timedelta(days=2), ["soon:2"]),
-        (DUE, ["soon:2", "today"]),
-        (DUE + timedelta(days=5), ["soon:2", "today"]),
-        (DUE + timedelta(days=6), ["today"]),
-        (DUE + timedelta(days=7), ["today", "overdue:1"]),
+        (DUE, ["today"]),
+        (DUE + timedelta(days=5), ["today"]),
+        (DUE + timedelta(days=7), ["overdue:1"]),
         (DUE + timedelta(days=13), ["overdue:1"]),
-        (DUE + timedelta(days=14), ["overdue:1", "overdue:2", "escalation"]),
+        (DUE + timedelta(days=14), ["overdue:2", "escalation"]),
         (DUE + timedelta(days=22), ["overdue:3", "escalation"]),
         (DUE + timedelta(days=400), ["overdue:57", "escalation"]),
     ],
     ids=lambda v: str(v),
 )
 def test_reminders_owed_follow_from_the_dates_not_from_the_day_the_sweep_runs(today, expected):
-    """Each reminder is owed from its day until the catch-up window (7 days) has passed, so
-    a sweep on any day in between, for example after downtime, still finds it."""
+    """The latest reminder is owed from its day until the catch-up window (7 days) has
+    passed, so a sweep on any day in between, for example after downtime, still finds it."""
     assert kinds(owed_for_review(DUE, today, RULES)) == expected
 
 
 def test_each_reminder_is_owed_on_its_own_day():
     owed = {o.kind: o.owed_on for o in owed_for_review(DUE, DUE + timedelta(days=14), RULES)}
-    assert owed == {
-        "overdue:1": DUE + timedelta(days=7),
-        "overdue:2": DUE + timedelta(days=14),
-        "escalation": DUE + timedelta(days=14),
-    }
+    assert owed == {"overdue:2": DUE + timedelta(days=14), "escalation": DUE + timedelta(days=14)}
+    owed = owed_for_review(DUE, DUE + timedelta(days=3), RULES)
+    assert [(o.kind, o.owed_on) for o in owed] == [("today", DUE)]
 
 
 def test_escalation_goes_to_supervisors_and_is_never_too_late():
@@ -153,15 +151,53 @@ def test_escalation_goes_to_supervisors_and_is_never_too_late():
 
 
 def test_three_days_of_downtime_are_caught_up_once():
-    """Every reminder that fell due while nothing ran is owed on the day it runs again, and
-    a sweep just before the downtime owed a subset of it (unique keys take care of 'once')."""
-    before = DUE - timedelta(days=2)
-    after = before + timedelta(days=3)
-    missed = {o.kind for o in owed_for_review(DUE, after, RULES)} - {
-        o.kind for o in owed_for_review(DUE, before, RULES)
-    }
-    assert missed == {"today"}
-    assert kinds(owed_for_review(DUE, after, RULES)) == ["soon:2", "today"]
+    """What fell due while nothing ran is owed on the day it runs again, once: reminders
+    missed together would all read the same that day ("a day late"), so only the latest is
+    owed, as a key worker's digest lists a review once however many reminders it gathered."""
+    before = DUE - timedelta(days=3)
+    after = DUE + timedelta(days=1)
+    assert owed_for_review(DUE, before, RULES) == []  # "14 days before" is too old by now
+    assert kinds(owed_for_review(DUE, after, RULES)) == ["today"]  # not "2 days before" too
+    # Nothing ran for three weeks: one reminder for the parties, and the escalation.
+    assert kinds(owed_for_review(DUE, DUE + timedelta(days=16), RULES)) == [
+        "overdue:2",
+        "escalation",
+    ]
+
+
+@pytest.mark.parametrize("catch_up", [0, 7, 30])
+def test_the_parties_are_owed_at_most_one_reminder_about_a_review_on_any_day(catch_up):
+    rules = ReminderRules(due_soon_days=(14, 2, 1), overdue_every_days=1, catch_up_days=catch_up)
+    for shift in range(-30, 60):
+        owed = owed_for_review(DUE, DUE + timedelta(days=shift), rules)
+        assert len([o for o in owed if o.audience is Audience.PARTIES]) <= 1, shift
+        assert len(owed_for_waiting(DUE, DUE + timedelta(days=shift), rules)) <= 1, shift
+
+
+def test_nothing_is_owed_from_before_the_review_date_was_set():
+    """Asked today for a review today: "2 days before" fell before the date existed."""
+    assert kinds(owed_for_review(DUE, DUE, RULES, set_on=DUE)) == ["today"]
+    asked = DUE - timedelta(days=1)  # asked yesterday for today
+    assert owed_for_review(DUE, asked, RULES, set_on=asked) == []
+    assert kinds(owed_for_review(DUE, DUE, RULES, set_on=asked)) == ["today"]
+    asked = DUE - timedelta(days=10)
+    assert owed_for_review(DUE, asked, RULES, set_on=asked) == []  # not "14 days before"
+    assert kinds(owed_for_review(DUE, DUE - timedelta(days=2), RULES, set_on=asked)) == ["soon:2"]
+
+
+def test_a_later_reminder_about_the_same_date_supersedes_an_undelivered_one():
+    assert not superseded("soon:14", DUE - timedelta(days=14), DUE, DUE - timedelta(days=3), RULES)
+    assert superseded("soon:14", DUE - timedelta(days=14), DUE, DUE - timedelta(days=2), RULES)
+    assert superseded("soon:2", DUE - timedelta(days=2), DUE, DUE + timedelta(days=1), RULES)
+    assert not superseded("today", DUE, DUE, DUE + timedelta(days=6), RULES)
+    assert not superseded(
+        "escalation", DUE + timedelta(days=14), DUE, DUE + timedelta(days=40), RULES
+    )
+    since = date(2027, 2, 1)
+    assert superseded("sign:2", since + timedelta(days=2), since, since + timedelta(days=7), RULES)
+    assert not superseded(
+        "sign:7", since + timedelta(days=7), since, since + timedelta(days=9), RULES
+    )
 
 
 def test_rules_are_configurable():
@@ -182,11 +218,13 @@ def test_rules_are_configurable():
 def test_whoever_has_not_signed_is_reminded_two_and_seven_days_after():
     since = date(2027, 2, 1)
     assert owed_for_waiting(since, since + timedelta(days=1), RULES) == []
-    owed = owed_for_waiting(since, since + timedelta(days=7), RULES)
+    owed = owed_for_waiting(since, since + timedelta(days=2), RULES)
     assert [(o.kind, o.owed_on, o.audience) for o in owed] == [
-        ("sign:2", since + timedelta(days=2), Audience.WAITING),
-        ("sign:7", since + timedelta(days=7), Audience.WAITING),
+        ("sign:2", since + timedelta(days=2), Audience.WAITING)
     ]
+    # Caught up together after downtime: one reminder, the latest.
+    owed = owed_for_waiting(since, since + timedelta(days=7), RULES)
+    assert [(o.kind, o.owed_on) for o in owed] == [("sign:7", since + timedelta(days=7))]
     assert kinds(owed_for_waiting(since, since + timedelta(days=30), RULES)) == []
 
 

@@ -4,10 +4,16 @@ discreet."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from datetime import UTC, date, datetime, timedelta
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
+from careplan.db.engine import Database
 from careplan.db.models import Document, Reminder
 from careplan.reminders import messages
 from careplan.reminders.mail import SmtpMailer, mailer_from_config
@@ -15,6 +21,7 @@ from careplan.reminders.sender import send_pending
 from careplan.services import reminders, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.reminders import ReminderSettings
+from tests.conftest import PG_SERVER
 from tests.factories import PASSWORD, Circle, make_plan
 from tests.smtp import SECRET, free_port
 
@@ -116,3 +123,85 @@ def test_wrong_smtp_credentials_fail_and_are_retried(smtp_app, smtp_server, db):
     assert inbox.messages() == [] and inbox.logins == [False]
     smtp_app.config["SMTP_PASSWORD"] = SECRET
     assert _send(smtp_app, db, now + timedelta(minutes=2)).emails == 1
+
+
+class DatabaseOutage:
+    """The database becomes unreachable for `seconds`, for real: on PostgreSQL it refuses new
+    connections and ends the open ones; on SQLite another process holds the write lock."""
+
+    def __init__(self, url: str, seconds: float):
+        self.url, self.seconds = make_url(url), seconds
+        self.over = threading.Event()
+        self._lock: sqlite3.Connection | None = None
+        self._timer: threading.Timer | None = None
+
+    def _admin(self, *statements: str) -> None:
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+            for sql in statements:
+                conn.execute(sql)
+
+    def start(self) -> None:
+        if self.url.get_backend_name() == "postgresql":
+            name = self.url.database
+            self._admin(
+                f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false',
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+            )
+        else:
+            self._lock = sqlite3.connect(
+                self.url.database, isolation_level=None, check_same_thread=False
+            )
+            self._lock.execute("BEGIN IMMEDIATE")
+        self._timer = threading.Timer(self.seconds, self.end)
+        self._timer.start()
+
+    def end(self) -> None:
+        if self.over.is_set():
+            return
+        if self.url.get_backend_name() == "postgresql":
+            self._admin(f'ALTER DATABASE "{self.url.database}" ALLOW_CONNECTIONS true')
+        elif self._lock is not None:
+            self._lock.rollback()
+            self._lock.close()
+        self.over.set()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self.end()
+
+
+def test_a_database_outage_while_sending_does_not_send_the_email_twice(
+    smtp_app, smtp_server, db, database_url
+):
+    """The mail server accepts the e-mail; at that moment the database becomes unreachable
+    for longer than a few quick retries last. The sender keeps trying to record "sent" while
+    its claim runs; a sender after the claim ran out finds nothing to send."""
+    _, inbox = smtp_server
+    circle = Circle()
+    _agreed(db, circle)
+    now = datetime(2027, 3, 1, 5, tzinfo=UTC)  # before the digest hour: e-mails only
+    settings = ReminderSettings.from_config(smtp_app.config)
+    reminders.sweep(db, settings, now)
+    # The sender's own connections do not wait long for SQLite's lock, so the outage reaches
+    # it as errors (as on PostgreSQL) rather than as one long wait.
+    sender_db = Database(database_url, sqlite_busy_timeout_ms=200)
+    outage = DatabaseOutage(database_url, seconds=5)
+    inbox.on_accept = outage.start
+    try:
+        try:
+            report = _send(smtp_app, sender_db, now)
+        except OperationalError:  # the scheduler logs a failed run and carries on
+            report = None
+        inbox.on_accept = None
+        assert outage.over.wait(30)
+        _send(smtp_app, sender_db, now + settings.lease + timedelta(seconds=1))  # claims ran out
+    finally:
+        outage.close()
+        sender_db.dispose()
+    assert len(inbox.messages()) == 1
+    assert report is not None and report.emails == 1
+    with db.read() as s:
+        row = s.query(Reminder).filter_by(channel="email").one()
+    assert (row.status, row.attempts) == ("sent", 1)

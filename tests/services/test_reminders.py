@@ -132,6 +132,71 @@ def test_after_downtime_the_sweep_catches_up_every_missed_reminder_once(db, circ
     assert len(rows(db)) == 8
 
 
+def delivered(db, mailer, user) -> tuple[int, int]:
+    """(e-mails, in-app notifications) this person received."""
+    with db.read() as s:
+        notes = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id)
+        )
+    return len(mailer.to(user.email)), notes
+
+
+def test_a_review_asked_for_today_reminds_each_person_once(db, circle, mailer):
+    doc = agreed_plan(db, circle, DUE + timedelta(days=60))
+    reviews.request_earlier_review(
+        db, actor_for(circle.client), doc, DUE.isoformat(), "Things have changed", DUE
+    )
+    now = at(DUE, 10)
+    reminders.sweep(db, SETTINGS, now)
+    send(db, mailer, now)
+    assert delivered(db, mailer, circle.client) == (1, 1)
+    assert delivered(db, mailer, circle.key_worker) == (1, 1)  # the digest, and in the app
+    # Nothing dated before the request: "2 days before" a date set today is not owed.
+    assert {(r.kind, r.owed_on) for r in rows(db)} == {("today", DUE)}
+
+
+def test_a_review_asked_for_tomorrow_owes_nothing_dated_yesterday(db, circle, mailer):
+    doc = agreed_plan(db, circle, DUE + timedelta(days=60))
+    asked = DUE - timedelta(days=1)
+    reviews.request_earlier_review(
+        db, actor_for(circle.key_worker), doc, DUE.isoformat(), "Let us meet", asked
+    )
+    assert reminders.sweep(db, SETTINGS, at(asked, 10)).inserted == 0
+    reminders.sweep(db, SETTINGS, at(DUE, 10))
+    assert {r.kind for r in rows(db)} == {"today"}
+
+
+def test_after_days_of_downtime_one_sweep_reminds_each_person_once(db, circle, mailer):
+    agreed_plan(db, circle)
+    # Nothing ran from three days before the review until the day after it; then one sweep.
+    now = at(DUE + timedelta(days=1), 10)
+    reminders.sweep(db, SETTINGS, now)
+    send(db, mailer, now)
+    assert delivered(db, mailer, circle.client) == (1, 1)
+    assert delivered(db, mailer, circle.key_worker) == (1, 1)
+    assert {r.kind for r in rows(db)} == {"today"}
+    # Sweeping again, in this process or another, the same day or the next: nothing new.
+    assert reminders.sweep(db, SETTINGS, now + timedelta(hours=1)).inserted == 0
+    assert reminders.sweep(db, SETTINGS, now + timedelta(days=1)).inserted == 0
+
+
+def test_a_reminder_still_undelivered_when_a_later_one_falls_due_is_not_sent_as_well(
+    db, circle, mailer
+):
+    agreed_plan(db, circle)
+    reminders.sweep(db, SETTINGS, at(DUE - timedelta(days=2)))  # recorded; the senders were down
+    now = at(DUE, 10)
+    reminders.sweep(db, SETTINGS, now)
+    report = send(db, mailer, now)
+    assert delivered(db, mailer, circle.client) == (1, 1)
+    assert delivered(db, mailer, circle.key_worker) == (1, 1)
+    assert report.cancelled == 3  # "2 days before": the client's two and the key worker's app
+    assert {r.status for r in rows(db, kind="soon:2")} == {"cancelled"}
+    assert {r.status for r in rows(db, kind="today")} == {"sent"}
+
+
 def test_escalation_goes_to_the_supervisors_of_the_key_workers_team(db, circle):
     agreed_plan(db, circle)
     reminders.sweep(db, SETTINGS, at(DUE + timedelta(days=14)))
@@ -277,7 +342,7 @@ def test_a_handed_over_client_is_not_reminded_to_the_old_key_worker(db, circle, 
     send(db, mailer, at(DUE, 10))
     assert rows(db, recipient_id=circle.key_worker.id, channel="app")[0].status == "cancelled"
     reminders.sweep(db, SETTINGS, at(DUE, 11))
-    assert {r.kind for r in rows(db, recipient_id=new_worker.id)} == {"soon:2", "today"}
+    assert {r.kind for r in rows(db, recipient_id=new_worker.id)} == {"today"}
 
 
 def test_smtp_failures_are_retried_with_backoff_then_given_up(db, circle, mailer):
@@ -299,6 +364,27 @@ def test_smtp_failures_are_retried_with_backoff_then_given_up(db, circle, mailer
     mailer.fail_with = None
     send(db, mailer, now + timedelta(days=1), settings)
     assert mailer.sent == []
+
+
+@pytest.mark.parametrize("lease_seconds", [1, 30, 45, 59, 60, 300])
+def test_any_lease_sends_what_is_pending_and_stops(db, circle, mailer, lease_seconds):
+    agreed_plan(db, circle)
+    settings = ReminderSettings(
+        base_url="https://app.example.org", lease=timedelta(seconds=lease_seconds)
+    )
+    now = at(DUE - timedelta(days=2), 8)  # after the digest hour: a digest goes out too
+    reminders.sweep(db, settings, now)
+    reminders.build_digests(db, settings, now)
+    ticks = []
+
+    def clock():
+        ticks.append(now)
+        assert len(ticks) < 100, "the sender went round in circles"
+        return now
+
+    report = send_pending(db, settings, mailer, SENDER, clock, "sender-1")
+    assert (report.in_app, report.emails, report.digests) == (2, 1, 1)
+    assert len(mailer.sent) == 2
 
 
 # --- digests ------------------------------------------------------------------------------------
