@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from careplan.db.models import Document, Notification, Reminder, ReminderDigest, User
 from careplan.domain.reviews import ReminderRules, timing
-from careplan.reminders import ical, messages
+from careplan.reminders import account_mail, ical, messages
 from careplan.reminders.sender import send_pending
 from careplan.services import reminders, reviews, signoff
 from careplan.services.accounts import actor_for
@@ -454,6 +454,11 @@ def _every_rendering(today: date):
     yield "digest", digest.subject + "\n" + digest.body
     summary, description = messages.calendar_texts(7, "https://app.example.org")
     yield "calendar", messages.calendar_name() + summary + description
+    for purpose in ("reset", "welcome"):
+        link = account_mail.password_link_email(purpose, "https://app.example.org/x", "today")
+        yield f"password link {purpose}", link.subject + "\n" + link.body
+    changed = account_mail.password_changed_email("https://app.example.org/forgot-password")
+    yield "password changed", changed.subject + "\n" + changed.body
 
 
 def test_every_message_template_is_discreet():
@@ -472,6 +477,10 @@ def test_every_message_template_is_discreet():
         "calendar_name.txt",
         "calendar_summary.txt",
         "calendar_description.txt",
+        "password_link_subject.txt",
+        "password_link_body.txt",
+        "password_changed_subject.txt",
+        "password_changed_body.txt",
     }
 
 
