@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..db.engine import Database
 from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utcnow
 from ..domain.access import Access
+from ..domain.agreement import EmptyPart, empty_key_parts
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare
 from ..domain.documents import strip_attribution
@@ -89,6 +90,13 @@ class DocumentPage:
             and self.shown.number == self.head_number
             and self.signoff.state is not State.AGREED
         )
+
+    @property
+    def empty_key_parts(self) -> list[EmptyPart]:
+        """An agreement's empty parts that a signer must confirm are blank on purpose."""
+        if self.kind != "agreement" or not self.template:
+            return []
+        return empty_key_parts(self.template, self.content)
 
 
 @dataclass(frozen=True)
