@@ -126,6 +126,7 @@ EVENT_WORDS = {
     "contingency.start": "put the plan for when the client is not well into effect",
     "contingency.end": "ended the plan for when the client is not well",
     "self_referral.request": "checked a self-referral request against the agreed terms",
+    "crisis.respond": "responded to the request for a reply",
     "review.request": "asked for an earlier review",
     "review.confirm": 'confirmed "reviewed, no changes"',
     "review.completed": "completed the review with no changes",
