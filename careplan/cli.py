@@ -199,6 +199,7 @@ def send_reminders(every, no_sweep):
     while True:
         if not no_sweep:
             jobs.sweep_reminders(ctx)
+            jobs.escalate_crisis_alerts(ctx)
         jobs.send_reminders(ctx)
         if not every:
             break

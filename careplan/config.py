@@ -10,6 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
+from .domain.crisis_alerts import parse_urgent_numbers
 from .paths import PROJECT_ROOT
 
 INSECURE_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development", "please-change"}
@@ -154,11 +155,23 @@ def load_config(
         "REMINDER_SEND_SECONDS": _int(env, "CAREPLAN_REMINDER_SEND_SECONDS", 20),
         "REMINDER_LEASE_SECONDS": _int(env, "CAREPLAN_REMINDER_LEASE_SECONDS", 300),
         "REMINDER_MAX_ATTEMPTS": _int(env, "CAREPLAN_REMINDER_MAX_ATTEMPTS", 8),
+        # Crisis alerts (careplan.services.crisis_alerts): how soon someone responds before
+        # the team's supervisors are told, how often the scheduler checks, and the numbers for
+        # urgent help shown on the crisis page ("name=number; name=number").
+        "CRISIS_RESPONSE_MINUTES": _int(env, "CAREPLAN_CRISIS_RESPONSE_MINUTES", 60),
+        "CRISIS_ESCALATION_SECONDS": _int(env, "CAREPLAN_CRISIS_ESCALATION_SECONDS", 60),
+        "URGENT_HELP_NUMBERS": env.get("CAREPLAN_URGENT_HELP_NUMBERS", "Emergency services=999"),
         # SQLite planner statistics (careplan.db.statistics), gathered by the scheduler.
         "DB_STATISTICS_SECONDS": _int(env, "CAREPLAN_DB_STATISTICS_SECONDS", 6 * 3600),
     }
     config.update(overrides)
     _check_reminder_timings(config)
+    try:
+        parse_urgent_numbers(config["URGENT_HELP_NUMBERS"])
+    except ValueError as exc:
+        raise ConfigError(f"CAREPLAN_URGENT_HELP_NUMBERS: {exc}") from exc
+    if config["CRISIS_RESPONSE_MINUTES"] < 1:
+        raise ConfigError("CAREPLAN_CRISIS_RESPONSE_MINUTES must be at least 1.")
 
     if config["ENV"] == "production":
         if config["DEBUG"]:

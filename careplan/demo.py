@@ -123,15 +123,24 @@ def seed_demo(db: Database) -> list[tuple[str, str, str]]:
                 },
                 "boundaries": {
                     "worker_hours": {"text": "Kim works Monday to Thursday, 9 to 5."},
+                    "out_of_hours": [
+                        {"name": "Out-of-hours team", "how_to_contact": "0161 496 0000"}
+                    ],
                     "how_to_reach_me": {"text": "Texts without the service's name, please."},
                 },
                 "contingencies": {
                     "warning_signs": {"text": "I stop sleeping and stop answering my phone."},
                     "what_helps": {"text": "A call from Kim, and my sister coming round."},
                     "do_not_want": {"text": "Police at my door."},
+                    "contacts": [
+                        {"name": "Jo Morgan", "role": "sister", "how_to_contact": "07700 900123"}
+                    ],
+                    "self_referral_how": {"text": "I ring the ward and say I am using my plan."},
                 },
             }
         }
         documents.save_version(db, kim, agreement, 0, raw, "Drafted together at our meeting")
-        signoff.sign(db, kim, agreement, 1, "signed", "", DEMO_PASSWORD)
+        # The shared goals are left for the next meeting: Kim signs saying so; Alex is shown
+        # the empty part and asked the same when signing.
+        signoff.sign(db, kim, agreement, 1, "signed", "", DEMO_PASSWORD, confirm_blank=True)
     return listing

@@ -185,3 +185,21 @@ def make_plan(author: User, client: User | None = None, versions: int = 1) -> in
         if n == 0:  # later versions keep the ids the first one gave each item
             content = documents.open_document(_db, actor, doc_id).content
     return doc_id
+
+
+def make_agreement(
+    author: User, client: User, sections: dict | None = None, template_id: str = "smi_self_referral"
+) -> int:
+    """A partnership agreement from a shipped template, with one version, through the services."""
+    from careplan.agreement_library import AgreementLibrary
+    from careplan.paths import PROJECT_ROOT
+
+    library = AgreementLibrary(PROJECT_ROOT / "agreements").current()
+    actor = actor_for(author)
+    doc_id = documents.create_document(
+        _db, actor, client.id, "agreement", template=library.templates[template_id]
+    )
+    if sections is None:
+        sections = {"contingencies": {"warning_signs": {"text": "I stop sleeping."}}}
+    documents.save_version(_db, actor, doc_id, 0, {"sections": sections}, "first", library.terms)
+    return doc_id

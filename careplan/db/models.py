@@ -314,6 +314,42 @@ class SelfReferralRequest(Base):
     requested_by: Mapped[User] = relationship()
 
 
+class CrisisAlert(Base):
+    """Someone asked for help: the crisis plan put into effect, or a self-referral admission
+    asked for. Never changed; it is answered by the responses to it (careplan.services.
+    crisis_alerts), and delivered as reminders of its own kinds."""
+
+    __tablename__ = "crisis_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "contingency" or "self_referral"
+    activation_id: Mapped[int | None] = mapped_column(ForeignKey("contingency_activations.id"))
+    self_referral_id: Mapped[int | None] = mapped_column(ForeignKey("self_referral_requests.id"))
+    raised_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The key worker when it was raised (none if the client had none), and the time the
+    # client was told someone would have responded by; after it, the supervisors are told.
+    key_worker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    respond_by: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class CrisisResponse(Base):
+    """Someone responding to an alert: who, when, and what they said. Never changed."""
+
+    __tablename__ = "crisis_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("crisis_alerts.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    responded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text)
+
+    user: Mapped[User] = relationship()
+
+
 class SignatureRecord(Base):
     """One person's outcome (sign, sign with comment, decline) on one version. Never changed."""
 

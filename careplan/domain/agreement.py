@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -39,6 +40,17 @@ SECTION_KEYS = {
     "review": "Review",
 }
 REQUIRED_SECTIONS = ("boundaries", "contingencies")
+# Parts that should not be signed empty unless the signer says it is on purpose: "always", only
+# "with_self_referral" terms switched on, or "never". A template field says which with
+# `confirm_if_empty`; these defaults apply where it does not, and to agreements copied from
+# templates written before the setting existed.
+CONFIRM_IF_EMPTY = ("never", "always", "with_self_referral")
+DEFAULT_CONFIRM_IF_EMPTY = {
+    ("shared_goals", "goals"): "always",
+    ("boundaries", "out_of_hours"): "always",
+    ("contingencies", "contacts"): "always",
+    ("contingencies", "self_referral_how"): "with_self_referral",
+}
 FIELD_TYPES = ("text", "goals", "people", "handover")
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 SLUG_MESSAGE = "Use lower-case letters, digits and underscores, starting with a letter."
@@ -57,6 +69,7 @@ class TemplateFieldSchema(_TemplateSchema):
     type = fields.String(load_default="text", validate=validate.OneOf(FIELD_TYPES))
     prompt = fields.String(required=True, validate=validate.Length(min=1, max=300))
     help = fields.String(load_default="", validate=validate.Length(max=1000))
+    confirm_if_empty = fields.String(load_default=None, validate=validate.OneOf(CONFIRM_IF_EMPTY))
 
 
 class TemplateSectionSchema(_TemplateSchema):
@@ -147,6 +160,46 @@ def _describe(messages, path: str = "") -> str:
         else:
             parts.append(f"{where}: {' '.join(map(str, value))}")
     return "; ".join(parts)
+
+
+# --- empty parts, before signing -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmptyPart:
+    key: str  # "contingencies.contacts"
+    label: str  # "When I am not well: Who should be contacted?"
+
+
+def confirm_rule(section_key: str, field: dict) -> str:
+    return field.get("confirm_if_empty") or DEFAULT_CONFIRM_IF_EMPTY.get(
+        (section_key, field["key"]), "never"
+    )
+
+
+def empty_key_parts(template: dict, content: dict) -> list[EmptyPart]:
+    """The parts of this agreement that matter in a crisis or for working together (crisis
+    contacts, out-of-hours contacts, how to ask for an admission, shared goals: whatever the
+    template marks) and are empty. Signing with any of them empty needs a confirmation."""
+    self_referral = bool(content.get("terms", {}).get("self_referral", {}).get("enabled"))
+    empty = []
+    for section in template["sections"]:
+        values = content.get("sections", {}).get(section["key"], {})
+        for field in section["fields"]:
+            rule = confirm_rule(section["key"], field)
+            if rule == "never" or (rule == "with_self_referral" and not self_referral):
+                continue
+            value = values.get(field["key"])
+            blank = (
+                not (value or {}).get("text", "").strip() if field["type"] == "text" else not value
+            )
+            if blank:
+                empty.append(
+                    EmptyPart(
+                        f"{section['key']}.{field['key']}", f"{section['title']}: {field['prompt']}"
+                    )
+                )
+    return empty
 
 
 # --- agreement content -------------------------------------------------------------------
@@ -326,6 +379,9 @@ class AgreementKind(DocumentKind):
             label = f"{section['title']}: {field['prompt']}"
             if field["type"] == "text":
                 out.append(Field(where, label, value.get("text", "")))
+            elif not value:
+                # An empty list is still a part of the agreement: printed as left blank.
+                out.append(Field(where, label, ""))
             elif field["type"] == "goals":
                 out += goal_fields(value, prefix=f"{section['title']}: ")
             elif field["type"] == "people":

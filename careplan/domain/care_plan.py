@@ -141,7 +141,10 @@ class CarePlanKind(DocumentKind):
         for key in DOMAIN_KEYS:
             words = content.get("domains", {}).get(key, {}).get("own_words", "")
             out.append(Field(f"domain:{key}", f"{DOMAIN_LABELS[key]}: in my own words", words))
-        out += goal_fields(content.get("goals", []))
+        # Empty lists are still parts of the plan: the PDF prints them as left blank.
+        out += goal_fields(content.get("goals", [])) or [Field("goals", "Goals", "")]
+        if not content.get("care_team"):
+            out.append(Field("care_team", "Care team", ""))
         for n, member in enumerate(content.get("care_team", []), start=1):
             mid, where = member["id"], f"Care team member {n}"
             who = member["name"] + (f" ({member['role']})" if member.get("role") else "")

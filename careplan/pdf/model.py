@@ -105,6 +105,12 @@ class PrintableDocument:
         ]
 
     @property
+    def blank_text(self) -> str:
+        """What an empty part says: never dropped, and once agreed, left blank on purpose
+        (signers confirm empty key parts of an agreement; careplan.services.signoff)."""
+        return "Not filled in yet" if self.draft else "Left blank on purpose"
+
+    @property
     def title(self) -> str:
         """'Care plan – 22 November 2026': the kind and the date, nothing about the service."""
         if self.draft:

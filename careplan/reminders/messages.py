@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from ..domain.crisis_alerts import alert_of
 from ..domain.reviews import Timing, long_date, timing
 from ..paths import PROJECT_ROOT
 
@@ -83,8 +84,15 @@ class Email:
     body: str
 
 
+def respond_path(document_id: int) -> str:
+    """Where a crisis alert is answered (the path says nothing about why)."""
+    return f"{document_path(document_id)}/respond"
+
+
 def reminder_email(kind: str, due_on: date, document_id: int, today: date, base_url: str) -> Email:
-    """A client's own reminder by e-mail (staff get a digest instead)."""
+    """A client's own reminder by e-mail (staff get a digest instead), or a crisis alert."""
+    if alert_of(kind):
+        return alert_email(kind, due_on, document_id, base_url)
     t = timing(kind, due_on, today)
     return Email(
         render("email_subject.txt", t=t),
@@ -102,9 +110,36 @@ def notification(
     kind: str, due_on: date, document_id: int, today: date, staff: bool, client_name: str
 ) -> tuple[str, str]:
     """In-app text and link. Inside the app, staff see whose review it is."""
+    if alert_of(kind):
+        return alert_notification(kind, due_on, document_id, client_name)
     t = timing(kind, due_on, today)
     text = render("notification.txt", t=t, staff=staff, client_name=client_name if staff else "")
     return text, document_path(document_id)
+
+
+def alert_email(kind: str, raised_on: date, document_id: int, base_url: str) -> Email:
+    """A crisis alert (or its escalation) by e-mail: that someone waits, never who or why."""
+    escalation = alert_of(kind)[1]
+    return Email(
+        render("alert_subject.txt", escalation=escalation),
+        render(
+            "alert_body.txt",
+            escalation=escalation,
+            day=raised_on,
+            link=base_url + respond_path(document_id),
+        )
+        + "\n",
+    )
+
+
+def alert_notification(
+    kind: str, raised_on: date, document_id: int, client_name: str
+) -> tuple[str, str]:
+    escalation = alert_of(kind)[1]
+    text = render(
+        "alert_notification.txt", escalation=escalation, day=raised_on, client_name=client_name
+    )
+    return text, respond_path(document_id)
 
 
 DIGEST_GROUPS = (

@@ -40,7 +40,7 @@ from ..db import statistics
 from ..db.engine import Database, make_engine
 from ..db.models import utcnow
 from ..extensions import DB_KEY
-from ..services import reminders
+from ..services import crisis_alerts, reminders
 from ..services.reminders import ReminderSettings
 from . import messages
 from .mail import Mailer, mailer_from_config
@@ -198,6 +198,13 @@ def sweep_reminders(ctx: Context) -> None:
         log.info("Digests: %s reminders gathered for today's e-mails.", gathered)
 
 
+def escalate_crisis_alerts(ctx: Context) -> None:
+    """Tell the supervisors of alerts nobody answered in time (delivered by the send job)."""
+    told = crisis_alerts.escalate(ctx.db, ctx.clock())
+    if told:
+        log.info("Crisis alerts not answered in time: %s reminders to supervisors.", told)
+
+
 def send_reminders(ctx: Context) -> None:
     report = send_pending(ctx.db, ctx.settings, ctx.mailer, ctx.sender, ctx.clock, ctx.worker)
     if report:
@@ -231,6 +238,7 @@ def refresh_statistics(ctx: Context) -> None:
 # Every periodic job of the application.
 JOBS: list[Job] = [
     Job("reminders.sweep", "REMINDER_SWEEP_SECONDS", 300, sweep_reminders),
+    Job("crisis.escalate", "CRISIS_ESCALATION_SECONDS", 60, escalate_crisis_alerts),
     Job("reminders.send", "REMINDER_SEND_SECONDS", 20, send_reminders),
     Job("pdfs.render", "PDF_JOB_SECONDS", 5, render_pending_pdfs),
     Job("db.statistics", "DB_STATISTICS_SECONDS", 6 * 3600, refresh_statistics),

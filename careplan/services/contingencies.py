@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -17,9 +17,10 @@ from ..domain.contingency import (
     validate_activation,
     validate_self_referral_request,
 )
+from ..domain.crisis_alerts import AlertKind
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
-from . import audit, reviews
+from . import audit, crisis_alerts, reviews
 from .access import require_read
 from .actor import Actor
 from .documents import _version
@@ -58,6 +59,8 @@ class CrisisRecord:
     activations: list[ActivationView]
     self_referrals: list[SelfReferralView]
     terms: SelfReferralTerms
+    alerts: list[crisis_alerts.AlertView] = field(default_factory=list)  # newest first
+    essentials: crisis_alerts.Essentials | None = None  # what was agreed, repeated
 
     @property
     def active(self) -> ActivationView | None:
@@ -86,7 +89,10 @@ def start_contingency(
     actions_taken: str,
     ends_on_raw: str,
     today: date,
+    alerts: crisis_alerts.AlertSettings = crisis_alerts.DEFAULT_SETTINGS,
 ) -> None:
+    """Put the plan into effect; the key worker and their team are alerted in the same
+    transaction (careplan.services.crisis_alerts)."""
     with db.write() as s:
         doc, version = _agreed_agreement(s, actor, document_id)
         terms = version.content["terms"]
@@ -119,6 +125,9 @@ def start_contingency(
         )
         # A review after every crisis (careplan.services.reviews).
         reviews.schedule_post_crisis(s, actor, doc, activation, today)
+        crisis_alerts.raise_alert(
+            s, actor, doc, AlertKind.CONTINGENCY, utcnow(), alerts, activation_id=activation.id
+        )
 
 
 def end_contingency(db: Database, actor: Actor, document_id: int, note: str, today: date) -> None:
@@ -150,23 +159,25 @@ def request_self_referral(
     last_discharge_raw: str,
     note: str,
     today: date,
+    alerts: crisis_alerts.AlertSettings = crisis_alerts.DEFAULT_SETTINGS,
 ) -> SelfReferralCheck:
+    """Check and record the request; whatever the answer, someone is alerted to respond."""
     with db.write() as s:
         doc, version = _agreed_agreement(s, actor, document_id)
         nights, last = validate_self_referral_request(nights_raw, last_discharge_raw, today)
         result = check_self_referral(SelfReferralTerms.of(version.content), nights, today, last)
-        s.add(
-            SelfReferralRequest(
-                document_id=doc.id,
-                version_number=version.number,
-                requested_by_id=actor.id,
-                nights=nights,
-                last_discharge_on=last,
-                within_terms=result.within_terms,
-                reasons=list(result.reasons),
-                note=(note or "").strip()[:2000],
-            )
+        request = SelfReferralRequest(
+            document_id=doc.id,
+            version_number=version.number,
+            requested_by_id=actor.id,
+            nights=nights,
+            last_discharge_on=last,
+            within_terms=result.within_terms,
+            reasons=list(result.reasons),
+            note=(note or "").strip()[:2000],
         )
+        s.add(request)
+        s.flush()
         audit.record(
             s,
             actor,
@@ -175,6 +186,9 @@ def request_self_referral(
             doc.id,
             client_id=doc.client_id,
             detail={"within_terms": result.within_terms, "nights": nights},
+        )
+        crisis_alerts.raise_alert(
+            s, actor, doc, AlertKind.SELF_REFERRAL, utcnow(), alerts, self_referral_id=request.id
         )
         return result
 
@@ -226,7 +240,13 @@ def crisis_record(db: Database, actor: Actor, document_id: int, today: date) -> 
             if doc.head_number
             else SelfReferralTerms(False, 0, 0)
         )
-        return CrisisRecord(activations, requests, terms)
+        return CrisisRecord(
+            activations,
+            requests,
+            terms,
+            crisis_alerts.alerts_on(s, doc.id, utcnow()),
+            crisis_alerts.essentials(s, doc),
+        )
 
 
 def _name(s, cache: dict, user_id: int | None) -> str:

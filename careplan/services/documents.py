@@ -18,6 +18,7 @@ from ..db.engine import Database
 from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utcnow
 from ..domain.access import Access
 from ..domain.account_rules import introduce
+from ..domain.agreement import EmptyPart, empty_key_parts
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare
 from ..domain.documents import strip_attribution
@@ -92,6 +93,13 @@ class DocumentPage:
             and self.signoff.state is not State.AGREED
         )
 
+    @property
+    def empty_key_parts(self) -> list[EmptyPart]:
+        """An agreement's empty parts that a signer must confirm are blank on purpose."""
+        if self.kind != "agreement" or not self.template:
+            return []
+        return empty_key_parts(self.template, self.content)
+
 
 @dataclass(frozen=True)
 class HistoryPage:
@@ -120,6 +128,7 @@ EVENT_WORDS = {
     "contingency.start": "put the plan for when the client is not well into effect",
     "contingency.end": "ended the plan for when the client is not well",
     "self_referral.request": "checked a self-referral request against the agreed terms",
+    "crisis.respond": "responded to the request for a reply",
     "review.request": "asked for an earlier review",
     "review.confirm": 'confirmed "reviewed, no changes"',
     "review.completed": "completed the review with no changes",

@@ -43,6 +43,7 @@ from ..db.models import (
     SupervisorTeam,
     User,
 )
+from ..domain.crisis_alerts import alert_of
 from ..domain.reviews import (
     STAFF_CHANNELS,
     Audience,
@@ -423,10 +424,18 @@ def _relevance(s: Session, reminders: list[Reminder], settings: ReminderSettings
     contexts = _contexts(s, (d.client_id for d in docs.values()))
     supervisors = _supervisors(s, (c.team_id for c in contexts.values()))
     cache: dict[int, set[int]] = {}
+    # Crisis alerts are owed until someone answers them (careplan.services.crisis_alerts,
+    # which builds on this module, hence the import here).
+    from .crisis_alerts import open_among
+
+    alerts = {r.id: alert_of(r.kind) for r in reminders}
+    unanswered = open_among(s, {a[0] for a in alerts.values() if a})
 
     def check(r: Reminder) -> tuple[bool, ClientContext | None]:
         doc = docs.get(r.document_id)
         ctx = contexts.get(doc.client_id) if doc else None
+        if alerts[r.id]:
+            return doc is not None and alerts[r.id][0] in unanswered, ctx
         return _still_owed(s, r, doc, ctx, supervisors, settings, cache, today), ctx
 
     return check

@@ -21,6 +21,8 @@ from ..db.models import (
     Version,
     utcnow,
 )
+from ..domain.agreement import empty_key_parts
+from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from ..domain.signoff import (
     Outcome,
@@ -176,8 +178,11 @@ def sign(
     outcome_raw: str,
     comment: str,
     password: str,
+    confirm_blank: bool = False,
 ) -> SignOff:
-    """Record the person's outcome on one version; start the sealed PDF if it is now agreed."""
+    """Record the person's outcome on one version; start the sealed PDF if it is now agreed.
+    Signing an agreement whose key parts are empty needs `confirm_blank`: the signer says they
+    are left blank on purpose."""
     outcome, comment = validate_outcome(outcome_raw, comment)
     passwords.confirm_identity(
         db, actor.id, password, "That password is not right. Nothing was signed."
@@ -197,6 +202,9 @@ def sign(
         version = s.scalar(
             select(Version).where(Version.document_id == doc.id, Version.number == version_number)
         )
+        blank = []
+        if outcome.agrees and doc.kind == "agreement":
+            blank = [p.key for p in _refuse_unconfirmed_blanks(doc, version, confirm_blank)]
         before = decide_for(s, doc)
         s.add(
             SignatureRecord(
@@ -226,6 +234,7 @@ def sign(
                 "version": version.number,
                 "hash": version.content_hash,
                 "outcome": outcome.value,
+                **({"left_blank": blank} if blank else {}),
             },
         )
         newly_agreed = after.agreed and (
@@ -247,6 +256,21 @@ def sign(
 
         reviews.after_signing(s, actor, doc, before, after, utcnow())
         return after
+
+
+def _refuse_unconfirmed_blanks(doc: Document, version: Version, confirmed: bool):
+    """The agreement's empty key parts; refused unless the signer confirmed them."""
+    blank = empty_key_parts(doc.template, version.content)
+    if blank and not confirmed:
+        raise ContentInvalid(
+            {
+                "confirm_blank": "Nothing was signed: some important parts are empty ("
+                + "; ".join(p.label for p in blank)
+                + "). Fill them in first, or tick the box to say you are leaving them blank on "
+                "purpose."
+            }
+        )
+    return blank
 
 
 def _queue_sealed_pdf(s: Session, doc: Document, agreed: VersionRef) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..db.models import utcnow
 from ..domain.errors import ContentInvalid
+from ..domain.roles import Role
 from ..extensions import get_db, get_library
-from ..services import contingencies, documents
+from ..services import contingencies, crisis_alerts, documents
+from ..services.crisis_alerts import AlertSettings
 from ..services.errors import Invalid
 
 bp = Blueprint("agreements", __name__)
@@ -29,6 +32,13 @@ def new(client_id: int):
     return redirect(url_for("documents.edit", document_id=doc_id))
 
 
+def _alert_settings() -> AlertSettings:
+    return AlertSettings.from_config(current_app.config)
+
+
+TEAM_TOLD = "Below is who has been told, and who will respond by when."
+
+
 @bp.post("/documents/<int:document_id>/crisis-plan/start")
 @login_required
 def start_contingency(document_id: int):
@@ -42,11 +52,17 @@ def start_contingency(document_id: int):
             form.get("actions_taken", ""),
             form.get("ends_on", ""),
             date.today(),
+            _alert_settings(),
         )
     except ContentInvalid as err:
         return _crisis_page(document_id, errors=err.errors, form=form), 422
     flash(
-        "The plan for when you are not well is now in effect. Everyone on this agreement can see it."
+        "The plan for when you are not well is now in effect. "
+        + (
+            TEAM_TOLD
+            if current_user.actor.role is Role.CLIENT
+            else "Everyone on this agreement can see it."
+        )
     )
     return redirect(url_for("agreements.crisis", document_id=document_id))
 
@@ -74,13 +90,15 @@ def self_referral(document_id: int):
             form.get("last_discharge_on", ""),
             form.get("note", ""),
             date.today(),
+            _alert_settings(),
         )
     except ContentInvalid as err:
         return _crisis_page(document_id, errors=err.errors, form=form), 422
+    told = " " + TEAM_TOLD if current_user.actor.role is Role.CLIENT else ""
     if result.within_terms:
-        flash("This request is within the agreed terms.")
+        flash("This request is within the agreed terms." + told)
     else:
-        flash("This request is outside the agreed terms. It has been recorded.")
+        flash("This request is outside the agreed terms. It has been recorded." + told)
     return redirect(url_for("agreements.crisis", document_id=document_id))
 
 
@@ -101,4 +119,30 @@ def _crisis_page(document_id: int, errors: dict | None = None, form=None):
         errors=errors or {},
         form=form or {},
         today=date.today(),
+        urgent=_alert_settings().urgent_numbers,
+    )
+
+
+@bp.get("/documents/<int:document_id>/respond")
+@login_required
+def alert(document_id: int):
+    return _alert_page(document_id)
+
+
+@bp.post("/documents/<int:document_id>/respond")
+@login_required
+def respond(document_id: int):
+    db, actor = get_db(), current_user.actor
+    try:
+        crisis_alerts.respond(db, actor, document_id, request.form.get("note", ""), utcnow())
+    except ContentInvalid as err:
+        return _alert_page(document_id, errors=err.errors, form=request.form), 422
+    flash("Your response is recorded. Everyone who was asked, and the client, can see it.")
+    return redirect(url_for("agreements.alert", document_id=document_id))
+
+
+def _alert_page(document_id: int, errors: dict | None = None, form=None):
+    page = crisis_alerts.alert_page(get_db(), current_user.actor, document_id, utcnow())
+    return render_template(
+        "agreements/respond.html", page=page, errors=errors or {}, form=form or {}
     )

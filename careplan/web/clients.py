@@ -3,9 +3,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..db.models import utcnow
 from ..domain.errors import ContentInvalid
 from ..extensions import get_db, get_library
-from ..services import documents, handovers
+from ..services import crisis_alerts, documents, handovers
 
 bp = Blueprint("clients", __name__)
 
@@ -17,7 +18,11 @@ def records(client_id: int):
     templates = sorted(get_library().templates.values(), key=lambda t: t["name"])
     handover = handovers.pending_for_client(get_db(), current_user.actor, client_id)
     return render_template(
-        "clients/records.html", records=records, templates=templates, handover=handover
+        "clients/records.html",
+        records=records,
+        templates=templates,
+        handover=handover,
+        alerts=crisis_alerts.for_client(get_db(), current_user.actor, utcnow()),
     )
 
 

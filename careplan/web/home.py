@@ -3,9 +3,10 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from ..db.models import utcnow
 from ..domain.roles import Role
 from ..extensions import get_db
-from ..services import caseloads, handovers
+from ..services import caseloads, crisis_alerts, handovers
 
 bp = Blueprint("home", __name__)
 
@@ -22,4 +23,5 @@ def index():
         "home/people.html",
         rows=caseloads.people_for(get_db(), actor),
         handovers=handovers.pending_for_supervisor(get_db(), actor),
+        alerts=crisis_alerts.waiting_for(get_db(), actor, utcnow()),
     )

@@ -28,6 +28,7 @@ def sign(document_id: int, number: int):
             form.get("outcome", ""),
             form.get("comment", ""),
             form.get("password", ""),
+            confirm_blank=form.get("confirm_blank") == "yes",
         )
     except ContentInvalid as err:
         page = documents.open_document(db, actor, document_id)

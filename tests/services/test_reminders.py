@@ -445,6 +445,12 @@ def _every_rendering(today: date):
                 text, link = messages.notification(kind, due, 42, today, staff, "")
                 yield f"notification {kind} {shift} staff={staff}", text + link
 
+    for kind in ("alert:42", "alert-escalation:42"):  # crisis alerts: staff only, no digest
+        email = messages.reminder_email(kind, today, 42, today, "https://app.example.org")
+        yield f"email {kind}", email.subject + "\n" + email.body
+        text, link = messages.notification(kind, today, 42, today, True, "")
+        yield f"notification {kind}", text + link
+
     class Item:
         def __init__(self, kind, due):
             self.kind, self.due_on, self.document_id = kind, due, 7
@@ -481,6 +487,9 @@ def test_every_message_template_is_discreet():
         "password_link_body.txt",
         "password_changed_subject.txt",
         "password_changed_body.txt",
+        "alert_subject.txt",
+        "alert_body.txt",
+        "alert_notification.txt",
     }
 
 

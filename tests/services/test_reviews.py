@@ -26,7 +26,8 @@ def circle(app):
 
 
 def sign(db, user, doc, number):
-    return signoff.sign(db, actor_for(user), doc, number, "signed", "", PASSWORD)
+    # Agreements here leave their key parts empty: signing says so on purpose.
+    return signoff.sign(db, actor_for(user), doc, number, "signed", "", PASSWORD, True)
 
 
 def agree(db, circle, doc, number=1):

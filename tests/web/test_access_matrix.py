@@ -228,6 +228,15 @@ RECORD_RULES: dict[str, RecordRule] = {
         form=lambda r: {"end_note": "Feeling better."},
         prepare=_start_crisis_plan,
     ),
+    # A crisis alert: everyone who reads the records sees it; the key worker and the team's
+    # supervisor respond (the team's other key workers too, who are in no circle here).
+    "agreements.alert": RecordRule(_agreement, {"GET": READ}, prepare=_start_crisis_plan),
+    "agreements.respond": RecordRule(
+        _agreement,
+        {"POST": _roles(403, 302, 302, 403, 404)},
+        form=lambda r: {"note": "I will phone you at 3pm."},
+        prepare=_start_crisis_plan,
+    ),
     "agreements.self_referral": RecordRule(
         _agreement,
         {"POST": EDIT},

@@ -1,0 +1,524 @@
+"""Crisis alerts: asking for help reaches a person, and someone answers.
+
+- **Raising** (inside the transaction that puts the crisis plan into effect or records a
+  self-referral request): one append-only `crisis_alerts` row, and a reminder per person and
+  channel (in the app and by e-mail) for the client's key worker and the key workers of their
+  team. The reminders are recorded with the reminders' own unique key, so the senders that
+  deliver review reminders deliver these exactly once too (careplan.services.reminders).
+- **Responding**: an append-only `crisis_responses` row (who, when, what they said) and an
+  audit event. From then on the alert is answered: it leaves the start pages, and reminders
+  about it that are still waiting are cancelled when a sender claims them, not sent.
+- **Escalating** (a scheduler job): an alert nobody has answered by its `respond_by` gets a
+  reminder for each supervisor of the key worker's team, again under the unique key, so
+  however many schedulers run and however often, each supervisor is told once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from ..db.engine import Database
+from ..db.models import (
+    CaseloadLink,
+    CrisisAlert,
+    CrisisResponse,
+    Document,
+    SupervisorTeam,
+    Team,
+    User,
+    Version,
+)
+from ..domain.crisis_alerts import (
+    ALERT_CHANNELS,
+    AlertAccess,
+    AlertKind,
+    UrgentNumber,
+    alert_access,
+    needs_escalation,
+    parse_urgent_numbers,
+    reminder_kind,
+    respond_by,
+    validate_response,
+)
+from ..domain.roles import Role
+from . import audit
+from .access import access_to
+from .actor import Actor
+from .errors import Invalid, NotFound, ReadOnly
+
+# The reminders' own bookkeeping: one way of recording deliveries exactly once.
+from .reminders import _contexts, _insert_owed, _not_yet_recorded, _row
+from .reminders import _supervisors as supervisors_of_teams
+
+log = logging.getLogger("careplan.crisis")
+
+# How long an answered alert stays on the client's own start page.
+ANSWERED_SHOWN_FOR = timedelta(days=2)
+SELF_ANSWER = "I raised this myself and I am dealing with it."
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    respond_within: timedelta = timedelta(minutes=60)
+    urgent_numbers: tuple[UrgentNumber, ...] = (UrgentNumber("Emergency services", "999"),)
+
+    @classmethod
+    def from_config(cls, config) -> AlertSettings:
+        return cls(
+            respond_within=timedelta(minutes=int(config["CRISIS_RESPONSE_MINUTES"])),
+            urgent_numbers=parse_urgent_numbers(config["URGENT_HELP_NUMBERS"]),
+        )
+
+
+DEFAULT_SETTINGS = AlertSettings()
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponseView:
+    by: str  # "Kim Reid (key worker)"
+    at: datetime
+    note: str
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    document_id: int
+    client_id: int
+    client_name: str
+    kind: AlertKind
+    raised_by: str
+    raised_at: datetime
+    respond_by: datetime
+    key_worker: str  # who was asked first; empty if the client had no key worker
+    team: str
+    responses: list[ResponseView] = field(default_factory=list)
+    late: bool = False  # nobody answered in time: the supervisors are told
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.responses)
+
+
+@dataclass(frozen=True)
+class Essentials:
+    """What was agreed for when the client is not well, repeated where it is needed."""
+
+    version_number: int
+    agreed: bool  # False: nothing is agreed yet, this is the latest draft
+    sections: list[dict]  # template sections (only the fields shown), each with its "values"
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    document_id: int
+    client_id: int
+    client_name: str
+    title: str
+    access: AlertAccess
+    alerts: list[AlertView]
+    essentials: Essentials | None
+
+    @property
+    def waiting(self) -> list[AlertView]:
+        return [a for a in self.alerts if not a.answered]
+
+
+# --- raising ---------------------------------------------------------------------------------------
+
+
+def raise_alert(
+    s: Session,
+    actor: Actor,
+    doc: Document,
+    kind: AlertKind,
+    now: datetime,
+    settings: AlertSettings,
+    activation_id: int | None = None,
+    self_referral_id: int | None = None,
+) -> CrisisAlert:
+    """Record the alert and what it owes, in the caller's transaction: it is raised exactly
+    when the request it belongs to is recorded, or not at all."""
+    from .signoff import current_key_worker
+
+    key_worker_id = current_key_worker(s, doc.client_id)
+    alert = CrisisAlert(
+        document_id=doc.id,
+        client_id=doc.client_id,
+        kind=kind.value,
+        activation_id=activation_id,
+        self_referral_id=self_referral_id,
+        raised_by_id=actor.id,
+        raised_at=now,
+        key_worker_id=key_worker_id,
+        respond_by=respond_by(now, settings.respond_within),
+    )
+    s.add(alert)
+    s.flush()
+    audit.record(
+        s,
+        actor,
+        "crisis.alert",
+        "document",
+        doc.id,
+        client_id=doc.client_id,
+        detail={"alert": alert.id, "kind": kind.value, "respond_by": alert.respond_by.isoformat()},
+        at=now,
+    )
+    if actor.role is Role.KEY_WORKER and actor.id == key_worker_id:
+        # The key worker raised it with the client: they are the response; nobody is paged.
+        _answer(s, actor, alert, SELF_ANSWER, now)
+        return alert
+    rows = [
+        _row(doc.id, now.date(), reminder_kind(alert.id), now.date(), uid, channel, now)
+        for uid in _team_of(s, key_worker_id)
+        for channel in ALERT_CHANNELS
+    ]
+    _insert_owed(s, rows)
+    return alert
+
+
+def _team_of(s: Session, key_worker_id: int | None) -> list[int]:
+    """The key worker and the other active key workers of their team."""
+    if key_worker_id is None:
+        return []
+    worker = s.get(User, key_worker_id)
+    people = {worker.id} if worker.active else set()
+    if worker.team_id is not None:
+        people |= set(
+            s.scalars(
+                select(User.id).where(
+                    User.team_id == worker.team_id,
+                    User.role == Role.KEY_WORKER.value,
+                    User.active.is_(True),
+                )
+            )
+        )
+    return sorted(people)
+
+
+# --- responding ------------------------------------------------------------------------------------
+
+
+def respond(db: Database, actor: Actor, document_id: int, note: str, now: datetime) -> int:
+    """Answer every alert on this agreement that is waiting. Returns how many were answered."""
+    note = validate_response(note)
+    with db.write() as s:
+        doc, access = _document_and_access(s, actor, document_id)
+        if not access.respond:
+            raise ReadOnly("Your key worker, their team or their supervisor responds here.")
+        waiting = list(s.scalars(_waiting().where(CrisisAlert.document_id == doc.id)))
+        if not waiting:
+            raise Invalid("Someone has already responded. Nothing else is waiting.")
+        for alert in waiting:
+            _answer(s, actor, alert, note, now)
+        return len(waiting)
+
+
+def _answer(s: Session, actor: Actor, alert: CrisisAlert, note: str, now: datetime) -> None:
+    s.add(
+        CrisisResponse(
+            alert_id=alert.id, user_id=actor.id, role=actor.role.value, responded_at=now, note=note
+        )
+    )
+    audit.record(
+        s,
+        actor,
+        "crisis.respond",
+        "document",
+        alert.document_id,
+        client_id=alert.client_id,
+        detail={"alert": alert.id},
+        at=now,
+    )
+
+
+def _answered(alert_id_column=CrisisAlert.id):
+    return exists().where(CrisisResponse.alert_id == alert_id_column)
+
+
+def _waiting():
+    return select(CrisisAlert).where(~_answered()).order_by(CrisisAlert.id)
+
+
+def open_among(s: Session, alert_ids: set[int]) -> set[int]:
+    """Which of these alerts nobody has answered yet (a sender asks before delivering)."""
+    if not alert_ids:
+        return set()
+    return set(s.scalars(select(CrisisAlert.id).where(CrisisAlert.id.in_(alert_ids), ~_answered())))
+
+
+# --- escalating ------------------------------------------------------------------------------------
+
+
+def escalate(db: Database, now: datetime) -> int:
+    """Tell the supervisors about every alert nobody has answered in time. Idempotent and safe
+    in any number of processes at once: each supervisor's reminder exists once (unique key,
+    dated by the alert, not by the run). Returns how many reminders were newly recorded."""
+    owed: dict[int, tuple[CrisisAlert, list[int], list[dict]]] = {}
+    with db.read() as s:
+        late = list(
+            s.scalars(
+                select(CrisisAlert)
+                .where(CrisisAlert.respond_by <= now, ~_answered())
+                .order_by(CrisisAlert.id)
+            )
+        )
+        if not late:
+            return 0
+        contexts = _contexts(s, {a.client_id for a in late})
+        teams = {a.id: getattr(contexts.get(a.client_id), "team_id", None) for a in late}
+        supervisors = supervisors_of_teams(s, teams.values())
+        rows = []
+        for alert in late:
+            people = supervisors.get(teams[alert.id], [])
+            if not people:
+                log.warning("Alert %s is not answered and its team has no supervisor.", alert.id)
+                continue
+            day, kind = alert.raised_at.date(), reminder_kind(alert.id, escalation=True)
+            owed_on = alert.respond_by.date()
+            for uid in people:
+                for channel in ALERT_CHANNELS:
+                    rows.append(_row(alert.document_id, day, kind, owed_on, uid, channel, now))
+            owed[alert.id] = (alert, people, [])
+        by_kind = {reminder_kind(a.id, escalation=True): a.id for a, _, _ in owed.values()}
+        for row in _not_yet_recorded(s, rows):
+            owed[by_kind[row["kind"]]][2].append(row)
+    inserted = 0
+    for alert, people, rows in owed.values():
+        if not rows:
+            continue  # told already
+        with db.write() as s:
+            new = _insert_owed(s, rows)
+            if new:
+                audit.record(
+                    s,
+                    None,
+                    "crisis.escalate",
+                    "document",
+                    alert.document_id,
+                    client_id=alert.client_id,
+                    detail={"alert": alert.id, "supervisors": people},
+                    at=now,
+                )
+        inserted += new
+    return inserted
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def _document_and_access(s: Session, actor: Actor, document_id: int):
+    doc = s.get(Document, document_id)
+    if doc is None or doc.kind != "agreement":
+        raise NotFound()
+    records = access_to(s, actor, doc.client_id)
+    colleague = involved = False
+    if actor.role is Role.KEY_WORKER and not records.sign:
+        colleague = _team_colleague(s, actor.id, doc.client_id)
+        involved = colleague and bool(
+            s.scalar(
+                select(
+                    exists().where(
+                        CrisisAlert.document_id == doc.id,
+                        or_(
+                            ~_answered(),
+                            exists().where(
+                                CrisisResponse.alert_id == CrisisAlert.id,
+                                CrisisResponse.user_id == actor.id,
+                            ),
+                        ),
+                    )
+                )
+            )
+        )
+    access = alert_access(actor.role, records, colleague, involved)
+    if not access.see:
+        raise NotFound()
+    return doc, access
+
+
+def _team_colleague(s: Session, worker_id: int, client_id: int) -> bool:
+    """Is this key worker in the team of the client's current key worker?"""
+    current = User.__table__.alias("current_worker")
+    me = User.__table__.alias("me")
+    return bool(
+        s.scalar(
+            select(
+                exists()
+                .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None))
+                .where(current.c.id == CaseloadLink.key_worker_id, current.c.team_id.is_not(None))
+                .where(me.c.id == worker_id, me.c.team_id == current.c.team_id)
+            )
+        )
+    )
+
+
+def alert_page(db: Database, actor: Actor, document_id: int, now: datetime) -> AlertPage:
+    """The page a key worker, colleague or supervisor opens from an alert."""
+    with db.read() as s:
+        doc, access = _document_and_access(s, actor, document_id)
+    if access.read_is_logged:
+        with db.write() as s:
+            audit.record(
+                s,
+                actor,
+                "read",
+                "document",
+                doc.id,
+                client_id=doc.client_id,
+                detail={"what": "your requests for help and what was agreed for them"},
+            )
+    with db.read() as s:
+        doc = s.get(Document, document_id)
+        return AlertPage(
+            doc.id,
+            doc.client_id,
+            s.scalar(select(User.display_name).where(User.id == doc.client_id)),
+            doc.title,
+            access,
+            alerts_on(s, doc.id, now),
+            essentials(s, doc),
+        )
+
+
+def alerts_on(s: Session, document_id: int, now: datetime, limit: int = 20) -> list[AlertView]:
+    """The newest alerts of one agreement, with their responses."""
+    rows = list(
+        s.scalars(
+            select(CrisisAlert)
+            .where(CrisisAlert.document_id == document_id)
+            .order_by(CrisisAlert.id.desc())
+            .limit(limit)
+        )
+    )
+    return _views(s, rows, now)
+
+
+def waiting_for(db: Database, actor: Actor, now: datetime) -> list[AlertView]:
+    """What a key worker or supervisor must respond to, for their start page: a key worker's
+    own clients' and their team's alerts until answered; a supervisor's teams' alerts once
+    nobody has answered them in time."""
+    if actor.role not in (Role.KEY_WORKER, Role.SUPERVISOR):
+        return []
+    worker = User.__table__.alias("current_worker")
+    query = (
+        _waiting()
+        .join(
+            CaseloadLink,
+            and_(CaseloadLink.client_id == CrisisAlert.client_id, CaseloadLink.ended_at.is_(None)),
+        )
+        .join(worker, worker.c.id == CaseloadLink.key_worker_id)
+    )
+    with db.read() as s:
+        if actor.role is Role.KEY_WORKER:
+            team = s.scalar(select(User.team_id).where(User.id == actor.id))
+            mine = worker.c.id == actor.id
+            query = query.where(or_(mine, worker.c.team_id == team) if team is not None else mine)
+        else:
+            teams = select(SupervisorTeam.team_id).where(SupervisorTeam.supervisor_id == actor.id)
+            query = query.where(worker.c.team_id.in_(teams), CrisisAlert.respond_by <= now)
+        return _views(s, list(s.scalars(query)), now)
+
+
+def for_client(db: Database, actor: Actor, now: datetime) -> list[AlertView]:
+    """A client's own alerts: waiting ones, and ones answered in the last two days."""
+    if actor.role is not Role.CLIENT:
+        return []
+    with db.read() as s:
+        rows = list(
+            s.scalars(
+                select(CrisisAlert)
+                .where(
+                    CrisisAlert.client_id == actor.id,
+                    or_(
+                        ~_answered(),
+                        exists().where(
+                            CrisisResponse.alert_id == CrisisAlert.id,
+                            CrisisResponse.responded_at >= now - ANSWERED_SHOWN_FOR,
+                        ),
+                    ),
+                )
+                .order_by(CrisisAlert.id.desc())
+                .limit(10)
+            )
+        )
+        return _views(s, rows, now)
+
+
+def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertView]:
+    if not alerts:
+        return []
+    ids = [a.id for a in alerts]
+    responses: dict[int, list[CrisisResponse]] = {}
+    for r in s.scalars(
+        select(CrisisResponse).where(CrisisResponse.alert_id.in_(ids)).order_by(CrisisResponse.id)
+    ):
+        responses.setdefault(r.alert_id, []).append(r)
+    people = {a.client_id for a in alerts} | {a.raised_by_id for a in alerts}
+    people |= {a.key_worker_id for a in alerts if a.key_worker_id}
+    people |= {r.user_id for rs in responses.values() for r in rs}
+    users = {u.id: u for u in s.scalars(select(User).where(User.id.in_(people)))}
+    team_ids = {u.team_id for u in users.values() if u.team_id is not None}
+    teams = dict(s.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
+
+    def label(user_id: int | None) -> str:
+        user = users.get(user_id)
+        return f"{user.display_name} ({Role(user.role).label})" if user else ""
+
+    views = []
+    for a in alerts:
+        answers = [
+            ResponseView(label(r.user_id), r.responded_at, r.note) for r in responses.get(a.id, [])
+        ]
+        worker = users.get(a.key_worker_id)
+        views.append(
+            AlertView(
+                a.id,
+                a.document_id,
+                a.client_id,
+                users[a.client_id].display_name,
+                AlertKind(a.kind),
+                label(a.raised_by_id),
+                a.raised_at,
+                a.respond_by,
+                worker.display_name if worker else "",
+                teams.get(worker.team_id, "") if worker and worker.team_id else "",
+                answers,
+                needs_escalation(a.respond_by, now, bool(answers)),
+            )
+        )
+    return views
+
+
+def essentials(s: Session, doc: Document) -> Essentials | None:
+    """The agreed "when I am not well" section, and the out-of-hours contacts from the
+    boundaries, of the version in force (or the latest, while nothing is agreed yet)."""
+    number = doc.agreed_version or doc.head_number
+    if not number or not doc.template:
+        return None
+    content = s.scalar(
+        select(Version.content).where(Version.document_id == doc.id, Version.number == number)
+    )
+    sections = []
+    # The crisis part first: warning signs, what helps, contacts; then out-of-hours contacts.
+    ordered = sorted(doc.template["sections"], key=lambda s: s["key"] != "contingencies")
+    for section in ordered:
+        if section["key"] == "contingencies":
+            shown = section["fields"]
+        elif section["key"] == "boundaries":
+            shown = [f for f in section["fields"] if f["type"] == "people"]
+        else:
+            continue
+        if shown:
+            values = content.get("sections", {}).get(section["key"], {})
+            sections.append({**section, "fields": shown, "values": values})
+    return Essentials(number, doc.agreed_version is not None, sections)

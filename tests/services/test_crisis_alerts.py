@@ -1,0 +1,281 @@
+"""Crisis alerts through the services: raised with the crisis plan or a self-referral, delivered
+once to the key worker and their team, answered, and escalated to the supervisors once.
+
+Times are passed in: the senders and the escalation job get `now`, as the scheduler would."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DatabaseError
+
+from careplan.db.models import AuditEvent, CrisisAlert, CrisisResponse, Notification, Reminder
+from careplan.domain.errors import ContentInvalid
+from careplan.reminders import messages
+from careplan.reminders.sender import send_pending
+from careplan.services import contingencies, crisis_alerts, documents
+from careplan.services.accounts import actor_for
+from careplan.services.crisis_alerts import AlertSettings
+from careplan.services.errors import Invalid, NotFound, ReadOnly
+from careplan.services.reminders import ReminderSettings
+from tests.factories import Circle, KeyWorkerFactory, make_agreement
+
+from .test_reminders import SENDER, RecordingMailer
+
+SETTINGS = ReminderSettings(base_url="https://app.example.org")
+ALERTS = AlertSettings(respond_within=timedelta(minutes=30))
+TODAY = date.today()
+
+
+@pytest.fixture
+def team(app):
+    """A client, their key worker, a colleague in the same team, one in another team."""
+    circle = Circle()
+    circle.colleague = KeyWorkerFactory(team_id=circle.team.id)
+    circle.stranger = KeyWorkerFactory()  # another team
+    circle.agreement = make_agreement(circle.key_worker, circle.client)
+    return circle
+
+
+def start_plan(db, circle, who=None) -> CrisisAlert:
+    contingencies.start_contingency(
+        db,
+        actor_for(who or circle.client),
+        circle.agreement,
+        "Not sleeping for three nights",
+        "Called my sister",
+        (TODAY + timedelta(days=5)).isoformat(),
+        TODAY,
+        ALERTS,
+    )
+    with db.read() as s:
+        return s.scalars(sa.select(CrisisAlert).order_by(CrisisAlert.id.desc())).first()
+
+
+def reminders_of(db, kind: str) -> set[tuple[int, str, str]]:
+    with db.read() as s:
+        return set(
+            s.execute(
+                sa.select(Reminder.recipient_id, Reminder.channel, Reminder.status).where(
+                    Reminder.kind == kind
+                )
+            ).all()
+        )
+
+
+def send(db, mailer, now):
+    return send_pending(db, SETTINGS, mailer, SENDER, lambda: now, "sender-1")
+
+
+def test_putting_the_plan_into_effect_alerts_the_key_worker_and_their_team(db, team):
+    alert = start_plan(db, team)
+    assert (alert.kind, alert.key_worker_id) == ("contingency", team.key_worker.id)
+    assert alert.respond_by == alert.raised_at + timedelta(minutes=30)
+    # In the app and by e-mail at once (not in tomorrow's digest); nobody outside the team.
+    assert reminders_of(db, f"alert:{alert.id}") == {
+        (person.id, channel, "pending")
+        for person in (team.key_worker, team.colleague)
+        for channel in ("app", "email")
+    }
+    with db.read() as s:
+        event = s.scalar(sa.select(AuditEvent).where(AuditEvent.action == "crisis.alert"))
+    assert (event.actor_id, event.client_id) == (team.client.id, team.client.id)
+
+    mailer = RecordingMailer()
+    report = send(db, mailer, alert.raised_at)
+    assert (report.in_app, report.emails) == (2, 2)
+    assert {m["To"] for m in mailer.sent} == {team.key_worker.email, team.colleague.email}
+    for mail in mailer.sent:
+        text = mail["Subject"] + mail.get_content()
+        assert messages.indiscretions(text) == [], text
+        assert team.client.display_name not in text
+        assert f"https://app.example.org/documents/{team.agreement}/respond" in text
+    with db.read() as s:
+        notes = list(s.scalars(sa.select(Notification)))
+    assert {n.user_id for n in notes} == {team.key_worker.id, team.colleague.id}
+    assert all(team.client.display_name in n.text for n in notes)  # inside the app: whose
+    # Delivered once: a second run has nothing to send.
+    assert not send(db, mailer, alert.raised_at + timedelta(minutes=1))
+    assert len(mailer.sent) == 2
+
+
+def test_the_alert_waits_on_start_pages_until_someone_responds(db, team):
+    alert = start_plan(db, team)
+    now = alert.raised_at
+    for person in (team.key_worker, team.colleague):
+        [waiting] = crisis_alerts.waiting_for(db, actor_for(person), now)
+        assert (waiting.client_name, waiting.answered, waiting.late) == (
+            team.client.display_name,
+            False,
+            False,
+        )
+    assert crisis_alerts.waiting_for(db, actor_for(team.stranger), now) == []
+    # Supervisors hear of it only once nobody has responded in time.
+    assert crisis_alerts.waiting_for(db, actor_for(team.supervisor), now) == []
+    late = alert.respond_by
+    assert [a.late for a in crisis_alerts.waiting_for(db, actor_for(team.supervisor), late)] == [
+        True
+    ]
+
+    # The client sees who will respond, and by when.
+    [mine] = crisis_alerts.for_client(db, actor_for(team.client), now)
+    assert (mine.key_worker, mine.team, mine.respond_by) == (
+        team.key_worker.display_name,
+        team.team.name,
+        alert.respond_by,
+    )
+
+    answered = crisis_alerts.respond(
+        db, actor_for(team.colleague), team.agreement, "I will phone you at 3pm.", now
+    )
+    assert answered == 1
+    for person in (team.key_worker, team.colleague, team.supervisor):
+        assert crisis_alerts.waiting_for(db, actor_for(person), late) == []
+    [mine] = crisis_alerts.for_client(db, actor_for(team.client), now)
+    [response] = mine.responses
+    assert response.by == f"{team.colleague.display_name} (key worker)"
+    assert (response.at, response.note) == (now, "I will phone you at 3pm.")
+    with db.read() as s:
+        event = s.scalar(sa.select(AuditEvent).where(AuditEvent.action == "crisis.respond"))
+    assert (event.actor_id, event.client_id) == (team.colleague.id, team.client.id)
+    [latest, *_] = documents.history(db, actor_for(team.client), team.agreement).events
+    assert (latest.who, latest.what) == (response.by, "responded to the request for a reply")
+
+
+def test_nothing_is_sent_once_someone_has_responded(db, team):
+    alert = start_plan(db, team)
+    crisis_alerts.respond(
+        db, actor_for(team.key_worker), team.agreement, "On my way.", alert.raised_at
+    )
+    mailer = RecordingMailer()
+    report = send(db, mailer, alert.raised_at)
+    assert (report.in_app, report.emails, report.cancelled) == (0, 0, 4)
+    assert mailer.sent == []
+    # And the supervisors are never told.
+    assert crisis_alerts.escalate(db, alert.respond_by + timedelta(hours=5)) == 0
+    assert reminders_of(db, f"alert-escalation:{alert.id}") == set()
+
+
+def test_nobody_responding_in_time_tells_the_supervisors_once(db, team):
+    alert = start_plan(db, team)
+    assert crisis_alerts.escalate(db, alert.respond_by - timedelta(seconds=1)) == 0
+    assert crisis_alerts.escalate(db, alert.respond_by) == 2
+    # Again, later, the next day: still once per supervisor and channel.
+    assert crisis_alerts.escalate(db, alert.respond_by + timedelta(minutes=1)) == 0
+    assert crisis_alerts.escalate(db, alert.respond_by + timedelta(days=1)) == 0
+    kind = f"alert-escalation:{alert.id}"
+    assert reminders_of(db, kind) == {
+        (team.supervisor.id, "app", "pending"),
+        (team.supervisor.id, "email", "pending"),
+    }
+    with db.read() as s:
+        assert (
+            s.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "crisis.escalate")
+            )
+            == 1
+        )
+
+    mailer = RecordingMailer()
+    send(db, mailer, alert.respond_by)
+    [mail] = mailer.to(team.supervisor.email)
+    assert mail["Subject"] == "Still waiting for a reply"
+    assert "nobody has responded in the time they were promised" in mail.get_content()
+    assert messages.indiscretions(mail["Subject"] + mail.get_content()) == []
+    assert reminders_of(db, kind) == {
+        (team.supervisor.id, "app", "sent"),
+        (team.supervisor.id, "email", "sent"),
+    }
+    # The supervisor may answer it.
+    crisis_alerts.respond(
+        db, actor_for(team.supervisor), team.agreement, "Calling now.", alert.respond_by
+    )
+    assert crisis_alerts.for_client(db, actor_for(team.client), alert.respond_by)[0].answered
+
+
+def test_an_escalation_recorded_before_the_response_is_not_sent_after_it(db, team):
+    alert = start_plan(db, team)
+    crisis_alerts.escalate(db, alert.respond_by)
+    crisis_alerts.respond(db, actor_for(team.colleague), team.agreement, "Here.", alert.respond_by)
+    mailer = RecordingMailer()
+    send(db, mailer, alert.respond_by)
+    assert mailer.sent == []
+    assert {s for *_, s in reminders_of(db, f"alert-escalation:{alert.id}")} == {"cancelled"}
+
+
+def test_a_self_referral_request_alerts_the_team_too(db, team):
+    contingencies.request_self_referral(
+        db, actor_for(team.client), team.agreement, "2", "", "I need a rest.", TODAY, ALERTS
+    )
+    with db.read() as s:
+        alert = s.scalar(sa.select(CrisisAlert))
+    assert alert.kind == "self_referral" and alert.self_referral_id is not None
+    assert {r for r, _, _ in reminders_of(db, f"alert:{alert.id}")} == {
+        team.key_worker.id,
+        team.colleague.id,
+    }
+
+
+def test_the_key_worker_raising_it_is_the_response(db, team):
+    alert = start_plan(db, team, who=team.key_worker)
+    assert reminders_of(db, f"alert:{alert.id}") == set()
+    [view] = crisis_alerts.for_client(db, actor_for(team.client), alert.raised_at)
+    assert view.answered and view.responses[0].by.startswith(team.key_worker.display_name)
+    assert crisis_alerts.escalate(db, alert.respond_by) == 0
+
+
+def test_who_may_respond_and_bad_input_changes_nothing(db, team):
+    alert = start_plan(db, team)
+    now = alert.raised_at
+    for person in (team.client, team.advocate):
+        with pytest.raises(ReadOnly):
+            crisis_alerts.respond(db, actor_for(person), team.agreement, "Hello", now)
+    for person in (team.stranger, Circle().supervisor, team.admin):
+        with pytest.raises(NotFound):
+            crisis_alerts.respond(db, actor_for(person), team.agreement, "Hello", now)
+    with pytest.raises(ContentInvalid) as err:
+        crisis_alerts.respond(db, actor_for(team.key_worker), team.agreement, "   ", now)
+    assert "what you are doing" in err.value.errors["note"]
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(CrisisResponse)) == 0
+
+    crisis_alerts.respond(db, actor_for(team.key_worker), team.agreement, "Phoning now.", now)
+    with pytest.raises(Invalid, match="already responded"):
+        crisis_alerts.respond(db, actor_for(team.supervisor), team.agreement, "Me too.", now)
+
+
+def test_a_colleague_sees_only_what_they_are_asked_about_and_the_client_sees_that(db, team):
+    colleague = actor_for(team.colleague)
+    with pytest.raises(NotFound):  # nothing asked: a colleague has no access to the records
+        crisis_alerts.alert_page(db, colleague, team.agreement, TODAY)
+    alert = start_plan(db, team)
+    page = crisis_alerts.alert_page(db, colleague, team.agreement, alert.raised_at)
+    assert page.access.respond and page.waiting[0].id == alert.id
+    shown = [f["key"] for s in page.essentials.sections for f in s["fields"]]
+    assert shown[:2] == ["warning_signs", "what_helps"] and shown[-1] == "out_of_hours"
+    assert "contacts" in shown and "worker_hours" not in shown
+    assert page.essentials.sections[0]["values"]["warning_signs"]["text"] == "I stop sleeping."
+    with db.read() as s:
+        reads = s.scalars(
+            sa.select(AuditEvent.actor_id).where(
+                AuditEvent.action == "read", AuditEvent.client_id == team.client.id
+            )
+        ).all()
+    assert reads == [team.colleague.id]  # shows in the client's access log
+    # Once someone else has answered, the colleague's look is over.
+    crisis_alerts.respond(db, actor_for(team.key_worker), team.agreement, "Done.", alert.raised_at)
+    with pytest.raises(NotFound):
+        crisis_alerts.alert_page(db, colleague, team.agreement, alert.raised_at)
+
+
+def test_alerts_and_responses_are_append_only(db, team):
+    alert = start_plan(db, team)
+    crisis_alerts.respond(db, actor_for(team.key_worker), team.agreement, "Done.", alert.raised_at)
+    for table in ("crisis_alerts", "crisis_responses"):
+        for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
+            with pytest.raises(DatabaseError), db.write() as s:
+                s.execute(sa.text(statement))
