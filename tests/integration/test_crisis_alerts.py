@@ -40,7 +40,6 @@ from careplan.services.reminders import ReminderSettings
 from tests.factories import Circle, KeyWorkerFactory, make_agreement
 from tests.integration.test_reminders_exactly_once import ROOT
 from tests.integration.test_reminders_exactly_once import Child as _Child
-from tests.integration.test_smtp import smtp_app, smtp_server  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 
