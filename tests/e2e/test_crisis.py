@@ -54,7 +54,7 @@ def test_the_client_asks_for_help_and_the_key_worker_responds(live_server, new_p
     alex = new_phone()
     sign_in(alex, live_server, client)
     alex.get_by_role("link", name=re.compile("Partnership agreement")).click()
-    alex.get_by_role("link", name="When I am not well").click()
+    alex.get_by_role("link", name="When I am not well", exact=True).click()
     check_phone_page(alex, "crisis plan")
     urgent = alex.get_by_role("link", name="Samaritans: 116 123")
     expect(urgent).to_have_attribute("href", "tel:116123")
