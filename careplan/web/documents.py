@@ -40,7 +40,11 @@ def version(document_id: int, number: int):
 
 
 def show_page(
-    page, comment_errors: dict | None = None, sign_errors: dict | None = None, status: int = 200
+    page,
+    comment_errors: dict | None = None,
+    sign_errors: dict | None = None,
+    status: int = 200,
+    sign_refusal: str = "",
 ):
     notes = comments.comments_on(get_db(), current_user.actor, page.id)
     return render_template(
@@ -49,6 +53,7 @@ def show_page(
         comments=notes,
         comment_errors=comment_errors or {},
         sign_errors=sign_errors or {},
+        sign_refusal=sign_refusal,
     ), status
 
 
