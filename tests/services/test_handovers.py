@@ -1,3 +1,4 @@
+import re
 from datetime import date
 
 import pytest
@@ -119,6 +120,23 @@ def test_the_agreed_version_stays_in_force_and_the_next_one_needs_the_new_worker
         signoff.sign(db, actor_for(circle.key_worker), doc, 3, "signed", "", PASSWORD)
     agreed = signoff.sign(db, actor_for(new_worker), doc, 3, "signed", "", PASSWORD)
     assert agreed.state is State.AGREED and agreed.agreed.number == 3
+
+
+def test_the_client_sees_everything_about_their_handover_that_their_advocate_sees(app, db, setup):
+    circle, _, new_worker = setup
+    note = "Prefers calls after 2pm. Collects the script on Mondays."
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, note)
+
+    def handover_lines(user) -> set[str]:
+        browser = login(app.test_client(), user)
+        html = browser.get(f"/clients/{circle.client.id}").get_data(as_text=True)
+        block = html.split('class="warning"', 1)[1].split("</div>", 1)[0]
+        pieces = re.findall(r"<(p|li)\b[^>]*>(.*?)</\1>", block, re.DOTALL)
+        return {" ".join(re.sub(r"<[^>]+>", " ", text).split()) for _, text in pieces}
+
+    seen_by_advocate = handover_lines(circle.advocate)
+    assert note in seen_by_advocate
+    assert seen_by_advocate <= handover_lines(circle.client)
 
 
 def test_who_may_hand_over_and_to_whom(db, setup):
