@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .blocks import (
+    MAX_HANDOVERS,
+    BoundedList,
     IsoDates,
     StrictSchema,
     TextBlockSchema,
@@ -25,6 +27,7 @@ from .blocks import (
     goals_and_steps,
     goals_field,
     id_field,
+    people_field,
     text_field,
 )
 from .documents import DocumentKind, Field, new_id
@@ -174,9 +177,15 @@ def _field_for(kind: str):
     if kind == "goals":
         return goals_field()
     if kind == "people":
-        return fields.List(fields.Nested(PersonSchema), load_default=list)
+        return people_field(PersonSchema)
     if kind == "handover":
-        return fields.List(fields.Nested(HandoverSchema), load_default=list)
+        return BoundedList(
+            fields.Nested(HandoverSchema),
+            MAX_HANDOVERS,
+            "Up to {max} decisions can be handed over here, and there are {count}. Please "
+            "combine or remove some.",
+            load_default=list,
+        )
     return fields.Nested(TextBlockSchema, load_default=lambda: {"text": ""})
 
 

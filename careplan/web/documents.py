@@ -9,7 +9,7 @@ from ..domain.errors import ContentInvalid
 from ..extensions import get_db, get_library
 from ..services import comments, documents
 from ..services.errors import Conflict, ReadOnly
-from .forms import base_number_from_form, content_from_form
+from .forms import base_number_from_form, content_from_form, shown_again
 
 bp = Blueprint("documents", __name__)
 
@@ -129,7 +129,7 @@ def edit(document_id: int):
         return render_template(
             "documents/edit.html",
             doc=page,
-            form=content,
+            form=shown_again(content),
             base_number=base_number,
             errors=err.errors,
             change_note=change_note,
