@@ -18,7 +18,7 @@ from careplan.extensions import DB_KEY
 from careplan.services import passwords
 from tests import factories
 
-pytest_plugins = ["tests.smtp"]  # the smtp_server and smtp_app fixtures
+pytest_plugins = ["tests.smtp", "tests.gunicorn"]  # smtp_server, smtp_app, gunicorn_url
 
 BACKEND = os.environ.get("CAREPLAN_TEST_DB", "sqlite")
 PG_SERVER = os.environ.get("CAREPLAN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .blocks import (
+    MAX_HANDOVERS,
+    BoundedList,
     IsoDates,
     StrictSchema,
     TextBlockSchema,
@@ -26,6 +28,7 @@ from .blocks import (
     goals_and_steps,
     goals_field,
     id_field,
+    people_field,
     text_field,
 )
 from .documents import DocumentKind, Field, new_id
@@ -227,9 +230,15 @@ def _field_for(kind: str):
     if kind == "goals":
         return goals_field()
     if kind == "people":
-        return fields.List(fields.Nested(PersonSchema), load_default=list)
+        return people_field(PersonSchema)
     if kind == "handover":
-        return fields.List(fields.Nested(HandoverSchema), load_default=list)
+        return BoundedList(
+            fields.Nested(HandoverSchema),
+            MAX_HANDOVERS,
+            "Up to {max} decisions can be handed over here, and there are {count}. Please "
+            "combine or remove some.",
+            load_default=list,
+        )
     return fields.Nested(TextBlockSchema, load_default=lambda: {"text": ""})
 
 

@@ -20,6 +20,12 @@ STEP_STATUSES = {
 
 REQUIRED = {"required": "Please fill this in.", "null": "Please fill this in."}
 TEXT = 5000
+# How many items a list may hold. Real plans fit comfortably (a handful of goals, a few steps
+# each, a dozen people); the limits keep every version small enough to print as a signed PDF.
+MAX_GOALS = 12
+MAX_STEPS = 8  # per goal
+MAX_PEOPLE = 20  # per list of people (care team, contacts, supporters)
+MAX_HANDOVERS = 10  # decisions handed over, per list
 
 
 def text_field(max_len: int = TEXT, required: bool = False, **kw):
@@ -47,6 +53,30 @@ def date_field(required: bool = True):
     if required:
         return fields.Date(required=True, error_messages=messages)
     return fields.Date(load_default=None, allow_none=True, error_messages=messages)
+
+
+class BoundedList(fields.List):
+    """A list of at most `max_items` items, counted before any item is read, so an absurdly
+    long list is refused at once instead of being checked item by item."""
+
+    def __init__(self, inner, max_items: int, too_many: str, **kwargs):
+        super().__init__(inner, **kwargs)
+        self.max_items, self.too_many = max_items, too_many
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list) and len(value) > self.max_items:
+            raise MarshmallowError(self.too_many.format(max=self.max_items, count=len(value)))
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def people_field(schema):
+    return BoundedList(
+        fields.Nested(schema),
+        MAX_PEOPLE,
+        "Up to {max} people can be listed here, and there are {count}. "
+        "Please remove some, or name a team once instead of each person in it.",
+        load_default=list,
+    )
 
 
 class StrictSchema(Schema):
@@ -116,11 +146,23 @@ class StepSchema(IsoDates, StrictSchema):
 class GoalSchema(StrictSchema):
     id = id_field()
     title = text_field(500, required=True)
-    steps = fields.List(fields.Nested(StepSchema), load_default=list)
+    steps = BoundedList(
+        fields.Nested(StepSchema),
+        MAX_STEPS,
+        "A goal can have up to {max} steps, and this one has {count}. Please combine some "
+        "small steps, or make part of it a goal of its own.",
+        load_default=list,
+    )
 
 
 def goals_field():
-    return fields.List(fields.Nested(GoalSchema), load_default=list)
+    return BoundedList(
+        fields.Nested(GoalSchema),
+        MAX_GOALS,
+        "Up to {max} goals fit in one document, and there are {count}. Please combine or "
+        "remove some.",
+        load_default=list,
+    )
 
 
 def drop_blank_goals(goals) -> list:

@@ -18,6 +18,7 @@ from .blocks import (
     goals_and_steps,
     goals_field,
     id_field,
+    people_field,
     text_field,
 )
 from .documents import DocumentKind, Field
@@ -72,14 +73,22 @@ class CareTeamMemberSchema(StrictSchema):
     may_see = text_field(1000)
 
 
+# One field per life domain (not a dict of them), so a message about a domain's words is
+# named like its form field, "domains-housing-own_words", and shown beside it.
+DomainsSchema = type(
+    "DomainsSchema",
+    (StrictSchema,),
+    {
+        key: fields.Nested(DomainViewSchema, load_default=lambda: {"own_words": ""})
+        for key in DOMAIN_KEYS
+    },
+)
+
+
 class CarePlanSchema(StrictSchema):
-    domains = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(DOMAIN_KEYS)),
-        values=fields.Nested(DomainViewSchema),
-        load_default=dict,
-    )
+    domains = fields.Nested(DomainsSchema, load_default=dict)
     goals = goals_field()
-    care_team = fields.List(fields.Nested(CareTeamMemberSchema), load_default=list)
+    care_team = people_field(CareTeamMemberSchema)
     what_matters = fields.Nested(TextBlockSchema, load_default=lambda: {"text": ""})
     review_interval_weeks = review_interval_field()
 

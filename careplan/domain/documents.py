@@ -19,6 +19,12 @@ from .errors import ContentInvalid
 from .nested import flatten_errors
 
 ATTRIBUTION_KEYS = ("written_by", "changed_by")
+# The most writing one version may hold, in characters: several times a very full real plan,
+# and small enough that the signed PDF of any version that can be agreed is made well within
+# the renderer's limits (tests/pdf/test_largest_version.py renders the largest one).
+MAX_TEXT = 60_000
+# The form name the message about too much writing is given under (not one field's).
+ALL_CONTENT = "content"
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,14 @@ class DocumentKind:
             content = self.schema().load(raw)
         except ValidationError as err:
             raise ContentInvalid(flatten_errors(err.messages)) from err
+        size = text_size(content)
+        if size > MAX_TEXT:
+            raise ContentInvalid(
+                {
+                    ALL_CONTENT: f"Altogether this is {size:,} characters of writing, and one "
+                    f"version can hold up to {MAX_TEXT:,}. Please shorten some parts."
+                }
+            )
         self.ensure_ids(content, make_id)
         return content
 
@@ -129,6 +143,17 @@ class DocumentKind:
                 node["written_by"] = old.get("written_by", author.as_dict())
                 node["changed_by"] = old.get("changed_by", author.as_dict())
         return content
+
+
+def text_size(value: Any) -> int:
+    """Characters of writing in content (every text, not the ids that match items up)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(text_size(v) for k, v in value.items() if k != "id")
+    if isinstance(value, list):
+        return sum(text_size(v) for v in value)
+    return 0
 
 
 def own_fields(node: dict) -> dict:

@@ -1,14 +1,17 @@
-"""Sign-off rules: when a document is agreed, and what state it is in.
+"""Sign-off rules: when a document is agreed, what state it is in, and who may still sign.
 
-A signature binds one person, in one role, to one version by its content hash. A document is
-agreed when the client and their current key worker have both signed the same version.
+A signature binds one person, in one role, to one version by its content hash. A version is
+agreed when the client and their key worker have both signed it, the key worker still holding
+the caseload at the moment the second signature made it agreed. Agreed is for good: a handover
+or anything signed later never takes it back; a new draft is the way to change it.
 Signatures never move: a signature on version 2 says nothing about version 3.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from .roles import Role
@@ -52,6 +55,39 @@ class VersionRef:
     content_hash: str
 
 
+@dataclass(frozen=True)
+class Tenure:
+    """One key worker holding the client's caseload, from `started_at` until `ended_at`."""
+
+    key_worker_id: int
+    started_at: datetime
+    ended_at: datetime | None = None
+
+    def covers(self, at: datetime) -> bool:
+        return self.started_at <= at and (self.ended_at is None or at < self.ended_at)
+
+
+class Caseload:
+    """Who was the client's key worker, and when."""
+
+    def __init__(self, tenures: Iterable[Tenure]):
+        self.tenures = tuple(tenures)
+
+    @classmethod
+    def always(cls, key_worker_id: int | None) -> Caseload:
+        """Only the current key worker is known: count them as having always held it."""
+        if key_worker_id is None:
+            return cls(())
+        return cls([Tenure(key_worker_id, datetime.min.replace(tzinfo=UTC))])
+
+    def holder_at(self, at: datetime) -> int | None:
+        return next((t.key_worker_id for t in self.tenures if t.covers(at)), None)
+
+    @property
+    def current(self) -> int | None:
+        return next((t.key_worker_id for t in self.tenures if t.ended_at is None), None)
+
+
 class State(StrEnum):
     NOTHING_WRITTEN = "nothing_written"
     DRAFT = "draft"  # latest version signed by nobody
@@ -65,6 +101,9 @@ class SignOff:
     state: State
     agreed: VersionRef | None  # the version in force (may be older than the latest)
     waiting_for: tuple[Role, ...]  # who has not yet signed the latest version
+    agreed_at: datetime | None = None  # when the version in force became agreed
+    # Everyone's outcome on the latest version (whoever they were): nobody signs a version twice.
+    on_head: Mapping[int, Outcome] = field(default_factory=dict)
 
 
 def decide(
@@ -72,43 +111,97 @@ def decide(
     versions: dict[int, str],
     signatures: list[Signature],
     client_id: int,
-    key_worker_id: int | None,
+    key_worker: Caseload | int | None,
 ) -> SignOff:
     """The sign-off state, from the versions' hashes and every signature ever made.
 
-    Only a person's latest outcome on a version counts, and only if it was made on that
-    version's exact content hash.
+    `key_worker` is the caseload's history, or only the current key worker's id. A signature
+    counts only if it was made on the version's exact content hash. Each person signs a version
+    once; should older records hold more, their latest outcome is the one that counts, but
+    nothing recorded after a version became agreed changes that.
     """
+    caseload = key_worker if isinstance(key_worker, Caseload) else Caseload.always(key_worker)
     if head is None:
         return SignOff(State.NOTHING_WRITTEN, None, SIGNING_ROLES)
-    latest: dict[tuple[int, int], Signature] = {}
+    by_version: dict[int, list[Signature]] = {}
     for sig in sorted(signatures, key=lambda s: s.at):
         if versions.get(sig.version_number) == sig.content_hash:
-            latest[(sig.version_number, sig.user_id)] = sig
+            by_version.setdefault(sig.version_number, []).append(sig)
 
-    def outcome(number: int, user_id: int | None) -> Outcome | None:
-        sig = latest.get((number, user_id)) if user_id is not None else None
-        return sig.outcome if sig else None
-
-    def agreed_on(number: int) -> bool:
-        a, b = outcome(number, client_id), outcome(number, key_worker_id)
-        return bool(a and a.agrees and b and b.agrees)
-
-    agreed = next(
-        (VersionRef(n, versions[n]) for n in sorted(versions, reverse=True) if agreed_on(n)), None
-    )
+    agreed, agreed_at = None, None
+    for number in sorted(by_version, reverse=True):
+        at = _agreed_at(by_version[number], client_id, caseload)
+        if at is not None:
+            agreed, agreed_at = VersionRef(number, versions[number]), at
+            break
+    latest = {sig.user_id: sig.outcome for sig in by_version.get(head.number, [])}
     if agreed and agreed.number == head.number:
-        return SignOff(State.AGREED, agreed, ())
+        return SignOff(State.AGREED, agreed, (), agreed_at, latest)
     on_head = {
-        Role.CLIENT: outcome(head.number, client_id),
-        Role.KEY_WORKER: outcome(head.number, key_worker_id),
+        Role.CLIENT: latest.get(client_id),
+        Role.KEY_WORKER: latest.get(caseload.current) if caseload.current else None,
     }
     waiting = tuple(role for role, o in on_head.items() if not (o and o.agrees))
     if any(o is Outcome.DECLINED for o in on_head.values()):
-        return SignOff(State.DECLINED, agreed, waiting)
-    if len(waiting) < 2:
-        return SignOff(State.AWAITING_SIGNATURE, agreed, waiting)
-    return SignOff(State.DRAFT, agreed, waiting)
+        state = State.DECLINED
+    elif len(waiting) < 2:
+        state = State.AWAITING_SIGNATURE
+    else:
+        state = State.DRAFT
+    return SignOff(state, agreed, waiting, agreed_at, latest)
+
+
+def _agreed_at(signatures: list[Signature], client_id: int, caseload: Caseload) -> datetime | None:
+    """The moment a version became agreed (signatures in time order), or None.
+
+    That is the first signature after which the client and the key worker of that moment both
+    agree, the key worker having held the caseload when they signed too. A worker who handed
+    the client over before the client signed does not complete the agreement; the new one does.
+    """
+    latest: dict[int, Signature] = {}
+    for sig in signatures:
+        latest[sig.user_id] = sig
+        client = latest.get(client_id)
+        worker_id = caseload.holder_at(sig.at)
+        worker = latest.get(worker_id) if worker_id is not None else None
+        if (
+            client
+            and client.outcome.agrees
+            and worker
+            and worker.outcome.agrees
+            and caseload.holder_at(worker.at) == worker_id
+        ):
+            return sig.at
+    return None
+
+
+def refusal(
+    decision: SignOff, version_number: int, user_id: int, outcome: Outcome | None = None
+) -> str | None:
+    """Why this person may not sign or decline the latest version now (None if they may).
+
+    An agreed version stays in force until a newer one is agreed, so nobody signs or declines
+    it any more; and nobody signs, or declines, the same version twice.
+    """
+    if decision.agreed and decision.agreed.number == version_number:
+        if outcome is Outcome.DECLINED:
+            return (
+                f"Version {version_number} is agreed and stays in force, so it can no longer be "
+                "declined. If something needs to change, edit the document: the new version is "
+                "a draft until you have both signed it. Nothing was changed."
+            )
+        return (
+            f"Version {version_number} is already agreed, so there is nothing more to sign. "
+            "Nothing was changed."
+        )
+    mine = decision.on_head.get(user_id)
+    if mine is not None:
+        return (
+            f"You have already {mine.label} version {version_number}. A signature is given "
+            "once and cannot be changed. If something needs to change, edit the document: the "
+            "new version needs both of you to sign it. Nothing was changed."
+        )
+    return None
 
 
 def validate_outcome(outcome_raw: str, comment: str) -> tuple[Outcome, str]:

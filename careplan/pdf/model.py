@@ -113,15 +113,26 @@ class PrintableDocument:
     @property
     def title(self) -> str:
         """'Care plan – 22 November 2026': the kind and the date, nothing about the service."""
-        if self.draft:
-            return f"{self.kind_label} – draft, version {self.version_number}"
-        return f"{self.kind_label} – {long_date(self.agreed_on)}"
+        return document_title(self.kind_label, self.version_number, self.agreed_on, self.draft)
 
     def filename(self, ascii_only: bool = False) -> str:
-        name = f"{self.title}.pdf"
-        if ascii_only:
-            name = name.replace("–", "-").encode("ascii", "ignore").decode()
-        return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "", name)
+        return pdf_filename(self.title, ascii_only)
+
+
+def document_title(
+    kind_label: str, version_number: int, agreed_on: date | None, draft: bool
+) -> str:
+    if draft:
+        return f"{kind_label} – draft, version {version_number}"
+    return f"{kind_label} – {long_date(agreed_on)}"
+
+
+def pdf_filename(title: str, ascii_only: bool = False) -> str:
+    """The file name for a title: no characters file systems refuse; optionally ASCII only."""
+    name = title if title.endswith(".pdf") else f"{title}.pdf"
+    if ascii_only:
+        name = name.replace("–", "-").encode("ascii", "ignore").decode()
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "", name)
 
 
 def long_date(value: date | None) -> str:

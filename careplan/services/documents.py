@@ -26,7 +26,6 @@ from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
 from ..domain.merge import merge
 from ..domain.roles import Role
-from ..domain.signoff import State
 from . import audit, drafts, handovers
 from .access import access_to, require_read
 from .actor import Actor
@@ -85,12 +84,13 @@ class DocumentPage:
 
     @property
     def can_sign_now(self) -> bool:
-        """Signing is offered on the latest version only, to the two parties, until agreed."""
+        """Signing is offered on the latest version only, to the two parties, once each, and
+        not after it is agreed (the same rule signoff.sign enforces)."""
         return (
             self.access.sign
             and self.shown is not None
             and self.shown.number == self.head_number
-            and self.signoff.state is not State.AGREED
+            and self.signoff.refusal is None
         )
 
     @property
@@ -197,7 +197,7 @@ def _version(s: Session, document_id: int, number: int) -> tuple[Version, User]:
 
 
 def _page(
-    s: Session, doc: Document, access: Access, number: int | None, actor: Actor | None = None
+    s: Session, doc: Document, access: Access, number: int | None, actor: Actor
 ) -> DocumentPage:
     kind = kind_for(doc.kind, doc.template)
     number = doc.head_number if number is None else number
@@ -222,8 +222,8 @@ def _page(
         access,
         doc.template,
         kind.sections(),
-        signoff_view(s, doc),
-        review_requests_for(s, actor, doc.id) if actor else [],
+        signoff_view(s, doc, actor.id),
+        review_requests_for(s, actor, doc.id),
     )
 
 
@@ -348,7 +348,7 @@ def history(db: Database, actor: Actor, document_id: int, page: int = 1) -> Hist
             .limit(HISTORY_EVENTS)
         ).all()
         events = [_event(e, u) for e, u in rows]
-        return HistoryPage(_page(s, doc, access, None), versions, page, pages, events)
+        return HistoryPage(_page(s, doc, access, None, actor), versions, page, pages, events)
 
 
 def _event(event: AuditEvent, user: User) -> Event:
@@ -374,7 +374,7 @@ def compare_versions(
             s, actor, access, doc, doc.client_id, f"comparison of versions {older} and {newer}"
         )
         return Comparison(
-            _page(s, doc, access, newer),
+            _page(s, doc, access, newer, actor),
             _version_info(old_v, old_a),
             _version_info(new_v, new_a),
             changes,
@@ -574,7 +574,7 @@ def conflict_view(db: Database, actor: Actor, conflict: Conflict) -> ConflictVie
         proposal, _ = merge(
             strip_attribution(base), strip_attribution(head_v.content), conflict.content
         )
-        page = _page(s, doc, access, conflict.head_number)
+        page = _page(s, doc, access, conflict.head_number, actor)
         return ConflictView(
             page, [_version_info(v, u) for v, u in rows], theirs, mine, clashes, proposal
         )

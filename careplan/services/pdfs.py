@@ -54,8 +54,8 @@ def storage_path(config, instance_path: Path | str) -> Path:
     return Path(config.get("PDF_STORAGE_PATH") or Path(instance_path) / "pdfs")
 
 
-def sealed_filename(kind_label: str, agreed_on: date) -> str:
-    return f"{kind_label} – {pdf.long_date(agreed_on)}.pdf"
+def sealed_filename(kind_label: str, number: int, agreed_on: date) -> str:
+    return pdf.pdf_filename(pdf.document_title(kind_label, number, agreed_on, draft=False))
 
 
 # --- building the printable document ---------------------------------------------------------
@@ -241,7 +241,7 @@ def sealed_pdf(
         render = _render_row(s, actor, document_id, number)
         doc = s.get(Document, document_id)
         label = kind_for(doc.kind, doc.template).label
-        filename = sealed_filename(label, render.agreed_at.date())
+        filename = sealed_filename(label, number, render.agreed_at.date())
         if render.status != "ready":
             return SealedPdf(render.status, None, filename, render.attempts)
         audit.record(
@@ -260,7 +260,7 @@ def draft_pdf(
     db: Database, actor: Actor, document_id: int, number: int, settings: PdfSettings
 ) -> tuple[bytes, str]:
     """Any version, rendered now with DRAFT on every page and no seal."""
-    with db.write() as s:
+    with db.read() as s:
         doc = s.get(Document, document_id)
         if doc is None:
             raise NotFound()
@@ -268,18 +268,22 @@ def draft_pdf(
         if not 1 <= number <= doc.head_number:
             raise NotFound()
         printable = _printable(s, doc, number, True, f"DRAFT-{number}", None, settings)
+    # Rendered outside any transaction (it takes a while), and recorded as downloaded only
+    # once there is a PDF: a render that fails leaves no "download" in the access log.
+    data = pdf.render_pdf(printable, settings.limits)
+    with db.write() as s:
         audit.record(
             s,
             actor,
             "download",
             "document",
-            doc.id,
+            document_id,
             client_id=doc.client_id,
             detail={
                 "what": f"a draft PDF of your {printable.kind_label.lower()} (version {number})"
             },
         )
-    return pdf.render_pdf(printable, settings.limits), printable.filename()
+    return data, printable.filename()
 
 
 def agreed_version_for(db: Database, actor: Actor, document_id: int) -> int | None:

@@ -25,12 +25,15 @@ from ..domain.agreement import empty_key_parts
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from ..domain.signoff import (
+    Caseload,
     Outcome,
     Signature,
     SignOff,
     State,
+    Tenure,
     VersionRef,
     decide,
+    refusal,
     validate_outcome,
 )
 from . import audit, passwords
@@ -62,12 +65,27 @@ class SignOffView:
     waiting_for: tuple[str, ...]  # role labels
     signatures: list[SignatureView]  # newest first
     key_worker_name: str
+    # The viewer's own signature on the latest version, if they signed or declined it.
+    mine: SignatureView | None = None
+    # Why the viewer may not sign the latest version now (None if they may, or never could).
+    refusal: str | None = None
 
 
 def current_key_worker(s: Session, client_id: int) -> int | None:
     return s.scalar(
         select(CaseloadLink.key_worker_id).where(
             CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None)
+        )
+    )
+
+
+def caseload_history(s: Session, client_id: int) -> Caseload:
+    return Caseload(
+        Tenure(worker, started, ended)
+        for worker, started, ended in s.execute(
+            select(CaseloadLink.key_worker_id, CaseloadLink.started_at, CaseloadLink.ended_at)
+            .where(CaseloadLink.client_id == client_id)
+            .order_by(CaseloadLink.started_at)
         )
     )
 
@@ -113,7 +131,7 @@ def decide_for(s: Session, doc: Document, rows=None) -> SignOff:
         )
         for r, _ in rows
     ]
-    return decide(head, versions, sigs, doc.client_id, current_key_worker(s, doc.client_id))
+    return decide(head, versions, sigs, doc.client_id, caseload_history(s, doc.client_id))
 
 
 def store_state(doc: Document, decision: SignOff, signed_at: datetime | None = None) -> None:
@@ -125,48 +143,51 @@ def store_state(doc: Document, decision: SignOff, signed_at: datetime | None = N
 
 
 def refresh_states_for_client(s: Session, client_id: int) -> None:
-    """After the client's key worker changes, whose signature counts changes too."""
+    """After the client's key worker changes, whose signature a draft waits for changes too
+    (an agreed version stays agreed)."""
     for doc in s.scalars(
         select(Document).where(Document.client_id == client_id, Document.head_number > 0)
     ):
         store_state(doc, decide_for(s, doc))
 
 
-def signoff_view(s: Session, doc: Document) -> SignOffView:
+def signoff_view(s: Session, doc: Document, viewer_id: int | None = None) -> SignOffView:
     rows = _signatures(s, doc.id)
     decision = decide_for(s, doc, rows)
-    agreed_at = None
-    if decision.agreed:
-        agreed_at = max(
-            (
-                r.signed_at
-                for r, _ in rows
-                if r.version_number == decision.agreed.number and Outcome(r.outcome).agrees
-            ),
-            default=None,
-        )
     worker_id = current_key_worker(s, doc.client_id)
     worker = s.get(User, worker_id) if worker_id else None
+    signatures = [(r, _signature_view(r, u)) for r, u in reversed(rows)]
+    mine = next(
+        (
+            view
+            for r, view in signatures
+            if r.user_id == viewer_id and r.version_number == doc.head_number
+        ),
+        None,
+    )
     return SignOffView(
         decision.state,
         decision.agreed,
-        agreed_at,
+        decision.agreed_at,
         tuple(r.label for r in decision.waiting_for),
-        [
-            SignatureView(
-                u.display_name,
-                Role(r.role).label,
-                r.version_number,
-                r.outcome,
-                Outcome(r.outcome).label,
-                r.comment,
-                r.signed_at,
-                r.method,
-                r.content_hash,
-            )
-            for r, u in reversed(rows)
-        ],
+        [view for _, view in signatures],
         worker.display_name if worker else "",
+        mine,
+        refusal(decision, doc.head_number, viewer_id) if viewer_id and doc.head_number else None,
+    )
+
+
+def _signature_view(r: SignatureRecord, u: User) -> SignatureView:
+    return SignatureView(
+        u.display_name,
+        Role(r.role).label,
+        r.version_number,
+        r.outcome,
+        Outcome(r.outcome).label,
+        r.comment,
+        r.signed_at,
+        r.method,
+        r.content_hash,
     )
 
 
@@ -188,7 +209,10 @@ def sign(
         db, actor.id, password, "That password is not right. Nothing was signed."
     )
     with db.write() as s:
-        doc = s.get(Document, document_id)
+        # The document row stays locked until this signature is committed, so two signatures
+        # on one document (the same form sent twice, or both parties at once) are decided one
+        # after the other, each seeing the other's. On SQLite, BEGIN IMMEDIATE does the same.
+        doc = s.get(Document, document_id, with_for_update=True)
         if doc is None:
             raise NotFound()
         access = require_read(s, actor, doc.client_id)
@@ -206,6 +230,9 @@ def sign(
         if outcome.agrees and doc.kind == "agreement":
             blank = [p.key for p in _refuse_unconfirmed_blanks(doc, version, confirm_blank)]
         before = decide_for(s, doc)
+        refused = refusal(before, version_number, actor.id, outcome)
+        if refused:
+            raise Invalid(refused)
         s.add(
             SignatureRecord(
                 document_id=doc.id,

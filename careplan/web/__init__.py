@@ -136,9 +136,11 @@ def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if current_user.is_authenticated:
-        # Records about people's health must not sit in shared browser caches.
-        response.headers.setdefault("Cache-Control", "no-store")
+    if request.endpoint != "static":
+        # Records about people's health must not be kept by any cache, browser or proxy: not
+        # pages, not downloads (send_file would say "no-cache", which still stores), not the
+        # calendar feed, whose address is the only key.
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

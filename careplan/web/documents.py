@@ -11,7 +11,7 @@ from ..domain.language import check_text
 from ..extensions import get_db, get_library
 from ..services import comments, documents, drafts
 from ..services.errors import Conflict, ReadOnly, ServiceError
-from .forms import base_number_from_form, content_from_form, draft_fields
+from .forms import base_number_from_form, content_from_form, draft_fields, shown_again
 
 bp = Blueprint("documents", __name__)
 
@@ -42,7 +42,11 @@ def version(document_id: int, number: int):
 
 
 def show_page(
-    page, comment_errors: dict | None = None, sign_errors: dict | None = None, status: int = 200
+    page,
+    comment_errors: dict | None = None,
+    sign_errors: dict | None = None,
+    status: int = 200,
+    sign_refusal: str = "",
 ):
     notes = comments.comments_on(get_db(), current_user.actor, page.id)
     return render_template(
@@ -51,6 +55,7 @@ def show_page(
         comments=notes,
         comment_errors=comment_errors or {},
         sign_errors=sign_errors or {},
+        sign_refusal=sign_refusal,
     ), status
 
 
@@ -136,7 +141,7 @@ def edit(document_id: int):
         )
     except ContentInvalid as err:
         page = documents.open_document(db, actor, document_id)
-        return _edit_page(page, content, base_number, part, change_note, err.errors, status=422)
+        return _edit_page(page, shown_again(content), base_number, part, change_note, err.errors, status=422)
     except Conflict as conflict:
         view = documents.conflict_view(db, actor, conflict)
         return render_template(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
+from ..domain.blocks import MAX_GOALS, MAX_HANDOVERS, MAX_PEOPLE, MAX_STEPS
 from ..domain.nested import unflatten
 
 CONTROL_FIELDS = {"csrf_token", "base_number", "change_note", "action", "part"}
+# A refused form is shown again for correcting, every list in full up to twice the longest any
+# list may be; beyond that it is cut, so refusing a list of 60,000 is not a page of 60,000.
+SHOWN_AGAIN = 2 * max(MAX_GOALS, MAX_STEPS, MAX_PEOPLE, MAX_HANDOVERS)
 
 
 def content_from_form(form: MultiDict) -> dict:
@@ -23,3 +27,12 @@ def base_number_from_form(form: MultiDict) -> int | None:
 def draft_fields(form: MultiDict) -> list[tuple[str, str]]:
     """The content fields of an edit form, in order, as they would be posted again."""
     return [(k, v) for k, v in form.items(multi=True) if k not in CONTROL_FIELDS]
+
+
+def shown_again(value, limit: int = SHOWN_AGAIN):
+    """Submitted content to show again on the form, with absurdly long lists cut."""
+    if isinstance(value, list):
+        return [shown_again(item, limit) for item in value[:limit]]
+    if isinstance(value, dict):
+        return {key: shown_again(item, limit) for key, item in value.items()}
+    return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import (
     Blueprint,
     current_app,
@@ -14,6 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from .. import pdf
 from ..extensions import get_db
 from ..services import pdfs
 
@@ -31,12 +34,7 @@ def settings(with_seal: bool = True) -> pdfs.PdfSettings:
 def signed(document_id: int, number: int):
     result = pdfs.sealed_pdf(get_db(), current_user.actor, document_id, number, settings())
     if result.status == "ready":
-        return send_file(
-            result.path,
-            mimetype="application/pdf",
-            as_attachment=True,
-            download_name=result.filename,
-        )
+        return as_download(send_file(result.path, mimetype="application/pdf"), result.filename)
     return render_template(
         "pdfs/preparing.html", result=result, document_id=document_id, number=number
     ), 202
@@ -56,8 +54,19 @@ def draft(document_id: int, number: int):
     data, filename = pdfs.draft_pdf(
         get_db(), current_user.actor, document_id, number, settings(False)
     )
-    response = current_app.response_class(data, mimetype="application/pdf")
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return as_download(current_app.response_class(data, mimetype="application/pdf"), filename)
+
+
+def as_download(response, filename: str):
+    """Content-Disposition as RFC 6266 has it: the real name, UTF-8 and percent-encoded, in
+    `filename*` (RFC 8187), and an ASCII `filename` for clients without it. The header is then
+    plain ASCII, as a WSGI server must send it: gunicorn cannot encode "–" and answers 500."""
+    response.headers.set(
+        "Content-Disposition",
+        "attachment",
+        filename=pdf.pdf_filename(filename, ascii_only=True),
+        **{"filename*": "UTF-8''" + quote(filename, safe="!#$&+-.^_`|~")},
+    )
     return response
 
 

@@ -9,6 +9,7 @@ from ..domain.errors import ContentInvalid
 from ..domain.signoff import State
 from ..extensions import get_db
 from ..services import documents, signoff
+from ..services.errors import Invalid
 from .documents import show_page
 
 bp = Blueprint("signoff", __name__)
@@ -33,6 +34,11 @@ def sign(document_id: int, number: int):
     except ContentInvalid as err:
         page = documents.open_document(db, actor, document_id)
         return show_page(page, sign_errors=err.errors, status=422)
+    except Invalid as err:
+        # Already signed, already agreed, or no longer the latest version: say so beside the
+        # signatures, which now show how things stand.
+        page = documents.open_document(db, actor, document_id)
+        return show_page(page, sign_refusal=str(err), status=409)
     if result.state is State.AGREED:
         flash(f"Version {number} is now agreed by both of you. The signed PDF is being prepared.")
     elif form.get("outcome") == "declined":

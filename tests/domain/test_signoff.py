@@ -4,7 +4,17 @@ import pytest
 
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.roles import Role
-from careplan.domain.signoff import Outcome, Signature, State, VersionRef, decide, validate_outcome
+from careplan.domain.signoff import (
+    Caseload,
+    Outcome,
+    Signature,
+    State,
+    Tenure,
+    VersionRef,
+    decide,
+    refusal,
+    validate_outcome,
+)
 
 CLIENT, WORKER, OLD_WORKER = 1, 2, 3
 T0 = datetime(2027, 1, 1, tzinfo=UTC)
@@ -66,6 +76,57 @@ def test_a_decline_is_a_state_of_its_own_and_a_later_sign_replaces_it():
 def test_only_the_current_key_worker_counts():
     result = state([sig(CLIENT, 3), sig(OLD_WORKER, 3)], worker=WORKER)
     assert result.state is State.AWAITING_SIGNATURE
+
+
+HANDOVER = T0 + timedelta(minutes=30)
+# The old worker held the caseload until the handover, the new one since.
+HANDED_OVER = Caseload(
+    [Tenure(OLD_WORKER, T0 - timedelta(days=1), HANDOVER), Tenure(WORKER, HANDOVER)]
+)
+
+
+def test_a_version_agreed_before_a_handover_stays_agreed():
+    result = state([sig(CLIENT, 3), sig(OLD_WORKER, 3, minutes=5)], worker=HANDED_OVER)
+    assert result.state is State.AGREED and result.agreed == VersionRef(3, "h3")
+    assert result.agreed_at == T0 + timedelta(minutes=5)
+
+
+def test_a_draft_half_signed_before_a_handover_needs_the_new_worker():
+    # The old worker signed, then handed over; the client signing afterwards does not complete it.
+    half = state([sig(OLD_WORKER, 3, minutes=5), sig(CLIENT, 3, minutes=40)], worker=HANDED_OVER)
+    assert half.state is State.AWAITING_SIGNATURE and half.agreed is None
+    assert half.waiting_for == (Role.KEY_WORKER,)
+    done = state(
+        [sig(OLD_WORKER, 3, minutes=5), sig(CLIENT, 3, minutes=40), sig(WORKER, 3, minutes=50)],
+        worker=HANDED_OVER,
+    )
+    assert done.state is State.AGREED and done.agreed_at == T0 + timedelta(minutes=50)
+
+
+def test_an_older_agreed_version_stays_in_force_beside_a_draft_after_a_handover():
+    result = state([sig(CLIENT, 2), sig(OLD_WORKER, 2, minutes=1)], worker=HANDED_OVER)
+    assert result.state is State.DRAFT and result.agreed == VersionRef(2, "h2")
+    assert result.waiting_for == (Role.CLIENT, Role.KEY_WORKER)
+
+
+def test_nothing_recorded_after_agreement_takes_it_back():
+    # Records made before the rule existed: a decline after both had signed.
+    result = state([sig(CLIENT, 3), sig(WORKER, 3, minutes=1), sig(CLIENT, 3, Outcome.DECLINED, 2)])
+    assert result.state is State.AGREED and result.agreed == VersionRef(3, "h3")
+
+
+def test_nobody_signs_a_version_twice_or_signs_or_declines_an_agreed_one():
+    half = state([sig(CLIENT, 3)])
+    assert "already signed version 3" in refusal(half, 3, CLIENT, Outcome.SIGNED)
+    assert "already signed version 3" in refusal(half, 3, CLIENT, Outcome.DECLINED)
+    assert refusal(half, 3, WORKER, Outcome.DECLINED) is None
+    declined = state([sig(CLIENT, 3, Outcome.DECLINED)])
+    assert "already declined to sign version 3" in refusal(declined, 3, CLIENT, Outcome.SIGNED)
+    agreed = state([sig(CLIENT, 3), sig(WORKER, 3)])
+    assert "can no longer be declined" in refusal(agreed, 3, WORKER, Outcome.DECLINED)
+    assert "already agreed" in refusal(agreed, 3, OLD_WORKER, Outcome.SIGNED)
+    draft_after_agreement = state([sig(CLIENT, 2), sig(WORKER, 2)])
+    assert refusal(draft_after_agreement, 3, CLIENT, Outcome.DECLINED) is None
 
 
 def test_nothing_written():

@@ -1,113 +1,95 @@
-"""The FHIR file and the client's archive, downloaded over real HTTP from gunicorn."""
+"""Downloads over real HTTP from gunicorn (tests/gunicorn.py): PDFs read back with pypdf, the
+FHIR file validated, the client's archive opened."""
 
 from __future__ import annotations
 
-import http.cookiejar
 import io
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
-import urllib.parse
-import urllib.request
 import zipfile
 
 import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
 
-from careplan.paths import PROJECT_ROOT
-from careplan.services import signoff
+from careplan.db.models import AuditEvent
+from careplan.services import pdfs, signoff
 from careplan.services.accounts import actor_for
 from tests.factories import PASSWORD, Circle, make_plan
+from tests.gunicorn import Browser, filename
 from tests.portability import assert_valid_r4
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-@pytest.fixture
-def server(database_url, tmp_path):
-    port = _free_port()
-    log = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url.replace("postgresql+psycopg://", "postgresql://"),
-        "CAREPLAN_INSTANCE_PATH": str(tmp_path / "instance"),
-        "CAREPLAN_ARGON2_TIME_COST": "1",
-        "CAREPLAN_ARGON2_MEMORY_KIB": "1024",
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "1",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"gunicorn did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=30)
+def _downloads(db) -> int:
+    with db.read() as s:
+        return s.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "download")
+        )
 
 
-def _browser(base: str, user) -> urllib.request.OpenerDirector:
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-    )
-    token = CSRF.search(opener.open(f"{base}/login").read().decode()).group(1)
-    form = {"email": user.email, "password": PASSWORD, "csrf_token": token}
-    opener.open(f"{base}/login", urllib.parse.urlencode(form).encode())
-    return opener
+def test_draft_and_sealed_pdfs_download_over_http_from_gunicorn(app, db, gunicorn_url):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    browser = Browser(gunicorn_url)
+    browser.sign_in(circle.client)
+
+    draft = browser.get(f"/documents/{doc}/versions/1/draft.pdf")
+    assert draft.status == 200 and draft.headers["Content-Type"] == "application/pdf"
+    assert filename(draft) == "Care plan – draft, version 1.pdf"
+    # and a plain ASCII name for clients that do not read filename*
+    assert 'filename="Care plan - draft, version 1.pdf"' in draft.headers["Content-Disposition"]
+    assert draft.headers["Cache-Control"] == "no-store"
+    assert "DRAFT" in _text(draft.read())
+    assert _downloads(db) == 1
+
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    settings = pdfs.PdfSettings.from_config(app.config, app.instance_path)
+    assert pdfs.run_pending(db, settings) == 1
+    sealed = browser.get(f"/documents/{doc}/versions/1/signed.pdf")
+    assert sealed.status == 200 and sealed.headers["Content-Type"] == "application/pdf"
+    assert re.fullmatch(r"Care plan – \d{1,2} \w+ \d{4}\.pdf", filename(sealed))
+    assert sealed.headers["Cache-Control"] == "no-store"
+    data = sealed.read()
+    assert "Find a flat" in _text(data)
+    assert pdfs.verify_file(db, settings, data).genuine
+    assert _downloads(db) == 2
 
 
-def test_fhir_and_archive_download_from_gunicorn(app, db, server):
+def test_fhir_and_archive_download_from_gunicorn(app, db, gunicorn_url):
     circle = Circle()
     doc = make_plan(circle.key_worker, circle.client, versions=2)
     for person in (circle.client, circle.key_worker):
         signoff.sign(db, actor_for(person), doc, 2, "signed", "", PASSWORD)
-    web = _browser(server, circle.client)
+    web = Browser(gunicorn_url)
+    web.sign_in(circle.client)
 
-    response = web.open(f"{server}/documents/{doc}/versions/2/fhir.json")
+    response = web.get(f"/documents/{doc}/versions/2/fhir.json")
     assert response.status == 200
     assert response.headers["Content-Type"] == "application/fhir+json; fhirVersion=4.0"
     assert response.headers["Cache-Control"] == "no-store"
-    assert "FHIR" in response.headers.get_filename()
+    assert "FHIR" in filename(response)
     assert_valid_r4(json.loads(response.read()))
 
-    response = web.open(f"{server}/clients/{circle.client.id}/archive.zip")
+    response = web.get(f"/clients/{circle.client.id}/archive.zip")
     assert response.status == 200 and response.headers["Content-Type"] == "application/zip"
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.headers.get_filename().endswith(".zip")
+    assert filename(response).endswith(".zip")
     archive = zipfile.ZipFile(io.BytesIO(response.read()))
     assert archive.testzip() is None
     assert len([n for n in archive.namelist() if n.endswith(".fhir.json")]) == 2
 
-    worker = _browser(server, circle.key_worker)
+    worker = Browser(gunicorn_url)
+    worker.sign_in(circle.key_worker)
     with pytest.raises(urllib.error.HTTPError) as refused:
-        worker.open(f"{server}/clients/{circle.client.id}/archive.zip")
+        worker.get(f"/clients/{circle.client.id}/archive.zip")
     assert refused.value.code == 404

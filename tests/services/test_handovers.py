@@ -1,10 +1,14 @@
+import re
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AuditEvent
+from careplan.db.models import AuditEvent, Document, PdfRender
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.signoff import State
-from careplan.services import documents, handovers, signoff
+from careplan.domain.supervision import DashState, Filters
+from careplan.services import documents, handovers, pdfs, signoff, supervision
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound
 from tests.conftest import csrf_token, login
@@ -79,22 +83,60 @@ def test_handover_end_to_end_through_the_web(app, db, setup):
     assert actions == ["handover.start", "handover.complete"]
 
 
-def test_the_new_workers_signature_is_needed_on_the_next_agreed_version(db, setup):
+def test_the_agreed_version_stays_in_force_and_the_next_one_needs_the_new_worker(app, db, setup):
     circle, doc, new_worker = setup
+    with db.read() as s:
+        code = s.scalar(sa.select(PdfRender.short_code).where(PdfRender.document_id == doc))
+        review_on = s.scalar(sa.select(Document.next_review_on).where(Document.id == doc))
     handovers.start(
         db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Over to you"
     )
     documents.open_document(db, actor_for(new_worker), doc, 2)
     handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+
+    # Version 2 was agreed by the client and the key worker of the time: it stays in force.
     page = documents.open_document(db, actor_for(circle.client), doc)
-    assert (
-        page.signoff.state is State.AWAITING_SIGNATURE
-    )  # the old worker's signature no longer counts
-    assert page.signoff.agreed is None or page.signoff.agreed.number == 2
-    assert (
-        signoff.sign(db, actor_for(new_worker), doc, 2, "signed", "", PASSWORD).state
-        is State.AGREED
-    )
+    assert (page.signoff.state, page.signoff.agreed.number) == (State.AGREED, 2)
+    html = login(app.test_client(), circle.client).get(f"/documents/{doc}").get_data(as_text=True)
+    assert f"/documents/{doc}/versions/2/signed.pdf" in html
+    assert "Agreed by both of you" in html and "waiting for" not in html
+    rows = supervision.dashboard(db, actor_for(circle.supervisor), Filters(), date.today()).rows
+    assert [(r.document_id, r.state) for r in rows] == [(doc, DashState.AGREED)]
+    with db.read() as s:
+        stored = s.execute(
+            sa.select(Document.agreed_version, Document.next_review_on).where(Document.id == doc)
+        ).one()
+    assert tuple(stored) == (2, review_on)
+    verdict = pdfs.verify_code(db, code)
+    assert verdict.genuine and verdict.version_number == 2
+
+    # The next version needs the new worker's signature; the old worker no longer counts.
+    content = documents.open_document(db, actor_for(new_worker), doc).content
+    content["what_matters"] = {"text": "Moving to a new flat."}
+    documents.save_version(db, actor_for(new_worker), doc, 2, content)
+    signed = signoff.sign(db, actor_for(circle.client), doc, 3, "signed", "", PASSWORD)
+    assert signed.state is State.AWAITING_SIGNATURE and signed.agreed.number == 2
+    with pytest.raises(NotFound):
+        signoff.sign(db, actor_for(circle.key_worker), doc, 3, "signed", "", PASSWORD)
+    agreed = signoff.sign(db, actor_for(new_worker), doc, 3, "signed", "", PASSWORD)
+    assert agreed.state is State.AGREED and agreed.agreed.number == 3
+
+
+def test_the_client_sees_everything_about_their_handover_that_their_advocate_sees(app, db, setup):
+    circle, _, new_worker = setup
+    note = "Prefers calls after 2pm. Collects the script on Mondays."
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, note)
+
+    def handover_lines(user) -> set[str]:
+        browser = login(app.test_client(), user)
+        html = browser.get(f"/clients/{circle.client.id}").get_data(as_text=True)
+        block = html.split('class="warning"', 1)[1].split("</div>", 1)[0]
+        pieces = re.findall(r"<(p|li)\b[^>]*>(.*?)</\1>", block, re.DOTALL)
+        return {" ".join(re.sub(r"<[^>]+>", " ", text).split()) for _, text in pieces}
+
+    seen_by_advocate = handover_lines(circle.advocate)
+    assert note in seen_by_advocate
+    assert seen_by_advocate <= handover_lines(circle.client)
 
 
 def test_who_may_hand_over_and_to_whom(db, setup):

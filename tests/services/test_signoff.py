@@ -2,10 +2,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
-from careplan.db.models import AuditEvent, PdfRender, SignatureRecord
+from careplan.db.models import AuditEvent, Document, PdfRender, SignatureRecord
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.signoff import State
-from careplan.services import accounts, documents, signoff
+from careplan.services import accounts, documents, pdfs, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound, ReadOnly
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
@@ -57,6 +57,52 @@ def test_decline_and_comment_are_recorded_for_everyone_to_see(db, circle):
     ]
 
 
+def _signatures_and_state(db, doc):
+    with db.read() as s:
+        rows = s.execute(
+            sa.select(SignatureRecord.user_id, SignatureRecord.outcome).order_by(SignatureRecord.id)
+        ).all()
+        stored = s.execute(
+            sa.select(Document.signoff_state, Document.agreed_version).where(Document.id == doc)
+        ).one()
+    return list(rows), tuple(stored)
+
+
+def test_nobody_signs_the_same_version_twice_and_a_refusal_changes_nothing(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.client, doc, 1)
+    before = _signatures_and_state(db, doc)
+    for outcome, comment in (("signed", ""), ("declined", "Changed my mind")):
+        with pytest.raises(Invalid) as err:
+            sign(db, circle.client, doc, 1, outcome, comment)
+        assert "You have already signed version 1" in str(err.value)
+    assert _signatures_and_state(db, doc) == before
+    assert before[1] == ("awaiting_signature", None)
+
+
+def test_an_agreed_version_cannot_be_declined_or_signed_again(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.client, doc, 1)
+    sign(db, circle.key_worker, doc, 1)
+    before = _signatures_and_state(db, doc)
+    with db.read() as s:
+        events = s.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+        code = s.scalar(sa.select(PdfRender.short_code))
+    for person in (circle.client, circle.key_worker):
+        with pytest.raises(Invalid) as err:
+            sign(db, person, doc, 1, "declined", "I no longer agree")
+        assert "can no longer be declined" in str(err.value)
+        with pytest.raises(Invalid):
+            sign(db, person, doc, 1)
+    assert _signatures_and_state(db, doc) == (before[0], ("agreed", 1))
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == events
+    page = documents.open_document(db, actor_for(circle.client), doc)
+    assert page.signoff.state is State.AGREED and page.signoff.agreed.number == 1
+    assert not page.can_sign_now
+    assert pdfs.verify_code(db, code).genuine
+
+
 def test_signing_needs_the_password_and_the_latest_version(db, circle):
     doc = make_plan(circle.key_worker, circle.client, versions=2)
     with pytest.raises(ContentInvalid) as err:
@@ -85,6 +131,17 @@ def test_a_handed_over_client_needs_the_new_workers_signature(db, circle):
     accounts.link_caseload(db, circle.client.email, new_worker.email)
     assert sign(db, circle.client, doc, 1).state is State.AWAITING_SIGNATURE
     assert sign(db, new_worker, doc, 1).state is State.AGREED
+
+
+def test_a_version_agreed_before_the_key_worker_changes_stays_agreed(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.client, doc, 1)
+    sign(db, circle.key_worker, doc, 1)
+    new_worker = KeyWorkerFactory(team_id=circle.team.id)
+    accounts.link_caseload(db, circle.client.email, new_worker.email)
+    page = documents.open_document(db, actor_for(new_worker), doc)
+    assert (page.signoff.state, page.signoff.agreed.number) == (State.AGREED, 1)
+    assert _signatures_and_state(db, doc)[1] == ("agreed", 1)
 
 
 @pytest.mark.parametrize(

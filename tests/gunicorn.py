@@ -1,0 +1,85 @@
+"""The app served by gunicorn in its own process, as in production, against the test's
+database and instance folder; and a browser over plain HTTP (urllib). Loaded as a pytest
+plugin by tests/conftest.py: ask for `gunicorn_url`.
+
+The Flask test client accepts response headers a real server cannot send (a file name with an
+en dash in Content-Disposition made gunicorn answer 500), so downloads and state changes are
+also tested through here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from http.cookiejar import CookieJar
+from pathlib import Path
+from urllib.parse import urlencode
+from urllib.request import HTTPCookieProcessor, build_opener
+
+import pytest
+from werkzeug.http import parse_options_header
+
+from tests.factories import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[1]
+LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def gunicorn_url(app, database_url, tmp_path):
+    """gunicorn serving `wsgi:app` with the test's database and instance folder."""
+    log = tmp_path / "gunicorn.log"
+    env = {
+        **os.environ,
+        "CAREPLAN_ENV": "testing",
+        "DATABASE_URL": database_url,
+        "CAREPLAN_INSTANCE_PATH": app.instance_path,
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "1", "--timeout", "120"]
+            + ["--bind", "127.0.0.1:0", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not (match := LISTENING.search(log.read_text())):
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        yield match.group(1)
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+
+class Browser:
+    """Cookies and forms over plain HTTP (urllib), as a browser sends them."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = build_opener(HTTPCookieProcessor(CookieJar()))
+
+    def get(self, path: str):
+        return self.opener.open(self.base + path, timeout=120)
+
+    def sign_in(self, user) -> None:
+        token = CSRF.search(self.get("/login").read().decode()).group(1)
+        form = {"email": user.email, "password": PASSWORD, "csrf_token": token}
+        landed = self.opener.open(self.base + "/login", urlencode(form).encode(), timeout=60)
+        assert "/login" not in landed.url, "sign-in failed"
+
+
+def filename(response) -> str:
+    """The name a browser saves the file as (`filename*` when given, RFC 6266)."""
+    kind, options = parse_options_header(response.headers["Content-Disposition"])
+    assert kind == "attachment"
+    return options["filename"]

@@ -1,0 +1,103 @@
+"""Signing through the document page: once signed, the page says so instead of offering the form
+again, and a form sent twice (a second tap, or "back" and send) is refused with a message."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import Document, SignatureRecord
+from tests.factories import PASSWORD, Circle, make_plan
+from tests.web.test_plan_pages import _browser, _page, _post
+
+
+@pytest.fixture
+def circle(app) -> Circle:
+    return Circle()
+
+
+def _words(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def _stored(db, doc: int) -> tuple:
+    with db.read() as s:
+        signatures = s.execute(
+            sa.select(SignatureRecord.user_id, SignatureRecord.outcome).order_by(SignatureRecord.id)
+        ).all()
+        state = s.execute(
+            sa.select(Document.signoff_state, Document.agreed_version).where(Document.id == doc)
+        ).one()
+    return [tuple(r) for r in signatures], tuple(state)
+
+
+def test_a_signed_person_sees_their_signature_instead_of_the_form(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    sign_url = f"/documents/{doc}/versions/1/sign"
+    client = _browser(app, circle.client)
+    form = _page(client.get(f"/documents/{doc}")).form(sign_url)
+    values = form.typed({"password": PASSWORD})
+    assert _post(client, form, values).status_code == 302
+
+    page = _page(client.get(f"/documents/{doc}"))
+    assert sign_url not in [f.action for f in page.forms]
+    words = _words(page.html)
+    assert "You signed version 1 on" in words
+    assert (
+        f"It becomes agreed when your key worker, {circle.key_worker.display_name}, signs it too."
+        in words
+    )
+
+    # The same form sent again: refused beside the signatures, nothing added.
+    again = client.post(sign_url, data=values)
+    refused = _page(again, 409)
+    assert "You have already signed version 1" in _words(refused.html)
+    assert sign_url not in [f.action for f in refused.forms]
+    assert _stored(db, doc) == ([(circle.client.id, "signed")], ("awaiting_signature", None))
+
+    # The key worker has not signed yet, so they are offered the form.
+    worker = _browser(app, circle.key_worker)
+    worker_page = _page(worker.get(f"/documents/{doc}"))
+    assert f"It becomes agreed when {circle.client.display_name}" not in _words(worker_page.html)
+    worker_form = worker_page.form(sign_url)
+    assert _post(worker, worker_form, worker_form.typed({"password": PASSWORD})).status_code == 302
+
+    # Agreed: both see it, neither is offered the form, and declining now is refused.
+    for browser in (client, worker):
+        page = _page(browser.get(f"/documents/{doc}"))
+        assert sign_url not in [f.action for f in page.forms]
+        words = _words(page.html)
+        assert "Agreed: version 1 was signed by the client and their key worker on" in words
+        assert "There is nothing more to sign." in words
+    declined = worker.post(
+        sign_url,
+        data=worker_form.typed(
+            {"outcome": "declined", "comment": "I no longer agree", "password": PASSWORD}
+        ),
+    )
+    assert declined.status_code == 409
+    assert "Version 1 is agreed and stays in force, so it can no longer be declined." in _words(
+        declined.get_data(as_text=True)
+    )
+    assert _stored(db, doc) == (
+        [(circle.client.id, "signed"), (circle.key_worker.id, "signed")],
+        ("agreed", 1),
+    )
+
+
+def test_a_person_who_declined_is_told_how_to_move_on(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    sign_url = f"/documents/{doc}/versions/1/sign"
+    client = _browser(app, circle.client)
+    form = _page(client.get(f"/documents/{doc}")).form(sign_url)
+    values = form.typed(
+        {"outcome": "declined", "comment": "Goal 1 is not mine", "password": PASSWORD}
+    )
+    assert _post(client, form, values).status_code == 302
+    page = _page(client.get(f"/documents/{doc}"))
+    assert sign_url not in [f.action for f in page.forms]
+    words = _words(page.html)
+    assert "You declined to sign version 1 on" in words
+    assert "the new version can then be signed by both of you" in words
