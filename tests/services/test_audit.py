@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from careplan.db.models import AuditEvent
 from careplan.services import audit, documents
 from careplan.services.accounts import actor_for
+from tests.conftest import BACKEND
 from tests.factories import Circle, make_plan
 
 
@@ -76,3 +77,27 @@ def test_the_client_sees_who_read_their_records(db, events):
     }
     assert all(e.what.startswith("read your care plan") for e in entries)
     assert audit.access_log(db, actor_for(circle.key_worker)) == []
+
+
+# Stored values the column types cannot read back: on SQLite anything can be written; on
+# PostgreSQL the json column accepts a number too large for a float, which JSON cannot hash.
+UNREADABLE = (
+    {
+        "detail": ("detail = '{\"what\": '", "not valid JSON"),
+        "detail NaN": ("detail = '{\"n\": NaN}'", "cannot be hashed"),
+        "time": ("at = 'yesterday'", "time cannot be read"),
+    }
+    if BACKEND == "sqlite"
+    else {"detail": ("detail = '{\"n\": 1e400}'", "cannot be hashed")}
+)
+
+
+@pytest.mark.parametrize("change", list(UNREADABLE.values()), ids=list(UNREADABLE))
+def test_an_event_that_cannot_be_read_is_named_by_the_cli(app, db, events, change):
+    _, ids = events
+    assignment, reason = change
+    _without_guard(db, f"UPDATE audit_events SET {assignment} WHERE id = :id", id=ids[2])
+    result = app.test_cli_runner().invoke(args=["audit-verify"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert f"broken at event {ids[2]}" in result.output and reason in result.output
+    assert "Traceback" not in result.output
