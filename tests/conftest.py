@@ -144,3 +144,19 @@ def login(client, user, password: str = factories.PASSWORD):
 @pytest.fixture(autouse=True, scope="session")
 def _fast_passwords():
     passwords.configure(FAST_ARGON2["ARGON2_TIME_COST"], FAST_ARGON2["ARGON2_MEMORY_KIB"])
+
+
+@pytest.fixture(scope="session")
+def seal_certificate(tmp_path_factory):
+    """One development sealing certificate and key for the session (making one takes a while)."""
+    from careplan.pdf import ensure_dev_certificate
+
+    return ensure_dev_certificate(tmp_path_factory.mktemp("seal"))
+
+
+@pytest.fixture
+def sealing(app, seal_certificate):
+    """The app seals (and signs audit checkpoints) with the session's certificate."""
+    cert, key = seal_certificate
+    app.config.update(PDF_SEAL_CERT_PATH=str(cert), PDF_SEAL_KEY_PATH=str(key))
+    return cert, key

@@ -11,6 +11,9 @@ from tests.conftest import BACKEND
 from tests.factories import PASSWORD, Circle, make_plan
 from tests.tamper import without_guard
 
+# audit-verify also checks the checkpoints, signed with the sealing key.
+pytestmark = pytest.mark.usefixtures("sealing")
+
 
 @pytest.fixture
 def events(db, app):
