@@ -145,7 +145,7 @@ def audit_verify():
             current_app.config, current_app.instance_path
         )
         checkpoints = audit_checkpoints.verify(db, settings)
-    except (audit_checkpoints.CheckpointError, SealError) as err:
+    except (audit_checkpoints.CheckpointError, SealError, OSError) as err:
         problems.append(str(err))
     else:
         if not checkpoints.ok:
@@ -180,7 +180,7 @@ def audit_checkpoint():
             current_app.config, current_app.instance_path
         )
         taken = audit_checkpoints.take(get_db(), settings, utcnow())
-    except (audit_checkpoints.CheckpointError, SealError) as err:
+    except (audit_checkpoints.CheckpointError, SealError, OSError) as err:
         _fail(err)
     if taken.problem:
         raise click.ClickException(taken.message)

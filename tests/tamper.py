@@ -10,14 +10,19 @@ from careplan.services import audit
 
 
 def without_guard(db, statement: str, table: str = "audit_events", **params) -> None:
-    """Run a statement on an append-only table with its triggers out of the way first."""
+    """Run a statement on an append-only table with its triggers out of the way.
+
+    On PostgreSQL they are switched back on in the same transaction: the test database is
+    shared by the tests that follow. (Each SQLite test has its own copy.)"""
     with db.write() as s:
         if db.is_sqlite:
             for guard in ("no_update", "no_delete", "no_replace"):
                 s.execute(sa.text(f"DROP TRIGGER IF EXISTS {table}_{guard}"))
+            s.execute(sa.text(statement), params)
         else:
             s.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        s.execute(sa.text(statement), params)
+            s.execute(sa.text(statement), params)
+            s.execute(sa.text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
 
 
 def rechain_from(db, first_id: int) -> None:

@@ -185,6 +185,11 @@ def test_the_folder_is_configurable(app, trail, tmp_path):
     app.config["AUDIT_CHECKPOINT_PATH"] = str(tmp_path / "elsewhere")
     checkpoint(app)
     assert files(tmp_path / "elsewhere") == ["00000001.json"]
+    (tmp_path / "a-file").write_text("not a folder")
+    app.config["AUDIT_CHECKPOINT_PATH"] = str(tmp_path / "a-file")
+    result = cli(app, "audit-checkpoint")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "a-file" in result.output
 
 
 def test_checkpoints_taken_at_the_same_moment_never_share_a_number(app, db, trail, folder):
