@@ -93,7 +93,6 @@ class ChainReport:
     ok: bool
     broken_at: int | None  # id of the first event that does not fit the chain
     reason: str
-    head: tuple[int, str] | None = None  # (id, hash) of the last event checked
 
 
 def verify_chain(db, since: tuple[int, str] | None = None, until: int | None = None) -> ChainReport:
@@ -104,7 +103,6 @@ def verify_chain(db, since: tuple[int, str] | None = None, until: int | None = N
     a number JSON cannot hold, a date that is not one) is named instead of stopping the walk.
     """
     previous = since[1] if since else GENESIS
-    head = since
     count = 0
     with db.read() as s:
         read_at = _at_reader(s.get_bind().dialect)
@@ -122,18 +120,16 @@ def verify_chain(db, since: tuple[int, str] | None = None, until: int | None = N
                     row.id,
                     "its link to the event before it is broken "
                     "(an event before it was removed or changed)",
-                    head,
                 )
             expected, unreadable = _rehash(row, read_at)
             if unreadable:
-                return ChainReport(count, False, row.id, unreadable, head)
+                return ChainReport(count, False, row.id, unreadable)
             if expected != row.hash:
                 return ChainReport(
-                    count, False, row.id, "its contents were changed after it was written", head
+                    count, False, row.id, "its contents were changed after it was written"
                 )
             previous = row.hash
-            head = (row.id, row.hash)
-    return ChainReport(count, True, None, "", head)
+    return ChainReport(count, True, None, "")
 
 
 # Every column as stored: no type processing, which would fail for the whole batch of rows.
