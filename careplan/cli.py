@@ -25,6 +25,7 @@ def register_commands(app: Flask) -> None:
         add_supervisor,
         demo,
         audit_verify,
+        audit_checkpoint,
         verify,
         render_pdfs,
         scheduler,
@@ -119,17 +120,74 @@ def demo():
 @click.command("audit-verify")
 @with_appcontext
 def audit_verify():
-    """Check the audit trail's hash chain; names the first broken link."""
-    from .services.audit import verify_chain
+    """Check the audit trail: its hash chain, versions and signatures against the hashes it
+    recorded, and the signed checkpoints of its head. Names the first problem of each."""
+    from .pdf.seal import SealError
+    from .services import audit, audit_checkpoints, audit_records
 
-    report = verify_chain(get_db())
-    if report.ok:
-        click.echo(f"Audit trail intact: {report.events} events, every link checks out.")
-        return
-    raise click.ClickException(
-        f"Audit trail broken at event {report.broken_at}: {report.reason}. "
-        f"{report.events - 1} events before it check out."
-    )
+    db = get_db()
+    problems = []
+    chain = audit.verify_chain(db)
+    if chain.ok:
+        click.echo(f"Audit trail intact: {chain.events} events, every link checks out.")
+    else:
+        problems.append(
+            f"Audit trail broken at event {chain.broken_at}: {chain.reason}. "
+            f"{chain.events - 1} events before it check out."
+        )
+    records = audit_records.verify_records(db)
+    if records.ok:
+        click.echo(
+            f"{records.versions} versions and {records.signatures} signatures match the "
+            "hashes the audit trail recorded."
+        )
+    else:
+        problems.append(records.problem)
+    try:
+        settings = audit_checkpoints.CheckpointSettings.from_config(
+            current_app.config, current_app.instance_path
+        )
+        checkpoints = audit_checkpoints.verify(db, settings)
+    except (audit_checkpoints.CheckpointError, SealError, OSError) as err:
+        problems.append(str(err))
+    else:
+        if not checkpoints.ok:
+            problems.append(checkpoints.problem)
+        elif checkpoints.latest is None:
+            click.echo(
+                f"No checkpoints in {settings.folder} yet: the scheduler takes them, or run "
+                "`careplan audit-checkpoint`."
+            )
+        else:
+            latest = checkpoints.latest
+            click.echo(
+                f"{checkpoints.checkpoints} checkpoint(s) signed and held by the audit trail; "
+                f"the newest, of {latest.at:%Y-%m-%d %H:%M} UTC, anchors event "
+                f"{latest.event_id} ({latest.events} events)."
+            )
+    if problems:
+        raise click.ClickException("\n".join(problems))
+
+
+@click.command("audit-checkpoint")
+@with_appcontext
+def audit_checkpoint():
+    """Sign the audit trail's head into the checkpoint folder (the scheduler does this every
+    hour); refused if the trail no longer extends the newest checkpoint."""
+    from .db.models import utcnow
+    from .pdf.seal import SealError
+    from .services import audit_checkpoints
+
+    try:
+        settings = audit_checkpoints.CheckpointSettings.from_config(
+            current_app.config, current_app.instance_path
+        )
+        taken = audit_checkpoints.take(get_db(), settings, utcnow())
+    except (audit_checkpoints.CheckpointError, SealError, OSError) as err:
+        _fail(err)
+    if taken.problem:
+        raise click.ClickException(taken.message)
+    click.echo(taken.message)
 
 
 def _pdf_settings():

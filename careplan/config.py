@@ -163,6 +163,12 @@ def load_config(
         "URGENT_HELP_NUMBERS": env.get("CAREPLAN_URGENT_HELP_NUMBERS", "Emergency services=999"),
         # SQLite planner statistics (careplan.db.statistics), gathered by the scheduler.
         "DB_STATISTICS_SECONDS": _int(env, "CAREPLAN_DB_STATISTICS_SECONDS", 6 * 3600),
+        # Signed checkpoints of the audit chain (careplan.services.audit_checkpoints).
+        "AUDIT_CHECKPOINT_PATH": env.get("CAREPLAN_AUDIT_CHECKPOINT_PATH", ""),
+        "AUDIT_CHECKPOINT_SECONDS": _int(env, "CAREPLAN_AUDIT_CHECKPOINT_SECONDS", 3600),
+        "AUDIT_CHECKPOINT_EARLIER_CERT_PATHS": env.get(
+            "CAREPLAN_AUDIT_CHECKPOINT_EARLIER_CERT_PATHS", ""
+        ),
     }
     config.update(overrides)
     _check_reminder_timings(config)

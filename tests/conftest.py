@@ -65,6 +65,10 @@ class DatabaseTemplate:
     def _truncate(self) -> None:
         engine = sa.create_engine(self.url.replace("postgresql://", "postgresql+psycopg://"))
         with engine.begin() as conn:
+            # The append-only tables refuse TRUNCATE (careplan.db.append_only). Emptying the
+            # test database between tests skips triggers for this transaction instead, which
+            # only a superuser may do, as only a superuser (or the owner) may drop a trigger.
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
             if self._tables is None:
                 self._tables = [
                     t for t in sa.inspect(conn).get_table_names() if t != "alembic_version"
@@ -142,3 +146,19 @@ def login(client, user, password: str = factories.PASSWORD):
 @pytest.fixture(autouse=True, scope="session")
 def _fast_passwords():
     passwords.configure(FAST_ARGON2["ARGON2_TIME_COST"], FAST_ARGON2["ARGON2_MEMORY_KIB"])
+
+
+@pytest.fixture(scope="session")
+def seal_certificate(tmp_path_factory):
+    """One development sealing certificate and key for the session (making one takes a while)."""
+    from careplan.pdf import ensure_dev_certificate
+
+    return ensure_dev_certificate(tmp_path_factory.mktemp("seal"))
+
+
+@pytest.fixture
+def sealing(app, seal_certificate):
+    """The app seals (and signs audit checkpoints) with the session's certificate."""
+    cert, key = seal_certificate
+    app.config.update(PDF_SEAL_CERT_PATH=str(cert), PDF_SEAL_KEY_PATH=str(key))
+    return cert, key

@@ -8,12 +8,15 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(path: Path | str, data: bytes, *, mode: int = 0o600) -> Path:
+def write_atomically(
+    path: Path | str, data: bytes, *, mode: int = 0o600, replace: bool = True
+) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder, fsync and rename.
 
     If anything fails before the rename, the temporary file is removed and ``path`` is left as
     it was (absent, or the previous complete file). The folder is fsynced after the rename so
-    the new name survives a crash.
+    the new name survives a crash. With ``replace=False`` an existing ``path`` is never
+    overwritten: FileExistsError instead.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,7 +27,11 @@ def write_atomically(path: Path | str, data: bytes, *, mode: int = 0o600) -> Pat
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
+        if replace:
+            os.replace(tmp_name, path)
+        else:
+            os.link(tmp_name, path)  # refuses an existing name, atomically
+            os.unlink(tmp_name)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)

@@ -235,6 +235,21 @@ def refresh_statistics(ctx: Context) -> None:
         log.info("Database statistics gathered in %.2f s.", seconds)
 
 
+def checkpoint_audit_trail(ctx: Context) -> None:
+    """Sign the audit chain's head into a file outside the database (only the active
+    scheduler runs this; see careplan.services.audit_checkpoints)."""
+    from ..services import audit_checkpoints
+
+    settings = audit_checkpoints.CheckpointSettings.from_config(
+        ctx.app.config, ctx.app.instance_path
+    )
+    taken = audit_checkpoints.take(ctx.db, settings, ctx.clock())
+    if taken.problem:
+        log.error("Audit checkpoint: %s", taken.message)
+    elif taken.checkpoint:
+        log.info("Audit checkpoint: %s", taken.message)
+
+
 # Every periodic job of the application.
 JOBS: list[Job] = [
     Job("reminders.sweep", "REMINDER_SWEEP_SECONDS", 300, sweep_reminders),
@@ -242,6 +257,7 @@ JOBS: list[Job] = [
     Job("reminders.send", "REMINDER_SEND_SECONDS", 20, send_reminders),
     Job("pdfs.render", "PDF_JOB_SECONDS", 5, render_pending_pdfs),
     Job("db.statistics", "DB_STATISTICS_SECONDS", 6 * 3600, refresh_statistics),
+    Job("audit.checkpoint", "AUDIT_CHECKPOINT_SECONDS", 3600, checkpoint_audit_trail),
 ]
 
 

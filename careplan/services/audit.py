@@ -7,12 +7,14 @@ head so two events never claim the same predecessor.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Text, cast, insert, select, text, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from ..db.models import AuditEvent, utcnow
 from ..domain.audit_chain import GENESIS, event_hash
@@ -93,30 +95,70 @@ class ChainReport:
     reason: str
 
 
-def verify_chain(db) -> ChainReport:
-    """Walk every event in order; name the first one whose hash or link does not fit."""
-    previous = GENESIS
+def verify_chain(db, since: tuple[int, str] | None = None, until: int | None = None) -> ChainReport:
+    """Walk every event in order; name the first one whose hash or link does not fit.
+
+    `since` (id, hash) starts after that event, `until` stops at that id. Each row is decoded
+    here, not by the column types, so a row whose stored values cannot be read (malformed JSON,
+    a number JSON cannot hold, a date that is not one) is named instead of stopping the walk.
+    """
+    previous = since[1] if since else GENESIS
     count = 0
     with db.read() as s:
-        rows = s.execute(
-            select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)
-        )
-        for (event,) in rows:
+        read_at = _at_reader(s.get_bind().dialect)
+        query = select(*_RAW_EVENT).order_by(AuditEvent.id)
+        if since is not None:
+            query = query.where(AuditEvent.id > since[0])
+        if until is not None:
+            query = query.where(AuditEvent.id <= until)
+        for row in s.execute(query.execution_options(yield_per=1000)):
             count += 1
-            if event.prev_hash != previous:
+            if row.prev_hash != previous:
                 return ChainReport(
                     count,
                     False,
-                    event.id,
+                    row.id,
                     "its link to the event before it is broken "
                     "(an event before it was removed or changed)",
                 )
-            if event_hash(_fields(event), event.prev_hash) != event.hash:
+            expected, unreadable = _rehash(row, read_at)
+            if unreadable:
+                return ChainReport(count, False, row.id, unreadable)
+            if expected != row.hash:
                 return ChainReport(
-                    count, False, event.id, "its contents were changed after it was written"
+                    count, False, row.id, "its contents were changed after it was written"
                 )
-            previous = event.hash
+            previous = row.hash
     return ChainReport(count, True, None, "")
+
+
+# Every column as stored: no type processing, which would fail for the whole batch of rows.
+_RAW_EVENT = (
+    *(AuditEvent.__table__.c[name] for name in ("id", *_HASHED, "prev_hash", "hash")),
+    type_coerce(AuditEvent.at, NullType()).label("at"),
+    cast(AuditEvent.detail, Text).label("detail"),
+)
+
+
+def _at_reader(dialect):
+    convert = AuditEvent.__table__.c.at.type.dialect_impl(dialect).result_processor(dialect, None)
+    return convert or (lambda value: value)
+
+
+def _rehash(row, read_at) -> tuple[str, str]:
+    """(the hash the row should have, "") or ("", why it cannot be read)."""
+    try:
+        at = read_at(row.at)
+    except (ValueError, TypeError) as exc:
+        return "", f"its time cannot be read ({exc})"
+    try:
+        detail = json.loads(row.detail)
+    except (ValueError, TypeError) as exc:
+        return "", f"its detail is not valid JSON ({exc})"
+    try:
+        return event_hash(_fields({**row._mapping, "at": at, "detail": detail}), row.prev_hash), ""
+    except (ValueError, TypeError, AttributeError) as exc:
+        return "", f"its stored data cannot be hashed ({exc})"
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DatabaseError
 
 from careplan.db import migrate
+from careplan.db.append_only import APPEND_ONLY_TABLES as APPEND_ONLY
 from careplan.db.engine import make_engine
 from careplan.db.models import Base
+from careplan.paths import PROJECT_ROOT
 from tests.conftest import BACKEND, PG_SERVER
-
-APPEND_ONLY = ("versions", "audit_events")
 
 
 def _admin(sql: str) -> None:
@@ -269,11 +269,11 @@ def test_downgrade_to_base_leaves_no_functions_behind(empty_url, engine_for):
         assert list(functions) == []
 
 
-# --- versions and audit events are append-only, whatever the code asks --------------------
+# --- versions, signatures, comments, review confirmations and audit events are append-only --
 
 
 def populate(engine) -> None:
-    """One client, one document with one version, one audit event."""
+    """One client, one document with one version, and one row of each append-only table."""
     t = Base.metadata.tables
     with engine.begin() as conn:
         user = conn.execute(
@@ -302,7 +302,7 @@ def populate(engine) -> None:
             )
             .returning(t["documents"].c.id)
         ).scalar_one()
-        conn.execute(
+        version = conn.execute(
             t["versions"]
             .insert()
             .values(
@@ -313,6 +313,50 @@ def populate(engine) -> None:
                 change_note="",
                 content={},
                 content_hash="0" * 64,
+            )
+            .returning(t["versions"].c.id)
+        ).scalar_one()
+        conn.execute(
+            t["comments"]
+            .insert()
+            .values(
+                document_id=doc,
+                version_number=1,
+                section_key="goals",
+                author_id=user,
+                created_at=sa.func.now(),
+                body="A comment",
+            )
+        )
+        conn.execute(
+            t["signatures"]
+            .insert()
+            .values(
+                document_id=doc,
+                version_id=version,
+                version_number=1,
+                content_hash="0" * 64,
+                user_id=user,
+                role="client",
+                outcome="signed",
+                comment="",
+                signed_at=sa.func.now(),
+                method="password re-entered",
+                ip="",
+            )
+        )
+        conn.execute(
+            t["review_confirmations"]
+            .insert()
+            .values(
+                document_id=doc,
+                cycle=1,
+                version_number=1,
+                content_hash="0" * 64,
+                user_id=user,
+                role="client",
+                confirmed_at=sa.func.now(),
+                method="password re-entered",
             )
         )
         conn.execute(
@@ -339,14 +383,143 @@ def migrated(empty_url, engine_for):
     return engine
 
 
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    """One migrated database with a row in each append-only table, shared by the tests below:
+    each of them checks that the refused statement left every row as it was."""
+    if BACKEND == "postgresql":
+        name = f"careplan_append_only_{uuid.uuid4().hex[:10]}"
+        _admin(f'CREATE DATABASE "{name}"')
+        url = f"{PG_SERVER}/{name}"
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('append_only') / 'guarded.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    populate(engine)
+    yield engine
+    engine.dispose()
+    if BACKEND == "postgresql":
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def all_rows(engine, table: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id")]
+
+
+def assert_refused(engine, table: str, statement: str) -> None:
+    before = all_rows(engine, table)
+    assert len(before) == 1
+    with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.exec_driver_sql(statement.format(table=table))
+    assert all_rows(engine, table) == before
+
+
 def test_append_only_triggers_exist(migrated):
-    assert {table for table, _ in triggers(migrated)} >= set(APPEND_ONLY)
+    guards = (
+        ("no_update", "no_delete", "no_replace")
+        if BACKEND == "sqlite"
+        else (
+            "append_only",
+            "no_truncate",
+        )
+    )
+    expected = {(table, f"{table}_{guard}") for table in APPEND_ONLY for guard in guards}
+    assert triggers(migrated) == expected
+
+
+def test_the_append_only_tables_are_the_ones_the_readme_names():
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text().split())
+    assert "Versions, signatures, comments, review confirmations and audit events" in readme
+    assert APPEND_ONLY == (
+        "versions",
+        "signatures",
+        "comments",
+        "review_confirmations",
+        "audit_events",
+    )
 
 
 @pytest.mark.parametrize("table", APPEND_ONLY)
 @pytest.mark.parametrize("statement", ["UPDATE {table} SET id = id", "DELETE FROM {table}"])
-def test_versions_and_audit_events_cannot_be_changed_or_removed(migrated, table, statement):
-    with pytest.raises(DatabaseError, match="append-only"), migrated.begin() as conn:
-        conn.exec_driver_sql(statement.format(table=table))
-    with migrated.connect() as conn:
-        assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() == 1
+def test_append_only_rows_cannot_be_changed_or_removed(guarded, table, statement):
+    assert_refused(guarded, table, statement)
+
+
+# Ways to remove or rewrite a row without an UPDATE or DELETE statement.
+SQLITE_OVERWRITES = {
+    "insert or replace": "INSERT OR REPLACE INTO {table} SELECT * FROM {table}",
+    "replace into": "REPLACE INTO {table} SELECT * FROM {table}",
+    "upsert": (
+        "INSERT INTO {table} SELECT * FROM {table} WHERE true "
+        "ON CONFLICT (id) DO UPDATE SET id = excluded.id"
+    ),
+}
+PG_OVERWRITES = {
+    "truncate": "TRUNCATE {table} CASCADE",  # CASCADE: versions are referenced
+    "truncate restart identity": "TRUNCATE {table} RESTART IDENTITY CASCADE",
+    "truncate cascading from users": "TRUNCATE users CASCADE",
+    "upsert": (
+        "INSERT INTO {table} SELECT * FROM {table} ON CONFLICT (id) DO UPDATE SET id = excluded.id"
+    ),
+}
+OVERWRITES = SQLITE_OVERWRITES if BACKEND == "sqlite" else PG_OVERWRITES
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY)
+@pytest.mark.parametrize("statement", list(OVERWRITES.values()), ids=list(OVERWRITES))
+def test_append_only_rows_cannot_be_replaced_or_truncated(guarded, table, statement):
+    assert_refused(guarded, table, statement)
+
+
+def _has_unique_keys_besides_id(table: str) -> bool:
+    t = Base.metadata.tables[table]
+    return any(isinstance(c, sa.UniqueConstraint) for c in t.constraints) or any(
+        c.unique for c in t.columns
+    )
+
+
+def test_which_append_only_tables_have_other_unique_keys():
+    assert [t for t in APPEND_ONLY if _has_unique_keys_besides_id(t)] == [
+        "versions",  # (document, number) and parent
+        "review_confirmations",  # (document, cycle, person)
+        "audit_events",  # hash
+    ]
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="REPLACE is SQLite's")
+@pytest.mark.parametrize("table", ["versions", "review_confirmations", "audit_events"])
+@pytest.mark.parametrize("pragma", ["app's connection", "plain connection"])
+def test_a_replace_on_another_unique_key_is_refused(guarded, table, pragma):
+    """A new id, but the same (document, number), hash or person: REPLACE would delete the row
+    it collides with. Refused on the app's connections (recursive_triggers) and on a plain
+    connection, as the sqlite3 shell opens it, by the trigger."""
+    engine = guarded if pragma == "app's connection" else sa.create_engine(guarded.url)
+    with engine.connect() as conn:
+        recursive = conn.exec_driver_sql("PRAGMA recursive_triggers").scalar_one()
+    assert recursive == (1 if pragma == "app's connection" else 0)
+    columns = ", ".join(c.name for c in Base.metadata.tables[table].columns if c.name != "id")
+    statement = f"INSERT OR REPLACE INTO {{table}} ({columns}) SELECT {columns} FROM {{table}}"
+    assert_refused(engine, table, statement)
+    assert_refused(engine, table, SQLITE_OVERWRITES["insert or replace"])
+    if engine is not guarded:
+        engine.dispose()
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite only")
+def test_the_app_turns_recursive_triggers_on_for_every_connection(guarded):
+    for _ in range(2):
+        with guarded.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA recursive_triggers").scalar_one() == 1
+        guarded.dispose()
+
+
+def test_appending_still_works(migrated):
+    """The guards refuse overwriting, not appending: a new row with new keys goes in."""
+    with migrated.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO comments (document_id, version_number, section_key, author_id, "
+            "created_at, body) SELECT document_id, 1, 'goals', author_id, created_at, 'More' "
+            "FROM comments"
+        )
+    assert len(all_rows(migrated, "comments")) == 2

@@ -25,6 +25,15 @@ def test_replaces_an_existing_file(tmp_path):
     assert os.listdir(tmp_path) == ["v3.pdf"]
 
 
+def test_without_replace_an_existing_file_is_never_overwritten(tmp_path):
+    path = tmp_path / "00000001.json"
+    write_atomically(path, b"first", replace=False)
+    with pytest.raises(FileExistsError):
+        write_atomically(path, b"second", replace=False)
+    assert path.read_bytes() == b"first"
+    assert os.listdir(tmp_path) == ["00000001.json"]
+
+
 def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, monkeypatch):
     path = tmp_path / "v3.pdf"
     write_atomically(path, b"old and complete")
