@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from alembic import op
 
-# The README's list: "Versions, signatures, comments, review confirmations and audit events".
-APPEND_ONLY_TABLES = ("versions", "signatures", "comments", "review_confirmations", "audit_events")
+# The README's list: "Versions, signatures, comments, review confirmations, crisis alerts,
+# responses to them and audit events".
+APPEND_ONLY_TABLES = (
+    "versions",
+    "signatures",
+    "comments",
+    "review_confirmations",
+    "crisis_alerts",
+    "crisis_responses",
+    "audit_events",
+)
 
 APPEND_ONLY_SQLITE = """
 CREATE TRIGGER {table}_no_{op} BEFORE {OP} ON {table}

@@ -21,6 +21,8 @@ UNIQUE_KEYS = {
     "signatures": (),
     "comments": (),
     "review_confirmations": (("document_id", "cycle", "user_id"),),
+    "crisis_alerts": (),
+    "crisis_responses": (),
     "audit_events": (("hash",),),
 }
 

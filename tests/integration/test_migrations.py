@@ -359,6 +359,30 @@ def populate(engine) -> None:
                 method="password re-entered",
             )
         )
+        alert = conn.execute(
+            t["crisis_alerts"]
+            .insert()
+            .values(
+                document_id=doc,
+                client_id=user,
+                kind="contingency",
+                raised_by_id=user,
+                raised_at=sa.func.now(),
+                respond_by=sa.func.now(),
+            )
+            .returning(t["crisis_alerts"].c.id)
+        ).scalar_one()
+        conn.execute(
+            t["crisis_responses"]
+            .insert()
+            .values(
+                alert_id=alert,
+                user_id=user,
+                role="key_worker",
+                responded_at=sa.func.now(),
+                note="On my way",
+            )
+        )
         conn.execute(
             t["audit_events"]
             .insert()
@@ -430,12 +454,17 @@ def test_append_only_triggers_exist(migrated):
 
 def test_the_append_only_tables_are_the_ones_the_readme_names():
     readme = " ".join((PROJECT_ROOT / "README.md").read_text().split())
-    assert "Versions, signatures, comments, review confirmations and audit events" in readme
+    assert (
+        "Versions, signatures, comments, review confirmations, crisis alerts, responses to them "
+        "and audit events are append-only" in readme
+    )
     assert APPEND_ONLY == (
         "versions",
         "signatures",
         "comments",
         "review_confirmations",
+        "crisis_alerts",
+        "crisis_responses",
         "audit_events",
     )
 
