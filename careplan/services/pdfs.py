@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 
 from .. import pdf
+from ..db import notify
 from ..db.engine import Database
 from ..db.models import Document, PdfRender, SignatureRecord, User, Version, utcnow
 from ..domain.kinds import kind_for
@@ -116,6 +117,19 @@ def run_pending(
     return done
 
 
+def has_due(db: Database, now: datetime) -> bool:
+    """Whether a PDF is waiting to be made: a cheap read before claiming with a write."""
+    with db.read() as s:
+        return (
+            s.scalar(
+                select(PdfRender.id)
+                .where(PdfRender.status == "pending", PdfRender.next_attempt_at <= now)
+                .limit(1)
+            )
+            is not None
+        )
+
+
 def _claim(db: Database, now: datetime) -> dict | None:
     with db.write() as s:
         render = s.scalar(
@@ -199,6 +213,7 @@ def retry_failed(db: Database, actor: Actor, document_id: int, number: int) -> N
             raise ReadOnly("Only the client and their key worker can ask for this.")
         if render.status == "failed":
             render.status, render.attempts, render.next_attempt_at = "pending", 0, utcnow()
+            notify.notify(s, notify.PDF_JOBS)
 
 
 # --- getting a PDF ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db import notify
 from ..db.engine import Database
 from ..db.models import (
     AdvocateInvitation,
@@ -271,6 +272,7 @@ def _queue_sealed_pdf(s: Session, doc: Document, agreed: VersionRef) -> None:
             updated_at=now,
         )
     )
+    notify.notify(s, notify.PDF_JOBS)  # the scheduler starts on it when this commits
 
 
 def new_short_code() -> str:
