@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db.engine import Database
-from ..db.models import AdvocateInvitation, CaseloadLink, SupervisorTeam, Team, User, utcnow
+from ..db.models import (
+    AdvocateInvitation,
+    CaseloadLink,
+    Notification,
+    SupervisorTeam,
+    Team,
+    User,
+    utcnow,
+)
 from ..domain.roles import Role
 from . import audit, passwords
 from .actor import Actor
@@ -159,6 +167,22 @@ def authenticate(db: Database, email: str, password: str) -> User | None:
 def load_user(db: Database, user_id: int) -> User | None:
     with db.read() as s:
         return s.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+
+
+def load_signed_in(db: Database, user_id: int) -> tuple[User, int] | None:
+    """The signed-in person (if still active) and how many of their messages are unread,
+    which every page's header shows: one statement per request."""
+    unread = (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+    with db.read() as s:
+        row = s.execute(
+            select(User, unread).where(User.id == user_id, User.active.is_(True))
+        ).first()
+    return (row[0], row[1]) if row else None
 
 
 def end_sessions(db: Database, user_id: int) -> None:

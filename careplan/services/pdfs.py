@@ -243,13 +243,29 @@ def _render_row(s, actor: Actor, document_id: int, number: int) -> PdfRender:
 def sealed_pdf(
     db: Database, actor: Actor, document_id: int, number: int, settings: PdfSettings
 ) -> SealedPdf:
-    with db.write() as s:
-        render = _render_row(s, actor, document_id, number)
-        doc = s.get(Document, document_id)
+    with db.read() as s:
+        row = s.execute(
+            select(PdfRender, Document)
+            .join(Document, Document.id == PdfRender.document_id)
+            .where(PdfRender.document_id == document_id, PdfRender.version_number == number)
+        ).first()
+        if row is None:
+            # Nothing to download, or no such document: the same answer either way, after
+            # the same check of who is asking.
+            doc = s.get(Document, document_id)
+            if doc is not None:
+                require_read(s, actor, doc.client_id)
+            raise NotFound()
+        render, doc = row
+        require_read(s, actor, doc.client_id)
         label = kind_for(doc.kind, doc.template).label
         filename = f"{label} – {pdf.long_date(render.agreed_at.date())}.pdf"
         if render.status != "ready":
             return SealedPdf(render.status, None, filename, render.attempts)
+        result = SealedPdf("ready", settings.storage / render.file_name, filename, render.attempts)
+    # The download is recorded before the file is sent, in a transaction of its own that
+    # holds the audit chain's lock only while it appends the event (careplan.services.audit).
+    with db.write() as s:
         audit.record(
             s,
             actor,
@@ -259,7 +275,7 @@ def sealed_pdf(
             client_id=doc.client_id,
             detail={"what": f"the signed PDF of your {label.lower()} (version {number})"},
         )
-        return SealedPdf("ready", settings.storage / render.file_name, filename, render.attempts)
+    return result
 
 
 def draft_pdf(

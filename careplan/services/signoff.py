@@ -82,9 +82,14 @@ def _signatures(s: Session, document_id: int) -> list[tuple[SignatureRecord, Use
     )
 
 
-def decide_for(s: Session, doc: Document, rows=None) -> SignOff:
+_UNKNOWN = object()
+
+
+def decide_for(s: Session, doc: Document, rows=None, key_worker_id=_UNKNOWN) -> SignOff:
     """The domain decision for a stored document (loads only the versions that were signed)."""
     rows = _signatures(s, doc.id) if rows is None else rows
+    if key_worker_id is _UNKNOWN:
+        key_worker_id = current_key_worker(s, doc.client_id)
     numbers = {r.version_number for r, _ in rows} | (
         {doc.head_number} if doc.head_number else set()
     )
@@ -112,7 +117,7 @@ def decide_for(s: Session, doc: Document, rows=None) -> SignOff:
         )
         for r, _ in rows
     ]
-    return decide(head, versions, sigs, doc.client_id, current_key_worker(s, doc.client_id))
+    return decide(head, versions, sigs, doc.client_id, key_worker_id)
 
 
 def store_state(doc: Document, decision: SignOff, signed_at: datetime | None = None) -> None:
@@ -133,7 +138,12 @@ def refresh_states_for_client(s: Session, client_id: int) -> None:
 
 def signoff_view(s: Session, doc: Document) -> SignOffView:
     rows = _signatures(s, doc.id)
-    decision = decide_for(s, doc, rows)
+    worker = s.execute(
+        select(User.id, User.display_name)
+        .join(CaseloadLink, CaseloadLink.key_worker_id == User.id)
+        .where(CaseloadLink.client_id == doc.client_id, CaseloadLink.ended_at.is_(None))
+    ).first()
+    decision = decide_for(s, doc, rows, worker.id if worker else None)
     agreed_at = None
     if decision.agreed:
         agreed_at = max(
@@ -144,8 +154,6 @@ def signoff_view(s: Session, doc: Document) -> SignOffView:
             ),
             default=None,
         )
-    worker_id = current_key_worker(s, doc.client_id)
-    worker = s.get(User, worker_id) if worker_id else None
     return SignOffView(
         decision.state,
         decision.agreed,

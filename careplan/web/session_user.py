@@ -22,6 +22,7 @@ class SessionUser(UserMixin):
     name: str
     role: Role
     session_epoch: int
+    unread_notifications: int = 0  # as of the start of this request
 
     def get_id(self) -> str:
         # The epoch changes with the password, which ends every other session.
@@ -42,10 +43,13 @@ def load_session_user(user_id: str) -> SessionUser | None:
         uid, epoch = int(raw_id), int(raw_epoch)
     except ValueError:
         return None
-    user = accounts.load_user(get_db(), uid)
-    if user is None or user.session_epoch != epoch:
+    found = accounts.load_signed_in(get_db(), uid)
+    if found is None or found[0].session_epoch != epoch:
         return None
-    return SessionUser.of(user)
+    user, unread = found
+    return SessionUser(
+        user.id, user.email, user.display_name, Role(user.role), user.session_epoch, unread
+    )
 
 
 def session_fingerprint() -> str:

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..domain.errors import ContentInvalid
 from ..domain.signoff import State
 from ..extensions import get_db
-from ..services import documents, signoff
+from ..services import signoff
 from .documents import show_page
 
 bp = Blueprint("signoff", __name__)
@@ -30,8 +30,7 @@ def sign(document_id: int, number: int):
             form.get("password", ""),
         )
     except ContentInvalid as err:
-        page = documents.open_document(db, actor, document_id)
-        return show_page(page, sign_errors=err.errors, status=422)
+        return show_page(document_id, sign_errors=err.errors, status=422)
     if result.state is State.AGREED:
         flash(f"Version {number} is now agreed by both of you. The signed PDF is being prepared.")
     elif form.get("outcome") == "declined":
