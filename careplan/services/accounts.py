@@ -169,9 +169,19 @@ def load_user(db: Database, user_id: int) -> User | None:
         return s.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
 
 
-def load_signed_in(db: Database, user_id: int) -> tuple[User, int] | None:
+@dataclass(frozen=True)
+class SignedIn:
+    id: int
+    email: str
+    display_name: str
+    role: str
+    session_epoch: int
+    unread_notifications: int
+
+
+def load_signed_in(db: Database, user_id: int) -> SignedIn | None:
     """The signed-in person (if still active) and how many of their messages are unread,
-    which every page's header shows: one statement per request."""
+    which every page's header shows: one statement per request, plain columns."""
     unread = (
         select(func.count())
         .select_from(Notification)
@@ -180,9 +190,10 @@ def load_signed_in(db: Database, user_id: int) -> tuple[User, int] | None:
     )
     with db.read() as s:
         row = s.execute(
-            select(User, unread).where(User.id == user_id, User.active.is_(True))
+            select(User.id, User.email, User.display_name, User.role, User.session_epoch, unread)
+            .where(User.id == user_id, User.active.is_(True))
         ).first()
-    return (row[0], row[1]) if row else None
+    return SignedIn(*row) if row else None
 
 
 def end_sessions(db: Database, user_id: int) -> None:

@@ -15,7 +15,7 @@ from .. import pdf
 from ..db import notify
 from ..db.engine import Database
 from ..db.models import Document, PdfRender, SignatureRecord, User, Version, utcnow
-from ..domain.kinds import kind_for
+from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.roles import Role
 from . import audit
 from .access import require_read
@@ -244,25 +244,31 @@ def sealed_pdf(
     db: Database, actor: Actor, document_id: int, number: int, settings: PdfSettings
 ) -> SealedPdf:
     with db.read() as s:
+        # Plain columns, not objects: this runs for every download.
         row = s.execute(
-            select(PdfRender, Document)
+            select(
+                PdfRender.status,
+                PdfRender.file_name,
+                PdfRender.attempts,
+                PdfRender.agreed_at,
+                Document.client_id,
+                Document.kind,
+            )
             .join(Document, Document.id == PdfRender.document_id)
             .where(PdfRender.document_id == document_id, PdfRender.version_number == number)
         ).first()
         if row is None:
             # Nothing to download, or no such document: the same answer either way, after
             # the same check of who is asking.
-            doc = s.get(Document, document_id)
-            if doc is not None:
-                require_read(s, actor, doc.client_id)
+            client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
+            if client_id is not None:
+                require_read(s, actor, client_id)
             raise NotFound()
-        render, doc = row
-        require_read(s, actor, doc.client_id)
-        label = kind_for(doc.kind, doc.template).label
-        filename = f"{label} – {pdf.long_date(render.agreed_at.date())}.pdf"
-        if render.status != "ready":
-            return SealedPdf(render.status, None, filename, render.attempts)
-        result = SealedPdf("ready", settings.storage / render.file_name, filename, render.attempts)
+        require_read(s, actor, row.client_id)
+    label = KIND_LABELS[row.kind]
+    filename = f"{label} – {pdf.long_date(row.agreed_at.date())}.pdf"
+    if row.status != "ready":
+        return SealedPdf(row.status, None, filename, row.attempts)
     # The download is recorded before the file is sent, in a transaction of its own that
     # holds the audit chain's lock only while it appends the event (careplan.services.audit).
     with db.write() as s:
@@ -271,11 +277,11 @@ def sealed_pdf(
             actor,
             "download",
             "document",
-            doc.id,
-            client_id=doc.client_id,
+            document_id,
+            client_id=row.client_id,
             detail={"what": f"the signed PDF of your {label.lower()} (version {number})"},
         )
-    return result
+    return SealedPdf("ready", settings.storage / row.file_name, filename, row.attempts)
 
 
 def draft_pdf(

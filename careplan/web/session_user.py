@@ -43,12 +43,16 @@ def load_session_user(user_id: str) -> SessionUser | None:
         uid, epoch = int(raw_id), int(raw_epoch)
     except ValueError:
         return None
-    found = accounts.load_signed_in(get_db(), uid)
-    if found is None or found[0].session_epoch != epoch:
+    user = accounts.load_signed_in(get_db(), uid)
+    if user is None or user.session_epoch != epoch:
         return None
-    user, unread = found
     return SessionUser(
-        user.id, user.email, user.display_name, Role(user.role), user.session_epoch, unread
+        user.id,
+        user.email,
+        user.display_name,
+        Role(user.role),
+        user.session_epoch,
+        user.unread_notifications,
     )
 
 
