@@ -363,7 +363,7 @@ def write_results(results: list[dict], label: str) -> None:
         lines.append(f"| {label} | " + " | ".join(str(fn(r)) for r in results) + " |")
 
     row(
-        "bare endpoint, requests/s (before / after)",
+        "bare endpoint, requests/s (run before / after the app's)",
         lambda r: f"{r['bare_before']['rps']} / {r['bare_after']['rps']}",
     )
     row("app, requests/s", lambda r: r["app"]["rps"])

@@ -29,7 +29,7 @@ from tests.factories import (
 
 # Statements per page, transaction control not counted. A recorded read (supervisor,
 # advocate) adds its audit event: the chain's head, the insert and, on PostgreSQL, the lock.
-PLAN_PAGE = {"client": 10, "key_worker": 12, "supervisor": 15, "advocate": 16}
+PLAN_PAGE = {"client": 10, "key_worker": 12, "supervisor": 14, "advocate": 15}
 CLIENT_HOME = 8
 WORKER_HOME = 2
 SUPERVISOR_HOME = 6
