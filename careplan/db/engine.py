@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -56,13 +57,37 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+class _SharedRead:
+    """One read transaction for everything a unit of work (a web request) reads, opened on
+    first use and ended by any write, so reads after a write see it."""
+
+    def __init__(self, sessions: sessionmaker):
+        self.sessions = sessions
+        self.session: Session | None = None
+
+    def get(self) -> Session:
+        if self.session is None:
+            self.session = self.sessions()
+        return self.session
+
+    def end(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+
 class Database:
-    """One engine and its sessions; services open exactly one transaction per use case."""
+    """One engine and its sessions; services open exactly one transaction per use case.
+
+    Inside `shared_reads()` (the web app wraps each request in it) every `read()` joins one
+    read transaction, so a page that several use cases build reads in one transaction.
+    """
 
     def __init__(self, url: str, sqlite_busy_timeout_ms: int = 30000, **engine_kwargs):
         self.url = url
         self.engine = make_engine(url, sqlite_busy_timeout_ms, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._shared: ContextVar[_SharedRead | None] = ContextVar("shared_read", default=None)
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,6 +96,9 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that intends to write: commits on success, rolls back on error."""
+        shared = self._shared.get()
+        if shared is not None:
+            shared.end()  # later reads start a new transaction that sees this write
         with self._sessions() as session:
             session.connection(execution_options={WRITE: True})
             try:
@@ -82,9 +110,32 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        shared = self._shared.get()
+        if shared is not None:
+            yield shared.get()
+            return
         # Closing (not rolling back) ends the transaction but keeps loaded values readable.
         with self._sessions() as session:
             yield session
+
+    def begin_shared_reads(self):
+        """From now on in this context, reads share one transaction; returns a token for
+        `end_shared_reads` (a context manager cannot span a request's before and after)."""
+        return self._shared.set(_SharedRead(self._sessions))
+
+    def end_shared_reads(self, token) -> None:
+        shared = self._shared.get()
+        if shared is not None:
+            shared.end()
+        self._shared.reset(token)
+
+    @contextmanager
+    def shared_reads(self) -> Iterator[None]:
+        token = self.begin_shared_reads()
+        try:
+            yield
+        finally:
+            self.end_shared_reads(token)
 
     def dispose(self) -> None:
         self.engine.dispose()

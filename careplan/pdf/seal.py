@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from asn1crypto import parser as asn1_parser
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -29,6 +32,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from .sandbox import RenderLimits, run_bounded
 from .storage import write_atomically
@@ -192,44 +196,99 @@ def seal_pdf(
 
     Refuses drafts: a draft must never carry the seal.
     """
+    credentials = SealCredentials(
+        Path(cert_path), Path(key_path), key_passphrase, tuple(Path(p) for p in chain_paths)
+    )
+    return seal_with(pdf_bytes, credentials)
+
+
+def seal_with(pdf_bytes: bytes, credentials: SealCredentials) -> bytes:
     try:
-        info = _info(PdfFileReader(BytesIO(pdf_bytes)))
+        # One parse: the writer's reader also tells whether this is an agreed version.
+        writer = IncrementalPdfFileWriter(BytesIO(pdf_bytes))
+        info = _info(writer.prev)
     except Exception as exc:
         raise SealError(f"not a readable PDF: {type(exc).__name__}") from exc
     if info.get("status") != "agreed":
         raise SealError("only agreed versions are sealed; this PDF is a draft or not ours")
-    try:
-        signer = signers.SimpleSigner.load(
-            key_file=str(key_path),
-            cert_file=str(cert_path),
-            ca_chain_files=[str(p) for p in chain_paths] or None,
-            key_passphrase=key_passphrase,
-        )
-    except Exception as exc:
-        raise SealError(f"could not load the seal certificate or key: {exc}") from exc
-    if signer is None:
-        raise SealError("could not load the seal certificate or key")
-    meta = signers.PdfSignatureMetadata(
-        field_name=SEAL_FIELD,
-        md_algorithm="sha256",
-        subfilter=fields.SigSeedSubFilter.PADES,
-        certify=True,
-        docmdp_permissions=fields.MDPPerm.NO_CHANGES,
-        reason=SEAL_REASON,
-    )
-    writer = IncrementalPdfFileWriter(BytesIO(pdf_bytes))
-    out = signers.sign_pdf(writer, meta, signer=signer)
+    out = signers.sign_pdf(writer, SEAL_METADATA, signer=_signer(credentials))
     return out.getvalue()
 
 
-def seal_with(pdf_bytes: bytes, credentials: SealCredentials) -> bytes:
-    return seal_pdf(
-        pdf_bytes,
-        credentials.cert_path,
-        credentials.key_path,
-        key_passphrase=credentials.key_passphrase,
-        chain_paths=credentials.chain_paths,
-    )
+SEAL_METADATA = signers.PdfSignatureMetadata(
+    field_name=SEAL_FIELD,
+    md_algorithm="sha256",
+    subfilter=fields.SigSeedSubFilter.PADES,
+    certify=True,
+    docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+    reason=SEAL_REASON,
+)
+
+
+class _LoadedKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner parses and checks its private key again for every signature it
+    makes (twice per seal: once to size the signature, once to sign), which costs more than
+    rendering a short document. This one keeps the parsed key."""
+
+    def __init__(self, loaded: signers.SimpleSigner):
+        super().__init__(
+            signing_cert=loaded.signing_cert,
+            signing_key=loaded.signing_key,
+            cert_registry=loaded.cert_registry,
+            signature_mechanism=loaded.signature_mechanism,
+        )
+        self._key = serialization.load_der_private_key(loaded.signing_key.dump(), password=None)
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        try:
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        except ValueError:
+            return super().sign_raw(data, digest_algorithm)
+        hash_algo = get_pyca_cryptography_hash(digest_algorithm)
+        if mechanism == "rsassa_pkcs1v15" and isinstance(self._key, rsa.RSAPrivateKey):
+            return self._key.sign(data, padding.PKCS1v15(), hash_algo)
+        if mechanism == "ecdsa" and isinstance(self._key, ec.EllipticCurvePrivateKey):
+            return self._key.sign(data, ec.ECDSA(hash_algo))
+        return super().sign_raw(data, digest_algorithm)  # rarer key types: pyHanko's own way
+
+
+_signers: dict[tuple, signers.Signer] = {}
+_signers_lock = threading.Lock()
+
+
+def _signer(credentials: SealCredentials) -> signers.Signer:
+    """The signer for these credentials, loaded once per process. Replacing the key or
+    certificate file (a new modification time or size) loads it again."""
+    paths = (credentials.key_path, credentials.cert_path, *credentials.chain_paths)
+    try:
+        stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in map(Path, paths))
+    except OSError as exc:
+        raise SealError(f"could not load the seal certificate or key: {exc}") from exc
+    cache_key = (stamp, credentials.key_passphrase)
+    with _signers_lock:
+        signer = _signers.get(cache_key)
+        if signer is None:
+            signer = _load_signer(credentials)
+            _signers.clear()  # only the current seal is ever used
+            _signers[cache_key] = signer
+        return signer
+
+
+def _load_signer(credentials: SealCredentials) -> signers.Signer:
+    try:
+        loaded = signers.SimpleSigner.load(
+            key_file=str(credentials.key_path),
+            cert_file=str(credentials.cert_path),
+            ca_chain_files=[str(p) for p in credentials.chain_paths] or None,
+            key_passphrase=credentials.key_passphrase,
+        )
+        if loaded is None:
+            raise SealError("could not load the seal certificate or key")
+        return _LoadedKeySigner(loaded)
+    except SealError:
+        raise
+    except Exception as exc:
+        raise SealError(f"could not load the seal certificate or key: {exc}") from exc
 
 
 # --- checking -------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from ..db import statistics
+from ..db import notify, statistics
 from ..db.engine import Database, make_engine
 from ..db.models import utcnow
 from ..extensions import DB_KEY
@@ -49,6 +49,7 @@ from .sender import Clock, send_pending, worker_name
 log = logging.getLogger("careplan.scheduler")
 
 ADVISORY_LOCK_KEY = 7_411_002  # careplan.services.audit uses 7_411_001
+PDF_JOB = "pdfs.render"
 
 
 # --- leader election ---------------------------------------------------------------------------
@@ -172,6 +173,9 @@ class Context:
     sender: str  # the From: address
     clock: Clock
     worker: str
+    # Set when a PDF job is waiting; the PDF job runs again before it rests (see _pdf_wakeups).
+    pdf_wanted: threading.Event = field(default_factory=threading.Event)
+    pdf_running: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -224,9 +228,18 @@ def render_pending_pdfs(ctx: Context) -> None:
     from ..services.pdfs import PdfSettings, run_pending
 
     settings = PdfSettings.from_config(ctx.app.config, ctx.app.instance_path)
-    made = run_pending(ctx.db, settings, ctx.clock())
-    if made:
-        log.info("Sealed PDFs made: %s.", made)
+    ctx.pdf_running.set()
+    while True:
+        ctx.pdf_wanted.clear()
+        made = run_pending(ctx.db, settings, ctx.clock())
+        if made:
+            log.info("Sealed PDFs made: %s.", made)
+        # Stop running before looking at the flag: a wake-up in between is then either seen
+        # here or, finding the job not running, starts it again.
+        ctx.pdf_running.clear()
+        if not ctx.pdf_wanted.is_set():
+            return
+        ctx.pdf_running.set()
 
 
 def refresh_statistics(ctx: Context) -> None:
@@ -255,7 +268,7 @@ JOBS: list[Job] = [
     Job("reminders.sweep", "REMINDER_SWEEP_SECONDS", 300, sweep_reminders),
     Job("crisis.escalate", "CRISIS_ESCALATION_SECONDS", 60, escalate_crisis_alerts),
     Job("reminders.send", "REMINDER_SEND_SECONDS", 20, send_reminders),
-    Job("pdfs.render", "PDF_JOB_SECONDS", 5, render_pending_pdfs),
+    Job(PDF_JOB, "PDF_JOB_SECONDS", 5, render_pending_pdfs),
     Job("db.statistics", "DB_STATISTICS_SECONDS", 6 * 3600, refresh_statistics),
     Job("audit.checkpoint", "AUDIT_CHECKPOINT_SECONDS", 3600, checkpoint_audit_trail),
 ]
@@ -372,11 +385,43 @@ def _lead(ctx, jobs, lock, poll_seconds, stop, current) -> bool:
 
     sched.add_job(watchdog, IntervalTrigger(seconds=poll_seconds), id="leader.watchdog")
     current["scheduler"] = sched
+    ended = threading.Event()
+    if any(job.name == PDF_JOB for job in jobs):
+        threading.Thread(
+            target=_pdf_wakeups, args=(ctx, sched, ended), name="pdf-wakeups", daemon=True
+        ).start()
     try:
         sched.start()
     finally:
+        ended.set()
         current.pop("scheduler", None)
     return lost.is_set()
+
+
+def _pdf_wakeups(ctx: Context, sched: BlockingScheduler, ended: threading.Event) -> None:
+    """Start the PDF job as soon as a version is agreed (or a failed PDF is retried), instead
+    of at its next run: woken on commit (careplan.db.notify). The periodic run stays, so a
+    missed wake-up, or one while this thread reconnects, costs at most one interval."""
+    from ..services.pdfs import has_due
+
+    listener = None
+    while not ended.is_set():
+        try:
+            if listener is None:
+                listener = notify.listener(ctx.db.url, notify.PDF_JOBS)
+            if not listener.wait(1.0) or not has_due(ctx.db, ctx.clock()):
+                continue
+            ctx.pdf_wanted.set()
+            if not ctx.pdf_running.is_set():
+                sched.modify_job(PDF_JOB, next_run_time=datetime.now(UTC))
+        except Exception:  # noqa: BLE001 - the periodic run covers for this thread
+            log.warning("PDF wake-ups paused; retrying in a few seconds.", exc_info=True)
+            if listener is not None:
+                listener.close()
+                listener = None
+            ended.wait(5)
+    if listener is not None:
+        listener.close()
 
 
 def _guarded(job: Job, ctx: Context):

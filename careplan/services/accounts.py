@@ -5,12 +5,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database
-from ..db.models import AdvocateInvitation, CaseloadLink, SupervisorTeam, Team, User, utcnow
+from ..db.models import (
+    AdvocateInvitation,
+    CaseloadLink,
+    Notification,
+    SupervisorTeam,
+    Team,
+    User,
+    utcnow,
+)
 from ..domain.account_rules import new_password_problems
 from ..domain.roles import Role
 from . import audit, passwords
@@ -181,6 +189,42 @@ def authenticate(db: Database, email: str, password: str) -> User | None:
 def load_user(db: Database, user_id: int) -> User | None:
     with db.read() as s:
         return s.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    id: int
+    email: str
+    display_name: str
+    role: str
+    session_epoch: int
+    preferred_name: str | None
+    unread_notifications: int
+
+
+def load_signed_in(db: Database, user_id: int) -> SignedIn | None:
+    """The signed-in person (if still active) and how many of their messages are unread,
+    which every page's header shows: one statement per request, plain columns."""
+    unread = (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+    with db.read() as s:
+        row = s.execute(
+            select(
+                User.id,
+                User.email,
+                User.display_name,
+                User.role,
+                User.session_epoch,
+                User.preferred_name,
+                unread,
+            )
+            .where(User.id == user_id, User.active.is_(True))
+        ).first()
+    return SignedIn(*row) if row else None
 
 
 def end_sessions(db: Database, user_id: int) -> None:

@@ -70,7 +70,7 @@ def record_many(
     if rows:
         # Plain rows, inserted in this order (so ids follow the chain), without loading them
         # into the session: an export chunk writes 1,000 at once.
-        session.execute(insert(AuditEvent), rows)
+        session.connection().execute(insert(AuditEvent.__table__), rows)
     return len(rows)
 
 

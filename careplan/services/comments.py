@@ -81,12 +81,17 @@ def comments_on(db: Database, actor: Actor, document_id: int) -> dict[str, list[
         if doc is None:
             raise NotFound()
         require_read(s, actor, doc.client_id)
-        rows = s.execute(
-            select(Comment, User)
-            .join(User, User.id == Comment.author_id)
-            .where(Comment.document_id == document_id)
-            .order_by(Comment.id)
-        ).all()
+        return comments_in(s, document_id)
+
+
+def comments_in(s, document_id: int) -> dict[str, list[CommentView]]:
+    """comments_on inside a transaction that has already checked access."""
+    rows = s.execute(
+        select(Comment, User)
+        .join(User, User.id == Comment.author_id)
+        .where(Comment.document_id == document_id)
+        .order_by(Comment.id)
+    ).all()
     grouped: dict[str, list[CommentView]] = {}
     for c, u in rows:
         grouped.setdefault(c.section_key, []).append(

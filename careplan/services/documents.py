@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +27,7 @@ from ..domain.language import Finding, Term, check_text
 from ..domain.merge import merge
 from ..domain.roles import Role
 from . import audit, drafts, handovers
-from .access import access_to, require_read
+from .access import require_read
 from .actor import Actor
 from .errors import Conflict, Invalid, NotFound, ReadOnly
 from .signoff import SignOffView, review_requests_for, signoff_view
@@ -63,6 +63,7 @@ class ClientRecords:
     documents: list[DocumentSummary]
     access: Access
     client_introduced: str = ""  # the name with how they like to be called, for others
+    handover: handovers.HandoverView | None = None  # a handover waiting to be acknowledged
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,13 @@ class DocumentPage:
         if self.kind != "agreement" or not self.template:
             return []
         return empty_key_parts(self.template, self.content)
+
+
+@dataclass(frozen=True)
+class DocumentScreen:
+    page: DocumentPage
+    comments: dict  # section key -> comments (careplan.services.comments.CommentView)
+    review: object | None  # careplan.services.reviews.ReviewPanel
 
 
 @dataclass(frozen=True)
@@ -197,7 +205,12 @@ def _version(s: Session, document_id: int, number: int) -> tuple[Version, User]:
 
 
 def _page(
-    s: Session, doc: Document, access: Access, number: int | None, actor: Actor
+    s: Session,
+    doc: Document,
+    access: Access,
+    number: int | None,
+    actor: Actor,
+    client_name: str | None = None,
 ) -> DocumentPage:
     kind = kind_for(doc.kind, doc.template)
     number = doc.head_number if number is None else number
@@ -208,11 +221,12 @@ def _page(
             raise NotFound()
         version, author = _version(s, doc.id, number)
         shown, content = _version_info(version, author), version.content
-    client = s.get(User, doc.client_id)
+    if client_name is None:
+        client_name = s.get(User, doc.client_id).display_name
     return DocumentPage(
         doc.id,
         doc.client_id,
-        client.display_name,
+        client_name,
         doc.kind,
         kind.label,
         doc.title,
@@ -227,41 +241,27 @@ def _page(
     )
 
 
-def _log_read(
-    s: Session, actor: Actor, access: Access, doc: Document | None, client_id: int, what: str
+def _record_read(
+    db: Database, actor: Actor, access: Access, doc: Document | None, client_id: int, what: str
 ) -> None:
+    """Record a read by someone other than the client and their key worker, before the page is
+    shown. In a short transaction of its own after the reading one: the audit chain's lock is
+    then held only while the event is appended (careplan.services.audit)."""
     if access.read_is_logged:
-        audit.record(
-            s,
-            actor,
-            "read",
-            "document" if doc else "client",
-            doc.id if doc else client_id,
-            client_id=client_id,
-            detail={"what": f"your {doc.title.lower()} ({what})" if doc else what},
-        )
-
-
-def _reading(db: Database, actor: Actor, client_id_of):
-    """Open a read, or a write when the read itself must be recorded."""
-    with db.read() as s:
-        client_id = client_id_of(s)
-        logged = access_to(s, actor, client_id).read_is_logged
-    return db.write() if logged else db.read()
-
-
-def _client_of_document(document_id: int):
-    def find(s: Session) -> int:
-        client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
-        if client_id is None:
-            raise NotFound()
-        return client_id
-
-    return find
+        with db.write() as s:
+            audit.record(
+                s,
+                actor,
+                "read",
+                "document" if doc else "client",
+                doc.id if doc else client_id,
+                client_id=client_id,
+                detail={"what": f"your {doc.title.lower()} ({what})" if doc else what},
+            )
 
 
 def client_records(db: Database, actor: Actor, client_id: int) -> ClientRecords:
-    with _reading(db, actor, lambda s: client_id) as s:
+    with db.read() as s:
         client = s.get(User, client_id)
         if client is None or client.role != Role.CLIENT.value:
             raise NotFound()
@@ -276,8 +276,7 @@ def client_records(db: Database, actor: Actor, client_id: int) -> ClientRecords:
             .where(Document.client_id == client_id)
             .order_by(Document.created_at.desc(), Document.id.desc())
         ).all()
-        _log_read(s, actor, access, None, client_id, "the list of your plans")
-        return ClientRecords(
+        records = ClientRecords(
             client_id,
             client.display_name,
             worker or "",
@@ -289,31 +288,65 @@ def client_records(db: Database, actor: Actor, client_id: int) -> ClientRecords:
             ],
             access,
             introduce(client.display_name, client.preferred_name, client.pronouns),
+            handovers.pending_view_in(s, client_id),
         )
+    _record_read(db, actor, access, None, client_id, "the list of your plans")
+    return records
 
 
 def open_document(
     db: Database, actor: Actor, document_id: int, number: int | None = None
 ) -> DocumentPage:
-    with _reading(db, actor, _client_of_document(document_id)) as s:
-        doc, access = _load_document(s, actor, document_id)
-        page = _page(s, doc, access, number, actor)
-        _log_read(
-            s,
-            actor,
-            access,
-            doc,
-            doc.client_id,
-            f"version {page.shown.number}" if page.shown else "document",
+    return document_screen(db, actor, document_id, number, with_extras=False).page
+
+
+def document_screen(
+    db: Database,
+    actor: Actor,
+    document_id: int,
+    number: int | None = None,
+    today: date | None = None,
+    with_extras: bool = True,
+) -> DocumentScreen:
+    """Everything the document's page shows (the version, sign-off, comments and reviews),
+    read in one transaction with each fact looked up once."""
+    from . import comments, reviews
+
+    with db.read() as s:
+        row = s.execute(
+            select(Document, User.display_name)
+            .join(User, User.id == Document.client_id)
+            .where(Document.id == document_id)
+        ).first()
+        if row is None:
+            raise NotFound()
+        doc, client_name = row
+        access = require_read(s, actor, doc.client_id)
+        page = _page(s, doc, access, number, actor, client_name)
+        notes = comments.comments_in(s, doc.id) if with_extras else {}
+        review = (
+            reviews.panel_in(
+                s,
+                actor,
+                doc,
+                access,
+                page.signoff.state,
+                page.signoff.agreed,
+                today or utcnow().date(),
+            )
+            if with_extras
+            else None
         )
+    what = f"version {page.shown.number}" if page.shown else "document"
+    _record_read(db, actor, access, doc, doc.client_id, what)
     if actor.role is Role.KEY_WORKER and not access.edit:
         # A key worker who may read but not edit is taking the client over.
         handovers.note_opened(db, actor, document_id)
-    return page
+    return DocumentScreen(page, notes, review)
 
 
 def history(db: Database, actor: Actor, document_id: int, page: int = 1) -> HistoryPage:
-    with _reading(db, actor, _client_of_document(document_id)) as s:
+    with db.read() as s:
         doc, access = _load_document(s, actor, document_id)
         pages = max(1, -(-doc.head_number // HISTORY_PAGE_SIZE))
         page = min(max(1, page), pages)
@@ -335,7 +368,6 @@ def history(db: Database, actor: Actor, document_id: int, page: int = 1) -> Hist
             VersionInfo(n, u.display_name, Role(u.role).label, at, note, h)
             for n, at, note, h, u in rows
         ]
-        _log_read(s, actor, access, doc, doc.client_id, "history")
         rows = s.execute(
             select(AuditEvent, User)
             .join(User, User.id == AuditEvent.actor_id)
@@ -348,7 +380,9 @@ def history(db: Database, actor: Actor, document_id: int, page: int = 1) -> Hist
             .limit(HISTORY_EVENTS)
         ).all()
         events = [_event(e, u) for e, u in rows]
-        return HistoryPage(_page(s, doc, access, None, actor), versions, page, pages, events)
+        result = HistoryPage(_page(s, doc, access, None, actor), versions, page, pages, events)
+    _record_read(db, actor, access, doc, doc.client_id, "history")
+    return result
 
 
 def _event(event: AuditEvent, user: User) -> Event:
@@ -363,22 +397,22 @@ def _event(event: AuditEvent, user: User) -> Event:
 def compare_versions(
     db: Database, actor: Actor, document_id: int, older: int, newer: int
 ) -> Comparison:
-    with _reading(db, actor, _client_of_document(document_id)) as s:
+    with db.read() as s:
         doc, access = _load_document(s, actor, document_id)
         if not (1 <= older <= doc.head_number and 1 <= newer <= doc.head_number):
             raise NotFound()
         old_v, old_a = _version(s, doc.id, older)
         new_v, new_a = _version(s, doc.id, newer)
         changes = compare(kind_for(doc.kind, doc.template), old_v.content, new_v.content)
-        _log_read(
-            s, actor, access, doc, doc.client_id, f"comparison of versions {older} and {newer}"
-        )
-        return Comparison(
+        result = Comparison(
             _page(s, doc, access, newer, actor),
             _version_info(old_v, old_a),
             _version_info(new_v, new_a),
             changes,
         )
+    what = f"comparison of versions {older} and {newer}"
+    _record_read(db, actor, access, doc, doc.client_id, what)
+    return result
 
 
 # --- writing -----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from . import audit
 from .access import access_to
 from .actor import Actor
 from .errors import Invalid, NotFound
-from .signoff import decide_for, refresh_states_for_client
+from .signoff import refresh_states_for_client
 
 
 @dataclass(frozen=True)
@@ -164,34 +164,67 @@ def note_opened(db: Database, actor: Actor, document_id: int) -> None:
 
 
 def _view(s: Session, handover: Handover) -> HandoverView:
-    opened = set(
-        s.scalars(select(HandoverRead.document_id).where(HandoverRead.handover_id == handover.id))
-    )
-    to_read = []
-    for doc in s.scalars(
-        select(Document).where(Document.client_id == handover.client_id).order_by(Document.id)
+    return _views(s, [handover])[0]
+
+
+def _views(s: Session, handovers: list[Handover]) -> list[HandoverView]:
+    """Views of several handovers in three queries, however many handovers and documents."""
+    if not handovers:
+        return []
+    opened: dict[int, set[int]] = {}
+    for handover_id, document_id in s.execute(
+        select(HandoverRead.handover_id, HandoverRead.document_id).where(
+            HandoverRead.handover_id.in_([h.id for h in handovers])
+        )
     ):
-        decision = decide_for(s, doc)
-        if decision.agreed:
-            to_read.append(
-                DocumentToRead(doc.id, doc.title, decision.agreed.number, doc.id in opened)
-            )
+        opened.setdefault(handover_id, set()).add(document_id)
+    agreed: dict[int, list[Document]] = {}
+    for doc in s.scalars(
+        select(Document)
+        # The stored sign-off state (kept in step by every signature) names the agreed version.
+        .where(
+            Document.client_id.in_({h.client_id for h in handovers}),
+            Document.agreed_version.is_not(None),
+        )
+        .order_by(Document.id)
+    ):
+        agreed.setdefault(doc.client_id, []).append(doc)
+    people = {h.client_id for h in handovers} | {
+        u for h in handovers for u in (h.from_worker_id, h.to_worker_id, h.requested_by_id)
+    }
+    names = {
+        user_id: name
+        for user_id, name in s.execute(
+            select(User.id, User.display_name).where(User.id.in_(people - {None}))
+        )
+    }
 
     def name(user_id):
-        return s.get(User, user_id).display_name if user_id else "nobody"
+        return names.get(user_id, "nobody") if user_id else "nobody"
 
-    return HandoverView(
-        handover.id,
-        handover.client_id,
-        name(handover.client_id),
-        name(handover.from_worker_id),
-        name(handover.to_worker_id),
-        handover.to_worker_id,
-        handover.note,
-        handover.created_at,
-        name(handover.requested_by_id),
-        to_read,
-    )
+    return [
+        HandoverView(
+            h.id,
+            h.client_id,
+            name(h.client_id),
+            name(h.from_worker_id),
+            name(h.to_worker_id),
+            h.to_worker_id,
+            h.note,
+            h.created_at,
+            name(h.requested_by_id),
+            [
+                DocumentToRead(d.id, d.title, d.agreed_version, d.id in opened.get(h.id, set()))
+                for d in agreed.get(h.client_id, [])
+            ],
+        )
+        for h in handovers
+    ]
+
+
+def pending_view_in(s: Session, client_id: int) -> HandoverView | None:
+    handover = _pending(s, client_id)
+    return _view(s, handover) if handover else None
 
 
 def pending_for_client(db: Database, actor: Actor, client_id: int) -> HandoverView | None:
@@ -199,8 +232,7 @@ def pending_for_client(db: Database, actor: Actor, client_id: int) -> HandoverVi
     with db.read() as s:
         if not access_to(s, actor, client_id).read:
             raise NotFound()
-        handover = _pending(s, client_id)
-        return _view(s, handover) if handover else None
+        return pending_view_in(s, client_id)
 
 
 def pending_for_supervisor(db: Database, actor: Actor) -> list[HandoverView]:
@@ -218,8 +250,8 @@ def pending_for_supervisor(db: Database, actor: Actor) -> list[HandoverView]:
                 Handover.cancelled_at.is_(None),
             )
             .order_by(Handover.created_at)
-        )
-        return [_view(s, h) for h in pending]
+        ).all()
+        return _views(s, list(pending))
 
 
 def acknowledge(db: Database, actor: Actor, client_id: int) -> None:

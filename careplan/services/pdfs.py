@@ -12,9 +12,10 @@ from pathlib import Path
 from sqlalchemy import or_, select
 
 from .. import pdf
+from ..db import notify
 from ..db.engine import Database
 from ..db.models import Document, PdfRender, SignatureRecord, User, Version, utcnow
-from ..domain.kinds import kind_for
+from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.roles import Role
 from . import audit
 from .access import require_read
@@ -125,6 +126,19 @@ def run_pending(
     return done
 
 
+def has_due(db: Database, now: datetime) -> bool:
+    """Whether a PDF is waiting to be made: a cheap read before claiming with a write."""
+    with db.read() as s:
+        return (
+            s.scalar(
+                select(PdfRender.id)
+                .where(PdfRender.status == "pending", PdfRender.next_attempt_at <= now)
+                .limit(1)
+            )
+            is not None
+        )
+
+
 def _claim(db: Database, now: datetime) -> dict | None:
     with db.write() as s:
         render = s.scalar(
@@ -208,6 +222,7 @@ def retry_failed(db: Database, actor: Actor, document_id: int, number: int) -> N
             raise ReadOnly("Only the client and their key worker can ask for this.")
         if render.status == "failed":
             render.status, render.attempts, render.next_attempt_at = "pending", 0, utcnow()
+            notify.notify(s, notify.PDF_JOBS)
 
 
 # --- getting a PDF ----------------------------------------------------------------------------
@@ -237,23 +252,45 @@ def _render_row(s, actor: Actor, document_id: int, number: int) -> PdfRender:
 def sealed_pdf(
     db: Database, actor: Actor, document_id: int, number: int, settings: PdfSettings
 ) -> SealedPdf:
+    with db.read() as s:
+        # Plain columns, not objects: this runs for every download.
+        row = s.execute(
+            select(
+                PdfRender.status,
+                PdfRender.file_name,
+                PdfRender.attempts,
+                PdfRender.agreed_at,
+                Document.client_id,
+                Document.kind,
+            )
+            .join(Document, Document.id == PdfRender.document_id)
+            .where(PdfRender.document_id == document_id, PdfRender.version_number == number)
+        ).first()
+        if row is None:
+            # Nothing to download, or no such document: the same answer either way, after
+            # the same check of who is asking.
+            client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
+            if client_id is not None:
+                require_read(s, actor, client_id)
+            raise NotFound()
+        require_read(s, actor, row.client_id)
+    label = KIND_LABELS[row.kind]
+    filename = sealed_filename(label, number, row.agreed_at.date())
+    if row.status != "ready":
+        return SealedPdf(row.status, None, filename, row.attempts)
+    # The download is recorded before the file is sent, in a transaction of its own that
+    # holds the audit chain's lock only while it appends the event (careplan.services.audit).
     with db.write() as s:
-        render = _render_row(s, actor, document_id, number)
-        doc = s.get(Document, document_id)
-        label = kind_for(doc.kind, doc.template).label
-        filename = sealed_filename(label, number, render.agreed_at.date())
-        if render.status != "ready":
-            return SealedPdf(render.status, None, filename, render.attempts)
         audit.record(
             s,
             actor,
             "download",
             "document",
-            doc.id,
-            client_id=doc.client_id,
+            document_id,
+            client_id=row.client_id,
             detail={"what": f"the signed PDF of your {label.lower()} (version {number})"},
         )
-        return SealedPdf("ready", settings.storage / render.file_name, filename, render.attempts)
+    return SealedPdf("ready", settings.storage / row.file_name, filename, row.attempts)
 
 
 def draft_pdf(

@@ -392,66 +392,59 @@ def review_panel(db: Database, actor: Actor, document_id: int, today: date) -> R
             raise NotFound()
         access = require_read(s, actor, doc.client_id)
         decision = decide_for(s, doc)
-        names: dict[int, str] = {}
+        return panel_in(s, actor, doc, access, decision.state, decision.agreed, today)
 
-        def name(user_id: int | None) -> str:
-            if user_id is None:
-                return ""
-            if user_id not in names:
-                u = s.get(User, user_id)
-                names[user_id] = f"{u.display_name} ({Role(u.role).label})"
-            return names[user_id]
 
-        requests = [
-            RequestView(
-                r.kind,
-                ReviewReason(r.kind).label,
-                r.due_on,
-                r.reason,
-                name(r.requested_by_id),
-                r.requested_at,
-            )
-            for r, _ in _open_requests(s, doc, today)
-        ]
-        confirmations = [
-            ConfirmationView(name(c.user_id).rsplit(" (", 1)[0], Role(c.role).label, c.confirmed_at)
-            for c in s.scalars(
-                select(ReviewConfirmation)
-                .where(
-                    ReviewConfirmation.document_id == doc.id,
-                    ReviewConfirmation.cycle == doc.review_cycle,
-                )
-                .order_by(ReviewConfirmation.id)
-            )
-        ]
-        agreed = decision.agreed.number if decision.agreed else None
-        confirmed_by_me = any(
-            c.user_id == actor.id
-            for c in s.scalars(
-                select(ReviewConfirmation).where(
-                    ReviewConfirmation.document_id == doc.id,
-                    ReviewConfirmation.cycle == doc.review_cycle,
-                )
-            )
+def panel_in(s: Session, actor: Actor, doc: Document, access, state, agreed_ref, today: date):
+    """The review panel inside a transaction that has already checked access and decided the
+    sign-off state (the document page does both once for everything it shows)."""
+    requester = User.__table__.alias("requester")
+    requests = [
+        RequestView(
+            r.kind,
+            ReviewReason(r.kind).label,
+            r.due_on,
+            r.reason,
+            f"{name} ({Role(role).label})" if name else "",
+            r.requested_at,
         )
-        when = doc.next_review_on
-        return ReviewPanel(
-            doc.id,
-            when,
-            ReviewReason(doc.next_review_reason).label if doc.next_review_reason else "",
-            (when - today).days if when else None,
-            doc.last_reviewed_on,
-            _interval_weeks(s, doc, agreed) if agreed else None,
-            requests,
-            confirmations,
-            agreed,
-            access.sign and when is not None,
-            access.sign and decision.state is State.AGREED and not confirmed_by_me,
-            min(
-                today + timedelta(days=EARLIER_REVIEW_SUGGESTED_DAYS),
-                (when - timedelta(days=1)) if when and when > today else today,
-            ),
+        for r, name, role in s.execute(
+            select(ReviewRequest, requester.c.display_name, requester.c.role)
+            .outerjoin(requester, requester.c.id == ReviewRequest.requested_by_id)
+            .where(ReviewRequest.document_id == doc.id, ReviewRequest.resolved_at.is_(None))
+            .order_by(ReviewRequest.id)
         )
+    ]
+    rows = s.execute(
+        select(ReviewConfirmation, User.display_name)
+        .join(User, User.id == ReviewConfirmation.user_id)
+        .where(
+            ReviewConfirmation.document_id == doc.id,
+            ReviewConfirmation.cycle == doc.review_cycle,
+        )
+        .order_by(ReviewConfirmation.id)
+    ).all()
+    confirmations = [ConfirmationView(name, Role(c.role).label, c.confirmed_at) for c, name in rows]
+    confirmed_by_me = any(c.user_id == actor.id for c, _ in rows)
+    agreed = agreed_ref.number if agreed_ref else None
+    when = doc.next_review_on
+    return ReviewPanel(
+        doc.id,
+        when,
+        ReviewReason(doc.next_review_reason).label if doc.next_review_reason else "",
+        (when - today).days if when else None,
+        doc.last_reviewed_on,
+        _interval_weeks(s, doc, agreed) if agreed else None,
+        requests,
+        confirmations,
+        agreed,
+        access.sign and when is not None,
+        access.sign and state is State.AGREED and not confirmed_by_me,
+        min(
+            today + timedelta(days=EARLIER_REVIEW_SUGGESTED_DAYS),
+            (when - timedelta(days=1)) if when and when > today else today,
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db import notify
 from ..db.engine import Database
 from ..db.models import (
     AdvocateInvitation,
@@ -80,14 +81,25 @@ def current_key_worker(s: Session, client_id: int) -> int | None:
 
 
 def caseload_history(s: Session, client_id: int) -> Caseload:
-    return Caseload(
-        Tenure(worker, started, ended)
-        for worker, started, ended in s.execute(
-            select(CaseloadLink.key_worker_id, CaseloadLink.started_at, CaseloadLink.ended_at)
-            .where(CaseloadLink.client_id == client_id)
-            .order_by(CaseloadLink.started_at)
+    return _caseload_with_names(s, client_id)[0]
+
+
+def _caseload_with_names(s: Session, client_id: int) -> tuple[Caseload, dict[int, str]]:
+    """Who held the client's caseload and when, with the workers' names, in one read."""
+    rows = s.execute(
+        select(
+            CaseloadLink.key_worker_id,
+            CaseloadLink.started_at,
+            CaseloadLink.ended_at,
+            User.display_name,
         )
-    )
+        .join(User, User.id == CaseloadLink.key_worker_id)
+        .where(CaseloadLink.client_id == client_id)
+        .order_by(CaseloadLink.started_at)
+    ).all()
+    return Caseload(Tenure(w, started, ended) for w, started, ended, _ in rows), {
+        w: name for w, _, _, name in rows
+    }
 
 
 def _signatures(s: Session, document_id: int) -> list[tuple[SignatureRecord, User]]:
@@ -101,9 +113,13 @@ def _signatures(s: Session, document_id: int) -> list[tuple[SignatureRecord, Use
     )
 
 
-def decide_for(s: Session, doc: Document, rows=None) -> SignOff:
-    """The domain decision for a stored document (loads only the versions that were signed)."""
+def decide_for(
+    s: Session, doc: Document, rows=None, caseload: Caseload | None = None
+) -> SignOff:
+    """The domain decision for a stored document (loads only the versions that were signed).
+    Callers that already read the signatures or the caseload's history pass them in."""
     rows = _signatures(s, doc.id) if rows is None else rows
+    caseload = caseload_history(s, doc.client_id) if caseload is None else caseload
     numbers = {r.version_number for r, _ in rows} | (
         {doc.head_number} if doc.head_number else set()
     )
@@ -131,7 +147,7 @@ def decide_for(s: Session, doc: Document, rows=None) -> SignOff:
         )
         for r, _ in rows
     ]
-    return decide(head, versions, sigs, doc.client_id, caseload_history(s, doc.client_id))
+    return decide(head, versions, sigs, doc.client_id, caseload)
 
 
 def store_state(doc: Document, decision: SignOff, signed_at: datetime | None = None) -> None:
@@ -153,9 +169,9 @@ def refresh_states_for_client(s: Session, client_id: int) -> None:
 
 def signoff_view(s: Session, doc: Document, viewer_id: int | None = None) -> SignOffView:
     rows = _signatures(s, doc.id)
-    decision = decide_for(s, doc, rows)
-    worker_id = current_key_worker(s, doc.client_id)
-    worker = s.get(User, worker_id) if worker_id else None
+    caseload, names = _caseload_with_names(s, doc.client_id)
+    decision = decide_for(s, doc, rows, caseload)
+    worker_name = names.get(caseload.current)
     signatures = [(r, _signature_view(r, u)) for r, u in reversed(rows)]
     mine = next(
         (
@@ -171,7 +187,7 @@ def signoff_view(s: Session, doc: Document, viewer_id: int | None = None) -> Sig
         decision.agreed_at,
         tuple(r.label for r in decision.waiting_for),
         [view for _, view in signatures],
-        worker.display_name if worker else "",
+        worker_name or "",
         mine,
         refusal(decision, doc.head_number, viewer_id) if viewer_id and doc.head_number else None,
     )
@@ -322,6 +338,7 @@ def _queue_sealed_pdf(s: Session, doc: Document, agreed: VersionRef) -> None:
             updated_at=now,
         )
     )
+    notify.notify(s, notify.PDF_JOBS)  # the scheduler starts on it when this commits
 
 
 def new_short_code() -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from ..domain.errors import ContentInvalid
-from ..extensions import login_manager
+from ..extensions import get_db, login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
 from . import (
     admin,
@@ -51,6 +51,8 @@ def register(app: Flask) -> None:
     ):
         app.register_blueprint(module.bp)
 
+    app.before_request(_shared_reads)
+    app.teardown_request(_end_shared_reads)
     app.before_request(_idle_logout)
     app.after_request(_security_headers)
     app.jinja_env.filters["when"] = _when
@@ -91,6 +93,17 @@ def register(app: Flask) -> None:
     @app.errorhandler(405)
     def _method(_err):
         return render_template("errors/404.html"), 405
+
+
+def _shared_reads():
+    """Everything a request reads, it reads in one transaction (careplan.db.engine)."""
+    g.shared_reads = get_db().begin_shared_reads()
+
+
+def _end_shared_reads(_exc):
+    token = g.pop("shared_reads", None)
+    if token is not None:
+        get_db().end_shared_reads(token)
 
 
 def _idle_logout():

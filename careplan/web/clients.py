@@ -16,12 +16,11 @@ bp = Blueprint("clients", __name__)
 def records(client_id: int):
     records = documents.client_records(get_db(), current_user.actor, client_id)
     templates = sorted(get_library().templates.values(), key=lambda t: t["name"])
-    handover = handovers.pending_for_client(get_db(), current_user.actor, client_id)
     return render_template(
         "clients/records.html",
         records=records,
         templates=templates,
-        handover=handover,
+        handover=records.handover,
         alerts=crisis_alerts.for_client(get_db(), current_user.actor, utcnow()),
     )
 

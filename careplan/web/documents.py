@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
+from ..db.models import utcnow
 from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
 from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
 from ..domain.errors import ContentInvalid, DomainError
@@ -30,29 +31,31 @@ def _care_plan_vocabulary():
 @bp.get("/documents/<int:document_id>")
 @login_required
 def show(document_id: int):
-    page = documents.open_document(get_db(), current_user.actor, document_id)
-    return show_page(page)
+    return show_page(document_id)
 
 
 @bp.get("/documents/<int:document_id>/versions/<int:number>")
 @login_required
 def version(document_id: int, number: int):
-    page = documents.open_document(get_db(), current_user.actor, document_id, number)
-    return show_page(page)
+    return show_page(document_id, number)
 
 
 def show_page(
-    page,
+    document_id: int,
+    number: int | None = None,
     comment_errors: dict | None = None,
     sign_errors: dict | None = None,
     status: int = 200,
     sign_refusal: str = "",
 ):
-    notes = comments.comments_on(get_db(), current_user.actor, page.id)
+    screen = documents.document_screen(
+        get_db(), current_user.actor, document_id, number, utcnow().date()
+    )
     return render_template(
         "documents/show.html",
-        doc=page,
-        comments=notes,
+        doc=screen.page,
+        comments=screen.comments,
+        review=screen.review,
         comment_errors=comment_errors or {},
         sign_errors=sign_errors or {},
         sign_refusal=sign_refusal,
@@ -74,7 +77,7 @@ def comment(document_id: int):
             form.get("body", ""),
         )
     except ContentInvalid as err:
-        return show_page(documents.open_document(db, actor, document_id), err.errors, status=422)
+        return show_page(document_id, comment_errors=err.errors, status=422)
     flash("Your comment was added. Everyone who can see this document can read it.")
     return redirect(url_for("documents.show", document_id=document_id) + "#comments")
 

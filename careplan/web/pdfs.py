@@ -32,7 +32,8 @@ def settings(with_seal: bool = True) -> pdfs.PdfSettings:
 @bp.get("/documents/<int:document_id>/versions/<int:number>/signed.pdf")
 @login_required
 def signed(document_id: int, number: int):
-    result = pdfs.sealed_pdf(get_db(), current_user.actor, document_id, number, settings())
+    # Serving a stored file needs no seal: the key is not loaded per download.
+    result = pdfs.sealed_pdf(get_db(), current_user.actor, document_id, number, settings(False))
     if result.status == "ready":
         return as_download(send_file(result.path, mimetype="application/pdf"), result.filename)
     return render_template(

@@ -23,7 +23,7 @@ from ..domain.reviews import ClientChannel
 from ..domain.roles import Role
 from ..extensions import get_db
 from ..reminders import ical
-from ..services import documents, reminders, reviews
+from ..services import reminders, reviews
 from ..services.reminders import ReminderSettings
 from .documents import show_page
 
@@ -46,7 +46,8 @@ def _helpers():
     def unread_notifications() -> int:
         if not current_user.is_authenticated:
             return 0
-        return reminders.unread_count(get_db(), current_user.actor)
+        # Counted when the person was loaded for this request, in the same statement.
+        return current_user.unread_notifications
 
     return {
         "review_panel_for": review_panel_for,
@@ -69,7 +70,7 @@ def request_review(document_id: int):
         )
     except ContentInvalid as err:
         g.review_errors, g.review_form = err.errors, form
-        return show_page(documents.open_document(db, actor, document_id), status=422)
+        return show_page(document_id, status=422)
     flash(f"An earlier review was asked for. The next review is now on {when:%-d %B %Y}.")
     return redirect(url_for("documents.show", document_id=document_id) + "#review")
 
@@ -84,7 +85,7 @@ def reviewed_no_changes(document_id: int, number: int):
         )
     except ContentInvalid as err:
         g.review_errors = err.errors
-        return show_page(documents.open_document(db, actor, document_id), status=422)
+        return show_page(document_id, status=422)
     if done:
         flash("You have both confirmed the review with no changes. The next review date is set.")
     else:

@@ -24,6 +24,7 @@ class SessionUser(UserMixin):
     role: Role
     session_epoch: int
     called: str = ""  # the name to greet them by (their preferred name, if they gave one)
+    unread_notifications: int = 0  # as of the start of this request
 
     def get_id(self) -> str:
         # The epoch changes with the password, which ends every other session.
@@ -51,10 +52,18 @@ def load_session_user(user_id: str) -> SessionUser | None:
         uid, epoch = int(raw_id), int(raw_epoch)
     except ValueError:
         return None
-    user = accounts.load_user(get_db(), uid)
+    user = accounts.load_signed_in(get_db(), uid)
     if user is None or user.session_epoch != epoch:
         return None
-    return SessionUser.of(user)
+    return SessionUser(
+        user.id,
+        user.email,
+        user.display_name,
+        Role(user.role),
+        user.session_epoch,
+        called(user.display_name, user.preferred_name),
+        user.unread_notifications,
+    )
 
 
 def session_fingerprint() -> str:

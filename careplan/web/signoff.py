@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..domain.errors import ContentInvalid
 from ..domain.signoff import State
 from ..extensions import get_db
-from ..services import documents, signoff
+from ..services import signoff
 from ..services.errors import Invalid
 from .documents import show_page
 
@@ -32,13 +32,11 @@ def sign(document_id: int, number: int):
             confirm_blank=form.get("confirm_blank") == "yes",
         )
     except ContentInvalid as err:
-        page = documents.open_document(db, actor, document_id)
-        return show_page(page, sign_errors=err.errors, status=422)
+        return show_page(document_id, sign_errors=err.errors, status=422)
     except Invalid as err:
         # Already signed, already agreed, or no longer the latest version: say so beside the
         # signatures, which now show how things stand.
-        page = documents.open_document(db, actor, document_id)
-        return show_page(page, sign_refusal=str(err), status=409)
+        return show_page(document_id, sign_refusal=str(err), status=409)
     if result.state is State.AGREED:
         flash(f"Version {number} is now agreed by both of you. The signed PDF is being prepared.")
     elif form.get("outcome") == "declined":
