@@ -21,6 +21,7 @@ from . import (
     me,
     pdfs,
     reminders,
+    request_checks,
     signoff,
     supervision,
 )
@@ -28,6 +29,7 @@ from .session_user import load_session_user, session_fingerprint
 
 
 def register(app: Flask) -> None:
+    request_checks.install(app)
     login_manager.session_protection = "strong"
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."

@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..domain.errors import ContentInvalid
+from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
 from ..services import documents, handovers
 
@@ -41,7 +42,7 @@ def handover(client_id: int):
                 db,
                 actor,
                 client_id,
-                request.form.get("to_worker_id", type=int),
+                request.form.get("to_worker_id", type=whole_number),
                 request.form.get("note", ""),
             )
         except ContentInvalid as err:

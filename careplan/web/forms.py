@@ -5,6 +5,7 @@ from __future__ import annotations
 from werkzeug.datastructures import MultiDict
 
 from ..domain.nested import unflatten
+from ..domain.numbers import whole_number_or_none
 
 CONTROL_FIELDS = {"csrf_token", "base_number", "change_note", "action"}
 
@@ -14,7 +15,4 @@ def content_from_form(form: MultiDict) -> dict:
 
 
 def base_number_from_form(form: MultiDict) -> int | None:
-    try:
-        return int(form.get("base_number", ""))
-    except ValueError:
-        return None
+    return whole_number_or_none(form.get("base_number", ""))

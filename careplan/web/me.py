@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..domain.numbers import whole_number
 from ..domain.roles import Role
 from ..extensions import get_db
 from ..services import accounts, audit
@@ -21,7 +22,7 @@ def advocates():
 @bp.post("/me/advocates")
 @login_required
 def change_advocate():
-    advocate_id = request.form.get("advocate_id", type=int)
+    advocate_id = request.form.get("advocate_id", type=whole_number)
     action = request.form.get("action")
     if advocate_id is None or action not in {"invite", "revoke"}:
         flash("Please choose an advocate.")
