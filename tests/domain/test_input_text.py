@@ -1,4 +1,4 @@
-"""Text that arrives from outside: numbers and nested field names."""
+"""Text that arrives from outside: numbers, nested field names, spreadsheet cells."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.nested import MAX_DEPTH, unflatten
 from careplan.domain.numbers import MAX_WHOLE_NUMBER, whole_number, whole_number_or_none
+from careplan.domain.spreadsheet import text_cell
 
 
 @pytest.mark.parametrize(
@@ -45,3 +46,13 @@ def test_field_names_nested_beyond_any_form_are_refused():
     for depth in (MAX_DEPTH + 1, 5000):
         with pytest.raises(ContentInvalid):
             unflatten([("-".join(["x"] * depth), "v")])
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_cells_that_would_start_a_formula_become_text(start):
+    assert text_cell(start + "1+1") == "'" + start + "1+1"
+
+
+@pytest.mark.parametrize("value", ["Sam Lee", "", "a=b", 20, None, "'quoted"])
+def test_other_cells_are_left_alone(value):
+    assert text_cell(value) == value
