@@ -64,6 +64,23 @@ def _local_secret(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def _check_seal_files(config: dict) -> None:
+    """Production seals PDFs with the service's own certificate, never a development one."""
+    if not config["PDF_SEAL_CERT_PATH"]:
+        raise ConfigError(
+            "Refusing to start: production needs the service's sealing certificate. Set "
+            "CAREPLAN_PDF_SEAL_CERT_PATH and CAREPLAN_PDF_SEAL_KEY_PATH to its certificate "
+            "and key (PEM files readable by the app)."
+        )
+    for name in ("PDF_SEAL_CERT_PATH", "PDF_SEAL_KEY_PATH"):
+        path = config[name]
+        if not (os.path.isfile(path) and os.access(path, os.R_OK)):
+            raise ConfigError(
+                f"Refusing to start: CAREPLAN_{name} is {path!r}, which is not a file this "
+                "process can read."
+            )
+
+
 def load_config(
     instance_path: Path, env: dict | None = None, overrides: dict | None = None
 ) -> dict:
@@ -132,6 +149,11 @@ def load_config(
     }
     config.update(overrides)
 
+    if bool(config["PDF_SEAL_CERT_PATH"]) != bool(config["PDF_SEAL_KEY_PATH"]):
+        raise ConfigError(
+            "Refusing to start: set both CAREPLAN_PDF_SEAL_CERT_PATH and "
+            "CAREPLAN_PDF_SEAL_KEY_PATH (the sealing certificate and its key), or neither."
+        )
     if config["ENV"] == "production":
         if config["DEBUG"]:
             raise ConfigError(
@@ -153,6 +175,7 @@ def load_config(
                 "Refusing to start: the SMTP password would cross the network unencrypted "
                 "(set CAREPLAN_SMTP_USE_TLS=1 or CAREPLAN_SMTP_USE_SSL=1)."
             )
+        _check_seal_files(config)
     elif not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _local_secret(instance_path)
     return config
