@@ -12,6 +12,17 @@ from pathlib import Path
 
 from .paths import PROJECT_ROOT
 
+# How many attempts an account or an address gets, in `limits` notation ("N per M minutes").
+# Failed password checks (signing in, signing, confirming a review) count per account and per
+# address; checks at /verify count per address. The testing configuration lifts them so that
+# tests signing in many times are not paused; the tests of the pauses use these values.
+RATE_LIMITS = {
+    "RATELIMIT_PASSWORD_PER_ACCOUNT": "10 per 15 minutes",
+    "RATELIMIT_PASSWORD_PER_ADDRESS": "50 per 15 minutes",
+    "RATELIMIT_VERIFY_PER_ADDRESS": "30 per 10 minutes",
+}
+TESTING_RATE_LIMIT = "100000 per minute"
+
 INSECURE_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development", "please-change"}
 MIN_SECRET_LENGTH = 32
 
@@ -44,6 +55,19 @@ def _int_list(env: dict, name: str, default: tuple[int, ...]) -> tuple[int, ...]
         return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
     except ValueError as exc:
         raise ConfigError(f"{name} must be whole numbers separated by commas, got {raw!r}") from exc
+
+
+def _rate_limit(env: dict, name: str, default: str) -> str:
+    from limits import parse
+
+    raw = env.get(f"CAREPLAN_{name}") or default
+    try:
+        parse(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"CAREPLAN_{name} must be a rate such as {default!r}, got {raw!r}"
+        ) from exc
+    return raw
 
 
 def _local_secret(instance_path: Path) -> str:
@@ -146,6 +170,13 @@ def load_config(
         "REMINDER_MAX_ATTEMPTS": _int(env, "CAREPLAN_REMINDER_MAX_ATTEMPTS", 8),
         # SQLite planner statistics (careplan.db.statistics), gathered by the scheduler.
         "DB_STATISTICS_SECONDS": _int(env, "CAREPLAN_DB_STATISTICS_SECONDS", 6 * 3600),
+        # Where attempt counters are kept for every app process: empty for the database,
+        # or redis://host:port/db (careplan.services.throttle).
+        "RATELIMIT_STORAGE_URL": env.get("CAREPLAN_RATELIMIT_STORAGE_URL", ""),
+        **{
+            name: _rate_limit(env, name, TESTING_RATE_LIMIT if mode == "testing" else default)
+            for name, default in RATE_LIMITS.items()
+        },
     }
     config.update(overrides)
 

@@ -60,6 +60,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, sqlite_busy_timeout_ms, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The attempt counters of the app using this database (careplan.services.throttle).
+        self.throttle = None
 
     @property
     def is_sqlite(self) -> bool:

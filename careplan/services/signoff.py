@@ -180,7 +180,7 @@ def sign(
     """Record the person's outcome on one version; start the sealed PDF if it is now agreed."""
     outcome, comment = validate_outcome(outcome_raw, comment)
     passwords.confirm_identity(
-        db, actor.id, password, "That password is not right. Nothing was signed."
+        db, actor, password, "That password is not right. Nothing was signed."
     )
     with db.write() as s:
         doc = s.get(Document, document_id)

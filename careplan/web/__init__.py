@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from ..domain.errors import ContentInvalid
 from ..extensions import login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
+from ..services.throttle import TooManyAttempts
 from . import (
     admin,
     agreements,
@@ -79,6 +80,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(Invalid)
     def _invalid(err):
         return render_template("errors/400.html", message=str(err)), 400
+
+    @app.errorhandler(TooManyAttempts)
+    def _too_many(err):
+        return (
+            render_template("errors/429.html", message=str(err)),
+            429,
+            {"Retry-After": str(err.retry_after)},
+        )
 
     @app.errorhandler(CSRFError)
     def _csrf(_err):

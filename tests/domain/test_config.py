@@ -63,3 +63,16 @@ def test_production_refuses_debug(tmp_path):
 def test_bad_numbers_are_named(tmp_path):
     with pytest.raises(ConfigError, match="CAREPLAN_IDLE_TIMEOUT_MINUTES"):
         load_config(tmp_path, env={"CAREPLAN_IDLE_TIMEOUT_MINUTES": "soon"})
+
+
+def test_rate_limits_are_checked_and_lifted_only_for_tests(tmp_path):
+    from careplan.config import RATE_LIMITS, TESTING_RATE_LIMIT
+
+    with pytest.raises(ConfigError, match="CAREPLAN_RATELIMIT_PASSWORD_PER_ACCOUNT"):
+        load_config(tmp_path, env={"CAREPLAN_RATELIMIT_PASSWORD_PER_ACCOUNT": "lots"})
+    development = load_config(tmp_path, env={})
+    assert {name: development[name] for name in RATE_LIMITS} == RATE_LIMITS
+    testing = load_config(tmp_path, env={"CAREPLAN_ENV": "testing"})
+    assert {testing[name] for name in RATE_LIMITS} == {TESTING_RATE_LIMIT}
+    chosen = load_config(tmp_path, env={"CAREPLAN_RATELIMIT_VERIFY_PER_ADDRESS": "5 per hour"})
+    assert chosen["RATELIMIT_VERIFY_PER_ADDRESS"] == "5 per hour"
