@@ -40,6 +40,7 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
 
     csrf.init_app(app)
     login_manager.init_app(app)
+    _install_throttle(app)
 
     from .web import register
 
@@ -49,3 +50,13 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
 
     register_commands(app)
     return app
+
+
+def _install_throttle(app: Flask) -> None:
+    """Attempt counters shared by every process, and who is told of a pause (throttle.py)."""
+    from .reminders.lockouts import LockoutNotices
+    from .services import throttle
+
+    db = app.extensions[DB_KEY]
+    notices = LockoutNotices(db, app.config)
+    throttle.install(db, throttle.Throttle.from_config(app.config, db, on_lockout=notices))

@@ -13,6 +13,17 @@ from pathlib import Path
 from .domain.crisis_alerts import parse_urgent_numbers
 from .paths import PROJECT_ROOT
 
+# How many attempts an account or an address gets, in `limits` notation ("N per M minutes").
+# Failed password checks (signing in, signing, confirming a review) count per account and per
+# address; checks at /verify count per address. The testing configuration lifts them so that
+# tests signing in many times are not paused; the tests of the pauses use these values.
+RATE_LIMITS = {
+    "RATELIMIT_PASSWORD_PER_ACCOUNT": "10 per 15 minutes",
+    "RATELIMIT_PASSWORD_PER_ADDRESS": "50 per 15 minutes",
+    "RATELIMIT_VERIFY_PER_ADDRESS": "30 per 10 minutes",
+}
+TESTING_RATE_LIMIT = "100000 per minute"
+
 INSECURE_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development", "please-change"}
 MIN_SECRET_LENGTH = 32
 
@@ -45,6 +56,19 @@ def _int_list(env: dict, name: str, default: tuple[int, ...]) -> tuple[int, ...]
         return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
     except ValueError as exc:
         raise ConfigError(f"{name} must be whole numbers separated by commas, got {raw!r}") from exc
+
+
+def _rate_limit(env: dict, name: str, default: str) -> str:
+    from limits import parse
+
+    raw = env.get(f"CAREPLAN_{name}") or default
+    try:
+        parse(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"CAREPLAN_{name} must be a rate such as {default!r}, got {raw!r}"
+        ) from exc
+    return raw
 
 
 def _local_secret(instance_path: Path) -> str:
@@ -85,6 +109,23 @@ def _check_reminder_timings(config: dict) -> None:
             f"at least twice CAREPLAN_SMTP_TIMEOUT_SECONDS ({smtp_timeout}), got {lease}: a "
             "sender's claim on a reminder must outlast sending it and recording that it was sent."
         )
+
+
+def _check_seal_files(config: dict) -> None:
+    """Production seals PDFs with the service's own certificate, never a development one."""
+    if not config["PDF_SEAL_CERT_PATH"]:
+        raise ConfigError(
+            "Refusing to start: production needs the service's sealing certificate. Set "
+            "CAREPLAN_PDF_SEAL_CERT_PATH and CAREPLAN_PDF_SEAL_KEY_PATH to its certificate "
+            "and key (PEM files readable by the app)."
+        )
+    for name in ("PDF_SEAL_CERT_PATH", "PDF_SEAL_KEY_PATH"):
+        path = config[name]
+        if not (os.path.isfile(path) and os.access(path, os.R_OK)):
+            raise ConfigError(
+                f"Refusing to start: CAREPLAN_{name} is {path!r}, which is not a file this "
+                "process can read."
+            )
 
 
 def load_config(
@@ -169,6 +210,13 @@ def load_config(
         "AUDIT_CHECKPOINT_EARLIER_CERT_PATHS": env.get(
             "CAREPLAN_AUDIT_CHECKPOINT_EARLIER_CERT_PATHS", ""
         ),
+        # Where attempt counters are kept for every app process: empty for the database,
+        # or redis://host:port/db (careplan.services.throttle).
+        "RATELIMIT_STORAGE_URL": env.get("CAREPLAN_RATELIMIT_STORAGE_URL", ""),
+        **{
+            name: _rate_limit(env, name, TESTING_RATE_LIMIT if mode == "testing" else default)
+            for name, default in RATE_LIMITS.items()
+        },
     }
     config.update(overrides)
     _check_reminder_timings(config)
@@ -179,6 +227,11 @@ def load_config(
     if config["CRISIS_RESPONSE_MINUTES"] < 1:
         raise ConfigError("CAREPLAN_CRISIS_RESPONSE_MINUTES must be at least 1.")
 
+    if bool(config["PDF_SEAL_CERT_PATH"]) != bool(config["PDF_SEAL_KEY_PATH"]):
+        raise ConfigError(
+            "Refusing to start: set both CAREPLAN_PDF_SEAL_CERT_PATH and "
+            "CAREPLAN_PDF_SEAL_KEY_PATH (the sealing certificate and its key), or neither."
+        )
     if config["ENV"] == "production":
         if config["DEBUG"]:
             raise ConfigError(
@@ -200,6 +253,7 @@ def load_config(
                 "Refusing to start: the SMTP password would cross the network unencrypted "
                 "(set CAREPLAN_SMTP_USE_TLS=1 or CAREPLAN_SMTP_USE_SSL=1)."
             )
+        _check_seal_files(config)
     elif not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _local_secret(instance_path)
     return config

@@ -88,6 +88,8 @@ class Database:
         self.engine = make_engine(url, sqlite_busy_timeout_ms, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._shared: ContextVar[_SharedRead | None] = ContextVar("shared_read", default=None)
+        # The attempt counters of the app using this database (careplan.services.throttle).
+        self.throttle = None
 
     @property
     def is_sqlite(self) -> bool:

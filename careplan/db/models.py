@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -592,3 +593,16 @@ class ReviewLog(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     due_on: Mapped[date] = mapped_column(Date, index=True)
     done_on: Mapped[date] = mapped_column(Date)
+
+
+class RateLimitCounter(Base):
+    """Attempts counted in one window of a rate limit (careplan.db.rate_limits): failed
+    passwords per account or address, checks at /verify per address. Keys carry no e-mail
+    address or IP address, only a keyed hash of it."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    # Seconds since the epoch: compared with the time in one statement on either database.
+    expires_at: Mapped[float] = mapped_column(Float, index=True)

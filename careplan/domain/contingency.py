@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .errors import ContentInvalid
+from .numbers import whole_number_or_none
 
 
 @dataclass(frozen=True)
@@ -68,12 +69,11 @@ def validate_self_referral_request(
 ) -> tuple[int, date | None]:
     errors = {}
     nights = None
-    try:
-        nights = int(nights_raw)
-        if not 1 <= nights <= 365:
-            errors["nights"] = "Please give a number of nights from 1 to 365."
-    except (TypeError, ValueError):
+    nights = whole_number_or_none(str(nights_raw or "").strip())
+    if nights is None:
         errors["nights"] = "Please give the number of nights as a whole number."
+    elif not 1 <= nights <= 365:
+        errors["nights"] = "Please give a number of nights from 1 to 365."
     last = None
     if last_discharge_raw:
         try:

@@ -9,14 +9,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .errors import ContentInvalid
+from .numbers import is_whole_number
+
 SEP = "-"
+# The deepest name the forms use is six parts (sections-goals-0-steps-1-due). A name far
+# deeper than that was not made by our pages, and building it would only cost time and stack.
+MAX_DEPTH = 12
 
 
 def unflatten(pairs: Iterable[tuple[str, str]]) -> dict:
     """Build nested dicts from dash-separated names; numeric parts become list positions."""
     root: dict = {}
     for name, value in pairs:
-        parts = name.split(SEP)
+        parts = name.split(SEP, MAX_DEPTH)
+        if len(parts) > MAX_DEPTH:
+            raise ContentInvalid(
+                {name[:80]: "This form had a field that is not one of ours. Nothing was saved."}
+            )
         node = root
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -31,7 +41,7 @@ def _lists_from_numeric_keys(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {k: _lists_from_numeric_keys(v) for k, v in node.items()}
-    if converted and all(k.isdigit() for k in converted):
+    if converted and all(is_whole_number(k) for k in converted):
         return [converted[k] for k in sorted(converted, key=int)]
     return converted
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from .errors import ContentInvalid
+from .numbers import whole_number_or_none
 
 DUE_SOON_DAYS = 14
 PAGE_SIZE = 50
@@ -112,10 +113,10 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
         raw = (args.get(name) or "").strip()
         if not raw:
             return None
-        if not raw.isdigit():
+        number = whole_number_or_none(raw)
+        if number is None:
             errors[name] = "Please choose from the list."
-            return None
-        return int(raw)
+        return number
 
     def day(name: str) -> date | None:
         raw = (args.get(name) or "").strip()

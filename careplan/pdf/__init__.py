@@ -28,6 +28,7 @@ from .sandbox import RenderFailed, RenderLimits, warm_up
 from .seal import (
     SealCredentials,
     SealError,
+    SealUnavailable,
     VerifyResult,
     credentials_from_config,
     ensure_dev_certificate,
@@ -48,6 +49,7 @@ __all__ = [
     "RenderResult",
     "SealCredentials",
     "SealError",
+    "SealUnavailable",
     "Section",
     "SectionField",
     "SignatureLine",

@@ -51,6 +51,10 @@ class SealError(RuntimeError):
     """The PDF could not be sealed (bad key, certificate or configuration, or a draft)."""
 
 
+class SealUnavailable(SealError):
+    """The service's own certificate cannot be read, so no PDF can be checked against it."""
+
+
 @dataclass(frozen=True)
 class SealCredentials:
     cert_path: Path
@@ -300,8 +304,7 @@ def verify_pdf(pdf_bytes: bytes, cert_path: Path | str | Sequence[Path | str]) -
     Give several certificates to keep accepting PDFs sealed before a certificate was replaced.
     Never raises for a bad file; the answer says what is wrong without revealing content.
     """
-    paths = [cert_path] if isinstance(cert_path, str | Path) else list(cert_path)
-    roots = [load_cert_from_pemder(str(p)) for p in paths]
+    roots = load_certificates(cert_path)
 
     def no(reason: str, **kw) -> VerifyResult:
         flags = {"intact": False, "covers_whole_file": False, "trusted": False}
@@ -363,8 +366,24 @@ def verify_pdf_isolated(
 ) -> VerifyResult:
     """verify_pdf in a bounded throwaway process: for files uploaded by anyone."""
     paths = [cert_path] if isinstance(cert_path, str | Path) else list(cert_path)
+    load_certificates(paths)  # here, so a missing certificate is told apart from a bad file
     limits = limits or RenderLimits(timeout_seconds=20, memory_bytes=768 * 1024 * 1024)
     return run_bounded(verify_pdf, (pdf_bytes, [str(p) for p in paths]), limits, what="PDF check")
+
+
+def load_certificates(cert_path: Path | str | Sequence[Path | str]) -> list:
+    """The service's certificate(s) to check seals against, or SealUnavailable naming the
+    file that could not be read (deleted, unreadable, or not a certificate)."""
+    paths = [cert_path] if isinstance(cert_path, str | Path) else list(cert_path)
+    certificates = []
+    for path in paths:
+        try:
+            certificates.append(load_cert_from_pemder(str(path)))
+        except Exception as exc:  # noqa: BLE001 - OSError, or any parse error of the file
+            raise SealUnavailable(
+                f"the sealing certificate {path} cannot be read ({type(exc).__name__})"
+            ) from exc
+    return certificates
 
 
 def _signature_bytes_canonical(pdf_bytes: bytes, sig) -> bool:

@@ -25,6 +25,7 @@ from . import audit, passwords
 from .actor import Actor
 from .errors import Invalid, NotFound
 from .signoff import refresh_states_for_client
+from .throttle import throttle_for
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -176,13 +177,19 @@ def add_supervisor(
             )
 
 
-def authenticate(db: Database, email: str, password: str) -> User | None:
+def authenticate(db: Database, email: str, password: str, address: str) -> User | None:
+    """The account for this e-mail address and password, or None. Wrong passwords are
+    counted per e-mail address typed (known or not, alike) and per `address` the attempt came
+    from; too many, and TooManyAttempts is raised before the password is tried."""
+    account = email.strip().lower()
+    throttle = throttle_for(db)
+    throttle.before_password_check(account, address)
     with db.read() as s:
-        user = s.scalar(
-            select(User).where(User.email == email.strip().lower(), User.active.is_(True))
-        )
+        user = s.scalar(select(User).where(User.email == account, User.active.is_(True)))
     if not passwords.verify(user.password_hash if user else None, password):
+        throttle.password_refused(account, address)
         return None
+    throttle.password_accepted(account)
     return user
 
 

@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from ..db.models import User
 from ..domain.errors import ContentInvalid
+from .actor import Actor
+from .throttle import throttle_for
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login with an unknown e-mail the same as with a
@@ -36,12 +38,19 @@ def needs_rehash(stored_hash: str) -> bool:
     return _hasher.check_needs_rehash(stored_hash)
 
 
-def confirm_identity(db, user_id: int, password: str, refused: str) -> None:
+def confirm_identity(db, actor: Actor, password: str, refused: str) -> None:
     """The password typed again at the moment of signing or confirming proves it is this
-    person, now. Otherwise raises ContentInvalid on the password field, saying `refused`."""
+    person, now. Otherwise raises ContentInvalid on the password field, saying `refused`.
+    Wrong passwords count with those typed at sign-in (careplan.services.throttle): too many,
+    and TooManyAttempts is raised before the password is even tried."""
     with db.read() as s:
-        stored = s.scalar(
-            select(User.password_hash).where(User.id == user_id, User.active.is_(True))
-        )
+        row = s.execute(
+            select(User.password_hash, User.email).where(User.id == actor.id, User.active.is_(True))
+        ).first()
+    stored, email = row if row else (None, f"#{actor.id}")
+    throttle = throttle_for(db)
+    throttle.before_password_check(email, actor.ip)
     if not verify(stored, password or ""):
+        throttle.password_refused(email, actor.ip)
         raise ContentInvalid({"password": refused})
+    throttle.password_accepted(email)

@@ -346,10 +346,28 @@ class Verdict:
     content_hash: str = ""
 
 
+CANNOT_CHECK_FILES = (
+    "Files cannot be checked here at the moment. Please try again later, or type the code "
+    "printed on the document instead."
+)
+
+
 def verify_file(db: Database, settings: PdfSettings, data: bytes) -> Verdict:
     """Genuine means: the seal checks out with our certificate, nothing was changed or added,
     and it is byte for byte a PDF this service produced."""
-    result = pdf.verify_pdf_isolated(data, settings.credentials.cert_path)
+    try:
+        result = pdf.verify_pdf_isolated(data, settings.credentials.cert_path)
+    except pdf.SealUnavailable as exc:
+        # The fault is ours, not the file's: never call a genuine PDF "not genuine" for it.
+        log.error("PDF check unavailable: %s", exc)
+        return Verdict(False, CANNOT_CHECK_FILES)
+    except pdf.RenderFailed as exc:
+        log.warning("PDF check gave up: %s", exc)
+        return Verdict(
+            False,
+            "This file could not be checked: it is damaged, or too large or complicated to "
+            "be one of our PDFs.",
+        )
     if not result.valid:
         return Verdict(False, result.reason)
     digest = hashlib.sha256(data).hexdigest()

@@ -256,7 +256,7 @@ def confirm_no_changes(
 
     now = now or utcnow()
     passwords.confirm_identity(
-        db, actor.id, password, "That password is not right. Nothing was confirmed."
+        db, actor, password, "That password is not right. Nothing was confirmed."
     )
     with db.write() as s:
         doc = _party_document(s, actor, document_id)

@@ -222,7 +222,7 @@ def sign(
     are left blank on purpose."""
     outcome, comment = validate_outcome(outcome_raw, comment)
     passwords.confirm_identity(
-        db, actor.id, password, "That password is not right. Nothing was signed."
+        db, actor, password, "That password is not right. Nothing was signed."
     )
     with db.write() as s:
         # The document row stays locked until this signature is committed, so two signatures

@@ -16,6 +16,7 @@ from ..db.engine import Database
 from ..db.models import CaseloadLink, Document, ReviewLog, SupervisorTeam, Team, User, utcnow
 from ..domain.kinds import KIND_LABELS
 from ..domain.roles import Role
+from ..domain.spreadsheet import text_cell
 from ..domain.supervision import (
     DUE_SOON_DAYS,
     PAGE_SIZE,
@@ -231,7 +232,7 @@ def export_csv(db: Database, actor: Actor, filters: Filters, today: date) -> Ite
     with db.read() as s:
         scope = _scope(s, actor)
     head = io.StringIO()
-    writer = csv.writer(head)
+    writer = _SpreadsheetWriter(head)
     writer.writerow(["Review-date audit"])
     writer.writerow(["Exported by", actor.name])
     writer.writerow(["Exported at", utcnow().strftime("%Y-%m-%d %H:%M UTC")])
@@ -265,7 +266,7 @@ def export_csv(db: Database, actor: Actor, filters: Filters, today: date) -> Ite
                 return
             _record_export(db, actor, {v[1] for v in chunk})
             out = io.StringIO()
-            w = csv.writer(out)
+            w = _SpreadsheetWriter(out)
             for v in chunk:
                 r = _row(v, today)
                 w.writerow(
@@ -286,6 +287,16 @@ def export_csv(db: Database, actor: Actor, filters: Filters, today: date) -> Ite
                 return
 
     return generate()
+
+
+class _SpreadsheetWriter:
+    """csv.writer whose every cell is safe to open in a spreadsheet (names, teams, filters)."""
+
+    def __init__(self, out: io.StringIO):
+        self._writer = csv.writer(out)
+
+    def writerow(self, row: list) -> None:
+        self._writer.writerow([text_cell(value) for value in row])
 
 
 def _record_export(db: Database, actor: Actor, client_ids: set[int]) -> None:

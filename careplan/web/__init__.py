@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from ..domain.errors import ContentInvalid
 from ..extensions import get_db, login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
+from ..services.throttle import TooManyAttempts
 from . import (
     admin,
     agreements,
@@ -22,6 +23,7 @@ from . import (
     me,
     pdfs,
     reminders,
+    request_checks,
     signoff,
     supervision,
 )
@@ -29,6 +31,7 @@ from .session_user import load_session_user, session_fingerprint
 
 
 def register(app: Flask) -> None:
+    request_checks.install(app)
     login_manager.session_protection = "strong"
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
@@ -81,6 +84,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(Invalid)
     def _invalid(err):
         return render_template("errors/400.html", message=str(err)), 400
+
+    @app.errorhandler(TooManyAttempts)
+    def _too_many(err):
+        return (
+            render_template("errors/429.html", message=str(err)),
+            429,
+            {"Retry-After": str(err.retry_after)},
+        )
 
     @app.errorhandler(CSRFError)
     def _csrf(_err):

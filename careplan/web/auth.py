@@ -20,6 +20,7 @@ from ..extensions import get_db
 from ..reminders import account_mail
 from ..services import account_settings, accounts
 from ..services.errors import NotFound
+from ..services.throttle import TooManyAttempts
 from .session_user import SessionUser
 
 bp = Blueprint("auth", __name__)
@@ -44,7 +45,15 @@ def login():
     if request.method == "POST":
         email = request.form.get("email", "").strip()
         password = request.form.get("password", "")
-        user = accounts.authenticate(get_db(), email, password) if email and password else None
+        try:
+            user = (
+                accounts.authenticate(get_db(), email, password, request.remote_addr or "")
+                if email and password
+                else None
+            )
+        except TooManyAttempts as paused:
+            page = render_template("auth/login.html", error=str(paused), email=email)
+            return page, 429, {"Retry-After": str(paused.retry_after)}
         if user is None:
             error = "That e-mail address and password do not match an account. Please try again."
         else:

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from ..db.models import utcnow
 from ..domain.errors import ContentInvalid
+from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
 from ..services import crisis_alerts, documents, handovers
 
@@ -45,7 +46,7 @@ def handover(client_id: int):
                 db,
                 actor,
                 client_id,
-                request.form.get("to_worker_id", type=int),
+                request.form.get("to_worker_id", type=whole_number),
                 request.form.get("note", ""),
             )
         except ContentInvalid as err:

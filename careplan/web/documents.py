@@ -9,6 +9,7 @@ from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
 from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
 from ..domain.errors import ContentInvalid, DomainError
 from ..domain.language import check_text
+from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
 from ..services import comments, documents, drafts
 from ..services.errors import Conflict, ReadOnly, ServiceError
@@ -73,7 +74,7 @@ def comment(document_id: int):
             actor,
             document_id,
             form.get("section_key", ""),
-            form.get("version_number", 0, type=int),
+            form.get("version_number", 0, type=whole_number),
             form.get("body", ""),
         )
     except ContentInvalid as err:
@@ -85,7 +86,7 @@ def comment(document_id: int):
 @bp.get("/documents/<int:document_id>/history")
 @login_required
 def history(document_id: int):
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=whole_number)
     result = documents.history(get_db(), current_user.actor, document_id, page)
     return render_template("documents/history.html", result=result, doc=result.document)
 
@@ -93,8 +94,8 @@ def history(document_id: int):
 @bp.get("/documents/<int:document_id>/compare")
 @login_required
 def compare(document_id: int):
-    older = request.args.get("older", type=int)
-    newer = request.args.get("newer", type=int)
+    older = request.args.get("older", type=whole_number)
+    newer = request.args.get("newer", type=whole_number)
     if older is None or newer is None:
         abort(404)
     if older > newer:

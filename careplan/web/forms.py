@@ -6,6 +6,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..domain.blocks import MAX_GOALS, MAX_HANDOVERS, MAX_PEOPLE, MAX_STEPS
 from ..domain.nested import unflatten
+from ..domain.numbers import whole_number_or_none
 
 CONTROL_FIELDS = {"csrf_token", "base_number", "change_note", "action", "part"}
 # A refused form is shown again for correcting, every list in full up to twice the longest any
@@ -18,10 +19,7 @@ def content_from_form(form: MultiDict) -> dict:
 
 
 def base_number_from_form(form: MultiDict) -> int | None:
-    try:
-        return int(form.get("base_number", ""))
-    except ValueError:
-        return None
+    return whole_number_or_none(form.get("base_number", ""))
 
 
 def draft_fields(form: MultiDict) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required, login_user
 
 from ..domain.account_rules import PRONOUN_SUGGESTIONS
 from ..domain.errors import ContentInvalid
+from ..domain.numbers import whole_number
 from ..domain.roles import Role
 from ..extensions import get_db
 from ..reminders import account_mail
@@ -35,7 +36,7 @@ def advocates():
 @bp.post("/me/advocates")
 @login_required
 def change_advocate():
-    advocate_id = request.form.get("advocate_id", type=int)
+    advocate_id = request.form.get("advocate_id", type=whole_number)
     action = request.form.get("action")
     if advocate_id is None or action not in {"invite", "revoke"}:
         flash("Please choose an advocate.")

@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from .. import pdf
 from ..extensions import get_db
 from ..services import pdfs
+from ..services.throttle import throttle_for
 
 bp = Blueprint("pdfs", __name__)
 
@@ -75,6 +76,7 @@ def as_download(response, filename: str):
 def verify():
     verdict = None
     if request.method == "POST":
+        throttle_for(get_db()).verify_attempt(request.remote_addr or "")
         upload = request.files.get("file")
         code = request.form.get("code", "")
         if upload and upload.filename:

@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 
 from ..db.models import utcnow
 from ..domain.errors import ContentInvalid
+from ..domain.numbers import whole_number
 from ..domain.reviews import ClientChannel
 from ..domain.roles import Role
 from ..extensions import get_db
@@ -106,7 +107,7 @@ def notifications():
 @bp.post("/me/notifications/read")
 @login_required
 def mark_read():
-    one = request.form.get("notification_id", type=int)
+    one = request.form.get("notification_id", type=whole_number)
     reminders.mark_read(get_db(), current_user.actor, utcnow(), one)
     return redirect(url_for("reminders.notifications"))
 

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AuditEvent, Document, ReviewLog
+from careplan.db.models import AuditEvent, Document, ReviewLog, Team, User
 from careplan.domain.supervision import DashState, Filters, dash_state
 from careplan.services import audit, documents, signoff, supervision
 from careplan.services.accounts import actor_for
@@ -286,3 +286,46 @@ def test_a_large_export_keeps_the_audit_chain_whole(db, teams, monkeypatch):
             sa.select(Document.client_id).where(Document.id != docs["other_team"])
         ).all()
     assert sorted(exported) == sorted(team_a)
+
+
+FORMULAS = {
+    "client": '=HYPERLINK("http://example.invalid","Open")',
+    "key_worker": "+1+2",
+    "team": "@SUM(A1:A9)",
+    "supervisor": "-2+3",
+}
+
+
+def test_an_export_opened_in_a_spreadsheet_runs_no_formula(db, teams):
+    """Names that a spreadsheet would run as formulas arrive as plain text (OWASP: cells
+    starting with =, +, -, @, tab or carriage return get a leading apostrophe)."""
+    a, _, docs = teams
+    with db.write() as s:
+        for role in ("client", "key_worker", "supervisor"):
+            person = getattr(a, role)
+            s.execute(
+                sa.update(User).where(User.id == person.id).values(display_name=FORMULAS[role])
+            )
+        s.execute(sa.update(Team).where(Team.id == a.team.id).values(name=FORMULAS["team"]))
+        # Tab and carriage return lead into a formula in some spreadsheets too.
+        other = s.scalar(sa.select(Document.client_id).where(Document.id == docs["soon"]))
+        s.execute(sa.update(User).where(User.id == other).values(display_name="\t=1+1"))
+        other = s.scalar(sa.select(Document.client_id).where(Document.id == docs["agreed"]))
+        s.execute(sa.update(User).where(User.id == other).values(display_name="\r=1+1"))
+    supervisor = actor_for(a.supervisor)
+    supervisor = type(supervisor)(supervisor.id, supervisor.role, FORMULAS["supervisor"])
+
+    text = "".join(supervision.export_csv(db, supervisor, Filters(), TODAY))
+    rows = list(csv.reader(io.StringIO(text)))
+
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    assert ["Exported by", "'" + FORMULAS["supervisor"]] in rows
+    table = rows[[r[:1] for r in rows].index(["Client"]) + 1 :]
+    names = {row[0] for row in table}
+    assert {"'" + FORMULAS["client"], "'\t=1+1", "'\r=1+1"} <= names
+    assert {row[5] for row in table} == {"'" + FORMULAS["key_worker"]}
+    assert {row[6] for row in table} == {"'" + FORMULAS["team"]}
+    # Everything else is exactly as it was: dates, numbers and ordinary names.
+    assert any(row[4] == "20" for row in table)
+    assert all(not row[3] or row[3][:1].isdigit() for row in table)

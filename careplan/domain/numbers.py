@@ -1,0 +1,33 @@
+"""Whole numbers that arrive as text: record ids in addresses, numbers in forms and queries.
+
+Only ASCII digits count. Python's int() also takes "١٢" or " 12_0 ", and str.isdigit() is
+true for "²", which int() then refuses; neither belongs in an id. The upper bound is the
+range of the INTEGER columns that ids, version numbers and page numbers are compared with
+(32-bit on PostgreSQL), so a number that passes can always be sent to the database.
+"""
+
+from __future__ import annotations
+
+MAX_WHOLE_NUMBER = 2**31 - 1
+_MAX_DIGITS = len(str(MAX_WHOLE_NUMBER))
+_DIGITS = frozenset("0123456789")
+
+
+def is_whole_number(raw: object) -> bool:
+    return (
+        isinstance(raw, str)
+        and 0 < len(raw) <= _MAX_DIGITS
+        and _DIGITS.issuperset(raw)
+        and int(raw) <= MAX_WHOLE_NUMBER
+    )
+
+
+def whole_number(raw: object) -> int:
+    """The number `raw` spells, or ValueError (so it also serves as a Werkzeug `type=`)."""
+    if not is_whole_number(raw):
+        raise ValueError(f"not a whole number from 0 to {MAX_WHOLE_NUMBER}")
+    return int(raw)
+
+
+def whole_number_or_none(raw: object) -> int | None:
+    return int(raw) if is_whole_number(raw) else None

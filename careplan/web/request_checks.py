@@ -1,0 +1,50 @@
+"""Checks every request passes before a view sees it: ids in addresses, and NUL characters.
+
+Both stop input that no page of ours produces from reaching the database, where it would fail
+(an id beyond the INTEGER range, a NUL in PostgreSQL text) with a server error instead of a
+plain answer.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, abort, render_template, request
+from werkzeug.routing import IntegerConverter, ValidationError
+
+from ..domain.numbers import whole_number_or_none
+
+
+class WholeNumberConverter(IntegerConverter):
+    """`<int:...>` in every URL rule: ASCII digits within the database's integer range.
+    Anything else matches no rule, so it answers 404 like an id nobody has."""
+
+    regex = r"[0-9]+"
+
+    def to_python(self, value: str) -> int:
+        number = whole_number_or_none(value)
+        if number is None:
+            raise ValidationError()
+        return number
+
+
+NUL_MESSAGE = (
+    "Something you sent contained an invisible control character (NUL) that cannot be "
+    "saved, so nothing was saved. Please retype what you wrote, without pasting it from "
+    "elsewhere, and try again."
+)
+
+
+def refuse_nul_characters():
+    """No text we keep may contain NUL (PostgreSQL refuses it, and no person types it)."""
+    if "\x00" in request.path:
+        abort(404)
+    for values in (request.args, request.form):
+        for name, value in values.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                return render_template("errors/400.html", message=NUL_MESSAGE), 400
+    return None
+
+
+def install(app: Flask) -> None:
+    """Before any blueprint is registered: the converter applies to rules as they are added."""
+    app.url_map.converters["int"] = WholeNumberConverter
+    app.before_request(refuse_nul_characters)
