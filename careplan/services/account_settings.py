@@ -83,7 +83,7 @@ def change_password(db: Database, actor: Actor, current: str, new: str, repeated
     problems = new_password_problems(new, repeated, email or "")
     try:
         passwords.confirm_identity(
-            db, actor.id, current, "That is not your current password. Nothing was changed."
+            db, actor, current, "That is not your current password. Nothing was changed."
         )
     except ContentInvalid as err:
         problems = {"current_password": err.errors["password"], **problems}

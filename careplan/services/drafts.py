@@ -19,7 +19,7 @@ from ..db.models import Document, EditDraft, utcnow
 from ..domain.errors import ContentInvalid
 from .access import require_read
 from .actor import Actor
-from .errors import NotFound, ReadOnly
+from .errors import Invalid, NotFound, ReadOnly
 
 MAX_FIELDS = 2000
 MAX_CHARACTERS = 1_000_000  # the whole form, names and values together
@@ -68,7 +68,9 @@ def keep(
         "saved_at": now,
     }
     with db.write() as s:
-        _editable(s, actor, document_id)
+        doc = _editable(s, actor, document_id)
+        if not (1 <= base_number <= doc.head_number or base_number == doc.head_number == 0):
+            raise Invalid("That version does not exist.")
         # One draft per person and document, whoever of two tabs writes last.
         dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
         statement = dialect.insert(EditDraft).values(**values)

@@ -129,7 +129,8 @@ def alert(document_id: int):
     return _alert_page(document_id)
 
 
-@bp.post("/documents/<int:document_id>/respond")
+# A path of its own: two rules on one path make an id outside the range answer 405, not 404.
+@bp.post("/documents/<int:document_id>/responses")
 @login_required
 def respond(document_id: int):
     db, actor = get_db(), current_user.actor

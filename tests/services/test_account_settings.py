@@ -46,7 +46,7 @@ def test_a_changed_password_ends_other_sessions_and_old_links(db, person):
     after = _user(db, person.id)
     assert epoch == after.session_epoch == person.session_epoch + 1
     assert passwords.verify(after.password_hash, NEW)
-    assert accounts.authenticate(db, person.email, PASSWORD) is None
+    assert accounts.authenticate(db, person.email, PASSWORD, "") is None
     with pytest.raises(NotFound):  # a link sent before the change cannot undo it
         account_settings.check_link(db, link.token)
 
@@ -58,7 +58,7 @@ def test_a_reset_link_works_once_and_only_until_it_expires(db, person):
     with pytest.raises(ContentInvalid):
         account_settings.use_link(db, link.token, "short", "short")
     account_settings.use_link(db, link.token, NEW, NEW)
-    assert accounts.authenticate(db, person.email, NEW) is not None
+    assert accounts.authenticate(db, person.email, NEW, "") is not None
     assert _user(db, person.id).session_epoch == person.session_epoch + 1
     with pytest.raises(NotFound):
         account_settings.use_link(db, link.token, "another password", "another password")
@@ -107,7 +107,7 @@ def test_two_people_using_one_link_at_once_set_one_password(db, person):
         t.join()
     winners = [o for o in outcomes if o]
     assert len(winners) == 1, outcomes
-    assert accounts.authenticate(db, person.email, winners[0]) is not None
+    assert accounts.authenticate(db, person.email, winners[0], "") is not None
 
 
 def test_profile_changes_are_kept_and_audited(db, person):

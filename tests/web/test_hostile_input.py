@@ -55,12 +55,15 @@ QUERY_FIELDS = {
     "supervision.export": {"team": "", "key_worker": "", "state": ""},
     "reminders.calendar_feed": {"key": "x"},
     "auth.login": {"next": "/"},
+    "documents.edit": {"part": "", "draft": ""},
+    "admin.users": {"q": "", "role": "", "page": "1"},
 }
 EXTRA_FORM_FIELDS = {
     "clients.handover": {"to_worker_id": "1"},
     "reminders.mark_read": {"notification_id": "1"},
     "reminders.calendar_address": {"action": "stop"},
-    "signoff.sign": {"outcome": "signed"},
+    "signoff.sign": {"outcome": "signed", "confirm_blank": "no"},
+    "documents.keep_draft": {"part": ""},
 }
 # Fields that carry a number: a hostile value there must change nothing.
 NUMBER_FIELDS = {
@@ -75,6 +78,8 @@ NUMBER_FIELDS = {
     "page",
     "team",
     "key_worker",
+    "team_id",
+    "key_worker_id",
 }
 # Views that build document content from field names.
 CONTENT_ENDPOINTS = {"documents.edit"}
@@ -100,11 +105,13 @@ def _who(endpoint: str, method: str) -> str | None:
 
 
 def _path(rule, values: dict) -> str:
-    return re.sub(r"<int:(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 
 def _record_values(endpoint: str, world) -> dict:
-    return RECORD_RULES[endpoint].path(world.own_records) if endpoint in RECORD_RULES else {}
+    if endpoint in RECORD_RULES:
+        return RECORD_RULES[endpoint].path(world.own_records)
+    return PLAIN_RULES[endpoint].url_values(world.own)
 
 
 def _form(endpoint: str, world) -> dict:
