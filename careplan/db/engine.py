@@ -120,6 +120,17 @@ class Database:
         with self._sessions() as session:
             yield session
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read transaction of its own that sees one snapshot of the whole database, for
+        reads that must agree with each other (exports): SQLite's read transaction under
+        WAL already is one; PostgreSQL needs repeatable read. It never joins the request's
+        shared read, whose connection is already established at its own isolation level."""
+        options = {} if self.is_sqlite else {"isolation_level": "REPEATABLE READ"}
+        with self._sessions() as session:
+            session.connection(execution_options=options)
+            yield session
+
     def begin_shared_reads(self):
         """From now on in this context, reads share one transaction; returns a token for
         `end_shared_reads` (a context manager cannot span a request's before and after)."""

@@ -82,11 +82,7 @@ def write_archive(
     if actor.role is not Role.CLIENT or actor.id != client_id:
         raise NotFound()
     now = now or utcnow()
-    with db.read() as s:
-        # One snapshot for the whole archive (SQLite's read transaction already is one).
-        s.connection(
-            execution_options={} if db.is_sqlite else {"isolation_level": "REPEATABLE READ"}
-        )
+    with db.snapshot() as s:
         client = s.get(User, client_id)
         if client is None:
             raise NotFound()

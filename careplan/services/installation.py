@@ -167,11 +167,8 @@ def export_installation(
     db: Database, out: IO[bytes], stores: list[FileStore], now: datetime | None = None
 ) -> Summary:
     """Write every row of every table, and the files rows refer to, to `out` (a zip)."""
-    options = {} if db.is_sqlite else {"isolation_level": "REPEATABLE READ"}
-    with db.read() as s:
-        # One snapshot for the whole export: SQLite's read transaction under WAL, or
-        # PostgreSQL's repeatable read.
-        conn = s.connection(execution_options=options)
+    with db.snapshot() as s:
+        conn = s.connection()
         revision = schema_revision(conn)
         unknown = _unknown_tables(conn)
         if unknown:
