@@ -41,6 +41,7 @@ class DatabaseTemplate:
             self.url = f"{PG_SERVER}/{self.name}"
             migrate.upgrade(self.url)
             self._tables = None
+            self._engine = None
         else:
             self.template = tmp_root / "template.db"
             migrate.upgrade(f"sqlite:///{self.template}")
@@ -63,25 +64,32 @@ class DatabaseTemplate:
         return f"sqlite:///{path}"
 
     def _truncate(self) -> None:
-        engine = sa.create_engine(self.url.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.begin() as conn:
-            # The append-only tables refuse TRUNCATE (careplan.db.append_only). Emptying the
+        if self._engine is None:
+            self._engine = sa.create_engine(
+                self.url.replace("postgresql://", "postgresql+psycopg://")
+            )
+        with self._engine.begin() as conn:
+            # The append-only tables refuse deletion (careplan.db.append_only). Emptying the
             # test database between tests skips triggers for this transaction instead, which
             # only a superuser may do, as only a superuser (or the owner) may drop a trigger.
+            # DELETE and resetting the sequences take about 1 ms where TRUNCATE of every
+            # table takes about 160 ms, which over the whole suite was minutes.
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
             if self._tables is None:
                 self._tables = [
                     t for t in sa.inspect(conn).get_table_names() if t != "alembic_version"
                 ]
+            conn.exec_driver_sql("; ".join(f'DELETE FROM "{t}"' for t in self._tables))
             conn.exec_driver_sql(
-                "TRUNCATE "
-                + ", ".join(f'"{t}"' for t in self._tables)
-                + " RESTART IDENTITY CASCADE"
+                "SELECT setval(c.oid, 1, false) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
             )
-        engine.dispose()
 
     def drop(self) -> None:
         if BACKEND == "postgresql":
+            if self._engine is not None:
+                self._engine.dispose()
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
