@@ -18,7 +18,7 @@ from careplan.services.accounts import actor_for
 from careplan.services.crisis_alerts import AlertSettings
 from tests import factories
 
-from .checks import sign_in
+from .checks import check_phone_page, sign_in
 
 try:
     from axe_playwright_python.sync_playwright import Axe
@@ -174,6 +174,10 @@ def test_every_page_kind_has_no_serious_accessibility_violation(live_server, new
         for name, path in pages:
             response = page.goto(f"{live_server}{path}")
             assert response is not None and response.status == 200, (name, path)
+            if name.endswith(" home"):
+                check_phone_page(page, name)
+            if name == "client home":  # the lines are checked too, not an empty list
+                assert page.locator(".needs-you li").count() >= 4
             results = axe.run(page)
             checked += 1
             found += [
