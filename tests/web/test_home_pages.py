@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+from flask import render_template_string
+
+from careplan.domain.attention import Item, Kind, Place
 from careplan.services import handovers, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
@@ -74,3 +77,23 @@ def test_nobody_else_sees_the_clients_list_of_what_waits(app, db):
     make_plan(circle.key_worker, circle.client)
     html = page(app, circle.key_worker, f"/clients/{circle.client.id}")
     assert "h-needs-you" not in html and "Draft: version 1, not signed yet." in html
+
+
+def test_each_kind_of_line_links_to_where_it_is_dealt_with(app):
+    expected = {
+        Place.SIGN: "/documents/5#sign-off",
+        Place.REVIEW: "/documents/5#review",
+        Place.CRISIS_PLAN: "/documents/5/crisis-plan",
+        Place.RESPOND: "/documents/5/respond",
+        Place.HANDOVER: "/clients/9#handover",
+        Place.MESSAGES: "/me/notifications",
+        Place.OVERDUE_REVIEWS: "/supervision?state=overdue",
+    }
+    assert set(expected) == set(Place)
+    with app.test_request_context():
+        for place, url in expected.items():
+            html = render_template_string(
+                '{% import "home/_needs_you.html" as a with context %}{{ a.needs_you(items) }}',
+                items=[Item(Kind.REVIEW, "Do this.", place, document_id=5, client_id=9)],
+            )
+            assert f'<a href="{url}">Do this.</a>' in html, (place, html)
