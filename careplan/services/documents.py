@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utcno
 from ..domain.access import Access
 from ..domain.account_rules import introduce
 from ..domain.agreement import EmptyPart, empty_key_parts
+from ..domain.attention import DocumentFacts, card_state
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare
 from ..domain.documents import strip_attribution
@@ -26,7 +27,7 @@ from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
 from ..domain.merge import merge
 from ..domain.roles import Role
-from . import audit, drafts, handovers
+from . import attention, audit, drafts, handovers
 from .access import require_read
 from .actor import Actor
 from .errors import Conflict, Invalid, NotFound, ReadOnly
@@ -53,6 +54,9 @@ class DocumentSummary:
     title: str
     head_number: int
     updated_at: datetime
+    state: str = ""  # draft, waiting for whose signature, or agreed on which date
+    next_review_on: date | None = None
+    facts: DocumentFacts | None = None  # what the client's start page needs of it
 
 
 @dataclass(frozen=True)
@@ -266,26 +270,38 @@ def client_records(db: Database, actor: Actor, client_id: int) -> ClientRecords:
         if client is None or client.role != Role.CLIENT.value:
             raise NotFound()
         access = require_read(s, actor, client_id)
-        worker = s.scalar(
-            select(User.display_name)
+        worker_id, worker = s.execute(
+            select(User.id, User.display_name)
             .join(CaseloadLink, CaseloadLink.key_worker_id == User.id)
             .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None))
-        )
-        docs = s.scalars(
-            select(Document)
+        ).first() or (None, "")
+        # Each card's sign-off state and review date come with the documents, in one query.
+        rows = s.execute(
+            select(Document, *attention.fact_columns(literal(worker_id, Integer), utcnow().date()))
             .where(Document.client_id == client_id)
             .order_by(Document.created_at.desc(), Document.id.desc())
         ).all()
+        summaries = []
+        for d, *facts in rows:
+            card = attention.facts_of(d, client.display_name, worker_id, worker, *facts)
+            summaries.append(
+                DocumentSummary(
+                    d.id,
+                    d.kind,
+                    KIND_LABELS[d.kind],
+                    d.title,
+                    d.head_number,
+                    d.updated_at,
+                    card_state(card, actor.id),
+                    d.next_review_on if d.agreed_version is not None else None,
+                    card,
+                )
+            )
         records = ClientRecords(
             client_id,
             client.display_name,
             worker or "",
-            [
-                DocumentSummary(
-                    d.id, d.kind, KIND_LABELS[d.kind], d.title, d.head_number, d.updated_at
-                )
-                for d in docs
-            ],
+            summaries,
             access,
             introduce(client.display_name, client.preferred_name, client.pronouns),
             handovers.pending_view_in(s, client_id),

@@ -7,7 +7,7 @@ from ..db.models import utcnow
 from ..domain.errors import ContentInvalid
 from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
-from ..services import crisis_alerts, documents, handovers
+from ..services import attention, crisis_alerts, documents, handovers
 
 bp = Blueprint("clients", __name__)
 
@@ -15,14 +15,24 @@ bp = Blueprint("clients", __name__)
 @bp.get("/clients/<int:client_id>")
 @login_required
 def records(client_id: int):
-    records = documents.client_records(get_db(), current_user.actor, client_id)
+    actor = current_user.actor
+    records = documents.client_records(get_db(), actor, client_id)
     templates = sorted(get_library().templates.values(), key=lambda t: t["name"])
+    needs = None
+    if actor.id == records.client_id:  # the client's own records are their start page
+        home = attention.for_own_records(
+            get_db(), actor, records, utcnow(), current_user.unread_notifications
+        )
+        alerts, needs = home.alerts, home.items
+    else:
+        alerts = crisis_alerts.for_client(get_db(), actor, utcnow())
     return render_template(
         "clients/records.html",
         records=records,
         templates=templates,
         handover=records.handover,
-        alerts=crisis_alerts.for_client(get_db(), current_user.actor, utcnow()),
+        alerts=alerts,
+        needs=needs,
     )
 
 

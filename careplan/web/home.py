@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from ..db.models import utcnow
 from ..domain.roles import Role
 from ..extensions import get_db
-from ..services import caseloads, crisis_alerts, handovers
+from ..services import attention, caseloads, handovers
 
 bp = Blueprint("home", __name__)
 
@@ -19,9 +19,11 @@ def index():
         return redirect(url_for("clients.records", client_id=actor.id))
     if actor.role is Role.ADMIN:
         return redirect(url_for("admin.users"))
+    home = attention.home(get_db(), actor, utcnow(), current_user.unread_notifications)
     return render_template(
         "home/people.html",
         rows=caseloads.people_for(get_db(), actor),
         handovers=handovers.pending_for_supervisor(get_db(), actor),
-        alerts=crisis_alerts.waiting_for(get_db(), actor, utcnow()),
+        alerts=home.alerts,
+        needs=home.items,
     )

@@ -30,9 +30,11 @@ from tests.factories import (
 # Statements per page, transaction control not counted. A recorded read (supervisor,
 # advocate) adds its audit event: the chain's head, the insert and, on PostgreSQL, the lock.
 PLAN_PAGE = {"client": 10, "key_worker": 12, "supervisor": 14, "advocate": 15}
+# Each home opens with what needs the person now: the client's comes with the documents it
+# lists; a key worker's and a supervisor's is one more query over their people.
 CLIENT_HOME = 9  # with the crisis alerts the client is waiting on a response to
-WORKER_HOME = 4  # with the crisis alerts waiting for the team (the worker's team, then its alerts)
-SUPERVISOR_HOME = 7  # with the crisis alerts nobody answered in time
+WORKER_HOME = 5  # with the crisis alerts waiting for the team (the worker's team, then its alerts)
+SUPERVISOR_HOME = 8  # with the crisis alerts nobody answered in time
 
 
 @dataclass
@@ -145,7 +147,9 @@ def _caseload(db, clients: int) -> Circle:
     for _ in range(clients - 1):
         other = ClientFactory()
         CaseloadLinkFactory(client_id=other.id, key_worker_id=circle.key_worker.id)
-        make_plan(circle.key_worker, other)
+        doc = make_plan(circle.key_worker, other)
+        # Each one waits for the key worker's signature: one more line on their home.
+        signoff.sign(db, actor_for(other), doc, 1, "signed", "", PASSWORD)
     return circle
 
 

@@ -1,0 +1,269 @@
+"""What needs a person now: the lines their start page opens with, and the state each plan
+card shows.
+
+Plain facts in, plain words out; `today` is passed in. What counts:
+
+- a signature: the latest version is signed by one side and waits for this person (the client,
+  or the key worker who holds the caseload now);
+- a review: an agreed document whose next review is overdue or due within DUE_SOON_DAYS, for
+  its client and key worker; a supervisor sees one line counting their teams' overdue reviews;
+- a crisis plan in effect, for the client and their key worker;
+- a crisis alert nobody has responded to: the client sees whom they are waiting for; a key
+  worker or supervisor sees whom to respond to (the service chooses which alerts reach them);
+- a handover: the client whose key worker is changing, the incoming key worker, and the
+  supervisor of the team it happens in;
+- unread messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from .roles import Role
+from .supervision import DUE_SOON_DAYS
+
+
+class Kind(StrEnum):
+    ALERT = "alert"
+    CRISIS_PLAN = "crisis_plan"
+    HANDOVER = "handover"
+    SIGNATURE = "signature"
+    REVIEW = "review"
+    MESSAGES = "messages"
+
+
+class Place(StrEnum):
+    """Where an item is dealt with; the web layer turns it into a link."""
+
+    SIGN = "sign"  # the document's signatures
+    REVIEW = "review"  # the document's review panel
+    CRISIS_PLAN = "crisis_plan"  # the agreement's page for when the client is not well
+    RESPOND = "respond"  # the page to respond to a crisis alert
+    HANDOVER = "handover"  # the handover on the client's records
+    MESSAGES = "messages"
+    OVERDUE_REVIEWS = "overdue_reviews"  # the supervisors' dashboard, overdue only
+
+
+_ORDER = list(Kind)
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    document_id: int
+    client_id: int
+    client_name: str
+    title: str
+    signoff_state: str
+    head_number: int
+    agreed_version: int | None
+    next_review_on: date | None
+    key_worker_id: int | None
+    key_worker_name: str
+    client_signed_head: bool  # the client has signed (or declined) the latest version
+    worker_signed_head: bool  # the current key worker has
+    crisis_until: date | None = None  # a crisis plan in effect on this agreement, until
+    agreed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HandoverFacts:
+    client_id: int
+    client_name: str
+    from_worker: str
+    to_worker: str
+    to_worker_id: int
+    since: datetime
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    document_id: int
+    client_name: str
+    key_worker: str
+    raised_at: datetime
+    respond_by: datetime
+    late: bool
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: Kind
+    text: str
+    place: Place
+    document_id: int | None = None
+    client_id: int | None = None
+    urgent: bool = False
+
+
+def _day(d: date) -> str:
+    return f"{d.day} {d:%B %Y}"
+
+
+def _time(t: datetime) -> str:
+    return f"{t.day} {t:%B %Y at %H:%M} UTC"
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def _possessive(name: str) -> str:
+    return f"{name}’s"  # "Chris’s": the plain form, read aloud as it is written
+
+
+def _title(d: DocumentFacts, own: bool) -> str:
+    """“your care plan” for the client, “Alex’s care plan” for anyone else."""
+    return f"{'your' if own else _possessive(d.client_name)} {d.title.lower()}"
+
+
+def waiting_for_signature(d: DocumentFacts, role: Role, actor_id: int) -> bool:
+    """The latest version is signed by one side and waits for this person."""
+    if d.signoff_state != "awaiting_signature":
+        return False
+    if role is Role.CLIENT:
+        return actor_id == d.client_id and not d.client_signed_head
+    if role is Role.KEY_WORKER:
+        return actor_id == d.key_worker_id and not d.worker_signed_head
+    return False
+
+
+def review_due(d: DocumentFacts, today: date) -> bool:
+    return (
+        d.agreed_version is not None
+        and d.next_review_on is not None
+        and (d.next_review_on - today).days <= DUE_SOON_DAYS
+    )
+
+
+def _review_text(d: DocumentFacts, own: bool, today: date) -> str:
+    what = _title(d, own)
+    what = what[0].upper() + what[1:]
+    days = (d.next_review_on - today).days
+    if days < 0:
+        return f"{what}: the review is overdue. It was due on {_day(d.next_review_on)}, {_days(-days)} ago."
+    if days == 0:
+        return f"{what}: the review is due today."
+    return f"{what}: the review is due on {_day(d.next_review_on)}, in {_days(days)}."
+
+
+def needs_you_now(
+    role: Role,
+    actor_id: int,
+    today: date,
+    documents: Iterable[DocumentFacts] = (),
+    handovers: Iterable[HandoverFacts] = (),
+    alerts: Iterable[AlertFacts] = (),
+    overdue_reviews: int = 0,
+    unread_messages: int = 0,
+) -> list[Item]:
+    """Everything waiting for this person, most pressing first."""
+    items: list[tuple[tuple, Item]] = []
+
+    def add(sort_key: tuple, item: Item) -> None:
+        items.append(((_ORDER.index(item.kind), *sort_key), item))
+
+    client = role is Role.CLIENT
+    for a in alerts:
+        if client:
+            who = f"{a.key_worker} or their team" if a.key_worker else "The team"
+            text = (
+                f"You asked for help on {_time(a.raised_at)}. "
+                f"{who} will respond by {_time(a.respond_by)}."
+            )
+            add((a.respond_by,), Item(Kind.ALERT, text, Place.CRISIS_PLAN, a.document_id))
+        else:
+            text = f"Respond to {a.client_name}: asked for help on {_time(a.raised_at)}, "
+            text += (
+                "nobody has responded in time." if a.late else f"respond by {_time(a.respond_by)}."
+            )
+            add((a.respond_by,), Item(Kind.ALERT, text, Place.RESPOND, a.document_id, urgent=True))
+    for h in handovers:
+        if client:
+            text = (
+                f"Your key worker is changing from {h.from_worker} to {h.to_worker}. "
+                "Read what happens next."
+            )
+        elif role is Role.KEY_WORKER and h.to_worker_id == actor_id:
+            text = (
+                f"{h.from_worker} is handing {h.client_name} over to you. "
+                "Read the agreed plans, then take over."
+            )
+        elif role is Role.SUPERVISOR:
+            text = (
+                f"{h.client_name}: handover from {h.from_worker} to {h.to_worker} "
+                f"waiting since {_day(h.since)}."
+            )
+        else:
+            continue
+        add((h.since,), Item(Kind.HANDOVER, text, Place.HANDOVER, client_id=h.client_id))
+    for d in documents:
+        own = client and actor_id == d.client_id
+        mine = own or (role is Role.KEY_WORKER and actor_id == d.key_worker_id)
+        if not mine:
+            continue
+        if d.crisis_until is not None and d.crisis_until >= today:
+            text = (
+                f"What {'you' if own else d.client_name} agreed for when "
+                f"{'you are' if own else 'they are'} not well is in effect until "
+                f"{_day(d.crisis_until)}."
+            )
+            add((d.crisis_until,), Item(Kind.CRISIS_PLAN, text, Place.CRISIS_PLAN, d.document_id))
+        if waiting_for_signature(d, role, actor_id):
+            what = _title(d, own)
+            text = (
+                f"Version {d.head_number} of {what} is waiting for your signature: "
+                "read it and sign, or say why not."
+            )
+            add((d.document_id,), Item(Kind.SIGNATURE, text, Place.SIGN, d.document_id))
+        if review_due(d, today):
+            text = _review_text(d, own, today)
+            overdue = d.next_review_on < today
+            add(
+                (d.next_review_on,),
+                Item(Kind.REVIEW, text, Place.REVIEW, d.document_id, urgent=overdue),
+            )
+    if overdue_reviews:
+        text = (
+            "1 review is overdue in your teams."
+            if overdue_reviews == 1
+            else f"{overdue_reviews} reviews are overdue in your teams."
+        )
+        add((), Item(Kind.REVIEW, text, Place.OVERDUE_REVIEWS, urgent=True))
+    if unread_messages:
+        text = (
+            "You have 1 new message."
+            if unread_messages == 1
+            else f"You have {unread_messages} new messages."
+        )
+        add((), Item(Kind.MESSAGES, text, Place.MESSAGES))
+    return [item for _, item in sorted(items, key=lambda pair: pair[0])]
+
+
+NOTHING = "Nothing needs you right now."
+
+
+def card_state(d: DocumentFacts, viewer_id: int) -> str:
+    """One line for a plan card: draft, waiting for whose signature, or agreed on which date."""
+    if d.head_number == 0:
+        return "Nothing written yet."
+    if d.signoff_state == "awaiting_signature":
+        missing = []
+        if not d.client_signed_head:
+            missing.append("yours" if viewer_id == d.client_id else _possessive(d.client_name))
+        if not d.worker_signed_head:
+            name = d.key_worker_name or "the key worker"
+            missing.append("yours" if viewer_id == d.key_worker_id else _possessive(name))
+        state = f"Version {d.head_number} is waiting for a signature: {' and '.join(missing)}."
+    elif d.signoff_state == "declined":
+        state = f"Version {d.head_number} was declined. See why on the plan."
+    elif d.agreed_version == d.head_number:
+        state = "Agreed" + (f" on {_day(d.agreed_at)}." if d.agreed_at else ".")
+    else:
+        state = f"Draft: version {d.head_number}, not signed yet."
+    if d.agreed_version is not None and d.agreed_version != d.head_number:
+        when = f", agreed on {_day(d.agreed_at)}" if d.agreed_at else ""
+        state += f" Version {d.agreed_version} stays in force{when}."
+    return state

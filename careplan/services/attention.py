@@ -1,0 +1,248 @@
+"""What needs a person now, for the top of their start page (rules: careplan.domain.attention).
+
+However many clients a caseload holds, the facts cost a fixed number of statements: the crisis
+alerts (careplan.services.crisis_alerts) and one query over the people this person may see,
+each joined to the documents that wait for something and to a pending handover."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, exists, false, func, or_, select
+
+from ..db.engine import Database
+from ..db.models import (
+    CaseloadLink,
+    ContingencyActivation,
+    Document,
+    Handover,
+    PdfRender,
+    SignatureRecord,
+    User,
+)
+from ..domain.attention import AlertFacts, DocumentFacts, HandoverFacts, Item, needs_you_now
+from ..domain.roles import Role
+from ..domain.supervision import DUE_SOON_DAYS
+from . import crisis_alerts
+from .access import visible_clients
+from .actor import Actor
+
+if TYPE_CHECKING:
+    from .documents import ClientRecords
+
+
+@dataclass(frozen=True)
+class Home:
+    items: list[Item]
+    alerts: list[crisis_alerts.AlertView] = field(default_factory=list)  # shown in full below
+
+
+def _signed_head(user_id_column):
+    return exists().where(
+        SignatureRecord.document_id == Document.id,
+        SignatureRecord.version_number == Document.head_number,
+        SignatureRecord.user_id == user_id_column,
+    )
+
+
+def _crisis_until(today: date):
+    return (
+        select(func.max(ContingencyActivation.ends_on))
+        .where(
+            ContingencyActivation.document_id == Document.id,
+            ContingencyActivation.ended_at.is_(None),
+            ContingencyActivation.ends_on >= today,
+        )
+        .scalar_subquery()
+    )
+
+
+def _agreed_at():
+    # The sealed PDF's row is written in the transaction that made the version agreed.
+    return (
+        select(func.min(PdfRender.agreed_at))
+        .where(
+            PdfRender.document_id == Document.id,
+            PdfRender.version_number == Document.agreed_version,
+        )
+        .scalar_subquery()
+    )
+
+
+def fact_columns(key_worker_id_column, today: date) -> tuple:
+    """Columns that, beside a Document and its client's current key worker, make its facts."""
+    return (
+        _signed_head(Document.client_id).label("client_signed"),
+        _signed_head(key_worker_id_column).label("worker_signed"),
+        _crisis_until(today).label("crisis_until"),
+        _agreed_at().label("agreed_at"),
+    )
+
+
+def facts_of(
+    doc: Document,
+    client_name: str,
+    worker_id,
+    worker_name,
+    client_signed,
+    worker_signed,
+    crisis_until,
+    agreed_at,
+) -> DocumentFacts:
+    return DocumentFacts(
+        doc.id,
+        doc.client_id,
+        client_name,
+        doc.title,
+        doc.signoff_state,
+        doc.head_number,
+        doc.agreed_version,
+        doc.next_review_on,
+        worker_id,
+        worker_name or "",
+        bool(client_signed),
+        bool(worker_signed),
+        crisis_until,
+        agreed_at,
+    )
+
+
+def _waiting_documents(actor: Actor, worker, today: date):
+    """Which documents may wait for this person: the join condition beside the client."""
+    soon = today + timedelta(days=DUE_SOON_DAYS)
+    if actor.role is Role.SUPERVISOR:
+        # A supervisor sees one count of their teams' overdue reviews.
+        return and_(Document.agreed_version.is_not(None), Document.next_review_on < today)
+    if actor.role not in (Role.CLIENT, Role.KEY_WORKER):
+        return false()
+    waiting = or_(
+        Document.signoff_state == "awaiting_signature",
+        and_(Document.agreed_version.is_not(None), Document.next_review_on <= soon),
+        exists().where(
+            ContingencyActivation.document_id == Document.id,
+            ContingencyActivation.ended_at.is_(None),
+            ContingencyActivation.ends_on >= today,
+        ),
+    )
+    if actor.role is Role.KEY_WORKER:
+        # Only the clients the worker holds; an incoming client is a handover until taken over.
+        return and_(waiting, worker.c.id == actor.id)
+    return waiting
+
+
+def _alert_facts(alerts: list[crisis_alerts.AlertView]) -> list[AlertFacts]:
+    return [
+        AlertFacts(a.document_id, a.client_name, a.key_worker, a.raised_at, a.respond_by, a.late)
+        for a in alerts
+        if not a.answered
+    ]
+
+
+def for_own_records(
+    db: Database, actor: Actor, records: ClientRecords, now: datetime, unread_messages: int = 0
+) -> Home:
+    """A client's start page is the list of their records: its documents (with their facts)
+    and pending handover are already read, so only the crisis alerts are added."""
+    alerts = crisis_alerts.for_client(db, actor, now)
+    handover = records.handover
+    items = needs_you_now(
+        actor.role,
+        actor.id,
+        now.date(),
+        [d.facts for d in records.documents if d.facts is not None],
+        [
+            HandoverFacts(
+                records.client_id,
+                records.client_name,
+                handover.from_worker,
+                handover.to_worker,
+                handover.to_worker_id,
+                handover.created_at,
+            )
+        ]
+        if handover
+        else [],
+        _alert_facts(alerts),
+        unread_messages=unread_messages,
+    )
+    return Home(items, alerts)
+
+
+def home(db: Database, actor: Actor, now: datetime, unread_messages: int = 0) -> Home:
+    """The lines that open this person's start page, and their crisis alerts in full.
+    `unread_messages` is the count the signed-in user was loaded with."""
+    today = now.date()
+    if actor.role is Role.CLIENT:
+        alerts = crisis_alerts.for_client(db, actor, now)
+    else:
+        alerts = crisis_alerts.waiting_for(db, actor, now)
+    clients = visible_clients(actor).subquery()
+    worker = User.__table__.alias("worker")
+    from_worker = User.__table__.alias("from_worker")
+    to_worker = User.__table__.alias("to_worker")
+    query = (
+        select(
+            clients.c.id,
+            clients.c.display_name,
+            worker.c.id,
+            worker.c.display_name,
+            Document,
+            *fact_columns(worker.c.id, today),
+            Handover.to_worker_id,
+            Handover.created_at,
+            from_worker.c.display_name,
+            to_worker.c.display_name,
+        )
+        .select_from(clients)
+        .outerjoin(
+            CaseloadLink,
+            and_(CaseloadLink.client_id == clients.c.id, CaseloadLink.ended_at.is_(None)),
+        )
+        .outerjoin(worker, worker.c.id == CaseloadLink.key_worker_id)
+        .outerjoin(
+            Document,
+            and_(Document.client_id == clients.c.id, _waiting_documents(actor, worker, today)),
+        )
+        .outerjoin(
+            Handover,
+            and_(
+                Handover.client_id == clients.c.id,
+                Handover.completed_at.is_(None),
+                Handover.cancelled_at.is_(None),
+            ),
+        )
+        .outerjoin(from_worker, from_worker.c.id == Handover.from_worker_id)
+        .outerjoin(to_worker, to_worker.c.id == Handover.to_worker_id)
+        .where(or_(Document.id.is_not(None), Handover.id.is_not(None)))
+        .order_by(clients.c.display_name, clients.c.id, Document.id)
+    )
+    documents: list[DocumentFacts] = []
+    handovers: dict[int, HandoverFacts] = {}
+    with db.read() as s:
+        for row in s.execute(query):
+            (cid, name, wid, wname, doc, c_signed, w_signed, until, agreed_at) = row[:9]
+            to_id, since, from_name, to_name = row[9:]
+            if doc is not None:
+                documents.append(
+                    facts_of(doc, name, wid, wname, c_signed, w_signed, until, agreed_at)
+                )
+            if to_id is not None and cid not in handovers:
+                handovers[cid] = HandoverFacts(
+                    cid, name, from_name or "nobody", to_name or "", to_id, since
+                )
+    overdue = 0
+    if actor.role is Role.SUPERVISOR:
+        overdue, documents = len(documents), []
+    items = needs_you_now(
+        actor.role,
+        actor.id,
+        today,
+        documents,
+        handovers.values(),
+        _alert_facts(alerts),
+        overdue,
+        unread_messages,
+    )
+    return Home(items, alerts)

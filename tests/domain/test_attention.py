@@ -1,0 +1,88 @@
+"""The rules of "what needs you now" and of a plan card's state, without a database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from careplan.domain.attention import (
+    AlertFacts,
+    DocumentFacts,
+    HandoverFacts,
+    Kind,
+    card_state,
+    needs_you_now,
+)
+from careplan.domain.roles import Role
+
+TODAY = date(2026, 3, 10)
+CLIENT, WORKER, OTHER = 1, 2, 3
+
+
+def doc(**kw) -> DocumentFacts:
+    values = dict(
+        document_id=7,
+        client_id=CLIENT,
+        client_name="Chris",
+        title="Care plan",
+        signoff_state="agreed",
+        head_number=2,
+        agreed_version=2,
+        next_review_on=TODAY + timedelta(weeks=12),
+        key_worker_id=WORKER,
+        key_worker_name="Kim",
+        client_signed_head=True,
+        worker_signed_head=True,
+        agreed_at=datetime(2026, 3, 1, 9),
+    )
+    values.update(kw)
+    return DocumentFacts(**values)
+
+
+def test_an_agreed_document_far_from_its_review_waits_for_nobody():
+    for role, who in ((Role.CLIENT, CLIENT), (Role.KEY_WORKER, WORKER)):
+        assert needs_you_now(role, who, TODAY, [doc()]) == []
+
+
+def test_review_lines_count_days_and_name_the_client_for_the_worker():
+    late = doc(next_review_on=TODAY - timedelta(days=1))
+    [mine] = needs_you_now(Role.CLIENT, CLIENT, TODAY, [late])
+    assert mine.text == (
+        "Your care plan: the review is overdue. It was due on 9 March 2026, 1 day ago."
+    )
+    [theirs] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [doc(next_review_on=TODAY)])
+    assert theirs.text == "Chris’s care plan: the review is due today."
+    # Another worker does not hold the caseload.
+    assert needs_you_now(Role.KEY_WORKER, OTHER, TODAY, [late]) == []
+    # Not agreed yet: no review is due, whatever the date says.
+    assert needs_you_now(Role.CLIENT, CLIENT, TODAY, [doc(agreed_version=None)]) == []
+
+
+def test_the_most_pressing_come_first():
+    at = datetime(2026, 3, 10, 12)
+    items = needs_you_now(
+        Role.KEY_WORKER,
+        WORKER,
+        TODAY,
+        [doc(signoff_state="awaiting_signature", worker_signed_head=False, head_number=3)],
+        [HandoverFacts(5, "Dee", "Lee", "Kim", WORKER, at)],
+        [AlertFacts(9, "Chris", "Kim", at, at + timedelta(minutes=30), late=False)],
+        unread_messages=3,
+    )
+    assert [i.kind for i in items] == [Kind.ALERT, Kind.HANDOVER, Kind.SIGNATURE, Kind.MESSAGES]
+
+
+def test_card_states():
+    assert card_state(doc(head_number=0, agreed_version=None), CLIENT) == "Nothing written yet."
+    assert card_state(doc(), CLIENT) == "Agreed on 1 March 2026."
+    waiting = doc(
+        signoff_state="awaiting_signature",
+        head_number=3,
+        client_signed_head=False,
+        worker_signed_head=False,
+    )
+    assert card_state(waiting, WORKER) == (
+        "Version 3 is waiting for a signature: Chris’s and yours. Version 2 stays in force, "
+        "agreed on 1 March 2026."
+    )
+    declined = doc(signoff_state="declined", head_number=3, agreed_version=None)
+    assert card_state(declined, CLIENT) == "Version 3 was declined. See why on the plan."

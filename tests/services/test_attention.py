@@ -1,0 +1,160 @@
+"""What needs you now, through the services: each kind of item for the people it waits for,
+and nothing for anyone else. Time passes by handing the service a later `now`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from careplan.db.models import utcnow
+from careplan.domain.attention import Kind, Place
+from careplan.services import attention, contingencies, documents, handovers, signoff
+from careplan.services.accounts import actor_for
+from careplan.services.crisis_alerts import AlertSettings
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_agreement, make_plan
+
+NOW = utcnow()
+
+
+def needs(db, user, now=NOW, unread=0):
+    actor = actor_for(user)
+    if actor.role.value == "client":
+        records = documents.client_records(db, actor, user.id)
+        return attention.for_own_records(db, actor, records, now, unread).items
+    return attention.home(db, actor, now, unread).items
+
+
+def kinds(items) -> list[Kind]:
+    return [i.kind for i in items]
+
+
+def agree(db, circle, doc, number=1):
+    for who in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(who), doc, number, "signed", "", PASSWORD, confirm_blank=True)
+
+
+@pytest.fixture
+def circle(app, db):
+    return Circle()
+
+
+def test_nothing_waits_for_anyone_with_a_draft_nobody_signed(db, circle):
+    make_plan(circle.key_worker, circle.client, versions=2)
+    for who in (circle.client, circle.key_worker, circle.supervisor, circle.advocate):
+        assert needs(db, who) == [], who.role
+
+
+def test_a_signature_waits_for_the_side_that_has_not_signed(db, circle):
+    doc = make_plan(circle.key_worker, circle.client, versions=2)
+    signoff.sign(db, actor_for(circle.key_worker), doc, 2, "signed", "", PASSWORD)
+    [item] = needs(db, circle.client)
+    assert (item.kind, item.place, item.document_id) == (Kind.SIGNATURE, Place.SIGN, doc)
+    assert "Version 2 of your care plan is waiting for your signature" in item.text
+    assert needs(db, circle.key_worker) == []  # they have signed
+    assert needs(db, circle.supervisor) == []  # supervisors never sign
+
+
+def test_the_key_worker_sees_the_clients_signature_waiting_for_theirs(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
+    [item] = needs(db, circle.key_worker)
+    assert item.kind is Kind.SIGNATURE and circle.client.display_name in item.text
+    assert needs(db, circle.client) == []
+    # Another worker in the team, not holding the caseload, is not asked.
+    assert needs(db, KeyWorkerFactory(team_id=circle.team.id)) == []
+
+
+def test_reviews_due_soon_then_overdue(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    agree(db, circle, doc)
+    assert needs(db, circle.client) == []  # twelve weeks away
+    soon = NOW + timedelta(weeks=12) - timedelta(days=5)
+    for who in (circle.client, circle.key_worker):
+        [item] = needs(db, who, soon)
+        assert (item.kind, item.place, item.urgent) == (Kind.REVIEW, Place.REVIEW, False)
+        assert "in 5 days" in item.text
+    assert needs(db, circle.supervisor, soon) == []  # only overdue ones reach the supervisor
+    late = NOW + timedelta(weeks=12, days=3)
+    [item] = needs(db, circle.client, late)
+    assert item.urgent and "overdue" in item.text and "3 days ago" in item.text
+    [item] = needs(db, circle.supervisor, late)
+    assert (item.place, item.text) == (Place.OVERDUE_REVIEWS, "1 review is overdue in your teams.")
+
+
+def test_a_crisis_plan_in_effect_and_the_alert_nobody_answered(db, circle):
+    doc = make_agreement(circle.key_worker, circle.client)
+    agree(db, circle, doc)
+    ends = NOW.date() + timedelta(days=5)
+    contingencies.start_contingency(
+        db,
+        actor_for(circle.client),
+        doc,
+        "Not sleeping",
+        "Called my sister",
+        ends.isoformat(),
+        NOW.date(),
+        AlertSettings(respond_within=timedelta(minutes=30)),
+    )
+    mine = needs(db, circle.client, NOW + timedelta(minutes=1))
+    # The crisis plan also asked for a review soon after it.
+    assert kinds(mine) == [Kind.ALERT, Kind.CRISIS_PLAN, Kind.REVIEW]
+    mine = mine[:2]
+    assert [i.place for i in mine] == [Place.CRISIS_PLAN, Place.CRISIS_PLAN]
+    assert "will respond by" in mine[0].text and "you are not well" in mine[1].text
+    theirs = needs(db, circle.key_worker, NOW + timedelta(minutes=1))
+    assert kinds(theirs) == [Kind.ALERT, Kind.CRISIS_PLAN, Kind.REVIEW]
+    assert theirs[0].place is Place.RESPOND and theirs[0].text.startswith("Respond to ")
+    # The supervisor hears of it once nobody has answered in time.
+    assert needs(db, circle.supervisor, NOW + timedelta(minutes=1)) == []
+    [late] = needs(db, circle.supervisor, NOW + timedelta(hours=1))
+    assert late.kind is Kind.ALERT and "nobody has responded in time" in late.text
+    # After the plan's last day, the crisis line goes.
+    after = needs(db, circle.client, NOW + timedelta(days=6))
+    assert Kind.CRISIS_PLAN not in kinds(after)
+
+
+def test_a_handover_waits_for_the_client_the_new_worker_and_the_supervisor(db, circle):
+    make_plan(circle.key_worker, circle.client)
+    incoming = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, incoming.id, "Moving.")
+    [item] = needs(db, incoming)
+    assert (item.kind, item.place, item.client_id) == (
+        Kind.HANDOVER,
+        Place.HANDOVER,
+        circle.client.id,
+    )
+    assert "handing" in item.text and "over to you" in item.text
+    [item] = needs(db, circle.client)
+    assert item.kind is Kind.HANDOVER and incoming.display_name in item.text
+    [item] = needs(db, circle.supervisor)
+    assert item.kind is Kind.HANDOVER and "waiting since" in item.text
+    assert needs(db, circle.key_worker) == []  # the outgoing worker started it
+
+
+def test_unread_messages(db, circle):
+    [item] = needs(db, circle.client, unread=2)
+    assert (item.kind, item.place, item.text) == (
+        Kind.MESSAGES,
+        Place.MESSAGES,
+        "You have 2 new messages.",
+    )
+    assert needs(db, circle.key_worker, unread=1)[0].text == "You have 1 new message."
+
+
+def test_plan_cards_say_whose_signature_is_waiting_then_when_it_was_agreed(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    make_plan(circle.key_worker, circle.client)  # a second, untouched draft
+
+    def card(user):
+        records = documents.client_records(db, actor_for(user), circle.client.id)
+        return next(d for d in records.documents if d.id == doc)
+
+    assert card(circle.client).state == "Draft: version 1, not signed yet."
+    signoff.sign(db, actor_for(circle.key_worker), doc, 1, "signed", "", PASSWORD)
+    assert card(circle.client).state == "Version 1 is waiting for a signature: yours."
+    name = circle.client.display_name
+    assert name in card(circle.key_worker).state and "yours" not in card(circle.key_worker).state
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
+    agreed = card(circle.client)
+    assert agreed.state.startswith("Agreed on ") and agreed.next_review_on is not None

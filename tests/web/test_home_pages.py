@@ -1,0 +1,99 @@
+"""Each start page opens with what needs the person now, one linked line per item, or one line
+saying nothing does; plan cards say what state each document is in."""
+
+from __future__ import annotations
+
+import re
+
+from flask import render_template_string
+
+from careplan.domain.attention import Item, Kind, Place
+from careplan.services import handovers, signoff
+from careplan.services.accounts import actor_for
+from tests.conftest import login
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
+
+
+def section(html: str) -> str:
+    found = re.search(r'<section aria-labelledby="h-needs-you".*?</section>', html, re.S)
+    assert found, html[:2000]
+    return found.group(0)
+
+
+def page(app, user, url="/") -> str:
+    response = login(app.test_client(), user).get(url, follow_redirects=True)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_when_nothing_waits_each_home_says_so_in_one_line(app, db):
+    circle = Circle()
+    make_plan(circle.key_worker, circle.client)
+    for who in (circle.client, circle.key_worker, circle.supervisor):
+        part = section(page(app, who))
+        assert "What needs you now" in part and "Nothing needs you right now." in part
+        assert "<li" not in part
+
+
+def test_the_client_home_links_to_the_signature_waiting_and_shows_the_card_state(app, db):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client, versions=2)
+    signoff.sign(db, actor_for(circle.key_worker), doc, 2, "signed", "", PASSWORD)
+    html = page(app, circle.client)
+    part = section(html)
+    assert f'href="/documents/{doc}#sign-off"' in part
+    assert "Version 2 of your care plan is waiting for your signature" in part
+    # It comes before everything else on the page, after the heading.
+    assert html.index("h-needs-you") < html.index('class="cards"')
+    assert "Version 2 is waiting for a signature: yours." in html
+
+
+def test_the_key_worker_home_lists_each_client_waiting_for_their_signature(app, db):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
+    part = section(page(app, circle.key_worker))
+    assert f'href="/documents/{doc}#sign-off"' in part
+    assert circle.client.display_name in part
+    assert "Nothing needs you" not in part
+
+
+def test_the_supervisor_and_the_new_worker_see_the_handover(app, db):
+    circle = Circle()
+    make_plan(circle.key_worker, circle.client)
+    incoming = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, incoming.id, "Moving.")
+    link = f'href="/clients/{circle.client.id}#handover"'
+    assert link in section(page(app, circle.supervisor))
+    part = section(page(app, incoming))
+    assert link in part and "over to you" in part
+    client_part = section(page(app, circle.client))
+    assert link in client_part and "Your key worker is changing" in client_part
+
+
+def test_nobody_else_sees_the_clients_list_of_what_waits(app, db):
+    """A worker looking at the client's records sees the cards, not the client's own list."""
+    circle = Circle()
+    make_plan(circle.key_worker, circle.client)
+    html = page(app, circle.key_worker, f"/clients/{circle.client.id}")
+    assert "h-needs-you" not in html and "Draft: version 1, not signed yet." in html
+
+
+def test_each_kind_of_line_links_to_where_it_is_dealt_with(app):
+    expected = {
+        Place.SIGN: "/documents/5#sign-off",
+        Place.REVIEW: "/documents/5#review",
+        Place.CRISIS_PLAN: "/documents/5/crisis-plan",
+        Place.RESPOND: "/documents/5/respond",
+        Place.HANDOVER: "/clients/9#handover",
+        Place.MESSAGES: "/me/notifications",
+        Place.OVERDUE_REVIEWS: "/supervision?state=overdue",
+    }
+    assert set(expected) == set(Place)
+    with app.test_request_context():
+        for place, url in expected.items():
+            html = render_template_string(
+                '{% import "home/_needs_you.html" as a with context %}{{ a.needs_you(items) }}',
+                items=[Item(Kind.REVIEW, "Do this.", place, document_id=5, client_id=9)],
+            )
+            assert f'<a href="{url}">Do this.</a>' in html, (place, html)
