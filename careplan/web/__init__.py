@@ -27,6 +27,7 @@ from . import (
     request_checks,
     signoff,
     supervision,
+    wording,
 )
 from .session_user import load_session_user, session_fingerprint
 
@@ -59,6 +60,7 @@ def register(app: Flask) -> None:
     app.teardown_request(_end_shared_reads)
     app.before_request(_idle_logout)
     app.after_request(_security_headers)
+    wording.install(app)
     app.jinja_env.filters["when"] = _when
     # `day` is `when` for the local day only (a moment shows the day it fell on, no time).
     app.jinja_env.filters["day"] = lambda value: _when(value, date_only=True)
