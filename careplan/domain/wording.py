@@ -26,6 +26,7 @@ class Named:
     def __bool__(self) -> bool:
         return bool(self.name)
 
+
 # What someone is, said to the client ("your key worker") and to anyone else.
 _TO_CLIENT = {
     Role.KEY_WORKER: "your key worker",

@@ -115,9 +115,7 @@ def _signatures(s: Session, document_id: int) -> list[tuple[SignatureRecord, Use
     )
 
 
-def decide_for(
-    s: Session, doc: Document, rows=None, caseload: Caseload | None = None
-) -> SignOff:
+def decide_for(s: Session, doc: Document, rows=None, caseload: Caseload | None = None) -> SignOff:
     """The domain decision for a stored document (loads only the versions that were signed).
     Callers that already read the signatures or the caseload's history pass them in."""
     rows = _signatures(s, doc.id) if rows is None else rows
