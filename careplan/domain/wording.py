@@ -65,11 +65,15 @@ def person(
     reader_is_client: bool,
     client_name: str = "",
 ) -> str:
-    """How to name someone to the reader: "you", "Alex", "Kim, your key worker"."""
+    """How to name someone to the reader: "you", "Alex", "Kim, your key worker".
+    ``client_name`` is the name the client goes by (their preferred name, where given)."""
     if is_reader:
         return "you"
     kind = role_of(role)
-    if kind is None or kind is Role.CLIENT:
+    if kind is Role.CLIENT:
+        # A record has one client: they are called by the name they go by, where known.
+        return client_name or name
+    if kind is None:
         return name
     if reader_is_client:
         return f"{name}, {_TO_CLIENT[kind]}"
@@ -81,6 +85,12 @@ def person(
 def sentence(text: str) -> str:
     """The first letter in capitals ("you signed" -> "You signed"), the rest as it is."""
     return text[:1].upper() + text[1:]
+
+
+def closed(text: str) -> str:
+    """ "Kim, your key worker" mid-sentence needs its closing comma ("Kim, your key worker, on
+    3 May"); a bare name or "you" does not."""
+    return f"{text}," if ", " in text else text
 
 
 def waiting_for(

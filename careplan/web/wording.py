@@ -47,3 +47,4 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["person"] = person
     app.jinja_env.globals["waiting"] = waiting
     app.jinja_env.filters["sentence"] = wording.sentence
+    app.jinja_env.filters["closed"] = wording.closed
