@@ -109,3 +109,22 @@ def test_pages_show_times_in_the_configured_zone(app, zone, summer, winter):
     finally:
         app.config["TIME_ZONE"] = "Europe/London"
     assert shown == f"{summer} / {winter} / 3 December 2026"
+
+
+def test_the_step_form_names_the_owners_to_its_reader(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    options = re.compile(r'<option value="(client|key_worker|other)"[^>]*>([^<]*)</option>')
+    client_form = _page(_browser(app, circle.client).get(f"/documents/{doc}/edit")).html
+    worker_form = _page(_browser(app, circle.key_worker).get(f"/documents/{doc}/edit")).html
+    assert dict(options.findall(client_form)) == {
+        "client": "Me",
+        "key_worker": "My key worker",
+        "other": "Someone else",
+    }
+    assert dict(options.findall(worker_form)) == {
+        "client": "Al",
+        "key_worker": "Me",
+        "other": "Someone else",
+    }
+    for html in (client_form, worker_form):
+        _plain(_words(html))
