@@ -182,6 +182,17 @@ def sections_from_kind(
 
 
 GOALS_TITLE = "Goals"
+TEAM_TITLE = "Care team"
+REVIEW_TITLE = "Review"
+_TEAM_MEMBER = re.compile(r"^team:[^:]+$")
+# Numbers the forms ask for, said as sentences: key -> (label, wording of the value).
+_TERMS = {
+    "review_interval_weeks": ("", "Every {} weeks"),
+    "terms.review": ("", "Every {} weeks"),
+    "terms.post_crisis": ("After a crisis", "A review within {} days"),
+    "terms.contingency": ("How long a crisis plan lasts", "At most {} days"),
+    "terms.self_referral": ("Self-referral admission", "{}"),
+}
 _STEP_PART = re.compile(r"^step:(?P<id>[^:]+):(?P<part>text|owner|due|status)$")
 
 
@@ -231,6 +242,23 @@ def sections_from_fields(
                     )
                 )
                 step = {}
+            continue
+        if f.key.startswith("team:") or f.key in _TERMS:
+            # Care team members under one heading, each named in bold; the review terms as
+            # sentences ("Every 12 weeks") rather than "Review every (weeks): 12".
+            title = TEAM_TITLE if f.key.startswith("team:") else REVIEW_TITLE
+            if not sections or sections[-1].title != title:
+                sections.append(Section(title))
+            if _TEAM_MEMBER.match(f.key):
+                sections[-1].fields.append(SectionField("", text))
+            elif f.key in _TERMS:
+                label, wording = _TERMS[f.key]
+                sections[-1].fields.append(
+                    SectionField(label, wording.format(text) if text else "")
+                )
+            else:
+                _, _, rest = label.partition(":")
+                sections[-1].fields.append(SectionField(_capitalise(rest.strip()), text))
             continue
         rest = _continues(label, sections[-1].title) if sections else None
         if rest is None:

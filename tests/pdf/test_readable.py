@@ -80,3 +80,11 @@ def test_the_check_code_is_never_split_across_lines(pages):
     for line in lines:
         if "K7Q4" in line or "WXYZ" in line:
             assert LONG_CODE in line, line
+
+
+def test_the_care_team_and_the_review_read_as_sentences(pages):
+    content = "\n".join(pages[1:])
+    assert "Care team\nDr Priya Patel, GP\nWhat they do\nCheck-ups" in content
+    assert "Review\nEvery 12 weeks" in content
+    for form_label in ("Care team member 1", "(weeks)", "(GP)"):
+        assert form_label not in content, form_label
