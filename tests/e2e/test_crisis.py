@@ -69,6 +69,10 @@ def test_the_client_asks_for_help_and_the_key_worker_responds(live_server, new_p
             re.compile(r"Kim Reid, your key worker, or someone else in North team will respond by")
         )
     ).to_be_visible()
+    # Said to Alex: "you", not "the client".
+    expect(
+        alex.get_by_text(re.compile(r"^You put the plan for when you are not well into effect"))
+    ).to_be_visible()
     check_phone_page(alex, "crisis plan in effect")
 
     # Kim sees it on their start page at once, and responds.
