@@ -135,7 +135,7 @@ class PrintableDocument:
     def cover_line(self) -> str:
         """'Version 3, agreed 22 November 2026', or that it is a draft."""
         if self.draft:
-            return f"Version {self.version_number}, a draft not yet agreed by both of you"
+            return f"Version {self.version_number}, a draft"  # the banner below says the rest
         return f"Version {self.version_number}, agreed {long_date(self.agreed_on)}"
 
     def when(self, value: date | datetime | None) -> str:
