@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 from .domain.crisis_alerts import parse_urgent_numbers
+from .domain.local_time import DEFAULT_TIME_ZONE, time_zone
 from .paths import PROJECT_ROOT
 
 # How many attempts an account or an address gets, in `limits` notation ("N per M minutes").
@@ -162,6 +163,12 @@ def load_config(
         "ARGON2_MEMORY_KIB": _int(env, "CAREPLAN_ARGON2_MEMORY_KIB", 65536),
         "SQLITE_BUSY_TIMEOUT_MS": _int(env, "CAREPLAN_SQLITE_BUSY_TIMEOUT_MS", 30000),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Dates and times are shown in this zone (careplan.domain.local_time), stored in UTC.
+        "TIME_ZONE": env.get("CAREPLAN_TIME_ZONE") or DEFAULT_TIME_ZONE,
+        # Who the service is, for the PDF's cover, header and footer. Keep it discreet: the
+        # name is printed on every page, so it should not say what kind of service this is.
+        "SERVICE_NAME": env.get("CAREPLAN_SERVICE_NAME", "Your care team").strip(),
+        "SERVICE_CONTACT": env.get("CAREPLAN_SERVICE_CONTACT", "").strip(),
         "PUBLIC_BASE_URL": env.get("CAREPLAN_PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}",
         "PDF_STORAGE_PATH": env.get("CAREPLAN_PDF_STORAGE_PATH", ""),
         "PDF_SEAL_CERT_PATH": env.get("CAREPLAN_PDF_SEAL_CERT_PATH", ""),
@@ -220,6 +227,15 @@ def load_config(
     }
     config.update(overrides)
     _check_reminder_timings(config)
+    try:
+        time_zone(config["TIME_ZONE"])
+    except ValueError as exc:
+        raise ConfigError(
+            f"CAREPLAN_TIME_ZONE must be a time zone name such as {DEFAULT_TIME_ZONE!r} "
+            f"(see the tz database), got {config['TIME_ZONE']!r}."
+        ) from exc
+    if not config["SERVICE_NAME"]:
+        raise ConfigError("CAREPLAN_SERVICE_NAME must not be empty: the PDF names the service.")
     try:
         parse_urgent_numbers(config["URGENT_HELP_NUMBERS"])
     except ValueError as exc:

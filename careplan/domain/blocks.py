@@ -10,7 +10,8 @@ from marshmallow import ValidationError as MarshmallowError
 
 from .documents import Field, is_blank
 
-STEP_OWNERS = {"client": "Me (the client)", "key_worker": "My key worker", "other": "Someone else"}
+# Neutral words for the record (comparisons, exports, PDF); pages name the owner to their reader.
+STEP_OWNERS = {"client": "The client", "key_worker": "The key worker", "other": "Someone else"}
 STEP_STATUSES = {
     "not_started": "Not started",
     "in_progress": "In progress",

@@ -156,7 +156,7 @@ class CarePlanKind(DocumentKind):
             out.append(Field("care_team", "Care team", ""))
         for n, member in enumerate(content.get("care_team", []), start=1):
             mid, where = member["id"], f"Care team member {n}"
-            who = member["name"] + (f" ({member['role']})" if member.get("role") else "")
+            who = member["name"] + (f", {member['role']}" if member.get("role") else "")
             out.append(Field(f"team:{mid}", where, who))
             out.append(
                 Field(f"team:{mid}:does", f"{where}: what they do", member.get("what_they_do", ""))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from . import local_time
 from .errors import ContentInvalid
 
 DEFAULT_INTERVAL_WEEKS = 12
@@ -117,7 +118,8 @@ def validate_earlier_request(
 
 
 def long_date(value: date) -> str:
-    return f"{value:%A} {value.day} {value:%B %Y}"
+    """A review date with its weekday, "Thursday 3 December 2026" (local_time's wording)."""
+    return f"{value:%A} {local_time.long_date(value)}"
 
 
 # --- reminders -------------------------------------------------------------------------------

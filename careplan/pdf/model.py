@@ -12,8 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from careplan.domain.blocks import STEP_OWNERS
 from careplan.domain.documents import DocumentKind
 from careplan.domain.documents import Field as DocumentField
+from careplan.domain.local_time import DEFAULT_TIME_ZONE, show, time_zone
+from careplan.domain.local_time import long_date as _long_date
 
 OUTCOMES = {
     "signed": "Signed",
@@ -21,20 +24,6 @@ OUTCOMES = {
     "declined": "Declined to sign",
 }
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 @dataclass(frozen=True)
@@ -46,10 +35,27 @@ class SectionField:
     by: str = ""  # optional attribution, e.g. "Written by Sam (client)"
 
 
+@dataclass(frozen=True)
+class Step:
+    """One small step of a goal, printed as a row: what, who, by when, how it is going."""
+
+    what: str
+    who: str = ""
+    by_when: date | None = None
+    progress: str = ""
+
+
+@dataclass
+class Goal:
+    title: str
+    steps: list[Step] = field(default_factory=list)
+
+
 @dataclass
 class Section:
     title: str
     fields: list[SectionField] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)  # printed after the fields
 
     def __post_init__(self) -> None:
         # Accept plain (label, text) pairs as well as SectionField.
@@ -90,10 +96,15 @@ class PrintableDocument:
     redisclosure_notice: str | None
     verify_url: str
     next_review_on: date | None = None
+    # Who the service is (configuration): on the cover and on every page.
+    service_name: str = ""
+    service_contact: str = ""
+    time_zone: str = DEFAULT_TIME_ZONE  # dates and times are printed in this zone
 
     def __post_init__(self) -> None:
         if not self.kind_label.strip():
             raise ValueError("kind_label is required")
+        time_zone(self.time_zone)  # ValueError for an unknown zone, before any rendering
         if not HASH_RE.match(self.content_hash):
             raise ValueError("content_hash must be 64 lowercase hexadecimal characters")
         if not self.draft and self.agreed_on is None:
@@ -114,6 +125,22 @@ class PrintableDocument:
     def title(self) -> str:
         """'Care plan – 22 November 2026': the kind and the date, nothing about the service."""
         return document_title(self.kind_label, self.version_number, self.agreed_on, self.draft)
+
+    @property
+    def cover_title(self) -> str:
+        """'Care plan for Sam Taylor': the kind and the person, nothing about the service."""
+        return f"{self.kind_label} for {self.client_name}"
+
+    @property
+    def cover_line(self) -> str:
+        """'Version 3, agreed 22 November 2026', or that it is a draft."""
+        if self.draft:
+            return f"Version {self.version_number}, a draft"  # the banner below says the rest
+        return f"Version {self.version_number}, agreed {long_date(self.agreed_on)}"
+
+    def when(self, value: date | datetime | None) -> str:
+        """A date or a moment as people read it, in the document's time zone."""
+        return show(value, time_zone(self.time_zone))
 
     def filename(self, ascii_only: bool = False) -> str:
         return pdf_filename(self.title, ascii_only)
@@ -136,48 +163,118 @@ def pdf_filename(title: str, ascii_only: bool = False) -> str:
 
 
 def long_date(value: date | None) -> str:
-    if value is None:
-        return ""
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+    return "" if value is None else _long_date(value)
 
 
-def long_datetime(value: datetime) -> str:
-    text = f"{long_date(value)} at {value:%H:%M}"
-    if value.tzinfo is not None:
-        text += f" ({value.tzname() or value.strftime('%z')})"
-    return text
-
-
-def sections_from_kind(kind: DocumentKind, content: dict) -> list[Section]:
-    """The printable sections of a document of any kind.
+def sections_from_kind(
+    kind: DocumentKind, content: dict, client_name: str = "", key_worker_name: str = ""
+) -> list[Section]:
+    """The printable sections of a document of any kind, the person's goals first.
 
     A kind may provide its own layout with a ``pdf_sections(content)`` hook; otherwise its
-    readable fields are grouped generically (see :func:`sections_from_fields`).
+    readable fields are grouped generically (see :func:`sections_from_fields`). The names say
+    who does a step ("Sam Taylor" rather than "Me (the client)").
     """
     hook = getattr(kind, "pdf_sections", None)
     if callable(hook):
         return list(hook(content))
-    return sections_from_fields(kind.fields(content))
+    return sections_from_fields(kind.fields(content), client_name, key_worker_name)
 
 
-def sections_from_fields(fields: Iterable[DocumentField]) -> list[Section]:
+GOALS_TITLE = "Goals"
+TEAM_TITLE = "Care team"
+REVIEW_TITLE = "Review"
+_TEAM_MEMBER = re.compile(r"^team:[^:]+$")
+# Numbers the forms ask for, said as sentences: key -> (label, wording of the value).
+_TERMS = {
+    "review_interval_weeks": ("", "Every {} weeks"),
+    "terms.review": ("", "Every {} weeks"),
+    "terms.post_crisis": ("After a crisis", "A review within {} days"),
+    "terms.contingency": ("How long a crisis plan lasts", "At most {} days"),
+    "terms.self_referral": ("Self-referral admission", "{}"),
+}
+_STEP_PART = re.compile(r"^step:(?P<id>[^:]+):(?P<part>text|owner|due|status)$")
+
+
+def sections_from_fields(
+    fields: Iterable[DocumentField], client_name: str = "", key_worker_name: str = ""
+) -> list[Section]:
     """Group consecutive fields whose labels share a prefix into one section.
 
     A field's label up to its first ':' (or the whole label) opens a section; following fields
-    whose labels continue that title with ',' or ':' join it. So 'Goal 1', 'Goal 1, step 1' and
-    'Goal 1, step 1: who' become section 'Goal 1' with the goal as its lead line and 'Step 1',
-    'Step 1: who' as labelled fields; 'Housing: in my own words' becomes section 'Housing' with
-    the field 'In my own words'.
+    whose labels continue that title with ',' or ':' join it: 'Housing: in my own words' becomes
+    section 'Housing' with the field 'In my own words'.
+
+    Goals are not form fields: a goal (key 'goal:…', label '[Section: ]Goal 1') and its steps
+    (keys 'step:…:text|owner|due|status') become a :class:`Goal` of steps printed as rows, in
+    the section named before 'Goal' ('Goals' if none). Sections holding goals, or the empty
+    goals part, come first: the plan starts with what the person wants to achieve.
     """
+    who = {
+        STEP_OWNERS["client"]: client_name or "The client",
+        STEP_OWNERS["key_worker"]: (
+            f"{key_worker_name}, key worker" if key_worker_name else "The key worker"
+        ),
+    }
     sections: list[Section] = []
+    goal_sections: set[int] = set()
+    step: dict[str, str] = {}
     for f in fields:
-        label = f.label.strip()
+        label, text = f.label.strip(), f.text or ""
+        if f.key.startswith("goal:"):
+            prefix, _, _ = label.rpartition("Goal ")
+            title = prefix.strip().rstrip(":").strip() or GOALS_TITLE
+            if not sections or sections[-1].title != title:
+                sections.append(Section(title))
+            goal_sections.add(id(sections[-1]))
+            sections[-1].goals.append(Goal(text))
+            continue
+        part = _STEP_PART.match(f.key)
+        if part and sections and sections[-1].goals:
+            step[part["part"]] = text
+            if part["part"] == "status":  # the last of a step's four fields
+                sections[-1].goals[-1].steps.append(
+                    Step(
+                        step.get("text", ""),
+                        who.get(step.get("owner", ""), step.get("owner", "")),
+                        _date_or_none(step.get("due", "")),
+                        text,
+                    )
+                )
+                step = {}
+            continue
+        if f.key.startswith("team:") or f.key in _TERMS:
+            # Care team members under one heading, each named in bold; the review terms as
+            # sentences ("Every 12 weeks") rather than "Review every (weeks): 12".
+            title = TEAM_TITLE if f.key.startswith("team:") else REVIEW_TITLE
+            if not sections or sections[-1].title != title:
+                sections.append(Section(title))
+            if _TEAM_MEMBER.match(f.key):
+                sections[-1].fields.append(SectionField("", text))
+            elif f.key in _TERMS:
+                label, wording = _TERMS[f.key]
+                sections[-1].fields.append(
+                    SectionField(label, wording.format(text) if text else "")
+                )
+            else:
+                _, _, rest = label.partition(":")
+                sections[-1].fields.append(SectionField(_capitalise(rest.strip()), text))
+            continue
         rest = _continues(label, sections[-1].title) if sections else None
         if rest is None:
             title, _, rest = label.partition(":")
             sections.append(Section(title.strip()))
-        sections[-1].fields.append(SectionField(_capitalise(rest.strip()), f.text or ""))
-    return sections
+        if f.key == "goals" or f.key.endswith(".goals"):  # no goals written yet
+            goal_sections.add(id(sections[-1]))
+        sections[-1].fields.append(SectionField(_capitalise(rest.strip()), text))
+    return sorted(sections, key=lambda s: id(s) not in goal_sections)
+
+
+def _date_or_none(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def _continues(label: str, title: str) -> str | None:

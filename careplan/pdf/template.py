@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from careplan.paths import PROJECT_ROOT
 
-from .model import PrintableDocument, long_date, long_datetime
+from .model import PrintableDocument
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates" / "pdf"
 TEMPLATE_NAME = "document.html"
@@ -83,17 +83,18 @@ def environment() -> Environment:
     env.filters["breakable"] = breakable
     env.filters["clean"] = clean_text
     env.filters["pieces"] = pieces
-    env.filters["long_date"] = long_date
-    env.filters["long_datetime"] = long_datetime
     return env
 
 
 def text_size(doc: PrintableDocument) -> int:
     """How many characters of document text there are, to refuse absurd inputs early."""
     size = len(doc.client_name) + len(doc.redisclosure_notice or "") + len(doc.verify_url)
+    size += len(doc.service_name) + len(doc.service_contact)
     for section in doc.sections:
         size += len(section.title)
         size += sum(len(f.label) + len(f.text) + len(f.by) for f in section.fields)
+        for goal in section.goals:
+            size += len(goal.title) + sum(len(s.what) + len(s.who) + 40 for s in goal.steps)
     size += sum(len(s.name) + len(s.role) + len(s.comment) + len(s.method) for s in doc.signatures)
     return size
 

@@ -14,6 +14,7 @@ import smtplib
 import threading
 from datetime import UTC, datetime
 
+from ..domain.local_time import DEFAULT_TIME_ZONE, show, time_zone
 from ..domain.tokens import new_token
 from . import messages
 from .mail import build_message, mailer_from_config, message_id
@@ -29,8 +30,10 @@ def password_link_email(purpose: str, link: str, expires: str) -> messages.Email
     )
 
 
-def password_changed_email(link: str, when: datetime | None = None) -> messages.Email:
-    when = long_time(when or datetime.now(UTC))
+def password_changed_email(
+    link: str, when: datetime | None = None, zone: str = DEFAULT_TIME_ZONE
+) -> messages.Email:
+    when = long_time(when or datetime.now(UTC), zone)
     return messages.Email(
         messages.render("password_changed_subject.txt"),
         messages.render("password_changed_body.txt", when=when, link=link) + "\n",
@@ -65,5 +68,6 @@ def _unique_number() -> str:
     return f"{datetime.now().strftime('%Y%m%d%H%M%S')}-{new_token()[:12]}"
 
 
-def long_time(value: datetime) -> str:
-    return value.strftime("%-d %B %Y at %H:%M UTC")
+def long_time(value: datetime, zone: str = DEFAULT_TIME_ZONE) -> str:
+    """The moment in the service's local time, as the pages show it."""
+    return show(value, time_zone(zone))

@@ -12,6 +12,7 @@ import threading
 from datetime import datetime
 
 from ..db.engine import Database
+from ..domain.local_time import DEFAULT_TIME_ZONE
 from ..services import throttle
 from .mail import Mailer, build_message, mailer_from_config, message_id
 
@@ -26,6 +27,7 @@ class LockoutNotices:
         self.mailer = mailer or mailer_from_config(config)
         self.sender = config["SMTP_FROM"]
         self.base_url = config["PUBLIC_BASE_URL"].rstrip("/")
+        self.time_zone = config.get("TIME_ZONE") or DEFAULT_TIME_ZONE
         self._pending: list[threading.Thread] = []
         self._lock = threading.Lock()
 
@@ -44,10 +46,10 @@ class LockoutNotices:
 
     def tell(self, account: str, until: datetime) -> None:
         try:
-            notice = throttle.record_lockout(self.db, account, until)
+            notice = throttle.record_lockout(self.db, account, until, self.time_zone)
             if notice is None:
                 return
-            wording = throttle.lockout_wording(until, self.base_url)
+            wording = throttle.lockout_wording(until, self.base_url, self.time_zone)
             message = build_message(
                 self.sender,
                 notice.email,

@@ -28,6 +28,7 @@ class CommentView:
     author_role: str
     created_at: datetime
     body: str
+    author_id: int | None = None  # so pages can say "you" to the person who wrote it
 
 
 def add_comment(
@@ -102,6 +103,7 @@ def comments_in(s, document_id: int) -> dict[str, list[CommentView]]:
                 Role(u.role).label,
                 c.created_at,
                 c.body,
+                u.id,
             )
         )
     return grouped

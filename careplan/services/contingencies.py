@@ -20,6 +20,7 @@ from ..domain.contingency import (
 from ..domain.crisis_alerts import AlertKind
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
+from ..domain.wording import Named
 from . import audit, crisis_alerts, reviews
 from .access import require_read
 from .actor import Actor
@@ -31,13 +32,13 @@ from .errors import Invalid, NotFound, ReadOnly
 class ActivationView:
     id: int
     version_number: int
-    started_by: str
+    started_by: Named
     started_at: datetime
     observed: str
     actions_taken: str
     ends_on: date
     ended_at: datetime | None
-    ended_by: str
+    ended_by: Named
     end_note: str
     active: bool
     review_due: date
@@ -45,7 +46,7 @@ class ActivationView:
 
 @dataclass(frozen=True)
 class SelfReferralView:
-    requested_by: str
+    requested_by: Named
     requested_at: datetime
     nights: int
     last_discharge_on: date | None
@@ -249,12 +250,12 @@ def crisis_record(db: Database, actor: Actor, document_id: int, today: date) -> 
         )
 
 
-def _name(s, cache: dict, user_id: int | None) -> str:
+def _name(s, cache: dict, user_id: int | None) -> Named:
     if user_id is None:
-        return ""
+        return Named("")
     if user_id not in cache:
         user = s.get(User, user_id)
-        cache[user_id] = f"{user.display_name} ({Role(user.role).label})"
+        cache[user_id] = Named(user.display_name, Role(user.role).value, user.id)
     return cache[user_id]
 
 

@@ -83,9 +83,11 @@ DEFAULT_SETTINGS = AlertSettings()
 
 @dataclass(frozen=True)
 class ResponseView:
-    by: str  # "Kim Reid (key worker)"
+    by: str  # "Kim Reid"; pages say who they are to the reader (domain.wording)
     at: datetime
     note: str
+    by_role: str = ""
+    by_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class AlertView:
     team: str
     responses: list[ResponseView] = field(default_factory=list)
     late: bool = False  # nobody answered in time: the supervisors are told
+    raised_by_role: str = ""
+    raised_by_id: int | None = None
 
     @property
     def answered(self) -> bool:
@@ -470,14 +474,19 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
     team_ids = {u.team_id for u in users.values() if u.team_id is not None}
     teams = dict(s.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
 
-    def label(user_id: int | None) -> str:
+    def name(user_id: int | None) -> str:
         user = users.get(user_id)
-        return f"{user.display_name} ({Role(user.role).label})" if user else ""
+        return user.display_name if user else ""
+
+    def role(user_id: int | None) -> str:
+        user = users.get(user_id)
+        return Role(user.role).value if user else ""
 
     views = []
     for a in alerts:
         answers = [
-            ResponseView(label(r.user_id), r.responded_at, r.note) for r in responses.get(a.id, [])
+            ResponseView(name(r.user_id), r.responded_at, r.note, role(r.user_id), r.user_id)
+            for r in responses.get(a.id, [])
         ]
         worker = users.get(a.key_worker_id)
         views.append(
@@ -487,13 +496,15 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
                 a.client_id,
                 users[a.client_id].display_name,
                 AlertKind(a.kind),
-                label(a.raised_by_id),
+                name(a.raised_by_id),
                 a.raised_at,
                 a.respond_by,
                 worker.display_name if worker else "",
                 teams.get(worker.team_id, "") if worker and worker.team_id else "",
                 answers,
                 needs_escalation(a.respond_by, now, bool(answers)),
+                role(a.raised_by_id),
+                a.raised_by_id,
             )
         )
     return views

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..db.engine import Database
 from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utcnow
 from ..domain.access import Access
-from ..domain.account_rules import introduce
+from ..domain.account_rules import called, introduce
 from ..domain.agreement import EmptyPart, empty_key_parts
 from ..domain.attention import DocumentFacts, card_state
 from ..domain.canonical import content_hash
@@ -44,6 +44,7 @@ class VersionInfo:
     created_at: datetime
     change_note: str
     content_hash: str
+    author_id: int | None = None  # so pages can say "you" to the person who saved it
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class DocumentPage:
     sections: list[tuple[str, str]]
     signoff: SignOffView
     advocate_asked_about: list[int]  # versions the client asked this advocate to look at
+    client_called: str = ""  # the name the client goes by (their preferred name, if given)
 
     @property
     def can_sign_now(self) -> bool:
@@ -125,8 +127,10 @@ class HistoryPage:
 @dataclass(frozen=True)
 class Event:
     at: datetime
-    who: str
+    who: str  # the person's name; pages say who they are to the reader (domain.wording)
     what: str
+    who_role: str = ""
+    who_id: int | None = None
 
 
 # What the history says for each recorded action (reads are in the client's access log instead).
@@ -187,6 +191,7 @@ def _version_info(version: Version, author: User) -> VersionInfo:
         version.created_at,
         version.change_note,
         version.content_hash,
+        author.id,
     )
 
 
@@ -215,6 +220,7 @@ def _page(
     number: int | None,
     actor: Actor,
     client_name: str | None = None,
+    client_called: str | None = None,
 ) -> DocumentPage:
     kind = kind_for(doc.kind, doc.template)
     number = doc.head_number if number is None else number
@@ -225,8 +231,10 @@ def _page(
             raise NotFound()
         version, author = _version(s, doc.id, number)
         shown, content = _version_info(version, author), version.content
-    if client_name is None:
-        client_name = s.get(User, doc.client_id).display_name
+    if client_name is None or client_called is None:
+        client = s.get(User, doc.client_id)
+        client_name = client.display_name
+        client_called = called(client.display_name, client.preferred_name)
     return DocumentPage(
         doc.id,
         doc.client_id,
@@ -242,6 +250,7 @@ def _page(
         kind.sections(),
         signoff_view(s, doc, actor.id),
         review_requests_for(s, actor, doc.id),
+        client_called,
     )
 
 
@@ -330,15 +339,17 @@ def document_screen(
 
     with db.read() as s:
         row = s.execute(
-            select(Document, User.display_name)
+            select(Document, User.display_name, User.preferred_name)
             .join(User, User.id == Document.client_id)
             .where(Document.id == document_id)
         ).first()
         if row is None:
             raise NotFound()
-        doc, client_name = row
+        doc, client_name, preferred_name = row
         access = require_read(s, actor, doc.client_id)
-        page = _page(s, doc, access, number, actor, client_name)
+        page = _page(
+            s, doc, access, number, actor, client_name, called(client_name, preferred_name)
+        )
         notes = comments.comments_in(s, doc.id) if with_extras else {}
         review = (
             reviews.panel_in(
@@ -381,7 +392,7 @@ def history(db: Database, actor: Actor, document_id: int, page: int = 1) -> Hist
             .limit(HISTORY_PAGE_SIZE)
         ).all()
         versions = [
-            VersionInfo(n, u.display_name, Role(u.role).label, at, note, h)
+            VersionInfo(n, u.display_name, Role(u.role).label, at, note, h, u.id)
             for n, at, note, h, u in rows
         ]
         rows = s.execute(
@@ -407,7 +418,7 @@ def _event(event: AuditEvent, user: User) -> Event:
         what = "downloaded it in FHIR format"
     if "version" in event.detail:
         what += f" (version {event.detail['version']})"
-    return Event(event.at, f"{user.display_name} ({Role(user.role).label})", what)
+    return Event(event.at, user.display_name, what, Role(user.role).value, user.id)
 
 
 def compare_versions(

@@ -58,6 +58,9 @@ class HandoverView:
     created_at: datetime
     requested_by: str
     to_read: list[DocumentToRead]
+    # So pages can say "you" to the people named above.
+    from_worker_id: int | None = None
+    requested_by_id: int | None = None
 
     @property
     def ready_to_acknowledge(self) -> bool:
@@ -217,6 +220,8 @@ def _views(s: Session, handovers: list[Handover]) -> list[HandoverView]:
                 DocumentToRead(d.id, d.title, d.agreed_version, d.id in opened.get(h.id, set()))
                 for d in agreed.get(h.client_id, [])
             ],
+            h.from_worker_id,
+            h.requested_by_id,
         )
         for h in handovers
     ]

@@ -16,12 +16,13 @@ from ..db import notify
 from ..db.engine import Database
 from ..db.models import Document, PdfRender, SignatureRecord, User, Version, utcnow
 from ..domain.kinds import KIND_LABELS, kind_for
+from ..domain.local_time import DEFAULT_TIME_ZONE
 from ..domain.roles import Role
 from . import audit
 from .access import require_read
 from .actor import Actor
 from .errors import NotFound, ReadOnly
-from .signoff import decide_for
+from .signoff import current_key_worker, decide_for
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ class PdfSettings:
     verify_url: str
     redisclosure_notice: str | None
     limits: pdf.RenderLimits
+    service_name: str = ""
+    service_contact: str = ""
+    time_zone: str = DEFAULT_TIME_ZONE
 
     @classmethod
     def from_config(cls, config, instance_path: Path | str, with_seal: bool = True) -> PdfSettings:
@@ -47,6 +51,9 @@ class PdfSettings:
             verify_url=config["PUBLIC_BASE_URL"].rstrip("/") + "/verify",
             redisclosure_notice=config.get("PDF_REDISCLOSURE_NOTICE") or None,
             limits=pdf.RenderLimits.from_config(config),
+            service_name=config.get("SERVICE_NAME", ""),
+            service_contact=config.get("SERVICE_CONTACT", ""),
+            time_zone=config.get("TIME_ZONE") or DEFAULT_TIME_ZONE,
         )
 
 
@@ -84,11 +91,18 @@ def _printable(
         .order_by(SignatureRecord.id)
     ).all()
     client = s.get(User, doc.client_id)
+    # Steps say who does them by name: the key worker who signed this version, else today's.
+    worker = next((u for r, u in rows if r.role == Role.KEY_WORKER.value), None)
+    if worker is None:
+        worker_id = current_key_worker(s, doc.client_id)
+        worker = s.get(User, worker_id) if worker_id else None
     return pdf.PrintableDocument(
         kind_label=kind.label,
         agreed_on=agreed_on,
         client_name=client.display_name,
-        sections=pdf.sections_from_kind(kind, version.content),
+        sections=pdf.sections_from_kind(
+            kind, version.content, client.display_name, worker.display_name if worker else ""
+        ),
         signatures=[
             pdf.SignatureLine(
                 u.display_name,
@@ -106,6 +120,9 @@ def _printable(
         draft=draft,
         redisclosure_notice=settings.redisclosure_notice,
         verify_url=settings.verify_url,
+        service_name=settings.service_name,
+        service_contact=settings.service_contact,
+        time_zone=settings.time_zone,
     )
 
 

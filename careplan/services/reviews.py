@@ -37,6 +37,7 @@ from ..domain.reviews import (
 )
 from ..domain.roles import Role
 from ..domain.signoff import SignOff, State
+from ..domain.wording import Named
 from . import audit, passwords
 from .access import require_read, visible_clients
 from .actor import Actor
@@ -355,7 +356,7 @@ class RequestView:
     reason_label: str
     due_on: date
     reason: str
-    asked_by: str
+    asked_by: Named  # nobody (empty) for a review the system scheduled
     asked_at: datetime
 
 
@@ -364,6 +365,7 @@ class ConfirmationView:
     name: str
     role: str
     at: datetime
+    user_id: int | None = None  # so pages can say "you" to the person who confirmed
 
 
 @dataclass(frozen=True)
@@ -405,11 +407,11 @@ def panel_in(s: Session, actor: Actor, doc: Document, access, state, agreed_ref,
             ReviewReason(r.kind).label,
             r.due_on,
             r.reason,
-            f"{name} ({Role(role).label})" if name else "",
+            Named(name, Role(role).value, user_id) if name else Named(""),
             r.requested_at,
         )
-        for r, name, role in s.execute(
-            select(ReviewRequest, requester.c.display_name, requester.c.role)
+        for r, name, role, user_id in s.execute(
+            select(ReviewRequest, requester.c.display_name, requester.c.role, requester.c.id)
             .outerjoin(requester, requester.c.id == ReviewRequest.requested_by_id)
             .where(ReviewRequest.document_id == doc.id, ReviewRequest.resolved_at.is_(None))
             .order_by(ReviewRequest.id)
@@ -424,7 +426,9 @@ def panel_in(s: Session, actor: Actor, doc: Document, access, state, agreed_ref,
         )
         .order_by(ReviewConfirmation.id)
     ).all()
-    confirmations = [ConfirmationView(name, Role(c.role).label, c.confirmed_at) for c, name in rows]
+    confirmations = [
+        ConfirmationView(name, Role(c.role).label, c.confirmed_at, c.user_id) for c, name in rows
+    ]
     confirmed_by_me = any(c.user_id == actor.id for c, _ in rows)
     agreed = agreed_ref.number if agreed_ref else None
     when = doc.next_review_on

@@ -56,6 +56,7 @@ class SignatureView:
     signed_at: datetime
     method: str
     content_hash: str
+    user_id: int | None = None  # so pages can say "you" to the person who signed
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class SignOffView:
     mine: SignatureView | None = None
     # Why the viewer may not sign the latest version now (None if they may, or never could).
     refusal: str | None = None
+    key_worker_id: int | None = None  # so pages can say "you" to the key worker
 
 
 def current_key_worker(s: Session, client_id: int) -> int | None:
@@ -113,9 +115,7 @@ def _signatures(s: Session, document_id: int) -> list[tuple[SignatureRecord, Use
     )
 
 
-def decide_for(
-    s: Session, doc: Document, rows=None, caseload: Caseload | None = None
-) -> SignOff:
+def decide_for(s: Session, doc: Document, rows=None, caseload: Caseload | None = None) -> SignOff:
     """The domain decision for a stored document (loads only the versions that were signed).
     Callers that already read the signatures or the caseload's history pass them in."""
     rows = _signatures(s, doc.id) if rows is None else rows
@@ -190,6 +190,7 @@ def signoff_view(s: Session, doc: Document, viewer_id: int | None = None) -> Sig
         worker_name or "",
         mine,
         refusal(decision, doc.head_number, viewer_id) if viewer_id and doc.head_number else None,
+        caseload.current,
     )
 
 
@@ -204,6 +205,7 @@ def _signature_view(r: SignatureRecord, u: User) -> SignatureView:
         r.signed_at,
         r.method,
         r.content_hash,
+        u.id,
     )
 
 

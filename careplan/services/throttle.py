@@ -32,6 +32,7 @@ from .. import config as settings
 from ..db import rate_limits
 from ..db.engine import Database
 from ..db.models import Notification, User
+from ..domain.local_time import DEFAULT_TIME_ZONE, local, show, time_zone
 from . import audit
 from .errors import ServiceError
 
@@ -47,13 +48,13 @@ CHECKS_PAUSED = "There have been a lot of checks from this connection, so checki
 class TooManyAttempts(ServiceError):
     """Refused before anything was checked: the message says when to try again."""
 
-    def __init__(self, paused: str, retry_after: float):
+    def __init__(self, paused: str, retry_after: float, zone: str = DEFAULT_TIME_ZONE):
         self.retry_after = max(1, math.ceil(retry_after))
         minutes = max(1, math.ceil(self.retry_after / 60))
-        at = datetime.fromtimestamp(time.time() + self.retry_after, UTC)
+        at = local(datetime.fromtimestamp(time.time() + self.retry_after, UTC), time_zone(zone))
         super().__init__(
             f"{paused} Please try again in {minutes} minute{'s' if minutes != 1 else ''} "
-            f"(after {at:%H:%M} UTC). Nothing has been changed."
+            f"(after {at:%H:%M}). Nothing has been changed."
         )
 
 
@@ -91,7 +92,9 @@ class Throttle:
         limits: Limits,
         secret: str | bytes = b"",
         on_lockout: OnLockout | None = None,
+        zone: str = DEFAULT_TIME_ZONE,
     ):
+        self.zone = zone  # the times in its messages are local
         self.storage = storage
         self.limits = limits
         self.on_lockout = on_lockout
@@ -101,7 +104,11 @@ class Throttle:
     @classmethod
     def from_config(cls, config, db: Database, on_lockout: OnLockout | None = None) -> Throttle:
         return cls(
-            storage_for(config, db), Limits.from_config(config), config["SECRET_KEY"], on_lockout
+            storage_for(config, db),
+            Limits.from_config(config),
+            config["SECRET_KEY"],
+            on_lockout,
+            config.get("TIME_ZONE") or DEFAULT_TIME_ZONE,
         )
 
     # --- passwords: signing in, signing, confirming a review ------------------------------
@@ -111,7 +118,7 @@ class Throttle:
         right password is not tried then (or guessing could go on)."""
         for item, key in self._password_keys(account, address):
             if not self._safely(lambda i=item, k=key: self._windows.test(i, *k), True):
-                raise TooManyAttempts(PASSWORDS_PAUSED, self._ends_in(item, key))
+                raise TooManyAttempts(PASSWORDS_PAUSED, self._ends_in(item, key), self.zone)
 
     def password_refused(self, account: str, address: str) -> None:
         (per_account, account_key), (per_address, address_key) = self._password_keys(
@@ -145,7 +152,7 @@ class Throttle:
         item = self.limits.verify_per_address
         key = self._identity("verify-address", _network(address))
         if not self._safely(lambda: self._windows.hit(item, *key), True):
-            raise TooManyAttempts(CHECKS_PAUSED, self._ends_in(item, key))
+            raise TooManyAttempts(CHECKS_PAUSED, self._ends_in(item, key), self.zone)
 
     # --- keys -------------------------------------------------------------------------------
 
@@ -224,9 +231,11 @@ class LockoutWording:
     body: str
 
 
-def lockout_wording(until: datetime, base_url: str) -> LockoutWording:
+def lockout_wording(
+    until: datetime, base_url: str, zone: str = DEFAULT_TIME_ZONE
+) -> LockoutWording:
     """Discreet, like the reminders: it never says what the account is for."""
-    when = f"{until.astimezone(UTC):%H:%M} UTC on {until.astimezone(UTC):%-d %B}"
+    when = show(until, time_zone(zone))
     what = (
         "A wrong password was typed for your account several times, so signing in and "
         f"password checks for it are paused until {when}."
@@ -242,7 +251,9 @@ def lockout_wording(until: datetime, base_url: str) -> LockoutWording:
     )
 
 
-def record_lockout(db: Database, account: str, until: datetime) -> LockoutNotice | None:
+def record_lockout(
+    db: Database, account: str, until: datetime, zone: str = DEFAULT_TIME_ZONE
+) -> LockoutNotice | None:
     """A notification in the app for the owner of `account`, and an audit event. None when no
     active account has this e-mail address (nothing is recorded about addresses typed)."""
     with db.write() as s:
@@ -250,7 +261,7 @@ def record_lockout(db: Database, account: str, until: datetime) -> LockoutNotice
         if user is None:
             return None
         note = Notification(
-            user_id=user.id, text=lockout_wording(until, "").in_app, link="/me/notifications"
+            user_id=user.id, text=lockout_wording(until, "", zone).in_app, link="/me/notifications"
         )
         s.add(note)
         s.flush()

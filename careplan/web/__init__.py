@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from ..domain.errors import ContentInvalid
+from ..domain.local_time import show, time_zone
 from ..extensions import get_db, login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
 from ..services.throttle import TooManyAttempts
@@ -26,6 +27,7 @@ from . import (
     request_checks,
     signoff,
     supervision,
+    wording,
 )
 from .session_user import load_session_user, session_fingerprint
 
@@ -58,8 +60,10 @@ def register(app: Flask) -> None:
     app.teardown_request(_end_shared_reads)
     app.before_request(_idle_logout)
     app.after_request(_security_headers)
+    wording.install(app)
     app.jinja_env.filters["when"] = _when
-    app.jinja_env.filters["day"] = _day
+    # `day` is `when` for the local day only (a moment shows the day it fell on, no time).
+    app.jinja_env.filters["day"] = lambda value: _when(value, date_only=True)
     # Forms are re-shown from whatever was posted, which may not have the expected shape.
     app.jinja_env.filters["as_mapping"] = lambda v: v if isinstance(v, dict) else {}
     app.jinja_env.filters["as_list"] = lambda v: (
@@ -168,18 +172,6 @@ def _security_headers(response):
     return response
 
 
-def _when(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(UTC).strftime("%-d %B %Y at %H:%M UTC")
-
-
-def _day(value) -> str:
-    if not value:
-        return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value.strftime("%-d %B %Y")
+def _when(value, date_only: bool = False) -> str:
+    """The one way pages show a date or a moment: local time, in words (local_time.show)."""
+    return show(value, time_zone(current_app.config["TIME_ZONE"]), date_only)

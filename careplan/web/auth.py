@@ -96,7 +96,7 @@ def email_password_link(link: account_settings.IssuedLink):
         account_mail.password_link_email(
             link.purpose,
             base + url_for("auth.set_password", token=link.token),
-            account_mail.long_time(link.expires_at),
+            account_mail.long_time(link.expires_at, current_app.config["TIME_ZONE"]),
         ),
     )
 
@@ -136,5 +136,5 @@ def set_password(token: str):
 @bp.post("/session/keep-alive")
 @login_required
 def keep_alive():
-    """"Stay signed in" on the idle warning: the request itself resets the idle clock."""
+    """ "Stay signed in" on the idle warning: the request itself resets the idle clock."""
     return "", 204

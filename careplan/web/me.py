@@ -113,7 +113,9 @@ def change_password():
     account_mail.send_soon(
         current_app.config,
         current_user.email,
-        account_mail.password_changed_email(base + url_for("auth.forgot_password")),
+        account_mail.password_changed_email(
+            base + url_for("auth.forgot_password"), zone=current_app.config["TIME_ZONE"]
+        ),
     )
     flash("Your password is changed. Anywhere else you were signed in, you are now signed out.")
     return redirect(url_for("me.account"))

@@ -64,7 +64,7 @@ def test_compare_names_each_change_in_plain_labels():
     changes = {c.label: c for c in compare(CARE_PLAN, old, new)}
     assert changes["Goal 1"].status == "changed"
     assert Segment("added", "house") in changes["Goal 1"].segments
-    assert changes["Goal 1, step 1: who"].after == "My key worker"
+    assert changes["Goal 1, step 1: who"].after == "The key worker"
     assert changes["Goal 1, step 2"].status == "added"
     assert compare(CARE_PLAN, old, old) == []
 

@@ -66,8 +66,12 @@ def test_the_client_asks_for_help_and_the_key_worker_responds(live_server, new_p
     expect(alex.get_by_role("status")).to_contain_text("who will respond by when")
     expect(
         alex.get_by_text(
-            re.compile(r"Kim Reid \(key worker\) or someone else in North team will respond by")
+            re.compile(r"Kim Reid, your key worker, or someone else in North team will respond by")
         )
+    ).to_be_visible()
+    # Said to Alex: "you", not "the client".
+    expect(
+        alex.get_by_text(re.compile(r"^You put the plan for when you are not well into effect"))
     ).to_be_visible()
     check_phone_page(alex, "crisis plan in effect")
 
@@ -90,7 +94,7 @@ def test_the_client_asks_for_help_and_the_key_worker_responds(live_server, new_p
 
     # Alex sees who responded, when, and what they said.
     alex.reload()
-    expect(alex.get_by_text(re.compile(r"Kim Reid \(key worker\) responded on"))).to_be_visible()
+    expect(alex.get_by_text(re.compile(r"Kim Reid, your key worker, responded on"))).to_be_visible()
     expect(alex.get_by_text(f"“{ANSWER}”")).to_be_visible()
     alex.goto(live_server)
     expect(alex.get_by_role("heading", name="Asking for help")).to_be_visible()

@@ -13,6 +13,8 @@ from careplan.domain.care_plan import CARE_PLAN
 from careplan.pdf import PrintableDocument, SignatureLine, sections_from_kind
 
 NOTICE = "Confidential record. Do not pass this on without the client's consent."
+SERVICE_NAME = "Riverside Community Team"
+SERVICE_CONTACT = "12 Mill Lane, Leeds · 0113 496 0000"
 
 
 def care_plan_content(**overrides) -> dict:
@@ -80,7 +82,7 @@ def printable(content: dict | None = None, **overrides) -> PrintableDocument:
         "kind_label": "Care plan",
         "agreed_on": date(2026, 11, 22),
         "client_name": "Sam Taylor",
-        "sections": sections_from_kind(CARE_PLAN, content),
+        "sections": sections_from_kind(CARE_PLAN, content, "Sam Taylor", "Alex Morgan"),
         "signatures": signatures(),
         "content_hash": content_hash(content),
         "version_number": 3,
@@ -89,6 +91,8 @@ def printable(content: dict | None = None, **overrides) -> PrintableDocument:
         "redisclosure_notice": NOTICE,
         "verify_url": "https://careplan.example.org/verify",
         "next_review_on": date(2027, 2, 14),
+        "service_name": SERVICE_NAME,
+        "service_contact": SERVICE_CONTACT,
     }
     fields.update(overrides)
     return PrintableDocument(**fields)

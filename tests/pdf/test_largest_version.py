@@ -53,8 +53,16 @@ def test_the_largest_version_allowed_is_agreed_and_printed_whole(app, db, kind):
     # Each page ends with its running footer; without them, text that runs over pages is whole.
     title = pdf.document_title(page.kind_label, 1, render.agreed_at.date(), draft=False)
     footer = squash(f"{title} · check code {render.short_code}")
-    printed = "".join(PAGE_NUMBER.sub("", squash(text)).removesuffix(footer) for text in pages)
+    header = squash(settings.service_name)  # the running header, extracted before the footer
+    printed = "".join(
+        PAGE_NUMBER.sub("", squash(text)).removesuffix(footer).removesuffix(header)
+        for text in pages
+    )
     for section in pdf.sections_from_kind(kind_for(kind, page.template), page.content):
         for field in section.fields:
             assert squash(field.text) in printed, (section.title, field.label)
+        for goal in section.goals:
+            assert squash(goal.title) in printed, section.title
+            for step in goal.steps:
+                assert squash(step.what) in printed, goal.title
     assert squash(LONGEST_COMMENT) in printed

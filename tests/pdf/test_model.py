@@ -9,7 +9,7 @@ import pytest
 from careplan.domain.documents import Field
 from careplan.pdf import PrintableDocument, Section, SectionField, SignatureLine, render_html
 from careplan.pdf.fetcher import STYLESHEET, BundledAssetFetcher, FetchRefused, bundled_assets
-from careplan.pdf.model import sections_from_fields
+from careplan.pdf.model import Step, sections_from_fields
 from careplan.pdf.template import PIECE, ZWSP, breakable, clean_text, pieces
 
 from .support import printable
@@ -17,7 +17,7 @@ from .support import printable
 SPECIALISM_WORDS = ("drug", "alcohol", "methadone", "mental", "opioid", "addict", "substance")
 
 
-def test_fields_are_grouped_into_sections_by_label_prefix():
+def test_fields_are_grouped_into_sections_and_goals_come_first():
     sections = sections_from_fields(
         [
             Field("domain:housing", "Housing: in my own words", "Damp"),
@@ -26,25 +26,55 @@ def test_fields_are_grouped_into_sections_by_label_prefix():
             ),
             Field("goal:1", "Goal 1", "Move"),
             Field("step:1:text", "Goal 1, step 1", "Ring council"),
-            Field("step:1:owner", "Goal 1, step 1: who", "Me"),
+            Field("step:1:owner", "Goal 1, step 1: who", "The client"),
+            Field("step:1:due", "Goal 1, step 1: by when", "2026-12-03"),
+            Field("step:1:status", "Goal 1, step 1: status", "In progress"),
+            Field("step:2:text", "Goal 1, step 2", "Write a letter"),
+            Field("step:2:owner", "Goal 1, step 2: who", "The key worker"),
+            Field("step:2:due", "Goal 1, step 2: by when", ""),
+            Field("step:2:status", "Goal 1, step 2: status", "Not started"),
             Field("goal:2", "Goal 2", "Sleep"),
             Field("what_matters", "What matters to me", "My daughter"),
-        ]
+        ],
+        client_name="Sam",
+        key_worker_name="Kim",
     )
+    # The person's goals first, then everything else in its own order.
     assert [s.title for s in sections] == [
+        "Goals",
         "Housing",
         "Work, education and meaningful activity",
-        "Goal 1",
-        "Goal 2",
         "What matters to me",
     ]
-    assert sections[0].fields == [SectionField("In my own words", "Damp")]
-    assert sections[2].fields == [
-        SectionField("", "Move"),
-        SectionField("Step 1", "Ring council"),
-        SectionField("Step 1: who", "Me"),
+    goals = sections[0]
+    assert goals.fields == [] and [g.title for g in goals.goals] == ["Move", "Sleep"]
+    # Steps are rows of what, who (by name), by when and how it is going: no "Step 1: who".
+    assert goals.goals[0].steps == [
+        Step("Ring council", "Sam", date(2026, 12, 3), "In progress"),
+        Step("Write a letter", "Kim, key worker", None, "Not started"),
     ]
-    assert sections[4].fields == [SectionField("", "My daughter")]
+    assert goals.goals[1].steps == []
+    assert sections[1].fields == [SectionField("In my own words", "Damp")]
+    assert sections[3].fields == [SectionField("", "My daughter")]
+
+
+def test_an_agreement_keeps_its_goals_in_their_section_and_puts_it_first():
+    sections = sections_from_fields(
+        [
+            Field("talk.how", "How we communicate: How do we keep in touch?", "Text first"),
+            Field("shared_goals.goals", "Our shared goals: What do we want to achieve?", ""),
+        ]
+    )
+    assert [s.title for s in sections] == ["Our shared goals", "How we communicate"]
+    assert sections[0].fields == [SectionField("What do we want to achieve?", "")]
+    sections = sections_from_fields(
+        [
+            Field("talk.how", "How we communicate: How do we keep in touch?", "Text first"),
+            Field("goal:9", "Our shared goals: Goal 1", "Keep my flat"),
+        ]
+    )
+    assert [s.title for s in sections] == ["Our shared goals", "How we communicate"]
+    assert [g.title for g in sections[0].goals] == ["Keep my flat"]
 
 
 def test_section_accepts_plain_pairs():

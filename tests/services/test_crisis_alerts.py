@@ -135,7 +135,8 @@ def test_the_alert_waits_on_start_pages_until_someone_responds(db, team):
         assert crisis_alerts.waiting_for(db, actor_for(person), late) == []
     [mine] = crisis_alerts.for_client(db, actor_for(team.client), now)
     [response] = mine.responses
-    assert response.by == f"{team.colleague.display_name} (key worker)"
+    # The name and the role apart: each page says who they are to its reader.
+    assert (response.by, response.by_role) == (team.colleague.display_name, "key_worker")
     assert (response.at, response.note) == (now, "I will phone you at 3pm.")
     with db.read() as s:
         event = s.scalar(sa.select(AuditEvent).where(AuditEvent.action == "crisis.respond"))

@@ -18,7 +18,7 @@ from careplan.db.models import Document, Notification, Reminder, ReminderDigest,
 from careplan.domain.reviews import ReminderRules, timing
 from careplan.reminders import account_mail, ical, messages
 from careplan.reminders.sender import send_pending
-from careplan.services import reminders, reviews, signoff
+from careplan.services import reminders, reviews, signoff, throttle
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
 from careplan.services.reminders import ReminderSettings
@@ -684,3 +684,17 @@ def test_settings_from_config_are_checked(app):
         ReminderSettings.from_config({**app.config, "REMINDER_CLIENT_DEFAULT": "pigeon"})
     with pytest.raises(ConfigError):
         ReminderSettings.from_config({**app.config, "REMINDER_DUE_SOON_DAYS": (0,)})
+
+
+def test_account_and_lockout_messages_give_local_times():
+    summer = datetime(2026, 7, 3, 14, 5, tzinfo=UTC)
+    changed = account_mail.password_changed_email("https://app.example.org/x", summer)
+    assert "3 July 2026, 15:05" in changed.body and "UTC" not in changed.body
+    elsewhere = account_mail.password_changed_email(
+        "https://app.example.org/x", summer, "Asia/Tokyo"
+    )
+    assert "3 July 2026, 23:05" in elsewhere.body
+    assert account_mail.long_time(summer) == "3 July 2026, 15:05"
+    wording = throttle.lockout_wording(summer, "https://app.example.org")
+    assert "paused until 3 July 2026, 15:05." in wording.in_app
+    assert "UTC" not in wording.body + wording.in_app

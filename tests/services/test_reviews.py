@@ -135,7 +135,9 @@ def test_either_party_can_ask_for_an_earlier_review_with_a_reason(db, circle):
         seen = panel(db, reader, doc)
         assert seen.next_review_on == wanted
         assert [(r.reason, r.due_on) for r in seen.requests] == [("I have moved house", wanted)]
-        assert circle.client.display_name in seen.requests[0].asked_by
+        # The name and the role apart: each page says who they are to its reader.
+        asked_by = seen.requests[0].asked_by
+        assert (asked_by.name, asked_by.role) == (circle.client.display_name, "client")
     assert panel(db, circle.supervisor, doc).can_request is False
     assert panel(db, circle.key_worker, doc).can_request is True
     with db.read() as s:

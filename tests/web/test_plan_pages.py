@@ -209,8 +209,11 @@ def test_a_key_worker_and_a_client_write_a_plan_together(app, db, circle):
     _redirected_to(saved, f"/documents/{doc}")
     shown = _text(as_worker.get(f"/documents/{doc}"))
     assert "Saved as version 1." in shown
-    assert f"Version 1, saved by {worker.display_name} (key worker)" in shown
-    assert "Find a flat of my own" in shown and "Who: Dr Patel" in shown
+    # The page speaks to its reader: the worker who saved it is "you"; steps read as rows.
+    assert "Version 1, saved by you on" in shown
+    assert "Find a flat of my own" in shown
+    assert "Dr Patel · by 1 February 2027 · not started" in shown
+    assert f"{person.display_name} · by 15 January 2027 · not started" in shown
     assert "Review every 8 weeks." in shown
     assert documents.count_versions(db, doc) == 1
 
@@ -239,23 +242,23 @@ def test_a_key_worker_and_a_client_write_a_plan_together(app, db, circle):
     assert "Saved as version 2." in shown
     assert documents.count_versions(db, doc) == 2
 
-    # Each part says who wrote it and who changed it last.
-    assert (
-        f"Written by {worker.display_name} (key worker) · last changed by "
-        f"{person.display_name} (client)"
-    ) in shown
+    # Each part says who wrote it and who changed it last, to the client reading it: their
+    # key worker by name and as their key worker, themselves as "you"; no role labels.
+    assert f"Written by {worker.display_name}, your key worker · last changed by you" in shown
+    assert "(key worker)" not in shown and "(client)" not in shown
     goal = _section(shown, "Goal 1: Find a flat of my own", "<ol")
     assert re.search(
-        rf'<span class="by">Written by {re.escape(worker.display_name)} \(key worker\)</span>',
+        rf'<span class="by">Written by {re.escape(worker.display_name)}, your key worker</span>',
         goal,
     ), goal
+    assert "You · by 15 January 2027 · in progress" in shown
 
     # The history lists both versions, newest first, with who saved them and why.
     history = _page(as_client.get(f"/documents/{doc}/history"))
     rows = [cells[:4] for cells in _table_rows(history.html)]
     assert [(number, by, note) for number, by, _, note in rows] == [
-        ("2", f"{person.display_name} (client)", "In my words"),
-        ("1", f"{worker.display_name} (key worker)", "Our first draft"),
+        ("2", "You", "In my words"),
+        ("1", f"{worker.display_name}, your key worker", "Our first draft"),
     ]
 
     # Comparing (the history's own form, as it is preselected) shows word-level changes.
@@ -391,12 +394,12 @@ def test_a_stale_save_shows_both_changes_and_a_merged_form_that_loses_nothing(ap
     page = _page(response, 409)
     html = page.html
     assert "Someone else saved a newer version while you were editing" in html
-    assert f"Version 2 by {person.display_name} (client)" in html
+    assert f"Version 2 by {person.display_name}, " in html  # the client, by name
     theirs = _section(html, "<h2>What was saved meanwhile</h2>", "<h2>Your changes</h2>")
     mine = _section(html, "<h2>Your changes</h2>", "<h2>Your changes on top of version 2</h2>")
     assert "<ins>The flat is damp.</ins>" in theirs
     assert "The flat is damp." not in mine
-    assert "<ins>Sam Jones (Housing officer)</ins>" in mine
+    assert "<ins>Sam Jones, Housing officer</ins>" in mine  # a job after a comma, no brackets
     assert re.search(r"<del>[^<]*</del><ins>[^<]*my kids\.</ins>", mine)
     assert "You both changed the same part" not in html
     assert documents.count_versions(db, doc) == 2

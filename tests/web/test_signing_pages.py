@@ -65,11 +65,16 @@ def test_a_signed_person_sees_their_signature_instead_of_the_form(app, db, circl
     assert _post(worker, worker_form, worker_form.typed({"password": PASSWORD})).status_code == 302
 
     # Agreed: both see it, neither is offered the form, and declining now is refused.
+    # Each reads it said to them: the client is "you" to the client, the worker to the worker.
+    said_to = {
+        client: "Agreed: version 1 was signed by you and your key worker on",
+        worker: f"Agreed: version 1 was signed by {circle.client.display_name} and you on",
+    }
     for browser in (client, worker):
         page = _page(browser.get(f"/documents/{doc}"))
         assert sign_url not in [f.action for f in page.forms]
         words = _words(page.html)
-        assert "Agreed: version 1 was signed by the client and their key worker on" in words
+        assert said_to[browser] in words
         assert "There is nothing more to sign." in words
     declined = worker.post(
         sign_url,

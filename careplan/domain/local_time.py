@@ -1,0 +1,72 @@
+"""How dates and times are shown to people: in the service's own time zone, in words.
+
+Times are stored in UTC; people read them in local time ("3 December 2026, 14:05"), never as
+UTC or ISO timestamps. One function, :func:`show`, is used by the pages, the messages and the
+PDF, so the same moment reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TIME_ZONE = "Europe/London"
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def time_zone(name: str | None) -> ZoneInfo:
+    """The zone called ``name`` (an IANA name such as "Europe/London"); ValueError if unknown."""
+    name = (name or "").strip()
+    if not name:
+        raise ValueError("no time zone given")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # ValueError/OSError: names such as "../etc" or "Europe/" that are not zone keys at all.
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def local(value: datetime, zone: tzinfo) -> datetime:
+    """``value`` in ``zone``; a naive value is taken to be UTC, as the database stores it."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(zone)
+
+
+def long_date(value: date) -> str:
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def show(value: date | datetime | str | None, zone: tzinfo, date_only: bool = False) -> str:
+    """A date as "3 December 2026"; a moment as "3 December 2026, 14:05" in ``zone``.
+
+    With ``date_only`` a moment shows the local day it fell on (23:30 UTC in summer is the
+    next day in London). A string in ISO form is read first; any other string is shown as it
+    is, and nothing shows as "".
+    """
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, datetime):
+        return long_date(value)
+    moment = local(value, zone)
+    if date_only:
+        return long_date(moment)
+    return f"{long_date(moment)}, {moment:%H:%M}"

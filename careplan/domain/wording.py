@@ -1,0 +1,128 @@
+"""How pages name people: the reader is "you", others by name and what they are to the client.
+
+"Kim, your key worker" to the client; "you" to Kim; "Alex" (the client, by the name they go
+by) to everyone else. Never a role label in brackets such as "Kim (key_worker)".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .roles import Role
+
+
+@dataclass(frozen=True)
+class Named:
+    """Someone a page mentions: shown by name alone unless a page says who they are to the
+    reader (careplan.web.wording.person)."""
+
+    name: str
+    role: str = ""
+    id: int | None = None
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __bool__(self) -> bool:
+        return bool(self.name)
+
+
+# What someone is, said to the client ("your key worker") and to anyone else.
+_TO_CLIENT = {
+    Role.KEY_WORKER: "your key worker",
+    Role.ADVOCATE: "your advocate",
+    Role.SUPERVISOR: "a supervisor",
+    Role.ADMIN: "an administrator",
+}
+_OF_CLIENT = {Role.KEY_WORKER: "{client}'s key worker", Role.ADVOCATE: "{client}'s advocate"}
+_TO_OTHERS = {
+    Role.KEY_WORKER: "the key worker",
+    Role.ADVOCATE: "an advocate",
+    Role.SUPERVISOR: "a supervisor",
+    Role.ADMIN: "an administrator",
+}
+_LABELS = {"administrator": Role.ADMIN, "system": None}
+
+
+def role_of(value: object) -> Role | None:
+    """A role from its value ("key_worker") or its label ("key worker", "Key worker")."""
+    if isinstance(value, Role):
+        return value
+    text = str(value or "").strip().lower()
+    if text in _LABELS:
+        return _LABELS[text]
+    try:
+        return Role(text.replace(" ", "_"))
+    except ValueError:
+        return None
+
+
+def person(
+    name: str,
+    role: object,
+    *,
+    is_reader: bool,
+    reader_is_client: bool,
+    client_name: str = "",
+) -> str:
+    """How to name someone to the reader: "you", "Alex", "Kim, your key worker".
+    ``client_name`` is the name the client goes by (their preferred name, where given)."""
+    if is_reader:
+        return "you"
+    kind = role_of(role)
+    if kind is Role.CLIENT:
+        # A record has one client: they are called by the name they go by, where known.
+        return client_name or name
+    if kind is None:
+        return name
+    if reader_is_client:
+        return f"{name}, {_TO_CLIENT[kind]}"
+    if client_name and kind in _OF_CLIENT:
+        return f"{name}, {_OF_CLIENT[kind].format(client=client_name)}"
+    return f"{name}, {_TO_OTHERS[kind]}"
+
+
+def sentence(text: str) -> str:
+    """The first letter in capitals ("you signed" -> "You signed"), the rest as it is."""
+    return text[:1].upper() + text[1:]
+
+
+def closed(text: str) -> str:
+    """ "Kim, your key worker" mid-sentence needs its closing comma ("Kim, your key worker, on
+    3 May"); a bare name or "you" does not."""
+    return f"{text}," if ", " in text else text
+
+
+def waiting_for(
+    roles: list[Role] | tuple[Role, ...],
+    *,
+    reader_role: Role | None,
+    client_name: str,
+    key_worker_name: str = "",
+) -> str:
+    """Whose signature a version waits for, said to the reader: "your signature", "your
+    signature and Alex's", "your key worker Kim's signature", "Alex's and Kim's signatures"."""
+    others: list[str] = []
+    mine = False
+    for role in roles:
+        if role is reader_role and role in (Role.CLIENT, Role.KEY_WORKER):
+            mine = True
+        elif role is Role.CLIENT:
+            others.append(client_name or "the client")
+        elif reader_role is Role.CLIENT:
+            others.append(
+                f"your key worker {key_worker_name}" if key_worker_name else "your key worker"
+            )
+        else:
+            others.append(key_worker_name or "the key worker")
+    if mine:
+        return "your signature" + "".join(f" and {_possessive(o)}" for o in others)
+    if not others:
+        return "nobody"
+    if len(others) == 1:
+        return f"{_possessive(others[0])} signature"
+    return " and ".join(_possessive(o) for o in others) + " signatures"
+
+
+def _possessive(name: str) -> str:
+    return f"{name}'s"

@@ -1,0 +1,50 @@
+"""Template helpers that name people to the signed-in reader (rules in domain.wording)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_login import current_user
+
+from ..domain import wording
+from ..domain.roles import Role
+
+
+def _reader() -> tuple[int | None, Role | None]:
+    if not current_user or not current_user.is_authenticated:
+        return None, None
+    return current_user.id, current_user.role
+
+
+def person(
+    name: str | wording.Named, role: object = "", user_id: int | None = None, client: str = ""
+) -> str:
+    """{{ person(sig.name, sig.role, sig.user_id, doc.client_called) }}: "you", "Alex",
+    "Kim, your key worker", "Kim, Alex's key worker". A Named carries its role and id."""
+    if isinstance(name, wording.Named):
+        name, role, user_id = name.name, name.role, name.id
+    reader_id, reader_role = _reader()
+    return wording.person(
+        name,
+        role,
+        is_reader=user_id is not None and user_id == reader_id,
+        reader_is_client=reader_role is Role.CLIENT,
+        client_name=client,
+    )
+
+
+def waiting(labels, client: str, key_worker: str = "") -> str:
+    """{{ waiting(so.waiting_for, doc.client_called, so.key_worker_name) }}: "your signature"."""
+    _, reader_role = _reader()
+    return wording.waiting_for(
+        [r for r in map(wording.role_of, labels) if r is not None],
+        reader_role=reader_role,
+        client_name=client,
+        key_worker_name=key_worker,
+    )
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.globals["person"] = person
+    app.jinja_env.globals["waiting"] = waiting
+    app.jinja_env.filters["sentence"] = wording.sentence
+    app.jinja_env.filters["closed"] = wording.closed

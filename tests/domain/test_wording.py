@@ -1,0 +1,69 @@
+"""How pages name people to their reader: "you", the client's own name, "Kim, your key worker"."""
+
+from careplan.domain.roles import Role
+from careplan.domain.wording import Named, closed, person, role_of, sentence, waiting_for
+
+
+def test_the_reader_is_you():
+    assert person("Kim", "key_worker", is_reader=True, reader_is_client=False) == "you"
+    assert sentence(person("Al", "client", is_reader=True, reader_is_client=True)) == "You"
+
+
+def test_the_client_reads_what_others_are_to_them():
+    said = {
+        role: person("Kim", role, is_reader=False, reader_is_client=True)
+        for role in ("key_worker", "advocate", "supervisor", "admin")
+    }
+    assert said == {
+        "key_worker": "Kim, your key worker",
+        "advocate": "Kim, your advocate",
+        "supervisor": "Kim, a supervisor",
+        "admin": "Kim, an administrator",
+    }
+
+
+def test_others_read_the_client_by_the_name_they_go_by():
+    assert person(
+        "Alex Morgan", "client", is_reader=False, reader_is_client=False, client_name="Al"
+    ) == ("Al")
+    assert person(
+        "Kim", "key worker", is_reader=False, reader_is_client=False, client_name="Al"
+    ) == ("Kim, Al's key worker")
+    assert person("Kim", "Key worker", is_reader=False, reader_is_client=False) == (
+        "Kim, the key worker"
+    )
+    assert person("Someone", "", is_reader=False, reader_is_client=False) == "Someone"
+
+
+def test_no_role_label_in_brackets_for_any_role():
+    for role in Role:
+        for label in (role.value, role.label):
+            for reader_is_client in (True, False):
+                text = person("Kim", label, is_reader=False, reader_is_client=reader_is_client)
+                assert "(" not in text and "_" not in text, text
+
+
+def test_whose_signature_is_awaited():
+    both = (Role.CLIENT, Role.KEY_WORKER)
+    assert waiting_for(both, reader_role=Role.CLIENT, client_name="Al", key_worker_name="Kim") == (
+        "your signature and your key worker Kim's"
+    )
+    assert waiting_for(both, reader_role=Role.KEY_WORKER, client_name="Al") == (
+        "your signature and Al's"
+    )
+    assert waiting_for((Role.CLIENT,), reader_role=Role.CLIENT, client_name="Al") == (
+        "your signature"
+    )
+    assert waiting_for(
+        (Role.KEY_WORKER,), reader_role=Role.CLIENT, client_name="Al", key_worker_name="Kim"
+    ) == ("your key worker Kim's signature")
+    assert waiting_for(
+        both, reader_role=Role.SUPERVISOR, client_name="Al", key_worker_name="Kim"
+    ) == ("Al's and Kim's signatures")
+
+
+def test_roles_are_read_from_values_and_labels_and_names_print_alone():
+    assert role_of("key worker") is Role.KEY_WORKER and role_of("administrator") is Role.ADMIN
+    assert role_of("system") is None and role_of("") is None
+    assert str(Named("Kim", "key_worker", 3)) == "Kim" and not Named("")
+    assert closed("Kim, your key worker") == "Kim, your key worker," and closed("you") == "you"

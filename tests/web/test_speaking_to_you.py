@@ -1,0 +1,130 @@
+"""Pages speak to their reader: the client reads "your signature", the key worker reads the
+client's own name; nobody reads role labels in brackets, UTC or ISO timestamps."""
+
+from __future__ import annotations
+
+import html as html_text
+import re
+from datetime import UTC, datetime
+
+import pytest
+from flask import render_template_string
+
+from careplan.services import comments, signoff
+from careplan.services.accounts import actor_for
+from tests.factories import PASSWORD, Circle, make_plan
+from tests.web.test_plan_pages import _browser, _page
+
+LABELS = ("(client)", "(key_worker)", "(key worker)", "(advocate)", "(supervisor)")
+ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}(T|\s)\d{2}:\d{2}")
+ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+@pytest.fixture
+def circle(app, db) -> Circle:
+    circle = Circle()
+    from careplan.db.models import User
+
+    with db.write() as s:  # the name the client goes by, which pages use for them
+        s.get(User, circle.client.id).preferred_name = "Al"
+    return circle
+
+
+def _words(html: str) -> str:
+    """What a person reads: the text of the page, without markup or attribute values."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return " ".join(html_text.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def _plain(words: str) -> None:
+    for label in LABELS:
+        assert label not in words, label
+    assert "UTC" not in words
+    assert not ISO_MOMENT.search(words), ISO_MOMENT.search(words)
+    assert not ISO_DAY.search(words), ISO_DAY.search(words)
+
+
+def test_the_client_reads_your_signature_and_no_labels(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    comments.add_comment(db, actor_for(circle.key_worker), doc, "goals", 1, "Shall we add one?")
+    client = _browser(app, circle.client)
+    words = _words(_page(client.get(f"/documents/{doc}")).html)
+    assert "Draft: waiting for your signature and your key worker" in words
+    assert (
+        f"Version 1 is waiting for your signature and your key worker "
+        f"{circle.key_worker.display_name}'s." in words
+    )
+    assert f"saved by {circle.key_worker.display_name}, your key worker, on" in words
+    assert f"{circle.key_worker.display_name}, your key worker," in words  # the comment
+    assert "You · by 15 January 2027 · not started" in words
+    assert "waiting for: client" not in words
+    _plain(words)
+    # The fingerprint is there for whoever wants it, folded away.
+    html = _page(client.get(f"/documents/{doc}")).html
+    assert re.search(r"<details[^>]*><summary>Details</summary><p>Fingerprint", html)
+
+    for url in (f"/documents/{doc}/history", f"/clients/{circle.client.id}", "/me/access-log"):
+        _plain(_words(_page(client.get(url)).html))
+
+
+def test_the_key_worker_reads_the_clients_name_and_their_own_you(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
+    worker = _browser(app, circle.key_worker)
+    words = _words(_page(worker.get(f"/documents/{doc}")).html)
+    assert "Version 1 is waiting for your signature." in words
+    assert "Al signed version 1 on" in words  # the client, by the name they go by
+    assert "Al · by 15 January 2027 · not started" in words
+    assert "saved by you on" in words
+    _plain(words)
+
+    signoff.sign(db, actor_for(circle.key_worker), doc, 1, "signed", "", PASSWORD)
+    words = _words(_page(worker.get(f"/documents/{doc}")).html)
+    assert "Agreed: version 1 was signed by Al and you on" in words
+    assert "You signed version 1 on" in words
+    _plain(words)
+    # Someone else reading: the client by name, the worker by name and what they are to Al.
+    supervisor = _browser(app, circle.supervisor)
+    words = _words(_page(supervisor.get(f"/documents/{doc}")).html)
+    assert f"{circle.key_worker.display_name}, Al's key worker, signed version 1" in words
+    _plain(words)
+
+
+@pytest.mark.parametrize(
+    ("zone", "summer", "winter"),
+    [
+        ("Europe/London", "3 July 2026, 15:05", "3 December 2026, 14:05"),
+        ("America/New_York", "3 July 2026, 10:05", "3 December 2026, 09:05"),
+    ],
+)
+def test_pages_show_times_in_the_configured_zone(app, zone, summer, winter):
+    app.config["TIME_ZONE"] = zone
+    try:
+        with app.test_request_context():
+            shown = render_template_string(
+                "{{ a|when }} / {{ b|when }} / {{ b|day }}",
+                a=datetime(2026, 7, 3, 14, 5, tzinfo=UTC),
+                b=datetime(2026, 12, 3, 14, 5, tzinfo=UTC),
+            )
+    finally:
+        app.config["TIME_ZONE"] = "Europe/London"
+    assert shown == f"{summer} / {winter} / 3 December 2026"
+
+
+def test_the_step_form_names_the_owners_to_its_reader(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    options = re.compile(r'<option value="(client|key_worker|other)"[^>]*>([^<]*)</option>')
+    client_form = _page(_browser(app, circle.client).get(f"/documents/{doc}/edit")).html
+    worker_form = _page(_browser(app, circle.key_worker).get(f"/documents/{doc}/edit")).html
+    assert dict(options.findall(client_form)) == {
+        "client": "Me",
+        "key_worker": "My key worker",
+        "other": "Someone else",
+    }
+    assert dict(options.findall(worker_form)) == {
+        "client": "Al",
+        "key_worker": "Me",
+        "other": "Someone else",
+    }
+    for html in (client_form, worker_form):
+        _plain(_words(html))
