@@ -3,7 +3,7 @@ generated from them (careplan.api.openapi). Unknown fields are refused everywher
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..domain.api_tokens import SCOPES
 from ..domain.kinds import KIND_LABELS
@@ -365,10 +365,11 @@ class Dashboard(Strict):
 
 
 class FhirBundle(Schema):
-    """A FHIR R4 Bundle (https://hl7.org/fhir/R4/bundle.html); its own schema applies."""
+    """A FHIR R4 Bundle (https://hl7.org/fhir/R4/bundle.html); its own schema applies.
+    Only ever sent, never read, so its fields are FHIR's rather than ours."""
 
     class Meta:
-        unknown = RAISE
+        unknown = INCLUDE
 
     resourceType = fields.String()  # noqa: N815 - FHIR's own name
 
