@@ -42,8 +42,10 @@ class CompareQuery(Strict):
 
 
 class DashboardQuery(Strict):
-    team_id = fields.Integer(validate=_ID)
-    key_worker_id = fields.Integer(validate=_ID)
+    """The web dashboard's filters, by the same names."""
+
+    team = fields.Integer(validate=_ID, metadata={"description": "A team's id."})
+    key_worker = fields.Integer(validate=_ID, metadata={"description": "A key worker's id."})
     state = fields.String(validate=validate.OneOf([s.value for s in DashState]))
     due_from = fields.Date()
     due_to = fields.Date()

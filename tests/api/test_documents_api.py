@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from careplan.services import audit, documents
+from careplan.services import audit, documents, signoff
 from careplan.services.accounts import actor_for
 from careplan.web.request_checks import NUL_MESSAGE
 from tests.api.conftest import assert_error, bearer
@@ -280,3 +280,43 @@ def test_the_openapi_document_and_its_page(client):
     assert page.status_code == 200 and "POST /api/v1/documents/{document_id}/versions" in html
     assert "http://" not in html.replace("http://localhost", "")
     assert "<script" not in html
+
+
+def test_the_dashboard_is_the_supervisor_s_own_teams_filtered_like_the_page(
+    client, world, token_for
+):
+    token = token_for(world.own.supervisor)
+    url = "/api/v1/supervision/dashboard"
+
+    board = client.get(url, headers=bearer(token)).get_json()
+
+    assert [r["document_id"] for r in board["items"]] == [world.own_plan]
+    assert board["items"][0]["state"] == "never_agreed" and board["next"] is None
+    assert [t["id"] for t in board["teams"]] == [world.own.team.id]
+    assert [w["id"] for w in board["key_workers"]] == [world.own.key_worker.id]
+    mine = client.get(f"{url}?key_worker={world.own.key_worker.id}", headers=bearer(token))
+    assert len(mine.get_json()["items"]) == 1
+    none = client.get(f"{url}?state=agreed&sort=client", headers=bearer(token))
+    assert none.get_json()["items"] == []
+    assert (
+        "state"
+        in assert_error(client.get(f"{url}?state=lost", headers=bearer(token)), 422)["fields"]
+    )
+    backwards = client.get(f"{url}?due_from=2027-02-01&due_to=2027-01-01", headers=bearer(token))
+    assert "due_to" in assert_error(backwards, 422)["fields"]
+
+
+def test_review_dates_and_reminders_are_the_caller_s_own(client, db, world, token_for):
+    for person in (world.own.client, world.own.key_worker):
+        signoff.sign(db, actor_for(person), world.own_plan, 2, "signed", "", PASSWORD)
+    token = token_for(world.own.client)
+
+    dates = client.get("/api/v1/review-dates", headers=bearer(token)).get_json()
+    assert [d["document_id"] for d in dates["items"]] == [world.own_plan]
+    review = client.get(f"/api/v1/documents/{world.own_plan}/review", headers=bearer(token))
+    assert review.get_json()["next_review_on"] == dates["items"][0]["on"]
+    assert review.get_json()["agreed_version"] == 2
+    other = client.get("/api/v1/review-dates", headers=bearer(token_for(world.other.client)))
+    assert other.get_json()["items"] == []
+    reminders = client.get("/api/v1/reminders", headers=bearer(token)).get_json()
+    assert reminders["total"] == len(reminders["items"])

@@ -15,6 +15,7 @@ from careplan.domain.errors import ContentInvalid
 from careplan.domain.tokens import token_hash
 from careplan.services import api_tokens
 from careplan.services.accounts import actor_for
+from tests import factories
 from tests.api.conftest import assert_error, bearer
 from tests.conftest import FAST_ARGON2, csrf_token, login
 from tests.factories import AdminFactory, ClientFactory, KeyWorkerFactory
@@ -175,4 +176,33 @@ def test_wrong_tokens_are_paused_like_wrong_passwords(database_url, tmp_path):
         assert_error(paused, 429)
         assert int(paused.headers["Retry-After"]) > 0
     finally:
+        app.extensions["careplan.db"].dispose()
+
+
+def test_wrong_signing_passwords_through_the_api_are_paused_too(database_url, tmp_path):
+    app = create_app(
+        {
+            "ENV": "testing",
+            "DATABASE_URL": database_url,
+            "RATELIMIT_PASSWORD_PER_ACCOUNT": "2 per hour",
+            **FAST_ARGON2,
+        },
+        instance_path=tmp_path / "instance",
+    )
+    factories.bind(app.extensions["careplan.db"])
+    try:
+        circle = factories.Circle()
+        doc = factories.make_plan(circle.key_worker, circle.client)
+        db = app.extensions["careplan.db"]
+        secret = api_tokens.create(db, actor_for(circle.client), "t", ["sign"], _in(5)).secret
+        client = app.test_client()
+        url = f"/api/v1/documents/{doc}/versions/1/sign"
+        for _ in range(2):
+            wrong = client.post(url, json={"password": "guess"}, headers=bearer(secret))
+            assert "password" in assert_error(wrong, 422)["fields"]
+        # Paused: even the right password is not tried now.
+        paused = client.post(url, json={"password": factories.PASSWORD}, headers=bearer(secret))
+        assert_error(paused, 429)
+    finally:
+        factories.unbind()
         app.extensions["careplan.db"].dispose()
