@@ -37,6 +37,11 @@ class TokenView:
     revoked_at: datetime | None
     last_used_at: datetime | None
 
+    @property
+    def last_day(self) -> date:
+        """The day the owner chose: the token works until that day ends (UTC)."""
+        return (self.expires_at - timedelta(microseconds=1)).date()
+
     def works_at(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at
 

@@ -20,7 +20,7 @@ from tests.api.conftest import assert_error, bearer
 from tests.conftest import FAST_ARGON2, csrf_token, login
 from tests.factories import AdminFactory, ClientFactory, KeyWorkerFactory
 
-NEW_TOKEN = re.compile(r'<code id="new-token">([^<]+)</code>')
+NEW_TOKEN = re.compile(r'<code id="new-token" class="words">([^<]+)</code>')
 
 
 def _make_on_page(client, **form):
@@ -55,6 +55,7 @@ def test_a_token_is_made_on_its_page_shown_once_and_kept_as_a_hash(client, db):
     )
     listed = client.get("/me/tokens").get_data(as_text=True)
     assert "My phone" in listed and secret not in listed and "Not used yet" in listed
+    assert f"Works until the end of {date.today() + timedelta(days=30):%-d %B %Y}" in listed
     [event] = _events(db, "api_token.create")
     assert event.actor_id == person.id and secret not in str(event.detail)
 
