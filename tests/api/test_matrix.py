@@ -14,6 +14,7 @@ from careplan.db.models import AuditEvent
 from careplan.domain.api_tokens import READ, SIGN, WRITE
 from tests.api.conftest import ALL_SCOPES, ROLES, assert_error, bearer
 from tests.factories import PASSWORD, plan_content
+from tests.web.test_access_matrix import _state
 
 MISSING = 987_654_321
 
@@ -109,6 +110,11 @@ def _send(client, rule: Rule, token: str | None, client_id: int, doc_id: int):
     return client.open(rule.path(client_id, doc_id), method=rule.method, headers=headers, **kwargs)
 
 
+def _records(db) -> tuple:
+    """Every row the web matrix compares, but the tokens' own (each use notes its time)."""
+    return tuple(entry for entry in _state(db) if entry[0] != "api_tokens")
+
+
 def _reads_of(db, client_id: int) -> int:
     with db.read() as s:
         return s.scalar(
@@ -135,10 +141,11 @@ CASES = [
 
 
 @pytest.mark.parametrize("endpoint, role", CASES)
-def test_own_circle_answers_by_role(client, world, token_for, endpoint, role):
+def test_own_circle_answers_by_role(client, db, world, token_for, endpoint, role):
     rule = RULES[endpoint]
     person = getattr(world.own, role)
     token = token_for(person) if rule.scope else None
+    before = _records(db)
     response = _send(client, rule, token, world.own.client.id, world.own_plan)
     expected = rule.expect[role]
     if expected >= 400:
@@ -146,6 +153,10 @@ def test_own_circle_answers_by_role(client, world, token_for, endpoint, role):
     else:
         assert response.status_code == expected, response.get_data(as_text=True)[:500]
     assert "Set-Cookie" not in response.headers
+    if rule.method == "POST" and expected < 400:
+        assert _records(db) != before, "an allowed change was not made"
+    else:
+        assert _records(db) == before, "a read or a refusal changed something"
 
 
 RECORD_CASES = [
@@ -162,10 +173,12 @@ def test_another_circles_record_answers_404(client, db, world, token_for, endpoi
     token = token_for(getattr(world.own, role))
     reads = _reads_of(db, world.other.client.id)
 
+    before = _records(db)
     response = _send(client, rule, token, world.other.client.id, world.other_plan)
     missing = _send(client, rule, token, MISSING, MISSING)
 
     assert_error(response, 404)
+    assert _records(db) == before, "a refused request changed something"
     assert _reads_of(db, world.other.client.id) == reads, "a refused read was logged"
     assert response.get_json() == missing.get_json(), "an answer that tells ids apart"
 
