@@ -16,6 +16,9 @@ from ..domain.nested import MAX_DEPTH
 from ..web.request_checks import NUL_MESSAGE
 from .errors import ApiError
 
+NOT_TEXT = (
+    "Something you sent is not text that can be saved (a broken \\u escape), so nothing was saved."
+)
 TOO_DEEP = "The JSON sent is nested deeper than any record here can be, so nothing was saved."
 
 
@@ -56,20 +59,31 @@ def query(schema: Schema) -> dict:
     return schema.load(args.to_dict())
 
 
+def _refuse_unsavable(text: str) -> None:
+    if "\x00" in text:
+        raise ApiError(400, NUL_MESSAGE)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate ("\ud800"): JSON can escape one, UTF-8 cannot hold it, and a
+            # form, decoded from UTF-8, never carries one.
+            raise ApiError(400, NOT_TEXT) from None
+
+
 def _refuse_hostile(data) -> None:
-    """Walks the parsed JSON without recursion: NUL anywhere, or nesting beyond MAX_DEPTH."""
+    """Walks the parsed JSON without recursion: NUL or a lone surrogate anywhere, or nesting
+    beyond MAX_DEPTH."""
     stack = [(data, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise ApiError(400, TOO_DEEP)
         if isinstance(node, str):
-            if "\x00" in node:
-                raise ApiError(400, NUL_MESSAGE)
+            _refuse_unsavable(node)
         elif isinstance(node, dict):
             for key, value in node.items():
-                if "\x00" in key:
-                    raise ApiError(400, NUL_MESSAGE)
+                _refuse_unsavable(key)
                 stack.append((value, depth + 1))
         elif isinstance(node, list):
             stack.extend((item, depth + 1) for item in node)

@@ -7,7 +7,7 @@ from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from ..domain.api_tokens import SCOPES
 from ..domain.kinds import KIND_LABELS
-from ..domain.numbers import MAX_WHOLE_NUMBER
+from ..domain.numbers import MAX_WHOLE_NUMBER, is_whole_number
 from ..domain.signoff import State
 from ..domain.supervision import SORTS, DashState
 
@@ -18,18 +18,37 @@ _ID = validate.Range(min=1, max=MAX_WHOLE_NUMBER)
 _NUMBER = validate.Range(min=0, max=MAX_WHOLE_NUMBER)
 
 
+class WholeNumber(fields.Integer):
+    """A whole number: in a JSON body an integer (not "2", not 2.0, not true); in a query
+    string (`text=True`) ASCII digits only, as everywhere (careplan.domain.numbers), where
+    int() alone would also take " 12", "+12" or "١٢"."""
+
+    def __init__(self, *args, text: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.text = text
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if self.text and isinstance(value, str):
+            if not is_whole_number(value):
+                raise self.make_error("invalid")
+            value = int(value)
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Strict(Schema):
     class Meta:
         unknown = RAISE
-        ordered = True
 
 
 # --- inputs --------------------------------------------------------------------------------
 
 
 class PageQuery(Strict):
-    page = fields.Integer(load_default=1, validate=_ID, metadata={"description": "From 1."})
-    per_page = fields.Integer(
+    page = WholeNumber(load_default=1, validate=_ID, text=True, metadata={"description": "From 1."})
+    per_page = WholeNumber(
+        text=True,
         load_default=DEFAULT_PER_PAGE,
         validate=validate.Range(min=1, max=MAX_PER_PAGE),
         metadata={"description": f"Items per page, 1 to {MAX_PER_PAGE}."},
@@ -37,20 +56,22 @@ class PageQuery(Strict):
 
 
 class CompareQuery(Strict):
-    older = fields.Integer(required=True, validate=_ID)
-    newer = fields.Integer(required=True, validate=_ID)
+    older = WholeNumber(required=True, validate=_ID, text=True)
+    newer = WholeNumber(required=True, validate=_ID, text=True)
 
 
 class DashboardQuery(Strict):
     """The web dashboard's filters, by the same names."""
 
-    team = fields.Integer(validate=_ID, metadata={"description": "A team's id."})
-    key_worker = fields.Integer(validate=_ID, metadata={"description": "A key worker's id."})
+    team = WholeNumber(validate=_ID, text=True, metadata={"description": "A team's id."})
+    key_worker = WholeNumber(
+        validate=_ID, text=True, metadata={"description": "A key worker's id."}
+    )
     state = fields.String(validate=validate.OneOf([s.value for s in DashState]))
     due_from = fields.Date()
     due_to = fields.Date()
     sort = fields.String(validate=validate.OneOf(list(SORTS)))
-    page = fields.Integer(validate=_ID)
+    page = WholeNumber(validate=_ID, text=True)
 
 
 class NewDocument(Strict):
@@ -69,9 +90,8 @@ class NewDocument(Strict):
 
 
 class NewVersion(Strict):
-    base_version = fields.Integer(
+    base_version = WholeNumber(
         required=True,
-        strict=True,
         validate=_NUMBER,
         metadata={"description": "The version this edit was based on (0 for the first)."},
     )
@@ -92,7 +112,7 @@ class NewVersion(Strict):
 
 class NewComment(Strict):
     section_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    version_number = fields.Integer(required=True, strict=True, validate=_ID)
+    version_number = WholeNumber(required=True, validate=_ID)
     body = fields.String(required=True, validate=validate.Length(min=1, max=3000))
 
 

@@ -320,3 +320,39 @@ def test_review_dates_and_reminders_are_the_caller_s_own(client, db, world, toke
     assert other.get_json()["items"] == []
     reminders = client.get("/api/v1/reminders", headers=bearer(token)).get_json()
     assert reminders["total"] == len(reminders["items"])
+
+
+@pytest.mark.parametrize("raw", ["+1", " 1", "1.0", "١", "0x1", "1e2", ""])
+def test_numbers_in_the_query_are_ascii_digits_only(client, world, token_for, raw):
+    response = client.get(
+        "/api/v1/clients", query_string={"page": raw}, headers=bearer(token_for(world.own.client))
+    )
+    assert "page" in assert_error(response, 422)["fields"]
+
+
+@pytest.mark.parametrize("value", ["2", 2.0, True, None])
+def test_numbers_in_a_body_are_json_integers(client, world, token_for, value):
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/comments",
+        json={"section_key": "what_matters", "version_number": value, "body": "x"},
+        headers=bearer(token_for(world.own.client)),
+    )
+    assert "version_number" in assert_error(response, 422)["fields"]
+
+
+def test_a_lone_surrogate_answers_400_and_saves_nothing(client, db, world, token_for):
+    raw = '{"section_key": "what_matters", "version_number": 2, "body": "broken \\ud800"}'
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/comments",
+        data=raw,
+        content_type="application/json",
+        headers=bearer(token_for(world.own.client)),
+    )
+    assert "broken" in assert_error(response, 400)["message"]
+    assert (
+        client.get(
+            f"/api/v1/documents/{world.own_plan}/comments",
+            headers=bearer(token_for(world.own.client)),
+        ).get_json()["items"]
+        == []
+    )
