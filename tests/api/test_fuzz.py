@@ -70,7 +70,6 @@ def test_no_server_errors_and_every_error_in_shape(app, world, token_for):
         @settings(
             max_examples=EXAMPLES_PER_OPERATION,
             deadline=None,
-            derandomize=True,
             database=None,
             suppress_health_check=list(HealthCheck),
         )
