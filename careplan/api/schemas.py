@@ -386,6 +386,22 @@ class Dashboard(Strict):
     key_workers = fields.List(fields.Nested(Named))
 
 
+class MonthOnTime(Strict):
+    month = fields.String(metadata={"description": "For example 'Mar 2027'."})
+    on_time_percent = fields.Float()
+    label = fields.String()
+
+
+class WorkerOverdue(Strict):
+    key_worker = fields.String()
+    overdue = fields.Integer()
+
+
+class Charts(Strict):
+    on_time_by_month = fields.List(fields.Nested(MonthOnTime))
+    overdue_by_key_worker = fields.List(fields.Nested(WorkerOverdue))
+
+
 class FhirBundle(Schema):
     """A FHIR R4 Bundle (https://hl7.org/fhir/R4/bundle.html); its own schema applies.
     Only ever sent, never read, so its fields are FHIR's rather than ours."""

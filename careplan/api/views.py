@@ -417,6 +417,28 @@ def dashboard():
     )
 
 
+@bp.get("/supervision/charts")
+@requires(READ)
+@operation(
+    "Reviews done on time by month, and overdue reviews by key worker (supervisors only)",
+    schemas.Charts,
+    errors=NOT_FOUND,
+)
+def charts():
+    _, _, months, workers = supervision.charts(get_db(), actor(), date.today())
+    return _dump(
+        schemas.Charts,
+        {
+            "on_time_by_month": [
+                {"month": m, "on_time_percent": share, "label": label} for m, share, label in months
+            ],
+            "overdue_by_key_worker": [
+                {"key_worker": name, "overdue": count} for name, count in workers
+            ],
+        },
+    )
+
+
 # --- exports -------------------------------------------------------------------------------
 
 

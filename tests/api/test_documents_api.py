@@ -5,9 +5,12 @@ the same refusals as the forms for hostile bodies."""
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from careplan.db.models import Document
 from careplan.services import audit, documents, signoff
 from careplan.services.accounts import actor_for
 from careplan.web.request_checks import NUL_MESSAGE
@@ -356,3 +359,23 @@ def test_a_lone_surrogate_answers_400_and_saves_nothing(client, db, world, token
         ).get_json()["items"]
         == []
     )
+
+
+def test_the_charts_count_overdue_reviews_by_key_worker(client, db, world, token_for):
+    for person in (world.own.client, world.own.key_worker):
+        signoff.sign(db, actor_for(person), world.own_plan, 2, "signed", "", PASSWORD)
+    with db.write() as s:
+        s.execute(
+            sa.update(Document)
+            .where(Document.id == world.own_plan)
+            .values(next_review_on=date.today() - timedelta(days=3))
+        )
+
+    charts = client.get(
+        "/api/v1/supervision/charts", headers=bearer(token_for(world.own.supervisor))
+    ).get_json()
+
+    assert charts["overdue_by_key_worker"] == [
+        {"key_worker": world.own.key_worker.display_name, "overdue": 1}
+    ]
+    assert len(charts["on_time_by_month"]) >= 12

@@ -97,6 +97,12 @@ RULES: dict[str, Rule] = {
         _roles(404, 404, 200, 404, 404),
         names_a_record=False,
     ),
+    "api.charts": Rule(
+        "GET",
+        lambda c, d: "/api/v1/supervision/charts",
+        _roles(404, 404, 200, 404, 404),
+        names_a_record=False,
+    ),
     "api.openapi_json": Rule(
         "GET", lambda c, d: "/api/v1/openapi.json", EVERYONE, None, names_a_record=False
     ),
