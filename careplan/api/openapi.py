@@ -89,6 +89,8 @@ def _operation(rule, view, described) -> dict:
     if described.response is not None:
         success["content"] = {described.media_type: {"schema": described.response}}
     responses = {str(described.status): success}
+    for status, meaning in described.also.items():
+        responses[str(status)] = {**success, "description": meaning}
     statuses = set(described.errors) | {400, 405, 413, 500}
     if scope:
         statuses |= {401, 403, 429}

@@ -35,7 +35,8 @@ class Operation:
     errors: tuple[int, ...] = ()
     description: str = ""
     media_type: str = "application/json"
-    extra: dict = field(default_factory=dict)
+    # Other successful answers with the same body, and what each means.
+    also: dict[int, str] = field(default_factory=dict)
 
 
 def operation(summary: str, response, **kwargs):
@@ -181,6 +182,7 @@ def version(document_id: int, number: int):
     status=201,
     body=schemas.NewVersion,
     errors=(400, 403, 404, 409, 422),
+    also={200: "Nothing had changed, so no version was saved (`saved: false`)."},
     description="201 with the new version's number; 200 with `saved: false` when nothing "
     "changed. If another version was saved after `base_version`, nothing is saved and the "
     "answer is 409, with both sides' changes and a proposal re-applying yours to the latest.",

@@ -276,7 +276,7 @@ def test_the_openapi_document_and_its_page(client):
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/documents/{document_id}/versions" in spec["paths"]
     post = spec["paths"]["/api/v1/documents/{document_id}/versions"]["post"]
-    assert {"409", "422", "401", "403"} <= set(post["responses"])
+    assert {"200", "201", "409", "422", "401", "403"} <= set(post["responses"])
     assert spec["components"]["schemas"]["NewVersion"]["additionalProperties"] is False
     page = client.get("/api/v1/docs")
     html = page.get_data(as_text=True)
