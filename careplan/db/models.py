@@ -606,3 +606,20 @@ class RateLimitCounter(Base):
     count: Mapped[int] = mapped_column(Integer)
     # Seconds since the epoch: compared with the time in one statement on either database.
     expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ApiToken(Base):
+    """A personal access token for the JSON API (careplan.services.api_tokens). Only a hash of
+    its secret is kept; it works for its scopes until it expires or its owner revokes it."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(50))  # space-separated, e.g. "read write"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

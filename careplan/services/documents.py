@@ -372,10 +372,12 @@ def document_screen(
     return DocumentScreen(page, notes, review)
 
 
-def history(db: Database, actor: Actor, document_id: int, page: int = 1) -> HistoryPage:
+def history(
+    db: Database, actor: Actor, document_id: int, page: int = 1, page_size: int = HISTORY_PAGE_SIZE
+) -> HistoryPage:
     with db.read() as s:
         doc, access = _load_document(s, actor, document_id)
-        pages = max(1, -(-doc.head_number // HISTORY_PAGE_SIZE))
+        pages = max(1, -(-doc.head_number // page_size))
         page = min(max(1, page), pages)
         rows = s.execute(
             select(
@@ -386,10 +388,10 @@ def history(db: Database, actor: Actor, document_id: int, page: int = 1) -> Hist
             # costs the same, however long the history (no OFFSET scan).
             .where(
                 Version.document_id == doc.id,
-                Version.number <= doc.head_number - (page - 1) * HISTORY_PAGE_SIZE,
+                Version.number <= doc.head_number - (page - 1) * page_size,
             )
             .order_by(Version.number.desc())
-            .limit(HISTORY_PAGE_SIZE)
+            .limit(page_size)
         ).all()
         versions = [
             VersionInfo(n, u.display_name, Role(u.role).label, at, note, h, u.id)

@@ -42,6 +42,10 @@ PASSWORDS_PAUSED = (
     "There have been too many attempts with a wrong password for this account, or from "
     "this connection, so trying again is paused for a while."
 )
+TOKENS_PAUSED = (
+    "There have been too many attempts with a wrong password or access token from this "
+    "connection, so trying again is paused for a while."
+)
 CHECKS_PAUSED = "There have been a lot of checks from this connection, so checking is paused."
 
 
@@ -145,6 +149,19 @@ class Throttle:
         # Most sign-ins follow no mistake: read first, so they write nothing.
         if self._safely(lambda: self.storage.get(counted), 0):
             self._safely(lambda: self.storage.clear(counted), None)
+
+    # --- API tokens -------------------------------------------------------------------------
+
+    def before_token_check(self, address: str) -> None:
+        """A wrong API token counts as a wrong password from its address (no account is known
+        for it): guessing tokens and guessing passwords share one allowance."""
+        item, key = self._password_keys("", address)[1]
+        if not self._safely(lambda: self._windows.test(item, *key), True):
+            raise TooManyAttempts(TOKENS_PAUSED, self._ends_in(item, key))
+
+    def token_refused(self, address: str) -> None:
+        item, key = self._password_keys("", address)[1]
+        self._safely(lambda: self.storage.incr(item.key_for(*key), item.get_expiry()), 0)
 
     # --- /verify ----------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ from flask import Flask, current_app, flash, g, redirect, render_template, reque
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
+from .. import api
+from ..api import errors as api_errors
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import show, time_zone
 from ..extensions import get_db, login_manager
@@ -55,6 +57,7 @@ def register(app: Flask) -> None:
         admin,
     ):
         app.register_blueprint(module.bp)
+    api.register(app)
 
     app.before_request(_shared_reads)
     app.teardown_request(_end_shared_reads)
@@ -109,6 +112,9 @@ def register(app: Flask) -> None:
     def _method(_err):
         return render_template("errors/404.html"), 405
 
+    # Last, over the handlers above: under /api every error answers in JSON.
+    api_errors.install(app)
+
 
 def _shared_reads():
     """Everything a request reads, it reads in one transaction (careplan.db.engine)."""
@@ -122,8 +128,11 @@ def _end_shared_reads(_exc):
 
 
 def _idle_logout():
-    """Sign out after a period without activity (default 15 minutes)."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    """Sign out after a period without activity (default 15 minutes). Not under /api, which
+    has no sessions: each request carries its token."""
+    if request.endpoint == "static" or api_errors.is_api_request():
+        return None
+    if not current_user.is_authenticated:
         return None
     now = datetime.now(UTC).timestamp()
     limit = 60 * _idle_minutes()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -13,14 +14,17 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user
+from werkzeug.datastructures import MultiDict
 
+from ..db.models import utcnow
 from ..domain.account_rules import PRONOUN_SUGGESTIONS
+from ..domain.api_tokens import SCOPES
 from ..domain.errors import ContentInvalid
 from ..domain.numbers import whole_number
 from ..domain.roles import Role
 from ..extensions import get_db
 from ..reminders import account_mail
-from ..services import account_settings, accounts, audit
+from ..services import account_settings, accounts, api_tokens, audit
 from ..services.errors import NotFound
 
 bp = Blueprint("me", __name__)
@@ -119,3 +123,50 @@ def change_password():
     )
     flash("Your password is changed. Anywhere else you were signed in, you are now signed out.")
     return redirect(url_for("me.account"))
+
+
+# --- personal access tokens for the API ---------------------------------------------------------
+
+DEFAULT_TOKEN_DAYS = 90
+
+
+@bp.get("/me/tokens")
+@login_required
+def tokens(errors: dict | None = None, status: int = 200, new=None):
+    now = utcnow()
+    return render_template(
+        "me/tokens.html",
+        tokens=api_tokens.tokens_of(get_db(), current_user.actor),
+        scopes=SCOPES,
+        errors=errors or {},
+        form=MultiDict() if new else request.form,
+        new=new,
+        now=now,
+        default_expiry=(now.date() + timedelta(days=DEFAULT_TOKEN_DAYS)).isoformat(),
+    ), status
+
+
+@bp.post("/me/tokens")
+@login_required
+def create_token():
+    form = request.form
+    try:
+        made = api_tokens.create(
+            get_db(),
+            current_user.actor,
+            form.get("name", ""),
+            form.getlist("scopes"),
+            form.get("expires_on", ""),
+        )
+    except ContentInvalid as err:
+        return tokens(err.errors, 422)
+    # Shown on this page, not through a redirect: the secret must not pass through the session.
+    return tokens(new=made, status=201)
+
+
+@bp.post("/me/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    api_tokens.revoke(get_db(), current_user.actor, token_id)
+    flash("The token was revoked. Programs using it can no longer get in.")
+    return redirect(url_for("me.tokens"))

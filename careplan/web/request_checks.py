@@ -7,10 +7,11 @@ plain answer.
 
 from __future__ import annotations
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from ..domain.numbers import whole_number_or_none
+from ..services.errors import Invalid
 
 
 class WholeNumberConverter(IntegerConverter):
@@ -40,7 +41,8 @@ def refuse_nul_characters():
     for values in (request.args, request.form):
         for name, value in values.items(multi=True):
             if "\x00" in name or "\x00" in value:
-                return render_template("errors/400.html", message=NUL_MESSAGE), 400
+                # Raised, not answered here, so the API answers in its own shape.
+                raise Invalid(NUL_MESSAGE)
     return None
 
 

@@ -1,0 +1,89 @@
+"""Reading what an API request sends: JSON bodies and query strings, through a schema.
+
+A JSON body is held to the same limits as a form: no NUL characters (PostgreSQL refuses them
+and no person types them) and no nesting deeper than any content we store.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from flask import request
+from marshmallow import Schema
+
+from ..domain.nested import MAX_DEPTH
+from ..web.request_checks import NUL_MESSAGE
+from .errors import ApiError
+
+NOT_TEXT = (
+    "Something you sent is not text that can be saved (a broken \\u escape), so nothing was saved."
+)
+TOO_DEEP = "The JSON sent is nested deeper than any record here can be, so nothing was saved."
+
+
+def json_body(schema: Schema) -> dict:
+    """The request's JSON object, loaded by `schema` (ValidationError: 422)."""
+    if not request.mimetype or request.mimetype != "application/json":
+        raise ApiError(415)
+    raw = request.get_data(cache=False)
+    try:
+        data = json.loads(raw, parse_constant=_no_constants, parse_float=_finite)
+    except RecursionError:
+        raise ApiError(400, TOO_DEEP) from None
+    except ValueError:
+        raise ApiError(400, "The body is not valid JSON.") from None
+    _refuse_hostile(data)
+    if not isinstance(data, dict):
+        raise ApiError(400, "The body must be a JSON object.")
+    return schema.load(data)
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("number out of range")
+    return number
+
+
+def query(schema: Schema) -> dict:
+    """The query string, loaded by `schema`; a name given twice counts as an unknown field."""
+    args = request.args
+    repeated = [name for name in args if len(args.getlist(name)) > 1]
+    if repeated:
+        raise ApiError(422, fields={name: ["Give this only once."] for name in repeated})
+    return schema.load(args.to_dict())
+
+
+def _refuse_unsavable(text: str) -> None:
+    if "\x00" in text:
+        raise ApiError(400, NUL_MESSAGE)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate ("\ud800"): JSON can escape one, UTF-8 cannot hold it, and a
+            # form, decoded from UTF-8, never carries one.
+            raise ApiError(400, NOT_TEXT) from None
+
+
+def _refuse_hostile(data) -> None:
+    """Walks the parsed JSON without recursion: NUL or a lone surrogate anywhere, or nesting
+    beyond MAX_DEPTH."""
+    stack = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ApiError(400, TOO_DEEP)
+        if isinstance(node, str):
+            _refuse_unsavable(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                _refuse_unsavable(key)
+                stack.append((value, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((item, depth + 1) for item in node)

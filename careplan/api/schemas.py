@@ -1,0 +1,438 @@
+"""Marshmallow schemas for everything the API reads and writes; the OpenAPI document is
+generated from them (careplan.api.openapi). Unknown fields are refused everywhere."""
+
+from __future__ import annotations
+
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from ..domain.api_tokens import SCOPES
+from ..domain.kinds import KIND_LABELS
+from ..domain.numbers import MAX_WHOLE_NUMBER, is_whole_number
+from ..domain.signoff import State
+from ..domain.supervision import SORTS, DashState
+
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 20
+
+_ID = validate.Range(min=1, max=MAX_WHOLE_NUMBER)
+_NUMBER = validate.Range(min=0, max=MAX_WHOLE_NUMBER)
+
+
+class WholeNumber(fields.Integer):
+    """A whole number: in a JSON body an integer (not "2", not 2.0, not true); in a query
+    string (`text=True`) ASCII digits only, as everywhere (careplan.domain.numbers), where
+    int() alone would also take " 12", "+12" or "١٢"."""
+
+    def __init__(self, *args, text: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.text = text
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if self.text and isinstance(value, str):
+            if not is_whole_number(value):
+                raise self.make_error("invalid")
+            value = int(value)
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+
+class PageQuery(Strict):
+    page = WholeNumber(load_default=1, validate=_ID, text=True, metadata={"description": "From 1."})
+    per_page = WholeNumber(
+        text=True,
+        load_default=DEFAULT_PER_PAGE,
+        validate=validate.Range(min=1, max=MAX_PER_PAGE),
+        metadata={"description": f"Items per page, 1 to {MAX_PER_PAGE}."},
+    )
+
+
+class CompareQuery(Strict):
+    older = WholeNumber(required=True, validate=_ID, text=True)
+    newer = WholeNumber(required=True, validate=_ID, text=True)
+
+
+class DashboardQuery(Strict):
+    """The web dashboard's filters, by the same names."""
+
+    team = WholeNumber(validate=_ID, text=True, metadata={"description": "A team's id."})
+    key_worker = WholeNumber(
+        validate=_ID, text=True, metadata={"description": "A key worker's id."}
+    )
+    state = fields.String(validate=validate.OneOf([s.value for s in DashState]))
+    due_from = fields.Date()
+    due_to = fields.Date()
+    sort = fields.String(validate=validate.OneOf(list(SORTS)))
+    page = WholeNumber(validate=_ID, text=True)
+
+
+class NewDocument(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(list(KIND_LABELS)))
+    template_id = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "For an agreement: which template it starts from."},
+    )
+
+    @validates_schema
+    def _template_for_agreements(self, data, **_kwargs):
+        if data["kind"] == "agreement" and not data.get("template_id"):
+            raise ValidationError("Please choose an agreement template.", "template_id")
+        if data["kind"] != "agreement" and "template_id" in data:
+            raise ValidationError("Only agreements start from a template.", "template_id")
+
+
+class NewVersion(Strict):
+    base_version = WholeNumber(
+        required=True,
+        validate=_NUMBER,
+        metadata={"description": "The version this edit was based on (0 for the first)."},
+    )
+    content = fields.Dict(
+        required=True,
+        metadata={
+            "description": "The whole content (or, with `part`, only that part), in the "
+            "shape the document's kind defines; validated as the web's forms are."
+        },
+    )
+    change_note = fields.String(load_default="", validate=validate.Length(max=1000))
+    part = fields.String(
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "Change only this section; the rest comes from the base."},
+    )
+
+
+class NewComment(Strict):
+    section_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    version_number = WholeNumber(required=True, validate=_ID)
+    body = fields.String(required=True, validate=validate.Length(min=1, max=3000))
+
+
+class SignBody(Strict):
+    password = fields.String(
+        required=True,
+        validate=validate.Length(max=1000),
+        metadata={"description": "The signer's own password, typed again to sign."},
+    )
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    confirm_blank = fields.Boolean(
+        load_default=False,
+        metadata={"description": "An agreement's empty key parts are left blank on purpose."},
+    )
+
+
+class DeclineBody(Strict):
+    password = fields.String(required=True, validate=validate.Length(max=1000))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+# --- outputs -------------------------------------------------------------------------------
+
+
+class ErrorDetail(Strict):
+    status = fields.Integer(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        metadata={"description": "Messages by field name (a path such as content-goals-0)."},
+    )
+    conflict = fields.Nested("ConflictDetail", metadata={"description": "With 409 on a save."})
+
+
+class ErrorBody(Strict):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+class Permissions(Strict):
+    read = fields.Boolean()
+    edit = fields.Boolean()
+    comment = fields.Boolean()
+    sign = fields.Boolean()
+
+
+class ClientSummary(Strict):
+    id = fields.Integer(attribute="client_id")
+    name = fields.String()
+    key_worker = fields.String()
+    documents = fields.Integer()
+    last_change = fields.DateTime(allow_none=True)
+
+
+class DocumentSummary(Strict):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_label = fields.String()
+    title = fields.String()
+    head_number = fields.Integer()
+    updated_at = fields.DateTime()
+
+
+class ClientRecord(Strict):
+    id = fields.Integer(attribute="client_id")
+    name = fields.String(attribute="client_name")
+    key_worker = fields.String(attribute="key_worker_name")
+    documents = fields.List(fields.Nested(DocumentSummary))
+    permissions = fields.Nested(Permissions, attribute="access")
+
+
+class VersionInfo(Strict):
+    number = fields.Integer()
+    author_name = fields.String()
+    author_role = fields.String()
+    created_at = fields.DateTime()
+    change_note = fields.String()
+    content_hash = fields.String()
+
+
+class Signature(Strict):
+    name = fields.String()
+    role = fields.String()
+    version_number = fields.Integer()
+    outcome = fields.String()
+    outcome_label = fields.String()
+    comment = fields.String()
+    signed_at = fields.DateTime()
+    method = fields.String()
+    content_hash = fields.String()
+
+
+class SignOff(Strict):
+    state = fields.String(validate=validate.OneOf([s.value for s in State]))
+    agreed_version = fields.Function(
+        lambda v: v.agreed.number if v.agreed else None, allow_none=True
+    )
+    agreed_at = fields.DateTime(allow_none=True)
+    waiting_for = fields.List(fields.String())
+    key_worker_name = fields.String()
+    signatures = fields.List(fields.Nested(Signature))
+    refusal = fields.String(
+        allow_none=True,
+        metadata={"description": "Why the caller may not sign the latest version now."},
+    )
+
+
+class Section(Strict):
+    key = fields.String()
+    title = fields.String()
+
+
+def _sections(page) -> list[dict]:
+    return [{"key": k, "title": t} for k, t in page.sections]
+
+
+class Document(Strict):
+    id = fields.Integer()
+    client_id = fields.Integer()
+    client_name = fields.String()
+    kind = fields.String()
+    kind_label = fields.String()
+    title = fields.String()
+    head_number = fields.Integer()
+    version = fields.Nested(VersionInfo, attribute="shown", allow_none=True)
+    content = fields.Dict()
+    sections = fields.Function(_sections, metadata={"type": "array"})
+    permissions = fields.Nested(Permissions, attribute="access")
+    signoff = fields.Nested(SignOff)
+
+
+class Segment(Strict):
+    op = fields.String()
+    text = fields.String()
+
+
+class Change(Strict):
+    key = fields.String()
+    label = fields.String()
+    status = fields.String()
+    before = fields.String()
+    after = fields.String()
+    segments = fields.List(fields.Nested(Segment))
+
+
+class Comparison(Strict):
+    document_id = fields.Function(lambda c: c.document.id, metadata={"type": "integer"})
+    older = fields.Nested(VersionInfo)
+    newer = fields.Nested(VersionInfo)
+    changes = fields.List(fields.Nested(Change))
+
+
+class Finding(Strict):
+    where = fields.String()
+    found = fields.String()
+    suggest = fields.String()
+    note = fields.String()
+
+
+class SaveResult(Strict):
+    document_id = fields.Integer()
+    number = fields.Integer()
+    saved = fields.Boolean()
+    language = fields.List(fields.Nested(Finding))
+
+
+class ConflictDetail(Strict):
+    base_version = fields.Integer()
+    head_version = fields.Integer()
+    landed = fields.List(fields.Nested(VersionInfo))
+    their_changes = fields.List(fields.Nested(Change))
+    my_changes = fields.List(fields.Nested(Change))
+    clashes = fields.List(fields.String())
+    proposal = fields.Dict(metadata={"description": "Your changes re-applied to the latest."})
+
+
+class CreatedDocument(Strict):
+    id = fields.Integer()
+    client_id = fields.Integer()
+    kind = fields.String()
+
+
+class SignResult(Strict):
+    document_id = fields.Integer()
+    version_number = fields.Integer()
+    outcome = fields.String()
+    state = fields.String(validate=validate.OneOf([s.value for s in State]))
+    agreed_version = fields.Integer(allow_none=True)
+    waiting_for = fields.List(fields.String())
+
+
+class Comment(Strict):
+    section_key = fields.String()
+    version_number = fields.Integer()
+    author_name = fields.String()
+    author_role = fields.String()
+    created_at = fields.DateTime()
+    body = fields.String()
+
+
+class ReviewRequest(Strict):
+    kind = fields.String()
+    reason_label = fields.String()
+    due_on = fields.Date()
+    reason = fields.String()
+    asked_by = fields.String()
+    asked_at = fields.DateTime()
+
+
+class ReviewConfirmation(Strict):
+    name = fields.String()
+    role = fields.String()
+    at = fields.DateTime()
+
+
+class Review(Strict):
+    document_id = fields.Integer()
+    next_review_on = fields.Date(allow_none=True)
+    reason_label = fields.String()
+    days_until = fields.Integer(allow_none=True)
+    last_reviewed_on = fields.Date(allow_none=True)
+    interval_weeks = fields.Integer(allow_none=True)
+    agreed_version = fields.Integer(attribute="agreed_number", allow_none=True)
+    requests = fields.List(fields.Nested(ReviewRequest))
+    confirmations = fields.List(fields.Nested(ReviewConfirmation))
+
+
+class ReviewDate(Strict):
+    document_id = fields.Integer()
+    title = fields.String()
+    kind_label = fields.String()
+    client_name = fields.String()
+    on = fields.Date()
+    reason_label = fields.String()
+
+
+class Reminder(Strict):
+    id = fields.Integer()
+    text = fields.String()
+    link = fields.String()
+    created_at = fields.DateTime()
+    read = fields.Boolean()
+
+
+class DashboardRow(Strict):
+    document_id = fields.Integer()
+    client_id = fields.Integer()
+    client_name = fields.String()
+    kind_label = fields.String()
+    state = fields.String(validate=validate.OneOf([s.value for s in DashState]))
+    next_review_on = fields.Date(allow_none=True)
+    days_overdue = fields.Integer()
+    key_worker = fields.String()
+    team = fields.String()
+    last_signed_at = fields.DateTime(allow_none=True)
+
+
+class Named(Strict):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class Dashboard(Strict):
+    items = fields.List(fields.Nested(DashboardRow))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    next = fields.String(allow_none=True)
+    teams = fields.List(fields.Nested(Named))
+    key_workers = fields.List(fields.Nested(Named))
+
+
+class MonthOnTime(Strict):
+    month = fields.String(metadata={"description": "For example 'Mar 2027'."})
+    on_time_percent = fields.Float()
+    label = fields.String()
+
+
+class WorkerOverdue(Strict):
+    key_worker = fields.String()
+    overdue = fields.Integer()
+
+
+class Charts(Strict):
+    on_time_by_month = fields.List(fields.Nested(MonthOnTime))
+    overdue_by_key_worker = fields.List(fields.Nested(WorkerOverdue))
+
+
+class FhirBundle(Schema):
+    """A FHIR R4 Bundle (https://hl7.org/fhir/R4/bundle.html); its own schema applies.
+    Only ever sent, never read, so its fields are FHIR's rather than ours."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    resourceType = fields.String()  # noqa: N815 - FHIR's own name
+
+
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """A page of a list: the items, where it is, and how to get the next one."""
+    return type(
+        name,
+        (Strict,),
+        {
+            "items": fields.List(fields.Nested(item)),
+            "page": fields.Integer(),
+            "per_page": fields.Integer(),
+            "total": fields.Integer(),
+            "next": fields.String(
+                allow_none=True, metadata={"description": "The next page's address, if any."}
+            ),
+        },
+    )
+
+
+ClientPage = page_of(ClientSummary, "ClientPage")
+VersionPage = page_of(VersionInfo, "VersionPage")
+CommentPage = page_of(Comment, "CommentPage")
+ReviewDatePage = page_of(ReviewDate, "ReviewDatePage")
+ReminderPage = page_of(Reminder, "ReminderPage")
+
+SCOPE_NAMES = tuple(SCOPES)

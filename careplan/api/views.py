@@ -1,0 +1,461 @@
+"""The API's endpoints. Each calls the same service functions as the web pages, so the same
+access rules, audit events and read logging apply; records that are not the caller's answer
+404. `@operation` describes each endpoint for the OpenAPI document (careplan.api.openapi)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import current_app, jsonify, request, url_for
+
+from ..db.models import utcnow
+from ..domain.api_tokens import READ, SIGN, WRITE
+from ..domain.errors import ContentInvalid
+from ..domain.fhir import MEDIA_TYPE
+from ..domain.signoff import Outcome
+from ..domain.supervision import PAGE_SIZE as DASHBOARD_PAGE_SIZE
+from ..domain.supervision import parse_filters
+from ..extensions import get_db, get_library
+from ..services import caseloads, documents, fhir, reminders, reviews, signoff, supervision
+from ..services.errors import Conflict, Invalid
+from . import schemas
+from .auth import actor, requires
+from .body import json_body, query
+from .errors import ApiError, error_response
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    response: type | None  # the schema of a successful answer
+    status: int = 200
+    query: type | None = None
+    body: type | None = None
+    errors: tuple[int, ...] = ()
+    description: str = ""
+    media_type: str = "application/json"
+    # Other successful answers with the same body, and what each means.
+    also: dict[int, str] = field(default_factory=dict)
+
+
+def operation(summary: str, response, **kwargs):
+    def decorate(view):
+        view.api_operation = Operation(summary, response, **kwargs)
+        return view
+
+    return decorate
+
+
+def _dump(schema: type, obj, status: int = 200):
+    response = jsonify(schema().dump(obj))
+    response.status_code = status
+    return response
+
+
+def _paged(schema: type, items: list, args: dict, endpoint: str, **values):
+    """One page of a list the service returned whole (each is bounded by the service)."""
+    page, per_page = args["page"], args["per_page"]
+    start = (page - 1) * per_page
+    more = len(items) > start + per_page
+    return _dump(
+        schema,
+        {
+            "items": items[start : start + per_page],
+            "page": page,
+            "per_page": per_page,
+            "total": len(items),
+            "next": url_for(endpoint, **values, page=page + 1, per_page=per_page) if more else None,
+        },
+    )
+
+
+from . import bp  # noqa: E402 - the blueprint is made before its views are added
+
+NOT_FOUND = (404,)
+
+
+# --- clients -------------------------------------------------------------------------------
+
+
+@bp.get("/clients")
+@requires(READ)
+@operation("The clients you may see", schemas.ClientPage, query=schemas.PageQuery)
+def clients():
+    args = query(schemas.PageQuery())
+    rows = caseloads.people_for(get_db(), actor())
+    return _paged(schemas.ClientPage, rows, args, "api.clients")
+
+
+@bp.get("/clients/<int:client_id>")
+@requires(READ)
+@operation(
+    "A client and their care plans and agreements",
+    schemas.ClientRecord,
+    errors=NOT_FOUND,
+    description="A read by anyone other than the client and their key worker is recorded in "
+    "the client's access log.",
+)
+def client(client_id: int):
+    return _dump(schemas.ClientRecord, documents.client_records(get_db(), actor(), client_id))
+
+
+@bp.post("/clients/<int:client_id>/documents")
+@requires(WRITE)
+@operation(
+    "Start a care plan or an agreement",
+    schemas.CreatedDocument,
+    status=201,
+    body=schemas.NewDocument,
+    errors=(403, 404, 422),
+)
+def create_document(client_id: int):
+    body = json_body(schemas.NewDocument())
+    db = get_db()
+    template = None
+    if body["kind"] == "agreement":
+        template = get_library().templates.get(body["template_id"])
+        if template is None:
+            # Access is checked first so a stranger learns nothing about this client.
+            documents.client_records(db, actor(), client_id)
+            raise ApiError(422, fields={"template_id": ["No agreement template has this id."]})
+    doc_id = documents.create_document(db, actor(), client_id, body["kind"], template=template)
+    return _dump(
+        schemas.CreatedDocument, {"id": doc_id, "client_id": client_id, "kind": body["kind"]}, 201
+    )
+
+
+# --- documents and versions ------------------------------------------------------------------
+
+
+@bp.get("/documents/<int:document_id>")
+@requires(READ)
+@operation("A document at its latest version", schemas.Document, errors=NOT_FOUND)
+def document(document_id: int):
+    page = documents.document_screen(get_db(), actor(), document_id, with_extras=False).page
+    return _dump(schemas.Document, page)
+
+
+@bp.get("/documents/<int:document_id>/versions")
+@requires(READ)
+@operation(
+    "The versions of a document, newest first",
+    schemas.VersionPage,
+    query=schemas.PageQuery,
+    errors=NOT_FOUND,
+)
+def versions(document_id: int):
+    args = query(schemas.PageQuery())
+    page, per_page = args["page"], args["per_page"]
+    result = documents.history(get_db(), actor(), document_id, page, page_size=per_page)
+    total = result.document.head_number
+    return _dump(
+        schemas.VersionPage,
+        {
+            # Past the last page the service shows the last one; a list API answers empty.
+            "items": result.versions if result.page == page else [],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "next": url_for(
+                "api.versions", document_id=document_id, page=page + 1, per_page=per_page
+            )
+            if page * per_page < total
+            else None,
+        },
+    )
+
+
+@bp.get("/documents/<int:document_id>/versions/<int:number>")
+@requires(READ)
+@operation("A document at one version", schemas.Document, errors=NOT_FOUND)
+def version(document_id: int, number: int):
+    page = documents.document_screen(get_db(), actor(), document_id, number, with_extras=False)
+    return _dump(schemas.Document, page.page)
+
+
+@bp.post("/documents/<int:document_id>/versions")
+@requires(WRITE)
+@operation(
+    "Save a new version, naming the version it is based on",
+    schemas.SaveResult,
+    status=201,
+    body=schemas.NewVersion,
+    errors=(400, 403, 404, 409, 422),
+    also={200: "Nothing had changed, so no version was saved (`saved: false`)."},
+    description="201 with the new version's number; 200 with `saved: false` when nothing "
+    "changed. If another version was saved after `base_version`, nothing is saved and the "
+    "answer is 409, with both sides' changes and a proposal re-applying yours to the latest.",
+)
+def save_version(document_id: int):
+    body = json_body(schemas.NewVersion())
+    db = get_db()
+    try:
+        result = documents.save_version(
+            db,
+            actor(),
+            document_id,
+            body["base_version"],
+            body["content"],
+            body["change_note"],
+            get_library().terms,
+            body["part"],
+        )
+    except ContentInvalid as err:
+        return error_response(422, str(err), {f"content-{k}": [v] for k, v in err.errors.items()})
+    except Conflict as conflict:
+        view = documents.conflict_view(db, actor(), conflict)
+        detail = schemas.ConflictDetail().dump(
+            {
+                "base_version": conflict.base_number,
+                "head_version": conflict.head_number,
+                "landed": view.landed,
+                "their_changes": view.their_changes,
+                "my_changes": view.my_changes,
+                "clashes": view.clashes,
+                "proposal": view.proposal,
+            }
+        )
+        return error_response(409, str(conflict), conflict=detail)
+    return _dump(schemas.SaveResult, result, 201 if result.saved else 200)
+
+
+@bp.get("/documents/<int:document_id>/compare")
+@requires(READ)
+@operation(
+    "What changed between two versions",
+    schemas.Comparison,
+    query=schemas.CompareQuery,
+    errors=(404, 422),
+)
+def compare(document_id: int):
+    args = query(schemas.CompareQuery())
+    older, newer = sorted((args["older"], args["newer"]))
+    result = documents.compare_versions(get_db(), actor(), document_id, older, newer)
+    return _dump(schemas.Comparison, result)
+
+
+# --- sign-off ------------------------------------------------------------------------------
+
+
+@bp.get("/documents/<int:document_id>/signatures")
+@requires(READ)
+@operation("Who signed or declined which version, and the agreed state", schemas.SignOff,
+           errors=NOT_FOUND)  # fmt: skip
+def signatures(document_id: int):
+    page = documents.document_screen(get_db(), actor(), document_id, with_extras=False).page
+    return _dump(schemas.SignOff, page.signoff)
+
+
+def _sign(document_id: int, number: int, outcome: str, comment: str, password: str, blank):
+    try:
+        result = signoff.sign(
+            get_db(), actor(), document_id, number, outcome, comment, password, blank
+        )
+    except ContentInvalid as err:
+        fields = {("reason" if k == "comment" and outcome == "declined" else k): [v]
+                  for k, v in err.errors.items()}  # fmt: skip
+        return error_response(422, str(err), fields)
+    except Invalid as err:
+        # Already signed, already agreed, or no longer the latest version: as the web says.
+        return error_response(409, str(err))
+    return _dump(
+        schemas.SignResult,
+        {
+            "document_id": document_id,
+            "version_number": number,
+            "outcome": outcome,
+            "state": result.state.value,
+            "agreed_version": result.agreed.number if result.agreed else None,
+            "waiting_for": [r.value for r in result.waiting_for],
+        },
+    )
+
+
+@bp.post("/documents/<int:document_id>/versions/<int:number>/sign")
+@requires(SIGN)
+@operation(
+    "Sign the latest version (with your password, optionally with a comment)",
+    schemas.SignResult,
+    body=schemas.SignBody,
+    errors=(403, 404, 409, 422, 429),
+)
+def sign(document_id: int, number: int):
+    body = json_body(schemas.SignBody())
+    outcome = Outcome.SIGNED_WITH_COMMENT if body["comment"].strip() else Outcome.SIGNED
+    return _sign(
+        document_id, number, outcome.value, body["comment"], body["password"],
+        body["confirm_blank"],
+    )  # fmt: skip
+
+
+@bp.post("/documents/<int:document_id>/versions/<int:number>/decline")
+@requires(SIGN)
+@operation(
+    "Decline to sign the latest version, with a reason (and your password)",
+    schemas.SignResult,
+    body=schemas.DeclineBody,
+    errors=(403, 404, 409, 422, 429),
+)
+def decline(document_id: int, number: int):
+    body = json_body(schemas.DeclineBody())
+    return _sign(
+        document_id, number, Outcome.DECLINED.value, body["reason"], body["password"], False
+    )
+
+
+# --- comments ------------------------------------------------------------------------------
+
+
+@bp.get("/documents/<int:document_id>/comments")
+@requires(READ)
+@operation(
+    "Comments on a document, oldest first",
+    schemas.CommentPage,
+    query=schemas.PageQuery,
+    errors=NOT_FOUND,
+)
+def comments(document_id: int):
+    args = query(schemas.PageQuery())
+    screen = documents.document_screen(get_db(), actor(), document_id, today=_today())
+    order = {key: i for i, (key, _) in enumerate(screen.page.sections)}
+    rows = [
+        c
+        for key in sorted(screen.comments, key=lambda k: order.get(k, len(order)))
+        for c in screen.comments[key]
+    ]
+    return _paged(schemas.CommentPage, rows, args, "api.comments", document_id=document_id)
+
+
+@bp.post("/documents/<int:document_id>/comments")
+@requires(WRITE)
+@operation(
+    "Comment on a section of a version",
+    None,
+    status=204,
+    body=schemas.NewComment,
+    errors=(403, 404, 422),
+)
+def add_comment(document_id: int):
+    from ..services import comments as comment_service
+
+    body = json_body(schemas.NewComment())
+    comment_service.add_comment(
+        get_db(),
+        actor(),
+        document_id,
+        body["section_key"],
+        body["version_number"],
+        body["body"],
+    )
+    return "", 204
+
+
+# --- reviews and reminders -----------------------------------------------------------------
+
+
+def _today() -> date:
+    return reviews.today_for(utcnow())
+
+
+@bp.get("/documents/<int:document_id>/review")
+@requires(READ)
+@operation("A document's review dates and open requests for review", schemas.Review,
+           errors=NOT_FOUND)  # fmt: skip
+def review(document_id: int):
+    screen = documents.document_screen(get_db(), actor(), document_id, today=_today())
+    return _dump(schemas.Review, screen.review)
+
+
+@bp.get("/review-dates")
+@requires(READ)
+@operation("Every review date you can see, soonest first", schemas.ReviewDatePage,
+           query=schemas.PageQuery)  # fmt: skip
+def review_dates():
+    args = query(schemas.PageQuery())
+    rows = reviews.review_dates_for(get_db(), actor())
+    return _paged(schemas.ReviewDatePage, rows, args, "api.review_dates")
+
+
+@bp.get("/reminders")
+@requires(READ)
+@operation("Your reminders and other notices in the app, newest first", schemas.ReminderPage,
+           query=schemas.PageQuery)  # fmt: skip
+def reminder_list():
+    args = query(schemas.PageQuery())
+    rows = reminders.notifications_for(get_db(), actor())
+    return _paged(schemas.ReminderPage, rows, args, "api.reminder_list")
+
+
+# --- supervision ---------------------------------------------------------------------------
+
+
+@bp.get("/supervision/dashboard")
+@requires(READ)
+@operation(
+    "The review-date audit of your teams (supervisors only)",
+    schemas.Dashboard,
+    query=schemas.DashboardQuery,
+    errors=(404, 422),
+    description=f"{DASHBOARD_PAGE_SIZE} rows a page.",
+)
+def dashboard():
+    query(schemas.DashboardQuery())  # types and known names; the rules are the web's
+    filters = parse_filters(request.args.to_dict())
+    board = supervision.dashboard(get_db(), actor(), filters, date.today())
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return _dump(
+        schemas.Dashboard,
+        {
+            "items": board.rows,
+            "page": filters.page,
+            "per_page": DASHBOARD_PAGE_SIZE,
+            "next": url_for("api.dashboard", **args, page=filters.page + 1)
+            if board.has_next
+            else None,
+            "teams": [{"id": i, "name": n} for i, n in board.teams.items()],
+            "key_workers": [{"id": i, "name": n} for i, n in board.workers.items()],
+        },
+    )
+
+
+@bp.get("/supervision/charts")
+@requires(READ)
+@operation(
+    "Reviews done on time by month, and overdue reviews by key worker (supervisors only)",
+    schemas.Charts,
+    errors=NOT_FOUND,
+)
+def charts():
+    _, _, months, workers = supervision.charts(get_db(), actor(), date.today())
+    return _dump(
+        schemas.Charts,
+        {
+            "on_time_by_month": [
+                {"month": m, "on_time_percent": share, "label": label} for m, share, label in months
+            ],
+            "overdue_by_key_worker": [
+                {"key_worker": name, "overdue": count} for name, count in workers
+            ],
+        },
+    )
+
+
+# --- exports -------------------------------------------------------------------------------
+
+
+@bp.get("/documents/<int:document_id>/versions/<int:number>/fhir")
+@requires(READ)
+@operation(
+    "One version as a FHIR R4 Bundle",
+    schemas.FhirBundle,
+    errors=NOT_FOUND,
+    media_type=MEDIA_TYPE,
+    description="Recorded as a download in the client's access log.",
+)
+def fhir_bundle(document_id: int, number: int):
+    settings = fhir.ExportSettings.from_config(current_app.config, current_app.instance_path)
+    bundle = fhir.bundle_for(get_db(), actor(), document_id, number, settings)
+    response = jsonify(bundle)
+    response.mimetype = MEDIA_TYPE
+    return response

@@ -1,0 +1,61 @@
+"""Personal access tokens for the JSON API: what a token may do, and how long it may last.
+
+A token is a password that a program keeps, so it is narrowed to what the program needs
+(its scopes) and it always expires: a forgotten token stops working by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from .errors import ContentInvalid
+
+READ, WRITE, SIGN = "read", "write", "sign"
+SCOPES = {
+    READ: "read the records you can see",
+    WRITE: "start documents, save new versions and comment",
+    SIGN: "sign or decline (your password is still needed each time)",
+}
+MAX_LIFETIME = timedelta(days=365)
+MAX_NAME = 100
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    name: str
+    scopes: tuple[str, ...]
+    expires_on: date
+
+
+def check_request(name: str, scopes: Iterable[str], expires_on: str | date, today: date):
+    """A token's name, scopes and last day, or ContentInvalid naming each field at fault."""
+    errors: dict[str, str] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = "Please give the token a name, so you know later what it is for."
+    elif len(name) > MAX_NAME:
+        errors["name"] = f"Please keep the name under {MAX_NAME} characters."
+    chosen = tuple(s for s in SCOPES if s in set(scopes))
+    if not chosen or len(chosen) != len(set(scopes)):
+        errors["scopes"] = "Please choose what the token may do."
+    day = expires_on
+    if isinstance(expires_on, str):
+        try:
+            day = date.fromisoformat(expires_on.strip())
+        except ValueError:
+            day = None
+    if not isinstance(day, date):
+        errors["expires_on"] = "Please give the last day it works, for example 2027-03-01."
+    elif day <= today:
+        errors["expires_on"] = "Please choose a day after today."
+    elif day > today + MAX_LIFETIME:
+        errors["expires_on"] = "A token can work for a year at most. Please choose an earlier day."
+    if errors:
+        raise ContentInvalid(errors)
+    return TokenRequest(name, chosen, day)
+
+
+def parse_scopes(stored: str) -> frozenset[str]:
+    return frozenset(s for s in stored.split() if s in SCOPES)

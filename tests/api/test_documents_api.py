@@ -1,0 +1,381 @@
+"""Working with documents through the API: saving versions (and the conflict on a stale
+base), signing with the password, comments, lists page by page, reads in the access log, and
+the same refusals as the forms for hostile bodies."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import Document
+from careplan.services import audit, documents, signoff
+from careplan.services.accounts import actor_for
+from careplan.web.request_checks import NUL_MESSAGE
+from tests.api.conftest import assert_error, bearer
+from tests.factories import PASSWORD, plan_content
+
+
+def _save(client, token, doc_id, base, text="Changed through the API.", **extra):
+    body = {
+        "base_version": base,
+        "content": plan_content(what_matters={"text": text}),
+        "change_note": "api",
+        **extra,
+    }
+    return client.post(f"/api/v1/documents/{doc_id}/versions", json=body, headers=bearer(token))
+
+
+def test_a_new_version_names_its_base_and_a_stale_base_answers_409(client, db, world, token_for):
+    kw, me = token_for(world.own.key_worker), token_for(world.own.client)
+
+    saved = _save(client, kw, world.own_plan, 2)
+    assert saved.status_code == 201, saved.get_json()
+    assert saved.get_json()["number"] == 3 and saved.get_json()["saved"] is True
+
+    stale = _save(client, me, world.own_plan, 2, text="My own words, written meanwhile.")
+
+    error = assert_error(stale, 409)
+    conflict = error["conflict"]
+    assert conflict["base_version"] == 2 and conflict["head_version"] == 3
+    assert [v["number"] for v in conflict["landed"]] == [3]
+    assert conflict["proposal"]["what_matters"]["text"] == "My own words, written meanwhile."
+    assert "What matters" in " ".join(conflict["clashes"]) or conflict["clashes"]
+    assert documents.count_versions(db, world.own_plan) == 3, "a stale save wrote nothing"
+    # Saving again on the latest works, as after the web's conflict page.
+    assert _save(client, me, world.own_plan, 3, text="My own words.").status_code == 201
+
+
+def test_saving_nothing_new_answers_200_without_a_version(client, db, world, token_for):
+    kw = token_for(world.own.key_worker)
+    content = client.get(f"/api/v1/documents/{world.own_plan}", headers=bearer(kw)).get_json()
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions",
+        json={"base_version": 2, "content": content["content"]},
+        headers=bearer(kw),
+    )
+    assert response.status_code == 200 and response.get_json()["saved"] is False
+    assert documents.count_versions(db, world.own_plan) == 2
+
+
+def test_content_is_validated_like_the_forms(client, world, token_for):
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions",
+        json={"base_version": 2, "content": {"goals": [{"title": "x" * 5000}]}},
+        headers=bearer(token_for(world.own.client)),
+    )
+    error = assert_error(response, 422)
+    assert any(name.startswith("content-goals") for name in error["fields"])
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"base_version": 2, "content": {}, "colour": "red"}, "colour"),
+        ({"content": {}}, "base_version"),
+        ({"base_version": "2", "content": {}}, "base_version"),
+        ({"base_version": 2, "content": []}, "content"),
+        ({"base_version": -1, "content": {}}, "base_version"),
+        ({"base_version": 2**31, "content": {}}, "base_version"),
+    ],
+)
+def test_unknown_and_wrong_fields_are_refused_by_name(client, world, token_for, body, field):
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions",
+        json=body,
+        headers=bearer(token_for(world.own.client)),
+    )
+    assert field in assert_error(response, 422)["fields"]
+
+
+def test_unknown_query_parameters_are_refused(client, world, token_for):
+    response = client.get("/api/v1/clients?colour=red", headers=bearer(token_for(world.own.client)))
+    assert "colour" in assert_error(response, 422)["fields"]
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (json.dumps({"base_version": 2, "content": {"what_matters": {"text": "a\x00b"}}}), "NUL"),
+        (json.dumps({"base_version\x00": 2, "content": {}}), "NUL"),
+        ('{"base_version": 2, "content": ' + "[" * 40 + "]" * 40 + "}", "nested"),
+        ("[" * 100_000 + "]" * 100_000, "nested"),
+        ("{not json", "not valid JSON"),
+        ('{"base_version": NaN, "content": {}}', "not valid JSON"),
+        ('{"base_version": 1e999, "content": {}}', "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+    ],
+)
+def test_hostile_bodies_answer_400(client, db, world, token_for, raw, message):
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions",
+        data=raw,
+        content_type="application/json",
+        headers=bearer(token_for(world.own.client)),
+    )
+    assert message in assert_error(response, 400)["message"]
+    assert documents.count_versions(db, world.own_plan) == 2
+
+
+def test_nul_in_the_query_answers_400_in_the_api_s_shape(client, world, token_for):
+    response = client.get("/api/v1/clients?page=%00", headers=bearer(token_for(world.own.client)))
+    assert assert_error(response, 400)["message"] == NUL_MESSAGE
+
+
+def test_a_body_that_is_not_json_answers_415_and_a_huge_one_413(client, world, token_for):
+    token = token_for(world.own.client)
+    url = f"/api/v1/documents/{world.own_plan}/versions"
+    assert_error(client.post(url, data={"base_version": "2"}, headers=bearer(token)), 415)
+    huge = '{"content": {}, "change_note": "' + "x" * (3 * 1024 * 1024) + '"}'
+    assert_error(
+        client.post(url, data=huge, content_type="application/json", headers=bearer(token)), 413
+    )
+
+
+def test_an_unexpected_failure_answers_500_in_the_same_shape(app, client, world, token_for):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    original = documents.history
+    documents.history = broken
+    try:
+        response = client.get(
+            f"/api/v1/documents/{world.own_plan}/versions",
+            headers=bearer(token_for(world.own.client)),
+        )
+    finally:
+        documents.history = original
+    error = assert_error(response, 500)
+    assert "database" not in error["message"]
+
+
+def test_lists_come_page_by_page_with_a_next_link(client, db, world, token_for):
+    token = token_for(world.own.key_worker)
+    for n in range(3, 6):
+        assert _save(client, token, world.own_plan, n - 1, text=f"Revision {n}").status_code == 201
+    url = f"/api/v1/documents/{world.own_plan}/versions?per_page=2"
+
+    first = client.get(url, headers=bearer(token)).get_json()
+    assert [v["number"] for v in first["items"]] == [5, 4]
+    assert first["total"] == 5 and first["page"] == 1
+    second = client.get(first["next"], headers=bearer(token)).get_json()
+    assert [v["number"] for v in second["items"]] == [3, 2]
+    last = client.get(second["next"], headers=bearer(token)).get_json()
+    assert [v["number"] for v in last["items"]] == [1] and last["next"] is None
+    beyond = client.get(url + "&page=9", headers=bearer(token)).get_json()
+    assert beyond["items"] == [] and beyond["next"] is None
+
+    for per_page in ("0", "101", "x"):
+        response = client.get(f"/api/v1/clients?per_page={per_page}", headers=bearer(token))
+        assert "per_page" in assert_error(response, 422)["fields"]
+
+
+def test_reads_through_the_api_are_in_the_client_s_access_log(client, db, world, token_for):
+    token = token_for(world.own.supervisor)
+    client.get(f"/api/v1/documents/{world.own_plan}/versions/1", headers=bearer(token))
+    client.get(f"/api/v1/documents/{world.own_plan}/versions/2/fhir", headers=bearer(token))
+    # The client's and key worker's own reads are not logged, as on the web.
+    client.get(f"/api/v1/documents/{world.own_plan}", headers=bearer(token_for(world.own.client)))
+
+    log = audit.access_log(db, actor_for(world.own.client))
+
+    assert [(e.who, e.what) for e in log] == [
+        (world.own.supervisor.display_name, "downloaded your care plan (version 2) in FHIR format"),
+        (world.own.supervisor.display_name, "read your care plan (version 1)"),
+    ]
+
+
+def test_signing_needs_the_password_and_both_signatures_agree(client, db, world, token_for):
+    url = f"/api/v1/documents/{world.own_plan}/versions/2/sign"
+    me, kw = token_for(world.own.client), token_for(world.own.key_worker)
+
+    wrong = client.post(url, json={"password": "not it"}, headers=bearer(me))
+    assert "password" in assert_error(wrong, 422)["fields"]
+    missing = client.post(url, json={}, headers=bearer(me))
+    assert "password" in assert_error(missing, 422)["fields"]
+
+    mine = client.post(url, json={"password": PASSWORD, "comment": "Fine."}, headers=bearer(me))
+    assert mine.status_code == 200
+    assert mine.get_json()["outcome"] == "signed_with_comment"
+    assert mine.get_json()["state"] == "awaiting_signature"
+    again = client.post(url, json={"password": PASSWORD}, headers=bearer(me))
+    assert_error(again, 409)
+    theirs = client.post(url, json={"password": PASSWORD}, headers=bearer(kw))
+    assert theirs.get_json()["state"] == "agreed" and theirs.get_json()["agreed_version"] == 2
+
+    signatures = client.get(
+        f"/api/v1/documents/{world.own_plan}/signatures", headers=bearer(me)
+    ).get_json()
+    assert signatures["agreed_version"] == 2 and len(signatures["signatures"]) == 2
+
+
+def test_declining_keeps_the_reason_and_an_old_version_cannot_be_signed(client, world, token_for):
+    me = token_for(world.own.client)
+    old = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions/1/sign",
+        json={"password": PASSWORD},
+        headers=bearer(me),
+    )
+    assert "not the latest" in assert_error(old, 409)["message"]
+    no_reason = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions/2/decline",
+        json={"password": PASSWORD, "reason": "  "},
+        headers=bearer(me),
+    )
+    assert "reason" in assert_error(no_reason, 422)["fields"]
+    declined = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions/2/decline",
+        json={"password": PASSWORD, "reason": "The goals are not mine."},
+        headers=bearer(me),
+    )
+    assert declined.get_json()["state"] == "declined"
+    signoff = client.get(
+        f"/api/v1/documents/{world.own_plan}/signatures", headers=bearer(me)
+    ).get_json()
+    assert signoff["signatures"][0]["comment"] == "The goals are not mine."
+
+
+def test_comments_and_a_new_agreement(client, app, world, token_for):
+    adv = token_for(world.own.advocate)
+    url = f"/api/v1/documents/{world.own_plan}/comments"
+    added = client.post(
+        url,
+        json={"section_key": "what_matters", "version_number": 2, "body": "Well put."},
+        headers=bearer(adv),
+    )
+    assert added.status_code == 204
+    wrong = client.post(
+        url,
+        json={"section_key": "nowhere", "version_number": 2, "body": "x"},
+        headers=bearer(adv),
+    )
+    assert "section_key" in assert_error(wrong, 422)["fields"]
+    listed = client.get(url, headers=bearer(adv)).get_json()
+    assert [c["body"] for c in listed["items"]] == ["Well put."]
+
+    kw = token_for(world.own.key_worker)
+    agreements = f"/api/v1/clients/{world.own.client.id}/documents"
+    made = client.post(
+        agreements, json={"kind": "agreement", "template_id": "general"}, headers=bearer(kw)
+    )
+    assert made.status_code == 201 and made.get_json()["kind"] == "agreement"
+    unknown = client.post(
+        agreements, json={"kind": "agreement", "template_id": "nope"}, headers=bearer(kw)
+    )
+    assert "template_id" in assert_error(unknown, 422)["fields"]
+    records = client.get(f"/api/v1/clients/{world.own.client.id}", headers=bearer(kw)).get_json()
+    assert {d["kind"] for d in records["documents"]} == {"care_plan", "agreement"}
+
+
+def test_the_openapi_document_and_its_page(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/documents/{document_id}/versions" in spec["paths"]
+    post = spec["paths"]["/api/v1/documents/{document_id}/versions"]["post"]
+    assert {"200", "201", "409", "422", "401", "403"} <= set(post["responses"])
+    assert spec["components"]["schemas"]["NewVersion"]["additionalProperties"] is False
+    page = client.get("/api/v1/docs")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "POST /api/v1/documents/{document_id}/versions" in html
+    assert "http://" not in html.replace("http://localhost", "")
+    assert "<script" not in html
+
+
+def test_the_dashboard_is_the_supervisor_s_own_teams_filtered_like_the_page(
+    client, world, token_for
+):
+    token = token_for(world.own.supervisor)
+    url = "/api/v1/supervision/dashboard"
+
+    board = client.get(url, headers=bearer(token)).get_json()
+
+    assert [r["document_id"] for r in board["items"]] == [world.own_plan]
+    assert board["items"][0]["state"] == "never_agreed" and board["next"] is None
+    assert [t["id"] for t in board["teams"]] == [world.own.team.id]
+    assert [w["id"] for w in board["key_workers"]] == [world.own.key_worker.id]
+    mine = client.get(f"{url}?key_worker={world.own.key_worker.id}", headers=bearer(token))
+    assert len(mine.get_json()["items"]) == 1
+    none = client.get(f"{url}?state=agreed&sort=client", headers=bearer(token))
+    assert none.get_json()["items"] == []
+    assert (
+        "state"
+        in assert_error(client.get(f"{url}?state=lost", headers=bearer(token)), 422)["fields"]
+    )
+    backwards = client.get(f"{url}?due_from=2027-02-01&due_to=2027-01-01", headers=bearer(token))
+    assert "due_to" in assert_error(backwards, 422)["fields"]
+
+
+def test_review_dates_and_reminders_are_the_caller_s_own(client, db, world, token_for):
+    for person in (world.own.client, world.own.key_worker):
+        signoff.sign(db, actor_for(person), world.own_plan, 2, "signed", "", PASSWORD)
+    token = token_for(world.own.client)
+
+    dates = client.get("/api/v1/review-dates", headers=bearer(token)).get_json()
+    assert [d["document_id"] for d in dates["items"]] == [world.own_plan]
+    review = client.get(f"/api/v1/documents/{world.own_plan}/review", headers=bearer(token))
+    assert review.get_json()["next_review_on"] == dates["items"][0]["on"]
+    assert review.get_json()["agreed_version"] == 2
+    other = client.get("/api/v1/review-dates", headers=bearer(token_for(world.other.client)))
+    assert other.get_json()["items"] == []
+    reminders = client.get("/api/v1/reminders", headers=bearer(token)).get_json()
+    assert reminders["total"] == len(reminders["items"])
+
+
+@pytest.mark.parametrize("raw", ["+1", " 1", "1.0", "١", "0x1", "1e2", ""])
+def test_numbers_in_the_query_are_ascii_digits_only(client, world, token_for, raw):
+    response = client.get(
+        "/api/v1/clients", query_string={"page": raw}, headers=bearer(token_for(world.own.client))
+    )
+    assert "page" in assert_error(response, 422)["fields"]
+
+
+@pytest.mark.parametrize("value", ["2", 2.0, True, None])
+def test_numbers_in_a_body_are_json_integers(client, world, token_for, value):
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/comments",
+        json={"section_key": "what_matters", "version_number": value, "body": "x"},
+        headers=bearer(token_for(world.own.client)),
+    )
+    assert "version_number" in assert_error(response, 422)["fields"]
+
+
+def test_a_lone_surrogate_answers_400_and_saves_nothing(client, db, world, token_for):
+    raw = '{"section_key": "what_matters", "version_number": 2, "body": "broken \\ud800"}'
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/comments",
+        data=raw,
+        content_type="application/json",
+        headers=bearer(token_for(world.own.client)),
+    )
+    assert "broken" in assert_error(response, 400)["message"]
+    assert (
+        client.get(
+            f"/api/v1/documents/{world.own_plan}/comments",
+            headers=bearer(token_for(world.own.client)),
+        ).get_json()["items"]
+        == []
+    )
+
+
+def test_the_charts_count_overdue_reviews_by_key_worker(client, db, world, token_for):
+    for person in (world.own.client, world.own.key_worker):
+        signoff.sign(db, actor_for(person), world.own_plan, 2, "signed", "", PASSWORD)
+    with db.write() as s:
+        s.execute(
+            sa.update(Document)
+            .where(Document.id == world.own_plan)
+            .values(next_review_on=date.today() - timedelta(days=3))
+        )
+
+    charts = client.get(
+        "/api/v1/supervision/charts", headers=bearer(token_for(world.own.supervisor))
+    ).get_json()
+
+    assert charts["overdue_by_key_worker"] == [
+        {"key_worker": world.own.key_worker.display_name, "overdue": 1}
+    ]
+    assert len(charts["on_time_by_month"]) >= 12

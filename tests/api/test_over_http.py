@@ -1,0 +1,79 @@
+"""The API over real HTTP from gunicorn (tests/gunicorn.py): a key worker saves a version, both
+parties sign it with their passwords, and it is agreed; no cookie is ever set."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+from urllib.request import Request, urlopen
+
+import pytest
+
+from careplan.services import documents
+from tests.api.conftest import bearer
+from tests.factories import PASSWORD, Circle, make_plan, plan_content
+
+pytestmark = pytest.mark.slow
+
+
+def _call(base: str, method: str, path: str, token: str, body: dict | None = None):
+    """(status, headers, JSON) of one request, errors included."""
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {**bearer(token), "Accept": "application/json"}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    request = Request(base + path, data=data, headers=headers, method=method)
+    try:
+        with urlopen(request, timeout=60) as response:
+            return response.status, response.headers, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, json.loads(err.read())
+
+
+def test_a_version_is_saved_and_signed_through_the_api_over_http(db, gunicorn_url, token_for):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    worker, client = token_for(circle.key_worker), token_for(circle.client)
+    content = plan_content(what_matters={"text": "Saved over HTTP."})
+
+    status, headers, saved = _call(
+        gunicorn_url,
+        "POST",
+        f"/api/v1/documents/{doc}/versions",
+        worker,
+        {"base_version": 1, "content": content, "change_note": "over HTTP"},
+    )
+    assert status == 201, saved
+    assert saved["number"] == 2 and headers["Content-Type"] == "application/json"
+    assert headers["Cache-Control"] == "no-store" and "Set-Cookie" not in headers
+
+    status, _, stale = _call(
+        gunicorn_url,
+        "POST",
+        f"/api/v1/documents/{doc}/versions",
+        client,
+        {"base_version": 1, "content": content},
+    )
+    assert status == 409 and stale["error"]["conflict"]["head_version"] == 2
+
+    status, _, refused = _call(
+        gunicorn_url, "POST", f"/api/v1/documents/{doc}/versions/2/sign", client,
+        {"password": "not my password"},
+    )  # fmt: skip
+    assert status == 422 and "password" in refused["error"]["fields"]
+
+    for token in (client, worker):
+        status, _, signed = _call(
+            gunicorn_url,
+            "POST",
+            f"/api/v1/documents/{doc}/versions/2/sign",
+            token,
+            {"password": PASSWORD},
+        )
+        assert status == 200, signed
+    assert signed["state"] == "agreed" and signed["agreed_version"] == 2
+
+    status, _, signoff = _call(gunicorn_url, "GET", f"/api/v1/documents/{doc}/signatures", client)
+    assert status == 200 and signoff["state"] == "agreed"
+    assert {s["role"] for s in signoff["signatures"]} == {"client", "key worker"}
+    assert documents.count_versions(db, doc) == 2

@@ -1,0 +1,209 @@
+"""Personal access tokens: made and revoked by their owner on /me/tokens, shown once, kept
+only as a hash, scoped and expiring; refused tokens answer 401 and count towards a pause."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from careplan import create_app
+from careplan.db.models import ApiToken, AuditEvent
+from careplan.domain.errors import ContentInvalid
+from careplan.domain.tokens import token_hash
+from careplan.services import api_tokens
+from careplan.services.accounts import actor_for
+from tests import factories
+from tests.api.conftest import assert_error, bearer
+from tests.conftest import FAST_ARGON2, csrf_token, login
+from tests.factories import AdminFactory, ClientFactory, KeyWorkerFactory
+
+NEW_TOKEN = re.compile(r'<code id="new-token" class="words">([^<]+)</code>')
+
+
+def _make_on_page(client, **form):
+    data = {"name": "My phone", "scopes": ["read"], "expires_on": _in(30), **form}
+    return client.post("/me/tokens", data={**data, "csrf_token": csrf_token(client)})
+
+
+def _in(days: int) -> str:
+    return (date.today() + timedelta(days=days)).isoformat()
+
+
+def _events(db, action: str) -> list[AuditEvent]:
+    with db.read() as s:
+        return list(s.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_a_token_is_made_on_its_page_shown_once_and_kept_as_a_hash(client, db):
+    person = KeyWorkerFactory()
+    login(client, person)
+    assert "/me/tokens" in client.get("/me/account").get_data(as_text=True)
+
+    made = _make_on_page(client, scopes=["read", "sign"])
+
+    assert made.status_code == 201
+    secret = NEW_TOKEN.search(made.get_data(as_text=True)).group(1)
+    with db.read() as s:
+        row = s.scalar(sa.select(ApiToken))
+    assert row.token_hash == token_hash(secret) and secret not in repr(vars(row))
+    assert row.scopes == "read sign"
+    assert row.expires_at == datetime.combine(
+        date.today() + timedelta(days=31), datetime.min.time(), UTC
+    )
+    listed = client.get("/me/tokens").get_data(as_text=True)
+    assert "My phone" in listed and secret not in listed and "Not used yet" in listed
+    assert f"Works until the end of {date.today() + timedelta(days=30):%-d %B %Y}" in listed
+    [event] = _events(db, "api_token.create")
+    assert event.actor_id == person.id and secret not in str(event.detail)
+
+    answer = client.get("/api/v1/reminders", headers=bearer(secret))
+    assert answer.status_code == 200
+    assert "Last used" in client.get("/me/tokens").get_data(as_text=True)
+
+
+def test_an_administrator_sees_no_secret_of_anyone(client, db):
+    owner = ClientFactory()
+    secret = api_tokens.create(db, actor_for(owner), "mine", ["read"], _in(10)).secret
+    login(client, AdminFactory())
+    page = client.get(f"/admin/users/{owner.id}").get_data(as_text=True)
+    assert secret not in page
+    # Nor can they revoke it: only its owner can.
+    with db.read() as s:
+        token_id = s.scalar(sa.select(ApiToken.id))
+    refused = client.post(f"/me/tokens/{token_id}/revoke", data={"csrf_token": csrf_token(client)})
+    assert refused.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "form, field",
+    [
+        ({"name": ""}, "name"),
+        ({"scopes": []}, "scopes"),
+        ({"scopes": ["read", "everything"]}, "scopes"),
+        ({"expires_on": ""}, "expires_on"),
+        ({"expires_on": "not a day"}, "expires_on"),
+        ({"expires_on": date.today().isoformat()}, "expires_on"),
+        ({"expires_on": _in(366)}, "expires_on"),
+    ],
+)
+def test_a_token_needs_a_name_scopes_and_an_expiry_within_a_year(client, db, form, field):
+    login(client, ClientFactory())
+    response = _make_on_page(client, **form)
+    assert response.status_code == 422
+    assert 'id="' + field + '-error"' in response.get_data(as_text=True)
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+
+
+def test_a_year_is_the_longest_a_token_lasts():
+    with pytest.raises(ContentInvalid):
+        api_tokens.check_request("x", ["read"], date(2028, 1, 2), date(2027, 1, 1))
+    assert api_tokens.check_request("x", ["read"], date(2028, 1, 1), date(2027, 1, 1))
+
+
+def test_revoking_stops_the_token_at_once_and_is_audited(client, db):
+    owner = ClientFactory()
+    secret = api_tokens.create(db, actor_for(owner), "mine", ["read"], _in(10)).secret
+    assert client.get("/api/v1/clients", headers=bearer(secret)).status_code == 200
+    login(client, owner)
+    with db.read() as s:
+        token_id = s.scalar(sa.select(ApiToken.id))
+
+    response = client.post(f"/me/tokens/{token_id}/revoke", data={"csrf_token": csrf_token(client)})
+
+    assert response.status_code == 302
+    assert "Revoked" in client.get("/me/tokens").get_data(as_text=True)
+    assert_error(client.get("/api/v1/clients", headers=bearer(secret)), 401)
+    [event] = _events(db, "api_token.revoke")
+    assert event.object_id == token_id and event.client_id == owner.id
+
+
+def test_expired_unknown_and_malformed_tokens_answer_401(client, db):
+    owner = ClientFactory()
+    expired = api_tokens.create(
+        db,
+        actor_for(owner),
+        "old",
+        ["read"],
+        date.today() - timedelta(days=1),  # it worked until the end of yesterday
+        now=datetime.now(UTC) - timedelta(days=3),
+    ).secret
+    for header in (
+        f"Bearer {expired}",
+        "Bearer not-a-token-we-made",
+        "Bearer " + "x" * 500,
+        "Bearer é",
+        f"Basic {expired}",
+        "Bearer",
+    ):
+        response = client.get("/api/v1/clients", headers={"Authorization": header})
+        assert_error(response, 401)
+
+
+def test_a_deactivated_account_s_tokens_stop_working(client, db):
+    owner = ClientFactory()
+    secret = api_tokens.create(db, actor_for(owner), "mine", ["read"], _in(10)).secret
+    with db.write() as s:
+        s.execute(sa.text("UPDATE users SET active = false WHERE id = :id"), {"id": owner.id})
+    assert_error(client.get("/api/v1/clients", headers=bearer(secret)), 401)
+
+
+def test_the_api_sets_no_cookie_and_ignores_a_session(client, db):
+    person = ClientFactory()
+    login(client, person)  # a browser session exists, but the API does not use it
+    response = client.get(f"/api/v1/clients/{person.id}")
+    assert_error(response, 401)
+    assert "Set-Cookie" not in response.headers
+
+
+def test_wrong_tokens_are_paused_like_wrong_passwords(database_url, tmp_path):
+    app = create_app(
+        {
+            "ENV": "testing",
+            "DATABASE_URL": database_url,
+            "RATELIMIT_PASSWORD_PER_ADDRESS": "3 per hour",
+            **FAST_ARGON2,
+        },
+        instance_path=tmp_path / "instance",
+    )
+    client = app.test_client()
+    try:
+        for _ in range(3):
+            assert_error(client.get("/api/v1/clients", headers=bearer("guess")), 401)
+        paused = client.get("/api/v1/clients", headers=bearer("guess"))
+        assert_error(paused, 429)
+        assert int(paused.headers["Retry-After"]) > 0
+    finally:
+        app.extensions["careplan.db"].dispose()
+
+
+def test_wrong_signing_passwords_through_the_api_are_paused_too(database_url, tmp_path):
+    app = create_app(
+        {
+            "ENV": "testing",
+            "DATABASE_URL": database_url,
+            "RATELIMIT_PASSWORD_PER_ACCOUNT": "2 per hour",
+            **FAST_ARGON2,
+        },
+        instance_path=tmp_path / "instance",
+    )
+    factories.bind(app.extensions["careplan.db"])
+    try:
+        circle = factories.Circle()
+        doc = factories.make_plan(circle.key_worker, circle.client)
+        db = app.extensions["careplan.db"]
+        secret = api_tokens.create(db, actor_for(circle.client), "t", ["sign"], _in(5)).secret
+        client = app.test_client()
+        url = f"/api/v1/documents/{doc}/versions/1/sign"
+        for _ in range(2):
+            wrong = client.post(url, json={"password": "guess"}, headers=bearer(secret))
+            assert "password" in assert_error(wrong, 422)["fields"]
+        # Paused: even the right password is not tried now.
+        paused = client.post(url, json={"password": factories.PASSWORD}, headers=bearer(secret))
+        assert_error(paused, 429)
+    finally:
+        factories.unbind()
+        app.extensions["careplan.db"].dispose()
