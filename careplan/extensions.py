@@ -7,6 +7,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from .db.engine import Database
+from .domain.local_time import time_zone
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -16,6 +17,11 @@ DB_KEY = "careplan.db"
 
 def get_db() -> Database:
     return current_app.extensions[DB_KEY]
+
+
+def get_time_zone():
+    """The service's time zone (CAREPLAN_TIME_ZONE, checked when the app starts)."""
+    return time_zone(current_app.config["TIME_ZONE"])
 
 
 LIBRARY_KEY = "careplan.agreements"

@@ -16,7 +16,7 @@ from ..domain.fhir import MEDIA_TYPE
 from ..domain.signoff import Outcome
 from ..domain.supervision import PAGE_SIZE as DASHBOARD_PAGE_SIZE
 from ..domain.supervision import parse_filters
-from ..extensions import get_db, get_library
+from ..extensions import get_db, get_library, get_time_zone
 from ..services import caseloads, documents, fhir, reminders, reviews, signoff, supervision
 from ..services.errors import Conflict, Invalid
 from . import schemas
@@ -97,7 +97,10 @@ def clients():
     "the client's access log.",
 )
 def client(client_id: int):
-    return _dump(schemas.ClientRecord, documents.client_records(get_db(), actor(), client_id))
+    return _dump(
+        schemas.ClientRecord,
+        documents.client_records(get_db(), actor(), client_id, get_time_zone()),
+    )
 
 
 @bp.post("/clients/<int:client_id>/documents")

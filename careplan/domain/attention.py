@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 
+from .local_time import show
 from .roles import Role
 from .supervision import DUE_SOON_DAYS
 
@@ -98,12 +99,12 @@ class Item:
     urgent: bool = False
 
 
-def _day(d: date) -> str:
-    return f"{d.day} {d:%B %Y}"
+def _day(d: date | datetime, zone: tzinfo = UTC) -> str:
+    return show(d, zone, date_only=True)
 
 
-def _time(t: datetime) -> str:
-    return f"{t.day} {t:%B %Y at %H:%M} UTC"
+def _time(t: datetime, zone: tzinfo = UTC) -> str:
+    return show(t, zone)
 
 
 def _days(n: int) -> str:
@@ -158,6 +159,7 @@ def needs_you_now(
     alerts: Iterable[AlertFacts] = (),
     overdue_reviews: int = 0,
     unread_messages: int = 0,
+    zone: tzinfo = UTC,
 ) -> list[Item]:
     """Everything waiting for this person, most pressing first."""
     items: list[tuple[tuple, Item]] = []
@@ -170,14 +172,16 @@ def needs_you_now(
         if client:
             who = f"{a.key_worker} or their team" if a.key_worker else "The team"
             text = (
-                f"You asked for help on {_time(a.raised_at)}. "
-                f"{who} will respond by {_time(a.respond_by)}."
+                f"You asked for help on {_time(a.raised_at, zone)}. "
+                f"{who} will respond by {_time(a.respond_by, zone)}."
             )
             add((a.respond_by,), Item(Kind.ALERT, text, Place.CRISIS_PLAN, a.document_id))
         else:
-            text = f"Respond to {a.client_name}: asked for help on {_time(a.raised_at)}, "
+            text = f"Respond to {a.client_name}: asked for help on {_time(a.raised_at, zone)}, "
             text += (
-                "nobody has responded in time." if a.late else f"respond by {_time(a.respond_by)}."
+                "nobody has responded in time."
+                if a.late
+                else f"respond by {_time(a.respond_by, zone)}."
             )
             add((a.respond_by,), Item(Kind.ALERT, text, Place.RESPOND, a.document_id, urgent=True))
     for h in handovers:
@@ -194,7 +198,7 @@ def needs_you_now(
         elif role is Role.SUPERVISOR:
             text = (
                 f"{h.client_name}: handover from {h.from_worker} to {h.to_worker} "
-                f"waiting since {_day(h.since)}."
+                f"waiting since {_day(h.since, zone)}."
             )
         else:
             continue
@@ -245,7 +249,7 @@ def needs_you_now(
 NOTHING = "Nothing needs you right now."
 
 
-def card_state(d: DocumentFacts, viewer_id: int) -> str:
+def card_state(d: DocumentFacts, viewer_id: int, zone: tzinfo = UTC) -> str:
     """One line for a plan card: draft, waiting for whose signature, or agreed on which date."""
     if d.head_number == 0:
         return "Nothing written yet."
@@ -260,10 +264,10 @@ def card_state(d: DocumentFacts, viewer_id: int) -> str:
     elif d.signoff_state == "declined":
         state = f"Version {d.head_number} was declined. See why on the plan."
     elif d.agreed_version == d.head_number:
-        state = "Agreed" + (f" on {_day(d.agreed_at)}." if d.agreed_at else ".")
+        state = "Agreed" + (f" on {_day(d.agreed_at, zone)}." if d.agreed_at else ".")
     else:
         state = f"Draft: version {d.head_number}, not signed yet."
     if d.agreed_version is not None and d.agreed_version != d.head_number:
-        when = f", agreed on {_day(d.agreed_at)}" if d.agreed_at else ""
+        when = f", agreed on {_day(d.agreed_at, zone)}" if d.agreed_at else ""
         state += f" Version {d.agreed_version} stays in force{when}."
     return state

@@ -7,7 +7,7 @@ each joined to the documents that wait for something and to a pending handover."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, exists, false, func, or_, select
@@ -23,6 +23,7 @@ from ..db.models import (
     User,
 )
 from ..domain.attention import AlertFacts, DocumentFacts, HandoverFacts, Item, needs_you_now
+from ..domain.local_time import local
 from ..domain.roles import Role
 from ..domain.supervision import DUE_SOON_DAYS
 from . import crisis_alerts
@@ -141,7 +142,12 @@ def _alert_facts(alerts: list[crisis_alerts.AlertView]) -> list[AlertFacts]:
 
 
 def for_own_records(
-    db: Database, actor: Actor, records: ClientRecords, now: datetime, unread_messages: int = 0
+    db: Database,
+    actor: Actor,
+    records: ClientRecords,
+    now: datetime,
+    unread_messages: int = 0,
+    zone: tzinfo = UTC,
 ) -> Home:
     """A client's start page is the list of their records: its documents (with their facts)
     and pending handover are already read, so only the crisis alerts are added."""
@@ -150,7 +156,7 @@ def for_own_records(
     items = needs_you_now(
         actor.role,
         actor.id,
-        now.date(),
+        local(now, zone).date(),
         [d.facts for d in records.documents if d.facts is not None],
         [
             HandoverFacts(
@@ -166,14 +172,18 @@ def for_own_records(
         else [],
         _alert_facts(alerts),
         unread_messages=unread_messages,
+        zone=zone,
     )
     return Home(items, alerts)
 
 
-def home(db: Database, actor: Actor, now: datetime, unread_messages: int = 0) -> Home:
+def home(
+    db: Database, actor: Actor, now: datetime, unread_messages: int = 0, zone: tzinfo = UTC
+) -> Home:
     """The lines that open this person's start page, and their crisis alerts in full.
-    `unread_messages` is the count the signed-in user was loaded with."""
-    today = now.date()
+    `unread_messages` is the count the signed-in user was loaded with; dates are the days
+    of the service's time zone `zone`."""
+    today = local(now, zone).date()
     if actor.role is Role.CLIENT:
         alerts = crisis_alerts.for_client(db, actor, now)
     else:
@@ -244,5 +254,6 @@ def home(db: Database, actor: Actor, now: datetime, unread_messages: int = 0) ->
         _alert_facts(alerts),
         overdue,
         unread_messages,
+        zone,
     )
     return Home(items, alerts)

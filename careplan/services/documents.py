@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from sqlalchemy import Integer, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -273,7 +273,7 @@ def _record_read(
             )
 
 
-def client_records(db: Database, actor: Actor, client_id: int) -> ClientRecords:
+def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UTC) -> ClientRecords:
     with db.read() as s:
         client = s.get(User, client_id)
         if client is None or client.role != Role.CLIENT.value:
@@ -301,7 +301,7 @@ def client_records(db: Database, actor: Actor, client_id: int) -> ClientRecords:
                     d.title,
                     d.head_number,
                     d.updated_at,
-                    card_state(card, actor.id),
+                    card_state(card, actor.id, zone),
                     d.next_review_on if d.agreed_version is not None else None,
                     card,
                 )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from .. import api
 from ..api import errors as api_errors
 from ..domain.errors import ContentInvalid
-from ..domain.local_time import show, time_zone
-from ..extensions import get_db, login_manager
+from ..domain.local_time import show
+from ..extensions import get_db, get_time_zone, login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
 from ..services.throttle import TooManyAttempts
 from . import (
@@ -183,4 +183,4 @@ def _security_headers(response):
 
 def _when(value, date_only: bool = False) -> str:
     """The one way pages show a date or a moment: local time, in words (local_time.show)."""
-    return show(value, time_zone(current_app.config["TIME_ZONE"]), date_only)
+    return show(value, get_time_zone(), date_only)

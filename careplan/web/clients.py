@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from ..db.models import utcnow
 from ..domain.errors import ContentInvalid
 from ..domain.numbers import whole_number
-from ..extensions import get_db, get_library
+from ..extensions import get_db, get_library, get_time_zone
 from ..services import attention, crisis_alerts, documents, handovers
 
 bp = Blueprint("clients", __name__)
@@ -16,12 +16,12 @@ bp = Blueprint("clients", __name__)
 @login_required
 def records(client_id: int):
     actor = current_user.actor
-    records = documents.client_records(get_db(), actor, client_id)
+    records = documents.client_records(get_db(), actor, client_id, get_time_zone())
     templates = sorted(get_library().templates.values(), key=lambda t: t["name"])
     needs = None
     if actor.id == records.client_id:  # the client's own records are their start page
         home = attention.for_own_records(
-            get_db(), actor, records, utcnow(), current_user.unread_notifications
+            get_db(), actor, records, utcnow(), current_user.unread_notifications, get_time_zone()
         )
         alerts, needs = home.alerts, home.items
     else:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from careplan.domain.attention import (
     AlertFacts,
@@ -86,3 +87,18 @@ def test_card_states():
     )
     declined = doc(signoff_state="declined", head_number=3, agreed_version=None)
     assert card_state(declined, CLIENT) == "Version 3 was declined. See why on the plan."
+
+
+def test_times_and_days_are_the_service_s_local_ones():
+    london = ZoneInfo("Europe/London")
+    # 23:30 UTC on 31 May is 00:30 on 1 June in London (summer time).
+    raised = datetime(2026, 5, 31, 23, 30, tzinfo=UTC)
+    alert = AlertFacts(9, "Chris", "Kim", raised, raised + timedelta(minutes=30), late=False)
+    [line] = needs_you_now(Role.KEY_WORKER, WORKER, date(2026, 6, 1), alerts=[alert], zone=london)
+    assert line.text == (
+        "Respond to Chris: asked for help on 1 June 2026, 00:30, respond by 1 June 2026, 01:00."
+    )
+    assert "UTC" not in line.text
+    agreed = doc(agreed_at=datetime(2026, 5, 31, 23, 30))  # stored naive, in UTC
+    assert card_state(agreed, CLIENT, london) == "Agreed on 1 June 2026."
+    assert card_state(agreed, CLIENT) == "Agreed on 31 May 2026."
