@@ -65,8 +65,9 @@ class DatabaseTemplate:
 
     def _truncate(self) -> None:
         if self._engine is None:
+            # Pinged before use: tests of database outages end every connection to it.
             self._engine = sa.create_engine(
-                self.url.replace("postgresql://", "postgresql+psycopg://")
+                self.url.replace("postgresql://", "postgresql+psycopg://"), pool_pre_ping=True
             )
         with self._engine.begin() as conn:
             # The append-only tables refuse deletion (careplan.db.append_only). Emptying the
