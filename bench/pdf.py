@@ -1,7 +1,10 @@
 """Sealed PDF production through the app's code against plain WeasyPrint + pyHanko.
 
 For partnership agreements of about 4, 10 and 50 pages (the general template, every field
-filled, goals added until the page count is reached) it times, in interleaved rounds:
+filled, steps of shared goals added until the page count is reached) it times, in interleaved
+rounds. With its cover page, an agreement with every field filled has 5 pages; the size
+limits let one version of the general agreement reach about 37 pages (12 goals of 8 full
+steps), so the largest size asked for is measured at the largest an agreement can be:
 
 - app: what the PDF job (`careplan.services.pdfs`) does for one agreed version, less the
   database and the file: `pdf.seal_with(pdf.render_pdf(doc), credentials)`, that is the HTML
@@ -49,8 +52,13 @@ PARAGRAPH = (
 )
 
 
-def agreement_content(goals: int) -> tuple[object, dict]:
-    """The general agreement with every text field filled and `goals` shared goals."""
+MAX_GOALS, MAX_STEPS, STEP_TEXT = 12, 8, 570  # within what one version may hold
+
+
+def agreement_content(steps: int) -> tuple[object, dict]:
+    """The general agreement with every text field filled and `steps` steps of shared goals
+    (up to 8 to a goal, of 570 characters each: the size limits allow no more than 12 goals
+    of 8 steps, so longer documents come from fuller steps, not more goals)."""
     template = AgreementLibrary(PROJECT_ROOT / "agreements").current().templates["general"]
     kind = kind_for("agreement", template)
     raw = kind.empty_content()
@@ -58,25 +66,26 @@ def agreement_content(goals: int) -> tuple[object, dict]:
         for key, value in section.items():
             if isinstance(value, dict) and "text" in value:
                 section[key] = {"text": PARAGRAPH[:90]}
+    text = (PARAGRAPH + " ") * (STEP_TEXT // len(PARAGRAPH) + 1)
     raw["sections"]["shared_goals"]["goals"] = [
         {
             "title": f"Goal {n + 1}: keep my tenancy and get back to college",
             "steps": [
                 {
-                    "text": f"Step {s + 1}: {PARAGRAPH[:120]}",
+                    "text": f"Step {s + 1}: {text}"[:STEP_TEXT].strip(),
                     "owner": {"kind": "client" if s % 2 else "key_worker"},
                     "due": "2027-01-15",
                 }
-                for s in range(3)
+                for s in range(min(MAX_STEPS, steps - n * MAX_STEPS))
             ],
         }
-        for n in range(goals)
+        for n in range(-(-steps // MAX_STEPS))
     ]
     return kind, kind.validate(raw)
 
 
-def printable(goals: int) -> pdf.PrintableDocument:
-    kind, content = agreement_content(goals)
+def printable(steps: int) -> pdf.PrintableDocument:
+    kind, content = agreement_content(steps)
     return pdf.PrintableDocument(
         kind_label=kind.label,
         agreed_on=date(2026, 11, 22),
@@ -106,14 +115,15 @@ def page_count(html: str) -> int:
 
 
 def document_of(pages: int) -> tuple[pdf.PrintableDocument, int]:
-    """A document of `pages` pages (the smallest number of goals that reaches it)."""
-    goals, low = 1, 0
+    """A document of `pages` pages (the smallest number of steps that reaches it), or the
+    largest one version may hold if that is shorter."""
     if page_count(pdf.render_html(printable(0))) >= pages:
         doc = printable(0)
         return doc, page_count(pdf.render_html(doc))
-    while page_count(pdf.render_html(printable(goals))) < pages:
-        low, goals = goals, goals * 2
-    high = goals
+    low, high = 0, MAX_GOALS * MAX_STEPS
+    if page_count(pdf.render_html(printable(high))) < pages:
+        doc = printable(high)
+        return doc, page_count(pdf.render_html(doc))
     while high - low > 1:
         mid = (low + high) // 2
         if page_count(pdf.render_html(printable(mid))) >= pages:
