@@ -167,6 +167,8 @@ class ClientSummary(Strict):
     key_worker = fields.String()
     documents = fields.Integer()
     last_change = fields.DateTime(allow_none=True)
+    next_review = fields.Date(allow_none=True)
+    awaiting_signature = fields.Integer()
 
 
 class DocumentSummary(Strict):

@@ -1,11 +1,12 @@
-"""The list of people a worker, supervisor or advocate looks after: names and dates only."""
+"""The list of people a worker, supervisor or advocate looks after: names, dates and how
+their documents stand (the next review, how many wait for a signature), no content."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ..db.engine import Database
 from ..db.models import CaseloadLink, Document, User
@@ -20,6 +21,8 @@ class PersonRow:
     key_worker: str
     documents: int
     last_change: datetime | None
+    next_review: date | None = None  # the earliest among the agreed documents
+    awaiting_signature: int = 0  # documents whose latest version waits for a signature
 
 
 def people_for(db: Database, actor: Actor) -> list[PersonRow]:
@@ -30,12 +33,26 @@ def people_for(db: Database, actor: Actor) -> list[PersonRow]:
             Document.client_id,
             func.count(Document.id).label("n"),
             func.max(Document.updated_at).label("last"),
+            func.min(case((Document.agreed_version.is_not(None), Document.next_review_on))).label(
+                "next_review"
+            ),
+            func.sum(case((Document.signoff_state == "awaiting_signature", 1), else_=0)).label(
+                "waiting"
+            ),
         )
         .group_by(Document.client_id)
         .subquery()
     )
     query = (
-        select(clients.c.id, clients.c.display_name, worker.c.display_name, docs.c.n, docs.c.last)
+        select(
+            clients.c.id,
+            clients.c.display_name,
+            worker.c.display_name,
+            docs.c.n,
+            docs.c.last,
+            docs.c.next_review,
+            docs.c.waiting,
+        )
         .outerjoin(
             CaseloadLink, (CaseloadLink.client_id == clients.c.id) & CaseloadLink.ended_at.is_(None)
         )
@@ -45,6 +62,6 @@ def people_for(db: Database, actor: Actor) -> list[PersonRow]:
     )
     with db.read() as s:
         return [
-            PersonRow(cid, name, kw or "", n or 0, last)
-            for cid, name, kw, n, last in s.execute(query)
+            PersonRow(cid, name, kw or "", n or 0, last, review, waiting or 0)
+            for cid, name, kw, n, last, review, waiting in s.execute(query)
         ]

@@ -7,6 +7,7 @@ import re
 
 from flask import render_template_string
 
+from careplan.db.models import Document
 from careplan.domain.attention import Item, Kind, Place
 from careplan.services import handovers, signoff
 from careplan.services.accounts import actor_for
@@ -97,3 +98,19 @@ def test_each_kind_of_line_links_to_where_it_is_dealt_with(app):
                 items=[Item(Kind.REVIEW, "Do this.", place, document_id=5, client_id=9)],
             )
             assert f'<a href="{url}">Do this.</a>' in html, (place, html)
+
+
+def test_each_client_row_shows_the_next_review_and_what_waits_for_a_signature(app, db):
+    circle = Circle()
+    agreed = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), agreed, 1, "signed", "", PASSWORD)
+    waiting = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), waiting, 1, "signed", "", PASSWORD)
+    with db.read() as s:
+        review = s.get(Document, agreed).next_review_on
+    assert review is not None
+    html = page(app, circle.key_worker)
+    row = re.search(r"<tr>\s*<td data-label=\"Name\">.*?</tr>", html, re.S).group(0)
+    assert "2, 1 waiting for a signature" in row
+    assert f"{review.day} {review:%B %Y}" in row
