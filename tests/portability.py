@@ -64,7 +64,13 @@ def demo_installation(app) -> dict:
     alex, kim = actor_for(people["alex"]), actor_for(people["kim"])
     agreement = docs["agreement"]
     signoff.sign(
-        db, alex, agreement, 1, "signed_with_comment", "Texts only, please.", DEMO_PASSWORD,
+        db,
+        alex,
+        agreement,
+        1,
+        "signed_with_comment",
+        "Texts only, please.",
+        DEMO_PASSWORD,
         confirm_blank=True,  # the demo agreement leaves its shared goals blank on purpose
     )
     comments.add_comment(db, actor_for(people["ash"]), docs["care_plan"], "goals", 3, "Well done.")

@@ -228,8 +228,7 @@ def load_signed_in(db: Database, user_id: int) -> SignedIn | None:
                 User.session_epoch,
                 User.preferred_name,
                 unread,
-            )
-            .where(User.id == user_id, User.active.is_(True))
+            ).where(User.id == user_id, User.active.is_(True))
         ).first()
     return SignedIn(*row) if row else None
 

@@ -169,7 +169,9 @@ def _sealed_pdf(
         return None  # still being made: the consent has no source yet
     url = f"{settings.base_url}/documents/{doc.id}/versions/{render.version_number}/signed.pdf"
     fact = fhir.SealedPdfFact(
-        url=url, title=sealed_filename(label, render.version_number, render.agreed_at.date()), created=render.agreed_at
+        url=url,
+        title=sealed_filename(label, render.version_number, render.agreed_at.date()),
+        created=render.agreed_at,
     )
     try:
         data = (settings.pdf_storage / render.file_name).read_bytes()

@@ -145,7 +145,9 @@ def edit(document_id: int):
         )
     except ContentInvalid as err:
         page = documents.open_document(db, actor, document_id)
-        return _edit_page(page, shown_again(content), base_number, part, change_note, err.errors, status=422)
+        return _edit_page(
+            page, shown_again(content), base_number, part, change_note, err.errors, status=422
+        )
     except Conflict as conflict:
         view = documents.conflict_view(db, actor, conflict)
         return render_template(

@@ -93,9 +93,12 @@ def test_a_draft_can_be_thrown_away(app, db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     drafts.keep(db, actor_for(circle.client), doc, 1, "", [("what_matters-text", "unsure")])
     web = login(app.test_client(), circle.client)
-    assert web.post(
-        f"/documents/{doc}/draft/discard", data={"csrf_token": csrf_token(web)}
-    ).status_code == 302
+    assert (
+        web.post(
+            f"/documents/{doc}/draft/discard", data={"csrf_token": csrf_token(web)}
+        ).status_code
+        == 302
+    )
     assert "not saved yet" not in _text(web.get(f"/documents/{doc}/edit"))
     assert drafts.find(db, actor_for(circle.client), doc) is None
 
