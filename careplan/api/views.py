@@ -9,7 +9,7 @@ from datetime import date
 
 from flask import current_app, jsonify, request, url_for
 
-from ..db.models import utcnow
+from ..db.models import utc_today, utcnow
 from ..domain.api_tokens import READ, SIGN, WRITE
 from ..domain.errors import ContentInvalid
 from ..domain.fhir import MEDIA_TYPE
@@ -405,7 +405,7 @@ def reminder_list():
 def dashboard():
     query(schemas.DashboardQuery())  # types and known names; the rules are the web's
     filters = parse_filters(request.args.to_dict())
-    board = supervision.dashboard(get_db(), actor(), filters, date.today())
+    board = supervision.dashboard(get_db(), actor(), filters, utc_today())
     args = {k: v for k, v in request.args.items() if k != "page"}
     return _dump(
         schemas.Dashboard,
@@ -430,7 +430,7 @@ def dashboard():
     errors=NOT_FOUND,
 )
 def charts():
-    _, _, months, workers = supervision.charts(get_db(), actor(), date.today())
+    _, _, months, workers = supervision.charts(get_db(), actor(), utc_today())
     return _dump(
         schemas.Charts,
         {

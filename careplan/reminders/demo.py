@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..db.engine import Database
-from ..db.models import Document, User, utcnow
+from ..db.models import Document, User, utc_today
 from ..services import reviews, signoff
 from ..services.accounts import actor_for
 
@@ -41,7 +41,7 @@ def seed_review_demo(
             return doc.id  # done before
     for person in (alex, kim):
         signoff.sign(db, actor_for(person), doc.id, doc.head_number, "signed", "", password)
-    today = utcnow().date()
+    today = utc_today()
     reviews.request_earlier_review(
         db,
         actor_for(kim),

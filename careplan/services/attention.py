@@ -23,7 +23,6 @@ from ..db.models import (
     User,
 )
 from ..domain.attention import AlertFacts, DocumentFacts, HandoverFacts, Item, needs_you_now
-from ..domain.local_time import local
 from ..domain.roles import Role
 from ..domain.supervision import DUE_SOON_DAYS
 from . import crisis_alerts
@@ -156,7 +155,7 @@ def for_own_records(
     items = needs_you_now(
         actor.role,
         actor.id,
-        local(now, zone).date(),
+        now.date(),
         [d.facts for d in records.documents if d.facts is not None],
         [
             HandoverFacts(
@@ -181,9 +180,9 @@ def home(
     db: Database, actor: Actor, now: datetime, unread_messages: int = 0, zone: tzinfo = UTC
 ) -> Home:
     """The lines that open this person's start page, and their crisis alerts in full.
-    `unread_messages` is the count the signed-in user was loaded with; dates are the days
-    of the service's time zone `zone`."""
-    today = local(now, zone).date()
+    `unread_messages` is the count the signed-in user was loaded with; days are counted as
+    the rules count them (UTC, as `utc_today`), and shown in the service's time zone `zone`."""
+    today = now.date()
     if actor.role is Role.CLIENT:
         alerts = crisis_alerts.for_client(db, actor, now)
     else:

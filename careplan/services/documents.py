@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database
-from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utcnow
+from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utc_today, utcnow
 from ..domain.access import Access
 from ..domain.account_rules import called, introduce
 from ..domain.agreement import EmptyPart, empty_key_parts
@@ -286,7 +286,7 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
         ).first() or (None, "")
         # Each card's sign-off state and review date come with the documents, in one query.
         rows = s.execute(
-            select(Document, *attention.fact_columns(literal(worker_id, Integer), utcnow().date()))
+            select(Document, *attention.fact_columns(literal(worker_id, Integer), utc_today()))
             .where(Document.client_id == client_id)
             .order_by(Document.created_at.desc(), Document.id.desc())
         ).all()
@@ -359,7 +359,7 @@ def document_screen(
                 access,
                 page.signoff.state,
                 page.signoff.agreed,
-                today or utcnow().date(),
+                today or utc_today(),
             )
             if with_extras
             else None

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..db.models import utcnow
+from ..db.models import utc_today, utcnow
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
@@ -51,7 +49,7 @@ def start_contingency(document_id: int):
             form.get("observed", ""),
             form.get("actions_taken", ""),
             form.get("ends_on", ""),
-            date.today(),
+            utc_today(),
             _alert_settings(),
         )
     except ContentInvalid as err:
@@ -71,7 +69,7 @@ def start_contingency(document_id: int):
 @login_required
 def end_contingency(document_id: int):
     contingencies.end_contingency(
-        get_db(), current_user.actor, document_id, request.form.get("end_note", ""), date.today()
+        get_db(), current_user.actor, document_id, request.form.get("end_note", ""), utc_today()
     )
     flash("The plan is no longer in effect. A review after the crisis is now due.")
     return redirect(url_for("agreements.crisis", document_id=document_id))
@@ -89,7 +87,7 @@ def self_referral(document_id: int):
             form.get("nights", ""),
             form.get("last_discharge_on", ""),
             form.get("note", ""),
-            date.today(),
+            utc_today(),
             _alert_settings(),
         )
     except ContentInvalid as err:
@@ -111,14 +109,14 @@ def crisis(document_id: int):
 def _crisis_page(document_id: int, errors: dict | None = None, form=None):
     db, actor = get_db(), current_user.actor
     page = documents.open_document(db, actor, document_id)
-    record = contingencies.crisis_record(db, actor, document_id, date.today())
+    record = contingencies.crisis_record(db, actor, document_id, utc_today())
     return render_template(
         "agreements/crisis.html",
         doc=page,
         record=record,
         errors=errors or {},
         form=form or {},
-        today=date.today(),
+        today=utc_today(),
         urgent=_alert_settings().urgent_numbers,
     )
 

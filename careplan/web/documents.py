@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from ..db.models import utcnow
+from ..db.models import utc_today
 from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
 from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
 from ..domain.errors import ContentInvalid, DomainError
@@ -50,7 +50,7 @@ def show_page(
     sign_refusal: str = "",
 ):
     screen = documents.document_screen(
-        get_db(), current_user.actor, document_id, number, utcnow().date()
+        get_db(), current_user.actor, document_id, number, utc_today()
     )
     return render_template(
         "documents/show.html",

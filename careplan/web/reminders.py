@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from ..db.models import utcnow
+from ..db.models import utc_today, utcnow
 from ..domain.errors import ContentInvalid
 from ..domain.numbers import whole_number
 from ..domain.reviews import ClientChannel
@@ -36,7 +36,7 @@ def _settings() -> ReminderSettings:
 
 
 def _today():
-    return utcnow().date()
+    return utc_today()
 
 
 @bp.app_context_processor

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 
+from ..db.models import utc_today
 from ..domain.errors import ContentInvalid
 from ..domain.supervision import SORTS, STATE_LABELS, Filters, parse_filters
 from ..extensions import get_db
@@ -26,7 +25,7 @@ def _filters() -> tuple[Filters, dict]:
 @login_required
 def dashboard():
     filters, errors = _filters()
-    board = supervision.dashboard(get_db(), current_user.actor, filters, date.today())
+    board = supervision.dashboard(get_db(), current_user.actor, filters, utc_today())
     waiting = handovers.pending_for_supervisor(get_db(), current_user.actor)
     return render_template(
         "supervision/dashboard.html",
@@ -43,7 +42,7 @@ def dashboard():
 @login_required
 def charts():
     on_time, overdue, month_rows, worker_rows = supervision.charts(
-        get_db(), current_user.actor, date.today()
+        get_db(), current_user.actor, utc_today()
     )
     return render_template(
         "supervision/charts.html",
@@ -60,9 +59,9 @@ def export():
     filters, errors = _filters()
     if errors:
         raise ContentInvalid(errors)
-    rows = supervision.export_csv(get_db(), current_user.actor, filters, date.today())
+    rows = supervision.export_csv(get_db(), current_user.actor, filters, utc_today())
     response = Response(stream_with_context(rows), mimetype="text/csv")
     response.headers.set(
-        "Content-Disposition", "attachment", filename=f"review-audit-{date.today()}.csv"
+        "Content-Disposition", "attachment", filename=f"review-audit-{utc_today()}.csv"
     )
     return response
