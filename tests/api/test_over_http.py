@@ -1,17 +1,23 @@
 """The API over real HTTP from gunicorn (tests/gunicorn.py): a key worker saves a version, both
-parties sign it with their passwords, and it is agreed; no cookie is ever set."""
+parties sign it with their passwords, and it is agreed; no cookie is ever set. A token is made,
+used and revoked on its web page over the same server."""
 
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
+from datetime import date, timedelta
+from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 import pytest
 
 from careplan.services import documents
 from tests.api.conftest import bearer
-from tests.factories import PASSWORD, Circle, make_plan, plan_content
+from tests.api.test_tokens import NEW_TOKEN
+from tests.factories import PASSWORD, Circle, ClientFactory, make_plan, plan_content
+from tests.gunicorn import CSRF, Browser
 
 pytestmark = pytest.mark.slow
 
@@ -77,3 +83,35 @@ def test_a_version_is_saved_and_signed_through_the_api_over_http(db, gunicorn_ur
     assert status == 200 and signoff["state"] == "agreed"
     assert {s["role"] for s in signoff["signatures"]} == {"client", "key worker"}
     assert documents.count_versions(db, doc) == 2
+
+
+def test_a_token_is_made_used_and_revoked_on_its_page_over_http(db, gunicorn_url):
+    person = ClientFactory()
+    browser = Browser(gunicorn_url)
+    browser.sign_in(person)
+    page = browser.get("/me/tokens").read().decode()
+    form = {
+        "name": "My phone",
+        "scopes": ["read"],
+        "expires_on": (date.today() + timedelta(days=30)).isoformat(),
+        "csrf_token": CSRF.search(page).group(1),
+    }
+    made = browser.opener.open(
+        gunicorn_url + "/me/tokens", urlencode(form, doseq=True).encode(), timeout=60
+    )
+    assert made.status == 201 and made.headers["Cache-Control"] == "no-store"
+    shown = made.read().decode()
+    secret = NEW_TOKEN.search(shown).group(1)
+
+    status, _, answer = _call(gunicorn_url, "GET", "/api/v1/clients", secret)
+    assert status == 200 and [c["id"] for c in answer["items"]] == [person.id]
+
+    listed = browser.get("/me/tokens").read().decode()
+    assert secret not in listed
+    revoke = re.search(r'action="(/me/tokens/\d+/revoke)"', listed).group(1)
+    done = browser.opener.open(
+        gunicorn_url + revoke, urlencode({"csrf_token": CSRF.search(listed).group(1)}).encode()
+    )
+    assert done.url.endswith("/me/tokens") and "Revoked" in done.read().decode()
+    status, _, refused = _call(gunicorn_url, "GET", "/api/v1/clients", secret)
+    assert status == 401 and refused["error"]["status"] == 401
