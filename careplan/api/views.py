@@ -5,11 +5,10 @@ access rules, audit events and read logging apply; records that are not the call
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 from flask import current_app, jsonify, request, url_for
 
-from ..db.models import utc_today, utcnow
+from ..db.models import utc_today
 from ..domain.api_tokens import READ, SIGN, WRITE
 from ..domain.errors import ContentInvalid
 from ..domain.fhir import MEDIA_TYPE
@@ -320,7 +319,7 @@ def decline(document_id: int, number: int):
 )
 def comments(document_id: int):
     args = query(schemas.PageQuery())
-    screen = documents.document_screen(get_db(), actor(), document_id, today=_today())
+    screen = documents.document_screen(get_db(), actor(), document_id, today=utc_today())
     order = {key: i for i, (key, _) in enumerate(screen.page.sections)}
     rows = [
         c
@@ -357,16 +356,12 @@ def add_comment(document_id: int):
 # --- reviews and reminders -----------------------------------------------------------------
 
 
-def _today() -> date:
-    return reviews.today_for(utcnow())
-
-
 @bp.get("/documents/<int:document_id>/review")
 @requires(READ)
 @operation("A document's review dates and open requests for review", schemas.Review,
            errors=NOT_FOUND)  # fmt: skip
 def review(document_id: int):
-    screen = documents.document_screen(get_db(), actor(), document_id, today=_today())
+    screen = documents.document_screen(get_db(), actor(), document_id, today=utc_today())
     return _dump(schemas.Review, screen.review)
 
 

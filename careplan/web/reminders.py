@@ -35,14 +35,10 @@ def _settings() -> ReminderSettings:
     return ReminderSettings.from_config(current_app.config)
 
 
-def _today():
-    return utc_today()
-
-
 @bp.app_context_processor
 def _helpers():
     def review_panel_for(doc):
-        return reviews.review_panel(get_db(), current_user.actor, doc.id, _today())
+        return reviews.review_panel(get_db(), current_user.actor, doc.id, utc_today())
 
     def unread_notifications() -> int:
         if not current_user.is_authenticated:
@@ -67,7 +63,7 @@ def request_review(document_id: int):
     db, actor, form = get_db(), current_user.actor, request.form
     try:
         when = reviews.request_earlier_review(
-            db, actor, document_id, form.get("wanted_by", ""), form.get("reason", ""), _today()
+            db, actor, document_id, form.get("wanted_by", ""), form.get("reason", ""), utc_today()
         )
     except ContentInvalid as err:
         g.review_errors, g.review_form = err.errors, form
