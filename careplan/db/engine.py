@@ -3,6 +3,10 @@
 SQLite runs in WAL mode with a busy timeout, and a writing transaction starts with
 BEGIN IMMEDIATE: it takes the write lock up front and waits for it, instead of upgrading a
 read lock later and failing with "database is locked" when another writer got there first.
+
+On PostgreSQL, reads run without BEGIN and ROLLBACK. At READ COMMITTED each statement sees a
+snapshot of its own whether or not it is inside a transaction block, so the block only cost
+two round trips per request; reads that must agree with each other use `snapshot()`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE = "careplan_write"
+READ_OPTIONS = {"isolation_level": "AUTOCOMMIT"}  # PostgreSQL (see above)
 STATISTICS_RELOAD_SECONDS = 3600
 
 
@@ -61,13 +66,13 @@ class _SharedRead:
     """One read transaction for everything a unit of work (a web request) reads, opened on
     first use and ended by any write, so reads after a write see it."""
 
-    def __init__(self, sessions: sessionmaker):
-        self.sessions = sessions
+    def __init__(self, open_read):
+        self.open_read = open_read
         self.session: Session | None = None
 
     def get(self) -> Session:
         if self.session is None:
-            self.session = self.sessions()
+            self.session = self.open_read()
         return self.session
 
     def end(self) -> None:
@@ -117,8 +122,14 @@ class Database:
             yield shared.get()
             return
         # Closing (not rolling back) ends the transaction but keeps loaded values readable.
-        with self._sessions() as session:
+        with self._read_session() as session:
             yield session
+
+    def _read_session(self) -> Session:
+        session = self._sessions()
+        if not self.is_sqlite:
+            session.connection(execution_options=READ_OPTIONS)
+        return session
 
     @contextmanager
     def snapshot(self) -> Iterator[Session]:
@@ -134,7 +145,7 @@ class Database:
     def begin_shared_reads(self):
         """From now on in this context, reads share one transaction; returns a token for
         `end_shared_reads` (a context manager cannot span a request's before and after)."""
-        return self._shared.set(_SharedRead(self._sessions))
+        return self._shared.set(_SharedRead(self._read_session))
 
     def end_shared_reads(self, token) -> None:
         shared = self._shared.get()

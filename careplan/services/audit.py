@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Text, cast, insert, select, text, type_coerce
+from sqlalchemy import Text, cast, insert, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -48,10 +48,7 @@ def record_many(
     """One event per (object id, client id), chained in that order, with one read of the
     chain's head and one batched insert however many there are (an export of 1,000 rows
     records 1,000 events)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    prev = prev or GENESIS
+    prev = _locked_head(session) or GENESIS
     at = at or utcnow()
     common = {
         "at": at,
@@ -72,6 +69,27 @@ def record_many(
         # into the session: an export chunk writes 1,000 at once.
         session.connection().execute(insert(AuditEvent.__table__), rows)
     return len(rows)
+
+
+def _locked_head(session: Session) -> str | None:
+    """Takes the chain's lock, then reads the hash of its last event.
+
+    On SQLite the writing transaction already holds the database's write lock (BEGIN
+    IMMEDIATE). On PostgreSQL an advisory lock is taken, and the lock and the read go to the
+    server together in one round trip (psycopg's pipeline): the server runs them in order, so
+    the head is read, with a snapshot of its own, only once the lock is held. Every event
+    written pays this, a download's included."""
+    if session.get_bind().dialect.name != "postgresql":
+        return session.scalar(_HEAD)
+    driver = session.connection().connection.driver_connection
+    with driver.pipeline():
+        driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_AUDIT_LOCK,))
+        head = driver.execute("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
+    row = head.fetchone()
+    return row[0] if row else None
+
+
+_HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
 
 
 _HASHED = ("actor_id", "actor_role", "action", "object_type", "object_id", "client_id", "ip")
@@ -104,7 +122,9 @@ def verify_chain(db, since: tuple[int, str] | None = None, until: int | None = N
     """
     previous = since[1] if since else GENESIS
     count = 0
-    with db.read() as s:
+    # One snapshot for the whole walk; on PostgreSQL it also holds the transaction that
+    # streaming the rows in batches needs (a server-side cursor).
+    with db.snapshot() as s:
         read_at = _at_reader(s.get_bind().dialect)
         query = select(*_RAW_EVENT).order_by(AuditEvent.id)
         if since is not None:

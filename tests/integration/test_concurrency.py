@@ -329,3 +329,31 @@ def test_when_the_head_check_is_bypassed_the_constraints_still_refuse_as_a_confl
     assert documents.count_versions(db, doc_id) == 2
     with db.read() as s:
         assert s.scalar(sa.select(Document.head_number).where(Document.id == doc_id)) == 1
+
+
+# --- the audit chain alone: events about different things, written at the same moment -----
+
+
+def test_audit_events_written_at_the_same_moment_keep_one_chain(app, db):
+    """Nothing else serialises these writers (each records a download of its own document),
+    so only the chain's lock keeps two events from claiming the same predecessor."""
+    circle = Circle()
+    client = actor_for(circle.client)
+    workers = Workers(STRESS_THREADS)
+
+    def writer(i: int) -> None:
+        for n in range(STRESS_ROUNDS):
+            workers.barrier.wait()
+            with db.write() as s:
+                audit.record(s, client, "download", "document", 1000 * i + n, circle.client.id)
+
+    workers.run(writer)
+    report = audit.verify_chain(db)
+    assert report.ok, report
+    with db.read() as s:
+        downloads = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "download")
+        )
+    assert downloads == STRESS_THREADS * STRESS_ROUNDS
