@@ -360,6 +360,7 @@ def document_screen(
                 page.signoff.state,
                 page.signoff.agreed,
                 today or utc_today(),
+                (page.shown.number, page.content) if page.shown else None,
             )
             if with_extras
             else None

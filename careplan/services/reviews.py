@@ -92,10 +92,13 @@ def _recompute(s: Session, doc: Document, today: date) -> None:
     doc.next_review_on, doc.next_review_reason = when, why.value if why else None
 
 
-def _interval_weeks(s: Session, doc: Document, number: int) -> int:
-    content = s.scalar(
-        select(Version.content).where(Version.document_id == doc.id, Version.number == number)
-    )
+def _interval_weeks(s: Session, doc: Document, number: int, content: dict | None = None) -> int:
+    """The review interval the agreed version `number` sets; `content` is that version's
+    content when the caller has already read it."""
+    if content is None:
+        content = s.scalar(
+            select(Version.content).where(Version.document_id == doc.id, Version.number == number)
+        )
     return kind_for(doc.kind, doc.template).review_interval_weeks(content or {})
 
 
@@ -397,9 +400,19 @@ def review_panel(db: Database, actor: Actor, document_id: int, today: date) -> R
         return panel_in(s, actor, doc, access, decision.state, decision.agreed, today)
 
 
-def panel_in(s: Session, actor: Actor, doc: Document, access, state, agreed_ref, today: date):
+def panel_in(
+    s: Session,
+    actor: Actor,
+    doc: Document,
+    access,
+    state,
+    agreed_ref,
+    today: date,
+    shown: tuple[int, dict] | None = None,
+):
     """The review panel inside a transaction that has already checked access and decided the
-    sign-off state (the document page does both once for everything it shows)."""
+    sign-off state (the document page does both once for everything it shows). `shown` is
+    the (number, content) of a version already read, used when it is the agreed one."""
     requester = User.__table__.alias("requester")
     requests = [
         RequestView(
@@ -438,7 +451,9 @@ def panel_in(s: Session, actor: Actor, doc: Document, access, state, agreed_ref,
         ReviewReason(doc.next_review_reason).label if doc.next_review_reason else "",
         (when - today).days if when else None,
         doc.last_reviewed_on,
-        _interval_weeks(s, doc, agreed) if agreed else None,
+        _interval_weeks(s, doc, agreed, shown[1] if shown and shown[0] == agreed else None)
+        if agreed
+        else None,
         requests,
         confirmations,
         agreed,

@@ -28,8 +28,11 @@ from tests.factories import (
 )
 
 # Statements per page, transaction control not counted. A recorded read (supervisor,
-# advocate) adds its audit event: the chain's head, the insert and, on PostgreSQL, the lock.
-PLAN_PAGE = {"client": 10, "key_worker": 12, "supervisor": 14, "advocate": 15}
+# advocate) adds its audit event: the chain's head and the insert (on PostgreSQL the head is
+# read together with the chain's lock in one pipelined round trip, which the engine does not
+# see, so the count there is one lower). The agreed version's review interval is taken from
+# the version on screen when it is the agreed one.
+PLAN_PAGE = {"client": 9, "key_worker": 11, "supervisor": 12, "advocate": 13}
 # Each home opens with what needs the person now: the client's comes with the documents it
 # lists; a key worker's and a supervisor's is one more query over their people.
 CLIENT_HOME = 9  # with the crisis alerts the client is waiting on a response to
