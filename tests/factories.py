@@ -13,6 +13,7 @@ from careplan.db.models import (
     AdvocateInvitation,
     CaseloadLink,
     Document,
+    Notification,
     SupervisorTeam,
     Team,
     User,
@@ -135,6 +136,17 @@ class DocumentFactory(Base):
     title = "Care plan"
     head_number = 0
     created_by_id = factory.SelfAttribute("client_id")
+
+
+class NotificationFactory(Base):
+    """A notice shown to one person in the app."""
+
+    class Meta:
+        model = Notification
+
+    user_id = factory.LazyFunction(lambda: ClientFactory().id)
+    text = factory.Sequence(lambda n: f"Notice {n}")
+    link = ""
 
 
 class Circle:

@@ -12,6 +12,7 @@ from ..db.models import utc_today
 from ..domain.api_tokens import READ, SIGN, WRITE
 from ..domain.errors import ContentInvalid
 from ..domain.fhir import MEDIA_TYPE
+from ..domain.paging import Paged, Window
 from ..domain.signoff import Outcome
 from ..domain.supervision import PAGE_SIZE as DASHBOARD_PAGE_SIZE
 from ..domain.supervision import parse_filters
@@ -52,19 +53,24 @@ def _dump(schema: type, obj, status: int = 200):
     return response
 
 
-def _paged(schema: type, items: list, args: dict, endpoint: str, **values):
-    """One page of a list the service returned whole (each is bounded by the service)."""
-    page, per_page = args["page"], args["per_page"]
-    start = (page - 1) * per_page
-    more = len(items) > start + per_page
+def _window(args: dict) -> Window:
+    return Window(args["page"], args["per_page"])
+
+
+def _paged(schema: type, result: Paged, endpoint: str, **values):
+    """One page of a list, as every list under /api answers: its items, the total of the
+    whole list, and a link to the next page if there is one."""
+    window = result.window
     return _dump(
         schema,
         {
-            "items": items[start : start + per_page],
-            "page": page,
-            "per_page": per_page,
-            "total": len(items),
-            "next": url_for(endpoint, **values, page=page + 1, per_page=per_page) if more else None,
+            "items": result.items,
+            "page": window.page,
+            "per_page": window.per_page,
+            "total": result.total,
+            "next": url_for(endpoint, **values, page=window.page + 1, per_page=window.per_page)
+            if result.has_next
+            else None,
         },
     )
 
@@ -81,9 +87,10 @@ NOT_FOUND = (404,)
 @requires(READ)
 @operation("The clients you may see", schemas.ClientPage, query=schemas.PageQuery)
 def clients():
-    args = query(schemas.PageQuery())
-    rows = caseloads.people_for(get_db(), actor())
-    return _paged(schemas.ClientPage, rows, args, "api.clients")
+    window = _window(query(schemas.PageQuery()))
+    return _paged(
+        schemas.ClientPage, caseloads.people_page(get_db(), actor(), window), "api.clients"
+    )
 
 
 @bp.get("/clients/<int:client_id>")
@@ -312,13 +319,15 @@ def decline(document_id: int, number: int):
 @bp.get("/documents/<int:document_id>/comments")
 @requires(READ)
 @operation(
-    "Comments on a document, oldest first",
+    "Comments on a document, section by section in the document's order, oldest first in each",
     schemas.CommentPage,
     query=schemas.PageQuery,
     errors=NOT_FOUND,
 )
 def comments(document_id: int):
-    args = query(schemas.PageQuery())
+    window = _window(query(schemas.PageQuery()))
+    # The document's page reads its comments whole, with the read recorded as any page read
+    # is; a document's comments are paged from that list.
     screen = documents.document_screen(get_db(), actor(), document_id, today=utc_today())
     order = {key: i for i, (key, _) in enumerate(screen.page.sections)}
     rows = [
@@ -326,7 +335,8 @@ def comments(document_id: int):
         for key in sorted(screen.comments, key=lambda k: order.get(k, len(order)))
         for c in screen.comments[key]
     ]
-    return _paged(schemas.CommentPage, rows, args, "api.comments", document_id=document_id)
+    result = Paged(rows[window.offset : window.offset + window.per_page], len(rows), window)
+    return _paged(schemas.CommentPage, result, "api.comments", document_id=document_id)
 
 
 @bp.post("/documents/<int:document_id>/comments")
@@ -370,9 +380,9 @@ def review(document_id: int):
 @operation("Every review date you can see, soonest first", schemas.ReviewDatePage,
            query=schemas.PageQuery)  # fmt: skip
 def review_dates():
-    args = query(schemas.PageQuery())
-    rows = reviews.review_dates_for(get_db(), actor())
-    return _paged(schemas.ReviewDatePage, rows, args, "api.review_dates")
+    window = _window(query(schemas.PageQuery()))
+    result = reviews.review_dates_page(get_db(), actor(), window)
+    return _paged(schemas.ReviewDatePage, result, "api.review_dates")
 
 
 @bp.get("/reminders")
@@ -380,9 +390,9 @@ def review_dates():
 @operation("Your reminders and other notices in the app, newest first", schemas.ReminderPage,
            query=schemas.PageQuery)  # fmt: skip
 def reminder_list():
-    args = query(schemas.PageQuery())
-    rows = reminders.notifications_for(get_db(), actor())
-    return _paged(schemas.ReminderPage, rows, args, "api.reminder_list")
+    window = _window(query(schemas.PageQuery()))
+    result = reminders.notifications_page(get_db(), actor(), window)
+    return _paged(schemas.ReminderPage, result, "api.reminder_list")
 
 
 # --- supervision ---------------------------------------------------------------------------

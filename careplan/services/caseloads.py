@@ -10,8 +10,10 @@ from sqlalchemy import case, func, select
 
 from ..db.engine import Database
 from ..db.models import CaseloadLink, Document, User
+from ..domain.paging import Paged, Window
 from .access import visible_clients
 from .actor import Actor
+from .paging import page_of
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,18 @@ class PersonRow:
 
 
 def people_for(db: Database, actor: Actor) -> list[PersonRow]:
+    """Everyone on this person's caseload or teams, by name (their start page)."""
+    with db.read() as s:
+        return [_person(*row) for row in s.execute(_people(actor))]
+
+
+def people_page(db: Database, actor: Actor, window: Window) -> Paged[PersonRow]:
+    """The same list, one page of it, with the count of the whole list."""
+    with db.read() as s:
+        return page_of(s, _people(actor), window, _person)
+
+
+def _people(actor: Actor):
     clients = visible_clients(actor).subquery()
     worker = User.__table__.alias("worker")
     docs = (
@@ -43,7 +57,7 @@ def people_for(db: Database, actor: Actor) -> list[PersonRow]:
         .group_by(Document.client_id)
         .subquery()
     )
-    query = (
+    return (
         select(
             clients.c.id,
             clients.c.display_name,
@@ -58,10 +72,9 @@ def people_for(db: Database, actor: Actor) -> list[PersonRow]:
         )
         .outerjoin(worker, worker.c.id == CaseloadLink.key_worker_id)
         .outerjoin(docs, docs.c.client_id == clients.c.id)
-        .order_by(clients.c.display_name)
+        .order_by(clients.c.display_name, clients.c.id)
     )
-    with db.read() as s:
-        return [
-            PersonRow(cid, name, kw or "", n or 0, last, review, waiting or 0)
-            for cid, name, kw, n, last, review, waiting in s.execute(query)
-        ]
+
+
+def _person(cid, name, key_worker, n, last, review, waiting) -> PersonRow:
+    return PersonRow(cid, name, key_worker or "", n or 0, last, review, waiting or 0)

@@ -44,6 +44,7 @@ from ..db.models import (
     User,
 )
 from ..domain.crisis_alerts import alert_of
+from ..domain.paging import Paged, Window
 from ..domain.reviews import (
     STAFF_CHANNELS,
     Audience,
@@ -62,6 +63,7 @@ from ..domain.tokens import looks_like_token, new_token, token_hash
 from . import audit
 from .actor import Actor
 from .errors import Invalid, NotFound
+from .paging import page_of
 from .reviews import ReviewDate, review_dates_for, waiting_for
 
 log = logging.getLogger("careplan.reminders")
@@ -800,16 +802,27 @@ class NotificationView:
 
 
 def notifications_for(db: Database, actor: Actor, limit: int = 100) -> list[NotificationView]:
+    """This person's latest notices, newest first (the reminders page shows `limit`)."""
     with db.read() as s:
-        return [
-            NotificationView(n.id, n.text, n.link, n.created_at, n.read_at is not None)
-            for n in s.scalars(
-                select(Notification)
-                .where(Notification.user_id == actor.id)
-                .order_by(Notification.id.desc())
-                .limit(limit)
-            )
-        ]
+        return [_notification(*row) for row in s.execute(_notifications(actor).limit(limit))]
+
+
+def notifications_page(db: Database, actor: Actor, window: Window) -> Paged[NotificationView]:
+    """All of them, one page at a time, with the count of the whole list."""
+    with db.read() as s:
+        return page_of(s, _notifications(actor), window, _notification)
+
+
+def _notifications(actor: Actor):
+    return (
+        select(Notification)
+        .where(Notification.user_id == actor.id)
+        .order_by(Notification.id.desc())
+    )
+
+
+def _notification(n: Notification) -> NotificationView:
+    return NotificationView(n.id, n.text, n.link, n.created_at, n.read_at is not None)
 
 
 def unread_count(db: Database, actor: Actor) -> int:

@@ -27,6 +27,7 @@ from ..db.models import (
 )
 from ..domain.contingency import ContingencyPeriod
 from ..domain.kinds import KIND_LABELS, kind_for
+from ..domain.paging import Paged, Window
 from ..domain.reviews import (
     OpenRequest,
     ReviewReason,
@@ -42,6 +43,7 @@ from . import audit, passwords
 from .access import require_read, visible_clients
 from .actor import Actor
 from .errors import Invalid, NotFound, ReadOnly
+from .paging import page_of
 
 EARLIER_REVIEW_SUGGESTED_DAYS = 14  # what the "ask for an earlier review" form suggests
 
@@ -477,24 +479,34 @@ class ReviewDate:
 
 
 def review_dates_for(db: Database, actor: Actor, limit: int = 500) -> list[ReviewDate]:
-    """Every review date this person can see, soonest first (a client: their own)."""
-    clients = visible_clients(actor).subquery()
+    """Every review date this person can see, soonest first (a client: their own), up to
+    `limit` (the reminders page and the calendar feed)."""
     with db.read() as s:
-        rows = s.execute(
-            select(Document, clients.c.display_name)
-            .join(clients, clients.c.id == Document.client_id)
-            .where(Document.next_review_on.is_not(None))
-            .order_by(Document.next_review_on, Document.id)
-            .limit(limit)
-        ).all()
-        return [
-            ReviewDate(
-                d.id,
-                d.title,
-                KIND_LABELS.get(d.kind, d.kind),
-                client_name,
-                d.next_review_on,
-                ReviewReason(d.next_review_reason).label if d.next_review_reason else "",
-            )
-            for d, client_name in rows
-        ]
+        return [_review_date(*row) for row in s.execute(_review_dates(actor).limit(limit))]
+
+
+def review_dates_page(db: Database, actor: Actor, window: Window) -> Paged[ReviewDate]:
+    """The same list, one page of it, with the count of the whole list."""
+    with db.read() as s:
+        return page_of(s, _review_dates(actor), window, _review_date)
+
+
+def _review_dates(actor: Actor):
+    clients = visible_clients(actor).subquery()
+    return (
+        select(Document, clients.c.display_name)
+        .join(clients, clients.c.id == Document.client_id)
+        .where(Document.next_review_on.is_not(None))
+        .order_by(Document.next_review_on, Document.id)
+    )
+
+
+def _review_date(d: Document, client_name: str) -> ReviewDate:
+    return ReviewDate(
+        d.id,
+        d.title,
+        KIND_LABELS.get(d.kind, d.kind),
+        client_name,
+        d.next_review_on,
+        ReviewReason(d.next_review_reason).label if d.next_review_reason else "",
+    )

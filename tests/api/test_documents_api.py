@@ -11,11 +11,17 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import Document
-from careplan.services import audit, documents, signoff
+from careplan.services import audit, caseloads, documents, signoff
 from careplan.services.accounts import actor_for
 from careplan.web.request_checks import NUL_MESSAGE
 from tests.api.conftest import assert_error, bearer
-from tests.factories import PASSWORD, plan_content
+from tests.factories import (
+    PASSWORD,
+    CaseloadLinkFactory,
+    ClientFactory,
+    NotificationFactory,
+    plan_content,
+)
 
 
 def _save(client, token, doc_id, base, text="Changed through the API.", **extra):
@@ -172,6 +178,43 @@ def test_lists_come_page_by_page_with_a_next_link(client, db, world, token_for):
     for per_page in ("0", "101", "x"):
         response = client.get(f"/api/v1/clients?per_page={per_page}", headers=bearer(token))
         assert "per_page" in assert_error(response, 422)["fields"]
+
+
+def _every_page(client, token, url) -> tuple[list[dict], list[dict]]:
+    """Follows the next links from `url`; returns every page's body and all the items."""
+    pages, items = [], []
+    while url:
+        body = client.get(url, headers=bearer(token)).get_json()
+        pages.append(body)
+        items += body["items"]
+        url = body["next"]
+    return pages, items
+
+
+def test_long_lists_count_every_item_and_each_page_comes_from_the_database(
+    client, db, world, token_for
+):
+    # More notices than the reminders page shows (100): the API still counts and pages them all.
+    NotificationFactory.create_batch(103, user_id=world.own.client.id)
+    token = token_for(world.own.client)
+
+    pages, items = _every_page(client, token, "/api/v1/reminders?per_page=100")
+
+    assert [len(p["items"]) for p in pages] == [100, 3]
+    assert {p["total"] for p in pages} == {103}
+    ids = [n["id"] for n in items]
+    assert ids == sorted(set(ids), reverse=True), "newest first, none twice"
+
+    # A key worker with five more clients: pages of two, in name order, each client once.
+    for _ in range(5):
+        CaseloadLinkFactory(client_id=ClientFactory().id, key_worker_id=world.own.key_worker.id)
+    worker = token_for(world.own.key_worker)
+    pages, items = _every_page(client, worker, "/api/v1/clients?per_page=2")
+    assert [len(p["items"]) for p in pages] == [2, 2, 2]
+    assert {p["total"] for p in pages} == {6}
+    whole = caseloads.people_for(db, actor_for(world.own.key_worker))  # the start page's list
+    assert [c["id"] for c in items] == [p.client_id for p in whole]
+    assert len({c["id"] for c in items}) == 6
 
 
 def test_reads_through_the_api_are_in_the_client_s_access_log(client, db, world, token_for):
