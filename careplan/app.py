@@ -25,9 +25,6 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
     )
     app.config.update(load_config(instance, overrides=overrides))
     passwords.configure(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_KIB"])
-    app.extensions[DB_KEY] = Database(
-        app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
-    )
 
     app.extensions[LIBRARY_KEY] = AgreementLibrary(Path(app.config["AGREEMENTS_PATH"]))
     app.extensions[LIBRARY_KEY].current()  # report broken templates at start-up, not first use
@@ -40,7 +37,7 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
 
     csrf.init_app(app)
     login_manager.init_app(app)
-    _install_throttle(app)
+    use_database(app, app.config["DATABASE_URL"])
 
     from .web import register
 
@@ -52,11 +49,16 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
     return app
 
 
-def _install_throttle(app: Flask) -> None:
-    """Attempt counters shared by every process, and who is told of a pause (throttle.py)."""
+def use_database(app: Flask, url: str) -> None:
+    """The app's database, with the attempt counters kept in it (or in Redis) and who is told
+    of a pause (careplan.services.throttle). The test suite also uses this to give each test
+    an empty database without building the app again."""
     from .reminders.lockouts import LockoutNotices
     from .services import throttle
 
-    db = app.extensions[DB_KEY]
+    app.config["DATABASE_URL"] = url
+    db = app.extensions[DB_KEY] = Database(
+        url, sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
+    )
     notices = LockoutNotices(db, app.config)
     throttle.install(db, throttle.Throttle.from_config(app.config, db, on_lockout=notices))

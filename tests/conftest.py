@@ -3,15 +3,18 @@ CAREPLAN_TEST_DB=postgresql (server from CAREPLAN_TEST_PG_URL, default 127.0.0.1
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from careplan import create_app
+from careplan.app import use_database
 from careplan.db import migrate
 from careplan.db.engine import Database
 from careplan.extensions import DB_KEY
@@ -101,17 +104,35 @@ def db_template(tmp_path_factory):
     template.drop()
 
 
+@pytest.fixture(scope="session")
+def _worker_app(tmp_path_factory):
+    """One app per test worker, reused by every test: building an app (Werkzeug compiling
+    the URL rules, Jinja compiling the templates again) took most of a typical web test's
+    time. Each test gets it back with a fresh database, an empty instance folder and the
+    configuration it started with (see `app`); tests that need other settings build their
+    own app."""
+    folder = tmp_path_factory.mktemp("app")
+    app = create_app(
+        {"ENV": "testing", "DATABASE_URL": f"sqlite:///{folder / 'unused.db'}", **FAST_ARGON2},
+        instance_path=folder / "instance",
+    )
+    return app, copy.deepcopy(dict(app.config))
+
+
 @pytest.fixture
 def database_url(db_template, tmp_path) -> str:
     return db_template.fresh_url(tmp_path)
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
-    app = create_app(
-        {"ENV": "testing", "DATABASE_URL": database_url, **FAST_ARGON2},
-        instance_path=tmp_path / "instance",
-    )
+def app(_worker_app, database_url):
+    app, config = _worker_app
+    instance = Path(app.instance_path)
+    shutil.rmtree(instance, ignore_errors=True)
+    instance.mkdir(parents=True)
+    app.config.clear()
+    app.config.update(copy.deepcopy(config))
+    use_database(app, database_url)
     factories.bind(app.extensions[DB_KEY])
     yield app
     factories.unbind()
