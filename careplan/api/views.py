@@ -154,25 +154,12 @@ def document(document_id: int):
     errors=NOT_FOUND,
 )
 def versions(document_id: int):
-    args = query(schemas.PageQuery())
-    page, per_page = args["page"], args["per_page"]
-    result = documents.history(get_db(), actor(), document_id, page, page_size=per_page)
-    total = result.document.head_number
-    return _dump(
-        schemas.VersionPage,
-        {
-            # Past the last page the service shows the last one; a list API answers empty.
-            "items": result.versions if result.page == page else [],
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-            "next": url_for(
-                "api.versions", document_id=document_id, page=page + 1, per_page=per_page
-            )
-            if page * per_page < total
-            else None,
-        },
-    )
+    window = _window(query(schemas.PageQuery()))
+    result = documents.history(get_db(), actor(), document_id, window.page, window.per_page)
+    # Past the last page the service shows the last one; a list API answers empty.
+    items = result.versions if result.page == window.page else []
+    page = Paged(items, result.document.head_number, window)
+    return _paged(schemas.VersionPage, page, "api.versions", document_id=document_id)
 
 
 @bp.get("/documents/<int:document_id>/versions/<int:number>")
