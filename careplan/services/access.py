@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -16,19 +16,16 @@ from .errors import NotFound
 def relationship_to(session: Session, actor: Actor, client_id: int) -> Relationship:
     if actor.role is Role.CLIENT:
         return Relationship(is_the_client=actor.id == client_id)
+    ids = {"person": actor.id, "client": client_id}
     if actor.role is Role.KEY_WORKER:
         return Relationship(
-            holds_caseload=session.scalar(select(_holds(actor.id, client_id))),
-            incoming_key_worker=session.scalar(select(_incoming(actor.id, client_id))),
+            holds_caseload=session.scalar(_HOLDS, ids),
+            incoming_key_worker=session.scalar(_INCOMING, ids),
         )
     if actor.role is Role.SUPERVISOR:
-        return Relationship(
-            supervises_team=session.scalar(select(_supervises(actor.id, client_id)))
-        )
+        return Relationship(supervises_team=session.scalar(_SUPERVISES, ids))
     if actor.role is Role.ADVOCATE:
-        return Relationship(
-            invited_as_advocate=session.scalar(select(_invited(actor.id, client_id)))
-        )
+        return Relationship(invited_as_advocate=session.scalar(_INVITED, ids))
     return Relationship()
 
 
@@ -78,6 +75,15 @@ def _invited(advocate_id: int, client_id: int):
         AdvocateInvitation.advocate_id == advocate_id,
         AdvocateInvitation.revoked_at.is_(None),
     )
+
+
+# Every request that shows a client's records asks one of these: built once, with bound
+# parameters, because building a statement took longer than running it.
+_PERSON, _CLIENT = bindparam("person"), bindparam("client")
+_HOLDS = select(_holds(_PERSON, _CLIENT))
+_INCOMING = select(_incoming(_PERSON, _CLIENT))
+_SUPERVISES = select(_supervises(_PERSON, _CLIENT))
+_INVITED = select(_invited(_PERSON, _CLIENT))
 
 
 def visible_clients(actor: Actor) -> Select:

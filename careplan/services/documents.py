@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
-from sqlalchemy import Integer, func, literal, select, update
+from sqlalchemy import Integer, bindparam, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -203,14 +203,19 @@ def _load_document(s: Session, actor: Actor, document_id: int) -> tuple[Document
 
 
 def _version(s: Session, document_id: int, number: int) -> tuple[Version, User]:
-    row = s.execute(
-        select(Version, User)
-        .join(User, User.id == Version.author_id)
-        .where(Version.document_id == document_id, Version.number == number)
-    ).first()
+    row = s.execute(_VERSION, {"document_id": document_id, "number": number}).first()
     if row is None:
         raise NotFound()
     return row[0], row[1]
+
+
+# Statements every document page runs are built once, with bound parameters: building one
+# took longer than running it.
+_VERSION = (
+    select(Version, User)
+    .join(User, User.id == Version.author_id)
+    .where(Version.document_id == bindparam("document_id"), Version.number == bindparam("number"))
+)
 
 
 def _page(
@@ -338,11 +343,7 @@ def document_screen(
     from . import comments, reviews
 
     with db.read() as s:
-        row = s.execute(
-            select(Document, User.display_name, User.preferred_name)
-            .join(User, User.id == Document.client_id)
-            .where(Document.id == document_id)
-        ).first()
+        row = s.execute(_DOCUMENT_WITH_CLIENT, {"document_id": document_id}).first()
         if row is None:
             raise NotFound()
         doc, client_name, preferred_name = row
@@ -373,6 +374,13 @@ def document_screen(
     return DocumentScreen(page, notes, review)
 
 
+_DOCUMENT_WITH_CLIENT = (
+    select(Document, User.display_name, User.preferred_name)
+    .join(User, User.id == Document.client_id)
+    .where(Document.id == bindparam("document_id"))
+)
+
+
 def history(
     db: Database, actor: Actor, document_id: int, page: int = 1, page_size: int = HISTORY_PAGE_SIZE
 ) -> HistoryPage:
@@ -381,38 +389,44 @@ def history(
         pages = max(1, -(-doc.head_number // page_size))
         page = min(max(1, page), pages)
         rows = s.execute(
-            select(
-                Version.number, Version.created_at, Version.change_note, Version.content_hash, User
-            )
-            .join(User, User.id == Version.author_id)
-            # Numbers run 1..head without gaps, so a page is a range of numbers: any page
-            # costs the same, however long the history (no OFFSET scan).
-            .where(
-                Version.document_id == doc.id,
-                Version.number <= doc.head_number - (page - 1) * page_size,
-            )
-            .order_by(Version.number.desc())
-            .limit(page_size)
+            _HISTORY_VERSIONS,
+            {
+                "document_id": doc.id,
+                "up_to": doc.head_number - (page - 1) * page_size,
+                "page_size": page_size,
+            },
         ).all()
         versions = [
             VersionInfo(n, u.display_name, Role(u.role).label, at, note, h, u.id)
             for n, at, note, h, u in rows
         ]
-        rows = s.execute(
-            select(AuditEvent, User)
-            .join(User, User.id == AuditEvent.actor_id)
-            .where(
-                AuditEvent.object_type == "document",
-                AuditEvent.object_id == doc.id,
-                AuditEvent.action.in_(list(EVENT_WORDS)),
-            )
-            .order_by(AuditEvent.id.desc())
-            .limit(HISTORY_EVENTS)
-        ).all()
+        rows = s.execute(_HISTORY_EVENTS, {"document_id": doc.id}).all()
         events = [_event(e, u) for e, u in rows]
         result = HistoryPage(_page(s, doc, access, None, actor), versions, page, pages, events)
     _record_read(db, actor, access, doc, doc.client_id, "history")
     return result
+
+
+_HISTORY_VERSIONS = (
+    select(Version.number, Version.created_at, Version.change_note, Version.content_hash, User)
+    .join(User, User.id == Version.author_id)
+    # Numbers run 1..head without gaps, so a page is a range of numbers: any page costs the
+    # same, however long the history (no OFFSET scan).
+    .where(Version.document_id == bindparam("document_id"), Version.number <= bindparam("up_to"))
+    .order_by(Version.number.desc())
+    .limit(bindparam("page_size"))
+)
+_HISTORY_EVENTS = (
+    select(AuditEvent, User)
+    .join(User, User.id == AuditEvent.actor_id)
+    .where(
+        AuditEvent.object_type == "document",
+        AuditEvent.object_id == bindparam("document_id"),
+        AuditEvent.action.in_(list(EVENT_WORDS)),
+    )
+    .order_by(AuditEvent.id.desc())
+    .limit(HISTORY_EVENTS)
+)
 
 
 def _event(event: AuditEvent, user: User) -> Event:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from .. import pdf
 from ..db import notify
@@ -270,19 +270,7 @@ def sealed_pdf(
     db: Database, actor: Actor, document_id: int, number: int, settings: PdfSettings
 ) -> SealedPdf:
     with db.read() as s:
-        # Plain columns, not objects: this runs for every download.
-        row = s.execute(
-            select(
-                PdfRender.status,
-                PdfRender.file_name,
-                PdfRender.attempts,
-                PdfRender.agreed_at,
-                Document.client_id,
-                Document.kind,
-            )
-            .join(Document, Document.id == PdfRender.document_id)
-            .where(PdfRender.document_id == document_id, PdfRender.version_number == number)
-        ).first()
+        row = s.execute(_STORED_PDF, {"document_id": document_id, "number": number}).first()
         if row is None:
             # Nothing to download, or no such document: the same answer either way, after
             # the same check of who is asking.
@@ -308,6 +296,25 @@ def sealed_pdf(
             detail={"what": f"the signed PDF of your {label.lower()} (version {number})"},
         )
     return SealedPdf("ready", settings.storage / row.file_name, filename, row.attempts)
+
+
+# Plain columns, built once with bound parameters: this runs for every download, and building
+# the statement took longer than running it.
+_STORED_PDF = (
+    select(
+        PdfRender.status,
+        PdfRender.file_name,
+        PdfRender.attempts,
+        PdfRender.agreed_at,
+        Document.client_id,
+        Document.kind,
+    )
+    .join(Document, Document.id == PdfRender.document_id)
+    .where(
+        PdfRender.document_id == bindparam("document_id"),
+        PdfRender.version_number == bindparam("number"),
+    )
+)
 
 
 def draft_pdf(

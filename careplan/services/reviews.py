@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database
@@ -98,9 +98,7 @@ def _interval_weeks(s: Session, doc: Document, number: int, content: dict | None
     """The review interval the agreed version `number` sets; `content` is that version's
     content when the caller has already read it."""
     if content is None:
-        content = s.scalar(
-            select(Version.content).where(Version.document_id == doc.id, Version.number == number)
-        )
+        content = s.scalar(_CONTENT, {"document_id": doc.id, "number": number})
     return kind_for(doc.kind, doc.template).review_interval_weeks(content or {})
 
 
@@ -415,7 +413,6 @@ def panel_in(
     """The review panel inside a transaction that has already checked access and decided the
     sign-off state (the document page does both once for everything it shows). `shown` is
     the (number, content) of a version already read, used when it is the agreed one."""
-    requester = User.__table__.alias("requester")
     requests = [
         RequestView(
             r.kind,
@@ -425,22 +422,9 @@ def panel_in(
             Named(name, Role(role).value, user_id) if name else Named(""),
             r.requested_at,
         )
-        for r, name, role, user_id in s.execute(
-            select(ReviewRequest, requester.c.display_name, requester.c.role, requester.c.id)
-            .outerjoin(requester, requester.c.id == ReviewRequest.requested_by_id)
-            .where(ReviewRequest.document_id == doc.id, ReviewRequest.resolved_at.is_(None))
-            .order_by(ReviewRequest.id)
-        )
+        for r, name, role, user_id in s.execute(_OPEN_REQUESTS, {"document_id": doc.id})
     ]
-    rows = s.execute(
-        select(ReviewConfirmation, User.display_name)
-        .join(User, User.id == ReviewConfirmation.user_id)
-        .where(
-            ReviewConfirmation.document_id == doc.id,
-            ReviewConfirmation.cycle == doc.review_cycle,
-        )
-        .order_by(ReviewConfirmation.id)
-    ).all()
+    rows = s.execute(_CONFIRMATIONS, {"document_id": doc.id, "cycle": doc.review_cycle}).all()
     confirmations = [
         ConfirmationView(name, Role(c.role).label, c.confirmed_at, c.user_id) for c, name in rows
     ]
@@ -476,6 +460,31 @@ class ReviewDate:
     client_name: str
     on: date
     reason_label: str
+
+
+# Every document page runs these: built once, with bound parameters, because building a
+# statement took longer than running it.
+_REQUESTER = User.__table__.alias("requester")
+_OPEN_REQUESTS = (
+    select(ReviewRequest, _REQUESTER.c.display_name, _REQUESTER.c.role, _REQUESTER.c.id)
+    .outerjoin(_REQUESTER, _REQUESTER.c.id == ReviewRequest.requested_by_id)
+    .where(
+        ReviewRequest.document_id == bindparam("document_id"), ReviewRequest.resolved_at.is_(None)
+    )
+    .order_by(ReviewRequest.id)
+)
+_CONFIRMATIONS = (
+    select(ReviewConfirmation, User.display_name)
+    .join(User, User.id == ReviewConfirmation.user_id)
+    .where(
+        ReviewConfirmation.document_id == bindparam("document_id"),
+        ReviewConfirmation.cycle == bindparam("cycle"),
+    )
+    .order_by(ReviewConfirmation.id)
+)
+_CONTENT = select(Version.content).where(
+    Version.document_id == bindparam("document_id"), Version.number == bindparam("number")
+)
 
 
 def review_dates_for(db: Database, actor: Actor, limit: int = 500) -> list[ReviewDate]:

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db import notify
@@ -88,31 +88,39 @@ def caseload_history(s: Session, client_id: int) -> Caseload:
 
 def _caseload_with_names(s: Session, client_id: int) -> tuple[Caseload, dict[int, str]]:
     """Who held the client's caseload and when, with the workers' names, in one read."""
-    rows = s.execute(
-        select(
-            CaseloadLink.key_worker_id,
-            CaseloadLink.started_at,
-            CaseloadLink.ended_at,
-            User.display_name,
-        )
-        .join(User, User.id == CaseloadLink.key_worker_id)
-        .where(CaseloadLink.client_id == client_id)
-        .order_by(CaseloadLink.started_at)
-    ).all()
+    rows = s.execute(_CASELOAD_WITH_NAMES, {"client_id": client_id}).all()
     return Caseload(Tenure(w, started, ended) for w, started, ended, _ in rows), {
         w: name for w, _, _, name in rows
     }
 
 
 def _signatures(s: Session, document_id: int) -> list[tuple[SignatureRecord, User]]:
-    return list(
-        s.execute(
-            select(SignatureRecord, User)
-            .join(User, User.id == SignatureRecord.user_id)
-            .where(SignatureRecord.document_id == document_id)
-            .order_by(SignatureRecord.id)
-        ).all()
+    return list(s.execute(_SIGNATURES, {"document_id": document_id}).all())
+
+
+# Every document page runs these: built once, with bound parameters, because building a
+# statement took longer than running it.
+_CASELOAD_WITH_NAMES = (
+    select(
+        CaseloadLink.key_worker_id,
+        CaseloadLink.started_at,
+        CaseloadLink.ended_at,
+        User.display_name,
     )
+    .join(User, User.id == CaseloadLink.key_worker_id)
+    .where(CaseloadLink.client_id == bindparam("client_id"))
+    .order_by(CaseloadLink.started_at)
+)
+_SIGNATURES = (
+    select(SignatureRecord, User)
+    .join(User, User.id == SignatureRecord.user_id)
+    .where(SignatureRecord.document_id == bindparam("document_id"))
+    .order_by(SignatureRecord.id)
+)
+_SIGNED_HASHES = select(Version.number, Version.content_hash).where(
+    Version.document_id == bindparam("document_id"),
+    Version.number.in_(bindparam("numbers", expanding=True)),
+)
 
 
 def decide_for(s: Session, doc: Document, rows=None, caseload: Caseload | None = None) -> SignOff:
@@ -124,13 +132,7 @@ def decide_for(s: Session, doc: Document, rows=None, caseload: Caseload | None =
         {doc.head_number} if doc.head_number else set()
     )
     versions = (
-        dict(
-            s.execute(
-                select(Version.number, Version.content_hash).where(
-                    Version.document_id == doc.id, Version.number.in_(numbers)
-                )
-            ).all()
-        )
+        dict(s.execute(_SIGNED_HASHES, {"document_id": doc.id, "numbers": sorted(numbers)}).all())
         if numbers
         else {}
     )

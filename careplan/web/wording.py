@@ -10,9 +10,11 @@ from ..domain.roles import Role
 
 
 def _reader() -> tuple[int | None, Role | None]:
-    if not current_user or not current_user.is_authenticated:
+    # One look through the proxy, not one per attribute: a page names dozens of people.
+    reader = current_user._get_current_object()
+    if reader is None or not reader.is_authenticated:
         return None, None
-    return current_user.id, current_user.role
+    return reader.id, reader.role
 
 
 def person(
