@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import CaseloadLink, SupervisorTeam, Team, User, utcnow
+from ..domain.paging import Window
 from ..domain.roles import Role
 from . import account_settings, accounts, audit, passwords
 from .account_settings import IssuedLink
@@ -78,7 +79,7 @@ def search(db: Database, admin: Actor, query: str = "", role: str = "", page: in
             .where(*conditions)
             .order_by(User.display_name, User.id)
             .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
+            .offset(Window(page, PAGE_SIZE).offset)
         ).all()
     return AccountList(
         [AccountRow(u.id, u.display_name, u.email, Role(u.role).label, t or "", u.active)

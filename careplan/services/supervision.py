@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from ..db.engine import Database
 from ..db.models import CaseloadLink, Document, ReviewLog, SupervisorTeam, Team, User, utcnow
 from ..domain.kinds import KIND_LABELS
+from ..domain.paging import Window
 from ..domain.roles import Role
 from ..domain.spreadsheet import text_cell
 from ..domain.supervision import (
@@ -218,7 +219,7 @@ def dashboard(db: Database, actor: Actor, filters: Filters, today: date) -> Dash
         values = s.execute(
             _query(scope, filters, today)
             .limit(PAGE_SIZE + 1)
-            .offset((filters.page - 1) * PAGE_SIZE)
+            .offset(Window(filters.page, PAGE_SIZE).offset)
         ).all()
     rows = [_row(v, today) for v in values[:PAGE_SIZE]]
     return Dashboard(rows, filters, len(values) > PAGE_SIZE, scope.teams, scope.workers)
