@@ -25,6 +25,7 @@ from enum import StrEnum
 from .local_time import show
 from .roles import Role
 from .supervision import DUE_SOON_DAYS
+from .wording import possessive
 
 
 class Kind(StrEnum):
@@ -111,13 +112,9 @@ def _days(n: int) -> str:
     return "1 day" if n == 1 else f"{n} days"
 
 
-def _possessive(name: str) -> str:
-    return f"{name}’s"  # "Chris’s": the plain form, read aloud as it is written
-
-
 def _title(d: DocumentFacts, own: bool) -> str:
-    """“your care plan” for the client, “Alex’s care plan” for anyone else."""
-    return f"{'your' if own else _possessive(d.client_name)} {d.title.lower()}"
+    """“your care plan” for the client, “Alex's care plan” for anyone else."""
+    return f"{'your' if own else possessive(d.client_name)} {d.title.lower()}"
 
 
 def waiting_for_signature(d: DocumentFacts, role: Role, actor_id: int) -> bool:
@@ -256,10 +253,10 @@ def card_state(d: DocumentFacts, viewer_id: int, zone: tzinfo = UTC) -> str:
     if d.signoff_state == "awaiting_signature":
         missing = []
         if not d.client_signed_head:
-            missing.append("yours" if viewer_id == d.client_id else _possessive(d.client_name))
+            missing.append("yours" if viewer_id == d.client_id else possessive(d.client_name))
         if not d.worker_signed_head:
             name = d.key_worker_name or "the key worker"
-            missing.append("yours" if viewer_id == d.key_worker_id else _possessive(name))
+            missing.append("yours" if viewer_id == d.key_worker_id else possessive(name))
         state = f"Version {d.head_number} is waiting for a signature: {' and '.join(missing)}."
     elif d.signoff_state == "declined":
         state = f"Version {d.head_number} was declined. See why on the plan."

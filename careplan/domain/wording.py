@@ -116,13 +116,15 @@ def waiting_for(
         else:
             others.append(key_worker_name or "the key worker")
     if mine:
-        return "your signature" + "".join(f" and {_possessive(o)}" for o in others)
+        return "your signature" + "".join(f" and {possessive(o)}" for o in others)
     if not others:
         return "nobody"
     if len(others) == 1:
-        return f"{_possessive(others[0])} signature"
-    return " and ".join(_possessive(o) for o in others) + " signatures"
+        return f"{possessive(others[0])} signature"
+    return " and ".join(possessive(o) for o in others) + " signatures"
 
 
-def _possessive(name: str) -> str:
+def possessive(name: str) -> str:
+    """ "Chris's": the plain form, read aloud as it is written, with the apostrophe every other
+    text of the app uses."""
     return f"{name}'s"

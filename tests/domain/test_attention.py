@@ -51,7 +51,7 @@ def test_review_lines_count_days_and_name_the_client_for_the_worker():
         "Your care plan: the review is overdue. It was due on 9 March 2026, 1 day ago."
     )
     [theirs] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [doc(next_review_on=TODAY)])
-    assert theirs.text == "Chris’s care plan: the review is due today."
+    assert theirs.text == "Chris's care plan: the review is due today."
     # Another worker does not hold the caseload.
     assert needs_you_now(Role.KEY_WORKER, OTHER, TODAY, [late]) == []
     # Not agreed yet: no review is due, whatever the date says.
@@ -82,7 +82,7 @@ def test_card_states():
         worker_signed_head=False,
     )
     assert card_state(waiting, WORKER) == (
-        "Version 3 is waiting for a signature: Chris’s and yours. Version 2 stays in force, "
+        "Version 3 is waiting for a signature: Chris's and yours. Version 2 stays in force, "
         "agreed on 1 March 2026."
     )
     declined = doc(signoff_state="declined", head_number=3, agreed_version=None)
