@@ -11,6 +11,7 @@ import copy
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -87,12 +88,18 @@ class DocumentKind:
         return (key,)
 
     # --- shared behaviour -----------------------------------------------------------------
+    @cached_property
+    def _loader(self) -> Schema:
+        """One schema instance per kind, reused (marshmallow's instances may be): making one
+        builds every nested schema's fields, which took longer than loading a whole plan."""
+        return self.schema()
+
     def validate(self, raw: dict, make_id: Callable[[], str] = new_id) -> dict:
         """Return clean content or raise ContentInvalid with one message per form field."""
         raw = strip_attribution(raw)
         raw = self.drop_blank_rows(raw)
         try:
-            content = self.schema().load(raw)
+            content = self._loader.load(raw)
         except ValidationError as err:
             raise ContentInvalid(flatten_errors(err.messages)) from err
         size = text_size(content)

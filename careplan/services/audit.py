@@ -67,7 +67,7 @@ def record_many(
     if rows:
         # Plain rows, inserted in this order (so ids follow the chain), without loading them
         # into the session: an export chunk writes 1,000 at once.
-        session.connection().execute(insert(AuditEvent.__table__), rows)
+        session.connection().execute(_INSERT, rows)
     return len(rows)
 
 
@@ -90,6 +90,7 @@ def _locked_head(session: Session) -> str | None:
 
 
 _HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+_INSERT = insert(AuditEvent.__table__)
 
 
 _HASHED = ("actor_id", "actor_role", "action", "object_type", "object_id", "client_id", "ip")

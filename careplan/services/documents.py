@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
-from sqlalchemy import Integer, bindparam, func, literal, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -284,16 +284,11 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
         if client is None or client.role != Role.CLIENT.value:
             raise NotFound()
         access = require_read(s, actor, client_id)
-        worker_id, worker = s.execute(
-            select(User.id, User.display_name)
-            .join(CaseloadLink, CaseloadLink.key_worker_id == User.id)
-            .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None))
-        ).first() or (None, "")
+        worker_id, worker = s.execute(_KEY_WORKER, {"client_id": client_id}).first() or (None, "")
         # Each card's sign-off state and review date come with the documents, in one query.
         rows = s.execute(
-            select(Document, *attention.fact_columns(literal(worker_id, Integer), utc_today()))
-            .where(Document.client_id == client_id)
-            .order_by(Document.created_at.desc(), Document.id.desc())
+            _CLIENT_DOCUMENTS,
+            {"client_id": client_id, "worker_id": worker_id, "today": utc_today()},
         ).all()
         summaries = []
         for d, *facts in rows:
@@ -322,6 +317,23 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
         )
     _record_read(db, actor, access, None, client_id, "the list of your plans")
     return records
+
+
+# The start page of every client runs these: built once, with bound parameters, because
+# building them took longer than running them.
+_KEY_WORKER = (
+    select(User.id, User.display_name)
+    .join(CaseloadLink, CaseloadLink.key_worker_id == User.id)
+    .where(CaseloadLink.client_id == bindparam("client_id"), CaseloadLink.ended_at.is_(None))
+)
+_CLIENT_DOCUMENTS = (
+    select(
+        Document,
+        *attention.fact_columns(bindparam("worker_id", type_=Integer), bindparam("today")),
+    )
+    .where(Document.client_id == bindparam("client_id"))
+    .order_by(Document.created_at.desc(), Document.id.desc())
+)
 
 
 def open_document(
@@ -539,11 +551,8 @@ def save_version(
         # Compare-and-set on the head: of two saves based on the same version, exactly one
         # moves the head; the other matches no row and becomes a conflict.
         moved = s.execute(
-            update(Document)
-            .where(Document.id == doc.id, Document.head_number == base_number)
-            # Nobody has signed the new version yet; an agreed one stays in force beside it.
-            .values(head_number=base_number + 1, updated_at=now, signoff_state="draft")
-            .execution_options(synchronize_session=False)
+            _MOVE_HEAD,
+            {"document_id": doc.id, "base": base_number, "new_head": base_number + 1, "now": now},
         ).rowcount
         if moved != 1:
             raise Conflict(doc.id, base_number, _current_head(s, doc.id), content, change_note)
@@ -579,6 +588,15 @@ def save_version(
         drafts.forget(s, actor.id, doc.id)
         findings = _language_in_changes(kind, parent.content if parent else None, content, terms)
         return SaveResult(doc.id, base_number + 1, saved=True, language=findings)
+
+
+_MOVE_HEAD = (
+    update(Document)
+    .where(Document.id == bindparam("document_id"), Document.head_number == bindparam("base"))
+    # Nobody has signed the new version yet; an agreed one stays in force beside it.
+    .values(head_number=bindparam("new_head"), updated_at=bindparam("now"), signoff_state="draft")
+    .execution_options(synchronize_session=False)
+)
 
 
 def check_wording(

@@ -101,10 +101,15 @@ def find(db: Database, actor: Actor, document_id: int) -> Draft | None:
         )
 
 
-# Built once (every edit page reads it): building it took longer than running it.
-_DRAFT = select(EditDraft).where(
-    EditDraft.user_id == bindparam("user_id"), EditDraft.document_id == bindparam("document_id")
+# Built once (every edit page reads one, every save forgets one): building a statement took
+# longer than running it.
+_ONE_DRAFT = (
+    EditDraft.user_id == bindparam("user_id"),
+    EditDraft.document_id == bindparam("document_id"),
 )
+_DRAFT = select(EditDraft).where(*_ONE_DRAFT)
+# No draft is loaded where one is forgotten, so the session has nothing to keep in step.
+_FORGET = delete(EditDraft).where(*_ONE_DRAFT).execution_options(synchronize_session=False)
 
 
 def discard(db: Database, actor: Actor, document_id: int) -> None:
@@ -115,6 +120,4 @@ def discard(db: Database, actor: Actor, document_id: int) -> None:
 
 def forget(s: Session, user_id: int, document_id: int) -> None:
     """Inside a save's transaction: the draft became a version."""
-    s.execute(
-        delete(EditDraft).where(EditDraft.user_id == user_id, EditDraft.document_id == document_id)
-    )
+    s.execute(_FORGET, {"user_id": user_id, "document_id": document_id})
