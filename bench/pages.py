@@ -1,0 +1,160 @@
+"""Processor time per request, in-process, in units of one static file from the same app.
+
+For each database (`--db sqlite`, `postgresql` or `both`) it seeds the load benchmark's data
+(bench.load.seed: clients and key workers sharing agreed plans with sealed PDFs), signs one
+client in through the Flask test client and, in `--rounds` rounds, times 5 of each request the
+load benchmark makes (the plan, the edit page, the edit page and a save, the history, the
+sealed PDF's download, the start page) and 5 of the app's own static stylesheet. Each figure is
+the request's processor time (`time.process_time`, so waiting for the database does not count)
+divided by the static file's: rounds alternate, so a machine that speeds up or slows down
+moves both sides alike. No HTTP server and no load generator share the processor with it.
+
+    .venv/bin/python -m bench.pages --db both
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import load
+from .document_form import DocumentForm
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+RESULTS_MD = BENCH / "RESULTS_pages.md"
+PER_ROUND = 5
+
+
+def requests_for(client, account: dict) -> dict[str, Callable[[], None]]:
+    doc = account["document"]
+    saved = [0]
+
+    def get(url: str) -> None:
+        response = client.get(url, follow_redirects=True)
+        response.get_data()
+        response.close()
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+
+    def save() -> None:
+        page = client.get(f"/documents/{doc}/edit").get_data(as_text=True)
+        form = dict(DocumentForm(page).fields)
+        saved[0] += 1
+        form["what_matters-text"] = f"save {saved[0]}"
+        form["change_note"] = f"bench save {saved[0]}"
+        response = client.post(f"/documents/{doc}/edit", data=form)
+        if response.status_code != 302:
+            raise SystemExit(f"the save answered {response.status_code}")
+
+    return {
+        "plan page": lambda: get(f"/documents/{doc}"),
+        "edit page": lambda: get(f"/documents/{doc}/edit"),
+        "edit page and save": save,
+        "history": lambda: get(f"/documents/{doc}/history"),
+        "sealed PDF download": lambda: get(
+            f"/documents/{doc}/versions/{account['agreed_version']}/signed.pdf"
+        ),
+        "start page": lambda: get("/"),
+        "static file": lambda: get("/static/app.css"),
+    }
+
+
+def run_one(kind: str, args, log=print) -> dict:
+    from careplan import create_app
+    from careplan.db import migrate
+    from careplan.extensions import DB_KEY
+
+    folder = RESULTS / f"pages-{kind}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    url, drop = load.fresh_database(kind, args.pg_url, folder)
+    try:
+        migrate.upgrade(url)
+        log(f"[{kind}] seeding")
+        people = load.seed(url, folder / "instance", 4, log)
+        app = create_app({"DATABASE_URL": url}, instance_path=folder / "instance")
+        client = app.test_client()
+        account = people[0]
+        token = load.CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+        client.post(
+            "/login",
+            data={"email": account["email"], "password": load.PASSWORD, "csrf_token": token},
+        )
+        requests = requests_for(client, account)
+        for make in requests.values():  # warm: templates compiled, statements prepared
+            for _ in range(10):
+                make()
+        spent = dict.fromkeys(requests, 0.0)
+        for _ in range(args.rounds):
+            for name, make in requests.items():
+                started = time.process_time()
+                for _ in range(PER_ROUND):
+                    make()
+                spent[name] += time.process_time() - started
+        app.extensions[DB_KEY].dispose()
+        static = spent.pop("static file")
+        count = args.rounds * PER_ROUND
+        result = {
+            "db": kind,
+            "rounds": args.rounds,
+            "static_ms": round(static / count * 1000, 3),
+            "units": {name: round(t / static, 2) for name, t in spent.items()},
+        }
+        log(f"  {result}")
+        return result
+    finally:
+        drop()
+
+
+def write_results(results: list[dict], label: str) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    for r in results:
+        (RESULTS / f"pages-{r['db']}.json").write_text(json.dumps({"at": stamp, **r}, indent=2))
+    lines = [
+        "# Processor time per request, in units of a static file",
+        "",
+        f"`.venv/bin/python -m bench.pages`, {stamp}, {label}; {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; {results[0]['rounds']} alternating rounds of "
+        f"{PER_ROUND} of each request, one signed-in client, Flask test client in-process.",
+        "",
+        "| request | " + " | ".join(r["db"] for r in results) + " |",
+        "|---|" + "---:|" * len(results),
+    ]
+    for name in results[0]["units"]:
+        lines.append(f"| {name} | " + " | ".join(str(r["units"][name]) for r in results) + " |")
+    lines.append(
+        "| (one static file, ms of processor time) | "
+        + " | ".join(str(r["static_ms"]) for r in results)
+        + " |"
+    )
+    RESULTS_MD.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("postgresql", "sqlite", "both"), default="both")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("CAREPLAN_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432"),
+    )
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--label", default="current code")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    results = [run_one(kind, args) for kind in kinds]
+    if not args.no_write:
+        write_results(results, args.label)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
