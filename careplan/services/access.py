@@ -16,7 +16,7 @@ from .errors import NotFound
 def relationship_to(session: Session, actor: Actor, client_id: int) -> Relationship:
     if actor.role is Role.CLIENT:
         return Relationship(is_the_client=actor.id == client_id)
-    ids = {"person": actor.id, "client": client_id}
+    ids = {PERSON.key: actor.id, _CLIENT.key: client_id}
     if actor.role is Role.KEY_WORKER:
         return Relationship(
             holds_caseload=session.scalar(_HOLDS, ids),
@@ -79,22 +79,30 @@ def _invited(advocate_id: int, client_id: int):
 
 # Every request that shows a client's records asks one of these: built once, with bound
 # parameters, because building a statement took longer than running it.
-_PERSON, _CLIENT = bindparam("person"), bindparam("client")
-_HOLDS = select(_holds(_PERSON, _CLIENT))
-_INCOMING = select(_incoming(_PERSON, _CLIENT))
-_SUPERVISES = select(_supervises(_PERSON, _CLIENT))
-_INVITED = select(_invited(_PERSON, _CLIENT))
+# A statement built once for everyone of a role takes the person's id as this parameter.
+PERSON = bindparam("person")
+_CLIENT = bindparam("client")
+_HOLDS = select(_holds(PERSON, _CLIENT))
+_INCOMING = select(_incoming(PERSON, _CLIENT))
+_SUPERVISES = select(_supervises(PERSON, _CLIENT))
+_INVITED = select(_invited(PERSON, _CLIENT))
 
 
 def visible_clients(actor: Actor) -> Select:
     """A query for the client users this person may see (none for admins)."""
+    return clients_visible_to(actor.role, actor.id)
+
+
+def clients_visible_to(role: Role, person) -> Select:
+    """The same for anyone of `role`: `person` is their id, or PERSON in a statement built
+    once per role."""
     query = select(User).where(User.role == Role.CLIENT.value, User.active.is_(True))
-    if actor.role is Role.CLIENT:
-        return query.where(User.id == actor.id)
-    if actor.role is Role.KEY_WORKER:
-        return query.where(_holds(actor.id, User.id) | _incoming(actor.id, User.id))
-    if actor.role is Role.SUPERVISOR:
-        return query.where(_supervises(actor.id, User.id))
-    if actor.role is Role.ADVOCATE:
-        return query.where(_invited(actor.id, User.id))
+    if role is Role.CLIENT:
+        return query.where(User.id == person)
+    if role is Role.KEY_WORKER:
+        return query.where(_holds(person, User.id) | _incoming(person, User.id))
+    if role is Role.SUPERVISOR:
+        return query.where(_supervises(person, User.id))
+    if role is Role.ADVOCATE:
+        return query.where(_invited(person, User.id))
     return query.where(False)

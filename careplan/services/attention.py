@@ -7,10 +7,11 @@ each joined to the documents that wait for something and to a pending handover."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, false, func, or_, select
 
 from ..db.engine import Database
 from ..db.models import (
@@ -26,7 +27,7 @@ from ..domain.attention import AlertFacts, DocumentFacts, HandoverFacts, Item, n
 from ..domain.roles import Role
 from ..domain.supervision import DUE_SOON_DAYS
 from . import crisis_alerts
-from .access import visible_clients
+from .access import PERSON, clients_visible_to
 from .actor import Actor
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def _signed_head(user_id_column):
     )
 
 
-def _crisis_until(today: date):
+def _crisis_until(today):
     return (
         select(func.max(ContingencyActivation.ends_on))
         .where(
@@ -71,8 +72,9 @@ def _agreed_at():
     )
 
 
-def fact_columns(key_worker_id_column, today: date) -> tuple:
-    """Columns that, beside a Document and its client's current key worker, make its facts."""
+def fact_columns(key_worker_id_column, today) -> tuple:
+    """Columns that, beside a Document and its client's current key worker, make its facts
+    (`today` is a date or a bound parameter)."""
     return (
         _signed_head(Document.client_id).label("client_signed"),
         _signed_head(key_worker_id_column).label("worker_signed"),
@@ -109,26 +111,30 @@ def facts_of(
     )
 
 
-def _waiting_documents(actor: Actor, worker, today: date):
+# The start page's query is built once per role (building it took longer than running it):
+# the person, today and the last day a review counts as due soon are bound parameters.
+_TODAY, _SOON = bindparam("today"), bindparam("soon")
+
+
+def _waiting_documents(role: Role, worker):
     """Which documents may wait for this person: the join condition beside the client."""
-    soon = today + timedelta(days=DUE_SOON_DAYS)
-    if actor.role is Role.SUPERVISOR:
+    if role is Role.SUPERVISOR:
         # A supervisor sees one count of their teams' overdue reviews.
-        return and_(Document.agreed_version.is_not(None), Document.next_review_on < today)
-    if actor.role not in (Role.CLIENT, Role.KEY_WORKER):
+        return and_(Document.agreed_version.is_not(None), Document.next_review_on < _TODAY)
+    if role not in (Role.CLIENT, Role.KEY_WORKER):
         return false()
     waiting = or_(
         Document.signoff_state == "awaiting_signature",
-        and_(Document.agreed_version.is_not(None), Document.next_review_on <= soon),
+        and_(Document.agreed_version.is_not(None), Document.next_review_on <= _SOON),
         exists().where(
             ContingencyActivation.document_id == Document.id,
             ContingencyActivation.ended_at.is_(None),
-            ContingencyActivation.ends_on >= today,
+            ContingencyActivation.ends_on >= _TODAY,
         ),
     )
-    if actor.role is Role.KEY_WORKER:
+    if role is Role.KEY_WORKER:
         # Only the clients the worker holds; an incoming client is a handover until taken over.
-        return and_(waiting, worker.c.id == actor.id)
+        return and_(waiting, worker.c.id == PERSON)
     return waiting
 
 
@@ -187,50 +193,15 @@ def home(
         alerts = crisis_alerts.for_client(db, actor, now)
     else:
         alerts = crisis_alerts.waiting_for(db, actor, now)
-    clients = visible_clients(actor).subquery()
-    worker = User.__table__.alias("worker")
-    from_worker = User.__table__.alias("from_worker")
-    to_worker = User.__table__.alias("to_worker")
-    query = (
-        select(
-            clients.c.id,
-            clients.c.display_name,
-            worker.c.id,
-            worker.c.display_name,
-            Document,
-            *fact_columns(worker.c.id, today),
-            Handover.to_worker_id,
-            Handover.created_at,
-            from_worker.c.display_name,
-            to_worker.c.display_name,
-        )
-        .select_from(clients)
-        .outerjoin(
-            CaseloadLink,
-            and_(CaseloadLink.client_id == clients.c.id, CaseloadLink.ended_at.is_(None)),
-        )
-        .outerjoin(worker, worker.c.id == CaseloadLink.key_worker_id)
-        .outerjoin(
-            Document,
-            and_(Document.client_id == clients.c.id, _waiting_documents(actor, worker, today)),
-        )
-        .outerjoin(
-            Handover,
-            and_(
-                Handover.client_id == clients.c.id,
-                Handover.completed_at.is_(None),
-                Handover.cancelled_at.is_(None),
-            ),
-        )
-        .outerjoin(from_worker, from_worker.c.id == Handover.from_worker_id)
-        .outerjoin(to_worker, to_worker.c.id == Handover.to_worker_id)
-        .where(or_(Document.id.is_not(None), Handover.id.is_not(None)))
-        .order_by(clients.c.display_name, clients.c.id, Document.id)
-    )
+    values = {
+        PERSON.key: actor.id,
+        _TODAY.key: today,
+        _SOON.key: today + timedelta(days=DUE_SOON_DAYS),
+    }
     documents: list[DocumentFacts] = []
     handovers: dict[int, HandoverFacts] = {}
     with db.read() as s:
-        for row in s.execute(query):
+        for row in s.execute(_home_query(actor.role), values):
             (cid, name, wid, wname, doc, c_signed, w_signed, until, agreed_at) = row[:9]
             to_id, since, from_name, to_name = row[9:]
             if doc is not None:
@@ -256,3 +227,47 @@ def home(
         zone,
     )
     return Home(items, alerts)
+
+
+@cache
+def _home_query(role: Role) -> Select:
+    clients = clients_visible_to(role, PERSON).subquery()
+    worker = User.__table__.alias("worker")
+    from_worker = User.__table__.alias("from_worker")
+    to_worker = User.__table__.alias("to_worker")
+    return (
+        select(
+            clients.c.id,
+            clients.c.display_name,
+            worker.c.id,
+            worker.c.display_name,
+            Document,
+            *fact_columns(worker.c.id, _TODAY),
+            Handover.to_worker_id,
+            Handover.created_at,
+            from_worker.c.display_name,
+            to_worker.c.display_name,
+        )
+        .select_from(clients)
+        .outerjoin(
+            CaseloadLink,
+            and_(CaseloadLink.client_id == clients.c.id, CaseloadLink.ended_at.is_(None)),
+        )
+        .outerjoin(worker, worker.c.id == CaseloadLink.key_worker_id)
+        .outerjoin(
+            Document,
+            and_(Document.client_id == clients.c.id, _waiting_documents(role, worker)),
+        )
+        .outerjoin(
+            Handover,
+            and_(
+                Handover.client_id == clients.c.id,
+                Handover.completed_at.is_(None),
+                Handover.cancelled_at.is_(None),
+            ),
+        )
+        .outerjoin(from_worker, from_worker.c.id == Handover.from_worker_id)
+        .outerjoin(to_worker, to_worker.c.id == Handover.to_worker_id)
+        .where(or_(Document.id.is_not(None), Handover.id.is_not(None)))
+        .order_by(clients.c.display_name, clients.c.id, Document.id)
+    )

@@ -47,7 +47,7 @@ from ..domain.crisis_alerts import (
 )
 from ..domain.roles import Role
 from . import audit
-from .access import access_to
+from .access import PERSON, access_to
 from .actor import Actor
 from .errors import Invalid, NotFound, ReadOnly
 
@@ -413,24 +413,38 @@ def waiting_for(db: Database, actor: Actor, now: datetime) -> list[AlertView]:
     nobody has answered them in time."""
     if actor.role not in (Role.KEY_WORKER, Role.SUPERVISOR):
         return []
-    worker = User.__table__.alias("current_worker")
-    query = (
-        _waiting()
-        .join(
-            CaseloadLink,
-            and_(CaseloadLink.client_id == CrisisAlert.client_id, CaseloadLink.ended_at.is_(None)),
-        )
-        .join(worker, worker.c.id == CaseloadLink.key_worker_id)
-    )
+    values = {PERSON.key: actor.id, "now": now}
     with db.read() as s:
         if actor.role is Role.KEY_WORKER:
-            team = s.scalar(select(User.team_id).where(User.id == actor.id))
-            mine = worker.c.id == actor.id
-            query = query.where(or_(mine, worker.c.team_id == team) if team is not None else mine)
+            values["team"] = s.scalar(_TEAM_OF, values)
+            query = _FOR_WORKER if values["team"] is None else _FOR_WORKER_AND_TEAM
         else:
-            teams = select(SupervisorTeam.team_id).where(SupervisorTeam.supervisor_id == actor.id)
-            query = query.where(worker.c.team_id.in_(teams), CrisisAlert.respond_by <= now)
-        return _views(s, list(s.scalars(query)), now)
+            query = _FOR_SUPERVISOR
+        return _views(s, list(s.scalars(query, values)), now)
+
+
+# Every key worker's and supervisor's start page runs these: built once, with bound
+# parameters, because building them took longer than running them.
+_TEAM_OF = select(User.team_id).where(User.id == PERSON)
+_CURRENT_WORKER = User.__table__.alias("current_worker")
+_WAITING_WITH_WORKER = (
+    _waiting()
+    .join(
+        CaseloadLink,
+        and_(CaseloadLink.client_id == CrisisAlert.client_id, CaseloadLink.ended_at.is_(None)),
+    )
+    .join(_CURRENT_WORKER, _CURRENT_WORKER.c.id == CaseloadLink.key_worker_id)
+)
+_FOR_WORKER = _WAITING_WITH_WORKER.where(_CURRENT_WORKER.c.id == PERSON)
+_FOR_WORKER_AND_TEAM = _WAITING_WITH_WORKER.where(
+    or_(_CURRENT_WORKER.c.id == PERSON, _CURRENT_WORKER.c.team_id == bindparam("team"))
+)
+_FOR_SUPERVISOR = _WAITING_WITH_WORKER.where(
+    _CURRENT_WORKER.c.team_id.in_(
+        select(SupervisorTeam.team_id).where(SupervisorTeam.supervisor_id == PERSON)
+    ),
+    CrisisAlert.respond_by <= bindparam("now"),
+)
 
 
 def for_client(db: Database, actor: Actor, now: datetime) -> list[AlertView]:
