@@ -1,13 +1,13 @@
 """Processor time per request, in-process, in units of one static file from the same app.
 
 For each database (`--db sqlite`, `postgresql` or `both`) it seeds the load benchmark's data
-(bench.load.seed: clients and key workers sharing agreed plans with sealed PDFs), signs one
-client in through the Flask test client and, in `--rounds` rounds, times 5 of each request the
-load benchmark makes (the plan, the edit page, the edit page and a save, the history, the
-sealed PDF's download, the start page) and 5 of the app's own static stylesheet. Each figure is
-the request's processor time (`time.process_time`, so waiting for the database does not count)
-divided by the static file's: rounds alternate, so a machine that speeds up or slows down
-moves both sides alike. No HTTP server and no load generator share the processor with it.
+(bench.load.seed: clients and key workers sharing agreed plans with sealed PDFs), signs a
+client and their key worker in through the Flask test client and, in `--rounds` rounds, times
+5 of each request the load benchmark makes, for each of them (the plan, the edit page, the
+edit page and a save, the history, the sealed PDF's download, the start page), and 5 of the
+app's own static stylesheet. Each figure is the request's processor time
+(`time.process_time`, so waiting for the database does not count) divided by the static
+file's: rounds alternate, so a machine that speeds up or slows down moves both sides alike. No HTTP server and no load generator share the processor with it.
 
     .venv/bin/python -m bench.pages --db both
 """
@@ -33,37 +33,49 @@ RESULTS_MD = BENCH / "RESULTS_pages.md"
 PER_ROUND = 5
 
 
-def requests_for(client, account: dict) -> dict[str, Callable[[], None]]:
+def signed_in(app, account: dict):
+    client = app.test_client()
+    token = load.CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    client.post(
+        "/login", data={"email": account["email"], "password": load.PASSWORD, "csrf_token": token}
+    )
+    return client
+
+
+def fetch(client, url: str) -> None:
+    response = client.get(url, follow_redirects=True)
+    response.get_data()
+    response.close()
+    if response.status_code != 200:
+        raise SystemExit(f"{url} answered {response.status_code}")
+
+
+def requests_for(client, account: dict, who: str) -> dict[str, Callable[[], None]]:
     doc = account["document"]
     saved = [0]
 
     def get(url: str) -> None:
-        response = client.get(url, follow_redirects=True)
-        response.get_data()
-        response.close()
-        if response.status_code != 200:
-            raise SystemExit(f"{url} answered {response.status_code}")
+        fetch(client, url)
 
     def save() -> None:
         page = client.get(f"/documents/{doc}/edit").get_data(as_text=True)
         form = dict(DocumentForm(page).fields)
         saved[0] += 1
-        form["what_matters-text"] = f"save {saved[0]}"
+        form["what_matters-text"] = f"{who} save {saved[0]}"
         form["change_note"] = f"bench save {saved[0]}"
         response = client.post(f"/documents/{doc}/edit", data=form)
         if response.status_code != 302:
             raise SystemExit(f"the save answered {response.status_code}")
 
     return {
-        "plan page": lambda: get(f"/documents/{doc}"),
-        "edit page": lambda: get(f"/documents/{doc}/edit"),
-        "edit page and save": save,
-        "history": lambda: get(f"/documents/{doc}/history"),
-        "sealed PDF download": lambda: get(
+        f"plan page ({who})": lambda: get(f"/documents/{doc}"),
+        f"edit page ({who})": lambda: get(f"/documents/{doc}/edit"),
+        f"edit page and save ({who})": save,
+        f"history ({who})": lambda: get(f"/documents/{doc}/history"),
+        f"sealed PDF download ({who})": lambda: get(
             f"/documents/{doc}/versions/{account['agreed_version']}/signed.pdf"
         ),
-        "start page": lambda: get("/"),
-        "static file": lambda: get("/static/app.css"),
+        f"start page ({who})": lambda: get("/"),
     }
 
 
@@ -81,14 +93,13 @@ def run_one(kind: str, args, log=print) -> dict:
         log(f"[{kind}] seeding")
         people = load.seed(url, folder / "instance", 4, log)
         app = create_app({"DATABASE_URL": url}, instance_path=folder / "instance")
-        client = app.test_client()
-        account = people[0]
-        token = load.CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
-        client.post(
-            "/login",
-            data={"email": account["email"], "password": load.PASSWORD, "csrf_token": token},
-        )
-        requests = requests_for(client, account)
+        # people[0] is a client and people[1] their key worker, sharing one plan.
+        requests = {
+            **requests_for(signed_in(app, people[0]), people[0], "client"),
+            **requests_for(signed_in(app, people[1]), people[1], "key worker"),
+        }
+        static = signed_in(app, people[0])
+        requests["static file"] = lambda: fetch(static, "/static/app.css")
         for make in requests.values():  # warm: templates compiled, statements prepared
             for _ in range(10):
                 make()
