@@ -134,7 +134,8 @@ def write_results(results: list[dict], label: str) -> None:
         "",
         f"`.venv/bin/python -m bench.pages`, {stamp}, {label}; {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; {results[0]['rounds']} alternating rounds of "
-        f"{PER_ROUND} of each request, one signed-in client, Flask test client in-process.",
+        f"{PER_ROUND} of each request, a client and their key worker signed in, Flask test "
+        "client in-process.",
         "",
         "| request | " + " | ".join(r["db"] for r in results) + " |",
         "|---|" + "---:|" * len(results),

@@ -77,9 +77,9 @@ def _invited(advocate_id: int, client_id: int):
     )
 
 
-# Every request that shows a client's records asks one of these: built once, with bound
-# parameters, because building a statement took longer than running it.
-# A statement built once for everyone of a role takes the person's id as this parameter.
+# A statement built once for everyone of a role takes the person's id as this parameter. Every
+# request that shows a client's records asks one of the four below: built once, because
+# building a statement took longer than running it.
 PERSON = bindparam("person")
 _CLIENT = bindparam("client")
 _HOLDS = select(_holds(PERSON, _CLIENT))

@@ -416,8 +416,9 @@ def waiting_for(db: Database, actor: Actor, now: datetime) -> list[AlertView]:
     values = {PERSON.key: actor.id, "now": now}
     with db.read() as s:
         if actor.role is Role.KEY_WORKER:
+            # A worker without a team: team_id = NULL matches nobody, so only their own.
             values["team"] = s.scalar(_TEAM_OF, values)
-            query = _FOR_WORKER if values["team"] is None else _FOR_WORKER_AND_TEAM
+            query = _FOR_WORKER_AND_TEAM
         else:
             query = _FOR_SUPERVISOR
         return _views(s, list(s.scalars(query, values)), now)
@@ -435,7 +436,6 @@ _WAITING_WITH_WORKER = (
     )
     .join(_CURRENT_WORKER, _CURRENT_WORKER.c.id == CaseloadLink.key_worker_id)
 )
-_FOR_WORKER = _WAITING_WITH_WORKER.where(_CURRENT_WORKER.c.id == PERSON)
 _FOR_WORKER_AND_TEAM = _WAITING_WITH_WORKER.where(
     or_(_CURRENT_WORKER.c.id == PERSON, _CURRENT_WORKER.c.team_id == bindparam("team"))
 )

@@ -17,11 +17,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
 
+from bench.document_form import DocumentForm
 from careplan.db.models import AuditEvent, Document, Version
 from careplan.domain.audit_chain import GENESIS, event_hash
 from careplan.domain.canonical import content_hash
@@ -86,62 +86,8 @@ class Workers:
 # --- reading a form the way a browser submits it ------------------------------------------
 
 
-class FormReader(HTMLParser):
-    """Collects the fields a browser would submit from the first <form class="document-form">."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.fields: list[tuple[str, str]] = []
-        self._in_form = False
-        self._done = False
-        self._textarea: str | None = None
-        self._text: list[str] = []
-        self._select: str | None = None
-        self._options: list[tuple[str, bool]] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if self._done:
-            return
-        if tag == "form" and "document-form" in (a.get("class") or ""):
-            self._in_form = True
-        if not self._in_form:
-            return
-        if tag == "input" and a.get("name"):
-            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
-                return
-            self.fields.append((a["name"], a.get("value") or ""))
-        elif tag == "textarea":
-            self._textarea, self._text = a.get("name"), []
-        elif tag == "select":
-            self._select, self._options = a.get("name"), []
-        elif tag == "option" and self._select is not None:
-            self._options.append((a.get("value") or "", "selected" in a))
-
-    def handle_data(self, data):
-        if self._textarea is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag):
-        if not self._in_form or self._done:
-            return
-        if tag == "textarea" and self._textarea is not None:
-            self.fields.append((self._textarea, "".join(self._text)))
-            self._textarea = None
-        elif tag == "select" and self._select is not None:
-            chosen = [v for v, selected in self._options if selected] or [
-                v for v, _ in self._options[:1]
-            ]
-            self.fields.extend((self._select, v) for v in chosen)
-            self._select = None
-        elif tag == "form":
-            self._in_form, self._done = False, True
-
-
 def form_fields(html: str) -> dict[str, str]:
-    reader = FormReader()
-    reader.feed(html)
-    fields = dict(reader.fields)
+    fields = dict(DocumentForm(html).fields)
     assert "csrf_token" in fields and "base_number" in fields, html[:2000]
     return fields
 
