@@ -33,10 +33,13 @@ def pytest_report_header(config):
 
 
 class DatabaseTemplate:
-    """A migrated, empty database per test session; each test gets a fresh copy or truncation."""
+    """A migrated, empty database per test session; each test gets a fresh copy or truncation,
+    at the same address, so the worker's one `Database` (and its engine's cache of compiled
+    statements) serves every test."""
 
     def __init__(self, tmp_root):
         self.tmp_root = tmp_root
+        self.database: Database | None = None
         if BACKEND == "postgresql":
             worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
             self.name = f"careplan_test_{worker}_{uuid.uuid4().hex[:8]}"
@@ -58,13 +61,27 @@ class DatabaseTemplate:
             conn.exec_driver_sql(sql)
         engine.dispose()
 
-    def fresh_url(self, tmp_path) -> str:
+    def fresh_url(self, folder: Path | None = None) -> str:
+        """An empty database: on SQLite in `folder` if given (a file of its own), else at the
+        worker's one address."""
         if BACKEND == "postgresql":
             self._truncate()
             return self.url
-        path = tmp_path / "test.db"
-        shutil.copyfile(self.template, path)
+        folder = folder or self.tmp_root
+        # The previous test's app has closed its connections (see `app`). A fresh copy
+        # replaces the file by renaming, so a connection something still held would keep the
+        # old file rather than see a half-copied one; the old write-ahead log goes first.
+        path = folder / "test.db"
+        for leftover in ("test.db-wal", "test.db-shm"):
+            (folder / leftover).unlink(missing_ok=True)
+        shutil.copyfile(self.template, folder / "copy.db")
+        os.replace(folder / "copy.db", path)
         return f"sqlite:///{path}"
+
+    def database_for(self, url: str, sqlite_busy_timeout_ms: int) -> Database:
+        if self.database is None or self.database.url != url:
+            self.database = Database(url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
+        return self.database
 
     def _truncate(self) -> None:
         if self._engine is None:
@@ -91,6 +108,8 @@ class DatabaseTemplate:
             )
 
     def drop(self) -> None:
+        if self.database is not None:
+            self.database.dispose()
         if BACKEND == "postgresql":
             if self._engine is not None:
                 self._engine.dispose()
@@ -120,19 +139,23 @@ def _worker_app(tmp_path_factory):
 
 
 @pytest.fixture
-def database_url(db_template, tmp_path) -> str:
-    return db_template.fresh_url(tmp_path)
+def database_url(db_template) -> str:
+    return db_template.fresh_url()
 
 
 @pytest.fixture
-def app(_worker_app, database_url):
+def app(_worker_app, database_url, db_template):
     app, config = _worker_app
     instance = Path(app.instance_path)
     shutil.rmtree(instance, ignore_errors=True)
     instance.mkdir(parents=True)
     app.config.clear()
     app.config.update(copy.deepcopy(config))
-    use_database(app, database_url)
+    use_database(
+        app,
+        database_url,
+        db_template.database_for(database_url, app.config["SQLITE_BUSY_TIMEOUT_MS"]),
+    )
     factories.bind(app.extensions[DB_KEY])
     yield app
     factories.unbind()
