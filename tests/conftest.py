@@ -32,6 +32,18 @@ def pytest_report_header(config):
     return f"careplan test database: {BACKEND}"
 
 
+def pytest_collection_modifyitems(config, items):
+    """The longest runs first, then the other slow ones, then the rest, each in their usual
+    order. The exactly-once run (`slow(seconds=...)`) takes over a minute: started late, the
+    suite waited for it at the end while the other worker had nothing left to do."""
+
+    def cost(item) -> float:
+        slow = item.get_closest_marker("slow")
+        return 0 if slow is None else slow.kwargs.get("seconds", 1)
+
+    items.sort(key=cost, reverse=True)
+
+
 class DatabaseTemplate:
     """A migrated, empty database per test session; each test gets a fresh copy or truncation,
     at the same address, so the worker's one `Database` (and its engine's cache of compiled

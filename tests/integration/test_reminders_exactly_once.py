@@ -268,7 +268,7 @@ def wait_settled(db, count: int, children: list[Child]) -> None:
         time.sleep(0.5)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=80)
 def test_each_reminder_is_delivered_exactly_once_across_processes_kills_and_downtime(
     db, database_url, tmp_path
 ):
