@@ -6,6 +6,7 @@ import pytest
 
 from careplan.domain.agreement import AgreementKind, TemplateInvalid, parse_template
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.kinds import kind_for
 
 FOLDER = Path(__file__).resolve().parents[2] / "agreements"
 SHIPPED = ["general.toml", "ost_primary_care.toml", "smi_self_referral.toml"]
@@ -93,3 +94,22 @@ def test_fields_not_in_the_template_are_refused():
     with pytest.raises(ContentInvalid) as err:
         kind().validate({"sections": {"boundaries": {"favourite_colour": {"text": "blue"}}}})
     assert "sections-boundaries-favourite_colour" in err.value.errors
+
+
+def test_documents_from_one_template_version_share_one_kind():
+    template = parse_template("general", load("general.toml"))
+    first = kind_for("agreement", template)
+    assert kind_for("agreement", copy.deepcopy(template)) is first
+    other = parse_template("smi", load("smi_self_referral.toml"))
+    assert kind_for("agreement", other) is not first
+    assert kind_for("agreement", other).template["id"] == other["id"]
+
+
+def test_a_shared_kind_does_not_follow_changes_to_the_callers_template():
+    template = parse_template("general", load("general.toml"))
+    shared = kind_for("agreement", template)
+    template["sections"].pop()
+    template["name"] = "Changed afterwards"
+    assert shared.template["name"] != "Changed afterwards"
+    assert len(shared.template["sections"]) == len(template["sections"]) + 1
+    assert kind_for("agreement", template) is not shared
