@@ -31,6 +31,8 @@ import sqlalchemy as sa
 
 from bench.load import BENCH, RESULTS, ROOT, fresh_database
 
+from .options import add_database_options
+
 RESULTS_MD = BENCH / "RESULTS_agreed_pdf.md"
 PASSWORD = "agreed-pdf-password"
 
@@ -130,11 +132,7 @@ def run_one(kind: str, args, log=print) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("postgresql", "sqlite", "both"), default="both")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("CAREPLAN_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432"),
-    )
+    add_database_options(parser, "both")
     parser.add_argument("--agreements", type=int, default=15)
     parser.add_argument("--gap", type=float, default=1.3, help="longest pause between agreements")
     parser.add_argument("--label", default="current code")

@@ -1,8 +1,12 @@
-"""The fields a browser would send from the edit page's form: what the benchmarks post to save."""
+"""What a browser would send from the app's forms: the sign-in token, and the edit page's fields."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+
+# The token every form of the app carries (the sign-in form's, before anything else).
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class DocumentForm(HTMLParser):

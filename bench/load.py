@@ -31,7 +31,6 @@ import http.cookiejar
 import json
 import os
 import platform
-import re
 import secrets
 import shutil
 import signal
@@ -48,12 +47,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from .document_form import CSRF
+from .options import add_database_options
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 RESULTS_MD = BENCH / "RESULTS_load.md"
 PASSWORD = "load-test-password"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def free_port() -> int:
@@ -414,11 +415,7 @@ def write_results(results: list[dict], label: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("postgresql", "sqlite", "both"), default="postgresql")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("CAREPLAN_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432"),
-    )
+    add_database_options(parser, "postgresql")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--bare-seconds", type=float, default=30)

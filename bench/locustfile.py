@@ -16,13 +16,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import re
 import threading
 from pathlib import Path
 
 from locust import HttpUser, constant, task
 
-from .document_form import DocumentForm
+from .document_form import CSRF, DocumentForm
 
 ACCOUNTS = json.loads(
     Path(os.environ.get("CAREPLAN_BENCH_ACCOUNTS", "/dev/null")).read_text() or "[]"
@@ -30,7 +29,6 @@ ACCOUNTS = json.loads(
 _next_account = itertools.count()
 _saves_lock = threading.Lock()
 SIGNED_IN: list = []  # users that have finished signing in (bench/load_run.py waits for all)
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class CareplanUser(HttpUser):

@@ -29,12 +29,12 @@ from careplan.db.engine import Database, make_engine
 from careplan.services import audit
 
 from . import measure
+from .options import add_database_options
 from .seed import Layout, check, human_bytes, seed
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
-DEFAULT_PG = os.environ.get("CAREPLAN_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
@@ -271,8 +271,7 @@ def render(runs: dict[str, dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bash bench/run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
-    p.add_argument("--pg-url", default=DEFAULT_PG, help=f"PostgreSQL server (default {DEFAULT_PG})")
+    add_database_options(p, "sqlite")
     p.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards")
     p.add_argument(
         "--scale", type=float, default=1.0, help="fraction of the full data (smoke runs)"

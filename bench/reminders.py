@@ -35,10 +35,11 @@ from careplan.db.engine import Database, make_engine
 from careplan.services import reminders
 from careplan.services.reminders import ReminderSettings
 
+from .options import add_database_options
+
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS_reminders.md"
-DEFAULT_PG = os.environ.get("CAREPLAN_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -402,12 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    add_database_options(parser, "sqlite")
     parser.add_argument("--small", type=int, default=10_000, help="documents in the small database")
     parser.add_argument("--big", type=int, default=1_000_000, help="documents in the big database")
     parser.add_argument("--due", type=int, default=1_000, help="documents due (both databases)")
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server URL (no database)")
     parser.add_argument("--keep", action="store_true", help="keep the seeded databases")
     args = parser.parse_args(argv)
     if args.small < CLIENTS or CLIENTS % args.due:
@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     for backend in backends:
         log(f"Reminder sweep on {BACKENDS[backend]}")
         result = run_backend(
-            backend, [args.small, args.big], args.due, args.rounds, args.pg, args.keep
+            backend, [args.small, args.big], args.due, args.rounds, args.pg_url, args.keep
         )
         (RESULTS_DIR / f"reminders-{backend}.json").write_text(json.dumps(result, indent=2))
         log(

@@ -53,11 +53,11 @@ from careplan.services import audit, supervision
 from careplan.services.actor import Actor
 
 from .content import FIRST_NAMES, LAST_NAMES
+from .options import add_database_options
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS_supervision.md"
-DEFAULT_PG = os.environ.get("CAREPLAN_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -462,7 +462,7 @@ def run_backend(backend: str, sizes: list[int], args) -> dict:
         "backend": backend,
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": _machine(),
-        "software": _software(backend, args.pg),
+        "software": _software(backend, args.pg_url),
         "statistics": not args.skip_statistics,
         "load": [round(os.getloadavg()[0], 2)],
     }
@@ -479,12 +479,12 @@ def run_backend(backend: str, sizes: list[int], args) -> dict:
                     ])  # fmt: skip
             else:
                 name = f"careplan_bench_supervision_{size}_{uuid.uuid4().hex[:6]}"
-                _pg_admin(args.pg, f'CREATE DATABASE "{name}"')
-                urls[size] = f"{args.pg}/{name}"
+                _pg_admin(args.pg_url, f'CREATE DATABASE "{name}"')
+                urls[size] = f"{args.pg_url}/{name}"
                 if not args.keep:
                     cleanups.append(
                         lambda n=name: _pg_admin(
-                            args.pg, f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)'
+                            args.pg_url, f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)'
                         )
                     )
             log(f"  {BACKENDS[backend]}: {size:,} documents: migrating and seeding")
@@ -742,7 +742,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    add_database_options(parser, "sqlite")
     parser.add_argument("--small", type=int, default=1_000, help="documents in the small set")
     parser.add_argument("--big", type=int, default=100_000, help="documents in the big set")
     parser.add_argument("--reps", type=int, default=25, help="rounds of dashboard timings")
@@ -757,7 +757,6 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure SQLite without planner statistics (before the scheduler first ran)",
     )
-    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server URL (no database)")
     parser.add_argument("--keep", action="store_true", help="keep the seeded databases")
     parser.add_argument("--no-markdown", action="store_true", help=f"leave {RESULTS_MD.name} alone")
     args = parser.parse_args(argv)
