@@ -31,7 +31,7 @@ class DashState(StrEnum):
 
 STATE_LABELS = {
     DashState.NEVER_AGREED: "never agreed",
-    DashState.AWAITING: "awaiting a signature",
+    DashState.AWAITING: "waiting for a signature",
     DashState.DECLINED: "declined",
     DashState.DRAFT: "agreed, new draft in progress",
     DashState.AGREED: "agreed",
