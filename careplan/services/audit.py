@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Text, cast, insert, select, type_coerce
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -84,12 +85,16 @@ def _locked_head(session: Session) -> str | None:
     driver = session.connection().connection.driver_connection
     with driver.pipeline():
         driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_AUDIT_LOCK,))
-        head = driver.execute("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
+        head = driver.execute(_HEAD_SQL_POSTGRESQL)
     row = head.fetchone()
     return row[0] if row else None
 
 
 _HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+# The same statement as SQL text, for the driver's pipeline on PostgreSQL.
+_HEAD_SQL_POSTGRESQL = str(
+    _HEAD.compile(dialect=postgresql.psycopg.dialect(), compile_kwargs={"literal_binds": True})
+)
 _INSERT = insert(AuditEvent.__table__)
 
 
