@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from careplan import create_app
 from careplan.app import use_database
 from careplan.db import migrate
-from careplan.db.engine import Database
+from careplan.db.engine import Database, make_engine
 from careplan.extensions import DB_KEY
 from careplan.services import passwords
 from tests import factories
@@ -97,10 +97,9 @@ class DatabaseTemplate:
 
     def _truncate(self) -> None:
         if self._engine is None:
-            # Pinged before use: tests of database outages end every connection to it.
-            self._engine = sa.create_engine(
-                self.url.replace("postgresql://", "postgresql+psycopg://"), pool_pre_ping=True
-            )
+            # The app's engine: tests of database outages end every connection to it, and a
+            # connection the server ended is replaced before use (careplan.db.engine).
+            self._engine = make_engine(self.url)
         with self._engine.begin() as conn:
             # The append-only tables refuse deletion (careplan.db.append_only). Emptying the
             # test database between tests skips triggers for this transaction instead, which
