@@ -409,18 +409,28 @@ def history(
             },
         ).all()
         versions = [
-            VersionInfo(n, u.display_name, Role(u.role).label, at, note, h, u.id)
-            for n, at, note, h, u in rows
+            VersionInfo(n, name, Role(role).label, at, note, h, author)
+            for n, at, note, h, author, name, role in rows
         ]
         rows = s.execute(_HISTORY_EVENTS, {"document_id": doc.id}).all()
-        events = [_event(e, u) for e, u in rows]
+        events = [_event(*row) for row in rows]
         result = HistoryPage(_page(s, doc, access, None, actor), versions, page, pages, events)
     _record_read(db, actor, access, doc, doc.client_id, "history")
     return result
 
 
+# Plain columns, not entities: a page holds up to 50 versions and 100 events, and loading
+# each row's people as entities cost more than the statements.
 _HISTORY_VERSIONS = (
-    select(Version.number, Version.created_at, Version.change_note, Version.content_hash, User)
+    select(
+        Version.number,
+        Version.created_at,
+        Version.change_note,
+        Version.content_hash,
+        User.id,
+        User.display_name,
+        User.role,
+    )
     .join(User, User.id == Version.author_id)
     # Numbers run 1..head without gaps, so a page is a range of numbers: any page costs the
     # same, however long the history (no OFFSET scan).
@@ -429,7 +439,14 @@ _HISTORY_VERSIONS = (
     .limit(bindparam("page_size"))
 )
 _HISTORY_EVENTS = (
-    select(AuditEvent, User)
+    select(
+        AuditEvent.at,
+        AuditEvent.action,
+        AuditEvent.detail,
+        User.id,
+        User.display_name,
+        User.role,
+    )
     .join(User, User.id == AuditEvent.actor_id)
     .where(
         AuditEvent.object_type == "document",
@@ -441,13 +458,13 @@ _HISTORY_EVENTS = (
 )
 
 
-def _event(event: AuditEvent, user: User) -> Event:
-    what = EVENT_WORDS[event.action]
-    if event.action == "download" and event.detail.get("format") == "fhir":
+def _event(at: datetime, action: str, detail: dict, who_id: int, who: str, who_role: str) -> Event:
+    what = EVENT_WORDS[action]
+    if action == "download" and detail.get("format") == "fhir":
         what = "downloaded it in FHIR format"
-    if "version" in event.detail:
-        what += f" (version {event.detail['version']})"
-    return Event(event.at, user.display_name, what, Role(user.role).value, user.id)
+    if "version" in detail:
+        what += f" (version {detail['version']})"
+    return Event(at, who, what, Role(who_role).value, who_id)
 
 
 def compare_versions(
