@@ -4,26 +4,36 @@ error page."""
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
+from bench.document_form import DocumentForm
 from careplan.db.engine import Database
+from careplan.db.models import Version
 from tests.conftest import BACKEND, PG_SERVER
+from tests.factories import Circle, make_plan
+from tests.gunicorn import Browser
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "postgresql", reason="a PostgreSQL server ending its connections"
 )
 
 
-def _end_backend(pid: int) -> None:
+def _end_backends(where: str, value) -> int:
+    """Ends the server processes of the connections that match, and waits until they are gone."""
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+        query = f"FROM pg_stat_activity WHERE {where} = %s AND pid <> pg_backend_pid()"
+        ended = admin.execute(f"SELECT count(pg_terminate_backend(pid)) {query}", (value,))
+        count = ended.fetchone()[0]
         deadline = time.monotonic() + 10
-        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
-            assert time.monotonic() < deadline, "the server did not end the connection"
+        while admin.execute(f"SELECT 1 {query}", (value,)).fetchone():
+            assert time.monotonic() < deadline, "the server did not end the connections"
             time.sleep(0.02)
+    return count
 
 
 @pytest.mark.parametrize("use", ["read", "write"])
@@ -32,10 +42,42 @@ def test_a_connection_the_server_ended_while_idle_is_replaced_before_use(databas
     try:
         with db.read() as s:
             ended = s.scalar(text("SELECT pg_backend_pid()"))
-        _end_backend(ended)
+        assert _end_backends("pid", ended) == 1
 
         with getattr(db, use)() as s:
             assert s.scalar(text("SELECT pg_backend_pid()")) != ended
         assert db.engine.pool.checkedout() == 0
     finally:
         db.dispose()
+
+
+@pytest.mark.slow
+def test_pages_and_saves_over_http_carry_on_after_the_server_ends_every_connection(
+    db, database_url, gunicorn_url
+):
+    """gunicorn's worker keeps its pooled connections between requests; the server ending all
+    of them (as a restart does) costs no request an error page, and the save is kept."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    browser = Browser(gunicorn_url)
+    browser.sign_in(circle.client)
+    assert browser.get(f"/documents/{doc}").status == 200
+    database = make_url(database_url).database
+
+    assert _end_backends("datname", database) >= 1
+    assert browser.get(f"/documents/{doc}").status == 200
+
+    form = dict(DocumentForm(browser.get(f"/documents/{doc}/edit").read().decode()).fields)
+    form["what_matters-text"] = "Kept, whatever the server did."
+    _end_backends("datname", database)
+    saved = browser.opener.open(
+        f"{gunicorn_url}/documents/{doc}/edit", urlencode(form).encode(), timeout=60
+    )
+    assert saved.status == 200 and saved.url.endswith(f"/documents/{doc}")
+    with db.read() as s:
+        latest = s.scalar(
+            select(Version.content)
+            .where(Version.document_id == doc)
+            .order_by(Version.number.desc())
+        )
+    assert latest["what_matters"]["text"] == "Kept, whatever the server did."
