@@ -1,0 +1,117 @@
+"""A care plan's whole life through gunicorn over plain HTTP (tests/gunicorn.py): started,
+written, commented on, signed by both, downloaded, and the session ended. Every state change
+answers as a browser expects (a redirect to the page that shows it) and lands in the
+database."""
+
+from __future__ import annotations
+
+import re
+from urllib.error import HTTPError
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from bench.document_form import CSRF, DocumentForm
+from careplan.db.models import Comment, Document, Version
+from careplan.services import pdfs
+from tests.factories import PASSWORD, Circle
+from tests.gunicorn import Browser
+
+pytestmark = pytest.mark.slow
+
+
+def _post(browser: Browser, path: str, form: dict, page: str):
+    """Sends a form the way the page it came from would: with that page's CSRF token."""
+    data = {**form, "csrf_token": CSRF.search(page).group(1)}
+    return browser.opener.open(browser.base + path, urlencode(data).encode(), timeout=60)
+
+
+def _landed(response) -> tuple[str, str]:
+    return urlsplit(response.url).path, response.read().decode()
+
+
+def test_a_plan_is_started_written_commented_signed_and_downloaded_over_http(app, db, gunicorn_url):
+    circle = Circle()
+    worker, client = Browser(gunicorn_url), Browser(gunicorn_url)
+    worker.sign_in(circle.key_worker)
+    client.sign_in(circle.client)
+
+    # The key worker starts a plan from the client's records, and lands on its edit page.
+    records = worker.get(f"/clients/{circle.client.id}").read().decode()
+    path, page = _landed(_post(worker, f"/clients/{circle.client.id}/care-plans", {}, records))
+    doc = int(re.fullmatch(r"/documents/(\d+)/edit", path).group(1))
+
+    # ... writes it and saves: the plan's page shows the words.
+    form = dict(DocumentForm(page).fields)
+    form["what_matters-text"] = "Being asked before anyone rings my mum."
+    form["change_note"] = "First draft"
+    path, page = _landed(_post(worker, f"/documents/{doc}/edit", form, page))
+    assert path == f"/documents/{doc}"
+    assert "Being asked before anyone rings my mum." in page
+
+    # The client comments on a part of it.
+    page = client.get(f"/documents/{doc}").read().decode()
+    section = re.search(r'name="section_key" value="([^"]+)"', page).group(1)
+    comment = {"section_key": section, "version_number": "1", "body": "Yes, that is right."}
+    path, page = _landed(_post(client, f"/documents/{doc}/comments", comment, page))
+    assert path == f"/documents/{doc}" and "Yes, that is right." in page
+
+    # Both sign version 1 with their passwords, leaving its empty parts blank on purpose.
+    for browser in (client, worker):
+        page = browser.get(f"/documents/{doc}").read().decode()
+        signature = {"outcome": "signed", "password": PASSWORD, "confirm_blank": "yes"}
+        path, _ = _landed(_post(browser, f"/documents/{doc}/versions/1/sign", signature, page))
+        assert path == f"/documents/{doc}"
+
+    with db.read() as s:
+        assert s.scalar(sa.select(Document.signoff_state).where(Document.id == doc)) == "agreed"
+        assert s.scalar(sa.select(sa.func.count()).where(Version.document_id == doc)) == 1
+        assert s.scalar(sa.select(Comment.body).where(Comment.document_id == doc)) == (
+            "Yes, that is right."
+        )
+
+    # The sealed PDF is made, and the client downloads it.
+    assert pdfs.run_pending(db, pdfs.PdfSettings.from_config(app.config, app.instance_path)) == 1
+    sealed = client.get(f"/documents/{doc}/versions/1/signed.pdf")
+    assert sealed.status == 200 and sealed.read().startswith(b"%PDF")
+
+    # Signing out ends the session: the plan asks for a sign-in again.
+    page = client.get(f"/documents/{doc}").read().decode()
+    path, _ = _landed(_post(client, "/logout", {}, page))
+    assert path == "/login"
+    assert urlsplit(client.get(f"/documents/{doc}").url).path == "/login"
+
+
+def test_a_client_changes_their_name_and_password_over_http(db, gunicorn_url):
+    circle = Circle()
+    phone, laptop = Browser(gunicorn_url), Browser(gunicorn_url)
+    phone.sign_in(circle.client)
+    laptop.sign_in(circle.client)
+
+    page = phone.get("/me/account").read().decode()
+    profile = {"preferred_name": "Sam", "pronouns": "they/them"}
+    path, page = _landed(_post(phone, "/me/account/profile", profile, page))
+    assert path == "/me/account" and "Signed in as Sam" in page
+
+    new_password = "kettle river orange lamp"
+    change = {
+        "current_password": PASSWORD,
+        "password": new_password,
+        "password_again": new_password,
+    }
+    path, page = _landed(_post(phone, "/me/account/password", change, page))
+    assert path == "/me/account" and "Your password is changed." in page
+
+    # This session carries on; the other one has ended; only the new password signs in.
+    home = f"/clients/{circle.client.id}"  # a client's start page is their records
+    assert urlsplit(phone.get("/").url).path == home
+    assert urlsplit(laptop.get("/").url).path == "/login"
+    fresh = Browser(gunicorn_url)
+    page = fresh.get("/login").read().decode()
+    with pytest.raises(HTTPError) as refused:
+        _post(fresh, "/login", {"email": circle.client.email, "password": PASSWORD}, page)
+    assert refused.value.code == 401
+    signing_in = {"email": circle.client.email, "password": new_password}
+    path, _ = _landed(_post(fresh, "/login", signing_in, page))
+    assert path == home
