@@ -1,6 +1,7 @@
-"""A care plan's whole life through gunicorn over plain HTTP (tests/gunicorn.py): started,
-written, commented on, signed by both, downloaded, and the session ended. Every state change
-answers as a browser expects (a redirect to the page that shows it) and lands in the
+"""State changes through gunicorn over plain HTTP (tests/gunicorn.py): a care plan's whole
+life (started, written, commented on, signed by both, downloaded, signed out), an account's
+name and password, a decline, a reminder choice, the calendar feed and a handover. Every form
+is posted with its page's CSRF token; every answer is checked where a browser lands, and in the
 database."""
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from bench.document_form import CSRF, DocumentForm
-from careplan.db.models import Comment, Document, Version
+from careplan.db.models import CaseloadLink, Comment, Document, Version
 from careplan.services import pdfs
-from tests.factories import PASSWORD, Circle
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
 from tests.gunicorn import Browser
 
 pytestmark = pytest.mark.slow
@@ -115,3 +116,58 @@ def test_a_client_changes_their_name_and_password_over_http(db, gunicorn_url):
     signing_in = {"email": circle.client.email, "password": new_password}
     path, _ = _landed(_post(fresh, "/login", signing_in, page))
     assert path == home
+
+
+def test_a_decline_a_handover_and_the_calendar_feed_over_http(db, gunicorn_url):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client, worker = Browser(gunicorn_url), Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    worker.sign_in(circle.key_worker)
+
+    # The client declines version 1 and says why; the plan shows it.
+    page = client.get(f"/documents/{doc}").read().decode()
+    decline = {"outcome": "declined", "comment": "Not the part about my mum.", "password": PASSWORD}
+    path, page = _landed(_post(client, f"/documents/{doc}/versions/1/sign", decline, page))
+    assert path == f"/documents/{doc}" and "Not the part about my mum." in page
+    with db.read() as s:
+        assert s.scalar(sa.select(Document.signoff_state).where(Document.id == doc)) == "declined"
+
+    # The client picks another way to be reminded; the page shows the new choice.
+    page = client.get("/me/reminders").read().decode()
+    other = re.search(r'name="channel" value="([^"]+)">', page).group(1)  # one not checked
+    path, page = _landed(_post(client, "/me/reminders", {"channel": other}, page))
+    assert path == "/me/reminders"
+    assert re.search(rf'name="channel" value="{other}" checked>', page)
+
+    # ... and makes a private calendar address: the feed answers without cookies, until stopped.
+    path, page = _landed(_post(client, "/me/calendar", {"action": "new"}, page))
+    feed = urlsplit(re.search(r'<code class="words">([^<]+)</code>', page).group(1))
+    address = f"{feed.path}?{feed.query}".replace("&amp;", "&")
+    with Browser(gunicorn_url).get(address) as calendar:
+        assert calendar.headers["Content-Type"].startswith("text/calendar")
+        assert calendar.read().startswith(b"BEGIN:VCALENDAR")
+    _post(client, "/me/calendar", {"action": "stop"}, page)
+    with pytest.raises(HTTPError) as gone:
+        Browser(gunicorn_url).get(address)
+    assert gone.value.code == 404
+
+    # The key worker hands the client over; the new worker takes them on.
+    newcomer = KeyWorkerFactory(team_id=circle.team.id)
+    page = worker.get(f"/clients/{circle.client.id}/handover").read().decode()
+    handover = {"to_worker_id": str(newcomer.id), "note": "Prefers texts before calls."}
+    path, _ = _landed(_post(worker, f"/clients/{circle.client.id}/handover", handover, page))
+    assert path == f"/clients/{circle.client.id}"
+    incoming = Browser(gunicorn_url)
+    incoming.sign_in(newcomer)
+    page = incoming.get(f"/clients/{circle.client.id}").read().decode()
+    assert "Prefers texts before calls." in page
+    acknowledge = f"/clients/{circle.client.id}/handover/acknowledge"
+    path, _ = _landed(_post(incoming, acknowledge, {}, page))
+    with db.read() as s:
+        holders = s.scalars(
+            sa.select(CaseloadLink.key_worker_id).where(
+                CaseloadLink.client_id == circle.client.id, CaseloadLink.ended_at.is_(None)
+            )
+        ).all()
+    assert holders == [newcomer.id]
