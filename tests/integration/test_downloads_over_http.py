@@ -1,8 +1,10 @@
 """Downloads over real HTTP from gunicorn (tests/gunicorn.py): PDFs read back with pypdf, the
-FHIR file validated, the client's archive opened."""
+FHIR file validated, the client's archive opened, the supervisors' export read as CSV (the
+calendar feed is in test_plan_journey_over_http.py)."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -93,3 +95,28 @@ def test_fhir_and_archive_download_from_gunicorn(app, db, gunicorn_url):
     with pytest.raises(urllib.error.HTTPError) as refused:
         worker.get(f"/clients/{circle.client.id}/archive.zip")
     assert refused.value.code == 404
+
+
+def test_the_supervisors_export_streams_from_gunicorn(db, gunicorn_url):
+    circle = Circle()
+    make_plan(circle.key_worker, circle.client)
+    supervisor = Browser(gunicorn_url)
+    supervisor.sign_in(circle.supervisor)
+
+    response = supervisor.get("/supervision/export.csv")
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert re.fullmatch(r"review-audit-\d{4}-\d{2}-\d{2}\.csv", filename(response))
+    rows = list(csv.reader(io.StringIO(response.read().decode("utf-8-sig"))))
+    # What was exported, and how, comes first; then a header row and one row per document.
+    header = next(i for i, row in enumerate(rows) if row[:3] == ["Client", "Document", "State"])
+    assert [row[:3] for row in rows[header + 1 :]] == [
+        [circle.client.display_name, "Care plan", "never agreed"]
+    ]
+    with db.read() as s:
+        exported = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.actor_id == circle.supervisor.id, AuditEvent.action == "export")
+        )
+    assert exported == 1
