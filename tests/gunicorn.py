@@ -71,10 +71,14 @@ class Browser:
     def get(self, path: str):
         return self.opener.open(self.base + path, timeout=120)
 
+    def post(self, path: str, form: dict, page: str):
+        """Sends a form the way the page it came from would: with that page's CSRF token."""
+        data = {**form, "csrf_token": CSRF.search(page).group(1)}
+        return self.opener.open(self.base + path, urlencode(data).encode(), timeout=60)
+
     def sign_in(self, user) -> None:
-        token = CSRF.search(self.get("/login").read().decode()).group(1)
-        form = {"email": user.email, "password": PASSWORD, "csrf_token": token}
-        landed = self.opener.open(self.base + "/login", urlencode(form).encode(), timeout=60)
+        form = {"email": user.email, "password": PASSWORD}
+        landed = self.post("/login", form, self.get("/login").read().decode())
         assert "/login" not in landed.url, "sign-in failed"
 
 

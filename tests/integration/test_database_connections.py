@@ -4,7 +4,6 @@ error page."""
 from __future__ import annotations
 
 import time
-from urllib.parse import urlencode
 
 import psycopg
 import pytest
@@ -67,12 +66,11 @@ def test_pages_and_saves_over_http_carry_on_after_the_server_ends_every_connecti
     assert _end_backends("datname", database) >= 1
     assert browser.get(f"/documents/{doc}").status == 200
 
-    form = dict(DocumentForm(browser.get(f"/documents/{doc}/edit").read().decode()).fields)
+    page = browser.get(f"/documents/{doc}/edit").read().decode()
+    form = dict(DocumentForm(page).fields)
     form["what_matters-text"] = "Kept, whatever the server did."
     _end_backends("datname", database)
-    saved = browser.opener.open(
-        f"{gunicorn_url}/documents/{doc}/edit", urlencode(form).encode(), timeout=60
-    )
+    saved = browser.post(f"/documents/{doc}/edit", form, page)
     assert saved.status == 200 and saved.url.endswith(f"/documents/{doc}")
     with db.read() as s:
         latest = s.scalar(
