@@ -18,10 +18,8 @@ def relationship_to(session: Session, actor: Actor, client_id: int) -> Relations
         return Relationship(is_the_client=actor.id == client_id)
     ids = {PERSON.key: actor.id, _CLIENT.key: client_id}
     if actor.role is Role.KEY_WORKER:
-        return Relationship(
-            holds_caseload=session.scalar(_HOLDS, ids),
-            incoming_key_worker=session.scalar(_INCOMING, ids),
-        )
+        holds, incoming = session.execute(_KEY_WORKER, ids).one()
+        return Relationship(holds_caseload=holds, incoming_key_worker=incoming)
     if actor.role is Role.SUPERVISOR:
         return Relationship(supervises_team=session.scalar(_SUPERVISES, ids))
     if actor.role is Role.ADVOCATE:
@@ -78,12 +76,14 @@ def _invited(advocate_id: int, client_id: int):
 
 
 # A statement built once for everyone of a role takes the person's id as this parameter. Every
-# request that shows a client's records asks one of the four below: built once, because
-# building a statement took longer than running it.
+# request that shows a client's records asks one of the three below: built once, because
+# building a statement took longer than running it. A key worker's two questions (do they hold
+# the caseload, are they taking the client over) go in one statement: one round trip.
 PERSON = bindparam("person")
 _CLIENT = bindparam("client")
-_HOLDS = select(_holds(PERSON, _CLIENT))
-_INCOMING = select(_incoming(PERSON, _CLIENT))
+_KEY_WORKER = select(
+    _holds(PERSON, _CLIENT).label("holds"), _incoming(PERSON, _CLIENT).label("incoming")
+)
 _SUPERVISES = select(_supervises(PERSON, _CLIENT))
 _INVITED = select(_invited(PERSON, _CLIENT))
 

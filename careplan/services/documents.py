@@ -116,6 +116,12 @@ class DocumentScreen:
 
 
 @dataclass(frozen=True)
+class EditScreen:
+    page: DocumentPage  # the latest version
+    draft: drafts.Draft | None  # what this person was writing and has not saved yet
+
+
+@dataclass(frozen=True)
 class HistoryPage:
     document: DocumentPage
     versions: list[VersionInfo]
@@ -340,6 +346,16 @@ def open_document(
     db: Database, actor: Actor, document_id: int, number: int | None = None
 ) -> DocumentPage:
     return document_screen(db, actor, document_id, number, with_extras=False).page
+
+
+def open_for_editing(db: Database, actor: Actor, document_id: int) -> EditScreen:
+    """The edit page: the latest version and this person's kept draft, in one read. Refused
+    to anyone who may read but not change the document."""
+    with db.read() as s:
+        page = document_screen(db, actor, document_id, with_extras=False).page
+        if not page.access.edit:
+            raise ReadOnly("You can read this document but not change it.")
+        return EditScreen(page, drafts.draft_in(s, actor.id, document_id))
 
 
 def document_screen(

@@ -88,17 +88,23 @@ def keep(
 def find(db: Database, actor: Actor, document_id: int) -> Draft | None:
     with db.read() as s:
         _editable(s, actor, document_id)
-        row = s.scalar(_DRAFT, {"user_id": actor.id, "document_id": document_id})
-        if row is None:
-            return None
-        return Draft(
-            row.document_id,
-            row.base_number,
-            row.part,
-            [(k, v) for k, v in row.fields],
-            row.change_note,
-            row.saved_at,
-        )
+        return draft_in(s, actor.id, document_id)
+
+
+def draft_in(s: Session, user_id: int, document_id: int) -> Draft | None:
+    """Inside a read that has already found the person may edit (careplan.services.documents
+    opens the edit page so: one look at the document and their access, not two)."""
+    row = s.scalar(_DRAFT, {"user_id": user_id, "document_id": document_id})
+    if row is None:
+        return None
+    return Draft(
+        row.document_id,
+        row.base_number,
+        row.part,
+        [(k, v) for k, v in row.fields],
+        row.change_note,
+        row.saved_at,
+    )
 
 
 # Built once (every edit page reads one, every save forgets one): building a statement took

@@ -12,7 +12,7 @@ from ..domain.language import check_text
 from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
 from ..services import comments, documents, drafts
-from ..services.errors import Conflict, ReadOnly, ServiceError
+from ..services.errors import Conflict, ServiceError
 from .forms import base_number_from_form, content_from_form, draft_fields, shown_again
 
 bp = Blueprint("documents", __name__)
@@ -110,12 +110,10 @@ def edit(document_id: int):
     db, actor = get_db(), current_user.actor
     part = request.values.get("part", "")
     if request.method == "GET":
-        page = documents.open_document(db, actor, document_id)
-        if not page.access.edit:
-            raise ReadOnly("You can read this document but not change it.")
+        screen = documents.open_for_editing(db, actor, document_id)
+        page, draft = screen.page, screen.draft
         if part and part not in dict(page.sections):
             abort(404)
-        draft = drafts.find(db, actor, document_id)
         if draft and request.args.get("draft") == "restore":
             return _edit_page(
                 page,

@@ -50,6 +50,21 @@ def test_only_people_who_may_edit_keep_drafts(db, circle):
     assert _count(db, EditDraft) == 0
 
 
+def test_the_edit_page_opens_with_the_readers_own_draft_and_only_for_editors(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    drafts.keep(db, worker, doc, 1, "", [("what_matters-text", "the worker's words")])
+    screen = documents.open_for_editing(db, worker, doc)
+    assert screen.page.head_number == 1
+    assert screen.draft.fields == [("what_matters-text", "the worker's words")]
+    assert documents.open_for_editing(db, client, doc).draft is None
+    for reader in (circle.supervisor, circle.advocate):
+        with pytest.raises(ReadOnly):
+            documents.open_for_editing(db, actor_for(reader), doc)
+    with pytest.raises(NotFound):
+        documents.open_for_editing(db, actor_for(Circle().key_worker), doc)
+
+
 def test_saving_a_version_ends_the_writers_draft_only(db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     worker, client = actor_for(circle.key_worker), actor_for(circle.client)

@@ -32,7 +32,10 @@ from tests.factories import (
 # read together with the chain's lock in one pipelined round trip, which the engine does not
 # see, so the count there is one lower). The agreed version's review interval is taken from
 # the version on screen when it is the agreed one.
-PLAN_PAGE = {"client": 9, "key_worker": 11, "supervisor": 12, "advocate": 13}
+PLAN_PAGE = {"client": 9, "key_worker": 10, "supervisor": 12, "advocate": 13}
+# The edit page: the latest version, its sign-off, and the person's kept draft, with the
+# document and their access looked at once.
+EDIT_PAGE = {"client": 7, "key_worker": 8}
 # Each home opens with what needs the person now: the client's comes with the documents it
 # lists; a key worker's and a supervisor's is one more query over their people.
 CLIENT_HOME = 9  # with the crisis alerts the client is waiting on a response to
@@ -139,6 +142,18 @@ def test_the_plan_page_reads_once_and_costs_the_same_with_more_on_it(app, db, ro
         costs[0].statements,
         costs[1].statements,
     )
+
+
+@pytest.mark.parametrize("role", list(EDIT_PAGE))
+def test_the_edit_page_reads_once_and_looks_at_the_document_once(app, db, role):
+    costs = []
+    for build in (little, a_lot):
+        circle, doc = build(db)
+        browser = login(app.test_client(), getattr(circle, role))
+        cost = cost_of(db, browser, f"/documents/{doc}/edit")
+        check(cost, EDIT_PAGE[role])
+        costs.append(cost)
+    assert len(costs[0].statements) == len(costs[1].statements)
 
 
 # --- home pages --------------------------------------------------------------------------------
