@@ -16,7 +16,7 @@ import sys
 import time
 from http.cookiejar import CookieJar
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from urllib.request import HTTPCookieProcessor, build_opener
 
 import pytest
@@ -80,6 +80,11 @@ class Browser:
         form = {"email": user.email, "password": PASSWORD}
         landed = self.post("/login", form, self.get("/login").read().decode())
         assert "/login" not in landed.url, "sign-in failed"
+
+
+def landed(response) -> tuple[str, str]:
+    """Where a browser ends up after following the redirects, and the page it shows there."""
+    return urlsplit(response.url).path, response.read().decode()
 
 
 def filename(response) -> str:

@@ -17,13 +17,9 @@ from bench.document_form import DocumentForm
 from careplan.db.models import CaseloadLink, Comment, Document, Version
 from careplan.services import pdfs
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
-from tests.gunicorn import Browser
+from tests.gunicorn import Browser, landed
 
 pytestmark = pytest.mark.slow
-
-
-def _landed(response) -> tuple[str, str]:
-    return urlsplit(response.url).path, response.read().decode()
 
 
 def test_a_plan_is_started_written_commented_signed_and_downloaded_over_http(app, db, gunicorn_url):
@@ -34,14 +30,14 @@ def test_a_plan_is_started_written_commented_signed_and_downloaded_over_http(app
 
     # The key worker starts a plan from the client's records, and lands on its edit page.
     records = worker.get(f"/clients/{circle.client.id}").read().decode()
-    path, page = _landed(worker.post(f"/clients/{circle.client.id}/care-plans", {}, records))
+    path, page = landed(worker.post(f"/clients/{circle.client.id}/care-plans", {}, records))
     doc = int(re.fullmatch(r"/documents/(\d+)/edit", path).group(1))
 
     # ... writes it and saves: the plan's page shows the words.
     form = dict(DocumentForm(page).fields)
     form["what_matters-text"] = "Being asked before anyone rings my mum."
     form["change_note"] = "First draft"
-    path, page = _landed(worker.post(f"/documents/{doc}/edit", form, page))
+    path, page = landed(worker.post(f"/documents/{doc}/edit", form, page))
     assert path == f"/documents/{doc}"
     assert "Being asked before anyone rings my mum." in page
 
@@ -49,14 +45,14 @@ def test_a_plan_is_started_written_commented_signed_and_downloaded_over_http(app
     page = client.get(f"/documents/{doc}").read().decode()
     section = re.search(r'name="section_key" value="([^"]+)"', page).group(1)
     comment = {"section_key": section, "version_number": "1", "body": "Yes, that is right."}
-    path, page = _landed(client.post(f"/documents/{doc}/comments", comment, page))
+    path, page = landed(client.post(f"/documents/{doc}/comments", comment, page))
     assert path == f"/documents/{doc}" and "Yes, that is right." in page
 
     # Both sign version 1 with their passwords, leaving its empty parts blank on purpose.
     for browser in (client, worker):
         page = browser.get(f"/documents/{doc}").read().decode()
         signature = {"outcome": "signed", "password": PASSWORD, "confirm_blank": "yes"}
-        path, _ = _landed(browser.post(f"/documents/{doc}/versions/1/sign", signature, page))
+        path, _ = landed(browser.post(f"/documents/{doc}/versions/1/sign", signature, page))
         assert path == f"/documents/{doc}"
 
     with db.read() as s:
@@ -73,7 +69,7 @@ def test_a_plan_is_started_written_commented_signed_and_downloaded_over_http(app
 
     # Signing out ends the session: the plan asks for a sign-in again.
     page = client.get(f"/documents/{doc}").read().decode()
-    path, _ = _landed(client.post("/logout", {}, page))
+    path, _ = landed(client.post("/logout", {}, page))
     assert path == "/login"
     assert urlsplit(client.get(f"/documents/{doc}").url).path == "/login"
 
@@ -86,7 +82,7 @@ def test_a_client_changes_their_name_and_password_over_http(db, gunicorn_url):
 
     page = phone.get("/me/account").read().decode()
     profile = {"preferred_name": "Sam", "pronouns": "they/them"}
-    path, page = _landed(phone.post("/me/account/profile", profile, page))
+    path, page = landed(phone.post("/me/account/profile", profile, page))
     assert path == "/me/account" and "Signed in as Sam" in page
 
     new_password = "kettle river orange lamp"
@@ -95,7 +91,7 @@ def test_a_client_changes_their_name_and_password_over_http(db, gunicorn_url):
         "password": new_password,
         "password_again": new_password,
     }
-    path, page = _landed(phone.post("/me/account/password", change, page))
+    path, page = landed(phone.post("/me/account/password", change, page))
     assert path == "/me/account" and "Your password is changed." in page
 
     # This session carries on; the other one has ended; only the new password signs in.
@@ -108,7 +104,7 @@ def test_a_client_changes_their_name_and_password_over_http(db, gunicorn_url):
         fresh.post("/login", {"email": circle.client.email, "password": PASSWORD}, page)
     assert refused.value.code == 401
     signing_in = {"email": circle.client.email, "password": new_password}
-    path, _ = _landed(fresh.post("/login", signing_in, page))
+    path, _ = landed(fresh.post("/login", signing_in, page))
     assert path == home
 
 
@@ -122,7 +118,7 @@ def test_a_decline_a_handover_and_the_calendar_feed_over_http(db, gunicorn_url):
     # The client declines version 1 and says why; the plan shows it.
     page = client.get(f"/documents/{doc}").read().decode()
     decline = {"outcome": "declined", "comment": "Not the part about my mum.", "password": PASSWORD}
-    path, page = _landed(client.post(f"/documents/{doc}/versions/1/sign", decline, page))
+    path, page = landed(client.post(f"/documents/{doc}/versions/1/sign", decline, page))
     assert path == f"/documents/{doc}" and "Not the part about my mum." in page
     with db.read() as s:
         assert s.scalar(sa.select(Document.signoff_state).where(Document.id == doc)) == "declined"
@@ -130,12 +126,12 @@ def test_a_decline_a_handover_and_the_calendar_feed_over_http(db, gunicorn_url):
     # The client picks another way to be reminded; the page shows the new choice.
     page = client.get("/me/reminders").read().decode()
     other = re.search(r'name="channel" value="([^"]+)">', page).group(1)  # one not checked
-    path, page = _landed(client.post("/me/reminders", {"channel": other}, page))
+    path, page = landed(client.post("/me/reminders", {"channel": other}, page))
     assert path == "/me/reminders"
     assert re.search(rf'name="channel" value="{other}" checked>', page)
 
     # ... and makes a private calendar address: the feed answers without cookies, until stopped.
-    path, page = _landed(client.post("/me/calendar", {"action": "new"}, page))
+    path, page = landed(client.post("/me/calendar", {"action": "new"}, page))
     feed = urlsplit(re.search(r'<code class="words">([^<]+)</code>', page).group(1))
     address = f"{feed.path}?{feed.query}".replace("&amp;", "&")
     with Browser(gunicorn_url).get(address) as calendar:
@@ -150,14 +146,14 @@ def test_a_decline_a_handover_and_the_calendar_feed_over_http(db, gunicorn_url):
     newcomer = KeyWorkerFactory(team_id=circle.team.id)
     page = worker.get(f"/clients/{circle.client.id}/handover").read().decode()
     handover = {"to_worker_id": str(newcomer.id), "note": "Prefers texts before calls."}
-    path, _ = _landed(worker.post(f"/clients/{circle.client.id}/handover", handover, page))
+    path, _ = landed(worker.post(f"/clients/{circle.client.id}/handover", handover, page))
     assert path == f"/clients/{circle.client.id}"
     incoming = Browser(gunicorn_url)
     incoming.sign_in(newcomer)
     page = incoming.get(f"/clients/{circle.client.id}").read().decode()
     assert "Prefers texts before calls." in page
     acknowledge = f"/clients/{circle.client.id}/handover/acknowledge"
-    path, _ = _landed(incoming.post(acknowledge, {}, page))
+    path, _ = landed(incoming.post(acknowledge, {}, page))
     with db.read() as s:
         holders = s.scalars(
             sa.select(CaseloadLink.key_worker_id).where(

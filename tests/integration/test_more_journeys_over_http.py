@@ -1,0 +1,475 @@
+"""More state changes through gunicorn over plain HTTP (tests/gunicorn.py): the administrators'
+pages (a team, an account whose owner chooses a password from the e-mailed link, corrections,
+closing and reopening), an advocate invited and then stopped, the crisis plan put into effect,
+answered and ended, self-referral requests checked against the agreed terms, an earlier review
+and "reviewed, no changes", and an unsaved draft kept, carried on with and thrown away. Every
+form is posted with its page's CSRF token; every answer is checked where a browser lands, and
+in the database."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+from urllib.error import HTTPError
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from bench.document_form import DocumentForm
+from careplan.db.models import (
+    AdvocateInvitation,
+    AdvocateReviewRequest,
+    CaseloadLink,
+    Comment,
+    ContingencyActivation,
+    CrisisAlert,
+    CrisisResponse,
+    Document,
+    EditDraft,
+    PasswordLink,
+    ReviewConfirmation,
+    ReviewRequest,
+    SelfReferralRequest,
+    SupervisorTeam,
+    Team,
+    User,
+    Version,
+    utc_today,
+)
+from careplan.services import signoff
+from careplan.services.accounts import actor_for
+from tests.factories import (
+    PASSWORD,
+    AdvocateFactory,
+    Circle,
+    ClientFactory,
+    make_agreement,
+    make_plan,
+)
+from tests.gunicorn import Browser, landed
+from tests.smtp import SECRET, USER
+
+pytestmark = pytest.mark.slow
+
+CHOSEN = "lantern willow copper field"
+
+
+def _refused(call) -> tuple[int, str]:
+    with pytest.raises(HTTPError) as refused:
+        call()
+    return refused.value.code, refused.value.read().decode()
+
+
+def _agreed(db, circle: Circle, doc: int) -> None:
+    """Both parties sign version 1 (through the services: signing over HTTP is tested in
+    test_plan_journey_over_http), leaving any empty key parts blank on purpose."""
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    with db.read() as s:
+        assert s.scalar(sa.select(Document.signoff_state).where(Document.id == doc)) == "agreed"
+
+
+@pytest.fixture
+def mailing_gunicorn_url(smtp_server, monkeypatch, request):
+    """gunicorn sending its e-mail to the test's SMTP server, as production does."""
+    controller, inbox = smtp_server
+    for name, value in {
+        "CAREPLAN_SMTP_HOST": "127.0.0.1",
+        "CAREPLAN_SMTP_PORT": str(controller.port),
+        "CAREPLAN_SMTP_USE_TLS": "0",
+        "CAREPLAN_SMTP_USERNAME": USER,
+        "CAREPLAN_SMTP_PASSWORD": SECRET,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return request.getfixturevalue("gunicorn_url"), inbox
+
+
+def _mail_to(inbox, address: str, timeout: float = 10.0):
+    """The last message to `address` (sent from a background thread, after the page answered)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mails = [m for to, m in inbox.messages() if to == [address]]
+        if mails:
+            return mails[-1]
+        time.sleep(0.02)
+    raise AssertionError(f"no e-mail to {address}")
+
+
+def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_reopens_accounts(
+    db, mailing_gunicorn_url
+):
+    url, inbox = mailing_gunicorn_url
+    circle = Circle()
+    admin, someone = Browser(url), Browser(url)
+    admin.sign_in(circle.admin)
+    someone.sign_in(circle.client)
+
+    # A new team, listed at once.
+    page = admin.get("/admin/teams").read().decode()
+    path, page = landed(admin.post("/admin/teams", {"name": "Riverside team"}, page))
+    assert path == "/admin/teams" and "Team made." in page and "Riverside team" in page
+    with db.read() as s:
+        team = s.scalar(sa.select(Team.id).where(Team.name == "Riverside team"))
+    assert team is not None
+
+    # A key worker's account in it: the owner is e-mailed a link to choose a password.
+    page = admin.get("/admin/users/new").read().decode()
+    account = {"name": "Dee Novak", "email": "Dee@Example.org", "role": "key_worker"}
+    path, page = landed(admin.post("/admin/users/new", {**account, "team_id": str(team)}, page))
+    with db.read() as s:
+        dee = s.scalar(sa.select(User).where(User.email == "dee@example.org"))
+        links = s.execute(
+            sa.select(PasswordLink.purpose, PasswordLink.used_at).where(
+                PasswordLink.user_id == dee.id
+            )
+        ).all()
+    assert path == f"/admin/users/{dee.id}" and "Dee Novak" in page
+    assert "Account made. We have e-mailed dee@example.org a link" in page
+    assert (dee.role, dee.team_id, dee.active) == ("key_worker", team, True)
+    assert links == [("welcome", None)]
+
+    # Dee chooses a password from the e-mail, and signs in with it.
+    body = _mail_to(inbox, "dee@example.org").get_content()
+    link = re.search(r"https?://[^/\s]+(/set-password/[A-Za-z0-9_-]+)", body).group(1)
+    dee_browser = Browser(url)
+    page = dee_browser.get(link).read().decode()
+    chosen = {"password": CHOSEN, "password_again": CHOSEN}
+    path, page = landed(dee_browser.post(link, chosen, page))
+    assert path == "/login" and "Your password is set." in page
+    signing_in = {"email": "dee@example.org", "password": CHOSEN}
+    path, page = landed(dee_browser.post("/login", signing_in, page))
+    assert path == "/" and "Signed in as Dee Novak, key worker" in page
+    with db.read() as s:
+        used = s.scalar(sa.select(PasswordLink.used_at).where(PasswordLink.user_id == dee.id))
+    assert used is not None
+    assert _refused(lambda: Browser(url).get(link))[0] == 404  # the link works once
+
+    # The administrator corrects Dee's name and address.
+    page = admin.get(f"/admin/users/{dee.id}").read().decode()
+    details = {"name": "Dee Novak-Reid", "email": "dee.reid@example.org", "team_id": str(team)}
+    path, page = landed(admin.post(f"/admin/users/{dee.id}/details", details, page))
+    assert path == f"/admin/users/{dee.id}" and "Saved." in page and "Dee Novak-Reid" in page
+    with db.read() as s:
+        row = s.get(User, dee.id)
+        assert (row.display_name, row.email) == ("Dee Novak-Reid", "dee.reid@example.org")
+
+    # ... gives Dee to a client who has no key worker, and a supervisor to the new team.
+    newcomer = ClientFactory()
+    page = admin.get(f"/admin/users/{newcomer.id}").read().decode()
+    given = {"key_worker_id": str(dee.id)}
+    path, page = landed(admin.post(f"/admin/users/{newcomer.id}/key-worker", given, page))
+    assert path == f"/admin/users/{newcomer.id}" and "Key worker given." in page
+    assert "Key worker: Dee Novak-Reid." in page
+    page = admin.get(f"/admin/users/{circle.supervisor.id}").read().decode()
+    supervise = {"team_id": str(team), "supervises": "yes"}
+    path, page = landed(
+        admin.post(f"/admin/users/{circle.supervisor.id}/supervision", supervise, page)
+    )
+    assert (
+        path == f"/admin/users/{circle.supervisor.id}" and "Stop supervising Riverside team" in page
+    )
+    with db.read() as s:
+        assert s.scalars(
+            sa.select(CaseloadLink.key_worker_id).where(CaseloadLink.client_id == newcomer.id)
+        ).all() == [dee.id]
+        assert s.get(SupervisorTeam, (circle.supervisor.id, team)) is not None
+
+    # Closing an account signs its owner out at once, and nobody signs in with it.
+    page = admin.get(f"/admin/users/{circle.client.id}").read().decode()
+    path, page = landed(
+        admin.post(f"/admin/users/{circle.client.id}/active", {"active": "no"}, page)
+    )
+    assert path == f"/admin/users/{circle.client.id}"
+    assert "The account is closed and signed out." in page and "The account is closed:" in page
+    with db.read() as s:
+        assert s.scalar(sa.select(User.active).where(User.id == circle.client.id)) is False
+    assert urlsplit(someone.get("/").url).path == "/login"
+    fresh = Browser(url)
+    login = fresh.get("/login").read().decode()
+    signing_in = {"email": circle.client.email, "password": PASSWORD}
+    assert _refused(lambda: fresh.post("/login", signing_in, login))[0] == 401
+
+    # Reopened, it signs in again; and a link to choose a new password goes to its owner.
+    path, page = landed(
+        admin.post(f"/admin/users/{circle.client.id}/active", {"active": "yes"}, page)
+    )
+    assert path == f"/admin/users/{circle.client.id}" and "The account is open again." in page
+    path, page = landed(admin.post(f"/admin/users/{circle.client.id}/password-link", {}, page))
+    assert "We have e-mailed a link to choose a new password." in page
+    with db.read() as s:
+        assert s.scalar(sa.select(User.active).where(User.id == circle.client.id)) is True
+        assert s.scalars(
+            sa.select(PasswordLink.purpose).where(PasswordLink.user_id == circle.client.id)
+        ).all() == ["reset"]
+    assert "/set-password/" in _mail_to(inbox, circle.client.email).get_content()
+    path, _ = landed(fresh.post("/login", signing_in, login))
+    assert path == f"/clients/{circle.client.id}"
+
+
+def test_a_client_invites_an_advocate_who_reads_and_comments_until_the_client_stops_it(
+    db, gunicorn_url
+):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    ash = AdvocateFactory(display_name="Ash Advocate")
+    client, advocate = Browser(gunicorn_url), Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    advocate.sign_in(ash)
+    assert _refused(lambda: advocate.get(f"/documents/{doc}"))[0] == 404  # not invited yet
+
+    # The client invites Ash, and asks their advocates (Ash and the one the circle has) to
+    # look at version 1 before signing.
+    page = client.get("/me/advocates").read().decode()
+    invite = {"advocate_id": str(ash.id), "action": "invite"}
+    path, page = landed(client.post("/me/advocates", invite, page))
+    assert path == "/me/advocates" and "Your advocate can now read your plans" in page
+    page = client.get(f"/documents/{doc}").read().decode()
+    path, page = landed(client.post(f"/documents/{doc}/versions/1/ask-advocate", {}, page))
+    assert path == f"/documents/{doc}"
+    assert "Your 2 advocates have been asked to look at this version before you sign." in page
+
+    # Ash reads the plan, sees they were asked, and comments.
+    page = advocate.get(f"/documents/{doc}").read().decode()
+    assert "Being listened to (revision 1)." in page
+    assert "asked you to look at version 1 before they sign" in page
+    assert f"/documents/{doc}/versions/1/sign" not in page  # never signs
+    assert f"/documents/{doc}/edit" not in page  # nor changes it
+    section = re.search(r'name="section_key" value="([^"]+)"', page).group(1)
+    comment = {"section_key": section, "version_number": "1", "body": "Ask about the flat too."}
+    path, page = landed(advocate.post(f"/documents/{doc}/comments", comment, page))
+    assert path == f"/documents/{doc}" and "Ask about the flat too." in page
+    with db.read() as s:
+        assert s.scalar(sa.select(Comment.author_id).where(Comment.document_id == doc)) == ash.id
+        assert sorted(
+            s.scalars(
+                sa.select(AdvocateReviewRequest.advocate_id).where(
+                    AdvocateReviewRequest.document_id == doc
+                )
+            )
+        ) == sorted([circle.advocate.id, ash.id])
+
+    # The client stops Ash's access: the plan is no longer there for Ash.
+    page = client.get("/me/advocates").read().decode()
+    revoke = {"advocate_id": str(ash.id), "action": "revoke"}
+    path, page = landed(client.post("/me/advocates", revoke, page))
+    assert path == "/me/advocates" and "Your advocate can no longer see your records." in page
+    with db.read() as s:
+        revoked = s.scalar(
+            sa.select(AdvocateInvitation.revoked_at).where(
+                AdvocateInvitation.client_id == circle.client.id,
+                AdvocateInvitation.advocate_id == ash.id,
+            )
+        )
+    assert revoked is not None
+    assert _refused(lambda: advocate.get(f"/documents/{doc}"))[0] == 404
+    assert _refused(lambda: advocate.get(f"/clients/{circle.client.id}"))[0] == 404
+    assert "Ask about the flat too." in client.get(f"/documents/{doc}").read().decode()
+
+
+def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gunicorn_url):
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    _agreed(db, circle, doc)
+    client, worker = Browser(gunicorn_url), Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    worker.sign_in(circle.key_worker)
+    crisis = f"/documents/{doc}/crisis-plan"
+    today = utc_today()
+
+    # Longer than the agreement allows is refused, and nothing is started.
+    page = client.get(crisis).read().decode()
+    assert "Put the plan into effect" in page
+    start = {
+        "observed": "I have not slept for three nights.",
+        "actions_taken": "I rang my sister.",
+        "ends_on": (today + timedelta(days=30)).isoformat(),
+    }
+    code, refusal = _refused(lambda: client.post(f"{crisis}/start", start, page))
+    assert code == 422 and "The agreement says this lasts at most 14 days." in refusal
+
+    # Within it, the plan is in effect and the key worker is asked to respond.
+    ends_on = today + timedelta(days=5)
+    start["ends_on"] = ends_on.isoformat()
+    path, page = landed(client.post(f"{crisis}/start", start, page))
+    assert path == crisis and "The plan for when you are not well is now in effect." in page
+    assert "The plan is in effect now" in page and "I have not slept for three nights." in page
+    assert "your key worker, or someone else in" in page
+    with db.read() as s:
+        activation = s.scalar(
+            sa.select(ContingencyActivation).where(ContingencyActivation.document_id == doc)
+        )
+        assert (activation.started_by_id, activation.ends_on) == (circle.client.id, ends_on)
+        assert activation.ended_at is None
+        assert s.scalars(
+            sa.select(CrisisAlert.kind).where(CrisisAlert.document_id == doc)
+        ).all() == ["contingency"]
+        assert s.scalars(
+            sa.select(ReviewRequest.kind).where(ReviewRequest.document_id == doc)
+        ).all() == ["post_crisis"]
+
+    # The key worker responds; the client reads who did and what they said.
+    page = worker.get(f"/documents/{doc}/respond").read().decode()
+    answer = {"note": "I will phone you at 3pm."}
+    path, page = landed(worker.post(f"/documents/{doc}/responses", answer, page))
+    assert path == f"/documents/{doc}/respond" and "Your response is recorded." in page
+    assert "“I will phone you at 3pm.”" in client.get(crisis).read().decode()
+    with db.read() as s:
+        assert s.execute(sa.select(CrisisResponse.user_id, CrisisResponse.note)).all() == [
+            (circle.key_worker.id, "I will phone you at 3pm.")
+        ]
+
+    # The key worker ends it; the page keeps the record, with its note.
+    page = worker.get(crisis).read().decode()
+    path, page = landed(worker.post(f"{crisis}/end", {"end_note": "Sleeping again."}, page))
+    assert path == crisis and "The plan is no longer in effect." in page
+    assert "The plan is in effect now" not in page and "“Sleeping again.”" in page
+    assert "Put the plan into effect" in page
+    with db.read() as s:
+        ended = s.get(ContingencyActivation, activation.id)
+        assert ended.ended_at is not None
+        assert (ended.ended_by_id, ended.end_note) == (circle.key_worker.id, "Sleeping again.")
+
+
+def test_self_referral_requests_are_checked_against_the_agreed_terms_over_http(db, gunicorn_url):
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)  # up to 5 nights, 14 days apart
+    _agreed(db, circle, doc)
+    client = Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    crisis = f"/documents/{doc}/crisis-plan"
+    today = utc_today()
+
+    page = client.get(crisis).read().decode()
+    assert "up to 5 nights, not within 14 days of the last time I left" in page
+    within = {
+        "nights": "3",
+        "last_discharge_on": (today - timedelta(days=30)).isoformat(),
+        "note": "Things are slipping.",
+    }
+    path, page = landed(client.post(f"/documents/{doc}/self-referral", within, page))
+    assert path == crisis and "This request is within the agreed terms." in page
+    assert "3 night(s) is within the agreed 5 nights." in page
+
+    outside = {"nights": "7", "last_discharge_on": (today - timedelta(days=5)).isoformat()}
+    path, page = landed(client.post(f"/documents/{doc}/self-referral", outside, page))
+    assert (
+        path == crisis and "This request is outside the agreed terms. It has been recorded." in page
+    )
+    assert "7 nights is more than the agreed 5 nights." in page
+    assert "The last stay ended 5 days ago, which is within the agreed 14 days." in page
+
+    code, refusal = _refused(
+        lambda: client.post(f"/documents/{doc}/self-referral", {"nights": "a"}, page)
+    )
+    assert code == 422 and "Please give the number of nights as a whole number." in refusal
+
+    with db.read() as s:
+        requests = s.execute(
+            sa.select(SelfReferralRequest.nights, SelfReferralRequest.within_terms)
+            .where(SelfReferralRequest.document_id == doc)
+            .order_by(SelfReferralRequest.id)
+        ).all()
+        alerts = s.scalars(sa.select(CrisisAlert.kind).where(CrisisAlert.document_id == doc)).all()
+    assert requests == [(3, True), (7, False)]
+    assert alerts == ["self_referral", "self_referral"]
+
+
+def test_an_earlier_review_is_asked_for_and_then_reviewed_with_no_changes_over_http(
+    db, gunicorn_url
+):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    _agreed(db, circle, doc)
+    client, worker = Browser(gunicorn_url), Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    worker.sign_in(circle.key_worker)
+    today = utc_today()
+
+    # The client asks for a review in ten days, saying why.
+    wanted = today + timedelta(days=10)
+    page = client.get(f"/documents/{doc}").read().decode()
+    asked = {"wanted_by": wanted.isoformat(), "reason": "My housing has changed."}
+    path, page = landed(client.post(f"/documents/{doc}/review-request", asked, page))
+    assert path == f"/documents/{doc}"
+    assert f"An earlier review was asked for. The next review is now on {wanted:%-d %B %Y}." in page
+    assert "“My housing has changed.”" in page
+    with db.read() as s:
+        row = s.get(Document, doc)
+        assert (row.next_review_on, row.next_review_reason) == (wanted, "earlier")
+        assert s.execute(
+            sa.select(ReviewRequest.reason, ReviewRequest.requested_by_id).where(
+                ReviewRequest.document_id == doc
+            )
+        ).all() == [("My housing has changed.", circle.client.id)]
+
+    # Both confirm "reviewed, no changes" with their passwords: the review is done.
+    page = client.get(f"/documents/{doc}").read().decode()
+    confirm = {"password": PASSWORD}
+    path, page = landed(client.post(f"/documents/{doc}/versions/1/reviewed", confirm, page))
+    assert path == f"/documents/{doc}" and "It is done once the other person does." in page
+    page = worker.get(f"/documents/{doc}").read().decode()
+    path, page = landed(worker.post(f"/documents/{doc}/versions/1/reviewed", confirm, page))
+    assert path == f"/documents/{doc}" and "You have both confirmed the review" in page
+    with db.read() as s:
+        row = s.get(Document, doc)
+        assert row.last_reviewed_on == today and row.next_review_on > wanted
+        request = s.scalar(sa.select(ReviewRequest).where(ReviewRequest.document_id == doc))
+        assert request.resolved_at is not None  # the review asked for is done
+        assert sorted(
+            s.scalars(
+                sa.select(ReviewConfirmation.user_id).where(ReviewConfirmation.document_id == doc)
+            )
+        ) == sorted([circle.client.id, circle.key_worker.id])
+
+
+def test_a_draft_is_kept_carried_on_with_and_thrown_away_over_http(db, gunicorn_url):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client = Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    edit = f"/documents/{doc}/edit"
+
+    def keep(words: str) -> None:
+        """What the edit page's script sends as the person types."""
+        page = client.get(edit).read().decode()
+        form = dict(DocumentForm(page).fields)
+        form["what_matters-text"] = words
+        form["change_note"] = "my words"
+        with client.post(f"/documents/{doc}/draft", form, page) as kept:
+            assert kept.status == 200 and b'"kept_at"' in kept.read()
+
+    # Kept as the client types: only a draft, no new version.
+    keep("Being asked before anyone rings my mum.")
+    with db.read() as s:
+        draft = s.scalar(sa.select(EditDraft).where(EditDraft.document_id == doc))
+        assert (draft.user_id, draft.base_number) == (circle.client.id, 1)
+        assert draft.change_note == "my words"
+        assert ["what_matters-text", "Being asked before anyone rings my mum."] in draft.fields
+        assert s.scalar(sa.select(Document.head_number).where(Document.id == doc)) == 1
+
+    # Coming back, the client is offered it, carries on with it and saves it as version 2.
+    page = client.get(edit).read().decode()
+    assert "You have changes that were not saved yet" in page
+    page = client.get(f"{edit}?draft=restore").read().decode()
+    assert "These are your changes from" in page
+    assert "Being asked before anyone rings my mum.</textarea>" in page
+    path, page = landed(client.post(edit, dict(DocumentForm(page).fields), page))
+    assert path == f"/documents/{doc}" and "Saved as version 2." in page
+    assert "Being asked before anyone rings my mum." in page
+    with db.read() as s:
+        saved = s.scalar(sa.select(Version).where(Version.document_id == doc, Version.number == 2))
+        assert saved.change_note == "my words" and saved.author_id == circle.client.id
+        assert saved.content["what_matters"]["text"] == "Being asked before anyone rings my mum."
+        assert s.scalar(sa.select(sa.func.count()).select_from(EditDraft)) == 0
+
+    # Another draft, thrown away: the edit page shows the saved version again.
+    keep("Not sure about this.")
+    page = client.get(edit).read().decode()
+    path, page = landed(client.post(f"/documents/{doc}/draft/discard", {}, page))
+    assert path == edit and "The unsaved changes were thrown away." in page
+    assert "not saved yet" not in page and "Not sure about this." not in page
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(EditDraft)) == 0
+        assert s.scalar(sa.select(Document.head_number).where(Document.id == doc)) == 2
