@@ -222,17 +222,47 @@ _VERSION = (
     .join(User, User.id == Version.author_id)
     .where(Version.document_id == bindparam("document_id"), Version.number == bindparam("number"))
 )
+_TWO_VERSIONS = (
+    select(Version, User)
+    .join(User, User.id == Version.author_id)
+    .where(
+        Version.document_id == bindparam("document_id"),
+        Version.number.in_(bindparam("numbers", expanding=True)),
+    )
+)
+_DOCUMENT_WITH_CLIENT = (
+    select(Document, User.display_name, User.preferred_name)
+    .join(User, User.id == Document.client_id)
+    .where(Document.id == bindparam("document_id"))
+)
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """A document as a page opens it: the row, the reader's access, and the client's names."""
+
+    doc: Document
+    access: Access
+    client_name: str
+    client_called: str
+
+
+def _open(s: Session, actor: Actor, document_id: int) -> _Opened:
+    row = s.execute(_DOCUMENT_WITH_CLIENT, {"document_id": document_id}).first()
+    if row is None:
+        raise NotFound()
+    doc, name, preferred_name = row
+    return _Opened(doc, require_read(s, actor, doc.client_id), name, called(name, preferred_name))
 
 
 def _page(
     s: Session,
-    doc: Document,
-    access: Access,
+    opened: _Opened,
     number: int | None,
     actor: Actor,
-    client_name: str | None = None,
-    client_called: str | None = None,
+    loaded: tuple[Version, User] | None = None,  # that version and its author, if read already
 ) -> DocumentPage:
+    doc = opened.doc
     kind = kind_for(doc.kind, doc.template)
     number = doc.head_number if number is None else number
     if number == 0 and doc.head_number == 0:
@@ -240,28 +270,24 @@ def _page(
     else:
         if not 1 <= number <= doc.head_number:
             raise NotFound()
-        version, author = _version(s, doc.id, number)
+        version, author = loaded or _version(s, doc.id, number)
         shown, content = _version_info(version, author), version.content
-    if client_name is None or client_called is None:
-        client = s.get(User, doc.client_id)
-        client_name = client.display_name
-        client_called = called(client.display_name, client.preferred_name)
     return DocumentPage(
         doc.id,
         doc.client_id,
-        client_name,
+        opened.client_name,
         doc.kind,
         kind.label,
         doc.title,
         doc.head_number,
         shown,
         content,
-        access,
+        opened.access,
         doc.template,
         kind.sections(),
         signoff_view(s, doc, actor.id),
         review_requests_for(s, actor, doc.id),
-        client_called,
+        opened.client_called,
     )
 
 
@@ -371,14 +397,9 @@ def document_screen(
     from . import comments, reviews
 
     with db.read() as s:
-        row = s.execute(_DOCUMENT_WITH_CLIENT, {"document_id": document_id}).first()
-        if row is None:
-            raise NotFound()
-        doc, client_name, preferred_name = row
-        access = require_read(s, actor, doc.client_id)
-        page = _page(
-            s, doc, access, number, actor, client_name, called(client_name, preferred_name)
-        )
+        opened = _open(s, actor, document_id)
+        doc, access = opened.doc, opened.access
+        page = _page(s, opened, number, actor)
         notes = comments.comments_in(s, doc.id) if with_extras else {}
         review = (
             reviews.panel_in(
@@ -402,18 +423,12 @@ def document_screen(
     return DocumentScreen(page, notes, review)
 
 
-_DOCUMENT_WITH_CLIENT = (
-    select(Document, User.display_name, User.preferred_name)
-    .join(User, User.id == Document.client_id)
-    .where(Document.id == bindparam("document_id"))
-)
-
-
 def history(
     db: Database, actor: Actor, document_id: int, page: int = 1, page_size: int = HISTORY_PAGE_SIZE
 ) -> HistoryPage:
     with db.read() as s:
-        doc, access = _load_document(s, actor, document_id)
+        opened = _open(s, actor, document_id)
+        doc, access = opened.doc, opened.access
         pages = max(1, -(-doc.head_number // page_size))
         page = min(max(1, page), pages)
         rows = s.execute(
@@ -430,7 +445,7 @@ def history(
         ]
         rows = s.execute(_HISTORY_EVENTS, {"document_id": doc.id}).all()
         events = [_event(*row) for row in rows]
-        result = HistoryPage(_page(s, doc, access, None, actor), versions, page, pages, events)
+        result = HistoryPage(_page(s, opened, None, actor), versions, page, pages, events)
     _record_read(db, actor, access, doc, doc.client_id, "history")
     return result
 
@@ -487,20 +502,26 @@ def compare_versions(
     db: Database, actor: Actor, document_id: int, older: int, newer: int
 ) -> Comparison:
     with db.read() as s:
-        doc, access = _load_document(s, actor, document_id)
+        opened = _open(s, actor, document_id)
+        doc = opened.doc
         if not (1 <= older <= doc.head_number and 1 <= newer <= doc.head_number):
             raise NotFound()
-        old_v, old_a = _version(s, doc.id, older)
-        new_v, new_a = _version(s, doc.id, newer)
+        both = {
+            v.number: (v, a)
+            for v, a in s.execute(_TWO_VERSIONS, {"document_id": doc.id, "numbers": [older, newer]})
+        }
+        if older not in both or newer not in both:
+            raise NotFound()
+        (old_v, old_a), (new_v, new_a) = both[older], both[newer]
         changes = compare(kind_for(doc.kind, doc.template), old_v.content, new_v.content)
         result = Comparison(
-            _page(s, doc, access, newer, actor),
+            _page(s, opened, newer, actor, both[newer]),
             _version_info(old_v, old_a),
             _version_info(new_v, new_a),
             changes,
         )
     what = f"comparison of versions {older} and {newer}"
-    _record_read(db, actor, access, doc, doc.client_id, what)
+    _record_read(db, actor, opened.access, doc, doc.client_id, what)
     return result
 
 
@@ -678,7 +699,8 @@ def _current_head(s: Session, document_id: int) -> int:
 def conflict_view(db: Database, actor: Actor, conflict: Conflict) -> ConflictView:
     """Both sides of a conflict, and the person's changes re-applied to the latest version."""
     with db.read() as s:
-        doc, access = _load_document(s, actor, conflict.document_id)
+        opened = _open(s, actor, conflict.document_id)
+        doc = opened.doc
         kind = kind_for(doc.kind, doc.template)
         head_v, _ = _version(s, doc.id, conflict.head_number)
         base = (
@@ -703,7 +725,7 @@ def conflict_view(db: Database, actor: Actor, conflict: Conflict) -> ConflictVie
         proposal, _ = merge(
             strip_attribution(base), strip_attribution(head_v.content), conflict.content
         )
-        page = _page(s, doc, access, conflict.head_number, actor)
+        page = _page(s, opened, conflict.head_number, actor)
         return ConflictView(
             page, [_version_info(v, u) for v, u in rows], theirs, mine, clashes, proposal
         )

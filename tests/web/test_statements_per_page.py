@@ -36,6 +36,10 @@ PLAN_PAGE = {"client": 9, "key_worker": 10, "supervisor": 12, "advocate": 13}
 # The edit page: the latest version, its sign-off, and the person's kept draft, with the
 # document and their access looked at once.
 EDIT_PAGE = {"client": 7, "key_worker": 8}
+# The history (versions and events) and a comparison of two versions, each with the document
+# and its client's names read together.
+HISTORY_PAGE = {"client": 8, "key_worker": 9, "supervisor": 11}
+COMPARE_PAGE = {"client": 6, "key_worker": 7, "supervisor": 9}
 # Each home opens with what needs the person now: the client's comes with the documents it
 # lists; a key worker's and a supervisor's is one more query over their people.
 CLIENT_HOME = 9  # with the crisis alerts the client is waiting on a response to
@@ -152,6 +156,21 @@ def test_the_edit_page_reads_once_and_looks_at_the_document_once(app, db, role):
         browser = login(app.test_client(), getattr(circle, role))
         cost = cost_of(db, browser, f"/documents/{doc}/edit")
         check(cost, EDIT_PAGE[role])
+        costs.append(cost)
+    assert len(costs[0].statements) == len(costs[1].statements)
+
+
+@pytest.mark.parametrize("role", list(HISTORY_PAGE))
+@pytest.mark.parametrize("page", ["history", "compare"])
+def test_the_history_and_a_comparison_read_once_without_repeats(app, db, role, page):
+    budget = (HISTORY_PAGE if page == "history" else COMPARE_PAGE)[role]
+    costs = []
+    for build in (little, a_lot):
+        circle, doc = build(db)
+        browser = login(app.test_client(), getattr(circle, role))
+        url = f"/documents/{doc}/" + ("history" if page == "history" else "compare?older=1&newer=2")
+        cost = cost_of(db, browser, url)
+        check(cost, budget, logged=role == "supervisor")
         costs.append(cost)
     assert len(costs[0].statements) == len(costs[1].statements)
 
