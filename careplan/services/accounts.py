@@ -39,6 +39,10 @@ def actor_for(user: User, ip: str = "") -> Actor:
 
 
 def create_team(db: Database, name: str, actor: Actor | None = None) -> Team:
+    """A new team. `actor` is the administrator making it on a page (None from the command
+    line); anyone else is answered as on any administrator's page: not found."""
+    if actor is not None and actor.role is not Role.ADMIN:
+        raise NotFound()
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
         raise Invalid("A team needs a name (up to 200 characters).")

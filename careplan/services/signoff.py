@@ -351,13 +351,34 @@ def new_short_code() -> str:
 
 
 def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_number: int) -> int:
-    """The client asks every advocate they invited to read this version before they sign."""
+    """The client asks every advocate they invited to read this version before they sign: the
+    latest version, while the client may still sign it (where the page offers it)."""
     with db.write() as s:
         doc = s.get(Document, document_id)
         if doc is None or client.role is not Role.CLIENT or doc.client_id != client.id:
             raise NotFound()
         if not 1 <= version_number <= doc.head_number:
             raise Invalid("That version does not exist.")
+        if version_number != doc.head_number:
+            raise Invalid(
+                f"Version {version_number} is not the latest one (version {doc.head_number} is). "
+                "You can ask your advocate to look at the latest version before you sign it. "
+                "Nothing was changed."
+            )
+        decision = decide_for(s, doc)
+        if decision.agreed and decision.agreed.number == version_number:
+            raise Invalid(
+                f"Version {version_number} is already agreed, so it is too late to ask your "
+                "advocate to look at it first. They can still read it and comment. "
+                "Nothing was changed."
+            )
+        mine = decision.on_head.get(client.id)
+        if mine is not None:
+            raise Invalid(
+                f"You have already {mine.label} version {version_number}, so it is too late to "
+                "ask your advocate to look at it first. They can still read it and comment. "
+                "Nothing was changed."
+            )
         advocates = list(
             s.scalars(
                 select(AdvocateInvitation.advocate_id).where(
