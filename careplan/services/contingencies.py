@@ -59,7 +59,8 @@ class SelfReferralView:
 class CrisisRecord:
     activations: list[ActivationView]
     self_referrals: list[SelfReferralView]
-    terms: SelfReferralTerms
+    terms: SelfReferralTerms  # of the version in force
+    max_days: int  # the longest the plan may be in effect, as the version in force says
     alerts: list[crisis_alerts.AlertView] = field(default_factory=list)  # newest first
     essentials: crisis_alerts.Essentials | None = None  # what was agreed, repeated
 
@@ -68,8 +69,15 @@ class CrisisRecord:
         return next((a for a in self.activations if a.active), None)
 
 
+def _in_force(s, doc: Document):
+    """The version whose terms apply: the agreed one in force, or the latest while nothing is
+    agreed yet (what careplan.services.crisis_alerts.essentials shows). A draft saved after
+    the agreement changes nothing here until both have signed it."""
+    return _version(s, doc.id, doc.agreed_version or doc.head_number)[0]
+
+
 def _agreed_agreement(s, actor: Actor, document_id: int):
-    """The agreement and its latest version's content; only its two parties may act on it."""
+    """The agreement and its version in force; only its two parties may act on it."""
     doc = s.get(Document, document_id)
     if doc is None or doc.kind != "agreement":
         raise NotFound()
@@ -78,8 +86,7 @@ def _agreed_agreement(s, actor: Actor, document_id: int):
         raise ReadOnly("Only the client and their key worker can do this.")
     if doc.head_number == 0:
         raise Invalid("This agreement has nothing written yet.")
-    version, _ = _version(s, doc.id, doc.head_number)
-    return doc, version
+    return doc, _in_force(s, doc)
 
 
 def start_contingency(
@@ -236,15 +243,12 @@ def crisis_record(db: Database, actor: Actor, document_id: int, today: date) -> 
                 .order_by(SelfReferralRequest.id.desc())
             )
         ]
-        terms = (
-            SelfReferralTerms.of(_version(s, doc.id, doc.head_number)[0].content)
-            if doc.head_number
-            else SelfReferralTerms(False, 0, 0)
-        )
+        in_force = _in_force(s, doc).content if doc.head_number else {}
         return CrisisRecord(
             activations,
             requests,
-            terms,
+            SelfReferralTerms.of(in_force),
+            in_force.get("terms", {}).get("contingency_max_days", 0),
             crisis_alerts.alerts_on(s, doc.id, utcnow()),
             crisis_alerts.essentials(s, doc),
         )

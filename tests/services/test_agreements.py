@@ -6,10 +6,10 @@ import pytest
 
 from careplan.agreement_library import AgreementLibrary
 from careplan.domain.errors import ContentInvalid
-from careplan.services import comments, contingencies, documents
+from careplan.services import comments, contingencies, documents, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound, ReadOnly
-from tests.factories import Circle
+from tests.factories import PASSWORD, Circle
 
 SHIPPED = Path(__file__).resolve().parents[2] / "agreements"
 TODAY = date.today()
@@ -155,6 +155,33 @@ def test_self_referral_is_checked_against_the_agreed_terms_and_recorded(db, circ
     assert inside.within_terms and not outside.within_terms
     record = contingencies.crisis_record(db, client, doc, TODAY)
     assert [r.within_terms for r in record.self_referrals] == [False, True]
+
+
+def test_a_draft_after_the_agreement_does_not_change_the_terms_in_force(db, circle, library):
+    """The crisis plan's limit and the self-referral terms are those both signed: a later
+    draft proposing others has no effect until it is agreed in its turn."""
+    doc = start(db, circle, library)  # at most 14 days; up to 5 nights
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    for who in (client, worker):
+        signoff.sign(db, who, doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    content = documents.open_document(db, client, doc).content
+    content["terms"]["contingency_max_days"] = 28
+    content["terms"]["self_referral"]["max_nights"] = 30
+    documents.save_version(db, client, doc, 1, content, "more nights")
+    record = contingencies.crisis_record(db, client, doc, TODAY)
+    assert (record.max_days, record.terms.max_nights) == (14, 5)
+    asked = contingencies.request_self_referral(db, client, doc, "20", "", "", TODAY)
+    assert not asked.within_terms
+    in_20_days = (TODAY + timedelta(days=20)).isoformat()
+    with pytest.raises(ContentInvalid) as err:
+        contingencies.start_contingency(db, client, doc, "x", "", in_20_days, TODAY)
+    assert "at most 14 days" in err.value.errors["ends_on"]
+    # Once both sign the new terms, they apply.
+    for who in (client, worker):
+        signoff.sign(db, who, doc, 2, "signed", "", PASSWORD, confirm_blank=True)
+    record = contingencies.crisis_record(db, client, doc, TODAY)
+    assert (record.max_days, record.terms.max_nights) == (28, 30)
+    assert contingencies.request_self_referral(db, client, doc, "20", "", "", TODAY).within_terms
 
 
 def test_the_crisis_plan_and_self_referral_land_in_the_history(db, circle, library):

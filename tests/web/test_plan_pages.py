@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent
-from careplan.services import documents
+from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
-from tests.factories import Circle, make_plan
+from tests.factories import PASSWORD, Circle, make_agreement, make_plan
 
 # --- reading pages the way a browser does ------------------------------------------------------
 
@@ -498,3 +498,19 @@ def test_the_client_and_key_worker_reading_their_plan_are_not_logged_as_oversigh
     for person in (circle.client, circle.key_worker):
         _page(_browser(app, person).get(f"/documents/{doc}"))
         assert _reads(db, person.id) == []
+
+
+def test_the_crisis_page_states_the_agreed_terms_while_a_draft_proposes_others(app, db):
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    client = actor_for(circle.client)
+    for who in (client, actor_for(circle.key_worker)):
+        signoff.sign(db, who, doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    content = documents.open_document(db, client, doc).content
+    content["terms"]["contingency_max_days"] = 28
+    content["terms"]["self_referral"]["max_nights"] = 30
+    documents.save_version(db, client, doc, 1, content, "more nights")
+    page = login(app.test_client(), circle.client).get(f"/documents/{doc}/crisis-plan")
+    html = page.get_data(as_text=True)
+    assert "At most 14 days from today" in html and "up to 5 nights" in html
+    assert "28 days" not in html and "30 nights" not in html
