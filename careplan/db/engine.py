@@ -54,10 +54,18 @@ def _replace_if_server_hung_up(dbapi_connection, _record, _proxy) -> None:
     """
     if dbapi_connection.closed:
         raise DisconnectionError("the connection is closed")
-    poller = select.poll()
-    poller.register(dbapi_connection.fileno(), select.POLLIN)
-    if poller.poll(0):
+    if _readable(dbapi_connection.fileno()):
         raise DisconnectionError("the server ended this connection while it was idle")
+
+
+def _readable(fd: int) -> bool:
+    """Without waiting. poll() takes any descriptor number; Windows has only select(), which
+    takes sockets, as a PostgreSQL connection's is."""
+    if not hasattr(select, "poll"):
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -50,6 +50,14 @@ def test_a_connection_the_server_ended_while_idle_is_replaced_before_use(databas
         db.dispose()
 
 
+def test_where_there_is_no_poll_select_finds_the_ended_connection(database_url, monkeypatch):
+    """Windows has no select.poll; the check then uses select.select."""
+    import careplan.db.engine as engine
+
+    monkeypatch.delattr(engine.select, "poll")
+    test_a_connection_the_server_ended_while_idle_is_replaced_before_use(database_url, "read")
+
+
 @pytest.mark.slow
 def test_pages_and_saves_over_http_carry_on_after_the_server_ends_every_connection(
     db, database_url, gunicorn_url
