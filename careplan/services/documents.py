@@ -419,7 +419,7 @@ def document_screen(
     _record_read(db, actor, access, doc, doc.client_id, what)
     if actor.role is Role.KEY_WORKER and not access.edit:
         # A key worker who may read but not edit is taking the client over.
-        handovers.note_opened(db, actor, document_id)
+        handovers.note_opened(db, actor, document_id, page.shown.number if page.shown else None)
     return DocumentScreen(page, notes, review)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database
@@ -153,20 +153,47 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
         )
 
 
-def note_opened(db: Database, actor: Actor, document_id: int) -> None:
-    """Remember that the incoming worker opened a document (called when they open one)."""
-    if actor.role is not Role.KEY_WORKER:
+def note_opened(db: Database, actor: Actor, document_id: int, number: int | None) -> None:
+    """Remember that the incoming worker opened a document's agreed version `number` (called
+    when they open a version of it)."""
+    if actor.role is not Role.KEY_WORKER or number is None:
         return
     with db.read() as s:
-        client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
-        handover = _pending(s, client_id) if client_id else None
+        doc = s.get(Document, document_id)
+        # Only the version in force is what they must read; a later draft is not.
+        if doc is None or doc.agreed_version != number:
+            return
+        handover = _pending(s, doc.client_id)
         if handover is None or handover.to_worker_id != actor.id:
             return
         if s.get(HandoverRead, (handover.id, document_id)):
             return
     with db.write() as s:
-        if s.get(HandoverRead, (handover.id, document_id)) is None:
+        # Locked as signoff.sign locks it: a version agreed meanwhile is not counted as read.
+        agreed = s.scalar(
+            select(Document.agreed_version).where(Document.id == document_id).with_for_update()
+        )
+        if agreed == number and s.get(HandoverRead, (handover.id, document_id)) is None:
             s.add(HandoverRead(handover_id=handover.id, document_id=document_id))
+
+
+def forget_reads(s: Session, doc: Document) -> None:
+    """Called by signoff.sign when a newer version of `doc` is agreed: an earlier agreed
+    version read during a pending handover is no longer the one in force."""
+    s.execute(
+        delete(HandoverRead)
+        .where(
+            HandoverRead.document_id == doc.id,
+            HandoverRead.handover_id.in_(
+                select(Handover.id).where(
+                    Handover.client_id == doc.client_id,
+                    Handover.completed_at.is_(None),
+                    Handover.cancelled_at.is_(None),
+                )
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _view(s: Session, handover: Handover) -> HandoverView:

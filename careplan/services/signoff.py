@@ -289,6 +289,10 @@ def sign(
         )
         if newly_agreed:
             _queue_sealed_pdf(s, doc, after.agreed)
+            # An incoming key worker must read this version, not the one it replaces.
+            from .handovers import forget_reads  # here: handovers imports this module
+
+            forget_reads(s, doc)
             audit.record(
                 s,
                 actor,

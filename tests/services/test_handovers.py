@@ -122,6 +122,45 @@ def test_the_agreed_version_stays_in_force_and_the_next_one_needs_the_new_worker
     assert agreed.state is State.AGREED and agreed.agreed.number == 3
 
 
+def _draft_after_the_agreement(db, circle, doc):
+    """Version 3, saved by the current key worker after version 2 was agreed."""
+    content = documents.open_document(db, actor_for(circle.key_worker), doc).content
+    content["what_matters"] = {"text": "A change nobody has signed."}
+    documents.save_version(db, actor_for(circle.key_worker), doc, 2, content, "draft")
+
+
+def test_opening_a_draft_is_not_reading_the_agreed_version(db, setup):
+    """The incoming worker must read what was agreed: a later draft opened instead does not
+    count, the agreed version itself does."""
+    circle, doc, new_worker = setup
+    _draft_after_the_agreement(db, circle, doc)
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Over")
+    documents.open_document(db, actor_for(new_worker), doc)  # the latest: the draft, version 3
+    view = handovers.pending_for_client(db, actor_for(new_worker), circle.client.id)
+    assert [(d.agreed_version, d.opened) for d in view.to_read] == [(2, False)]
+    with pytest.raises(Invalid):
+        handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    documents.open_document(db, actor_for(new_worker), doc, 2)
+    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+
+
+def test_a_version_agreed_during_the_handover_must_be_read_again(db, setup):
+    """Reading version 2 says nothing about version 3, agreed by the client and the outgoing
+    worker while the handover waits."""
+    circle, doc, new_worker = setup
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Over")
+    documents.open_document(db, actor_for(new_worker), doc, 2)
+    _draft_after_the_agreement(db, circle, doc)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 3, "signed", "", PASSWORD)
+    view = handovers.pending_for_client(db, actor_for(new_worker), circle.client.id)
+    assert [(d.agreed_version, d.opened) for d in view.to_read] == [(3, False)]
+    with pytest.raises(Invalid):
+        handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    documents.open_document(db, actor_for(new_worker), doc, 3)
+    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+
+
 def test_the_client_sees_everything_about_their_handover_that_their_advocate_sees(app, db, setup):
     circle, _, new_worker = setup
     note = "Prefers calls after 2pm. Collects the script on Mondays."
