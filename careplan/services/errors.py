@@ -17,6 +17,15 @@ class Invalid(ServiceError):
     """The request itself makes no sense (bad reference, wrong role, ...)."""
 
 
+class Agreed(ServiceError):
+    """A version that was agreed: its paper copy is the sealed PDF, not a draft that says it
+    was never agreed."""
+
+    def __init__(self, number: int):
+        super().__init__(f"Version {number} was agreed: its signed PDF is the copy to keep.")
+        self.number = number
+
+
 class Conflict(ServiceError):
     """Someone else saved a newer version after the one this save was based on."""
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 
 from .. import pdf
 from ..db import notify
@@ -21,7 +21,7 @@ from ..domain.roles import Role
 from . import audit
 from .access import require_read
 from .actor import Actor
-from .errors import NotFound, ReadOnly
+from .errors import Agreed, NotFound, ReadOnly
 from .signoff import current_key_worker, decide_for
 
 log = logging.getLogger(__name__)
@@ -317,10 +317,19 @@ _STORED_PDF = (
 )
 
 
+_AGREED = select(
+    exists().where(
+        PdfRender.document_id == bindparam("document_id"),
+        PdfRender.version_number == bindparam("number"),
+    )
+)
+
+
 def draft_pdf(
     db: Database, actor: Actor, document_id: int, number: int, settings: PdfSettings
 ) -> tuple[bytes, str]:
-    """Any version, rendered now with DRAFT on every page and no seal."""
+    """A version nobody has agreed yet, rendered now with DRAFT on every page and no seal. An
+    agreed version raises Agreed: a draft's cover says "not agreed by both of you"."""
     with db.read() as s:
         doc = s.get(Document, document_id)
         if doc is None:
@@ -328,6 +337,9 @@ def draft_pdf(
         require_read(s, actor, doc.client_id)
         if not 1 <= number <= doc.head_number:
             raise NotFound()
+        # Every version agreed, in force or since replaced, has its sealed PDF's row.
+        if s.scalar(_AGREED, {"document_id": doc.id, "number": number}):
+            raise Agreed(number)
         printable = _printable(s, doc, number, True, f"DRAFT-{number}", None, settings)
     # Rendered outside any transaction (it takes a while), and recorded as downloaded only
     # once there is a PDF: a render that fails leaves no "download" in the access log.

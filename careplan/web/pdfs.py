@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from .. import pdf
 from ..extensions import get_db
 from ..services import pdfs
+from ..services.errors import Agreed
 from ..services.throttle import throttle_for
 
 bp = Blueprint("pdfs", __name__)
@@ -53,9 +54,12 @@ def retry(document_id: int, number: int):
 @bp.get("/documents/<int:document_id>/versions/<int:number>/draft.pdf")
 @login_required
 def draft(document_id: int, number: int):
-    data, filename = pdfs.draft_pdf(
-        get_db(), current_user.actor, document_id, number, settings(False)
-    )
+    try:
+        data, filename = pdfs.draft_pdf(
+            get_db(), current_user.actor, document_id, number, settings(False)
+        )
+    except Agreed:
+        return redirect(url_for("pdfs.signed", document_id=document_id, number=number))
     return as_download(current_app.response_class(data, mimetype="application/pdf"), filename)
 
 

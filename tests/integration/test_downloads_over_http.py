@@ -66,6 +66,12 @@ def test_draft_and_sealed_pdfs_download_over_http_from_gunicorn(app, db, gunicor
     assert pdfs.verify_file(db, settings, data).genuine
     assert _downloads(db) == 2
 
+    # Version 1 is agreed now: its draft PDF's address leads to the sealed one.
+    again = browser.get(f"/documents/{doc}/versions/1/draft.pdf")
+    assert again.url.endswith(f"/documents/{doc}/versions/1/signed.pdf")
+    assert again.read() == data and filename(again) == filename(sealed)
+    assert _downloads(db) == 3
+
 
 def test_fhir_and_archive_download_from_gunicorn(app, db, gunicorn_url):
     circle = Circle()

@@ -12,7 +12,7 @@ from careplan import pdf
 from careplan.db.models import AuditEvent, PdfRender
 from careplan.services import documents, pdfs, signoff
 from careplan.services.accounts import actor_for
-from careplan.services.errors import NotFound
+from careplan.services.errors import Agreed, NotFound
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, Circle, make_plan
 
@@ -124,6 +124,44 @@ def test_a_draft_is_watermarked_on_every_page_and_not_sealed(db, agreed, setting
     assert all("DRAFT" in p.extract_text() for p in pages)
     assert "draft" in filename
     assert not pdfs.verify_file(db, settings, data).genuine
+
+
+def test_an_agreed_version_has_no_draft_pdf_saying_it_was_never_agreed(app, db, agreed, settings):
+    """Its paper copy is the sealed PDF; a draft's cover says "not agreed by both of you". So
+    with a version agreed before it, and for a draft after it, which still has one."""
+    circle, doc = agreed  # version 2 agreed
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    content = documents.open_document(db, client, doc).content
+    for number in (3, 4):
+        content["what_matters"] = {"text": f"Take {number}."}
+        documents.save_version(db, client, doc, number - 1, content, f"v{number}")
+        if number == 3:
+            for who in (client, worker):
+                signoff.sign(db, who, doc, 3, "signed", "", PASSWORD)
+    downloads = _count_downloads(db)
+    for number in (2, 3):  # agreed and since replaced; agreed and in force
+        with pytest.raises(Agreed) as refused:
+            pdfs.draft_pdf(db, client, doc, number, settings)
+        assert refused.value.number == number
+    assert _count_downloads(db) == downloads  # nothing recorded as downloaded
+    data, _ = pdfs.draft_pdf(db, client, doc, 4, settings)
+    assert "not been agreed by both of you" in PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    browser = login(app.test_client(), circle.client)
+    answer = browser.get(f"/documents/{doc}/versions/3/draft.pdf")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].endswith(f"/documents/{doc}/versions/3/signed.pdf")
+    page = browser.get(f"/documents/{doc}/versions/3").get_data(as_text=True)
+    assert "draft.pdf" not in page and f"/documents/{doc}/versions/3/signed.pdf" in page
+    assert "/versions/4/draft.pdf" in browser.get(f"/documents/{doc}").get_data(as_text=True)
+
+
+def _count_downloads(db) -> int:
+    with db.read() as s:
+        return s.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "download")
+        )
 
 
 def test_verify_page_and_cli(app, db, agreed, settings, tmp_path):
