@@ -375,12 +375,12 @@ def open_document(
 
 
 def open_for_editing(db: Database, actor: Actor, document_id: int) -> EditScreen:
-    """The edit page: the latest version and this person's kept draft, in one read. Refused
-    to anyone who may read but not change the document."""
+    """The edit page: the latest version and this person's kept draft, with the document and
+    their access looked at once. Refused to anyone who may read but not change it."""
+    page = document_screen(db, actor, document_id, with_extras=False).page
+    if not page.access.edit:
+        raise ReadOnly("You can read this document but not change it.")
     with db.read() as s:
-        page = document_screen(db, actor, document_id, with_extras=False).page
-        if not page.access.edit:
-            raise ReadOnly("You can read this document but not change it.")
         return EditScreen(page, drafts.draft_in(s, actor.id, document_id))
 
 
