@@ -9,12 +9,13 @@ import sqlalchemy as sa
 from fhir.resources.R4B.bundle import Bundle as R4BBundle
 from fhirclient.models.bundle import Bundle as R4Bundle
 
-from careplan.db.models import Document, User
+from careplan.db.models import Document, User, utcnow
 from careplan.demo import DEMO_PASSWORD, seed_demo
 from careplan.extensions import DB_KEY
 from careplan.reminders import scheduler as jobs
 from careplan.services import comments, documents, pdfs, signoff
 from careplan.services.accounts import actor_for
+from careplan.services.reminders import ReminderSettings
 
 
 def assert_valid_r4(bundle: dict) -> None:
@@ -75,7 +76,11 @@ def demo_installation(app) -> dict:
     )
     comments.add_comment(db, actor_for(people["ash"]), docs["care_plan"], "goals", 3, "Well done.")
     documents.open_document(db, actor_for(people["supervisor"]), docs["care_plan"])  # logged
-    ctx = jobs.context_for(app)
+    # Digests are gathered from the digest hour on (07:00 UTC): run before it, at night, the
+    # sweep would leave the digests' table empty. The clock is never moved back.
+    hour = ReminderSettings.from_config(app.config).digest_hour_utc
+    now = utcnow()
+    ctx = jobs.context_for(app, clock=lambda: max(now, now.replace(hour=hour, minute=0)))
     jobs.sweep_reminders(ctx)
     jobs.send_reminders(ctx)
     settings = pdfs.PdfSettings.from_config(app.config, app.instance_path)
