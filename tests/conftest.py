@@ -17,6 +17,7 @@ from careplan import create_app
 from careplan.app import use_database
 from careplan.db import migrate
 from careplan.db.engine import Database, make_engine
+from careplan.db.models import AuditEvent
 from careplan.extensions import DB_KEY
 from careplan.services import passwords
 from tests import factories
@@ -195,6 +196,16 @@ def csrf_token(client) -> str:
         # is read for it because it is the cheapest page every role has.
         match = CSRF.search(client.get("/me/account").get_data(as_text=True))
     return match.group(1)
+
+
+def downloads_recorded(db) -> int:
+    """How many downloads the audit trail holds."""
+    with db.read() as s:
+        return s.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "download")
+        )
 
 
 def login(client, user, password: str = factories.PASSWORD):

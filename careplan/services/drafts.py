@@ -85,15 +85,9 @@ def keep(
     return now
 
 
-def find(db: Database, actor: Actor, document_id: int) -> Draft | None:
-    with db.read() as s:
-        _editable(s, actor, document_id)
-        return draft_in(s, actor.id, document_id)
-
-
 def draft_in(s: Session, user_id: int, document_id: int) -> Draft | None:
-    """Inside a read that has already found the person may edit (careplan.services.documents
-    opens the edit page so: one look at the document and their access, not two)."""
+    """Inside a read that has already found the person may edit: the edit page
+    (careplan.services.documents.open_for_editing) is the one place a draft is read."""
     row = s.scalar(_DRAFT, {"user_id": user_id, "document_id": document_id})
     if row is None:
         return None

@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from careplan.db.models import AuditEvent
 from careplan.services import pdfs, signoff
 from careplan.services.accounts import actor_for
+from tests.conftest import downloads_recorded
 from tests.factories import PASSWORD, Circle, make_plan
 from tests.gunicorn import Browser, filename
 from tests.portability import assert_valid_r4
@@ -27,15 +28,6 @@ pytestmark = pytest.mark.slow
 
 def _text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-
-
-def _downloads(db) -> int:
-    with db.read() as s:
-        return s.scalar(
-            sa.select(sa.func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.action == "download")
-        )
 
 
 def test_draft_and_sealed_pdfs_download_over_http_from_gunicorn(app, db, gunicorn_url):
@@ -51,7 +43,7 @@ def test_draft_and_sealed_pdfs_download_over_http_from_gunicorn(app, db, gunicor
     assert 'filename="Care plan - draft, version 1.pdf"' in draft.headers["Content-Disposition"]
     assert draft.headers["Cache-Control"] == "no-store"
     assert "DRAFT" in _text(draft.read())
-    assert _downloads(db) == 1
+    assert downloads_recorded(db) == 1
 
     for person in (circle.client, circle.key_worker):
         signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
@@ -64,13 +56,13 @@ def test_draft_and_sealed_pdfs_download_over_http_from_gunicorn(app, db, gunicor
     data = sealed.read()
     assert "Find a flat" in _text(data)
     assert pdfs.verify_file(db, settings, data).genuine
-    assert _downloads(db) == 2
+    assert downloads_recorded(db) == 2
 
     # Version 1 is agreed now: its draft PDF's address leads to the sealed one.
     again = browser.get(f"/documents/{doc}/versions/1/draft.pdf")
     assert again.url.endswith(f"/documents/{doc}/versions/1/signed.pdf")
     assert again.read() == data and filename(again) == filename(sealed)
-    assert _downloads(db) == 3
+    assert downloads_recorded(db) == 3
 
 
 def test_fhir_and_archive_download_from_gunicorn(app, db, gunicorn_url):

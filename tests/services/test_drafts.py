@@ -32,10 +32,10 @@ def test_a_draft_is_kept_for_its_writer_only_and_replaced_not_added(db, circle):
     worker, client = actor_for(circle.key_worker), actor_for(circle.client)
     drafts.keep(db, worker, doc, 1, "", [("what_matters-text", "first try")])
     drafts.keep(db, worker, doc, 1, "goals", [("what_matters-text", "second try")], "a note")
-    found = drafts.find(db, worker, doc)
+    found = documents.open_for_editing(db, worker, doc).draft
     assert found.fields == [("what_matters-text", "second try")]
     assert (found.part, found.change_note, found.base_number) == ("goals", "a note", 1)
-    assert drafts.find(db, client, doc) is None
+    assert documents.open_for_editing(db, client, doc).draft is None
     assert _count(db, EditDraft) == 1
 
 
@@ -73,8 +73,10 @@ def test_saving_a_version_ends_the_writers_draft_only(db, circle):
     content = documents.open_document(db, worker, doc).content
     content["what_matters"] = {"text": "saved now"}
     documents.save_version(db, worker, doc, 1, content)
-    assert drafts.find(db, worker, doc) is None
-    assert drafts.find(db, client, doc).fields == [("what_matters-text", "theirs")]
+    assert documents.open_for_editing(db, worker, doc).draft is None
+    assert documents.open_for_editing(db, client, doc).draft.fields == [
+        ("what_matters-text", "theirs")
+    ]
 
 
 def test_two_tabs_keeping_at_once_leave_one_draft(db, circle):
@@ -92,7 +94,7 @@ def test_two_tabs_keeping_at_once_leave_one_draft(db, circle):
     for t in threads:
         t.join()
     assert _count(db, EditDraft) == 1
-    assert drafts.find(db, worker, doc).fields[0][1] in {"tab one", "tab two"}
+    assert documents.open_for_editing(db, worker, doc).draft.fields[0][1] in {"tab one", "tab two"}
 
 
 def test_saving_one_part_keeps_every_other_part(db, circle):

@@ -129,6 +129,16 @@ def _draft_after_the_agreement(db, circle, doc):
     documents.save_version(db, actor_for(circle.key_worker), doc, 2, content, "draft")
 
 
+def _takes_over_once_version_is_read(db, circle, doc, new_worker, number: int) -> None:
+    """Version `number` is the one to read, not read yet: taking over is refused until it is."""
+    view = handovers.pending_for_client(db, actor_for(new_worker), circle.client.id)
+    assert [(d.agreed_version, d.opened) for d in view.to_read] == [(number, False)]
+    with pytest.raises(Invalid):
+        handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    documents.open_document(db, actor_for(new_worker), doc, number)
+    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+
+
 def test_opening_a_draft_is_not_reading_the_agreed_version(db, setup):
     """The incoming worker must read what was agreed: a later draft opened instead does not
     count, the agreed version itself does."""
@@ -136,12 +146,7 @@ def test_opening_a_draft_is_not_reading_the_agreed_version(db, setup):
     _draft_after_the_agreement(db, circle, doc)
     handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Over")
     documents.open_document(db, actor_for(new_worker), doc)  # the latest: the draft, version 3
-    view = handovers.pending_for_client(db, actor_for(new_worker), circle.client.id)
-    assert [(d.agreed_version, d.opened) for d in view.to_read] == [(2, False)]
-    with pytest.raises(Invalid):
-        handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
-    documents.open_document(db, actor_for(new_worker), doc, 2)
-    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    _takes_over_once_version_is_read(db, circle, doc, new_worker, 2)
 
 
 def test_a_version_agreed_during_the_handover_must_be_read_again(db, setup):
@@ -153,12 +158,7 @@ def test_a_version_agreed_during_the_handover_must_be_read_again(db, setup):
     _draft_after_the_agreement(db, circle, doc)
     for person in (circle.client, circle.key_worker):
         signoff.sign(db, actor_for(person), doc, 3, "signed", "", PASSWORD)
-    view = handovers.pending_for_client(db, actor_for(new_worker), circle.client.id)
-    assert [(d.agreed_version, d.opened) for d in view.to_read] == [(3, False)]
-    with pytest.raises(Invalid):
-        handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
-    documents.open_document(db, actor_for(new_worker), doc, 3)
-    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    _takes_over_once_version_is_read(db, circle, doc, new_worker, 3)
 
 
 def test_the_client_sees_everything_about_their_handover_that_their_advocate_sees(app, db, setup):

@@ -13,7 +13,7 @@ from careplan.db.models import AuditEvent, PdfRender
 from careplan.services import documents, pdfs, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Agreed, NotFound
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, downloads_recorded, login
 from tests.factories import PASSWORD, Circle, make_plan
 
 
@@ -138,12 +138,12 @@ def test_an_agreed_version_has_no_draft_pdf_saying_it_was_never_agreed(app, db, 
         if number == 3:
             for who in (client, worker):
                 signoff.sign(db, who, doc, 3, "signed", "", PASSWORD)
-    downloads = _count_downloads(db)
+    downloads = downloads_recorded(db)
     for number in (2, 3):  # agreed and since replaced; agreed and in force
         with pytest.raises(Agreed) as refused:
             pdfs.draft_pdf(db, client, doc, number, settings)
         assert refused.value.number == number
-    assert _count_downloads(db) == downloads  # nothing recorded as downloaded
+    assert downloads_recorded(db) == downloads  # nothing recorded as downloaded
     data, _ = pdfs.draft_pdf(db, client, doc, 4, settings)
     assert "not been agreed by both of you" in PdfReader(io.BytesIO(data)).pages[0].extract_text()
     browser = login(app.test_client(), circle.client)
@@ -153,15 +153,6 @@ def test_an_agreed_version_has_no_draft_pdf_saying_it_was_never_agreed(app, db, 
     page = browser.get(f"/documents/{doc}/versions/3").get_data(as_text=True)
     assert "draft.pdf" not in page and f"/documents/{doc}/versions/3/signed.pdf" in page
     assert "/versions/4/draft.pdf" in browser.get(f"/documents/{doc}").get_data(as_text=True)
-
-
-def _count_downloads(db) -> int:
-    with db.read() as s:
-        return s.scalar(
-            sa.select(sa.func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.action == "download")
-        )
 
 
 def test_verify_page_and_cli(app, db, agreed, settings, tmp_path):

@@ -4,15 +4,14 @@ access log only when it happened. (Real HTTP under gunicorn: tests/integration.)
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 from werkzeug.http import parse_options_header
 
 from careplan import pdf
-from careplan.db.models import AuditEvent, utcnow
+from careplan.db.models import utcnow
 from careplan.services import pdfs, reminders, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
-from tests.conftest import login
+from tests.conftest import downloads_recorded, login
 from tests.factories import PASSWORD, Circle, make_plan
 
 
@@ -28,15 +27,6 @@ def agreed(app, db, circle) -> int:
         signoff.sign(db, actor_for(person), doc, 2, "signed", "", PASSWORD)
     pdfs.run_pending(db, pdfs.PdfSettings.from_config(app.config, app.instance_path))
     return doc
-
-
-def _downloads(db) -> int:
-    with db.read() as s:
-        return s.scalar(
-            sa.select(sa.func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.action == "download")
-        )
 
 
 def test_every_download_is_no_store_and_pdfs_are_named_in_an_ascii_header(app, db, circle, agreed):
@@ -77,11 +67,11 @@ def test_a_draft_that_could_not_be_made_is_not_logged_as_downloaded(app, db, cir
         raise pdf.RenderFailed("the renderer ran out of time")
 
     monkeypatch.setattr(pdf, "render_pdf", broken)
-    before = _downloads(db)
+    before = downloads_recorded(db)
     settings = pdfs.PdfSettings.from_config(app.config, app.instance_path, with_seal=False)
     with pytest.raises(pdf.RenderFailed):
         pdfs.draft_pdf(db, actor_for(circle.client), doc, 1, settings)
-    assert _downloads(db) == before
+    assert downloads_recorded(db) == before
     with pytest.raises(NotFound):
         pdfs.draft_pdf(db, actor_for(Circle().client), doc, 1, settings)
-    assert _downloads(db) == before
+    assert downloads_recorded(db) == before

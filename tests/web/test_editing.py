@@ -100,7 +100,7 @@ def test_a_draft_can_be_thrown_away(app, db, circle):
         == 302
     )
     assert "not saved yet" not in _text(web.get(f"/documents/{doc}/edit"))
-    assert drafts.find(db, actor_for(circle.client), doc) is None
+    assert documents.open_for_editing(db, actor_for(circle.client), doc).draft is None
 
 
 def test_the_page_keeps_drafts_through_a_script_and_warns_before_the_idle_sign_out(app, circle):
