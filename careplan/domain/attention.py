@@ -129,11 +129,9 @@ def waiting_for_signature(d: DocumentFacts, role: Role, actor_id: int) -> bool:
 
 
 def review_due(d: DocumentFacts, today: date) -> bool:
-    return (
-        d.agreed_version is not None
-        and d.next_review_on is not None
-        and (d.next_review_on - today).days <= DUE_SOON_DAYS
-    )
+    # Whether agreed or not: a crisis plan put into effect before anything was agreed still
+    # owes a review after it.
+    return d.next_review_on is not None and (d.next_review_on - today).days <= DUE_SOON_DAYS
 
 
 def _review_text(d: DocumentFacts, own: bool, today: date) -> str:

@@ -55,18 +55,19 @@ def dash_state(
     next_review_on: date | None,
     today: date,
 ) -> DashState:
-    """One state per document. Review dates come first once a version is agreed: an overdue
-    review matters more than a draft in progress."""
+    """One state per document. A review owed comes first: an overdue review matters more than
+    a draft in progress. That includes the review after a crisis on an agreement not yet
+    agreed, the only review a document never agreed can owe."""
+    if next_review_on is not None and next_review_on < today:
+        return DashState.OVERDUE
+    if next_review_on is not None and next_review_on <= today + timedelta(days=DUE_SOON_DAYS):
+        return DashState.DUE_SOON
     if agreed_version is None:
         if signoff_state == "declined":
             return DashState.DECLINED
         if signoff_state == "awaiting_signature":
             return DashState.AWAITING
         return DashState.NEVER_AGREED
-    if next_review_on is not None and next_review_on < today:
-        return DashState.OVERDUE
-    if next_review_on is not None and next_review_on <= today + timedelta(days=DUE_SOON_DAYS):
-        return DashState.DUE_SOON
     if head_number > agreed_version:
         if signoff_state == "declined":
             return DashState.DECLINED

@@ -120,12 +120,12 @@ def _waiting_documents(role: Role, worker):
     """Which documents may wait for this person: the join condition beside the client."""
     if role is Role.SUPERVISOR:
         # A supervisor sees one count of their teams' overdue reviews.
-        return and_(Document.agreed_version.is_not(None), Document.next_review_on < _TODAY)
+        return Document.next_review_on < _TODAY
     if role not in (Role.CLIENT, Role.KEY_WORKER):
         return false()
     waiting = or_(
         Document.signoff_state == "awaiting_signature",
-        and_(Document.agreed_version.is_not(None), Document.next_review_on <= _SOON),
+        Document.next_review_on <= _SOON,
         exists().where(
             ContingencyActivation.document_id == Document.id,
             ContingencyActivation.ended_at.is_(None),

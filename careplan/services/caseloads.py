@@ -25,7 +25,7 @@ class PersonRow:
     key_worker: str
     documents: int
     last_change: datetime | None
-    next_review: date | None = None  # the earliest among the agreed documents
+    next_review: date | None = None  # the earliest review owed among their documents
     awaiting_signature: int = 0  # documents whose latest version waits for a signature
 
 
@@ -52,9 +52,7 @@ def _people(role: Role):
             Document.client_id,
             func.count(Document.id).label("n"),
             func.max(Document.updated_at).label("last"),
-            func.min(case((Document.agreed_version.is_not(None), Document.next_review_on))).label(
-                "next_review"
-            ),
+            func.min(Document.next_review_on).label("next_review"),
             func.sum(case((Document.signoff_state == "awaiting_signature", 1), else_=0)).label(
                 "waiting"
             ),

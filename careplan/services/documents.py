@@ -334,7 +334,7 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
                     d.head_number,
                     d.updated_at,
                     card_state(card, actor.id, zone),
-                    d.next_review_on if d.agreed_version is not None else None,
+                    d.next_review_on,
                     card,
                 )
             )

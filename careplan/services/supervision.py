@@ -67,6 +67,8 @@ def state_expression(today: date):
         else_=literal(DashState.DRAFT.value),
     )
     return case(
+        (Document.next_review_on < today, literal(DashState.OVERDUE.value)),
+        (Document.next_review_on <= soon, literal(DashState.DUE_SOON.value)),
         (
             Document.agreed_version.is_(None),
             case(
@@ -75,8 +77,6 @@ def state_expression(today: date):
                 else_=literal(DashState.NEVER_AGREED.value),
             ),
         ),
-        (Document.next_review_on < today, literal(DashState.OVERDUE.value)),
-        (Document.next_review_on <= soon, literal(DashState.DUE_SOON.value)),
         (Document.head_number > Document.agreed_version, unsigned),
         else_=literal(DashState.AGREED.value),
     )
@@ -94,17 +94,17 @@ def state_condition(state: DashState, today: date):
     awaiting = Document.signoff_state == "awaiting_signature"
     neither = Document.signoff_state.not_in(["declined", "awaiting_signature"])
     if state is DashState.OVERDUE:
-        return and_(agreed, Document.next_review_on < today)
+        return Document.next_review_on < today
     if state is DashState.DUE_SOON:
-        return and_(agreed, Document.next_review_on >= today, Document.next_review_on <= soon)
+        return and_(Document.next_review_on >= today, Document.next_review_on <= soon)
     if state is DashState.AGREED:
         return and_(agreed, not_due, Document.head_number <= Document.agreed_version)
     if state is DashState.NEVER_AGREED:
-        return and_(Document.agreed_version.is_(None), neither)
+        return and_(Document.agreed_version.is_(None), not_due, neither)
     if state is DashState.DRAFT:
         return and_(agreed, not_due, newer, neither)
     unsigned = declined if state is DashState.DECLINED else awaiting
-    return and_(unsigned, or_(Document.agreed_version.is_(None), and_(not_due, newer)))
+    return and_(unsigned, not_due, or_(Document.agreed_version.is_(None), newer))
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,20 @@ def test_review_lines_count_days_and_name_the_client_for_the_worker():
     assert theirs.text == "Chris's care plan: the review is due today."
     # Another worker does not hold the caseload.
     assert needs_you_now(Role.KEY_WORKER, OTHER, TODAY, [late]) == []
-    # Not agreed yet: no review is due, whatever the date says.
-    assert needs_you_now(Role.CLIENT, CLIENT, TODAY, [doc(agreed_version=None)]) == []
+    # Not agreed yet: no review date, no review line.
+    never = doc(agreed_version=None, signoff_state="draft", next_review_on=None)
+    assert needs_you_now(Role.CLIENT, CLIENT, TODAY, [never]) == []
+
+
+def test_a_review_after_a_crisis_is_owed_even_when_nothing_was_agreed():
+    """The crisis plan of an agreement not yet signed was put into effect: the review after
+    it has a date, and it is as due as any other."""
+    after_crisis = doc(
+        agreed_version=None, signoff_state="draft", next_review_on=TODAY - timedelta(days=2)
+    )
+    for role, who in ((Role.CLIENT, CLIENT), (Role.KEY_WORKER, WORKER)):
+        [item] = needs_you_now(role, who, TODAY, [after_crisis])
+        assert item.kind is Kind.REVIEW and item.urgent and "overdue" in item.text
 
 
 def test_the_most_pressing_come_first():

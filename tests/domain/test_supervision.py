@@ -29,6 +29,10 @@ TODAY = date(2027, 5, 20)
         ("draft", 3, 4, date(2027, 8, 1), DashState.DRAFT),
         ("awaiting_signature", 3, 4, date(2027, 8, 1), DashState.AWAITING),
         ("draft", 3, 4, date(2027, 5, 1), DashState.OVERDUE),  # an overdue review comes first
+        # A review after a crisis, on an agreement never agreed, comes first too.
+        ("draft", None, 1, date(2027, 5, 1), DashState.OVERDUE),
+        ("awaiting_signature", None, 1, date(2027, 5, 25), DashState.DUE_SOON),
+        ("declined", None, 1, date(2027, 8, 1), DashState.DECLINED),
     ],
 )
 def test_one_state_per_document(signoff, agreed, head, review, expected):

@@ -9,9 +9,19 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, Document, ReviewRequest
+from careplan.domain.attention import Kind
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.supervision import DashState, Filters
 from careplan.extensions import LIBRARY_KEY
-from careplan.services import contingencies, documents, reviews, signoff
+from careplan.services import (
+    attention,
+    caseloads,
+    contingencies,
+    documents,
+    reviews,
+    signoff,
+    supervision,
+)
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound, ReadOnly
 from tests.factories import PASSWORD, Circle, make_plan
@@ -278,6 +288,51 @@ def test_a_crisis_plan_on_an_agreement_never_agreed_still_gets_a_review(app, db,
         db, actor_for(circle.key_worker), doc, "Unsettled", "", ends.isoformat(), TODAY
     )
     assert row(db, doc).next_review_reason == "post_crisis"
+
+
+def test_a_review_after_a_crisis_on_an_agreement_never_agreed_shows_everywhere(app, db, circle):
+    """Reminders and the calendar already counted it: the start pages, the plan cards, the
+    caseload and the supervisors' dashboard show the same review, until both sign."""
+    doc = agreement(app, db, circle)
+    began = TODAY - timedelta(days=20)
+    contingencies.start_contingency(
+        db,
+        actor_for(circle.key_worker),
+        doc,
+        "Unsettled",
+        "",
+        (began + timedelta(days=3)).isoformat(),
+        began,
+    )
+    due = row(db, doc).next_review_on
+    assert due < TODAY and row(db, doc).agreed_version is None
+
+    def shown():
+        client, worker, boss = (
+            actor_for(p) for p in (circle.client, circle.key_worker, circle.supervisor)
+        )
+        homes = [attention.home(db, a, NOW).items for a in (client, worker, boss)]
+        [card] = documents.client_records(db, client, circle.client.id).documents
+        [person] = caseloads.people_for(db, worker)
+        [dash] = supervision.dashboard(db, boss, Filters(), TODAY).rows
+        return (
+            [[i.kind for i in items if i.kind is Kind.REVIEW] for items in homes],
+            card.next_review_on,
+            person.next_review,
+            dash.state,
+            dash.days_overdue,
+        )
+
+    assert shown() == (
+        [[Kind.REVIEW]] * 3,
+        due,
+        due,
+        DashState.OVERDUE,
+        (TODAY - due).days,
+    )
+    agree(db, circle, doc)  # the crisis is over: agreeing answers the review after it
+    assert row(db, doc).next_review_reason == "interval"
+    assert shown()[0] == [[], [], []]
 
 
 # --- every date, for whoever may see it ----------------------------------------------------------

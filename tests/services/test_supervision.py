@@ -248,11 +248,12 @@ def test_the_state_filter_selects_what_the_state_expression_names(db, teams, sta
 
 def test_the_state_filter_agrees_on_the_edges_of_due_soon(db, teams):
     """Review dates on each boundary: yesterday, today, the last day of "soon", the day after,
-    and an agreed document with no date at all."""
+    and an agreed document with no date at all. The documents never agreed get the same dates:
+    the review after a crisis is the one they can owe."""
     a, _, docs = teams
     for days in (-1, 0, 14, 15, None):
-        _set(db, docs["agreed"], next_review_on=None if days is None else TODAY + timedelta(days))
-        _set(db, docs["draft"], next_review_on=None if days is None else TODAY + timedelta(days))
+        for name in ("agreed", "draft", "never", "awaiting", "declined"):
+            _set(db, docs[name], next_review_on=None if days is None else TODAY + timedelta(days))
         for state in DashState:
             named, filtered = _named_and_filtered(db, state)
             assert filtered == named, (days, state)

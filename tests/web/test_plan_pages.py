@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent
-from careplan.services import documents, signoff
+from careplan.services import contingencies, documents, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
 from tests.factories import PASSWORD, Circle, make_agreement, make_plan
@@ -514,3 +515,23 @@ def test_the_crisis_page_states_the_agreed_terms_while_a_draft_proposes_others(a
     html = page.get_data(as_text=True)
     assert "At most 14 days from today" in html and "up to 5 nights" in html
     assert "28 days" not in html and "30 nights" not in html
+
+
+def test_a_review_after_a_crisis_before_anything_was_agreed_says_how_it_is_done(app, db):
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    began = date.today() - timedelta(days=20)
+    ends = (began + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(
+        db, actor_for(circle.key_worker), doc, "Unsettled", "", ends, began
+    )
+    browser = login(app.test_client(), circle.client)
+    html = browser.get(f"/documents/{doc}").get_data(as_text=True)
+    assert "Nothing is agreed yet. This review is done when you have both signed" in html
+    home = browser.get("/", follow_redirects=True).get_data(as_text=True)
+    assert "the review is overdue" in home
+    # Once a version is agreed, the panel no longer says so.
+    agreed = make_agreement(circle.key_worker, circle.client)
+    for who in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(who), agreed, 1, "signed", "", PASSWORD, confirm_blank=True)
+    assert "Nothing is agreed yet" not in browser.get(f"/documents/{agreed}").get_data(as_text=True)
