@@ -104,6 +104,9 @@ class SignOff:
     agreed_at: datetime | None = None  # when the version in force became agreed
     # Everyone's outcome on the latest version (whoever they were): nobody signs a version twice.
     on_head: Mapping[int, Outcome] = field(default_factory=dict)
+    # Every version that was agreed, the one in force and those it replaced: each has a
+    # signed PDF and no draft one.
+    ever_agreed: frozenset[int] = frozenset()
 
 
 def decide(
@@ -128,15 +131,19 @@ def decide(
         if versions.get(sig.version_number) == sig.content_hash:
             by_version.setdefault(sig.version_number, []).append(sig)
 
+    when_agreed = {
+        number: at
+        for number, sigs in by_version.items()
+        if (at := _agreed_at(sigs, client_id, caseload)) is not None
+    }
+    ever_agreed = frozenset(when_agreed)
     agreed, agreed_at = None, None
-    for number in sorted(by_version, reverse=True):
-        at = _agreed_at(by_version[number], client_id, caseload)
-        if at is not None:
-            agreed, agreed_at = VersionRef(number, versions[number]), at
-            break
+    if when_agreed:
+        number = max(when_agreed)
+        agreed, agreed_at = VersionRef(number, versions[number]), when_agreed[number]
     latest = {sig.user_id: sig.outcome for sig in by_version.get(head.number, [])}
     if agreed and agreed.number == head.number:
-        return SignOff(State.AGREED, agreed, (), agreed_at, latest)
+        return SignOff(State.AGREED, agreed, (), agreed_at, latest, ever_agreed)
     on_head = {
         Role.CLIENT: latest.get(client_id),
         Role.KEY_WORKER: latest.get(caseload.current) if caseload.current else None,
@@ -148,7 +155,7 @@ def decide(
         state = State.AWAITING_SIGNATURE
     else:
         state = State.DRAFT
-    return SignOff(state, agreed, waiting, agreed_at, latest)
+    return SignOff(state, agreed, waiting, agreed_at, latest, ever_agreed)
 
 
 def _agreed_at(signatures: list[Signature], client_id: int, caseload: Caseload) -> datetime | None:

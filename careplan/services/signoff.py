@@ -72,6 +72,7 @@ class SignOffView:
     # Why the viewer may not sign the latest version now (None if they may, or never could).
     refusal: str | None = None
     key_worker_id: int | None = None  # so pages can say "you" to the key worker
+    ever_agreed: frozenset[int] = frozenset()  # every version agreed, in force or replaced
 
 
 def current_key_worker(s: Session, client_id: int) -> int | None:
@@ -193,6 +194,7 @@ def signoff_view(s: Session, doc: Document, viewer_id: int | None = None) -> Sig
         mine,
         refusal(decision, doc.head_number, viewer_id) if viewer_id and doc.head_number else None,
         caseload.current,
+        decision.ever_agreed,
     )
 
 

@@ -56,7 +56,16 @@ def test_signatures_on_version_2_do_not_count_for_version_3():
 
 
 def test_signatures_on_different_versions_never_combine():
-    assert state([sig(CLIENT, 2), sig(WORKER, 3)]).agreed is None
+    result = state([sig(CLIENT, 2), sig(WORKER, 3)])
+    assert result.agreed is None and result.ever_agreed == frozenset()
+
+
+def test_every_version_agreed_is_known_beside_the_one_in_force():
+    result = state([sig(CLIENT, 1), sig(WORKER, 1, minutes=1), sig(CLIENT, 2, minutes=2)])
+    assert result.agreed == VersionRef(1, "h1") and result.ever_agreed == {1}
+    both = [sig(CLIENT, 1), sig(WORKER, 1, minutes=1), sig(CLIENT, 3, minutes=2)]
+    result = state([*both, sig(WORKER, 3, minutes=3)])
+    assert result.agreed == VersionRef(3, "h3") and result.ever_agreed == {1, 3}
 
 
 def test_a_signature_on_other_content_than_the_version_holds_does_not_count():

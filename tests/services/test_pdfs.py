@@ -153,6 +153,10 @@ def test_an_agreed_version_has_no_draft_pdf_saying_it_was_never_agreed(app, db, 
     page = browser.get(f"/documents/{doc}/versions/3").get_data(as_text=True)
     assert "draft.pdf" not in page and f"/documents/{doc}/versions/3/signed.pdf" in page
     assert "/versions/4/draft.pdf" in browser.get(f"/documents/{doc}").get_data(as_text=True)
+    # Version 2, agreed and since replaced, offers its own signed PDF, not a draft one.
+    page = browser.get(f"/documents/{doc}/versions/2").get_data(as_text=True)
+    assert "draft.pdf" not in page and f"/documents/{doc}/versions/2/signed.pdf" in page
+    assert "Download the signed PDF of version 2" in page
 
 
 def test_verify_page_and_cli(app, db, agreed, settings, tmp_path):
