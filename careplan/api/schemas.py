@@ -116,12 +116,23 @@ class NewComment(Strict):
     body = fields.String(required=True, validate=validate.Length(min=1, max=3000))
 
 
+_CODE = fields.String(
+    load_default="",
+    validate=validate.Length(max=20),
+    metadata={
+        "description": "The six-digit code from the signer's authenticator app: needed when "
+        "they have turned the second step on (each code works once)."
+    },
+)
+
+
 class SignBody(Strict):
     password = fields.String(
         required=True,
         validate=validate.Length(max=1000),
         metadata={"description": "The signer's own password, typed again to sign."},
     )
+    code = _CODE
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
     confirm_blank = fields.Boolean(
         load_default=False,
@@ -131,6 +142,7 @@ class SignBody(Strict):
 
 class DeclineBody(Strict):
     password = fields.String(required=True, validate=validate.Length(max=1000))
+    code = _CODE
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 

@@ -243,11 +243,12 @@ def signatures(document_id: int):
     return _dump(schemas.SignOff, page.signoff)
 
 
-def _sign(document_id: int, number: int, outcome: str, comment: str, password: str, blank):
+def _sign(document_id: int, number: int, outcome: str, comment: str, body: dict, blank):
     try:
         result = signoff.sign(
-            get_db(), actor(), document_id, number, outcome, comment, password, blank
-        )
+            get_db(), actor(), document_id, number, outcome, comment, body["password"], blank,
+            code=body["code"],
+        )  # fmt: skip
     except ContentInvalid as err:
         fields = {("reason" if k == "comment" and outcome == "declined" else k): [v]
                   for k, v in err.errors.items()}  # fmt: skip
@@ -280,8 +281,7 @@ def sign(document_id: int, number: int):
     body = json_body(schemas.SignBody())
     outcome = Outcome.SIGNED_WITH_COMMENT if body["comment"].strip() else Outcome.SIGNED
     return _sign(
-        document_id, number, outcome.value, body["comment"], body["password"],
-        body["confirm_blank"],
+        document_id, number, outcome.value, body["comment"], body, body["confirm_blank"]
     )  # fmt: skip
 
 
@@ -295,9 +295,7 @@ def sign(document_id: int, number: int):
 )
 def decline(document_id: int, number: int):
     body = json_body(schemas.DeclineBody())
-    return _sign(
-        document_id, number, Outcome.DECLINED.value, body["reason"], body["password"], False
-    )
+    return _sign(document_id, number, Outcome.DECLINED.value, body["reason"], body, False)
 
 
 # --- comments ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -99,6 +100,11 @@ class User(Base):
     # How the person wants to be called (careplan.domain.account_rules); both optional.
     preferred_name: Mapped[str | None] = mapped_column(String(100))
     pronouns: Mapped[str | None] = mapped_column(String(40))
+    # The optional second step when signing (careplan.domain.second_factor): the app's shared
+    # secret, the last 30-second step whose code was used (each code works once), and since when.
+    second_factor_secret: Mapped[str | None] = mapped_column(String(64))
+    second_factor_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    second_factor_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     team: Mapped[Team | None] = relationship()
 

@@ -1,5 +1,5 @@
 """E-mails about a person's own account: a link to choose a password, "your password was
-changed". Discreet like every other e-mail (careplan.reminders.messages): they never say what
+changed", "the second step when signing was turned on or off". Discreet like every other e-mail (careplan.reminders.messages): they never say what
 kind of service this is.
 
 They are sent at once, from a short-lived thread, so that asking for a link answers in the same
@@ -37,6 +37,17 @@ def password_changed_email(
     return messages.Email(
         messages.render("password_changed_subject.txt"),
         messages.render("password_changed_body.txt", when=when, link=link) + "\n",
+    )
+
+
+def second_factor_email(
+    on: bool, link: str, when: datetime | None = None, zone: str = DEFAULT_TIME_ZONE
+) -> messages.Email:
+    """The second step when signing was turned on or off (by the person or an administrator)."""
+    when = long_time(when or datetime.now(UTC), zone)
+    return messages.Email(
+        messages.render("second_factor_subject.txt", on=on),
+        messages.render("second_factor_body.txt", on=on, when=when, link=link) + "\n",
     )
 
 

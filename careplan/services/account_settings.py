@@ -34,6 +34,7 @@ class AccountView:
     preferred_name: str
     pronouns: str
     role: Role
+    second_factor_since: datetime | None = None  # they sign with a code from their app too
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class IssuedLink:
     expires_at: datetime
 
 
-def _client_id(user: User) -> int | None:
+def client_id_of(user: User) -> int | None:
+    """The client whose records an event about this account belongs to (their own access log)."""
     return user.id if user.role == Role.CLIENT.value else None
 
 
@@ -57,7 +59,7 @@ def account(db: Database, actor: Actor) -> AccountView:
             raise NotFound()
         return AccountView(
             user.email, user.display_name, user.preferred_name or "", user.pronouns or "",
-            Role(user.role),
+            Role(user.role), user.second_factor_since,
         )  # fmt: skip
 
 
@@ -71,7 +73,7 @@ def save_profile(db: Database, actor: Actor, preferred_name: str, pronouns: str)
             raise NotFound()
         user.preferred_name = profile.preferred_name or None
         user.pronouns = profile.pronouns or None
-        audit.record(s, actor, "account.profile", "user", user.id, client_id=_client_id(user))
+        audit.record(s, actor, "account.profile", "user", user.id, client_id=client_id_of(user))
     return profile
 
 
@@ -94,7 +96,7 @@ def change_password(db: Database, actor: Actor, current: str, new: str, repeated
         user = s.get(User, actor.id)
         _set_password(s, user, new_hash)
         audit.record(s, actor, "account.password_change", "user", user.id,
-                     client_id=_client_id(user))  # fmt: skip
+                     client_id=client_id_of(user))  # fmt: skip
         return user.session_epoch
 
 
@@ -138,7 +140,7 @@ def request_reset(db: Database, email: str, ip: str = "", now: datetime | None =
         link = _issue(s, user, "reset", now, None)
         audit.record(
             s, Actor(user.id, Role(user.role), user.display_name, ip), "account.reset_requested",
-            "user", user.id, client_id=_client_id(user),
+            "user", user.id, client_id=client_id_of(user),
         )  # fmt: skip
         return link
 
@@ -223,6 +225,6 @@ def use_link(
         audit.record(
             s, Actor(user.id, Role(user.role), user.display_name, ip),
             "account.password_set", "user", user.id,
-            client_id=_client_id(user), detail={"through": link.purpose},
+            client_id=client_id_of(user), detail={"through": link.purpose},
         )  # fmt: skip
         return user.email

@@ -211,6 +211,7 @@ class SignedIn:
     session_epoch: int
     preferred_name: str | None
     unread_notifications: int
+    second_factor: bool  # they sign with a code from their app too
 
 
 def load_signed_in(db: Database, user_id: int) -> SignedIn | None:
@@ -233,6 +234,7 @@ _SIGNED_IN = select(
     .select_from(Notification)
     .where(Notification.user_id == User.id, Notification.read_at.is_(None))
     .scalar_subquery(),
+    User.second_factor_secret.is_not(None),
 ).where(User.id == bindparam("user_id"), User.active.is_(True))
 
 

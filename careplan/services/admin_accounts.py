@@ -108,6 +108,7 @@ class AccountDetail:
     supervises: list[Choice]  # supervisors: their teams
     teams: list[Choice]  # every team, for the choices on the page
     key_workers: list[Choice]  # active key workers, for a client without one
+    second_factor: bool = False  # they sign with a code from their app too
 
 
 def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
@@ -156,6 +157,7 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
         return AccountDetail(
             user.id, user.display_name, user.email, role, user.team_id, user.active,
             user.created_at, key_worker, caseload, supervises, teams, key_workers,
+            user.second_factor_secret is not None,
         )  # fmt: skip
 
 

@@ -43,7 +43,13 @@ from .errors import NotFound
 from .fhir import ExportSettings, version_facts
 
 # Never leave the service, whoever asks: secrets, and session bookkeeping.
-SECRET_COLUMNS = {"password_hash", "token_hash", "session_epoch"}
+SECRET_COLUMNS = {
+    "password_hash",
+    "token_hash",
+    "session_epoch",
+    "second_factor_secret",  # the key that makes the codes of their app
+    "second_factor_last_step",
+}
 # Rows that only their writer ever sees (unsaved edits): in the archive only when the client
 # wrote them.
 PRIVATE_TO_WRITER = {"edit_drafts": "user_id"}

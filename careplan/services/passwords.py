@@ -1,12 +1,16 @@
-"""Argon2id password hashing (argon2-cffi)."""
+"""Argon2id password hashing (argon2-cffi), and confirming who is signing: the password again,
+and the code from their app when they have turned the second step on."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select, update
 
-from ..db.models import User
+from ..db.models import User, utcnow
+from ..domain import second_factor
 from ..domain.errors import ContentInvalid
 from .actor import Actor
 from .throttle import throttle_for
@@ -38,19 +42,64 @@ def needs_rehash(stored_hash: str) -> bool:
     return _hasher.check_needs_rehash(stored_hash)
 
 
-def confirm_identity(db, actor: Actor, password: str, refused: str) -> None:
+CODE_REFUSED = (
+    "That code is not right, or it was used already. Please type the code your app shows now."
+)
+
+
+def confirm_identity(
+    db,
+    actor: Actor,
+    password: str,
+    refused: str,
+    code: str | None = None,
+    code_refused: str = CODE_REFUSED,
+    now: datetime | None = None,
+) -> str:
     """The password typed again at the moment of signing or confirming proves it is this
     person, now. Otherwise raises ContentInvalid on the password field, saying `refused`.
     Wrong passwords count with those typed at sign-in (careplan.services.throttle): too many,
-    and TooManyAttempts is raised before the password is even tried."""
+    and TooManyAttempts is raised before the password is even tried.
+
+    Where the action asks for the second step (`code` is given, "" when the form had none)
+    and the person has turned it on, the code from their app must be right too, and is used
+    up; a wrong one counts as a wrong password. Returns how they proved who they are, as a
+    signature records it."""
     with db.read() as s:
-        row = s.execute(
-            select(User.password_hash, User.email).where(User.id == actor.id, User.active.is_(True))
-        ).first()
-    stored, email = row if row else (None, f"#{actor.id}")
+        row = s.execute(_IDENTITY, {"user_id": actor.id}).first()
+    stored, email, secret, last_step = row if row else (None, f"#{actor.id}", None, None)
     throttle = throttle_for(db)
     throttle.before_password_check(email, actor.ip)
     if not verify(stored, password or ""):
         throttle.password_refused(email, actor.ip)
         raise ContentInvalid({"password": refused})
+    if code is None or secret is None:
+        throttle.password_accepted(email)
+        return second_factor.METHOD_PASSWORD
+    typed = second_factor.clean_code(code)
+    step = second_factor.accepted_step(secret, typed, now or utcnow(), last_step)
+    if step is None or not _use_step(db, actor.id, step):
+        throttle.password_refused(email, actor.ip)
+        raise ContentInvalid({"code": code_refused})
     throttle.password_accepted(email)
+    return second_factor.METHOD_WITH_CODE
+
+
+def _use_step(db, user_id: int, step: int) -> bool:
+    """Records that this step's code was used, unless a later or the same one already was (two
+    forms sent at once with one code: only one of them gets it)."""
+    with db.write() as s:
+        done = s.execute(
+            update(User)
+            .where(
+                User.id == user_id,
+                or_(User.second_factor_last_step.is_(None), User.second_factor_last_step < step),
+            )
+            .values(second_factor_last_step=step)
+        )
+        return done.rowcount == 1
+
+
+_IDENTITY = select(
+    User.password_hash, User.email, User.second_factor_secret, User.second_factor_last_step
+).where(User.id == bindparam("user_id"), User.active.is_(True))

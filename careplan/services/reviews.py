@@ -253,14 +253,21 @@ def confirm_no_changes(
     version_number: int,
     password: str,
     now: datetime | None = None,
+    code: str = "",
 ) -> bool:
     """One party confirms "reviewed, no changes" on the agreed version, re-entering their
-    password as when signing. Returns True when both have confirmed and the review is done."""
+    password (and the code from their app, when they turned that on) as when signing.
+    Returns True when both have confirmed and the review is done."""
     from .signoff import current_key_worker, decide_for
 
     now = now or utcnow()
-    passwords.confirm_identity(
-        db, actor, password, "That password is not right. Nothing was confirmed."
+    method = passwords.confirm_identity(
+        db,
+        actor,
+        password,
+        "That password is not right. Nothing was confirmed.",
+        code=code,
+        code_refused=passwords.CODE_REFUSED + " Nothing was confirmed.",
     )
     with db.write() as s:
         doc = _party_document(s, actor, document_id)
@@ -288,7 +295,7 @@ def confirm_no_changes(
                 user_id=actor.id,
                 role=actor.role.value,
                 confirmed_at=now,
-                method="password re-entered",
+                method=method,
             )
         )
         s.flush()

@@ -222,13 +222,20 @@ def sign(
     comment: str,
     password: str,
     confirm_blank: bool = False,
+    code: str = "",
 ) -> SignOff:
     """Record the person's outcome on one version; start the sealed PDF if it is now agreed.
     Signing an agreement whose key parts are empty needs `confirm_blank`: the signer says they
-    are left blank on purpose."""
+    are left blank on purpose. `code` is the one from their app, when they have turned the
+    second step on."""
     outcome, comment = validate_outcome(outcome_raw, comment)
-    passwords.confirm_identity(
-        db, actor, password, "That password is not right. Nothing was signed."
+    method = passwords.confirm_identity(
+        db,
+        actor,
+        password,
+        "That password is not right. Nothing was signed.",
+        code=code,
+        code_refused=passwords.CODE_REFUSED + " Nothing was signed.",
     )
     with db.write() as s:
         # The document row stays locked until this signature is committed, so two signatures
@@ -265,7 +272,7 @@ def sign(
                 role=actor.role.value,
                 outcome=outcome.value,
                 comment=comment,
-                method="password re-entered",
+                method=method,
                 ip=actor.ip[:64],
             )
         )

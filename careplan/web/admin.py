@@ -7,9 +7,10 @@ from flask_login import current_user, login_required
 
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
-from ..services import accounts, admin_accounts
+from ..services import accounts, admin_accounts, second_factor
 from ..services.errors import Invalid, NotFound
 from .auth import email_password_link
+from .me import email_second_factor_change
 
 bp = Blueprint("admin", __name__)
 
@@ -133,6 +134,19 @@ def user_password_link(user_id: int):
 
     return _change(
         user_id, send, "We have e-mailed a link to choose a new password. It works for an hour."
+    )
+
+
+@bp.post("/admin/users/<int:user_id>/second-factor")
+@login_required
+def user_second_factor(user_id: int):
+    def remove():
+        email_second_factor_change(second_factor.remove_for(get_db(), _admin(), user_id), False)
+
+    return _change(
+        user_id,
+        remove,
+        "The second step is off. They sign with their password until they set it up again.",
     )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import segno
 from flask import (
     Blueprint,
     current_app,
@@ -25,7 +26,8 @@ from ..domain.roles import Role
 from ..extensions import get_db
 from ..reminders import account_mail
 from ..services import account_settings, accounts, api_tokens, audit
-from ..services.errors import NotFound
+from ..services import second_factor as second_factors
+from ..services.errors import Invalid, NotFound
 
 bp = Blueprint("me", __name__)
 
@@ -123,6 +125,78 @@ def change_password():
     )
     flash("Your password is changed. Anywhere else you were signed in, you are now signed out.")
     return redirect(url_for("me.account"))
+
+
+# --- the second step when signing ------------------------------------------------------------
+
+
+@bp.get("/me/second-factor")
+@login_required
+def second_factor(errors: dict | None = None, status: int = 200, secret: str | None = None):
+    setup = second_factors.begin(get_db(), current_user.actor, secret)
+    qr = segno.make(setup.uri, error="m").svg_inline(
+        scale=4, border=2, omitsize=True, title="A square code holding the key below"
+    )
+    return render_template(
+        "me/second_factor.html", setup=setup, qr_svg=qr, errors=errors or {}
+    ), status
+
+
+@bp.post("/me/second-factor")
+@login_required
+def second_factor_on():
+    form = request.form
+    try:
+        second_factors.turn_on(
+            get_db(),
+            current_user.actor,
+            form.get("secret", ""),
+            form.get("code", ""),
+            form.get("password", ""),
+        )
+    except ContentInvalid as err:
+        # The same key again: the person may already have added it to their app.
+        return second_factor(err.errors, 422, form.get("secret"))
+    except Invalid as err:
+        flash(str(err))
+        return redirect(url_for("me.account"))
+    email_second_factor_change(current_user.email, on=True)
+    flash("The second step is on. Next time you sign, have your phone with you.")
+    return redirect(url_for("me.account") + "#second-step")
+
+
+@bp.post("/me/second-factor/off")
+@login_required
+def second_factor_off():
+    form = request.form
+    try:
+        second_factors.turn_off(
+            get_db(), current_user.actor, form.get("off_password", ""), form.get("code", "")
+        )
+    except ContentInvalid as err:
+        errors = dict(err.errors)
+        if "password" in errors:
+            errors["off_password"] = errors.pop("password")
+        return account(errors, 422)
+    except Invalid as err:
+        flash(str(err))
+        return redirect(url_for("me.account"))
+    email_second_factor_change(current_user.email, on=False)
+    flash("The second step is off. You sign with your password alone.")
+    return redirect(url_for("me.account") + "#second-step")
+
+
+def email_second_factor_change(email: str, on: bool) -> None:
+    """An e-mail says the second step was turned on or off (by the person or an administrator),
+    so a change the person did not make does not go unnoticed."""
+    account_mail.send_soon(
+        current_app.config,
+        email,
+        account_mail.second_factor_email(
+            on, current_app.config["PUBLIC_BASE_URL"] + url_for("me.account"),
+            zone=current_app.config["TIME_ZONE"],
+        ),
+    )  # fmt: skip
 
 
 # --- personal access tokens for the API ---------------------------------------------------------

@@ -78,7 +78,12 @@ def reviewed_no_changes(document_id: int, number: int):
     db, actor = get_db(), current_user.actor
     try:
         done = reviews.confirm_no_changes(
-            db, actor, document_id, number, request.form.get("password", "")
+            db,
+            actor,
+            document_id,
+            number,
+            request.form.get("password", ""),
+            code=request.form.get("code", ""),
         )
     except ContentInvalid as err:
         g.review_errors = err.errors

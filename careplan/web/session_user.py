@@ -25,6 +25,7 @@ class SessionUser(UserMixin):
     session_epoch: int
     called: str = ""  # the name to greet them by (their preferred name, if they gave one)
     unread_notifications: int = 0  # as of the start of this request
+    second_factor: bool = False  # signing asks for a code from their app too
 
     def get_id(self) -> str:
         # The epoch changes with the password, which ends every other session.
@@ -43,6 +44,7 @@ class SessionUser(UserMixin):
             Role(user.role),
             user.session_epoch,
             called(user.display_name, user.preferred_name),
+            second_factor=user.second_factor_secret is not None,
         )
 
 
@@ -63,6 +65,7 @@ def load_session_user(user_id: str) -> SessionUser | None:
         user.session_epoch,
         called(user.display_name, user.preferred_name),
         user.unread_notifications,
+        bool(user.second_factor),
     )
 
 

@@ -30,6 +30,7 @@ def sign(document_id: int, number: int):
             form.get("comment", ""),
             form.get("password", ""),
             confirm_blank=form.get("confirm_blank") == "yes",
+            code=form.get("code", ""),
         )
     except ContentInvalid as err:
         return show_page(document_id, sign_errors=err.errors, status=422)

@@ -5,13 +5,15 @@ the same refusals as the forms for hostile bodies."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, timedelta
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import Document
-from careplan.services import audit, caseloads, documents, signoff
+from careplan.services import audit, caseloads, documents, second_factor, signoff
 from careplan.services.accounts import actor_for
 from careplan.web.request_checks import NUL_MESSAGE
 from tests.api.conftest import assert_error, bearer
@@ -254,6 +256,27 @@ def test_signing_needs_the_password_and_both_signatures_agree(client, db, world,
         f"/api/v1/documents/{world.own_plan}/signatures", headers=bearer(me)
     ).get_json()
     assert signatures["agreed_version"] == 2 and len(signatures["signatures"]) == 2
+
+
+def test_with_the_second_step_on_the_api_signs_only_with_a_fresh_code(client, db, world, token_for):
+    person = actor_for(world.own.client)
+    setup = second_factor.begin(db, person)
+    totp = pyotp.TOTP(setup.secret)
+    second_factor.turn_on(db, person, setup.secret, totp.at(time.time() - 30), PASSWORD)
+    url = f"/api/v1/documents/{world.own_plan}/versions/2/sign"
+    me = bearer(token_for(world.own.client))
+
+    missing = client.post(url, json={"password": PASSWORD}, headers=me)
+    assert "code" in assert_error(missing, 422)["fields"]
+    signed = client.post(url, json={"password": PASSWORD, "code": totp.now()}, headers=me)
+    assert signed.status_code == 200 and signed.get_json()["state"] == "awaiting_signature"
+    [mine] = [
+        s
+        for s in client.get(
+            f"/api/v1/documents/{world.own_plan}/signatures", headers=me
+        ).get_json()["signatures"]
+    ]
+    assert mine["method"].endswith("authenticator app")
 
 
 def test_declining_keeps_the_reason_and_an_old_version_cannot_be_signed(client, world, token_for):

@@ -140,6 +140,7 @@ def test_every_page_kind_has_no_serious_accessibility_violation(live_server, new
             ("notifications", "/me/notifications"),
             ("reminder settings", "/me/reminders"),
             ("account", "/me/account"),
+            ("second step setup", "/me/second-factor"),
             ("advocates", "/me/advocates"),
             ("access log", "/me/access-log"),
         ],
@@ -174,7 +175,7 @@ def test_every_page_kind_has_no_serious_accessibility_violation(live_server, new
         for name, path in pages:
             response = page.goto(f"{live_server}{path}")
             assert response is not None and response.status == 200, (name, path)
-            if name.endswith(" home"):
+            if name.endswith(" home") or name == "second step setup":
                 check_phone_page(page, name)
             if name == "client home":  # the lines are checked too, not an empty list
                 assert page.locator(".needs-you li").count() >= 4

@@ -2,7 +2,8 @@
 pages (a team, an account whose owner chooses a password from the e-mailed link, corrections,
 closing and reopening), an advocate invited and then stopped, the crisis plan put into effect,
 answered and ended, self-referral requests checked against the agreed terms, an earlier review
-and "reviewed, no changes", and an unsaved draft kept, carried on with and thrown away. Every
+and "reviewed, no changes", an unsaved draft kept, carried on with and thrown away, and the
+second step when signing set up, used once per code and turned off. Every
 form is posted with its page's CSRF token; every answer is checked where a browser lands, and
 in the database."""
 
@@ -14,6 +15,7 @@ from datetime import timedelta
 from urllib.error import HTTPError
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 
@@ -32,6 +34,7 @@ from careplan.db.models import (
     ReviewConfirmation,
     ReviewRequest,
     SelfReferralRequest,
+    SignatureRecord,
     SupervisorTeam,
     Team,
     User,
@@ -473,3 +476,62 @@ def test_a_draft_is_kept_carried_on_with_and_thrown_away_over_http(db, gunicorn_
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(EditDraft)) == 0
         assert s.scalar(sa.select(Document.head_number).where(Document.id == doc)) == 2
+
+
+def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_off(
+    db, mailing_gunicorn_url
+):
+    url, inbox = mailing_gunicorn_url
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client = Browser(url)
+    client.sign_in(circle.client)
+
+    page = client.get("/me/second-factor").read().decode()
+    secret = re.search(r'name="secret" value="([A-Z2-7]{32})"', page).group(1)
+    assert "<svg" in page
+    totp = pyotp.TOTP(secret)
+    setup = {"secret": secret, "password": PASSWORD}
+    status, page = _refused(
+        lambda: client.post("/me/second-factor", {**setup, "code": "000"}, page)
+    )
+    assert status == 422 and "The code is six digits" in page
+    # The code of the step before this one is still taken (phones' clocks drift), so this
+    # journey uses three codes in a row without waiting for the next one.
+    earlier = totp.at(time.time() - 30)
+    path, page = landed(client.post("/me/second-factor", {**setup, "code": earlier}, page))
+    assert path == "/me/account" and "The second step is on." in page
+    assert _mail_to(inbox, circle.client.email)["Subject"] == "A code is now needed when you sign"
+
+    # Signing asks for the code; one code signs once.
+    page = client.get(f"/documents/{doc}").read().decode()
+    assert 'autocomplete="one-time-code"' in page
+    sign = {"outcome": "signed", "comment": "", "password": PASSWORD}
+    status, _ = _refused(
+        lambda: client.post(f"/documents/{doc}/versions/1/sign", {**sign, "code": ""}, page)
+    )
+    assert status == 422
+    code = totp.now()
+    path, page = landed(
+        client.post(f"/documents/{doc}/versions/1/sign", {**sign, "code": code}, page)
+    )
+    assert path == f"/documents/{doc}" and "You signed version 1." in page
+    other = make_plan(circle.key_worker, circle.client)
+    page = client.get(f"/documents/{other}").read().decode()
+    status, page = _refused(
+        lambda: client.post(f"/documents/{other}/versions/1/sign", {**sign, "code": code}, page)
+    )
+    assert status == 422 and "used already" in page
+    with db.read() as s:
+        methods = s.scalars(
+            sa.select(SignatureRecord.method).where(SignatureRecord.user_id == circle.client.id)
+        ).all()
+    assert methods == ["password re-entered and a code from their authenticator app"]
+
+    # Turned off with the password and a fresh code.
+    page = client.get("/me/account").read().decode()
+    off = {"off_password": PASSWORD, "code": totp.at(time.time() + 30)}
+    path, page = landed(client.post("/me/second-factor/off", off, page))
+    assert path == "/me/account" and "The second step is off." in page
+    with db.read() as s:
+        assert s.get(User, circle.client.id).second_factor_secret is None

@@ -13,6 +13,7 @@ from careplan.db.models import (
     Comment,
     PdfRender,
     SignatureRecord,
+    User,
     Version,
 )
 from careplan.services import audit, comments, documents, pdfs, signoff
@@ -75,6 +76,9 @@ def test_the_archive_holds_everything_about_the_client_and_nothing_about_another
     documents.open_document(db, actor_for(alex.supervisor), bea_plan)
     pdf_settings = pdfs.PdfSettings.from_config(app.config, app.instance_path)
     assert pdfs.run_pending(db, pdf_settings) == 2
+    app_key = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the key of Alex's second step when signing
+    with db.write() as s:
+        s.get(User, alex.client.id).second_factor_secret = app_key
 
     archive = _archive(db, actor_for(alex.client), alex.client.id, settings)
     names = archive.namelist()
@@ -151,6 +155,7 @@ def test_the_archive_holds_everything_about_the_client_and_nothing_about_another
     assert bea_render.file_sha256 not in everything.replace(render.file_sha256, "")
     users = json.loads(texts["records/users.json"])
     assert [u["id"] for u in users] == [alex.client.id] and "password_hash" not in users[0]
+    assert "second_factor_secret" not in users[0] and app_key not in everything
 
     # The export itself is in Alex's audit trail.
     with db.read() as s:

@@ -465,6 +465,9 @@ def _every_rendering(today: date):
         yield f"password link {purpose}", link.subject + "\n" + link.body
     changed = account_mail.password_changed_email("https://app.example.org/forgot-password")
     yield "password changed", changed.subject + "\n" + changed.body
+    for on in (True, False):
+        step = account_mail.second_factor_email(on, "https://app.example.org/me/account")
+        yield f"second step {on}", step.subject + "\n" + step.body
 
 
 def test_every_message_template_is_discreet():
@@ -487,6 +490,8 @@ def test_every_message_template_is_discreet():
         "password_link_body.txt",
         "password_changed_subject.txt",
         "password_changed_body.txt",
+        "second_factor_subject.txt",
+        "second_factor_body.txt",
         "alert_subject.txt",
         "alert_body.txt",
         "alert_notification.txt",

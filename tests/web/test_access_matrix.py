@@ -283,6 +283,10 @@ def _only(role: str, allowed: Outcome, others: Outcome) -> dict[str, Outcome]:
     return {r: allowed if r == role else others for r in ROLES}
 
 
+def _signers(allowed: Outcome, others: Outcome) -> dict[str, Outcome]:
+    return {r: allowed if r in ("client", "key_worker") else others for r in ROLES}
+
+
 @dataclass(frozen=True)
 class PlainRule:
     """A rule that names no record: what each signed-in role gets, and what to post."""
@@ -381,6 +385,20 @@ PLAIN_RULES: dict[str, PlainRule] = {
         values={"user_id": lambda c: c.supervisor.id},
     ),
     "me.account": PlainRule({"GET": _everyone(Outcome(200))}),
+    # The second step when signing: for the people who sign. A setup that is not one is
+    # refused with a message on the account page; nobody here has the step on to turn off.
+    "me.second_factor": PlainRule({"GET": _signers(Outcome(200), NOT_FOUND)}),
+    "me.second_factor_on": PlainRule(
+        {"POST": _signers(Outcome(302, _go("/me/account")), NOT_FOUND)},
+        form=lambda c: {"secret": "not-a-key", "code": "123456", "password": "not it"},
+    ),
+    "me.second_factor_off": PlainRule(
+        {"POST": _everyone(Outcome(302, _go("/me/account")))},
+        form=lambda c: {"off_password": "not it", "code": "123456"},
+    ),
+    "admin.user_second_factor": PlainRule(
+        {"POST": _only("admin", Outcome(400), NOT_FOUND)}, values=_ACCOUNT_OF_CLIENT
+    ),
     # Anyone may make access tokens for themselves; a token's secret is shown once (201).
     "me.tokens": PlainRule({"GET": _everyone(Outcome(200))}),
     "me.create_token": PlainRule(

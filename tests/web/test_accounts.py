@@ -6,13 +6,21 @@ from __future__ import annotations
 import re
 import time
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import CaseloadLink, User
+from careplan.db.models import CaseloadLink, SignatureRecord, User
 from careplan.reminders.messages import indiscretions
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, AdminFactory, Circle, ClientFactory, KeyWorkerFactory
+from tests.factories import (
+    PASSWORD,
+    AdminFactory,
+    Circle,
+    ClientFactory,
+    KeyWorkerFactory,
+    make_plan,
+)
 
 NEW = "a brand new password"
 LINK = re.compile(r"https://app\.example\.org(/set-password/[A-Za-z0-9_-]+)")
@@ -182,3 +190,61 @@ def test_the_account_list_finds_people_by_name_or_address(app, db):
     assert "find.me@example.org" in page and "else@example.org" not in page
     page = admin.get("/admin/users", query_string={"q": "%"}).get_data(as_text=True)
     assert "find.me@example.org" not in page  # "%" is a character here, not a wildcard
+
+
+SECRET = re.compile(r'name="secret" value="([A-Z2-7]{32})"')
+
+
+def test_a_second_step_when_signing_set_up_used_and_removed_through_the_pages(
+    smtp_app, smtp_server, db
+):
+    _, inbox = smtp_server
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(smtp_app.test_client(), circle.client)
+    assert "Set up the second step" in web.get("/me/account").get_data(as_text=True)
+    page = web.get("/me/second-factor").get_data(as_text=True)
+    secret = SECRET.search(page).group(1)
+    assert "<svg" in page and " ".join(secret[i : i + 4] for i in range(0, 32, 4)) in page
+    totp = pyotp.TOTP(secret)
+
+    wrong = _post(web, "/me/second-factor", secret=secret, code=totp.at(time.time() + 600),
+                  password=PASSWORD)  # fmt: skip
+    assert wrong.status_code == 422 and "does not match" in wrong.get_data(as_text=True)
+    assert SECRET.search(wrong.get_data(as_text=True)).group(1) == secret  # the same key again
+    done = _post(web, "/me/second-factor", secret=secret, code=totp.now(), password=PASSWORD)
+    assert done.status_code == 302
+    assert "It is on, since" in web.get("/me/account").get_data(as_text=True)
+    [(to, message)] = _mail(inbox)
+    assert to == [circle.client.email]
+    assert message["Subject"] == "A code is now needed when you sign"
+    assert indiscretions(message["Subject"] + message.get_content()) == []
+
+    # The sign form asks for the code; without it nothing is signed.
+    assert 'autocomplete="one-time-code"' in web.get(f"/documents/{doc}").get_data(as_text=True)
+    sign = f"/documents/{doc}/versions/1/sign"
+    missing = _post(web, sign, outcome="signed", comment="", password=PASSWORD)
+    assert missing.status_code == 422 and "six-digit code" in missing.get_data(as_text=True)
+    signed = _post(web, sign, outcome="signed", comment="", password=PASSWORD,
+                   code=totp.at(time.time() + 30))  # fmt: skip
+    assert signed.status_code == 302
+    with db.read() as s:
+        assert s.scalar(sa.select(SignatureRecord.method)).endswith("authenticator app")
+
+    # Lost phone: an administrator turns it off, and the person is told.
+    admin = login(smtp_app.test_client(), AdminFactory())
+    account_page = admin.get(f"/admin/users/{circle.client.id}").get_data(as_text=True)
+    assert "Turn off their second step when signing" in account_page
+    removed = _post(admin, f"/admin/users/{circle.client.id}/second-factor")
+    assert removed.status_code == 302
+    assert "Set up the second step" in web.get("/me/account").get_data(as_text=True)
+    assert 'autocomplete="one-time-code"' not in web.get(f"/documents/{doc}").get_data(True)
+    assert _mail(inbox, 2)[1][1]["Subject"] == "A code is no longer needed when you sign"
+    again = _post(admin, f"/admin/users/{circle.client.id}/second-factor")
+    assert again.status_code == 400  # nothing to turn off: said plainly
+
+
+def test_a_supervisor_has_no_second_step_to_set_up(app, db):
+    web = login(app.test_client(), Circle().supervisor)
+    assert "second step" not in web.get("/me/account").get_data(as_text=True)
+    assert web.get("/me/second-factor").status_code == 404

@@ -8,17 +8,19 @@ across separate app processes is tested in tests/integration/test_throttling_pro
 from __future__ import annotations
 
 import re
+import time
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 from limits import parse
 
 from careplan import create_app
 from careplan.config import RATE_LIMITS
-from careplan.db.models import AuditEvent, Notification, RateLimitCounter
+from careplan.db.models import AuditEvent, Notification, RateLimitCounter, SignatureRecord
 from careplan.extensions import DB_KEY
 from careplan.reminders.messages import indiscretions
-from careplan.services import signoff, throttle
+from careplan.services import second_factor, signoff, throttle
 from careplan.services.accounts import actor_for
 from tests import factories
 from tests.conftest import FAST_ARGON2, csrf_token, login
@@ -168,6 +170,28 @@ def test_the_address_is_the_one_trusted_proxies_give(database_url, tmp_path, pro
     finally:
         factories.unbind()
         app.extensions[DB_KEY].dispose()
+
+
+def test_wrong_codes_from_the_app_count_with_wrong_passwords(app, client, db):
+    """Six digits are quickly guessed: with the second step on, a wrong code counts as a wrong
+    password, and once paused even the right password and code are not tried."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    setup = second_factor.begin(db, actor_for(circle.client))
+    totp = pyotp.TOTP(setup.secret)
+    second_factor.turn_on(db, actor_for(circle.client), setup.secret, totp.now(), PASSWORD)
+    login(client, circle.client)
+    token = csrf_token(client)
+    form = {"outcome": "signed", "comment": "", "password": PASSWORD, "csrf_token": token}
+    wrong = totp.at(time.time() + 600)  # a real code, but not of now
+    for n in range(PER_ACCOUNT):
+        refused = client.post(f"/documents/{doc}/versions/1/sign", data={**form, "code": wrong})
+        assert refused.status_code == 422, n
+    right = totp.at(time.time() + 30)
+    paused = client.post(f"/documents/{doc}/versions/1/sign", data={**form, "code": right})
+    assert paused.status_code == 429 and PAUSED in paused.get_data(as_text=True)
+    with app.extensions[DB_KEY].read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 0
 
 
 def test_signing_and_confirming_passwords_count_with_signing_in(app, client, db):

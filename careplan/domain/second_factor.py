@@ -1,0 +1,77 @@
+"""The optional second step when signing: a six-digit code from an authenticator app (TOTP,
+RFC 6238, as pyotp computes it).
+
+Plain functions of a secret, a code and a moment, so every rule is tested without a clock.
+
+- A code is accepted in its own 30-second step and the steps either side of it, because a
+  phone's clock and the server's drift apart a little and people type slowly.
+- A code is used once: each accepted step must come after the last one accepted, so a code
+  seen over someone's shoulder cannot sign a second time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from datetime import datetime
+
+import pyotp
+
+from .errors import ContentInvalid
+
+STEP_SECONDS = 30
+DRIFT_STEPS = 1  # steps accepted either side of the current one
+ISSUER = "careplan"
+SECRET_LENGTH = 32  # base32 characters: 160 bits, as RFC 4226 recommends
+
+_SECRET = re.compile(r"^[A-Z2-7]{32}$")
+METHOD_PASSWORD = "password re-entered"
+METHOD_WITH_CODE = "password re-entered and a code from their authenticator app"
+
+
+def new_secret() -> str:
+    return pyotp.random_base32(SECRET_LENGTH)
+
+
+def is_secret(value: str) -> bool:
+    return bool(_SECRET.match(value or ""))
+
+
+def setup_uri(secret: str, account: str, issuer: str = ISSUER) -> str:
+    """What the app reads from the QR code: otpauth://totp/...; the account is shown in it."""
+    return pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(
+        name=account, issuer_name=issuer
+    )
+
+
+def grouped(secret: str) -> str:
+    """The secret in groups of four, for typing into an app by hand."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def clean_code(raw: str | None, field: str = "code") -> str:
+    """Six digits, whatever spaces or dashes were typed between them; otherwise a plain message
+    on `field`."""
+    code = re.sub(r"[\s-]", "", raw or "")
+    if not code:
+        raise ContentInvalid({field: "Please type the six-digit code your app shows now."})
+    if not re.fullmatch(r"\d{6}", code):
+        raise ContentInvalid({field: "The code is six digits, like 123 456."})
+    return code
+
+
+def step_of(at: datetime) -> int:
+    return int(at.timestamp()) // STEP_SECONDS
+
+
+def accepted_step(secret: str, code: str, at: datetime, last_used: int | None) -> int | None:
+    """The step `code` belongs to, if it is right at `at` (one step either way) and comes
+    after the last one accepted (`last_used`); otherwise None."""
+    totp = pyotp.TOTP(secret, interval=STEP_SECONDS)
+    now = step_of(at)
+    for step in range(now - DRIFT_STEPS, now + DRIFT_STEPS + 1):
+        if last_used is not None and step <= last_used:
+            continue
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None

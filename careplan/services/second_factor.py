@@ -1,0 +1,149 @@
+"""Turning the second step when signing on and off (careplan.domain.second_factor).
+
+Anyone who signs or confirms reviews may add it: from then on, signing and confirming "reviewed,
+no changes" ask for the code from their authenticator app as well as their password, and the
+signature records that. Turning it on proves the app works (a right code from the new secret);
+turning it off asks for the password and a code, so a borrowed, signed-in phone cannot remove
+it. A lost phone is an administrator's job: they can remove it, and that is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..db.engine import Database
+from ..db.models import User, utcnow
+from ..domain import second_factor
+from ..domain.errors import ContentInvalid
+from ..domain.roles import Role
+from . import audit, passwords
+from .account_settings import client_id_of
+from .actor import Actor
+from .errors import Invalid, NotFound
+
+WHO_SIGN = (Role.CLIENT, Role.KEY_WORKER)
+
+
+@dataclass(frozen=True)
+class Status:
+    on: bool
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the person copies into their app: never stored until a code from it is right."""
+
+    secret: str
+    grouped: str
+    uri: str
+
+
+def status(db: Database, actor: Actor) -> Status:
+    with db.read() as s:
+        since = s.scalar(select(User.second_factor_since).where(User.id == actor.id))
+    return Status(since is not None, since)
+
+
+def begin(db: Database, actor: Actor, secret: str | None = None) -> Setup:
+    """A new secret (or the one the form sent back, shown again after a mistake)."""
+    _require_signer(actor)
+    with db.read() as s:
+        email = s.scalar(select(User.email).where(User.id == actor.id))
+    if email is None:
+        raise NotFound()
+    secret = secret if secret and second_factor.is_secret(secret) else second_factor.new_secret()
+    return Setup(secret, second_factor.grouped(secret), second_factor.setup_uri(secret, email))
+
+
+def turn_on(
+    db: Database,
+    actor: Actor,
+    secret: str,
+    code: str,
+    password: str,
+    now: datetime | None = None,
+) -> None:
+    """Keep `secret` once the password and a code from the app are right; nothing changes
+    otherwise."""
+    _require_signer(actor)
+    if not second_factor.is_secret(secret):
+        raise Invalid("That setup has expired. Please start again.")
+    now = now or utcnow()
+    errors = {}
+    try:
+        passwords.confirm_identity(
+            db, actor, password, "That password is not right. Nothing was changed."
+        )
+    except ContentInvalid as err:
+        errors.update(err.errors)
+    try:
+        typed = second_factor.clean_code(code)
+        step = second_factor.accepted_step(secret, typed, now, None)
+        if step is None:
+            errors.setdefault(
+                "code",
+                "That code does not match. Check the app shows careplan and type the code it "
+                "shows now. Nothing was changed.",
+            )
+    except ContentInvalid as err:
+        errors.update(err.errors)
+    if errors:
+        raise ContentInvalid(errors)
+    with db.write() as s:
+        user = s.get(User, actor.id, with_for_update=True)
+        if user is None:
+            raise NotFound()
+        if user.second_factor_secret is not None:
+            raise Invalid("The second step is already on. Turn it off first to use another app.")
+        user.second_factor_secret = secret
+        user.second_factor_last_step = step  # this code has been used now
+        user.second_factor_since = now
+        audit.record(s, actor, "account.second_factor_on", "user", user.id,
+                     client_id=client_id_of(user))  # fmt: skip
+
+
+def turn_off(db: Database, actor: Actor, password: str, code: str) -> None:
+    """The person removes it themselves: password and a current code."""
+    if not status(db, actor).on:
+        raise Invalid("The second step is not on.")
+    passwords.confirm_identity(
+        db,
+        actor,
+        password,
+        "That password is not right. Nothing was changed.",
+        code=code,
+        code_refused=passwords.CODE_REFUSED + " Nothing was changed.",
+    )
+    _remove(db, actor, actor.id, "account.second_factor_off")
+
+
+def remove_for(db: Database, admin: Actor, user_id: int) -> str:
+    """An administrator removes it for someone who lost their phone; recorded, and the
+    person signs with their password alone until they set it up again. Returns their e-mail
+    address, to tell them."""
+    if admin.role is not Role.ADMIN:
+        raise NotFound()
+    return _remove(db, admin, user_id, "user.second_factor_removed")
+
+
+def _remove(db: Database, actor: Actor, user_id: int, action: str) -> str:
+    with db.write() as s:
+        user = s.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound()
+        if user.second_factor_secret is None:
+            raise Invalid("The second step is not on.")
+        user.second_factor_secret = None
+        user.second_factor_last_step = None
+        user.second_factor_since = None
+        audit.record(s, actor, action, "user", user.id, client_id=client_id_of(user))
+        return user.email
+
+
+def _require_signer(actor: Actor) -> None:
+    if actor.role not in WHO_SIGN:
+        raise NotFound()

@@ -1,0 +1,63 @@
+"""The second step when signing: codes from an authenticator app, without a clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pyotp
+import pytest
+
+from careplan.domain import second_factor
+from careplan.domain.errors import ContentInvalid
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+AT = datetime(2027, 3, 1, 9, 0, 10, tzinfo=UTC)
+
+
+def code_at(when: datetime) -> str:
+    return pyotp.TOTP(SECRET).at(when)
+
+
+def test_a_code_is_typed_as_people_type_it():
+    assert second_factor.clean_code(" 123 456 ") == "123456"
+    assert second_factor.clean_code("123-456") == "123456"
+    for raw, message in (("", "Please type"), ("12345", "six digits"), ("12345a", "six digits")):
+        with pytest.raises(ContentInvalid) as refused:
+            second_factor.clean_code(raw)
+        assert message in refused.value.errors["code"]
+
+
+def test_the_code_of_now_and_of_the_steps_either_side_are_accepted():
+    now = second_factor.step_of(AT)
+    for offset in (-1, 0, 1):
+        code = code_at(AT + timedelta(seconds=30 * offset))
+        assert second_factor.accepted_step(SECRET, code, AT, None) == now + offset
+    for offset in (-2, 2):
+        code = code_at(AT + timedelta(seconds=30 * offset))
+        assert second_factor.accepted_step(SECRET, code, AT, None) is None
+    right = code_at(AT)
+    wrong = right[:-1] + str((int(right[-1]) + 1) % 10)
+    assert second_factor.accepted_step(SECRET, wrong, AT, None) is None
+
+
+def test_each_code_works_once():
+    code = code_at(AT)
+    step = second_factor.accepted_step(SECRET, code, AT, None)
+    assert second_factor.accepted_step(SECRET, code, AT, step) is None  # seen over a shoulder
+    earlier = code_at(AT - timedelta(seconds=30))
+    assert second_factor.accepted_step(SECRET, earlier, AT, step) is None  # older than the last
+    later = code_at(AT + timedelta(seconds=30))
+    assert second_factor.accepted_step(SECRET, later, AT, step) == step + 1
+
+
+def test_a_new_secret_and_what_the_app_reads():
+    secret = second_factor.new_secret()
+    assert second_factor.is_secret(secret) and secret != second_factor.new_secret()
+    assert not second_factor.is_secret("not a secret") and not second_factor.is_secret("")
+    uri = urlparse(second_factor.setup_uri(secret, "alex@example.org"))
+    query = parse_qs(uri.query)
+    assert uri.scheme == "otpauth" and uri.netloc == "totp"
+    assert query["secret"] == [secret] and query["issuer"] == ["careplan"]
+    assert "alex%40example.org" in uri.path or "alex@example.org" in uri.path
+    assert second_factor.grouped(SECRET).split() == [SECRET[i : i + 4] for i in range(0, 32, 4)]

@@ -1,0 +1,189 @@
+"""The second step when signing, through the services: turning it on proves the app works;
+signing, declining and confirming a review then need the code, each code works once, and a
+wrong or missing one changes nothing. Turned off by the person (password and code) or by an
+administrator; every change recorded."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from careplan.db.models import AuditEvent, ReviewConfirmation, SignatureRecord, User
+from careplan.domain import second_factor as rules
+from careplan.domain.errors import ContentInvalid
+from careplan.services import pdfs, reviews, second_factor, signoff
+from careplan.services.accounts import actor_for
+from careplan.services.errors import Invalid, NotFound
+from tests.factories import PASSWORD, AdminFactory, Circle, make_plan
+
+
+def code(secret: str, steps: int = 0) -> str:
+    """The code the app shows now, or `steps` steps of 30 seconds from now."""
+    return pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30 * steps))
+
+
+def turned_on(db, user) -> str:
+    setup = second_factor.begin(db, actor_for(user))
+    second_factor.turn_on(db, actor_for(user), setup.secret, code(setup.secret), PASSWORD)
+    return setup.secret
+
+
+def stored(db, user) -> User:
+    with db.read() as s:
+        return s.get(User, user.id)
+
+
+def counts(db) -> tuple[int, int, int]:
+    with db.read() as s:
+        return tuple(
+            s.scalar(sa.select(sa.func.count()).select_from(t))
+            for t in (SignatureRecord, ReviewConfirmation, AuditEvent)
+        )
+
+
+@pytest.fixture
+def circle(app):
+    return Circle()
+
+
+def test_turning_it_on_needs_the_password_and_a_right_code_from_the_new_secret(db, circle):
+    person = actor_for(circle.client)
+    setup = second_factor.begin(db, person)
+    before = counts(db)
+    with pytest.raises(ContentInvalid) as refused:
+        second_factor.turn_on(db, person, setup.secret, "123 45", "wrong password")
+    assert set(refused.value.errors) == {"password", "code"}
+    wrong = code(setup.secret, steps=5)  # a real code, but not of now
+    with pytest.raises(ContentInvalid) as refused:
+        second_factor.turn_on(db, person, setup.secret, wrong, PASSWORD)
+    assert "does not match" in refused.value.errors["code"]
+    with pytest.raises(Invalid):
+        second_factor.turn_on(db, person, "not-a-secret", code(setup.secret), PASSWORD)
+    assert stored(db, circle.client).second_factor_secret is None and counts(db) == before
+
+    second_factor.turn_on(db, person, setup.secret, code(setup.secret), PASSWORD)
+    row = stored(db, circle.client)
+    assert row.second_factor_secret == setup.secret and second_factor.status(db, person).on
+    assert row.second_factor_last_step is not None  # the code that turned it on is used up
+    with db.read() as s:
+        event = s.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert (event.action, event.client_id) == ("account.second_factor_on", circle.client.id)
+    with pytest.raises(Invalid):  # a second app needs the first one turned off
+        other = second_factor.begin(db, person).secret
+        second_factor.turn_on(db, person, other, code(other), PASSWORD)
+
+
+def test_only_the_people_who_sign_set_it_up(db, circle):
+    for person in (circle.supervisor, circle.advocate, circle.admin):
+        with pytest.raises(NotFound):
+            second_factor.begin(db, actor_for(person))
+
+
+def test_signing_then_needs_the_code_and_each_code_signs_once(db, circle):
+    secret = turned_on(db, circle.client)
+    client = actor_for(circle.client)
+    first, second = (make_plan(circle.key_worker, circle.client) for _ in range(2))
+    before = counts(db)
+    for typed, field in (("", "code"), ("12", "code"), (code(secret, steps=5), "code")):
+        with pytest.raises(ContentInvalid) as refused:
+            signoff.sign(db, client, first, 1, "signed", "", PASSWORD, code=typed)
+        assert field in refused.value.errors
+    with pytest.raises(ContentInvalid) as refused:  # the password is still asked first
+        signoff.sign(db, client, first, 1, "signed", "", "wrong", code=code(secret, 1))
+    assert set(refused.value.errors) == {"password"}
+    assert counts(db) == before  # nothing signed, nothing recorded
+
+    now = code(secret, steps=1)  # the step after the one that turned it on
+    signoff.sign(db, client, first, 1, "signed", "", PASSWORD, code=now)
+    with db.read() as s:
+        method = s.scalar(
+            sa.select(SignatureRecord.method).where(SignatureRecord.user_id == client.id)
+        )
+    assert method == rules.METHOD_WITH_CODE
+    # The same code again, on another document: seen over a shoulder, it signs nothing.
+    with pytest.raises(ContentInvalid) as refused:
+        signoff.sign(db, client, second, 1, "signed", "", PASSWORD, code=now)
+    assert "used already" in refused.value.errors["code"]
+    assert "Nothing was signed" in refused.value.errors["code"]
+    # The key worker has no second step: their password alone, as before.
+    signoff.sign(db, actor_for(circle.key_worker), first, 1, "signed", "", PASSWORD)
+    with db.read() as s:
+        methods = dict(s.execute(sa.select(SignatureRecord.user_id, SignatureRecord.method)).all())
+    assert methods[circle.key_worker.id] == rules.METHOD_PASSWORD
+
+
+def test_a_review_confirmed_with_no_changes_needs_the_code_too(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    secret = turned_on(db, circle.key_worker)
+    worker = actor_for(circle.key_worker)
+    with pytest.raises(ContentInvalid) as refused:
+        reviews.confirm_no_changes(db, worker, doc, 1, PASSWORD)
+    assert "code" in refused.value.errors
+    reviews.confirm_no_changes(db, worker, doc, 1, PASSWORD, code=code(secret, 1))
+    with db.read() as s:
+        assert s.scalar(sa.select(ReviewConfirmation.method)) == rules.METHOD_WITH_CODE
+
+
+def test_turning_it_off_needs_password_and_code_or_an_administrator(db, circle):
+    secret = turned_on(db, circle.client)
+    person = actor_for(circle.client)
+    with pytest.raises(ContentInvalid) as refused:
+        second_factor.turn_off(db, person, PASSWORD, "")
+    assert "code" in refused.value.errors
+    with pytest.raises(ContentInvalid) as refused:
+        second_factor.turn_off(db, person, "wrong", code(secret, 1))
+    assert "password" in refused.value.errors
+    assert second_factor.status(db, person).on
+    second_factor.turn_off(db, person, PASSWORD, code(secret, 1))
+    assert not second_factor.status(db, person).on
+    with pytest.raises(Invalid):
+        second_factor.turn_off(db, person, PASSWORD, code(secret, 2))
+
+    turned_on(db, circle.client)
+    for outsider in (circle.key_worker, circle.supervisor, circle.client):
+        with pytest.raises(NotFound):
+            second_factor.remove_for(db, actor_for(outsider), circle.client.id)
+    admin = AdminFactory()
+    assert second_factor.remove_for(db, actor_for(admin), circle.client.id) == circle.client.email
+    row = stored(db, circle.client)
+    assert row.second_factor_secret is None and row.second_factor_last_step is None
+    with db.read() as s:
+        actions = s.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.action.like("%second_factor%"))
+        ).all()
+    assert actions == [
+        "account.second_factor_on",
+        "account.second_factor_off",
+        "account.second_factor_on",
+        "user.second_factor_removed",
+    ]
+    # Without it, they sign with their password alone.
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, person, doc, 1, "signed", "", PASSWORD)
+
+
+def test_the_sealed_pdf_says_how_each_signer_proved_who_they_were(app, db, circle):
+    secret = turned_on(db, circle.client)
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD, code=code(secret, 1))
+    signoff.sign(db, actor_for(circle.key_worker), doc, 1, "signed", "", PASSWORD)
+    settings = pdfs.PdfSettings.from_config(app.config, app.instance_path)
+    pdfs.run_pending(db, settings)
+    result = pdfs.sealed_pdf(db, actor_for(circle.client), doc, 1, settings)
+    text = " ".join(
+        " ".join(p.extract_text().split())
+        for p in PdfReader(io.BytesIO(result.path.read_bytes())).pages
+    )
+    assert (
+        "Identity confirmed by: password re-entered and a code from their authenticator app" in text
+    )
+    assert "Identity confirmed by: password re-entered" in text.replace(
+        "password re-entered and a code from their authenticator app", ""
+    )
