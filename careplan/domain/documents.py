@@ -130,6 +130,29 @@ class DocumentKind:
             into.pop(last, None)
         return merged
 
+    def changed_by_others(self, content: dict, person_id: int) -> list[tuple[str, list[str]]]:
+        """The sections where words `person_id` wrote were last changed by someone else, with
+        those people's names: what a signer should read again before signing."""
+        out = []
+        for key, title in self.sections():
+            path, value = self.part_path(key), content
+            for name in path:
+                value = value.get(name) if isinstance(value, dict) else None
+            if value is None:
+                continue
+            only = value  # the content with this section alone, for `attributable`
+            for name in reversed(path):
+                only = {name: only}
+            names = {
+                node["changed_by"].get("name", "")
+                for _, node in self.attributable(only)
+                if (node.get("written_by") or {}).get("id") == person_id
+                and (node.get("changed_by") or {}).get("id") not in (None, person_id)
+            }
+            if names:
+                out.append((title, sorted(names)))
+        return out
+
     def attribute(self, previous: dict | None, content: dict, author: Author) -> dict:
         """Stamp who wrote each part and who last changed it.
 

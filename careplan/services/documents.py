@@ -100,6 +100,11 @@ class DocumentPage:
             and self.signoff.refusal is None
         )
 
+    def words_changed_by_others(self, person_id: int) -> list[tuple[str, list[str]]]:
+        """Sections of the version on screen where someone else last changed this person's
+        words (a worker proposes; the client's signature accepts)."""
+        return kind_for(self.kind, self.template).changed_by_others(self.content, person_id)
+
     @property
     def empty_key_parts(self) -> list[EmptyPart]:
         """An agreement's empty parts that a signer must confirm are blank on purpose."""

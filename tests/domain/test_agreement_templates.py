@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from careplan.domain.agreement import AgreementKind, TemplateInvalid, parse_template
+from careplan.domain.documents import Author
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.kinds import kind_for
 
@@ -88,6 +89,25 @@ def test_agreement_content_names_its_template_and_every_field_reads_in_compariso
     labels = {f.label: f.text for f in kind().fields(content)}
     assert labels["Boundaries, both sides: When does my key worker work?"] == "Mon-Fri 9-5"
     assert labels["Self-referral admission"] == "not part of this agreement"
+
+
+def test_a_signer_is_shown_the_agreement_sections_where_others_changed_their_words():
+    agreement, client, worker = kind(), Author(1, "Alex", "client"), Author(2, "Kim", "key_worker")
+    raw = {
+        "sections": {
+            "contingencies": {
+                "warning_signs": {"text": "I stop sleeping"},
+                "contacts": [{"name": "My sister", "how_to_contact": "07700 900000"}],
+            },
+            "boundaries": {"worker_hours": {"text": "Mon-Fri 9-5"}},
+        }
+    }
+    first = agreement.attribute(None, agreement.validate(raw), client)
+    second_raw = copy.deepcopy(first)
+    second_raw["sections"]["contingencies"]["contacts"][0]["how_to_contact"] = "07700 900001"
+    second = agreement.attribute(first, agreement.validate(second_raw), worker)
+    assert agreement.changed_by_others(second, client.id) == [("When I am not well", ["Kim"])]
+    assert agreement.changed_by_others(second, worker.id) == []
 
 
 def test_fields_not_in_the_template_are_refused():

@@ -121,3 +121,24 @@ def test_form_names_unflatten_into_nested_content():
     assert nested["domains"]["housing"]["own_words"] == "Flat"
     assert [g["title"] for g in nested["goals"]] == ["First", "Second"]
     assert nested["goals"][0]["steps"][0]["owner"]["kind"] == "client"
+
+
+def test_a_signer_is_shown_where_someone_else_last_changed_their_words():
+    """Workers propose; the client's signature accepts. Before signing, each signer is told
+    which sections hold their words that someone else changed last."""
+    first = CARE_PLAN.attribute(None, CARE_PLAN.validate(valid(), ids()), CLIENT)
+    assert CARE_PLAN.changed_by_others(first, CLIENT.id) == []
+    raw = {**first, "domains": {**first["domains"], "housing": {"own_words": "A damp flat"}}}
+    raw["what_matters"] = {"text": "Seeing my kids"}  # Kim's own words: not Alex's to check
+    second = CARE_PLAN.attribute(first, CARE_PLAN.validate(raw, ids()), WORKER)
+    assert CARE_PLAN.changed_by_others(second, CLIENT.id) == [("My life, in my own words", ["Kim"])]
+    assert CARE_PLAN.changed_by_others(second, WORKER.id) == []
+    # Alex changes the step Kim's change left alone, and their housing words back: only
+    # what Kim changed last is listed, and nothing once Alex has the last word.
+    raw = {**second, "domains": {**second["domains"], "housing": {"own_words": "Damp flat"}}}
+    third = CARE_PLAN.attribute(second, CARE_PLAN.validate(raw, ids()), CLIENT)
+    assert CARE_PLAN.changed_by_others(third, CLIENT.id) == []
+    steps = [dict(third["goals"][0]["steps"][0], text="Ring the council today")]
+    raw = {**third, "goals": [{**third["goals"][0], "steps": steps}]}
+    fourth = CARE_PLAN.attribute(third, CARE_PLAN.validate(raw, ids()), WORKER)
+    assert CARE_PLAN.changed_by_others(fourth, CLIENT.id) == [("Goals and steps", ["Kim"])]

@@ -9,6 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import Document, SignatureRecord
+from careplan.services import documents
+from careplan.services.accounts import actor_for
 from tests.factories import PASSWORD, Circle, make_plan
 from tests.web.test_plan_pages import _browser, _page, _post
 
@@ -106,3 +108,22 @@ def test_a_person_who_declined_is_told_how_to_move_on(app, db, circle):
     words = _words(page.html)
     assert "You declined to sign version 1 on" in words
     assert "the new version can then be signed by both of you" in words
+
+
+def test_before_signing_the_client_is_told_where_their_words_were_changed(app, db, circle):
+    """Workers propose; the client's signature accepts. The sign form names the sections where
+    someone else last changed words the client wrote, and the worker's form names none."""
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    doc = documents.create_document(db, client, circle.client.id, "care_plan")
+    content = documents.open_document(db, client, doc).content
+    content["domains"]["housing"] = {"own_words": "The flat is damp and I cannot sleep."}
+    documents.save_version(db, client, doc, 0, content, "my words")
+    content = documents.open_document(db, worker, doc).content
+    content["domains"]["housing"]["own_words"] = "Housing is damp."
+    documents.save_version(db, worker, doc, 1, content, "shorter")
+
+    page = _words(_browser(app, circle.client).get(f"/documents/{doc}").get_data(as_text=True))
+    assert "Someone else changed words you wrote." in page
+    assert f"My life, in my own words: last changed by {circle.key_worker.display_name}" in page
+    theirs = _browser(app, circle.key_worker).get(f"/documents/{doc}").get_data(as_text=True)
+    assert "Someone else changed words you wrote" not in theirs
