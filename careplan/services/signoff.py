@@ -74,6 +74,15 @@ class SignOffView:
     key_worker_id: int | None = None  # so pages can say "you" to the key worker
     ever_agreed: frozenset[int] = frozenset()  # every version agreed, in force or replaced
 
+    def last_signed_by(self, user_id: int) -> int | None:
+        """The latest version this person signed (declining is not signing): "what changed
+        since I last signed" compares it with the latest."""
+        return next(
+            (s.version_number for s in self.signatures
+             if s.user_id == user_id and s.outcome != Outcome.DECLINED.value),
+            None,
+        )  # fmt: skip
+
 
 def current_key_worker(s: Session, client_id: int) -> int | None:
     return s.scalar(

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import Document, SignatureRecord
-from careplan.services import documents
+from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
 from tests.factories import PASSWORD, Circle, make_plan
 from tests.web.test_plan_pages import _browser, _page, _post
@@ -127,3 +127,19 @@ def test_before_signing_the_client_is_told_where_their_words_were_changed(app, d
     assert f"My life, in my own words: last changed by {circle.key_worker.display_name}" in page
     theirs = _browser(app, circle.key_worker).get(f"/documents/{doc}").get_data(as_text=True)
     assert "Someone else changed words you wrote" not in theirs
+
+
+def test_a_signer_can_see_what_changed_since_they_last_signed(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    content["what_matters"] = {"text": "A new line from Kim"}
+    documents.save_version(db, worker, doc, 1, content, "one more thing")
+
+    link = f"/documents/{doc}/compare?older=1&amp;newer=2"
+    page = _browser(app, circle.client).get(f"/documents/{doc}").get_data(as_text=True)
+    assert link in page and "What changed since you signed version 1" in page
+    # The key worker never signed: nothing to compare with.
+    theirs = _browser(app, circle.key_worker).get(f"/documents/{doc}").get_data(as_text=True)
+    assert "What changed since you signed" not in theirs
