@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .domain.crisis_alerts import parse_urgent_numbers
 from .domain.local_time import DEFAULT_TIME_ZONE, time_zone
-from .paths import PROJECT_ROOT
+from .paths import PROJECT_ROOT, path_list
 
 # How many attempts an account or an address gets, in `limits` notation ("N per M minutes").
 # Failed password checks (signing in, signing, confirming a review) count per account and per
@@ -120,11 +120,13 @@ def _check_seal_files(config: dict) -> None:
             "CAREPLAN_PDF_SEAL_CERT_PATH and CAREPLAN_PDF_SEAL_KEY_PATH to its certificate "
             "and key (PEM files readable by the app)."
         )
-    for name in ("PDF_SEAL_CERT_PATH", "PDF_SEAL_KEY_PATH"):
-        path = config[name]
+    named = [(n, config[n]) for n in ("PDF_SEAL_CERT_PATH", "PDF_SEAL_KEY_PATH")] + [
+        ("PDF_SEAL_EARLIER_CERT_PATHS", p) for p in path_list(config["PDF_SEAL_EARLIER_CERT_PATHS"])
+    ]
+    for name, path in named:
         if not (os.path.isfile(path) and os.access(path, os.R_OK)):
             raise ConfigError(
-                f"Refusing to start: CAREPLAN_{name} is {path!r}, which is not a file this "
+                f"Refusing to start: CAREPLAN_{name} names {path!r}, which is not a file this "
                 "process can read."
             )
 
@@ -174,6 +176,8 @@ def load_config(
         "PDF_SEAL_CERT_PATH": env.get("CAREPLAN_PDF_SEAL_CERT_PATH", ""),
         "PDF_SEAL_KEY_PATH": env.get("CAREPLAN_PDF_SEAL_KEY_PATH", ""),
         "PDF_SEAL_KEY_PASSPHRASE": env.get("CAREPLAN_PDF_SEAL_KEY_PASSPHRASE", ""),
+        # The certificates this one replaced, so PDFs sealed with them still check out.
+        "PDF_SEAL_EARLIER_CERT_PATHS": env.get("CAREPLAN_PDF_SEAL_EARLIER_CERT_PATHS", ""),
         # For example: "Confidential. Do not pass on without the person's consent."
         "PDF_REDISCLOSURE_NOTICE": env.get("CAREPLAN_PDF_REDISCLOSURE_NOTICE", ""),
         "AGREEMENTS_PATH": env.get("CAREPLAN_AGREEMENTS_PATH", str(PROJECT_ROOT / "agreements")),

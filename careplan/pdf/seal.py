@@ -12,7 +12,6 @@ No network is used: no timestamp server, no certificate or revocation fetching.
 from __future__ import annotations
 
 import fcntl
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
+from ..paths import path_list
 from .sandbox import RenderLimits, run_bounded
 from .storage import write_atomically
 
@@ -62,6 +62,14 @@ class SealCredentials:
     key_passphrase: bytes | None = None
     chain_paths: tuple[Path, ...] = ()
     development: bool = False
+    # Certificates the service sealed with before this one: PDFs sealed with them still check
+    # out as genuine after the certificate is replaced.
+    earlier_cert_paths: tuple[Path, ...] = ()
+
+    @property
+    def checked_against(self) -> list[Path]:
+        """Every certificate a seal of this service may have been made with."""
+        return [self.cert_path, *self.earlier_cert_paths]
 
 
 @dataclass(frozen=True)
@@ -161,28 +169,28 @@ def credentials_from_config(
     config: Mapping[str, Any], instance_path: Path | str
 ) -> SealCredentials:
     """The seal to use: PDF_SEAL_CERT_PATH / PDF_SEAL_KEY_PATH (optionally
-    PDF_SEAL_KEY_PASSPHRASE and PDF_SEAL_CHAIN_PATHS, separated by os.pathsep), or, outside
-    production, the development certificate in the instance folder."""
+    PDF_SEAL_KEY_PASSPHRASE and PDF_SEAL_CHAIN_PATHS), or, outside production, the
+    development certificate in the instance folder; with PDF_SEAL_EARLIER_CERT_PATHS, the
+    certificates it replaced. Lists of files are separated by os.pathsep."""
     cert, key = config.get("PDF_SEAL_CERT_PATH"), config.get("PDF_SEAL_KEY_PATH")
+    earlier = tuple(Path(p) for p in path_list(config.get("PDF_SEAL_EARLIER_CERT_PATHS")))
     if cert or key:
         if not (cert and key):
             raise SealError("Set both PDF_SEAL_CERT_PATH and PDF_SEAL_KEY_PATH.")
         passphrase = config.get("PDF_SEAL_KEY_PASSPHRASE") or None
-        chain = config.get("PDF_SEAL_CHAIN_PATHS") or ()
-        if isinstance(chain, str):
-            chain = [p for p in chain.split(os.pathsep) if p]
         return SealCredentials(
             Path(cert),
             Path(key),
             passphrase.encode() if isinstance(passphrase, str) else passphrase,
-            tuple(Path(p) for p in chain),
+            tuple(Path(p) for p in path_list(config.get("PDF_SEAL_CHAIN_PATHS"))),
+            earlier_cert_paths=earlier,
         )
     if str(config.get("ENV", "development")).lower() == "production":
         raise SealError(
             "No seal configured: set PDF_SEAL_CERT_PATH and PDF_SEAL_KEY_PATH in production."
         )
     cert_path, key_path = ensure_dev_certificate(instance_path)
-    return SealCredentials(cert_path, key_path, development=True)
+    return SealCredentials(cert_path, key_path, development=True, earlier_cert_paths=earlier)
 
 
 # --- sealing --------------------------------------------------------------------------------

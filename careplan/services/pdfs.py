@@ -392,7 +392,7 @@ def verify_file(db: Database, settings: PdfSettings, data: bytes) -> Verdict:
     """Genuine means: the seal checks out with our certificate, nothing was changed or added,
     and it is byte for byte a PDF this service produced."""
     try:
-        result = pdf.verify_pdf_isolated(data, settings.credentials.cert_path)
+        result = pdf.verify_pdf_isolated(data, settings.credentials.checked_against)
     except pdf.SealUnavailable as exc:
         # The fault is ours, not the file's: never call a genuine PDF "not genuine" for it.
         log.error("PDF check unavailable: %s", exc)

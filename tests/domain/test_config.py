@@ -1,3 +1,4 @@
+import os
 import re
 
 import pytest
@@ -47,6 +48,17 @@ def test_production_requires_a_readable_sealing_certificate(tmp_path):
     with pytest.raises(ConfigError, match="CAREPLAN_PDF_SEAL_KEY_PATH.*gone.pem"):
         load_config(tmp_path, env={**env, **missing})
     assert load_config(tmp_path, env={**env, **seal})["PDF_SEAL_CERT_PATH"].endswith("cert.pem")
+
+
+def test_production_requires_every_earlier_certificate_to_be_readable(tmp_path):
+    env = {"CAREPLAN_ENV": "production", "SECRET_KEY": "x" * 40, **_seal_env(tmp_path)}
+    (tmp_path / "2025.pem").write_text("PEM")
+    earlier = os.pathsep.join([str(tmp_path / "2025.pem"), str(tmp_path / "2024.pem")])
+    with pytest.raises(ConfigError, match="CAREPLAN_PDF_SEAL_EARLIER_CERT_PATHS.*2024.pem"):
+        load_config(tmp_path, env={**env, "CAREPLAN_PDF_SEAL_EARLIER_CERT_PATHS": earlier})
+    (tmp_path / "2024.pem").write_text("PEM")
+    config = load_config(tmp_path, env={**env, "CAREPLAN_PDF_SEAL_EARLIER_CERT_PATHS": earlier})
+    assert config["PDF_SEAL_EARLIER_CERT_PATHS"] == earlier
 
 
 def test_a_certificate_without_its_key_is_refused_everywhere(tmp_path):

@@ -1,6 +1,7 @@
 """The sealed PDF of an agreed version, end to end through the services (real renders)."""
 
 import io
+import os
 import re
 from pathlib import Path
 
@@ -187,6 +188,35 @@ def test_verify_page_and_cli(app, db, agreed, settings, tmp_path):
     tampered.write_bytes(Path(path).read_bytes() + b"%%EOF\n")
     result = runner.invoke(args=["verify", str(tampered)])
     assert result.exit_code != 0 and "NOT GENUINE" in result.output
+
+
+def test_pdfs_sealed_before_the_certificate_was_replaced_still_check_out(
+    app, db, agreed, settings, tmp_path
+):
+    """Certificates are replaced (they expire; a key may be moved): the earlier ones, named in
+    PDF_SEAL_EARLIER_CERT_PATHS, keep the PDFs sealed with them genuine."""
+    circle, doc = agreed
+    pdfs.run_pending(db, settings)
+    data = pdfs.sealed_pdf(db, actor_for(circle.client), doc, 2, settings).path.read_bytes()
+    old_cert = settings.credentials.cert_path
+    new_cert, new_key = pdf.ensure_dev_certificate(tmp_path / "new")
+    config = {**app.config, "PDF_SEAL_CERT_PATH": str(new_cert), "PDF_SEAL_KEY_PATH": str(new_key)}
+
+    replaced = pdfs.PdfSettings.from_config(config, app.instance_path)
+    verdict = pdfs.verify_file(db, replaced, data)
+    assert not verdict.genuine and "not made with this service's certificate" in verdict.message
+
+    earlier = {**config, "PDF_SEAL_EARLIER_CERT_PATHS": os.pathsep.join([str(old_cert)])}
+    kept = pdfs.PdfSettings.from_config(earlier, app.instance_path)
+    assert pdfs.verify_file(db, kept, data).genuine
+    # PDFs sealed from now on are sealed with the new certificate, and check out too.
+    later = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), later, 1, "signed", "", PASSWORD)
+    pdfs.run_pending(db, kept)
+    new = pdfs.sealed_pdf(db, actor_for(circle.client), later, 1, kept).path.read_bytes()
+    assert pdfs.verify_file(db, kept, new).genuine
+    assert not pdfs.verify_file(db, settings, new).genuine  # the old certificate alone
 
 
 def test_download_through_the_web_waits_then_serves_the_stored_file(app, db, agreed, settings):
