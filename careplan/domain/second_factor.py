@@ -21,7 +21,6 @@ from .errors import ContentInvalid
 
 STEP_SECONDS = 30
 DRIFT_STEPS = 1  # steps accepted either side of the current one
-ISSUER = "careplan"
 SECRET_LENGTH = 32  # base32 characters: 160 bits, as RFC 4226 recommends
 
 _SECRET = re.compile(r"^[A-Z2-7]{32}$")
@@ -37,8 +36,10 @@ def is_secret(value: str) -> bool:
     return bool(_SECRET.match(value or ""))
 
 
-def setup_uri(secret: str, account: str, issuer: str = ISSUER) -> str:
-    """What the app reads from the QR code: otpauth://totp/...; the account is shown in it."""
+def setup_uri(secret: str, account: str, issuer: str) -> str:
+    """What the app reads from the QR code: otpauth://totp/...; the app lists the account
+    under `issuer`. That is the service's address, as in every e-mail, never a name that says
+    what kind of service it is: anyone may glance at a phone."""
     return pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(
         name=account, issuer_name=issuer
     )

@@ -40,6 +40,7 @@ class Setup:
     secret: str
     grouped: str
     uri: str
+    issuer: str  # what the app lists it under
 
 
 def status(db: Database, actor: Actor) -> Status:
@@ -48,15 +49,17 @@ def status(db: Database, actor: Actor) -> Status:
     return Status(since is not None, since)
 
 
-def begin(db: Database, actor: Actor, secret: str | None = None) -> Setup:
-    """A new secret (or the one the form sent back, shown again after a mistake)."""
+def begin(db: Database, actor: Actor, issuer: str, secret: str | None = None) -> Setup:
+    """A new secret (or the one the form sent back, shown again after a mistake), for an app
+    that lists it under `issuer`."""
     _require_signer(actor)
     with db.read() as s:
         email = s.scalar(select(User.email).where(User.id == actor.id))
     if email is None:
         raise NotFound()
     secret = secret if secret and second_factor.is_secret(secret) else second_factor.new_secret()
-    return Setup(secret, second_factor.grouped(secret), second_factor.setup_uri(secret, email))
+    uri = second_factor.setup_uri(secret, email, issuer)
+    return Setup(secret, second_factor.grouped(secret), uri, issuer)
 
 
 def turn_on(
@@ -86,8 +89,8 @@ def turn_on(
         if step is None:
             errors.setdefault(
                 "code",
-                "That code does not match. Check the app shows careplan and type the code it "
-                "shows now. Nothing was changed.",
+                "That code does not match. Type the code the app shows now for the account "
+                "you have just added. Nothing was changed.",
             )
     except ContentInvalid as err:
         errors.update(err.errors)

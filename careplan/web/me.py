@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import segno
 from flask import (
@@ -133,7 +134,8 @@ def change_password():
 @bp.get("/me/second-factor")
 @login_required
 def second_factor(errors: dict | None = None, status: int = 200, secret: str | None = None):
-    setup = second_factors.begin(get_db(), current_user.actor, secret)
+    issuer = urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "careplan"
+    setup = second_factors.begin(get_db(), current_user.actor, issuer, secret)
     qr = segno.make(setup.uri, error="m").svg_inline(
         scale=4, border=2, omitsize=True, title="A square code holding the key below"
     )

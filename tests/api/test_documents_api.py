@@ -260,7 +260,7 @@ def test_signing_needs_the_password_and_both_signatures_agree(client, db, world,
 
 def test_with_the_second_step_on_the_api_signs_only_with_a_fresh_code(client, db, world, token_for):
     person = actor_for(world.own.client)
-    setup = second_factor.begin(db, person)
+    setup = second_factor.begin(db, person, "app.example.org")
     totp = pyotp.TOTP(setup.secret)
     second_factor.turn_on(db, person, setup.secret, totp.at(time.time() - 30), PASSWORD)
     url = f"/api/v1/documents/{world.own_plan}/versions/2/sign"

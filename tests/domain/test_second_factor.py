@@ -55,9 +55,9 @@ def test_a_new_secret_and_what_the_app_reads():
     secret = second_factor.new_secret()
     assert second_factor.is_secret(secret) and secret != second_factor.new_secret()
     assert not second_factor.is_secret("not a secret") and not second_factor.is_secret("")
-    uri = urlparse(second_factor.setup_uri(secret, "alex@example.org"))
+    uri = urlparse(second_factor.setup_uri(secret, "alex@example.org", "app.example.org"))
     query = parse_qs(uri.query)
     assert uri.scheme == "otpauth" and uri.netloc == "totp"
-    assert query["secret"] == [secret] and query["issuer"] == ["careplan"]
+    assert query["secret"] == [secret] and query["issuer"] == ["app.example.org"]
     assert "alex%40example.org" in uri.path or "alex@example.org" in uri.path
     assert second_factor.grouped(SECRET).split() == [SECRET[i : i + 4] for i in range(0, 32, 4)]

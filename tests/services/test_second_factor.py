@@ -21,6 +21,8 @@ from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound
 from tests.factories import PASSWORD, AdminFactory, Circle, make_plan
 
+ISSUER = "app.example.org"  # what the app lists the account under: the service's address
+
 
 def code(secret: str, steps: int = 0) -> str:
     """The code the app shows now, or `steps` steps of 30 seconds from now."""
@@ -28,7 +30,7 @@ def code(secret: str, steps: int = 0) -> str:
 
 
 def turned_on(db, user) -> str:
-    setup = second_factor.begin(db, actor_for(user))
+    setup = second_factor.begin(db, actor_for(user), ISSUER)
     second_factor.turn_on(db, actor_for(user), setup.secret, code(setup.secret), PASSWORD)
     return setup.secret
 
@@ -53,7 +55,8 @@ def circle(app):
 
 def test_turning_it_on_needs_the_password_and_a_right_code_from_the_new_secret(db, circle):
     person = actor_for(circle.client)
-    setup = second_factor.begin(db, person)
+    setup = second_factor.begin(db, person, ISSUER)
+    assert "issuer=app.example.org" in setup.uri and "careplan" not in setup.uri.lower()
     before = counts(db)
     with pytest.raises(ContentInvalid) as refused:
         second_factor.turn_on(db, person, setup.secret, "123 45", "wrong password")
@@ -74,14 +77,14 @@ def test_turning_it_on_needs_the_password_and_a_right_code_from_the_new_secret(d
         event = s.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert (event.action, event.client_id) == ("account.second_factor_on", circle.client.id)
     with pytest.raises(Invalid):  # a second app needs the first one turned off
-        other = second_factor.begin(db, person).secret
+        other = second_factor.begin(db, person, ISSUER).secret
         second_factor.turn_on(db, person, other, code(other), PASSWORD)
 
 
 def test_only_the_people_who_sign_set_it_up(db, circle):
     for person in (circle.supervisor, circle.advocate, circle.admin):
         with pytest.raises(NotFound):
-            second_factor.begin(db, actor_for(person))
+            second_factor.begin(db, actor_for(person), ISSUER)
 
 
 def test_signing_then_needs_the_code_and_each_code_signs_once(db, circle):

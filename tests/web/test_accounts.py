@@ -206,6 +206,7 @@ def test_a_second_step_when_signing_set_up_used_and_removed_through_the_pages(
     page = web.get("/me/second-factor").get_data(as_text=True)
     secret = SECRET.search(page).group(1)
     assert "<svg" in page and " ".join(secret[i : i + 4] for i in range(0, 32, 4)) in page
+    assert "The app will list it as app.example.org" in page  # the address, as in e-mails
     totp = pyotp.TOTP(secret)
 
     wrong = _post(web, "/me/second-factor", secret=secret, code=totp.at(time.time() + 600),

@@ -177,7 +177,7 @@ def test_wrong_codes_from_the_app_count_with_wrong_passwords(app, client, db):
     password, and once paused even the right password and code are not tried."""
     circle = Circle()
     doc = make_plan(circle.key_worker, circle.client)
-    setup = second_factor.begin(db, actor_for(circle.client))
+    setup = second_factor.begin(db, actor_for(circle.client), "app.example.org")
     totp = pyotp.TOTP(setup.secret)
     second_factor.turn_on(db, actor_for(circle.client), setup.secret, totp.now(), PASSWORD)
     login(client, circle.client)
