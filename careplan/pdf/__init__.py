@@ -26,10 +26,12 @@ from .model import (
 from .render import RenderResult, render, render_pdf
 from .sandbox import RenderFailed, RenderLimits, warm_up
 from .seal import (
+    CertificateFacts,
     SealCredentials,
     SealError,
     SealUnavailable,
     VerifyResult,
+    certificate_facts,
     credentials_from_config,
     ensure_dev_certificate,
     seal_pdf,
@@ -42,6 +44,7 @@ from .template import render_html
 
 __all__ = [
     "OUTCOMES",
+    "CertificateFacts",
     "FetchRecord",
     "PrintableDocument",
     "RenderFailed",
@@ -54,6 +57,7 @@ __all__ = [
     "SectionField",
     "SignatureLine",
     "VerifyResult",
+    "certificate_facts",
     "credentials_from_config",
     "document_title",
     "ensure_dev_certificate",

@@ -193,6 +193,48 @@ def credentials_from_config(
     return SealCredentials(cert_path, key_path, development=True, earlier_cert_paths=earlier)
 
 
+@dataclass(frozen=True)
+class CertificateFacts:
+    """What an administrator needs to know of a certificate, read from its file."""
+
+    path: Path
+    subject: str
+    issuer: str
+    valid_from: datetime
+    valid_until: datetime
+    sha256: str  # of the certificate (DER), as certificate viewers show it
+
+    @property
+    def self_signed(self) -> bool:
+        return self.subject == self.issuer
+
+
+def certificate_facts(path: Path | str) -> CertificateFacts:
+    """The facts of a PEM or DER certificate file; SealUnavailable if it cannot be read."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    try:
+        data = Path(path).read_bytes()
+        cert = (
+            x509.load_pem_x509_certificate(data)
+            if b"-----BEGIN" in data
+            else x509.load_der_x509_certificate(data)
+        )
+    except Exception as exc:  # noqa: BLE001 - OSError, or any parse error of the file
+        raise SealUnavailable(
+            f"the certificate {path} cannot be read ({type(exc).__name__})"
+        ) from exc
+    return CertificateFacts(
+        Path(path),
+        cert.subject.rfc4514_string(),
+        cert.issuer.rfc4514_string(),
+        cert.not_valid_before_utc,
+        cert.not_valid_after_utc,
+        cert.fingerprint(hashes.SHA256()).hex(":").upper(),
+    )
+
+
 # --- sealing --------------------------------------------------------------------------------
 
 

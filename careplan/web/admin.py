@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from .. import pdf
+from ..db.models import utc_today
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
-from ..services import accounts, admin_accounts, second_factor
+from ..services import accounts, admin_accounts, seal_certificates, second_factor
 from ..services.errors import Invalid, NotFound
 from .auth import email_password_link
 from .me import email_second_factor_change
@@ -44,7 +46,22 @@ def users():
         request.args.get("role", ""),
         int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1,
     )
-    return render_template("admin/users.html", listing=listing, roles=ROLE_CHOICES)
+    return render_template(
+        "admin/users.html", listing=listing, roles=ROLE_CHOICES, seal=_seal(_admin())
+    )
+
+
+@bp.get("/admin/seal")
+@login_required
+def seal():
+    return render_template("admin/seal.html", seal=_seal(_admin()))
+
+
+def _seal(admin) -> seal_certificates.SealOverview:
+    """The sealing certificates the configuration names (the accounts page, the admins' start,
+    shows what needs doing about them)."""
+    credentials = pdf.credentials_from_config(current_app.config, current_app.instance_path)
+    return seal_certificates.overview(admin, credentials, utc_today())
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])

@@ -163,6 +163,7 @@ def test_every_page_kind_has_no_serious_accessibility_violation(live_server, new
             ("one account", f"/admin/users/{circle.key_worker.id}"),
             ("teams", "/admin/teams"),
             ("agreement templates", "/admin/templates"),
+            ("signing certificate", "/admin/seal"),
         ],
     }
     axe = Axe()

@@ -338,6 +338,7 @@ PLAIN_RULES: dict[str, PlainRule] = {
         {"GET": _only("admin", Outcome(200, check=_lists_accounts), NOT_FOUND)}
     ),
     "admin.templates": PlainRule({"GET": _only("admin", Outcome(200), NOT_FOUND)}),
+    "admin.seal": PlainRule({"GET": _only("admin", Outcome(200), NOT_FOUND)}),
     "admin.teams": PlainRule(
         {
             "GET": _only("admin", Outcome(200), NOT_FOUND),

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ import pytest
 from careplan import create_app
 from careplan.extensions import DB_KEY
 from careplan.pdf import ensure_dev_certificate
-from tests.conftest import FAST_ARGON2, csrf_token
+from tests import factories
+from tests.conftest import FAST_ARGON2, csrf_token, login
+from tests.factories import AdminFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,3 +110,88 @@ def test_verify_answers_plainly_when_the_certificate_cannot_be_read(configured_s
     by_code = client.post("/verify", data={"csrf_token": token, "code": "AAAA-BBBB-CCCC"})
     assert by_code.status_code == 200
     assert "No agreed document has this code" in by_code.get_data(as_text=True)
+
+
+def _certificate(folder: Path, days_left: int) -> tuple[Path, Path]:
+    """A certificate and key issued to the service, running out in `days_left` days."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Riverside service seal")])
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Example Trust CA")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=300))
+        .not_valid_after(now + timedelta(days=days_left, hours=1))
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _admin_app(database_url, tmp_path, **config):
+    app = create_app(
+        {"ENV": "testing", "DATABASE_URL": database_url, **FAST_ARGON2, **config},
+        instance_path=tmp_path / "instance",
+    )
+    factories.bind(app.extensions[DB_KEY])
+    return app
+
+
+def test_administrators_see_the_certificate_and_are_told_in_time_to_renew_it(
+    database_url, tmp_path
+):
+    cert, key = _certificate(tmp_path / "now", days_left=10)
+    old, _ = _certificate(tmp_path / "before", days_left=400)
+    app = _admin_app(
+        database_url,
+        tmp_path,
+        PDF_SEAL_CERT_PATH=str(cert),
+        PDF_SEAL_KEY_PATH=str(key),
+        PDF_SEAL_EARLIER_CERT_PATHS=os.pathsep.join([str(old), str(tmp_path / "gone.pem")]),
+    )
+    try:
+        admin = login(app.test_client(), AdminFactory())
+        start = admin.get("/admin/users").get_data(as_text=True)
+        assert 'class="warning"' in start and "runs out on" in start and "in 10 days" in start
+        page = " ".join(admin.get("/admin/seal").get_data(as_text=True).split())
+        assert "Riverside service seal" in page and "Example Trust CA" in page
+        assert page.count("Valid until") == 2  # the current one and the earlier one
+        assert "gone.pem" in page  # named, with why it cannot be read
+        worker = login(app.test_client(), factories.KeyWorkerFactory())
+        assert worker.get("/admin/seal").status_code == 404
+    finally:
+        factories.unbind()
+        app.extensions[DB_KEY].dispose()
+
+
+def test_a_certificate_far_from_its_end_asks_for_nothing(database_url, tmp_path):
+    cert, key = _certificate(tmp_path / "now", days_left=365)
+    app = _admin_app(
+        database_url, tmp_path, PDF_SEAL_CERT_PATH=str(cert), PDF_SEAL_KEY_PATH=str(key)
+    )
+    try:
+        admin = login(app.test_client(), AdminFactory())
+        assert "runs out" not in admin.get("/admin/users").get_data(as_text=True)
+        page = admin.get("/admin/seal").get_data(as_text=True)
+        assert "Riverside service seal" in page and "None. If you replace" in page
+    finally:
+        factories.unbind()
+        app.extensions[DB_KEY].dispose()
