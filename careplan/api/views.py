@@ -243,7 +243,8 @@ def signatures(document_id: int):
     return _dump(schemas.SignOff, page.signoff)
 
 
-def _sign(document_id: int, number: int, outcome: str, comment: str, body: dict, blank):
+def _sign(document_id: int, number: int, outcome: str, comment: str, body: dict, blank: bool):
+    """`body` is the checked request: its password, and the code when the second step is on."""
     try:
         result = signoff.sign(
             get_db(), actor(), document_id, number, outcome, comment, body["password"], blank,

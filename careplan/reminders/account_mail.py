@@ -1,6 +1,6 @@
 """E-mails about a person's own account: a link to choose a password, "your password was
-changed", "the second step when signing was turned on or off". Discreet like every other e-mail (careplan.reminders.messages): they never say what
-kind of service this is.
+changed", "the second step when signing was turned on or off". Discreet like every other
+e-mail (careplan.reminders.messages): they never say what kind of service this is.
 
 They are sent at once, from a short-lived thread, so that asking for a link answers in the same
 time whether or not the address has an account. If sending fails the person can simply ask
