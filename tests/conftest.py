@@ -7,6 +7,7 @@ import copy
 import os
 import re
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -151,8 +152,19 @@ def _worker_app(tmp_path_factory):
 
 
 @pytest.fixture
-def database_url(db_template) -> str:
-    return db_template.fresh_url()
+def database_url(db_template):
+    yield db_template.fresh_url()
+    _wait_for_lockout_notices()
+
+
+def _wait_for_lockout_notices() -> None:
+    """A pause of an account is written down by a thread of its own
+    (careplan.reminders.lockouts). One still writing when the next test empties the database
+    would commit its rows, numbered before the sequences were reset, into that test's
+    database, and the next row with that number would be refused."""
+    for thread in threading.enumerate():
+        if thread.name == "lockout":
+            thread.join(30)
 
 
 @pytest.fixture
