@@ -121,7 +121,9 @@ def _check_seal_files(config: dict) -> None:
             "and key (PEM files readable by the app)."
         )
     named = [(n, config[n]) for n in ("PDF_SEAL_CERT_PATH", "PDF_SEAL_KEY_PATH")] + [
-        ("PDF_SEAL_EARLIER_CERT_PATHS", p) for p in path_list(config["PDF_SEAL_EARLIER_CERT_PATHS"])
+        (n, p)
+        for n in ("PDF_SEAL_CHAIN_PATHS", "PDF_SEAL_EARLIER_CERT_PATHS")
+        for p in path_list(config[n])
     ]
     for name, path in named:
         if not (os.path.isfile(path) and os.access(path, os.R_OK)):
@@ -176,6 +178,9 @@ def load_config(
         "PDF_SEAL_CERT_PATH": env.get("CAREPLAN_PDF_SEAL_CERT_PATH", ""),
         "PDF_SEAL_KEY_PATH": env.get("CAREPLAN_PDF_SEAL_KEY_PATH", ""),
         "PDF_SEAL_KEY_PASSPHRASE": env.get("CAREPLAN_PDF_SEAL_KEY_PASSPHRASE", ""),
+        # The certificates that issued the sealing certificate, up to its authority's root,
+        # put in every seal so PDF readers can check it (os.pathsep between files).
+        "PDF_SEAL_CHAIN_PATHS": env.get("CAREPLAN_PDF_SEAL_CHAIN_PATHS", ""),
         # The certificates this one replaced, so PDFs sealed with them still check out.
         "PDF_SEAL_EARLIER_CERT_PATHS": env.get("CAREPLAN_PDF_SEAL_EARLIER_CERT_PATHS", ""),
         # For example: "Confidential. Do not pass on without the person's consent."

@@ -1,5 +1,5 @@
 """The service's sealing certificates, as administrators see them: which one seals, until when,
-and the earlier ones PDFs are still checked against. Read from the files the configuration
+the chain that vouches for it, and the earlier ones PDFs are still checked against. Read from the files the configuration
 names; nothing here is stored in the database."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .. import pdf
-from ..domain.certificates import renewal_notice
+from ..domain.certificates import chain_renewal_notice, renewal_notice, unrelated_chain
 from ..domain.roles import Role
 from .actor import Actor
 from .errors import NotFound
@@ -18,6 +18,7 @@ from .errors import NotFound
 class SealOverview:
     current: pdf.CertificateFacts | None
     earlier: list[pdf.CertificateFacts]
+    chain: list[pdf.CertificateFacts]  # what vouches for the current one, put in every seal
     development: bool  # the self-made certificate outside production
     notice: str | None  # what needs doing, if anything
     urgent: bool = False
@@ -38,6 +39,7 @@ def overview(admin: Actor, credentials: pdf.SealCredentials, today: date) -> Sea
             return None
 
     current = read(credentials.cert_path)
+    chain = [f for f in map(read, credentials.chain_paths) if f is not None]
     earlier = [f for f in map(read, credentials.earlier_cert_paths) if f is not None]
     notice, urgent = None, False
     if current is None:
@@ -46,6 +48,23 @@ def overview(admin: Actor, credentials: pdf.SealCredentials, today: date) -> Sea
             + "; ".join(problems),
             True,
         )
-    elif found := renewal_notice(current.valid_until.date(), today):
-        notice, urgent = found
-    return SealOverview(current, earlier, credentials.development, notice, urgent, tuple(problems))
+    else:
+        problems.extend(
+            f"{subject} does not vouch for the signing certificate: check "
+            "CAREPLAN_PDF_SEAL_CHAIN_PATHS."
+            for subject in unrelated_chain(
+                (current.subject, current.issuer), [(c.subject, c.issuer) for c in chain]
+            )
+        )
+        # The one that runs out first is the one to see to first.
+        first = min([current, *chain], key=lambda c: c.valid_until)
+        found = (
+            renewal_notice(first.valid_until.date(), today)
+            if first is current
+            else chain_renewal_notice(first.subject, first.valid_until.date(), today)
+        )
+        if found:
+            notice, urgent = found
+    return SealOverview(
+        current, earlier, chain, credentials.development, notice, urgent, tuple(problems)
+    )

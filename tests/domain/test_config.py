@@ -50,15 +50,16 @@ def test_production_requires_a_readable_sealing_certificate(tmp_path):
     assert load_config(tmp_path, env={**env, **seal})["PDF_SEAL_CERT_PATH"].endswith("cert.pem")
 
 
-def test_production_requires_every_earlier_certificate_to_be_readable(tmp_path):
+@pytest.mark.parametrize("name", ["PDF_SEAL_EARLIER_CERT_PATHS", "PDF_SEAL_CHAIN_PATHS"])
+def test_production_requires_every_listed_certificate_to_be_readable(tmp_path, name):
     env = {"CAREPLAN_ENV": "production", "SECRET_KEY": "x" * 40, **_seal_env(tmp_path)}
     (tmp_path / "2025.pem").write_text("PEM")
-    earlier = os.pathsep.join([str(tmp_path / "2025.pem"), str(tmp_path / "2024.pem")])
-    with pytest.raises(ConfigError, match="CAREPLAN_PDF_SEAL_EARLIER_CERT_PATHS.*2024.pem"):
-        load_config(tmp_path, env={**env, "CAREPLAN_PDF_SEAL_EARLIER_CERT_PATHS": earlier})
+    listed = os.pathsep.join([str(tmp_path / "2025.pem"), str(tmp_path / "2024.pem")])
+    with pytest.raises(ConfigError, match=f"CAREPLAN_{name}.*2024.pem"):
+        load_config(tmp_path, env={**env, f"CAREPLAN_{name}": listed})
     (tmp_path / "2024.pem").write_text("PEM")
-    config = load_config(tmp_path, env={**env, "CAREPLAN_PDF_SEAL_EARLIER_CERT_PATHS": earlier})
-    assert config["PDF_SEAL_EARLIER_CERT_PATHS"] == earlier
+    config = load_config(tmp_path, env={**env, f"CAREPLAN_{name}": listed})
+    assert config[name] == listed
 
 
 def test_a_certificate_without_its_key_is_refused_everywhere(tmp_path):

@@ -11,16 +11,23 @@ from io import BytesIO
 import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
+from careplan.config import load_config
 from careplan.pdf import (
     SealError,
     credentials_from_config,
     ensure_dev_certificate,
     seal_pdf,
+    seal_with,
     verify_pdf,
     verify_pdf_isolated,
 )
+from careplan.pdf.seal import load_certificates
+from tests.certificates import INTERMEDIATE, ROOT, SERVICE, issue_chain
 
 
 def test_sealed_pdf_validates_against_the_configured_certificate(
@@ -146,6 +153,45 @@ def test_credentials_come_from_configuration(tmp_path, seal_files):
         credentials_from_config({"PDF_SEAL_CERT_PATH": str(cert)}, tmp_path)
     dev = credentials_from_config({"ENV": "development"}, tmp_path)
     assert dev.development and dev.cert_path.is_relative_to(tmp_path)
+
+
+def _reader_trusting(sealed: bytes, root) -> bool:
+    """What a PDF reader that trusts only the authority's root makes of the seal."""
+    signature = PdfFileReader(BytesIO(sealed)).embedded_signatures[0]
+    context = ValidationContext(trust_roots=load_certificates(root), allow_fetching=False)
+    status = validate_pdf_signature(signature, context)
+    return status.bottom_line
+
+
+def test_a_seal_carries_the_chain_the_configuration_names(agreed_render, tmp_path):
+    """A certificate from an authority: every seal carries the certificates between it and the
+    root, so a reader that trusts only the root can check it."""
+    issued = issue_chain(tmp_path / "issued")
+    config = load_config(
+        tmp_path,
+        env={
+            "CAREPLAN_PDF_SEAL_CERT_PATH": str(issued.cert),
+            "CAREPLAN_PDF_SEAL_KEY_PATH": str(issued.key),
+            "CAREPLAN_PDF_SEAL_CHAIN_PATHS": os.pathsep.join(map(str, issued.chain)),
+        },
+    )
+    credentials = credentials_from_config(config, tmp_path)
+    assert credentials.chain_paths == tuple(issued.chain)
+    sealed = seal_with(agreed_render.pdf, credentials)
+
+    signature = PdfFileReader(BytesIO(sealed)).embedded_signatures[0]
+    carried = {
+        c.chosen.subject.native["common_name"] for c in signature.signed_data["certificates"]
+    }
+    assert carried == {SERVICE, INTERMEDIATE, ROOT}
+    assert _reader_trusting(sealed, issued.root)
+    result = verify_pdf(sealed, credentials.checked_against)
+    assert result.valid and SERVICE in result.signer
+
+    # Without the chain, the same reader cannot trace the seal to the root.
+    alone = seal_pdf(agreed_render.pdf, issued.cert, issued.key)
+    assert not _reader_trusting(alone, issued.root)
+    assert verify_pdf(alone, issued.cert).valid  # the service itself still knows its own
 
 
 def test_sealing_with_a_missing_key_fails_clearly(agreed_render, seal_files, tmp_path):

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,9 @@ from careplan import create_app
 from careplan.extensions import DB_KEY
 from careplan.pdf import ensure_dev_certificate
 from tests import factories
+from tests.certificates import INTERMEDIATE as INTERMEDIATE_NAME
+from tests.certificates import ROOT as ROOT_NAME
+from tests.certificates import issue_chain
 from tests.conftest import FAST_ARGON2, csrf_token, login
 from tests.factories import AdminFactory
 
@@ -112,40 +114,6 @@ def test_verify_answers_plainly_when_the_certificate_cannot_be_read(configured_s
     assert "No agreed document has this code" in by_code.get_data(as_text=True)
 
 
-def _certificate(folder: Path, days_left: int) -> tuple[Path, Path]:
-    """A certificate and key issued to the service, running out in `days_left` days."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Riverside service seal")])
-    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Example Trust CA")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=300))
-        .not_valid_after(now + timedelta(days=days_left, hours=1))
-        .sign(key, hashes.SHA256())
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def _admin_app(database_url, tmp_path, **config):
     app = create_app(
         {"ENV": "testing", "DATABASE_URL": database_url, **FAST_ARGON2, **config},
@@ -158,13 +126,13 @@ def _admin_app(database_url, tmp_path, **config):
 def test_administrators_see_the_certificate_and_are_told_in_time_to_renew_it(
     database_url, tmp_path
 ):
-    cert, key = _certificate(tmp_path / "now", days_left=10)
-    old, _ = _certificate(tmp_path / "before", days_left=400)
+    seal = issue_chain(tmp_path / "now", days_left=10)
+    old = issue_chain(tmp_path / "before", days_left=400).cert
     app = _admin_app(
         database_url,
         tmp_path,
-        PDF_SEAL_CERT_PATH=str(cert),
-        PDF_SEAL_KEY_PATH=str(key),
+        PDF_SEAL_CERT_PATH=str(seal.cert),
+        PDF_SEAL_KEY_PATH=str(seal.key),
         PDF_SEAL_EARLIER_CERT_PATHS=os.pathsep.join([str(old), str(tmp_path / "gone.pem")]),
     )
     try:
@@ -183,15 +151,45 @@ def test_administrators_see_the_certificate_and_are_told_in_time_to_renew_it(
 
 
 def test_a_certificate_far_from_its_end_asks_for_nothing(database_url, tmp_path):
-    cert, key = _certificate(tmp_path / "now", days_left=365)
+    seal = issue_chain(tmp_path / "now", days_left=365)
     app = _admin_app(
-        database_url, tmp_path, PDF_SEAL_CERT_PATH=str(cert), PDF_SEAL_KEY_PATH=str(key)
+        database_url, tmp_path, PDF_SEAL_CERT_PATH=str(seal.cert), PDF_SEAL_KEY_PATH=str(seal.key)
     )
     try:
         admin = login(app.test_client(), AdminFactory())
         assert "runs out" not in admin.get("/admin/users").get_data(as_text=True)
         page = admin.get("/admin/seal").get_data(as_text=True)
         assert "Riverside service seal" in page and "None. If you replace" in page
+        assert "The certificates that vouch for it are not named" in page
+    finally:
+        factories.unbind()
+        app.extensions[DB_KEY].dispose()
+
+
+def test_the_chain_is_shown_and_its_end_and_mistakes_are_told(database_url, tmp_path):
+    """The intermediate runs out before the service's certificate: that is what needs doing
+    first. A certificate that has nothing to do with the seal is named as a mistake."""
+    seal = issue_chain(tmp_path / "now", days_left=700, intermediate_days_left=10)
+    stranger, _ = ensure_dev_certificate(tmp_path / "other")
+    app = _admin_app(
+        database_url,
+        tmp_path,
+        PDF_SEAL_CERT_PATH=str(seal.cert),
+        PDF_SEAL_KEY_PATH=str(seal.key),
+        PDF_SEAL_CHAIN_PATHS=os.pathsep.join(map(str, [*seal.chain, stranger])),
+    )
+    try:
+        admin = login(app.test_client(), AdminFactory())
+        start = " ".join(admin.get("/admin/users").get_data(as_text=True).split())
+        assert 'class="warning"' in start
+        assert f"vouches for the signing certificate (CN={INTERMEDIATE_NAME}) runs out" in start
+        assert "in 10 days" in start
+        page = " ".join(admin.get("/admin/seal").get_data(as_text=True).split())
+        assert "Vouching for it" in page and page.count("Valid until") == 4
+        # The root (issued by itself), and as the intermediate's issuer.
+        assert page.count(f"CN={ROOT_NAME}") == 2 and "itself (self-signed)" in page
+        assert page.count("does not vouch for the signing certificate") == 1
+        assert "CN=careplan development seal does not vouch for the signing" in page
     finally:
         factories.unbind()
         app.extensions[DB_KEY].dispose()
