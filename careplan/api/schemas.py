@@ -120,8 +120,9 @@ _CODE = fields.String(
     load_default="",
     validate=validate.Length(max=20),
     metadata={
-        "description": "The six-digit code from the signer's authenticator app: needed when "
-        "they have turned the second step on (each code works once)."
+        "description": "The six-digit code from the signer's authenticator app, or one of "
+        "their recovery codes: needed when they have turned the second step on (each code "
+        "works once)."
     },
 )
 

@@ -113,6 +113,20 @@ class User(Base):
         return Role(self.role)
 
 
+class RecoveryCode(Base):
+    """One of a person's recovery codes for the second step (careplan.domain.second_factor):
+    only its hash, and when it was used (each works once)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class PasswordLink(Base):
     """A link e-mailed to set a password: after "forgot my password", or to a new account.
     Only a hash of its secret is kept; it works once, until it expires."""

@@ -9,9 +9,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, or_, select, update
 
-from ..db.models import User, utcnow
+from ..db.models import Notification, User, utcnow
 from ..domain import second_factor
 from ..domain.errors import ContentInvalid
+from ..domain.roles import Role
+from . import audit, recovery_codes
 from .actor import Actor
 from .throttle import throttle_for
 
@@ -76,6 +78,12 @@ def confirm_identity(
     if code is None or secret is None:
         throttle.password_accepted(email)
         return second_factor.METHOD_PASSWORD
+    if (recovery := second_factor.recovery_code(code)) is not None:
+        if not _use_recovery_code(db, actor, recovery):
+            throttle.password_refused(email, actor.ip)
+            raise ContentInvalid({"code": code_refused})
+        throttle.password_accepted(email)
+        return second_factor.METHOD_WITH_RECOVERY_CODE
     typed = second_factor.clean_code(code)
     step = second_factor.accepted_step(secret, typed, now or utcnow(), last_step)
     if step is None or not _use_step(db, actor.id, step):
@@ -98,6 +106,33 @@ def _use_step(db, user_id: int, step: int) -> bool:
             .values(second_factor_last_step=step)
         )
         return done.rowcount == 1
+
+
+def _use_recovery_code(db, actor: Actor, code: str) -> bool:
+    """Uses up one of the person's recovery codes, if it is theirs and unused. They are told
+    in the app, with how many are left, so a code used by someone else does not go
+    unnoticed."""
+    with db.write() as s:
+        if not recovery_codes.use(s, actor.id, code):
+            return False
+        left = recovery_codes.unused(s, actor.id)
+        s.add(
+            Notification(
+                user_id=actor.id,
+                text=second_factor.recovery_code_used_wording(left),
+                link="/me/account#second-step",
+            )
+        )
+        audit.record(
+            s,
+            actor,
+            "account.recovery_code_used",
+            "user",
+            actor.id,
+            client_id=actor.id if actor.role is Role.CLIENT else None,
+            detail={"left": left},
+        )
+        return True
 
 
 _IDENTITY = select(

@@ -4,7 +4,9 @@ Anyone who signs or confirms reviews may add it: from then on, signing and confi
 no changes" ask for the code from their authenticator app as well as their password, and the
 signature records that. Turning it on proves the app works (a right code from the new secret);
 turning it off asks for the password and a code, so a borrowed, signed-in phone cannot remove
-it. A lost phone is an administrator's job: they can remove it, and that is recorded.
+it. Turning it on gives ten recovery codes, each standing in once for the app's code, so a lost
+phone need not stop anyone signing; without them an administrator can remove the step, and
+that is recorded.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ..db.models import User, utcnow
 from ..domain import second_factor
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
-from . import audit, passwords
+from . import audit, passwords, recovery_codes
 from .account_settings import client_id_of
 from .actor import Actor
 from .errors import Invalid, NotFound
@@ -31,6 +33,7 @@ WHO_SIGN = (Role.CLIENT, Role.KEY_WORKER)
 class Status:
     on: bool
     since: datetime | None
+    recovery_codes_left: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class Setup:
 def status(db: Database, actor: Actor) -> Status:
     with db.read() as s:
         since = s.scalar(select(User.second_factor_since).where(User.id == actor.id))
-    return Status(since is not None, since)
+        left = recovery_codes.unused(s, actor.id)
+    return Status(since is not None, since, left)
 
 
 def begin(db: Database, actor: Actor, issuer: str, secret: str | None = None) -> Setup:
@@ -69,9 +73,9 @@ def turn_on(
     code: str,
     password: str,
     now: datetime | None = None,
-) -> None:
+) -> list[str]:
     """Keep `secret` once the password and a code from the app are right; nothing changes
-    otherwise."""
+    otherwise. Returns the recovery codes, which are shown this once and never again."""
     _require_signer(actor)
     if not second_factor.is_secret(secret):
         raise Invalid("That setup has expired. Please start again.")
@@ -105,12 +109,31 @@ def turn_on(
         user.second_factor_secret = secret
         user.second_factor_last_step = step  # this code has been used now
         user.second_factor_since = now
+        codes = recovery_codes.replace_all(s, user.id)
         audit.record(s, actor, "account.second_factor_on", "user", user.id,
                      client_id=client_id_of(user))  # fmt: skip
+    return codes
+
+
+def replace_recovery_codes(db: Database, actor: Actor, password: str, code: str) -> list[str]:
+    """New recovery codes in place of all the old ones (used or not): password and a current
+    code, from the app or one of the old recovery codes."""
+    _confirm(db, actor, password, code)
+    with db.write() as s:
+        user = _locked_with_step_on(s, actor.id)
+        codes = recovery_codes.replace_all(s, user.id)
+        audit.record(s, actor, "account.recovery_codes_new", "user", user.id,
+                     client_id=client_id_of(user))  # fmt: skip
+    return codes
 
 
 def turn_off(db: Database, actor: Actor, password: str, code: str) -> None:
     """The person removes it themselves: password and a current code."""
+    _confirm(db, actor, password, code)
+    _remove(db, actor, actor.id, "account.second_factor_off")
+
+
+def _confirm(db: Database, actor: Actor, password: str, code: str) -> None:
     if not status(db, actor).on:
         raise Invalid("The second step is not on.")
     passwords.confirm_identity(
@@ -121,7 +144,6 @@ def turn_off(db: Database, actor: Actor, password: str, code: str) -> None:
         code=code,
         code_refused=passwords.CODE_REFUSED + " Nothing was changed.",
     )
-    _remove(db, actor, actor.id, "account.second_factor_off")
 
 
 def remove_for(db: Database, admin: Actor, user_id: int) -> str:
@@ -135,16 +157,22 @@ def remove_for(db: Database, admin: Actor, user_id: int) -> str:
 
 def _remove(db: Database, actor: Actor, user_id: int, action: str) -> str:
     with db.write() as s:
-        user = s.get(User, user_id, with_for_update=True)
-        if user is None:
-            raise NotFound()
-        if user.second_factor_secret is None:
-            raise Invalid("The second step is not on.")
+        user = _locked_with_step_on(s, user_id)
         user.second_factor_secret = None
         user.second_factor_last_step = None
         user.second_factor_since = None
+        recovery_codes.remove_all(s, user.id)
         audit.record(s, actor, action, "user", user.id, client_id=client_id_of(user))
         return user.email
+
+
+def _locked_with_step_on(s, user_id: int) -> User:
+    user = s.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound()
+    if user.second_factor_secret is None:
+        raise Invalid("The second step is not on.")
+    return user
 
 
 def _require_signer(actor: Actor) -> None:

@@ -149,7 +149,7 @@ def second_factor(errors: dict | None = None, status: int = 200, secret: str | N
 def second_factor_on():
     form = request.form
     try:
-        second_factors.turn_on(
+        codes = second_factors.turn_on(
             get_db(),
             current_user.actor,
             form.get("secret", ""),
@@ -163,8 +163,24 @@ def second_factor_on():
         flash(str(err))
         return redirect(url_for("me.account"))
     email_second_factor_change(current_user.email, on=True)
-    flash("The second step is on. Next time you sign, have your phone with you.")
-    return redirect(url_for("me.account") + "#second-step")
+    # Shown in this answer alone: never kept, so never shown again.
+    return render_template("me/recovery_codes.html", codes=codes, just_turned_on=True)
+
+
+@bp.post("/me/second-factor/recovery-codes")
+@login_required
+def new_recovery_codes():
+    form = request.form
+    try:
+        codes = second_factors.replace_recovery_codes(
+            get_db(), current_user.actor, form.get("codes_password", ""), form.get("codes_code", "")
+        )
+    except ContentInvalid as err:
+        return account(_named_in(err.errors, "codes_"), 422)
+    except Invalid as err:
+        flash(str(err))
+        return redirect(url_for("me.account"))
+    return render_template("me/recovery_codes.html", codes=codes, just_turned_on=False)
 
 
 @bp.post("/me/second-factor/off")
@@ -173,19 +189,22 @@ def second_factor_off():
     form = request.form
     try:
         second_factors.turn_off(
-            get_db(), current_user.actor, form.get("off_password", ""), form.get("code", "")
+            get_db(), current_user.actor, form.get("off_password", ""), form.get("off_code", "")
         )
     except ContentInvalid as err:
-        errors = dict(err.errors)
-        if "password" in errors:
-            errors["off_password"] = errors.pop("password")
-        return account(errors, 422)
+        return account(_named_in(err.errors, "off_"), 422)
     except Invalid as err:
         flash(str(err))
         return redirect(url_for("me.account"))
     email_second_factor_change(current_user.email, on=False)
     flash("The second step is off. You sign with your password alone.")
     return redirect(url_for("me.account") + "#second-step")
+
+
+def _named_in(errors: dict, form: str) -> dict:
+    """The account page has several forms asking for a password and a code: each form's
+    fields carry its own prefix, so a message shows by the field it is about."""
+    return {form + field: message for field, message in errors.items()}
 
 
 def email_second_factor_change(email: str, on: bool) -> None:

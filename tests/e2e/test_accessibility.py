@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import pyotp
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from careplan.db.models import Document, Notification
 from careplan.services import contingencies, signoff
@@ -182,11 +184,7 @@ def test_every_page_kind_has_no_serious_accessibility_violation(live_server, new
                 assert page.locator(".needs-you li").count() >= 4
             results = axe.run(page)
             checked += 1
-            found += [
-                _describe(name, v)
-                for v in results.response["violations"]
-                if v.get("impact") in BLOCKING or v["id"] in ALSO_BLOCKING
-            ]
+            found += [_describe(name, v) for v in _blocking(results)]
             found += [f"  [{name}] the same id twice: {r}" for r in page.evaluate(_REPEATED_IDS)]
             found += [
                 f"  [{name}] chart label {text!r}: contrast {_contrast(fill, bg):.1f} < 4.5"
@@ -199,3 +197,37 @@ def test_every_page_kind_has_no_serious_accessibility_violation(live_server, new
         "Accessibility violations (serious or critical, repeated landmarks or ids):\n"
         + "\n".join(found)
     )
+
+
+def test_turning_the_second_step_on_on_a_phone_shows_codes_anyone_can_read(
+    live_server, new_phone, records
+):
+    """The recovery codes page is only ever an answer to a form, so it is reached here as a
+    person reaches it: the setup page's key, a code from it and the password, on a phone."""
+    circle, _, _ = records
+    page = new_phone()
+    sign_in(page, live_server, circle.key_worker)
+    page.goto(f"{live_server}/me/second-factor")
+    secret = page.locator('input[name="secret"]').get_attribute("value")
+    page.get_by_label("The six-digit code the app shows now").fill(pyotp.TOTP(secret).now())
+    page.get_by_label("Your password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Turn the second step on").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    assert page.locator(".recovery-codes li").count() == 10
+    check_phone_page(page, "recovery codes")
+    found = [_describe("recovery codes", v) for v in _blocking(Axe().run(page))]
+    page.get_by_role("link", name="I have kept them safe").click()
+    expect(page.get_by_text("You have 10 recovery codes left")).to_be_visible()
+    check_phone_page(page, "account with the second step on")
+    found += [_describe("account, step on", v) for v in _blocking(Axe().run(page))]
+    found += [f"  the same id twice: {r}" for r in page.evaluate(_REPEATED_IDS)]
+    page.context.close()
+    assert not found, "Accessibility violations:\n" + "\n".join(found)
+
+
+def _blocking(results) -> list[dict]:
+    return [
+        v
+        for v in results.response["violations"]
+        if v.get("impact") in BLOCKING or v["id"] in ALSO_BLOCKING
+    ]

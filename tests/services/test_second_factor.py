@@ -6,6 +6,8 @@ administrator; every change recorded."""
 from __future__ import annotations
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pyotp
@@ -13,7 +15,14 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from careplan.db.models import AuditEvent, ReviewConfirmation, SignatureRecord, User
+from careplan.db.models import (
+    AuditEvent,
+    Notification,
+    RecoveryCode,
+    ReviewConfirmation,
+    SignatureRecord,
+    User,
+)
 from careplan.domain import second_factor as rules
 from careplan.domain.errors import ContentInvalid
 from careplan.services import pdfs, reviews, second_factor, signoff
@@ -30,9 +39,13 @@ def code(secret: str, steps: int = 0) -> str:
 
 
 def turned_on(db, user) -> str:
+    return turned_on_with_codes(db, user)[0]
+
+
+def turned_on_with_codes(db, user) -> tuple[str, list[str]]:
     setup = second_factor.begin(db, actor_for(user), ISSUER)
-    second_factor.turn_on(db, actor_for(user), setup.secret, code(setup.secret), PASSWORD)
-    return setup.secret
+    codes = second_factor.turn_on(db, actor_for(user), setup.secret, code(setup.secret), PASSWORD)
+    return setup.secret, codes
 
 
 def stored(db, user) -> User:
@@ -157,6 +170,7 @@ def test_turning_it_off_needs_password_and_code_or_an_administrator(db, circle):
     assert second_factor.remove_for(db, actor_for(admin), circle.client.id) == circle.client.email
     row = stored(db, circle.client)
     assert row.second_factor_secret is None and row.second_factor_last_step is None
+    assert second_factor.status(db, person).recovery_codes_left == 0
     with db.read() as s:
         actions = s.scalars(
             sa.select(AuditEvent.action).where(AuditEvent.action.like("%second_factor%"))
@@ -190,3 +204,73 @@ def test_the_sealed_pdf_says_how_each_signer_proved_who_they_were(app, db, circl
     assert "Identity confirmed by: password re-entered" in text.replace(
         "password re-entered and a code from their authenticator app", ""
     )
+
+
+def test_a_recovery_code_stands_in_for_the_app_once(db, circle):
+    _, codes = turned_on_with_codes(db, circle.client)
+    person = actor_for(circle.client)
+    assert second_factor.status(db, person).recovery_codes_left == 10
+    with db.read() as s:
+        kept = s.scalars(sa.select(RecoveryCode.code_hash)).all()
+    assert len(kept) == 10 and not set(kept) & set(codes)  # only hashes are kept
+    first, second = (make_plan(circle.key_worker, circle.client) for _ in range(2))
+
+    signoff.sign(db, person, first, 1, "signed", "", PASSWORD, code=codes[0])
+    with db.read() as s:
+        assert s.scalar(sa.select(SignatureRecord.method)) == rules.METHOD_WITH_RECOVERY_CODE
+        (notice,) = s.scalars(sa.select(Notification.text)).all()
+    assert "You have 9 left." in notice
+    before = counts(db)
+    for wrong in (codes[0], "abcde-fghjk"):  # used already; never one of theirs
+        with pytest.raises(ContentInvalid) as refused:
+            signoff.sign(db, person, second, 1, "signed", "", PASSWORD, code=wrong)
+        assert "used already" in refused.value.errors["code"]
+    assert counts(db) == before
+    # Someone else's code is not theirs either.
+    _, others = turned_on_with_codes(db, circle.key_worker)
+    with pytest.raises(ContentInvalid):
+        signoff.sign(db, person, second, 1, "signed", "", PASSWORD, code=others[0])
+    # A wrong password uses nothing up.
+    with pytest.raises(ContentInvalid):
+        signoff.sign(db, person, second, 1, "signed", "", "wrong", code=codes[1])
+    assert second_factor.status(db, person).recovery_codes_left == 9
+
+
+def test_one_recovery_code_sent_twice_at_once_signs_once(db, circle):
+    _, codes = turned_on_with_codes(db, circle.client)
+    person = actor_for(circle.client)
+    docs = [make_plan(circle.key_worker, circle.client) for _ in range(2)]
+    start = threading.Barrier(2)
+
+    def sign(doc):
+        start.wait()
+        try:
+            signoff.sign(db, person, doc, 1, "signed", "", PASSWORD, code=codes[3])
+            return "signed"
+        except ContentInvalid:
+            return "refused"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(sign, docs))
+    assert outcomes == ["refused", "signed"]
+    assert second_factor.status(db, person).recovery_codes_left == 9
+
+
+def test_new_recovery_codes_replace_the_old_and_turning_off_removes_them(db, circle):
+    secret, codes = turned_on_with_codes(db, circle.client)
+    person = actor_for(circle.client)
+    with pytest.raises(ContentInvalid) as refused:
+        second_factor.replace_recovery_codes(db, person, PASSWORD, "")
+    assert "code" in refused.value.errors
+    fresh = second_factor.replace_recovery_codes(db, person, PASSWORD, code(secret, 1))
+    assert len(fresh) == 10 and not set(fresh) & set(codes)
+    doc = make_plan(circle.key_worker, circle.client)
+    with pytest.raises(ContentInvalid):
+        signoff.sign(db, person, doc, 1, "signed", "", PASSWORD, code=codes[5])
+    # A recovery code can turn the step off: the phone is gone for good.
+    second_factor.turn_off(db, person, PASSWORD, fresh[0])
+    assert not second_factor.status(db, person).on
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(RecoveryCode)) == 0
+    with pytest.raises(Invalid):
+        second_factor.replace_recovery_codes(db, person, PASSWORD, fresh[1])
