@@ -216,6 +216,12 @@ def test_turning_the_second_step_on_on_a_phone_shows_codes_anyone_can_read(
     assert page.locator(".recovery-codes li").count() == 10
     check_phone_page(page, "recovery codes")
     found = [_describe("recovery codes", v) for v in _blocking(Axe().run(page))]
+    # Printed, the page is the codes and whose they are, without the site's menu.
+    page.emulate_media(media="print")
+    expect(page.locator("header.site")).to_be_hidden()
+    expect(page.get_by_text(f"For {circle.key_worker.email} at")).to_be_visible()
+    expect(page.locator(".recovery-codes li").first).to_be_visible()
+    page.emulate_media(media="screen")
     page.get_by_role("link", name="I have kept them safe").click()
     expect(page.get_by_text("You have 10 recovery codes left")).to_be_visible()
     check_phone_page(page, "account with the second step on")
