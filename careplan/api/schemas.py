@@ -121,7 +121,7 @@ _CODE = fields.String(
     validate=validate.Length(max=20),
     metadata={
         "description": "The six-digit code from the signer's authenticator app, or one of "
-        "their recovery codes: needed when they have turned the second step on (each code "
+        "their backup codes: needed when they have turned the second step on (each code "
         "works once)."
     },
 )

@@ -113,11 +113,11 @@ class User(Base):
         return Role(self.role)
 
 
-class RecoveryCode(Base):
-    """One of a person's recovery codes for the second step (careplan.domain.second_factor):
+class BackupCode(Base):
+    """One of a person's backup codes for the second step (careplan.domain.second_factor):
     only its hash, and when it was used (each works once)."""
 
-    __tablename__ = "recovery_codes"
+    __tablename__ = "backup_codes"
     __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

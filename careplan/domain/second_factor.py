@@ -7,7 +7,7 @@ Plain functions of a secret, a code and a moment, so every rule is tested withou
   phone's clock and the server's drift apart a little and people type slowly.
 - A code is used once: each accepted step must come after the last one accepted, so a code
   seen over someone's shoulder cannot sign a second time.
-- Recovery codes, given when the step is turned on, stand in for the app's code once each, for
+- Backup codes, given when the step is turned on, stand in for the app's code once each, for
   someone whose phone is lost, broken or out of charge. They are ten letters and digits
   (about 50 bits, and wrong ones count with wrong passwords), kept only as SHA-256 hashes.
 """
@@ -31,12 +31,12 @@ SECRET_LENGTH = 32  # base32 characters: 160 bits, as RFC 4226 recommends
 _SECRET = re.compile(r"^[A-Z2-7]{32}$")
 METHOD_PASSWORD = "password re-entered"
 METHOD_WITH_CODE = "password re-entered and a code from their authenticator app"
-METHOD_WITH_RECOVERY_CODE = "password re-entered and one of their recovery codes"
+METHOD_WITH_BACKUP_CODE = "password re-entered and one of their backup codes"
 
-RECOVERY_CODES = 10
+BACKUP_CODES = 10
 # Lower-case letters and digits without the ones read as each other (0/o, 1/l/i).
-_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-_RECOVERY_LENGTH = 10
+_BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_BACKUP_LENGTH = 10
 
 
 def new_secret() -> str:
@@ -69,33 +69,33 @@ def clean_code(raw: str | None, field: str = "code") -> str:
         raise ContentInvalid({field: "Please type the six-digit code your app shows now."})
     if not re.fullmatch(r"\d{6}", code):
         raise ContentInvalid(
-            {field: "The code is six digits, like 123 456, or a recovery code, like abcde-fghjk."}
+            {field: "The code is six digits, like 123 456, or a backup code, like abcde-fghjk."}
         )
     return code
 
 
-def new_recovery_codes() -> list[str]:
+def new_backup_codes() -> list[str]:
     """A fresh set, in two groups of five for reading and writing down."""
     codes = []
-    for _ in range(RECOVERY_CODES):
-        code = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
+    for _ in range(BACKUP_CODES):
+        code = "".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(_BACKUP_LENGTH))
         codes.append(f"{code[:5]}-{code[5:]}")
     return codes
 
 
-def recovery_code(raw: str | None) -> str | None:
-    """The recovery code typed (any case, spaces or dashes anywhere), or None if what was typed
+def backup_code(raw: str | None) -> str | None:
+    """The backup code typed (any case, spaces or dashes anywhere), or None if what was typed
     cannot be one; a six-digit code from the app never can."""
     typed = re.sub(r"[\s-]", "", raw or "").lower()
-    if len(typed) == _RECOVERY_LENGTH and all(c in _RECOVERY_ALPHABET for c in typed):
+    if len(typed) == _BACKUP_LENGTH and all(c in _BACKUP_ALPHABET for c in typed):
         return typed
     return None
 
 
-def recovery_hash(code: str) -> str:
-    """What is kept of a recovery code. A plain hash is enough: the codes are random, not
+def backup_hash(code: str) -> str:
+    """What is kept of a backup code. A plain hash is enough: the codes are random, not
     chosen by people, so there is no list of likely ones to try."""
-    return hashlib.sha256(recovery_code(code).encode()).hexdigest()
+    return hashlib.sha256(backup_code(code).encode()).hexdigest()
 
 
 def step_of(at: datetime) -> int:
@@ -115,8 +115,8 @@ def accepted_step(secret: str, code: str, at: datetime, last_used: int | None) -
     return None
 
 
-def recovery_code_used_wording(left: int) -> str:
-    """What the person is told in the app when one of their recovery codes was used."""
+def backup_code_used_wording(left: int) -> str:
+    """What the person is told in the app when one of their backup codes was used."""
     if left == 0:
         remaining = "That was your last one: make new ones on your account page."
     elif left <= 3:
@@ -124,6 +124,6 @@ def recovery_code_used_wording(left: int) -> str:
     else:
         remaining = f"You have {left} left."
     return (
-        "One of your recovery codes was used to confirm it was you. "
+        "One of your backup codes was used to confirm it was you. "
         f"{remaining} If it was not you, change your password now and tell the service."
     )

@@ -16,7 +16,7 @@ from ..domain.account_rules import Profile, clean_profile, new_password_problems
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from ..domain.tokens import looks_like_token, new_token, token_hash
-from . import audit, passwords, recovery_codes
+from . import audit, backup_codes, passwords
 from .actor import Actor
 from .errors import NotFound
 
@@ -35,7 +35,7 @@ class AccountView:
     pronouns: str
     role: Role
     second_factor_since: datetime | None = None  # they sign with a code from their app too
-    recovery_codes_left: int = 0  # stand-ins for that code, each used once
+    backup_codes_left: int = 0  # stand-ins for that code, each used once
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def account(db: Database, actor: Actor) -> AccountView:
         user = s.get(User, actor.id)
         if user is None:
             raise NotFound()
-        left = user.second_factor_since and recovery_codes.unused(s, user.id)
+        left = user.second_factor_since and backup_codes.unused(s, user.id)
         return AccountView(
             user.email, user.display_name, user.preferred_name or "", user.pronouns or "",
             Role(user.role), user.second_factor_since, left or 0,

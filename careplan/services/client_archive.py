@@ -49,7 +49,7 @@ SECRET_COLUMNS = {
     "session_epoch",
     "second_factor_secret",  # the key that makes the codes of their app
     "second_factor_last_step",
-    "code_hash",  # their recovery codes
+    "code_hash",  # their backup codes
 }
 # Rows that only their writer ever sees (unsaved edits): in the archive only when the client
 # wrote them.

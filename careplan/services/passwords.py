@@ -13,7 +13,7 @@ from ..db.models import Notification, User, utcnow
 from ..domain import second_factor
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
-from . import audit, recovery_codes
+from . import audit, backup_codes
 from .actor import Actor
 from .throttle import throttle_for
 
@@ -78,12 +78,12 @@ def confirm_identity(
     if code is None or secret is None:
         throttle.password_accepted(email)
         return second_factor.METHOD_PASSWORD
-    if (recovery := second_factor.recovery_code(code)) is not None:
-        if not _use_recovery_code(db, actor, recovery):
+    if (backup := second_factor.backup_code(code)) is not None:
+        if not _use_backup_code(db, actor, backup):
             throttle.password_refused(email, actor.ip)
             raise ContentInvalid({"code": code_refused})
         throttle.password_accepted(email)
-        return second_factor.METHOD_WITH_RECOVERY_CODE
+        return second_factor.METHOD_WITH_BACKUP_CODE
     typed = second_factor.clean_code(code)
     step = second_factor.accepted_step(secret, typed, now or utcnow(), last_step)
     if step is None or not _use_step(db, actor.id, step):
@@ -108,25 +108,25 @@ def _use_step(db, user_id: int, step: int) -> bool:
         return done.rowcount == 1
 
 
-def _use_recovery_code(db, actor: Actor, code: str) -> bool:
-    """Uses up one of the person's recovery codes, if it is theirs and unused. They are told
+def _use_backup_code(db, actor: Actor, code: str) -> bool:
+    """Uses up one of the person's backup codes, if it is theirs and unused. They are told
     in the app, with how many are left, so a code used by someone else does not go
     unnoticed."""
     with db.write() as s:
-        if not recovery_codes.use(s, actor.id, code):
+        if not backup_codes.use(s, actor.id, code):
             return False
-        left = recovery_codes.unused(s, actor.id)
+        left = backup_codes.unused(s, actor.id)
         s.add(
             Notification(
                 user_id=actor.id,
-                text=second_factor.recovery_code_used_wording(left),
+                text=second_factor.backup_code_used_wording(left),
                 link="/me/account#second-step",
             )
         )
         audit.record(
             s,
             actor,
-            "account.recovery_code_used",
+            "account.backup_code_used",
             "user",
             actor.id,
             client_id=actor.id if actor.role is Role.CLIENT else None,

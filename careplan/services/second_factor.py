@@ -4,7 +4,7 @@ Anyone who signs or confirms reviews may add it: from then on, signing and confi
 no changes" ask for the code from their authenticator app as well as their password, and the
 signature records that. Turning it on proves the app works (a right code from the new secret);
 turning it off asks for the password and a code, so a borrowed, signed-in phone cannot remove
-it. Turning it on gives ten recovery codes, each standing in once for the app's code, so a lost
+it. Turning it on gives ten backup codes, each standing in once for the app's code, so a lost
 phone need not stop anyone signing; without them an administrator can remove the step, and
 that is recorded.
 """
@@ -21,7 +21,7 @@ from ..db.models import User, utcnow
 from ..domain import second_factor
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
-from . import audit, passwords, recovery_codes
+from . import audit, backup_codes, passwords
 from .account_settings import client_id_of
 from .actor import Actor
 from .errors import Invalid, NotFound
@@ -33,7 +33,7 @@ WHO_SIGN = (Role.CLIENT, Role.KEY_WORKER)
 class Status:
     on: bool
     since: datetime | None
-    recovery_codes_left: int = 0
+    backup_codes_left: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Setup:
 def status(db: Database, actor: Actor) -> Status:
     with db.read() as s:
         since = s.scalar(select(User.second_factor_since).where(User.id == actor.id))
-        left = recovery_codes.unused(s, actor.id)
+        left = backup_codes.unused(s, actor.id)
     return Status(since is not None, since, left)
 
 
@@ -75,7 +75,7 @@ def turn_on(
     now: datetime | None = None,
 ) -> list[str]:
     """Keep `secret` once the password and a code from the app are right; nothing changes
-    otherwise. Returns the recovery codes, which are shown this once and never again."""
+    otherwise. Returns the backup codes, which are shown this once and never again."""
     _require_signer(actor)
     if not second_factor.is_secret(secret):
         raise Invalid("That setup has expired. Please start again.")
@@ -109,20 +109,20 @@ def turn_on(
         user.second_factor_secret = secret
         user.second_factor_last_step = step  # this code has been used now
         user.second_factor_since = now
-        codes = recovery_codes.replace_all(s, user.id)
+        codes = backup_codes.replace_all(s, user.id)
         audit.record(s, actor, "account.second_factor_on", "user", user.id,
                      client_id=client_id_of(user))  # fmt: skip
     return codes
 
 
-def replace_recovery_codes(db: Database, actor: Actor, password: str, code: str) -> list[str]:
-    """New recovery codes in place of all the old ones (used or not): password and a current
-    code, from the app or one of the old recovery codes."""
+def replace_backup_codes(db: Database, actor: Actor, password: str, code: str) -> list[str]:
+    """New backup codes in place of all the old ones (used or not): password and a current
+    code, from the app or one of the old backup codes."""
     _confirm(db, actor, password, code)
     with db.write() as s:
         user = _locked_with_step_on(s, actor.id)
-        codes = recovery_codes.replace_all(s, user.id)
-        audit.record(s, actor, "account.recovery_codes_new", "user", user.id,
+        codes = backup_codes.replace_all(s, user.id)
+        audit.record(s, actor, "account.backup_codes_new", "user", user.id,
                      client_id=client_id_of(user))  # fmt: skip
     return codes
 
@@ -161,7 +161,7 @@ def _remove(db: Database, actor: Actor, user_id: int, action: str) -> str:
         user.second_factor_secret = None
         user.second_factor_last_step = None
         user.second_factor_since = None
-        recovery_codes.remove_all(s, user.id)
+        backup_codes.remove_all(s, user.id)
         audit.record(s, actor, action, "user", user.id, client_id=client_id_of(user))
         return user.email
 

@@ -164,15 +164,15 @@ def second_factor_on():
         return redirect(url_for("me.account"))
     email_second_factor_change(current_user.email, on=True)
     # Shown in this answer alone: never kept, so never shown again.
-    return render_template("me/recovery_codes.html", codes=codes, just_turned_on=True)
+    return render_template("me/backup_codes.html", codes=codes, just_turned_on=True)
 
 
-@bp.post("/me/second-factor/recovery-codes")
+@bp.post("/me/second-factor/backup-codes")
 @login_required
-def new_recovery_codes():
+def new_backup_codes():
     form = request.form
     try:
-        codes = second_factors.replace_recovery_codes(
+        codes = second_factors.replace_backup_codes(
             get_db(), current_user.actor, form.get("codes_password", ""), form.get("codes_code", "")
         )
     except ContentInvalid as err:
@@ -180,7 +180,7 @@ def new_recovery_codes():
     except Invalid as err:
         flash(str(err))
         return redirect(url_for("me.account"))
-    return render_template("me/recovery_codes.html", codes=codes, just_turned_on=False)
+    return render_template("me/backup_codes.html", codes=codes, just_turned_on=False)
 
 
 @bp.post("/me/second-factor/off")

@@ -263,7 +263,7 @@ def test_with_the_second_step_on_the_api_signs_only_with_a_fresh_code(client, db
     person = actor_for(world.own.client)
     setup = second_factor.begin(db, person, "app.example.org")
     totp = pyotp.TOTP(setup.secret)
-    recovery = second_factor.turn_on(db, person, setup.secret, totp.at(time.time() - 30), PASSWORD)
+    backup = second_factor.turn_on(db, person, setup.secret, totp.at(time.time() - 30), PASSWORD)
     url = f"/api/v1/documents/{world.own_plan}/versions/2/sign"
     me = bearer(token_for(world.own.client))
 
@@ -279,10 +279,10 @@ def test_with_the_second_step_on_the_api_signs_only_with_a_fresh_code(client, db
     ]
     assert mine["method"].endswith("authenticator app")
 
-    # A recovery code works over the API as on the pages: once.
+    # A backup code works over the API as on the pages: once.
     other = make_plan(world.own.key_worker, world.own.client)
     decline = f"/api/v1/documents/{other}/versions/1/decline"
-    form = {"password": PASSWORD, "code": recovery[0], "reason": "Not yet."}
+    form = {"password": PASSWORD, "code": backup[0], "reason": "Not yet."}
     declined = client.post(decline, json=form, headers=me)
     assert declined.status_code == 200, declined.get_json()
     assert "code" in assert_error(client.post(decline, json=form, headers=me), 422)["fields"]

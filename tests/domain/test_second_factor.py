@@ -63,25 +63,25 @@ def test_a_new_secret_and_what_the_app_reads():
     assert second_factor.grouped(SECRET).split() == [SECRET[i : i + 4] for i in range(0, 32, 4)]
 
 
-def test_recovery_codes_are_fresh_readable_and_typed_as_people_type_them():
-    codes = second_factor.new_recovery_codes()
-    assert len(codes) == second_factor.RECOVERY_CODES == len(set(codes))
+def test_backup_codes_are_fresh_readable_and_typed_as_people_type_them():
+    codes = second_factor.new_backup_codes()
+    assert len(codes) == second_factor.BACKUP_CODES == len(set(codes))
     for code in codes:
         assert len(code) == 11 and code[5] == "-"
         assert not set(code) & set("01ilo")  # nothing read as something else
-    assert not set(codes) & set(second_factor.new_recovery_codes())
+    assert not set(codes) & set(second_factor.new_backup_codes())
     code = codes[0]
     plain = code.replace("-", "")
     for typed in (code, plain, code.upper(), f" {plain[:3]} {plain[3:]} "):
-        assert second_factor.recovery_code(typed) == plain
-        assert second_factor.recovery_hash(typed) == second_factor.recovery_hash(code)
+        assert second_factor.backup_code(typed) == plain
+        assert second_factor.backup_hash(typed) == second_factor.backup_hash(code)
     # The app's six digits, a code one letter short, or with a letter never used, are not one.
     for typed in ("123456", plain[:-1], plain[:-1] + "0", "", None):
-        assert second_factor.recovery_code(typed) is None
+        assert second_factor.backup_code(typed) is None
 
 
-def test_the_person_is_told_how_many_recovery_codes_are_left():
-    assert "You have 7 left." in second_factor.recovery_code_used_wording(7)
-    assert "3 left: make new ones" in second_factor.recovery_code_used_wording(3)
-    last = second_factor.recovery_code_used_wording(0)
+def test_the_person_is_told_how_many_backup_codes_are_left():
+    assert "You have 7 left." in second_factor.backup_code_used_wording(7)
+    assert "3 left: make new ones" in second_factor.backup_code_used_wording(3)
+    last = second_factor.backup_code_used_wording(0)
     assert "That was your last one" in last and "If it was not you" in last

@@ -202,7 +202,7 @@ def test_every_page_kind_has_no_serious_accessibility_violation(live_server, new
 def test_turning_the_second_step_on_on_a_phone_shows_codes_anyone_can_read(
     live_server, new_phone, records
 ):
-    """The recovery codes page is only ever an answer to a form, so it is reached here as a
+    """The backup codes page is only ever an answer to a form, so it is reached here as a
     person reaches it: the setup page's key, a code from it and the password, on a phone."""
     circle, _, _ = records
     page = new_phone()
@@ -212,18 +212,18 @@ def test_turning_the_second_step_on_on_a_phone_shows_codes_anyone_can_read(
     page.get_by_label("The six-digit code the app shows now").fill(pyotp.TOTP(secret).now())
     page.get_by_label("Your password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Turn the second step on").click()
-    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
-    assert page.locator(".recovery-codes li").count() == 10
-    check_phone_page(page, "recovery codes")
-    found = [_describe("recovery codes", v) for v in _blocking(Axe().run(page))]
+    expect(page.get_by_role("heading", name="Your backup codes")).to_be_visible()
+    assert page.locator(".backup-codes li").count() == 10
+    check_phone_page(page, "backup codes")
+    found = [_describe("backup codes", v) for v in _blocking(Axe().run(page))]
     # Printed, the page is the codes and whose they are, without the site's menu.
     page.emulate_media(media="print")
     expect(page.locator("header.site")).to_be_hidden()
     expect(page.get_by_text(f"For {circle.key_worker.email} at")).to_be_visible()
-    expect(page.locator(".recovery-codes li").first).to_be_visible()
+    expect(page.locator(".backup-codes li").first).to_be_visible()
     page.emulate_media(media="screen")
     page.get_by_role("link", name="I have kept them safe").click()
-    expect(page.get_by_text("You have 10 recovery codes left")).to_be_visible()
+    expect(page.get_by_text("You have 10 backup codes left")).to_be_visible()
     check_phone_page(page, "account with the second step on")
     found += [_describe("account, step on", v) for v in _blocking(Axe().run(page))]
     found += [f"  the same id twice: {r}" for r in page.evaluate(_REPEATED_IDS)]

@@ -500,10 +500,10 @@ def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_
     # journey uses three codes in a row without waiting for the next one.
     earlier = totp.at(time.time() - 30)
     path, page = landed(client.post("/me/second-factor", {**setup, "code": earlier}, page))
-    # The answer shows the recovery codes, this once.
+    # The answer shows the backup codes, this once.
     assert path == "/me/second-factor" and "The second step is on." in page
-    recovery = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", page)
-    assert len(recovery) == 10
+    backup = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", page)
+    assert len(backup) == 10
     assert _mail_to(inbox, circle.client.email)["Subject"] == "A code is now needed when you sign"
 
     # Signing asks for the code; one code signs once.
@@ -525,9 +525,9 @@ def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_
         lambda: client.post(f"/documents/{other}/versions/1/sign", {**sign, "code": code}, page)
     )
     assert status == 422 and "used already" in page
-    # No phone to hand: a recovery code signs instead, once.
+    # No phone to hand: a backup code signs instead, once.
     path, page = landed(
-        client.post(f"/documents/{other}/versions/1/sign", {**sign, "code": recovery[0]}, page)
+        client.post(f"/documents/{other}/versions/1/sign", {**sign, "code": backup[0]}, page)
     )
     assert path == f"/documents/{other}" and "You signed version 1." in page
     with db.read() as s:
@@ -538,18 +538,18 @@ def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_
         ).all()
     assert methods == [
         "password re-entered and a code from their authenticator app",
-        "password re-entered and one of their recovery codes",
+        "password re-entered and one of their backup codes",
     ]
 
-    # New recovery codes, then turned off with the password and a fresh code.
+    # New backup codes, then turned off with the password and a fresh code.
     page = client.get("/me/account").read().decode()
-    assert "You have 9 recovery codes left" in page
-    renew = {"codes_password": PASSWORD, "codes_code": recovery[1]}
-    path, page = landed(client.post("/me/second-factor/recovery-codes", renew, page))
+    assert "You have 9 backup codes left" in page
+    renew = {"codes_password": PASSWORD, "codes_code": backup[1]}
+    path, page = landed(client.post("/me/second-factor/backup-codes", renew, page))
     fresh = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", page)
-    assert len(fresh) == 10 and not set(fresh) & set(recovery)
+    assert len(fresh) == 10 and not set(fresh) & set(backup)
     page = client.get("/me/account").read().decode()
-    assert "You have 10 recovery codes left" in page
+    assert "You have 10 backup codes left" in page
     off = {"off_password": PASSWORD, "off_code": totp.at(time.time() + 30)}
     path, page = landed(client.post("/me/second-factor/off", off, page))
     assert path == "/me/account" and "The second step is off." in page

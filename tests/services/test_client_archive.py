@@ -17,7 +17,7 @@ from careplan.db.models import (
     Version,
 )
 from careplan.domain import second_factor as second_factor_rules
-from careplan.services import audit, comments, documents, pdfs, recovery_codes, signoff
+from careplan.services import audit, backup_codes, comments, documents, pdfs, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.client_archive import write_archive
 from careplan.services.errors import NotFound
@@ -80,7 +80,7 @@ def test_the_archive_holds_everything_about_the_client_and_nothing_about_another
     app_key = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the key of Alex's second step when signing
     with db.write() as s:
         s.get(User, alex.client.id).second_factor_secret = app_key
-        recovery = recovery_codes.replace_all(s, alex.client.id)
+        backup = backup_codes.replace_all(s, alex.client.id)
 
     archive = _archive(db, actor_for(alex.client), alex.client.id, settings)
     names = archive.namelist()
@@ -158,10 +158,10 @@ def test_the_archive_holds_everything_about_the_client_and_nothing_about_another
     users = json.loads(texts["records/users.json"])
     assert [u["id"] for u in users] == [alex.client.id] and "password_hash" not in users[0]
     assert "second_factor_secret" not in users[0] and app_key not in everything
-    # That they have recovery codes is theirs to see; the codes' hashes are not.
-    kept = json.loads(texts["records/recovery_codes.json"])
+    # That they have backup codes is theirs to see; the codes' hashes are not.
+    kept = json.loads(texts["records/backup_codes.json"])
     assert len(kept) == 10 and all("code_hash" not in row for row in kept)
-    assert not any(second_factor_rules.recovery_hash(c) in everything for c in recovery)
+    assert not any(second_factor_rules.backup_hash(c) in everything for c in backup)
 
     # The export itself is in Alex's audit trail.
     with db.read() as s:

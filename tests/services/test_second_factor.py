@@ -17,14 +17,15 @@ from pypdf import PdfReader
 
 from careplan.db.models import (
     AuditEvent,
+    BackupCode,
     Notification,
-    RecoveryCode,
     ReviewConfirmation,
     SignatureRecord,
     User,
 )
 from careplan.domain import second_factor as rules
 from careplan.domain.errors import ContentInvalid
+from careplan.reminders.messages import indiscretions
 from careplan.services import pdfs, reviews, second_factor, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound
@@ -170,7 +171,7 @@ def test_turning_it_off_needs_password_and_code_or_an_administrator(db, circle):
     assert second_factor.remove_for(db, actor_for(admin), circle.client.id) == circle.client.email
     row = stored(db, circle.client)
     assert row.second_factor_secret is None and row.second_factor_last_step is None
-    assert second_factor.status(db, person).recovery_codes_left == 0
+    assert second_factor.status(db, person).backup_codes_left == 0
     with db.read() as s:
         actions = s.scalars(
             sa.select(AuditEvent.action).where(AuditEvent.action.like("%second_factor%"))
@@ -206,20 +207,22 @@ def test_the_sealed_pdf_says_how_each_signer_proved_who_they_were(app, db, circl
     )
 
 
-def test_a_recovery_code_stands_in_for_the_app_once(db, circle):
+def test_a_backup_code_stands_in_for_the_app_once(db, circle):
     _, codes = turned_on_with_codes(db, circle.client)
     person = actor_for(circle.client)
-    assert second_factor.status(db, person).recovery_codes_left == 10
+    assert second_factor.status(db, person).backup_codes_left == 10
     with db.read() as s:
-        kept = s.scalars(sa.select(RecoveryCode.code_hash)).all()
+        kept = s.scalars(sa.select(BackupCode.code_hash)).all()
     assert len(kept) == 10 and not set(kept) & set(codes)  # only hashes are kept
     first, second = (make_plan(circle.key_worker, circle.client) for _ in range(2))
 
     signoff.sign(db, person, first, 1, "signed", "", PASSWORD, code=codes[0])
     with db.read() as s:
-        assert s.scalar(sa.select(SignatureRecord.method)) == rules.METHOD_WITH_RECOVERY_CODE
+        assert s.scalar(sa.select(SignatureRecord.method)) == rules.METHOD_WITH_BACKUP_CODE
         (notice,) = s.scalars(sa.select(Notification.text)).all()
     assert "You have 9 left." in notice
+    # What the person reads, and the PDF's signature page prints, says nothing of the service.
+    assert indiscretions(notice + rules.METHOD_WITH_BACKUP_CODE) == []
     before = counts(db)
     for wrong in (codes[0], "abcde-fghjk"):  # used already; never one of theirs
         with pytest.raises(ContentInvalid) as refused:
@@ -233,10 +236,10 @@ def test_a_recovery_code_stands_in_for_the_app_once(db, circle):
     # A wrong password uses nothing up.
     with pytest.raises(ContentInvalid):
         signoff.sign(db, person, second, 1, "signed", "", "wrong", code=codes[1])
-    assert second_factor.status(db, person).recovery_codes_left == 9
+    assert second_factor.status(db, person).backup_codes_left == 9
 
 
-def test_one_recovery_code_sent_twice_at_once_signs_once(db, circle):
+def test_one_backup_code_sent_twice_at_once_signs_once(db, circle):
     _, codes = turned_on_with_codes(db, circle.client)
     person = actor_for(circle.client)
     docs = [make_plan(circle.key_worker, circle.client) for _ in range(2)]
@@ -253,24 +256,24 @@ def test_one_recovery_code_sent_twice_at_once_signs_once(db, circle):
     with ThreadPoolExecutor(2) as pool:
         outcomes = sorted(pool.map(sign, docs))
     assert outcomes == ["refused", "signed"]
-    assert second_factor.status(db, person).recovery_codes_left == 9
+    assert second_factor.status(db, person).backup_codes_left == 9
 
 
-def test_new_recovery_codes_replace_the_old_and_turning_off_removes_them(db, circle):
+def test_new_backup_codes_replace_the_old_and_turning_off_removes_them(db, circle):
     secret, codes = turned_on_with_codes(db, circle.client)
     person = actor_for(circle.client)
     with pytest.raises(ContentInvalid) as refused:
-        second_factor.replace_recovery_codes(db, person, PASSWORD, "")
+        second_factor.replace_backup_codes(db, person, PASSWORD, "")
     assert "code" in refused.value.errors
-    fresh = second_factor.replace_recovery_codes(db, person, PASSWORD, code(secret, 1))
+    fresh = second_factor.replace_backup_codes(db, person, PASSWORD, code(secret, 1))
     assert len(fresh) == 10 and not set(fresh) & set(codes)
     doc = make_plan(circle.key_worker, circle.client)
     with pytest.raises(ContentInvalid):
         signoff.sign(db, person, doc, 1, "signed", "", PASSWORD, code=codes[5])
-    # A recovery code can turn the step off: the phone is gone for good.
+    # A backup code can turn the step off: the phone is gone for good.
     second_factor.turn_off(db, person, PASSWORD, fresh[0])
     assert not second_factor.status(db, person).on
     with db.read() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(RecoveryCode)) == 0
+        assert s.scalar(sa.select(sa.func.count()).select_from(BackupCode)) == 0
     with pytest.raises(Invalid):
-        second_factor.replace_recovery_codes(db, person, PASSWORD, fresh[1])
+        second_factor.replace_backup_codes(db, person, PASSWORD, fresh[1])

@@ -388,7 +388,7 @@ PLAIN_RULES: dict[str, PlainRule] = {
     "me.account": PlainRule({"GET": _everyone(Outcome(200))}),
     # The second step when signing: for the people who sign. A setup that is not one is
     # refused with a message on the account page; nobody here has the step on to turn off
-    # or recovery codes to replace.
+    # or backup codes to replace.
     "me.second_factor": PlainRule({"GET": _signers(Outcome(200), NOT_FOUND)}),
     "me.second_factor_on": PlainRule(
         {"POST": _signers(Outcome(302, _go("/me/account")), NOT_FOUND)},
@@ -398,7 +398,7 @@ PLAIN_RULES: dict[str, PlainRule] = {
         {"POST": _everyone(Outcome(302, _go("/me/account")))},
         form=lambda c: {"off_password": "not it", "off_code": "123456"},
     ),
-    "me.new_recovery_codes": PlainRule(
+    "me.new_backup_codes": PlainRule(
         {"POST": _everyone(Outcome(302, _go("/me/account")))},
         form=lambda c: {"codes_password": "not it", "codes_code": "abcde-fghjk"},
     ),

@@ -193,7 +193,7 @@ def test_the_account_list_finds_people_by_name_or_address(app, db):
 
 
 SECRET = re.compile(r'name="secret" value="([A-Z2-7]{32})"')
-RECOVERY = re.compile(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>")
+BACKUP = re.compile(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>")
 
 
 def test_a_second_step_when_signing_set_up_used_and_removed_through_the_pages(
@@ -215,11 +215,11 @@ def test_a_second_step_when_signing_set_up_used_and_removed_through_the_pages(
     assert wrong.status_code == 422 and "does not match" in wrong.get_data(as_text=True)
     assert SECRET.search(wrong.get_data(as_text=True)).group(1) == secret  # the same key again
     done = _post(web, "/me/second-factor", secret=secret, code=totp.now(), password=PASSWORD)
-    # The answer itself shows the recovery codes, once: they are not kept to show again.
+    # The answer itself shows the backup codes, once: they are not kept to show again.
     assert done.status_code == 200 and "The second step is on" in done.get_data(as_text=True)
-    assert len(RECOVERY.findall(done.get_data(as_text=True))) == 10
+    assert len(BACKUP.findall(done.get_data(as_text=True))) == 10
     account_page = web.get("/me/account").get_data(as_text=True)
-    assert "It is on, since" in account_page and "You have 10 recovery codes left" in account_page
+    assert "It is on, since" in account_page and "You have 10 backup codes left" in account_page
     [(to, message)] = _mail(inbox)
     assert to == [circle.client.email]
     assert message["Subject"] == "A code is now needed when you sign"
@@ -249,14 +249,14 @@ def test_a_second_step_when_signing_set_up_used_and_removed_through_the_pages(
     assert again.status_code == 400  # nothing to turn off: said plainly
 
 
-def test_a_recovery_code_signs_once_in_place_of_the_app_and_new_ones_replace_them(app, db):
+def test_a_backup_code_signs_once_in_place_of_the_app_and_new_ones_replace_them(app, db):
     circle = Circle()
     first, second = (make_plan(circle.key_worker, circle.client) for _ in range(2))
     web = login(app.test_client(), circle.client)
     secret = SECRET.search(web.get("/me/second-factor").get_data(as_text=True)).group(1)
     totp = pyotp.TOTP(secret)
     on = _post(web, "/me/second-factor", secret=secret, code=totp.now(), password=PASSWORD)
-    codes = RECOVERY.findall(on.get_data(as_text=True))
+    codes = BACKUP.findall(on.get_data(as_text=True))
     assert len(set(codes)) == 10
 
     # Typed as people copy them: capitals, a space instead of the dash.
@@ -265,34 +265,34 @@ def test_a_recovery_code_signs_once_in_place_of_the_app_and_new_ones_replace_the
     signed = _post(web, sign, outcome="signed", comment="", password=PASSWORD, code=typed)
     assert signed.status_code == 302
     with db.read() as s:
-        assert s.scalar(sa.select(SignatureRecord.method)).endswith("recovery codes")
+        assert s.scalar(sa.select(SignatureRecord.method)).endswith("backup codes")
     again = _post(web, f"/documents/{second}/versions/1/sign", outcome="signed", comment="",
                   password=PASSWORD, code=codes[0])  # fmt: skip
     assert again.status_code == 422 and "used already" in again.get_data(as_text=True)
     account_page = web.get("/me/account").get_data(as_text=True)
-    assert "You have 9 recovery codes left" in account_page
+    assert "You have 9 backup codes left" in account_page
     notices = web.get("/me/notifications").get_data(as_text=True)
-    assert "One of your recovery codes was used" in notices and "You have 9 left" in notices
+    assert "One of your backup codes was used" in notices and "You have 9 left" in notices
 
     # New codes replace every old one; a wrong password changes nothing.
-    refused = _post(web, "/me/second-factor/recovery-codes", codes_password="wrong",
+    refused = _post(web, "/me/second-factor/backup-codes", codes_password="wrong",
                     codes_code=codes[1])  # fmt: skip
     assert refused.status_code == 422 and "That password is not right" in refused.get_data(True)
     # The message stands by the field of the form that was sent, not the other form's.
     assert 'id="codes_password-error"' in refused.get_data(as_text=True)
     assert 'id="off_password-error"' not in refused.get_data(as_text=True)
-    renewed = _post(web, "/me/second-factor/recovery-codes", codes_password=PASSWORD,
+    renewed = _post(web, "/me/second-factor/backup-codes", codes_password=PASSWORD,
                     codes_code=codes[1])  # fmt: skip
-    fresh = RECOVERY.findall(renewed.get_data(as_text=True))
+    fresh = BACKUP.findall(renewed.get_data(as_text=True))
     assert renewed.status_code == 200 and len(fresh) == 10 and not set(fresh) & set(codes)
     old_code = _post(web, f"/documents/{second}/versions/1/sign", outcome="signed", comment="",
                      password=PASSWORD, code=codes[2])  # fmt: skip
     assert old_code.status_code == 422
-    assert "You have 10 recovery codes left" in web.get("/me/account").get_data(as_text=True)
+    assert "You have 10 backup codes left" in web.get("/me/account").get_data(as_text=True)
     with db.read() as s:
         actions = s.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
-    assert actions.count("account.recovery_code_used") == 2  # one to sign, one to renew
-    assert "account.recovery_codes_new" in actions
+    assert actions.count("account.backup_code_used") == 2  # one to sign, one to renew
+    assert "account.backup_codes_new" in actions
 
 
 def test_a_supervisor_has_no_second_step_to_set_up(app, db):

@@ -1,4 +1,4 @@
-"""A person's recovery codes for the second step (careplan.domain.second_factor), as rows of
+"""A person's backup codes for the second step (careplan.domain.second_factor), as rows of
 hashes, inside the caller's write or read transaction."""
 
 from __future__ import annotations
@@ -6,41 +6,41 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ..db.models import RecoveryCode, utcnow
+from ..db.models import BackupCode, utcnow
 from ..domain import second_factor
 
 
 def unused(s: Session, user_id: int) -> int:
     return s.scalar(
         select(func.count())
-        .select_from(RecoveryCode)
-        .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+        .select_from(BackupCode)
+        .where(BackupCode.user_id == user_id, BackupCode.used_at.is_(None))
     )
 
 
 def replace_all(s: Session, user_id: int) -> list[str]:
     """A fresh set in place of any earlier one; the codes themselves are not kept."""
     remove_all(s, user_id)
-    codes = second_factor.new_recovery_codes()
+    codes = second_factor.new_backup_codes()
     s.add_all(
-        RecoveryCode(user_id=user_id, code_hash=second_factor.recovery_hash(code)) for code in codes
+        BackupCode(user_id=user_id, code_hash=second_factor.backup_hash(code)) for code in codes
     )
     return codes
 
 
 def remove_all(s: Session, user_id: int) -> None:
-    s.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    s.execute(delete(BackupCode).where(BackupCode.user_id == user_id))
 
 
 def use(s: Session, user_id: int, code: str) -> bool:
     """Marks the code used if it is this person's and unused. One conditional update, so of two
     forms sent at once with the same code only one gets it."""
     done = s.execute(
-        update(RecoveryCode)
+        update(BackupCode)
         .where(
-            RecoveryCode.user_id == user_id,
-            RecoveryCode.code_hash == second_factor.recovery_hash(code),
-            RecoveryCode.used_at.is_(None),
+            BackupCode.user_id == user_id,
+            BackupCode.code_hash == second_factor.backup_hash(code),
+            BackupCode.used_at.is_(None),
         )
         .values(used_at=utcnow())
     )

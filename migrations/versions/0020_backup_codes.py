@@ -1,4 +1,4 @@
-"""recovery codes: one-time stand-ins for the second step's code, kept as hashes
+"""backup codes: one-time stand-ins for the second step's code, kept as hashes
 
 Revision ID: 0020
 Revises: 0019
@@ -20,19 +20,19 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "recovery_codes",
+        "backup_codes",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", careplan.db.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", careplan.db.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_recovery_codes_user_id_users")
+            ["user_id"], ["users.id"], name=op.f("fk_backup_codes_user_id_users")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_codes")),
-        sa.UniqueConstraint("user_id", "code_hash", name=op.f("uq_recovery_codes_user_id")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_backup_codes")),
+        sa.UniqueConstraint("user_id", "code_hash", name=op.f("uq_backup_codes_user_id")),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("recovery_codes")
+    op.drop_table("backup_codes")
