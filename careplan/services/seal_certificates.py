@@ -1,6 +1,6 @@
 """The service's sealing certificates, as administrators see them: which one seals, until when,
-the chain that vouches for it, and the earlier ones PDFs are still checked against. Read from the files the configuration
-names; nothing here is stored in the database."""
+the chain that vouches for it, and the earlier ones PDFs are still checked against. Read from
+the files the configuration names; nothing here is stored in the database."""
 
 from __future__ import annotations
 

@@ -33,7 +33,6 @@ WHO_SIGN = (Role.CLIENT, Role.KEY_WORKER)
 class Status:
     on: bool
     since: datetime | None
-    backup_codes_left: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,7 @@ class Setup:
 def status(db: Database, actor: Actor) -> Status:
     with db.read() as s:
         since = s.scalar(select(User.second_factor_since).where(User.id == actor.id))
-        left = backup_codes.unused(s, actor.id)
-    return Status(since is not None, since, left)
+    return Status(since is not None, since)
 
 
 def begin(db: Database, actor: Actor, issuer: str, secret: str | None = None) -> Setup:

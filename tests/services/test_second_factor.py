@@ -26,7 +26,7 @@ from careplan.db.models import (
 from careplan.domain import second_factor as rules
 from careplan.domain.errors import ContentInvalid
 from careplan.reminders.messages import indiscretions
-from careplan.services import pdfs, reviews, second_factor, signoff
+from careplan.services import account_settings, pdfs, reviews, second_factor, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound
 from tests.factories import PASSWORD, AdminFactory, Circle, make_plan
@@ -171,7 +171,8 @@ def test_turning_it_off_needs_password_and_code_or_an_administrator(db, circle):
     assert second_factor.remove_for(db, actor_for(admin), circle.client.id) == circle.client.email
     row = stored(db, circle.client)
     assert row.second_factor_secret is None and row.second_factor_last_step is None
-    assert second_factor.status(db, person).backup_codes_left == 0
+    with db.read() as s:  # their backup codes went with it
+        assert s.scalar(sa.select(sa.func.count()).select_from(BackupCode)) == 0
     with db.read() as s:
         actions = s.scalars(
             sa.select(AuditEvent.action).where(AuditEvent.action.like("%second_factor%"))
@@ -210,7 +211,7 @@ def test_the_sealed_pdf_says_how_each_signer_proved_who_they_were(app, db, circl
 def test_a_backup_code_stands_in_for_the_app_once(db, circle):
     _, codes = turned_on_with_codes(db, circle.client)
     person = actor_for(circle.client)
-    assert second_factor.status(db, person).backup_codes_left == 10
+    assert account_settings.account(db, person).backup_codes_left == 10
     with db.read() as s:
         kept = s.scalars(sa.select(BackupCode.code_hash)).all()
     assert len(kept) == 10 and not set(kept) & set(codes)  # only hashes are kept
@@ -236,7 +237,7 @@ def test_a_backup_code_stands_in_for_the_app_once(db, circle):
     # A wrong password uses nothing up.
     with pytest.raises(ContentInvalid):
         signoff.sign(db, person, second, 1, "signed", "", "wrong", code=codes[1])
-    assert second_factor.status(db, person).backup_codes_left == 9
+    assert account_settings.account(db, person).backup_codes_left == 9
 
 
 def test_one_backup_code_sent_twice_at_once_signs_once(db, circle):
@@ -256,7 +257,7 @@ def test_one_backup_code_sent_twice_at_once_signs_once(db, circle):
     with ThreadPoolExecutor(2) as pool:
         outcomes = sorted(pool.map(sign, docs))
     assert outcomes == ["refused", "signed"]
-    assert second_factor.status(db, person).backup_codes_left == 9
+    assert account_settings.account(db, person).backup_codes_left == 9
 
 
 def test_new_backup_codes_replace_the_old_and_turning_off_removes_them(db, circle):
