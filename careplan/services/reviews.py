@@ -194,7 +194,7 @@ def crisis_ended(
 # --- use cases ----------------------------------------------------------------------------------
 
 
-def _party_document(s: Session, actor: Actor, document_id: int) -> Document:
+def _party_document(s: Session, actor: Actor, document_id: int, lock: bool = True) -> Document:
     doc = s.get(Document, document_id)
     if doc is None:
         raise NotFound()
@@ -203,7 +203,33 @@ def _party_document(s: Session, actor: Actor, document_id: int) -> Document:
         raise ReadOnly(
             "Only the client and their key worker arrange reviews. You can add a comment."
         )
-    return _lock(s, document_id)
+    return _lock(s, document_id) if lock else doc
+
+
+def _confirmable(
+    s: Session, actor: Actor, document_id: int, version_number: int, lock: bool = False
+) -> tuple[Document, SignOff]:
+    """The document and its decision, if this person may confirm "reviewed, no changes" on
+    this version now; otherwise the reason, raised."""
+    from .signoff import decide_for
+
+    doc = _party_document(s, actor, document_id, lock)
+    decision = decide_for(s, doc)
+    if decision.state is not State.AGREED or decision.agreed.number != version_number:
+        raise Invalid(
+            "Only the agreed version, with no draft changes after it, can be confirmed as "
+            "reviewed with no changes. If you changed something, sign the new version instead."
+        )
+    already = s.scalar(
+        select(ReviewConfirmation.id).where(
+            ReviewConfirmation.document_id == doc.id,
+            ReviewConfirmation.cycle == doc.review_cycle,
+            ReviewConfirmation.user_id == actor.id,
+        )
+    )
+    if already:
+        raise Invalid("You have already confirmed this review.")
+    return doc, decision
 
 
 def request_earlier_review(
@@ -258,9 +284,12 @@ def confirm_no_changes(
     """One party confirms "reviewed, no changes" on the agreed version, re-entering their
     password (and the code from their app, when they turned that on) as when signing.
     Returns True when both have confirmed and the review is done."""
-    from .signoff import current_key_worker, decide_for
+    from .signoff import current_key_worker
 
     now = now or utcnow()
+    # Checked before the password and code, so a refusal uses up no code (see signoff.sign).
+    with db.read() as s:
+        _confirmable(s, actor, document_id, version_number)
     method = passwords.confirm_identity(
         db,
         actor,
@@ -270,22 +299,8 @@ def confirm_no_changes(
         code_refused=passwords.CODE_REFUSED + " Nothing was confirmed.",
     )
     with db.write() as s:
-        doc = _party_document(s, actor, document_id)
-        decision = decide_for(s, doc)
-        if decision.state is not State.AGREED or decision.agreed.number != version_number:
-            raise Invalid(
-                "Only the agreed version, with no draft changes after it, can be confirmed as "
-                "reviewed with no changes. If you changed something, sign the new version instead."
-            )
-        already = s.scalar(
-            select(ReviewConfirmation.id).where(
-                ReviewConfirmation.document_id == doc.id,
-                ReviewConfirmation.cycle == doc.review_cycle,
-                ReviewConfirmation.user_id == actor.id,
-            )
-        )
-        if already:  # the row lock above makes this check and the insert one step
-            raise Invalid("You have already confirmed this review.")
+        # Checked again, with the row locked: the check and the insert are one step.
+        doc, decision = _confirmable(s, actor, document_id, version_number, lock=True)
         s.add(
             ReviewConfirmation(
                 document_id=doc.id,

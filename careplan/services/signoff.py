@@ -238,6 +238,10 @@ def sign(
     are left blank on purpose. `code` is the one from their app, when they have turned the
     second step on."""
     outcome, comment = validate_outcome(outcome_raw, comment)
+    # Everything that can refuse this signature is checked before the password and code, so
+    # a refusal uses up no code (a code works once: typing it again would be refused too).
+    with db.read() as s:
+        _signable(s, actor, document_id, version_number, outcome, confirm_blank)
     method = passwords.confirm_identity(
         db,
         actor,
@@ -247,30 +251,13 @@ def sign(
         code_refused=passwords.CODE_REFUSED + " Nothing was signed.",
     )
     with db.write() as s:
-        # The document row stays locked until this signature is committed, so two signatures
-        # on one document (the same form sent twice, or both parties at once) are decided one
-        # after the other, each seeing the other's. On SQLite, BEGIN IMMEDIATE does the same.
-        doc = s.get(Document, document_id, with_for_update=True)
-        if doc is None:
-            raise NotFound()
-        access = require_read(s, actor, doc.client_id)
-        if not access.sign:
-            raise ReadOnly("Only the client and their key worker sign. Nobody can sign for them.")
-        if version_number != doc.head_number:
-            raise Invalid(
-                f"Version {version_number} is not the latest one (version {doc.head_number} is). "
-                "Please read the latest version before signing."
-            )
-        version = s.scalar(
-            select(Version).where(Version.document_id == doc.id, Version.number == version_number)
+        # Checked again: someone may have saved or signed in the meantime. The document row
+        # stays locked until this signature is committed, so two signatures on one document
+        # (the same form sent twice, or both parties at once) are decided one after the
+        # other, each seeing the other's. On SQLite, BEGIN IMMEDIATE does the same.
+        doc, version, blank, before = _signable(
+            s, actor, document_id, version_number, outcome, confirm_blank, lock=True
         )
-        blank = []
-        if outcome.agrees and doc.kind == "agreement":
-            blank = [p.key for p in _refuse_unconfirmed_blanks(doc, version, confirm_blank)]
-        before = decide_for(s, doc)
-        refused = refusal(before, version_number, actor.id, outcome)
-        if refused:
-            raise Invalid(refused)
         s.add(
             SignatureRecord(
                 document_id=doc.id,
@@ -325,6 +312,41 @@ def sign(
 
         reviews.after_signing(s, actor, doc, before, after, utcnow())
         return after
+
+
+def _signable(
+    s: Session,
+    actor: Actor,
+    document_id: int,
+    version_number: int,
+    outcome: Outcome,
+    confirm_blank: bool,
+    lock: bool = False,
+) -> tuple[Document, Version, list[str], SignOff]:
+    """The document, the version, the key parts left blank and the decision before this
+    signature; or the reason this person cannot sign this version now, raised."""
+    doc = s.get(Document, document_id, with_for_update=lock)
+    if doc is None:
+        raise NotFound()
+    access = require_read(s, actor, doc.client_id)
+    if not access.sign:
+        raise ReadOnly("Only the client and their key worker sign. Nobody can sign for them.")
+    if version_number != doc.head_number:
+        raise Invalid(
+            f"Version {version_number} is not the latest one (version {doc.head_number} is). "
+            "Please read the latest version before signing."
+        )
+    version = s.scalar(
+        select(Version).where(Version.document_id == doc.id, Version.number == version_number)
+    )
+    blank = []
+    if outcome.agrees and doc.kind == "agreement":
+        blank = [p.key for p in _refuse_unconfirmed_blanks(doc, version, confirm_blank)]
+    before = decide_for(s, doc)
+    refused = refusal(before, version_number, actor.id, outcome)
+    if refused:
+        raise Invalid(refused)
+    return doc, version, blank, before
 
 
 def _refuse_unconfirmed_blanks(doc: Document, version: Version, confirmed: bool):

@@ -151,13 +151,15 @@ def test_a_key_worker_cannot_sign_for_the_client_with_the_clients_password(db, w
     # not let anyone sign as the client, nor as themselves.
     with db.write() as s:
         s.get(User, world.circle.client.id).password_hash = passwords.hash_password(CLIENTS_OWN)
+    # The agreement's key parts are empty: confirmed here, so the password is all that is wrong.
     err = refused(
         db,
         ContentInvalid,
         lambda: signoff.sign(
-            db, actor_for(world.circle.key_worker), world.agreement, 1, "signed", "", CLIENTS_OWN
+            db, actor_for(world.circle.key_worker), world.agreement, 1, "signed", "", CLIENTS_OWN,
+            confirm_blank=True,
         ),
-    )
+    )  # fmt: skip
     assert "Nothing was signed" in err.errors["password"]
 
 

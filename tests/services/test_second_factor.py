@@ -29,7 +29,7 @@ from careplan.reminders.messages import indiscretions
 from careplan.services import account_settings, pdfs, reviews, second_factor, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound
-from tests.factories import PASSWORD, AdminFactory, Circle, make_plan
+from tests.factories import PASSWORD, AdminFactory, Circle, make_agreement, make_plan
 
 ISSUER = "app.example.org"  # what the app lists the account under: the service's address
 
@@ -278,3 +278,30 @@ def test_new_backup_codes_replace_the_old_and_turning_off_removes_them(db, circl
         assert s.scalar(sa.select(sa.func.count()).select_from(BackupCode)) == 0
     with pytest.raises(Invalid):
         second_factor.replace_backup_codes(db, person, PASSWORD, fresh[1])
+
+
+def test_a_refused_signature_or_review_uses_up_no_code(db, circle):
+    """A code works once, so a signature refused for another reason (a key part left empty
+    without saying so, a version that is no longer the latest) must not use it: the person
+    types the same code again and it works."""
+    secret, codes = turned_on_with_codes(db, circle.client)
+    person = actor_for(circle.client)
+    agreement = make_agreement(circle.key_worker, circle.client)  # its key parts are empty
+    now = code(secret, 1)
+    for typed in (now, codes[0]):
+        with pytest.raises(ContentInvalid) as refused:
+            signoff.sign(db, person, agreement, 1, "signed", "", PASSWORD, code=typed)
+        assert "code" not in refused.value.errors
+    assert account_settings.account(db, person).backup_codes_left == 10
+    signoff.sign(db, person, agreement, 1, "signed", "", PASSWORD, confirm_blank=True, code=now)
+
+    plan = make_plan(circle.key_worker, circle.client, versions=2)
+    with pytest.raises(Invalid, match="not the latest one"):
+        signoff.sign(db, person, plan, 1, "signed", "", PASSWORD, code=codes[0])
+    signoff.sign(db, person, plan, 2, "signed", "", PASSWORD, code=codes[0])
+    signoff.sign(db, actor_for(circle.key_worker), plan, 2, "signed", "", PASSWORD)
+    # Agreed: a review confirmed on the wrong version is refused, and the code still works.
+    with pytest.raises(Invalid, match="Only the agreed version"):
+        reviews.confirm_no_changes(db, person, plan, 1, PASSWORD, code=codes[1])
+    assert not reviews.confirm_no_changes(db, person, plan, 2, PASSWORD, code=codes[1])
+    assert account_settings.account(db, person).backup_codes_left == 8
