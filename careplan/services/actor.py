@@ -18,3 +18,9 @@ class Actor:
     @property
     def author(self) -> Author:
         return Author(self.id, self.name, self.role.value)
+
+    @property
+    def own_client_id(self) -> int | None:
+        """The client whose records an event about this person's own account belongs to: a
+        client's own account events show in their records; nobody else's do."""
+        return self.id if self.role is Role.CLIENT else None

@@ -82,11 +82,6 @@ def _end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), UTC)
 
 
-def _client_id(actor: Actor) -> int | None:
-    # A client's own account events show in their records; nobody else's do.
-    return actor.id if actor.role is Role.CLIENT else None
-
-
 def create(
     db: Database, actor: Actor, name: str, scopes, expires_on, now: datetime | None = None
 ) -> NewToken:
@@ -110,7 +105,7 @@ def create(
             "api_token.create",
             "api_token",
             row.id,
-            client_id=_client_id(actor),
+            client_id=actor.own_client_id,
             detail={"scopes": list(wanted.scopes), "expires_on": wanted.expires_on.isoformat()},
         )
         return NewToken(secret, _view(row))
@@ -138,7 +133,9 @@ def revoke(db: Database, actor: Actor, token_id: int, now: datetime | None = Non
         if row.revoked_at is not None:
             return
         row.revoked_at = now
-        audit.record(s, actor, "api_token.revoke", "api_token", row.id, client_id=_client_id(actor))
+        audit.record(
+            s, actor, "api_token.revoke", "api_token", row.id, client_id=actor.own_client_id
+        )
 
 
 def authenticate(db: Database, secret: str | None, address: str, now: datetime | None = None):

@@ -12,7 +12,6 @@ from sqlalchemy import bindparam, or_, select, update
 from ..db.models import Notification, User, utcnow
 from ..domain import second_factor
 from ..domain.errors import ContentInvalid
-from ..domain.roles import Role
 from . import audit, backup_codes
 from .actor import Actor
 from .throttle import throttle_for
@@ -129,7 +128,7 @@ def _use_backup_code(db, actor: Actor, code: str) -> bool:
             "account.backup_code_used",
             "user",
             actor.id,
-            client_id=actor.id if actor.role is Role.CLIENT else None,
+            client_id=actor.own_client_id,
             detail={"left": left},
         )
         return True

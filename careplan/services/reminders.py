@@ -891,7 +891,7 @@ def new_calendar_token(db: Database, actor: Actor, now: datetime) -> str:
             feed.token_hash, feed.created_at = token_hash(token), now
         audit.record(
             s, actor, "calendar.new_address", "user", actor.id,
-            client_id=actor.id if actor.role is Role.CLIENT else None,
+            client_id=actor.own_client_id,
         )  # fmt: skip
     return token
 
@@ -903,7 +903,7 @@ def stop_calendar(db: Database, actor: Actor) -> None:
             s.delete(feed)
             audit.record(
                 s, actor, "calendar.stop", "user", actor.id,
-                client_id=actor.id if actor.role is Role.CLIENT else None,
+                client_id=actor.own_client_id,
             )  # fmt: skip
 
 
