@@ -50,17 +50,17 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
 
 
 def use_database(app: Flask, url: str, database: Database | None = None) -> None:
-    """The app's database, with the attempt counters kept in it (or in Redis) and who is told
-    of a pause (careplan.services.throttle). The test suite also uses this to give each test
+    """The app's database, with the attempt counters kept in it (or in Redis) and who tells
+    people about their own account: a pause of signing in, a backup code used. The test suite also uses this to give each test
     an empty database without building the app again, passing one `database` per test worker:
     SQLAlchemy caches compiled statements per engine, and compiling them again for every test
     cost about a tenth of the suite's processor time."""
-    from .reminders.lockouts import LockoutNotices
+    from .reminders.account_notices import AccountNotices
     from .services import throttle
 
     app.config["DATABASE_URL"] = url
     if database is None:
         database = Database(url, sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
     db = app.extensions[DB_KEY] = database
-    notices = LockoutNotices(db, app.config)
-    throttle.install(db, throttle.Throttle.from_config(app.config, db, on_lockout=notices))
+    notices = db.account_notices = AccountNotices(db, app.config)
+    throttle.install(db, throttle.Throttle.from_config(app.config, db, on_lockout=notices.paused))

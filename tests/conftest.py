@@ -20,6 +20,7 @@ from careplan.db import migrate
 from careplan.db.engine import Database, make_engine
 from careplan.db.models import AuditEvent
 from careplan.extensions import DB_KEY
+from careplan.reminders import account_notices
 from careplan.services import passwords
 from tests import factories
 
@@ -154,16 +155,16 @@ def _worker_app(tmp_path_factory):
 @pytest.fixture
 def database_url(db_template):
     yield db_template.fresh_url()
-    _wait_for_lockout_notices()
+    _wait_for_account_notices()
 
 
-def _wait_for_lockout_notices() -> None:
+def _wait_for_account_notices() -> None:
     """A pause of an account is written down by a thread of its own
-    (careplan.reminders.lockouts). One still writing when the next test empties the database
-    would commit its rows, numbered before the sequences were reset, into that test's
+    (careplan.reminders.account_notices). One still writing when the next test empties the
+    database would commit its rows, numbered before the sequences were reset, into that test's
     database, and the next row with that number would be refused."""
     for thread in threading.enumerate():
-        if thread.name == "lockout":
+        if thread.name == account_notices.THREAD_NAME:
             thread.join(30)
 
 

@@ -124,6 +124,8 @@ class Database:
         self._shared: ContextVar[_SharedRead | None] = ContextVar("shared_read", default=None)
         # The attempt counters of the app using this database (careplan.services.throttle).
         self.throttle = None
+        # Who tells people about their own account (careplan.reminders.account_notices).
+        self.account_notices = None
 
     @property
     def is_sqlite(self) -> bool:

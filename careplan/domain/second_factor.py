@@ -115,15 +115,19 @@ def accepted_step(secret: str, code: str, at: datetime, last_used: int | None) -
     return None
 
 
+def backup_codes_left(left: int) -> str:
+    """How many backup codes the person has left, and what to do about it."""
+    if left == 0:
+        return "That was your last one: make new ones on your account page."
+    if left <= 3:
+        return f"You have {left} left: make new ones on your account page soon."
+    return f"You have {left} left."
+
+
 def backup_code_used_wording(left: int) -> str:
     """What the person is told in the app when one of their backup codes was used."""
-    if left == 0:
-        remaining = "That was your last one: make new ones on your account page."
-    elif left <= 3:
-        remaining = f"You have {left} left: make new ones on your account page soon."
-    else:
-        remaining = f"You have {left} left."
     return (
         "One of your backup codes was used to confirm it was you. "
-        f"{remaining} If it was not you, change your password now and tell the service."
+        f"{backup_codes_left(left)} If it was not you, change your password now and tell the "
+        "service."
     )

@@ -1,5 +1,6 @@
 """E-mails about a person's own account: a link to choose a password, "your password was
-changed", "the second step when signing was turned on or off". Discreet like every other
+changed", "the second step when signing was turned on or off", "one of your backup codes was
+used" (careplan.reminders.account_notices sends that one). Discreet like every other
 e-mail (careplan.reminders.messages): they never say what kind of service this is.
 
 They are sent at once, from a short-lived thread, so that asking for a link answers in the same
@@ -15,6 +16,7 @@ import threading
 from datetime import UTC, datetime
 
 from ..domain.local_time import DEFAULT_TIME_ZONE, show, time_zone
+from ..domain.second_factor import backup_codes_left
 from ..domain.tokens import new_token
 from . import messages
 from .mail import build_message, mailer_from_config, message_id
@@ -51,6 +53,20 @@ def second_factor_email(
     )
 
 
+def backup_code_used_email(
+    left: int, link: str, when: datetime | None = None, zone: str = DEFAULT_TIME_ZONE
+) -> messages.Email:
+    """One of the person's backup codes was used in place of their app's code."""
+    when = long_time(when or datetime.now(UTC), zone)
+    return messages.Email(
+        messages.render("backup_code_used_subject.txt"),
+        messages.render(
+            "backup_code_used_body.txt", when=when, left=backup_codes_left(left), link=link
+        )
+        + "\n",
+    )
+
+
 def send_soon(config, to: str, email: messages.Email) -> threading.Thread:
     """Send one e-mail from a background thread; returns the thread (tests wait on it)."""
     sender = config["SMTP_FROM"]
@@ -59,7 +75,7 @@ def send_soon(config, to: str, email: messages.Email) -> threading.Thread:
         to,
         email.subject,
         email.body,
-        message_id("account", _unique_number(), sender, config["PUBLIC_BASE_URL"]),
+        message_id("account", unique_number(), sender, config["PUBLIC_BASE_URL"]),
     )
     mailer = mailer_from_config(config)
 
@@ -75,7 +91,7 @@ def send_soon(config, to: str, email: messages.Email) -> threading.Thread:
     return thread
 
 
-def _unique_number() -> str:
+def unique_number() -> str:
     return f"{datetime.now().strftime('%Y%m%d%H%M%S')}-{new_token()[:12]}"
 
 

@@ -78,10 +78,13 @@ def confirm_identity(
         throttle.password_accepted(email)
         return second_factor.METHOD_PASSWORD
     if (backup := second_factor.backup_code(code)) is not None:
-        if not _use_backup_code(db, actor, backup):
+        left = _use_backup_code(db, actor, backup)
+        if left is None:
             throttle.password_refused(email, actor.ip)
             raise ContentInvalid({"code": code_refused})
         throttle.password_accepted(email)
+        if db.account_notices is not None:
+            db.account_notices.backup_code_used(email, left, now or utcnow())
         return second_factor.METHOD_WITH_BACKUP_CODE
     typed = second_factor.clean_code(code)
     step = second_factor.accepted_step(secret, typed, now or utcnow(), last_step)
@@ -107,13 +110,14 @@ def _use_step(db, user_id: int, step: int) -> bool:
         return done.rowcount == 1
 
 
-def _use_backup_code(db, actor: Actor, code: str) -> bool:
-    """Uses up one of the person's backup codes, if it is theirs and unused. They are told
-    in the app, with how many are left, so a code used by someone else does not go
-    unnoticed."""
+def _use_backup_code(db, actor: Actor, code: str) -> int | None:
+    """Uses up one of the person's backup codes, if it is theirs and unused, and returns how
+    many are left (None: not used). They are told in the app, with how many are left, so a
+    code used by someone else does not go unnoticed; the app's account notices e-mail them
+    too, once this is committed."""
     with db.write() as s:
         if not backup_codes.use(s, actor.id, code):
-            return False
+            return None
         left = backup_codes.unused(s, actor.id)
         s.add(
             Notification(
@@ -131,7 +135,7 @@ def _use_backup_code(db, actor: Actor, code: str) -> bool:
             client_id=actor.own_client_id,
             detail={"left": left},
         )
-        return True
+        return left
 
 
 _IDENTITY = select(

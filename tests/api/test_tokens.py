@@ -13,7 +13,7 @@ from careplan import create_app
 from careplan.db.models import ApiToken, AuditEvent, Notification
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.tokens import token_hash
-from careplan.services import api_tokens, throttle
+from careplan.services import api_tokens
 from careplan.services.accounts import actor_for
 from tests import factories
 from tests.api.conftest import assert_error, bearer
@@ -205,7 +205,7 @@ def test_wrong_signing_passwords_through_the_api_are_paused_too(database_url, tm
         paused = client.post(url, json={"password": factories.PASSWORD}, headers=bearer(secret))
         assert_error(paused, 429)
         # Its owner is told, as after wrong passwords on the sign-in page.
-        throttle.throttle_for(db).on_lockout.wait(30)
+        db.account_notices.wait(30)
         with db.read() as s:
             notices = s.scalars(
                 sa.select(Notification.text).where(Notification.user_id == circle.client.id)

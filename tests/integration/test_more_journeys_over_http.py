@@ -89,11 +89,14 @@ def mailing_gunicorn_url(smtp_server, monkeypatch, request):
     return request.getfixturevalue("gunicorn_url"), inbox
 
 
-def _mail_to(inbox, address: str, timeout: float = 10.0):
-    """The last message to `address` (sent from a background thread, after the page answered)."""
+def _mail_to(inbox, address: str, subject: str | None = None, timeout: float = 10.0):
+    """The last message to `address`, with that subject if one is given (sent from a background
+    thread, after the page answered)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        mails = [m for to, m in inbox.messages() if to == [address]]
+        mails = [
+            m for to, m in inbox.messages() if to == [address] and subject in (None, m["Subject"])
+        ]
         if mails:
             return mails[-1]
         time.sleep(0.02)
@@ -530,6 +533,8 @@ def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_
         client.post(f"/documents/{other}/versions/1/sign", {**sign, "code": backup[0]}, page)
     )
     assert path == f"/documents/{other}" and "You signed version 1." in page
+    used = _mail_to(inbox, circle.client.email, "One of your backup codes was used")
+    assert "You have 9 left." in used.get_content()
     with db.read() as s:
         methods = s.scalars(
             sa.select(SignatureRecord.method)

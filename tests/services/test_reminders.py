@@ -468,6 +468,9 @@ def _every_rendering(today: date):
     for on in (True, False):
         step = account_mail.second_factor_email(on, "https://app.example.org/me/account")
         yield f"second step {on}", step.subject + "\n" + step.body
+    for left in (0, 2, 9):
+        used = account_mail.backup_code_used_email(left, "https://app.example.org/me/account")
+        yield f"backup code used {left}", used.subject + "\n" + used.body
 
 
 def test_every_message_template_is_discreet():
@@ -492,6 +495,8 @@ def test_every_message_template_is_discreet():
         "password_changed_body.txt",
         "second_factor_subject.txt",
         "second_factor_body.txt",
+        "backup_code_used_subject.txt",
+        "backup_code_used_body.txt",
         "alert_subject.txt",
         "alert_body.txt",
         "alert_notification.txt",

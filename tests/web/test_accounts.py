@@ -249,10 +249,18 @@ def test_a_second_step_when_signing_set_up_used_and_removed_through_the_pages(
     assert again.status_code == 400  # nothing to turn off: said plainly
 
 
-def test_a_backup_code_signs_once_in_place_of_the_app_and_new_ones_replace_them(app, db):
+def _backup_code_mail(messages):
+    """The e-mails saying a backup code was used, in the order they came."""
+    return [(to, m) for to, m in messages if m["Subject"] == "One of your backup codes was used"]
+
+
+def test_a_backup_code_signs_once_in_place_of_the_app_and_new_ones_replace_them(
+    smtp_app, smtp_server, db
+):
+    _, inbox = smtp_server
     circle = Circle()
     first, second = (make_plan(circle.key_worker, circle.client) for _ in range(2))
-    web = login(app.test_client(), circle.client)
+    web = login(smtp_app.test_client(), circle.client)
     secret = SECRET.search(web.get("/me/second-factor").get_data(as_text=True)).group(1)
     totp = pyotp.TOTP(secret)
     on = _post(web, "/me/second-factor", secret=secret, code=totp.now(), password=PASSWORD)
@@ -273,6 +281,13 @@ def test_a_backup_code_signs_once_in_place_of_the_app_and_new_ones_replace_them(
     assert "You have 9 backup codes left" in account_page
     notices = web.get("/me/notifications").get_data(as_text=True)
     assert "One of your backup codes was used" in notices and "You have 9 left" in notices
+    # And by e-mail, so a code someone else used is noticed before the person next signs in.
+    db.account_notices.wait(30)
+    [(to, used)] = _backup_code_mail(_mail(inbox, 2))
+    assert to == [circle.client.email]
+    body = used.get_content()
+    assert "You have 9 left." in body and "https://app.example.org/me/account" in body
+    assert indiscretions(used["Subject"] + body) == []
 
     # New codes replace every old one; a wrong password changes nothing.
     refused = _post(web, "/me/second-factor/backup-codes", codes_password="wrong",
@@ -289,6 +304,11 @@ def test_a_backup_code_signs_once_in_place_of_the_app_and_new_ones_replace_them(
                      password=PASSWORD, code=codes[2])  # fmt: skip
     assert old_code.status_code == 422
     assert "You have 10 backup codes left" in web.get("/me/account").get_data(as_text=True)
+    # The code that made the new ones was e-mailed about; the refused old one was not.
+    db.account_notices.wait(30)
+    later = _backup_code_mail(_mail(inbox, 3))
+    assert len(inbox.envelopes) == 3 and len(later) == 2
+    assert "You have 8 left" in later[1][1].get_content()
     with db.read() as s:
         actions = s.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions.count("account.backup_code_used") == 2  # one to sign, one to renew

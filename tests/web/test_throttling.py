@@ -20,7 +20,7 @@ from careplan.config import RATE_LIMITS
 from careplan.db.models import AuditEvent, Notification, RateLimitCounter, SignatureRecord
 from careplan.extensions import DB_KEY
 from careplan.reminders.messages import indiscretions
-from careplan.services import second_factor, signoff, throttle
+from careplan.services import second_factor, signoff
 from careplan.services.accounts import actor_for
 from tests import factories
 from tests.conftest import FAST_ARGON2, csrf_token, login
@@ -63,7 +63,7 @@ def _notices(db, user_id: int) -> list[str]:
 
 
 def _wait_for_notices(db):
-    throttle.throttle_for(db).on_lockout.wait(30)
+    db.account_notices.wait(30)
 
 
 def test_wrong_passwords_pause_the_account_and_its_owner_is_told_once(app, client, db):
