@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -98,12 +99,36 @@ class DatabaseTemplate:
             self.database = Database(url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
         return self.database
 
-    def _truncate(self) -> None:
+    def _engine_for_tests(self):
         if self._engine is None:
             # The app's engine: tests of database outages end every connection to it, and a
             # connection the server ended is replaced before use (careplan.db.engine).
             self._engine = make_engine(self.url)
-        with self._engine.begin() as conn:
+        return self._engine
+
+    def open_transactions(self, wait_seconds: float = 10.0) -> list[tuple]:
+        """Other connections to the test database still inside a transaction once a test has
+        ended, after waiting up to `wait_seconds` for them to finish. One left behind (a
+        thread a test did not wait for) would commit rows numbered before the sequences are
+        reset into the next test's database. Always none on SQLite, which is copied afresh."""
+        if BACKEND != "postgresql":
+            return []
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            # A new transaction each time: the server shows a transaction one fixed view of
+            # pg_stat_activity.
+            with self._engine_for_tests().connect() as conn:
+                busy = conn.exec_driver_sql(
+                    "SELECT pid, application_name, state, left(query, 200) "
+                    "FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                ).all()
+            if not busy or time.monotonic() > deadline:
+                return [tuple(row) for row in busy]
+            time.sleep(0.05)
+
+    def _truncate(self) -> None:
+        with self._engine_for_tests().begin() as conn:
             # The append-only tables refuse deletion (careplan.db.append_only). Emptying the
             # test database between tests skips triggers for this transaction instead, which
             # only a superuser may do, as only a superuser (or the owner) may drop a trigger.
@@ -156,6 +181,8 @@ def _worker_app(tmp_path_factory):
 def database_url(db_template):
     yield db_template.fresh_url()
     _wait_for_account_notices()
+    left_open = db_template.open_transactions()
+    assert not left_open, f"still inside a transaction after the test: {left_open}"
 
 
 def _wait_for_account_notices() -> None:
