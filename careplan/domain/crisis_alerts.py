@@ -42,6 +42,10 @@ _ALERT = "alert:"
 _ESCALATION = "alert-escalation:"
 
 
+# What an alert's reminder kinds start with: the senders take those before any other.
+KIND_PREFIXES = (_ALERT, _ESCALATION)
+
+
 def reminder_kind(alert_id: int, escalation: bool = False) -> str:
     """The kind of the reminder that delivers an alert (part of the reminder's unique key)."""
     return f"{_ESCALATION if escalation else _ALERT}{alert_id}"

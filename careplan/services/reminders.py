@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, case, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -43,6 +43,7 @@ from ..db.models import (
     SupervisorTeam,
     User,
 )
+from ..domain.crisis_alerts import KIND_PREFIXES as ALERT_KIND_PREFIXES
 from ..domain.crisis_alerts import alert_of
 from ..domain.paging import Paged, Window
 from ..domain.reviews import (
@@ -376,6 +377,9 @@ class Claim:
     failed: int = 0
 
 
+_ALERTS_FIRST = case((or_(*(Reminder.kind.startswith(p) for p in ALERT_KIND_PREFIXES)), 0), else_=1)
+
+
 def _claimable(model, now: datetime):
     return and_(
         model.status.in_(("pending", "sending")),
@@ -451,9 +455,10 @@ def claim(
     limit: int | None = None,
     channels: Sequence[str] = ("app", "email"),
 ) -> Claim:
-    """Take up to `limit` reminders to deliver, each leased to `worker` until now + lease.
-    Reminders no longer owed (reviewed, date moved, person no longer concerned) are
-    cancelled here instead."""
+    """Take up to `limit` reminders to deliver, each leased to `worker` until now + lease,
+    crisis alerts first: someone asking for help does not wait behind a backlog of review
+    reminders (after the mail server was down for a day, say). Reminders no longer owed
+    (reviewed, date moved, person no longer concerned) are cancelled here instead."""
     limit = limit or settings.claim_batch
     result = Claim([])
     with db.write() as s:
@@ -461,7 +466,7 @@ def claim(
             s.scalars(
                 select(Reminder)
                 .where(Reminder.channel.in_(list(channels)), _claimable(Reminder, now))
-                .order_by(Reminder.id)
+                .order_by(_ALERTS_FIRST, Reminder.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )

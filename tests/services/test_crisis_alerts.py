@@ -15,7 +15,7 @@ from careplan.db.models import AuditEvent, CrisisAlert, CrisisResponse, Notifica
 from careplan.domain.errors import ContentInvalid
 from careplan.reminders import messages
 from careplan.reminders.sender import send_pending
-from careplan.services import contingencies, crisis_alerts, documents
+from careplan.services import contingencies, crisis_alerts, documents, reminders
 from careplan.services.accounts import actor_for
 from careplan.services.crisis_alerts import AlertSettings
 from careplan.services.errors import Invalid, NotFound, ReadOnly
@@ -99,6 +99,38 @@ def test_putting_the_plan_into_effect_alerts_the_key_worker_and_their_team(db, t
     # Delivered once: a second run has nothing to send.
     assert not send(db, mailer, alert.raised_at + timedelta(minutes=1))
     assert len(mailer.sent) == 2
+
+
+def _email(team, kind: str, person, due: date) -> Reminder:
+    return Reminder(document_id=team.agreement, due_on=due, kind=kind, recipient_id=person.id,
+                    channel="email", owed_on=TODAY)  # fmt: skip
+
+
+def test_an_alert_is_sent_before_a_backlog_of_other_reminders(db, team):
+    # Reminders piled up before the alert (the mail server was down, say): more than a batch.
+    with db.write() as s:
+        for days in range(SETTINGS.claim_batch + 10):
+            due = TODAY - timedelta(days=days)
+            s.add(_email(team, "today", team.client, due))
+    alert = start_plan(db, team)
+    now = alert.raised_at + timedelta(seconds=1)
+    first = reminders.claim(db, SETTINGS, now, "sender-1", limit=4)
+    assert {(i.kind, i.recipient_id, i.channel) for i in first.items} == {
+        (f"alert:{alert.id}", person.id, channel)
+        for person in (team.key_worker, team.colleague)
+        for channel in ("app", "email")
+    }
+    # The escalation to the supervisors goes first too.
+    with db.write() as s:
+        s.add(_email(team, f"alert-escalation:{alert.id}", team.supervisor, TODAY))
+    (escalation,) = reminders.claim(db, SETTINGS, now, "sender-1", limit=1).items
+    assert escalation.kind == f"alert-escalation:{alert.id}"
+    # Then the rest, oldest first.
+    after = reminders.claim(db, SETTINGS, now, "sender-1", limit=1)
+    with db.read() as s:
+        oldest = s.scalar(sa.select(sa.func.min(Reminder.id)).where(Reminder.kind == "today"))
+        touched = s.scalar(sa.select(Reminder.status).where(Reminder.id == oldest))
+    assert touched != "pending" and len(after.items) + after.cancelled == 1
 
 
 def test_the_alert_waits_on_start_pages_until_someone_responds(db, team):
