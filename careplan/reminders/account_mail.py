@@ -67,22 +67,28 @@ def backup_code_used_email(
     )
 
 
-def send_soon(config, to: str, email: messages.Email) -> threading.Thread:
-    """Send one e-mail from a background thread; returns the thread (tests wait on it)."""
+def send_now(
+    config, to: str, email: messages.Email, kind: str = "account", number: str | int = ""
+) -> None:
+    """Send one e-mail about a person's account, now; raises if it cannot be sent."""
     sender = config["SMTP_FROM"]
     msg = build_message(
         sender,
         to,
         email.subject,
         email.body,
-        message_id("account", unique_number(), sender, config["PUBLIC_BASE_URL"]),
+        message_id(kind, number or unique_number(), sender, config["PUBLIC_BASE_URL"]),
     )
-    mailer = mailer_from_config(config)
+    with mailer_from_config(config).connect() as send:
+        send(msg)
+
+
+def send_soon(config, to: str, email: messages.Email) -> threading.Thread:
+    """Send one e-mail from a background thread; returns the thread (tests wait on it)."""
 
     def run() -> None:
         try:
-            with mailer.connect() as send:
-                send(msg)
+            send_now(config, to, email)
         except (smtplib.SMTPException, OSError) as exc:
             log.error("Could not send an account e-mail: %s", exc)
 

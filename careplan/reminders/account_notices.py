@@ -15,8 +15,7 @@ from datetime import datetime
 from ..db.engine import Database
 from ..domain.local_time import DEFAULT_TIME_ZONE
 from ..services import throttle
-from . import account_mail
-from .mail import build_message, mailer_from_config, message_id
+from . import account_mail, messages
 
 log = logging.getLogger("careplan.reminders")
 
@@ -64,22 +63,15 @@ class AccountNotices:
     def _time_zone(self) -> str:
         return self.config.get("TIME_ZONE") or DEFAULT_TIME_ZONE
 
-    def _send(self, kind: str, number: int | str, to: str, subject: str, body: str) -> None:
-        sender = self.config["SMTP_FROM"]
-        message = build_message(
-            sender, to, subject, body, message_id(kind, number, sender, self._base_url)
-        )
-        with mailer_from_config(self.config).connect() as send:
-            send(message)
-
     def _tell_paused(self, account: str, until: datetime) -> None:
         try:
             notice = throttle.record_lockout(self.db, account, until, self._time_zone)
             if notice is None:
                 return
             wording = throttle.lockout_wording(until, self._base_url, self._time_zone)
-            self._send(
-                "lockout", notice.notification_id, notice.email, wording.subject, wording.body
+            email = messages.Email(wording.subject, wording.body)
+            account_mail.send_now(
+                self.config, notice.email, email, "lockout", notice.notification_id
             )
         except Exception:  # noqa: BLE001 - a lost notice must not go unnoticed, nor crash
             log.exception("Could not tell an account's owner that signing in was paused.")
@@ -89,7 +81,6 @@ class AccountNotices:
             wording = account_mail.backup_code_used_email(
                 left, f"{self._base_url}/me/account", at, self._time_zone
             )
-            number = account_mail.unique_number()
-            self._send("backup-code", number, email, wording.subject, wording.body)
+            account_mail.send_now(self.config, email, wording, "backup-code")
         except Exception:  # noqa: BLE001 - the notice in the app is there; log the e-mail
             log.exception("Could not e-mail an account's owner that a backup code was used.")
