@@ -186,8 +186,8 @@ def database_url(db_template):
 
 
 def _wait_for_account_notices() -> None:
-    """A pause of an account is written down by a thread of its own
-    (careplan.reminders.account_notices). One still writing when the next test empties the
+    """Account e-mails are sent, and a pause of an account written down, by threads of their
+    own (careplan.reminders.account_notices). One still writing when the next test empties the
     database would commit its rows, numbered before the sequences were reset, into that test's
     database, and the next row with that number would be refused."""
     for thread in threading.enumerate():
@@ -211,6 +211,9 @@ def app(_worker_app, database_url, db_template):
     factories.bind(app.extensions[DB_KEY])
     yield app
     factories.unbind()
+    # Before the pool is emptied: a notice's thread still running afterwards would put a new
+    # connection into it, and on SQLite that one would keep the file this test used.
+    _wait_for_account_notices()
     app.extensions[DB_KEY].dispose()
 
 

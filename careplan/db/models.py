@@ -536,15 +536,10 @@ class ReviewConfirmation(Base):
     method: Mapped[str] = mapped_column(String(60))
 
 
-class ReminderDigest(Base):
-    """The one e-mail a day that lists a worker's or supervisor's reminders."""
+class Delivered:
+    """What the senders (careplan.reminders.sender) keep about each e-mail or notice they
+    deliver: claimed with a lease, tried again after a pause, given up after the last try."""
 
-    __tablename__ = "reminder_digests"
-    __table_args__ = (UniqueConstraint("recipient_id", "day", name="uq_reminder_digests_day"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    day: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -555,7 +550,18 @@ class ReminderDigest(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
-class Reminder(Base):
+class ReminderDigest(Delivered, Base):
+    """The one e-mail a day that lists a worker's or supervisor's reminders."""
+
+    __tablename__ = "reminder_digests"
+    __table_args__ = (UniqueConstraint("recipient_id", "day", name="uq_reminder_digests_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    day: Mapped[date] = mapped_column(Date)
+
+
+class Reminder(Delivered, Base):
     """A reminder owed to one person on one channel. The unique key makes each one exist once,
     however many sweeps run; the status says whether it was delivered."""
 
@@ -573,15 +579,25 @@ class Reminder(Base):
     recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     channel: Mapped[str] = mapped_column(String(10))  # "app", "email" or "digest"
     owed_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    claimed_by: Mapped[str] = mapped_column(String(100), default="")
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_digests.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class AccountEmail(Delivered, Base):
+    """An e-mail telling someone about their own account (their password changed, the second
+    step turned on or off, a backup code used, signing in paused), kept from the transaction
+    that caused it until the mail server has accepted it. Written with the change, so a
+    crash, a restart or a mail server that is down loses none of them; claimed and retried
+    like the reminders (careplan.reminders.sender)."""
+
+    __tablename__ = "account_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The address when it was written: a notice about a change goes to the address the
+    # account had then, even if the address is changed afterwards.
+    to_address: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(30))  # careplan.reminders.account_mail.KINDS
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class Notification(Base):

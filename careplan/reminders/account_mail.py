@@ -1,11 +1,12 @@
 """E-mails about a person's own account: a link to choose a password, "your password was
 changed", "the second step when signing was turned on or off", "one of your backup codes was
-used" (careplan.reminders.account_notices sends that one). Discreet like every other
-e-mail (careplan.reminders.messages): they never say what kind of service this is.
+used", "signing in is paused". Discreet like every other e-mail (careplan.reminders.messages):
+they never say what kind of service this is.
 
-They are sent at once, from a short-lived thread, so that asking for a link answers in the same
-time whether or not the address has an account. If sending fails the person can simply ask
-again; nothing else depends on these messages.
+A link is sent at once, from a short-lived thread, so that asking for one answers in the same
+time whether or not the address has an account; if sending fails the person can simply ask
+again. The others are kept in the database until sent (careplan.services.account_emails) and
+written here from what was kept (`account_email`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from ..domain.local_time import DEFAULT_TIME_ZONE, show, time_zone
 from ..domain.second_factor import backup_codes_left
 from ..domain.tokens import new_token
+from ..services import account_emails, throttle
 from . import messages
 from .mail import build_message, mailer_from_config, message_id
 
@@ -67,28 +69,42 @@ def backup_code_used_email(
     )
 
 
-def send_now(
-    config, to: str, email: messages.Email, kind: str = "account", number: str | int = ""
-) -> None:
-    """Send one e-mail about a person's account, now; raises if it cannot be sent."""
-    sender = config["SMTP_FROM"]
-    msg = build_message(
-        sender,
-        to,
-        email.subject,
-        email.body,
-        message_id(kind, number or unique_number(), sender, config["PUBLIC_BASE_URL"]),
-    )
-    with mailer_from_config(config).connect() as send:
-        send(msg)
+def account_email(
+    kind: str, detail: dict, at: datetime, base_url: str, zone: str = DEFAULT_TIME_ZONE
+) -> messages.Email:
+    """The e-mail a kept account e-mail stands for (careplan.services.account_emails.KINDS),
+    `at` being when the change was made."""
+    base_url = base_url.rstrip("/")
+    account = base_url + "/me/account"
+    if kind == account_emails.PASSWORD_CHANGED:
+        return password_changed_email(base_url + "/forgot-password", at, zone)
+    if kind in (account_emails.SECOND_FACTOR_ON, account_emails.SECOND_FACTOR_OFF):
+        return second_factor_email(kind == account_emails.SECOND_FACTOR_ON, account, at, zone)
+    if kind == account_emails.BACKUP_CODE_USED:
+        return backup_code_used_email(int(detail["left"]), account, at, zone)
+    if kind == account_emails.SIGNING_IN_PAUSED:
+        until = datetime.fromisoformat(detail["until"])
+        wording = throttle.lockout_wording(until, base_url, zone)
+        return messages.Email(wording.subject, wording.body)
+    raise ValueError(f"Unknown account e-mail: {kind}")
 
 
 def send_soon(config, to: str, email: messages.Email) -> threading.Thread:
-    """Send one e-mail from a background thread; returns the thread (tests wait on it)."""
+    """Send a link to choose a password from a background thread, once; returns the thread
+    (tests wait on it). Not kept if it fails: the link's secret is stored only as a hash."""
 
     def run() -> None:
+        sender = config["SMTP_FROM"]
+        msg = build_message(
+            sender,
+            to,
+            email.subject,
+            email.body,
+            message_id("account", unique_number(), sender, config["PUBLIC_BASE_URL"]),
+        )
         try:
-            send_now(config, to, email)
+            with mailer_from_config(config).connect() as send:
+                send(msg)
         except (smtplib.SMTPException, OSError) as exc:
             log.error("Could not send an account e-mail: %s", exc)
 

@@ -1,9 +1,10 @@
-"""Telling people about their own account, in the app and by e-mail: that signing in was
-paused after wrong passwords, and that one of their backup codes was used.
+"""The app's own attempt to send e-mails about people's accounts as soon as they are written
+(careplan.services.account_emails), and the notice that signing in was paused.
 
-Each notice is sent from a thread of its own, after the request that caused it was answered:
-a pause's answer then takes no longer when the e-mail address typed belongs to an account (the
-timing would tell who has one), and no answer ever waits for the mail server.
+Each runs in a thread of its own, after the request that caused it was answered: a pause's
+answer then takes no longer when the e-mail address typed belongs to an account (the timing
+would tell who has one), and no answer ever waits for the mail server. What a thread cannot
+send stays in the database for the reminder senders to send later.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from datetime import datetime
 from ..db.engine import Database
 from ..domain.local_time import DEFAULT_TIME_ZONE
 from ..services import throttle
-from . import account_mail, messages
+from ..services.reminders import ReminderSettings
+from .mail import mailer_from_config
+from .sender import send_account_emails, worker_name
 
 log = logging.getLogger("careplan.reminders")
 
@@ -23,8 +26,8 @@ THREAD_NAME = "account-notice"
 
 
 class AccountNotices:
-    """One per app. The mail settings are read when a notice is sent, not when the app is
-    built, so a changed setting applies to the next notice."""
+    """One per app. The settings are read when a notice is sent, not when the app is built,
+    so a changed setting applies to the next notice."""
 
     def __init__(self, db: Database, config):
         self.db = db
@@ -36,11 +39,10 @@ class AccountNotices:
         """The throttle's on_lockout: called once for each pause of an account."""
         self._start(self._tell_paused, account, until)
 
-    def backup_code_used(self, email: str, left: int, at: datetime) -> None:
-        """After one of the person's backup codes was used (the notice in the app is written
-        with the use): an e-mail, so someone else using it does not wait to be noticed until
-        the person next signs in."""
-        self._start(self._tell_backup_code_used, email, left, at)
+    def deliver_soon(self) -> None:
+        """Send the account e-mails waiting now (called once a change that wrote one has
+        committed)."""
+        self._start(self._deliver)
 
     def wait(self, timeout: float | None = None) -> None:
         """Until the notices started so far are written and sent (or have failed)."""
@@ -55,32 +57,24 @@ class AccountNotices:
             self._pending = [t for t in self._pending if t.is_alive()] + [thread]
         thread.start()
 
-    @property
-    def _base_url(self) -> str:
-        return self.config["PUBLIC_BASE_URL"].rstrip("/")
-
-    @property
-    def _time_zone(self) -> str:
-        return self.config.get("TIME_ZONE") or DEFAULT_TIME_ZONE
-
     def _tell_paused(self, account: str, until: datetime) -> None:
         try:
-            notice = throttle.record_lockout(self.db, account, until, self._time_zone)
-            if notice is None:
+            zone = self.config.get("TIME_ZONE") or DEFAULT_TIME_ZONE
+            if throttle.record_lockout(self.db, account, until, zone) is None:
                 return
-            wording = throttle.lockout_wording(until, self._base_url, self._time_zone)
-            email = messages.Email(wording.subject, wording.body)
-            account_mail.send_now(
-                self.config, notice.email, email, "lockout", notice.notification_id
-            )
         except Exception:  # noqa: BLE001 - a lost notice must not go unnoticed, nor crash
-            log.exception("Could not tell an account's owner that signing in was paused.")
+            log.exception("Could not record that signing in to an account was paused.")
+            return
+        self._deliver()
 
-    def _tell_backup_code_used(self, email: str, left: int, at: datetime) -> None:
+    def _deliver(self) -> None:
         try:
-            wording = account_mail.backup_code_used_email(
-                left, f"{self._base_url}/me/account", at, self._time_zone
+            send_account_emails(
+                self.db,
+                ReminderSettings.from_config(self.config),
+                mailer_from_config(self.config),
+                self.config["SMTP_FROM"],
+                worker=worker_name(),
             )
-            account_mail.send_now(self.config, email, wording, "backup-code")
-        except Exception:  # noqa: BLE001 - the notice in the app is there; log the e-mail
-            log.exception("Could not e-mail an account's owner that a backup code was used.")
+        except Exception:  # noqa: BLE001 - what was not sent is kept and sent later
+            log.exception("Could not send the account e-mails waiting; they are sent later.")

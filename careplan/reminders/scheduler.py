@@ -213,8 +213,9 @@ def send_reminders(ctx: Context) -> None:
     report = send_pending(ctx.db, ctx.settings, ctx.mailer, ctx.sender, ctx.clock, ctx.worker)
     if report:
         log.info(
-            "Reminders delivered: %s in the app, %s e-mails, %s digests; %s cancelled (no "
-            "longer due), %s failed attempts.",
+            "Delivered: %s account e-mails; reminders: %s in the app, %s e-mails, %s digests; "
+            "%s cancelled (no longer due), %s failed attempts.",
+            report.account_emails,
             report.in_app,
             report.emails,
             report.digests,

@@ -40,11 +40,11 @@ from functools import partial
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..db.engine import Database
-from ..db.models import ReminderDigest, utcnow
+from ..db.models import AccountEmail, Reminder, ReminderDigest, utcnow
 from ..domain.roles import Role
-from ..services import reminders
+from ..services import account_emails, reminders
 from ..services.reminders import ReminderSettings
-from . import messages
+from . import account_mail, messages
 from .mail import Mailer, build_message, message_id
 
 log = logging.getLogger("careplan.reminders")
@@ -64,9 +64,10 @@ class SendReport:
     digests: int = 0
     cancelled: int = 0
     failed: int = 0
+    account_emails: int = 0
 
     def __bool__(self) -> bool:
-        return any((self.in_app, self.emails, self.digests, self.cancelled, self.failed))
+        return any(_progress(self))
 
 
 def send_pending(
@@ -78,9 +79,10 @@ def send_pending(
     worker: str | None = None,
     max_batches: int | None = None,
 ) -> SendReport:
-    """Deliver what is pending now, batch after batch, then the digests gathered for today."""
+    """Deliver what is pending now: e-mails about people's own accounts first, then
+    reminders batch after batch, then the digests gathered for today."""
     worker = worker or worker_name()
-    report = SendReport()
+    report = send_account_emails(db, settings, mailer, sender, clock, worker)
     batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1
@@ -106,7 +108,51 @@ def send_pending(
 
 
 def _progress(report: SendReport) -> tuple[int, ...]:
-    return (report.in_app, report.emails, report.digests, report.cancelled, report.failed)
+    return (
+        report.in_app,
+        report.emails,
+        report.digests,
+        report.cancelled,
+        report.failed,
+        report.account_emails,
+    )
+
+
+def send_account_emails(
+    db: Database,
+    settings: ReminderSettings,
+    mailer: Mailer,
+    sender: str,
+    clock: Clock = utcnow,
+    worker: str | None = None,
+) -> SendReport:
+    """Send the account e-mails that are waiting (careplan.services.account_emails), by the
+    same protocol as reminder e-mails: claimed, the claim renewed just before sending, marked
+    sent once the server accepted it."""
+    worker = worker or worker_name()
+    report = SendReport()
+
+    def build(item):
+        text = account_mail.account_email(
+            item.kind, item.detail, item.created_at, settings.base_url, settings.time_zone
+        )
+        return _message(sender, item.to_address, text, "account", item.id, settings)
+
+    def mark(item) -> bool:
+        return reminders.mark_sent(db, item.id, worker, clock(), AccountEmail)
+
+    while True:
+        before = _progress(report)
+        claimed = account_emails.claim(db, settings, clock(), worker)
+        if not claimed:
+            break
+        _send_each(
+            db, settings, mailer, clock, worker, claimed, report, AccountEmail, build, mark,
+            "account_emails",
+        )  # fmt: skip
+        if _progress(report) == before:
+            break
+    return report
 
 
 def _deliver_batch(db, settings, mailer, sender, clock, worker, items, report) -> None:
@@ -131,82 +177,74 @@ def _deliver_batch(db, settings, mailer, sender, clock, worker, items, report) -
 
 
 def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> None:
+    def build(item):
+        text = messages.reminder_email(
+            item.kind, item.due_on, item.document_id, clock().date(), settings.base_url
+        )
+        return _message(sender, item.recipient_email, text, "reminder", item.id, settings)
+
+    def mark(item) -> bool:
+        return reminders.mark_sent(db, item.id, worker, clock())
+
+    _send_each(db, settings, mailer, clock, worker, items, report, Reminder, build, mark, "emails")
+
+
+def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) -> None:
+    def build(digest):
+        text = messages.digest_email(digest.items, digest.day, settings.base_url)
+        return _message(sender, digest.recipient_email, text, "digest", digest.id, settings)
+
+    def mark(digest) -> bool:
+        return reminders.mark_digest_sent(db, digest, worker, clock())
+
+    _send_each(
+        db, settings, mailer, clock, worker, digests, report, ReminderDigest, build, mark, "digests"
+    )
+
+
+def _message(sender: str, to: str, text: messages.Email, kind: str, row_id: int, settings):
+    """The message for one row; its Message-ID names the row, so a resend is recognisable."""
+    return build_message(
+        sender, to, text.subject, text.body, message_id(kind, row_id, sender, settings.base_url)
+    )
+
+
+def _send_each(db, settings, mailer, clock, worker, items, report, model, build, mark, counted):
+    """Send claimed rows of `model` over one connection, one after another: renew the claim,
+    send what `build` makes of the row, record it with `mark`, count it in `report.<counted>`.
+    A refused recipient fails that row only; any other error fails it and leaves the rest
+    for the next run; rows not tried are given back."""
     remaining = list(items)
     try:
         with mailer.connect() as send:
             while remaining:
                 item = remaining.pop(0)
                 until = clock() + settings.lease
-                if not reminders.extend_claim(db, item.id, worker, until):
+                if not reminders.extend_claim(db, item.id, worker, until, model):
                     continue  # its claim ran out and another sender has it
-                text = messages.reminder_email(
-                    item.kind, item.due_on, item.document_id, clock().date(), settings.base_url
-                )
-                msg = build_message(
-                    sender,
-                    item.recipient_email,
-                    text.subject,
-                    text.body,
-                    message_id("reminder", item.id, sender, settings.base_url),
-                )
                 try:
-                    send(msg)
+                    send(build(item))
                 except smtplib.SMTPRecipientsRefused as exc:
-                    _failed(db, settings, item.id, worker, clock(), exc, report)
+                    _failed(db, settings, item.id, worker, clock(), exc, report, model)
                     continue
                 except (smtplib.SMTPException, OSError) as exc:
-                    _failed(db, settings, item.id, worker, clock(), exc, report)
+                    _failed(db, settings, item.id, worker, clock(), exc, report, model)
                     break  # the connection is probably gone: the rest wait for the next run
-                mark = partial(reminders.mark_sent, db, item.id, worker, clock())
-                if _persist(mark, until - clock()):
-                    report.emails += 1
+                if _persist(partial(mark, item), until - clock()):
+                    setattr(report, counted, getattr(report, counted) + 1)
                 else:
                     log.warning(
-                        "Reminder %s was sent after its claim had run out; another sender "
-                        "may send it again (same Message-ID).",
+                        "%s %s was sent after its claim had run out; another sender may send "
+                        "it again (same Message-ID).",
+                        _row_name(model),
                         item.id,
                     )
     except (smtplib.SMTPException, OSError) as exc:
         log.error("Could not reach the mail server: %s", exc)
         for item in remaining:
-            _failed(db, settings, item.id, worker, clock(), exc, report)
+            _failed(db, settings, item.id, worker, clock(), exc, report, model)
         remaining = []
-    reminders.release(db, [i.id for i in remaining], worker)
-
-
-def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) -> None:
-    remaining = list(digests)
-    try:
-        with mailer.connect() as send:
-            while remaining:
-                digest = remaining.pop(0)
-                until = clock() + settings.lease
-                if not reminders.extend_claim(db, digest.id, worker, until, ReminderDigest):
-                    continue  # its claim ran out and another sender has it
-                text = messages.digest_email(digest.items, digest.day, settings.base_url)
-                msg = build_message(
-                    sender,
-                    digest.recipient_email,
-                    text.subject,
-                    text.body,
-                    message_id("digest", digest.id, sender, settings.base_url),
-                )
-                try:
-                    send(msg)
-                except (smtplib.SMTPException, OSError) as exc:
-                    _failed(db, settings, digest.id, worker, clock(), exc, report, ReminderDigest)
-                    if not isinstance(exc, smtplib.SMTPRecipientsRefused):
-                        break
-                    continue
-                mark = partial(reminders.mark_digest_sent, db, digest, worker, clock())
-                if _persist(mark, until - clock()):
-                    report.digests += 1
-    except (smtplib.SMTPException, OSError) as exc:
-        log.error("Could not reach the mail server: %s", exc)
-        for digest in remaining:
-            _failed(db, settings, digest.id, worker, clock(), exc, report, ReminderDigest)
-        remaining = []
-    reminders.release(db, [d.id for d in remaining], worker, ReminderDigest)
+    reminders.release(db, [i.id for i in remaining], worker, model)
 
 
 def _persist(mark: Callable[[], bool], lease_left: timedelta) -> bool:
@@ -232,10 +270,13 @@ def _persist(mark: Callable[[], bool], lease_left: timedelta) -> bool:
             pause = min(pause * 2, longest)
 
 
-def _failed(db, settings, row_id, worker, now, exc, report, model=None) -> None:
-    log.warning("Sending %s %s failed: %s", "digest" if model else "reminder", row_id, exc)
-    kwargs = {"model": model} if model else {}
+def _failed(db, settings, row_id, worker, now, exc, report, model) -> None:
+    log.warning("Sending %s %s failed: %s", _row_name(model), row_id, exc)
     reminders.mark_failed(
-        db, settings, row_id, worker, now, f"{type(exc).__name__}: {exc}", **kwargs
+        db, settings, row_id, worker, now, f"{type(exc).__name__}: {exc}", model=model
     )
     report.failed += 1
+
+
+def _row_name(model) -> str:
+    return {Reminder: "reminder", ReminderDigest: "digest", AccountEmail: "account e-mail"}[model]

@@ -16,7 +16,7 @@ from ..domain.account_rules import Profile, clean_profile, new_password_problems
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from ..domain.tokens import looks_like_token, new_token, token_hash
-from . import audit, backup_codes, passwords
+from . import account_emails, audit, backup_codes, passwords
 from .actor import Actor
 from .errors import NotFound
 
@@ -80,8 +80,9 @@ def save_profile(db: Database, actor: Actor, preferred_name: str, pronouns: str)
 
 
 def change_password(db: Database, actor: Actor, current: str, new: str, repeated: str) -> int:
-    """Check the current password, set the new one and sign out every other session.
-    Returns the account's new session epoch, so the session that asked can stay signed in."""
+    """Check the current password, set the new one and sign out every other session; the
+    person is e-mailed, so a change they did not make does not go unnoticed. Returns the
+    account's new session epoch, so the session that asked can stay signed in."""
     with db.read() as s:
         email = s.scalar(select(User.email).where(User.id == actor.id))
     problems = new_password_problems(new, repeated, email or "")
@@ -99,7 +100,10 @@ def change_password(db: Database, actor: Actor, current: str, new: str, repeated
         _set_password(s, user, new_hash)
         audit.record(s, actor, "account.password_change", "user", user.id,
                      client_id=client_id_of(user))  # fmt: skip
-        return user.session_epoch
+        account_emails.queue(s, user, account_emails.PASSWORD_CHANGED)
+        epoch = user.session_epoch
+    account_emails.send_soon(db)
+    return epoch
 
 
 def _set_password(s: Session, user: User, new_hash: str) -> None:

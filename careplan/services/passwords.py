@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, or_, select, update
 from ..db.models import Notification, User, utcnow
 from ..domain import second_factor
 from ..domain.errors import ContentInvalid
-from . import audit, backup_codes
+from . import account_emails, audit, backup_codes
 from .actor import Actor
 from .throttle import throttle_for
 
@@ -83,8 +83,7 @@ def confirm_identity(
             throttle.password_refused(email, actor.ip)
             raise ContentInvalid({"code": code_refused})
         throttle.password_accepted(email)
-        if db.account_notices is not None:
-            db.account_notices.backup_code_used(email, left, now or utcnow())
+        account_emails.send_soon(db)
         return second_factor.METHOD_WITH_BACKUP_CODE
     typed = second_factor.clean_code(code)
     step = second_factor.accepted_step(secret, typed, now or utcnow(), last_step)
@@ -112,9 +111,8 @@ def _use_step(db, user_id: int, step: int) -> bool:
 
 def _use_backup_code(db, actor: Actor, code: str) -> int | None:
     """Uses up one of the person's backup codes, if it is theirs and unused, and returns how
-    many are left (None: not used). They are told in the app, with how many are left, so a
-    code used by someone else does not go unnoticed; the app's account notices e-mail them
-    too, once this is committed."""
+    many are left (None: not used). They are told in the app and by e-mail, with how many
+    are left, so a code used by someone else does not go unnoticed."""
     with db.write() as s:
         if not backup_codes.use(s, actor.id, code):
             return None
@@ -135,6 +133,8 @@ def _use_backup_code(db, actor: Actor, code: str) -> int | None:
             client_id=actor.own_client_id,
             detail={"left": left},
         )
+        user = s.get(User, actor.id)
+        account_emails.queue(s, user, account_emails.BACKUP_CODE_USED, {"left": left})
         return left
 
 

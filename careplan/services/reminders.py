@@ -45,6 +45,7 @@ from ..db.models import (
 )
 from ..domain.crisis_alerts import KIND_PREFIXES as ALERT_KIND_PREFIXES
 from ..domain.crisis_alerts import alert_of
+from ..domain.local_time import DEFAULT_TIME_ZONE
 from ..domain.paging import Paged, Window
 from ..domain.reviews import (
     STAFF_CHANNELS,
@@ -80,6 +81,7 @@ class ReminderSettings:
     lease: timedelta = timedelta(minutes=5)
     max_attempts: int = 8
     base_url: str = "http://127.0.0.1:5000"
+    time_zone: str = DEFAULT_TIME_ZONE  # for the moments account e-mails name
     documents_per_transaction: int = 500
     claim_batch: int = 50
 
@@ -107,6 +109,7 @@ class ReminderSettings:
             lease=timedelta(seconds=int(config["REMINDER_LEASE_SECONDS"])),  # checked in config
             max_attempts=int(config["REMINDER_MAX_ATTEMPTS"]),
             base_url=config["PUBLIC_BASE_URL"].rstrip("/"),
+            time_zone=config.get("TIME_ZONE") or DEFAULT_TIME_ZONE,
             documents_per_transaction=int(config.get("REMINDER_SWEEP_BATCH") or 500),
             claim_batch=int(config.get("REMINDER_CLAIM_BATCH") or 50),
         )
@@ -380,7 +383,9 @@ class Claim:
 _ALERTS_FIRST = case((or_(*(Reminder.kind.startswith(p) for p in ALERT_KIND_PREFIXES)), 0), else_=1)
 
 
-def _claimable(model, now: datetime):
+def claimable(model, now: datetime):
+    """Rows a sender may take now: waiting and due, or claimed by a sender whose lease ran out
+    (for every table delivered this way: reminders, digests, account e-mails)."""
     return and_(
         model.status.in_(("pending", "sending")),
         or_(
@@ -465,7 +470,7 @@ def claim(
         rows = list(
             s.scalars(
                 select(Reminder)
-                .where(Reminder.channel.in_(list(channels)), _claimable(Reminder, now))
+                .where(Reminder.channel.in_(list(channels)), claimable(Reminder, now))
                 .order_by(_ALERTS_FIRST, Reminder.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -568,17 +573,13 @@ def extend_claim(db: Database, row_id: int, worker: str, until: datetime, model=
         )
 
 
-def mark_sent(db: Database, reminder_id: int, worker: str, now: datetime) -> bool:
+def mark_sent(db: Database, row_id: int, worker: str, now: datetime, model=Reminder) -> bool:
     """After the e-mail was accepted. False: the lease had run out (another may send it)."""
     with db.write() as s:
         return (
             s.execute(
-                update(Reminder)
-                .where(
-                    Reminder.id == reminder_id,
-                    Reminder.status == "sending",
-                    Reminder.claimed_by == worker,
-                )
+                update(model)
+                .where(model.id == row_id, model.status == "sending", model.claimed_by == worker)
                 .values(status="sent", sent_at=now, claimed_until=None)
                 .execution_options(synchronize_session=False)
             ).rowcount
@@ -727,7 +728,7 @@ def claim_digests(
         digests = list(
             s.scalars(
                 select(ReminderDigest)
-                .where(_claimable(ReminderDigest, now))
+                .where(claimable(ReminderDigest, now))
                 .order_by(ReminderDigest.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)

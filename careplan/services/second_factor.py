@@ -21,7 +21,7 @@ from ..db.models import User, utcnow
 from ..domain import second_factor
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
-from . import audit, backup_codes, passwords
+from . import account_emails, audit, backup_codes, passwords
 from .account_settings import client_id_of
 from .actor import Actor
 from .errors import Invalid, NotFound
@@ -110,6 +110,8 @@ def turn_on(
         codes = backup_codes.replace_all(s, user.id)
         audit.record(s, actor, "account.second_factor_on", "user", user.id,
                      client_id=client_id_of(user))  # fmt: skip
+        account_emails.queue(s, user, account_emails.SECOND_FACTOR_ON, now=now)
+    account_emails.send_soon(db)
     return codes
 
 
@@ -144,16 +146,17 @@ def _confirm(db: Database, actor: Actor, password: str, code: str) -> None:
     )
 
 
-def remove_for(db: Database, admin: Actor, user_id: int) -> str:
+def remove_for(db: Database, admin: Actor, user_id: int) -> None:
     """An administrator removes it for someone who lost their phone; recorded, and the
-    person signs with their password alone until they set it up again. Returns their e-mail
-    address, to tell them."""
+    person signs with their password alone until they set it up again."""
     if admin.role is not Role.ADMIN:
         raise NotFound()
-    return _remove(db, admin, user_id, "user.second_factor_removed")
+    _remove(db, admin, user_id, "user.second_factor_removed")
 
 
-def _remove(db: Database, actor: Actor, user_id: int, action: str) -> str:
+def _remove(db: Database, actor: Actor, user_id: int, action: str) -> None:
+    """Whoever removes it, the person is e-mailed, so a change they did not make does not go
+    unnoticed."""
     with db.write() as s:
         user = _locked_with_step_on(s, user_id)
         user.second_factor_secret = None
@@ -161,7 +164,8 @@ def _remove(db: Database, actor: Actor, user_id: int, action: str) -> str:
         user.second_factor_since = None
         backup_codes.remove_all(s, user.id)
         audit.record(s, actor, action, "user", user.id, client_id=client_id_of(user))
-        return user.email
+        account_emails.queue(s, user, account_emails.SECOND_FACTOR_OFF)
+    account_emails.send_soon(db)
 
 
 def _locked_with_step_on(s, user_id: int) -> User:

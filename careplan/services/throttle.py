@@ -33,7 +33,7 @@ from ..db import rate_limits
 from ..db.engine import Database
 from ..db.models import Notification, User
 from ..domain.local_time import DEFAULT_TIME_ZONE, local, show, time_zone
-from . import audit
+from . import account_emails, audit
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -284,5 +284,8 @@ def record_lockout(
         s.flush()
         audit.record(
             s, None, "account.lockout", "user", user.id, detail={"until": until.isoformat()}
+        )
+        account_emails.queue(
+            s, user, account_emails.SIGNING_IN_PAUSED, {"until": until.isoformat()}
         )
         return LockoutNotice(user.id, user.email, note.id)

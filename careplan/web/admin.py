@@ -12,7 +12,6 @@ from ..extensions import get_db, get_library
 from ..services import accounts, admin_accounts, seal_certificates, second_factor
 from ..services.errors import Invalid, NotFound
 from .auth import email_password_link
-from .me import email_second_factor_change
 
 bp = Blueprint("admin", __name__)
 
@@ -158,7 +157,7 @@ def user_password_link(user_id: int):
 @login_required
 def user_second_factor(user_id: int):
     def remove():
-        email_second_factor_change(second_factor.remove_for(get_db(), _admin(), user_id), False)
+        second_factor.remove_for(get_db(), _admin(), user_id)
 
     return _change(
         user_id,

@@ -25,7 +25,6 @@ from ..domain.errors import ContentInvalid
 from ..domain.numbers import whole_number
 from ..domain.roles import Role
 from ..extensions import get_db
-from ..reminders import account_mail
 from ..services import account_settings, accounts, api_tokens, audit
 from ..services import second_factor as second_factors
 from ..services.errors import Invalid, NotFound
@@ -116,14 +115,6 @@ def change_password():
     last_seen = session.get("last_seen")
     login_user(replace(current_user._get_current_object(), session_epoch=epoch))
     session["last_seen"] = last_seen
-    base = current_app.config["PUBLIC_BASE_URL"]
-    account_mail.send_soon(
-        current_app.config,
-        current_user.email,
-        account_mail.password_changed_email(
-            base + url_for("auth.forgot_password"), zone=current_app.config["TIME_ZONE"]
-        ),
-    )
     flash("Your password is changed. Anywhere else you were signed in, you are now signed out.")
     return redirect(url_for("me.account"))
 
@@ -162,7 +153,6 @@ def second_factor_on():
     except Invalid as err:
         flash(str(err))
         return redirect(url_for("me.account"))
-    email_second_factor_change(current_user.email, on=True)
     # Shown in this answer alone: never kept, so never shown again.
     return render_template("me/backup_codes.html", codes=codes, just_turned_on=True)
 
@@ -196,7 +186,6 @@ def second_factor_off():
     except Invalid as err:
         flash(str(err))
         return redirect(url_for("me.account"))
-    email_second_factor_change(current_user.email, on=False)
     flash("The second step is off. You sign with your password alone.")
     return redirect(url_for("me.account") + "#second-step")
 
@@ -205,19 +194,6 @@ def _named_in(errors: dict, form: str) -> dict:
     """The account page has several forms asking for a password and a code: each form's
     fields carry its own prefix, so a message shows by the field it is about."""
     return {form + field: message for field, message in errors.items()}
-
-
-def email_second_factor_change(email: str, on: bool) -> None:
-    """An e-mail says the second step was turned on or off (by the person or an administrator),
-    so a change the person did not make does not go unnoticed."""
-    account_mail.send_soon(
-        current_app.config,
-        email,
-        account_mail.second_factor_email(
-            on, current_app.config["PUBLIC_BASE_URL"] + url_for("me.account"),
-            zone=current_app.config["TIME_ZONE"],
-        ),
-    )  # fmt: skip
 
 
 # --- personal access tokens for the API ---------------------------------------------------------

@@ -3,7 +3,8 @@ pages (a team, an account whose owner chooses a password from the e-mailed link,
 closing and reopening), an advocate invited and then stopped, the crisis plan put into effect,
 answered and ended, self-referral requests checked against the agreed terms, an earlier review
 and "reviewed, no changes", an unsaved draft kept, carried on with and thrown away, and the
-second step when signing set up, used once per code and turned off. Every
+second step when signing set up, used once per code and turned off, and the e-mail about a
+changed password kept while the mail server is down and sent once it is back. Every
 form is posted with its page's CSRF token; every answer is checked where a browser lands, and
 in the database."""
 
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 
 from bench.document_form import DocumentForm
 from careplan.db.models import (
+    AccountEmail,
     AdvocateInvitation,
     AdvocateReviewRequest,
     CaseloadLink,
@@ -41,8 +43,11 @@ from careplan.db.models import (
     Version,
     utc_today,
 )
+from careplan.reminders.mail import SmtpMailer
+from careplan.reminders.sender import send_pending
 from careplan.services import signoff
 from careplan.services.accounts import actor_for
+from careplan.services.reminders import ReminderSettings
 from tests.factories import (
     PASSWORD,
     AdvocateFactory,
@@ -52,7 +57,7 @@ from tests.factories import (
     make_plan,
 )
 from tests.gunicorn import Browser, landed
-from tests.smtp import SECRET, USER
+from tests.smtp import SECRET, USER, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -78,15 +83,19 @@ def _agreed(db, circle: Circle, doc: int) -> None:
 def mailing_gunicorn_url(smtp_server, monkeypatch, request):
     """gunicorn sending its e-mail to the test's SMTP server, as production does."""
     controller, inbox = smtp_server
+    return _gunicorn_mailing_to(controller.port, monkeypatch, request), inbox
+
+
+def _gunicorn_mailing_to(port: int, monkeypatch, request) -> str:
     for name, value in {
         "CAREPLAN_SMTP_HOST": "127.0.0.1",
-        "CAREPLAN_SMTP_PORT": str(controller.port),
+        "CAREPLAN_SMTP_PORT": str(port),
         "CAREPLAN_SMTP_USE_TLS": "0",
         "CAREPLAN_SMTP_USERNAME": USER,
         "CAREPLAN_SMTP_PASSWORD": SECRET,
     }.items():
         monkeypatch.setenv(name, value)
-    return request.getfixturevalue("gunicorn_url"), inbox
+    return request.getfixturevalue("gunicorn_url")
 
 
 def _mail_to(inbox, address: str, subject: str | None = None, timeout: float = 10.0):
@@ -560,3 +569,40 @@ def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_
     assert path == "/me/account" and "The second step is off." in page
     with db.read() as s:
         assert s.get(User, circle.client.id).second_factor_secret is None
+
+
+def test_a_changed_password_is_emailed_once_the_mail_server_is_back(
+    db, smtp_server, monkeypatch, request
+):
+    """The mail server is down when the password is changed: the change is made and its e-mail
+    kept; the reminder sender (the scheduler's send job) sends it once the server is back,
+    after the pause between tries, and only once."""
+    controller, inbox = smtp_server
+    url = _gunicorn_mailing_to(free_port(), monkeypatch, request)  # nothing listens there
+    person = ClientFactory()
+    browser = Browser(url)
+    browser.sign_in(person)
+    page = browser.get("/me/account").read().decode()
+    change = {"current_password": PASSWORD, "password": CHOSEN, "password_again": CHOSEN}
+    path, page = landed(browser.post("/me/account/password", change, page))
+    assert path == "/me/account" and "Your password is changed." in page
+
+    deadline = time.monotonic() + 10
+    while True:  # the app tries at once, from a thread of its own, and fails
+        with db.read() as s:
+            kept = s.scalars(sa.select(AccountEmail)).all()
+        if kept and kept[0].attempts == 1 and kept[0].status == "pending":
+            break
+        assert time.monotonic() < deadline, kept
+        time.sleep(0.05)
+    [kept] = kept
+    assert kept.to_address == person.email and "refused" in kept.last_error.lower()
+    assert inbox.messages() == []
+
+    settings = ReminderSettings(base_url=url)
+    back = SmtpMailer("127.0.0.1", controller.port, False, False, USER, SECRET, 10)
+    for _ in range(2):
+        send_pending(db, settings, back, "Reminders <r@example.org>", lambda: kept.not_before)
+    [(to, message)] = inbox.messages()
+    assert to == [person.email] and message["Subject"] == "Your password was changed"
+    assert f"{url}/forgot-password" in message.get_content()

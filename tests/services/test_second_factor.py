@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from careplan.db.models import (
+    AccountEmail,
     AuditEvent,
     BackupCode,
     Notification,
@@ -168,7 +169,7 @@ def test_turning_it_off_needs_password_and_code_or_an_administrator(db, circle):
         with pytest.raises(NotFound):
             second_factor.remove_for(db, actor_for(outsider), circle.client.id)
     admin = AdminFactory()
-    assert second_factor.remove_for(db, actor_for(admin), circle.client.id) == circle.client.email
+    second_factor.remove_for(db, actor_for(admin), circle.client.id)
     row = stored(db, circle.client)
     assert row.second_factor_secret is None and row.second_factor_last_step is None
     with db.read() as s:  # their backup codes went with it
@@ -182,6 +183,19 @@ def test_turning_it_off_needs_password_and_code_or_an_administrator(db, circle):
         "account.second_factor_off",
         "account.second_factor_on",
         "user.second_factor_removed",
+    ]
+    # Each change is e-mailed to the person, whoever made it: written with the change, then
+    # sent by the app at once.
+    db.account_notices.wait(30)
+    with db.read() as s:
+        emails = s.execute(
+            sa.select(AccountEmail.to_address, AccountEmail.kind, AccountEmail.status).order_by(
+                AccountEmail.id
+            )
+        ).all()
+    assert emails == [
+        (circle.client.email, kind, "sent")
+        for kind in ("second_factor_on", "second_factor_off") * 2
     ]
     # Without it, they sign with their password alone.
     doc = make_plan(circle.key_worker, circle.client)

@@ -1,0 +1,98 @@
+"""E-mails telling people about their own account, kept until the mail server has them.
+
+The service that makes a change (a new password, the second step turned on or off, a backup
+code used, signing in paused) writes its e-mail in the same transaction, so the e-mail exists
+exactly when the change does. The app then sends it at once from a thread of its own
+(careplan.reminders.account_notices); what that attempt cannot send, because the mail server
+is down or the process is stopped, the reminder senders send later with the same claims,
+leases and back-off as reminders (careplan.reminders.sender).
+
+Links to choose a password are not kept here: they carry a secret that is stored only as a
+hash, and someone waiting for one can ask again (careplan.reminders.account_mail.send_soon).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.engine import Database
+from ..db.models import AccountEmail, User, utcnow
+from .reminders import ReminderSettings, claimable
+
+log = logging.getLogger("careplan.reminders")
+
+PASSWORD_CHANGED = "password_changed"
+SECOND_FACTOR_ON = "second_factor_on"
+SECOND_FACTOR_OFF = "second_factor_off"
+BACKUP_CODE_USED = "backup_code_used"  # detail: {"left": how many are left}
+SIGNING_IN_PAUSED = "signing_in_paused"  # detail: {"until": ISO 8601 moment}
+KINDS = (PASSWORD_CHANGED, SECOND_FACTOR_ON, SECOND_FACTOR_OFF, BACKUP_CODE_USED, SIGNING_IN_PAUSED)
+
+
+@dataclass(frozen=True)
+class ClaimedAccountEmail:
+    id: int
+    to_address: str
+    kind: str
+    detail: dict
+    created_at: datetime  # when the change was made, as the e-mail says
+
+
+def queue(
+    s: Session, user: User, kind: str, detail: dict | None = None, now: datetime | None = None
+) -> None:
+    """Write the e-mail in the caller's transaction; it goes out once that commits."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown account e-mail: {kind}")
+    now = now or utcnow()
+    s.add(
+        AccountEmail(
+            recipient_id=user.id,
+            to_address=user.email,
+            kind=kind,
+            detail=dict(detail or {}),
+            created_at=now,
+            not_before=now,
+        )
+    )
+
+
+def send_soon(db: Database) -> None:
+    """After a transaction that queued an e-mail committed: send it now, from the app's own
+    thread (the reminder senders would otherwise take it at their next run)."""
+    if db.account_notices is not None:
+        db.account_notices.deliver_soon()
+
+
+def claim(
+    db: Database, settings: ReminderSettings, now: datetime, worker: str, limit: int = 20
+) -> list[ClaimedAccountEmail]:
+    """Oldest first, each with a lease (as reminders are claimed). One that has used all its
+    attempts is given up: marked failed, and logged."""
+    out = []
+    with db.write() as s:
+        rows = s.scalars(
+            select(AccountEmail)
+            .where(claimable(AccountEmail, now))
+            .order_by(AccountEmail.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        for row in rows:
+            if row.attempts >= settings.max_attempts:
+                row.status, row.claimed_until = "failed", None
+                log.error("Gave up sending account e-mail %s after %s tries.", row.id, row.attempts)
+                continue
+            row.status, row.claimed_by, row.claimed_until = "sending", worker, now + settings.lease
+            row.attempts += 1
+            out.append(
+                ClaimedAccountEmail(
+                    row.id, row.to_address, row.kind, dict(row.detail or {}), row.created_at
+                )
+            )
+    return out

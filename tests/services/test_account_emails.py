@@ -1,0 +1,150 @@
+"""E-mails about a person's own account are kept in the database from the transaction that
+made the change until a real SMTP server (aiosmtpd, tests/smtp.py) has accepted them: a mail
+server that is down, or an app process stopped before it could send, loses none of them, and
+none is sent twice."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import AccountEmail, utcnow
+from careplan.domain.errors import ContentInvalid
+from careplan.reminders import account_mail
+from careplan.reminders.mail import SmtpMailer
+from careplan.reminders.messages import indiscretions
+from careplan.reminders.sender import send_pending
+from careplan.services import account_emails, account_settings
+from careplan.services.accounts import actor_for
+from careplan.services.reminders import ReminderSettings
+from tests.factories import PASSWORD, ClientFactory
+from tests.smtp import SECRET, USER, free_port
+
+NEW = "a long new password nobody guesses"
+SENDER = "Reminders <reminders@example.org>"
+SETTINGS = ReminderSettings(base_url="https://app.example.org")
+
+
+def _mailer(port: int) -> SmtpMailer:
+    return SmtpMailer("127.0.0.1", port, False, False, USER, SECRET, 10)
+
+
+def _kept(db) -> list[AccountEmail]:
+    with db.read() as s:
+        return list(s.scalars(sa.select(AccountEmail).order_by(AccountEmail.id)))
+
+
+def _send(db, mailer, at, settings=SETTINGS, worker="sender"):
+    return send_pending(db, settings, mailer, SENDER, lambda: at, worker)
+
+
+@pytest.fixture
+def no_sender_in_the_app(db, monkeypatch):
+    """As if the app process stopped right after the change committed: nothing sends at once."""
+    monkeypatch.setattr(db, "account_notices", None)
+
+
+def test_the_email_is_written_with_the_change_and_only_with_it(db, no_sender_in_the_app):
+    person = ClientFactory()
+    with pytest.raises(ContentInvalid):
+        account_settings.change_password(db, actor_for(person), "not it", NEW, NEW)
+    assert _kept(db) == []
+    account_settings.change_password(db, actor_for(person), PASSWORD, NEW, NEW)
+    [kept] = _kept(db)
+    assert (kept.to_address, kept.kind, kept.status, kept.attempts) == (
+        person.email,
+        "password_changed",
+        "pending",
+        0,
+    )
+
+
+def test_an_email_the_app_could_not_send_is_sent_later_once(db, smtp_server, no_sender_in_the_app):
+    controller, inbox = smtp_server
+    person = ClientFactory()
+    account_settings.change_password(db, actor_for(person), PASSWORD, NEW, NEW)
+    now = utcnow()
+    # The mail server is down at the first try: the e-mail is kept, to be tried again later.
+    report = _send(db, _mailer(free_port()), now)
+    assert report.failed == 1 and report.account_emails == 0
+    [kept] = _kept(db)
+    assert kept.status == "pending" and kept.attempts == 1 and kept.last_error
+    assert kept.not_before > now
+    # Back, but before the pause between tries is over: not yet.
+    assert _send(db, _mailer(controller.port), now).account_emails == 0
+    assert inbox.messages() == []
+    # After it: sent, once, whatever runs afterwards.
+    assert _send(db, _mailer(controller.port), kept.not_before).account_emails == 1
+    assert _send(db, _mailer(controller.port), kept.not_before + timedelta(hours=1)) is not None
+    [(to, message)] = inbox.messages()
+    assert to == [person.email] and message["Subject"] == "Your password was changed"
+    assert message["Message-ID"] == f"<account-{kept.id}@example.org>"
+    assert "https://app.example.org/forgot-password" in message.get_content()
+    [sent] = _kept(db)
+    assert sent.status == "sent" and sent.sent_at is not None
+
+
+def test_an_email_claimed_by_a_sender_that_stopped_is_sent_by_another_after_its_lease(
+    db, smtp_server, no_sender_in_the_app
+):
+    controller, inbox = smtp_server
+    person = ClientFactory()
+    account_settings.change_password(db, actor_for(person), PASSWORD, NEW, NEW)
+    now = utcnow()
+    [claimed] = account_emails.claim(db, SETTINGS, now, "stopped-sender")
+    assert claimed.to_address == person.email
+    # Its lease still runs: nobody else takes it.
+    assert _send(db, _mailer(controller.port), now + SETTINGS.lease).account_emails == 0
+    later = now + SETTINGS.lease + timedelta(seconds=1)
+    assert _send(db, _mailer(controller.port), later, worker="other").account_emails == 1
+    assert _send(db, _mailer(controller.port), later, worker="third").account_emails == 0
+    assert len(inbox.messages()) == 1
+
+
+def test_an_email_that_cannot_be_sent_is_given_up_after_the_last_try(db, no_sender_in_the_app):
+    person = ClientFactory()
+    account_settings.change_password(db, actor_for(person), PASSWORD, NEW, NEW)
+    settings = replace(SETTINGS, max_attempts=2)
+    at, down = utcnow(), _mailer(free_port())
+    for _ in range(2):
+        assert _send(db, down, at, settings).failed == 1
+        [kept] = _kept(db)
+        at = kept.not_before
+    assert kept.status == "failed" and kept.attempts == 2
+    assert _send(db, down, at + timedelta(days=1), settings).failed == 0
+
+
+def test_the_app_sends_it_at_once_when_it_can(smtp_app, smtp_server, db):
+    _, inbox = smtp_server
+    person = ClientFactory()
+    account_settings.change_password(db, actor_for(person), PASSWORD, NEW, NEW)
+    db.account_notices.wait(30)
+    [(to, message)] = inbox.messages()
+    assert to == [person.email] and message["Subject"] == "Your password was changed"
+    assert [k.status for k in _kept(db)] == ["sent"]
+
+
+@pytest.mark.parametrize(
+    "kind, detail, says",
+    [
+        ("password_changed", {}, "/forgot-password"),
+        ("second_factor_on", {}, "/me/account"),
+        ("second_factor_off", {}, "/me/account"),
+        ("backup_code_used", {"left": 3}, "You have 3 left"),
+        ("signing_in_paused", {"until": "2027-01-05T10:30:00+00:00"}, "5 January 2027"),
+    ],
+)
+def test_each_kind_is_written_discreetly(kind, detail, says):
+    assert kind in account_emails.KINDS
+    email = account_mail.account_email(kind, detail, utcnow(), "https://app.example.org/")
+    assert says in email.body
+    assert indiscretions(email.subject + " " + email.body) == []
+
+
+def test_an_unknown_kind_is_refused(db):
+    person = ClientFactory()
+    with db.write() as s, pytest.raises(ValueError):
+        account_emails.queue(s, person, "care_plan_overdue")
