@@ -1,6 +1,6 @@
 """E-mails about a person's own account: a link to choose a password, "your password was
 changed", "the second step when signing was turned on or off", "one of your backup codes was
-used", "signing in is paused". Discreet like every other e-mail (careplan.reminders.messages):
+used", "signing in is paused", "the address was changed". Discreet like every other e-mail (careplan.reminders.messages):
 they never say what kind of service this is.
 
 A link is sent at once, from a short-lived thread, so that asking for one answers in the same
@@ -69,6 +69,18 @@ def backup_code_used_email(
     )
 
 
+def email_changed_email(
+    when: datetime | None = None, zone: str = DEFAULT_TIME_ZONE
+) -> messages.Email:
+    """To the address an account had before an administrator changed it (no link: that
+    address no longer signs in)."""
+    when = long_time(when or datetime.now(UTC), zone)
+    return messages.Email(
+        messages.render("email_changed_subject.txt"),
+        messages.render("email_changed_body.txt", when=when) + "\n",
+    )
+
+
 def account_email(
     kind: str, detail: dict, at: datetime, base_url: str, zone: str = DEFAULT_TIME_ZONE
 ) -> messages.Email:
@@ -82,6 +94,8 @@ def account_email(
         return second_factor_email(kind == account_emails.SECOND_FACTOR_ON, account, at, zone)
     if kind == account_emails.BACKUP_CODE_USED:
         return backup_code_used_email(int(detail["left"]), account, at, zone)
+    if kind == account_emails.EMAIL_CHANGED:
+        return email_changed_email(at, zone)
     if kind == account_emails.SIGNING_IN_PAUSED:
         until = datetime.fromisoformat(detail["until"])
         wording = throttle.lockout_wording(until, base_url, zone)

@@ -31,7 +31,15 @@ SECOND_FACTOR_ON = "second_factor_on"
 SECOND_FACTOR_OFF = "second_factor_off"
 BACKUP_CODE_USED = "backup_code_used"  # detail: {"left": how many are left}
 SIGNING_IN_PAUSED = "signing_in_paused"  # detail: {"until": ISO 8601 moment}
-KINDS = (PASSWORD_CHANGED, SECOND_FACTOR_ON, SECOND_FACTOR_OFF, BACKUP_CODE_USED, SIGNING_IN_PAUSED)
+EMAIL_CHANGED = "email_changed"  # sent to the address the account had before
+KINDS = (
+    PASSWORD_CHANGED,
+    SECOND_FACTOR_ON,
+    SECOND_FACTOR_OFF,
+    BACKUP_CODE_USED,
+    SIGNING_IN_PAUSED,
+    EMAIL_CHANGED,
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,8 @@ class ClaimedAccountEmail:
 def queue(
     s: Session, user: User, kind: str, detail: dict | None = None, now: datetime | None = None
 ) -> None:
-    """Write the e-mail in the caller's transaction; it goes out once that commits."""
+    """Write the e-mail in the caller's transaction, to the address `user` has now; it goes
+    out once that commits."""
     if kind not in KINDS:
         raise ValueError(f"Unknown account e-mail: {kind}")
     now = now or utcnow()

@@ -18,7 +18,7 @@ from ..db.engine import Database
 from ..db.models import CaseloadLink, SupervisorTeam, Team, User, utcnow
 from ..domain.paging import Window
 from ..domain.roles import Role
-from . import account_settings, accounts, audit, passwords
+from . import account_emails, account_settings, accounts, audit, passwords
 from .account_settings import IssuedLink
 from .actor import Actor
 from .errors import Invalid, NotFound
@@ -200,8 +200,12 @@ def update_details(
         }
         if not changed:
             return
+        if "email" in changed:
+            # To the old address: a change the owner did not ask for does not go unnoticed.
+            account_emails.queue(s, user, account_emails.EMAIL_CHANGED)
         user.display_name, user.email, user.team_id = name, email, team_id
         audit.record(s, admin, "user.update", "user", user.id, detail={"changed": sorted(changed)})
+    account_emails.send_soon(db)
 
 
 def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> None:

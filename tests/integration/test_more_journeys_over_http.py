@@ -169,6 +169,9 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     with db.read() as s:
         row = s.get(User, dee.id)
         assert (row.display_name, row.email) == ("Dee Novak-Reid", "dee.reid@example.org")
+    # The old address is told, in case the change was not asked for.
+    moved = _mail_to(inbox, "dee@example.org", "The e-mail address for your account was changed")
+    assert "no longer signs in" in moved.get_content()
 
     # ... gives Dee to a client who has no key worker, and a supervisor to the new team.
     newcomer = ClientFactory()

@@ -17,10 +17,11 @@ from careplan.reminders import account_mail
 from careplan.reminders.mail import SmtpMailer
 from careplan.reminders.messages import indiscretions
 from careplan.reminders.sender import send_pending
-from careplan.services import account_emails, account_settings
+from careplan.services import account_emails, account_settings, admin_accounts
 from careplan.services.accounts import actor_for
+from careplan.services.errors import Invalid
 from careplan.services.reminders import ReminderSettings
-from tests.factories import PASSWORD, ClientFactory
+from tests.factories import PASSWORD, AdminFactory, ClientFactory
 from tests.smtp import SECRET, USER, free_port
 
 NEW = "a long new password nobody guesses"
@@ -135,6 +136,7 @@ def test_the_app_sends_it_at_once_when_it_can(smtp_app, smtp_server, db):
         ("second_factor_off", {}, "/me/account"),
         ("backup_code_used", {"left": 3}, "You have 3 left"),
         ("signing_in_paused", {"until": "2027-01-05T10:30:00+00:00"}, "5 January 2027"),
+        ("email_changed", {}, "no longer signs in"),
     ],
 )
 def test_each_kind_is_written_discreetly(kind, detail, says):
@@ -148,3 +150,18 @@ def test_an_unknown_kind_is_refused(db):
     person = ClientFactory()
     with db.write() as s, pytest.raises(ValueError):
         account_emails.queue(s, person, "care_plan_overdue")
+
+
+def test_an_address_changed_by_an_administrator_is_told_to_the_old_address(
+    db, no_sender_in_the_app
+):
+    person, admin = ClientFactory(), actor_for(AdminFactory())
+    old = person.email
+    admin_accounts.update_details(db, admin, person.id, "New Name", old, None)
+    assert _kept(db) == []  # the name alone: nothing to tell
+    with pytest.raises(Invalid):
+        admin_accounts.update_details(db, admin, person.id, "New Name", "not an address", None)
+    assert _kept(db) == []
+    admin_accounts.update_details(db, admin, person.id, "New Name", "moved@example.org", None)
+    [kept] = _kept(db)
+    assert (kept.to_address, kept.kind, kept.recipient_id) == (old, "email_changed", person.id)

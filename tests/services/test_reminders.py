@@ -471,6 +471,8 @@ def _every_rendering(today: date):
     for left in (0, 2, 9):
         used = account_mail.backup_code_used_email(left, "https://app.example.org/me/account")
         yield f"backup code used {left}", used.subject + "\n" + used.body
+    moved = account_mail.email_changed_email()
+    yield "e-mail address changed", moved.subject + "\n" + moved.body
 
 
 def test_every_message_template_is_discreet():
@@ -497,6 +499,8 @@ def test_every_message_template_is_discreet():
         "second_factor_body.txt",
         "backup_code_used_subject.txt",
         "backup_code_used_body.txt",
+        "email_changed_subject.txt",
+        "email_changed_body.txt",
         "alert_subject.txt",
         "alert_body.txt",
         "alert_notification.txt",
