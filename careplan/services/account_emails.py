@@ -42,6 +42,30 @@ KINDS = (
 )
 
 
+# What each is about, as an administrator's page lists them.
+ABOUT = {
+    PASSWORD_CHANGED: "Their password was changed",
+    SECOND_FACTOR_ON: "The second step when signing was turned on",
+    SECOND_FACTOR_OFF: "The second step when signing was turned off",
+    BACKUP_CODE_USED: "One of their backup codes was used",
+    SIGNING_IN_PAUSED: "Signing in was paused after wrong passwords",
+    EMAIL_CHANGED: "Their e-mail address was changed (told to the old address)",
+}
+RECENT = 10
+
+
+@dataclass(frozen=True)
+class AccountEmailView:
+    about: str
+    to_address: str
+    written_at: datetime
+    status: str  # "pending", "sending", "sent" or "failed"
+    attempts: int
+    next_try: datetime  # while pending
+    sent_at: datetime | None
+    last_error: str
+
+
 @dataclass(frozen=True)
 class ClaimedAccountEmail:
     id: int
@@ -69,6 +93,30 @@ def queue(
             not_before=now,
         )
     )
+
+
+def recent_for(s: Session, user_id: int, limit: int = RECENT) -> list[AccountEmailView]:
+    """The latest e-mails about one account, newest first: whether each was sent, is waiting
+    to be tried again, or was given up on (an administrator's page shows them)."""
+    rows = s.scalars(
+        select(AccountEmail)
+        .where(AccountEmail.recipient_id == user_id)
+        .order_by(AccountEmail.id.desc())
+        .limit(limit)
+    )
+    return [
+        AccountEmailView(
+            ABOUT.get(r.kind, r.kind),
+            r.to_address,
+            r.created_at,
+            r.status,
+            r.attempts,
+            r.not_before,
+            r.sent_at,
+            r.last_error,
+        )
+        for r in rows
+    ]
 
 
 def send_soon(db: Database) -> None:

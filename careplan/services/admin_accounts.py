@@ -8,7 +8,7 @@ choose its own, and "send a link to choose a new password" replaces a forgotten 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
@@ -109,6 +109,7 @@ class AccountDetail:
     teams: list[Choice]  # every team, for the choices on the page
     key_workers: list[Choice]  # active key workers, for a client without one
     second_factor: bool = False  # they sign with a code from their app too
+    emails: list[account_emails.AccountEmailView] = field(default_factory=list)
 
 
 def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
@@ -157,7 +158,7 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
         return AccountDetail(
             user.id, user.display_name, user.email, role, user.team_id, user.active,
             user.created_at, key_worker, caseload, supervises, teams, key_workers,
-            user.second_factor_secret is not None,
+            user.second_factor_secret is not None, account_emails.recent_for(s, user.id),
         )  # fmt: skip
 
 

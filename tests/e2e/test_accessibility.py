@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from careplan.db.models import Document, Notification
-from careplan.services import contingencies, signoff
+from careplan.db.models import Document, Notification, User
+from careplan.services import account_emails, contingencies, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.crisis_alerts import AlertSettings
 from tests import factories
@@ -99,6 +99,8 @@ def records(db):
     )
     with db.write() as s:
         s.add(Notification(user_id=circle.client.id, text="Your plan changed.", link="/"))
+        # Listed on the key worker's account page for the administrator.
+        account_emails.queue(s, s.get(User, circle.key_worker.id), "password_changed")
         # An overdue review, so the supervisor's charts draw their bars too.
         s.execute(
             sa.update(Document)

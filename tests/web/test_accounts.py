@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AuditEvent, CaseloadLink, SignatureRecord, User
+from careplan.db.models import AccountEmail, AuditEvent, CaseloadLink, SignatureRecord, User
 from careplan.reminders.messages import indiscretions
+from careplan.services import account_emails
 from tests.conftest import csrf_token, login
 from tests.factories import (
     PASSWORD,
@@ -326,3 +328,43 @@ def test_a_supervisor_has_no_second_step_to_set_up(app, db):
     web = login(app.test_client(), Circle().supervisor)
     assert "second step" not in web.get("/me/account").get_data(as_text=True)
     assert web.get("/me/second-factor").status_code == 404
+
+
+def test_an_administrator_sees_whether_each_email_about_an_account_was_sent(app, db):
+    person, someone_else = ClientFactory(), ClientFactory()
+    earlier = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    with db.write() as s:
+        for user, kind in (
+            (person, "password_changed"),
+            (person, "second_factor_on"),
+            (person, "backup_code_used"),
+            (person, "second_factor_off"),
+            (someone_else, "signing_in_paused"),
+        ):
+            account_emails.queue(s, s.get(User, user.id), kind, {"left": 1}, earlier)
+        s.flush()
+        sent, failed, retrying, waiting, _ = s.scalars(
+            sa.select(AccountEmail).order_by(AccountEmail.id)
+        ).all()
+        sent.status, sent.sent_at = "sent", earlier + timedelta(minutes=1)
+        failed.status, failed.attempts = "failed", 8
+        failed.last_error = "SMTPRecipientsRefused: {'x@example.org': (550, b'<no such box>')}"
+        retrying.attempts, retrying.last_error = 2, "ConnectionRefusedError: refused"
+        retrying.not_before = earlier + timedelta(minutes=2)
+    admin = login(app.test_client(), AdminFactory())
+    page = " ".join(admin.get(f"/admin/users/{person.id}").get_data(as_text=True).split())
+    listed = page[page.index("E-mails about their account") :]
+    assert listed.index("The second step when signing was turned off") < listed.index(
+        "Their password was changed"
+    )  # newest first
+    assert f"to {person.email}: sent 2 November 2026, 09:01." in listed
+    assert "<strong>could not be sent</strong> after 8 tries" in listed
+    assert "(550, b&#39;&lt;no such box&gt;&#39;)" in listed  # shown, not interpreted
+    assert "not sent yet: tried 2 times, trying again 2 November 2026, 09:02" in listed
+    assert "The second step when signing was turned off</strong>, 2 November 2026, 09:00" in listed
+    assert "waiting to be sent." in listed
+    assert "Signing in was paused" not in listed  # someone else's
+    other = " ".join(admin.get(f"/admin/users/{someone_else.id}").get_data(as_text=True).split())
+    assert "Signing in was paused after wrong passwords" in other
+    fresh = ClientFactory()
+    assert "None so far." in admin.get(f"/admin/users/{fresh.id}").get_data(as_text=True)
