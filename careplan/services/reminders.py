@@ -479,16 +479,14 @@ def claim(
         if not rows:
             return result
         check = _relevance(s, rows, settings, now.date())
-        emails = dict(
-            s.execute(
-                select(User.id, User.email).where(User.id.in_({r.recipient_id for r in rows}))
-            ).all()
-        )
-        roles = dict(
-            s.execute(
-                select(User.id, User.role).where(User.id.in_({r.recipient_id for r in rows}))
-            ).all()
-        )
+        people = {
+            uid: (email, role)
+            for uid, email, role in s.execute(
+                select(User.id, User.email, User.role).where(
+                    User.id.in_({r.recipient_id for r in rows})
+                )
+            )
+        }
         until = now + settings.lease
         for r in rows:
             owed, ctx = check(r)
@@ -503,6 +501,7 @@ def claim(
                 continue
             r.status, r.claimed_by, r.claimed_until = "sending", worker, until
             r.attempts += 1
+            email, role = people.get(r.recipient_id, ("", Role.CLIENT.value))
             result.items.append(
                 Claimed(
                     r.id,
@@ -511,8 +510,8 @@ def claim(
                     r.due_on,
                     r.channel,
                     r.recipient_id,
-                    emails.get(r.recipient_id, ""),
-                    Role(roles.get(r.recipient_id, Role.CLIENT.value)),
+                    email,
+                    Role(role),
                     ctx.client_name if ctx else "",
                     r.attempts,
                     until,
