@@ -212,8 +212,8 @@ def _message(sender: str, to: str, text: messages.Email, kind: str, row_id: int,
 def _send_each(db, settings, mailer, clock, worker, items, report, model, build, mark, counted):
     """Send claimed rows of `model` over one connection, one after another: renew the claim,
     send what `build` makes of the row, record it with `mark`, count it in `report.<counted>`.
-    A refused recipient fails that row only; any other error fails it and leaves the rest
-    for the next run; rows not tried are given back."""
+    A row that cannot be written or a refused recipient fails that row only; any other error
+    fails it and leaves the rest for the next run; rows not tried are given back."""
     remaining = list(items)
     try:
         with mailer.connect() as send:
@@ -223,7 +223,14 @@ def _send_each(db, settings, mailer, clock, worker, items, report, model, build,
                 if not reminders.extend_claim(db, item.id, worker, until, model):
                     continue  # its claim ran out and another sender has it
                 try:
-                    send(build(item))
+                    message = build(item)
+                except Exception as exc:  # noqa: BLE001 - one row that cannot be written
+                    # (a kind this version does not know, say) must not hold up the others.
+                    log.exception("Could not write %s %s.", _row_name(model), item.id)
+                    _failed(db, settings, item.id, worker, clock(), exc, report, model)
+                    continue
+                try:
+                    send(message)
                 except smtplib.SMTPRecipientsRefused as exc:
                     _failed(db, settings, item.id, worker, clock(), exc, report, model)
                     continue

@@ -165,3 +165,19 @@ def test_an_address_changed_by_an_administrator_is_told_to_the_old_address(
     admin_accounts.update_details(db, admin, person.id, "New Name", "moved@example.org", None)
     [kept] = _kept(db)
     assert (kept.to_address, kept.kind, kept.recipient_id) == (old, "email_changed", person.id)
+
+
+def test_one_email_that_cannot_be_written_holds_up_no_other(db, smtp_server, no_sender_in_the_app):
+    """A kind this version does not know (written by a newer one, say) fails alone: the
+    e-mails after it, and the reminders, are still sent."""
+    controller, inbox = smtp_server
+    person = ClientFactory()
+    with db.write() as s:
+        s.add(AccountEmail(recipient_id=person.id, to_address=person.email, kind="from_later"))
+    account_settings.change_password(db, actor_for(person), PASSWORD, NEW, NEW)
+    report = _send(db, _mailer(controller.port), utcnow())
+    assert (report.failed, report.account_emails) == (1, 1)
+    unknown, sent = _kept(db)
+    assert unknown.status == "pending" and "from_later" in unknown.last_error
+    assert sent.status == "sent"
+    assert [m["Subject"] for _, m in inbox.messages()] == ["Your password was changed"]
