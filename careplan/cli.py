@@ -245,8 +245,9 @@ def scheduler():
 @click.option("--loop", "every", type=int, default=0, help="Keep going, every N seconds.")
 @click.option("--no-sweep", is_flag=True, help="Only send; leave finding what is owed to others.")
 def send_reminders(every, no_sweep):
-    """Record the reminders owed now and send them (once, or with --loop as an extra sender
-    worker). Safe to run next to the scheduler: nothing is ever sent twice."""
+    """Record the reminders owed now and send them, with any e-mails about accounts still
+    waiting (once, or with --loop as an extra sender worker). Safe to run next to the
+    scheduler: nothing is ever sent twice."""
     import logging
     import time
 
