@@ -32,17 +32,8 @@ SECOND_FACTOR_OFF = "second_factor_off"
 BACKUP_CODE_USED = "backup_code_used"  # detail: {"left": how many are left}
 SIGNING_IN_PAUSED = "signing_in_paused"  # detail: {"until": ISO 8601 moment}
 EMAIL_CHANGED = "email_changed"  # sent to the address the account had before
-KINDS = (
-    PASSWORD_CHANGED,
-    SECOND_FACTOR_ON,
-    SECOND_FACTOR_OFF,
-    BACKUP_CODE_USED,
-    SIGNING_IN_PAUSED,
-    EMAIL_CHANGED,
-)
 
-
-# What each is about, as an administrator's page lists them.
+# Every kind, and what it is about as an administrator's page lists them.
 ABOUT = {
     PASSWORD_CHANGED: "Their password was changed",
     SECOND_FACTOR_ON: "The second step when signing was turned on",
@@ -51,6 +42,7 @@ ABOUT = {
     SIGNING_IN_PAUSED: "Signing in was paused after wrong passwords",
     EMAIL_CHANGED: "Their e-mail address was changed (told to the old address)",
 }
+KINDS = tuple(ABOUT)
 RECENT = 10
 
 
