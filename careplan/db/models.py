@@ -584,10 +584,11 @@ class Reminder(Delivered, Base):
 
 class AccountEmail(Delivered, Base):
     """An e-mail telling someone about their own account (their password changed, the second
-    step turned on or off, a backup code used, signing in paused), kept from the transaction
-    that caused it until the mail server has accepted it. Written with the change, so a
-    crash, a restart or a mail server that is down loses none of them; claimed and retried
-    like the reminders (careplan.reminders.sender)."""
+    step turned on or off, a backup code used, signing in paused, their address changed:
+    careplan.services.account_emails.KINDS), kept from the transaction that caused it until
+    the mail server has accepted it. Written with the change, so a crash, a restart or a mail
+    server that is down loses none of them; claimed and retried like the reminders
+    (careplan.reminders.sender)."""
 
     __tablename__ = "account_emails"
 
@@ -596,7 +597,7 @@ class AccountEmail(Delivered, Base):
     # The address when it was written: a notice about a change goes to the address the
     # account had then, even if the address is changed afterwards.
     to_address: Mapped[str] = mapped_column(String(254))
-    kind: Mapped[str] = mapped_column(String(30))  # careplan.reminders.account_mail.KINDS
+    kind: Mapped[str] = mapped_column(String(30))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
