@@ -50,11 +50,12 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
 
 
 def use_database(app: Flask, url: str, database: Database | None = None) -> None:
-    """The app's database, with the attempt counters kept in it (or in Redis) and who tells
-    people about their own account: a pause of signing in, a backup code used. The test suite also uses this to give each test
-    an empty database without building the app again, passing one `database` per test worker:
-    SQLAlchemy caches compiled statements per engine, and compiling them again for every test
-    cost about a tenth of the suite's processor time."""
+    """The app's database, with the attempt counters kept in it (or in Redis) and the thread
+    that tells people about their own account at once (careplan.reminders.account_notices).
+    The test suite also uses this to give each test an empty database without building the app
+    again, passing one `database` per test worker: SQLAlchemy caches compiled statements per
+    engine, and compiling them again for every test cost about a tenth of the suite's
+    processor time."""
     from .reminders.account_notices import AccountNotices
     from .services import throttle
 

@@ -1,7 +1,7 @@
 """E-mails about a person's own account: a link to choose a password, "your password was
 changed", "the second step when signing was turned on or off", "one of your backup codes was
-used", "signing in is paused", "the address was changed". Discreet like every other e-mail (careplan.reminders.messages):
-they never say what kind of service this is.
+used", "signing in is paused", "the address was changed". Discreet like every other e-mail
+(careplan.reminders.messages): they never say what kind of service this is.
 
 A link is sent at once, from a short-lived thread, so that asking for one answers in the same
 time whether or not the address has an account; if sending fails the person can simply ask
@@ -114,7 +114,7 @@ def send_soon(config, to: str, email: messages.Email) -> threading.Thread:
             to,
             email.subject,
             email.body,
-            message_id("account", unique_number(), sender, config["PUBLIC_BASE_URL"]),
+            message_id("account", _unique_number(), sender, config["PUBLIC_BASE_URL"]),
         )
         try:
             with mailer_from_config(config).connect() as send:
@@ -127,7 +127,7 @@ def send_soon(config, to: str, email: messages.Email) -> threading.Thread:
     return thread
 
 
-def unique_number() -> str:
+def _unique_number() -> str:
     return f"{datetime.now().strftime('%Y%m%d%H%M%S')}-{new_token()[:12]}"
 
 

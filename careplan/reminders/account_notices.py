@@ -60,7 +60,7 @@ class AccountNotices:
     def _tell_paused(self, account: str, until: datetime) -> None:
         try:
             zone = self.config.get("TIME_ZONE") or DEFAULT_TIME_ZONE
-            if throttle.record_lockout(self.db, account, until, zone) is None:
+            if not throttle.record_lockout(self.db, account, until, zone):
                 return
         except Exception:  # noqa: BLE001 - a lost notice must not go unnoticed, nor crash
             log.exception("Could not record that signing in to an account was paused.")

@@ -235,13 +235,6 @@ def throttle_for(db: Database) -> Throttle:
 
 
 @dataclass(frozen=True)
-class LockoutNotice:
-    user_id: int
-    email: str
-    notification_id: int
-
-
-@dataclass(frozen=True)
 class LockoutWording:
     in_app: str
     subject: str
@@ -270,22 +263,25 @@ def lockout_wording(
 
 def record_lockout(
     db: Database, account: str, until: datetime, zone: str = DEFAULT_TIME_ZONE
-) -> LockoutNotice | None:
-    """A notification in the app for the owner of `account`, and an audit event. None when no
-    active account has this e-mail address (nothing is recorded about addresses typed)."""
+) -> bool:
+    """A notification in the app for the owner of `account`, its e-mail (kept until sent) and
+    an audit event. False when no active account has this e-mail address (nothing is recorded
+    about addresses typed)."""
     with db.write() as s:
         user = s.scalar(select(User).where(User.email == account, User.active.is_(True)))
         if user is None:
-            return None
-        note = Notification(
-            user_id=user.id, text=lockout_wording(until, "", zone).in_app, link="/me/notifications"
+            return False
+        s.add(
+            Notification(
+                user_id=user.id,
+                text=lockout_wording(until, "", zone).in_app,
+                link="/me/notifications",
+            )
         )
-        s.add(note)
-        s.flush()
         audit.record(
             s, None, "account.lockout", "user", user.id, detail={"until": until.isoformat()}
         )
         account_emails.queue(
             s, user, account_emails.SIGNING_IN_PAUSED, {"until": until.isoformat()}
         )
-        return LockoutNotice(user.id, user.email, note.id)
+        return True
