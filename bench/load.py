@@ -16,10 +16,13 @@ For each database (PostgreSQL by default; `--db sqlite` or `--db both`) it:
    the same plan so that saves conflict, reads the history, downloads the sealed PDF, opens
    the home page, with no pause), then the bare endpoint again; locust runs headless in its
    own process (bench/load_run.py) and sign-ins are left out of the figures;
-5. checks zero failed requests, and zero lost saves: every save the app acknowledged (a
+5. reads, for each phase, the processor time per request of the app server, PostgreSQL and the
+   load generator, and how many processors were busy (bench/cpu.py, Linux /proc): a phase held
+   back by the load generator rather than the server shows here;
+6. checks zero failed requests, and zero lost saves: every save the app acknowledged (a
    redirect after the POST) is a version of its plan in the database; the audit chain,
    written concurrently by all of it, must verify;
-6. writes bench/results/load-<db>.json and the tables in bench/RESULTS_load.md.
+7. writes bench/results/load-<db>.json and the tables in bench/RESULTS_load.md.
 
     .venv/bin/python -m bench.load --db both
 """
@@ -259,9 +262,20 @@ def downloads(base: str, account: dict, rounds: int, threads: int) -> dict:
     }
 
 
-def phase(base: str, user_class: str, users: int, seconds: float, env: dict) -> dict:
+def phase(
+    base: str, user_class: str, users: int, seconds: float, env: dict, server_pid: int
+) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.load_run", base, user_class, str(users), str(seconds)],
+        [
+            sys.executable,
+            "-m",
+            "bench.load_run",
+            base,
+            user_class,
+            str(users),
+            str(seconds),
+            str(server_pid),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -314,9 +328,9 @@ def run_one(kind: str, args, log=print) -> dict:
         result["download_eight_at_a_time"] = downloads(base, people[0], args.download_rounds, 8)
         log(f"  {result['download_one_at_a_time']}\n  {result['download_eight_at_a_time']}")
         log(f"[{kind}] load: bare, app, bare")
-        bare_before = phase(base, "BareUser", args.users, args.bare_seconds, env)
-        app_run = phase(base, "CareplanUser", args.users, args.seconds, env)
-        bare_after = phase(base, "BareUser", args.users, args.bare_seconds, env)
+        bare_before = phase(base, "BareUser", args.users, args.bare_seconds, env, server.pid)
+        app_run = phase(base, "CareplanUser", args.users, args.seconds, env, server.pid)
+        bare_after = phase(base, "BareUser", args.users, args.bare_seconds, env, server.pid)
         load.append(round(os.getloadavg()[0], 2))
         bare_rps = (bare_before["rps"] + bare_after["rps"]) / 2
         bare_p95 = (bare_before["p95_ms"] + bare_after["p95_ms"]) / 2
@@ -333,6 +347,10 @@ def run_one(kind: str, args, log=print) -> dict:
             f"  bare {bare_before['rps']} / {bare_after['rps']} req/s, app {app_run['rps']} "
             f"req/s ({app_run['failures']} failures): {result['throughput_ratio']:.1%} of bare "
             f"(goal >= 25%); p95 app {app_run['p95_ms']} ms; saves {result['saves']}"
+        )
+        log(
+            f"  processor ms per request, bare: {bare_before['processor']}; "
+            f"app: {app_run['processor']}; server-side ratio {_server_ratio(result)}"
         )
         return result
     finally:
@@ -398,6 +416,19 @@ def write_results(results: list[dict], label: str) -> None:
                 f"**{r[k]['ratio']}** ({r[k]['download_median_ms']} / {r[k]['static_median_ms']} ms)"
             ),
         )
+    for group in ("app server", "database", "load generator"):
+        row(
+            f"processor time per request, {group}, ms (bare / app)",
+            lambda r, g=group: f"{_ms(r['bare_before'], g)} / {_ms(r['app'], g)}",
+        )
+    row(
+        f"processors busy, of {os.cpu_count()} (bare / app)",
+        lambda r: f"{_busy(r['bare_before'])} / {_busy(r['app'])}",
+    )
+    row(
+        "app server's processor time per request, bare ÷ app",
+        lambda r: _server_ratio(r),
+    )
     row("load average before / after", lambda r: " / ".join(map(str, r["load"])))
     lines += ["", "Per request type (app run):", ""]
     for r in results:
@@ -411,6 +442,25 @@ def write_results(results: list[dict], label: str) -> None:
             lines.append(f"| {name} | {s['requests']} | {s['median_ms']} | {s['p95_ms']} |")
         lines.append("")
     RESULTS_MD.write_text("\n".join(lines) + "\n")
+
+
+def _ms(phase_result: dict, group: str):
+    used = phase_result.get("processor")
+    return used["ms_per_request"][group] if used else "n/a"
+
+
+def _busy(phase_result: dict):
+    used = phase_result.get("processor")
+    return used["processors_busy"] if used else "n/a"
+
+
+def _server_ratio(result: dict) -> str:
+    """What the throughput ratio would be if the app server's processor time alone set both
+    rates (the bare endpoint's rate is often set by the load generator instead)."""
+    bare, app = _ms(result["bare_before"], "app server"), _ms(result["app"], "app server")
+    if not isinstance(bare, float) or not isinstance(app, float) or not app:
+        return "n/a"
+    return f"{bare / app:.1%}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,10 @@
 patches the process with gevent): start N users of one class, wait until every one has signed
 in, reset the statistics, run for the given time, and print the figures as JSON.
 
-    python -m bench.load_run HOST CLASS USERS SECONDS
+    python -m bench.load_run HOST CLASS USERS SECONDS SERVER_PID
+
+SERVER_PID is gunicorn's master: the processor time of it and its workers, of PostgreSQL and of
+this process over the timed window is reported per request (bench/cpu.py).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 import gevent
 from locust.env import Environment
 
-from bench import locustfile
+from bench import cpu, locustfile
 
 SIGN_IN = "sign in (once per user)"
 
@@ -29,7 +32,7 @@ def percentile(histogram: dict[int, int], fraction: float) -> float:
     return 0.0
 
 
-def main(host: str, user_class: str, users: int, seconds: float) -> None:
+def main(host: str, user_class: str, users: int, seconds: float, server_pid: int) -> None:
     cls = getattr(locustfile, user_class)
     env = Environment(user_classes=[cls], host=host)
     runner = env.create_local_runner()
@@ -41,10 +44,12 @@ def main(host: str, user_class: str, users: int, seconds: float) -> None:
         gevent.sleep(0.1)
     gevent.sleep(1)  # let the first requests after signing in settle
     env.stats.reset_all()
+    cpu_before = cpu.snapshot(server_pid)
     started = time.monotonic()
     gevent.sleep(seconds)
     stats = {name: entry for (name, _method), entry in env.stats.entries.items()}
     elapsed = time.monotonic() - started
+    cpu_after = cpu.snapshot(server_pid)
     runner.quit()
     histogram: dict[int, int] = {}
     requests = failures = 0
@@ -79,10 +84,11 @@ def main(host: str, user_class: str, users: int, seconds: float) -> None:
                 "p95_ms": percentile(histogram, 0.95),
                 "per_name": per_name,
                 "errors": errors,
+                "processor": cpu.used_between(cpu_before, cpu_after, requests),
             }
         )
     )
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]))
