@@ -52,17 +52,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server():
+def start_server(port: int | None = None) -> tuple[Controller, Inbox]:
+    """A mail server listening on `port` (a free one if not given); stop it when done."""
     inbox = Inbox()
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
-        port=free_port(),
+        port=port or free_port(),
         authenticator=_authenticate(inbox),
         auth_require_tls=False,  # a test on the loopback; production uses STARTTLS or TLS
     )
     controller.start()
+    return controller, inbox
+
+
+@pytest.fixture
+def smtp_server():
+    controller, inbox = start_server()
     yield controller, inbox
     controller.stop()
 

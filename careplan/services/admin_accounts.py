@@ -26,7 +26,8 @@ from .errors import Invalid, NotFound
 PAGE_SIZE = 50
 
 
-def _require_admin(actor: Actor) -> None:
+def require_admin(actor: Actor) -> None:
+    """Administrators only; anyone else is told there is no such page."""
     if actor.role is not Role.ADMIN:
         raise NotFound()
 
@@ -53,7 +54,7 @@ class AccountList:
 
 def search(db: Database, admin: Actor, query: str = "", role: str = "", page: int = 1):
     """Accounts by name or e-mail address, one page at a time."""
-    _require_admin(admin)
+    require_admin(admin)
     query = " ".join((query or "").split())[:200]
     role = role if role in {r.value for r in Role} else ""
     conditions = []
@@ -113,7 +114,7 @@ class AccountDetail:
 
 
 def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
-    _require_admin(admin)
+    require_admin(admin)
     with db.read() as s:
         user = s.get(User, user_id)
         if user is None:
@@ -166,7 +167,7 @@ def create(
     db: Database, admin: Actor, email: str, name: str, role: str, team_id: int | None
 ) -> tuple[int, IssuedLink]:
     """A new account, and the link (to e-mail) with which its owner chooses a password."""
-    _require_admin(admin)
+    require_admin(admin)
     # Nobody knows this password; the owner sets their own through the link.
     unusable = passwords.hash_password(secrets.token_urlsafe(32))
     with db.write() as s:
@@ -177,7 +178,7 @@ def create(
 def update_details(
     db: Database, admin: Actor, user_id: int, name: str, email: str, team_id: int | None
 ) -> None:
-    _require_admin(admin)
+    require_admin(admin)
     name = " ".join((name or "").split())
     email = (email or "").strip().lower()
     if not name or len(name) > 200:
@@ -211,7 +212,7 @@ def update_details(
 
 def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> None:
     """Close or reopen an account. Closing signs it out everywhere at once."""
-    _require_admin(admin)
+    require_admin(admin)
     if user_id == admin.id and not active:
         raise Invalid("You cannot close your own account. Ask another administrator.")
     with db.write() as s:
@@ -225,7 +226,7 @@ def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> None:
 
 
 def send_password_link(db: Database, admin: Actor, user_id: int) -> IssuedLink:
-    _require_admin(admin)
+    require_admin(admin)
     with db.write() as s:
         user = _user(s, user_id)
         if not user.active:
@@ -238,7 +239,7 @@ def send_password_link(db: Database, admin: Actor, user_id: int) -> IssuedLink:
 def give_key_worker(db: Database, admin: Actor, client_id: int, key_worker_id: int) -> None:
     """A key worker for a client who has none. Changing an existing key worker is a handover:
     the new worker reads and acknowledges the agreed documents first."""
-    _require_admin(admin)
+    require_admin(admin)
     with db.read() as s:
         client = _user(s, client_id)
         worker = _user(s, key_worker_id)
@@ -269,7 +270,7 @@ class TeamRow:
 
 
 def teams(db: Database, admin: Actor) -> list[TeamRow]:
-    _require_admin(admin)
+    require_admin(admin)
     with db.read() as s:
         members = dict(
             s.execute(
@@ -294,7 +295,7 @@ def teams(db: Database, admin: Actor) -> list[TeamRow]:
 def set_supervision(
     db: Database, admin: Actor, supervisor_id: int, team_id: int, supervises: bool
 ) -> None:
-    _require_admin(admin)
+    require_admin(admin)
     with db.write() as s:
         supervisor = _user(s, supervisor_id)
         if supervisor.role != Role.SUPERVISOR.value or s.get(Team, team_id) is None:

@@ -9,7 +9,7 @@ from .. import pdf
 from ..db.models import utc_today
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
-from ..services import accounts, admin_accounts, seal_certificates, second_factor
+from ..services import accounts, admin_accounts, seal_certificates, second_factor, undelivered
 from ..services.errors import Invalid, NotFound
 from .auth import email_password_link
 
@@ -46,8 +46,43 @@ def users():
         int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1,
     )
     return render_template(
-        "admin/users.html", listing=listing, roles=ROLE_CHOICES, seal=_seal(_admin())
+        "admin/users.html",
+        listing=listing,
+        roles=ROLE_CHOICES,
+        seal=_seal(_admin()),
+        undelivered=undelivered.count(get_db(), _admin()),
     )
+
+
+@bp.get("/admin/emails")
+@login_required
+def emails():
+    return render_template("admin/emails.html", listing=undelivered.listing(get_db(), _admin()))
+
+
+@bp.post("/admin/emails/try-again")
+@login_required
+def emails_try_again():
+    result = undelivered.try_again(get_db(), _admin())
+    flash(_tried_again(result) if result.any else "Nothing was waiting to be tried again.")
+    return redirect(url_for("admin.emails"))
+
+
+def _tried_again(result: undelivered.TriedAgain) -> str:
+    said = []
+    if result.emails:
+        said.append(
+            f"{result.emails} e-mail{'' if result.emails == 1 else 's'} will be tried again "
+            "within a minute."
+        )
+    if result.summaries_folded:
+        n = result.summaries_folded
+        said.append(
+            f"The reminders of {n} daily summar{'y' if n == 1 else 'ies'} from earlier days "
+            "will go into the next summary."
+        )
+    said.append("Any the mail server still refuses are listed here again after about an hour.")
+    return " ".join(said)
 
 
 @bp.get("/admin/seal")

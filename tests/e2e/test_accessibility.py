@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from careplan.db.models import Document, Notification, User
+from careplan.db.models import AccountEmail, Document, Notification, User
 from careplan.services import account_emails, contingencies, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.crisis_alerts import AlertSettings
@@ -101,6 +101,14 @@ def records(db):
         s.add(Notification(user_id=circle.client.id, text="Your plan changed.", link="/"))
         # Listed on the key worker's account page for the administrator.
         account_emails.queue(s, s.get(User, circle.key_worker.id), "password_changed")
+        # Given up on: listed under "E-mails not sent", and the accounts page says so.
+        account_emails.queue(s, s.get(User, circle.key_worker.id), "second_factor_on")
+        s.flush()
+        s.execute(
+            sa.update(AccountEmail)
+            .where(AccountEmail.kind == "second_factor_on")
+            .values(status="failed", attempts=8, last_error="SMTPServerDisconnected")
+        )
         # An overdue review, so the supervisor's charts draw their bars too.
         s.execute(
             sa.update(Document)
@@ -168,6 +176,7 @@ def test_every_page_kind_has_no_serious_accessibility_violation(live_server, new
             ("teams", "/admin/teams"),
             ("agreement templates", "/admin/templates"),
             ("signing certificate", "/admin/seal"),
+            ("e-mails not sent", "/admin/emails"),
         ],
     }
     axe = Axe()

@@ -57,7 +57,7 @@ from tests.factories import (
     make_plan,
 )
 from tests.gunicorn import Browser, landed
-from tests.smtp import SECRET, USER, free_port
+from tests.smtp import SECRET, USER, free_port, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -609,3 +609,53 @@ def test_a_changed_password_is_emailed_once_the_mail_server_is_back(
     [(to, message)] = inbox.messages()
     assert to == [person.email] and message["Subject"] == "Your password was changed"
     assert f"{url}/forgot-password" in message.get_content()
+
+
+def test_an_email_given_up_on_is_sent_once_an_administrator_tries_it_again(
+    db, monkeypatch, request
+):
+    """The mail server is down for longer than the tries (one, here): the e-mail is given up
+    on. Once the server is back, an administrator sees it listed and tries it again over
+    HTTP; the app sends it at once, exactly once."""
+    monkeypatch.setenv("CAREPLAN_REMINDER_MAX_ATTEMPTS", "1")
+    port = free_port()
+    url = _gunicorn_mailing_to(port, monkeypatch, request)  # nothing listens there yet
+    circle = Circle()
+    browser = Browser(url)
+    browser.sign_in(circle.client)
+    page = browser.get("/me/account").read().decode()
+    change = {"current_password": PASSWORD, "password": CHOSEN, "password_again": CHOSEN}
+    path, page = landed(browser.post("/me/account/password", change, page))
+    assert path == "/me/account" and "Your password is changed." in page
+
+    deadline = time.monotonic() + 10
+    while True:  # the app's own try fails, and it was the only one allowed
+        with db.read() as s:
+            kept = s.scalars(sa.select(AccountEmail)).all()
+        if kept and kept[0].status == "failed":
+            break
+        assert time.monotonic() < deadline, kept
+        time.sleep(0.05)
+
+    controller, inbox = start_server(port)  # the mail server is back
+    try:
+        admin = Browser(url)
+        admin.sign_in(circle.admin)
+        start = " ".join(admin.get("/admin/users").read().decode().split())
+        assert "1 e-mail could not be sent." in start
+        page = " ".join(admin.get("/admin/emails").read().decode().split())
+        assert "Their password was changed" in page and circle.client.email in page
+        path, page = landed(admin.post("/admin/emails/try-again", {}, page))
+        assert path == "/admin/emails"
+        assert "1 e-mail will be tried again within a minute." in " ".join(page.split())
+        message = _mail_to(inbox, circle.client.email, "Your password was changed")
+        assert "/forgot-password" in message.get_content()
+        # Pressed again (a second tab, say): nothing more is sent.
+        path, page = landed(admin.post("/admin/emails/try-again", {}, page))
+        assert "Nothing was waiting to be tried again." in page
+        time.sleep(0.5)
+        assert len(inbox.messages()) == 1
+        with db.read() as s:
+            assert [e.status for e in s.scalars(sa.select(AccountEmail))] == ["sent"]
+    finally:
+        controller.stop()

@@ -339,6 +339,10 @@ PLAIN_RULES: dict[str, PlainRule] = {
     ),
     "admin.templates": PlainRule({"GET": _only("admin", Outcome(200), NOT_FOUND)}),
     "admin.seal": PlainRule({"GET": _only("admin", Outcome(200), NOT_FOUND)}),
+    "admin.emails": PlainRule({"GET": _only("admin", Outcome(200), NOT_FOUND)}),
+    "admin.emails_try_again": PlainRule(
+        {"POST": _only("admin", Outcome(302, _go("/admin/emails")), NOT_FOUND)}
+    ),
     "admin.teams": PlainRule(
         {
             "GET": _only("admin", Outcome(200), NOT_FOUND),

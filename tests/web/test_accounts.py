@@ -11,7 +11,15 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AccountEmail, AuditEvent, CaseloadLink, SignatureRecord, User
+from careplan.db.models import (
+    AccountEmail,
+    AuditEvent,
+    CaseloadLink,
+    ReminderDigest,
+    SignatureRecord,
+    User,
+    utcnow,
+)
 from careplan.reminders.messages import indiscretions
 from careplan.services import account_emails
 from tests.conftest import csrf_token, login
@@ -368,3 +376,51 @@ def test_an_administrator_sees_whether_each_email_about_an_account_was_sent(app,
     assert "Signing in was paused after wrong passwords" in other
     fresh = ClientFactory()
     assert "None so far." in admin.get(f"/admin/users/{fresh.id}").get_data(as_text=True)
+
+
+def test_an_administrator_sees_the_emails_given_up_on_and_tries_them_again(app, db):
+    person, worker = ClientFactory(), KeyWorkerFactory()
+    earlier = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    with db.write() as s:
+        for kind in ("password_changed", "second_factor_on"):
+            account_emails.queue(s, s.get(User, person.id), kind, {}, earlier)
+        s.add(ReminderDigest(recipient_id=worker.id, day=utcnow().date(), created_at=earlier))
+        s.flush()
+        for row in [*s.scalars(sa.select(AccountEmail)), *s.scalars(sa.select(ReminderDigest))]:
+            row.status, row.attempts = "failed", 8
+            row.last_error = "SMTPServerDisconnected: <relay> went away"
+        s.scalars(sa.select(AccountEmail)).first().status = "sent"  # not listed
+    admin = login(app.test_client(), AdminFactory())
+    start = " ".join(admin.get("/admin/users").get_data(as_text=True).split())
+    assert "2 e-mails could not be sent." in start and 'href="/admin/emails"' in start
+
+    page = " ".join(admin.get("/admin/emails").get_data(as_text=True).split())
+    assert "2 e-mails could not be sent." in page
+    assert "The second step when signing was turned on" in page
+    assert "Their password was changed" not in page  # that one was sent
+    assert "A daily summary of reminders" in page
+    assert f"{worker.display_name}</a>, {worker.email}" in page
+    assert f'href="/admin/users/{person.id}"' in page
+    assert "SMTPServerDisconnected: &lt;relay&gt; went away" in page  # shown, not interpreted
+
+    # Without the form's token nothing changes.
+    assert admin.post("/admin/emails/try-again").status_code == 400
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).where(AccountEmail.status == "failed")) == 1
+    token = csrf_token(admin)
+    answer = admin.post("/admin/emails/try-again", data={"csrf_token": token})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/admin/emails"
+    page = " ".join(admin.get("/admin/emails").get_data(as_text=True).split())
+    assert "2 e-mails will be tried again within a minute." in page
+    assert "None. Every e-mail so far was sent or is still being tried." in page
+    db.account_notices.wait(10)  # the app sends an account e-mail at once (here: to the log)
+    with db.read() as s:
+        emails = sorted((r.status, r.attempts) for r in s.scalars(sa.select(AccountEmail)))
+        assert emails == [("sent", 1), ("sent", 8)]
+        digest = s.scalars(sa.select(ReminderDigest)).one()
+        assert (digest.status, digest.attempts) == ("pending", 0)  # for the scheduler's sender
+    admin.post("/admin/emails/try-again", data={"csrf_token": token})
+    assert "Nothing was waiting to be tried again." in admin.get("/admin/emails").get_data(
+        as_text=True
+    )
+    assert "could not be sent" not in admin.get("/admin/users").get_data(as_text=True)

@@ -1,0 +1,177 @@
+"""E-mails the senders gave up on, and trying them again once the mail server is back.
+
+A reminder, a daily summary of reminders or an e-mail about someone's account is given up on
+after REMINDER_MAX_ATTEMPTS tries, about an hour of a mail server that is down or refuses it.
+Without this, a longer outage would lose them for good. An administrator sees how many there
+are and which: who they were for, what sort, when, how often tried and the last error, never
+what a plan says (a reminder is listed as "a reminder", not what it is about). One button puts
+them all back to be sent.
+
+Tried again, nothing goes out that is no longer owed: the senders check each reminder again
+before sending it (reviewed, date moved: cancelled instead). A daily summary is only sent on
+its own day; the reminders in an earlier day's summary go back to wait for the next summary,
+which checks them again when it gathers them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, literal, null, select, update
+from sqlalchemy.orm import Session
+
+from ..db.engine import Database
+from ..db.models import AccountEmail, Reminder, ReminderDigest, User, utcnow
+from . import account_emails, audit
+from .actor import Actor
+from .admin_accounts import require_admin
+
+LISTED = 50
+REMINDER = "A reminder"
+SUMMARY = "A daily summary of reminders"
+
+
+@dataclass(frozen=True)
+class UndeliveredEmail:
+    about: str
+    user_id: int
+    name: str
+    to_address: str
+    written_at: datetime
+    attempts: int
+    last_error: str
+
+
+@dataclass(frozen=True)
+class UndeliveredList:
+    rows: list[UndeliveredEmail]  # the latest LISTED, newest first
+    total: int
+
+
+@dataclass(frozen=True)
+class TriedAgain:
+    emails: int  # put back to be sent
+    summaries_folded: int  # earlier days' summaries whose reminders wait for the next one
+
+    @property
+    def any(self) -> bool:
+        return bool(self.emails or self.summaries_folded)
+
+
+def count(db: Database, admin: Actor) -> int:
+    """How many e-mails have been given up on (the administrators' start page says so)."""
+    require_admin(admin)
+    with db.read() as s:
+        return _count(s)
+
+
+def _count(s: Session) -> int:
+    failed = (
+        select(func.count()).select_from(m).where(m.status == "failed").scalar_subquery()
+        for m in (Reminder, ReminderDigest, AccountEmail)
+    )
+    return s.scalar(select(sum(failed, start=literal(0)))) or 0
+
+
+def listing(db: Database, admin: Actor, limit: int = LISTED) -> UndeliveredList:
+    require_admin(admin)
+    with db.read() as s:
+        rows: list[UndeliveredEmail] = []
+        for model in (Reminder, ReminderDigest, AccountEmail):
+            address = AccountEmail.to_address if model is AccountEmail else User.email
+            kind = AccountEmail.kind if model is AccountEmail else null()
+            found = s.execute(
+                select(
+                    kind,
+                    model.recipient_id,
+                    User.display_name,
+                    address,
+                    model.created_at,
+                    model.attempts,
+                    model.last_error,
+                )
+                .join(User, User.id == model.recipient_id)
+                .where(model.status == "failed")
+                .order_by(model.created_at.desc(), model.id.desc())
+                .limit(limit)
+            )
+            rows += [
+                UndeliveredEmail(_about(model, k), uid, name, to, at, tries, error)
+                for k, uid, name, to, at, tries, error in found
+            ]
+        rows.sort(key=lambda r: r.written_at, reverse=True)
+        return UndeliveredList(rows[:limit], _count(s))
+
+
+def _about(model, kind) -> str:
+    if model is Reminder:
+        return REMINDER
+    if model is ReminderDigest:
+        return SUMMARY
+    return account_emails.ABOUT.get(kind, kind)
+
+
+def try_again(db: Database, admin: Actor, now: datetime | None = None) -> TriedAgain:
+    """Put every e-mail given up on back to be sent now, with a fresh set of tries. Two
+    administrators pressing at once put each back once: only rows still `failed` move."""
+    require_admin(admin)
+    now = now or utcnow()
+    again = {
+        "status": "pending",
+        "attempts": 0,
+        "not_before": now,
+        "claimed_by": "",
+        "claimed_until": None,
+    }
+    with db.write() as s:
+        emails = 0
+        for model, which in (
+            (Reminder, Reminder.status == "failed"),
+            (AccountEmail, AccountEmail.status == "failed"),
+            # Today's summary is still today's: sent as it is.
+            (
+                ReminderDigest,
+                (ReminderDigest.status == "failed") & (ReminderDigest.day >= now.date()),
+            ),
+        ):
+            emails += _moved(s, update(model).where(which).values(**again))
+        earlier = list(
+            s.scalars(
+                select(ReminderDigest.id).where(
+                    ReminderDigest.status == "failed", ReminderDigest.day < now.date()
+                )
+            )
+        )
+        folded = 0
+        if earlier:
+            # Counted by what this transaction moved: another administrator's press that
+            # committed first leaves nothing here to fold.
+            folded = _moved(
+                s,
+                update(ReminderDigest)
+                .where(ReminderDigest.id.in_(earlier), ReminderDigest.status == "failed")
+                .values(status="cancelled", last_error="its reminders went into a later summary"),
+            )
+            # Their reminders wait for the next summary, which checks each one is still owed.
+            _moved(
+                s,
+                update(Reminder)
+                .where(Reminder.digest_id.in_(earlier), Reminder.status == "digested")
+                .values(status="pending", digest_id=None),
+            )
+        result = TriedAgain(emails, folded)
+        if result.any:
+            audit.record(
+                s,
+                admin,
+                "email.try_again",
+                detail={"emails": result.emails, "summaries_folded": result.summaries_folded},
+            )
+    if result.emails:
+        account_emails.send_soon(db)
+    return result
+
+
+def _moved(s: Session, statement) -> int:
+    return s.execute(statement.execution_options(synchronize_session=False)).rowcount or 0
