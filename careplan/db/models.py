@@ -412,6 +412,20 @@ class AdvocateReviewRequest(Base):
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class ScheduledJobRun(Base):
+    """When one of the scheduler's jobs last finished and last failed (one row per job), so
+    administrators and monitoring can tell that reminders and sealed PDFs are being made
+    (careplan.services.scheduled_jobs)."""
+
+    __tablename__ = "scheduled_job_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    ran_by: Mapped[str] = mapped_column(String(100), default="")  # host and process
+
+
 class PdfRender(Base):
     """The sealed PDF of an agreed version: produced once, outside the request, then served."""
 

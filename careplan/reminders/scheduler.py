@@ -39,8 +39,9 @@ from sqlalchemy.pool import NullPool
 from ..db import notify, statistics
 from ..db.engine import Database, make_engine
 from ..db.models import utcnow
+from ..domain.scheduled_jobs import ExpectedJob
 from ..extensions import DB_KEY
-from ..services import crisis_alerts, reminders
+from ..services import crisis_alerts, reminders, scheduled_jobs
 from ..services.reminders import ReminderSettings
 from . import messages
 from .mail import Mailer, mailer_from_config
@@ -176,6 +177,8 @@ class Context:
     # Set when a PDF job is waiting; the PDF job runs again before it rests (see _pdf_wakeups).
     pdf_wanted: threading.Event = field(default_factory=threading.Event)
     pdf_running: threading.Event = field(default_factory=threading.Event)
+    # When each job's good run was last written down by this process (see _guarded).
+    recorded: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,12 @@ class Job:
     interval_setting: str  # the config key holding its interval in seconds
     default_seconds: int
     run: Callable[[Context], object]
+    about: str = ""  # what it does, as administrators read it
+
+    def every(self, config) -> timedelta:
+        return timedelta(
+            seconds=max(1, int(config.get(self.interval_setting) or self.default_seconds))
+        )
 
 
 def sweep_reminders(ctx: Context) -> None:
@@ -266,13 +275,48 @@ def checkpoint_audit_trail(ctx: Context) -> None:
 
 # Every periodic job of the application.
 JOBS: list[Job] = [
-    Job("reminders.sweep", "REMINDER_SWEEP_SECONDS", 300, sweep_reminders),
-    Job("crisis.escalate", "CRISIS_ESCALATION_SECONDS", 60, escalate_crisis_alerts),
-    Job("reminders.send", "REMINDER_SEND_SECONDS", 20, send_reminders),
-    Job(PDF_JOB, "PDF_JOB_SECONDS", 5, render_pending_pdfs),
-    Job("db.statistics", "DB_STATISTICS_SECONDS", 6 * 3600, refresh_statistics),
-    Job("audit.checkpoint", "AUDIT_CHECKPOINT_SECONDS", 3600, checkpoint_audit_trail),
+    Job(
+        "reminders.sweep",
+        "REMINDER_SWEEP_SECONDS",
+        300,
+        sweep_reminders,
+        "Works out which review reminders are owed, and gathers the daily summaries",
+    ),
+    Job(
+        "crisis.escalate",
+        "CRISIS_ESCALATION_SECONDS",
+        60,
+        escalate_crisis_alerts,
+        "Tells supervisors about crisis alerts nobody answered in time",
+    ),
+    Job(
+        "reminders.send",
+        "REMINDER_SEND_SECONDS",
+        20,
+        send_reminders,
+        "Sends reminders, daily summaries and e-mails about accounts",
+    ),
+    Job(PDF_JOB, "PDF_JOB_SECONDS", 5, render_pending_pdfs, "Makes the sealed PDFs"),
+    Job(
+        "db.statistics",
+        "DB_STATISTICS_SECONDS",
+        6 * 3600,
+        refresh_statistics,
+        "Keeps the database's statistics up to date",
+    ),
+    Job(
+        "audit.checkpoint",
+        "AUDIT_CHECKPOINT_SECONDS",
+        3600,
+        checkpoint_audit_trail,
+        "Signs a checkpoint of the audit trail",
+    ),
 ]
+
+
+def expected_jobs(config) -> list[ExpectedJob]:
+    """Every job the scheduler runs and how often, as the app is configured."""
+    return [ExpectedJob(j.name, j.about, j.every(config)) for j in JOBS]
 
 
 def context_for(app, clock: Clock = utcnow, mailer: Mailer | None = None) -> Context:
@@ -366,10 +410,9 @@ def _lead(ctx, jobs, lock, poll_seconds, stop, current) -> bool:
     lost = threading.Event()
     now = datetime.now(UTC)
     for n, job in enumerate(jobs):
-        seconds = int(ctx.app.config.get(job.interval_setting) or job.default_seconds)
         sched.add_job(
             _guarded(job, ctx),
-            IntervalTrigger(seconds=max(1, seconds)),
+            IntervalTrigger(seconds=int(job.every(ctx.app.config).total_seconds())),
             id=job.name,
             name=job.name,
             # At start, at once and in the listed order (sweep before send): catch up on
@@ -430,7 +473,31 @@ def _guarded(job: Job, ctx: Context):
         try:
             with ctx.app.app_context():
                 job.run(ctx)
-        except Exception:  # noqa: BLE001 - one failed run must not stop the scheduler
+        except Exception as exc:  # noqa: BLE001 - one failed run must not stop the scheduler
             log.exception("Scheduled job %s failed; it runs again next time.", job.name)
+            _record(ctx, job, f"{type(exc).__name__}: {exc}")
+        else:
+            _record(ctx, job, None)
 
     return run_job
+
+
+# A good run is written down at most this often per job (the PDF job runs every few seconds);
+# a failure, and the first good run after one, always.
+RECORD_EVERY = timedelta(minutes=1)
+
+
+def _record(ctx: Context, job: Job, error: str | None) -> None:
+    now = ctx.clock()
+    last = ctx.recorded.get(job.name)
+    if error is None and last is not None and now - last < RECORD_EVERY:
+        return
+    try:
+        scheduled_jobs.record(ctx.db, job.name, now, ctx.worker, error)
+    except Exception:  # noqa: BLE001 - the job's own work is done; the next run records
+        log.warning("Could not write down the run of %s.", job.name, exc_info=True)
+        return
+    if error is None:
+        ctx.recorded[job.name] = now
+    else:
+        ctx.recorded.pop(job.name, None)

@@ -22,6 +22,7 @@ from . import (
     clients,
     documents,
     exports,
+    health,
     home,
     me,
     pdfs,
@@ -55,6 +56,7 @@ def register(app: Flask) -> None:
         me,
         supervision,
         admin,
+        health,
     ):
         app.register_blueprint(module.bp)
     api.register(app)

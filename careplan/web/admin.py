@@ -9,7 +9,15 @@ from .. import pdf
 from ..db.models import utc_today
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
-from ..services import accounts, admin_accounts, seal_certificates, second_factor, undelivered
+from ..reminders.scheduler import expected_jobs
+from ..services import (
+    accounts,
+    admin_accounts,
+    scheduled_jobs,
+    seal_certificates,
+    second_factor,
+    undelivered,
+)
 from ..services.errors import Invalid, NotFound
 from .auth import email_password_link
 
@@ -51,7 +59,15 @@ def users():
         roles=ROLE_CHOICES,
         seal=_seal(_admin()),
         undelivered=undelivered.count(get_db(), _admin()),
+        not_running=scheduled_jobs.not_running(get_db(), expected_jobs(current_app.config)),
     )
+
+
+@bp.get("/admin/scheduler")
+@login_required
+def scheduler():
+    jobs = scheduled_jobs.overview(get_db(), _admin(), expected_jobs(current_app.config))
+    return render_template("admin/scheduler.html", jobs=jobs)
 
 
 @bp.get("/admin/emails")

@@ -177,6 +177,7 @@ def test_every_page_kind_has_no_serious_accessibility_violation(live_server, new
             ("agreement templates", "/admin/templates"),
             ("signing certificate", "/admin/seal"),
             ("e-mails not sent", "/admin/emails"),
+            ("scheduler", "/admin/scheduler"),
         ],
     }
     axe = Axe()

@@ -10,11 +10,13 @@ in the database."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import timedelta
 from urllib.error import HTTPError
 from urllib.parse import urlsplit
+from urllib.request import urlopen
 
 import pyotp
 import pytest
@@ -42,10 +44,12 @@ from careplan.db.models import (
     User,
     Version,
     utc_today,
+    utcnow,
 )
+from careplan.reminders import scheduler
 from careplan.reminders.mail import SmtpMailer
 from careplan.reminders.sender import send_pending
-from careplan.services import signoff
+from careplan.services import scheduled_jobs, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.reminders import ReminderSettings
 from tests.factories import (
@@ -659,3 +663,23 @@ def test_an_email_given_up_on_is_sent_once_an_administrator_tries_it_again(
             assert [e.status for e in s.scalars(sa.select(AccountEmail))] == ["sent"]
     finally:
         controller.stop()
+
+
+def test_the_health_checks_and_the_scheduler_page_over_http(db, gunicorn_url):
+    def ask(path: str) -> tuple[int, dict, str]:
+        try:
+            with urlopen(gunicorn_url + path, timeout=10) as answer:
+                return answer.status, json.load(answer), answer.headers["Content-Type"]
+        except HTTPError as refused:
+            return refused.code, json.load(refused), refused.headers["Content-Type"]
+
+    assert ask("/health") == (200, {"database": "ok"}, "application/json")
+    status, body, _ = ask("/health/scheduler")
+    assert status == 503 and set(body["scheduler"].values()) == {"never_ran"}
+    for job in scheduler.JOBS:  # as the scheduler's jobs do when they run
+        scheduled_jobs.record(db, job.name, utcnow(), "host-1:99")
+    assert ask("/health/scheduler")[:2] == (200, {"scheduler": "ok"})
+    admin = Browser(gunicorn_url)
+    admin.sign_in(Circle().admin)
+    page = " ".join(admin.get("/admin/scheduler").read().decode().split())
+    assert "Every job ran when it should." in page and "(host-1:99)" in page

@@ -469,6 +469,11 @@ PLAIN_RULES: dict[str, PlainRule] = {
     # The private calendar feed: no sign-in (calendar apps cannot), the secret key in the
     # address is the only way in, and without one there is nothing.
     "reminders.calendar_feed": PlainRule({"GET": _everyone(NOT_FOUND)}, anonymous={"GET": 404}),
+    # For monitoring: no sign-in, and nothing about anyone. No scheduler runs here, so its
+    # check says so.
+    "health.app_health": PlainRule({"GET": _everyone(Outcome(200))}, anonymous={"GET": 200}),
+    "health.scheduler_health": PlainRule({"GET": _everyone(Outcome(503))}, anonymous={"GET": 503}),
+    "admin.scheduler": PlainRule({"GET": _only("admin", Outcome(200), NOT_FOUND)}),
     # Checking a PDF someone holds is public: it names no record until a genuine one is given.
     "pdfs.verify": PlainRule(
         {"GET": _everyone(Outcome(200)), "POST": _everyone(Outcome(200))},

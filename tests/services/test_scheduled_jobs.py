@@ -1,0 +1,138 @@
+"""Each scheduler job writes down when it last finished and last failed; administrators and
+the health check are told which are late, failing or never ran."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import ScheduledJobRun, utcnow
+from careplan.domain.scheduled_jobs import ExpectedJob, JobState
+from careplan.reminders import scheduler
+from careplan.services import scheduled_jobs
+from careplan.services.accounts import actor_for
+from careplan.services.errors import NotFound
+from tests.factories import AdminFactory, Circle
+
+EXPECTED = [
+    ExpectedJob("reminders.send", "Sends reminders", timedelta(seconds=20)),
+    ExpectedJob(scheduler.PDF_JOB, "Makes the sealed PDFs", timedelta(seconds=5)),
+]
+
+
+def _runs(db) -> dict[str, ScheduledJobRun]:
+    with db.read() as s:
+        return {r.name: r for r in s.scalars(sa.select(ScheduledJobRun))}
+
+
+def test_runs_are_written_down_and_a_failure_is_kept_after_good_runs(db):
+    now = utcnow()
+    scheduled_jobs.record(db, "reminders.send", now, "host-1")
+    scheduled_jobs.record(db, scheduler.PDF_JOB, now, "host-1", "OSError: no such file")
+    admin = actor_for(AdminFactory())
+    states = {v.name: v for v in scheduled_jobs.overview(db, admin, EXPECTED, now)}
+    assert states["reminders.send"].state is JobState.OK
+    assert states[scheduler.PDF_JOB].state is JobState.FAILING
+    assert states[scheduler.PDF_JOB].last_error == "OSError: no such file"
+    later = now + timedelta(seconds=30)
+    scheduled_jobs.record(db, scheduler.PDF_JOB, later, "host-2")
+    [view] = [
+        v
+        for v in scheduled_jobs.overview(db, admin, EXPECTED, later)
+        if v.name == scheduler.PDF_JOB
+    ]
+    assert (view.state, view.last_ok, view.last_failed) == (JobState.OK, later, now)
+    assert (view.last_error, view.ran_by) == ("OSError: no such file", "host-2")
+    assert scheduled_jobs.not_running(db, EXPECTED, later) == []
+    # Nobody ran them for twenty minutes: both late.
+    late = scheduled_jobs.not_running(db, EXPECTED, later + timedelta(minutes=20))
+    assert {(v.name, v.state) for v in late} == {
+        ("reminders.send", JobState.LATE),
+        (scheduler.PDF_JOB, JobState.LATE),
+    }
+
+
+def test_a_job_that_never_ran_is_listed(db):
+    [never] = scheduled_jobs.not_running(db, EXPECTED[:1])
+    assert (never.name, never.state, never.last_ok) == ("reminders.send", JobState.NEVER_RAN, None)
+
+
+def test_only_administrators_see_the_jobs(db):
+    circle = Circle()
+    for person in (circle.client, circle.key_worker, circle.supervisor, circle.advocate):
+        with pytest.raises(NotFound):
+            scheduled_jobs.overview(db, actor_for(person), EXPECTED)
+
+
+def test_the_scheduler_writes_good_runs_at_most_once_a_minute_and_every_failure(app, db):
+    clock = [utcnow()]
+    ctx = scheduler.context_for(app, lambda: clock[0])
+    outcome = {"fail": False}
+
+    def work(_ctx):
+        if outcome["fail"]:
+            raise RuntimeError("the disk is full")
+
+    run = scheduler._guarded(scheduler.Job(scheduler.PDF_JOB, "PDF_JOB_SECONDS", 5, work), ctx)
+    first = clock[0]
+    run()
+    clock[0] += timedelta(seconds=30)
+    run()  # within the minute: not written again
+    assert _runs(db)[scheduler.PDF_JOB].last_ok_at == first
+    clock[0] += timedelta(seconds=31)
+    run()
+    assert _runs(db)[scheduler.PDF_JOB].last_ok_at == clock[0]
+    outcome["fail"] = True
+    clock[0] += timedelta(seconds=5)
+    run()
+    row = _runs(db)[scheduler.PDF_JOB]
+    assert row.last_failed_at == clock[0] and row.last_error == "RuntimeError: the disk is full"
+    outcome["fail"] = False
+    clock[0] += timedelta(seconds=5)
+    run()  # the first good run after a failure is written at once
+    assert _runs(db)[scheduler.PDF_JOB].last_ok_at == clock[0]
+
+
+def test_a_running_scheduler_shows_its_jobs_running(app, db):
+    """The real scheduler loop, in a thread: its jobs write themselves down as they run."""
+
+    def fine(_ctx):
+        pass
+
+    def broken(_ctx):
+        raise ValueError("cannot read the seal key")
+
+    jobs = [
+        scheduler.Job("reminders.send", "REMINDER_SEND_SECONDS", 20, fine),
+        scheduler.Job(scheduler.PDF_JOB, "PDF_JOB_SECONDS", 5, broken),
+    ]
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=scheduler.run,
+        kwargs={
+            "app": app,
+            "jobs": jobs,
+            "poll_seconds": 0.5,
+            "stop": stop,
+            "handle_signals": False,
+        },
+        daemon=True,
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(_runs(db)) < 2:
+            assert time.monotonic() < deadline, "the jobs did not write themselves down"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(30)
+    states = {
+        v.name: v.state for v in scheduled_jobs.overview(db, actor_for(AdminFactory()), EXPECTED)
+    }
+    assert states == {"reminders.send": JobState.OK, scheduler.PDF_JOB: JobState.FAILING}
+    assert _runs(db)[scheduler.PDF_JOB].last_error == "ValueError: cannot read the seal key"
