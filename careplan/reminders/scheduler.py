@@ -33,7 +33,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.pool import NullPool
 
 from ..db import notify, statistics
@@ -430,15 +430,21 @@ def _lead(ctx, jobs, lock, poll_seconds, stop, current) -> bool:
     sched.add_job(watchdog, IntervalTrigger(seconds=poll_seconds), id="leader.watchdog")
     current["scheduler"] = sched
     ended = threading.Event()
+    wakeups = None
     if any(job.name == PDF_JOB for job in jobs):
-        threading.Thread(
+        wakeups = threading.Thread(
             target=_pdf_wakeups, args=(ctx, sched, ended), name="pdf-wakeups", daemon=True
-        ).start()
+        )
+        wakeups.start()
     try:
         sched.start()
     finally:
         ended.set()
         current.pop("scheduler", None)
+        if wakeups is not None:
+            # Stopped means stopped: a standby that lost the lock, or a test, does not leave
+            # it reading the database (it notices `ended` within a second).
+            wakeups.join(10)
     return lost.is_set()
 
 
@@ -475,11 +481,20 @@ def _guarded(job: Job, ctx: Context):
                 job.run(ctx)
         except Exception as exc:  # noqa: BLE001 - one failed run must not stop the scheduler
             log.exception("Scheduled job %s failed; it runs again next time.", job.name)
-            _record(ctx, job, f"{type(exc).__name__}: {exc}")
+            _record(ctx, job, _in_brief(exc))
         else:
             _record(ctx, job, None)
 
     return run_job
+
+
+def _in_brief(exc: Exception) -> str:
+    """What went wrong, for the administrators' page: the error's first line, and for a
+    database error the driver's message without the statement and its values."""
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        exc = exc.orig
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 # A good run is written down at most this often per job (the PDF job runs every few seconds);

@@ -98,7 +98,8 @@ def test_the_scheduler_writes_good_runs_at_most_once_a_minute_and_every_failure(
 
 
 def test_a_running_scheduler_shows_its_jobs_running(app, db):
-    """The real scheduler loop, in a thread: its jobs write themselves down as they run."""
+    """The real scheduler loop, in a thread: its jobs write themselves down as they run. (Not
+    the PDF job: its wake-up thread would outlive the test.)"""
 
     def fine(_ctx):
         pass
@@ -108,8 +109,9 @@ def test_a_running_scheduler_shows_its_jobs_running(app, db):
 
     jobs = [
         scheduler.Job("reminders.send", "REMINDER_SEND_SECONDS", 20, fine),
-        scheduler.Job(scheduler.PDF_JOB, "PDF_JOB_SECONDS", 5, broken),
+        scheduler.Job("audit.checkpoint", "AUDIT_CHECKPOINT_SECONDS", 5, broken),
     ]
+    watched = [ExpectedJob(j.name, "", timedelta(seconds=5)) for j in jobs]
     stop = threading.Event()
     thread = threading.Thread(
         target=scheduler.run,
@@ -132,7 +134,21 @@ def test_a_running_scheduler_shows_its_jobs_running(app, db):
         stop.set()
         thread.join(30)
     states = {
-        v.name: v.state for v in scheduled_jobs.overview(db, actor_for(AdminFactory()), EXPECTED)
+        v.name: v.state for v in scheduled_jobs.overview(db, actor_for(AdminFactory()), watched)
     }
-    assert states == {"reminders.send": JobState.OK, scheduler.PDF_JOB: JobState.FAILING}
-    assert _runs(db)[scheduler.PDF_JOB].last_error == "ValueError: cannot read the seal key"
+    assert states == {"reminders.send": JobState.OK, "audit.checkpoint": JobState.FAILING}
+    assert _runs(db)["audit.checkpoint"].last_error == "ValueError: cannot read the seal key"
+
+
+def test_a_database_error_is_written_down_without_its_statement_or_values():
+    from sqlalchemy.exc import IntegrityError
+
+    error = IntegrityError(
+        "INSERT INTO notes (text) VALUES (?)",
+        ("what the client said",),
+        Exception("UNIQUE constraint failed: notes.id\nmore detail"),
+    )
+    brief = scheduler._in_brief(error)
+    assert brief == "Exception: UNIQUE constraint failed: notes.id"
+    assert "client said" not in brief and "INSERT" not in brief
+    assert scheduler._in_brief(RuntimeError("")) == "RuntimeError"
