@@ -22,3 +22,9 @@ ROLE_LABELS = {
     Role.ADVOCATE: "advocate",
     Role.ADMIN: "administrator",
 }
+
+
+def own_records_of(user_id: int, role: Role) -> int | None:
+    """The client whose records an event about this account belongs to: a client's own
+    account events show in their records (their access log); nobody else's do."""
+    return user_id if role is Role.CLIENT else None

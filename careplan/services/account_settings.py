@@ -14,7 +14,7 @@ from ..db.engine import Database
 from ..db.models import PasswordLink, User, utcnow
 from ..domain.account_rules import Profile, clean_profile, new_password_problems
 from ..domain.errors import ContentInvalid
-from ..domain.roles import Role
+from ..domain.roles import Role, own_records_of
 from ..domain.tokens import looks_like_token, new_token, token_hash
 from . import account_emails, audit, backup_codes, passwords
 from .actor import Actor
@@ -49,8 +49,8 @@ class IssuedLink:
 
 
 def client_id_of(user: User) -> int | None:
-    """The client whose records an event about this account belongs to (their own access log)."""
-    return user.id if user.role == Role.CLIENT.value else None
+    """The client whose records an event about this account belongs to."""
+    return own_records_of(user.id, Role(user.role))
 
 
 def account(db: Database, actor: Actor) -> AccountView:

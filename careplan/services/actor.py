@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain.documents import Author
-from ..domain.roles import Role
+from ..domain.roles import Role, own_records_of
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,5 @@ class Actor:
 
     @property
     def own_client_id(self) -> int | None:
-        """The client whose records an event about this person's own account belongs to: a
-        client's own account events show in their records; nobody else's do."""
-        return self.id if self.role is Role.CLIENT else None
+        """The client whose records an event about this person's own account belongs to."""
+        return own_records_of(self.id, self.role)

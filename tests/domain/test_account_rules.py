@@ -36,3 +36,11 @@ def test_people_are_called_and_introduced_as_they_asked():
     assert introduce("Alex Morgan", None, None) == "Alex Morgan"
     assert introduce("Alex Morgan", "Al", "they/them") == "Alex Morgan, known as Al, they/them"
     assert introduce("Alex Morgan", "Alex Morgan", "") == "Alex Morgan"
+
+
+def test_only_a_clients_own_account_events_belong_to_their_records():
+    from careplan.domain.roles import Role, own_records_of
+
+    assert own_records_of(7, Role.CLIENT) == 7
+    for role in (Role.KEY_WORKER, Role.SUPERVISOR, Role.ADVOCATE, Role.ADMIN):
+        assert own_records_of(7, role) is None
