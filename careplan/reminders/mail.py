@@ -134,8 +134,14 @@ class OutboxFileMailer:
             os.close(fd)
 
 
+def sends_email(config) -> bool:
+    """Whether e-mails go to a mail server; without one they are written to the log (and
+    administrators are told, see templates/admin/_mail_off.html)."""
+    return bool(config.get("SMTP_HOST"))
+
+
 def mailer_from_config(config) -> SmtpMailer | LogMailer:
-    if not config.get("SMTP_HOST"):
+    if not sends_email(config):
         return LogMailer()
     return SmtpMailer(
         config["SMTP_HOST"],

@@ -9,6 +9,7 @@ from .. import pdf
 from ..db.models import utc_today
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
+from ..reminders.mail import sends_email
 from ..reminders.scheduler import expected_jobs
 from ..services import (
     accounts,
@@ -22,6 +23,13 @@ from ..services.errors import Invalid, NotFound
 from .auth import email_password_link
 
 bp = Blueprint("admin", __name__)
+
+
+@bp.context_processor
+def _mail():
+    # Every administration page that talks about e-mails says when none can be sent.
+    return {"sends_email": sends_email(current_app.config)}
+
 
 ROLE_CHOICES = {r.value: r.label for r in Role}
 

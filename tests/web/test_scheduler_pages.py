@@ -67,3 +67,13 @@ def test_the_health_checks_need_no_sign_in_and_name_nobody(app, db, monkeypatch)
     monkeypatch.setattr(scheduled_jobs, "database_answers", unreachable)
     answer = anonymous.get("/health")
     assert (answer.status_code, answer.get_json()) == (503, {"database": "cannot be read"})
+
+
+def test_administrators_are_told_when_no_mail_server_is_set(app, db, monkeypatch):
+    admin = login(app.test_client(), AdminFactory())
+    for path in ("/admin/users", "/admin/emails", "/admin/scheduler"):
+        assert "No mail server is set" in admin.get(path).get_data(as_text=True), path
+    assert "No mail server is set" not in admin.get("/admin/teams").get_data(as_text=True)
+    monkeypatch.setitem(app.config, "SMTP_HOST", "smtp.example.org")
+    for path in ("/admin/users", "/admin/emails", "/admin/scheduler"):
+        assert "No mail server is set" not in admin.get(path).get_data(as_text=True), path
