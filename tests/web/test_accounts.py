@@ -372,8 +372,10 @@ def test_an_administrator_sees_whether_each_email_about_an_account_was_sent(app,
     assert "The second step when signing was turned off</strong>, 2 November 2026, 09:00" in listed
     assert "waiting to be sent." in listed
     assert "Signing in was paused" not in listed  # someone else's
+    assert 'tried again from <a href="/admin/emails">E-mails not sent</a>' in listed
     other = " ".join(admin.get(f"/admin/users/{someone_else.id}").get_data(as_text=True).split())
     assert "Signing in was paused after wrong passwords" in other
+    assert "/admin/emails" not in other.split("E-mails about their account")[1]  # none failed
     fresh = ClientFactory()
     assert "None so far." in admin.get(f"/admin/users/{fresh.id}").get_data(as_text=True)
 
