@@ -28,6 +28,11 @@ class JobView:
     last_error: str
     ran_by: str
 
+    @property
+    def needs_attention(self) -> bool:
+        """Late, failing or never ran."""
+        return self.state is not JobState.OK
+
 
 def record(db: Database, name: str, now: datetime, worker: str, error: str | None = None) -> None:
     """A run of `name` finished (error None) or failed with `error`. A failure is kept after
@@ -89,7 +94,7 @@ def not_running(
 ) -> list[JobView]:
     """The jobs that are late, failing or never ran: for the administrators' start page and
     the health check that monitoring reads (which names no person and no record)."""
-    return [v for v in _views(db, expected, now or utcnow()) if v.state is not JobState.OK]
+    return [v for v in _views(db, expected, now or utcnow()) if v.needs_attention]
 
 
 def database_answers(db: Database) -> None:

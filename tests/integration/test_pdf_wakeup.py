@@ -14,6 +14,7 @@ from careplan.reminders import scheduler
 from careplan.services import signoff
 from careplan.services.accounts import actor_for
 from tests.factories import PASSWORD, Circle, make_plan
+from tests.scheduling import scheduler_running
 
 pytestmark = pytest.mark.slow
 
@@ -30,23 +31,10 @@ def test_an_agreed_version_is_sealed_without_waiting_for_the_next_run(app, db):
         scheduler.render_pending_pdfs(ctx)
         first_run.set()
 
-    stop = threading.Event()
     jobs = [scheduler.Job(scheduler.PDF_JOB, "PDF_JOB_SECONDS", 3600, pdf_job)]
-    thread = threading.Thread(
-        target=scheduler.run,
-        kwargs={
-            "app": app,
-            "jobs": jobs,
-            "poll_seconds": 0.5,
-            "stop": stop,
-            "handle_signals": False,
-        },
-        daemon=True,
-    )
     circle = Circle()
     doc = make_plan(circle.key_worker, circle.client, versions=2)
-    thread.start()
-    try:
+    with scheduler_running(app, jobs, WAIT_SECONDS):
         assert first_run.wait(WAIT_SECONDS), "the scheduler did not start"
         signoff.sign(db, actor_for(circle.client), doc, 2, "signed", "", PASSWORD)
         signoff.sign(db, actor_for(circle.key_worker), doc, 2, "signed", "", PASSWORD)
@@ -59,7 +47,3 @@ def test_an_agreed_version_is_sealed_without_waiting_for_the_next_run(app, db):
                 break
             time.sleep(0.05)
         assert status == "ready"
-    finally:
-        stop.set()
-        thread.join(WAIT_SECONDS)
-    assert not thread.is_alive()

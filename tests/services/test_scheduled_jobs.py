@@ -3,7 +3,6 @@ the health check are told which are late, failing or never ran."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
@@ -17,6 +16,7 @@ from careplan.services import scheduled_jobs
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
 from tests.factories import AdminFactory, Circle
+from tests.scheduling import scheduler_running
 
 EXPECTED = [
     ExpectedJob("reminders.send", "Sends reminders", timedelta(seconds=20)),
@@ -98,8 +98,7 @@ def test_the_scheduler_writes_good_runs_at_most_once_a_minute_and_every_failure(
 
 
 def test_a_running_scheduler_shows_its_jobs_running(app, db):
-    """The real scheduler loop, in a thread: its jobs write themselves down as they run. (Not
-    the PDF job: its wake-up thread would outlive the test.)"""
+    """The real scheduler loop, in a thread: its jobs write themselves down as they run."""
 
     def fine(_ctx):
         pass
@@ -112,27 +111,11 @@ def test_a_running_scheduler_shows_its_jobs_running(app, db):
         scheduler.Job("audit.checkpoint", "AUDIT_CHECKPOINT_SECONDS", 5, broken),
     ]
     watched = [ExpectedJob(j.name, "", timedelta(seconds=5)) for j in jobs]
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=scheduler.run,
-        kwargs={
-            "app": app,
-            "jobs": jobs,
-            "poll_seconds": 0.5,
-            "stop": stop,
-            "handle_signals": False,
-        },
-        daemon=True,
-    )
-    thread.start()
-    try:
+    with scheduler_running(app, jobs, 30):
         deadline = time.monotonic() + 30
         while len(_runs(db)) < 2:
             assert time.monotonic() < deadline, "the jobs did not write themselves down"
             time.sleep(0.05)
-    finally:
-        stop.set()
-        thread.join(30)
     states = {
         v.name: v.state for v in scheduled_jobs.overview(db, actor_for(AdminFactory()), watched)
     }
