@@ -247,7 +247,8 @@ def scheduler():
 def send_reminders(every, no_sweep):
     """Record the reminders owed now and send them, with any e-mails about accounts still
     waiting (once, or with --loop as an extra sender worker). Safe to run next to the
-    scheduler: nothing is ever sent twice."""
+    scheduler: nothing is ever sent twice. Each run is written down like the scheduler's own,
+    so the Scheduler page shows it; with --loop a failed run is logged and the loop goes on."""
     import logging
     import time
 
@@ -255,14 +256,14 @@ def send_reminders(every, no_sweep):
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     ctx = jobs.context_for(current_app._get_current_object())
+    names = ([] if no_sweep else ["reminders.sweep", "crisis.escalate"]) + ["reminders.send"]
     while True:
-        if not no_sweep:
-            jobs.sweep_reminders(ctx)
-            jobs.escalate_crisis_alerts(ctx)
-        jobs.send_reminders(ctx)
+        failed = [name for name in names if not jobs.run_recorded(jobs.job_named(name), ctx)]
         if not every:
             break
         time.sleep(every)
+    if failed:
+        raise click.ClickException(f"Could not finish {', '.join(failed)}; the log above says why.")
     click.echo("Reminders are up to date.")
 
 

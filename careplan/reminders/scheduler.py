@@ -177,7 +177,7 @@ class Context:
     # Set when a PDF job is waiting; the PDF job runs again before it rests (see _pdf_wakeups).
     pdf_wanted: threading.Event = field(default_factory=threading.Event)
     pdf_running: threading.Event = field(default_factory=threading.Event)
-    # When each job's good run was last written down by this process (see _guarded).
+    # When each job's good run was last written down by this process (see _record).
     recorded: dict[str, datetime] = field(default_factory=dict)
 
 
@@ -476,16 +476,28 @@ def _pdf_wakeups(ctx: Context, sched: BlockingScheduler, ended: threading.Event)
 
 def _guarded(job: Job, ctx: Context):
     def run_job():
-        try:
-            with ctx.app.app_context():
-                job.run(ctx)
-        except Exception as exc:  # noqa: BLE001 - one failed run must not stop the scheduler
-            log.exception("Scheduled job %s failed; it runs again next time.", job.name)
-            _record(ctx, job, _in_brief(exc))
-        else:
-            _record(ctx, job, None)
+        run_recorded(job, ctx)
 
     return run_job
+
+
+def run_recorded(job: Job, ctx: Context) -> bool:
+    """Run one job once and write down how it went (the Scheduler page and /health/scheduler
+    read it), whoever runs it: the scheduler, or `careplan send-reminders`. A failure is
+    logged, not raised: one failed run must not stop the process that runs the next."""
+    try:
+        with ctx.app.app_context():
+            job.run(ctx)
+    except Exception as exc:  # noqa: BLE001 - see above
+        log.exception("Scheduled job %s failed; it runs again next time.", job.name)
+        _record(ctx, job, _in_brief(exc))
+        return False
+    _record(ctx, job, None)
+    return True
+
+
+def job_named(name: str) -> Job:
+    return next(job for job in JOBS if job.name == name)
 
 
 def _in_brief(exc: Exception) -> str:

@@ -3,6 +3,7 @@ the health check are told which are late, failing or never ran."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import timedelta
 
@@ -135,3 +136,69 @@ def test_a_database_error_is_written_down_without_its_statement_or_values():
     assert brief == "Exception: UNIQUE constraint failed: notes.id"
     assert "client said" not in brief and "INSERT" not in brief
     assert scheduler._in_brief(RuntimeError("")) == "RuntimeError"
+
+
+def _failing_once(name: str):
+    """The job `name`, failing on its first run and doing its work after that."""
+    job = scheduler.job_named(name)
+    runs = []
+
+    def run(ctx):
+        runs.append(ctx.clock())
+        if len(runs) == 1:
+            raise OSError("the mail server did not answer")
+        job.run(ctx)
+
+    return dataclasses.replace(job, run=run), runs
+
+
+def test_send_reminders_writes_down_each_run_like_the_scheduler(app, db):
+    result = app.test_cli_runner().invoke(args=["send-reminders"])
+    assert result.exit_code == 0, result.output
+    runs = _runs(db)
+    assert set(runs) == {"reminders.sweep", "crisis.escalate", "reminders.send"}
+    assert all(r.last_ok_at is not None and r.last_failed_at is None for r in runs.values())
+    # --no-sweep sends only: the sweep's row is not touched again.
+    swept = runs["reminders.sweep"].last_ok_at
+    assert app.test_cli_runner().invoke(args=["send-reminders", "--no-sweep"]).exit_code == 0
+    assert _runs(db)["reminders.sweep"].last_ok_at == swept
+
+
+def test_a_failed_run_of_send_reminders_is_written_down_and_says_so(app, db, monkeypatch):
+    failing, _ = _failing_once("reminders.send")
+    monkeypatch.setattr(
+        scheduler, "JOBS", [failing if j.name == failing.name else j for j in scheduler.JOBS]
+    )
+    result = app.test_cli_runner().invoke(args=["send-reminders"])
+    assert result.exit_code == 1
+    assert "Could not finish reminders.send" in result.output
+    run = _runs(db)["reminders.send"]
+    assert (run.last_ok_at, run.last_error) == (None, "OSError: the mail server did not answer")
+    # The other jobs still ran.
+    assert _runs(db)["reminders.sweep"].last_ok_at is not None
+
+
+def test_the_send_reminders_loop_goes_on_after_a_failed_run(app, db, monkeypatch):
+    failing, runs = _failing_once("reminders.send")
+    monkeypatch.setattr(
+        scheduler, "JOBS", [failing if j.name == failing.name else j for j in scheduler.JOBS]
+    )
+
+    class Stop(Exception):
+        pass
+
+    pauses = []
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        if len(pauses) == 2:
+            raise Stop
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    result = app.test_cli_runner().invoke(args=["send-reminders", "--loop", "7"])
+    assert isinstance(result.exception, Stop), result.output
+    # Ran, failed, paused, ran again and succeeded, paused: the failure did not end the loop.
+    assert (len(runs), pauses) == (2, [7, 7])
+    run = _runs(db)["reminders.send"]
+    assert run.last_ok_at is not None and run.last_ok_at >= run.last_failed_at
+    assert run.last_error == "OSError: the mail server did not answer"
