@@ -16,14 +16,17 @@ from ..db.models import (
     AdvocateReviewRequest,
     CaseloadLink,
     Document,
+    Notification,
     PdfRender,
     SignatureRecord,
     User,
     Version,
     utcnow,
 )
+from ..domain.account_rules import called
 from ..domain.agreement import empty_key_parts
 from ..domain.errors import ContentInvalid
+from ..domain.kinds import KIND_LABELS
 from ..domain.roles import Role
 from ..domain.signoff import (
     Caseload,
@@ -433,12 +436,21 @@ def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_
         )
         if not advocates:
             raise Invalid("You have not invited an advocate yet.")
+        me = s.get(User, client.id)
+        asked = (
+            f"{called(me.display_name, me.preferred_name)} asked you to look at version "
+            f"{version_number} of their {KIND_LABELS[doc.kind].lower()} before they sign it. "
+            "You can read it and comment."
+        )
         for advocate_id in advocates:
             s.add(
                 AdvocateReviewRequest(
                     document_id=doc.id, version_number=version_number, advocate_id=advocate_id
                 )
             )
+            # A message, so the request shows on the advocate's start page and in Messages,
+            # not only on the document (which they have no reason to open otherwise).
+            s.add(Notification(user_id=advocate_id, text=asked, link=f"/documents/{doc.id}"))
         audit.record(
             s,
             client,

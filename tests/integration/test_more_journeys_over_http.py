@@ -252,6 +252,11 @@ def test_a_client_invites_an_advocate_who_reads_and_comments_until_the_client_st
     assert path == f"/documents/{doc}"
     assert "Your 2 advocates have been asked to look at this version before you sign." in page
 
+    # Ash's start page says there is a message, and the message leads to the plan.
+    assert "You have 1 new message." in advocate.get("/").read().decode()
+    page = advocate.get("/me/notifications").read().decode()
+    assert "asked you to look at version 1 of their care plan before they sign it" in page
+    assert f'href="/documents/{doc}"' in page
     # Ash reads the plan, sees they were asked, and comments.
     page = advocate.get(f"/documents/{doc}").read().decode()
     assert "Being listened to (revision 1)." in page

@@ -2,7 +2,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
-from careplan.db.models import AuditEvent, Document, PdfRender, SignatureRecord
+from careplan.db.models import AuditEvent, Document, Notification, PdfRender, SignatureRecord
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.signoff import State
 from careplan.services import accounts, documents, pdfs, signoff
@@ -160,5 +160,13 @@ def test_the_client_can_ask_their_advocate_to_look_first(db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     assert signoff.ask_advocate_to_look(db, actor_for(circle.client), doc, 1) == 1
     assert documents.open_document(db, actor_for(circle.advocate), doc).advocate_asked_about == [1]
+    # The advocate is told, in a message that links to the plan; nobody else is.
+    with db.read() as s:
+        messages = s.execute(sa.select(Notification.user_id, Notification.text, Notification.link))
+        [(to, text, link)] = messages.all()
+    assert (to, link) == (circle.advocate.id, f"/documents/{doc}")
+    assert text.startswith(f"{circle.client.display_name} asked you to look at version 1 of their")
     with pytest.raises(NotFound):
         signoff.ask_advocate_to_look(db, actor_for(circle.key_worker), doc, 1)
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Notification)) == 1
