@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
@@ -60,7 +60,24 @@ def show_page(
         comment_errors=comment_errors or {},
         sign_errors=sign_errors or {},
         sign_refusal=sign_refusal,
+        problems=_problems(comment_errors, sign_errors, sign_refusal, g.get("review_errors")),
     ), status
+
+
+def _problems(comment_errors, sign_errors, sign_refusal, review_errors) -> list[tuple[str, str]]:
+    """Each message of a refused form on the document page, with the id of its field (as the
+    templates name them), for the summary at the top of the page."""
+    problems = [("sign-off", sign_refusal)] if sign_refusal else []
+    section = request.form.get("section_key", "")
+    fields = {"outcome": "outcome-signed"}
+    problems += [(fields.get(name, name), msg) for name, msg in (sign_errors or {}).items()]
+    problems += [
+        (f"body-{section}" if name == "body" else f"comments-{section}", message)
+        for name, message in (comment_errors or {}).items()
+    ]
+    fields = {"password": "review-password", "code": "review-code"}
+    problems += [(fields.get(name, name), msg) for name, msg in (review_errors or {}).items()]
+    return problems
 
 
 @bp.post("/documents/<int:document_id>/comments")

@@ -117,9 +117,14 @@ def test_signing_with_the_crisis_contacts_empty_asks_first(live_server, new_phon
 
     alex.get_by_label("Type your password to confirm it is you").fill(factories.PASSWORD)
     alex.get_by_role("button", name="Confirm").click()
-    expect(
-        alex.get_by_text(re.compile("Nothing was signed: some important parts are empty"))
-    ).to_be_visible()
+    # The page that answers opens on the summary of what went wrong, on a phone too, where
+    # the sign form itself is screens below the top; the summary links to the field.
+    summary = alex.locator("#error-summary")
+    expect(summary).to_contain_text("Nothing was signed: some important parts are empty")
+    expect(summary).to_be_in_viewport()
+    expect(alex.locator("#confirm_blank-error")).to_contain_text("Nothing was signed")
+    summary.get_by_role("link").click()
+    expect(alex.get_by_label("I am leaving these parts blank on purpose")).to_be_in_viewport()
     expect(alex.get_by_role("heading", name="Everything signed or declined")).to_have_count(0)
     check_phone_page(alex, "sign refused")
 

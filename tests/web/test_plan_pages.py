@@ -63,7 +63,10 @@ class Page(HTMLParser):
             assert a["id"] not in self.by_id, f"two elements have id {a['id']!r}"
             self.by_id[a["id"]] = (tag, a)
         if tag == "form":
-            self._form = Form(a.get("action", ""), a.get("method", "get").lower())
+            # The address a browser posts to: a fragment is not sent (it only says where the
+            # page that answers opens).
+            action = a.get("action", "").split("#")[0]
+            self._form = Form(action, a.get("method", "get").lower())
             self.forms.append(self._form)
         elif self._form is None:
             return

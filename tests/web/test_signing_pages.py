@@ -143,3 +143,48 @@ def test_a_signer_can_see_what_changed_since_they_last_signed(app, db, circle):
     # The key worker never signed: nothing to compare with.
     theirs = _browser(app, circle.key_worker).get(f"/documents/{doc}").get_data(as_text=True)
     assert "What changed since you signed" not in theirs
+
+
+def _summary(page) -> list[tuple[str, str]]:
+    """(anchor, message) of each line of the summary at the top of the page."""
+    block = re.search(
+        r'<div class="error" role="alert" id="error-summary".*?</div>', page.html, re.S
+    )
+    assert block, "no summary of what went wrong"
+    return re.findall(r'<a href="#([^"]+)">([^<]+)</a>', block.group(0))
+
+
+def test_what_went_wrong_on_the_document_page_is_summed_up_at_its_top(app, db, circle):
+    """On a phone the document's forms are screens below its top: each refused form's message
+    is repeated first, linking to a field that is on the page."""
+    doc = make_plan(circle.key_worker, circle.client)
+    client = _browser(app, circle.client)
+    page = _page(client.get(f"/documents/{doc}"))
+    assert "error-summary" not in page.by_id
+
+    sign = page.form(f"/documents/{doc}/versions/1/sign")
+    refused = _page(_post(client, sign, sign.typed({"password": "not it"})), 422)
+    [(anchor, message)] = _summary(refused)
+    assert anchor == "password" and "Nothing was signed" in message
+    assert refused.html.index('id="error-summary"') < refused.html.index('id="sign-off"')
+
+    declined = sign.typed({"outcome": "declined", "password": PASSWORD})
+    refused = _page(_post(client, sign, declined), 422)
+    assert [a for a, _ in _summary(refused)] == ["comment"]
+
+    comment = next(f for f in page.forms if f.action == f"/documents/{doc}/comments")
+    refused = _page(_post(client, comment, comment.values()), 422)
+    [(anchor, _)] = _summary(refused)
+    assert anchor == f"body-{comment.values()['section_key']}" and anchor in refused.by_id
+
+    assert _stored(db, doc) == ([], ("draft", None))  # nothing was signed or declined
+
+    # An earlier review asked for by a date in the past, on an agreed plan.
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    page = _page(client.get(f"/documents/{doc}"))
+    review = page.form(f"/documents/{doc}/review-request")
+    past = review.typed({"wanted_by": "2020-02-02", "reason": "Things changed."})
+    refused = _page(_post(client, review, past), 422)
+    [(anchor, message)] = _summary(refused)
+    assert anchor == "wanted_by" and anchor in refused.by_id and "past" in message
