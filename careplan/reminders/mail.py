@@ -90,12 +90,15 @@ class SmtpMailer:
 
 
 class LogMailer:
-    """No SMTP host configured: write each message to the log, so local runs show them."""
+    """No SMTP host configured: write each message to the log, so local runs show them.
+    At WARNING, the level a process without logging set up (flask run, gunicorn) still
+    prints: an e-mail that was not sent is worth seeing, and in a local run the link to
+    choose a password is only there."""
 
     @contextmanager
     def connect(self) -> Iterator[Send]:
         def send(message: EmailMessage) -> None:
-            log.info(
+            log.warning(
                 "E-mail (no SMTP host configured, so not sent)\nTo: %s\nSubject: %s\n\n%s",
                 message["To"],
                 message["Subject"],

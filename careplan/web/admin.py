@@ -142,10 +142,7 @@ def new_user():
             error = str(err)
         else:
             email_password_link(link)
-            flash(
-                f"Account made. We have e-mailed {link.email} a link to choose a password; "
-                "it works for 7 days."
-            )
+            flash(f"Account made. {_link_sent_to(link.email, 'a password')} It works for 7 days.")
             return redirect(url_for("admin.user", user_id=user_id))
     return render_template(
         "admin/new_user.html",
@@ -204,11 +201,22 @@ def user_active(user_id: int):
 @bp.post("/admin/users/<int:user_id>/password-link")
 @login_required
 def user_password_link(user_id: int):
-    def send():
-        email_password_link(admin_accounts.send_password_link(get_db(), _admin(), user_id))
+    try:
+        link = admin_accounts.send_password_link(get_db(), _admin(), user_id)
+    except Invalid as err:
+        return user(user_id, str(err))
+    email_password_link(link)
+    flash(f"{_link_sent_to(link.email, 'a new password')} It works for an hour.")
+    return redirect(url_for("admin.user", user_id=user_id))
 
-    return _change(
-        user_id, send, "We have e-mailed a link to choose a new password. It works for an hour."
+
+def _link_sent_to(email: str, what: str) -> str:
+    if sends_email(current_app.config):
+        return f"We have e-mailed {email} a link to choose {what}."
+    # Without a mail server the link goes to the app's log (LogMailer), and nowhere else.
+    return (
+        f"No mail server is set, so the link to choose {what} for {email} was written to "
+        "the app's log instead of being e-mailed."
     )
 
 

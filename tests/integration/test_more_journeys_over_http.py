@@ -219,7 +219,7 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     )
     assert path == f"/admin/users/{circle.client.id}" and "The account is open again." in page
     path, page = landed(admin.post(f"/admin/users/{circle.client.id}/password-link", {}, page))
-    assert "We have e-mailed a link to choose a new password." in page
+    assert f"We have e-mailed {circle.client.email} a link to choose a new password." in page
     with db.read() as s:
         assert s.scalar(sa.select(User.active).where(User.id == circle.client.id)) is True
         assert s.scalars(
@@ -228,6 +228,35 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     assert "/set-password/" in _mail_to(inbox, circle.client.email).get_content()
     path, _ = landed(fresh.post("/login", signing_in, login))
     assert path == f"/clients/{circle.client.id}"
+
+
+def test_without_a_mail_server_a_new_account_is_usable_from_the_link_in_the_log(
+    db, gunicorn_url, tmp_path
+):
+    """A local run has no mail server: the link to choose a password is printed in the app's
+    log (gunicorn's output), where whoever runs it can pass it on, and the page says so."""
+    admin = Browser(gunicorn_url)
+    admin.sign_in(Circle().admin)
+    page = admin.get("/admin/users/new").read().decode()
+    account = {"name": "Eve Lake", "email": "eve@example.org", "role": "client"}
+    path, page = landed(admin.post("/admin/users/new", account, page))
+    assert "No mail server is set, so the link to choose a password for eve@example.org was " in (
+        " ".join(page.split())
+    )
+    log = tmp_path / "gunicorn.log"
+    deadline = time.monotonic() + 10
+    while not (found := re.search(r"(/set-password/[A-Za-z0-9_-]+)", log.read_text())):
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.05)
+    assert "To: eve@example.org" in log.read_text()
+    eve = Browser(gunicorn_url)
+    link = found.group(1)
+    page = eve.get(link).read().decode()
+    chosen = {"password": CHOSEN, "password_again": CHOSEN}
+    path, page = landed(eve.post(link, chosen, page))
+    assert path == "/login" and "Your password is set." in page
+    path, page = landed(eve.post("/login", {"email": "eve@example.org", "password": CHOSEN}, page))
+    assert "Signed in as Eve Lake" in page
 
 
 def test_a_client_invites_an_advocate_who_reads_and_comments_until_the_client_stops_it(
