@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from flask import render_template_string
 
-from careplan.services import comments, signoff
+from careplan.services import comments, documents, signoff
 from careplan.services.accounts import actor_for
-from tests.factories import PASSWORD, Circle, make_plan
+from tests.factories import PASSWORD, Circle, make_agreement, make_plan
 from tests.web.test_plan_pages import _browser, _page
 
 LABELS = ("(client)", "(key_worker)", "(key worker)", "(advocate)", "(supervisor)")
@@ -128,3 +128,33 @@ def test_the_step_form_names_the_owners_to_its_reader(app, db, circle):
     }
     for html in (client_form, worker_form):
         _plain(_words(html))
+
+
+def test_the_edit_page_says_whose_words_a_box_holds_when_they_are_someone_elses(app, db, circle):
+    """A worker changing the client's own words proposes: the box says so, and the client is
+    shown the change before signing. Their own words carry no such note."""
+    doc = make_plan(circle.client, circle.client)  # the client wrote their own words
+    worker = _page(_browser(app, circle.key_worker).get(f"/documents/{doc}/edit?part=domains"))
+    hints = re.findall(
+        r'<p class="hint" id="domains-housing-own_words-hint">([^<]*)</p>', worker.html
+    )
+    called = documents.open_document(db, actor_for(circle.key_worker), doc).client_called
+    assert hints and hints[0].endswith(
+        f"{called} wrote this. If you change it, they are shown what you changed before they sign."
+    )
+    # A box nobody has written in yet has only its prompt.
+    empty = re.findall(r'id="domains-money-own_words-hint">([^<]*)<', worker.html)
+    assert empty and "wrote this" not in empty[0]
+    # The client's own words carry no note for the client.
+    mine = _page(_browser(app, circle.client).get(f"/documents/{doc}/edit?part=domains"))
+    assert "wrote this" not in mine.html
+
+    # The same in an agreement's written parts.
+    agreement = make_agreement(circle.client, circle.client)
+    page = _browser(app, circle.key_worker).get(f"/documents/{agreement}/edit?part=contingencies")
+    hint = re.search(
+        r'id="sections-contingencies-warning_signs-text-hint">([^<]*)<', _page(page).html
+    )
+    assert hint and hint.group(1).endswith(
+        f"{called} wrote this. If you change it, they are shown what you changed before they sign."
+    )
