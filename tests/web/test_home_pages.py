@@ -114,3 +114,18 @@ def test_each_client_row_shows_the_next_review_and_what_waits_for_a_signature(ap
     row = re.search(r"<tr>\s*<td data-label=\"Name\">.*?</tr>", html, re.S).group(0)
     assert "2, 1 waiting for a signature" in row
     assert f"{review.day} {review:%B %Y}" in row
+
+
+def test_a_handover_with_nobody_to_hand_to_says_who_can_help(app, db):
+    circle = Circle()
+    url = f"/clients/{circle.client.id}/handover"
+    words = " ".join(page(app, circle.key_worker, url).split())
+    assert "There is no other key worker in your team" in words
+    assert "A supervisor of your team can hand" in words and "<select" not in words
+    words = " ".join(page(app, circle.supervisor, url).split())
+    assert "There is no other key worker in the teams you supervise." in words
+    assert "An administrator can add a key worker" in words
+    # Once there is someone, the form is there instead.
+    KeyWorkerFactory(team_id=circle.team.id)
+    html = page(app, circle.key_worker, url)
+    assert 'id="to_worker_id"' in html and "There is no other key worker" not in html
