@@ -117,6 +117,8 @@ def client(client_id: int):
     status=201,
     body=schemas.NewDocument,
     errors=(403, 404, 422),
+    description="If the client already has one of this kind (and agreement template) with "
+    "nothing written in it yet, that one's id is given instead of starting another.",
 )
 def create_document(client_id: int):
     body = json_body(schemas.NewDocument())

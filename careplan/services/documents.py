@@ -540,7 +540,11 @@ def create_document(
     kind: str = "care_plan",
     template: dict | None = None,
 ) -> int:
-    """Start a document. Agreements take a copy of their template (with its version)."""
+    """Start a document. Agreements take a copy of their template (with its version).
+
+    If the client already has one of this kind (and template) with nothing written in it, that
+    one is returned instead: a second tap on "start", or two people starting at once, would
+    otherwise leave empty look-alikes that nobody can tell apart or remove."""
     if kind not in KIND_LABELS or (kind == "agreement") != (template is not None):
         raise Invalid("Unknown kind of document.")
     title = template["name"] if template else KIND_LABELS[kind]
@@ -551,6 +555,17 @@ def create_document(
         access = require_read(s, actor, client_id)
         if not access.edit:
             raise ReadOnly("You can read this person's records but not start new ones.")
+        for empty_id, its_template in s.execute(
+            select(Document.id, Document.template)
+            .where(
+                Document.client_id == client_id,
+                Document.kind == kind,
+                Document.head_number == 0,
+            )
+            .order_by(Document.id)
+        ):
+            if _same_template(its_template, template):
+                return empty_id
         now = utcnow()
         doc = Document(
             client_id=client_id,
@@ -571,6 +586,12 @@ def create_document(
             s, actor, "document.create", "document", doc.id, client_id=client_id, detail=detail
         )
         return doc.id
+
+
+def _same_template(a: dict | None, b: dict | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.get("id"), a.get("version")) == (b.get("id"), b.get("version"))
 
 
 def save_version(

@@ -3,13 +3,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from careplan.agreement_library import AgreementLibrary
+from careplan.db.models import AuditEvent
 from careplan.domain.errors import ContentInvalid
 from careplan.services import comments, contingencies, documents, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound, ReadOnly
-from tests.factories import PASSWORD, Circle
+from tests.factories import PASSWORD, Circle, plan_content
 
 SHIPPED = Path(__file__).resolve().parents[2] / "agreements"
 TODAY = date.today()
@@ -199,3 +201,36 @@ def test_the_crisis_plan_and_self_referral_land_in_the_history(db, circle, libra
         "put the plan for when the client is not well into effect",
     ]
     assert events[-1] == "started the document"
+
+
+def test_starting_again_opens_the_empty_one_already_started_not_a_look_alike(db, circle, library):
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    templates = library.current().templates
+    plan = documents.create_document(db, worker, circle.client.id)
+    # A second tap, or the client starting one too: the same, still empty, plan.
+    assert documents.create_document(db, worker, circle.client.id) == plan
+    assert documents.create_document(db, client, circle.client.id) == plan
+    smi = documents.create_document(
+        db, worker, circle.client.id, "agreement", template=templates["smi_self_referral"]
+    )
+    ost = documents.create_document(
+        db, worker, circle.client.id, "agreement", template=templates["ost_primary_care"]
+    )
+    assert len({plan, smi, ost}) == 3  # another kind, another template: its own document
+    assert (
+        documents.create_document(
+            db, worker, circle.client.id, "agreement", template=templates["ost_primary_care"]
+        )
+        == ost
+    )
+    with db.read() as s:
+        created = s.scalars(
+            sa.select(AuditEvent.object_id).where(AuditEvent.action == "document.create")
+        ).all()
+    assert sorted(created) == sorted([plan, smi, ost])
+    # Once something is written in it, starting again starts a new one.
+    documents.save_version(db, worker, plan, 0, plan_content(), "first")
+    assert documents.create_document(db, worker, circle.client.id) not in (plan, smi, ost)
+    # Another client's empty plan is theirs alone.
+    other = Circle()
+    assert documents.create_document(db, actor_for(other.key_worker), other.client.id) != plan
