@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import render_template_string
 
 from careplan.db.models import Document
@@ -129,3 +130,19 @@ def test_a_handover_with_nobody_to_hand_to_says_who_can_help(app, db):
     KeyWorkerFactory(team_id=circle.team.id)
     html = page(app, circle.key_worker, url)
     assert 'id="to_worker_id"' in html and "There is no other key worker" not in html
+
+
+@pytest.mark.parametrize("role", ["client", "key_worker", "supervisor", "admin"])
+def test_each_link_of_the_main_menu_opens_a_page_headed_with_its_words(app, db, role):
+    """ "Messages" once opened a page headed "My reminders", and "Reminders" one headed "How I
+    get reminders": a menu's words are what the person then looks for on the page."""
+    circle = Circle()
+    browser = login(app.test_client(), getattr(circle, role))
+    html = browser.get("/", follow_redirects=True).get_data(as_text=True)
+    menu = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
+    links = re.findall(r'<a href="([^"]+)">([^<(]+)', menu)
+    assert len(links) >= 3
+    for href, words in links:
+        page = browser.get(href).get_data(as_text=True)
+        heading = re.search(r"<h1>([^<]+)</h1>", page).group(1)
+        assert words.strip().lower() in heading.lower(), (href, words, heading)
