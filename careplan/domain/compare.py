@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
-from .documents import DocumentKind
+from .documents import DocumentKind, Field
+from .local_time import long_date
 
 # Words keep their trailing space, so "Not started" -> "In progress" reads as one replacement.
 _TOKENS = re.compile(r"\S+\s*|\s+")
@@ -59,8 +61,8 @@ def _merge_adjacent(segments: list[Segment]) -> list[Segment]:
 
 def compare(kind: DocumentKind, old: dict | None, new: dict) -> list[Change]:
     """Changes from `old` to `new`, in the order they appear in the newer document."""
-    before = {f.key: f for f in kind.fields(old)} if old else {}
-    after = {f.key: f for f in kind.fields(new)}
+    before = {f.key: _readable(f) for f in kind.fields(old)} if old else {}
+    after = {f.key: _readable(f) for f in kind.fields(new)}
     changes: list[Change] = []
     for key, field in after.items():
         previous = before.get(key)
@@ -90,3 +92,14 @@ def compare(kind: DocumentKind, old: dict | None, new: dict) -> list[Change]:
                 )
             )
     return changes
+
+
+def _readable(field: Field) -> Field:
+    """A step's date as people write it ("5 January 2020", not "2020-01-05"); the document's
+    fields keep the stored form for the PDF and the exports."""
+    if field.key.endswith(":due") and field.text:
+        try:
+            return replace(field, text=long_date(date.fromisoformat(field.text)))
+        except ValueError:
+            return field
+    return field

@@ -66,6 +66,7 @@ def test_compare_names_each_change_in_plain_labels():
     assert Segment("added", "house") in changes["Goal 1"].segments
     assert changes["Goal 1, step 1: who"].after == "The key worker"
     assert changes["Goal 1, step 2"].status == "added"
+    assert changes["Goal 1, step 2: by when"].after == "1 February 2027"  # as people write it
     assert compare(CARE_PLAN, old, old) == []
 
 
