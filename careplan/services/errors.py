@@ -32,7 +32,7 @@ class Conflict(ServiceError):
     def __init__(
         self, document_id: int, base_number: int, head_number: int, content: dict, note: str
     ):
-        super().__init__("Someone else saved a newer version while you were editing.")
+        super().__init__("A newer version was saved while you were editing.")
         self.document_id = document_id
         self.base_number = base_number
         self.head_number = head_number

@@ -38,7 +38,7 @@ STRESS_THREADS = 8
 STRESS_ROUNDS = 50  # saves per thread in the service-level variant
 BARRIER_TIMEOUT = 60  # seconds; a hung thread breaks the barrier instead of hanging the run
 
-CONFLICT_PAGE = "Someone else saved a newer version while you were editing"
+CONFLICT_PAGE = "A newer version was saved while you were editing"
 
 
 @dataclass(frozen=True)
