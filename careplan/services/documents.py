@@ -297,7 +297,12 @@ def _page(
 
 
 def _record_read(
-    db: Database, actor: Actor, access: Access, doc: Document | None, client_id: int, what: str
+    db: Database,
+    actor: Actor,
+    access: Access,
+    doc: Document | DocumentPage | None,
+    client_id: int,
+    what: str,
 ) -> None:
     """Record a read by someone other than the client and their key worker, before the page is
     shown. In a short transaction of its own after the reading one: the audit chain's lock is
@@ -382,9 +387,12 @@ def open_document(
 def open_for_editing(db: Database, actor: Actor, document_id: int) -> EditScreen:
     """The edit page: the latest version and this person's kept draft, with the document and
     their access looked at once. Refused to anyone who may read but not change it."""
-    page = document_screen(db, actor, document_id, with_extras=False).page
+    page = document_screen(db, actor, document_id, with_extras=False, shown=False).page
     if not page.access.edit:
+        # Refused before anything is recorded: a supervisor's refused visit is not a read in
+        # the client's access log, since the page that answers shows none of the document.
         raise ReadOnly("You can read this document but not change it.")
+    _shown(db, actor, page)
     with db.read() as s:
         return EditScreen(page, drafts.draft_in(s, actor.id, document_id))
 
@@ -396,9 +404,11 @@ def document_screen(
     number: int | None = None,
     today: date | None = None,
     with_extras: bool = True,
+    shown: bool = True,
 ) -> DocumentScreen:
     """Everything the document's page shows (the version, sign-off, comments and reviews),
-    read in one transaction with each fact looked up once."""
+    read in one transaction with each fact looked up once. `shown`: it is about to be shown,
+    so the read is recorded (see _shown); a caller that may still refuse says False."""
     from . import comments, reviews
 
     with db.read() as s:
@@ -420,12 +430,19 @@ def document_screen(
             if with_extras
             else None
         )
-    what = f"version {page.shown.number}" if page.shown else "document"
-    _record_read(db, actor, access, doc, doc.client_id, what)
-    if actor.role is Role.KEY_WORKER and not access.edit:
-        # A key worker who may read but not edit is taking the client over.
-        handovers.note_opened(db, actor, document_id, page.shown.number if page.shown else None)
+    if shown:
+        _shown(db, actor, page)
     return DocumentScreen(page, notes, review)
+
+
+def _shown(db: Database, actor: Actor, page: DocumentPage) -> None:
+    """What showing a document records: a read by someone other than the client and their
+    key worker, and a key worker taking the client over having opened it."""
+    what = f"version {page.shown.number}" if page.shown else "document"
+    _record_read(db, actor, page.access, page, page.client_id, what)
+    if actor.role is Role.KEY_WORKER and not page.access.edit:
+        # A key worker who may read but not edit is taking the client over.
+        handovers.note_opened(db, actor, page.id, page.shown.number if page.shown else None)
 
 
 def history(

@@ -487,6 +487,11 @@ def test_a_supervisor_reading_a_plan_is_recorded_for_the_client(app, db, circle)
     assert event.actor_role == "supervisor"
     assert "version 2" in event.detail["what"]
 
+    # Trying to edit is refused, and the refusal shows nothing of the plan: not a read.
+    refused = as_supervisor.get(f"/documents/{doc}/edit")
+    assert refused.status_code == 403 and "Being listened to" not in _text(refused)
+    assert len(_reads(db, circle.supervisor.id)) == 1
+
     _page(as_supervisor.get(f"/documents/{doc}/history"))
     _page(as_supervisor.get(f"/documents/{doc}/compare?older=1&newer=2"))
     whats = [e.detail["what"] for e in _reads(db, circle.supervisor.id)]
