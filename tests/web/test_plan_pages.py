@@ -261,8 +261,8 @@ def test_a_key_worker_and_a_client_write_a_plan_together(app, db, circle):
     history = _page(as_client.get(f"/documents/{doc}/history"))
     rows = [cells[:4] for cells in _table_rows(history.html)]
     assert [(number, by, note) for number, by, _, note in rows] == [
-        ("2", "You", "In my words"),
-        ("1", f"{worker.display_name}, your key worker", "Our first draft"),
+        ("Version 2", "You", "In my words"),
+        ("Version 1", f"{worker.display_name}, your key worker", "Our first draft"),
     ]
 
     # Comparing (the history's own form, as it is preselected) shows word-level changes.
