@@ -436,13 +436,25 @@ def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_
         )
         if not advocates:
             raise Invalid("You have not invited an advocate yet.")
+        already = set(
+            s.scalars(
+                select(AdvocateReviewRequest.advocate_id).where(
+                    AdvocateReviewRequest.document_id == doc.id,
+                    AdvocateReviewRequest.version_number == version_number,
+                )
+            )
+        )
+        # A second tap asks nobody twice: one request, one message, one event per advocate.
+        to_ask = [a for a in advocates if a not in already]
+        if not to_ask:
+            return len(advocates)
         me = s.get(User, client.id)
         asked = (
             f"{called(me.display_name, me.preferred_name)} asked you to look at version "
             f"{version_number} of their {KIND_LABELS[doc.kind].lower()} before they sign it. "
             "You can read it and comment."
         )
-        for advocate_id in advocates:
+        for advocate_id in to_ask:
             s.add(
                 AdvocateReviewRequest(
                     document_id=doc.id, version_number=version_number, advocate_id=advocate_id

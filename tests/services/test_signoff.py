@@ -2,7 +2,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
-from careplan.db.models import AuditEvent, Document, Notification, PdfRender, SignatureRecord
+from careplan.db.models import (
+    AdvocateReviewRequest,
+    AuditEvent,
+    Document,
+    Notification,
+    PdfRender,
+    SignatureRecord,
+)
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.signoff import State
 from careplan.services import accounts, documents, pdfs, signoff
@@ -168,5 +175,10 @@ def test_the_client_can_ask_their_advocate_to_look_first(db, circle):
     assert text.startswith(f"{circle.client.display_name} asked you to look at version 1 of their")
     with pytest.raises(NotFound):
         signoff.ask_advocate_to_look(db, actor_for(circle.key_worker), doc, 1)
+    # A second press (a double tap) asks nobody twice.
+    assert signoff.ask_advocate_to_look(db, actor_for(circle.client), doc, 1) == 1
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Notification)) == 1
+        assert s.scalar(sa.select(sa.func.count()).select_from(AdvocateReviewRequest)) == 1
+        asked = sa.select(sa.func.count()).where(AuditEvent.action == "advocate.review_request")
+        assert s.scalar(asked) == 1
