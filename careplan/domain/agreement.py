@@ -364,6 +364,26 @@ class AgreementKind(DocumentKind):
     def review_interval_weeks(self, content: dict) -> int:
         return int(content["terms"]["review_interval_weeks"])
 
+    def form_words(self) -> dict[str, str]:
+        words = {
+            **super().form_words(),
+            "terms": "Agreed terms",
+            "terms.review_interval_weeks": "review every (weeks)",
+            "terms.post_crisis_review_days": "look back after a crisis within (days)",
+            "terms.contingency_max_days": "a crisis plan lasts at most (days)",
+            "terms.self_referral": "self-referral",
+            "terms.self_referral.max_nights": "at most how many nights",
+            "terms.self_referral.min_days_since_discharge": "not within how many days",
+        }
+        items = {"goals": "goal", "people": "person", "handover": "decision"}
+        for section, field in self._fields():
+            path = f"sections.{section['key']}.{field['key']}"
+            if field["type"] in items:
+                words[f"{path}[]"] = items[field["type"]]
+            else:
+                words[path] = field["prompt"]
+        return words
+
     def attributable(self, content: dict) -> Iterator[tuple[str, dict]]:
         for section, field in self._fields():
             value = content.get("sections", {}).get(section["key"], {}).get(field["key"])

@@ -137,6 +137,13 @@ class CarePlanKind(DocumentKind):
     def review_interval_weeks(self, content: dict) -> int:
         return int(content.get("review_interval_weeks") or DEFAULT_REVIEW_WEEKS)
 
+    def form_words(self) -> dict[str, str]:
+        return {
+            **super().form_words(),
+            **{f"domains.{key}": DOMAIN_LABELS[key] for key in DOMAIN_KEYS},
+            "review_interval_weeks": "Review every (weeks)",
+        }
+
     def attributable(self, content: dict) -> Iterator[tuple[str, dict]]:
         for key in DOMAIN_KEYS:
             node = content.get("domains", {}).get(key)

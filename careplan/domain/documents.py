@@ -87,6 +87,12 @@ class DocumentKind:
         """Where a section's values sit in the content (see `with_part`)."""
         return (key,)
 
+    def form_words(self) -> dict[str, str]:
+        """Words for the parts of the edit form, by dotted path (careplan.domain.form_places):
+        each section's title; kinds add their own. The whole document's message needs none."""
+        words = {".".join(self.part_path(key)): title for key, title in self.sections()}
+        return {ALL_CONTENT: "", **words}
+
     # --- shared behaviour -----------------------------------------------------------------
     @cached_property
     def _loader(self) -> Schema:

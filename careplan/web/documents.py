@@ -8,6 +8,8 @@ from ..db.models import utc_today
 from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
 from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
 from ..domain.errors import ContentInvalid, DomainError
+from ..domain.form_places import place
+from ..domain.kinds import kind_for
 from ..domain.language import check_text
 from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
@@ -189,6 +191,8 @@ def edit(document_id: int):
 
 
 def _edit_page(page, form, base_number, part, change_note, errors=None, status=200, **extra):
+    errors = errors or {}
+    words = kind_for(page.kind, page.template).form_words() if errors else {}
     return render_template(
         "documents/edit.html",
         doc=page,
@@ -196,7 +200,13 @@ def _edit_page(page, form, base_number, part, change_note, errors=None, status=2
         base_number=base_number,
         part=part,
         part_title=dict(page.sections).get(part, ""),
-        errors=errors or {},
+        errors=errors,
+        # Each message with the answer it is about: "Goals and steps, goal 1: what to achieve
+        # — Please fill this in." (the message beside the field itself needs no such prefix).
+        problems=[
+            (name, f"{where} — {message}" if (where := place(name, words)) else message)
+            for name, message in errors.items()
+        ],
         change_note=change_note,
         **extra,
     ), status

@@ -313,12 +313,19 @@ def test_invalid_input_is_shown_again_with_messages_by_the_fields(app, db, circl
         "goals-0-steps-0-owner-name": "Please say who will do this step.",
         "review_interval_weeks": "Choose between 1 and 52 weeks.",
     }
+    # The summary at the top also says which answer each message is about.
+    where = {
+        "goals-0-steps-0-due": "Goals and steps, goal 1, step 1: by when",
+        "goals-0-steps-0-owner-name": "Goals and steps, goal 1, step 1: who, if someone else",
+        "review_interval_weeks": "Review every (weeks)",
+    }
     assert page.invalid_ids() == set(messages)
     for name, message in messages.items():
         _, attrs = page.by_id[name]
         assert attrs["aria-describedby"] == f"{name}-error"
         assert _field_with_error(page.html, name, message), name
-        assert f'<a href="#{name}">{message}</a>' in page.html  # the summary links to it
+        summary_line = f'<a href="#{name}">{where[name]} — {message}</a>'
+        assert summary_line in page.html  # the summary links to it
     assert "Nothing was saved yet." in page.html
     # What the person typed is all still there, on the same form.
     again = page.form(f"/documents/{doc}/edit")
