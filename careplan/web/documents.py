@@ -71,14 +71,14 @@ def _problems(comment_errors, sign_errors, sign_refusal, review_errors) -> list[
     templates name them), for the summary at the top of the page."""
     problems = [("sign-off", sign_refusal)] if sign_refusal else []
     section = request.form.get("section_key", "")
-    fields = {"outcome": "outcome-signed"}
-    problems += [(fields.get(name, name), msg) for name, msg in (sign_errors or {}).items()]
+    sign_ids = {"outcome": "outcome-signed"}
+    problems += [(sign_ids.get(name, name), msg) for name, msg in (sign_errors or {}).items()]
     problems += [
         (f"body-{section}" if name == "body" else f"comments-{section}", message)
         for name, message in (comment_errors or {}).items()
     ]
-    fields = {"password": "review-password", "code": "review-code"}
-    problems += [(fields.get(name, name), msg) for name, msg in (review_errors or {}).items()]
+    review_ids = {"password": "review-password", "code": "review-code"}
+    problems += [(review_ids.get(name, name), msg) for name, msg in (review_errors or {}).items()]
     return problems
 
 
