@@ -560,8 +560,9 @@ def create_document(
     """Start a document. Agreements take a copy of their template (with its version).
 
     If the client already has one of this kind (and template) with nothing written in it, that
-    one is returned instead: a second tap on "start", or two people starting at once, would
-    otherwise leave empty look-alikes that nobody can tell apart or remove."""
+    one is returned instead: a second tap on "start", or the client and their worker each
+    starting one, would otherwise leave empty look-alikes that nobody can tell apart or
+    remove. (Two starts at the very same moment on PostgreSQL can still make two.)"""
     if kind not in KIND_LABELS or (kind == "agreement") != (template is not None):
         raise Invalid("Unknown kind of document.")
     title = template["name"] if template else KIND_LABELS[kind]
