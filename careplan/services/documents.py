@@ -562,12 +562,13 @@ def create_document(
     If the client already has one of this kind (and template) with nothing written in it, that
     one is returned instead: a second tap on "start", or the client and their worker each
     starting one, would otherwise leave empty look-alikes that nobody can tell apart or
-    remove. (Two starts at the very same moment on PostgreSQL can still make two.)"""
+    remove. Starts for one client take turns (the client's row is locked; SQLite's writes
+    take turns anyway), so two at the same moment also get the same one."""
     if kind not in KIND_LABELS or (kind == "agreement") != (template is not None):
         raise Invalid("Unknown kind of document.")
     title = template["name"] if template else KIND_LABELS[kind]
     with db.write() as s:
-        client = s.get(User, client_id)
+        client = s.get(User, client_id, with_for_update=True)
         if client is None or client.role != Role.CLIENT.value:
             raise NotFound()
         access = require_read(s, actor, client_id)

@@ -1,4 +1,5 @@
 import shutil
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -6,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.agreement_library import AgreementLibrary
-from careplan.db.models import AuditEvent
+from careplan.db.models import AuditEvent, Document
 from careplan.domain.errors import ContentInvalid
 from careplan.services import comments, contingencies, documents, signoff
 from careplan.services.accounts import actor_for
@@ -234,3 +235,21 @@ def test_starting_again_opens_the_empty_one_already_started_not_a_look_alike(db,
     # Another client's empty plan is theirs alone.
     other = Circle()
     assert documents.create_document(db, actor_for(other.key_worker), other.client.id) != plan
+
+
+def test_two_people_starting_a_plan_at_the_same_moment_get_the_same_one(db, circle):
+    people = [actor_for(circle.client), actor_for(circle.key_worker)]
+    start, started = threading.Barrier(2), []
+
+    def press(actor):
+        start.wait()
+        started.append(documents.create_document(db, actor, circle.client.id))
+
+    threads = [threading.Thread(target=press, args=(p,)) for p in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(started) == 2 and started[0] == started[1]
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Document)) == 1
