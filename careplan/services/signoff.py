@@ -401,7 +401,8 @@ def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_
     """The client asks every advocate they invited to read this version before they sign: the
     latest version, while the client may still sign it (where the page offers it)."""
     with db.write() as s:
-        doc = s.get(Document, document_id)
+        # Locked, so two taps at once take turns and the second finds the first's requests.
+        doc = s.get(Document, document_id, with_for_update=True)
         if doc is None or client.role is not Role.CLIENT or doc.client_id != client.id:
             raise NotFound()
         if not 1 <= version_number <= doc.head_number:

@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
@@ -182,3 +184,22 @@ def test_the_client_can_ask_their_advocate_to_look_first(db, circle):
         assert s.scalar(sa.select(sa.func.count()).select_from(AdvocateReviewRequest)) == 1
         asked = sa.select(sa.func.count()).where(AuditEvent.action == "advocate.review_request")
         assert s.scalar(asked) == 1
+
+
+def test_two_taps_at_the_same_moment_ask_the_advocate_once(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    start, counts = threading.Barrier(2), []
+
+    def tap():
+        start.wait()
+        counts.append(signoff.ask_advocate_to_look(db, actor_for(circle.client), doc, 1))
+
+    threads = [threading.Thread(target=tap) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counts == [1, 1]
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(AdvocateReviewRequest)) == 1
+        assert s.scalar(sa.select(sa.func.count()).select_from(Notification)) == 1
