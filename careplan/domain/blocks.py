@@ -4,6 +4,7 @@ and lists of people. Each kind composes these; none re-implements them."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
 
 from marshmallow import RAISE, Schema, fields, post_load, pre_load, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
@@ -194,6 +195,18 @@ def drop_blank_items(items) -> list:
     if not isinstance(items, list):
         return items
     return [i for i in items if not (isinstance(i, dict) and is_blank(i))]
+
+
+def date_passed(step: dict, today: date) -> bool:
+    """A step still to do (not started or in progress) whose date is behind us: worth
+    saying, so a date typed wrong or a step left behind is noticed, not silently carried."""
+    due = step.get("due")
+    if not due or step.get("status") not in ("not_started", "in_progress"):
+        return False
+    try:
+        return date.fromisoformat(str(due)) < today
+    except ValueError:
+        return False
 
 
 def owner_label(owner: dict) -> str:

@@ -1,5 +1,8 @@
+from datetime import date
+
 import pytest
 
+from careplan.domain.blocks import date_passed
 from careplan.domain.canonical import canonical_bytes, content_hash
 from careplan.domain.care_plan import CARE_PLAN, DOMAIN_KEYS
 from careplan.domain.documents import Author
@@ -142,3 +145,19 @@ def test_a_signer_is_shown_where_someone_else_last_changed_their_words():
     raw = {**third, "goals": [{**third["goals"][0], "steps": steps}]}
     fourth = CARE_PLAN.attribute(third, CARE_PLAN.validate(raw, ids()), WORKER)
     assert CARE_PLAN.changed_by_others(fourth, CLIENT.id) == [("Goals and steps", ["Kim"])]
+
+
+@pytest.mark.parametrize(
+    ("due", "status", "passed"),
+    [
+        ("2026-12-02", "not_started", True),
+        ("2026-12-02", "in_progress", True),
+        ("2026-12-03", "not_started", False),  # today: not yet
+        ("2026-12-02", "done", False),
+        ("2026-12-02", "stopped", False),
+        ("", "not_started", False),
+        ("not a date", "not_started", False),
+    ],
+)
+def test_a_step_still_to_do_says_when_its_date_has_passed(due, status, passed):
+    assert date_passed({"due": due, "status": status}, date(2026, 12, 3)) is passed

@@ -158,3 +158,20 @@ def test_the_edit_page_says_whose_words_a_box_holds_when_they_are_someone_elses(
     assert hint and hint.group(1).endswith(
         f"{called} wrote this. If you change it, they are shown what you changed before they sign."
     )
+
+
+def test_a_step_still_to_do_whose_date_has_passed_says_so(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    step = content["goals"][0]["steps"][0]
+    step["due"] = "2020-01-05"
+    content["goals"][0]["steps"].append({**step, "id": "", "text": "Done long ago"})
+    content["goals"][0]["steps"][1]["status"] = "done"
+    documents.save_version(db, worker, doc, 1, content, "dates")
+    html = _page(_browser(app, circle.client).get(f"/documents/{doc}")).html
+    lines = re.findall(r'<p class="meta">([^\n]*?)</p>', html)
+    late = [line for line in lines if "5 January 2020" in line]
+    assert len(late) == 2
+    assert "the date has passed" in late[0]  # not started: said
+    assert "the date has passed" not in late[1]  # done: nothing to say
