@@ -209,6 +209,15 @@ def date_passed(step: dict, today: date) -> bool:
         return False
 
 
+def owner_words(reader: str, client_called: str) -> dict[str, str]:
+    """Who does a step, said to whoever reads it: `reader` is "client", "key_worker" (the
+    client's own) or anyone else. The record's neutral words are STEP_OWNERS."""
+    if reader == "client":
+        return {"client": "You", "key_worker": "Your key worker"}
+    worker = "You" if reader == "key_worker" else "The key worker"
+    return {"client": client_called or "The client", "key_worker": worker}
+
+
 def owner_label(owner: dict) -> str:
     if owner.get("kind") == "other":
         return owner.get("name") or "Someone else"

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 
+from .blocks import STEP_OWNERS
 from .documents import DocumentKind, Field
 from .local_time import long_date
 
@@ -59,10 +60,13 @@ def _merge_adjacent(segments: list[Segment]) -> list[Segment]:
     return merged
 
 
-def compare(kind: DocumentKind, old: dict | None, new: dict) -> list[Change]:
-    """Changes from `old` to `new`, in the order they appear in the newer document."""
-    before = {f.key: _readable(f) for f in kind.fields(old)} if old else {}
-    after = {f.key: _readable(f) for f in kind.fields(new)}
+def compare(
+    kind: DocumentKind, old: dict | None, new: dict, owners: dict[str, str] | None = None
+) -> list[Change]:
+    """Changes from `old` to `new`, in the order they appear in the newer document. `owners`
+    (blocks.owner_words) says who does a step in the reader's words ("You")."""
+    before = {f.key: _readable(f, owners) for f in kind.fields(old)} if old else {}
+    after = {f.key: _readable(f, owners) for f in kind.fields(new)}
     changes: list[Change] = []
     for key, field in after.items():
         previous = before.get(key)
@@ -94,12 +98,16 @@ def compare(kind: DocumentKind, old: dict | None, new: dict) -> list[Change]:
     return changes
 
 
-def _readable(field: Field) -> Field:
-    """A step's date as people write it ("5 January 2020", not "2020-01-05"); the document's
-    fields keep the stored form for the PDF and the exports."""
+def _readable(field: Field, owners: dict[str, str] | None) -> Field:
+    """A step's date as people write it ("5 January 2020", not "2020-01-05"), and who does it
+    in the reader's words; the document's fields keep the record's form for the PDF and the
+    exports."""
     if field.key.endswith(":due") and field.text:
         try:
             return replace(field, text=long_date(date.fromisoformat(field.text)))
         except ValueError:
             return field
+    if field.key.endswith(":owner") and owners:
+        said = {label: owners[key] for key, label in STEP_OWNERS.items() if key in owners}
+        return replace(field, text=said.get(field.text, field.text))
     return field

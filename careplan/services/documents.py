@@ -20,6 +20,7 @@ from ..domain.access import Access
 from ..domain.account_rules import called, introduce
 from ..domain.agreement import EmptyPart, empty_key_parts
 from ..domain.attention import DocumentFacts, card_state
+from ..domain.blocks import owner_words
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare
 from ..domain.documents import strip_attribution
@@ -535,16 +536,24 @@ def compare_versions(
         if older not in both or newer not in both:
             raise NotFound()
         (old_v, old_a), (new_v, new_a) = both[older], both[newer]
-        changes = compare(kind_for(doc.kind, doc.template), old_v.content, new_v.content)
-        result = Comparison(
-            _page(s, opened, newer, actor, both[newer]),
-            _version_info(old_v, old_a),
-            _version_info(new_v, new_a),
-            changes,
-        )
+        page = _page(s, opened, newer, actor, both[newer])
+        kind = kind_for(doc.kind, doc.template)
+        changes = compare(kind, old_v.content, new_v.content, _owner_words(actor, page))
+        result = Comparison(page, _version_info(old_v, old_a), _version_info(new_v, new_a), changes)
     what = f"comparison of versions {older} and {newer}"
     _record_read(db, actor, opened.access, doc, doc.client_id, what)
     return result
+
+
+def _owner_words(actor: Actor, page: DocumentPage) -> dict[str, str]:
+    reader = (
+        "client"
+        if actor.id == page.client_id
+        else "key_worker"
+        if actor.id == page.signoff.key_worker_id
+        else "other"
+    )
+    return owner_words(reader, page.client_called)
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -763,14 +772,15 @@ def conflict_view(db: Database, actor: Actor, conflict: Conflict) -> ConflictVie
             )
             .order_by(Version.number)
         ).all()
-        theirs = compare(kind, base, head_v.content)
-        mine = compare(kind, base, conflict.content)
+        page = _page(s, opened, conflict.head_number, actor)
+        owners = _owner_words(actor, page)
+        theirs = compare(kind, base, head_v.content, owners)
+        mine = compare(kind, base, conflict.content, owners)
         mine_after = {c.key: c.after for c in mine}
         clashes = [c.label for c in theirs if c.key in mine_after and mine_after[c.key] != c.after]
         proposal, _ = merge(
             strip_attribution(base), strip_attribution(head_v.content), conflict.content
         )
-        page = _page(s, opened, conflict.head_number, actor)
         return ConflictView(
             page, [_version_info(v, u) for v, u in rows], theirs, mine, clashes, proposal
         )

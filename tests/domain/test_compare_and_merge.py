@@ -1,3 +1,4 @@
+from careplan.domain.blocks import owner_words
 from careplan.domain.care_plan import CARE_PLAN
 from careplan.domain.compare import Segment, compare, word_diff
 from careplan.domain.merge import merge
@@ -68,6 +69,16 @@ def test_compare_names_each_change_in_plain_labels():
     assert changes["Goal 1, step 2"].status == "added"
     assert changes["Goal 1, step 2: by when"].after == "1 February 2027"  # as people write it
     assert compare(CARE_PLAN, old, old) == []
+    # Who does a step, in the reader's words: the client reads "You" and "Your key worker".
+    for reader, before, after in [
+        ("client", "You", "Your key worker"),
+        ("key_worker", "Al", "You"),
+        ("other", "Al", "The key worker"),
+    ]:
+        owners = owner_words(reader, "Al")
+        said = {c.label: c for c in compare(CARE_PLAN, old, new, owners)}
+        who = said["Goal 1, step 1: who"]
+        assert (who.before, who.after) == (before, after), reader
 
 
 def test_removed_items_are_reported():

@@ -175,3 +175,21 @@ def test_a_step_still_to_do_whose_date_has_passed_says_so(app, db, circle):
     assert len(late) == 2
     assert "the date has passed" in late[0]  # not started: said
     assert "the date has passed" not in late[1]  # done: nothing to say
+
+
+def test_what_changed_names_who_does_a_step_to_its_reader(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    content["goals"][0]["steps"][0]["owner"] = {"kind": "key_worker"}
+    documents.save_version(db, worker, doc, 1, content, "I will call")
+    url = f"/documents/{doc}/compare?older=1&newer=2"
+    called = documents.open_document(db, worker, doc).client_called
+    for person, before, after in [
+        (circle.client, "You", "Your key worker"),
+        (circle.key_worker, called, "You"),
+        (circle.supervisor, called, "The key worker"),
+    ]:
+        html = _page(_browser(app, person).get(url)).html
+        assert f"<del>{before}</del><ins>{after}</ins>" in html, person.email
+        assert "The client" not in html
