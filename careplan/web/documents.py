@@ -175,7 +175,10 @@ def edit(document_id: int):
             base_number=conflict.head_number,
             errors={},
             change_note=conflict.note,
-            part="",
+            # Someone saving one part sees that part again, not the whole document (on a phone
+            # a plan's whole form is many screens). Saving it puts the part on top of the
+            # latest version, which is the proposal: their changes were only in that part.
+            part=part if part in dict(view.document.sections) else "",
         ), 409
     if result.saved:
         flash(f"Saved as version {result.number}.")

@@ -550,3 +550,36 @@ def test_a_review_after_a_crisis_before_anything_was_agreed_says_how_it_is_done(
     for who in (circle.client, circle.key_worker):
         signoff.sign(db, actor_for(who), agreed, 1, "signed", "", PASSWORD, confirm_blank=True)
     assert "Nothing is agreed yet" not in browser.get(f"/documents/{agreed}").get_data(as_text=True)
+
+
+def test_a_stale_save_of_one_part_shows_that_part_again_and_loses_nothing(app, db, circle):
+    worker, person = circle.key_worker, circle.client
+    doc = make_plan(worker, person)
+    as_worker, as_client = _browser(app, worker), _browser(app, person)
+    mine = _page(as_client.get(f"/documents/{doc}/edit?part=what_matters"))
+    form = mine.form(f"/documents/{doc}/edit")
+
+    # The worker saves a change to another part meanwhile.
+    _, whole = _edit_form(as_worker, doc)
+    housing = "Moving out in spring."
+    typed = whole.typed({"domains-housing-own_words": housing})
+    _redirected_to(_post(as_worker, whole, typed), f"/documents/{doc}")
+
+    # The client's save of their one part clashes: the page offers that part alone.
+    response = _post(as_client, form, form.typed({"what_matters-text": "My kids."}))
+    page = _page(response, 409)
+    again = page.form(f"/documents/{doc}/edit")
+    values = again.values()
+    assert (values["part"], values["base_number"], values["what_matters-text"]) == (
+        "what_matters",
+        "2",
+        "My kids.",
+    )
+    assert "domains-housing-own_words" not in values and "goals-0-title" not in values
+    # Saving it keeps both people's changes.
+    _redirected_to(_post(as_client, again, values), f"/documents/{doc}")
+    content = documents.open_document(db, actor_for(person), doc).content
+    assert content["what_matters"]["text"] == "My kids."
+    assert content["domains"]["housing"]["own_words"] == housing
+    assert content["goals"][0]["title"] == "Find a flat"
+    assert documents.count_versions(db, doc) == 3
