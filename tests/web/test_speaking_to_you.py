@@ -193,3 +193,18 @@ def test_what_changed_names_who_does_a_step_to_its_reader(app, db, circle):
         html = _page(_browser(app, person).get(url)).html
         assert f"<del>{before}</del><ins>{after}</ins>" in html, person.email
         assert "The client" not in html
+
+
+def test_an_agreed_version_with_a_newer_draft_is_not_called_a_draft(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    content["what_matters"] = {"text": "Being listened to, and my kids."}
+    documents.save_version(db, worker, doc, 1, content, "after the review")
+    client = _browser(app, circle.client)
+    for url in (f"/documents/{doc}", f"/documents/{doc}/versions/1"):
+        words = _words(_page(client.get(url)).html)
+        assert "Version 1 is agreed and in force; version 2 is a draft" in words, url
+        assert "Draft: version 1" not in words
