@@ -7,7 +7,7 @@ a record the person may not see is reported as not found.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
 from sqlalchemy import Integer, bindparam, func, select, update
@@ -89,6 +89,8 @@ class DocumentPage:
     signoff: SignOffView
     advocate_asked_about: list[int]  # versions the client asked this advocate to look at
     client_called: str = ""  # the name the client goes by (their preferred name, if given)
+    # Who does a step, in this reader's words (domain.blocks.owner_words): "You", "Alex"...
+    owners: dict[str, str] = field(default_factory=dict)
 
     @property
     def can_sign_now(self) -> bool:
@@ -278,6 +280,8 @@ def _page(
             raise NotFound()
         version, author = loaded or _version(s, doc.id, number)
         shown, content = _version_info(version, author), version.content
+    signoff = signoff_view(s, doc, actor.id)
+    key_worker_id = signoff.key_worker_id
     return DocumentPage(
         doc.id,
         doc.client_id,
@@ -291,9 +295,10 @@ def _page(
         opened.access,
         doc.template,
         kind.sections(),
-        signoff_view(s, doc, actor.id),
+        signoff,
         review_requests_for(s, actor, doc.id),
         opened.client_called,
+        owner_words(_reader(actor, doc, key_worker_id), opened.client_called),
     )
 
 
@@ -538,22 +543,18 @@ def compare_versions(
         (old_v, old_a), (new_v, new_a) = both[older], both[newer]
         page = _page(s, opened, newer, actor, both[newer])
         kind = kind_for(doc.kind, doc.template)
-        changes = compare(kind, old_v.content, new_v.content, _owner_words(actor, page))
+        changes = compare(kind, old_v.content, new_v.content, page.owners)
         result = Comparison(page, _version_info(old_v, old_a), _version_info(new_v, new_a), changes)
     what = f"comparison of versions {older} and {newer}"
     _record_read(db, actor, opened.access, doc, doc.client_id, what)
     return result
 
 
-def _owner_words(actor: Actor, page: DocumentPage) -> dict[str, str]:
-    reader = (
-        "client"
-        if actor.id == page.client_id
-        else "key_worker"
-        if actor.id == page.signoff.key_worker_id
-        else "other"
-    )
-    return owner_words(reader, page.client_called)
+def _reader(actor: Actor, doc: Document, key_worker_id: int | None) -> str:
+    """Whose eyes a page is for, as domain.blocks.owner_words takes it."""
+    if actor.id == doc.client_id:
+        return "client"
+    return "key_worker" if actor.id == key_worker_id else "other"
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -773,9 +774,8 @@ def conflict_view(db: Database, actor: Actor, conflict: Conflict) -> ConflictVie
             .order_by(Version.number)
         ).all()
         page = _page(s, opened, conflict.head_number, actor)
-        owners = _owner_words(actor, page)
-        theirs = compare(kind, base, head_v.content, owners)
-        mine = compare(kind, base, conflict.content, owners)
+        theirs = compare(kind, base, head_v.content, page.owners)
+        mine = compare(kind, base, conflict.content, page.owners)
         mine_after = {c.key: c.after for c in mine}
         clashes = [c.label for c in theirs if c.key in mine_after and mine_after[c.key] != c.after]
         proposal, _ = merge(
