@@ -110,9 +110,16 @@ def _set_password(s: Session, user: User, new_hash: str) -> None:
     user.password_hash = new_hash
     user.session_epoch = user.session_epoch + 1
     # A link e-mailed earlier must not be able to change the password back.
+    void_links(s, user.id)
+
+
+def void_links(s: Session, user_id: int) -> None:
+    """End every link not yet used to choose this account's password: after a new password,
+    and when the links may have gone to the wrong person (the address was corrected, the
+    account closed), so whoever holds one cannot take the account over."""
     s.execute(
         update(PasswordLink)
-        .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
+        .where(PasswordLink.user_id == user_id, PasswordLink.used_at.is_(None))
         .values(used_at=utcnow())
     )
 

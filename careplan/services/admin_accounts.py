@@ -205,8 +205,12 @@ def update_details(
         if "email" in changed:
             # To the old address: a change the owner did not ask for does not go unnoticed.
             account_emails.queue(s, user, account_emails.EMAIL_CHANGED)
+            # Links sent to the old address (often a mistyped one) must not set the password.
+            account_settings.void_links(s, user.id)
         user.display_name, user.email, user.team_id = name, email, team_id
-        audit.record(s, admin, "user.update", "user", user.id, detail={"changed": sorted(changed)})
+        audit.record(s, admin, "user.update", "user", user.id,
+                     client_id=account_settings.client_id_of(user),
+                     detail={"changed": sorted(changed)})  # fmt: skip
     account_emails.send_soon(db)
 
 
@@ -222,6 +226,7 @@ def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> None:
         user.active = active
         if not active:
             user.session_epoch = user.session_epoch + 1
+            account_settings.void_links(s, user.id)  # reopening must not revive them
         audit.record(s, admin, "user.open" if active else "user.close", "user", user.id)
 
 

@@ -165,11 +165,17 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     assert used is not None
     assert _refused(lambda: Browser(url).get(link))[0] == 404  # the link works once
 
-    # The administrator corrects Dee's name and address.
+    # A link to choose a new password goes to the old address, then the administrator
+    # corrects Dee's name and address: the link, in a mailbox that is not Dee's any more, is dead.
     page = admin.get(f"/admin/users/{dee.id}").read().decode()
+    path, page = landed(admin.post(f"/admin/users/{dee.id}/password-link", {}, page))
+    assert "We have e-mailed dee@example.org a link to choose a new password." in page
+    body = _mail_to(inbox, "dee@example.org", "Choosing a new password").get_content()
+    old_link = re.search(r"https?://[^/\s]+(/set-password/[A-Za-z0-9_-]+)", body).group(1)
     details = {"name": "Dee Novak-Reid", "email": "dee.reid@example.org", "team_id": str(team)}
     path, page = landed(admin.post(f"/admin/users/{dee.id}/details", details, page))
     assert path == f"/admin/users/{dee.id}" and "Saved." in page and "Dee Novak-Reid" in page
+    assert _refused(lambda: Browser(url).get(old_link))[0] == 404
     with db.read() as s:
         row = s.get(User, dee.id)
         assert (row.display_name, row.email) == ("Dee Novak-Reid", "dee.reid@example.org")

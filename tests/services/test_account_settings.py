@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, PasswordLink, User, utcnow
 from careplan.domain.errors import ContentInvalid
-from careplan.services import account_settings, accounts, passwords
+from careplan.services import account_settings, accounts, admin_accounts, passwords
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
-from tests.factories import PASSWORD, ClientFactory
+from tests.factories import PASSWORD, AdminFactory, ClientFactory
 
 NEW = "a brand new password"
 
@@ -86,6 +86,36 @@ def test_no_link_for_unknown_or_closed_accounts_and_at_most_three_an_hour(db, pe
     assert account_settings.request_reset(db, person.email, now=later) is None
     with pytest.raises(NotFound):  # a closed account's links stop working too
         account_settings.check_link(db, links[0].token)
+
+
+def test_links_sent_to_a_corrected_address_stop_working(db):
+    admin = actor_for(AdminFactory())
+    client_id, welcome = admin_accounts.create(
+        db, admin, "sam@exmaple.org", "Sam Typo", "client", None
+    )
+    reset = admin_accounts.send_password_link(db, admin, client_id)
+    admin_accounts.update_details(db, admin, client_id, "Sam Typo", "sam@example.org", None)
+    for link in (welcome, reset):  # whoever holds the mistyped mailbox cannot take the account
+        with pytest.raises(NotFound):
+            account_settings.use_link(db, link.token, NEW, NEW)
+    unchanged = _user(db, client_id).password_hash
+    fresh = admin_accounts.send_password_link(db, admin, client_id)
+    assert fresh.email == "sam@example.org"
+    assert account_settings.use_link(db, fresh.token, NEW, NEW) == "sam@example.org"
+    assert _user(db, client_id).password_hash != unchanged
+    with db.read() as s:
+        event = s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "user.update")).one()
+    assert (event.client_id, event.detail) == (client_id, {"changed": ["email"]})
+
+
+def test_a_closed_and_reopened_account_has_no_old_links(db, person):
+    admin = actor_for(AdminFactory())
+    link = admin_accounts.send_password_link(db, admin, person.id)
+    admin_accounts.set_active(db, admin, person.id, False)
+    admin_accounts.set_active(db, admin, person.id, True)
+    with pytest.raises(NotFound):
+        account_settings.check_link(db, link.token)
+    assert passwords.verify(_user(db, person.id).password_hash, PASSWORD)
 
 
 def test_two_people_using_one_link_at_once_set_one_password(db, person):
