@@ -101,8 +101,8 @@ def alert_access(role: Role, records: Access, team_colleague: bool, involved: bo
 
     `records`: the person's ordinary access to the client's records. `team_colleague`: a key
     worker in the team of the client's key worker. `involved`: an alert of this document is
-    waiting for a response, or this person responded to one of them; a colleague sees the
-    alerts only then, never the client's records as such.
+    waiting for a response, or this person responded to one of them in the last few days; a
+    colleague sees the alerts only then, never the client's records as such.
     """
     if role is Role.KEY_WORKER and records.sign:  # holds the caseload
         return AlertAccess(see=True, respond=True)

@@ -59,6 +59,9 @@ log = logging.getLogger("careplan.crisis")
 
 # How long an answered alert stays on the client's own start page.
 ANSWERED_SHOWN_FOR = timedelta(days=2)
+# How long a team colleague who answered an alert keeps its page, to follow up on what they
+# said. Not for ever: the page shows the agreed crisis section, which is not theirs to read.
+COLLEAGUE_FOLLOW_UP = timedelta(days=2)
 SELF_ANSWER = "I raised this myself and I am dealing with it."
 
 
@@ -216,7 +219,7 @@ def respond(db: Database, actor: Actor, document_id: int, note: str, now: dateti
     """Answer every alert on this agreement that is waiting. Returns how many were answered."""
     note = validate_response(note)
     with db.write() as s:
-        doc, access = _document_and_access(s, actor, document_id)
+        doc, access = _document_and_access(s, actor, document_id, now)
         if not access.respond:
             raise ReadOnly("Your key worker, their team or their supervisor responds here.")
         waiting = list(s.scalars(_waiting().where(CrisisAlert.document_id == doc.id)))
@@ -320,7 +323,7 @@ def escalate(db: Database, now: datetime) -> int:
 # --- reading ---------------------------------------------------------------------------------------
 
 
-def _document_and_access(s: Session, actor: Actor, document_id: int):
+def _document_and_access(s: Session, actor: Actor, document_id: int, now: datetime):
     doc = s.get(Document, document_id)
     if doc is None or doc.kind != "agreement":
         raise NotFound()
@@ -338,6 +341,7 @@ def _document_and_access(s: Session, actor: Actor, document_id: int):
                             exists().where(
                                 CrisisResponse.alert_id == CrisisAlert.id,
                                 CrisisResponse.user_id == actor.id,
+                                CrisisResponse.responded_at > now - COLLEAGUE_FOLLOW_UP,
                             ),
                         ),
                     )
@@ -369,7 +373,7 @@ def _team_colleague(s: Session, worker_id: int, client_id: int) -> bool:
 def alert_page(db: Database, actor: Actor, document_id: int, now: datetime) -> AlertPage:
     """The page a key worker, colleague or supervisor opens from an alert."""
     with db.read() as s:
-        doc, access = _document_and_access(s, actor, document_id)
+        doc, access = _document_and_access(s, actor, document_id, now)
     if access.read_is_logged:
         with db.write() as s:
             audit.record(

@@ -11,7 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
-from careplan.db.models import AuditEvent, CrisisAlert, CrisisResponse, Notification, Reminder
+from careplan.db.models import (
+    AuditEvent,
+    CrisisAlert,
+    CrisisResponse,
+    Notification,
+    Reminder,
+    utcnow,
+)
 from careplan.domain.errors import ContentInvalid
 from careplan.reminders import messages
 from careplan.reminders.sender import send_pending
@@ -284,7 +291,7 @@ def test_who_may_respond_and_bad_input_changes_nothing(db, team):
 def test_a_colleague_sees_only_what_they_are_asked_about_and_the_client_sees_that(db, team):
     colleague = actor_for(team.colleague)
     with pytest.raises(NotFound):  # nothing asked: a colleague has no access to the records
-        crisis_alerts.alert_page(db, colleague, team.agreement, TODAY)
+        crisis_alerts.alert_page(db, colleague, team.agreement, utcnow())
     alert = start_plan(db, team)
     page = crisis_alerts.alert_page(db, colleague, team.agreement, alert.raised_at)
     assert page.access.respond and page.waiting[0].id == alert.id
@@ -303,6 +310,18 @@ def test_a_colleague_sees_only_what_they_are_asked_about_and_the_client_sees_tha
     crisis_alerts.respond(db, actor_for(team.key_worker), team.agreement, "Done.", alert.raised_at)
     with pytest.raises(NotFound):
         crisis_alerts.alert_page(db, colleague, team.agreement, alert.raised_at)
+
+
+def test_a_colleague_who_answered_follows_up_for_a_while_not_for_ever(db, team):
+    colleague = actor_for(team.colleague)
+    alert = start_plan(db, team)
+    crisis_alerts.respond(db, colleague, team.agreement, "I will phone you.", alert.raised_at)
+    later = alert.raised_at + crisis_alerts.COLLEAGUE_FOLLOW_UP - timedelta(minutes=1)
+    assert crisis_alerts.alert_page(db, colleague, team.agreement, later).alerts[0].id == alert.id
+    over = alert.raised_at + crisis_alerts.COLLEAGUE_FOLLOW_UP
+    with pytest.raises(NotFound):  # the agreed crisis section is not theirs to keep reading
+        crisis_alerts.alert_page(db, colleague, team.agreement, over)
+    assert crisis_alerts.alert_page(db, actor_for(team.key_worker), team.agreement, over)
 
 
 def test_alerts_and_responses_are_append_only(db, team):
