@@ -33,6 +33,8 @@ class SectionField:
     label: str
     text: str
     by: str = ""  # optional attribution, e.g. "Written by Sam (client)"
+    # Empty, and every signer confirmed it is left blank on purpose (careplan.services.signoff).
+    blank_on_purpose: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,11 +117,12 @@ class PrintableDocument:
             s if isinstance(s, Section) else Section(s[0], list(s[1])) for s in self.sections
         ]
 
-    @property
-    def blank_text(self) -> str:
-        """What an empty part says: never dropped, and once agreed, left blank on purpose
-        (signers confirm empty key parts of an agreement; careplan.services.signoff)."""
-        return "Not filled in yet" if self.draft else "Left blank on purpose"
+    def blank_text(self, part: SectionField) -> str:
+        """What an empty part says: never dropped; "on purpose" only where the signers said so
+        (empty key parts of an agreement; careplan.services.signoff), not of every empty part."""
+        if self.draft:
+            return "Not filled in yet"
+        return "Left blank on purpose" if part.blank_on_purpose else "Left blank"
 
     @property
     def title(self) -> str:
@@ -167,18 +170,25 @@ def long_date(value: date | None) -> str:
 
 
 def sections_from_kind(
-    kind: DocumentKind, content: dict, client_name: str = "", key_worker_name: str = ""
+    kind: DocumentKind,
+    content: dict,
+    client_name: str = "",
+    key_worker_name: str = "",
+    blank_on_purpose: frozenset[str] = frozenset(),
 ) -> list[Section]:
     """The printable sections of a document of any kind, the person's goals first.
 
     A kind may provide its own layout with a ``pdf_sections(content)`` hook; otherwise its
     readable fields are grouped generically (see :func:`sections_from_fields`). The names say
-    who does a step ("Sam Taylor" rather than "Me (the client)").
+    who does a step ("Sam Taylor" rather than "Me (the client)"); `blank_on_purpose` holds the
+    keys of the empty parts the signers confirmed.
     """
     hook = getattr(kind, "pdf_sections", None)
     if callable(hook):
         return list(hook(content))
-    return sections_from_fields(kind.fields(content), client_name, key_worker_name)
+    return sections_from_fields(
+        kind.fields(content), client_name, key_worker_name, blank_on_purpose
+    )
 
 
 GOALS_TITLE = "Goals"
@@ -197,7 +207,10 @@ _STEP_PART = re.compile(r"^step:(?P<id>[^:]+):(?P<part>text|owner|due|status)$")
 
 
 def sections_from_fields(
-    fields: Iterable[DocumentField], client_name: str = "", key_worker_name: str = ""
+    fields: Iterable[DocumentField],
+    client_name: str = "",
+    key_worker_name: str = "",
+    blank_on_purpose: frozenset[str] = frozenset(),
 ) -> list[Section]:
     """Group consecutive fields whose labels share a prefix into one section.
 
@@ -266,7 +279,11 @@ def sections_from_fields(
             sections.append(Section(title.strip()))
         if f.key == "goals" or f.key.endswith(".goals"):  # no goals written yet
             goal_sections.add(id(sections[-1]))
-        sections[-1].fields.append(SectionField(_capitalise(rest.strip()), text))
+        sections[-1].fields.append(
+            SectionField(
+                _capitalise(rest.strip()), text, blank_on_purpose=f.key in blank_on_purpose
+            )
+        )
     return sorted(sections, key=lambda s: id(s) not in goal_sections)
 
 

@@ -15,6 +15,7 @@ from .. import pdf
 from ..db import notify
 from ..db.engine import Database
 from ..db.models import Document, PdfRender, SignatureRecord, User, Version, utcnow
+from ..domain.agreement import empty_key_parts
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.local_time import DEFAULT_TIME_ZONE
 from ..domain.roles import Role
@@ -101,7 +102,11 @@ def _printable(
         agreed_on=agreed_on,
         client_name=client.display_name,
         sections=pdf.sections_from_kind(
-            kind, version.content, client.display_name, worker.display_name if worker else ""
+            kind,
+            version.content,
+            client.display_name,
+            worker.display_name if worker else "",
+            _confirmed_blank(doc, version) if not draft else frozenset(),
         ),
         signatures=[
             pdf.SignatureLine(
@@ -124,6 +129,14 @@ def _printable(
         service_contact=settings.service_contact,
         time_zone=settings.time_zone,
     )
+
+
+def _confirmed_blank(doc: Document, version: Version) -> frozenset[str]:
+    """The empty key parts of an agreed agreement: nobody could sign it without confirming
+    they are left blank on purpose (careplan.services.signoff), so every signer did."""
+    if doc.kind != "agreement" or not doc.template:
+        return frozenset()
+    return frozenset(p.key for p in empty_key_parts(doc.template, version.content))
 
 
 # --- the sealed PDF job -------------------------------------------------------------------------

@@ -83,6 +83,21 @@ def test_section_accepts_plain_pairs():
     ]
 
 
+def test_only_confirmed_empty_parts_are_said_to_be_blank_on_purpose():
+    fields = [
+        Field("support.contacts", "Support: Who should be contacted?", ""),
+        Field("support.worries", "Support: How do I raise a worry?", ""),
+    ]
+    [section] = sections_from_fields(fields, blank_on_purpose=frozenset({"support.contacts"}))
+    contacts, worries = section.fields
+    agreed, draft = printable(), printable(draft=True, agreed_on=None)
+    assert [agreed.blank_text(contacts), agreed.blank_text(worries)] == [
+        "Left blank on purpose",
+        "Left blank",
+    ]
+    assert draft.blank_text(contacts) == draft.blank_text(worries) == "Not filled in yet"
+
+
 def test_kind_hook_is_used_when_present():
     from careplan.pdf import sections_from_kind
 

@@ -59,10 +59,11 @@ def test_goals_come_first_and_steps_read_as_rows(pages):
         assert label not in content, label
 
 
-def test_empty_parts_are_left_blank_on_purpose(pages):
+def test_empty_parts_are_printed_as_left_blank_not_as_a_choice_nobody_made(pages):
     content = "\n".join(pages)
-    assert "What matters to me\nLeft blank on purpose" in content
-    assert "Legal\nIn my own words\nLeft blank on purpose" in content
+    assert "What matters to me\nLeft blank\n" in content
+    assert "Legal\nIn my own words\nLeft blank\n" in content
+    assert "on purpose" not in content  # a care plan's signers confirm no empty parts
 
 
 def test_dates_are_local_and_never_utc_or_iso(pages):
