@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import CaseloadLink, SupervisorTeam, Team, User, utcnow
+from ..domain.caseload_rules import closing_problem, giving_problem, team_problem
 from ..domain.paging import Window
 from ..domain.roles import Role
 from . import account_emails, account_settings, accounts, audit, passwords
@@ -140,11 +141,7 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
                     )
                 ]
         elif role is Role.KEY_WORKER:
-            caseload = s.scalar(
-                select(func.count())
-                .select_from(CaseloadLink)
-                .where(CaseloadLink.key_worker_id == user.id, CaseloadLink.ended_at.is_(None))
-            )
+            caseload = _open_clients(s, user.id)
         elif role is Role.SUPERVISOR:
             supervises = [
                 Choice(i, n)
@@ -202,6 +199,10 @@ def update_details(
         }
         if not changed:
             return
+        if "team" in changed and user.role == Role.KEY_WORKER.value:
+            problem = team_problem(user.display_name, _open_clients(s, user.id), team_id)
+            if problem:
+                raise Invalid(problem)
         if "email" in changed:
             # To the old address: a change the owner did not ask for does not go unnoticed.
             account_emails.queue(s, user, account_emails.EMAIL_CHANGED)
@@ -223,6 +224,10 @@ def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> None:
         user = _user(s, user_id)
         if user.active == active:
             return
+        if not active and user.role == Role.KEY_WORKER.value:
+            problem = closing_problem(user.display_name, _open_clients(s, user.id))
+            if problem:
+                raise Invalid(problem)
         user.active = active
         if not active:
             user.session_epoch = user.session_epoch + 1
@@ -252,6 +257,9 @@ def give_key_worker(db: Database, admin: Actor, client_id: int, key_worker_id: i
             raise Invalid("Please choose a key worker for a client.")
         if not worker.active:
             raise Invalid("That key worker's account is closed.")
+        problem = giving_problem(worker.display_name, worker.team_id)
+        if problem:
+            raise Invalid(problem)
         has_one = s.scalar(
             select(CaseloadLink.id).where(
                 CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None)
@@ -314,6 +322,14 @@ def set_supervision(
             s.delete(row)
             audit.record(s, admin, "supervision.remove", "team", team_id,
                          detail={"supervisor_id": supervisor_id})  # fmt: skip
+
+
+def _open_clients(s: Session, key_worker_id: int) -> int:
+    return s.scalar(
+        select(func.count())
+        .select_from(CaseloadLink)
+        .where(CaseloadLink.key_worker_id == key_worker_id, CaseloadLink.ended_at.is_(None))
+    )
 
 
 def _user(s: Session, user_id: int) -> User:

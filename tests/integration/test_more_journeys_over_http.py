@@ -190,6 +190,14 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     path, page = landed(admin.post(f"/admin/users/{newcomer.id}/key-worker", given, page))
     assert path == f"/admin/users/{newcomer.id}" and "Key worker given." in page
     assert "Key worker: Dee Novak-Reid." in page
+    # Dee's account cannot be closed now: the newcomer's reminders would go nowhere.
+    page = admin.get(f"/admin/users/{dee.id}").read().decode()
+    status, page = _refused(
+        lambda: admin.post(f"/admin/users/{dee.id}/active", {"active": "no"}, page)
+    )
+    assert status == 400 and "Dee Novak-Reid still has 1 client." in page
+    with db.read() as s:
+        assert s.scalar(sa.select(User.active).where(User.id == dee.id)) is True
     page = admin.get(f"/admin/users/{circle.supervisor.id}").read().decode()
     supervise = {"team_id": str(team), "supervises": "yes"}
     path, page = landed(

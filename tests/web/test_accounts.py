@@ -191,6 +191,31 @@ def test_a_key_worker_is_given_once_and_then_changed_only_by_a_handover(app, db)
     assert workers == [circle.key_worker.id]
 
 
+def test_no_client_is_left_with_a_closed_or_teamless_key_worker(app, db):
+    circle = Circle()  # the key worker has the client on their caseload
+    worker = circle.key_worker
+    admin = login(app.test_client(), circle.admin)
+    closing = _post(admin, f"/admin/users/{worker.id}/active", active="no")
+    assert closing.status_code == 400
+    assert f"{worker.display_name} still has 1 client." in closing.get_data(as_text=True)
+    details = {"name": worker.display_name, "email": worker.email, "team_id": ""}
+    teamless = _post(admin, f"/admin/users/{worker.id}/details", **details)
+    assert teamless.status_code == 400 and "without a team" in teamless.get_data(as_text=True)
+    with db.read() as s:
+        after = s.get(User, worker.id)
+    assert (after.active, after.team_id) == (True, circle.team.id)
+
+    loner, newcomer = KeyWorkerFactory(team_id=None), ClientFactory()
+    given = _post(admin, f"/admin/users/{newcomer.id}/key-worker", key_worker_id=str(loner.id))
+    assert given.status_code == 400 and "is in no team" in given.get_data(as_text=True)
+    with db.read() as s:
+        assert not s.scalars(
+            sa.select(CaseloadLink.id).where(CaseloadLink.client_id == newcomer.id)
+        ).all()
+    # Without clients, a key worker's account closes as any other.
+    assert _post(admin, f"/admin/users/{loner.id}/active", active="no").status_code == 302
+
+
 @pytest.mark.parametrize("bad", ["", "abc", "²", "99999999999999999999"])
 def test_a_bad_team_choice_is_refused_with_a_message(app, db, bad):
     person = ClientFactory()
