@@ -77,6 +77,13 @@ class SignOffView:
     key_worker_id: int | None = None  # so pages can say "you" to the key worker
     ever_agreed: frozenset[int] = frozenset()  # every version agreed, in force or replaced
 
+    def declined(self, number: int) -> list[SignatureView]:
+        """Who declined to sign this version: while anyone has, it waits for nobody."""
+        return [
+            s for s in self.signatures
+            if s.version_number == number and s.outcome == Outcome.DECLINED.value
+        ]  # fmt: skip
+
     def last_signed_by(self, user_id: int) -> int | None:
         """The latest version this person signed (declining is not signing): "what changed
         since I last signed" compares it with the latest."""

@@ -115,6 +115,7 @@ def test_signing_with_the_crisis_contacts_empty_asks_first(live_server, new_phon
     )
     check_phone_page(alex, "sign with empty parts")
 
+    alex.get_by_label("I agree and sign", exact=True).check()
     alex.get_by_label("Type your password to confirm it is you").fill(factories.PASSWORD)
     alex.get_by_role("button", name="Confirm").click()
     # The page that answers opens on the summary of what went wrong, on a phone too, where

@@ -26,6 +26,8 @@ class Form:
     action: str
     method: str
     fields: list[tuple[str, str]] = field(default_factory=list)
+    # Radio buttons and boxes to tick, chosen or not: name -> the values offered.
+    choices: dict[str, set[str]] = field(default_factory=dict)
 
     def values(self) -> dict[str, str]:
         """What the browser would send if the person changed nothing."""
@@ -37,8 +39,10 @@ class Form:
     def typed(self, changes: dict[str, str]) -> dict[str, str]:
         """What the browser would send after the person typed `changes` into existing fields."""
         current = self.values()
-        unknown = set(changes) - set(current)
+        unknown = set(changes) - set(current) - set(self.choices)
         assert not unknown, f"the form has no fields called {sorted(unknown)}"
+        for name in set(changes) & set(self.choices):
+            assert changes[name] in self.choices[name], f"{name} offers no {changes[name]!r}"
         return current | changes
 
 
@@ -74,8 +78,10 @@ class Page(HTMLParser):
             kind, name = a.get("type", "text").lower(), a.get("name")
             if not name or kind in {"submit", "button", "image", "reset", "file"}:
                 return
-            if kind in {"checkbox", "radio"} and "checked" not in a:
-                return
+            if kind in {"checkbox", "radio"}:
+                self._form.choices.setdefault(name, set()).add(a.get("value", "on"))
+                if "checked" not in a:
+                    return
             self._form.fields.append((name, a.get("value", "on")))
         elif tag == "textarea" and a.get("name"):
             self._textarea = (a["name"], [])

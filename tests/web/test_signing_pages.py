@@ -40,7 +40,12 @@ def test_a_signed_person_sees_their_signature_instead_of_the_form(app, db, circl
     sign_url = f"/documents/{doc}/versions/1/sign"
     client = _browser(app, circle.client)
     form = _page(client.get(f"/documents/{doc}")).form(sign_url)
-    values = form.typed({"password": PASSWORD})
+    # Nothing is chosen for the person: agreeing is their choice, not the page's.
+    assert "outcome" not in form.values()
+    unchosen = _page(_post(client, form, form.typed({"password": PASSWORD})), 422)
+    assert "Please choose: sign, sign with a comment, or decline." in _words(unchosen.html)
+    assert _stored(db, doc)[0] == []
+    values = form.typed({"outcome": "signed", "password": PASSWORD})
     assert _post(client, form, values).status_code == 302
 
     page = _page(client.get(f"/documents/{doc}"))
@@ -64,7 +69,12 @@ def test_a_signed_person_sees_their_signature_instead_of_the_form(app, db, circl
     worker_page = _page(worker.get(f"/documents/{doc}"))
     assert f"It becomes agreed when {circle.client.display_name}" not in _words(worker_page.html)
     worker_form = worker_page.form(sign_url)
-    assert _post(worker, worker_form, worker_form.typed({"password": PASSWORD})).status_code == 302
+    assert (
+        _post(
+            worker, worker_form, worker_form.typed({"outcome": "signed", "password": PASSWORD})
+        ).status_code
+        == 302
+    )
 
     # Agreed: both see it, neither is offered the form, and declining now is refused.
     # Each reads it said to them: the client is "you" to the client, the worker to the worker.
@@ -108,6 +118,14 @@ def test_a_person_who_declined_is_told_how_to_move_on(app, db, circle):
     words = _words(page.html)
     assert "You declined to sign version 1 on" in words
     assert "the new version can then be signed by both of you" in words
+    assert "is waiting for" not in words  # a declined version waits for nobody
+    assert "declined to sign version 1 on" not in words.replace("You declined", "")
+
+    name = circle.client.display_name
+    words = _words(_browser(app, circle.key_worker).get(f"/documents/{doc}").get_data(True))
+    assert f"{name} declined to sign version 1 on" in words
+    assert "Version 1 cannot become agreed as it is. Edit it to propose a new version" in words
+    assert "is waiting for" not in words and "Someone" not in words
 
 
 def test_before_signing_the_client_is_told_where_their_words_were_changed(app, db, circle):
@@ -163,7 +181,9 @@ def test_what_went_wrong_on_the_document_page_is_summed_up_at_its_top(app, db, c
     assert "error-summary" not in page.by_id
 
     sign = page.form(f"/documents/{doc}/versions/1/sign")
-    refused = _page(_post(client, sign, sign.typed({"password": "not it"})), 422)
+    refused = _page(
+        _post(client, sign, sign.typed({"outcome": "signed", "password": "not it"})), 422
+    )
     [(anchor, message)] = _summary(refused)
     assert anchor == "password" and "Nothing was signed" in message
     assert refused.html.index('id="error-summary"') < refused.html.index('id="sign-off"')
