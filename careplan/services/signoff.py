@@ -443,7 +443,10 @@ def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_
             )
         )
         if not advocates:
-            raise Invalid("You have not invited an advocate yet.")
+            raise Invalid(
+                "You have not chosen an advocate yet, so nobody was asked. You can choose one "
+                "on “My advocate” in the menu, then ask again."
+            )
         already = set(
             s.scalars(
                 select(AdvocateReviewRequest.advocate_id).where(

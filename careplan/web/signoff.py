@@ -50,7 +50,11 @@ def sign(document_id: int, number: int):
 @bp.post("/documents/<int:document_id>/versions/<int:number>/ask-advocate")
 @login_required
 def ask_advocate(document_id: int, number: int):
-    count = signoff.ask_advocate_to_look(get_db(), current_user.actor, document_id, number)
+    try:
+        count = signoff.ask_advocate_to_look(get_db(), current_user.actor, document_id, number)
+    except Invalid as err:
+        # No advocate chosen, or too late: said beside the signatures, like a refused signature.
+        return show_page(document_id, sign_refusal=str(err), status=409)
     flash(
         "Your advocate has been asked to look at this version before you sign."
         if count == 1

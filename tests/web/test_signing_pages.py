@@ -8,7 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import Document, SignatureRecord
+from careplan.db.models import AdvocateInvitation, Document, SignatureRecord
 from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
 from tests.factories import PASSWORD, Circle, make_plan
@@ -208,3 +208,19 @@ def test_what_went_wrong_on_the_document_page_is_summed_up_at_its_top(app, db, c
     refused = _page(_post(client, review, past), 422)
     [(anchor, message)] = _summary(refused)
     assert anchor == "wanted_by" and anchor in refused.by_id and "past" in message
+
+
+def test_asking_an_advocate_when_none_is_chosen_says_how_on_the_document(app, db, circle):
+    with db.write() as s:  # this client has chosen no advocate
+        s.execute(
+            sa.delete(AdvocateInvitation).where(AdvocateInvitation.client_id == circle.client.id)
+        )
+    doc = make_plan(circle.key_worker, circle.client)
+    client = _browser(app, circle.client)
+    ask = _page(client.get(f"/documents/{doc}")).form(f"/documents/{doc}/versions/1/ask-advocate")
+    page = _page(_post(client, ask, ask.values()), 409)
+    words = _words(page.html)
+    assert "You have not chosen an advocate yet, so nobody was asked." in words
+    assert "on “My advocate” in the menu" in words
+    assert "Nothing was changed. Please look again at:" in words  # the summary at the top
+    assert page.form(f"/documents/{doc}/versions/1/sign")  # still on the document, can sign
