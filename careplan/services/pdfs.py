@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 
 from .. import pdf
 from ..db import notify
@@ -393,6 +393,24 @@ class Verdict:
     agreed_on: date | None = None
     version_number: int | None = None
     content_hash: str = ""
+    # When a later version of the same document was first agreed: this one is no longer in
+    # force, and whoever relies on it (a pharmacy, an inspector) should ask for the current one.
+    replaced_on: date | None = None
+
+    @property
+    def short_fingerprint(self) -> str:
+        """The fingerprint's first and last eight characters, easy to compare by eye."""
+        return f"{self.content_hash[:8]} … {self.content_hash[-8:]}" if self.content_hash else ""
+
+
+def _replaced_on(s, render: PdfRender) -> date | None:
+    first_later = s.scalar(
+        select(func.min(PdfRender.agreed_at)).where(
+            PdfRender.document_id == render.document_id,
+            PdfRender.version_number > render.version_number,
+        )
+    )
+    return first_later.date() if first_later else None
 
 
 CANNOT_CHECK_FILES = (
@@ -424,6 +442,7 @@ def verify_file(db: Database, settings: PdfSettings, data: bytes) -> Verdict:
         render = s.scalar(
             select(PdfRender).where(PdfRender.file_sha256 == digest, PdfRender.status == "ready")
         )
+        replaced_on = _replaced_on(s, render) if render else None
     if render is None:
         return Verdict(
             False, "The seal is intact, but this service has no record of producing this file."
@@ -435,6 +454,7 @@ def verify_file(db: Database, settings: PdfSettings, data: bytes) -> Verdict:
         render.agreed_at.date(),
         render.version_number,
         render.content_hash,
+        replaced_on,
     )
 
 
@@ -449,6 +469,7 @@ def verify_code(db: Database, code: str) -> Verdict:
             .join(Document, Document.id == PdfRender.document_id)
             .where(PdfRender.short_code == formatted)
         ).first()
+        replaced_on = _replaced_on(s, row[0]) if row else None
     if row is None:
         return Verdict(False, "No agreed document has this code. Check it was typed as printed.")
     render, doc = row
@@ -456,9 +477,10 @@ def verify_code(db: Database, code: str) -> Verdict:
     return Verdict(
         True,
         "This code belongs to an agreed document. Check that the fingerprint printed on "
-        "your copy matches the one below.",
+        "your copy begins and ends as the one below.",
         label,
         render.agreed_at.date(),
         render.version_number,
         render.content_hash,
+        replaced_on,
     )

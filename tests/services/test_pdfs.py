@@ -231,3 +231,37 @@ def test_download_through_the_web_waits_then_serves_the_stored_file(app, db, agr
         ready.data
         == pdfs.sealed_pdf(db, actor_for(circle.client), doc, 2, settings).path.read_bytes()
     )
+
+
+def test_a_replaced_version_is_still_genuine_but_said_to_be_no_longer_in_force(
+    app, db, agreed, settings
+):
+    circle, doc = agreed
+    assert pdfs.run_pending(db, settings) == 1
+    sealed = pdfs.sealed_pdf(db, actor_for(circle.client), doc, 2, settings).path.read_bytes()
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    content["what_matters"] = {"text": "Seeing my sister every week."}
+    documents.save_version(db, worker, doc, 2, content, "what matters now")
+    with db.read() as s:
+        old_code = s.scalar(sa.select(PdfRender.short_code).where(PdfRender.version_number == 2))
+    assert pdfs.verify_code(db, old_code).replaced_on is None  # version 3 is only a draft
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 3, "signed", "", PASSWORD)
+    with db.read() as s:
+        new_code, agreed_at = s.execute(
+            sa.select(PdfRender.short_code, PdfRender.agreed_at).where(
+                PdfRender.version_number == 3
+            )
+        ).one()
+    old = pdfs.verify_code(db, old_code)
+    assert old.genuine and old.version_number == 2 and old.replaced_on == agreed_at.date()
+    assert old.short_fingerprint == f"{old.content_hash[:8]} … {old.content_hash[-8:]}"
+    assert pdfs.verify_code(db, new_code).replaced_on is None
+    assert pdfs.verify_file(db, settings, sealed).replaced_on == agreed_at.date()
+
+    anonymous = app.test_client()
+    page = anonymous.post("/verify", data={"csrf_token": csrf_token(anonymous), "code": old_code})
+    words = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
+    assert "No longer in force: a later version was agreed on" in words
+    assert old.short_fingerprint in words
