@@ -3,8 +3,8 @@ card shows.
 
 Plain facts in, plain words out; `today` is passed in. What counts:
 
-- a signature: the latest version is signed by one side and waits for this person (the client,
-  or the key worker who holds the caseload now);
+- a signature: the latest version waits for this person (the client, or the key worker who
+  holds the caseload now), signed by the other side or saved by someone else;
 - a review: an agreed document whose next review is overdue or due within DUE_SOON_DAYS, for
   its client and key worker; a supervisor sees one line counting their teams' overdue reviews;
 - a crisis plan in effect, for the client and their key worker;
@@ -68,6 +68,7 @@ class DocumentFacts:
     worker_signed_head: bool  # the current key worker has
     crisis_until: date | None = None  # a crisis plan in effect on this agreement, until
     agreed_at: datetime | None = None
+    head_saved_by: int | None = None  # who saved the latest version
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,12 @@ def _title(d: DocumentFacts, own: bool) -> str:
 
 
 def waiting_for_signature(d: DocumentFacts, role: Role, actor_id: int) -> bool:
-    """The latest version is signed by one side and waits for this person."""
-    if d.signoff_state != "awaiting_signature":
+    """The latest version waits for this person: signed by the other side, or saved by
+    someone else and signed by nobody yet (a proposal to read; one's own draft is not)."""
+    if d.signoff_state == "draft":
+        if d.head_saved_by in (None, actor_id):
+            return False
+    elif d.signoff_state != "awaiting_signature":
         return False
     if role is Role.CLIENT:
         return actor_id == d.client_id and not d.client_signed_head
@@ -248,20 +253,19 @@ def card_state(d: DocumentFacts, viewer_id: int, zone: tzinfo = UTC) -> str:
     """One line for a plan card: draft, waiting for whose signature, or agreed on which date."""
     if d.head_number == 0:
         return "Nothing written yet."
-    if d.signoff_state == "awaiting_signature":
+    if d.signoff_state in ("awaiting_signature", "draft"):
         missing = []
         if not d.client_signed_head:
             missing.append("yours" if viewer_id == d.client_id else possessive(d.client_name))
         if not d.worker_signed_head:
             name = d.key_worker_name or "the key worker"
             missing.append("yours" if viewer_id == d.key_worker_id else possessive(name))
-        state = f"Version {d.head_number} is waiting for a signature: {' and '.join(missing)}."
+        wanted = "a signature" if len(missing) == 1 else "signatures"
+        state = f"Version {d.head_number} is waiting for {wanted}: {' and '.join(missing)}."
     elif d.signoff_state == "declined":
         state = f"Version {d.head_number} was declined. See why on the plan."
-    elif d.agreed_version == d.head_number:
-        state = "Agreed" + (f" on {_day(d.agreed_at, zone)}." if d.agreed_at else ".")
     else:
-        state = f"Draft: version {d.head_number}, not signed yet."
+        state = "Agreed" + (f" on {_day(d.agreed_at, zone)}." if d.agreed_at else ".")
     if d.agreed_version is not None and d.agreed_version != d.head_number:
         when = f", agreed on {_day(d.agreed_at, zone)}" if d.agreed_at else ""
         state += f" Version {d.agreed_version} stays in force{when}."

@@ -22,6 +22,7 @@ from ..db.models import (
     PdfRender,
     SignatureRecord,
     User,
+    Version,
 )
 from ..domain.attention import AlertFacts, DocumentFacts, HandoverFacts, Item, needs_you_now
 from ..domain.roles import Role
@@ -72,6 +73,14 @@ def _agreed_at():
     )
 
 
+def _head_saved_by():
+    return (
+        select(Version.author_id)
+        .where(Version.document_id == Document.id, Version.number == Document.head_number)
+        .scalar_subquery()
+    )
+
+
 def fact_columns(key_worker_id_column, today) -> tuple:
     """Columns that, beside a Document and its client's current key worker, make its facts
     (`today` is a date or a bound parameter)."""
@@ -80,6 +89,7 @@ def fact_columns(key_worker_id_column, today) -> tuple:
         _signed_head(key_worker_id_column).label("worker_signed"),
         _crisis_until(today).label("crisis_until"),
         _agreed_at().label("agreed_at"),
+        _head_saved_by().label("head_saved_by"),
     )
 
 
@@ -92,6 +102,7 @@ def facts_of(
     worker_signed,
     crisis_until,
     agreed_at,
+    head_saved_by,
 ) -> DocumentFacts:
     return DocumentFacts(
         doc.id,
@@ -108,6 +119,7 @@ def facts_of(
         bool(worker_signed),
         crisis_until,
         agreed_at,
+        head_saved_by,
     )
 
 
@@ -124,7 +136,7 @@ def _waiting_documents(role: Role, worker):
     if role not in (Role.CLIENT, Role.KEY_WORKER):
         return false()
     waiting = or_(
-        Document.signoff_state == "awaiting_signature",
+        Document.signoff_state.in_(("awaiting_signature", "draft")),
         Document.next_review_on <= _SOON,
         exists().where(
             ContingencyActivation.document_id == Document.id,
@@ -202,12 +214,10 @@ def home(
     handovers: dict[int, HandoverFacts] = {}
     with db.read() as s:
         for row in s.execute(_home_query(actor.role), values):
-            (cid, name, wid, wname, doc, c_signed, w_signed, until, agreed_at) = row[:9]
-            to_id, since, from_name, to_name = row[9:]
+            cid, name, wid, wname, doc, *facts = row[:10]
+            to_id, since, from_name, to_name = row[10:]
             if doc is not None:
-                documents.append(
-                    facts_of(doc, name, wid, wname, c_signed, w_signed, until, agreed_at)
-                )
+                documents.append(facts_of(doc, name, wid, wname, *facts))
             if to_id is not None and cid not in handovers:
                 handovers[cid] = HandoverFacts(
                     cid, name, from_name or "nobody", to_name or "", to_id, since

@@ -12,6 +12,7 @@ from careplan.domain.attention import (
     Kind,
     card_state,
     needs_you_now,
+    waiting_for_signature,
 )
 from careplan.domain.roles import Role
 
@@ -84,6 +85,28 @@ def test_the_most_pressing_come_first():
     assert [i.kind for i in items] == [Kind.ALERT, Kind.HANDOVER, Kind.SIGNATURE, Kind.MESSAGES]
 
 
+def test_a_draft_nobody_signed_waits_for_the_other_side_not_for_whoever_saved_it():
+    draft = dict(signoff_state="draft", head_number=3, client_signed_head=False,
+                 worker_signed_head=False)  # fmt: skip
+    by_worker, by_client = doc(**draft, head_saved_by=WORKER), doc(**draft, head_saved_by=CLIENT)
+    assert waiting_for_signature(by_worker, Role.CLIENT, CLIENT)
+    assert not waiting_for_signature(by_worker, Role.KEY_WORKER, WORKER)
+    assert waiting_for_signature(by_client, Role.KEY_WORKER, WORKER)
+    assert not waiting_for_signature(by_client, Role.CLIENT, CLIENT)
+    # Saved by someone else (a supervisor, an earlier key worker): both sides are asked.
+    by_other = doc(**draft, head_saved_by=OTHER)
+    assert waiting_for_signature(by_other, Role.CLIENT, CLIENT)
+    assert waiting_for_signature(by_other, Role.KEY_WORKER, WORKER)
+    [item] = needs_you_now(Role.CLIENT, CLIENT, TODAY, [by_worker])
+    assert item.text == (
+        "Version 3 of your care plan is waiting for your signature: read it and sign, or say "
+        "why not."
+    )
+    assert card_state(by_worker, CLIENT).startswith(
+        "Version 3 is waiting for signatures: yours and Kim's."
+    )
+
+
 def test_card_states():
     assert card_state(doc(head_number=0, agreed_version=None), CLIENT) == "Nothing written yet."
     assert card_state(doc(), CLIENT) == "Agreed on 1 March 2026."
@@ -94,7 +117,7 @@ def test_card_states():
         worker_signed_head=False,
     )
     assert card_state(waiting, WORKER) == (
-        "Version 3 is waiting for a signature: Chris's and yours. Version 2 stays in force, "
+        "Version 3 is waiting for signatures: Chris's and yours. Version 2 stays in force, "
         "agreed on 1 March 2026."
     )
     declined = doc(signoff_state="declined", head_number=3, agreed_version=None)

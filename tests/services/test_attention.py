@@ -39,10 +39,16 @@ def circle(app, db):
     return Circle()
 
 
-def test_nothing_waits_for_anyone_with_a_draft_nobody_signed(db, circle):
-    make_plan(circle.key_worker, circle.client, versions=2)
-    for who in (circle.client, circle.key_worker, circle.supervisor, circle.advocate):
-        assert needs(db, who) == [], who.role
+def test_a_draft_nobody_signed_waits_for_the_side_that_did_not_write_it(db, circle):
+    doc = make_plan(circle.key_worker, circle.client, versions=2)
+    [item] = needs(db, circle.client)
+    assert (item.kind, item.place, item.document_id) == (Kind.SIGNATURE, Place.SIGN, doc)
+    assert "Version 2 of your care plan is waiting for your signature" in item.text
+    for who in (circle.key_worker, circle.supervisor, circle.advocate):
+        assert needs(db, who) == [], who.role  # their own draft; never sign
+    theirs = make_plan(circle.client, circle.client)
+    [item] = needs(db, circle.key_worker)
+    assert item.document_id == theirs and circle.client.display_name in item.text
 
 
 def test_a_signature_waits_for_the_side_that_has_not_signed(db, circle):
@@ -125,8 +131,9 @@ def test_a_handover_waits_for_the_client_the_new_worker_and_the_supervisor(db, c
         circle.client.id,
     )
     assert "handing" in item.text and "over to you" in item.text
-    [item] = needs(db, circle.client)
-    assert item.kind is Kind.HANDOVER and incoming.display_name in item.text
+    # The client also has the key worker's draft to read.
+    [item] = [i for i in needs(db, circle.client) if i.kind is Kind.HANDOVER]
+    assert incoming.display_name in item.text
     [item] = needs(db, circle.supervisor)
     assert item.kind is Kind.HANDOVER and "waiting since" in item.text
     assert needs(db, circle.key_worker) == []  # the outgoing worker started it
@@ -150,7 +157,8 @@ def test_plan_cards_say_whose_signature_is_waiting_then_when_it_was_agreed(db, c
         records = documents.client_records(db, actor_for(user), circle.client.id)
         return next(d for d in records.documents if d.id == doc)
 
-    assert card(circle.client).state == "Draft: version 1, not signed yet."
+    name = circle.key_worker.display_name
+    assert card(circle.client).state == f"Version 1 is waiting for signatures: yours and {name}'s."
     signoff.sign(db, actor_for(circle.key_worker), doc, 1, "signed", "", PASSWORD)
     assert card(circle.client).state == "Version 1 is waiting for a signature: yours."
     name = circle.client.display_name

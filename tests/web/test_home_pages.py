@@ -30,8 +30,8 @@ def page(app, user, url="/") -> str:
 
 def test_when_nothing_waits_each_home_says_so_in_one_line(app, db):
     circle = Circle()
-    make_plan(circle.key_worker, circle.client)
-    for who in (circle.client, circle.key_worker, circle.supervisor):
+    make_plan(circle.key_worker, circle.client)  # the worker's own draft waits for the client
+    for who in (Circle().client, circle.key_worker, circle.supervisor):
         part = section(page(app, who))
         assert "What needs you now" in part and "Nothing needs you right now." in part
         assert "<li" not in part
@@ -78,7 +78,7 @@ def test_nobody_else_sees_the_clients_list_of_what_waits(app, db):
     circle = Circle()
     make_plan(circle.key_worker, circle.client)
     html = page(app, circle.key_worker, f"/clients/{circle.client.id}")
-    assert "h-needs-you" not in html and "Draft: version 1, not signed yet." in html
+    assert "h-needs-you" not in html and "Version 1 is waiting for signatures: " in html
 
 
 def test_each_kind_of_line_links_to_where_it_is_dealt_with(app):
