@@ -128,3 +128,23 @@ def possessive(name: str) -> str:
     """ "Chris's": the plain form, read aloud as it is written, with the apostrophe every other
     text of the app uses."""
     return f"{name}'s"
+
+
+def comment_notice(
+    author: str,
+    author_role: Role,
+    *,
+    reader_is_client: bool,
+    client_name: str,
+    title: str,
+    section: str,
+    version: int,
+) -> str:
+    """The message telling the client or their key worker of someone else's comment: who,
+    on which part of which version, and nothing of what it says."""
+    who = sentence(
+        closed(person(author, author_role, is_reader=False, reader_is_client=reader_is_client,
+                      client_name=client_name))
+    )  # fmt: skip
+    whose = "your" if reader_is_client else possessive(client_name)
+    return f"{who} commented on “{section}” in version {version} of {whose} {title.lower()}."

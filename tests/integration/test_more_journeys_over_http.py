@@ -319,6 +319,11 @@ def test_a_client_invites_an_advocate_who_reads_and_comments_until_the_client_st
                 )
             )
         ) == sorted([circle.advocate.id, ash.id])
+    # The client is told there is a comment, on their start page and in Messages.
+    assert "You have 1 new message." in client.get("/").read().decode()
+    page = client.get("/me/notifications").read().decode()
+    assert "Ash Advocate, your advocate, commented on" in page
+    assert f'href="/documents/{doc}#comments"' in page
 
     # The client stops Ash's access: the plan is no longer there for Ash.
     page = client.get("/me/advocates").read().decode()

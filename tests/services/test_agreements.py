@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.agreement_library import AgreementLibrary
-from careplan.db.models import AuditEvent, Document
+from careplan.db.models import AuditEvent, Document, Notification
 from careplan.domain.errors import ContentInvalid
 from careplan.services import comments, contingencies, documents, signoff
 from careplan.services.accounts import actor_for
@@ -112,6 +112,35 @@ def test_client_key_worker_and_advocate_comment_supervisor_cannot(db, circle, li
     assert all(c.version_number == 1 for c in seen)
     with pytest.raises(NotFound):
         comments.comments_on(db, actor_for(Circle().client), doc)
+
+
+def test_a_comment_is_a_message_to_whoever_of_the_two_did_not_write_it(db, circle, library):
+    doc = start(db, circle, library)
+    comments.add_comment(db, actor_for(circle.client), doc, "boundaries", 1, "Not on Fridays.")
+    comments.add_comment(db, actor_for(circle.advocate), doc, "contingencies", 1, "Ask first.")
+    with pytest.raises(ContentInvalid):  # refused: nobody is told anything
+        comments.add_comment(db, actor_for(circle.key_worker), doc, "boundaries", 1, " ")
+    with db.read() as s:
+        sent = s.execute(
+            sa.select(Notification.user_id, Notification.text, Notification.link).order_by(
+                Notification.id
+            )
+        ).all()
+    client, worker, advocate = (circle.client, circle.key_worker, circle.advocate)
+    link, agreement = (
+        f"/documents/{doc}#comments",
+        "partnership agreement (with self-referral admission)",
+    )
+    assert sent == [
+        (worker.id, f"{client.display_name} commented on “Boundaries, both sides” in version 1 "
+                    f"of {client.display_name}'s {agreement}.", link),
+        (client.id, f"{advocate.display_name}, your advocate, commented on “When I am not "
+                    f"well” in version 1 of your {agreement}.", link),
+        (worker.id, f"{advocate.display_name}, {client.display_name}'s advocate, commented on "
+                    f"“When I am not well” in version 1 of {client.display_name}'s "
+                    f"{agreement}.", link),
+    ]  # fmt: skip
+    assert "Fridays" not in str(sent) and "Ask first" not in str(sent)
 
 
 def test_advocates_never_edit(db, circle, library):
