@@ -80,6 +80,13 @@ _PENDING = select(Handover).where(
 )
 
 
+def _take_turns(s: Session, client_id: int) -> None:
+    """Starting, taking over and cancelling a client's handover take turns on the client's row
+    (PostgreSQL; SQLite's writers already queue), so the second of two at the same moment sees
+    what the first did and gets a plain answer, not a clash with the one-open-handover index."""
+    s.get(User, client_id, with_for_update=True)
+
+
 def _current_link(s: Session, client_id: int) -> CaseloadLink | None:
     return s.scalar(
         select(CaseloadLink).where(
@@ -130,6 +137,7 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
     if errors:
         raise ContentInvalid(errors)
     with db.write() as s:
+        _take_turns(s, client_id)
         if _pending(s, client_id):
             raise Invalid("A handover for this person is already waiting to be acknowledged.")
         link = _current_link(s, client_id)
@@ -292,6 +300,7 @@ def pending_for_supervisor(db: Database, actor: Actor) -> list[HandoverView]:
 def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
     """The incoming worker confirms they have read the agreed documents; the caseload moves."""
     with db.write() as s:
+        _take_turns(s, client_id)
         handover = _pending(s, client_id)
         if handover is None or handover.to_worker_id != actor.id:
             raise NotFound()
@@ -321,6 +330,7 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
 
 def cancel(db: Database, actor: Actor, client_id: int) -> None:
     with db.write() as s:
+        _take_turns(s, client_id)
         handover = _pending(s, client_id)
         if handover is None or not _may_hand_over(s, actor, client_id):
             raise NotFound()

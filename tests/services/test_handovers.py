@@ -1,10 +1,11 @@
 import re
+import threading
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AuditEvent, Document, PdfRender
+from careplan.db.models import AuditEvent, Document, Handover, PdfRender
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.signoff import State
 from careplan.domain.supervision import DashState, Filters
@@ -196,3 +197,30 @@ def test_who_may_hand_over_and_to_whom(db, setup):
     handovers.cancel(db, actor_for(circle.key_worker), circle.client.id)
     with pytest.raises(NotFound):
         documents.client_records(db, actor_for(new_worker), circle.client.id)
+
+
+def test_two_handovers_started_at_the_same_moment_make_one(db, setup):
+    circle, _doc, new_worker = setup
+    other_worker = KeyWorkerFactory(team_id=circle.team.id)
+    people = [
+        (actor_for(circle.key_worker), new_worker),
+        (actor_for(circle.supervisor), other_worker),
+    ]
+    start, outcomes = threading.Barrier(2), []
+
+    def press(actor, to):
+        start.wait()
+        try:
+            handovers.start(db, actor, circle.client.id, to.id, "Moving on.")
+            outcomes.append("started")
+        except Invalid:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=press, args=pair) for pair in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["refused", "started"]
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Handover)) == 1
