@@ -192,7 +192,7 @@ def needs_you_now(
             )
         elif role is Role.KEY_WORKER and h.to_worker_id == actor_id:
             text = (
-                f"{h.from_worker} is handing {h.client_name} over to you. "
+                f"{h.client_name} is being handed over to you from {h.from_worker}. "
                 "Read the agreed plans, then take over."
             )
         elif role is Role.SUPERVISOR:

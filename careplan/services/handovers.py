@@ -19,12 +19,14 @@ from ..db.models import (
     Document,
     Handover,
     HandoverRead,
+    Notification,
     SupervisorTeam,
     User,
     utcnow,
 )
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
+from ..domain.wording import possessive
 from . import audit
 from .access import access_to
 from .actor import Actor
@@ -78,6 +80,10 @@ _PENDING = select(Handover).where(
     Handover.completed_at.is_(None),
     Handover.cancelled_at.is_(None),
 )
+
+
+def _names(s: Session, *user_ids: int) -> dict[int, str]:
+    return dict(s.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
 
 
 def _take_turns(s: Session, client_id: int) -> None:
@@ -150,6 +156,16 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
         )
         s.add(handover)
         s.flush()
+        if link is not None and link.key_worker_id != actor.id:
+            # Started by a supervisor: the worker handing over hears it from the app too.
+            names = _names(s, client_id, to_worker_id)
+            s.add(Notification(
+                user_id=link.key_worker_id,
+                text=f"{actor.name} started handing {names[client_id]} over to "
+                     f"{names[to_worker_id]}, who takes over once they have read the agreed "
+                     "plans.",
+                link=f"/clients/{client_id}#handover",
+            ))  # fmt: skip
         audit.record(
             s,
             actor,
@@ -315,6 +331,15 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
             s.flush()
         s.add(CaseloadLink(client_id=client_id, key_worker_id=actor.id, started_at=now))
         handover.completed_at = now
+        names = _names(s, client_id)
+        s.add(Notification(user_id=client_id, text=f"{actor.name} is now your key worker.",
+                           link="/"))  # fmt: skip
+        if handover.from_worker_id is not None:
+            # No link: the client's records are no longer theirs to open.
+            s.add(Notification(
+                user_id=handover.from_worker_id,
+                text=f"{actor.name} has taken over as {possessive(names[client_id])} key worker.",
+            ))  # fmt: skip
         s.flush()
         refresh_states_for_client(s, client_id)
         audit.record(

@@ -6,6 +6,7 @@ database."""
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.error import HTTPError
 from urllib.parse import urlsplit
@@ -161,3 +162,10 @@ def test_a_decline_a_handover_and_the_calendar_feed_over_http(db, gunicorn_url):
             )
         ).all()
     assert holders == [newcomer.id]
+    # The client hears of it in Messages; the worker who handed over too, with no link to
+    # records that are no longer theirs.
+    page = client.get("/me/notifications").read().decode()
+    assert f"{newcomer.display_name} is now your key worker." in page
+    page = html.unescape(worker.get("/me/notifications").read().decode())
+    taken = f"{newcomer.display_name} has taken over as {circle.client.display_name}'s key worker."
+    assert taken in page and f">{taken}</a>" not in page

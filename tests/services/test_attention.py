@@ -130,7 +130,10 @@ def test_a_handover_waits_for_the_client_the_new_worker_and_the_supervisor(db, c
         Place.HANDOVER,
         circle.client.id,
     )
-    assert "handing" in item.text and "over to you" in item.text
+    assert item.text == (
+        f"{circle.client.display_name} is being handed over to you from "
+        f"{circle.key_worker.display_name}. Read the agreed plans, then take over."
+    )
     # The client also has the key worker's draft to read.
     [item] = [i for i in needs(db, circle.client) if i.kind is Kind.HANDOVER]
     assert incoming.display_name in item.text

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AuditEvent, Document, Handover, PdfRender
+from careplan.db.models import AuditEvent, Document, Handover, Notification, PdfRender
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.signoff import State
 from careplan.domain.supervision import DashState, Filters
@@ -224,3 +224,37 @@ def test_two_handovers_started_at_the_same_moment_make_one(db, setup):
     assert sorted(outcomes) == ["refused", "started"]
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Handover)) == 1
+
+
+def _messages(db) -> list[tuple[int, str, str]]:
+    with db.read() as s:
+        rows = s.execute(
+            sa.select(Notification.user_id, Notification.text, Notification.link).order_by(
+                Notification.id
+            )
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_the_people_a_handover_concerns_are_told_when_it_starts_and_ends(db, setup):
+    circle, doc, new_worker = setup
+    client, old, supervisor = circle.client, circle.key_worker, circle.supervisor
+    handovers.start(db, actor_for(supervisor), client.id, new_worker.id, "Kim is leaving.")
+    assert _messages(db) == [
+        (old.id, f"{supervisor.display_name} started handing {client.display_name} over to "
+                 f"{new_worker.display_name}, who takes over once they have read the agreed "
+                 "plans.", f"/clients/{client.id}#handover"),
+    ]  # fmt: skip
+    documents.open_document(db, actor_for(new_worker), doc, 2)
+    handovers.acknowledge(db, actor_for(new_worker), client.id)
+    assert _messages(db)[1:] == [
+        (client.id, f"{new_worker.display_name} is now your key worker.", "/"),
+        (old.id, f"{new_worker.display_name} has taken over as {client.display_name}'s key "
+                 "worker.", ""),
+    ]  # fmt: skip
+
+
+def test_a_key_worker_who_starts_a_handover_is_not_told_what_they_did(db, setup):
+    circle, _doc, new_worker = setup
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Bye.")
+    assert _messages(db) == []
