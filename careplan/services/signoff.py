@@ -84,6 +84,15 @@ class SignOffView:
             if s.version_number == number and s.outcome == Outcome.DECLINED.value
         ]  # fmt: skip
 
+    def signed_before_handover(self, number: int) -> list[SignatureView]:
+        """Signatures on this version by a key worker who no longer holds the caseload: they
+        stay on the record, but the version now needs the current key worker's."""
+        return [
+            s for s in self.signatures
+            if s.version_number == number and s.role == Role.KEY_WORKER.label
+            and s.user_id != self.key_worker_id and s.outcome != Outcome.DECLINED.value
+        ]  # fmt: skip
+
     def last_signed_by(self, user_id: int) -> int | None:
         """The latest version this person signed (declining is not signing): "what changed
         since I last signed" compares it with the latest."""

@@ -258,3 +258,20 @@ def test_a_key_worker_who_starts_a_handover_is_not_told_what_they_did(db, setup)
     circle, _doc, new_worker = setup
     handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Bye.")
     assert _messages(db) == []
+
+
+def test_a_signature_from_before_the_handover_is_explained_not_hidden(app, db, setup):
+    circle, doc, new_worker = setup
+    _draft_after_the_agreement(db, circle, doc)
+    signoff.sign(db, actor_for(circle.key_worker), doc, 3, "signed", "", PASSWORD)
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, new_worker.id, "Bye.")
+    documents.open_document(db, actor_for(new_worker), doc, 2)
+    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    old, new = circle.key_worker.display_name, new_worker.display_name
+    for person, needs in ((circle.client, f"{new}'s"), (new_worker, "yours")):
+        html = login(app.test_client(), person).get(f"/documents/{doc}").get_data(as_text=True)
+        words = " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
+        assert (
+            f"{old} signed version 3 as key worker before the handover. That signature stays "
+            f"on the record, but the version now needs {needs}."
+        ) in words, person.role
