@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
@@ -225,35 +225,38 @@ def dashboard(db: Database, actor: Actor, filters: Filters, today: date) -> Dash
     return Dashboard(rows, filters, len(values) > PAGE_SIZE, scope.teams, scope.workers)
 
 
-def export_csv(db: Database, actor: Actor, filters: Filters, today: date) -> Iterator[str]:
+def export_csv(
+    db: Database, actor: Actor, filters: Filters, today: date, zone: tzinfo = UTC
+) -> Iterator[str]:
     """The filtered audit as CSV, produced in chunks so 100,000 rows never sit in memory.
 
-    Each client in the export gets an "export" event, so their access log shows it.
+    The header is the first row, so a spreadsheet sorts and filters it as it is; what was
+    exported, by whom and how follows the table after an empty row (outside the table a
+    spreadsheet selects). A byte-order mark tells spreadsheets it is UTF-8, so names keep
+    their accents. Each client in the export gets an "export" event, so their access log
+    shows it.
     """
     with db.read() as s:
         scope = _scope(s, actor)
+    exported_at = utcnow().astimezone(zone)
+
+    def notes() -> str:
+        out = io.StringIO()
+        writer = _SpreadsheetWriter(out)
+        writer.writerow([])
+        writer.writerow(["Review-date audit"])
+        writer.writerow(["Exported by", actor.name])
+        writer.writerow(["Exported at", f"{exported_at:%Y-%m-%d %H:%M} ({zone})"])
+        for label, value in filters.describe(scope.teams, scope.workers):
+            if label != "Sorted by":
+                writer.writerow([label, value])
+        writer.writerow(["Sorted by", "document (the order they were created)"])
+        writer.writerow(["Days overdue", "empty where the review is not overdue"])
+        return out.getvalue()
+
     head = io.StringIO()
-    writer = _SpreadsheetWriter(head)
-    writer.writerow(["Review-date audit"])
-    writer.writerow(["Exported by", actor.name])
-    writer.writerow(["Exported at", utcnow().strftime("%Y-%m-%d %H:%M UTC")])
-    for label, value in filters.describe(scope.teams, scope.workers):
-        if label != "Sorted by":
-            writer.writerow([label, value])
-    writer.writerow(["Sorted by", "document (the order they were created)"])
-    writer.writerow([])
-    writer.writerow(
-        [
-            "Client",
-            "Document",
-            "State",
-            "Next review",
-            "Days overdue",
-            "Key worker",
-            "Team",
-            "Last signed",
-        ]
-    )
+    head.write("\ufeff")
+    _SpreadsheetWriter(head).writerow(EXPORT_COLUMNS)
 
     def generate() -> Iterator[str]:
         yield head.getvalue()
@@ -264,7 +267,7 @@ def export_csv(db: Database, actor: Actor, filters: Filters, today: date) -> Ite
             with db.read() as s:
                 chunk = s.execute(query.where(Document.id > last_id).limit(EXPORT_CHUNK)).all()
             if not chunk:
-                return
+                break
             _record_export(db, actor, {v[1] for v in chunk})
             out = io.StringIO()
             w = _SpreadsheetWriter(out)
@@ -276,7 +279,7 @@ def export_csv(db: Database, actor: Actor, filters: Filters, today: date) -> Ite
                         r.kind_label,
                         r.state.label,
                         r.next_review_on.isoformat() if r.next_review_on else "",
-                        r.days_overdue,
+                        r.days_overdue or "",
                         r.key_worker,
                         r.team,
                         r.last_signed_at.strftime("%Y-%m-%d") if r.last_signed_at else "",
@@ -285,9 +288,22 @@ def export_csv(db: Database, actor: Actor, filters: Filters, today: date) -> Ite
             yield out.getvalue()
             last_id = chunk[-1][0]
             if len(chunk) < EXPORT_CHUNK:
-                return
+                break
+        yield notes()
 
     return generate()
+
+
+EXPORT_COLUMNS = [
+    "Client",
+    "Document",
+    "State",
+    "Next review",
+    "Days overdue",
+    "Key worker",
+    "Team",
+    "Last signed",
+]
 
 
 class _SpreadsheetWriter:

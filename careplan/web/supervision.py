@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..db.models import utc_today
 from ..domain.errors import ContentInvalid
 from ..domain.supervision import SORTS, STATE_LABELS, Filters, parse_filters
-from ..extensions import get_db
+from ..extensions import get_db, get_time_zone
 from ..services import handovers, supervision
 
 bp = Blueprint("supervision", __name__)
@@ -59,7 +59,9 @@ def export():
     filters, errors = _filters()
     if errors:
         raise ContentInvalid(errors)
-    rows = supervision.export_csv(get_db(), current_user.actor, filters, utc_today())
+    rows = supervision.export_csv(
+        get_db(), current_user.actor, filters, utc_today(), get_time_zone()
+    )
     response = Response(stream_with_context(rows), mimetype="text/csv")
     response.headers.set(
         "Content-Disposition", "attachment", filename=f"review-audit-{utc_today()}.csv"

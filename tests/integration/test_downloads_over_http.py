@@ -105,12 +105,15 @@ def test_the_supervisors_export_streams_from_gunicorn(db, gunicorn_url):
     assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
     assert response.headers["Cache-Control"] == "no-store"
     assert re.fullmatch(r"review-audit-\d{4}-\d{2}-\d{2}\.csv", filename(response))
-    rows = list(csv.reader(io.StringIO(response.read().decode("utf-8-sig"))))
-    # What was exported, and how, comes first; then a header row and one row per document.
-    header = next(i for i, row in enumerate(rows) if row[:3] == ["Client", "Document", "State"])
-    assert [row[:3] for row in rows[header + 1 :]] == [
+    body = response.read()
+    assert body.startswith(b"\xef\xbb\xbf")  # spreadsheets read it as UTF-8
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    # The header row first, one row per document, then what was exported and how.
+    assert rows[0][:3] == ["Client", "Document", "State"]
+    assert [row[:3] for row in rows[1 : rows.index([])]] == [
         [circle.client.display_name, "Care plan", "never agreed"]
     ]
+    assert ["Exported by", circle.supervisor.display_name] in rows[rows.index([]) :]
     with db.read() as s:
         exported = s.scalar(
             sa.select(sa.func.count())

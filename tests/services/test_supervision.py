@@ -149,28 +149,38 @@ def test_only_supervisors_have_a_dashboard(db, teams):
             supervision.dashboard(db, actor_for(person), Filters(), TODAY)
 
 
-def test_export_has_the_filters_in_its_header_and_is_logged_for_each_client(db, teams):
+def test_export_starts_with_its_header_and_says_how_it_was_made_after_the_table(db, teams):
     a, _, docs = teams
     filters = Filters(state=DashState.OVERDUE)
     text = "".join(supervision.export_csv(db, actor_for(a.supervisor), filters, TODAY))
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["Review-date audit"] and ["State", "review overdue"] in rows
-    table = rows[
-        rows.index(
-            [
-                "Client",
-                "Document",
-                "State",
-                "Next review",
-                "Days overdue",
-                "Key worker",
-                "Team",
-                "Last signed",
-            ]
-        )
-        + 1 :
+    assert text.startswith("\ufeffClient,Document,State,")  # UTF-8 for spreadsheets
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert rows[0] == [
+        "Client",
+        "Document",
+        "State",
+        "Next review",
+        "Days overdue",
+        "Key worker",
+        "Team",
+        "Last signed",
     ]
+    table = rows[1 : rows.index([])]
     assert len(table) == 1 and table[0][2] == "review overdue" and table[0][4] == "20"
+    notes = rows[rows.index([]) + 1 :]
+    assert notes[0] == ["Review-date audit"] and ["State", "review overdue"] in notes
+    assert ["Exported by", a.supervisor.display_name] in notes
+
+
+def test_days_overdue_is_empty_where_nothing_is_overdue(db, teams):
+    a, _, _ = teams
+    text = "".join(supervision.export_csv(db, actor_for(a.supervisor), Filters(), TODAY))
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    table = rows[1 : rows.index([])]
+    overdue = {row[4] for row in table if row[2] == "review overdue"}
+    others = {row[4] for row in table if row[2] != "review overdue"}
+    assert overdue and all(days.isdigit() and int(days) > 0 for days in overdue)
+    assert others == {""}
 
 
 def test_the_clients_access_log_after_a_supervisor_read_an_export_and_an_advocate_read(db, teams):
@@ -264,7 +274,8 @@ def test_a_supervisor_of_no_team_sees_nothing(db, teams):
     board = supervision.dashboard(db, lonely, Filters(), TODAY)
     assert board.rows == [] and board.workers == {} and not board.has_next
     text = "".join(supervision.export_csv(db, lonely, Filters(), TODAY))
-    assert text.rstrip().endswith("Last signed")
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert rows[0][-1] == "Last signed" and rows[1] == []  # the header, and no rows
     _, _, months, workers = supervision.charts(db, lonely, TODAY)
     assert workers == [] and all(text == "no reviews due" for _, _, text in months)
 
@@ -274,8 +285,8 @@ def test_a_large_export_keeps_the_audit_chain_whole(db, teams, monkeypatch):
     monkeypatch.setattr(supervision, "EXPORT_CHUNK", 3)  # seven documents: three chunks
     before = audit.verify_chain(db).events
     text = "".join(supervision.export_csv(db, actor_for(a.supervisor), Filters(), TODAY))
-    rows = list(csv.reader(io.StringIO(text)))
-    table = rows[[r[:1] for r in rows].index(["Client"]) + 1 :]
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    table = rows[1 : rows.index([])]
     assert len(table) == 7
     report = audit.verify_chain(db)
     assert report.ok and report.events == before + 7
@@ -317,12 +328,12 @@ def test_an_export_opened_in_a_spreadsheet_runs_no_formula(db, teams):
     supervisor = type(supervisor)(supervisor.id, supervisor.role, FORMULAS["supervisor"])
 
     text = "".join(supervision.export_csv(db, supervisor, Filters(), TODAY))
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
 
     cells = [cell for row in rows for cell in row]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
     assert ["Exported by", "'" + FORMULAS["supervisor"]] in rows
-    table = rows[[r[:1] for r in rows].index(["Client"]) + 1 :]
+    table = rows[1 : rows.index([])]
     names = {row[0] for row in table}
     assert {"'" + FORMULAS["client"], "'\t=1+1", "'\r=1+1"} <= names
     assert {row[5] for row in table} == {"'" + FORMULAS["key_worker"]}
