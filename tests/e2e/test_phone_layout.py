@@ -86,7 +86,7 @@ def test_pages_fit_a_phone_and_every_control_is_labelled(live_server, new_phone,
     sign_in(kim, live_server, worker)
     check_phone_page(kim, "caseload")
     kim.screenshot(path=screenshots / "caseload.png")
-    kim.get_by_role("link", name=client.display_name).click()
+    kim.get_by_role("link", name=client.display_name, exact=True).click()
     check_phone_page(kim, "client records")
     kim.get_by_role("button", name="Start the agreement").click()
     expect(kim.get_by_role("heading", level=1)).to_contain_text("agreement", ignore_case=True)

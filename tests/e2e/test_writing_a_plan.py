@@ -69,7 +69,9 @@ def test_key_worker_and_client_write_a_plan_together(live_server, new_phone, peo
     alex = new_phone(javascript=javascript)
     sign_in(alex, live_server, client)
     expect(alex.get_by_role("heading", level=1)).to_have_text("My plans")
-    alex.get_by_role("link", name="Care plan").click()
+    # Kim's version is waiting for Alex: the start page says so first.
+    expect(alex.get_by_role("link", name="Version 1 of your care plan is waiting")).to_be_visible()
+    alex.get_by_role("link", name="Care plan", exact=True).click()
     expect(alex.get_by_text(FIRST_WORDS)).to_be_visible()
     alex.get_by_role("navigation", name="This document").get_by_role("link", name="Edit").click()
     check_phone_page(alex, "edit")
