@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database
-from ..db.models import CaseloadLink, SupervisorTeam, Team, User, utcnow
+from ..db.models import CaseloadLink, PasswordLink, SupervisorTeam, Team, User, utcnow
 from ..domain.caseload_rules import closing_problem, giving_problem, team_problem
 from ..domain.paging import Window
 from ..domain.roles import Role
@@ -112,6 +112,31 @@ class AccountDetail:
     key_workers: list[Choice]  # active key workers, for a client without one
     second_factor: bool = False  # they sign with a code from their app too
     emails: list[account_emails.AccountEmailView] = field(default_factory=list)
+    links: list[LinkView] = field(default_factory=list)  # to choose a password, newest first
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """A link to choose a password, as an administrator may see it: never its secret. Its
+    e-mail is sent once and not kept (only a hash of the link is), so whether it was used is
+    what answers "I never got the e-mail": if not, send a new one."""
+
+    purpose: str  # "welcome" or "reset"
+    sent_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None  # used, or ended by a new password or a corrected address
+    expired: bool
+
+    @property
+    def about(self) -> str:
+        return (
+            "Link to choose a first password"
+            if self.purpose == "welcome"
+            else ("Link to choose a new password")
+        )
+
+
+LINKS_SHOWN = 5
 
 
 def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
@@ -157,7 +182,21 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
             user.id, user.display_name, user.email, role, user.team_id, user.active,
             user.created_at, key_worker, caseload, supervises, teams, key_workers,
             user.second_factor_secret is not None, account_emails.recent_for(s, user.id),
+            _links(s, user.id, utcnow()),
         )  # fmt: skip
+
+
+def _links(s: Session, user_id: int, now: datetime) -> list[LinkView]:
+    rows = s.scalars(
+        select(PasswordLink)
+        .where(PasswordLink.user_id == user_id)
+        .order_by(PasswordLink.id.desc())
+        .limit(LINKS_SHOWN)
+    )
+    return [
+        LinkView(r.purpose, r.created_at, r.expires_at, r.used_at, r.expires_at <= now)
+        for r in rows
+    ]
 
 
 def create(

@@ -150,8 +150,19 @@ def test_an_administrator_makes_an_account_and_its_owner_chooses_the_password(
     path = LINK.search(message.get_content()).group(1)
     web = smtp_app.test_client()
     assert "Welcome" in web.get(path).get_data(as_text=True)
+
+    def links_part() -> str:
+        html = admin.get(f"/admin/users/{dee.id}").get_data(as_text=True)
+        part = html.split('id="links"')[1].split('id="emails"')[0]
+        return " ".join(re.sub(r"<[^>]+>", "", part).split())
+
+    # The administrator sees the link went out and is not used yet (never its secret).
+    waiting = links_part()
+    assert "Link to choose a first password, sent" in waiting and "not used yet" in waiting
+    assert path.rsplit("/", 1)[1] not in admin.get(f"/admin/users/{dee.id}").get_data(True)
     assert _post(web, path, password=NEW, password_again=NEW).status_code == 302
     assert _signs_in(smtp_app, "dee@example.org", NEW)
+    assert "no longer works" in links_part() and "not used" not in links_part()
 
 
 def test_closing_an_account_signs_it_out_at_once(app, db):
