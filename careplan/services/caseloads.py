@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 
 from ..db.engine import Database
 from ..db.models import CaseloadLink, Document, User
+from ..domain.account_rules import introduce
 from ..domain.paging import Paged, Window
 from ..domain.roles import Role
 from .access import PERSON, clients_visible_to
@@ -64,6 +65,8 @@ def _people(role: Role):
         select(
             clients.c.id,
             clients.c.display_name,
+            clients.c.preferred_name,
+            clients.c.pronouns,
             worker.c.display_name,
             docs.c.n,
             docs.c.last,
@@ -79,5 +82,9 @@ def _people(role: Role):
     )
 
 
-def _person(cid, name, key_worker, n, last, review, waiting) -> PersonRow:
-    return PersonRow(cid, name, key_worker or "", n or 0, last, review, waiting or 0)
+def _person(cid, name, preferred, pronouns, key_worker, n, last, review, waiting) -> PersonRow:
+    # How the client likes to be called, beside their name: "Bea Client, known as Béa, she/her".
+    return PersonRow(
+        cid, introduce(name, preferred, pronouns), key_worker or "", n or 0, last, review,
+        waiting or 0,
+    )  # fmt: skip

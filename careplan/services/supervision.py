@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 
 from ..db.engine import Database
 from ..db.models import CaseloadLink, Document, ReviewLog, SupervisorTeam, Team, User, utcnow
+from ..domain.account_rules import introduce
 from ..domain.kinds import KIND_LABELS
 from ..domain.paging import Window
 from ..domain.roles import Role
@@ -46,6 +47,9 @@ class Row:
     key_worker: str
     team: str
     last_signed_at: datetime | None
+    # The name with how they like to be called, for the page ("Bea Client, known as Béa,
+    # she/her"); the export keeps the name alone.
+    client_introduced: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,8 @@ def _query(scope: Scope, filters: Filters, today: date):
             worker.display_name,
             Team.name,
             Document.last_signed_at,
+            client.preferred_name,
+            client.pronouns,
         )
         .join(client, client.id == Document.client_id)
         .join(
@@ -196,7 +202,8 @@ def _query(scope: Scope, filters: Filters, today: date):
 
 
 def _row(values, today: date) -> Row:
-    doc_id, client_id, client_name, kind, state, review_on, worker, team, signed = values
+    doc_id, client_id, client_name, kind, state, review_on, worker, team, signed = values[:9]
+    preferred, pronouns = values[9:]
     overdue = (today - review_on).days if review_on and review_on < today else 0
     return Row(
         doc_id,
@@ -209,6 +216,7 @@ def _row(values, today: date) -> Row:
         worker,
         team,
         signed,
+        introduce(client_name, preferred, pronouns),
     )
 
 

@@ -120,9 +120,16 @@ def test_people_are_greeted_and_introduced_as_they_asked(app, db):
     _post(client_web, "/me/account/profile", preferred_name="Al", pronouns="they/them")
     assert "Signed in as Al" in client_web.get("/me/account").get_data(as_text=True)
 
+    introduced = f"{circle.client.display_name}, known as Al, they/them"
     worker_web = login(app.test_client(), circle.key_worker)
     page = worker_web.get(f"/clients/{circle.client.id}").get_data(as_text=True)
-    assert f"{circle.client.display_name}, known as Al, they/them" in page
+    assert introduced in page
+    assert introduced in worker_web.get("/").get_data(as_text=True)  # the caseload's list
+    make_plan(circle.key_worker, circle.client)
+    supervisor_web = login(app.test_client(), circle.supervisor)
+    assert introduced in supervisor_web.get("/supervision").get_data(as_text=True)
+    export = supervisor_web.get("/supervision/export.csv").get_data(as_text=True)
+    assert circle.client.display_name in export and "known as" not in export  # the record
 
     too_long = _post(client_web, "/me/account/profile", preferred_name="x" * 101, pronouns="")
     assert too_long.status_code == 422 and "under 100 characters" in too_long.get_data(True)
