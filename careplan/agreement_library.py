@@ -79,6 +79,16 @@ class AgreementLibrary:
                     f"{path.name}: id {template['id']!r} is already used by another file"
                 )
                 continue
+            # Key workers choose a template by its name: two alike could not be told apart.
+            same = next(
+                (t for t in library.templates.values() if t["name"] == template["name"]), None
+            )
+            if same is not None:
+                library.errors[path.name] = (
+                    f"{path.name}: the name {template['name']!r} is already used by "
+                    f"{same['source_file']}; give this template a name of its own"
+                )
+                continue
             template["source_file"] = path.name
             library.templates[template["id"]] = template
         for problem in library.errors.values():

@@ -68,6 +68,7 @@ def users():
         seal=_seal(_admin()),
         undelivered=undelivered.count(get_db(), _admin()),
         not_running=scheduled_jobs.not_running(get_db(), expected_jobs(current_app.config)),
+        broken_templates=len(get_library().errors),
     )
 
 

@@ -51,13 +51,19 @@ def test_a_broken_file_is_reported_and_the_others_still_load(library):
 
 
 def test_a_services_own_template_is_picked_up_without_code_change(library):
-    text = (
-        (library.folder / "general.toml")
-        .read_text()
-        .replace('id = "general"', 'id = "our_service"')
+    copy = (library.folder / "general.toml").read_text().replace('id = "general"', 'id = "ours"')
+    # A copy under the same name could not be told apart from the original in the list.
+    (library.folder / "ours.toml").write_text(copy)
+    current = library.current()
+    assert "ours" not in current.templates and set(current.templates) >= {"general"}
+    assert current.errors["ours.toml"] == (
+        "ours.toml: the name 'Partnership agreement' is already used by general.toml; "
+        "give this template a name of its own"
     )
-    (library.folder / "our_service.toml").write_text(text)
-    assert "our_service" in library.current().templates
+    named = copy.replace('name = "Partnership agreement"', 'name = "Our agreement"')
+    (library.folder / "ours.toml").write_text(named)
+    current = library.current()
+    assert current.templates["ours"]["name"] == "Our agreement" and not current.errors
 
 
 def test_later_template_edits_never_change_an_existing_agreement(db, circle, library):
