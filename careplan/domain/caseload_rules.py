@@ -14,9 +14,9 @@ def closing_problem(worker: str, open_clients: int) -> str | None:
     if not open_clients:
         return None
     return (
-        f"{worker} still has {_clients(open_clients)}. Nothing was changed: their reminders "
-        "and requests for help would go to an account nobody uses. Ask their team's "
-        "supervisor to hand them over to another key worker first, then close the account."
+        f"{worker} still has {_clients(open_clients)}, whose reminders and requests for help "
+        "would go to an account nobody uses. Ask their team's supervisor to hand them over "
+        "to another key worker first, then close the account."
     )
 
 

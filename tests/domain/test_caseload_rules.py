@@ -5,7 +5,7 @@ from careplan.domain.caseload_rules import closing_problem, giving_problem, team
 
 def test_a_key_worker_with_clients_is_not_closed_and_the_message_says_what_to_do():
     assert closing_problem("Kim", 0) is None
-    assert closing_problem("Kim", 1).startswith("Kim still has 1 client. Nothing was changed")
+    assert closing_problem("Kim", 1).startswith("Kim still has 1 client, whose reminders")
     assert "3 clients" in closing_problem("Kim", 3)
     assert "hand them over" in closing_problem("Kim", 1)
 

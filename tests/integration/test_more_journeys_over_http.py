@@ -195,7 +195,7 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     status, page = _refused(
         lambda: admin.post(f"/admin/users/{dee.id}/active", {"active": "no"}, page)
     )
-    assert status == 400 and "Dee Novak-Reid still has 1 client." in page
+    assert status == 400 and "Dee Novak-Reid still has 1 client," in page
     with db.read() as s:
         assert s.scalar(sa.select(User.active).where(User.id == dee.id)) is True
     page = admin.get(f"/admin/users/{circle.supervisor.id}").read().decode()

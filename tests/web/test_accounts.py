@@ -215,7 +215,7 @@ def test_no_client_is_left_with_a_closed_or_teamless_key_worker(app, db):
     admin = login(app.test_client(), circle.admin)
     closing = _post(admin, f"/admin/users/{worker.id}/active", active="no")
     assert closing.status_code == 400
-    assert f"{worker.display_name} still has 1 client." in closing.get_data(as_text=True)
+    assert f"{worker.display_name} still has 1 client," in closing.get_data(as_text=True)
     details = {"name": worker.display_name, "email": worker.email, "team_id": ""}
     teamless = _post(admin, f"/admin/users/{worker.id}/details", **details)
     assert teamless.status_code == 400 and "without a team" in teamless.get_data(as_text=True)
