@@ -24,6 +24,7 @@ from .access import require_read
 from .actor import Actor
 from .errors import Agreed, NotFound, ReadOnly
 from .signoff import current_key_worker, decide_for
+from .throttle import throttle_for
 
 log = logging.getLogger(__name__)
 
@@ -354,6 +355,7 @@ def draft_pdf(
         if s.scalar(_AGREED, {"document_id": doc.id, "number": number}):
             raise Agreed(number)
         printable = _printable(s, doc, number, True, f"DRAFT-{number}", None, settings)
+    throttle_for(db).draft_pdf_attempt(actor.id)
     # Rendered outside any transaction (it takes a while), and recorded as downloaded only
     # once there is a PDF: a render that fails leaves no "download" in the access log.
     data = pdf.render_pdf(printable, settings.limits)

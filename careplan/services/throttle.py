@@ -47,6 +47,10 @@ TOKENS_PAUSED = (
     "connection, so trying again is paused for a while."
 )
 CHECKS_PAUSED = "There have been a lot of checks from this connection, so checking is paused."
+DRAFTS_PAUSED = (
+    "A lot of draft PDFs have been made for you in the last few minutes, so making more is "
+    "paused. Reading the document on its page is not."
+)
 
 
 class TooManyAttempts(ServiceError):
@@ -67,6 +71,7 @@ class Limits:
     password_per_account: RateLimitItem
     password_per_address: RateLimitItem
     verify_per_address: RateLimitItem
+    draft_pdf_per_account: RateLimitItem
 
     @classmethod
     def from_config(cls, config) -> Limits:
@@ -74,6 +79,7 @@ class Limits:
             parse(config["RATELIMIT_PASSWORD_PER_ACCOUNT"]),
             parse(config["RATELIMIT_PASSWORD_PER_ADDRESS"]),
             parse(config["RATELIMIT_VERIFY_PER_ADDRESS"]),
+            parse(config["RATELIMIT_DRAFT_PDF_PER_ACCOUNT"]),
         )
 
 
@@ -170,6 +176,14 @@ class Throttle:
         key = self._identity("verify-address", _network(address))
         if not self._safely(lambda: self._windows.hit(item, *key), True):
             raise TooManyAttempts(CHECKS_PAUSED, self._ends_in(item, key), self.zone)
+
+    def draft_pdf_attempt(self, account_id: int) -> None:
+        """Each draft PDF is rendered when asked: a limit per account keeps one reader from
+        taking the render processes from everyone else."""
+        item = self.limits.draft_pdf_per_account
+        key = self._identity("draft-pdf-account", str(account_id))
+        if not self._safely(lambda: self._windows.hit(item, *key), True):
+            raise TooManyAttempts(DRAFTS_PAUSED, self._ends_in(item, key), self.zone)
 
     # --- keys -------------------------------------------------------------------------------
 

@@ -259,3 +259,33 @@ def test_counters_out_of_reach_pause_nobody_and_say_so(database_url, tmp_path, c
     finally:
         factories.unbind()
         app.extensions[DB_KEY].dispose()
+
+
+def test_draft_pdfs_are_paused_per_account(database_url, tmp_path):
+    """Each draft PDF is rendered when asked; one reader cannot keep the renderers busy."""
+    app = create_app(
+        _config(DATABASE_URL=database_url, RATELIMIT_DRAFT_PDF_PER_ACCOUNT="2 per 10 minutes"),
+        instance_path=tmp_path / "instance",
+    )
+    factories.bind(app.extensions[DB_KEY])
+    try:
+        circle = Circle()
+        doc = make_plan(circle.key_worker, circle.client)
+        url = f"/documents/{doc}/versions/1/draft.pdf"
+        client = login(app.test_client(), circle.client)
+        assert [client.get(url).status_code for _ in range(2)] == [200, 200]
+        paused = client.get(url)
+        assert paused.status_code == 429
+        assert "making more is paused" in paused.get_data(as_text=True)
+        worker = login(app.test_client(), circle.key_worker)  # counted per account
+        assert worker.get(url).status_code == 200
+        with app.extensions[DB_KEY].read() as s:
+            downloads = s.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "download")
+            )
+        assert downloads == 3  # the refused one rendered nothing and recorded nothing
+    finally:
+        factories.unbind()
+        app.extensions[DB_KEY].dispose()
