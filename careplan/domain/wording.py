@@ -64,9 +64,11 @@ def person(
     is_reader: bool,
     reader_is_client: bool,
     client_name: str = "",
+    former: bool = False,
 ) -> str:
     """How to name someone to the reader: "you", "Alex", "Kim, your key worker".
-    ``client_name`` is the name the client goes by (their preferred name, where given)."""
+    ``client_name`` is the name the client goes by (their preferred name, where given);
+    ``former``: a key worker who no longer holds the client ("Kim, your former key worker")."""
     if is_reader:
         return "you"
     kind = role_of(role)
@@ -76,10 +78,14 @@ def person(
     if kind is None:
         return name
     if reader_is_client:
-        return f"{name}, {_TO_CLIENT[kind]}"
-    if client_name and kind in _OF_CLIENT:
-        return f"{name}, {_OF_CLIENT[kind].format(client=client_name)}"
-    return f"{name}, {_TO_OTHERS[kind]}"
+        said = _TO_CLIENT[kind]
+    elif client_name and kind in _OF_CLIENT:
+        said = _OF_CLIENT[kind].format(client=client_name)
+    else:
+        said = _TO_OTHERS[kind]
+    if former and kind is Role.KEY_WORKER:
+        said = said.replace("key worker", "former key worker").replace("the former", "a former")
+    return f"{name}, {said}"
 
 
 def sentence(text: str) -> str:

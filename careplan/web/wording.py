@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_login import current_user
+from jinja2 import pass_context
 
 from ..domain import wording
 from ..domain.roles import Role
@@ -17,20 +18,30 @@ def _reader() -> tuple[int | None, Role | None]:
     return reader.id, reader.role
 
 
+@pass_context
 def person(
-    name: str | wording.Named, role: object = "", user_id: int | None = None, client: str = ""
+    context,
+    name: str | wording.Named,
+    role: object = "",
+    user_id: int | None = None,
+    client: str = "",
 ) -> str:
     """{{ person(sig.name, sig.role, sig.user_id, doc.client_called) }}: "you", "Alex",
-    "Kim, your key worker", "Kim, Alex's key worker". A Named carries its role and id."""
+    "Kim, your key worker", "Kim, Alex's key worker". A Named carries its role and id. On a
+    document's pages a key worker other than the one who holds the client now is a former
+    one ("Kim, your former key worker")."""
     if isinstance(name, wording.Named):
         name, role, user_id = name.name, name.role, name.id
     reader_id, reader_role = _reader()
+    signoff = getattr(context.get("doc"), "signoff", None)
+    holder = getattr(signoff, "key_worker_id", None)
     return wording.person(
         name,
         role,
         is_reader=user_id is not None and user_id == reader_id,
         reader_is_client=reader_role is Role.CLIENT,
         client_name=client,
+        former=holder is not None and user_id is not None and user_id != holder,
     )
 
 

@@ -67,3 +67,19 @@ def test_roles_are_read_from_values_and_labels_and_names_print_alone():
     assert role_of("system") is None and role_of("") is None
     assert str(Named("Kim", "key_worker", 3)) == "Kim" and not Named("")
     assert closed("Kim, your key worker") == "Kim, your key worker," and closed("you") == "you"
+
+
+def test_a_key_worker_who_no_longer_holds_the_client_is_a_former_one():
+    def said(**kw):
+        return person("Kim", Role.KEY_WORKER, is_reader=False, former=True, **kw)
+
+    assert said(reader_is_client=True) == "Kim, your former key worker"
+    assert said(reader_is_client=False, client_name="Alex") == "Kim, Alex's former key worker"
+    assert said(reader_is_client=False) == "Kim, a former key worker"
+    # Only key workers are former ones; the reader is still "you".
+    assert person("Ash", Role.ADVOCATE, is_reader=False, reader_is_client=True, former=True) == (
+        "Ash, your advocate"
+    )
+    assert person("Kim", Role.KEY_WORKER, is_reader=True, reader_is_client=False, former=True) == (
+        "you"
+    )

@@ -275,3 +275,16 @@ def test_a_signature_from_before_the_handover_is_explained_not_hidden(app, db, s
             f"{old} signed version 3 as key worker before the handover. That signature stays "
             f"on the record, but the version now needs {needs}."
         ) in words, person.role
+
+
+def test_after_a_handover_the_previous_key_worker_is_called_a_former_one(app, db, setup):
+    circle, doc, new_worker = setup
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Bye.")
+    documents.open_document(db, actor_for(new_worker), doc, 2)
+    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    old = circle.key_worker.display_name
+    for url in (f"/documents/{doc}", f"/documents/{doc}/history"):
+        html = login(app.test_client(), circle.client).get(url).get_data(as_text=True)
+        words = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+        assert f"{old}, your former key worker" in words, url
+        assert f"{old}, your key worker" not in words, url
