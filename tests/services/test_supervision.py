@@ -232,6 +232,10 @@ def test_dashboard_and_export_through_the_web(app, db, teams):
     assert "review overdue" in export.get_data(as_text=True)
     charts = web.get("/supervision/charts").get_data(as_text=True)
     assert "<svg" in charts and "<table" in charts
+    # A month with no reviews due is marked, not drawn like 0% on time.
+    assert 'class="none"' in charts and "“none”: no reviews were due that month." in charts
+    home = web.get("/").get_data(as_text=True)  # the tabs stay on the clients' page
+    assert 'aria-label="Supervision"' in home and 'href="/" aria-current="page">Clients' in home
     worker = login(app.test_client(), a.key_worker)
     assert worker.get("/supervision").status_code == 404
 
