@@ -77,15 +77,16 @@ def person(
         return client_name or name
     if kind is None:
         return name
-    if reader_is_client:
-        said = _TO_CLIENT[kind]
-    elif client_name and kind in _OF_CLIENT:
-        said = _OF_CLIENT[kind].format(client=client_name)
-    else:
-        said = _TO_OTHERS[kind]
     if former and kind is Role.KEY_WORKER:
-        said = said.replace("key worker", "former key worker").replace("the former", "a former")
-    return f"{name}, {said}"
+        if reader_is_client:
+            return f"{name}, your former key worker"
+        whose = possessive(client_name) if client_name else "a"
+        return f"{name}, {whose} former key worker"
+    if reader_is_client:
+        return f"{name}, {_TO_CLIENT[kind]}"
+    if client_name and kind in _OF_CLIENT:
+        return f"{name}, {_OF_CLIENT[kind].format(client=client_name)}"
+    return f"{name}, {_TO_OTHERS[kind]}"
 
 
 def sentence(text: str) -> str:
