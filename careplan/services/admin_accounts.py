@@ -129,11 +129,8 @@ class LinkView:
 
     @property
     def about(self) -> str:
-        return (
-            "Link to choose a first password"
-            if self.purpose == "welcome"
-            else ("Link to choose a new password")
-        )
+        first = self.purpose == "welcome"
+        return f"Link to choose a {'first' if first else 'new'} password"
 
 
 LINKS_SHOWN = 5
