@@ -212,6 +212,10 @@ def verify(pdf_file):
         f"GENUINE: {verdict.kind_label}, version {verdict.version_number}, agreed on "
         f"{verdict.agreed_on.isoformat()}, fingerprint {verdict.content_hash}."
     )
+    if verdict.replaced_on:
+        click.echo(
+            f"NO LONGER IN FORCE: a later version was agreed on {verdict.replaced_on.isoformat()}."
+        )
 
 
 @click.command("render-pdfs")

@@ -234,7 +234,7 @@ def test_download_through_the_web_waits_then_serves_the_stored_file(app, db, agr
 
 
 def test_a_replaced_version_is_still_genuine_but_said_to_be_no_longer_in_force(
-    app, db, agreed, settings
+    app, db, agreed, settings, tmp_path
 ):
     circle, doc = agreed
     assert pdfs.run_pending(db, settings) == 1
@@ -259,6 +259,14 @@ def test_a_replaced_version_is_still_genuine_but_said_to_be_no_longer_in_force(
     assert old.short_fingerprint == f"{old.content_hash[:8]} … {old.content_hash[-8:]}"
     assert pdfs.verify_code(db, new_code).replaced_on is None
     assert pdfs.verify_file(db, settings, sealed).replaced_on == agreed_at.date()
+    path = tmp_path / "version-2.pdf"
+    path.write_bytes(sealed)
+    said = app.test_cli_runner().invoke(args=["verify", str(path)]).output
+    assert (
+        said.startswith("GENUINE")
+        and (f"NO LONGER IN FORCE: a later version was agreed on {agreed_at.date().isoformat()}.")
+        in said
+    )
 
     anonymous = app.test_client()
     page = anonymous.post("/verify", data={"csrf_token": csrf_token(anonymous), "code": old_code})
