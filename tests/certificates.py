@@ -4,7 +4,7 @@ and the service's sealing certificate issued by the intermediate."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -69,7 +69,11 @@ def _issue(subject, key, issuer, issuer_key, days_left: int, ca: bool) -> x509.C
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=300))
-        .not_valid_after(now + timedelta(days=days_left, hours=1))
+        # The end of the day `days_left` from today (UTC, as the app counts days): "now + N
+        # days and an hour" fell on the day after between 23:00 and midnight.
+        .not_valid_after(
+            datetime.combine(now.date() + timedelta(days=days_left), time(23, 59, 59), UTC)
+        )
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(**usage), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
