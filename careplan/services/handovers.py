@@ -82,15 +82,12 @@ _PENDING = select(Handover).where(
 )
 
 
-def _names(s: Session, *user_ids: int) -> dict[int, str]:
-    return dict(s.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
-
-
-def _take_turns(s: Session, client_id: int) -> None:
+def _take_turns(s: Session, client_id: int) -> User:
     """Starting, taking over and cancelling a client's handover take turns on the client's row
     (PostgreSQL; SQLite's writers already queue), so the second of two at the same moment sees
-    what the first did and gets a plain answer, not a clash with the one-open-handover index."""
-    s.get(User, client_id, with_for_update=True)
+    what the first did and gets a plain answer, not a clash with the one-open-handover index.
+    Returns the client."""
+    return s.get(User, client_id, with_for_update=True)
 
 
 def _current_link(s: Session, client_id: int) -> CaseloadLink | None:
@@ -143,7 +140,7 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
     if errors:
         raise ContentInvalid(errors)
     with db.write() as s:
-        _take_turns(s, client_id)
+        client = _take_turns(s, client_id)
         if _pending(s, client_id):
             raise Invalid("A handover for this person is already waiting to be acknowledged.")
         link = _current_link(s, client_id)
@@ -158,12 +155,11 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
         s.flush()
         if link is not None and link.key_worker_id != actor.id:
             # Started by a supervisor: the worker handing over hears it from the app too.
-            names = _names(s, client_id, to_worker_id)
+            to_name = s.scalar(select(User.display_name).where(User.id == to_worker_id))
             s.add(Notification(
                 user_id=link.key_worker_id,
-                text=f"{actor.name} started handing {names[client_id]} over to "
-                     f"{names[to_worker_id]}, who takes over once they have read the agreed "
-                     "plans.",
+                text=f"{actor.name} started handing {client.display_name} over to {to_name}, "
+                     "who takes over once they have read the agreed plans.",
                 link=f"/clients/{client_id}#handover",
             ))  # fmt: skip
         audit.record(
@@ -316,7 +312,7 @@ def pending_for_supervisor(db: Database, actor: Actor) -> list[HandoverView]:
 def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
     """The incoming worker confirms they have read the agreed documents; the caseload moves."""
     with db.write() as s:
-        _take_turns(s, client_id)
+        client = _take_turns(s, client_id)
         handover = _pending(s, client_id)
         if handover is None or handover.to_worker_id != actor.id:
             raise NotFound()
@@ -331,14 +327,13 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
             s.flush()
         s.add(CaseloadLink(client_id=client_id, key_worker_id=actor.id, started_at=now))
         handover.completed_at = now
-        names = _names(s, client_id)
         s.add(Notification(user_id=client_id, text=f"{actor.name} is now your key worker.",
                            link="/"))  # fmt: skip
         if handover.from_worker_id is not None:
             # No link: the client's records are no longer theirs to open.
             s.add(Notification(
                 user_id=handover.from_worker_id,
-                text=f"{actor.name} has taken over as {possessive(names[client_id])} key worker.",
+                text=f"{actor.name} has taken over as {possessive(client.display_name)} key worker.",
             ))  # fmt: skip
         s.flush()
         refresh_states_for_client(s, client_id)
