@@ -181,7 +181,8 @@ class ClientSummary(Strict):
     documents = fields.Integer()
     last_change = fields.DateTime(allow_none=True)
     next_review = fields.Date(allow_none=True)
-    awaiting_signature = fields.Integer()
+    awaiting_signature = fields.Integer()  # one side has signed the latest version
+    unsigned = fields.Integer()  # those, and drafts nobody has signed yet
 
 
 class DocumentSummary(Strict):

@@ -27,7 +27,10 @@ class PersonRow:
     documents: int
     last_change: datetime | None
     next_review: date | None = None  # the earliest review owed among their documents
-    awaiting_signature: int = 0  # documents whose latest version waits for a signature
+    awaiting_signature: int = 0  # documents whose latest version one side has signed
+    # Documents whose latest version is not yet signed by both: those, and drafts nobody has
+    # signed, as each document's own card counts them ("waiting for signatures").
+    unsigned: int = 0
 
 
 def people_for(db: Database, actor: Actor) -> list[PersonRow]:
@@ -40,6 +43,9 @@ def people_page(db: Database, actor: Actor, window: Window) -> Paged[PersonRow]:
     """The same list, one page of it, with the count of the whole list."""
     with db.read() as s:
         return page_of(s, _people(actor.role), window, _person, {PERSON.key: actor.id})
+
+
+_UNSIGNED = ("draft", "awaiting_signature")
 
 
 @cache
@@ -57,6 +63,7 @@ def _people(role: Role):
             func.sum(case((Document.signoff_state == "awaiting_signature", 1), else_=0)).label(
                 "waiting"
             ),
+            func.sum(case((Document.signoff_state.in_(_UNSIGNED), 1), else_=0)).label("unsigned"),
         )
         .group_by(Document.client_id)
         .subquery()
@@ -72,6 +79,7 @@ def _people(role: Role):
             docs.c.last,
             docs.c.next_review,
             docs.c.waiting,
+            docs.c.unsigned,
         )
         .outerjoin(
             CaseloadLink, (CaseloadLink.client_id == clients.c.id) & CaseloadLink.ended_at.is_(None)
@@ -82,9 +90,11 @@ def _people(role: Role):
     )
 
 
-def _person(cid, name, preferred, pronouns, key_worker, n, last, review, waiting) -> PersonRow:
+def _person(
+    cid, name, preferred, pronouns, key_worker, n, last, review, waiting, unsigned
+) -> PersonRow:
     # How the client likes to be called, beside their name: "Bea Client, known as Béa, she/her".
     return PersonRow(
         cid, introduce(name, preferred, pronouns), key_worker or "", n or 0, last, review,
-        waiting or 0,
+        waiting or 0, unsigned or 0,
     )  # fmt: skip

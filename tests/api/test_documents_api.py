@@ -239,6 +239,17 @@ def test_signing_needs_the_password_and_both_signatures_agree(client, db, world,
     url = f"/api/v1/documents/{world.own_plan}/versions/2/sign"
     me, kw = token_for(world.own.client), token_for(world.own.key_worker)
 
+    def counts():
+        [row] = [
+            c
+            for c in client.get("/api/v1/clients", headers=bearer(kw)).get_json()["items"]
+            if c["id"] == world.own.client.id
+        ]
+        return row["awaiting_signature"], row["unsigned"]
+
+    waiting, unsigned = counts()
+    assert unsigned >= 1  # version 2 is a draft nobody has signed
+
     wrong = client.post(url, json={"password": "not it"}, headers=bearer(me))
     assert "password" in assert_error(wrong, 422)["fields"]
     missing = client.post(url, json={}, headers=bearer(me))
@@ -250,8 +261,10 @@ def test_signing_needs_the_password_and_both_signatures_agree(client, db, world,
     assert mine.get_json()["state"] == "awaiting_signature"
     again = client.post(url, json={"password": PASSWORD}, headers=bearer(me))
     assert_error(again, 409)
+    assert counts() == (waiting + 1, unsigned)  # one side signed: still not signed by both
     theirs = client.post(url, json={"password": PASSWORD}, headers=bearer(kw))
     assert theirs.get_json()["state"] == "agreed" and theirs.get_json()["agreed_version"] == 2
+    assert counts() == (waiting, unsigned - 1)
 
     signatures = client.get(
         f"/api/v1/documents/{world.own_plan}/signatures", headers=bearer(me)

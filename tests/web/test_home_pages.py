@@ -101,19 +101,22 @@ def test_each_kind_of_line_links_to_where_it_is_dealt_with(app):
             assert f'<a href="{url}">Do this.</a>' in html, (place, html)
 
 
-def test_each_client_row_shows_the_next_review_and_what_waits_for_a_signature(app, db):
+def test_each_client_row_shows_the_next_review_and_how_many_wait_to_be_signed(app, db):
     circle = Circle()
     agreed = make_plan(circle.key_worker, circle.client)
     for person in (circle.client, circle.key_worker):
         signoff.sign(db, actor_for(person), agreed, 1, "signed", "", PASSWORD)
     waiting = make_plan(circle.key_worker, circle.client)
     signoff.sign(db, actor_for(circle.client), waiting, 1, "signed", "", PASSWORD)
+    make_plan(circle.key_worker, circle.client)  # a draft nobody has signed waits too
+    declined = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), declined, 1, "declined", "Not yet.", PASSWORD)
     with db.read() as s:
         review = s.get(Document, agreed).next_review_on
     assert review is not None
     html = page(app, circle.key_worker)
     row = re.search(r"<tr>\s*<td data-label=\"Name\">.*?</tr>", html, re.S).group(0)
-    assert "2, 1 waiting for a signature" in row
+    assert "4, 2 waiting to be signed" in row
     assert f"{review.day} {review:%B %Y}" in row
 
 
