@@ -402,7 +402,7 @@ def warm_export(db: Database) -> None:
 
 
 def query_plans(db: Database) -> dict:
-    """The plan of each variant's page query, and of one export chunk."""
+    """The plan of each variant's page query, and of the export's query."""
     captured: dict[str, tuple] = {}
 
     def capture(conn, cursor, statement, parameters, context, executemany):
@@ -414,7 +414,7 @@ def query_plans(db: Database) -> dict:
         for name, actor, f, _ in VARIANTS:
             current = name
             supervision.dashboard(db, actor, f, TODAY)
-        current = "export chunk"
+        current = "export"
         original = supervision._record_export
         supervision._record_export = lambda *a, **k: None
         try:
@@ -678,7 +678,7 @@ def write_markdown() -> None:
     lines += ["", "## Query plans at 100,000 documents", ""]
     for run in runs:
         sqlite = run["backend"] == "sqlite"
-        for name in (*VARIANT_LABELS, "export chunk"):
+        for name in (*VARIANT_LABELS, "export"):
             plan = short_plan(run["plans"][name], sqlite)
             lines.append(
                 f"- {BACKENDS[run['backend']]}, {VARIANT_LABELS.get(name, name)}: `{plan}`"

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, Document, ReviewLog, Team, User
-from careplan.domain.supervision import DashState, Filters, dash_state
+from careplan.domain.supervision import SORTS, DashState, Filters, dash_state
 from careplan.services import audit, documents, signoff, supervision
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
@@ -302,6 +302,24 @@ def test_a_large_export_keeps_the_audit_chain_whole(db, teams, monkeypatch):
             sa.select(Document.client_id).where(Document.id != docs["other_team"])
         ).all()
     assert sorted(exported) == sorted(team_a)
+
+
+@pytest.mark.parametrize("sort", ["review", "client", "signed"])
+def test_the_export_keeps_the_order_chosen_on_the_page(db, teams, monkeypatch, sort):
+    a, _, _ = teams
+    monkeypatch.setattr(supervision, "EXPORT_CHUNK", 2)  # the order holds across chunks
+    filters = Filters(sort=sort)
+    text = "".join(supervision.export_csv(db, actor_for(a.supervisor), filters, TODAY))
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    table = rows[1 : rows.index([])]
+    page = supervision.dashboard(db, actor_for(a.supervisor), filters, TODAY).rows
+    assert len(table) == len(page) == 7
+    assert [(r[0], r[1], r[3]) for r in table] == [
+        (r.client_name, r.kind_label, r.next_review_on.isoformat() if r.next_review_on else "")
+        for r in page
+    ]
+    notes = rows[rows.index([]) + 1 :]
+    assert ["Sorted by", SORTS[sort]] in notes
 
 
 FORMULAS = {
