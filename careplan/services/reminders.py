@@ -654,6 +654,8 @@ def build_digests(db: Database, settings: ReminderSettings, now: datetime) -> in
     if now.hour < settings.digest_hour_utc:
         return 0
     today = now.date()
+    with db.write() as s:
+        fold_digests(s, _earlier_unsent(now))
     with db.read() as s:
         recipients = list(
             s.scalars(
@@ -719,11 +721,47 @@ def build_digests(db: Database, settings: ReminderSettings, now: datetime) -> in
     return gathered
 
 
+FOLDED = "its reminders went into a later summary"
+
+
+def _earlier_unsent(now: datetime):
+    """Summaries of an earlier day that a sender would still take (never sent, or its sender
+    died): a summary goes out on its own day or not at all."""
+    return and_(claimable(ReminderDigest, now), ReminderDigest.day < now.date())
+
+
+def fold_digests(s: Session, which) -> int:
+    """End the summaries `which` selects without sending them; their reminders wait for the
+    next summary, which checks each is still owed when it gathers them. Only rows that still
+    match when this transaction reaches them move, so two callers fold each summary once."""
+    ids = list(
+        s.execute(
+            update(ReminderDigest)
+            .where(which)
+            .values(status="cancelled", claimed_until=None, last_error=FOLDED)
+            .returning(ReminderDigest.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    if ids:
+        s.execute(
+            update(Reminder)
+            .where(Reminder.digest_id.in_(ids), Reminder.status == "digested")
+            .values(status="pending", digest_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)
+
+
 def claim_digests(
     db: Database, settings: ReminderSettings, now: datetime, worker: str, limit: int = 20
 ) -> list[ClaimedDigest]:
+    """Take today's summaries to send. Each reminder in them is checked again (reviewed,
+    moved or handed over since it was gathered: cancelled, and a summary left with nothing
+    is not sent); an earlier day's summary is not sent late (fold_digests)."""
     out = []
     with db.write() as s:
+        fold_digests(s, _earlier_unsent(now))
         digests = list(
             s.scalars(
                 select(ReminderDigest)
@@ -741,6 +779,12 @@ def claim_digests(
                 .where(Reminder.digest_id == d.id, Reminder.status == "digested")
                 .order_by(Reminder.due_on, Reminder.id)
             ).all()
+            if rows:
+                check = _relevance(s, [r for r, _ in rows], settings, now.date())
+                for r, _ in rows:
+                    if not check(r)[0]:
+                        r.status, r.last_error = "cancelled", "no longer owed"
+                rows = [(r, cid) for r, cid in rows if r.status == "digested"]
             if not rows:
                 d.status = "empty"
                 continue

@@ -26,6 +26,7 @@ from ..db.models import AccountEmail, Reminder, ReminderDigest, User, utcnow
 from . import account_emails, audit
 from .actor import Actor
 from .admin_accounts import require_admin
+from .reminders import fold_digests
 
 LISTED = 50
 REMINDER = "A reminder"
@@ -136,30 +137,10 @@ def try_again(db: Database, admin: Actor, now: datetime | None = None) -> TriedA
             ),
         ):
             emails += _moved(s, update(model).where(which).values(**again))
-        earlier = list(
-            s.scalars(
-                select(ReminderDigest.id).where(
-                    ReminderDigest.status == "failed", ReminderDigest.day < now.date()
-                )
-            )
+        # Its reminders wait for the next summary, which checks each one is still owed.
+        folded = fold_digests(
+            s, (ReminderDigest.status == "failed") & (ReminderDigest.day < now.date())
         )
-        folded = 0
-        if earlier:
-            # Counted by what this transaction moved: another administrator's press that
-            # committed first leaves nothing here to fold.
-            folded = _moved(
-                s,
-                update(ReminderDigest)
-                .where(ReminderDigest.id.in_(earlier), ReminderDigest.status == "failed")
-                .values(status="cancelled", last_error="its reminders went into a later summary"),
-            )
-            # Their reminders wait for the next summary, which checks each one is still owed.
-            _moved(
-                s,
-                update(Reminder)
-                .where(Reminder.digest_id.in_(earlier), Reminder.status == "digested")
-                .values(status="pending", digest_id=None),
-            )
         result = TriedAgain(emails, folded)
         if result.any:
             audit.record(

@@ -430,6 +430,50 @@ def test_key_workers_get_one_digest_a_day_listing_all_their_plans(db, circle, ma
     assert {r.status for r in rows(db, channel="digest")} == {"sent"}
 
 
+def _digest_gathered_but_not_sent(db, circle, mailer) -> tuple[int, datetime]:
+    doc = agreed_plan(db, circle, DUE)
+    gathered = at(DUE - timedelta(days=2), 8)
+    reminders.sweep(db, SETTINGS, gathered)
+    assert reminders.build_digests(db, SETTINGS, gathered) == 1  # then the senders stop
+    assert mailer.to(circle.key_worker.email) == []
+    return doc, gathered
+
+
+def test_a_summary_is_checked_again_when_sent_and_says_nothing_no_longer_owed(db, circle, mailer):
+    doc, gathered = _digest_gathered_but_not_sent(db, circle, mailer)
+    set_due(db, doc, DUE + timedelta(weeks=12))  # reviewed meanwhile: the date moved
+    send_pending(db, SETTINGS, mailer, SENDER, lambda: gathered + timedelta(hours=1), "sender-1")
+    assert mailer.to(circle.key_worker.email) == []
+    [row] = rows(db, document_id=doc, channel="digest")
+    assert (row.status, row.last_error) == ("cancelled", "no longer owed")
+    with db.read() as s:
+        assert s.scalars(sa.select(ReminderDigest.status)).all() == ["empty"]
+
+
+def test_an_earlier_day_s_summary_is_not_sent_late_its_reminders_go_into_today_s(
+    db, circle, mailer
+):
+    doc, gathered = _digest_gathered_but_not_sent(db, circle, mailer)
+    # Three days later the senders run again, before anyone gathers today's summary.
+    later = gathered + timedelta(days=3)
+    send_pending(db, SETTINGS, mailer, SENDER, lambda: later, "sender-1")
+    assert mailer.to(circle.key_worker.email) == []  # not the summary of 1 March, now
+    with db.read() as s:
+        [first] = s.scalars(sa.select(ReminderDigest)).all()
+    assert (first.status, first.last_error) == ("cancelled", reminders.FOLDED)
+    # The sweep gathers what is still owed into today's: the review day's own reminder; the
+    # "2 days before" one is no longer worth sending.
+    reminders.sweep(db, SETTINGS, later)
+    send(db, mailer, later)
+    [summary] = mailer.to(circle.key_worker.email)
+    assert summary["Subject"] == "Your reminders for Thu 4 Mar"
+    assert "Review coming up" not in summary.get_content()
+    assert {(r.kind, r.status) for r in rows(db, document_id=doc, channel="digest")} == {
+        ("soon:2", "cancelled"),
+        ("today", "sent"),
+    }
+
+
 # --- discreet wording ---------------------------------------------------------------------------
 
 
