@@ -350,6 +350,8 @@ def _signable(
     access = require_read(s, actor, doc.client_id)
     if not access.sign:
         raise ReadOnly("Only the client and their key worker sign. Nobody can sign for them.")
+    if not 1 <= version_number <= doc.head_number:
+        raise NotFound()  # nothing written yet, or a version that does not exist
     if version_number != doc.head_number:
         raise Invalid(
             f"Version {version_number} is not the latest one (version {doc.head_number} is). "

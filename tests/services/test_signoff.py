@@ -123,6 +123,19 @@ def test_signing_needs_the_password_and_the_latest_version(db, circle):
         assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 0
 
 
+@pytest.mark.parametrize("outcome", ["signed", "declined"])
+def test_a_version_that_does_not_exist_is_not_there_to_sign(db, circle, outcome):
+    empty = documents.create_document(db, actor_for(circle.key_worker), circle.client.id)
+    with pytest.raises(NotFound):  # nothing written yet: there is no version 0
+        sign(db, circle.client, empty, 0, outcome, "Not this.")
+    doc = make_plan(circle.key_worker, circle.client)
+    for number in (0, 2, -1):
+        with pytest.raises(NotFound):
+            sign(db, circle.client, doc, number, outcome, "Not this.")
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 0
+
+
 def test_nobody_signs_for_the_client(db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     for reader in (circle.advocate, circle.supervisor):
