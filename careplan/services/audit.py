@@ -3,6 +3,12 @@
 Each event's hash covers its own fields and the previous event's hash, so removing or editing
 any row breaks the chain from that point on. Writers take a lock before reading the chain's
 head so two events never claim the same predecessor.
+
+Events are appended as their transaction commits, not where they are recorded: the chain's
+lock is then the last lock a transaction takes and is held only for the insert, so it never
+waits behind a row another writer has locked while that writer waits for the chain (on
+PostgreSQL such a pair was a deadlock). Rows that the events refer to (users) are locked
+FOR NO KEY UPDATE by the services, which the events' foreign-key checks do not wait for.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Text, cast, insert, select, type_coerce
+from sqlalchemy import Text, cast, event, insert, select, type_coerce
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
@@ -46,10 +52,9 @@ def record_many(
     detail: dict | None = None,
     at: datetime | None = None,
 ) -> int:
-    """One event per (object id, client id), chained in that order, with one read of the
-    chain's head and one batched insert however many there are (an export of 1,000 rows
-    records 1,000 events)."""
-    prev = _locked_head(session) or GENESIS
+    """One event per (object id, client id), chained in that order when the transaction
+    commits, with one read of the chain's head and one batched insert for all the events of
+    the transaction, however many (an export of 1,000 rows records 1,000 events)."""
     at = at or utcnow()
     common = {
         "at": at,
@@ -60,16 +65,32 @@ def record_many(
         "ip": (actor.ip if actor else "")[:64],
         "detail": dict(detail or {}),
     }
-    rows = []
-    for object_id, client_id in targets:
-        row = {**common, "object_id": object_id, "client_id": client_id, "prev_hash": prev}
-        row["hash"] = prev = event_hash(_fields(row), row["prev_hash"])
-        rows.append(row)
-    if rows:
-        # Plain rows, inserted in this order (so ids follow the chain), without loading them
-        # into the session: an export chunk writes 1,000 at once.
-        session.connection().execute(_INSERT, rows)
+    rows = [{**common, "object_id": o, "client_id": c} for o, c in targets]
+    session.info.setdefault(_PENDING, []).extend(rows)
     return len(rows)
+
+
+_PENDING = "careplan.audit.pending"
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if not rows:
+        return
+    prev = _locked_head(session) or GENESIS
+    for row in rows:
+        row["prev_hash"] = prev
+        row["hash"] = prev = event_hash(_fields(row), prev)
+    # Plain rows, inserted in this order (so ids follow the chain), without loading them
+    # into the session: an export chunk writes 1,000 at once.
+    session.connection().execute(_INSERT, rows)
+
+
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, *_) -> None:
+    session.info.pop(_PENDING, None)  # what was rolled back did not happen
 
 
 def _locked_head(session: Session) -> str | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -25,11 +26,11 @@ from bench.document_form import DocumentForm
 from careplan.db.models import AuditEvent, Document, Version
 from careplan.domain.audit_chain import GENESIS, event_hash
 from careplan.domain.canonical import content_hash
-from careplan.services import audit, documents
+from careplan.services import audit, contingencies, documents, handovers
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Conflict
 from tests.conftest import BACKEND, login
-from tests.factories import Circle, make_plan
+from tests.factories import Circle, KeyWorkerFactory, make_agreement, make_plan
 
 pytestmark = pytest.mark.slow
 
@@ -303,3 +304,34 @@ def test_audit_events_written_at_the_same_moment_keep_one_chain(app, db):
             .where(AuditEvent.action == "download")
         )
     assert downloads == STRESS_THREADS * STRESS_ROUNDS
+
+
+def test_handovers_reads_and_crisis_plans_at_once_never_deadlock(app, db):
+    """A handover locks the client's row and records events; a supervisor's or advocate's
+    read records an event naming the client; a crisis plan put into effect records its event
+    and then locks the document to schedule the review after it. On PostgreSQL these waited
+    for each other in a circle (the chain's lock against the rows) until the server killed one
+    with a deadlock error."""
+    circle = Circle()
+    other = KeyWorkerFactory(team_id=circle.team.id)
+    doc = make_agreement(circle.key_worker, circle.client)
+    rounds, workers = 25, Workers(4)
+
+    def body(i: int) -> None:
+        for _ in range(rounds):
+            workers.barrier.wait()
+            if i == 0:
+                supervisor = actor_for(circle.supervisor)
+                handovers.start(db, supervisor, circle.client.id, other.id, "Cover")
+                handovers.cancel(db, supervisor, circle.client.id)
+            elif i == 1:
+                client, today = actor_for(circle.client), date.today()
+                ends = (today + timedelta(days=3)).isoformat()
+                contingencies.start_contingency(db, client, doc, "Unsettled", "", ends, today)
+                contingencies.end_contingency(db, client, doc, "Better.", today)
+            else:
+                reader = circle.advocate if i == 2 else circle.supervisor
+                documents.open_document(db, actor_for(reader), doc)
+
+    workers.run(body)
+    assert audit.verify_chain(db).ok
