@@ -18,6 +18,7 @@ from careplan.db.models import (
     Team,
     User,
 )
+from careplan.domain.care_plan import DEFAULT_REVIEW_WEEKS
 from careplan.domain.roles import Role
 from careplan.services import documents, passwords
 from careplan.services.accounts import actor_for
@@ -180,6 +181,7 @@ def plan_content(**overrides) -> dict:
         ],
         "care_team": [{"name": "Dr Patel", "role": "GP"}],
         "what_matters": {"text": "Being listened to."},
+        "review_interval_weeks": DEFAULT_REVIEW_WEEKS,
     }
     content.update(overrides)
     return content

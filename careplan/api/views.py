@@ -198,9 +198,11 @@ def save_version(document_id: int):
             body["change_note"],
             get_library().terms,
             body["part"],
+            exact=True,
         )
     except ContentInvalid as err:
-        return error_response(422, str(err), {f"content-{k}": [v] for k, v in err.errors.items()})
+        fields = {_content_field(k): [v] for k, v in err.errors.items()}
+        return error_response(422, str(err), fields)
     except Conflict as conflict:
         view = documents.conflict_view(db, actor(), conflict)
         detail = schemas.ConflictDetail().dump(
@@ -216,6 +218,12 @@ def save_version(document_id: int):
         )
         return error_response(409, str(conflict), conflict=detail)
     return _dump(schemas.SaveResult, result, 201 if result.saved else 200)
+
+
+def _content_field(key: str) -> str:
+    """The body's field a content error is about: `part` and `content` as they are, a place
+    inside the content as content-<place> (the form's names)."""
+    return key if key in ("part", "content") else f"content-{key}"
 
 
 @bp.get("/documents/<int:document_id>/compare")

@@ -136,6 +136,38 @@ class DocumentKind:
             into.pop(last, None)
         return merged
 
+    def require_exact(self, raw: dict, part: str = "") -> None:
+        """A program's submission says what it means: with `part`, that part and nothing
+        else; without, every part (an emptied one sent empty). A form leaves out what was
+        emptied; a program that leaves something out, or misspells it, would empty it."""
+        if part:
+            if part not in dict(self.sections()):
+                raise ContentInvalid({"part": "That part of the document does not exist."})
+            path = self.part_path(part)
+            node = raw
+            for name in path:
+                if not isinstance(node, dict) or set(node) != {name}:
+                    shape = "".join(f'{{"{n}": ' for n in path) + "…" + "}" * len(path)
+                    raise ContentInvalid(
+                        {ALL_CONTENT: f"With a part, send that part alone: {shape}"}
+                    )
+                node = node[name]
+            return
+        missing = [name for name in self._loader.fields if name not in raw]
+        for key, _ in self.sections():
+            path, node = self.part_path(key), raw
+            for name in path:
+                node = node.get(name) if isinstance(node, dict) else None
+            if node is None and path[0] not in missing:
+                missing.append(".".join(path))
+        if missing:
+            raise ContentInvalid(
+                {
+                    ALL_CONTENT: f"Missing: {', '.join(missing)}. Send the whole content (as "
+                    "reading the version gives it), or one part with `part`."
+                }
+            )
+
     def changed_by_others(self, content: dict, person_id: int) -> list[tuple[str, list[str]]]:
         """The sections where words `person_id` wrote were last changed by someone else, with
         those people's names: what a signer should read again before signing."""
@@ -168,16 +200,18 @@ class DocumentKind:
         before = dict(self.attributable(previous)) if previous else {}
         for key, node in self.attributable(content):
             old = before.get(key)
-            if old is None or is_blank(own_fields(old)):
+            if old is not None and own_fields(old) == own_fields(node):
+                # Unchanged, empty parts too: saving what is there credits nobody, so the
+                # same content saved by someone else is no new version.
+                node["written_by"] = old.get("written_by", author.as_dict())
+                node["changed_by"] = old.get("changed_by", author.as_dict())
+            elif old is None or is_blank(own_fields(old)):
                 # Filling in an empty part counts as writing it.
                 node["written_by"] = author.as_dict()
                 node["changed_by"] = author.as_dict()
-            elif own_fields(old) != own_fields(node):
-                node["written_by"] = old.get("written_by", author.as_dict())
-                node["changed_by"] = author.as_dict()
             else:
                 node["written_by"] = old.get("written_by", author.as_dict())
-                node["changed_by"] = old.get("changed_by", author.as_dict())
+                node["changed_by"] = author.as_dict()
         return content
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db.engine import Database
+from ..db.engine import TAKE_TURNS, Database
 from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utc_today, utcnow
 from ..domain.access import Access
 from ..domain.account_rules import called, introduce
@@ -24,6 +24,7 @@ from ..domain.blocks import owner_words
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare
 from ..domain.documents import strip_attribution
+from ..domain.errors import ContentInvalid
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
 from ..domain.merge import merge
@@ -578,7 +579,7 @@ def create_document(
         raise Invalid("Unknown kind of document.")
     title = template["name"] if template else KIND_LABELS[kind]
     with db.write() as s:
-        client = s.get(User, client_id, with_for_update=True)
+        client = s.get(User, client_id, with_for_update=TAKE_TURNS)
         if client is None or client.role != Role.CLIENT.value:
             raise NotFound()
         access = require_read(s, actor, client_id)
@@ -632,20 +633,31 @@ def save_version(
     change_note: str = "",
     terms: list[Term] | tuple = (),
     part: str = "",
+    exact: bool = False,
 ) -> SaveResult:
     """Append a version based on `base_number`; refuse with Conflict if that is no longer the latest.
 
     With `part`, `raw` holds only that section: the rest is taken unchanged from the base
-    version. Validation happens first and a refused save writes nothing.
+    version. `exact` (the API's saves) refuses a submission that leaves parts out or sends
+    more than its part (DocumentKind.require_exact). Validation happens first and a refused
+    save writes nothing.
     """
     change_note = (change_note or "").strip()
     if len(change_note) > 1000:
-        raise Invalid("Please keep the note about your change under 1000 characters.")
+        raise ContentInvalid(
+            {"change_note": "Please keep the note about your change under 1,000 characters."}
+        )
     with db.write() as s:
         doc, access = _load_document(s, actor, document_id)
         if not access.edit:
             raise ReadOnly("You can read this document but not change it.")
         kind = kind_for(doc.kind, doc.template)
+        if not 0 <= base_number <= doc.head_number:
+            raise Invalid(
+                f"There is no version {base_number}: the latest is version {doc.head_number}."
+            )
+        if exact:
+            kind.require_exact(raw, part)
         if part:
             raw = kind.with_part(_base_content(s, doc, kind, base_number), raw, part)
         content = kind.validate(raw)
@@ -731,8 +743,6 @@ def check_wording(
 
 
 def _base_content(s: Session, doc: Document, kind, base_number: int) -> dict:
-    if not 0 <= base_number <= doc.head_number:
-        raise Invalid("That version does not exist.")
     return _version(s, doc.id, base_number)[0].content if base_number else kind.empty_content()
 
 

@@ -114,6 +114,23 @@ def register(app: Flask) -> None:
             "Please go back, reload the page and try again.",
         ), 400
 
+    @app.errorhandler(400)
+    def _bad_request(_err):
+        return render_template(
+            "errors/400.html",
+            message="Part of this form could not be read. Nothing was saved. Please go back, "
+            "reload the page and try again.",
+        ), 400
+
+    @app.errorhandler(413)
+    def _too_large(_err):
+        limit = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        return render_template(
+            "errors/400.html",
+            message=f"That was more than this service takes at once ({limit} MB). Nothing "
+            "was saved. Please go back and send less, a part at a time.",
+        ), 413
+
     @app.errorhandler(405)
     def _method(_err):
         return render_template("errors/404.html"), 405

@@ -7,6 +7,7 @@ from werkzeug.datastructures import MultiDict
 from ..db.models import utc_today
 from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
 from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
+from ..domain.documents import ALL_CONTENT
 from ..domain.errors import ContentInvalid, DomainError
 from ..domain.form_places import place
 from ..domain.kinds import kind_for
@@ -14,7 +15,7 @@ from ..domain.language import check_text
 from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
 from ..services import comments, documents, drafts
-from ..services.errors import Conflict, ServiceError
+from ..services.errors import Conflict, Invalid, ServiceError
 from .forms import base_number_from_form, content_from_form, draft_fields, shown_again
 
 bp = Blueprint("documents", __name__)
@@ -165,6 +166,11 @@ def edit(document_id: int):
         return _edit_page(
             page, shown_again(content), base_number, part, change_note, err.errors, status=422
         )
+    except Invalid as err:  # the form itself is wrong (an old page's version): keep the words
+        page = documents.open_document(db, actor, document_id)
+        errors = {ALL_CONTENT: str(err)}
+        return _edit_page(page, shown_again(content), page.head_number, part, change_note, errors,
+                          status=400)  # fmt: skip
     except Conflict as conflict:
         view = documents.conflict_view(db, actor, conflict)
         return render_template(

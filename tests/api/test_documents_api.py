@@ -72,11 +72,52 @@ def test_saving_nothing_new_answers_200_without_a_version(client, db, world, tok
 def test_content_is_validated_like_the_forms(client, world, token_for):
     response = client.post(
         f"/api/v1/documents/{world.own_plan}/versions",
-        json={"base_version": 2, "content": {"goals": [{"title": "x" * 5000}]}},
+        json={"base_version": 2, "content": plan_content(goals=[{"title": "x" * 5000}])},
         headers=bearer(token_for(world.own.client)),
     )
     error = assert_error(response, 422)
     assert any(name.startswith("content-goals") for name in error["fields"])
+
+
+def test_a_save_says_exactly_what_it_changes_and_nothing_is_emptied_by_leaving_it_out(
+    client, db, world, token_for
+):
+    url = f"/api/v1/documents/{world.own_plan}/versions"
+    me = bearer(token_for(world.own.client))
+
+    def post(**body):
+        return client.post(url, json={"base_version": 2, **body}, headers=me)
+
+    # Without `part`, the whole content: a section left out would have been emptied.
+    whole = plan_content()
+    del whole["goals"], whole["care_team"]
+    error = assert_error(post(content=whole), 422)
+    assert error["fields"]["content"] == [
+        "Missing: goals, care_team. Send the whole content (as reading the version gives "
+        "it), or one part with `part`."
+    ]
+    # With `part`, that part alone: anything else is refused, not ignored.
+    extra = {"what_matters": {"text": "Mine"}, "goals": "not a list"}
+    assert "content" in assert_error(post(part="what_matters", content=extra), 422)["fields"]
+    assert "content" in assert_error(post(part="what_matters", content={}), 422)["fields"]
+    typo = {"whatmatters": {"text": "Mine"}}
+    assert "content" in assert_error(post(part="what_matters", content=typo), 422)["fields"]
+    assert "part" in assert_error(post(part="nonsense", content={}), 422)["fields"]
+    # A version that does not exist is said to, whether or not a part is named.
+    for part in ("", "what_matters"):
+        body = {"base_version": 9, "part": part, "content": {"what_matters": {}}}
+        answer = client.post(url, json=body, headers=me)
+        assert "There is no version 9: the latest is version 2." in assert_error(answer, 400)[
+            "message"
+        ]
+    assert documents.count_versions(db, world.own_plan) == 2
+    # What reading a version gives, sent back as it is, saves nothing (and the part emptied
+    # on purpose, sent empty, saves).
+    current = client.get(f"{url}/2", headers=me).get_json()["content"]
+    same = client.post(url, json={"base_version": 2, "content": current}, headers=me)
+    assert same.status_code == 200 and same.get_json()["saved"] is False
+    emptied = post(part="what_matters", content={"what_matters": {}})
+    assert emptied.status_code == 201 and documents.count_versions(db, world.own_plan) == 3
 
 
 @pytest.mark.parametrize(

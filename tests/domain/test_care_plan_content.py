@@ -1,3 +1,4 @@
+import copy
 from datetime import date
 
 import pytest
@@ -110,6 +111,13 @@ def test_filling_in_an_empty_domain_counts_as_writing_it():
     raw = {**first, "domains": {**first["domains"], "money": {"own_words": "Benefits stopped"}}}
     second = CARE_PLAN.attribute(first, CARE_PLAN.validate(raw, ids()), CLIENT)
     assert second["domains"]["money"]["written_by"] == CLIENT.as_dict()
+
+
+def test_saving_what_is_there_credits_nobody_with_the_empty_parts():
+    first = CARE_PLAN.attribute(None, CARE_PLAN.validate(valid(), ids()), WORKER)
+    again = CARE_PLAN.attribute(first, CARE_PLAN.validate(copy.deepcopy(first), ids()), CLIENT)
+    assert again == first  # the same content, the same hash: no new version
+    assert first["domains"]["money"]["written_by"] == WORKER.as_dict()  # empty, and stays so
 
 
 def test_form_names_unflatten_into_nested_content():

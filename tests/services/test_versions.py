@@ -72,6 +72,13 @@ def test_saving_unchanged_content_adds_no_version(db, circle):
     page = documents.open_document(db, worker, doc)
     result = documents.save_version(db, worker, doc, 1, page.content)
     assert not result.saved and documents.count_versions(db, doc) == 1
+    # Nor when the other signer sends it back as it is, empty parts and all: the parts they
+    # did not change are not theirs.
+    client = actor_for(circle.client)
+    result = documents.save_version(
+        db, client, doc, 1, documents.open_document(db, client, doc).content
+    )
+    assert not result.saved and documents.count_versions(db, doc) == 1
 
 
 def test_supervisors_and_advocates_read_but_never_edit_and_their_reads_are_recorded(db, circle):

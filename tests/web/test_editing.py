@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from careplan.domain.documents import strip_attribution
 from careplan.services import documents, drafts
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
@@ -41,9 +40,37 @@ def test_one_part_is_edited_on_its_own_page(app, db, circle):
     assert saved.status_code == 302
     after = documents.open_document(db, actor_for(circle.client), doc).content
     assert after["what_matters"]["text"] == "My dog and my garden"
-    # Every other part is as it was (empty parts carry whoever saved last: see attribute()).
+    # Every other part is as it was, with who wrote it (empty parts too: see attribute()).
     assert after["goals"] == before["goals"]
-    assert strip_attribution(after["domains"]) == strip_attribution(before["domains"])
+    assert after["domains"] == before["domains"]
+
+
+def test_a_refused_form_comes_back_with_the_words_typed_in_it(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+
+    def post(**fields):
+        data = {"csrf_token": csrf_token(web), "part": "what_matters",
+                "what_matters-text": "Words I do not want to type again", **fields}  # fmt: skip
+        return web.post(url, data=data)
+
+    # An old page that names a version that does not exist (or a forged one).
+    stale = post(base_number="7")
+    assert stale.status_code == 400
+    page = " ".join(_text(stale).split())
+    assert "There is no version 7: the latest is version 1." in page
+    assert "Words I do not want to type again</textarea>" in page
+    # A change note too long: said beside the note, the writing kept.
+    long = post(base_number="1", change_note="n" * 1001)
+    assert long.status_code == 422
+    page = _text(long)
+    assert 'id="change_note-error">Please keep the note about your change under 1,000' in page
+    assert "Words I do not want to type again</textarea>" in page
+    # A form that cannot be read at all gets the service's own page, not a bare one.
+    unreadable = post(base_number="")
+    assert unreadable.status_code == 400 and "Nothing was saved" in _text(unreadable)
+    assert documents.open_document(db, actor_for(circle.client), doc).head_number == 1
 
 
 def test_checking_the_wording_first_shows_suggestions_and_saves_nothing(app, db, circle):
