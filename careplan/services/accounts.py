@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db.engine import Database
+from ..db.engine import TAKE_TURNS, Database
 from ..db.models import (
     AdvocateInvitation,
     CaseloadLink,
@@ -51,7 +51,10 @@ def create_team(db: Database, name: str, actor: Actor | None = None) -> Team:
             raise Invalid(f"There is already a team called {name!r}.")
         team = Team(name=name)
         s.add(team)
-        s.flush()
+        try:
+            s.flush()
+        except IntegrityError:  # the same name made at the same moment, by another press
+            raise Invalid(f"There is already a team called {name!r}.") from None
         audit.record(s, actor, "team.create", "team", team.id, detail={"name": name})
         return team
 
@@ -134,6 +137,8 @@ def link_caseload(
     """Put a client on a key worker's caseload, ending any earlier link (kept as history)."""
     with db.write() as s:
         client = _user_with_role(s, client_email, Role.CLIENT)
+        # Two choices at once take turns: the second ends the first's link, never a clash.
+        s.get(User, client.id, with_for_update=TAKE_TURNS)
         worker = _user_with_role(s, key_worker_email, Role.KEY_WORKER)
         now = utcnow()
         for old in s.scalars(
@@ -281,6 +286,7 @@ def invite_advocate(db: Database, client: Actor, advocate_id: int) -> None:
     if client.role is not Role.CLIENT:
         raise NotFound()
     with db.write() as s:
+        s.get(User, client.id, with_for_update=TAKE_TURNS)  # the same form twice: one invite
         advocate = s.get(User, advocate_id)
         if advocate is None or advocate.role != Role.ADVOCATE.value or not advocate.active:
             raise NotFound()
@@ -297,10 +303,25 @@ def invite_advocate(db: Database, client: Actor, advocate_id: int) -> None:
         audit.record(s, client, "advocate.invite", "user", advocate_id, client_id=client.id)
 
 
+def _ever_invited(s: Session, client_id: int, advocate_id: int) -> bool:
+    return (
+        s.scalar(
+            select(AdvocateInvitation.id)
+            .where(
+                AdvocateInvitation.client_id == client_id,
+                AdvocateInvitation.advocate_id == advocate_id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def revoke_advocate(db: Database, client: Actor, advocate_id: int) -> None:
     if client.role is not Role.CLIENT:
         raise NotFound()
     with db.write() as s:
+        s.get(User, client.id, with_for_update=TAKE_TURNS)  # the same form twice: one revoke
         invites = s.scalars(
             select(AdvocateInvitation).where(
                 AdvocateInvitation.client_id == client.id,
@@ -309,6 +330,8 @@ def revoke_advocate(db: Database, client: Actor, advocate_id: int) -> None:
             )
         ).all()
         if not invites:
+            if _ever_invited(s, client.id, advocate_id):
+                return  # already done (a second tap): nothing more to do
             raise NotFound()
         for invite in invites:
             invite.revoked_at = utcnow()

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.engine import Database
+from ..db.engine import TAKE_TURNS, Database
 from ..db.models import CaseloadLink, PasswordLink, SupervisorTeam, Team, User, utcnow
 from ..domain.caseload_rules import closing_problem, giving_problem, team_problem
 from ..domain.paging import Window
@@ -346,7 +346,10 @@ def set_supervision(
 ) -> None:
     require_admin(admin)
     with db.write() as s:
-        supervisor = _user(s, supervisor_id)
+        # The same change twice at once: the second sees the first's (taking turns).
+        supervisor = s.get(User, supervisor_id, with_for_update=TAKE_TURNS)
+        if supervisor is None:
+            raise NotFound()
         if supervisor.role != Role.SUPERVISOR.value or s.get(Team, team_id) is None:
             raise Invalid("Please choose a team for a supervisor.")
         row = s.get(SupervisorTeam, (supervisor_id, team_id))

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.engine import Database
+from ..db.engine import TAKE_TURNS, Database
 from ..db.models import (
     CaseloadLink,
     CrisisAlert,
@@ -222,6 +222,8 @@ def respond(db: Database, actor: Actor, document_id: int, note: str, now: dateti
         doc, access = _document_and_access(s, actor, document_id, now)
         if not access.respond:
             raise ReadOnly("Your key worker, their team or their supervisor responds here.")
+        # Two answers at once take turns, so the second finds the alerts answered.
+        s.get(Document, doc.id, with_for_update=TAKE_TURNS)
         waiting = list(s.scalars(_waiting().where(CrisisAlert.document_id == doc.id)))
         if not waiting:
             raise Invalid("Someone has already responded. Nothing else is waiting.")

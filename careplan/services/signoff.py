@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db import notify
-from ..db.engine import Database
+from ..db.engine import TAKE_TURNS, Database
 from ..db.models import (
     AdvocateInvitation,
     AdvocateReviewRequest,
@@ -344,6 +344,13 @@ def _signable(
 ) -> tuple[Document, Version, list[str], SignOff]:
     """The document, the version, the key parts left blank and the decision before this
     signature; or the reason this person cannot sign this version now, raised."""
+    if lock:
+        # A handover taken over while this signature is decided would change who the key
+        # worker is: both take turns on the client's row, the client's row first, then the
+        # document's, in that order everywhere.
+        client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
+        if client_id is not None:
+            s.get(User, client_id, with_for_update=TAKE_TURNS)
     doc = s.get(Document, document_id, with_for_update=lock)
     if doc is None:
         raise NotFound()

@@ -14,23 +14,52 @@ content hashes, and the audit chain must hold exactly one intact "document.edit"
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from bench.document_form import DocumentForm
-from careplan.db.models import AuditEvent, Document, Version
+from careplan.db.models import (
+    AdvocateInvitation,
+    AuditEvent,
+    CaseloadLink,
+    ContingencyActivation,
+    CrisisResponse,
+    Document,
+    PdfRender,
+    Team,
+    Version,
+)
 from careplan.domain.audit_chain import GENESIS, event_hash
 from careplan.domain.canonical import content_hash
-from careplan.services import audit, contingencies, documents, handovers
+from careplan.domain.errors import ContentInvalid
+from careplan.services import (
+    accounts,
+    admin_accounts,
+    audit,
+    contingencies,
+    crisis_alerts,
+    documents,
+    handovers,
+    signoff,
+)
 from careplan.services.accounts import actor_for
-from careplan.services.errors import Conflict
+from careplan.services.errors import Conflict, Invalid, NotFound
 from tests.conftest import BACKEND, login
-from tests.factories import Circle, KeyWorkerFactory, make_agreement, make_plan
+from tests.factories import (
+    PASSWORD,
+    AdvocateFactory,
+    Circle,
+    KeyWorkerFactory,
+    SupervisorFactory,
+    make_agreement,
+    make_plan,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -335,3 +364,115 @@ def test_handovers_reads_and_crisis_plans_at_once_never_deadlock(app, db):
 
     workers.run(body)
     assert audit.verify_chain(db).ok
+
+
+def test_a_handover_taken_over_while_the_old_worker_signs_leaves_one_true_state(app, db):
+    """Either the signature comes first (agreed, then the caseload moves) or the handover
+    does (the old worker may no longer sign): never a version stored as agreed, with its PDF
+    queued, that the sign-off rules say is not."""
+    for _ in range(8):
+        doc = _sign_while_handed_over(db)
+        with db.read() as s:
+            row = s.get(Document, doc)
+            fresh = signoff.decide_for(s, row)
+            renders = s.scalar(
+                sa.select(sa.func.count())
+                .select_from(PdfRender)
+                .where(PdfRender.document_id == doc)
+            )
+        assert (row.signoff_state, row.agreed_version) == (
+            fresh.state.value,
+            fresh.agreed.number if fresh.agreed else None,
+        )
+        assert renders == (1 if fresh.agreed else 0)
+
+
+def _sign_while_handed_over(db) -> int:
+    circle = Circle()
+    newcomer = KeyWorkerFactory(team_id=circle.team.id)
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, newcomer.id, "Cover")
+    workers = Workers(2)
+
+    def body(i: int) -> None:
+        workers.barrier.wait()
+        if i == 1:
+            handovers.acknowledge(db, actor_for(newcomer), circle.client.id)
+            return
+        with contextlib.suppress(NotFound):  # the handover came first: no longer theirs
+            signoff.sign(db, actor_for(circle.key_worker), doc, 1, "signed", "", PASSWORD)
+
+    workers.run(body)
+    return doc
+
+
+def _once_at_a_time(n: int, action, allowed=(Invalid, ContentInvalid)) -> list:
+    """Runs `action` on n threads at the same moment (the same form sent n times); returns
+    what each answered: None, or the refusal a person would be shown."""
+    workers, answers = Workers(n), []
+
+    def body(_: int) -> None:
+        workers.barrier.wait()
+        try:
+            action()
+            answers.append(None)
+        except allowed as refusal:
+            answers.append(refusal)
+
+    workers.run(body)
+    return answers
+
+
+def _count(db, model, *where) -> int:
+    with db.read() as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def test_the_same_form_sent_four_times_at_once_acts_once(app, db):
+    circle = Circle()
+    client, admin = actor_for(circle.client), actor_for(circle.admin)
+    other = AdvocateFactory()
+    _once_at_a_time(4, lambda: accounts.invite_advocate(db, client, other.id))
+    assert _count(db, AdvocateInvitation, AdvocateInvitation.advocate_id == other.id) == 1
+    _once_at_a_time(4, lambda: accounts.revoke_advocate(db, client, other.id))
+    assert _count(db, AuditEvent, AuditEvent.action == "advocate.revoke") == 1
+
+    answers = _once_at_a_time(4, lambda: accounts.create_team(db, "Riverside", admin))
+    assert answers.count(None) == 1 and _count(db, Team, Team.name == "Riverside") == 1
+
+    worker = KeyWorkerFactory(team_id=circle.team.id)
+    _once_at_a_time(
+        4, lambda: admin_accounts.give_key_worker(db, admin, circle.client.id, worker.id)
+    )
+    open_links = (CaseloadLink.client_id == circle.client.id, CaseloadLink.ended_at.is_(None))
+    assert _count(db, CaseloadLink, *open_links) == 1
+
+    supervisor = SupervisorFactory()
+    _once_at_a_time(
+        4,
+        lambda: admin_accounts.set_supervision(db, admin, supervisor.id, circle.team.id, True),
+    )
+    assert _count(db, AuditEvent, AuditEvent.action == "supervision.add") == 1
+
+
+def test_a_crisis_plan_sent_four_times_at_once_is_in_effect_once_and_answered_once(app, db):
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    client, today = actor_for(circle.client), date.today()
+    ends = (today + timedelta(days=3)).isoformat()
+    answers = _once_at_a_time(
+        4,
+        lambda: contingencies.start_contingency(db, client, doc, "Unsettled", "", ends, today),
+    )
+    assert answers.count(None) == 1
+    assert _count(db, ContingencyActivation, ContingencyActivation.document_id == doc) == 1
+    answers = _once_at_a_time(
+        4,
+        lambda: crisis_alerts.respond(
+            db, actor_for(circle.key_worker), doc, "On my way.", datetime.now(UTC)
+        ),
+    )
+    assert answers.count(None) == 1 and _count(db, CrisisResponse) == 1
+    _once_at_a_time(4, lambda: contingencies.end_contingency(db, client, doc, "Better.", today))
+    assert _count(db, AuditEvent, AuditEvent.action == "contingency.end") == 1
