@@ -144,14 +144,17 @@ def authenticate(db: Database, secret: str | None, address: str, now: datetime |
     now = now or utcnow()
     throttle = throttle_for(db)
     throttle.before_token_check(address)
-    found = None
-    if looks_like_token(secret):
-        with db.read() as s:
-            found = s.execute(
-                select(ApiToken, User)
-                .join(User, User.id == ApiToken.user_id)
-                .where(ApiToken.token_hash == token_hash(secret))
-            ).first()
+    if not looks_like_token(secret):
+        # No token, or something no token looks like: no guess at one, so it does not
+        # count towards a pause (a script without its token would otherwise pause signing
+        # in for everyone behind the same address).
+        raise TokenRefused()
+    with db.read() as s:
+        found = s.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == token_hash(secret))
+        ).first()
     if found is None:
         throttle.token_refused(address)
         raise TokenRefused()

@@ -171,6 +171,9 @@ def test_wrong_tokens_are_paused_like_wrong_passwords(database_url, tmp_path):
     )
     client = app.test_client()
     try:
+        # Asking without a token is no guess at one: it never pauses anybody.
+        for headers in [{}] * 5 + [{"Authorization": "Bearer "}] * 5:
+            assert_error(client.get("/api/v1/clients", headers=headers), 401)
         for _ in range(3):
             assert_error(client.get("/api/v1/clients", headers=bearer("guess")), 401)
         paused = client.get("/api/v1/clients", headers=bearer("guess"))
