@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 
 from ..db.models import utc_today, utcnow
 from ..domain.errors import ContentInvalid
-from ..domain.numbers import whole_number
+from ..domain.numbers import whole_number_or_none
 from ..domain.reviews import ClientChannel
 from ..domain.roles import Role
 from ..extensions import get_db
@@ -108,7 +108,10 @@ def notifications():
 @bp.post("/me/notifications/read")
 @login_required
 def mark_read():
-    one = request.form.get("notification_id", type=whole_number)
+    raw = request.form.get("notification_id")
+    one = whole_number_or_none(raw) if raw is not None else None
+    if raw is not None and one is None:
+        abort(400)  # one message named, unreadably: never taken to mean all of them
     reminders.mark_read(get_db(), current_user.actor, utcnow(), one)
     return redirect(url_for("reminders.notifications"))
 

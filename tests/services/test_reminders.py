@@ -591,6 +591,10 @@ def test_notifications_page_lists_only_my_own_and_marks_them_read(app, db, clien
     assert "You have a review coming up on Wednesday 3 March 2027." in html
     assert circle.client.display_name + ":" not in html  # the key worker's note is not here
     assert reminders.unread_count(db, actor_for(circle.client)) == 1
+    # One message named unreadably is refused, not taken to mean all of them.
+    garbled = {"csrf_token": csrf_token(client), "notification_id": "abc"}
+    assert client.post("/me/notifications/read", data=garbled).status_code == 400
+    assert reminders.unread_count(db, actor_for(circle.client)) == 1
     response = client.post("/me/notifications/read", data={"csrf_token": csrf_token(client)})
     assert response.status_code == 302
     assert reminders.unread_count(db, actor_for(circle.client)) == 0
