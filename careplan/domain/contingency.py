@@ -64,10 +64,23 @@ def check_self_referral(
     return SelfReferralCheck(ok, tuple(reasons))
 
 
+NOTE_LIMIT = 5000
+TOO_LONG = f"Please keep this under {NOTE_LIMIT:,} characters. Nothing was lost: it is still here."
+
+
+def validate_end_note(note: str) -> str:
+    note = (note or "").strip()
+    if len(note) > NOTE_LIMIT:
+        raise ContentInvalid({"end_note": TOO_LONG})
+    return note
+
+
 def validate_self_referral_request(
-    nights_raw: str, last_discharge_raw: str, today: date
+    nights_raw: str, last_discharge_raw: str, note: str, today: date
 ) -> tuple[int, date | None]:
     errors = {}
+    if len((note or "").strip()) > NOTE_LIMIT:
+        errors["note"] = TOO_LONG
     nights = None
     nights = whole_number_or_none(str(nights_raw or "").strip())
     if nights is None:
@@ -114,10 +127,10 @@ def validate_activation(
     errors = {}
     if not (observed or "").strip():
         errors["observed"] = "Please say what was noticed."
-    elif len(observed) > 5000:
-        errors["observed"] = "Please keep this under 5000 characters."
-    if len(actions or "") > 5000:
-        errors["actions_taken"] = "Please keep this under 5000 characters."
+    elif len(observed) > NOTE_LIMIT:
+        errors["observed"] = TOO_LONG
+    if len(actions or "") > NOTE_LIMIT:
+        errors["actions_taken"] = TOO_LONG
     ends_on = None
     try:
         ends_on = date.fromisoformat(ends_on_raw or "")

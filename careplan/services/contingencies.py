@@ -15,6 +15,7 @@ from ..domain.contingency import (
     SelfReferralTerms,
     check_self_referral,
     validate_activation,
+    validate_end_note,
     validate_self_referral_request,
 )
 from ..domain.crisis_alerts import AlertKind
@@ -141,6 +142,7 @@ def start_contingency(
 
 
 def end_contingency(db: Database, actor: Actor, document_id: int, note: str, today: date) -> None:
+    note = validate_end_note(note)
     with db.write() as s:
         doc, _ = _agreed_agreement(s, actor, document_id)
         current = next((a for a in _activations(s, doc.id) if _period(a).active(today)), None)
@@ -148,7 +150,7 @@ def end_contingency(db: Database, actor: Actor, document_id: int, note: str, tod
             raise Invalid("The plan is not in effect at the moment.")
         current.ended_at = utcnow()
         current.ended_by_id = actor.id
-        current.end_note = (note or "").strip()[:5000]
+        current.end_note = note
         audit.record(
             s,
             actor,
@@ -174,7 +176,7 @@ def request_self_referral(
     """Check and record the request; whatever the answer, someone is alerted to respond."""
     with db.write() as s:
         doc, version = _agreed_agreement(s, actor, document_id)
-        nights, last = validate_self_referral_request(nights_raw, last_discharge_raw, today)
+        nights, last = validate_self_referral_request(nights_raw, last_discharge_raw, note, today)
         result = check_self_referral(SelfReferralTerms.of(version.content), nights, today, last)
         request = SelfReferralRequest(
             document_id=doc.id,
@@ -184,7 +186,7 @@ def request_self_referral(
             last_discharge_on=last,
             within_terms=result.within_terms,
             reasons=list(result.reasons),
-            note=(note or "").strip()[:2000],
+            note=(note or "").strip(),
         )
         s.add(request)
         s.flush()

@@ -68,9 +68,13 @@ def start_contingency(document_id: int):
 @bp.post("/documents/<int:document_id>/crisis-plan/end")
 @login_required
 def end_contingency(document_id: int):
-    contingencies.end_contingency(
-        get_db(), current_user.actor, document_id, request.form.get("end_note", ""), utc_today()
-    )
+    form = request.form
+    try:
+        contingencies.end_contingency(
+            get_db(), current_user.actor, document_id, form.get("end_note", ""), utc_today()
+        )
+    except ContentInvalid as err:
+        return _crisis_page(document_id, errors=err.errors, form=form), 422
     flash("The plan is no longer in effect. A review after the crisis is now due.")
     return redirect(url_for("agreements.crisis", document_id=document_id))
 

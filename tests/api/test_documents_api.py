@@ -107,9 +107,10 @@ def test_a_save_says_exactly_what_it_changes_and_nothing_is_emptied_by_leaving_i
     for part in ("", "what_matters"):
         body = {"base_version": 9, "part": part, "content": {"what_matters": {}}}
         answer = client.post(url, json=body, headers=me)
-        assert "There is no version 9: the latest is version 2." in assert_error(answer, 400)[
-            "message"
-        ]
+        assert (
+            "There is no version 9: the latest is version 2."
+            in assert_error(answer, 400)["message"]
+        )
     assert documents.count_versions(db, world.own_plan) == 2
     # What reading a version gives, sent back as it is, saves nothing (and the part emptied
     # on purpose, sent empty, saves).

@@ -7,6 +7,7 @@ from careplan.domain.contingency import (
     SelfReferralTerms,
     check_self_referral,
     validate_activation,
+    validate_end_note,
     validate_self_referral_request,
 )
 from careplan.domain.errors import ContentInvalid
@@ -38,9 +39,16 @@ def test_no_terms_means_outside():
 
 def test_request_input_is_checked():
     with pytest.raises(ContentInvalid) as err:
-        validate_self_referral_request("two", "2027-04-01", TODAY)
+        validate_self_referral_request("two", "2027-04-01", "", TODAY)
     assert set(err.value.errors) == {"nights", "last_discharge_on"}
-    assert validate_self_referral_request("3", "", TODAY) == (3, None)
+    assert validate_self_referral_request("3", "", "", TODAY) == (3, None)
+    with pytest.raises(ContentInvalid) as err:  # said, never cut short unseen
+        validate_self_referral_request("3", "", "n" * 5001, TODAY)
+    assert set(err.value.errors) == {"note"}
+    with pytest.raises(ContentInvalid) as err:
+        validate_end_note("n" * 5001)
+    assert set(err.value.errors) == {"end_note"}
+    assert validate_end_note(" Better now. ") == "Better now."
 
 
 def test_a_contingency_is_temporary_and_schedules_a_review():

@@ -395,8 +395,17 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
             (circle.key_worker.id, "I will phone you at 3pm.")
         ]
 
-    # The key worker ends it; the page keeps the record, with its note.
+    # A note too long is said, kept on the page, and ends nothing.
     page = worker.get(crisis).read().decode()
+    code, refusal = _refused(
+        lambda: worker.post(f"{crisis}/end", {"end_note": "Long. " * 900}, page)
+    )
+    assert code == 422 and "Please keep this under 5,000 characters." in refusal
+    assert "Long. Long." in refusal
+    with db.read() as s:
+        assert s.get(ContingencyActivation, activation.id).ended_at is None
+
+    # The key worker ends it; the page keeps the record, with its note.
     path, page = landed(worker.post(f"{crisis}/end", {"end_note": "Sleeping again."}, page))
     assert path == crisis and "The plan is no longer in effect." in page
     assert "The plan is in effect now" not in page and "“Sleeping again.”" in page
