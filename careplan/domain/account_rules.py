@@ -13,8 +13,29 @@ MAX_PASSWORD_LENGTH = 200  # Argon2 copes with more; a limit keeps a form from b
 MAX_NAME_LENGTH = 100
 MAX_PRONOUNS_LENGTH = 40
 
+MAX_FULL_NAME_LENGTH = 200  # a person's or a team's name, as an administrator writes it
+
 # Offered as suggestions only: anyone may write their own.
 PRONOUN_SUGGESTIONS = ("she/her", "he/him", "they/them")
+
+# Invisible characters that turn the text around them or hide in it (zero-width space,
+# direction marks, embeddings, overrides and isolates, the byte-order mark): in a name they
+# would let one name pass for another. Joiners stay: some scripts and emoji need them.
+_HIDDEN = dict.fromkeys(
+    [0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+)
+
+
+def plain_name(raw: str | None) -> str:
+    """A name as it is kept: single spaces, none of the hidden characters above."""
+    return " ".join((raw or "").translate(_HIDDEN).split())
+
+
+def full_name_problem(name: str, what: str = "A person") -> str | None:
+    """What is wrong with a person's or team's name (already made plain), or None."""
+    if not any(ch.isalnum() for ch in name) or len(name) > MAX_FULL_NAME_LENGTH:
+        return f"{what} needs a name (up to {MAX_FULL_NAME_LENGTH} characters, with letters)."
+    return None
 
 
 def new_password_problems(password: str, repeated: str, email: str = "") -> dict[str, str]:
@@ -42,10 +63,11 @@ class Profile:
 
 def clean_profile(preferred_name: str, pronouns: str) -> tuple[Profile, dict[str, str]]:
     """The profile as it will be kept (trimmed, single spaces), and what is wrong with it."""
-    name = " ".join((preferred_name or "").split())
-    said = " ".join((pronouns or "").split())
+    name, said = plain_name(preferred_name), plain_name(pronouns)
     errors = {}
-    if len(name) > MAX_NAME_LENGTH:
+    if name and not any(ch.isalnum() for ch in name):
+        errors["preferred_name"] = "Please use letters for the name you go by, or leave it empty."
+    elif len(name) > MAX_NAME_LENGTH:
         errors["preferred_name"] = f"Please keep this under {MAX_NAME_LENGTH} characters."
     if len(said) > MAX_PRONOUNS_LENGTH:
         errors["pronouns"] = f"Please keep this under {MAX_PRONOUNS_LENGTH} characters."

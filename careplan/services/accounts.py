@@ -19,7 +19,7 @@ from ..db.models import (
     User,
     utcnow,
 )
-from ..domain.account_rules import new_password_problems
+from ..domain.account_rules import full_name_problem, new_password_problems, plain_name
 from ..domain.roles import Role
 from . import audit, passwords
 from .actor import Actor
@@ -43,9 +43,9 @@ def create_team(db: Database, name: str, actor: Actor | None = None) -> Team:
     line); anyone else is answered as on any administrator's page: not found."""
     if actor is not None and actor.role is not Role.ADMIN:
         raise NotFound()
-    name = " ".join((name or "").split())
-    if not name or len(name) > 200:
-        raise Invalid("A team needs a name (up to 200 characters).")
+    name = plain_name(name)
+    if problem := full_name_problem(name, "A team"):
+        raise Invalid(problem)
     with db.write() as s:
         if s.scalar(select(Team).where(Team.name == name)):
             raise Invalid(f"There is already a team called {name!r}.")
@@ -93,11 +93,11 @@ def add_user(
 ) -> User:
     """Check and insert a new account inside the caller's transaction."""
     email = email.strip().lower()
-    display_name = " ".join(display_name.split())
+    display_name = plain_name(display_name)
     if not looks_like_email(email):
         raise Invalid(f"{email!r} does not look like an e-mail address.")
-    if not display_name or len(display_name) > 200:
-        raise Invalid("A person needs a name (up to 200 characters).")
+    if problem := full_name_problem(display_name):
+        raise Invalid(problem)
     try:
         role = Role(role)
     except ValueError as exc:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import TAKE_TURNS, Database
 from ..db.models import CaseloadLink, PasswordLink, SupervisorTeam, Team, User, utcnow
+from ..domain.account_rules import full_name_problem, plain_name
 from ..domain.caseload_rules import closing_problem, giving_problem, team_problem
 from ..domain.paging import Window
 from ..domain.roles import Role
@@ -212,10 +213,10 @@ def update_details(
     db: Database, admin: Actor, user_id: int, name: str, email: str, team_id: int | None
 ) -> None:
     require_admin(admin)
-    name = " ".join((name or "").split())
+    name = plain_name(name)
     email = (email or "").strip().lower()
-    if not name or len(name) > 200:
-        raise Invalid("A person needs a name (up to 200 characters).")
+    if problem := full_name_problem(name):
+        raise Invalid(problem)
     if not accounts.looks_like_email(email):
         raise Invalid(f"{email!r} does not look like an e-mail address.")
     with db.write() as s:

@@ -6,8 +6,10 @@ from careplan.domain.account_rules import (
     MAX_PRONOUNS_LENGTH,
     called,
     clean_profile,
+    full_name_problem,
     introduce,
     new_password_problems,
+    plain_name,
 )
 
 
@@ -44,3 +46,18 @@ def test_only_a_clients_own_account_events_belong_to_their_records():
     assert own_records_of(7, Role.CLIENT) == 7
     for role in (Role.KEY_WORKER, Role.SUPERVISOR, Role.ADVOCATE, Role.ADMIN):
         assert own_records_of(7, role) is None
+
+
+def test_a_name_keeps_no_character_that_hides_or_turns_the_text_around_it():
+    assert plain_name("  Béa\u200b  Client\u202e ") == "Béa Client"
+    assert plain_name("\u2067سارا\u2069") == "سارا"
+    assert plain_name("Ana\u200dïs") == "Ana\u200dïs"  # joiners stay: scripts need them
+    assert full_name_problem(plain_name("\u200f")) is not None  # nothing left to read
+    assert full_name_problem("---") is not None
+    assert full_name_problem("x" * 201) is not None
+    assert full_name_problem("Team North", "A team") is None
+    profile, errors = clean_profile("\u202e", "they/them")
+    assert errors == {}, "an invisible character alone is no name: it is left empty"
+    assert profile.preferred_name == ""
+    _, errors = clean_profile("!!", "")
+    assert set(errors) == {"preferred_name"}
