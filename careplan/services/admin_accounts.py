@@ -20,7 +20,7 @@ from ..domain.account_rules import full_name_problem, plain_name
 from ..domain.caseload_rules import closing_problem, giving_problem, team_problem
 from ..domain.paging import Window
 from ..domain.roles import Role
-from . import account_emails, account_settings, accounts, audit, passwords
+from . import account_emails, account_settings, accounts, api_tokens, audit, passwords, reminders
 from .account_settings import IssuedLink
 from .actor import Actor
 from .errors import Invalid, NotFound
@@ -268,7 +268,11 @@ def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> None:
         user.active = active
         if not active:
             user.session_epoch = user.session_epoch + 1
-            account_settings.void_links(s, user.id)  # reopening must not revive them
+            # Reopening must not revive anything that let someone in: links to choose a
+            # password, the calendar's private address, access tokens.
+            account_settings.void_links(s, user.id)
+            reminders.forget_calendar(s, user.id)
+            api_tokens.revoke_all(s, user.id, utcnow())
         audit.record(s, admin, "user.open" if active else "user.close", "user", user.id)
 
 

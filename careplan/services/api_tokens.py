@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import ApiToken, User, utcnow
@@ -136,6 +137,15 @@ def revoke(db: Database, actor: Actor, token_id: int, now: datetime | None = Non
         audit.record(
             s, actor, "api_token.revoke", "api_token", row.id, client_id=actor.own_client_id
         )
+
+
+def revoke_all(s: Session, user_id: int, now: datetime) -> None:
+    """Revoke every token of the account, inside the caller's transaction (closing it)."""
+    s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
 
 
 def authenticate(db: Database, secret: str | None, address: str, now: datetime | None = None):

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -943,6 +943,12 @@ def new_calendar_token(db: Database, actor: Actor, now: datetime) -> str:
             client_id=actor.own_client_id,
         )  # fmt: skip
     return token
+
+
+def forget_calendar(s: Session, user_id: int) -> None:
+    """End the person's calendar address, inside the caller's transaction (closing an
+    account: opened again, it starts without one)."""
+    s.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user_id))
 
 
 def stop_calendar(db: Database, actor: Actor) -> None:

@@ -10,7 +10,14 @@ import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, PasswordLink, User, utcnow
 from careplan.domain.errors import ContentInvalid
-from careplan.services import account_settings, accounts, admin_accounts, passwords
+from careplan.services import (
+    account_settings,
+    accounts,
+    admin_accounts,
+    api_tokens,
+    passwords,
+    reminders,
+)
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
 from tests.factories import PASSWORD, AdminFactory, ClientFactory
@@ -111,10 +118,18 @@ def test_links_sent_to_a_corrected_address_stop_working(db):
 def test_a_closed_and_reopened_account_has_no_old_links(db, person):
     admin = actor_for(AdminFactory())
     link = admin_accounts.send_password_link(db, admin, person.id)
+    me = actor_for(person)
+    calendar = reminders.new_calendar_token(db, me, utcnow())
+    token = api_tokens.create(db, me, "phone", ["read"], (utcnow() + timedelta(days=30)).date())
     admin_accounts.set_active(db, admin, person.id, False)
     admin_accounts.set_active(db, admin, person.id, True)
     with pytest.raises(NotFound):
         account_settings.check_link(db, link.token)
+    # Nor its calendar's private address, nor its access tokens: reopened, it starts afresh.
+    with pytest.raises(NotFound):
+        reminders.calendar_for_token(db, calendar)
+    with pytest.raises(api_tokens.TokenRefused):
+        api_tokens.authenticate(db, token.secret, "127.0.0.1")
     assert passwords.verify(_user(db, person.id).password_hash, PASSWORD)
 
 
