@@ -143,11 +143,12 @@ def alert_notification(
 
 
 DIGEST_GROUPS = (
-    ("escalation", "Reviews on your team that are two weeks or more late"),
+    # Not "two weeks": when a late review reaches the supervisor is a setting.
+    ("escalation", "Reviews on your team that are well past their date"),
     ("overdue", "Reviews that are late"),
     ("today", "Reviews due today"),
     ("soon", "Reviews coming up"),
-    ("waiting", "Waiting for your signature"),
+    ("waiting", "Waiting for you to sign or confirm"),
 )
 
 

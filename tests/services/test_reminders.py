@@ -760,3 +760,22 @@ def test_account_and_lockout_messages_give_local_times():
     wording = throttle.lockout_wording(summer, "https://app.example.org")
     assert "paused until 3 July 2026, 15:05." in wording.in_app
     assert "UTC" not in wording.body + wording.in_app
+
+
+def test_reminder_words_hold_whatever_the_settings_and_whatever_is_waiting():
+    class Item:
+        def __init__(self, kind, due):
+            self.kind, self.due_on, self.document_id = kind, due, 7
+
+    today = date(2027, 3, 10)
+    body = messages.digest_email(
+        [Item("escalation", today - timedelta(days=7)), Item("sign:2", today - timedelta(days=2))],
+        today,
+        "https://app.example.org",
+    ).body
+    # When a late review reaches a supervisor is a setting: the heading names no period.
+    assert "Reviews on your team that are well past their date" in body and "week" not in body
+    # A waiting version may need a signature, or a "reviewed, no changes" its confirmation.
+    assert "Waiting for you to sign or confirm" in body
+    email = messages.reminder_email("sign:2", today, 7, today, "https://app.example.org")
+    assert "to sign or confirm" in email.body
