@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from email.utils import getaddresses
 from pathlib import Path
 
 from .domain.crisis_alerts import parse_urgent_numbers
@@ -29,6 +30,12 @@ TESTING_RATE_LIMIT = "100000 per minute"
 
 INSECURE_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development", "please-change"}
 MIN_SECRET_LENGTH = 32
+
+
+def _one_address(value: str) -> bool:
+    """One sender, as mail servers will read it: "North, Reminders <r@x.org>" is two."""
+    found = getaddresses([value or ""])
+    return len(found) == 1 and "@" in found[0][1] and " " not in found[0][1]
 
 
 class ConfigError(RuntimeError):
@@ -247,6 +254,12 @@ def load_config(
         ) from exc
     if not config["SERVICE_NAME"]:
         raise ConfigError("CAREPLAN_SERVICE_NAME must not be empty: the PDF names the service.")
+    if not _one_address(config["SMTP_FROM"]):
+        raise ConfigError(
+            "CAREPLAN_SMTP_FROM must be one e-mail address, such as 'Reminders "
+            "<reminders@example.org>' (a name with a comma goes in double quotes), got "
+            f"{config['SMTP_FROM']!r}."
+        )
     try:
         parse_urgent_numbers(config["URGENT_HELP_NUMBERS"])
     except ValueError as exc:

@@ -101,6 +101,14 @@ def test_reminder_timings_that_cannot_work_are_refused_by_name(tmp_path, env, na
         load_config(tmp_path, env=env)
 
 
+@pytest.mark.parametrize("sender", ["Reminders, North <r@example.org>", "nobody", ""])
+def test_a_sender_that_is_not_one_address_is_refused(tmp_path, sender):
+    with pytest.raises(ConfigError, match="CAREPLAN_SMTP_FROM must be one e-mail address"):
+        load_config(tmp_path, env={"CAREPLAN_SMTP_FROM": sender})
+    quoted = load_config(tmp_path, env={"CAREPLAN_SMTP_FROM": '"Reminders, North" <r@x.org>'})
+    assert quoted["SMTP_FROM"] == '"Reminders, North" <r@x.org>'
+
+
 def test_the_shortest_reminder_timings_allowed_load(tmp_path):
     config = load_config(
         tmp_path,
