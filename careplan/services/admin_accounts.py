@@ -337,6 +337,7 @@ def teams(db: Database, admin: Actor) -> list[TeamRow]:
         for team_id, name in s.execute(
             select(SupervisorTeam.team_id, User.display_name)
             .join(User, User.id == SupervisorTeam.supervisor_id)
+            .where(User.active.is_(True))  # a closed account supervises nobody
             .order_by(User.display_name)
         ):
             supervisors.setdefault(team_id, []).append(name)
@@ -344,6 +345,31 @@ def teams(db: Database, admin: Actor) -> list[TeamRow]:
             TeamRow(t.id, t.name, members.get(t.id, 0), supervisors.get(t.id, []))
             for t in s.scalars(select(Team).order_by(Team.name))
         ]
+
+
+def unsupervised_teams(db: Database, admin: Actor) -> list[str]:
+    """Teams whose key workers have clients but that no open supervisor account watches: a
+    review there that goes well past its date is passed on to nobody."""
+    require_admin(admin)
+    supervised = (
+        select(SupervisorTeam.team_id)
+        .join(User, User.id == SupervisorTeam.supervisor_id)
+        .where(User.active.is_(True))
+    )
+    with db.read() as s:
+        return list(
+            s.scalars(
+                select(Team.name)
+                .join(User, User.team_id == Team.id)
+                .join(
+                    CaseloadLink,
+                    (CaseloadLink.key_worker_id == User.id) & CaseloadLink.ended_at.is_(None),
+                )
+                .where(Team.id.not_in(supervised))
+                .distinct()
+                .order_by(Team.name)
+            )
+        )
 
 
 def set_supervision(

@@ -69,6 +69,7 @@ def users():
         undelivered=undelivered.count(get_db(), _admin()),
         not_running=scheduled_jobs.not_running(get_db(), expected_jobs(current_app.config)),
         broken_templates=len(get_library().errors),
+        unsupervised=admin_accounts.unsupervised_teams(get_db(), _admin()),
     )
 
 

@@ -234,6 +234,21 @@ def test_no_client_is_left_with_a_closed_or_teamless_key_worker(app, db):
     assert _post(admin, f"/admin/users/{loner.id}/active", active="no").status_code == 302
 
 
+def test_the_administrator_is_told_of_a_team_with_clients_and_no_supervisor(app, db):
+    circle = Circle()
+    admin = login(app.test_client(), circle.admin)
+    warning = "has clients but no supervisor"
+    assert warning not in admin.get("/admin/users").get_data(as_text=True)
+    assert (
+        _post(admin, f"/admin/users/{circle.supervisor.id}/active", active="no").status_code == 302
+    )
+    words = " ".join(admin.get("/admin/users").get_data(as_text=True).split())
+    assert f"{circle.team.name} has clients but no supervisor" in words
+    # A closed account is no longer listed as the team's supervisor.
+    teams = admin.get("/admin/teams").get_data(as_text=True)
+    assert circle.supervisor.display_name not in teams
+
+
 @pytest.mark.parametrize("bad", ["", "abc", "²", "99999999999999999999"])
 def test_a_bad_team_choice_is_refused_with_a_message(app, db, bad):
     person = ClientFactory()
