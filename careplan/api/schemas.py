@@ -137,6 +137,8 @@ class SignBody(Strict):
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
     confirm_blank = fields.Boolean(
         load_default=False,
+        truthy={True},  # true or false, not "yes" or 1: signing is not guessed at
+        falsy={False},
         metadata={"description": "An agreement's empty key parts are left blank on purpose."},
     )
 
@@ -226,7 +228,9 @@ class Signature(Strict):
 class SignOff(Strict):
     state = fields.String(validate=validate.OneOf([s.value for s in State]))
     agreed_version = fields.Function(
-        lambda v: v.agreed.number if v.agreed else None, allow_none=True
+        lambda v: v.agreed.number if v.agreed else None,
+        allow_none=True,
+        metadata={"type": "integer", "nullable": True},
     )
     agreed_at = fields.DateTime(allow_none=True)
     waiting_for = fields.List(fields.String())
@@ -236,11 +240,6 @@ class SignOff(Strict):
         allow_none=True,
         metadata={"description": "Why the caller may not sign the latest version now."},
     )
-
-
-class Section(Strict):
-    key = fields.String()
-    title = fields.String()
 
 
 def _sections(page) -> list[dict]:
@@ -257,7 +256,16 @@ class Document(Strict):
     head_number = fields.Integer()
     version = fields.Nested(VersionInfo, attribute="shown", allow_none=True)
     content = fields.Dict()
-    sections = fields.Function(_sections, metadata={"type": "array"})
+    sections = fields.Function(
+        _sections,
+        metadata={
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"key": {"type": "string"}, "title": {"type": "string"}},
+            },
+        },
+    )
     permissions = fields.Nested(Permissions, attribute="access")
     signoff = fields.Nested(SignOff)
 

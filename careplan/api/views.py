@@ -220,6 +220,13 @@ def save_version(document_id: int):
     return _dump(schemas.SaveResult, result, 201 if result.saved else 200)
 
 
+def _no_content():
+    """204 with no body and so no content type (an empty body is not an HTML page)."""
+    response = current_app.response_class(status=204)
+    response.headers.pop("Content-Type", None)
+    return response
+
+
 def _content_field(key: str) -> str:
     """The body's field a content error is about: `part` and `content` as they are, a place
     inside the content as content-<place> (the form's names)."""
@@ -356,7 +363,7 @@ def add_comment(document_id: int):
         body["version_number"],
         body["body"],
     )
-    return "", 204
+    return _no_content()
 
 
 # --- reviews and reminders -----------------------------------------------------------------

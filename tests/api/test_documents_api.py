@@ -292,6 +292,10 @@ def test_signing_needs_the_password_and_both_signatures_agree(client, db, world,
     waiting, unsigned = counts()
     assert unsigned >= 1  # version 2 is a draft nobody has signed
 
+    loose = client.post(
+        url, json={"password": PASSWORD, "confirm_blank": "yes"}, headers=bearer(me)
+    )
+    assert "confirm_blank" in assert_error(loose, 422)["fields"]  # true or false, no guessing
     wrong = client.post(url, json={"password": "not it"}, headers=bearer(me))
     assert "password" in assert_error(wrong, 422)["fields"]
     missing = client.post(url, json={}, headers=bearer(me))
@@ -377,7 +381,8 @@ def test_comments_and_a_new_agreement(client, app, world, token_for):
         json={"section_key": "what_matters", "version_number": 2, "body": "Well put."},
         headers=bearer(adv),
     )
-    assert added.status_code == 204
+    assert added.status_code == 204 and added.data == b""
+    assert "Content-Type" not in added.headers  # no body, so no kind of body
     wrong = client.post(
         url,
         json={"section_key": "nowhere", "version_number": 2, "body": "x"},
@@ -408,6 +413,10 @@ def test_the_openapi_document_and_its_page(client):
     post = spec["paths"]["/api/v1/documents/{document_id}/versions"]["post"]
     assert {"200", "201", "409", "422", "401", "403"} <= set(post["responses"])
     assert spec["components"]["schemas"]["NewVersion"]["additionalProperties"] is False
+    document = spec["components"]["schemas"]["Document"]["properties"]
+    assert document["sections"]["items"]["properties"]["key"] == {"type": "string"}
+    agreed = spec["components"]["schemas"]["SignOff"]["properties"]["agreed_version"]
+    assert (agreed["type"], agreed["nullable"]) == ("integer", True)
     page = client.get("/api/v1/docs")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "POST /api/v1/documents/{document_id}/versions" in html
