@@ -258,7 +258,10 @@ def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> None:
     if user_id == admin.id and not active:
         raise Invalid("You cannot close your own account. Ask another administrator.")
     with db.write() as s:
-        user = _user(s, user_id)
+        # Two presses at once take turns: the second finds it done.
+        user = s.get(User, user_id, with_for_update=TAKE_TURNS)
+        if user is None:
+            raise NotFound()
         if user.active == active:
             return
         if not active and user.role == Role.KEY_WORKER.value:

@@ -455,6 +455,9 @@ def test_the_same_form_sent_four_times_at_once_acts_once(app, db):
     )
     assert _count(db, AuditEvent, AuditEvent.action == "supervision.add") == 1
 
+    _once_at_a_time(4, lambda: admin_accounts.set_active(db, admin, supervisor.id, False))
+    assert _count(db, AuditEvent, AuditEvent.action == "user.close") == 1
+
 
 def test_a_crisis_plan_sent_four_times_at_once_is_in_effect_once_and_answered_once(app, db):
     circle = Circle()

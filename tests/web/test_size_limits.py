@@ -71,3 +71,15 @@ def test_too_much_writing_altogether_is_refused_beside_the_save_button(app, db, 
     assert html.index('id="content"') < html.index('id="save"')
     page = documents.open_document(db, actor_for(circle.client), doc)
     assert page.head_number == 1
+
+
+def test_a_form_larger_than_the_service_takes_gets_its_own_page(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    browser = _browser(app, circle.client)
+    _, form = _edit_form(browser, doc)
+    values = {**form.values(), "what_matters-text": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)}
+    response = browser.post(f"/documents/{doc}/edit", data=values)
+    assert response.status_code == 413
+    html = response.get_data(as_text=True)
+    assert "That was more than this service takes at once (2 MB). Nothing was saved." in html
+    assert documents.count_versions(db, doc) == 1
