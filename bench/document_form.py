@@ -7,6 +7,9 @@ from html.parser import HTMLParser
 
 # The token every form of the app carries (the sign-in form's, before anything else).
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# What the page answering a save that came too late says (the acceptance tests check the
+# page says it, so the load benchmark's count of conflicts cannot drift from the page).
+CONFLICT_PAGE = "A newer version was saved while you were editing"
 
 
 class DocumentForm(HTMLParser):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from locust import HttpUser, constant, task
 
-from .document_form import CSRF, DocumentForm
+from .document_form import CONFLICT_PAGE, CSRF, DocumentForm
 
 ACCOUNTS = json.loads(
     Path(os.environ.get("CAREPLAN_BENCH_ACCOUNTS", "/dev/null")).read_text() or "[]"
@@ -79,7 +79,7 @@ class CareplanUser(HttpUser):
                 with _saves_lock, open(os.environ["CAREPLAN_BENCH_SAVES"], "a") as out:
                     out.write(json.dumps({"document": self.doc, "text": text}) + "\n")
                 response.success()
-            elif response.status_code == 409 and "saved a newer version" in response.text:
+            elif response.status_code == 409 and CONFLICT_PAGE in response.text:
                 response.success()  # someone saved first: the conflict page, as designed
                 with _saves_lock, open(os.environ["CAREPLAN_BENCH_SAVES"], "a") as out:
                     out.write(json.dumps({"document": self.doc, "conflict": True}) + "\n")

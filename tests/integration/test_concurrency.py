@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bench.document_form import DocumentForm
+from bench.document_form import CONFLICT_PAGE, DocumentForm
 from careplan.db.models import (
     AdvocateInvitation,
     AuditEvent,
@@ -67,8 +67,6 @@ WEB_ROUNDS = 100  # saves per person in the web variant
 STRESS_THREADS = 8
 STRESS_ROUNDS = 50  # saves per thread in the service-level variant
 BARRIER_TIMEOUT = 60  # seconds; a hung thread breaks the barrier instead of hanging the run
-
-CONFLICT_PAGE = "A newer version was saved while you were editing"
 
 
 @dataclass(frozen=True)
