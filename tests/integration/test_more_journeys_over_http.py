@@ -559,6 +559,28 @@ def test_a_draft_is_kept_carried_on_with_and_thrown_away_over_http(db, gunicorn_
         assert s.scalar(sa.select(Document.head_number).where(Document.id == doc)) == 2
 
 
+def test_a_refused_save_keeps_the_words_and_a_form_too_large_is_answered_over_http(
+    db, gunicorn_url
+):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client = Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    edit = f"/documents/{doc}/edit"
+    page = client.get(edit).read().decode()
+    form = dict(DocumentForm(page).fields)
+    form.update({"what_matters-text": "Words worth keeping.", "base_number": "9"})
+    code, refusal = _refused(lambda: client.post(edit, form, page))
+    assert code == 400 and "There is no version 9: the latest is version 1." in refusal
+    assert "Words worth keeping.</textarea>" in refusal
+    # More than the service takes at once (2 MB): its own page, whatever gunicorn reads of it.
+    form.update({"what_matters-text": "x" * (2 * 1024 * 1024 + 1), "base_number": "1"})
+    code, refusal = _refused(lambda: client.post(edit, form, page))
+    assert code == 413 and "more than this service takes at once (2 MB)" in refusal
+    with db.read() as s:
+        assert s.scalar(sa.select(Document.head_number).where(Document.id == doc)) == 1
+
+
 def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_off(
     db, mailing_gunicorn_url
 ):
