@@ -78,6 +78,10 @@ def _append_pending(session: Session) -> None:
     rows = session.info.pop(_PENDING, None)
     if not rows:
         return
+    # The session's own changes are written first: SQLAlchemy flushes them only after these
+    # listeners, and an update waiting for a row another writer holds, while this
+    # transaction held the chain that writer waits for, was a deadlock.
+    session.flush()
     prev = _locked_head(session) or GENESIS
     for row in rows:
         row["prev_hash"] = prev

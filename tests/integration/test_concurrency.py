@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from bench.document_form import CONFLICT_PAGE, DocumentForm
+from careplan.db.engine import TAKE_TURNS
 from careplan.db.models import (
     AdvocateInvitation,
     AuditEvent,
@@ -33,12 +34,14 @@ from careplan.db.models import (
     Document,
     PdfRender,
     Team,
+    User,
     Version,
 )
 from careplan.domain.audit_chain import GENESIS, event_hash
 from careplan.domain.canonical import content_hash
 from careplan.domain.errors import ContentInvalid
 from careplan.services import (
+    account_settings,
     accounts,
     admin_accounts,
     audit,
@@ -477,3 +480,42 @@ def test_a_crisis_plan_sent_four_times_at_once_is_in_effect_once_and_answered_on
     assert answers.count(None) == 1 and _count(db, CrisisResponse) == 1
     _once_at_a_time(4, lambda: contingencies.end_contingency(db, client, doc, "Better.", today))
     assert _count(db, AuditEvent, AuditEvent.action == "contingency.end") == 1
+
+
+def test_a_change_waiting_for_a_row_never_holds_the_chain_it_waits_behind(app, db):
+    """One writer holds the client's row and has recorded an event; the client saves their
+    profile (an update of that row, and an event). The client's transaction must not take
+    the chain's lock before its update has its row, or the two wait for each other."""
+    circle = Circle()
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    holding, go, answers = threading.Event(), threading.Event(), {}
+
+    def hold_the_row() -> None:
+        try:
+            with db.write() as s:
+                s.get(User, circle.client.id, with_for_update=TAKE_TURNS)
+                audit.record(s, worker, "document.create", "document", 1, circle.client.id)
+                holding.set()
+                go.wait(BARRIER_TIMEOUT)
+            answers["worker"] = "committed"
+        except Exception as exc:  # noqa: BLE001 - reported below
+            answers["worker"] = repr(exc)
+
+    def save_profile() -> None:
+        try:
+            account_settings.save_profile(db, client, "Béa", "she/her")
+            answers["client"] = "committed"
+        except Exception as exc:  # noqa: BLE001 - reported below
+            answers["client"] = repr(exc)
+
+    first = threading.Thread(target=hold_the_row, daemon=True)
+    first.start()
+    assert holding.wait(BARRIER_TIMEOUT)
+    second = threading.Thread(target=save_profile, daemon=True)
+    second.start()
+    time.sleep(1)  # the profile's commit is under way, waiting for the row
+    go.set()
+    first.join(BARRIER_TIMEOUT)
+    second.join(BARRIER_TIMEOUT)
+    assert answers == {"worker": "committed", "client": "committed"}
+    assert audit.verify_chain(db).ok
