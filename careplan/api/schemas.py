@@ -37,6 +37,16 @@ class WholeNumber(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON's true or false, nothing that looks like one ("yes", 1, 0): nobody signs by a
+    guess at what a value meant."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -135,10 +145,8 @@ class SignBody(Strict):
     )
     code = _CODE
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
-    confirm_blank = fields.Boolean(
+    confirm_blank = StrictBoolean(
         load_default=False,
-        truthy={True},  # true or false, not "yes" or 1: signing is not guessed at
-        falsy={False},
         metadata={"description": "An agreement's empty key parts are left blank on purpose."},
     )
 

@@ -652,10 +652,7 @@ def save_version(
         if not access.edit:
             raise ReadOnly("You can read this document but not change it.")
         kind = kind_for(doc.kind, doc.template)
-        if not 0 <= base_number <= doc.head_number:
-            raise Invalid(
-                f"There is no version {base_number}: the latest is version {doc.head_number}."
-            )
+        _require_base(doc, base_number)
         if exact:
             kind.require_exact(raw, part)
         if part:
@@ -736,10 +733,18 @@ def check_wording(
         if not access.edit:
             raise ReadOnly("You can read this document but not change it.")
         kind = kind_for(doc.kind, doc.template)
+        _require_base(doc, base_number)
         base = _base_content(s, doc, kind, base_number)
         if part:
             raw = kind.with_part(base, raw, part)
         return _language_in_changes(kind, base if base_number else None, kind.validate(raw), terms)
+
+
+def _require_base(doc: Document, base_number: int) -> None:
+    if not 0 <= base_number <= doc.head_number:
+        raise Invalid(
+            f"There is no version {base_number}: the latest is version {doc.head_number}."
+        )
 
 
 def _base_content(s: Session, doc: Document, kind, base_number: int) -> dict:

@@ -124,10 +124,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(413)
     def _too_large(_err):
-        limit = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        size = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit // 1024} KB"
         return render_template(
             "errors/400.html",
-            message=f"That was more than this service takes at once ({limit} MB). Nothing "
+            message=f"That was more than this service takes at once ({size}). Nothing "
             "was saved. Please go back and send less, a part at a time.",
         ), 413
 

@@ -292,10 +292,10 @@ def test_signing_needs_the_password_and_both_signatures_agree(client, db, world,
     waiting, unsigned = counts()
     assert unsigned >= 1  # version 2 is a draft nobody has signed
 
-    loose = client.post(
-        url, json={"password": PASSWORD, "confirm_blank": "yes"}, headers=bearer(me)
-    )
-    assert "confirm_blank" in assert_error(loose, 422)["fields"]  # true or false, no guessing
+    for loose in ("yes", 1, 0):  # true or false, no guessing
+        body = {"password": PASSWORD, "confirm_blank": loose}
+        refused = assert_error(client.post(url, json=body, headers=bearer(me)), 422)
+        assert "confirm_blank" in refused["fields"]
     wrong = client.post(url, json={"password": "not it"}, headers=bearer(me))
     assert "password" in assert_error(wrong, 422)["fields"]
     missing = client.post(url, json={}, headers=bearer(me))

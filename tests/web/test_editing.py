@@ -56,11 +56,12 @@ def test_a_refused_form_comes_back_with_the_words_typed_in_it(app, db, circle):
         return web.post(url, data=data)
 
     # An old page that names a version that does not exist (or a forged one).
-    stale = post(base_number="7")
-    assert stale.status_code == 400
-    page = " ".join(_text(stale).split())
-    assert "There is no version 7: the latest is version 1." in page
-    assert "Words I do not want to type again</textarea>" in page
+    for action in ("save", "check"):  # saving, or checking the wording first
+        stale = post(base_number="7", action=action)
+        assert stale.status_code == 400
+        page = " ".join(_text(stale).split())
+        assert "There is no version 7: the latest is version 1." in page
+        assert "Words I do not want to type again</textarea>" in page
     # A change note too long: said beside the note, the writing kept.
     long = post(base_number="1", change_note="n" * 1001)
     assert long.status_code == 422
