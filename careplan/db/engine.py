@@ -24,10 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 WRITE = "careplan_write"
 READ_OPTIONS = {"isolation_level": "AUTOCOMMIT"}  # PostgreSQL (see above)
 STATISTICS_RELOAD_SECONDS = 3600
-# Lock a row to take turns with other writers of it: FOR NO KEY UPDATE on PostgreSQL, which
-# rows that merely refer to it (foreign-key checks, audit events) do not wait for, unlike
-# FOR UPDATE. SQLite's writers take turns anyway and ignore it.
-TAKE_TURNS = {"key_share": True}
+
+
+def locked(session: Session, model, row_id):
+    """The row (or None), locked until the transaction ends, so writers about it take turns:
+    FOR NO KEY UPDATE on PostgreSQL, which rows that merely refer to it (foreign-key checks,
+    audit events) do not wait for, unlike FOR UPDATE. SQLite's writers take turns anyway."""
+    return session.get(model, row_id, with_for_update={"key_share": True})
 
 
 def make_engine(url: str, sqlite_busy_timeout_ms: int = 30000, **kwargs) -> Engine:

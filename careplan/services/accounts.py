@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db.engine import TAKE_TURNS, Database
+from ..db.engine import Database, locked
 from ..db.models import (
     AdvocateInvitation,
     CaseloadLink,
@@ -138,7 +138,7 @@ def link_caseload(
     with db.write() as s:
         client = _user_with_role(s, client_email, Role.CLIENT)
         # Two choices at once take turns: the second ends the first's link, never a clash.
-        s.get(User, client.id, with_for_update=TAKE_TURNS)
+        locked(s, User, client.id)
         worker = _user_with_role(s, key_worker_email, Role.KEY_WORKER)
         now = utcnow()
         for old in s.scalars(
@@ -286,7 +286,7 @@ def invite_advocate(db: Database, client: Actor, advocate_id: int) -> None:
     if client.role is not Role.CLIENT:
         raise NotFound()
     with db.write() as s:
-        s.get(User, client.id, with_for_update=TAKE_TURNS)  # the same form twice: one invite
+        locked(s, User, client.id)  # the same form twice: one invite
         advocate = s.get(User, advocate_id)
         if advocate is None or advocate.role != Role.ADVOCATE.value or not advocate.active:
             raise NotFound()
@@ -321,7 +321,7 @@ def revoke_advocate(db: Database, client: Actor, advocate_id: int) -> None:
     if client.role is not Role.CLIENT:
         raise NotFound()
     with db.write() as s:
-        s.get(User, client.id, with_for_update=TAKE_TURNS)  # the same form twice: one revoke
+        locked(s, User, client.id)  # the same form twice: one revoke
         invites = s.scalars(
             select(AdvocateInvitation).where(
                 AdvocateInvitation.client_id == client.id,

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.engine import TAKE_TURNS, Database
+from ..db.engine import Database, locked
 from ..db.models import CaseloadLink, PasswordLink, SupervisorTeam, Team, User, utcnow
 from ..domain.account_rules import full_name_problem, plain_name
 from ..domain.caseload_rules import closing_problem, giving_problem, team_problem
@@ -258,10 +258,7 @@ def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> None:
     if user_id == admin.id and not active:
         raise Invalid("You cannot close your own account. Ask another administrator.")
     with db.write() as s:
-        # Two presses at once take turns: the second finds it done.
-        user = s.get(User, user_id, with_for_update=TAKE_TURNS)
-        if user is None:
-            raise NotFound()
+        user = _user(s, user_id, lock=True)  # two presses at once: the second finds it done
         if user.active == active:
             return
         if not active and user.role == Role.KEY_WORKER.value:
@@ -380,10 +377,7 @@ def set_supervision(
 ) -> None:
     require_admin(admin)
     with db.write() as s:
-        # The same change twice at once: the second sees the first's (taking turns).
-        supervisor = s.get(User, supervisor_id, with_for_update=TAKE_TURNS)
-        if supervisor is None:
-            raise NotFound()
+        supervisor = _user(s, supervisor_id, lock=True)  # the same change twice: once
         if supervisor.role != Role.SUPERVISOR.value or s.get(Team, team_id) is None:
             raise Invalid("Please choose a team for a supervisor.")
         row = s.get(SupervisorTeam, (supervisor_id, team_id))
@@ -405,8 +399,9 @@ def _open_clients(s: Session, key_worker_id: int) -> int:
     )
 
 
-def _user(s: Session, user_id: int) -> User:
-    user = s.get(User, user_id)
+def _user(s: Session, user_id: int, lock: bool = False) -> User:
+    """The account, or not found; `lock`: changes to it take turns (db.engine.locked)."""
+    user = locked(s, User, user_id) if lock else s.get(User, user_id)
     if user is None:
         raise NotFound()
     return user

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from ..db.engine import TAKE_TURNS, Database
+from ..db.engine import Database, locked
 from ..db.models import ContingencyActivation, Document, SelfReferralRequest, User, utcnow
 from ..domain.contingency import (
     ContingencyPeriod,
@@ -81,7 +81,7 @@ def _agreed_agreement(s, actor: Actor, document_id: int):
     """The agreement and its version in force; only its two parties may act on it. The
     agreement's row is locked, so the same form sent twice puts the plan into effect (or
     ends it) once: the second sees what the first did."""
-    doc = s.get(Document, document_id, with_for_update=TAKE_TURNS)
+    doc = locked(s, Document, document_id)
     if doc is None or doc.kind != "agreement":
         raise NotFound()
     access = require_read(s, actor, doc.client_id)

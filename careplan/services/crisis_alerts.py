@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.engine import TAKE_TURNS, Database
+from ..db.engine import Database, locked
 from ..db.models import (
     CaseloadLink,
     CrisisAlert,
@@ -223,7 +223,7 @@ def respond(db: Database, actor: Actor, document_id: int, note: str, now: dateti
         if not access.respond:
             raise ReadOnly("Your key worker, their team or their supervisor responds here.")
         # Two answers at once take turns, so the second finds the alerts answered.
-        s.get(Document, doc.id, with_for_update=TAKE_TURNS)
+        locked(s, Document, doc.id)
         waiting = list(s.scalars(_waiting().where(CrisisAlert.document_id == doc.id)))
         if not waiting:
             raise Invalid("Someone has already responded. Nothing else is waiting.")

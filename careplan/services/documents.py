@@ -14,7 +14,7 @@ from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db.engine import TAKE_TURNS, Database
+from ..db.engine import Database, locked
 from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utc_today, utcnow
 from ..domain.access import Access
 from ..domain.account_rules import called, introduce
@@ -579,7 +579,7 @@ def create_document(
         raise Invalid("Unknown kind of document.")
     title = template["name"] if template else KIND_LABELS[kind]
     with db.write() as s:
-        client = s.get(User, client_id, with_for_update=TAKE_TURNS)
+        client = locked(s, User, client_id)
         if client is None or client.role != Role.CLIENT.value:
             raise NotFound()
         access = require_read(s, actor, client_id)

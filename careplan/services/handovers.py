@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from ..db.engine import TAKE_TURNS, Database
+from ..db.engine import Database, locked
 from ..db.models import (
     CaseloadLink,
     Document,
@@ -87,7 +87,7 @@ def _take_turns(s: Session, client_id: int) -> User:
     (PostgreSQL; SQLite's writers already queue), so the second of two at the same moment sees
     what the first did and gets a plain answer, not a clash with the one-open-handover index.
     Returns the client."""
-    return s.get(User, client_id, with_for_update=TAKE_TURNS)
+    return locked(s, User, client_id)
 
 
 def _current_link(s: Session, client_id: int) -> CaseloadLink | None:

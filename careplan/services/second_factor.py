@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..db.engine import TAKE_TURNS, Database
+from ..db.engine import Database, locked
 from ..db.models import User, utcnow
 from ..domain import second_factor
 from ..domain.errors import ContentInvalid
@@ -99,7 +99,7 @@ def turn_on(
     if errors:
         raise ContentInvalid(errors)
     with db.write() as s:
-        user = s.get(User, actor.id, with_for_update=TAKE_TURNS)
+        user = locked(s, User, actor.id)
         if user is None:
             raise NotFound()
         if user.second_factor_secret is not None:
@@ -169,7 +169,7 @@ def _remove(db: Database, actor: Actor, user_id: int, action: str) -> None:
 
 
 def _locked_with_step_on(s, user_id: int) -> User:
-    user = s.get(User, user_id, with_for_update=TAKE_TURNS)
+    user = locked(s, User, user_id)
     if user is None:
         raise NotFound()
     if user.second_factor_secret is None:

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db import notify
-from ..db.engine import TAKE_TURNS, Database
+from ..db.engine import Database, locked
 from ..db.models import (
     AdvocateInvitation,
     AdvocateReviewRequest,
@@ -350,7 +350,7 @@ def _signable(
         # document's, in that order everywhere.
         client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
         if client_id is not None:
-            s.get(User, client_id, with_for_update=TAKE_TURNS)
+            locked(s, User, client_id)
     doc = s.get(Document, document_id, with_for_update=lock)
     if doc is None:
         raise NotFound()

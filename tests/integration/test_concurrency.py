@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from bench.document_form import CONFLICT_PAGE, DocumentForm
-from careplan.db.engine import TAKE_TURNS
+from careplan.db.engine import locked
 from careplan.db.models import (
     AdvocateInvitation,
     AuditEvent,
@@ -493,7 +493,7 @@ def test_a_change_waiting_for_a_row_never_holds_the_chain_it_waits_behind(app, d
     def hold_the_row() -> None:
         try:
             with db.write() as s:
-                s.get(User, circle.client.id, with_for_update=TAKE_TURNS)
+                locked(s, User, circle.client.id)
                 audit.record(s, worker, "document.create", "document", 1, circle.client.id)
                 holding.set()
                 go.wait(BARRIER_TIMEOUT)
