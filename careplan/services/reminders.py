@@ -71,6 +71,7 @@ from .reviews import ReviewDate, review_dates_for, waiting_for
 log = logging.getLogger("careplan.reminders")
 
 OWED_KEY = ["document_id", "due_on", "kind", "recipient_id", "channel"]
+NO_LONGER_OWED = "no longer owed"
 
 
 @dataclass(frozen=True)
@@ -491,7 +492,7 @@ def claim(
         for r in rows:
             owed, ctx = check(r)
             if not owed:
-                r.status, r.claimed_until, r.last_error = "cancelled", None, "no longer owed"
+                r.status, r.claimed_until, r.last_error = "cancelled", None, NO_LONGER_OWED
                 result.cancelled += 1
                 continue
             if r.attempts >= settings.max_attempts:
@@ -714,7 +715,7 @@ def build_digests(db: Database, settings: ReminderSettings, now: datetime) -> in
             check = _relevance(s, rows, settings, now.date()) if rows else None
             for r in rows:
                 if not check(r)[0]:
-                    r.status, r.last_error = "cancelled", "no longer owed"
+                    r.status, r.last_error = "cancelled", NO_LONGER_OWED
                     continue
                 r.status, r.digest_id = "digested", digests[r.recipient_id].id
                 gathered += 1
@@ -771,20 +772,25 @@ def claim_digests(
                 .with_for_update(skip_locked=True)
             )
         )
+        if not digests:
+            return out
         until = now + settings.lease
+        gathered = s.execute(
+            select(Reminder, Document.client_id)
+            .join(Document, Document.id == Reminder.document_id)
+            .where(Reminder.digest_id.in_([d.id for d in digests]), Reminder.status == "digested")
+            .order_by(Reminder.due_on, Reminder.id)
+        ).all()
+        # Checked again, all at once: what is no longer owed is left out and cancelled.
+        check = _relevance(s, [r for r, _ in gathered], settings, now.date()) if gathered else None
+        owed: dict[int, list] = defaultdict(list)
+        for r, client_id in gathered:
+            if check(r)[0]:
+                owed[r.digest_id].append((r, client_id))
+            else:
+                r.status, r.last_error = "cancelled", NO_LONGER_OWED
         for d in digests:
-            rows = s.execute(
-                select(Reminder, Document.client_id)
-                .join(Document, Document.id == Reminder.document_id)
-                .where(Reminder.digest_id == d.id, Reminder.status == "digested")
-                .order_by(Reminder.due_on, Reminder.id)
-            ).all()
-            if rows:
-                check = _relevance(s, [r for r, _ in rows], settings, now.date())
-                for r, _ in rows:
-                    if not check(r)[0]:
-                        r.status, r.last_error = "cancelled", "no longer owed"
-                rows = [(r, cid) for r, cid in rows if r.status == "digested"]
+            rows = owed[d.id]
             if not rows:
                 d.status = "empty"
                 continue
