@@ -7,6 +7,7 @@ otherwise.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -14,8 +15,9 @@ import smtplib
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import formatdate, getaddresses, parseaddr
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -23,6 +25,17 @@ from urllib.parse import urlsplit
 log = logging.getLogger("careplan.mail")
 
 Send = Callable[[EmailMessage], None]
+
+
+class AddressNotAccepted(smtplib.SMTPException):
+    """The mail server cannot take the recipient's address at all: no later try can succeed
+    there, so the e-mail is given up at once (careplan.reminders.sender)."""
+
+
+NOT_ASCII = (
+    "The mail server does not accept this address: it has letters outside plain ASCII and "
+    "the server does not offer SMTPUTF8."
+)
 
 
 class Mailer(Protocol):
@@ -43,9 +56,33 @@ def build_message(sender: str, to: str, subject: str, body: str, message_id: str
     return msg
 
 
-def message_id(kind: str, number: int, sender: str, base_url: str) -> str:
-    domain = parseaddr(sender)[1].rpartition("@")[2] or urlsplit(base_url).hostname or "localhost"
-    return f"<{kind}-{number}@{domain}>"
+def message_id(kind: str, unique: str, sender: str, base_url: str) -> str:
+    """`<kind-unique@domain>`, the domain the sender's (else the app's); `unique` holds only
+    what a msg-id may (letters, digits, `.`, `-`, `_`)."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or urlsplit(base_url).hostname or ""
+    try:
+        domain = domain.encode("idna").decode("ascii")  # a msg-id is plain ASCII
+    except UnicodeError:
+        domain = ""
+    if not domain or not all(c.isalnum() or c in ".-" for c in domain):
+        domain = "localhost"
+    return f"<{kind}-{unique}@{domain}>"
+
+
+def row_message_id(kind: str, row_id: int, created_at: datetime, sender: str, base_url: str) -> str:
+    """The Message-ID of the e-mail a row keeps: the same for every try of that row, so a
+    resend is recognisable as one.
+
+    The row's number alone repeats in a database made again and in another installation, and
+    a mail system that drops a Message-ID it has already seen would hide a real e-mail. So a
+    digest goes with it of when the row was written (a database made again writes its rows
+    at other moments) and of the installation's address (another installation has its own,
+    even one holding a copy of these rows). Both stay as they are for the row's lifetime, and
+    the database needs nothing new."""
+    written = created_at.astimezone(UTC).isoformat()  # whatever zone the database hands back
+    identity = "\n".join((base_url.rstrip("/"), kind, str(row_id), written))
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:20]
+    return message_id(kind, f"{row_id}.{digest}", sender, base_url)
 
 
 class SmtpMailer:
@@ -79,6 +116,11 @@ class SmtpMailer:
 
             def send(message: EmailMessage) -> None:
                 # Raises unless the server accepted it for the (single) recipient.
+                # smtplib sends an address with letters outside ASCII with the SMTPUTF8
+                # option, which only a server that offers it accepts.
+                to = [address for _, address in getaddresses(message.get_all("To", []))]
+                if not smtp.has_extn("smtputf8") and not all(a.isascii() for a in to):
+                    raise AddressNotAccepted(NOT_ASCII)
                 smtp.send_message(message)
 
             yield send

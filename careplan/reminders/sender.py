@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..db.engine import Database
@@ -45,7 +46,7 @@ from ..domain.roles import Role
 from ..services import account_emails, reminders
 from ..services.reminders import ReminderSettings
 from . import account_mail, messages
-from .mail import Mailer, build_message, message_id
+from .mail import AddressNotAccepted, Mailer, build_message, row_message_id
 
 log = logging.getLogger("careplan.reminders")
 
@@ -132,11 +133,11 @@ def send_account_emails(
     worker = worker or worker_name()
     report = SendReport()
 
-    def build(item):
+    def build(item, written: datetime):
         text = account_mail.account_email(
             item.kind, item.detail, item.created_at, settings.base_url, settings.time_zone
         )
-        return _message(sender, item.to_address, text, "account", item.id, settings)
+        return _message(sender, item.to_address, text, "account", item.id, written, settings)
 
     def mark(item) -> bool:
         return reminders.mark_sent(db, item.id, worker, clock(), AccountEmail)
@@ -177,11 +178,11 @@ def _deliver_batch(db, settings, mailer, sender, clock, worker, items, report) -
 
 
 def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> None:
-    def build(item):
+    def build(item, written: datetime):
         text = messages.reminder_email(
             item.kind, item.due_on, item.document_id, clock().date(), settings.base_url
         )
-        return _message(sender, item.recipient_email, text, "reminder", item.id, settings)
+        return _message(sender, item.recipient_email, text, "reminder", item.id, written, settings)
 
     def mark(item) -> bool:
         return reminders.mark_sent(db, item.id, worker, clock())
@@ -190,9 +191,11 @@ def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> 
 
 
 def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) -> None:
-    def build(digest):
+    def build(digest, written: datetime):
         text = messages.digest_email(digest.items, digest.day, settings.base_url)
-        return _message(sender, digest.recipient_email, text, "digest", digest.id, settings)
+        return _message(
+            sender, digest.recipient_email, text, "digest", digest.id, written, settings
+        )
 
     def mark(digest) -> bool:
         return reminders.mark_digest_sent(db, digest, worker, clock())
@@ -202,19 +205,38 @@ def _send_digests(db, settings, mailer, sender, clock, worker, digests, report) 
     )
 
 
-def _message(sender: str, to: str, text: messages.Email, kind: str, row_id: int, settings):
+def _message(
+    sender: str,
+    to: str,
+    text: messages.Email,
+    kind: str,
+    row_id: int,
+    written: datetime,
+    settings: ReminderSettings,
+):
     """The message for one row; its Message-ID names the row, so a resend is recognisable."""
-    return build_message(
-        sender, to, text.subject, text.body, message_id(kind, row_id, sender, settings.base_url)
-    )
+    mid = row_message_id(kind, row_id, written, sender, settings.base_url)
+    return build_message(sender, to, text.subject, text.body, mid)
+
+
+def _written_at(db: Database, model, items) -> dict[int, datetime]:
+    """When each row was written (its Message-ID includes it)."""
+    ids = [i.id for i in items]
+    with db.read() as s:
+        return {
+            row_id: at
+            for row_id, at in s.execute(select(model.id, model.created_at).where(model.id.in_(ids)))
+        }
 
 
 def _send_each(db, settings, mailer, clock, worker, items, report, model, build, mark, counted):
     """Send claimed rows of `model` over one connection, one after another: renew the claim,
-    send what `build` makes of the row, record it with `mark`, count it in `report.<counted>`.
-    A row that cannot be written or a refused recipient fails that row only; any other error
-    fails it and leaves the rest for the next run; rows not tried are given back."""
+    send what `build` makes of the row (and when it was written), record it with `mark`,
+    count it in `report.<counted>`. A row that cannot be written or a refused recipient fails
+    that row only, and an address the server can never take gives it up at once; any other
+    error fails it and leaves the rest for the next run; rows not tried are given back."""
     remaining = list(items)
+    written = _written_at(db, model, items)
     try:
         with mailer.connect() as send:
             while remaining:
@@ -223,7 +245,7 @@ def _send_each(db, settings, mailer, clock, worker, items, report, model, build,
                 if not reminders.extend_claim(db, item.id, worker, until, model):
                     continue  # its claim ran out and another sender has it
                 try:
-                    message = build(item)
+                    message = build(item, written[item.id])
                 except Exception as exc:  # noqa: BLE001 - one row that cannot be written
                     # (a kind this version does not know, say) must not hold up the others.
                     log.exception("Could not write %s %s.", _row_name(model), item.id)
@@ -231,6 +253,9 @@ def _send_each(db, settings, mailer, clock, worker, items, report, model, build,
                     continue
                 try:
                     send(message)
+                except AddressNotAccepted as exc:
+                    _failed(db, settings, item.id, worker, clock(), exc, report, model, True)
+                    continue
                 except smtplib.SMTPRecipientsRefused as exc:
                     _failed(db, settings, item.id, worker, clock(), exc, report, model)
                     continue
@@ -277,11 +302,13 @@ def _persist(mark: Callable[[], bool], lease_left: timedelta) -> bool:
             pause = min(pause * 2, longest)
 
 
-def _failed(db, settings, row_id, worker, now, exc, report, model) -> None:
+def _failed(db, settings, row_id, worker, now, exc, report, model, give_up=False) -> None:
+    """Record a failed try: tried again later, or, after the last try, given up. `give_up`:
+    no later try could succeed (AddressNotAccepted, whose words say why), so this one is the
+    last."""
     log.warning("Sending %s %s failed: %s", _row_name(model), row_id, exc)
-    reminders.mark_failed(
-        db, settings, row_id, worker, now, f"{type(exc).__name__}: {exc}", model=model
-    )
+    error = str(exc) if give_up else f"{type(exc).__name__}: {exc}"
+    reminders.mark_failed(db, settings, row_id, worker, now, error, model=model, give_up=give_up)
     report.failed += 1
 
 

@@ -599,15 +599,17 @@ def mark_failed(
     now: datetime,
     error: str,
     model=Reminder,
+    give_up: bool = False,
 ) -> None:
-    """Delivery failed: try again later (with back-off), or give up after max attempts."""
+    """Delivery failed: try again later (with back-off), or give up after max attempts, or
+    at once when no later try could succeed (`give_up`)."""
     with db.write() as s:
         row = s.get(model, reminder_id)
         if row is None or row.status != "sending" or row.claimed_by != worker:
             return
         row.last_error = error[:500]
         row.claimed_until = None
-        if row.attempts >= settings.max_attempts:
+        if give_up or row.attempts >= settings.max_attempts:
             row.status = "failed"
         else:
             row.status, row.not_before = "pending", now + _backoff(row.attempts)

@@ -31,7 +31,7 @@ from careplan.db.models import (
 )
 from careplan.domain.crisis_alerts import AlertKind
 from careplan.reminders import messages
-from careplan.reminders.mail import SmtpMailer, mailer_from_config
+from careplan.reminders.mail import SmtpMailer, mailer_from_config, row_message_id
 from careplan.reminders.sender import send_pending
 from careplan.services import contingencies, crisis_alerts
 from careplan.services.accounts import actor_for
@@ -260,6 +260,7 @@ def test_the_escalation_is_made_and_sent_once_with_two_schedulers_and_a_restart(
             .where(Reminder.status == "sent")
             .order_by(Reminder.id)
         ).all()
+        written = dict(s.execute(sa.select(Reminder.id, Reminder.created_at)).all())
         cancelled = set(s.scalars(sa.select(Reminder.kind).where(Reminder.status == "cancelled")))
         notes = Counter(s.scalars(sa.select(Notification.reminder_id)))
         told = Counter(
@@ -282,7 +283,13 @@ def test_the_escalation_is_made_and_sent_once_with_two_schedulers_and_a_restart(
 
     outbox = [json.loads(line) for line in (tmp_path / "outbox.jsonl").read_text().splitlines()]
     sent = Counter(m["message_id"] for m in outbox)
-    assert set(sent) == {f"<reminder-{i}@example.org>" for i, _, _, ch in rows if ch == "email"}
+    assert set(sent) == {
+        row_message_id(
+            "reminder", i, written[i], CHILD_CONFIG["SMTP_FROM"], CHILD_CONFIG["PUBLIC_BASE_URL"]
+        )
+        for i, _, _, ch in rows
+        if ch == "email"
+    }
     assert max(sent.values()) == 1, "an e-mail was sent twice"
     assert set(notes) == {i for i, _, _, ch in rows if ch == "app"} and max(notes.values()) == 1
     assert all(messages.indiscretions(m["subject"] + m["body"]) == [] for m in outbox)

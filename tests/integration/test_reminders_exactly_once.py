@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from careplan.db.engine import make_engine
 from careplan.db.models import Base, Notification, Reminder, ReminderDigest
 from careplan.domain.reviews import ClientChannel, ReminderRules, client_channels, owed_for_review
+from careplan.reminders.mail import row_message_id
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "tests.integration.test_reminders_exactly_once"
@@ -334,6 +335,7 @@ def test_each_reminder_is_delivered_exactly_once_across_processes_kills_and_down
                 Reminder.channel,
                 Reminder.status,
                 Reminder.digest_id,
+                Reminder.created_at,
             )
         ).all()
         notes = Counter(s.scalars(sa.select(Notification.reminder_id)))
@@ -343,6 +345,7 @@ def test_each_reminder_is_delivered_exactly_once_across_processes_kills_and_down
                 ReminderDigest.recipient_id,
                 ReminderDigest.day,
                 ReminderDigest.status,
+                ReminderDigest.created_at,
             )
         ).all()
     assert {r[1:6] for r in reminders} == first | second
@@ -351,8 +354,13 @@ def test_each_reminder_is_delivered_exactly_once_across_processes_kills_and_down
     outbox = [json.loads(line) for line in (tmp_path / "outbox.jsonl").read_text().splitlines()]
     sent_ids = Counter(m["message_id"] for m in outbox)
     assert max(sent_ids.values()) == 1, "an e-mail was sent twice"
-    emails = {f"<reminder-{r.id}@example.org>" for r in reminders if r.channel == "email"}
-    mailed = {f"<digest-{d.id}@example.org>" for d in digests}
+    sender, base_url = CHILD_CONFIG["SMTP_FROM"], CHILD_CONFIG["PUBLIC_BASE_URL"]
+    emails = {
+        row_message_id("reminder", r.id, r.created_at, sender, base_url)
+        for r in reminders
+        if r.channel == "email"
+    }
+    mailed = {row_message_id("digest", d.id, d.created_at, sender, base_url) for d in digests}
     assert set(sent_ids) == emails | mailed
 
     in_app = {r.id for r in reminders if r.channel == "app"}

@@ -6,24 +6,26 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from careplan.db.engine import Database
-from careplan.db.models import Document, Reminder
+from careplan.db.models import Document, Reminder, User
 from careplan.reminders import messages
-from careplan.reminders.mail import SmtpMailer, mailer_from_config
+from careplan.reminders.mail import SmtpMailer, mailer_from_config, row_message_id
 from careplan.reminders.sender import send_pending
 from careplan.services import reminders, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.reminders import ReminderSettings
 from tests.conftest import PG_SERVER
 from tests.factories import PASSWORD, Circle, make_plan
-from tests.smtp import SECRET, free_port
+from tests.smtp import SECRET, Inbox, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +76,9 @@ def test_a_reminder_arrives_once_over_smtp_discreetly(smtp_app, smtp_server, db)
     assert circle.client.display_name not in body
     with db.read() as s:
         row = s.query(Reminder).filter_by(channel="email").one()
-    assert msg["Message-ID"] == f"<reminder-{row.id}@example.org>"
+    assert msg["Message-ID"] == row_message_id(
+        "reminder", row.id, row.created_at, msg["From"], settings.base_url
+    )
     assert (row.status, row.attempts) == ("sent", 1)
 
 
@@ -123,6 +127,77 @@ def test_wrong_smtp_credentials_fail_and_are_retried(smtp_app, smtp_server, db):
     assert inbox.messages() == [] and inbox.logins == [False]
     smtp_app.config["SMTP_PASSWORD"] = SECRET
     assert _send(smtp_app, db, now + timedelta(minutes=2)).emails == 1
+
+
+NOT_ASCII = "The mail server does not accept this address: it has letters outside plain ASCII \
+and the server does not offer SMTPUTF8."
+
+
+@contextmanager
+def _mail_server(smtputf8: bool):
+    """A mail server that offers SMTPUTF8 (addresses with letters outside ASCII) or not."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=smtputf8)
+    controller.start()
+    try:
+        yield SmtpMailer("127.0.0.1", controller.port, use_tls=False, timeout=10), inbox
+    finally:
+        controller.stop()
+
+
+def _client_address(db, circle, address: str) -> None:
+    with db.write() as s:
+        s.get(User, circle.client.id).email = address
+
+
+def _email_row(db, circle) -> Reminder:
+    with db.read() as s:
+        return s.query(Reminder).filter_by(channel="email", recipient_id=circle.client.id).one()
+
+
+@pytest.mark.parametrize("address", ["zoë@example.org", "zoe@bücher.example"])
+def test_an_address_a_server_without_smtputf8_cannot_take_is_given_up_at_once(db, address):
+    """No later try could succeed there, so the first is the last (and the administrators'
+    list of e-mails not sent says why); the other e-mails in the batch still go out."""
+    abroad, plain = Circle(), Circle()
+    _agreed(db, abroad)
+    _agreed(db, plain)
+    _client_address(db, abroad, address)
+    now = datetime(2027, 3, 1, 5, tzinfo=UTC)  # before the digest hour: e-mails only
+    settings = ReminderSettings(base_url="https://app.example.org")
+    reminders.sweep(db, settings, now)
+    assert _email_row(db, abroad).id < _email_row(db, plain).id  # tried first in the batch
+
+    with _mail_server(smtputf8=False) as (mailer, inbox):
+        report = send_pending(db, settings, mailer, "reminders@example.org", lambda: now, "w")
+        assert (report.emails, report.failed) == (1, 1)
+        given_up = _email_row(db, abroad)
+        assert (given_up.status, given_up.attempts) == ("failed", 1)
+        assert given_up.last_error == NOT_ASCII
+        assert _email_row(db, plain).status == "sent"
+        assert [rcpt for rcpt, _ in inbox.messages()] == [[plain.client.email]]
+        later = now + timedelta(days=1)
+        assert not send_pending(db, settings, mailer, "reminders@example.org", lambda: later, "w")
+    assert _email_row(db, abroad).status == "failed"
+
+
+@pytest.mark.parametrize("address", ["zoë@example.org", "zoe@bücher.example"])
+def test_an_address_with_letters_outside_ascii_arrives_where_the_server_offers_smtputf8(
+    db, address
+):
+    circle = Circle()
+    _agreed(db, circle)
+    _client_address(db, circle, address)
+    now = datetime(2027, 3, 1, 5, tzinfo=UTC)
+    settings = ReminderSettings(base_url="https://app.example.org")
+    reminders.sweep(db, settings, now)
+    with _mail_server(smtputf8=True) as (mailer, inbox):
+        report = send_pending(db, settings, mailer, "reminders@example.org", lambda: now, "w")
+    assert (report.emails, report.failed) == (1, 0)
+    [(rcpt, msg)] = inbox.messages()
+    assert rcpt == [address] and msg["To"] == address
+    assert "SMTPUTF8" in inbox.envelopes[0].mail_options
+    assert _email_row(db, circle).status == "sent"
 
 
 class DatabaseOutage:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from careplan.db.models import AccountEmail, utcnow
 from careplan.domain.errors import ContentInvalid
 from careplan.reminders import account_mail
-from careplan.reminders.mail import SmtpMailer
+from careplan.reminders.mail import SmtpMailer, row_message_id
 from careplan.reminders.messages import indiscretions
 from careplan.reminders.sender import send_pending
 from careplan.services import account_emails, account_settings, admin_accounts
@@ -82,7 +82,9 @@ def test_an_email_the_app_could_not_send_is_sent_later_once(db, smtp_server, no_
     assert _send(db, _mailer(controller.port), kept.not_before + timedelta(hours=1)) is not None
     [(to, message)] = inbox.messages()
     assert to == [person.email] and message["Subject"] == "Your password was changed"
-    assert message["Message-ID"] == f"<account-{kept.id}@example.org>"
+    assert message["Message-ID"] == row_message_id(
+        "account", kept.id, kept.created_at, SENDER, SETTINGS.base_url
+    )
     assert "https://app.example.org/forgot-password" in message.get_content()
     [sent] = _kept(db)
     assert sent.status == "sent" and sent.sent_at is not None

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from careplan.db.models import Document, Notification, Reminder, ReminderDigest, User
 from careplan.domain.reviews import ReminderRules, timing
 from careplan.reminders import account_mail, ical, messages
+from careplan.reminders.mail import build_message, row_message_id
 from careplan.reminders.sender import send_pending
 from careplan.services import reminders, reviews, signoff, throttle
 from careplan.services.accounts import actor_for
@@ -39,11 +40,13 @@ class RecordingMailer:
 
     def __init__(self):
         self.sent: list[EmailMessage] = []
+        self.tried: list[EmailMessage] = []  # sent or not
         self.fail_with: Exception | None = None
 
     @contextmanager
     def connect(self):
         def send(message):
+            self.tried.append(message)
             if self.fail_with is not None:
                 raise self.fail_with
             self.sent.append(message)
@@ -270,7 +273,10 @@ def test_in_app_and_email_are_delivered_once_and_say_nothing_but_the_date(db, ci
     assert "You have a review coming up on Wednesday 3 March 2027." in body
     assert f"https://app.example.org/documents/{doc}" in body
     assert messages.indiscretions(mail["Subject"] + body) == []
-    assert mail["Message-ID"] == f"<reminder-{rows(db, channel='email')[0].id}@example.org>"
+    [row] = rows(db, channel="email")
+    assert mail["Message-ID"] == row_message_id(
+        "reminder", row.id, row.created_at, SENDER, SETTINGS.base_url
+    )
     with db.read() as s:
         notes = {n.user_id: n.text for n in s.scalars(sa.select(Notification))}
     assert notes[circle.client.id] == "You have a review coming up on Wednesday 3 March 2027."
@@ -310,15 +316,36 @@ def test_the_one_window_smtp_leaves_duplicates_with_the_same_message_id(db, circ
     assert len(claimed) == 1
     item = claimed[0]
     text = messages.reminder_email(item.kind, item.due_on, item.document_id, now.date(), "")
-    from careplan.reminders.mail import build_message, message_id
-
-    first_id = message_id("reminder", item.id, SENDER, SETTINGS.base_url)
+    [row] = rows(db, channel="email")
+    first_id = row_message_id("reminder", row.id, row.created_at, SENDER, SETTINGS.base_url)
     mailer.sent.append(
         build_message(SENDER, item.recipient_email, text.subject, text.body, first_id)
     )
     # ... and the process is killed here, before mark_sent.
     send(db, mailer, now + SETTINGS.lease + timedelta(seconds=1))
     assert [m["Message-ID"] for m in mailer.to(circle.client.email)] == [first_id, first_id]
+
+
+def test_each_try_of_an_email_has_its_row_s_message_id_and_each_row_its_own(db, circle, mailer):
+    agreed_plan(db, circle)
+    agreed_plan(db, Circle())
+    now = at(DUE - timedelta(days=14))  # after the digest hour: summaries go out too
+    reminders.sweep(db, SETTINGS, now)
+    mailer.fail_with = OSError("connection lost")
+    send(db, mailer, now)
+    first_tries = sorted(m["Message-ID"] for m in mailer.tried)
+    mailer.fail_with = None
+    send(db, mailer, now + timedelta(hours=1))
+    sent = sorted(m["Message-ID"] for m in mailer.sent)
+    assert len(sent) == 4 and len(set(sent)) == 4  # two reminders, two summaries
+    assert first_tries == sent
+    with db.read() as s:
+        summaries = list(s.scalars(sa.select(ReminderDigest)))
+    expected = [
+        row_message_id("reminder", r.id, r.created_at, SENDER, SETTINGS.base_url)
+        for r in rows(db, channel="email")
+    ] + [row_message_id("digest", d.id, d.created_at, SENDER, SETTINGS.base_url) for d in summaries]
+    assert sorted(expected) == sent
 
 
 def test_reminders_no_longer_owed_are_cancelled_not_sent(db, circle, mailer):
