@@ -169,6 +169,10 @@ class CaseloadLink(Base):
     key_worker_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the client left the service (careplan.services.leaving); a link ended by a
+    # handover or a new key worker leaves them empty.
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    end_note: Mapped[str | None] = mapped_column(Text)
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
     key_worker: Mapped[User] = relationship(foreign_keys=[key_worker_id])

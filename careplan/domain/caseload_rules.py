@@ -4,6 +4,9 @@ and an account cannot be closed while clients still depend on it."""
 
 from __future__ import annotations
 
+from .errors import ContentInvalid
+from .wording import possessive
+
 
 def _clients(count: int) -> str:
     return "1 client" if count == 1 else f"{count} clients"
@@ -38,3 +41,42 @@ def giving_problem(worker: str, team_id: int | None) -> str | None:
         f"{worker} is in no team, so no supervisor would see this client's review dates. "
         "Give them a team first."
     )
+
+
+# What a key worker writes when a client leaves the service: why, and anything the client
+# should know. The client reads it on their own page.
+LEAVING_NOTE_LIMIT = 2000
+
+
+def validate_leaving_note(note: str) -> str:
+    note = (note or "").strip()
+    if not note:
+        raise ContentInvalid(
+            {"note": "Please say why, in a sentence or two. The client can read this note."}
+        )
+    if len(note) > LEAVING_NOTE_LIMIT:
+        raise ContentInvalid(
+            {
+                "note": f"Please keep the note under {LEAVING_NOTE_LIMIT:,} characters. "
+                "Nothing was lost: it is still here."
+            }
+        )
+    return note
+
+
+def leaving_problem(
+    client: str, handover_to: str | None, crisis_plan_in_effect: bool
+) -> str | None:
+    """Why it cannot be recorded yet that a client has left the service, or None. Leaving
+    ends the caseload: nobody would take over a handover or answer a request for help."""
+    if handover_to:
+        return (
+            f"{client} is being handed over to {handover_to}. Cancel the handover first, or "
+            f"let {handover_to} take over."
+        )
+    if crisis_plan_in_effect:
+        return (
+            f"{possessive(client)} plan for when they are not well is in effect. End it first: "
+            "while it is in effect someone must be there to respond."
+        )
+    return None

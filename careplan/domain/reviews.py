@@ -62,9 +62,12 @@ class OpenRequest:
 
 
 def next_review(
-    scheduled_on: date | None, requests: Iterable[OpenRequest]
+    scheduled_on: date | None, requests: Iterable[OpenRequest], in_service: bool = True
 ) -> tuple[date | None, ReviewReason | None]:
-    """The earliest review owed, and why."""
+    """The earliest review owed, and why. A review is held with a key worker: a client who has
+    left the service is owed none (their dates come back if they return)."""
+    if not in_service:
+        return None, None
     candidates = [(r.due_on, r.reason) for r in requests]
     if scheduled_on is not None:
         candidates.append((scheduled_on, ReviewReason.INTERVAL))

@@ -21,7 +21,7 @@ from ..db.models import (
 )
 from ..domain.account_rules import full_name_problem, new_password_problems, plain_name
 from ..domain.roles import Role
-from . import audit, passwords
+from . import audit, passwords, reviews
 from .actor import Actor
 from .errors import Invalid, NotFound
 from .signoff import refresh_states_for_client
@@ -154,6 +154,8 @@ def link_caseload(
         s.add(link)
         s.flush()
         refresh_states_for_client(s, client.id)
+        # A client back in the service: their review dates come back.
+        reviews.reschedule_for_client(s, client.id, now.date())
         audit.record(
             s,
             actor,

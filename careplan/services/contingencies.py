@@ -27,6 +27,7 @@ from .access import require_read
 from .actor import Actor
 from .documents import _version
 from .errors import Invalid, NotFound, ReadOnly
+from .signoff import current_key_worker
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class CrisisRecord:
     max_days: int  # the longest the plan may be in effect, as the version in force says
     alerts: list[crisis_alerts.AlertView] = field(default_factory=list)  # newest first
     essentials: crisis_alerts.Essentials | None = None  # what was agreed, repeated
+    # The client has left the service: asking for help here would reach nobody.
+    nobody_to_respond: bool = False
 
     @property
     def active(self) -> ActivationView | None:
@@ -77,10 +80,23 @@ def _in_force(s, doc: Document):
     return _version(s, doc.id, doc.agreed_version or doc.head_number)[0]
 
 
-def _agreed_agreement(s, actor: Actor, document_id: int):
+# Asking for help when nobody here would answer would be worse than being told so plainly.
+NOBODY_TO_RESPOND = (
+    "Nobody at the service would see this: you no longer have a key worker here. If you need "
+    "help now, please use the contacts in your agreement, or call the emergency services if "
+    "you or someone else is in danger."
+)
+
+
+def _agreed_agreement(s, actor: Actor, document_id: int, asks_for_help: bool = False):
     """The agreement and its version in force; only its two parties may act on it. The
-    agreement's row is locked, so the same form sent twice puts the plan into effect (or
-    ends it) once: the second sees what the first did."""
+    client's row, then the agreement's, are locked (the order signing and leaving the service
+    take them in), so the same form sent twice puts the plan into effect (or ends it) once,
+    and a client cannot leave the service while asking for help: the second sees what the
+    first did."""
+    client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
+    if client_id is not None:
+        locked(s, User, client_id)
     doc = locked(s, Document, document_id)
     if doc is None or doc.kind != "agreement":
         raise NotFound()
@@ -89,6 +105,8 @@ def _agreed_agreement(s, actor: Actor, document_id: int):
         raise ReadOnly("Only the client and their key worker can do this.")
     if doc.head_number == 0:
         raise Invalid("This agreement has nothing written yet.")
+    if asks_for_help and current_key_worker(s, doc.client_id) is None:
+        raise Invalid(NOBODY_TO_RESPOND)
     return doc, _in_force(s, doc)
 
 
@@ -105,7 +123,7 @@ def start_contingency(
     """Put the plan into effect; the key worker and their team are alerted in the same
     transaction (careplan.services.crisis_alerts)."""
     with db.write() as s:
-        doc, version = _agreed_agreement(s, actor, document_id)
+        doc, version = _agreed_agreement(s, actor, document_id, asks_for_help=True)
         terms = version.content["terms"]
         ends_on = validate_activation(
             observed, actions_taken, ends_on_raw, today, terms["contingency_max_days"]
@@ -175,7 +193,7 @@ def request_self_referral(
 ) -> SelfReferralCheck:
     """Check and record the request; whatever the answer, someone is alerted to respond."""
     with db.write() as s:
-        doc, version = _agreed_agreement(s, actor, document_id)
+        doc, version = _agreed_agreement(s, actor, document_id, asks_for_help=True)
         nights, last = validate_self_referral_request(nights_raw, last_discharge_raw, note, today)
         result = check_self_referral(SelfReferralTerms.of(version.content), nights, today, last)
         request = SelfReferralRequest(
@@ -255,6 +273,7 @@ def crisis_record(db: Database, actor: Actor, document_id: int, today: date) -> 
             in_force.get("terms", {}).get("contingency_max_days", 0),
             crisis_alerts.alerts_on(s, doc.id, utcnow()),
             crisis_alerts.essentials(s, doc),
+            current_key_worker(s, doc.client_id) is None,
         )
 
 

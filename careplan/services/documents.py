@@ -29,7 +29,7 @@ from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
 from ..domain.merge import merge
 from ..domain.roles import Role
-from . import attention, audit, drafts, handovers
+from . import attention, audit, drafts, handovers, leaving
 from .access import require_read
 from .actor import Actor
 from .errors import Conflict, Invalid, NotFound, ReadOnly
@@ -71,6 +71,7 @@ class ClientRecords:
     access: Access
     client_introduced: str = ""  # the name with how they like to be called, for others
     handover: handovers.HandoverView | None = None  # a handover waiting to be acknowledged
+    left: leaving.LeftService | None = None  # the client has left the service
 
 
 @dataclass(frozen=True)
@@ -363,6 +364,7 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
             access,
             introduce(client.display_name, client.preferred_name, client.pronouns),
             handovers.pending_view_in(s, client_id),
+            None if worker_id else leaving.left_service(s, client_id),
         )
     _record_read(db, actor, access, None, client_id, "the list of your plans")
     return records

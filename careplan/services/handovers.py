@@ -69,7 +69,7 @@ class HandoverView:
         return all(d.opened for d in self.to_read)
 
 
-def _pending(s: Session, client_id: int) -> Handover | None:
+def waiting_handover(s: Session, client_id: int) -> Handover | None:
     return s.scalar(_PENDING, {"client_id": client_id})
 
 
@@ -82,15 +82,16 @@ _PENDING = select(Handover).where(
 )
 
 
-def _take_turns(s: Session, client_id: int) -> User:
-    """Starting, taking over and cancelling a client's handover take turns on the client's row
+def take_turns(s: Session, client_id: int) -> User:
+    """Starting, taking over and cancelling a client's handover, and their leaving the service
+    (careplan.services.leaving), take turns on the client's row
     (PostgreSQL; SQLite's writers already queue), so the second of two at the same moment sees
     what the first did and gets a plain answer, not a clash with the one-open-handover index.
     Returns the client."""
     return locked(s, User, client_id)
 
 
-def _current_link(s: Session, client_id: int) -> CaseloadLink | None:
+def current_link(s: Session, client_id: int) -> CaseloadLink | None:
     return s.scalar(
         select(CaseloadLink).where(
             CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None)
@@ -98,7 +99,7 @@ def _current_link(s: Session, client_id: int) -> CaseloadLink | None:
     )
 
 
-def _may_hand_over(s: Session, actor: Actor, client_id: int) -> bool:
+def may_change_key_worker(s: Session, actor: Actor, client_id: int) -> bool:
     """The client's current key worker, or a supervisor of their team."""
     access = access_to(s, actor, client_id)
     if actor.role is Role.SUPERVISOR:
@@ -109,9 +110,9 @@ def _may_hand_over(s: Session, actor: Actor, client_id: int) -> bool:
 def workers_to_choose(db: Database, actor: Actor, client_id: int) -> list[WorkerChoice]:
     """Key workers the client can be handed to: the supervisor's teams, or the worker's own team."""
     with db.read() as s:
-        if not _may_hand_over(s, actor, client_id):
+        if not may_change_key_worker(s, actor, client_id):
             raise NotFound()
-        link = _current_link(s, client_id)
+        link = current_link(s, client_id)
         if actor.role is Role.SUPERVISOR:
             teams = select(SupervisorTeam.team_id).where(SupervisorTeam.supervisor_id == actor.id)
         else:
@@ -140,10 +141,10 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
     if errors:
         raise ContentInvalid(errors)
     with db.write() as s:
-        client = _take_turns(s, client_id)
-        if _pending(s, client_id):
+        client = take_turns(s, client_id)
+        if waiting_handover(s, client_id):
             raise Invalid("A handover for this person is already waiting to be acknowledged.")
-        link = _current_link(s, client_id)
+        link = current_link(s, client_id)
         handover = Handover(
             client_id=client_id,
             from_worker_id=link.key_worker_id if link else None,
@@ -183,7 +184,7 @@ def note_opened(db: Database, actor: Actor, document_id: int, number: int | None
         # Only the version in force is what they must read; a later draft is not.
         if doc is None or doc.agreed_version != number:
             return
-        handover = _pending(s, doc.client_id)
+        handover = waiting_handover(s, doc.client_id)
         if handover is None or handover.to_worker_id != actor.id:
             return
         if s.get(HandoverRead, (handover.id, document_id)):
@@ -278,7 +279,7 @@ def _views(s: Session, handovers: list[Handover]) -> list[HandoverView]:
 
 
 def pending_view_in(s: Session, client_id: int) -> HandoverView | None:
-    handover = _pending(s, client_id)
+    handover = waiting_handover(s, client_id)
     return _view(s, handover) if handover else None
 
 
@@ -312,8 +313,8 @@ def pending_for_supervisor(db: Database, actor: Actor) -> list[HandoverView]:
 def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
     """The incoming worker confirms they have read the agreed documents; the caseload moves."""
     with db.write() as s:
-        client = _take_turns(s, client_id)
-        handover = _pending(s, client_id)
+        client = take_turns(s, client_id)
+        handover = waiting_handover(s, client_id)
         if handover is None or handover.to_worker_id != actor.id:
             raise NotFound()
         view = _view(s, handover)
@@ -321,7 +322,7 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
         if unread:
             raise Invalid("Please open and read these first: " + ", ".join(unread) + ".")
         now = utcnow()
-        link = _current_link(s, client_id)
+        link = current_link(s, client_id)
         if link is not None:
             link.ended_at = now
             s.flush()
@@ -350,9 +351,9 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
 
 def cancel(db: Database, actor: Actor, client_id: int) -> None:
     with db.write() as s:
-        _take_turns(s, client_id)
-        handover = _pending(s, client_id)
-        if handover is None or not _may_hand_over(s, actor, client_id):
+        take_turns(s, client_id)
+        handover = waiting_handover(s, client_id)
+        if handover is None or not may_change_key_worker(s, actor, client_id):
             raise NotFound()
         handover.cancelled_at = utcnow()
         audit.record(

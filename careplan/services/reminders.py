@@ -127,6 +127,9 @@ class ClientContext:
     channel: str | None
     worker_id: int | None
     team_id: int | None
+    # Has a key worker (an open caseload link): a client who left the service is not
+    # reminded of reviews or signatures, and neither is anyone about them.
+    in_service: bool = True
 
 
 def _contexts(s: Session, client_ids: Iterable[int]) -> dict[int, ClientContext]:
@@ -139,6 +142,7 @@ def _contexts(s: Session, client_ids: Iterable[int]) -> dict[int, ClientContext]
             User.reminder_channel,
             worker.id,
             worker.team_id,
+            CaseloadLink.id.is_not(None),
         )
         .select_from(User)
         .outerjoin(
@@ -172,6 +176,8 @@ def _recipients(
     waiting: set[int] | None = None,
 ) -> list[tuple[int, str]]:
     """(recipient, channel) pairs for one reminder."""
+    if not ctx.in_service:
+        return []
     mine = client_channels(ctx.channel, settings.client_default) if ctx.active else ()
     if audience is Audience.PARTIES:
         people = [(ctx.client_id, mine)]

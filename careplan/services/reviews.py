@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import (
+    CaseloadLink,
     ContingencyActivation,
     Document,
     ReviewConfirmation,
@@ -84,11 +85,26 @@ def _as_open(r: ReviewRequest, running: bool) -> OpenRequest:
     return OpenRequest(r.id, ReviewReason(r.kind), r.due_on, r.requested_at, running)
 
 
-def _recompute(s: Session, doc: Document, today: date) -> None:
+def _in_service(s: Session, client_id: int) -> bool:
+    """Does the client have a key worker (careplan.services.leaving)?"""
+    return (
+        s.scalar(
+            select(CaseloadLink.id)
+            .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _recompute(s: Session, doc: Document, today: date, in_service: bool | None = None) -> None:
     """Set the next review from the stored facts. Not audited itself: it follows from events
-    that are (agreed, review.request, review.confirm, contingency.start/end)."""
+    that are (agreed, review.request, review.confirm, contingency.start/end, the client
+    leaving the service or being given a key worker)."""
+    if in_service is None:
+        in_service = _in_service(s, doc.client_id)
     requests = [_as_open(r, running) for r, running in _open_requests(s, doc, today)]
-    when, why = next_review(doc.scheduled_review_on, requests)
+    when, why = next_review(doc.scheduled_review_on, requests, in_service)
     if when != doc.next_review_on:
         doc.next_review_set_on = today if when else None
     doc.next_review_on, doc.next_review_reason = when, why.value if why else None
@@ -125,6 +141,14 @@ def _reviewed(s: Session, doc: Document, agreed_number: int, now: datetime, toda
         if row.id in answered:
             row.resolved_at = now
     _recompute(s, doc, today)
+
+
+def reschedule_for_client(s: Session, client_id: int, today: date) -> None:
+    """After the client leaves the service or is given a key worker: their review dates go,
+    or come back (dated from today, so no reminder is owed for the days in between)."""
+    in_service = _in_service(s, client_id)
+    for doc in s.scalars(select(Document).where(Document.client_id == client_id)):
+        _recompute(s, doc, today, in_service)
 
 
 def today_for(now: datetime) -> date:
@@ -243,6 +267,8 @@ def request_earlier_review(
     """Either party asks to review sooner, saying why. Returns the new next review date."""
     with db.write() as s:
         doc = _party_document(s, actor, document_id)
+        if doc.next_review_on is None and not _in_service(s, doc.client_id):
+            raise Invalid("There is no key worker to review it with, so no review is planned.")
         if doc.next_review_on is None:
             raise Invalid(
                 "This has not been agreed yet, so there is no review to bring forward. "

@@ -122,6 +122,7 @@ def _crisis_page(document_id: int, errors: dict | None = None, form=None):
         form=form or {},
         today=utc_today(),
         urgent=_alert_settings().urgent_numbers,
+        nobody_to_respond=contingencies.NOBODY_TO_RESPOND,
     )
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..db.models import utcnow
+from ..db.models import utc_today, utcnow
 from ..domain.errors import ContentInvalid
 from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library, get_time_zone
-from ..services import attention, crisis_alerts, documents, handovers
+from ..services import attention, crisis_alerts, documents, handovers, leaving
+from ..services.errors import Invalid
 
 bp = Blueprint("clients", __name__)
 
@@ -85,3 +86,32 @@ def cancel_handover(client_id: int):
     handovers.cancel(get_db(), current_user.actor, client_id)
     flash("The handover was cancelled. Nothing changed.")
     return redirect(url_for("clients.records", client_id=client_id))
+
+
+@bp.route("/clients/<int:client_id>/leaving", methods=["GET", "POST"])
+@login_required
+def leaving_service(client_id: int):
+    db, actor = get_db(), current_user.actor
+    name = leaving.check(db, actor, client_id)
+    errors, problem, status = {}, "", 200
+    if request.method == "POST":
+        try:
+            leaving.record(db, actor, client_id, request.form.get("note", ""), utc_today())
+        except ContentInvalid as err:
+            errors, status = err.errors, 422
+        except Invalid as err:  # shown above the form, the note kept
+            problem, status = str(err), 400
+        else:
+            flash(
+                f"{name} has left the service and is no longer on a caseload. They can still "
+                "read and download their plans and agreements."
+            )
+            return redirect(url_for("home.index"))
+    return render_template(
+        "clients/leaving.html",
+        client_id=client_id,
+        client_name=name,
+        errors=errors,
+        problem=problem,
+        form=request.form,
+    ), status

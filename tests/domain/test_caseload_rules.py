@@ -1,6 +1,16 @@
 """Every client keeps a key worker someone can reach, in a supervisor's sight."""
 
-from careplan.domain.caseload_rules import closing_problem, giving_problem, team_problem
+import pytest
+
+from careplan.domain.caseload_rules import (
+    LEAVING_NOTE_LIMIT,
+    closing_problem,
+    giving_problem,
+    leaving_problem,
+    team_problem,
+    validate_leaving_note,
+)
+from careplan.domain.errors import ContentInvalid
 
 
 def test_a_key_worker_with_clients_is_not_closed_and_the_message_says_what_to_do():
@@ -19,3 +29,22 @@ def test_a_key_worker_with_clients_keeps_a_team():
 def test_a_client_is_given_only_to_a_key_worker_in_a_team():
     assert giving_problem("Nina", None).startswith("Nina is in no team")
     assert giving_problem("Nina", 3) is None
+
+
+def test_leaving_the_service_waits_for_a_handover_or_a_crisis_plan_and_says_which():
+    assert leaving_problem("Alex", None, False) is None
+    waiting = leaving_problem("Alex", "Lee", False)
+    assert waiting.startswith("Alex is being handed over to Lee. Cancel the handover first")
+    assert "Alex's plan for when they are not well is in effect" in leaving_problem(
+        "Alex", None, True
+    )
+    assert leaving_problem("Alex", "Lee", True) == waiting  # one thing to do at a time
+
+
+def test_the_leaving_note_is_needed_trimmed_and_kept_short():
+    assert validate_leaving_note("  Moved away.\n") == "Moved away."
+    assert len(validate_leaving_note("x" * LEAVING_NOTE_LIMIT)) == LEAVING_NOTE_LIMIT
+    for note in ("", "  \n ", None, "x" * (LEAVING_NOTE_LIMIT + 1)):
+        with pytest.raises(ContentInvalid) as refused:
+            validate_leaving_note(note)
+        assert set(refused.value.errors) == {"note"}

@@ -49,6 +49,7 @@ from careplan.services import (
     crisis_alerts,
     documents,
     handovers,
+    leaving,
     signoff,
 )
 from careplan.services.accounts import actor_for
@@ -519,3 +520,52 @@ def test_a_change_waiting_for_a_row_never_holds_the_chain_it_waits_behind(app, d
     second.join(BARRIER_TIMEOUT)
     assert answers == {"worker": "committed", "client": "committed"}
     assert audit.verify_chain(db).ok
+
+
+def test_leaving_the_service_sent_four_times_at_once_is_recorded_once(app, db):
+    circle = Circle()
+    worker = actor_for(circle.key_worker)
+    answers = _once_at_a_time(
+        4,
+        lambda: leaving.record(db, worker, circle.client.id, "Moved away.", date.today()),
+        allowed=(Invalid, ContentInvalid, NotFound),  # the later ones: no longer on a caseload
+    )
+    assert answers.count(None) == 1
+    assert _count(db, AuditEvent, AuditEvent.action == "caseload.end") == 1
+    assert _count(db, CaseloadLink, CaseloadLink.ended_by_id == circle.key_worker.id) == 1
+
+
+def test_a_crisis_plan_started_while_the_client_leaves_is_never_left_with_nobody_to_answer(app, db):
+    """Either the plan comes first (and the client cannot leave while it is in effect) or
+    leaving does (and the plan is refused): never a plan in effect with no key worker."""
+    for _ in range(6):
+        circle, doc = _crisis_plan_while_leaving(db)
+        plans = _count(db, ContingencyActivation, ContingencyActivation.document_id == doc)
+        open_links = _count(
+            db,
+            CaseloadLink,
+            CaseloadLink.client_id == circle.client.id,
+            CaseloadLink.ended_at.is_(None),
+        )
+        assert (plans, open_links) in {(1, 1), (0, 0)}
+
+
+def _crisis_plan_while_leaving(db) -> tuple[Circle, int]:
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    today = date.today()
+    ends = (today + timedelta(days=3)).isoformat()
+    workers = Workers(2)
+
+    def body(i: int) -> None:
+        workers.barrier.wait()
+        with contextlib.suppress(Invalid):  # the other came first
+            if i == 0:
+                client = actor_for(circle.client)
+                contingencies.start_contingency(db, client, doc, "Unsettled", "", ends, today)
+            else:
+                worker = actor_for(circle.key_worker)
+                leaving.record(db, worker, circle.client.id, "Left", today)
+
+    workers.run(body)
+    return circle, doc

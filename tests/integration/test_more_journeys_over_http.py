@@ -57,6 +57,7 @@ from tests.factories import (
     AdvocateFactory,
     Circle,
     ClientFactory,
+    KeyWorkerFactory,
     make_agreement,
     make_plan,
 )
@@ -414,6 +415,58 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
         ended = s.get(ContingencyActivation, activation.id)
         assert ended.ended_at is not None
         assert (ended.ended_by_id, ended.end_note) == (circle.key_worker.id, "Sleeping again.")
+
+
+def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(db, gunicorn_url):
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    _agreed(db, circle, doc)
+    client, worker = Browser(gunicorn_url), Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    worker.sign_in(circle.key_worker)
+    records, leaving = f"/clients/{circle.client.id}", f"/clients/{circle.client.id}/leaving"
+    assert f'href="{leaving}"' in worker.get(records).read().decode()
+
+    # No note: said beside the field, nothing ended.
+    page = worker.get(leaving).read().decode()
+    code, refusal = _refused(lambda: worker.post(leaving, {"note": " "}, page))
+    assert code == 422 and "Please say why" in refusal
+
+    # While a handover waits: said plainly, the note kept, nothing ended.
+    incoming = KeyWorkerFactory(team_id=circle.team.id)
+    page = worker.get(f"{records}/handover").read().decode()
+    worker.post(f"{records}/handover", {"to_worker_id": incoming.id, "note": "Mondays."}, page)
+    page = worker.get(leaving).read().decode()
+    note = {"note": "Finished the programme & moved to Leeds."}
+    code, refusal = _refused(lambda: worker.post(leaving, note, page))
+    assert code == 400 and f"being handed over to {incoming.display_name}" in refusal
+    assert "Finished the programme &amp; moved to Leeds." in refusal
+    page = worker.get(records).read().decode()
+    landed(worker.post(f"{records}/handover/cancel", {}, page))
+
+    # Recorded: the worker lands on their start page, and no longer opens the records.
+    page = worker.get(leaving).read().decode()
+    path, page = landed(worker.post(leaving, note, page))
+    assert path == "/" and "has left the service and is no longer on a caseload" in page
+    assert _refused(lambda: worker.get(records))[0] == 404
+    assert _refused(lambda: worker.get(f"/documents/{doc}"))[0] == 404
+    with db.read() as s:
+        link = s.scalar(sa.select(CaseloadLink).where(CaseloadLink.client_id == circle.client.id))
+        assert link.ended_at is not None
+        assert (link.ended_by_id, link.end_note) == (circle.key_worker.id, note["note"])
+
+    # The client reads why, keeps their agreement and its PDF, and is told plainly that asking
+    # for help here would reach nobody.
+    page = client.get(records).read().decode()
+    assert "Your time with the service ended on" in page
+    assert "Finished the programme &amp; moved to Leeds." in page
+    assert client.get(f"/documents/{doc}").status == 200
+    crisis = client.get(f"/documents/{doc}/crisis-plan").read().decode()
+    assert "Nobody at the service would see this" in crisis
+    assert "Put the plan into effect" not in crisis
+    assert "recorded that your time with the service has ended" in (
+        client.get("/me/notifications").read().decode()
+    )
 
 
 def test_self_referral_requests_are_checked_against_the_agreed_terms_over_http(db, gunicorn_url):

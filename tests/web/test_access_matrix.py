@@ -149,6 +149,11 @@ RECORD_RULES: dict[str, RecordRule] = {
     "clients.cancel_handover": RecordRule(
         _client, {"POST": _roles(404, 302, 302, 404, 404)}, prepare=_handover_waiting
     ),
+    # The same people may record that the client has left the service; with no note the form
+    # comes back with a message (422), so nothing ends in the matrix.
+    "clients.leaving_service": RecordRule(
+        _client, {"GET": _roles(404, 200, 200, 404, 404), "POST": HAND_OVER}
+    ),
     "clients.records": RecordRule(_client, {"GET": READ}),
     "clients.new_care_plan": RecordRule(_client, {"POST": EDIT}),
     "agreements.new": RecordRule(

@@ -1,0 +1,132 @@
+"""A client leaving the service: the caseload ends without a new key worker.
+
+Their records stay theirs: the client keeps reading, downloading and (with an advocate they
+invited) commenting. Nobody is reminded of their reviews or signatures any more, supervisors'
+review-date lists no longer count them, and the former key worker no longer opens their records.
+An administrator gives them a key worker again if they come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.engine import Database
+from ..db.models import CaseloadLink, ContingencyActivation, Document, Notification, User, utcnow
+from ..domain.caseload_rules import leaving_problem, validate_leaving_note
+from ..domain.roles import Role
+from ..domain.wording import possessive
+from . import audit, handovers, reviews
+from .actor import Actor
+from .errors import Invalid, NotFound
+from .signoff import refresh_states_for_client
+
+
+@dataclass(frozen=True)
+class LeftService:
+    """What the client reads on their own page after leaving."""
+
+    on: datetime
+    recorded_by: str
+    note: str
+
+
+def _crisis_plan_in_effect(s: Session, client_id: int, today: date) -> bool:
+    return (
+        s.scalar(
+            select(ContingencyActivation.id)
+            .join(Document, Document.id == ContingencyActivation.document_id)
+            .where(
+                Document.client_id == client_id,
+                ContingencyActivation.ended_at.is_(None),
+                ContingencyActivation.ends_on >= today,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -> None:
+    """The client's key worker, or a supervisor of their team, records that the client has
+    left the service, with a note the client reads."""
+    note = validate_leaving_note(note)
+    with db.write() as s:
+        # Takes turns with handovers, signatures and crisis plans on the client's row.
+        client = handovers.take_turns(s, client_id)
+        if (
+            client is None
+            or client.role != Role.CLIENT.value
+            or not handovers.may_change_key_worker(s, actor, client_id)
+        ):
+            raise NotFound()
+        link = handovers.current_link(s, client_id)
+        if link is None:
+            raise NotFound()
+        waiting = handovers.waiting_handover(s, client_id)
+        handover_to = waiting and s.scalar(
+            select(User.display_name).where(User.id == waiting.to_worker_id)
+        )
+        problem = leaving_problem(
+            client.display_name, handover_to, _crisis_plan_in_effect(s, client_id, today)
+        )
+        if problem:
+            raise Invalid(problem)
+        link.ended_at, link.ended_by_id, link.end_note = utcnow(), actor.id, note
+        s.add(Notification(
+            user_id=client_id,
+            text=f"{actor.name} recorded that your time with the service has ended. You can "
+                 "still read and download your plans and agreements here.",
+            link="/",
+        ))  # fmt: skip
+        if link.key_worker_id != actor.id:
+            # Recorded by a supervisor: the key worker hears it from the app too. No link: the
+            # client's records are no longer theirs to open.
+            s.add(Notification(
+                user_id=link.key_worker_id,
+                text=f"{actor.name} recorded that {client.display_name} has left the service. "
+                     f"{possessive(client.display_name)} records are no longer on your caseload.",
+            ))  # fmt: skip
+        s.flush()
+        # A draft waits for the client's signature only now: nobody holds the key worker's.
+        refresh_states_for_client(s, client_id)
+        reviews.reschedule_for_client(s, client_id, today)
+        audit.record(
+            s,
+            actor,
+            "caseload.end",
+            "user",
+            client_id,
+            client_id=client_id,
+            detail={"key_worker_id": link.key_worker_id},
+        )
+
+
+def left_service(s: Session, client_id: int) -> LeftService | None:
+    """When and why the time with the service of a client who has no key worker now ended,
+    if it did (a new client has not had one yet)."""
+    row = s.execute(
+        select(CaseloadLink.ended_at, CaseloadLink.end_note, User.display_name)
+        .join(User, User.id == CaseloadLink.ended_by_id)
+        .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_by_id.is_not(None))
+        .order_by(CaseloadLink.ended_at.desc(), CaseloadLink.id.desc())
+        .limit(1)
+    ).first()
+    return LeftService(row[0], row[2], row[1] or "") if row else None
+
+
+def check(db: Database, actor: Actor, client_id: int) -> str:
+    """The client's name, for the form; NotFound for anyone who may not record it."""
+    with db.read() as s:
+        client = s.get(User, client_id)
+        if (
+            client is None
+            or client.role != Role.CLIENT.value
+            or handovers.current_link(s, client_id) is None
+            or not handovers.may_change_key_worker(s, actor, client_id)
+        ):
+            raise NotFound()
+        return client.display_name

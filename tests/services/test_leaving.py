@@ -1,0 +1,239 @@
+"""A client leaving the service: the caseload ends, their records stay theirs, nobody is
+reminded about them any more, and nobody is left to answer a request for help that nobody
+would see."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import (
+    AuditEvent,
+    CaseloadLink,
+    ContingencyActivation,
+    Document,
+    Notification,
+    Reminder,
+    SelfReferralRequest,
+)
+from careplan.domain.errors import ContentInvalid
+from careplan.domain.supervision import Filters
+from careplan.services import (
+    admin_accounts,
+    contingencies,
+    documents,
+    handovers,
+    leaving,
+    reminders,
+    reviews,
+    signoff,
+    supervision,
+)
+from careplan.services.accounts import actor_for
+from careplan.services.errors import Invalid, NotFound
+from careplan.services.reminders import ReminderSettings
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_agreement, make_plan
+
+TODAY = date(2027, 3, 1)
+SETTINGS = ReminderSettings(base_url="https://app.example.org")
+
+
+def at(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+def circle(app):
+    return Circle()
+
+
+def agreed(db, circle, doc: int, number: int = 1) -> None:
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, number, "signed", "", PASSWORD)
+
+
+def due_on(db, doc: int, day: date) -> None:
+    with db.write() as s:
+        d = s.get(Document, doc)
+        d.next_review_on = d.scheduled_review_on = day
+
+
+def review_on(db, doc: int) -> date | None:
+    with db.read() as s:
+        return s.get(Document, doc).next_review_on
+
+
+def links(db, client_id: int) -> list[CaseloadLink]:
+    with db.read() as s:
+        return list(
+            s.scalars(
+                sa.select(CaseloadLink)
+                .where(CaseloadLink.client_id == client_id)
+                .order_by(CaseloadLink.id)
+            )
+        )
+
+
+def texts(db, user_id: int) -> list[str]:
+    with db.read() as s:
+        return list(s.scalars(sa.select(Notification.text).where(Notification.user_id == user_id)))
+
+
+def count(db, model, *where) -> int:
+    with db.read() as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def test_a_client_who_left_keeps_their_records_and_nobody_is_reminded_about_them(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    agreed(db, circle, doc)
+    due = TODAY + timedelta(days=14)
+    due_on(db, doc, due)
+    assert reminders.sweep(db, SETTINGS, at(TODAY)).inserted > 0  # owed while in the service
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    board = supervision.dashboard(db, actor_for(circle.supervisor), Filters(), TODAY)
+    assert [r.client_id for r in board.rows] == [circle.client.id]
+
+    leaving.record(db, worker, circle.client.id, "  Finished treatment and moved away.  ", TODAY)
+
+    [link] = links(db, circle.client.id)
+    assert link.ended_at is not None and link.ended_by_id == circle.key_worker.id
+    # No review is planned without a key worker: not on the client's pages or calendar either.
+    assert review_on(db, doc) is None
+    assert reviews.review_dates_for(db, client) == []
+    assert reviews.review_panel(db, client, doc, TODAY).can_request is False
+    with pytest.raises(Invalid, match="no key worker to review it with"):
+        reviews.request_earlier_review(db, client, doc, TODAY.isoformat(), "Soon", TODAY)
+    assert link.end_note == "Finished treatment and moved away."
+    # The client still reads everything, and is told what happened and by whom.
+    assert documents.open_document(db, client, doc).shown.number == 1
+    records = documents.client_records(db, client, circle.client.id)
+    assert records.key_worker_name == ""
+    assert records.left.note == "Finished treatment and moved away."
+    assert records.left.recorded_by == circle.key_worker.display_name
+    assert any("your time with the service has ended" in t for t in texts(db, circle.client.id))
+    # The former key worker and the team's supervisor no longer open the records.
+    for staff in (worker, actor_for(circle.supervisor)):
+        with pytest.raises(NotFound):
+            documents.open_document(db, staff, doc)
+    board = supervision.dashboard(db, actor_for(circle.supervisor), Filters(), TODAY)
+    assert board.rows == []
+    # Nothing new is owed through the review date and well past it, and what was waiting is
+    # cancelled when a sender picks it up, not sent.
+    for day in (due, due + timedelta(days=30)):
+        assert reminders.sweep(db, SETTINGS, at(day)).inserted == 0
+    claimed = reminders.claim(db, SETTINGS, at(due), "sender-1", limit=100)
+    assert claimed.items == []
+    reminders.build_digests(db, SETTINGS, at(due))  # the key worker's daily summary
+    with db.read() as s:
+        assert set(s.scalars(sa.select(Reminder.status))) == {"cancelled"}
+    [event] = _events(db, "caseload.end")
+    assert (event.client_id, event.actor_id) == (circle.client.id, circle.key_worker.id)
+
+
+def _events(db, action: str) -> list[AuditEvent]:
+    with db.read() as s:
+        return list(s.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_a_supervisor_may_record_it_and_the_key_worker_is_told(db, circle):
+    leaving.record(db, actor_for(circle.supervisor), circle.client.id, "Moved away.", TODAY)
+    assert any(
+        f"{circle.client.display_name} has left the service" in t
+        for t in texts(db, circle.key_worker.id)
+    )
+    assert links(db, circle.client.id)[0].ended_by_id == circle.supervisor.id
+
+
+@pytest.mark.parametrize("who", ["client", "advocate", "admin", "other_worker"])
+def test_nobody_else_may_record_it(db, circle, who):
+    person = KeyWorkerFactory(team_id=circle.team.id) if who == "other_worker" else None
+    person = person or getattr(circle, who)
+    with pytest.raises(NotFound):
+        leaving.check(db, actor_for(person), circle.client.id)
+    with pytest.raises(NotFound):
+        leaving.record(db, actor_for(person), circle.client.id, "Moved away.", TODAY)
+    assert links(db, circle.client.id)[0].ended_at is None
+
+
+@pytest.mark.parametrize("note", ["", "   ", "x" * 2001])
+def test_a_note_is_needed_and_kept_short(db, circle, note):
+    with pytest.raises(ContentInvalid) as refused:
+        leaving.record(db, actor_for(circle.key_worker), circle.client.id, note, TODAY)
+    assert set(refused.value.errors) == {"note"}
+    assert links(db, circle.client.id)[0].ended_at is None
+
+
+def test_not_while_a_handover_waits(db, circle):
+    new = KeyWorkerFactory(team_id=circle.team.id)
+    worker = actor_for(circle.key_worker)
+    handovers.start(db, worker, circle.client.id, new.id, "Collects on Mondays.")
+    with pytest.raises(Invalid, match=f"being handed over to {new.display_name}"):
+        leaving.record(db, worker, circle.client.id, "Moved away.", TODAY)
+    assert links(db, circle.client.id)[0].ended_at is None
+    assert _events(db, "caseload.end") == []
+    handovers.cancel(db, worker, circle.client.id)
+    leaving.record(db, worker, circle.client.id, "Moved away.", TODAY)
+
+
+def test_not_while_the_crisis_plan_is_in_effect(db, circle):
+    doc = make_agreement(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(db, worker, doc, "Not sleeping", "", ends, TODAY)
+    with pytest.raises(Invalid, match="not well is in effect. End it first"):
+        leaving.record(db, worker, circle.client.id, "Moved away.", TODAY)
+    assert links(db, circle.client.id)[0].ended_at is None
+    # Once it has run out, it no longer stands in the way.
+    leaving.record(db, worker, circle.client.id, "Moved away.", TODAY + timedelta(days=4))
+
+
+def test_after_leaving_asking_for_help_here_says_plainly_nobody_would_see_it(db, circle):
+    doc = make_agreement(circle.key_worker, circle.client)
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved away.", TODAY)
+    client = actor_for(circle.client)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    with pytest.raises(Invalid, match="Nobody at the service would see this"):
+        contingencies.start_contingency(db, client, doc, "Not sleeping", "", ends, TODAY)
+    with pytest.raises(Invalid, match="Nobody at the service would see this"):
+        contingencies.request_self_referral(db, client, doc, "2", "", "", TODAY)
+    assert count(db, ContingencyActivation) == 0 and count(db, SelfReferralRequest) == 0
+    assert contingencies.crisis_record(db, client, doc, TODAY).nobody_to_respond is True
+
+
+def test_recorded_once_and_then_gone_from_the_forms(db, circle):
+    worker = actor_for(circle.key_worker)
+    leaving.record(db, worker, circle.client.id, "Moved away.", TODAY)
+    with pytest.raises(NotFound):
+        leaving.record(db, worker, circle.client.id, "Again.", TODAY)
+    with pytest.raises(NotFound):
+        leaving.check(db, actor_for(circle.supervisor), circle.client.id)
+    assert len(_events(db, "caseload.end")) == 1
+
+
+def test_coming_back_an_administrator_gives_a_key_worker_and_reminders_resume(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    agreed(db, circle, doc)
+    due = TODAY + timedelta(days=14)
+    due_on(db, doc, due)
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved away.", TODAY)
+    assert reminders.sweep(db, SETTINGS, at(TODAY)).inserted == 0
+
+    new = KeyWorkerFactory(team_id=circle.team.id)
+    admin_accounts.give_key_worker(db, actor_for(circle.admin), circle.client.id, new.id)
+    records = documents.client_records(db, actor_for(circle.client), circle.client.id)
+    assert (records.key_worker_name, records.left) == (new.display_name, None)
+    assert review_on(db, doc) == due
+    with db.read() as s:
+        recipients = set(
+            s.scalars(sa.select(Reminder.recipient_id).where(Reminder.document_id == doc))
+        )
+    assert recipients == set()
+    assert reminders.sweep(db, SETTINGS, at(TODAY)).inserted > 0
+    with db.read() as s:
+        recipients = set(
+            s.scalars(sa.select(Reminder.recipient_id).where(Reminder.document_id == doc))
+        )
+    assert recipients == {circle.client.id, new.id}
