@@ -61,3 +61,15 @@ def flatten_errors(errors: Mapping, prefix: str = "") -> dict[str, str]:
         else:
             flat[name] = str(value)
     return flat
+
+
+def leaf_texts(node: Any) -> set[str]:
+    """Every value in nested content as a form would show it (text as typed, numbers as
+    digits, true and false as "yes" and "no"): what a form posted back unchanged holds."""
+    if isinstance(node, Mapping):
+        return {text for value in node.values() for text in leaf_texts(value)}
+    if isinstance(node, list):
+        return {text for value in node for text in leaf_texts(value)}
+    if isinstance(node, bool):
+        return {"yes" if node else "no"}
+    return set() if node is None else {str(node).strip()}

@@ -7,6 +7,7 @@ a record the person may not see is reported as not found.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
@@ -28,9 +29,10 @@ from ..domain.errors import ContentInvalid
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
 from ..domain.merge import merge
+from ..domain.nested import leaf_texts
 from ..domain.roles import Role
 from . import attention, audit, drafts, handovers, leaving
-from .access import require_read
+from .access import access_to, require_read
 from .actor import Actor
 from .errors import Conflict, Invalid, NotFound, ReadOnly
 from .signoff import SignOffView, review_requests_for, signoff_view
@@ -368,6 +370,51 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
         )
     _record_read(db, actor, access, None, client_id, "the list of your plans")
     return records
+
+
+@dataclass(frozen=True)
+class NoLongerYours:
+    """A key worker's client was handed over or left the service while they had one of the
+    client's documents open: enough to say so and give back what they typed."""
+
+    client_name: str
+    typed: list[tuple[str, str]]  # (form field, value) of what differs from the version open
+    form_words: dict[str, str]  # the document's parts, for naming those fields
+
+
+def no_longer_yours(
+    db: Database,
+    actor: Actor,
+    document_id: int,
+    base_number: int | None = None,
+    fields: Sequence[tuple[str, str]] = (),
+) -> NoLongerYours | None:
+    """For a key worker who once held this document's client and no longer does: the client's
+    name, and of the form `fields` they sent only what they wrote themselves (a value not in
+    version `base_number`), so nothing of the record goes back to someone no longer allowed to
+    read it. None for anyone else, who gets "not found" as for any record not theirs."""
+    if actor.role is not Role.KEY_WORKER:
+        return None
+    with db.read() as s:
+        doc = s.get(Document, document_id)
+        if doc is None or access_to(s, actor, doc.client_id).read:
+            return None
+        held = s.scalar(
+            select(CaseloadLink.id)
+            .where(
+                CaseloadLink.client_id == doc.client_id,
+                CaseloadLink.key_worker_id == actor.id,
+                CaseloadLink.ended_at.is_not(None),
+            )
+            .limit(1)
+        )
+        if held is None:
+            return None
+        name = s.scalar(select(User.display_name).where(User.id == doc.client_id))
+        number = base_number if base_number and 0 < base_number <= doc.head_number else None
+        shown = leaf_texts(_version(s, doc.id, number)[0].content) if number else set()
+        typed = [(f, v) for f, v in fields if v.strip() and v.strip() not in shown]
+        return NoLongerYours(name, typed, kind_for(doc.kind, doc.template).form_words())
 
 
 # The start page of every client runs these: built once, with bound parameters, because

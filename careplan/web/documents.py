@@ -15,7 +15,7 @@ from ..domain.language import check_text
 from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
 from ..services import comments, documents, drafts
-from ..services.errors import Conflict, Invalid, ServiceError
+from ..services.errors import Conflict, Invalid, NotFound, ServiceError
 from .forms import base_number_from_form, content_from_form, draft_fields, shown_again
 
 bp = Blueprint("documents", __name__)
@@ -171,6 +171,8 @@ def edit(document_id: int):
         errors = {ALL_CONTENT: str(err)}
         return _edit_page(page, shown_again(content), page.head_number, part, change_note, errors,
                           status=400)  # fmt: skip
+    except NotFound:
+        return no_longer_yours(document_id, request.form)
     except Conflict as conflict:
         view = documents.conflict_view(db, actor, conflict)
         return render_template(
@@ -219,6 +221,29 @@ def _edit_page(page, form, base_number, part, change_note, errors=None, status=2
         change_note=change_note,
         **extra,
     ), status
+
+
+def no_longer_yours(document_id: int, form: MultiDict, signing: bool = False):
+    """A key worker whose client was handed over, or left the service, while they had the page
+    open is told so, with what they wrote given back (their own words, nothing of the
+    record's); anyone else gets "not found" as for any record not theirs."""
+    fields = [] if signing else draft_fields(form)
+    lost = documents.no_longer_yours(
+        get_db(), current_user.actor, document_id, base_number_from_form(form), fields
+    )
+    if lost is None:
+        raise NotFound()
+    words = [
+        (place(name, lost.form_words) or name, value)
+        for name, value in lost.typed
+        # Choices and switches are not words anyone typed.
+        if not name.endswith(("-id", "-kind", "-status")) and value not in ("yes", "no")
+    ]
+    if not signing and (note := form.get("change_note", "").strip()):
+        words.append(("What changed (the change note)", note))
+    return render_template(
+        "documents/no_longer_yours.html", lost=lost, words=words, signing=signing
+    ), 403
 
 
 @bp.post("/documents/<int:document_id>/draft")

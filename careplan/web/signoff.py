@@ -9,8 +9,8 @@ from ..domain.errors import ContentInvalid
 from ..domain.signoff import State
 from ..extensions import get_db
 from ..services import signoff
-from ..services.errors import Invalid
-from .documents import show_page
+from ..services.errors import Invalid, NotFound
+from .documents import no_longer_yours, show_page
 
 bp = Blueprint("signoff", __name__)
 
@@ -32,6 +32,8 @@ def sign(document_id: int, number: int):
             confirm_blank=form.get("confirm_blank") == "yes",
             code=form.get("code", ""),
         )
+    except NotFound:
+        return no_longer_yours(document_id, form, signing=True)
     except ContentInvalid as err:
         return show_page(document_id, sign_errors=err.errors, status=422)
     except Invalid as err:

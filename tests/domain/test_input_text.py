@@ -56,3 +56,14 @@ def test_cells_that_would_start_a_formula_become_text(start):
 @pytest.mark.parametrize("value", ["Sam Lee", "", "a=b", 20, None, "'quoted"])
 def test_other_cells_are_left_alone(value):
     assert text_cell(value) == value
+
+
+def test_leaf_texts_are_the_values_a_form_shows_for_stored_content():
+    from careplan.domain.nested import leaf_texts
+
+    content = {
+        "goals": [{"title": " Find a flat ", "steps": [{"due": "2027-01-15", "done": False}]}],
+        "terms": {"nights": 5, "enabled": True, "note": None},
+    }
+    assert leaf_texts(content) == {"Find a flat", "2027-01-15", "no", "5", "yes"}
+    assert leaf_texts({}) == set()

@@ -4,13 +4,16 @@ and the wording check before saving (for browsers without scripts too)."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
-from careplan.services import documents, drafts
+from careplan.db.models import SignatureRecord
+from careplan.services import documents, drafts, handovers, leaving
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
-from tests.factories import Circle, make_plan
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
 
 
 @pytest.fixture
@@ -141,3 +144,56 @@ def test_the_page_keeps_drafts_through_a_script_and_warns_before_the_idle_sign_o
         "csrf_token": csrf_token(web), "base_number": "1", "what_matters-text": "typing",
     })  # fmt: skip
     assert kept.status_code == 200 and "kept_at" in kept.get_json()
+
+
+@pytest.mark.parametrize("how", ["handed_over", "left"])
+def test_a_worker_whose_client_moves_on_mid_edit_is_told_and_gets_their_words_back(
+    app, db, circle, how
+):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.key_worker)
+    token = csrf_token(web)
+    web.get(f"/documents/{doc}/edit")  # the page is open ...
+    if how == "handed_over":  # ... when a supervisor hands the client over
+        new = KeyWorkerFactory(team_id=circle.team.id)
+        handovers.start(db, actor_for(circle.supervisor), circle.client.id, new.id, "Cover")
+        handovers.acknowledge(db, actor_for(new), circle.client.id)
+    else:  # ... or records that they have left the service
+        leaving.record(db, actor_for(circle.supervisor), circle.client.id, "Moved", date.today())
+
+    saved = web.post(f"/documents/{doc}/edit", data={
+        "csrf_token": token, "base_number": "1", "part": "what_matters",
+        "what_matters-text": "Alex wants to try the allotment & the choir",
+        "domains-housing-own_words": "I live with my sister for now.",  # as it was
+        "change_note": "From Tuesday's visit",
+    })  # fmt: skip
+    page = _text(saved)
+    assert saved.status_code == 403 and "Your changes were not saved" in page
+    assert f"{circle.client.display_name} is no longer on your caseload" in page
+    assert "Alex wants to try the allotment &amp; the choir" in page
+    assert "What matters to me" in page and "the change note" in page
+    assert "From Tuesday&#39;s visit" in page
+    # Only their own words: nothing of the record they may no longer read.
+    assert "I live with my sister" not in page
+    assert documents.open_document(db, actor_for(circle.client), doc).head_number == 1
+
+    signed = web.post(f"/documents/{doc}/versions/1/sign", data={
+        "csrf_token": token, "outcome": "signed", "password": PASSWORD,
+    })  # fmt: skip
+    assert signed.status_code == 403 and "Nothing was signed" in _text(signed)
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 0
+
+
+def test_a_worker_who_never_held_the_client_still_gets_not_found(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    stranger = login(app.test_client(), KeyWorkerFactory(team_id=circle.team.id))
+    saved = stranger.post(f"/documents/{doc}/edit", data={
+        "csrf_token": csrf_token(stranger), "base_number": "1", "part": "what_matters",
+        "what_matters-text": "Anything",
+    })  # fmt: skip
+    assert saved.status_code == 404 and "Anything" not in _text(saved)
+    signed = stranger.post(f"/documents/{doc}/versions/1/sign", data={
+        "csrf_token": csrf_token(stranger), "outcome": "signed", "password": PASSWORD,
+    })  # fmt: skip
+    assert signed.status_code == 404
