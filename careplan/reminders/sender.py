@@ -233,7 +233,8 @@ def _send_each(db, settings, mailer, clock, worker, items, report, model, build,
     """Send claimed rows of `model` over one connection, one after another: renew the claim,
     send what `build` makes of the row (and when it was written), record it with `mark`,
     count it in `report.<counted>`. A row that cannot be written or a refused recipient fails
-    that row only, and an address the server can never take gives it up at once; any other
+    that row only, and an address the server can never take (or refuses for good, 5xx) is
+    given up at once; any other
     error fails it and leaves the rest for the next run; rows not tried are given back."""
     remaining = list(items)
     written = _written_at(db, model, items)
@@ -257,7 +258,9 @@ def _send_each(db, settings, mailer, clock, worker, items, report, model, build,
                     _failed(db, settings, item.id, worker, clock(), exc, report, model, True)
                     continue
                 except smtplib.SMTPRecipientsRefused as exc:
-                    _failed(db, settings, item.id, worker, clock(), exc, report, model)
+                    refused = _refused_for_good(exc)
+                    _failed(db, settings, item.id, worker, clock(), refused or exc, report, model,
+                            refused is not None)  # fmt: skip
                     continue
                 except (smtplib.SMTPException, OSError) as exc:
                     _failed(db, settings, item.id, worker, clock(), exc, report, model)
@@ -277,6 +280,18 @@ def _send_each(db, settings, mailer, clock, worker, items, report, model, build,
             _failed(db, settings, item.id, worker, clock(), exc, report, model)
         remaining = []
     reminders.release(db, [i.id for i in remaining], worker, model)
+
+
+def _refused_for_good(exc: smtplib.SMTPRecipientsRefused) -> AddressNotAccepted | None:
+    """A 5xx answer to the address (no such mailbox, say) is the server's final word: trying
+    again for days would only keep it off the administrators' "E-mails not sent" list. A 4xx
+    answer (mailbox busy, try later) is tried again."""
+    answers = list(exc.recipients.values())
+    if not answers or not all(500 <= code < 600 for code, _ in answers):
+        return None
+    code, text = answers[0]
+    text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    return AddressNotAccepted(f"The mail server refused this address for good: {code} {text}")
 
 
 def _persist(mark: Callable[[], bool], lease_left: timedelta) -> bool:

@@ -280,3 +280,49 @@ def test_a_database_outage_while_sending_does_not_send_the_email_twice(
     with db.read() as s:
         row = s.query(Reminder).filter_by(channel="email").one()
     assert (row.status, row.attempts) == ("sent", 1)
+
+
+class _Refusing(Inbox):
+    """Answers RCPT for some addresses as a real server would: 5xx (no such mailbox, for
+    good) or 4xx (busy, try later)."""
+
+    def __init__(self, answers: dict[str, str]):
+        super().__init__()
+        self.answers = answers
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.answers:
+            return self.answers[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_an_address_the_server_refuses_for_good_is_given_up_and_a_busy_one_tried_again(db):
+    gone, busy, plain = Circle(), Circle(), Circle()
+    for circle in (gone, busy, plain):
+        _agreed(db, circle)
+    now = datetime(2027, 3, 1, 5, tzinfo=UTC)
+    settings = ReminderSettings(base_url="https://app.example.org")
+    reminders.sweep(db, settings, now)
+    inbox = _Refusing({
+        gone.client.email: "550 5.1.1 No such user here",
+        busy.client.email: "450 4.2.1 Mailbox busy, try again later",
+    })  # fmt: skip
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        mailer = SmtpMailer("127.0.0.1", controller.port, use_tls=False, timeout=10)
+        report = send_pending(db, settings, mailer, "reminders@example.org", lambda: now, "w")
+    finally:
+        controller.stop()
+    assert (report.emails, report.failed) == (1, 2)
+    refused = _email_row(db, gone)
+    assert (refused.status, refused.attempts) == ("failed", 1)
+    assert refused.last_error == (
+        "The mail server refused this address for good: 550 5.1.1 No such user here"
+    )
+    waiting = _email_row(db, busy)
+    assert (waiting.status, waiting.attempts) == ("pending", 1)
+    assert "450" in waiting.last_error
+    assert _email_row(db, plain).status == "sent"
+    assert [rcpt for rcpt, _ in inbox.messages()] == [[plain.client.email]]
