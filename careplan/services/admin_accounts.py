@@ -20,7 +20,16 @@ from ..domain.account_rules import full_name_problem, plain_name
 from ..domain.caseload_rules import closing_problem, giving_problem, team_problem
 from ..domain.paging import Window
 from ..domain.roles import Role
-from . import account_emails, account_settings, accounts, api_tokens, audit, passwords, reminders
+from . import (
+    account_emails,
+    account_settings,
+    accounts,
+    api_tokens,
+    audit,
+    leaving,
+    passwords,
+    reminders,
+)
 from .account_settings import IssuedLink
 from .actor import Actor
 from .errors import Invalid, NotFound
@@ -114,6 +123,9 @@ class AccountDetail:
     second_factor: bool = False  # they sign with a code from their app too
     emails: list[account_emails.AccountEmailView] = field(default_factory=list)
     links: list[LinkView] = field(default_factory=list)  # to choose a password, newest first
+    # Clients without a key worker: when they left the service, if they did. Its note is care
+    # content, so it is not shown here.
+    left_service_on: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +156,7 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
         if user is None:
             raise NotFound()
         role = Role(user.role)
-        key_worker, caseload, supervises, key_workers = "", 0, [], []
+        key_worker, caseload, supervises, key_workers, left_on = "", 0, [], [], None
         if role is Role.CLIENT:
             key_worker = (
                 s.scalar(
@@ -155,6 +167,8 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
                 or ""
             )
             if not key_worker:
+                left = leaving.left_service(s, user.id)
+                left_on = left.on if left else None
                 key_workers = [
                     Choice(i, n)
                     for i, n in s.execute(
@@ -180,7 +194,7 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
             user.id, user.display_name, user.email, role, user.team_id, user.active,
             user.created_at, key_worker, caseload, supervises, teams, key_workers,
             user.second_factor_secret is not None, account_emails.recent_for(s, user.id),
-            _links(s, user.id, utcnow()),
+            _links(s, user.id, utcnow()), left_on,
         )  # fmt: skip
 
 

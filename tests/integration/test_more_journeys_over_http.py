@@ -454,6 +454,7 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
         link = s.scalar(sa.select(CaseloadLink).where(CaseloadLink.client_id == circle.client.id))
         assert link.ended_at is not None
         assert (link.ended_by_id, link.end_note) == (circle.key_worker.id, note["note"])
+        assert s.get(Document, doc).next_review_on is None  # no review without a key worker
 
     # The client reads why, keeps their agreement and its PDF, and is told plainly that asking
     # for help here would reach nobody.
@@ -467,6 +468,21 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
     assert "recorded that your time with the service has ended" in (
         client.get("/me/notifications").read().decode()
     )
+
+    # They come back: the administrator sees when they left (not why: that is care content)
+    # and gives them a key worker; the agreement's review date is back.
+    admin = Browser(gunicorn_url)
+    admin.sign_in(circle.admin)
+    page = admin.get(f"/admin/users/{circle.client.id}").read().decode()
+    assert "Left the service on" in page and "Leeds" not in page
+    returning = KeyWorkerFactory(team_id=circle.team.id)
+    form = {"key_worker_id": returning.id}
+    landed(admin.post(f"/admin/users/{circle.client.id}/key-worker", form, page))
+    page = client.get(records).read().decode()
+    assert f"Your key worker: {returning.display_name}" in page
+    assert "Your time with the service ended" not in page
+    with db.read() as s:
+        assert s.get(Document, doc).next_review_on is not None
 
 
 def test_self_referral_requests_are_checked_against_the_agreed_terms_over_http(db, gunicorn_url):
