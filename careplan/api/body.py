@@ -20,17 +20,48 @@ NOT_TEXT = (
     "Something you sent is not text that can be saved (a broken \\u escape), so nothing was saved."
 )
 TOO_DEEP = "The JSON sent is nested deeper than any record here can be, so nothing was saved."
+NOT_UTF8 = "JSON is sent as UTF-8, the only encoding it allows, so nothing was saved."
+
+
+class _Repeated(ValueError):
+    """A name given twice in one JSON object: which one was meant is a guess, and the last
+    silently winning is how a change gets lost, so the body is refused."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        raise _Repeated(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return data
 
 
 def json_body(schema: Schema) -> dict:
     """The request's JSON object, loaded by `schema` (ValidationError: 422)."""
     if not request.mimetype or request.mimetype != "application/json":
         raise ApiError(415)
-    raw = request.get_data(cache=False)
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise ApiError(415, NOT_UTF8)
     try:
-        data = json.loads(raw, parse_constant=_no_constants, parse_float=_finite)
+        text = request.get_data(cache=False).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, NOT_UTF8) from None
+    try:
+        data = json.loads(
+            text, parse_constant=_no_constants, parse_float=_finite, object_pairs_hook=_object
+        )
     except RecursionError:
         raise ApiError(400, TOO_DEEP) from None
+    except _Repeated as repeated:
+        name = repeated.name[:80]
+        raise ApiError(
+            400, f"The JSON sent names {name!r} twice in one object, so nothing was saved."
+        ) from None
     except ValueError:
         raise ApiError(400, "The body is not valid JSON.") from None
     _refuse_hostile(data)

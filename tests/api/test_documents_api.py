@@ -157,6 +157,9 @@ def test_unknown_query_parameters_are_refused(client, world, token_for):
         ('{"base_version": NaN, "content": {}}', "not valid JSON"),
         ('{"base_version": 1e999, "content": {}}', "not valid JSON"),
         ("[1, 2]", "JSON object"),
+        ('{"base_version": 2, "base_version": 3, "content": {}}', "'base_version' twice"),
+        ('{"base_version": 2, "content": {"what_matters": {"text": "a", "text": "b"}}}', "twice"),
+        (b'{"base_version": 2, "content": {"what_matters": {"text": "caf\xe9"}}}', "UTF-8"),
     ],
 )
 def test_hostile_bodies_answer_400(client, db, world, token_for, raw, message):
@@ -168,6 +171,27 @@ def test_hostile_bodies_answer_400(client, db, world, token_for, raw, message):
     )
     assert message in assert_error(response, 400)["message"]
     assert documents.count_versions(db, world.own_plan) == 2
+
+
+def test_json_is_taken_as_utf_8_only(client, db, world, token_for):
+    url = f"/api/v1/documents/{world.own_plan}/versions"
+    headers = bearer(token_for(world.own.client))
+    body = '{"base_version": 2, "content": {}}'.encode("utf-16")
+    for charset in ("utf-16", "latin-1"):
+        response = client.post(
+            url, data=body, content_type=f"application/json; charset={charset}", headers=headers
+        )
+        assert "UTF-8" in assert_error(response, 415)["message"]
+    assert documents.count_versions(db, world.own_plan) == 2
+    # Said outright, UTF-8 is as welcome as when it goes without saying.
+    unchanged = client.get(url.replace("/versions", ""), headers=headers).get_json()
+    response = client.post(
+        url,
+        data=json.dumps({"base_version": 2, "content": unchanged["content"]}),
+        content_type="application/json; charset=UTF-8",
+        headers=headers,
+    )
+    assert response.status_code in (200, 201), response.get_data(as_text=True)
 
 
 def test_nul_in_the_query_answers_400_in_the_api_s_shape(client, world, token_for):
