@@ -645,7 +645,9 @@ class CalendarFeed(Base):
 
 
 class ReviewLog(Base):
-    """A review that was done: when it was due and when it was done (for the on-time chart)."""
+    """A review that was done: when it was due and when it was done (for the on-time chart);
+    or one never done, because the client left the service with it overdue (`done_on` empty):
+    leaving does not take a late review off the chart."""
 
     __tablename__ = "review_log"
 
@@ -653,7 +655,7 @@ class ReviewLog(Base):
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     due_on: Mapped[date] = mapped_column(Date, index=True)
-    done_on: Mapped[date] = mapped_column(Date)
+    done_on: Mapped[date | None] = mapped_column(Date)
 
 
 class RateLimitCounter(Base):

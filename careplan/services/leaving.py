@@ -15,7 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database
-from ..db.models import CaseloadLink, ContingencyActivation, Document, Notification, User, utcnow
+from ..db.models import (
+    CaseloadLink,
+    ContingencyActivation,
+    Document,
+    Notification,
+    ReviewLog,
+    User,
+    utcnow,
+)
 from ..domain.caseload_rules import leaving_problem, validate_leaving_note
 from ..domain.roles import Role
 from ..domain.wording import possessive
@@ -76,6 +84,13 @@ def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -
         if problem:
             raise Invalid(problem)
         link.ended_at, link.ended_by_id, link.end_note = utcnow(), actor.id, note
+        # A review left overdue stays on the supervisors' on-time chart, as never done.
+        for doc_id, due_on in s.execute(
+            select(Document.id, Document.next_review_on).where(
+                Document.client_id == client_id, Document.next_review_on < today
+            )
+        ):
+            s.add(ReviewLog(document_id=doc_id, client_id=client_id, due_on=due_on, done_on=None))
         s.add(Notification(
             user_id=client_id,
             text=f"{actor.name} recorded that your time with the service has ended. You can "

@@ -16,6 +16,7 @@ from careplan.db.models import (
     Document,
     Notification,
     Reminder,
+    ReviewLog,
     SelfReferralRequest,
 )
 from careplan.domain.errors import ContentInvalid
@@ -237,3 +238,31 @@ def test_coming_back_an_administrator_gives_a_key_worker_and_reminders_resume(db
             s.scalars(sa.select(Reminder.recipient_id).where(Reminder.document_id == doc))
         )
     assert recipients == {circle.client.id, new.id}
+
+
+def test_leaving_does_not_rewrite_the_supervisors_on_time_chart(db, circle):
+    """A review held on time before the client left still counts; one left overdue counts as
+    late, as it did while the client was on the caseload."""
+    held, overdue = (make_plan(circle.key_worker, circle.client) for _ in range(2))
+    for doc in (held, overdue):
+        agreed(db, circle, doc)
+    today = date.today()
+    with db.write() as s:
+        s.add(ReviewLog(document_id=held, client_id=circle.client.id,
+                        due_on=today - timedelta(days=40), done_on=today - timedelta(days=41)))  # fmt: skip
+    due_on(db, overdue, today - timedelta(days=10))
+    supervisor = actor_for(circle.supervisor)
+
+    def chart() -> dict[str, str]:
+        return {label: text for label, _, text in supervision.charts(db, supervisor, today)[2]}
+
+    before = chart()
+    assert sorted(t for t in before.values() if t != "no reviews due") in (
+        ["0% (0 of 1)", "100% (1 of 1)"],  # in different months
+        ["50% (1 of 2)"],  # the same month
+    )
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved away.", today)
+    assert chart() == before
+    with db.read() as s:
+        never = s.scalars(sa.select(ReviewLog).where(ReviewLog.done_on.is_(None))).all()
+    assert [(r.document_id, r.due_on) for r in never] == [(overdue, today - timedelta(days=10))]
