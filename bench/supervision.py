@@ -178,7 +178,7 @@ COLUMNS = {
         "last_reviewed_on", "review_cycle", "awaiting_signature_since", "signoff_state",
         "agreed_version", "last_signed_at",
     ),
-    "review_log": ("id", "document_id", "client_id", "due_on", "done_on"),
+    "review_log": ("id", "document_id", "client_id", "due_on", "done_on", "key_worker_id"),
 }  # fmt: skip
 
 
@@ -196,11 +196,12 @@ def seed(engine: sa.Engine, documents: int) -> dict:
     teams, users, links, supervisor_teams = _people(documents)
     rng = random.Random(SEED + 2)
     docs, reviews = [], []
+    worker_of = {link[1]: link[2] for link in links}  # client → key worker
     for d in range(1, documents + 1):
         row, done = _document(d, rng)
         docs.append(row)
         for due, done_on in done:
-            reviews.append((len(reviews) + 1, d, row[1], due, done_on))
+            reviews.append((len(reviews) + 1, d, row[1], due, done_on, worker_of[row[1]]))
     raw = engine.raw_connection()
     try:
         cur = raw.driver_connection.cursor()

@@ -645,7 +645,8 @@ class CalendarFeed(Base):
 
 
 class ReviewLog(Base):
-    """A review that was done: when it was due and when it was done (for the on-time chart);
+    """A review that was done: when it was due, when it was done and who held the client then
+    (for the on-time chart);
     or one never done, because the client left the service with it overdue (`done_on` empty):
     leaving does not take a late review off the chart."""
 
@@ -656,6 +657,8 @@ class ReviewLog(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     due_on: Mapped[date] = mapped_column(Date, index=True)
     done_on: Mapped[date | None] = mapped_column(Date)
+    # Who held the client then: the chart counts a review under them, whatever happened since.
+    key_worker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
 
 class RateLimitCounter(Base):

@@ -90,7 +90,8 @@ def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -
                 Document.client_id == client_id, Document.next_review_on < today
             )
         ):
-            s.add(ReviewLog(document_id=doc_id, client_id=client_id, due_on=due_on, done_on=None))
+            s.add(ReviewLog(document_id=doc_id, client_id=client_id, due_on=due_on,
+                            done_on=None, key_worker_id=link.key_worker_id))  # fmt: skip
         s.add(Notification(
             user_id=client_id,
             text=f"{actor.name} recorded that your time with the service has ended. You can "

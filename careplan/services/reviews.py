@@ -85,16 +85,17 @@ def _as_open(r: ReviewRequest, running: bool) -> OpenRequest:
     return OpenRequest(r.id, ReviewReason(r.kind), r.due_on, r.requested_at, running)
 
 
+def _key_worker(s: Session, client_id: int) -> int | None:
+    return s.scalar(
+        select(CaseloadLink.key_worker_id)
+        .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None))
+        .limit(1)
+    )
+
+
 def _in_service(s: Session, client_id: int) -> bool:
     """Does the client have a key worker (careplan.services.leaving)?"""
-    return (
-        s.scalar(
-            select(CaseloadLink.id)
-            .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None))
-            .limit(1)
-        )
-        is not None
-    )
+    return _key_worker(s, client_id) is not None
 
 
 def _recompute(s: Session, doc: Document, today: date, in_service: bool | None = None) -> None:
@@ -129,6 +130,7 @@ def _reviewed(s: Session, doc: Document, agreed_number: int, now: datetime, toda
                 client_id=doc.client_id,
                 due_on=doc.next_review_on,
                 done_on=today,
+                key_worker_id=_key_worker(s, doc.client_id),
             )
         )
     doc.review_cycle = (doc.review_cycle or 0) + 1

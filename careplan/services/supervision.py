@@ -337,18 +337,15 @@ def charts(db: Database, actor: Actor, today: date) -> tuple[Chart, Chart, list,
     """
     start = today.replace(day=1) - timedelta(days=366)
     open_link = CaseloadLink.ended_at.is_(None)
-    # Reviews already held belong to the client's latest caseload: the open one, or the one
-    # that ended when they left the service, so leaving does not rewrite the chart's past.
-    latest_link = select(func.max(CaseloadLink.id)).group_by(CaseloadLink.client_id)
     with db.read() as s:
         scope = _scope(s, actor)
-        # A review never done (the client left with it overdue) has no done date: late.
+        # Reviews already held count under the key worker who held the client then, so a
+        # handover or leaving the service does not rewrite the chart's past. One never done
+        # (the client left with it overdue) has no done date: late.
         on_time = case((ReviewLog.done_on <= ReviewLog.due_on, 1), else_=0)
         reviews = s.execute(
             select(ReviewLog.due_on, on_time, func.count())
-            .join(CaseloadLink, CaseloadLink.client_id == ReviewLog.client_id)
-            .where(CaseloadLink.id.in_(latest_link))
-            .where(scope.holds(CaseloadLink.key_worker_id), ReviewLog.due_on >= start)
+            .where(scope.holds(ReviewLog.key_worker_id), ReviewLog.due_on >= start)
             .group_by(ReviewLog.due_on, on_time)
         ).all()
         # Reviews whose date passed without being done are late too.

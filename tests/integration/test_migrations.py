@@ -552,3 +552,61 @@ def test_appending_still_works(migrated):
             "FROM comments"
         )
     assert len(all_rows(migrated, "comments")) == 2
+
+
+def test_reviews_already_logged_go_under_the_client_s_latest_key_worker(empty_url, engine_for):
+    """0025 fills in who held the client for reviews logged before it, as the chart counted
+    them then; going back down below 0024 drops reviews never done, which the older schema
+    cannot hold, and keeps the others."""
+    migrate.upgrade(empty_url, "0024")
+    engine = engine_for(empty_url)
+    with engine.begin() as conn:
+
+        def user(email: str, role: str) -> int:
+            return conn.execute(
+                sa.text(
+                    "INSERT INTO users (email, display_name, role, password_hash, active, "
+                    "created_at, session_epoch) VALUES (:e, :e, :r, 'x', true, "
+                    "CURRENT_TIMESTAMP, 0) RETURNING id"
+                ),
+                {"e": email, "r": role},
+            ).scalar_one()
+
+        client, first, second = (
+            user("c@example.org", "client"),
+            user("k1@example.org", "key_worker"),
+            user("k2@example.org", "key_worker"),
+        )
+        for worker, ended in ((first, "CURRENT_TIMESTAMP"), (second, "NULL")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO caseload_links (client_id, key_worker_id, started_at, ended_at) "
+                    f"VALUES (:c, :w, CURRENT_TIMESTAMP, {ended})"
+                ),
+                {"c": client, "w": worker},
+            )
+        doc = conn.execute(
+            sa.text(
+                "INSERT INTO documents (client_id, kind, title, head_number, created_by_id, "
+                "created_at, updated_at, signoff_state, review_cycle) VALUES (:c, 'care_plan', "
+                "'Care plan', 0, :c, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'nothing_written', 0) "
+                "RETURNING id"
+            ),
+            {"c": client},
+        ).scalar_one()
+        for done in ("'2026-03-01'", "NULL"):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO review_log (document_id, client_id, due_on, done_on) "
+                    f"VALUES (:d, :c, '2026-03-02', {done})"
+                ),
+                {"d": doc, "c": client},
+            )
+    migrate.upgrade(empty_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT key_worker_id FROM review_log")).scalars().all()
+    assert rows == [second, second]
+    command.downgrade(migrate.alembic_config(empty_url), "0023")
+    with engine.connect() as conn:
+        left = conn.execute(sa.text("SELECT due_on, done_on FROM review_log")).all()
+    assert [str(d) for row in left for d in row] == ["2026-03-02", "2026-03-01"]

@@ -249,7 +249,8 @@ def test_leaving_does_not_rewrite_the_supervisors_on_time_chart(db, circle):
     today = date.today()
     with db.write() as s:
         s.add(ReviewLog(document_id=held, client_id=circle.client.id,
-                        due_on=today - timedelta(days=40), done_on=today - timedelta(days=41)))  # fmt: skip
+                        due_on=today - timedelta(days=40), done_on=today - timedelta(days=41),
+                        key_worker_id=circle.key_worker.id))  # fmt: skip
     due_on(db, overdue, today - timedelta(days=10))
     supervisor = actor_for(circle.supervisor)
 

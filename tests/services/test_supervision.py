@@ -202,15 +202,9 @@ def test_charts_count_on_time_and_overdue_reviews(db, teams):
     a, _, docs = teams
     due = TODAY - timedelta(days=40)
     with db.write() as s:
-        s.add(ReviewLog(document_id=docs["agreed"], client_id=a.client.id, due_on=due, done_on=due))
-        s.add(
-            ReviewLog(
-                document_id=docs["agreed"],
-                client_id=a.client.id,
-                due_on=due,
-                done_on=due + timedelta(days=3),
-            )
-        )
+        for done_on in (due, due + timedelta(days=3)):
+            s.add(ReviewLog(document_id=docs["agreed"], client_id=a.client.id, due_on=due,
+                            done_on=done_on, key_worker_id=a.key_worker.id))  # fmt: skip
     _, _, months, workers = supervision.charts(db, actor_for(a.supervisor), TODAY)
     assert workers == [(a.key_worker.display_name, 1)]
     by_month = {label: text for label, _, text in months}
