@@ -119,7 +119,8 @@ class Scope:
     workers: dict[int, str]
 
     def holds(self, key_worker_id):
-        """The clients in scope, as a condition on their caseload link's key worker.
+        """The clients in scope, as a condition on a key worker column: their caseload
+        link's, or the one a review was logged under.
 
         On the link's own column, not on users.team_id: that column is empty for every
         client, which made both planners misjudge the scope and sort every row for one page.
