@@ -20,7 +20,6 @@ from ..db.models import (
     ContingencyActivation,
     Document,
     Notification,
-    ReviewLog,
     User,
     utcnow,
 )
@@ -85,13 +84,10 @@ def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -
             raise Invalid(problem)
         link.ended_at, link.ended_by_id, link.end_note = utcnow(), actor.id, note
         # A review left overdue stays on the supervisors' on-time chart, as never done.
-        for doc_id, due_on in s.execute(
-            select(Document.id, Document.next_review_on).where(
-                Document.client_id == client_id, Document.next_review_on < today
-            )
+        for doc in s.scalars(
+            select(Document).where(Document.client_id == client_id, Document.next_review_on < today)
         ):
-            s.add(ReviewLog(document_id=doc_id, client_id=client_id, due_on=due_on,
-                            done_on=None, key_worker_id=link.key_worker_id))  # fmt: skip
+            reviews.log_never_done(s, doc, link.key_worker_id, today)
         s.add(Notification(
             user_id=client_id,
             text=f"{actor.name} recorded that your time with the service has ended. You can "

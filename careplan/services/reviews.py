@@ -123,16 +123,14 @@ def _reviewed(s: Session, doc: Document, agreed_number: int, now: datetime, toda
     """A review is complete (or the document newly agreed): start the next cycle."""
     weeks = _interval_weeks(s, doc, agreed_number)
     if doc.next_review_on is not None:
-        # A review that was due is now done: kept for the supervisors' on-time chart.
-        s.add(
-            ReviewLog(
-                document_id=doc.id,
-                client_id=doc.client_id,
-                due_on=doc.next_review_on,
-                done_on=today,
-                key_worker_id=_key_worker(s, doc.client_id),
-            )
+        # A review that was due is now done: kept for the supervisors' on-time chart. If the
+        # client left with it overdue and came back, it was logged as never done: now it is
+        # done (late), still one review.
+        log = _never_done(s, doc.id, doc.next_review_on) or ReviewLog(
+            document_id=doc.id, client_id=doc.client_id, due_on=doc.next_review_on
         )
+        log.done_on, log.key_worker_id = today, _key_worker(s, doc.client_id)
+        s.add(log)
     doc.review_cycle = (doc.review_cycle or 0) + 1
     doc.last_reviewed_on = today
     doc.scheduled_review_on = interval_review_date(today, weeks)
@@ -143,6 +141,25 @@ def _reviewed(s: Session, doc: Document, agreed_number: int, now: datetime, toda
         if row.id in answered:
             row.resolved_at = now
     _recompute(s, doc, today)
+
+
+def _never_done(s: Session, document_id: int, due_on: date) -> ReviewLog | None:
+    return s.scalar(
+        select(ReviewLog).where(
+            ReviewLog.document_id == document_id,
+            ReviewLog.due_on == due_on,
+            ReviewLog.done_on.is_(None),
+        )
+    )
+
+
+def log_never_done(s: Session, doc: Document, key_worker_id: int, today: date) -> None:
+    """The client leaves the service with this document's review overdue: it stays on the
+    supervisors' on-time chart as late (once, however often they leave and come back)."""
+    due_on = doc.next_review_on
+    if due_on is not None and due_on < today and _never_done(s, doc.id, due_on) is None:
+        s.add(ReviewLog(document_id=doc.id, client_id=doc.client_id, due_on=due_on,
+                        done_on=None, key_worker_id=key_worker_id))  # fmt: skip
 
 
 def reschedule_for_client(s: Session, client_id: int, today: date) -> None:

@@ -267,3 +267,28 @@ def test_leaving_does_not_rewrite_the_supervisors_on_time_chart(db, circle):
     with db.read() as s:
         never = s.scalars(sa.select(ReviewLog).where(ReviewLog.done_on.is_(None))).all()
     assert [(r.document_id, r.due_on) for r in never] == [(overdue, today - timedelta(days=10))]
+
+
+def test_a_review_left_overdue_is_one_review_however_often_they_leave_and_come_back(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    agreed(db, circle, doc)
+    today = date.today()
+    overdue = today - timedelta(days=10)
+    due_on(db, doc, overdue)
+    admin = actor_for(circle.admin)
+    for _ in range(2):  # leaves, comes back, leaves again, comes back
+        leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Left.", today)
+        admin_accounts.give_key_worker(db, admin, circle.client.id, circle.key_worker.id)
+    assert review_on(db, doc) == overdue  # still owed, as before they left
+
+    def logged():
+        with db.read() as s:
+            return s.execute(
+                sa.select(ReviewLog.due_on, ReviewLog.done_on, ReviewLog.key_worker_id)
+            ).all()
+
+    assert logged() == [(overdue, None, circle.key_worker.id)]
+    later = datetime.now(UTC)
+    for person in (circle.client, circle.key_worker):
+        reviews.confirm_no_changes(db, actor_for(person), doc, 1, PASSWORD, later)
+    assert logged() == [(overdue, later.date(), circle.key_worker.id)]  # done, late: one row
