@@ -7,9 +7,9 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from ..db.engine import Database
@@ -328,6 +328,53 @@ def _record_export(db: Database, actor: Actor, client_ids: set[int]) -> None:
             [(client_id, client_id) for client_id in sorted(client_ids)],
             detail={"what": "your review dates, in a team report"},
         )
+
+
+# How far back the dashboard lists clients who left the service.
+LEFT_WITHIN_DAYS = 90
+
+
+@dataclass(frozen=True)
+class LeftRow:
+    client_name: str
+    left_at: datetime
+    key_worker: str
+    recorded_by: str
+
+
+def recently_left(db: Database, actor: Actor, today: date, limit: int = 50) -> list[LeftRow]:
+    """Clients of the supervisor's key workers who left the service in the last
+    LEFT_WITHIN_DAYS days and have not come back, newest first (each time, if twice): who, when, whose caseload and
+    who recorded it. Not why: that note is written to the client, whose records the
+    supervisor no longer opens."""
+    since = datetime.combine(today - timedelta(days=LEFT_WITHIN_DAYS), time.min, UTC)
+    client, worker, recorder = aliased(User), aliased(User), aliased(User)
+    later = aliased(CaseloadLink)
+    with db.read() as s:
+        scope = _scope(s, actor)
+        rows = s.execute(
+            select(
+                client.display_name,
+                CaseloadLink.ended_at,
+                worker.display_name,
+                recorder.display_name,
+            )  # fmt: skip
+            .join(client, client.id == CaseloadLink.client_id)
+            .join(worker, worker.id == CaseloadLink.key_worker_id)
+            .join(recorder, recorder.id == CaseloadLink.ended_by_id)
+            .where(
+                CaseloadLink.ended_by_id.is_not(None),
+                CaseloadLink.ended_at >= since,
+                scope.holds(CaseloadLink.key_worker_id),
+                # Not back with a key worker (the one-open-caseload index answers this).
+                ~exists().where(
+                    later.client_id == CaseloadLink.client_id, later.ended_at.is_(None)
+                ),
+            )
+            .order_by(CaseloadLink.ended_at.desc(), CaseloadLink.id.desc())
+            .limit(limit)
+        ).all()
+    return [LeftRow(*r) for r in rows]
 
 
 def charts(db: Database, actor: Actor, today: date) -> tuple[Chart, Chart, list, list]:

@@ -35,6 +35,8 @@ def dashboard():
         sorts=SORTS,
         args=request.args,
         handovers=waiting,
+        left=supervision.recently_left(get_db(), current_user.actor, utc_today()),
+        left_within=supervision.LEFT_WITHIN_DAYS,
     ), (422 if errors else 200)
 
 

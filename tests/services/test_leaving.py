@@ -35,6 +35,7 @@ from careplan.services import (
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound
 from careplan.services.reminders import ReminderSettings
+from tests.conftest import login
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_agreement, make_plan
 
 TODAY = date(2027, 3, 1)
@@ -292,3 +293,28 @@ def test_a_review_left_overdue_is_one_review_however_often_they_leave_and_come_b
     for person in (circle.client, circle.key_worker):
         reviews.confirm_no_changes(db, actor_for(person), doc, 1, PASSWORD, later)
     assert logged() == [(overdue, later.date(), circle.key_worker.id)]  # done, late: one row
+
+
+def test_supervisors_see_who_left_their_teams_lately_and_not_why(app, db, circle):
+    other = Circle()  # another team, with its own supervisor
+    today = date.today()
+    leaving.record(db, actor_for(circle.supervisor), circle.client.id, "Moved to Leeds.", today)
+    leaving.record(db, actor_for(other.key_worker), other.client.id, "Finished.", today)
+    [row] = supervision.recently_left(db, actor_for(circle.supervisor), today)
+    assert (row.client_name, row.key_worker, row.recorded_by) == (
+        circle.client.display_name,
+        circle.key_worker.display_name,
+        circle.supervisor.display_name,
+    )
+    assert row.left_at.date() == datetime.now(UTC).date()
+    # Gone from the list after the window, or once back with a key worker.
+    later = today + timedelta(days=supervision.LEFT_WITHIN_DAYS + 1)
+    assert supervision.recently_left(db, actor_for(circle.supervisor), later) == []
+    admin_accounts.give_key_worker(
+        db, actor_for(circle.admin), other.client.id, other.key_worker.id
+    )
+    assert supervision.recently_left(db, actor_for(other.supervisor), today) == []
+
+    page = login(app.test_client(), circle.supervisor).get("/supervision").get_data(as_text=True)
+    assert "Left the service in the last 90 days (1)" in page
+    assert circle.client.display_name in page and "Leeds" not in page
