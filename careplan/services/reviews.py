@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import (
-    CaseloadLink,
     ContingencyActivation,
     Document,
     ReviewConfirmation,
@@ -86,11 +85,9 @@ def _as_open(r: ReviewRequest, running: bool) -> OpenRequest:
 
 
 def _key_worker(s: Session, client_id: int) -> int | None:
-    return s.scalar(
-        select(CaseloadLink.key_worker_id)
-        .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None))
-        .limit(1)
-    )
+    from .signoff import current_key_worker  # signoff builds on this module
+
+    return current_key_worker(s, client_id)
 
 
 def _in_service(s: Session, client_id: int) -> bool:
