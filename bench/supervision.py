@@ -178,7 +178,9 @@ COLUMNS = {
         "last_reviewed_on", "review_cycle", "awaiting_signature_since", "signoff_state",
         "agreed_version", "last_signed_at",
     ),
-    "review_log": ("id", "document_id", "client_id", "due_on", "done_on", "key_worker_id"),
+    "review_log": (
+        "id", "document_id", "client_id", "due_on", "done_on", "key_worker_id", "team_id",
+    ),
 }  # fmt: skip
 
 
@@ -197,11 +199,13 @@ def seed(engine: sa.Engine, documents: int) -> dict:
     rng = random.Random(SEED + 2)
     docs, reviews = [], []
     worker_of = {link[1]: link[2] for link in links}  # client → key worker
+    team_of = {u[0]: u[5] for u in users}  # user → team
     for d in range(1, documents + 1):
         row, done = _document(d, rng)
         docs.append(row)
+        worker = worker_of[row[1]]
         for due, done_on in done:
-            reviews.append((len(reviews) + 1, d, row[1], due, done_on, worker_of[row[1]]))
+            reviews.append((len(reviews) + 1, d, row[1], due, done_on, worker, team_of[worker]))
     raw = engine.raw_connection()
     try:
         cur = raw.driver_connection.cursor()

@@ -645,8 +645,8 @@ class CalendarFeed(Base):
 
 
 class ReviewLog(Base):
-    """A review that was done: when it was due, when it was done and who held the client then
-    (for the on-time chart);
+    """A review that was done: when it was due, when it was done and who held the client then,
+    in which team (for the on-time chart);
     or one never done, because the client left the service with it overdue (`done_on` empty):
     leaving does not take a late review off the chart."""
 
@@ -657,8 +657,10 @@ class ReviewLog(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     due_on: Mapped[date] = mapped_column(Date, index=True)
     done_on: Mapped[date | None] = mapped_column(Date)
-    # Who held the client then: the chart counts a review under them, whatever happened since.
+    # Who held the client then, and their team then: the chart counts a review under that
+    # team, whatever happened since (a handover, leaving, the key worker moving team).
     key_worker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
 
 
 class RateLimitCounter(Base):

@@ -126,7 +126,8 @@ def _reviewed(s: Session, doc: Document, agreed_number: int, now: datetime, toda
         log = _never_done(s, doc.id, doc.next_review_on) or ReviewLog(
             document_id=doc.id, client_id=doc.client_id, due_on=doc.next_review_on
         )
-        log.done_on, log.key_worker_id = today, _key_worker(s, doc.client_id)
+        log.done_on = today
+        _held_by(s, log, _key_worker(s, doc.client_id))
         s.add(log)
     doc.review_cycle = (doc.review_cycle or 0) + 1
     doc.last_reviewed_on = today
@@ -155,8 +156,20 @@ def log_never_done(s: Session, doc: Document, key_worker_id: int, today: date) -
     supervisors' on-time chart as late (once, however often they leave and come back)."""
     due_on = doc.next_review_on
     if due_on is not None and due_on < today and _never_done(s, doc.id, due_on) is None:
-        s.add(ReviewLog(document_id=doc.id, client_id=doc.client_id, due_on=due_on,
-                        done_on=None, key_worker_id=key_worker_id))  # fmt: skip
+        log = ReviewLog(document_id=doc.id, client_id=doc.client_id, due_on=due_on, done_on=None)
+        _held_by(s, log, key_worker_id)
+        s.add(log)
+
+
+def _held_by(s: Session, log: ReviewLog, key_worker_id: int | None) -> None:
+    """Log the review under the key worker who held the client and their team as it is now,
+    so neither a handover nor the worker moving team later moves it on the chart."""
+    log.key_worker_id = key_worker_id
+    log.team_id = (
+        None
+        if key_worker_id is None
+        else s.scalar(select(User.team_id).where(User.id == key_worker_id))
+    )
 
 
 def reschedule_for_client(s: Session, client_id: int, today: date) -> None:
@@ -168,7 +181,8 @@ def reschedule_for_client(s: Session, client_id: int, today: date) -> None:
 
 
 def today_for(now: datetime) -> date:
-    """The service's calendar day (UTC unless the reminder settings say otherwise)."""
+    """The service's calendar day: the UTC day, as `db.models.utc_today` (see the README's
+    CAREPLAN_TIME_ZONE)."""
     return now.date()
 
 

@@ -119,8 +119,7 @@ class Scope:
     workers: dict[int, str]
 
     def holds(self, key_worker_id):
-        """The clients in scope, as a condition on a key worker column: their caseload
-        link's, or the one a review was logged under.
+        """The clients in scope, as a condition on their caseload link's key worker column.
 
         On the link's own column, not on users.team_id: that column is empty for every
         client, which made both planners misjudge the scope and sort every row for one page.
@@ -129,6 +128,11 @@ class Scope:
         """
         ids = bindparam("scope_workers", list(self.workers), expanding=True, literal_execute=True)
         return key_worker_id.in_(ids)
+
+    def logged_in(self, team_id):
+        """Reviews logged in one of the supervisor's teams, as a condition on their team
+        column."""
+        return team_id.in_(list(self.teams))
 
 
 def _scope(s, actor: Actor) -> Scope:
@@ -387,13 +391,14 @@ def charts(db: Database, actor: Actor, today: date) -> tuple[Chart, Chart, list,
     open_link = CaseloadLink.ended_at.is_(None)
     with db.read() as s:
         scope = _scope(s, actor)
-        # Reviews already held count under the key worker who held the client then, so a
-        # handover or leaving the service does not rewrite the chart's past. One never done
-        # (the client left with it overdue) has no done date: late.
+        # Reviews already held count under the team of the key worker who held the client
+        # then, so a handover, leaving the service or the worker moving team does not rewrite
+        # the chart's past. One never done (the client left with it overdue) has no done
+        # date: late.
         on_time = case((ReviewLog.done_on <= ReviewLog.due_on, 1), else_=0)
         reviews = s.execute(
             select(ReviewLog.due_on, on_time, func.count())
-            .where(scope.holds(ReviewLog.key_worker_id), ReviewLog.due_on >= start)
+            .where(scope.logged_in(ReviewLog.team_id), ReviewLog.due_on >= start)
             .group_by(ReviewLog.due_on, on_time)
         ).all()
         # Reviews whose date passed without being done are late too.

@@ -610,3 +610,53 @@ def test_reviews_already_logged_go_under_the_client_s_latest_key_worker(empty_ur
     with engine.connect() as conn:
         left = conn.execute(sa.text("SELECT due_on, done_on FROM review_log")).all()
     assert [str(d) for row in left for d in row] == ["2026-03-02", "2026-03-01"]
+
+
+def test_reviews_already_logged_go_under_their_key_worker_s_team(empty_url, engine_for):
+    """0026 fills in the team of the key worker a review was logged under (their team now, as
+    the chart counted it); a review logged under nobody stays under no team."""
+    migrate.upgrade(empty_url, "0025")
+    engine = engine_for(empty_url)
+    with engine.begin() as conn:
+
+        def insert(sql: str, **values) -> int:
+            return conn.execute(sa.text(sql + " RETURNING id"), values).scalar_one()
+
+        team = insert("INSERT INTO teams (name, created_at) VALUES ('North', CURRENT_TIMESTAMP)")
+        client, worker = (
+            insert(
+                "INSERT INTO users (email, display_name, role, password_hash, active, "
+                "created_at, session_epoch, team_id) VALUES (:e, :e, :r, 'x', true, "
+                "CURRENT_TIMESTAMP, 0, :t)",
+                e=email,
+                r=role,
+                t=t,
+            )
+            for email, role, t in (
+                ("c@example.org", "client", None),
+                ("k@x.org", "key_worker", team),
+            )
+        )
+        doc = insert(
+            "INSERT INTO documents (client_id, kind, title, head_number, created_by_id, "
+            "created_at, updated_at, signoff_state, review_cycle) VALUES (:c, 'care_plan', "
+            "'Care plan', 0, :c, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'nothing_written', 0)",
+            c=client,
+        )
+        for held_by in (worker, None):
+            insert(
+                "INSERT INTO review_log (document_id, client_id, due_on, done_on, key_worker_id) "
+                "VALUES (:d, :c, '2026-03-02', '2026-03-01', :k)",
+                d=doc,
+                c=client,
+                k=held_by,
+            )
+    migrate.upgrade(empty_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT key_worker_id, team_id FROM review_log ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in rows] == [(worker, team), (None, None)]
+    command.downgrade(migrate.alembic_config(empty_url), "0025")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM review_log")).scalar_one() == 2

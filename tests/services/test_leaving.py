@@ -251,7 +251,8 @@ def test_leaving_does_not_rewrite_the_supervisors_on_time_chart(db, circle):
     with db.write() as s:
         s.add(ReviewLog(document_id=held, client_id=circle.client.id,
                         due_on=today - timedelta(days=40), done_on=today - timedelta(days=41),
-                        key_worker_id=circle.key_worker.id))  # fmt: skip
+                        key_worker_id=circle.key_worker.id,
+                        team_id=circle.team.id))  # fmt: skip
     due_on(db, overdue, today - timedelta(days=10))
     supervisor = actor_for(circle.supervisor)
 
@@ -285,14 +286,17 @@ def test_a_review_left_overdue_is_one_review_however_often_they_leave_and_come_b
     def logged():
         with db.read() as s:
             return s.execute(
-                sa.select(ReviewLog.due_on, ReviewLog.done_on, ReviewLog.key_worker_id)
+                sa.select(
+                    ReviewLog.due_on, ReviewLog.done_on, ReviewLog.key_worker_id, ReviewLog.team_id
+                )
             ).all()
 
-    assert logged() == [(overdue, None, circle.key_worker.id)]
+    held_by = (circle.key_worker.id, circle.team.id)
+    assert logged() == [(overdue, None, *held_by)]
     later = datetime.now(UTC)
     for person in (circle.client, circle.key_worker):
         reviews.confirm_no_changes(db, actor_for(person), doc, 1, PASSWORD, later)
-    assert logged() == [(overdue, later.date(), circle.key_worker.id)]  # done, late: one row
+    assert logged() == [(overdue, later.date(), *held_by)]  # done, late: one row
 
 
 def test_supervisors_see_who_left_their_teams_lately_and_not_why(app, db, circle):

@@ -229,8 +229,14 @@ def test_reviewed_no_changes_needs_both_parties_and_resets_the_date(db, circle):
         actions = s.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions[-3:] == ["review.confirm", "review.confirm", "review.completed"]
     with db.read() as s:  # logged for the on-time chart, under who held the client then
-        logged = s.execute(sa.select(ReviewLog.due_on, ReviewLog.done_on, ReviewLog.key_worker_id))
-        assert logged.all() == [(TODAY + timedelta(weeks=12), later.date(), circle.key_worker.id)]
+        logged = s.execute(
+            sa.select(
+                ReviewLog.due_on, ReviewLog.done_on, ReviewLog.key_worker_id, ReviewLog.team_id
+            )
+        )
+        assert logged.all() == [
+            (TODAY + timedelta(weeks=12), later.date(), circle.key_worker.id, circle.team.id)
+        ]
 
 
 def test_reviewed_no_changes_is_checked_like_a_signature(db, circle):

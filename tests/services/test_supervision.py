@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, Document, ReviewLog, Team, User
 from careplan.domain.supervision import SORTS, DashState, Filters, dash_state
-from careplan.services import audit, documents, signoff, supervision
+from careplan.services import admin_accounts, audit, documents, reviews, signoff, supervision
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
 from tests.conftest import login
@@ -204,7 +204,8 @@ def test_charts_count_on_time_and_overdue_reviews(db, teams):
     with db.write() as s:
         for done_on in (due, due + timedelta(days=3)):
             s.add(ReviewLog(document_id=docs["agreed"], client_id=a.client.id, due_on=due,
-                            done_on=done_on, key_worker_id=a.key_worker.id))  # fmt: skip
+                            done_on=done_on, key_worker_id=a.key_worker.id,
+                            team_id=a.key_worker.team_id))  # fmt: skip
     _, _, months, workers = supervision.charts(db, actor_for(a.supervisor), TODAY)
     assert workers == [(a.key_worker.display_name, 1)]
     by_month = {label: text for label, _, text in months}
@@ -212,6 +213,30 @@ def test_charts_count_on_time_and_overdue_reviews(db, teams):
     missed = (TODAY - timedelta(days=20)).strftime("%b %Y")
     expected_due = 2 + (1 if missed == due.strftime("%b %Y") else 0)
     assert by_month[due.strftime("%b %Y")] == f"{round(100 / expected_due)}% (1 of {expected_due})"
+
+
+def test_a_review_stays_on_the_chart_of_the_team_it_was_held_in(db):
+    """The key worker who held it moving team later takes neither the review nor its lateness
+    to their new team's chart."""
+    a, b = Circle(), Circle()
+    doc = make_plan(a.key_worker, a.client)
+    _agree(db, a, doc)
+    _set(db, doc, next_review_on=TODAY - timedelta(days=3))
+    for person in (a.client, a.key_worker):  # held three days late
+        reviews.confirm_no_changes(db, actor_for(person), doc, 1, PASSWORD)
+
+    def charted(circle) -> list[str]:
+        months = supervision.charts(db, actor_for(circle.supervisor), TODAY)[2]
+        return [text for _, _, text in months if text != "no reviews due"]
+
+    assert (charted(a), charted(b)) == (["0% (0 of 1)"], [])
+    worker = a.key_worker
+    admin_accounts.update_details(
+        db, actor_for(a.admin), worker.id, worker.display_name, worker.email, b.team.id
+    )
+    with db.read() as s:
+        assert s.get(User, worker.id).team_id == b.team.id
+    assert (charted(a), charted(b)) == (["0% (0 of 1)"], [])
 
 
 def test_dashboard_and_export_through_the_web(app, db, teams):
