@@ -296,6 +296,19 @@ def _activations(s, document_id: int) -> list[ContingencyActivation]:
     )
 
 
+def in_effect_for_client(s, client_id: int, today: date) -> bool:
+    """Is a crisis plan in effect in any of the client's agreements (the domain's rule, on
+    the few plans not yet ended)?"""
+    return any(
+        _period(a).active(today)
+        for a in s.scalars(
+            select(ContingencyActivation)
+            .join(Document, Document.id == ContingencyActivation.document_id)
+            .where(Document.client_id == client_id, ContingencyActivation.ended_at.is_(None))
+        )
+    )
+
+
 def _period(a: ContingencyActivation) -> ContingencyPeriod:
     return ContingencyPeriod(
         a.started_at.date(),

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from ..db.engine import Database
 from ..db.models import (
     CaseloadLink,
-    ContingencyActivation,
     Document,
     Notification,
     User,
@@ -41,25 +40,11 @@ class LeftService:
     note: str
 
 
-def _crisis_plan_in_effect(s: Session, client_id: int, today: date) -> bool:
-    return (
-        s.scalar(
-            select(ContingencyActivation.id)
-            .join(Document, Document.id == ContingencyActivation.document_id)
-            .where(
-                Document.client_id == client_id,
-                ContingencyActivation.ended_at.is_(None),
-                ContingencyActivation.ends_on >= today,
-            )
-            .limit(1)
-        )
-        is not None
-    )
-
-
 def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -> None:
     """The client's key worker, or a supervisor of their team, records that the client has
     left the service, with a note the client reads."""
+    from .contingencies import in_effect_for_client  # contingencies builds on documents
+
     note = validate_leaving_note(note)
     with db.write() as s:
         # Takes turns with handovers, signatures and crisis plans on the client's row.
@@ -78,7 +63,9 @@ def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -
             select(User.display_name).where(User.id == waiting.to_worker_id)
         )
         problem = leaving_problem(
-            client.display_name, handover_to, _crisis_plan_in_effect(s, client_id, today)
+            client.display_name,
+            handover_to,
+            in_effect_for_client(s, client_id, today),
         )
         if problem:
             raise Invalid(problem)
