@@ -260,6 +260,13 @@ def load_config(
             "<reminders@example.org>' (a name with a comma goes in double quotes), got "
             f"{config['SMTP_FROM']!r}."
         )
+    if not getaddresses([config["SMTP_FROM"]])[0][1].isascii():
+        # Every message would need the server's SMTPUTF8, and one without it refuses them all.
+        raise ConfigError(
+            "CAREPLAN_SMTP_FROM's address must be plain ASCII: the name may be in any language "
+            "('Rappels Santé <rappels@example.org>'), and an international domain is written "
+            f"in its xn-- form. Got {config['SMTP_FROM']!r}."
+        )
     try:
         parse_urgent_numbers(config["URGENT_HELP_NUMBERS"])
     except ValueError as exc:

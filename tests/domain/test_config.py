@@ -109,6 +109,14 @@ def test_a_sender_that_is_not_one_address_is_refused(tmp_path, sender):
     assert quoted["SMTP_FROM"] == '"Reminders, North" <r@x.org>'
 
 
+@pytest.mark.parametrize("sender", ["Rappels <rappels@santé.example>", "José <josé@example.org>"])
+def test_a_sender_address_outside_ascii_is_refused_and_a_name_outside_it_is_not(tmp_path, sender):
+    with pytest.raises(ConfigError, match="address must be plain ASCII"):
+        load_config(tmp_path, env={"CAREPLAN_SMTP_FROM": sender})
+    named = load_config(tmp_path, env={"CAREPLAN_SMTP_FROM": "Rappels Santé <r@xn--sant-dpa.fr>"})
+    assert named["SMTP_FROM"] == "Rappels Santé <r@xn--sant-dpa.fr>"
+
+
 def test_the_shortest_reminder_timings_allowed_load(tmp_path):
     config = load_config(
         tmp_path,
