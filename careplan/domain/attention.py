@@ -258,7 +258,7 @@ def card_state(d: DocumentFacts, viewer_id: int, zone: tzinfo = UTC) -> str:
         if not d.client_signed_head:
             missing.append("yours" if viewer_id == d.client_id else possessive(d.client_name))
         if not d.worker_signed_head:
-            name = d.key_worker_name or "the key worker"
+            name = d.key_worker_name or "a key worker"  # none: the client left the service
             missing.append("yours" if viewer_id == d.key_worker_id else possessive(name))
         wanted = "a signature" if len(missing) == 1 else "signatures"
         state = f"Version {d.head_number} is waiting for {wanted}: {' and '.join(missing)}."

@@ -116,12 +116,12 @@ def waiting_for(
             mine = True
         elif role is Role.CLIENT:
             others.append(client_name or "the client")
+        elif not key_worker_name:  # the client has none (they left the service)
+            others.append("a key worker")
         elif reader_role is Role.CLIENT:
-            others.append(
-                f"your key worker {key_worker_name}" if key_worker_name else "your key worker"
-            )
+            others.append(f"your key worker {key_worker_name}")
         else:
-            others.append(key_worker_name or "the key worker")
+            others.append(key_worker_name)
     if mine:
         return "your signature" + "".join(f" and {possessive(o)}" for o in others)
     if not others:

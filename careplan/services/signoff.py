@@ -77,6 +77,12 @@ class SignOffView:
     key_worker_id: int | None = None  # so pages can say "you" to the key worker
     ever_agreed: frozenset[int] = frozenset()  # every version agreed, in force or replaced
 
+    @property
+    def no_key_worker_to_sign(self) -> bool:
+        """The version waits for a key worker's signature and the client has none (they left
+        the service): nobody can sign it for the service until they come back."""
+        return self.key_worker_id is None and Role.KEY_WORKER.label in self.waiting_for
+
     def declined(self, number: int) -> list[SignatureView]:
         """Who declined to sign this version: while anyone has, it waits for nobody."""
         return [

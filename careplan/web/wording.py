@@ -29,19 +29,20 @@ def person(
     """{{ person(sig.name, sig.role, sig.user_id, doc.client_called) }}: "you", "Alex",
     "Kim, your key worker", "Kim, Alex's key worker". A Named carries its role and id. On a
     document's pages a key worker other than the one who holds the client now is a former
-    one ("Kim, your former key worker")."""
+    one ("Kim, your former key worker"), every one of them once the client has left the
+    service."""
     if isinstance(name, wording.Named):
         name, role, user_id = name.name, name.role, name.id
     reader_id, reader_role = _reader()
     signoff = getattr(context.get("doc"), "signoff", None)
-    holder = getattr(signoff, "key_worker_id", None)
+    holder = getattr(signoff, "key_worker_id", None)  # None as well after the client left
     return wording.person(
         name,
         role,
         is_reader=user_id is not None and user_id == reader_id,
         reader_is_client=reader_role is Role.CLIENT,
         client_name=client,
-        former=holder is not None and user_id is not None and user_id != holder,
+        former=signoff is not None and user_id is not None and user_id != holder,
     )
 
 

@@ -60,6 +60,13 @@ def test_whose_signature_is_awaited():
     assert waiting_for(
         both, reader_role=Role.SUPERVISOR, client_name="Al", key_worker_name="Kim"
     ) == ("Al's and Kim's signatures")
+    # No key worker (the client left the service): not "your key worker".
+    assert waiting_for((Role.KEY_WORKER,), reader_role=Role.CLIENT, client_name="Al") == (
+        "a key worker's signature"
+    )
+    assert waiting_for(both, reader_role=Role.ADVOCATE, client_name="Al") == (
+        "Al's and a key worker's signatures"
+    )
 
 
 def test_roles_are_read_from_values_and_labels_and_names_print_alone():

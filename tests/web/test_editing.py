@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import SignatureRecord
-from careplan.services import documents, drafts, handovers, leaving
+from careplan.services import documents, drafts, handovers, leaving, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
@@ -197,3 +197,37 @@ def test_a_worker_who_never_held_the_client_still_gets_not_found(app, db, circle
         "csrf_token": csrf_token(stranger), "outcome": "signed", "password": PASSWORD,
     })  # fmt: skip
     assert signed.status_code == 404
+
+
+def test_a_client_who_left_reads_that_no_key_worker_can_sign_yet(app, db, circle):
+    """Not "waiting for your key worker": they have none until they come back, and the one
+    who signed before is their former key worker."""
+    doc = make_plan(circle.key_worker, circle.client)
+    client = actor_for(circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    content = documents.open_document(db, client, doc).content
+    content["what_matters"] = {"text": "Seeing my daughter on Sundays"}
+    documents.save_version(db, client, doc, 1, content)
+    signoff.sign(db, client, doc, 2, "signed", "", PASSWORD)
+    signed_by_worker = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.key_worker), signed_by_worker, 1, "signed", "", PASSWORD)
+    web = login(app.test_client(), circle.client)
+    name = circle.key_worker.display_name
+    before = _text(web.get(f"/documents/{doc}"))
+    assert f"waiting for your key worker {name}&#39;s signature" in before
+    assert "You have no key worker at the moment" not in before
+    assert f"{name}, your key worker,</strong> signed version 1" in before
+
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved", date.today())
+    page = _text(web.get(f"/documents/{doc}"))
+    assert "Version 2 is waiting for a key worker&#39;s signature." in page
+    assert "You have no key worker at the moment" in page
+    assert "It becomes agreed when a key worker signs it too." in page
+    assert f"{name}, your former key worker,</strong> signed version 1" in page
+    home = _text(web.get("/", follow_redirects=True))
+    assert "Version 2 is waiting for a signature: a key worker&#39;s." in home
+    # A version the key worker signed before the client left now needs a new key worker's.
+    page = _text(web.get(f"/documents/{signed_by_worker}"))
+    assert f"{name} signed version 1 as key worker before you left the service" in page
+    assert "before the handover" not in page
