@@ -461,7 +461,8 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
     page = client.get(records).read().decode()
     assert "Your time with the service ended on" in page
     assert "Finished the programme &amp; moved to Leeds." in page
-    assert client.get(f"/documents/{doc}").status == 200
+    page = client.get(f"/documents/{doc}").read().decode()
+    assert f"{circle.key_worker.display_name}, your former key worker," in page
     crisis = client.get(f"/documents/{doc}/crisis-plan").read().decode()
     assert "Nobody at the service would see this" in crisis
     assert "Put the plan into effect" not in crisis
