@@ -173,6 +173,9 @@ class CaseloadLink(Base):
     # handover or a new key worker leaves them empty.
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     end_note: Mapped[str | None] = mapped_column(Text)
+    # Set then too: the key worker's team when the client left, so the supervisors' list of
+    # who left their teams stays with that team if the worker moves team later.
+    ended_in_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
     key_worker: Mapped[User] = relationship(foreign_keys=[key_worker_id])

@@ -70,6 +70,7 @@ def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -
         if problem:
             raise Invalid(problem)
         link.ended_at, link.ended_by_id, link.end_note = utcnow(), actor.id, note
+        link.ended_in_team_id = s.scalar(select(User.team_id).where(User.id == link.key_worker_id))
         # A review left overdue stays on the supervisors' on-time chart, as never done.
         for doc in s.scalars(
             select(Document).where(Document.client_id == client_id, Document.next_review_on < today)

@@ -129,9 +129,9 @@ class Scope:
         ids = bindparam("scope_workers", list(self.workers), expanding=True, literal_execute=True)
         return key_worker_id.in_(ids)
 
-    def logged_in(self, team_id):
-        """Reviews logged in one of the supervisor's teams, as a condition on their team
-        column."""
+    def recorded_in(self, team_id):
+        """What was recorded in one of the supervisor's teams (a review logged, a client who
+        left), as a condition on its team column: it stays with the team it happened in."""
         return team_id.in_(list(self.teams))
 
 
@@ -347,10 +347,10 @@ class LeftRow:
 
 
 def recently_left(db: Database, actor: Actor, today: date, limit: int = 50) -> list[LeftRow]:
-    """Clients of the supervisor's key workers who left the service in the last
-    LEFT_WITHIN_DAYS days and have not come back, newest first (each time, if twice): who, when, whose caseload and
-    who recorded it. Not why: that note is written to the client, whose records the
-    supervisor no longer opens."""
+    """Clients who left the service from the supervisor's teams in the last LEFT_WITHIN_DAYS
+    days and have not come back, newest first (each time, if twice): who, when, whose
+    caseload and who recorded it. Not why: that note is written to the client, whose records
+    the supervisor no longer opens."""
     since = datetime.combine(today - timedelta(days=LEFT_WITHIN_DAYS), time.min, UTC)
     client, worker, recorder = aliased(User), aliased(User), aliased(User)
     later = aliased(CaseloadLink)
@@ -369,7 +369,7 @@ def recently_left(db: Database, actor: Actor, today: date, limit: int = 50) -> l
             .where(
                 CaseloadLink.ended_by_id.is_not(None),
                 CaseloadLink.ended_at >= since,
-                scope.holds(CaseloadLink.key_worker_id),
+                scope.recorded_in(CaseloadLink.ended_in_team_id),
                 # Not back with a key worker (the one-open-caseload index answers this).
                 ~exists().where(
                     later.client_id == CaseloadLink.client_id, later.ended_at.is_(None)
@@ -398,7 +398,7 @@ def charts(db: Database, actor: Actor, today: date) -> tuple[Chart, Chart, list,
         on_time = case((ReviewLog.done_on <= ReviewLog.due_on, 1), else_=0)
         reviews = s.execute(
             select(ReviewLog.due_on, on_time, func.count())
-            .where(scope.logged_in(ReviewLog.team_id), ReviewLog.due_on >= start)
+            .where(scope.recorded_in(ReviewLog.team_id), ReviewLog.due_on >= start)
             .group_by(ReviewLog.due_on, on_time)
         ).all()
         # Reviews whose date passed without being done are late too.

@@ -660,3 +660,47 @@ def test_reviews_already_logged_go_under_their_key_worker_s_team(empty_url, engi
     command.downgrade(migrate.alembic_config(empty_url), "0025")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM review_log")).scalar_one() == 2
+
+
+def test_clients_who_left_before_go_under_their_key_worker_s_team(empty_url, engine_for):
+    """0027 fills in the team a client left from (their key worker's now, as the list counted
+    them) for caseloads ended by leaving; one ended by a handover stays without."""
+    migrate.upgrade(empty_url, "0026")
+    engine = engine_for(empty_url)
+    with engine.begin() as conn:
+
+        def insert(sql: str, **values) -> int:
+            return conn.execute(sa.text(sql + " RETURNING id"), values).scalar_one()
+
+        team = insert("INSERT INTO teams (name, created_at) VALUES ('North', CURRENT_TIMESTAMP)")
+        client, worker = (
+            insert(
+                "INSERT INTO users (email, display_name, role, password_hash, active, "
+                "created_at, session_epoch, team_id) VALUES (:e, :e, :r, 'x', true, "
+                "CURRENT_TIMESTAMP, 0, :t)",
+                e=email,
+                r=role,
+                t=t,
+            )
+            for email, role, t in (
+                ("c@example.org", "client", None),
+                ("k@x.org", "key_worker", team),
+            )
+        )
+        for ended_by in (None, worker):  # a handover, then leaving
+            insert(
+                "INSERT INTO caseload_links (client_id, key_worker_id, started_at, ended_at, "
+                "ended_by_id) VALUES (:c, :w, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :b)",
+                c=client,
+                w=worker,
+                b=ended_by,
+            )
+    migrate.upgrade(empty_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT ended_by_id, ended_in_team_id FROM caseload_links ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in rows] == [(None, None), (worker, team)]
+    command.downgrade(migrate.alembic_config(empty_url), "0026")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM caseload_links")).scalar_one() == 2

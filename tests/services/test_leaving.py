@@ -311,6 +311,14 @@ def test_supervisors_see_who_left_their_teams_lately_and_not_why(app, db, circle
         circle.supervisor.display_name,
     )
     assert row.left_at.date() == datetime.now(UTC).date()
+    # The key worker moving team later does not take the client to the other team's list.
+    worker = circle.key_worker
+    admin_accounts.update_details(
+        db, actor_for(circle.admin), worker.id, worker.display_name, worker.email, other.team.id
+    )
+    assert supervision.recently_left(db, actor_for(circle.supervisor), today) == [row]
+    [theirs] = supervision.recently_left(db, actor_for(other.supervisor), today)
+    assert theirs.client_name == other.client.display_name
     # Gone from the list after the window, or once back with a key worker.
     later = today + timedelta(days=supervision.LEFT_WITHIN_DAYS + 1)
     assert supervision.recently_left(db, actor_for(circle.supervisor), later) == []
