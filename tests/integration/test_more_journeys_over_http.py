@@ -448,7 +448,8 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
     page = worker.get(leaving).read().decode()
     path, page = landed(worker.post(leaving, note, page))
     assert path == "/" and "has left the service and is no longer on a caseload" in page
-    assert _refused(lambda: worker.get(records))[0] == 404
+    code, refusal = _refused(lambda: worker.get(records))
+    assert code == 404 and "leaves the service, their records close" in refusal
     assert _refused(lambda: worker.get(f"/documents/{doc}"))[0] == 404
     with db.read() as s:
         link = s.scalar(sa.select(CaseloadLink).where(CaseloadLink.client_id == circle.client.id))
