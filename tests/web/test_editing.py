@@ -227,6 +227,10 @@ def test_a_client_who_left_reads_that_no_key_worker_can_sign_yet(app, db, circle
     assert f"{name}, your former key worker,</strong> signed version 1" in page
     home = _text(web.get("/", follow_redirects=True))
     assert "Version 2 is waiting for a signature: a key worker&#39;s." in home
+    assert "You have no key worker at the moment. You can still start a plan" in home
+    assert "You have no key worker at the moment" not in _text(
+        login(app.test_client(), Circle().client).get("/", follow_redirects=True)
+    )
     missing = web.get("/documents/999999")  # the note for staff is not for clients
     assert missing.status_code == 404 and "their records close" not in _text(missing)
     # A version the key worker signed before the client left now needs a new key worker's.
