@@ -612,39 +612,45 @@ def test_reviews_already_logged_go_under_the_client_s_latest_key_worker(empty_ur
     assert [str(d) for row in left for d in row] == ["2026-03-02", "2026-03-01"]
 
 
+def _insert(conn, sql: str, **values) -> int:
+    return conn.execute(sa.text(sql + " RETURNING id"), values).scalar_one()
+
+
+def _team_client_and_key_worker(conn) -> tuple[int, int, int]:
+    """A team, a client and a key worker in that team, by plain SQL (the models may be newer
+    than the schema under test)."""
+    team = _insert(conn, "INSERT INTO teams (name, created_at) VALUES ('North', CURRENT_TIMESTAMP)")
+    client, worker = (
+        _insert(
+            conn,
+            "INSERT INTO users (email, display_name, role, password_hash, active, created_at, "
+            "session_epoch, team_id) VALUES (:e, :e, :r, 'x', true, CURRENT_TIMESTAMP, 0, :t)",
+            e=email,
+            r=role,
+            t=t,
+        )
+        for email, role, t in (("c@example.org", "client", None), ("k@x.org", "key_worker", team))
+    )
+    return team, client, worker
+
+
 def test_reviews_already_logged_go_under_their_key_worker_s_team(empty_url, engine_for):
     """0026 fills in the team of the key worker a review was logged under (their team now, as
     the chart counted it); a review logged under nobody stays under no team."""
     migrate.upgrade(empty_url, "0025")
     engine = engine_for(empty_url)
     with engine.begin() as conn:
-
-        def insert(sql: str, **values) -> int:
-            return conn.execute(sa.text(sql + " RETURNING id"), values).scalar_one()
-
-        team = insert("INSERT INTO teams (name, created_at) VALUES ('North', CURRENT_TIMESTAMP)")
-        client, worker = (
-            insert(
-                "INSERT INTO users (email, display_name, role, password_hash, active, "
-                "created_at, session_epoch, team_id) VALUES (:e, :e, :r, 'x', true, "
-                "CURRENT_TIMESTAMP, 0, :t)",
-                e=email,
-                r=role,
-                t=t,
-            )
-            for email, role, t in (
-                ("c@example.org", "client", None),
-                ("k@x.org", "key_worker", team),
-            )
-        )
-        doc = insert(
+        team, client, worker = _team_client_and_key_worker(conn)
+        doc = _insert(
+            conn,
             "INSERT INTO documents (client_id, kind, title, head_number, created_by_id, "
             "created_at, updated_at, signoff_state, review_cycle) VALUES (:c, 'care_plan', "
             "'Care plan', 0, :c, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'nothing_written', 0)",
             c=client,
         )
         for held_by in (worker, None):
-            insert(
+            _insert(
+                conn,
                 "INSERT INTO review_log (document_id, client_id, due_on, done_on, key_worker_id) "
                 "VALUES (:d, :c, '2026-03-02', '2026-03-01', :k)",
                 d=doc,
@@ -668,27 +674,10 @@ def test_clients_who_left_before_go_under_their_key_worker_s_team(empty_url, eng
     migrate.upgrade(empty_url, "0026")
     engine = engine_for(empty_url)
     with engine.begin() as conn:
-
-        def insert(sql: str, **values) -> int:
-            return conn.execute(sa.text(sql + " RETURNING id"), values).scalar_one()
-
-        team = insert("INSERT INTO teams (name, created_at) VALUES ('North', CURRENT_TIMESTAMP)")
-        client, worker = (
-            insert(
-                "INSERT INTO users (email, display_name, role, password_hash, active, "
-                "created_at, session_epoch, team_id) VALUES (:e, :e, :r, 'x', true, "
-                "CURRENT_TIMESTAMP, 0, :t)",
-                e=email,
-                r=role,
-                t=t,
-            )
-            for email, role, t in (
-                ("c@example.org", "client", None),
-                ("k@x.org", "key_worker", team),
-            )
-        )
+        team, client, worker = _team_client_and_key_worker(conn)
         for ended_by in (None, worker):  # a handover, then leaving
-            insert(
+            _insert(
+                conn,
                 "INSERT INTO caseload_links (client_id, key_worker_id, started_at, ended_at, "
                 "ended_by_id) VALUES (:c, :w, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :b)",
                 c=client,
