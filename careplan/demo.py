@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from .agreement_library import AgreementLibrary
 from .db.engine import Database
-from .db.models import User, utc_today
+from .db.models import User
+from .domain.local_time import service_today
 from .domain.roles import Role
 from .paths import PROJECT_ROOT
 from .services import accounts, documents, signoff
@@ -50,7 +51,7 @@ def seed_demo(db: Database) -> list[tuple[str, str, str]]:
     accounts.invite_advocate(db, alex, users["ash@demo.careplan"].id)
 
     # Alex: a plan written together over three versions.
-    soon = utc_today() + timedelta(days=21)
+    soon = service_today() + timedelta(days=21)
     plan = documents.create_document(db, kim, alex.id)
     content = {
         "domains": {

@@ -4,13 +4,15 @@ and the service's sealing certificate issued by the intermediate."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from careplan.domain.local_time import service_day, start_of_day
 
 SERVICE = "Riverside service seal"
 INTERMEDIATE = "Example Trust CA"
@@ -69,10 +71,10 @@ def _issue(subject, key, issuer, issuer_key, days_left: int, ca: bool) -> x509.C
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=300))
-        # The end of the day `days_left` from today (UTC, as the app counts days): "now + N
-        # days and an hour" fell on the day after between 23:00 and midnight.
+        # The end of the service's day `days_left` from today, as the app counts days: "now +
+        # N days and an hour" fell on the day after between 23:00 and midnight.
         .not_valid_after(
-            datetime.combine(now.date() + timedelta(days=days_left), time(23, 59, 59), UTC)
+            start_of_day(service_day(now) + timedelta(days=days_left + 1)) - timedelta(seconds=1)
         )
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(**usage), critical=True)

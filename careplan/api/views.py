@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from flask import current_app, jsonify, request, url_for
 
-from ..db.models import utc_today
 from ..domain.api_tokens import READ, SIGN, WRITE
 from ..domain.errors import ContentInvalid
 from ..domain.fhir import MEDIA_TYPE
+from ..domain.local_time import service_today
 from ..domain.paging import Paged, Window
 from ..domain.signoff import Outcome
 from ..domain.supervision import PAGE_SIZE as DASHBOARD_PAGE_SIZE
@@ -331,7 +331,7 @@ def comments(document_id: int):
     window = _window(query(schemas.PageQuery()))
     # The document's page reads its comments whole, with the read recorded as any page read
     # is; a document's comments are paged from that list.
-    screen = documents.document_screen(get_db(), actor(), document_id, today=utc_today())
+    screen = documents.document_screen(get_db(), actor(), document_id, today=service_today())
     order = {key: i for i, (key, _) in enumerate(screen.page.sections)}
     rows = [
         c
@@ -374,7 +374,7 @@ def add_comment(document_id: int):
 @operation("A document's review dates and open requests for review", schemas.Review,
            errors=NOT_FOUND)  # fmt: skip
 def review(document_id: int):
-    screen = documents.document_screen(get_db(), actor(), document_id, today=utc_today())
+    screen = documents.document_screen(get_db(), actor(), document_id, today=service_today())
     return _dump(schemas.Review, screen.review)
 
 
@@ -413,7 +413,7 @@ def reminder_list():
 def dashboard():
     query(schemas.DashboardQuery())  # types and known names; the rules are the web's
     filters = parse_filters(request.args.to_dict())
-    board = supervision.dashboard(get_db(), actor(), filters, utc_today())
+    board = supervision.dashboard(get_db(), actor(), filters, service_today())
     args = {k: v for k, v in request.args.items() if k != "page"}
     return _dump(
         schemas.Dashboard,
@@ -438,7 +438,7 @@ def dashboard():
     errors=NOT_FOUND,
 )
 def charts():
-    _, _, months, workers = supervision.charts(get_db(), actor(), utc_today())
+    _, _, months, workers = supervision.charts(get_db(), actor(), service_today())
     return _dump(
         schemas.Charts,
         {

@@ -38,12 +38,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def utc_today() -> date:
-    """The day the service's rules count in (review dates, reminders, crisis plans): the UTC
-    day, whatever time zone the machine is set to, so pages and the scheduler agree."""
-    return utcnow().date()
-
-
 class UTCDateTime(TypeDecorator):
     """Stores UTC; always hands back timezone-aware datetimes, on SQLite too."""
 

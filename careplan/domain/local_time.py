@@ -3,11 +3,16 @@
 Times are stored in UTC; people read them in local time ("3 December 2026, 14:05"), never as
 UTC or ISO timestamps. One function, :func:`show`, is used by the pages, the messages and the
 PDF, so the same moment reads the same everywhere.
+
+The days the service's rules count (review dates, reminders, crisis plans, the day a version
+was agreed) are its own calendar days too: :func:`service_day` and :func:`service_today`, in
+the zone the app was started with (:func:`count_days_in`). A review held at 00:30 on 4 June in
+London was held on 4 June, not on the 3rd as UTC would have it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIME_ZONE = "Europe/London"
@@ -25,6 +30,30 @@ MONTHS = (
     "November",
     "December",
 )
+
+
+_days_zone: tzinfo = ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def count_days_in(zone: tzinfo) -> None:
+    """Set once at start-up from CAREPLAN_TIME_ZONE, like the password hasher's cost: every
+    page, job and command in the process counts the same days."""
+    global _days_zone
+    _days_zone = zone
+
+
+def service_day(moment: datetime) -> date:
+    """The service's calendar day that ``moment`` fell on (naive moments are UTC)."""
+    return local(moment, _days_zone).date()
+
+
+def service_today() -> date:
+    return service_day(datetime.now(UTC))
+
+
+def start_of_day(day: date) -> datetime:
+    """The moment (in UTC) the service's calendar day ``day`` begins."""
+    return datetime.combine(day, time(0), _days_zone).astimezone(UTC)
 
 
 def time_zone(name: str | None) -> ZoneInfo:

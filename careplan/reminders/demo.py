@@ -12,7 +12,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..db.engine import Database
-from ..db.models import Document, User, utc_today
+from ..db.models import Document, User
+from ..domain.local_time import service_today
 from ..services import reviews, signoff
 from ..services.accounts import actor_for
 
@@ -41,7 +42,7 @@ def seed_review_demo(
             return doc.id  # done before
     for person in (alex, kim):
         signoff.sign(db, actor_for(person), doc.id, doc.head_number, "signed", "", password)
-    today = utc_today()
+    today = service_today()
     reviews.request_earlier_review(
         db,
         actor_for(kim),

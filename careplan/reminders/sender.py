@@ -42,6 +42,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..db.engine import Database
 from ..db.models import AccountEmail, Reminder, ReminderDigest, utcnow
+from ..domain.local_time import service_day
 from ..domain.roles import Role
 from ..services import account_emails, reminders
 from ..services.reminders import ReminderSettings
@@ -157,7 +158,7 @@ def send_account_emails(
 
 
 def _deliver_batch(db, settings, mailer, sender, clock, worker, items, report) -> None:
-    today = clock().date()
+    today = service_day(clock())
     in_app = [i for i in items if i.channel == "app"]
     if in_app:
         texts = {
@@ -180,7 +181,7 @@ def _deliver_batch(db, settings, mailer, sender, clock, worker, items, report) -
 def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> None:
     def build(item, written: datetime):
         text = messages.reminder_email(
-            item.kind, item.due_on, item.document_id, clock().date(), settings.base_url
+            item.kind, item.due_on, item.document_id, service_day(clock()), settings.base_url
         )
         return _message(sender, item.recipient_email, text, "reminder", item.id, written, settings)
 

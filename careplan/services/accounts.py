@@ -20,6 +20,7 @@ from ..db.models import (
     utcnow,
 )
 from ..domain.account_rules import full_name_problem, new_password_problems, plain_name
+from ..domain.local_time import service_day
 from ..domain.roles import Role
 from . import audit, passwords, reviews
 from .actor import Actor
@@ -155,7 +156,7 @@ def link_caseload(
         s.flush()
         refresh_states_for_client(s, client.id)
         # A client back in the service: their review dates come back.
-        reviews.reschedule_for_client(s, client.id, now.date())
+        reviews.reschedule_for_client(s, client.id, service_day(now))
         audit.record(
             s,
             actor,

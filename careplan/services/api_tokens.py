@@ -8,7 +8,7 @@ passwords from the same address (careplan.services.throttle), so guessing is pau
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..db.engine import Database
 from ..db.models import ApiToken, User, utcnow
 from ..domain.api_tokens import check_request, parse_scopes
+from ..domain.local_time import service_day, start_of_day
 from ..domain.roles import Role
 from ..domain.tokens import looks_like_token, new_token, token_hash
 from . import audit
@@ -40,8 +41,8 @@ class TokenView:
 
     @property
     def last_day(self) -> date:
-        """The day the owner chose: the token works until that day ends (UTC)."""
-        return (self.expires_at - timedelta(microseconds=1)).date()
+        """The day the owner chose: the token works until that day ends."""
+        return service_day(self.expires_at - timedelta(microseconds=1))
 
     def works_at(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at
@@ -79,15 +80,15 @@ def _view(t: ApiToken) -> TokenView:
 
 
 def _end_of(day: date) -> datetime:
-    """A token works until the end of its last day (UTC)."""
-    return datetime.combine(day + timedelta(days=1), time(0), UTC)
+    """A token works until the end of its last day (the service's day)."""
+    return start_of_day(day + timedelta(days=1))
 
 
 def create(
     db: Database, actor: Actor, name: str, scopes, expires_on, now: datetime | None = None
 ) -> NewToken:
     now = now or utcnow()
-    wanted = check_request(name, scopes, expires_on, now.date())
+    wanted = check_request(name, scopes, expires_on, service_day(now))
     secret = new_token()
     with db.write() as s:
         row = ApiToken(

@@ -25,6 +25,7 @@ from ..db.models import (
     Version,
 )
 from ..domain.attention import AlertFacts, DocumentFacts, HandoverFacts, Item, needs_you_now
+from ..domain.local_time import service_day
 from ..domain.roles import Role
 from ..domain.supervision import DUE_SOON_DAYS
 from . import crisis_alerts
@@ -173,7 +174,7 @@ def for_own_records(
     items = needs_you_now(
         actor.role,
         actor.id,
-        now.date(),
+        service_day(now),
         [d.facts for d in records.documents if d.facts is not None],
         [
             HandoverFacts(
@@ -199,8 +200,8 @@ def home(
 ) -> Home:
     """The lines that open this person's start page, and their crisis alerts in full.
     `unread_messages` is the count the signed-in user was loaded with; days are counted as
-    the rules count them (UTC, as `utc_today`), and shown in the service's time zone `zone`."""
-    today = now.date()
+    the rules count them (the service's day, `service_day`), and shown in the service's time zone `zone`."""
+    today = service_day(now)
     if actor.role is Role.CLIENT:
         alerts = crisis_alerts.for_client(db, actor, now)
     else:

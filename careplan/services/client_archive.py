@@ -35,6 +35,7 @@ from ..db.models import (
 )
 from ..domain import fhir
 from ..domain.kinds import kind_for
+from ..domain.local_time import service_day
 from ..domain.roles import Role
 from ..domain.signoff import Outcome
 from . import audit
@@ -127,7 +128,7 @@ def write_archive(
             client_id=client_id,
             detail={"what": "all your records, as one archive"},
         )
-    return archive_name(client.display_name, now.date())
+    return archive_name(client.display_name, service_day(now))
 
 
 class _Writer:

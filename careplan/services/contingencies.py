@@ -20,6 +20,7 @@ from ..domain.contingency import (
 )
 from ..domain.crisis_alerts import AlertKind
 from ..domain.errors import ContentInvalid
+from ..domain.local_time import service_day
 from ..domain.roles import Role
 from ..domain.wording import Named
 from . import audit, crisis_alerts, reviews
@@ -311,8 +312,8 @@ def in_effect_for_client(s, client_id: int, today: date) -> bool:
 
 def _period(a: ContingencyActivation) -> ContingencyPeriod:
     return ContingencyPeriod(
-        a.started_at.date(),
+        service_day(a.started_at),
         a.ends_on,
-        a.ended_at.date() if a.ended_at else None,
+        service_day(a.ended_at) if a.ended_at else None,
         a.review_window_days,
     )

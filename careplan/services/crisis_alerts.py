@@ -45,6 +45,7 @@ from ..domain.crisis_alerts import (
     respond_by,
     validate_response,
 )
+from ..domain.local_time import service_day
 from ..domain.roles import Role
 from . import audit
 from .access import PERSON, access_to
@@ -185,7 +186,7 @@ def raise_alert(
         _answer(s, actor, alert, SELF_ANSWER, now)
         return alert
     rows = [
-        _row(doc.id, now.date(), reminder_kind(alert.id), now.date(), uid, channel, now)
+        _row(doc.id, service_day(now), reminder_kind(alert.id), service_day(now), uid, channel, now)
         for uid in _team_of(s, key_worker_id)
         for channel in ALERT_CHANNELS
     ]
@@ -292,8 +293,8 @@ def escalate(db: Database, now: datetime) -> int:
             if not people:
                 log.warning("Alert %s is not answered and its team has no supervisor.", alert.id)
                 continue
-            day, kind = alert.raised_at.date(), reminder_kind(alert.id, escalation=True)
-            owed_on = alert.respond_by.date()
+            day, kind = service_day(alert.raised_at), reminder_kind(alert.id, escalation=True)
+            owed_on = service_day(alert.respond_by)
             for uid in people:
                 for channel in ALERT_CHANNELS:
                     rows.append(_row(alert.document_id, day, kind, owed_on, uid, channel, now))

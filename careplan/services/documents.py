@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked
-from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utc_today, utcnow
+from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utcnow
 from ..domain.access import Access
 from ..domain.account_rules import called, introduce
 from ..domain.agreement import EmptyPart, empty_key_parts
@@ -28,6 +28,7 @@ from ..domain.documents import strip_attribution
 from ..domain.errors import ContentInvalid
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
+from ..domain.local_time import service_today
 from ..domain.merge import merge
 from ..domain.nested import leaf_texts
 from ..domain.roles import Role
@@ -340,7 +341,7 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
         # Each card's sign-off state and review date come with the documents, in one query.
         rows = s.execute(
             _CLIENT_DOCUMENTS,
-            {"client_id": client_id, "worker_id": worker_id, "today": utc_today()},
+            {"client_id": client_id, "worker_id": worker_id, "today": service_today()},
         ).all()
         summaries = []
         for d, *facts in rows:
@@ -480,7 +481,7 @@ def document_screen(
                 access,
                 page.signoff.state,
                 page.signoff.agreed,
-                today or utc_today(),
+                today or service_today(),
                 (page.shown.number, page.content) if page.shown else None,
             )
             if with_extras

@@ -20,6 +20,7 @@ from ..db.engine import Database
 from ..db.models import Comment, Document, PdfRender, SignatureRecord, User, Version, utcnow
 from ..domain import fhir
 from ..domain.kinds import kind_for
+from ..domain.local_time import service_day
 from ..domain.roles import Role
 from . import audit
 from .access import require_read
@@ -170,7 +171,7 @@ def _sealed_pdf(
     url = f"{settings.base_url}/documents/{doc.id}/versions/{render.version_number}/signed.pdf"
     fact = fhir.SealedPdfFact(
         url=url,
-        title=sealed_filename(label, render.version_number, render.agreed_at.date()),
+        title=sealed_filename(label, render.version_number, service_day(render.agreed_at)),
         created=render.agreed_at,
     )
     try:

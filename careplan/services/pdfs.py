@@ -17,7 +17,7 @@ from ..db.engine import Database
 from ..db.models import Document, PdfRender, SignatureRecord, User, Version, utcnow
 from ..domain.agreement import empty_key_parts
 from ..domain.kinds import KIND_LABELS, kind_for
-from ..domain.local_time import DEFAULT_TIME_ZONE
+from ..domain.local_time import DEFAULT_TIME_ZONE, service_day
 from ..domain.roles import Role
 from . import audit
 from .access import require_read
@@ -196,7 +196,7 @@ def _claim(db: Database, now: datetime) -> dict | None:
             "document_id": doc.id,
             "number": render.version_number,
             "short_code": render.short_code,
-            "agreed_on": render.agreed_at.date(),
+            "agreed_on": service_day(render.agreed_at),
             "attempts": render.attempts,
         }
 
@@ -294,7 +294,7 @@ def sealed_pdf(
             raise NotFound()
         require_read(s, actor, row.client_id)
     label = KIND_LABELS[row.kind]
-    filename = sealed_filename(label, number, row.agreed_at.date())
+    filename = sealed_filename(label, number, service_day(row.agreed_at))
     if row.status != "ready":
         return SealedPdf(row.status, None, filename, row.attempts)
     # The download is recorded before the file is sent, in a transaction of its own that
@@ -412,7 +412,7 @@ def _replaced_on(s, render: PdfRender) -> date | None:
             PdfRender.version_number > render.version_number,
         )
     )
-    return first_later.date() if first_later else None
+    return service_day(first_later) if first_later else None
 
 
 CANNOT_CHECK_FILES = (
@@ -453,7 +453,7 @@ def verify_file(db: Database, settings: PdfSettings, data: bytes) -> Verdict:
         True,
         "Genuine: this is an unaltered copy of an agreed version.",
         result.kind_label or "",
-        render.agreed_at.date(),
+        service_day(render.agreed_at),
         render.version_number,
         render.content_hash,
         replaced_on,
@@ -481,7 +481,7 @@ def verify_code(db: Database, code: str) -> Verdict:
         "This code belongs to an agreed document. Check that the fingerprint printed on "
         "your copy begins and ends as the one below.",
         label,
-        render.agreed_at.date(),
+        service_day(render.agreed_at),
         render.version_number,
         render.content_hash,
         replaced_on,

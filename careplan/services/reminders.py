@@ -45,7 +45,7 @@ from ..db.models import (
 )
 from ..domain.crisis_alerts import KIND_PREFIXES as ALERT_KIND_PREFIXES
 from ..domain.crisis_alerts import alert_of
-from ..domain.local_time import DEFAULT_TIME_ZONE
+from ..domain.local_time import DEFAULT_TIME_ZONE, service_day
 from ..domain.paging import Paged, Window
 from ..domain.reviews import (
     STAFF_CHANNELS,
@@ -291,7 +291,7 @@ def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
 def sweep(db: Database, settings: ReminderSettings, now: datetime) -> SweepReport:
     """Record every reminder owed by `now` that is not yet recorded. Idempotent; safe to run
     in any number of processes at once; its cost follows the documents that are due."""
-    today = now.date()
+    today = service_day(now)
     rules = settings.rules
     report = SweepReport()
     with db.read() as s:
@@ -485,7 +485,7 @@ def claim(
         )
         if not rows:
             return result
-        check = _relevance(s, rows, settings, now.date())
+        check = _relevance(s, rows, settings, service_day(now))
         people = {
             uid: (email, role)
             for uid, email, role in s.execute(
@@ -662,7 +662,7 @@ def build_digests(db: Database, settings: ReminderSettings, now: datetime) -> in
     arrives later goes into tomorrow's. Returns how many reminders were gathered."""
     if now.hour < settings.digest_hour_utc:
         return 0
-    today = now.date()
+    today = service_day(now)
     with db.write() as s:
         fold_digests(s, _earlier_unsent(now))
     with db.read() as s:
@@ -720,7 +720,7 @@ def build_digests(db: Database, settings: ReminderSettings, now: datetime) -> in
                     .with_for_update(skip_locked=True)
                 )
             )
-            check = _relevance(s, rows, settings, now.date()) if rows else None
+            check = _relevance(s, rows, settings, service_day(now)) if rows else None
             for r in rows:
                 if not check(r)[0]:
                     r.status, r.last_error = "cancelled", NO_LONGER_OWED
@@ -736,7 +736,7 @@ FOLDED = "its reminders went into a later summary"
 def _earlier_unsent(now: datetime):
     """Summaries of an earlier day that a sender would still take (never sent, or its sender
     died): a summary goes out on its own day or not at all."""
-    return and_(claimable(ReminderDigest, now), ReminderDigest.day < now.date())
+    return and_(claimable(ReminderDigest, now), ReminderDigest.day < service_day(now))
 
 
 def fold_digests(s: Session, which) -> int:
@@ -790,7 +790,11 @@ def claim_digests(
             .order_by(Reminder.due_on, Reminder.id)
         ).all()
         # Checked again, all at once: what is no longer owed is left out and cancelled.
-        check = _relevance(s, [r for r, _ in gathered], settings, now.date()) if gathered else None
+        check = (
+            _relevance(s, [r for r, _ in gathered], settings, service_day(now))
+            if gathered
+            else None
+        )
         owed: dict[int, list] = defaultdict(list)
         for r, client_id in gathered:
             if check(r)[0]:

@@ -27,6 +27,7 @@ from ..db.models import (
 )
 from ..domain.contingency import ContingencyPeriod
 from ..domain.kinds import KIND_LABELS, kind_for
+from ..domain.local_time import service_day
 from ..domain.paging import Paged, Window
 from ..domain.reviews import (
     OpenRequest,
@@ -75,7 +76,7 @@ def _open_requests(s: Session, doc: Document, today: date) -> list[tuple[ReviewR
 
 def _period(a: ContingencyActivation) -> ContingencyPeriod:
     return ContingencyPeriod(
-        a.started_at.date(), a.ends_on, a.ended_at.date() if a.ended_at else None,
+        service_day(a.started_at), a.ends_on, service_day(a.ended_at) if a.ended_at else None,
         a.review_window_days,
     )  # fmt: skip
 
@@ -180,12 +181,6 @@ def reschedule_for_client(s: Session, client_id: int, today: date) -> None:
         _recompute(s, doc, today, in_service)
 
 
-def today_for(now: datetime) -> date:
-    """The service's calendar day: the UTC day, as `db.models.utc_today` (see the README's
-    CAREPLAN_TIME_ZONE)."""
-    return now.date()
-
-
 # --- hooks called by other use cases, inside their transaction ------------------------------
 
 
@@ -195,7 +190,7 @@ def after_signing(
     """Called by signoff.sign: a newly agreed version resets the review date; a draft that one
     party has signed is now waiting for the other."""
     doc = _lock(s, doc.id)
-    today = today_for(now)
+    today = service_day(now)
     newly_agreed = after.agreed is not None and (
         before.agreed is None or before.agreed.number != after.agreed.number
     )
@@ -398,10 +393,10 @@ def confirm_no_changes(
                 client_id=doc.client_id,
                 detail={"version": version_number, "outcome": "no changes"},
             )
-            _reviewed(s, doc, version_number, now, today_for(now))
+            _reviewed(s, doc, version_number, now, service_day(now))
             return True
         if doc.awaiting_signature_since is None:
-            doc.awaiting_signature_since = today_for(now)
+            doc.awaiting_signature_since = service_day(now)
         return False
 
 

@@ -9,6 +9,7 @@ from datetime import date
 
 from .. import pdf
 from ..domain.certificates import chain_renewal_notice, renewal_notice, unrelated_chain
+from ..domain.local_time import service_day
 from ..domain.roles import Role
 from .actor import Actor
 from .errors import NotFound
@@ -59,9 +60,9 @@ def overview(admin: Actor, credentials: pdf.SealCredentials, today: date) -> Sea
         # The one that runs out first is the one to see to first.
         first = min([current, *chain], key=lambda c: c.valid_until)
         found = (
-            renewal_notice(first.valid_until.date(), today)
+            renewal_notice(service_day(first.valid_until), today)
             if first is current
-            else chain_renewal_notice(first.subject, first.valid_until.date(), today)
+            else chain_renewal_notice(first.subject, service_day(first.valid_until), today)
         )
         if found:
             notice, urgent = found

@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
@@ -16,6 +16,7 @@ from ..db.engine import Database
 from ..db.models import CaseloadLink, Document, ReviewLog, SupervisorTeam, Team, User, utcnow
 from ..domain.account_rules import introduce
 from ..domain.kinds import KIND_LABELS
+from ..domain.local_time import start_of_day
 from ..domain.paging import Window
 from ..domain.roles import Role
 from ..domain.spreadsheet import text_cell
@@ -351,7 +352,7 @@ def recently_left(db: Database, actor: Actor, today: date, limit: int = 50) -> l
     days and have not come back, newest first (each time, if twice): who, when, whose
     caseload and who recorded it. Not why: that note is written to the client, whose records
     the supervisor no longer opens."""
-    since = datetime.combine(today - timedelta(days=LEFT_WITHIN_DAYS), time.min, UTC)
+    since = start_of_day(today - timedelta(days=LEFT_WITHIN_DAYS))
     client, worker, recorder = aliased(User), aliased(User), aliased(User)
     later = aliased(CaseloadLink)
     with db.read() as s:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import AccountEmail, Reminder, ReminderDigest, User, utcnow
+from ..domain.local_time import service_day
 from . import account_emails, audit
 from .actor import Actor
 from .admin_accounts import require_admin
@@ -133,13 +134,13 @@ def try_again(db: Database, admin: Actor, now: datetime | None = None) -> TriedA
             # Today's summary is still today's: sent as it is.
             (
                 ReminderDigest,
-                (ReminderDigest.status == "failed") & (ReminderDigest.day >= now.date()),
+                (ReminderDigest.status == "failed") & (ReminderDigest.day >= service_day(now)),
             ),
         ):
             emails += _moved(s, update(model).where(which).values(**again))
         # Its reminders wait for the next summary, which checks each one is still owed.
         folded = fold_digests(
-            s, (ReminderDigest.status == "failed") & (ReminderDigest.day < now.date())
+            s, (ReminderDigest.status == "failed") & (ReminderDigest.day < service_day(now))
         )
         result = TriedAgain(emails, folded)
         if result.any:

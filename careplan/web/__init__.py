@@ -10,10 +10,9 @@ from flask_wtf.csrf import CSRFError
 
 from .. import api
 from ..api import errors as api_errors
-from ..db.models import utc_today
 from ..domain.blocks import date_passed
 from ..domain.errors import ContentInvalid
-from ..domain.local_time import show
+from ..domain.local_time import service_today, show
 from ..extensions import get_db, get_time_zone, login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
 from ..services.throttle import TooManyAttempts
@@ -73,7 +72,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["day"] = lambda value: _when(value, date_only=True)
     # Forms are re-shown from whatever was posted, which may not have the expected shape.
     # `{% if step is date_passed %}`: days counted in UTC, as the review rules count them.
-    app.jinja_env.tests["date_passed"] = lambda step: date_passed(step, utc_today())
+    app.jinja_env.tests["date_passed"] = lambda step: date_passed(step, service_today())
     app.jinja_env.filters["as_mapping"] = lambda v: v if isinstance(v, dict) else {}
     app.jinja_env.filters["as_list"] = lambda v: (
         [i if isinstance(i, dict) else {} for i in v] if isinstance(v, list) else []

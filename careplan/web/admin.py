@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from .. import pdf
-from ..db.models import utc_today
+from ..domain.local_time import service_today
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
 from ..reminders.mail import sends_email
@@ -121,7 +121,7 @@ def _seal(admin) -> seal_certificates.SealOverview:
     """The sealing certificates the configuration names (the accounts page, the admins' start,
     shows what needs doing about them)."""
     credentials = pdf.credentials_from_config(current_app.config, current_app.instance_path)
-    return seal_certificates.overview(admin, credentials, utc_today())
+    return seal_certificates.overview(admin, credentials, service_today())
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..db.models import utc_today, utcnow
+from ..db.models import utcnow
 from ..domain.errors import ContentInvalid
+from ..domain.local_time import service_today
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
 from ..services import contingencies, crisis_alerts, documents
@@ -49,7 +50,7 @@ def start_contingency(document_id: int):
             form.get("observed", ""),
             form.get("actions_taken", ""),
             form.get("ends_on", ""),
-            utc_today(),
+            service_today(),
             _alert_settings(),
         )
     except ContentInvalid as err:
@@ -71,7 +72,7 @@ def end_contingency(document_id: int):
     form = request.form
     try:
         contingencies.end_contingency(
-            get_db(), current_user.actor, document_id, form.get("end_note", ""), utc_today()
+            get_db(), current_user.actor, document_id, form.get("end_note", ""), service_today()
         )
     except ContentInvalid as err:
         return _crisis_page(document_id, errors=err.errors, form=form), 422
@@ -91,7 +92,7 @@ def self_referral(document_id: int):
             form.get("nights", ""),
             form.get("last_discharge_on", ""),
             form.get("note", ""),
-            utc_today(),
+            service_today(),
             _alert_settings(),
         )
     except ContentInvalid as err:
@@ -113,14 +114,14 @@ def crisis(document_id: int):
 def _crisis_page(document_id: int, errors: dict | None = None, form=None):
     db, actor = get_db(), current_user.actor
     page = documents.open_document(db, actor, document_id)
-    record = contingencies.crisis_record(db, actor, document_id, utc_today())
+    record = contingencies.crisis_record(db, actor, document_id, service_today())
     return render_template(
         "agreements/crisis.html",
         doc=page,
         record=record,
         errors=errors or {},
         form=form or {},
-        today=utc_today(),
+        today=service_today(),
         urgent=_alert_settings().urgent_numbers,
         nobody_to_respond=contingencies.NOBODY_TO_RESPOND,
     )

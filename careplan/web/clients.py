@@ -3,8 +3,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..db.models import utc_today, utcnow
+from ..db.models import utcnow
 from ..domain.errors import ContentInvalid
+from ..domain.local_time import service_today
 from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library, get_time_zone
 from ..services import attention, crisis_alerts, documents, handovers, leaving
@@ -96,7 +97,7 @@ def leaving_service(client_id: int):
     errors, problem, status = {}, "", 200
     if request.method == "POST":
         try:
-            leaving.record(db, actor, client_id, request.form.get("note", ""), utc_today())
+            leaving.record(db, actor, client_id, request.form.get("note", ""), service_today())
         except ContentInvalid as err:
             errors, status = err.errors, 422
         except Invalid as err:  # shown above the form, the note kept

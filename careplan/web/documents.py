@@ -4,7 +4,6 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from ..db.models import utc_today
 from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
 from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
 from ..domain.documents import ALL_CONTENT
@@ -12,6 +11,7 @@ from ..domain.errors import ContentInvalid, DomainError
 from ..domain.form_places import place
 from ..domain.kinds import kind_for
 from ..domain.language import check_text
+from ..domain.local_time import service_today
 from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
 from ..services import comments, documents, drafts
@@ -53,7 +53,7 @@ def show_page(
     sign_refusal: str = "",
 ):
     screen = documents.document_screen(
-        get_db(), current_user.actor, document_id, number, utc_today()
+        get_db(), current_user.actor, document_id, number, service_today()
     )
     return render_template(
         "documents/show.html",

@@ -22,6 +22,7 @@ from ..db.models import utcnow
 from ..domain.account_rules import PRONOUN_SUGGESTIONS
 from ..domain.api_tokens import SCOPES
 from ..domain.errors import ContentInvalid
+from ..domain.local_time import service_day
 from ..domain.numbers import whole_number
 from ..domain.roles import Role
 from ..extensions import get_db
@@ -213,7 +214,7 @@ def tokens(errors: dict | None = None, status: int = 200, new=None):
         form=MultiDict() if new else request.form,
         new=new,
         now=now,
-        default_expiry=(now.date() + timedelta(days=DEFAULT_TOKEN_DAYS)).isoformat(),
+        default_expiry=(service_day(now) + timedelta(days=DEFAULT_TOKEN_DAYS)).isoformat(),
     ), status
 
 

@@ -17,8 +17,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from ..db.models import utc_today, utcnow
+from ..db.models import utcnow
 from ..domain.errors import ContentInvalid
+from ..domain.local_time import service_today
 from ..domain.numbers import whole_number_or_none
 from ..domain.reviews import ClientChannel
 from ..domain.roles import Role
@@ -38,7 +39,7 @@ def _settings() -> ReminderSettings:
 @bp.app_context_processor
 def _helpers():
     def review_panel_for(doc):
-        return reviews.review_panel(get_db(), current_user.actor, doc.id, utc_today())
+        return reviews.review_panel(get_db(), current_user.actor, doc.id, service_today())
 
     def unread_notifications() -> int:
         if not current_user.is_authenticated:
@@ -63,7 +64,12 @@ def request_review(document_id: int):
     db, actor, form = get_db(), current_user.actor, request.form
     try:
         when = reviews.request_earlier_review(
-            db, actor, document_id, form.get("wanted_by", ""), form.get("reason", ""), utc_today()
+            db,
+            actor,
+            document_id,
+            form.get("wanted_by", ""),
+            form.get("reason", ""),
+            service_today(),
         )
     except ContentInvalid as err:
         g.review_errors, g.review_form = err.errors, form

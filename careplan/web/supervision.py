@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 
-from ..db.models import utc_today
 from ..domain.errors import ContentInvalid
+from ..domain.local_time import service_today
 from ..domain.supervision import SORTS, STATE_LABELS, Filters, parse_filters
 from ..extensions import get_db, get_time_zone
 from ..services import handovers, supervision
@@ -25,7 +25,7 @@ def _filters() -> tuple[Filters, dict]:
 @login_required
 def dashboard():
     filters, errors = _filters()
-    board = supervision.dashboard(get_db(), current_user.actor, filters, utc_today())
+    board = supervision.dashboard(get_db(), current_user.actor, filters, service_today())
     waiting = handovers.pending_for_supervisor(get_db(), current_user.actor)
     return render_template(
         "supervision/dashboard.html",
@@ -35,7 +35,7 @@ def dashboard():
         sorts=SORTS,
         args=request.args,
         handovers=waiting,
-        left=supervision.recently_left(get_db(), current_user.actor, utc_today()),
+        left=supervision.recently_left(get_db(), current_user.actor, service_today()),
         left_within=supervision.LEFT_WITHIN_DAYS,
     ), (422 if errors else 200)
 
@@ -44,7 +44,7 @@ def dashboard():
 @login_required
 def charts():
     on_time, overdue, month_rows, worker_rows = supervision.charts(
-        get_db(), current_user.actor, utc_today()
+        get_db(), current_user.actor, service_today()
     )
     return render_template(
         "supervision/charts.html",
@@ -62,10 +62,10 @@ def export():
     if errors:
         raise ContentInvalid(errors)
     rows = supervision.export_csv(
-        get_db(), current_user.actor, filters, utc_today(), get_time_zone()
+        get_db(), current_user.actor, filters, service_today(), get_time_zone()
     )
     response = Response(stream_with_context(rows), mimetype="text/csv")
     response.headers.set(
-        "Content-Disposition", "attachment", filename=f"review-audit-{utc_today()}.csv"
+        "Content-Disposition", "attachment", filename=f"review-audit-{service_today()}.csv"
     )
     return response

@@ -4,11 +4,12 @@ versions, and bearer tokens made through the service the token page uses."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from careplan.domain.api_tokens import SCOPES
+from careplan.domain.local_time import service_today
 from careplan.services import api_tokens
 from careplan.services.accounts import actor_for
 from tests.factories import Circle, make_plan
@@ -42,7 +43,7 @@ def token_for(db):
     """A working token for `user` (every scope unless told), as its owner would make one."""
 
     def make(user, scopes=ALL_SCOPES) -> str:
-        expires = date.today() + timedelta(days=30)
+        expires = service_today() + timedelta(days=30)
         return api_tokens.create(db, actor_for(user), "tests", scopes, expires).secret
 
     return make

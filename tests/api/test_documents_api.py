@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pyotp
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import Document
+from careplan.domain.local_time import service_today
 from careplan.services import audit, caseloads, documents, second_factor, signoff
 from careplan.services.accounts import actor_for
 from careplan.web.request_checks import NUL_MESSAGE
@@ -531,7 +532,7 @@ def test_the_charts_count_overdue_reviews_by_key_worker(client, db, world, token
         s.execute(
             sa.update(Document)
             .where(Document.id == world.own_plan)
-            .values(next_review_on=date.today() - timedelta(days=3))
+            .values(next_review_on=service_today() - timedelta(days=3))
         )
 
     charts = client.get(

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import re
 import urllib.error
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 import pytest
 
+from careplan.domain.local_time import service_today
 from careplan.services import documents
 from tests.api.conftest import bearer
 from tests.api.test_tokens import NEW_TOKEN
@@ -93,7 +94,7 @@ def test_a_token_is_made_used_and_revoked_on_its_page_over_http(db, gunicorn_url
     form = {
         "name": "My phone",
         "scopes": ["read"],
-        "expires_on": (date.today() + timedelta(days=30)).isoformat(),
+        "expires_on": (service_today() + timedelta(days=30)).isoformat(),
         "csrf_token": CSRF.search(page).group(1),
     }
     made = browser.opener.open(

@@ -11,7 +11,9 @@ import sqlalchemy as sa
 
 from careplan import create_app
 from careplan.db.models import ApiToken, AuditEvent, Notification
+from careplan.domain import local_time
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.local_time import service_today, start_of_day, time_zone
 from careplan.domain.tokens import token_hash
 from careplan.services import api_tokens
 from careplan.services.accounts import actor_for
@@ -29,7 +31,7 @@ def _make_on_page(client, **form):
 
 
 def _in(days: int) -> str:
-    return (date.today() + timedelta(days=days)).isoformat()
+    return (service_today() + timedelta(days=days)).isoformat()
 
 
 def _events(db, action: str) -> list[AuditEvent]:
@@ -50,12 +52,10 @@ def test_a_token_is_made_on_its_page_shown_once_and_kept_as_a_hash(client, db):
         row = s.scalar(sa.select(ApiToken))
     assert row.token_hash == token_hash(secret) and secret not in repr(vars(row))
     assert row.scopes == "read sign"
-    assert row.expires_at == datetime.combine(
-        date.today() + timedelta(days=31), datetime.min.time(), UTC
-    )
+    assert row.expires_at == start_of_day(service_today() + timedelta(days=31))
     listed = client.get("/me/tokens").get_data(as_text=True)
     assert "My phone" in listed and secret not in listed and "Not used yet" in listed
-    assert f"Works until the end of {date.today() + timedelta(days=30):%-d %B %Y}" in listed
+    assert f"Works until the end of {service_today() + timedelta(days=30):%-d %B %Y}" in listed
     [event] = _events(db, "api_token.create")
     assert event.actor_id == person.id and secret not in str(event.detail)
 
@@ -85,7 +85,7 @@ def test_an_administrator_sees_no_secret_of_anyone(client, db):
         ({"scopes": ["read", "everything"]}, "scopes"),
         ({"expires_on": ""}, "expires_on"),
         ({"expires_on": "not a day"}, "expires_on"),
-        ({"expires_on": date.today().isoformat()}, "expires_on"),
+        ({"expires_on": service_today().isoformat()}, "expires_on"),
         ({"expires_on": _in(366)}, "expires_on"),
     ],
 )
@@ -96,6 +96,22 @@ def test_a_token_needs_a_name_scopes_and_an_expiry_within_a_year(client, db, for
     assert 'id="' + field + '-error"' in response.get_data(as_text=True)
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+
+
+def test_a_token_works_until_its_last_day_ends_where_the_service_is(db, monkeypatch):
+    # Tokyo, 9 hours ahead of UTC: its 30 June ends at 15:00 UTC.
+    monkeypatch.setattr(local_time, "_days_zone", time_zone("Asia/Tokyo"))
+    owner = actor_for(KeyWorkerFactory())
+    now = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)  # 2 June in Tokyo
+    made = api_tokens.create(db, owner, "phone", ["read"], date(2026, 6, 30), now)
+    with db.read() as s:
+        expires_at = s.scalar(sa.select(ApiToken.expires_at).where(ApiToken.id == made.token.id))
+    assert expires_at == datetime(2026, 6, 30, 15, 0, tzinfo=UTC)
+    (listed,) = api_tokens.tokens_of(db, owner)
+    assert listed.last_day == date(2026, 6, 30)
+    assert listed.works_at(expires_at - timedelta(seconds=1)) and not listed.works_at(expires_at)
+    with pytest.raises(ContentInvalid):  # 1 June is already over in Tokyo
+        api_tokens.create(db, owner, "phone", ["read"], date(2026, 6, 1), now)
 
 
 def test_a_year_is_the_longest_a_token_lasts():
@@ -128,7 +144,7 @@ def test_expired_unknown_and_malformed_tokens_answer_401(client, db):
         actor_for(owner),
         "old",
         ["read"],
-        date.today() - timedelta(days=1),  # it worked until the end of yesterday
+        service_today() - timedelta(days=1),  # it worked until the end of yesterday
         now=datetime.now(UTC) - timedelta(days=3),
     ).secret
     for header in (

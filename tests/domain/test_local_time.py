@@ -1,11 +1,12 @@
 """Dates and times are shown in the service's local zone, in words, the same everywhere."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from careplan.config import ConfigError, load_config
-from careplan.domain.local_time import show, time_zone
+from careplan.domain import local_time
+from careplan.domain.local_time import service_day, show, start_of_day, time_zone
 
 LONDON = time_zone("Europe/London")
 NEW_YORK = time_zone("America/New_York")
@@ -33,6 +34,33 @@ def test_another_zone_shows_the_same_moment_differently():
     assert show(moment, NEW_YORK, date_only=True) == "2 December 2026"
     late = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
     assert show(late, LONDON, date_only=True) == "1 July 2026"
+
+
+def test_the_service_counts_its_own_days(monkeypatch):
+    monkeypatch.setattr(local_time, "_days_zone", LONDON)
+    # 23:30 UTC in summer is 00:30 the next day in London; in winter the days are UTC's.
+    assert service_day(datetime(2026, 6, 3, 23, 30, tzinfo=UTC)) == date(2026, 6, 4)
+    assert service_day(datetime(2026, 6, 3, 22, 59, tzinfo=UTC)) == date(2026, 6, 3)
+    assert service_day(datetime(2026, 12, 3, 23, 30)) == date(2026, 12, 3)  # naive: UTC
+    assert start_of_day(date(2026, 6, 4)) == datetime(2026, 6, 3, 23, 0, tzinfo=UTC)
+    assert start_of_day(date(2026, 12, 4)) == datetime(2026, 12, 4, 0, 0, tzinfo=UTC)
+    # The day the clocks go forward is 23 hours long, and each moment in it is on it.
+    begins, ends = start_of_day(date(2026, 3, 29)), start_of_day(date(2026, 3, 30))
+    assert ends - begins == timedelta(hours=23)
+    assert service_day(begins) == service_day(ends - timedelta(microseconds=1)) == date(2026, 3, 29)
+    monkeypatch.setattr(local_time, "_days_zone", NEW_YORK)
+    assert service_day(datetime(2026, 12, 3, 2, 30, tzinfo=UTC)) == date(2026, 12, 2)
+
+
+def test_the_app_counts_days_in_its_configured_zone(tmp_path, monkeypatch):
+    from careplan import create_app
+
+    monkeypatch.setattr(local_time, "_days_zone", LONDON)
+    create_app(
+        {"ENV": "testing", "TIME_ZONE": "America/New_York", "SECRET_KEY": "x" * 32},
+        instance_path=tmp_path,
+    )
+    assert service_day(datetime(2026, 12, 3, 2, 30, tzinfo=UTC)) == date(2026, 12, 2)
 
 
 def test_naive_moments_are_utc_and_dates_have_no_time():

@@ -7,7 +7,7 @@ violation found on every page, with the elements concerned."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from careplan.db.models import AccountEmail, Document, Notification, User
+from careplan.domain.local_time import service_today
 from careplan.services import account_emails, contingencies, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.crisis_alerts import AlertSettings
@@ -93,8 +94,8 @@ def records(db):
         agreement,
         "Not sleeping",
         "Called my sister",
-        (date.today() + timedelta(days=5)).isoformat(),
-        date.today(),
+        (service_today() + timedelta(days=5)).isoformat(),
+        service_today(),
         AlertSettings(respond_within=timedelta(minutes=30)),
     )
     with db.write() as s:
@@ -113,7 +114,7 @@ def records(db):
         s.execute(
             sa.update(Document)
             .where(Document.id == agreement)
-            .values(next_review_on=date.today() - timedelta(days=3))
+            .values(next_review_on=service_today() - timedelta(days=3))
         )
     return circle, plan, agreement
 

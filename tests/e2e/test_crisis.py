@@ -4,10 +4,11 @@ by accident: a client and their key worker, each on their own phone."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from careplan.domain.local_time import service_today
 from tests import factories
 
 from .checks import check_phone_page, expect, sign_in
@@ -61,7 +62,7 @@ def test_the_client_asks_for_help_and_the_key_worker_responds(live_server, new_p
     expect(alex.get_by_text(WARNING_SIGNS)).to_be_visible()  # what we agreed, repeated
     expect(alex.get_by_text("Jo Morgan")).to_be_visible()
     alex.get_by_label("What has been noticed?").fill("I have not slept for three nights.")
-    alex.get_by_label("It ends on").fill((date.today() + timedelta(days=5)).isoformat())
+    alex.get_by_label("It ends on").fill((service_today() + timedelta(days=5)).isoformat())
     alex.get_by_role("button", name="Put the plan into effect").click()
     expect(alex.get_by_role("status")).to_contain_text("who will respond by when")
     expect(

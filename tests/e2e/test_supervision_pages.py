@@ -3,12 +3,13 @@ sees in their access log), and reads the charts; another team's clients never ap
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import Document
+from careplan.domain.local_time import service_today
 from careplan.services import signoff
 from careplan.services.accounts import actor_for
 from tests import factories
@@ -30,7 +31,7 @@ def teams(db):
         s.execute(
             sa.update(Document)
             .where(Document.id == overdue)
-            .values(next_review_on=date.today() - timedelta(days=9))
+            .values(next_review_on=service_today() - timedelta(days=9))
         )
     factories.make_plan(north.key_worker, north.client)
     factories.make_plan(south.key_worker, south.client)

@@ -18,7 +18,7 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -40,6 +40,7 @@ from careplan.db.models import (
 from careplan.domain.audit_chain import GENESIS, event_hash
 from careplan.domain.canonical import content_hash
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.local_time import service_today
 from careplan.services import (
     account_settings,
     accounts,
@@ -356,7 +357,7 @@ def test_handovers_reads_and_crisis_plans_at_once_never_deadlock(app, db):
                 handovers.start(db, supervisor, circle.client.id, other.id, "Cover")
                 handovers.cancel(db, supervisor, circle.client.id)
             elif i == 1:
-                client, today = actor_for(circle.client), date.today()
+                client, today = actor_for(circle.client), service_today()
                 ends = (today + timedelta(days=3)).isoformat()
                 contingencies.start_contingency(db, client, doc, "Unsettled", "", ends, today)
                 contingencies.end_contingency(db, client, doc, "Better.", today)
@@ -464,7 +465,7 @@ def test_the_same_form_sent_four_times_at_once_acts_once(app, db):
 def test_a_crisis_plan_sent_four_times_at_once_is_in_effect_once_and_answered_once(app, db):
     circle = Circle()
     doc = make_agreement(circle.key_worker, circle.client)
-    client, today = actor_for(circle.client), date.today()
+    client, today = actor_for(circle.client), service_today()
     ends = (today + timedelta(days=3)).isoformat()
     answers = _once_at_a_time(
         4,
@@ -527,7 +528,7 @@ def test_leaving_the_service_sent_four_times_at_once_is_recorded_once(app, db):
     worker = actor_for(circle.key_worker)
     answers = _once_at_a_time(
         4,
-        lambda: leaving.record(db, worker, circle.client.id, "Moved away.", date.today()),
+        lambda: leaving.record(db, worker, circle.client.id, "Moved away.", service_today()),
         allowed=(Invalid, ContentInvalid, NotFound),  # the later ones: no longer on a caseload
     )
     assert answers.count(None) == 1
@@ -553,7 +554,7 @@ def test_a_crisis_plan_started_while_the_client_leaves_is_never_left_with_nobody
 def _crisis_plan_while_leaving(db) -> tuple[Circle, int]:
     circle = Circle()
     doc = make_agreement(circle.key_worker, circle.client)
-    today = date.today()
+    today = service_today()
     ends = (today + timedelta(days=3)).isoformat()
     workers = Workers(2)
 

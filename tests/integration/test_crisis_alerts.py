@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ from careplan.db.models import (
     utcnow,
 )
 from careplan.domain.crisis_alerts import AlertKind
+from careplan.domain.local_time import service_today
 from careplan.reminders import messages
 from careplan.reminders.mail import SmtpMailer, mailer_from_config, row_message_id
 from careplan.reminders.sender import send_pending
@@ -61,8 +62,8 @@ def _start_plan(db, circle) -> CrisisAlert:
         circle.agreement,
         "Not sleeping",
         "",
-        (date.today() + timedelta(days=3)).isoformat(),
-        date.today(),
+        (service_today() + timedelta(days=3)).isoformat(),
+        service_today(),
         ALERTS,
     )
     with db.read() as s:

@@ -43,9 +43,9 @@ from careplan.db.models import (
     Team,
     User,
     Version,
-    utc_today,
     utcnow,
 )
+from careplan.domain.local_time import service_today
 from careplan.reminders import scheduler
 from careplan.reminders.mail import SmtpMailer
 from careplan.reminders.sender import send_pending
@@ -352,7 +352,7 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
     client.sign_in(circle.client)
     worker.sign_in(circle.key_worker)
     crisis = f"/documents/{doc}/crisis-plan"
-    today = utc_today()
+    today = service_today()
 
     # Longer than the agreement allows is refused, and nothing is started.
     page = client.get(crisis).read().decode()
@@ -494,7 +494,7 @@ def test_self_referral_requests_are_checked_against_the_agreed_terms_over_http(d
     client = Browser(gunicorn_url)
     client.sign_in(circle.client)
     crisis = f"/documents/{doc}/crisis-plan"
-    today = utc_today()
+    today = service_today()
 
     page = client.get(crisis).read().decode()
     assert "up to 5 nights, not within 14 days of the last time I left" in page
@@ -540,7 +540,7 @@ def test_an_earlier_review_is_asked_for_and_then_reviewed_with_no_changes_over_h
     client, worker = Browser(gunicorn_url), Browser(gunicorn_url)
     client.sign_in(circle.client)
     worker.sign_in(circle.key_worker)
-    today = utc_today()
+    today = service_today()
 
     # The client asks for a review in ten days, saying why.
     wanted = today + timedelta(days=10)

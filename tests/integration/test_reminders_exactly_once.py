@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 from careplan.db.engine import make_engine
 from careplan.db.models import Base, Notification, Reminder, ReminderDigest
+from careplan.domain.local_time import service_day
 from careplan.domain.reviews import ClientChannel, ReminderRules, client_channels, owed_for_review
 from careplan.reminders.mail import row_message_id
 
@@ -157,7 +158,7 @@ def seed(url: str) -> list[tuple[int, int, int, int | None, datetime]]:
     its review date between 20 days ago and 20 days ahead. Core bulk inserts, no services.
     Returns (document, client, key worker, team, channel, due date) per plan."""
     t = Base.metadata.tables
-    now, today = T0, T0.date()
+    now, today = T0, service_day(T0)
     users, links, docs, plans = [], [], [], []
 
     def user(uid, role, team=None, channel=None):
@@ -276,7 +277,7 @@ def test_each_reminder_is_delivered_exactly_once_across_processes_kills_and_down
     started = time.monotonic()
     plans = seed(database_url)
     seeded = time.monotonic() - started
-    day1, day2 = T0.date(), (T0 + DOWNTIME).date()
+    day1, day2 = service_day(T0), service_day(T0 + DOWNTIME)
     first, second = expected_keys(plans, day1), expected_keys(plans, day2)
     missed = second - first
     assert len(first) > 25_000 and len(missed) > 5_000  # a real load, and real catch-up

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from careplan import pdf
 from careplan.db.models import PdfRender
 from careplan.domain.kinds import kind_for
+from careplan.domain.local_time import service_day
 from careplan.extensions import LIBRARY_KEY
 from careplan.services import documents, pdfs, signoff
 from careplan.services.accounts import actor_for
@@ -51,7 +52,7 @@ def test_the_largest_version_allowed_is_agreed_and_printed_whole(app, db, kind):
     pages = page_texts(data)
     assert f"Page {len(pages)} of {len(pages)}" in pages[-1]
     # Each page ends with its running footer; without them, text that runs over pages is whole.
-    title = pdf.document_title(page.kind_label, 1, render.agreed_at.date(), draft=False)
+    title = pdf.document_title(page.kind_label, 1, service_day(render.agreed_at), draft=False)
     footer = squash(f"{title} · check code {render.short_code}")
     header = squash(settings.service_name)  # the running header, extracted before the footer
     printed = "".join(

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, PasswordLink, User, utcnow
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.local_time import service_day
 from careplan.services import (
     account_settings,
     accounts,
@@ -120,7 +121,7 @@ def test_a_closed_and_reopened_account_has_no_old_links(db, person):
     link = admin_accounts.send_password_link(db, admin, person.id)
     me = actor_for(person)
     calendar = reminders.new_calendar_token(db, me, utcnow())
-    token = api_tokens.create(db, me, "phone", ["read"], (utcnow() + timedelta(days=30)).date())
+    token = api_tokens.create(db, me, "phone", ["read"], service_day(utcnow() + timedelta(days=30)))
     admin_accounts.set_active(db, admin, person.id, False)
     admin_accounts.set_active(db, admin, person.id, True)
     with pytest.raises(NotFound):

@@ -1,6 +1,6 @@
 import shutil
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -9,13 +9,14 @@ import sqlalchemy as sa
 from careplan.agreement_library import AgreementLibrary
 from careplan.db.models import AuditEvent, Document, Notification
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.local_time import service_today
 from careplan.services import comments, contingencies, documents, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound, ReadOnly
 from tests.factories import PASSWORD, Circle, plan_content
 
 SHIPPED = Path(__file__).resolve().parents[2] / "agreements"
-TODAY = date.today()
+TODAY = service_today()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from careplan.db.models import utcnow
 from careplan.domain.attention import Kind, Place
+from careplan.domain.local_time import service_day
 from careplan.services import attention, contingencies, documents, handovers, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.crisis_alerts import AlertSettings
@@ -91,7 +92,7 @@ def test_reviews_due_soon_then_overdue(db, circle):
 def test_a_crisis_plan_in_effect_and_the_alert_nobody_answered(db, circle):
     doc = make_agreement(circle.key_worker, circle.client)
     agree(db, circle, doc)
-    ends = NOW.date() + timedelta(days=5)
+    ends = service_day(NOW) + timedelta(days=5)
     contingencies.start_contingency(
         db,
         actor_for(circle.client),
@@ -99,7 +100,7 @@ def test_a_crisis_plan_in_effect_and_the_alert_nobody_answered(db, circle):
         "Not sleeping",
         "Called my sister",
         ends.isoformat(),
-        NOW.date(),
+        service_day(NOW),
         AlertSettings(respond_within=timedelta(minutes=30)),
     )
     mine = needs(db, circle.client, NOW + timedelta(minutes=1))

@@ -20,6 +20,7 @@ from careplan.db.models import (
     utcnow,
 )
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.local_time import service_today
 from careplan.reminders import messages
 from careplan.reminders.sender import send_pending
 from careplan.services import contingencies, crisis_alerts, documents, reminders
@@ -33,7 +34,7 @@ from .test_reminders import SENDER, RecordingMailer
 
 SETTINGS = ReminderSettings(base_url="https://app.example.org")
 ALERTS = AlertSettings(respond_within=timedelta(minutes=30))
-TODAY = date.today()
+TODAY = service_today()
 
 
 @pytest.fixture

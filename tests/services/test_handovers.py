@@ -1,12 +1,12 @@
 import re
 import threading
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, Document, Handover, Notification, PdfRender
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.local_time import service_today
 from careplan.domain.signoff import State
 from careplan.domain.supervision import DashState, Filters
 from careplan.services import documents, handovers, pdfs, signoff, supervision
@@ -101,7 +101,7 @@ def test_the_agreed_version_stays_in_force_and_the_next_one_needs_the_new_worker
     html = login(app.test_client(), circle.client).get(f"/documents/{doc}").get_data(as_text=True)
     assert f"/documents/{doc}/versions/2/signed.pdf" in html
     assert "Agreed by both of you" in html and "waiting for" not in html
-    rows = supervision.dashboard(db, actor_for(circle.supervisor), Filters(), date.today()).rows
+    rows = supervision.dashboard(db, actor_for(circle.supervisor), Filters(), service_today()).rows
     assert [(r.document_id, r.state) for r in rows] == [(doc, DashState.AGREED)]
     with db.read() as s:
         stored = s.execute(

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import Base, PdfRender, RateLimitCounter, User
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.local_time import service_today
 from careplan.extensions import LIBRARY_KEY
 from careplan.services import (
     accounts,
@@ -54,7 +55,7 @@ from tests.factories import (
     plan_content,
 )
 
-TODAY = date.today()
+TODAY = service_today()
 IN_FIVE_DAYS = (TODAY + timedelta(days=5)).isoformat()
 CLIENTS_OWN = "the client's own password"
 

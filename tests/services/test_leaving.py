@@ -19,7 +19,9 @@ from careplan.db.models import (
     ReviewLog,
     SelfReferralRequest,
 )
+from careplan.domain import local_time
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.local_time import service_day, service_today, start_of_day, time_zone
 from careplan.domain.supervision import Filters
 from careplan.services import (
     admin_accounts,
@@ -247,7 +249,7 @@ def test_leaving_does_not_rewrite_the_supervisors_on_time_chart(db, circle):
     held, overdue = (make_plan(circle.key_worker, circle.client) for _ in range(2))
     for doc in (held, overdue):
         agreed(db, circle, doc)
-    today = date.today()
+    today = service_today()
     with db.write() as s:
         s.add(ReviewLog(document_id=held, client_id=circle.client.id,
                         due_on=today - timedelta(days=40), done_on=today - timedelta(days=41),
@@ -274,7 +276,7 @@ def test_leaving_does_not_rewrite_the_supervisors_on_time_chart(db, circle):
 def test_a_review_left_overdue_is_one_review_however_often_they_leave_and_come_back(db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     agreed(db, circle, doc)
-    today = date.today()
+    today = service_today()
     overdue = today - timedelta(days=10)
     due_on(db, doc, overdue)
     admin = actor_for(circle.admin)
@@ -296,12 +298,12 @@ def test_a_review_left_overdue_is_one_review_however_often_they_leave_and_come_b
     later = datetime.now(UTC)
     for person in (circle.client, circle.key_worker):
         reviews.confirm_no_changes(db, actor_for(person), doc, 1, PASSWORD, later)
-    assert logged() == [(overdue, later.date(), *held_by)]  # done, late: one row
+    assert logged() == [(overdue, service_day(later), *held_by)]  # done, late: one row
 
 
 def test_supervisors_see_who_left_their_teams_lately_and_not_why(app, db, circle):
     other = Circle()  # another team, with its own supervisor
-    today = date.today()
+    today = service_today()
     leaving.record(db, actor_for(circle.supervisor), circle.client.id, "Moved to Leeds.", today)
     leaving.record(db, actor_for(other.key_worker), other.client.id, "Finished.", today)
     [row] = supervision.recently_left(db, actor_for(circle.supervisor), today)
@@ -310,7 +312,7 @@ def test_supervisors_see_who_left_their_teams_lately_and_not_why(app, db, circle
         circle.key_worker.display_name,
         circle.supervisor.display_name,
     )
-    assert row.left_at.date() == datetime.now(UTC).date()
+    assert service_day(row.left_at) == service_day(datetime.now(UTC))
     # The key worker moving team later does not take the client to the other team's list.
     worker = circle.key_worker
     admin_accounts.update_details(
@@ -330,3 +332,17 @@ def test_supervisors_see_who_left_their_teams_lately_and_not_why(app, db, circle
     page = login(app.test_client(), circle.supervisor).get("/supervision").get_data(as_text=True)
     assert "Left the service in the last 90 days (1)" in page
     assert circle.client.display_name in page and "Leeds" not in page
+
+
+def test_the_ninety_days_are_the_service_s_days(db, circle, monkeypatch):
+    # Tokyo's 1 March begins at 15:00 UTC on 28 February.
+    monkeypatch.setattr(local_time, "_days_zone", time_zone("Asia/Tokyo"))
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved.", service_today())
+    first_day = date(2027, 3, 1)
+    today = first_day + timedelta(days=supervision.LEFT_WITHIN_DAYS)
+    listed = []
+    for left_at in (start_of_day(first_day), start_of_day(first_day) - timedelta(seconds=1)):
+        with db.write() as s:
+            s.execute(sa.update(CaseloadLink).values(ended_at=left_at))
+        listed.append(len(supervision.recently_left(db, actor_for(circle.supervisor), today)))
+    assert listed == [1, 0]

@@ -3,6 +3,7 @@
 import io
 import os
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from pypdf import PdfReader
 
 from careplan import pdf
 from careplan.db.models import AuditEvent, PdfRender
+from careplan.domain import local_time
+from careplan.domain.local_time import service_day, time_zone
 from careplan.services import documents, pdfs, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Agreed, NotFound
@@ -72,6 +75,23 @@ def test_the_sealed_pdf_is_made_once_outside_the_request_and_holds_everything(db
             s.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc()).limit(1))
             == "download"
         )
+
+
+def test_the_pdf_and_the_check_give_the_day_agreed_in_the_service_s_zone(
+    db, agreed, settings, monkeypatch
+):
+    # Agreed at 23:30 UTC on 1 July: 00:30 on 2 July in London, as the signatures' times say.
+    monkeypatch.setattr(local_time, "_days_zone", time_zone("Europe/London"))
+    circle, doc = agreed
+    with db.write() as s:
+        s.execute(sa.update(PdfRender).values(agreed_at=datetime(2026, 7, 1, 23, 30, tzinfo=UTC)))
+    pdfs.run_pending(db, settings)
+    stored = pdfs.sealed_pdf(db, actor_for(circle.client), doc, 2, settings)
+    assert "agreed 2 July 2026" in text_of(stored.path.read_bytes())
+    assert "2 July 2026" in stored.filename
+    with db.read() as s:
+        code = s.scalar(sa.select(PdfRender.short_code))
+    assert pdfs.verify_code(db, code).agreed_on == date(2026, 7, 2)
 
 
 def test_any_change_to_the_file_is_detected(db, agreed, settings):
@@ -255,16 +275,18 @@ def test_a_replaced_version_is_still_genuine_but_said_to_be_no_longer_in_force(
             )
         ).one()
     old = pdfs.verify_code(db, old_code)
-    assert old.genuine and old.version_number == 2 and old.replaced_on == agreed_at.date()
+    assert old.genuine and old.version_number == 2 and old.replaced_on == service_day(agreed_at)
     assert old.short_fingerprint == f"{old.content_hash[:8]} … {old.content_hash[-8:]}"
     assert pdfs.verify_code(db, new_code).replaced_on is None
-    assert pdfs.verify_file(db, settings, sealed).replaced_on == agreed_at.date()
+    assert pdfs.verify_file(db, settings, sealed).replaced_on == service_day(agreed_at)
     path = tmp_path / "version-2.pdf"
     path.write_bytes(sealed)
     said = app.test_cli_runner().invoke(args=["verify", str(path)]).output
     assert (
         said.startswith("GENUINE")
-        and (f"NO LONGER IN FORCE: a later version was agreed on {agreed_at.date().isoformat()}.")
+        and (
+            f"NO LONGER IN FORCE: a later version was agreed on {service_day(agreed_at).isoformat()}."
+        )
         in said
     )
 

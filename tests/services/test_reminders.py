@@ -15,6 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import Document, Notification, Reminder, ReminderDigest, User
+from careplan.domain import local_time
+from careplan.domain.local_time import service_day, time_zone
 from careplan.domain.reviews import ReminderRules, timing
 from careplan.reminders import account_mail, ical, messages
 from careplan.reminders.mail import build_message, row_message_id
@@ -121,6 +123,18 @@ def test_the_sweep_records_each_owed_reminder_once_per_person_and_channel(db, ci
     assert reminders.sweep(db, SETTINGS, at(DUE - timedelta(days=14), 17)).inserted == 0
     assert {r.document_id for r in rows(db)} == {doc}
     assert {r.due_on for r in rows(db)} == {DUE}
+
+
+def test_the_sweep_counts_the_service_s_own_days(db, circle, monkeypatch):
+    # Tokyo is 9 hours ahead: at 16:00 UTC the day before the review date it is already the
+    # review date there, so "due today" is owed; at 14:00 UTC it is still the day before.
+    monkeypatch.setattr(local_time, "_days_zone", time_zone("Asia/Tokyo"))
+    agreed_plan(db, circle)
+    eve = DUE - timedelta(days=1)
+    reminders.sweep(db, SETTINGS, at(eve, 14))
+    assert "today" not in {k for k, *_ in owed(db)}
+    reminders.sweep(db, SETTINGS, at(eve, 16))
+    assert {(r.owed_on, r.due_on) for r in rows(db) if r.kind == "today"} == {(DUE, DUE)}
 
 
 def test_after_downtime_the_sweep_catches_up_every_missed_reminder_once(db, circle):
@@ -230,7 +244,7 @@ def test_the_client_chooses_email_app_only_or_none(db, circle):
 def test_whoever_has_not_signed_a_waiting_draft_is_reminded(db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
-    since = datetime.now(UTC).date()
+    since = service_day(datetime.now(UTC))
     reminders.sweep(db, SETTINGS, at(since + timedelta(days=2)))
     assert {(r.kind, r.recipient_id) for r in rows(db)} == {("sign:2", circle.key_worker.id)}
     assert {r.due_on for r in rows(db)} == {since}
@@ -243,7 +257,7 @@ def test_a_stale_waiting_mark_is_cleared_by_the_sweep(db, circle):
     from careplan.services import documents
 
     documents.save_version(db, actor_for(circle.client), doc, 1, page_content)  # new draft
-    reminders.sweep(db, SETTINGS, at(datetime.now(UTC).date() + timedelta(days=2)))
+    reminders.sweep(db, SETTINGS, at(service_day(datetime.now(UTC)) + timedelta(days=2)))
     assert rows(db) == []
     with db.read() as s:
         assert s.get(Document, doc).awaiting_signature_since is None
@@ -315,7 +329,7 @@ def test_the_one_window_smtp_leaves_duplicates_with_the_same_message_id(db, circ
     claimed = reminders.claim(db, SETTINGS, now, "doomed", channels=("email",)).items
     assert len(claimed) == 1
     item = claimed[0]
-    text = messages.reminder_email(item.kind, item.due_on, item.document_id, now.date(), "")
+    text = messages.reminder_email(item.kind, item.due_on, item.document_id, service_day(now), "")
     [row] = rows(db, channel="email")
     first_id = row_message_id("reminder", row.id, row.created_at, SENDER, SETTINGS.base_url)
     mailer.sent.append(
@@ -665,7 +679,7 @@ def test_the_document_page_shows_the_review_date_and_takes_earlier_requests(
     app, db, client, circle
 ):
     doc = agreed_plan(db, circle, due_on=None)
-    due = datetime.now(UTC).date() + timedelta(weeks=12)
+    due = service_day(datetime.now(UTC)) + timedelta(weeks=12)
     login(client, circle.client)
     html = client.get(f"/documents/{doc}").get_data(as_text=True)
     assert f"Next review: <strong>{due.day} {due:%B %Y}</strong>" in html
@@ -677,7 +691,7 @@ def test_the_document_page_shows_the_review_date_and_takes_earlier_requests(
     )
     assert bad.status_code == 422
     assert "Please say why" in bad.get_data(as_text=True)
-    wanted = datetime.now(UTC).date() + timedelta(days=3)
+    wanted = service_day(datetime.now(UTC)) + timedelta(days=3)
     ok = client.post(
         f"/documents/{doc}/review-request",
         data={"wanted_by": wanted.isoformat(), "reason": "Moving house", "csrf_token": token},

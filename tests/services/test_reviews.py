@@ -3,14 +3,16 @@ after a crisis, reset by a co-signed new version or a co-signed "reviewed, no ch
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, Document, ReviewLog, ReviewRequest
+from careplan.domain import local_time
 from careplan.domain.attention import Kind
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.local_time import service_day, time_zone
 from careplan.domain.supervision import DashState, Filters
 from careplan.extensions import LIBRARY_KEY
 from careplan.services import (
@@ -27,7 +29,7 @@ from careplan.services.errors import Invalid, NotFound, ReadOnly
 from tests.factories import PASSWORD, Circle, make_plan
 
 NOW = datetime.now(UTC)
-TODAY = NOW.date()
+TODAY = service_day(NOW)
 
 
 @pytest.fixture
@@ -209,7 +211,7 @@ def test_reviewed_no_changes_needs_both_parties_and_resets_the_date(db, circle):
     assert not reviews.confirm_no_changes(db, actor_for(circle.client), doc, 1, PASSWORD, later)
     d = row(db, doc)
     assert d.next_review_on == TODAY + timedelta(weeks=12)  # not yet: one of two
-    assert d.awaiting_signature_since == later.date()
+    assert d.awaiting_signature_since == service_day(later)
     seen = panel(db, circle.key_worker, doc)
     assert [c.name for c in seen.confirmations] == [circle.client.display_name]
     assert seen.can_confirm and not panel(db, circle.client, doc).can_confirm
@@ -218,9 +220,9 @@ def test_reviewed_no_changes_needs_both_parties_and_resets_the_date(db, circle):
 
     assert reviews.confirm_no_changes(db, actor_for(circle.key_worker), doc, 1, PASSWORD, later)
     d = row(db, doc)
-    assert d.next_review_on == later.date() + timedelta(weeks=12)
+    assert d.next_review_on == service_day(later) + timedelta(weeks=12)
     assert (d.last_reviewed_on, d.review_cycle, d.awaiting_signature_since) == (
-        later.date(),
+        service_day(later),
         2,
         None,
     )
@@ -235,8 +237,25 @@ def test_reviewed_no_changes_needs_both_parties_and_resets_the_date(db, circle):
             )
         )
         assert logged.all() == [
-            (TODAY + timedelta(weeks=12), later.date(), circle.key_worker.id, circle.team.id)
+            (TODAY + timedelta(weeks=12), service_day(later), circle.key_worker.id, circle.team.id)
         ]
+
+
+def test_a_review_is_logged_on_the_service_s_own_day(db, circle, monkeypatch):
+    # Tokyo is 9 hours ahead of UTC all year: 16:00 UTC on the review date is 01:00 the day
+    # after there, so the review was a day late, and is logged so, not on the UTC day.
+    monkeypatch.setattr(local_time, "_days_zone", time_zone("Asia/Tokyo"))
+    doc = make_plan(circle.key_worker, circle.client)
+    agree(db, circle, doc)
+    due = row(db, doc).next_review_on
+    held = datetime.combine(due, time(16, 0), UTC)
+    for person in (circle.client, circle.key_worker):
+        reviews.confirm_no_changes(db, actor_for(person), doc, 1, PASSWORD, held)
+    d = row(db, doc)
+    after = due + timedelta(days=1)
+    assert (d.last_reviewed_on, d.next_review_on) == (after, after + timedelta(weeks=12))
+    with db.read() as s:
+        assert s.execute(sa.select(ReviewLog.due_on, ReviewLog.done_on)).all() == [(due, after)]
 
 
 def test_reviewed_no_changes_is_checked_like_a_signature(db, circle):

@@ -1,11 +1,12 @@
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, Document, ReviewLog, Team, User
+from careplan.domain.local_time import service_today
 from careplan.domain.supervision import SORTS, DashState, Filters, dash_state
 from careplan.services import admin_accounts, audit, documents, reviews, signoff, supervision
 from careplan.services.accounts import actor_for
@@ -20,7 +21,7 @@ from tests.factories import (
     make_plan,
 )
 
-TODAY = date.today()
+TODAY = service_today()
 
 
 def _agree(db, circle, doc, number=1):

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, ReminderDigest
+from careplan.domain.local_time import service_day
 from careplan.services import account_settings, audit, reminders, undelivered
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
@@ -139,7 +140,7 @@ def test_an_earlier_days_summary_is_not_sent_late_its_reminders_go_into_the_next
     assert "Review coming up on" in summary.get_content()
     with db.read() as s:
         days = sorted((d.day, d.status) for d in s.scalars(sa.select(ReminderDigest)))
-    assert days == [(day, "cancelled"), (next_day.date(), "sent")]
+    assert days == [(day, "cancelled"), (service_day(next_day), "sent")]
 
 
 def test_only_administrators_see_or_try_them(db, circle):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import url_for
 
 from careplan.db.models import AuditEvent, Base, PdfRender, RateLimitCounter
+from careplan.domain.local_time import service_today
 from careplan.extensions import LIBRARY_KEY
 from careplan.services import accounts, contingencies, documents, drafts, handovers, signoff
 from careplan.services.accounts import actor_for
@@ -120,8 +121,8 @@ def _start_crisis_plan(db, circle: Circle, r: Records) -> None:
         r.agreement_id,
         "Not sleeping for three nights",
         "Called my sister",
-        (date.today() + timedelta(days=5)).isoformat(),
-        date.today(),
+        (service_today() + timedelta(days=5)).isoformat(),
+        service_today(),
     )
 
 
@@ -210,7 +211,7 @@ RECORD_RULES: dict[str, RecordRule] = {
         _document,
         {"POST": EDIT},
         form=lambda r: {
-            "wanted_by": (date.today() + timedelta(days=7)).isoformat(),
+            "wanted_by": (service_today() + timedelta(days=7)).isoformat(),
             "reason": "Things have changed at home.",
         },
         prepare=_agreed,
@@ -225,7 +226,7 @@ RECORD_RULES: dict[str, RecordRule] = {
         form=lambda r: {
             "observed": "Not sleeping",
             "actions_taken": "Called the team",
-            "ends_on": (date.today() + timedelta(days=5)).isoformat(),
+            "ends_on": (service_today() + timedelta(days=5)).isoformat(),
         },
     ),
     "agreements.end_contingency": RecordRule(
@@ -312,7 +313,7 @@ NOT_FOUND = Outcome(404)
 
 
 def _in_days(days: int) -> str:
-    return (date.today() + timedelta(days=days)).isoformat()
+    return (service_today() + timedelta(days=days)).isoformat()
 
 
 PLAIN_RULES: dict[str, PlainRule] = {

@@ -20,6 +20,7 @@ from careplan.db.models import (
     User,
     utcnow,
 )
+from careplan.domain.local_time import service_day
 from careplan.reminders.messages import indiscretions
 from careplan.services import account_emails
 from tests.conftest import csrf_token, login
@@ -444,7 +445,7 @@ def test_an_administrator_sees_the_emails_given_up_on_and_tries_them_again(app, 
     with db.write() as s:
         for kind in ("password_changed", "second_factor_on"):
             account_emails.queue(s, s.get(User, person.id), kind, {}, earlier)
-        s.add(ReminderDigest(recipient_id=worker.id, day=utcnow().date(), created_at=earlier))
+        s.add(ReminderDigest(recipient_id=worker.id, day=service_day(utcnow()), created_at=earlier))
         s.flush()
         for row in [*s.scalars(sa.select(AccountEmail)), *s.scalars(sa.select(ReminderDigest))]:
             row.status, row.attempts = "failed", 8

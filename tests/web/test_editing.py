@@ -4,12 +4,12 @@ and the wording check before saving (for browsers without scripts too)."""
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import SignatureRecord
+from careplan.domain.local_time import service_today
 from careplan.services import documents, drafts, handovers, leaving, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
@@ -159,7 +159,7 @@ def test_a_worker_whose_client_moves_on_mid_edit_is_told_and_gets_their_words_ba
         handovers.start(db, actor_for(circle.supervisor), circle.client.id, new.id, "Cover")
         handovers.acknowledge(db, actor_for(new), circle.client.id)
     else:  # ... or records that they have left the service
-        leaving.record(db, actor_for(circle.supervisor), circle.client.id, "Moved", date.today())
+        leaving.record(db, actor_for(circle.supervisor), circle.client.id, "Moved", service_today())
 
     saved = web.post(f"/documents/{doc}/edit", data={
         "csrf_token": token, "base_number": "1", "part": "what_matters",
@@ -219,7 +219,7 @@ def test_a_client_who_left_reads_that_no_key_worker_can_sign_yet(app, db, circle
     assert "You have no key worker at the moment" not in before
     assert f"{name}, your key worker,</strong> signed version 1" in before
 
-    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved", date.today())
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved", service_today())
     page = _text(web.get(f"/documents/{doc}"))
     assert "Version 2 is waiting for a key worker&#39;s signature." in page
     assert "You have no key worker at the moment" in page

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent
+from careplan.domain.local_time import service_today
 from careplan.services import contingencies, documents, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
@@ -541,7 +542,7 @@ def test_the_crisis_page_states_the_agreed_terms_while_a_draft_proposes_others(a
 def test_a_review_after_a_crisis_before_anything_was_agreed_says_how_it_is_done(app, db):
     circle = Circle()
     doc = make_agreement(circle.key_worker, circle.client)
-    began = date.today() - timedelta(days=20)
+    began = service_today() - timedelta(days=20)
     ends = (began + timedelta(days=3)).isoformat()
     contingencies.start_contingency(
         db, actor_for(circle.key_worker), doc, "Unsettled", "", ends, began

@@ -9,11 +9,12 @@ import re
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
 
+from careplan.domain.local_time import service_today
 from careplan.services import comments, documents, handovers, reviews, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
@@ -125,7 +126,7 @@ def a_lot(db):
                 signoff.sign(db, who, doc, n, "signed_with_comment", f"Fine at {n}", PASSWORD)
     for n, who in enumerate([circle.client, circle.key_worker, circle.advocate] * 3):
         comments.add_comment(db, actor_for(who), doc, "what_matters", 14, f"Comment {n}")
-    today = date.today()
+    today = service_today()
     for days, who in ((20, client), (10, worker)):  # each earlier than the one before
         reviews.request_earlier_review(
             db, who, doc, (today + timedelta(days=days)).isoformat(), "Things changed.", today
