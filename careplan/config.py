@@ -216,7 +216,8 @@ def load_config(
         "REMINDER_CATCH_UP_DAYS": _int(env, "CAREPLAN_REMINDER_CATCH_UP_DAYS", 7),
         # A client who has not chosen: "email", "app" (in-app only) or "none".
         "REMINDER_CLIENT_DEFAULT": env.get("CAREPLAN_REMINDER_CLIENT_DEFAULT", "email"),
-        "REMINDER_DIGEST_HOUR_UTC": _int(env, "CAREPLAN_REMINDER_DIGEST_HOUR_UTC", 7),
+        # From this hour of the service's day (CAREPLAN_TIME_ZONE) the day's summaries go out.
+        "REMINDER_DIGEST_HOUR": _int(env, "CAREPLAN_REMINDER_DIGEST_HOUR", 7),
         "REMINDER_SWEEP_SECONDS": _int(env, "CAREPLAN_REMINDER_SWEEP_SECONDS", 300),
         "REMINDER_SEND_SECONDS": _int(env, "CAREPLAN_REMINDER_SEND_SECONDS", 20),
         "REMINDER_LEASE_SECONDS": _int(env, "CAREPLAN_REMINDER_LEASE_SECONDS", 300),
@@ -243,6 +244,13 @@ def load_config(
             for name, default in RATE_LIMITS.items()
         },
     }
+    if "CAREPLAN_REMINDER_DIGEST_HOUR_UTC" in env:
+        # Its hour meant something else now: refused, so no summary quietly moves.
+        raise ConfigError(
+            "CAREPLAN_REMINDER_DIGEST_HOUR_UTC is no longer read: set "
+            "CAREPLAN_REMINDER_DIGEST_HOUR instead, the hour in CAREPLAN_TIME_ZONE from which "
+            "each day's summaries go out (7 unless set)."
+        )
     config.update(overrides)
     _check_reminder_timings(config)
     try:

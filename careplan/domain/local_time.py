@@ -42,9 +42,14 @@ def count_days_in(zone: tzinfo) -> None:
     _days_zone = zone
 
 
+def service_time(moment: datetime) -> datetime:
+    """``moment`` on the service's clock (naive moments are UTC)."""
+    return local(moment, _days_zone)
+
+
 def service_day(moment: datetime) -> date:
-    """The service's calendar day that ``moment`` fell on (naive moments are UTC)."""
-    return local(moment, _days_zone).date()
+    """The service's calendar day that ``moment`` fell on."""
+    return service_time(moment).date()
 
 
 def service_today() -> date:

@@ -45,7 +45,7 @@ from ..db.models import (
 )
 from ..domain.crisis_alerts import KIND_PREFIXES as ALERT_KIND_PREFIXES
 from ..domain.crisis_alerts import alert_of
-from ..domain.local_time import DEFAULT_TIME_ZONE, service_day
+from ..domain.local_time import DEFAULT_TIME_ZONE, service_day, service_time
 from ..domain.paging import Paged, Window
 from ..domain.reviews import (
     STAFF_CHANNELS,
@@ -78,7 +78,7 @@ NO_LONGER_OWED = "no longer owed"
 class ReminderSettings:
     rules: ReminderRules = field(default_factory=ReminderRules)
     client_default: ClientChannel = ClientChannel.EMAIL
-    digest_hour_utc: int = 7
+    digest_hour: int = 7  # on the service's clock
     lease: timedelta = timedelta(minutes=5)
     max_attempts: int = 8
     base_url: str = "http://127.0.0.1:5000"
@@ -100,13 +100,13 @@ class ReminderSettings:
             default = ClientChannel(config["REMINDER_CLIENT_DEFAULT"])
         except ValueError as exc:
             raise ConfigError(f"Reminder settings: {exc}") from exc
-        hour = int(config["REMINDER_DIGEST_HOUR_UTC"])
+        hour = int(config["REMINDER_DIGEST_HOUR"])
         if not 0 <= hour <= 23:
-            raise ConfigError("CAREPLAN_REMINDER_DIGEST_HOUR_UTC must be from 0 to 23.")
+            raise ConfigError("CAREPLAN_REMINDER_DIGEST_HOUR must be from 0 to 23.")
         return cls(
             rules=rules,
             client_default=default,
-            digest_hour_utc=hour,
+            digest_hour=hour,
             lease=timedelta(seconds=int(config["REMINDER_LEASE_SECONDS"])),  # checked in config
             max_attempts=int(config["REMINDER_MAX_ATTEMPTS"]),
             base_url=config["PUBLIC_BASE_URL"].rstrip("/"),
@@ -660,9 +660,10 @@ def build_digests(db: Database, settings: ReminderSettings, now: datetime) -> in
     """Gather each worker's and supervisor's pending digest reminders into today's digest.
     Does nothing before the digest hour. A digest already sent today is not added to: what
     arrives later goes into tomorrow's. Returns how many reminders were gathered."""
-    if now.hour < settings.digest_hour_utc:
+    clock = service_time(now)
+    if clock.hour < settings.digest_hour:
         return 0
-    today = service_day(now)
+    today = clock.date()
     with db.write() as s:
         fold_digests(s, _earlier_unsent(now))
     with db.read() as s:

@@ -101,6 +101,17 @@ def test_reminder_timings_that_cannot_work_are_refused_by_name(tmp_path, env, na
         load_config(tmp_path, env=env)
 
 
+def test_the_digest_hour_is_on_the_service_s_clock_and_the_utc_setting_is_refused(tmp_path):
+    assert load_config(tmp_path, env={})["REMINDER_DIGEST_HOUR"] == 7
+    assert (
+        load_config(tmp_path, env={"CAREPLAN_REMINDER_DIGEST_HOUR": "8"})["REMINDER_DIGEST_HOUR"]
+        == 8
+    )
+    # The old setting meant an hour in UTC: refused by name, so no summary quietly moves.
+    with pytest.raises(ConfigError, match="set CAREPLAN_REMINDER_DIGEST_HOUR instead"):
+        load_config(tmp_path, env={"CAREPLAN_REMINDER_DIGEST_HOUR_UTC": "7"})
+
+
 @pytest.mark.parametrize("sender", ["Reminders, North <r@example.org>", "nobody", ""])
 def test_a_sender_that_is_not_one_address_is_refused(tmp_path, sender):
     with pytest.raises(ConfigError, match="CAREPLAN_SMTP_FROM must be one e-mail address"):

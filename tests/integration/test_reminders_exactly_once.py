@@ -47,7 +47,7 @@ MODULE = "tests.integration.test_reminders_exactly_once"
 PLANS = 10_000
 TEAMS = 10
 WORKERS = 100  # 10 per team, 100 clients each
-T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)  # after the digest hour (7 UTC)
+T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)  # after the digest hour, 07:00 (London in winter: UTC)
 DOWNTIME = timedelta(days=3)
 SENDERS = 3
 SETTLE_SECONDS = 150

@@ -431,13 +431,28 @@ def test_any_lease_sends_what_is_pending_and_stops(db, circle, mailer, lease_sec
 # --- digests ------------------------------------------------------------------------------------
 
 
+def test_summaries_go_out_from_the_digest_hour_on_the_service_s_clock(
+    db, circle, mailer, monkeypatch
+):
+    # Tokyo is 9 hours ahead: 07:00 on Monday 1 March there is 22:00 UTC on 28 February.
+    monkeypatch.setattr(local_time, "_days_zone", time_zone("Asia/Tokyo"))
+    agreed_plan(db, circle, DUE)
+    six, seven = at(DUE - timedelta(days=3), 21), at(DUE - timedelta(days=3), 22)
+    reminders.sweep(db, SETTINGS, six)
+    send(db, mailer, six)
+    assert mailer.to(circle.key_worker.email) == []
+    send(db, mailer, seven)
+    [digest] = mailer.to(circle.key_worker.email)
+    assert digest["Subject"] == "Your reminders for Mon 1 Mar"
+
+
 def test_key_workers_get_one_digest_a_day_listing_all_their_plans(db, circle, mailer):
     docs = [agreed_plan(db, circle, DUE)]
     for _ in range(2):  # two more clients of the same key worker
         other = SimpleNamespace(client=ClientFactory(), key_worker=circle.key_worker)
         CaseloadLinkFactory(client_id=other.client.id, key_worker_id=circle.key_worker.id)
         docs.append(agreed_plan(db, other, DUE + timedelta(days=12)))
-    now = at(DUE - timedelta(days=2), 5)  # before the digest hour (7 UTC)
+    now = at(DUE - timedelta(days=2), 5)  # before the digest hour, 07:00
     reminders.sweep(db, SETTINGS, now)
     send(db, mailer, now)
     assert mailer.to(circle.key_worker.email) == []
@@ -787,6 +802,9 @@ def test_settings_from_config_are_checked(app):
         ReminderSettings.from_config({**app.config, "REMINDER_CLIENT_DEFAULT": "pigeon"})
     with pytest.raises(ConfigError):
         ReminderSettings.from_config({**app.config, "REMINDER_DUE_SOON_DAYS": (0,)})
+    assert settings.digest_hour == 7
+    with pytest.raises(ConfigError, match="CAREPLAN_REMINDER_DIGEST_HOUR must be from 0 to 23"):
+        ReminderSettings.from_config({**app.config, "REMINDER_DIGEST_HOUR": 24})
 
 
 def test_account_and_lockout_messages_give_local_times():
