@@ -127,7 +127,9 @@ def waiting_for_signature(d: DocumentFacts, role: Role, actor_id: int) -> bool:
     elif d.signoff_state != "awaiting_signature":
         return False
     if role is Role.CLIENT:
-        return actor_id == d.client_id and not d.client_signed_head
+        # With no key worker (the client left the service) nobody could sign it with them
+        # yet: it stays on the document for their next key worker, not on their start page.
+        return actor_id == d.client_id and not d.client_signed_head and d.key_worker_id is not None
     if role is Role.KEY_WORKER:
         return actor_id == d.key_worker_id and not d.worker_signed_head
     return False

@@ -107,6 +107,19 @@ def test_a_draft_nobody_signed_waits_for_the_other_side_not_for_whoever_saved_it
     )
 
 
+def test_a_client_with_no_key_worker_is_not_asked_to_sign_what_nobody_can_sign_with_them():
+    # The client left the service: a version their old key worker proposed waits for the
+    # next key worker, and the card says so; their start page does not ask them to sign.
+    left = doc(signoff_state="draft", head_number=3, client_signed_head=False,
+               worker_signed_head=False, head_saved_by=OTHER, key_worker_id=None,
+               key_worker_name="")  # fmt: skip
+    assert not waiting_for_signature(left, Role.CLIENT, CLIENT)
+    assert needs_you_now(Role.CLIENT, CLIENT, TODAY, [left]) == []
+    assert card_state(left, CLIENT).startswith(
+        "Version 3 is waiting for signatures: yours and a key worker's."
+    )
+
+
 def test_card_states():
     assert card_state(doc(head_number=0, agreed_version=None), CLIENT) == "Nothing written yet."
     assert card_state(doc(), CLIENT) == "Agreed on 1 March 2026."

@@ -218,6 +218,8 @@ def test_a_client_who_left_reads_that_no_key_worker_can_sign_yet(app, db, circle
     assert f"waiting for your key worker {name}&#39;s signature" in before
     assert "You have no key worker at the moment" not in before
     assert f"{name}, your key worker,</strong> signed version 1" in before
+    asked = "is waiting for your signature: read it and sign, or say why not."
+    assert asked in _text(web.get("/", follow_redirects=True))  # the one the worker signed
 
     leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved", service_today())
     page = _text(web.get(f"/documents/{doc}"))
@@ -228,6 +230,7 @@ def test_a_client_who_left_reads_that_no_key_worker_can_sign_yet(app, db, circle
     home = _text(web.get("/", follow_redirects=True))
     assert "Version 2 is waiting for a signature: a key worker&#39;s." in home
     assert "You have no key worker at the moment. You can still start a plan" in home
+    assert asked not in home  # nobody can sign it with them until they come back
     assert "You have no key worker at the moment" not in _text(
         login(app.test_client(), Circle().client).get("/", follow_redirects=True)
     )
