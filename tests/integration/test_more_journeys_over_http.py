@@ -2,21 +2,22 @@
 pages (a team, an account whose owner chooses a password from the e-mailed link, corrections,
 closing and reopening), an advocate invited and then stopped, the crisis plan put into effect,
 answered and ended, self-referral requests checked against the agreed terms, an earlier review
-and "reviewed, no changes", an unsaved draft kept, carried on with and thrown away, and the
-second step when signing set up, used once per code and turned off, and the e-mail about a
-changed password kept while the mail server is down and sent once it is back. Every
-form is posted with its page's CSRF token; every answer is checked where a browser lands, and
-in the database."""
+and "reviewed, no changes", a review and a token counted in the service's own days, an unsaved
+draft kept, carried on with and thrown away, and the second step when signing set up, used
+once per code and turned off, and the e-mail about a changed password kept while the mail
+server is down and sent once it is back. Every form is posted with its page's CSRF token;
+every answer is checked where a browser lands, and in the database."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.error import HTTPError
 from urllib.parse import urlsplit
 from urllib.request import urlopen
+from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
@@ -27,6 +28,7 @@ from careplan.db.models import (
     AccountEmail,
     AdvocateInvitation,
     AdvocateReviewRequest,
+    ApiToken,
     CaseloadLink,
     Comment,
     ContingencyActivation,
@@ -577,6 +579,45 @@ def test_an_earlier_review_is_asked_for_and_then_reviewed_with_no_changes_over_h
                 sa.select(ReviewConfirmation.user_id).where(ReviewConfirmation.document_id == doc)
             )
         ) == sorted([circle.client.id, circle.key_worker.id])
+
+
+def _a_zone_on_another_day() -> str:
+    """A zone whose day is not UTC's at this hour (12 hours behind before 11:00 UTC, 14 ahead
+    after), at least an hour from its midnight."""
+    return "Etc/GMT+12" if datetime.now(UTC).hour < 11 else "Etc/GMT-14"
+
+
+def test_a_review_and_a_token_count_the_service_s_days_over_http(db, monkeypatch, request):
+    zone = ZoneInfo(_a_zone_on_another_day())
+    monkeypatch.setenv("CAREPLAN_TIME_ZONE", zone.key)
+    url = request.getfixturevalue("gunicorn_url")
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    _agreed(db, circle, doc)
+    client, worker = Browser(url), Browser(url)
+    client.sign_in(circle.client)
+    worker.sign_in(circle.key_worker)
+    for person in (client, worker):
+        page = person.get(f"/documents/{doc}").read().decode()
+        person.post(f"/documents/{doc}/versions/1/reviewed", {"password": PASSWORD}, page)
+    there, utc = datetime.now(zone).date(), datetime.now(UTC).date()
+    assert there != utc
+    with db.read() as s:
+        row = s.get(Document, doc)
+        assert (row.last_reviewed_on, row.next_review_on) == (there, there + timedelta(weeks=12))
+    page = " ".join(client.get(f"/documents/{doc}").read().decode().split())
+    assert f"Next review: <strong>{there + timedelta(weeks=12):%-d %B %Y}</strong>" in page
+
+    # A token chosen to last until a day works until that day ends there.
+    page = worker.get("/me/tokens").read().decode()
+    last = there + timedelta(days=30)
+    made = {"name": "My phone", "scopes": "read", "expires_on": last.isoformat()}
+    worker.post("/me/tokens", made, page)
+    with db.read() as s:
+        ends = s.scalar(
+            sa.select(ApiToken.expires_at).where(ApiToken.user_id == circle.key_worker.id)
+        )
+    assert ends == datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
 
 
 def test_a_draft_is_kept_carried_on_with_and_thrown_away_over_http(db, gunicorn_url):
