@@ -216,8 +216,9 @@ def load_config(
         "REMINDER_CATCH_UP_DAYS": _int(env, "CAREPLAN_REMINDER_CATCH_UP_DAYS", 7),
         # A client who has not chosen: "email", "app" (in-app only) or "none".
         "REMINDER_CLIENT_DEFAULT": env.get("CAREPLAN_REMINDER_CLIENT_DEFAULT", "email"),
-        # From this hour of the service's day (CAREPLAN_TIME_ZONE) the day's summaries go out.
-        "REMINDER_DIGEST_HOUR": _int(env, "CAREPLAN_REMINDER_DIGEST_HOUR", 7),
+        # From this hour of the service's day (CAREPLAN_TIME_ZONE) the day's reminders and
+        # summaries go out: nobody's phone is woken at midnight about a review.
+        "REMINDER_HOUR": _int(env, "CAREPLAN_REMINDER_HOUR", 7),
         "REMINDER_SWEEP_SECONDS": _int(env, "CAREPLAN_REMINDER_SWEEP_SECONDS", 300),
         "REMINDER_SEND_SECONDS": _int(env, "CAREPLAN_REMINDER_SEND_SECONDS", 20),
         "REMINDER_LEASE_SECONDS": _int(env, "CAREPLAN_REMINDER_LEASE_SECONDS", 300),
@@ -247,9 +248,9 @@ def load_config(
     if "CAREPLAN_REMINDER_DIGEST_HOUR_UTC" in env:
         # Its hour meant something else now: refused, so no summary quietly moves.
         raise ConfigError(
-            "CAREPLAN_REMINDER_DIGEST_HOUR_UTC is no longer read: set "
-            "CAREPLAN_REMINDER_DIGEST_HOUR instead, the hour in CAREPLAN_TIME_ZONE from which "
-            "each day's summaries go out (7 unless set)."
+            "CAREPLAN_REMINDER_DIGEST_HOUR_UTC is no longer read: set CAREPLAN_REMINDER_HOUR "
+            "instead, the hour in CAREPLAN_TIME_ZONE from which each day's reminders and "
+            "summaries go out (7 unless set)."
         )
     config.update(overrides)
     _check_reminder_timings(config)

@@ -78,10 +78,10 @@ def demo_installation(app) -> dict:
     )
     comments.add_comment(db, actor_for(people["ash"]), docs["care_plan"], "goals", 3, "Well done.")
     documents.open_document(db, actor_for(people["supervisor"]), docs["care_plan"])  # logged
-    # Digests are gathered from the digest hour on (07:00 on the service's clock): run before
+    # Reminders go out from the reminder hour on (07:00 on the service's clock): run before
     # it, at night, the sweep would leave the digests' table empty. The clock is never moved
     # back.
-    hour = ReminderSettings.from_config(app.config).digest_hour
+    hour = ReminderSettings.from_config(app.config).reminder_hour
     now = utcnow()
     opens = service_time(now).replace(hour=hour, minute=0).astimezone(UTC)
     ctx = jobs.context_for(app, clock=lambda: max(now, opens))

@@ -56,9 +56,9 @@ def service_today() -> date:
     return service_day(datetime.now(UTC))
 
 
-def start_of_day(day: date) -> datetime:
-    """The moment (in UTC) the service's calendar day ``day`` begins."""
-    return datetime.combine(day, time(0), _days_zone).astimezone(UTC)
+def start_of_day(day: date, hour: int = 0) -> datetime:
+    """The moment (in UTC) the service's calendar day ``day`` begins, or reaches ``hour``."""
+    return datetime.combine(day, time(hour), _days_zone).astimezone(UTC)
 
 
 def time_zone(name: str | None) -> ZoneInfo:

@@ -45,7 +45,7 @@ from ..db.models import (
 )
 from ..domain.crisis_alerts import KIND_PREFIXES as ALERT_KIND_PREFIXES
 from ..domain.crisis_alerts import alert_of
-from ..domain.local_time import DEFAULT_TIME_ZONE, service_day, service_time
+from ..domain.local_time import DEFAULT_TIME_ZONE, service_day, service_time, start_of_day
 from ..domain.paging import Paged, Window
 from ..domain.reviews import (
     STAFF_CHANNELS,
@@ -78,7 +78,7 @@ NO_LONGER_OWED = "no longer owed"
 class ReminderSettings:
     rules: ReminderRules = field(default_factory=ReminderRules)
     client_default: ClientChannel = ClientChannel.EMAIL
-    digest_hour: int = 7  # on the service's clock
+    reminder_hour: int = 7  # on the service's clock: the day's reminders go out from then
     lease: timedelta = timedelta(minutes=5)
     max_attempts: int = 8
     base_url: str = "http://127.0.0.1:5000"
@@ -100,13 +100,13 @@ class ReminderSettings:
             default = ClientChannel(config["REMINDER_CLIENT_DEFAULT"])
         except ValueError as exc:
             raise ConfigError(f"Reminder settings: {exc}") from exc
-        hour = int(config["REMINDER_DIGEST_HOUR"])
+        hour = int(config["REMINDER_HOUR"])
         if not 0 <= hour <= 23:
-            raise ConfigError("CAREPLAN_REMINDER_DIGEST_HOUR must be from 0 to 23.")
+            raise ConfigError("CAREPLAN_REMINDER_HOUR must be from 0 to 23.")
         return cls(
             rules=rules,
             client_default=default,
-            digest_hour=hour,
+            reminder_hour=hour,
             lease=timedelta(seconds=int(config["REMINDER_LEASE_SECONDS"])),  # checked in config
             max_attempts=int(config["REMINDER_MAX_ATTEMPTS"]),
             base_url=config["PUBLIC_BASE_URL"].rstrip("/"),
@@ -206,10 +206,11 @@ _PG_INSERT_OWED = text(
     """
     INSERT INTO reminders (document_id, due_on, kind, recipient_id, channel, owed_on, status,
                            attempts, not_before, claimed_by, created_at, last_error)
-    SELECT d, du, k, r, ch, o, 'pending', 0, :now, '', :now, ''
+    SELECT d, du, k, r, ch, o, 'pending', 0, nb, '', :now, ''
     FROM unnest(CAST(:docs AS integer[]), CAST(:dues AS date[]), CAST(:kinds AS text[]),
                 CAST(:recipients AS integer[]), CAST(:channels AS text[]),
-                CAST(:owed AS date[])) AS u(d, du, k, r, ch, o)
+                CAST(:owed AS date[]), CAST(:not_before AS timestamptz[]))
+         AS u(d, du, k, r, ch, o, nb)
     ON CONFLICT (document_id, due_on, kind, recipient_id, channel) DO NOTHING
     RETURNING id
     """
@@ -233,6 +234,7 @@ def _insert_owed(s: Session, rows: list[dict]) -> int:
                 "recipients": [r["recipient_id"] for r in rows],
                 "channels": [r["channel"] for r in rows],
                 "owed": [r["owed_on"] for r in rows],
+                "not_before": [r["not_before"] for r in rows],
             },
         )
         return len(result.all())
@@ -266,7 +268,9 @@ def _not_yet_recorded(s: Session, rows: list[dict]) -> list[dict]:
     return [r for r in rows if tuple(r[k] for k in OWED_KEY) not in have]
 
 
-def _row(doc_id: int, due_on: date, kind: str, owed_on: date, uid: int, ch: str, now) -> dict:
+def _row(
+    doc_id: int, due_on: date, kind: str, owed_on: date, uid: int, ch: str, now, not_before=None
+) -> dict:
     return {
         "document_id": doc_id,
         "due_on": due_on,
@@ -276,7 +280,7 @@ def _row(doc_id: int, due_on: date, kind: str, owed_on: date, uid: int, ch: str,
         "owed_on": owed_on,
         "status": "pending",
         "attempts": 0,
-        "not_before": now,
+        "not_before": not_before or now,
         "claimed_by": "",
         "created_at": now,
         "last_error": "",
@@ -290,8 +294,10 @@ def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
 
 def sweep(db: Database, settings: ReminderSettings, now: datetime) -> SweepReport:
     """Record every reminder owed by `now` that is not yet recorded. Idempotent; safe to run
-    in any number of processes at once; its cost follows the documents that are due."""
+    in any number of processes at once; its cost follows the documents that are due.
+    What it records is not sent before the reminder hour of the service's day."""
     today = service_day(now)
+    opens = max(now, start_of_day(today, settings.reminder_hour))
     rules = settings.rules
     report = SweepReport()
     with db.read() as s:
@@ -319,7 +325,9 @@ def sweep(db: Database, settings: ReminderSettings, now: datetime) -> SweepRepor
                     continue
                 for owed in owed_for_review(due_on, today, rules, set_on):
                     for uid, ch in _recipients(ctx, owed.audience, supervisors, settings):
-                        rows.append(_row(doc_id, due_on, owed.kind, owed.owed_on, uid, ch, now))
+                        rows.append(
+                            _row(doc_id, due_on, owed.kind, owed.owed_on, uid, ch, now, opens)
+                        )
             rows = _not_yet_recorded(s, rows)
         if rows:
             with db.write() as s:
@@ -356,7 +364,9 @@ def sweep(db: Database, settings: ReminderSettings, now: datetime) -> SweepRepor
                         continue
                     for owed in owed_for_waiting(since, today, rules):
                         for uid, ch in _recipients(ctx, owed.audience, {}, settings, who):
-                            rows.append(_row(doc.id, since, owed.kind, owed.owed_on, uid, ch, now))
+                            rows.append(
+                                _row(doc.id, since, owed.kind, owed.owed_on, uid, ch, now, opens)
+                            )
                 report.inserted += _insert_owed(s, rows)
             report.waiting_checked += len(chunk)
     return report
@@ -661,7 +671,7 @@ def build_digests(db: Database, settings: ReminderSettings, now: datetime) -> in
     Does nothing before the digest hour. A digest already sent today is not added to: what
     arrives later goes into tomorrow's. Returns how many reminders were gathered."""
     clock = service_time(now)
-    if clock.hour < settings.digest_hour:
+    if clock.hour < settings.reminder_hour:
         return 0
     today = clock.date()
     with db.write() as s:

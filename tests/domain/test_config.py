@@ -101,14 +101,11 @@ def test_reminder_timings_that_cannot_work_are_refused_by_name(tmp_path, env, na
         load_config(tmp_path, env=env)
 
 
-def test_the_digest_hour_is_on_the_service_s_clock_and_the_utc_setting_is_refused(tmp_path):
-    assert load_config(tmp_path, env={})["REMINDER_DIGEST_HOUR"] == 7
-    assert (
-        load_config(tmp_path, env={"CAREPLAN_REMINDER_DIGEST_HOUR": "8"})["REMINDER_DIGEST_HOUR"]
-        == 8
-    )
+def test_the_reminder_hour_is_on_the_service_s_clock_and_the_utc_setting_is_refused(tmp_path):
+    assert load_config(tmp_path, env={})["REMINDER_HOUR"] == 7
+    assert load_config(tmp_path, env={"CAREPLAN_REMINDER_HOUR": "8"})["REMINDER_HOUR"] == 8
     # The old setting meant an hour in UTC: refused by name, so no summary quietly moves.
-    with pytest.raises(ConfigError, match="set CAREPLAN_REMINDER_DIGEST_HOUR instead"):
+    with pytest.raises(ConfigError, match="set CAREPLAN_REMINDER_HOUR instead"):
         load_config(tmp_path, env={"CAREPLAN_REMINDER_DIGEST_HOUR_UTC": "7"})
 
 

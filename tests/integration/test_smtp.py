@@ -42,11 +42,14 @@ def _agreed(db, circle) -> int:
     return doc
 
 
-def _send(app, db, now):
+def _send(app, db, now, digests: bool = True):
+    """What the scheduler's jobs do after a sweep; without `digests` the key workers'
+    summaries are not gathered, so only the clients' own e-mails go."""
     settings = ReminderSettings.from_config(app.config)
     mailer = mailer_from_config(app.config)
     assert isinstance(mailer, SmtpMailer)
-    reminders.build_digests(db, settings, now)
+    if digests:
+        reminders.build_digests(db, settings, now)
     return send_pending(db, settings, mailer, app.config["SMTP_FROM"], lambda: now, "smtp-test")
 
 
@@ -54,15 +57,18 @@ def test_a_reminder_arrives_once_over_smtp_discreetly(smtp_app, smtp_server, db)
     _, inbox = smtp_server
     circle = Circle()
     doc = _agreed(db, circle)
-    now = datetime(2027, 2, 17, 5, tzinfo=UTC)  # 14 days before; before the digest hour
+    now = datetime(2027, 2, 17, 5, tzinfo=UTC)  # 14 days before, at 05:00 in London
     settings = ReminderSettings.from_config(smtp_app.config)
     reminders.sweep(db, settings, now)
-
-    report = _send(smtp_app, db, now)
+    # Recorded in the night, sent from the reminder hour (07:00): nobody is woken by it.
+    assert _send(smtp_app, db, now, digests=False).emails == 0
+    assert _send(smtp_app, db, now.replace(hour=6, minute=59), digests=False).emails == 0
+    seven = now.replace(hour=7)
+    report = _send(smtp_app, db, seven, digests=False)
     assert report.emails == 1
-    for later in (now + timedelta(minutes=1), now + timedelta(hours=1)):
+    for later in (seven + timedelta(minutes=1), seven + timedelta(hours=1)):
         reminders.sweep(db, settings, later)
-        _send(smtp_app, db, later)
+        _send(smtp_app, db, later, digests=False)
 
     assert inbox.logins == [True]  # later runs had nothing to send: no connection
     [(rcpt, msg)] = inbox.messages()
@@ -103,15 +109,15 @@ def test_a_mail_server_that_is_down_delays_but_loses_nothing(smtp_app, smtp_serv
     controller, inbox = smtp_server
     circle = Circle()
     _agreed(db, circle)
-    now = datetime(2027, 3, 1, 5, tzinfo=UTC)
+    now = datetime(2027, 3, 1, 8, tzinfo=UTC)
     settings = ReminderSettings.from_config(smtp_app.config)
     reminders.sweep(db, settings, now)
     smtp_app.config["SMTP_PORT"] = free_port()  # nothing listens there: the server is down
-    report = _send(smtp_app, db, now)
+    report = _send(smtp_app, db, now, digests=False)
     assert report.failed == 1 and report.emails == 0
     smtp_app.config["SMTP_PORT"] = controller.port  # back up
-    assert _send(smtp_app, db, now + timedelta(seconds=5)).emails == 0  # backing off
-    assert _send(smtp_app, db, now + timedelta(minutes=2)).emails == 1
+    assert _send(smtp_app, db, now + timedelta(seconds=5), digests=False).emails == 0  # backing off
+    assert _send(smtp_app, db, now + timedelta(minutes=2), digests=False).emails == 1
     assert len(inbox.messages()) == 1
 
 
@@ -121,12 +127,12 @@ def test_wrong_smtp_credentials_fail_and_are_retried(smtp_app, smtp_server, db):
     smtp_app.config["SMTP_TIMEOUT_SECONDS"] = 2  # aiosmtpd answers a failed login slowly
     circle = Circle()
     _agreed(db, circle)
-    now = datetime(2027, 3, 1, 5, tzinfo=UTC)
+    now = datetime(2027, 3, 1, 8, tzinfo=UTC)
     reminders.sweep(db, ReminderSettings.from_config(smtp_app.config), now)
-    assert _send(smtp_app, db, now).failed == 1
+    assert _send(smtp_app, db, now, digests=False).failed == 1
     assert inbox.messages() == [] and inbox.logins == [False]
     smtp_app.config["SMTP_PASSWORD"] = SECRET
-    assert _send(smtp_app, db, now + timedelta(minutes=2)).emails == 1
+    assert _send(smtp_app, db, now + timedelta(minutes=2), digests=False).emails == 1
 
 
 NOT_ASCII = "The mail server does not accept this address: it has letters outside plain ASCII \
@@ -163,7 +169,7 @@ def test_an_address_a_server_without_smtputf8_cannot_take_is_given_up_at_once(db
     _agreed(db, abroad)
     _agreed(db, plain)
     _client_address(db, abroad, address)
-    now = datetime(2027, 3, 1, 5, tzinfo=UTC)  # before the digest hour: e-mails only
+    now = datetime(2027, 3, 1, 8, tzinfo=UTC)  # summaries are not gathered: e-mails only
     settings = ReminderSettings(base_url="https://app.example.org")
     reminders.sweep(db, settings, now)
     assert _email_row(db, abroad).id < _email_row(db, plain).id  # tried first in the batch
@@ -188,7 +194,7 @@ def test_an_address_with_letters_outside_ascii_arrives_where_the_server_offers_s
     circle = Circle()
     _agreed(db, circle)
     _client_address(db, circle, address)
-    now = datetime(2027, 3, 1, 5, tzinfo=UTC)
+    now = datetime(2027, 3, 1, 8, tzinfo=UTC)
     settings = ReminderSettings(base_url="https://app.example.org")
     reminders.sweep(db, settings, now)
     with _mail_server(smtputf8=True) as (mailer, inbox):
@@ -256,7 +262,7 @@ def test_a_database_outage_while_sending_does_not_send_the_email_twice(
     _, inbox = smtp_server
     circle = Circle()
     _agreed(db, circle)
-    now = datetime(2027, 3, 1, 5, tzinfo=UTC)  # before the digest hour: e-mails only
+    now = datetime(2027, 3, 1, 8, tzinfo=UTC)
     settings = ReminderSettings.from_config(smtp_app.config)
     reminders.sweep(db, settings, now)
     # The sender's own connections do not wait long for SQLite's lock, so the outage reaches
@@ -266,12 +272,13 @@ def test_a_database_outage_while_sending_does_not_send_the_email_twice(
     inbox.on_accept = outage.start
     try:
         try:
-            report = _send(smtp_app, sender_db, now)
+            report = _send(smtp_app, sender_db, now, digests=False)
         except OperationalError:  # the scheduler logs a failed run and carries on
             report = None
         inbox.on_accept = None
         assert outage.over.wait(30)
-        _send(smtp_app, sender_db, now + settings.lease + timedelta(seconds=1))  # claims ran out
+        claims_ran_out = now + settings.lease + timedelta(seconds=1)
+        _send(smtp_app, sender_db, claims_ran_out, digests=False)
     finally:
         outage.close()
         sender_db.dispose()
@@ -301,7 +308,7 @@ def test_an_address_the_server_refuses_for_good_is_given_up_and_a_busy_one_tried
     gone, busy, plain = Circle(), Circle(), Circle()
     for circle in (gone, busy, plain):
         _agreed(db, circle)
-    now = datetime(2027, 3, 1, 5, tzinfo=UTC)
+    now = datetime(2027, 3, 1, 8, tzinfo=UTC)
     settings = ReminderSettings(base_url="https://app.example.org")
     reminders.sweep(db, settings, now)
     inbox = _Refusing({

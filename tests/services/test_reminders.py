@@ -98,9 +98,11 @@ def rows(db, **where) -> list[Reminder]:
         return list(s.scalars(sa.select(Reminder).filter_by(**where).order_by(Reminder.id)))
 
 
-def send(db, mailer, now, settings=SETTINGS, worker="sender-1"):
-    """What the scheduler's jobs do after a sweep: gather today's digests, then send."""
-    reminders.build_digests(db, settings, now)
+def send(db, mailer, now, settings=SETTINGS, worker="sender-1", digests=True):
+    """What the scheduler's jobs do after a sweep: gather today's digests, then send. Without
+    `digests` the key workers' summaries are not gathered: only the clients' own reminders go."""
+    if digests:
+        reminders.build_digests(db, settings, now)
     return send_pending(db, settings, mailer, SENDER, lambda: now, worker)
 
 
@@ -389,21 +391,21 @@ def test_a_handed_over_client_is_not_reminded_to_the_old_key_worker(db, circle, 
 def test_smtp_failures_are_retried_with_backoff_then_given_up(db, circle, mailer):
     agreed_plan(db, circle)
     settings = ReminderSettings(base_url="https://x.example", max_attempts=2)
-    now = at(DUE - timedelta(days=2), 5)  # before the digest hour: e-mails only
+    now = at(DUE - timedelta(days=2), 8)
     reminders.sweep(db, settings, now)
     mailer.fail_with = OSError("connection refused")
-    report = send(db, mailer, now, settings)
+    report = send(db, mailer, now, settings, digests=False)
     assert report.failed == 1 and report.in_app == 2
     [row] = rows(db, channel="email")
     assert (row.status, row.attempts) == ("pending", 1)
     assert row.not_before == now + timedelta(seconds=30)
-    assert not send(db, mailer, now + timedelta(seconds=10), settings)  # backing off
-    send(db, mailer, now + timedelta(minutes=1), settings)
-    send(db, mailer, now + timedelta(hours=1), settings)
+    assert not send(db, mailer, now + timedelta(seconds=10), settings, digests=False)  # backing off
+    send(db, mailer, now + timedelta(minutes=1), settings, digests=False)
+    send(db, mailer, now + timedelta(hours=1), settings, digests=False)
     [row] = rows(db, channel="email")
     assert row.status == "failed" and "connection refused" in row.last_error
     mailer.fail_with = None
-    send(db, mailer, now + timedelta(days=1), settings)
+    send(db, mailer, now + timedelta(days=1), settings, digests=False)
     assert mailer.sent == []
 
 
@@ -431,7 +433,28 @@ def test_any_lease_sends_what_is_pending_and_stops(db, circle, mailer, lease_sec
 # --- digests ------------------------------------------------------------------------------------
 
 
-def test_summaries_go_out_from_the_digest_hour_on_the_service_s_clock(
+def test_reminders_recorded_in_the_night_wait_for_the_reminder_hour(
+    db, circle, mailer, monkeypatch
+):
+    # Tokyo is 9 hours ahead: 05:00 there on 1 March is 20:00 UTC on 28 February.
+    monkeypatch.setattr(local_time, "_days_zone", time_zone("Asia/Tokyo"))
+    agreed_plan(db, circle, DUE)
+    night = at(DUE - timedelta(days=3), 20)
+    reminders.sweep(db, SETTINGS, night)
+    seven = at(DUE - timedelta(days=3), 22)
+    assert {r.not_before for r in rows(db)} == {seven}
+    assert not send(db, mailer, night, digests=False)  # neither e-mail nor in the app
+    assert not send(db, mailer, seven - timedelta(seconds=1), digests=False)
+    report = send(db, mailer, seven, digests=False)
+    assert (report.emails, report.in_app) == (1, 2)
+    assert [m["To"] for m in mailer.sent] == [circle.client.email]
+    # Recorded after the hour, a reminder goes at once.
+    later = at(DUE, 1)  # 10:00 on the review date in Tokyo
+    reminders.sweep(db, SETTINGS, later)
+    assert {r.not_before for r in rows(db) if r.kind == "today"} == {later}
+
+
+def test_summaries_go_out_from_the_reminder_hour_on_the_service_s_clock(
     db, circle, mailer, monkeypatch
 ):
     # Tokyo is 9 hours ahead: 07:00 on Monday 1 March there is 22:00 UTC on 28 February.
@@ -802,9 +825,9 @@ def test_settings_from_config_are_checked(app):
         ReminderSettings.from_config({**app.config, "REMINDER_CLIENT_DEFAULT": "pigeon"})
     with pytest.raises(ConfigError):
         ReminderSettings.from_config({**app.config, "REMINDER_DUE_SOON_DAYS": (0,)})
-    assert settings.digest_hour == 7
-    with pytest.raises(ConfigError, match="CAREPLAN_REMINDER_DIGEST_HOUR must be from 0 to 23"):
-        ReminderSettings.from_config({**app.config, "REMINDER_DIGEST_HOUR": 24})
+    assert settings.reminder_hour == 7
+    with pytest.raises(ConfigError, match="CAREPLAN_REMINDER_HOUR must be from 0 to 23"):
+        ReminderSettings.from_config({**app.config, "REMINDER_HOUR": 24})
 
 
 def test_account_and_lockout_messages_give_local_times():

@@ -48,10 +48,10 @@ def _tries_again(db) -> list[AuditEvent]:
 def test_given_up_emails_are_listed_and_sent_once_tried_again(db, circle, admin, down, monkeypatch):
     monkeypatch.setattr(db, "account_notices", None)  # only the senders below send
     agreed_plan(db, circle)
-    now = at(DUE - timedelta(days=2), 5)  # before the digest hour: the client's e-mail only
+    now = at(DUE - timedelta(days=2), 8)  # summaries not gathered: the client's e-mail only
     reminders.sweep(db, ONE_TRY, now)
     account_settings.change_password(db, actor_for(circle.client), PASSWORD, NEW, NEW)
-    report = send(db, down, now, ONE_TRY)
+    report = send(db, down, now, ONE_TRY, digests=False)
     assert report.failed == 2 and report.emails == 0
 
     listing = undelivered.listing(db, admin)
@@ -73,7 +73,7 @@ def test_given_up_emails_are_listed_and_sent_once_tried_again(db, circle, admin,
     assert (reminder.status, reminder.attempts, reminder.not_before) == ("pending", 0, later)
     assert undelivered.count(db, admin) == 0
     working = RecordingMailer()
-    report = send(db, working, later, ONE_TRY)
+    report = send(db, working, later, ONE_TRY, digests=False)
     assert (report.emails, report.account_emails) == (1, 1)
     subjects = sorted(m["Subject"] for m in working.to(circle.client.email))
     assert len(subjects) == 2 and "Your password was changed" in subjects
@@ -88,15 +88,15 @@ def test_given_up_emails_are_listed_and_sent_once_tried_again(db, circle, admin,
 
 def test_a_reminder_no_longer_owed_is_dropped_not_sent(db, circle, admin, down):
     doc = agreed_plan(db, circle)
-    now = at(DUE - timedelta(days=2), 5)
+    now = at(DUE - timedelta(days=2), 8)
     reminders.sweep(db, ONE_TRY, now)
-    send(db, down, now, ONE_TRY)
+    send(db, down, now, ONE_TRY, digests=False)
     assert rows(db, channel="email")[0].status == "failed"
     set_due(db, doc, DUE + timedelta(weeks=12))  # reviewed meanwhile: a new date
     later = now + timedelta(hours=2)
     assert undelivered.try_again(db, admin, later).emails == 1
     working = RecordingMailer()
-    send(db, working, later, ONE_TRY)
+    send(db, working, later, ONE_TRY, digests=False)
     assert working.sent == []
     assert rows(db, channel="email")[0].status == "cancelled"
 
