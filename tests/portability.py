@@ -4,20 +4,18 @@ FHIR R4 checks every exported bundle must pass."""
 from __future__ import annotations
 
 import copy
-from datetime import UTC
 
 import sqlalchemy as sa
 from fhir.resources.R4B.bundle import Bundle as R4BBundle
 from fhirclient.models.bundle import Bundle as R4Bundle
 
-from careplan.db.models import Document, User, utcnow
+from careplan.db.models import Document, User
 from careplan.demo import DEMO_PASSWORD, seed_demo
-from careplan.domain.local_time import service_time
 from careplan.extensions import DB_KEY
 from careplan.reminders import scheduler as jobs
 from careplan.services import comments, documents, pdfs, signoff
 from careplan.services.accounts import actor_for
-from careplan.services.reminders import ReminderSettings
+from tests.scheduling import reminders_clock
 
 
 def assert_valid_r4(bundle: dict) -> None:
@@ -78,13 +76,7 @@ def demo_installation(app) -> dict:
     )
     comments.add_comment(db, actor_for(people["ash"]), docs["care_plan"], "goals", 3, "Well done.")
     documents.open_document(db, actor_for(people["supervisor"]), docs["care_plan"])  # logged
-    # Reminders go out from the reminder hour on (07:00 on the service's clock): run before
-    # it, at night, the sweep would leave the digests' table empty. The clock is never moved
-    # back.
-    hour = ReminderSettings.from_config(app.config).reminder_hour
-    now = utcnow()
-    opens = service_time(now).replace(hour=hour, minute=0).astimezone(UTC)
-    ctx = jobs.context_for(app, clock=lambda: max(now, opens))
+    ctx = jobs.context_for(app, clock=reminders_clock(app))  # sent now, even at night
     jobs.sweep_reminders(ctx)
     jobs.send_reminders(ctx)
     settings = pdfs.PdfSettings.from_config(app.config, app.instance_path)

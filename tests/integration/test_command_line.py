@@ -21,10 +21,11 @@ from sqlalchemy import select
 
 from careplan import create_app
 from careplan.cli import command_group
-from careplan.db.models import Document, User, utcnow
+from careplan.db.models import Document, User
 from careplan.extensions import DB_KEY
 from careplan.reminders import scheduler
 from careplan.reminders.mail import OutboxFileMailer
+from tests.scheduling import reminders_clock
 
 ROOT = Path(__file__).resolve().parents[2]
 CAREPLAN = Path(sys.executable).parent / "careplan"  # the console script, as installed
@@ -103,7 +104,7 @@ def test_demo_and_the_reminders_it_leads_to_link_to_the_port_the_app_runs_on(
         monkeypatch.setenv(key, value)
     app = create_app()
     outbox = tmp_path / "outbox.jsonl"
-    ctx = scheduler.context_for(app, utcnow, OutboxFileMailer(outbox))
+    ctx = scheduler.context_for(app, reminders_clock(app), OutboxFileMailer(outbox))
     try:
         scheduler.sweep_reminders(ctx)
         scheduler.send_reminders(ctx)
