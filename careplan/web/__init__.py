@@ -71,7 +71,7 @@ def register(app: Flask) -> None:
     # `day` is `when` for the local day only (a moment shows the day it fell on, no time).
     app.jinja_env.filters["day"] = lambda value: _when(value, date_only=True)
     # Forms are re-shown from whatever was posted, which may not have the expected shape.
-    # `{% if step is date_passed %}`: days counted in UTC, as the review rules count them.
+    # `{% if step is date_passed %}`: the service's days, as the review rules count them.
     app.jinja_env.tests["date_passed"] = lambda step: date_passed(step, service_today())
     app.jinja_env.filters["as_mapping"] = lambda v: v if isinstance(v, dict) else {}
     app.jinja_env.filters["as_list"] = lambda v: (

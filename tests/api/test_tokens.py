@@ -55,7 +55,7 @@ def test_a_token_is_made_on_its_page_shown_once_and_kept_as_a_hash(client, db):
     assert row.expires_at == start_of_day(service_today() + timedelta(days=31))
     listed = client.get("/me/tokens").get_data(as_text=True)
     assert "My phone" in listed and secret not in listed and "Not used yet" in listed
-    assert f"Works until the end of {service_today() + timedelta(days=30):%-d %B %Y}" in listed
+    assert f"Works until the end of {service_today() + timedelta(days=30):%-d %B %Y}." in listed
     [event] = _events(db, "api_token.create")
     assert event.actor_id == person.id and secret not in str(event.detail)
 
