@@ -126,10 +126,11 @@ def mark_read():
 
 
 def _settings_page(calendar_url: str | None = None, status: int = 200):
-    db, actor = get_db(), current_user.actor
+    db, actor, settings = get_db(), current_user.actor, _settings()
     return render_template(
         "me/reminder_settings.html",
-        channel=reminders.channel_of(db, actor, _settings()) if actor.role is Role.CLIENT else None,
+        channel=reminders.channel_of(db, actor, settings) if actor.role is Role.CLIENT else None,
+        sent_from=f"{settings.reminder_hour:02d}:00",
         channels=list(ClientChannel),
         dates=reviews.review_dates_for(db, actor),
         calendar_started=reminders.calendar_started(db, actor),

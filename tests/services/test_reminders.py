@@ -695,6 +695,7 @@ def test_a_client_chooses_their_channel_on_the_settings_page(app, db, client, ci
     login(client, circle.client)
     html = client.get("/me/reminders").get_data(as_text=True)
     assert 'value="email" checked' in html
+    assert f"They go to {circle.client.email}, from 07:00 each day." in html
     response = client.post(
         "/me/reminders", data={"channel": "none", "csrf_token": csrf_token(client)}
     )
@@ -706,7 +707,16 @@ def test_a_client_chooses_their_channel_on_the_settings_page(app, db, client, ci
 
 def test_only_clients_choose_a_channel(app, client, circle):
     login(client, circle.key_worker)
-    assert client.get("/me/reminders").status_code == 200
+    page = client.get("/me/reminders")
+    assert page.status_code == 200
+    assert "You get one e-mail a day, from 07:00, listing your reminders" in page.get_data(
+        as_text=True
+    )
+    app.config["REMINDER_HOUR"] = 8  # the page says the hour the service is set to
+    try:
+        assert "from 08:00, listing" in client.get("/me/reminders").get_data(as_text=True)
+    finally:
+        app.config["REMINDER_HOUR"] = 7
     response = client.post(
         "/me/reminders", data={"channel": "none", "csrf_token": csrf_token(client)}
     )
