@@ -14,6 +14,7 @@ from .db.engine import Database
 from .domain.local_time import count_days_in, time_zone
 from .extensions import DB_KEY, LIBRARY_KEY, csrf, login_manager
 from .services import passwords
+from .services.reminders import ReminderSettings
 
 
 def create_app(overrides: dict | None = None, instance_path: Path | str | None = None) -> Flask:
@@ -27,6 +28,8 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
     app.config.update(load_config(instance, overrides=overrides))
     passwords.configure(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_KIB"])
     count_days_in(time_zone(app.config["TIME_ZONE"]))
+    # Refused here, not by the first page or scheduler job that reads them.
+    ReminderSettings.from_config(app.config)
 
     app.extensions[LIBRARY_KEY] = AgreementLibrary(Path(app.config["AGREEMENTS_PATH"]))
     app.extensions[LIBRARY_KEY].current()  # report broken templates at start-up, not first use

@@ -97,9 +97,16 @@ class ReminderSettings:
                 signature_waiting_days=tuple(config["REMINDER_SIGNATURE_WAITING_DAYS"]),
                 catch_up_days=int(config["REMINDER_CATCH_UP_DAYS"]),
             )
-            default = ClientChannel(config["REMINDER_CLIENT_DEFAULT"])
         except ValueError as exc:
             raise ConfigError(f"Reminder settings: {exc}") from exc
+        try:
+            default = ClientChannel(config["REMINDER_CLIENT_DEFAULT"])
+        except ValueError as exc:
+            choices = ", ".join(c.value for c in ClientChannel)
+            raise ConfigError(
+                f"CAREPLAN_REMINDER_CLIENT_DEFAULT must be one of {choices}, "
+                f"got {config['REMINDER_CLIENT_DEFAULT']!r}."
+            ) from exc
         hour = int(config["REMINDER_HOUR"])
         if not 0 <= hour <= 23:
             raise ConfigError("CAREPLAN_REMINDER_HOUR must be from 0 to 23.")

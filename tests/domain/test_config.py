@@ -109,6 +109,24 @@ def test_the_reminder_hour_is_on_the_service_s_clock_and_the_utc_setting_is_refu
         load_config(tmp_path, env={"CAREPLAN_REMINDER_DIGEST_HOUR_UTC": "7"})
 
 
+@pytest.mark.parametrize(
+    "setting, named",
+    [
+        ({"REMINDER_HOUR": 24}, "CAREPLAN_REMINDER_HOUR must be from 0 to 23"),
+        (
+            {"REMINDER_CLIENT_DEFAULT": "pigeon"},
+            "CAREPLAN_REMINDER_CLIENT_DEFAULT must be one of email, app, none, got 'pigeon'",
+        ),
+        ({"REMINDER_DUE_SOON_DAYS": (14, 0)}, "'due soon' reminders are at least one day"),
+    ],
+)
+def test_the_app_does_not_start_with_reminder_settings_it_cannot_use(tmp_path, setting, named):
+    from careplan import create_app
+
+    with pytest.raises(ConfigError, match=named):
+        create_app({"ENV": "testing", **setting}, instance_path=tmp_path)
+
+
 @pytest.mark.parametrize("sender", ["Reminders, North <r@example.org>", "nobody", ""])
 def test_a_sender_that_is_not_one_address_is_refused(tmp_path, sender):
     with pytest.raises(ConfigError, match="CAREPLAN_SMTP_FROM must be one e-mail address"):
