@@ -77,6 +77,14 @@ def _refused(call) -> tuple[int, str]:
     return refused.value.code, refused.value.read().decode()
 
 
+def _both_signed_in(url: str, circle: Circle) -> tuple[Browser, Browser]:
+    """The client and their key worker, each signed in in a browser of their own."""
+    client, worker = Browser(url), Browser(url)
+    client.sign_in(circle.client)
+    worker.sign_in(circle.key_worker)
+    return client, worker
+
+
 def _agreed(db, circle: Circle, doc: int) -> None:
     """Both parties sign version 1 (through the services: signing over HTTP is tested in
     test_plan_journey_over_http), leaving any empty key parts blank on purpose."""
@@ -350,9 +358,7 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
     circle = Circle()
     doc = make_agreement(circle.key_worker, circle.client)
     _agreed(db, circle, doc)
-    client, worker = Browser(gunicorn_url), Browser(gunicorn_url)
-    client.sign_in(circle.client)
-    worker.sign_in(circle.key_worker)
+    client, worker = _both_signed_in(gunicorn_url, circle)
     crisis = f"/documents/{doc}/crisis-plan"
     today = service_today()
 
@@ -423,9 +429,7 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
     circle = Circle()
     doc = make_agreement(circle.key_worker, circle.client)
     _agreed(db, circle, doc)
-    client, worker = Browser(gunicorn_url), Browser(gunicorn_url)
-    client.sign_in(circle.client)
-    worker.sign_in(circle.key_worker)
+    client, worker = _both_signed_in(gunicorn_url, circle)
     records, leaving = f"/clients/{circle.client.id}", f"/clients/{circle.client.id}/leaving"
     assert f'href="{leaving}"' in worker.get(records).read().decode()
 
@@ -539,9 +543,7 @@ def test_an_earlier_review_is_asked_for_and_then_reviewed_with_no_changes_over_h
     circle = Circle()
     doc = make_plan(circle.key_worker, circle.client)
     _agreed(db, circle, doc)
-    client, worker = Browser(gunicorn_url), Browser(gunicorn_url)
-    client.sign_in(circle.client)
-    worker.sign_in(circle.key_worker)
+    client, worker = _both_signed_in(gunicorn_url, circle)
     today = service_today()
 
     # The client asks for a review in ten days, saying why.
@@ -594,9 +596,7 @@ def test_a_review_and_a_token_count_the_service_s_days_over_http(db, monkeypatch
     circle = Circle()
     doc = make_plan(circle.key_worker, circle.client)
     _agreed(db, circle, doc)
-    client, worker = Browser(url), Browser(url)
-    client.sign_in(circle.client)
-    worker.sign_in(circle.key_worker)
+    client, worker = _both_signed_in(url, circle)
     for person in (client, worker):
         page = person.get(f"/documents/{doc}").read().decode()
         person.post(f"/documents/{doc}/versions/1/reviewed", {"password": PASSWORD}, page)
