@@ -393,27 +393,31 @@ def no_longer_yours(
     """For a key worker who once held this document's client and no longer does: the client's
     name, and of the form `fields` they sent only what they wrote themselves (a value not in
     version `base_number`), so nothing of the record goes back to someone no longer allowed to
-    read it. None for anyone else, who gets "not found" as for any record not theirs."""
+    read it. None for anyone else, who gets "not found" as for any record not theirs.
+
+    Only a document, and a version to compare with, that they could read while they held the
+    client: one made since would otherwise answer differently from one that does not exist,
+    and the words left out would tell them what a version they never saw says."""
     if actor.role is not Role.KEY_WORKER:
         return None
     with db.read() as s:
         doc = s.get(Document, document_id)
         if doc is None or access_to(s, actor, doc.client_id).read:
             return None
-        held = s.scalar(
-            select(CaseloadLink.id)
-            .where(
+        held_until = s.scalar(
+            select(func.max(CaseloadLink.ended_at)).where(
                 CaseloadLink.client_id == doc.client_id,
                 CaseloadLink.key_worker_id == actor.id,
-                CaseloadLink.ended_at.is_not(None),
             )
-            .limit(1)
         )
-        if held is None:
+        if held_until is None or doc.created_at > held_until:
             return None
         name = s.scalar(select(User.display_name).where(User.id == doc.client_id))
         number = base_number if base_number and 0 < base_number <= doc.head_number else None
-        shown = leaf_texts(_version(s, doc.id, number)[0].content) if number else set()
+        version = _version(s, doc.id, number)[0] if number else None
+        if version is not None and version.created_at > held_until:
+            version = None  # never theirs to read: compared with nothing, all is given back
+        shown = leaf_texts(version.content) if version is not None else set()
         typed = [(f, v) for f, v in fields if v.strip() and v.strip() not in shown]
         return NoLongerYours(name, typed, kind_for(doc.kind, doc.template).form_words())
 

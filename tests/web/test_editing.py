@@ -7,6 +7,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 
 from careplan.db.models import SignatureRecord
 from careplan.domain.local_time import service_today
@@ -197,6 +198,38 @@ def test_a_worker_who_never_held_the_client_still_gets_not_found(app, db, circle
         "csrf_token": csrf_token(stranger), "outcome": "signed", "password": PASSWORD,
     })  # fmt: skip
     assert signed.status_code == 404
+
+
+def test_a_former_key_worker_learns_nothing_written_after_they_lost_the_client(app, db, circle):
+    """Neither that a document made since exists (404, as for any other), nor, by which of
+    their guesses come back, what a version made since says."""
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.key_worker)
+    token = csrf_token(web)
+    new = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, new.id, "Cover")
+    handovers.acknowledge(db, actor_for(new), circle.client.id)
+    secret = "I told nobody but Jo about March."
+    content = documents.open_document(db, actor_for(new), doc).content
+    content["what_matters"] = {"text": secret}
+    documents.save_version(db, actor_for(new), doc, 1, content)
+    made_since = make_plan(new, circle.client)
+
+    for target in (made_since, 424242):
+        for path in (f"/documents/{target}/edit", f"/documents/{target}/versions/1/sign"):
+            answer = web.post(path, data={
+                "csrf_token": token, "base_number": "1", "outcome": "signed",
+                "password": PASSWORD, "what_matters-text": "A guess",
+            })  # fmt: skip
+            assert answer.status_code == 404, path
+            assert circle.client.display_name not in _text(answer)
+
+    guesses = [secret, "I told nobody about April."]
+    form = MultiDict([("csrf_token", token), ("base_number", "2")])
+    form.setlist("what_matters-text", guesses)
+    page = _text(web.post(f"/documents/{doc}/edit", data=form))
+    assert "Your changes were not saved" in page
+    assert all(guess in page for guess in guesses)  # version 2 is not theirs to compare with
 
 
 def test_a_client_who_left_reads_that_no_key_worker_can_sign_yet(app, db, circle):
