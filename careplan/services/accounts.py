@@ -22,7 +22,7 @@ from ..db.models import (
 from ..domain.account_rules import full_name_problem, new_password_problems, plain_name
 from ..domain.local_time import service_day
 from ..domain.roles import Role
-from . import audit, passwords, reviews
+from . import audit, crisis_alerts, passwords, reviews
 from .actor import Actor
 from .errors import Invalid, NotFound
 from .signoff import refresh_states_for_client
@@ -157,6 +157,7 @@ def link_caseload(
         refresh_states_for_client(s, client.id)
         # A client back in the service: their review dates come back.
         reviews.reschedule_for_client(s, client.id, service_day(now))
+        crisis_alerts.reach_new_key_worker(s, client.id, now)
         audit.record(
             s,
             actor,

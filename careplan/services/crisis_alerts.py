@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -192,6 +193,32 @@ def raise_alert(
     ]
     _insert_owed(s, rows)
     return alert
+
+
+def reach_new_key_worker(s: Session, client_id: int, now: datetime) -> int:
+    """The client has just been put on another key worker's caseload: what they asked for
+    that nobody has answered goes to the new key worker and their team too, in the caller's
+    transaction. (Those no longer concerned are not sent theirs: `responders`.)"""
+    from .signoff import current_key_worker
+
+    people = _team_of(s, current_key_worker(s, client_id))
+    rows = [
+        _row(alert.document_id, day, reminder_kind(alert.id), day, uid, channel, now)
+        for alert in s.scalars(_waiting().where(CrisisAlert.client_id == client_id))
+        for day in (service_day(alert.raised_at),)  # the day in the alert's unique key
+        for uid in people
+        for channel in ALERT_CHANNELS
+    ]
+    return _insert_owed(s, rows)
+
+
+def responders(s: Session, client_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Who is asked to answer each client's alerts now: their key worker and that worker's
+    team. A client with no key worker has nobody here, and then whoever was asked when the
+    alert was raised stays asked rather than nobody."""
+    from .signoff import current_key_worker
+
+    return {c: set(_team_of(s, current_key_worker(s, c))) for c in set(client_ids)}
 
 
 def _team_of(s: Session, key_worker_id: int | None) -> list[int]:

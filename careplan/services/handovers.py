@@ -27,7 +27,7 @@ from ..db.models import (
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from ..domain.wording import possessive
-from . import audit
+from . import audit, crisis_alerts
 from .access import access_to
 from .actor import Actor
 from .errors import Invalid, NotFound
@@ -327,6 +327,8 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
             link.ended_at = now
             s.flush()
         s.add(CaseloadLink(client_id=client_id, key_worker_id=actor.id, started_at=now))
+        s.flush()
+        crisis_alerts.reach_new_key_worker(s, client_id, now)
         handover.completed_at = now
         s.add(Notification(user_id=client_id, text=f"{actor.name} is now your key worker.",
                            link="/"))  # fmt: skip

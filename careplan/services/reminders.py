@@ -461,16 +461,25 @@ def _relevance(s: Session, reminders: list[Reminder], settings: ReminderSettings
     cache: dict[int, set[int]] = {}
     # Crisis alerts are owed until someone answers them (careplan.services.crisis_alerts,
     # which builds on this module, hence the import here).
-    from .crisis_alerts import open_among
+    from .crisis_alerts import open_among, responders
 
     alerts = {r.id: alert_of(r.kind) for r in reminders}
     unanswered = open_among(s, {a[0] for a in alerts.values() if a})
+    asked = responders(s, {docs[r.document_id].client_id for r in reminders
+                           if alerts[r.id] and r.document_id in docs})  # fmt: skip
 
     def check(r: Reminder) -> tuple[bool, ClientContext | None]:
         doc = docs.get(r.document_id)
         ctx = contexts.get(doc.client_id) if doc else None
         if alerts[r.id]:
-            return doc is not None and alerts[r.id][0] in unanswered, ctx
+            if doc is None or alerts[r.id][0] not in unanswered:
+                return False, ctx
+            # Moved to another key worker since: their new team is asked instead (the old
+            # one may no longer read the client's records at all).
+            escalation = alerts[r.id][1]
+            team = ctx.team_id if ctx else None
+            now_asked = supervisors.get(team, []) if escalation else asked[doc.client_id]
+            return not now_asked or r.recipient_id in now_asked, ctx
         return _still_owed(s, r, doc, ctx, supervisors, settings, cache, today), ctx
 
     return check

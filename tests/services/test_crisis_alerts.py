@@ -13,22 +13,31 @@ from sqlalchemy.exc import DatabaseError
 
 from careplan.db.models import (
     AuditEvent,
+    CaseloadLink,
     CrisisAlert,
     CrisisResponse,
     Notification,
     Reminder,
+    Team,
     utcnow,
 )
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.local_time import service_today
 from careplan.reminders import messages
 from careplan.reminders.sender import send_pending
-from careplan.services import contingencies, crisis_alerts, documents, reminders
+from careplan.services import (
+    accounts,
+    contingencies,
+    crisis_alerts,
+    documents,
+    handovers,
+    reminders,
+)
 from careplan.services.accounts import actor_for
 from careplan.services.crisis_alerts import AlertSettings
 from careplan.services.errors import Invalid, NotFound, ReadOnly
 from careplan.services.reminders import ReminderSettings
-from tests.factories import Circle, KeyWorkerFactory, make_agreement
+from tests.factories import Circle, KeyWorkerFactory, SupervisorFactory, make_agreement
 
 from .test_reminders import SENDER, RecordingMailer
 
@@ -246,6 +255,76 @@ def test_an_escalation_recorded_before_the_response_is_not_sent_after_it(db, tea
     send(db, mailer, alert.respond_by)
     assert mailer.sent == []
     assert {s for *_, s in reminders_of(db, f"alert-escalation:{alert.id}")} == {"cancelled"}
+
+
+def _move_to_another_team(db, team, how: str):
+    """The client goes to `team.stranger`, a key worker of another team, with a colleague of
+    their own; by an administrator's new link, or by a handover a supervisor of both teams
+    starts and the new worker acknowledges."""
+    team.new_colleague = KeyWorkerFactory(team_id=team.stranger.team_id)
+    team.new_supervisor = SupervisorFactory()
+    with db.read() as s:
+        other_team = s.get(Team, team.stranger.team_id).name
+    accounts.add_supervisor(db, team.new_supervisor.email, other_team)
+    if how == "linked":
+        accounts.link_caseload(db, team.client.email, team.stranger.email)
+        return
+    accounts.add_supervisor(db, team.supervisor.email, other_team)
+    handovers.start(db, actor_for(team.supervisor), team.client.id, team.stranger.id, "Cover")
+    view = handovers.pending_for_client(db, actor_for(team.stranger), team.client.id)
+    for doc in view.to_read:
+        documents.open_document(db, actor_for(team.stranger), doc.id, doc.agreed_version)
+    handovers.acknowledge(db, actor_for(team.stranger), team.client.id)
+
+
+@pytest.mark.parametrize("how", ["linked", "handed_over"])
+def test_a_client_moved_to_another_team_mid_crisis_is_answered_by_the_new_team(db, team, how):
+    """Not by the old team, who may no longer read the client's records: in the app the
+    notice names the client and links to a page they would be refused."""
+    alert = start_plan(db, team)
+    _move_to_another_team(db, team, how)
+    new_team, old_team = (team.stranger, team.new_colleague), (team.key_worker, team.colleague)
+
+    mailer = RecordingMailer()
+    report = send(db, mailer, alert.raised_at + timedelta(minutes=1))
+    assert (report.in_app, report.emails, report.cancelled) == (2, 2, 4)
+    assert {m["To"] for m in mailer.sent} == {p.email for p in new_team}
+    with db.read() as s:
+        told = set(
+            s.scalars(sa.select(Notification.user_id).where(Notification.link.endswith("/respond")))
+        )
+    assert told == {p.id for p in new_team}
+    assert {(who, status) for who, _, status in reminders_of(db, f"alert:{alert.id}")} == {
+        (p.id, "cancelled") for p in old_team
+    } | {(p.id, "sent") for p in new_team}
+
+    # Nobody answers: the new team's supervisors are told, not the old one's (who, for the
+    # handover, supervises the new team too).
+    crisis_alerts.escalate(db, alert.respond_by)
+    mailer.sent.clear()
+    send(db, mailer, alert.respond_by)
+    supervisors = {team.new_supervisor} | ({team.supervisor} if how == "handed_over" else set())
+    assert {m["To"] for m in mailer.sent} == {p.email for p in supervisors}
+
+
+def test_an_escalation_told_before_the_move_reaches_the_new_team_s_supervisor_too(db, team):
+    alert = start_plan(db, team)
+    crisis_alerts.escalate(db, alert.respond_by)
+    _move_to_another_team(db, team, "linked")
+    crisis_alerts.escalate(db, alert.respond_by + timedelta(minutes=1))
+    mailer = RecordingMailer()
+    send(db, mailer, alert.respond_by + timedelta(minutes=1))
+    assert len(mailer.to(team.new_supervisor.email)) == 1
+    assert not mailer.to(team.supervisor.email)
+
+
+def test_an_alert_still_reaches_those_asked_if_the_client_has_no_key_worker_now(db, team):
+    alert = start_plan(db, team)
+    with db.write() as s:  # the caseload ended without a new one (not possible by the pages)
+        s.execute(sa.update(CaseloadLink).values(ended_at=utcnow()))
+    mailer = RecordingMailer()
+    send(db, mailer, alert.raised_at + timedelta(minutes=1))
+    assert {m["To"] for m in mailer.sent} == {team.key_worker.email, team.colleague.email}
 
 
 def test_a_self_referral_request_alerts_the_team_too(db, team):
