@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from datetime import datetime
 
 import pyotp
@@ -64,10 +65,14 @@ def grouped(secret: str) -> str:
 def clean_code(raw: str | None, field: str = "code") -> str:
     """Six digits, whatever spaces or dashes were typed between them; otherwise a plain message
     on `field`."""
-    code = re.sub(r"[\s-]", "", raw or "")
+    # Digits typed on an Arabic, Devanagari or full-width keyboard are the same digits.
+    code = "".join(
+        str(unicodedata.decimal(c)) if unicodedata.decimal(c, None) is not None else c
+        for c in re.sub(r"[\s-]", "", raw or "")
+    )
     if not code:
         raise ContentInvalid({field: "Please type the six-digit code your app shows now."})
-    if not re.fullmatch(r"\d{6}", code):
+    if not re.fullmatch(r"[0-9]{6}", code):
         raise ContentInvalid(
             {field: "The code is six digits, like 123 456, or a backup code, like abcde-fghjk."}
         )

@@ -22,7 +22,15 @@ def code_at(when: datetime) -> str:
 def test_a_code_is_typed_as_people_type_it():
     assert second_factor.clean_code(" 123 456 ") == "123456"
     assert second_factor.clean_code("123-456") == "123456"
-    for raw, message in (("", "Please type"), ("12345", "six digits"), ("12345a", "six digits")):
+    # On an Arabic, Devanagari or full-width keyboard.
+    for typed in ("١٢٣ ٤٥٦", "१२३४५६", "１２３４５６"):
+        assert second_factor.clean_code(typed) == "123456"
+    for raw, message in (
+        ("", "Please type"),
+        ("12345", "six digits"),
+        ("12345a", "six digits"),
+        ("12345²", "six digits"),
+    ):
         with pytest.raises(ContentInvalid) as refused:
             second_factor.clean_code(raw)
         assert message in refused.value.errors["code"]

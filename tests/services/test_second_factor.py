@@ -135,6 +135,22 @@ def test_signing_then_needs_the_code_and_each_code_signs_once(db, circle):
     assert methods[circle.key_worker.id] == rules.METHOD_PASSWORD
 
 
+def test_a_code_typed_in_other_digits_signs_and_a_wrong_one_is_refused_plainly(db, circle):
+    """Typed on an Arabic keyboard, say. Once, such a code reached the comparison and
+    answered 500."""
+    secret = turned_on(db, circle.client)
+    client = actor_for(circle.client)
+    doc = make_plan(circle.key_worker, circle.client)
+    arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+    with pytest.raises(ContentInvalid) as refused:
+        signoff.sign(db, client, doc, 1, "signed", "", PASSWORD, code="１２３４５６")
+    assert set(refused.value.errors) == {"code"}  # refused as any wrong code is
+    signoff.sign(db, client, doc, 1, "signed", "", PASSWORD, code=code(secret, 1).translate(arabic))
+    with db.read() as s:
+        method = s.scalar(sa.select(SignatureRecord.method))
+    assert method == rules.METHOD_WITH_CODE
+
+
 def test_a_review_confirmed_with_no_changes_needs_the_code_too(db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     for person in (circle.client, circle.key_worker):
