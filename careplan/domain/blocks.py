@@ -30,16 +30,24 @@ MAX_PEOPLE = 20  # per list of people (care team, contacts, supporters)
 MAX_HANDOVERS = 10  # decisions handed over, per list
 
 
+class _Text(fields.String):
+    """Text without the spaces around it, trimmed before it is checked: a box holding only
+    spaces is an empty box, refused where something is needed, not saved as empty."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
 def text_field(max_len: int = TEXT, required: bool = False, **kw):
     too_long = validate.Length(max=max_len, error=f"Please keep this under {max_len} characters.")
     if required:
-        return fields.String(
+        return _Text(
             required=True,
             validate=[validate.Length(min=1, error="Please fill this in."), too_long],
             error_messages=REQUIRED,
             **kw,
         )
-    return fields.String(load_default="", validate=too_long, **kw)
+    return _Text(load_default="", validate=too_long, **kw)
 
 
 def id_field():

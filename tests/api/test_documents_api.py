@@ -80,6 +80,22 @@ def test_content_is_validated_like_the_forms(client, world, token_for):
     assert any(name.startswith("content-goals") for name in error["fields"])
 
 
+def test_a_needed_text_of_only_spaces_answers_422_and_saves_nothing(client, db, world, token_for):
+    kw = token_for(world.own.key_worker)
+    content = client.get(f"/api/v1/documents/{world.own_plan}", headers=bearer(kw)).get_json()
+    content = content["content"]
+    content["goals"] = [{"title": "Sleep", "steps": [
+        {"text": " \t ", "owner": {"kind": "client"}, "due": "2027-01-01"}]}]  # fmt: skip
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions",
+        json={"base_version": 2, "content": content},
+        headers=bearer(kw),
+    )
+    error = assert_error(response, 422)
+    assert error["fields"]["content-goals-0-steps-0-text"] == ["Please fill this in."]
+    assert documents.count_versions(db, world.own_plan) == 2
+
+
 def test_a_save_says_exactly_what_it_changes_and_nothing_is_emptied_by_leaving_it_out(
     client, db, world, token_for
 ):

@@ -67,6 +67,23 @@ def test_errors_are_field_by_field_in_plain_words():
     assert "whole number" in errors["review_interval_weeks"]
 
 
+def test_a_needed_box_holding_only_spaces_is_refused_as_empty():
+    """Not saved as empty: a version that fails its own checks would block every later save."""
+    step = {"text": "\n ", "owner": {"kind": "client"}, "due": "2027-01-01"}
+    raw = valid(
+        goals=[{"title": " \t ", "steps": [step]}],
+        care_team=[{"name": "   ", "role": "GP"}],
+    )
+    with pytest.raises(ContentInvalid) as err:
+        CARE_PLAN.validate(raw)
+    for field in ("goals-0-title", "goals-0-steps-0-text", "care_team-0-name"):
+        assert err.value.errors[field] == "Please fill this in."
+    # Spaces around words are still trimmed, and a box left empty where nothing is needed is
+    # still fine.
+    content = CARE_PLAN.validate(valid(goals=[{"title": "  Sleep better  "}]))
+    assert content["goals"][0]["title"] == "Sleep better"
+
+
 def test_unknown_fields_and_domains_are_refused():
     with pytest.raises(ContentInvalid) as err:
         CARE_PLAN.validate({"domains": {"astrology": {"own_words": "x"}}, "extra": 1})
