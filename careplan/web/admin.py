@@ -21,6 +21,7 @@ from ..services import (
 )
 from ..services.errors import Invalid, NotFound
 from .auth import email_password_link
+from .request_checks import chosen
 
 bp = Blueprint("admin", __name__)
 
@@ -192,7 +193,7 @@ def user_details(user_id: int):
 @bp.post("/admin/users/<int:user_id>/active")
 @login_required
 def user_active(user_id: int):
-    active = request.form.get("active") == "yes"
+    active = chosen("active", "yes", "no") == "yes"
     return _change(
         user_id,
         lambda: admin_accounts.set_active(get_db(), _admin(), user_id, active),
@@ -258,7 +259,7 @@ def user_supervision(user_id: int):
             _admin(),
             user_id,
             _chosen(form.get("team_id"), True),
-            form.get("supervises") == "yes",
+            chosen("supervises", "yes", "no") == "yes",
         ),  # fmt: skip
         "Saved.",
     )

@@ -28,6 +28,7 @@ from ..reminders import ical
 from ..services import reminders, reviews
 from ..services.reminders import ReminderSettings
 from .documents import show_page
+from .request_checks import chosen
 
 bp = Blueprint("reminders", __name__)
 
@@ -163,7 +164,7 @@ def choose_channel():
 @login_required
 def calendar_address():
     db, actor = get_db(), current_user.actor
-    if request.form.get("action") == "stop":
+    if chosen("action", "new", "stop") == "stop":
         reminders.stop_calendar(db, actor)
         flash("Your calendar address no longer works.")
         return redirect(url_for("reminders.settings"))

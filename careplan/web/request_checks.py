@@ -1,4 +1,5 @@
-"""Checks every request passes before a view sees it: ids in addresses, and NUL characters.
+"""Checks every request passes before a view sees it: ids in addresses, and NUL characters;
+and the choice a form's button sent, checked by the view that reads it.
 
 Both stop input that no page of ours produces from reaching the database, where it would fail
 (an id beyond the INTEGER range, a NUL in PostgreSQL text) with a server error instead of a
@@ -44,6 +45,16 @@ def refuse_nul_characters():
                 # Raised, not answered here, so the API answers in its own shape.
                 raise Invalid(NUL_MESSAGE)
     return None
+
+
+def chosen(name: str, *choices: str) -> str:
+    """The value a form's button or switch sent, one of `choices`; anything else (missing,
+    misspelt, forged) answers 400 and changes nothing, rather than being taken for one of
+    them: a switch whose "no" closes an account must not close it when it says nothing."""
+    value = request.form.get(name, "")
+    if value not in choices:
+        abort(400)
+    return value
 
 
 def install(app: Flask) -> None:

@@ -766,9 +766,9 @@ def test_reviewed_no_changes_from_the_document_page(app, db, client, circle):
 
 
 def _new_address(client) -> str:
-    html = client.post("/me/calendar", data={"csrf_token": csrf_token(client)}).get_data(
-        as_text=True
-    )
+    html = client.post(
+        "/me/calendar", data={"action": "new", "csrf_token": csrf_token(client)}
+    ).get_data(as_text=True)
     return re.search(r"http://[^\s<]+/calendar\.ics\?key=[\w-]+", html).group(0)
 
 
@@ -800,6 +800,11 @@ def test_a_private_calendar_feed_that_can_be_reset(app, db, client, circle):
     assert new_address != address
     assert client.get(path).status_code == 404  # the old address stops working
     assert client.get(new_address.removeprefix("http://127.0.0.1:5000")).status_code == 200
+    # A form that says neither (an old or forged one) changes nothing.
+    for action in ({}, {"action": "zz"}):
+        sent = client.post("/me/calendar", data={**action, "csrf_token": csrf_token(client)})
+        assert sent.status_code == 400
+        assert client.get(new_address.removeprefix("http://127.0.0.1:5000")).status_code == 200
     client.post("/me/calendar", data={"action": "stop", "csrf_token": csrf_token(client)})
     assert client.get(new_address.removeprefix("http://127.0.0.1:5000")).status_code == 404
     assert client.get("/calendar.ics?key=guessed").status_code == 404

@@ -17,6 +17,7 @@ from careplan.db.models import (
     CaseloadLink,
     ReminderDigest,
     SignatureRecord,
+    SupervisorTeam,
     User,
     utcnow,
 )
@@ -182,6 +183,28 @@ def test_closing_an_account_signs_it_out_at_once(app, db):
     assert not _signs_in(app, person.email, PASSWORD)
     assert _post(admin, f"/admin/users/{person.id}/active", active="yes").status_code == 302
     assert _signs_in(app, person.email, PASSWORD)
+
+
+def test_a_switch_that_says_neither_yes_nor_no_changes_nothing(app, db):
+    """Missing or misspelt (an old page, a forged form): never taken to mean "close" or
+    "no longer supervises"."""
+    circle = Circle()
+    person = ClientFactory()
+    admin = login(app.test_client(), AdminFactory())
+    for value in ({}, {"active": "maybe"}):
+        assert _post(admin, f"/admin/users/{person.id}/active", **value).status_code == 400
+    assert _signs_in(app, person.email, PASSWORD)
+    team = {"team_id": str(circle.team.id)}
+    for value in ({}, {"supervises": "nope"}):
+        sent = _post(admin, f"/admin/users/{circle.supervisor.id}/supervision", **team, **value)
+        assert sent.status_code == 400
+    with db.read() as s:
+        kept = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(SupervisorTeam)
+            .where(SupervisorTeam.supervisor_id == circle.supervisor.id)
+        )
+    assert kept == 1
 
 
 def test_an_administrator_cannot_close_their_own_account(app, db):
