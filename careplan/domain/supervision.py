@@ -3,7 +3,7 @@ charts' arithmetic. Dates and states only, never clinical content."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -86,6 +86,18 @@ class Filters:
     due_to: date | None = None
     sort: str = "review"
     page: int = 1
+
+    def check_choices(self, team_ids: Collection[int], worker_ids: Collection[int]) -> None:
+        """A team or key worker not among the supervisor's (an old link, an edited address) is
+        refused, not shown as "all": an empty list or export must never read as "nothing in
+        all my teams"."""
+        errors = {}
+        if self.team_id is not None and self.team_id not in team_ids:
+            errors["team"] = "Please choose one of your teams from the list."
+        if self.key_worker_id is not None and self.key_worker_id not in worker_ids:
+            errors["key_worker"] = "Please choose a key worker in your teams from the list."
+        if errors:
+            raise ContentInvalid(errors)
 
     def describe(
         self, team_names: Mapping[int, str], worker_names: Mapping[int, str]

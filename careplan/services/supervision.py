@@ -229,6 +229,7 @@ def _row(values, today: date) -> Row:
 def dashboard(db: Database, actor: Actor, filters: Filters, today: date) -> Dashboard:
     with db.read() as s:
         scope = _scope(s, actor)
+        filters.check_choices(scope.teams, scope.workers)
         # One row more than a page tells whether there is a next page without counting them all.
         values = s.execute(
             _query(scope, filters, today)
@@ -252,6 +253,7 @@ def export_csv(
     """
     with db.read() as s:
         scope = _scope(s, actor)
+    filters.check_choices(scope.teams, scope.workers)
     exported_at = utcnow().astimezone(zone)
 
     def notes() -> str:

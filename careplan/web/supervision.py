@@ -25,7 +25,11 @@ def _filters() -> tuple[Filters, dict]:
 @login_required
 def dashboard():
     filters, errors = _filters()
-    board = supervision.dashboard(get_db(), current_user.actor, filters, service_today())
+    try:
+        board = supervision.dashboard(get_db(), current_user.actor, filters, service_today())
+    except ContentInvalid as err:  # a team or key worker that is not theirs: all of theirs
+        errors = {**errors, **err.errors}
+        board = supervision.dashboard(get_db(), current_user.actor, Filters(), service_today())
     waiting = handovers.pending_for_supervisor(get_db(), current_user.actor)
     return render_template(
         "supervision/dashboard.html",

@@ -487,6 +487,8 @@ def test_the_dashboard_is_the_supervisor_s_own_teams_filtered_like_the_page(
     )
     backwards = client.get(f"{url}?due_from=2027-02-01&due_to=2027-01-01", headers=bearer(token))
     assert "due_to" in assert_error(backwards, 422)["fields"]
+    not_theirs = client.get(f"{url}?team={world.own.team.id + 1000}", headers=bearer(token))
+    assert "team" in assert_error(not_theirs, 422)["fields"]
 
 
 def test_review_dates_and_reminders_are_the_caller_s_own(client, db, world, token_for):

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, Document, ReviewLog, Team, User
+from careplan.domain.errors import ContentInvalid
 from careplan.domain.local_time import service_today
 from careplan.domain.supervision import SORTS, DashState, Filters, dash_state
 from careplan.services import admin_accounts, audit, documents, reviews, signoff, supervision
@@ -103,8 +104,19 @@ def test_filter_by_state(db, teams, state):
 def test_filter_by_team_worker_and_dates(db, teams):
     a, b, docs = teams
     sup = actor_for(a.supervisor)
-    assert supervision.dashboard(db, sup, Filters(team_id=b.team.id), TODAY).rows == []
-    assert supervision.dashboard(db, sup, Filters(key_worker_id=b.key_worker.id), TODAY).rows == []
+    own = supervision.dashboard(db, sup, Filters(team_id=a.team.id), TODAY)
+    assert set(states(own)) == {docs[name] for name in docs if name != "other_team"}
+    worker = Filters(key_worker_id=a.key_worker.id)
+    assert len(supervision.dashboard(db, sup, worker, TODAY).rows) == len(own.rows)
+    # Another team's, or someone who is no key worker of theirs: refused, not "nothing".
+    for other in (Filters(team_id=b.team.id), Filters(team_id=10**6)):
+        with pytest.raises(ContentInvalid) as refused:
+            supervision.dashboard(db, sup, other, TODAY)
+        assert set(refused.value.errors) == {"team"}
+    for other in (b.key_worker.id, a.client.id):
+        with pytest.raises(ContentInvalid) as refused:
+            supervision.dashboard(db, sup, Filters(key_worker_id=other), TODAY)
+        assert set(refused.value.errors) == {"key_worker"}
     ranged = supervision.dashboard(
         db,
         sup,
@@ -247,6 +259,15 @@ def test_dashboard_and_export_through_the_web(app, db, teams):
     assert page.status_code == 200 and "review overdue" in page.get_data(as_text=True)
     bad = web.get("/supervision?due_from=soon")
     assert bad.status_code == 422 and "real date" in bad.get_data(as_text=True)
+    # A team that is not theirs: said, and all of theirs shown instead of an empty list.
+    _, b, _ = teams
+    other = web.get(f"/supervision?team={b.team.id}")
+    page = other.get_data(as_text=True)
+    assert other.status_code == 422 and "Please choose one of your teams" in page
+    assert a.client.display_name in page
+    refused = web.get(f"/supervision/export.csv?key_worker={b.key_worker.id}")
+    assert refused.status_code == 400 and refused.mimetype == "text/html"
+    assert "Please choose a key worker in your teams" in refused.get_data(as_text=True)
     export = web.get("/supervision/export.csv?state=overdue")
     assert export.status_code == 200 and export.mimetype == "text/csv"
     assert "review overdue" in export.get_data(as_text=True)
