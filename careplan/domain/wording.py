@@ -89,6 +89,18 @@ def person(
     return f"{name}, {_TO_OTHERS[kind]}"
 
 
+def in_access_log(name: str, role: object, *, theirs_then: bool, theirs_now: bool) -> str:
+    """How a client's access log names someone who read their records. A key worker by what
+    they were to the client then and are now: a new key worker reads before taking over
+    ("Lee, now your key worker"); a colleague answering a call for help was never theirs
+    ("Sam, a key worker")."""
+    if role_of(role) is Role.KEY_WORKER:
+        if theirs_then:
+            return f"{name}, your key worker" if theirs_now else f"{name}, your former key worker"
+        return f"{name}, now your key worker" if theirs_now else f"{name}, a key worker"
+    return person(name, role, is_reader=False, reader_is_client=True)
+
+
 def sentence(text: str) -> str:
     """The first letter in capitals ("you signed" -> "You signed"), the rest as it is."""
     return text[:1].upper() + text[1:]

@@ -217,16 +217,22 @@ class AccessEntry:
     who: str
     role: str
     what: str
-    at: datetime
+    at: datetime  # the latest, where it happened more than once in a row
+    called: str = ""  # what the client's page calls them ("Lee, now your key worker")
+    times: int = 1  # the same person, doing the same, in a row on one day
 
 
 ACCESS_ACTIONS = {"read": "read", "export": "exported", "download": "downloaded"}
 
 
 def access_log(db, client: Actor, limit: int = 200) -> list[AccessEntry]:
-    """Who other than the client read, exported or downloaded the client's records."""
-    from ..db.models import User
+    """Who other than the client read, exported or downloaded the client's records, newest
+    first. One person doing the same thing several times in a row on one day is one entry
+    with how many times, so a page opened ten times does not hide everything else."""
+    from ..db.models import CaseloadLink, User
+    from ..domain.local_time import service_day
     from ..domain.roles import Role
+    from ..domain.wording import in_access_log
 
     if client.role is not Role.CLIENT:
         return []
@@ -242,12 +248,34 @@ def access_log(db, client: Actor, limit: int = 200) -> list[AccessEntry]:
             .order_by(AuditEvent.id.desc())
             .limit(limit)
         ).all()
-    return [
-        AccessEntry(
-            u.display_name,
-            Role(u.role).label,
-            f"{ACCESS_ACTIONS[e.action]} {e.detail.get('what', 'your records')}",
-            e.at,
+        links = s.execute(
+            select(
+                CaseloadLink.key_worker_id, CaseloadLink.started_at, CaseloadLink.ended_at
+            ).where(CaseloadLink.client_id == client.id)
+        ).all()
+
+    def held(worker_id: int, at: datetime | None) -> bool:
+        """Was (at None: is) this key worker the client's at that moment?"""
+        return any(
+            k == worker_id
+            and (at is None and ended is None or at is not None and started <= at
+                 and (ended is None or at < ended))
+            for k, started, ended in links
+        )  # fmt: skip
+
+    entries: list[AccessEntry] = []
+    for e, u in rows:
+        what = f"{ACCESS_ACTIONS[e.action]} {e.detail.get('what', 'your records')}"
+        called = in_access_log(
+            u.display_name, u.role, theirs_then=held(u.id, e.at), theirs_now=held(u.id, None)
         )
-        for e, u in rows
-    ]
+        last = entries[-1] if entries else None
+        if (
+            last is not None
+            and (last.called, last.what) == (called, what)
+            and service_day(last.at) == service_day(e.at)
+        ):
+            entries[-1] = AccessEntry(last.who, last.role, what, last.at, called, last.times + 1)
+            continue
+        entries.append(AccessEntry(u.display_name, Role(u.role).label, what, e.at, called))
+    return entries

@@ -1,7 +1,15 @@
 """How pages name people to their reader: "you", the client's own name, "Kim, your key worker"."""
 
 from careplan.domain.roles import Role
-from careplan.domain.wording import Named, closed, person, role_of, sentence, waiting_for
+from careplan.domain.wording import (
+    Named,
+    closed,
+    in_access_log,
+    person,
+    role_of,
+    sentence,
+    waiting_for,
+)
 
 
 def test_the_reader_is_you():
@@ -90,3 +98,17 @@ def test_a_key_worker_who_no_longer_holds_the_client_is_a_former_one():
     assert person("Kim", Role.KEY_WORKER, is_reader=True, reader_is_client=False, former=True) == (
         "you"
     )
+
+
+def test_the_access_log_names_a_key_worker_by_what_they_were_then_and_are_now():
+    def said(then, now):
+        return in_access_log("Lee", Role.KEY_WORKER, theirs_then=then, theirs_now=now)
+
+    assert said(True, True) == "Lee, your key worker"
+    assert said(True, False) == "Lee, your former key worker"
+    assert said(False, True) == "Lee, now your key worker"  # read before taking over
+    assert said(False, False) == "Lee, a key worker"  # a colleague answering a call for help
+    for then, now in ((True, True), (False, False)):
+        assert in_access_log("Sam", "supervisor", theirs_then=then, theirs_now=now) == (
+            "Sam, a supervisor"
+        )

@@ -5,10 +5,11 @@ import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, SignatureRecord, Version
 from careplan.domain.canonical import content_hash
-from careplan.services import audit, documents, signoff
+from careplan.services import audit, documents, handovers, signoff
 from careplan.services.accounts import actor_for
-from tests.conftest import BACKEND
-from tests.factories import PASSWORD, Circle, make_plan
+from careplan.services.fhir import ExportSettings, bundle_for
+from tests.conftest import BACKEND, login
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
 from tests.tamper import without_guard
 
 # audit-verify also checks the checkpoints, signed with the sealing key.
@@ -73,6 +74,39 @@ def test_the_client_sees_who_read_their_records(db, events):
     }
     assert all(e.what.startswith("read your care plan") for e in entries)
     assert audit.access_log(db, actor_for(circle.key_worker)) == []
+
+
+def test_the_access_log_says_what_each_key_worker_was_to_the_client_at_the_time(app, db, events):
+    """The new key worker read before taking over: then not theirs, now theirs; the one
+    before downloaded while they held the client, and no longer does. The same thing read
+    several times in a row is one line, with how many times."""
+    circle, _ = events
+    doc = make_plan(circle.key_worker, circle.client)
+    bundle_for(db, actor_for(circle.key_worker), doc, 1, ExportSettings.from_config(
+        app.config, app.instance_path))  # fmt: skip
+    new = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, new.id, "Cover")
+    for _ in range(3):
+        documents.open_document(db, actor_for(new), doc)
+    handovers.acknowledge(db, actor_for(new), circle.client.id)
+
+    entries = audit.access_log(db, actor_for(circle.client))
+    called = {(e.called, e.what, e.times) for e in entries if e.who != circle.supervisor.display_name
+              and e.who != circle.advocate.display_name}  # fmt: skip
+    old = circle.key_worker.display_name
+    assert called == {
+        (f"{new.display_name}, now your key worker", "read your care plan (version 1)", 3),
+        (
+            f"{old}, your former key worker",
+            "downloaded your care plan (version 1) in FHIR format",
+            1,
+        ),
+    }
+    page = login(app.test_client(), circle.client).get("/me/access-log").get_data(as_text=True)
+    assert (
+        f"{new.display_name}, now your key worker,</strong> read your care plan (version 1), 3 times"
+        in page
+    )
 
 
 # Stored values the column types cannot read back: on SQLite anything can be written; on
