@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from flask import current_app, jsonify, request, url_for
 
 from ..domain.api_tokens import READ, SIGN, WRITE
+from ..domain.blocks import FOR_PROGRAMS
 from ..domain.errors import ContentInvalid
 from ..domain.fhir import MEDIA_TYPE
 from ..domain.local_time import service_today
@@ -201,7 +202,8 @@ def save_version(document_id: int):
             exact=True,
         )
     except ContentInvalid as err:
-        fields = {_content_field(k): [v] for k, v in err.errors.items()}
+        # A date's message is worded for the web's date box; a program is told the format.
+        fields = {_content_field(k): [FOR_PROGRAMS.get(v, v)] for k, v in err.errors.items()}
         return error_response(422, str(err), fields)
     except Conflict as conflict:
         view = documents.conflict_view(db, actor(), conflict)

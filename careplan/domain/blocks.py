@@ -54,12 +54,19 @@ def id_field():
     return fields.String(load_default=None, validate=validate.Length(max=40))
 
 
+# Said beside a date box, which shows a date the reader's own way (01/03/2027, 3/1/2027 ...):
+# no example in one written form, which would contradict the box. Programs send ISO dates:
+# the API says so instead (FOR_PROGRAMS).
+DATE_NEEDED = "Please give a whole date: day, month and year."
+DATE_NOT_REAL = "Please give a real date, with day, month and year."
+FOR_PROGRAMS = {
+    DATE_NEEDED: "Please give a date as YYYY-MM-DD, for example 2027-03-01.",
+    DATE_NOT_REAL: "Please give a real date as YYYY-MM-DD, for example 2027-03-01.",
+}
+
+
 def date_field(required: bool = True):
-    messages = {
-        "required": "Please give a date, for example 2027-03-01.",
-        "null": "Please give a date, for example 2027-03-01.",
-        "invalid": "Please give a real date, for example 2027-03-01.",
-    }
+    messages = {"required": DATE_NEEDED, "null": DATE_NEEDED, "invalid": DATE_NOT_REAL}
     if required:
         return fields.Date(required=True, error_messages=messages)
     return fields.Date(load_default=None, allow_none=True, error_messages=messages)

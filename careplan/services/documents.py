@@ -26,6 +26,7 @@ from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare
 from ..domain.documents import strip_attribution
 from ..domain.errors import ContentInvalid
+from ..domain.form_places import place
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
 from ..domain.local_time import service_today
@@ -792,6 +793,38 @@ def check_wording(
         if part:
             raw = kind.with_part(base, raw, part)
         return _language_in_changes(kind, base if base_number else None, kind.validate(raw), terms)
+
+
+def check_typed_wording(
+    db: Database,
+    actor: Actor,
+    document_id: int,
+    base_number: int,
+    fields: Sequence[tuple[str, str]],
+    terms: list[Term] | tuple,
+) -> tuple[Finding, ...]:
+    """What the wording check says about a form that cannot be saved as it stands (an answer
+    needs another look), so one press of "check my wording" gives both the answers to look at
+    and the suggestions. `fields` are the form's (name, value) as posted: each piece of
+    writing not in version `base_number` (so nobody is nagged about old words) is checked,
+    and named by its place on the form. Saves nothing."""
+    if not terms:
+        return ()
+    with db.read() as s:
+        doc, access = _load_document(s, actor, document_id)
+        if not access.edit:
+            raise ReadOnly("You can read this document but not change it.")
+        kind = kind_for(doc.kind, doc.template)
+        _require_base(doc, base_number)
+        before = leaf_texts(_version(s, doc.id, base_number)[0].content) if base_number else set()
+    words = kind.form_words()
+    findings: list[Finding] = []
+    for name, value in fields:
+        # Choices and ids are not writing (as for the words given back in no_longer_yours).
+        if name.endswith(("-id", "-kind", "-status")) or value.strip() in before:
+            continue
+        findings += check_text(terms, value, place(name, words))
+    return tuple(findings)
 
 
 def _require_base(doc: Document, base_number: int) -> None:

@@ -16,7 +16,7 @@ from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
 from ..services import comments, documents, drafts
 from ..services.errors import Conflict, Invalid, NotFound, ServiceError
-from .forms import base_number_from_form, content_from_form, draft_fields, shown_again
+from .forms import base_number_from_form, content_from_form, draft_fields, typed_again
 
 bp = Blueprint("documents", __name__)
 
@@ -137,7 +137,7 @@ def edit(document_id: int):
         if draft and request.args.get("draft") == "restore":
             return _edit_page(
                 page,
-                content_from_form(MultiDict(draft.fields)),
+                typed_again(_kind(page), content_from_form(MultiDict(draft.fields))),
                 draft.base_number,
                 draft.part,
                 draft.change_note,
@@ -151,26 +151,37 @@ def edit(document_id: int):
     if base_number is None:
         abort(400)
     terms = get_library().terms
+    checking = request.form.get("action") == "check"
     try:
-        if request.form.get("action") == "check":
+        if checking:
             findings = documents.check_wording(
                 db, actor, document_id, base_number, content, terms, part
             )
             page = documents.open_document(db, actor, document_id)
-            return _edit_page(page, content, base_number, part, change_note, checked=findings)
+            return _edit_page(
+                page, typed_again(_kind(page), content), base_number, part, change_note,
+                checked=findings,
+            )  # fmt: skip
         result = documents.save_version(
             db, actor, document_id, base_number, content, change_note, terms, part
         )
     except ContentInvalid as err:
+        # Checking the wording of a form with an answer to look at again says both at once.
+        extra = {}
+        if checking:
+            extra["checked"] = documents.check_typed_wording(
+                db, actor, document_id, base_number, draft_fields(request.form), terms
+            )
         page = documents.open_document(db, actor, document_id)
         return _edit_page(
-            page, shown_again(content), base_number, part, change_note, err.errors, status=422
-        )
+            page, typed_again(_kind(page), content), base_number, part, change_note, err.errors,
+            status=422, **extra,
+        )  # fmt: skip
     except Invalid as err:  # the form itself is wrong (an old page's version): keep the words
         page = documents.open_document(db, actor, document_id)
         errors = {ALL_CONTENT: str(err)}
-        return _edit_page(page, shown_again(content), page.head_number, part, change_note, errors,
-                          status=400)  # fmt: skip
+        return _edit_page(page, typed_again(_kind(page), content), page.head_number, part,
+                          change_note, errors, status=400)  # fmt: skip
     except NotFound:
         return no_longer_yours(document_id, request.form)
     except Conflict as conflict:
@@ -201,9 +212,13 @@ def edit(document_id: int):
     return redirect(url_for("documents.show", document_id=document_id))
 
 
+def _kind(page):
+    return kind_for(page.kind, page.template)
+
+
 def _edit_page(page, form, base_number, part, change_note, errors=None, status=200, **extra):
     errors = errors or {}
-    words = kind_for(page.kind, page.template).form_words() if errors else {}
+    words = _kind(page).form_words() if errors else {}
     return render_template(
         "documents/edit.html",
         doc=page,

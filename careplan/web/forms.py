@@ -27,6 +27,15 @@ def draft_fields(form: MultiDict) -> list[tuple[str, str]]:
     return [(k, v) for k, v in form.items(multi=True) if k not in CONTROL_FIELDS]
 
 
+def typed_again(kind, content: dict) -> dict:
+    """Posted content to show again on the edit form (refused, checked, restored): as the
+    kind's validation reads it, without the spare rows the form offered for adding an item.
+    The page offers one spare row again in each list, so every round trip shows what was
+    typed plus one spare, never one more each time; and a message about the nth item of a
+    list lands on the nth item shown, as validation counted them."""
+    return shown_again(kind.drop_blank_rows(content))
+
+
 def shown_again(value, limit: int = SHOWN_AGAIN):
     """Submitted content to show again on the form, with absurdly long lists cut."""
     if isinstance(value, list):

@@ -96,6 +96,27 @@ def test_a_needed_text_of_only_spaces_answers_422_and_saves_nothing(client, db, 
     assert documents.count_versions(db, world.own_plan) == 2
 
 
+def test_a_date_refused_says_the_format_a_program_sends(client, db, world, token_for):
+    kw = token_for(world.own.key_worker)
+    content = client.get(f"/api/v1/documents/{world.own_plan}", headers=bearer(kw)).get_json()
+    content = content["content"]
+    content["goals"] = [{"title": "Sleep", "steps": [
+        {"text": "Bed by ten", "owner": {"kind": "client"}, "due": "01/03/2027"},
+        {"text": "No screens", "owner": {"kind": "client"}}]}]  # fmt: skip
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions",
+        json={"base_version": 2, "content": content},
+        headers=bearer(kw),
+    )
+    fields = assert_error(response, 422)["fields"]
+    assert fields["content-goals-0-steps-0-due"] == [
+        "Please give a real date as YYYY-MM-DD, for example 2027-03-01."
+    ]
+    assert fields["content-goals-0-steps-1-due"] == [
+        "Please give a date as YYYY-MM-DD, for example 2027-03-01."
+    ]
+
+
 def test_a_save_says_exactly_what_it_changes_and_nothing_is_emptied_by_leaving_it_out(
     client, db, world, token_for
 ):

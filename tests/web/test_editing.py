@@ -11,10 +11,12 @@ from werkzeug.datastructures import MultiDict
 
 from careplan.db.models import SignatureRecord
 from careplan.domain.local_time import service_today
+from careplan.domain.nested import unflatten
 from careplan.services import documents, drafts, handovers, leaving, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
+from tests.web.test_plan_pages import Page, _field_with_error, _section
 
 
 @pytest.fixture
@@ -273,3 +275,164 @@ def test_a_client_who_left_reads_that_no_key_worker_can_sign_yet(app, db, circle
     page = _text(web.get(f"/documents/{signed_by_worker}"))
     assert f"{name} signed version 1 as key worker before you left the service" in page
     assert "before the handover" not in page
+
+
+# --- a form that comes back: what was typed, and one spare row to add another ------------------
+
+
+def _lists(values: dict[str, str]) -> dict:
+    """The repeatable lists of a care plan's edit form as a browser would post it: each goal's
+    title with its steps' words, and the care team's names (a spare row reads as "")."""
+    content = unflatten(values.items())
+    return {
+        "goals": [
+            (goal.get("title"), [step.get("text") for step in goal.get("steps", [])])
+            for goal in content.get("goals", [])
+        ],
+        "care_team": [m.get("name") for m in content.get("care_team", [])],
+    }
+
+
+@pytest.mark.parametrize("action", ["save", "check"])
+def test_a_form_that_comes_back_offers_one_spare_row_in_each_list_however_often(
+    app, db, circle, action
+):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    form = Page(_text(web.get(url))).form(url)
+    # Typed into the spare rows the page offers: a step for goal 1, a new goal with a step,
+    # someone new in the care team. A refused save has an answer to look at again.
+    values = form.typed({
+        "goals-0-steps-1-text": "Go to a viewing", "goals-0-steps-1-due": "2027-04-01",
+        "goals-1-title": "Learn to cook", "goals-1-steps-0-text": "Find a class",
+        "goals-1-steps-0-due": "2027-05-01", "care_team-1-name": "Sam Jones",
+        "review_interval_weeks": "0" if action == "save" else "8",
+    })  # fmt: skip
+    expected = {
+        "goals": [
+            ("Find a flat", ["Call the council", "Go to a viewing", ""]),
+            ("Learn to cook", ["Find a class", ""]),
+            ("", ["", ""]),  # the spare goal, with two spare steps
+        ],
+        "care_team": ["Dr Patel", "Sam Jones", ""],
+    }
+    for _ in range(3):  # each time the page's own form is sent again as it stands
+        response = web.post(url, data={**values, "action": action})
+        assert response.status_code == (422 if action == "save" else 200)
+        page = Page(_text(response))
+        values = page.form(url).values()
+        assert _lists(values) == expected
+        if action == "save":
+            assert page.invalid_ids() == {"review_interval_weeks"}
+        else:
+            assert "No suggestions about wording." in page.html
+    assert documents.count_versions(db, doc) == 1
+
+
+def test_one_part_refused_then_stale_still_offers_one_spare_step(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    web, worker = (
+        login(app.test_client(), circle.client),
+        login(app.test_client(), circle.key_worker),
+    )
+    url = f"/documents/{doc}/edit"
+    form = Page(_text(web.get(url, query_string={"part": "goals"}))).form(url)
+    # A new step without its date: the message is beside that step's date box, not another.
+    values = form.typed({"goals-0-steps-1-text": "Go to a viewing"})
+    for _ in range(2):
+        page = Page(_text(response := web.post(url, data=values)))
+        assert response.status_code == 422
+        assert page.invalid_ids() == {"goals-0-steps-1-due"}
+        values = page.form(url).values()
+        assert _lists(values)["goals"] == [
+            ("Find a flat", ["Call the council", "Go to a viewing", ""]),
+            ("", ["", ""]),
+        ]
+    # Meanwhile the key worker saves; the client's fixed save comes back as a conflict.
+    theirs = Page(_text(worker.get(url))).form(url)
+    saved = worker.post(url, data=theirs.typed({"what_matters-text": "My kids."}))
+    assert saved.status_code == 302
+    response = web.post(url, data=values | {"goals-0-steps-1-due": "2027-04-01"})
+    assert response.status_code == 409
+    values = Page(_text(response)).form(url).values()
+    assert _lists(values)["goals"] == [
+        ("Find a flat", ["Call the council", "Go to a viewing", ""]),
+        ("", ["", ""]),
+    ]
+    assert web.post(url, data=values).status_code == 302
+    steps = documents.open_document(db, actor_for(circle.client), doc).content["goals"][0]["steps"]
+    assert [s["text"] for s in steps] == ["Call the council", "Go to a viewing"]
+
+
+def test_a_goal_without_its_title_keeps_its_steps_and_one_spare(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    form = Page(_text(web.get(url, query_string={"part": "goals"}))).form(url)
+    values = form.typed(
+        {"goals-1-steps-0-text": "Find a class", "goals-1-steps-0-due": "2027-05-01"}
+    )
+    for _ in range(2):
+        page = Page(_text(response := web.post(url, data=values)))
+        assert response.status_code == 422 and page.invalid_ids() == {"goals-1-title"}
+        values = page.form(url).values()
+        assert _lists(values)["goals"] == [
+            ("Find a flat", ["Call the council", ""]),
+            ("", ["Find a class", ""]),
+            ("", ["", ""]),
+        ]
+
+
+def test_checking_the_wording_of_a_form_with_a_wrong_answer_says_both(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.key_worker)
+    url = f"/documents/{doc}/edit"
+    form = Page(_text(web.get(url))).form(url)
+    values = form.typed(
+        {"what_matters-text": "Both tests were dirty", "review_interval_weeks": "0"}
+    )
+    response = web.post(url, data={**values, "action": "check"})
+    assert response.status_code == 422
+    page = Page(_text(response))
+    assert page.invalid_ids() == {"review_interval_weeks"}
+    wording = " ".join(_section(page.html, 'id="wording-checked"', "</div>").split())
+    assert "Suggestions about wording" in wording
+    assert "In “What matters to me”: “were dirty”." in wording
+    assert "save as it is" not in wording  # it cannot be saved as it is
+    # Words already in the version are not checked again (the plan's own words have none here,
+    # so a clean form with an answer to fix says there is nothing about wording).
+    response = web.post(url, data={**form.typed({"review_interval_weeks": "0"}), "action": "check"})
+    assert response.status_code == 422 and "No suggestions about wording." in _text(response)
+    assert documents.count_versions(db, doc) == 1
+
+
+def test_a_date_left_out_is_asked_for_without_a_format_the_date_box_does_not_show(app, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    form = Page(_text(web.get(url, query_string={"part": "goals"}))).form(url)
+    page = Page(_text(web.post(url, data=form.typed({"goals-0-steps-0-due": ""}))))
+    assert _field_with_error(
+        page.html, "goals-0-steps-0-due", "Please give a whole date: day, month and year."
+    )
+    assert "2027-03-01" not in page.html and "YYYY" not in page.html
+
+
+def test_changes_carried_on_from_a_draft_offer_one_spare_row(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    form = Page(_text(web.get(url))).form(url)
+    # The page's script keeps the whole form as it stands, spare rows and all.
+    typed = form.typed({"goals-0-steps-1-text": "Go to a viewing", "care_team-1-name": "Sam"})
+    fields = [(k, v) for k, v in typed.items() if k not in ("csrf_token", "base_number")]
+    for _ in range(2):
+        drafts.keep(db, actor_for(circle.client), doc, 1, "", fields)
+        page = Page(_text(web.get(url, query_string={"draft": "restore"})))
+        values = page.form(url).values()
+        assert _lists(values) == {
+            "goals": [("Find a flat", ["Call the council", "Go to a viewing", ""]), ("", ["", ""])],
+            "care_team": ["Dr Patel", "Sam", ""],
+        }
+        fields = [(k, v) for k, v in values.items() if k not in ("csrf_token", "base_number")]

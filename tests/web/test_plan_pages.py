@@ -316,7 +316,7 @@ def test_invalid_input_is_shown_again_with_messages_by_the_fields(app, db, circl
 
     page = _page(response, 422)
     messages = {
-        "goals-0-steps-0-due": "Please give a real date, for example 2027-03-01.",
+        "goals-0-steps-0-due": "Please give a real date, with day, month and year.",
         "goals-0-steps-0-owner-name": "Please say who will do this step.",
         "review_interval_weeks": "Choose between 1 and 52 weeks.",
     }
