@@ -117,7 +117,10 @@ def compare(document_id: int):
     older = request.args.get("older", type=whole_number)
     newer = request.args.get("newer", type=whole_number)
     if older is None or newer is None:
-        abort(404)
+        # The history's form sent without two versions chosen: their own document, not a
+        # record hidden from them, so no "not found" (the history checks who is asking).
+        flash("Choose a version to compare from and one to compare to.")
+        return redirect(url_for("documents.history", document_id=document_id))
     if older > newer:
         older, newer = newer, older
     result = documents.compare_versions(get_db(), current_user.actor, document_id, older, newer)

@@ -283,6 +283,19 @@ def test_a_key_worker_and_a_client_write_a_plan_together(app, db, circle):
     assert "<del>Not started</del><ins>In progress</ins>" in html
     assert "Find a flat of my own" not in html  # unchanged parts are not listed
 
+    # The form sent without two versions: back to the history, not "not yours to see".
+    unchosen = as_client.get(compare_form.action, query_string={"newer": "2"})
+    assert unchosen.status_code == 302 and unchosen.location.endswith(f"/documents/{doc}/history")
+    again = _page(as_client.get(unchosen.location)).html
+    assert "Choose a version to compare from and one to compare to." in again
+
+
+def test_a_document_of_one_version_offers_nothing_to_compare_yet(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    html = _page(login(app.test_client(), circle.client).get(f"/documents/{doc}/history")).html
+    assert "There is one version so far." in html
+    assert "Show what changed" not in html and 'name="older"' not in html
+
 
 # --- invalid input ---------------------------------------------------------------------------
 
