@@ -62,6 +62,10 @@ def test_a_supervisor_filters_opens_a_record_and_reads_the_charts(live_server, n
     page.get_by_role("link", name="Charts").click()
     check_phone_page(page, "charts")
     expect(page.locator("svg").first).to_be_visible()
+    # Wider than the phone, the months' chart opens on the latest ones, at its right-hand end.
+    frame = page.locator("figure.chart").first
+    page.wait_for_function("document.querySelector('figure.chart').scrollLeft > 0")
+    assert frame.evaluate("f => f.scrollLeft + f.clientWidth >= f.scrollWidth - 1")
     expect(page.locator("table").first).to_contain_text("%")
     expect(page.locator("body")).to_contain_text(north.key_worker.display_name)
 
