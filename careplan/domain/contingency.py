@@ -17,26 +17,40 @@ class SelfReferralTerms:
     enabled: bool
     max_nights: int
     min_days_since_discharge: int
+    # Both the client and the key worker signed the version these come from. Terms a draft
+    # only proposes give nobody a right to anything, so nothing is checked against them.
+    agreed: bool
 
     @classmethod
-    def of(cls, content: dict) -> SelfReferralTerms:
+    def of(cls, content: dict, agreed: bool) -> SelfReferralTerms:
         sr = content.get("terms", {}).get("self_referral", {})
         return cls(
             bool(sr.get("enabled")),
             int(sr.get("max_nights", 0)),
             int(sr.get("min_days_since_discharge", 0)),
+            agreed,
         )
+
+
+NOTHING_AGREED = (
+    "Nothing was agreed by both of you yet, so there were no agreed terms to check this "
+    "against. It is a request, not an agreed stay."
+)
 
 
 @dataclass(frozen=True)
 class SelfReferralCheck:
     within_terms: bool
     reasons: tuple[str, ...]  # plain-language reasons, one per term checked
+    # False: nothing was agreed, so this is a plain request, neither within nor outside terms.
+    agreed: bool = True
 
 
 def check_self_referral(
     terms: SelfReferralTerms, nights: int, today: date, last_discharge: date | None
 ) -> SelfReferralCheck:
+    if not terms.agreed:
+        return SelfReferralCheck(False, (NOTHING_AGREED,), agreed=False)
     if not terms.enabled:
         return SelfReferralCheck(False, ("This agreement has no self-referral admission terms.",))
     reasons = []

@@ -56,13 +56,15 @@ class SelfReferralView:
     within_terms: bool
     reasons: list[str]
     note: str
+    # False: asked while nothing was agreed, so it was a plain request, not checked.
+    agreed: bool = True
 
 
 @dataclass(frozen=True)
 class CrisisRecord:
     activations: list[ActivationView]
     self_referrals: list[SelfReferralView]
-    terms: SelfReferralTerms  # of the version in force
+    terms: SelfReferralTerms  # of the version in force; `terms.agreed` says if both signed it
     max_days: int  # the longest the plan may be in effect, as the version in force says
     alerts: list[crisis_alerts.AlertView] = field(default_factory=list)  # newest first
     essentials: crisis_alerts.Essentials | None = None  # what was agreed, repeated
@@ -74,10 +76,16 @@ class CrisisRecord:
         return next((a for a in self.activations if a.active), None)
 
 
+# What a self-referral request records as the version it was checked against when nothing was
+# agreed: no version's terms were checked (a draft's would have been counted as agreed).
+NO_AGREED_VERSION = 0
+
+
 def _in_force(s, doc: Document):
     """The version whose terms apply: the agreed one in force, or the latest while nothing is
     agreed yet (what careplan.services.crisis_alerts.essentials shows). A draft saved after
-    the agreement changes nothing here until both have signed it."""
+    the agreement changes nothing here until both have signed it. Self-referral terms count
+    only from an agreed version (SelfReferralTerms.agreed)."""
     return _version(s, doc.id, doc.agreed_version or doc.head_number)[0]
 
 
@@ -111,6 +119,11 @@ def _agreed_agreement(s, actor: Actor, document_id: int, asks_for_help: bool = F
     return doc, _in_force(s, doc)
 
 
+# Often the other person started it while this page was open, or the form went twice: the
+# plan is running either way, which is what matters most to read.
+ALREADY_IN_EFFECT = "The plan is already in effect, so it was not started a second time."
+
+
 def start_contingency(
     db: Database,
     actor: Actor,
@@ -125,14 +138,14 @@ def start_contingency(
     transaction (careplan.services.crisis_alerts)."""
     with db.write() as s:
         doc, version = _agreed_agreement(s, actor, document_id, asks_for_help=True)
+        # Said before anything about the form: with the plan already running, correcting a
+        # date would only lead to this refusal.
+        if any(_period(a).active(today) for a in _activations(s, doc.id)):
+            raise ContentInvalid({"observed": ALREADY_IN_EFFECT})
         terms = version.content["terms"]
         ends_on = validate_activation(
             observed, actions_taken, ends_on_raw, today, terms["contingency_max_days"]
         )
-        if any(_period(a).active(today) for a in _activations(s, doc.id)):
-            raise ContentInvalid(
-                {"observed": "The plan is already in effect. End it first, or add to its notes."}
-            )
         activation = ContingencyActivation(
             document_id=doc.id,
             version_number=version.number,
@@ -196,10 +209,14 @@ def request_self_referral(
     with db.write() as s:
         doc, version = _agreed_agreement(s, actor, document_id, asks_for_help=True)
         nights, last = validate_self_referral_request(nights_raw, last_discharge_raw, note, today)
-        result = check_self_referral(SelfReferralTerms.of(version.content), nights, today, last)
+        # Only terms both signed count: a draft (or one declined) gives no right to a stay.
+        # The request is still taken and the team alerted: anyone may always ask for help.
+        agreed = doc.agreed_version is not None
+        terms = SelfReferralTerms.of(version.content, agreed)
+        result = check_self_referral(terms, nights, today, last)
         request = SelfReferralRequest(
             document_id=doc.id,
-            version_number=version.number,
+            version_number=version.number if agreed else NO_AGREED_VERSION,
             requested_by_id=actor.id,
             nights=nights,
             last_discharge_on=last,
@@ -216,7 +233,7 @@ def request_self_referral(
             "document",
             doc.id,
             client_id=doc.client_id,
-            detail={"within_terms": result.within_terms, "nights": nights},
+            detail={"within_terms": result.within_terms, "agreed": agreed, "nights": nights},
         )
         crisis_alerts.raise_alert(
             s, actor, doc, AlertKind.SELF_REFERRAL, utcnow(), alerts, self_referral_id=request.id
@@ -259,6 +276,7 @@ def crisis_record(db: Database, actor: Actor, document_id: int, today: date) -> 
                 r.within_terms,
                 list(r.reasons),
                 r.note,
+                r.version_number != NO_AGREED_VERSION,
             )
             for r in s.scalars(
                 select(SelfReferralRequest)
@@ -270,7 +288,7 @@ def crisis_record(db: Database, actor: Actor, document_id: int, today: date) -> 
         return CrisisRecord(
             activations,
             requests,
-            SelfReferralTerms.of(in_force),
+            SelfReferralTerms.of(in_force, agreed=doc.agreed_version is not None),
             in_force.get("terms", {}).get("contingency_max_days", 0),
             crisis_alerts.alerts_on(s, doc.id, utcnow()),
             crisis_alerts.essentials(s, doc),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from ..db.models import utcnow
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today
+from ..domain.phone_numbers import phone_number_parts
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
 from ..services import contingencies, crisis_alerts, documents
@@ -29,6 +31,16 @@ def new(client_id: int):
         get_db(), current_user.actor, client_id, "agreement", template=template
     )
     return redirect(url_for("documents.edit", document_id=doc_id))
+
+
+@bp.app_template_filter("tel_links")
+def tel_links(text: str | None) -> Markup:
+    """Free text with its phone numbers as tap-to-call links, everything escaped: how to reach
+    a crisis contact, wherever an agreement's people are shown. The words read the same."""
+    return Markup("").join(
+        escape(piece) if tel is None else Markup('<a href="{}">{}</a>').format(tel, piece)
+        for piece, tel in phone_number_parts(text or "")
+    )
 
 
 def _alert_settings() -> AlertSettings:
@@ -54,7 +66,7 @@ def start_contingency(document_id: int):
             _alert_settings(),
         )
     except ContentInvalid as err:
-        return _crisis_page(document_id, errors=err.errors, form=form), 422
+        return _crisis_page(document_id, errors=err.errors, form=form, sent="start"), 422
     flash(
         "The plan for when you are not well is now in effect. "
         + (
@@ -75,7 +87,7 @@ def end_contingency(document_id: int):
             get_db(), current_user.actor, document_id, form.get("end_note", ""), service_today()
         )
     except ContentInvalid as err:
-        return _crisis_page(document_id, errors=err.errors, form=form), 422
+        return _crisis_page(document_id, errors=err.errors, form=form, sent="end"), 422
     flash("The plan is no longer in effect. A review after the crisis is now due.")
     return redirect(url_for("agreements.crisis", document_id=document_id))
 
@@ -96,13 +108,21 @@ def self_referral(document_id: int):
             _alert_settings(),
         )
     except ContentInvalid as err:
-        return _crisis_page(document_id, errors=err.errors, form=form), 422
+        return _crisis_page(document_id, errors=err.errors, form=form, sent="self_referral"), 422
     told = " " + TEAM_TOLD if current_user.actor.role is Role.CLIENT else ""
-    if result.within_terms:
+    if not result.agreed:
+        gone = " It has gone to the team." if told else " It has been recorded."
+        flash(NOTHING_AGREED + gone + told)
+    elif result.within_terms:
         flash("This request is within the agreed terms." + told)
     else:
         flash("This request is outside the agreed terms. It has been recorded." + told)
     return redirect(url_for("agreements.crisis", document_id=document_id))
+
+
+# Never "within" or "outside" terms when there are none: that would promise a right the
+# client does not have. The request still goes to the team, as every call for help does.
+NOTHING_AGREED = "Nothing is agreed by both of you yet, so this is a request, not an agreed stay."
 
 
 @bp.get("/documents/<int:document_id>/crisis-plan")
@@ -111,16 +131,36 @@ def crisis(document_id: int):
     return _crisis_page(document_id)
 
 
-def _crisis_page(document_id: int, errors: dict | None = None, form=None):
+# What a refused form on the crisis page did not do, said first at the top of the page: in a
+# crisis, whether the team has been told matters more than which field was wrong.
+NOT_DONE = {
+    "start": "The plan is not in effect yet, and nobody has been told. Please look again at:",
+    "start_again": "What you wrote was not saved:",
+    "end": "The plan was not ended. Please look again at:",
+    "self_referral": "Your request was not sent yet. Please look again at:",
+}
+
+
+def _crisis_page(document_id: int, errors: dict | None = None, form=None, sent: str = ""):
+    """The crisis page; after a refused form, `sent` names which form it was, so the page can
+    say what went wrong at the top and give back what was typed even where that form is no
+    longer shown (the plan was started, or ended, by the other person meanwhile)."""
     db, actor = get_db(), current_user.actor
     page = documents.open_document(db, actor, document_id)
     record = contingencies.crisis_record(db, actor, document_id, service_today())
+    errors = errors or {}
     return render_template(
         "agreements/crisis.html",
         doc=page,
         record=record,
-        errors=errors or {},
+        errors=errors,
         form=form or {},
+        sent=sent,
+        # Each message links to its field: the form's own, or the copy of what was typed.
+        problems=list(errors.items()),
+        summary_heading=NOT_DONE.get(
+            "start_again" if sent == "start" and record.active else sent, ""
+        ),
         today=service_today(),
         urgent=_alert_settings().urgent_numbers,
         nobody_to_respond=contingencies.NOBODY_TO_RESPOND,

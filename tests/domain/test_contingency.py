@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 
 from careplan.domain.contingency import (
+    NOTHING_AGREED,
     ContingencyPeriod,
     SelfReferralTerms,
     check_self_referral,
@@ -13,7 +14,7 @@ from careplan.domain.contingency import (
 from careplan.domain.errors import ContentInvalid
 
 TODAY = date(2027, 3, 10)
-TERMS = SelfReferralTerms(enabled=True, max_nights=5, min_days_since_discharge=14)
+TERMS = SelfReferralTerms(enabled=True, max_nights=5, min_days_since_discharge=14, agreed=True)
 
 
 def test_a_request_within_both_terms_is_within():
@@ -34,7 +35,25 @@ def test_too_soon_after_a_discharge_is_outside():
 
 
 def test_no_terms_means_outside():
-    assert not check_self_referral(SelfReferralTerms(False, 5, 14), 1, TODAY, None).within_terms
+    assert not check_self_referral(
+        SelfReferralTerms(False, 5, 14, True), 1, TODAY, None
+    ).within_terms
+
+
+def test_terms_nobody_agreed_give_no_right_and_say_so():
+    """A draft (or one the client declined) proposing 5 nights is not an agreement: a request
+    that would fit it is a plain request, neither within nor outside any terms."""
+    proposed = SelfReferralTerms(
+        enabled=True, max_nights=5, min_days_since_discharge=14, agreed=False
+    )
+    result = check_self_referral(proposed, 2, TODAY, None)
+    assert not result.within_terms and not result.agreed
+    assert result.reasons == (NOTHING_AGREED,)
+    assert "Nothing was agreed by both of you yet" in NOTHING_AGREED
+    assert check_self_referral(TERMS, 2, TODAY, None).agreed
+    content = {"terms": {"self_referral": {"enabled": True, "max_nights": 5}}}
+    assert not SelfReferralTerms.of(content, agreed=False).agreed
+    assert SelfReferralTerms.of(content, agreed=True).max_nights == 5
 
 
 def test_request_input_is_checked():

@@ -493,6 +493,42 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
         assert s.get(Document, doc).next_review_on is not None
 
 
+def test_starting_the_plan_already_in_effect_is_refused_at_the_top_over_http(db, gunicorn_url):
+    """The key worker had the crisis page open from before the client put the plan into
+    effect: their form is refused where they see it, with what they typed given back, and the
+    plan, its alert and its review exist once."""
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    _agreed(db, circle, doc)
+    client, worker = _both_signed_in(gunicorn_url, circle)
+    crisis = f"/documents/{doc}/crisis-plan"
+    ends_on = (service_today() + timedelta(days=5)).isoformat()
+    open_before = worker.get(crisis).read().decode()
+    assert "Put the plan into effect" in open_before
+
+    page = client.get(crisis).read().decode()
+    start = {"observed": "I have not slept.", "actions_taken": "", "ends_on": ends_on}
+    path, page = landed(client.post(f"{crisis}/start", start, page))
+    assert "The plan is in effect now" in page
+
+    typed = {
+        "observed": "Alex rang at 9, very low.",
+        "actions_taken": "Rang Jo.",
+        "ends_on": ends_on,
+    }
+    code, refusal = _refused(lambda: worker.post(f"{crisis}/start", typed, open_before))
+    assert code == 422
+    summary = refusal[
+        refusal.index('id="error-summary"') : refusal.index("The plan is in effect now")
+    ]
+    assert "The plan is already in effect, so it was not started a second time." in summary
+    assert "Alex rang at 9, very low.</textarea>" in refusal and "Rang Jo.</textarea>" in refusal
+    with db.read() as s:
+        for model in (ContingencyActivation, CrisisAlert, ReviewRequest):
+            count = sa.select(sa.func.count()).select_from(model).where(model.document_id == doc)
+            assert s.scalar(count) == 1, model.__name__
+
+
 def test_self_referral_requests_are_checked_against_the_agreed_terms_over_http(db, gunicorn_url):
     circle = Circle()
     doc = make_agreement(circle.key_worker, circle.client)  # up to 5 nights, 14 days apart

@@ -7,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.agreement_library import AgreementLibrary
-from careplan.db.models import AuditEvent, Document, Notification
+from careplan.db.models import AuditEvent, CrisisAlert, Document, Notification
+from careplan.domain.contingency import NOTHING_AGREED
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.local_time import service_today
 from careplan.services import comments, contingencies, documents, signoff
@@ -187,6 +188,8 @@ def test_a_contingency_may_not_outlast_the_agreed_limit(db, circle, library):
 def test_self_referral_is_checked_against_the_agreed_terms_and_recorded(db, circle, library):
     doc = start(db, circle, library)
     client = actor_for(circle.client)
+    for who in (client, actor_for(circle.key_worker)):
+        signoff.sign(db, who, doc, 1, "signed", "", PASSWORD, confirm_blank=True)
     inside = contingencies.request_self_referral(db, client, doc, "3", "", "", TODAY)
     outside = contingencies.request_self_referral(
         db, client, doc, "3", (TODAY - timedelta(days=3)).isoformat(), "", TODAY
@@ -194,6 +197,42 @@ def test_self_referral_is_checked_against_the_agreed_terms_and_recorded(db, circ
     assert inside.within_terms and not outside.within_terms
     record = contingencies.crisis_record(db, client, doc, TODAY)
     assert [r.within_terms for r in record.self_referrals] == [False, True]
+
+
+def test_terms_nobody_agreed_are_no_right_but_the_request_still_reaches_the_team(
+    db, circle, library
+):
+    """The client declined version 1, the only one: "up to 5 nights" is not agreed, so a
+    request that would fit it is a plain request, and the team is asked all the same."""
+    doc = start(db, circle, library)  # proposes up to 5 nights
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    signoff.sign(db, worker, doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    signoff.sign(db, client, doc, 1, "declined", "Not yet", PASSWORD)
+    assert not contingencies.crisis_record(db, client, doc, TODAY).terms.agreed
+
+    asked = contingencies.request_self_referral(db, client, doc, "3", "", "", TODAY)
+    assert (asked.within_terms, asked.agreed, asked.reasons) == (False, False, (NOTHING_AGREED,))
+    request = contingencies.crisis_record(db, client, doc, TODAY).self_referrals[0]
+    assert (request.within_terms, request.agreed) == (False, False)
+    with db.read() as s:
+        alerts = s.scalars(sa.select(CrisisAlert.kind).where(CrisisAlert.document_id == doc))
+        assert list(alerts) == ["self_referral"]
+
+
+def test_starting_the_plan_while_it_is_in_effect_says_so_before_anything_else(db, circle, library):
+    """The other person started it while this form was open: whatever this form says, the
+    answer is that the plan is already in effect (not, say, "the date is in the past")."""
+    doc = start(db, circle, library)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(
+        db, actor_for(circle.client), doc, "Not sleeping", "", ends, TODAY
+    )
+    with pytest.raises(ContentInvalid) as err:
+        contingencies.start_contingency(
+            db, actor_for(circle.key_worker), doc, "", "", "not a date", TODAY
+        )
+    assert err.value.errors == {"observed": contingencies.ALREADY_IN_EFFECT}
+    assert "already in effect" in contingencies.ALREADY_IN_EFFECT
 
 
 def test_a_draft_after_the_agreement_does_not_change_the_terms_in_force(db, circle, library):

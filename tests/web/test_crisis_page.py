@@ -1,0 +1,158 @@
+"""The crisis page, as the client and key worker read it on their phones: nothing unagreed is
+presented as agreed, a refused form says so where it is seen, and contacts can be rung."""
+
+from __future__ import annotations
+
+import html as markup
+import re
+from datetime import timedelta
+
+import pytest
+
+from careplan.domain.local_time import service_today
+from careplan.services import contingencies, documents, signoff
+from careplan.services.accounts import actor_for
+from tests.conftest import csrf_token, login
+from tests.factories import PASSWORD, Circle, make_agreement
+
+TODAY = service_today()
+
+
+@pytest.fixture
+def circle(app) -> Circle:
+    return Circle()
+
+
+def _declined(db, circle) -> int:
+    """An agreement whose only version the key worker signed and the client declined."""
+    doc = make_agreement(circle.key_worker, circle.client)  # proposes up to 5 nights
+    signoff.sign(db, actor_for(circle.key_worker), doc, 1, "signed", "", PASSWORD, True)
+    signoff.sign(db, actor_for(circle.client), doc, 1, "declined", "Not yet", PASSWORD)
+    return doc
+
+
+def _summary(page: str) -> str:
+    match = re.search(r'<div class="error" role="alert" id="error-summary".*?</div>', page, re.S)
+    assert match, "no error summary at the top of the page"
+    return match.group()
+
+
+def test_a_declined_agreement_gives_no_agreed_stay_on_the_page_or_in_the_answer(app, db, circle):
+    doc = _declined(db, circle)
+    browser = login(app.test_client(), circle.client)
+    page = browser.get(f"/documents/{doc}/crisis-plan").get_data(as_text=True)
+    assert "Nothing is agreed by both of you yet" in page
+    assert "The agreement says" not in page and "up to 5 nights" not in page
+    assert "no agreed right to a short stay" in page and "You can still ask" in page
+    assert "What we agreed" not in page and "What is written so far (not agreed yet)" in page
+
+    # Someone in crisis can always ask: the request is taken, as a request.
+    sent = browser.post(
+        f"/documents/{doc}/self-referral",
+        data={
+            "nights": "3",
+            "last_discharge_on": "",
+            "note": "",
+            "csrf_token": csrf_token(browser),
+        },
+    )
+    assert sent.status_code == 302
+    page = browser.get(f"/documents/{doc}/crisis-plan").get_data(as_text=True)
+    assert "Nothing is agreed by both of you yet, so this is a request, not an agreed stay." in page
+    assert "It has gone to the team." in page
+    assert "within the agreed terms" not in page.lower()
+    assert "outside the agreed terms" not in page.lower()
+    assert "A request (nothing was agreed yet)" in page
+
+    # Once both sign a version, its terms are stated and requests checked against them.
+    client = actor_for(circle.client)
+    content = documents.open_document(db, client, doc).content
+    content["sections"]["contingencies"]["what_helps"] = {"text": "A call from my sister."}
+    documents.save_version(db, client, doc, 1, content, "Talked it through")
+    for who in (client, actor_for(circle.key_worker)):
+        signoff.sign(db, who, doc, 2, "signed", "", PASSWORD, confirm_blank=True)
+    page = browser.get(f"/documents/{doc}/crisis-plan").get_data(as_text=True)
+    assert "The agreement says: up to 5 nights" in page and "no agreed right" not in page
+    assert "What we agreed" in page
+    browser.post(
+        f"/documents/{doc}/self-referral", data={"nights": "3", "csrf_token": csrf_token(browser)}
+    )
+    page = browser.get(f"/documents/{doc}/crisis-plan").get_data(as_text=True)
+    assert "This request is within the agreed terms." in page
+
+
+def test_starting_the_plan_already_in_effect_is_said_at_the_top_and_gives_back_the_words(
+    app, db, circle
+):
+    """The key worker had the page open from before the client started the plan."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(
+        db, actor_for(circle.client), doc, "Not sleeping", "", ends, TODAY
+    )
+    browser = login(app.test_client(), circle.key_worker)
+    typed = {
+        "observed": 'Alex rang, very low.\nSister <Jo> is with "him".',
+        "actions_taken": "Called Jo.",
+        "ends_on": ends,
+    }
+    refused = browser.post(
+        f"/documents/{doc}/crisis-plan/start", data=typed | {"csrf_token": csrf_token(browser)}
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    summary = _summary(page)
+    assert "already in effect" in summary and 'href="#observed"' in summary
+    assert page.index("error-summary") < page.index("The plan is in effect now")
+    kept = re.search(r'<section[^>]*id="kept".*?</section>', page, re.S).group()
+    given_back = {
+        name: markup.unescape(words)
+        for name, words in re.findall(
+            r'<textarea id="(\w+)"[^>]*readonly[^>]*>(.*?)</textarea>', kept, re.S
+        )
+    }
+    assert given_back == typed
+    assert "<Jo>" not in kept  # escaped, as everything typed
+
+
+def test_a_start_form_with_a_mistake_says_the_plan_is_not_in_effect_at_the_top(app, db, circle):
+    doc = make_agreement(circle.key_worker, circle.client)
+    browser = login(app.test_client(), circle.client)
+    refused = browser.post(
+        f"/documents/{doc}/crisis-plan/start",
+        data={"observed": "", "ends_on": TODAY.isoformat(), "csrf_token": csrf_token(browser)},
+    )
+    assert refused.status_code == 422
+    summary = _summary(refused.get_data(as_text=True))
+    assert "The plan is not in effect yet, and nobody has been told." in summary
+    assert '<a href="#observed">Please say what was noticed.</a>' in summary
+
+
+def test_contacts_phone_numbers_are_tap_to_call_and_everything_else_stays_text(app, db, circle):
+    doc = make_agreement(
+        circle.key_worker,
+        circle.client,
+        {
+            "boundaries": {
+                "out_of_hours": [{"name": "Out-of-hours team", "how_to_contact": "0161 496 0000"}]
+            },
+            "contingencies": {
+                "warning_signs": {"text": "I stop sleeping."},
+                "contacts": [
+                    {
+                        "name": "Jo Morgan",
+                        "role": "sister",
+                        "how_to_contact": "<b>Evenings</b> 07700 900123, flat 12",
+                    }
+                ],
+            },
+        },
+    )
+    browser = login(app.test_client(), circle.client)
+    for path in (f"/documents/{doc}/crisis-plan", f"/documents/{doc}"):
+        page = browser.get(path).get_data(as_text=True)
+        assert 'How: <a href="tel:01614960000">0161 496 0000</a>' in page, path
+        assert (
+            'How: &lt;b&gt;Evenings&lt;/b&gt; <a href="tel:07700900123">07700 900123</a>, flat 12'
+            in page
+        ), path
