@@ -176,6 +176,13 @@ def calendar_address():
     return _settings_page(calendar_url=url)
 
 
+@bp.app_template_filter("webcal")
+def webcal(address: str) -> str:
+    """The feed's address as a link that calendar apps (on phones especially) open as a
+    subscription, instead of downloading the file once."""
+    return "webcal://" + address.split("://", 1)[-1]
+
+
 @bp.get("/calendar.ics")
 def calendar_feed():
     """The private feed. No sign-in (calendar apps cannot), so the secret address is the key;

@@ -133,7 +133,9 @@ def test_a_decline_a_handover_and_the_calendar_feed_over_http(db, gunicorn_url):
 
     # ... and makes a private calendar address: the feed answers without cookies, until stopped.
     path, page = landed(client.post("/me/calendar", {"action": "new"}, page))
-    feed = urlsplit(re.search(r'<code class="words">([^<]+)</code>', page).group(1))
+    feed = urlsplit(re.search(r'id="calendar-address" readonly value="([^"]+)"', page).group(1))
+    # A link a phone's calendar opens as a subscription, to the same address.
+    assert f'href="webcal://{feed.netloc}{feed.path}?{feed.query}"' in page
     address = f"{feed.path}?{feed.query}".replace("&amp;", "&")
     with Browser(gunicorn_url).get(address) as calendar:
         assert calendar.headers["Content-Type"].startswith("text/calendar")
