@@ -62,7 +62,9 @@ def test_the_key_worker_home_lists_each_client_waiting_for_their_signature(app, 
 
 def test_the_supervisor_and_the_new_worker_see_the_handover(app, db):
     circle = Circle()
-    make_plan(circle.key_worker, circle.client)
+    agreed = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), agreed, 1, "signed", "", PASSWORD)
     incoming = KeyWorkerFactory(team_id=circle.team.id)
     handovers.start(db, actor_for(circle.key_worker), circle.client.id, incoming.id, "Moving.")
     link = f'href="/clients/{circle.client.id}#handover"'
@@ -71,6 +73,11 @@ def test_the_supervisor_and_the_new_worker_see_the_handover(app, db):
     assert link in part and "over to you" in part
     client_part = section(page(app, circle.client))
     assert link in client_part and "Your key worker is changing" in client_part
+    # Before the button, which cannot be pressed yet: what to do first.
+    records = page(app, incoming, f"/clients/{circle.client.id}")
+    said = records.index("To take over, first open each agreed document above.")
+    button = records.index(' disabled aria-describedby="before-taking-over">I have read')
+    assert said < button and 'id="before-taking-over"' in records
 
 
 def test_nobody_else_sees_the_clients_list_of_what_waits(app, db):
