@@ -101,6 +101,17 @@ def in_access_log(name: str, role: object, *, theirs_then: bool, theirs_now: boo
     return person(name, role, is_reader=False, reader_is_client=True)
 
 
+def both_of(*, reader_is_party: bool, client_name: str = "", former: bool = False) -> str:
+    """The two who sign, named to the reader: "both of you" to the client and their key
+    worker; to anyone else reading (an advocate, a supervisor, a colleague, a key worker who
+    took over since), who they are. `former`: the key worker who signed has since handed
+    the client over."""
+    if reader_is_party:
+        return "both of you"
+    worker = "former key worker" if former else "key worker"
+    return f"both {client_name or 'the client'} and their {worker}"
+
+
 def sentence(text: str) -> str:
     """The first letter in capitals ("you signed" -> "You signed"), the rest as it is."""
     return text[:1].upper() + text[1:]

@@ -46,6 +46,29 @@ def person(
     )
 
 
+@pass_context
+def both(context, signed: int | None = None) -> str:
+    """{{ both() }} on a document's pages: "both of you" to its client and their key worker,
+    "both Alex and their key worker" to everyone else. `signed`: a version already signed by
+    the two, where "you" is only someone who signed it (not a key worker who took over
+    since)."""
+    reader_id, _ = _reader()
+    doc = context.get("doc")
+    signoff = getattr(doc, "signoff", None)
+    parties: set[int | None] = set()
+    if signoff is not None:
+        parties = {doc.client_id} | (
+            {signoff.key_worker_id}
+            if signed is None
+            else {sig.user_id for sig in signoff.signatures if sig.version_number == signed}
+        )
+    return wording.both_of(
+        reader_is_party=reader_id is not None and reader_id in parties,
+        client_name=getattr(doc, "client_called", "") or getattr(doc, "client_name", ""),
+        former=signed is not None and signoff is not None and signoff.key_worker_id not in parties,
+    )
+
+
 def waiting(labels, client: str, key_worker: str = "") -> str:
     """{{ waiting(so.waiting_for, doc.client_called, so.key_worker_name) }}: "your signature"."""
     _, reader_role = _reader()
@@ -60,5 +83,6 @@ def waiting(labels, client: str, key_worker: str = "") -> str:
 def install(app: Flask) -> None:
     app.jinja_env.globals["person"] = person
     app.jinja_env.globals["waiting"] = waiting
+    app.jinja_env.globals["both"] = both
     app.jinja_env.filters["sentence"] = wording.sentence
     app.jinja_env.filters["closed"] = wording.closed

@@ -3,6 +3,7 @@
 from careplan.domain.roles import Role
 from careplan.domain.wording import (
     Named,
+    both_of,
     closed,
     in_access_log,
     person,
@@ -112,3 +113,11 @@ def test_the_access_log_names_a_key_worker_by_what_they_were_then_and_are_now():
         assert in_access_log("Sam", "supervisor", theirs_then=then, theirs_now=now) == (
             "Sam, a supervisor"
         )
+
+
+def test_both_of_you_only_to_the_two_who_sign():
+    assert both_of(reader_is_party=True, client_name="Al") == "both of you"
+    assert both_of(reader_is_party=False, client_name="Al") == "both Al and their key worker"
+    assert both_of(reader_is_party=False, client_name="Al", former=True) == (
+        "both Al and their former key worker"
+    )

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from flask import render_template_string
 
-from careplan.services import comments, documents, signoff
+from careplan.services import accounts, comments, documents, signoff
 from careplan.services.accounts import actor_for
-from tests.factories import PASSWORD, Circle, make_agreement, make_plan
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_agreement, make_plan
 from tests.web.test_plan_pages import _browser, _page
 
 LABELS = ("(client)", "(key_worker)", "(key worker)", "(advocate)", "(supervisor)")
@@ -88,6 +88,39 @@ def test_the_key_worker_reads_the_clients_name_and_their_own_you(app, db, circle
     words = _words(_page(supervisor.get(f"/documents/{doc}")).html)
     assert f"{circle.key_worker.display_name}, Al's key worker, signed version 1" in words
     _plain(words)
+
+
+def test_both_of_you_is_said_only_to_the_two_who_sign(app, db, circle):
+    """An advocate reads who the two are; so does a key worker who took over after the
+    version was agreed: they did not agree it."""
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    for reader in (circle.client, circle.key_worker):
+        assert "Agreed by both of you" in _words(
+            _page(_browser(app, reader).get(f"/documents/{doc}")).html
+        )
+    advocate = _words(_page(_browser(app, circle.advocate).get(f"/documents/{doc}")).html)
+    assert "Agreed by both Al and their key worker" in advocate and "both of you" not in advocate
+
+    page = documents.open_document(db, actor_for(circle.client), doc)
+    page.content["what_matters"] = {"text": "Sundays with my daughter"}
+    documents.save_version(db, actor_for(circle.client), doc, 1, page.content)
+    advocate = _words(_page(_browser(app, circle.advocate).get(f"/documents/{doc}")).html)
+    assert "is a draft until both Al and their key worker sign it" in advocate
+    client = _words(_page(_browser(app, circle.client).get(f"/documents/{doc}")).html)
+    assert "is a draft until both of you sign it" in client
+
+    # A key worker who takes over: the draft waits for them; the agreement was not theirs.
+    agreed = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), agreed, 1, "signed", "", PASSWORD)
+    newcomer = KeyWorkerFactory(team_id=circle.team.id)
+    accounts.link_caseload(db, circle.client.email, newcomer.email)
+    mine = _words(_page(_browser(app, newcomer).get(f"/documents/{doc}")).html)
+    assert "is a draft until both of you sign it" in mine
+    theirs = _words(_page(_browser(app, newcomer).get(f"/documents/{agreed}")).html)
+    assert "Agreed by both Al and their former key worker" in theirs
 
 
 @pytest.mark.parametrize(
