@@ -1,0 +1,424 @@
+"""The state changes no other over-HTTP test made, through gunicorn over plain HTTP
+(tests/gunicorn.py): a partnership agreement started from a template on the client's page, a
+sealed PDF whose making failed tried again, messages marked read, the idle warning's "stay
+signed in", an administrator turning off someone's second step, a link to choose a new
+password asked for, and the API starting documents, commenting and declining. Every form is
+posted with its page's CSRF token; every answer is checked where a browser lands (or in the
+JSON), and in the database.
+
+A decline through the sign form is not here: test_plan_journey_over_http declines a version
+over HTTP already."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+import urllib.error
+from datetime import timedelta
+from http.cookiejar import CookieJar
+from urllib.parse import urlsplit
+from urllib.request import HTTPCookieProcessor, Request, urlopen
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+
+from careplan.db.models import (
+    AccountEmail,
+    AuditEvent,
+    BackupCode,
+    Comment,
+    Document,
+    Notification,
+    PasswordLink,
+    PdfRender,
+    SignatureRecord,
+    User,
+)
+from careplan.domain.api_tokens import SCOPES
+from careplan.domain.local_time import service_today
+from careplan.services import api_tokens, pdfs, second_factor, signoff
+from careplan.services.accounts import actor_for
+from tests.factories import (
+    PASSWORD,
+    Circle,
+    ClientFactory,
+    NotificationFactory,
+    make_plan,
+)
+from tests.gunicorn import CSRF, Browser, landed
+
+pytestmark = pytest.mark.slow
+
+
+def _refused(call) -> tuple[int, str]:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        call()
+    return refused.value.code, refused.value.read().decode()
+
+
+def _count(db, *where) -> int:
+    with db.read() as s:
+        return s.scalar(sa.select(sa.func.count()).where(*where))
+
+
+# --- an agreement started from a template, and a failed PDF tried again ------------------------
+
+
+def test_an_agreement_is_started_from_a_template_and_a_failed_pdf_is_tried_again_over_http(
+    app, db, gunicorn_url
+):
+    circle = Circle()
+    client, worker = Browser(gunicorn_url), Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    worker.sign_in(circle.key_worker)
+    records = f"/clients/{circle.client.id}"
+
+    # The key worker chooses a template on the client's page and starts the agreement: they
+    # land on its edit page, and it is the client's, from that template, with nothing written.
+    page = worker.get(records).read().decode()
+    assert re.search(r'<option value="general">Partnership agreement</option>', page)
+    start = {"template_id": "general"}
+    path, edit = landed(worker.post(f"{records}/agreements", start, page))
+    doc = int(re.fullmatch(r"/documents/(\d+)/edit", path).group(1))
+    assert "Partnership agreement" in edit
+    with db.read() as s:
+        row = s.get(Document, doc)
+        assert (row.client_id, row.kind, row.head_number) == (circle.client.id, "agreement", 0)
+        assert row.created_by_id == circle.key_worker.id
+        assert (row.template["id"], row.title) == ("general", "Partnership agreement")
+        recorded = s.scalar(
+            sa.select(AuditEvent.detail).where(
+                AuditEvent.action == "document.create", AuditEvent.object_id == doc
+            )
+        )
+        assert recorded["template"]["id"] == "general"
+    # A second tap gives the same empty agreement, not a look-alike; no template, nothing.
+    path, _ = landed(worker.post(f"{records}/agreements", start, page))
+    assert path == f"/documents/{doc}/edit"
+    code, refusal = _refused(
+        lambda: worker.post(f"{records}/agreements", {"template_id": "x"}, page)
+    )
+    assert code == 400 and "Please choose one of the agreement templates." in refusal
+    assert _count(db, Document.client_id == circle.client.id) == 1
+
+    # A plan both signed, whose sealed PDF failed every try.
+    plan = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), plan, 1, "signed", "", PASSWORD, confirm_blank=True)
+    with db.write() as s:
+        s.execute(
+            sa.update(PdfRender)
+            .where(PdfRender.document_id == plan)
+            .values(status="failed", attempts=3, error="the renderer ran out of time")
+        )
+    signed = f"/documents/{plan}/versions/1/signed.pdf"
+    failed = client.get(signed)
+    assert failed.status == 202
+    page = failed.read().decode()
+    assert "We could not make the PDF" in page and "after 3 tries" in page
+    assert f'action="{signed}/retry"' in page
+
+    # The client tries again: they land on the waiting page, and the PDF is due again.
+    path, page = landed(client.post(f"{signed}/retry", {}, page))
+    assert path == signed
+    assert "We will try to make the PDF again." in page and "Your PDF is being prepared" in page
+    with db.read() as s:
+        render = s.scalar(sa.select(PdfRender).where(PdfRender.document_id == plan))
+        assert (render.status, render.attempts) == ("pending", 0)
+    # ... and once the PDF job has run, it downloads.
+    assert pdfs.run_pending(db, pdfs.PdfSettings.from_config(app.config, app.instance_path)) == 1
+    with client.get(signed) as ready:
+        assert ready.status == 200 and ready.read().startswith(b"%PDF")
+
+
+# --- the API: a document started, a comment, a decline -----------------------------------------
+
+
+def _call(base: str, method: str, path: str, token: str, body: dict | None = None):
+    """(status, headers, JSON) of one request, errors included."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = Request(base + path, data=data, headers=headers, method=method)
+    try:
+        with urlopen(request, timeout=60) as response:
+            return response.status, response.headers, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, json.loads(err.read())
+
+
+def test_documents_are_started_commented_on_and_declined_through_the_api_over_http(
+    db, gunicorn_url
+):
+    circle = Circle()
+    plan = make_plan(circle.key_worker, circle.client)
+    expires = service_today() + timedelta(days=30)
+    worker, client = (
+        api_tokens.create(db, actor_for(person), "tests", tuple(SCOPES), expires).secret
+        for person in (circle.key_worker, circle.client)
+    )
+
+    # The key worker starts an agreement from a template: 201, and it is there, empty.
+    started = f"/api/v1/clients/{circle.client.id}/documents"
+    wanted = {"kind": "agreement", "template_id": "ost_primary_care"}
+    status, headers, made = _call(gunicorn_url, "POST", started, worker, wanted)
+    assert status == 201, made
+    assert headers["Cache-Control"] == "no-store" and "Set-Cookie" not in headers
+    assert set(made) == {"id", "client_id", "kind"}
+    assert (made["client_id"], made["kind"]) == (circle.client.id, "agreement")
+    with db.read() as s:
+        row = s.get(Document, made["id"])
+        assert (row.client_id, row.kind, row.head_number) == (circle.client.id, "agreement", 0)
+        assert (row.template["id"], row.created_by_id) == ("ost_primary_care", circle.key_worker.id)
+    # Asked again, the same empty one; an unknown template starts nothing.
+    assert _call(gunicorn_url, "POST", started, worker, wanted)[2]["id"] == made["id"]
+    status, _, refused = _call(
+        gunicorn_url, "POST", started, worker, {"kind": "agreement", "template_id": "nope"}
+    )
+    assert status == 422 and "template_id" in refused["error"]["fields"]
+    assert _count(db, Document.client_id == circle.client.id, Document.kind == "agreement") == 1
+    status, _, opened = _call(gunicorn_url, "GET", f"/api/v1/documents/{made['id']}", client)
+    assert status == 200 and opened["head_number"] == 0 and opened["kind"] == "agreement"
+
+    # The client comments on a part of the plan: 204 with no body, and it is listed.
+    comment = {"section_key": "what_matters", "version_number": 1, "body": "Yes, that is me."}
+    request = Request(
+        f"{gunicorn_url}/api/v1/documents/{plan}/comments",
+        data=json.dumps(comment).encode(),
+        headers={"Authorization": f"Bearer {client}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urlopen(request, timeout=60) as answer:
+        assert answer.status == 204 and answer.read() == b""
+        assert "Content-Type" not in answer.headers and "Set-Cookie" not in answer.headers
+    with db.read() as s:
+        assert s.execute(
+            sa.select(Comment.author_id, Comment.section_key, Comment.version_number, Comment.body)
+            .where(Comment.document_id == plan)
+        ).all() == [(circle.client.id, "what_matters", 1, "Yes, that is me.")]  # fmt: skip
+    status, _, listed = _call(gunicorn_url, "GET", f"/api/v1/documents/{plan}/comments", worker)
+    assert status == 200 and [c["body"] for c in listed["items"]] == ["Yes, that is me."]
+
+    # The client declines version 1 with a reason. A wrong password records nothing.
+    decline = f"/api/v1/documents/{plan}/versions/1/decline"
+    because = "Not the part about my mum."
+    status, _, refused = _call(
+        gunicorn_url, "POST", decline, client, {"password": "not mine", "reason": because}
+    )
+    assert status == 422 and "password" in refused["error"]["fields"]
+    assert _count(db, SignatureRecord.document_id == plan) == 0
+    status, _, result = _call(
+        gunicorn_url, "POST", decline, client, {"password": PASSWORD, "reason": because}
+    )
+    assert status == 200, result
+    assert sorted(result.pop("waiting_for")) == [
+        "client",
+        "key_worker",
+    ]  # a decline agrees to nothing
+    assert result == {
+        "document_id": plan,
+        "version_number": 1,
+        "outcome": "declined",
+        "state": "declined",
+        "agreed_version": None,
+    }
+    with db.read() as s:
+        assert s.execute(
+            sa.select(
+                SignatureRecord.user_id, SignatureRecord.outcome, SignatureRecord.comment,
+                SignatureRecord.method,
+            ).where(SignatureRecord.document_id == plan)
+        ).all() == [(circle.client.id, "declined", because, "password re-entered")]  # fmt: skip
+        assert s.scalar(sa.select(Document.signoff_state).where(Document.id == plan)) == "declined"
+    # Declined once is declined: a second try is a conflict, and still one record.
+    status, _, again = _call(
+        gunicorn_url, "POST", decline, client, {"password": PASSWORD, "reason": because}
+    )
+    assert status == 409, again
+    assert _count(db, SignatureRecord.document_id == plan) == 1
+
+
+# --- messages, the idle warning, the second step and a forgotten password ----------------------
+
+
+KEY = secrets.token_urlsafe(48)
+
+
+def _serializer():
+    """Flask's own signing of the session cookie, with the key gunicorn was given."""
+    signer = Flask(__name__)
+    signer.secret_key = KEY
+    return SecureCookieSessionInterface().get_signing_serializer(signer)
+
+
+def _jar(browser: Browser) -> CookieJar:
+    return next(h.cookiejar for h in browser.opener.handlers if isinstance(h, HTTPCookieProcessor))
+
+
+def _session_cookie(browser: Browser):
+    [cookie] = [c for c in _jar(browser) if c.name == "session"]
+    return cookie
+
+
+def _keep_alive(browser: Browser, page_url: str, page: str):
+    """What idle.js sends when "Stay signed in" is pressed: fetch() POSTing a FormData of the
+    page's first csrf_token, with the cookies, as a browser sends it (and with the same
+    User-Agent as the rest of the session: the session is bound to it)."""
+    boundary = "----WebKitFormBoundary" + secrets.token_hex(8)
+    token = CSRF.search(page).group(1)
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        f"{token}\r\n--{boundary}--\r\n"
+    ).encode()
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(browser.base))
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Accept": "*/*",
+        "Origin": origin,
+        "Referer": page_url,
+        "Sec-Fetch-Site": "same-origin",
+        "Sec-Fetch-Mode": "cors",
+        "Sec-Fetch-Dest": "empty",
+    }
+    url = browser.base + re.search(r'data-keep-alive-url="([^"]+)"', page).group(1)
+    return browser.opener.open(Request(url, data=body, headers=headers, method="POST"), timeout=60)
+
+
+def test_messages_are_read_the_session_is_kept_a_second_step_removed_and_a_link_asked_for(
+    app, db, monkeypatch, request, tmp_path
+):
+    monkeypatch.setenv("SECRET_KEY", KEY)  # to read and age the session cookie gunicorn signs
+    url = request.getfixturevalue("gunicorn_url")
+
+    # --- Messages: one marked read from its own button, then the rest at once.
+    person, someone_else = ClientFactory(), ClientFactory()
+    first, second = (
+        NotificationFactory(user_id=person.id, text=text)
+        for text in ("Your review is due soon.", "Kim signed version 2.")
+    )
+    theirs = NotificationFactory(user_id=someone_else.id, text="Not yours.")
+    browser = Browser(url)
+    browser.sign_in(person)
+    assert "You have 2 new messages." in browser.get("/").read().decode()
+    page = browser.get("/me/notifications").read().decode()
+    ids = re.findall(r'name="notification_id" value="(\d+)"', page)
+    assert sorted(ids) == sorted([str(first.id), str(second.id)])
+    path, page = landed(browser.post("/me/notifications/read", {"notification_id": first.id}, page))
+    assert path == "/me/notifications"
+    assert re.findall(r'name="notification_id" value="(\d+)"', page) == [str(second.id)]
+    assert page.count('<strong class="tag">New</strong>') == 1 and "Mark all as read" in page
+    with db.read() as s:
+        read = dict(s.execute(sa.select(Notification.id, Notification.read_at)).all())
+    assert read[first.id] is not None and read[second.id] is None and read[theirs.id] is None
+    path, page = landed(browser.post("/me/notifications/read", {}, page))
+    assert path == "/me/notifications"
+    assert "Mark all as read" not in page and '<strong class="tag">New</strong>' not in page
+    assert "Your review is due soon." in page and "Kim signed version 2." in page
+    with db.read() as s:
+        read = dict(s.execute(sa.select(Notification.id, Notification.read_at)).all())
+    assert None not in (read[first.id], read[second.id]) and read[theirs.id] is None
+    assert "new message" not in browser.get("/").read().decode()
+
+    # --- "Stay signed in": the idle clock starts again, with no redirect (the script takes a
+    # redirect for a sign-out). Sent once the clock had 14 of its 15 minutes gone.
+    serializer = _serializer()
+    account = f"{url}/me/account"
+    page = browser.get("/me/account").read().decode()
+    assert 'data-idle-seconds="900"' in page
+    cookie = _session_cookie(browser)
+    state = serializer.loads(cookie.value)
+    state["last_seen"] = time.time() - 14 * 60
+    cookie.value = serializer.dumps(state)
+    with _keep_alive(browser, account, page) as kept:
+        assert (kept.status, kept.url, kept.read()) == (204, f"{url}/session/keep-alive", b"")
+    restarted = serializer.loads(_session_cookie(browser).value)
+    assert restarted["last_seen"] > time.time() - 60
+    assert urlsplit(browser.get("/me/account").url).path == "/me/account"  # still signed in
+    # Past the idle time, the same request finds the session over: signed out, and redirected
+    # to sign in, which the script follows.
+    page = browser.get("/me/account").read().decode()
+    cookie = _session_cookie(browser)
+    state = serializer.loads(cookie.value)
+    state["last_seen"] = time.time() - 16 * 60
+    cookie.value = serializer.dumps(state)
+    with _keep_alive(browser, account, page) as out:
+        assert urlsplit(out.url).path == "/login"
+        assert "You were signed out because the page was left for a while." in out.read().decode()
+    assert urlsplit(browser.get("/me/account").url).path == "/login"
+
+    # --- An administrator turns off the second step of someone who lost their phone.
+    circle = Circle()
+    plan = make_plan(circle.key_worker, circle.client)
+    setup = second_factor.begin(db, actor_for(circle.client), "careplan")
+    code = pyotp.TOTP(setup.secret).now()
+    second_factor.turn_on(db, actor_for(circle.client), setup.secret, code, PASSWORD)
+    assert _count(db, BackupCode.user_id == circle.client.id) == 10
+    client = Browser(url)
+    client.sign_in(circle.client)
+    assert 'autocomplete="one-time-code"' in client.get(f"/documents/{plan}").read().decode()
+    admin = Browser(url)
+    admin.sign_in(circle.admin)
+    account = f"/admin/users/{circle.client.id}"
+    page = admin.get(account).read().decode()
+    assert "Turn off their second step when signing" in page
+    path, page = landed(admin.post(f"{account}/second-factor", {}, page))
+    assert path == account
+    assert "The second step is off. They sign with their password until they set it up" in page
+    assert "Turn off their second step when signing" not in page
+    with db.read() as s:
+        user = s.get(User, circle.client.id)
+        assert (user.second_factor_secret, user.second_factor_since) == (None, None)
+        removed_by = sa.select(AuditEvent.actor_id, AuditEvent.object_id).where(
+            AuditEvent.action == "user.second_factor_removed"
+        )
+        assert s.execute(removed_by).all() == [(circle.admin.id, circle.client.id)]
+        assert ("second_factor_off", circle.client.email) in s.execute(
+            sa.select(AccountEmail.kind, AccountEmail.to_address).where(
+                AccountEmail.recipient_id == circle.client.id
+            )
+        ).all()
+    assert _count(db, BackupCode.user_id == circle.client.id) == 0
+    # The client signs with their password alone now.
+    page = client.get(f"/documents/{plan}").read().decode()
+    assert 'autocomplete="one-time-code"' not in page
+    sign = {"outcome": "signed", "password": PASSWORD, "confirm_blank": "yes"}
+    path, page = landed(client.post(f"/documents/{plan}/versions/1/sign", sign, page))
+    assert path == f"/documents/{plan}" and "You signed version 1." in page
+    with db.read() as s:
+        methods = s.scalars(
+            sa.select(SignatureRecord.method).where(SignatureRecord.user_id == circle.client.id)
+        ).all()
+    assert methods == ["password re-entered"]
+
+    # --- A forgotten password: the same answer for an address with an account and one
+    # without; only the account gets a link (printed in the log: no mail server is set).
+    anyone = Browser(url)
+    form = anyone.get("/forgot-password").read().decode()
+    answers = {}
+    for address in (person.email.upper(), "nobody@example.org"):
+        with anyone.post("/forgot-password", {"email": address}, form) as answer:
+            assert (answer.status, urlsplit(answer.url).path) == (200, "/forgot-password")
+            shown = answer.read().decode()
+        assert f"If there is an account for <strong>{address}</strong>" in shown
+        answers[address] = CSRF.sub("csrf", shown.replace(address, "X"))
+    assert answers[person.email.upper()] == answers["nobody@example.org"]
+    with db.read() as s:
+        assert s.execute(
+            sa.select(PasswordLink.user_id, PasswordLink.purpose, PasswordLink.used_at)
+        ).all() == [(person.id, "reset", None)]
+    log = tmp_path / "gunicorn.log"  # the e-mail is written there from a thread of its own
+    mail = re.compile(rf"To: {re.escape(person.email)}\n.*?(/set-password/[\w-]+)", re.S)
+    deadline = time.monotonic() + 10
+    while not (sent := mail.search(log.read_text())):
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.05)
+    assert "To: nobody@example.org" not in log.read_text()
+    assert "Choose a new password" in Browser(url).get(sent.group(1)).read().decode()
