@@ -127,11 +127,10 @@ def create_document(client_id: int):
     template = None
     if body["kind"] == "agreement":
         template = get_library().templates.get(body["template_id"])
-        if template is None:
-            # Access is checked first so a stranger learns nothing about this client.
-            documents.client_records(db, actor(), client_id)
-            raise ApiError(422, fields={"template_id": ["No agreement template has this id."]})
-    doc_id = documents.create_document(db, actor(), client_id, body["kind"], template=template)
+    try:
+        doc_id = documents.create_document(db, actor(), client_id, body["kind"], template=template)
+    except ContentInvalid as err:  # no such template (asked after who is asking)
+        raise ApiError(422, fields={"template_id": ["No agreement template has this id."]}) from err
     return _dump(
         schemas.CreatedDocument, {"id": doc_id, "client_id": client_id, "kind": body["kind"]}, 201
     )

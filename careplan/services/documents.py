@@ -616,6 +616,9 @@ def _reader(actor: Actor, doc: Document, key_worker_id: int | None) -> str:
 # --- writing -----------------------------------------------------------------------------
 
 
+NO_SUCH_TEMPLATE = "Please choose one of the agreement templates."
+
+
 def create_document(
     db: Database,
     actor: Actor,
@@ -630,9 +633,8 @@ def create_document(
     starting one, would otherwise leave empty look-alikes that nobody can tell apart or
     remove. Starts for one client take turns (the client's row is locked; SQLite's writes
     take turns anyway), so two at the same moment also get the same one."""
-    if kind not in KIND_LABELS or (kind == "agreement") != (template is not None):
+    if kind not in KIND_LABELS or (kind != "agreement" and template is not None):
         raise Invalid("Unknown kind of document.")
-    title = template["name"] if template else KIND_LABELS[kind]
     with db.write() as s:
         client = locked(s, User, client_id)
         if client is None or client.role != Role.CLIENT.value:
@@ -640,6 +642,10 @@ def create_document(
         access = require_read(s, actor, client_id)
         if not access.edit:
             raise ReadOnly("You can read this person's records but not start new ones.")
+        # After who is asking, so a stranger learns nothing of this client from the answer.
+        if kind == "agreement" and template is None:
+            raise ContentInvalid({"template_id": NO_SUCH_TEMPLATE})
+        title = template["name"] if template else KIND_LABELS[kind]
         for empty_id, its_template in s.execute(
             select(Document.id, Document.template)
             .where(

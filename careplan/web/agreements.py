@@ -23,13 +23,12 @@ bp = Blueprint("agreements", __name__)
 @login_required
 def new(client_id: int):
     template = get_library().templates.get(request.form.get("template_id", ""))
-    if template is None:
-        # Access is checked first so a stranger learns nothing about this client.
-        documents.client_records(get_db(), current_user.actor, client_id)
-        raise Invalid("Please choose one of the agreement templates.")
-    doc_id = documents.create_document(
-        get_db(), current_user.actor, client_id, "agreement", template=template
-    )
+    try:
+        doc_id = documents.create_document(
+            get_db(), current_user.actor, client_id, "agreement", template=template
+        )
+    except ContentInvalid as err:  # no such template (asked after who is asking)
+        raise Invalid(err.errors["template_id"]) from err
     return redirect(url_for("documents.edit", document_id=doc_id))
 
 

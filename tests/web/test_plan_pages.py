@@ -14,9 +14,9 @@ import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent
 from careplan.domain.local_time import service_today
-from careplan.services import contingencies, documents, signoff
+from careplan.services import audit, contingencies, documents, signoff
 from careplan.services.accounts import actor_for
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, Circle, make_agreement, make_plan
 
 # --- reading pages the way a browser does ------------------------------------------------------
@@ -288,6 +288,27 @@ def test_a_key_worker_and_a_client_write_a_plan_together(app, db, circle):
     assert unchosen.status_code == 302 and unchosen.location.endswith(f"/documents/{doc}/history")
     again = _page(as_client.get(unchosen.location)).html
     assert "Choose a version to compare from and one to compare to." in again
+
+
+def test_starting_an_agreement_from_no_template_records_no_read_and_tells_only_the_worker(
+    app, db, circle
+):
+    """Who is asking is checked before the template: a supervisor or an advocate, who may not
+    start documents, is told so, and the client's access log gains nothing (nothing was
+    shown); a stranger learns nothing; the key worker is asked to choose a template."""
+    url = f"/clients/{circle.client.id}/agreements"
+
+    def answer(who):
+        web = login(app.test_client(), who)
+        return web.post(url, data={"csrf_token": csrf_token(web), "template_id": "nope"})
+
+    worker = answer(circle.key_worker)
+    assert worker.status_code == 400
+    assert "Please choose one of the agreement templates." in worker.get_data(as_text=True)
+    assert [answer(p).status_code for p in (circle.supervisor, circle.advocate)] == [403, 403]
+    assert answer(Circle().key_worker).status_code == 404
+    assert audit.access_log(db, actor_for(circle.client)) == []
+    assert documents.client_records(db, actor_for(circle.client), circle.client.id).documents == []
 
 
 def test_a_document_of_one_version_offers_nothing_to_compare_yet(app, db, circle):
