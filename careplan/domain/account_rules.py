@@ -19,10 +19,23 @@ MAX_FULL_NAME_LENGTH = 200  # a person's or a team's name, as an administrator w
 PRONOUN_SUGGESTIONS = ("she/her", "he/him", "they/them")
 
 # Invisible characters that turn the text around them or hide in it (zero-width space,
-# direction marks, embeddings, overrides and isolates, the byte-order mark): in a name they
-# would let one name pass for another. Joiners stay: some scripts and emoji need them.
+# direction marks, the Arabic letter mark, embeddings, overrides and isolates, the word joiner
+# and invisible operators, the soft hyphen, the Mongolian vowel separator, the byte-order
+# mark): in a name they would let one name pass for another. The zero-width joiner and
+# non-joiner stay: some scripts and emoji need them.
 _HIDDEN = dict.fromkeys(
-    [0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+    [
+        0x00AD,
+        0x061C,
+        0x180E,
+        0x200B,
+        0x200E,
+        0x200F,
+        *range(0x202A, 0x202F),
+        *range(0x2060, 0x2065),
+        *range(0x2066, 0x206A),
+        0xFEFF,
+    ]
 )
 
 

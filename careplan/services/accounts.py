@@ -28,11 +28,19 @@ from .errors import Invalid, NotFound
 from .signoff import refresh_states_for_client
 from .throttle import throttle_for
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# No spaces and no control characters (a mail server would refuse them, and every message to
+# the address would fail); otherwise as loose as real addresses are.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 
 
 def looks_like_email(email: str) -> bool:
     return bool(_EMAIL.match(email)) and len(email) <= 320
+
+
+def not_an_email(email: str) -> str:
+    """The refusal, quoting what was typed (cut short: it may be pasted pages)."""
+    shown = email if len(email) <= 80 else email[:79] + "…"
+    return f"{shown!r} does not look like an e-mail address."
 
 
 def actor_for(user: User, ip: str = "") -> Actor:
@@ -96,7 +104,7 @@ def add_user(
     email = email.strip().lower()
     display_name = plain_name(display_name)
     if not looks_like_email(email):
-        raise Invalid(f"{email!r} does not look like an e-mail address.")
+        raise Invalid(not_an_email(email))
     if problem := full_name_problem(display_name):
         raise Invalid(problem)
     try:

@@ -232,7 +232,7 @@ def update_details(
     if problem := full_name_problem(name):
         raise Invalid(problem)
     if not accounts.looks_like_email(email):
-        raise Invalid(f"{email!r} does not look like an e-mail address.")
+        raise Invalid(accounts.not_an_email(email))
     with db.write() as s:
         user = _user(s, user_id)
         if team_id is not None and s.get(Team, team_id) is None:

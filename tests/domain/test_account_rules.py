@@ -51,6 +51,7 @@ def test_only_a_clients_own_account_events_belong_to_their_records():
 def test_a_name_keeps_no_character_that_hides_or_turns_the_text_around_it():
     assert plain_name("  Béa\u200b  Client\u202e ") == "Béa Client"
     assert plain_name("\u2067سارا\u2069") == "سارا"
+    assert plain_name("\u061c\u2060Bea\xad \u180eClient\u2062") == "Bea Client"
     assert plain_name("Ana\u200dïs") == "Ana\u200dïs"  # joiners stay: scripts need them
     assert full_name_problem(plain_name("\u200f")) is not None  # nothing left to read
     assert full_name_problem("---") is not None

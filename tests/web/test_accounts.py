@@ -3,6 +3,7 @@ a password, how a person wants to be called, and the administrators' account pag
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -183,6 +184,24 @@ def test_closing_an_account_signs_it_out_at_once(app, db):
     assert not _signs_in(app, person.email, PASSWORD)
     assert _post(admin, f"/admin/users/{person.id}/active", active="yes").status_code == 302
     assert _signs_in(app, person.email, PASSWORD)
+
+
+def test_an_address_no_mail_server_would_take_is_refused_and_quoted_briefly(app, db):
+    admin = login(app.test_client(), AdminFactory())
+    for email in ("a\x01b@example.org", "a b@example.org", "ab@example.org\x7f"):
+        refused = _post(admin, "/admin/users/new", name="Dee", email=email, role="client")
+        assert refused.status_code == 400, email
+        assert "does not look like an e-mail address" in refused.get_data(as_text=True)
+    pasted = "a" * 100_000 + "@example"
+    page = _post(admin, "/admin/users/new", name="Dee", email=pasted, role="client")
+    said = html.unescape(page.get_data(as_text=True))
+    assert page.status_code == 400  # the message quotes the start; the box keeps it all
+    assert f"'{'a' * 79}…' does not look like an e-mail address." in said
+    with db.read() as s:
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(User).where(User.display_name == "Dee"))
+            == 0
+        )
 
 
 def test_a_switch_that_says_neither_yes_nor_no_changes_nothing(app, db):
