@@ -35,9 +35,9 @@ bp = Blueprint("me", __name__)
 
 @bp.get("/me/advocates")
 @login_required
-def advocates():
+def advocates(confirming: int | None = None):
     choices = accounts.advocates_for(get_db(), current_user.actor)
-    return render_template("me/advocates.html", choices=choices)
+    return render_template("me/advocates.html", choices=choices, confirming=confirming)
 
 
 @bp.post("/me/advocates")
@@ -48,6 +48,10 @@ def change_advocate():
     if advocate_id is None or action not in {"invite", "revoke"}:
         flash("Please choose an advocate.")
         return redirect(url_for("me.advocates"))
+    if action == "invite" and request.form.get("confirm") != "yes":
+        # Everything the client has becomes readable by someone else: one tap on a phone
+        # (or a slip) must not do it. Stopping access is one tap: it only takes away.
+        return advocates(confirming=advocate_id)
     if action == "invite":
         accounts.invite_advocate(get_db(), current_user.actor, advocate_id)
         flash("Your advocate can now read your plans and comment. You can stop this at any time.")

@@ -299,7 +299,10 @@ def test_a_client_invites_an_advocate_who_reads_and_comments_until_the_client_st
     # look at version 1 before signing.
     page = client.get("/me/advocates").read().decode()
     invite = {"advocate_id": str(ash.id), "action": "invite"}
-    path, page = landed(client.post("/me/advocates", invite, page))
+    path, page = landed(client.post("/me/advocates", invite, page))  # asked first
+    assert f"Invite {ash.display_name}?" in page and "Your advocate can now" not in page
+    assert _refused(lambda: advocate.get(f"/documents/{doc}"))[0] == 404  # not yet
+    path, page = landed(client.post("/me/advocates", {**invite, "confirm": "yes"}, page))
     assert path == "/me/advocates" and "Your advocate can now read your plans" in page
     page = client.get(f"/documents/{doc}").read().decode()
     path, page = landed(client.post(f"/documents/{doc}/versions/1/ask-advocate", {}, page))

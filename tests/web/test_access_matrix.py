@@ -338,7 +338,7 @@ PLAIN_RULES: dict[str, PlainRule] = {
     "me.advocates": PlainRule({"GET": _only("client", Outcome(200), NOT_FOUND)}),
     "me.change_advocate": PlainRule(
         {"POST": _only("client", Outcome(302, _go("/me/advocates")), NOT_FOUND)},
-        form=lambda c: {"advocate_id": str(c.advocate.id), "action": "invite"},
+        form=lambda c: {"advocate_id": str(c.advocate.id), "action": "invite", "confirm": "yes"},
     ),
     "admin.users": PlainRule(
         {"GET": _only("admin", Outcome(200, check=_lists_accounts), NOT_FOUND)}

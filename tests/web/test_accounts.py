@@ -29,6 +29,7 @@ from tests.conftest import csrf_token, login
 from tests.factories import (
     PASSWORD,
     AdminFactory,
+    AdvocateFactory,
     Circle,
     ClientFactory,
     KeyWorkerFactory,
@@ -527,3 +528,26 @@ def test_an_administrator_sees_the_emails_given_up_on_and_tries_them_again(app, 
         as_text=True
     )
     assert "could not be sent" not in admin.get("/admin/users").get_data(as_text=True)
+
+
+def test_inviting_an_advocate_asks_first_and_says_what_they_will_see(app, db):
+    """One tap on a phone must not open every record to someone else; stopping is one tap."""
+    circle = Circle()
+    other = AdvocateFactory(display_name="Robin Advocate")
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    form = {"advocate_id": str(other.id), "action": "invite"}
+    asked = _post(web, "/me/advocates", **form)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Invite Robin Advocate?" in page
+    assert "read all your plans and agreements" in page and "cannot change or sign" in page
+    assert 'name="confirm" value="yes"' in page and "No, go back" in page
+    robin = login(app.test_client(), other)
+    assert robin.get(f"/documents/{doc}").status_code == 404  # nothing shared yet
+
+    assert _post(web, "/me/advocates", **form, confirm="yes").status_code == 302
+    assert robin.get(f"/documents/{doc}").status_code == 200
+    assert (
+        _post(web, "/me/advocates", advocate_id=str(other.id), action="revoke").status_code == 302
+    )
+    assert robin.get(f"/documents/{doc}").status_code == 404
