@@ -33,6 +33,7 @@ from ..domain.local_time import service_today
 from ..domain.merge import merge
 from ..domain.nested import leaf_texts
 from ..domain.roles import Role
+from ..domain.signoff import State
 from . import attention, audit, drafts, handovers, leaving
 from .access import access_to, require_read
 from .actor import Actor
@@ -767,6 +768,62 @@ def save_version(
         drafts.forget(s, actor.id, doc.id)
         findings = _language_in_changes(kind, parent.content if parent else None, content, terms)
         return SaveResult(doc.id, base_number + 1, saved=True, language=findings)
+
+
+OFFERED_AGAIN = "The same words, offered again for signing after version {number} was declined."
+
+
+def offer_again(db: Database, actor: Actor, document_id: int, number: int) -> int:
+    """Version `number`, the latest, was declined; the client or their key worker offers the
+    same words again as the next version, so that both can sign it after all (someone who
+    declined by mistake, or after talking it through). Nothing is erased: the decline stays
+    on version `number`, and each person still signs each version once. Returns the new
+    version's number."""
+    with db.write() as s:
+        doc, access = _load_document(s, actor, document_id)
+        if not access.sign:
+            raise ReadOnly("Only the client and their key worker can offer it again for signing.")
+        if number != doc.head_number:
+            raise Invalid(
+                f"Version {number} is no longer the latest: version {doc.head_number} is. "
+                "Nothing was changed."
+            )
+        if doc.signoff_state != State.DECLINED.value:
+            raise Invalid(
+                f"Nobody has declined version {number}, so it can be signed as it is. "
+                "Nothing was changed."
+            )
+        parent = _version(s, doc.id, number)[0]
+        now = utcnow()
+        # The same compare-and-set as a save: two offers at once make one new version.
+        moved = s.execute(
+            _MOVE_HEAD,
+            {"document_id": doc.id, "base": number, "new_head": number + 1, "now": now},
+        ).rowcount
+        if moved != 1:
+            raise Invalid("Someone has just saved a newer version. Nothing was changed.")
+        s.add(
+            Version(
+                document_id=doc.id,
+                number=number + 1,
+                parent_id=parent.id,
+                author_id=actor.id,
+                created_at=now,
+                change_note=OFFERED_AGAIN.format(number=number),
+                content=parent.content,
+                content_hash=parent.content_hash,
+            )
+        )
+        audit.record(
+            s,
+            actor,
+            "document.edit",
+            "document",
+            doc.id,
+            client_id=doc.client_id,
+            detail={"version": number + 1, "hash": parent.content_hash, "offered_again": number},
+        )
+        return number + 1
 
 
 _MOVE_HEAD = (

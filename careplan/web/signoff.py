@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..domain.errors import ContentInvalid
 from ..domain.signoff import State
 from ..extensions import get_db
-from ..services import signoff
+from ..services import documents, signoff
 from ..services.errors import Invalid, NotFound
 from .documents import no_longer_yours, show_page
 
@@ -46,6 +46,17 @@ def sign(document_id: int, number: int):
         flash("You declined to sign. Your reason is kept with the document for everyone to see.")
     else:
         flash(f"You signed version {number}. It is agreed once the other person signs it too.")
+    return redirect(url_for("documents.show", document_id=document_id) + "#sign-off")
+
+
+@bp.post("/documents/<int:document_id>/versions/<int:number>/offer-again")
+@login_required
+def offer_again(document_id: int, number: int):
+    try:
+        new = documents.offer_again(get_db(), current_user.actor, document_id, number)
+    except Invalid as err:  # declined no longer, or a newer version meanwhile: said beside it
+        return show_page(document_id, sign_refusal=str(err), status=409)
+    flash(f"The same words are now version {new}, for both of you to sign.")
     return redirect(url_for("documents.show", document_id=document_id) + "#sign-off")
 
 

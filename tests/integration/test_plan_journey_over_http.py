@@ -124,6 +124,16 @@ def test_a_decline_a_handover_and_the_calendar_feed_over_http(db, gunicorn_url):
     with db.read() as s:
         assert s.scalar(sa.select(Document.signoff_state).where(Document.id == doc)) == "declined"
 
+    # After talking it through, the key worker offers the same words again; the decline stays.
+    page = worker.get(f"/documents/{doc}").read().decode()
+    assert "Offer the same words again for signing" in page
+    path, page = landed(worker.post(f"/documents/{doc}/versions/1/offer-again", {}, page))
+    assert path == f"/documents/{doc}" and "The same words are now version 2" in page
+    assert "Not the part about my mum." in page
+    with db.read() as s:
+        head = s.scalar(sa.select(Document.head_number).where(Document.id == doc))
+        assert head == 2
+
     # The client picks another way to be reminded; the page shows the new choice.
     page = client.get("/me/reminders").read().decode()
     other = re.search(r'name="channel" value="([^"]+)">', page).group(1)  # one not checked

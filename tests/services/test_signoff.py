@@ -11,6 +11,7 @@ from careplan.db.models import (
     Notification,
     PdfRender,
     SignatureRecord,
+    Version,
 )
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.signoff import State
@@ -64,6 +65,40 @@ def test_decline_and_comment_are_recorded_for_everyone_to_see(db, circle):
         (circle.key_worker.display_name, "signed_with_comment", "Let us talk"),
         (circle.client.display_name, "declined", "Goal 1 is not mine"),
     ]
+
+
+def test_a_declined_version_can_be_offered_again_unchanged_and_then_agreed(db, circle):
+    """Declined by mistake, or after talking it through: the same words as the next version,
+    without inventing a change. The decline stays on the version it was given to."""
+    doc = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.key_worker, doc, 1)
+    with pytest.raises(Invalid, match="Nobody has declined version 1"):
+        documents.offer_again(db, actor_for(circle.client), doc, 1)
+    sign(db, circle.client, doc, 1, "declined", "I pressed the wrong one")
+    for who in (circle.advocate, circle.supervisor):
+        with pytest.raises(ReadOnly):
+            documents.offer_again(db, actor_for(who), doc, 1)
+    with pytest.raises(NotFound):
+        documents.offer_again(db, actor_for(Circle().key_worker), doc, 1)
+
+    assert documents.offer_again(db, actor_for(circle.client), doc, 1) == 2
+    with pytest.raises(Invalid, match="no longer the latest"):  # the other one, a tap later
+        documents.offer_again(db, actor_for(circle.key_worker), doc, 1)
+    with db.read() as s:
+        one, two = s.scalars(sa.select(Version).where(Version.document_id == doc)
+                             .order_by(Version.number)).all()  # fmt: skip
+    assert (two.content, two.content_hash, two.parent_id) == (one.content, one.content_hash, one.id)
+    assert "offered again for signing after version 1 was declined" in two.change_note
+    page = documents.open_document(db, actor_for(circle.client), doc)
+    assert page.signoff.state is State.DRAFT and page.signoff.waiting_for == (
+        "client",
+        "key worker",
+    )
+    assert [(x.version_number, x.outcome) for x in page.signoff.signatures if x.user_id ==
+            circle.client.id] == [(1, "declined")]  # fmt: skip
+
+    sign(db, circle.client, doc, 2)
+    assert sign(db, circle.key_worker, doc, 2).state is State.AGREED
 
 
 def _signatures_and_state(db, doc):

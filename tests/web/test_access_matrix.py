@@ -98,6 +98,11 @@ def _agreed(db, circle: Circle, r: Records) -> None:
         signoff.sign(db, actor_for(person), r.document_id, r.head, "signed", "", PASSWORD)
 
 
+def _declined(db, circle: Circle, r: Records) -> None:
+    """The client declines the care plan's latest version."""
+    signoff.sign(db, actor_for(circle.client), r.document_id, r.head, "declined", "No", PASSWORD)
+
+
 def _drafts_kept(db, circle: Circle, r: Records) -> None:
     """The client and the key worker each have unsaved changes to the care plan."""
     for person in (circle.client, circle.key_worker):
@@ -200,6 +205,8 @@ RECORD_RULES: dict[str, RecordRule] = {
         form=lambda r: {"outcome": "signed", "comment": "", "password": PASSWORD},
     ),
     "signoff.ask_advocate": RecordRule(_version, {"POST": CLIENT_ONLY}),
+    # The two who sign may offer a declined version again; nobody else may.
+    "signoff.offer_again": RecordRule(_version, {"POST": EDIT}, prepare=_declined),
     "pdfs.draft": RecordRule(_version, {"GET": READ}),
     "exports.fhir_bundle": RecordRule(_version, {"GET": READ}),
     # Everything held about a client is for the client alone.

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from careplan.db.models import AdvocateInvitation, Document, SignatureRecord
 from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
+from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, Circle, make_plan
 from tests.web.test_plan_pages import _browser, _page, _post
 
@@ -224,3 +225,23 @@ def test_asking_an_advocate_when_none_is_chosen_says_how_on_the_document(app, db
     assert "on “My advocate” in the menu" in words
     assert "Nothing was changed. Please look again at:" in words  # the summary at the top
     assert page.form(f"/documents/{doc}/versions/1/sign")  # still on the document, can sign
+
+
+def test_after_a_decline_the_two_who_sign_are_offered_the_same_words_again(app, db):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), doc, 1, "declined", "Wrong button", PASSWORD)
+    offer = "Offer the same words again for signing"
+    advocate = login(app.test_client(), circle.advocate)
+    assert offer not in advocate.get(f"/documents/{doc}").get_data(as_text=True)
+    web = login(app.test_client(), circle.client)
+    page = web.get(f"/documents/{doc}").get_data(as_text=True)
+    assert offer in page and "either of you can offer them again as version 2" in page
+    url = f"/documents/{doc}/versions/1/offer-again"
+    done = web.post(url, data={"csrf_token": csrf_token(web)}, follow_redirects=True)
+    shown = done.get_data(as_text=True)
+    assert "The same words are now version 2, for both of you to sign." in shown
+    assert offer not in shown  # version 2 is declined by nobody
+    again = web.post(url, data={"csrf_token": csrf_token(web)})
+    assert again.status_code == 409
+    assert "Version 1 is no longer the latest" in again.get_data(as_text=True)
