@@ -578,6 +578,10 @@ def _event(at: datetime, action: str, detail: dict, who_id: int, who: str, who_r
     what = EVENT_WORDS[action]
     if action == "download" and detail.get("format") == "fhir":
         what = "downloaded it in FHIR format"
+    elif action == "self_referral.request" and detail.get("agreed") is False:
+        what = "asked for a short stay while nothing was agreed (a request, not checked)"
+    elif action == "document.edit" and "offered_again" in detail:
+        what = f"offered the words of version {detail['offered_again']} again for signing"
     if "version" in detail:
         what += f" (version {detail['version']})"
     return Event(at, who, what, Role(who_role).value, who_id)

@@ -307,7 +307,10 @@ def sealed_pdf(
             "document",
             document_id,
             client_id=row.client_id,
-            detail={"what": f"the signed PDF of your {label.lower()} (version {number})"},
+            detail={
+                "what": f"the signed PDF of your {label.lower()} (version {number})",
+                "version": number,  # for the document's history: which one
+            },
         )
     return SealedPdf("ready", settings.storage / row.file_name, filename, row.attempts)
 

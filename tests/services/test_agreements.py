@@ -273,10 +273,16 @@ def test_the_crisis_plan_and_self_referral_land_in_the_history(db, circle, libra
     events = [e.what for e in documents.history(db, client, doc).events]
     assert events[:3] == [
         "ended the plan for when the client is not well",
-        "checked a self-referral request against the agreed terms",
+        # Nothing is agreed yet: no terms were checked, and the history does not say so.
+        "asked for a short stay while nothing was agreed (a request, not checked)",
         "put the plan for when the client is not well into effect",
     ]
     assert events[-1] == "started the document"
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    contingencies.request_self_referral(db, client, doc, "2", "", "", TODAY)
+    latest = documents.history(db, client, doc).events[0].what
+    assert latest == "checked a self-referral request against the agreed terms"
 
 
 def test_starting_again_opens_the_empty_one_already_started_not_a_look_alike(db, circle, library):

@@ -75,6 +75,8 @@ def test_the_sealed_pdf_is_made_once_outside_the_request_and_holds_everything(db
             s.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc()).limit(1))
             == "download"
         )
+    # The history says which version's PDF was downloaded.
+    assert documents.history(db, client, doc).events[0].what == "downloaded a PDF (version 2)"
 
 
 def test_the_pdf_and_the_check_give_the_day_agreed_in_the_service_s_zone(

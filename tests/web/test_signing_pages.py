@@ -245,3 +245,5 @@ def test_after_a_decline_the_two_who_sign_are_offered_the_same_words_again(app, 
     again = web.post(url, data={"csrf_token": csrf_token(web)})
     assert again.status_code == 409
     assert "Version 1 is no longer the latest" in again.get_data(as_text=True)
+    history = [e.what for e in documents.history(db, actor_for(circle.client), doc).events]
+    assert history[0] == "offered the words of version 1 again for signing (version 2)"
