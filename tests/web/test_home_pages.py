@@ -156,3 +156,13 @@ def test_each_link_of_the_main_menu_opens_a_page_headed_with_its_words(app, db, 
         page = browser.get(href).get_data(as_text=True)
         heading = re.search(r"<h1>([^<]+)</h1>", page).group(1)
         assert words.strip().lower() in heading.lower(), (href, words, heading)
+
+
+def test_the_reminders_page_is_named_for_what_it_holds_and_points_to_the_messages(app, db):
+    circle = Circle()
+    client = page(app, circle.client, "/me/reminders")
+    assert "<h1>How I get reminders</h1>" in client
+    assert 'Each reminder is also in <a href="/me/notifications">my messages</a>.' in client
+    advocate = page(app, circle.advocate, "/me/reminders")  # nobody reminds an advocate
+    assert "<h1>Review dates</h1>" in advocate and "<title>Review dates" in advocate
+    assert ">Review dates</a>" in advocate and "How I get reminders" not in advocate
