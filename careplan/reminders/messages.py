@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..domain.crisis_alerts import alert_of
+from ..domain.local_time import service_time
 from ..domain.reviews import Timing, long_date, timing
 from ..paths import PROJECT_ROOT
 
@@ -65,6 +66,7 @@ def environment() -> Environment:
     )
     env.filters["long_date"] = long_date
     env.filters["short_date"] = short_date
+    env.filters["clock"] = lambda moment: f"{moment:%H:%M}"
     env.filters["days_ago"] = _days_ago
     env.filters["sentence"] = lambda s: s[:1].upper() + s[1:]
     return env
@@ -89,10 +91,17 @@ def respond_path(document_id: int) -> str:
     return f"{document_path(document_id)}/respond"
 
 
-def reminder_email(kind: str, due_on: date, document_id: int, today: date, base_url: str) -> Email:
+def reminder_email(
+    kind: str,
+    due_on: date,
+    document_id: int,
+    today: date,
+    base_url: str,
+    alert_times: tuple[datetime, datetime] | None = None,
+) -> Email:
     """A client's own reminder by e-mail (staff get a digest instead), or a crisis alert."""
     if alert_of(kind):
-        return alert_email(kind, due_on, document_id, base_url)
+        return alert_email(kind, due_on, document_id, base_url, alert_times)
     t = timing(kind, due_on, today)
     return Email(
         render("email_subject.txt", t=t),
@@ -107,18 +116,40 @@ def reminder_email(kind: str, due_on: date, document_id: int, today: date, base_
 
 
 def notification(
-    kind: str, due_on: date, document_id: int, today: date, staff: bool, client_name: str
+    kind: str,
+    due_on: date,
+    document_id: int,
+    today: date,
+    staff: bool,
+    client_name: str,
+    alert_times: tuple[datetime, datetime] | None = None,
 ) -> tuple[str, str]:
     """In-app text and link. Inside the app, staff see whose review it is."""
     if alert_of(kind):
-        return alert_notification(kind, due_on, document_id, client_name)
+        return alert_notification(kind, due_on, document_id, client_name, alert_times)
     t = timing(kind, due_on, today)
     text = render("notification.txt", t=t, staff=staff, client_name=client_name if staff else "")
     return text, document_path(document_id)
 
 
-def alert_email(kind: str, raised_on: date, document_id: int, base_url: str) -> Email:
-    """A crisis alert (or its escalation) by e-mail: that someone waits, never who or why."""
+def _moments(alert_times: tuple[datetime, datetime] | None) -> dict:
+    """When it was asked and by when a reply was promised, on the service's clock: whoever
+    reads it can tell how long the person has waited and how long is left."""
+    if alert_times is None:
+        return {"asked_at": None, "reply_by": None}
+    raised, by = (service_time(t) for t in alert_times)
+    return {"asked_at": raised, "reply_by": by}
+
+
+def alert_email(
+    kind: str,
+    raised_on: date,
+    document_id: int,
+    base_url: str,
+    alert_times: tuple[datetime, datetime] | None = None,
+) -> Email:
+    """A crisis alert (or its escalation) by e-mail: that someone waits, since when and until
+    when, never who or why."""
     escalation = alert_of(kind)[1]
     return Email(
         render("alert_subject.txt", escalation=escalation),
@@ -127,17 +158,26 @@ def alert_email(kind: str, raised_on: date, document_id: int, base_url: str) -> 
             escalation=escalation,
             day=raised_on,
             link=base_url + respond_path(document_id),
+            **_moments(alert_times),
         )
         + "\n",
     )
 
 
 def alert_notification(
-    kind: str, raised_on: date, document_id: int, client_name: str
+    kind: str,
+    raised_on: date,
+    document_id: int,
+    client_name: str,
+    alert_times: tuple[datetime, datetime] | None = None,
 ) -> tuple[str, str]:
     escalation = alert_of(kind)[1]
     text = render(
-        "alert_notification.txt", escalation=escalation, day=raised_on, client_name=client_name
+        "alert_notification.txt",
+        escalation=escalation,
+        day=raised_on,
+        client_name=client_name,
+        **_moments(alert_times),
     )
     return text, respond_path(document_id)
 

@@ -169,6 +169,7 @@ def _deliver_batch(db, settings, mailer, sender, clock, worker, items, report) -
                 today,
                 i.recipient_role is not Role.CLIENT,
                 i.client_name,
+                i.alert_times,
             )
             for i in in_app
         }
@@ -181,7 +182,12 @@ def _deliver_batch(db, settings, mailer, sender, clock, worker, items, report) -
 def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> None:
     def build(item, written: datetime):
         text = messages.reminder_email(
-            item.kind, item.due_on, item.document_id, service_day(clock()), settings.base_url
+            item.kind,
+            item.due_on,
+            item.document_id,
+            service_day(clock()),
+            settings.base_url,
+            item.alert_times,
         )
         return _message(sender, item.recipient_email, text, "reminder", item.id, written, settings)
 

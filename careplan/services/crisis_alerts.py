@@ -286,6 +286,18 @@ def _waiting():
     return select(CrisisAlert).where(~_answered()).order_by(CrisisAlert.id)
 
 
+def times_of(s: Session, alert_ids: set[int]) -> dict[int, tuple[datetime, datetime]]:
+    """When each alert was raised and by when someone was to respond (for its messages)."""
+    if not alert_ids:
+        return {}
+    rows = s.execute(
+        select(CrisisAlert.id, CrisisAlert.raised_at, CrisisAlert.respond_by).where(
+            CrisisAlert.id.in_(alert_ids)
+        )
+    )
+    return {alert_id: (raised, by) for alert_id, raised, by in rows}
+
+
 def open_among(s: Session, alert_ids: set[int]) -> set[int]:
     """Which of these alerts nobody has answered yet (a sender asks before delivering)."""
     if not alert_ids:

@@ -395,6 +395,8 @@ class Claimed:
     client_name: str
     attempts: int
     claimed_until: datetime
+    # A crisis alert's: when it was raised and when the person was told someone would reply.
+    alert_times: tuple[datetime, datetime] | None = None
 
 
 @dataclass
@@ -512,6 +514,9 @@ def claim(
         if not rows:
             return result
         check = _relevance(s, rows, settings, service_day(now))
+        from .crisis_alerts import times_of  # crisis_alerts builds on this module
+
+        alert_times = times_of(s, {a[0] for r in rows if (a := alert_of(r.kind))})
         people = {
             uid: (email, role)
             for uid, email, role in s.execute(
@@ -548,6 +553,7 @@ def claim(
                     ctx.client_name if ctx else "",
                     r.attempts,
                     until,
+                    alert_times.get(a[0]) if (a := alert_of(r.kind)) else None,
                 )
             )
     return result

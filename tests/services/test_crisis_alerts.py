@@ -22,7 +22,7 @@ from careplan.db.models import (
     utcnow,
 )
 from careplan.domain.errors import ContentInvalid
-from careplan.domain.local_time import service_today
+from careplan.domain.local_time import service_time, service_today
 from careplan.reminders import messages
 from careplan.reminders.sender import send_pending
 from careplan.services import (
@@ -113,6 +113,10 @@ def test_putting_the_plan_into_effect_alerts_the_key_worker_and_their_team(db, t
         notes = list(s.scalars(sa.select(Notification)))
     assert {n.user_id for n in notes} == {team.key_worker.id, team.colleague.id}
     assert all(team.client.display_name in n.text for n in notes)  # inside the app: whose
+    asked, by = (f"{service_time(t):%H:%M}" for t in (alert.raised_at, alert.respond_by))
+    assert all(f"at {asked} on" in n.text and f"promised one by {by}" in n.text for n in notes)
+    for mail in mailer.sent:
+        assert f"They were told someone would respond by {by}." in mail.get_content()
     # Delivered once: a second run has nothing to send.
     assert not send(db, mailer, alert.raised_at + timedelta(minutes=1))
     assert len(mailer.sent) == 2
@@ -234,7 +238,11 @@ def test_nobody_responding_in_time_tells_the_supervisors_once(db, team):
     send(db, mailer, alert.respond_by)
     [mail] = mailer.to(team.supervisor.email)
     assert mail["Subject"] == "Still waiting for a reply"
-    assert "nobody has responded in the time they were promised" in mail.get_content()
+    # Since when, and how late: the times on the service's clock, still nobody's name.
+    asked, by = (f"{service_time(t):%H:%M}" for t in (alert.raised_at, alert.respond_by))
+    assert f"asked for a reply at {asked} on" in mail.get_content()
+    assert f"They were told someone would respond by {by}" in mail.get_content()
+    assert "and nobody has yet" in mail.get_content()
     assert messages.indiscretions(mail["Subject"] + mail.get_content()) == []
     assert reminders_of(db, kind) == {
         (team.supervisor.id, "app", "sent"),

@@ -652,6 +652,10 @@ def test_the_discretion_check_catches_what_it_should():
 def test_wording_is_written_for_the_day_it_is_read():
     assert "today" in messages.notification("soon:14", DUE, 1, DUE, False, "")[0]
     assert timing("soon:2", DUE, DUE + timedelta(days=3)).kind == "overdue"
+    # A past date is not named as if it were coming up, in the subject a lock screen shows.
+    late = messages.reminder_email("overdue", DUE, 1, DUE + timedelta(days=34), "")
+    assert late.subject == "Your review was due on Wed 3 Mar"
+    assert messages.reminder_email("soon:14", DUE, 1, DUE, "").subject == "Reminder for today"
 
 
 # --- pages --------------------------------------------------------------------------------------
