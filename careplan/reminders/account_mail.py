@@ -26,11 +26,15 @@ from .mail import build_message, mailer_from_config, message_id
 log = logging.getLogger("careplan.mail")
 
 
-def password_link_email(purpose: str, link: str, expires: str) -> messages.Email:
+def password_link_email(
+    purpose: str, link: str, expires: str, by_service: bool = False
+) -> messages.Email:
+    """`by_service`: an administrator sent it, not the person asking on the sign-in page."""
+    body = messages.render(
+        "password_link_body.txt", purpose=purpose, link=link, expires=expires, by_service=by_service
+    )
     return messages.Email(
-        messages.render("password_link_subject.txt", purpose=purpose),
-        messages.render("password_link_body.txt", purpose=purpose, link=link, expires=expires)
-        + "\n",
+        messages.render("password_link_subject.txt", purpose=purpose), body + "\n"
     )
 
 

@@ -208,7 +208,7 @@ def user_password_link(user_id: int):
         link = admin_accounts.send_password_link(get_db(), _admin(), user_id)
     except Invalid as err:
         return user(user_id, str(err))
-    email_password_link(link)
+    email_password_link(link, by_service=True)
     flash(f"{_link_sent_to(link.email, 'a new password')} It works for an hour.")
     return redirect(url_for("admin.user", user_id=user_id))
 

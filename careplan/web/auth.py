@@ -88,7 +88,7 @@ def forgot_password():
     return render_template("auth/forgot_password.html", sent_to=sent_to)
 
 
-def email_password_link(link: account_settings.IssuedLink):
+def email_password_link(link: account_settings.IssuedLink, by_service: bool = False):
     base = current_app.config["PUBLIC_BASE_URL"]
     account_mail.send_soon(
         current_app.config,
@@ -97,6 +97,7 @@ def email_password_link(link: account_settings.IssuedLink):
             link.purpose,
             base + url_for("auth.set_password", token=link.token),
             account_mail.long_time(link.expires_at, current_app.config["TIME_ZONE"]),
+            by_service,
         ),
     )
 

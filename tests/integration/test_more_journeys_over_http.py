@@ -182,6 +182,9 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     path, page = landed(admin.post(f"/admin/users/{dee.id}/password-link", {}, page))
     assert "We have e-mailed dee@example.org a link to choose a new password." in page
     body = _mail_to(inbox, "dee@example.org", "Choosing a new password").get_content()
+    # Sent by the service, not asked for on the sign-in page: not "ignore it if not you".
+    assert "The service has sent you a link to choose a new password" in body
+    assert "we hope you" not in body and "you can ignore this e-mail" not in body
     old_link = re.search(r"https?://[^/\s]+(/set-password/[A-Za-z0-9_-]+)", body).group(1)
     details = {"name": "Dee Novak-Reid", "email": "dee.reid@example.org", "team_id": str(team)}
     path, page = landed(admin.post(f"/admin/users/{dee.id}/details", details, page))
