@@ -8,6 +8,7 @@ nothing is ever interpreted as HTML, CSS or a URL.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,6 +18,8 @@ from careplan.domain.documents import DocumentKind
 from careplan.domain.documents import Field as DocumentField
 from careplan.domain.local_time import DEFAULT_TIME_ZONE, show, time_zone
 from careplan.domain.local_time import long_date as _long_date
+from careplan.domain.roles import Role
+from careplan.domain.wording import role_of
 
 OUTCOMES = {
     "signed": "Signed",
@@ -28,13 +31,16 @@ HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 
 @dataclass(frozen=True)
 class SectionField:
-    """One labelled piece of text. An empty label means the text is the section's lead line."""
+    """One labelled piece of text. An empty label means the text needs none: the section's
+    title says what it is ("What matters to me"). A lead line (a care team member's name) is
+    printed in bold."""
 
     label: str
     text: str
-    by: str = ""  # optional attribution, e.g. "Written by Sam (client)"
+    by: str = ""  # optional attribution, e.g. "Written by Sam Taylor, client" (see `written_by`)
     # Empty, and every signer confirmed it is left blank on purpose (careplan.services.signoff).
     blank_on_purpose: bool = False
+    lead: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,14 @@ class Step:
     who: str = ""
     by_when: date | None = None
     progress: str = ""
+    by: str = ""  # who wrote it, as SectionField.by
 
 
 @dataclass
 class Goal:
     title: str
     steps: list[Step] = field(default_factory=list)
+    by: str = ""  # who wrote it, as SectionField.by
 
 
 @dataclass
@@ -125,6 +133,19 @@ class PrintableDocument:
         return "Left blank on purpose" if part.blank_on_purpose else "Left blank"
 
     @property
+    def anyone_declined(self) -> bool:
+        """Whether someone declined to sign this version: then the signature page cannot say
+        that everyone listed signed it."""
+        return any(s.outcome == "declined" for s in self.signatures)
+
+    @staticmethod
+    def direction(text: str) -> str:
+        """The `dir` of an element holding people's writing: "rtl" when its first letter is of
+        a right-to-left script (Arabic, Hebrew), so it is laid out and punctuated as written;
+        else "auto". The renderer does not work out dir="auto" itself, as browsers do."""
+        return "rtl" if _first_strong(text) == "rtl" else "auto"
+
+    @property
     def title(self) -> str:
         """'Care plan – 22 November 2026': the kind and the date, nothing about the service."""
         return document_title(self.kind_label, self.version_number, self.agreed_on, self.draft)
@@ -147,6 +168,18 @@ class PrintableDocument:
 
     def filename(self, ascii_only: bool = False) -> str:
         return pdf_filename(self.title, ascii_only)
+
+
+def _first_strong(text: str) -> str:
+    """The direction of the first letter with one (Unicode's "first strong character" rule
+    that dir="auto" follows): "ltr", "rtl", or "" if there is none."""
+    for ch in text or "":
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return ""
 
 
 def document_title(
@@ -187,18 +220,58 @@ def sections_from_kind(
     if callable(hook):
         return list(hook(content))
     return sections_from_fields(
-        kind.fields(content), client_name, key_worker_name, blank_on_purpose
+        kind.fields(content),
+        client_name,
+        key_worker_name,
+        blank_on_purpose,
+        attributions(kind.attributable(content), client_name),
     )
+
+
+def attributions(nodes: Iterable[tuple[str, dict]], client_name: str = "") -> dict[str, str]:
+    """ "Written by … · last changed by …" for each part of a document that records who wrote
+    it, by the part's key: the stamps the document page shows (careplan.domain.documents,
+    `DocumentKind.attributable`; templates/documents/_attribution.html), with people named
+    as anyone may read them (see `written_by`)."""
+    out = {}
+    for key, node in nodes:
+        line = written_by(node, client_name)
+        if line:
+            out[key] = line
+    return out
+
+
+def written_by(node: dict, client_name: str = "") -> str:
+    """ "Written by Kim Lee, key worker · last changed by Sam Taylor, client": as the document
+    page says it, but naming nobody "you" or "your": a PDF is read by anyone it is shown to.
+    People by name and role, as on the signature page; the client by the name the PDF gives
+    them elsewhere."""
+    wrote, changed = node.get("written_by"), node.get("changed_by")
+    if not isinstance(wrote, dict) or not wrote.get("name"):
+        return ""
+    line = f"Written by {_named(wrote, client_name)}"
+    if isinstance(changed, dict) and changed.get("name") and changed != wrote:
+        line += f" · last changed by {_named(changed, client_name)}"
+    return line
+
+
+def _named(person: dict, client_name: str) -> str:
+    role = role_of(person.get("role"))
+    if role is None:
+        return person["name"]
+    name = (client_name or person["name"]) if role is Role.CLIENT else person["name"]
+    return f"{name}, {role.label}"
 
 
 GOALS_TITLE = "Goals"
 TEAM_TITLE = "Care team"
 REVIEW_TITLE = "Review"
+TERMS_TITLE = "Agreed terms"  # an agreement's terms, as its page heads them
 _TEAM_MEMBER = re.compile(r"^team:[^:]+$")
 # Numbers the forms ask for, said as sentences: key -> (label, wording of the value).
 _TERMS = {
     "review_interval_weeks": ("", "Every {} weeks"),
-    "terms.review": ("", "Every {} weeks"),
+    "terms.review": ("How often we review", "Every {} weeks"),
     "terms.post_crisis": ("After a crisis", "A review within {} days"),
     "terms.contingency": ("How long a crisis plan lasts", "At most {} days"),
     "terms.self_referral": ("Self-referral admission", "{}"),
@@ -211,6 +284,7 @@ def sections_from_fields(
     client_name: str = "",
     key_worker_name: str = "",
     blank_on_purpose: frozenset[str] = frozenset(),
+    attribution: dict[str, str] | None = None,
 ) -> list[Section]:
     """Group consecutive fields whose labels share a prefix into one section.
 
@@ -222,7 +296,11 @@ def sections_from_fields(
     (keys 'step:…:text|owner|due|status') become a :class:`Goal` of steps printed as rows, in
     the section named before 'Goal' ('Goals' if none). Sections holding goals, or the empty
     goals part, come first: the plan starts with what the person wants to achieve.
+
+    `attribution` holds who wrote each part ("Written by …"), by the key of its field, goal
+    ('goal:…') or step ('step:…'): see :func:`attributions`.
     """
+    attribution = attribution or {}
     who = {
         STEP_OWNERS["client"]: client_name or "The client",
         STEP_OWNERS["key_worker"]: (
@@ -240,7 +318,7 @@ def sections_from_fields(
             if not sections or sections[-1].title != title:
                 sections.append(Section(title))
             goal_sections.add(id(sections[-1]))
-            sections[-1].goals.append(Goal(text))
+            sections[-1].goals.append(Goal(text, by=attribution.get(f.key, "")))
             continue
         part = _STEP_PART.match(f.key)
         if part and sections and sections[-1].goals:
@@ -252,6 +330,7 @@ def sections_from_fields(
                         who.get(step.get("owner", ""), step.get("owner", "")),
                         _date_or_none(step.get("due", "")),
                         text,
+                        attribution.get(f"step:{part['id']}", ""),
                     )
                 )
                 step = {}
@@ -259,15 +338,20 @@ def sections_from_fields(
         if f.key.startswith("team:") or f.key in _TERMS:
             # Care team members under one heading, each named in bold; the review terms as
             # sentences ("Every 12 weeks") rather than "Review every (weeks): 12".
-            title = TEAM_TITLE if f.key.startswith("team:") else REVIEW_TITLE
+            # An agreement's terms under a heading of their own: its template may have a
+            # "Review" section of its own, which they would join unlabelled.
+            if f.key.startswith("team:"):
+                title = TEAM_TITLE
+            else:
+                title = TERMS_TITLE if f.key.startswith("terms.") else REVIEW_TITLE
             if not sections or sections[-1].title != title:
                 sections.append(Section(title))
             if _TEAM_MEMBER.match(f.key):
-                sections[-1].fields.append(SectionField("", text))
+                sections[-1].fields.append(SectionField("", text, lead=True))
             elif f.key in _TERMS:
                 label, wording = _TERMS[f.key]
                 sections[-1].fields.append(
-                    SectionField(label, wording.format(text) if text else "")
+                    SectionField(label, _capitalise(wording.format(text)) if text else "")
                 )
             else:
                 _, _, rest = label.partition(":")
@@ -281,7 +365,10 @@ def sections_from_fields(
             goal_sections.add(id(sections[-1]))
         sections[-1].fields.append(
             SectionField(
-                _capitalise(rest.strip()), text, blank_on_purpose=f.key in blank_on_purpose
+                _capitalise(rest.strip()),
+                text,
+                attribution.get(f.key, "") if text else "",
+                blank_on_purpose=f.key in blank_on_purpose,
             )
         )
     return sorted(sections, key=lambda s: id(s) not in goal_sections)

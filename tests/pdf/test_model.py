@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from careplan.domain.care_plan import CARE_PLAN
 from careplan.domain.documents import Field
 from careplan.pdf import PrintableDocument, Section, SectionField, SignatureLine, render_html
 from careplan.pdf.fetcher import STYLESHEET, BundledAssetFetcher, FetchRefused, bundled_assets
-from careplan.pdf.model import Step, sections_from_fields
+from careplan.pdf.model import Step, sections_from_fields, sections_from_kind
 from careplan.pdf.template import PIECE, ZWSP, breakable, clean_text, pieces
 
 from .support import printable
@@ -210,3 +211,86 @@ def test_printable_document_has_every_field_in_the_brief():
         "redisclosure_notice",
         "verify_url",
     } <= names
+
+
+def test_writing_in_a_right_to_left_script_is_laid_out_right_to_left():
+    """The renderer does not work dir="auto" out itself: an Arabic or Hebrew paragraph gets
+    dir="rtl" (its full stop at its end, on the left); anything else dir="auto"."""
+    arabic, hebrew = "عائلتي هي الأهم بالنسبة لي.", "אני גר בהוסטל. רועש שם."
+    doc = printable(
+        sections=[
+            Section("What matters to me", [SectionField("", arabic)]),
+            Section("Housing", [SectionField("Mine", f"{hebrew}\n\nSecond, English.")]),
+        ],
+        signatures=[
+            SignatureLine("سارة", "Client", datetime(2026, 1, 1, tzinfo=UTC), "declined", hebrew)
+        ],
+    )
+    html = render_html(doc).replace(ZWSP, "")
+    assert f'<p class="words" dir="rtl">{arabic}</p>' in html
+    # A text's direction is its first letter's, as dir="auto" has it: all its paragraphs.
+    assert f'<p class="words" dir="rtl">{hebrew}\n\nSecond, English.</p>' in html
+    assert f'<p class="words comment" dir="rtl">{hebrew}</p>' in html  # the reason declined
+    assert '<strong dir="auto">سارة</strong>' in html
+    assert PrintableDocument.direction("123 – שלום") == "rtl"
+    assert PrintableDocument.direction("Hi שלום") == "auto"
+
+
+def test_attribution_names_people_by_name_and_role_as_anyone_reads_it():
+    kim = {"id": 2, "name": "Kim Lee", "role": "key_worker"}
+    sam = {"id": 1, "name": "Sam", "role": "client"}
+    content = {
+        "domains": {"housing": {"own_words": "Damp", "written_by": kim, "changed_by": kim}},
+        "goals": [
+            {
+                "id": "g1",
+                "title": "Move",
+                "written_by": sam,
+                "changed_by": kim,
+                "steps": [
+                    {
+                        "id": "s1",
+                        "text": "Ring",
+                        "owner": {"kind": "client"},
+                        "due": "",
+                        "status": "not_started",
+                        "written_by": kim,
+                        "changed_by": kim,
+                    }
+                ],
+            }
+        ],
+        "what_matters": {"text": "", "written_by": sam, "changed_by": sam},
+    }
+    sections = sections_from_kind(CARE_PLAN, content, "Sam Taylor", "Kim Lee")
+    housing = next(s for s in sections if s.title == "Housing")
+    assert housing.fields[0].by == "Written by Kim Lee, key worker"
+    goal = sections[0].goals[0]
+    assert goal.by == "Written by Sam Taylor, client · last changed by Kim Lee, key worker"
+    assert goal.steps[0].by == "Written by Kim Lee, key worker"
+    matters = next(s for s in sections if s.title == "What matters to me")
+    assert matters.fields[0].by == ""  # left blank: nothing to attribute, as on the page
+    html = render_html(printable(sections=sections)).replace(ZWSP, "")
+    assert '<p class="by" dir="auto">Written by Kim Lee, key worker</p>' in html
+
+
+def test_unlabelled_answers_are_not_bold_and_an_agreement_s_terms_are_labelled():
+    sections = sections_from_fields(
+        [
+            Field("review.who", "Review: Who will review this agreement with me?", ""),
+            Field("terms.review", "Review every (weeks)", "12"),
+            Field("terms.self_referral", "Self-referral admission", "up to 5 nights"),
+            Field("team:1", "Care team member 1", "Dr Patel, GP"),
+            Field("what_matters", "What matters to me", "My daughter"),
+        ]
+    )
+    review, terms = sections[0], sections[1]
+    assert review.title == "Review" and len(review.fields) == 1
+    assert terms.title == "Agreed terms"
+    assert terms.fields == [
+        SectionField("How often we review", "Every 12 weeks"),
+        SectionField("Self-referral admission", "Up to 5 nights"),
+    ]
+    html = render_html(printable(sections=sections)).replace(ZWSP, "")
+    assert '<p class="words lead" dir="auto">Dr Patel, GP</p>' in html
+    assert '<p class="words" dir="auto">My daughter</p>' in html

@@ -297,3 +297,42 @@ def test_a_replaced_version_is_still_genuine_but_said_to_be_no_longer_in_force(
     words = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
     assert "No longer in force: a later version was agreed on" in words
     assert old.short_fingerprint in words
+
+
+def test_the_pdf_says_who_wrote_each_part_as_the_page_does(db, settings):
+    """Words the key worker wrote are not printed as the client's own: each part, goal and
+    step says who wrote it and who last changed it, by name and role, as anyone reads it."""
+    circle = Circle()
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    doc = make_plan(circle.key_worker, circle.client)  # version 1: all the key worker's
+    content = documents.open_document(db, client, doc).content
+    content["domains"]["money"] = {"own_words": "My benefits run out by the second week."}
+    content["what_matters"] = {"text": "Being listened to, in my words."}
+    documents.save_version(db, client, doc, 1, content, "mine")
+    for actor in (client, worker):
+        signoff.sign(db, actor, doc, 2, "signed", "", PASSWORD)
+    pdfs.run_pending(db, settings)
+    data = pdfs.sealed_pdf(db, client, doc, 2, settings).path.read_bytes()
+    text = re.sub(r"\s+", " ", text_of(data)).replace("\u200b", "")
+    kim, sam = circle.key_worker.display_name, circle.client.display_name
+    # The key worker's housing paragraph and goal, theirs; the money paragraph, the client's.
+    assert f"I live with my sister for now. Written by {kim}, key worker" in text
+    assert f"Find a flat Written by {kim}, key worker" in text
+    assert f"My benefits run out by the second week. Written by {sam}, client" in text
+    assert (
+        f"Being listened to, in my words. Written by {kim}, key worker · last changed by "
+        f"{sam}, client" in text
+    )
+
+
+def test_a_declined_version_s_signature_page_does_not_say_everyone_signed(db, settings):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    reason = "The housing part is not what I said."
+    signoff.sign(db, actor_for(circle.client), doc, 1, "declined", reason, PASSWORD)
+    data, _ = pdfs.draft_pdf(db, actor_for(circle.client), doc, 1, settings)
+    text = re.sub(r"\s+", " ", text_of(data))
+    assert "Declined to sign" in text and reason in text
+    assert "Who signed or declined this version" in text
+    assert "signed or declined to sign this exact version" in text
+    assert "Each person below signed this exact version" not in text
