@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select, update
 
 from .. import pdf
 from ..db import notify
@@ -217,11 +217,46 @@ def _produce(db: Database, settings: PdfSettings, job: dict) -> int:
         _failed(db, job, exc)
         return 0
     with db.write() as s:
-        render = s.get(PdfRender, job["id"])
-        render.status, render.file_name, render.file_sha256 = "ready", name, digest
-        render.error, render.claimed_until, render.updated_at = "", None, utcnow()
+        kept = s.execute(
+            _still_ours(job).values(
+                status="ready",
+                file_name=name,
+                file_sha256=digest,
+                error="",
+                claimed_until=None,
+                updated_at=utcnow(),
+            )
+        ).rowcount
+    if not kept:
+        # This render ran past its lease and another worker took the job over: its PDF is
+        # the one on record (and perhaps already handed out); this one must not replace it.
+        log.warning(
+            "Sealed PDF for document %s version %s finished after its lease; discarded.",
+            job["document_id"],
+            job["number"],
+        )
+        with db.read() as s:
+            on_record = s.scalar(select(PdfRender.file_name).where(PdfRender.id == job["id"]))
+        if on_record != name:
+            (settings.storage / name).unlink(missing_ok=True)
+        return 0
     log.info("Sealed PDF ready for document %s version %s", job["document_id"], job["number"])
     return 1
+
+
+def _still_ours(job: dict):
+    """An update of the job's row only while this claim still holds it: still rendering, and
+    not claimed again since (each claim counts an attempt). A worker whose lease ran out
+    (paused, swapped out, slow) must not overwrite the result of the one that took over."""
+    return (
+        update(PdfRender)
+        .where(
+            PdfRender.id == job["id"],
+            PdfRender.status == "rendering",
+            PdfRender.attempts == job["attempts"],
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _failed(db: Database, job: dict, exc: Exception) -> None:
@@ -236,12 +271,15 @@ def _failed(db: Database, job: dict, exc: Exception) -> None:
         message,
     )
     with db.write() as s:
-        render = s.get(PdfRender, job["id"])
-        render.status = "failed" if final else "pending"
-        render.error = message
-        render.claimed_until = None
-        render.next_attempt_at = utcnow() + timedelta(seconds=30 * 2 ** (job["attempts"] - 1))
-        render.updated_at = utcnow()
+        s.execute(
+            _still_ours(job).values(
+                status="failed" if final else "pending",
+                error=message,
+                claimed_until=None,
+                next_attempt_at=utcnow() + timedelta(seconds=30 * 2 ** (job["attempts"] - 1)),
+                updated_at=utcnow(),
+            )
+        )
 
 
 def retry_failed(db: Database, actor: Actor, document_id: int, number: int) -> None:

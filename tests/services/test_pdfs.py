@@ -3,7 +3,7 @@
 import io
 import os
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from careplan import pdf
-from careplan.db.models import AuditEvent, PdfRender
+from careplan.db.models import AuditEvent, PdfRender, utcnow
 from careplan.domain import local_time
 from careplan.domain.local_time import service_day, time_zone
 from careplan.services import documents, pdfs, signoff
@@ -336,3 +336,25 @@ def test_a_declined_version_s_signature_page_does_not_say_everyone_signed(db, se
     assert "Who signed or declined this version" in text
     assert "signed or declined to sign this exact version" in text
     assert "Each person below signed this exact version" not in text
+
+
+def test_a_render_that_outlives_its_lease_does_not_replace_the_pdf_on_record(db, agreed, settings):
+    """A worker paused past its lease (swapped out, stopped): another takes the job over and
+    its PDF is handed out; when the first wakes, its PDF must not replace that one, or the
+    copy the client holds would no longer check out. Nor may its failure undo it."""
+    circle, doc = agreed
+    now = utcnow()
+    stale = pdfs._claim(db, now)
+    fresh = pdfs._claim(db, now + pdfs.LEASE + timedelta(seconds=1))
+    assert (stale["id"], stale["attempts"], fresh["attempts"]) == (fresh["id"], 1, 2)
+    assert pdfs._produce(db, settings, fresh) == 1
+    handed_out = pdfs.sealed_pdf(db, actor_for(circle.client), doc, 2, settings)
+    kept = handed_out.path.read_bytes()
+
+    assert pdfs._produce(db, settings, stale) == 0  # it wakes and finishes
+    pdfs._failed(db, stale, RuntimeError("woke up late"))
+    with db.read() as s:
+        row = s.scalar(sa.select(PdfRender))
+    assert (row.status, row.file_name, row.error) == ("ready", handed_out.path.name, "")
+    assert pdfs.verify_file(db, settings, kept).genuine
+    assert sorted(p.name for p in settings.storage.glob(f"{doc}-v2-*.pdf")) == [row.file_name]
