@@ -223,6 +223,17 @@ def _load_document(s: Session, actor: Actor, document_id: int) -> tuple[Document
     return doc, require_read(s, actor, doc.client_id)
 
 
+def _load_for_change(s: Session, actor: Actor, document_id: int) -> tuple[Document, Access]:
+    """As _load_document, for a change: first takes turns on the client's row, as signing,
+    handovers and leaving do (in that order everywhere: client, then document), so who may
+    change the document is decided after a handover or leaving committed before it, never
+    from a read that one is about to make stale."""
+    client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
+    if client_id is not None:
+        locked(s, User, client_id)
+    return _load_document(s, actor, document_id)
+
+
 def _version(s: Session, document_id: int, number: int) -> tuple[Version, User]:
     row = s.execute(_VERSION, {"document_id": document_id, "number": number}).first()
     if row is None:
@@ -714,7 +725,7 @@ def save_version(
             {"change_note": "Please keep the note about your change under 1,000 characters."}
         )
     with db.write() as s:
-        doc, access = _load_document(s, actor, document_id)
+        doc, access = _load_for_change(s, actor, document_id)
         if not access.edit:
             raise ReadOnly("You can read this document but not change it.")
         kind = kind_for(doc.kind, doc.template)
@@ -784,7 +795,7 @@ def offer_again(db: Database, actor: Actor, document_id: int, number: int) -> in
     on version `number`, and each person still signs each version once. Returns the new
     version's number."""
     with db.write() as s:
-        doc, access = _load_document(s, actor, document_id)
+        doc, access = _load_for_change(s, actor, document_id)
         if not access.sign:
             raise ReadOnly("Only the client and their key worker can offer it again for signing.")
         if number != doc.head_number:

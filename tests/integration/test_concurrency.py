@@ -36,6 +36,7 @@ from careplan.db.models import (
     Team,
     User,
     Version,
+    utcnow,
 )
 from careplan.domain.audit_chain import GENESIS, event_hash
 from careplan.domain.canonical import content_hash
@@ -388,6 +389,42 @@ def test_a_handover_taken_over_while_the_old_worker_signs_leaves_one_true_state(
             fresh.agreed.number if fresh.agreed else None,
         )
         assert renders == (1 if fresh.agreed else 0)
+
+
+def test_a_save_waiting_on_a_handover_is_decided_after_it_not_before(app, db):
+    """The old worker saves while the new one's taking over is being committed: the save
+    waits its turn on the client's row and then finds the client is no longer theirs. (It
+    once checked access from a read the handover was about to make stale, and saved a
+    version after the caseload had moved.) SQLite's writers queue anyway."""
+    circle = Circle()
+    newcomer = KeyWorkerFactory(team_id=circle.team.id)
+    doc = make_plan(circle.key_worker, circle.client)
+    content = documents.open_document(db, actor_for(circle.key_worker), doc).content
+    content["what_matters"] = {"text": "Saved as the caseload moved"}
+    answer: list = []
+
+    def save() -> None:
+        try:
+            documents.save_version(db, actor_for(circle.key_worker), doc, 1, content)
+            answer.append("saved")
+        except NotFound:
+            answer.append("not theirs")
+
+    with db.write() as s:  # the taking over, half done: the client's row held, link moved
+        locked(s, User, circle.client.id)
+        s.execute(
+            sa.update(CaseloadLink)
+            .where(CaseloadLink.client_id == circle.client.id)
+            .values(ended_at=utcnow())
+        )
+        s.add(CaseloadLink(client_id=circle.client.id, key_worker_id=newcomer.id))
+        saver = threading.Thread(target=save)
+        saver.start()
+        saver.join(1.0 if BACKEND == "postgresql" else 0)  # it waits its turn meanwhile
+        assert answer == []
+    saver.join(30)
+    assert answer == ["not theirs"]
+    assert documents.count_versions(db, doc) == 1
 
 
 def _sign_while_handed_over(db) -> int:
