@@ -7,6 +7,7 @@
   if (!form || !window.fetch || !window.FormData) return;
   var status = form.querySelector(".draft-status");
   var draftTimer = null;
+  var submitting = false;
   var lastSent = null;
 
   function say(text) { if (status) status.textContent = text; }
@@ -17,6 +18,10 @@
   }
 
   function keepDraft() {
+    draftTimer = null;
+    // Once the form is being saved there is nothing to keep: a draft sent now (the page
+    // hidden as the browser leaves it) could land after the save and outlive it.
+    if (submitting) return;
     var data = new FormData(form);
     data.delete("action");
     var body = new URLSearchParams(data).toString();
@@ -94,5 +99,9 @@
       keepDraft();
     }
   });
-  form.addEventListener("submit", function () { clearTimeout(draftTimer); });
+  form.addEventListener("submit", function () {
+    submitting = true;
+    clearTimeout(draftTimer);
+    draftTimer = null;
+  });
 })();

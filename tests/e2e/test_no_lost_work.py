@@ -52,3 +52,29 @@ def test_a_draft_survives_the_idle_sign_out(app, live_server, new_phone):
     phone.get_by_role("button", name="Save a new version").click()
     expect(phone.get_by_text(WORDS)).to_be_visible()
     expect(phone.get_by_text("Saved as version 2.")).to_be_visible()
+
+
+def test_saving_straight_after_typing_leaves_no_draft_behind(app, db, live_server, new_phone):
+    """Typed and saved within the three seconds before a draft is kept: leaving the page must
+    not send a draft of what was just saved, which could land after the save and offer
+    'changes not saved yet' that are saved."""
+    from sqlalchemy import func, select
+
+    from careplan.db.models import EditDraft
+
+    client = factories.ClientFactory()
+    worker = factories.KeyWorkerFactory()
+    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
+    doc = factories.make_plan(worker, client)
+    phone = new_phone()
+    sign_in(phone, live_server, client)
+    for round_ in range(3):
+        phone.goto(f"{live_server}/documents/{doc}/edit?part=what_matters")
+        phone.get_by_label("What matters most to you?").fill(f"{WORDS} ({round_})")
+        phone.get_by_role("button", name="Save a new version").click()
+        expect(phone.get_by_text(f"Saved as version {round_ + 2}.")).to_be_visible()
+    phone.wait_for_timeout(500)  # anything sent as the page was left has landed by now
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(EditDraft)) == 0
+    phone.goto(f"{live_server}/documents/{doc}/edit?part=what_matters")
+    expect(phone.locator("#draft-waiting")).to_have_count(0)
