@@ -450,7 +450,7 @@ class AgreementKind(DocumentKind):
                     "terms.self_referral",
                     "Self-referral admission",
                     f"up to {sr['max_nights']} nights, not within {sr['min_days_since_discharge']} days "
-                    "of the last discharge",
+                    "of the last time I left",
                 )
             )
         else:

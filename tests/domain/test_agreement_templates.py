@@ -89,6 +89,10 @@ def test_agreement_content_names_its_template_and_every_field_reads_in_compariso
     labels = {f.label: f.text for f in kind().fields(content)}
     assert labels["Boundaries, both sides: When does my key worker work?"] == "Mon-Fri 9-5"
     assert labels["Self-referral admission"] == "not part of this agreement"
+    # In the agreement's own first person, as its crisis page says it; not "discharge".
+    offered = kind().validate({"terms": {"self_referral": {"enabled": True}}})
+    terms = {f.label: f.text for f in kind().fields(offered)}["Self-referral admission"]
+    assert terms.endswith("days of the last time I left") and "discharge" not in terms
 
 
 def test_a_signer_is_shown_the_agreement_sections_where_others_changed_their_words():
