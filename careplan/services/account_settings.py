@@ -240,4 +240,10 @@ def use_link(
             "account.password_set", "user", user.id,
             client_id=client_id_of(user), detail={"through": link.purpose},
         )  # fmt: skip
-        return user.email
+        if link.purpose != "welcome":
+            # As for a change on the account page: a record in the mailbox, and a warning if
+            # someone else used the link. (A first password is the owner's start, not news.)
+            account_emails.queue(s, user, account_emails.PASSWORD_CHANGED)
+        email = user.email
+    account_emails.send_soon(db)
+    return email

@@ -266,12 +266,13 @@ def lockout_wording(
     )
     advice = (
         "If that was you, you can try again after that time. If it was not you, please tell "
-        "the person who set up your account."
+        "the people you work with at the service (your key worker, for example)."
     )
     return LockoutWording(
         in_app=f"{what} {advice}",
         subject="Signing in to your account is paused for a while",
-        body=f"Hello,\n\n{what}\n\n{advice}\n\n{base_url.rstrip('/')}/login\n",
+        body=f"Hello,\n\n{what}\n\n{advice}\n\nTo sign in after that time:\n"
+        f"{base_url.rstrip('/')}/login\n",
     )
 
 

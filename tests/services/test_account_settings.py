@@ -8,7 +8,7 @@ from threading import Barrier, Thread
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AuditEvent, PasswordLink, User, utcnow
+from careplan.db.models import AccountEmail, AuditEvent, PasswordLink, User, utcnow
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.local_time import service_day
 from careplan.services import (
@@ -74,6 +74,21 @@ def test_a_reset_link_works_once_and_only_until_it_expires(db, person):
     late = account_settings.request_reset(db, person.email)
     with pytest.raises(NotFound):
         account_settings.check_link(db, late.token, now=late.expires_at + timedelta(seconds=1))
+    # As after a change on the account page, the mailbox is told the password was changed
+    # (once: the refused tries told nothing).
+    with db.read() as s:
+        told = s.scalars(sa.select(AccountEmail.kind).where(AccountEmail.recipient_id == person.id))
+        assert list(told) == ["password_changed"]
+
+
+def test_choosing_a_first_password_sends_no_password_changed_e_mail(db):
+    admin = actor_for(AdminFactory())
+    client_id, welcome = admin_accounts.create(
+        db, admin, "new@example.org", "New Person", "client", None
+    )
+    account_settings.use_link(db, welcome.token, NEW, NEW)
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(AccountEmail)) == 0
 
 
 def test_only_a_hash_of_the_link_is_kept(db, person):

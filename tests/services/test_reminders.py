@@ -861,6 +861,9 @@ def test_account_and_lockout_messages_give_local_times():
     wording = throttle.lockout_wording(summer, "https://app.example.org")
     assert "paused until 3 July 2026, 15:05." in wording.in_app
     assert "UTC" not in wording.body + wording.in_app
+    # Who to tell, in words a client knows; the link says what it is for.
+    assert "tell the people you work with at the service (your key worker" in wording.body
+    assert "To sign in after that time:\nhttps://app.example.org/login" in wording.body
 
 
 def test_reminder_words_hold_whatever_the_settings_and_whatever_is_waiting():
