@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -214,9 +214,12 @@ def request_self_referral(
         agreed = doc.agreed_version is not None
         terms = SelfReferralTerms.of(version.content, agreed)
         result = check_self_referral(terms, nights, today, last)
+        checked_against = version.number if agreed else NO_AGREED_VERSION
+        if _asked_just_now(s, actor, doc.id, checked_against, nights, last, (note or "").strip()):
+            return result  # the same form sent twice (a double tap): one request, one alert
         request = SelfReferralRequest(
             document_id=doc.id,
-            version_number=version.number if agreed else NO_AGREED_VERSION,
+            version_number=checked_against,
             requested_by_id=actor.id,
             nights=nights,
             last_discharge_on=last,
@@ -239,6 +242,35 @@ def request_self_referral(
             s, actor, doc, AlertKind.SELF_REFERRAL, utcnow(), alerts, self_referral_id=request.id
         )
         return result
+
+
+# The same request again this soon is the same form sent twice, not a second request.
+SAME_REQUEST_WITHIN = timedelta(minutes=2)
+
+
+def _asked_just_now(
+    s, actor: Actor, document_id: int, version_number: int, nights: int, last, note: str
+) -> bool:
+    """Under the agreement's lock (_agreed_agreement), so of two sent at once the second
+    sees the first. Against other terms (agreed since) it is a new request."""
+    return (
+        s.scalar(
+            select(SelfReferralRequest.id)
+            .where(
+                SelfReferralRequest.document_id == document_id,
+                SelfReferralRequest.version_number == version_number,
+                SelfReferralRequest.requested_by_id == actor.id,
+                SelfReferralRequest.requested_at > utcnow() - SAME_REQUEST_WITHIN,
+                SelfReferralRequest.nights == nights,
+                SelfReferralRequest.last_discharge_on.is_(None)
+                if last is None
+                else SelfReferralRequest.last_discharge_on == last,
+                SelfReferralRequest.note == note,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def crisis_record(db: Database, actor: Actor, document_id: int, today: date) -> CrisisRecord:

@@ -30,9 +30,11 @@ from careplan.db.models import (
     AuditEvent,
     CaseloadLink,
     ContingencyActivation,
+    CrisisAlert,
     CrisisResponse,
     Document,
     PdfRender,
+    SelfReferralRequest,
     Team,
     User,
     Version,
@@ -519,6 +521,21 @@ def test_a_crisis_plan_sent_four_times_at_once_is_in_effect_once_and_answered_on
     assert answers.count(None) == 1 and _count(db, CrisisResponse) == 1
     _once_at_a_time(4, lambda: contingencies.end_contingency(db, client, doc, "Better.", today))
     assert _count(db, AuditEvent, AuditEvent.action == "contingency.end") == 1
+
+
+def test_a_request_for_a_short_stay_sent_four_times_at_once_is_one_request(app, db):
+    """A double tap is one request and one alert to the team; a different one is another."""
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    client, today = actor_for(circle.client), service_today()
+
+    def ask(nights: str) -> None:
+        contingencies.request_self_referral(db, client, doc, nights, "", "Please", today)
+
+    assert _once_at_a_time(4, lambda: ask("2")) == [None] * 4  # each is answered the same
+    assert _count(db, SelfReferralRequest) == 1 and _count(db, CrisisAlert) == 1
+    ask("3")
+    assert _count(db, SelfReferralRequest) == 2 and _count(db, CrisisAlert) == 2
 
 
 def test_a_change_waiting_for_a_row_never_holds_the_chain_it_waits_behind(app, db):
