@@ -85,6 +85,17 @@ def email_changed_email(
     )
 
 
+def email_now_here_email(
+    link: str, when: datetime | None = None, zone: str = DEFAULT_TIME_ZONE
+) -> messages.Email:
+    """To the address an administrator has just given an account: sign in with it now."""
+    when = long_time(when or datetime.now(UTC), zone)
+    return messages.Email(
+        messages.render("email_now_here_subject.txt"),
+        messages.render("email_now_here_body.txt", when=when, link=link) + "\n",
+    )
+
+
 def account_email(
     kind: str, detail: dict, at: datetime, base_url: str, zone: str = DEFAULT_TIME_ZONE
 ) -> messages.Email:
@@ -100,6 +111,8 @@ def account_email(
         return backup_code_used_email(int(detail["left"]), account, at, zone)
     if kind == account_emails.EMAIL_CHANGED:
         return email_changed_email(at, zone)
+    if kind == account_emails.EMAIL_NOW_HERE:
+        return email_now_here_email(base_url + "/login", at, zone)
     if kind == account_emails.SIGNING_IN_PAUSED:
         until = datetime.fromisoformat(detail["until"])
         wording = throttle.lockout_wording(until, base_url, zone)

@@ -32,6 +32,7 @@ SECOND_FACTOR_OFF = "second_factor_off"
 BACKUP_CODE_USED = "backup_code_used"  # detail: {"left": how many are left}
 SIGNING_IN_PAUSED = "signing_in_paused"  # detail: {"until": ISO 8601 moment}
 EMAIL_CHANGED = "email_changed"  # sent to the address the account had before
+EMAIL_NOW_HERE = "email_now_here"  # and to the new one: this is where you sign in now
 
 # Every kind, and what it is about as an administrator's page lists them.
 ABOUT = {
@@ -41,6 +42,7 @@ ABOUT = {
     BACKUP_CODE_USED: "One of their backup codes was used",
     SIGNING_IN_PAUSED: "Signing in was paused after wrong passwords",
     EMAIL_CHANGED: "Their e-mail address was changed (told to the old address)",
+    EMAIL_NOW_HERE: "Their e-mail address was changed (told to the new address)",
 }
 KINDS = tuple(ABOUT)
 RECENT = 10

@@ -260,6 +260,9 @@ def update_details(
             # Links sent to the old address (often a mistyped one) must not set the password.
             account_settings.void_links(s, user.id)
         user.display_name, user.email, user.team_id = name, email, team_id
+        if "email" in changed:
+            # And to the new one: the owner learns which address they now sign in with.
+            account_emails.queue(s, user, account_emails.EMAIL_NOW_HERE)
         audit.record(s, admin, "user.update", "user", user.id,
                      client_id=account_settings.client_id_of(user),
                      detail={"changed": sorted(changed)})  # fmt: skip

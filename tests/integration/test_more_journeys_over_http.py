@@ -196,6 +196,9 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     # The old address is told, in case the change was not asked for.
     moved = _mail_to(inbox, "dee@example.org", "The e-mail address for your account was changed")
     assert "no longer signs in" in moved.get_content()
+    # ... and the new one where to sign in from now on.
+    here = _mail_to(inbox, "dee.reid@example.org", "Your account now uses this e-mail address")
+    assert "sign in with this address" in here.get_content() and "/login" in here.get_content()
 
     # ... gives Dee to a client who has no key worker, and a supervisor to the new team.
     newcomer = ClientFactory()

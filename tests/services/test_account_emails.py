@@ -139,6 +139,7 @@ def test_the_app_sends_it_at_once_when_it_can(smtp_app, smtp_server, db):
         ("backup_code_used", {"left": 3}, "You have 3 left"),
         ("signing_in_paused", {"until": "2027-01-05T10:30:00+00:00"}, "5 January 2027"),
         ("email_changed", {}, "no longer signs in"),
+        ("email_now_here", {}, "sign in with this address"),
     ],
 )
 def test_each_kind_is_written_discreetly(kind, detail, says):
@@ -165,8 +166,11 @@ def test_an_address_changed_by_an_administrator_is_told_to_the_old_address(
         admin_accounts.update_details(db, admin, person.id, "New Name", "not an address", None)
     assert _kept(db) == []
     admin_accounts.update_details(db, admin, person.id, "New Name", "moved@example.org", None)
-    [kept] = _kept(db)
-    assert (kept.to_address, kept.kind, kept.recipient_id) == (old, "email_changed", person.id)
+    told = {(k.to_address, k.kind, k.recipient_id) for k in _kept(db)}
+    assert told == {
+        (old, "email_changed", person.id),
+        ("moved@example.org", "email_now_here", person.id),  # where to sign in from now on
+    }
 
 
 def test_one_email_that_cannot_be_written_holds_up_no_other(db, smtp_server, no_sender_in_the_app):

@@ -596,6 +596,8 @@ def _every_rendering(today: date):
         yield f"backup code used {left}", used.subject + "\n" + used.body
     moved = account_mail.email_changed_email()
     yield "e-mail address changed", moved.subject + "\n" + moved.body
+    here = account_mail.email_now_here_email("https://app.example.org/login")
+    yield "e-mail address now here", here.subject + "\n" + here.body
 
 
 def test_every_message_template_is_discreet():
@@ -624,6 +626,8 @@ def test_every_message_template_is_discreet():
         "backup_code_used_body.txt",
         "email_changed_subject.txt",
         "email_changed_body.txt",
+        "email_now_here_subject.txt",
+        "email_now_here_body.txt",
         "alert_subject.txt",
         "alert_body.txt",
         "alert_notification.txt",
