@@ -9,6 +9,7 @@ also tested through here.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,8 +17,9 @@ import sys
 import time
 from http.cookiejar import CookieJar
 from pathlib import Path
+from urllib.error import HTTPError
 from urllib.parse import urlencode, urlsplit
-from urllib.request import HTTPCookieProcessor, build_opener
+from urllib.request import HTTPCookieProcessor, Request, build_opener, urlopen
 
 import pytest
 from werkzeug.http import parse_options_header
@@ -92,3 +94,19 @@ def filename(response) -> str:
     kind, options = parse_options_header(response.headers["Content-Disposition"])
     assert kind == "attachment"
     return options["filename"]
+
+
+def api_call(base: str, method: str, path: str, token: str, body: dict | None = None):
+    """One API request with a bearer token, as a program sends it: (status, headers, JSON),
+    errors included."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = Request(base + path, data=data, headers=headers, method=method)
+    try:
+        with urlopen(request, timeout=60) as response:
+            return response.status, response.headers, json.loads(response.read() or b"null")
+    except HTTPError as err:
+        return err.code, err.headers, json.loads(err.read())

@@ -56,3 +56,13 @@ def place(name: str, words: dict[str, str]) -> str:
     if where and answer:
         return f"{where}: {answer}"
     return where or answer
+
+
+# Choices and ids in a form: what someone picked, not what they wrote.
+_CHOSEN = ("-id", "-kind", "-status")
+
+
+def is_writing(name: str, value: str) -> bool:
+    """Whether a form field holds words someone wrote (to give back, or to check the
+    wording of), not a choice, an id or a yes/no switch."""
+    return not name.endswith(_CHOSEN) and value not in ("yes", "no")

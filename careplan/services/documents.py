@@ -26,7 +26,7 @@ from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare
 from ..domain.documents import strip_attribution
 from ..domain.errors import ContentInvalid
-from ..domain.form_places import place
+from ..domain.form_places import is_writing, place
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
 from ..domain.local_time import service_today
@@ -742,44 +742,16 @@ def save_version(
         digest = content_hash(content)
         if parent is not None and parent.content_hash == digest:
             return SaveResult(doc.id, base_number, saved=False)
-        now = utcnow()
-        # Compare-and-set on the head: of two saves based on the same version, exactly one
-        # moves the head; the other matches no row and becomes a conflict.
-        moved = s.execute(
-            _MOVE_HEAD,
-            {"document_id": doc.id, "base": base_number, "new_head": base_number + 1, "now": now},
-        ).rowcount
-        if moved != 1:
-            raise Conflict(doc.id, base_number, _current_head(s, doc.id), content, change_note)
-        s.add(
-            Version(
-                document_id=doc.id,
-                number=base_number + 1,
-                parent_id=parent.id if parent else None,
-                author_id=actor.id,
-                created_at=now,
-                change_note=change_note,
-                content=content,
-                content_hash=digest,
-            )
-        )
         try:
-            s.flush()
+            appended = _append_version(s, actor, doc, parent, content, digest, change_note)
         except IntegrityError as exc:
             # The failed flush ended the transaction: roll it back before reading the head.
             s.rollback()
             raise Conflict(
                 document_id, base_number, _current_head(s, document_id), content, change_note
             ) from exc
-        audit.record(
-            s,
-            actor,
-            "document.edit",
-            "document",
-            doc.id,
-            client_id=doc.client_id,
-            detail={"version": base_number + 1, "hash": digest},
-        )
+        if not appended:
+            raise Conflict(doc.id, base_number, _current_head(s, doc.id), content, change_note)
         drafts.forget(s, actor.id, doc.id)
         findings = _language_in_changes(kind, parent.content if parent else None, content, terms)
         return SaveResult(doc.id, base_number + 1, saved=True, language=findings)
@@ -809,36 +781,57 @@ def offer_again(db: Database, actor: Actor, document_id: int, number: int) -> in
                 "Nothing was changed."
             )
         parent = _version(s, doc.id, number)[0]
-        now = utcnow()
-        # The same compare-and-set as a save: two offers at once make one new version.
-        moved = s.execute(
-            _MOVE_HEAD,
-            {"document_id": doc.id, "base": number, "new_head": number + 1, "now": now},
-        ).rowcount
-        if moved != 1:
+        note = OFFERED_AGAIN.format(number=number)
+        if not _append_version(
+            s, actor, doc, parent, parent.content, parent.content_hash, note, offered_again=number
+        ):
             raise Invalid("Someone has just saved a newer version. Nothing was changed.")
-        s.add(
-            Version(
-                document_id=doc.id,
-                number=number + 1,
-                parent_id=parent.id,
-                author_id=actor.id,
-                created_at=now,
-                change_note=OFFERED_AGAIN.format(number=number),
-                content=parent.content,
-                content_hash=parent.content_hash,
-            )
-        )
-        audit.record(
-            s,
-            actor,
-            "document.edit",
-            "document",
-            doc.id,
-            client_id=doc.client_id,
-            detail={"version": number + 1, "hash": parent.content_hash, "offered_again": number},
-        )
         return number + 1
+
+
+def _append_version(
+    s: Session,
+    actor: Actor,
+    doc: Document,
+    parent: Version | None,
+    content: dict,
+    digest: str,
+    change_note: str,
+    **detail,
+) -> bool:
+    """The next version on top of `parent` (None for the first), with its audit event.
+    Compare-and-set on the head: of two based on the same version, exactly one moves it; the
+    other gets False and nothing is written."""
+    base = parent.number if parent else 0
+    now = utcnow()
+    moved = s.execute(
+        _MOVE_HEAD, {"document_id": doc.id, "base": base, "new_head": base + 1, "now": now}
+    ).rowcount
+    if moved != 1:
+        return False
+    s.add(
+        Version(
+            document_id=doc.id,
+            number=base + 1,
+            parent_id=parent.id if parent else None,
+            author_id=actor.id,
+            created_at=now,
+            change_note=change_note,
+            content=content,
+            content_hash=digest,
+        )
+    )
+    s.flush()
+    audit.record(
+        s,
+        actor,
+        "document.edit",
+        "document",
+        doc.id,
+        client_id=doc.client_id,
+        detail={"version": base + 1, "hash": digest, **detail},
+    )
+    return True
 
 
 _MOVE_HEAD = (
@@ -898,8 +891,7 @@ def check_typed_wording(
     words = kind.form_words()
     findings: list[Finding] = []
     for name, value in fields:
-        # Choices and ids are not writing (as for the words given back in no_longer_yours).
-        if name.endswith(("-id", "-kind", "-status")) or value.strip() in before:
+        if not is_writing(name, value) or value.strip() in before:
             continue
         findings += check_text(terms, value, place(name, words))
     return tuple(findings)

@@ -8,7 +8,7 @@ from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
 from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
 from ..domain.documents import ALL_CONTENT
 from ..domain.errors import ContentInvalid, DomainError
-from ..domain.form_places import place
+from ..domain.form_places import is_writing, place
 from ..domain.kinds import kind_for
 from ..domain.language import check_text
 from ..domain.local_time import service_today
@@ -254,8 +254,7 @@ def no_longer_yours(document_id: int, form: MultiDict, signing: bool = False):
     words = [
         (place(name, lost.form_words) or name, value)
         for name, value in lost.typed
-        # Choices and switches are not words anyone typed.
-        if not name.endswith(("-id", "-kind", "-status")) and value not in ("yes", "no")
+        if is_writing(name, value)
     ]
     if not signing and (note := form.get("change_note", "").strip()):
         words.append(("What changed (the change note)", note))

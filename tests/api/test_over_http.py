@@ -4,37 +4,19 @@ used and revoked on its web page over the same server."""
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.error
 from datetime import timedelta
 from urllib.parse import urlencode
-from urllib.request import Request, urlopen
 
 import pytest
 
 from careplan.domain.local_time import service_today
 from careplan.services import documents
-from tests.api.conftest import bearer
 from tests.api.test_tokens import NEW_TOKEN
 from tests.factories import PASSWORD, Circle, ClientFactory, make_plan, plan_content
-from tests.gunicorn import CSRF, Browser
+from tests.gunicorn import CSRF, Browser, api_call
 
 pytestmark = pytest.mark.slow
-
-
-def _call(base: str, method: str, path: str, token: str, body: dict | None = None):
-    """(status, headers, JSON) of one request, errors included."""
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {**bearer(token), "Accept": "application/json"}
-    if data is not None:
-        headers["Content-Type"] = "application/json"
-    request = Request(base + path, data=data, headers=headers, method=method)
-    try:
-        with urlopen(request, timeout=60) as response:
-            return response.status, response.headers, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, json.loads(err.read())
 
 
 def test_a_version_is_saved_and_signed_through_the_api_over_http(db, gunicorn_url, token_for):
@@ -43,7 +25,7 @@ def test_a_version_is_saved_and_signed_through_the_api_over_http(db, gunicorn_ur
     worker, client = token_for(circle.key_worker), token_for(circle.client)
     content = plan_content(what_matters={"text": "Saved over HTTP."})
 
-    status, headers, saved = _call(
+    status, headers, saved = api_call(
         gunicorn_url,
         "POST",
         f"/api/v1/documents/{doc}/versions",
@@ -54,7 +36,7 @@ def test_a_version_is_saved_and_signed_through_the_api_over_http(db, gunicorn_ur
     assert saved["number"] == 2 and headers["Content-Type"] == "application/json"
     assert headers["Cache-Control"] == "no-store" and "Set-Cookie" not in headers
 
-    status, _, stale = _call(
+    status, _, stale = api_call(
         gunicorn_url,
         "POST",
         f"/api/v1/documents/{doc}/versions",
@@ -63,14 +45,14 @@ def test_a_version_is_saved_and_signed_through_the_api_over_http(db, gunicorn_ur
     )
     assert status == 409 and stale["error"]["conflict"]["head_version"] == 2
 
-    status, _, refused = _call(
+    status, _, refused = api_call(
         gunicorn_url, "POST", f"/api/v1/documents/{doc}/versions/2/sign", client,
         {"password": "not my password"},
     )  # fmt: skip
     assert status == 422 and "password" in refused["error"]["fields"]
 
     for token in (client, worker):
-        status, _, signed = _call(
+        status, _, signed = api_call(
             gunicorn_url,
             "POST",
             f"/api/v1/documents/{doc}/versions/2/sign",
@@ -80,7 +62,9 @@ def test_a_version_is_saved_and_signed_through_the_api_over_http(db, gunicorn_ur
         assert status == 200, signed
     assert signed["state"] == "agreed" and signed["agreed_version"] == 2
 
-    status, _, signoff = _call(gunicorn_url, "GET", f"/api/v1/documents/{doc}/signatures", client)
+    status, _, signoff = api_call(
+        gunicorn_url, "GET", f"/api/v1/documents/{doc}/signatures", client
+    )
     assert status == 200 and signoff["state"] == "agreed"
     assert {s["role"] for s in signoff["signatures"]} == {"client", "key worker"}
     assert documents.count_versions(db, doc) == 2
@@ -104,7 +88,7 @@ def test_a_token_is_made_used_and_revoked_on_its_page_over_http(db, gunicorn_url
     shown = made.read().decode()
     secret = NEW_TOKEN.search(shown).group(1)
 
-    status, _, answer = _call(gunicorn_url, "GET", "/api/v1/clients", secret)
+    status, _, answer = api_call(gunicorn_url, "GET", "/api/v1/clients", secret)
     assert status == 200 and [c["id"] for c in answer["items"]] == [person.id]
 
     listed = browser.get("/me/tokens").read().decode()
@@ -114,5 +98,5 @@ def test_a_token_is_made_used_and_revoked_on_its_page_over_http(db, gunicorn_url
         gunicorn_url + revoke, urlencode({"csrf_token": CSRF.search(listed).group(1)}).encode()
     )
     assert done.url.endswith("/me/tokens") and "Revoked" in done.read().decode()
-    status, _, refused = _call(gunicorn_url, "GET", "/api/v1/clients", secret)
+    status, _, refused = api_call(gunicorn_url, "GET", "/api/v1/clients", secret)
     assert status == 401 and refused["error"]["status"] == 401

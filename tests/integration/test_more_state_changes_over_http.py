@@ -50,7 +50,7 @@ from tests.factories import (
     NotificationFactory,
     make_plan,
 )
-from tests.gunicorn import CSRF, Browser, landed
+from tests.gunicorn import CSRF, Browser, api_call, landed
 
 pytestmark = pytest.mark.slow
 
@@ -139,21 +139,6 @@ def test_an_agreement_is_started_from_a_template_and_a_failed_pdf_is_tried_again
 # --- the API: a document started, a comment, a decline -----------------------------------------
 
 
-def _call(base: str, method: str, path: str, token: str, body: dict | None = None):
-    """(status, headers, JSON) of one request, errors included."""
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    request = Request(base + path, data=data, headers=headers, method=method)
-    try:
-        with urlopen(request, timeout=60) as response:
-            return response.status, response.headers, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, json.loads(err.read())
-
-
 def test_documents_are_started_commented_on_and_declined_through_the_api_over_http(
     db, gunicorn_url
 ):
@@ -168,7 +153,7 @@ def test_documents_are_started_commented_on_and_declined_through_the_api_over_ht
     # The key worker starts an agreement from a template: 201, and it is there, empty.
     started = f"/api/v1/clients/{circle.client.id}/documents"
     wanted = {"kind": "agreement", "template_id": "ost_primary_care"}
-    status, headers, made = _call(gunicorn_url, "POST", started, worker, wanted)
+    status, headers, made = api_call(gunicorn_url, "POST", started, worker, wanted)
     assert status == 201, made
     assert headers["Cache-Control"] == "no-store" and "Set-Cookie" not in headers
     assert set(made) == {"id", "client_id", "kind"}
@@ -178,13 +163,13 @@ def test_documents_are_started_commented_on_and_declined_through_the_api_over_ht
         assert (row.client_id, row.kind, row.head_number) == (circle.client.id, "agreement", 0)
         assert (row.template["id"], row.created_by_id) == ("ost_primary_care", circle.key_worker.id)
     # Asked again, the same empty one; an unknown template starts nothing.
-    assert _call(gunicorn_url, "POST", started, worker, wanted)[2]["id"] == made["id"]
-    status, _, refused = _call(
+    assert api_call(gunicorn_url, "POST", started, worker, wanted)[2]["id"] == made["id"]
+    status, _, refused = api_call(
         gunicorn_url, "POST", started, worker, {"kind": "agreement", "template_id": "nope"}
     )
     assert status == 422 and "template_id" in refused["error"]["fields"]
     assert _count(db, Document.client_id == circle.client.id, Document.kind == "agreement") == 1
-    status, _, opened = _call(gunicorn_url, "GET", f"/api/v1/documents/{made['id']}", client)
+    status, _, opened = api_call(gunicorn_url, "GET", f"/api/v1/documents/{made['id']}", client)
     assert status == 200 and opened["head_number"] == 0 and opened["kind"] == "agreement"
 
     # The client comments on a part of the plan: 204 with no body, and it is listed.
@@ -203,18 +188,18 @@ def test_documents_are_started_commented_on_and_declined_through_the_api_over_ht
             sa.select(Comment.author_id, Comment.section_key, Comment.version_number, Comment.body)
             .where(Comment.document_id == plan)
         ).all() == [(circle.client.id, "what_matters", 1, "Yes, that is me.")]  # fmt: skip
-    status, _, listed = _call(gunicorn_url, "GET", f"/api/v1/documents/{plan}/comments", worker)
+    status, _, listed = api_call(gunicorn_url, "GET", f"/api/v1/documents/{plan}/comments", worker)
     assert status == 200 and [c["body"] for c in listed["items"]] == ["Yes, that is me."]
 
     # The client declines version 1 with a reason. A wrong password records nothing.
     decline = f"/api/v1/documents/{plan}/versions/1/decline"
     because = "Not the part about my mum."
-    status, _, refused = _call(
+    status, _, refused = api_call(
         gunicorn_url, "POST", decline, client, {"password": "not mine", "reason": because}
     )
     assert status == 422 and "password" in refused["error"]["fields"]
     assert _count(db, SignatureRecord.document_id == plan) == 0
-    status, _, result = _call(
+    status, _, result = api_call(
         gunicorn_url, "POST", decline, client, {"password": PASSWORD, "reason": because}
     )
     assert status == 200, result
@@ -238,7 +223,7 @@ def test_documents_are_started_commented_on_and_declined_through_the_api_over_ht
         ).all() == [(circle.client.id, "declined", because, "password re-entered")]  # fmt: skip
         assert s.scalar(sa.select(Document.signoff_state).where(Document.id == plan)) == "declined"
     # Declined once is declined: a second try is a conflict, and still one record.
-    status, _, again = _call(
+    status, _, again = api_call(
         gunicorn_url, "POST", decline, client, {"password": PASSWORD, "reason": because}
     )
     assert status == 409, again
