@@ -37,7 +37,9 @@
       } else if (response.ok) {
         lastSent = body;
         say("Your changes are kept as a draft (" + timeNow() + "). They become a version when you save.");
-        document.dispatchEvent(new CustomEvent("careplan:activity"));
+        document.dispatchEvent(new CustomEvent("careplan:activity", {
+          detail: response.headers.get("Idle-Seconds-Left"),
+        }));
       } else {
         say("Your latest changes could not be kept as a draft just now. They are still on this page.");
       }

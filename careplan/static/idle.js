@@ -7,6 +7,9 @@
   var keepAliveUrl = body.dataset.keepAliveUrl;
   if (!limit || !keepAliveUrl || !window.fetch) return;
   var warnBefore = Math.min(120, Math.floor(limit / 3));
+  // The server notes activity every few seconds, not on every request, and says how long is
+  // left on each page and each answer to this page's scripts: count down from that.
+  var left = Number(body.dataset.idleSecondsLeft || limit);
   var warnTimer, outTimer, panel;
 
   function csrf() {
@@ -43,11 +46,16 @@
     window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
   }
 
-  function start() {
+  function start(secondsLeft) {
+    if (secondsLeft) { left = secondsLeft; }
     clearTimeout(warnTimer);
     clearTimeout(outTimer);
-    warnTimer = setTimeout(show, (limit - warnBefore) * 1000);
-    outTimer = setTimeout(signedOut, limit * 1000 + 1000);
+    warnTimer = setTimeout(show, Math.max(0, left - warnBefore) * 1000);
+    outTimer = setTimeout(signedOut, left * 1000 + 1000);
+  }
+
+  function leftIn(response) {
+    return Number(response.headers.get("Idle-Seconds-Left")) || limit;
   }
 
   function stay() {
@@ -55,11 +63,14 @@
     data.append("csrf_token", csrf());
     fetch(keepAliveUrl, { method: "POST", body: data, credentials: "same-origin" })
       .then(function (response) {
-        if (response.ok && !response.redirected) { hide(); start(); } else { signedOut(); }
+        if (response.ok && !response.redirected) { hide(); start(leftIn(response)); } else { signedOut(); }
       })
       .catch(function () {});
   }
 
-  document.addEventListener("careplan:activity", function () { hide(); start(); });
+  document.addEventListener("careplan:activity", function (event) {
+    hide();
+    start(Number(event.detail) || limit);
+  });
   start();
 })();

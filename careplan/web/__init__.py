@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 
 from .. import api
 from ..api import errors as api_errors
+from ..domain import idle_sessions
 from ..domain.blocks import date_passed
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today, show
@@ -66,6 +67,7 @@ def register(app: Flask) -> None:
     app.teardown_request(_end_shared_reads)
     app.before_request(_idle_logout)
     app.after_request(_security_headers)
+    app.after_request(_idle_time_left)
     wording.install(app)
     app.jinja_env.filters["when"] = _when
     # `day` is `when` for the local day only (a moment shows the day it fell on, no time).
@@ -160,7 +162,8 @@ def _idle_logout():
     now = datetime.now(UTC).timestamp()
     limit = 60 * _idle_minutes()
     last = session.get("last_seen")
-    if last is not None and now - float(last) > limit:
+    last = None if last is None else float(last)
+    if idle_sessions.timed_out(last, now, limit):
         kept = documents.keep_unsaved_edit()
         logout_user()
         session.clear()
@@ -168,7 +171,10 @@ def _idle_logout():
         if kept is not None:
             flash("The changes you were making are kept. Sign in to carry on with them.")
         return redirect(url_for("auth.login", next=kept or _back_to()))
-    session["last_seen"] = now
+    if idle_sessions.worth_recording(last, now, limit):
+        session["last_seen"] = last = now
+    # The page's warning counts down from this, so it and the sign-out agree.
+    g.idle_seconds_left = idle_sessions.seconds_left(last, now, limit)
     return None
 
 
@@ -185,6 +191,15 @@ def _idle_minutes() -> int:
     from flask import current_app
 
     return current_app.config["IDLE_TIMEOUT_MINUTES"]
+
+
+def _idle_time_left(response):
+    """For the page's scripts: after a draft is kept or "Stay signed in", the idle warning
+    restarts from what the server says is left (careplan/static/idle.js)."""
+    left = g.get("idle_seconds_left")
+    if left is not None:
+        response.headers["Idle-Seconds-Left"] = str(left)
+    return response
 
 
 def _security_headers(response):

@@ -324,6 +324,32 @@ def test_activity_within_the_idle_timeout_keeps_the_session(app, client, circle)
         assert float(session["last_seen"]) > old + 4 * 60  # the clock was restarted
 
 
+def test_pages_opened_in_quick_succession_do_not_send_a_new_session_cookie(client, circle):
+    # Re-signing the cookie on every page cost about as much as serving a static file.
+    login(client, circle.client)
+    client.get(f"/clients/{circle.client.id}")  # the first page after signing in adds a token
+    _last_seen(client, 0.1)
+    response = client.get(f"/clients/{circle.client.id}")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    _last_seen(client, 0.5)
+    assert "Set-Cookie" in client.get(f"/clients/{circle.client.id}").headers
+
+
+def test_pages_say_how_long_is_left_before_the_idle_sign_out(app, client, circle):
+    # The session's time was written 10 seconds ago and is not written again so soon, so the
+    # page's warning must count from then, not from the page.
+    app.config["IDLE_TIMEOUT_MINUTES"] = 15
+    login(client, circle.client)
+    _last_seen(client, 10 / 60)
+    response = client.get(f"/clients/{circle.client.id}")
+    left = int(response.headers["Idle-Seconds-Left"])
+    assert 15 * 60 + 15 - 11 <= left <= 15 * 60 + 15 - 10
+    assert f'data-idle-seconds-left="{left}"' in _text(response)
+    _last_seen(client, 5)  # written again now: the full time, with the recording interval
+    assert client.get(f"/clients/{circle.client.id}").headers["Idle-Seconds-Left"] == "915"
+
+
 def test_the_idle_timeout_follows_the_setting(app, client, circle):
     app.config["IDLE_TIMEOUT_MINUTES"] = 60
     login(client, circle.client)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from careplan.db.models import SignatureRecord
+from careplan.domain.idle_sessions import recording_interval
 from careplan.domain.local_time import service_today
 from careplan.domain.nested import unflatten
 from careplan.services import documents, drafts, handovers, leaving, signoff
@@ -107,7 +108,8 @@ def test_a_save_after_the_idle_sign_out_is_kept_as_a_draft_to_carry_on_with(app,
     web = login(app.test_client(), circle.client)
     token = csrf_token(web)
     with web.session_transaction() as session:
-        session["last_seen"] -= 60 * app.config["IDLE_TIMEOUT_MINUTES"] + 1
+        idle = 60 * app.config["IDLE_TIMEOUT_MINUTES"]
+        session["last_seen"] -= idle + recording_interval(idle) + 1
     late = web.post(f"/documents/{doc}/edit", data={
         "csrf_token": token, "base_number": "1", "what_matters-text": "Written slowly",
         "change_note": "my words",
