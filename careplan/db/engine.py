@@ -33,6 +33,17 @@ def locked(session: Session, model, row_id):
     return session.get(model, row_id, with_for_update={"key_share": True})
 
 
+def plain_rows(session: Session, statement, params: dict | None = None):
+    """The result of a statement that selects columns, not mapped objects, run on the
+    session's connection. The ORM's handling of a statement costs about 0.1 ms of processor
+    time (measured: 130 against 55 microseconds for the signed-in person's row on SQLite),
+    more than SQLite takes to run the pages' statements, and buys nothing for rows that are
+    not objects. Objects added to the session are flushed first, as the ORM would."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
 def make_engine(url: str, sqlite_busy_timeout_ms: int = 30000, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         # A SQLite connection reads planner statistics when it opens (careplan.db.statistics):

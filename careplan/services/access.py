@@ -6,6 +6,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from ..db.engine import plain_rows
 from ..db.models import AdvocateInvitation, CaseloadLink, Handover, SupervisorTeam, User
 from ..domain.access import Access, Relationship, access_to_client
 from ..domain.roles import Role
@@ -18,12 +19,12 @@ def relationship_to(session: Session, actor: Actor, client_id: int) -> Relations
         return Relationship(is_the_client=actor.id == client_id)
     ids = {PERSON.key: actor.id, _CLIENT.key: client_id}
     if actor.role is Role.KEY_WORKER:
-        holds, incoming = session.execute(_KEY_WORKER, ids).one()
+        holds, incoming = plain_rows(session, _KEY_WORKER, ids).one()
         return Relationship(holds_caseload=holds, incoming_key_worker=incoming)
     if actor.role is Role.SUPERVISOR:
-        return Relationship(supervises_team=session.scalar(_SUPERVISES, ids))
+        return Relationship(supervises_team=plain_rows(session, _SUPERVISES, ids).scalar())
     if actor.role is Role.ADVOCATE:
-        return Relationship(invited_as_advocate=session.scalar(_INVITED, ids))
+        return Relationship(invited_as_advocate=plain_rows(session, _INVITED, ids).scalar())
     return Relationship()
 
 

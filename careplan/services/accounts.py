@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db.engine import Database, locked
+from ..db.engine import Database, locked, plain_rows
 from ..db.models import (
     AdvocateInvitation,
     CaseloadLink,
@@ -235,7 +235,7 @@ def load_signed_in(db: Database, user_id: int) -> SignedIn | None:
     """The signed-in person (if still active) and how many of their messages are unread,
     which every page's header shows: one statement per request, plain columns."""
     with db.read() as s:
-        row = s.execute(_SIGNED_IN, {"user_id": user_id}).first()
+        row = plain_rows(s, _SIGNED_IN, {"user_id": user_id}).first()
     return SignedIn(*row) if row else None
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db.engine import Database, locked
+from ..db.engine import Database, locked, plain_rows
 from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utcnow
 from ..domain.access import Access
 from ..domain.account_rules import called, introduce
@@ -527,7 +527,8 @@ def history(
         doc, access = opened.doc, opened.access
         pages = max(1, -(-doc.head_number // page_size))
         page = min(max(1, page), pages)
-        rows = s.execute(
+        rows = plain_rows(
+            s,
             _HISTORY_VERSIONS,
             {
                 "document_id": doc.id,
@@ -539,7 +540,7 @@ def history(
             VersionInfo(n, name, Role(role).label, at, note, h, author)
             for n, at, note, h, author, name, role in rows
         ]
-        rows = s.execute(_HISTORY_EVENTS, {"document_id": doc.id}).all()
+        rows = plain_rows(s, _HISTORY_EVENTS, {"document_id": doc.id}).all()
         events = [_event(*row) for row in rows]
         result = HistoryPage(_page(s, opened, None, actor), versions, page, pages, events)
     _record_read(db, actor, access, doc, doc.client_id, "history")

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, exists, func, or_, select, update
 
 from .. import pdf
 from ..db import notify
-from ..db.engine import Database
+from ..db.engine import Database, plain_rows
 from ..db.models import Document, PdfRender, SignatureRecord, User, Version, utcnow
 from ..domain.agreement import empty_key_parts
 from ..domain.kinds import KIND_LABELS, kind_for
@@ -322,7 +322,7 @@ def sealed_pdf(
     db: Database, actor: Actor, document_id: int, number: int, settings: PdfSettings
 ) -> SealedPdf:
     with db.read() as s:
-        row = s.execute(_STORED_PDF, {"document_id": document_id, "number": number}).first()
+        row = plain_rows(s, _STORED_PDF, {"document_id": document_id, "number": number}).first()
         if row is None:
             # Nothing to download, or no such document: the same answer either way, after
             # the same check of who is asking.

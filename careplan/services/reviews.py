@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ..db.engine import Database
+from ..db.engine import Database, plain_rows
 from ..db.models import (
     ContingencyActivation,
     Document,
@@ -113,7 +113,7 @@ def _interval_weeks(s: Session, doc: Document, number: int, content: dict | None
     """The review interval the agreed version `number` sets; `content` is that version's
     content when the caller has already read it."""
     if content is None:
-        content = s.scalar(_CONTENT, {"document_id": doc.id, "number": number})
+        content = plain_rows(s, _CONTENT, {"document_id": doc.id, "number": number}).scalar()
     return kind_for(doc.kind, doc.template).review_interval_weeks(content or {})
 
 
@@ -488,20 +488,23 @@ def panel_in(
     the (number, content) of a version already read, used when it is the agreed one."""
     requests = [
         RequestView(
-            r.kind,
-            ReviewReason(r.kind).label,
-            r.due_on,
-            r.reason,
+            kind,
+            ReviewReason(kind).label,
+            due_on,
+            reason,
             Named(name, Role(role).value, user_id) if name else Named(""),
-            r.requested_at,
+            requested_at,
         )
-        for r, name, role, user_id in s.execute(_OPEN_REQUESTS, {"document_id": doc.id})
+        for kind, due_on, reason, requested_at, name, role, user_id in plain_rows(
+            s, _OPEN_REQUESTS, {"document_id": doc.id}
+        )
     ]
-    rows = s.execute(_CONFIRMATIONS, {"document_id": doc.id, "cycle": doc.review_cycle}).all()
+    rows = plain_rows(s, _CONFIRMATIONS, {"document_id": doc.id, "cycle": doc.review_cycle})
     confirmations = [
-        ConfirmationView(name, Role(c.role).label, c.confirmed_at, c.user_id) for c, name in rows
+        ConfirmationView(c.display_name, Role(c.role).label, c.confirmed_at, c.user_id)
+        for c in rows
     ]
-    confirmed_by_me = any(c.user_id == actor.id for c, _ in rows)
+    confirmed_by_me = any(c.user_id == actor.id for c in confirmations)
     agreed = agreed_ref.number if agreed_ref else None
     when = doc.next_review_on
     return ReviewPanel(
@@ -539,7 +542,15 @@ class ReviewDate:
 # statement took longer than running it.
 _REQUESTER = User.__table__.alias("requester")
 _OPEN_REQUESTS = (
-    select(ReviewRequest, _REQUESTER.c.display_name, _REQUESTER.c.role, _REQUESTER.c.id)
+    select(
+        ReviewRequest.kind,
+        ReviewRequest.due_on,
+        ReviewRequest.reason,
+        ReviewRequest.requested_at,
+        _REQUESTER.c.display_name,
+        _REQUESTER.c.role,
+        _REQUESTER.c.id,
+    )
     .outerjoin(_REQUESTER, _REQUESTER.c.id == ReviewRequest.requested_by_id)
     .where(
         ReviewRequest.document_id == bindparam("document_id"), ReviewRequest.resolved_at.is_(None)
@@ -547,7 +558,12 @@ _OPEN_REQUESTS = (
     .order_by(ReviewRequest.id)
 )
 _CONFIRMATIONS = (
-    select(ReviewConfirmation, User.display_name)
+    select(
+        ReviewConfirmation.user_id,
+        ReviewConfirmation.role,
+        ReviewConfirmation.confirmed_at,
+        User.display_name,
+    )
     .join(User, User.id == ReviewConfirmation.user_id)
     .where(
         ReviewConfirmation.document_id == bindparam("document_id"),

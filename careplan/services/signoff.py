@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db import notify
-from ..db.engine import Database, locked
+from ..db.engine import Database, locked, plain_rows
 from ..db.models import (
     AdvocateInvitation,
     AdvocateReviewRequest,
@@ -123,14 +123,15 @@ def caseload_history(s: Session, client_id: int) -> Caseload:
 
 def _caseload_with_names(s: Session, client_id: int) -> tuple[Caseload, dict[int, str]]:
     """Who held the client's caseload and when, with the workers' names, in one read."""
-    rows = s.execute(_CASELOAD_WITH_NAMES, {"client_id": client_id}).all()
+    rows = plain_rows(s, _CASELOAD_WITH_NAMES, {"client_id": client_id}).all()
     return Caseload(Tenure(w, started, ended) for w, started, ended, _ in rows), {
         w: name for w, _, _, name in rows
     }
 
 
-def _signatures(s: Session, document_id: int) -> list[tuple[SignatureRecord, User]]:
-    return list(s.execute(_SIGNATURES, {"document_id": document_id}).all())
+def _signatures(s: Session, document_id: int) -> list:
+    """Each signature's columns and the signer's name (`display_name`), oldest first."""
+    return plain_rows(s, _SIGNATURES, {"document_id": document_id}).all()
 
 
 # Every document page runs these: built once, with bound parameters, because building a
@@ -147,7 +148,17 @@ _CASELOAD_WITH_NAMES = (
     .order_by(CaseloadLink.started_at)
 )
 _SIGNATURES = (
-    select(SignatureRecord, User)
+    select(
+        SignatureRecord.user_id,
+        SignatureRecord.role,
+        SignatureRecord.version_number,
+        SignatureRecord.content_hash,
+        SignatureRecord.outcome,
+        SignatureRecord.signed_at,
+        SignatureRecord.comment,
+        SignatureRecord.method,
+        User.display_name,
+    )
     .join(User, User.id == SignatureRecord.user_id)
     .where(SignatureRecord.document_id == bindparam("document_id"))
     .order_by(SignatureRecord.id)
@@ -163,11 +174,11 @@ def decide_for(s: Session, doc: Document, rows=None, caseload: Caseload | None =
     Callers that already read the signatures or the caseload's history pass them in."""
     rows = _signatures(s, doc.id) if rows is None else rows
     caseload = caseload_history(s, doc.client_id) if caseload is None else caseload
-    numbers = {r.version_number for r, _ in rows} | (
-        {doc.head_number} if doc.head_number else set()
-    )
+    numbers = {r.version_number for r in rows} | ({doc.head_number} if doc.head_number else set())
     versions = (
-        dict(s.execute(_SIGNED_HASHES, {"document_id": doc.id, "numbers": sorted(numbers)}).all())
+        dict(
+            plain_rows(s, _SIGNED_HASHES, {"document_id": doc.id, "numbers": sorted(numbers)}).all()
+        )
         if numbers
         else {}
     )
@@ -182,7 +193,7 @@ def decide_for(s: Session, doc: Document, rows=None, caseload: Caseload | None =
             r.signed_at,
             r.comment,
         )
-        for r, _ in rows
+        for r in rows
     ]
     return decide(head, versions, sigs, doc.client_id, caseload)
 
@@ -209,7 +220,7 @@ def signoff_view(s: Session, doc: Document, viewer_id: int | None = None) -> Sig
     caseload, names = _caseload_with_names(s, doc.client_id)
     decision = decide_for(s, doc, rows, caseload)
     worker_name = names.get(caseload.current)
-    signatures = [(r, _signature_view(r, u)) for r, u in reversed(rows)]
+    signatures = [(r, _signature_view(r)) for r in reversed(rows)]
     mine = next(
         (
             view
@@ -232,9 +243,9 @@ def signoff_view(s: Session, doc: Document, viewer_id: int | None = None) -> Sig
     )
 
 
-def _signature_view(r: SignatureRecord, u: User) -> SignatureView:
+def _signature_view(r) -> SignatureView:
     return SignatureView(
-        u.display_name,
+        r.display_name,
         Role(r.role).label,
         r.version_number,
         r.outcome,
@@ -243,7 +254,7 @@ def _signature_view(r: SignatureRecord, u: User) -> SignatureView:
         r.signed_at,
         r.method,
         r.content_hash,
-        u.id,
+        r.user_id,
     )
 
 
