@@ -24,12 +24,15 @@ def reminders_clock(app):
 
 
 @contextmanager
-def scheduler_running(app, jobs: list[scheduler.Job], timeout: float = 60) -> Iterator[None]:
+def scheduler_running(
+    app, jobs: list[scheduler.Job], timeout: float = 60, clock=utcnow
+) -> Iterator[None]:
     stop = threading.Event()
     thread = threading.Thread(
         target=scheduler.run,
         kwargs={
             "app": app,
+            "clock": clock,
             "jobs": jobs,
             "poll_seconds": 0.5,
             "stop": stop,

@@ -4,6 +4,7 @@ the health check are told which are late, failing or never ran."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import ScheduledJobRun, utcnow
-from careplan.domain.scheduled_jobs import ExpectedJob, JobState
+from careplan.domain.scheduled_jobs import ExpectedJob, JobState, allowed_gap
 from careplan.reminders import scheduler
 from careplan.services import scheduled_jobs
 from careplan.services.accounts import actor_for
@@ -122,6 +123,60 @@ def test_a_running_scheduler_shows_its_jobs_running(app, db):
     }
     assert states == {"reminders.send": JobState.OK, "audit.checkpoint": JobState.FAILING}
     assert _runs(db)["audit.checkpoint"].last_error == "ValueError: cannot read the seal key"
+
+
+def _until(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_job_that_hangs_is_reported_late_while_the_others_run_on(app, db, monkeypatch):
+    """A run that never returns (a mail server that never answers, say) writes nothing more
+    down, so /health/scheduler names that job late once its allowed gap has passed, although
+    the scheduler still holds its lock and its other jobs go on."""
+    clock = [utcnow()]
+    hung, release = threading.Event(), threading.Event()
+    sends = []
+
+    def fine(_ctx):
+        pass
+
+    def send(_ctx):
+        sends.append(1)
+        if len(sends) > 1:  # one good run, then it hangs
+            hung.set()
+            release.wait(60)
+
+    # Every job of the app, each run every second.
+    jobs = [
+        scheduler.Job(j.name, "NOT_SET", 1, send if j.name == "reminders.send" else fine)
+        for j in scheduler.JOBS
+    ]
+    monkeypatch.setattr(scheduled_jobs, "utcnow", lambda: clock[0])
+    anonymous = app.test_client()
+
+    def written_since(moment) -> set[str]:
+        return {n for n, r in _runs(db).items() if r.last_ok_at and r.last_ok_at >= moment}
+
+    with scheduler_running(app, jobs, 30, lambda: clock[0]):
+        try:
+            start = clock[0]
+            _until(lambda: hung.is_set() and len(written_since(start)) == len(jobs))
+            answer = anonymous.get("/health/scheduler")
+            assert (answer.status_code, answer.get_json()) == (200, {"scheduler": "ok"})
+            clock[0] += allowed_gap(scheduler.job_named("reminders.send").every(app.config))
+            clock[0] += timedelta(seconds=1)
+            moved = clock[0]
+            _until(lambda: len(written_since(moved)) == len(jobs) - 1)
+            answer = anonymous.get("/health/scheduler")
+            assert (answer.status_code, answer.get_json()) == (
+                503,
+                {"scheduler": {"reminders.send": "late"}},
+            )
+        finally:
+            release.set()
 
 
 def test_a_database_error_is_written_down_without_its_statement_or_values():
