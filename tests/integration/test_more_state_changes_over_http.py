@@ -324,9 +324,16 @@ def test_messages_are_read_the_session_is_kept_a_second_step_removed_and_a_link_
     cookie.value = serializer.dumps(state)
     with _keep_alive(browser, account, page) as kept:
         assert (kept.status, kept.url, kept.read()) == (204, f"{url}/session/keep-alive", b"")
+        # The script counts down again from what the server says is left: the full 15
+        # minutes and the 15 seconds the session may go unrecorded.
+        assert kept.headers["Idle-Seconds-Left"] == "915"
     restarted = serializer.loads(_session_cookie(browser).value)
     assert restarted["last_seen"] > time.time() - 60
-    assert urlsplit(browser.get("/me/account").url).path == "/me/account"  # still signed in
+    with browser.get("/me/account") as again:  # still signed in, the time not written again
+        assert urlsplit(again.url).path == "/me/account"
+        assert again.headers["Set-Cookie"] is None
+        left = int(again.headers["Idle-Seconds-Left"])
+        assert 900 <= left <= 915 and f'data-idle-seconds-left="{left}"' in again.read().decode()
     # Past the idle time, the same request finds the session over: signed out, and redirected
     # to sign in, which the script follows.
     page = browser.get("/me/account").read().decode()
