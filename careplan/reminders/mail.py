@@ -42,7 +42,12 @@ class Mailer(Protocol):
     def connect(self) -> AbstractContextManager[Send]: ...
 
 
-def build_message(sender: str, to: str, subject: str, body: str, message_id: str) -> EmailMessage:
+def build_message(
+    sender: str, to: str, subject: str, body: str, message_id: str, stop_link: str = ""
+) -> EmailMessage:
+    """`stop_link`: the page where the person can stop e-mails like this one, offered by mail
+    programs as their own "Unsubscribe" (RFC 2369), so that nobody has to mark a reminder as
+    spam to be rid of it, which would send the service's other e-mails to spam too."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -52,6 +57,8 @@ def build_message(sender: str, to: str, subject: str, body: str, message_id: str
     # careplan.reminders.sender) mail systems that de-duplicate show it once.
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
+    if stop_link:
+        msg["List-Unsubscribe"] = f"<{stop_link}>"
     msg.set_content(body)
     return msg
 

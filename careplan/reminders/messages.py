@@ -84,6 +84,7 @@ def document_path(document_id: int) -> str:
 class Email:
     subject: str
     body: str
+    stop_link: str = ""  # where e-mails like this one can be stopped (mail.build_message)
 
 
 def respond_path(document_id: int) -> str:
@@ -103,15 +104,17 @@ def reminder_email(
     if alert_of(kind):
         return alert_email(kind, due_on, document_id, base_url, alert_times)
     t = timing(kind, due_on, today)
+    settings_link = base_url + "/me/reminders"
     return Email(
         render("email_subject.txt", t=t),
         render(
             "email_body.txt",
             t=t,
             link=base_url + document_path(document_id),
-            settings_link=base_url + "/me/reminders",
+            settings_link=settings_link,
         )
         + "\n",
+        settings_link,
     )
 
 

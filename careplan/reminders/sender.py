@@ -223,7 +223,7 @@ def _message(
 ):
     """The message for one row; its Message-ID names the row, so a resend is recognisable."""
     mid = row_message_id(kind, row_id, written, sender, settings.base_url)
-    return build_message(sender, to, text.subject, text.body, mid)
+    return build_message(sender, to, text.subject, text.body, mid, text.stop_link)
 
 
 def _written_at(db: Database, model, items) -> dict[int, datetime]:

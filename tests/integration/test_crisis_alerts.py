@@ -95,6 +95,7 @@ def test_the_alert_and_its_escalation_arrive_once_over_smtp_and_discreetly(
     for _, msg in mails:
         body = msg.get_content()
         assert msg["Subject"] == "Someone is waiting for a reply"
+        assert msg["List-Unsubscribe"] is None  # nobody can opt out of a crisis alert
         assert f"https://app.example.org/documents/{circle.agreement}/respond" in body
         assert messages.indiscretions(str(msg["Subject"]) + body) == []
         assert circle.client.display_name not in body

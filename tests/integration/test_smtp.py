@@ -78,6 +78,9 @@ def test_a_reminder_arrives_once_over_smtp_discreetly(smtp_app, smtp_server, db)
     body = msg.get_content()
     assert "You have a review coming up on Wednesday 3 March 2027." in body
     assert f"https://app.example.org/documents/{doc}" in body
+    # Mail programs offer their own "Unsubscribe": the page where reminders are stopped.
+    assert msg["List-Unsubscribe"] == "<https://app.example.org/me/reminders>"
+    assert msg["List-Unsubscribe"].strip("<>") in body
     assert messages.indiscretions(str(msg["Subject"]) + body) == []
     assert circle.client.display_name not in body
     with db.read() as s:
@@ -101,6 +104,7 @@ def test_the_daily_digest_arrives_once_over_smtp(smtp_app, smtp_server, db):
     [(rcpt, msg)] = inbox.messages()
     assert rcpt == [circle.key_worker.email]
     assert msg["Subject"] == "Your reminders for Mon 1 Mar"
+    assert msg["List-Unsubscribe"] is None  # a key worker's reminders are part of the work
     assert "Review coming up on Wednesday 3 March 2027." in msg.get_content()
     assert messages.indiscretions(str(msg["Subject"]) + msg.get_content()) == []
 
