@@ -219,6 +219,7 @@ def load_config(
         # From this hour of the service's day (CAREPLAN_TIME_ZONE) the day's reminders and
         # summaries go out: nobody's phone is woken at midnight about a review.
         "REMINDER_HOUR": _int(env, "CAREPLAN_REMINDER_HOUR", 7),
+        "REMINDER_LAST_HOUR": _int(env, "CAREPLAN_REMINDER_LAST_HOUR", 21),
         "REMINDER_SWEEP_SECONDS": _int(env, "CAREPLAN_REMINDER_SWEEP_SECONDS", 300),
         "REMINDER_SEND_SECONDS": _int(env, "CAREPLAN_REMINDER_SEND_SECONDS", 20),
         "REMINDER_LEASE_SECONDS": _int(env, "CAREPLAN_REMINDER_LEASE_SECONDS", 300),

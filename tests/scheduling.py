@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from careplan.db.models import utcnow
 from careplan.domain.local_time import service_today, start_of_day
@@ -15,12 +16,19 @@ from careplan.services.reminders import ReminderSettings
 
 
 def reminders_clock(app):
-    """Now, or the reminder hour (07:00) today if it is earlier: reminders recorded in the night
-    wait for that hour, so a test that sweeps and sends at once would find nothing to send
-    when it runs at night. Never moved back."""
-    hour = ReminderSettings.from_config(app.config).reminder_hour
-    opens = start_of_day(service_today(), hour)
-    return lambda: max(utcnow(), opens)
+    """Now, within today's hours for reminders (from 07:00 until 21:00): outside them
+    reminders wait, so a test that sweeps and sends at once would find nothing to send when it
+    runs in the evening or at night. Before the hours it reads the first moment of them,
+    after them the last. Never moved back."""
+    settings = ReminderSettings.from_config(app.config)
+    today = service_today()
+    opens = start_of_day(today, settings.reminder_hour)
+    closes = (
+        start_of_day(today + timedelta(days=1))
+        if settings.last_hour == 24
+        else start_of_day(today, settings.last_hour)
+    ) - timedelta(microseconds=1)
+    return lambda: min(max(utcnow(), opens), closes)
 
 
 @contextmanager

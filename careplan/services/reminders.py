@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -79,12 +79,19 @@ class ReminderSettings:
     rules: ReminderRules = field(default_factory=ReminderRules)
     client_default: ClientChannel = ClientChannel.EMAIL
     reminder_hour: int = 7  # on the service's clock: the day's reminders go out from then
+    last_hour: int = 21  # ... until then: what is owed later waits for the next morning
     lease: timedelta = timedelta(minutes=5)
     max_attempts: int = 8
     base_url: str = "http://127.0.0.1:5000"
     time_zone: str = DEFAULT_TIME_ZONE  # for the moments account e-mails name
     documents_per_transaction: int = 500
     claim_batch: int = 50
+
+    def quiet(self, now: datetime) -> bool:
+        """Outside the hours reminders and summaries go out (from the reminder hour until the
+        last hour, on the service's clock): nobody is woken by a review reminder. Crisis alerts
+        and account e-mails go at any hour."""
+        return not self.reminder_hour <= service_time(now).hour < self.last_hour
 
     @classmethod
     def from_config(cls, config) -> ReminderSettings:
@@ -110,10 +117,17 @@ class ReminderSettings:
         hour = int(config["REMINDER_HOUR"])
         if not 0 <= hour <= 23:
             raise ConfigError("CAREPLAN_REMINDER_HOUR must be from 0 to 23.")
+        last = int(config.get("REMINDER_LAST_HOUR", 21))
+        if not hour < last <= 24:
+            raise ConfigError(
+                f"CAREPLAN_REMINDER_LAST_HOUR must be after CAREPLAN_REMINDER_HOUR ({hour}) "
+                f"and at most 24 (reminders at any hour after it), got {last}."
+            )
         return cls(
             rules=rules,
             client_default=default,
             reminder_hour=hour,
+            last_hour=last,
             lease=timedelta(seconds=int(config["REMINDER_LEASE_SECONDS"])),  # checked in config
             max_attempts=int(config["REMINDER_MAX_ATTEMPTS"]),
             base_url=config["PUBLIC_BASE_URL"].rstrip("/"),
@@ -406,7 +420,8 @@ class Claim:
     failed: int = 0
 
 
-_ALERTS_FIRST = case((or_(*(Reminder.kind.startswith(p) for p in ALERT_KIND_PREFIXES)), 0), else_=1)
+_IS_ALERT = or_(*(Reminder.kind.startswith(p) for p in ALERT_KIND_PREFIXES))
+_ALERTS_FIRST = case((_IS_ALERT, 0), else_=1)
 
 
 def claimable(model, now: datetime):
@@ -501,11 +516,13 @@ def claim(
     (reviewed, date moved, person no longer concerned) are cancelled here instead."""
     limit = limit or settings.claim_batch
     result = Claim([])
+    # In the evening and the night only crisis alerts and their escalations go.
+    hours = _IS_ALERT if settings.quiet(now) else true()
     with db.write() as s:
         rows = list(
             s.scalars(
                 select(Reminder)
-                .where(Reminder.channel.in_(list(channels)), claimable(Reminder, now))
+                .where(Reminder.channel.in_(list(channels)), claimable(Reminder, now), hours)
                 .order_by(_ALERTS_FIRST, Reminder.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -690,10 +707,11 @@ class ClaimedDigest:
 
 def build_digests(db: Database, settings: ReminderSettings, now: datetime) -> int:
     """Gather each worker's and supervisor's pending digest reminders into today's digest.
-    Does nothing before the digest hour. A digest already sent today is not added to: what
-    arrives later goes into tomorrow's. Returns how many reminders were gathered."""
+    Does nothing outside the hours reminders go out (ReminderSettings.quiet). A digest
+    already sent today is not added to: what arrives later goes into tomorrow's. Returns how
+    many reminders were gathered."""
     clock = service_time(now)
-    if clock.hour < settings.reminder_hour:
+    if settings.quiet(now):
         return 0
     today = clock.date()
     with db.write() as s:
@@ -802,6 +820,8 @@ def claim_digests(
     moved or handed over since it was gathered: cancelled, and a summary left with nothing
     is not sent); an earlier day's summary is not sent late (fold_digests)."""
     out = []
+    if settings.quiet(now):
+        return out  # not in the evening or the night; tomorrow's takes in what is left
     with db.write() as s:
         fold_digests(s, _earlier_unsent(now))
         digests = list(

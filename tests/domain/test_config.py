@@ -104,6 +104,10 @@ def test_reminder_timings_that_cannot_work_are_refused_by_name(tmp_path, env, na
 def test_the_reminder_hour_is_on_the_service_s_clock_and_the_utc_setting_is_refused(tmp_path):
     assert load_config(tmp_path, env={})["REMINDER_HOUR"] == 7
     assert load_config(tmp_path, env={"CAREPLAN_REMINDER_HOUR": "8"})["REMINDER_HOUR"] == 8
+    assert load_config(tmp_path, env={})["REMINDER_LAST_HOUR"] == 21
+    assert (
+        load_config(tmp_path, env={"CAREPLAN_REMINDER_LAST_HOUR": "24"})["REMINDER_LAST_HOUR"] == 24
+    )
     # The old setting meant an hour in UTC: refused by name, so no summary quietly moves.
     with pytest.raises(ConfigError, match="set CAREPLAN_REMINDER_HOUR instead"):
         load_config(tmp_path, env={"CAREPLAN_REMINDER_DIGEST_HOUR_UTC": "7"})

@@ -5,6 +5,7 @@ Times are passed in: the senders and the escalation job get `now`, as the schedu
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from careplan.db.models import (
     utcnow,
 )
 from careplan.domain.errors import ContentInvalid
-from careplan.domain.local_time import service_time, service_today
+from careplan.domain.local_time import service_day, service_time, service_today, start_of_day
 from careplan.reminders import messages
 from careplan.reminders.sender import send_pending
 from careplan.services import (
@@ -116,7 +117,7 @@ def test_putting_the_plan_into_effect_alerts_the_key_worker_and_their_team(db, t
     asked, by = (f"{service_time(t):%H:%M}" for t in (alert.raised_at, alert.respond_by))
     assert all(f"at {asked} on" in n.text and f"promised one by {by}" in n.text for n in notes)
     for mail in mailer.sent:
-        assert f"They were told someone would respond by {by}." in mail.get_content()
+        assert f"They were told someone would respond by {by}" in mail.get_content()
     # Delivered once: a second run has nothing to send.
     assert not send(db, mailer, alert.raised_at + timedelta(minutes=1))
     assert len(mailer.sent) == 2
@@ -128,14 +129,16 @@ def _email(team, kind: str, person, due: date) -> Reminder:
 
 
 def test_an_alert_is_sent_before_a_backlog_of_other_reminders(db, team):
+    # The order, at any hour the test runs: the other reminders wait for none.
+    anytime = dataclasses.replace(SETTINGS, reminder_hour=0, last_hour=24)
     # Reminders piled up before the alert (the mail server was down, say): more than a batch.
     with db.write() as s:
-        for days in range(SETTINGS.claim_batch + 10):
+        for days in range(anytime.claim_batch + 10):
             due = TODAY - timedelta(days=days)
             s.add(_email(team, "today", team.client, due))
     alert = start_plan(db, team)
     now = alert.raised_at + timedelta(seconds=1)
-    first = reminders.claim(db, SETTINGS, now, "sender-1", limit=4)
+    first = reminders.claim(db, anytime, now, "sender-1", limit=4)
     assert {(i.kind, i.recipient_id, i.channel) for i in first.items} == {
         (f"alert:{alert.id}", person.id, channel)
         for person in (team.key_worker, team.colleague)
@@ -144,14 +147,30 @@ def test_an_alert_is_sent_before_a_backlog_of_other_reminders(db, team):
     # The escalation to the supervisors goes first too.
     with db.write() as s:
         s.add(_email(team, f"alert-escalation:{alert.id}", team.supervisor, TODAY))
-    (escalation,) = reminders.claim(db, SETTINGS, now, "sender-1", limit=1).items
+    (escalation,) = reminders.claim(db, anytime, now, "sender-1", limit=1).items
     assert escalation.kind == f"alert-escalation:{alert.id}"
     # Then the rest, oldest first.
-    after = reminders.claim(db, SETTINGS, now, "sender-1", limit=1)
+    after = reminders.claim(db, anytime, now, "sender-1", limit=1)
     with db.read() as s:
         oldest = s.scalar(sa.select(sa.func.min(Reminder.id)).where(Reminder.kind == "today"))
         touched = s.scalar(sa.select(Reminder.status).where(Reminder.id == oldest))
     assert touched != "pending" and len(after.items) + after.cancelled == 1
+
+
+def test_in_the_evening_and_the_night_only_alerts_go(db, team):
+    with db.write() as s:
+        s.add(_email(team, "today", team.client, TODAY))
+    alert = start_plan(db, team)
+    night = max(alert.raised_at + timedelta(seconds=1), start_of_day(TODAY, 22))
+    assert SETTINGS.quiet(night)
+    claimed = reminders.claim(db, SETTINGS, night, "sender-1")
+    assert {i.kind for i in claimed.items} == {f"alert:{alert.id}"}
+    assert reminders_of(db, "today") == {(team.client.id, "email", "pending")}
+    # From the reminder hour the next morning, the other reminder is taken (sent, or
+    # cancelled if no longer owed).
+    morning = start_of_day(service_day(night) + timedelta(days=1), SETTINGS.reminder_hour)
+    later = reminders.claim(db, SETTINGS, morning, "sender-1")
+    assert len([i for i in later.items if i.kind == "today"]) + later.cancelled == 1
 
 
 def test_the_alert_waits_on_start_pages_until_someone_responds(db, team):

@@ -454,6 +454,37 @@ def test_reminders_recorded_in_the_night_wait_for_the_reminder_hour(
     assert {r.not_before for r in rows(db) if r.kind == "today"} == {later}
 
 
+def test_reminders_owed_in_the_evening_wait_for_the_next_morning(db, circle, mailer):
+    # London in winter keeps UTC. A reminder recorded at 22:00, after the last hour (21:00),
+    # goes neither by e-mail nor in the app until 07:00, and the key worker's summary waits too.
+    agreed_plan(db, circle, DUE)
+    evening = at(DUE - timedelta(days=2), 22)
+    reminders.sweep(db, SETTINGS, evening)
+    assert rows(db, channel="email")
+    for quiet in (evening, at(DUE - timedelta(days=2), 23), at(DUE - timedelta(days=1), 6)):
+        assert SETTINGS.quiet(quiet)
+        assert not send(db, mailer, quiet)
+    assert mailer.sent == []
+    report = send(db, mailer, at(DUE - timedelta(days=1), 7))
+    assert (report.emails, report.digests) == (1, 1)
+    assert sorted(m["To"] for m in mailer.sent) == sorted(
+        [circle.client.email, circle.key_worker.email]
+    )
+
+
+def test_the_hours_reminders_go_out_are_checked_when_the_app_starts(app):
+    from careplan.config import ConfigError
+
+    for last, hour in ((7, 7), (6, 7), (25, 7)):
+        with pytest.raises(ConfigError, match="CAREPLAN_REMINDER_LAST_HOUR must be after"):
+            ReminderSettings.from_config(
+                {**app.config, "REMINDER_HOUR": hour, "REMINDER_LAST_HOUR": last}
+            )
+    anytime = ReminderSettings.from_config({**app.config, "REMINDER_LAST_HOUR": 24})
+    assert not anytime.quiet(at(DUE, 23))
+    assert anytime.quiet(at(DUE, 6))
+
+
 def test_summaries_go_out_from_the_reminder_hour_on_the_service_s_clock(
     db, circle, mailer, monkeypatch
 ):
