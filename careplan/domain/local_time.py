@@ -103,4 +103,5 @@ def show(value: date | datetime | str | None, zone: tzinfo, date_only: bool = Fa
     moment = local(value, zone)
     if date_only:
         return long_date(moment)
-    return f"{long_date(moment)}, {moment:%H:%M}"
+    # Not "%H:%M": strftime costs four times as much, on a page showing 150 moments.
+    return f"{long_date(moment)}, {moment.hour:02d}:{moment.minute:02d}"

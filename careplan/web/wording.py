@@ -10,9 +10,13 @@ from ..domain import wording
 from ..domain.roles import Role
 
 
-def _reader() -> tuple[int | None, Role | None]:
-    # One look through the proxy, not one per attribute: a page names dozens of people.
-    reader = current_user._get_current_object()
+def _reader(context=None) -> tuple[int | None, Role | None]:
+    # The page's own `current_user` (Flask-Login puts the signed-in person in every page's
+    # context) before the proxy: a history page names 150 people, and each look through the
+    # proxy cost more than naming them.
+    reader = context.get("current_user") if context is not None else None
+    if reader is None:
+        reader = current_user._get_current_object()
     if reader is None or not reader.is_authenticated:
         return None, None
     return reader.id, reader.role
@@ -33,7 +37,7 @@ def person(
     service."""
     if isinstance(name, wording.Named):
         name, role, user_id = name.name, name.role, name.id
-    reader_id, reader_role = _reader()
+    reader_id, reader_role = _reader(context)
     signoff = getattr(context.get("doc"), "signoff", None)
     holder = getattr(signoff, "key_worker_id", None)  # None as well after the client left
     return wording.person(
@@ -52,7 +56,7 @@ def both(context, signed: int | None = None) -> str:
     "both Alex and their key worker" to everyone else. `signed`: a version already signed by
     the two, where "you" is only someone who signed it (not a key worker who took over
     since)."""
-    reader_id, _ = _reader()
+    reader_id, _ = _reader(context)
     doc = context.get("doc")
     signoff = getattr(doc, "signoff", None)
     parties: set[int | None] = set()
