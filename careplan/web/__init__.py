@@ -27,6 +27,7 @@ from . import (
     health,
     home,
     me,
+    page_links,
     pdfs,
     reminders,
     request_checks,
@@ -69,6 +70,7 @@ def register(app: Flask) -> None:
     app.after_request(_security_headers)
     app.after_request(_idle_time_left)
     wording.install(app)
+    page_links.install(app)
     app.jinja_env.filters["when"] = _when
     # `day` is `when` for the local day only (a moment shows the day it fell on, no time).
     app.jinja_env.filters["day"] = lambda value: _when(value, date_only=True)
