@@ -44,6 +44,38 @@ def plain_rows(session: Session, statement, params: dict | None = None):
     return session.connection().execute(statement, params)
 
 
+# A peer can vanish instead of closing the connection (a machine losing power or its
+# network). Both ends then give up after about 25 s: when the connection is idle, 3 keepalive
+# probes 5 s apart after 10 s of silence; with data sent and not acknowledged (an answer in
+# flight when the machine went), 25 s. The operating system's defaults take over two hours
+# and 15 minutes, for which a vanished app server would keep the locks its transaction held
+# (the audit chain's, a document's row) and the scheduler's leader its lock.
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 10, 5, 3
+UNACKNOWLEDGED_MS = 25_000
+_CLIENT_GIVES_UP = {  # libpq's: this process's side of the connection
+    "keepalives": 1,
+    "keepalives_idle": KEEPALIVE_IDLE,
+    "keepalives_interval": KEEPALIVE_INTERVAL,
+    "keepalives_count": KEEPALIVE_COUNT,
+    "tcp_user_timeout": UNACKNOWLEDGED_MS,
+}
+# The server's side, set once connected with set_config rather than the `options` startup
+# parameter, which connection poolers such as PgBouncer refuse. Over a Unix socket the
+# server accepts and ignores them.
+_SERVER_GIVES_UP = (
+    "SELECT set_config('tcp_keepalives_idle', %(idle)s, false), "
+    "set_config('tcp_keepalives_interval', %(interval)s, false), "
+    "set_config('tcp_keepalives_count', %(count)s, false), "
+    "set_config('tcp_user_timeout', %(unacknowledged)s, false)",
+    {
+        "idle": str(KEEPALIVE_IDLE),
+        "interval": str(KEEPALIVE_INTERVAL),
+        "count": str(KEEPALIVE_COUNT),
+        "unacknowledged": str(UNACKNOWLEDGED_MS),
+    },
+)
+
+
 def make_engine(url: str, sqlite_busy_timeout_ms: int = 30000, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         # A SQLite connection reads planner statistics when it opens (careplan.db.statistics):
@@ -56,9 +88,19 @@ def make_engine(url: str, sqlite_busy_timeout_ms: int = 30000, **kwargs) -> Engi
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    kwargs["connect_args"] = {**_CLIENT_GIVES_UP, **kwargs.get("connect_args", {})}
     engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _server_gives_up)
     event.listen(engine, "checkout", _replace_if_server_hung_up)
     return engine
+
+
+def _server_gives_up(dbapi_connection, _record) -> None:
+    """Once per new connection (see _SERVER_GIVES_UP)."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(*_SERVER_GIVES_UP)
+    if not dbapi_connection.autocommit:
+        dbapi_connection.commit()  # a session setting made in a rolled-back transaction is undone
 
 
 def _replace_if_server_hung_up(dbapi_connection, _record, _proxy) -> None:

@@ -8,7 +8,7 @@ it first becomes the leader:
 - PostgreSQL: `pg_try_advisory_lock` on a connection of its own, held for as long as the
   process leads. If the process dies, the server ends its session and frees the lock; a
   standby (polling every few seconds) takes over. If its machine vanishes, the server gives
-  up on the connection after about 25 seconds (the settings below) and frees the lock.
+  up on the connection after about 25 seconds (careplan.db.engine) and frees the lock.
 - SQLite: an `fcntl` lock on a file next to the database, freed by the kernel when the process
   dies. The same guarantee on the one machine that can open the database file.
 
@@ -51,11 +51,6 @@ from .sender import Clock, send_pending, worker_name
 log = logging.getLogger("careplan.scheduler")
 
 ADVISORY_LOCK_KEY = 7_411_002  # careplan.services.audit uses 7_411_001
-# The leader's lock connection gives up on a vanished peer after about 25 s: when idle, 3
-# keepalive probes 5 s apart after 10 s of silence; with data sent and not acknowledged (an
-# answer in flight when the machine went), 25 s, where TCP's own retries would take 15 minutes.
-KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 10, 5, 3
-UNACKNOWLEDGED_MS = 25_000
 PDF_JOB = "pdfs.render"
 
 
@@ -71,17 +66,10 @@ class PostgresLeaderLock:
             url,
             poolclass=NullPool,
             isolation_level="AUTOCOMMIT",
-            # Both ends give up on the other (above). These are the client's: this process
-            # notices a vanished server and stops leading. The server's are set once
-            # connected (_SERVER_GIVES_UP).
-            connect_args={
-                "keepalives": 1,
-                "keepalives_idle": KEEPALIVE_IDLE,
-                "keepalives_interval": KEEPALIVE_INTERVAL,
-                "keepalives_count": KEEPALIVE_COUNT,
-                "tcp_user_timeout": UNACKNOWLEDGED_MS,
-                "application_name": "careplan-scheduler",
-            },
+            # Like every connection (careplan.db.engine), both ends give up on a vanished
+            # peer within about half a minute: the server frees the lock for a standby, and
+            # this process stops leading.
+            connect_args={"application_name": "careplan-scheduler"},
         )
         self.conn = None
 
@@ -89,7 +77,6 @@ class PostgresLeaderLock:
         try:
             if self.conn is None:
                 self.conn = self.engine.connect()
-                self.conn.execute(_SERVER_GIVES_UP)
             return bool(
                 self.conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
             )
@@ -129,23 +116,6 @@ class PostgresLeaderLock:
             with contextlib.suppress(DBAPIError):
                 self.conn.close()
         self.conn = None
-
-
-# If this machine vanishes (power, network), the server ends the leader's session and frees
-# the lock for a standby within about half a minute, not after the operating system's
-# defaults (over two hours idle, 15 minutes with an answer in flight). Set with SET, not the
-# `options` startup parameter, which connection poolers such as PgBouncer refuse.
-_SERVER_GIVES_UP = text(
-    "SELECT set_config('tcp_keepalives_idle', :idle, false), "
-    "set_config('tcp_keepalives_interval', :interval, false), "
-    "set_config('tcp_keepalives_count', :count, false), "
-    "set_config('tcp_user_timeout', :unacknowledged, false)"
-).bindparams(
-    idle=str(KEEPALIVE_IDLE),
-    interval=str(KEEPALIVE_INTERVAL),
-    count=str(KEEPALIVE_COUNT),
-    unacknowledged=str(UNACKNOWLEDGED_MS),
-)
 
 
 class FileLeaderLock:
