@@ -117,7 +117,7 @@ class ReminderSettings:
         hour = int(config["REMINDER_HOUR"])
         if not 0 <= hour <= 23:
             raise ConfigError("CAREPLAN_REMINDER_HOUR must be from 0 to 23.")
-        last = int(config.get("REMINDER_LAST_HOUR", 21))
+        last = int(config["REMINDER_LAST_HOUR"])
         if not hour < last <= 24:
             raise ConfigError(
                 f"CAREPLAN_REMINDER_LAST_HOUR must be after CAREPLAN_REMINDER_HOUR ({hour}) "

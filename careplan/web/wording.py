@@ -10,11 +10,11 @@ from ..domain import wording
 from ..domain.roles import Role
 
 
-def _reader(context=None) -> tuple[int | None, Role | None]:
+def _reader(context) -> tuple[int | None, Role | None]:
     # The page's own `current_user` (Flask-Login puts the signed-in person in every page's
-    # context) before the proxy: a history page names 150 people, and each look through the
-    # proxy cost more than naming them.
-    reader = context.get("current_user") if context is not None else None
+    # context) before the proxy, which only a render without it needs: a history page names
+    # 150 people, and each look through the proxy cost more than naming them.
+    reader = context.get("current_user")
     if reader is None:
         reader = current_user._get_current_object()
     if reader is None or not reader.is_authenticated:
@@ -73,9 +73,10 @@ def both(context, signed: int | None = None) -> str:
     )
 
 
-def waiting(labels, client: str, key_worker: str = "") -> str:
+@pass_context
+def waiting(context, labels, client: str, key_worker: str = "") -> str:
     """{{ waiting(so.waiting_for, doc.client_called, so.key_worker_name) }}: "your signature"."""
-    _, reader_role = _reader()
+    _, reader_role = _reader(context)
     return wording.waiting_for(
         [r for r in map(wording.role_of, labels) if r is not None],
         reader_role=reader_role,
