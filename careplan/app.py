@@ -66,7 +66,7 @@ def use_database(app: Flask, url: str, database: Database | None = None) -> None
 
     app.config["DATABASE_URL"] = url
     if database is None:
-        database = Database(url, sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        database = Database(url, lock_wait_ms=app.config["LOCK_WAIT_MS"])
     db = app.extensions[DB_KEY] = database
     notices = db.account_notices = AccountNotices(db, app.config)
     throttle.install(db, throttle.Throttle.from_config(app.config, db, on_lockout=notices.paused))

@@ -11,6 +11,7 @@ import secrets
 from email.utils import getaddresses
 from pathlib import Path
 
+from .db.engine import LOCK_WAIT_MS
 from .domain.crisis_alerts import parse_urgent_numbers
 from .domain.local_time import DEFAULT_TIME_ZONE, time_zone
 from .paths import PROJECT_ROOT, path_list
@@ -174,7 +175,8 @@ def load_config(
         # Argon2id cost; production keeps the library's recommended defaults.
         "ARGON2_TIME_COST": _int(env, "CAREPLAN_ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_KIB": _int(env, "CAREPLAN_ARGON2_MEMORY_KIB", 65536),
-        "SQLITE_BUSY_TIMEOUT_MS": _int(env, "CAREPLAN_SQLITE_BUSY_TIMEOUT_MS", 30000),
+        # How long a statement waits for another transaction's lock (careplan.db.engine).
+        "LOCK_WAIT_MS": _int(env, "CAREPLAN_LOCK_WAIT_MS", LOCK_WAIT_MS),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # Dates and times are shown in this zone (careplan.domain.local_time), stored in UTC.
         "TIME_ZONE": env.get("CAREPLAN_TIME_ZONE") or DEFAULT_TIME_ZONE,
@@ -253,8 +255,18 @@ def load_config(
             "instead, the hour in CAREPLAN_TIME_ZONE from which each day's reminders and "
             "summaries go out (7 unless set)."
         )
+    if "CAREPLAN_SQLITE_BUSY_TIMEOUT_MS" in env:
+        raise ConfigError(
+            "CAREPLAN_SQLITE_BUSY_TIMEOUT_MS is no longer read: set CAREPLAN_LOCK_WAIT_MS, "
+            "how long SQLite and PostgreSQL wait for a lock (20000 unless set)."
+        )
     config.update(overrides)
     _check_reminder_timings(config)
+    if config["LOCK_WAIT_MS"] < 1:
+        # PostgreSQL would take 0 as "wait for ever", SQLite as "never wait".
+        raise ConfigError(
+            f"CAREPLAN_LOCK_WAIT_MS must be at least 1, got {config['LOCK_WAIT_MS']}."
+        )
     try:
         time_zone(config["TIME_ZONE"])
     except ValueError as exc:

@@ -94,9 +94,9 @@ class DatabaseTemplate:
         os.replace(folder / "copy.db", path)
         return f"sqlite:///{path}"
 
-    def database_for(self, url: str, sqlite_busy_timeout_ms: int) -> Database:
+    def database_for(self, url: str, lock_wait_ms: int) -> Database:
         if self.database is None or self.database.url != url:
-            self.database = Database(url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
+            self.database = Database(url, lock_wait_ms=lock_wait_ms)
         return self.database
 
     def _engine_for_tests(self):
@@ -206,7 +206,7 @@ def app(_worker_app, database_url, db_template):
     use_database(
         app,
         database_url,
-        db_template.database_for(database_url, app.config["SQLITE_BUSY_TIMEOUT_MS"]),
+        db_template.database_for(database_url, app.config["LOCK_WAIT_MS"]),
     )
     factories.bind(app.extensions[DB_KEY])
     yield app

@@ -20,6 +20,7 @@ from ..domain.errors import ContentInvalid
 from ..domain.nested import flatten_errors
 from ..services.errors import Conflict, Invalid, NotFound, ReadOnly
 from ..services.throttle import TooManyAttempts
+from ..web.trouble import DATABASE_TROUBLE, RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ MESSAGES = {
     422: "Some values need another look.",
     429: "Too many attempts; please wait before trying again.",
     500: "Something went wrong on our side. Nothing was changed by this request.",
+    503: "The service could not reach its records just now. Please try again in a minute.",
 }
 
 
@@ -101,6 +103,9 @@ def to_response(err: BaseException):
         return error_response(400, str(err))
     if isinstance(err, TooManyAttempts):
         return error_response(429, str(err), headers={"Retry-After": str(err.retry_after)})
+    if isinstance(err, DATABASE_TROUBLE):
+        log.warning("API request met database trouble: %s", err)
+        return error_response(503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(err, HTTPException):
         status = err.code or 500
         headers = {}

@@ -59,48 +59,55 @@ _CLIENT_GIVES_UP = {  # libpq's: this process's side of the connection
     "keepalives_count": KEEPALIVE_COUNT,
     "tcp_user_timeout": UNACKNOWLEDGED_MS,
 }
+# How long a statement waits for a lock another transaction holds (a writer ahead on the
+# audit chain or on the same client) before giving up with an error, which the web answers
+# with a page that keeps what the person sent (careplan.web.trouble). Under gunicorn's
+# 30-second worker timeout, so the person gets that answer instead of a worker ended
+# mid-request; SQLite's busy timeout is the same wait.
+LOCK_WAIT_MS = 20_000
+
 # The server's side, set once connected with set_config rather than the `options` startup
 # parameter, which connection poolers such as PgBouncer refuse. Over a Unix socket the
-# server accepts and ignores them.
-_SERVER_GIVES_UP = (
+# server accepts and ignores the TCP settings.
+_SERVER_SETTINGS = (
     "SELECT set_config('tcp_keepalives_idle', %(idle)s, false), "
     "set_config('tcp_keepalives_interval', %(interval)s, false), "
     "set_config('tcp_keepalives_count', %(count)s, false), "
-    "set_config('tcp_user_timeout', %(unacknowledged)s, false)",
-    {
-        "idle": str(KEEPALIVE_IDLE),
-        "interval": str(KEEPALIVE_INTERVAL),
-        "count": str(KEEPALIVE_COUNT),
-        "unacknowledged": str(UNACKNOWLEDGED_MS),
-    },
+    "set_config('tcp_user_timeout', %(unacknowledged)s, false), "
+    "set_config('lock_timeout', %(lock_wait)s, false)"
 )
 
 
-def make_engine(url: str, sqlite_busy_timeout_ms: int = 30000, **kwargs) -> Engine:
+def make_engine(url: str, lock_wait_ms: int = LOCK_WAIT_MS, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         # A SQLite connection reads planner statistics when it opens (careplan.db.statistics):
         # an hour-old connection is replaced, so fresh statistics reach every process.
         kwargs.setdefault("pool_recycle", STATISTICS_RELOAD_SECONDS)
-        engine = create_engine(
-            url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000}, **kwargs
-        )
-        _configure_sqlite(engine, sqlite_busy_timeout_ms)
+        engine = create_engine(url, connect_args={"timeout": lock_wait_ms / 1000}, **kwargs)
+        _configure_sqlite(engine, lock_wait_ms)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     kwargs["connect_args"] = {**_CLIENT_GIVES_UP, **kwargs.get("connect_args", {})}
     engine = create_engine(url, **kwargs)
-    event.listen(engine, "connect", _server_gives_up)
+    settings = {
+        "idle": str(KEEPALIVE_IDLE),
+        "interval": str(KEEPALIVE_INTERVAL),
+        "count": str(KEEPALIVE_COUNT),
+        "unacknowledged": str(UNACKNOWLEDGED_MS),
+        "lock_wait": str(int(lock_wait_ms)),
+    }
+
+    @event.listens_for(engine, "connect")
+    def _server_settings(dbapi_connection, _record) -> None:
+        """Once per new connection (see _SERVER_SETTINGS)."""
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(_SERVER_SETTINGS, settings)
+        if not dbapi_connection.autocommit:
+            dbapi_connection.commit()  # a setting made in a rolled-back transaction is undone
+
     event.listen(engine, "checkout", _replace_if_server_hung_up)
     return engine
-
-
-def _server_gives_up(dbapi_connection, _record) -> None:
-    """Once per new connection (see _SERVER_GIVES_UP)."""
-    with dbapi_connection.cursor() as cursor:
-        cursor.execute(*_SERVER_GIVES_UP)
-    if not dbapi_connection.autocommit:
-        dbapi_connection.commit()  # a session setting made in a rolled-back transaction is undone
 
 
 def _replace_if_server_hung_up(dbapi_connection, _record, _proxy) -> None:
@@ -128,14 +135,14 @@ def _readable(fd: int) -> bool:
     return bool(poller.poll(0))
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: Engine, lock_wait_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy's "begin" event, not the driver, decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_wait_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # A REPLACE then fires the DELETE triggers of the rows it removes, so an append-only
@@ -153,11 +160,14 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 class _SharedRead:
     """One read transaction for everything a unit of work (a web request) reads, opened on
-    first use and ended by any write, so reads after a write see it."""
+    first use and ended by any write, so reads after a write see it. It also counts the
+    unit's commits begun, so that a request that fails can tell the person whether anything
+    may have been saved."""
 
     def __init__(self, open_read):
         self.open_read = open_read
         self.session: Session | None = None
+        self.commits_begun = 0
 
     def get(self) -> Session:
         if self.session is None:
@@ -177,11 +187,14 @@ class Database:
     read transaction, so a page that several use cases build reads in one transaction.
     """
 
-    def __init__(self, url: str, sqlite_busy_timeout_ms: int = 30000, **engine_kwargs):
+    def __init__(self, url: str, lock_wait_ms: int = LOCK_WAIT_MS, **engine_kwargs):
         self.url = url
-        self.engine = make_engine(url, sqlite_busy_timeout_ms, **engine_kwargs)
+        self.engine = make_engine(url, lock_wait_ms, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._shared: ContextVar[_SharedRead | None] = ContextVar("shared_read", default=None)
+        # Counted as the COMMIT goes to the database, after everything before it (the
+        # session's flush, the audit chain's lock): up to then a failure saved nothing.
+        event.listen(self.engine, "commit", self._commit_begun)
         # The attempt counters of the app using this database (careplan.services.throttle).
         self.throttle = None
         # Who tells people about their own account (careplan.reminders.account_notices).
@@ -237,6 +250,17 @@ class Database:
         """From now on in this context, reads share one transaction; returns a token for
         `end_shared_reads` (a context manager cannot span a request's before and after)."""
         return self._shared.set(_SharedRead(self._read_session))
+
+    def _commit_begun(self, _conn) -> None:
+        shared = self._shared.get()
+        if shared is not None:
+            shared.commits_begun += 1
+
+    def commits_begun(self) -> int:
+        """How many writes of the current unit of work (inside `shared_reads`) went as far as
+        committing: with none, a failure saved nothing."""
+        shared = self._shared.get()
+        return 0 if shared is None else shared.commits_begun
 
     def end_shared_reads(self, token) -> None:
         shared = self._shared.get()

@@ -18,8 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import psycopg
 from sqlalchemy import Text, cast, event, insert, select, type_coerce
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -108,14 +110,20 @@ def _locked_head(session: Session) -> str | None:
     if session.get_bind().dialect.name != "postgresql":
         return session.scalar(_HEAD)
     driver = session.connection().connection.driver_connection
-    with driver.pipeline():
-        driver.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_AUDIT_LOCK,))
-        head = driver.execute(_HEAD_SQL_POSTGRESQL)
-    row = head.fetchone()
+    try:
+        with driver.pipeline():
+            driver.execute(_LOCK_SQL_POSTGRESQL, (_PG_AUDIT_LOCK,))
+            head = driver.execute(_HEAD_SQL_POSTGRESQL)
+        row = head.fetchone()
+    except psycopg.Error as err:
+        # Wrapped as SQLAlchemy wraps any statement's error, so a lock wait that ran out or a
+        # lost connection is told apart from a fault here too (careplan.web.trouble).
+        raise DBAPIError.instance(_LOCK_SQL_POSTGRESQL, (), err, psycopg.Error) from err
     return row[0] if row else None
 
 
 _HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+_LOCK_SQL_POSTGRESQL = "SELECT pg_advisory_xact_lock(%s)"
 # The same statement as SQL text, for the driver's pipeline on PostgreSQL.
 _HEAD_SQL_POSTGRESQL = str(
     _HEAD.compile(dialect=postgresql.psycopg.dialect(), compile_kwargs={"literal_binds": True})

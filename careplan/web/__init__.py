@@ -33,6 +33,7 @@ from . import (
     request_checks,
     signoff,
     supervision,
+    trouble,
     wording,
 )
 from .session_user import load_session_user, session_fingerprint
@@ -139,6 +140,9 @@ def register(app: Flask) -> None:
     def _method(_err):
         return render_template("errors/404.html"), 405
 
+    # A database that cannot be reached, or any failure not foreseen: a page that keeps what
+    # the person sent.
+    trouble.install(app)
     # Last, over the handlers above: under /api every error answers in JSON.
     api_errors.install(app)
 

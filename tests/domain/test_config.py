@@ -190,3 +190,13 @@ def test_rate_limits_are_checked_and_lifted_only_for_tests(tmp_path):
     assert {testing[name] for name in RATE_LIMITS} == {TESTING_RATE_LIMIT}
     chosen = load_config(tmp_path, env={"CAREPLAN_RATELIMIT_VERIFY_PER_ADDRESS": "5 per hour"})
     assert chosen["RATELIMIT_VERIFY_PER_ADDRESS"] == "5 per hour"
+
+
+def test_one_lock_wait_for_both_databases_and_the_sqlite_only_setting_is_refused(tmp_path):
+    assert load_config(tmp_path, env={})["LOCK_WAIT_MS"] == 20_000
+    assert load_config(tmp_path, env={"CAREPLAN_LOCK_WAIT_MS": "5000"})["LOCK_WAIT_MS"] == 5000
+    # 0 would mean "never wait" to SQLite and "wait for ever" to PostgreSQL.
+    with pytest.raises(ConfigError, match="CAREPLAN_LOCK_WAIT_MS must be at least 1, got 0"):
+        load_config(tmp_path, env={"CAREPLAN_LOCK_WAIT_MS": "0"})
+    with pytest.raises(ConfigError, match="set CAREPLAN_LOCK_WAIT_MS"):
+        load_config(tmp_path, env={"CAREPLAN_SQLITE_BUSY_TIMEOUT_MS": "30000"})

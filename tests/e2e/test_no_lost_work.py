@@ -78,3 +78,44 @@ def test_saving_straight_after_typing_leaves_no_draft_behind(app, db, live_serve
         assert s.scalar(select(func.count()).select_from(EditDraft)) == 0
     phone.goto(f"{live_server}/documents/{doc}/edit?part=what_matters")
     expect(phone.locator("#draft-waiting")).to_have_count(0)
+
+
+def test_a_save_the_database_could_not_take_goes_again_from_the_page_it_left(
+    app, live_server, new_phone, monkeypatch
+):
+    """The database out of reach at the moment of saving (held up by a lock, in
+    tests/integration/test_trouble_over_http.py): the page that answers keeps the words, reads
+    well on a phone, and its button saves them once the database is back."""
+    from axe_playwright_python.sync_playwright import Axe
+    from sqlalchemy.exc import OperationalError
+
+    from careplan.services import documents
+
+    from .test_accessibility import _blocking, _describe
+
+    client = factories.ClientFactory(display_name="Alex Morgan")
+    worker = factories.KeyWorkerFactory()
+    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
+    doc = factories.make_plan(worker, client)
+    saving = documents.save_version
+
+    def database_gone(*_args, **_kwargs):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    phone = new_phone()
+    sign_in(phone, live_server, client)
+    phone.goto(f"{live_server}/documents/{doc}/edit?part=what_matters")
+    phone.get_by_label("What matters most to you?").fill(WORDS)
+    monkeypatch.setattr(documents, "save_version", database_gone)
+    phone.get_by_role("button", name="Save a new version").click()
+
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Please try again in a minute")
+    expect(phone.get_by_text("Nothing you sent has been saved yet")).to_be_visible()
+    expect(phone.get_by_text(WORDS)).to_be_visible()
+    check_phone_page(phone, "could not save")
+    assert not [_describe("could not save", v) for v in _blocking(Axe().run(phone))]
+
+    monkeypatch.setattr(documents, "save_version", saving)
+    phone.get_by_role("button", name="Send it again").click()
+    expect(phone.get_by_text("Saved as version 2.")).to_be_visible()
+    expect(phone.get_by_text(WORDS)).to_be_visible()

@@ -87,3 +87,24 @@ def test_pages_and_saves_over_http_carry_on_after_the_server_ends_every_connecti
             .order_by(Version.number.desc())
         )
     assert latest["what_matters"]["text"] == "Kept, whatever the server did."
+
+
+def test_every_connection_waits_for_a_lock_only_as_long_as_configured(database_url):
+    """A writer stuck while holding a lock must not hold up the others until gunicorn ends
+    them: each waits the lock wait, then gets an error the app answers with a page that keeps
+    what they sent (careplan.web.trouble)."""
+
+    def lock_wait(db: Database) -> str:
+        with db.read() as s:
+            return s.scalar(text("SELECT setting FROM pg_settings WHERE name = 'lock_timeout'"))
+
+    for db, setting, shown in (
+        (Database(database_url), "20000", "20s"),
+        (Database(database_url, 1234), "1234", "1234ms"),
+    ):
+        try:
+            assert lock_wait(db) == setting
+            with db.write() as s:  # a write's connection too (not a read's only)
+                assert s.scalar(text("SHOW lock_timeout")) == shown
+        finally:
+            db.dispose()

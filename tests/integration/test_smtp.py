@@ -271,7 +271,7 @@ def test_a_database_outage_while_sending_does_not_send_the_email_twice(
     reminders.sweep(db, settings, now)
     # The sender's own connections do not wait long for SQLite's lock, so the outage reaches
     # it as errors (as on PostgreSQL) rather than as one long wait.
-    sender_db = Database(database_url, sqlite_busy_timeout_ms=200)
+    sender_db = Database(database_url, lock_wait_ms=200)
     outage = DatabaseOutage(database_url, seconds=5)
     inbox.on_accept = outage.start
     try:

@@ -74,7 +74,7 @@ def head_of(db: Database, document_id: int) -> int:
 
 
 def test_every_connection_uses_wal_with_the_configured_busy_timeout(app, db):
-    timeout = app.config["SQLITE_BUSY_TIMEOUT_MS"]
+    timeout = app.config["LOCK_WAIT_MS"]
     assert timeout >= 1000
     sessions = [db._sessions() for _ in range(3)]  # several pooled connections at once
     try:
@@ -168,7 +168,7 @@ def test_a_reader_is_not_blocked_by_an_open_write_transaction(db, database_url, 
     thread.start()
     assert written.wait(timeout=10)
     # A reader that would give up almost at once if it had to wait for a lock.
-    impatient = Database(database_url, sqlite_busy_timeout_ms=50)
+    impatient = Database(database_url, lock_wait_ms=50)
     try:
         started = time.perf_counter()
         seen = head_of(impatient, document_id)

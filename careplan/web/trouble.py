@@ -1,0 +1,113 @@
+"""When a request cannot be finished: the database could not be reached or stayed busy past
+the lock wait (503), or something failed that nobody foresaw (500).
+
+The person gets a page in plain words instead of the server's default, and nothing they sent
+is lost with it: when nothing was saved, the page carries the whole form back, to be sent
+again with one press, and shows the words they wrote so they can copy them. Passwords and
+codes are never written into a page; a form that had one is not offered again (sending it
+without would only fail), though its words are still shown.
+
+The page is drawn without the database and without the app's context processors: the usual
+header names the signed-in person and counts their messages, read from the database, which
+may be what failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app, request, url_for
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import InternalServerError
+
+from ..extensions import get_db
+
+log = logging.getLogger(__name__)
+
+# Errors that say the database could not be reached, or stayed busy: trying again later helps.
+DATABASE_TROUBLE = (OperationalError, InterfaceError, PoolTimeout)
+RETRY_AFTER_SECONDS = 30
+# Fields a page must never show: anything that is a password, a one-time code, or the secret
+# of a second step being set up.
+SECRET_NAMES = ("code", "secret")
+# Fields that steer a form rather than hold what someone wrote.
+NOT_WRITING = ("csrf_token", "base_number", "action", "part", "next")
+
+
+@dataclass
+class Kept:
+    """What a POST sent, as the page gives it back."""
+
+    action: str
+    fields: list[tuple[str, str]] = field(default_factory=list)  # to send again, in order
+    writing: list[str] = field(default_factory=list)  # what the person wrote, to copy
+    had_secret: bool = False  # a password or code was left out
+    had_file: bool = False
+
+    @property
+    def can_send_again(self) -> bool:
+        return not (self.had_secret or self.had_file)
+
+
+def is_secret(name: str) -> bool:
+    return "password" in name or name in SECRET_NAMES
+
+
+def kept_from(form, files, action: str) -> Kept:
+    kept = Kept(action, had_file=any(f.filename for f in files.values()))
+    for name, value in form.items(multi=True):
+        if is_secret(name):
+            kept.had_secret = kept.had_secret or bool(value)
+            continue
+        kept.fields.append((name, value))
+        if name not in NOT_WRITING and value.strip():
+            kept.writing.append(value)
+    return kept
+
+
+def install(app: Flask) -> None:
+    """Before the API's error handling is installed, which answers /api in JSON instead."""
+    for error in DATABASE_TROUBLE:
+        app.register_error_handler(error, _database_trouble)
+    app.register_error_handler(InternalServerError, _failed)
+
+
+def _database_trouble(err):
+    log.warning("Database trouble on %s %s: %s", request.method, request.path, _first_line(err))
+    return _page(503, busy=True), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def _failed(_err):
+    # Flask has logged the error with its traceback before calling this.
+    return _page(500, busy=False), 500
+
+
+def _page(status: int, busy: bool) -> str:
+    kept, saved = None, False
+    if request.method == "POST":
+        saved = get_db().commits_begun() > 0
+        try:
+            kept = kept_from(request.form, request.files, _action())
+        except Exception:  # noqa: BLE001 - a body that cannot be read: the page without it
+            log.warning("Could not read the form back for the trouble page.", exc_info=True)
+    template = current_app.jinja_env.get_template("errors/trouble.html")
+    return template.render(
+        status=status,
+        busy=busy,
+        kept=kept,
+        saved=saved,
+        again=_action(),
+        home=url_for("home.index"),
+    )
+
+
+def _action() -> str:
+    query = request.query_string.decode("latin-1")
+    return request.script_root + request.path + (f"?{query}" if query else "")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(getattr(err, "orig", None) or err)
+    return text.splitlines()[0] if text else type(err).__name__
