@@ -8,7 +8,11 @@ it first becomes the leader:
 - PostgreSQL: `pg_try_advisory_lock` on a connection of its own, held for as long as the
   process leads. If the process dies, the server ends its session and frees the lock; a
   standby (polling every few seconds) takes over. If its machine vanishes, the server gives
-  up on the connection after about 25 seconds (careplan.db.engine) and frees the lock.
+  up on the connection after about 25 seconds (careplan.db.engine) and frees the lock. If
+  the process stops without dying (stopped, frozen, hung as a whole) while its machine still
+  answers for it, the leader's checks of its lock, every few seconds on that connection,
+  stop: after SILENT_LEADER_SECONDS of silence a standby ends that connection, which frees
+  the lock, and takes over; the old leader, if it wakes, finds the lock gone and stands by.
 - SQLite: an `fcntl` lock on a file next to the database, freed by the kernel when the process
   dies. The same guarantee on the one machine that can open the database file.
 
@@ -25,6 +29,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,19 +62,35 @@ PDF_JOB = "pdfs.render"
 # --- leader election ---------------------------------------------------------------------------
 
 
+# A leader checks its lock every poll (5 s by default), on its lock's connection: silence on
+# that connection for this long means the process has stopped, not that it is busy.
+SILENT_LEADER_SECONDS = 60
+# The session holding the lock (the advisory lock's key split as pg_locks shows it).
+_HOLDER = (
+    "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted "
+    "AND l.classid::bigint = (CAST(:k AS bigint) >> 32) "
+    "AND l.objid::bigint = (CAST(:k AS bigint) & 4294967295) AND l.objsubid = 1"
+)
+
+
 class PostgresLeaderLock:
     """A session-level advisory lock on a dedicated connection."""
 
-    def __init__(self, url: str, key: int = ADVISORY_LOCK_KEY):
+    def __init__(
+        self, url: str, key: int = ADVISORY_LOCK_KEY, silent_after: float = SILENT_LEADER_SECONDS
+    ):
         self.key = key
+        self.silent_after = silent_after
         self.engine = make_engine(
             url,
             poolclass=NullPool,
             isolation_level="AUTOCOMMIT",
             # Like every connection (careplan.db.engine), both ends give up on a vanished
             # peer within about half a minute: the server frees the lock for a standby, and
-            # this process stops leading.
-            connect_args={"application_name": "careplan-scheduler"},
+            # this process stops leading. The name says which process leads, for the log of
+            # a standby that takes over.
+            connect_args={"application_name": f"careplan-scheduler {worker_name()}"[:63]},
         )
         self.conn = None
 
@@ -77,13 +98,45 @@ class PostgresLeaderLock:
         try:
             if self.conn is None:
                 self.conn = self.engine.connect()
-            return bool(
-                self.conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
-            )
+            if self._take():
+                return True
+            if self._end_silent_leader():
+                for _ in range(20):  # its session ends, and the lock is free, within moments
+                    if self._take():
+                        return True
+                    time.sleep(0.1)
+            return False
         except DBAPIError as exc:
             log.warning("Could not reach the database to take the scheduler lock: %s", exc)
             self._drop()
             return False
+
+    def _take(self) -> bool:
+        taken = self.conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key})
+        return bool(taken.scalar())
+
+    def _end_silent_leader(self) -> bool:
+        """Ends the session of a leader that has not checked its lock for `silent_after`
+        seconds, by the server's clock. Its own checks keep it `idle` with a recent
+        state_change; a query still running on that connection is not silence."""
+        ended = self.conn.execute(
+            text(
+                "SELECT a.application_name, pg_terminate_backend(a.pid), "
+                "extract(epoch FROM now() - a.state_change) "
+                + _HOLDER
+                + " AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => :s)"
+            ),
+            {"k": self.key, "s": self.silent_after},
+        ).first()
+        if ended is None or not ended[1]:
+            return False
+        log.warning(
+            "The active scheduler (%s) has not checked its lock for %.0f s: it has stopped. "
+            "Ended its connection to take over.",
+            ended[0],
+            ended[2],
+        )
+        return True
 
     def still_held(self) -> bool:
         if self.conn is None:
@@ -91,12 +144,7 @@ class PostgresLeaderLock:
         try:
             return bool(
                 self.conn.execute(
-                    text(
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                        "AND pid = pg_backend_pid() AND granted "
-                        "AND classid::bigint = (CAST(:k AS bigint) >> 32) "
-                        "AND objid::bigint = (CAST(:k AS bigint) & 4294967295) AND objsubid = 1"
-                    ),
+                    text("SELECT count(*) " + _HOLDER + " AND l.pid = pg_backend_pid()"),
                     {"k": self.key},
                 ).scalar()
             )
