@@ -45,6 +45,13 @@ _ESCALATION = "alert-escalation:"
 # What an alert's reminder kinds start with: the senders take those before any other.
 KIND_PREFIXES = (_ALERT, _ESCALATION)
 
+# An alert's e-mail that could not be sent is tried again within this long, for as long as the
+# alert is owed (until someone responds), instead of backing off towards an hour between tries
+# and being given up on after REMINDER_MAX_ATTEMPTS: help asked for while the mail server is
+# down must arrive soon after it is back, not at a try an hour later, or once an
+# administrator notices. Only a refusal for good (no such address) ends its tries.
+ALERT_RETRY_SECONDS = 60
+
 
 def reminder_kind(alert_id: int, escalation: bool = False) -> str:
     """The kind of the reminder that delivers an alert (part of the reminder's unique key)."""

@@ -43,8 +43,8 @@ from ..db.models import (
     SupervisorTeam,
     User,
 )
+from ..domain.crisis_alerts import ALERT_RETRY_SECONDS, alert_of
 from ..domain.crisis_alerts import KIND_PREFIXES as ALERT_KIND_PREFIXES
-from ..domain.crisis_alerts import alert_of
 from ..domain.local_time import DEFAULT_TIME_ZONE, service_day, service_time, start_of_day
 from ..domain.paging import Paged, Window
 from ..domain.reviews import (
@@ -420,8 +420,8 @@ class Claim:
     failed: int = 0
 
 
-_IS_ALERT = or_(*(Reminder.kind.startswith(p) for p in ALERT_KIND_PREFIXES))
-_ALERTS_FIRST = case((_IS_ALERT, 0), else_=1)
+IS_ALERT = or_(*(Reminder.kind.startswith(p) for p in ALERT_KIND_PREFIXES))
+_ALERTS_FIRST = case((IS_ALERT, 0), else_=1)
 
 
 def claimable(model, now: datetime):
@@ -517,7 +517,7 @@ def claim(
     limit = limit or settings.claim_batch
     result = Claim([])
     # In the evening and the night only crisis alerts and their escalations go.
-    hours = _IS_ALERT if settings.quiet(now) else true()
+    hours = IS_ALERT if settings.quiet(now) else true()
     with db.write() as s:
         rows = list(
             s.scalars(
@@ -549,7 +549,7 @@ def claim(
                 r.status, r.claimed_until, r.last_error = "cancelled", None, NO_LONGER_OWED
                 result.cancelled += 1
                 continue
-            if r.attempts >= settings.max_attempts:
+            if r.attempts >= settings.max_attempts and not _is_alert(r):
                 r.status, r.claimed_until = "failed", None
                 r.last_error = (r.last_error + " | gave up after repeated attempts")[-500:]
                 result.failed += 1
@@ -642,8 +642,13 @@ def mark_sent(db: Database, row_id: int, worker: str, now: datetime, model=Remin
         )
 
 
-def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+def _backoff(attempts: int, alert: bool = False) -> timedelta:
+    longest = ALERT_RETRY_SECONDS if alert else 3600
+    return timedelta(seconds=min(longest, 30 * 2 ** max(0, attempts - 1)))
+
+
+def _is_alert(row) -> bool:
+    return isinstance(row, Reminder) and alert_of(row.kind) is not None
 
 
 def mark_failed(
@@ -664,10 +669,11 @@ def mark_failed(
             return
         row.last_error = error[:500]
         row.claimed_until = None
-        if give_up or row.attempts >= settings.max_attempts:
+        alert = _is_alert(row)
+        if give_up or (row.attempts >= settings.max_attempts and not alert):
             row.status = "failed"
         else:
-            row.status, row.not_before = "pending", now + _backoff(row.attempts)
+            row.status, row.not_before = "pending", now + _backoff(row.attempts, alert)
 
 
 def release(db: Database, ids: Sequence[int], worker: str, model=Reminder) -> None:

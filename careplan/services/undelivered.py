@@ -2,7 +2,10 @@
 
 A reminder, a daily summary of reminders or an e-mail about someone's account is given up on
 after REMINDER_MAX_ATTEMPTS tries, about an hour of a mail server that is down or refuses it.
-Without this, a longer outage would lose them for good. An administrator sees how many there
+Without this, a longer outage would lose them for good. A crisis alert is never given up on
+while it is owed (careplan.domain.crisis_alerts): once tried as often, it is listed too, as
+still being tried, so that an administrator knows the mail server is failing people who
+asked for help. An administrator sees how many there
 are and which: who they were for, what sort, when, how often tried and the last error, never
 what a plan says (a reminder is listed as "a reminder", not what it is about). One button puts
 them all back to be sent.
@@ -18,20 +21,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, literal, null, select, update
+from sqlalchemy import and_, func, literal, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import AccountEmail, Reminder, ReminderDigest, User, utcnow
+from ..domain.crisis_alerts import alert_of
 from ..domain.local_time import service_day
 from . import account_emails, audit
 from .actor import Actor
 from .admin_accounts import require_admin
-from .reminders import fold_digests
+from .reminders import IS_ALERT, ReminderSettings, fold_digests
 
 LISTED = 50
 REMINDER = "A reminder"
 SUMMARY = "A daily summary of reminders"
+ALERT = "A crisis alert"
+ALERT_STILL_TRIED = "A crisis alert, still being tried every minute"
 
 
 @dataclass(frozen=True)
@@ -61,31 +67,42 @@ class TriedAgain:
         return bool(self.emails or self.summaries_folded)
 
 
-def count(db: Database, admin: Actor) -> int:
-    """How many e-mails have been given up on (the administrators' start page says so)."""
+def count(db: Database, admin: Actor, tries: int = ReminderSettings.max_attempts) -> int:
+    """How many e-mails have been given up on, or are crisis alerts tried `tries` times
+    (REMINDER_MAX_ATTEMPTS) and still being tried (the administrators' start page says so)."""
     require_admin(admin)
     with db.read() as s:
-        return _count(s)
+        return _count(s, tries)
 
 
-def _count(s: Session) -> int:
-    failed = (
-        select(func.count()).select_from(m).where(m.status == "failed").scalar_subquery()
+def _listed(model, tries: int):
+    if model is not Reminder:
+        return model.status == "failed"
+    still_tried = and_(IS_ALERT, Reminder.status.in_(("pending", "sending")))
+    return or_(Reminder.status == "failed", and_(still_tried, Reminder.attempts >= tries))
+
+
+def _count(s: Session, tries: int) -> int:
+    listed = (
+        select(func.count()).select_from(m).where(_listed(m, tries)).scalar_subquery()
         for m in (Reminder, ReminderDigest, AccountEmail)
     )
-    return s.scalar(select(sum(failed, start=literal(0)))) or 0
+    return s.scalar(select(sum(listed, start=literal(0)))) or 0
 
 
-def listing(db: Database, admin: Actor, limit: int = LISTED) -> UndeliveredList:
+def listing(
+    db: Database, admin: Actor, tries: int = ReminderSettings.max_attempts, limit: int = LISTED
+) -> UndeliveredList:
     require_admin(admin)
     with db.read() as s:
         rows: list[UndeliveredEmail] = []
         for model in (Reminder, ReminderDigest, AccountEmail):
             address = AccountEmail.to_address if model is AccountEmail else User.email
-            kind = AccountEmail.kind if model is AccountEmail else null()
+            kind = null() if model is ReminderDigest else model.kind
             found = s.execute(
                 select(
                     kind,
+                    model.status,
                     model.recipient_id,
                     User.display_name,
                     address,
@@ -94,21 +111,23 @@ def listing(db: Database, admin: Actor, limit: int = LISTED) -> UndeliveredList:
                     model.last_error,
                 )
                 .join(User, User.id == model.recipient_id)
-                .where(model.status == "failed")
+                .where(_listed(model, tries))
                 .order_by(model.created_at.desc(), model.id.desc())
                 .limit(limit)
             )
             rows += [
-                UndeliveredEmail(_about(model, k), uid, name, to, at, tries, error)
-                for k, uid, name, to, at, tries, error in found
+                UndeliveredEmail(_about(model, k, status), uid, name, to, at, n, error)
+                for k, status, uid, name, to, at, n, error in found
             ]
         rows.sort(key=lambda r: r.written_at, reverse=True)
-        return UndeliveredList(rows[:limit], _count(s))
+        return UndeliveredList(rows[:limit], _count(s, tries))
 
 
-def _about(model, kind) -> str:
+def _about(model, kind, status: str) -> str:
     if model is Reminder:
-        return REMINDER
+        if alert_of(kind) is None:
+            return REMINDER
+        return ALERT if status == "failed" else ALERT_STILL_TRIED
     if model is ReminderDigest:
         return SUMMARY
     return account_emails.ABOUT.get(kind, kind)

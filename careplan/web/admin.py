@@ -67,7 +67,7 @@ def users():
         listing=listing,
         roles=ROLE_CHOICES,
         seal=_seal(_admin()),
-        undelivered=undelivered.count(get_db(), _admin()),
+        undelivered=undelivered.count(get_db(), _admin(), _tries()),
         not_running=scheduled_jobs.not_running(get_db(), expected_jobs(current_app.config)),
         broken_templates=len(get_library().errors),
         unsupervised=admin_accounts.unsupervised_teams(get_db(), _admin()),
@@ -84,7 +84,12 @@ def scheduler():
 @bp.get("/admin/emails")
 @login_required
 def emails():
-    return render_template("admin/emails.html", listing=undelivered.listing(get_db(), _admin()))
+    listing = undelivered.listing(get_db(), _admin(), _tries())
+    return render_template("admin/emails.html", listing=listing)
+
+
+def _tries() -> int:
+    return current_app.config["REMINDER_MAX_ATTEMPTS"]
 
 
 @bp.post("/admin/emails/try-again")

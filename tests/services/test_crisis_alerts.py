@@ -438,3 +438,53 @@ def test_alerts_and_responses_are_append_only(db, team):
         for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
             with pytest.raises(DatabaseError), db.write() as s:
                 s.execute(sa.text(statement))
+
+
+def test_an_alert_email_is_tried_every_minute_until_the_mail_server_is_back(db, team):
+    """Review reminders back off towards an hour and are given up on after the last try
+    (tests/services/test_reminders.py); an alert's e-mail is tried within a minute for as
+    long as nobody has responded, and administrators see it is still being tried."""
+    from careplan.services import undelivered
+
+    settings = dataclasses.replace(SETTINGS, max_attempts=2)
+    admin = actor_for(team.admin)
+    alert = start_plan(db, team)
+    down = RecordingMailer()
+    down.fail_with = OSError("Connection refused")
+    now = alert.raised_at
+    for _ in range(8):  # four times the tries a reminder gets, over several minutes
+        send_pending(db, settings, down, SENDER, lambda at=now: at, "sender-1")
+        with db.read() as s:
+            emails = list(s.scalars(sa.select(Reminder).where(
+                Reminder.kind == f"alert:{alert.id}", Reminder.channel == "email")))  # fmt: skip
+        assert {e.status for e in emails} == {"pending"}
+        assert all(e.not_before <= now + timedelta(seconds=60) for e in emails)
+        now = max(e.not_before for e in emails)
+    assert min(e.attempts for e in emails) > settings.max_attempts
+    listed = undelivered.listing(db, admin, tries=settings.max_attempts)
+    assert listed.total == undelivered.count(db, admin, tries=2) == 2
+    assert {r.about for r in listed.rows} == {"A crisis alert, still being tried every minute"}
+    assert {r.to_address for r in listed.rows} == {team.key_worker.email, team.colleague.email}
+
+    back = RecordingMailer()  # the mail server is back: sent at the next try, within a minute
+    report = send_pending(db, settings, back, SENDER, lambda: now, "sender-1")
+    assert report.emails == 2 and len(back.sent) == 2
+    assert undelivered.count(db, admin, tries=2) == 0
+
+
+def test_an_alert_to_an_address_refused_for_good_is_given_up_and_listed(db, team):
+    import smtplib
+
+    from careplan.services import undelivered
+
+    alert = start_plan(db, team)
+    refused = RecordingMailer()
+    refused.fail_with = smtplib.SMTPRecipientsRefused({"x@example.org": (550, b"No such user")})
+    send(db, refused, alert.raised_at)
+    assert reminders_of(db, f"alert:{alert.id}") >= {
+        (team.key_worker.id, "email", "failed"),
+        (team.colleague.id, "email", "failed"),
+    }
+    listed = undelivered.listing(db, actor_for(team.admin))
+    assert [r.about for r in listed.rows] == ["A crisis alert", "A crisis alert"]
+    assert all("550 No such user" in r.last_error for r in listed.rows)

@@ -156,3 +156,27 @@ def test_contacts_phone_numbers_are_tap_to_call_and_everything_else_stays_text(a
             'How: &lt;b&gt;Evenings&lt;/b&gt; <a href="tel:07700900123">07700 900123</a>, flat 12'
             in page
         ), path
+
+
+def test_administrators_see_an_alert_email_still_being_tried_after_the_usual_tries(app, db, circle):
+    import sqlalchemy as sa
+
+    from careplan.db.models import Reminder
+
+    doc = make_agreement(circle.key_worker, circle.client)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(db, actor_for(circle.client), doc, "Not sleeping", "", ends,
+                                    TODAY)  # fmt: skip
+    app.config["REMINDER_MAX_ATTEMPTS"] = 3
+    with db.write() as s:  # tried three times while the mail server was down
+        s.execute(
+            sa.update(Reminder)
+            .where(Reminder.channel == "email", Reminder.kind.startswith("alert:"))
+            .values(attempts=3, last_error="OSError: Connection refused")
+        )
+    admin = login(app.test_client(), circle.admin)
+    assert "1 e-mail could not be sent" in admin.get("/admin/users").get_data(as_text=True)
+    page = admin.get("/admin/emails").get_data(as_text=True)
+    assert "A crisis alert, still being tried every minute" in page
+    assert circle.key_worker.email in page and "Connection refused" in page
+    assert "Not sleeping" not in page  # never what the client wrote
