@@ -16,6 +16,7 @@ from flask import Flask, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from ..db.engine import in_brief
 from ..domain.errors import ContentInvalid
 from ..domain.nested import flatten_errors
 from ..services.errors import Conflict, Invalid, NotFound, ReadOnly
@@ -104,7 +105,7 @@ def to_response(err: BaseException):
     if isinstance(err, TooManyAttempts):
         return error_response(429, str(err), headers={"Retry-After": str(err.retry_after)})
     if isinstance(err, DATABASE_TROUBLE):
-        log.warning("API request met database trouble: %s", err)
+        log.warning("API request met database trouble: %s", in_brief(err))
         return error_response(503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(err, HTTPException):
         status = err.code or 500

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE = "careplan_write"
@@ -42,6 +42,16 @@ def plain_rows(session: Session, statement, params: dict | None = None):
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, params)
+
+
+def in_brief(exc: BaseException) -> str:
+    """What went wrong, for a log or the administrators' page: the error's first line, and
+    for a database error the driver's message without the statement and its values (which
+    may be what someone wrote)."""
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        exc = exc.orig
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 # A peer can vanish instead of closing the connection (a machine losing power or its

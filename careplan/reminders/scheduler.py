@@ -39,11 +39,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from ..db import notify, statistics
-from ..db.engine import Database, make_engine
+from ..db.engine import Database, in_brief, make_engine
 from ..db.models import utcnow
 from ..domain.scheduled_jobs import ExpectedJob
 from ..extensions import DB_KEY
@@ -534,7 +534,7 @@ def run_recorded(job: Job, ctx: Context) -> bool:
             job.run(ctx)
     except Exception as exc:  # noqa: BLE001 - see above
         log.exception("Scheduled job %s failed; it runs again next time.", job.name)
-        _record(ctx, job, _in_brief(exc))
+        _record(ctx, job, in_brief(exc))
         return False
     _record(ctx, job, None)
     return True
@@ -542,15 +542,6 @@ def run_recorded(job: Job, ctx: Context) -> bool:
 
 def job_named(name: str) -> Job:
     return next(job for job in JOBS if job.name == name)
-
-
-def _in_brief(exc: Exception) -> str:
-    """What went wrong, for the administrators' page: the error's first line, and for a
-    database error the driver's message without the statement and its values."""
-    if isinstance(exc, StatementError) and exc.orig is not None:
-        exc = exc.orig
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 # A good run is written down at most this often per job (the PDF job runs every few seconds);

@@ -22,6 +22,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import InternalServerError
 
+from ..db.engine import in_brief
 from ..extensions import get_db
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ NOT_WRITING = ("csrf_token", "base_number", "action", "part", "next")
 class Kept:
     """What a POST sent, as the page gives it back."""
 
-    action: str
     fields: list[tuple[str, str]] = field(default_factory=list)  # to send again, in order
     writing: list[str] = field(default_factory=list)  # what the person wrote, to copy
     had_secret: bool = False  # a password or code was left out
@@ -55,8 +55,8 @@ def is_secret(name: str) -> bool:
     return "password" in name or name in SECRET_NAMES
 
 
-def kept_from(form, files, action: str) -> Kept:
-    kept = Kept(action, had_file=any(f.filename for f in files.values()))
+def kept_from(form, files) -> Kept:
+    kept = Kept(had_file=any(f.filename for f in files.values()))
     for name, value in form.items(multi=True):
         if is_secret(name):
             kept.had_secret = kept.had_secret or bool(value)
@@ -75,26 +75,25 @@ def install(app: Flask) -> None:
 
 
 def _database_trouble(err):
-    log.warning("Database trouble on %s %s: %s", request.method, request.path, _first_line(err))
-    return _page(503, busy=True), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    log.warning("Database trouble on %s %s: %s", request.method, request.path, in_brief(err))
+    return _page(busy=True), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def _failed(_err):
     # Flask has logged the error with its traceback before calling this.
-    return _page(500, busy=False), 500
+    return _page(busy=False), 500
 
 
-def _page(status: int, busy: bool) -> str:
+def _page(busy: bool) -> str:
     kept, saved = None, False
     if request.method == "POST":
         saved = get_db().commits_begun() > 0
         try:
-            kept = kept_from(request.form, request.files, _action())
+            kept = kept_from(request.form, request.files)
         except Exception:  # noqa: BLE001 - a body that cannot be read: the page without it
             log.warning("Could not read the form back for the trouble page.", exc_info=True)
     template = current_app.jinja_env.get_template("errors/trouble.html")
     return template.render(
-        status=status,
         busy=busy,
         kept=kept,
         saved=saved,
@@ -106,8 +105,3 @@ def _page(status: int, busy: bool) -> str:
 def _action() -> str:
     query = request.query_string.decode("latin-1")
     return request.script_root + request.path + (f"?{query}" if query else "")
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(getattr(err, "orig", None) or err)
-    return text.splitlines()[0] if text else type(err).__name__

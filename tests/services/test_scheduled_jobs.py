@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from careplan.db.engine import in_brief
 from careplan.db.models import ScheduledJobRun, utcnow
 from careplan.domain.scheduled_jobs import ExpectedJob, JobState, allowed_gap
 from careplan.reminders import scheduler
@@ -187,10 +188,10 @@ def test_a_database_error_is_written_down_without_its_statement_or_values():
         ("what the client said",),
         Exception("UNIQUE constraint failed: notes.id\nmore detail"),
     )
-    brief = scheduler._in_brief(error)
+    brief = in_brief(error)
     assert brief == "Exception: UNIQUE constraint failed: notes.id"
     assert "client said" not in brief and "INSERT" not in brief
-    assert scheduler._in_brief(RuntimeError("")) == "RuntimeError"
+    assert in_brief(RuntimeError("")) == "RuntimeError"
 
 
 def _failing_once(name: str):

@@ -177,13 +177,13 @@ def test_what_a_form_sent_is_kept_apart_from_passwords_codes_and_files():
          ("goals-0-what", "twice"), ("current_password", "pw"), ("code", "123456"),
          ("secret", "S3CR3T"), ("empty", "  ")]
     )  # fmt: skip
-    kept = kept_from(form, MultiDict(), "/here")
+    kept = kept_from(form, MultiDict())
     assert kept.fields == [("csrf_token", "t"), ("base_number", "3"),
                            ("goals-0-what", "Sleep better"), ("goals-0-what", "twice"),
                            ("empty", "  ")]  # fmt: skip
     assert kept.writing == ["Sleep better", "twice"]
     assert kept.had_secret and not kept.can_send_again
-    no_secret = kept_from(MultiDict([("password", "")]), MultiDict(), "/here")
+    no_secret = kept_from(MultiDict([("password", "")]), MultiDict())
     assert not no_secret.had_secret and no_secret.can_send_again  # an empty one hid nothing
     upload = MultiDict([("file", FileStorage(filename="agreement.pdf"))])
-    assert not kept_from(MultiDict(), upload, "/verify").can_send_again
+    assert not kept_from(MultiDict(), upload).can_send_again
