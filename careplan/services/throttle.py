@@ -17,6 +17,7 @@ import hmac
 import ipaddress
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from sqlalchemy import select
 
 from .. import config as settings
 from ..db import rate_limits
-from ..db.engine import Database
+from ..db.engine import Database, in_brief
 from ..db.models import Notification, User
 from ..domain.local_time import DEFAULT_TIME_ZONE, local, show, time_zone
 from . import account_emails, audit
@@ -110,6 +111,7 @@ class Throttle:
         self.on_lockout = on_lockout
         self._secret = secret.encode() if isinstance(secret, str) else secret
         self._windows = FixedWindowRateLimiter(storage)
+        self._outage = OutageLog()
 
     @classmethod
     def from_config(cls, config, db: Database, on_lockout: OnLockout | None = None) -> Throttle:
@@ -204,15 +206,44 @@ class Throttle:
         ends = self._safely(lambda: self.storage.get_expiry(item.key_for(*key)), None)
         return max(1.0, (ends or time.time() + item.get_expiry()) - time.time())
 
-    @staticmethod
-    def _safely(call, fallback):
+    def _safely(self, call, fallback):
         """Counters that cannot be reached must not stop people signing in: the pause is
         skipped and the failure logged for whoever runs the service."""
         try:
             return call()
-        except StorageError:
-            log.exception("The rate-limit counters cannot be reached; not pausing anyone.")
+        except StorageError as err:
+            self._outage.failed(err.storage_error)
             return fallback
+
+
+class OutageLog:
+    """While the counters are out of reach, one line a minute saying why and how many checks
+    failed since the last line, not a traceback for each check: a sign-in makes three or
+    four, and an outage can last hours."""
+
+    EVERY_SECONDS = 60.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._next_at: float | None = None
+        self._unlogged = 0
+        self._lock = threading.Lock()
+
+    def failed(self, err: BaseException) -> None:
+        with self._lock:
+            now = self.clock()
+            if self._next_at is not None and now < self._next_at:
+                self._unlogged += 1
+                return
+            since, self._unlogged = self._unlogged, 0
+            self._next_at = now + self.EVERY_SECONDS
+        checks = "check" if since == 1 else "checks"
+        more = f" ({since} more {checks} failed since the last message)" if since else ""
+        log.error(
+            "The rate-limit counters cannot be reached; not pausing anyone%s: %s",
+            more,
+            in_brief(err),
+        )
 
 
 def _network(address: str) -> str:

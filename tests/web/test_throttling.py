@@ -22,6 +22,7 @@ from careplan.extensions import DB_KEY
 from careplan.reminders.messages import indiscretions
 from careplan.services import second_factor, signoff
 from careplan.services.accounts import actor_for
+from careplan.services.throttle import OutageLog
 from tests import factories
 from tests.conftest import FAST_ARGON2, csrf_token, login
 from tests.factories import PASSWORD, Circle, ClientFactory, make_plan
@@ -255,10 +256,32 @@ def test_counters_out_of_reach_pause_nobody_and_say_so(database_url, tmp_path, c
         person = ClientFactory()
         assert _sign_in(client, person.email, WRONG).status_code == 401
         assert _sign_in(client, person.email, PASSWORD).status_code == 302
-        assert "rate-limit counters cannot be reached" in caplog.text
+        # Each sign-in checked the counters several times: one line says so, in brief, and
+        # names the cause; the next comes after a minute, with how many failed meanwhile.
+        [said] = [r for r in caplog.records if "rate-limit counters" in r.getMessage()]
+        assert said.levelname == "ERROR" and said.exc_info is None
+        assert "cannot be reached; not pausing anyone: ConnectionError" in said.getMessage()
+        assert "Traceback" not in caplog.text
     finally:
         factories.unbind()
         app.extensions[DB_KEY].dispose()
+
+
+def test_counters_out_of_reach_are_reported_once_a_minute(caplog):
+    now = [1000.0]
+    outage = OutageLog(clock=lambda: now[0])
+    for seconds in (0, 1, 30, 59.9, 60, 61, 130):
+        now[0] = 1000.0 + seconds
+        outage.failed(ConnectionRefusedError("[Errno 111] Connection refused"))
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "The rate-limit counters cannot be reached; not pausing anyone: "
+        "ConnectionRefusedError: [Errno 111] Connection refused",
+        "The rate-limit counters cannot be reached; not pausing anyone (3 more checks failed "
+        "since the last message): ConnectionRefusedError: [Errno 111] Connection refused",
+        "The rate-limit counters cannot be reached; not pausing anyone (1 more check failed "
+        "since the last message): ConnectionRefusedError: [Errno 111] Connection refused",
+    ]
 
 
 def test_draft_pdfs_are_paused_per_account(database_url, tmp_path):
