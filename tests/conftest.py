@@ -7,7 +7,6 @@ import copy
 import os
 import re
 import shutil
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -21,9 +20,9 @@ from careplan.db import migrate
 from careplan.db.engine import Database, make_engine
 from careplan.db.models import AuditEvent
 from careplan.extensions import DB_KEY
-from careplan.reminders import account_notices
 from careplan.services import passwords
 from tests import factories
+from tests.notices import wait_for_account_notices
 
 pytest_plugins = ["tests.smtp", "tests.gunicorn"]  # smtp_server, smtp_app, gunicorn_url
 
@@ -92,7 +91,14 @@ class DatabaseTemplate:
             (folder / leftover).unlink(missing_ok=True)
         shutil.copyfile(self.template, folder / "copy.db")
         os.replace(folder / "copy.db", path)
-        return f"sqlite:///{path}"
+        url = f"sqlite:///{path}"
+        if self.database is not None and self.database.url == url:
+            # A connection opened on the file just replaced, and left in the worker's pool
+            # (by anything that used the database after the last test's app closed its
+            # connections), would show this test the last one's rows: it was seen once in
+            # many runs, as a session signed out for no reason.
+            self.database.dispose()
+        return url
 
     def database_for(self, url: str, lock_wait_ms: int) -> Database:
         if self.database is None or self.database.url != url:
@@ -180,19 +186,9 @@ def _worker_app(tmp_path_factory):
 @pytest.fixture
 def database_url(db_template):
     yield db_template.fresh_url()
-    _wait_for_account_notices()
+    wait_for_account_notices()
     left_open = db_template.open_transactions()
     assert not left_open, f"still inside a transaction after the test: {left_open}"
-
-
-def _wait_for_account_notices() -> None:
-    """Account e-mails are sent, and a pause of an account written down, by threads of their
-    own (careplan.reminders.account_notices). One still writing when the next test empties the
-    database would commit its rows, numbered before the sequences were reset, into that test's
-    database, and the next row with that number would be refused."""
-    for thread in threading.enumerate():
-        if thread.name == account_notices.THREAD_NAME:
-            thread.join(30)
 
 
 @pytest.fixture
@@ -213,7 +209,7 @@ def app(_worker_app, database_url, db_template):
     factories.unbind()
     # Before the pool is emptied: a notice's thread still running afterwards would put a new
     # connection into it, and on SQLite that one would keep the file this test used.
-    _wait_for_account_notices()
+    wait_for_account_notices()
     app.extensions[DB_KEY].dispose()
 
 

@@ -12,6 +12,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.notices import wait_for_account_notices
+
 USER, SECRET = "careplan", "smtp-secret"
 
 
@@ -70,6 +72,9 @@ def start_server(port: int | None = None) -> tuple[Controller, Inbox]:
 def smtp_server():
     controller, inbox = start_server()
     yield controller, inbox
+    # The app's own threads send account e-mails after the page has answered: they finish
+    # against a server still listening, not one stopped halfway through their conversation.
+    wait_for_account_notices()
     controller.stop()
 
 
