@@ -93,10 +93,8 @@ class DatabaseTemplate:
         os.replace(folder / "copy.db", path)
         url = f"sqlite:///{path}"
         if self.database is not None and self.database.url == url:
-            # A connection opened on the file just replaced, and left in the worker's pool
-            # (by anything that used the database after the last test's app closed its
-            # connections), would show this test the last one's rows: it was seen once in
-            # many runs, as a session signed out for no reason.
+            # A connection opened on the file just replaced and left in the worker's pool (by
+            # a thread that outlived the last test) would show this test the last one's rows.
             self.database.dispose()
         return url
 
