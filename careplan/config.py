@@ -103,6 +103,13 @@ def _local_secret(instance_path: Path) -> str:
 MIN_REMINDER_LEASE_SECONDS = 60
 
 
+def shortest_lease_seconds(smtp_timeout: int) -> int:
+    """The shortest a sender's claim may run: it must outlast sending one e-mail and
+    recording that it was sent. Crisis alerts are claimed for this long, so that a sender
+    that died holding one lets another take it soon, not after a whole lease."""
+    return max(MIN_REMINDER_LEASE_SECONDS, 2 * smtp_timeout)
+
+
 def _check_reminder_timings(config: dict) -> None:
     """Timings the reminder jobs rely on (careplan.reminders.sender), refused by name."""
     for key in (
@@ -114,7 +121,7 @@ def _check_reminder_timings(config: dict) -> None:
         if int(config[key]) < 1:
             raise ConfigError(f"CAREPLAN_{key} must be at least 1, got {config[key]}.")
     lease, smtp_timeout = int(config["REMINDER_LEASE_SECONDS"]), int(config["SMTP_TIMEOUT_SECONDS"])
-    if lease < max(MIN_REMINDER_LEASE_SECONDS, 2 * smtp_timeout):
+    if lease < shortest_lease_seconds(smtp_timeout):
         raise ConfigError(
             f"CAREPLAN_REMINDER_LEASE_SECONDS must be at least {MIN_REMINDER_LEASE_SECONDS} and "
             f"at least twice CAREPLAN_SMTP_TIMEOUT_SECONDS ({smtp_timeout}), got {lease}: a "

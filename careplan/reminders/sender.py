@@ -249,7 +249,7 @@ def _send_each(db, settings, mailer, clock, worker, items, report, model, build,
         with mailer.connect() as send:
             while remaining:
                 item = remaining.pop(0)
-                until = clock() + settings.lease
+                until = clock() + settings.lease_for(reminders.is_alert(model, item))
                 if not reminders.extend_claim(db, item.id, worker, until, model):
                     continue  # its claim ran out and another sender has it
                 try:

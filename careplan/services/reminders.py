@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from ..config import ConfigError
+from ..config import ConfigError, shortest_lease_seconds
 from ..db.engine import Database
 from ..db.models import (
     CalendarFeed,
@@ -81,6 +81,7 @@ class ReminderSettings:
     reminder_hour: int = 7  # on the service's clock: the day's reminders go out from then
     last_hour: int = 21  # ... until then: what is owed later waits for the next morning
     lease: timedelta = timedelta(minutes=5)
+    alert_lease: timedelta = timedelta(minutes=1)  # config.shortest_lease_seconds
     max_attempts: int = 8
     base_url: str = "http://127.0.0.1:5000"
     time_zone: str = DEFAULT_TIME_ZONE  # for the moments account e-mails name
@@ -92,6 +93,11 @@ class ReminderSettings:
         last hour, on the service's clock): nobody is woken by a review reminder. Crisis alerts
         and account e-mails go at any hour."""
         return not self.reminder_hour <= service_time(now).hour < self.last_hour
+
+    def lease_for(self, alert: bool) -> timedelta:
+        """How long a sender's claim runs: shorter for a crisis alert, which must not wait
+        long for a sender that died holding it."""
+        return min(self.alert_lease, self.lease) if alert else self.lease
 
     @classmethod
     def from_config(cls, config) -> ReminderSettings:
@@ -129,6 +135,9 @@ class ReminderSettings:
             reminder_hour=hour,
             last_hour=last,
             lease=timedelta(seconds=int(config["REMINDER_LEASE_SECONDS"])),  # checked in config
+            alert_lease=timedelta(
+                seconds=shortest_lease_seconds(int(config["SMTP_TIMEOUT_SECONDS"]))
+            ),
             max_attempts=int(config["REMINDER_MAX_ATTEMPTS"]),
             base_url=config["PUBLIC_BASE_URL"].rstrip("/"),
             time_zone=config.get("TIME_ZONE") or DEFAULT_TIME_ZONE,
@@ -542,7 +551,6 @@ def claim(
                 )
             )
         }
-        until = now + settings.lease
         for r in rows:
             owed, ctx = check(r)
             if not owed:
@@ -554,6 +562,7 @@ def claim(
                 r.last_error = (r.last_error + " | gave up after repeated attempts")[-500:]
                 result.failed += 1
                 continue
+            until = now + settings.lease_for(_is_alert(r))
             r.status, r.claimed_by, r.claimed_until = "sending", worker, until
             r.attempts += 1
             email, role = people.get(r.recipient_id, ("", Role.CLIENT.value))
@@ -648,7 +657,13 @@ def _backoff(attempts: int, alert: bool = False) -> timedelta:
 
 
 def _is_alert(row) -> bool:
-    return isinstance(row, Reminder) and alert_of(row.kind) is not None
+    return is_alert(type(row), row)
+
+
+def is_alert(model, item) -> bool:
+    """Whether `item` (a row of `model`, or what was claimed of one) delivers a crisis alert
+    or its escalation. Only reminders do, and only they have a kind to ask."""
+    return model is Reminder and alert_of(item.kind) is not None
 
 
 def mark_failed(

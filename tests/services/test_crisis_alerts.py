@@ -173,6 +173,34 @@ def test_in_the_evening_and_the_night_only_alerts_go(db, team):
     assert len([i for i in later.items if i.kind == "today"]) + later.cancelled == 1
 
 
+def test_an_alert_a_dead_sender_claimed_is_taken_over_within_a_minute(app, db, team):
+    """A sender claims what it is about to deliver for a while (a lease), so that no other
+    sends it twice; if it dies holding the claim, the rest wait for the lease to run out.
+    Review reminders wait the whole lease (5 minutes); an alert waits a minute."""
+    anytime = dataclasses.replace(SETTINGS, reminder_hour=0, last_hour=24)
+    with db.write() as s:
+        s.add(_email(team, "today", team.client, TODAY))
+    alert = start_plan(db, team)
+    now = alert.raised_at + timedelta(seconds=1)
+    taken = reminders.claim(db, anytime, now, "sender-that-dies")
+    kinds = {i.kind for i in taken.items}
+    assert kinds == {f"alert:{alert.id}", "today"} or (kinds, taken.cancelled) == (
+        {f"alert:{alert.id}"}, 1)  # fmt: skip
+    alerts = [i for i in taken.items if i.kind != "today"]
+    assert {i.claimed_until for i in alerts} == {now + timedelta(minutes=1)}
+
+    assert reminders.claim(db, anytime, now + timedelta(seconds=59), "sender-2").items == []
+    later = reminders.claim(db, anytime, now + timedelta(seconds=61), "sender-2")
+    assert {(i.kind, i.recipient_id, i.channel) for i in later.items} == {
+        (f"alert:{alert.id}", person.id, channel)
+        for person in (team.key_worker, team.colleague)
+        for channel in ("app", "email")
+    }
+    assert ReminderSettings.from_config(
+        {**app.config, "SMTP_TIMEOUT_SECONDS": 45, "REMINDER_LEASE_SECONDS": 300}
+    ).lease_for(alert=True) == timedelta(seconds=90)  # twice the mail server's timeout
+
+
 def test_the_alert_waits_on_start_pages_until_someone_responds(db, team):
     alert = start_plan(db, team)
     now = alert.raised_at
