@@ -557,12 +557,13 @@ def claim(
                 r.status, r.claimed_until, r.last_error = "cancelled", None, NO_LONGER_OWED
                 result.cancelled += 1
                 continue
-            if r.attempts >= settings.max_attempts and not _is_alert(r):
+            alert = is_alert(Reminder, r)
+            if r.attempts >= settings.max_attempts and not alert:
                 r.status, r.claimed_until = "failed", None
                 r.last_error = (r.last_error + " | gave up after repeated attempts")[-500:]
                 result.failed += 1
                 continue
-            until = now + settings.lease_for(_is_alert(r))
+            until = now + settings.lease_for(alert)
             r.status, r.claimed_by, r.claimed_until = "sending", worker, until
             r.attempts += 1
             email, role = people.get(r.recipient_id, ("", Role.CLIENT.value))
@@ -656,10 +657,6 @@ def _backoff(attempts: int, alert: bool = False) -> timedelta:
     return timedelta(seconds=min(longest, 30 * 2 ** max(0, attempts - 1)))
 
 
-def _is_alert(row) -> bool:
-    return is_alert(type(row), row)
-
-
 def is_alert(model, item) -> bool:
     """Whether `item` (a row of `model`, or what was claimed of one) delivers a crisis alert
     or its escalation. Only reminders do, and only they have a kind to ask."""
@@ -684,7 +681,7 @@ def mark_failed(
             return
         row.last_error = error[:500]
         row.claimed_until = None
-        alert = _is_alert(row)
+        alert = is_alert(model, row)
         if give_up or (row.attempts >= settings.max_attempts and not alert):
             row.status = "failed"
         else:

@@ -5,10 +5,9 @@ after REMINDER_MAX_ATTEMPTS tries, about an hour of a mail server that is down o
 Without this, a longer outage would lose them for good. A crisis alert is never given up on
 while it is owed (careplan.domain.crisis_alerts): once tried as often, it is listed too, as
 still being tried, so that an administrator knows the mail server is failing people who
-asked for help. An administrator sees how many there
-are and which: who they were for, what sort, when, how often tried and the last error, never
-what a plan says (a reminder is listed as "a reminder", not what it is about). One button puts
-them all back to be sent.
+asked for help. An administrator sees how many there are and which: who they were for, what
+sort, when, how often tried and the last error, never what a plan says (a reminder is listed
+as "a reminder", not what it is about). One button puts them all back to be sent.
 
 Tried again, nothing goes out that is no longer owed: the senders check each reminder again
 before sending it (reviewed, date moved: cancelled instead). A daily summary is only sent on
