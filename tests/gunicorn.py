@@ -15,11 +15,13 @@ import re
 import subprocess
 import sys
 import time
+from functools import partial
+from http.client import HTTPConnection
 from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.error import HTTPError
 from urllib.parse import urlencode, urlsplit
-from urllib.request import HTTPCookieProcessor, Request, build_opener, urlopen
+from urllib.request import HTTPCookieProcessor, HTTPHandler, Request, build_opener, urlopen
 
 import pytest
 from werkzeug.http import parse_options_header
@@ -68,7 +70,13 @@ class Browser:
 
     def __init__(self, base: str):
         self.base = base
-        self.opener = build_opener(HTTPCookieProcessor(CookieJar()))
+        self.cookies = CookieJar()
+        self.opener = build_opener(HTTPCookieProcessor(self.cookies))
+
+    def move_to(self, address: str) -> None:
+        """From now on, connect from this loopback address (127.x.y.z), keeping the cookies:
+        the same browser on another network, as a phone leaving Wi-Fi."""
+        self.opener = build_opener(HTTPCookieProcessor(self.cookies), _FromAddress(address))
 
     def get(self, path: str):
         return self.opener.open(self.base + path, timeout=120)
@@ -82,6 +90,15 @@ class Browser:
         form = {"email": user.email, "password": PASSWORD}
         landed = self.post("/login", form, self.get("/login").read().decode())
         assert "/login" not in landed.url, "sign-in failed"
+
+
+class _FromAddress(HTTPHandler):
+    def __init__(self, address: str):
+        super().__init__()
+        self.address = address
+
+    def http_open(self, req):
+        return self.do_open(partial(HTTPConnection, source_address=(self.address, 0)), req)
 
 
 def landed(response) -> tuple[str, str]:

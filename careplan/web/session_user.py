@@ -70,11 +70,13 @@ def load_session_user(user_id: str) -> SessionUser | None:
 
 
 def session_fingerprint() -> str:
-    """What "strong" session protection compares: the connecting address and browser.
+    """What "strong" session protection compares: the browser, by its User-Agent.
 
-    Flask-Login's own version trusts the X-Forwarded-For header, which a browser can set to
-    anything; this uses the address the request really came from (after ProxyFix, when the
-    app is configured to trust a reverse proxy).
+    Not the network address, which Flask-Login's own version includes. A phone moving from
+    Wi-Fi to mobile data gets a new address, and some mobile networks give each connection a
+    different one: tied to the address, the person was signed out between two pages and the
+    save they pressed went to the sign-in page without their words. A copied cookie is still
+    refused in another browser, and every copy stops working at sign-out, at the idle
+    time-out and when the password changes.
     """
-    agent = request.headers.get("User-Agent", "")
-    return hashlib.sha512(f"{request.remote_addr}|{agent}".encode()).hexdigest()
+    return hashlib.sha512(request.headers.get("User-Agent", "").encode()).hexdigest()

@@ -2,7 +2,8 @@
 (tests/gunicorn.py): a partnership agreement started from a template on the client's page, a
 sealed PDF whose making failed tried again, messages marked read, the idle warning's "stay
 signed in", an administrator turning off someone's second step, a link to choose a new
-password asked for, and the API starting documents, commenting and declining. Every form is
+password asked for, a save sent after the browser moved to another network address, and the
+API starting documents, commenting and declining. Every form is
 posted with its page's CSRF token; every answer is checked where a browser lands (or in the
 JSON), and in the database.
 
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
+from bench.document_form import DocumentForm
 from careplan.db.models import (
     AccountEmail,
     AuditEvent,
@@ -38,6 +40,7 @@ from careplan.db.models import (
     PdfRender,
     SignatureRecord,
     User,
+    Version,
 )
 from careplan.domain.api_tokens import SCOPES
 from careplan.domain.local_time import service_today
@@ -414,3 +417,35 @@ def test_messages_are_read_the_session_is_kept_a_second_step_removed_and_a_link_
         time.sleep(0.05)
     assert "To: nobody@example.org" not in log.read_text()
     assert "Choose a new password" in Browser(url).get(sent.group(1)).read().decode()
+
+
+# --- a save after moving to another network ----------------------------------------------------
+
+
+def test_a_save_sent_from_another_network_address_is_saved_over_http(app, db, gunicorn_url):
+    """A phone that leaves Wi-Fi for mobile data between opening the edit page and pressing
+    save: the same browser and cookie from a new address (127.0.0.2 instead of 127.0.0.1)."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client = Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    page = client.get(f"/documents/{doc}/edit").read().decode()
+    form = dict(DocumentForm(page).fields)
+    form["what_matters-text"] = "Written at home, saved on the bus."
+
+    client.move_to("127.0.0.2")
+    path, page = landed(client.post(f"/documents/{doc}/edit", form, page))
+
+    assert path == f"/documents/{doc}"
+    assert "Written at home, saved on the bus." in page
+    with db.read() as s:
+        latest = s.scalars(
+            sa.select(Version).where(Version.document_id == doc).order_by(Version.number.desc())
+        ).first()
+        saved_from = s.scalar(
+            sa.select(AuditEvent.ip)
+            .where(AuditEvent.action == "document.edit", AuditEvent.object_id == doc)
+            .order_by(AuditEvent.id.desc())
+        )
+    assert latest.content["what_matters"]["text"] == "Written at home, saved on the bus."
+    assert saved_from == "127.0.0.2"  # the app saw the new address
