@@ -10,6 +10,7 @@ verify_pdf(sealed, creds.cert_path).valid # True
 
 from __future__ import annotations
 
+from ..files import write_atomically
 from .fetcher import FetchRecord
 from .model import (
     OUTCOMES,
@@ -39,7 +40,6 @@ from .seal import (
     verify_pdf,
     verify_pdf_isolated,
 )
-from .storage import write_atomically
 from .template import render_html
 
 __all__ = [

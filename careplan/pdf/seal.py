@@ -33,9 +33,9 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
+from ..files import write_atomically
 from ..paths import path_list
 from .sandbox import RenderLimits, run_bounded
-from .storage import write_atomically
 
 SEAL_FIELD = "ServiceSeal"
 SEAL_REASON = "Sealed by the service: this is the agreed version, unchanged since it was sealed."

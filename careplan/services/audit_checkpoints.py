@@ -36,6 +36,7 @@ from sqlalchemy import select
 
 from ..db.models import AuditEvent
 from ..domain.audit_chain import Checkpoint
+from ..files import write_atomically
 from . import audit
 
 FOLDER = "audit-checkpoints"
@@ -157,8 +158,6 @@ def take(db, settings: CheckpointSettings, now: datetime) -> Taken:
 
 
 def _write_once(path: Path, data: bytes) -> None:
-    from ..pdf.storage import write_atomically
-
     write_atomically(path, data, mode=0o444, replace=False)
 
 

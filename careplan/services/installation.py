@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from ..db import statistics
 from ..db.engine import Database
 from ..db.models import Base, PdfRender, utcnow
-from ..pdf.storage import write_atomically
+from ..files import write_atomically
 from . import audit
 from .errors import ServiceError
 from .fhir import ExportSettings
