@@ -6,6 +6,7 @@ debug switched on, so a misconfigured deployment fails loudly instead of running
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from email.utils import getaddresses
@@ -14,6 +15,7 @@ from pathlib import Path
 from .db.engine import LOCK_WAIT_MS
 from .domain.crisis_alerts import parse_urgent_numbers
 from .domain.local_time import DEFAULT_TIME_ZONE, time_zone
+from .files import write_atomically
 from .paths import PROJECT_ROOT, path_list
 
 # How many attempts an account or an address gets, in `limits` notation ("N per M minutes").
@@ -83,20 +85,16 @@ def _rate_limit(env: dict, name: str, default: str) -> str:
 
 
 def _local_secret(instance_path: Path) -> str:
-    """A random key kept in the instance folder, so local sessions survive restarts."""
+    """A random key kept in the instance folder, so local sessions survive restarts.
+
+    Processes starting together on a new folder (gunicorn's workers, the scheduler) must all
+    end up with the same key, or a session signed by one is refused by another: the first
+    whole key written wins and everyone reads that one. (Checking for the file and then
+    renaming over it left about one start in seven of eight processes with two keys.)"""
     path = instance_path / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    # Write-then-rename so two processes starting together never read half a key.
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(key)
-    os.chmod(tmp, 0o600)
     if not path.exists():
-        os.replace(tmp, path)
-    else:
-        tmp.unlink()
+        with contextlib.suppress(FileExistsError):
+            write_atomically(path, secrets.token_urlsafe(48).encode(), replace=False)
     return path.read_text().strip()
 
 
