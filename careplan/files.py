@@ -1,4 +1,9 @@
-"""Writing files so that readers only ever see nothing or the complete file."""
+"""Writing files so that readers only ever see nothing or the complete file, and only the
+app's own user can read them.
+
+The app's files hold people's records (the SQLite database, sealed PDFs, exports) and its
+secrets. A folder the app makes is 0700 and a file 0600, whatever the umask; a folder or file
+that already exists keeps the mode it was given."""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ def write_atomically(
     overwritten: FileExistsError instead.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as tmp:
@@ -38,6 +43,18 @@ def write_atomically(
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def private_folder(folder: Path) -> None:
+    """The folder, made 0700 if it is missing (its missing parents get the usual mode)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def private_file(path: Path) -> None:
+    """An empty file only this user can read and write, unless it exists already."""
+    private_folder(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -15,11 +15,14 @@ import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
+
+from ..files import private_file
 
 WRITE = "careplan_write"
 READ_OPTIONS = {"isolation_level": "AUTOCOMMIT"}  # PostgreSQL (see above)
@@ -90,6 +93,7 @@ _SERVER_SETTINGS = (
 
 def make_engine(url: str, lock_wait_ms: int = LOCK_WAIT_MS, **kwargs) -> Engine:
     if url.startswith("sqlite"):
+        _private_database_file(url)
         # A SQLite connection reads planner statistics when it opens (careplan.db.statistics):
         # an hour-old connection is replaced, so fresh statistics reach every process.
         kwargs.setdefault("pool_recycle", STATISTICS_RELOAD_SECONDS)
@@ -118,6 +122,15 @@ def make_engine(url: str, lock_wait_ms: int = LOCK_WAIT_MS, **kwargs) -> Engine:
 
     event.listen(engine, "checkout", _replace_if_server_hung_up)
     return engine
+
+
+def _private_database_file(url: str) -> None:
+    """A new SQLite database holds everyone's records. Left to itself SQLite makes its file
+    readable by every user of the machine; made first, readable by this user only, it keeps
+    that mode, and SQLite gives the -wal and -shm files beside it the same."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        private_file(Path(database))
 
 
 def _replace_if_server_hung_up(dbapi_connection, _record, _proxy) -> None:

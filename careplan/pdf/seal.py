@@ -33,7 +33,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from ..files import write_atomically
+from ..files import private_folder, write_atomically
 from ..paths import path_list
 from .sandbox import RenderLimits, run_bounded
 
@@ -104,7 +104,7 @@ def ensure_dev_certificate(instance_path: Path | str) -> tuple[Path, Path]:
     Never use this in production: configure PDF_SEAL_CERT_PATH and PDF_SEAL_KEY_PATH.
     """
     folder = Path(instance_path) / DEV_DIR
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(folder)
     cert_path, key_path = folder / DEV_CERT, folder / DEV_KEY
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path

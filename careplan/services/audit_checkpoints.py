@@ -36,7 +36,7 @@ from sqlalchemy import select
 
 from ..db.models import AuditEvent
 from ..domain.audit_chain import Checkpoint
-from ..files import write_atomically
+from ..files import private_folder, write_atomically
 from . import audit
 
 FOLDER = "audit-checkpoints"
@@ -93,7 +93,7 @@ def take(db, settings: CheckpointSettings, now: datetime) -> Taken:
     is written and the problem is returned, for audit-verify to name in full.
     """
     fingerprint = _fingerprint(_certificate(settings.cert_path))
-    settings.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(settings.folder)
     with _folder_lock(settings.folder):
         try:
             latest = _newest(settings.folder)
