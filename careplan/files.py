@@ -2,8 +2,9 @@
 app's own user can read them.
 
 The app's files hold people's records (the SQLite database, sealed PDFs, exports) and its
-secrets. A folder the app makes is 0700 and a file 0600, whatever the umask; a folder or file
-that already exists keeps the mode it was given."""
+secrets. A folder the app makes is 0700 and a file it writes 0600 unless the caller asks
+otherwise (a certificate is public), whatever the umask; a folder or file that already exists
+keeps the mode it was given."""
 
 from __future__ import annotations
 
