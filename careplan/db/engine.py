@@ -167,7 +167,10 @@ def _configure_sqlite(engine: Engine, lock_wait_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(lock_wait_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # Every commit waits for the disk, as PostgreSQL's does: with NORMAL a save, a
+        # signature or an audit event already confirmed could vanish in a power cut or an
+        # operating system crash (about 0.2 ms more per write transaction on this machine).
+        cursor.execute("PRAGMA synchronous=FULL")
         # A REPLACE then fires the DELETE triggers of the rows it removes, so an append-only
         # table refuses it on any unique key (careplan.db.append_only).
         cursor.execute("PRAGMA recursive_triggers=ON")

@@ -73,7 +73,7 @@ def head_of(db: Database, document_id: int) -> int:
 # --- configuration -------------------------------------------------------------------------
 
 
-def test_every_connection_uses_wal_with_the_configured_busy_timeout(app, db):
+def test_every_connection_uses_wal_with_the_configured_busy_timeout_and_full_sync(app, db):
     timeout = app.config["LOCK_WAIT_MS"]
     assert timeout >= 1000
     sessions = [db._sessions() for _ in range(3)]  # several pooled connections at once
@@ -83,6 +83,7 @@ def test_every_connection_uses_wal_with_the_configured_busy_timeout(app, db):
             assert pragma("PRAGMA journal_mode").scalar() == "wal"
             assert pragma("PRAGMA busy_timeout").scalar() == timeout
             assert pragma("PRAGMA foreign_keys").scalar() == 1
+            assert pragma("PRAGMA synchronous").scalar() == 2  # FULL: each commit is on disk
     finally:
         for s in sessions:
             s.close()
