@@ -51,7 +51,10 @@ def add_comment(
         if not body:
             errors["body"] = "Please write your comment."
         elif len(body) > MAX_COMMENT:
-            errors["body"] = f"Please keep comments under {MAX_COMMENT} characters."
+            errors["body"] = (
+                f"Please keep comments under {MAX_COMMENT:,} characters: this one has "
+                f"{len(body):,}. Nothing was lost: it is still here."
+            )
         if not 1 <= version_number <= doc.head_number:
             errors["version_number"] = "That version does not exist yet."
         if errors:

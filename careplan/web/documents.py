@@ -61,6 +61,7 @@ def show_page(
         comments=screen.comments,
         review=screen.review,
         comment_errors=comment_errors or {},
+        comment_limit=comments.MAX_COMMENT,
         sign_errors=sign_errors or {},
         sign_refusal=sign_refusal,
         problems=_problems(comment_errors, sign_errors, sign_refusal, g.get("review_errors")),

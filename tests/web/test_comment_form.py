@@ -1,0 +1,39 @@
+"""The comment form: its limit said before sending, and a refused comment given back as typed."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from careplan.db.models import Comment
+from careplan.services.comments import MAX_COMMENT
+from tests.factories import Circle, make_plan
+from tests.web.test_plan_pages import _browser, _page, _post
+
+
+def _comment_forms(page, doc: int) -> dict:
+    return {
+        f.values()["section_key"]: f for f in page.forms if f.action == f"/documents/{doc}/comments"
+    }
+
+
+def test_a_comment_too_long_is_refused_and_given_back_as_typed(app, db):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client = _browser(app, circle.client)
+    page = _page(client.get(f"/documents/{doc}"))
+    assert f"Up to {MAX_COMMENT:,} characters." in page.html
+    forms = _comment_forms(page, doc)
+    section, form = next(iter(forms.items()))
+    body = ("Ich möchte das selbst schreiben, אני רוצה לכתוב בעצמי. " * 80).strip()
+    assert len(body) > MAX_COMMENT
+
+    refused = _page(_post(client, form, form.typed({"body": body})), 422)
+
+    given_back = _comment_forms(refused, doc)
+    assert given_back[section].values()["body"] == body
+    others = [f.values()["body"] for key, f in given_back.items() if key != section]
+    assert others and all(v == "" for v in others)  # only the form it was written in
+    assert f"this one has {len(body):,}" in refused.html
+    assert "Nothing was lost" in refused.html
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Comment)) == 0
