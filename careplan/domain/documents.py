@@ -17,9 +17,13 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from .errors import ContentInvalid
+from .form_places import ANSWERS
 from .nested import flatten_errors
 
-ATTRIBUTION_KEYS = ("written_by", "changed_by")
+# Who wrote a part, who last changed it, and, while someone else's change to it stands, the
+# writer's own words it replaced (`writers_words`): a change to another person's words is a
+# proposal they can read against what they wrote, never a silent rewrite.
+ATTRIBUTION_KEYS = ("written_by", "changed_by", "writers_words")
 # The most writing one version may hold, in characters: several times a very full real plan,
 # and small enough that the signed PDF of any version that can be agreed is made well within
 # the renderer's limits (tests/pdf/test_largest_version.py renders the largest one).
@@ -205,6 +209,8 @@ class DocumentKind:
                 # same content saved by someone else is no new version.
                 node["written_by"] = old.get("written_by", author.as_dict())
                 node["changed_by"] = old.get("changed_by", author.as_dict())
+                if "writers_words" in old:
+                    node["writers_words"] = old["writers_words"]
             elif old is None or is_blank(own_fields(old)):
                 # Filling in an empty part counts as writing it.
                 node["written_by"] = author.as_dict()
@@ -212,7 +218,49 @@ class DocumentKind:
             else:
                 node["written_by"] = old.get("written_by", author.as_dict())
                 node["changed_by"] = author.as_dict()
+                kept = _writers_words(old, author)
+                if kept is not None and kept != _words_of(node):
+                    node["writers_words"] = kept
         return content
+
+
+def _words_of(node: dict) -> dict:
+    return {k: v for k, v in own_fields(node).items() if k != "id"}
+
+
+def _writers_words(old: dict, author: Author) -> dict | None:
+    """What the writer of `old` last wrote there, to keep beside `author`'s change; None when
+    the writer changes their own words, or the writer's words are not known (a version saved
+    before they were kept)."""
+    writer = (old.get("written_by") or {}).get("id")
+    if writer is None or writer == author.id:
+        return None
+    if "writers_words" in old:  # someone else's change already stands: the writer's words
+        return old["writers_words"]
+    if (old.get("changed_by") or {}).get("id", writer) == writer:
+        return _words_of(old)
+    return None
+
+
+def earlier_words(node: dict) -> list[tuple[str, str]]:
+    """(answer, words) for each answer of `node` where someone else's change replaced what its
+    writer wrote, as the writer had it; the answer is "" for a part's own words."""
+    kept = node.get("writers_words")
+    if not isinstance(kept, dict):
+        return []
+    now = _words_of(node)
+    return [
+        (ANSWERS.get(key, key.replace("_", " ")), str(value))
+        for key, value in kept.items()
+        if key not in _CHOICES
+        and isinstance(value, str)
+        and not is_blank(value)
+        and value != now.get(key)
+    ]
+
+
+# Answers picked from a list (who does a step, how it is going): choices, not anyone's words.
+_CHOICES = ("kind", "status")
 
 
 def text_size(value: Any) -> int:

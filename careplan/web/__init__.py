@@ -12,6 +12,7 @@ from .. import api
 from ..api import errors as api_errors
 from ..domain import idle_sessions
 from ..domain.blocks import date_passed
+from ..domain.documents import earlier_words
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today, show
 from ..extensions import get_db, get_time_zone, login_manager
@@ -79,6 +80,9 @@ def register(app: Flask) -> None:
     # `{% if step is date_passed %}`: the service's days, as the review rules count them.
     app.jinja_env.tests["date_passed"] = lambda step: date_passed(step, service_today())
     app.jinja_env.filters["as_mapping"] = lambda v: v if isinstance(v, dict) else {}
+    app.jinja_env.filters["earlier_words"] = lambda v: (
+        earlier_words(v) if isinstance(v, dict) else []
+    )
     app.jinja_env.filters["as_list"] = lambda v: (
         [i if isinstance(i, dict) else {} for i in v] if isinstance(v, list) else []
     )

@@ -6,7 +6,7 @@ import pytest
 from careplan.domain.blocks import date_passed
 from careplan.domain.canonical import canonical_bytes, content_hash
 from careplan.domain.care_plan import CARE_PLAN, DOMAIN_KEYS
-from careplan.domain.documents import Author
+from careplan.domain.documents import Author, earlier_words
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.nested import unflatten
 
@@ -170,6 +170,67 @@ def test_a_signer_is_shown_where_someone_else_last_changed_their_words():
     raw = {**third, "goals": [{**third["goals"][0], "steps": steps}]}
     fourth = CARE_PLAN.attribute(third, CARE_PLAN.validate(raw, ids()), WORKER)
     assert CARE_PLAN.changed_by_others(fourth, CLIENT.id) == [("Goals and steps", ["Kim"])]
+
+
+def _housing(content: dict, words: str) -> dict:
+    return {**content, "domains": {**content["domains"], "housing": {"own_words": words}}}
+
+
+def test_a_change_to_someone_elses_words_keeps_theirs_beside_it():
+    """Workers do not overwrite a client's words; they propose: the words a change replaced
+    stay with it, as their writer last had them, until the writer changes them themselves."""
+    first = CARE_PLAN.attribute(None, CARE_PLAN.validate(valid(), ids()), CLIENT)
+    assert "writers_words" not in first["domains"]["housing"]
+
+    second = CARE_PLAN.attribute(
+        first, CARE_PLAN.validate(_housing(first, "A damp flat, mould"), ids()), WORKER
+    )
+    housing = second["domains"]["housing"]
+    assert housing["writers_words"] == {"own_words": "Damp flat"}
+    assert earlier_words(housing) == [("", "Damp flat")]
+
+    # Kim changes it again, and then saves something else: Alex's words stay the ones kept.
+    third = CARE_PLAN.attribute(
+        second, CARE_PLAN.validate(_housing(second, "Mould in the bedroom"), ids()), WORKER
+    )
+    raw = {**third, "what_matters": {"text": "My kids"}}
+    fourth = CARE_PLAN.attribute(third, CARE_PLAN.validate(raw, ids()), WORKER)
+    assert earlier_words(fourth["domains"]["housing"]) == [("", "Damp flat")]
+
+    # Alex's own change: their words now, nothing kept.
+    fifth = CARE_PLAN.attribute(
+        fourth, CARE_PLAN.validate(_housing(fourth, "Mould, and damp"), ids()), CLIENT
+    )
+    assert "writers_words" not in fifth["domains"]["housing"]
+    assert earlier_words(fifth["domains"]["housing"]) == []
+
+
+def test_a_change_put_back_to_the_writers_words_keeps_nothing_and_cannot_be_forged():
+    first = CARE_PLAN.attribute(None, CARE_PLAN.validate(valid(), ids()), CLIENT)
+    second = CARE_PLAN.attribute(
+        first, CARE_PLAN.validate(_housing(first, "Other words"), ids()), WORKER
+    )
+    back = CARE_PLAN.attribute(
+        second, CARE_PLAN.validate(_housing(second, "Damp flat"), ids()), WORKER
+    )
+    assert "writers_words" not in back["domains"]["housing"]
+
+    forged = _housing(first, "Damp flat")
+    forged["domains"]["housing"]["writers_words"] = {"own_words": "I never said that"}
+    forged["what_matters"] = {"text": "Quiet", "writers_words": {"text": "Loud"}}
+    saved = CARE_PLAN.attribute(first, CARE_PLAN.validate(forged, ids()), WORKER)
+    assert "writers_words" not in saved["domains"]["housing"]
+    assert "writers_words" not in saved["what_matters"]
+
+
+def test_earlier_words_name_the_answer_and_leave_choices_out():
+    first = CARE_PLAN.attribute(None, CARE_PLAN.validate(valid(), ids()), CLIENT)
+    goal = first["goals"][0]
+    step = dict(goal["steps"][0], text="Ring the council today", status="in_progress")
+    raw = {**first, "goals": [{**goal, "title": "Move house", "steps": [step]}]}
+    second = CARE_PLAN.attribute(first, CARE_PLAN.validate(raw, ids()), WORKER)
+    assert earlier_words(second["goals"][0]) == [("what to achieve", "Move")]
+    assert earlier_words(second["goals"][0]["steps"][0]) == [("", "Ring council")]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,48 @@
+"""A key worker's change to a client's words is a proposal: the document page keeps what the
+client wrote beside it, and the client's edit form gives their words back to restore."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from careplan.services import documents
+from careplan.services.accounts import actor_for
+from tests.factories import Circle, make_plan
+from tests.web.test_plan_pages import _browser, _page
+
+
+def _text(page) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.html)).split())
+
+
+def _change_housing(db, person, doc: int, words: str) -> None:
+    actor = actor_for(person)
+    latest = documents.open_document(db, actor, doc)
+    content = {**latest.content}
+    content["domains"] = {**content["domains"], "housing": {"own_words": words}}
+    documents.save_version(db, actor, doc, latest.head_number, content, "housing")
+
+
+def test_the_clients_words_stay_beside_a_workers_change(app, db):
+    circle = Circle()
+    doc = make_plan(circle.client)  # the client writes the plan: "I live with my sister…"
+    _change_housing(db, circle.key_worker, doc, "Housing: staying with family.")
+
+    client = _browser(app, circle.client)
+    seen = _text(_page(client.get(f"/documents/{doc}")))
+    assert "Housing: staying with family." in seen
+    assert re.search(r"What you wrote before \w+[^.]* changed it I live with my sister", seen), seen
+
+    worker = _browser(app, circle.key_worker)
+    seen = _text(_page(worker.get(f"/documents/{doc}")))
+    assert re.search(r"What [^.]+? wrote before you changed it I live with my sister", seen), seen
+
+    # On the client's edit form, their words are given back beside the field.
+    form = _text(_page(client.get(f"/documents/{doc}/edit")))
+    assert "changed what you wrote here. You had written: “I live with my sister for now.”" in form
+
+    # Once the client writes that part again, nothing earlier is shown: the words are theirs.
+    _change_housing(db, circle.client, doc, "With my sister, and looking.")
+    seen = _text(_page(client.get(f"/documents/{doc}")))
+    assert "wrote before" not in seen and "I live with my sister" not in seen
