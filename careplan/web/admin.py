@@ -55,6 +55,7 @@ def _chosen(raw: str | None, required: bool = False) -> int | None:
 @login_required
 def users():
     page = request.args.get("page", "1")
+    library = get_library()
     listing = admin_accounts.search(
         get_db(),
         _admin(),
@@ -69,7 +70,8 @@ def users():
         seal=_seal(_admin()),
         undelivered=undelivered.count(get_db(), _admin(), _tries()),
         not_running=scheduled_jobs.not_running(get_db(), expected_jobs(current_app.config)),
-        broken_templates=len(get_library().errors),
+        broken_templates=len(library.errors) - len(library.kept),
+        kept_templates=len(library.kept),
         unsupervised=admin_accounts.unsupervised_teams(get_db(), _admin()),
     )
 

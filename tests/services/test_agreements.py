@@ -53,6 +53,7 @@ def test_a_broken_file_is_reported_and_the_others_still_load(library):
 
 
 def test_a_services_own_template_is_picked_up_without_code_change(library):
+    library.current()  # the app is running when the file is dropped in
     copy = (library.folder / "general.toml").read_text().replace('id = "general"', 'id = "ours"')
     # A copy under the same name could not be told apart from the original in the list.
     (library.folder / "ours.toml").write_text(copy)

@@ -35,3 +35,27 @@ def test_a_template_that_cannot_be_loaded_is_flagged_on_the_administrators_start
     )
     page = _words(admin.get("/admin/templates").get_data(as_text=True))
     assert "north.toml: sections" in page and "north.toml: north.toml" not in page
+
+
+def test_a_broken_edit_is_shown_with_its_last_good_copy_still_in_use(
+    app, db, tmp_path, monkeypatch
+):
+    folder = tmp_path / "agreements"
+    shutil.copytree(PROJECT_ROOT / "agreements", folder)
+    monkeypatch.setitem(app.extensions, LIBRARY_KEY, AgreementLibrary(folder))
+    admin = login(app.test_client(), AdminFactory())
+    admin.get("/admin/templates")
+    path = folder / "general.toml"
+    path.write_text(path.read_text() + "\ngarbage =\n")
+
+    start = _words(admin.get("/admin/users").get_data(as_text=True))
+    assert "1 agreement file has a broken edit: the last good copy is still in use, but only " in (
+        start
+    )
+    assert "could not be loaded" not in start
+    page = _words(admin.get("/admin/templates").get_data(as_text=True))
+    assert "general.toml: not valid TOML" in page
+    assert "the last good copy is still in use until the file is fixed or the app restarts" in page
+    assert '<td data-label="Id">general</td>' in admin.get("/admin/templates").get_data(
+        as_text=True
+    )
