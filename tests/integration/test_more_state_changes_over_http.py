@@ -2,8 +2,9 @@
 (tests/gunicorn.py): a partnership agreement started from a template on the client's page, a
 sealed PDF whose making failed tried again, messages marked read, the idle warning's "stay
 signed in", an administrator turning off someone's second step, a link to choose a new
-password asked for, a save sent after the browser moved to another network address, and the
-API starting documents, commenting and declining. Every form is
+password asked for, a save sent after the browser moved to another network address, a key
+worker's change to a client's words (kept beside it) and a comment refused as too long (given
+back), and the API starting documents, commenting and declining. Every form is
 posted with its page's CSRF token; every answer is checked where a browser lands (or in the
 JSON), and in the database.
 
@@ -449,3 +450,40 @@ def test_a_save_sent_from_another_network_address_is_saved_over_http(app, db, gu
         )
     assert latest.content["what_matters"]["text"] == "Written at home, saved on the bus."
     assert saved_from == "127.0.0.2"  # the app saw the new address
+
+
+def test_a_workers_change_keeps_the_clients_words_and_a_long_comment_is_kept_over_http(
+    app, db, gunicorn_url
+):
+    """The key worker rewrites the client's words through the edit form: the client's page
+    shows what they wrote beside the change. The client's comment, too long, is refused with
+    its words given back in the form, and nothing is stored."""
+    circle = Circle()
+    doc = make_plan(circle.client)  # the client's own words: "I live with my sister for now."
+    worker = Browser(gunicorn_url)
+    worker.sign_in(circle.key_worker)
+    page = worker.get(f"/documents/{doc}/edit").read().decode()
+    form = dict(DocumentForm(page).fields)
+    form["domains-housing-own_words"] = "Staying with family."
+    path, _ = landed(worker.post(f"/documents/{doc}/edit", form, page))
+    assert path == f"/documents/{doc}"
+
+    client = Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    page = client.get(f"/documents/{doc}").read().decode()
+    earlier = re.search(r'<details class="earlier">(.*?)</details>', page, re.DOTALL)
+    assert earlier and "What you wrote before" in earlier.group(1)
+    assert "I live with my sister for now." in earlier.group(1)
+
+    body = "Please ask me before you change my words. " * 80
+    status, refused = _refused(
+        lambda: client.post(
+            f"/documents/{doc}/comments",
+            {"section_key": "domains", "version_number": "2", "body": body},
+            page,
+        )
+    )
+    assert status == 422 and "Nothing was lost" in refused
+    given_back = re.search(r'<textarea id="body-domains"[^>]*>(.*?)</textarea>', refused, re.DOTALL)
+    assert given_back and given_back.group(1) == body
+    assert _count(db, Comment.document_id == doc) == 0
