@@ -170,3 +170,13 @@ def test_the_reminders_page_is_named_for_what_it_holds_and_points_to_the_message
     advocate = page(app, circle.advocate, "/me/reminders")  # nobody reminds an advocate
     assert "<h1>Review dates</h1>" in advocate and "<title>Review dates" in advocate
     assert ">Review dates</a>" in advocate and "How I get reminders" not in advocate
+
+
+def test_a_browser_asking_for_favicon_ico_is_sent_to_the_icon(app, db):
+    """It answered 404, which browsers log as an error on a page naming no icon."""
+    browser = app.test_client()  # not signed in: the icon is for any page
+    asked = browser.get("/favicon.ico")
+    assert asked.status_code == 301 and asked.headers["Location"] == "/static/favicon.svg"
+    icon = browser.get(asked.headers["Location"])
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    icon.close()
