@@ -305,8 +305,10 @@ class ClientChannel(StrEnum):
     @property
     def label(self) -> str:
         return {
-            ClientChannel.EMAIL: "By e-mail, and on my reminders page here",
-            ClientChannel.APP: "Only on my reminders page here, when I sign in",
+            # In-app reminders are messages (/me/notifications); the reminders page only
+            # lists the dates, so the choices say "my messages", as the page does above them.
+            ClientChannel.EMAIL: "By e-mail, and in my messages here",
+            ClientChannel.APP: "Only in my messages here, when I sign in",
             ClientChannel.NONE: "No reminders, please",
         }[self]
 

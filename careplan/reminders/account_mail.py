@@ -39,13 +39,18 @@ def password_link_email(
 
 
 def password_changed_email(
-    link: str, when: datetime | None = None, zone: str = DEFAULT_TIME_ZONE
+    link: str,
+    when: datetime | None = None,
+    zone: str = DEFAULT_TIME_ZONE,
+    stayed_signed_in: bool = False,
 ) -> messages.Email:
+    """`stayed_signed_in`: changed on the account page, where that one session carries on;
+    a password chosen through an e-mailed link leaves nobody signed in."""
     when = long_time(when or datetime.now(UTC), zone)
-    return messages.Email(
-        messages.render("password_changed_subject.txt"),
-        messages.render("password_changed_body.txt", when=when, link=link) + "\n",
+    body = messages.render(
+        "password_changed_body.txt", when=when, link=link, stayed_signed_in=stayed_signed_in
     )
+    return messages.Email(messages.render("password_changed_subject.txt"), body + "\n")
 
 
 def second_factor_email(
@@ -104,7 +109,8 @@ def account_email(
     base_url = base_url.rstrip("/")
     account = base_url + "/me/account"
     if kind == account_emails.PASSWORD_CHANGED:
-        return password_changed_email(base_url + "/forgot-password", at, zone)
+        stayed = bool(detail.get("stayed_signed_in"))
+        return password_changed_email(base_url + "/forgot-password", at, zone, stayed)
     if kind in (account_emails.SECOND_FACTOR_ON, account_emails.SECOND_FACTOR_OFF):
         return second_factor_email(kind == account_emails.SECOND_FACTOR_ON, account, at, zone)
     if kind == account_emails.BACKUP_CODE_USED:

@@ -26,6 +26,7 @@ from .reminders import ReminderSettings, claimable
 
 log = logging.getLogger("careplan.reminders")
 
+# detail: {"stayed_signed_in": true} when changed on the account page, whose session carries on
 PASSWORD_CHANGED = "password_changed"
 SECOND_FACTOR_ON = "second_factor_on"
 SECOND_FACTOR_OFF = "second_factor_off"

@@ -100,7 +100,7 @@ def change_password(db: Database, actor: Actor, current: str, new: str, repeated
         _set_password(s, user, new_hash)
         audit.record(s, actor, "account.password_change", "user", user.id,
                      client_id=client_id_of(user))  # fmt: skip
-        account_emails.queue(s, user, account_emails.PASSWORD_CHANGED)
+        account_emails.queue(s, user, account_emails.PASSWORD_CHANGED, {"stayed_signed_in": True})
         epoch = user.session_epoch
     account_emails.send_soon(db)
     return epoch

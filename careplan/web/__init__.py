@@ -65,6 +65,7 @@ def register(app: Flask) -> None:
     ):
         app.register_blueprint(module.bp)
     api.register(app)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
 
     app.before_request(_shared_reads)
     app.teardown_request(_end_shared_reads)
@@ -201,6 +202,11 @@ def _idle_minutes() -> int:
     from flask import current_app
 
     return current_app.config["IDLE_TIMEOUT_MINUTES"]
+
+
+def _favicon():
+    """Browsers ask for /favicon.ico on a page that names no icon: the one the pages name."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 def _idle_time_left(response):

@@ -484,6 +484,8 @@ def test_the_openapi_document_and_its_page(client):
     assert page.status_code == 200 and "POST /api/v1/documents/{document_id}/versions" in html
     assert "http://" not in html.replace("http://localhost", "")
     assert "<script" not in html
+    # It names its icon, so the browser does not ask for /favicon.ico.
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
 
 
 def test_the_dashboard_is_the_supervisor_s_own_teams_filtered_like_the_page(

@@ -484,6 +484,10 @@ PLAIN_RULES: dict[str, PlainRule] = {
     "reminders.calendar_feed": PlainRule({"GET": _everyone(NOT_FOUND)}, anonymous={"GET": 404}),
     # For monitoring: no sign-in, and nothing about anyone. No scheduler runs here, so its
     # check says so.
+    # What a browser asks for on a page with no icon link: the icon, for anyone.
+    "favicon": PlainRule(
+        {"GET": _everyone(Outcome(301, _go("/static/favicon.svg")))}, anonymous={"GET": 301}
+    ),
     "health.app_health": PlainRule({"GET": _everyone(Outcome(200))}, anonymous={"GET": 200}),
     "health.scheduler_health": PlainRule({"GET": _everyone(Outcome(503))}, anonymous={"GET": 503}),
     "admin.scheduler": PlainRule({"GET": _only("admin", Outcome(200), NOT_FOUND)}),

@@ -96,6 +96,12 @@ def test_a_forgotten_password_is_replaced_through_an_emailed_link(smtp_app, smtp
     assert not _signs_in(smtp_app, person.email, PASSWORD)
     used = web.get(path)
     assert used.status_code == 404 and "no longer works" in used.get_data(as_text=True)
+    # Nobody stays signed in after a password chosen through a link, and the e-mail says so.
+    [_, (_, changed)] = _mail(inbox, 2)
+    assert changed["Subject"] == "Your password was changed"
+    told = " ".join(changed.get_content().split())
+    assert "Everywhere you were signed in, you have been signed out." in told
+    assert "still signed in" not in told
 
 
 def test_changing_the_password_keeps_this_session_and_ends_the_others(smtp_app, smtp_server, db):
@@ -116,6 +122,11 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(smtp_app, 
     [(to, message)] = _mail(inbox)
     assert to == [person.email] and message["Subject"] == "Your password was changed"
     assert indiscretions(message.get_content()) == []
+    # As the account page promised: this session carries on, and the e-mail does not say
+    # every session ended.
+    told = " ".join(message.get_content().split())
+    assert "Whoever changed it is still signed in where they did so; everywhere else" in told
+    assert "Everywhere you were signed in" not in told
 
 
 def test_people_are_greeted_and_introduced_as_they_asked(app, db):

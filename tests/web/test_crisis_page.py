@@ -180,3 +180,32 @@ def test_administrators_see_an_alert_email_still_being_tried_after_the_usual_tri
     assert "A crisis alert, still being tried every minute" in page
     assert circle.key_worker.email in page and "Connection refused" in page
     assert "Not sleeping" not in page  # never what the client wrote
+
+
+def test_the_reply_page_asks_only_while_a_request_waits_and_speaks_to_the_client(app, db, circle):
+    """It once read "<client> asked for a reply" above "Nothing is waiting for a response now",
+    and spoke of the client in the third person on their own page."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    name = circle.client.display_name
+    client = login(app.test_client(), circle.client)
+    worker = login(app.test_client(), circle.key_worker)
+
+    def h1(browser) -> str:
+        page = browser.get(f"/documents/{doc}/respond").get_data(as_text=True)
+        return markup.unescape(re.search(r"<h1>(.*?)</h1>", page, re.S).group(1)), page
+
+    heading, page = h1(client)
+    assert heading == "Your requests for help" and "asked for a reply" not in page
+    assert "Nothing is waiting for a response now." in page
+    assert "for when you are not well" in page and f"for when {name} is" not in page
+    heading, page = h1(worker)
+    assert heading == f"Requests for help from {name}" and "asked for a reply" not in page
+
+    client.post(
+        f"/documents/{doc}/self-referral", data={"nights": "3", "csrf_token": csrf_token(client)}
+    )
+    heading, page = h1(client)
+    assert heading == "You asked for a reply"
+    assert "Your request is waiting for a reply." in page and f"{name} is waiting" not in page
+    heading, page = h1(worker)
+    assert heading == f"{name} asked for a reply" and f"{name} is waiting." in page

@@ -163,6 +163,20 @@ def test_the_reminders_page_is_named_for_what_it_holds_and_points_to_the_message
     client = page(app, circle.client, "/me/reminders")
     assert "<h1>How I get reminders</h1>" in client
     assert 'Each reminder is also in <a href="/me/notifications">my messages</a>.' in client
+    # The choices say where in-app reminders appear: the messages, not this page of dates.
+    assert "By e-mail, and in my messages here" in client
+    assert "Only in my messages here, when I sign in" in client
+    assert "reminders page here" not in client
     advocate = page(app, circle.advocate, "/me/reminders")  # nobody reminds an advocate
     assert "<h1>Review dates</h1>" in advocate and "<title>Review dates" in advocate
     assert ">Review dates</a>" in advocate and "How I get reminders" not in advocate
+
+
+def test_a_browser_asking_for_favicon_ico_is_sent_to_the_icon(app, db):
+    """It answered 404, which browsers log as an error on a page naming no icon."""
+    browser = app.test_client()  # not signed in: the icon is for any page
+    asked = browser.get("/favicon.ico")
+    assert asked.status_code == 301 and asked.headers["Location"] == "/static/favicon.svg"
+    icon = browser.get(asked.headers["Location"])
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    icon.close()

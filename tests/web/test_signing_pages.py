@@ -247,3 +247,25 @@ def test_after_a_decline_the_two_who_sign_are_offered_the_same_words_again(app, 
     assert "Version 1 is no longer the latest" in again.get_data(as_text=True)
     history = [e.what for e in documents.history(db, actor_for(circle.client), doc).events]
     assert history[0] == "offered the words of version 1 again for signing (version 2)"
+
+
+def test_a_reader_who_does_not_sign_is_told_who_sets_the_review_date(app, db):
+    """A supervisor once read "It is set when you have both signed", and a "Paper copies"
+    heading with nothing under it."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    who = circle.client.display_name
+    for reader in (circle.supervisor, circle.advocate):
+        page = login(app.test_client(), reader).get(f"/documents/{doc}").get_data(as_text=True)
+        said = f"No review date yet. It is set when both {who} and their key worker have signed"
+        assert said in page and "you have both" not in page, reader.role
+    for reader in (circle.client, circle.key_worker):
+        page = login(app.test_client(), reader).get(f"/documents/{doc}").get_data(as_text=True)
+        assert "It is set when you have both signed the same version." in page, reader.role
+
+    empty = documents.create_document(db, actor_for(circle.key_worker), circle.client.id)
+    for reader in (circle.supervisor, circle.client):
+        page = login(app.test_client(), reader).get(f"/documents/{empty}").get_data(as_text=True)
+        assert "Nothing has been written yet." in page and "Paper copies" not in page
+    page = login(app.test_client(), circle.supervisor).get(f"/documents/{doc}").get_data(True)
+    assert "<h3>Paper copies</h3>" in page and "as a draft PDF" in page

@@ -1,0 +1,46 @@
+"""Words written right to left (Hebrew, Arabic) read right to left on the pages: each place that
+shows or takes a person's own words lets the browser choose the direction from the words."""
+
+from __future__ import annotations
+
+import re
+
+from careplan.services import documents
+from careplan.services.accounts import actor_for
+from tests.conftest import login
+from tests.factories import Circle, plan_content
+
+HOUSING = "אני גר אצל אחותי כרגע."  # "I live with my sister for now."
+MATTERS = "أن يستمع إلي الناس."  # "That people listen to me."
+NOTE = "טיוטה ראשונה"  # "A first draft"
+
+
+def _plan_in_other_scripts(db, circle: Circle) -> int:
+    actor = actor_for(circle.client)
+    doc = documents.create_document(db, actor, circle.client.id)
+    content = plan_content(
+        domains={"housing": {"own_words": HOUSING}}, what_matters={"text": MATTERS}
+    )
+    documents.save_version(db, actor, doc, 0, content, NOTE)
+    return doc
+
+
+def test_right_to_left_words_are_shown_and_edited_in_their_own_direction(app, db):
+    circle = Circle()
+    doc = _plan_in_other_scripts(db, circle)
+    browser = login(app.test_client(), circle.client)
+
+    shown = browser.get(f"/documents/{doc}").get_data(as_text=True)
+    for words in (HOUSING, MATTERS):
+        assert f'<p class="words" dir="auto">{words}</p>' in shown
+    assert f"<bdi>“{NOTE}”</bdi>" in shown
+
+    history = browser.get(f"/documents/{doc}/history").get_data(as_text=True)
+    assert f'<td data-label="Note" dir="auto">{NOTE}</td>' in history
+
+    edit = browser.get(f"/documents/{doc}/edit").get_data(as_text=True)
+    areas = re.findall(r"<textarea[^>]*>", edit)
+    assert areas and all('dir="auto"' in a for a in areas), areas
+    texts = re.findall(r'<input[^>]*type="text"[^>]*>', edit)
+    assert texts and all('dir="auto"' in t for t in texts), texts
+    assert re.search(rf'<textarea id="domains-housing-own_words"[^>]*>{HOUSING}</textarea>', edit)
