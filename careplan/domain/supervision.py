@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from .errors import ContentInvalid
 from .numbers import whole_number_or_none
+from .paging import PAGE_NUMBER_PROBLEM
 
 DUE_SOON_DAYS = 14
 PAGE_SIZE = 50
@@ -122,13 +123,13 @@ class Filters:
 def parse_filters(args: Mapping[str, str]) -> Filters:
     errors: dict[str, str] = {}
 
-    def number(name: str) -> int | None:
+    def number(name: str, problem: str = "Please choose from the list.") -> int | None:
         raw = (args.get(name) or "").strip()
         if not raw:
             return None
         number = whole_number_or_none(raw)
         if number is None:
-            errors[name] = "Please choose from the list."
+            errors[name] = problem
         return number
 
     def day(name: str) -> date | None:
@@ -155,7 +156,7 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
     due_from, due_to = day("due_from"), day("due_to")
     if due_from and due_to and due_from > due_to:
         errors["due_to"] = "The end of the date range is before its start."
-    page = number("page") or 1
+    page = number("page", PAGE_NUMBER_PROBLEM) or 1
     filters = Filters(
         number("team"), number("key_worker"), state, due_from, due_to, sort, max(page, 1)
     )

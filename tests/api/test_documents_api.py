@@ -536,6 +536,20 @@ def test_numbers_in_the_query_are_ascii_digits_only(client, world, token_for, ra
     assert "page" in assert_error(response, 422)["fields"]
 
 
+@pytest.mark.parametrize("raw", ["-5", "0", "99999999999", "2147483648", "abc"])
+def test_a_page_number_refused_says_what_would_do(client, world, token_for, raw):
+    """Not "Not a valid integer." for -5, nor for a number too large to be a page."""
+    token = token_for(world.own.client)
+    response = client.get("/api/v1/clients", query_string={"page": raw}, headers=bearer(token))
+    assert assert_error(response, 422)["fields"]["page"] == [
+        "Please give a page number from 1 to 2,147,483,647."
+    ]
+    response = client.get("/api/v1/clients", query_string={"per_page": raw}, headers=bearer(token))
+    assert assert_error(response, 422)["fields"]["per_page"] == [
+        "Please give a number of items per page from 1 to 100."
+    ]
+
+
 @pytest.mark.parametrize("value", ["2", 2.0, True, None])
 def test_numbers_in_a_body_are_json_integers(client, world, token_for, value):
     response = client.post(

@@ -55,6 +55,13 @@ def test_filters_are_checked_with_plain_messages():
     assert (filters.state, filters.team_id, filters.page) == (DashState.OVERDUE, 3, 2)
 
 
+@pytest.mark.parametrize("raw", ["-5", "99999999999999999999", "two"])
+def test_a_page_number_refused_is_asked_for_as_one(raw):
+    with pytest.raises(ContentInvalid) as err:
+        parse_filters({"page": raw})
+    assert err.value.errors == {"page": "Please give a page number from 1 to 2,147,483,647."}
+
+
 def test_on_time_share_counts_missed_reviews_as_late_and_skips_future_ones():
     months = on_time_share(
         [
