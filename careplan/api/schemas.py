@@ -436,7 +436,13 @@ class Dashboard(Strict):
 
 class MonthOnTime(Strict):
     month = fields.String(metadata={"description": "For example 'Mar 2027'."})
-    on_time_percent = fields.Float()
+    on_time_percent = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "Reviews due that month done by their date, in per cent; null when "
+            "no reviews were due (see label), which is not 0% on time."
+        },
+    )
     label = fields.String()
 
 

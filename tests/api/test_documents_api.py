@@ -596,3 +596,15 @@ def test_the_charts_count_overdue_reviews_by_key_worker(client, db, world, token
         {"key_worker": world.own.key_worker.display_name, "overdue": 1}
     ]
     assert len(charts["on_time_by_month"]) >= 12
+    # The missed review makes its month 0% on time; a month with nothing due is null, never
+    # a 0 that a program would read as "none on time", and the description says it may be.
+    months = {m["month"]: m for m in charts["on_time_by_month"]}
+    missed = (service_today() - timedelta(days=3)).strftime("%b %Y")
+    assert months.pop(missed) == {"month": missed, "on_time_percent": 0.0, "label": "0% (0 of 1)"}
+    assert months and all(
+        (m["on_time_percent"], m["label"]) == (None, "no reviews due") for m in months.values()
+    )
+    spec = client.get("/api/v1/openapi.json").get_json()
+    share = spec["components"]["schemas"]["MonthOnTime"]["properties"]["on_time_percent"]
+    assert share.get("nullable") is True or "null" in share.get("type", [])
+    assert "null when no reviews were due" in share["description"]

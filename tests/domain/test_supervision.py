@@ -92,4 +92,7 @@ def test_bar_heights_are_in_proportion():
     chart = bar_chart("x", [("a", 50, "50%"), ("b", 100, "100%"), ("c", 0, "none")], axis_max=100)
     heights = [b.height for b in chart.bars]
     assert heights[1] == 2 * heights[0] and heights[2] == 0
+    # Nothing to measure (None) has no bar, and does not upset the scale of the others.
+    chart = bar_chart("x", [("a", 4, "4"), ("b", None, "none"), ("c", 2, "2")])
+    assert [b.height for b in chart.bars] == [chart.height - 56, 0, (chart.height - 56) / 2]
     assert all(b.y + b.height == chart.height - 40 for b in chart.bars)
