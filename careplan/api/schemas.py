@@ -8,6 +8,7 @@ from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validat
 from ..domain.api_tokens import SCOPES
 from ..domain.kinds import KIND_LABELS
 from ..domain.numbers import MAX_WHOLE_NUMBER, is_whole_number
+from ..domain.paging import PAGE_NUMBER_PROBLEM
 from ..domain.signoff import State
 from ..domain.supervision import SORTS, DashState
 
@@ -37,6 +38,17 @@ class WholeNumber(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+def _counting(problem: str, most: int = MAX_WHOLE_NUMBER, **kwargs) -> WholeNumber:
+    """A page number or a count in a query string: `problem` is what is said of anything
+    else, whether not a number at all, below 1 (-5) or too large (99999999999)."""
+    return WholeNumber(
+        text=True,
+        validate=validate.Range(min=1, max=most, error=problem),
+        error_messages={"invalid": problem},
+        **kwargs,
+    )
+
+
 class StrictBoolean(fields.Boolean):
     """JSON's true or false, nothing that looks like one ("yes", 1, 0): nobody signs by a
     guess at what a value meant."""
@@ -56,11 +68,15 @@ class Strict(Schema):
 
 
 class PageQuery(Strict):
-    page = WholeNumber(load_default=1, validate=_ID, text=True, metadata={"description": "From 1."})
-    per_page = WholeNumber(
-        text=True,
+    page = _counting(
+        PAGE_NUMBER_PROBLEM,
+        load_default=1,
+        metadata={"description": f"From 1 to {MAX_WHOLE_NUMBER}."},
+    )
+    per_page = _counting(
+        f"Please give a number of items per page from 1 to {MAX_PER_PAGE}.",
+        MAX_PER_PAGE,
         load_default=DEFAULT_PER_PAGE,
-        validate=validate.Range(min=1, max=MAX_PER_PAGE),
         metadata={"description": f"Items per page, 1 to {MAX_PER_PAGE}."},
     )
 
@@ -81,7 +97,7 @@ class DashboardQuery(Strict):
     due_from = fields.Date()
     due_to = fields.Date()
     sort = fields.String(validate=validate.OneOf(list(SORTS)))
-    page = WholeNumber(validate=_ID, text=True)
+    page = _counting(PAGE_NUMBER_PROBLEM)
 
 
 class NewDocument(Strict):
@@ -420,7 +436,13 @@ class Dashboard(Strict):
 
 class MonthOnTime(Strict):
     month = fields.String(metadata={"description": "For example 'Mar 2027'."})
-    on_time_percent = fields.Float()
+    on_time_percent = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "Reviews due that month done by their date, in per cent; null when "
+            "no reviews were due (see label), which is not 0% on time."
+        },
+    )
     label = fields.String()
 
 

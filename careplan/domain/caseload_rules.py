@@ -43,6 +43,16 @@ def giving_problem(worker: str, team_id: int | None) -> str | None:
     )
 
 
+def unsupervised_notice(team: str, open_clients: int) -> str:
+    """What an administrator is told when a change they made leaves a team's clients in no
+    supervisor's sight."""
+    return (
+        f"No supervisor now sees {team}, which has {_clients(open_clients)}: a review there "
+        "that goes well past its date is passed on to nobody. Give a supervisor the team on "
+        "their account page."
+    )
+
+
 # What a key worker writes when a client leaves the service: why, and anything the client
 # should know. The client reads it on their own page.
 LEAVING_NOTE_LIMIT = 2000

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from .errors import ContentInvalid
 from .numbers import whole_number_or_none
+from .paging import PAGE_NUMBER_PROBLEM
 
 DUE_SOON_DAYS = 14
 PAGE_SIZE = 50
@@ -122,13 +123,13 @@ class Filters:
 def parse_filters(args: Mapping[str, str]) -> Filters:
     errors: dict[str, str] = {}
 
-    def number(name: str) -> int | None:
+    def number(name: str, problem: str = "Please choose from the list.") -> int | None:
         raw = (args.get(name) or "").strip()
         if not raw:
             return None
         number = whole_number_or_none(raw)
         if number is None:
-            errors[name] = "Please choose from the list."
+            errors[name] = problem
         return number
 
     def day(name: str) -> date | None:
@@ -155,7 +156,7 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
     due_from, due_to = day("due_from"), day("due_to")
     if due_from and due_to and due_from > due_to:
         errors["due_to"] = "The end of the date range is before its start."
-    page = number("page") or 1
+    page = number("page", PAGE_NUMBER_PROBLEM) or 1
     filters = Filters(
         number("team"), number("key_worker"), state, due_from, due_to, sort, max(page, 1)
     )
@@ -170,7 +171,7 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
 @dataclass(frozen=True)
 class Bar:
     label: str
-    value: float  # what is shown, e.g. 83.3 (%) or 7 (reviews)
+    value: float | None  # what is shown, e.g. 83.3 (%) or 7 (reviews); None: nothing to show
     text: str  # the value in words, e.g. "83% (5 of 6)"
     x: float
     y: float
@@ -190,20 +191,22 @@ class Chart:
 
 def bar_chart(
     title: str,
-    items: list[tuple[str, float, str]],
+    items: list[tuple[str, float | None, str]],
     axis_max: float | None = None,
     unit: str = "",
     width: int = 640,
     height: int = 240,
 ) -> Chart:
-    """Geometry for a simple vertical bar chart; drawn as SVG by a template."""
+    """Geometry for a simple vertical bar chart; drawn as SVG by a template. A value of None
+    (nothing to measure, such as a month with no reviews due) has no bar; its text says why."""
     top, bottom, left = 16, 40, 40
     plot_h, plot_w = height - top - bottom, width - left - 8
-    peak = axis_max if axis_max is not None else max([v for _, v, _ in items] + [1])
+    values = [v for _, v, _ in items if v is not None]
+    peak = axis_max if axis_max is not None else max([*values, 1])
     slot = plot_w / max(len(items), 1)
     bars = []
     for i, (label, value, text) in enumerate(items):
-        h = 0 if peak == 0 else plot_h * min(value, peak) / peak
+        h = 0 if peak == 0 or value is None else plot_h * min(value, peak) / peak
         bars.append(
             Bar(label, value, text, left + i * slot + slot * 0.15, top + plot_h - h, slot * 0.7, h)
         )

@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session
 from ..db.engine import Database, locked
 from ..db.models import CaseloadLink, PasswordLink, SupervisorTeam, Team, User, utcnow
 from ..domain.account_rules import full_name_problem, plain_name
-from ..domain.caseload_rules import closing_problem, giving_problem, team_problem
+from ..domain.caseload_rules import (
+    closing_problem,
+    giving_problem,
+    team_problem,
+    unsupervised_notice,
+)
 from ..domain.paging import Window
 from ..domain.roles import Role
 from . import (
@@ -35,6 +40,22 @@ from .actor import Actor
 from .errors import Invalid, NotFound
 
 PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Unsupervised:
+    """A team that a change just made leaves with clients and no supervisor.
+
+    The change is made and this is said with it, not refused or asked about first: the
+    administration pages make a change and then say what it did, a supervisor who leaves must
+    be removable, and a new team often gets its supervisor a moment later."""
+
+    team: str
+    clients: int
+
+    @property
+    def notice(self) -> str:
+        return unsupervised_notice(self.team, self.clients)
 
 
 def require_admin(actor: Actor) -> None:
@@ -225,7 +246,9 @@ def create(
 
 def update_details(
     db: Database, admin: Actor, user_id: int, name: str, email: str, team_id: int | None
-) -> None:
+) -> list[Unsupervised]:
+    """Change a name, e-mail address or team; and the team, if moving a key worker with
+    clients into it leaves those clients in no supervisor's sight."""
     require_admin(admin)
     name = plain_name(name)
     email = (email or "").strip().lower()
@@ -249,7 +272,7 @@ def update_details(
             if old != new
         }
         if not changed:
-            return
+            return []
         if "team" in changed and user.role == Role.KEY_WORKER.value:
             problem = team_problem(user.display_name, _open_clients(s, user.id), team_id)
             if problem:
@@ -266,18 +289,25 @@ def update_details(
         audit.record(s, admin, "user.update", "user", user.id,
                      client_id=account_settings.client_id_of(user),
                      detail={"changed": sorted(changed)})  # fmt: skip
+        unsupervised = []
+        moved = "team" in changed and user.role == Role.KEY_WORKER.value and team_id is not None
+        if moved and _open_clients(s, user.id):  # their clients go with them
+            unsupervised = _left_unsupervised(s, [team_id])
     account_emails.send_soon(db)
+    return unsupervised
 
 
-def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> None:
-    """Close or reopen an account. Closing signs it out everywhere at once."""
+def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> list[Unsupervised]:
+    """Close or reopen an account. Closing signs it out everywhere at once. A closed account
+    supervises nobody: closing a supervisor's answers the teams it leaves with clients and no
+    supervisor."""
     require_admin(admin)
     if user_id == admin.id and not active:
         raise Invalid("You cannot close your own account. Ask another administrator.")
     with db.write() as s:
         user = _user(s, user_id, lock=True)  # two presses at once: the second finds it done
         if user.active == active:
-            return
+            return []
         if not active and user.role == Role.KEY_WORKER.value:
             problem = closing_problem(user.display_name, _open_clients(s, user.id))
             if problem:
@@ -291,6 +321,15 @@ def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> None:
             reminders.forget_calendar(s, user.id)
             api_tokens.revoke_all(s, user.id, utcnow())
         audit.record(s, admin, "user.open" if active else "user.close", "user", user.id)
+        if active or user.role != Role.SUPERVISOR.value:
+            return []
+        s.flush()
+        return _left_unsupervised(
+            s,
+            s.scalars(
+                select(SupervisorTeam.team_id).where(SupervisorTeam.supervisor_id == user.id)
+            ).all(),
+        )
 
 
 def send_password_link(db: Database, admin: Actor, user_id: int) -> IssuedLink:
@@ -304,9 +343,12 @@ def send_password_link(db: Database, admin: Actor, user_id: int) -> IssuedLink:
         return link
 
 
-def give_key_worker(db: Database, admin: Actor, client_id: int, key_worker_id: int) -> None:
+def give_key_worker(
+    db: Database, admin: Actor, client_id: int, key_worker_id: int
+) -> list[Unsupervised]:
     """A key worker for a client who has none. Changing an existing key worker is a handover:
-    the new worker reads and acknowledges the agreed documents first."""
+    the new worker reads and acknowledges the agreed documents first. Answers the worker's
+    team if nobody supervises it."""
     require_admin(admin)
     with db.read() as s:
         client = _user(s, client_id)
@@ -328,8 +370,10 @@ def give_key_worker(db: Database, admin: Actor, client_id: int, key_worker_id: i
                 "This client already has a key worker. To change it, their key worker or a "
                 "supervisor starts a handover."
             )
-        client_email, worker_email = client.email, worker.email
+        client_email, worker_email, team_id = client.email, worker.email, worker.team_id
     accounts.link_caseload(db, client_email, worker_email, admin)
+    with db.read() as s:
+        return _left_unsupervised(s, [team_id])
 
 
 @dataclass(frozen=True)
@@ -391,7 +435,9 @@ def unsupervised_teams(db: Database, admin: Actor) -> list[str]:
 
 def set_supervision(
     db: Database, admin: Actor, supervisor_id: int, team_id: int, supervises: bool
-) -> None:
+) -> list[Unsupervised]:
+    """Start or stop supervising a team; answers the team if stopping leaves its clients with
+    no supervisor."""
     require_admin(admin)
     with db.write() as s:
         supervisor = _user(s, supervisor_id, lock=True)  # the same change twice: once
@@ -406,6 +452,31 @@ def set_supervision(
             s.delete(row)
             audit.record(s, admin, "supervision.remove", "team", team_id,
                          detail={"supervisor_id": supervisor_id})  # fmt: skip
+            s.flush()
+            return _left_unsupervised(s, [team_id])
+        return []
+
+
+def _left_unsupervised(s: Session, team_ids) -> list[Unsupervised]:
+    """Those of these teams whose key workers have clients and that no open supervisor
+    account watches, with how many clients (as `unsupervised_teams` finds them)."""
+    supervised = (
+        select(SupervisorTeam.team_id)
+        .join(User, User.id == SupervisorTeam.supervisor_id)
+        .where(User.active.is_(True))
+    )
+    rows = s.execute(
+        select(Team.name, func.count(CaseloadLink.id))
+        .join(User, User.team_id == Team.id)
+        .join(
+            CaseloadLink,
+            (CaseloadLink.key_worker_id == User.id) & CaseloadLink.ended_at.is_(None),
+        )
+        .where(Team.id.in_(list(team_ids)), Team.id.not_in(supervised))
+        .group_by(Team.id, Team.name)
+        .order_by(Team.name)
+    )
+    return [Unsupervised(name, clients) for name, clients in rows]
 
 
 def _open_clients(s: Session, key_worker_id: int) -> int:

@@ -154,9 +154,35 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
         )
         s.add(handover)
         s.flush()
+        names = dict(
+            s.execute(
+                select(User.id, User.display_name).where(
+                    User.id.in_([to_worker_id, link.key_worker_id if link else to_worker_id])
+                )
+            ).all()
+        )
+        to_name = names[to_worker_id]
+        # Both hear it now, in the app, as "X is now your key worker" later: these notices are
+        # never e-mailed (e-mails come only from reminders), so nothing outside the app says
+        # what kind of service this is.
+        until = (
+            f" Until then, {names[link.key_worker_id]} is still your key worker." if link else ""
+        )
+        s.add(Notification(
+            user_id=client_id,
+            text=f"{to_name} is going to be your new key worker. Before they take over, they "
+                 f"will read the plans you have agreed, so they know what matters to you.{until}",
+            link="/",
+        ))  # fmt: skip
+        s.add(Notification(
+            user_id=to_worker_id,
+            text=f"{actor.name} is handing {client.display_name} over to you. Please read "
+                 f"{possessive(client.display_name)} agreed plans and say you have read them: "
+                 "then you take over.",
+            link=f"/clients/{client_id}#handover",
+        ))  # fmt: skip
         if link is not None and link.key_worker_id != actor.id:
             # Started by a supervisor: the worker handing over hears it from the app too.
-            to_name = s.scalar(select(User.display_name).where(User.id == to_worker_id))
             s.add(Notification(
                 user_id=link.key_worker_id,
                 text=f"{actor.name} started handing {client.display_name} over to {to_name}, "

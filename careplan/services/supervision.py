@@ -432,7 +432,8 @@ def charts(db: Database, actor: Actor, today: date) -> tuple[Chart, Chart, list,
     month_items = [
         (
             m.strftime("%b %Y"),
-            (100 * ok / due) if due else 0,
+            # None, not 0: a month with nothing due is not 0% on time (the API says null).
+            (100 * ok / due) if due else None,
             f"{round(100 * ok / due)}% ({ok} of {due})" if due else "no reviews due",
         )
         for m, due, ok in months

@@ -172,10 +172,14 @@ def user(user_id: int, error: str | None = None):
 
 def _change(user_id: int, action, done: str):
     try:
-        action()
+        unsupervised = action()
     except Invalid as err:
         return user(user_id, str(err))
     flash(done)
+    # A change that leaves clients in no supervisor's sight is made, and said plainly with a
+    # link to the supervisors (base.html), never only "Saved.".
+    for team in unsupervised or ():
+        flash(team.notice, "unsupervised")
     return redirect(url_for("admin.user", user_id=user_id))
 
 

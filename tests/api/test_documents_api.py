@@ -538,6 +538,20 @@ def test_numbers_in_the_query_are_ascii_digits_only(client, world, token_for, ra
     assert "page" in assert_error(response, 422)["fields"]
 
 
+@pytest.mark.parametrize("raw", ["-5", "0", "99999999999", "2147483648", "abc"])
+def test_a_page_number_refused_says_what_would_do(client, world, token_for, raw):
+    """Not "Not a valid integer." for -5, nor for a number too large to be a page."""
+    token = token_for(world.own.client)
+    response = client.get("/api/v1/clients", query_string={"page": raw}, headers=bearer(token))
+    assert assert_error(response, 422)["fields"]["page"] == [
+        "Please give a page number from 1 to 2,147,483,647."
+    ]
+    response = client.get("/api/v1/clients", query_string={"per_page": raw}, headers=bearer(token))
+    assert assert_error(response, 422)["fields"]["per_page"] == [
+        "Please give a number of items per page from 1 to 100."
+    ]
+
+
 @pytest.mark.parametrize("value", ["2", 2.0, True, None])
 def test_numbers_in_a_body_are_json_integers(client, world, token_for, value):
     response = client.post(
@@ -584,3 +598,15 @@ def test_the_charts_count_overdue_reviews_by_key_worker(client, db, world, token
         {"key_worker": world.own.key_worker.display_name, "overdue": 1}
     ]
     assert len(charts["on_time_by_month"]) >= 12
+    # The missed review makes its month 0% on time; a month with nothing due is null, never
+    # a 0 that a program would read as "none on time", and the description says it may be.
+    months = {m["month"]: m for m in charts["on_time_by_month"]}
+    missed = (service_today() - timedelta(days=3)).strftime("%b %Y")
+    assert months.pop(missed) == {"month": missed, "on_time_percent": 0.0, "label": "0% (0 of 1)"}
+    assert months and all(
+        (m["on_time_percent"], m["label"]) == (None, "no reviews due") for m in months.values()
+    )
+    spec = client.get("/api/v1/openapi.json").get_json()
+    share = spec["components"]["schemas"]["MonthOnTime"]["properties"]["on_time_percent"]
+    assert share.get("nullable") is True or "null" in share.get("type", [])
+    assert "null when no reviews were due" in share["description"]

@@ -55,6 +55,13 @@ def test_filters_are_checked_with_plain_messages():
     assert (filters.state, filters.team_id, filters.page) == (DashState.OVERDUE, 3, 2)
 
 
+@pytest.mark.parametrize("raw", ["-5", "99999999999999999999", "two"])
+def test_a_page_number_refused_is_asked_for_as_one(raw):
+    with pytest.raises(ContentInvalid) as err:
+        parse_filters({"page": raw})
+    assert err.value.errors == {"page": "Please give a page number from 1 to 2,147,483,647."}
+
+
 def test_on_time_share_counts_missed_reviews_as_late_and_skips_future_ones():
     months = on_time_share(
         [
@@ -85,4 +92,7 @@ def test_bar_heights_are_in_proportion():
     chart = bar_chart("x", [("a", 50, "50%"), ("b", 100, "100%"), ("c", 0, "none")], axis_max=100)
     heights = [b.height for b in chart.bars]
     assert heights[1] == 2 * heights[0] and heights[2] == 0
+    # Nothing to measure (None) has no bar, and does not upset the scale of the others.
+    chart = bar_chart("x", [("a", 4, "4"), ("b", None, "none"), ("c", 2, "2")])
+    assert [b.height for b in chart.bars] == [chart.height - 56, 0, (chart.height - 56) / 2]
     assert all(b.y + b.height == chart.height - 40 for b in chart.bars)

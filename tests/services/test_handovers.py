@@ -4,11 +4,18 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AuditEvent, Document, Handover, Notification, PdfRender
+from careplan.db.models import (
+    AuditEvent,
+    Document,
+    Handover,
+    Notification,
+    PdfRender,
+)
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.local_time import service_today
 from careplan.domain.signoff import State
 from careplan.domain.supervision import DashState, Filters
+from careplan.reminders.messages import indiscretions
 from careplan.services import documents, handovers, pdfs, signoff, supervision
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound
@@ -236,18 +243,34 @@ def _messages(db) -> list[tuple[int, str, str]]:
     return [tuple(r) for r in rows]
 
 
+def _told_of_the_start(circle, new_worker, by) -> list[tuple[int, str, str]]:
+    client, old = circle.client, circle.key_worker
+    return [
+        (client.id, f"{new_worker.display_name} is going to be your new key worker. Before "
+                    "they take over, they will read the plans you have agreed, so they know "
+                    f"what matters to you. Until then, {old.display_name} is still your key "
+                    "worker.", "/"),
+        (new_worker.id, f"{by.display_name} is handing {client.display_name} over to you. "
+                        f"Please read {client.display_name}'s agreed plans and say you have "
+                        "read them: then you take over.", f"/clients/{client.id}#handover"),
+    ]  # fmt: skip
+
+
 def test_the_people_a_handover_concerns_are_told_when_it_starts_and_ends(db, setup):
     circle, doc, new_worker = setup
     client, old, supervisor = circle.client, circle.key_worker, circle.supervisor
     handovers.start(db, actor_for(supervisor), client.id, new_worker.id, "Kim is leaving.")
     assert _messages(db) == [
+        *_told_of_the_start(circle, new_worker, supervisor),
         (old.id, f"{supervisor.display_name} started handing {client.display_name} over to "
                  f"{new_worker.display_name}, who takes over once they have read the agreed "
                  "plans.", f"/clients/{client.id}#handover"),
     ]  # fmt: skip
+    # Nothing in them that says what kind of service this is.
+    assert not any(indiscretions(text) for _, text, _ in _messages(db))
     documents.open_document(db, actor_for(new_worker), doc, 2)
     handovers.acknowledge(db, actor_for(new_worker), client.id)
-    assert _messages(db)[1:] == [
+    assert _messages(db)[3:] == [
         (client.id, f"{new_worker.display_name} is now your key worker.", "/"),
         (old.id, f"{new_worker.display_name} has taken over as {client.display_name}'s key "
                  "worker.", ""),
@@ -255,9 +278,11 @@ def test_the_people_a_handover_concerns_are_told_when_it_starts_and_ends(db, set
 
 
 def test_a_key_worker_who_starts_a_handover_is_not_told_what_they_did(db, setup):
+    """Only the client and the incoming worker are told: not the worker who started it, nor
+    the supervisor, the advocate or another client."""
     circle, _doc, new_worker = setup
     handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Bye.")
-    assert _messages(db) == []
+    assert _messages(db) == _told_of_the_start(circle, new_worker, circle.key_worker)
 
 
 def test_a_signature_from_before_the_handover_is_explained_not_hidden(app, db, setup):

@@ -259,6 +259,9 @@ def test_dashboard_and_export_through_the_web(app, db, teams):
     assert page.status_code == 200 and "review overdue" in page.get_data(as_text=True)
     bad = web.get("/supervision?due_from=soon")
     assert bad.status_code == 422 and "real date" in bad.get_data(as_text=True)
+    bad = web.get("/supervision?page=99999999999999999999")
+    words = " ".join(bad.get_data(as_text=True).split())
+    assert bad.status_code == 422 and "Please give a page number from 1 to" in words
     # A team that is not theirs: said, and all of theirs shown instead of an empty list.
     _, b, _ = teams
     other = web.get(f"/supervision?team={b.team.id}")

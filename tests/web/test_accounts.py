@@ -33,6 +33,7 @@ from tests.factories import (
     Circle,
     ClientFactory,
     KeyWorkerFactory,
+    TeamFactory,
     make_plan,
 )
 
@@ -302,6 +303,47 @@ def test_the_administrator_is_told_of_a_team_with_clients_and_no_supervisor(app,
     # A closed account is no longer listed as the team's supervisor.
     teams = admin.get("/admin/teams").get_data(as_text=True)
     assert circle.supervisor.display_name not in teams
+
+
+def test_a_change_that_leaves_clients_unsupervised_is_made_and_said_with_a_link(app, db):
+    circle = Circle()
+    worker = circle.key_worker
+    new = TeamFactory()
+    admin = login(app.test_client(), circle.admin)
+    details = {"name": worker.display_name, "email": worker.email, "team_id": str(new.id)}
+    moved = admin.post(
+        f"/admin/users/{worker.id}/details",
+        data={**details, "csrf_token": csrf_token(admin)},
+        follow_redirects=True,
+    )
+    words = " ".join(html.unescape(moved.get_data(as_text=True)).split())
+    assert moved.status_code == 200 and "Saved." in words
+    assert f"No supervisor now sees {new.name}, which has 1 client" in words
+    assert 'href="/admin/users?role=supervisor"' in words
+    with db.read() as s:
+        assert s.get(User, worker.id).team_id == new.id
+    # Stopping supervising a team with clients: the same.
+    other = Circle()
+    stopped = admin.post(
+        f"/admin/users/{other.supervisor.id}/supervision",
+        data={"team_id": str(other.team.id), "supervises": "no", "csrf_token": csrf_token(admin)},
+        follow_redirects=True,
+    )
+    words = " ".join(html.unescape(stopped.get_data(as_text=True)).split())
+    assert f"No supervisor now sees {other.team.name}, which has 1 client" in words
+    # A change that leaves everyone seen says only that it was saved.
+    back = {**details, "team_id": str(other.team.id)}
+    again = admin.post(
+        f"/admin/users/{other.supervisor.id}/supervision",
+        data={"team_id": str(other.team.id), "supervises": "yes", "csrf_token": csrf_token(admin)},
+        follow_redirects=True,
+    )
+    assert "No supervisor now sees" not in again.get_data(as_text=True)
+    moved_back = _post(admin, f"/admin/users/{worker.id}/details", **back)
+    assert moved_back.status_code == 302
+    assert "No supervisor now sees" not in admin.get(moved_back.headers["Location"]).get_data(
+        as_text=True
+    )
 
 
 @pytest.mark.parametrize("bad", ["", "abc", "²", "99999999999999999999"])
