@@ -7,10 +7,16 @@ skipped; the valid templates keep being served.
 What has been served is not taken away by a later mistake: a broken edit to a file keeps its
 last good copy in service (reported as such), and a file claiming an id or name that another
 file already serves is the one refused. Deleting a file does take its template away.
+
+The app keeps the text of every file it serves in its instance folder (`in_use`), so that a
+process started after a broken edit (another gunicorn worker, the scheduler, the app after a
+restart) serves the same last good copies, and knows which file held each id, as the
+processes that saw the edit.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import tomllib
@@ -22,12 +28,13 @@ from marshmallow import ValidationError
 
 from .domain.agreement import TemplateInvalid, parse_template
 from .domain.language import Term, parse_terms
+from .files import write_atomically
 
 log = logging.getLogger(__name__)
 LANGUAGE_FILE = "language.toml"
-# The last good copy lives only in this process's memory, so a restart (or another worker
-# process started since the edit) no longer has it.
-KEPT_NOTE = " (the last good copy is still in use until the file is fixed or the app restarts)"
+# In the instance folder: the text of every file served (see above).
+IN_USE_FILE = "agreements_in_use.json"
+KEPT_NOTE = " (the last good copy is still in use until the file is fixed)"
 
 
 @dataclass
@@ -36,6 +43,7 @@ class Library:
     errors: dict[str, str] = field(default_factory=dict)  # file name -> what is wrong
     terms: list[Term] = field(default_factory=list)
     kept: set[str] = field(default_factory=set)  # broken files whose last good copy is served
+    texts: dict[str, str] = field(default_factory=dict)  # file name -> text of what it serves
 
 
 class Unusable(Exception):
@@ -43,8 +51,11 @@ class Unusable(Exception):
 
 
 class AgreementLibrary:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, in_use: Path | None = None):
+        """`in_use`: where to keep the text of what is served, for other processes and the
+        next start; without it, the last good copies live in this process's memory only."""
         self.folder = Path(folder)
+        self.in_use = Path(in_use) if in_use else None
         self._lock = threading.Lock()
         self._stamp: tuple | None = None
         self._library = Library()
@@ -64,58 +75,121 @@ class AgreementLibrary:
         stamp = self._fingerprint()
         with self._lock:
             if stamp != self._stamp:
-                self._library = self._load(self._library)
+                first = self._stamp is None
+                self._library = self._load(self._served_before() if first else self._library)
                 self._stamp = stamp
+                self._remember(self._library)
             return self._library
+
+    def _served_before(self) -> Library:
+        """What was served when this process started: as the kept texts read, or nothing."""
+        if self.in_use is None:
+            return Library()
+        try:
+            texts = json.loads(self.in_use.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return Library()
+        except (OSError, ValueError) as exc:
+            log.warning("Could not read the agreement files in use (%s): %s", self.in_use, exc)
+            return Library()
+        return _library_from(texts if isinstance(texts, dict) else {})
+
+    def _remember(self, library: Library) -> None:
+        if self.in_use is None:
+            return
+        data = json.dumps(library.texts, sort_keys=True, ensure_ascii=False).encode()
+        try:
+            if self.in_use.exists() and self.in_use.read_bytes() == data:
+                return
+            write_atomically(self.in_use, data)
+        except OSError as exc:  # serving goes on; only a later start would not know them
+            log.warning("Could not keep the agreement files in use (%s): %s", self.in_use, exc)
 
     def _load(self, previous: Library) -> Library:
         library = Library()
         fresh: dict[str, dict] = {}  # file name -> template as the file reads now
+        texts: dict[str, str] = {}  # file name -> its text, where it could be used
         for path in sorted(self.folder.glob("*.toml")):
             try:
+                text = _read(path)
                 if path.name == LANGUAGE_FILE:
-                    library.terms = _terms_from(path)
+                    library.terms = _terms_from(path.name, text)
                 else:
-                    fresh[path.name] = _template_from(path)
+                    fresh[path.name] = _template_from(path.name, text)
+                texts[path.name] = text
             except Unusable as exc:
                 library.errors[path.name] = str(exc)
-        if LANGUAGE_FILE in library.errors and previous.terms:
+        if LANGUAGE_FILE in library.errors and LANGUAGE_FILE in previous.texts:
             library.terms = previous.terms
+            texts[LANGUAGE_FILE] = previous.texts[LANGUAGE_FILE]
             _keep(library, LANGUAGE_FILE)
         served_before = {t["source_file"]: t for t in previous.templates.values()}
         present = fresh.keys() | library.errors.keys()
         _choose_templates(
             library, fresh, {name: t for name, t in served_before.items() if name in present}
         )
+        served = {t["source_file"] for t in library.templates.values()}
+        if LANGUAGE_FILE in texts:
+            served.add(LANGUAGE_FILE)
+        library.texts = {
+            name: texts[name]
+            if name in texts and name not in library.kept
+            else previous.texts[name]
+            for name in served
+        }
         for problem in library.errors.values():
             log.error("Agreement file problem: %s", problem)
         return library
 
 
-def _read_toml(path: Path) -> dict:
+def _library_from(texts: dict) -> Library:
+    """A library as kept texts read (what a process served), leaving out any that cannot be
+    used now; nothing is reported, as nothing here is a file someone can mend."""
+    library = Library()
+    for name, text in sorted(texts.items()):
+        try:
+            if not isinstance(text, str):
+                continue
+            if name == LANGUAGE_FILE:
+                library.terms = _terms_from(name, text)
+            else:
+                template = _template_from(name, text)
+                library.templates[template["id"]] = template
+            library.texts[name] = text
+        except Unusable:
+            continue
+    return library
+
+
+def _read(path: Path) -> str:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
         raise Unusable(f"{path.name}: not valid TOML: {exc}") from exc
     except OSError as exc:  # e.g. deleted or made unreadable between listing and reading
         raise Unusable(f"{path.name}: could not be read: {exc.strerror}") from exc
 
 
-def _terms_from(path: Path) -> list[Term]:
-    data = _read_toml(path)
+def _toml(name: str, text: str) -> dict:
     try:
-        return parse_terms(data)
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise Unusable(f"{name}: not valid TOML: {exc}") from exc
+
+
+def _terms_from(name: str, text: str) -> list[Term]:
+    try:
+        return parse_terms(_toml(name, text))
     except ValidationError as exc:
-        raise Unusable(f"{path.name}: {exc.messages}") from exc
+        raise Unusable(f"{name}: {exc.messages}") from exc
 
 
-def _template_from(path: Path) -> dict:
-    data = _read_toml(path)
+def _template_from(name: str, text: str) -> dict:
     try:
-        template = parse_template(path.name, data)
+        template = parse_template(name, _toml(name, text))
     except TemplateInvalid as exc:
         raise Unusable(str(exc)) from exc
-    template["source_file"] = path.name
+    template["source_file"] = name
     return template
 
 

@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import paths
-from .agreement_library import AgreementLibrary
+from .agreement_library import IN_USE_FILE, AgreementLibrary
 from .config import load_config
 from .db.engine import Database
 from .domain.local_time import count_days_in, time_zone
@@ -31,7 +31,9 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
     # Refused here, not by the first page or scheduler job that reads them.
     ReminderSettings.from_config(app.config)
 
-    app.extensions[LIBRARY_KEY] = AgreementLibrary(Path(app.config["AGREEMENTS_PATH"]))
+    app.extensions[LIBRARY_KEY] = AgreementLibrary(
+        Path(app.config["AGREEMENTS_PATH"]), Path(app.instance_path) / IN_USE_FILE
+    )
     app.extensions[LIBRARY_KEY].current()  # report broken templates at start-up, not first use
 
     if app.config["TRUSTED_PROXIES"]:

@@ -1,9 +1,10 @@
 """The agreement library keeps serving what it has served: a broken edit, a copy claiming a
 template's id or name, or a broken language list never takes a template or the word list away
-from key workers while the app is running. Deleting a file does."""
+from key workers, in this process or one started later. Deleting a file does."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -141,3 +142,61 @@ def test_a_deleted_language_list_is_gone(library):
     (library.folder / "language.toml").unlink()
     current = library.current()
     assert current.terms == [] and not current.errors
+
+
+# --- other processes, and the next start ---------------------------------------------------------
+
+
+@pytest.fixture
+def kept_in(tmp_path):
+    """Where the app keeps what it serves (its instance folder)."""
+    return tmp_path / "instance" / "agreements_in_use.json"
+
+
+def test_a_process_started_after_a_broken_edit_serves_the_same_last_good_copy(library, kept_in):
+    first = AgreementLibrary(library.folder, kept_in)
+    good = first.current().templates["general"]
+    path = library.folder / "general.toml"
+    path.write_text(path.read_text() + "\ngarbage =\n")
+    assert first.current().templates["general"] == good
+
+    # Another gunicorn worker, the scheduler, or the app after a restart.
+    later = AgreementLibrary(library.folder, kept_in).current()
+    assert later.templates["general"] == good
+    assert KEPT in later.errors["general.toml"] and later.kept == {"general.toml"}
+
+
+def test_after_a_restart_the_file_that_held_an_id_keeps_it(library, kept_in):
+    AgreementLibrary(library.folder, kept_in).current()
+    original = library.folder / "general.toml"
+    copy = library.folder / "a_general.toml"  # added while the app was stopped
+    copy.write_text(original.read_text().replace('"Partnership agreement"', '"Our agreement"'))
+
+    current = AgreementLibrary(library.folder, kept_in).current()
+    assert current.templates["general"]["source_file"] == "general.toml"
+    assert current.templates["general"]["name"] == "Partnership agreement"
+    assert current.errors == {
+        "a_general.toml": "a_general.toml: id 'general' is already used by general.toml"
+    }
+
+
+def test_a_language_list_broken_while_the_app_was_stopped_keeps_its_terms(library, kept_in):
+    terms = AgreementLibrary(library.folder, kept_in).current().terms
+    (library.folder / "language.toml").write_text("[[terms]]\nterm = \n")
+    current = AgreementLibrary(library.folder, kept_in).current()
+    assert current.terms == terms and KEPT in current.errors["language.toml"]
+
+
+def test_a_deleted_file_is_not_brought_back_by_what_was_kept(library, kept_in):
+    AgreementLibrary(library.folder, kept_in).current()
+    (library.folder / "general.toml").unlink()
+    current = AgreementLibrary(library.folder, kept_in).current()
+    assert "general" not in current.templates and not current.errors
+
+
+def test_what_was_kept_unreadable_is_a_fresh_start(library, kept_in):
+    kept_in.parent.mkdir(parents=True)
+    kept_in.write_text("{not json")
+    current = AgreementLibrary(library.folder, kept_in).current()
+    assert "general" in current.templates and not current.errors
+    assert "general.toml" in json.loads(kept_in.read_text())  # and is written again
