@@ -128,6 +128,9 @@ class DocumentScreen:
     page: DocumentPage
     comments: dict  # section key -> comments (careplan.services.comments.CommentView)
     review: object | None  # careplan.services.reviews.ReviewPanel
+    # A draft after an agreed version: how it differs from the version in force, part by
+    # part, for the page to show the two side by side (empty otherwise).
+    from_agreed: list[Change] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,9 @@ _VERSION = (
     select(Version, User)
     .join(User, User.id == Version.author_id)
     .where(Version.document_id == bindparam("document_id"), Version.number == bindparam("number"))
+)
+_CONTENT = select(Version.content).where(
+    Version.document_id == bindparam("document_id"), Version.number == bindparam("number")
 )
 _TWO_VERSIONS = (
     select(Version, User)
@@ -490,6 +496,12 @@ def document_screen(
         doc, access = opened.doc, opened.access
         page = _page(s, opened, number, actor)
         notes = comments.comments_in(s, doc.id) if with_extras else {}
+        in_force = _in_force(s, doc, page) if with_extras else None
+        from_agreed = (
+            compare(kind_for(doc.kind, doc.template), in_force[1], page.content, page.owners)
+            if in_force
+            else []
+        )
         review = (
             reviews.panel_in(
                 s,
@@ -499,14 +511,25 @@ def document_screen(
                 page.signoff.state,
                 page.signoff.agreed,
                 today or service_today(),
-                (page.shown.number, page.content) if page.shown else None,
+                # A version already read: the agreed one, when it is read here anyway.
+                in_force or ((page.shown.number, page.content) if page.shown else None),
             )
             if with_extras
             else None
         )
     if shown:
         _shown(db, actor, page)
-    return DocumentScreen(page, notes, review)
+    return DocumentScreen(page, notes, review, from_agreed)
+
+
+def _in_force(s: Session, doc: Document, page: DocumentPage) -> tuple[int, dict] | None:
+    """(number, content) of the agreed version, when the version shown is a draft after it:
+    the version that stays in force until the draft is signed, for the page to show beside it."""
+    agreed = page.signoff.agreed
+    if agreed is None or page.shown is None or page.shown.number <= agreed.number:
+        return None
+    content = plain_rows(s, _CONTENT, {"document_id": doc.id, "number": agreed.number}).scalar()
+    return agreed.number, content or {}
 
 
 def _shown(db: Database, actor: Actor, page: DocumentPage) -> None:

@@ -60,6 +60,7 @@ def show_page(
         doc=screen.page,
         comments=screen.comments,
         review=screen.review,
+        from_agreed=screen.from_agreed,
         comment_errors=comment_errors or {},
         comment_limit=comments.MAX_COMMENT,
         sign_errors=sign_errors or {},

@@ -1,14 +1,15 @@
 """A key worker's change to a client's words is a proposal: the document page keeps what the
-client wrote beside it, and the client's edit form gives their words back to restore."""
+client wrote beside it, and the client's edit form gives their words back to restore. A draft
+after an agreed version is shown beside the version in force."""
 
 from __future__ import annotations
 
 import html
 import re
 
-from careplan.services import documents
+from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
-from tests.factories import Circle, make_plan
+from tests.factories import PASSWORD, Circle, make_plan
 from tests.web.test_plan_pages import _browser, _page
 
 
@@ -46,3 +47,30 @@ def test_the_clients_words_stay_beside_a_workers_change(app, db):
     _change_housing(db, circle.client, doc, "With my sister, and looking.")
     seen = _text(_page(client.get(f"/documents/{doc}")))
     assert "wrote before" not in seen and "I live with my sister" not in seen
+
+
+def test_a_draft_after_an_agreed_version_is_shown_beside_the_version_in_force(app, db):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    client = _browser(app, circle.client)
+    agreed_page = _text(_page(client.get(f"/documents/{doc}")))
+    assert "The agreed version beside this draft" not in agreed_page  # nothing drafted yet
+
+    _change_housing(db, circle.key_worker, doc, "Staying with family.")
+    seen = _text(_page(client.get(f"/documents/{doc}")))
+    side = seen[seen.index("The agreed version beside this draft") :]
+    assert side.startswith(
+        "The agreed version beside this draft Version 1 is agreed and stays in force until "
+        "both of you sign version 2. 1 part of the draft differs from it."
+    )
+    assert re.search(
+        r"Housing: in my own words In force \(version 1\) I live with my sister for now\. "
+        r"Draft \(version 2\) Staying with family\.",
+        side,
+    ), side[:400]
+
+    # The agreed version itself, opened on its own, is not a draft: nothing beside it.
+    older = _text(_page(client.get(f"/documents/{doc}/versions/1")))
+    assert "The agreed version beside this draft" not in older

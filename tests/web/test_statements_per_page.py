@@ -155,6 +155,20 @@ def test_the_plan_page_reads_once_and_costs_the_same_with_more_on_it(app, db, ro
     with_little_and_a_lot(app, db, role, "", PLAN_PAGE[role], role in ("supervisor", "advocate"))
 
 
+@pytest.mark.parametrize("role", list(PLAN_PAGE))
+def test_a_draft_after_an_agreed_version_reads_the_version_in_force_once(app, db, role):
+    """The agreed version's content, read once, serves both the review interval and the
+    draft's side-by-side view of it: one statement more than an agreed plan, no repeat."""
+    circle, doc = little(db)
+    content = documents.open_document(db, actor_for(circle.key_worker), doc).content
+    content["what_matters"] = {"text": "Being heard, and answered."}
+    documents.save_version(db, actor_for(circle.key_worker), doc, 2, content, "draft")
+    browser = login(app.test_client(), getattr(circle, role))
+    cost = cost_of(db, browser, f"/documents/{doc}")
+    check(cost, PLAN_PAGE[role] + 1, role in ("supervisor", "advocate"))
+    assert sum(s.startswith("SELECT versions.content FROM versions") for s in cost.statements) == 1
+
+
 @pytest.mark.parametrize("role", list(EDIT_PAGE))
 def test_the_edit_page_reads_once_and_looks_at_the_document_once(app, db, role):
     with_little_and_a_lot(app, db, role, "/edit", EDIT_PAGE[role])
