@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from careplan.services import documents
+from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
 from tests import factories
 
@@ -22,7 +22,8 @@ LONG_TEAM_NAME = "Dr " + "Z" * 150
 
 @pytest.fixture
 def plan(db):
-    """A plan with two versions full of the long, unbroken text people really type."""
+    """A plan with two versions full of the long, unbroken text people really type: the first
+    agreed, the second a draft."""
     client = factories.ClientFactory(
         display_name="Alexandra Montgomery-Fitzwilliam",
         email="alexandra.montgomery@example.org",
@@ -55,6 +56,10 @@ def plan(db):
     kim, alex = actor_for(worker), actor_for(client)
     doc_id = documents.create_document(db, kim, client.id)
     documents.save_version(db, kim, doc_id, 0, content, LONG_LINK)
+    # Version 1 agreed, version 2 a draft: the plan page shows the two side by side, and
+    # Kim's words that Alex changed beside Alex's.
+    for signer in (alex, kim):
+        signoff.sign(db, signer, doc_id, 1, "signed", "", factories.PASSWORD)
     content = documents.open_document(db, alex, doc_id).content
     content["domains"]["housing"]["own_words"] = f"I rang them. {LONG_LINK} was no help."
     documents.save_version(db, alex, doc_id, 1, content, LONG_WORD)
@@ -84,6 +89,12 @@ def test_pages_fit_a_phone_and_every_control_is_labelled(live_server, new_phone,
         check_phone_page(page, name, strict_labels=name != "history")
         file_name = name.replace(" ", "-")
         page.screenshot(path=screenshots / f"{file_name}.png")
+        if name == "plan":  # with its widest parts open
+            expect(
+                page.get_by_role("heading", name="The agreed version beside this draft")
+            ).to_be_visible()
+            page.locator("details.earlier summary").first.click()
+            check_phone_page(page, "plan, with the words before a change open")
         if name in ("plan", "edit"):  # the pages people read and write the most
             page.screenshot(path=screenshots / f"{file_name}-full.png", full_page=True)
 
