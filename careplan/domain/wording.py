@@ -178,3 +178,26 @@ def comment_notice(
     )  # fmt: skip
     whose = "your" if reader_is_client else possessive(client_name)
     return f"{who} commented on “{section}” in version {version} of {whose} {title.lower()}."
+
+
+def earlier_review_notice(
+    asker: str,
+    asker_role: Role,
+    *,
+    reader_is_client: bool,
+    client_name: str,
+    title: str,
+    wanted_by: str,
+) -> str:
+    """The message telling the other party that someone asked to review a document sooner:
+    who, which document and by when. The reason stays on the document, where both read it."""
+    who = sentence(
+        closed(person(asker, asker_role, is_reader=False, reader_is_client=reader_is_client,
+                      client_name=client_name))
+    )  # fmt: skip
+    # Only the two parties ask: a key worker reading it was asked by the client.
+    whose = "your" if reader_is_client else "their"
+    return (
+        f"{who} asked to review {whose} {title.lower()} sooner, by {wanted_by}. "
+        "Their reason is on it."
+    )

@@ -18,6 +18,7 @@ from ..db.engine import Database, plain_rows
 from ..db.models import (
     ContingencyActivation,
     Document,
+    Notification,
     ReviewConfirmation,
     ReviewLog,
     ReviewRequest,
@@ -27,7 +28,7 @@ from ..db.models import (
 )
 from ..domain.contingency import ContingencyPeriod
 from ..domain.kinds import KIND_LABELS, kind_for
-from ..domain.local_time import service_day
+from ..domain.local_time import long_date, service_day
 from ..domain.paging import Paged, Window
 from ..domain.reviews import (
     OpenRequest,
@@ -39,7 +40,7 @@ from ..domain.reviews import (
 )
 from ..domain.roles import Role
 from ..domain.signoff import SignOff, State
-from ..domain.wording import Named
+from ..domain.wording import Named, earlier_review_notice
 from . import audit, passwords
 from .access import require_read, visible_clients
 from .actor import Actor
@@ -319,8 +320,26 @@ def request_earlier_review(
             client_id=doc.client_id,
             detail={"request": request.id, "wanted_by": wanted.isoformat()},
         )
+        _tell_the_other(s, actor, doc, wanted)
         _recompute(s, doc, today)
         return doc.next_review_on
+
+
+def _tell_the_other(s: Session, actor: Actor, doc: Document, wanted: date) -> None:
+    """The other party hears of a request for an earlier review at once, in the app: the date
+    may be days away, sooner than any reminder would say it."""
+    from .signoff import current_key_worker
+
+    client_name = s.scalar(select(User.display_name).where(User.id == doc.client_id))
+    for reader in (doc.client_id, current_key_worker(s, doc.client_id)):
+        if reader is None or reader == actor.id:
+            continue
+        text = earlier_review_notice(
+            actor.name, actor.role, reader_is_client=reader == doc.client_id,
+            client_name=client_name, title=doc.title, wanted_by=long_date(wanted),
+        )  # fmt: skip
+        s.add(Notification(user_id=reader, document_id=doc.id, text=text,
+                           link=f"/documents/{doc.id}#review"))  # fmt: skip
 
 
 def confirm_no_changes(

@@ -171,7 +171,8 @@ def test_a_review_asked_for_today_reminds_each_person_once(db, circle, mailer):
     reminders.sweep(db, SETTINGS, now)
     send(db, mailer, now)
     assert delivered(db, mailer, circle.client) == (1, 1)
-    assert delivered(db, mailer, circle.key_worker) == (1, 1)  # the digest, and in the app
+    # The digest, and in the app the reminder and, from the moment it was made, the request.
+    assert delivered(db, mailer, circle.key_worker) == (1, 2)
     # Nothing dated before the request: "2 days before" a date set today is not owed.
     assert {(r.kind, r.owed_on) for r in rows(db)} == {("today", DUE)}
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AuditEvent, Document, ReviewLog, ReviewRequest
+from careplan.db.models import AuditEvent, Document, Notification, ReviewLog, ReviewRequest
 from careplan.domain import local_time
 from careplan.domain.attention import Kind
 from careplan.domain.errors import ContentInvalid
@@ -156,6 +156,47 @@ def test_either_party_can_ask_for_an_earlier_review_with_a_reason(db, circle):
         assert s.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc()).limit(1)) == (
             "review.request"
         )
+
+
+def _messages(db, user) -> list[tuple[str, str]]:
+    with db.read() as s:
+        return [
+            (n.text, n.link)
+            for n in s.scalars(
+                sa.select(Notification)
+                .where(Notification.user_id == user.id)
+                .order_by(Notification.id)
+            )
+        ]
+
+
+def test_the_other_party_is_told_at_once_of_a_request_for_an_earlier_review(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    agree(db, circle, doc)
+    before = {p.id: _messages(db, p) for p in (circle.client, circle.key_worker, circle.advocate)}
+    wanted = TODAY + timedelta(days=1)
+    reviews.request_earlier_review(
+        db, actor_for(circle.client), doc, wanted.isoformat(), "Things changed at home", TODAY
+    )
+    new = _messages(db, circle.key_worker)[len(before[circle.key_worker.id]) :]
+    client = circle.client.display_name
+    assert new == [
+        (
+            f"{client} asked to review their care plan sooner, by "
+            f"{local_time.long_date(wanted)}. Their reason is on it.",
+            f"/documents/{doc}#review",
+        )
+    ]
+    assert "Things changed at home" not in new[0][0]  # the reason stays on the document
+    assert _messages(db, circle.client) == before[circle.client.id]  # not told what they did
+    assert _messages(db, circle.advocate) == before[circle.advocate.id]
+
+    reviews.request_earlier_review(
+        db, actor_for(circle.key_worker), doc, TODAY.isoformat(), "Sooner still", TODAY
+    )
+    [told] = _messages(db, circle.client)[len(before[circle.client.id]) :]
+    assert told[0].startswith(f"{circle.key_worker.display_name}, your key worker, asked to ")
+    assert "review your care plan sooner, by " in told[0]
 
 
 def test_only_the_two_parties_ask_and_strangers_see_nothing(db, circle):
