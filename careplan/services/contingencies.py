@@ -173,7 +173,8 @@ def start_contingency(
         )
 
 
-def end_contingency(db: Database, actor: Actor, document_id: int, note: str, today: date) -> None:
+def end_contingency(db: Database, actor: Actor, document_id: int, note: str, today: date) -> date:
+    """End the plan in effect; returns the day the look-back meeting is due by."""
     note = validate_end_note(note)
     with db.write() as s:
         doc, _ = _agreed_agreement(s, actor, document_id)
@@ -192,7 +193,7 @@ def end_contingency(db: Database, actor: Actor, document_id: int, note: str, tod
             client_id=doc.client_id,
             detail={"activation": current.id},
         )
-        reviews.crisis_ended(s, actor, doc, current, today)
+        return reviews.crisis_ended(s, actor, doc, current, today)
 
 
 def request_self_referral(

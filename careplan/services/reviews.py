@@ -227,8 +227,9 @@ def schedule_post_crisis(
 
 def crisis_ended(
     s: Session, actor: Actor, doc: Document, activation: ContingencyActivation, today: date
-) -> None:
-    """Called by contingencies.end_contingency: ended early, so the look-back comes sooner."""
+) -> date:
+    """Called by contingencies.end_contingency: ended early, so the look-back comes sooner.
+    Returns the day it is due by."""
     doc = _lock(s, doc.id)
     due = _period(activation).post_crisis_review_due(today)
     for row in s.scalars(
@@ -236,9 +237,10 @@ def crisis_ended(
             ReviewRequest.activation_id == activation.id, ReviewRequest.resolved_at.is_(None)
         )
     ):
-        row.due_on = min(row.due_on, due)
+        row.due_on = due = min(row.due_on, due)
     s.flush()
     _recompute(s, doc, today)
+    return due
 
 
 # --- use cases ----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from markupsafe import Markup, escape
 
 from ..db.models import utcnow
 from ..domain.errors import ContentInvalid
-from ..domain.local_time import service_today
+from ..domain.local_time import long_date, service_today
 from ..domain.phone_numbers import phone_number_parts
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
@@ -82,12 +82,12 @@ def start_contingency(document_id: int):
 def end_contingency(document_id: int):
     form = request.form
     try:
-        contingencies.end_contingency(
+        due = contingencies.end_contingency(
             get_db(), current_user.actor, document_id, form.get("end_note", ""), service_today()
         )
     except ContentInvalid as err:
         return _crisis_page(document_id, errors=err.errors, form=form, sent="end"), 422
-    flash("The plan is no longer in effect. A review after the crisis is now due.")
+    flash(f"The plan is no longer in effect. The look-back meeting is due by {long_date(due)}.")
     return redirect(url_for("agreements.crisis", document_id=document_id))
 
 

@@ -426,6 +426,8 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
     # The key worker ends it; the page keeps the record, with its note.
     path, page = landed(worker.post(f"{crisis}/end", {"end_note": "Sleeping again."}, page))
     assert path == crisis and "The plan is no longer in effect." in page
+    # With the day the look-back is due, not "now" (it is days away).
+    assert re.search(r"The look-back meeting is due by \d{1,2} \w+ \d{4}\.", page)
     assert "The plan is in effect now" not in page and "“Sleeping again.”" in page
     assert "Put the plan into effect" in page
     with db.read() as s:

@@ -346,3 +346,20 @@ def test_the_ninety_days_are_the_service_s_days(db, circle, monkeypatch):
             s.execute(sa.update(CaseloadLink).values(ended_at=left_at))
         listed.append(len(supervision.recently_left(db, actor_for(circle.supervisor), today)))
     assert listed == [1, 0]
+
+
+def test_after_leaving_the_crisis_page_promises_no_look_back_meeting(app, db, circle):
+    """Leaving ends every review: the record of the crisis plan's use stays, without a
+    meeting said to be due that nobody will hold."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(db, worker, doc, "Not sleeping", "", ends, TODAY)
+    contingencies.end_contingency(db, worker, doc, "Sleeping again.", TODAY)
+    client = login(app.test_client(), circle.client)
+    assert "Look-back meeting due by" in client.get(f"/documents/{doc}/crisis-plan").text
+
+    leaving.record(db, worker, circle.client.id, "Moved away.", TODAY)
+    page = client.get(f"/documents/{doc}/crisis-plan").text
+    assert "Not sleeping" in page and "Sleeping again." in page
+    assert "Look-back meeting due by" not in page

@@ -735,7 +735,7 @@ def test_a_client_chooses_their_channel_on_the_settings_page(app, db, client, ci
     login(client, circle.client)
     html = client.get("/me/reminders").get_data(as_text=True)
     assert 'value="email" checked' in html
-    assert f"They go to {circle.client.email}, from 07:00 each day." in html
+    assert f"Reminders by e-mail go to {circle.client.email}, from 07:00 each day." in html
     response = client.post(
         "/me/reminders", data={"channel": "none", "csrf_token": csrf_token(client)}
     )

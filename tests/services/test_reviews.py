@@ -346,8 +346,8 @@ def test_a_crisis_plan_coming_into_effect_schedules_a_review_after_it(app, db, c
     assert row(db, doc).next_review_reason == "post_crisis"
 
     # Ended early: the look-back comes sooner.
-    contingencies.end_contingency(db, actor_for(circle.key_worker), doc, "Better", TODAY)
-    assert row(db, doc).next_review_on == TODAY + timedelta(days=days)
+    due = contingencies.end_contingency(db, actor_for(circle.key_worker), doc, "Better", TODAY)
+    assert row(db, doc).next_review_on == due == TODAY + timedelta(days=days)
 
 
 def test_a_crisis_plan_on_an_agreement_never_agreed_still_gets_a_review(app, db, circle):
