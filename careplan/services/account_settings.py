@@ -158,6 +158,24 @@ def request_reset(db: Database, email: str, ip: str = "", now: datetime | None =
         return link
 
 
+def welcome_pending(s: Session, user_id: int, now: datetime) -> bool:
+    """Whether the account's welcome link is still waiting to be used: nobody has chosen a
+    password for it yet (choosing one, by any link, ends every other link)."""
+    return (
+        s.scalar(
+            select(PasswordLink.id)
+            .where(
+                PasswordLink.user_id == user_id,
+                PasswordLink.purpose == "welcome",
+                PasswordLink.used_at.is_(None),
+                PasswordLink.expires_at > now,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def issue_welcome(s: Session, user: User, admin: Actor | None, now: datetime) -> IssuedLink:
     """A link for a new account to choose its first password (an administrator made it)."""
     return _issue(s, user, "welcome", now, admin)

@@ -244,11 +244,21 @@ def create(
         return user.id, account_settings.issue_welcome(s, user, admin, utcnow())
 
 
+@dataclass(frozen=True)
+class DetailsSaved:
+    # Teams a key worker's move left with clients and no supervisor.
+    unsupervised: list[Unsupervised] = field(default_factory=list)
+    # An address corrected before its owner chose a first password: the welcome link, made
+    # again for the new address (the one sent to the old address no longer works), to e-mail.
+    welcome: IssuedLink | None = None
+
+
 def update_details(
     db: Database, admin: Actor, user_id: int, name: str, email: str, team_id: int | None
-) -> list[Unsupervised]:
-    """Change a name, e-mail address or team; and the team, if moving a key worker with
-    clients into it leaves those clients in no supervisor's sight."""
+) -> DetailsSaved:
+    """Change a name, e-mail address or team. Says which teams a key worker's move leaves
+    with clients in no supervisor's sight, and gives a new welcome link when the address of
+    an account nobody has signed in to yet was corrected."""
     require_admin(admin)
     name = plain_name(name)
     email = (email or "").strip().lower()
@@ -272,18 +282,25 @@ def update_details(
             if old != new
         }
         if not changed:
-            return []
+            return DetailsSaved()
         if "team" in changed and user.role == Role.KEY_WORKER.value:
             problem = team_problem(user.display_name, _open_clients(s, user.id), team_id)
             if problem:
                 raise Invalid(problem)
-        if "email" in changed:
+        # Nobody has chosen a password for it yet: the owner (at the corrected address) needs
+        # the welcome link again, not "your password stays the same"; and the old address,
+        # most likely someone else's, is told nothing.
+        now = utcnow()
+        welcoming = "email" in changed and account_settings.welcome_pending(s, user.id, now)
+        if "email" in changed and not welcoming:
             # To the old address: a change the owner did not ask for does not go unnoticed.
             account_emails.queue(s, user, account_emails.EMAIL_CHANGED)
+        if "email" in changed:
             # Links sent to the old address (often a mistyped one) must not set the password.
             account_settings.void_links(s, user.id)
         user.display_name, user.email, user.team_id = name, email, team_id
-        if "email" in changed:
+        welcome = account_settings.issue_welcome(s, user, admin, now) if welcoming else None
+        if "email" in changed and not welcoming:
             # And to the new one: the owner learns which address they now sign in with.
             account_emails.queue(s, user, account_emails.EMAIL_NOW_HERE)
         audit.record(s, admin, "user.update", "user", user.id,
@@ -294,7 +311,7 @@ def update_details(
         if moved and _open_clients(s, user.id):  # their clients go with them
             unsupervised = _left_unsupervised(s, [team_id])
     account_emails.send_soon(db)
-    return unsupervised
+    return DetailsSaved(unsupervised, welcome)
 
 
 def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> list[Unsupervised]:

@@ -187,18 +187,28 @@ def _change(user_id: int, action, done: str):
 @login_required
 def user_details(user_id: int):
     form = request.form
-    return _change(
-        user_id,
-        lambda: admin_accounts.update_details(
+    welcome = []
+
+    def save():
+        saved = admin_accounts.update_details(
             get_db(),
             _admin(),
             user_id,
             form.get("name", ""),
             form.get("email", ""),
             _chosen(form.get("team_id")),
-        ),  # fmt: skip
-        "Saved.",
-    )
+        )  # fmt: skip
+        welcome.extend([saved.welcome] if saved.welcome else [])
+        return saved.unsupervised
+
+    response = _change(user_id, save, "Saved.")
+    for link in welcome:  # the address corrected before a first password was chosen
+        email_password_link(link)
+        flash(
+            "The link sent to the old address no longer works. "
+            f"{_link_sent_to(link.email, 'a password')} It works for 7 days."
+        )
+    return response
 
 
 @bp.post("/admin/users/<int:user_id>/active")

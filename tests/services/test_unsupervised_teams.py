@@ -19,7 +19,7 @@ from tests.factories import (
 def _move(db, circle, worker, team_id):
     return admin_accounts.update_details(
         db, actor_for(circle.admin), worker.id, worker.display_name, worker.email, team_id
-    )
+    ).unsupervised
 
 
 def test_moving_a_key_worker_with_clients_into_an_unsupervised_team_says_so(db):
@@ -47,7 +47,7 @@ def test_moves_that_leave_every_client_seen_say_nothing(db):
     assert (
         admin_accounts.update_details(
             db, actor_for(lone.admin), worker.id, "New Name", worker.email, lone.team.id
-        )
+        ).unsupervised
         == []
     )
 

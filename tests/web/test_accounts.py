@@ -188,6 +188,48 @@ def test_an_administrator_makes_an_account_and_its_owner_chooses_the_password(
     assert "no longer works" in links_part() and "not used" not in links_part()
 
 
+def test_an_address_corrected_before_the_first_password_gets_the_welcome_again(
+    smtp_app, smtp_server, db
+):
+    """The likeliest reason to change an address just after making the account: a typo. The
+    owner, at the right address, gets a link to choose their first password (not "your
+    password stays the same", as they have none); the mistyped address hears nothing more."""
+    _, inbox = smtp_server
+    admin = login(smtp_app.test_client(), AdminFactory())
+    _post(admin, "/admin/users/new", name="Dana Reyes", email="dana@exmaple.org", role="client")
+    with db.read() as s:
+        dana = s.scalar(sa.select(User).where(User.email == "dana@exmaple.org"))
+    [(_, first)] = _mail(inbox)
+    typo_link = LINK.search(first.get_content()).group(1)
+
+    saved = _post(admin, f"/admin/users/{dana.id}/details", name="Dana Reyes",
+                  email="dana@example.org", team_id="")  # fmt: skip
+    assert saved.status_code == 302
+    page = admin.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "The link sent to the old address no longer works." in page
+    assert "We have e-mailed dana@example.org a link to choose a password." in page
+
+    [(to, message)] = _mail(inbox, 2)[1:]  # one e-mail more, and only to the corrected address
+    assert to == ["dana@example.org"] and "choose a password" in message["Subject"]
+    assert "stays the same" not in message.get_content()
+    web = smtp_app.test_client()
+    assert "Welcome" not in web.get(typo_link).get_data(as_text=True)
+    path = LINK.search(message.get_content()).group(1)
+    assert "Welcome" in web.get(path).get_data(as_text=True)
+    assert _post(web, path, password=NEW, password_again=NEW).status_code == 302
+    assert _signs_in(smtp_app, "dana@example.org", NEW)
+    with db.read() as s:
+        kinds = s.scalars(sa.select(AccountEmail.kind).where(AccountEmail.recipient_id == dana.id))
+        assert list(kinds) == []  # neither "your address changed" nor "sign in here now"
+
+    # Once she has a password, a later change of address is told to both, as for everyone.
+    _post(admin, f"/admin/users/{dana.id}/details", name="Dana Reyes",
+          email="dana.reyes@example.org", team_id="")  # fmt: skip
+    with db.read() as s:
+        kinds = s.scalars(sa.select(AccountEmail.kind).where(AccountEmail.recipient_id == dana.id))
+        assert sorted(kinds) == ["email_changed", "email_now_here"]
+
+
 def test_closing_an_account_signs_it_out_at_once(app, db):
     person = ClientFactory()
     web = login(app.test_client(), person)
