@@ -79,6 +79,9 @@ def account(errors: dict | None = None, status: int = 200, form: dict | None = N
         account=view,
         suggestions=PRONOUN_SUGGESTIONS,
         errors=errors or {},
+        # A refused form is said at the top, where a phone opens the page, each message
+        # linking to its field (the forms send the browser there: "#error-summary").
+        problems=list((errors or {}).items()),
         form=form or {},
     ), status
 

@@ -114,6 +114,12 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(smtp_app, 
     wrong = _post(here, "/me/account/password", current_password="nope", password=NEW,
                   password_again=NEW)  # fmt: skip
     assert wrong.status_code == 422 and "not your current password" in wrong.get_data(True)
+    # Said at the top, where a phone opens the page, linking to the field; the form sends
+    # the browser there.
+    html = wrong.get_data(True)
+    summary = html[html.index('id="error-summary"') :]
+    assert summary.index('href="#current_password"') < summary.index("<form")
+    assert 'action="/me/account/password#error-summary"' in html
     done = _post(here, "/me/account/password", current_password=PASSWORD, password=NEW,
                  password_again=NEW)  # fmt: skip
     assert done.status_code == 302
