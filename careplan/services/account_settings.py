@@ -19,6 +19,7 @@ from ..domain.tokens import looks_like_token, new_token, token_hash
 from . import account_emails, audit, backup_codes, passwords
 from .actor import Actor
 from .errors import NotFound
+from .throttle import throttle_for
 
 RESET_LINK_LIFETIME = timedelta(hours=1)
 WELCOME_LINK_LIFETIME = timedelta(days=7)
@@ -263,5 +264,8 @@ def use_link(
             # someone else used the link. (A first password is the owner's start, not news.)
             account_emails.queue(s, user, account_emails.PASSWORD_CHANGED)
         email = user.email
+    # Whoever chose it holds the account's mailbox: the pause on wrong passwords for this
+    # account ends, so the page's "sign in with it" is true (the connection's count stays).
+    throttle_for(db).password_accepted(email)
     account_emails.send_soon(db)
     return email

@@ -20,7 +20,7 @@ from careplan.config import RATE_LIMITS
 from careplan.db.models import AuditEvent, Notification, RateLimitCounter, SignatureRecord
 from careplan.extensions import DB_KEY
 from careplan.reminders.messages import indiscretions
-from careplan.services import second_factor, signoff
+from careplan.services import account_settings, second_factor, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.throttle import OutageLog
 from tests import factories
@@ -120,6 +120,23 @@ def test_an_e_mail_nobody_has_is_paused_the_same_way_and_never_stored(app, clien
         keys = " ".join(s.scalars(sa.select(RateLimitCounter.key)))
     # Counters are kept under keyed hashes: no address typed, no IP address.
     assert unknown not in keys and "nobody" not in keys and "192.0.2.1" not in keys
+
+
+def test_a_password_chosen_through_an_e_mailed_link_ends_the_accounts_pause(app, client, db):
+    """The page after choosing a new password says "sign in with it": it must work, even if
+    the account was paused after wrong passwords (the link proved the mailbox is theirs)."""
+    person = ClientFactory()
+    for _ in range(PER_ACCOUNT):
+        assert _sign_in(client, person.email, WRONG).status_code == 401
+    assert _sign_in(client, person.email, PASSWORD, address="198.51.100.7").status_code == 429
+
+    link = account_settings.request_reset(db, person.email)
+    new = "a fresh long password of mine"
+    account_settings.use_link(db, link.token, new, new)
+    assert _sign_in(client, person.email, new, address="198.51.100.7").status_code == 302
+    # The connection the wrong passwords came from is still counted as it was.
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(RateLimitCounter)) >= 1
 
 
 def test_signing_in_again_starts_the_count_afresh(app, client):
