@@ -73,7 +73,7 @@ def logout():
     accounts.end_sessions(get_db(), current_user.id)
     logout_user()
     session.clear()
-    flash("You are signed out.")
+    flash("You are signed out, here and everywhere else you were signed in.")
     return redirect(url_for("auth.login"))
 
 

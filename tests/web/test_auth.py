@@ -221,7 +221,10 @@ def test_signing_out_ends_the_session(client, circle):
     response = client.post("/logout", data={"csrf_token": csrf_token(client)})
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/login"
-    assert "You are signed out." in _text(client.get("/login"))
+    # Every session of the account ends (a copied cookie would outlive this one): said so.
+    assert "You are signed out, here and everywhere else you were signed in." in _text(
+        client.get("/login")
+    )
     assert not _signed_in(client, circle)
     with client.session_transaction() as session:
         assert "_user_id" not in session
