@@ -54,13 +54,21 @@ def password_changed_email(
 
 
 def second_factor_email(
-    on: bool, link: str, when: datetime | None = None, zone: str = DEFAULT_TIME_ZONE
+    on: bool,
+    link: str,
+    when: datetime | None = None,
+    zone: str = DEFAULT_TIME_ZONE,
+    by_service: bool = False,
 ) -> messages.Email:
-    """The second step when signing was turned on or off (by the person or an administrator)."""
+    """The second step when signing was turned on or off: by the person, or (`by_service`)
+    turned off by an administrator of the service."""
     when = long_time(when or datetime.now(UTC), zone)
     return messages.Email(
         messages.render("second_factor_subject.txt", on=on),
-        messages.render("second_factor_body.txt", on=on, when=when, link=link) + "\n",
+        messages.render(
+            "second_factor_body.txt", on=on, when=when, link=link, by_service=by_service
+        )
+        + "\n",
     )
 
 
@@ -112,7 +120,8 @@ def account_email(
         stayed = bool(detail.get("stayed_signed_in"))
         return password_changed_email(base_url + "/forgot-password", at, zone, stayed)
     if kind in (account_emails.SECOND_FACTOR_ON, account_emails.SECOND_FACTOR_OFF):
-        return second_factor_email(kind == account_emails.SECOND_FACTOR_ON, account, at, zone)
+        on = kind == account_emails.SECOND_FACTOR_ON
+        return second_factor_email(on, account, at, zone, bool(detail.get("by_service")))
     if kind == account_emails.BACKUP_CODE_USED:
         return backup_code_used_email(int(detail["left"]), account, at, zone)
     if kind == account_emails.EMAIL_CHANGED:

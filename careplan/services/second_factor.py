@@ -164,7 +164,10 @@ def _remove(db: Database, actor: Actor, user_id: int, action: str) -> None:
         user.second_factor_since = None
         backup_codes.remove_all(s, user.id)
         audit.record(s, actor, action, "user", user.id, client_id=client_id_of(user))
-        account_emails.queue(s, user, account_emails.SECOND_FACTOR_OFF)
+        # Said as the service's doing when an administrator did it (a lost phone, say), so
+        # the owner is not told to worry about a change they asked for.
+        by_service = {"by_service": True} if actor.id != user.id else None
+        account_emails.queue(s, user, account_emails.SECOND_FACTOR_OFF, by_service)
     account_emails.send_soon(db)
 
 

@@ -135,7 +135,8 @@ def test_the_app_sends_it_at_once_when_it_can(smtp_app, smtp_server, db):
     [
         ("password_changed", {}, "/forgot-password"),
         ("second_factor_on", {}, "/me/account"),
-        ("second_factor_off", {}, "/me/account"),
+        ("second_factor_off", {}, "If this was not you"),
+        ("second_factor_off", {"by_service": True}, "the service turned the second step off"),
         ("backup_code_used", {"left": 3}, "You have 3 left"),
         ("signing_in_paused", {"until": "2027-01-05T10:30:00+00:00"}, "5 January 2027"),
         ("email_changed", {}, "no longer signs in"),

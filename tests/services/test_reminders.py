@@ -623,6 +623,8 @@ def _every_rendering(today: date):
     for on in (True, False):
         step = account_mail.second_factor_email(on, "https://app.example.org/me/account")
         yield f"second step {on}", step.subject + "\n" + step.body
+    step = account_mail.second_factor_email(False, "https://x.example.org", by_service=True)
+    yield "second step turned off by the service", step.subject + "\n" + step.body
     for left in (0, 2, 9):
         used = account_mail.backup_code_used_email(left, "https://app.example.org/me/account")
         yield f"backup code used {left}", used.subject + "\n" + used.body

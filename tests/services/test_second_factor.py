@@ -213,6 +213,14 @@ def test_turning_it_off_needs_password_and_code_or_an_administrator(db, circle):
         (circle.client.email, kind, "sent")
         for kind in ("second_factor_on", "second_factor_off") * 2
     ]
+    # The one the administrator turned off says it was the service, not "if this was not you".
+    with db.read() as s:
+        details = s.scalars(
+            sa.select(AccountEmail.detail)
+            .where(AccountEmail.kind == "second_factor_off")
+            .order_by(AccountEmail.id)
+        ).all()
+    assert details == [{}, {"by_service": True}]
     # Without it, they sign with their password alone.
     doc = make_plan(circle.key_worker, circle.client)
     signoff.sign(db, person, doc, 1, "signed", "", PASSWORD)
