@@ -45,6 +45,7 @@ def test_a_new_instance_folder_and_sqlite_database_are_the_apps_user_alone(tmp_p
         "careplan.db-wal": 0o600,
         "careplan.db-shm": 0o600,
         "secret_key": 0o600,
+        "agreements_in_use.json": 0o600,  # the agreement files being served
     }
 
 
