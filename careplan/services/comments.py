@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 
 from ..db.engine import Database, plain_rows
-from ..db.models import Comment, Document, Notification, User
+from ..db.models import Comment, Document, User
 from ..domain.errors import ContentInvalid
 from ..domain.kinds import kind_for
 from ..domain.roles import Role
@@ -17,7 +17,7 @@ from . import audit
 from .access import require_read
 from .actor import Actor
 from .errors import NotFound, ReadOnly
-from .signoff import current_key_worker
+from .signoff import tell_the_two
 
 MAX_COMMENT = 3000
 
@@ -84,16 +84,14 @@ def add_comment(
 def _tell_the_two(s, actor: Actor, doc: Document, section: str, version: int) -> None:
     """A message to the client and their key worker, whoever of them did not write the
     comment: it shows on their start page and in Messages, not only on the document."""
-    client_name = s.scalar(select(User.display_name).where(User.id == doc.client_id))
-    for reader in (doc.client_id, current_key_worker(s, doc.client_id)):
-        if reader is None or reader == actor.id:
-            continue
-        text = comment_notice(
-            actor.name, actor.role, reader_is_client=reader == doc.client_id,
-            client_name=client_name, title=doc.title, section=section, version=version,
-        )  # fmt: skip
-        s.add(Notification(user_id=reader, document_id=doc.id, text=text,
-                           link=f"/documents/{doc.id}#comments"))  # fmt: skip
+    tell_the_two(
+        s, actor, doc,
+        lambda to_client, client_name: comment_notice(
+            actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
+            title=doc.title, section=section, version=version,
+        ),
+        f"/documents/{doc.id}#comments",
+    )  # fmt: skip
 
 
 def comments_on(db: Database, actor: Actor, document_id: int) -> dict[str, list[CommentView]]:

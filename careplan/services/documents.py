@@ -528,8 +528,12 @@ def _in_force(s: Session, doc: Document, page: DocumentPage) -> tuple[int, dict]
     agreed = page.signoff.agreed
     if agreed is None or page.shown is None or page.shown.number <= agreed.number:
         return None
-    content = plain_rows(s, _CONTENT, {"document_id": doc.id, "number": agreed.number}).scalar()
-    return agreed.number, content or {}
+    return agreed.number, version_content(s, doc.id, agreed.number) or {}
+
+
+def version_content(s: Session, document_id: int, number: int) -> dict | None:
+    """One version's content alone, as stored."""
+    return plain_rows(s, _CONTENT, {"document_id": document_id, "number": number}).scalar()
 
 
 def _shown(db: Database, actor: Actor, page: DocumentPage) -> None:

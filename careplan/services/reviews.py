@@ -18,12 +18,10 @@ from ..db.engine import Database, plain_rows
 from ..db.models import (
     ContingencyActivation,
     Document,
-    Notification,
     ReviewConfirmation,
     ReviewLog,
     ReviewRequest,
     User,
-    Version,
     utcnow,
 )
 from ..domain.contingency import ContingencyPeriod
@@ -114,7 +112,9 @@ def _interval_weeks(s: Session, doc: Document, number: int, content: dict | None
     """The review interval the agreed version `number` sets; `content` is that version's
     content when the caller has already read it."""
     if content is None:
-        content = plain_rows(s, _CONTENT, {"document_id": doc.id, "number": number}).scalar()
+        from .documents import version_content  # documents shows the review panel
+
+        content = version_content(s, doc.id, number)
     return kind_for(doc.kind, doc.template).review_interval_weeks(content or {})
 
 
@@ -330,18 +330,16 @@ def request_earlier_review(
 def _tell_the_other(s: Session, actor: Actor, doc: Document, wanted: date) -> None:
     """The other party hears of a request for an earlier review at once, in the app: the date
     may be days away, sooner than any reminder would say it."""
-    from .signoff import current_key_worker
+    from .signoff import tell_the_two
 
-    client_name = s.scalar(select(User.display_name).where(User.id == doc.client_id))
-    for reader in (doc.client_id, current_key_worker(s, doc.client_id)):
-        if reader is None or reader == actor.id:
-            continue
-        text = earlier_review_notice(
-            actor.name, actor.role, reader_is_client=reader == doc.client_id,
-            client_name=client_name, title=doc.title, wanted_by=long_date(wanted),
-        )  # fmt: skip
-        s.add(Notification(user_id=reader, document_id=doc.id, text=text,
-                           link=f"/documents/{doc.id}#review"))  # fmt: skip
+    tell_the_two(
+        s, actor, doc,
+        lambda to_client, client_name: earlier_review_notice(
+            actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
+            title=doc.title, wanted_by=long_date(wanted),
+        ),
+        f"/documents/{doc.id}#review",
+    )  # fmt: skip
 
 
 def confirm_no_changes(
@@ -591,9 +589,6 @@ _CONFIRMATIONS = (
         ReviewConfirmation.cycle == bindparam("cycle"),
     )
     .order_by(ReviewConfirmation.id)
-)
-_CONTENT = select(Version.content).where(
-    Version.document_id == bindparam("document_id"), Version.number == bindparam("number")
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -115,6 +116,19 @@ def current_key_worker(s: Session, client_id: int) -> int | None:
             CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None)
         )
     )
+
+
+def tell_the_two(
+    s: Session, actor: Actor, doc: Document, words: Callable[[bool, str], str], link: str
+) -> None:
+    """A message in the app to the client and their key worker, whichever of them did not do
+    what it tells: `words(reader_is_client, client_name)` says it to each."""
+    client_name = s.scalar(select(User.display_name).where(User.id == doc.client_id))
+    for reader in (doc.client_id, current_key_worker(s, doc.client_id)):
+        if reader is None or reader == actor.id:
+            continue
+        text = words(reader == doc.client_id, client_name)
+        s.add(Notification(user_id=reader, document_id=doc.id, text=text, link=link))
 
 
 def caseload_history(s: Session, client_id: int) -> Caseload:

@@ -175,7 +175,12 @@ def _change(user_id: int, action, done: str):
         unsupervised = action()
     except Invalid as err:
         return user(user_id, str(err))
-    flash(done)
+    return _done(user_id, [done], unsupervised)
+
+
+def _done(user_id: int, said: list[str], unsupervised=()):
+    for words in said:
+        flash(words)
     # A change that leaves clients in no supervisor's sight is made, and said plainly with a
     # link to the supervisors (base.html), never only "Saved.".
     for team in unsupervised or ():
@@ -187,9 +192,7 @@ def _change(user_id: int, action, done: str):
 @login_required
 def user_details(user_id: int):
     form = request.form
-    welcome = []
-
-    def save():
+    try:
         saved = admin_accounts.update_details(
             get_db(),
             _admin(),
@@ -198,17 +201,16 @@ def user_details(user_id: int):
             form.get("email", ""),
             _chosen(form.get("team_id")),
         )  # fmt: skip
-        welcome.extend([saved.welcome] if saved.welcome else [])
-        return saved.unsupervised
-
-    response = _change(user_id, save, "Saved.")
-    for link in welcome:  # the address corrected before a first password was chosen
-        email_password_link(link)
-        flash(
+    except Invalid as err:
+        return user(user_id, str(err))
+    said = ["Saved."]
+    if saved.welcome:  # the address corrected before a first password was chosen
+        email_password_link(saved.welcome)
+        said.append(
             "The link sent to the old address no longer works. "
-            f"{_link_sent_to(link.email, 'a password')} It works for 7 days."
+            f"{_link_sent_to(saved.welcome.email, 'a password')} It works for 7 days."
         )
-    return response
+    return _done(user_id, said, saved.unsupervised)
 
 
 @bp.post("/admin/users/<int:user_id>/active")

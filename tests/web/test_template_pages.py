@@ -17,13 +17,18 @@ def _words(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", "", html).split())
 
 
-def test_a_template_that_cannot_be_loaded_is_flagged_on_the_administrators_start_page(
-    app, db, tmp_path, monkeypatch
-):
+def _admin_over_a_copy(app, tmp_path, monkeypatch):
+    """An administrator signed in to the app serving a copy of the shipped agreement files."""
     folder = tmp_path / "agreements"
     shutil.copytree(PROJECT_ROOT / "agreements", folder)
     monkeypatch.setitem(app.extensions, LIBRARY_KEY, AgreementLibrary(folder))
-    admin = login(app.test_client(), AdminFactory())
+    return login(app.test_client(), AdminFactory()), folder
+
+
+def test_a_template_that_cannot_be_loaded_is_flagged_on_the_administrators_start_page(
+    app, db, tmp_path, monkeypatch
+):
+    admin, folder = _admin_over_a_copy(app, tmp_path, monkeypatch)
     assert "could not be loaded" not in admin.get("/admin/users").get_data(as_text=True)
 
     (folder / "north.toml").write_text(
@@ -40,10 +45,7 @@ def test_a_template_that_cannot_be_loaded_is_flagged_on_the_administrators_start
 def test_a_broken_edit_is_shown_with_its_last_good_copy_still_in_use(
     app, db, tmp_path, monkeypatch
 ):
-    folder = tmp_path / "agreements"
-    shutil.copytree(PROJECT_ROOT / "agreements", folder)
-    monkeypatch.setitem(app.extensions, LIBRARY_KEY, AgreementLibrary(folder))
-    admin = login(app.test_client(), AdminFactory())
+    admin, folder = _admin_over_a_copy(app, tmp_path, monkeypatch)
     admin.get("/admin/templates")
     path = folder / "general.toml"
     path.write_text(path.read_text() + "\ngarbage =\n")
