@@ -48,7 +48,19 @@ def test_key_worker_and_client_write_a_plan_together(live_server, new_phone, peo
 
     expect(kim.get_by_role("heading", level=1)).to_contain_text("Care plan")
     check_phone_page(kim, "edit (new plan)")
-    kim.get_by_label("Housing", exact=True).fill(FIRST_WORDS)
+    housing = kim.get_by_label("Housing", exact=True)
+    if javascript:
+        # While she writes, a stigmatising word gets a gentle suggestion beside the field,
+        # checked by the server (the editor's script posts it with the form's CSRF token).
+        housing.press_sequentially("My brother calls me an addict.")
+        hint = kim.locator("#" + housing.get_attribute("id") + "-wording")
+        expect(hint).to_have_text(
+            "“addict” can feel stigmatising to some people. You could write “person who uses "
+            "drugs”. Describe the person first, not the drug use."
+        )
+        expect(hint).to_have_attribute("role", "status")  # read out by a screen reader
+        check_phone_page(kim, "edit (wording hint)")
+    housing.fill(FIRST_WORDS)
     goal = kim.get_by_role("group", name="A new goal")
     goal.get_by_label("What do you want to achieve?").fill("Get my own flat")
     step = goal.get_by_role("group", name="Step").first
