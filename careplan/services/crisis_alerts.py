@@ -34,6 +34,7 @@ from ..db.models import (
     User,
     Version,
 )
+from ..domain.account_rules import called
 from ..domain.crisis_alerts import (
     ALERT_CHANNELS,
     AlertAccess,
@@ -111,6 +112,8 @@ class AlertView:
     late: bool = False  # nobody answered in time: the supervisors are told
     raised_by_role: str = ""
     raised_by_id: int | None = None
+    key_worker_id: int | None = None
+    client_called: str = ""  # the name the client goes by, which pages use for them
 
     @property
     def answered(self) -> bool:
@@ -130,7 +133,7 @@ class Essentials:
 class AlertPage:
     document_id: int
     client_id: int
-    client_name: str
+    client_called: str  # the name the client goes by, which pages use for them
     title: str
     access: AlertAccess
     alerts: list[AlertView]
@@ -429,10 +432,11 @@ def alert_page(db: Database, actor: Actor, document_id: int, now: datetime) -> A
             )
     with db.read() as s:
         doc = s.get(Document, document_id)
+        client = s.get(User, doc.client_id)
         return AlertPage(
             doc.id,
             doc.client_id,
-            s.scalar(select(User.display_name).where(User.id == doc.client_id)),
+            called(client.display_name, client.preferred_name),
             doc.title,
             access,
             alerts_on(s, doc.id, now),
@@ -556,13 +560,13 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
             ResponseView(name(r.user_id), r.responded_at, r.note, role(r.user_id), r.user_id)
             for r in responses.get(a.id, [])
         ]
-        worker = users.get(a.key_worker_id)
+        worker, client = users.get(a.key_worker_id), users[a.client_id]
         views.append(
             AlertView(
                 a.id,
                 a.document_id,
                 a.client_id,
-                users[a.client_id].display_name,
+                client.display_name,
                 AlertKind(a.kind),
                 name(a.raised_by_id),
                 a.raised_at,
@@ -573,6 +577,8 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
                 needs_escalation(a.respond_by, now, bool(answers)),
                 role(a.raised_by_id),
                 a.raised_by_id,
+                a.key_worker_id,
+                called(client.display_name, client.preferred_name),
             )
         )
     return views

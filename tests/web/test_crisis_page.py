@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from careplan.db.models import User
 from careplan.domain.local_time import service_today
 from careplan.services import contingencies, documents, signoff
 from careplan.services.accounts import actor_for
@@ -209,3 +210,35 @@ def test_the_reply_page_asks_only_while_a_request_waits_and_speaks_to_the_client
     assert "Your request is waiting for a reply." in page and f"{name} is waiting" not in page
     heading, page = h1(worker)
     assert heading == f"{name} asked for a reply" and f"{name} is waiting." in page
+
+
+def test_the_reply_page_calls_the_client_by_the_name_they_go_by_and_its_reader_you(app, db, circle):
+    """It named the client by their full name where every other page uses the name they go
+    by, and told their key worker "Kim, the key worker, or someone else will respond"."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = make_agreement(circle.key_worker, circle.client)
+    client = login(app.test_client(), circle.client)
+    client.post(
+        f"/documents/{doc}/self-referral", data={"nights": "3", "csrf_token": csrf_token(client)}
+    )
+    full, worker = circle.client.display_name, circle.key_worker.display_name
+    team = circle.team.name
+
+    def words(person) -> str:
+        html = login(app.test_client(), person).get(f"/documents/{doc}/respond").get_data(True)
+        html = html[html.index("<main") :]  # not the signed-in name above it
+        return " ".join(markup.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+    page = words(circle.key_worker)
+    assert "Al asked for a reply" in page and "Al is waiting." in page
+    assert "Your response (Al reads this)" in page and "for when Al is not well" in page
+    assert "Al asked for a short admission on" in page
+    assert f"You or someone else in {team} will respond by" in page
+    assert worker not in page and full not in page
+    page = words(circle.supervisor)
+    assert f"{worker}, Al's key worker, or someone else in {team} will respond by" in page
+    assert "Al can see that you opened this page." in page and full not in page
+    page = words(circle.client)
+    assert f"{worker}, your key worker, or someone else in {team} will respond by" in page
+    assert "You asked for a short admission on" in page
