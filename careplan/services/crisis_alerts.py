@@ -114,6 +114,9 @@ class AlertView:
     raised_by_id: int | None = None
     key_worker_id: int | None = None
     client_called: str = ""  # the name the client goes by, which pages use for them
+    # The key worker who holds the client now (None once they left the service): pages name
+    # the alert's people by it, as a document's pages do by its sign-off (web.wording.person).
+    held_by: int | None = None
 
     @property
     def answered(self) -> bool:
@@ -542,7 +545,17 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
     people = {a.client_id for a in alerts} | {a.raised_by_id for a in alerts}
     people |= {a.key_worker_id for a in alerts if a.key_worker_id}
     people |= {r.user_id for rs in responses.values() for r in rs}
-    users = {u.id: u for u in s.scalars(select(User).where(User.id.in_(people)))}
+    # With each client, the key worker who holds them now (none once they left the service).
+    rows = s.execute(
+        select(User, CaseloadLink.key_worker_id)
+        .outerjoin(
+            CaseloadLink,
+            and_(CaseloadLink.client_id == User.id, CaseloadLink.ended_at.is_(None)),
+        )
+        .where(User.id.in_(people))
+    ).all()
+    users = {u.id: u for u, _ in rows}
+    holders = {u.id: holder for u, holder in rows}
     team_ids = {u.team_id for u in users.values() if u.team_id is not None}
     teams = dict(s.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
 
@@ -579,6 +592,7 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
                 a.raised_by_id,
                 a.key_worker_id,
                 called(client.display_name, client.preferred_name),
+                holders[a.client_id],
             )
         )
     return views

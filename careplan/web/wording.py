@@ -22,6 +22,10 @@ def _reader(context) -> tuple[int | None, Role | None]:
     return reader.id, reader.role
 
 
+# `holder` not given: the page's document says who holds the client, if the page has one.
+_FROM_THE_DOCUMENT = object()
+
+
 @pass_context
 def person(
     context,
@@ -29,24 +33,28 @@ def person(
     role: object = "",
     user_id: int | None = None,
     client: str = "",
+    holder: int | None | object = _FROM_THE_DOCUMENT,
 ) -> str:
     """{{ person(sig.name, sig.role, sig.user_id, doc.client_called) }}: "you", "Alex",
-    "Kim, your key worker", "Kim, Alex's key worker". A Named carries its role and id. On a
-    document's pages a key worker other than the one who holds the client now is a former
-    one ("Kim, your former key worker"), every one of them once the client has left the
-    service."""
+    "Kim, your key worker", "Kim, Alex's key worker". A Named carries its role and id. A key
+    worker other than the one who holds the client now is a former one ("Kim, your former
+    key worker"), every one of them once the client has left the service. Who holds the
+    client: `holder` (None: nobody), or on a document's pages its sign-off's key worker."""
     if isinstance(name, wording.Named):
         name, role, user_id = name.name, name.role, name.id
     reader_id, reader_role = _reader(context)
-    signoff = getattr(context.get("doc"), "signoff", None)
-    holder = getattr(signoff, "key_worker_id", None)  # None as well after the client left
+    known = holder is not _FROM_THE_DOCUMENT
+    if not known:
+        signoff = getattr(context.get("doc"), "signoff", None)
+        known = signoff is not None
+        holder = getattr(signoff, "key_worker_id", None)  # None as well after the client left
     return wording.person(
         name,
         role,
         is_reader=user_id is not None and user_id == reader_id,
         reader_is_client=reader_role is Role.CLIENT,
         client_name=client,
-        former=signoff is not None and user_id is not None and user_id != holder,
+        former=known and user_id is not None and user_id != holder,
     )
 
 

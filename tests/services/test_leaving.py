@@ -18,6 +18,7 @@ from careplan.db.models import (
     Reminder,
     ReviewLog,
     SelfReferralRequest,
+    utcnow,
 )
 from careplan.domain import local_time
 from careplan.domain.errors import ContentInvalid
@@ -26,6 +27,7 @@ from careplan.domain.supervision import Filters
 from careplan.services import (
     admin_accounts,
     contingencies,
+    crisis_alerts,
     documents,
     handovers,
     leaving,
@@ -363,3 +365,19 @@ def test_after_leaving_the_crisis_page_promises_no_look_back_meeting(app, db, ci
     page = client.get(f"/documents/{doc}/crisis-plan").text
     assert "Not sleeping" in page and "Sleeping again." in page
     assert "Look-back meeting due by" not in page
+
+
+def test_after_leaving_the_start_page_calls_whoever_responded_a_former_key_worker(app, db, circle):
+    """The crisis page called the key worker who answered a request for help "your former key
+    worker" once the client had left; the client's start page still said "your key worker"."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    contingencies.request_self_referral(db, actor_for(circle.client), doc, "2", "", "", TODAY)
+    worker = actor_for(circle.key_worker)
+    crisis_alerts.respond(db, worker, doc, "I will phone you at 3pm.", utcnow())
+    leaving.record(db, worker, circle.client.id, "Moved away.", service_today())
+    client = login(app.test_client(), circle.client)
+    said = f"{circle.key_worker.display_name}, your former key worker, responded on"
+    assert said in client.get(f"/documents/{doc}/crisis-plan").text
+    home = client.get("/", follow_redirects=True).text
+    assert "I will phone you at 3pm." in home
+    assert said in home
