@@ -201,3 +201,43 @@ def earlier_review_notice(
         f"{who} asked to review {whose} {title.lower()} sooner, by {wanted_by}. "
         "Their reason is on it."
     )
+
+
+# --- handing a client over to another key worker -----------------------------------------------
+# Messages in the app only, never e-mailed: nothing in them says what kind of service this is.
+
+
+def handover_coming_notice(new_worker: str, current_worker: str = "") -> str:
+    """To the client, as a handover starts: who is coming, that they read first, and who is
+    their key worker until then (`current_worker`, if they have one)."""
+    until = f" Until then, {current_worker} is still your key worker." if current_worker else ""
+    return (
+        f"{new_worker} is going to be your new key worker. Before they take over, they will "
+        f"read the plans you have agreed, so they know what matters to you.{until}"
+    )
+
+
+def handover_to_you_notice(by: str, client_name: str) -> str:
+    """To the incoming key worker, as a handover starts: what they do before taking over."""
+    return (
+        f"{by} is handing {client_name} over to you. Please read {possessive(client_name)} "
+        "agreed plans and say you have read them: then you take over."
+    )
+
+
+def handover_started_notice(by: str, client_name: str, new_worker: str) -> str:
+    """To the key worker handing the client over, when someone else (a supervisor) started it."""
+    return (
+        f"{by} started handing {client_name} over to {new_worker}, who takes over once they "
+        "have read the agreed plans."
+    )
+
+
+def new_key_worker_notice(new_worker: str) -> str:
+    """To the client, as the handover completes."""
+    return f"{new_worker} is now your key worker."
+
+
+def taken_over_notice(new_worker: str, client_name: str) -> str:
+    """To the key worker who handed the client over, as the handover completes."""
+    return f"{new_worker} has taken over as {possessive(client_name)} key worker."

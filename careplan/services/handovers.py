@@ -26,7 +26,13 @@ from ..db.models import (
 )
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
-from ..domain.wording import possessive
+from ..domain.wording import (
+    handover_coming_notice,
+    handover_started_notice,
+    handover_to_you_notice,
+    new_key_worker_notice,
+    taken_over_notice,
+)
 from . import audit, crisis_alerts
 from .access import access_to
 from .actor import Actor
@@ -165,30 +171,26 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
         # Both hear it now, in the app, as "X is now your key worker" later: these notices are
         # never e-mailed (e-mails come only from reminders), so nothing outside the app says
         # what kind of service this is.
-        until = (
-            f" Until then, {names[link.key_worker_id]} is still your key worker." if link else ""
+        current = names[link.key_worker_id] if link else ""
+        s.add(
+            Notification(user_id=client_id, text=handover_coming_notice(to_name, current), link="/")
         )
-        s.add(Notification(
-            user_id=client_id,
-            text=f"{to_name} is going to be your new key worker. Before they take over, they "
-                 f"will read the plans you have agreed, so they know what matters to you.{until}",
-            link="/",
-        ))  # fmt: skip
-        s.add(Notification(
-            user_id=to_worker_id,
-            text=f"{actor.name} is handing {client.display_name} over to you. Please read "
-                 f"{possessive(client.display_name)} agreed plans and say you have read them: "
-                 "then you take over.",
-            link=f"/clients/{client_id}#handover",
-        ))  # fmt: skip
+        s.add(
+            Notification(
+                user_id=to_worker_id,
+                text=handover_to_you_notice(actor.name, client.display_name),
+                link=f"/clients/{client_id}#handover",
+            )
+        )
         if link is not None and link.key_worker_id != actor.id:
             # Started by a supervisor: the worker handing over hears it from the app too.
-            s.add(Notification(
-                user_id=link.key_worker_id,
-                text=f"{actor.name} started handing {client.display_name} over to {to_name}, "
-                     "who takes over once they have read the agreed plans.",
-                link=f"/clients/{client_id}#handover",
-            ))  # fmt: skip
+            s.add(
+                Notification(
+                    user_id=link.key_worker_id,
+                    text=handover_started_notice(actor.name, client.display_name, to_name),
+                    link=f"/clients/{client_id}#handover",
+                )
+            )
         audit.record(
             s,
             actor,
@@ -356,14 +358,15 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
         s.flush()
         crisis_alerts.reach_new_key_worker(s, client_id, now)
         handover.completed_at = now
-        s.add(Notification(user_id=client_id, text=f"{actor.name} is now your key worker.",
-                           link="/"))  # fmt: skip
+        s.add(Notification(user_id=client_id, text=new_key_worker_notice(actor.name), link="/"))
         if handover.from_worker_id is not None:
             # No link: the client's records are no longer theirs to open.
-            s.add(Notification(
-                user_id=handover.from_worker_id,
-                text=f"{actor.name} has taken over as {possessive(client.display_name)} key worker.",
-            ))  # fmt: skip
+            s.add(
+                Notification(
+                    user_id=handover.from_worker_id,
+                    text=taken_over_notice(actor.name, client.display_name),
+                )
+            )
         s.flush()
         refresh_states_for_client(s, client_id)
         audit.record(

@@ -5,6 +5,7 @@ from careplan.domain.wording import (
     Named,
     both_of,
     closed,
+    handover_coming_notice,
     in_access_log,
     person,
     role_of,
@@ -121,3 +122,10 @@ def test_both_of_you_only_to_the_two_who_sign():
     assert both_of(reader_is_party=False, client_name="Al", former=True) == (
         "both Al and their former key worker"
     )
+
+
+def test_a_client_handed_over_without_a_key_worker_is_not_told_who_it_is_until_then():
+    assert handover_coming_notice("Lee", "Kim").endswith(
+        "what matters to you. Until then, Kim is still your key worker."
+    )
+    assert handover_coming_notice("Lee").endswith("so they know what matters to you.")
