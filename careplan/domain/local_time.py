@@ -12,7 +12,7 @@ London was held on 4 June, not on the 3rd as UTC would have it.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIME_ZONE = "Europe/London"
@@ -82,6 +82,16 @@ def local(value: datetime, zone: tzinfo) -> datetime:
 
 def long_date(value: date) -> str:
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def how_long(span: timedelta) -> str:
+    """A length of time in its largest whole unit: "an hour", "7 days", "90 minutes"."""
+    seconds = int(span.total_seconds())
+    for unit, size, one in (("day", 86400, "a day"), ("hour", 3600, "an hour"),
+                            ("minute", 60, "a minute")):  # fmt: skip
+        if seconds >= size and seconds % size == 0:
+            return one if seconds == size else f"{seconds // size} {unit}s"
+    return "a second" if seconds == 1 else f"{seconds} seconds"
 
 
 def show(value: date | datetime | str | None, zone: tzinfo, date_only: bool = False) -> str:

@@ -187,9 +187,14 @@ def issue_reset(s: Session, user: User, admin: Actor, now: datetime) -> IssuedLi
     return _issue(s, user, "reset", now, admin)
 
 
+def link_lifetime(purpose: str) -> timedelta:
+    """How long a link of this purpose works after it is sent."""
+    return WELCOME_LINK_LIFETIME if purpose == "welcome" else RESET_LINK_LIFETIME
+
+
 def _issue(s: Session, user: User, purpose: str, now: datetime, by: Actor | None) -> IssuedLink:
     token = new_token()
-    expires = now + (WELCOME_LINK_LIFETIME if purpose == "welcome" else RESET_LINK_LIFETIME)
+    expires = now + link_lifetime(purpose)
     s.add(
         PasswordLink(
             user_id=user.id,

@@ -6,12 +6,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from .. import pdf
-from ..domain.local_time import service_today
+from ..domain.local_time import how_long, service_today
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
 from ..reminders.mail import sends_email
 from ..reminders.scheduler import expected_jobs
 from ..services import (
+    account_settings,
     accounts,
     admin_accounts,
     scheduled_jobs,
@@ -152,7 +153,7 @@ def new_user():
             error = str(err)
         else:
             email_password_link(link)
-            flash(f"Account made. {_link_sent_to(link.email, 'a password')} It works for 7 days.")
+            flash(f"Account made. {_link_sent_to(link, 'a password')}")
             return redirect(url_for("admin.user", user_id=user_id))
     return render_template(
         "admin/new_user.html",
@@ -208,7 +209,7 @@ def user_details(user_id: int):
         email_password_link(saved.welcome)
         said.append(
             "The link sent to the old address no longer works. "
-            f"{_link_sent_to(saved.welcome.email, 'a password')} It works for 7 days."
+            + _link_sent_to(saved.welcome, "a password")
         )
     return _done(user_id, said, saved.unsupervised)
 
@@ -232,17 +233,19 @@ def user_password_link(user_id: int):
     except Invalid as err:
         return user(user_id, str(err))
     email_password_link(link, by_service=True)
-    flash(f"{_link_sent_to(link.email, 'a new password')} It works for an hour.")
+    flash(_link_sent_to(link, "a new password"))
     return redirect(url_for("admin.user", user_id=user_id))
 
 
-def _link_sent_to(email: str, what: str) -> str:
+def _link_sent_to(link: account_settings.IssuedLink, what: str) -> str:
+    """Where the link went, and how long it works."""
+    lasts = f" It works for {how_long(account_settings.link_lifetime(link.purpose))}."
     if sends_email(current_app.config):
-        return f"We have e-mailed {email} a link to choose {what}."
+        return f"We have e-mailed {link.email} a link to choose {what}.{lasts}"
     # Without a mail server the link goes to the app's log (LogMailer), and nowhere else.
     return (
-        f"No mail server is set, so the link to choose {what} for {email} was written to "
-        "the app's log instead of being e-mailed."
+        f"No mail server is set, so the link to choose {what} for {link.email} was written to "
+        f"the app's log instead of being e-mailed.{lasts}"
     )
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from careplan.config import ConfigError, load_config
 from careplan.domain import local_time
-from careplan.domain.local_time import service_day, show, start_of_day, time_zone
+from careplan.domain.local_time import how_long, service_day, show, start_of_day, time_zone
 
 LONDON = time_zone("Europe/London")
 NEW_YORK = time_zone("America/New_York")
@@ -96,3 +96,18 @@ def test_config_needs_a_service_name(tmp_path):
     assert config["SERVICE_NAME"] and config["SERVICE_CONTACT"] == ""
     with pytest.raises(ConfigError, match="CAREPLAN_SERVICE_NAME"):
         load_config(tmp_path, env={"CAREPLAN_SERVICE_NAME": "  "})
+
+
+@pytest.mark.parametrize(
+    "span, words",
+    [
+        (timedelta(hours=1), "an hour"),
+        (timedelta(days=7), "7 days"),
+        (timedelta(days=1), "a day"),
+        (timedelta(hours=36), "36 hours"),
+        (timedelta(minutes=90), "90 minutes"),
+        (timedelta(seconds=1), "a second"),
+    ],
+)
+def test_a_length_of_time_is_said_in_its_largest_whole_unit(span, words):
+    assert how_long(span) == words

@@ -24,7 +24,7 @@ from careplan.db.models import (
 )
 from careplan.domain.local_time import service_day
 from careplan.reminders.messages import indiscretions
-from careplan.services import account_emails
+from careplan.services import account_emails, account_settings
 from tests.conftest import csrf_token, login
 from tests.factories import (
     PASSWORD,
@@ -652,3 +652,20 @@ def test_inviting_an_advocate_asks_first_and_says_what_they_will_see(app, db):
         _post(web, "/me/advocates", advocate_id=str(other.id), action="revoke").status_code == 302
     )
     assert robin.get(f"/documents/{doc}").status_code == 404
+
+
+def test_an_administrator_is_told_how_long_the_link_works_as_long_as_it_does(app, db, monkeypatch):
+    """The welcome link's lifetime was written out as "7 days" beside the setting it repeats."""
+    monkeypatch.setattr(account_settings, "WELCOME_LINK_LIFETIME", timedelta(days=3))
+    admin = login(app.test_client(), AdminFactory())
+    made = _post(admin, "/admin/users/new", name="Dana Reyes", email="dana@example.org",
+                 role="client")  # fmt: skip
+    page = admin.get(made.headers["Location"]).get_data(as_text=True)
+    assert "It works for 3 days." in page and "7 days" not in page
+    with db.read() as s:
+        dana = s.scalar(sa.select(User).where(User.email == "dana@example.org"))
+    saved = _post(admin, f"/admin/users/{dana.id}/details", name="Dana Reyes",
+                  email="dana.reyes@example.org", team_id="")  # fmt: skip
+    assert "It works for 3 days." in admin.get(saved.headers["Location"]).get_data(as_text=True)
+    sent = _post(admin, f"/admin/users/{dana.id}/password-link")
+    assert "It works for an hour." in admin.get(sent.headers["Location"]).get_data(as_text=True)
