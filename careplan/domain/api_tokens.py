@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .errors import ContentInvalid
+from .local_time import long_date
 
 READ, WRITE, SIGN = "read", "write", "sign"
 SCOPES = {
@@ -27,6 +28,12 @@ class TokenRequest:
     name: str
     scopes: tuple[str, ...]
     expires_on: date
+
+
+def first_last_day(today: date) -> date:
+    """The earliest day a token may be chosen to work until (the service's days): the
+    refusal and the date box's `min` both say this day, so a phone offers no earlier one."""
+    return today + timedelta(days=1)
 
 
 def check_request(name: str, scopes: Iterable[str], expires_on: str | date, today: date):
@@ -48,8 +55,8 @@ def check_request(name: str, scopes: Iterable[str], expires_on: str | date, toda
             day = None
     if not isinstance(day, date):
         errors["expires_on"] = "Please give the last day it works, for example 2027-03-01."
-    elif day <= today:
-        errors["expires_on"] = "Please choose a day after today."
+    elif day < (first := first_last_day(today)):
+        errors["expires_on"] = f"Please choose {long_date(first)} or later."
     elif day > today + MAX_LIFETIME:
         errors["expires_on"] = "A token can work for a year at most. Please choose an earlier day."
     if errors:

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..db.models import utcnow
 from ..domain.account_rules import PRONOUN_SUGGESTIONS
-from ..domain.api_tokens import SCOPES
+from ..domain.api_tokens import SCOPES, first_last_day
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_day
 from ..domain.numbers import whole_number
@@ -213,6 +213,7 @@ DEFAULT_TOKEN_DAYS = 90
 @login_required
 def tokens(errors: dict | None = None, status: int = 200, new=None):
     now = utcnow()
+    today = service_day(now)
     return render_template(
         "me/tokens.html",
         tokens=api_tokens.tokens_of(get_db(), current_user.actor),
@@ -221,7 +222,8 @@ def tokens(errors: dict | None = None, status: int = 200, new=None):
         form=MultiDict() if new else request.form,
         new=new,
         now=now,
-        default_expiry=(service_day(now) + timedelta(days=DEFAULT_TOKEN_DAYS)).isoformat(),
+        default_expiry=(today + timedelta(days=DEFAULT_TOKEN_DAYS)).isoformat(),
+        first_day=first_last_day(today).isoformat(),
     ), status
 
 

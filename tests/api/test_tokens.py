@@ -98,6 +98,29 @@ def test_a_token_needs_a_name_scopes_and_an_expiry_within_a_year(client, db, for
         assert s.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
 
 
+def test_the_date_box_offers_no_day_that_is_refused_and_the_refusal_names_the_first(client, db):
+    login(client, ClientFactory())
+    tomorrow = service_today() + timedelta(days=1)
+    page = client.get("/me/tokens").get_data(as_text=True)
+    assert re.search(r'<input id="expires_on"[^>]* min="' + tomorrow.isoformat() + '"', page)
+
+    refused = _make_on_page(client, expires_on=service_today().isoformat())
+
+    assert refused.status_code == 422
+    said = f'id="expires_on-error">Please choose {tomorrow:%-d %B %Y} or later.</p>'
+    assert said in refused.get_data(as_text=True)
+    assert f'min="{tomorrow.isoformat()}"' in refused.get_data(as_text=True)
+    assert _make_on_page(client, expires_on=tomorrow.isoformat()).status_code != 422
+
+
+def test_a_day_too_early_is_refused_naming_the_first_day_in_words():
+    for too_early in (date(2027, 1, 1), date(2026, 12, 25)):
+        with pytest.raises(ContentInvalid) as refused:
+            api_tokens.check_request("x", ["read"], too_early, date(2027, 1, 1))
+        assert refused.value.errors == {"expires_on": "Please choose 2 January 2027 or later."}
+    assert api_tokens.check_request("x", ["read"], date(2027, 1, 2), date(2027, 1, 1))
+
+
 def test_a_token_works_until_its_last_day_ends_where_the_service_is(db, monkeypatch):
     # Tokyo, 9 hours ahead of UTC: its 30 June ends at 15:00 UTC.
     monkeypatch.setattr(local_time, "_days_zone", time_zone("Asia/Tokyo"))
