@@ -160,6 +160,27 @@ def test_revoking_stops_the_token_at_once_and_is_audited(client, db):
     assert event.object_id == token_id and event.client_id == owner.id
 
 
+def test_a_revoked_or_expired_token_s_line_is_said_in_whole_sentences(client, db):
+    person = ClientFactory()
+    owner = actor_for(person)
+    revoked = api_tokens.create(db, owner, "old", ["read"], _in(10))
+    api_tokens.revoke(db, owner, revoked.token.id)
+    three_days_ago = datetime.now(UTC) - timedelta(days=3)
+    yesterday = service_today() - timedelta(days=1)
+    api_tokens.create(db, owner, "gone", ["read"], yesterday, now=three_days_ago)
+    login(client, person)
+
+    page = client.get("/me/tokens").get_data(as_text=True)
+
+    lines = [
+        " ".join(re.sub("<[^>]+>", "", p).split())
+        for p in re.findall("<p>(May .*?)</p>", page, re.S)
+    ]
+    expired, revoked = lines  # newest first
+    assert re.fullmatch(r"May read\. Made [^.]+\. Expired\. Not used yet\.", expired), expired
+    assert re.fullmatch(r"May read\. Made [^.]+\. Revoked [^.]+\. Not used yet\.", revoked), revoked
+
+
 def test_expired_unknown_and_malformed_tokens_answer_401(client, db):
     owner = ClientFactory()
     expired = api_tokens.create(
