@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    get_flashed_messages,
     redirect,
     render_template,
     request,
@@ -16,7 +17,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user
-from werkzeug.datastructures import MultiDict
 
 from ..db.models import utcnow
 from ..domain.account_rules import PRONOUN_SUGGESTIONS
@@ -209,18 +209,23 @@ def _named_in(errors: dict, form: str) -> dict:
 DEFAULT_TOKEN_DAYS = 90
 
 
+# The flash category that carries a new token's secret to the page the POST redirects to.
+NEW_TOKEN = "new_token"
+
+
 @bp.get("/me/tokens")
 @login_required
-def tokens(errors: dict | None = None, status: int = 200, new=None):
+def tokens(errors: dict | None = None, status: int = 200):
     now = utcnow()
     today = service_day(now)
+    listed = api_tokens.tokens_of(get_db(), current_user.actor)
     return render_template(
         "me/tokens.html",
-        tokens=api_tokens.tokens_of(get_db(), current_user.actor),
+        tokens=listed,
         scopes=SCOPES,
         errors=errors or {},
-        form=MultiDict() if new else request.form,
-        new=new,
+        form=request.form,
+        new=_just_made(listed),
         now=now,
         default_expiry=(today + timedelta(days=DEFAULT_TOKEN_DAYS)).isoformat(),
         first_day=first_last_day(today).isoformat(),
@@ -241,8 +246,21 @@ def create_token():
         )
     except ContentInvalid as err:
         return tokens(err.errors, 422)
-    # Shown on this page, not through a redirect: the secret must not pass through the session.
-    return tokens(new=made, status=201)
+    # Redirected, so reloading the page makes no second token. The secret rides in the
+    # session (its signed cookie, never the database) to the one page that follows, which
+    # pops it.
+    flash({"id": made.token.id, "secret": made.secret}, NEW_TOKEN)
+    return redirect(url_for("me.tokens"))
+
+
+def _just_made(listed: list[api_tokens.TokenView]) -> api_tokens.NewToken | None:
+    """The token the POST before this page made, with its secret: gone from the session once
+    read, so the page shows it this once and a reload does not."""
+    for carried in get_flashed_messages(category_filter=[NEW_TOKEN]):
+        for token in listed:
+            if token.id == carried["id"]:
+                return api_tokens.NewToken(carried["secret"], token)
+    return None
 
 
 @bp.post("/me/tokens/<int:token_id>/revoke")

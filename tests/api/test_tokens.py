@@ -46,15 +46,20 @@ def test_a_token_is_made_on_its_page_shown_once_and_kept_as_a_hash(client, db):
 
     made = _make_on_page(client, scopes=["read", "sign"])
 
-    assert made.status_code == 201
-    secret = NEW_TOKEN.search(made.get_data(as_text=True)).group(1)
+    # Redirected, so a reload makes no second token; the page it leads to shows the secret.
+    assert made.status_code == 302 and made.headers["Location"] == "/me/tokens"
+    secret = NEW_TOKEN.search(client.get("/me/tokens").get_data(as_text=True)).group(1)
+    with client.session_transaction() as session:
+        assert secret not in str(dict(session))
     with db.read() as s:
         row = s.scalar(sa.select(ApiToken))
     assert row.token_hash == token_hash(secret) and secret not in repr(vars(row))
     assert row.scopes == "read sign"
     assert row.expires_at == start_of_day(service_today() + timedelta(days=31))
-    listed = client.get("/me/tokens").get_data(as_text=True)
+    listed = client.get("/me/tokens").get_data(as_text=True)  # reloaded: shown no more
     assert "My phone" in listed and secret not in listed and "Not used yet" in listed
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 1
     assert f"Works until the end of {service_today() + timedelta(days=30):%-d %B %Y}." in listed
     [event] = _events(db, "api_token.create")
     assert event.actor_id == person.id and secret not in str(event.detail)
@@ -62,6 +67,20 @@ def test_a_token_is_made_on_its_page_shown_once_and_kept_as_a_hash(client, db):
     answer = client.get("/api/v1/reminders", headers=bearer(secret))
     assert answer.status_code == 200
     assert "Last used" in client.get("/me/tokens").get_data(as_text=True)
+
+
+def test_a_new_token_s_secret_is_shown_on_its_own_page_and_nowhere_else(client, db):
+    login(client, ClientFactory())
+    assert _make_on_page(client).status_code == 302
+    with client.session_transaction() as session:
+        [(_, carried)] = session["_flashes"]
+    with db.read() as s:
+        assert s.scalar(sa.select(ApiToken.token_hash)) == token_hash(carried["secret"])
+
+    elsewhere = client.get("/me/account").get_data(as_text=True)  # another tab got there first
+
+    assert carried["secret"] not in elsewhere
+    assert carried["secret"] not in client.get("/me/tokens").get_data(as_text=True)
 
 
 def test_an_administrator_sees_no_secret_of_anyone(client, db):

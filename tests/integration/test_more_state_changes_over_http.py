@@ -4,7 +4,8 @@ sealed PDF whose making failed tried again, messages marked read, the idle warni
 signed in", an administrator turning off someone's second step, a link to choose a new
 password asked for, a save sent after the browser moved to another network address, a key
 worker's change to a client's words (kept beside it) and a comment refused as too long (given
-back), and the API starting documents, commenting and declining. Every form is
+back), the API starting documents, commenting and declining, and an access token made
+(its secret shown once after a redirect, a reload making no other). Every form is
 posted with its page's CSRF token; every answer is checked where a browser lands (or in the
 JSON), and in the database.
 
@@ -20,8 +21,14 @@ import time
 import urllib.error
 from datetime import timedelta
 from http.cookiejar import CookieJar
-from urllib.parse import urlsplit
-from urllib.request import HTTPCookieProcessor, Request, urlopen
+from urllib.parse import urlencode, urlsplit
+from urllib.request import (
+    HTTPCookieProcessor,
+    HTTPRedirectHandler,
+    Request,
+    build_opener,
+    urlopen,
+)
 
 import pyotp
 import pytest
@@ -32,6 +39,7 @@ from flask.sessions import SecureCookieSessionInterface
 from bench.document_form import DocumentForm
 from careplan.db.models import (
     AccountEmail,
+    ApiToken,
     AuditEvent,
     BackupCode,
     Comment,
@@ -45,6 +53,7 @@ from careplan.db.models import (
 )
 from careplan.domain.api_tokens import SCOPES
 from careplan.domain.local_time import service_today
+from careplan.domain.tokens import token_hash
 from careplan.services import api_tokens, pdfs, second_factor, signoff
 from careplan.services.accounts import actor_for
 from tests.factories import (
@@ -232,6 +241,51 @@ def test_documents_are_started_commented_on_and_declined_through_the_api_over_ht
     )
     assert status == 409, again
     assert _count(db, SignatureRecord.document_id == plan) == 1
+
+
+# --- an access token made: its secret shown once, and a reload makes no other -----------------
+
+
+class _NoRedirect(HTTPRedirectHandler):
+    """A browser's view of the answer itself, before it follows the redirect."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_a_token_is_made_once_and_its_secret_shown_once_after_a_redirect_over_http(
+    db, monkeypatch, request
+):
+    monkeypatch.setenv("SECRET_KEY", KEY)  # to read the session cookie gunicorn signs
+    url = request.getfixturevalue("gunicorn_url")
+    person = ClientFactory()
+    browser = Browser(url)
+    browser.sign_in(person)
+    page = browser.get("/me/tokens").read().decode()
+    last_day = (service_today() + timedelta(days=30)).isoformat()
+    form = {"name": "My phone", "scopes": "read", "expires_on": last_day}
+    form["csrf_token"] = CSRF.search(page).group(1)
+
+    # The POST answers with a redirect (no page a reload would send again)...
+    posting = build_opener(HTTPCookieProcessor(_jar(browser)), _NoRedirect)
+    status, _ = _refused(lambda: posting.open(url + "/me/tokens", urlencode(form).encode()))
+    assert status in (302, 303)
+    assert _count(db, ApiToken.user_id == person.id) == 1
+
+    # ...to the page that shows the secret, this once.
+    shown = browser.get("/me/tokens").read().decode()
+    secret = re.search(r'<code id="new-token" class="words">([^<]+)</code>', shown).group(1)
+    assert "My phone" in shown
+    with db.read() as s:
+        assert s.scalar(sa.select(ApiToken.token_hash)) == token_hash(secret)
+        assert secret not in repr(s.execute(sa.select(ApiToken.__table__)).all())
+    assert secret not in str(_serializer().loads(_session_cookie(browser).value))
+
+    # Reloading it makes no token and shows no secret; the token works.
+    again = browser.get("/me/tokens").read().decode()
+    assert secret not in again and 'id="new-token"' not in again and "My phone" in again
+    assert _count(db, ApiToken.user_id == person.id) == 1
+    assert api_call(url, "GET", "/api/v1/reminders", secret)[0] == 200
 
 
 # --- messages, the idle warning, the second step and a forgotten password ----------------------

@@ -422,10 +422,11 @@ PLAIN_RULES: dict[str, PlainRule] = {
     "admin.user_second_factor": PlainRule(
         {"POST": _only("admin", Outcome(400), NOT_FOUND)}, values=_ACCOUNT_OF_CLIENT
     ),
-    # Anyone may make access tokens for themselves; a token's secret is shown once (201).
+    # Anyone may make access tokens for themselves; a token's secret is shown once, on the
+    # page the POST redirects to.
     "me.tokens": PlainRule({"GET": _everyone(Outcome(200))}),
     "me.create_token": PlainRule(
-        {"POST": _everyone(Outcome(201))},
+        {"POST": _everyone(Outcome(302, _go("/me/tokens")))},
         form=lambda c: {"name": "matrix", "scopes": "read", "expires_on": _in_days(30)},
     ),
     # Only its owner revokes a token; nobody owns this one.
