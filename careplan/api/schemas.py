@@ -7,8 +7,8 @@ from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from ..domain.api_tokens import SCOPES
 from ..domain.kinds import KIND_LABELS
-from ..domain.numbers import MAX_WHOLE_NUMBER, is_whole_number
-from ..domain.paging import PAGE_NUMBER_PROBLEM
+from ..domain.numbers import MAX_WHOLE_NUMBER, is_whole_number, number_problem
+from ..domain.paging import PAGE_NUMBER
 from ..domain.signoff import State
 from ..domain.supervision import SORTS, DashState
 
@@ -38,9 +38,11 @@ class WholeNumber(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def _counting(problem: str, most: int = MAX_WHOLE_NUMBER, **kwargs) -> WholeNumber:
-    """A page number or a count in a query string: `problem` is what is said of anything
-    else, whether not a number at all, below 1 (-5) or too large (99999999999)."""
+def _query_number(what: str, most: int = MAX_WHOLE_NUMBER, **kwargs) -> WholeNumber:
+    """A number in a query string, from 1 (a page number, a count, an id): anything else,
+    whether not a number at all, below 1 (-5) or too large (99999999999), is told which
+    numbers there are (careplan.domain.numbers.number_problem)."""
+    problem = number_problem(what, most)
     return WholeNumber(
         text=True,
         validate=validate.Range(min=1, max=most, error=problem),
@@ -68,13 +70,13 @@ class Strict(Schema):
 
 
 class PageQuery(Strict):
-    page = _counting(
-        PAGE_NUMBER_PROBLEM,
+    page = _query_number(
+        PAGE_NUMBER,
         load_default=1,
         metadata={"description": f"From 1 to {MAX_WHOLE_NUMBER}."},
     )
-    per_page = _counting(
-        f"Please give a number of items per page from 1 to {MAX_PER_PAGE}.",
+    per_page = _query_number(
+        "a number of items per page",
         MAX_PER_PAGE,
         load_default=DEFAULT_PER_PAGE,
         metadata={"description": f"Items per page, 1 to {MAX_PER_PAGE}."},
@@ -82,22 +84,20 @@ class PageQuery(Strict):
 
 
 class CompareQuery(Strict):
-    older = WholeNumber(required=True, validate=_ID, text=True)
-    newer = WholeNumber(required=True, validate=_ID, text=True)
+    older = _query_number("a version number", required=True)
+    newer = _query_number("a version number", required=True)
 
 
 class DashboardQuery(Strict):
     """The web dashboard's filters, by the same names."""
 
-    team = WholeNumber(validate=_ID, text=True, metadata={"description": "A team's id."})
-    key_worker = WholeNumber(
-        validate=_ID, text=True, metadata={"description": "A key worker's id."}
-    )
+    team = _query_number("a team's id", metadata={"description": "A team's id."})
+    key_worker = _query_number("a key worker's id", metadata={"description": "A key worker's id."})
     state = fields.String(validate=validate.OneOf([s.value for s in DashState]))
     due_from = fields.Date()
     due_to = fields.Date()
     sort = fields.String(validate=validate.OneOf(list(SORTS)))
-    page = _counting(PAGE_NUMBER_PROBLEM)
+    page = _query_number(PAGE_NUMBER)
 
 
 class NewDocument(Strict):

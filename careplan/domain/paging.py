@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .numbers import MAX_WHOLE_NUMBER
+from .numbers import number_problem
 
 T = TypeVar("T")
 
-# For a page number that is not one (-5, "abc", 99999999999): true whatever was given, where
-# "Not a valid integer." is not true of -5, nor "Please choose from the list." of anything typed.
-PAGE_NUMBER_PROBLEM = f"Please give a page number from 1 to {MAX_WHOLE_NUMBER:,}."
+PAGE_NUMBER = "a page number"
+# Not "Please choose from the list." of a page number typed into an address either.
+PAGE_NUMBER_PROBLEM = number_problem(PAGE_NUMBER)
 
 
 @dataclass(frozen=True)

@@ -552,6 +552,26 @@ def test_a_page_number_refused_says_what_would_do(client, world, token_for, raw)
     ]
 
 
+@pytest.mark.parametrize("raw", ["-5", "0", "99999999999", "abc"])
+def test_a_version_or_an_id_refused_in_the_query_says_which_numbers_there_are(
+    client, world, token_for, raw
+):
+    """As a page number: not "Not a valid integer." for -5, nor a Range's wording for 0."""
+    compare = f"/api/v1/documents/{world.own_plan}/compare"
+    board = "/api/v1/supervision/dashboard"
+    asked = [
+        (compare, world.own.client, {"older": raw, "newer": "1"}, "older", "a version number"),
+        (compare, world.own.client, {"older": "1", "newer": raw}, "newer", "a version number"),
+        (board, world.own.supervisor, {"team": raw}, "team", "a team's id"),
+        (board, world.own.supervisor, {"key_worker": raw}, "key_worker", "a key worker's id"),
+    ]
+    for path, person, args, name, what in asked:
+        response = client.get(path, query_string=args, headers=bearer(token_for(person)))
+        assert assert_error(response, 422)["fields"] == {
+            name: [f"Please give {what} from 1 to 2,147,483,647."]
+        }
+
+
 @pytest.mark.parametrize("value", ["2", 2.0, True, None])
 def test_numbers_in_a_body_are_json_integers(client, world, token_for, value):
     response = client.post(
