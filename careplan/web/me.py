@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import segno
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import (
     Blueprint,
     current_app,
@@ -211,6 +215,8 @@ DEFAULT_TOKEN_DAYS = 90
 
 # The flash category that carries a new token's secret to the page the POST redirects to.
 NEW_TOKEN = "new_token"
+# Long enough for the redirect; a secret never collected is not shown days later.
+NEW_TOKEN_CARRIED_SECONDS = 300
 
 
 @bp.get("/me/tokens")
@@ -247,19 +253,31 @@ def create_token():
     except ContentInvalid as err:
         return tokens(err.errors, 422)
     # Redirected, so reloading the page makes no second token. The secret rides in the
-    # session (its signed cookie, never the database) to the one page that follows, which
-    # pops it.
-    flash({"id": made.token.id, "secret": made.secret}, NEW_TOKEN)
+    # session to the one page that follows, which pops it; never in the database.
+    sealed = _token_sealer().encrypt(made.secret.encode()).decode()
+    flash({"id": made.token.id, "secret": sealed}, NEW_TOKEN)
     return redirect(url_for("me.tokens"))
+
+
+def _token_sealer() -> Fernet:
+    """The session is a signed cookie that anyone holding it can read (a proxy's log, the
+    browser's cookie store): the secret crosses it encrypted, with a key of its own derived
+    from the app's secret key."""
+    key = HKDF(SHA256(), 32, salt=None, info=b"careplan: a new access token on its way")
+    return Fernet(base64.urlsafe_b64encode(key.derive(current_app.secret_key.encode())))
 
 
 def _just_made(listed: list[api_tokens.TokenView]) -> api_tokens.NewToken | None:
     """The token the POST before this page made, with its secret: gone from the session once
     read, so the page shows it this once and a reload does not."""
     for carried in get_flashed_messages(category_filter=[NEW_TOKEN]):
+        try:
+            secret = _token_sealer().decrypt(carried["secret"], ttl=NEW_TOKEN_CARRIED_SECONDS)
+        except InvalidToken:  # left uncollected too long, or sealed under another key
+            continue
         for token in listed:
             if token.id == carried["id"]:
-                return api_tokens.NewToken(carried["secret"], token)
+                return api_tokens.NewToken(secret.decode(), token)
     return None
 
 

@@ -17,6 +17,7 @@ from careplan.domain.local_time import service_today, start_of_day, time_zone
 from careplan.domain.tokens import token_hash
 from careplan.services import api_tokens
 from careplan.services.accounts import actor_for
+from careplan.web import me
 from tests import factories
 from tests.api.conftest import assert_error, bearer
 from tests.conftest import FAST_ARGON2, csrf_token, login
@@ -69,18 +70,37 @@ def test_a_token_is_made_on_its_page_shown_once_and_kept_as_a_hash(client, db):
     assert "Last used" in client.get("/me/tokens").get_data(as_text=True)
 
 
-def test_a_new_token_s_secret_is_shown_on_its_own_page_and_nowhere_else(client, db):
+def test_a_new_token_s_secret_crosses_the_session_encrypted(client, db):
     login(client, ClientFactory())
     assert _make_on_page(client).status_code == 302
     with client.session_transaction() as session:
-        [(_, carried)] = session["_flashes"]
+        carried = str(dict(session))  # what the signed, readable cookie holds
+
+    secret = NEW_TOKEN.search(client.get("/me/tokens").get_data(as_text=True)).group(1)
+
     with db.read() as s:
-        assert s.scalar(sa.select(ApiToken.token_hash)) == token_hash(carried["secret"])
+        assert s.scalar(sa.select(ApiToken.token_hash)) == token_hash(secret)
+    assert secret not in carried
+
+
+def test_a_new_token_s_secret_is_shown_on_its_own_page_and_nowhere_else(client, db):
+    login(client, ClientFactory())
+    assert _make_on_page(client).status_code == 302
 
     elsewhere = client.get("/me/account").get_data(as_text=True)  # another tab got there first
 
-    assert carried["secret"] not in elsewhere
-    assert carried["secret"] not in client.get("/me/tokens").get_data(as_text=True)
+    assert not NEW_TOKEN.search(elsewhere)
+    assert not NEW_TOKEN.search(client.get("/me/tokens").get_data(as_text=True))
+
+
+def test_a_new_token_s_secret_left_uncollected_is_not_shown_later(client, db, monkeypatch):
+    login(client, ClientFactory())
+    monkeypatch.setattr(me, "NEW_TOKEN_CARRIED_SECONDS", -1)  # already too long ago
+    assert _make_on_page(client).status_code == 302
+
+    page = client.get("/me/tokens").get_data(as_text=True)
+
+    assert not NEW_TOKEN.search(page) and "Not used yet" in page  # made, not shown
 
 
 def test_an_administrator_sees_no_secret_of_anyone(client, db):
