@@ -30,10 +30,11 @@ class TokenRequest:
     expires_on: date
 
 
-def first_last_day(today: date) -> date:
-    """The earliest day a token may be chosen to work until (the service's days): the
-    refusal and the date box's `min` both say this day, so a phone offers no earlier one."""
-    return today + timedelta(days=1)
+def last_day_choices(today: date) -> tuple[date, date]:
+    """The earliest and the latest day a token may be chosen to work until (the service's
+    days): the refusals and the date box's `min` and `max` all say these days, so a phone
+    offers no other."""
+    return today + timedelta(days=1), today + MAX_LIFETIME
 
 
 def check_request(name: str, scopes: Iterable[str], expires_on: str | date, today: date):
@@ -55,10 +56,14 @@ def check_request(name: str, scopes: Iterable[str], expires_on: str | date, toda
             day = None
     if not isinstance(day, date):
         errors["expires_on"] = "Please give the last day it works, for example 2027-03-01."
-    elif day < (first := first_last_day(today)):
-        errors["expires_on"] = f"Please choose {long_date(first)} or later."
-    elif day > today + MAX_LIFETIME:
-        errors["expires_on"] = "A token can work for a year at most. Please choose an earlier day."
+    else:
+        first, last = last_day_choices(today)
+        if day < first:
+            errors["expires_on"] = f"Please choose {long_date(first)} or later."
+        elif day > last:
+            errors["expires_on"] = (
+                f"A token can work for a year at most. Please choose {long_date(last)} or earlier."
+            )
     if errors:
         raise ContentInvalid(errors)
     return TokenRequest(name, chosen, day)

@@ -24,7 +24,7 @@ from flask_login import current_user, login_required, login_user
 
 from ..db.models import utcnow
 from ..domain.account_rules import PRONOUN_SUGGESTIONS
-from ..domain.api_tokens import SCOPES, first_last_day
+from ..domain.api_tokens import SCOPES, last_day_choices
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_day
 from ..domain.numbers import whole_number
@@ -234,7 +234,7 @@ def tokens(errors: dict | None = None, status: int = 200):
         new=_just_made(listed),
         now=now,
         default_expiry=(today + timedelta(days=DEFAULT_TOKEN_DAYS)).isoformat(),
-        first_day=first_last_day(today).isoformat(),
+        last_day_choices=[day.isoformat() for day in last_day_choices(today)],
     ), status
 
 

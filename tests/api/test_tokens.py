@@ -140,8 +140,10 @@ def test_a_token_needs_a_name_scopes_and_an_expiry_within_a_year(client, db, for
 def test_the_date_box_offers_no_day_that_is_refused_and_the_refusal_names_the_first(client, db):
     login(client, ClientFactory())
     tomorrow = service_today() + timedelta(days=1)
+    in_a_year = service_today() + timedelta(days=365)
     page = client.get("/me/tokens").get_data(as_text=True)
-    assert re.search(r'<input id="expires_on"[^>]* min="' + tomorrow.isoformat() + '"', page)
+    box = f' min="{tomorrow.isoformat()}" max="{in_a_year.isoformat()}"'
+    assert re.search(r'<input id="expires_on"[^>]*' + box, page)
 
     refused = _make_on_page(client, expires_on=service_today().isoformat())
 
@@ -176,9 +178,13 @@ def test_a_token_works_until_its_last_day_ends_where_the_service_is(db, monkeypa
         api_tokens.create(db, owner, "phone", ["read"], date(2026, 6, 1), now)
 
 
-def test_a_year_is_the_longest_a_token_lasts():
-    with pytest.raises(ContentInvalid):
+def test_a_year_is_the_longest_a_token_lasts_and_the_refusal_names_the_last_day():
+    with pytest.raises(ContentInvalid) as refused:
         api_tokens.check_request("x", ["read"], date(2028, 1, 2), date(2027, 1, 1))
+    assert refused.value.errors == {
+        "expires_on": "A token can work for a year at most. Please choose 1 January 2028 or "
+        "earlier."
+    }
     assert api_tokens.check_request("x", ["read"], date(2028, 1, 1), date(2027, 1, 1))
 
 
