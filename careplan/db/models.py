@@ -599,11 +599,11 @@ class Reminder(Delivered, Base):
 
 class AccountEmail(Delivered, Base):
     """An e-mail telling someone about their own account (their password changed, the second
-    step turned on or off, a backup code used, signing in paused, their address changed:
-    careplan.services.account_emails.KINDS), kept from the transaction that caused it until
-    the mail server has accepted it. Written with the change, so a crash, a restart or a mail
-    server that is down loses none of them; claimed and retried like the reminders
-    (careplan.reminders.sender)."""
+    step turned on or off, a backup code used, signing in paused, their address changed, a new
+    password asked for while the account is closed: careplan.services.account_emails.KINDS),
+    kept from the transaction that caused it until the mail server has accepted it. Written
+    with the change, so a crash, a restart or a mail server that is down loses none of them;
+    claimed and retried like the reminders (careplan.reminders.sender)."""
 
     __tablename__ = "account_emails"
 

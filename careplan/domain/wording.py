@@ -43,6 +43,15 @@ _TO_OTHERS = {
 }
 _LABELS = {"administrator": Role.ADMIN, "system": None}
 
+# Whom someone asks about their own account, said to them. A client may not know who
+# manages accounts: they ask the people they work with, who ask for them (as the account page
+# says); everyone else asks an administrator.
+_WHO_TO_ASK = {
+    Role.CLIENT: "the people you work with at the service (your key worker, for example)",
+    Role.ADMIN: "another administrator of the service",
+}
+_STAFF_ASK = "an administrator of the service"
+
 
 def role_of(value: object) -> Role | None:
     """A role from its value ("key_worker") or its label ("key worker", "Key worker")."""
@@ -55,6 +64,21 @@ def role_of(value: object) -> Role | None:
         return Role(text.replace(" ", "_"))
     except ValueError:
         return None
+
+
+def who_to_ask(role: object) -> str:
+    """Whom the owner of an account asks about it (it was closed, signing in to it was
+    paused). An unknown role is spoken to as a client is."""
+    kind = role_of(role)
+    return _WHO_TO_ASK.get(kind or Role.CLIENT, _STAFF_ASK)
+
+
+def account_closed(role: object) -> str:
+    """Said at sign-in to the owner of a closed account, once their password was right."""
+    return (
+        "This account has been closed by the service, so you cannot sign in with it. If you "
+        f"need it again, please ask {who_to_ask(role)}."
+    )
 
 
 def person(

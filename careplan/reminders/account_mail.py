@@ -1,7 +1,8 @@
 """E-mails about a person's own account: a link to choose a password, "your password was
 changed", "the second step when signing was turned on or off", "one of your backup codes was
-used", "signing in is paused", "the address was changed". Discreet like every other e-mail
-(careplan.reminders.messages): they never say what kind of service this is.
+used", "signing in is paused", "the address was changed", "the account is closed". Discreet
+like every other e-mail (careplan.reminders.messages): they never say what kind of service
+this is.
 
 A link is sent at once, from a short-lived thread, so that asking for one answers in the same
 time whether or not the address has an account; if sending fails the person can simply ask
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from ..domain.local_time import DEFAULT_TIME_ZONE, show, time_zone
 from ..domain.second_factor import backup_codes_left
 from ..domain.tokens import new_token
+from ..domain.wording import who_to_ask
 from ..services import account_emails, throttle
 from . import messages
 from .mail import build_message, mailer_from_config, message_id
@@ -109,6 +111,18 @@ def email_now_here_email(
     )
 
 
+def account_closed_email(
+    role: str, when: datetime | None = None, zone: str = DEFAULT_TIME_ZONE
+) -> messages.Email:
+    """A new password was asked for on the sign-in page, but the service closed the account:
+    no link, and whom to ask."""
+    when = long_time(when or datetime.now(UTC), zone)
+    return messages.Email(
+        messages.render("account_closed_subject.txt"),
+        messages.render("account_closed_body.txt", when=when, who=who_to_ask(role)) + "\n",
+    )
+
+
 def account_email(
     kind: str, detail: dict, at: datetime, base_url: str, zone: str = DEFAULT_TIME_ZONE
 ) -> messages.Email:
@@ -128,6 +142,8 @@ def account_email(
         return email_changed_email(at, zone)
     if kind == account_emails.EMAIL_NOW_HERE:
         return email_now_here_email(base_url + "/login", at, zone)
+    if kind == account_emails.ACCOUNT_CLOSED:
+        return account_closed_email(detail.get("role", ""), at, zone)
     if kind == account_emails.SIGNING_IN_PAUSED:
         until = datetime.fromisoformat(detail["until"])
         wording = throttle.lockout_wording(until, base_url, zone)

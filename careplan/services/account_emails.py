@@ -2,7 +2,8 @@
 
 The service that makes a change (a new password, the second step turned on or off, a backup
 code used, signing in paused) writes its e-mail in the same transaction, so the e-mail exists
-exactly when the change does. The app then sends it at once from a thread of its own
+exactly when the change does; so does a request for a new password for a closed account (its
+owner is told whom to ask). The app then sends it at once from a thread of its own
 (careplan.reminders.account_notices); what that attempt cannot send, because the mail server
 is down or the process is stopped, the reminder senders send later with the same claims,
 leases and back-off as reminders (careplan.reminders.sender).
@@ -34,6 +35,9 @@ BACKUP_CODE_USED = "backup_code_used"  # detail: {"left": how many are left}
 SIGNING_IN_PAUSED = "signing_in_paused"  # detail: {"until": ISO 8601 moment}
 EMAIL_CHANGED = "email_changed"  # sent to the address the account had before
 EMAIL_NOW_HERE = "email_now_here"  # and to the new one: this is where you sign in now
+# A new password asked for on the sign-in page, for an account the service closed: no link,
+# but whom to ask. detail: {"role": the account's role}
+ACCOUNT_CLOSED = "account_closed"
 
 # Every kind, and what it is about as an administrator's page lists them.
 ABOUT = {
@@ -44,6 +48,7 @@ ABOUT = {
     SIGNING_IN_PAUSED: "Signing in was paused after wrong passwords",
     EMAIL_CHANGED: "Their e-mail address was changed (told to the old address)",
     EMAIL_NOW_HERE: "Their e-mail address was changed (told to the new address)",
+    ACCOUNT_CLOSED: "A new password was asked for while the account was closed",
 }
 KINDS = tuple(ABOUT)
 RECENT = 10

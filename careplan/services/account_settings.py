@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database
-from ..db.models import PasswordLink, User, utcnow
+from ..db.models import AccountEmail, PasswordLink, User, utcnow
 from ..domain.account_rules import Profile, clean_profile, new_password_problems
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role, own_records_of
@@ -131,32 +131,59 @@ def void_links(s: Session, user_id: int) -> None:
 def request_reset(db: Database, email: str, ip: str = "", now: datetime | None = None):
     """A link for the account with this e-mail address, or None when there is no such active
     account or it already had RESET_LINKS_PER_HOUR links in the last hour. The caller answers
-    the same either way, so the form does not reveal who has an account."""
+    the same either way, so the form does not reveal who has an account. The owner of a
+    closed account gets no link (it could not be used) but an e-mail saying whom to ask, at
+    most as often as links go."""
     now = now or utcnow()
     email = (email or "").strip().lower()
     if not email or len(email) > 320:
         return None
     with db.write() as s:
-        user = s.scalar(select(User).where(User.email == email, User.active.is_(True)))
-        if user is None:
+        user = s.scalar(select(User).where(User.email == email))
+        if user is None or _asked_too_often(s, user, now):
             return None
-        recent = s.scalar(
+        if user.active:
+            link = _issue(s, user, "reset", now, None)
+        else:
+            link = None
+            account_emails.queue(
+                s, user, account_emails.ACCOUNT_CLOSED, {"role": user.role}, now=now
+            )
+        audit.record(
+            s, Actor(user.id, Role(user.role), user.display_name, ip), "account.reset_requested",
+            "user", user.id, client_id=client_id_of(user),
+            detail={} if user.active else {"closed": True},
+        )  # fmt: skip
+    if link is None:
+        account_emails.send_soon(db)
+    return link
+
+
+def _asked_too_often(s: Session, user: User, now: datetime) -> bool:
+    """RESET_LINKS_PER_HOUR links in the last hour, or as many e-mails saying the account is
+    closed: a form anyone can fill in floods nobody's inbox either way."""
+    since = now - timedelta(hours=1)
+    if user.active:
+        sent = (
             select(func.count())
             .select_from(PasswordLink)
             .where(
                 PasswordLink.user_id == user.id,
                 PasswordLink.purpose == "reset",
-                PasswordLink.created_at > now - timedelta(hours=1),
+                PasswordLink.created_at > since,
             )
         )
-        if recent >= RESET_LINKS_PER_HOUR:
-            return None
-        link = _issue(s, user, "reset", now, None)
-        audit.record(
-            s, Actor(user.id, Role(user.role), user.display_name, ip), "account.reset_requested",
-            "user", user.id, client_id=client_id_of(user),
-        )  # fmt: skip
-        return link
+    else:
+        sent = (
+            select(func.count())
+            .select_from(AccountEmail)
+            .where(
+                AccountEmail.recipient_id == user.id,
+                AccountEmail.kind == account_emails.ACCOUNT_CLOSED,
+                AccountEmail.created_at > since,
+            )
+        )
+    return s.scalar(sent) >= RESET_LINKS_PER_HOUR
 
 
 def welcome_pending(s: Session, user_id: int, now: datetime) -> bool:

@@ -22,9 +22,10 @@ from ..db.models import (
 from ..domain.account_rules import full_name_problem, new_password_problems, plain_name
 from ..domain.local_time import service_day
 from ..domain.roles import Role
+from ..domain.wording import account_closed
 from . import audit, crisis_alerts, passwords, reviews
 from .actor import Actor
-from .errors import Invalid, NotFound
+from .errors import Invalid, NotFound, ServiceError
 from .signoff import refresh_states_for_client
 from .throttle import throttle_for
 
@@ -198,19 +199,30 @@ def add_supervisor(
             )
 
 
+class AccountClosed(ServiceError):
+    """The right password for an account the service closed. Said only after the right
+    password, so the sign-in form tells nobody else whether an address has an account."""
+
+    def __init__(self, role: str):
+        super().__init__(account_closed(role))
+
+
 def authenticate(db: Database, email: str, password: str, address: str) -> User | None:
-    """The account for this e-mail address and password, or None. Wrong passwords are
-    counted per e-mail address typed (known or not, alike) and per `address` the attempt came
-    from; too many, and TooManyAttempts is raised before the password is tried."""
+    """The account for this e-mail address and password, or None; AccountClosed when the
+    password is right but the account was closed. Wrong passwords are counted per e-mail
+    address typed (known or not, alike) and per `address` the attempt came from; too many, and
+    TooManyAttempts is raised before the password is tried."""
     account = email.strip().lower()
     throttle = throttle_for(db)
     throttle.before_password_check(account, address)
     with db.read() as s:
-        user = s.scalar(select(User).where(User.email == account, User.active.is_(True)))
+        user = s.scalar(select(User).where(User.email == account))
     if not passwords.verify(user.password_hash if user else None, password):
         throttle.password_refused(account, address)
         return None
     throttle.password_accepted(account)
+    if not user.active:
+        raise AccountClosed(user.role)
     return user
 
 

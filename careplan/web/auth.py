@@ -54,6 +54,8 @@ def login():
         except TooManyAttempts as paused:
             page = render_template("auth/login.html", error=str(paused), email=email)
             return page, 429, {"Retry-After": str(paused.retry_after)}
+        except accounts.AccountClosed as closed:
+            return render_template("auth/login.html", error=str(closed), email=email), 403
         if user is None:
             error = "That e-mail address and password do not match an account. Please try again."
         else:

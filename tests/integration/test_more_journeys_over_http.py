@@ -242,7 +242,16 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     fresh = Browser(url)
     login = fresh.get("/login").read().decode()
     signing_in = {"email": circle.client.email, "password": PASSWORD}
-    assert _refused(lambda: fresh.post("/login", signing_in, login))[0] == 401
+    status, told = _refused(lambda: fresh.post("/login", signing_in, login))
+    # The right password, so its owner is told why, and whom to ask.
+    assert status == 403 and "This account has been closed by the service" in told
+    assert "please ask the people you work with at the service" in told
+    # A forgotten password: no link, but its mailbox is told the same.
+    form = fresh.get("/forgot-password").read().decode()
+    path, told = landed(fresh.post("/forgot-password", {"email": circle.client.email}, form))
+    assert path == "/forgot-password" and "If there is an account for" in told
+    closed = _mail_to(inbox, circle.client.email, "Your account is closed").get_content()
+    assert "no password can be chosen for it" in closed and "/set-password/" not in closed
 
     # Reopened, it signs in again; and a link to choose a new password goes to its owner.
     path, page = landed(
@@ -256,7 +265,8 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
         assert s.scalars(
             sa.select(PasswordLink.purpose).where(PasswordLink.user_id == circle.client.id)
         ).all() == ["reset"]
-    assert "/set-password/" in _mail_to(inbox, circle.client.email).get_content()
+    link = _mail_to(inbox, circle.client.email, "Choosing a new password").get_content()
+    assert "/set-password/" in link
     path, _ = landed(fresh.post("/login", signing_in, login))
     assert path == f"/clients/{circle.client.id}"
 

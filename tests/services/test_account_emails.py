@@ -141,6 +141,8 @@ def test_the_app_sends_it_at_once_when_it_can(smtp_app, smtp_server, db):
         ("signing_in_paused", {"until": "2027-01-05T10:30:00+00:00"}, "5 January 2027"),
         ("email_changed", {}, "no longer signs in"),
         ("email_now_here", {}, "sign in with this address"),
+        ("account_closed", {"role": "client"}, "please ask the people you work with"),
+        ("account_closed", {"role": "key_worker"}, "please ask an administrator of the service"),
     ],
 )
 def test_each_kind_is_written_discreetly(kind, detail, says):

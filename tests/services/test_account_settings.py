@@ -111,6 +111,28 @@ def test_no_link_for_unknown_or_closed_accounts_and_at_most_three_an_hour(db, pe
         account_settings.check_link(db, links[0].token)
 
 
+def test_a_closed_account_asking_for_a_link_is_e_mailed_whom_to_ask_at_most_three_an_hour(
+    db, person
+):
+    admin = actor_for(AdminFactory())
+    admin_accounts.set_active(db, admin, person.id, False)
+    asked = [account_settings.request_reset(db, person.email, "192.0.2.9") for _ in range(4)]
+    assert asked == [None] * 4  # no link: it could not be used
+    later = utcnow() + timedelta(hours=1, minutes=1)
+    assert account_settings.request_reset(db, person.email, now=later) is None
+    with db.read() as s:
+        told = s.execute(
+            sa.select(AccountEmail.to_address, AccountEmail.kind, AccountEmail.detail)
+        ).all()
+        links = s.scalar(sa.select(sa.func.count()).select_from(PasswordLink))
+        events = s.scalars(
+            sa.select(AuditEvent.detail).where(AuditEvent.action == "account.reset_requested")
+        ).all()
+    # Three in the hour, then one more an hour later: like links, never a flood.
+    assert told == [(person.email, "account_closed", {"role": "client"})] * 4
+    assert links == 0 and events == [{"closed": True}] * 4
+
+
 def test_links_sent_to_a_corrected_address_stop_working(db):
     admin = actor_for(AdminFactory())
     client_id, welcome = admin_accounts.create(

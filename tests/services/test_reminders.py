@@ -632,6 +632,9 @@ def _every_rendering(today: date):
     yield "e-mail address changed", moved.subject + "\n" + moved.body
     here = account_mail.email_now_here_email("https://app.example.org/login")
     yield "e-mail address now here", here.subject + "\n" + here.body
+    for role in ("client", "key_worker", "admin"):
+        closed = account_mail.account_closed_email(role)
+        yield f"account closed {role}", closed.subject + "\n" + closed.body
 
 
 def test_every_message_template_is_discreet():
@@ -662,6 +665,8 @@ def test_every_message_template_is_discreet():
         "email_changed_body.txt",
         "email_now_here_subject.txt",
         "email_now_here_body.txt",
+        "account_closed_subject.txt",
+        "account_closed_body.txt",
         "alert_subject.txt",
         "alert_body.txt",
         "alert_notification.txt",

@@ -105,6 +105,29 @@ def test_a_forgotten_password_is_replaced_through_an_emailed_link(smtp_app, smtp
     assert "still signed in" not in told
 
 
+def test_a_forgotten_password_for_a_closed_account_is_answered_in_its_mailbox(
+    smtp_app, smtp_server, db
+):
+    """The page says what it says for any address; only the account's own mailbox learns it
+    was closed, and whom to ask."""
+    _, inbox = smtp_server
+    worker = KeyWorkerFactory()
+    admin = login(smtp_app.test_client(), AdminFactory())
+    assert _post(admin, f"/admin/users/{worker.id}/active", active="no").status_code == 302
+    web = smtp_app.test_client()
+    closed = _post(web, "/forgot-password", email=worker.email)
+    unknown = _post(web, "/forgot-password", email="nobody@example.org")
+    assert closed.status_code == unknown.status_code == 200
+    assert _as_anyone(closed, worker.email) == _as_anyone(unknown, "nobody@example.org")
+
+    [(to, message)] = _mail(inbox)
+    assert to == [worker.email] and message["Subject"] == "Your account is closed"
+    told = " ".join(message.get_content().split())
+    assert "has been closed by the service, so no password can be chosen for it" in told
+    assert "please ask an administrator of the service" in told  # staff: not "key worker"
+    assert "/set-password/" not in told and indiscretions(message["Subject"] + told) == []
+
+
 def test_changing_the_password_keeps_this_session_and_ends_the_others(smtp_app, smtp_server, db):
     _, inbox = smtp_server
     person = ClientFactory()

@@ -78,22 +78,51 @@ def test_e_mail_addresses_are_matched_whatever_their_case(client, circle):
     assert _signed_in(client, circle)
 
 
-@pytest.mark.parametrize("case", ["wrong_password", "unknown_email", "inactive_account"])
+def _close(db, user_id: int) -> None:
+    with db.write() as s:
+        s.execute(sa.update(User).where(User.id == user_id).values(active=False))
+
+
+@pytest.mark.parametrize("case", ["wrong_password", "unknown_email", "closed_wrong_password"])
 def test_a_failed_sign_in_says_the_same_thing_whatever_was_wrong(client, db, circle, case):
     email, password = circle.client.email, PASSWORD
-    if case == "wrong_password":
-        password = "not the password at all"
-    elif case == "unknown_email":
+    if case == "unknown_email":
         email = "nobody-here@example.org"
     else:
-        with db.write() as s:
-            s.execute(sa.update(User).where(User.id == circle.client.id).values(active=False))
+        password = "not the password at all"
+    if case == "closed_wrong_password":
+        _close(db, circle.client.id)
 
     response = _sign_in(client, email, password)
 
     assert response.status_code == 401
     assert _login_error(response) == LOGIN_ERROR
     assert not _signed_in(client, circle)
+
+
+@pytest.mark.parametrize(
+    "who, ask",
+    [
+        ("client", "please ask the people you work with at the service (your key worker, for"),
+        ("key_worker", "please ask an administrator of the service."),
+        ("supervisor", "please ask an administrator of the service."),
+        ("advocate", "please ask an administrator of the service."),
+        ("admin", "please ask another administrator of the service."),
+    ],
+)
+def test_the_right_password_for_a_closed_account_says_it_is_closed_and_whom_to_ask(
+    client, db, circle, who, ask
+):
+    """Only after the right password: to anyone else a closed account is one more address
+    that does not match (above)."""
+    person = getattr(circle, who)
+    _close(db, person.id)
+    response = _sign_in(client, person.email, PASSWORD)
+    assert response.status_code == 403
+    said = _login_error(response)
+    assert said.startswith("This account has been closed by the service, so you cannot sign in")
+    assert ask in said
+    assert client.get("/me/account").status_code == 302  # not signed in
 
 
 def test_wrong_password_and_unknown_e_mail_give_identical_pages(client, circle):
