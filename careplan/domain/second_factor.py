@@ -120,8 +120,11 @@ def accepted_step(secret: str, code: str, at: datetime, last_used: int | None) -
     return None
 
 
-def backup_codes_left(left: int) -> str:
-    """How many backup codes the person has left, and what to do about it."""
+def backup_codes_left(left: int, step_off: bool = False) -> str:
+    """How many backup codes the person has left, and what to do about it. `step_off`: the
+    code was used to turn the second step off, which removes every code."""
+    if step_off:
+        return "It turned the second step off, which removes all your backup codes."
     if left == 0:
         return "That was your last one: make new ones on your account page."
     if left <= 3:
@@ -129,10 +132,10 @@ def backup_codes_left(left: int) -> str:
     return f"You have {left} left."
 
 
-def backup_code_used_wording(left: int) -> str:
+def backup_code_used_wording(left: int, step_off: bool = False) -> str:
     """What the person is told in the app when one of their backup codes was used."""
     return (
         "One of your backup codes was used to confirm it was you. "
-        f"{backup_codes_left(left)} If it was not you, change your password now and tell the "
-        "service."
+        f"{backup_codes_left(left, step_off)} If it was not you, change your password now and "
+        "tell the service."
     )

@@ -75,16 +75,19 @@ def second_factor_email(
 
 
 def backup_code_used_email(
-    left: int, link: str, when: datetime | None = None, zone: str = DEFAULT_TIME_ZONE
+    left: int,
+    link: str,
+    when: datetime | None = None,
+    zone: str = DEFAULT_TIME_ZONE,
+    step_off: bool = False,
 ) -> messages.Email:
-    """One of the person's backup codes was used in place of their app's code."""
+    """One of the person's backup codes was used in place of their app's code (`step_off`:
+    to turn the second step off, which removes every code)."""
     when = long_time(when or datetime.now(UTC), zone)
+    left_now = backup_codes_left(left, step_off)
     return messages.Email(
         messages.render("backup_code_used_subject.txt"),
-        messages.render(
-            "backup_code_used_body.txt", when=when, left=backup_codes_left(left), link=link
-        )
-        + "\n",
+        messages.render("backup_code_used_body.txt", when=when, left=left_now, link=link) + "\n",
     )
 
 
@@ -137,7 +140,8 @@ def account_email(
         on = kind == account_emails.SECOND_FACTOR_ON
         return second_factor_email(on, account, at, zone, bool(detail.get("by_service")))
     if kind == account_emails.BACKUP_CODE_USED:
-        return backup_code_used_email(int(detail["left"]), account, at, zone)
+        step_off = bool(detail.get("step_off"))
+        return backup_code_used_email(int(detail["left"]), account, at, zone, step_off)
     if kind == account_emails.EMAIL_CHANGED:
         return email_changed_email(at, zone)
     if kind == account_emails.EMAIL_NOW_HERE:

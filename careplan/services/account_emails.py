@@ -31,7 +31,8 @@ log = logging.getLogger("careplan.reminders")
 PASSWORD_CHANGED = "password_changed"
 SECOND_FACTOR_ON = "second_factor_on"
 SECOND_FACTOR_OFF = "second_factor_off"
-BACKUP_CODE_USED = "backup_code_used"  # detail: {"left": how many are left}
+# detail: {"left": how many are left}, and "step_off": true when it turned the step off
+BACKUP_CODE_USED = "backup_code_used"
 SIGNING_IN_PAUSED = "signing_in_paused"  # detail: {"until": ISO 8601 moment}
 EMAIL_CHANGED = "email_changed"  # sent to the address the account had before
 EMAIL_NOW_HERE = "email_now_here"  # and to the new one: this is where you sign in now

@@ -129,11 +129,13 @@ def replace_backup_codes(db: Database, actor: Actor, password: str, code: str) -
 
 def turn_off(db: Database, actor: Actor, password: str, code: str) -> None:
     """The person removes it themselves: password and a current code."""
-    _confirm(db, actor, password, code)
+    _confirm(db, actor, password, code, turns_step_off=True)
     _remove(db, actor, actor.id, "account.second_factor_off")
 
 
-def _confirm(db: Database, actor: Actor, password: str, code: str) -> None:
+def _confirm(
+    db: Database, actor: Actor, password: str, code: str, turns_step_off: bool = False
+) -> None:
     if not status(db, actor).on:
         raise Invalid("The second step is not on.")
     passwords.confirm_identity(
@@ -143,6 +145,7 @@ def _confirm(db: Database, actor: Actor, password: str, code: str) -> None:
         "That password is not right. Nothing was changed.",
         code=code,
         code_refused=passwords.CODE_REFUSED + " Nothing was changed.",
+        turns_step_off=turns_step_off,
     )
 
 

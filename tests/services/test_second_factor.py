@@ -26,6 +26,7 @@ from careplan.db.models import (
 )
 from careplan.domain import second_factor as rules
 from careplan.domain.errors import ContentInvalid
+from careplan.reminders import account_mail
 from careplan.reminders.messages import indiscretions
 from careplan.services import account_settings, pdfs, reviews, second_factor, signoff
 from careplan.services.accounts import actor_for
@@ -316,6 +317,24 @@ def test_new_backup_codes_replace_the_old_and_turning_off_removes_them(db, circl
         assert s.scalar(sa.select(sa.func.count()).select_from(BackupCode)) == 0
     with pytest.raises(Invalid):
         second_factor.replace_backup_codes(db, person, PASSWORD, fresh[1])
+
+
+def test_a_backup_code_that_turns_the_step_off_says_no_codes_are_left(db, circle):
+    """Turning the step off removes every backup code: the person is not told they have
+    nine left, in the app or by e-mail."""
+    _, codes = turned_on_with_codes(db, circle.client)
+    person = actor_for(circle.client)
+    second_factor.turn_off(db, person, PASSWORD, codes[0])
+    with db.read() as s:
+        (notice,) = s.scalars(sa.select(Notification.text)).all()
+        kept = s.scalars(
+            sa.select(AccountEmail).where(AccountEmail.kind == "backup_code_used")
+        ).one()
+    email = account_mail.account_email(kept.kind, kept.detail, kept.created_at, ISSUER)
+    for said in (notice, " ".join(email.body.split())):
+        assert "9 left" not in said and "make new ones" not in said
+        assert "It turned the second step off, which removes all your backup codes" in said
+    assert indiscretions(notice + email.body) == []
 
 
 def test_a_refused_signature_or_review_uses_up_no_code(db, circle):
