@@ -51,6 +51,11 @@ def full_name_problem(name: str, what: str = "A person") -> str | None:
     return None
 
 
+# A "change" to the same password would end every other session and e-mail "your password was
+# changed" while changing nothing.
+SAME_AS_NOW = "That is the password you have now. Please choose a different one."
+
+
 def new_password_problems(password: str, repeated: str, email: str = "") -> dict[str, str]:
     """What is wrong with a new password, by form field ("password", "password_again")."""
     if len(password) < MIN_PASSWORD_LENGTH:

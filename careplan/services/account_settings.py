@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import AccountEmail, PasswordLink, User, utcnow
-from ..domain.account_rules import Profile, clean_profile, new_password_problems
+from ..domain.account_rules import SAME_AS_NOW, Profile, clean_profile, new_password_problems
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role, own_records_of
 from ..domain.tokens import looks_like_token, new_token, token_hash
@@ -81,9 +81,10 @@ def save_profile(db: Database, actor: Actor, preferred_name: str, pronouns: str)
 
 
 def change_password(db: Database, actor: Actor, current: str, new: str, repeated: str) -> int:
-    """Check the current password, set the new one and sign out every other session; the
-    person is e-mailed, so a change they did not make does not go unnoticed. Returns the
-    account's new session epoch, so the session that asked can stay signed in."""
+    """Check the current password, set the new one (not the same again) and sign out every
+    other session; the person is e-mailed, so a change they did not make does not go
+    unnoticed. Returns the account's new session epoch, so the session that asked can stay
+    signed in."""
     with db.read() as s:
         email = s.scalar(select(User.email).where(User.id == actor.id))
     problems = new_password_problems(new, repeated, email or "")
@@ -93,6 +94,9 @@ def change_password(db: Database, actor: Actor, current: str, new: str, repeated
         )
     except ContentInvalid as err:
         problems = {"current_password": err.errors["password"], **problems}
+    else:
+        if new == current:
+            problems.setdefault("password", SAME_AS_NOW)
     if problems:
         raise ContentInvalid(problems)
     new_hash = passwords.hash_password(new)

@@ -48,6 +48,22 @@ def test_changing_the_password_needs_the_current_one_and_changes_nothing_otherwi
     assert after.session_epoch == person.session_epoch
 
 
+def test_the_password_it_has_now_is_refused_as_the_new_one(db, person):
+    with pytest.raises(ContentInvalid) as err:
+        account_settings.change_password(db, actor_for(person), PASSWORD, PASSWORD, PASSWORD)
+    assert err.value.errors == {
+        "password": "That is the password you have now. Please choose a different one."
+    }
+    after = _user(db, person.id)
+    assert after.session_epoch == person.session_epoch  # nobody was signed out
+    with db.read() as s:  # nor told of a change
+        assert s.scalar(sa.select(sa.func.count()).select_from(AccountEmail)) == 0
+    # A wrong current password is said as such, whatever the new one.
+    with pytest.raises(ContentInvalid) as err:
+        account_settings.change_password(db, actor_for(person), NEW, NEW, NEW)
+    assert set(err.value.errors) == {"current_password"}
+
+
 def test_a_changed_password_ends_other_sessions_and_old_links(db, person):
     link = account_settings.request_reset(db, person.email)
     epoch = account_settings.change_password(db, actor_for(person), PASSWORD, NEW, NEW)

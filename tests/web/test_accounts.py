@@ -143,6 +143,13 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(smtp_app, 
     summary = html[html.index('id="error-summary"') :]
     assert summary.index('href="#current_password"') < summary.index("<form")
     assert 'action="/me/account/password#error-summary"' in html
+    same = _post(here, "/me/account/password", current_password=PASSWORD, password=PASSWORD,
+                 password_again=PASSWORD)  # fmt: skip
+    html = same.get_data(True)
+    assert same.status_code == 422 and "That is the password you have now." in html
+    summary = html[html.index('id="error-summary"') :]
+    assert summary.index('href="#password"') < summary.index("<form")
+    assert elsewhere.get("/me/account").status_code == 200  # nothing changed: still signed in
     done = _post(here, "/me/account/password", current_password=PASSWORD, password=NEW,
                  password_again=NEW)  # fmt: skip
     assert done.status_code == 302
