@@ -45,14 +45,21 @@ def password_changed_email(
     when: datetime | None = None,
     zone: str = DEFAULT_TIME_ZONE,
     stayed_signed_in: bool = False,
+    first: bool = False,
 ) -> messages.Email:
     """`stayed_signed_in`: changed on the account page, where that one session carries on;
-    a password chosen through an e-mailed link leaves nobody signed in."""
+    a password chosen through an e-mailed link leaves nobody signed in. `first`: the account
+    had no password before (nobody was signed in)."""
     when = long_time(when or datetime.now(UTC), zone)
     body = messages.render(
-        "password_changed_body.txt", when=when, link=link, stayed_signed_in=stayed_signed_in
+        "password_changed_body.txt",
+        when=when,
+        link=link,
+        stayed_signed_in=stayed_signed_in,
+        first=first,
     )
-    return messages.Email(messages.render("password_changed_subject.txt"), body + "\n")
+    subject = messages.render("password_changed_subject.txt", first=first)
+    return messages.Email(subject, body + "\n")
 
 
 def second_factor_email(
@@ -134,8 +141,8 @@ def account_email(
     base_url = base_url.rstrip("/")
     account = base_url + "/me/account"
     if kind == account_emails.PASSWORD_CHANGED:
-        stayed = bool(detail.get("stayed_signed_in"))
-        return password_changed_email(base_url + "/forgot-password", at, zone, stayed)
+        stayed, first = bool(detail.get("stayed_signed_in")), bool(detail.get("first"))
+        return password_changed_email(base_url + "/forgot-password", at, zone, stayed, first)
     if kind in (account_emails.SECOND_FACTOR_ON, account_emails.SECOND_FACTOR_OFF):
         on = kind == account_emails.SECOND_FACTOR_ON
         return second_factor_email(on, account, at, zone, bool(detail.get("by_service")))

@@ -27,7 +27,9 @@ from .reminders import ReminderSettings, claimable
 
 log = logging.getLogger("careplan.reminders")
 
-# detail: {"stayed_signed_in": true} when changed on the account page, whose session carries on
+# detail: {"stayed_signed_in": true} when changed on the account page, whose session carries
+# on; {"first": true} when it was the account's first password, chosen from a link the service
+# sent after the welcome link
 PASSWORD_CHANGED = "password_changed"
 SECOND_FACTOR_ON = "second_factor_on"
 SECOND_FACTOR_OFF = "second_factor_off"
@@ -52,6 +54,7 @@ ABOUT = {
     ACCOUNT_CLOSED: "A new password was asked for while the account was closed",
 }
 KINDS = tuple(ABOUT)
+FIRST_PASSWORD = "Their first password was chosen"  # PASSWORD_CHANGED with "first"
 RECENT = 10
 
 
@@ -107,7 +110,7 @@ def recent_for(s: Session, user_id: int, limit: int = RECENT) -> list[AccountEma
     )
     return [
         AccountEmailView(
-            ABOUT.get(r.kind, r.kind),
+            FIRST_PASSWORD if (r.detail or {}).get("first") else ABOUT.get(r.kind, r.kind),
             r.to_address,
             r.created_at,
             r.status,

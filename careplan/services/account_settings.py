@@ -193,18 +193,24 @@ def _asked_too_often(s: Session, user: User, now: datetime) -> bool:
 def welcome_pending(s: Session, user_id: int, now: datetime) -> bool:
     """Whether the account's welcome link is still waiting to be used: nobody has chosen a
     password for it yet (choosing one, by any link, ends every other link)."""
+    return s.scalar(_unused_welcome(user_id).where(PasswordLink.expires_at > now)) is not None
+
+
+def no_password_yet(s: Session, user_id: int) -> bool:
+    """Whether the account's welcome link was never used, even if it has run out: nobody has
+    chosen a password for it yet (as above)."""
+    return s.scalar(_unused_welcome(user_id)) is not None
+
+
+def _unused_welcome(user_id: int):
     return (
-        s.scalar(
-            select(PasswordLink.id)
-            .where(
-                PasswordLink.user_id == user_id,
-                PasswordLink.purpose == "welcome",
-                PasswordLink.used_at.is_(None),
-                PasswordLink.expires_at > now,
-            )
-            .limit(1)
+        select(PasswordLink.id)
+        .where(
+            PasswordLink.user_id == user_id,
+            PasswordLink.purpose == "welcome",
+            PasswordLink.used_at.is_(None),
         )
-        is not None
+        .limit(1)
     )
 
 
@@ -288,6 +294,8 @@ def use_link(
     with db.write() as s:
         # Read again under the write lock: of two people using one link at once, one wins.
         link, user = _usable_link(s, token, now, for_update=True)
+        # Asked before the new password ends the welcome link.
+        first = no_password_yet(s, user.id)
         link.used_at = now
         _set_password(s, user, new_hash)
         audit.record(
@@ -297,8 +305,11 @@ def use_link(
         )  # fmt: skip
         if link.purpose != "welcome":
             # As for a change on the account page: a record in the mailbox, and a warning if
-            # someone else used the link. (A first password is the owner's start, not news.)
-            account_emails.queue(s, user, account_emails.PASSWORD_CHANGED)
+            # someone else used the link. (A first password chosen from the welcome link is
+            # the owner's start, not news; from a link the service sent later, it is said as
+            # chosen, not changed.)
+            told = {"first": True} if first else None
+            account_emails.queue(s, user, account_emails.PASSWORD_CHANGED, told)
         email = user.email
     # Whoever chose it holds the account's mailbox: the pause on wrong passwords for this
     # account ends, so the page's "sign in with it" is true (the connection's count stays).

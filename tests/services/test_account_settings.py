@@ -11,7 +11,9 @@ import sqlalchemy as sa
 from careplan.db.models import AccountEmail, AuditEvent, PasswordLink, User, utcnow
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.local_time import service_day
+from careplan.reminders import account_mail
 from careplan.services import (
+    account_emails,
     account_settings,
     accounts,
     admin_accounts,
@@ -105,6 +107,40 @@ def test_choosing_a_first_password_sends_no_password_changed_e_mail(db):
     account_settings.use_link(db, welcome.token, NEW, NEW)
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(AccountEmail)) == 0
+
+
+@pytest.mark.parametrize("welcome", ["waiting", "expired"])
+def test_a_first_password_chosen_through_a_link_the_service_sent_is_said_as_chosen(db, welcome):
+    """The owner never had a password: the welcome link was lost, or ran out, and an
+    administrator sent a link to choose a new one."""
+    admin = actor_for(AdminFactory())
+    person_id, _ = admin_accounts.create(db, admin, "new@example.org", "New Person", "client", None)
+    if welcome == "expired":
+        with db.write() as s:
+            s.execute(sa.update(PasswordLink).values(expires_at=utcnow() - timedelta(minutes=1)))
+    first = admin_accounts.send_password_link(db, admin, person_id)
+    account_settings.use_link(db, first.token, NEW, NEW)
+    # Once there is a password, a new one is a change again.
+    later = admin_accounts.send_password_link(db, admin, person_id)
+    account_settings.use_link(db, later.token, "another new password", "another new password")
+    with db.read() as s:
+        kept = s.scalars(sa.select(AccountEmail).order_by(AccountEmail.id)).all()
+        admin_page = account_emails.recent_for(s, person_id)
+    said = [
+        account_mail.account_email(k.kind, k.detail, k.created_at, "https://x.org") for k in kept
+    ]
+    assert [e.subject for e in said] == [
+        "Your first password was chosen",
+        "Your password was changed",
+    ]
+    body = " ".join(said[0].body.split())
+    assert "The first password for this e-mail address's account was chosen on" in body
+    assert "was changed" not in body and "signed out" not in body  # nobody was signed in
+    assert "If this was not you, please choose a new password straight away" in body
+    assert [e.about for e in admin_page] == [
+        "Their password was changed",
+        "Their first password was chosen",
+    ]
 
 
 def test_only_a_hash_of_the_link_is_kept(db, person):

@@ -620,6 +620,8 @@ def _every_rendering(today: date):
         yield f"password link {purpose}", link.subject + "\n" + link.body
     changed = account_mail.password_changed_email("https://app.example.org/forgot-password")
     yield "password changed", changed.subject + "\n" + changed.body
+    first = account_mail.password_changed_email("https://x.example.org/forgot-password", first=True)
+    yield "first password chosen", first.subject + "\n" + first.body
     for on in (True, False):
         step = account_mail.second_factor_email(on, "https://app.example.org/me/account")
         yield f"second step {on}", step.subject + "\n" + step.body
