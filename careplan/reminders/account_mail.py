@@ -157,7 +157,7 @@ def account_email(
         return account_closed_email(detail.get("role", ""), at, zone)
     if kind == account_emails.SIGNING_IN_PAUSED:
         until = datetime.fromisoformat(detail["until"])
-        wording = throttle.lockout_wording(until, base_url, zone)
+        wording = throttle.lockout_wording(until, base_url, zone, detail.get("role"))
         return messages.Email(wording.subject, wording.body)
     raise ValueError(f"Unknown account e-mail: {kind}")
 

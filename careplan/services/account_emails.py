@@ -35,7 +35,7 @@ SECOND_FACTOR_ON = "second_factor_on"
 SECOND_FACTOR_OFF = "second_factor_off"
 # detail: {"left": how many are left}, and "step_off": true when it turned the step off
 BACKUP_CODE_USED = "backup_code_used"
-SIGNING_IN_PAUSED = "signing_in_paused"  # detail: {"until": ISO 8601 moment}
+SIGNING_IN_PAUSED = "signing_in_paused"  # detail: {"until": ISO 8601 moment, "role": theirs}
 EMAIL_CHANGED = "email_changed"  # sent to the address the account had before
 EMAIL_NOW_HERE = "email_now_here"  # and to the new one: this is where you sign in now
 # A new password asked for on the sign-in page, for an account the service closed: no link,

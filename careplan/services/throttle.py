@@ -34,6 +34,7 @@ from ..db import rate_limits
 from ..db.engine import Database, in_brief
 from ..db.models import Notification, User
 from ..domain.local_time import DEFAULT_TIME_ZONE, local, show, time_zone
+from ..domain.wording import who_to_ask
 from . import account_emails, audit
 from .errors import ServiceError
 
@@ -287,9 +288,10 @@ class LockoutWording:
 
 
 def lockout_wording(
-    until: datetime, base_url: str, zone: str = DEFAULT_TIME_ZONE
+    until: datetime, base_url: str, zone: str = DEFAULT_TIME_ZONE, role: str | None = None
 ) -> LockoutWording:
-    """Discreet, like the reminders: it never says what the account is for."""
+    """Discreet, like the reminders: it never says what the account is for. `role`: the
+    account's, for whom to tell (a client their key worker; staff an administrator)."""
     when = show(until, time_zone(zone))
     what = (
         "A wrong password was typed for your account several times, so signing in and "
@@ -297,7 +299,7 @@ def lockout_wording(
     )
     advice = (
         "If that was you, you can try again after that time. If it was not you, please tell "
-        "the people you work with at the service (your key worker, for example)."
+        f"{who_to_ask(role)}."
     )
     return LockoutWording(
         in_app=f"{what} {advice}",
@@ -320,7 +322,7 @@ def record_lockout(
         s.add(
             Notification(
                 user_id=user.id,
-                text=lockout_wording(until, "", zone).in_app,
+                text=lockout_wording(until, "", zone, user.role).in_app,
                 link="/me/notifications",
             )
         )
@@ -328,6 +330,9 @@ def record_lockout(
             s, None, "account.lockout", "user", user.id, detail={"until": until.isoformat()}
         )
         account_emails.queue(
-            s, user, account_emails.SIGNING_IN_PAUSED, {"until": until.isoformat()}
+            s,
+            user,
+            account_emails.SIGNING_IN_PAUSED,
+            {"until": until.isoformat(), "role": user.role},
         )
         return True

@@ -11,17 +11,23 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AccountEmail, utcnow
+from careplan.db.models import AccountEmail, Notification, utcnow
 from careplan.domain.errors import ContentInvalid
 from careplan.reminders import account_mail
 from careplan.reminders.mail import SmtpMailer, row_message_id
 from careplan.reminders.messages import indiscretions
 from careplan.reminders.sender import send_pending
-from careplan.services import account_emails, account_settings, admin_accounts
+from careplan.services import account_emails, account_settings, admin_accounts, throttle
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid
 from careplan.services.reminders import ReminderSettings
-from tests.factories import PASSWORD, AdminFactory, ClientFactory
+from tests.factories import (
+    PASSWORD,
+    AdminFactory,
+    ClientFactory,
+    KeyWorkerFactory,
+    SupervisorFactory,
+)
 from tests.smtp import SECRET, USER, free_port
 
 NEW = "a long new password nobody guesses"
@@ -150,6 +156,33 @@ def test_each_kind_is_written_discreetly(kind, detail, says):
     email = account_mail.account_email(kind, detail, utcnow(), "https://app.example.org/")
     assert says in email.body
     assert indiscretions(email.subject + " " + email.body) == []
+
+
+@pytest.mark.parametrize(
+    "role, tell",
+    [
+        ("client", "please tell the people you work with at the service (your key worker, for"),
+        ("key_worker", "please tell an administrator of the service."),
+        ("supervisor", "please tell an administrator of the service."),
+        ("admin", "please tell another administrator of the service."),
+    ],
+)
+def test_a_pause_after_wrong_passwords_says_whom_to_tell_in_words_for_the_owner(
+    db, no_sender_in_the_app, role, tell
+):
+    """A client tells the people they work with; staff have no key worker to tell."""
+    person = {"client": ClientFactory, "key_worker": KeyWorkerFactory,
+              "supervisor": SupervisorFactory, "admin": AdminFactory}[role]()  # fmt: skip
+    until = utcnow() + timedelta(minutes=15)
+    assert throttle.record_lockout(db, person.email, until)
+    [kept] = _kept(db)
+    email = account_mail.account_email(kept.kind, kept.detail, kept.created_at, SETTINGS.base_url)
+    with db.read() as s:
+        notice = s.scalar(sa.select(Notification.text).where(Notification.user_id == person.id))
+    for said in (" ".join(email.body.split()), notice):
+        assert tell in said and indiscretions(said) == []
+        if role != "client":
+            assert "key worker" not in said
 
 
 def test_an_unknown_kind_is_refused(db):
