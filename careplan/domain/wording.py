@@ -89,10 +89,13 @@ def person(
     reader_is_client: bool,
     client_name: str = "",
     former: bool = False,
+    never_theirs: bool = False,
 ) -> str:
     """How to name someone to the reader: "you", "Alex", "Kim, your key worker".
     ``client_name`` is the name the client goes by (their preferred name, where given);
-    ``former``: a key worker who no longer holds the client ("Kim, your former key worker")."""
+    ``former``: a key worker who no longer holds the client ("Kim, your former key worker");
+    ``never_theirs``: a key worker who never held them, such as a colleague who answered for
+    their key worker ("Sam, a key worker", as the client's access log says)."""
     if is_reader:
         return "you"
     kind = role_of(role)
@@ -101,6 +104,8 @@ def person(
         return client_name or name
     if kind is None:
         return name
+    if never_theirs and kind is Role.KEY_WORKER:
+        return f"{name}, a key worker"
     if former and kind is Role.KEY_WORKER:
         if reader_is_client:
             return f"{name}, your former key worker"

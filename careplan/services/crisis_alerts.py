@@ -117,6 +117,9 @@ class AlertView:
     # The key worker who holds the client now (None once they left the service): pages name
     # the alert's people by it, as a document's pages do by its sign-off (web.wording.person).
     held_by: int | None = None
+    # Every key worker the client has had: any other who answered (a colleague of theirs)
+    # is not a former one of the client's.
+    theirs: frozenset[int] = frozenset()
 
     @property
     def answered(self) -> bool:
@@ -545,17 +548,19 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
     people = {a.client_id for a in alerts} | {a.raised_by_id for a in alerts}
     people |= {a.key_worker_id for a in alerts if a.key_worker_id}
     people |= {r.user_id for rs in responses.values() for r in rs}
-    # With each client, the key worker who holds them now (none once they left the service).
-    rows = s.execute(
-        select(User, CaseloadLink.key_worker_id)
-        .outerjoin(
-            CaseloadLink,
-            and_(CaseloadLink.client_id == User.id, CaseloadLink.ended_at.is_(None)),
+    # Each client's key workers: the one who holds them now (none once they left the
+    # service), and every one they have had.
+    holders: dict[int, int] = {}
+    theirs: dict[int, set[int]] = {a.client_id: set() for a in alerts}
+    for client_id, worker_id, ended_at in s.execute(
+        select(CaseloadLink.client_id, CaseloadLink.key_worker_id, CaseloadLink.ended_at).where(
+            CaseloadLink.client_id.in_(theirs)
         )
-        .where(User.id.in_(people))
-    ).all()
-    users = {u.id: u for u, _ in rows}
-    holders = {u.id: holder for u, holder in rows}
+    ):
+        theirs[client_id].add(worker_id)
+        if ended_at is None:
+            holders[client_id] = worker_id
+    users = {u.id: u for u in s.scalars(select(User).where(User.id.in_(people)))}
     team_ids = {u.team_id for u in users.values() if u.team_id is not None}
     teams = dict(s.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
 
@@ -592,7 +597,8 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
                 a.raised_by_id,
                 a.key_worker_id,
                 called(client.display_name, client.preferred_name),
-                holders[a.client_id],
+                holders.get(a.client_id),
+                frozenset(theirs[a.client_id]),
             )
         )
     return views

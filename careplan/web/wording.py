@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from flask import Flask
 from flask_login import current_user
 from jinja2 import pass_context
@@ -34,12 +36,15 @@ def person(
     user_id: int | None = None,
     client: str = "",
     holder: int | None | object = _FROM_THE_DOCUMENT,
+    theirs: Container[int] | None = None,
 ) -> str:
     """{{ person(sig.name, sig.role, sig.user_id, doc.client_called) }}: "you", "Alex",
     "Kim, your key worker", "Kim, Alex's key worker". A Named carries its role and id. A key
     worker other than the one who holds the client now is a former one ("Kim, your former
     key worker"), every one of them once the client has left the service. Who holds the
-    client: `holder` (None: nobody), or on a document's pages its sign-off's key worker."""
+    client: `holder` (None: nobody), or on a document's pages its sign-off's key worker.
+    `theirs`: every key worker the client has had, where a page names others too ("Sam, a
+    key worker" answered for theirs); not given, everyone named has held the client."""
     if isinstance(name, wording.Named):
         name, role, user_id = name.name, name.role, name.id
     reader_id, reader_role = _reader(context)
@@ -48,13 +53,16 @@ def person(
         signoff = getattr(context.get("doc"), "signoff", None)
         known = signoff is not None
         holder = getattr(signoff, "key_worker_id", None)  # None as well after the client left
+    not_now = known and user_id is not None and user_id != holder
+    never = not_now and theirs is not None and user_id not in theirs
     return wording.person(
         name,
         role,
         is_reader=user_id is not None and user_id == reader_id,
         reader_is_client=reader_role is Role.CLIENT,
         client_name=client,
-        former=known and user_id is not None and user_id != holder,
+        former=not_now and not never,
+        never_theirs=never,
     )
 
 

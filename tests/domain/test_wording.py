@@ -102,6 +102,17 @@ def test_a_key_worker_who_no_longer_holds_the_client_is_a_former_one():
     )
 
 
+def test_a_key_worker_who_never_held_the_client_is_a_key_worker_as_the_access_log_says():
+    for reader_is_client, client_name in ((True, ""), (False, "Alex"), (False, "")):
+        assert person("Sam", Role.KEY_WORKER, is_reader=False, reader_is_client=reader_is_client,
+                      client_name=client_name, never_theirs=True) == "Sam, a key worker"  # fmt: skip
+    assert in_access_log("Sam", Role.KEY_WORKER, theirs_then=False, theirs_now=False) == (
+        "Sam, a key worker"
+    )
+    assert person("Sam", Role.KEY_WORKER, is_reader=True, reader_is_client=False,
+                  never_theirs=True) == "you"  # fmt: skip
+
+
 def test_the_access_log_names_a_key_worker_by_what_they_were_then_and_are_now():
     def said(then, now):
         return in_access_log("Lee", Role.KEY_WORKER, theirs_then=then, theirs_now=now)

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-from careplan.db.models import User
+from careplan.db.models import User, utcnow
 from careplan.domain.local_time import service_today
-from careplan.services import contingencies, documents, signoff
+from careplan.services import contingencies, crisis_alerts, documents, leaving, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, Circle, make_agreement
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_agreement
 
 TODAY = service_today()
 
@@ -242,3 +242,42 @@ def test_the_reply_page_calls_the_client_by_the_name_they_go_by_and_its_reader_y
     page = words(circle.client)
     assert f"{worker}, your key worker, or someone else in {team} will respond by" in page
     assert "You asked for a short admission on" in page
+
+
+def test_a_colleague_who_answered_for_the_key_worker_is_never_called_a_former_one(app, db, circle):
+    """A key worker of the team who answered a request for help was "your former key worker"
+    on the crisis page, the reply page and the client's start page, though the client was
+    never theirs; the client's own key worker becomes a former one only once they no longer
+    hold them."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    colleague = KeyWorkerFactory(team_id=circle.team.id)
+    doc = make_agreement(circle.key_worker, circle.client)
+    client = actor_for(circle.client)
+    contingencies.request_self_referral(db, client, doc, "2", "", "", TODAY)
+    crisis_alerts.respond(db, actor_for(colleague), doc, "I will phone you at 3pm.", utcnow())
+    contingencies.request_self_referral(db, client, doc, "3", "", "", TODAY)
+    crisis_alerts.respond(db, actor_for(circle.key_worker), doc, "On my way.", utcnow())
+    sam, kim = colleague.display_name, circle.key_worker.display_name
+
+    def words(person, url) -> str:
+        browser = login(app.test_client(), person)
+        html = browser.get(url, follow_redirects=True).get_data(as_text=True)
+        html = html[html.index("<main") :]  # not the signed-in name above it
+        return " ".join(markup.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+    pages = (f"/documents/{doc}/crisis-plan", f"/documents/{doc}/respond", "/")
+    for url in pages:
+        page = words(circle.client, url)
+        assert f"{sam}, a key worker, responded on" in page, url
+        assert f"{kim}, your key worker, responded on" in page, url
+        assert "former" not in page, url
+    for person in (circle.key_worker, circle.supervisor):
+        page = words(person, f"/documents/{doc}/respond")
+        assert f"{sam}, a key worker, responded on" in page and "former" not in page
+
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved.", TODAY)
+    for url in pages:
+        page = words(circle.client, url)
+        assert f"{sam}, a key worker, responded on" in page, url
+        assert f"{kim}, your former key worker, responded on" in page, url
