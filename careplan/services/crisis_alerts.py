@@ -106,13 +106,16 @@ class AlertView:
     raised_by: str
     raised_at: datetime
     respond_by: datetime
-    key_worker: str  # who was asked first; empty if the client had no key worker
+    # Who is asked to respond: the client's key worker now and their team (after a handover,
+    # the new ones: `reach_new_key_worker`), or those asked first while the client has none.
+    # Empty if nobody is.
+    key_worker: str
     team: str
     responses: list[ResponseView] = field(default_factory=list)
     late: bool = False  # nobody answered in time: the supervisors are told
     raised_by_role: str = ""
     raised_by_id: int | None = None
-    key_worker_id: int | None = None
+    key_worker_id: int | None = None  # who `key_worker` is
     client_called: str = ""  # the name the client goes by, which pages use for them
     # The key worker who holds the client now (None once they left the service): pages name
     # the alert's people by it, as a document's pages do by its sign-off (web.wording.person).
@@ -560,6 +563,7 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
         theirs[client_id].add(worker_id)
         if ended_at is None:
             holders[client_id] = worker_id
+    people |= set(holders.values())
     users = {u.id: u for u in s.scalars(select(User).where(User.id.in_(people)))}
     team_ids = {u.team_id for u in users.values() if u.team_id is not None}
     teams = dict(s.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
@@ -578,7 +582,8 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
             ResponseView(name(r.user_id), r.responded_at, r.note, role(r.user_id), r.user_id)
             for r in responses.get(a.id, [])
         ]
-        worker, client = users.get(a.key_worker_id), users[a.client_id]
+        asked = holders.get(a.client_id, a.key_worker_id)
+        worker, client = users.get(asked), users[a.client_id]
         views.append(
             AlertView(
                 a.id,
@@ -595,7 +600,7 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
                 needs_escalation(a.respond_by, now, bool(answers)),
                 role(a.raised_by_id),
                 a.raised_by_id,
-                a.key_worker_id,
+                asked,
                 called(client.display_name, client.preferred_name),
                 holders.get(a.client_id),
                 frozenset(theirs[a.client_id]),

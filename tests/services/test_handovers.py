@@ -16,11 +16,19 @@ from careplan.domain.local_time import service_today
 from careplan.domain.signoff import State
 from careplan.domain.supervision import DashState, Filters
 from careplan.reminders.messages import indiscretions
-from careplan.services import documents, handovers, pdfs, signoff, supervision
+from careplan.services import contingencies, documents, handovers, pdfs, signoff, supervision
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
+from tests.factories import (
+    PASSWORD,
+    Circle,
+    KeyWorkerFactory,
+    SupervisorTeamFactory,
+    TeamFactory,
+    make_agreement,
+    make_plan,
+)
 
 
 @pytest.fixture
@@ -313,3 +321,38 @@ def test_after_a_handover_the_previous_key_worker_is_called_a_former_one(app, db
         words = " ".join(re.sub(r"<[^>]+>", " ", html).split())
         assert f"{old}, your former key worker" in words, url
         assert f"{old}, your key worker" not in words, url
+
+
+def test_a_request_for_help_waiting_through_a_handover_names_who_is_asked_now(app, db, setup):
+    """Once the client was handed over to a key worker of another team, a request for help
+    nobody had answered still said "Kim, your former key worker, or someone else in <Kim's
+    team> will respond by", though the new key worker and their team are the ones asked now."""
+    circle, _doc, _ = setup
+    new_team = TeamFactory()
+    new_worker = KeyWorkerFactory(team_id=new_team.id)
+    SupervisorTeamFactory(supervisor_id=circle.supervisor.id, team_id=new_team.id)
+    agreement = make_agreement(circle.key_worker, circle.client)
+    contingencies.request_self_referral(
+        db, actor_for(circle.client), agreement, "2", "", "", service_today()
+    )
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, new_worker.id, "Cover.")
+    incoming = actor_for(new_worker)
+    for doc in handovers.pending_for_client(db, incoming, circle.client.id).to_read:
+        documents.open_document(db, incoming, doc.id, doc.agreed_version)
+    handovers.acknowledge(db, incoming, circle.client.id)
+    old, new, team = circle.key_worker.display_name, new_worker.display_name, new_team.name
+
+    def words(person, url) -> str:
+        html = login(app.test_client(), person).get(url, follow_redirects=True).get_data(True)
+        html = html[html.index("<main") :]  # not the signed-in name above it
+        return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
+
+    for url in (f"/documents/{agreement}/crisis-plan", f"/documents/{agreement}/respond", "/"):
+        page = words(circle.client, url)
+        assert f"{new}, your key worker, or someone else in {team} will respond by" in page, url
+        assert f"{old}, your former key worker, or someone else" not in page, url
+    assert f"{new} or their team will respond by" in words(circle.client, "/")
+    page = words(new_worker, f"/documents/{agreement}/respond")
+    assert f"You or someone else in {team} will respond by" in page
+    page = words(circle.supervisor, f"/documents/{agreement}/respond")
+    assert f"{new}, " in page and f"key worker, or someone else in {team} will respond by" in page
