@@ -234,6 +234,8 @@ def earlier_review_notice(
 
 # --- handing a client over to another key worker -----------------------------------------------
 # Messages in the app only, never e-mailed: nothing in them says what kind of service this is.
+# `client_name` in them, as in every message to staff, is the name the client goes by
+# (account_rules.called), the name pages call them by.
 
 
 def handover_coming_notice(new_worker: str, current_worker: str = "") -> str:

@@ -153,7 +153,7 @@ def _waiting_documents(role: Role, worker):
 
 def _alert_facts(alerts: list[crisis_alerts.AlertView]) -> list[AlertFacts]:
     return [
-        AlertFacts(a.document_id, a.client_name, a.key_worker, a.raised_at, a.respond_by, a.late)
+        AlertFacts(a.document_id, a.client_called, a.key_worker, a.raised_at, a.respond_by, a.late)
         for a in alerts
         if not a.answered
     ]

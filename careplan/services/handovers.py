@@ -24,6 +24,7 @@ from ..db.models import (
     User,
     utcnow,
 )
+from ..domain.account_rules import called
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from ..domain.wording import (
@@ -168,6 +169,7 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
             ).all()
         )
         to_name = names[to_worker_id]
+        client_called = called(client.display_name, client.preferred_name)
         # Both hear it now, in the app, as "X is now your key worker" later: these notices are
         # never e-mailed (e-mails come only from reminders), so nothing outside the app says
         # what kind of service this is.
@@ -178,7 +180,7 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
         s.add(
             Notification(
                 user_id=to_worker_id,
-                text=handover_to_you_notice(actor.name, client.display_name),
+                text=handover_to_you_notice(actor.name, client_called),
                 link=f"/clients/{client_id}#handover",
             )
         )
@@ -187,7 +189,7 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
             s.add(
                 Notification(
                     user_id=link.key_worker_id,
-                    text=handover_started_notice(actor.name, client.display_name, to_name),
+                    text=handover_started_notice(actor.name, client_called, to_name),
                     link=f"/clients/{client_id}#handover",
                 )
             )
@@ -364,7 +366,9 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
             s.add(
                 Notification(
                     user_id=handover.from_worker_id,
-                    text=taken_over_notice(actor.name, client.display_name),
+                    text=taken_over_notice(
+                        actor.name, called(client.display_name, client.preferred_name)
+                    ),
                 )
             )
         s.flush()

@@ -22,6 +22,7 @@ from ..db.models import (
     User,
     utcnow,
 )
+from ..domain.account_rules import called
 from ..domain.caseload_rules import leaving_problem, validate_leaving_note
 from ..domain.roles import Role
 from ..domain.wording import possessive
@@ -85,10 +86,11 @@ def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -
         if link.key_worker_id != actor.id:
             # Recorded by a supervisor: the key worker hears it from the app too. No link: the
             # client's records are no longer theirs to open.
+            name = called(client.display_name, client.preferred_name)
             s.add(Notification(
                 user_id=link.key_worker_id,
-                text=f"{actor.name} recorded that {client.display_name} has left the service. "
-                     f"{possessive(client.display_name)} records are no longer on your caseload.",
+                text=f"{actor.name} recorded that {name} has left the service. "
+                     f"{possessive(name)} records are no longer on your caseload.",
             ))  # fmt: skip
         s.flush()
         # A draft waits for the client's signature only now: nobody holds the key worker's.

@@ -43,6 +43,7 @@ from ..db.models import (
     SupervisorTeam,
     User,
 )
+from ..domain.account_rules import called
 from ..domain.crisis_alerts import ALERT_RETRY_SECONDS, alert_of
 from ..domain.crisis_alerts import KIND_PREFIXES as ALERT_KIND_PREFIXES
 from ..domain.local_time import DEFAULT_TIME_ZONE, service_day, service_time, start_of_day
@@ -152,7 +153,7 @@ class ReminderSettings:
 @dataclass(frozen=True)
 class ClientContext:
     client_id: int
-    client_name: str
+    client_name: str  # the name the client goes by, as pages call them to staff
     active: bool
     channel: str | None
     worker_id: int | None
@@ -168,6 +169,7 @@ def _contexts(s: Session, client_ids: Iterable[int]) -> dict[int, ClientContext]
         select(
             User.id,
             User.display_name,
+            User.preferred_name,
             User.active,
             User.reminder_channel,
             worker.id,
@@ -181,7 +183,7 @@ def _contexts(s: Session, client_ids: Iterable[int]) -> dict[int, ClientContext]
         .outerjoin(worker, and_(worker.id == CaseloadLink.key_worker_id, worker.active.is_(True)))
         .where(User.id.in_(set(client_ids)))
     ).all()
-    return {r[0]: ClientContext(*r) for r in rows}
+    return {r[0]: ClientContext(r[0], called(r[1], r[2]), *r[3:]) for r in rows}
 
 
 def _supervisors(s: Session, team_ids: Iterable[int | None]) -> dict[int, list[int]]:

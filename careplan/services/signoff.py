@@ -122,8 +122,12 @@ def tell_the_two(
     s: Session, actor: Actor, doc: Document, words: Callable[[bool, str], str], link: str
 ) -> None:
     """A message in the app to the client and their key worker, whichever of them did not do
-    what it tells: `words(reader_is_client, client_name)` says it to each."""
-    client_name = s.scalar(select(User.display_name).where(User.id == doc.client_id))
+    what it tells: `words(reader_is_client, client_name)` says it to each, with the client
+    called by the name they go by, as the document's pages call them."""
+    client = s.execute(
+        select(User.display_name, User.preferred_name).where(User.id == doc.client_id)
+    ).one()
+    client_name = called(*client)
     for reader in (doc.client_id, current_key_worker(s, doc.client_id)):
         if reader is None or reader == actor.id:
             continue

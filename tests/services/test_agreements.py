@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.agreement_library import AgreementLibrary
-from careplan.db.models import AuditEvent, CrisisAlert, Document, Notification
+from careplan.db.models import AuditEvent, CrisisAlert, Document, Notification, User
 from careplan.domain.contingency import NOTHING_AGREED
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.local_time import service_today
@@ -124,6 +124,10 @@ def test_client_key_worker_and_advocate_comment_supervisor_cannot(db, circle, li
 
 
 def test_a_comment_is_a_message_to_whoever_of_the_two_did_not_write_it(db, circle, library):
+    """The key worker's message calls the client by the name they go by, as the document's
+    pages do (it once gave their full name)."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
     doc = start(db, circle, library)
     comments.add_comment(db, actor_for(circle.client), doc, "boundaries", 1, "Not on Fridays.")
     comments.add_comment(db, actor_for(circle.advocate), doc, "contingencies", 1, "Ask first.")
@@ -141,14 +145,14 @@ def test_a_comment_is_a_message_to_whoever_of_the_two_did_not_write_it(db, circl
         "partnership agreement (with self-referral admission)",
     )
     assert sent == [
-        (worker.id, f"{client.display_name} commented on “Boundaries, both sides” in version 1 "
-                    f"of {client.display_name}'s {agreement}.", link),
+        (worker.id, f"Al commented on “Boundaries, both sides” in version 1 of Al's "
+                    f"{agreement}.", link),
         (client.id, f"{advocate.display_name}, your advocate, commented on “When I am not "
                     f"well” in version 1 of your {agreement}.", link),
-        (worker.id, f"{advocate.display_name}, {client.display_name}'s advocate, commented on "
-                    f"“When I am not well” in version 1 of {client.display_name}'s "
-                    f"{agreement}.", link),
+        (worker.id, f"{advocate.display_name}, Al's advocate, commented on “When I am not "
+                    f"well” in version 1 of Al's {agreement}.", link),
     ]  # fmt: skip
+    assert client.display_name not in str(sent)
     assert "Fridays" not in str(sent) and "Ask first" not in str(sent)
 
 

@@ -20,6 +20,7 @@ from careplan.db.models import (
     Notification,
     Reminder,
     Team,
+    User,
     utcnow,
 )
 from careplan.domain.errors import ContentInvalid
@@ -121,6 +122,19 @@ def test_putting_the_plan_into_effect_alerts_the_key_worker_and_their_team(db, t
     # Delivered once: a second run has nothing to send.
     assert not send(db, mailer, alert.raised_at + timedelta(minutes=1))
     assert len(mailer.sent) == 2
+
+
+def test_in_the_app_the_team_is_told_of_the_client_by_the_name_they_go_by(db, team):
+    """As the reply page calls them ("Al asked for a reply"); the message gave their full name."""
+    with db.write() as s:
+        s.get(User, team.client.id).preferred_name = "Al"
+    alert = start_plan(db, team)
+    send(db, RecordingMailer(), alert.raised_at)
+    with db.read() as s:
+        notes = list(s.scalars(sa.select(Notification)))
+    assert len(notes) == 2
+    assert all(n.text.startswith("Al asked for a reply at ") for n in notes)
+    assert not any(team.client.display_name in n.text for n in notes)
 
 
 def _email(team, kind: str, person, due: date) -> Reminder:

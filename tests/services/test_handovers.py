@@ -10,6 +10,7 @@ from careplan.db.models import (
     Handover,
     Notification,
     PdfRender,
+    User,
 )
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.local_time import service_today
@@ -251,26 +252,34 @@ def _messages(db) -> list[tuple[int, str, str]]:
     return [tuple(r) for r in rows]
 
 
+def _goes_by(db, circle, name: str) -> None:
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = name
+
+
 def _told_of_the_start(circle, new_worker, by) -> list[tuple[int, str, str]]:
+    """With the client called "Al", the name they go by (`_goes_by`), as pages call them."""
     client, old = circle.client, circle.key_worker
     return [
         (client.id, f"{new_worker.display_name} is going to be your new key worker. Before "
                     "they take over, they will read the plans you have agreed, so they know "
                     f"what matters to you. Until then, {old.display_name} is still your key "
                     "worker.", "/"),
-        (new_worker.id, f"{by.display_name} is handing {client.display_name} over to you. "
-                        f"Please read {client.display_name}'s agreed plans and say you have "
-                        "read them: then you take over.", f"/clients/{client.id}#handover"),
+        (new_worker.id, f"{by.display_name} is handing Al over to you. Please read Al's "
+                        "agreed plans and say you have read them: then you take over.",
+                        f"/clients/{client.id}#handover"),
     ]  # fmt: skip
 
 
 def test_the_people_a_handover_concerns_are_told_when_it_starts_and_ends(db, setup):
+    """Staff are told of the client by the name they go by (once their full name)."""
     circle, doc, new_worker = setup
+    _goes_by(db, circle, "Al")
     client, old, supervisor = circle.client, circle.key_worker, circle.supervisor
     handovers.start(db, actor_for(supervisor), client.id, new_worker.id, "Kim is leaving.")
     assert _messages(db) == [
         *_told_of_the_start(circle, new_worker, supervisor),
-        (old.id, f"{supervisor.display_name} started handing {client.display_name} over to "
+        (old.id, f"{supervisor.display_name} started handing Al over to "
                  f"{new_worker.display_name}, who takes over once they have read the agreed "
                  "plans.", f"/clients/{client.id}#handover"),
     ]  # fmt: skip
@@ -280,8 +289,7 @@ def test_the_people_a_handover_concerns_are_told_when_it_starts_and_ends(db, set
     handovers.acknowledge(db, actor_for(new_worker), client.id)
     assert _messages(db)[3:] == [
         (client.id, f"{new_worker.display_name} is now your key worker.", "/"),
-        (old.id, f"{new_worker.display_name} has taken over as {client.display_name}'s key "
-                 "worker.", ""),
+        (old.id, f"{new_worker.display_name} has taken over as Al's key worker.", ""),
     ]  # fmt: skip
 
 
@@ -289,6 +297,7 @@ def test_a_key_worker_who_starts_a_handover_is_not_told_what_they_did(db, setup)
     """Only the client and the incoming worker are told: not the worker who started it, nor
     the supervisor, the advocate or another client."""
     circle, _doc, new_worker = setup
+    _goes_by(db, circle, "Al")
     handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Bye.")
     assert _messages(db) == _told_of_the_start(circle, new_worker, circle.key_worker)
 

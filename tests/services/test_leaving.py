@@ -18,6 +18,7 @@ from careplan.db.models import (
     Reminder,
     ReviewLog,
     SelfReferralRequest,
+    User,
     utcnow,
 )
 from careplan.domain import local_time
@@ -145,11 +146,14 @@ def _events(db, action: str) -> list[AuditEvent]:
 
 
 def test_a_supervisor_may_record_it_and_the_key_worker_is_told(db, circle):
+    """Of the client by the name they go by, as pages call them (once their full name)."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
     leaving.record(db, actor_for(circle.supervisor), circle.client.id, "Moved away.", TODAY)
-    assert any(
-        f"{circle.client.display_name} has left the service" in t
-        for t in texts(db, circle.key_worker.id)
-    )
+    assert (
+        f"{circle.supervisor.display_name} recorded that Al has left the service. Al's records "
+        "are no longer on your caseload."
+    ) in texts(db, circle.key_worker.id)
     assert links(db, circle.client.id)[0].ended_by_id == circle.supervisor.id
 
 

@@ -8,7 +8,14 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AuditEvent, Document, Notification, ReviewLog, ReviewRequest
+from careplan.db.models import (
+    AuditEvent,
+    Document,
+    Notification,
+    ReviewLog,
+    ReviewRequest,
+    User,
+)
 from careplan.domain import local_time
 from careplan.domain.attention import Kind
 from careplan.domain.errors import ContentInvalid
@@ -171,6 +178,10 @@ def _messages(db, user) -> list[tuple[str, str]]:
 
 
 def test_the_other_party_is_told_at_once_of_a_request_for_an_earlier_review(db, circle):
+    """The key worker's message calls the client by the name they go by, as the document's
+    pages do (it once gave their full name)."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
     doc = make_plan(circle.key_worker, circle.client)
     agree(db, circle, doc)
     before = {p.id: _messages(db, p) for p in (circle.client, circle.key_worker, circle.advocate)}
@@ -179,10 +190,9 @@ def test_the_other_party_is_told_at_once_of_a_request_for_an_earlier_review(db, 
         db, actor_for(circle.client), doc, wanted.isoformat(), "Things changed at home", TODAY
     )
     new = _messages(db, circle.key_worker)[len(before[circle.key_worker.id]) :]
-    client = circle.client.display_name
     assert new == [
         (
-            f"{client} asked to review their care plan sooner, by "
+            "Al asked to review their care plan sooner, by "
             f"{local_time.long_date(wanted)}. Their reason is on it.",
             f"/documents/{doc}#review",
         )

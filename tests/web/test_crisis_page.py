@@ -281,3 +281,16 @@ def test_a_colleague_who_answered_for_the_key_worker_is_never_called_a_former_on
         page = words(circle.client, url)
         assert f"{sam}, a key worker, responded on" in page, url
         assert f"{kim}, your former key worker, responded on" in page, url
+
+
+def test_the_start_page_asks_staff_to_respond_to_the_client_by_the_name_they_go_by(app, db, circle):
+    """ "Respond to <full name>", where the reply page it leads to says "Al asked for a reply"."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = make_agreement(circle.key_worker, circle.client)
+    contingencies.request_self_referral(db, actor_for(circle.client), doc, "2", "", "", TODAY)
+    page = login(app.test_client(), circle.key_worker).get("/").get_data(as_text=True)
+    page = markup.unescape(page)
+    assert page.count("Respond to Al: asked for help on") == 1  # what needs you now
+    assert re.search(r">Respond to Al</a>", page)  # waiting for a response
+    assert f"Respond to {circle.client.display_name}" not in page
