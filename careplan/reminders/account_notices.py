@@ -1,21 +1,24 @@
 """The app's own attempt to send e-mails about people's accounts as soon as they are written
-(careplan.services.account_emails), and the notice that signing in was paused.
+(careplan.services.account_emails), the notice that signing in was paused, and the link asked
+for on the forgotten-password page.
 
 Each runs in a thread of its own, after the request that caused it was answered: a pause's
-answer then takes no longer when the e-mail address typed belongs to an account (the timing
-would tell who has one), and no answer ever waits for the mail server. What a thread cannot
-send stays in the database for the reminder senders to send later.
+answer, or the forgotten-password page's, then takes no longer when the e-mail address typed
+belongs to an account (the timing would tell who has one), and no answer ever waits for the
+mail server. What a thread cannot send stays in the database for the reminder senders to send
+later; a link that could not be made or sent is asked for again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from ..db.engine import Database
 from ..domain.local_time import DEFAULT_TIME_ZONE
-from ..services import throttle
+from ..services import account_settings, throttle
 from ..services.reminders import ReminderSettings
 from .mail import mailer_from_config
 from .sender import send_account_emails, worker_name
@@ -38,6 +41,13 @@ class AccountNotices:
     def paused(self, account: str, until: datetime) -> None:
         """The throttle's on_lockout: called once for each pause of an account."""
         self._start(self._tell_paused, account, until)
+
+    def reset_asked(
+        self, email: str, ip: str, send_link: Callable[[account_settings.IssuedLink], None]
+    ) -> None:
+        """A new password asked for on the forgotten-password page: the account is looked
+        up, and its link made and handed to `send_link`, after the page has answered."""
+        self._start(self._reset, email, ip, send_link)
 
     def deliver_soon(self) -> None:
         """Send the account e-mails waiting now (called once a change that wrote one has
@@ -66,6 +76,14 @@ class AccountNotices:
             log.exception("Could not record that signing in to an account was paused.")
             return
         self._deliver()
+
+    def _reset(self, email: str, ip: str, send_link) -> None:
+        try:
+            link = account_settings.request_reset(self.db, email, ip)
+            if link is not None:
+                send_link(link)
+        except Exception:  # noqa: BLE001 - the person was told to ask again if nothing comes
+            log.exception("Could not make or send a link asked for to choose a password.")
 
     def _deliver(self) -> None:
         try:

@@ -84,21 +84,34 @@ def forgot_password():
     sent_to = None
     if request.method == "POST":
         sent_to = request.form.get("email", "").strip()[:320]
-        link = account_settings.request_reset(get_db(), sent_to, request.remote_addr or "")
-        if link is not None:
-            email_password_link(link)
+        # Looked up after the answer: finding an account and making its link take time that
+        # a stranger could measure to learn whether an address has an account here.
+        config, urls = current_app.config, current_app.create_url_adapter(request)
+        get_db().account_notices.reset_asked(
+            sent_to,
+            request.remote_addr or "",
+            lambda link: _send_password_link(config, urls, link, by_service=False),
+        )
     return render_template("auth/forgot_password.html", sent_to=sent_to)
 
 
 def email_password_link(link: account_settings.IssuedLink, by_service: bool = False):
-    base = current_app.config["PUBLIC_BASE_URL"]
+    _send_password_link(
+        current_app.config, current_app.create_url_adapter(request), link, by_service
+    )
+
+
+def _send_password_link(config, urls, link: account_settings.IssuedLink, by_service: bool):
+    """`urls`: the request's URL adapter, which builds the link's address outside the
+    request too (from the thread that answers the forgotten-password page)."""
+    path = urls.build("auth.set_password", {"token": link.token})
     account_mail.send_soon(
-        current_app.config,
+        config,
         link.email,
         account_mail.password_link_email(
             link.purpose,
-            base + url_for("auth.set_password", token=link.token),
-            account_mail.long_time(link.expires_at, current_app.config["TIME_ZONE"]),
+            config["PUBLIC_BASE_URL"] + path,
+            account_mail.long_time(link.expires_at, config["TIME_ZONE"]),
             by_service,
         ),
     )
