@@ -120,11 +120,20 @@ def accepted_step(secret: str, code: str, at: datetime, last_used: int | None) -
     return None
 
 
-def backup_codes_left(left: int, step_off: bool = False) -> str:
-    """How many backup codes the person has left, and what to do about it. `step_off`: the
-    code was used to turn the second step off, which removes every code."""
-    if step_off:
+# What a backup code was used for, where that removes or replaces every code, so how many
+# are left says nothing (each is also the key marking it in a kept e-mail's detail).
+TURNS_STEP_OFF = "step_off"
+MAKES_NEW_CODES = "new_codes"
+ENDS_EVERY_CODE = (TURNS_STEP_OFF, MAKES_NEW_CODES)
+
+
+def backup_codes_left(left: int, used_for: str | None = None) -> str:
+    """How many backup codes the person has left, and what to do about it. `used_for`: one of
+    ENDS_EVERY_CODE when the code was used for that (otherwise None)."""
+    if used_for == TURNS_STEP_OFF:
         return "It turned the second step off, which removes all your backup codes."
+    if used_for == MAKES_NEW_CODES:
+        return "It made new backup codes, which replace all your old ones."
     if left == 0:
         return "That was your last one: make new ones on your account page."
     if left <= 3:
@@ -132,10 +141,10 @@ def backup_codes_left(left: int, step_off: bool = False) -> str:
     return f"You have {left} left."
 
 
-def backup_code_used_wording(left: int, step_off: bool = False) -> str:
+def backup_code_used_wording(left: int, used_for: str | None = None) -> str:
     """What the person is told in the app when one of their backup codes was used."""
     return (
         "One of your backup codes was used to confirm it was you. "
-        f"{backup_codes_left(left, step_off)} If it was not you, change your password now and "
+        f"{backup_codes_left(left, used_for)} If it was not you, change your password now and "
         "tell the service."
     )

@@ -18,7 +18,7 @@ import threading
 from datetime import UTC, datetime
 
 from ..domain.local_time import DEFAULT_TIME_ZONE, show, time_zone
-from ..domain.second_factor import backup_codes_left
+from ..domain.second_factor import ENDS_EVERY_CODE, backup_codes_left
 from ..domain.tokens import new_token
 from ..domain.wording import who_to_ask
 from ..services import account_emails, throttle
@@ -86,12 +86,12 @@ def backup_code_used_email(
     link: str,
     when: datetime | None = None,
     zone: str = DEFAULT_TIME_ZONE,
-    step_off: bool = False,
+    used_for: str | None = None,
 ) -> messages.Email:
-    """One of the person's backup codes was used in place of their app's code (`step_off`:
-    to turn the second step off, which removes every code)."""
+    """One of the person's backup codes was used in place of their app's code (`used_for`:
+    to do something that removes or replaces every code, as backup_codes_left says)."""
     when = long_time(when or datetime.now(UTC), zone)
-    left_now = backup_codes_left(left, step_off)
+    left_now = backup_codes_left(left, used_for)
     return messages.Email(
         messages.render("backup_code_used_subject.txt"),
         messages.render("backup_code_used_body.txt", when=when, left=left_now, link=link) + "\n",
@@ -147,8 +147,8 @@ def account_email(
         on = kind == account_emails.SECOND_FACTOR_ON
         return second_factor_email(on, account, at, zone, bool(detail.get("by_service")))
     if kind == account_emails.BACKUP_CODE_USED:
-        step_off = bool(detail.get("step_off"))
-        return backup_code_used_email(int(detail["left"]), account, at, zone, step_off)
+        used_for = next((use for use in ENDS_EVERY_CODE if detail.get(use)), None)
+        return backup_code_used_email(int(detail["left"]), account, at, zone, used_for)
     if kind == account_emails.EMAIL_CHANGED:
         return email_changed_email(at, zone)
     if kind == account_emails.EMAIL_NOW_HERE:

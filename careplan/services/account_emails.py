@@ -33,7 +33,8 @@ log = logging.getLogger("careplan.reminders")
 PASSWORD_CHANGED = "password_changed"
 SECOND_FACTOR_ON = "second_factor_on"
 SECOND_FACTOR_OFF = "second_factor_off"
-# detail: {"left": how many are left}, and "step_off": true when it turned the step off
+# detail: {"left": how many are left}, and "step_off" or "new_codes": true when it turned the
+# step off or made new codes (careplan.domain.second_factor.ENDS_EVERY_CODE)
 BACKUP_CODE_USED = "backup_code_used"
 SIGNING_IN_PAUSED = "signing_in_paused"  # detail: {"until": ISO 8601 moment, "role": theirs}
 EMAIL_CHANGED = "email_changed"  # sent to the address the account had before

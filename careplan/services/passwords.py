@@ -56,7 +56,7 @@ def confirm_identity(
     code: str | None = None,
     code_refused: str = CODE_REFUSED,
     now: datetime | None = None,
-    turns_step_off: bool = False,
+    code_used_for: str | None = None,
 ) -> str:
     """The password typed again at the moment of signing or confirming proves it is this
     person, now. Otherwise raises ContentInvalid on the password field, saying `refused`.
@@ -65,9 +65,10 @@ def confirm_identity(
 
     Where the action asks for the second step (`code` is given, "" when the form had none)
     and the person has turned it on, the code from their app must be right too, and is used
-    up; a wrong one counts as a wrong password. `turns_step_off`: what is confirmed turns the
-    second step off, so a backup code used for it is not said to leave others. Returns how
-    they proved who they are, as a signature records it."""
+    up; a wrong one counts as a wrong password. `code_used_for`: what is confirmed removes or
+    replaces every backup code (one of second_factor.ENDS_EVERY_CODE), so a backup code used
+    for it is not said to leave others. Returns how they proved who they are, as a signature
+    records it."""
     with db.read() as s:
         row = s.execute(_IDENTITY, {"user_id": actor.id}).first()
     stored, email, secret, last_step = row if row else (None, f"#{actor.id}", None, None)
@@ -80,7 +81,7 @@ def confirm_identity(
         throttle.password_accepted(email)
         return second_factor.METHOD_PASSWORD
     if (backup := second_factor.backup_code(code)) is not None:
-        left = _use_backup_code(db, actor, backup, turns_step_off)
+        left = _use_backup_code(db, actor, backup, code_used_for)
         if left is None:
             throttle.password_refused(email, actor.ip)
             raise ContentInvalid({"code": code_refused})
@@ -111,11 +112,11 @@ def _use_step(db, user_id: int, step: int) -> bool:
         return done.rowcount == 1
 
 
-def _use_backup_code(db, actor: Actor, code: str, step_off: bool = False) -> int | None:
+def _use_backup_code(db, actor: Actor, code: str, used_for: str | None = None) -> int | None:
     """Uses up one of the person's backup codes, if it is theirs and unused, and returns how
     many are left (None: not used). They are told in the app and by e-mail, with how many
-    are left (or, `step_off`, that the step is being turned off, which removes them all), so
-    a code used by someone else does not go unnoticed."""
+    are left (or, `used_for`, what it is being used for, which removes or replaces them all),
+    so a code used by someone else does not go unnoticed."""
     with db.write() as s:
         if not backup_codes.use(s, actor.id, code):
             return None
@@ -123,7 +124,7 @@ def _use_backup_code(db, actor: Actor, code: str, step_off: bool = False) -> int
         s.add(
             Notification(
                 user_id=actor.id,
-                text=second_factor.backup_code_used_wording(left, step_off),
+                text=second_factor.backup_code_used_wording(left, used_for),
                 link="/me/account#second-step",
             )
         )
@@ -137,7 +138,7 @@ def _use_backup_code(db, actor: Actor, code: str, step_off: bool = False) -> int
             detail={"left": left},
         )
         user = s.get(User, actor.id)
-        told = {"left": left, "step_off": True} if step_off else {"left": left}
+        told = {"left": left, used_for: True} if used_for else {"left": left}
         account_emails.queue(s, user, account_emails.BACKUP_CODE_USED, told)
         return left
 

@@ -118,7 +118,7 @@ def turn_on(
 def replace_backup_codes(db: Database, actor: Actor, password: str, code: str) -> list[str]:
     """New backup codes in place of all the old ones (used or not): password and a current
     code, from the app or one of the old backup codes."""
-    _confirm(db, actor, password, code)
+    _confirm(db, actor, password, code, second_factor.MAKES_NEW_CODES)
     with db.write() as s:
         user = _locked_with_step_on(s, actor.id)
         codes = backup_codes.replace_all(s, user.id)
@@ -129,13 +129,15 @@ def replace_backup_codes(db: Database, actor: Actor, password: str, code: str) -
 
 def turn_off(db: Database, actor: Actor, password: str, code: str) -> None:
     """The person removes it themselves: password and a current code."""
-    _confirm(db, actor, password, code, turns_step_off=True)
+    _confirm(db, actor, password, code, second_factor.TURNS_STEP_OFF)
     _remove(db, actor, actor.id, "account.second_factor_off")
 
 
 def _confirm(
-    db: Database, actor: Actor, password: str, code: str, turns_step_off: bool = False
+    db: Database, actor: Actor, password: str, code: str, code_used_for: str | None = None
 ) -> None:
+    """`code_used_for`: what is confirmed removes or replaces every backup code (as
+    passwords.confirm_identity says)."""
     if not status(db, actor).on:
         raise Invalid("The second step is not on.")
     passwords.confirm_identity(
@@ -145,7 +147,7 @@ def _confirm(
         "That password is not right. Nothing was changed.",
         code=code,
         code_refused=passwords.CODE_REFUSED + " Nothing was changed.",
-        turns_step_off=turns_step_off,
+        code_used_for=code_used_for,
     )
 
 

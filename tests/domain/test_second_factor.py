@@ -93,3 +93,8 @@ def test_the_person_is_told_how_many_backup_codes_are_left():
     assert "3 left: make new ones" in second_factor.backup_code_used_wording(3)
     last = second_factor.backup_code_used_wording(0)
     assert "That was your last one" in last and "If it was not you" in last
+    # Used to turn the step off or make new codes, it leaves none of the old ones.
+    off = second_factor.backup_code_used_wording(9, second_factor.TURNS_STEP_OFF)
+    assert "removes all your backup codes" in off and "left" not in off
+    new = second_factor.backup_code_used_wording(9, second_factor.MAKES_NEW_CODES)
+    assert "which replace all your old ones" in new and "left" not in new

@@ -630,8 +630,9 @@ def _every_rendering(today: date):
     for left in (0, 2, 9):
         used = account_mail.backup_code_used_email(left, "https://app.example.org/me/account")
         yield f"backup code used {left}", used.subject + "\n" + used.body
-    off = account_mail.backup_code_used_email(9, "https://x.example.org", step_off=True)
-    yield "backup code used to turn the step off", off.subject + "\n" + off.body
+    for used_for in ("step_off", "new_codes"):
+        ended = account_mail.backup_code_used_email(9, "https://x.example.org", used_for=used_for)
+        yield f"backup code used: {used_for}", ended.subject + "\n" + ended.body
     moved = account_mail.email_changed_email()
     yield "e-mail address changed", moved.subject + "\n" + moved.body
     here = account_mail.email_now_here_email("https://app.example.org/login")

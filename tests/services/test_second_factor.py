@@ -337,6 +337,30 @@ def test_a_backup_code_that_turns_the_step_off_says_no_codes_are_left(db, circle
     assert indiscretions(notice + email.body) == []
 
 
+def test_a_backup_code_that_makes_new_ones_says_they_replace_all_the_old(db, circle):
+    """New backup codes replace every old one, used or not: the person is not told they have
+    eight left, in the app or by e-mail (and the old ones are not said to be removed)."""
+    secret, codes = turned_on_with_codes(db, circle.client)
+    person = actor_for(circle.client)
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, person, doc, 1, "signed", "", PASSWORD, code=codes[0])
+    second_factor.replace_backup_codes(db, person, PASSWORD, codes[1])
+    assert account_settings.account(db, person).backup_codes_left == 10
+    with db.read() as s:
+        notices = s.scalars(sa.select(Notification.text).order_by(Notification.id)).all()
+        kept = s.scalars(
+            sa.select(AccountEmail)
+            .where(AccountEmail.kind == "backup_code_used")
+            .order_by(AccountEmail.id)
+        ).all()
+    emails = [account_mail.account_email(k.kind, k.detail, k.created_at, ISSUER) for k in kept]
+    assert "You have 9 left." in notices[-2] and "You have 9 left." in emails[0].body
+    for said in (notices[-1], " ".join(emails[1].body.split())):
+        assert "8 left" not in said and "make new ones" not in said
+        assert "It made new backup codes, which replace all your old ones." in said
+    assert indiscretions(notices[-1] + emails[1].body) == []
+
+
 def test_a_refused_signature_or_review_uses_up_no_code(db, circle):
     """A code works once, so a signature refused for another reason (a key part left empty
     without saying so, a version that is no longer the latest) must not use it: the person

@@ -588,7 +588,11 @@ def test_a_backup_code_signs_once_in_place_of_the_app_and_new_ones_replace_them(
     db.account_notices.wait(30)
     later = _backup_code_mail(_mail(inbox, 3))
     assert len(inbox.envelopes) == 3 and len(later) == 2
-    assert "You have 8 left" in later[1][1].get_content()
+    # Not "8 left": the new codes replaced every old one.
+    assert "It made new backup codes, which replace all your old ones." in " ".join(
+        later[1][1].get_content().split()
+    )
+    assert "8 left" not in later[1][1].get_content()
     with db.read() as s:
         actions = s.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions.count("account.backup_code_used") == 2  # one to sign, one to renew
