@@ -51,6 +51,9 @@ _WHO_TO_ASK = {
     Role.ADMIN: "another administrator of the service",
 }
 _STAFF_ASK = "an administrator of the service"
+# The same, said where nobody is signed in (the forgotten-password page): the reader may be a
+# client or staff, and the page must not tell them apart, so it is true for either.
+ANYONE_ASKS = f"your key worker if you have one, or otherwise {_STAFF_ASK}"
 
 
 def role_of(value: object) -> Role | None:

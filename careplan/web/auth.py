@@ -16,6 +16,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..domain.errors import ContentInvalid
+from ..domain.wording import ANYONE_ASKS
 from ..extensions import get_db
 from ..reminders import account_mail
 from ..services import account_settings, accounts
@@ -92,7 +93,7 @@ def forgot_password():
             request.remote_addr or "",
             lambda link: _send_password_link(config, urls, link, by_service=False),
         )
-    return render_template("auth/forgot_password.html", sent_to=sent_to)
+    return render_template("auth/forgot_password.html", sent_to=sent_to, who_to_ask=ANYONE_ASKS)
 
 
 def email_password_link(link: account_settings.IssuedLink, by_service: bool = False):

@@ -135,6 +135,23 @@ def test_the_forgotten_password_page_answers_before_any_account_is_looked_up(
     assert LINK.search(message.get_content())
 
 
+def test_the_forgotten_password_page_says_whom_to_ask_in_words_true_for_anyone(app, db):
+    """Nobody is signed in, so the page cannot know whether a client or staff is asking (nor
+    may it tell them apart by the address): it names whom each asks, to everyone."""
+    web = app.test_client()
+    pages = [
+        _as_anyone(_post(web, "/forgot-password", email=user.email), user.email)
+        for user in (ClientFactory(), KeyWorkerFactory(), AdminFactory())
+    ]
+    assert pages[0] == pages[1] == pages[2]
+    said = " ".join(pages[0].split())
+    assert (
+        "check the address, or ask your key worker if you have one, or otherwise an "
+        "administrator of the service." in said
+    )
+    assert "or ask your key worker." not in said
+
+
 def test_a_forgotten_password_for_a_closed_account_is_answered_in_its_mailbox(
     smtp_app, smtp_server, db
 ):
