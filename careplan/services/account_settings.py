@@ -190,27 +190,20 @@ def _asked_too_often(s: Session, user: User, now: datetime) -> bool:
     return s.scalar(sent) >= RESET_LINKS_PER_HOUR
 
 
-def welcome_pending(s: Session, user_id: int, now: datetime) -> bool:
-    """Whether the account's welcome link is still waiting to be used: nobody has chosen a
-    password for it yet (choosing one, by any link, ends every other link)."""
-    return s.scalar(_unused_welcome(user_id).where(PasswordLink.expires_at > now)) is not None
-
-
 def no_password_yet(s: Session, user_id: int) -> bool:
     """Whether the account's welcome link was never used, even if it has run out: nobody has
-    chosen a password for it yet (as above)."""
-    return s.scalar(_unused_welcome(user_id)) is not None
-
-
-def _unused_welcome(user_id: int):
+    chosen a password for it yet (choosing one, by any link, ends every other link)."""
     return (
-        select(PasswordLink.id)
-        .where(
-            PasswordLink.user_id == user_id,
-            PasswordLink.purpose == "welcome",
-            PasswordLink.used_at.is_(None),
+        s.scalar(
+            select(PasswordLink.id)
+            .where(
+                PasswordLink.user_id == user_id,
+                PasswordLink.purpose == "welcome",
+                PasswordLink.used_at.is_(None),
+            )
+            .limit(1)
         )
-        .limit(1)
+        is not None
     )
 
 

@@ -258,7 +258,7 @@ def update_details(
 ) -> DetailsSaved:
     """Change a name, e-mail address or team. Says which teams a key worker's move leaves
     with clients in no supervisor's sight, and gives a new welcome link when the address of
-    an account nobody has signed in to yet was corrected."""
+    an account nobody has chosen a password for yet was corrected."""
     require_admin(admin)
     name = plain_name(name)
     email = (email or "").strip().lower()
@@ -287,11 +287,12 @@ def update_details(
             problem = team_problem(user.display_name, _open_clients(s, user.id), team_id)
             if problem:
                 raise Invalid(problem)
-        # Nobody has chosen a password for it yet: the owner (at the corrected address) needs
-        # the welcome link again, not "your password stays the same"; and the old address,
-        # most likely someone else's, is told nothing.
+        # Nobody has chosen a password for it yet (whether or not the welcome link ran out):
+        # the owner (at the corrected address) needs the welcome link again, not "your
+        # password stays the same"; and the old address, most likely someone else's, is told
+        # nothing.
         now = utcnow()
-        welcoming = "email" in changed and account_settings.welcome_pending(s, user.id, now)
+        welcoming = "email" in changed and account_settings.no_password_yet(s, user.id)
         if "email" in changed and not welcoming:
             # To the old address: a change the owner did not ask for does not go unnoticed.
             account_emails.queue(s, user, account_emails.EMAIL_CHANGED)

@@ -270,6 +270,36 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     path, _ = landed(fresh.post("/login", signing_in, login))
     assert path == f"/clients/{circle.client.id}"
 
+    # An address mistyped, found only after the welcome link ran out: its owner, who never
+    # chose a password, gets the welcome link again at the corrected address; the mistyped
+    # one hears nothing more.
+    page = admin.get("/admin/users/new").read().decode()
+    account = {"name": "Fay Holt", "email": "fay@exmaple.org", "role": "client"}
+    path, page = landed(admin.post("/admin/users/new", account, page))
+    with db.write() as s:
+        fay = s.scalar(sa.select(User.id).where(User.email == "fay@exmaple.org"))
+        s.execute(
+            sa.update(PasswordLink)
+            .where(PasswordLink.user_id == fay)
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    _mail_to(inbox, "fay@exmaple.org", "Your new account: choose a password")
+    details = {"name": "Fay Holt", "email": "fay@example.org", "team_id": ""}
+    path, page = landed(admin.post(f"/admin/users/{fay}/details", details, page))
+    assert path == f"/admin/users/{fay}"
+    assert "We have e-mailed fay@example.org a link to choose a password." in page
+    body = _mail_to(inbox, "fay@example.org", "Your new account: choose a password").get_content()
+    link = re.search(r"https?://[^/\s]+(/set-password/[A-Za-z0-9_-]+)", body).group(1)
+    fay_browser = Browser(url)
+    page = fay_browser.get(link).read().decode()
+    chosen = {"password": CHOSEN, "password_again": CHOSEN}
+    path, page = landed(fay_browser.post(link, chosen, page))
+    assert path == "/login" and "Your password is set." in page
+    with db.read() as s:
+        told = s.scalars(sa.select(AccountEmail.kind).where(AccountEmail.recipient_id == fay))
+        assert list(told) == []  # neither "your address changed" nor "sign in here now"
+    assert [to for to, _ in inbox.messages()].count(["fay@exmaple.org"]) == 1
+
 
 def test_without_a_mail_server_a_new_account_is_usable_from_the_link_in_the_log(
     db, gunicorn_url, tmp_path

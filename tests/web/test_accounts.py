@@ -17,6 +17,7 @@ from careplan.db.models import (
     AccountEmail,
     AuditEvent,
     CaseloadLink,
+    PasswordLink,
     ReminderDigest,
     SignatureRecord,
     SupervisorTeam,
@@ -271,12 +272,15 @@ def test_an_administrator_makes_an_account_and_its_owner_chooses_the_password(
     assert "no longer works" in links_part() and "not used" not in links_part()
 
 
+@pytest.mark.parametrize("welcome", ["waiting", "expired"])
 def test_an_address_corrected_before_the_first_password_gets_the_welcome_again(
-    smtp_app, smtp_server, db
+    smtp_app, smtp_server, db, welcome
 ):
     """The likeliest reason to change an address just after making the account: a typo. The
     owner, at the right address, gets a link to choose their first password (not "your
-    password stays the same", as they have none); the mistyped address hears nothing more."""
+    password stays the same", as they have none); the mistyped address hears nothing more.
+    The same when the welcome link ran out before the typo was found: the owner still has no
+    password."""
     _, inbox = smtp_server
     admin = login(smtp_app.test_client(), AdminFactory())
     _post(admin, "/admin/users/new", name="Dana Reyes", email="dana@exmaple.org", role="client")
@@ -284,6 +288,9 @@ def test_an_address_corrected_before_the_first_password_gets_the_welcome_again(
         dana = s.scalar(sa.select(User).where(User.email == "dana@exmaple.org"))
     [(_, first)] = _mail(inbox)
     typo_link = LINK.search(first.get_content()).group(1)
+    if welcome == "expired":
+        with db.write() as s:
+            s.execute(sa.update(PasswordLink).values(expires_at=utcnow() - timedelta(minutes=1)))
 
     saved = _post(admin, f"/admin/users/{dana.id}/details", name="Dana Reyes",
                   email="dana@example.org", team_id="")  # fmt: skip
