@@ -56,7 +56,7 @@ _ORDER = list(Kind)
 class DocumentFacts:
     document_id: int
     client_id: int
-    client_name: str
+    client_name: str  # the name the client goes by, as pages call them to others
     title: str
     signoff_state: str
     head_number: int
@@ -74,7 +74,7 @@ class DocumentFacts:
 @dataclass(frozen=True)
 class HandoverFacts:
     client_id: int
-    client_name: str
+    client_name: str  # the name the client goes by
     from_worker: str
     to_worker: str
     to_worker_id: int

@@ -24,6 +24,7 @@ from ..db.models import (
     User,
     Version,
 )
+from ..domain.account_rules import called
 from ..domain.attention import AlertFacts, DocumentFacts, HandoverFacts, Item, needs_you_now
 from ..domain.local_time import service_day
 from ..domain.roles import Role
@@ -179,7 +180,7 @@ def for_own_records(
         [
             HandoverFacts(
                 records.client_id,
-                records.client_name,
+                records.client_called,
                 handover.from_worker,
                 handover.to_worker,
                 handover.to_worker_id,
@@ -215,8 +216,9 @@ def home(
     handovers: dict[int, HandoverFacts] = {}
     with db.read() as s:
         for row in s.execute(_home_query(actor.role), values):
-            cid, name, wid, wname, doc, *facts = row[:10]
-            to_id, since, from_name, to_name = row[10:]
+            cid, full_name, preferred, wid, wname, doc, *facts = row[:11]
+            to_id, since, from_name, to_name = row[11:]
+            name = called(full_name, preferred)  # the lines speak of the client as pages do
             if doc is not None:
                 documents.append(facts_of(doc, name, wid, wname, *facts))
             if to_id is not None and cid not in handovers:
@@ -250,6 +252,7 @@ def _home_query(role: Role) -> Select:
         select(
             clients.c.id,
             clients.c.display_name,
+            clients.c.preferred_name,
             worker.c.id,
             worker.c.display_name,
             Document,

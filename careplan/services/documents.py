@@ -75,6 +75,7 @@ class ClientRecords:
     documents: list[DocumentSummary]
     access: Access
     client_introduced: str = ""  # the name with how they like to be called, for others
+    client_called: str = ""  # the name they go by, which running text calls them
     handover: handovers.HandoverView | None = None  # a handover waiting to be acknowledged
     left: leaving.LeftService | None = None  # the client has left the service
 
@@ -363,8 +364,9 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
             {"client_id": client_id, "worker_id": worker_id, "today": service_today()},
         ).all()
         summaries = []
+        name = called(client.display_name, client.preferred_name)
         for d, *facts in rows:
-            card = attention.facts_of(d, client.display_name, worker_id, worker, *facts)
+            card = attention.facts_of(d, name, worker_id, worker, *facts)
             summaries.append(
                 DocumentSummary(
                     d.id,
@@ -385,6 +387,7 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
             summaries,
             access,
             introduce(client.display_name, client.preferred_name, client.pronouns),
+            name,
             handovers.pending_view_in(s, client_id),
             None if worker_id else leaving.left_service(s, client_id),
         )

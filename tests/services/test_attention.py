@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from careplan.db.models import utcnow
+from careplan.db.models import User, utcnow
 from careplan.domain.attention import Kind, Place
 from careplan.domain.local_time import service_day
 from careplan.services import attention, contingencies, documents, handovers, signoff
@@ -170,3 +170,31 @@ def test_plan_cards_say_whose_signature_is_waiting_then_when_it_was_agreed(db, c
     signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
     agreed = card(circle.client)
     assert agreed.state.startswith("Agreed on ") and agreed.next_review_on is not None
+
+
+def test_staff_read_of_the_client_by_the_name_they_go_by(db, circle):
+    """As the pages the lines link to call them (the lines and cards gave their full name)."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    agree(db, circle, make_plan(circle.key_worker, circle.client))
+    make_plan(circle.client, circle.client)  # the client's draft waits for the key worker
+    mine = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.key_worker), mine, 1, "signed", "", PASSWORD)
+    incoming = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, incoming.id, "Moving.")
+    soon = NOW + timedelta(weeks=12) - timedelta(days=5)
+    texts = [i.text for i in needs(db, circle.key_worker, soon)]
+    assert (
+        "Version 1 of Al's care plan is waiting for your signature: read it and sign, or say "
+        "why not."
+    ) in texts
+    assert any(t.startswith("Al's care plan: the review is due on ") for t in texts)
+    [line] = [i.text for i in needs(db, incoming) if i.kind is Kind.HANDOVER]
+    assert line.startswith("Al is being handed over to you from ")
+    [line] = [i.text for i in needs(db, circle.supervisor) if i.kind is Kind.HANDOVER]
+    assert line.startswith("Al: handover from ")
+    records = documents.client_records(db, actor_for(circle.key_worker), circle.client.id)
+    [card] = [d for d in records.documents if d.id == mine]
+    assert card.state == "Version 1 is waiting for a signature: Al's."
+    said = " ".join([*texts, *(d.state for d in records.documents)])
+    assert circle.client.display_name not in said
