@@ -24,7 +24,7 @@ from ..db.models import (
     User,
     utcnow,
 )
-from ..domain.account_rules import called
+from ..domain.account_rules import called, introduce
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from ..domain.wording import (
@@ -70,6 +70,8 @@ class HandoverView:
     # So pages can say "you" to the people named above.
     from_worker_id: int | None = None
     requested_by_id: int | None = None
+    # The client's name with how they like to be called, for lists of people.
+    client_introduced: str = ""
 
     @property
     def ready_to_acknowledge(self) -> bool:
@@ -276,12 +278,13 @@ def _views(s: Session, handovers: list[Handover]) -> list[HandoverView]:
     people = {h.client_id for h in handovers} | {
         u for h in handovers for u in (h.from_worker_id, h.to_worker_id, h.requested_by_id)
     }
-    names = {
-        user_id: name
-        for user_id, name in s.execute(
-            select(User.id, User.display_name).where(User.id.in_(people - {None}))
+    names, introduced = {}, {}
+    for user_id, name, preferred, pronouns in s.execute(
+        select(User.id, User.display_name, User.preferred_name, User.pronouns).where(
+            User.id.in_(people - {None})
         )
-    }
+    ):
+        names[user_id], introduced[user_id] = name, introduce(name, preferred, pronouns)
 
     def name(user_id):
         return names.get(user_id, "nobody") if user_id else "nobody"
@@ -303,6 +306,7 @@ def _views(s: Session, handovers: list[Handover]) -> list[HandoverView]:
             ],
             h.from_worker_id,
             h.requested_by_id,
+            introduced.get(h.client_id, name(h.client_id)),
         )
         for h in handovers
     ]

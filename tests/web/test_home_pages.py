@@ -8,7 +8,7 @@ import re
 import pytest
 from flask import render_template_string
 
-from careplan.db.models import Document
+from careplan.db.models import Document, User
 from careplan.domain.attention import Item, Kind, Place
 from careplan.services import handovers, signoff
 from careplan.services.accounts import actor_for
@@ -78,6 +78,22 @@ def test_the_supervisor_and_the_new_worker_see_the_handover(app, db):
     said = records.index("To take over, first open each agreed document above.")
     button = records.index(' disabled aria-describedby="before-taking-over">I have read')
     assert said < button and 'id="before-taking-over"' in records
+
+
+def test_the_handovers_waiting_list_names_the_client_as_the_caseload_list_does(app, db):
+    """With how they like to be called beside their full name (it gave the full name only)."""
+    circle = Circle()
+    with db.write() as s:
+        client = s.get(User, circle.client.id)
+        client.preferred_name, client.pronouns = "Al", "they/them"
+    incoming = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, incoming.id, "Moving.")
+    html = page(app, circle.supervisor)
+    waiting = re.search(r"<h2>Handovers waiting</h2>.*?</ul>", html, re.S).group(0)
+    introduced = f"{circle.client.display_name}, known as Al, they/them"
+    assert f'<a href="/clients/{circle.client.id}">{introduced}</a>: from ' in waiting
+    row = re.search(r"<tr>\s*<td data-label=\"Name\">.*?</tr>", html, re.S).group(0)
+    assert f">{introduced}</a>" in row  # the caseload list, below
 
 
 def test_nobody_else_sees_the_clients_list_of_what_waits(app, db):
