@@ -64,7 +64,7 @@ def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -
             select(User.display_name).where(User.id == waiting.to_worker_id)
         )
         problem = leaving_problem(
-            client.display_name,
+            called(client.display_name, client.preferred_name),
             handover_to,
             in_effect_for_client(s, client_id, today),
         )
@@ -120,8 +120,9 @@ def left_service(s: Session, client_id: int) -> LeftService | None:
     return LeftService(row[0], row[2], row[1] or "") if row else None
 
 
-def check(db: Database, actor: Actor, client_id: int) -> str:
-    """The client's name, for the form; NotFound for anyone who may not record it."""
+def check(db: Database, actor: Actor, client_id: int) -> tuple[str, str]:
+    """The client's full name (their records' heading) and the name they go by (what the form
+    says), for the form; NotFound for anyone who may not record it."""
     with db.read() as s:
         client = s.get(User, client_id)
         if (
@@ -131,4 +132,4 @@ def check(db: Database, actor: Actor, client_id: int) -> str:
             or not handovers.may_change_key_worker(s, actor, client_id)
         ):
             raise NotFound()
-        return client.display_name
+        return client.display_name, called(client.display_name, client.preferred_name)

@@ -93,7 +93,7 @@ def cancel_handover(client_id: int):
 @login_required
 def leaving_service(client_id: int):
     db, actor = get_db(), current_user.actor
-    name = leaving.check(db, actor, client_id)
+    records_name, name = leaving.check(db, actor, client_id)
     errors, problem, status = {}, "", 200
     if request.method == "POST":
         try:
@@ -111,6 +111,7 @@ def leaving_service(client_id: int):
     return render_template(
         "clients/leaving.html",
         client_id=client_id,
+        records_name=records_name,
         client_name=name,
         errors=errors,
         problem=problem,

@@ -40,7 +40,7 @@ from careplan.services import (
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound
 from careplan.services.reminders import ReminderSettings
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_agreement, make_plan
 
 TODAY = date(2027, 3, 1)
@@ -155,6 +155,36 @@ def test_a_supervisor_may_record_it_and_the_key_worker_is_told(db, circle):
         "are no longer on your caseload."
     ) in texts(db, circle.key_worker.id)
     assert links(db, circle.client.id)[0].ended_by_id == circle.supervisor.id
+
+
+def test_the_form_and_what_it_says_call_the_client_by_the_name_they_go_by(app, db, circle):
+    """As the client's other pages do (the form, its link and its messages gave their full
+    name). The way back to their records keeps the full name those records are headed with."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    records, form = f"/clients/{circle.client.id}", f"/clients/{circle.client.id}/leaving"
+    worker = login(app.test_client(), circle.key_worker)
+    page = worker.get(records).text
+    assert f'<a href="{form}">Record that Al has left the service</a>' in page
+    page = worker.get(form).text
+    assert "<title>Al has left the service" in page
+    assert "<h1>Record that Al has left the service</h1>" in page
+    assert "Use this when the work with Al has ended" in page
+    assert "Al is on nobody's caseload" in page and "Al reads this note" in page
+    assert f'<a href="{records}">{circle.client.display_name}</a>' in page
+    incoming = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, incoming.id, "Mondays.")
+    refused = worker.post(form, data={"note": "Moved away.", "csrf_token": csrf_token(worker)})
+    assert refused.status_code == 400
+    assert f"Al is being handed over to {incoming.display_name}." in refused.text
+    handovers.cancel(db, actor_for(circle.key_worker), circle.client.id)
+    done = worker.post(
+        form, data={"note": "Moved away.", "csrf_token": csrf_token(worker)}, follow_redirects=True
+    )
+    assert "Al has left the service and is no longer on a caseload." in done.text
+    page = login(app.test_client(), circle.advocate).get(records).text  # still invited
+    assert "<strong>Al left the service on " in page
+    assert f"{circle.client.display_name} left" not in page + done.text
 
 
 @pytest.mark.parametrize("who", ["client", "advocate", "admin", "other_worker"])
