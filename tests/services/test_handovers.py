@@ -100,6 +100,27 @@ def test_handover_end_to_end_through_the_web(app, db, setup):
     assert actions == ["handover.start", "handover.complete"]
 
 
+def test_the_handover_form_calls_the_client_by_the_name_they_go_by(app, db, setup):
+    """As the client's other pages and the handover's messages do (it gave their full name).
+    The way back to their records keeps the full name those records are headed with."""
+    circle, _doc, new_worker = setup
+    _goes_by(db, circle, "Al")
+    url, records = f"/clients/{circle.client.id}/handover", f"/clients/{circle.client.id}"
+    page = login(app.test_client(), circle.key_worker).get(url).text
+    assert "<title>Hand over Al" in page
+    assert "<h1>Hand Al over to another key worker</h1>" in page
+    assert "will be asked to read Al's agreed plans" in page
+    assert "Al can see who their new worker will be." in page
+    assert "Al (and any advocate they invited) can read this note too." in page
+    assert f'<a href="{records}">{circle.client.display_name}</a>' in page
+    assert page.count(circle.client.display_name) == 1
+    # With nobody to hand over to, the key worker is told whom to ask.
+    with db.write() as s:
+        s.get(User, new_worker.id).active = False
+    page = login(app.test_client(), circle.key_worker).get(url).text
+    assert "There is no other key worker in your team to hand Al over to." in page
+
+
 def test_the_agreed_version_stays_in_force_and_the_next_one_needs_the_new_worker(app, db, setup):
     circle, doc, new_worker = setup
     with db.read() as s:
