@@ -400,7 +400,7 @@ class NoLongerYours:
     """A key worker's client was handed over or left the service while they had one of the
     client's documents open: enough to say so and give back what they typed."""
 
-    client_name: str
+    client_name: str  # the name the client goes by
     typed: list[tuple[str, str]]  # (form field, value) of what differs from the version open
     form_words: dict[str, str]  # the document's parts, for naming those fields
 
@@ -434,7 +434,11 @@ def no_longer_yours(
         )
         if held_until is None or doc.created_at > held_until:
             return None
-        name = s.scalar(select(User.display_name).where(User.id == doc.client_id))
+        name = called(
+            *s.execute(
+                select(User.display_name, User.preferred_name).where(User.id == doc.client_id)
+            ).one()
+        )
         number = base_number if base_number and 0 < base_number <= doc.head_number else None
         version = _version(s, doc.id, number)[0] if number else None
         if version is not None and version.created_at > held_until:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
-from careplan.db.models import SignatureRecord
+from careplan.db.models import SignatureRecord, User
 from careplan.domain.idle_sessions import recording_interval
 from careplan.domain.local_time import service_today
 from careplan.domain.nested import unflatten
@@ -155,6 +155,8 @@ def test_the_page_keeps_drafts_through_a_script_and_warns_before_the_idle_sign_o
 def test_a_worker_whose_client_moves_on_mid_edit_is_told_and_gets_their_words_back(
     app, db, circle, how
 ):
+    with db.write() as s:  # told of by the name they go by
+        s.get(User, circle.client.id).preferred_name = "Al"
     doc = make_plan(circle.key_worker, circle.client)
     web = login(app.test_client(), circle.key_worker)
     token = csrf_token(web)
@@ -174,7 +176,9 @@ def test_a_worker_whose_client_moves_on_mid_edit_is_told_and_gets_their_words_ba
     })  # fmt: skip
     page = _text(saved)
     assert saved.status_code == 403 and "Your changes were not saved" in page
-    assert f"{circle.client.display_name} is no longer on your caseload" in page
+    assert "Al is no longer on your caseload" in page
+    assert "pass it on to Al's key worker" in page
+    assert circle.client.display_name not in page
     assert "Alex wants to try the allotment &amp; the choir" in page
     assert "What matters to me" in page and "the change note" in page
     assert "From Tuesday&#39;s visit" in page
