@@ -24,6 +24,7 @@ from ..db.models import (
     User,
     utcnow,
 )
+from ..domain.account_rules import called
 from ..domain.contingency import ContingencyPeriod
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.local_time import long_date, service_day
@@ -555,6 +556,7 @@ class ReviewDate:
     client_name: str
     on: date
     reason_label: str
+    client_called: str = ""  # the name the client goes by, for running text
 
 
 # Every document page runs these: built once, with bound parameters, because building a
@@ -608,14 +610,14 @@ def review_dates_page(db: Database, actor: Actor, window: Window) -> Paged[Revie
 def _review_dates(actor: Actor):
     clients = visible_clients(actor).subquery()
     return (
-        select(Document, clients.c.display_name)
+        select(Document, clients.c.display_name, clients.c.preferred_name)
         .join(clients, clients.c.id == Document.client_id)
         .where(Document.next_review_on.is_not(None))
         .order_by(Document.next_review_on, Document.id)
     )
 
 
-def _review_date(d: Document, client_name: str) -> ReviewDate:
+def _review_date(d: Document, client_name: str, preferred_name: str | None) -> ReviewDate:
     return ReviewDate(
         d.id,
         d.title,
@@ -623,4 +625,5 @@ def _review_date(d: Document, client_name: str) -> ReviewDate:
         client_name,
         d.next_review_on,
         ReviewReason(d.next_review_reason).label if d.next_review_reason else "",
+        called(client_name, preferred_name),
     )

@@ -188,6 +188,20 @@ def test_the_reminders_page_is_named_for_what_it_holds_and_points_to_the_message
     assert ">Review dates</a>" in advocate and "How I get reminders" not in advocate
 
 
+def test_the_review_dates_say_whose_plan_by_the_name_the_client_goes_by(app, db):
+    """As the plan's own page does ("Care plan for Al"); the list gave their full name."""
+    circle = Circle()
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    agreed = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), agreed, 1, "signed", "", PASSWORD)
+    for person in (circle.key_worker, circle.supervisor, circle.advocate):
+        dates = page(app, person, "/me/reminders")
+        assert "</strong></a>: Care plan for Al <span" in dates, person.display_name
+        assert circle.client.display_name not in dates
+
+
 def test_a_browser_asking_for_favicon_ico_is_sent_to_the_icon(app, db):
     """It answered 404, which browsers log as an error on a page naming no icon."""
     browser = app.test_client()  # not signed in: the icon is for any page
