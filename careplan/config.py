@@ -20,13 +20,15 @@ from .paths import PROJECT_ROOT, path_list
 
 # How many attempts an account or an address gets, in `limits` notation ("N per M minutes").
 # Failed password checks (signing in, signing, confirming a review) count per account and per
-# address; checks at /verify count per address; draft PDFs (each rendered when asked, a second
-# or more of processor time) count per account. The testing configuration lifts them so that
+# address; checks at /verify and links asked for on the forgotten-password page count per
+# address; draft PDFs (each rendered when asked, a second or more of processor time) count per
+# account. The testing configuration lifts them so that
 # tests signing in many times are not paused; the tests of the pauses use these values.
 RATE_LIMITS = {
     "RATELIMIT_PASSWORD_PER_ACCOUNT": "10 per 15 minutes",
     "RATELIMIT_PASSWORD_PER_ADDRESS": "50 per 15 minutes",
     "RATELIMIT_VERIFY_PER_ADDRESS": "30 per 10 minutes",
+    "RATELIMIT_RESET_PER_ADDRESS": "20 per hour",
     "RATELIMIT_DRAFT_PDF_PER_ACCOUNT": "30 per 10 minutes",
 }
 TESTING_RATE_LIMIT = "100000 per minute"

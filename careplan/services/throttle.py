@@ -49,6 +49,10 @@ TOKENS_PAUSED = (
     "connection, so trying again is paused for a while."
 )
 CHECKS_PAUSED = "There have been a lot of checks from this connection, so checking is paused."
+LINKS_PAUSED = (
+    "A lot of links to choose a password have been asked for from this connection, so asking "
+    "is paused."
+)
 DRAFTS_PAUSED = (
     "A lot of draft PDFs have been made for you in the last few minutes, so making more is "
     "paused. Reading the document on its page is not."
@@ -74,6 +78,7 @@ class Limits:
     password_per_address: RateLimitItem
     verify_per_address: RateLimitItem
     draft_pdf_per_account: RateLimitItem
+    reset_per_address: RateLimitItem
 
     @classmethod
     def from_config(cls, config) -> Limits:
@@ -82,6 +87,7 @@ class Limits:
             parse(config["RATELIMIT_PASSWORD_PER_ADDRESS"]),
             parse(config["RATELIMIT_VERIFY_PER_ADDRESS"]),
             parse(config["RATELIMIT_DRAFT_PDF_PER_ACCOUNT"]),
+            parse(config["RATELIMIT_RESET_PER_ADDRESS"]),
         )
 
 
@@ -179,6 +185,16 @@ class Throttle:
         key = self._identity("verify-address", _network(address))
         if not self._safely(lambda: self._windows.hit(item, *key), True):
             raise TooManyAttempts(CHECKS_PAUSED, self._ends_in(item, key), self.zone)
+
+    def reset_attempt(self, address: str) -> None:
+        """A link asked for on the forgotten-password page, which anyone can fill in: per
+        address, so one connection cannot send every account its links (each account also
+        gets at most a few an hour: careplan.services.account_settings). Counted the same
+        whatever address was typed, so a pause tells nothing about who has an account."""
+        item = self.limits.reset_per_address
+        key = self._identity("reset-address", _network(address))
+        if not self._safely(lambda: self._windows.hit(item, *key), True):
+            raise TooManyAttempts(LINKS_PAUSED, self._ends_in(item, key), self.zone)
 
     def draft_pdf_attempt(self, account_id: int) -> None:
         """Each draft PDF is rendered when asked: a limit per account keeps one reader from

@@ -21,7 +21,7 @@ from ..extensions import get_db
 from ..reminders import account_mail
 from ..services import account_settings, accounts
 from ..services.errors import NotFound
-from ..services.throttle import TooManyAttempts
+from ..services.throttle import TooManyAttempts, throttle_for
 from .session_user import SessionUser
 
 bp = Blueprint("auth", __name__)
@@ -85,6 +85,7 @@ def forgot_password():
     sent_to = None
     if request.method == "POST":
         sent_to = request.form.get("email", "").strip()[:320]
+        throttle_for(get_db()).reset_attempt(request.remote_addr or "")
         # Looked up after the answer: finding an account and making its link take time that
         # a stranger could measure to learn whether an address has an account here.
         config, urls = current_app.config, current_app.create_url_adapter(request)

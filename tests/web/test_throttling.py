@@ -1,5 +1,6 @@
-"""Wrong passwords and checks at /verify are paused after the real limits (config.RATE_LIMITS),
-per account and per address, with a calm message; the account's owner is told once.
+"""Wrong passwords, checks at /verify and links asked for are paused after the real limits
+(config.RATE_LIMITS), per account and per address, with a calm message; the account's owner is
+told once.
 
 The app here runs with the production limits, not the lifted ones of the other tests. Counting
 across separate app processes is tested in tests/integration/test_throttling_processes.py.
@@ -30,6 +31,7 @@ from tests.factories import PASSWORD, Circle, ClientFactory, make_plan
 PER_ACCOUNT = parse(RATE_LIMITS["RATELIMIT_PASSWORD_PER_ACCOUNT"]).amount
 PER_ADDRESS = parse(RATE_LIMITS["RATELIMIT_PASSWORD_PER_ADDRESS"]).amount
 VERIFY_PER_ADDRESS = parse(RATE_LIMITS["RATELIMIT_VERIFY_PER_ADDRESS"]).amount
+RESET_PER_ADDRESS = parse(RATE_LIMITS["RATELIMIT_RESET_PER_ADDRESS"]).amount
 WRONG = "not the password at all"
 PAUSED = "too many attempts with a wrong password"
 
@@ -259,6 +261,37 @@ def test_checks_at_verify_are_paused_per_address(app, client):
     assert "checking is paused" in paused.get_data(as_text=True)
     assert "Please try again in" in paused.get_data(as_text=True)
     assert check("192.0.2.21").status_code == 200
+
+
+def test_links_asked_for_are_paused_per_address_whatever_address_is_typed(app, client, db):
+    """One connection asking links for address after address (each account gets at most
+    three an hour anyway) is paused; the pause says the same for every address typed."""
+    person = ClientFactory()
+    token = csrf_token(client)
+
+    def ask(email, address="192.0.2.30"):
+        return client.post(
+            "/forgot-password",
+            data={"csrf_token": token, "email": email},
+            environ_base={"REMOTE_ADDR": address},
+        )
+
+    for n in range(RESET_PER_ADDRESS):
+        assert ask(f"someone{n}@example.org").status_code == 200
+    for email in (person.email, "nobody@example.org"):
+        paused = ask(email)
+        assert paused.status_code == 429 and int(paused.headers["Retry-After"]) > 0
+        said = paused.get_data(as_text=True)
+        assert "so asking is paused" in said and "Please try again in" in said
+        assert email not in said
+    db.account_notices.wait(30)
+    with db.read() as s:
+        asked = sa.select(sa.func.count()).where(AuditEvent.action == "account.reset_requested")
+        assert s.scalar(asked) == 0  # the paused request for the account made no link
+    assert ask(person.email, "192.0.2.31").status_code == 200  # another connection
+    db.account_notices.wait(30)
+    with db.read() as s:
+        assert s.scalar(asked) == 1
 
 
 def test_counters_out_of_reach_pause_nobody_and_say_so(database_url, tmp_path, caplog):
