@@ -115,18 +115,25 @@ def _set_password(s: Session, user: User, new_hash: str) -> None:
     user.password_hash = new_hash
     user.session_epoch = user.session_epoch + 1
     # A link e-mailed earlier must not be able to change the password back.
-    void_links(s, user.id)
+    void_links(s, user.id, password_chosen=True)
 
 
-def void_links(s: Session, user_id: int) -> None:
-    """End every link not yet used to choose this account's password: after a new password,
-    and when the links may have gone to the wrong person (the address was corrected, the
-    account closed), so whoever holds one cannot take the account over."""
-    s.execute(
-        update(PasswordLink)
-        .where(PasswordLink.user_id == user_id, PasswordLink.used_at.is_(None))
-        .values(used_at=utcnow())
+def void_links(s: Session, user_id: int, password_chosen: bool = False) -> None:
+    """End every link not yet used to choose this account's password: after a new password
+    (`password_chosen`), and when the links may have gone to the wrong person (the address was
+    corrected, the account closed), so whoever holds one cannot take the account over.
+
+    Links a new password ends are marked used, as the one it was chosen with; the others only
+    stop working now, so an account whose owner never chose a password is still known as one
+    (`no_password_yet`) after it was closed and reopened."""
+    now = utcnow()
+    unused = update(PasswordLink).where(
+        PasswordLink.user_id == user_id, PasswordLink.used_at.is_(None)
     )
+    if password_chosen:
+        s.execute(unused.values(used_at=now))
+    else:
+        s.execute(unused.where(PasswordLink.expires_at > now).values(expires_at=now))
 
 
 # --- links to choose a password ------------------------------------------------------------
@@ -191,8 +198,9 @@ def _asked_too_often(s: Session, user: User, now: datetime) -> bool:
 
 
 def no_password_yet(s: Session, user_id: int) -> bool:
-    """Whether the account's welcome link was never used, even if it has run out: nobody has
-    chosen a password for it yet (choosing one, by any link, ends every other link)."""
+    """Whether the account's welcome link was never used, even if it has run out or was ended
+    by closing the account or correcting its address: nobody has chosen a password for it yet
+    (choosing one, by any link, marks every other link used)."""
     return (
         s.scalar(
             select(PasswordLink.id)

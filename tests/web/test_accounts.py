@@ -272,15 +272,15 @@ def test_an_administrator_makes_an_account_and_its_owner_chooses_the_password(
     assert "no longer works" in links_part() and "not used" not in links_part()
 
 
-@pytest.mark.parametrize("welcome", ["waiting", "expired"])
+@pytest.mark.parametrize("welcome", ["waiting", "expired", "closed and reopened"])
 def test_an_address_corrected_before_the_first_password_gets_the_welcome_again(
     smtp_app, smtp_server, db, welcome
 ):
     """The likeliest reason to change an address just after making the account: a typo. The
     owner, at the right address, gets a link to choose their first password (not "your
     password stays the same", as they have none); the mistyped address hears nothing more.
-    The same when the welcome link ran out before the typo was found: the owner still has no
-    password."""
+    The same when the welcome link ran out before the typo was found, or the account was
+    closed and reopened meanwhile (closing ends its links): the owner still has no password."""
     _, inbox = smtp_server
     admin = login(smtp_app.test_client(), AdminFactory())
     _post(admin, "/admin/users/new", name="Dana Reyes", email="dana@exmaple.org", role="client")
@@ -291,6 +291,11 @@ def test_an_address_corrected_before_the_first_password_gets_the_welcome_again(
     if welcome == "expired":
         with db.write() as s:
             s.execute(sa.update(PasswordLink).values(expires_at=utcnow() - timedelta(minutes=1)))
+    if welcome == "closed and reopened":
+        for active in ("no", "yes"):
+            assert _post(admin, f"/admin/users/{dana.id}/active", active=active).status_code == 302
+        shown = " ".join(admin.get(f"/admin/users/{dana.id}").get_data(as_text=True).split())
+        assert "<strong>not used</strong>; it stopped working" in shown  # ended, never used
 
     saved = _post(admin, f"/admin/users/{dana.id}/details", name="Dana Reyes",
                   email="dana@example.org", team_id="")  # fmt: skip
