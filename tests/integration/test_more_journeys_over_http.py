@@ -127,6 +127,22 @@ def _mail_to(inbox, address: str, subject: str | None = None, timeout: float = 1
     raise AssertionError(f"no e-mail to {address}")
 
 
+def _set_password_link(body: str) -> str:
+    return re.search(r"https?://[^/\s]+(/set-password/[A-Za-z0-9_-]+)", body).group(1)
+
+
+def _password_chosen_from_email(url, inbox, address: str, subject: str | None = None):
+    """The owner of `address` follows the link e-mailed to it and chooses CHOSEN, in a browser
+    of their own; returns it, the page it lands on (signing in) and the link."""
+    link = _set_password_link(_mail_to(inbox, address, subject).get_content())
+    browser = Browser(url)
+    page = browser.get(link).read().decode()
+    chosen = {"password": CHOSEN, "password_again": CHOSEN}
+    path, page = landed(browser.post(link, chosen, page))
+    assert path == "/login" and "Your password is set." in page
+    return browser, page, link
+
+
 def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_reopens_accounts(
     db, mailing_gunicorn_url
 ):
@@ -161,13 +177,7 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     assert links == [("welcome", None)]
 
     # Dee chooses a password from the e-mail, and signs in with it.
-    body = _mail_to(inbox, "dee@example.org").get_content()
-    link = re.search(r"https?://[^/\s]+(/set-password/[A-Za-z0-9_-]+)", body).group(1)
-    dee_browser = Browser(url)
-    page = dee_browser.get(link).read().decode()
-    chosen = {"password": CHOSEN, "password_again": CHOSEN}
-    path, page = landed(dee_browser.post(link, chosen, page))
-    assert path == "/login" and "Your password is set." in page
+    dee_browser, page, link = _password_chosen_from_email(url, inbox, "dee@example.org")
     signing_in = {"email": "dee@example.org", "password": CHOSEN}
     path, page = landed(dee_browser.post("/login", signing_in, page))
     assert path == "/" and "Signed in as Dee Novak, key worker" in page
@@ -185,7 +195,7 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     # Sent by the service, not asked for on the sign-in page: not "ignore it if not you".
     assert "The service has sent you a link to choose a new password" in body
     assert "we hope you" not in body and "you can ignore this e-mail" not in body
-    old_link = re.search(r"https?://[^/\s]+(/set-password/[A-Za-z0-9_-]+)", body).group(1)
+    old_link = _set_password_link(body)
     details = {"name": "Dee Novak-Reid", "email": "dee.reid@example.org", "team_id": str(team)}
     path, page = landed(admin.post(f"/admin/users/{dee.id}/details", details, page))
     assert path == f"/admin/users/{dee.id}" and "Saved." in page and "Dee Novak-Reid" in page
@@ -288,13 +298,8 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     path, page = landed(admin.post(f"/admin/users/{fay}/details", details, page))
     assert path == f"/admin/users/{fay}"
     assert "We have e-mailed fay@example.org a link to choose a password." in page
-    body = _mail_to(inbox, "fay@example.org", "Your new account: choose a password").get_content()
-    link = re.search(r"https?://[^/\s]+(/set-password/[A-Za-z0-9_-]+)", body).group(1)
-    fay_browser = Browser(url)
-    page = fay_browser.get(link).read().decode()
-    chosen = {"password": CHOSEN, "password_again": CHOSEN}
-    path, page = landed(fay_browser.post(link, chosen, page))
-    assert path == "/login" and "Your password is set." in page
+    welcome = "Your new account: choose a password"
+    _password_chosen_from_email(url, inbox, "fay@example.org", welcome)
     with db.read() as s:
         told = s.scalars(sa.select(AccountEmail.kind).where(AccountEmail.recipient_id == fay))
         assert list(told) == []  # neither "your address changed" nor "sign in here now"
