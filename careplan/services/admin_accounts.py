@@ -147,6 +147,8 @@ class AccountDetail:
     # Clients without a key worker: when they left the service, if they did. Its note is care
     # content, so it is not shown here.
     left_service_on: datetime | None = None
+    # Nobody has chosen a password for it yet: reopening it e-mails a new welcome link.
+    no_password_yet: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
             user.id, user.display_name, user.email, role, user.team_id, user.active,
             user.created_at, key_worker, caseload, supervises, teams, key_workers,
             user.second_factor_secret is not None, account_emails.recent_for(s, user.id),
-            _links(s, user.id, utcnow()), left_on,
+            _links(s, user.id, utcnow()), left_on, account_settings.no_password_yet(s, user.id),
         )  # fmt: skip
 
 
@@ -315,17 +317,27 @@ def update_details(
     return DetailsSaved(unsupervised, welcome)
 
 
-def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> list[Unsupervised]:
+@dataclass(frozen=True)
+class ActiveSet:
+    # Teams a supervisor's closed account leaves with clients and no supervisor.
+    unsupervised: list[Unsupervised] = field(default_factory=list)
+    # An account reopened before its owner chose a first password: a new welcome link (closing
+    # ended the one they had), to e-mail.
+    welcome: IssuedLink | None = None
+
+
+def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> ActiveSet:
     """Close or reopen an account. Closing signs it out everywhere at once. A closed account
-    supervises nobody: closing a supervisor's answers the teams it leaves with clients and no
-    supervisor."""
+    supervises nobody: closing a supervisor's says which teams it leaves with clients and no
+    supervisor. Reopening an account nobody has chosen a password for gives a new welcome
+    link; the owner of one with a password just signs in with it again."""
     require_admin(admin)
     if user_id == admin.id and not active:
         raise Invalid("You cannot close your own account. Ask another administrator.")
     with db.write() as s:
         user = _user(s, user_id, lock=True)  # two presses at once: the second finds it done
         if user.active == active:
-            return []
+            return ActiveSet()
         if not active and user.role == Role.KEY_WORKER.value:
             problem = closing_problem(user.display_name, _open_clients(s, user.id))
             if problem:
@@ -339,14 +351,22 @@ def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> list[U
             reminders.forget_calendar(s, user.id)
             api_tokens.revoke_all(s, user.id, utcnow())
         audit.record(s, admin, "user.open" if active else "user.close", "user", user.id)
-        if active or user.role != Role.SUPERVISOR.value:
-            return []
+        if active:
+            # Closing ended the welcome link; without a new one the owner could never get in,
+            # and nothing would tell anyone so.
+            if account_settings.no_password_yet(s, user.id):
+                return ActiveSet(welcome=account_settings.issue_welcome(s, user, admin, utcnow()))
+            return ActiveSet()
+        if user.role != Role.SUPERVISOR.value:
+            return ActiveSet()
         s.flush()
-        return _left_unsupervised(
-            s,
-            s.scalars(
-                select(SupervisorTeam.team_id).where(SupervisorTeam.supervisor_id == user.id)
-            ).all(),
+        return ActiveSet(
+            _left_unsupervised(
+                s,
+                s.scalars(
+                    select(SupervisorTeam.team_id).where(SupervisorTeam.supervisor_id == user.id)
+                ).all(),
+            )
         )
 
 

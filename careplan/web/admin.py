@@ -218,11 +218,18 @@ def user_details(user_id: int):
 @login_required
 def user_active(user_id: int):
     active = chosen("active", "yes", "no") == "yes"
-    return _change(
-        user_id,
-        lambda: admin_accounts.set_active(get_db(), _admin(), user_id, active),
-        "The account is open again." if active else "The account is closed and signed out.",
-    )
+    try:
+        done = admin_accounts.set_active(get_db(), _admin(), user_id, active)
+    except Invalid as err:
+        return user(user_id, str(err))
+    said = ["The account is open again." if active else "The account is closed and signed out."]
+    if done.welcome:  # reopened before a first password was chosen
+        email_password_link(done.welcome)
+        said.append(
+            "Nobody has chosen a password for it yet, and closing it ended the link sent before. "
+            + _link_sent_to(done.welcome, "a password")
+        )
+    return _done(user_id, said, done.unsupervised)
 
 
 @bp.post("/admin/users/<int:user_id>/password-link")

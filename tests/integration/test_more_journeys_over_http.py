@@ -306,6 +306,46 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     assert [to for to, _ in inbox.messages()].count(["fay@exmaple.org"]) == 1
 
 
+def test_an_account_reopened_before_its_first_password_is_e_mailed_the_welcome_link_again(
+    db, mailing_gunicorn_url
+):
+    """Closing an account ends its links. Reopened before its owner chose a password, it gets
+    a new welcome link by e-mail, which lets the owner choose one and sign in."""
+    url, inbox = mailing_gunicorn_url
+    admin = Browser(url)
+    admin.sign_in(Circle().admin)
+    page = admin.get("/admin/users/new").read().decode()
+    account = {"name": "Noor Haddad", "email": "noor@example.org", "role": "client"}
+    path, page = landed(admin.post("/admin/users/new", account, page))
+    with db.read() as s:
+        noor = s.scalar(sa.select(User.id).where(User.email == "noor@example.org"))
+    first = _set_password_link(_mail_to(inbox, "noor@example.org").get_content())
+
+    path, page = landed(admin.post(f"/admin/users/{noor}/active", {"active": "no"}, page))
+    assert path == f"/admin/users/{noor}" and "The account is closed and signed out." in page
+    assert _refused(lambda: Browser(url).get(first))[0] == 404
+    path, page = landed(admin.post(f"/admin/users/{noor}/active", {"active": "yes"}, page))
+    said = " ".join(page.split())
+    assert path == f"/admin/users/{noor}" and "The account is open again." in said
+    assert "We have e-mailed noor@example.org a link to choose a password." in said
+    assert "It works for 7 days." in said
+
+    deadline = time.monotonic() + 10
+    while [to for to, _ in inbox.messages()].count(["noor@example.org"]) < 2:
+        assert time.monotonic() < deadline, "no second e-mail to noor@example.org"
+        time.sleep(0.02)
+    welcome = "Your new account: choose a password"
+    browser, page, link = _password_chosen_from_email(url, inbox, "noor@example.org", welcome)
+    assert link != first
+    signing_in = {"email": "noor@example.org", "password": CHOSEN}
+    path, page = landed(browser.post("/login", signing_in, page))
+    assert path == f"/clients/{noor}" and "Signed in as Noor Haddad" in page
+    with db.read() as s:
+        links = s.scalars(sa.select(PasswordLink.purpose).where(PasswordLink.user_id == noor))
+        assert list(links) == ["welcome", "welcome"]
+        assert s.scalars(sa.select(AccountEmail.kind)).all() == []  # a first password: no e-mail
+
+
 def test_without_a_mail_server_a_new_account_is_usable_from_the_link_in_the_log(
     db, gunicorn_url, tmp_path
 ):

@@ -223,6 +223,38 @@ def test_a_closed_and_reopened_account_has_no_old_links(db, person):
     assert passwords.verify(_user(db, person.id).password_hash, PASSWORD)
 
 
+def test_an_account_reopened_before_its_first_password_gets_the_welcome_link_again(db):
+    """Closing ends every link. Its owner, who never chose a password, would have no way in
+    after reopening: reopening gives the welcome link again. An owner with a password signs in
+    with it again, and gets nothing."""
+    admin = actor_for(AdminFactory())
+    client_id, first = admin_accounts.create(
+        db, admin, "noor@example.org", "Noor Haddad", "client", None
+    )
+    admin_accounts.set_active(db, admin, client_id, False)
+    before = utcnow()
+    reopened = admin_accounts.set_active(db, admin, client_id, True)
+    welcome = reopened.welcome
+    assert reopened.unsupervised == [] and welcome is not None
+    assert (welcome.email, welcome.purpose) == ("noor@example.org", "welcome")
+    lifetime = account_settings.link_lifetime("welcome")
+    assert before + lifetime <= welcome.expires_at <= utcnow() + lifetime
+    with pytest.raises(NotFound):  # the one sent before closing stays ended
+        account_settings.check_link(db, first.token)
+    # Pressed twice: the second press finds it open, and sends no second link.
+    assert admin_accounts.set_active(db, admin, client_id, True) == admin_accounts.ActiveSet()
+    assert account_settings.check_link(db, welcome.token).purpose == "welcome"
+    assert account_settings.use_link(db, welcome.token, NEW, NEW) == "noor@example.org"
+
+    admin_accounts.set_active(db, admin, client_id, False)
+    assert admin_accounts.set_active(db, admin, client_id, True) == admin_accounts.ActiveSet()
+    with db.read() as s:
+        links = s.scalars(sa.select(PasswordLink.purpose).order_by(PasswordLink.id)).all()
+        told = s.scalars(sa.select(AccountEmail.kind)).all()
+    assert links == ["welcome", "welcome"] and told == []  # closing and reopening tell nobody
+    assert passwords.verify(_user(db, client_id).password_hash, NEW)
+
+
 def test_two_people_using_one_link_at_once_set_one_password(db, person):
     link = account_settings.request_reset(db, person.email)
     barrier, outcomes = Barrier(2), []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from careplan.services import admin_accounts
 from careplan.services.accounts import actor_for
-from careplan.services.admin_accounts import Unsupervised
+from careplan.services.admin_accounts import ActiveSet, Unsupervised
 from tests.factories import (
     CaseloadLinkFactory,
     Circle,
@@ -82,10 +82,10 @@ def test_the_last_supervisor_stopping_or_leaving_says_so(db):
     extra = TeamFactory()
     CaseloadLinkFactory(key_worker_id=KeyWorkerFactory(team_id=extra.id).id)
     admin_accounts.set_supervision(db, admin, other.supervisor.id, extra.id, True)
-    said = admin_accounts.set_active(db, admin, other.supervisor.id, False)
+    said = admin_accounts.set_active(db, admin, other.supervisor.id, False).unsupervised
     assert sorted(said, key=lambda u: u.team) == sorted(
         [Unsupervised(other.team.name, 1), Unsupervised(extra.name, 1)], key=lambda u: u.team
     )
     # Reopening it says nothing, and they watch those teams again.
-    assert admin_accounts.set_active(db, admin, other.supervisor.id, True) == []
+    assert admin_accounts.set_active(db, admin, other.supervisor.id, True) == ActiveSet()
     assert admin_accounts.unsupervised_teams(db, admin) == [circle.team.name]

@@ -292,11 +292,19 @@ def test_an_address_corrected_before_the_first_password_gets_the_welcome_again(
     if welcome == "expired":
         with db.write() as s:
             s.execute(sa.update(PasswordLink).values(expires_at=utcnow() - timedelta(minutes=1)))
+    sent = 1
     if welcome == "closed and reopened":
         for active in ("no", "yes"):
             assert _post(admin, f"/admin/users/{dana.id}/active", active=active).status_code == 302
         shown = " ".join(admin.get(f"/admin/users/{dana.id}").get_data(as_text=True).split())
         assert "<strong>not used</strong>; it stopped working" in shown  # ended, never used
+        # Reopening sent the welcome again, to the address it still had: the typo.
+        [(to, again)] = _mail(inbox, 2)[1:]
+        assert to == ["dana@exmaple.org"]
+        typo_links = [typo_link, LINK.search(again.get_content()).group(1)]
+        sent = 2
+    else:
+        typo_links = [typo_link]
 
     saved = _post(admin, f"/admin/users/{dana.id}/details", name="Dana Reyes",
                   email="dana@example.org", team_id="")  # fmt: skip
@@ -305,11 +313,13 @@ def test_an_address_corrected_before_the_first_password_gets_the_welcome_again(
     assert "The link sent to the old address no longer works." in page
     assert "We have e-mailed dana@example.org a link to choose a password." in page
 
-    [(to, message)] = _mail(inbox, 2)[1:]  # one e-mail more, and only to the corrected address
+    # One e-mail more, and only to the corrected address.
+    [(to, message)] = _mail(inbox, sent + 1)[sent:]
     assert to == ["dana@example.org"] and "choose a password" in message["Subject"]
     assert "stays the same" not in message.get_content()
     web = smtp_app.test_client()
-    assert "Welcome" not in web.get(typo_link).get_data(as_text=True)
+    for link in typo_links:
+        assert "Welcome" not in web.get(link).get_data(as_text=True)
     path = LINK.search(message.get_content()).group(1)
     assert "Welcome" in web.get(path).get_data(as_text=True)
     assert _post(web, path, password=NEW, password_again=NEW).status_code == 302
@@ -324,6 +334,54 @@ def test_an_address_corrected_before_the_first_password_gets_the_welcome_again(
     with db.read() as s:
         kinds = s.scalars(sa.select(AccountEmail.kind).where(AccountEmail.recipient_id == dana.id))
         assert sorted(kinds) == ["email_changed", "email_now_here"]
+
+
+def test_an_account_reopened_before_its_first_password_is_e_mailed_the_welcome_again(
+    smtp_app, smtp_server, db
+):
+    """Closing an account ends its links. Its owner, if they never chose a password, is
+    e-mailed a new welcome link when it is reopened, and the administrator is told where it
+    went and for how long it works. An owner with a password was told nothing when it closed,
+    and is told nothing when it reopens: they sign in with their password again."""
+    _, inbox = smtp_server
+    admin = login(smtp_app.test_client(), AdminFactory())
+    person = ClientFactory()
+    for active in ("no", "yes"):
+        assert _post(admin, f"/admin/users/{person.id}/active", active=active).status_code == 302
+    page = admin.get(f"/admin/users/{person.id}").get_data(as_text=True)
+    assert "The account is open again." in page and "We have e-mailed" not in page
+    assert _signs_in(smtp_app, person.email, PASSWORD)
+
+    _post(admin, "/admin/users/new", name="Noor Haddad", email="noor@example.org", role="client")
+    with db.read() as s:
+        noor = s.scalar(sa.select(User.id).where(User.email == "noor@example.org"))
+    [(_, first)] = _mail(inbox)
+    first_link = LINK.search(first.get_content()).group(1)
+    assert _post(admin, f"/admin/users/{noor}/active", active="no").status_code == 302
+    closed = " ".join(admin.get(f"/admin/users/{noor}").get_data(as_text=True).split())
+    assert "Opening the account again e-mails them a new link to choose one." in closed
+
+    reopened = _post(admin, f"/admin/users/{noor}/active", active="yes")
+    assert reopened.status_code == 302
+    page = " ".join(admin.get(reopened.headers["Location"]).get_data(as_text=True).split())
+    assert "The account is open again." in page
+    assert "closing it ended the link sent before." in page
+    assert "We have e-mailed noor@example.org a link to choose a password." in page
+    assert "It works for 7 days." in page
+    assert "<strong>not used yet</strong>" in page  # the new link, on the page too
+
+    [(to, message)] = _mail(inbox, 2)[1:]
+    assert to == ["noor@example.org"] and "choose a password" in message["Subject"]
+    web = smtp_app.test_client()
+    assert "Welcome" not in web.get(first_link).get_data(as_text=True)
+    path = LINK.search(message.get_content()).group(1)
+    assert "Welcome" in web.get(path).get_data(as_text=True)
+    assert _post(web, path, password=NEW, password_again=NEW).status_code == 302
+    assert _signs_in(smtp_app, "noor@example.org", NEW)
+    # Nothing went to the owner who has a password, before or since.
+    assert [to for to, _ in _mail(inbox, 2)] == [["noor@example.org"]] * 2
+    with db.read() as s:
+        assert s.scalars(sa.select(AccountEmail.kind)).all() == []
 
 
 def test_closing_an_account_signs_it_out_at_once(app, db):
@@ -765,3 +823,6 @@ def test_an_administrator_is_told_how_long_the_link_works_as_long_as_it_does(app
     assert "It works for 3 days." in admin.get(saved.headers["Location"]).get_data(as_text=True)
     sent = _post(admin, f"/admin/users/{dana.id}/password-link")
     assert "It works for an hour." in admin.get(sent.headers["Location"]).get_data(as_text=True)
+    for active in ("no", "yes"):  # nobody has chosen a password yet: the welcome again
+        reopened = _post(admin, f"/admin/users/{dana.id}/active", active=active)
+    assert "It works for 3 days." in admin.get(reopened.headers["Location"]).get_data(True)
