@@ -1,19 +1,14 @@
 from __future__ import annotations
 
-import base64
 from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import segno
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import (
     Blueprint,
     current_app,
     flash,
-    get_flashed_messages,
     redirect,
     render_template,
     request,
@@ -33,6 +28,7 @@ from ..extensions import get_db
 from ..services import account_settings, accounts, api_tokens, audit
 from ..services import second_factor as second_factors
 from ..services.errors import Invalid, NotFound
+from . import carried_secrets
 
 bp = Blueprint("me", __name__)
 
@@ -213,10 +209,8 @@ def _named_in(errors: dict, form: str) -> dict:
 DEFAULT_TOKEN_DAYS = 90
 
 
-# The flash category that carries a new token's secret to the page the POST redirects to.
-NEW_TOKEN = "new_token"
-# Long enough for the redirect; a secret never collected is not shown days later.
-NEW_TOKEN_CARRIED_SECONDS = 300
+# A new token's secret on its way from the form that made it to the page that shows it.
+NEW_TOKEN = carried_secrets.Purpose("new_token", b"careplan: a new access token on its way")
 
 
 @bp.get("/me/tokens")
@@ -231,7 +225,7 @@ def tokens(errors: dict | None = None, status: int = 200):
         scopes=SCOPES,
         errors=errors or {},
         form=request.form,
-        new=_just_made(listed),
+        made=_just_made(listed),
         now=now,
         default_expiry=(today + timedelta(days=DEFAULT_TOKEN_DAYS)).isoformat(),
         last_day_choices=[day.isoformat() for day in last_day_choices(today)],
@@ -254,31 +248,19 @@ def create_token():
         return tokens(err.errors, 422)
     # Redirected, so reloading the page makes no second token. The secret rides in the
     # session to the one page that follows, which pops it; never in the database.
-    sealed = _token_sealer().encrypt(made.secret.encode()).decode()
-    flash({"id": made.token.id, "secret": sealed}, NEW_TOKEN)
+    carried_secrets.carry(NEW_TOKEN, made.secret, id=made.token.id)
     return redirect(url_for("me.tokens"))
 
 
-def _token_sealer() -> Fernet:
-    """The session is a signed cookie that anyone holding it can read (a proxy's log, the
-    browser's cookie store): the secret crosses it encrypted, with a key of its own derived
-    from the app's secret key."""
-    key = HKDF(SHA256(), 32, salt=None, info=b"careplan: a new access token on its way")
-    return Fernet(base64.urlsafe_b64encode(key.derive(current_app.secret_key.encode())))
-
-
-def _just_made(listed: list[api_tokens.TokenView]) -> api_tokens.NewToken | None:
-    """The token the POST before this page made, with its secret: gone from the session once
-    read, so the page shows it this once and a reload does not."""
-    for carried in get_flashed_messages(category_filter=[NEW_TOKEN]):
-        try:
-            secret = _token_sealer().decrypt(carried["secret"], ttl=NEW_TOKEN_CARRIED_SECONDS)
-        except InvalidToken:  # left uncollected too long, or sealed under another key
-            continue
-        for token in listed:
-            if token.id == carried["id"]:
-                return api_tokens.NewToken(secret.decode(), token)
-    return None
+def _just_made(listed: list[api_tokens.TokenView]) -> list[api_tokens.NewToken]:
+    """The tokens the POSTs before this page made, with their secrets: two made in two tabs
+    before either page loaded are both shown here (and not on the other tab's page)."""
+    by_id = {token.id: token for token in listed}
+    return [
+        api_tokens.NewToken(carried.secret, by_id[carried.plain["id"]])
+        for carried in carried_secrets.collect(NEW_TOKEN)
+        if carried.plain.get("id") in by_id
+    ]
 
 
 @bp.post("/me/tokens/<int:token_id>/revoke")

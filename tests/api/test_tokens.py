@@ -17,13 +17,13 @@ from careplan.domain.local_time import service_today, start_of_day, time_zone
 from careplan.domain.tokens import token_hash
 from careplan.services import api_tokens
 from careplan.services.accounts import actor_for
-from careplan.web import me
+from careplan.web import carried_secrets
 from tests import factories
 from tests.api.conftest import assert_error, bearer
 from tests.conftest import FAST_ARGON2, csrf_token, login
 from tests.factories import AdminFactory, ClientFactory, KeyWorkerFactory
 
-NEW_TOKEN = re.compile(r'<code id="new-token" class="words">([^<]+)</code>')
+NEW_TOKEN = re.compile(r'<code class="words new-token">([^<]+)</code>')
 
 
 def _make_on_page(client, **form):
@@ -95,12 +95,33 @@ def test_a_new_token_s_secret_is_shown_on_its_own_page_and_nowhere_else(client, 
 
 def test_a_new_token_s_secret_left_uncollected_is_not_shown_later(client, db, monkeypatch):
     login(client, ClientFactory())
-    monkeypatch.setattr(me, "NEW_TOKEN_CARRIED_SECONDS", -1)  # already too long ago
+    monkeypatch.setattr(carried_secrets, "CARRIED_SECONDS", -1)  # already too long ago
     assert _make_on_page(client).status_code == 302
 
     page = client.get("/me/tokens").get_data(as_text=True)
 
     assert not NEW_TOKEN.search(page) and "Not used yet" in page  # made, not shown
+
+
+def test_two_tokens_made_before_either_page_loads_are_both_shown_once(client, db):
+    """Two tabs each send the form; the first page to load shows both secrets, the other
+    page neither (a secret is shown once), and each secret is its own token's."""
+    login(client, ClientFactory())
+    form = {"scopes": ["read"], "expires_on": _in(30), "csrf_token": csrf_token(client)}
+    # Both forms sent before any page loads (any page would collect the first secret).
+    for name in ("Phone", "Laptop"):
+        assert client.post("/me/tokens", data={**form, "name": name}).status_code == 302
+
+    page = client.get("/me/tokens").get_data(as_text=True)
+
+    secrets = NEW_TOKEN.findall(page)
+    assert len(secrets) == 2 and "Your 2 new tokens" in page
+    assert "They are shown only this once" in page
+    with db.read() as s:
+        kept = dict(s.execute(sa.select(ApiToken.name, ApiToken.token_hash)).all())
+    assert [token_hash(secret) for secret in secrets] == [kept["Phone"], kept["Laptop"]]
+    assert page.index("Phone") < page.index(secrets[0]) < page.index("Laptop")
+    assert not NEW_TOKEN.search(client.get("/me/tokens").get_data(as_text=True))
 
 
 def test_an_administrator_sees_no_secret_of_anyone(client, db):

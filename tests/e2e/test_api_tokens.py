@@ -40,10 +40,10 @@ def test_a_token_is_made_used_and_revoked_on_a_phone(live_server, new_phone, db,
 
     check_phone_page(page, "new access token")
     page.screenshot(path=screenshots / "access-token.png", full_page=True)
-    token = page.locator("#new-token").inner_text()
+    token = page.locator("code.new-token").inner_text()
     assert _status(live_server, token) == 200
     page.goto(f"{live_server}/me/tokens")
-    expect(page.locator("#new-token")).to_have_count(0)  # shown once only
+    expect(page.locator("code.new-token")).to_have_count(0)  # shown once only
 
     page.get_by_role("button", name="Revoke it now").click()
     expect(page.locator(".tag", has_text="Revoked")).to_be_visible()
