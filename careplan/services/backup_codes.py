@@ -28,6 +28,17 @@ def replace_all(s: Session, user_id: int) -> list[str]:
     return codes
 
 
+def are_all_kept(s: Session, user_id: int, codes: list[str]) -> bool:
+    """Whether every one of `codes` is among this person's codes, used or not."""
+    hashes = {second_factor.backup_hash(code) for code in codes}
+    kept = s.scalars(
+        select(BackupCode.code_hash).where(
+            BackupCode.user_id == user_id, BackupCode.code_hash.in_(hashes)
+        )
+    ).all()
+    return len(set(kept)) == len(hashes)
+
+
 def remove_all(s: Session, user_id: int) -> None:
     s.execute(delete(BackupCode).where(BackupCode.user_id == user_id))
 

@@ -127,6 +127,16 @@ def replace_backup_codes(db: Database, actor: Actor, password: str, code: str) -
     return codes
 
 
+def codes_to_show(db: Database, actor: Actor, codes: list[str]) -> list[str]:
+    """`codes` as the form just sent made them, if they are still this person's backup codes
+    (not replaced since, nor removed with the step); none otherwise."""
+    _require_signer(actor)
+    if not codes:
+        return []
+    with db.read() as s:
+        return codes if backup_codes.are_all_kept(s, actor.id, codes) else []
+
+
 def turn_off(db: Database, actor: Actor, password: str, code: str) -> None:
     """The person removes it themselves: password and a current code."""
     _confirm(db, actor, password, code, second_factor.TURNS_STEP_OFF)

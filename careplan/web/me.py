@@ -161,8 +161,7 @@ def second_factor_on():
     except Invalid as err:
         flash(str(err))
         return redirect(url_for("me.account"))
-    # Shown in this answer alone: never kept, so never shown again.
-    return render_template("me/backup_codes.html", codes=codes, just_turned_on=True)
+    return _show_once(codes, just_turned_on=True)
 
 
 @bp.post("/me/second-factor/backup-codes")
@@ -178,7 +177,38 @@ def new_backup_codes():
     except Invalid as err:
         flash(str(err))
         return redirect(url_for("me.account"))
-    return render_template("me/backup_codes.html", codes=codes, just_turned_on=False)
+    return _show_once(codes, just_turned_on=False)
+
+
+# New backup codes on their way from the form that made them to the page that shows them.
+NEW_BACKUP_CODES = carried_secrets.Purpose(
+    "backup_codes", b"careplan: new backup codes on their way"
+)
+
+
+def _show_once(codes: list[str], just_turned_on: bool):
+    """Redirected, so reloading the page sends no form again (its code, used up, would be
+    refused and the codes lost from the screen). The codes ride in the session to the one
+    page that follows, which pops them: never kept, so never shown again."""
+    carried_secrets.carry(NEW_BACKUP_CODES, " ".join(codes), just_turned_on=just_turned_on)
+    return redirect(url_for("me.backup_codes"))
+
+
+@bp.get("/me/second-factor/backup-codes")
+@login_required
+def backup_codes():
+    carried = carried_secrets.collect(NEW_BACKUP_CODES)
+    # Of two sets made before this page loaded, only the later one works.
+    latest = carried[-1] if carried else None
+    codes = second_factors.codes_to_show(
+        get_db(), current_user.actor, latest.secret.split() if latest else []
+    )
+    return render_template(
+        "me/backup_codes.html",
+        codes=codes,
+        just_turned_on=bool(codes) and latest.plain.get("just_turned_on", False),
+        step_on=second_factors.status(get_db(), current_user.actor).on,
+    )
 
 
 @bp.post("/me/second-factor/off")

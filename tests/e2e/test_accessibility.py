@@ -215,8 +215,9 @@ def test_every_page_kind_has_no_serious_accessibility_violation(live_server, new
 def test_turning_the_second_step_on_on_a_phone_shows_codes_anyone_can_read(
     live_server, new_phone, records
 ):
-    """The backup codes page is only ever an answer to a form, so it is reached here as a
-    person reaches it: the setup page's key, a code from it and the password, on a phone."""
+    """The backup codes page shows codes only just after a form made them, so it is reached
+    here as a person reaches it: the setup page's key, a code from it and the password, on a
+    phone, and the redirect that follows."""
     circle, _, _ = records
     page = new_phone()
     sign_in(page, live_server, circle.key_worker)

@@ -847,8 +847,8 @@ def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_
     # journey uses three codes in a row without waiting for the next one.
     earlier = totp.at(time.time() - 30)
     path, page = landed(client.post("/me/second-factor", {**setup, "code": earlier}, page))
-    # The answer shows the backup codes, this once.
-    assert path == "/me/second-factor" and "The second step is on." in page
+    # The page the answer redirects to shows the backup codes, this once.
+    assert path == "/me/second-factor/backup-codes" and "The second step is on." in page
     backup = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", page)
     assert len(backup) == 10
     assert _mail_to(inbox, circle.client.email)["Subject"] == "A code is now needed when you sign"
@@ -896,6 +896,7 @@ def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_
     renew = {"codes_password": PASSWORD, "codes_code": backup[1]}
     path, page = landed(client.post("/me/second-factor/backup-codes", renew, page))
     fresh = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", page)
+    assert path == "/me/second-factor/backup-codes"
     assert len(fresh) == 10 and not set(fresh) & set(backup)
     page = client.get("/me/account").read().decode()
     assert "You have 10 backup codes left" in page

@@ -4,8 +4,9 @@ sealed PDF whose making failed tried again, messages marked read, the idle warni
 signed in", an administrator turning off someone's second step, a link to choose a new
 password asked for, a save sent after the browser moved to another network address, a key
 worker's change to a client's words (kept beside it) and a comment refused as too long (given
-back), the API starting documents, commenting and declining, and an access token made
-(its secret shown once after a redirect, a reload making no other). Every form is
+back), the API starting documents, commenting and declining, an access token made
+(its secret shown once after a redirect, a reload making no other) and the second step turned
+on (its backup codes shown once after a redirect). Every form is
 posted with its page's CSRF token; every answer is checked where a browser lands (or in the
 JSON), and in the database.
 
@@ -286,6 +287,46 @@ def test_a_token_is_made_once_and_its_secret_shown_once_after_a_redirect_over_ht
     assert secret not in again and "new-token" not in again and "My phone" in again
     assert _count(db, ApiToken.user_id == person.id) == 1
     assert api_call(url, "GET", "/api/v1/reminders", secret)[0] == 200
+
+
+# --- backup codes: shown once after a redirect, and a reload sends no form again ---------------
+
+
+def test_the_second_step_turned_on_shows_its_backup_codes_once_after_a_redirect_over_http(
+    db, monkeypatch, request
+):
+    monkeypatch.setenv("SECRET_KEY", KEY)  # to read the session cookie gunicorn signs
+    url = request.getfixturevalue("gunicorn_url")
+    person = ClientFactory()
+    browser = Browser(url)
+    browser.sign_in(person)
+    page = browser.get("/me/second-factor").read().decode()
+    secret = re.search(r'name="secret" value="([A-Z2-7]{32})"', page).group(1)
+    form = {"secret": secret, "code": pyotp.TOTP(secret).now(), "password": PASSWORD}
+    form["csrf_token"] = CSRF.search(page).group(1)
+
+    # The POST answers with a redirect (no page a reload would send again, its code used up)...
+    posting = build_opener(HTTPCookieProcessor(_jar(browser)), _NoRedirect)
+    status, _ = _refused(lambda: posting.open(url + "/me/second-factor", urlencode(form).encode()))
+    assert status in (302, 303)
+    carried = str(_serializer().loads(_session_cookie(browser).value))
+
+    # ...to the page that shows the codes, this once.
+    path, shown = landed(browser.get("/me/second-factor/backup-codes"))
+    codes = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", shown)
+    assert len(set(codes)) == 10 and "The second step is on." in shown
+    assert not any(code in carried for code in codes)  # across the cookie encrypted
+    with db.read() as s:
+        kept = s.execute(sa.select(BackupCode.__table__)).all()
+    assert len(kept) == 10 and not any(code in repr(kept) for code in codes)
+
+    # Reloading it sends no form and shows no codes: a plain message, and the codes work.
+    again = browser.get("/me/second-factor/backup-codes")
+    text = again.read().decode()
+    assert again.status == 200 and not any(code in text for code in codes)
+    assert "Backup codes are shown only once" in text
+    assert _count(db, BackupCode.user_id == person.id) == 10
+    assert second_factor.status(db, actor_for(person)).on
 
 
 # --- messages, the idle warning, the second step and a forgotten password ----------------------

@@ -319,6 +319,23 @@ def test_new_backup_codes_replace_the_old_and_turning_off_removes_them(db, circl
         second_factor.replace_backup_codes(db, person, PASSWORD, fresh[1])
 
 
+def test_codes_are_shown_only_while_they_are_the_person_s_own_current_ones(db, circle):
+    """The page after the form shows the codes it carried only if they still work for the
+    person who sees it: not once replaced or removed, nor to anyone else."""
+    secret, codes = turned_on_with_codes(db, circle.client)
+    person = actor_for(circle.client)
+    assert second_factor.codes_to_show(db, person, codes) == codes
+    assert second_factor.codes_to_show(db, person, []) == []
+    assert second_factor.codes_to_show(db, actor_for(circle.key_worker), codes) == []
+    with pytest.raises(NotFound):  # nobody in this role has any
+        second_factor.codes_to_show(db, actor_for(circle.supervisor), codes)
+    fresh = second_factor.replace_backup_codes(db, person, PASSWORD, code(secret, 1))
+    assert second_factor.codes_to_show(db, person, codes) == []
+    assert second_factor.codes_to_show(db, person, fresh) == fresh
+    second_factor.remove_for(db, actor_for(AdminFactory()), circle.client.id)
+    assert second_factor.codes_to_show(db, person, fresh) == []
+
+
 def test_a_backup_code_that_turns_the_step_off_says_no_codes_are_left(db, circle):
     """Turning the step off removes every backup code: the person is not told they have
     nine left, in the app or by e-mail."""

@@ -415,6 +415,9 @@ PLAIN_RULES: dict[str, PlainRule] = {
         {"POST": _everyone(Outcome(302, _go("/me/account")))},
         form=lambda c: {"off_password": "not it", "off_code": "123456"},
     ),
+    # The page a new set of backup codes is shown on once; with none carried to it, it says
+    # they are shown only once.
+    "me.backup_codes": PlainRule({"GET": _signers(Outcome(200), NOT_FOUND)}),
     "me.new_backup_codes": PlainRule(
         {"POST": _everyone(Outcome(302, _go("/me/account")))},
         form=lambda c: {"codes_password": "not it", "codes_code": "abcde-fghjk"},

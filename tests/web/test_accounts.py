@@ -562,6 +562,7 @@ def test_the_account_list_finds_people_by_name_or_address(app, db):
 
 SECRET = re.compile(r'name="secret" value="([A-Z2-7]{32})"')
 BACKUP = re.compile(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>")
+BACKUP_PAGE = "/me/second-factor/backup-codes"  # where new codes are shown, once
 
 
 def test_a_second_step_when_signing_set_up_used_and_removed_through_the_pages(
@@ -583,9 +584,11 @@ def test_a_second_step_when_signing_set_up_used_and_removed_through_the_pages(
     assert wrong.status_code == 422 and "does not match" in wrong.get_data(as_text=True)
     assert SECRET.search(wrong.get_data(as_text=True)).group(1) == secret  # the same key again
     done = _post(web, "/me/second-factor", secret=secret, code=totp.now(), password=PASSWORD)
-    # The answer itself shows the backup codes, once: they are not kept to show again.
-    assert done.status_code == 200 and "The second step is on" in done.get_data(as_text=True)
-    assert len(BACKUP.findall(done.get_data(as_text=True))) == 10
+    # Redirected, so a reload sends no form again; the page it leads to shows the backup
+    # codes, once: they are not kept to show again.
+    assert done.status_code == 302 and done.headers["Location"] == BACKUP_PAGE
+    shown = web.get(BACKUP_PAGE).get_data(as_text=True)
+    assert "The second step is on" in shown and len(BACKUP.findall(shown)) == 10
     account_page = web.get("/me/account").get_data(as_text=True)
     assert "It is on, since" in account_page and "You have 10 backup codes left" in account_page
     [(to, message)] = _mail(inbox)
@@ -632,7 +635,8 @@ def test_a_backup_code_signs_once_in_place_of_the_app_and_new_ones_replace_them(
     secret = SECRET.search(web.get("/me/second-factor").get_data(as_text=True)).group(1)
     totp = pyotp.TOTP(secret)
     on = _post(web, "/me/second-factor", secret=secret, code=totp.now(), password=PASSWORD)
-    codes = BACKUP.findall(on.get_data(as_text=True))
+    assert on.status_code == 302 and on.headers["Location"] == BACKUP_PAGE
+    codes = BACKUP.findall(web.get(BACKUP_PAGE).get_data(as_text=True))
     assert len(set(codes)) == 10
 
     # Typed as people copy them: capitals, a space instead of the dash.
@@ -666,8 +670,9 @@ def test_a_backup_code_signs_once_in_place_of_the_app_and_new_ones_replace_them(
     assert 'id="off_password-error"' not in refused.get_data(as_text=True)
     renewed = _post(web, "/me/second-factor/backup-codes", codes_password=PASSWORD,
                     codes_code=codes[1])  # fmt: skip
-    fresh = BACKUP.findall(renewed.get_data(as_text=True))
-    assert renewed.status_code == 200 and len(fresh) == 10 and not set(fresh) & set(codes)
+    assert renewed.status_code == 302 and renewed.headers["Location"] == BACKUP_PAGE
+    fresh = BACKUP.findall(web.get(BACKUP_PAGE).get_data(as_text=True))
+    assert len(fresh) == 10 and not set(fresh) & set(codes)
     old_code = _post(web, f"/documents/{second}/versions/1/sign", outcome="signed", comment="",
                      password=PASSWORD, code=codes[2])  # fmt: skip
     assert old_code.status_code == 422
