@@ -21,6 +21,15 @@ NOT_TEXT = (
 )
 TOO_DEEP = "The JSON sent is nested deeper than any record here can be, so nothing was saved."
 NOT_UTF8 = "JSON is sent as UTF-8, the only encoding it allows, so nothing was saved."
+TOO_LONG_A_NUMBER = (
+    "A number sent has thousands of digits, far more than anything here can hold, so nothing "
+    "was saved."
+)
+
+
+class _TooLong(ValueError):
+    """An integer of more digits than Python reads (4,300): valid JSON, so not called
+    invalid, and past every range here, so refused whichever field it is in."""
 
 
 class _Repeated(ValueError):
@@ -53,10 +62,16 @@ def json_body(schema: Schema) -> dict:
         raise ApiError(400, NOT_UTF8) from None
     try:
         data = json.loads(
-            text, parse_constant=_no_constants, parse_float=_finite, object_pairs_hook=_object
+            text,
+            parse_constant=_no_constants,
+            parse_float=_finite,
+            parse_int=_integer,
+            object_pairs_hook=_object,
         )
     except RecursionError:
         raise ApiError(400, TOO_DEEP) from None
+    except _TooLong:
+        raise ApiError(400, TOO_LONG_A_NUMBER) from None
     except _Repeated as repeated:
         name = repeated.name[:80]
         raise ApiError(
@@ -72,6 +87,13 @@ def json_body(schema: Schema) -> dict:
 
 def _no_constants(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _TooLong() from None
 
 
 def _finite(text: str) -> float:

@@ -15,9 +15,6 @@ from ..domain.supervision import SORTS, DashState
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
 
-_ID = validate.Range(min=1, max=MAX_WHOLE_NUMBER)
-_NUMBER = validate.Range(min=0, max=MAX_WHOLE_NUMBER)
-
 
 class WholeNumber(fields.Integer):
     """A whole number: in a JSON body an integer (not "2", not 2.0, not true); in a query
@@ -38,17 +35,30 @@ class WholeNumber(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def _query_number(what: str, most: int = MAX_WHOLE_NUMBER, **kwargs) -> WholeNumber:
-    """A number in a query string, from 1 (a page number, a count, an id): anything else,
-    whether not a number at all, below 1 (-5) or too large (99999999999), is told which
-    numbers there are (careplan.domain.numbers.number_problem)."""
-    problem = number_problem(what, most)
+def _number(
+    what: str, most: int = MAX_WHOLE_NUMBER, least: int = 1, text: bool = False, **kwargs
+) -> WholeNumber:
+    """A whole number in a query string (`text`) or a JSON body: anything else, whether not
+    a number at all, below the least (-5) or too large (99999999999), is told which numbers
+    there are (careplan.domain.numbers.number_problem), not "Not a valid integer." or
+    "Must be greater than or equal to 1 and less than or equal to ...". In a body, "2",
+    2.0 or true is also told how to send it."""
+    problem = number_problem(what, most, least)
+    kind = problem if text else f"{problem} {_AS_JSON}"
     return WholeNumber(
-        text=True,
-        validate=validate.Range(min=1, max=most, error=problem),
-        error_messages={"invalid": problem},
+        text=text,
+        validate=validate.Range(min=least, max=most, error=problem),
+        error_messages={"invalid": kind, "null": kind},
         **kwargs,
     )
+
+
+_AS_JSON = 'Send it as a whole number without quotes: 2, not "2", 2.0 or true.'
+
+
+def _query_number(what: str, most: int = MAX_WHOLE_NUMBER, **kwargs) -> WholeNumber:
+    """A number in a query string, from 1 (a page number, a count, an id)."""
+    return _number(what, most, text=True, **kwargs)
 
 
 class StrictBoolean(fields.Boolean):
@@ -116,9 +126,10 @@ class NewDocument(Strict):
 
 
 class NewVersion(Strict):
-    base_version = WholeNumber(
+    base_version = _number(
+        "a version number",
+        least=0,
         required=True,
-        validate=_NUMBER,
         metadata={"description": "The version this edit was based on (0 for the first)."},
     )
     content = fields.Dict(
@@ -138,7 +149,7 @@ class NewVersion(Strict):
 
 class NewComment(Strict):
     section_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    version_number = WholeNumber(required=True, validate=_ID)
+    version_number = _number("a version number", required=True)
     body = fields.String(required=True, validate=validate.Length(min=1, max=3000))
 
 

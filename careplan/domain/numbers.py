@@ -33,8 +33,8 @@ def whole_number_or_none(raw: object) -> int | None:
     return int(raw) if is_whole_number(raw) else None
 
 
-def number_problem(what: str, most: int = MAX_WHOLE_NUMBER) -> str:
+def number_problem(what: str, most: int = MAX_WHOLE_NUMBER, least: int = 1) -> str:
     """What is said of a number asked for that is not one of those there are (-5, "abc",
     99999999999): the numbers there are, true whatever was given, where "Not a valid
     integer." is not true of -5. `what` is "a page number", "a version number"..."""
-    return f"Please give {what} from 1 to {most:,}."
+    return f"Please give {what} from {least:,} to {most:,}."

@@ -582,6 +582,57 @@ def test_numbers_in_a_body_are_json_integers(client, world, token_for, value):
     assert "version_number" in assert_error(response, 422)["fields"]
 
 
+FROM_1 = "Please give a version number from 1 to 2,147,483,647."
+FROM_0 = "Please give a version number from 0 to 2,147,483,647."
+AS_JSON = 'Send it as a whole number without quotes: 2, not "2", 2.0 or true.'
+
+
+@pytest.mark.parametrize(
+    "value, comment_says, save_says",
+    [
+        (-5, FROM_1, FROM_0),
+        (0, FROM_1, None),  # a version saved on nothing: a base of 0 is the first's
+        (2**31, FROM_1, FROM_0),  # past PostgreSQL's INTEGER
+        (2**63, FROM_1, FROM_0),  # past SQLite's and PostgreSQL's BIGINT
+        (10**40, FROM_1, FROM_0),
+        ("2", f"{FROM_1} {AS_JSON}", f"{FROM_0} {AS_JSON}"),
+        (2.5, f"{FROM_1} {AS_JSON}", f"{FROM_0} {AS_JSON}"),
+        (True, f"{FROM_1} {AS_JSON}", f"{FROM_0} {AS_JSON}"),
+        (False, f"{FROM_1} {AS_JSON}", f"{FROM_0} {AS_JSON}"),
+        (None, f"{FROM_1} {AS_JSON}", f"{FROM_0} {AS_JSON}"),
+    ],
+)
+def test_a_number_refused_in_a_body_says_which_numbers_there_are(
+    client, db, world, token_for, value, comment_says, save_says
+):
+    """As in the query: not "Not a valid integer." for "2" nor a Range's wording for -5."""
+    token = token_for(world.own.key_worker)
+    url = f"/api/v1/documents/{world.own_plan}"
+    comment = {"section_key": "what_matters", "version_number": value, "body": "x"}
+    response = client.post(f"{url}/comments", json=comment, headers=bearer(token))
+    assert assert_error(response, 422)["fields"] == {"version_number": [comment_says]}
+    response = _save(client, token, world.own_plan, value)
+    if save_says is None:  # 0 is a number there is, but not this document's latest
+        assert_error(response, 409)
+    else:
+        assert assert_error(response, 422)["fields"] == {"base_version": [save_says]}
+    assert documents.count_versions(db, world.own_plan) == 2
+    assert client.get(f"{url}/comments", headers=bearer(token)).get_json()["items"] == []
+
+
+def test_a_number_of_thousands_of_digits_is_refused_as_too_long(client, db, world, token_for):
+    """Python reads no integer of more than 4,300 digits; the JSON is valid all the same."""
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions",
+        data='{"base_version": ' + "9" * 5000 + ', "content": {}}',
+        content_type="application/json",
+        headers=bearer(token_for(world.own.key_worker)),
+    )
+    message = assert_error(response, 400)["message"]
+    assert "thousands of digits" in message and "not valid JSON" not in message
+    assert documents.count_versions(db, world.own_plan) == 2
+
+
 def test_a_lone_surrogate_answers_400_and_saves_nothing(client, db, world, token_for):
     raw = '{"section_key": "what_matters", "version_number": 2, "body": "broken \\ud800"}'
     response = client.post(

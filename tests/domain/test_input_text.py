@@ -6,7 +6,12 @@ import pytest
 
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.nested import MAX_DEPTH, unflatten
-from careplan.domain.numbers import MAX_WHOLE_NUMBER, whole_number, whole_number_or_none
+from careplan.domain.numbers import (
+    MAX_WHOLE_NUMBER,
+    number_problem,
+    whole_number,
+    whole_number_or_none,
+)
 from careplan.domain.spreadsheet import text_cell
 
 
@@ -27,6 +32,15 @@ def test_anything_else_is_not_a_whole_number(raw):
     with pytest.raises(ValueError):
         whole_number(raw)
     assert MAX_WHOLE_NUMBER == 2**31 - 1
+
+
+def test_a_number_refused_is_told_which_numbers_there_are():
+    assert number_problem("a page number") == "Please give a page number from 1 to 2,147,483,647."
+    assert number_problem("a count", 100) == "Please give a count from 1 to 100."
+    # A version an edit was based on may be 0: nothing saved yet.
+    assert number_problem("a version number", least=0) == (
+        "Please give a version number from 0 to 2,147,483,647."
+    )
 
 
 def test_list_positions_are_ascii_digits_only():
