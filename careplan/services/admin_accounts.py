@@ -23,7 +23,7 @@ from ..domain.caseload_rules import (
     team_problem,
     unsupervised_notice,
 )
-from ..domain.paging import Window
+from ..domain.paging import Window, last_page, nearest_page
 from ..domain.roles import Role
 from . import (
     account_emails,
@@ -104,8 +104,8 @@ def search(db: Database, admin: Actor, query: str = "", role: str = "", page: in
         conditions.append(User.role == role)
     with db.read() as s:
         total = s.scalar(select(func.count()).select_from(User).where(*conditions))
-        pages = max(1, -(-total // PAGE_SIZE))
-        page = min(max(page, 1), pages)
+        pages = last_page(total, PAGE_SIZE)
+        page = nearest_page(page, total, PAGE_SIZE)
         rows = s.execute(
             select(User, Team.name)
             .outerjoin(Team, Team.id == User.team_id)
