@@ -158,7 +158,8 @@ def document(document_id: int):
 def versions(document_id: int):
     window = _window(query(schemas.PageQuery()))
     result = documents.history(get_db(), actor(), document_id, window.page, window.per_page)
-    # Past the last page the service shows the last one; a list API answers empty.
+    # Past the last page the service names the last one and reads none; a list API answers
+    # empty.
     items = result.versions if result.page == window.page else []
     page = Paged(items, result.document.head_number, window)
     return _paged(schemas.VersionPage, page, "api.versions", document_id=document_id)

@@ -32,6 +32,7 @@ from ..domain.language import Finding, Term, check_text
 from ..domain.local_time import service_today
 from ..domain.merge import merge
 from ..domain.nested import leaf_texts
+from ..domain.paging import last_page, nearest_page
 from ..domain.roles import Role
 from ..domain.signoff import State
 from . import attention, audit, drafts, handovers, leaving
@@ -559,8 +560,12 @@ def history(
     with db.read() as s:
         opened = _open(s, actor, document_id)
         doc, access = opened.doc, opened.access
-        pages = max(1, -(-doc.head_number // page_size))
-        page = min(max(1, page), pages)
+        pages = last_page(doc.head_number, page_size)
+        shown = nearest_page(page, doc.head_number, page_size)
+        if shown != page:
+            # No such page: the caller answers with the nearest (the web sends the browser
+            # on to it, the API an empty list), so nothing is read or logged as read here.
+            return HistoryPage(_page(s, opened, None, actor), [], shown, pages, [])
         rows = plain_rows(
             s,
             _HISTORY_VERSIONS,

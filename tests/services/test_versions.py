@@ -124,6 +124,29 @@ def test_versions_cannot_be_changed_or_deleted_even_directly_in_the_database(db,
     assert documents.count_versions(db, doc) == 1
 
 
+def _reads(db, doc) -> int:
+    with db.read() as s:
+        return s.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "read", AuditEvent.object_id == doc)
+        )
+
+
+def test_a_history_page_past_the_end_names_the_last_and_reads_nothing(db, circle):
+    """The web sends the browser on to the page named, whose read is the one logged; the API
+    answers an empty list. A page nobody sees is not in the client's access log."""
+    supervisor = actor_for(circle.supervisor)  # whose reads are logged
+    doc = documents.create_document(db, actor_for(circle.key_worker), circle.client.id)
+    documents.save_version(db, actor_for(circle.key_worker), doc, 0, plan_content())
+    before = _reads(db, doc)
+    beyond = documents.history(db, supervisor, doc, 5, page_size=1)
+    assert (beyond.page, beyond.pages, beyond.versions, beyond.events) == (1, 1, [], [])
+    assert _reads(db, doc) == before
+    shown = documents.history(db, supervisor, doc, 1, page_size=1)
+    assert [v.number for v in shown.versions] == [1] and _reads(db, doc) == before + 1
+
+
 def test_history_pages_and_compare(db, circle):
     worker = actor_for(circle.key_worker)
     doc = documents.create_document(db, worker, circle.client.id)
