@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
@@ -17,7 +17,7 @@ from ..db.models import CaseloadLink, Document, ReviewLog, SupervisorTeam, Team,
 from ..domain.account_rules import introduce
 from ..domain.kinds import KIND_LABELS
 from ..domain.local_time import start_of_day
-from ..domain.paging import Window
+from ..domain.paging import Window, nearest_page
 from ..domain.roles import Role
 from ..domain.spreadsheet import text_cell
 from ..domain.supervision import (
@@ -230,12 +230,21 @@ def dashboard(db: Database, actor: Actor, filters: Filters, today: date) -> Dash
     with db.read() as s:
         scope = _scope(s, actor)
         filters.check_choices(scope.teams, scope.workers)
-        # One row more than a page tells whether there is a next page without counting them all.
-        values = s.execute(
-            _query(scope, filters, today)
-            .limit(PAGE_SIZE + 1)
-            .offset(Window(filters.page, PAGE_SIZE).offset)
-        ).all()
+        query = _query(scope, filters, today)
+
+        def page(number: int):
+            return s.execute(
+                query.limit(PAGE_SIZE + 1).offset(Window(number, PAGE_SIZE).offset)
+            ).all()
+
+        # One row more than a page tells whether there is a next page without counting them
+        # all; only a page past the end (an old link, an edited address) counts them, to show
+        # the last page there is, as every paged list does.
+        values = page(filters.page)
+        if not values and filters.page > 1:
+            total = s.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+            filters = replace(filters, page=nearest_page(filters.page, total, PAGE_SIZE))
+            values = page(filters.page)
     rows = [_row(v, today) for v in values[:PAGE_SIZE]]
     return Dashboard(rows, filters, len(values) > PAGE_SIZE, scope.teams, scope.workers)
 

@@ -512,6 +512,9 @@ def test_the_dashboard_is_the_supervisor_s_own_teams_filtered_like_the_page(
     assert "due_to" in assert_error(backwards, 422)["fields"]
     not_theirs = client.get(f"{url}?team={world.own.team.id + 1000}", headers=bearer(token))
     assert "team" in assert_error(not_theirs, 422)["fields"]
+    # Past the last page, as every list here: empty, where the web shows the last page.
+    beyond = client.get(f"{url}?page=2", headers=bearer(token)).get_json()
+    assert (beyond["items"], beyond["page"], beyond["next"]) == ([], 2, None)
 
 
 def test_review_dates_and_reminders_are_the_caller_s_own(client, db, world, token_for):

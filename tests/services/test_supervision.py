@@ -136,6 +136,12 @@ def test_paging_and_sorting(db, teams, monkeypatch):
     names = [r.client_name for r in first.rows + second.rows + third.rows]
     assert len(names) == 7 and names == sorted(names)
     assert first.has_next and second.has_next and not third.has_next
+    # Past the end (an old link, fewer rows since): the last page there is, named as such.
+    for beyond in (4, 9, 2**31 - 1):
+        last = supervision.dashboard(db, sup, Filters(sort="client", page=beyond), TODAY)
+        assert (last.filters.page, last.rows, last.has_next) == (3, third.rows, False)
+    narrowed = Filters(sort="client", state=DashState.OVERDUE, page=2)
+    assert supervision.dashboard(db, sup, narrowed, TODAY).filters.page == 1
 
 
 def test_the_sql_state_agrees_with_the_domain_rule(db, teams):
