@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .numbers import MAX_WHOLE_NUMBER, number_problem, whole_number_or_none
+from .numbers import MAX_WHOLE_NUMBER, whole_number_or_none
 
 T = TypeVar("T")
 
 PAGE_NUMBER = "a page number"
-# Not "Please choose from the list." of a page number typed into an address either.
-PAGE_NUMBER_PROBLEM = number_problem(PAGE_NUMBER)
 
 # Said on the page an address with a page number that is not one of the list's is sent on to.
 FROM_THE_FIRST = "Pages are numbered from 1, so this is the first page."

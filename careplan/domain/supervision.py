@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from .errors import ContentInvalid
 from .numbers import whole_number_or_none
-from .paging import PAGE_NUMBER_PROBLEM
+from .paging import page_asked
 
 DUE_SOON_DAYS = 14
 PAGE_SIZE = 50
@@ -123,13 +123,13 @@ class Filters:
 def parse_filters(args: Mapping[str, str]) -> Filters:
     errors: dict[str, str] = {}
 
-    def number(name: str, problem: str = "Please choose from the list.") -> int | None:
+    def number(name: str) -> int | None:
         raw = (args.get(name) or "").strip()
         if not raw:
             return None
         number = whole_number_or_none(raw)
         if number is None:
-            errors[name] = problem
+            errors[name] = "Please choose from the list."
         return number
 
     def day(name: str) -> date | None:
@@ -156,9 +156,16 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
     due_from, due_to = day("due_from"), day("due_to")
     if due_from and due_to and due_from > due_to:
         errors["due_to"] = "The end of the date range is before its start."
-    page = number("page", PAGE_NUMBER_PROBLEM) or 1
+    # A page that is not one of the list's is no mistake in the filters: the page shown is
+    # the nearest there is (page_asked, and the dashboard past the end).
     filters = Filters(
-        number("team"), number("key_worker"), state, due_from, due_to, sort, max(page, 1)
+        number("team"),
+        number("key_worker"),
+        state,
+        due_from,
+        due_to,
+        sort,
+        page_asked(args.get("page")),
     )
     if errors:
         raise ContentInvalid(errors)

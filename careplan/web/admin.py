@@ -22,6 +22,7 @@ from ..services import (
 )
 from ..services.errors import Invalid, NotFound
 from .auth import email_password_link
+from .paging import asked_page, to_first_page, to_page_shown
 from .request_checks import chosen
 
 bp = Blueprint("admin", __name__)
@@ -55,15 +56,14 @@ def _chosen(raw: str | None, required: bool = False) -> int | None:
 @bp.get("/admin/users")
 @login_required
 def users():
-    page = request.args.get("page", "1")
+    if moved := to_first_page():
+        return moved
     library = get_library()
     listing = admin_accounts.search(
-        get_db(),
-        _admin(),
-        request.args.get("q", ""),
-        request.args.get("role", ""),
-        int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1,
+        get_db(), _admin(), request.args.get("q", ""), request.args.get("role", ""), asked_page()
     )
+    if moved := to_page_shown(listing.page):
+        return moved
     return render_template(
         "admin/users.html",
         listing=listing,

@@ -17,6 +17,7 @@ from ..extensions import get_db, get_library
 from ..services import comments, documents, drafts
 from ..services.errors import Conflict, Invalid, NotFound, ServiceError
 from .forms import base_number_from_form, content_from_form, draft_fields, typed_again
+from .paging import asked_page, to_first_page, to_page_shown
 
 bp = Blueprint("documents", __name__)
 
@@ -108,8 +109,11 @@ def comment(document_id: int):
 @bp.get("/documents/<int:document_id>/history")
 @login_required
 def history(document_id: int):
-    page = request.args.get("page", 1, type=whole_number)
-    result = documents.history(get_db(), current_user.actor, document_id, page)
+    if moved := to_first_page():
+        return moved
+    result = documents.history(get_db(), current_user.actor, document_id, asked_page())
+    if moved := to_page_shown(result.page):
+        return moved
     return render_template("documents/history.html", result=result, doc=result.document)
 
 

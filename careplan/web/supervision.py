@@ -10,6 +10,7 @@ from ..domain.local_time import service_today
 from ..domain.supervision import SORTS, STATE_LABELS, Filters, parse_filters
 from ..extensions import get_db, get_time_zone
 from ..services import handovers, supervision
+from .paging import to_first_page, to_page_shown
 
 bp = Blueprint("supervision", __name__)
 
@@ -24,12 +25,16 @@ def _filters() -> tuple[Filters, dict]:
 @bp.get("/supervision")
 @login_required
 def dashboard():
+    if moved := to_first_page():
+        return moved
     filters, errors = _filters()
     try:
         board = supervision.dashboard(get_db(), current_user.actor, filters, service_today())
     except ContentInvalid as err:  # a team or key worker that is not theirs: all of theirs
         errors = {**errors, **err.errors}
         board = supervision.dashboard(get_db(), current_user.actor, Filters(), service_today())
+    if not errors and (moved := to_page_shown(board.filters.page)):
+        return moved
     waiting = handovers.pending_for_supervisor(get_db(), current_user.actor)
     return render_template(
         "supervision/dashboard.html",

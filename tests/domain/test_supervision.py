@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.numbers import MAX_WHOLE_NUMBER
 from careplan.domain.supervision import (
     DashState,
     bar_chart,
@@ -55,11 +56,14 @@ def test_filters_are_checked_with_plain_messages():
     assert (filters.state, filters.team_id, filters.page) == (DashState.OVERDUE, 3, 2)
 
 
-@pytest.mark.parametrize("raw", ["-5", "99999999999999999999", "two"])
-def test_a_page_number_refused_is_asked_for_as_one(raw):
-    with pytest.raises(ContentInvalid) as err:
-        parse_filters({"page": raw})
-    assert err.value.errors == {"page": "Please give a page number from 1 to 2,147,483,647."}
+@pytest.mark.parametrize(
+    "raw, page", [("-5", 1), ("0", 1), ("two", 1), ("99999999999999999999", MAX_WHOLE_NUMBER)]
+)
+def test_a_page_that_is_not_one_of_the_list_s_is_no_mistake_in_the_filters(raw, page):
+    """The page shown is the nearest there is (the first, or past the end the last), as on
+    every paged page, rather than the filters dropped for a page number."""
+    filters = parse_filters({"state": "overdue", "page": raw})
+    assert (filters.state, filters.page) == (DashState.OVERDUE, page)
 
 
 def test_on_time_share_counts_missed_reviews_as_late_and_skips_future_ones():
