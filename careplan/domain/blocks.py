@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, fields, post_load, pre_load, validate, va
 from marshmallow import ValidationError as MarshmallowError
 
 from .documents import Field, is_blank
+from .writing_direction import plain_writing
 
 # Neutral words for the record (comparisons, exports, PDF); pages name the owner to their reader.
 STEP_OWNERS = {"client": "The client", "key_worker": "The key worker", "other": "Someone else"}
@@ -32,10 +33,12 @@ MAX_HANDOVERS = 10  # decisions handed over, per list
 
 class _Text(fields.String):
     """Text without the spaces around it, trimmed before it is checked: a box holding only
-    spaces is an empty box, refused where something is needed, not saved as empty."""
+    spaces is an empty box, refused where something is needed, not saved as empty. Every
+    word written into a document passes here, from a form, the API or a kept draft, so here
+    it loses the characters that could make it read differently (writing_direction)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        return plain_writing(super()._deserialize(value, attr, data, **kwargs)).strip()
 
 
 def text_field(max_len: int = TEXT, required: bool = False, **kw):

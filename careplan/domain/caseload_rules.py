@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .errors import ContentInvalid
 from .wording import possessive
+from .writing_direction import plain_writing
 
 
 def _clients(count: int) -> str:
@@ -59,7 +60,7 @@ LEAVING_NOTE_LIMIT = 2000
 
 
 def validate_leaving_note(note: str) -> str:
-    note = (note or "").strip()
+    note = plain_writing(note).strip()
     if not note:
         raise ContentInvalid(
             {"note": "Please say why, in a sentence or two. The client can read this note."}

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from .errors import ContentInvalid
 from .numbers import whole_number_or_none
+from .writing_direction import plain_writing
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ TOO_LONG = f"Please keep this under {NOTE_LIMIT:,} characters. Nothing was lost:
 
 
 def validate_end_note(note: str) -> str:
-    note = (note or "").strip()
+    note = plain_writing(note).strip()
     if len(note) > NOTE_LIMIT:
         raise ContentInvalid({"end_note": TOO_LONG})
     return note

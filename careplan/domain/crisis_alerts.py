@@ -20,6 +20,7 @@ from enum import StrEnum
 from .access import Access
 from .errors import ContentInvalid
 from .roles import Role
+from .writing_direction import plain_writing
 
 
 class AlertKind(StrEnum):
@@ -82,7 +83,7 @@ def needs_escalation(respond_by_at: datetime, now: datetime, answered: bool) -> 
 
 
 def validate_response(note: str) -> str:
-    note = (note or "").strip()
+    note = plain_writing(note).strip()
     if not note:
         raise ContentInvalid(
             {"note": "Please say what you are doing, for example “I will phone you at 3pm”."}

@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from . import local_time
 from .errors import ContentInvalid
+from .writing_direction import plain_writing
 
 DEFAULT_INTERVAL_WEEKS = 12
 
@@ -95,7 +96,7 @@ def validate_earlier_request(
 ) -> tuple[date, str]:
     """Check a request for an earlier review; raise ContentInvalid with one message per field."""
     errors = {}
-    reason = (reason or "").strip()
+    reason = plain_writing(reason).strip()
     if not reason:
         errors["reason"] = "Please say why you would like to review it sooner."
     elif len(reason) > 2000:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from .roles import Role
+from .writing_direction import plain_writing
 
 
 class Outcome(StrEnum):
@@ -214,7 +215,7 @@ def refusal(
 def validate_outcome(outcome_raw: str, comment: str) -> tuple[Outcome, str]:
     from .errors import ContentInvalid
 
-    comment = (comment or "").strip()
+    comment = plain_writing(comment).strip()
     try:
         outcome = Outcome(outcome_raw)
     except ValueError as exc:
