@@ -17,6 +17,7 @@ from ..domain.paging import Paged, Window
 from ..domain.signoff import Outcome
 from ..domain.supervision import PAGE_SIZE as DASHBOARD_PAGE_SIZE
 from ..domain.supervision import parse_filters
+from ..domain.writing_direction import plain_writing
 from ..extensions import get_db, get_library, get_time_zone
 from ..services import caseloads, documents, fhir, reminders, reviews, signoff, supervision
 from ..services.errors import Conflict, Invalid
@@ -299,9 +300,11 @@ def _sign(document_id: int, number: int, outcome: str, comment: str, body: dict,
 )
 def sign(document_id: int, number: int):
     body = json_body(schemas.SignBody())
-    outcome = Outcome.SIGNED_WITH_COMMENT if body["comment"].strip() else Outcome.SIGNED
+    # A comment of nothing but direction controls is no comment (writing_direction).
+    comment = plain_writing(body["comment"]).strip()
+    outcome = Outcome.SIGNED_WITH_COMMENT if comment else Outcome.SIGNED
     return _sign(
-        document_id, number, outcome.value, body["comment"], body, body["confirm_blank"]
+        document_id, number, outcome.value, comment, body, body["confirm_blank"]
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from ..domain.errors import ContentInvalid
 from ..domain.kinds import kind_for
 from ..domain.roles import Role
 from ..domain.wording import comment_notice
+from ..domain.writing_direction import plain_writing
 from . import audit
 from .access import require_read
 from .actor import Actor
@@ -36,7 +37,7 @@ class CommentView:
 def add_comment(
     db: Database, actor: Actor, document_id: int, section_key: str, version_number: int, body: str
 ) -> None:
-    body = (body or "").strip()
+    body = plain_writing(body).strip()
     with db.write() as s:
         doc = s.get(Document, document_id)
         if doc is None:

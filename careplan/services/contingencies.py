@@ -23,6 +23,7 @@ from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_day
 from ..domain.roles import Role
 from ..domain.wording import Named
+from ..domain.writing_direction import plain_writing
 from . import audit, crisis_alerts, reviews
 from .access import require_read
 from .actor import Actor
@@ -136,6 +137,7 @@ def start_contingency(
 ) -> None:
     """Put the plan into effect; the key worker and their team are alerted in the same
     transaction (careplan.services.crisis_alerts)."""
+    observed, actions_taken = plain_writing(observed), plain_writing(actions_taken)
     with db.write() as s:
         doc, version = _agreed_agreement(s, actor, document_id, asks_for_help=True)
         # Said before anything about the form: with the plan already running, correcting a
@@ -207,6 +209,7 @@ def request_self_referral(
     alerts: crisis_alerts.AlertSettings = crisis_alerts.DEFAULT_SETTINGS,
 ) -> SelfReferralCheck:
     """Check and record the request; whatever the answer, someone is alerted to respond."""
+    note = plain_writing(note)
     with db.write() as s:
         doc, version = _agreed_agreement(s, actor, document_id, asks_for_help=True)
         nights, last = validate_self_referral_request(nights_raw, last_discharge_raw, note, today)

@@ -35,6 +35,7 @@ from ..domain.nested import leaf_texts
 from ..domain.paging import last_page, nearest_page
 from ..domain.roles import Role
 from ..domain.signoff import State
+from ..domain.writing_direction import plain_writing
 from . import attention, audit, drafts, handovers, leaving
 from .access import access_to, require_read
 from .actor import Actor
@@ -759,7 +760,7 @@ def save_version(
     more than its part (DocumentKind.require_exact). Validation happens first and a refused
     save writes nothing.
     """
-    change_note = (change_note or "").strip()
+    change_note = plain_writing(change_note).strip()
     if len(change_note) > 1000:
         raise ContentInvalid(
             {"change_note": "Please keep the note about your change under 1,000 characters."}

@@ -34,6 +34,7 @@ from ..domain.wording import (
     new_key_worker_notice,
     taken_over_notice,
 )
+from ..domain.writing_direction import plain_writing
 from . import audit, crisis_alerts
 from .access import access_to
 from .actor import Actor
@@ -138,7 +139,7 @@ def workers_to_choose(db: Database, actor: Actor, client_id: int) -> list[Worker
 
 
 def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, note: str) -> None:
-    note = (note or "").strip()
+    note = plain_writing(note).strip()
     choices = {w.id for w in workers_to_choose(db, actor, client_id)}
     errors = {}
     if to_worker_id not in choices:
