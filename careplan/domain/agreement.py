@@ -32,6 +32,7 @@ from .blocks import (
     text_field,
 )
 from .documents import DocumentKind, Field, new_id
+from .writing_direction import closed
 
 SECTION_KEYS = {
     "shared_goals": "Our shared goals",
@@ -416,14 +417,12 @@ class AgreementKind(DocumentKind):
             elif field["type"] == "people":
                 for n, p in enumerate(value, start=1):
                     bits = [p["name"], p.get("role"), p.get("how_to_contact"), p.get("when")]
-                    out.append(
-                        Field(
-                            f"{where}:{p['id']}", f"{label} ({n})", " · ".join(b for b in bits if b)
-                        )
-                    )
+                    bits = [closed(b) for b in bits if b]  # each part reaches only itself
+                    out.append(Field(f"{where}:{p['id']}", f"{label} ({n})", " · ".join(bits)))
             else:
                 for n, h in enumerate(value, start=1):
-                    text = f"{h['decision']} — handed to {h['to_whom']} until {h['until']}"
+                    decision, to_whom = closed(h["decision"]), closed(h["to_whom"])
+                    text = f"{decision} — handed to {to_whom} until {h['until']}"
                     out.append(Field(f"{where}:{h['id']}", f"{label} ({n})", text))
         t = content.get("terms", {})
         sr = t.get("self_referral", {})

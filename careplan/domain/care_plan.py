@@ -22,6 +22,7 @@ from .blocks import (
     text_field,
 )
 from .documents import DocumentKind, Field
+from .writing_direction import closed
 
 LIFE_DOMAINS: list[tuple[str, str, str]] = [
     (
@@ -163,7 +164,7 @@ class CarePlanKind(DocumentKind):
             out.append(Field("care_team", "Care team", ""))
         for n, member in enumerate(content.get("care_team", []), start=1):
             mid, where = member["id"], f"Care team member {n}"
-            who = member["name"] + (f", {member['role']}" if member.get("role") else "")
+            who = closed(member["name"]) + (f", {member['role']}" if member.get("role") else "")
             out.append(Field(f"team:{mid}", where, who))
             out.append(
                 Field(f"team:{mid}:does", f"{where}: what they do", member.get("what_they_do", ""))

@@ -55,3 +55,32 @@ def plain_writing(text: str | None) -> str:
             open_at.clear()
     dropped.update(open_at)
     return "".join(ch for i, ch in enumerate(text) if i not in dropped)
+
+
+_OPENERS = {"\u202a", "\u202b", "\u202d", "\u202e", *ISOLATE_OPENERS}
+_POP = "\u202c"
+
+
+def closed(text: str) -> str:
+    """`text` with whatever it leaves open closed at its end (PDF, PDI), for words kept from
+    before the rule above and printed in one line with other words ("Jo · sister", "... handed
+    to ... until ..."): so they cannot turn around what comes after them. Text made plain
+    leaves nothing open and comes back unchanged."""
+    open_now: list[str] = []
+    for ch in text:
+        if ch in _OPENERS:
+            open_now.append(ch)
+        elif ch == _POP:
+            # Closes the latest embedding or override, never past an isolate (Unicode's rule).
+            if open_now and open_now[-1] not in ISOLATE_OPENERS:
+                open_now.pop()
+        elif ch == ISOLATE_CLOSER:
+            # Closes the latest isolate, and anything still open inside it.
+            if any(o in ISOLATE_OPENERS for o in open_now):
+                while open_now.pop() not in ISOLATE_OPENERS:
+                    pass
+        elif unicodedata.bidirectional(ch) == "B":
+            open_now.clear()
+    return text + "".join(
+        ISOLATE_CLOSER if o in ISOLATE_OPENERS else _POP for o in reversed(open_now)
+    )

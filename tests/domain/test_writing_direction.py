@@ -3,18 +3,23 @@ differently from what it says (careplan.domain.writing_direction)."""
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
+from careplan.domain.agreement import AgreementKind, parse_template
 from careplan.domain.care_plan import CARE_PLAN
 from careplan.domain.contingency import validate_end_note
 from careplan.domain.crisis_alerts import validate_response
 from careplan.domain.signoff import Outcome, validate_outcome
-from careplan.domain.writing_direction import plain_writing
+from careplan.domain.writing_direction import closed, plain_writing
 
 LRE, RLE, PDF, LRO, RLO = "\u202a", "\u202b", "\u202c", "\u202d", "\u202e"
 LRI, RLI, FSI, PDI = "\u2066", "\u2067", "\u2068", "\u2069"
 LRM, RLM, ALM = "\u200e", "\u200f", "\u061c"
 
+AGREEMENTS = Path(__file__).resolve().parents[2] / "agreements"
 HEBREW = "אני גר אצל אחותי כרגע."  # "I live with my sister for now."
 ARABIC = "أن يستمع إلي الناس."  # "That people listen to me."
 
@@ -93,3 +98,47 @@ def test_notes_comments_and_answers_lose_overrides_too():
     )
     assert validate_response(f"{RLO}I will ring at 3pm") == "I will ring at 3pm"
     assert validate_end_note(f"{RLE}{ARABIC}{PDF}") == ARABIC
+
+
+@pytest.mark.parametrize(
+    "text, ends_with",
+    [
+        (f"Jo{RLO}", PDF),
+        (f"{RLE}a{LRO}b", PDF + PDF),
+        (f"{RLI}a{RLO}b", PDF + PDI),
+        (f"{RLO}a{PDF}{RLI}b", PDI),
+        (f"{RLI}a{RLO}b{PDI}{LRO}c", PDF),  # the PDI closed the override inside it too
+        (f"{RLO}first line\nsecond", ""),  # a new paragraph starts with nothing open
+    ],
+)
+def test_words_kept_from_before_are_closed_where_they_end(text, ends_with):
+    assert closed(text) == text + ends_with
+
+
+@pytest.mark.parametrize("text", [HEBREW, f"{RLI}{HEBREW}{PDI}", f"a{RLM}", "", f"{RLO}a{PDF}"])
+def test_words_with_nothing_open_are_unchanged(text):
+    assert closed(text) == text
+
+
+def test_a_part_written_before_turns_round_only_itself_where_parts_share_a_line():
+    # Content kept before the rule: read as stored, never validated again.
+    plan = CARE_PLAN.empty_content()
+    plan["care_team"] = [{"id": "m", "name": f"Dr {RLO}Patel", "role": "GP"}]
+    team = {f.key: f.text for f in CARE_PLAN.fields(plan)}
+    assert team["team:m"] == f"Dr {RLO}Patel{PDF}, GP"
+
+    template = parse_template(
+        "smi_self_referral.toml", tomllib.loads((AGREEMENTS / "smi_self_referral.toml").read_text())
+    )
+    kind = AgreementKind(template)
+    content = kind.empty_content()
+    part = content["sections"]["contingencies"]
+    part["handed_over"] = [
+        {"id": "h", "decision": f"{RLO}My money", "to_whom": f"Jo{RLE}", "until": "2027-03-01"}
+    ]
+    part["contacts"] = [{"id": "c", "name": f"Jo{RLO}", "role": "sister", "how_to_contact": "0161"}]
+    lines = {f.key: f.text for f in kind.fields(content)}
+    assert lines["contingencies.handed_over:h"] == (
+        f"{RLO}My money{PDF} — handed to Jo{RLE}{PDF} until 2027-03-01"
+    )
+    assert lines["contingencies.contacts:c"] == f"Jo{RLO}{PDF} · sister · 0161"
