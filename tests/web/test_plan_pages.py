@@ -223,7 +223,7 @@ def test_a_key_worker_and_a_client_write_a_plan_together(app, db, circle):
     # The page speaks to its reader: the worker who saved it is "you"; steps read as rows.
     assert "Version 1, saved by you on" in shown
     assert "Find a flat of my own" in shown
-    assert "Dr Patel · by 1 February 2027 · not started" in shown
+    assert "<bdi>Dr Patel</bdi> · by 1 February 2027 · not started" in shown
     assert f"{person.display_name} · by 15 January 2027 · not started" in shown
     assert "Review every 8 weeks." in shown
     assert documents.count_versions(db, doc) == 1
