@@ -4,14 +4,18 @@ differently from what it says (careplan.domain.writing_direction)."""
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from careplan.domain.agreement import AgreementKind, parse_template
 from careplan.domain.care_plan import CARE_PLAN
+from careplan.domain.caseload_rules import validate_leaving_note
 from careplan.domain.contingency import validate_end_note
 from careplan.domain.crisis_alerts import validate_response
+from careplan.domain.errors import ContentInvalid
+from careplan.domain.reviews import validate_earlier_request
 from careplan.domain.signoff import Outcome, validate_outcome
 from careplan.domain.writing_direction import closed, plain_writing
 
@@ -98,6 +102,11 @@ def test_notes_comments_and_answers_lose_overrides_too():
     )
     assert validate_response(f"{RLO}I will ring at 3pm") == "I will ring at 3pm"
     assert validate_end_note(f"{RLE}{ARABIC}{PDF}") == ARABIC
+    assert validate_leaving_note(f"Moved away{RLO}") == "Moved away"
+    wanted, reason = validate_earlier_request("2027-03-01", f"{RLO}soon", date(2027, 2, 1), None)
+    assert reason == "soon"
+    with pytest.raises(ContentInvalid):  # nothing but an override is nothing written
+        validate_response(f" {RLO}{PDF} ")
 
 
 @pytest.mark.parametrize(
