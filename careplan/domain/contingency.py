@@ -8,9 +8,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from .blocks import DATE_NEEDED, DATE_NOT_REAL
 from .errors import ContentInvalid
-from .numbers import whole_number_or_none
+from .numbers import number_problem, whole_number_or_none
 from .writing_direction import plain_writing
+
+# The most nights a request may ask for, whatever was agreed: a request outside the agreed
+# terms is still taken (and said to be outside them), but a year is the most anyone asks for.
+MOST_NIGHTS = 365
+
+
+def nights_text(n: int) -> str:
+    """ "1 night", "3 nights": how many nights, as every page says it."""
+    return f"{n} night" if n == 1 else f"{n} nights"
+
+
+def days_text(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
 
 
 @dataclass(frozen=True)
@@ -48,7 +62,7 @@ class SelfReferralCheck:
 
 
 def check_self_referral(
-    terms: SelfReferralTerms, nights: int, today: date, last_discharge: date | None
+    terms: SelfReferralTerms, asked_nights: int, today: date, last_discharge: date | None
 ) -> SelfReferralCheck:
     if not terms.agreed:
         return SelfReferralCheck(False, (NOTHING_AGREED,), agreed=False)
@@ -56,25 +70,26 @@ def check_self_referral(
         return SelfReferralCheck(False, ("This agreement has no self-referral admission terms.",))
     reasons = []
     ok = True
-    if nights <= terms.max_nights:
-        reasons.append(f"{nights} night(s) is within the agreed {terms.max_nights} nights.")
+    asked, most = nights_text(asked_nights), nights_text(terms.max_nights)
+    if asked_nights <= terms.max_nights:
+        reasons.append(f"{asked} is within the agreed {most}.")
     else:
         ok = False
-        reasons.append(f"{nights} nights is more than the agreed {terms.max_nights} nights.")
+        reasons.append(f"{asked} is more than the agreed {most}.")
     if last_discharge is None:
         reasons.append("No earlier stay was given.")
     else:
         gap = (today - last_discharge).days
         if gap >= terms.min_days_since_discharge:
             reasons.append(
-                f"The last stay ended {gap} days ago; the agreement asks for at least "
-                f"{terms.min_days_since_discharge} days."
+                f"The last stay ended {days_text(gap)} ago; the agreement asks for at least "
+                f"{days_text(terms.min_days_since_discharge)}."
             )
         else:
             ok = False
             reasons.append(
-                f"The last stay ended {gap} days ago, which is within the agreed "
-                f"{terms.min_days_since_discharge} days."
+                f"The last stay ended {days_text(gap)} ago, which is within the agreed "
+                f"{days_text(terms.min_days_since_discharge)}."
             )
     return SelfReferralCheck(ok, tuple(reasons))
 
@@ -96,12 +111,10 @@ def validate_self_referral_request(
     errors = {}
     if len((note or "").strip()) > NOTE_LIMIT:
         errors["note"] = TOO_LONG
-    nights = None
-    nights = whole_number_or_none(str(nights_raw or "").strip())
-    if nights is None:
-        errors["nights"] = "Please give the number of nights as a whole number."
-    elif not 1 <= nights <= 365:
-        errors["nights"] = "Please give a number of nights from 1 to 365."
+    asked = whole_number_or_none(str(nights_raw or "").strip())
+    # "-2" and "0" are whole numbers too: say the numbers there are, whatever was given.
+    if asked is None or not 1 <= asked <= MOST_NIGHTS:
+        errors["nights"] = number_problem("the number of nights", MOST_NIGHTS)
     last = None
     if last_discharge_raw:
         try:
@@ -109,10 +122,10 @@ def validate_self_referral_request(
             if last > today:
                 errors["last_discharge_on"] = "The last discharge cannot be in the future."
         except ValueError:
-            errors["last_discharge_on"] = "Please give a real date, for example 2027-03-01."
+            errors["last_discharge_on"] = DATE_NOT_REAL
     if errors:
         raise ContentInvalid(errors)
-    return nights, last
+    return asked, last
 
 
 @dataclass(frozen=True)
@@ -147,10 +160,14 @@ def validate_activation(
     if len(actions or "") > NOTE_LIMIT:
         errors["actions_taken"] = TOO_LONG
     ends_on = None
-    try:
-        ends_on = date.fromisoformat(ends_on_raw or "")
-    except ValueError:
-        errors["ends_on"] = "Please give the date it ends, for example 2027-03-01."
+    # Said the way every date box is (domain.blocks): the box shows the reader's own format.
+    if not (ends_on_raw or "").strip():
+        errors["ends_on"] = DATE_NEEDED
+    else:
+        try:
+            ends_on = date.fromisoformat(ends_on_raw.strip())
+        except ValueError:
+            errors["ends_on"] = DATE_NOT_REAL
     if ends_on is not None:
         if ends_on < today:
             errors["ends_on"] = "The end date cannot be in the past."

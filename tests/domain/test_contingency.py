@@ -2,6 +2,7 @@ from datetime import date
 
 import pytest
 
+from careplan.domain.blocks import DATE_NEEDED, DATE_NOT_REAL
 from careplan.domain.contingency import (
     NOTHING_AGREED,
     ContingencyPeriod,
@@ -85,3 +86,30 @@ def test_activation_needs_what_was_seen_and_an_end_within_the_agreed_limit():
     assert err.value.errors["observed"] == "Please say what was noticed."
     assert err.value.errors["ends_on"] == "The agreement says this lasts at most 28 days."
     assert validate_activation("Not sleeping", "", "2027-03-20", TODAY, 28) == date(2027, 3, 20)
+
+
+def test_nights_and_days_are_counted_in_words():
+    one = SelfReferralTerms(enabled=True, max_nights=1, min_days_since_discharge=1, agreed=True)
+    result = check_self_referral(one, 1, TODAY, date(2027, 3, 9))
+    assert result.reasons == (
+        "1 night is within the agreed 1 night.",
+        "The last stay ended 1 day ago; the agreement asks for at least 1 day.",
+    )
+    assert check_self_referral(one, 3, TODAY, None).reasons[0] == (
+        "3 nights is more than the agreed 1 night."
+    )
+
+
+def test_nights_out_of_range_are_told_the_range_and_dates_as_every_date_box_is():
+    for raw in ("-2", "0", "366", "two", ""):
+        with pytest.raises(ContentInvalid) as err:
+            validate_self_referral_request(raw, "", "", TODAY)
+        assert err.value.errors["nights"] == "Please give the number of nights from 1 to 365."
+    with pytest.raises(ContentInvalid) as err:
+        validate_self_referral_request("3", "2027-02-31", "", TODAY)
+    assert err.value.errors["last_discharge_on"] == DATE_NOT_REAL
+    for raw, said in (("", DATE_NEEDED), ("2027-02-31", DATE_NOT_REAL)):
+        with pytest.raises(ContentInvalid) as err:
+            validate_activation("Low", "", raw, TODAY, 14)
+        assert err.value.errors["ends_on"] == said
+        assert "2027" not in said

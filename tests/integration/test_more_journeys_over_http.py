@@ -643,7 +643,7 @@ def test_self_referral_requests_are_checked_against_the_agreed_terms_over_http(d
     }
     path, page = landed(client.post(f"/documents/{doc}/self-referral", within, page))
     assert path == crisis and "This request is within the agreed terms." in page
-    assert "3 night(s) is within the agreed 5 nights." in page
+    assert "3 nights is within the agreed 5 nights." in page
 
     outside = {"nights": "7", "last_discharge_on": (today - timedelta(days=5)).isoformat()}
     path, page = landed(client.post(f"/documents/{doc}/self-referral", outside, page))
@@ -653,10 +653,11 @@ def test_self_referral_requests_are_checked_against_the_agreed_terms_over_http(d
     assert "7 nights is more than the agreed 5 nights." in page
     assert "The last stay ended 5 days ago, which is within the agreed 14 days." in page
 
-    code, refusal = _refused(
-        lambda: client.post(f"/documents/{doc}/self-referral", {"nights": "a"}, page)
-    )
-    assert code == 422 and "Please give the number of nights as a whole number." in refusal
+    for nights in ("a", "-2"):
+        code, refusal = _refused(
+            lambda n=nights: client.post(f"/documents/{doc}/self-referral", {"nights": n}, page)
+        )
+        assert code == 422 and "Please give the number of nights from 1 to 365." in refusal
 
     with db.read() as s:
         requests = s.execute(
