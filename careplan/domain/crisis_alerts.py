@@ -13,6 +13,7 @@ Plain functions: times are passed in.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -80,6 +81,19 @@ def respond_by(raised_at: datetime, within: timedelta) -> datetime:
 
 def needs_escalation(respond_by_at: datetime, now: datetime, answered: bool) -> bool:
     return not answered and now >= respond_by_at
+
+
+def earliest_waiting(
+    kind: AlertKind, alerts: Iterable[tuple[AlertKind, datetime, bool]]
+) -> datetime | None:
+    """When the earliest request of this kind that nobody has answered was sent, if any.
+
+    `alerts`: (kind, raised at, answered). Asking again while one is waiting is never refused
+    (whoever asks is in crisis): it is taken and the team alerted like any other, and the
+    client is told, before and after, that the earlier one is still waiting and their key
+    worker has been told; the key worker is told it is asked again.
+    """
+    return min((at for k, at, answered in alerts if k is kind and not answered), default=None)
 
 
 def validate_response(note: str) -> str:

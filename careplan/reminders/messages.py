@@ -98,7 +98,7 @@ def reminder_email(
     document_id: int,
     today: date,
     base_url: str,
-    alert_times: tuple[datetime, datetime] | None = None,
+    alert_times: tuple[datetime, ...] | None = None,
 ) -> Email:
     """A client's own reminder by e-mail (staff get a digest instead), or a crisis alert."""
     if alert_of(kind):
@@ -125,7 +125,7 @@ def notification(
     today: date,
     staff: bool,
     client_name: str,
-    alert_times: tuple[datetime, datetime] | None = None,
+    alert_times: tuple[datetime, ...] | None = None,
 ) -> tuple[str, str]:
     """In-app text and link. Inside the app, staff see whose review it is."""
     if alert_of(kind):
@@ -135,13 +135,18 @@ def notification(
     return text, document_path(document_id)
 
 
-def _moments(alert_times: tuple[datetime, datetime] | None) -> dict:
+def _moments(alert_times: tuple[datetime, ...] | None) -> dict:
     """When it was asked and by when a reply was promised, on the service's clock: whoever
     reads it can tell how long the person has waited and how long is left."""
     if alert_times is None:
-        return {"asked_at": None, "reply_by": None}
-    raised, by = (service_time(t) for t in alert_times)
-    return {"asked_at": raised, "reply_by": by}
+        return {"asked_at": None, "reply_by": None, "asked_before": None}
+    # A third time, when given: an earlier request still waiting (the client asked again).
+    raised, by, earlier = (*alert_times, None)[:3]
+    return {
+        "asked_at": service_time(raised),
+        "reply_by": service_time(by),
+        "asked_before": service_time(earlier) if earlier else None,
+    }
 
 
 def alert_email(
@@ -149,7 +154,7 @@ def alert_email(
     raised_on: date,
     document_id: int,
     base_url: str,
-    alert_times: tuple[datetime, datetime] | None = None,
+    alert_times: tuple[datetime, ...] | None = None,
 ) -> Email:
     """A crisis alert (or its escalation) by e-mail: that someone waits, since when and until
     when, never who or why."""
@@ -172,7 +177,7 @@ def alert_notification(
     raised_on: date,
     document_id: int,
     client_name: str,
-    alert_times: tuple[datetime, datetime] | None = None,
+    alert_times: tuple[datetime, ...] | None = None,
 ) -> tuple[str, str]:
     escalation = alert_of(kind)[1]
     text = render(

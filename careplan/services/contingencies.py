@@ -71,10 +71,21 @@ class CrisisRecord:
     essentials: crisis_alerts.Essentials | None = None  # what was agreed, repeated
     # The client has left the service: asking for help here would reach nobody.
     nobody_to_respond: bool = False
+    # When the earliest request of each kind still waiting for a reply was sent: whoever asks
+    # again is told so first (domain.crisis_alerts.earliest_waiting).
+    waiting_since: dict[AlertKind, datetime] = field(default_factory=dict)
 
     @property
     def active(self) -> ActivationView | None:
         return next((a for a in self.activations if a.active), None)
+
+
+@dataclass(frozen=True)
+class SelfReferralSent(SelfReferralCheck):
+    """The check of a request just recorded, and when an earlier one still waiting for a
+    reply was sent (None: none is). It is taken all the same: the client is told."""
+
+    earlier_waiting: datetime | None = None
 
 
 # What a self-referral request records as the version it was checked against when nothing was
@@ -207,7 +218,7 @@ def request_self_referral(
     note: str,
     today: date,
     alerts: crisis_alerts.AlertSettings = crisis_alerts.DEFAULT_SETTINGS,
-) -> SelfReferralCheck:
+) -> SelfReferralSent:
     """Check and record the request; whatever the answer, someone is alerted to respond."""
     note = plain_writing(note)
     with db.write() as s:
@@ -220,7 +231,9 @@ def request_self_referral(
         result = check_self_referral(terms, nights, today, last)
         checked_against = version.number if agreed else NO_AGREED_VERSION
         if _asked_just_now(s, actor, doc.id, checked_against, nights, last, (note or "").strip()):
-            return result  # the same form sent twice (a double tap): one request, one alert
+            # The same form sent twice (a double tap): one request, one alert.
+            return SelfReferralSent(**vars(result))
+        earlier = crisis_alerts.waiting_since(s, doc.id).get(AlertKind.SELF_REFERRAL)
         request = SelfReferralRequest(
             document_id=doc.id,
             version_number=checked_against,
@@ -245,7 +258,7 @@ def request_self_referral(
         crisis_alerts.raise_alert(
             s, actor, doc, AlertKind.SELF_REFERRAL, utcnow(), alerts, self_referral_id=request.id
         )
-        return result
+        return SelfReferralSent(**vars(result), earlier_waiting=earlier)
 
 
 # The same request again this soon is the same form sent twice, not a second request.
@@ -329,6 +342,7 @@ def crisis_record(db: Database, actor: Actor, document_id: int, today: date) -> 
             crisis_alerts.alerts_on(s, doc.id, utcnow()),
             crisis_alerts.essentials(s, doc),
             current_key_worker(s, doc.client_id) is None,
+            crisis_alerts.waiting_since(s, doc.id),
         )
 
 

@@ -18,17 +18,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked
 from ..db.models import (
     CaseloadLink,
+    ContingencyActivation,
     CrisisAlert,
     CrisisResponse,
     Document,
+    SelfReferralRequest,
     SupervisorTeam,
     Team,
     User,
@@ -41,6 +43,7 @@ from ..domain.crisis_alerts import (
     AlertKind,
     UrgentNumber,
     alert_access,
+    earliest_waiting,
     needs_escalation,
     parse_urgent_numbers,
     reminder_kind,
@@ -97,6 +100,26 @@ class ResponseView:
 
 
 @dataclass(frozen=True)
+class AskedStay:
+    """What a request for a short admission asked: every field as it was sent."""
+
+    nights: int
+    last_discharge_on: date | None
+    note: str  # in the client's words
+    within_terms: bool
+    agreed: bool  # False: nothing was agreed, so it was a plain request, not checked
+
+
+@dataclass(frozen=True)
+class AskedPlan:
+    """What was written when the plan was put into effect."""
+
+    observed: str
+    actions_taken: str
+    ends_on: date
+
+
+@dataclass(frozen=True)
 class AlertView:
     id: int
     document_id: int
@@ -123,6 +146,11 @@ class AlertView:
     # Every key worker the client has had: any other who answered (a colleague of theirs)
     # is not a former one of the client's.
     theirs: frozenset[int] = frozenset()
+    # What was asked, so whoever responds reads it beside their answer.
+    asked: AskedStay | AskedPlan | None = None
+    # When an earlier request of the same kind was sent that was still waiting when this one
+    # was: the same client asking again, not a new matter.
+    again_after: datetime | None = None
 
     @property
     def answered(self) -> bool:
@@ -298,8 +326,11 @@ def _waiting():
     return select(CrisisAlert).where(~_answered()).order_by(CrisisAlert.id)
 
 
-def times_of(s: Session, alert_ids: set[int]) -> dict[int, tuple[datetime, datetime]]:
-    """When each alert was raised and by when someone was to respond (for its messages)."""
+def times_of(
+    s: Session, alert_ids: set[int]
+) -> dict[int, tuple[datetime, datetime, datetime | None]]:
+    """When each alert was raised, by when someone was to respond, and when an earlier request
+    of the same kind still waiting then was sent (None if none was): for its messages."""
     if not alert_ids:
         return {}
     rows = s.execute(
@@ -307,7 +338,45 @@ def times_of(s: Session, alert_ids: set[int]) -> dict[int, tuple[datetime, datet
             CrisisAlert.id.in_(alert_ids)
         )
     )
-    return {alert_id: (raised, by) for alert_id, raised, by in rows}
+    again = asked_again(s, alert_ids)
+    return {alert_id: (raised, by, again.get(alert_id)) for alert_id, raised, by in rows}
+
+
+def asked_again(s: Session, alert_ids: Iterable[int]) -> dict[int, datetime]:
+    """For each of these alerts raised while an earlier one of the same kind on the same
+    agreement was still waiting: when the earliest such one was raised."""
+    alert_ids = set(alert_ids)
+    if not alert_ids:
+        return {}
+    this, earlier = CrisisAlert.__table__.alias("this"), CrisisAlert.__table__.alias("earlier")
+    answered_by_then = exists().where(
+        CrisisResponse.alert_id == earlier.c.id, CrisisResponse.responded_at <= this.c.raised_at
+    )
+    rows = s.execute(
+        select(this.c.id, func.min(earlier.c.raised_at))
+        .join(
+            earlier,
+            and_(
+                earlier.c.document_id == this.c.document_id,
+                earlier.c.kind == this.c.kind,
+                earlier.c.id < this.c.id,
+            ),
+        )
+        .where(this.c.id.in_(alert_ids), ~answered_by_then)
+        .group_by(this.c.id)
+    )
+    return dict(rows.all())
+
+
+def waiting_since(s: Session, document_id: int) -> dict[AlertKind, datetime]:
+    """When the earliest request of each kind on this agreement still waiting was sent
+    (domain.crisis_alerts.earliest_waiting): the client is told before asking again."""
+    rows = [
+        (AlertKind(a.kind), a.raised_at, False)
+        for a in s.scalars(_waiting().where(CrisisAlert.document_id == document_id))
+    ]
+    found = {kind: earliest_waiting(kind, rows) for kind in AlertKind}
+    return {kind: at for kind, at in found.items() if at is not None}
 
 
 def open_among(s: Session, alert_ids: set[int]) -> set[int]:
@@ -564,6 +633,8 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
         if ended_at is None:
             holders[client_id] = worker_id
     people |= set(holders.values())
+    what_asked = _asked(s, alerts)
+    again = asked_again(s, ids)
     users = {u.id: u for u in s.scalars(select(User).where(User.id.in_(people)))}
     team_ids = {u.team_id for u in users.values() if u.team_id is not None}
     teams = dict(s.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
@@ -604,9 +675,35 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
                 called(client.display_name, client.preferred_name),
                 holders.get(a.client_id),
                 frozenset(theirs[a.client_id]),
+                what_asked.get(a.id),
+                again.get(a.id),
             )
         )
     return views
+
+
+def _asked(s: Session, alerts: list[CrisisAlert]) -> dict[int, AskedStay | AskedPlan]:
+    """What each alert's request asked, by alert id."""
+    from .contingencies import NO_AGREED_VERSION  # contingencies builds on this module
+
+    stays = {a.self_referral_id: a.id for a in alerts if a.self_referral_id}
+    plans = {a.activation_id: a.id for a in alerts if a.activation_id}
+    found: dict[int, AskedStay | AskedPlan] = {}
+    if stays:
+        for r in s.scalars(select(SelfReferralRequest).where(SelfReferralRequest.id.in_(stays))):
+            found[stays[r.id]] = AskedStay(
+                r.nights,
+                r.last_discharge_on,
+                r.note,
+                r.within_terms,
+                r.version_number != NO_AGREED_VERSION,
+            )
+    if plans:
+        for p in s.scalars(
+            select(ContingencyActivation).where(ContingencyActivation.id.in_(plans))
+        ):
+            found[plans[p.id]] = AskedPlan(p.observed, p.actions_taken, p.ends_on)
+    return found
 
 
 def essentials(s: Session, doc: Document) -> Essentials | None:

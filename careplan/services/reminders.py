@@ -420,8 +420,9 @@ class Claimed:
     client_name: str
     attempts: int
     claimed_until: datetime
-    # A crisis alert's: when it was raised and when the person was told someone would reply.
-    alert_times: tuple[datetime, datetime] | None = None
+    # A crisis alert's: when it was raised, when the person was told someone would reply, and
+    # when an earlier request still waiting was sent (None: none was).
+    alert_times: tuple[datetime, datetime, datetime | None] | None = None
 
 
 @dataclass

@@ -7,11 +7,12 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
 from ..db.models import utcnow
+from ..domain.contingency import nights_text
 from ..domain.errors import ContentInvalid
-from ..domain.local_time import long_date, service_today
+from ..domain.local_time import long_date, service_today, show
 from ..domain.phone_numbers import phone_number_parts
 from ..domain.roles import Role
-from ..extensions import get_db, get_library
+from ..extensions import get_db, get_library, get_time_zone
 from ..services import contingencies, crisis_alerts, documents
 from ..services.crisis_alerts import AlertSettings
 from ..services.errors import Invalid
@@ -42,11 +43,23 @@ def tel_links(text: str | None) -> Markup:
     )
 
 
+bp.add_app_template_filter(nights_text, "nights")
+
+
 def _alert_settings() -> AlertSettings:
     return AlertSettings.from_config(current_app.config)
 
 
 TEAM_TOLD = "Below is who has been told, and who will respond by when."
+
+# Where a form sent from the crisis page lands when it worked: at the message saying what
+# happened (base.html), not at the error summary the form's own address points to (a browser
+# keeps that anchor through the redirect unless given another).
+DONE = "confirmation"
+
+
+def _back_to_crisis_page(document_id: int):
+    return redirect(url_for("agreements.crisis", document_id=document_id, _anchor=DONE))
 
 
 @bp.post("/documents/<int:document_id>/crisis-plan/start")
@@ -74,7 +87,7 @@ def start_contingency(document_id: int):
             else "Everyone on this agreement can see it."
         )
     )
-    return redirect(url_for("agreements.crisis", document_id=document_id))
+    return _back_to_crisis_page(document_id)
 
 
 @bp.post("/documents/<int:document_id>/crisis-plan/end")
@@ -88,7 +101,7 @@ def end_contingency(document_id: int):
     except ContentInvalid as err:
         return _crisis_page(document_id, errors=err.errors, form=form, sent="end"), 422
     flash(f"The plan is no longer in effect. The look-back meeting is due by {long_date(due)}.")
-    return redirect(url_for("agreements.crisis", document_id=document_id))
+    return _back_to_crisis_page(document_id)
 
 
 @bp.post("/documents/<int:document_id>/self-referral")
@@ -116,7 +129,18 @@ def self_referral(document_id: int):
         flash("This request is within the agreed terms." + told)
     else:
         flash("This request is outside the agreed terms. It has been recorded." + told)
-    return redirect(url_for("agreements.crisis", document_id=document_id))
+    if result.earlier_waiting:
+        flash(still_waiting(result.earlier_waiting, current_user.actor.role is Role.CLIENT))
+    return _back_to_crisis_page(document_id)
+
+
+def still_waiting(since, own: bool) -> str:
+    """Said when a request is sent while an earlier one is still waiting for a reply."""
+    told = "Your key worker has been told about both." if own else "The team has been told."
+    return (
+        f"An earlier request, sent on {show(since, get_time_zone())}, is still waiting for a "
+        f"reply. {told}"
+    )
 
 
 # Never "within" or "outside" terms when there are none: that would promise a right the

@@ -8,8 +8,10 @@ import pytest
 from careplan.config import ConfigError, load_config
 from careplan.domain.access import Access
 from careplan.domain.crisis_alerts import (
+    AlertKind,
     alert_access,
     alert_of,
+    earliest_waiting,
     is_alert_kind,
     needs_escalation,
     parse_urgent_numbers,
@@ -96,3 +98,16 @@ def test_bad_crisis_settings_stop_the_app_with_the_setting_named(tmp_path):
         load_config(tmp_path, env={"CAREPLAN_URGENT_HELP_NUMBERS": "Help=call us"})
     with pytest.raises(ConfigError, match="CAREPLAN_CRISIS_RESPONSE_MINUTES"):
         load_config(tmp_path, env={"CAREPLAN_CRISIS_RESPONSE_MINUTES": "0"})
+
+
+def test_the_earliest_request_of_a_kind_still_waiting_is_the_one_told_of():
+    at = [datetime(2027, 3, 1, h, tzinfo=UTC) for h in range(4)]
+    alerts = [
+        (AlertKind.SELF_REFERRAL, at[0], True),  # answered
+        (AlertKind.CONTINGENCY, at[1], False),
+        (AlertKind.SELF_REFERRAL, at[3], False),
+        (AlertKind.SELF_REFERRAL, at[2], False),
+    ]
+    assert earliest_waiting(AlertKind.SELF_REFERRAL, alerts) == at[2]
+    assert earliest_waiting(AlertKind.CONTINGENCY, alerts) == at[1]
+    assert earliest_waiting(AlertKind.SELF_REFERRAL, alerts[:2]) is None

@@ -47,7 +47,7 @@ from careplan.db.models import (
     Version,
     utcnow,
 )
-from careplan.domain.local_time import service_today
+from careplan.domain.local_time import long_date, service_today
 from careplan.reminders import scheduler
 from careplan.reminders.mail import SmtpMailer
 from careplan.reminders.sender import send_pending
@@ -668,6 +668,33 @@ def test_self_referral_requests_are_checked_against_the_agreed_terms_over_http(d
         alerts = s.scalars(sa.select(CrisisAlert.kind).where(CrisisAlert.document_id == doc)).all()
     assert requests == [(3, True), (7, False)]
     assert alerts == ["self_referral", "self_referral"]
+
+
+def test_the_key_worker_reads_what_the_client_asked_where_they_respond_over_http(db, gunicorn_url):
+    """The reply page said only "<client> asked for a short admission on …": every field the
+    client filled in, their note in their words, is beside the response box."""
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    _agreed(db, circle, doc)
+    client, worker = _both_signed_in(gunicorn_url, circle)
+    last = service_today() - timedelta(days=30)
+    asked = {"nights": "3", "last_discharge_on": last.isoformat(), "note": "Can't sleep & scared."}
+    page = client.get(f"/documents/{doc}/crisis-plan").read().decode()
+    path, page = landed(client.post(f"/documents/{doc}/self-referral", asked, page))
+    assert path == f"/documents/{doc}/crisis-plan" and 'id="confirmation"' in page
+
+    # From the start page's "Respond to <client>", as the key worker follows it.
+    start = worker.get("/").read().decode()
+    assert f'href="/documents/{doc}/respond"' in start and "For 3 nights." in start
+    page = worker.get(f"/documents/{doc}/respond").read().decode()
+    beside = page[page.index('id="what-asked"') : page.index("Send my response")]
+    assert "<dt>How many nights?</dt><dd>3 nights</dd>" in beside
+    assert f"<dd>{long_date(last)}</dd>" in beside
+    assert "“Can&#39;t sleep &amp; scared.”" in beside
+    path, page = landed(
+        worker.post(f"/documents/{doc}/responses", {"note": "Ringing you now."}, page)
+    )
+    assert "Your response is recorded." in page and "Nothing is waiting" in page
 
 
 def test_an_earlier_review_is_asked_for_and_then_reviewed_with_no_changes_over_http(

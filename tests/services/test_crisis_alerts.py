@@ -530,3 +530,57 @@ def test_an_alert_to_an_address_refused_for_good_is_given_up_and_listed(db, team
     listed = undelivered.listing(db, actor_for(team.admin))
     assert [r.about for r in listed.rows] == ["A crisis alert", "A crisis alert"]
     assert all("550 No such user" in r.last_error for r in listed.rows)
+
+
+def _ask(db, team, nights: str, last: str, note: str):
+    return contingencies.request_self_referral(
+        db, actor_for(team.client), team.agreement, nights, last, note, TODAY, ALERTS
+    )
+
+
+def test_whoever_responds_reads_every_field_the_request_asked(db, team):
+    last = TODAY - timedelta(days=40)
+    _ask(db, team, "3", last.isoformat(), "Voices are back; please ring Sam.")
+    [view] = crisis_alerts.waiting_for(db, actor_for(team.key_worker), utcnow())
+    # Nothing agreed in this circle: a plain request, neither within nor outside terms.
+    assert view.asked == crisis_alerts.AskedStay(
+        3, last, "Voices are back; please ring Sam.", False, False
+    )
+    page = crisis_alerts.alert_page(db, actor_for(team.key_worker), team.agreement, utcnow())
+    assert page.waiting[0].asked.note == "Voices are back; please ring Sam."
+    alert = start_plan(db, team)
+    with db.read() as s:
+        [plan, stay] = crisis_alerts.alerts_on(s, team.agreement, utcnow())
+    assert plan.id == alert.id and plan.asked == crisis_alerts.AskedPlan(
+        "Not sleeping for three nights", "Called my sister", TODAY + timedelta(days=5)
+    )
+    assert stay.asked.nights == 3
+
+
+def test_asking_again_while_a_request_waits_is_taken_and_said_to_everyone(db, team):
+    """Never refused (whoever asks is in crisis), but nobody takes it for a copy: the client
+    hears an earlier one still waits, and the team that this one is another request."""
+    first = _ask(db, team, "3", "", "")
+    assert first.earlier_waiting is None
+    with db.read() as s:
+        raised = s.scalar(sa.select(CrisisAlert.raised_at))
+    second = _ask(db, team, "4", "", "Still nobody has rung.")
+    assert second.earlier_waiting == raised
+    record = contingencies.crisis_record(db, actor_for(team.client), team.agreement, TODAY)
+    assert record.waiting_since == {"self_referral": raised}
+    newest, oldest = crisis_alerts.waiting_for(db, actor_for(team.key_worker), utcnow())[::-1]
+    assert (newest.again_after, oldest.again_after) == (raised, None)
+    assert newest.asked.note == "Still nobody has rung."
+
+    send(db, RecordingMailer(), utcnow())
+    with db.read() as s:
+        texts = s.scalars(
+            sa.select(Notification.text).where(Notification.user_id == team.key_worker.id)
+        ).all()
+    [again] = [t for t in texts if "This is another request" in t]
+    assert f"they first asked at {service_time(raised):%H:%M}" in again
+    assert len(texts) == 2
+
+    # Once answered, asking again is a new request, not another one of the same.
+    crisis_alerts.respond(db, actor_for(team.key_worker), team.agreement, "On my way.", utcnow())
+    assert _ask(db, team, "2", "", "").earlier_waiting is None

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from careplan.db.models import User, utcnow
-from careplan.domain.local_time import service_today
+from careplan.domain.local_time import long_date, service_today
 from careplan.services import contingencies, crisis_alerts, documents, leaving, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
@@ -294,3 +294,85 @@ def test_the_start_page_asks_staff_to_respond_to_the_client_by_the_name_they_go_
     assert page.count("Respond to Al: asked for help on") == 1  # what needs you now
     assert re.search(r">Respond to Al</a>", page)  # waiting for a response
     assert f"Respond to {circle.client.display_name}" not in page
+
+
+def _words(html: str) -> str:
+    html = html[html.index("<main") :]
+    return " ".join(markup.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def _agreed_for(db, circle) -> int:
+    doc = make_agreement(circle.key_worker, circle.client)  # up to 5 nights, 14 days apart
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    return doc
+
+
+def test_the_reply_page_shows_every_field_the_client_asked_beside_the_box(app, db, circle):
+    """It said only "<client> asked for a short admission on … Respond by …": in a crisis
+    the key worker could answer without reading what was asked."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = _agreed_for(db, circle)
+    client = login(app.test_client(), circle.client)
+    last = TODAY - timedelta(days=30)
+    sent = client.post(
+        f"/documents/{doc}/self-referral",
+        data={
+            "nights": "3",
+            "last_discharge_on": last.isoformat(),
+            "note": "Voices are back & I can't sleep.",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    # Lands at the message saying it was sent, not at the error summary the form points to.
+    assert sent.status_code == 302 and sent.location.endswith("/crisis-plan#confirmation")
+    page = client.get(sent.location).get_data(as_text=True)
+    assert 'id="confirmation"' in page and "within the agreed terms" in page
+    words = _words(page)
+    assert "night(s)" not in words and "3 nights is within the agreed 5 nights." in words
+    assert "How many nights? 3 nights" in words  # on the card under "Who will respond"
+
+    worker = login(app.test_client(), circle.key_worker)
+    page = _words(worker.get(f"/documents/{doc}/respond").get_data(as_text=True))
+    beside = page[page.index("What Al asked") : page.index("Send my response")]
+    assert "How many nights? 3 nights" in beside
+    assert f"When did the last stay end? {long_date(last)}" in beside
+    assert "Anything else? “Voices are back & I can't sleep.”" in beside
+    assert "Against the agreed terms Within them" in beside
+    start = _words(worker.get("/").get_data(as_text=True))
+    assert "For 3 nights. “Voices are back & I can't sleep.”" in start
+
+
+def test_asking_again_while_a_request_waits_is_taken_and_said_before_and_after(app, db, circle):
+    doc = _agreed_for(db, circle)
+    client = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/crisis-plan"
+    assert "still waiting" not in client.get(url).get_data(as_text=True)
+
+    def ask(nights: str, note: str):
+        form = {"nights": nights, "last_discharge_on": "", "note": note}
+        sent = client.post(
+            f"/documents/{doc}/self-referral", data={**form, "csrf_token": csrf_token(client)}
+        )
+        assert sent.status_code == 302
+        return _words(client.get(sent.location).get_data(as_text=True))
+
+    page = ask("2", "")
+    assert "An earlier request" not in page
+    since = re.search(
+        r"Your earlier request for a short admission, sent on ([^,]+, \d\d:\d\d)", page
+    )
+    assert since, "not told before asking again"
+    assert "is still waiting for a reply. Your key worker has been told. You can still ask" in page
+    page = ask("4", "Nobody has rung.")
+    assert (
+        f"An earlier request, sent on {since[1]}, is still waiting for a reply. "
+        "Your key worker has been told about both."
+    ) in page
+    assert "How many nights? 4 nights" in page and "“Nobody has rung.”" in page
+
+    worker = login(app.test_client(), circle.key_worker)
+    for reply_or_start in (f"/documents/{doc}/respond", "/"):
+        page = _words(worker.get(reply_or_start).get_data(as_text=True))
+        assert page.count(f"Sent again while an earlier request, sent on {since[1]}") == 1
