@@ -51,7 +51,7 @@ def handover(client_id: int):
     db, actor = get_db(), current_user.actor
     choices = handovers.workers_to_choose(db, actor, client_id)
     records = documents.client_records(db, actor, client_id)
-    errors = {}
+    errors, problems, status = {}, [], 200
     if request.method == "POST":
         try:
             handovers.start(
@@ -62,15 +62,24 @@ def handover(client_id: int):
                 request.form.get("note", ""),
             )
         except ContentInvalid as err:
-            errors = err.errors
+            # As on every form: said at the top too, each message linking to its field.
+            errors, status = err.errors, 422
+            problems = list(errors.items())
+        except Invalid as err:  # one already waiting: said above the form, the note kept
+            problems, status = [("handover-form", str(err))], 400
         else:
             flash(
                 "The handover is waiting for the new key worker to read and acknowledge the plans."
             )
             return redirect(url_for("clients.records", client_id=client_id))
     return render_template(
-        "clients/handover.html", records=records, choices=choices, errors=errors, form=request.form
-    ), (422 if errors else 200)
+        "clients/handover.html",
+        records=records,
+        choices=choices,
+        errors=errors,
+        problems=problems,
+        form=request.form,
+    ), status
 
 
 @bp.post("/clients/<int:client_id>/handover/acknowledge")
