@@ -51,6 +51,23 @@ def full_name_problem(name: str, what: str = "A person") -> str | None:
     return None
 
 
+def team_for_role_problem(role: str, team_chosen: bool) -> str | None:
+    """Only a key worker belongs to a team (their clients are that team's, for its
+    supervisors). A supervisor's teams are the ones they supervise, chosen on their own account
+    page; clients, advocates and administrators have none."""
+    if not team_chosen or role == "key_worker":
+        return None
+    if role == "supervisor":
+        return (
+            "Only key workers belong to a team. Choose “No team”: a supervisor’s "
+            "teams are chosen on their account page, under “Teams they supervise”."
+        )
+    return (
+        "Only key workers belong to a team. Choose “No team”, or choose the key "
+        "worker role if this account is for a key worker."
+    )
+
+
 # A "change" to the same password would end every other session and e-mail "your password was
 # changed" while changing nothing.
 SAME_AS_NOW = "That is the password you have now. Please choose a different one."

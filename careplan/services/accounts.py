@@ -19,7 +19,13 @@ from ..db.models import (
     User,
     utcnow,
 )
-from ..domain.account_rules import full_name_problem, new_password_problems, plain_name
+from ..domain.account_rules import (
+    full_name_problem,
+    new_password_problems,
+    plain_name,
+    team_for_role_problem,
+)
+from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_day
 from ..domain.roles import Role
 from ..domain.wording import account_closed
@@ -40,6 +46,8 @@ def looks_like_email(email: str) -> bool:
 
 def not_an_email(email: str) -> str:
     """The refusal, quoting what was typed (cut short: it may be pasted pages)."""
+    if not email:
+        return "Please give their e-mail address: they sign in with it."
     shown = email if len(email) <= 80 else email[:79] + "…"
     return f"{shown!r} does not look like an e-mail address."
 
@@ -89,7 +97,10 @@ def create_user(
             if team is None:
                 raise Invalid(f"There is no team called {team_name!r}.")
             team_id = team.id
-        return add_user(s, email, display_name, role, password_hash, team_id, actor)
+        try:
+            return add_user(s, email, display_name, role, password_hash, team_id, actor)
+        except ContentInvalid as err:  # said on the command line in one go
+            raise Invalid(" ".join(err.errors.values())) from None
 
 
 def add_user(
@@ -101,21 +112,27 @@ def add_user(
     team_id: int | None,
     actor: Actor | None,
 ) -> User:
-    """Check and insert a new account inside the caller's transaction."""
+    """Check and insert a new account inside the caller's transaction. Every problem is
+    said at once, by form field ("name", "email", "role", "team_id"): ContentInvalid."""
     email = email.strip().lower()
     display_name = plain_name(display_name)
-    if not looks_like_email(email):
-        raise Invalid(not_an_email(email))
+    problems = {}
     if problem := full_name_problem(display_name):
-        raise Invalid(problem)
+        problems["name"] = problem
+    if not looks_like_email(email):
+        problems["email"] = not_an_email(email)
+    elif s.scalar(select(User.id).where(User.email == email)):
+        problems["email"] = f"There is already an account for {email}."
     try:
         role = Role(role)
-    except ValueError as exc:
-        raise Invalid(f"Role must be one of: {', '.join(r.value for r in Role)}.") from exc
+    except ValueError:
+        problems["role"] = "Please choose a role from the list."
     if team_id is not None and s.get(Team, team_id) is None:
-        raise Invalid("There is no such team.")
-    if s.scalar(select(User.id).where(User.email == email)):
-        raise Invalid(f"There is already an account for {email}.")
+        problems["team_id"] = "There is no such team. Please choose one from the list."
+    elif "role" not in problems and (problem := team_for_role_problem(role, team_id is not None)):
+        problems["team_id"] = problem
+    if problems:
+        raise ContentInvalid(problems)
     user = User(
         email=email,
         display_name=display_name,
@@ -126,8 +143,8 @@ def add_user(
     s.add(user)
     try:
         s.flush()
-    except IntegrityError as exc:
-        raise Invalid(f"There is already an account for {email}.") from exc
+    except IntegrityError as exc:  # the same address made at the same moment
+        raise ContentInvalid({"email": f"There is already an account for {email}."}) from exc
     audit.record(s, actor, "user.create", "user", user.id, detail={"role": role.value})
     return user
 

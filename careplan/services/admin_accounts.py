@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked
 from ..db.models import CaseloadLink, PasswordLink, SupervisorTeam, Team, User, utcnow
-from ..domain.account_rules import full_name_problem, plain_name
+from ..domain.account_rules import full_name_problem, plain_name, team_for_role_problem
 from ..domain.caseload_rules import (
     closing_problem,
     giving_problem,
@@ -285,6 +285,10 @@ def update_details(
         }
         if not changed:
             return DetailsSaved()
+        # Put into a team only as a key worker (a team kept from before can still be taken
+        # off, or left as it is while the name or address is corrected).
+        if "team" in changed and (problem := team_for_role_problem(user.role, team_id is not None)):
+            raise Invalid(problem)
         if "team" in changed and user.role == Role.KEY_WORKER.value:
             problem = team_problem(user.display_name, _open_clients(s, user.id), team_id)
             if problem:

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from .. import pdf
+from ..domain.errors import ContentInvalid
 from ..domain.local_time import how_long, service_today
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
@@ -138,7 +139,7 @@ def _seal(admin) -> seal_certificates.SealOverview:
 def new_user():
     admin = _admin()
     form = request.form
-    error = None
+    error, errors = None, {}
     if request.method == "POST":
         try:
             user_id, link = admin_accounts.create(
@@ -149,7 +150,9 @@ def new_user():
                 form.get("role", ""),
                 _chosen(form.get("team_id")),
             )
-        except Invalid as err:
+        except ContentInvalid as err:  # every problem at once, each beside its field
+            errors = err.errors
+        except Invalid as err:  # a team id no list offers: a forged or broken form
             error = str(err)
         else:
             email_password_link(link)
@@ -160,8 +163,10 @@ def new_user():
         roles=ROLE_CHOICES,
         teams=admin_accounts.teams(get_db(), admin),
         error=error,
+        errors=errors,
+        problems=list(errors.items()),
         form=form,
-    ), (400 if error else 200)
+    ), (422 if errors else 400 if error else 200)
 
 
 @bp.get("/admin/users/<int:user_id>")

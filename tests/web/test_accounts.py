@@ -250,7 +250,7 @@ def test_an_administrator_makes_an_account_and_its_owner_chooses_the_password(
 
     duplicate = _post(admin, "/admin/users/new", name="Dee Again", email="dee@example.org",
                       role="client")  # fmt: skip
-    assert duplicate.status_code == 400
+    assert duplicate.status_code == 422  # beside the address, as on every form
     assert "already an account" in duplicate.get_data(as_text=True)
 
     [(to, message)] = _mail(inbox)
@@ -399,12 +399,12 @@ def test_an_address_no_mail_server_would_take_is_refused_and_quoted_briefly(app,
     admin = login(app.test_client(), AdminFactory())
     for email in ("a\x01b@example.org", "a b@example.org", "ab@example.org\x7f"):
         refused = _post(admin, "/admin/users/new", name="Dee", email=email, role="client")
-        assert refused.status_code == 400, email
+        assert refused.status_code == 422, email
         assert "does not look like an e-mail address" in refused.get_data(as_text=True)
     pasted = "a" * 100_000 + "@example"
     page = _post(admin, "/admin/users/new", name="Dee", email=pasted, role="client")
     said = html.unescape(page.get_data(as_text=True))
-    assert page.status_code == 400  # the message quotes the start; the box keeps it all
+    assert page.status_code == 422  # the message quotes the start; the box keeps it all
     assert f"'{'a' * 79}…' does not look like an e-mail address." in said
     with db.read() as s:
         assert (

@@ -6,13 +6,15 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import Handover
-from careplan.services import handovers
+from careplan.db.models import Handover, User
+from careplan.domain.errors import ContentInvalid
+from careplan.services import admin_accounts, handovers
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
-from tests.factories import Circle, KeyWorkerFactory
+from tests.factories import AdminFactory, Circle, ClientFactory, KeyWorkerFactory, TeamFactory
 
 
 def _post(client, url, **data):
@@ -73,3 +75,93 @@ def test_a_second_handover_is_refused_above_the_form_with_the_note_kept(app, db)
     assert "Over to you instead" in page and 'id="handover-form"' in page
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Handover)) == 1
+
+
+def _accounts(db) -> int:
+    with db.read() as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(User))
+
+
+def test_an_empty_new_account_is_refused_with_every_problem_beside_its_field(app, db):
+    admin = login(app.test_client(), AdminFactory())
+    before = _accounts(db)
+    refused = _post(admin, "/admin/users/new", name="", email="", role="", team_id="")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    said = dict(summary(page))
+    assert list(said) == ["name", "email", "role"]
+    assert said["email"] == "Please give their e-mail address: they sign in with it."
+    assert "''" not in page and "does not look like" not in page
+    for name, message in said.items():
+        assert field_error(page, name) == message
+    assert "Nothing was saved." in page
+    assert _accounts(db) == before
+
+
+def test_a_team_is_refused_for_an_account_that_is_not_a_key_workers(app, db):
+    team = TeamFactory()
+    admin = login(app.test_client(), AdminFactory())
+    before = _accounts(db)
+    for role, words in (("client", "key worker role"), ("supervisor", "Teams they supervise")):
+        refused = _post(admin, "/admin/users/new", name="Dee Novak", email="dee@example.org",
+                        role=role, team_id=str(team.id))  # fmt: skip
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 422, role
+        [(anchor, message)] = summary(page)
+        assert anchor == "team_id" and "Only key workers belong to a team." in message
+        assert words in message and field_error(page, "team_id") == message
+        assert 'value="Dee Novak"' in page  # what was typed is kept
+    assert _accounts(db) == before
+    # Several problems at once: the team's among them.
+    refused = _post(admin, "/admin/users/new", name="", email="dee", role="client",
+                    team_id=str(team.id))  # fmt: skip
+    assert [a for a, _ in summary(refused.get_data(as_text=True))] == ["name", "email", "team_id"]
+    made = _post(admin, "/admin/users/new", name="Kit Worker", email="kit@example.org",
+                 role="key_worker", team_id=str(team.id))  # fmt: skip
+    assert made.status_code == 302
+    with db.read() as s:
+        assert s.scalar(sa.select(User.team_id).where(User.email == "kit@example.org")) == team.id
+
+
+def test_changing_details_puts_only_a_key_worker_into_a_team(app, db):
+    circle = Circle()
+    other = TeamFactory()
+    admin = login(app.test_client(), AdminFactory())
+    client = circle.client
+    page = admin.get(f"/admin/users/{client.id}").get_data(as_text=True)
+    assert 'id="team_id"' not in page  # nothing to choose for a client
+    refused = _post(admin, f"/admin/users/{client.id}/details", name="Renamed",
+                    email=client.email, team_id=str(other.id))  # fmt: skip
+    assert refused.status_code == 400
+    assert "Only key workers belong to a team." in refused.get_data(as_text=True)
+    with db.read() as s:
+        kept = s.get(User, client.id)
+        assert (kept.display_name, kept.team_id) == (client.display_name, None)
+    # A key worker moves team as before.
+    moved = _post(admin, f"/admin/users/{circle.key_worker.id}/details",
+                  name=circle.key_worker.display_name, email=circle.key_worker.email,
+                  team_id=str(other.id))  # fmt: skip
+    assert moved.status_code == 302
+
+
+def test_a_client_kept_from_before_with_a_team_can_be_renamed_and_have_it_taken_off(app, db):
+    team = TeamFactory()
+    client = ClientFactory(team_id=team.id)
+    admin = login(app.test_client(), AdminFactory())
+    assert 'id="team_id"' in admin.get(f"/admin/users/{client.id}").get_data(as_text=True)
+    url = f"/admin/users/{client.id}/details"
+    renamed = _post(admin, url, name="Renamed", email=client.email, team_id=str(team.id))
+    assert renamed.status_code == 302
+    taken_off = _post(admin, url, name="Renamed", email=client.email, team_id="")
+    assert taken_off.status_code == 302
+    with db.read() as s:
+        assert s.get(User, client.id).team_id is None
+
+
+def test_the_service_itself_keeps_teams_for_key_workers(db):
+    team = TeamFactory()
+    admin = actor_for(AdminFactory())
+    with pytest.raises(ContentInvalid) as refused:
+        admin_accounts.create(db, admin, "cal@example.org", "Cal", "advocate", team.id)
+    assert list(refused.value.errors) == ["team_id"]
+    assert _accounts(db) == 1  # the administrator only

@@ -1,0 +1,55 @@
+"""Refused forms over real HTTP under gunicorn: every problem said at the top and beside its
+field, and nothing made or changed."""
+
+from __future__ import annotations
+
+from urllib.error import HTTPError
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import Handover, User
+from tests.factories import Circle, KeyWorkerFactory, TeamFactory
+from tests.gunicorn import Browser
+
+pytestmark = pytest.mark.slow
+
+
+def _refused(call) -> tuple[int, str]:
+    with pytest.raises(HTTPError) as refused:
+        call()
+    return refused.value.code, refused.value.read().decode()
+
+
+def test_a_refused_account_and_a_refused_handover_change_nothing(db, gunicorn_url):
+    circle = Circle()
+    team = TeamFactory()
+    KeyWorkerFactory(team_id=circle.team.id)
+    with db.read() as s:
+        accounts = s.scalar(sa.select(sa.func.count()).select_from(User))
+
+    admin = Browser(gunicorn_url)
+    admin.sign_in(circle.admin)
+    page = admin.get("/admin/users/new").read().decode()
+    empty = {"name": "", "email": "", "role": "", "team_id": ""}
+    status, said = _refused(lambda: admin.post("/admin/users/new", empty, page))
+    assert status == 422 and 'id="error-summary"' in said
+    for anchor in ("name", "email", "role"):
+        assert f'<a href="#{anchor}">' in said and f'id="{anchor}-error"' in said
+    assert "Please give their e-mail address" in said
+    client_in_team = {"name": "Dee", "email": "dee@example.org", "role": "client",
+                      "team_id": str(team.id)}  # fmt: skip
+    status, said = _refused(lambda: admin.post("/admin/users/new", client_in_team, page))
+    assert status == 422 and "Only key workers belong to a team." in said
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(User)) == accounts
+
+    supervisor = Browser(gunicorn_url)
+    supervisor.sign_in(circle.supervisor)
+    url = f"/clients/{circle.client.id}/handover"
+    page = supervisor.get(url).read().decode()
+    status, said = _refused(lambda: supervisor.post(url, {"to_worker_id": "", "note": ""}, page))
+    assert status == 422 and 'id="error-summary"' in said
+    assert '<a href="#to_worker_id">' in said and '<a href="#note">' in said
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Handover)) == 0
