@@ -369,7 +369,7 @@ class AgreementKind(DocumentKind):
         words = {
             **super().form_words(),
             "terms": "Agreed terms",
-            "terms.review_interval_weeks": "review every (weeks)",
+            "terms.review_interval_weeks": "review this agreement every how many weeks?",
             "terms.post_crisis_review_days": "look back after a crisis within (days)",
             "terms.contingency_max_days": "a crisis plan lasts at most (days)",
             "terms.self_referral": "self-referral",

@@ -142,7 +142,8 @@ class CarePlanKind(DocumentKind):
         return {
             **super().form_words(),
             **{f"domains.{key}": DOMAIN_LABELS[key] for key in DOMAIN_KEYS},
-            "review_interval_weeks": "Review every (weeks)",
+            # As the form's label says it, so the summary names the field the page shows.
+            "review_interval_weeks": "Review this plan every how many weeks?",
         }
 
     def attributable(self, content: dict) -> Iterator[tuple[str, dict]]:

@@ -24,7 +24,7 @@ AGREEMENTS = Path(__file__).resolve().parents[2] / "agreements"
         ("domains-housing-own_words", "My life, in my own words, Housing"),
         ("care_team-1-name", "My care team, person 2: name"),
         ("what_matters-text", "What matters to me"),
-        ("review_interval_weeks", "Review every (weeks)"),
+        ("review_interval_weeks", "Review this plan every how many weeks?"),
         ("something_else", "something else"),
         ("content", ""),  # the whole document: its message says it all
     ],
@@ -48,6 +48,9 @@ def test_agreement_answers_are_named_from_their_template():
     )
     assert place(f"sections-{listed[0]['key']}-{listed[1]['key']}-0-name", words) == (
         f"{listed[0]['title']}, person 1: name"
+    )
+    assert place("terms-review_interval_weeks", words) == (
+        "Agreed terms, review this agreement every how many weeks?"
     )
     assert place("terms-self_referral-max_nights", words) == (
         "Agreed terms, self-referral, at most how many nights"

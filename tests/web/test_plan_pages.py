@@ -358,8 +358,10 @@ def test_invalid_input_is_shown_again_with_messages_by_the_fields(app, db, circl
     where = {
         "goals-0-steps-0-due": "Goals and steps, goal 1, step 1: by when",
         "goals-0-steps-0-owner-name": "Goals and steps, goal 1, step 1: who, if someone else",
-        "review_interval_weeks": "Review every (weeks)",
+        "review_interval_weeks": "Review this plan every how many weeks?",  # the label's words
     }
+    label = where["review_interval_weeks"]
+    assert f'<label for="review_interval_weeks">{label}</label>' in page.html  # named alike
     assert page.invalid_ids() == set(messages)
     for name, message in messages.items():
         _, attrs = page.by_id[name]
