@@ -1,0 +1,37 @@
+"""Words on pages that show documents and people: an empty earlier answer, a document's kind
+in its history, and staff reading "you" for themselves."""
+
+from __future__ import annotations
+
+import re
+
+from careplan.services import documents, signoff
+from careplan.services.accounts import actor_for
+from tests.conftest import login
+from tests.factories import PASSWORD, Circle, make_plan
+
+
+def _words(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def _agreed_then_drafted(db, circle: Circle) -> int:
+    """A plan agreed at version 1, then a draft that writes an answer left empty in it."""
+    doc = make_plan(circle.key_worker, circle.client)
+    for who in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(who), doc, 1, "signed", "", PASSWORD)
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    content["domains"]["money"] = {"own_words": "Universal Credit is late again."}
+    documents.save_version(db, worker, doc, 1, content, "money")
+    return doc
+
+
+def test_an_answer_empty_in_the_agreed_version_reads_nothing_written(app, db):
+    circle = Circle()
+    doc = _agreed_then_drafted(db, circle)
+    page = login(app.test_client(), circle.key_worker).get(f"/documents/{doc}")
+    panel = re.search(r'<section class="side-by-side".*?</section>', page.get_data(True), re.S)
+    said = _words(panel.group(0))
+    assert "In force (version 1) Nothing written. Draft (version 2) Universal Credit" in said
+    assert "Not there." not in said
