@@ -166,7 +166,7 @@ EVENT_WORDS = {
     "document.edit": "saved a new version",
     "sign": "signed",
     "decline": "declined to sign",
-    "agreed": "completed the agreement: both have signed",
+    "agreed": "completed the signing: both have signed the {kind}",  # its kind's own name
     "comment": "commented",
     "contingency.start": "put the plan for when the client is not well into effect",
     "contingency.end": "ended the plan for when the client is not well",
@@ -581,7 +581,8 @@ def history(
             for n, at, note, h, author, name, role in rows
         ]
         rows = plain_rows(s, _HISTORY_EVENTS, {"document_id": doc.id}).all()
-        events = [_event(*row) for row in rows]
+        kind = KIND_LABELS[doc.kind].lower()  # "care plan", "partnership agreement"
+        events = [_event(*row, kind=kind) for row in rows]
         result = HistoryPage(_page(s, opened, None, actor), versions, page, pages, events)
     _record_read(db, actor, access, doc, doc.client_id, "history")
     return result
@@ -626,8 +627,10 @@ _HISTORY_EVENTS = (
 )
 
 
-def _event(at: datetime, action: str, detail: dict, who_id: int, who: str, who_role: str) -> Event:
-    what = EVENT_WORDS[action]
+def _event(
+    at: datetime, action: str, detail: dict, who_id: int, who: str, who_role: str, kind: str
+) -> Event:
+    what = EVENT_WORDS[action].format(kind=kind)
     if action == "download" and detail.get("format") == "fhir":
         what = "downloaded it in FHIR format"
     elif action == "self_referral.request" and detail.get("agreed") is False:

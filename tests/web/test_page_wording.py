@@ -8,7 +8,7 @@ import re
 from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
-from tests.factories import PASSWORD, Circle, make_plan
+from tests.factories import PASSWORD, Circle, make_agreement, make_plan
 
 
 def _words(html: str) -> str:
@@ -35,3 +35,18 @@ def test_an_answer_empty_in_the_agreed_version_reads_nothing_written(app, db):
     said = _words(panel.group(0))
     assert "In force (version 1) Nothing written. Draft (version 2) Universal Credit" in said
     assert "Not there." not in said
+
+
+def test_the_history_says_what_kind_of_document_both_signed(app, db):
+    circle = Circle()
+    plan = make_plan(circle.key_worker, circle.client)
+    agreement = make_agreement(circle.key_worker, circle.client)
+    for doc in (plan, agreement):
+        for who in (circle.client, circle.key_worker):
+            signoff.sign(db, actor_for(who), doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    browser = login(app.test_client(), circle.client)
+    said = _words(browser.get(f"/documents/{plan}/history").get_data(as_text=True))
+    assert "completed the signing: both have signed the care plan (version 1)" in said
+    said = _words(browser.get(f"/documents/{agreement}/history").get_data(as_text=True))
+    assert "both have signed the partnership agreement (version 1)" in said
+    assert "completed the agreement" not in said
