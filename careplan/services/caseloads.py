@@ -31,6 +31,7 @@ class PersonRow:
     # Documents whose latest version is not yet signed by both: those, and drafts nobody has
     # signed, as each document's own card counts them ("waiting for signatures").
     unsigned: int = 0
+    key_worker_id: int | None = None  # so the list says "you" to the key worker themselves
 
 
 def people_for(db: Database, actor: Actor) -> list[PersonRow]:
@@ -80,6 +81,7 @@ def _people(role: Role):
             docs.c.next_review,
             docs.c.waiting,
             docs.c.unsigned,
+            worker.c.id,
         )
         .outerjoin(
             CaseloadLink, (CaseloadLink.client_id == clients.c.id) & CaseloadLink.ended_at.is_(None)
@@ -91,10 +93,10 @@ def _people(role: Role):
 
 
 def _person(
-    cid, name, preferred, pronouns, key_worker, n, last, review, waiting, unsigned
+    cid, name, preferred, pronouns, key_worker, n, last, review, waiting, unsigned, worker_id
 ) -> PersonRow:
     # How the client likes to be called, beside their name: "Bea Client, known as Béa, she/her".
     return PersonRow(
         cid, introduce(name, preferred, pronouns), key_worker or "", n or 0, last, review,
-        waiting or 0, unsigned or 0,
+        waiting or 0, unsigned or 0, worker_id,
     )  # fmt: skip

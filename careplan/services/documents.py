@@ -80,6 +80,7 @@ class ClientRecords:
     client_called: str = ""  # the name they go by, which running text calls them
     handover: handovers.HandoverView | None = None  # a handover waiting to be acknowledged
     left: leaving.LeftService | None = None  # the client has left the service
+    key_worker_id: int | None = None  # so the page says "you" to the key worker themselves
 
 
 @dataclass(frozen=True)
@@ -392,6 +393,7 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
             name,
             handovers.pending_view_in(s, client_id),
             None if worker_id else leaving.left_service(s, client_id),
+            worker_id,
         )
     _record_read(db, actor, access, None, client_id, "the list of your plans")
     return records

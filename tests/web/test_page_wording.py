@@ -50,3 +50,21 @@ def test_the_history_says_what_kind_of_document_both_signed(app, db):
     said = _words(browser.get(f"/documents/{agreement}/history").get_data(as_text=True))
     assert "both have signed the partnership agreement (version 1)" in said
     assert "completed the agreement" not in said
+
+
+def test_a_key_worker_reads_you_for_themselves_on_the_client_page_and_caseload(app, db):
+    circle = Circle()
+    worker = login(app.test_client(), circle.key_worker)
+    name = circle.key_worker.display_name
+    said = _words(worker.get(f"/clients/{circle.client.id}").get_data(as_text=True))
+    assert "Key worker: you" in said and f"Key worker: {name}" not in said
+    listing = worker.get("/").get_data(as_text=True)
+    cell = re.search(r'<td data-label="Key worker">([^<]*)</td>', listing).group(1)
+    assert cell == "you"
+    # Everyone else still reads the name.
+    supervisor = login(app.test_client(), circle.supervisor)
+    said = _words(supervisor.get(f"/clients/{circle.client.id}").get_data(as_text=True))
+    assert f"Key worker: {name}" in said
+    client = login(app.test_client(), circle.client)
+    said = _words(client.get(f"/clients/{circle.client.id}").get_data(as_text=True))
+    assert f"Your key worker: {name}" in said
