@@ -7,7 +7,13 @@ from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from ..domain.api_tokens import SCOPES
 from ..domain.kinds import KIND_LABELS
-from ..domain.numbers import MAX_WHOLE_NUMBER, is_whole_number, number_problem
+from ..domain.numbers import (
+    AS_JSON,
+    MAX_WHOLE_NUMBER,
+    is_json_whole_number,
+    is_whole_number,
+    number_problem,
+)
 from ..domain.paging import PAGE_NUMBER
 from ..domain.signoff import State
 from ..domain.supervision import SORTS, DashState
@@ -30,7 +36,7 @@ class WholeNumber(fields.Integer):
             if not is_whole_number(value):
                 raise self.make_error("invalid")
             value = int(value)
-        elif isinstance(value, bool) or not isinstance(value, int):
+        elif not is_json_whole_number(value):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
 
@@ -44,16 +50,13 @@ def _number(
     "Must be greater than or equal to 1 and less than or equal to ...". In a body, "2",
     2.0 or true is also told how to send it."""
     problem = number_problem(what, most, least)
-    kind = problem if text else f"{problem} {_AS_JSON}"
+    kind = problem if text else f"{problem} {AS_JSON}"
     return WholeNumber(
         text=text,
         validate=validate.Range(min=least, max=most, error=problem),
         error_messages={"invalid": kind, "null": kind},
         **kwargs,
     )
-
-
-_AS_JSON = 'Send it as a whole number without quotes: 2, not "2", 2.0 or true.'
 
 
 def _query_number(what: str, most: int = MAX_WHOLE_NUMBER, **kwargs) -> WholeNumber:
@@ -136,7 +139,8 @@ class NewVersion(Strict):
         required=True,
         metadata={
             "description": "The whole content (or, with `part`, only that part), in the "
-            "shape the document's kind defines; validated as the web's forms are."
+            "shape the document's kind defines; validated as the web's forms are. Its "
+            'numbers are JSON integers: 8, not "8" or 8.0.'
         },
     )
     change_note = fields.String(load_default="", validate=validate.Length(max=1000))

@@ -32,6 +32,7 @@ from .blocks import (
     text_field,
 )
 from .documents import DocumentKind, Field, new_id
+from .typed_numbers import whole_number_field
 from .writing_direction import closed
 
 SECTION_KEYS = {
@@ -244,11 +245,12 @@ def _field_for(kind: str):
 
 
 def _number(default: int, low: int, high: int):
-    return fields.Integer(
-        load_default=default,
-        strict=False,
-        validate=validate.Range(min=low, max=high, error=f"Choose a number from {low} to {high}."),
-        error_messages={"invalid": "Please give a whole number."},
+    return whole_number_field(
+        default,
+        low,
+        high,
+        invalid="Please give a whole number.",
+        out_of_range=f"Choose a number from {low} to {high}.",
     )
 
 
@@ -323,8 +325,10 @@ class AgreementKind(DocumentKind):
     def empty_content(self) -> dict:
         return {**self.schema().load({}), "template": self.ref}
 
-    def validate(self, raw: dict, make_id: Callable[[], str] = new_id) -> dict:
-        content = super().validate(raw, make_id)
+    def validate(
+        self, raw: dict, make_id: Callable[[], str] = new_id, *, from_form: bool = False
+    ) -> dict:
+        content = super().validate(raw, make_id, from_form=from_form)
         content["template"] = self.ref
         return content
 

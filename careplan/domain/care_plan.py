@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from marshmallow import fields, post_load, validate
+from marshmallow import fields, post_load
 
 from .blocks import (
     StrictSchema,
@@ -22,6 +22,7 @@ from .blocks import (
     text_field,
 )
 from .documents import DocumentKind, Field
+from .typed_numbers import whole_number_field
 from .writing_direction import closed
 
 LIFE_DOMAINS: list[tuple[str, str, str]] = [
@@ -54,11 +55,12 @@ DEFAULT_REVIEW_WEEKS = 12
 
 
 def review_interval_field():
-    return fields.Integer(
-        load_default=DEFAULT_REVIEW_WEEKS,
-        strict=False,
-        validate=validate.Range(min=1, max=52, error="Choose between 1 and 52 weeks."),
-        error_messages={"invalid": "Please give a whole number of weeks."},
+    return whole_number_field(
+        DEFAULT_REVIEW_WEEKS,
+        1,
+        52,
+        invalid="Please give a whole number of weeks.",
+        out_of_range="Choose between 1 and 52 weeks.",
     )
 
 

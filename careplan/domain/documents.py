@@ -19,6 +19,7 @@ from marshmallow import Schema, ValidationError
 from .errors import ContentInvalid
 from .form_places import ANSWERS
 from .nested import flatten_errors
+from .typed_numbers import name_the_answers, reading
 
 # Who wrote a part, who last changed it, and, while someone else's change to it stands, the
 # writer's own words it replaced (`writers_words`): a change to another person's words is a
@@ -104,14 +105,20 @@ class DocumentKind:
         builds every nested schema's fields, which took longer than loading a whole plan."""
         return self.schema()
 
-    def validate(self, raw: dict, make_id: Callable[[], str] = new_id) -> dict:
-        """Return clean content or raise ContentInvalid with one message per form field."""
+    def validate(
+        self, raw: dict, make_id: Callable[[], str] = new_id, *, from_form: bool = False
+    ) -> dict:
+        """Return clean content or raise ContentInvalid with one message per form field.
+        `from_form`: typed into a web form, where every answer is text and "12" is a number;
+        otherwise (JSON, or the app's own) a number must be an integer (typed_numbers)."""
         raw = strip_attribution(raw)
         raw = self.drop_blank_rows(raw)
         try:
-            content = self._loader.load(raw)
+            with reading(from_form):
+                content = self._loader.load(raw)
         except ValidationError as err:
-            raise ContentInvalid(flatten_errors(err.messages)) from err
+            errors = flatten_errors(err.messages)
+            raise ContentInvalid(name_the_answers(errors, self.form_words)) from err
         size = text_size(content)
         if size > MAX_TEXT:
             raise ContentInvalid(

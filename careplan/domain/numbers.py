@@ -33,6 +33,16 @@ def whole_number_or_none(raw: object) -> int | None:
     return int(raw) if is_whole_number(raw) else None
 
 
+# How a whole number is sent in JSON, said to a program that sent one otherwise.
+AS_JSON = 'Send it as a whole number without quotes: 2, not "2", 2.0 or true.'
+
+
+def is_json_whole_number(value: object) -> bool:
+    """A whole number as JSON sends one: an integer. Not "2" (text), not 2.0 (a float: 12.7
+    would be cut down to 12 the same way) and not true (which Python counts as 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def number_problem(what: str, most: int = MAX_WHOLE_NUMBER, least: int = 1) -> str:
     """What is said of a number asked for that is not one of those there are (-5, "abc",
     99999999999): the numbers there are, true whatever was given, where "Not a valid

@@ -757,12 +757,14 @@ def save_version(
     terms: list[Term] | tuple = (),
     part: str = "",
     exact: bool = False,
+    from_form: bool = False,
 ) -> SaveResult:
     """Append a version based on `base_number`; refuse with Conflict if that is no longer the latest.
 
     With `part`, `raw` holds only that section: the rest is taken unchanged from the base
     version. `exact` (the API's saves) refuses a submission that leaves parts out or sends
-    more than its part (DocumentKind.require_exact). Validation happens first and a refused
+    more than its part (DocumentKind.require_exact). `from_form`: typed into the web's form,
+    where numbers are text (DocumentKind.validate). Validation happens first and a refused
     save writes nothing.
     """
     change_note = plain_writing(change_note).strip()
@@ -780,7 +782,7 @@ def save_version(
             kind.require_exact(raw, part)
         if part:
             raw = kind.with_part(_base_content(s, doc, kind, base_number), raw, part)
-        content = kind.validate(raw)
+        content = kind.validate(raw, from_form=from_form)
         if base_number != doc.head_number:
             raise Conflict(doc.id, base_number, doc.head_number, content, change_note)
         parent = _version(s, doc.id, base_number)[0] if base_number else None
@@ -897,6 +899,7 @@ def check_wording(
     raw: dict,
     terms: list[Term] | tuple,
     part: str = "",
+    from_form: bool = False,
 ) -> tuple[Finding, ...]:
     """What a save would suggest about wording, before anything is saved: so a word someone
     would rather change need not stay in the permanent history. Saves nothing."""
@@ -909,7 +912,8 @@ def check_wording(
         base = _base_content(s, doc, kind, base_number)
         if part:
             raw = kind.with_part(base, raw, part)
-        return _language_in_changes(kind, base if base_number else None, kind.validate(raw), terms)
+        content = kind.validate(raw, from_form=from_form)
+        return _language_in_changes(kind, base if base_number else None, content, terms)
 
 
 def check_typed_wording(

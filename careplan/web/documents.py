@@ -164,7 +164,7 @@ def edit(document_id: int):
     try:
         if checking:
             findings = documents.check_wording(
-                db, actor, document_id, base_number, content, terms, part
+                db, actor, document_id, base_number, content, terms, part, from_form=True
             )
             page = documents.open_document(db, actor, document_id)
             return _edit_page(
@@ -172,8 +172,9 @@ def edit(document_id: int):
                 checked=findings,
             )  # fmt: skip
         result = documents.save_version(
-            db, actor, document_id, base_number, content, change_note, terms, part
-        )
+            db, actor, document_id, base_number, content, change_note, terms, part,
+            from_form=True,
+        )  # fmt: skip
     except ContentInvalid as err:
         # Checking the wording of a form with an answer to look at again says both at once.
         extra = {}
