@@ -47,7 +47,7 @@ def test_a_review_interval_that_is_not_a_json_integer_is_refused_and_nothing_sav
 
     assert error["fields"] == {
         "content-review_interval_weeks": [
-            f'"Review every (weeks)" is a whole number from 1 to 52. {AS_JSON}'
+            f'"Review this plan every how many weeks?" is a whole number from 1 to 52. {AS_JSON}'
         ]
     }
     assert documents.count_versions(db, world.own_plan) == 2

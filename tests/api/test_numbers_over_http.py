@@ -31,7 +31,7 @@ def test_a_fraction_of_a_week_is_refused_through_the_api_and_typed_text_is_read_
     assert status == 422, refused
     assert refused["error"]["fields"] == {
         "content-review_interval_weeks": [
-            '"Review every (weeks)" is a whole number from 1 to 52. Send it as a whole number '
+            '"Review this plan every how many weeks?" is a whole number from 1 to 52. Send it as a whole number '
             'without quotes: 2, not "2", 2.0 or true.'
         ]
     }

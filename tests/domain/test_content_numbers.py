@@ -40,7 +40,8 @@ def test_an_integer_is_a_number_sent_either_way():
 def test_in_json_only_an_integer_is_a_whole_number_and_the_answer_is_named(sent):
     errors = errors_of(CARE_PLAN, {"review_interval_weeks": sent})
     assert errors == {
-        "review_interval_weeks": '"Review every (weeks)" is a whole number from 1 to 52. ' + AS_JSON
+        "review_interval_weeks": '"Review this plan every how many weeks?" is a whole number from 1 to 52. '
+        + AS_JSON
     }
 
 
@@ -48,7 +49,7 @@ def test_in_json_an_agreements_numbers_are_named_as_its_form_names_them():
     raw = {"terms": {"review_interval_weeks": 12.7, "self_referral": {"max_nights": "3"}}}
     errors = errors_of(agreement(), raw)
     assert errors == {
-        "terms-review_interval_weeks": '"Agreed terms, review every (weeks)" is a whole '
+        "terms-review_interval_weeks": '"Agreed terms, review this agreement every how many weeks?" is a whole '
         "number from 1 to 52. " + AS_JSON,
         "terms-self_referral-max_nights": '"Agreed terms, self-referral, at most how many '
         'nights" is a whole number from 1 to 60. ' + AS_JSON,
