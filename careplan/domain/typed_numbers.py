@@ -40,6 +40,10 @@ class WholeNumber(fields.Integer):
     def _deserialize(self, value, attr, data, **kwargs):
         if _FROM_FORM.get() and isinstance(value, str):
             try:
+                # int() reads "1_2" as twelve, as Python source would: nobody types that
+                # meaning 12. Digits of other scripts ("١٢") are kept: people type those.
+                if "_" in value:
+                    raise ValueError(value)
                 value = int(value)
             except ValueError:
                 raise self.make_error("invalid") from None

@@ -56,13 +56,13 @@ def test_in_json_an_agreements_numbers_are_named_as_its_form_names_them():
     }
 
 
-@pytest.mark.parametrize("typed, weeks", [("12", 12), (" 12 ", 12), ("6", 6)])
+@pytest.mark.parametrize("typed, weeks", [("12", 12), (" 12 ", 12), ("6", 6), ("١٢", 12)])
 def test_typed_in_a_form_a_number_is_read_from_its_text(typed, weeks):
     content = CARE_PLAN.validate({"review_interval_weeks": typed}, from_form=True)
     assert content["review_interval_weeks"] == weeks
 
 
-@pytest.mark.parametrize("typed", ["12.7", "often", "", "true"])
+@pytest.mark.parametrize("typed", ["12.7", "often", "", "true", "1_2"])
 def test_typed_in_a_form_what_is_not_a_whole_number_is_said_plainly(typed):
     errors = errors_of(CARE_PLAN, {"review_interval_weeks": typed}, from_form=True)
     assert errors == {"review_interval_weeks": "Please give a whole number of weeks."}
