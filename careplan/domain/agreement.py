@@ -60,6 +60,9 @@ FIELD_TYPES = ("text", "goals", "people", "handover")
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 SLUG_MESSAGE = "Use lower-case letters, digits and underscores, starting with a letter."
 
+# The agreed terms (how often it is reviewed, the crisis plan, self-referral): their title.
+TERMS = "Agreed terms"
+
 
 # --- the template file -------------------------------------------------------------------
 
@@ -372,7 +375,7 @@ class AgreementKind(DocumentKind):
     def form_words(self) -> dict[str, str]:
         words = {
             **super().form_words(),
-            "terms": "Agreed terms",
+            "terms": TERMS,
             "terms.review_interval_weeks": "review this agreement every how many weeks?",
             "terms.post_crisis_review_days": "look back after a crisis within (days)",
             "terms.contingency_max_days": "a crisis plan lasts at most (days)",
@@ -410,34 +413,36 @@ class AgreementKind(DocumentKind):
             if value is None:
                 continue
             where = f"{section['key']}.{field['key']}"
-            label = f"{section['title']}: {field['prompt']}"
+            part = section["title"]
+            label = f"{part}: {field['prompt']}"
             if field["type"] == "text":
-                out.append(Field(where, label, value.get("text", "")))
+                out.append(Field(where, label, value.get("text", ""), part))
             elif not value:
                 # An empty list is still a part of the agreement: printed as left blank.
-                out.append(Field(where, label, ""))
+                out.append(Field(where, label, "", part))
             elif field["type"] == "goals":
-                out += goal_fields(value, prefix=f"{section['title']}: ")
+                out += goal_fields(value, prefix=f"{part}: ", part=part)
             elif field["type"] == "people":
                 for n, p in enumerate(value, start=1):
                     bits = [p["name"], p.get("role"), p.get("how_to_contact"), p.get("when")]
                     bits = [closed(b) for b in bits if b]  # each part reaches only itself
-                    out.append(Field(f"{where}:{p['id']}", f"{label} ({n})", " · ".join(bits)))
+                    text = " · ".join(bits)
+                    out.append(Field(f"{where}:{p['id']}", f"{label} ({n})", text, part))
             else:
                 for n, h in enumerate(value, start=1):
                     decision, to_whom = closed(h["decision"]), closed(h["to_whom"])
                     text = f"{decision} — handed to {to_whom} until {h['until']}"
-                    out.append(Field(f"{where}:{h['id']}", f"{label} ({n})", text))
+                    out.append(Field(f"{where}:{h['id']}", f"{label} ({n})", text, part))
         t = content.get("terms", {})
         sr = t.get("self_referral", {})
-        out.append(
-            Field("terms.review", "Review every (weeks)", str(t.get("review_interval_weeks", "")))
-        )
+        weeks = str(t.get("review_interval_weeks", ""))
+        out.append(Field("terms.review", "Review every (weeks)", weeks, TERMS))
         out.append(
             Field(
                 "terms.post_crisis",
                 "Review after a crisis within (days)",
                 str(t.get("post_crisis_review_days", "")),
+                TERMS,
             )
         )
         out.append(
@@ -445,6 +450,7 @@ class AgreementKind(DocumentKind):
                 "terms.contingency",
                 "A crisis plan lasts at most (days)",
                 str(t.get("contingency_max_days", "")),
+                TERMS,
             )
         )
         if sr.get("enabled"):
@@ -454,12 +460,16 @@ class AgreementKind(DocumentKind):
                     "Self-referral admission",
                     f"up to {sr['max_nights']} nights, not within {sr['min_days_since_discharge']} days "
                     "of the last time I left",
+                    TERMS,
                 )
             )
         else:
             out.append(
                 Field(
-                    "terms.self_referral", "Self-referral admission", "not part of this agreement"
+                    "terms.self_referral",
+                    "Self-referral admission",
+                    "not part of this agreement",
+                    TERMS,
                 )
             )
         return out

@@ -249,18 +249,19 @@ def goal_nodes(goals: list) -> Iterator[tuple[str, dict]]:
             yield f"step:{step['id']}", step
 
 
-def goal_fields(goals: list, prefix: str = "") -> list[Field]:
+def goal_fields(goals: list, prefix: str = "", part: str = "") -> list[Field]:
     out: list[Field] = []
     for n, goal in enumerate(goals, start=1):
-        out.append(Field(f"goal:{goal['id']}", f"{prefix}Goal {n}", goal["title"]))
+        out.append(Field(f"goal:{goal['id']}", f"{prefix}Goal {n}", goal["title"], part))
         for m, step in enumerate(goal.get("steps", []), start=1):
             sid, where = step["id"], f"{prefix}Goal {n}, step {m}"
-            out.append(Field(f"step:{sid}:text", where, step["text"]))
-            out.append(Field(f"step:{sid}:owner", f"{where}: who", owner_label(step["owner"])))
-            out.append(Field(f"step:{sid}:due", f"{where}: by when", step["due"]))
+            status = STEP_STATUSES[step["status"]]
+            out.append(Field(f"step:{sid}:text", where, step["text"], part))
             out.append(
-                Field(f"step:{sid}:status", f"{where}: status", STEP_STATUSES[step["status"]])
+                Field(f"step:{sid}:owner", f"{where}: who", owner_label(step["owner"]), part)
             )
+            out.append(Field(f"step:{sid}:due", f"{where}: by when", step["due"], part))
+            out.append(Field(f"step:{sid}:status", f"{where}: status", status, part))
     return out
 
 

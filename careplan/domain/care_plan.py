@@ -157,28 +157,30 @@ class CarePlanKind(DocumentKind):
         yield "what_matters", content.get("what_matters", {})
 
     def fields(self, content: dict) -> list[Field]:
+        parts = dict(self.sections())
+        life, goals, team = parts["domains"], parts["goals"], parts["care_team"]
         out: list[Field] = []
         for key in DOMAIN_KEYS:
             words = content.get("domains", {}).get(key, {}).get("own_words", "")
-            out.append(Field(f"domain:{key}", f"{DOMAIN_LABELS[key]}: in my own words", words))
+            label = f"{DOMAIN_LABELS[key]}: in my own words"
+            out.append(Field(f"domain:{key}", label, words, life))
         # Empty lists are still parts of the plan: the PDF prints them as left blank.
-        out += goal_fields(content.get("goals", [])) or [Field("goals", "Goals", "")]
+        out += goal_fields(content.get("goals", []), part=goals) or [
+            Field("goals", "Goals", "", goals)
+        ]
         if not content.get("care_team"):
-            out.append(Field("care_team", "Care team", ""))
+            out.append(Field("care_team", "Care team", "", team))
         for n, member in enumerate(content.get("care_team", []), start=1):
             mid, where = member["id"], f"Care team member {n}"
             who = closed(member["name"]) + (f", {member['role']}" if member.get("role") else "")
-            out.append(Field(f"team:{mid}", where, who))
-            out.append(
-                Field(f"team:{mid}:does", f"{where}: what they do", member.get("what_they_do", ""))
-            )
-            out.append(
-                Field(f"team:{mid}:sees", f"{where}: what they may see", member.get("may_see", ""))
-            )
+            does, sees = member.get("what_they_do", ""), member.get("may_see", "")
+            out.append(Field(f"team:{mid}", where, who, team))
+            out.append(Field(f"team:{mid}:does", f"{where}: what they do", does, team))
+            out.append(Field(f"team:{mid}:sees", f"{where}: what they may see", sees, team))
         what_matters = content.get("what_matters", {}).get("text", "")
-        out.append(Field("what_matters", "What matters to me", what_matters))
+        out.append(Field("what_matters", "What matters to me", what_matters, parts["what_matters"]))
         weeks = str(content.get("review_interval_weeks", ""))
-        out.append(Field("review_interval_weeks", "Review every (weeks)", weeks))
+        out.append(Field("review_interval_weeks", "Review every (weeks)", weeks, "Review"))
         return out
 
 

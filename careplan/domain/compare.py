@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypeVar
 
 from .blocks import STEP_OWNERS
 from .documents import DocumentKind, Field
@@ -13,6 +15,7 @@ from .local_time import long_date
 
 # Words keep their trailing space, so "Not started" -> "In progress" reads as one replacement.
 _TOKENS = re.compile(r"\S+\s*|\s+")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class Change:
     segments: tuple[Segment, ...]
     before: str
     after: str
+    part: str = ""  # the section of the document it is in, e.g. "Goals and steps"
 
 
 def word_diff(before: str, after: str) -> tuple[Segment, ...]:
@@ -69,33 +73,57 @@ def compare(
     after = {f.key: _readable(f, owners) for f in kind.fields(new)}
     changes: list[Change] = []
     for key, field in after.items():
-        previous = before.get(key)
-        if previous is None:
-            if field.text:
-                changes.append(
-                    Change(
-                        key, field.label, "added", (Segment("added", field.text),), "", field.text
-                    )
-                )
-        elif previous.text != field.text:
+        was = before.get(key)
+        previous = was.text if was is not None else ""
+        if previous == field.text:
+            continue
+        if not previous:
+            # Nothing was written there before: the words are added, not a change of words.
+            changes.append(_whole(field, "added", "", field.text))
+        elif not field.text:
+            changes.append(_whole(field, "removed", previous, ""))
+        else:
+            segments = word_diff(previous, field.text)
             changes.append(
-                Change(
-                    key,
-                    field.label,
-                    "changed",
-                    word_diff(previous.text, field.text),
-                    previous.text,
-                    field.text,
-                )
+                Change(key, field.label, "changed", segments, previous, field.text, field.part)
             )
     for key, field in before.items():
         if key not in after and field.text:
-            changes.append(
-                Change(
-                    key, field.label, "removed", (Segment("removed", field.text),), field.text, ""
-                )
-            )
+            changes.append(_whole(field, "removed", field.text, ""))
     return changes
+
+
+def _whole(field: Field, status: str, before: str, after: str) -> Change:
+    """A part added or removed whole: all its words are new, or all are gone."""
+    text = after or before
+    return Change(
+        field.key, field.label, status, (Segment(status, text),), before, after, field.part
+    )
+
+
+def last_changed(
+    kind: DocumentKind, versions: Sequence[tuple[int, T, dict]], keys: Iterable[str]
+) -> dict[str, tuple[int, T]]:
+    """For each part `keys` names, the version that last changed it and who made it.
+    `versions`: (number, who made it, content), oldest first, every version from the one
+    compared from to the one compared to, none left out: the first is where the comparison
+    starts, so its own changes are not counted. A part no version changed is left out."""
+    wanted = set(keys)
+    found: dict[str, tuple[int, T]] = {}
+    if not versions:
+        return found
+    previous = _texts(kind, versions[0][2], wanted)
+    for number, who, content in versions[1:]:
+        now = _texts(kind, content, wanted)
+        for key in wanted:
+            if now.get(key, "") != previous.get(key, ""):
+                found[key] = (number, who)
+        previous = now
+    return found
+
+
+def _texts(kind: DocumentKind, content: dict, keys: set[str]) -> dict[str, str]:
+    return {f.key: f.text for f in kind.fields(content) if f.key in keys}
 
 
 def _readable(field: Field, owners: dict[str, str] | None) -> Field:

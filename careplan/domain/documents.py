@@ -50,6 +50,7 @@ class Field:
     key: str  # stable across versions, e.g. "step:3f2a:due"
     label: str  # for people, e.g. 'Goal "Find a flat", step 2: due date'
     text: str
+    part: str = ""  # the section it is in, by its title: "Goals and steps"
 
 
 def new_id() -> str:

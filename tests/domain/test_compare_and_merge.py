@@ -1,7 +1,14 @@
+import copy
+import tomllib
+from pathlib import Path
+
+from careplan.domain.agreement import TERMS, AgreementKind, parse_template
 from careplan.domain.blocks import owner_words
 from careplan.domain.care_plan import CARE_PLAN
-from careplan.domain.compare import Segment, compare, word_diff
+from careplan.domain.compare import Segment, compare, last_changed, word_diff
 from careplan.domain.merge import merge
+
+GENERAL = Path(__file__).resolve().parents[2] / "agreements" / "general.toml"
 
 
 def test_word_diff_marks_only_the_changed_words():
@@ -86,6 +93,73 @@ def test_removed_items_are_reported():
     new = plan(goals=[])
     statuses = {c.label: c.status for c in compare(CARE_PLAN, old, new)}
     assert statuses["Goal 1"] == "removed"
+
+
+def test_words_written_where_there_were_none_are_added_and_emptied_ones_removed():
+    old = plan(what_matters={"text": ""})
+    new = plan(what_matters={"text": "My kids"}, domains={"housing": {"own_words": ""}})
+    changes = {c.key: c for c in compare(CARE_PLAN, old, new)}
+    added, removed = changes["what_matters"], changes["domain:housing"]
+    assert (added.status, added.segments) == ("added", (Segment("added", "My kids"),))
+    assert (added.before, added.after) == ("", "My kids")
+    assert (removed.status, removed.segments) == ("removed", (Segment("removed", "Damp flat"),))
+    assert (removed.before, removed.after) == ("Damp flat", "")
+    # Words replaced by others are still a change.
+    changed = compare(CARE_PLAN, new, plan(what_matters={"text": "My children"}))
+    assert {c.key: c.status for c in changed}["what_matters"] == "changed"
+
+
+def test_each_change_says_which_part_of_the_document_it_is_in():
+    new = plan(what_matters={"text": "My kids"}, goals=[], domains={"housing": {"own_words": ""}})
+    parts = {c.key: c.part for c in compare(CARE_PLAN, plan(), new)}
+    assert parts == {
+        "domain:housing": "My life, in my own words",
+        "what_matters": "What matters to me",
+        "goal:g1": "Goals and steps",
+        "step:s1:text": "Goals and steps",
+        "step:s1:owner": "Goals and steps",
+        "step:s1:due": "Goals and steps",
+        "step:s1:status": "Goals and steps",
+    }
+
+
+def test_agreement_changes_are_in_their_section_or_the_agreed_terms():
+    kind = AgreementKind(parse_template("general", tomllib.loads(GENERAL.read_text())))
+    old = kind.empty_content()
+    section, text = next((s, f) for s, f in kind._fields() if f["type"] == "text")
+    new = copy.deepcopy(old)
+    new["sections"][section["key"]][text["key"]] = {"text": "I stop sleeping"}
+    new["terms"]["review_interval_weeks"] = old["terms"]["review_interval_weeks"] + 1
+    parts = {c.key: (c.part, c.status) for c in compare(kind, old, new)}
+    assert parts == {
+        f"{section['key']}.{text['key']}": (section["title"], "added"),
+        "terms.review": (TERMS, "changed"),
+    }
+
+
+def test_who_last_changed_each_part_is_read_from_every_version_between():
+    v3 = plan()
+    v4 = plan(what_matters={"text": "My kids"})  # Alex writes what matters
+    v5 = plan(what_matters={"text": "My kids"}, domains={"housing": {"own_words": "Dry flat"}})
+    v6 = plan(what_matters={"text": "My children"}, domains={"housing": {"own_words": "Dry flat"}})
+    versions = [(3, "Kim", v3), (4, "Alex", v4), (5, "Kim", v5), (6, "Alex", v6)]
+    keys = [c.key for c in compare(CARE_PLAN, v3, v6)]
+    assert last_changed(CARE_PLAN, versions, keys) == {
+        "what_matters": (6, "Alex"),
+        "domain:housing": (5, "Kim"),
+    }
+    # A step's date changed by one person and its words by another: each by its own.
+    v7 = plan()
+    v7["goals"][0]["steps"][0]["due"] = "2027-03-01"
+    v8 = plan()
+    v8["goals"][0]["steps"][0].update(due="2027-03-01", text="Ring the council")
+    found = last_changed(
+        CARE_PLAN,
+        [(1, "Kim", plan()), (2, "Alex", v7), (3, "Kim", v8)],
+        ["step:s1:due", "step:s1:text"],
+    )
+    assert found == {"step:s1:due": (2, "Alex"), "step:s1:text": (3, "Kim")}
+    assert last_changed(CARE_PLAN, [], ["what_matters"]) == {}
 
 
 def test_merge_keeps_both_sides_when_they_touch_different_parts():
