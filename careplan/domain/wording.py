@@ -186,6 +186,18 @@ def waiting_for(
     return " and ".join(possessive(o) for o in others) + " signatures"
 
 
+def everyone(names: list[str]) -> str:
+    """Several people in one sentence: "you and Kim, your key worker". Where a name carries
+    who they are ("Kim, your key worker"), three or more are kept apart with semicolons, so
+    nobody reads "your key worker" as a separate person."""
+    if len(names) < 2:
+        return "".join(names)
+    if len(names) == 2:
+        return f"{names[0]} and {names[1]}"
+    mark = "; " if any(", " in n for n in names) else ", "
+    return mark.join(names[:-1]) + f"{mark}and {names[-1]}"
+
+
 def possessive(name: str) -> str:
     """ "Chris's": the plain form, read aloud as it is written, with the apostrophe every other
     text of the app uses."""

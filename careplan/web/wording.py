@@ -107,3 +107,4 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["both"] = both
     app.jinja_env.filters["sentence"] = wording.sentence
     app.jinja_env.filters["closed"] = wording.closed
+    app.jinja_env.filters["everyone"] = wording.everyone

@@ -140,3 +140,15 @@ def test_a_client_handed_over_without_a_key_worker_is_not_told_who_it_is_until_t
         "what matters to you. Until then, Kim is still your key worker."
     )
     assert handover_coming_notice("Lee").endswith("so they know what matters to you.")
+
+
+def test_several_people_in_one_sentence_stay_apart():
+    from careplan.domain.wording import everyone
+
+    assert everyone(["you"]) == "you"
+    assert everyone(["you", "Kim, your key worker"]) == "you and Kim, your key worker"
+    assert everyone(["Alex", "Kim", "Sam"]) == "Alex, Kim, and Sam"
+    assert (
+        everyone(["you", "Kim, your key worker", "Sam, your advocate"])
+        == "you; Kim, your key worker; and Sam, your advocate"
+    )
