@@ -23,7 +23,7 @@ from ..domain.agreement import EmptyPart, empty_key_parts
 from ..domain.attention import DocumentFacts, card_state
 from ..domain.blocks import owner_words
 from ..domain.canonical import content_hash
-from ..domain.compare import Change, compare
+from ..domain.compare import Change, compare, last_changed
 from ..domain.documents import strip_attribution
 from ..domain.errors import ContentInvalid
 from ..domain.form_places import is_writing, place
@@ -35,6 +35,7 @@ from ..domain.nested import leaf_texts
 from ..domain.paging import last_page, nearest_page
 from ..domain.roles import Role
 from ..domain.signoff import State
+from ..domain.wording import Named
 from ..domain.writing_direction import plain_writing
 from . import attention, audit, drafts, handovers, leaving
 from .access import access_to, require_read
@@ -188,6 +189,10 @@ class Comparison:
     older: VersionInfo
     newer: VersionInfo
     changes: list[Change]
+    # Everyone who made a version after the older one, up to the newer, in the order they
+    # first did; and for each change (by its key), the version that last made it and its author.
+    made_by: list[Named] = field(default_factory=list)
+    changed_in: dict[str, tuple[int, Named]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -258,13 +263,16 @@ _VERSION = (
 _CONTENT = select(Version.content).where(
     Version.document_id == bindparam("document_id"), Version.number == bindparam("number")
 )
-_TWO_VERSIONS = (
+# Every version from one compared to the other: who changed each part is read from those
+# between, which numbers run without gaps.
+_VERSIONS_FROM_TO = (
     select(Version, User)
     .join(User, User.id == Version.author_id)
     .where(
         Version.document_id == bindparam("document_id"),
-        Version.number.in_(bindparam("numbers", expanding=True)),
+        Version.number.between(bindparam("older"), bindparam("newer")),
     )
+    .order_by(Version.number)
 )
 _DOCUMENT_WITH_CLIENT = (
     select(Document, User.display_name, User.preferred_name)
@@ -652,17 +660,31 @@ def compare_versions(
         doc = opened.doc
         if not (1 <= older <= doc.head_number and 1 <= newer <= doc.head_number):
             raise NotFound()
-        both = {
-            v.number: (v, a)
-            for v, a in s.execute(_TWO_VERSIONS, {"document_id": doc.id, "numbers": [older, newer]})
-        }
-        if older not in both or newer not in both:
+        rows = s.execute(
+            _VERSIONS_FROM_TO, {"document_id": doc.id, "older": older, "newer": newer}
+        ).all()
+        by_number = {v.number: (v, a) for v, a in rows}
+        if older not in by_number or newer not in by_number:
             raise NotFound()
-        (old_v, old_a), (new_v, new_a) = both[older], both[newer]
-        page = _page(s, opened, newer, actor, both[newer])
+        (old_v, old_a), (new_v, new_a) = by_number[older], by_number[newer]
+        page = _page(s, opened, newer, actor, by_number[newer])
         kind = kind_for(doc.kind, doc.template)
         changes = compare(kind, old_v.content, new_v.content, page.owners)
-        result = Comparison(page, _version_info(old_v, old_a), _version_info(new_v, new_a), changes)
+        # Who made the versions after the older one, each named once, and who last changed
+        # each part: the newer version's author alone may not have written any of it.
+        people = {a.id: Named(a.display_name, a.role, a.id) for _, a in rows}
+        made_by = list({a.id: people[a.id] for v, a in rows if v.number > older}.values())
+        changed_in = last_changed(
+            kind, [(v.number, people[a.id], v.content) for v, a in rows], [c.key for c in changes]
+        )
+        result = Comparison(
+            page,
+            _version_info(old_v, old_a),
+            _version_info(new_v, new_a),
+            changes,
+            made_by,
+            changed_in,
+        )
     what = f"comparison of versions {older} and {newer}"
     _record_read(db, actor, opened.access, doc, doc.client_id, what)
     return result
