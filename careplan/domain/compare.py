@@ -101,6 +101,15 @@ def _whole(field: Field, status: str, before: str, after: str) -> Change:
     )
 
 
+def by_part(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:
+    """Changes grouped by the section they are in, sections in the order first met (the
+    document's own order, as `compare` lists them)."""
+    groups: dict[str, list[Change]] = {}
+    for change in changes:
+        groups.setdefault(change.part, []).append(change)
+    return list(groups.items())
+
+
 def last_changed(
     kind: DocumentKind, versions: Sequence[tuple[int, T, dict]], keys: Iterable[str]
 ) -> dict[str, tuple[int, T]]:

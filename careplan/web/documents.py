@@ -6,6 +6,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
 from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
+from ..domain.compare import by_part
 from ..domain.documents import ALL_CONTENT
 from ..domain.errors import ContentInvalid, DomainError
 from ..domain.form_places import is_writing, place
@@ -62,6 +63,7 @@ def show_page(
         comments=screen.comments,
         review=screen.review,
         from_agreed=screen.from_agreed,
+        from_agreed_parts=by_part(screen.from_agreed),
         comment_errors=comment_errors or {},
         comment_limit=comments.MAX_COMMENT,
         sign_errors=sign_errors or {},

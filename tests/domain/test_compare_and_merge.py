@@ -5,7 +5,7 @@ from pathlib import Path
 from careplan.domain.agreement import TERMS, AgreementKind, parse_template
 from careplan.domain.blocks import owner_words
 from careplan.domain.care_plan import CARE_PLAN
-from careplan.domain.compare import Segment, compare, last_changed, word_diff
+from careplan.domain.compare import Segment, by_part, compare, last_changed, word_diff
 from careplan.domain.merge import merge
 
 GENERAL = Path(__file__).resolve().parents[2] / "agreements" / "general.toml"
@@ -121,6 +121,17 @@ def test_each_change_says_which_part_of_the_document_it_is_in():
         "step:s1:due": "Goals and steps",
         "step:s1:status": "Goals and steps",
     }
+
+
+def test_changes_gather_by_section_in_the_document_order():
+    new = plan(what_matters={"text": "My kids"}, domains={"housing": {"own_words": ""}})
+    new["goals"][0]["title"] = "Move house"
+    groups = by_part(compare(CARE_PLAN, plan(), new))
+    assert [(part, [c.key for c in changes]) for part, changes in groups] == [
+        ("My life, in my own words", ["domain:housing"]),
+        ("Goals and steps", ["goal:g1"]),
+        ("What matters to me", ["what_matters"]),
+    ]
 
 
 def test_agreement_changes_are_in_their_section_or_the_agreed_terms():
