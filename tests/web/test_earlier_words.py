@@ -63,7 +63,8 @@ def test_a_draft_after_an_agreed_version_is_shown_beside_the_version_in_force(ap
     side = seen[seen.index("The agreed version beside this draft") :]
     assert side.startswith(
         "The agreed version beside this draft Version 1 is agreed and stays in force until "
-        "both of you sign version 2. 1 part of the draft differs from it."
+        "both of you sign version 2. 1 answer in the draft differs from it, in one part: "
+        "My life, in my own words."
     )
     assert re.search(
         r"Housing: in my own words In force \(version 1\) I live with my sister for now\. "
