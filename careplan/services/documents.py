@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked, plain_rows
-from ..db.models import AuditEvent, CaseloadLink, Document, User, Version, utcnow
+from ..db.models import AuditEvent, CaseloadLink, Document, EditDraft, User, Version, utcnow
 from ..domain.access import Access
 from ..domain.account_rules import called, introduce
 from ..domain.agreement import EmptyPart, empty_key_parts
@@ -85,6 +85,14 @@ class ClientRecords:
 
 
 @dataclass(frozen=True)
+class UnsavedChanges:
+    """That a reader has a draft of the document (careplan.services.drafts), not what it says."""
+
+    saved_at: datetime  # when they last typed
+    base_number: int  # the version they were changing
+
+
+@dataclass(frozen=True)
 class DocumentPage:
     id: int
     client_id: int
@@ -103,6 +111,9 @@ class DocumentPage:
     client_called: str = ""  # the name the client goes by (their preferred name, if given)
     # Who does a step, in this reader's words (domain.blocks.owner_words): "You", "Alex"...
     owners: dict[str, str] = field(default_factory=dict)
+    # This reader's own changes not saved yet, if they may still edit: so the page can say
+    # their words are kept, not lost, and offer them back.
+    unsaved: UnsavedChanges | None = None
 
     @property
     def can_sign_now(self) -> bool:
@@ -274,9 +285,21 @@ _VERSIONS_FROM_TO = (
     )
     .order_by(Version.number)
 )
+# With the reader's own draft of it, if any (drafts are seen only by their author): whether
+# one is waiting costs no statement of its own.
 _DOCUMENT_WITH_CLIENT = (
-    select(Document, User.display_name, User.preferred_name)
+    select(
+        Document,
+        User.display_name,
+        User.preferred_name,
+        EditDraft.saved_at,
+        EditDraft.base_number,
+    )
     .join(User, User.id == Document.client_id)
+    .outerjoin(
+        EditDraft,
+        (EditDraft.document_id == Document.id) & (EditDraft.user_id == bindparam("user_id")),
+    )
     .where(Document.id == bindparam("document_id"))
 )
 
@@ -289,14 +312,25 @@ class _Opened:
     access: Access
     client_name: str
     client_called: str
+    unsaved: UnsavedChanges | None = None
 
 
 def _open(s: Session, actor: Actor, document_id: int) -> _Opened:
-    row = s.execute(_DOCUMENT_WITH_CLIENT, {"document_id": document_id}).first()
+    row = s.execute(
+        _DOCUMENT_WITH_CLIENT, {"document_id": document_id, "user_id": actor.id}
+    ).first()
     if row is None:
         raise NotFound()
-    doc, name, preferred_name = row
-    return _Opened(doc, require_read(s, actor, doc.client_id), name, called(name, preferred_name))
+    doc, name, preferred_name, draft_saved_at, draft_base = row
+    access = require_read(s, actor, doc.client_id)
+    # A draft left by someone who may no longer edit (a handover since) is not offered back:
+    # the edit page would refuse them.
+    unsaved = (
+        UnsavedChanges(draft_saved_at, draft_base)
+        if draft_saved_at is not None and access.edit
+        else None
+    )
+    return _Opened(doc, access, name, called(name, preferred_name), unsaved)
 
 
 def _page(
@@ -335,6 +369,7 @@ def _page(
         review_requests_for(s, actor, doc.id),
         opened.client_called,
         owner_words(_reader(actor, doc, key_worker_id), opened.client_called),
+        opened.unsaved,
     )
 
 

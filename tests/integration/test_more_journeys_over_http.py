@@ -805,7 +805,11 @@ def test_a_draft_is_kept_carried_on_with_and_thrown_away_over_http(db, gunicorn_
         assert ["what_matters-text", "Being asked before anyone rings my mum."] in draft.fields
         assert s.scalar(sa.select(Document.head_number).where(Document.id == doc)) == 1
 
-    # Coming back, the client is offered it, carries on with it and saves it as version 2.
+    # Coming back to the document, the client is told their words are kept, and where.
+    page = client.get(f"/documents/{doc}").read().decode()
+    assert "You have changes that are not saved yet." in page
+    assert f'href="{edit}?draft=restore"' in page
+    # Opening Edit, the client is offered it, carries on with it and saves it as version 2.
     page = client.get(edit).read().decode()
     assert "You have changes that were not saved yet" in page
     page = client.get(f"{edit}?draft=restore").read().decode()
@@ -813,7 +817,7 @@ def test_a_draft_is_kept_carried_on_with_and_thrown_away_over_http(db, gunicorn_
     assert "Being asked before anyone rings my mum.</textarea>" in page
     path, page = landed(client.post(edit, dict(DocumentForm(page).fields), page))
     assert path == f"/documents/{doc}" and "Saved as version 2." in page
-    assert "Being asked before anyone rings my mum." in page
+    assert "Being asked before anyone rings my mum." in page and "not saved yet" not in page
     with db.read() as s:
         saved = s.scalar(sa.select(Version).where(Version.document_id == doc, Version.number == 2))
         assert saved.change_note == "my words" and saved.author_id == circle.client.id

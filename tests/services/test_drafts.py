@@ -65,6 +65,20 @@ def test_the_edit_page_opens_with_the_readers_own_draft_and_only_for_editors(db,
         documents.open_for_editing(db, actor_for(Circle().key_worker), doc)
 
 
+def test_the_document_page_tells_only_the_writer_of_a_draft_that_it_is_waiting(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    kept = drafts.keep(db, worker, doc, 1, "", [("what_matters-text", "not saved")])
+    unsaved = documents.document_screen(db, worker, doc).page.unsaved
+    assert (unsaved.saved_at, unsaved.base_number) == (kept, 1)
+    for reader in (circle.client, circle.supervisor, circle.advocate):
+        assert documents.document_screen(db, actor_for(reader), doc).page.unsaved is None
+    content = documents.open_document(db, worker, doc).content
+    content["what_matters"] = {"text": "saved now"}
+    documents.save_version(db, worker, doc, 1, content)
+    assert documents.document_screen(db, worker, doc).page.unsaved is None
+
+
 def test_saving_a_version_ends_the_writers_draft_only(db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     worker, client = actor_for(circle.key_worker), actor_for(circle.client)

@@ -125,6 +125,24 @@ def test_a_save_after_the_idle_sign_out_is_kept_as_a_draft_to_carry_on_with(app,
     assert "Written slowly</textarea>" in restored and "my words</textarea>" in restored
 
 
+def test_the_document_page_says_the_writer_has_unsaved_changes_and_links_to_them(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    drafts.keep(db, actor_for(circle.client), doc, 1, "", [("what_matters-text", "unsure")])
+    web = login(app.test_client(), circle.client)
+    page = _text(web.get(f"/documents/{doc}"))
+    assert "You have changes that are not saved yet." in page
+    assert "You last typed on " in page
+    assert f'href="/documents/{doc}/edit?draft=restore">Carry on with your changes' in page
+    # Not to anyone else who reads it, and not once the changes are saved.
+    worker = _text(login(app.test_client(), circle.key_worker).get(f"/documents/{doc}"))
+    assert "not saved yet" not in worker
+    restored = _text(web.get(f"/documents/{doc}/edit", query_string={"draft": "restore"}))
+    url = f"/documents/{doc}/edit"
+    saved = web.post(url, data=Page(restored).form(url).typed({}))
+    assert saved.status_code == 302 and documents.count_versions(db, doc) == 2
+    assert "not saved yet" not in _text(web.get(f"/documents/{doc}"))
+
+
 def test_a_draft_can_be_thrown_away(app, db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     drafts.keep(db, actor_for(circle.client), doc, 1, "", [("what_matters-text", "unsure")])

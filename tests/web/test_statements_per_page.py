@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from careplan.domain.local_time import service_today
-from careplan.services import comments, documents, handovers, reviews, signoff
+from careplan.services import comments, documents, drafts, handovers, reviews, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
 from tests.factories import (
@@ -167,6 +167,17 @@ def test_a_draft_after_an_agreed_version_reads_the_version_in_force_once(app, db
     cost = cost_of(db, browser, f"/documents/{doc}")
     check(cost, PLAN_PAGE[role] + 1, role in ("supervisor", "advocate"))
     assert sum(s.startswith("SELECT versions.content FROM versions") for s in cost.statements) == 1
+
+
+@pytest.mark.parametrize("role", ["client", "key_worker"])
+def test_unsaved_changes_waiting_cost_the_plan_page_nothing_more(app, db, role):
+    """Whether the reader has a draft of the document comes with the document's own read."""
+    circle, doc = little(db)
+    drafts.keep(db, actor_for(getattr(circle, role)), doc, 2, "", [("what_matters-text", "x")])
+    browser = login(app.test_client(), getattr(circle, role))
+    cost = cost_of(db, browser, f"/documents/{doc}")
+    check(cost, PLAN_PAGE[role])
+    assert "not saved yet" in browser.get(f"/documents/{doc}").get_data(True)
 
 
 @pytest.mark.parametrize("role", list(EDIT_PAGE))
