@@ -126,7 +126,12 @@ def add_user(
     try:
         role = Role(role)
     except ValueError:
-        problems["role"] = "Please choose a role from the list."
+        # No role is assumed: an account made as a client by mistake would be wrong from the start.
+        problems["role"] = (
+            "Please choose a role for this account."
+            if not str(role).strip()
+            else "Please choose a role from the list."
+        )
     if team_id is not None and s.get(Team, team_id) is None:
         problems["team_id"] = "There is no such team. Please choose one from the list."
     elif "role" not in problems and (problem := team_for_role_problem(role, team_id is not None)):

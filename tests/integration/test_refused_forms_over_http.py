@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.error import HTTPError
 
+import lxml.html
 import pytest
 import sqlalchemy as sa
 
@@ -37,6 +38,12 @@ def test_a_refused_account_and_a_refused_handover_change_nothing(db, gunicorn_ur
     for anchor in ("name", "email", "role"):
         assert f'<a href="#{anchor}">' in said and f'id="{anchor}-error"' in said
     assert "Please give their e-mail address" in said
+    # The form as a browser sends it with the role left as the page gives it: none is chosen.
+    [form] = [f for f in lxml.html.fromstring(page).forms if f.action.split("#")[0] == "/admin/users/new"]
+    sent = {**dict(form.form_values()), "name": "Dee Novak", "email": "dee@example.org"}
+    assert sent["role"] == ""
+    status, said = _refused(lambda: admin.post("/admin/users/new", sent, page))
+    assert status == 422 and '<a href="#role">Please choose a role for this account.</a>' in said
     client_in_team = {"name": "Dee", "email": "dee@example.org", "role": "client",
                       "team_id": str(team.id)}  # fmt: skip
     status, said = _refused(lambda: admin.post("/admin/users/new", client_in_team, page))

@@ -11,10 +11,12 @@ import sqlalchemy as sa
 
 from careplan.db.models import Handover, User
 from careplan.domain.errors import ContentInvalid
-from careplan.services import admin_accounts, handovers
+from careplan.services import accounts, admin_accounts, handovers
 from careplan.services.accounts import actor_for
+from careplan.services.errors import Invalid
 from tests.conftest import csrf_token, login
 from tests.factories import AdminFactory, Circle, ClientFactory, KeyWorkerFactory, TeamFactory
+from tests.web.test_plan_pages import Page
 
 
 def _post(client, url, **data):
@@ -164,4 +166,34 @@ def test_the_service_itself_keeps_teams_for_key_workers(db):
     with pytest.raises(ContentInvalid) as refused:
         admin_accounts.create(db, admin, "cal@example.org", "Cal", "advocate", team.id)
     assert list(refused.value.errors) == ["team_id"]
+    assert _accounts(db) == 1  # the administrator only
+
+
+def test_a_new_account_starts_with_no_role_chosen_and_is_refused_without_one(app, db):
+    """An administrator who forgets to choose a role makes no account (the list once started on
+    "Client", so forgetting made a client)."""
+    admin = login(app.test_client(), AdminFactory())
+    before = _accounts(db)
+    page = Page(admin.get("/admin/users/new").get_data(as_text=True))
+    assert 'required' in page.by_id["role"][1]
+    assert re.search(r'<option value="" selected>Choose a role</option>', page.html)
+    # The form as the page sends it, the role left as it was.
+    sent = page.form("/admin/users/new").typed({"name": "Dee Novak", "email": "dee@example.org"})
+    assert sent["role"] == ""
+    refused = admin.post("/admin/users/new", data=sent)
+    said = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert summary(said) == [("role", "Please choose a role for this account.")]
+    assert field_error(said, "role") == "Please choose a role for this account."
+    assert 'value="Dee Novak"' in said and _accounts(db) == before
+
+
+def test_the_service_refuses_an_account_with_no_role(db):
+    admin = actor_for(AdminFactory())
+    for role in ("", "  "):
+        with pytest.raises(ContentInvalid) as refused:
+            admin_accounts.create(db, admin, "cal@example.org", "Cal Reyes", role, None)
+        assert refused.value.errors == {"role": "Please choose a role for this account."}
+    with pytest.raises(Invalid, match="Please choose a role for this account."):
+        accounts.create_user(db, "cal@example.org", "Cal Reyes", "", "a long password here")
     assert _accounts(db) == 1  # the administrator only
