@@ -39,7 +39,9 @@ def test_a_refused_account_and_a_refused_handover_change_nothing(db, gunicorn_ur
         assert f'<a href="#{anchor}">' in said and f'id="{anchor}-error"' in said
     assert "Please give their e-mail address" in said
     # The form as a browser sends it with the role left as the page gives it: none is chosen.
-    [form] = [f for f in lxml.html.fromstring(page).forms if f.action.split("#")[0] == "/admin/users/new"]
+    [form] = [
+        f for f in lxml.html.fromstring(page).forms if f.action.split("#")[0] == "/admin/users/new"
+    ]
     sent = {**dict(form.form_values()), "name": "Dee Novak", "email": "dee@example.org"}
     assert sent["role"] == ""
     status, said = _refused(lambda: admin.post("/admin/users/new", sent, page))

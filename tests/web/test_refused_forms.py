@@ -175,7 +175,7 @@ def test_a_new_account_starts_with_no_role_chosen_and_is_refused_without_one(app
     admin = login(app.test_client(), AdminFactory())
     before = _accounts(db)
     page = Page(admin.get("/admin/users/new").get_data(as_text=True))
-    assert 'required' in page.by_id["role"][1]
+    assert "required" in page.by_id["role"][1]
     assert re.search(r'<option value="" selected>Choose a role</option>', page.html)
     # The form as the page sends it, the role left as it was.
     sent = page.form("/admin/users/new").typed({"name": "Dee Novak", "email": "dee@example.org"})
