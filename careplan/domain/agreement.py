@@ -23,6 +23,7 @@ from .blocks import (
     date_field,
     drop_blank_goals,
     drop_blank_items,
+    goal_dates,
     goal_fields,
     goal_nodes,
     goals_and_steps,
@@ -32,6 +33,7 @@ from .blocks import (
     text_field,
 )
 from .documents import DocumentKind, Field, new_id
+from .nested import SEP
 from .typed_numbers import whole_number_field
 from .writing_direction import closed
 
@@ -362,6 +364,16 @@ class AgreementKind(DocumentKind):
                 assign_ids(goals_and_steps(value), make_id)
             elif field["type"] in ("people", "handover"):
                 assign_ids(iter(value), make_id)
+
+    def dates(self, content: dict) -> Iterator[tuple[str, str]]:
+        for section, field in self._fields():
+            value = content.get("sections", {}).get(section["key"], {}).get(field["key"])
+            path = ("sections", section["key"], field["key"])
+            if field["type"] == "goals" and value:
+                yield from goal_dates(value, *path)
+            elif field["type"] == "handover" and value:
+                for n, handed in enumerate(value):
+                    yield SEP.join(str(p) for p in (*path, n, "until")), handed.get("until") or ""
 
     def sections(self) -> list[tuple[str, str]]:
         return [(s["key"], s["title"]) for s in self.template["sections"]]

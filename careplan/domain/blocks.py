@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, fields, post_load, pre_load, validate, va
 from marshmallow import ValidationError as MarshmallowError
 
 from .documents import Field, is_blank
+from .nested import SEP
 from .writing_direction import plain_writing
 
 # Neutral words for the record (comparisons, exports, PDF); pages name the owner to their reader.
@@ -66,6 +67,14 @@ FOR_PROGRAMS = {
     DATE_NEEDED: "Please give a date as YYYY-MM-DD, for example 2027-03-01.",
     DATE_NOT_REAL: "Please give a real date as YYYY-MM-DD, for example 2027-03-01.",
 }
+
+
+def goal_dates(goals: list, *path: str | int) -> Iterator[tuple[str, str]]:
+    """(form name, ISO date) of each step's "by when" in `goals`, found at `path`."""
+    for n, goal in enumerate(goals):
+        for m, step in enumerate(goal.get("steps", [])):
+            name = SEP.join(str(p) for p in (*path, n, "steps", m, "due"))
+            yield name, step.get("due") or ""
 
 
 def date_field(required: bool = True):

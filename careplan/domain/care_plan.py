@@ -13,6 +13,7 @@ from .blocks import (
     assign_ids,
     drop_blank_goals,
     drop_blank_items,
+    goal_dates,
     goal_fields,
     goal_nodes,
     goals_and_steps,
@@ -128,6 +129,9 @@ class CarePlanKind(DocumentKind):
     def ensure_ids(self, content: dict, make_id: Callable[[], str]) -> None:
         assign_ids(goals_and_steps(content.get("goals", [])), make_id)
         assign_ids(iter(content.get("care_team", [])), make_id)
+
+    def dates(self, content: dict) -> Iterator[tuple[str, str]]:
+        return goal_dates(content.get("goals", []), "goals")
 
     def sections(self) -> list[tuple[str, str]]:
         return [

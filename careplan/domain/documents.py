@@ -11,6 +11,7 @@ import copy
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from typing import Any
 
@@ -19,6 +20,7 @@ from marshmallow import Schema, ValidationError
 from .errors import ContentInvalid
 from .form_places import ANSWERS
 from .nested import flatten_errors
+from .plan_dates import unlikely_dates
 from .typed_numbers import name_the_answers, reading
 
 # Who wrote a part, who last changed it, and, while someone else's change to it stands, the
@@ -82,6 +84,11 @@ class DocumentKind:
     def ensure_ids(self, content: dict, make_id: Callable[[], str]) -> None:
         """Give new list items an id so that later versions can be matched to them."""
 
+    def dates(self, content: dict) -> Iterator[tuple[str, str]]:
+        """(form name, ISO date) of each date in the content that is one of its plans (a
+        step's date, a decision's end), for `check_dates`."""
+        return iter(())
+
     def sections(self) -> list[tuple[str, str]]:
         """(key, title) of the parts people can comment on."""
         raise NotImplementedError
@@ -130,6 +137,15 @@ class DocumentKind:
             )
         self.ensure_ids(content, make_id)
         return content
+
+    def check_dates(self, before: dict | None, content: dict, today: date) -> None:
+        """Refuse (ContentInvalid, beside each box) a date new or changed since `before`, the
+        version the save is based on, that is too far ahead or before 1900
+        (plan_dates.unlikely_dates). Dates already there stay, so an old version can be saved
+        again as it is."""
+        already = {iso for _, iso in self.dates(before)} if before else set()
+        if problems := unlikely_dates(self.dates(content), already, today):
+            raise ContentInvalid(problems)
 
     def with_part(self, base: dict, raw: dict, key: str) -> dict:
         """The base content with one section replaced by what was submitted for it: editing one

@@ -815,6 +815,7 @@ def save_version(
     part: str = "",
     exact: bool = False,
     from_form: bool = False,
+    today: date | None = None,
 ) -> SaveResult:
     """Append a version based on `base_number`; refuse with Conflict if that is no longer the latest.
 
@@ -822,7 +823,8 @@ def save_version(
     version. `exact` (the API's saves) refuses a submission that leaves parts out or sends
     more than its part (DocumentKind.require_exact). `from_form`: typed into the web's form,
     where numbers are text (DocumentKind.validate). Validation happens first and a refused
-    save writes nothing.
+    save writes nothing. A date new since the base version is checked against `today` (the
+    service's day unless given: DocumentKind.check_dates).
     """
     change_note = plain_writing(change_note).strip()
     if len(change_note) > 1000:
@@ -837,12 +839,14 @@ def save_version(
         _require_base(doc, base_number)
         if exact:
             kind.require_exact(raw, part)
+        # The base version, read once: a part is saved into it, and its dates stand as they are.
+        parent = _version(s, doc.id, base_number)[0] if base_number else None
         if part:
-            raw = kind.with_part(_base_content(s, doc, kind, base_number), raw, part)
+            raw = kind.with_part(parent.content if parent else kind.empty_content(), raw, part)
         content = kind.validate(raw, from_form=from_form)
+        kind.check_dates(parent.content if parent else None, content, today or service_today())
         if base_number != doc.head_number:
             raise Conflict(doc.id, base_number, doc.head_number, content, change_note)
-        parent = _version(s, doc.id, base_number)[0] if base_number else None
         content = kind.attribute(parent.content if parent else None, content, actor.author)
         digest = content_hash(content)
         if parent is not None and parent.content_hash == digest:
@@ -957,9 +961,11 @@ def check_wording(
     terms: list[Term] | tuple,
     part: str = "",
     from_form: bool = False,
+    today: date | None = None,
 ) -> tuple[Finding, ...]:
     """What a save would suggest about wording, before anything is saved: so a word someone
-    would rather change need not stay in the permanent history. Saves nothing."""
+    would rather change need not stay in the permanent history. Saves nothing. Content a save
+    would refuse is refused here too (ContentInvalid), dates included."""
     with db.read() as s:
         doc, access = _load_document(s, actor, document_id)
         if not access.edit:
@@ -970,6 +976,7 @@ def check_wording(
         if part:
             raw = kind.with_part(base, raw, part)
         content = kind.validate(raw, from_form=from_form)
+        kind.check_dates(base if base_number else None, content, today or service_today())
         return _language_in_changes(kind, base if base_number else None, content, terms)
 
 

@@ -117,6 +117,25 @@ def test_a_date_refused_says_the_format_a_program_sends(client, db, world, token
     ]
 
 
+def test_a_date_years_ahead_is_refused_by_name_and_saves_nothing(client, db, world, token_for):
+    kw = token_for(world.own.key_worker)
+    content = client.get(f"/api/v1/documents/{world.own_plan}", headers=bearer(kw)).get_json()
+    content = content["content"]
+    content["goals"][0]["steps"][0]["due"] = "9999-12-31"
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions",
+        json={"base_version": 2, "content": content},
+        headers=bearer(kw),
+    )
+    fields = assert_error(response, 422)["fields"]
+    assert fields == {
+        "content-goals-0-steps-0-due": [
+            "That date is more than 10 years away. Please check the year."
+        ]
+    }
+    assert documents.count_versions(db, world.own_plan) == 2
+
+
 def test_a_save_says_exactly_what_it_changes_and_nothing_is_emptied_by_leaving_it_out(
     client, db, world, token_for
 ):

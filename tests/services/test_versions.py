@@ -1,3 +1,5 @@
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
@@ -5,6 +7,7 @@ from sqlalchemy.exc import DatabaseError
 from careplan.db.models import AuditEvent, Version
 from careplan.domain.canonical import content_hash
 from careplan.domain.errors import ContentInvalid
+from careplan.domain.plan_dates import TOO_FAR
 from careplan.services import documents
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Conflict, NotFound, ReadOnly
@@ -161,3 +164,25 @@ def test_history_pages_and_compare(db, circle):
     assert [v.number for v in second.versions][-1] == 1 and len(second.versions) == 10
     comparison = documents.compare_versions(db, worker, doc, 1, 60)
     assert [c.label for c in comparison.changes] == ["What matters to me"]
+
+
+def test_a_date_years_ahead_is_refused_when_new_and_an_old_one_is_saved_again(db, circle):
+    worker = actor_for(circle.key_worker)
+    doc = documents.create_document(db, worker, circle.client.id)
+    step = {"text": "Ring the council", "owner": {"kind": "client"}, "due": "2040-01-01"}
+    far = plan_content(goals=[{"title": "Move", "steps": [step]}])
+    # A version saved in 2031, when 2040 was close enough.
+    documents.save_version(db, worker, doc, 0, far, today=date(2031, 1, 1))
+    today = date(2026, 5, 4)
+    content = documents.open_document(db, worker, doc).content
+    content["what_matters"] = {"text": "Changed, the date kept."}
+    assert documents.save_version(db, worker, doc, 1, content, today=today).saved
+    part = {"what_matters": {"text": "One part alone."}}
+    assert documents.save_version(db, worker, doc, 2, part, part="what_matters", today=today).saved
+    content["goals"][0]["steps"][0]["due"] = "2040-01-02"
+    with pytest.raises(ContentInvalid) as refused:
+        documents.save_version(db, worker, doc, 3, content, today=today)
+    assert refused.value.errors == {"goals-0-steps-0-due": TOO_FAR}
+    with pytest.raises(ContentInvalid):  # checking the wording says so too
+        documents.check_wording(db, worker, doc, 3, content, (), today=today)
+    assert documents.count_versions(db, doc) == 3

@@ -443,6 +443,23 @@ def test_a_date_left_out_is_asked_for_without_a_format_the_date_box_does_not_sho
     assert "2027-03-01" not in page.html and "YYYY" not in page.html
 
 
+def test_a_step_date_years_ahead_is_refused_beside_its_box_and_named_in_the_summary(
+    app, db, circle
+):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    form = Page(_text(web.get(url, query_string={"part": "goals"}))).form(url)
+    refused = web.post(url, data=form.typed({"goals-0-steps-0-due": "9999-12-31"}))
+    page = _text(refused)
+    said = "That date is more than 10 years away. Please check the year."
+    assert refused.status_code == 422
+    assert _field_with_error(page, "goals-0-steps-0-due", said)
+    assert f"Goals and steps, goal 1, step 1: by when — {said}" in page
+    assert 'value="9999-12-31"' in page  # what was typed is kept to correct
+    assert documents.count_versions(db, doc) == 1
+
+
 def test_changes_carried_on_from_a_draft_offer_one_spare_row(app, db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     web = login(app.test_client(), circle.client)

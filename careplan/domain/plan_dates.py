@@ -1,0 +1,45 @@
+"""Dates in a document's plans (a step's "by when", a decision handed over "until when"):
+which are too unlikely to be meant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+# A date in a document (a step's "by when", a decision handed over "until when") years ahead
+# is almost surely a mistyped year, and one before 1900 surely is. Dates behind us are fine: a
+# step can record something already done. Only dates new or changed in a save are held to
+# this (unlikely_dates), so an older version can always be saved again as it is.
+YEARS_AHEAD = 10
+EARLIEST_DATE = date(1900, 1, 1)
+TOO_FAR = f"That date is more than {YEARS_AHEAD} years away. Please check the year."
+TOO_EARLY = "That date is before 1900. Please check the year."
+
+
+def latest_likely_date(today: date) -> date:
+    try:
+        return today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:  # 29 February, ten years on, is not a leap day
+        return today.replace(year=today.year + YEARS_AHEAD, day=28)
+
+
+def unlikely_dates(
+    dates: Iterable[tuple[str, str]], already: set[str], today: date
+) -> dict[str, str]:
+    """{form name: message} for each of `dates` (form name, ISO date) more than YEARS_AHEAD
+    years after `today` or before 1900, leaving out any date in `already`: those of the
+    version the save is based on, where a date kept (or moved with its step) is no new typo."""
+    latest = latest_likely_date(today)
+    problems = {}
+    for name, iso in dates:
+        if not iso or iso in already:
+            continue
+        try:
+            day = date.fromisoformat(iso)
+        except ValueError:
+            continue  # not a date the schema let through: nothing to say here
+        if day > latest:
+            problems[name] = TOO_FAR
+        elif day < EARLIEST_DATE:
+            problems[name] = TOO_EARLY
+    return problems

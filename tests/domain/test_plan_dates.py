@@ -1,0 +1,105 @@
+"""A date in a document's plans more than 10 years ahead, or before 1900, is almost surely a
+mistyped year: refused, but only when it is new or changed in the save, so an older version
+can always be saved again as it is. Dates behind us are fine (a step already done)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from careplan.domain.care_plan import CARE_PLAN
+from careplan.domain.errors import ContentInvalid
+from careplan.domain.plan_dates import TOO_EARLY, TOO_FAR, latest_likely_date, unlikely_dates
+from tests.domain.test_agreement_templates import kind as agreement_kind
+
+TODAY = date(2026, 5, 4)
+
+
+@pytest.mark.parametrize(
+    "day, said",
+    [
+        ("2036-05-04", None),  # ten years to the day
+        ("2036-05-05", TOO_FAR),
+        ("9999-12-31", TOO_FAR),
+        ("2026-05-04", None),
+        ("2001-01-01", None),  # something already done
+        ("1900-01-01", None),
+        ("1899-12-31", TOO_EARLY),
+        ("0001-01-01", TOO_EARLY),
+        ("", None),  # no date: the schema says whether one is needed
+    ],
+)
+def test_a_date_too_far_ahead_or_before_1900_is_refused(day, said):
+    problems = unlikely_dates([("goals-0-steps-0-due", day)], set(), TODAY)
+    assert problems == ({"goals-0-steps-0-due": said} if said else {})
+
+
+def test_a_date_already_in_the_version_saved_on_is_kept():
+    assert unlikely_dates([("a", "9999-12-31")], {"9999-12-31"}, TODAY) == {}
+    assert unlikely_dates([("a", "9999-12-30")], {"9999-12-31"}, TODAY) == {"a": TOO_FAR}
+
+
+def test_ten_years_from_a_leap_day_ends_on_the_28th():
+    assert latest_likely_date(date(2028, 2, 29)) == date(2038, 2, 28)
+
+
+def test_the_messages_say_what_to_check_plainly():
+    assert TOO_FAR == "That date is more than 10 years away. Please check the year."
+    assert TOO_EARLY == "That date is before 1900. Please check the year."
+
+
+def _plan(*dues: str) -> dict:
+    steps = [
+        {"text": f"Step {n}", "owner": {"kind": "client"}, "due": d} for n, d in enumerate(dues)
+    ]
+    return CARE_PLAN.validate({"goals": [{"title": "Move", "steps": steps}]})
+
+
+def test_a_care_plans_new_step_dates_are_checked_by_the_name_of_their_box():
+    with pytest.raises(ContentInvalid) as refused:
+        CARE_PLAN.check_dates(None, _plan("2027-01-01", "9999-12-31", "1026-05-04"), TODAY)
+    assert refused.value.errors == {
+        "goals-0-steps-1-due": TOO_FAR,
+        "goals-0-steps-2-due": TOO_EARLY,
+    }
+    # The same plan saved again on a version that has those dates: nothing new to check.
+    before = _plan("9999-12-31", "1026-05-04")
+    CARE_PLAN.check_dates(before, _plan("2027-01-01", "9999-12-31", "1026-05-04"), TODAY)
+    # A date changed to another unlikely one is new.
+    with pytest.raises(ContentInvalid) as refused:
+        CARE_PLAN.check_dates(before, _plan("9999-12-30"), TODAY)
+    assert refused.value.errors == {"goals-0-steps-0-due": TOO_FAR}
+
+
+def test_an_agreements_step_dates_and_decisions_handed_over_are_checked():
+    agreement = agreement_kind()
+    content = agreement.validate(
+        {
+            "sections": {
+                "shared_goals": {
+                    "goals": [
+                        {
+                            "title": "Stay well",
+                            "steps": [
+                                {"text": "Walk", "owner": {"kind": "client"}, "due": "2207-01-01"}
+                            ],
+                        }
+                    ]
+                },
+                "contingencies": {
+                    "handed_over": [
+                        {"decision": "My money", "to_whom": "My sister", "until": "2027-01-01"},
+                        {"decision": "My post", "to_whom": "My sister", "until": "2207-01-01"},
+                    ]
+                },
+            }
+        }
+    )
+    with pytest.raises(ContentInvalid) as refused:
+        agreement.check_dates(None, content, TODAY)
+    assert refused.value.errors == {
+        "sections-shared_goals-goals-0-steps-0-due": TOO_FAR,
+        "sections-contingencies-handed_over-1-until": TOO_FAR,
+    }
+    agreement.check_dates(content, content, TODAY)  # an old version saved again as it is
