@@ -387,13 +387,21 @@ class AgreementKind(DocumentKind):
     def form_words(self) -> dict[str, str]:
         words = {
             **super().form_words(),
+            # Each term as the form's label says it (after "Agreed terms, "), so the summary
+            # names the field the page shows; printed and compared fields keep short names.
             "terms": TERMS,
             "terms.review_interval_weeks": "review this agreement every how many weeks?",
-            "terms.post_crisis_review_days": "look back after a crisis within (days)",
-            "terms.contingency_max_days": "a crisis plan lasts at most (days)",
+            "terms.post_crisis_review_days": (
+                "after a crisis, meet to look back within how many days?"
+            ),
+            "terms.contingency_max_days": (
+                "when the plan for when I am not well is used, it lasts at most how many days?"
+            ),
             "terms.self_referral": "self-referral",
-            "terms.self_referral.max_nights": "at most how many nights",
-            "terms.self_referral.min_days_since_discharge": "not within how many days",
+            "terms.self_referral.max_nights": "for at most how many nights?",
+            "terms.self_referral.min_days_since_discharge": (
+                "not within how many days of the last time I left?"
+            ),
         }
         items = {"goals": "goal", "people": "person", "handover": "decision"}
         for section, field in self._fields():

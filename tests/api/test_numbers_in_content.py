@@ -85,8 +85,8 @@ def test_an_agreements_number_that_is_not_a_json_integer_is_refused_and_nothing_
     error = assert_error(response, 422)
     assert error["fields"] == {
         "content-terms-self_referral-max_nights": [
-            '"Agreed terms, self-referral, at most how many nights" is a whole number from '
-            f"1 to 60. {AS_JSON}"
+            '"Agreed terms, self-referral, for at most how many nights?" is a whole number '
+            f"from 1 to 60. {AS_JSON}"
         ]
     }
     assert documents.count_versions(db, doc) == 1

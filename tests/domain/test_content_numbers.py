@@ -51,8 +51,8 @@ def test_in_json_an_agreements_numbers_are_named_as_its_form_names_them():
     assert errors == {
         "terms-review_interval_weeks": '"Agreed terms, review this agreement every how many weeks?" is a whole '
         "number from 1 to 52. " + AS_JSON,
-        "terms-self_referral-max_nights": '"Agreed terms, self-referral, at most how many '
-        'nights" is a whole number from 1 to 60. ' + AS_JSON,
+        "terms-self_referral-max_nights": '"Agreed terms, self-referral, for at most how many '
+        'nights?" is a whole number from 1 to 60. ' + AS_JSON,
     }
 
 

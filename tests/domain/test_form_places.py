@@ -53,5 +53,15 @@ def test_agreement_answers_are_named_from_their_template():
         "Agreed terms, review this agreement every how many weeks?"
     )
     assert place("terms-self_referral-max_nights", words) == (
-        "Agreed terms, self-referral, at most how many nights"
+        "Agreed terms, self-referral, for at most how many nights?"
+    )
+    assert place("terms-self_referral-min_days_since_discharge", words) == (
+        "Agreed terms, self-referral, not within how many days of the last time I left?"
+    )
+    assert place("terms-post_crisis_review_days", words) == (
+        "Agreed terms, after a crisis, meet to look back within how many days?"
+    )
+    assert place("terms-contingency_max_days", words) == (
+        "Agreed terms, when the plan for when I am not well is used, it lasts at most how many "
+        "days?"
     )

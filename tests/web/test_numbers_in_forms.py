@@ -4,6 +4,9 @@ a JSON integer is a number: tests/api/test_numbers_in_content.py.)"""
 
 from __future__ import annotations
 
+import re
+from html import escape, unescape
+
 import pytest
 from werkzeug.datastructures import MultiDict
 
@@ -66,4 +69,33 @@ def test_a_review_interval_typed_with_a_fraction_is_refused_beside_its_box(app, 
     page = Page(_text(response))
     assert page.invalid_ids() == {"review_interval_weeks"}
     assert "Please give a whole number of weeks." in page.html
+    assert documents.count_versions(db, doc) == 1
+
+
+def test_an_agreements_terms_refused_are_named_in_the_summary_by_their_labels(app, db):
+    """Each term's place in the summary ends with its label on the page, so the summary names
+    the box the person sees (not a short name no box shows)."""
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.key_worker)
+    url = f"/documents/{doc}/edit"
+    html = _text(web.get(url))
+    values = MultiDict(DocumentForm(html).fields)
+    values["terms-self_referral-enabled"] = "yes"
+    # Every number box of the terms.
+    boxes = re.findall(r'<input id="(terms-[^"]+)" name="[^"]+" type="number"', html)
+    assert len(boxes) == 5, boxes
+    for name in boxes:
+        values[name] = "999"
+
+    response = web.post(url, data=values)
+
+    assert response.status_code == 422
+    page = _text(response)
+    for name in boxes:
+        label = re.search(rf'<label for="{name}">([^<]+)</label>', html).group(1)
+        label = unescape(label)
+        said = f"Agreed terms{', self-referral' if 'self_referral' in name else ''}, "
+        said += label[0].lower() + label[1:] + " — "
+        assert re.search(rf'<a href="#{name}">{re.escape(escape(said))}', page), (name, said)
     assert documents.count_versions(db, doc) == 1
