@@ -202,7 +202,10 @@ def _query(scope: Scope, filters: Filters, today: date):
         "overdue": [Document.next_review_on.is_(None), Document.next_review_on, Document.id],
         "client": [client.display_name, Document.id],
         "key_worker": [worker.display_name, client.display_name, Document.id],
-        "signed": [Document.last_signed_at.is_(None), Document.last_signed_at, Document.id],
+        # Never signed first: the oldest signature is the most out of date, and none at all
+        # is older still. A boolean key, not the databases' NULL order, which differs: SQLite
+        # puts NULL first, PostgreSQL last.
+        "signed": [Document.last_signed_at.is_not(None), Document.last_signed_at, Document.id],
     }[filters.sort]
     return query.order_by(*order)
 

@@ -416,3 +416,15 @@ def test_an_export_opened_in_a_spreadsheet_runs_no_formula(db, teams):
     # Everything else is exactly as it was: dates, numbers and ordinary names.
     assert any(row[4] == "20" for row in table)
     assert all(not row[3] or row[3][:1].isdigit() for row in table)
+
+
+def test_oldest_signature_first_puts_the_never_signed_first(db, teams):
+    """Sorted by last signed, oldest first: what was never signed is the most out of date, so
+    it comes first, on both databases (their NULL order differs by default)."""
+    a, _, docs = teams
+    rows = supervision.dashboard(db, actor_for(a.supervisor), Filters(sort="signed"), TODAY).rows
+    signed = [r.last_signed_at for r in rows]
+    never = [r.document_id for r in rows if r.last_signed_at is None]
+    assert docs["never"] in never and len(never) < len(rows)
+    assert signed[: len(never)] == [None] * len(never)
+    assert signed[len(never) :] == sorted(signed[len(never) :])
