@@ -100,6 +100,21 @@ class Filters:
         if errors:
             raise ContentInvalid(errors)
 
+    def as_args(self, page: int | None = None) -> dict[str, str]:
+        """The filters as the page's address names them, defaults left out. The page's links
+        (the export, the other pages) are built from the filters used, so they never carry a
+        value that was refused and ignored: the download is what is on screen."""
+        args = {
+            "team": str(self.team_id) if self.team_id else "",
+            "key_worker": str(self.key_worker_id) if self.key_worker_id else "",
+            "state": self.state.value if self.state else "",
+            "due_from": self.due_from.isoformat() if self.due_from else "",
+            "due_to": self.due_to.isoformat() if self.due_to else "",
+            "sort": self.sort if self.sort != "review" else "",
+            "page": str(page) if page else "",
+        }
+        return {name: value for name, value in args.items() if value}
+
     def describe(
         self, team_names: Mapping[int, str], worker_names: Mapping[int, str]
     ) -> list[tuple[str, str]]:

@@ -42,7 +42,6 @@ def dashboard():
         errors=errors,
         states=STATE_LABELS,
         sorts=SORTS,
-        args=request.args,
         handovers=waiting,
         left=supervision.recently_left(get_db(), current_user.actor, service_today()),
         left_within=supervision.LEFT_WITHIN_DAYS,

@@ -6,6 +6,7 @@ from careplan.domain.errors import ContentInvalid
 from careplan.domain.numbers import MAX_WHOLE_NUMBER
 from careplan.domain.supervision import (
     DashState,
+    Filters,
     bar_chart,
     dash_state,
     month_starts,
@@ -100,3 +101,16 @@ def test_bar_heights_are_in_proportion():
     chart = bar_chart("x", [("a", 4, "4"), ("b", None, "none"), ("c", 2, "2")])
     assert [b.height for b in chart.bars] == [chart.height - 56, 0, (chart.height - 56) / 2]
     assert all(b.y + b.height == chart.height - 40 for b in chart.bars)
+
+
+def test_the_filters_as_the_pages_links_give_them():
+    used = Filters(
+        team_id=3, state=DashState.OVERDUE, due_from=date(2027, 1, 1), sort="client", page=4
+    )
+    assert used.as_args() == {
+        "team": "3", "state": "overdue", "due_from": "2027-01-01", "sort": "client"
+    }  # fmt: skip
+    assert used.as_args(page=5)["page"] == "5"
+    assert Filters().as_args() == {}
+    # What the page reads back is what it used.
+    assert parse_filters(used.as_args(page=4)) == used

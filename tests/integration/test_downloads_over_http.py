@@ -5,6 +5,7 @@ calendar feed is in test_plan_journey_over_http.py)."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -121,3 +122,23 @@ def test_the_supervisors_export_streams_from_gunicorn(db, gunicorn_url):
             .where(AuditEvent.actor_id == circle.supervisor.id, AuditEvent.action == "export")
         )
     assert exported == 1
+
+
+def test_after_a_refused_filter_the_pages_download_link_gives_the_rows_on_screen(db, gunicorn_url):
+    """A filter the page refused and ignored is left out of its download link: the link
+    answers 200 with the rows shown, not an error."""
+    circle = Circle()
+    make_plan(circle.key_worker, circle.client)
+    supervisor = Browser(gunicorn_url)
+    supervisor.sign_in(circle.supervisor)
+    with pytest.raises(urllib.error.HTTPError) as shown:
+        supervisor.get("/supervision?due_from=2027-03-01&due_to=2027-01-01&team=999")
+    assert shown.value.code == 422  # the page, saying what it ignored
+    page = shown.value.read().decode()
+    assert "could not be used and were ignored" in page
+    link = re.search(r'<a href="([^"]+)">Download these as a spreadsheet', page).group(1)
+    response = supervisor.get(html.unescape(link))
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.read().decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1 : rows.index([])]] == [circle.client.display_name]
+    assert circle.client.display_name in page

@@ -1,0 +1,84 @@
+"""The review-date dashboard's links: the download and the other pages carry the filters the
+page used, never one it refused and ignored, so the spreadsheet is what is on screen."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+
+import pytest
+
+from careplan.services import supervision
+from tests.conftest import login
+from tests.factories import CaseloadLinkFactory, Circle, ClientFactory, make_plan
+
+
+def _link(page: str, text: str) -> str:
+    match = re.search(r'<a href="([^"]+)">' + re.escape(text), page)
+    assert match, text
+    return html.unescape(match.group(1))
+
+
+def _table(csv_text: str) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(csv_text.removeprefix("\ufeff"))))
+    return rows[1 : rows.index([])]
+
+
+def _clients_on(page: str) -> list[str]:
+    return re.findall(r'<td data-label="Client"><a href="[^"]+">([^<,]+)', page)
+
+
+@pytest.fixture
+def team(app, db):
+    circle = Circle()
+    make_plan(circle.key_worker, circle.client)
+    for _ in range(2):
+        other = ClientFactory()
+        CaseloadLinkFactory(client_id=other.id, key_worker_id=circle.key_worker.id)
+        make_plan(circle.key_worker, other)
+    return circle
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        "due_from=2027-03-01&due_to=2027-01-01",  # a range that ends before it starts
+        "team=999",  # not one of theirs
+        "key_worker=999&sort=client",
+        "state=nonsense",
+    ],
+)
+def test_the_download_after_a_refused_filter_is_what_the_page_shows(app, db, team, refused):
+    web = login(app.test_client(), team.supervisor)
+    response = web.get(f"/supervision?{refused}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "could not be used and were ignored" in page
+    link = _link(page, "Download these as a spreadsheet (CSV)")
+    assert "999" not in link and "2027" not in link and "nonsense" not in link
+    export = web.get(link)
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    shown = _clients_on(page)
+    assert len(shown) == 3
+    assert [row[0] for row in _table(export.get_data(as_text=True))] == shown
+
+
+def test_the_other_pages_leave_a_refused_filter_out_and_keep_the_ones_used(
+    app, db, team, monkeypatch
+):
+    monkeypatch.setattr(supervision, "PAGE_SIZE", 2)
+    web = login(app.test_client(), team.supervisor)
+    page = web.get("/supervision?team=999&sort=client").get_data(as_text=True)
+    following = _link(page, "Next page")
+    assert "team" not in following and following.endswith("?page=2")
+    # Nothing refused: every filter used travels with the links.
+    used = f"team={team.team.id}&sort=client"
+    page = web.get(f"/supervision?{used}").get_data(as_text=True)
+    assert _link(page, "Next page") == f"/supervision?{used}&page=2"
+    assert _link(page, "Download these as a spreadsheet (CSV)") == (
+        f"/supervision/export.csv?{used}"
+    )
+    second = web.get(_link(page, "Next page")).get_data(as_text=True)
+    assert "Previous page" in second
+    assert _link(second, "Previous page") == f"/supervision?{used}&page=1"
