@@ -90,19 +90,33 @@ def _people(clients: int) -> tuple[list, list, list, list]:
     at = NOW - timedelta(days=3 * 365)
     teams = [(n, f"Team {n:02d}", at) for n in range(1, TEAMS + 1)]
     users = [
-        (a.id, f"s{a.id}@example.org", a.name, "supervisor", "x", None, True, 0, at)
+        (a.id, f"s{a.id}@example.org", a.name, "supervisor", "x", None, True, 0, at, False)
         for a in (ACTOR, ONE_TEAM_ACTOR)
     ]
     for w in range(WORKERS):
         uid = FIRST_WORKER + w
         users.append(
-            (uid, f"w{uid}@example.org", _name(rng), "key_worker", "x", 1 + w % TEAMS, True, 0, at)
+            (
+                uid,
+                f"w{uid}@example.org",
+                _name(rng),
+                "key_worker",
+                "x",
+                1 + w % TEAMS,
+                True,
+                0,
+                at,
+                False,
+            )
         )
     rng = random.Random(SEED + 1)  # clients: the first 1,000 are the same in both databases
     links = []
     for c in range(clients):
         uid = FIRST_CLIENT + c
-        users.append((uid, f"c{uid}@example.org", _name(rng), "client", "x", None, True, 0, at))
+        # Every client here has a document (the flag services.documents keeps).
+        users.append(
+            (uid, f"c{uid}@example.org", _name(rng), "client", "x", None, True, 0, at, True)
+        )
         links.append((c + 1, uid, FIRST_WORKER + rng.randrange(WORKERS), at))
     supervisor_teams = [(SUPERVISOR, n) for n in range(1, TEAMS + 1)] + [(ONE_TEAM_SUPERVISOR, 1)]
     return teams, users, links, supervisor_teams
@@ -168,7 +182,7 @@ COLUMNS = {
     "teams": ("id", "name", "created_at"),
     "users": (
         "id", "email", "display_name", "role", "password_hash", "team_id", "active",
-        "session_epoch", "created_at",
+        "session_epoch", "created_at", "has_documents",
     ),
     "caseload_links": ("id", "client_id", "key_worker_id", "started_at"),
     "supervisor_teams": ("supervisor_id", "team_id"),

@@ -7,6 +7,7 @@ obey the same rules as versions made by people.
 from __future__ import annotations
 
 import factory
+import sqlalchemy as sa
 
 from careplan.db.engine import Database
 from careplan.db.models import (
@@ -137,6 +138,16 @@ class DocumentFactory(Base):
     title = "Care plan"
     head_number = 0
     created_by_id = factory.SelfAttribute("client_id")
+
+    @factory.post_generation
+    def client_has_documents(obj, create, extracted, **kwargs):
+        """As services.documents keeps it when it starts a document."""
+        if create:
+            with _session() as session:
+                session.execute(
+                    sa.update(User).where(User.id == obj.client_id).values(has_documents=True)
+                )
+                session.commit()
 
 
 class NotificationFactory(Base):

@@ -423,16 +423,23 @@ class Reminder(Strict):
 
 
 class DashboardRow(Strict):
-    document_id = fields.Integer()
+    """A document, or a client in your teams with no care plan or agreement yet (state
+    "no_plan", document_id and kind_label null)."""
+
+    document_id = fields.Integer(allow_none=True)
     client_id = fields.Integer()
     client_name = fields.String()
-    kind_label = fields.String()
+    kind_label = fields.String(allow_none=True)
     state = fields.String(validate=validate.OneOf([s.value for s in DashState]))
     next_review_on = fields.Date(allow_none=True)
     days_overdue = fields.Integer()
     key_worker = fields.String()
     team = fields.String()
     last_signed_at = fields.DateTime(allow_none=True)
+    client_since = fields.Date(
+        metadata={"description": "When the client's account was made: for a client with no "
+                  "document, since when they have had no plan."}
+    )  # fmt: skip
 
 
 class Named(Strict):

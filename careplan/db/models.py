@@ -77,6 +77,15 @@ class User(Base):
         # The supervisors' dashboard sorted by client name, and its list of key workers.
         Index("ix_users_display_name", "display_name"),
         Index("ix_users_role_display_name", "role", "display_name"),
+        # The dashboard's clients with no care plan or agreement yet: few, found without
+        # looking through every client for documents they lack.
+        Index(
+            "ix_users_clients_without_documents",
+            "display_name",
+            "id",
+            sqlite_where=text("role = 'client' AND has_documents = 0"),
+            postgresql_where=text("(role)::text = 'client'::text AND has_documents = false"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +98,11 @@ class User(Base):
     # Changes whenever the password changes, which signs out every existing session.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when the client's first document is started (services.documents); documents are
+    # never removed, so it never goes back.
+    has_documents: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     # Reminders (clients choose): "email", "app" (in-app only) or "none"; NULL: the default.
     reminder_channel: Mapped[str | None] = mapped_column(String(10))
     # How the person wants to be called (careplan.domain.account_rules); both optional.

@@ -24,6 +24,9 @@ class DashState(StrEnum):
     AGREED = "agreed"
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
+    # Not a document's state: a client in the teams with no care plan or agreement at all,
+    # listed as a row of its own (what an inspector asks about first).
+    NO_PLAN = "no_plan"
 
     @property
     def label(self) -> str:
@@ -38,6 +41,7 @@ STATE_LABELS = {
     DashState.AGREED: "agreed",
     DashState.DUE_SOON: "review due soon",
     DashState.OVERDUE: "review overdue",
+    DashState.NO_PLAN: "no care plan yet",
 }
 
 SORTS = {
@@ -87,6 +91,12 @@ class Filters:
     due_to: date | None = None
     sort: str = "review"
     page: int = 1
+
+    @property
+    def may_show_clients_without_documents(self) -> bool:
+        """A client with no document has no state but "no care plan yet" and no review date,
+        so a filter on another state or on review dates leaves them out."""
+        return self.state in (None, DashState.NO_PLAN) and not (self.due_from or self.due_to)
 
     def check_choices(self, team_ids: Collection[int], worker_ids: Collection[int]) -> None:
         """A team or key worker not among the supervisor's (an old link, an edited address) is

@@ -788,6 +788,8 @@ def create_document(
             updated_at=now,
         )
         s.add(doc)
+        # The supervisors' dashboard lists clients with no document yet by this flag.
+        client.has_documents = True
         s.flush()
         detail = {"kind": kind}
         if template:

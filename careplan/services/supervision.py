@@ -9,7 +9,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from ..db.engine import Database
@@ -38,10 +52,12 @@ EXPORT_CHUNK = 1000
 
 @dataclass(frozen=True)
 class Row:
-    document_id: int
+    """A document, or (document_id and kind_label None, state NO_PLAN) a client with none."""
+
+    document_id: int | None
     client_id: int
     client_name: str
-    kind_label: str
+    kind_label: str | None
     state: DashState
     next_review_on: date | None
     days_overdue: int
@@ -51,6 +67,9 @@ class Row:
     # The name with how they like to be called, for the page ("Bea Client, known as Béa,
     # she/her"); the export keeps the name alone.
     client_introduced: str = ""
+    # The day their account was made: for a client with no document, since when they have
+    # been without a plan.
+    client_since: date | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +117,8 @@ def state_condition(state: DashState, today: date):
     declined = Document.signoff_state == "declined"
     awaiting = Document.signoff_state == "awaiting_signature"
     neither = Document.signoff_state.not_in(["declined", "awaiting_signature"])
+    if state is DashState.NO_PLAN:  # a client's, never a document's
+        return false()
     if state is DashState.OVERDUE:
         return Document.next_review_on < today
     if state is DashState.DUE_SOON:
@@ -158,22 +179,58 @@ def _scope(s, actor: Actor) -> Scope:
 
 
 def _query(scope: Scope, filters: Filters, today: date):
+    """The documents in scope, and the clients in scope with no document at all ("no care
+    plan yet"), as one list in the order chosen: a UNION ALL, so the page is still one
+    statement, counted and paged by the database. Each part is read through its own index:
+    the documents as before, the clients without documents through the small partial index
+    on the flag services.documents keeps (not by looking for missing documents among all)."""
+    parts = []
+    if filters.state is not DashState.NO_PLAN:
+        parts.append(_documents(scope, filters, today))
+    if filters.may_show_clients_without_documents:
+        parts.append(_without_documents(scope, filters))
+    query = parts[0] if len(parts) == 1 else union_all(*parts)
+    c = query.selected_columns
+    # Clients with no care plan come first in review-date order: a plan is owed them now,
+    # which is more pressing than any review date, and it is what an inspector asks about
+    # first. In oldest-signature order they come first too (never signed), and by name or by
+    # key worker they stand where their names put them. "review" still matches
+    # ix_documents_review_order after the constant first key, so the documents' first page
+    # is read in order. Booleans, not the databases' NULL order (SQLite puts NULL first,
+    # PostgreSQL last).
+    order = {
+        "review": [c.has_plan, c.no_review, c.next_review_on, c.document_id, c.client_id],
+        "overdue": [c.has_plan, c.no_review, c.next_review_on, c.document_id, c.client_id],
+        "client": [c.client_name, c.client_id, c.document_id],
+        "key_worker": [c.worker_name, c.client_name, c.client_id, c.document_id],
+        # Never signed first: the oldest signature is the most out of date, and none at all
+        # is older still; a client with no document before a document never signed.
+        "signed": [c.signed, c.last_signed_at, c.has_plan, c.document_id, c.client_id],
+    }[filters.sort]
+    return query.order_by(*order)
+
+
+def _documents(scope: Scope, filters: Filters, today: date):
     client = aliased(User)
     worker = aliased(User)
-    state = state_expression(today).label("state")
     query = (
         select(
-            Document.id,
-            Document.client_id,
-            client.display_name,
-            Document.kind,
-            state,
-            Document.next_review_on,
-            worker.display_name,
-            Team.name,
-            Document.last_signed_at,
-            client.preferred_name,
-            client.pronouns,
+            Document.id.label("document_id"),
+            Document.client_id.label("client_id"),
+            client.display_name.label("client_name"),
+            Document.kind.label("kind"),
+            state_expression(today).label("state"),
+            Document.next_review_on.label("next_review_on"),
+            worker.display_name.label("worker_name"),
+            Team.name.label("team_name"),
+            Document.last_signed_at.label("last_signed_at"),
+            client.preferred_name.label("preferred_name"),
+            client.pronouns.label("pronouns"),
+            client.created_at.label("client_since"),
+            # Sort keys (see _query).
+            literal_column("1").label("has_plan"),
+            Document.next_review_on.is_(None).label("no_review"),
+            Document.last_signed_at.is_not(None).label("signed"),
         )
         .join(client, client.id == Document.client_id)
         .join(
@@ -196,29 +253,62 @@ def _query(scope: Scope, filters: Filters, today: date):
         query = query.where(Document.next_review_on >= filters.due_from)
     if filters.due_to:
         query = query.where(Document.next_review_on <= filters.due_to)
-    # "review" matches ix_documents_review_order exactly, so its first page is read in order.
-    order = {
-        "review": [Document.next_review_on.is_(None), Document.next_review_on, Document.id],
-        "overdue": [Document.next_review_on.is_(None), Document.next_review_on, Document.id],
-        "client": [client.display_name, Document.id],
-        "key_worker": [worker.display_name, client.display_name, Document.id],
-        # Never signed first: the oldest signature is the most out of date, and none at all
-        # is older still. A boolean key, not the databases' NULL order, which differs: SQLite
-        # puts NULL first, PostgreSQL last.
-        "signed": [Document.last_signed_at.is_not(None), Document.last_signed_at, Document.id],
-    }[filters.sort]
-    return query.order_by(*order)
+    return query
+
+
+def _without_documents(scope: Scope, filters: Filters):
+    """Clients with a key worker in scope and no document. A client who left the service
+    has no open caseload link, so is not here, as their documents are not."""
+    client = aliased(User)
+    worker = aliased(User)
+    query = (
+        select(
+            null().label("document_id"),
+            client.id.label("client_id"),
+            client.display_name.label("client_name"),
+            null().label("kind"),
+            literal_column(f"'{DashState.NO_PLAN.value}'").label("state"),
+            null().label("next_review_on"),
+            worker.display_name.label("worker_name"),
+            Team.name.label("team_name"),
+            null().label("last_signed_at"),
+            client.preferred_name.label("preferred_name"),
+            client.pronouns.label("pronouns"),
+            client.created_at.label("client_since"),
+            literal_column("0").label("has_plan"),
+            true().label("no_review"),
+            false().label("signed"),
+        )
+        .join(
+            CaseloadLink,
+            and_(CaseloadLink.client_id == client.id, CaseloadLink.ended_at.is_(None)),
+        )
+        .join(worker, worker.id == CaseloadLink.key_worker_id)
+        .outerjoin(Team, Team.id == worker.team_id)
+        # As ix_users_clients_without_documents is written, constants and all, so both
+        # planners read that index.
+        .where(
+            client.role == literal_column(f"'{Role.CLIENT.value}'"),
+            client.has_documents == false(),
+            scope.holds(CaseloadLink.key_worker_id),
+        )
+    )
+    if filters.team_id:
+        query = query.where(worker.team_id == filters.team_id)
+    if filters.key_worker_id:
+        query = query.where(CaseloadLink.key_worker_id == filters.key_worker_id)
+    return query
 
 
 def _row(values, today: date) -> Row:
     doc_id, client_id, client_name, kind, state, review_on, worker, team, signed = values[:9]
-    preferred, pronouns = values[9:]
+    preferred, pronouns, since = values[9:12]
     overdue = (today - review_on).days if review_on and review_on < today else 0
     return Row(
         doc_id,
         client_id,
         client_name,
-        KIND_LABELS[kind],
+        KIND_LABELS[kind] if kind else None,
         DashState(state),
         review_on,
         overdue,
@@ -226,6 +316,7 @@ def _row(values, today: date) -> Row:
         team,
         signed,
         introduce(client_name, preferred, pronouns),
+        since.date() if since else None,
     )
 
 
@@ -300,13 +391,14 @@ def export_csv(
                     w.writerow(
                         [
                             r.client_name,
-                            r.kind_label,
+                            r.kind_label or "none yet",
                             r.state.label,
                             r.next_review_on.isoformat() if r.next_review_on else "",
                             r.days_overdue or "",
                             r.key_worker,
                             r.team,
                             r.last_signed_at.strftime("%Y-%m-%d") if r.last_signed_at else "",
+                            r.client_since.isoformat() if r.client_since else "",
                         ]
                     )
                 yield out.getvalue()
@@ -324,6 +416,7 @@ EXPORT_COLUMNS = [
     "Key worker",
     "Team",
     "Last signed",
+    "Client since",
 ]
 
 

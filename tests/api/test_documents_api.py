@@ -703,3 +703,22 @@ def test_the_charts_count_overdue_reviews_by_key_worker(client, db, world, token
     share = spec["components"]["schemas"]["MonthOnTime"]["properties"]["on_time_percent"]
     assert share.get("nullable") is True or "null" in share.get("type", [])
     assert "null when no reviews were due" in share["description"]
+
+
+def test_the_dashboard_lists_a_client_with_no_document_as_its_schema_says(client, world, token_for):
+    cal = ClientFactory(display_name="Cal Noplan")
+    CaseloadLinkFactory(client_id=cal.id, key_worker_id=world.own.key_worker.id)
+    token = token_for(world.own.supervisor)
+    url = "/api/v1/supervision/dashboard"
+    items = client.get(url, headers=bearer(token)).get_json()["items"]
+    assert [r["client_id"] for r in items] == [cal.id, world.own.client.id]
+    row = items[0]
+    assert (row["document_id"], row["kind_label"], row["state"]) == (None, None, "no_plan")
+    assert row["client_since"] == cal.created_at.date().isoformat()
+    assert row["key_worker"] == world.own.key_worker.display_name
+    alone = client.get(f"{url}?state=no_plan", headers=bearer(token)).get_json()["items"]
+    assert [r["client_id"] for r in alone] == [cal.id]
+    spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    described = spec["DashboardRow"]["properties"]
+    assert described["document_id"]["nullable"] and "no_plan" in described["state"]["enum"]
+    assert described["client_since"]["format"] == "date"

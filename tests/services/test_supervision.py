@@ -9,7 +9,15 @@ from careplan.db.models import AuditEvent, Document, ReviewLog, Team, User
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.local_time import service_today
 from careplan.domain.supervision import SORTS, DashState, Filters, dash_state
-from careplan.services import admin_accounts, audit, documents, reviews, signoff, supervision
+from careplan.services import (
+    admin_accounts,
+    audit,
+    documents,
+    leaving,
+    reviews,
+    signoff,
+    supervision,
+)
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
 from tests.conftest import login
@@ -94,7 +102,11 @@ def test_every_state_shows_and_the_other_team_never_does(db, teams):
     assert set(states(other)) == {docs["other_team"]}
 
 
-@pytest.mark.parametrize("state", list(DashState))
+# "No care plan yet" is a client's state, not a document's: its own tests are below.
+DOCUMENT_STATES = [state for state in DashState if state is not DashState.NO_PLAN]
+
+
+@pytest.mark.parametrize("state", DOCUMENT_STATES)
 def test_filter_by_state(db, teams, state):
     a, _, docs = teams
     board = supervision.dashboard(db, actor_for(a.supervisor), Filters(state=state), TODAY)
@@ -183,6 +195,7 @@ def test_export_starts_with_its_header_and_says_how_it_was_made_after_the_table(
         "Key worker",
         "Team",
         "Last signed",
+        "Client since",
     ]
     table = rows[1 : rows.index([])]
     assert len(table) == 1 and table[0][2] == "review overdue" and table[0][4] == "20"
@@ -307,7 +320,7 @@ def _named_and_filtered(db, state):
     return named, filtered
 
 
-@pytest.mark.parametrize("state", list(DashState))
+@pytest.mark.parametrize("state", DOCUMENT_STATES)
 def test_the_state_filter_selects_what_the_state_expression_names(db, teams, state):
     named, filtered = _named_and_filtered(db, state)
     assert named and filtered == named
@@ -332,7 +345,7 @@ def test_a_supervisor_of_no_team_sees_nothing(db, teams):
     assert board.rows == [] and board.workers == {} and not board.has_next
     text = "".join(supervision.export_csv(db, lonely, Filters(), TODAY))
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
-    assert rows[0][-1] == "Last signed" and rows[1] == []  # the header, and no rows
+    assert rows[0][-1] == "Client since" and rows[1] == []  # the header, and no rows
     _, _, months, workers = supervision.charts(db, lonely, TODAY)
     assert workers == [] and all(text == "no reviews due" for _, _, text in months)
 
@@ -428,3 +441,96 @@ def test_oldest_signature_first_puts_the_never_signed_first(db, teams):
     assert docs["never"] in never and len(never) < len(rows)
     assert signed[: len(never)] == [None] * len(never)
     assert signed[len(never) :] == sorted(signed[len(never) :])
+
+
+# --- clients with no care plan or agreement yet ----------------------------------------------
+
+
+def _client_without_documents(circle, name="Cal Noplan"):
+    person = ClientFactory(display_name=name)
+    CaseloadLinkFactory(client_id=person.id, key_worker_id=circle.key_worker.id)
+    return person
+
+
+def test_a_client_with_no_document_is_a_row_saying_so(db, teams):
+    a, b, docs = teams
+    cal = _client_without_documents(a)
+    _client_without_documents(b, "Bo Otherteam")  # another team's: never here
+    sup = actor_for(a.supervisor)
+    board = supervision.dashboard(db, sup, Filters(), TODAY)
+    assert len(board.rows) == 8
+    first = board.rows[0]  # a plan owed now comes before any review date
+    assert (first.client_id, first.document_id, first.kind_label) == (cal.id, None, None)
+    assert first.state is DashState.NO_PLAN and first.state.label == "no care plan yet"
+    assert first.key_worker == a.key_worker.display_name and first.team == a.team.name
+    assert first.client_since == cal.created_at.date()
+    assert (first.next_review_on, first.last_signed_at, first.days_overdue) == (None, None, 0)
+    # The filters: their team and key worker keep them, the "no care plan yet" state shows
+    # them alone, another state or a review date range leaves them out.
+    for kept in (Filters(team_id=a.team.id), Filters(key_worker_id=a.key_worker.id)):
+        assert cal.id in {r.client_id for r in supervision.dashboard(db, sup, kept, TODAY).rows}
+    alone = supervision.dashboard(db, sup, Filters(state=DashState.NO_PLAN), TODAY)
+    assert [r.client_id for r in alone.rows] == [cal.id]
+    for without in (
+        Filters(state=DashState.NEVER_AGREED),
+        Filters(due_from=TODAY - timedelta(days=365)),
+        Filters(due_to=TODAY + timedelta(days=365)),
+    ):
+        rows = supervision.dashboard(db, sup, without, TODAY).rows
+        assert rows and cal.id not in {r.client_id for r in rows}
+    # Once a document is started they are that document's row, not "no care plan yet".
+    doc = make_plan(a.key_worker, cal)
+    rows = supervision.dashboard(db, sup, Filters(), TODAY).rows
+    assert [r.document_id for r in rows if r.client_id == cal.id] == [doc]
+    assert not supervision.dashboard(db, sup, Filters(state=DashState.NO_PLAN), TODAY).rows
+
+
+def test_clients_with_no_document_sort_and_page_with_the_rest(db, teams, monkeypatch):
+    a, _, docs = teams
+    cal = _client_without_documents(a, "Mm Middle")
+    sup = actor_for(a.supervisor)
+    by_name = supervision.dashboard(db, sup, Filters(sort="client"), TODAY).rows
+    names = [r.client_name for r in by_name]
+    assert names == sorted(names) and cal.display_name in names
+    by_worker = supervision.dashboard(db, sup, Filters(sort="key_worker"), TODAY).rows
+    assert cal.id in {r.client_id for r in by_worker}
+    signed = supervision.dashboard(db, sup, Filters(sort="signed"), TODAY).rows
+    assert signed[0].client_id == cal.id  # never signed, and no document to sign
+    # Paged with the documents: eight rows, three a page.
+    monkeypatch.setattr(supervision, "PAGE_SIZE", 3)
+    pages = [
+        supervision.dashboard(db, sup, Filters(sort="client", page=n), TODAY) for n in (1, 2, 3)
+    ]
+    paged = [r.client_name for p in pages for r in p.rows]
+    assert paged == names and [p.has_next for p in pages] == [True, True, False]
+
+
+def test_a_client_with_no_document_who_left_the_service_is_not_listed(db, teams):
+    a, _, _ = teams
+    cal = _client_without_documents(a)
+    leaving.record(db, actor_for(a.key_worker), cal.id, "Moved away.", TODAY)
+    rows = supervision.dashboard(db, actor_for(a.supervisor), Filters(), TODAY).rows
+    assert cal.id not in {r.client_id for r in rows} and len(rows) == 7
+
+
+def test_the_export_lists_clients_with_no_document_as_the_page_does(db, teams):
+    a, _, _ = teams
+    cal = _client_without_documents(a)
+    sup = actor_for(a.supervisor)
+    text = "".join(supervision.export_csv(db, sup, Filters(), TODAY))
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    table = rows[1 : rows.index([])]
+    assert len(table) == 8
+    assert table[0] == [
+        cal.display_name,
+        "none yet",
+        "no care plan yet",
+        "",
+        "",
+        a.key_worker.display_name,
+        a.team.name,
+        "",
+        cal.created_at.date().isoformat(),
+    ]
+    alone = "".join(supervision.export_csv(db, sup, Filters(state=DashState.NO_PLAN), TODAY))
+    assert ["State", "no care plan yet"] in list(csv.reader(io.StringIO(alone)))

@@ -82,3 +82,19 @@ def test_the_other_pages_leave_a_refused_filter_out_and_keep_the_ones_used(
     second = web.get(_link(page, "Next page")).get_data(as_text=True)
     assert "Previous page" in second
     assert _link(second, "Previous page") == f"/supervision?{used}&page=1"
+
+
+def test_a_client_with_no_document_shows_on_the_page_and_in_its_download(app, db, team):
+    cal = ClientFactory(display_name="Cal Noplan")
+    CaseloadLinkFactory(client_id=cal.id, key_worker_id=team.key_worker.id)
+    web = login(app.test_client(), team.supervisor)
+    page = web.get("/supervision").get_data(as_text=True)
+    assert _clients_on(page)[0] == "Cal Noplan"
+    assert 'No care plan yet <span class="meta">(a client since' in page
+    assert '<option value="no_plan">no care plan yet</option>' in page
+    only = web.get("/supervision?state=no_plan").get_data(as_text=True)
+    assert _clients_on(only) == ["Cal Noplan"]
+    export = web.get(_link(only, "Download these as a spreadsheet (CSV)"))
+    assert [row[:3] for row in _table(export.get_data(as_text=True))] == [
+        ["Cal Noplan", "none yet", "no care plan yet"]
+    ]
