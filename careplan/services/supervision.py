@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     exists,
     false,
     func,
@@ -178,19 +179,16 @@ def _scope(s, actor: Actor) -> Scope:
     return Scope(teams, workers)
 
 
-def _query(scope: Scope, filters: Filters, today: date):
+def _query(scope: Scope, filters: Filters, today: date, first: int | None = None):
     """The documents in scope, and the clients in scope with no document at all ("no care
-    plan yet"), as one list in the order chosen: a UNION ALL, so the page is still one
-    statement, counted and paged by the database. Each part is read through its own index:
-    the documents as before, the clients without documents through the small partial index
-    on the flag services.documents keeps (not by looking for missing documents among all)."""
-    parts = []
-    if filters.state is not DashState.NO_PLAN:
-        parts.append(_documents(scope, filters, today))
-    if filters.may_show_clients_without_documents:
-        parts.append(_without_documents(scope, filters))
-    query = parts[0] if len(parts) == 1 else union_all(*parts)
-    c = query.selected_columns
+    plan yet"), as one list in the order chosen: one statement, counted and paged by the
+    database. Each part is read through its own index: the documents as before, the clients
+    without documents through an index on the flag services.documents keeps
+    (not by looking for missing documents among all clients).
+
+    `first`: only that many rows from the top are wanted (a page). Each part is then ordered
+    and cut to that many before the two are merged: ordering the UNION as a whole made both
+    planners sort every document for one page."""
     # Clients with no care plan come first in review-date order: a plan is owed them now,
     # which is more pressing than any review date, and it is what an inspector asks about
     # first. In oldest-signature order they come first too (never signed), and by name or by
@@ -199,15 +197,36 @@ def _query(scope: Scope, filters: Filters, today: date):
     # is read in order. Booleans, not the databases' NULL order (SQLite puts NULL first,
     # PostgreSQL last).
     order = {
-        "review": [c.has_plan, c.no_review, c.next_review_on, c.document_id, c.client_id],
-        "overdue": [c.has_plan, c.no_review, c.next_review_on, c.document_id, c.client_id],
-        "client": [c.client_name, c.client_id, c.document_id],
-        "key_worker": [c.worker_name, c.client_name, c.client_id, c.document_id],
+        "review": ["has_plan", "no_review", "next_review_on", "document_id", "client_id"],
+        "overdue": ["has_plan", "no_review", "next_review_on", "document_id", "client_id"],
+        "client": ["client_name", "has_plan", "document_id", "client_id"],
+        "key_worker": ["worker_name", "client_name", "has_plan", "document_id", "client_id"],
         # Never signed first: the oldest signature is the most out of date, and none at all
         # is older still; a client with no document before a document never signed.
-        "signed": [c.signed, c.last_signed_at, c.has_plan, c.document_id, c.client_id],
+        "signed": ["signed", "last_signed_at", "has_plan", "document_id", "client_id"],
     }[filters.sort]
-    return query.order_by(*order)
+
+    def ordered(query, names=order):
+        return query.order_by(*(query.selected_columns[name] for name in names))
+
+    # Within one part, a key that is the same on every row (has_plan, and document_id among
+    # clients without documents) or that follows a unique one is left out, so the part's
+    # order is its index's (ix_documents_review_order, ix_users_display_name).
+    in_documents = [n for n in order if n != "has_plan"]
+    in_documents = in_documents[: in_documents.index("document_id") + 1]
+    in_clients = [n for n in order if n not in ("has_plan", "document_id")]
+    parts = []
+    if filters.state is not DashState.NO_PLAN:
+        parts.append((_documents(scope, filters, today), in_documents))
+    if filters.may_show_clients_without_documents:
+        parts.append((_without_documents(scope, filters), in_clients))
+    if len(parts) == 1:
+        return ordered(parts[0][0], parts[0][1])
+    if first is None:
+        return ordered(union_all(*(part for part, _ in parts)))
+    return ordered(
+        union_all(*(select(ordered(part, keys).limit(first).subquery()) for part, keys in parts))
+    )
 
 
 def _documents(scope: Scope, filters: Filters, today: date):
@@ -263,15 +282,16 @@ def _without_documents(scope: Scope, filters: Filters):
     worker = aliased(User)
     query = (
         select(
-            null().label("document_id"),
+            # Typed, so PostgreSQL matches them with the documents' columns in the UNION.
+            cast(null(), Document.id.type).label("document_id"),
             client.id.label("client_id"),
             client.display_name.label("client_name"),
-            null().label("kind"),
+            cast(null(), Document.kind.type).label("kind"),
             literal_column(f"'{DashState.NO_PLAN.value}'").label("state"),
-            null().label("next_review_on"),
+            cast(null(), Document.next_review_on.type).label("next_review_on"),
             worker.display_name.label("worker_name"),
             Team.name.label("team_name"),
-            null().label("last_signed_at"),
+            cast(null(), Document.last_signed_at.type).label("last_signed_at"),
             client.preferred_name.label("preferred_name"),
             client.pronouns.label("pronouns"),
             client.created_at.label("client_since"),
@@ -285,8 +305,7 @@ def _without_documents(scope: Scope, filters: Filters):
         )
         .join(worker, worker.id == CaseloadLink.key_worker_id)
         .outerjoin(Team, Team.id == worker.team_id)
-        # As ix_users_clients_without_documents is written, constants and all, so both
-        # planners read that index.
+        # Constants in the SQL, so both planners read ix_users_role_documents_display_name.
         .where(
             client.role == literal_column(f"'{Role.CLIENT.value}'"),
             client.has_documents == false(),
@@ -324,19 +343,19 @@ def dashboard(db: Database, actor: Actor, filters: Filters, today: date) -> Dash
     with db.read() as s:
         scope = _scope(s, actor)
         filters.check_choices(scope.teams, scope.workers)
-        query = _query(scope, filters, today)
 
         def page(number: int):
-            return s.execute(
-                query.limit(PAGE_SIZE + 1).offset(Window(number, PAGE_SIZE).offset)
-            ).all()
+            offset = Window(number, PAGE_SIZE).offset
+            query = _query(scope, filters, today, first=offset + PAGE_SIZE + 1)
+            return s.execute(query.limit(PAGE_SIZE + 1).offset(offset)).all()
 
         # One row more than a page tells whether there is a next page without counting them
         # all; only a page past the end (an old link, an edited address) counts them, to show
         # the last page there is, as every paged list does.
         values = page(filters.page)
         if not values and filters.page > 1:
-            total = s.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+            whole = _query(scope, filters, today).order_by(None)
+            total = s.scalar(select(func.count()).select_from(whole.subquery()))
             filters = replace(filters, page=nearest_page(filters.page, total, PAGE_SIZE))
             values = page(filters.page)
     rows = [_row(v, today) for v in values[:PAGE_SIZE]]

@@ -1,6 +1,6 @@
 """clients without documents: a flag kept on the client's row when their first care plan or
-agreement is started, so the supervisors' dashboard lists those with none through a small
-partial index instead of looking for the absence of documents among all clients
+agreement is started, so the supervisors' dashboard lists those with none through an index
+instead of looking for the absence of documents among all clients
 
 Revision ID: 0028
 Revises: 0027
@@ -29,14 +29,12 @@ def upgrade() -> None:
         "WHERE id IN (SELECT DISTINCT client_id FROM documents)"
     )
     op.create_index(
-        "ix_users_clients_without_documents",
+        "ix_users_role_documents_display_name",
         "users",
-        ["display_name", "id"],
-        sqlite_where=sa.text("role = 'client' AND has_documents = 0"),
-        postgresql_where=sa.text("(role)::text = 'client'::text AND has_documents = false"),
+        ["role", "has_documents", "display_name"],
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_users_clients_without_documents", table_name="users")
+    op.drop_index("ix_users_role_documents_display_name", table_name="users")
     op.drop_column("users", "has_documents")
