@@ -196,14 +196,19 @@ def _query(scope: Scope, filters: Filters, today: date, first: int | None = None
     # ix_documents_review_order after the constant first key, so the documents' first page
     # is read in order. Booleans, not the databases' NULL order (SQLite puts NULL first,
     # PostgreSQL last).
+    # Clients with no document share every other key, so they stand by name among themselves:
+    # what a reader looks for, and the order of the index that finds them, so the planners
+    # stop at a page's worth instead of reading every account (PostgreSQL walked the primary
+    # key, filtering out staff, when they were ordered by id).
+    BY_NAME = ("client_name", "client_id")
     order = {
-        "review": ["has_plan", "no_review", "next_review_on", "document_id", "client_id"],
-        "overdue": ["has_plan", "no_review", "next_review_on", "document_id", "client_id"],
+        "review": ["has_plan", "no_review", "next_review_on", "document_id", *BY_NAME],
+        "overdue": ["has_plan", "no_review", "next_review_on", "document_id", *BY_NAME],
         "client": ["client_name", "has_plan", "document_id", "client_id"],
         "key_worker": ["worker_name", "client_name", "has_plan", "document_id", "client_id"],
         # Never signed first: the oldest signature is the most out of date, and none at all
         # is older still; a client with no document before a document never signed.
-        "signed": ["signed", "last_signed_at", "has_plan", "document_id", "client_id"],
+        "signed": ["signed", "last_signed_at", "has_plan", "document_id", *BY_NAME],
     }[filters.sort]
 
     def ordered(query, names=order):

@@ -534,3 +534,15 @@ def test_the_export_lists_clients_with_no_document_as_the_page_does(db, teams):
     ]
     alone = "".join(supervision.export_csv(db, sup, Filters(state=DashState.NO_PLAN), TODAY))
     assert ["State", "no care plan yet"] in list(csv.reader(io.StringIO(alone)))
+
+
+def test_clients_with_no_document_stand_by_name_among_themselves_in_every_order(db, teams):
+    a, _, _ = teams
+    # Made in the opposite order to their names, so an order by id would show.
+    for name in ("Zo Last", "Mo Middle", "Al First"):
+        _client_without_documents(a, name)
+    sup = actor_for(a.supervisor)
+    for sort in ("review", "signed", "client"):
+        rows = supervision.dashboard(db, sup, Filters(sort=sort), TODAY).rows
+        among = [r.client_name for r in rows if r.document_id is None]
+        assert among == ["Al First", "Mo Middle", "Zo Last"], sort
