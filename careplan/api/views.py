@@ -417,7 +417,9 @@ def reminder_list():
 )
 def dashboard():
     query(schemas.DashboardQuery())  # types and known names; the rules are the web's
-    filters = parse_filters(request.args.to_dict())
+    filters, errors = parse_filters(request.args.to_dict())
+    if errors:  # an API refuses what it cannot use rather than ignore it as the page does
+        raise ContentInvalid(errors)
     board = supervision.dashboard(get_db(), actor(), filters, service_today())
     args = {k: v for k, v in request.args.items() if k != "page"}
     return _dump(

@@ -4,7 +4,7 @@ charts' arithmetic. Dates and states only, never clinical content."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -110,6 +110,22 @@ class Filters:
         if errors:
             raise ContentInvalid(errors)
 
+    def ignoring(self, names: Collection[str]) -> Filters:
+        """These filters with those named (as the page's address names them, e.g. the fields
+        of a refusal) back at their defaults: a refused filter is ignored, the others kept."""
+        defaults = Filters()
+        fields = {
+            "team": "team_id",
+            "key_worker": "key_worker_id",
+            "state": "state",
+            "due_from": "due_from",
+            "due_to": "due_to",
+            "sort": "sort",
+        }
+        return replace(
+            self, **{fields[n]: getattr(defaults, fields[n]) for n in names if n in fields}
+        )
+
     def as_args(self, page: int | None = None) -> dict[str, str]:
         """The filters as the page's address names them, defaults left out. The page's links
         (the export, the other pages) are built from the filters used, so they never carry a
@@ -145,7 +161,11 @@ class Filters:
         ]
 
 
-def parse_filters(args: Mapping[str, str]) -> Filters:
+def parse_filters(args: Mapping[str, str]) -> tuple[Filters, dict[str, str]]:
+    """The filters asked for, and what was refused, by field. A refused filter is left at its
+    default ("all", "any", the usual order) and the others kept: a supervisor who chose their
+    team and mistyped a date still sees their team. The page shows what it ignored and why;
+    the API and the export refuse the whole request instead."""
     errors: dict[str, str] = {}
 
     def number(name: str) -> int | None:
@@ -180,7 +200,11 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
         sort = "review"
     due_from, due_to = day("due_from"), day("due_to")
     if due_from and due_to and due_from > due_to:
-        errors["due_to"] = "The end of the date range is before its start."
+        # Which end is wrong cannot be told, so neither is used rather than half a range.
+        errors["due_to"] = (
+            "The end of the date range is before its start, so neither date could be used."
+        )
+        due_from = due_to = None
     # A page that is not one of the list's is no mistake in the filters: the page shown is
     # the nearest there is (page_asked, and the dashboard past the end).
     filters = Filters(
@@ -192,9 +216,7 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
         sort,
         page_asked(args.get("page")),
     )
-    if errors:
-        raise ContentInvalid(errors)
-    return filters
+    return filters, errors
 
 
 # --- charts ---------------------------------------------------------------------------------

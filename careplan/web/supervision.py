@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today
-from ..domain.supervision import SORTS, STATE_LABELS, Filters, parse_filters
+from ..domain.supervision import SORTS, STATE_LABELS, parse_filters
 from ..extensions import get_db, get_time_zone
 from ..services import handovers, supervision
 from .paging import to_first_page, to_page_shown
@@ -15,24 +15,20 @@ from .paging import to_first_page, to_page_shown
 bp = Blueprint("supervision", __name__)
 
 
-def _filters() -> tuple[Filters, dict]:
-    try:
-        return parse_filters(request.args), {}
-    except ContentInvalid as err:
-        return Filters(), err.errors
-
-
 @bp.get("/supervision")
 @login_required
 def dashboard():
     if moved := to_first_page():
         return moved
-    filters, errors = _filters()
+    # A refused filter is ignored, and said beside its field; the others stay applied.
+    filters, errors = parse_filters(request.args)
     try:
         board = supervision.dashboard(get_db(), current_user.actor, filters, service_today())
-    except ContentInvalid as err:  # a team or key worker that is not theirs: all of theirs
+    except ContentInvalid as err:  # a team or key worker not theirs: all of theirs instead
         errors = {**errors, **err.errors}
-        board = supervision.dashboard(get_db(), current_user.actor, Filters(), service_today())
+        board = supervision.dashboard(
+            get_db(), current_user.actor, filters.ignoring(err.errors), service_today()
+        )
     if not errors and (moved := to_page_shown(board.filters.page)):
         return moved
     waiting = handovers.pending_for_supervisor(get_db(), current_user.actor)
@@ -66,7 +62,9 @@ def charts():
 @bp.get("/supervision/export.csv")
 @login_required
 def export():
-    filters, errors = _filters()
+    # A download is refused whole rather than half filtered: the page's own link never
+    # carries a refused filter, so only an edited or old address meets this.
+    filters, errors = parse_filters(request.args)
     if errors:
         raise ContentInvalid(errors)
     rows = supervision.export_csv(

@@ -42,19 +42,54 @@ def test_one_state_per_document(signoff, agreed, head, review, expected):
 
 
 def test_filters_are_checked_with_plain_messages():
+    filters, errors = parse_filters(
+        {
+            "state": "lost",
+            "due_from": "2027-06-01",
+            "due_to": "2027-05-01",
+            "sort": "x",
+            "team": "a",
+        }
+    )
+    assert set(errors) == {"state", "due_to", "sort", "team"}
+    assert "neither date" in errors["due_to"]
+    assert filters == Filters()  # every one refused: every one left at its default
+    filters, errors = parse_filters({"state": "overdue", "team": "3", "page": "2"})
+    assert (filters.state, filters.team_id, filters.page, errors) == (DashState.OVERDUE, 3, 2, {})
+
+
+def test_a_refused_filter_is_ignored_and_the_valid_ones_kept():
+    """A supervisor who chose their team and mistyped a date range still sees their team."""
+    filters, errors = parse_filters(
+        {
+            "team": "3",
+            "key_worker": "7",
+            "state": "overdue",
+            "due_from": "2027-06-01",
+            "due_to": "2027-05-01",  # before its start: neither end is used
+            "sort": "client",
+            "page": "2",
+        }
+    )
+    assert set(errors) == {"due_to"}
+    assert filters == Filters(3, 7, DashState.OVERDUE, None, None, "client", 2)
+    filters, errors = parse_filters(
+        {"team": "3", "state": "nonsense", "due_from": "soon", "due_to": "2027-05-01"}
+    )
+    assert set(errors) == {"state", "due_from"}
+    assert filters == Filters(team_id=3, due_to=date(2027, 5, 1))
+
+
+def test_a_choice_refused_later_is_ignored_alone():
+    """A team or key worker not the supervisor's is refused by the service; the page then
+    leaves that one at "all" and keeps the rest."""
+    asked = Filters(3, 7, DashState.OVERDUE, date(2027, 1, 1), None, "client", 2)
     with pytest.raises(ContentInvalid) as err:
-        parse_filters(
-            {
-                "state": "lost",
-                "due_from": "2027-06-01",
-                "due_to": "2027-05-01",
-                "sort": "x",
-                "team": "a",
-            }
-        )
-    assert set(err.value.errors) == {"state", "due_to", "sort", "team"}
-    filters = parse_filters({"state": "overdue", "team": "3", "page": "2"})
-    assert (filters.state, filters.team_id, filters.page) == (DashState.OVERDUE, 3, 2)
+        asked.check_choices(team_ids=[4], worker_ids=[7])
+    assert set(err.value.errors) == {"team"}
+    assert asked.ignoring(err.value.errors) == Filters(
+        None, 7, DashState.OVERDUE, date(2027, 1, 1), None, "client", 2
+    )
 
 
 @pytest.mark.parametrize(
@@ -63,8 +98,8 @@ def test_filters_are_checked_with_plain_messages():
 def test_a_page_that_is_not_one_of_the_list_s_is_no_mistake_in_the_filters(raw, page):
     """The page shown is the nearest there is (the first, or past the end the last), as on
     every paged page, rather than the filters dropped for a page number."""
-    filters = parse_filters({"state": "overdue", "page": raw})
-    assert (filters.state, filters.page) == (DashState.OVERDUE, page)
+    filters, errors = parse_filters({"state": "overdue", "page": raw})
+    assert (filters.state, filters.page, errors) == (DashState.OVERDUE, page, {})
 
 
 def test_on_time_share_counts_missed_reviews_as_late_and_skips_future_ones():
@@ -113,4 +148,4 @@ def test_the_filters_as_the_pages_links_give_them():
     assert used.as_args(page=5)["page"] == "5"
     assert Filters().as_args() == {}
     # What the page reads back is what it used.
-    assert parse_filters(used.as_args(page=4)) == used
+    assert parse_filters(used.as_args(page=4)) == (used, {})

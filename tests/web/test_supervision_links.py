@@ -12,7 +12,15 @@ import pytest
 
 from careplan.services import supervision
 from tests.conftest import login
-from tests.factories import CaseloadLinkFactory, Circle, ClientFactory, make_plan
+from tests.factories import (
+    CaseloadLinkFactory,
+    Circle,
+    ClientFactory,
+    KeyWorkerFactory,
+    SupervisorTeamFactory,
+    TeamFactory,
+    make_plan,
+)
 
 
 def _link(page: str, text: str) -> str:
@@ -71,7 +79,8 @@ def test_the_other_pages_leave_a_refused_filter_out_and_keep_the_ones_used(
     web = login(app.test_client(), team.supervisor)
     page = web.get("/supervision?team=999&sort=client").get_data(as_text=True)
     following = _link(page, "Next page")
-    assert "team" not in following and following.endswith("?page=2")
+    # The refused team is left out; the order asked for, which was not refused, is kept.
+    assert "team" not in following and following.endswith("?sort=client&page=2")
     # Nothing refused: every filter used travels with the links.
     used = f"team={team.team.id}&sort=client"
     page = web.get(f"/supervision?{used}").get_data(as_text=True)
@@ -82,6 +91,41 @@ def test_the_other_pages_leave_a_refused_filter_out_and_keep_the_ones_used(
     second = web.get(_link(page, "Next page")).get_data(as_text=True)
     assert "Previous page" in second
     assert _link(second, "Previous page") == f"/supervision?{used}&page=1"
+
+
+@pytest.mark.parametrize(
+    "refused, said",
+    [
+        # A range that ends before it starts: neither end is used.
+        ("due_from=2027-03-01&due_to=2027-01-01", "so neither date could be used"),
+        ("state=nonsense", "Please choose a state from the list."),
+        # Not one of theirs: refused by the service, not by reading the address.
+        ("key_worker=999", "Please choose a key worker in your teams from the list."),
+    ],
+)
+def test_a_refused_filter_is_ignored_alone_and_the_team_chosen_kept(app, db, team, refused, said):
+    """A supervisor who chose their team and mistyped a filter sees their team, not all."""
+    other_team = TeamFactory()
+    SupervisorTeamFactory(supervisor_id=team.supervisor.id, team_id=other_team.id)
+    elsewhere = ClientFactory(display_name="Elsewhere Client")
+    worker = KeyWorkerFactory(team_id=other_team.id)
+    CaseloadLinkFactory(client_id=elsewhere.id, key_worker_id=worker.id)
+    make_plan(worker, elsewhere)
+    web = login(app.test_client(), team.supervisor)
+    assert "Elsewhere Client" in _clients_on(web.get("/supervision").get_data(as_text=True))
+
+    response = web.get(f"/supervision?team={team.team.id}&{refused}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "could not be used and were ignored" in page
+    assert said in page and "Elsewhere Client" not in page
+    shown = _clients_on(page)
+    assert len(shown) == 3 and team.client.display_name in shown
+    assert f'<option value="{team.team.id}" selected>' in page
+    link = _link(page, "Download these as a spreadsheet (CSV)")
+    assert link == f"/supervision/export.csv?team={team.team.id}"
+    export = web.get(link)
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert [row[0] for row in _table(export.get_data(as_text=True))] == shown
 
 
 def test_a_client_with_no_document_shows_on_the_page_and_in_its_download(app, db, team):
