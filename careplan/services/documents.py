@@ -68,6 +68,9 @@ class DocumentSummary:
     state: str = ""  # draft, waiting for whose signature, or agreed on which date
     next_review_on: date | None = None
     facts: DocumentFacts | None = None  # what the client's start page needs of it
+    # When the reader last typed changes to it they have not saved (their draft), if they may
+    # still edit: so the list can say their words are kept and offer them back.
+    unsaved_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -404,14 +407,20 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
             raise NotFound()
         access = require_read(s, actor, client_id)
         worker_id, worker = s.execute(_KEY_WORKER, {"client_id": client_id}).first() or (None, "")
-        # Each card's sign-off state and review date come with the documents, in one query.
+        # Each card's sign-off state, review date and the reader's own unsaved changes come
+        # with the documents, in one query.
         rows = s.execute(
             _CLIENT_DOCUMENTS,
-            {"client_id": client_id, "worker_id": worker_id, "today": service_today()},
+            {
+                "client_id": client_id,
+                "worker_id": worker_id,
+                "today": service_today(),
+                "reader_id": actor.id,
+            },
         ).all()
         summaries = []
         name = called(client.display_name, client.preferred_name)
-        for d, *facts in rows:
+        for d, unsaved_at, *facts in rows:
             card = attention.facts_of(d, name, worker_id, worker, *facts)
             summaries.append(
                 DocumentSummary(
@@ -424,6 +433,8 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
                     card_state(card, actor.id, zone),
                     d.next_review_on,
                     card,
+                    # As on the document's page: not offered to someone who may no longer edit.
+                    unsaved_at if access.edit else None,
                 )
             )
         records = ClientRecords(
@@ -505,7 +516,13 @@ _KEY_WORKER = (
 _CLIENT_DOCUMENTS = (
     select(
         Document,
+        EditDraft.saved_at,
         *attention.fact_columns(bindparam("worker_id", type_=Integer), bindparam("today")),
+    )
+    # The reader's own draft, if any (one per person and document; seen only by its author).
+    .outerjoin(
+        EditDraft,
+        (EditDraft.document_id == Document.id) & (EditDraft.user_id == bindparam("reader_id")),
     )
     .where(Document.client_id == bindparam("client_id"))
     .order_by(Document.created_at.desc(), Document.id.desc())

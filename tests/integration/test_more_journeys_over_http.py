@@ -809,6 +809,10 @@ def test_a_draft_is_kept_carried_on_with_and_thrown_away_over_http(db, gunicorn_
     page = client.get(f"/documents/{doc}").read().decode()
     assert "You have changes that are not saved yet." in page
     assert f'href="{edit}?draft=restore"' in page
+    # And on their start page ("My plans"), on the document's card.
+    path, page = landed(client.get("/"))
+    assert path == f"/clients/{circle.client.id}" and "Your changes are not saved yet" in page
+    assert f'href="{edit}?draft=restore">Carry on with your changes' in page
     # Opening Edit, the client is offered it, carries on with it and saves it as version 2.
     page = client.get(edit).read().decode()
     assert "You have changes that were not saved yet" in page

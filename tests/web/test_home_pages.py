@@ -10,7 +10,7 @@ from flask import render_template_string
 
 from careplan.db.models import Document, User
 from careplan.domain.attention import Item, Kind, Place
-from careplan.services import handovers, signoff
+from careplan.services import drafts, handovers, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
@@ -48,6 +48,34 @@ def test_the_client_home_links_to_the_signature_waiting_and_shows_the_card_state
     # It comes before everything else on the page, after the heading.
     assert html.index("h-needs-you") < html.index('class="cards"')
     assert "Version 2 is waiting for a signature: yours." in html
+
+
+def _card(html: str, doc: int) -> str:
+    found = re.search(rf'<li>\s*<a href="/documents/{doc}">.*?</li>', html, re.S)
+    assert found, html
+    return found.group(0)
+
+
+def test_the_plan_cards_mark_the_readers_own_unsaved_changes_and_link_to_carry_on(app, db):
+    circle = Circle()
+    mine, theirs, neither = (make_plan(circle.key_worker, circle.client) for _ in range(3))
+    drafts.keep(db, actor_for(circle.client), mine, 1, "", [("what_matters-text", "unsure")])
+    drafts.keep(db, actor_for(circle.key_worker), theirs, 1, "", [("what_matters-text", "x")])
+    carry_on = 'href="/documents/{}/edit?draft=restore">Carry on with your changes'
+    # The client's start page ("My plans") and the key worker's page of the client: each
+    # sees only their own draft marked.
+    for who, own in ((circle.client, mine), (circle.key_worker, theirs)):
+        html = page(app, who, f"/clients/{circle.client.id}")
+        for doc in (mine, theirs, neither):
+            card = _card(html, doc)
+            if doc == own:
+                assert "Your changes are not saved yet (you last typed on " in card
+                assert carry_on.format(doc) in card
+            else:
+                assert "not saved yet" not in card and "draft=restore" not in card
+    # Nobody else who reads the list sees anyone's draft.
+    html = page(app, circle.supervisor, f"/clients/{circle.client.id}")
+    assert "not saved yet" not in html and "draft=restore" not in html
 
 
 def test_the_key_worker_home_lists_each_client_waiting_for_their_signature(app, db):

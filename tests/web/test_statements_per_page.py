@@ -235,6 +235,16 @@ def test_home_pages_read_once_and_cost_the_same_for_a_bigger_caseload(app, db):
     assert all(a == b for a, b in seen.values()), seen
 
 
+def test_unsaved_changes_waiting_cost_the_clients_start_page_nothing_more(app, db):
+    """Whether the reader has a draft of each listed document comes with the list's own read."""
+    circle = _caseload(db, 1)
+    for doc in (make_plan(circle.key_worker, circle.client) for _ in range(2)):
+        drafts.keep(db, actor_for(circle.client), doc, 1, "", [("what_matters-text", "x")])
+    client = login(app.test_client(), circle.client)
+    check(cost_of(db, client, f"/clients/{circle.client.id}"), CLIENT_HOME)
+    assert client.get(f"/clients/{circle.client.id}").get_data(True).count("not saved yet") == 2
+
+
 def test_the_content_of_the_counted_pages_is_what_it_was(app, db):
     """The pages above still show what they show: the counting is of the real pages."""
     circle, doc = a_lot(db)
