@@ -96,6 +96,30 @@ def earliest_waiting(
     return min((at for k, at, answered in alerts if k is kind and not answered), default=None)
 
 
+# Which earlier request is still waiting, as the one about to ask again reads it.
+_EARLIER = {
+    AlertKind.SELF_REFERRAL: "request for a short admission",
+    AlertKind.CONTINGENCY: "call for help when the plan was put into effect",
+}
+
+
+def still_waiting(when: str, own: bool, kind: AlertKind | None = None) -> str:
+    """What the one asking is told of an earlier request still waiting (earliest_waiting),
+    sent `when`: before they ask again, of the earlier request of `kind`; just after
+    (`kind` None), of the request they sent. `own`: the client asking for themselves."""
+    if kind is None:
+        earlier = "An earlier request"
+        told = "Your key worker has been told about both." if own else "The team has been told."
+    else:
+        earlier = f"{'Your' if own else 'An'} earlier {_EARLIER[kind]}"
+        told = (
+            "Your key worker has been told. You can still ask again."
+            if own
+            else "The team has been told."
+        )
+    return f"{earlier}, sent on {when}, is still waiting for a reply. {told}"
+
+
 def validate_response(note: str) -> str:
     note = plain_writing(note).strip()
     if not note:

@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 
 from ..db.models import utcnow
 from ..domain.contingency import nights_text
+from ..domain.crisis_alerts import still_waiting
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import long_date, service_today, show
 from ..domain.phone_numbers import phone_number_parts
@@ -44,6 +45,7 @@ def tel_links(text: str | None) -> Markup:
 
 
 bp.add_app_template_filter(nights_text, "nights")
+bp.add_app_template_global(still_waiting, "still_waiting_words")
 
 
 def _alert_settings() -> AlertSettings:
@@ -130,17 +132,13 @@ def self_referral(document_id: int):
     else:
         flash("This request is outside the agreed terms. It has been recorded." + told)
     if result.earlier_waiting:
-        flash(still_waiting(result.earlier_waiting, current_user.actor.role is Role.CLIENT))
+        flash(
+            still_waiting(
+                show(result.earlier_waiting, get_time_zone()),
+                current_user.actor.role is Role.CLIENT,
+            )
+        )
     return _back_to_crisis_page(document_id)
-
-
-def still_waiting(since, own: bool) -> str:
-    """Said when a request is sent while an earlier one is still waiting for a reply."""
-    told = "Your key worker has been told about both." if own else "The team has been told."
-    return (
-        f"An earlier request, sent on {show(since, get_time_zone())}, is still waiting for a "
-        f"reply. {told}"
-    )
 
 
 # Never "within" or "outside" terms when there are none: that would promise a right the
