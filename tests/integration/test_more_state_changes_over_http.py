@@ -254,14 +254,20 @@ class _NoRedirect(HTTPRedirectHandler):
         return None
 
 
-def test_a_token_is_made_once_and_its_secret_shown_once_after_a_redirect_over_http(
-    db, monkeypatch, request
-):
-    monkeypatch.setenv("SECRET_KEY", KEY)  # to read the session cookie gunicorn signs
+def _signed_in_with_a_readable_cookie(monkeypatch, request):
+    """A client signed in over HTTP to a gunicorn whose session cookie the test can read."""
+    monkeypatch.setenv("SECRET_KEY", KEY)  # before gunicorn starts: it signs the cookie
     url = request.getfixturevalue("gunicorn_url")
     person = ClientFactory()
     browser = Browser(url)
     browser.sign_in(person)
+    return url, person, browser
+
+
+def test_a_token_is_made_once_and_its_secret_shown_once_after_a_redirect_over_http(
+    db, monkeypatch, request
+):
+    url, person, browser = _signed_in_with_a_readable_cookie(monkeypatch, request)
     page = browser.get("/me/tokens").read().decode()
     last_day = (service_today() + timedelta(days=30)).isoformat()
     form = {"name": "My phone", "scopes": "read", "expires_on": last_day}
@@ -295,11 +301,7 @@ def test_a_token_is_made_once_and_its_secret_shown_once_after_a_redirect_over_ht
 def test_the_second_step_turned_on_shows_its_backup_codes_once_after_a_redirect_over_http(
     db, monkeypatch, request
 ):
-    monkeypatch.setenv("SECRET_KEY", KEY)  # to read the session cookie gunicorn signs
-    url = request.getfixturevalue("gunicorn_url")
-    person = ClientFactory()
-    browser = Browser(url)
-    browser.sign_in(person)
+    url, person, browser = _signed_in_with_a_readable_cookie(monkeypatch, request)
     page = browser.get("/me/second-factor").read().decode()
     secret = re.search(r'name="secret" value="([A-Z2-7]{32})"', page).group(1)
     form = {"secret": secret, "code": pyotp.TOTP(secret).now(), "password": PASSWORD}
