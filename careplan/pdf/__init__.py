@@ -11,9 +11,9 @@ verify_pdf(sealed, creds.cert_path).valid # True
 from __future__ import annotations
 
 from ..files import write_atomically
-from .fetcher import FetchRecord
 from .model import (
     OUTCOMES,
+    FetchRecord,
     PrintableDocument,
     Section,
     SectionField,

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from .fetcher import STYLESHEET, BundledAssetFetcher, FetchRecord
+from .fetcher import STYLESHEET, BundledAssetFetcher
+from .model import FetchRecord
 
 MAX_WARNINGS = 50
 # Tagged PDF: screen readers (phones included) can follow headings and reading order.

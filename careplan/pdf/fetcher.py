@@ -8,13 +8,14 @@ asked for.
 from __future__ import annotations
 
 import mimetypes
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from .model import FetchRecord
 
 ASSET_DIR = Path(__file__).resolve().parent
 STYLESHEET = ASSET_DIR / "pdf.css"
@@ -25,12 +26,6 @@ MAX_LOGGED_URL = 300
 
 class FetchRefused(PermissionError):
     """A resource outside the bundled assets was asked for; it was not opened."""
-
-
-@dataclass(frozen=True)
-class FetchRecord:
-    url: str  # as requested, shortened for the log
-    allowed: bool
 
 
 def bundled_assets() -> tuple[Path, ...]:

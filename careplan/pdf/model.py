@@ -30,6 +30,15 @@ HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
+class FetchRecord:
+    """A resource WeasyPrint asked for while rendering (careplan.pdf.fetcher), and whether it
+    was given: kept here, apart from WeasyPrint, as the app reads it without rendering."""
+
+    url: str  # as requested, shortened for the log
+    allowed: bool
+
+
+@dataclass(frozen=True)
 class SectionField:
     """One labelled piece of text. An empty label means the text needs none: the section's
     title says what it is ("What matters to me"). A lead line (a care team member's name) is

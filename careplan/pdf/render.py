@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from . import engine
-from .fetcher import FetchRecord
-from .model import PrintableDocument
+from .model import FetchRecord, PrintableDocument
 from .sandbox import RenderFailed, RenderLimits, run_bounded
 from .template import render_html, text_size
+
+if TYPE_CHECKING:
+    from .engine import EngineResult
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,21 @@ def render(doc: PrintableDocument, limits: RenderLimits | None = None) -> Render
         )
     started = time.monotonic()
     html = render_html(doc)
-    result: engine.EngineResult = run_bounded(engine.html_to_pdf, (html,), limits)
+    result: EngineResult = run_bounded(_html_to_pdf, (html,), limits)
     return RenderResult(
         pdf=result.pdf,
         fetches=result.fetches,
         warnings=result.warnings,
         seconds=time.monotonic() - started,
     )
+
+
+def _html_to_pdf(html: str) -> EngineResult:
+    # Runs in a render host, which loaded WeasyPrint before forking; importing it here
+    # rather than above keeps it out of every web and scheduler process.
+    from .engine import html_to_pdf
+
+    return html_to_pdf(html)
 
 
 def render_pdf(doc: PrintableDocument, limits: RenderLimits | None = None) -> bytes:
