@@ -82,6 +82,25 @@ def dash_state(
     return DashState.AGREED
 
 
+# How the dashboard's address (its export's and the API's too) names each filter.
+ADDRESS_NAMES = {
+    "team": "team_id",
+    "key_worker": "key_worker_id",
+    "state": "state",
+    "due_from": "due_from",
+    "due_to": "due_to",
+    "sort": "sort",
+}
+
+
+def _in_address(value: object) -> str:
+    if isinstance(value, DashState):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Filters:
     team_id: int | None = None
@@ -114,32 +133,28 @@ class Filters:
         """These filters with those named (as the page's address names them, e.g. the fields
         of a refusal) back at their defaults: a refused filter is ignored, the others kept."""
         defaults = Filters()
-        fields = {
-            "team": "team_id",
-            "key_worker": "key_worker_id",
-            "state": "state",
-            "due_from": "due_from",
-            "due_to": "due_to",
-            "sort": "sort",
-        }
         return replace(
-            self, **{fields[n]: getattr(defaults, fields[n]) for n in names if n in fields}
+            self,
+            **{
+                ADDRESS_NAMES[n]: getattr(defaults, ADDRESS_NAMES[n])
+                for n in names
+                if n in ADDRESS_NAMES
+            },
         )
 
     def as_args(self, page: int | None = None) -> dict[str, str]:
         """The filters as the page's address names them, defaults left out. The page's links
         (the export, the other pages) are built from the filters used, so they never carry a
         value that was refused and ignored: the download is what is on screen."""
+        defaults = Filters()
         args = {
-            "team": str(self.team_id) if self.team_id else "",
-            "key_worker": str(self.key_worker_id) if self.key_worker_id else "",
-            "state": self.state.value if self.state else "",
-            "due_from": self.due_from.isoformat() if self.due_from else "",
-            "due_to": self.due_to.isoformat() if self.due_to else "",
-            "sort": self.sort if self.sort != "review" else "",
-            "page": str(page) if page else "",
+            name: _in_address(getattr(self, attribute))
+            for name, attribute in ADDRESS_NAMES.items()
+            if getattr(self, attribute) != getattr(defaults, attribute)
         }
-        return {name: value for name, value in args.items() if value}
+        if page:
+            args["page"] = str(page)
+        return args
 
     def describe(
         self, team_names: Mapping[int, str], worker_names: Mapping[int, str]
