@@ -21,6 +21,7 @@ from .blocks import (
     TextBlockSchema,
     assign_ids,
     date_field,
+    dicts,
     drop_blank_goals,
     drop_blank_items,
     goal_dates,
@@ -366,13 +367,16 @@ class AgreementKind(DocumentKind):
                 assign_ids(iter(value), make_id)
 
     def dates(self, content: dict) -> Iterator[tuple[str, str]]:
+        # Also read from a submission the schema refused: what is not shaped so is passed over.
+        sections = content.get("sections")
         for section, field in self._fields():
-            value = content.get("sections", {}).get(section["key"], {}).get(field["key"])
+            values = sections.get(section["key"]) if isinstance(sections, dict) else None
+            value = values.get(field["key"]) if isinstance(values, dict) else None
             path = ("sections", section["key"], field["key"])
-            if field["type"] == "goals" and value:
+            if field["type"] == "goals":
                 yield from goal_dates(value, *path)
-            elif field["type"] == "handover" and value:
-                for n, handed in enumerate(value):
+            elif field["type"] == "handover":
+                for n, handed in enumerate(dicts(value)):
                     yield SEP.join(str(p) for p in (*path, n, "until")), handed.get("until") or ""
 
     def sections(self) -> list[tuple[str, str]]:

@@ -70,11 +70,20 @@ FOR_PROGRAMS = {
 
 
 def goal_dates(goals: list, *path: str | int) -> Iterator[tuple[str, str]]:
-    """(form name, ISO date) of each step's "by when" in `goals`, found at `path`."""
-    for n, goal in enumerate(goals):
-        for m, step in enumerate(goal.get("steps", [])):
+    """(form name, date as given) of each step's "by when" in `goals`, found at `path`. Also
+    read from a submission the schema refused, so anything not shaped as goals is passed over."""
+    for n, goal in enumerate(dicts(goals)):
+        for m, step in enumerate(dicts(goal.get("steps"))):
             name = SEP.join(str(p) for p in (*path, n, "steps", m, "due"))
             yield name, step.get("due") or ""
+
+
+def dicts(value) -> list[dict]:
+    """The items of a list as dicts, each not a dict standing as an empty one so that the
+    others keep their places; no list, no items. For reading a submission not yet validated."""
+    if not isinstance(value, list):
+        return []
+    return [item if isinstance(item, dict) else {} for item in value]
 
 
 def date_field(required: bool = True):

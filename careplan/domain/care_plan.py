@@ -131,7 +131,7 @@ class CarePlanKind(DocumentKind):
         assign_ids(iter(content.get("care_team", [])), make_id)
 
     def dates(self, content: dict) -> Iterator[tuple[str, str]]:
-        return goal_dates(content.get("goals", []), "goals")
+        return goal_dates(content.get("goals"), "goals")
 
     def sections(self) -> list[tuple[str, str]]:
         return [

@@ -19,7 +19,7 @@ from marshmallow import Schema, ValidationError
 
 from .errors import ContentInvalid
 from .form_places import ANSWERS
-from .nested import flatten_errors
+from .nested import flatten_errors, in_order_of
 from .plan_dates import unlikely_dates
 from .typed_numbers import name_the_answers, reading
 
@@ -143,9 +143,37 @@ class DocumentKind:
         version the save is based on, that is too far ahead or before 1900
         (plan_dates.unlikely_dates). Dates already there stay, so an old version can be saved
         again as it is."""
-        already = {iso for _, iso in self.dates(before)} if before else set()
-        if problems := unlikely_dates(self.dates(content), already, today):
+        if problems := self._date_problems(before, content, today):
             raise ContentInvalid(problems)
+
+    def _date_problems(self, before: dict | None, content: dict, today: date) -> dict[str, str]:
+        already = {iso for _, iso in self.dates(before)} if before else set()
+        return unlikely_dates(self.dates(content), already, today)
+
+    def check_save(
+        self,
+        before: dict | None,
+        raw: dict,
+        today: date,
+        make_id: Callable[[], str] = new_id,
+        *,
+        from_form: bool = False,
+    ) -> dict:
+        """What a save of `raw` on `before` (the version it is based on; None for the first)
+        would hold: `validate` and `check_dates` together. Refused, the ContentInvalid names
+        every problem at once, in the order of the answers: an unlikely date is said beside
+        the other answers to look at again, not only once they are right."""
+        try:
+            content = self.validate(raw, make_id, from_form=from_form)
+        except ContentInvalid as refused:
+            # The dates as typed, where the schema would have read them (`validate`'s steps).
+            typed = self.drop_blank_rows(strip_attribution(raw))
+            if dates := self._date_problems(before, typed, today):
+                both = {**dates, **refused.errors}  # the schema's word on a box comes first
+                raise ContentInvalid(in_order_of(both, typed)) from refused
+            raise
+        self.check_dates(before, content, today)
+        return content
 
     def with_part(self, base: dict, raw: dict, key: str) -> dict:
         """The base content with one section replaced by what was submitted for it: editing one

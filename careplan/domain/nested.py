@@ -63,6 +63,41 @@ def flatten_errors(errors: Mapping, prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def in_order_of(errors: Mapping[str, str], raw: Any) -> dict[str, str]:
+    """`errors` by form name in the order their answers come in `raw` (as a form sends them:
+    its boxes' order), so a summary reads down the page. An answer left out is placed where
+    the nearest part holding it is; a name nowhere in `raw` (the whole content's) comes
+    after every answer. Names at one place keep their order in `errors`."""
+    order: dict[str, int] = {}
+    for n, name in enumerate(_names(raw)):
+        parts = name.split(SEP)
+        for end in range(1, len(parts) + 1):  # a list or part is where its first answer is
+            order.setdefault(SEP.join(parts[:end]), n)
+
+    def place(name: str) -> int:
+        parts = name.split(SEP)
+        for end in range(len(parts), 0, -1):
+            if (found := order.get(SEP.join(parts[:end]))) is not None:
+                return found
+        return len(order)
+
+    ranked = sorted(enumerate(errors), key=lambda item: (place(item[1]), item[0]))
+    return {name: errors[name] for _, name in ranked}
+
+
+def _names(node: Any, prefix: str = "") -> Iterable[str]:
+    """The form name of each answer in nested content, in order."""
+    if isinstance(node, Mapping):
+        items: Iterable = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        yield prefix
+        return
+    for key, value in items:
+        yield from _names(value, f"{prefix}{SEP}{key}" if prefix else str(key))
+
+
 def leaf_texts(node: Any) -> set[str]:
     """Every value in nested content as a form would show it (text as typed, numbers as
     digits, true and false as "yes" and "no"): what a form posted back unchanged holds."""

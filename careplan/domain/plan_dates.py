@@ -28,18 +28,25 @@ def unlikely_dates(
 ) -> dict[str, str]:
     """{form name: message} for each of `dates` (form name, ISO date) more than YEARS_AHEAD
     years after `today` or before 1900, leaving out any date in `already`: those of the
-    version the save is based on, where a date kept (or moved with its step) is no new typo."""
+    version the save is based on, where a date kept (or moved with its step) is no new typo.
+    Dates are read as the schema reads them (date.fromisoformat), so a submission the schema
+    refused for another answer is checked the same; what is no date is the schema's to say."""
     latest = latest_likely_date(today)
+    kept = {day for iso in already if (day := _day(iso))}
     problems = {}
     for name, iso in dates:
-        if not iso or iso in already:
+        day = _day(iso)
+        if day is None or day in kept:
             continue
-        try:
-            day = date.fromisoformat(iso)
-        except ValueError:
-            continue  # not a date the schema let through: nothing to say here
         if day > latest:
             problems[name] = TOO_FAR
         elif day < EARLIEST_DATE:
             problems[name] = TOO_EARLY
     return problems
+
+
+def _day(iso) -> date | None:
+    try:
+        return date.fromisoformat(iso) if isinstance(iso, str) else None
+    except ValueError:
+        return None

@@ -103,3 +103,66 @@ def test_an_agreements_step_dates_and_decisions_handed_over_are_checked():
         "sections-contingencies-handed_over-1-until": TOO_FAR,
     }
     agreement.check_dates(content, content, TODAY)  # an old version saved again as it is
+
+
+def test_a_save_refused_for_another_answer_names_its_unlikely_dates_too():
+    """check_save: the schema's problems and the dates' at once, in the order of the answers."""
+    raw = {
+        "goals": [
+            {"title": "", "steps": [{"text": "Ring", "owner": {"kind": "client"}, "due": "1026-05-04"}]},
+            {"title": "Move", "steps": [{"text": "", "owner": {"kind": "client"}, "due": "9999-12-31"}]},
+        ]
+    }  # fmt: skip
+    with pytest.raises(ContentInvalid) as refused:
+        CARE_PLAN.check_save(None, raw, TODAY)
+    assert list(refused.value.errors.items()) == [
+        ("goals-0-title", "Please fill this in."),
+        ("goals-0-steps-0-due", TOO_EARLY),
+        ("goals-1-steps-0-text", "Please fill this in."),
+        ("goals-1-steps-0-due", TOO_FAR),
+    ]
+    # A date already in the version the save is based on is not said again.
+    before = _plan("9999-12-31")
+    with pytest.raises(ContentInvalid) as refused:
+        CARE_PLAN.check_save(before, raw, TODAY)
+    assert "goals-1-steps-0-due" not in refused.value.errors
+    # Valid otherwise: the dates alone, as check_dates says them.
+    raw["goals"][0]["title"] = raw["goals"][1]["steps"][0]["text"] = "Fixed"
+    with pytest.raises(ContentInvalid) as refused:
+        CARE_PLAN.check_save(None, raw, TODAY)
+    assert refused.value.errors == {
+        "goals-0-steps-0-due": TOO_EARLY,
+        "goals-1-steps-0-due": TOO_FAR,
+    }
+    raw["goals"][0]["steps"][0]["due"] = raw["goals"][1]["steps"][0]["due"] = "2027-01-01"
+    assert CARE_PLAN.check_save(None, raw, TODAY)["goals"][1]["title"] == "Move"
+
+
+@pytest.mark.parametrize(
+    "goals",
+    ["not a list", ["not a goal", {"steps": "no"}], [{"title": "x", "steps": [7, {"due": 5}]}]],
+)
+def test_a_submission_not_shaped_as_goals_is_refused_by_the_schema_alone(goals):
+    with pytest.raises(ContentInvalid) as refused:
+        CARE_PLAN.check_save(None, {"goals": goals}, TODAY)
+    assert TOO_FAR not in refused.value.errors.values()
+
+
+def test_an_agreements_decision_handed_over_is_said_with_its_other_problems():
+    agreement = agreement_kind()
+    raw = {
+        "sections": {
+            "contingencies": {
+                "handed_over": [{"decision": "My post", "to_whom": "", "until": "2207-01-01"}]
+            }
+        }
+    }
+    with pytest.raises(ContentInvalid) as refused:
+        agreement.check_save(None, raw, TODAY)
+    errors = refused.value.errors
+    assert errors["sections-contingencies-handed_over-0-until"] == TOO_FAR
+    assert len(errors) > 1
+    for malformed in ({"sections": "no"}, {"sections": {"contingencies": {"handed_over": 3}}}):
+        with pytest.raises(ContentInvalid) as refused:
+            agreement.check_save(None, malformed, TODAY)
+        assert TOO_FAR not in refused.value.errors.values()
