@@ -231,9 +231,9 @@ def _no_content():
 
 
 def _content_field(key: str) -> str:
-    """The body's field a content error is about: `part` and `content` as they are, a place
-    inside the content as content-<place> (the form's names)."""
-    return key if key in ("part", "content") else f"content-{key}"
+    """The body's field a content error is about: `part`, `content` and `change_note` as they
+    are, a place inside the content as content-<place> (the form's names)."""
+    return key if key in ("part", "content", "change_note") else f"content-{key}"
 
 
 @bp.get("/documents/<int:document_id>/compare")

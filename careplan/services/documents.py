@@ -823,6 +823,9 @@ def _same_template(a: dict | None, b: dict | None) -> bool:
     return (a.get("id"), a.get("version")) == (b.get("id"), b.get("version"))
 
 
+CHANGE_NOTE_TOO_LONG = "Please keep the note about your change under 1,000 characters."
+
+
 def save_version(
     db: Database,
     actor: Actor,
@@ -843,13 +846,13 @@ def save_version(
     more than its part (DocumentKind.require_exact). `from_form`: typed into the web's form,
     where numbers are text (DocumentKind.validate). Validation happens first and a refused
     save writes nothing. A date new since the base version is checked against `today` (the
-    service's day unless given: DocumentKind.check_dates).
+    service's day unless given: DocumentKind.check_dates). A refused save says every problem
+    at once (DocumentKind.check_save), the change note's too.
     """
     change_note = plain_writing(change_note).strip()
+    note_problem = {}
     if len(change_note) > 1000:
-        raise ContentInvalid(
-            {"change_note": "Please keep the note about your change under 1,000 characters."}
-        )
+        note_problem = {"change_note": CHANGE_NOTE_TOO_LONG}
     with db.write() as s:
         doc, access = _load_for_change(s, actor, document_id)
         if not access.edit:
@@ -862,8 +865,17 @@ def save_version(
         parent = _version(s, doc.id, base_number)[0] if base_number else None
         if part:
             raw = kind.with_part(parent.content if parent else kind.empty_content(), raw, part)
-        content = kind.validate(raw, from_form=from_form)
-        kind.check_dates(parent.content if parent else None, content, today or service_today())
+        try:
+            content = kind.check_save(
+                parent.content if parent else None,
+                raw,
+                today or service_today(),
+                from_form=from_form,
+            )
+        except ContentInvalid as refused:
+            raise ContentInvalid({**refused.errors, **note_problem}) from refused
+        if note_problem:
+            raise ContentInvalid(note_problem)
         if base_number != doc.head_number:
             raise Conflict(doc.id, base_number, doc.head_number, content, change_note)
         content = kind.attribute(parent.content if parent else None, content, actor.author)
@@ -994,8 +1006,8 @@ def check_wording(
         base = _base_content(s, doc, kind, base_number)
         if part:
             raw = kind.with_part(base, raw, part)
-        content = kind.validate(raw, from_form=from_form)
-        kind.check_dates(base if base_number else None, content, today or service_today())
+        before = base if base_number else None
+        content = kind.check_save(before, raw, today or service_today(), from_form=from_form)
         return _language_in_changes(kind, base if base_number else None, content, terms)
 
 

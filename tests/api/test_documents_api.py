@@ -136,6 +136,34 @@ def test_a_date_years_ahead_is_refused_by_name_and_saves_nothing(client, db, wor
     assert documents.count_versions(db, world.own_plan) == 2
 
 
+def test_a_date_years_ahead_is_said_with_every_other_problem_in_one_answer(
+    client, db, world, token_for
+):
+    kw = token_for(world.own.key_worker)
+    content = client.get(f"/api/v1/documents/{world.own_plan}", headers=bearer(kw)).get_json()
+    content = content["content"]
+    content["goals"][0]["steps"][0]["text"] = ""
+    content["goals"][0]["steps"][0]["due"] = "9999-12-31"
+    content["goals"][0]["steps"][0]["status"] = "someday"
+    response = client.post(
+        f"/api/v1/documents/{world.own_plan}/versions",
+        json={"base_version": 2, "content": content},
+        headers=bearer(kw),
+    )
+    fields = assert_error(response, 422)["fields"]
+    assert fields == {
+        "content-goals-0-steps-0-text": ["Please fill this in."],
+        "content-goals-0-steps-0-due": [
+            "That date is more than 10 years away. Please check the year."
+        ],
+        "content-goals-0-steps-0-status": [fields["content-goals-0-steps-0-status"][0]],
+    }
+    # In the order the step's answers were sent, as the form's summary reads down the page.
+    sent = list(content["goals"][0]["steps"][0])
+    assert list(fields) == sorted(fields, key=lambda name: sent.index(name.rsplit("-", 1)[1]))
+    assert documents.count_versions(db, world.own_plan) == 2
+
+
 def test_a_save_says_exactly_what_it_changes_and_nothing_is_emptied_by_leaving_it_out(
     client, db, world, token_for
 ):

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import Handover, User
-from tests.factories import Circle, KeyWorkerFactory, TeamFactory
-from tests.gunicorn import Browser
+from careplan.services import documents
+from tests.factories import Circle, KeyWorkerFactory, TeamFactory, make_plan
+from tests.gunicorn import Browser, landed
 
 pytestmark = pytest.mark.slow
 
@@ -62,3 +63,26 @@ def test_a_refused_account_and_a_refused_handover_change_nothing(db, gunicorn_ur
     assert '<a href="#to_worker_id">' in said and '<a href="#note">' in said
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Handover)) == 0
+
+
+def test_a_save_with_a_date_years_ahead_says_every_problem_at_once(db, gunicorn_url):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    web = Browser(gunicorn_url)
+    web.sign_in(circle.client)
+    url = f"/documents/{doc}/edit"
+    page = web.get(f"{url}?part=goals").read().decode()
+    [form] = [f for f in lxml.html.fromstring(page).forms if f.action.split("?")[0] == url]
+    sent = {**dict(form.form_values()), "goals-0-steps-0-text": "", "goals-0-steps-0-due": "9999-12-31"}  # fmt: skip
+    status, said = _refused(lambda: web.post(url, sent, page))
+    far = "That date is more than 10 years away. Please check the year."
+    assert status == 422 and 'id="error-summary"' in said
+    assert '<a href="#goals-0-steps-0-text">' in said and 'id="goals-0-steps-0-text-error"' in said
+    assert '<a href="#goals-0-steps-0-due">' in said
+    assert f'id="goals-0-steps-0-due-error">{far}</p>' in said
+    assert documents.count_versions(db, doc) == 1
+    # Both put right in the one go: saved.
+    sent |= {"goals-0-steps-0-text": "Ring the council", "goals-0-steps-0-due": "2027-03-01"}
+    where, shown = landed(web.post(url, sent, said))
+    assert where == f"/documents/{doc}" and "Saved as version 2." in shown
+    assert documents.count_versions(db, doc) == 2

@@ -460,6 +460,37 @@ def test_a_step_date_years_ahead_is_refused_beside_its_box_and_named_in_the_summ
     assert documents.count_versions(db, doc) == 1
 
 
+def test_a_date_years_ahead_is_said_with_every_other_problem_in_one_answer(app, db, circle):
+    """Not only once everything else is right: a person fixing one answer learns of the date
+    in the same answer, beside its box and in the summary, in the order of the form."""
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    form = Page(_text(web.get(url, query_string={"part": "goals"}))).form(url)
+    typed = {"goals-0-steps-0-text": "", "goals-0-steps-0-due": "9999-12-31"}
+    refused = web.post(url, data=form.typed({**typed, "change_note": "n" * 1001}))
+    page = _text(refused)
+    far = "That date is more than 10 years away. Please check the year."
+    fill = "Please fill this in."
+    note = "Please keep the note about your change under 1,000 characters."
+    assert refused.status_code == 422
+    assert _field_with_error(page, "goals-0-steps-0-text", fill)
+    assert _field_with_error(page, "goals-0-steps-0-due", far)
+    assert 'id="change_note-error">' + note in page
+    summary = re.findall(r'<li><a href="#([^"]+)">([^<]*)</a></li>', page)
+    assert summary == [
+        ("goals-0-steps-0-text", f"Goals and steps, goal 1, step 1 — {fill}"),
+        ("goals-0-steps-0-due", f"Goals and steps, goal 1, step 1: by when — {far}"),
+        ("change_note", f"change note — {note}"),  # as a refused note alone always said
+    ]
+    assert 'value="9999-12-31"' in page
+    # Checking the wording first says the same, all at once.
+    checked = _text(web.post(url, data={**form.typed(typed), "action": "check"}))
+    assert _field_with_error(checked, "goals-0-steps-0-text", fill)
+    assert _field_with_error(checked, "goals-0-steps-0-due", far)
+    assert documents.count_versions(db, doc) == 1
+
+
 def test_changes_carried_on_from_a_draft_offer_one_spare_row(app, db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     web = login(app.test_client(), circle.client)
