@@ -3,7 +3,16 @@ generated from them (careplan.api.openapi). Unknown fields are refused everywher
 
 from __future__ import annotations
 
-from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    INCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_dump,
+    validate,
+    validates_schema,
+)
 
 from ..domain.api_tokens import SCOPES
 from ..domain.kinds import KIND_LABELS
@@ -15,6 +24,7 @@ from ..domain.numbers import (
     number_problem,
 )
 from ..domain.paging import PAGE_NUMBER
+from ..domain.roles import Role
 from ..domain.signoff import State
 from ..domain.supervision import SORTS, DashState
 
@@ -314,20 +324,85 @@ class Segment(Strict):
     text = fields.String()
 
 
+CHANGE_STATUSES = ("added", "changed", "removed")
+
+
 class Change(Strict):
     key = fields.String()
     label = fields.String()
-    status = fields.String()
+    status = fields.String(
+        validate=validate.OneOf(CHANGE_STATUSES),
+        metadata={
+            "description": "`added`: written where there was nothing; `removed`: taken out, "
+            "nothing left in its place; `changed`: words changed (see `segments`)."
+        },
+    )
     before = fields.String()
     after = fields.String()
     segments = fields.List(fields.Nested(Segment))
+    part = fields.String(
+        metadata={"description": "The section it is in, by its title, e.g. 'Goals and steps'."}
+    )
+
+
+class Person(Strict):
+    """Someone named in a record, as each part of a document's content names who wrote it and
+    who last changed it (`written_by`, `changed_by`)."""
+
+    id = fields.Integer()
+    name = fields.String()
+    role = fields.String(validate=validate.OneOf([r.value for r in Role]))
+
+
+class LastChanged(Strict):
+    version = fields.Integer(metadata={"description": "The version that last changed it."})
+    by = fields.Nested(Person, metadata={"description": "Who made that version."})
+
+
+class ComparedChange(Change):
+    last_changed = fields.Nested(
+        LastChanged,
+        allow_none=True,
+        metadata={
+            "description": "Of the versions after `older` up to `newer`, the last that changed "
+            "this part, and who made it."
+        },
+    )
 
 
 class Comparison(Strict):
-    document_id = fields.Function(lambda c: c.document.id, metadata={"type": "integer"})
+    document_id = fields.Integer()
     older = fields.Nested(VersionInfo)
     newer = fields.Nested(VersionInfo)
-    changes = fields.List(fields.Nested(Change))
+    made_by = fields.List(
+        fields.Nested(Person),
+        metadata={
+            "description": "Everyone who made a version after `older` up to `newer`, each once, "
+            "in the order they first did: not only the newer version's author."
+        },
+    )
+    changes = fields.List(fields.Nested(ComparedChange))
+
+    @pre_dump
+    def _who(self, result, **kwargs):
+        """The service's comparison, each change with who last changed its part."""
+        return {
+            "document_id": result.document.id,
+            "older": result.older,
+            "newer": result.newer,
+            "made_by": result.made_by,
+            "changes": [
+                {
+                    **{name: getattr(c, name) for name in Change._declared_fields},
+                    "last_changed": (
+                        {"version": found[0], "by": found[1]}
+                        if (found := result.changed_in.get(c.key))
+                        else None
+                    ),
+                }
+                for c in result.changes
+            ],
+        }
 
 
 class Finding(Strict):

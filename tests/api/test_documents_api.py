@@ -750,3 +750,55 @@ def test_the_dashboard_lists_a_client_with_no_document_as_its_schema_says(client
     described = spec["DashboardRow"]["properties"]
     assert described["document_id"]["nullable"] and "no_plan" in described["state"]["enum"]
     assert described["client_since"]["format"] == "date"
+
+
+def test_a_comparison_names_everyone_between_and_who_last_changed_each_part(
+    client, db, world, token_for
+):
+    """As the page says it: everyone who made the versions after the older one (not only the
+    newer one's author), per change the version and person that last changed it, and words
+    written where there were none "added", emptied ones "removed"."""
+    kw, you = world.own.key_worker, world.own.client
+    content = documents.open_document(db, actor_for(you), world.own_plan).content
+    content["domains"]["housing"]["own_words"] = ""  # version 3, by the client
+    content["domains"]["money"] = {"own_words": "Rent is paid."}
+    documents.save_version(db, actor_for(you), world.own_plan, 2, content)
+    content = documents.open_document(db, actor_for(kw), world.own_plan).content
+    content["what_matters"]["text"] = "Being heard."  # version 4, by the key worker
+    documents.save_version(db, actor_for(kw), world.own_plan, 3, content)
+
+    url = f"/api/v1/documents/{world.own_plan}/compare"
+    body = client.get(url, query_string={"older": 1, "newer": 4}, headers=bearer(token_for(you)))
+    body = body.get_json()
+    person = {u.id: {"id": u.id, "name": u.display_name, "role": u.role} for u in (kw, you)}
+    # The key worker made versions 2 and 4, the client 3: each named once, first first.
+    assert body["made_by"] == [person[kw.id], person[you.id]]
+    changes = {c["label"]: c for c in body["changes"]}
+    housing = next(c for c in body["changes"] if c["before"] == "I live with my sister for now.")
+    money = next(c for c in body["changes"] if c["after"] == "Rent is paid.")
+    matters = next(c for c in body["changes"] if c["after"] == "Being heard.")
+    assert (housing["status"], housing["after"]) == ("removed", "")
+    assert (money["status"], money["before"]) == ("added", "")
+    assert matters["status"] == "changed"
+    assert housing["last_changed"] == {"version": 3, "by": person[you.id]}
+    assert money["last_changed"] == {"version": 3, "by": person[you.id]}
+    assert matters["last_changed"] == {"version": 4, "by": person[kw.id]}
+    assert {c["part"] for c in changes.values()} == {
+        "My life, in my own words",
+        "What matters to me",
+    }
+    # Two versions next to each other: the newer one's author, as the page says.
+    body = client.get(url, query_string={"older": 3, "newer": 4}, headers=bearer(token_for(you)))
+    body = body.get_json()
+    assert body["made_by"] == [person[kw.id]]
+    assert [c["last_changed"] for c in body["changes"]] == [{"version": 4, "by": person[kw.id]}]
+    # The OpenAPI document describes the new fields.
+    spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert spec["Comparison"]["properties"]["made_by"]["items"] == {
+        "$ref": "#/components/schemas/Person"
+    }
+    change = spec["ComparedChange"]["properties"]
+    assert {"nullable": True, "type": "object"} in change["last_changed"]["anyOf"]
+    assert set(change["status"]["enum"]) == {"added", "changed", "removed"}
+    assert set(spec["Person"]["properties"]) == {"id", "name", "role"}
+    assert set(spec["LastChanged"]["properties"]) == {"version", "by"}
