@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -34,6 +35,7 @@ from .blocks import (
     text_field,
 )
 from .documents import DocumentKind, Field, new_id
+from .local_time import show
 from .nested import SEP
 from .typed_numbers import whole_number_field
 from .writing_direction import closed
@@ -455,7 +457,10 @@ class AgreementKind(DocumentKind):
             else:
                 for n, h in enumerate(value, start=1):
                     decision, to_whom = closed(h["decision"]), closed(h["to_whom"])
-                    text = f"{decision} — handed to {to_whom} until {h['until']}"
+                    # The date in words, as the pages say it: this text is what the PDF
+                    # and "what changed" print.
+                    until = show(h["until"], UTC)
+                    text = f"{decision} — handed to {to_whom} until {until}"
                     out.append(Field(f"{where}:{h['id']}", f"{label} ({n})", text, part))
         t = content.get("terms", {})
         sr = t.get("self_referral", {})

@@ -148,6 +148,6 @@ def test_a_part_written_before_turns_round_only_itself_where_parts_share_a_line(
     part["contacts"] = [{"id": "c", "name": f"Jo{RLO}", "role": "sister", "how_to_contact": "0161"}]
     lines = {f.key: f.text for f in kind.fields(content)}
     assert lines["contingencies.handed_over:h"] == (
-        f"{RLO}My money{PDF} — handed to Jo{RLE}{PDF} until 2027-03-01"
+        f"{RLO}My money{PDF} — handed to Jo{RLE}{PDF} until 1 March 2027"
     )
     assert lines["contingencies.contacts:c"] == f"Jo{RLO}{PDF} · sister · 0161"

@@ -1,0 +1,46 @@
+"""PDFs read back as the person who downloads them reads them (pypdf): what a viewer shows of
+the file itself, every date in words, and no heading left at the foot of a page without what
+it heads."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from careplan.domain.agreement import AgreementKind, parse_template
+from careplan.domain.canonical import content_hash
+from careplan.pdf import render_pdf, sections_from_kind
+
+from .support import page_texts, printable
+
+AGREEMENTS = Path(__file__).resolve().parents[2] / "agreements"
+
+
+def _agreement_kind() -> AgreementKind:
+    name = "smi_self_referral.toml"
+    return AgreementKind(parse_template(name, tomllib.loads((AGREEMENTS / name).read_text())))
+
+
+@pytest.fixture(scope="module")
+def agreement_pdf() -> bytes:
+    kind = _agreement_kind()
+    content = kind.empty_content()
+    content["sections"]["contingencies"]["handed_over"] = [
+        {"id": "h", "decision": "My money", "to_whom": "Jo, my sister", "until": "2027-03-01"}
+    ]
+    content = kind.validate(content)
+    doc = printable(
+        content=content,
+        kind_label="Partnership agreement",
+        sections=sections_from_kind(kind, content, "Sam Taylor", "Alex Morgan"),
+        content_hash=content_hash(content),
+    )
+    return render_pdf(doc)
+
+
+def test_a_decision_handed_over_says_until_when_in_words(agreement_pdf):
+    text = "\n".join(page_texts(agreement_pdf))
+    assert "My money — handed to Jo, my sister until 1 March 2027" in text
+    assert "2027-03-01" not in text
