@@ -13,7 +13,7 @@ from careplan.domain.agreement import AgreementKind, parse_template
 from careplan.domain.canonical import content_hash
 from careplan.pdf import render_pdf, sections_from_kind
 
-from .support import page_texts, printable
+from .support import care_plan_content, page_texts, printable
 
 AGREEMENTS = Path(__file__).resolve().parents[2] / "agreements"
 
@@ -44,3 +44,26 @@ def test_a_decision_handed_over_says_until_when_in_words(agreement_pdf):
     text = "\n".join(page_texts(agreement_pdf))
     assert "My money — handed to Jo, my sister until 1 March 2027" in text
     assert "2027-03-01" not in text
+
+
+def test_a_care_team_member_s_name_stays_on_the_page_with_what_they_do():
+    # Members of different lengths, so some page ends after one member's name: that name
+    # must move over with what it heads, not stay behind at the foot of a page alone.
+    team = [
+        {
+            "name": f"Member {n}",
+            "role": "GP",
+            "what_they_do": "Sees me every month. " * (1 + n % 4),
+            "may_see": "Goals and steps." + " Letters." * (n % 3),
+        }
+        for n in range(1, 21)
+    ]
+    pages = page_texts(render_pdf(printable(content=care_plan_content(care_team=team))))
+    seen = 0
+    for text in pages:
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("Member ") and line.endswith(", GP"):
+                seen += 1
+                assert lines[i + 1] == "What they do", (line, text)
+    assert seen == 20
