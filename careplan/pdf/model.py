@@ -119,6 +119,9 @@ class PrintableDocument:
     service_name: str = ""
     service_contact: str = ""
     time_zone: str = DEFAULT_TIME_ZONE  # dates and times are printed in this zone
+    # The client's key worker for this version (who signed it, else the current one): the
+    # file's author with the client, as a PDF viewer's document properties show it.
+    key_worker_name: str = ""
 
     def __post_init__(self) -> None:
         if not self.kind_label.strip():
@@ -158,6 +161,12 @@ class PrintableDocument:
     def title(self) -> str:
         """'Care plan – 22 November 2026': the kind and the date, nothing about the service."""
         return document_title(self.kind_label, self.version_number, self.agreed_on, self.draft)
+
+    @property
+    def author(self) -> str:
+        """'Sam Taylor and Alex Morgan': the two who write it together, the client first."""
+        names = [n for n in (self.client_name.strip(), self.key_worker_name.strip()) if n]
+        return " and ".join(names)
 
     @property
     def cover_title(self) -> str:

@@ -129,6 +129,7 @@ def _printable(
         service_name=settings.service_name,
         service_contact=settings.service_contact,
         time_zone=settings.time_zone,
+        key_worker_name=worker.display_name if worker else "",
     )
 
 

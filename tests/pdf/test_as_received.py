@@ -5,9 +5,11 @@ it heads."""
 from __future__ import annotations
 
 import tomllib
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from careplan.domain.agreement import AgreementKind, parse_template
 from careplan.domain.canonical import content_hash
@@ -67,3 +69,9 @@ def test_a_care_team_member_s_name_stays_on_the_page_with_what_they_do():
                 seen += 1
                 assert lines[i + 1] == "What they do", (line, text)
     assert seen == 20
+
+
+def test_the_file_names_the_client_and_key_worker_as_its_authors():
+    meta = PdfReader(BytesIO(render_pdf(printable(key_worker_name="Alex Morgan")))).metadata
+    assert meta.author == "Sam Taylor and Alex Morgan"
+    assert meta.title == "Care plan – 22 November 2026"

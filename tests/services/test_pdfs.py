@@ -358,3 +358,20 @@ def test_a_render_that_outlives_its_lease_does_not_replace_the_pdf_on_record(db,
     assert (row.status, row.file_name, row.error) == ("ready", handed_out.path.name, "")
     assert pdfs.verify_file(db, settings, kept).genuine
     assert sorted(p.name for p in settings.storage.glob(f"{doc}-v2-*.pdf")) == [row.file_name]
+
+
+def test_the_sealed_and_the_draft_pdf_name_the_client_and_key_worker_as_authors(
+    db, agreed, settings
+):
+    # A PDF viewer's document properties show the author: the two who wrote it together.
+    circle, doc = agreed
+    client = actor_for(circle.client)
+    authors = f"{circle.client.display_name} and {circle.key_worker.display_name}"
+    pdfs.run_pending(db, settings)
+    sealed = pdfs.sealed_pdf(db, client, doc, 2, settings).path.read_bytes()
+    draft, _ = pdfs.draft_pdf(db, client, doc, 1, settings)
+    for data in (sealed, draft):
+        meta = PdfReader(io.BytesIO(data)).metadata
+        assert meta.author == authors
+        assert meta.title.startswith("Care plan – ")
+    assert pdfs.verify_file(db, settings, sealed).genuine
