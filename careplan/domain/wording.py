@@ -204,6 +204,18 @@ def possessive(name: str) -> str:
     return f"{name}'s"
 
 
+# The link back to someone's own changes not saved yet (their draft), wherever it is offered.
+CARRY_ON = "Carry on with your changes"
+
+
+def unsaved(last_typed: str, what: str = "") -> str:
+    """Someone's own changes not saved yet, as every list says it: "Your changes to Alex's
+    care plan are not saved yet (you last typed on 3 December 2026, 14:05)." `what` is left
+    out where the document is named beside it (a plan's card)."""
+    to = f" to {what}" if what else ""
+    return f"Your changes{to} are not saved yet (you last typed on {last_typed})."
+
+
 def comment_notice(
     author: str,
     author_role: Role,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked, plain_rows
 from ..db.models import AuditEvent, CaseloadLink, Document, EditDraft, User, Version, utcnow
-from ..domain.access import Access
+from ..domain.access import Access, unsaved_to_offer
 from ..domain.account_rules import called, introduce
 from ..domain.agreement import EmptyPart, empty_key_parts
 from ..domain.attention import DocumentFacts, card_state
@@ -328,11 +328,8 @@ def _open(s: Session, actor: Actor, document_id: int) -> _Opened:
     access = require_read(s, actor, doc.client_id)
     # A draft left by someone who may no longer edit (a handover since) is not offered back:
     # the edit page would refuse them.
-    unsaved = (
-        UnsavedChanges(draft_saved_at, draft_base)
-        if draft_saved_at is not None and access.edit
-        else None
-    )
+    offered = unsaved_to_offer(access, draft_saved_at)
+    unsaved = UnsavedChanges(offered, draft_base) if offered is not None else None
     return _Opened(doc, access, name, called(name, preferred_name), unsaved)
 
 
@@ -421,6 +418,8 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
         summaries = []
         name = called(client.display_name, client.preferred_name)
         for d, unsaved_at, *facts in rows:
+            # As on the document's page: not offered to someone who may no longer edit.
+            offered = unsaved_to_offer(access, unsaved_at)
             card = attention.facts_of(d, name, worker_id, worker, *facts)
             summaries.append(
                 DocumentSummary(
@@ -433,8 +432,7 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
                     card_state(card, actor.id, zone),
                     d.next_review_on,
                     card,
-                    # As on the document's page: not offered to someone who may no longer edit.
-                    unsaved_at if access.edit else None,
+                    offered,
                 )
             )
         records = ClientRecords(

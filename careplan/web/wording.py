@@ -105,6 +105,9 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["person"] = person
     app.jinja_env.globals["waiting"] = waiting
     app.jinja_env.globals["both"] = both
+    # Someone's own unsaved changes, as every page that offers them back says it.
+    app.jinja_env.globals["unsaved_words"] = wording.unsaved
+    app.jinja_env.globals["carry_on"] = wording.CARRY_ON
     app.jinja_env.filters["sentence"] = wording.sentence
     app.jinja_env.filters["closed"] = wording.closed
     app.jinja_env.filters["everyone"] = wording.everyone
