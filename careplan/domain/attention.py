@@ -12,6 +12,8 @@ Plain facts in, plain words out; `today` is passed in. What counts:
   worker or supervisor sees whom to respond to (the service chooses which alerts reach them);
 - a handover: the client whose key worker is changing, the incoming key worker, and the
   supervisor of the team it happens in;
+- one's own changes to a document not saved yet (one's draft), while one may still edit it
+  (access.unsaved_to_offer decides, before the facts come here), the latest typed first;
 - unread messages.
 """
 
@@ -25,7 +27,7 @@ from enum import StrEnum
 from .local_time import show
 from .roles import Role
 from .supervision import DUE_SOON_DAYS
-from .wording import possessive
+from .wording import CARRY_ON, possessive, unsaved
 
 
 class Kind(StrEnum):
@@ -34,6 +36,8 @@ class Kind(StrEnum):
     HANDOVER = "handover"
     SIGNATURE = "signature"
     REVIEW = "review"
+    # After everything someone else waits on: one's own words, kept until one comes back.
+    UNSAVED = "unsaved"
     MESSAGES = "messages"
 
 
@@ -47,6 +51,7 @@ class Place(StrEnum):
     HANDOVER = "handover"  # the handover on the client's records
     MESSAGES = "messages"
     OVERDUE_REVIEWS = "overdue_reviews"  # the supervisors' dashboard, overdue only
+    CARRY_ON = "carry_on"  # the edit page, with one's unsaved changes put back
 
 
 _ORDER = list(Kind)
@@ -69,6 +74,8 @@ class DocumentFacts:
     crisis_until: date | None = None  # a crisis plan in effect on this agreement, until
     agreed_at: datetime | None = None
     head_saved_by: int | None = None  # who saved the latest version
+    # When the reader last typed changes to it they have not saved, if offered back to them.
+    unsaved_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -113,9 +120,13 @@ def _days(n: int) -> str:
     return "1 day" if n == 1 else f"{n} days"
 
 
-def _title(d: DocumentFacts, own: bool) -> str:
+def whose_document(title: str, client_name: str, own: bool) -> str:
     """“your care plan” for the client, “Alex's care plan” for anyone else."""
-    return f"{'your' if own else possessive(d.client_name)} {d.title.lower()}"
+    return f"{'your' if own else possessive(client_name)} {title.lower()}"
+
+
+def _title(d: DocumentFacts, own: bool) -> str:
+    return whose_document(d.title, d.client_name, own)
 
 
 def waiting_for_signature(d: DocumentFacts, role: Role, actor_id: int) -> bool:
@@ -230,6 +241,12 @@ def needs_you_now(
             add(
                 (d.next_review_on,),
                 Item(Kind.REVIEW, text, Place.REVIEW, d.document_id, urgent=overdue),
+            )
+        if d.unsaved_at is not None:
+            text = f"{unsaved(_time(d.unsaved_at, zone), _title(d, own))} {CARRY_ON}."
+            add(
+                (-d.unsaved_at.timestamp(), d.document_id),
+                Item(Kind.UNSAVED, text, Place.CARRY_ON, d.document_id),
             )
     if overdue_reviews:
         text = (

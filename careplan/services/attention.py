@@ -2,7 +2,8 @@
 
 However many clients a caseload holds, the facts cost a fixed number of statements: the crisis
 alerts (careplan.services.crisis_alerts) and one query over the people this person may see,
-each joined to the documents that wait for something and to a pending handover."""
+each joined to the documents that wait for something (the person's own unsaved changes among
+them) and to a pending handover."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from ..db.models import (
     CaseloadLink,
     ContingencyActivation,
     Document,
+    EditDraft,
     Handover,
     PdfRender,
     SignatureRecord,
     User,
     Version,
 )
+from ..domain.access import access_to_client, as_listed, unsaved_to_offer
 from ..domain.account_rules import called
 from ..domain.attention import AlertFacts, DocumentFacts, HandoverFacts, Item, needs_you_now
 from ..domain.local_time import service_day
@@ -105,6 +108,7 @@ def facts_of(
     crisis_until,
     agreed_at,
     head_saved_by,
+    unsaved_at: datetime | None = None,
 ) -> DocumentFacts:
     return DocumentFacts(
         doc.id,
@@ -122,6 +126,7 @@ def facts_of(
         crisis_until,
         agreed_at,
         head_saved_by,
+        unsaved_at,
     )
 
 
@@ -138,6 +143,11 @@ def _waiting_documents(role: Role, worker):
     if role not in (Role.CLIENT, Role.KEY_WORKER):
         return false()
     waiting = or_(
+        # The person's own draft of it (whether they may still edit is decided with the rest,
+        # access.unsaved_to_offer): the one thing here that waits for nobody else.
+        exists()
+        .where(EditDraft.document_id == Document.id, EditDraft.user_id == PERSON)
+        .correlate_except(EditDraft),  # the draft joined below is the same one
         Document.signoff_state.in_(("awaiting_signature", "draft")),
         Document.next_review_on <= _SOON,
         exists().where(
@@ -217,10 +227,13 @@ def home(
     with db.read() as s:
         for row in s.execute(_home_query(actor.role), values):
             cid, full_name, preferred, wid, wname, doc, *facts = row[:11]
-            to_id, since, from_name, to_name = row[11:]
+            to_id, since, from_name, to_name, draft_saved_at = row[11:]
             name = called(full_name, preferred)  # the lines speak of the client as pages do
             if doc is not None:
-                documents.append(facts_of(doc, name, wid, wname, *facts))
+                # As on the document's page: offered back only while they may edit it.
+                access = access_to_client(actor.role, as_listed(actor.role, actor.id, cid, wid))
+                unsaved_at = unsaved_to_offer(access, draft_saved_at)
+                documents.append(facts_of(doc, name, wid, wname, *facts, unsaved_at))
             if to_id is not None and cid not in handovers:
                 handovers[cid] = HandoverFacts(
                     cid, name, from_name or "nobody", to_name or "", to_id, since
@@ -261,6 +274,7 @@ def _home_query(role: Role) -> Select:
             Handover.created_at,
             from_worker.c.display_name,
             to_worker.c.display_name,
+            EditDraft.saved_at,  # the person's own draft of the document (one at most)
         )
         .select_from(clients)
         .outerjoin(
@@ -271,6 +285,9 @@ def _home_query(role: Role) -> Select:
         .outerjoin(
             Document,
             and_(Document.client_id == clients.c.id, _waiting_documents(role, worker)),
+        )
+        .outerjoin(
+            EditDraft, and_(EditDraft.document_id == Document.id, EditDraft.user_id == PERSON)
         )
         .outerjoin(
             Handover,

@@ -420,7 +420,7 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
         for d, unsaved_at, *facts in rows:
             # As on the document's page: not offered to someone who may no longer edit.
             offered = unsaved_to_offer(access, unsaved_at)
-            card = attention.facts_of(d, name, worker_id, worker, *facts)
+            card = attention.facts_of(d, name, worker_id, worker, *facts, unsaved_at=offered)
             summaries.append(
                 DocumentSummary(
                     d.id,

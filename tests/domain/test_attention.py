@@ -10,6 +10,7 @@ from careplan.domain.attention import (
     DocumentFacts,
     HandoverFacts,
     Kind,
+    Place,
     card_state,
     needs_you_now,
     waiting_for_signature,
@@ -150,3 +151,56 @@ def test_times_and_days_are_the_service_s_local_ones():
     agreed = doc(agreed_at=datetime(2026, 5, 31, 23, 30))  # stored naive, in UTC
     assert card_state(agreed, CLIENT, london) == "Agreed on 1 June 2026."
     assert card_state(agreed, CLIENT) == "Agreed on 31 May 2026."
+
+
+def test_ones_own_unsaved_changes_are_a_line_that_links_to_carry_on():
+    typed = datetime(2026, 3, 9, 14, 5)  # stored naive, in UTC
+    [mine] = needs_you_now(Role.CLIENT, CLIENT, TODAY, [doc(unsaved_at=typed)])
+    assert (mine.kind, mine.place, mine.document_id) == (Kind.UNSAVED, Place.CARRY_ON, 7)
+    assert mine.text == (
+        "Your changes to your care plan are not saved yet (you last typed on 9 March 2026, "
+        "14:05). Carry on with your changes."
+    )
+    assert not mine.urgent
+    [theirs] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [doc(unsaved_at=typed)])
+    assert theirs.text.startswith("Your changes to Chris's care plan are not saved yet (")
+    # A worker who does not hold the client now is offered nothing (the services offer it
+    # only while one may edit: careplan.domain.access.unsaved_to_offer).
+    assert needs_you_now(Role.KEY_WORKER, OTHER, TODAY, [doc(unsaved_at=typed)]) == []
+
+
+def test_unsaved_changes_come_after_what_others_wait_on_the_latest_typed_first():
+    at = datetime(2026, 3, 10, 12)
+    earlier, later = at - timedelta(days=3), at - timedelta(hours=1)
+    items = needs_you_now(
+        Role.KEY_WORKER,
+        WORKER,
+        TODAY,
+        [
+            doc(document_id=1, unsaved_at=earlier),
+            doc(document_id=2, unsaved_at=later, next_review_on=TODAY - timedelta(days=1)),
+            doc(document_id=3, signoff_state="awaiting_signature", worker_signed_head=False),
+        ],
+        [HandoverFacts(5, "Dee", "Lee", "Kim", WORKER, at)],
+        unread_messages=1,
+    )
+    assert [(i.kind, i.document_id) for i in items] == [
+        (Kind.HANDOVER, None),
+        (Kind.SIGNATURE, 3),
+        (Kind.REVIEW, 2),
+        (Kind.UNSAVED, 2),
+        (Kind.UNSAVED, 1),
+        (Kind.MESSAGES, None),
+    ]
+
+
+def test_unsaved_changes_are_told_in_the_service_s_local_time():
+    typed = datetime(2026, 5, 31, 23, 30, tzinfo=UTC)
+    [line] = needs_you_now(
+        Role.CLIENT,
+        CLIENT,
+        date(2026, 6, 1),
+        [doc(unsaved_at=typed, next_review_on=None)],
+        zone=ZoneInfo("Europe/London"),
+    )
+    assert "(you last typed on 1 June 2026, 00:30)" in line.text

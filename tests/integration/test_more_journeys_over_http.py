@@ -813,6 +813,8 @@ def test_a_draft_is_kept_carried_on_with_and_thrown_away_over_http(db, gunicorn_
     path, page = landed(client.get("/"))
     assert path == f"/clients/{circle.client.id}" and "Your changes are not saved yet" in page
     assert f'href="{edit}?draft=restore">Carry on with your changes' in page
+    # And under "What needs you now" at the top of it.
+    assert f'<a href="{edit}?draft=restore">Your changes to your care plan are not saved' in page
     # Opening Edit, the client is offered it, carries on with it and saves it as version 2.
     page = client.get(edit).read().decode()
     assert "You have changes that were not saved yet" in page

@@ -10,7 +10,7 @@ import pytest
 from careplan.db.models import User, utcnow
 from careplan.domain.attention import Kind, Place
 from careplan.domain.local_time import service_day
-from careplan.services import attention, contingencies, documents, handovers, signoff
+from careplan.services import attention, contingencies, documents, drafts, handovers, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.crisis_alerts import AlertSettings
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_agreement, make_plan
@@ -198,3 +198,32 @@ def test_staff_read_of_the_client_by_the_name_they_go_by(db, circle):
     assert card.state == "Version 1 is waiting for a signature: Al's."
     said = " ".join([*texts, *(d.state for d in records.documents)])
     assert circle.client.display_name not in said
+
+
+def test_ones_own_unsaved_changes_wait_for_one_alone_until_saved(db, circle):
+    """On a document waiting for nobody (agreed, its review far off): a line for whoever left
+    the draft, linking to carry on; never for anyone else."""
+    worker_doc = make_plan(circle.key_worker, circle.client)
+    client_doc = make_plan(circle.key_worker, circle.client)
+    for doc in (worker_doc, client_doc):
+        agree(db, circle, doc)
+    assert all(needs(db, who) == [] for who in (circle.client, circle.key_worker))
+    worker = actor_for(circle.key_worker)
+    drafts.keep(db, worker, worker_doc, 1, "", [("what_matters-text", "x")])
+    drafts.keep(db, actor_for(circle.client), client_doc, 1, "", [("what_matters-text", "y")])
+    [item] = needs(db, circle.key_worker)
+    assert (item.kind, item.place, item.document_id) == (Kind.UNSAVED, Place.CARRY_ON, worker_doc)
+    assert item.text.startswith(
+        f"Your changes to {circle.client.display_name}'s care plan are not saved yet (you last "
+        "typed on "
+    )
+    [item] = needs(db, circle.client)
+    assert (item.kind, item.place, item.document_id) == (Kind.UNSAVED, Place.CARRY_ON, client_doc)
+    assert item.text.startswith("Your changes to your care plan are not saved yet (")
+    for who in (circle.supervisor, circle.advocate):
+        assert needs(db, who) == [], who.role
+    # Saved as a version, it is no longer unsaved (the version now waits for the client).
+    content = documents.open_document(db, worker, worker_doc).content
+    content["what_matters"] = {"text": "saved now"}
+    documents.save_version(db, worker, worker_doc, 1, content)
+    assert Kind.UNSAVED not in kinds(needs(db, circle.key_worker))

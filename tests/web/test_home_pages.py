@@ -141,6 +141,7 @@ def test_each_kind_of_line_links_to_where_it_is_dealt_with(app):
         Place.HANDOVER: "/clients/9#handover",
         Place.MESSAGES: "/me/notifications",
         Place.OVERDUE_REVIEWS: "/supervision?state=overdue",
+        Place.CARRY_ON: "/documents/5/edit?draft=restore",
     }
     assert set(expected) == set(Place)
     with app.test_request_context():

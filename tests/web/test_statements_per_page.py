@@ -242,7 +242,9 @@ def test_unsaved_changes_waiting_cost_the_clients_start_page_nothing_more(app, d
         drafts.keep(db, actor_for(circle.client), doc, 1, "", [("what_matters-text", "x")])
     client = login(app.test_client(), circle.client)
     check(cost_of(db, client, f"/clients/{circle.client.id}"), CLIENT_HOME)
-    assert client.get(f"/clients/{circle.client.id}").get_data(True).count("not saved yet") == 2
+    html = client.get(f"/clients/{circle.client.id}").get_data(True)
+    # Each said twice: on the plan's card, and as a line of "What needs you now".
+    assert html.count("not saved yet") == 4 and html.count("?draft=restore") == 4
 
 
 def test_the_content_of_the_counted_pages_is_what_it_was(app, db):
