@@ -1,22 +1,35 @@
 """The list of people a worker, supervisor or advocate looks after: names, dates and how
-their documents stand (the next review, how many wait for a signature), no content."""
+their documents stand (the next review, how many wait for a signature), no content. On the
+start page, each row also says which of the client's documents the reader has changes to that
+they have not saved (their own drafts), while they may still edit them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache
 
 from sqlalchemy import case, func, select
 
 from ..db.engine import Database
-from ..db.models import CaseloadLink, Document, User
-from ..domain.account_rules import introduce
+from ..db.models import CaseloadLink, Document, EditDraft, User
+from ..domain.access import access_to_client, as_listed, unsaved_to_offer
+from ..domain.account_rules import called, introduce
+from ..domain.attention import whose_document
 from ..domain.paging import Paged, Window
 from ..domain.roles import Role
 from .access import PERSON, clients_visible_to
 from .actor import Actor
 from .paging import page_of
+
+
+@dataclass(frozen=True)
+class Unsaved:
+    """The reader's own changes to one of the client's documents, not saved yet."""
+
+    document_id: int
+    what: str  # "Alex's care plan"
+    saved_at: datetime  # when they last typed
 
 
 @dataclass(frozen=True)
@@ -32,12 +45,28 @@ class PersonRow:
     # signed, as each document's own card counts them ("waiting for signatures").
     unsigned: int = 0
     key_worker_id: int | None = None  # so the list says "you" to the key worker themselves
+    # On the start page: the reader's own drafts of the client's documents, latest typed first.
+    unsaved: tuple[Unsaved, ...] = ()
 
 
 def people_for(db: Database, actor: Actor) -> list[PersonRow]:
-    """Everyone on this person's caseload or teams, by name (their start page)."""
+    """Everyone on this person's caseload or teams, by name (their start page), each with
+    the reader's own unsaved changes to their documents: in the same query, a row more for a
+    client only where the reader has more than one draft of theirs."""
+    rows: dict[int, PersonRow] = {}
+    unsaved: dict[int, list[Unsaved]] = {}
     with db.read() as s:
-        return [_person(*row) for row in s.execute(_people(actor.role), {PERSON.key: actor.id})]
+        for *person, draft_of, title, saved_at in s.execute(
+            _people(actor.role, drafts=True), {PERSON.key: actor.id}
+        ):
+            row = rows.get(person[0]) or rows.setdefault(person[0], _person(*person))
+            # As on the document's page: offered back only while they may edit it.
+            listed = as_listed(actor.role, actor.id, row.client_id, row.key_worker_id)
+            offered = unsaved_to_offer(access_to_client(actor.role, listed), saved_at)
+            if offered is not None:
+                what = whose_document(title, called(person[1], person[2]), own=False)
+                unsaved.setdefault(row.client_id, []).append(Unsaved(draft_of, what, offered))
+    return [replace(row, unsaved=tuple(unsaved.get(cid, ()))) for cid, row in rows.items()]
 
 
 def people_page(db: Database, actor: Actor, window: Window) -> Paged[PersonRow]:
@@ -50,9 +79,10 @@ _UNSIGNED = ("draft", "awaiting_signature")
 
 
 @cache
-def _people(role: Role):
+def _people(role: Role, drafts: bool = False):
     """Built once per role, the person a bound parameter: building it took longer than
-    running it."""
+    running it. `drafts`: with the person's own drafts of each client's documents (their
+    document, title and when last typed; none: nulls), one row per draft."""
     clients = clients_visible_to(role, PERSON).subquery()
     worker = User.__table__.alias("worker")
     docs = (
@@ -69,7 +99,7 @@ def _people(role: Role):
         .group_by(Document.client_id)
         .subquery()
     )
-    return (
+    query = (
         select(
             clients.c.id,
             clients.c.display_name,
@@ -89,6 +119,20 @@ def _people(role: Role):
         .outerjoin(worker, worker.c.id == CaseloadLink.key_worker_id)
         .outerjoin(docs, docs.c.client_id == clients.c.id)
         .order_by(clients.c.display_name, clients.c.id)
+    )
+    if not drafts:
+        return query
+    # One per person and document, seen only by its author.
+    mine = (
+        select(EditDraft.document_id, EditDraft.saved_at, Document.client_id, Document.title)
+        .join(Document, Document.id == EditDraft.document_id)
+        .where(EditDraft.user_id == PERSON)
+        .subquery()
+    )
+    return (
+        query.add_columns(mine.c.document_id, mine.c.title, mine.c.saved_at)
+        .outerjoin(mine, mine.c.client_id == clients.c.id)
+        .order_by(mine.c.saved_at.desc(), mine.c.document_id)
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from careplan.services import documents, signoff
+from careplan.services import documents, drafts, signoff
 from careplan.services.accounts import actor_for
 from tests import factories
 
@@ -66,7 +66,9 @@ def plan(db):
     return client, worker, doc_id
 
 
-def test_pages_fit_a_phone_and_every_control_is_labelled(live_server, new_phone, plan, screenshots):
+def test_pages_fit_a_phone_and_every_control_is_labelled(
+    live_server, new_phone, plan, screenshots, db
+):
     client, worker, doc_id = plan
     page = new_phone()
     page.goto(f"{live_server}/login")
@@ -99,11 +101,15 @@ def test_pages_fit_a_phone_and_every_control_is_labelled(live_server, new_phone,
             page.screenshot(path=screenshots / f"{file_name}-full.png", full_page=True)
 
     # The key worker's lists are tables, which must fold up on a phone too; and the
-    # partnership agreement form is the longest form there is.
+    # partnership agreement form is the longest form there is. Kim left changes unsaved:
+    # their row and "What needs you now" name the plan by Alex's long preferred name.
+    drafts.keep(db, actor_for(worker), doc_id, 2, "", [("x", LONG_WORD)])
     kim = new_phone()
     sign_in(kim, live_server, worker)
+    expect(kim.locator("table.list .unsaved")).to_contain_text("not saved yet")
     check_phone_page(kim, "caseload")
     kim.screenshot(path=screenshots / "caseload.png")
+    kim.screenshot(path=screenshots / "caseload-full.png", full_page=True)
     # The caseload introduces the client: "<name>, known as <preferred name>".
     kim.get_by_role("link", name=f"{client.display_name}, known as").click()
     check_phone_page(kim, "client records")

@@ -841,6 +841,44 @@ def test_a_draft_is_kept_carried_on_with_and_thrown_away_over_http(db, gunicorn_
         assert s.scalar(sa.select(Document.head_number).where(Document.id == doc)) == 2
 
 
+def test_a_key_worker_finds_their_unsaved_changes_on_their_caseload_over_http(db, gunicorn_url):
+    """Interrupted while typing into a client's plan: the words the edit page's script sent
+    are named on the worker's start page, in the client's row and under "What needs you now",
+    with a link to carry on; the client, signed in beside, is not shown them."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    worker, client = Browser(gunicorn_url), Browser(gunicorn_url)
+    worker.sign_in(circle.key_worker)
+    client.sign_in(circle.client)
+    edit = f"/documents/{doc}/edit"
+    page = worker.get(edit).read().decode()
+    form = dict(DocumentForm(page).fields)
+    form["what_matters-text"] = "Half a sentence"
+    with worker.post(f"/documents/{doc}/draft", form, page) as kept:
+        assert kept.status == 200 and b'"kept_at"' in kept.read()
+
+    path, page = landed(worker.get("/"))
+    assert path == "/"
+    name = f"{circle.client.display_name}&#39;s care plan"
+    needs = re.search(r'<section aria-labelledby="h-needs-you".*?</section>', page, re.S)[0]
+    assert f'<a href="{edit}?draft=restore">Your changes to {name} are not saved yet' in needs
+    row = re.search(
+        rf'<td data-label="Name"><a href="/clients/{circle.client.id}">.*?</tr>', page, re.S
+    )[0]
+    assert f"Your changes to {name} are not saved yet (you last typed on " in row
+    assert f'<a href="{edit}?draft=restore">Carry on with your changes' in row
+    path, page = landed(client.get("/"))
+    assert path == f"/clients/{circle.client.id}" and "not saved yet" not in page
+    assert "draft=restore" not in page
+    # Following the link, the worker has their words back; saved, the marks are gone.
+    page = worker.get(f"{edit}?draft=restore").read().decode()
+    assert "Half a sentence</textarea>" in page
+    path, page = landed(worker.post(edit, dict(DocumentForm(page).fields), page))
+    assert path == f"/documents/{doc}" and "Saved as version 2." in page
+    path, page = landed(worker.get("/"))
+    assert "not saved yet" not in page and "draft=restore" not in page
+
+
 def test_a_refused_save_keeps_the_words_and_a_form_too_large_is_answered_over_http(
     db, gunicorn_url
 ):

@@ -3,18 +3,24 @@ section leaves the rest alone; checking the wording saves nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from threading import Barrier, Thread
+from unittest.mock import ANY
 
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import EditDraft, Version
+from careplan.db.models import EditDraft, Version, utcnow
+from careplan.domain.attention import Kind
 from careplan.domain.errors import ContentInvalid
-from careplan.services import documents, drafts
+from careplan.domain.paging import Window
+from careplan.services import attention, caseloads, documents, drafts, handovers
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Conflict, NotFound, ReadOnly
 from tests.domain.test_language import TERMS
-from tests.factories import Circle, make_plan
+from tests.factories import Circle, KeyWorkerFactory, make_agreement, make_plan
+
+T0 = datetime(2026, 12, 3, 14, 5, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -144,3 +150,64 @@ def test_checking_the_wording_suggests_and_saves_nothing(db, circle):
     assert _count(db, Version) == versions
     with pytest.raises(ReadOnly):
         documents.check_wording(db, actor_for(circle.supervisor), doc, 1, {}, TERMS)
+
+
+def _unsaved_on_caseload(db, user) -> dict[int, list[tuple[int, str]]]:
+    return {
+        row.client_id: [(u.document_id, u.what) for u in row.unsaved]
+        for row in caseloads.people_for(db, actor_for(user))
+    }
+
+
+def test_each_caseload_row_lists_only_the_readers_own_drafts_of_the_clients_documents(db, circle):
+    plan = make_plan(circle.key_worker, circle.client)
+    agreement = make_agreement(circle.key_worker, circle.client)
+    theirs = make_plan(circle.key_worker, circle.client)
+    other = Circle()  # another worker's client, with that worker's draft
+    elsewhere = make_plan(other.key_worker, other.client)
+    worker = actor_for(circle.key_worker)
+    drafts.keep(db, worker, plan, 1, "", [("what_matters-text", "x")], now=T0)
+    drafts.keep(db, worker, agreement, 1, "", [("x", "y")], now=T0 + timedelta(minutes=5))
+    drafts.keep(db, actor_for(circle.client), theirs, 1, "", [("what_matters-text", "mine")])
+    drafts.keep(db, actor_for(other.key_worker), elsewhere, 1, "", [("what_matters-text", "z")])
+    name = circle.client.display_name
+    # The latest typed first; the client's own draft is not the worker's to see.
+    assert _unsaved_on_caseload(db, circle.key_worker) == {
+        circle.client.id: [
+            (agreement, f"{name}'s partnership agreement (with self-referral admission)"),
+            (plan, f"{name}'s care plan"),
+        ]
+    }
+    [row] = caseloads.people_for(db, worker)
+    assert [u.saved_at for u in row.unsaved] == [T0 + timedelta(minutes=5), T0]
+    assert row.documents == 3 and row.unsigned == 3  # the counts are not multiplied
+    # Nobody else reading the list sees anyone's draft.
+    for reader in (circle.supervisor, circle.advocate):
+        assert _unsaved_on_caseload(db, reader) == {circle.client.id: []}
+    assert _unsaved_on_caseload(db, other.key_worker) == {other.client.id: [(elsewhere, ANY)]}
+    # The paged list (the API's) is the same list, one row per client, without drafts.
+    page = caseloads.people_page(db, worker, Window(1, 10))
+    assert page.total == 1 and [r.unsaved for r in page.items] == [()]
+
+
+def test_a_draft_left_before_a_handover_is_not_offered_while_the_client_comes_back(db, circle):
+    """Handed back to a worker who left a draft: being handed over to them, they may read the
+    client's documents but not change them yet, so the draft is not offered (as on the
+    document's page), on the caseload or on "What needs you now"."""
+    plan = make_plan(circle.key_worker, circle.client)
+    first = actor_for(circle.key_worker)
+    drafts.keep(db, first, plan, 1, "", [("what_matters-text", "x")])
+    second = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, first, circle.client.id, second.id, "Over to you")
+    handovers.acknowledge(db, actor_for(second), circle.client.id)
+    assert _unsaved_on_caseload(db, circle.key_worker) == {}  # not theirs at all
+    handovers.start(db, actor_for(second), circle.client.id, circle.key_worker.id, "Back")
+    assert _unsaved_on_caseload(db, circle.key_worker) == {circle.client.id: []}
+    assert documents.document_screen(db, first, plan).page.unsaved is None
+    home = attention.home(db, first, utcnow())
+    assert [i.kind for i in home.items] == [Kind.HANDOVER]
+    handovers.acknowledge(db, first, circle.client.id)  # theirs again: offered again
+    assert _unsaved_on_caseload(db, circle.key_worker) == {circle.client.id: [(plan, ANY)]}
+    assert documents.document_screen(db, first, plan).page.unsaved is not None
+    [item] = attention.home(db, first, utcnow()).items
+    assert (item.kind, item.document_id) == (Kind.UNSAVED, plan)

@@ -239,3 +239,43 @@ def test_a_browser_asking_for_favicon_ico_is_sent_to_the_icon(app, db):
     icon = browser.get(asked.headers["Location"])
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     icon.close()
+
+
+def _row(html: str, client_id: int) -> str:
+    found = re.search(
+        rf'<tr>\s*<td data-label="Name"><a href="/clients/{client_id}">.*?</tr>', html, re.S
+    )
+    assert found, html
+    return found.group(0)
+
+
+def test_the_caseload_and_what_needs_you_name_the_workers_own_unsaved_changes(app, db):
+    circle = Circle()
+    mine, theirs = (make_plan(circle.key_worker, circle.client) for _ in range(2))
+    other = Circle(team=circle.team)  # a colleague's client, with the colleague's draft
+    elsewhere = make_plan(other.key_worker, other.client)
+    drafts.keep(db, actor_for(circle.key_worker), mine, 1, "", [("what_matters-text", "x")])
+    drafts.keep(db, actor_for(circle.client), theirs, 1, "", [("what_matters-text", "y")])
+    drafts.keep(db, actor_for(other.key_worker), elsewhere, 1, "", [("what_matters-text", "z")])
+    name = circle.client.display_name
+    html = page(app, circle.key_worker)
+    carry_on = f'href="/documents/{mine}/edit?draft=restore">Carry on with your changes'
+    row = _row(html, circle.client.id)
+    assert f"Your changes to {name}&#39;s care plan are not saved yet (you last typed on " in row
+    assert carry_on + f'<span class="visually-hidden"> to {name}&#39;s care plan</span>' in row
+    assert row.count("not saved yet") == 1  # not the client's own draft
+    part = section(html)
+    assert f"{carry_on.split('>')[0]}>Your changes to {name}&#39;s care plan are not saved" in part
+    assert part.count("not saved yet") == 1
+    assert f"/documents/{theirs}/edit" not in html and f"/documents/{elsewhere}/" not in html
+    # The client is offered their own, never the worker's.
+    html = page(app, circle.client)
+    assert f'href="/documents/{theirs}/edit?draft=restore">Your changes to your care plan' in html
+    assert f"/documents/{mine}/edit" not in html
+    # Nobody else sees anyone's: the colleague, the supervisor of both, the advocate.
+    html = page(app, other.key_worker)
+    assert html.count("not saved yet") == 2  # their own, in their row and in the list
+    assert f"/documents/{mine}/edit" not in html and f"/documents/{theirs}/edit" not in html
+    for who in (circle.supervisor, circle.advocate):
+        html = page(app, who)
+        assert "not saved yet" not in html and "draft=restore" not in html, who.role

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from careplan.db.models import CaseloadLink, Document
 from careplan.domain.local_time import service_today
 from careplan.services import comments, documents, drafts, handovers, reviews, signoff
 from careplan.services.accounts import actor_for
@@ -245,6 +246,32 @@ def test_unsaved_changes_waiting_cost_the_clients_start_page_nothing_more(app, d
     html = client.get(f"/clients/{circle.client.id}").get_data(True)
     # Each said twice: on the plan's card, and as a line of "What needs you now".
     assert html.count("not saved yet") == 4 and html.count("?draft=restore") == 4
+
+
+def test_unsaved_changes_waiting_cost_the_key_workers_home_nothing_more(app, db):
+    """The worker's own drafts of their clients' documents come with the caseload's read and
+    with what needs them now, one draft or many: on the caseload a row more for a client
+    only where they have more than one draft of theirs, no statement more."""
+    seen = []
+    for clients in (1, 12):
+        circle = _caseload(db, clients)
+        worker = actor_for(circle.key_worker)
+        with db.read() as s:
+            docs = s.scalars(
+                select(Document.id).join(CaseloadLink, CaseloadLink.client_id == Document.client_id)
+                .where(CaseloadLink.key_worker_id == circle.key_worker.id)
+            ).all()  # fmt: skip
+        docs.append(make_plan(circle.key_worker, circle.client))  # two of one client's
+        for doc in docs:
+            drafts.keep(db, worker, doc, 1, "", [("what_matters-text", "x")])
+        browser = login(app.test_client(), circle.key_worker)
+        cost = cost_of(db, browser, "/")
+        check(cost, WORKER_HOME)
+        seen.append(len(cost.statements))
+        html = browser.get("/").get_data(True)
+        # Each said twice: in its client's row, and as a line of "What needs you now".
+        assert html.count("not saved yet") == 2 * len(docs) == 2 * (clients + 1)
+    assert seen[0] == seen[1], seen
 
 
 def test_the_content_of_the_counted_pages_is_what_it_was(app, db):
