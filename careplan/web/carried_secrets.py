@@ -1,41 +1,43 @@
 """Carrying a secret made by a POST to the page its redirect leads to, shown there once.
 
 A form that makes a secret (an access token, backup codes) answers with a redirect, so a
-reload of the page that shows the secret sends nothing again. The secret rides in the session
-as a flash message: popped by the page that collects it, so shown once, and never in the
-database. The session is a signed cookie that anyone holding it can read (a proxy's log, the
-browser's cookie store), so the secret crosses it encrypted, under a key of its own for each
-purpose derived from the app's secret key, and only for a few minutes.
+reload of the page that shows the secret sends nothing again. The secret rides in the session,
+under a key of its own (not with the flash messages, which the first page to load takes, in
+whichever tab), kept apart for each purpose: only the page that collects a purpose takes its
+secrets, so shown once, and never in the database; any other page loaded in between, in
+another tab say, leaves them alone. The session is a signed cookie that anyone holding it can
+read (a proxy's log, the browser's cookie store), so the secret crosses it encrypted, under a
+key of its own for each purpose derived from the app's secret key, and only for a few
+minutes. Secrets never collected do not pile up in the cookie: carrying one drops every secret
+carried longer than that, and keeps only the last few of a purpose.
 """
 
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app, flash, get_flashed_messages
+from flask import current_app, session
 
-# base.html shows no flash message of a category starting so: a secret is shown by its own
-# page, nowhere else.
-CATEGORY_PREFIX = "carried:"
+# The session's key for them: {purpose name: [{"at": seconds, "secret": sealed, **plain}]}.
+SESSION_KEY = "carried_secrets"
 # Long enough for the redirect; a secret never collected is not shown days later.
 CARRIED_SECONDS = 300
+# Most secrets waiting for one purpose; a cookie past about 4 KB is dropped by the browser.
+CARRIED_AT_MOST = 5
 
 
 @dataclass(frozen=True)
 class Purpose:
-    """What a secret is carried for: its flash category, and the HKDF `info` giving it a key
-    of its own, so one purpose's sealed secret cannot be opened as another's."""
+    """What a secret is carried for: its name in the session, and the HKDF `info` giving it a
+    key of its own, so one purpose's sealed secret cannot be opened as another's."""
 
     name: str
     info: bytes
-
-    @property
-    def category(self) -> str:
-        return CATEGORY_PREFIX + self.name
 
 
 @dataclass(frozen=True)
@@ -45,24 +47,46 @@ class Collected:
 
 
 def carry(purpose: Purpose, secret: str, **plain) -> None:
-    """Puts `secret` in the session for the next page, sealed; `plain` rides beside it
-    readable, so it must hold nothing secret (an id, a flag)."""
+    """Puts `secret` in the session for its page, sealed; `plain` rides beside it readable,
+    so it must hold nothing secret (an id, a flag)."""
+    now = int(time.time())
     sealed = _sealer(purpose).encrypt(secret.encode()).decode()
-    flash({**plain, "secret": sealed}, purpose.category)
+    carried = {
+        name: fresh
+        for name, waiting in _carried().items()
+        if (fresh := [one for one in waiting if now - one["at"] <= CARRIED_SECONDS])
+    }
+    waiting = [*carried.get(purpose.name, []), {**plain, "at": now, "secret": sealed}]
+    carried[purpose.name] = waiting[-CARRIED_AT_MOST:]
+    session[SESSION_KEY] = carried
 
 
 def collect(purpose: Purpose) -> list[Collected]:
     """Every secret carried for `purpose` and not yet collected, oldest first: gone from the
-    session once read, so the page shows them this once and a reload does not."""
+    session once read (with any too old or unreadable), so the page shows them this once and
+    a reload does not."""
+    carried = _carried()
+    if purpose.name not in carried:
+        return []
+    waiting = carried.pop(purpose.name)
+    if carried:
+        session[SESSION_KEY] = carried
+    else:
+        session.pop(SESSION_KEY)
     found = []
-    for carried in get_flashed_messages(category_filter=[purpose.category]):
+    for one in waiting:
         try:
-            secret = _sealer(purpose).decrypt(carried["secret"], ttl=CARRIED_SECONDS)
+            secret = _sealer(purpose).decrypt(one["secret"], ttl=CARRIED_SECONDS)
         except InvalidToken:  # left uncollected too long, or sealed under another key
             continue
-        plain = {key: value for key, value in carried.items() if key != "secret"}
+        plain = {key: value for key, value in one.items() if key not in ("at", "secret")}
         found.append(Collected(secret.decode(), plain))
     return found
+
+
+def _carried() -> dict[str, list[dict]]:
+    """A copy: changed, it is put back whole, so the session knows to send a new cookie."""
+    return dict(session.get(SESSION_KEY, {}))
 
 
 def _sealer(purpose: Purpose) -> Fernet:

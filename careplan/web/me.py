@@ -188,8 +188,8 @@ NEW_BACKUP_CODES = carried_secrets.Purpose(
 
 def _show_once(codes: list[str], just_turned_on: bool):
     """Redirected, so reloading the page sends no form again (its code, used up, would be
-    refused and the codes lost from the screen). The codes ride in the session to the one
-    page that follows, which pops them: never kept, so never shown again."""
+    refused and the codes lost from the screen). The codes ride in the session to their
+    page, which takes them (no other page does): never kept, so never shown again."""
     carried_secrets.carry(NEW_BACKUP_CODES, " ".join(codes), just_turned_on=just_turned_on)
     return redirect(url_for("me.backup_codes"))
 
@@ -277,14 +277,14 @@ def create_token():
     except ContentInvalid as err:
         return tokens(err.errors, 422)
     # Redirected, so reloading the page makes no second token. The secret rides in the
-    # session to the one page that follows, which pops it; never in the database.
+    # session to this page, which takes it (no other page does); never in the database.
     carried_secrets.carry(NEW_TOKEN, made.secret, id=made.token.id)
     return redirect(url_for("me.tokens"))
 
 
 def _just_made(listed: list[api_tokens.TokenView]) -> list[api_tokens.NewToken]:
     """The tokens the POSTs before this page made, with their secrets: two made in two tabs
-    before either page loaded are both shown here (and not on the other tab's page)."""
+    before either tokens page loaded are both shown here (and not on the other tab's page)."""
     by_id = {token.id: token for token in listed}
     return [
         api_tokens.NewToken(carried.secret, by_id[carried.plain["id"]])
