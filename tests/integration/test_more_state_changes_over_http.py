@@ -5,8 +5,9 @@ signed in", an administrator turning off someone's second step, a link to choose
 password asked for, a save sent after the browser moved to another network address, a key
 worker's change to a client's words (kept beside it) and a comment refused as too long (given
 back), the API starting documents, commenting and declining, an access token made
-(its secret shown once after a redirect, a reload making no other) and the second step turned
-on (its backup codes shown once after a redirect). Every form is
+(its secret shown once after a redirect, a reload making no other), the second step turned
+on (its backup codes shown once after a redirect), and both at once with other pages loaded
+before either secret's page (each waits for its own page). Every form is
 posted with its page's CSRF token; every answer is checked where a browser lands (or in the
 JSON), and in the database.
 
@@ -329,6 +330,49 @@ def test_the_second_step_turned_on_shows_its_backup_codes_once_after_a_redirect_
     assert "Backup codes are shown only once" in text
     assert _count(db, BackupCode.user_id == person.id) == 10
     assert second_factor.status(db, actor_for(person)).on
+
+
+def test_new_codes_and_a_new_token_wait_for_their_pages_while_other_pages_load_over_http(
+    db, monkeypatch, request
+):
+    """Two tabs: one turns the second step on, the other makes a token, and other pages load
+    in both before either secret's page does. Each secret waits for its own page, shown there
+    once; the pages between show neither."""
+    url, person, browser = _signed_in_with_a_readable_cookie(monkeypatch, request)
+    posting = build_opener(HTTPCookieProcessor(_jar(browser)), _NoRedirect)
+    page = browser.get("/me/second-factor").read().decode()
+    secret = re.search(r'name="secret" value="([A-Z2-7]{32})"', page).group(1)
+    form = {"secret": secret, "code": pyotp.TOTP(secret).now(), "password": PASSWORD}
+    form["csrf_token"] = CSRF.search(page).group(1)
+    status, _ = _refused(lambda: posting.open(url + "/me/second-factor", urlencode(form).encode()))
+    assert status in (302, 303)
+
+    # The other tab: the home page, then the token form, then the home page again.
+    home, elsewhere = landed(browser.get("/"))
+    assert "The second step is on" not in elsewhere and "<code>" not in elsewhere
+    page = browser.get("/me/tokens").read().decode()
+    last_day = (service_today() + timedelta(days=30)).isoformat()
+    form = {"name": "My phone", "scopes": "read", "expires_on": last_day}
+    form["csrf_token"] = CSRF.search(page).group(1)
+    status, _ = _refused(lambda: posting.open(url + "/me/tokens", urlencode(form).encode()))
+    assert status in (302, 303)
+    path, elsewhere = landed(browser.get("/"))
+    assert path == home and "new-token" not in elsewhere and "<code>" not in elsewhere
+
+    shown = browser.get("/me/tokens").read().decode()
+    [token] = re.findall(r'<code class="words new-token">([^<]+)</code>', shown)
+    assert api_call(url, "GET", "/api/v1/reminders", token)[0] == 200
+    assert "new-token" not in browser.get("/me/tokens").read().decode()  # reloaded
+
+    path, shown = landed(browser.get("/me/second-factor/backup-codes"))
+    codes = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", shown)
+    assert len(set(codes)) == 10 and "The second step is on." in shown
+    with db.read() as s:
+        kept = s.execute(sa.select(BackupCode.__table__)).all()
+    assert len(kept) == 10 and not any(code in repr(kept) for code in codes)
+    again = browser.get("/me/second-factor/backup-codes").read().decode()  # reloaded
+    assert "Backup codes are shown only once" in again and "<code>" not in again
+    assert "carried_secrets" not in _serializer().loads(_session_cookie(browser).value)
 
 
 # --- messages, the idle warning, the second step and a forgotten password ----------------------
