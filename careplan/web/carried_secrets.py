@@ -1,15 +1,14 @@
 """Carrying a secret made by a POST to the page its redirect leads to, shown there once.
 
 A form that makes a secret (an access token, backup codes) answers with a redirect, so a
-reload of the page that shows the secret sends nothing again. The secret rides in the session,
-under a key of its own (not with the flash messages, which the first page to load takes, in
-whichever tab), kept apart for each purpose: only the page that collects a purpose takes its
-secrets, so shown once, and never in the database; any other page loaded in between, in
-another tab say, leaves them alone. The session is a signed cookie that anyone holding it can
-read (a proxy's log, the browser's cookie store), so the secret crosses it encrypted, under a
-key of its own for each purpose derived from the app's secret key, and only for a few
-minutes. Secrets never collected do not pile up in the cookie: carrying one drops every secret
-carried longer than that, and keeps only the last few of a purpose.
+reload of the page that shows the secret sends nothing again. The secret rides in the session
+under a key of its own, listed by purpose, and never in the database: only the page that
+collects its purpose takes it, so it is shown once, and a page loaded in between (in another
+tab, say) neither shows nor drops it, as it would a flash message. The session is a signed
+cookie that anyone holding it can read (a proxy's log, the browser's cookie store), so the
+secret crosses it encrypted, under a key of its own for each purpose derived from the app's
+secret key, and only for a few minutes. Carrying one drops every secret waiting longer than
+that and keeps only the last few of a purpose, so secrets never collected do not pile up.
 """
 
 from __future__ import annotations
