@@ -37,10 +37,12 @@ def create_app(overrides: dict | None = None, instance_path: Path | str | None =
     app.extensions[LIBRARY_KEY].current()  # report broken templates at start-up, not first use
 
     if app.config["TRUSTED_PROXIES"]:
-        # Only behind a reverse proxy we run: then its X-Forwarded-For is the client's address.
-        app.wsgi_app = ProxyFix(
-            app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=app.config["TRUSTED_PROXIES"]
-        )
+        # Only behind a reverse proxy we run: then its X-Forwarded-For is the client's
+        # address, and its X-Forwarded-Prefix the sub-path it took off the address before
+        # passing the request on (careplan.domain.addresses; the proxy must set that header
+        # itself, not pass on one a browser sent).
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_prefix=hops)
 
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -11,6 +11,7 @@ import os
 import secrets
 from email.utils import getaddresses
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .db.engine import LOCK_WAIT_MS
 from .domain.crisis_alerts import parse_urgent_numbers
@@ -98,6 +99,19 @@ def _local_secret(instance_path: Path) -> str:
         with contextlib.suppress(FileExistsError):
             write_atomically(path, secrets.token_urlsafe(48).encode(), replace=False)
     return path.read_text().strip()
+
+
+def _public_base_url(value: str) -> str:
+    """CAREPLAN_PUBLIC_BASE_URL without a closing slash, so that adding "/documents/7" to it
+    never doubles one; anything but http(s)://host[/sub-path] is refused by name."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            "CAREPLAN_PUBLIC_BASE_URL must be the address people open the app at, such as "
+            "'https://trust.example.org' or, under a sub-path, "
+            f"'https://trust.example.org/careplan' (no ? or #), got {value!r}."
+        )
+    return value.strip().rstrip("/")
 
 
 MIN_REMINDER_LEASE_SECONDS = 60
@@ -191,6 +205,15 @@ def load_config(
         # name is printed on every page, so it should not say what kind of service this is.
         "SERVICE_NAME": env.get("CAREPLAN_SERVICE_NAME", "Your care team").strip(),
         "SERVICE_CONTACT": env.get("CAREPLAN_SERVICE_CONTACT", "").strip(),
+        # The full address people reach the app at, its sub-path included when the service
+        # hosts it under one ("https://trust.example.org/careplan"): e-mails, the calendar
+        # feed, PDFs, FHIR and the archive link to it plus an app-relative path, nothing more.
+        # Pages, redirects and the API instead take the sub-path from each request: gunicorn's
+        # SCRIPT_NAME (the proxy passes the whole path, SCRIPT_NAME=/careplan), or the
+        # proxy's X-Forwarded-Prefix when it removes the sub-path itself, read only behind
+        # CAREPLAN_TRUSTED_PROXIES. Stored links stay app-relative ("/documents/7"); each
+        # place that shows or sends one adds the sub-path or this address exactly once
+        # (careplan.domain.addresses).
         "PUBLIC_BASE_URL": env.get("CAREPLAN_PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}",
         "PDF_STORAGE_PATH": env.get("CAREPLAN_PDF_STORAGE_PATH", ""),
         "PDF_SEAL_CERT_PATH": env.get("CAREPLAN_PDF_SEAL_CERT_PATH", ""),
@@ -268,6 +291,7 @@ def load_config(
             "how long SQLite and PostgreSQL wait for a lock (20000 unless set)."
         )
     config.update(overrides)
+    config["PUBLIC_BASE_URL"] = _public_base_url(config["PUBLIC_BASE_URL"])
     _check_reminder_timings(config)
     if config["LOCK_WAIT_MS"] < 1:
         # PostgreSQL would take 0 as "wait for ever", SQLite as "never wait".
