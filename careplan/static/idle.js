@@ -5,7 +5,8 @@
   var body = document.body;
   var limit = Number(body.dataset.idleSeconds || 0);
   var keepAliveUrl = body.dataset.keepAliveUrl;
-  if (!limit || !keepAliveUrl || !window.fetch) return;
+  var signInUrl = body.dataset.signInUrl;
+  if (!limit || !keepAliveUrl || !signInUrl || !window.fetch) return;
   var warnBefore = Math.min(120, Math.floor(limit / 3));
   // The server notes activity every few seconds, not on every request, and says how long is
   // left on each page and each answer to this page's scripts: count down from that.
@@ -43,7 +44,8 @@
 
   function signedOut() {
     // Take the page off the screen: someone else may pick the phone up.
-    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+    // The sign-in page's address comes from the page: under a sub-path it is not /login.
+    window.location.assign(signInUrl + "?next=" + encodeURIComponent(window.location.pathname + window.location.search));
   }
 
   function start(secondsLeft) {

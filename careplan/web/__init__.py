@@ -27,6 +27,7 @@ from . import (
     exports,
     health,
     home,
+    links,
     me,
     page_links,
     pdfs,
@@ -42,6 +43,7 @@ from .session_user import load_session_user, session_fingerprint
 
 def register(app: Flask) -> None:
     request_checks.install(app)
+    links.install(app)
     login_manager.session_protection = "strong"
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
@@ -190,11 +192,12 @@ def _idle_logout():
 
 
 def _back_to() -> str | None:
-    """Where to return after signing in again: the page that was being opened."""
+    """Where to return after signing in again: the page that was being opened, as the
+    browser addresses it (under the sub-path, as flask-login's own `next` is)."""
     if request.endpoint == "auth.login":
         return request.args.get("next")
     if request.method == "GET":
-        return request.full_path.rstrip("?")
+        return links.on_site(request.full_path.rstrip("?"))
     return None
 
 

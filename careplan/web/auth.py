@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -22,19 +21,16 @@ from ..reminders import account_mail
 from ..services import account_settings, accounts
 from ..services.errors import NotFound
 from ..services.throttle import TooManyAttempts, throttle_for
+from .links import app_paths, back_on_site, public_url
 from .session_user import SessionUser
 
 bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only follow `next` to a path on this site: never to another host (no open redirect)."""
-    if not target or "\\" in target or any(ord(c) < 32 for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+    """Only follow `next` to a page of this app: never to another host (no open redirect),
+    nor out from under the sub-path the app is reached at."""
+    return back_on_site(target)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -88,7 +84,7 @@ def forgot_password():
         throttle_for(get_db()).reset_attempt(request.remote_addr or "")
         # Looked up after the answer: finding an account and making its link take time that
         # a stranger could measure to learn whether an address has an account here.
-        config, urls = current_app.config, current_app.create_url_adapter(request)
+        config, urls = current_app.config, app_paths()
         get_db().account_notices.reset_asked(
             sent_to,
             request.remote_addr or "",
@@ -98,21 +94,19 @@ def forgot_password():
 
 
 def email_password_link(link: account_settings.IssuedLink, by_service: bool = False):
-    _send_password_link(
-        current_app.config, current_app.create_url_adapter(request), link, by_service
-    )
+    _send_password_link(current_app.config, app_paths(), link, by_service)
 
 
 def _send_password_link(config, urls, link: account_settings.IssuedLink, by_service: bool):
-    """`urls`: the request's URL adapter, which builds the link's address outside the
-    request too (from the thread that answers the forgotten-password page)."""
+    """`urls`: app_paths(), which builds the link's path outside the request too (from the
+    thread that answers the forgotten-password page)."""
     path = urls.build("auth.set_password", {"token": link.token})
     account_mail.send_soon(
         config,
         link.email,
         account_mail.password_link_email(
             link.purpose,
-            config["PUBLIC_BASE_URL"] + path,
+            public_url(config, path),
             account_mail.long_time(link.expires_at, config["TIME_ZONE"]),
             by_service,
         ),

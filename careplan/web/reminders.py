@@ -28,6 +28,7 @@ from ..reminders import ical
 from ..services import reminders, reviews
 from ..services.reminders import ReminderSettings
 from .documents import show_page
+from .links import app_paths, public_url
 from .request_checks import chosen
 
 bp = Blueprint("reminders", __name__)
@@ -169,8 +170,8 @@ def calendar_address():
         flash("Your calendar address no longer works.")
         return redirect(url_for("reminders.settings"))
     token = reminders.new_calendar_token(db, actor, utcnow())
-    url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(
-        "reminders.calendar_feed", key=token
+    url = public_url(
+        current_app.config, app_paths().build("reminders.calendar_feed", {"key": token})
     )
     # Shown once, on this page only: only a hash of it is kept.
     return _settings_page(calendar_url=url)
