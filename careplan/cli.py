@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from .db import migrate, statistics
+from .domain.addresses import under
 from .domain.roles import Role
 from .extensions import get_db
 from .services import accounts
@@ -113,8 +114,8 @@ def demo():
     click.echo("\nDemo accounts (password for all: " + DEMO_PASSWORD + "):")
     for role, name, email in people:
         click.echo(f"  {role:<14} {name:<18} {email}")
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    click.echo(f"\nOpen {base}/ and sign in with one of the accounts above.\n")
+    start = under(current_app.config["PUBLIC_BASE_URL"], "/")
+    click.echo(f"\nOpen {start} and sign in with one of the accounts above.\n")
 
 
 @click.command("audit-verify")

@@ -17,6 +17,7 @@ import smtplib
 import threading
 from datetime import UTC, datetime
 
+from ..domain.addresses import under
 from ..domain.local_time import DEFAULT_TIME_ZONE, show, time_zone
 from ..domain.second_factor import ENDS_EVERY_CODE, backup_codes_left
 from ..domain.tokens import new_token
@@ -138,11 +139,10 @@ def account_email(
 ) -> messages.Email:
     """The e-mail a kept account e-mail stands for (careplan.services.account_emails.KINDS),
     `at` being when the change was made."""
-    base_url = base_url.rstrip("/")
-    account = base_url + "/me/account"
+    account = under(base_url, "/me/account")
     if kind == account_emails.PASSWORD_CHANGED:
         stayed, first = bool(detail.get("stayed_signed_in")), bool(detail.get("first"))
-        return password_changed_email(base_url + "/forgot-password", at, zone, stayed, first)
+        return password_changed_email(under(base_url, "/forgot-password"), at, zone, stayed, first)
     if kind in (account_emails.SECOND_FACTOR_ON, account_emails.SECOND_FACTOR_OFF):
         on = kind == account_emails.SECOND_FACTOR_ON
         return second_factor_email(on, account, at, zone, bool(detail.get("by_service")))
@@ -152,7 +152,7 @@ def account_email(
     if kind == account_emails.EMAIL_CHANGED:
         return email_changed_email(at, zone)
     if kind == account_emails.EMAIL_NOW_HERE:
-        return email_now_here_email(base_url + "/login", at, zone)
+        return email_now_here_email(under(base_url, "/login"), at, zone)
     if kind == account_emails.ACCOUNT_CLOSED:
         return account_closed_email(detail.get("role", ""), at, zone)
     if kind == account_emails.SIGNING_IN_PAUSED:

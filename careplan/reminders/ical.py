@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
+from ..domain.addresses import under
 from ..services.reviews import ReviewDate
 from . import messages
 
@@ -69,7 +70,7 @@ def feed(dates: Iterable[ReviewDate], base_url: str, now: datetime) -> str:
             f"DTEND;VALUE=DATE:{_day(d.on + timedelta(days=1))}",
             f"SUMMARY:{escape(summary)}",
             f"DESCRIPTION:{escape(description)}",
-            f"URL:{base_url}{messages.document_path(d.document_id)}",
+            f"URL:{under(base_url, messages.document_path(d.document_id))}",
             "TRANSP:TRANSPARENT",
             "CLASS:PRIVATE",
             "END:VEVENT",

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from ..domain.addresses import under
 from ..domain.crisis_alerts import alert_of
 from ..domain.local_time import service_time
 from ..domain.reviews import Timing, long_date, timing
@@ -104,13 +105,13 @@ def reminder_email(
     if alert_of(kind):
         return alert_email(kind, due_on, document_id, base_url, alert_times)
     t = timing(kind, due_on, today)
-    settings_link = base_url + "/me/reminders"
+    settings_link = under(base_url, "/me/reminders")
     return Email(
         render("email_subject.txt", t=t),
         render(
             "email_body.txt",
             t=t,
-            link=base_url + document_path(document_id),
+            link=under(base_url, document_path(document_id)),
             settings_link=settings_link,
         )
         + "\n",
@@ -165,7 +166,7 @@ def alert_email(
             "alert_body.txt",
             escalation=escalation,
             day=raised_on,
-            link=base_url + respond_path(document_id),
+            link=under(base_url, respond_path(document_id)),
             **_moments(alert_times),
         )
         + "\n",
@@ -216,7 +217,7 @@ def digest_email(items, day: date, base_url: str) -> Email:
         if key in seen:  # e.g. "14 days before" and "2 days before" caught up together
             continue
         seen.add(key)
-        lines[t.kind].append(DigestLine(t, base_url + document_path(item.document_id)))
+        lines[t.kind].append(DigestLine(t, under(base_url, document_path(item.document_id))))
     groups = [{"title": title, "lines": lines[key]} for key, title in DIGEST_GROUPS if lines[key]]
     count = sum(len(g["lines"]) for g in groups)
     return Email(
@@ -226,7 +227,7 @@ def digest_email(items, day: date, base_url: str) -> Email:
             day=day,
             count=count,
             groups=groups,
-            notifications_link=base_url + "/me/notifications",
+            notifications_link=under(base_url, "/me/notifications"),
         )
         + "\n",
     )
@@ -234,7 +235,7 @@ def digest_email(items, day: date, base_url: str) -> Email:
 
 def calendar_texts(document_id: int, base_url: str) -> tuple[str, str]:
     """Summary and description of one calendar entry."""
-    link = base_url + document_path(document_id)
+    link = under(base_url, document_path(document_id))
     return render("calendar_summary.txt"), render("calendar_description.txt", link=link)
 
 

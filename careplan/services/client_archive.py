@@ -34,6 +34,7 @@ from ..db.models import (
     utcnow,
 )
 from ..domain import fhir
+from ..domain.addresses import under
 from ..domain.kinds import kind_for
 from ..domain.local_time import service_day
 from ..domain.roles import Role
@@ -101,7 +102,7 @@ def write_archive(
                 service=settings.base_url,
                 name=client.display_name,
                 when=now.isoformat(timespec="seconds"),
-                verify=f"{settings.base_url}/verify",
+                verify=under(settings.base_url, "/verify"),
             ),
         )
         writer.json("access-log.json", _access_log(s, client_id))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ..db.engine import Database
 from ..db.models import Comment, Document, PdfRender, SignatureRecord, User, Version, utcnow
 from ..domain import fhir
+from ..domain.addresses import under
 from ..domain.kinds import kind_for
 from ..domain.local_time import service_day
 from ..domain.roles import Role
@@ -168,7 +169,9 @@ def _sealed_pdf(
 ) -> fhir.SealedPdfFact | None:
     if render.status != "ready":
         return None  # still being made: the consent has no source yet
-    url = f"{settings.base_url}/documents/{doc.id}/versions/{render.version_number}/signed.pdf"
+    url = under(
+        settings.base_url, f"/documents/{doc.id}/versions/{render.version_number}/signed.pdf"
+    )
     fact = fhir.SealedPdfFact(
         url=url,
         title=sealed_filename(label, render.version_number, service_day(render.agreed_at)),

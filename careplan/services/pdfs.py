@@ -15,6 +15,7 @@ from .. import pdf
 from ..db import notify
 from ..db.engine import Database, plain_rows
 from ..db.models import Document, PdfRender, SignatureRecord, User, Version, utcnow
+from ..domain.addresses import under
 from ..domain.agreement import empty_key_parts
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.local_time import DEFAULT_TIME_ZONE, service_day
@@ -50,7 +51,7 @@ class PdfSettings:
         return cls(
             storage=storage_path(config, instance_path),
             credentials=pdf.credentials_from_config(config, instance_path) if with_seal else None,
-            verify_url=config["PUBLIC_BASE_URL"].rstrip("/") + "/verify",
+            verify_url=under(config["PUBLIC_BASE_URL"], "/verify"),
             redisclosure_notice=config.get("PDF_REDISCLOSURE_NOTICE") or None,
             limits=pdf.RenderLimits.from_config(config),
             service_name=config.get("SERVICE_NAME", ""),

@@ -33,6 +33,7 @@ from .. import config as settings
 from ..db import rate_limits
 from ..db.engine import Database, in_brief
 from ..db.models import Notification, User
+from ..domain.addresses import under
 from ..domain.local_time import DEFAULT_TIME_ZONE, local, show, time_zone
 from ..domain.wording import who_to_ask
 from . import account_emails, audit
@@ -321,7 +322,7 @@ def lockout_wording(
         in_app=f"{what} {advice}",
         subject="Signing in to your account is paused for a while",
         body=f"Hello,\n\n{what}\n\n{advice}\n\nTo sign in after that time:\n"
-        f"{base_url.rstrip('/')}/login\n",
+        f"{under(base_url, '/login')}\n",
     )
 
 
