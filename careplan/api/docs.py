@@ -3,7 +3,7 @@ server, from that same document: nothing is fetched from elsewhere)."""
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template
+from flask import current_app, jsonify, render_template, request
 
 from . import bp, openapi
 
@@ -19,7 +19,9 @@ def document() -> dict:
 
 @bp.get("/openapi.json")
 def openapi_json():
-    return jsonify(document())
+    # The paths start at the app ("/api/v1/..."); where the app is, under a sub-path or at the
+    # host's root, is the request's to say (careplan.domain.addresses).
+    return jsonify({**document(), "servers": [{"url": request.script_root or "/"}]})
 
 
 @bp.get("/docs")

@@ -4,10 +4,11 @@ access rules, audit events and read logging apply; records that are not the call
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import current_app, jsonify, request, url_for
 
+from ..domain.addresses import under
 from ..domain.api_tokens import READ, SIGN, WRITE
 from ..domain.blocks import FOR_PROGRAMS
 from ..domain.errors import ContentInvalid
@@ -400,6 +401,11 @@ def review_dates():
 def reminder_list():
     window = _window(query(schemas.PageQuery()))
     result = reminders.notifications_page(get_db(), actor(), window)
+    # Kept app-relative; answered as the site's address, as "next" is (domain.addresses).
+    items = [
+        replace(n, link=under(request.script_root, n.link)) if n.link else n for n in result.items
+    ]
+    result = replace(result, items=items)
     return _paged(schemas.ReminderPage, result, "api.reminder_list")
 
 
