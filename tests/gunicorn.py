@@ -34,14 +34,24 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def gunicorn_url(app, database_url, tmp_path):
-    """gunicorn serving `wsgi:app` with the test's database and instance folder."""
+def gunicorn_env() -> dict:
+    """More environment for the gunicorn of `gunicorn_url`: none unless a test module
+    overrides this fixture, as tests/integration/test_sub_path_over_http.py does with
+    SCRIPT_NAME to serve the app under a sub-path."""
+    return {}
+
+
+@pytest.fixture
+def gunicorn_url(app, database_url, tmp_path, gunicorn_env):
+    """gunicorn serving `wsgi:app` with the test's database and instance folder. The address
+    is the server's (http://127.0.0.1:port): under a SCRIPT_NAME the app's pages are below it."""
     log = tmp_path / "gunicorn.log"
     env = {
         **os.environ,
         "CAREPLAN_ENV": "testing",
         "DATABASE_URL": database_url,
         "CAREPLAN_INSTANCE_PATH": app.instance_path,
+        **gunicorn_env,
     }
     with log.open("w") as out:
         process = subprocess.Popen(
