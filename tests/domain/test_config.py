@@ -165,6 +165,23 @@ def test_links_follow_the_port_the_app_is_served_on(tmp_path):
             load_config(tmp_path, env={"PORT": bad})
 
 
+def test_the_public_address_may_name_a_sub_path_and_is_kept_without_a_closing_slash(tmp_path):
+    """Links are that address plus "/documents/7" (careplan.domain.addresses): a closing
+    slash would double, and a query or something not a web address would break every link."""
+    given = {"CAREPLAN_PUBLIC_BASE_URL": "https://trust.example.org/careplan/"}
+    assert (
+        load_config(tmp_path, env=given)["PUBLIC_BASE_URL"] == "https://trust.example.org/careplan"
+    )
+    for bad in (
+        "trust.example.org/careplan",
+        "ftp://x.org",
+        "https://x.org/careplan?a=1",
+        "https://",
+    ):
+        with pytest.raises(ConfigError, match="CAREPLAN_PUBLIC_BASE_URL"):
+            load_config(tmp_path, env={"CAREPLAN_PUBLIC_BASE_URL": bad})
+
+
 def test_the_readme_states_the_mail_defaults_the_app_uses(tmp_path):
     """STARTTLS is on unless switched off: an operator reads that in the settings table."""
     readme = (PROJECT_ROOT / "README.md").read_text()
