@@ -8,7 +8,7 @@ plain answer.
 
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask, Response, abort, request
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from ..domain.numbers import whole_number_or_none
@@ -57,7 +57,26 @@ def chosen(name: str, *choices: str) -> str:
     return value
 
 
+# A body refused as too large is read and thrown away up to this much, so the sender reads the
+# answer; beyond it the connection is closed unread (a phone's browser then shows its own error).
+DRAINED_AT_MOST = 16 * 1024 * 1024
+
+
+def read_what_was_refused(response: Response) -> Response:
+    """Reads the rest of a body refused as too large (413) before answering. Closed with
+    unread bytes, the connection is reset, and a sender still sending (a browser posting a
+    form) gets "connection reset" instead of the page saying what happened."""
+    if response.status_code == 413:
+        stream = request.environ.get("wsgi.input")
+        left = request.content_length
+        if stream is not None and left is not None and left <= DRAINED_AT_MOST:
+            while left > 0 and (chunk := stream.read(min(left, 64 * 1024))):
+                left -= len(chunk)
+    return response
+
+
 def install(app: Flask) -> None:
     """Before any blueprint is registered: the converter applies to rules as they are added."""
     app.url_map.converters["int"] = WholeNumberConverter
     app.before_request(refuse_nul_characters)
+    app.after_request(read_what_was_refused)
