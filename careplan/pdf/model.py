@@ -159,7 +159,8 @@ class PrintableDocument:
 
     @property
     def title(self) -> str:
-        """'Care plan – 22 November 2026': the kind and the date, nothing about the service."""
+        """'Care plan, version 3 – 22 November 2026': the kind, the version and the date, nothing
+        about the service (see `document_title`)."""
         return document_title(self.kind_label, self.version_number, self.agreed_on, self.draft)
 
     @property
@@ -203,9 +204,13 @@ def _first_strong(text: str) -> str:
 def document_title(
     kind_label: str, version_number: int, agreed_on: date | None, draft: bool
 ) -> str:
+    """'Care plan, version 3 – 22 November 2026', or 'Care plan, version 4 – draft': the
+    download's file name too. The version is in it as the date is: two versions agreed on one
+    day would otherwise download under one name, and a phone keep only one of them. Every copy
+    of one version starts alike, so a folder lists a version's draft and sealed PDF together."""
     if draft:
-        return f"{kind_label} – draft, version {version_number}"
-    return f"{kind_label} – {long_date(agreed_on)}"
+        return f"{kind_label}, version {version_number} – draft"
+    return f"{kind_label}, version {version_number} – {long_date(agreed_on)}"
 
 
 def pdf_filename(title: str, ascii_only: bool = False) -> str:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from careplan.db.models import AuditEvent
-from careplan.services import pdfs, signoff
+from careplan.services import documents, pdfs, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import downloads_recorded
 from tests.factories import PASSWORD, Circle, make_plan
@@ -39,9 +39,9 @@ def test_draft_and_sealed_pdfs_download_over_http_from_gunicorn(app, db, gunicor
 
     draft = browser.get(f"/documents/{doc}/versions/1/draft.pdf")
     assert draft.status == 200 and draft.headers["Content-Type"] == "application/pdf"
-    assert filename(draft) == "Care plan – draft, version 1.pdf"
+    assert filename(draft) == "Care plan, version 1 – draft.pdf"
     # and a plain ASCII name for clients that do not read filename*
-    assert 'filename="Care plan - draft, version 1.pdf"' in draft.headers["Content-Disposition"]
+    assert 'filename="Care plan, version 1 - draft.pdf"' in draft.headers["Content-Disposition"]
     assert draft.headers["Cache-Control"] == "no-store"
     assert "DRAFT" in _text(draft.read())
     assert downloads_recorded(db) == 1
@@ -52,7 +52,7 @@ def test_draft_and_sealed_pdfs_download_over_http_from_gunicorn(app, db, gunicor
     assert pdfs.run_pending(db, settings) == 1
     sealed = browser.get(f"/documents/{doc}/versions/1/signed.pdf")
     assert sealed.status == 200 and sealed.headers["Content-Type"] == "application/pdf"
-    assert re.fullmatch(r"Care plan – \d{1,2} \w+ \d{4}\.pdf", filename(sealed))
+    assert re.fullmatch(r"Care plan, version 1 – \d{1,2} \w+ \d{4}\.pdf", filename(sealed))
     assert sealed.headers["Cache-Control"] == "no-store"
     data = sealed.read()
     assert "Find a flat" in _text(data)
@@ -64,6 +64,36 @@ def test_draft_and_sealed_pdfs_download_over_http_from_gunicorn(app, db, gunicor
     assert again.url.endswith(f"/documents/{doc}/versions/1/signed.pdf")
     assert again.read() == data and filename(again) == filename(sealed)
     assert downloads_recorded(db) == 3
+
+
+def test_two_versions_agreed_on_one_day_download_from_gunicorn_under_two_names(
+    app, db, gunicorn_url
+):
+    # One name for both and a phone keeps one copy: each says its version, in both headers.
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    settings = pdfs.PdfSettings.from_config(app.config, app.instance_path)
+    for number in (1, 2):
+        if number == 2:
+            content = documents.open_document(db, worker, doc).content
+            content["what_matters"] = {"text": "Seeing my sister every week."}
+            documents.save_version(db, worker, doc, 1, content, "what matters now")
+        for actor in (client, worker):
+            signoff.sign(db, actor, doc, number, "signed", "", PASSWORD)
+    assert pdfs.run_pending(db, settings) == 2
+    browser = Browser(gunicorn_url)
+    browser.sign_in(circle.client)
+    names = set()
+    for number in (1, 2):
+        sealed = browser.get(f"/documents/{doc}/versions/{number}/signed.pdf")
+        name = filename(sealed)
+        assert re.fullmatch(rf"Care plan, version {number} – \d{{1,2}} \w+ \d{{4}}\.pdf", name)
+        ascii_name = name.replace("–", "-")
+        assert f'filename="{ascii_name}"' in sealed.headers["Content-Disposition"]
+        assert f"{PdfReader(io.BytesIO(sealed.read())).metadata.title}.pdf" == name
+        names.add(name)
+    assert len(names) == 2
 
 
 def test_fhir_and_archive_download_from_gunicorn(app, db, gunicorn_url):

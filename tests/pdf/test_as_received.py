@@ -74,4 +74,4 @@ def test_a_care_team_member_s_name_stays_on_the_page_with_what_they_do():
 def test_the_file_names_the_client_and_key_worker_as_its_authors():
     meta = PdfReader(BytesIO(render_pdf(printable(key_worker_name="Alex Morgan")))).metadata
     assert meta.author == "Sam Taylor and Alex Morgan"
-    assert meta.title == "Care plan – 22 November 2026"
+    assert meta.title == "Care plan, version 3 – 22 November 2026"

@@ -112,15 +112,15 @@ def test_kind_hook_is_used_when_present():
     assert sections_from_kind(Kind(), {"x": "y"})[0].fields == [SectionField("a", "y")]
 
 
-def test_title_and_filename_name_the_kind_and_date_only():
+def test_title_and_filename_name_the_kind_version_and_date_only():
     doc = printable()
-    assert doc.title == "Care plan – 22 November 2026"
-    assert doc.filename() == "Care plan – 22 November 2026.pdf"
-    assert doc.filename(ascii_only=True) == "Care plan - 22 November 2026.pdf"
+    assert doc.title == "Care plan, version 3 – 22 November 2026"
+    assert doc.filename() == "Care plan, version 3 – 22 November 2026.pdf"
+    assert doc.filename(ascii_only=True) == "Care plan, version 3 - 22 November 2026.pdf"
     agreement = printable(kind_label="Partnership agreement", agreed_on=date(2027, 1, 3))
-    assert agreement.filename() == "Partnership agreement – 3 January 2027.pdf"
+    assert agreement.filename() == "Partnership agreement, version 3 – 3 January 2027.pdf"
     draft = printable(draft=True, agreed_on=None)
-    assert draft.title == "Care plan – draft, version 3"
+    assert draft.title == "Care plan, version 3 – draft"
     for text in (doc.title, draft.title, agreement.title):
         assert not any(word in text.lower() for word in SPECIALISM_WORDS)
 

@@ -62,8 +62,8 @@ def test_every_page_has_its_number_and_the_redisclosure_notice(agreed_pages):
 def test_title_metadata_and_filename_do_not_name_the_specialism(agreed_doc, agreed_render):
     reader = PdfReader(BytesIO(agreed_render.pdf))
     meta = reader.metadata
-    assert meta.title == "Care plan – 22 November 2026"
-    assert agreed_doc.filename() == "Care plan – 22 November 2026.pdf"
+    assert meta.title == "Care plan, version 3 – 22 November 2026"
+    assert agreed_doc.filename() == "Care plan, version 3 – 22 November 2026.pdf"
     visible = " ".join(str(v) for v in meta.values()).lower()
     assert not any(word in visible for word in SPECIALISM_WORDS)
     assert meta["/careplancontentsha256"] == agreed_doc.content_hash
@@ -87,7 +87,7 @@ def test_draft_has_a_watermark_on_every_page_and_no_seal(draft_render, seal_file
     for number, page in enumerate(pages, start=1):
         assert "DRAFT" in page
         assert f"Page {number} of {len(pages)}" in page
-    assert "draft, version 3" in pages[0]
+    assert "version 3 – draft" in pages[0]
     assert "check code" not in " ".join(pages).lower()
     assert PdfReader(BytesIO(draft_render.pdf)).metadata["/careplanstatus"] == "draft"
     cert, key = seal_files

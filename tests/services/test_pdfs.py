@@ -373,5 +373,32 @@ def test_the_sealed_and_the_draft_pdf_name_the_client_and_key_worker_as_authors(
     for data in (sealed, draft):
         meta = PdfReader(io.BytesIO(data)).metadata
         assert meta.author == authors
-        assert meta.title.startswith("Care plan – ")
+        assert meta.title.startswith("Care plan, version ")
     assert pdfs.verify_file(db, settings, sealed).genuine
+
+
+def test_two_versions_agreed_on_one_day_download_under_two_names(db, agreed, settings):
+    # A phone saving both under one name keeps one copy, or the client cannot tell them apart:
+    # the file name and the title a PDF viewer shows say which version it is, in plain words.
+    circle, doc = agreed
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    content["what_matters"] = {"text": "Seeing my sister every week."}
+    documents.save_version(db, worker, doc, 2, content, "what matters now")
+    draft, draft_name = pdfs.draft_pdf(db, client, doc, 3, settings)
+    assert draft_name == "Care plan, version 3 – draft.pdf"
+    assert PdfReader(io.BytesIO(draft)).metadata.title == "Care plan, version 3 – draft"
+    for actor in (client, worker):
+        signoff.sign(db, actor, doc, 3, "signed", "", PASSWORD)
+    assert pdfs.run_pending(db, settings) == 2
+    with db.read() as s:
+        agreed_at = dict(s.execute(sa.select(PdfRender.version_number, PdfRender.agreed_at)).all())
+    names = {}
+    for number in (2, 3):
+        day = local_time.long_date(service_day(agreed_at[number]))
+        result = pdfs.sealed_pdf(db, client, doc, number, settings)
+        assert result.filename == f"Care plan, version {number} – {day}.pdf"
+        title = PdfReader(io.BytesIO(result.path.read_bytes())).metadata.title
+        assert f"{title}.pdf" == result.filename
+        names[number] = result.filename
+    assert names[2] != names[3]

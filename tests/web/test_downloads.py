@@ -56,8 +56,8 @@ def test_every_download_is_no_store_and_pdfs_are_named_in_an_ascii_header(app, d
     assert feed.status_code == 200 and b"BEGIN:VCALENDAR" in feed.data
     assert feed.headers["Cache-Control"] == "no-store"
     # The names as saved (filename*, RFC 6266): whole, en dash and all.
-    assert names[f"/documents/{agreed}/versions/1/draft.pdf"] == "Care plan – draft, version 1.pdf"
-    assert names[f"/documents/{agreed}/versions/2/signed.pdf"].startswith("Care plan – ")
+    assert names[f"/documents/{agreed}/versions/1/draft.pdf"] == "Care plan, version 1 – draft.pdf"
+    assert names[f"/documents/{agreed}/versions/2/signed.pdf"].startswith("Care plan, version 2 – ")
 
 
 def test_a_draft_that_could_not_be_made_is_not_logged_as_downloaded(app, db, circle, monkeypatch):
