@@ -101,6 +101,15 @@ class SignatureLine:
         return OUTCOMES[self.outcome]
 
 
+@dataclass(frozen=True)
+class UnsignedLine:
+    """Someone a draft still needs a signature from: the client or their key worker. An empty
+    name: the client has no key worker at the moment, so nobody can sign for the service."""
+
+    name: str
+    role: str  # as SignatureLine.role: "Client", "Key worker"
+
+
 @dataclass
 class PrintableDocument:
     kind_label: str  # "Care plan" or "Partnership agreement": never the service's specialism
@@ -122,6 +131,10 @@ class PrintableDocument:
     # The client's key worker for this version (who signed it, else the current one): the
     # file's author with the client, as a PDF viewer's document properties show it.
     key_worker_name: str = ""
+    # A draft's signature page: who still needs to sign it (the latest version only), or the
+    # latest version's number when this one is older and nobody can sign it any more.
+    not_signed_yet: list[UnsignedLine] = field(default_factory=list)
+    latest_version: int | None = None
 
     def __post_init__(self) -> None:
         if not self.kind_label.strip():
@@ -131,6 +144,8 @@ class PrintableDocument:
             raise ValueError("content_hash must be 64 lowercase hexadecimal characters")
         if not self.draft and self.agreed_on is None:
             raise ValueError("an agreed (non-draft) document needs agreed_on")
+        if not self.draft and (self.not_signed_yet or self.latest_version):
+            raise ValueError("an agreed document has nobody left to sign it")
         if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", self.short_code):
             raise ValueError("short_code must be 1-64 letters, digits or hyphens")
         self.sections = [

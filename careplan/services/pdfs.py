@@ -131,7 +131,29 @@ def _printable(
         service_contact=settings.service_contact,
         time_zone=settings.time_zone,
         key_worker_name=worker.display_name if worker else "",
+        not_signed_yet=(
+            _not_signed_yet(s, doc, client) if draft and number == doc.head_number else []
+        ),
+        latest_version=doc.head_number if draft and number < doc.head_number else None,
     )
+
+
+def _not_signed_yet(s, doc: Document, client: User) -> list[pdf.UnsignedLine]:
+    """Who the latest version still waits for, by name: the client, and the key worker who
+    holds the caseload now (after a handover, not the one who may have signed). Whoever
+    declined is on the signature page already, as having declined."""
+    decision = decide_for(s, doc)
+    worker_id = current_key_worker(s, doc.client_id)
+    people = {Role.CLIENT: (client.id, client.display_name)}
+    people[Role.KEY_WORKER] = (
+        (worker_id, s.get(User, worker_id).display_name) if worker_id else (None, "")
+    )
+    out = []
+    for role in decision.waiting_for:
+        user_id, name = people[role]
+        if user_id is None or user_id not in decision.on_head:
+            out.append(pdf.UnsignedLine(name, role.label.capitalize()))
+    return out
 
 
 def _confirmed_blank(doc: Document, version: Version) -> frozenset[str]:

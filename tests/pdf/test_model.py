@@ -8,7 +8,14 @@ import pytest
 
 from careplan.domain.care_plan import CARE_PLAN
 from careplan.domain.documents import Field
-from careplan.pdf import PrintableDocument, Section, SectionField, SignatureLine, render_html
+from careplan.pdf import (
+    PrintableDocument,
+    Section,
+    SectionField,
+    SignatureLine,
+    UnsignedLine,
+    render_html,
+)
 from careplan.pdf.fetcher import STYLESHEET, BundledAssetFetcher, FetchRefused, bundled_assets
 from careplan.pdf.model import Step, sections_from_fields, sections_from_kind
 from careplan.pdf.template import PIECE, ZWSP, breakable, clean_text, pieces
@@ -134,6 +141,9 @@ def test_document_checks_its_inputs():
         printable(short_code="<script>")
     with pytest.raises(ValueError, match="outcome"):
         SignatureLine("A", "Client", datetime.now(UTC), "maybe")
+    # Sealed PDFs are made once everyone signed: "still to sign" is for drafts only.
+    with pytest.raises(ValueError, match="nobody left to sign"):
+        printable(not_signed_yet=[UnsignedLine("Kim Lee", "Key worker")])
 
 
 def test_signature_outcomes_accept_spaces_or_underscores():

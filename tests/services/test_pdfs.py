@@ -11,14 +11,20 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from careplan import pdf
-from careplan.db.models import AuditEvent, PdfRender, utcnow
+from careplan.db.models import AuditEvent, CaseloadLink, PdfRender, utcnow
 from careplan.domain import local_time
 from careplan.domain.local_time import service_day, time_zone
 from careplan.services import documents, pdfs, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Agreed, NotFound
 from tests.conftest import csrf_token, downloads_recorded, login
-from tests.factories import PASSWORD, Circle, make_plan
+from tests.factories import (
+    PASSWORD,
+    CaseloadLinkFactory,
+    Circle,
+    KeyWorkerFactory,
+    make_plan,
+)
 
 
 @pytest.fixture
@@ -402,3 +408,75 @@ def test_two_versions_agreed_on_one_day_download_under_two_names(db, agreed, set
         assert f"{title}.pdf" == result.filename
         names[number] = result.filename
     assert names[2] != names[3]
+
+
+def _signature_page(data: bytes) -> str:
+    text = re.sub(r"\s+", " ", text_of(data)).replace("\u200b", "")
+    start = max(text.rfind("Signatures"), text.rfind("Who signed or declined this version"))
+    return text[start : text.index("Content fingerprint")]
+
+
+def test_a_draft_s_signature_page_says_who_has_not_signed_yet(db, settings):
+    # A client printing a draft to talk it over sees where it stands: who signed, and who
+    # still needs to, by name and role.
+    circle = Circle()
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    sam, kim = circle.client.display_name, circle.key_worker.display_name
+    doc = make_plan(circle.key_worker, circle.client, versions=2)
+    page = _signature_page(pdfs.draft_pdf(db, client, doc, 2, settings)[0])
+    assert "Nobody has signed this version yet." in page
+    assert "Still to sign A version is agreed once the client and their key worker" in page
+    assert f"{sam}, Client Not signed yet" in page
+    assert f"{kim}, Key worker Not signed yet" in page
+
+    signoff.sign(db, client, doc, 2, "signed", "", PASSWORD)
+    page = _signature_page(pdfs.draft_pdf(db, worker, doc, 2, settings)[0])
+    signed, _, waiting = page.partition("Still to sign A version")
+    assert f"{sam}, Client Signed on" in signed and kim not in signed
+    assert f"{kim}, Key worker Not signed yet" in waiting and sam not in waiting
+
+    # An older draft can no longer be signed by anyone: it says so, and lists nobody.
+    page = _signature_page(pdfs.draft_pdf(db, client, doc, 1, settings)[0])
+    assert "Not signed yet" not in page and "Still to sign" not in page
+    assert "Nobody can sign this version any more: version 2 is the latest" in page
+
+
+def test_a_draft_s_signature_page_says_a_decline_once_as_a_decline(db, settings):
+    circle = Circle()
+    client = actor_for(circle.client)
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, client, doc, 1, "declined", "Not what I said.", PASSWORD)
+    page = _signature_page(pdfs.draft_pdf(db, client, doc, 1, settings)[0])
+    assert f"{circle.client.display_name}, Client Declined to sign" in page
+    assert f"{circle.client.display_name}, Client Not signed yet" not in page
+    assert f"{circle.key_worker.display_name}, Key worker Not signed yet" in page
+
+
+def test_a_draft_waits_for_the_key_worker_who_holds_the_caseload_now(db, settings):
+    # After a handover the new key worker is the one still to sign; with none, it says so.
+    circle = Circle()
+    client = actor_for(circle.client)
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.key_worker), doc, 1, "signed", "", PASSWORD)
+    _end_caseload(db, circle.client.id)
+    new_worker = KeyWorkerFactory(team_id=circle.team.id)
+    CaseloadLinkFactory(client_id=circle.client.id, key_worker_id=new_worker.id)
+    page = _signature_page(pdfs.draft_pdf(db, client, doc, 1, settings)[0])
+    signed, _, waiting = page.partition("Still to sign A version")
+    assert f"{circle.key_worker.display_name}, Key worker Signed on" in signed
+    assert f"{new_worker.display_name}, Key worker Not signed yet" in waiting
+    assert f"{circle.client.display_name}, Client Not signed yet" in waiting
+    assert circle.key_worker.display_name not in waiting
+
+    _end_caseload(db, circle.client.id)
+    page = _signature_page(pdfs.draft_pdf(db, client, doc, 1, settings)[0])
+    assert "Key worker: none at the moment Not signed yet" in page
+
+
+def _end_caseload(db, client_id: int) -> None:
+    with db.write() as s:
+        s.execute(
+            sa.update(CaseloadLink)
+            .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
