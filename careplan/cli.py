@@ -204,18 +204,20 @@ def verify(pdf_file):
     """Check whether a PDF is a genuine, unaltered agreed version."""
     from pathlib import Path
 
+    from .domain.local_time import long_date
     from .services.pdfs import verify_file
 
     verdict = verify_file(get_db(), _pdf_settings(), Path(pdf_file).read_bytes())
     if not verdict.genuine:
         raise click.ClickException(f"NOT GENUINE: {verdict.message}")
+    # Dates in words, as the PDF and the verify page say them ("6 December 2026").
     click.echo(
         f"GENUINE: {verdict.kind_label}, version {verdict.version_number}, agreed on "
-        f"{verdict.agreed_on.isoformat()}, fingerprint {verdict.content_hash}."
+        f"{long_date(verdict.agreed_on)}, fingerprint {verdict.content_hash}."
     )
     if verdict.replaced_on:
         click.echo(
-            f"NO LONGER IN FORCE: a later version was agreed on {verdict.replaced_on.isoformat()}."
+            f"NO LONGER IN FORCE: a later version was agreed on {long_date(verdict.replaced_on)}."
         )
 
 
