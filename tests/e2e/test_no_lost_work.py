@@ -31,7 +31,7 @@ def test_a_draft_survives_the_idle_sign_out(app, live_server, new_phone):
     expect(phone.get_by_role("heading", name="Goals and small steps")).to_have_count(0)
 
     phone.get_by_label("What matters most to you?").fill(WORDS)
-    expect(phone.locator(".draft-status")).to_contain_text("kept as a draft")
+    expect(phone.locator(".draft-status")).to_contain_text("Your changes are kept as a draft")
 
     warning = phone.get_by_role("alertdialog")
     expect(warning).to_contain_text("you will be signed out")
