@@ -117,16 +117,23 @@ def test_a_date_refused_says_the_format_a_program_sends(client, db, world, token
     ]
 
 
-def test_a_date_years_ahead_is_refused_by_name_and_saves_nothing(client, db, world, token_for):
+def _save_with_first_step(client, world, token_for, **step):
+    """The key worker saves the plan back with its first step changed so, by the API: the
+    answer, and the content sent."""
     kw = token_for(world.own.key_worker)
     content = client.get(f"/api/v1/documents/{world.own_plan}", headers=bearer(kw)).get_json()
     content = content["content"]
-    content["goals"][0]["steps"][0]["due"] = "9999-12-31"
+    content["goals"][0]["steps"][0].update(step)
     response = client.post(
         f"/api/v1/documents/{world.own_plan}/versions",
         json={"base_version": 2, "content": content},
         headers=bearer(kw),
     )
+    return response, content
+
+
+def test_a_date_years_ahead_is_refused_by_name_and_saves_nothing(client, db, world, token_for):
+    response, _ = _save_with_first_step(client, world, token_for, due="9999-12-31")
     fields = assert_error(response, 422)["fields"]
     assert fields == {
         "content-goals-0-steps-0-due": [
@@ -139,16 +146,8 @@ def test_a_date_years_ahead_is_refused_by_name_and_saves_nothing(client, db, wor
 def test_a_date_years_ahead_is_said_with_every_other_problem_in_one_answer(
     client, db, world, token_for
 ):
-    kw = token_for(world.own.key_worker)
-    content = client.get(f"/api/v1/documents/{world.own_plan}", headers=bearer(kw)).get_json()
-    content = content["content"]
-    content["goals"][0]["steps"][0]["text"] = ""
-    content["goals"][0]["steps"][0]["due"] = "9999-12-31"
-    content["goals"][0]["steps"][0]["status"] = "someday"
-    response = client.post(
-        f"/api/v1/documents/{world.own_plan}/versions",
-        json={"base_version": 2, "content": content},
-        headers=bearer(kw),
+    response, content = _save_with_first_step(
+        client, world, token_for, text="", due="9999-12-31", status="someday"
     )
     fields = assert_error(response, 422)["fields"]
     assert fields == {
