@@ -27,21 +27,35 @@ from .model import (
 )
 from .render import RenderResult, render, render_pdf
 from .sandbox import RenderFailed, RenderLimits, warm_up
-from .seal import (
-    CertificateFacts,
-    SealCredentials,
-    SealError,
-    SealUnavailable,
-    VerifyResult,
-    certificate_facts,
-    credentials_from_config,
-    ensure_dev_certificate,
-    seal_pdf,
-    seal_with,
-    verify_pdf,
-    verify_pdf_isolated,
-)
 from .template import render_html
+
+# pyHanko takes about 0.4 s to import: loaded when something first seals, checks or reads a
+# certificate, not by every process that imports this package (each web worker does).
+_SEAL_NAMES = frozenset(
+    {
+        "CertificateFacts",
+        "SealCredentials",
+        "SealError",
+        "SealUnavailable",
+        "VerifyResult",
+        "certificate_facts",
+        "credentials_from_config",
+        "ensure_dev_certificate",
+        "seal_pdf",
+        "seal_with",
+        "verify_pdf",
+        "verify_pdf_isolated",
+    }
+)
+
+
+def __getattr__(name: str):
+    if name in _SEAL_NAMES:
+        from . import seal
+
+        return getattr(seal, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "OUTCOMES",
