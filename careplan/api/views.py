@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 
 from flask import current_app, jsonify, request, url_for
 
-from ..domain.addresses import under
 from ..domain.api_tokens import READ, SIGN, WRITE
 from ..domain.blocks import FOR_PROGRAMS
 from ..domain.errors import ContentInvalid
@@ -22,6 +21,7 @@ from ..domain.writing_direction import plain_writing
 from ..extensions import get_db, get_library, get_time_zone
 from ..services import caseloads, documents, fhir, reminders, reviews, signoff, supervision
 from ..services.errors import Conflict, Invalid
+from ..web.links import on_site
 from . import schemas
 from .auth import actor, requires
 from .body import json_body, query
@@ -402,9 +402,7 @@ def reminder_list():
     window = _window(query(schemas.PageQuery()))
     result = reminders.notifications_page(get_db(), actor(), window)
     # Kept app-relative; answered as the site's address, as "next" is (domain.addresses).
-    items = [
-        replace(n, link=under(request.script_root, n.link)) if n.link else n for n in result.items
-    ]
+    items = [replace(n, link=on_site(n.link)) if n.link else n for n in result.items]
     result = replace(result, items=items)
     return _paged(schemas.ReminderPage, result, "api.reminder_list")
 
