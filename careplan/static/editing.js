@@ -94,6 +94,18 @@
       checkTimers.set(field, setTimeout(function () { checkWording(field); }, 800));
     }
   });
+  // On a slow connection this script can arrive after typing has begun: what was typed before
+  // it ran is kept and checked as if typed now.
+  function changedSinceLoad(el) {
+    if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+    if (el.options) {
+      return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+    }
+    return "defaultValue" in el && el.type !== "hidden" && el.value !== el.defaultValue;
+  }
+  Array.prototype.filter.call(form.elements, changedSinceLoad).forEach(function (field) {
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  });
   // Leaving the page (or the phone locking it) keeps what was typed since the last draft.
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden" && draftTimer) {
