@@ -262,6 +262,12 @@ def _number(default: int, low: int, high: int):
     )
 
 
+def numbered(label: str, n: int, items: list) -> str:
+    """A list's item under its question: numbered when there are more than one, so a single
+    answer does not read as if a footnote or a second one were missing."""
+    return f"{label} ({n})" if len(items) > 1 else label
+
+
 class AgreementKind(DocumentKind):
     name = "agreement"
     label = "Partnership agreement"
@@ -453,7 +459,7 @@ class AgreementKind(DocumentKind):
                     bits = [p["name"], p.get("role"), p.get("how_to_contact"), p.get("when")]
                     bits = [closed(b) for b in bits if b]  # each part reaches only itself
                     text = " · ".join(bits)
-                    out.append(Field(f"{where}:{p['id']}", f"{label} ({n})", text, part))
+                    out.append(Field(f"{where}:{p['id']}", numbered(label, n, value), text, part))
             else:
                 for n, h in enumerate(value, start=1):
                     decision, to_whom = closed(h["decision"]), closed(h["to_whom"])
@@ -461,7 +467,7 @@ class AgreementKind(DocumentKind):
                     # and "what changed" print.
                     until = show(h["until"], UTC)
                     text = f"{decision} — handed to {to_whom} until {until}"
-                    out.append(Field(f"{where}:{h['id']}", f"{label} ({n})", text, part))
+                    out.append(Field(f"{where}:{h['id']}", numbered(label, n, value), text, part))
         t = content.get("terms", {})
         sr = t.get("self_referral", {})
         weeks = str(t.get("review_interval_weeks", ""))

@@ -137,3 +137,16 @@ def test_a_shared_kind_does_not_follow_changes_to_the_callers_template():
     assert shared.template["name"] != "Changed afterwards"
     assert len(shared.template["sections"]) == len(template["sections"]) + 1
     assert kind_for("agreement", template) is not shared
+
+
+def test_people_and_handed_over_decisions_are_numbered_only_when_there_are_more_than_one():
+    question = "Boundaries, both sides: Who can I contact out of hours?"
+    one = {"name": "Out-of-hours team", "how_to_contact": "0300 123 4567"}
+    two = {"name": "Crisis line", "how_to_contact": "0800 000 0000"}
+
+    def labels(people):
+        content = kind().validate({"sections": {"boundaries": {"out_of_hours": people}}})
+        return [f.label for f in kind().fields(content) if f.label.startswith(question)]
+
+    assert labels([one]) == [question]
+    assert labels([one, two]) == [f"{question} (1)", f"{question} (2)"]

@@ -96,5 +96,5 @@ def test_the_pdf_says_on_purpose_only_of_the_empty_parts_the_signers_confirmed(
     # Empty too, but not a part anyone was asked to confirm.
     handed = "Which decisions do I hand over for a while, to whom, and until when? Left blank"
     assert f"{handed} " in text and f"{handed} on purpose" not in text
-    assert "Who can I contact out of hours? (1) Out-of-hours team" in text
+    assert "Who can I contact out of hours? Out-of-hours team" in text
     assert "Not filled in" not in text
