@@ -4,6 +4,8 @@ the app."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import MapAdapter
@@ -46,6 +48,34 @@ class SessionUnderSubPath(SecureCookieSessionInterface):
         return app.config.get("SESSION_COOKIE_PATH") or request.script_root or "/"
 
 
+def _where(prefix: str) -> str:
+    return f"under {prefix}" if prefix else "at the host's root"
+
+
+def warn_of_another_sub_path() -> None:
+    """E-mails, the calendar feed and PDFs link to CAREPLAN_PUBLIC_BASE_URL, pages to where
+    the request came in: when the two sub-paths differ, every link sent away from the app
+    misses it, and nothing else would say so. Logged once per process for each pair."""
+    here = request.script_root.rstrip("/")
+    public = current_app.config["PUBLIC_BASE_URL"]
+    seen = current_app.extensions["sub_paths_seen"]
+    if (here, public) in seen:
+        return
+    seen.add((here, public))
+    there = urlsplit(public).path.rstrip("/")
+    if here != there:
+        current_app.logger.warning(
+            "Requests arrive %s but CAREPLAN_PUBLIC_BASE_URL (%s) is %s: links in e-mails, "
+            "the calendar feed and PDFs will not reach the app. Set it to the address people "
+            "use, sub-path included.",
+            _where(here),
+            public,
+            _where(there),
+        )
+
+
 def install(app: Flask) -> None:
     app.session_interface = SessionUnderSubPath()
     app.add_template_filter(on_site)
+    app.extensions["sub_paths_seen"] = set()
+    app.before_request(warn_of_another_sub_path)

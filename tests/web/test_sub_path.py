@@ -255,3 +255,37 @@ def test_a_trusted_proxys_forwarded_prefix_places_the_links(database_url, tmp_pa
         assert stylesheet in html
     finally:
         app.extensions[DB_KEY].dispose()
+
+
+def test_a_public_address_under_another_sub_path_is_logged_once(app, web, caplog):
+    app.config["PUBLIC_BASE_URL"] = "https://trust.example.org/care-plans"
+    with caplog.at_level("WARNING", logger=app.logger.name):
+        for _ in range(3):
+            assert web.get("/login").status_code == 200
+    warned = [
+        r.getMessage() for r in caplog.records if "CAREPLAN_PUBLIC_BASE_URL" in r.getMessage()
+    ]
+    assert warned == [
+        "Requests arrive under /careplan but CAREPLAN_PUBLIC_BASE_URL "
+        "(https://trust.example.org/care-plans) is under /care-plans: links in e-mails, the "
+        "calendar feed and PDFs will not reach the app. Set it to the address people use, "
+        "sub-path included."
+    ]
+
+
+@pytest.mark.parametrize("public", [PUBLIC, PUBLIC + "/"])
+def test_a_public_address_under_the_same_sub_path_is_not_logged(app, web, caplog, public):
+    app.config["PUBLIC_BASE_URL"] = public
+    with caplog.at_level("WARNING", logger=app.logger.name):
+        assert web.get("/login").status_code == 200
+    assert not [r for r in caplog.records if "CAREPLAN_PUBLIC_BASE_URL" in r.getMessage()]
+
+
+def test_a_public_address_at_the_root_for_requests_under_a_sub_path_is_logged(app, web, caplog):
+    app.config["PUBLIC_BASE_URL"] = "https://root.example.org"
+    with caplog.at_level("WARNING", logger=app.logger.name):
+        web.get("/login")
+    assert any(
+        "is at the host's root" in r.getMessage() and "arrive under /careplan" in r.getMessage()
+        for r in caplog.records
+    )
