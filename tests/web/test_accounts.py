@@ -255,6 +255,11 @@ def test_an_administrator_makes_an_account_and_its_owner_chooses_the_password(
 
     [(to, message)] = _mail(inbox)
     assert to == ["dee@example.org"] and "choose a password" in message["Subject"]
+    # Someone not expecting it (it cannot name the service) is told what ignoring it means.
+    assert (
+        "If you were not expecting this e-mail, you can ignore it: nobody can sign in to the "
+        "account until a password is chosen." in message.get_content()
+    )
     path = LINK.search(message.get_content()).group(1)
     web = smtp_app.test_client()
     assert "Welcome" in web.get(path).get_data(as_text=True)
