@@ -123,6 +123,9 @@ class PrintableDocument:
     draft: bool
     redisclosure_notice: str | None
     verify_url: str
+    # An agreed version's regular review, as set the day it was agreed (its interval on from
+    # that day): what the two of them agreed to. A review brought forward later is on the
+    # document's page, not in this sealed record of the version.
     next_review_on: date | None = None
     # Who the service is (configuration): on the cover and on every page.
     service_name: str = ""
@@ -144,6 +147,8 @@ class PrintableDocument:
             raise ValueError("content_hash must be 64 lowercase hexadecimal characters")
         if not self.draft and self.agreed_on is None:
             raise ValueError("an agreed (non-draft) document needs agreed_on")
+        if self.draft and self.next_review_on is not None:
+            raise ValueError("a draft has no review date yet: it is set when it is agreed")
         if not self.draft and (self.not_signed_yet or self.latest_version):
             raise ValueError("an agreed document has nobody left to sign it")
         if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", self.short_code):

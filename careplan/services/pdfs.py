@@ -19,6 +19,7 @@ from ..domain.addresses import under
 from ..domain.agreement import empty_key_parts
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.local_time import DEFAULT_TIME_ZONE, service_day
+from ..domain.reviews import interval_review_date
 from ..domain.roles import Role
 from . import audit
 from .access import require_read
@@ -127,6 +128,11 @@ def _printable(
         draft=draft,
         redisclosure_notice=settings.redisclosure_notice,
         verify_url=settings.verify_url,
+        next_review_on=(
+            None
+            if draft
+            else interval_review_date(agreed_on, kind.review_interval_weeks(version.content))
+        ),
         service_name=settings.service_name,
         service_contact=settings.service_contact,
         time_zone=settings.time_zone,

@@ -95,6 +95,8 @@ def printable(content: dict | None = None, **overrides) -> PrintableDocument:
         "service_contact": SERVICE_CONTACT,
     }
     fields.update(overrides)
+    if fields["draft"] and "next_review_on" not in overrides:
+        fields["next_review_on"] = None  # set only when a version is agreed
     return PrintableDocument(**fields)
 
 

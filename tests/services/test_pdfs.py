@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from careplan import pdf
-from careplan.db.models import AuditEvent, CaseloadLink, PdfRender, utcnow
+from careplan.db.models import AuditEvent, CaseloadLink, Document, PdfRender, utcnow
 from careplan.domain import local_time
-from careplan.domain.local_time import service_day, time_zone
+from careplan.domain.local_time import long_date, service_day, time_zone
 from careplan.services import documents, pdfs, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Agreed, NotFound
@@ -83,6 +83,25 @@ def test_the_sealed_pdf_is_made_once_outside_the_request_and_holds_everything(db
         )
     # The history says which version's PDF was downloaded.
     assert documents.history(db, client, doc).events[0].what == "downloaded a PDF (version 2)"
+
+
+def test_the_sealed_pdf_gives_the_review_agreed_and_a_draft_none(db, agreed, settings):
+    circle, doc = agreed
+    client = actor_for(circle.client)
+    with db.read() as s:
+        due = s.get(Document, doc).next_review_on
+    assert due is not None
+    pdfs.run_pending(db, settings)
+    sealed = re.sub(
+        r"\s+", " ", text_of(pdfs.sealed_pdf(db, client, doc, 2, settings).path.read_bytes())
+    )
+    assert f"Next review by {long_date(due)}" in sealed
+
+    content = documents.open_document(db, client, doc).content
+    content["what_matters"] = {"text": "Seeing my sister every week."}
+    documents.save_version(db, client, doc, 2, content, "a new draft")
+    draft, _ = pdfs.draft_pdf(db, client, doc, 3, settings)
+    assert "Next review" not in text_of(draft)
 
 
 def test_the_pdf_and_the_check_give_the_day_agreed_in_the_service_s_zone(
