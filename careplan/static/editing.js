@@ -98,6 +98,12 @@
   // it ran is kept and checked as if typed now.
   function changedSinceLoad(el) {
     if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+    if (el.options && !el.multiple) {
+      // With no option marked, the browser starts on the first: that is not a choice made.
+      var start = 0;
+      Array.prototype.forEach.call(el.options, function (o, i) { if (o.defaultSelected) start = i; });
+      return el.options.length > 0 && el.selectedIndex !== start;
+    }
     if (el.options) {
       return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
     }

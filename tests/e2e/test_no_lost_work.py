@@ -149,3 +149,36 @@ def test_words_typed_before_the_pages_script_arrives_are_kept(app, live_server, 
 
 def _latency(ms: int) -> dict:
     return {"offline": False, "latency": ms, "downloadThroughput": -1, "uploadThroughput": -1}
+
+
+def test_opening_an_edit_page_keeps_no_draft_of_what_nobody_typed(app, db, live_server, new_phone):
+    """The script keeps what was typed before it arrived, comparing each field with the page
+    as sent: a choice the browser made itself (the first option of a list with none marked)
+    is not typing, and opening a page to read it must not leave "changes not saved yet"."""
+    from sqlalchemy import func, select
+
+    from careplan.db.models import EditDraft
+
+    client = factories.ClientFactory()
+    worker = factories.KeyWorkerFactory()
+    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
+    plan = factories.make_plan(worker, client, versions=2)
+    agreement = factories.make_agreement(worker, client)
+    phone = new_phone()
+    drafts_sent = []
+    phone.on(
+        "request", lambda r: r.method == "POST" and "/draft" in r.url and drafts_sent.append(r)
+    )
+    sign_in(phone, live_server, worker)
+    pages = [f"/documents/{plan}/edit", f"/documents/{agreement}/edit"]
+    pages += [f"/documents/{plan}/edit?part={part}" for part in ("goals", "care_team", "domains")]
+    for page in pages:
+        phone.goto(live_server + page)
+        expect(phone.locator("form.document-form")).to_be_visible()
+    phone.goto(f"{live_server}/clients/{client.id}")
+    phone.get_by_role("button", name="Start a new care plan").click()
+    expect(phone.locator("form.document-form")).to_be_visible()
+    phone.wait_for_timeout(4_000)  # longer than the three seconds before a draft is kept
+    assert drafts_sent == []
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(EditDraft)) == 0
