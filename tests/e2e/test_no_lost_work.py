@@ -121,16 +121,17 @@ def test_a_save_the_database_could_not_take_goes_again_from_the_page_it_left(
     expect(phone.get_by_text(WORDS)).to_be_visible()
 
 
-def test_words_typed_before_the_pages_script_arrives_are_kept(app, live_server, new_phone):
+def test_words_typed_before_the_pages_script_arrives_are_kept(app, gunicorn_url, new_phone):
     """On a slow connection the edit page shows before its script has run, and people start
-    typing: what they typed then is kept as a draft and its wording checked all the same."""
+    typing: what they typed then is kept as a draft and its wording checked all the same.
+    Under gunicorn, as the service runs."""
     client = factories.ClientFactory()
     worker = factories.KeyWorkerFactory()
     factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
     doc = factories.make_plan(worker, client)
     phone = new_phone()
-    sign_in(phone, live_server, client)
-    phone.goto(f"{live_server}/documents/{doc}")
+    sign_in(phone, gunicorn_url, client)
+    phone.goto(f"{gunicorn_url}/documents/{doc}")
     slow = phone.context.new_cdp_session(phone)
     slow.send("Network.enable")
     slow.send("Network.emulateNetworkConditions", _latency(1500))
@@ -143,7 +144,7 @@ def test_words_typed_before_the_pages_script_arrives_are_kept(app, live_server, 
     expect(phone.locator(".draft-status")).to_contain_text("Your changes are kept as a draft")
     hint = phone.locator("#" + field.get_attribute("id") + "-wording")
     expect(hint).to_contain_text("“addict” can feel stigmatising to some people.")
-    phone.goto(f"{live_server}/documents/{doc}/edit?part=what_matters")
+    phone.goto(f"{gunicorn_url}/documents/{doc}/edit?part=what_matters")
     expect(phone.locator("#draft-waiting")).to_contain_text("not saved yet")
 
 
