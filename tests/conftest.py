@@ -60,8 +60,8 @@ class DatabaseTemplate:
             self.name = f"careplan_test_{worker}_{uuid.uuid4().hex[:8]}"
             self._admin(f'CREATE DATABASE "{self.name}"')
             # The suite never stops the database server, so waiting for the disk at each
-            # commit only costs time (about a tenth of the services' and pages' tests):
-            # what a commit shows other connections, and when, is the same.
+            # commit only costs time (a few per cent of the PostgreSQL run): what a commit
+            # shows other connections, and when, is the same.
             self._admin(f'ALTER DATABASE "{self.name}" SET synchronous_commit = off')
             self.url = f"{PG_SERVER}/{self.name}"
             migrate.upgrade(self.url)
