@@ -100,6 +100,15 @@ class SignOffView:
             and s.user_id != self.key_worker_id and s.outcome != Outcome.DECLINED.value
         ]  # fmt: skip
 
+    def signed_now(self, number: int) -> list[SignatureView]:
+        """Signatures on this version that still count towards agreeing it: the client's and
+        the current key worker's, not a decline. Saving a new version leaves them behind."""
+        return [
+            s for s in self.signatures
+            if s.version_number == number and s.outcome != Outcome.DECLINED.value
+            and (s.role == Role.CLIENT.label or s.user_id == self.key_worker_id)
+        ]  # fmt: skip
+
     def last_signed_by(self, user_id: int) -> int | None:
         """The latest version this person signed (declining is not signing): "what changed
         since I last signed" compares it with the latest."""

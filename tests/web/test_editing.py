@@ -508,3 +508,44 @@ def test_changes_carried_on_from_a_draft_offer_one_spare_row(app, db, circle):
             "care_team": ["Dr Patel", "Sam", ""],
         }
         fields = [(k, v) for k, v in values.items() if k not in ("csrf_token", "base_number")]
+
+
+def _saving_means(page: str) -> str:
+    found = re.search(r'<p class="notice" id="saving-means">(.*?)</p>', page, re.S)
+    return " ".join(found.group(1).split()) if found else ""
+
+
+def test_the_edit_page_says_what_saving_does_to_the_signatures(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    url = f"/documents/{doc}/edit"
+    worker = login(app.test_client(), circle.key_worker)
+    client = login(app.test_client(), circle.client)
+    called = documents.open_document(db, actor_for(circle.key_worker), doc).client_called
+    assert _saving_means(_text(worker.get(url))) == ""  # nobody has signed: nothing to lose
+
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
+    assert _saving_means(_text(worker.get(url))) == (
+        f"{called} has signed version 1. If you save, their signature stays with version 1"
+        " and the new version needs both of you to sign it."
+    )
+    assert _saving_means(_text(client.get(url))) == (
+        "You have signed version 1. If you save, your signature stays with version 1"
+        " and the new version needs both of you to sign it."
+    )
+
+    # The key worker's changes, kept while they typed; then they sign the version as it is.
+    drafts.keep(db, actor_for(circle.key_worker), doc, 1, "", [("what_matters-text", "More")])
+    signoff.sign(db, actor_for(circle.key_worker), doc, 1, "signed", "", PASSWORD)
+    page = _text(worker.get(url))
+    waiting = " ".join(re.search(r'id="draft-waiting">(.*?)</div>', page, re.S).group(1).split())
+    assert ". Version 1 has been agreed since.</p>" in waiting
+    assert _saving_means(page) == (
+        "Version 1 is agreed. Saving makes a new version for both of you to sign;"
+        " version 1 stays in force until then."
+    )
+    # Saving does what the page said: a new version, waiting for both, version 1 in force.
+    restored = _text(worker.get(url, query_string={"draft": "restore"}))
+    assert worker.post(url, data=Page(restored).form(url).typed({})).status_code == 302
+    shown = documents.open_document(db, actor_for(circle.key_worker), doc)
+    assert shown.head_number == 2 and shown.signoff.agreed.number == 1
+    assert shown.signoff.signed_now(2) == [] and len(shown.signoff.signed_now(1)) == 2
