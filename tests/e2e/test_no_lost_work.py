@@ -148,6 +148,35 @@ def test_words_typed_before_the_pages_script_arrives_are_kept(app, gunicorn_url,
     expect(phone.locator("#draft-waiting")).to_contain_text("not saved yet")
 
 
+def test_kept_changes_are_not_replaced_by_typing_on_a_fresh_page(app, db, gunicorn_url, new_phone):
+    """One draft per person and document: typing on an edit page opened while earlier changes
+    wait would replace them. The page holds its form until the person chooses."""
+    client = factories.ClientFactory()
+    worker = factories.KeyWorkerFactory()
+    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
+    doc = factories.make_plan(worker, client)
+    phone = new_phone()
+    sign_in(phone, gunicorn_url, client)
+    url = f"{gunicorn_url}/documents/{doc}/edit?part=what_matters"
+    phone.goto(url)
+    phone.get_by_label("What matters most to you?").fill(WORDS)
+    expect(phone.locator(".draft-status")).to_contain_text("Your changes are kept as a draft")
+
+    phone.goto(url)
+    expect(phone.locator("#draft-waiting")).to_contain_text("Choose what to do with them")
+    field = phone.get_by_label("What matters most to you?")
+    expect(field).to_be_disabled()
+    expect(phone.get_by_role("button", name="Save a new version")).to_be_disabled()
+    phone.get_by_role("link", name="Carry on with those changes").click()
+    expect(field).to_have_value(WORDS)
+    field.press("Control+End")
+    field.press_sequentially(" And the garden.")
+    expect(phone.locator(".draft-status")).to_contain_text("Your changes are kept as a draft")
+    phone.goto(url)
+    phone.get_by_role("link", name="Carry on with those changes").click()
+    expect(field).to_have_value(WORDS + " And the garden.")
+
+
 def _latency(ms: int) -> dict:
     return {"offline": False, "latency": ms, "downloadThroughput": -1, "uploadThroughput": -1}
 
