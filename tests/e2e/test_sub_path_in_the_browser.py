@@ -119,9 +119,14 @@ def test_the_pages_scripts_stay_under_the_sub_path(app, gunicorn_url, new_phone)
     # Every request the browser made stayed under the sub-path and answered.
     assert [url for url in requested if not url.startswith(base + "/")] == []
     assert [(m, url, s) for m, url, s in answered if s in (404, 405) or s >= 500] == []
-    # A draft's answer whose body the page never reads is dropped as the page is left
-    # (Chromium reports it aborted): it had answered. Nothing failed without an answer.
-    assert [(r.method, r.url, r.failure) for r in failed if r not in responses] == []
+    # A request still on its way as its page is left (a draft's answer whose body the page
+    # never reads, the favicon on a loaded machine) is aborted by Chromium itself: where it
+    # was going is checked above. Nothing else failed.
+    assert [
+        (r.method, r.url, r.failure)
+        for r in failed
+        if r not in responses and r.failure != "net::ERR_ABORTED"
+    ] == []
     assert problems == []
     assert {urlsplit(url).path for _, url, _ in answered} >= {
         f"{PREFIX}/static/editing.js",
