@@ -253,8 +253,10 @@ def _party_document(s: Session, actor: Actor, document_id: int, lock: bool = Tru
         raise NotFound()
     access = require_read(s, actor, doc.client_id)
     if not access.sign:
+        # Advocates may comment; supervisors read only, and are not told otherwise.
         raise ReadOnly(
-            "Only the client and their key worker arrange reviews. You can add a comment."
+            "Only the client and their key worker arrange reviews."
+            + (" You can add a comment." if access.comment else "")
         )
     return _lock(s, document_id) if lock else doc
 

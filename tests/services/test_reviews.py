@@ -212,11 +212,19 @@ def test_the_other_party_is_told_at_once_of_a_request_for_an_earlier_review(db, 
 def test_only_the_two_parties_ask_and_strangers_see_nothing(db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     agree(db, circle, doc)
-    for reader in (circle.supervisor, circle.advocate):
-        with pytest.raises(ReadOnly):
+    # Each is told what they can do instead, if anything: a supervisor cannot comment.
+    for reader, said in (
+        (circle.supervisor, "Only the client and their key worker arrange reviews."),
+        (
+            circle.advocate,
+            "Only the client and their key worker arrange reviews. You can add a comment.",
+        ),
+    ):
+        with pytest.raises(ReadOnly) as refused:
             reviews.request_earlier_review(
                 db, actor_for(reader), doc, TODAY.isoformat(), "why", TODAY
             )
+        assert str(refused.value) == said
     for stranger in (circle.admin, Circle().key_worker):
         with pytest.raises(NotFound):
             reviews.request_earlier_review(
