@@ -626,3 +626,28 @@ def test_a_stale_save_of_one_part_shows_that_part_again_and_loses_nothing(app, d
     assert content["domains"]["housing"]["own_words"] == housing
     assert content["goals"][0]["title"] == "Find a flat"
     assert documents.count_versions(db, doc) == 3
+
+
+def test_an_older_versions_page_says_where_that_version_stands(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client, versions=3)
+    web = login(app.test_client(), circle.client)
+
+    def status(number: int) -> str:
+        page = web.get(f"/documents/{doc}/versions/{number}").get_data(as_text=True)
+        found = re.search(r'<p class="status[^"]*"><a href="#sign-off">(.*?)</a></p>', page)
+        return found.group(1)
+
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 3, "signed", "", PASSWORD)
+    assert status(1) == "Version 1 was not agreed. The latest, version 3: Agreed by both of you"
+    assert status(3) == "Agreed by both of you"
+
+    content = documents.open_document(db, actor_for(circle.client), doc).content
+    content["what_matters"] = {"text": "Being asked first."}
+    documents.save_version(db, actor_for(circle.client), doc, 3, content, "")
+    assert status(3) == "Version 3 is agreed and in force; version 4 is a draft"
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 4, "signed", "", PASSWORD)
+    assert status(3) == (
+        "Version 3 was agreed, then replaced. The latest, version 4: Agreed by both of you"
+    )
