@@ -23,6 +23,14 @@ class Outcome(StrEnum):
     SIGNED_WITH_COMMENT = "signed_with_comment"
     DECLINED = "declined"
 
+    @classmethod
+    def chosen(cls, raw: str) -> Outcome | None:
+        """The outcome a form chose, or None if it chose none of these."""
+        try:
+            return cls(raw)
+        except ValueError:
+            return None
+
     @property
     def agrees(self) -> bool:
         return self is not Outcome.DECLINED
@@ -216,12 +224,9 @@ def validate_outcome(outcome_raw: str, comment: str) -> tuple[Outcome, str]:
     from .errors import ContentInvalid
 
     comment = plain_writing(comment).strip()
-    try:
-        outcome = Outcome(outcome_raw)
-    except ValueError as exc:
-        raise ContentInvalid(
-            {"outcome": "Please choose: sign, sign with a comment, or decline."}
-        ) from exc
+    outcome = Outcome.chosen(outcome_raw)
+    if outcome is None:
+        raise ContentInvalid({"outcome": "Please choose: sign, sign with a comment, or decline."})
     if outcome is Outcome.SIGNED_WITH_COMMENT and not comment:
         raise ContentInvalid(
             {"comment": "Please write your comment, or choose to sign without one."}

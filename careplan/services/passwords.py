@@ -78,14 +78,8 @@ def confirm_identity(
     replaces every backup code (one of second_factor.ENDS_EVERY_CODE), so a backup code used
     for it is not said to leave others. Returns how they proved who they are, as a signature
     records it."""
-    with db.read() as s:
-        row = s.execute(_IDENTITY, {"user_id": actor.id}).first()
-    stored, email, secret, last_step = row if row else (None, f"#{actor.id}", None, None)
+    email, secret, last_step = _checked_password(db, actor, password, refused)
     throttle = throttle_for(db)
-    throttle.before_password_check(email, actor.ip)
-    if not verify(stored, password or ""):
-        throttle.password_refused(email, actor.ip)
-        raise ContentInvalid({"password": refused})
     if code is None or secret is None:
         throttle.password_accepted(email)
         return second_factor.METHOD_PASSWORD
@@ -104,6 +98,32 @@ def confirm_identity(
         raise ContentInvalid({"code": code_refused})
     throttle.password_accepted(email)
     return second_factor.METHOD_WITH_CODE
+
+
+def password_problem(db, actor: Actor, password: str, refused: str) -> dict[str, str]:
+    """For a form refused for other reasons: {"password": refused} if the password is wrong
+    too ({} if right), so that every problem is named at once. A wrong one counts as any
+    wrong password does, so a faulty form is no way round the pause; a right one does not
+    start the count afresh, and no code is tried or used up, as nothing is done."""
+    try:
+        _checked_password(db, actor, password, refused)
+    except ContentInvalid as err:
+        return dict(err.errors)
+    return {}
+
+
+def _checked_password(db, actor: Actor, password: str, refused: str):
+    """The account's e-mail address, second-step secret and last step used, once the password
+    is right; otherwise raises ContentInvalid on the password field, the attempt counted."""
+    with db.read() as s:
+        row = s.execute(_IDENTITY, {"user_id": actor.id}).first()
+    stored, email, secret, last_step = row if row else (None, f"#{actor.id}", None, None)
+    throttle = throttle_for(db)
+    throttle.before_password_check(email, actor.ip)
+    if not verify(stored, password or ""):
+        throttle.password_refused(email, actor.ip)
+        raise ContentInvalid({"password": refused})
+    return email, secret, last_step
 
 
 def _use_step(db, user_id: int, step: int) -> bool:

@@ -46,6 +46,7 @@ from .access import require_read
 from .actor import Actor
 from .errors import Invalid, NotFound, ReadOnly
 
+WRONG_PASSWORD = "That password is not right. Nothing was signed."
 SHORT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on paper
 
 
@@ -299,17 +300,28 @@ def sign(
     """Record the person's outcome on one version; start the sealed PDF if it is now agreed.
     Signing an agreement whose key parts are empty needs `confirm_blank`: the signer says they
     are left blank on purpose. `code` is the one from their app, when they have turned the
-    second step on."""
-    outcome, comment = validate_outcome(outcome_raw, comment)
-    # Everything that can refuse this signature is checked before the password and code, so
-    # a refusal uses up no code (a code works once: typing it again would be refused too).
+    second step on. A refusal names every problem with the form at once, the password's too."""
+    try:
+        outcome, comment = validate_outcome(outcome_raw, comment)
+        outcome_problems = {}
+    except ContentInvalid as err:
+        # The outcome chosen still says whether empty parts would be left blank: named too.
+        outcome, outcome_problems = Outcome.chosen(outcome_raw), err.errors
+    # Everything that can refuse this signature is checked before the code, so a refusal
+    # uses up no code (a code works once: typing it again would be refused too).
     with db.read() as s:
-        _signable(s, actor, document_id, version_number, outcome, confirm_blank)
+        _, _, blank, _ = _signable(s, actor, document_id, version_number, outcome)
+    problems = {**_unconfirmed(blank, confirm_blank), **outcome_problems}  # the form's order
+    if problems:
+        # The password is checked too, so the answer names every problem; a wrong one
+        # counts against guessing whatever else is wrong.
+        problems.update(passwords.password_problem(db, actor, password, WRONG_PASSWORD))
+        raise ContentInvalid(problems)
     method = passwords.confirm_identity(
         db,
         actor,
         password,
-        "That password is not right. Nothing was signed.",
+        WRONG_PASSWORD,
         code=code,
         code_refused=passwords.CODE_REFUSED + " Nothing was signed.",
     )
@@ -319,8 +331,10 @@ def sign(
         # (the same form sent twice, or both parties at once) are decided one after the
         # other, each seeing the other's. On SQLite, BEGIN IMMEDIATE does the same.
         doc, version, blank, before = _signable(
-            s, actor, document_id, version_number, outcome, confirm_blank, lock=True
+            s, actor, document_id, version_number, outcome, lock=True
         )
+        if problem := _unconfirmed(blank, confirm_blank):
+            raise ContentInvalid(problem)
         s.add(
             SignatureRecord(
                 document_id=doc.id,
@@ -349,7 +363,7 @@ def sign(
                 "version": version.number,
                 "hash": version.content_hash,
                 "outcome": outcome.value,
-                **({"left_blank": blank} if blank else {}),
+                **({"left_blank": [p.key for p in blank]} if blank else {}),
             },
         )
         newly_agreed = after.agreed and (
@@ -382,12 +396,12 @@ def _signable(
     actor: Actor,
     document_id: int,
     version_number: int,
-    outcome: Outcome,
-    confirm_blank: bool,
+    outcome: Outcome | None,
     lock: bool = False,
-) -> tuple[Document, Version, list[str], SignOff]:
-    """The document, the version, the key parts left blank and the decision before this
-    signature; or the reason this person cannot sign this version now, raised."""
+) -> tuple[Document, Version, list, SignOff]:
+    """The document, the version, the key parts a signature would leave blank and the
+    decision before this signature; or the reason this person cannot sign this version now,
+    raised. `outcome`: None when none was chosen (nothing to leave blank then)."""
     if lock:
         # A handover taken over while this signature is decided would change who the key
         # worker is: both take turns on the client's row, the client's row first, then the
@@ -412,8 +426,8 @@ def _signable(
         select(Version).where(Version.document_id == doc.id, Version.number == version_number)
     )
     blank = []
-    if outcome.agrees and doc.kind == "agreement":
-        blank = [p.key for p in _refuse_unconfirmed_blanks(doc, version, confirm_blank)]
+    if outcome and outcome.agrees and doc.kind == "agreement":
+        blank = empty_key_parts(doc.template, version.content)
     before = decide_for(s, doc)
     refused = refusal(before, version_number, actor.id, outcome)
     if refused:
@@ -421,19 +435,17 @@ def _signable(
     return doc, version, blank, before
 
 
-def _refuse_unconfirmed_blanks(doc: Document, version: Version, confirmed: bool):
-    """The agreement's empty key parts; refused unless the signer confirmed them."""
-    blank = empty_key_parts(doc.template, version.content)
-    if blank and not confirmed:
-        raise ContentInvalid(
-            {
-                "confirm_blank": "Nothing was signed: some important parts are empty ("
-                + "; ".join(p.label for p in blank)
-                + "). Fill them in first, or tick the box to say you are leaving them blank on "
-                "purpose."
-            }
-        )
-    return blank
+def _unconfirmed(blank: list, confirmed: bool) -> dict[str, str]:
+    """The problem with signing an agreement whose key parts are empty, unless the signer
+    confirmed they are left blank on purpose."""
+    if not blank or confirmed:
+        return {}
+    return {
+        "confirm_blank": "Nothing was signed: some important parts are empty ("
+        + "; ".join(p.label for p in blank)
+        + "). Fill them in first, or tick the box to say you are leaving them blank on "
+        "purpose."
+    }
 
 
 def _queue_sealed_pdf(s: Session, doc: Document, agreed: VersionRef) -> None:

@@ -9,9 +9,16 @@ import lxml.html
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import Handover, User
+from careplan.db.models import Handover, RateLimitCounter, SignatureRecord, User
 from careplan.services import documents
-from tests.factories import Circle, KeyWorkerFactory, TeamFactory, make_plan
+from tests.factories import (
+    PASSWORD,
+    Circle,
+    KeyWorkerFactory,
+    TeamFactory,
+    make_agreement,
+    make_plan,
+)
 from tests.gunicorn import Browser, landed
 
 pytestmark = pytest.mark.slow
@@ -86,3 +93,34 @@ def test_a_save_with_a_date_years_ahead_says_every_problem_at_once(db, gunicorn_
     where, shown = landed(web.post(url, sent, said))
     assert where == f"/documents/{doc}" and "Saved as version 2." in shown
     assert documents.count_versions(db, doc) == 2
+
+
+def _sign_form(page: str, doc: int) -> dict:
+    """The sign form's fields as the page gives them (the browser adds the CSRF token)."""
+    [form] = [
+        f for f in lxml.html.fromstring(page).forms
+        if f.action.split("#")[0] == f"/documents/{doc}/versions/1/sign"
+    ]  # fmt: skip
+    return {k: v for k, v in form.form_values() if k != "csrf_token"}
+
+
+def test_a_wrong_password_is_named_and_counted_beside_empty_parts(db, gunicorn_url):
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)  # its key parts are empty
+    web = Browser(gunicorn_url)
+    web.sign_in(circle.client)
+    page = web.get(f"/documents/{doc}").read().decode()
+    url = f"/documents/{doc}/versions/1/sign"
+    sent = {**_sign_form(page, doc), "outcome": "signed", "password": "not the password"}
+    assert "confirm_blank" not in sent  # the box as the page gives it: not ticked
+    status, said = _refused(lambda: web.post(url, sent, page))
+    assert status == 422 and 'id="error-summary"' in said
+    for anchor in ("confirm_blank", "password"):
+        assert f'<a href="#{anchor}">' in said and f'id="{anchor}-error"' in said
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 0
+        # Counted as a wrong password, for the account and for the address.
+        assert s.scalars(sa.select(RateLimitCounter.count)).all() == [1, 1]
+    right = {**sent, "password": PASSWORD, "confirm_blank": "yes"}
+    where, shown = landed(web.post(url, right, said))
+    assert where == f"/documents/{doc}" and "You signed version 1." in shown

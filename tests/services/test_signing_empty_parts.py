@@ -98,3 +98,23 @@ def test_the_pdf_says_on_purpose_only_of_the_empty_parts_the_signers_confirmed(
     assert f"{handed} " in text and f"{handed} on purpose" not in text
     assert "Who can I contact out of hours? Out-of-hours team" in text
     assert "Not filled in" not in text
+
+
+def test_a_wrong_password_is_named_with_every_other_problem(db, circle):
+    doc = make_agreement(circle.key_worker, circle.client)  # its key parts are empty
+    client = actor_for(circle.client)
+    with pytest.raises(ContentInvalid) as err:
+        signoff.sign(db, client, doc, 1, "signed", "", "not the password")
+    assert list(err.value.errors) == ["confirm_blank", "password"]  # as the form orders them
+    assert err.value.errors["password"] == "That password is not right. Nothing was signed."
+    with pytest.raises(ContentInvalid) as err:
+        signoff.sign(db, client, doc, 1, "signed_with_comment", " ", "not the password")
+    assert list(err.value.errors) == ["confirm_blank", "comment", "password"]
+    # Not choosing yet is not signing: no empty part to confirm then.
+    with pytest.raises(ContentInvalid) as err:
+        signoff.sign(db, client, doc, 1, "", "", "not the password")
+    assert list(err.value.errors) == ["outcome", "password"]
+    with pytest.raises(ContentInvalid) as err:  # the right password: the rest is still said
+        signoff.sign(db, client, doc, 1, "signed", "", PASSWORD)
+    assert list(err.value.errors) == ["confirm_blank"]
+    assert signatures(db) == 0

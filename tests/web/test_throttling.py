@@ -26,7 +26,7 @@ from careplan.services.accounts import actor_for
 from careplan.services.throttle import OutageLog
 from tests import factories
 from tests.conftest import FAST_ARGON2, csrf_token, login
-from tests.factories import PASSWORD, Circle, ClientFactory, make_plan
+from tests.factories import PASSWORD, Circle, ClientFactory, make_agreement, make_plan
 
 PER_ACCOUNT = parse(RATE_LIMITS["RATELIMIT_PASSWORD_PER_ACCOUNT"]).amount
 PER_ADDRESS = parse(RATE_LIMITS["RATELIMIT_PASSWORD_PER_ADDRESS"]).amount
@@ -242,6 +242,29 @@ def test_signing_and_confirming_passwords_count_with_signing_in(app, client, db)
     assert _sign_in(elsewhere, circle.client.email, PASSWORD).status_code == 429
     _wait_for_notices(db)
     assert len(_notices(db, circle.client.id)) == 1
+
+
+def test_a_wrong_password_counts_when_the_signing_form_is_refused_for_more(app, client, db):
+    """A form refused for something else too (key parts left empty without saying so) still
+    names, and counts, a wrong password: the answer names every problem, and a faulty form is
+    no way round the pause. A right password there starts no count afresh: nothing is done."""
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)  # its key parts are empty
+    login(client, circle.client)
+    sign_url = f"/documents/{doc}/versions/1/sign"
+    form = {"outcome": "signed", "comment": "", "csrf_token": csrf_token(client)}
+    # Every wrong password the limit allows, and a right one among them.
+    for n, typed in enumerate([WRONG, PASSWORD] + [WRONG] * (PER_ACCOUNT - 1)):
+        refused = client.post(sign_url, data={**form, "password": typed})
+        assert refused.status_code == 422, n
+        page = refused.get_data(as_text=True)
+        assert '<a href="#confirm_blank">' in page, n
+        assert ('<a href="#password">' in page) == (typed == WRONG), n
+    right = {**form, "password": PASSWORD, "confirm_blank": "yes"}
+    paused = client.post(sign_url, data=right)
+    assert paused.status_code == 429 and PAUSED in paused.get_data(as_text=True)
+    with app.extensions[DB_KEY].read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 0
 
 
 def test_checks_at_verify_are_paused_per_address(app, client):
