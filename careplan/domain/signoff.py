@@ -235,8 +235,16 @@ def validate_outcome(outcome_raw: str, comment: str) -> tuple[Outcome, str]:
         raise ContentInvalid(
             {"comment": "Please say why you are not signing. It is kept with the document."}
         )
+    # A plain signature keeps no comment: refused, rather than dropping words the box said
+    # everyone would read while the page says "You signed".
+    if outcome is Outcome.SIGNED and comment:
+        raise ContentInvalid(
+            {
+                "comment": "You wrote a comment, but chose “I agree and sign”, which keeps no "
+                "comment. To keep it with your signature, choose “I agree and sign, with a "
+                "comment”. To sign without it, empty the box."
+            }
+        )
     if len(comment) > 2000:
         raise ContentInvalid({"comment": "Please keep this under 2000 characters."})
-    if outcome is Outcome.SIGNED:
-        comment = ""
     return outcome, comment

@@ -143,7 +143,7 @@ def test_nothing_written():
 
 
 def test_outcomes_need_the_right_words():
-    assert validate_outcome("signed", "ignored") == (Outcome.SIGNED, "")
+    assert validate_outcome("signed", " ") == (Outcome.SIGNED, "")
     assert validate_outcome("signed_with_comment", "revisit goal 3") == (
         Outcome.SIGNED_WITH_COMMENT,
         "revisit goal 3",
@@ -152,6 +152,7 @@ def test_outcomes_need_the_right_words():
         ("declined", "", "comment"),
         ("signed_with_comment", " ", "comment"),
         ("maybe", "", "outcome"),
+        ("signed", "revisit goal 3", "comment"),  # kept nowhere, so refused, not dropped
     ]:
         with pytest.raises(ContentInvalid) as err:
             validate_outcome(raw, comment)

@@ -104,6 +104,23 @@ def _sign_form(page: str, doc: int) -> dict:
     return {k: v for k, v in form.form_values() if k != "csrf_token"}
 
 
+def test_a_comment_with_a_plain_signature_is_refused_and_kept_in_its_box(db, gunicorn_url):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    web = Browser(gunicorn_url)
+    web.sign_in(circle.client)
+    page = web.get(f"/documents/{doc}").read().decode()
+    words = "Goal 2 is for when I have a flat"
+    sent = {**_sign_form(page, doc), "outcome": "signed", "comment": words, "password": PASSWORD}
+    status, said = _refused(lambda: web.post(f"/documents/{doc}/versions/1/sign", sent, page))
+    assert status == 422 and 'id="error-summary"' in said
+    assert '<a href="#comment">' in said and 'id="comment-error"' in said
+    assert "I agree and sign, with a comment" in said
+    assert _sign_form(said, doc)["comment"] == words  # the words typed are still in the box
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 0
+
+
 def test_a_wrong_password_is_named_and_counted_beside_empty_parts(db, gunicorn_url):
     circle = Circle()
     doc = make_agreement(circle.key_worker, circle.client)  # its key parts are empty

@@ -211,6 +211,34 @@ def test_what_went_wrong_on_the_document_page_is_summed_up_at_its_top(app, db, c
     assert anchor == "wanted_by" and anchor in refused.by_id and "past" in message
 
 
+def test_a_comment_typed_with_a_plain_signature_is_refused_not_dropped(app, db, circle):
+    """The comment box stays on the form whatever is chosen, and says everyone will read it:
+    words typed there with "I agree and sign" were once dropped while the page said "You
+    signed". Now nothing is signed, the message stands by the box and the words stay in it."""
+    doc = make_plan(circle.key_worker, circle.client)
+    sign_url = f"/documents/{doc}/versions/1/sign"
+    client = _browser(app, circle.client)
+    form = _page(client.get(f"/documents/{doc}")).form(sign_url)
+    words = "Goal 2 is for when I have a flat"
+    values = form.typed({"outcome": "signed", "comment": words, "password": PASSWORD})
+    refused = _page(_post(client, form, values), 422)
+    [(anchor, message)] = _summary(refused)
+    assert anchor == "comment" and "comment" in refused.invalid_ids()
+    assert "I agree and sign, with a comment" in message and "empty the box" in message
+    assert refused.by_id["comment-error"][0] == "p"  # beside the box, not only at the top
+    kept = refused.form(sign_url).values()
+    assert (kept["comment"], kept["outcome"]) == (words, "signed")
+    assert _stored(db, doc) == ([], ("draft", None))
+
+    with_comment = form.typed(
+        {"outcome": "signed_with_comment", "comment": words, "password": PASSWORD}
+    )
+    assert _post(client, form, with_comment).status_code == 302
+    with db.read() as s:
+        kept = s.execute(sa.select(SignatureRecord.outcome, SignatureRecord.comment)).all()
+    assert kept == [("signed_with_comment", words)]
+
+
 def test_asking_an_advocate_when_none_is_chosen_says_how_on_the_document(app, db, circle):
     with db.write() as s:  # this client has chosen no advocate
         s.execute(
