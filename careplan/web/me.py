@@ -138,8 +138,15 @@ def second_factor(errors: dict | None = None, status: int = 200, secret: str | N
     qr = segno.make(setup.uri, error="m").svg_inline(
         scale=4, border=2, omitsize=True, title="A square code holding the key below"
     )
+    errors = errors or {}
     return render_template(
-        "me/second_factor.html", setup=setup, qr_svg=qr, errors=errors or {}
+        "me/second_factor.html",
+        setup=setup,
+        qr_svg=qr,
+        errors=errors,
+        # Said at the top, as on every refused form: on a phone the form is screens below
+        # the square code. In the form's order, code first.
+        problems=[(name, errors[name]) for name in ("code", "password") if name in errors],
     ), status
 
 

@@ -3,9 +3,12 @@ field, and nothing made or changed."""
 
 from __future__ import annotations
 
+import re
+import time
 from urllib.error import HTTPError
 
 import lxml.html
+import pyotp
 import pytest
 import sqlalchemy as sa
 
@@ -141,3 +144,18 @@ def test_a_wrong_password_is_named_and_counted_beside_empty_parts(db, gunicorn_u
     right = {**sent, "password": PASSWORD, "confirm_blank": "yes"}
     where, shown = landed(web.post(url, right, said))
     assert where == f"/documents/{doc}" and "You signed version 1." in shown
+
+
+def test_a_refused_second_step_setup_is_said_at_the_top_of_its_page(db, gunicorn_url):
+    circle = Circle()
+    web = Browser(gunicorn_url)
+    web.sign_in(circle.client)
+    page = web.get("/me/second-factor").read().decode()
+    secret = re.search(r'name="secret" value="([A-Z2-7]{32})"', page).group(1)
+    wrong = pyotp.TOTP(secret).at(time.time() + 600)  # a real code, but not of now
+    sent = {"secret": secret, "code": wrong, "password": PASSWORD}
+    status, said = _refused(lambda: web.post("/me/second-factor", sent, page))
+    assert status == 422 and '<a href="#code">That code does not match.' in said
+    assert said.index('id="error-summary"') < said.index("<svg")
+    with db.read() as s:
+        assert s.get(User, circle.client.id).second_factor_secret is None
