@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pyotp
 import pytest
@@ -46,3 +47,18 @@ def test_a_refused_setup_is_summed_up_at_the_top_where_the_page_opens(app, circl
     both = _page(web.post("/me/second-factor", data={**form, "password": "not it"}), 422)
     assert [a for a, _ in _summary(both.html)] == ["code", "password"]  # in the form's order
     assert SECRET.search(both.html).group(1) == secret  # the same key, maybe in the app already
+
+
+def test_the_key_can_be_handed_to_an_app_on_the_same_phone(app, circle):
+    """A phone cannot scan a square code on its own screen, and the key is 32 letters to type:
+    a link gives the app the same key as the square, which stays, with the key, for a
+    computer's screen."""
+    page = _page(login(app.test_client(), circle.client).get("/me/second-factor"))
+    secret = SECRET.search(page.html).group(1)
+    tag, link = page.by_id["add-to-app"]
+    assert tag == "a" and "Add it to the authenticator app on this phone" in page.html
+    uri = urlsplit(link["href"])
+    assert (uri.scheme, uri.netloc) == ("otpauth", "totp")
+    assert parse_qs(uri.query)["secret"] == [secret]
+    assert pyotp.parse_uri(link["href"]).secret == secret
+    assert "<svg" in page.html and " ".join(re.findall(".{4}", secret)) in page.html
