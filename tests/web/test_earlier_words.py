@@ -33,7 +33,8 @@ def test_the_clients_words_stay_beside_a_workers_change(app, db):
     client = _browser(app, circle.client)
     seen = _text(_page(client.get(f"/documents/{doc}")))
     assert "Housing: staying with family." in seen
-    assert re.search(r"What you wrote before \w+[^.]* changed it I live with my sister", seen), seen
+    worker_is = f"{circle.key_worker.display_name}, your key worker,"  # its closing comma too
+    assert f"What you wrote before {worker_is} changed it I live with my sister" in seen, seen
 
     worker = _browser(app, circle.key_worker)
     seen = _text(_page(worker.get(f"/documents/{doc}")))
