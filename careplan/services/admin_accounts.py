@@ -196,7 +196,12 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
                     Choice(i, n)
                     for i, n in s.execute(
                         select(User.id, User.display_name)
-                        .where(User.role == Role.KEY_WORKER.value, User.active.is_(True))
+                        .where(
+                            User.role == Role.KEY_WORKER.value,
+                            User.active.is_(True),
+                            # One in no team would be refused: a caseload needs a team.
+                            User.team_id.is_not(None),
+                        )
                         .order_by(User.display_name)
                     )
                 ]

@@ -21,6 +21,7 @@ from careplan.db.models import (
     ReminderDigest,
     SignatureRecord,
     SupervisorTeam,
+    Team,
     User,
     utcnow,
 )
@@ -35,6 +36,7 @@ from tests.factories import (
     Circle,
     ClientFactory,
     KeyWorkerFactory,
+    SupervisorTeamFactory,
     TeamFactory,
     make_plan,
 )
@@ -836,3 +838,35 @@ def test_an_administrator_is_told_how_long_the_link_works_as_long_as_it_does(app
     for active in ("no", "yes"):  # nobody has chosen a password yet: the welcome again
         reopened = _post(admin, f"/admin/users/{dana.id}/active", active=active)
     assert "It works for 3 days." in admin.get(reopened.headers["Location"]).get_data(True)
+
+
+def test_the_admin_pages_offer_only_choices_that_can_be_made(app, db):
+    """A key worker in no team cannot take a client, and a team already supervised cannot be
+    added again: neither is offered (the services refuse both)."""
+    circle = Circle()
+    teamless = KeyWorkerFactory(team_id=None, display_name="Kay Noteam")
+    in_team = KeyWorkerFactory(team_id=circle.team.id, display_name="Lou Inteam")
+    client = ClientFactory()
+    admin = login(app.test_client(), circle.admin)
+    page = admin.get(f"/admin/users/{client.id}").get_data(as_text=True)
+    offered = re.search(r'<select id="key_worker_id".*?</select>', page, re.S).group(0)
+    assert in_team.display_name in offered and teamless.display_name not in offered
+
+    other = TeamFactory()
+    supervisor = admin.get(f"/admin/users/{circle.supervisor.id}").get_data(as_text=True)
+    teams = re.search(r'<select id="supervise-team".*?</select>', supervisor, re.S).group(0)
+    assert f">{other.name}<" in teams and f">{circle.team.name}<" not in teams
+    with db.read() as s:
+        team_ids = s.scalars(sa.select(Team.id)).all()
+    for team_id in set(team_ids) - {circle.team.id}:
+        SupervisorTeamFactory(supervisor_id=circle.supervisor.id, team_id=team_id)
+    everything = admin.get(f"/admin/users/{circle.supervisor.id}").get_data(as_text=True)
+    assert 'id="supervise-team"' not in everything
+    assert "They supervise every team." in everything
+
+    # No key worker in a team at all: the page says why none is offered.
+    with db.write() as s:
+        s.execute(sa.update(User).where(User.role == "key_worker").values(team_id=None))
+    page = admin.get(f"/admin/users/{client.id}").get_data(as_text=True)
+    assert 'id="key_worker_id"' not in page
+    assert "No key worker can take them yet: there is none in a team." in page
