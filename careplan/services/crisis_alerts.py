@@ -52,6 +52,7 @@ from ..domain.crisis_alerts import (
 )
 from ..domain.local_time import service_day
 from ..domain.roles import Role
+from ..domain.wording import Named
 from . import audit
 from .access import PERSON, access_to
 from .actor import Actor
@@ -112,11 +113,18 @@ class AskedStay:
 
 @dataclass(frozen=True)
 class AskedPlan:
-    """What was written when the plan was put into effect."""
+    """What was written when the plan was put into effect, and whether it has stopped since:
+    the request stays on pages after the plan ends, which must not read as still running."""
 
     observed: str
     actions_taken: str
     ends_on: date
+    # Someone ended it before its end date: who, when and what they noted.
+    ended_at: datetime | None = None
+    ended_by: Named = Named("")
+    end_note: str = ""
+    # It is no longer in effect: ended by someone, or its end date has passed.
+    over: bool = False
 
 
 @dataclass(frozen=True)
@@ -633,7 +641,7 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
         if ended_at is None:
             holders[client_id] = worker_id
     people |= set(holders.values())
-    what_asked = _asked(s, alerts)
+    what_asked = _asked(s, alerts, service_day(now))
     again = asked_again(s, ids)
     users = {u.id: u for u in s.scalars(select(User).where(User.id.in_(people)))}
     team_ids = {u.team_id for u in users.values() if u.team_id is not None}
@@ -682,9 +690,9 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
     return views
 
 
-def _asked(s: Session, alerts: list[CrisisAlert]) -> dict[int, AskedStay | AskedPlan]:
-    """What each alert's request asked, by alert id."""
-    from .contingencies import NO_AGREED_VERSION  # contingencies builds on this module
+def _asked(s: Session, alerts: list[CrisisAlert], today: date) -> dict[int, AskedStay | AskedPlan]:
+    """What each alert's request asked, by alert id; for the plan, whether it is over."""
+    from .contingencies import NO_AGREED_VERSION, _period  # contingencies builds on this module
 
     stays = {a.self_referral_id: a.id for a in alerts if a.self_referral_id}
     plans = {a.activation_id: a.id for a in alerts if a.activation_id}
@@ -699,10 +707,28 @@ def _asked(s: Session, alerts: list[CrisisAlert]) -> dict[int, AskedStay | Asked
                 r.version_number != NO_AGREED_VERSION,
             )
     if plans:
-        for p in s.scalars(
-            select(ContingencyActivation).where(ContingencyActivation.id.in_(plans))
-        ):
-            found[plans[p.id]] = AskedPlan(p.observed, p.actions_taken, p.ends_on)
+        activations = list(
+            s.scalars(select(ContingencyActivation).where(ContingencyActivation.id.in_(plans)))
+        )
+        enders = {p.ended_by_id for p in activations if p.ended_by_id}
+        named = {
+            uid: Named(name, Role(role).value, uid)
+            for uid, name, role in (
+                s.execute(select(User.id, User.display_name, User.role).where(User.id.in_(enders)))
+                if enders
+                else ()
+            )
+        }
+        for p in activations:
+            found[plans[p.id]] = AskedPlan(
+                p.observed,
+                p.actions_taken,
+                p.ends_on,
+                p.ended_at,
+                named.get(p.ended_by_id, Named("")),
+                p.end_note or "",
+                not _period(p).active(today),
+            )
     return found
 
 

@@ -519,6 +519,12 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
         ended = s.get(ContingencyActivation, activation.id)
         assert ended.ended_at is not None
         assert (ended.ended_by_id, ended.end_note) == (circle.key_worker.id, "Sleeping again.")
+    # Where the client reads what they asked for, it is over, not running to its end date.
+    worker_called = f"{circle.key_worker.display_name}, your key worker,"
+    for url in ("/", crisis):
+        page = client.get(url).read().decode()
+        assert "<dt>It ends on</dt>" not in page, url
+        assert f"<dt>It is no longer in effect</dt><dd>{worker_called} ended it on" in page, url
 
 
 def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(db, gunicorn_url):

@@ -584,3 +584,35 @@ def test_asking_again_while_a_request_waits_is_taken_and_said_to_everyone(db, te
     # Once answered, asking again is a new request, not another one of the same.
     crisis_alerts.respond(db, actor_for(team.key_worker), team.agreement, "On my way.", utcnow())
     assert _ask(db, team, "2", "", "").earlier_waiting is None
+
+
+def test_a_plan_ended_or_run_out_is_said_to_be_over_where_its_request_is_shown(db, team):
+    """The request stayed on pages as "It ends on …" after the plan was ended: its view read
+    only what was written when the plan was put into effect."""
+    start_plan(db, team)
+    with db.read() as s:
+        [running] = crisis_alerts.alerts_on(s, team.agreement, utcnow())
+    assert not running.asked.over and running.asked.ended_at is None
+    contingencies.end_contingency(db, actor_for(team.key_worker), team.agreement, "Better.", TODAY)
+    with db.read() as s:
+        [ended] = crisis_alerts.alerts_on(s, team.agreement, utcnow())
+    plan = ended.asked
+    assert plan.over and plan.ended_at is not None and plan.end_note == "Better."
+    assert (plan.ended_by.name, plan.ended_by.role, plan.ended_by.id) == (
+        team.key_worker.display_name,
+        "key_worker",
+        team.key_worker.id,
+    )
+
+
+def test_a_plan_past_its_end_date_is_over_though_nobody_ended_it(db, team):
+    start_plan(db, team)  # ends in 5 days
+    after = start_of_day(TODAY + timedelta(days=6))
+    with db.read() as s:
+        [alert] = crisis_alerts.alerts_on(s, team.agreement, after)
+    assert alert.asked.over and alert.asked.ended_at is None
+    with db.read() as s:
+        [alert] = crisis_alerts.alerts_on(
+            s, team.agreement, start_of_day(TODAY + timedelta(days=5))
+        )
+    assert not alert.asked.over  # its last day

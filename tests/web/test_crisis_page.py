@@ -376,3 +376,47 @@ def test_asking_again_while_a_request_waits_is_taken_and_said_before_and_after(a
     for reply_or_start in (f"/documents/{doc}/respond", "/"):
         page = _words(worker.get(reply_or_start).get_data(as_text=True))
         assert page.count(f"Sent again while an earlier request, sent on {since[1]}") == 1
+
+
+def test_a_plan_ended_early_is_not_shown_as_running_where_it_was_asked_for(app, db, circle):
+    """After "End it now", the client's start page and the top of the crisis page still read
+    "… put the plan … into effect … It ends on <date>", with nothing saying it had ended."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = _agreed_for(db, circle)
+    worker = login(app.test_client(), circle.key_worker)
+    ends = TODAY + timedelta(days=14)
+    started = worker.post(
+        f"/documents/{doc}/crisis-plan/start",
+        data={"observed": "Low", "ends_on": ends.isoformat(), "csrf_token": csrf_token(worker)},
+    )
+    assert started.status_code == 302
+    ended = worker.post(
+        f"/documents/{doc}/crisis-plan/end",
+        data={"end_note": "Feeling steadier.", "csrf_token": csrf_token(worker)},
+    )
+    assert ended.status_code == 302
+    kim = circle.key_worker.display_name
+    client = login(app.test_client(), circle.client)
+    crisis, respond = f"/documents/{doc}/crisis-plan", f"/documents/{doc}/respond"
+    for browser, who, urls in (
+        (client, f"{kim}, your key worker,", ("/", crisis, respond)),
+        (worker, "You", (crisis, respond)),
+    ):
+        for url in urls:
+            page = _words(browser.get(url, follow_redirects=True).get_data(as_text=True))
+            assert "into effect on" in page, url
+            assert f"It ends on {long_date(ends)}" not in page, url
+            assert f"It is no longer in effect {who} ended it on {long_date(TODAY)}" in page, url
+            assert f"It was to end on {long_date(ends)}." in page, url
+            assert "Noted as it ended “Feeling steadier.”" in page, url
+
+
+def test_a_plan_the_client_started_and_the_key_worker_ended_says_so_in_their_list(app, db, circle):
+    doc = _agreed_for(db, circle)
+    client = actor_for(circle.client)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(db, client, doc, "Not sleeping", "", ends, TODAY)
+    contingencies.end_contingency(db, actor_for(circle.key_worker), doc, "", TODAY)
+    page = _words(login(app.test_client(), circle.key_worker).get("/").get_data(as_text=True))
+    assert f"Noticed: “Not sleeping” You ended it on {long_date(TODAY)}" in page
