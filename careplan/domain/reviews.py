@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from . import local_time
 from .errors import ContentInvalid
+from .wording import unwell_plan
 from .writing_direction import plain_writing
 
 DEFAULT_INTERVAL_WEEKS = 12
@@ -31,12 +32,14 @@ class ReviewReason(StrEnum):
     EARLIER = "earlier"  # someone asked for it sooner
     POST_CRISIS = "post_crisis"  # after the plan for when the client is unwell was used
 
-    @property
-    def label(self) -> str:
+    def label(self, client_name: str, *, reader_is_client: bool) -> str:
+        """Why, said to the reader: the client is "you" only to the client themselves."""
+        if self is ReviewReason.POST_CRISIS:
+            plan = unwell_plan(client_name, reader_is_client=reader_is_client)
+            return f"to look back after {plan}"
         return {
             ReviewReason.INTERVAL: "the regular review",
             ReviewReason.EARLIER: "asked for earlier",
-            ReviewReason.POST_CRISIS: "to look back after the plan for when you are not well",
         }[self]
 
 

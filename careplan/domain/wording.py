@@ -121,6 +121,14 @@ def person(
     return f"{name}, {_TO_OTHERS[kind]}"
 
 
+def unwell_plan(client_name: str, *, reader_is_client: bool) -> str:
+    """The crisis plan, named to the reader: "the plan for when you are not well" to the
+    client, "the plan for when Al is not well" to anyone else (by the name they go by)."""
+    if reader_is_client:
+        return "the plan for when you are not well"
+    return f"the plan for when {client_name or 'the client'} is not well"
+
+
 def in_access_log(name: str, role: object, *, theirs_then: bool, theirs_now: bool) -> str:
     """How a client's access log names someone who read their records. A key worker by what
     they were to the client then and are now: a new key worker reads before taking over

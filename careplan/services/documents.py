@@ -35,7 +35,7 @@ from ..domain.nested import leaf_texts
 from ..domain.paging import last_page, nearest_page
 from ..domain.roles import Role
 from ..domain.signoff import State
-from ..domain.wording import Named
+from ..domain.wording import Named, unwell_plan
 from ..domain.writing_direction import plain_writing
 from . import attention, audit, drafts, handovers, leaving
 from .access import access_to, require_read
@@ -184,8 +184,9 @@ EVENT_WORDS = {
     "decline": "declined to sign",
     "agreed": "completed the signing: both have signed the {kind}",  # its kind's own name
     "comment": "commented",
-    "contingency.start": "put the plan for when the client is not well into effect",
-    "contingency.end": "ended the plan for when the client is not well",
+    # `plan`: the crisis plan, named to the reader (domain.wording.unwell_plan).
+    "contingency.start": "put {plan} into effect",
+    "contingency.end": "ended {plan}",
     "self_referral.request": "checked a self-referral request against the agreed terms",
     "crisis.respond": "responded to the request for a reply",
     "review.request": "asked for an earlier review",
@@ -582,6 +583,7 @@ def document_screen(
                 today or service_today(),
                 # A version already read: the agreed one, when it is read here anyway.
                 in_force or ((page.shown.number, page.content) if page.shown else None),
+                client_called=opened.client_called,
             )
             if with_extras
             else None
@@ -642,7 +644,8 @@ def history(
         ]
         rows = plain_rows(s, _HISTORY_EVENTS, {"document_id": doc.id}).all()
         kind = KIND_LABELS[doc.kind].lower()  # "care plan", "partnership agreement"
-        events = [_event(*row, kind=kind) for row in rows]
+        plan = unwell_plan(opened.client_called, reader_is_client=actor.id == doc.client_id)
+        events = [_event(*row, kind=kind, plan=plan) for row in rows]
         result = HistoryPage(_page(s, opened, None, actor), versions, page, pages, events)
     _record_read(db, actor, access, doc, doc.client_id, "history")
     return result
@@ -688,9 +691,16 @@ _HISTORY_EVENTS = (
 
 
 def _event(
-    at: datetime, action: str, detail: dict, who_id: int, who: str, who_role: str, kind: str
+    at: datetime,
+    action: str,
+    detail: dict,
+    who_id: int,
+    who: str,
+    who_role: str,
+    kind: str,
+    plan: str,
 ) -> Event:
-    what = EVENT_WORDS[action].format(kind=kind)
+    what = EVENT_WORDS[action].format(kind=kind, plan=plan)
     if action == "download" and detail.get("format") == "fhir":
         what = "downloaded it in FHIR format"
     elif action == "self_referral.request" and detail.get("agreed") is False:

@@ -492,7 +492,17 @@ def review_panel(db: Database, actor: Actor, document_id: int, today: date) -> R
             raise NotFound()
         access = require_read(s, actor, doc.client_id)
         decision = decide_for(s, doc)
-        return panel_in(s, actor, doc, access, decision.state, decision.agreed, today)
+        client = s.get(User, doc.client_id)
+        return panel_in(
+            s,
+            actor,
+            doc,
+            access,
+            decision.state,
+            decision.agreed,
+            today,
+            client_called=called(client.display_name, client.preferred_name),
+        )
 
 
 def panel_in(
@@ -504,14 +514,18 @@ def panel_in(
     agreed_ref,
     today: date,
     shown: tuple[int, dict] | None = None,
+    *,
+    client_called: str,
 ):
     """The review panel inside a transaction that has already checked access and decided the
     sign-off state (the document page does both once for everything it shows). `shown` is
-    the (number, content) of a version already read, used when it is the agreed one."""
+    the (number, content) of a version already read, used when it is the agreed one;
+    `client_called` the name the client goes by, which the reasons call them by."""
+    own = actor.id == doc.client_id
     requests = [
         RequestView(
             kind,
-            ReviewReason(kind).label,
+            ReviewReason(kind).label(client_called, reader_is_client=own),
             due_on,
             reason,
             Named(name, Role(role).value, user_id) if name else Named(""),
@@ -532,7 +546,9 @@ def panel_in(
     return ReviewPanel(
         doc.id,
         when,
-        ReviewReason(doc.next_review_reason).label if doc.next_review_reason else "",
+        ReviewReason(doc.next_review_reason).label(client_called, reader_is_client=own)
+        if doc.next_review_reason
+        else "",
         (when - today).days if when else None,
         doc.last_reviewed_on,
         _interval_weeks(s, doc, agreed, shown[1] if shown and shown[0] == agreed else None)
@@ -600,13 +616,17 @@ def review_dates_for(db: Database, actor: Actor, limit: int = 500) -> list[Revie
     """Every review date this person can see, soonest first (a client: their own), up to
     `limit` (the reminders page and the calendar feed)."""
     with db.read() as s:
-        return [_review_date(*row) for row in s.execute(_review_dates(actor).limit(limit))]
+        return [
+            _review_date(*row, reader=actor) for row in s.execute(_review_dates(actor).limit(limit))
+        ]
 
 
 def review_dates_page(db: Database, actor: Actor, window: Window) -> Paged[ReviewDate]:
     """The same list, one page of it, with the count of the whole list."""
     with db.read() as s:
-        return page_of(s, _review_dates(actor), window, _review_date)
+        return page_of(
+            s, _review_dates(actor), window, lambda *row: _review_date(*row, reader=actor)
+        )
 
 
 def _review_dates(actor: Actor):
@@ -619,13 +639,23 @@ def _review_dates(actor: Actor):
     )
 
 
-def _review_date(d: Document, client_name: str, preferred_name: str | None) -> ReviewDate:
+def _review_date(
+    d: Document, client_name: str, preferred_name: str | None, *, reader: Actor
+) -> ReviewDate:
+    client_called = called(client_name, preferred_name)
+    reason = (
+        ReviewReason(d.next_review_reason).label(
+            client_called, reader_is_client=reader.id == d.client_id
+        )
+        if d.next_review_reason
+        else ""
+    )
     return ReviewDate(
         d.id,
         d.title,
         KIND_LABELS.get(d.kind, d.kind),
         client_name,
         d.next_review_on,
-        ReviewReason(d.next_review_reason).label if d.next_review_reason else "",
-        called(client_name, preferred_name),
+        reason,
+        client_called,
     )

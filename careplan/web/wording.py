@@ -90,6 +90,16 @@ def both(context, signed: int | None = None) -> str:
 
 
 @pass_context
+def unwell_plan(context, client_id: int | None, client: str) -> str:
+    """{{ unwell_plan(doc.client_id, doc.client_called) }}: "the plan for when you are not
+    well" to the client, "the plan for when Al is not well" to anyone else."""
+    reader_id, _ = _reader(context)
+    return wording.unwell_plan(
+        client, reader_is_client=reader_id is not None and reader_id == client_id
+    )
+
+
+@pass_context
 def waiting(context, labels, client: str, key_worker: str = "") -> str:
     """{{ waiting(so.waiting_for, doc.client_called, so.key_worker_name) }}: "your signature"."""
     _, reader_role = _reader(context)
@@ -105,6 +115,7 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["person"] = person
     app.jinja_env.globals["waiting"] = waiting
     app.jinja_env.globals["both"] = both
+    app.jinja_env.globals["unwell_plan"] = unwell_plan
     # Someone's own unsaved changes, as every page that offers them back says it.
     app.jinja_env.globals["unsaved_words"] = wording.unsaved
     app.jinja_env.globals["carry_on"] = wording.CARRY_ON

@@ -245,3 +245,15 @@ def test_a_client_chooses_email_in_app_only_or_nothing():
     assert client_channels("none", default) == ()
     assert client_channels(None, ClientChannel.APP) == ("app",)
     assert client_channels("nonsense", ClientChannel.APP) == ("app",)
+
+
+def test_the_reason_for_a_review_after_a_crisis_speaks_to_its_reader():
+    """A key worker read "(to look back after the plan for when you are not well)"."""
+    after = ReviewReason.POST_CRISIS
+    assert after.label("Al", reader_is_client=True) == (
+        "to look back after the plan for when you are not well"
+    )
+    assert after.label("Al", reader_is_client=False) == (
+        "to look back after the plan for when Al is not well"
+    )
+    assert ReviewReason.INTERVAL.label("Al", reader_is_client=False) == "the regular review"

@@ -10,6 +10,7 @@ from careplan.domain.wording import (
     person,
     role_of,
     sentence,
+    unwell_plan,
     waiting_for,
 )
 
@@ -152,3 +153,9 @@ def test_several_people_in_one_sentence_stay_apart():
         everyone(["you", "Kim, your key worker", "Sam, your advocate"])
         == "you; Kim, your key worker; and Sam, your advocate"
     )
+
+
+def test_the_crisis_plan_is_the_client_s_by_the_name_they_go_by_and_yours_only_to_them():
+    """A key worker read "the plan for when you are not well" as if they were the client."""
+    assert unwell_plan("Al", reader_is_client=True) == "the plan for when you are not well"
+    assert unwell_plan("Al", reader_is_client=False) == "the plan for when Al is not well"

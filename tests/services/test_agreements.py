@@ -277,12 +277,18 @@ def test_the_crisis_plan_and_self_referral_land_in_the_history(db, circle, libra
     contingencies.end_contingency(db, actor_for(circle.key_worker), doc, "", TODAY)
     events = [e.what for e in documents.history(db, client, doc).events]
     assert events[:3] == [
-        "ended the plan for when the client is not well",
+        "ended the plan for when you are not well",  # the client reads their own history
         # Nothing is agreed yet: no terms were checked, and the history does not say so.
         "asked for a short stay while nothing was agreed (a request, not checked)",
-        "put the plan for when the client is not well into effect",
+        "put the plan for when you are not well into effect",
     ]
     assert events[-1] == "started the document"
+    name = circle.client.display_name
+    events = [e.what for e in documents.history(db, actor_for(circle.key_worker), doc).events]
+    assert (events[0], events[2]) == (
+        f"ended the plan for when {name} is not well",
+        f"put the plan for when {name} is not well into effect",
+    )
     for person in (circle.client, circle.key_worker):
         signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD, confirm_blank=True)
     contingencies.request_self_referral(db, client, doc, "2", "", "", TODAY)

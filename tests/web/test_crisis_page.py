@@ -420,3 +420,55 @@ def test_a_plan_the_client_started_and_the_key_worker_ended_says_so_in_their_lis
     contingencies.end_contingency(db, actor_for(circle.key_worker), doc, "", TODAY)
     page = _words(login(app.test_client(), circle.key_worker).get("/").get_data(as_text=True))
     assert f"Noticed: “Not sleeping” You ended it on {long_date(TODAY)}" in page
+
+
+def test_the_crisis_plan_is_the_client_s_by_their_name_and_yours_only_to_the_client(
+    app, db, circle
+):
+    """The key worker read "Next review: … (to look back after the plan for when you are not
+    well)" and "You put the plan for when the client is not well into effect"; an advocate
+    "… for when the client is not well"."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = _agreed_for(db, circle)
+    worker = actor_for(circle.key_worker)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(db, worker, doc, "Not sleeping", "", ends, TODAY)
+    contingencies.end_contingency(db, worker, doc, "", TODAY)
+    pages = {
+        "document": f"/documents/{doc}",
+        "reminders": "/me/reminders",
+        "crisis": f"/documents/{doc}/crisis-plan",
+        "history": f"/documents/{doc}/history",
+    }
+
+    def read(person) -> dict[str, str]:
+        browser = login(app.test_client(), person)
+        return {k: _words(browser.get(url).get_data(as_text=True)) for k, url in pages.items()}
+
+    kim = read(circle.key_worker)
+    assert "(to look back after the plan for when Al is not well)" in kim["document"]
+    assert "(to look back after the plan for when Al is not well)" in kim["reminders"]
+    assert "You put the plan for when Al is not well into effect on" in kim["crisis"]
+    assert "You put the plan for when Al is not well into effect" in kim["history"]
+    assert "You ended the plan for when Al is not well" in kim["history"]
+    for page in kim.values():
+        assert "when you are not well" not in page and "the client is not well" not in page
+
+    worker_name = circle.key_worker.display_name
+    advocate = read(circle.advocate)
+    assert (
+        f"{worker_name}, Al's key worker, put the plan for when Al is not well into effect on"
+        in advocate["crisis"]
+    )
+    assert "(to look back after the plan for when Al is not well)" in advocate["document"]
+    for key in ("document", "crisis", "history"):
+        assert "when you are not well" not in advocate[key], key
+        assert "the client is not well" not in advocate[key], key
+
+    al = read(circle.client)
+    assert "(to look back after the plan for when you are not well)" in al["document"]
+    assert "(to look back after the plan for when you are not well)" in al["reminders"]
+    assert "key worker, ended the plan for when you are not well" in al["history"]
+    for page in al.values():
+        assert "when Al is not well" not in page and "the client is not well" not in page
