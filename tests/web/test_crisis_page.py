@@ -472,3 +472,23 @@ def test_the_crisis_plan_is_the_client_s_by_their_name_and_yours_only_to_the_cli
     assert "key worker, ended the plan for when you are not well" in al["history"]
     for page in al.values():
         assert "when Al is not well" not in page and "the client is not well" not in page
+
+
+def test_whoever_cannot_ask_for_a_short_stay_is_told_who_can_not_you_can(app, db, circle):
+    """An advocate read "You can still ask: your request goes to the team" with no form to
+    ask with: only the client and their key worker send a request."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = _declined(db, circle)
+    url = f"/documents/{doc}/crisis-plan"
+
+    def said(person) -> str:
+        page = login(app.test_client(), person).get(url).get_data(as_text=True)
+        words = _words(page)
+        return words[words.index("Nothing is agreed by both") :]
+
+    for reader in (circle.advocate, circle.supervisor):
+        words = said(reader)
+        assert "Al can still ask: the request goes to the team, and someone will respond." in words
+        assert "You can still ask" not in words and "your request" not in words
+    assert "You can still ask: your request goes to the team" in said(circle.client)
