@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 
+from .contingency import nights_text
+from .crisis_alerts import AlertKind
 from .local_time import show
 from .roles import Role
 from .supervision import DUE_SOON_DAYS
-from .wording import CARRY_ON, possessive, unsaved
+from .wording import CARRY_ON, possessive, unsaved, unwell_plan
 
 
 class Kind(StrEnum):
@@ -96,6 +98,10 @@ class AlertFacts:
     raised_at: datetime
     respond_by: datetime
     late: bool
+    # What was asked, so that several lines waiting at once each say which they are.
+    kind: AlertKind | None = None
+    nights: int | None = None  # a short stay asked for
+    raised_by: str = ""  # who asked, if not the client themselves
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,15 @@ def _review_text(d: DocumentFacts, own: bool, today: date) -> str:
     return f"{what}: the review is due on {_day(d.next_review_on)}, in {_days(days)}."
 
 
+def _asked(a: AlertFacts, own: bool) -> str:
+    """What an alert asked for, said after who asked: "asked for a short stay of 3 nights"."""
+    if a.kind is AlertKind.CONTINGENCY:
+        return f"put {unwell_plan(a.client_name, reader_is_client=own)} into effect"
+    if a.kind is AlertKind.SELF_REFERRAL and a.nights:
+        return f"asked for a short stay of {nights_text(a.nights)}"
+    return "asked for help"
+
+
 def needs_you_now(
     role: Role,
     actor_id: int,
@@ -182,15 +197,17 @@ def needs_you_now(
 
     client = role is Role.CLIENT
     for a in alerts:
+        asked = _asked(a, own=client)
         if client:
             who = f"{a.key_worker} or their team" if a.key_worker else "The team"
             text = (
-                f"You asked for help on {_time(a.raised_at, zone)}. "
+                f"{a.raised_by or 'You'} {asked} on {_time(a.raised_at, zone)}. "
                 f"{who} will respond by {_time(a.respond_by, zone)}."
             )
             add((a.respond_by,), Item(Kind.ALERT, text, Place.CRISIS_PLAN, a.document_id))
         else:
-            text = f"Respond to {a.client_name}: asked for help on {_time(a.raised_at, zone)}, "
+            by = f"{a.raised_by} " if a.raised_by else ""
+            text = f"Respond to {a.client_name}: {by}{asked} on {_time(a.raised_at, zone)}, "
             text += (
                 "nobody has responded in time."
                 if a.late

@@ -164,7 +164,17 @@ def _waiting_documents(role: Role, worker):
 
 def _alert_facts(alerts: list[crisis_alerts.AlertView]) -> list[AlertFacts]:
     return [
-        AlertFacts(a.document_id, a.client_called, a.key_worker, a.raised_at, a.respond_by, a.late)
+        AlertFacts(
+            a.document_id,
+            a.client_called,
+            a.key_worker,
+            a.raised_at,
+            a.respond_by,
+            a.late,
+            a.kind,
+            a.asked.nights if isinstance(a.asked, crisis_alerts.AskedStay) else None,
+            "" if a.raised_by_id == a.client_id else a.raised_by,
+        )
         for a in alerts
         if not a.answered
     ]

@@ -15,6 +15,7 @@ from careplan.domain.attention import (
     needs_you_now,
     waiting_for_signature,
 )
+from careplan.domain.crisis_alerts import AlertKind
 from careplan.domain.roles import Role
 
 TODAY = date(2026, 3, 10)
@@ -204,3 +205,29 @@ def test_unsaved_changes_are_told_in_the_service_s_local_time():
         zone=ZoneInfo("Europe/London"),
     )
     assert "(you last typed on 1 June 2026, 00:30)" in line.text
+
+
+def test_each_request_for_help_waiting_says_what_it_asked():
+    """The plan put into effect and two requests for a short stay read as three identical
+    lines: "You asked for help on … Kim or their team will respond by …"."""
+    at = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    by = at + timedelta(minutes=30)
+    alerts = [
+        AlertFacts(9, "Chris", "Kim", at, by, False, AlertKind.CONTINGENCY),
+        AlertFacts(9, "Chris", "Kim", at, by, False, AlertKind.SELF_REFERRAL, nights=3),
+        AlertFacts(9, "Chris", "Kim", at, by, False, AlertKind.SELF_REFERRAL, nights=1),
+    ]
+    lines = [i.text for i in needs_you_now(Role.CLIENT, CLIENT, TODAY, alerts=alerts)]
+    after = " on 10 March 2026, 12:00. Kim or their team will respond by 10 March 2026, 12:30."
+    assert lines == [
+        "You put the plan for when you are not well into effect" + after,
+        "You asked for a short stay of 3 nights" + after,
+        "You asked for a short stay of 1 night" + after,
+    ]
+    lines = [i.text for i in needs_you_now(Role.KEY_WORKER, WORKER, TODAY, alerts=alerts)]
+    after = " on 10 March 2026, 12:00, respond by 10 March 2026, 12:30."
+    assert lines == [
+        "Respond to Chris: put the plan for when Chris is not well into effect" + after,
+        "Respond to Chris: asked for a short stay of 3 nights" + after,
+        "Respond to Chris: asked for a short stay of 1 night" + after,
+    ]

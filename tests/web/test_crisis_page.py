@@ -291,7 +291,7 @@ def test_the_start_page_asks_staff_to_respond_to_the_client_by_the_name_they_go_
     contingencies.request_self_referral(db, actor_for(circle.client), doc, "2", "", "", TODAY)
     page = login(app.test_client(), circle.key_worker).get("/").get_data(as_text=True)
     page = markup.unescape(page)
-    assert page.count("Respond to Al: asked for help on") == 1  # what needs you now
+    assert page.count("Respond to Al: asked for a short stay of 2 nights on") == 1  # needs you
     assert re.search(r">Respond to Al</a>", page)  # waiting for a response
     assert f"Respond to {circle.client.display_name}" not in page
 
@@ -492,3 +492,24 @@ def test_whoever_cannot_ask_for_a_short_stay_is_told_who_can_not_you_can(app, db
         assert "Al can still ask: the request goes to the team, and someone will respond." in words
         assert "You can still ask" not in words and "your request" not in words
     assert "You can still ask: your request goes to the team" in said(circle.client)
+
+
+def test_the_client_s_start_page_says_what_each_request_waiting_asked(app, db, circle):
+    """The plan put into effect and two requests for a short stay read as three identical
+    lines: "You asked for help on … will respond by …"."""
+    doc = _agreed_for(db, circle)
+    client = actor_for(circle.client)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(db, client, doc, "Not sleeping", "", ends, TODAY)
+    contingencies.request_self_referral(db, client, doc, "3", "", "", TODAY)
+    contingencies.request_self_referral(db, client, doc, "1", "", "Tonight.", TODAY)
+    browser = login(app.test_client(), circle.client)
+    page = _words(browser.get("/", follow_redirects=True).get_data(as_text=True))
+    needs = page[page.index("What needs you now") : page.index("Your key worker:")]
+    assert "You asked for help" not in needs
+    for asked in (
+        "You put the plan for when you are not well into effect on",
+        "You asked for a short stay of 3 nights on",
+        "You asked for a short stay of 1 night on",
+    ):
+        assert needs.count(asked) == 1, asked
