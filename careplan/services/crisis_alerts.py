@@ -37,6 +37,7 @@ from ..db.models import (
     Version,
 )
 from ..domain.account_rules import called
+from ..domain.agreement import empty_key_parts
 from ..domain.crisis_alerts import (
     ALERT_CHANNELS,
     AlertAccess,
@@ -172,6 +173,9 @@ class Essentials:
     version_number: int
     agreed: bool  # False: nothing is agreed yet, this is the latest draft
     sections: list[dict]  # template sections (only the fields shown), each with its "values"
+    # "section.field" of the empty parts both signers confirmed are left blank on purpose:
+    # the signed PDF says so, and so do the pages repeating what was agreed.
+    blank_on_purpose: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -754,4 +758,9 @@ def essentials(s: Session, doc: Document) -> Essentials | None:
         if shown:
             values = content.get("sections", {}).get(section["key"], {})
             sections.append({**section, "fields": shown, "values": values})
-    return Essentials(number, doc.agreed_version is not None, sections)
+    agreed = doc.agreed_version is not None
+    # Nobody signs with a key part empty without confirming it is blank on purpose
+    # (careplan.services.signoff), so in the agreed version every signer did, as the PDF says
+    # (careplan.services.pdfs); a draft's empty parts are only not written yet.
+    blank = frozenset(p.key for p in empty_key_parts(doc.template, content)) if agreed else None
+    return Essentials(number, agreed, sections, blank or frozenset())

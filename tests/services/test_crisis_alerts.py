@@ -17,6 +17,7 @@ from careplan.db.models import (
     CaseloadLink,
     CrisisAlert,
     CrisisResponse,
+    Document,
     Notification,
     Reminder,
     Team,
@@ -34,12 +35,13 @@ from careplan.services import (
     documents,
     handovers,
     reminders,
+    signoff,
 )
 from careplan.services.accounts import actor_for
 from careplan.services.crisis_alerts import AlertSettings
 from careplan.services.errors import Invalid, NotFound, ReadOnly
 from careplan.services.reminders import ReminderSettings
-from tests.factories import Circle, KeyWorkerFactory, SupervisorFactory, make_agreement
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, SupervisorFactory, make_agreement
 
 from .test_reminders import SENDER, RecordingMailer
 
@@ -616,3 +618,16 @@ def test_a_plan_past_its_end_date_is_over_though_nobody_ended_it(db, team):
             s, team.agreement, start_of_day(TODAY + timedelta(days=5))
         )
     assert not alert.asked.over  # its last day
+
+
+def test_what_was_agreed_knows_the_parts_both_confirmed_blank(db, team):
+    with db.read() as s:
+        doc = s.get(Document, team.agreement)
+        assert crisis_alerts.essentials(s, doc).blank_on_purpose == frozenset()  # a draft
+    for person in (team.client, team.key_worker):
+        signoff.sign(db, actor_for(person), team.agreement, 1, "signed", "", PASSWORD, True)
+    with db.read() as s:
+        blank = crisis_alerts.essentials(s, s.get(Document, team.agreement)).blank_on_purpose
+    assert {"boundaries.out_of_hours", "contingencies.contacts"} <= blank
+    assert "contingencies.warning_signs" not in blank  # written
+    assert "contingencies.what_helps" not in blank  # never asked about

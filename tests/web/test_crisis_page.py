@@ -513,3 +513,22 @@ def test_the_client_s_start_page_says_what_each_request_waiting_asked(app, db, c
         "You asked for a short stay of 1 night on",
     ):
         assert needs.count(asked) == 1, asked
+
+
+def test_a_part_both_confirmed_blank_reads_as_the_signed_pdf_says_it(app, db, circle):
+    """The crisis page said "Nobody listed yet" of out-of-hours contacts both signers had
+    confirmed were left blank on purpose, where the signed PDF says "Left blank on purpose"."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    url = f"/documents/{doc}/crisis-plan"
+    browser = login(app.test_client(), circle.client)
+    draft = _words(browser.get(url).get_data(as_text=True))
+    # Not agreed: an empty part is only not written yet.
+    assert "Who can I contact out of hours? Nobody listed yet." in draft
+    assert "on purpose" not in draft
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    agreed = _words(browser.get(url).get_data(as_text=True))
+    assert "Who can I contact out of hours? Left blank on purpose." in agreed
+    assert "Who should be contacted? Left blank on purpose." in agreed
+    # A part nobody was asked to confirm is not said to be blank on purpose.
+    assert "What helps me? Nothing written yet." in agreed
