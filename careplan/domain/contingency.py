@@ -120,7 +120,7 @@ def validate_self_referral_request(
         try:
             last = date.fromisoformat(last_discharge_raw)
             if last > today:
-                errors["last_discharge_on"] = "The last discharge cannot be in the future."
+                errors["last_discharge_on"] = "The day the last stay ended cannot be in the future."
         except ValueError:
             errors["last_discharge_on"] = DATE_NOT_REAL
     if errors:

@@ -113,3 +113,13 @@ def test_nights_out_of_range_are_told_the_range_and_dates_as_every_date_box_is()
             validate_activation("Low", "", raw, TODAY, 14)
         assert err.value.errors["ends_on"] == said
         assert "2027" not in said
+
+
+def test_a_last_stay_ending_in_the_future_is_said_in_the_form_s_own_words():
+    """It said "The last discharge cannot be in the future." of a box asking "When did the
+    last stay end?"."""
+    with pytest.raises(ContentInvalid) as err:
+        validate_self_referral_request("3", "2027-03-11", "", TODAY)
+    said = err.value.errors["last_discharge_on"]
+    assert said == "The day the last stay ended cannot be in the future."
+    assert "discharge" not in said
