@@ -58,6 +58,12 @@ def place(name: str, words: dict[str, str]) -> str:
     return where or answer
 
 
+def in_summary(where: str, message: str) -> str:
+    """A message in the summary at the top of a page, with the answer it is about ("It ends
+    on — The end date cannot be in the past."); beside the field itself it needs no prefix."""
+    return f"{where} — {message}" if where else message
+
+
 # Choices and ids in a form: what someone picked, not what they wrote.
 _CHOSEN = ("-id", "-kind", "-status")
 

@@ -10,6 +10,7 @@ from ..db.models import utcnow
 from ..domain.contingency import nights_text
 from ..domain.crisis_alerts import still_waiting
 from ..domain.errors import ContentInvalid
+from ..domain.form_places import in_summary
 from ..domain.local_time import long_date, service_today, show
 from ..domain.phone_numbers import phone_number_parts
 from ..domain.roles import Role
@@ -162,6 +163,25 @@ NOT_DONE = {
 }
 
 
+# The crisis page's answers, as its forms ask them: the summary at the top names each.
+ANSWERS = {
+    "observed": "What has been noticed?",
+    "actions_taken": "Which of the agreed actions have been taken?",
+    "ends_on": "It ends on",
+    "end_note": "Anything to note as it ends?",
+    "nights": "How many nights?",
+    "last_discharge_on": "When did the last stay end?",
+    "note": "Anything else?",
+}
+
+
+def _problem(name: str, message: str) -> str:
+    # Already in effect is about the plan, not about what was written in the box.
+    if message == contingencies.ALREADY_IN_EFFECT:
+        return message
+    return in_summary(ANSWERS.get(name, ""), message)
+
+
 def _crisis_page(document_id: int, errors: dict | None = None, form=None, sent: str = ""):
     """The crisis page; after a refused form, `sent` names which form it was, so the page can
     say what went wrong at the top and give back what was typed even where that form is no
@@ -178,7 +198,7 @@ def _crisis_page(document_id: int, errors: dict | None = None, form=None, sent: 
         form=form or {},
         sent=sent,
         # Each message links to its field: the form's own, or the copy of what was typed.
-        problems=list(errors.items()),
+        problems=[(name, _problem(name, message)) for name, message in errors.items()],
         summary_heading=NOT_DONE.get(
             "start_again" if sent == "start" and record.active else sent, ""
         ),

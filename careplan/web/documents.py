@@ -9,7 +9,7 @@ from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
 from ..domain.compare import by_part
 from ..domain.documents import ALL_CONTENT
 from ..domain.errors import ContentInvalid, DomainError
-from ..domain.form_places import is_writing, place
+from ..domain.form_places import in_summary, is_writing, place
 from ..domain.kinds import kind_for
 from ..domain.language import check_text
 from ..domain.local_time import service_today
@@ -84,7 +84,12 @@ def _problems(comment_errors, sign_errors, sign_refusal, review_errors) -> list[
         for name, message in (comment_errors or {}).items()
     ]
     review_ids = {"password": "review-password", "code": "review-code"}
-    problems += [(review_ids.get(name, name), msg) for name, msg in (review_errors or {}).items()]
+    # The earlier-review form's answers, as it asks them: the summary names each.
+    review_answers = {"wanted_by": "Review it by", "reason": "Why?"}
+    problems += [
+        (review_ids.get(name, name), in_summary(review_answers.get(name, ""), msg))
+        for name, msg in (review_errors or {}).items()
+    ]
     return problems
 
 
@@ -242,8 +247,7 @@ def _edit_page(page, form, base_number, part, change_note, errors=None, status=2
         # Each message with the answer it is about: "Goals and steps, goal 1: what to achieve
         # — Please fill this in." (the message beside the field itself needs no such prefix).
         problems=[
-            (name, f"{where} — {message}" if (where := place(name, words)) else message)
-            for name, message in errors.items()
+            (name, in_summary(place(name, words), message)) for name, message in errors.items()
         ],
         change_note=change_note,
         **extra,

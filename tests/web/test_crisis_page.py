@@ -126,7 +126,9 @@ def test_a_start_form_with_a_mistake_says_the_plan_is_not_in_effect_at_the_top(a
     assert refused.status_code == 422
     summary = _summary(refused.get_data(as_text=True))
     assert "The plan is not in effect yet, and nobody has been told." in summary
-    assert '<a href="#observed">Please say what was noticed.</a>' in summary
+    assert (
+        '<a href="#observed">What has been noticed? — Please say what was noticed.</a>' in summary
+    )
 
 
 def test_contacts_phone_numbers_are_tap_to_call_and_everything_else_stays_text(app, db, circle):
@@ -532,3 +534,40 @@ def test_a_part_both_confirmed_blank_reads_as_the_signed_pdf_says_it(app, db, ci
     assert "Who should be contacted? Left blank on purpose." in agreed
     # A part nobody was asked to confirm is not said to be blank on purpose.
     assert "What helps me? Nothing written yet." in agreed
+
+
+def test_each_message_in_the_summary_names_the_answer_it_is_about(app, db, circle):
+    """The summary at the top said "The end date cannot be in the past." and "The date cannot
+    be in the past." (asking for an earlier review) without saying which answer it meant."""
+    doc = _agreed_for(db, circle)
+    browser = login(app.test_client(), circle.client)
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    refused = browser.post(
+        f"/documents/{doc}/crisis-plan/start",
+        data={"observed": "Low", "ends_on": yesterday, "csrf_token": csrf_token(browser)},
+    )
+    assert refused.status_code == 422
+    summary = markup.unescape(_summary(refused.get_data(as_text=True)))
+    assert '<a href="#ends_on">It ends on — The end date cannot be in the past.</a>' in summary
+
+    refused = browser.post(
+        f"/documents/{doc}/self-referral",
+        data={"nights": "0", "last_discharge_on": "2999-01-01", "csrf_token": csrf_token(browser)},
+    )
+    summary = markup.unescape(_summary(refused.get_data(as_text=True)))
+    assert '<a href="#nights">How many nights? — Please give the number of nights' in summary
+    assert (
+        '<a href="#last_discharge_on">When did the last stay end? — The day the last stay '
+        "ended cannot be in the future.</a>"
+    ) in summary
+
+    refused = browser.post(
+        f"/documents/{doc}/review-request",
+        data={"wanted_by": yesterday, "reason": "", "csrf_token": csrf_token(browser)},
+    )
+    assert refused.status_code == 422
+    summary = markup.unescape(_summary(refused.get_data(as_text=True)))
+    assert '<a href="#wanted_by">Review it by — The date cannot be in the past.</a>' in summary
+    assert '<a href="#reason">Why? — Please say why you would like to review it sooner.</a>' in (
+        summary
+    )
