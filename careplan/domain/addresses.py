@@ -16,6 +16,7 @@ The rule:
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 
@@ -53,3 +54,14 @@ def within(prefix: str, path: str) -> str | None:
     if not path.startswith(prefix) or rest[:1] not in ("/", "?", ""):
         return None  # "/careplan-old/..." is another application, not this one's
     return rest if rest.startswith("/") else "/" + rest
+
+
+_RECORDS = re.compile(r"/(clients|documents)/(\d+)(?=[/?#]|$)")
+
+
+def record_in(path: str) -> tuple[str, int] | None:
+    """The client's records an app-relative link leads into: ("clients", 4) for
+    "/clients/4#handover", ("documents", 7) for "/documents/7/crisis-plan"; None for a link
+    that is not about one client (the start page, one's own account)."""
+    found = _RECORDS.match(path)
+    return (found.group(1), int(found.group(2))) if found else None

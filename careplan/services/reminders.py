@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, delete, func, or_, select, text, true, update
@@ -44,6 +44,7 @@ from ..db.models import (
     User,
 )
 from ..domain.account_rules import called
+from ..domain.addresses import record_in
 from ..domain.crisis_alerts import ALERT_RETRY_SECONDS, alert_of
 from ..domain.crisis_alerts import KIND_PREFIXES as ALERT_KIND_PREFIXES
 from ..domain.local_time import DEFAULT_TIME_ZONE, service_day, service_time, start_of_day
@@ -64,6 +65,7 @@ from ..domain.reviews import (
 from ..domain.roles import Role
 from ..domain.tokens import looks_like_token, new_token, token_hash
 from . import audit
+from .access import visible_clients
 from .actor import Actor
 from .errors import Invalid, NotFound
 from .paging import page_of
@@ -940,18 +942,53 @@ class NotificationView:
     link: str
     created_at: datetime
     read: bool
+    # It led into a client's records this person can no longer open (a handover since, an
+    # advocate's invitation ended): kept, without a link that would answer "not found".
+    closed: bool = False
 
 
 def notifications_for(db: Database, actor: Actor, limit: int = 100) -> list[NotificationView]:
     """This person's latest notices, newest first (the reminders page shows `limit`)."""
     with db.read() as s:
-        return [_notification(*row) for row in s.execute(_notifications(actor).limit(limit))]
+        items = [_notification(*row) for row in s.execute(_notifications(actor).limit(limit))]
+        return _still_open(s, actor, items)
 
 
 def notifications_page(db: Database, actor: Actor, window: Window) -> Paged[NotificationView]:
     """All of them, one page at a time, with the count of the whole list."""
     with db.read() as s:
-        return page_of(s, _notifications(actor), window, _notification)
+        paged = page_of(s, _notifications(actor), window, _notification)
+        return replace(paged, items=_still_open(s, actor, paged.items))
+
+
+def _still_open(s: Session, actor: Actor, items: list[NotificationView]) -> list[NotificationView]:
+    """The notices with links into records the person may no longer read marked closed, their
+    link taken off: two statements at most, whatever the number of notices."""
+    records = {n.id: found for n in items if n.link and (found := record_in(n.link))}
+    if not records:
+        return items
+    documents = {i for kind, i in records.values() if kind == "documents"}
+    client_of = (
+        dict(
+            s.execute(
+                select(Document.id, Document.client_id).where(Document.id.in_(documents))
+            ).all()
+        )
+        if documents
+        else {}
+    )
+    wanted = {i for kind, i in records.values() if kind == "clients"} | set(client_of.values())
+    visible = set(
+        s.scalars(visible_clients(actor).with_only_columns(User.id).where(User.id.in_(wanted)))
+    )
+
+    def open_(kind: str, i: int) -> bool:
+        return (client_of.get(i) if kind == "documents" else i) in visible
+
+    return [
+        replace(n, link="", closed=True) if n.id in records and not open_(*records[n.id]) else n
+        for n in items
+    ]
 
 
 def _notifications(actor: Actor):

@@ -17,16 +17,24 @@ import sqlalchemy as sa
 from careplan.db.models import Document, Notification, Reminder, ReminderDigest, User
 from careplan.domain import local_time
 from careplan.domain.local_time import service_day, time_zone
+from careplan.domain.paging import Window
 from careplan.domain.reviews import ReminderRules, timing
 from careplan.reminders import account_mail, ical, messages
 from careplan.reminders.mail import build_message, row_message_id
 from careplan.reminders.sender import send_pending
-from careplan.services import reminders, reviews, signoff, throttle
+from careplan.services import accounts, reminders, reviews, signoff, throttle
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
 from careplan.services.reminders import ReminderSettings
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, CaseloadLinkFactory, Circle, ClientFactory, make_plan
+from tests.factories import (
+    PASSWORD,
+    CaseloadLinkFactory,
+    Circle,
+    ClientFactory,
+    NotificationFactory,
+    make_plan,
+)
 
 DUE = date(2027, 3, 3)
 SENDER = "Reminders <reminders@example.org>"
@@ -741,6 +749,49 @@ def test_notifications_page_lists_only_my_own_and_marks_them_read(app, db, clien
     assert reminders.unread_count(db, actor_for(circle.key_worker)) == 1
     # Forms need their CSRF token.
     assert client.post("/me/notifications/read").status_code == 400
+
+
+def test_a_message_about_records_no_longer_open_to_its_reader_keeps_no_link(
+    app, db, client, circle
+):
+    """An advocate whose invitation ended (a key worker after a handover, alike) keeps the
+    messages, but not links that would answer "not found"."""
+    doc = make_plan(circle.key_worker, circle.client)
+    other = Circle().client  # never theirs
+    links = {
+        "plan": f"/documents/{doc}#comments",
+        "records": f"/clients/{circle.client.id}",
+        "stranger": f"/clients/{other.id}",
+        "account": "/me/account",
+    }
+    for name, link in links.items():
+        NotificationFactory(user_id=circle.advocate.id, text=f"About the {name}", link=link)
+
+    def seen() -> dict[str, tuple[str, bool]]:
+        items = reminders.notifications_for(db, actor_for(circle.advocate))
+        return {n.text.removeprefix("About the "): (n.link, n.closed) for n in items}
+
+    assert seen() == {
+        "plan": (links["plan"], False),
+        "records": (links["records"], False),
+        "stranger": ("", True),
+        "account": ("/me/account", False),
+    }
+    accounts.revoke_advocate(db, actor_for(circle.client), circle.advocate.id)
+    assert seen() == {
+        "plan": ("", True),
+        "records": ("", True),
+        "stranger": ("", True),
+        "account": ("/me/account", False),
+    }
+    login(client, circle.advocate)
+    page = " ".join(client.get("/me/notifications").get_data(as_text=True).split())
+    assert 'About the plan <span class="meta">(You can no longer open the records' in page
+    assert f'href="/documents/{doc}' not in page and 'href="/me/account"' in page
+    # The API's list says the same.
+    window = Window(page=1, per_page=50)
+    paged = reminders.notifications_page(db, actor_for(circle.advocate), window)
+    assert {n.link for n in paged.items} == {"", "/me/account"}
 
 
 def test_a_client_chooses_their_channel_on_the_settings_page(app, db, client, circle):
