@@ -353,6 +353,14 @@ def load_config(
                 "Refusing to start: the SMTP password would cross the network unencrypted "
                 "(set CAREPLAN_SMTP_USE_TLS=1 or CAREPLAN_SMTP_USE_SSL=1)."
             )
+        if not (env.get("CAREPLAN_PUBLIC_BASE_URL") or "PUBLIC_BASE_URL" in overrides):
+            # Without it every e-mail, calendar link and PDF would point at this machine's
+            # own loopback address, which nobody else can open.
+            raise ConfigError(
+                "Refusing to start: production needs CAREPLAN_PUBLIC_BASE_URL, the address "
+                "people open the app at (such as https://plans.example.org): e-mails, calendar "
+                "links and PDFs carry it."
+            )
         _check_seal_files(config)
     elif not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _local_secret(instance_path)

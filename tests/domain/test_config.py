@@ -22,6 +22,8 @@ def _seal_env(tmp_path) -> dict:
     return {
         "CAREPLAN_PDF_SEAL_CERT_PATH": str(tmp_path / "cert.pem"),
         "CAREPLAN_PDF_SEAL_KEY_PATH": str(tmp_path / "key.pem"),
+        # Not a seal file, but production needs it as well (test_production_needs_its_address).
+        "CAREPLAN_PUBLIC_BASE_URL": "https://plans.example.org",
     }
 
 
@@ -38,7 +40,11 @@ def test_production_requires_a_strong_secret(tmp_path):
 
 
 def test_production_requires_a_readable_sealing_certificate(tmp_path):
-    env = {"CAREPLAN_ENV": "production", "SECRET_KEY": "x" * 40}
+    env = {
+        "CAREPLAN_ENV": "production",
+        "SECRET_KEY": "x" * 40,
+        "CAREPLAN_PUBLIC_BASE_URL": "https://plans.example.org",
+    }
     with pytest.raises(ConfigError) as refused:
         load_config(tmp_path, env=env)
     assert "CAREPLAN_PDF_SEAL_CERT_PATH" in str(refused.value)
@@ -66,6 +72,17 @@ def test_a_certificate_without_its_key_is_refused_everywhere(tmp_path):
     half = {"CAREPLAN_PDF_SEAL_CERT_PATH": _seal_env(tmp_path)["CAREPLAN_PDF_SEAL_CERT_PATH"]}
     with pytest.raises(ConfigError, match="both"):
         load_config(tmp_path, env=half)
+
+
+def test_production_needs_its_address(tmp_path):
+    env = {"CAREPLAN_ENV": "production", "SECRET_KEY": "x" * 40, **_seal_env(tmp_path)}
+    del env["CAREPLAN_PUBLIC_BASE_URL"]
+    with pytest.raises(ConfigError, match="production needs CAREPLAN_PUBLIC_BASE_URL"):
+        load_config(tmp_path, env=env)
+    address = {**env, "CAREPLAN_PUBLIC_BASE_URL": "https://plans.example.org/"}
+    assert load_config(tmp_path, env=address)["PUBLIC_BASE_URL"] == "https://plans.example.org"
+    # Elsewhere the local address is still the default.
+    assert load_config(tmp_path, env={})["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
 
 
 def test_production_refuses_debug(tmp_path):

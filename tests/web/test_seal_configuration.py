@@ -33,6 +33,7 @@ def _start_in_production(tmp_path, **env) -> subprocess.CompletedProcess:
         "SECRET_KEY": "s" * 48,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.db'}",
         "CAREPLAN_INSTANCE_PATH": str(tmp_path / "instance"),
+        "CAREPLAN_PUBLIC_BASE_URL": "https://plans.example.org",
         **env,
     }
     return subprocess.run(
