@@ -17,7 +17,10 @@
     return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
-  function keepDraft() {
+  // What the browser lets outlive its page (keepalive): 64 KiB for everything in flight.
+  var OUTLIVES_THE_PAGE = 60000;
+
+  function keepDraft(leaving) {
     draftTimer = null;
     // Once the form is being saved there is nothing to keep: a draft sent now (the page
     // hidden as the browser leaves it) could land after the save and outlive it.
@@ -28,9 +31,15 @@
     if (body === lastSent) return;
     fetch(form.dataset.draftUrl, {
       method: "POST",
-      body: data,
+      body: body,  // as the form itself would send it; its length is what is sent
       credentials: "same-origin",
-      headers: { "X-Requested-With": "fetch" },
+      headers: {
+        "X-Requested-With": "fetch",
+        "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+      },
+      // Leaving the page (a link followed, the tab closed) would otherwise cancel a draft
+      // still on its way: on a slow connection, the last words typed were lost.
+      keepalive: leaving === true && body.length < OUTLIVES_THE_PAGE,
     }).then(function (response) {
       if (response.redirected || response.status === 401) {
         say("You have been signed out, so your latest changes could not be kept. Copy anything important before you sign in again.");
@@ -116,7 +125,7 @@
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden" && draftTimer) {
       clearTimeout(draftTimer);
-      keepDraft();
+      keepDraft(true);
     }
   });
   form.addEventListener("submit", function () {

@@ -4,6 +4,7 @@ before the idle sign-out, and the draft waiting after signing in again."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -175,6 +176,39 @@ def test_kept_changes_are_not_replaced_by_typing_on_a_fresh_page(app, db, gunico
     phone.goto(url)
     phone.get_by_role("link", name="Carry on with those changes").click()
     expect(field).to_have_value(WORDS + " And the garden.")
+
+
+def test_words_typed_just_before_leaving_the_page_are_kept(app, db, gunicorn_url, new_phone):
+    """The draft waits three seconds after the last key; leaving the page sooner sends it at
+    once, and the browser must not drop it as the page goes (on a slow connection it is still
+    on its way then)."""
+    from sqlalchemy import select
+
+    from careplan.db.models import EditDraft
+
+    client = factories.ClientFactory()
+    worker = factories.KeyWorkerFactory()
+    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
+    doc = factories.make_plan(worker, client)
+    phone = new_phone()
+    sign_in(phone, gunicorn_url, client)
+    phone.goto(f"{gunicorn_url}/documents/{doc}/edit?part=what_matters")
+    slow = phone.context.new_cdp_session(phone)
+    slow.send("Network.enable")
+    slow.send("Network.emulateNetworkConditions", _latency(800))
+    typed = WORDS + " Café con leche — بيتي."  # sent form-encoded: any language survives
+    phone.get_by_label("What matters most to you?").fill(typed)
+    phone.goto(f"{gunicorn_url}/")  # a link followed at once
+
+    def kept() -> list:
+        with db.read() as s:
+            return [dict(f for f in fields) for fields in s.scalars(select(EditDraft.fields))]
+
+    for _ in range(50):
+        if kept():
+            break
+        time.sleep(0.1)
+    assert [d.get("what_matters-text") for d in kept()] == [typed]
 
 
 def _latency(ms: int) -> dict:
