@@ -63,12 +63,7 @@ def test_saving_straight_after_typing_leaves_no_draft_behind(app, db, live_serve
 
     from careplan.db.models import EditDraft
 
-    client = factories.ClientFactory()
-    worker = factories.KeyWorkerFactory()
-    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
-    doc = factories.make_plan(worker, client)
-    phone = new_phone()
-    sign_in(phone, live_server, client)
+    phone, doc = _client_with_a_plan(new_phone, live_server)
     for round_ in range(3):
         phone.goto(f"{live_server}/documents/{doc}/edit?part=what_matters")
         phone.get_by_label("What matters most to you?").fill(f"{WORDS} ({round_})")
@@ -126,16 +121,9 @@ def test_words_typed_before_the_pages_script_arrives_are_kept(app, gunicorn_url,
     """On a slow connection the edit page shows before its script has run, and people start
     typing: what they typed then is kept as a draft and its wording checked all the same.
     Under gunicorn, as the service runs."""
-    client = factories.ClientFactory()
-    worker = factories.KeyWorkerFactory()
-    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
-    doc = factories.make_plan(worker, client)
-    phone = new_phone()
-    sign_in(phone, gunicorn_url, client)
+    phone, doc = _client_with_a_plan(new_phone, gunicorn_url)
     phone.goto(f"{gunicorn_url}/documents/{doc}")
-    slow = phone.context.new_cdp_session(phone)
-    slow.send("Network.enable")
-    slow.send("Network.emulateNetworkConditions", _latency(1500))
+    slow = _slow_network(phone, 1500)
     phone.get_by_role("link", name="Change this part: What matters to me").click()
     field = phone.get_by_label("What matters most to you?")
     field.fill("My brother calls me an addict.")
@@ -152,12 +140,7 @@ def test_words_typed_before_the_pages_script_arrives_are_kept(app, gunicorn_url,
 def test_kept_changes_are_not_replaced_by_typing_on_a_fresh_page(app, db, gunicorn_url, new_phone):
     """One draft per person and document: typing on an edit page opened while earlier changes
     wait would replace them. The page holds its form until the person chooses."""
-    client = factories.ClientFactory()
-    worker = factories.KeyWorkerFactory()
-    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
-    doc = factories.make_plan(worker, client)
-    phone = new_phone()
-    sign_in(phone, gunicorn_url, client)
+    phone, doc = _client_with_a_plan(new_phone, gunicorn_url)
     url = f"{gunicorn_url}/documents/{doc}/edit?part=what_matters"
     phone.goto(url)
     phone.get_by_label("What matters most to you?").fill(WORDS)
@@ -186,16 +169,9 @@ def test_words_typed_just_before_leaving_the_page_are_kept(app, db, gunicorn_url
 
     from careplan.db.models import EditDraft
 
-    client = factories.ClientFactory()
-    worker = factories.KeyWorkerFactory()
-    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
-    doc = factories.make_plan(worker, client)
-    phone = new_phone()
-    sign_in(phone, gunicorn_url, client)
+    phone, doc = _client_with_a_plan(new_phone, gunicorn_url)
     phone.goto(f"{gunicorn_url}/documents/{doc}/edit?part=what_matters")
-    slow = phone.context.new_cdp_session(phone)
-    slow.send("Network.enable")
-    slow.send("Network.emulateNetworkConditions", _latency(800))
+    _slow_network(phone, 800)
     typed = WORDS + " Café con leche — بيتي."  # sent form-encoded: any language survives
     phone.get_by_label("What matters most to you?").fill(typed)
     phone.goto(f"{gunicorn_url}/")  # a link followed at once
@@ -209,6 +185,26 @@ def test_words_typed_just_before_leaving_the_page_are_kept(app, db, gunicorn_url
             break
         time.sleep(0.1)
     assert [d.get("what_matters-text") for d in kept()] == [typed]
+
+
+def _client_with_a_plan(new_phone, base: str):
+    """A client with a key worker and a plan, signed in on a phone: (the phone, the plan)."""
+    client = factories.ClientFactory()
+    worker = factories.KeyWorkerFactory()
+    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
+    doc = factories.make_plan(worker, client)
+    phone = new_phone()
+    sign_in(phone, base, client)
+    return phone, doc
+
+
+def _slow_network(phone, ms: int):
+    """Every request of this page takes `ms` longer (Chromium's own throttling); the session
+    returned sets it again."""
+    slow = phone.context.new_cdp_session(phone)
+    slow.send("Network.enable")
+    slow.send("Network.emulateNetworkConditions", _latency(ms))
+    return slow
 
 
 def _latency(ms: int) -> dict:
