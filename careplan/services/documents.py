@@ -141,6 +141,16 @@ class DocumentPage:
             return []
         return empty_key_parts(self.template, self.content)
 
+    @property
+    def blank_on_purpose(self) -> frozenset[str]:
+        """The empty key parts ("section.field") of the version on screen, if it was ever
+        agreed: nobody signs with one empty without confirming it is left blank on purpose
+        (careplan.services.signoff), so both signers did, as the signed PDF says. A draft's
+        empty parts are only not written yet."""
+        if self.shown is None or self.shown.number not in self.signoff.ever_agreed:
+            return frozenset()
+        return frozenset(p.key for p in self.empty_key_parts)
+
 
 @dataclass(frozen=True)
 class DocumentScreen:

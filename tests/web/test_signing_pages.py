@@ -12,7 +12,7 @@ from careplan.db.models import AdvocateInvitation, Document, SignatureRecord
 from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, Circle, make_plan
+from tests.factories import PASSWORD, Circle, make_agreement, make_plan
 from tests.web.test_plan_pages import _browser, _page, _post
 
 
@@ -297,3 +297,30 @@ def test_a_reader_who_does_not_sign_is_told_who_sets_the_review_date(app, db):
         assert "Nothing has been written yet." in page and "Paper copies" not in page
     page = login(app.test_client(), circle.supervisor).get(f"/documents/{doc}").get_data(True)
     assert "<h3>Paper copies</h3>" in page and "as a draft PDF" in page
+
+
+def test_an_agreed_version_says_which_parts_were_left_blank_on_purpose(app, db, circle):
+    """The document page said "Nobody listed yet" of parts both signers had confirmed were
+    left blank on purpose, where the signed PDF and the crisis page say so."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+
+    def words(path: str = "") -> str:
+        return _words(web.get(f"/documents/{doc}{path}").get_data(as_text=True))
+
+    draft = words()
+    assert "Who can I contact out of hours? Nobody listed yet." in draft
+    assert "Left blank on purpose." not in draft
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    agreed = words()
+    assert "Who can I contact out of hours? Left blank on purpose." in agreed
+    assert "Who should be contacted? Left blank on purpose." in agreed
+    assert "What helps me? Nothing written yet." in agreed  # nobody was asked to confirm it
+
+    # A draft after it, with the same parts empty, is not agreed: they are not written yet.
+    content = documents.open_document(db, actor_for(circle.client), doc).content
+    content["sections"]["contingencies"]["what_helps"] = {"text": "Quiet."}
+    documents.save_version(db, actor_for(circle.client), doc, 1, content, "")
+    assert "Who should be contacted? Nobody listed yet." in words()
+    assert "Who should be contacted? Left blank on purpose." in words("/versions/1")
