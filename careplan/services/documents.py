@@ -24,6 +24,7 @@ from ..domain.attention import DocumentFacts, card_state
 from ..domain.blocks import owner_words
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare, last_changed
+from ..domain.contingency import nights_text
 from ..domain.documents import strip_attribution
 from ..domain.errors import ContentInvalid
 from ..domain.form_places import is_writing, place
@@ -35,7 +36,7 @@ from ..domain.nested import leaf_texts
 from ..domain.paging import last_page, nearest_page
 from ..domain.roles import Role
 from ..domain.signoff import State
-from ..domain.wording import Named, unwell_plan
+from ..domain.wording import Named, person, unwell_plan
 from ..domain.writing_direction import plain_writing
 from . import attention, audit, drafts, handovers, leaving
 from .access import access_to, require_read
@@ -197,7 +198,8 @@ EVENT_WORDS = {
     # `plan`: the crisis plan, named to the reader (domain.wording.unwell_plan).
     "contingency.start": "put {plan} into effect",
     "contingency.end": "ended {plan}",
-    "self_referral.request": "checked a self-referral request against the agreed terms",
+    # What was asked, how many nights and for whom: see _short_stay.
+    "self_referral.request": "asked for a short stay",
     "crisis.respond": "responded to the request for a reply",
     "review.request": "asked for an earlier review",
     "review.confirm": 'confirmed "reviewed, no changes"',
@@ -654,8 +656,19 @@ def history(
         ]
         rows = plain_rows(s, _HISTORY_EVENTS, {"document_id": doc.id}).all()
         kind = KIND_LABELS[doc.kind].lower()  # "care plan", "partnership agreement"
-        plan = unwell_plan(opened.client_called, reader_is_client=actor.id == doc.client_id)
-        events = [_event(*row, kind=kind, plan=plan) for row in rows]
+        own = actor.id == doc.client_id
+        plan = unwell_plan(opened.client_called, reader_is_client=own)
+        # The client named to the reader ("you", "Al"), for a request sent on their behalf.
+        client = person(
+            opened.client_name,
+            Role.CLIENT,
+            is_reader=own,
+            reader_is_client=own,
+            client_name=opened.client_called,
+        )
+        events = [
+            _event(*row, kind=kind, plan=plan, client=(doc.client_id, client)) for row in rows
+        ]
         result = HistoryPage(_page(s, opened, None, actor), versions, page, pages, events)
     _record_read(db, actor, access, doc, doc.client_id, "history")
     return result
@@ -709,17 +722,35 @@ def _event(
     who_role: str,
     kind: str,
     plan: str,
+    client: tuple[int, str] = (0, ""),  # the client's id, and their name to the reader
 ) -> Event:
     what = EVENT_WORDS[action].format(kind=kind, plan=plan)
     if action == "download" and detail.get("format") == "fhir":
         what = "downloaded it in FHIR format"
-    elif action == "self_referral.request" and detail.get("agreed") is False:
-        what = "asked for a short stay while nothing was agreed (a request, not checked)"
+    elif action == "self_referral.request":
+        client_id, called_by_reader = client
+        what = _short_stay(what, detail, "" if who_id == client_id else called_by_reader)
     elif action == "document.edit" and "offered_again" in detail:
         what = f"offered the words of version {detail['offered_again']} again for signing"
     if "version" in detail:
         what += f" (version {detail['version']})"
     return Event(at, who, what, Role(who_role).value, who_id)
+
+
+def _short_stay(asked: str, detail: dict, for_whom: str) -> str:
+    """A self-referral request as the history says it: "asked for a short stay of 2 nights
+    for Al (within the agreed terms)". The client asked (or their key worker for them); the
+    app checked it against the agreed terms, where there were any. `for_whom`: the client,
+    named to the reader, when someone else sent it for them."""
+    if detail.get("nights"):
+        asked += f" of {nights_text(detail['nights'])}"
+    if for_whom:
+        asked += f" for {for_whom}"
+    if detail.get("agreed") is False:
+        return f"{asked} while nothing was agreed (a request, not checked)"
+    if "within_terms" in detail:
+        asked += f" ({'within' if detail['within_terms'] else 'outside'} the agreed terms)"
+    return asked
 
 
 def compare_versions(

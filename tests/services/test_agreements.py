@@ -279,7 +279,7 @@ def test_the_crisis_plan_and_self_referral_land_in_the_history(db, circle, libra
     assert events[:3] == [
         "ended the plan for when you are not well",  # the client reads their own history
         # Nothing is agreed yet: no terms were checked, and the history does not say so.
-        "asked for a short stay while nothing was agreed (a request, not checked)",
+        "asked for a short stay of 2 nights while nothing was agreed (a request, not checked)",
         "put the plan for when you are not well into effect",
     ]
     assert events[-1] == "started the document"
@@ -293,7 +293,34 @@ def test_the_crisis_plan_and_self_referral_land_in_the_history(db, circle, libra
         signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD, confirm_blank=True)
     contingencies.request_self_referral(db, client, doc, "2", "", "", TODAY)
     latest = documents.history(db, client, doc).events[0].what
-    assert latest == "checked a self-referral request against the agreed terms"
+    assert latest == "asked for a short stay of 2 nights (within the agreed terms)"
+
+
+def test_a_short_stay_asked_for_says_who_asked_for_whom_and_how_it_stood(db, circle, library):
+    """The history told the client "You checked a self-referral request against the agreed
+    terms": they had asked, and the app did the checking. A key worker can send a request
+    for the client; the line says it was for them."""
+    doc = start(db, circle, library)  # up to 5 nights
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    for who in (client, worker):
+        signoff.sign(db, who, doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    contingencies.request_self_referral(db, client, doc, "1", "", "", TODAY)
+    contingencies.request_self_referral(db, worker, doc, "20", "", "", TODAY)
+    name = circle.client.display_name
+
+    def lines(reader) -> list[str]:
+        events = documents.history(db, actor_for(reader), doc).events
+        return [e.what for e in events if e.what.startswith("asked")]
+
+    assert lines(circle.client) == [
+        "asked for a short stay of 20 nights for you (outside the agreed terms)",
+        "asked for a short stay of 1 night (within the agreed terms)",
+    ]
+    for reader in (circle.key_worker, circle.supervisor):
+        assert lines(reader) == [
+            f"asked for a short stay of 20 nights for {name} (outside the agreed terms)",
+            "asked for a short stay of 1 night (within the agreed terms)",
+        ]
 
 
 def test_starting_again_opens_the_empty_one_already_started_not_a_look_alike(db, circle, library):
