@@ -571,3 +571,19 @@ def test_each_message_in_the_summary_names_the_answer_it_is_about(app, db, circl
     assert '<a href="#reason">Why? — Please say why you would like to review it sooner.</a>' in (
         summary
     )
+
+
+def test_the_short_stay_heading_is_in_the_client_s_voice_only_to_the_client(app, db, circle):
+    """Everyone read "Asking for a short admission myself", in the client's voice: the key
+    worker, an advocate and a supervisor too."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    url = f"/documents/{_agreed_for(db, circle)}/crisis-plan"
+
+    def headings(person) -> list[str]:
+        page = login(app.test_client(), person).get(url).get_data(as_text=True)
+        return re.findall(r"<h2>([^<]*asking for a short [^<]*)</h2>", page, re.IGNORECASE)
+
+    assert headings(circle.client) == ["Asking for a short admission myself"]
+    for reader in (circle.key_worker, circle.advocate, circle.supervisor):
+        assert headings(reader) == ["Al asking for a short stay"], reader.role
