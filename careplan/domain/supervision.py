@@ -246,6 +246,7 @@ class Bar:
     y: float
     width: float
     height: float
+    shown: str = ""  # written over the bar: its value ("83%", "7"), or "none" where it has none
 
 
 @dataclass(frozen=True)
@@ -266,8 +267,9 @@ def bar_chart(
     width: int = 640,
     height: int = 240,
 ) -> Chart:
-    """Geometry for a simple vertical bar chart; drawn as SVG by a template. A value of None
-    (nothing to measure, such as a month with no reviews due) has no bar; its text says why."""
+    """Geometry for a simple vertical bar chart; drawn as SVG by a template. Every bar is
+    labelled with its value, an empty one (0) too. A value of None (nothing to measure, such
+    as a month with no reviews due) has no bar, and is labelled "none"."""
     top, bottom, left = 16, 40, 40
     plot_h, plot_w = height - top - bottom, width - left - 8
     values = [v for _, v, _ in items if v is not None]
@@ -276,9 +278,9 @@ def bar_chart(
     bars = []
     for i, (label, value, text) in enumerate(items):
         h = 0 if peak == 0 or value is None else plot_h * min(value, peak) / peak
-        bars.append(
-            Bar(label, value, text, left + i * slot + slot * 0.15, top + plot_h - h, slot * 0.7, h)
-        )
+        shown = "none" if value is None else f"{round(value)}{unit}"
+        x = left + i * slot + slot * 0.15
+        bars.append(Bar(label, value, text, x, top + plot_h - h, slot * 0.7, h, shown))
     return Chart(title, bars, width, height, peak, unit)
 
 

@@ -15,6 +15,7 @@ from careplan.services.accounts import actor_for
 from tests import factories
 
 from .checks import check_phone_page, expect, sign_in
+from .conftest import PHONE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -63,8 +64,8 @@ def test_a_supervisor_filters_opens_a_record_and_reads_the_charts(live_server, n
     check_phone_page(page, "charts")
     expect(page.locator("svg").first).to_be_visible()
     # Wider than the phone, the months' chart opens on the latest ones, at its right-hand end.
-    frame = page.locator("figure.chart").first
-    page.wait_for_function("document.querySelector('figure.chart').scrollLeft > 0")
+    frame = page.locator(".chart-frame").first
+    page.wait_for_function("document.querySelector('.chart-frame').scrollLeft > 0")
     assert frame.evaluate("f => f.scrollLeft + f.clientWidth >= f.scrollWidth - 1")
     expect(page.locator("table").first).to_contain_text("%")
     expect(page.locator("body")).to_contain_text(north.key_worker.display_name)
@@ -74,3 +75,22 @@ def test_a_supervisor_filters_opens_a_record_and_reads_the_charts(live_server, n
     client.get_by_role("link", name="Who has looked at my records").click()
     check_phone_page(client, "access log")
     expect(client.locator("main")).to_contain_text(north.supervisor.display_name)
+
+
+def test_the_charts_captions_are_whole_on_a_phone(live_server, new_phone, teams):
+    """The months' chart opens scrolled to its latest months; its caption (what "none" means)
+    does not scroll with it, so none of it starts out of sight."""
+    north, *_ = teams
+    page = new_phone()
+    sign_in(page, live_server, north.supervisor)
+    page.goto(f"{live_server}/supervision/charts")
+    page.wait_for_function("document.querySelector('.latest-last').scrollLeft > 0")
+    captions = page.locator("figure.chart figcaption")
+    expect(captions).to_have_count(2)
+    expect(captions.first).to_contain_text("“none”: no reviews were due that month.")
+    for caption in captions.all():
+        # Brought up the screen without scrolling anything sideways, as a reader would.
+        caption.evaluate("c => scrollTo(0, c.getBoundingClientRect().top + scrollY - 100)")
+        box = caption.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        expect(caption).to_be_in_viewport(ratio=1)

@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -245,6 +246,31 @@ def test_charts_count_on_time_and_overdue_reviews(db, teams):
     missed = (TODAY - timedelta(days=20)).strftime("%b %Y")
     expected_due = 2 + (1 if missed == due.strftime("%b %Y") else 0)
     assert by_month[due.strftime("%b %Y")] == f"{round(100 / expected_due)}% (1 of {expected_due})"
+
+
+def test_every_bar_on_the_charts_is_labelled_with_its_value(app, db, teams):
+    """A full bar, an empty one (0%) and a month with nothing due are each labelled, so no bar
+    is left for the eye to measure against the axis."""
+    a, _, docs = teams
+    due = TODAY - timedelta(days=40)
+    with db.write() as s:
+        s.add(ReviewLog(document_id=docs["agreed"], client_id=a.client.id, due_on=due,
+                        done_on=due, key_worker_id=a.key_worker.id,
+                        team_id=a.key_worker.team_id))  # fmt: skip
+    _, _, months, workers = supervision.charts(db, actor_for(a.supervisor), TODAY)
+    page = login(app.test_client(), a.supervisor).get("/supervision/charts")
+    month_chart, worker_chart = re.findall(r"<svg.*?</svg>", page.get_data(as_text=True), re.S)
+
+    def written(svg: str, pattern: str) -> list[str]:
+        texts = re.findall(r"<text[^>]*>([^<]*)<", svg)
+        return [t for t in texts if re.fullmatch(pattern, t)]
+
+    # The axis's top, then each month's share in words ("100% (1 of 1)": "100%").
+    values = ["none" if text == "no reviews due" else text.split()[0] for _, _, text in months]
+    assert written(month_chart, r"\d+%|none") == ["100%", *values]
+    # The axis's top and bottom, then each key worker's count.
+    assert workers == [(a.key_worker.display_name, 1)]
+    assert written(worker_chart, r"\d+") == ["1", "0", "1"]
 
 
 def test_a_review_stays_on_the_chart_of_the_team_it_was_held_in(db):
