@@ -109,6 +109,23 @@ def test_the_access_log_says_what_each_key_worker_was_to_the_client_at_the_time(
     )
 
 
+def test_the_access_log_says_truly_what_of_the_key_workers_it_lists(app, db, events):
+    """The key worker's reading is not recorded, but a download of theirs is, and listed: the
+    page says so, rather than that nothing of theirs is listed."""
+    circle, _ = events  # the key worker has read the care plan: not recorded
+    doc = make_plan(circle.key_worker, circle.client)
+    bundle_for(db, actor_for(circle.key_worker), doc, 1, ExportSettings.from_config(
+        app.config, app.instance_path))  # fmt: skip
+    page = login(app.test_client(), circle.client).get("/me/access-log").get_data(as_text=True)
+    worker = f"{circle.key_worker.display_name}, your key worker,</strong>"
+    assert f"{worker} downloaded your care plan (version 1) in FHIR format" in page
+    assert f"{worker} read" not in page
+    assert (
+        "Your key worker reads your records as part of their everyday work, so that reading is "
+        "not listed here. Anything they download, such as a PDF of your plan, is listed."
+    ) in page
+
+
 # Stored values the column types cannot read back: on SQLite anything can be written; on
 # PostgreSQL the json column accepts a number too large for a float, which JSON cannot hash.
 UNREADABLE = (
