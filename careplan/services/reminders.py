@@ -1058,8 +1058,17 @@ def choose_channel(db: Database, actor: Actor, choice: str) -> ClientChannel:
 # --- private calendar feed -------------------------------------------------------------------
 
 
+def refuse_admins(role: Role) -> None:
+    """Administrators see no clinical content, so they have no review dates: neither the page
+    of review dates and reminders nor a calendar of them is there for them (NotFound, as the
+    access log and the supervisors' pages are not)."""
+    if role is Role.ADMIN:
+        raise NotFound()
+
+
 def new_calendar_token(db: Database, actor: Actor, now: datetime) -> str:
     """A new secret calendar address; any earlier one stops working. Shown once."""
+    refuse_admins(actor.role)
     token = new_token()
     with db.write() as s:
         feed = s.get(CalendarFeed, actor.id)
@@ -1081,6 +1090,7 @@ def forget_calendar(s: Session, user_id: int) -> None:
 
 
 def stop_calendar(db: Database, actor: Actor) -> None:
+    refuse_admins(actor.role)
     with db.write() as s:
         feed = s.get(CalendarFeed, actor.id)
         if feed is not None:
@@ -1092,6 +1102,7 @@ def stop_calendar(db: Database, actor: Actor) -> None:
 
 
 def calendar_started(db: Database, actor: Actor) -> datetime | None:
+    refuse_admins(actor.role)
     with db.read() as s:
         feed = s.get(CalendarFeed, actor.id)
         return feed.created_at if feed else None
@@ -1110,6 +1121,7 @@ def calendar_for_token(db: Database, token: str) -> tuple[Actor, list[ReviewDate
         if user is None:
             raise NotFound()
         actor = Actor(user.id, Role(user.role), user.display_name)
+    refuse_admins(actor.role)  # an address made before admins were refused one
     return actor, review_dates_for(db, actor)
 
 

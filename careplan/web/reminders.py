@@ -129,6 +129,7 @@ def mark_read():
 
 def _settings_page(calendar_url: str | None = None, status: int = 200):
     db, actor, settings = get_db(), current_user.actor, _settings()
+    reminders.refuse_admins(actor.role)
     return render_template(
         "me/reminder_settings.html",
         channel=reminders.channel_of(db, actor, settings) if actor.role is Role.CLIENT else None,

@@ -14,11 +14,20 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import Document, Notification, Reminder, ReminderDigest, User
+from careplan.db.models import (
+    CalendarFeed,
+    Document,
+    Notification,
+    Reminder,
+    ReminderDigest,
+    User,
+    utcnow,
+)
 from careplan.domain import local_time
 from careplan.domain.local_time import service_day, time_zone
 from careplan.domain.paging import Window
 from careplan.domain.reviews import ReminderRules, timing
+from careplan.domain.tokens import new_token, token_hash
 from careplan.reminders import account_mail, ical, messages
 from careplan.reminders.mail import build_message, row_message_id
 from careplan.reminders.sender import send_pending
@@ -924,6 +933,25 @@ def test_a_key_workers_feed_holds_their_caseloads_reviews_and_nobody_elses(db, c
     assert body.count("BEGIN:VEVENT") == 1
     with pytest.raises(NotFound):
         reminders.calendar_for_token(db, token[:-1] + ("A" if token[-1] != "A" else "B"))
+
+
+def test_an_administrator_has_no_review_dates_page_and_no_calendar(app, db, circle):
+    """Administrators see no clinical content, so no review dates: the page and the calendar
+    are not there for them, as the access log and the supervisors' pages are not. An address
+    made before this rule stops working too."""
+    admin = actor_for(circle.admin)
+    web = login(app.test_client(), circle.admin)
+    assert web.get("/me/reminders").status_code == 404
+    assert "/me/reminders" not in web.get("/me/notifications").get_data(as_text=True)
+    for action in ("new", "stop"):
+        sent = web.post("/me/calendar", data={"action": action, "csrf_token": csrf_token(web)})
+        assert sent.status_code == 404
+    with pytest.raises(NotFound):
+        reminders.new_calendar_token(db, admin, utcnow())
+    earlier = new_token()
+    with db.write() as s:
+        s.add(CalendarFeed(user_id=admin.id, token_hash=token_hash(earlier), created_at=utcnow()))
+    assert app.test_client().get(f"/calendar.ics?key={earlier}").status_code == 404
 
 
 def test_ical_text_is_escaped_and_folded():

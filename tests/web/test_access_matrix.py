@@ -474,13 +474,15 @@ PLAIN_RULES: dict[str, PlainRule] = {
     ),
     "auth.keep_alive": PlainRule({"POST": _everyone(Outcome(204))}),
     "reminders.mark_read": PlainRule({"POST": _everyone(Outcome(302, _go("/me/notifications")))}),
-    "reminders.settings": PlainRule({"GET": _everyone(Outcome(200))}),
+    # Review dates and a calendar of them: everyone's but the administrators', who see nothing
+    # clinical.
+    "reminders.settings": PlainRule({"GET": {**_everyone(Outcome(200)), "admin": NOT_FOUND}}),
     "reminders.choose_channel": PlainRule(
         {"POST": _only("client", Outcome(302, _go("/me/reminders")), NOT_FOUND)},
         form=lambda c: {"channel": "app"},
     ),
     "reminders.calendar_address": PlainRule(
-        {"POST": _everyone(Outcome(302, _go("/me/reminders")))},
+        {"POST": {**_everyone(Outcome(302, _go("/me/reminders"))), "admin": NOT_FOUND}},
         form=lambda c: {"action": "stop"},
     ),
     # The private calendar feed: no sign-in (calendar apps cannot), the secret key in the
