@@ -215,6 +215,16 @@ def empty_key_parts(template: dict, content: dict) -> list[EmptyPart]:
     return empty
 
 
+def blank_on_purpose(template: dict | None, content: dict, agreed: bool) -> frozenset[str]:
+    """The empty key parts ("section.field") of a version, if it was agreed: nobody signs with
+    one empty without confirming it is left blank on purpose (careplan.services.signoff), so
+    both signers did, and the signed PDF and the pages say so. A draft's empty parts are only
+    not written yet; a care plan (no template) has none."""
+    if not agreed or not template:
+        return frozenset()
+    return frozenset(p.key for p in empty_key_parts(template, content))
+
+
 # --- agreement content -------------------------------------------------------------------
 
 

@@ -37,7 +37,7 @@ from ..db.models import (
     Version,
 )
 from ..domain.account_rules import called
-from ..domain.agreement import empty_key_parts
+from ..domain.agreement import blank_on_purpose
 from ..domain.crisis_alerts import (
     ALERT_CHANNELS,
     AlertAccess,
@@ -759,8 +759,4 @@ def essentials(s: Session, doc: Document) -> Essentials | None:
             values = content.get("sections", {}).get(section["key"], {})
             sections.append({**section, "fields": shown, "values": values})
     agreed = doc.agreed_version is not None
-    # Nobody signs with a key part empty without confirming it is blank on purpose
-    # (careplan.services.signoff), so in the agreed version every signer did, as the PDF says
-    # (careplan.services.pdfs); a draft's empty parts are only not written yet.
-    blank = frozenset(p.key for p in empty_key_parts(doc.template, content)) if agreed else None
-    return Essentials(number, agreed, sections, blank or frozenset())
+    return Essentials(number, agreed, sections, blank_on_purpose(doc.template, content, agreed))

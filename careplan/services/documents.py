@@ -19,7 +19,7 @@ from ..db.engine import Database, locked, plain_rows
 from ..db.models import AuditEvent, CaseloadLink, Document, EditDraft, User, Version, utcnow
 from ..domain.access import Access, unsaved_to_offer
 from ..domain.account_rules import called, introduce
-from ..domain.agreement import EmptyPart, empty_key_parts
+from ..domain.agreement import EmptyPart, blank_on_purpose, empty_key_parts
 from ..domain.attention import DocumentFacts, card_state
 from ..domain.blocks import owner_words
 from ..domain.canonical import content_hash
@@ -144,13 +144,10 @@ class DocumentPage:
 
     @property
     def blank_on_purpose(self) -> frozenset[str]:
-        """The empty key parts ("section.field") of the version on screen, if it was ever
-        agreed: nobody signs with one empty without confirming it is left blank on purpose
-        (careplan.services.signoff), so both signers did, as the signed PDF says. A draft's
-        empty parts are only not written yet."""
-        if self.shown is None or self.shown.number not in self.signoff.ever_agreed:
-            return frozenset()
-        return frozenset(p.key for p in self.empty_key_parts)
+        """The empty key parts of the version on screen, if it was ever agreed."""
+        agreed = self.shown is not None and self.shown.number in self.signoff.ever_agreed
+        template = self.template if self.kind == "agreement" else None
+        return blank_on_purpose(template, self.content, agreed)
 
 
 @dataclass(frozen=True)

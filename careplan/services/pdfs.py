@@ -16,7 +16,7 @@ from ..db import notify
 from ..db.engine import Database, plain_rows
 from ..db.models import Document, PdfRender, SignatureRecord, User, Version, utcnow
 from ..domain.addresses import under
-from ..domain.agreement import empty_key_parts
+from ..domain.agreement import blank_on_purpose
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.local_time import DEFAULT_TIME_ZONE, service_day
 from ..domain.reviews import interval_review_date
@@ -109,7 +109,9 @@ def _printable(
             version.content,
             client.display_name,
             worker.display_name if worker else "",
-            _confirmed_blank(doc, version) if not draft else frozenset(),
+            blank_on_purpose(
+                doc.template if doc.kind == "agreement" else None, version.content, not draft
+            ),
         ),
         signatures=[
             pdf.SignatureLine(
@@ -160,14 +162,6 @@ def _not_signed_yet(s, doc: Document, client: User) -> list[pdf.UnsignedLine]:
         if user_id is None or user_id not in decision.on_head:
             out.append(pdf.UnsignedLine(name, role.label.capitalize()))
     return out
-
-
-def _confirmed_blank(doc: Document, version: Version) -> frozenset[str]:
-    """The empty key parts of an agreed agreement: nobody could sign it without confirming
-    they are left blank on purpose (careplan.services.signoff), so every signer did."""
-    if doc.kind != "agreement" or not doc.template:
-        return frozenset()
-    return frozenset(p.key for p in empty_key_parts(doc.template, version.content))
 
 
 # --- the sealed PDF job -------------------------------------------------------------------------
