@@ -60,7 +60,8 @@ PRIVATE_TO_WRITER = {"edit_drafts": "user_id"}
 README = """Everything {service} holds about {name}
 Made on {when}.
 
-access-log.json       everyone other than you who read, exported or downloaded your records
+access-log.json       who read, exported or downloaded your records, other than you (your key
+                      worker's everyday reading is not listed; what they download is)
 documents/            one folder per care plan or agreement:
   document.json         what it is, its signatures, comments and sealed PDFs
   version-N.json        the full content of version N, who saved it, when, and its fingerprint
