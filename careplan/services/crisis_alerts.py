@@ -325,7 +325,9 @@ def _answer(s: Session, actor: Actor, alert: CrisisAlert, note: str, now: dateti
         "document",
         alert.document_id,
         client_id=alert.client_id,
-        detail={"alert": alert.id},
+        # Raised by the key worker with the client: nobody else was asked, which the history
+        # says rather than a reply to themselves.
+        detail={"alert": alert.id, **({"raised_it": True} if note == SELF_ANSWER else {})},
         at=now,
     )
 

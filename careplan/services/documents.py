@@ -727,6 +727,8 @@ def _event(
     elif action == "self_referral.request":
         client_id, called_by_reader = client
         what = _short_stay(what, detail, "" if who_id == client_id else called_by_reader)
+    elif action == "crisis.respond" and detail.get("raised_it"):
+        what = "dealt with it directly: nobody else was asked to reply"
     elif action == "document.edit" and "offered_again" in detail:
         what = f"offered the words of version {detail['offered_again']} again for signing"
     if "version" in detail:

@@ -321,6 +321,12 @@ def test_a_short_stay_asked_for_says_who_asked_for_whom_and_how_it_stood(db, cir
             f"asked for a short stay of 20 nights for {name} (outside the agreed terms)",
             "asked for a short stay of 1 night (within the agreed terms)",
         ]
+    # The key worker's own request pages nobody: the history does not call that a reply.
+    events = documents.history(db, actor_for(circle.client), doc).events
+    answers = [(e.who, e.what) for e in events if "repl" in e.what]
+    assert answers == [
+        (circle.key_worker.display_name, "dealt with it directly: nobody else was asked to reply")
+    ]
 
 
 def test_starting_again_opens_the_empty_one_already_started_not_a_look_alike(db, circle, library):
