@@ -54,15 +54,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int | None = None) -> tuple[Controller, Inbox]:
-    """A mail server listening on `port` (a free one if not given); stop it when done."""
+def start_server(port: int | None = None, smtputf8: bool | None = None) -> tuple[Controller, Inbox]:
+    """A mail server listening on `port` (a free one if not given); stop it when done.
+    `smtputf8`: whether it offers SMTPUTF8 (addresses with letters outside ASCII), if not
+    aiosmtpd's own default."""
     inbox = Inbox()
+    offers = {} if smtputf8 is None else {"enable_SMTPUTF8": smtputf8}
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
         port=port or free_port(),
         authenticator=_authenticate(inbox),
         auth_require_tls=False,  # a test on the loopback; production uses STARTTLS or TLS
+        **offers,
     )
     controller.start()
     return controller, inbox

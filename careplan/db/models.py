@@ -144,6 +144,9 @@ class PasswordLink(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Why its e-mail could not be sent (the mail server's words), if it could not: the link
+    # then reached nobody, and is never sent again, as its secret is not kept.
+    not_sent: Mapped[str | None] = mapped_column(String(300))
 
 
 class SupervisorTeam(Base):

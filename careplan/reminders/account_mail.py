@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ..domain.addresses import under
@@ -162,9 +163,18 @@ def account_email(
     raise ValueError(f"Unknown account e-mail: {kind}")
 
 
-def send_soon(config, to: str, email: messages.Email) -> threading.Thread:
+class Sending(threading.Thread):
+    """One e-mail on its way; once done, `error` is why it was not sent (None if it was)."""
+
+    error: str | None = None
+
+
+def send_soon(
+    config, to: str, email: messages.Email, not_sent: Callable[[str], None] | None = None
+) -> Sending:
     """Send a link to choose a password from a background thread, once; returns the thread
-    (tests wait on it). Not kept if it fails: the link's secret is stored only as a hash."""
+    (tests, and an administrator's page, wait on it). Not kept if it fails: the link's secret
+    is stored only as a hash; `not_sent(reason)` records that it failed, and why."""
 
     def run() -> None:
         sender = config["SMTP_FROM"]
@@ -180,8 +190,14 @@ def send_soon(config, to: str, email: messages.Email) -> threading.Thread:
                 send(msg)
         except (smtplib.SMTPException, OSError) as exc:
             log.error("Could not send an account e-mail: %s", exc)
+            thread.error = str(exc) or type(exc).__name__
+            if not_sent is not None:
+                try:
+                    not_sent(thread.error)
+                except Exception:  # the database out of reach too: the log line stays
+                    log.exception("Could not record that an account e-mail was not sent.")
 
-    thread = threading.Thread(target=run, name="account-mail", daemon=True)
+    thread = Sending(target=run, name="account-mail", daemon=True)
     thread.start()
     return thread
 

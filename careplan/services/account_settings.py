@@ -47,6 +47,7 @@ class IssuedLink:
     token: str
     purpose: str
     expires_at: datetime
+    link_id: int = 0  # its row, where a failure to send it is kept (link_not_sent)
 
 
 def client_id_of(user: User) -> int | None:
@@ -233,17 +234,28 @@ def link_lifetime(purpose: str) -> timedelta:
 def _issue(s: Session, user: User, purpose: str, now: datetime, by: Actor | None) -> IssuedLink:
     token = new_token()
     expires = now + link_lifetime(purpose)
-    s.add(
-        PasswordLink(
-            user_id=user.id,
-            token_hash=token_hash(token),
-            purpose=purpose,
-            created_at=now,
-            expires_at=expires,
-            requested_by_id=by.id if by else None,
-        )
+    link = PasswordLink(
+        user_id=user.id,
+        token_hash=token_hash(token),
+        purpose=purpose,
+        created_at=now,
+        expires_at=expires,
+        requested_by_id=by.id if by else None,
     )
-    return IssuedLink(user.email, token, purpose, expires)
+    s.add(link)
+    s.flush()
+    return IssuedLink(user.email, token, purpose, expires, link.id)
+
+
+def link_not_sent(db: Database, link_id: int, reason: str) -> None:
+    """Its e-mail could not be sent: kept with the mail server's reason, so the account's page
+    says so instead of "not used yet" (the link reached nobody and is never sent again)."""
+    with db.write() as s:
+        s.execute(
+            update(PasswordLink)
+            .where(PasswordLink.id == link_id)
+            .values(not_sent=reason[:300] or "The mail server did not take it.")
+        )
 
 
 @dataclass(frozen=True)

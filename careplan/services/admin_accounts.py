@@ -162,6 +162,7 @@ class LinkView:
     expires_at: datetime
     ended_at: datetime | None  # used, or ended by a new password or a corrected address
     expired: bool
+    not_sent: str | None = None  # why its e-mail could not be sent: nobody has it
 
     @property
     def about(self) -> str:
@@ -234,7 +235,7 @@ def _links(s: Session, user_id: int, now: datetime) -> list[LinkView]:
         .limit(LINKS_SHOWN)
     )
     return [
-        LinkView(r.purpose, r.created_at, r.expires_at, r.used_at, r.expires_at <= now)
+        LinkView(r.purpose, r.created_at, r.expires_at, r.used_at, r.expires_at <= now, r.not_sent)
         for r in rows
     ]
 

@@ -155,8 +155,8 @@ def new_user():
         except Invalid as err:  # a team id no list offers: a forged or broken form
             error = str(err)
         else:
-            email_password_link(link)
-            flash(f"Account made. {_link_sent_to(link, 'a password')}")
+            sending = email_password_link(link)
+            flash(f"Account made. {_link_sent_to(link, 'a password', sending)}")
             return redirect(url_for("admin.user", user_id=user_id))
     return render_template(
         "admin/new_user.html",
@@ -211,10 +211,10 @@ def user_details(user_id: int):
         return user(user_id, str(err))
     said = ["Saved."]
     if saved.welcome:  # the address corrected before a first password was chosen
-        email_password_link(saved.welcome)
+        sending = email_password_link(saved.welcome)
         said.append(
             "The link sent to the old address no longer works. "
-            + _link_sent_to(saved.welcome, "a password")
+            + _link_sent_to(saved.welcome, "a password", sending)
         )
     return _done(user_id, said, saved.unsupervised)
 
@@ -229,10 +229,10 @@ def user_active(user_id: int):
         return user(user_id, str(err))
     said = ["The account is open again." if active else "The account is closed and signed out."]
     if done.welcome:  # reopened before a first password was chosen
-        email_password_link(done.welcome)
+        sending = email_password_link(done.welcome)
         said.append(
             "Nobody has chosen a password for it yet, and closing it ended the link sent before. "
-            + _link_sent_to(done.welcome, "a password")
+            + _link_sent_to(done.welcome, "a password", sending)
         )
     return _done(user_id, said, done.unsupervised)
 
@@ -244,15 +244,32 @@ def user_password_link(user_id: int):
         link = admin_accounts.send_password_link(get_db(), _admin(), user_id)
     except Invalid as err:
         return user(user_id, str(err))
-    email_password_link(link, by_service=True)
-    flash(_link_sent_to(link, "a new password"))
+    sending = email_password_link(link, by_service=True)
+    flash(_link_sent_to(link, "a new password", sending))
     return redirect(url_for("admin.user", user_id=user_id))
 
 
-def _link_sent_to(link: account_settings.IssuedLink, what: str) -> str:
-    """Where the link went, and how long it works."""
+# How long an administrator's page waits for the mail server's answer about a link, so that
+# it says what happened rather than what was meant to.
+LINK_ANSWER_WAIT_SECONDS = 5
+
+
+def _link_sent_to(link: account_settings.IssuedLink, what: str, sending) -> str:
+    """Where the link went, and how long it works; or why it could not be e-mailed."""
     lasts = f" It works for {how_long(account_settings.link_lifetime(link.purpose))}."
     if sends_email(current_app.config):
+        sending.join(LINK_ANSWER_WAIT_SECONDS)
+        if sending.is_alive():
+            return (
+                f"A link to choose {what} is on its way to {link.email}; the mail server has not "
+                f"answered yet. The account's page says if it could not be sent.{lasts}"
+            )
+        if sending.error:
+            return (
+                f"The link to choose {what} could not be e-mailed to {link.email}: "
+                f"{sending.error} Nobody has it. Correct the address, or send a new link when "
+                "the mail server can take it."
+            )
         return f"We have e-mailed {link.email} a link to choose {what}.{lasts}"
     # Without a mail server the link goes to the app's log (LogMailer), and nowhere else.
     return (

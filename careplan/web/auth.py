@@ -84,24 +84,29 @@ def forgot_password():
         throttle_for(get_db()).reset_attempt(request.remote_addr or "")
         # Looked up after the answer: finding an account and making its link take time that
         # a stranger could measure to learn whether an address has an account here.
-        config, urls = current_app.config, app_paths()
-        get_db().account_notices.reset_asked(
+        config, urls, db = current_app.config, app_paths(), get_db()
+        db.account_notices.reset_asked(
             sent_to,
             request.remote_addr or "",
-            lambda link: _send_password_link(config, urls, link, by_service=False),
+            lambda link: _send_password_link(config, urls, db, link, by_service=False),
         )
     return render_template("auth/forgot_password.html", sent_to=sent_to, who_to_ask=ANYONE_ASKS)
 
 
-def email_password_link(link: account_settings.IssuedLink, by_service: bool = False):
-    _send_password_link(current_app.config, app_paths(), link, by_service)
+def email_password_link(
+    link: account_settings.IssuedLink, by_service: bool = False
+) -> account_mail.Sending:
+    return _send_password_link(current_app.config, app_paths(), get_db(), link, by_service)
 
 
-def _send_password_link(config, urls, link: account_settings.IssuedLink, by_service: bool):
+def _send_password_link(
+    config, urls, db, link: account_settings.IssuedLink, by_service: bool
+) -> account_mail.Sending:
     """`urls`: app_paths(), which builds the link's path outside the request too (from the
-    thread that answers the forgotten-password page)."""
+    thread that answers the forgotten-password page). A link that cannot be sent says so on
+    its row, for the account's page."""
     path = urls.build("auth.set_password", {"token": link.token})
-    account_mail.send_soon(
+    return account_mail.send_soon(
         config,
         link.email,
         account_mail.password_link_email(
@@ -110,6 +115,7 @@ def _send_password_link(config, urls, link: account_settings.IssuedLink, by_serv
             account_mail.long_time(link.expires_at, config["TIME_ZONE"]),
             by_service,
         ),
+        lambda reason: account_settings.link_not_sent(db, link.link_id, reason),
     )
 
 

@@ -346,6 +346,29 @@ def test_an_account_reopened_before_its_first_password_is_e_mailed_the_welcome_l
         assert s.scalars(sa.select(AccountEmail.kind)).all() == []  # a first password: no e-mail
 
 
+def test_a_welcome_link_the_mail_server_cannot_take_is_said_not_sent(db, monkeypatch, request):
+    """A mail server without SMTPUTF8 can never take an address with letters outside ASCII:
+    gunicorn's answer and the account's page say the link was not sent, and why."""
+    controller, inbox = start_server(smtputf8=False)
+    try:
+        url = _gunicorn_mailing_to(controller.port, monkeypatch, request)
+        admin = Browser(url)
+        admin.sign_in(Circle().admin)
+        page = admin.get("/admin/users/new").read().decode()
+        account = {"name": "José Ruiz", "email": "josé@example.org", "role": "client"}
+        path, page = landed(admin.post("/admin/users/new", account, page))
+        said = " ".join(page.split())
+        assert "could not be e-mailed to josé@example.org: The mail server does not" in said
+        assert "<strong>not sent</strong>; the mail server could not take it" in said
+        again = " ".join(admin.get(path).read().decode().split())
+        assert "<strong>not sent</strong>" in again and "not used yet" not in again
+        with db.read() as s:
+            assert s.scalars(sa.select(PasswordLink.not_sent)).one().startswith("The mail")
+        assert inbox.envelopes == []
+    finally:
+        controller.stop()
+
+
 def test_without_a_mail_server_a_new_account_is_usable_from_the_link_in_the_log(
     db, gunicorn_url, tmp_path
 ):

@@ -40,6 +40,8 @@ from tests.factories import (
     TeamFactory,
     make_plan,
 )
+from tests.notices import wait_for_account_notices
+from tests.smtp import start_server
 
 NEW = "a brand new password"
 LINK = re.compile(r"https://app\.example\.org(/set-password/[A-Za-z0-9_-]+)")
@@ -870,3 +872,45 @@ def test_the_admin_pages_offer_only_choices_that_can_be_made(app, db):
     page = admin.get(f"/admin/users/{client.id}").get_data(as_text=True)
     assert 'id="key_worker_id"' not in page
     assert "No key worker can take them yet: there is none in a team." in page
+
+
+def test_a_link_the_mail_server_cannot_take_is_said_not_sent(smtp_app, db):
+    """A mail server without SMTPUTF8 can never take an address with letters outside ASCII.
+    The administrator was told "We have e-mailed" and the account's page "not used yet",
+    while nobody had the link."""
+    controller, inbox = start_server(smtputf8=False)
+    smtp_app.config["SMTP_PORT"] = controller.port
+    try:
+        _links_said(smtp_app, db, inbox)
+    finally:
+        wait_for_account_notices()
+        controller.stop()
+
+
+def _links_said(smtp_app, db, inbox):
+    admin = login(smtp_app.test_client(), AdminFactory())
+    made = _post(admin, "/admin/users/new", name="José Ruiz", email="josé@example.org",
+                 role="client", team_id="")  # fmt: skip
+    assert made.status_code == 302
+    page = " ".join(admin.get(made.headers["Location"]).get_data(as_text=True).split())
+    assert (
+        "The link to choose a password could not be e-mailed to josé@example.org: The mail"
+        " server does not accept this address" in page
+    )
+    assert "We have e-mailed" not in page
+    assert "<strong>not sent</strong>; the mail server could not take it" in page
+    assert "not used yet" not in page
+    with db.read() as s:
+        [link] = s.scalars(
+            sa.select(PasswordLink)
+            .join(User, User.id == PasswordLink.user_id)
+            .where(User.email == "josé@example.org")
+        )
+    assert "SMTPUTF8" in link.not_sent
+    assert inbox.envelopes == []
+    # An address it can take: sent, and said so, as before.
+    sent = _post(admin, "/admin/users/new", name="Ann Lee", email="ann@example.org",
+                 role="client", team_id="")  # fmt: skip
+    said = " ".join(admin.get(sent.headers["Location"]).get_data(as_text=True).split())
+    assert "We have e-mailed ann@example.org a link to choose a password." in said
+    assert "<strong>not sent</strong>" not in said and len(inbox.envelopes) == 1
