@@ -23,6 +23,13 @@ STEP_STATUSES = {
 }
 
 REQUIRED = {"required": "Please fill this in.", "null": "Please fill this in."}
+# Only a step with a date reaches validation without words, and a goal with steps without a
+# title (one with neither is a spare row, dropped): emptying the words alone does not take it
+# out, so the message says what does.
+STEP_WITHOUT_WORDS = "Please say what the step is. To take the step out, empty its date as well."
+GOAL_WITHOUT_TITLE = (
+    "Please give the goal a title. To take the goal out, take out its steps as well."
+)
 TEXT = 5000
 # How many items a list may hold. Real plans fit comfortably (a handful of goals, a few steps
 # each, a dozen people); the limits keep every version small enough to print as a signed PDF.
@@ -42,12 +49,13 @@ class _Text(fields.String):
         return plain_writing(super()._deserialize(value, attr, data, **kwargs)).strip()
 
 
-def text_field(max_len: int = TEXT, required: bool = False, **kw):
+def text_field(max_len: int = TEXT, required: bool = False, empty: str = "", **kw):
+    """`empty`: what an empty box is told where "Please fill this in." would not say enough."""
     too_long = validate.Length(max=max_len, error=f"Please keep this under {max_len} characters.")
     if required:
         return _Text(
             required=True,
-            validate=[validate.Length(min=1, error="Please fill this in."), too_long],
+            validate=[validate.Length(min=1, error=empty or "Please fill this in."), too_long],
             error_messages=REQUIRED,
             **kw,
         )
@@ -172,7 +180,7 @@ class OwnerSchema(StrictSchema):
 class StepSchema(IsoDates, StrictSchema):
     date_keys = ("due",)
     id = id_field()
-    text = text_field(1000, required=True)
+    text = text_field(1000, required=True, empty=STEP_WITHOUT_WORDS)
     owner = fields.Nested(OwnerSchema, required=True, error_messages=REQUIRED)
     due = date_field()
     status = fields.String(
@@ -183,7 +191,7 @@ class StepSchema(IsoDates, StrictSchema):
 
 class GoalSchema(StrictSchema):
     id = id_field()
-    title = text_field(500, required=True)
+    title = text_field(500, required=True, empty=GOAL_WITHOUT_TITLE)
     steps = BoundedList(
         fields.Nested(StepSchema),
         MAX_STEPS,

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import Document
+from careplan.domain.blocks import STEP_WITHOUT_WORDS
 from careplan.domain.local_time import service_today
 from careplan.services import audit, caseloads, documents, second_factor, signoff
 from careplan.services.accounts import actor_for
@@ -92,7 +93,7 @@ def test_a_needed_text_of_only_spaces_answers_422_and_saves_nothing(client, db, 
         headers=bearer(kw),
     )
     error = assert_error(response, 422)
-    assert error["fields"]["content-goals-0-steps-0-text"] == ["Please fill this in."]
+    assert error["fields"]["content-goals-0-steps-0-text"] == [STEP_WITHOUT_WORDS]
     assert documents.count_versions(db, world.own_plan) == 2
 
 
@@ -151,7 +152,7 @@ def test_a_date_years_ahead_is_said_with_every_other_problem_in_one_answer(
     )
     fields = assert_error(response, 422)["fields"]
     assert fields == {
-        "content-goals-0-steps-0-text": ["Please fill this in."],
+        "content-goals-0-steps-0-text": [STEP_WITHOUT_WORDS],
         "content-goals-0-steps-0-due": [
             "That date is more than 10 years away. Please check the year."
         ],

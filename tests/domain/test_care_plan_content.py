@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from careplan.domain.blocks import date_passed
+from careplan.domain.blocks import GOAL_WITHOUT_TITLE, STEP_WITHOUT_WORDS, date_passed
 from careplan.domain.canonical import canonical_bytes, content_hash
 from careplan.domain.care_plan import CARE_PLAN, DOMAIN_KEYS
 from careplan.domain.documents import Author, earlier_words
@@ -61,7 +61,7 @@ def test_errors_are_field_by_field_in_plain_words():
     with pytest.raises(ContentInvalid) as err:
         CARE_PLAN.validate(raw)
     errors = err.value.errors
-    assert errors["goals-0-title"] == "Please fill this in."
+    assert errors["goals-0-title"] == GOAL_WITHOUT_TITLE
     assert errors["goals-0-steps-0-owner-name"] == "Please say who will do this step."
     assert "real date" in errors["goals-0-steps-0-due"]
     assert "whole number" in errors["review_interval_weeks"]
@@ -76,8 +76,12 @@ def test_a_needed_box_holding_only_spaces_is_refused_as_empty():
     )
     with pytest.raises(ContentInvalid) as err:
         CARE_PLAN.validate(raw)
-    for field in ("goals-0-title", "goals-0-steps-0-text", "care_team-0-name"):
-        assert err.value.errors[field] == "Please fill this in."
+    # Each as an empty box of its kind is told (a step or goal says how to take it out).
+    assert {f: err.value.errors[f] for f in ("goals-0-title", "goals-0-steps-0-text")} == {
+        "goals-0-title": GOAL_WITHOUT_TITLE,
+        "goals-0-steps-0-text": STEP_WITHOUT_WORDS,
+    }
+    assert err.value.errors["care_team-0-name"] == "Please fill this in."
     # Spaces around words are still trimmed, and a box left empty where nothing is needed is
     # still fine.
     content = CARE_PLAN.validate(valid(goals=[{"title": "  Sleep better  "}]))

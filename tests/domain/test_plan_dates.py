@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from careplan.domain.blocks import GOAL_WITHOUT_TITLE, STEP_WITHOUT_WORDS
 from careplan.domain.care_plan import CARE_PLAN
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.plan_dates import TOO_EARLY, TOO_FAR, latest_likely_date, unlikely_dates
@@ -116,9 +117,9 @@ def test_a_save_refused_for_another_answer_names_its_unlikely_dates_too():
     with pytest.raises(ContentInvalid) as refused:
         CARE_PLAN.check_save(None, raw, TODAY)
     assert list(refused.value.errors.items()) == [
-        ("goals-0-title", "Please fill this in."),
+        ("goals-0-title", GOAL_WITHOUT_TITLE),
         ("goals-0-steps-0-due", TOO_EARLY),
-        ("goals-1-steps-0-text", "Please fill this in."),
+        ("goals-1-steps-0-text", STEP_WITHOUT_WORDS),
         ("goals-1-steps-0-due", TOO_FAR),
     ]
     # A date already in the version the save is based on is not said again.
