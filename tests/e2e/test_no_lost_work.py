@@ -151,6 +151,12 @@ def test_kept_changes_are_not_replaced_by_typing_on_a_fresh_page(app, db, gunico
     field = phone.get_by_label("What matters most to you?")
     expect(field).to_be_disabled()
     expect(phone.get_by_role("button", name="Save a new version")).to_be_disabled()
+    check_phone_page(phone, "edit page holding its form for kept changes")
+    # Said beside the greyed buttons too, many screens below the choice on a phone.
+    choose = phone.locator("#choose-first")
+    expect(choose).to_contain_text("Nothing here can be changed yet")
+    choose.get_by_role("link").click()
+    expect(phone.locator("#draft-waiting")).to_be_in_viewport()
     phone.get_by_role("link", name="Carry on with those changes").click()
     expect(field).to_have_value(WORDS)
     field.press("Control+End")
