@@ -22,8 +22,13 @@ class Finding:
     where: str  # the label of the part of the document
     found: str  # the words as written
     term: str
-    suggest: str
+    suggest: str  # as agreements/language.toml has it: choices parted by " / "
     note: str
+
+    @property
+    def could_write(self) -> str:
+        """The choices as a sentence says them: “not using” or “negative test result”."""
+        return " or ".join(f"“{choice.strip()}”" for choice in self.suggest.split(" / "))
 
 
 class _TermSchema(Schema):

@@ -86,8 +86,8 @@
         box.textContent = "";
         result.findings.forEach(function (f) {
           var p = document.createElement("p");
-          p.textContent = "“" + f.found + "” can feel stigmatising to some people. You could write “" +
-            f.suggest + "”." + (f.note ? " " + f.note : "");
+          p.textContent = "“" + f.found + "” can feel stigmatising to some people. You could write " +
+            f.could_write + "." + (f.note ? " " + f.note : "");
           box.appendChild(p);
         });
       })

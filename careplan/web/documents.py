@@ -221,7 +221,7 @@ def edit(document_id: int):
         for finding in result.language:
             flash(
                 f"A suggestion about wording in “{finding.where}”: “{finding.found}” can feel "
-                f"stigmatising to some people. You could write “{finding.suggest}”. "
+                f"stigmatising to some people. You could write {finding.could_write}. "
                 "Nothing has been changed."
             )
     else:
@@ -338,7 +338,7 @@ def language_check():
     text = request.form.get("text", "")[:20000]
     return {
         "findings": [
-            {"found": f.found, "suggest": f.suggest, "note": f.note}
+            {"found": f.found, "could_write": f.could_write, "note": f.note}
             for f in check_text(get_library().terms, text)
         ]
     }

@@ -57,6 +57,10 @@ def test_false_positives_are_not_flagged(text):
 def test_a_finding_carries_the_suggestion_and_the_place():
     (finding,) = check_text(TERMS, "an addict", "Goal 1")
     assert finding.where == "Goal 1" and finding.suggest == "person who uses drugs"
+    assert finding.could_write == "“person who uses drugs”"
+    # Choices the list parts with " / " are said as choices.
+    (finding,) = check_text(TERMS, "two clean tests", "Goal 1")
+    assert finding.could_write == "“not using” or “negative test result”"
 
 
 @pytest.mark.parametrize(

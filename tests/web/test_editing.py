@@ -101,6 +101,10 @@ def test_live_suggestions_for_one_piece_of_writing(app, circle):
         "/language-check", data={"text": "clean samples", "csrf_token": csrf_token(web)}
     ).get_json()
     assert [f["found"] for f in found["findings"]] == ["clean samples"]
+    # Two choices are said as two, not as "not using / negative test result".
+    assert [f["could_write"] for f in found["findings"]] == [
+        "“not using” or “negative test result”"
+    ]
 
 
 def test_a_save_after_the_idle_sign_out_is_kept_as_a_draft_to_carry_on_with(app, db, circle):
