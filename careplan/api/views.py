@@ -20,7 +20,7 @@ from ..domain.supervision import parse_filters
 from ..domain.writing_direction import plain_writing
 from ..extensions import get_db, get_library, get_time_zone
 from ..services import caseloads, documents, fhir, reminders, reviews, signoff, supervision
-from ..services.errors import Conflict, Invalid
+from ..services.errors import Conflict, Invalid, NoSuchVersion
 from ..web.links import on_site
 from . import schemas
 from .auth import actor, requires
@@ -207,6 +207,8 @@ def save_version(document_id: int):
         # A date's message is worded for the web's date box; a program is told the format.
         fields = {_content_field(k): [FOR_PROGRAMS.get(v, v)] for k, v in err.errors.items()}
         return error_response(422, str(err), fields)
+    except NoSuchVersion as err:  # a value sent, like any other refused value: beside it
+        return error_response(422, str(err), {"base_version": [str(err)]})
     except Conflict as conflict:
         view = documents.conflict_view(db, actor(), conflict)
         detail = schemas.ConflictDetail().dump(

@@ -41,7 +41,7 @@ from ..domain.writing_direction import plain_writing
 from . import attention, audit, drafts, handovers, leaving
 from .access import access_to, require_read
 from .actor import Actor
-from .errors import Conflict, Invalid, NotFound, ReadOnly
+from .errors import Conflict, Invalid, NoSuchVersion, NotFound, ReadOnly
 from .signoff import SignOffView, review_requests_for, signoff_view
 
 HISTORY_PAGE_SIZE = 50
@@ -1092,7 +1092,7 @@ def check_typed_wording(
 
 def _require_base(doc: Document, base_number: int) -> None:
     if not 0 <= base_number <= doc.head_number:
-        raise Invalid(
+        raise NoSuchVersion(
             f"There is no version {base_number}: the latest is version {doc.head_number}."
         )
 

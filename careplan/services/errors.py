@@ -17,6 +17,11 @@ class Invalid(ServiceError):
     """The request itself makes no sense (bad reference, wrong role, ...)."""
 
 
+class NoSuchVersion(Invalid):
+    """An edit based on a version the document does not have: on a page, an old or forged
+    form (its words given back); in the API, the `base_version` sent, said beside it."""
+
+
 class Agreed(ServiceError):
     """A version that was agreed: its paper copy is the sealed PDF, not a draft that says it
     was never agreed."""
