@@ -10,7 +10,6 @@ from sqlalchemy import select
 from ..db.engine import Database, locked
 from ..db.models import ContingencyActivation, Document, SelfReferralRequest, User, utcnow
 from ..domain.contingency import (
-    ContingencyPeriod,
     SelfReferralCheck,
     SelfReferralTerms,
     check_self_referral,
@@ -20,7 +19,6 @@ from ..domain.contingency import (
 )
 from ..domain.crisis_alerts import AlertKind
 from ..domain.errors import ContentInvalid
-from ..domain.local_time import service_day
 from ..domain.roles import Role
 from ..domain.wording import Named
 from ..domain.writing_direction import plain_writing
@@ -153,7 +151,7 @@ def start_contingency(
         doc, version = _agreed_agreement(s, actor, document_id, asks_for_help=True)
         # Said before anything about the form: with the plan already running, correcting a
         # date would only lead to this refusal.
-        if any(_period(a).active(today) for a in _activations(s, doc.id)):
+        if any(reviews.period_of(a).active(today) for a in _activations(s, doc.id)):
             raise ContentInvalid({"observed": ALREADY_IN_EFFECT})
         terms = version.content["terms"]
         ends_on = validate_activation(
@@ -191,7 +189,9 @@ def end_contingency(db: Database, actor: Actor, document_id: int, note: str, tod
     note = validate_end_note(note)
     with db.write() as s:
         doc, _ = _agreed_agreement(s, actor, document_id)
-        current = next((a for a in _activations(s, doc.id) if _period(a).active(today)), None)
+        current = next(
+            (a for a in _activations(s, doc.id) if reviews.period_of(a).active(today)), None
+        )
         if current is None:
             raise Invalid("The plan is not in effect at the moment.")
         current.ended_at = utcnow()
@@ -299,7 +299,7 @@ def crisis_record(db: Database, actor: Actor, document_id: int, today: date) -> 
         names: dict[int, str] = {}
         activations = []
         for a in _activations(s, doc.id):
-            period = _period(a)
+            period = reviews.period_of(a)
             activations.append(
                 ActivationView(
                     a.id,
@@ -369,19 +369,10 @@ def in_effect_for_client(s, client_id: int, today: date) -> bool:
     """Is a crisis plan in effect in any of the client's agreements (the domain's rule, on
     the few plans not yet ended)?"""
     return any(
-        _period(a).active(today)
+        reviews.period_of(a).active(today)
         for a in s.scalars(
             select(ContingencyActivation)
             .join(Document, Document.id == ContingencyActivation.document_id)
             .where(Document.client_id == client_id, ContingencyActivation.ended_at.is_(None))
         )
-    )
-
-
-def _period(a: ContingencyActivation) -> ContingencyPeriod:
-    return ContingencyPeriod(
-        service_day(a.started_at),
-        a.ends_on,
-        service_day(a.ended_at) if a.ended_at else None,
-        a.review_window_days,
     )

@@ -698,7 +698,8 @@ def _views(s: Session, alerts: list[CrisisAlert], now: datetime) -> list[AlertVi
 
 def _asked(s: Session, alerts: list[CrisisAlert], today: date) -> dict[int, AskedStay | AskedPlan]:
     """What each alert's request asked, by alert id; for the plan, whether it is over."""
-    from .contingencies import NO_AGREED_VERSION, _period  # contingencies builds on this module
+    from .contingencies import NO_AGREED_VERSION  # contingencies builds on this module
+    from .reviews import period_of
 
     stays = {a.self_referral_id: a.id for a in alerts if a.self_referral_id}
     plans = {a.activation_id: a.id for a in alerts if a.activation_id}
@@ -733,7 +734,7 @@ def _asked(s: Session, alerts: list[CrisisAlert], today: date) -> dict[int, Aske
                 p.ended_at,
                 named.get(p.ended_by_id, Named("")),
                 p.end_note or "",
-                not _period(p).active(today),
+                not period_of(p).active(today),
             )
     return found
 

@@ -71,10 +71,12 @@ def _open_requests(s: Session, doc: Document, today: date) -> list[tuple[ReviewR
         .where(ReviewRequest.document_id == doc.id, ReviewRequest.resolved_at.is_(None))
         .order_by(ReviewRequest.id)
     ).all()
-    return [(r, a is not None and _period(a).active(today)) for r, a in rows]
+    return [(r, a is not None and period_of(a).active(today)) for r, a in rows]
 
 
-def _period(a: ContingencyActivation) -> ContingencyPeriod:
+def period_of(a: ContingencyActivation) -> ContingencyPeriod:
+    """A use of the crisis plan, as the domain reckons its days (contingencies, crisis
+    alerts and reviews alike)."""
     return ContingencyPeriod(
         service_day(a.started_at), a.ends_on, service_day(a.ended_at) if a.ended_at else None,
         a.review_window_days,
@@ -210,7 +212,7 @@ def schedule_post_crisis(
 ) -> None:
     """Called by contingencies.start_contingency: a review after every crisis."""
     doc = _lock(s, doc.id)
-    due = _period(activation).post_crisis_review_due(today)
+    due = period_of(activation).post_crisis_review_due(today)
     s.add(
         ReviewRequest(
             document_id=doc.id,
@@ -232,7 +234,7 @@ def crisis_ended(
     """Called by contingencies.end_contingency: ended early, so the look-back comes sooner.
     Returns the day it is due by."""
     doc = _lock(s, doc.id)
-    due = _period(activation).post_crisis_review_due(today)
+    due = period_of(activation).post_crisis_review_due(today)
     for row in s.scalars(
         select(ReviewRequest).where(
             ReviewRequest.activation_id == activation.id, ReviewRequest.resolved_at.is_(None)
