@@ -12,6 +12,7 @@ from careplan.domain.api_tokens import SCOPES
 from careplan.domain.local_time import service_today
 from careplan.services import api_tokens
 from careplan.services.accounts import actor_for
+from tests.built_once import built_once
 from tests.factories import Circle, make_plan
 
 ROLES = ("client", "key_worker", "supervisor", "advocate", "admin")
@@ -29,13 +30,16 @@ class World:
 
 @pytest.fixture
 def world(app, db) -> World:
-    own, other = Circle(), Circle()
-    return World(
-        own,
-        other,
-        make_plan(own.key_worker, own.client, versions=2),
-        make_plan(other.key_worker, other.client, versions=2),
-    )
+    def build() -> World:
+        own, other = Circle(), Circle()
+        return World(
+            own,
+            other,
+            make_plan(own.key_worker, own.client, versions=2),
+            make_plan(other.key_worker, other.client, versions=2),
+        )
+
+    return built_once("api world", db, build)
 
 
 @pytest.fixture

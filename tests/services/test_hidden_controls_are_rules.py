@@ -44,6 +44,7 @@ from careplan.services import (
 )
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound, ReadOnly
+from tests.built_once import built_once
 from tests.factories import (
     PASSWORD,
     AdvocateFactory,
@@ -113,12 +114,16 @@ def edit(db, user, doc):
 
 @pytest.fixture
 def world(app, db) -> World:
-    circle = Circle()
-    plan = make_plan(circle.key_worker, circle.client)
-    sign(db, circle.client, plan, 1)
-    sign(db, circle.key_worker, plan, 1)
-    agreement = make_agreement(circle.key_worker, circle.client)
-    return World(circle, plan, agreement, KeyWorkerFactory(team_id=circle.team.id), ClientFactory())
+    def build() -> World:
+        circle = Circle()
+        plan = make_plan(circle.key_worker, circle.client)
+        sign(db, circle.client, plan, 1)
+        sign(db, circle.key_worker, plan, 1)
+        agreement = make_agreement(circle.key_worker, circle.client)
+        newcomer, unassigned = KeyWorkerFactory(team_id=circle.team.id), ClientFactory()
+        return World(circle, plan, agreement, newcomer, unassigned)
+
+    return built_once("hidden controls", db, build)
 
 
 def _hand_over(db, world: World) -> None:

@@ -24,6 +24,7 @@ from careplan.domain.local_time import service_today
 from careplan.extensions import LIBRARY_KEY
 from careplan.services import accounts, contingencies, documents, drafts, handovers, signoff
 from careplan.services.accounts import actor_for
+from tests.built_once import built_once
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
 
@@ -541,48 +542,14 @@ def _records(app, db, circle: Circle) -> Records:
     )
 
 
-# The world is built once per test process through the factories and services, then copied
-# row by row into each test's fresh database: the same people and records, at a fraction of
-# the cost of building them again for each of the few hundred cases below.
-_BUILT: dict[str, object] = {}
-
-
-def _dump(db) -> list[tuple[sa.Table, list[dict]]]:
-    with db.read() as s:
-        return [
-            (table, [dict(row) for row in s.execute(sa.select(table)).mappings()])
-            for table in Base.metadata.sorted_tables
-        ]
-
-
-def _restore(db, rows: list[tuple[sa.Table, list[dict]]]) -> None:
-    with db.write() as s:
-        for table, table_rows in rows:
-            assert s.scalar(sa.select(sa.func.count()).select_from(table)) == 0, table.name
-            if table_rows:
-                s.execute(table.insert(), table_rows)
-        if s.get_bind().dialect.name == "postgresql":
-            # Rows came with their ids: move each id sequence past them.
-            for table, table_rows in rows:
-                if table_rows and "id" in table.c and table.c.id.primary_key:
-                    s.execute(
-                        sa.text(
-                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                            f'(SELECT max(id) FROM "{table.name}"))'
-                        )
-                    )
-
-
 @pytest.fixture
 def world(app, db) -> World:
-    if "world" not in _BUILT:
+    def build() -> World:
         own, other = Circle(), Circle()
         assert own.team.id != other.team.id
-        _BUILT["world"] = World(own, other, _records(app, db, own), _records(app, db, other))
-        _BUILT["rows"] = _dump(db)
-    else:
-        _restore(db, _BUILT["rows"])
-    return _BUILT["world"]
+        return World(own, other, _records(app, db, own), _records(app, db, other))
+
+    return built_once("web access matrix", db, build)
 
 
 # Records of attempts, not of anything changed: a refused sign-in is logged and counted.
