@@ -451,33 +451,7 @@ class AgreementKind(DocumentKind):
     def fields(self, content: dict) -> list[Field]:
         out: list[Field] = []
         for section, field in self._fields():
-            value = content.get("sections", {}).get(section["key"], {}).get(field["key"])
-            if value is None:
-                continue
-            where = f"{section['key']}.{field['key']}"
-            part = section["title"]
-            label = f"{part}: {field['prompt']}"
-            if field["type"] == "text":
-                out.append(Field(where, label, value.get("text", ""), part))
-            elif not value:
-                # An empty list is still a part of the agreement: printed as left blank.
-                out.append(Field(where, label, "", part))
-            elif field["type"] == "goals":
-                out += goal_fields(value, prefix=f"{part}: ", part=part)
-            elif field["type"] == "people":
-                for n, p in enumerate(value, start=1):
-                    bits = [p["name"], p.get("role"), p.get("how_to_contact"), p.get("when")]
-                    bits = [closed(b) for b in bits if b]  # each part reaches only itself
-                    text = " · ".join(bits)
-                    out.append(Field(f"{where}:{p['id']}", numbered(label, n, value), text, part))
-            else:
-                for n, h in enumerate(value, start=1):
-                    decision, to_whom = closed(h["decision"]), closed(h["to_whom"])
-                    # The date in words, as the pages say it: this text is what the PDF
-                    # and "what changed" print.
-                    until = show(h["until"], UTC)
-                    text = f"{decision} — handed to {to_whom} until {until}"
-                    out.append(Field(f"{where}:{h['id']}", numbered(label, n, value), text, part))
+            out += self._part_fields(section, field, content)
         t = content.get("terms", {})
         sr = t.get("self_referral", {})
         weeks = str(t.get("review_interval_weeks", ""))
@@ -518,3 +492,46 @@ class AgreementKind(DocumentKind):
                 )
             )
         return out
+
+    def _part_fields(self, section: dict, field: dict, content: dict) -> list[Field]:
+        """The fields one part of the agreement ("section.field") reads as in `content`."""
+        value = content.get("sections", {}).get(section["key"], {}).get(field["key"])
+        if value is None:
+            return []
+        where = f"{section['key']}.{field['key']}"
+        part = section["title"]
+        label = f"{part}: {field['prompt']}"
+        if field["type"] == "text":
+            return [Field(where, label, value.get("text", ""), part)]
+        if not value:
+            # An empty list is still a part of the agreement: printed as left blank.
+            return [Field(where, label, "", part)]
+        if field["type"] == "goals":
+            return goal_fields(value, prefix=f"{part}: ", part=part)
+        out: list[Field] = []
+        if field["type"] == "people":
+            for n, p in enumerate(value, start=1):
+                bits = [p["name"], p.get("role"), p.get("how_to_contact"), p.get("when")]
+                bits = [closed(b) for b in bits if b]  # each part reaches only itself
+                text = " · ".join(bits)
+                out.append(Field(f"{where}:{p['id']}", numbered(label, n, value), text, part))
+            return out
+        for n, h in enumerate(value, start=1):
+            decision, to_whom = closed(h["decision"]), closed(h["to_whom"])
+            # The date in words, as the pages say it: this text is what the PDF
+            # and "what changed" print.
+            until = show(h["until"], UTC)
+            text = f"{decision} — handed to {to_whom} until {until}"
+            out.append(Field(f"{where}:{h['id']}", numbered(label, n, value), text, part))
+        return out
+
+    def left_blank_on_purpose(self, agreed: dict, draft: dict) -> frozenset[str]:
+        """The keys of the fields (as `fields` names them) of a draft that stand where
+        `agreed`, an agreed version, had a part both signers left blank on purpose: what the
+        agreed side says of them when the two are compared (compare.Change.key)."""
+        empty = blank_on_purpose(self.template, agreed, True)
+        keys: set[str] = set(empty)
+        for section, field in self._fields():
+            if f"{section['key']}.{field['key']}" in empty:
+                keys.update(f.key for f in self._part_fields(section, field, draft))
+        return frozenset(keys)

@@ -81,6 +81,11 @@ class DocumentKind:
     def fields(self, content: dict) -> list[Field]:
         raise NotImplementedError
 
+    def left_blank_on_purpose(self, agreed: dict, draft: dict) -> frozenset[str]:
+        """The keys of a draft's fields standing where the agreed version had a part both
+        signers left blank on purpose. Only agreements ask for that confirmation."""
+        return frozenset()
+
     def ensure_ids(self, content: dict, make_id: Callable[[], str]) -> None:
         """Give new list items an id so that later versions can be matched to them."""
 

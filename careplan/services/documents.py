@@ -158,6 +158,9 @@ class DocumentScreen:
     # A draft after an agreed version: how it differs from the version in force, part by
     # part, for the page to show the two side by side (empty otherwise).
     from_agreed: list[Change] = field(default_factory=list)
+    # The keys of those changes (Change.key) where the version in force has a part both
+    # signers left blank on purpose, so its side says so rather than "nothing written".
+    from_agreed_on_purpose: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -576,11 +579,12 @@ def document_screen(
         page = _page(s, opened, number, actor)
         notes = comments.comments_in(s, doc.id) if with_extras else {}
         in_force = _in_force(s, doc, page) if with_extras else None
-        from_agreed = (
-            compare(kind_for(doc.kind, doc.template), in_force[1], page.content, page.owners)
-            if in_force
-            else []
-        )
+        from_agreed: list[Change] = []
+        on_purpose: frozenset[str] = frozenset()
+        if in_force:
+            kind = kind_for(doc.kind, doc.template)
+            from_agreed = compare(kind, in_force[1], page.content, page.owners)
+            on_purpose = kind.left_blank_on_purpose(in_force[1], page.content)
         review = (
             reviews.panel_in(
                 s,
@@ -599,7 +603,7 @@ def document_screen(
         )
     if shown:
         _shown(db, actor, page)
-    return DocumentScreen(page, notes, review, from_agreed)
+    return DocumentScreen(page, notes, review, from_agreed, on_purpose)
 
 
 def _in_force(s: Session, doc: Document, page: DocumentPage) -> tuple[int, dict] | None:

@@ -64,6 +64,7 @@ def show_page(
         review=screen.review,
         from_agreed=screen.from_agreed,
         from_agreed_parts=by_part(screen.from_agreed),
+        from_agreed_on_purpose=screen.from_agreed_on_purpose,
         comment_errors=comment_errors or {},
         comment_limit=comments.MAX_COMMENT,
         sign_errors=sign_errors or {},

@@ -68,3 +68,29 @@ def test_a_key_worker_reads_you_for_themselves_on_the_client_page_and_caseload(a
     client = login(app.test_client(), circle.client)
     said = _words(client.get(f"/clients/{circle.client.id}").get_data(as_text=True))
     assert f"Your key worker: {name}" in said
+
+
+def test_a_part_left_blank_on_purpose_reads_so_in_the_agreed_column(app, db):
+    """The agreed version beside a draft said "Nothing written." of parts both signers had
+    confirmed were left blank on purpose, where the page, the crisis page and the PDF say so."""
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    for who in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(who), doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    sections = content["sections"]
+    sections["contingencies"]["contacts"] = [{"name": "Jo Bloggs", "role": "sister"}]
+    sections["contingencies"]["self_referral_how"] = {"text": "Call the ward."}
+    sections["contingencies"]["what_helps"] = {"text": "Quiet."}
+    sections["shared_goals"]["goals"] = [{"title": "Sleep better", "steps": []}]
+    documents.save_version(db, worker, doc, 1, content, "filled in")
+    page = login(app.test_client(), circle.key_worker).get(f"/documents/{doc}")
+    panel = re.search(r'<section class="side-by-side".*?</section>', page.get_data(True), re.S)
+    said = _words(panel.group(0))
+    on_purpose = "In force (version 1) Left blank on purpose. Draft (version 2)"
+    assert f"Who should be contacted? {on_purpose} Jo Bloggs" in said
+    assert f"How do I ask for a short admission myself, and who do I call? {on_purpose}" in said
+    assert f"Goal 1 {on_purpose} Sleep better" in said
+    # Nobody was asked to confirm this one: it was only not written.
+    assert "What helps me? In force (version 1) Nothing written. Draft (version 2) Quiet." in said
