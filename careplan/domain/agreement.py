@@ -476,7 +476,7 @@ class AgreementKind(DocumentKind):
             out.append(
                 Field(
                     "terms.self_referral",
-                    "Self-referral admission",
+                    "Asking for a short stay myself",
                     f"up to {sr['max_nights']} nights, not within {sr['min_days_since_discharge']} days "
                     "of the last time I left",
                     TERMS,
@@ -486,7 +486,7 @@ class AgreementKind(DocumentKind):
             out.append(
                 Field(
                     "terms.self_referral",
-                    "Self-referral admission",
+                    "Asking for a short stay myself",
                     "not part of this agreement",
                     TERMS,
                 )

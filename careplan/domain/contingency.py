@@ -67,7 +67,9 @@ def check_self_referral(
     if not terms.agreed:
         return SelfReferralCheck(False, (NOTHING_AGREED,), agreed=False)
     if not terms.enabled:
-        return SelfReferralCheck(False, ("This agreement has no self-referral admission terms.",))
+        return SelfReferralCheck(
+            False, ("This agreement has no terms for asking for a short stay.",)
+        )
     reasons = []
     ok = True
     asked, most = nights_text(asked_nights), nights_text(terms.max_nights)

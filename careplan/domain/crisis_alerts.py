@@ -26,14 +26,14 @@ from .writing_direction import plain_writing
 
 class AlertKind(StrEnum):
     CONTINGENCY = "contingency"  # the crisis plan was put into effect
-    SELF_REFERRAL = "self_referral"  # a short admission was asked for
+    SELF_REFERRAL = "self_referral"  # a short stay was asked for
 
     @property
     def label(self) -> str:
         """What happened, in the words the client and the team both read."""
         return {
             AlertKind.CONTINGENCY: "put the plan for when the client is not well into effect",
-            AlertKind.SELF_REFERRAL: "asked for a short admission",
+            AlertKind.SELF_REFERRAL: "asked for a short stay",
         }[self]
 
 
@@ -98,7 +98,7 @@ def earliest_waiting(
 
 # Which earlier request is still waiting, as the one about to ask again reads it.
 _EARLIER = {
-    AlertKind.SELF_REFERRAL: "request for a short admission",
+    AlertKind.SELF_REFERRAL: "request for a short stay",
     AlertKind.CONTINGENCY: "call for help when the plan was put into effect",
 }
 

@@ -317,7 +317,7 @@ _TERMS = {
     "terms.review": ("How often we review", "Every {} weeks"),
     "terms.post_crisis": ("After a crisis", "A review within {} days"),
     "terms.contingency": ("How long a crisis plan lasts", "At most {} days"),
-    "terms.self_referral": ("Self-referral admission", "{}"),
+    "terms.self_referral": ("Asking for a short stay myself", "{}"),
 }
 _STEP_PART = re.compile(r"^step:(?P<id>[^:]+):(?P<part>text|owner|due|status)$")
 

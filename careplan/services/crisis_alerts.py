@@ -103,7 +103,7 @@ class ResponseView:
 
 @dataclass(frozen=True)
 class AskedStay:
-    """What a request for a short admission asked: every field as it was sent."""
+    """What a request for a short stay asked: every field as it was sent."""
 
     nights: int
     last_discharge_on: date | None

@@ -88,10 +88,10 @@ def test_agreement_content_names_its_template_and_every_field_reads_in_compariso
     assert content["template"] == {"id": "general", "version": 1, "name": "Partnership agreement"}
     labels = {f.label: f.text for f in kind().fields(content)}
     assert labels["Boundaries, both sides: When does my key worker work?"] == "Mon-Fri 9-5"
-    assert labels["Self-referral admission"] == "not part of this agreement"
+    assert labels["Asking for a short stay myself"] == "not part of this agreement"
     # In the agreement's own first person, as its crisis page says it; not "discharge".
     offered = kind().validate({"terms": {"self_referral": {"enabled": True}}})
-    terms = {f.label: f.text for f in kind().fields(offered)}["Self-referral admission"]
+    terms = {f.label: f.text for f in kind().fields(offered)}["Asking for a short stay myself"]
     assert terms.endswith("days of the last time I left") and "discharge" not in terms
 
 
@@ -150,3 +150,25 @@ def test_people_and_handed_over_decisions_are_numbered_only_when_there_are_more_
 
     assert labels([one]) == [question]
     assert labels([one, two]) == [f"{question} (1)", f"{question} (2)"]
+
+
+def test_the_terms_and_their_refusal_call_it_a_short_stay_as_the_pages_do():
+    """The signed copy, the comparisons and a refused request said "self-referral admission"
+    of what the pages call a short stay."""
+    from datetime import date
+
+    from careplan.domain.contingency import SelfReferralTerms, check_self_referral
+    from careplan.pdf.model import sections_from_fields
+
+    offered = kind().validate({"terms": {"self_referral": {"enabled": True}}})
+    fields = kind().fields(offered)
+    labels = {f.label: f.text for f in fields}
+    assert labels["Asking for a short stay myself"].startswith("up to 5 nights")
+    printed = [f for s in sections_from_fields(fields) for f in s.fields]
+    assert [f.label for f in printed if f.text.startswith("Up to 5 nights")] == [
+        "Asking for a short stay myself"
+    ]
+    assert not any("admission" in f"{f.label} {f.text}".lower() for f in printed)
+    none = SelfReferralTerms(False, 0, 0, agreed=True)
+    refused = check_self_referral(none, 2, date(2026, 1, 5), None)
+    assert refused.reasons == ("This agreement has no terms for asking for a short stay.",)

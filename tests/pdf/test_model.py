@@ -289,7 +289,7 @@ def test_unlabelled_answers_are_not_bold_and_an_agreement_s_terms_are_labelled()
         [
             Field("review.who", "Review: Who will review this agreement with me?", ""),
             Field("terms.review", "Review every (weeks)", "12"),
-            Field("terms.self_referral", "Self-referral admission", "up to 5 nights"),
+            Field("terms.self_referral", "Asking for a short stay myself", "up to 5 nights"),
             Field("team:1", "Care team member 1", "Dr Patel, GP"),
             Field("what_matters", "What matters to me", "My daughter"),
         ]
@@ -299,7 +299,7 @@ def test_unlabelled_answers_are_not_bold_and_an_agreement_s_terms_are_labelled()
     assert terms.title == "Agreed terms"
     assert terms.fields == [
         SectionField("How often we review", "Every 12 weeks"),
-        SectionField("Self-referral admission", "Up to 5 nights"),
+        SectionField("Asking for a short stay myself", "Up to 5 nights"),
     ]
     html = render_html(printable(sections=sections)).replace(ZWSP, "")
     assert '<p class="words lead" dir="auto">Dr Patel, GP</p>' in html

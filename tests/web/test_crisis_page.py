@@ -235,7 +235,7 @@ def test_the_reply_page_calls_the_client_by_the_name_they_go_by_and_its_reader_y
     page = words(circle.key_worker)
     assert "Al asked for a reply" in page and "Al is waiting." in page
     assert "Your response (Al reads this)" in page and "for when Al is not well" in page
-    assert "Al asked for a short admission on" in page
+    assert "Al asked for a short stay on" in page
     assert f"You or someone else in {team} will respond by" in page
     assert worker not in page and full not in page
     page = words(circle.supervisor)
@@ -243,7 +243,7 @@ def test_the_reply_page_calls_the_client_by_the_name_they_go_by_and_its_reader_y
     assert "Al can see that you opened this page." in page and full not in page
     page = words(circle.client)
     assert f"{worker}, your key worker, or someone else in {team} will respond by" in page
-    assert "You asked for a short admission on" in page
+    assert "You asked for a short stay on" in page
 
 
 def test_a_colleague_who_answered_for_the_key_worker_is_never_called_a_former_one(app, db, circle):
@@ -362,9 +362,7 @@ def test_asking_again_while_a_request_waits_is_taken_and_said_before_and_after(a
 
     page = ask("2", "")
     assert "An earlier request" not in page
-    since = re.search(
-        r"Your earlier request for a short admission, sent on ([^,]+, \d\d:\d\d)", page
-    )
+    since = re.search(r"Your earlier request for a short stay, sent on ([^,]+, \d\d:\d\d)", page)
     assert since, "not told before asking again"
     assert "is still waiting for a reply. Your key worker has been told. You can still ask" in page
     page = ask("4", "Nobody has rung.")
@@ -584,6 +582,33 @@ def test_the_short_stay_heading_is_in_the_client_s_voice_only_to_the_client(app,
         page = login(app.test_client(), person).get(url).get_data(as_text=True)
         return re.findall(r"<h2>([^<]*asking for a short [^<]*)</h2>", page, re.IGNORECASE)
 
-    assert headings(circle.client) == ["Asking for a short admission myself"]
+    assert headings(circle.client) == ["Asking for a short stay myself"]
     for reader in (circle.key_worker, circle.advocate, circle.supervisor):
         assert headings(reader) == ["Al asking for a short stay"], reader.role
+
+
+def test_the_app_calls_it_a_short_stay_everywhere_it_speaks(app, db, circle):
+    """The crisis page said "short admission" and "short stay" of the same request. Only the
+    agreement template's own question (its data, signed as written) may say otherwise."""
+    doc = _agreed_for(db, circle)
+    client = login(app.test_client(), circle.client)
+    form = {"nights": "2", "last_discharge_on": "", "note": ""}
+    sent = client.post(
+        f"/documents/{doc}/self-referral", data={**form, "csrf_token": csrf_token(client)}
+    )
+    assert sent.status_code == 302
+    asked = "How do I ask for a short admission myself, and who do I call?"  # the template's
+    for person in (circle.client, circle.key_worker):
+        web = login(app.test_client(), person)
+        for path in ("/crisis-plan", "", "/edit", "/respond"):
+            if path == "/respond" and person is circle.client:
+                continue
+            page = _words(web.get(f"/documents/{doc}{path}").get_data(as_text=True))
+            said = page.replace(asked, "")
+            assert "short admission" not in said.lower(), (person.role, path)
+    page = _words(client.get(f"/documents/{doc}/crisis-plan").get_data(as_text=True))
+    assert "Asking for a short stay myself" in page
+    assert "Your earlier request for a short stay, sent on" in page
+    assert "You asked for a short stay on" in page
+    page = _words(client.get(f"/documents/{doc}").get_data(as_text=True))
+    assert "I can ask for a short stay myself: up to 5 nights" in page
