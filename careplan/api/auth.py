@@ -36,8 +36,8 @@ def requires(scope: str):
                 caller = api_tokens.authenticate(
                     get_db(), _bearer_token(), request.remote_addr or ""
                 )
-            except api_tokens.TokenRefused:
-                err = ApiError(401)
+            except api_tokens.TokenRefused as refused:
+                err = ApiError(401, refused.message)
                 err.headers["WWW-Authenticate"] = 'Bearer realm="careplan"'
                 raise err from None
             if scope not in caller.scopes:

@@ -65,9 +65,16 @@ def build(app: Flask) -> dict:
     return spec.to_dict()
 
 
+# What an error's description adds to its message, where the message can differ.
+_MORE = {
+    401: " If the token was real but revoked or has expired, the message says which, and on "
+    "what day; an unknown token is told nothing more.",
+}
+
+
 def _error(status: int) -> dict:
     return {
-        "description": MESSAGES.get(status, "Error"),
+        "description": MESSAGES.get(status, "Error") + _MORE.get(status, ""),
         "content": {"application/json": {"schema": "ErrorBody"}},
     }
 

@@ -69,5 +69,16 @@ def check_request(name: str, scopes: Iterable[str], expires_on: str | date, toda
     return TokenRequest(name, chosen, day)
 
 
+def ended(revoked_on: date | None, last_day: date) -> str:
+    """What a program is told of its token that was real but has ended: revoked (on the
+    service's day it was), or past its last day. Said only of a token that exists, so it
+    tells nothing to someone guessing."""
+    if revoked_on is not None:
+        what = f"This token was revoked on {long_date(revoked_on)}."
+    else:
+        what = f"This token expired: its last day was {long_date(last_day)}."
+    return f"{what} Make a new one on your account page."
+
+
 def parse_scopes(stored: str) -> frozenset[str]:
     return frozenset(s for s in stored.split() if s in SCOPES)

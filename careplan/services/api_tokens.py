@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import ApiToken, User, utcnow
-from ..domain.api_tokens import check_request, parse_scopes
+from ..domain.api_tokens import check_request, ended, parse_scopes
 from ..domain.local_time import service_day, start_of_day
 from ..domain.roles import Role
 from ..domain.tokens import looks_like_token, new_token, token_hash
@@ -64,7 +64,13 @@ class Caller:
 
 
 class TokenRefused(Exception):
-    """No token, or one that is unknown, expired, revoked or whose owner may no longer sign in."""
+    """No token, or one that is unknown, expired, revoked or whose owner may no longer sign in.
+    `message`: what the caller is told, for a token that was real and has ended (revoked or
+    expired); empty for any other, so a guess learns nothing."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(message)
+        self.message = message
 
 
 def _view(t: ApiToken) -> TokenView:
@@ -170,9 +176,13 @@ def authenticate(db: Database, secret: str | None, address: str, now: datetime |
         throttle.token_refused(address)
         raise TokenRefused()
     token, user = found
-    if token.revoked_at is not None or now >= token.expires_at or not user.active:
-        # A token that was real once is no guess: it does not count towards a pause.
+    if not user.active:
+        # A token that was real once is no guess: it does not count towards a pause. The
+        # account is closed: nothing is said about its tokens.
         raise TokenRefused()
+    if token.revoked_at is not None or now >= token.expires_at:
+        revoked_on = service_day(token.revoked_at) if token.revoked_at is not None else None
+        raise TokenRefused(ended(revoked_on, _view(token).last_day))
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         with db.write() as s:
             s.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))

@@ -351,3 +351,53 @@ def test_wrong_signing_passwords_through_the_api_are_paused_too(database_url, tm
     finally:
         factories.unbind()
         app.extensions["careplan.db"].dispose()
+
+
+def test_a_revoked_or_expired_token_is_told_which_and_since_when(client, db):
+    """A revoked or expired token was answered as if it were unknown, so its program's owner
+    could not tell a typing mistake from a token that had ended. An unknown token, or the
+    token of a closed account, is still told nothing about any token."""
+    owner = ClientFactory()
+    actor = actor_for(owner)
+    revoked = api_tokens.create(db, actor, "old", ["read"], _in(10))
+    when = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+    api_tokens.revoke(db, actor, revoked.token.id, now=when)
+    last_day = service_today() - timedelta(days=1)
+    expired = api_tokens.create(
+        db, actor, "gone", ["read"], last_day, now=datetime.now(UTC) - timedelta(days=3)
+    ).secret
+    unknown = "Bearer not-a-token-we-made"
+    said = {}
+    for name, header in (
+        ("revoked", f"Bearer {revoked.secret}"),
+        ("expired", f"Bearer {expired}"),
+        ("unknown", unknown),
+        ("none", ""),
+    ):
+        response = client.get("/api/v1/clients", headers={"Authorization": header})
+        said[name] = assert_error(response, 401)["message"]
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="careplan"'
+    assert said["revoked"] == (
+        f"This token was revoked on {local_time.long_date(local_time.service_day(when))}. "
+        "Make a new one on your account page."
+    )
+    assert said["expired"] == (
+        f"This token expired: its last day was {local_time.long_date(last_day)}. "
+        "Make a new one on your account page."
+    )
+    assert said["unknown"] == said["none"]
+    assert "revoked" not in said["unknown"] and "expired" not in said["unknown"]
+
+    closed = ClientFactory()
+    secret = api_tokens.create(db, actor_for(closed), "mine", ["read"], _in(10)).secret
+    with db.write() as s:
+        s.execute(sa.text("UPDATE users SET active = false WHERE id = :id"), {"id": closed.id})
+    response = client.get("/api/v1/clients", headers=bearer(secret))
+    assert assert_error(response, 401)["message"] == said["unknown"]
+
+
+def test_the_api_description_says_an_ended_token_is_told_which(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    said = spec["paths"]["/api/v1/clients"]["get"]["responses"]["401"]["description"]
+    assert said.startswith("A valid access token is needed")
+    assert "revoked or has expired, the message says which" in said
