@@ -135,10 +135,14 @@ def compare(document_id: int):
         # record hidden from them, so no "not found" (the history checks who is asking).
         flash("Choose a version to compare from and one to compare to.")
         return redirect(url_for("documents.history", document_id=document_id))
-    if older > newer:
+    # Asked newer first: answered oldest first, as every comparison reads, and said so.
+    turned = (older, newer) if older > newer else None
+    if turned:
         older, newer = newer, older
     result = documents.compare_versions(get_db(), current_user.actor, document_id, older, newer)
-    return render_template("documents/compare.html", result=result, doc=result.document)
+    return render_template(
+        "documents/compare.html", result=result, doc=result.document, turned=turned
+    )
 
 
 @bp.route("/documents/<int:document_id>/edit", methods=["GET", "POST"])

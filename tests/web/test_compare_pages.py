@@ -88,3 +88,18 @@ def test_words_written_where_there_were_none_read_as_added_and_emptied_ones_as_r
     said = _words(html)
     assert "Money and benefits: in my own words added" in said
     assert "Housing: in my own words removed" in said
+
+
+def test_versions_asked_newer_first_are_shown_oldest_first_and_it_says_so(app, db):
+    """Asking for version 4 against version 2 showed 2 to 4 without saying it had turned
+    them round."""
+    circle = Circle()
+    doc = _versions_by_both(db, circle)
+    web = login(app.test_client(), circle.client)
+    said = _words(web.get(f"/documents/{doc}/compare?older=4&newer=2").get_data(as_text=True))
+    assert "You asked for version 4 against version 2; shown as version 2 to version 4." in said
+    assert "What changed from version 2 to version 4" in said
+    said = _words(web.get(f"/documents/{doc}/compare?older=2&newer=4").get_data(as_text=True))
+    assert "You asked for" not in said
+    said = _words(web.get(f"/documents/{doc}/compare?older=3&newer=3").get_data(as_text=True))
+    assert "You asked for" not in said
