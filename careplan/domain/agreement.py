@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -37,6 +37,7 @@ from .blocks import (
 from .documents import DocumentKind, Field, new_id
 from .local_time import show
 from .nested import SEP
+from .plan_dates import past_days
 from .typed_numbers import whole_number_field
 from .writing_direction import closed
 
@@ -278,6 +279,13 @@ def numbered(label: str, n: int, items: list) -> str:
     return f"{label} ({n})" if len(items) > 1 else label
 
 
+def _until_dates(value, path: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    """(form name, ISO date) of each decision's "until" in a handover list at `path`; what is
+    not shaped so (a submission the schema refused) is passed over."""
+    for n, handed in enumerate(dicts(value)):
+        yield SEP.join(str(p) for p in (*path, n, "until")), handed.get("until") or ""
+
+
 class AgreementKind(DocumentKind):
     name = "agreement"
     label = "Partnership agreement"
@@ -394,8 +402,25 @@ class AgreementKind(DocumentKind):
             if field["type"] == "goals":
                 yield from goal_dates(value, *path)
             elif field["type"] == "handover":
-                for n, handed in enumerate(dicts(value)):
-                    yield SEP.join(str(p) for p in (*path, n, "until")), handed.get("until") or ""
+                yield from _until_dates(value, path)
+
+    def _handed_over_dates(self, content: dict) -> Iterator[tuple[str, str]]:
+        """(form name, ISO date) of each decision's "until", as `dates` reads them."""
+        sections = content.get("sections")
+        for section, field in self._fields():
+            if field["type"] != "handover":
+                continue
+            values = sections.get(section["key"]) if isinstance(sections, dict) else None
+            value = values.get(field["key"]) if isinstance(values, dict) else None
+            yield from _until_dates(value, ("sections", section["key"], field["key"]))
+
+    def _date_problems(self, before: dict | None, content: dict, today: date) -> dict[str, str]:
+        """Also a decision handed over until a day already past, when new or changed since
+        `before` (plan_dates.past_days): a day too unlikely to be meant is said first."""
+        already = {iso for _, iso in self._handed_over_dates(before)} if before else set()
+        past = past_days(self._handed_over_dates(content), already, today)
+        said = {**past, **super()._date_problems(before, content, today)}
+        return {name: said[name] for name, _ in self.dates(content) if name in said}
 
     def sections(self) -> list[tuple[str, str]]:
         return [(s["key"], s["title"]) for s in self.template["sections"]]

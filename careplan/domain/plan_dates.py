@@ -1,5 +1,5 @@
 """Dates in a document's plans (a step's "by when", a decision handed over "until when"):
-which are too unlikely to be meant."""
+which are too unlikely to be meant, and which decision is handed over until a day gone by."""
 
 from __future__ import annotations
 
@@ -7,13 +7,19 @@ from collections.abc import Iterable
 from datetime import date
 
 # A date in a document (a step's "by when", a decision handed over "until when") years ahead
-# is almost surely a mistyped year, and one before 1900 surely is. Dates behind us are fine: a
-# step can record something already done. Only dates new or changed in a save are held to
-# this (unlikely_dates), so an older version can always be saved again as it is.
+# is almost surely a mistyped year, and one before 1900 surely is. Dates behind us are fine for
+# a step, which can record something already done, but not for a decision handed over until
+# then (past_days). Only dates new or changed in a save are held to these (unlikely_dates,
+# past_days), so an older version can always be saved again as it is.
 YEARS_AHEAD = 10
 EARLIEST_DATE = date(1900, 1, 1)
 TOO_FAR = f"That date is more than {YEARS_AHEAD} years away. Please check the year."
 TOO_EARLY = "That date is before 1900. Please check the year."
+# A decision handed over "until" a day already gone by would be back with the client before
+# anyone signs: a mistake, or one to take out.
+HANDED_OVER_PAST = (
+    "That day has already passed. Please choose today or a later day, or take this decision out."
+)
 
 
 def latest_likely_date(today: date) -> date:
@@ -43,6 +49,18 @@ def unlikely_dates(
         elif day < EARLIEST_DATE:
             problems[name] = TOO_EARLY
     return problems
+
+
+def past_days(dates: Iterable[tuple[str, str]], already: set[str], today: date) -> dict[str, str]:
+    """{form name: HANDED_OVER_PAST} for each of `dates` (form name, ISO date: a decision's
+    "until") before `today`, leaving out any date in `already`, those of the version the save
+    is based on: a day kept as it was is no new mistake, and holds up no other change."""
+    kept = {day for iso in already if (day := _day(iso))}
+    return {
+        name: HANDED_OVER_PAST
+        for name, iso in dates
+        if (day := _day(iso)) is not None and day not in kept and day < today
+    }
 
 
 def _day(iso) -> date | None:

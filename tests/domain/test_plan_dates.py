@@ -4,14 +4,20 @@ can always be saved again as it is. Dates behind us are fine (a step already don
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from careplan.domain.blocks import GOAL_WITHOUT_TITLE, STEP_WITHOUT_WORDS
 from careplan.domain.care_plan import CARE_PLAN
 from careplan.domain.errors import ContentInvalid
-from careplan.domain.plan_dates import TOO_EARLY, TOO_FAR, latest_likely_date, unlikely_dates
+from careplan.domain.plan_dates import (
+    HANDED_OVER_PAST,
+    TOO_EARLY,
+    TOO_FAR,
+    latest_likely_date,
+    unlikely_dates,
+)
 from tests.domain.test_agreement_templates import kind as agreement_kind
 
 TODAY = date(2026, 5, 4)
@@ -167,3 +173,40 @@ def test_an_agreements_decision_handed_over_is_said_with_its_other_problems():
         with pytest.raises(ContentInvalid) as refused:
             agreement.check_save(None, malformed, TODAY)
         assert TOO_FAR not in refused.value.errors.values()
+
+
+def _handed_over(until: str, **sections) -> dict:
+    return agreement_kind().validate(
+        {
+            "sections": {
+                "contingencies": {
+                    "handed_over": [
+                        {"decision": "My money", "to_whom": "My sister", "until": until}
+                    ],
+                    **sections,
+                }
+            }
+        }
+    )
+
+
+def test_a_decision_handed_over_until_a_day_already_past_is_refused_when_new_or_changed():
+    """A decision handed over "until" yesterday was saved, and could be sealed, as if it
+    were still handed over."""
+    agreement = agreement_kind()
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    where = "sections-contingencies-handed_over-0-until"
+    for before in (None, _handed_over("2026-06-01")):  # new, or changed to a past day
+        with pytest.raises(ContentInvalid) as refused:
+            agreement.check_dates(before, _handed_over(yesterday), TODAY)
+        assert refused.value.errors == {where: HANDED_OVER_PAST}
+    with pytest.raises(ContentInvalid) as refused:  # said beside the other problems too
+        agreement.check_save(None, {"sections": {"contingencies": {"handed_over": [
+            {"decision": "My money", "to_whom": "", "until": yesterday}]}}}, TODAY)  # fmt: skip
+    assert refused.value.errors[where] == HANDED_OVER_PAST and len(refused.value.errors) > 1
+    agreement.check_dates(None, _handed_over(TODAY.isoformat()), TODAY)  # until today: fine
+    # Kept as it was in the version saved on: an unrelated change is not held up by it.
+    quiet = {"what_helps": {"text": "Quiet."}}
+    agreement.check_dates(_handed_over(yesterday), _handed_over(yesterday, **quiet), TODAY)
+    # A step's date behind us is still fine: something already done.
+    CARE_PLAN.check_dates(None, _plan("2001-01-01"), TODAY)

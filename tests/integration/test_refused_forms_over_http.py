@@ -159,3 +159,35 @@ def test_a_refused_second_step_setup_is_said_at_the_top_of_its_page(db, gunicorn
     assert said.index('id="error-summary"') < said.index("<svg")
     with db.read() as s:
         assert s.get(User, circle.client.id).second_factor_secret is None
+
+
+def test_a_decision_handed_over_until_a_past_day_is_refused_beside_it(db, gunicorn_url):
+    """A decision handed over "until" a day already gone by was saved, then could be signed
+    and sealed. Refused beside its box, nothing saved; put right, it saves."""
+    from datetime import timedelta
+
+    from careplan.domain.local_time import service_today
+
+    circle = Circle()
+    doc = make_agreement(circle.key_worker, circle.client)
+    web = Browser(gunicorn_url)
+    web.sign_in(circle.client)
+    url = f"/documents/{doc}/edit"
+    page = web.get(f"{url}?part=contingencies").read().decode()
+    [form] = [f for f in lxml.html.fromstring(page).forms if f.action.split("?")[0] == url]
+    box = "sections-contingencies-handed_over-0"
+    yesterday = (service_today() - timedelta(days=1)).isoformat()
+    sent = {
+        **dict(form.form_values()),
+        f"{box}-decision": "My money",
+        f"{box}-to_whom": "My sister",
+        f"{box}-until": yesterday,
+    }
+    status, said = _refused(lambda: web.post(url, sent, page))
+    assert status == 422 and 'id="error-summary"' in said
+    assert f'<a href="#{box}-until">' in said
+    assert f'id="{box}-until-error">That day has already passed.' in said
+    assert documents.count_versions(db, doc) == 1
+    sent[f"{box}-until"] = (service_today() + timedelta(days=30)).isoformat()
+    where, shown = landed(web.post(url, sent, said))
+    assert where == f"/documents/{doc}" and "Saved as version 2." in shown
