@@ -25,8 +25,10 @@ from .typed_numbers import name_the_answers, reading
 
 # Who wrote a part, who last changed it, and, while someone else's change to it stands, the
 # writer's own words it replaced (`writers_words`): a change to another person's words is a
-# proposal they can read against what they wrote, never a silent rewrite.
-ATTRIBUTION_KEYS = ("written_by", "changed_by", "writers_words")
+# proposal they can read against what they wrote, never a silent rewrite. The same for the
+# words of someone who changed a part they did not write, once another person saves over
+# them (`changers_words`: [{"by": who, "words": theirs}], one for each such person).
+ATTRIBUTION_KEYS = ("written_by", "changed_by", "writers_words", "changers_words")
 # The most writing one version may hold, in characters: several times a very full real plan,
 # and small enough that the signed PDF of any version that can be agreed is made well within
 # the renderer's limits (tests/pdf/test_largest_version.py renders the largest one).
@@ -245,8 +247,11 @@ class DocumentKind:
             names = {
                 node["changed_by"].get("name", "")
                 for _, node in self.attributable(only)
-                if (node.get("written_by") or {}).get("id") == person_id
-                and (node.get("changed_by") or {}).get("id") not in (None, person_id)
+                if (node.get("changed_by") or {}).get("id") not in (None, person_id)
+                and (
+                    (node.get("written_by") or {}).get("id") == person_id
+                    or any(by.get("id") == person_id for by, _ in replaced_words(node))
+                )
             }
             if names:
                 out.append((title, sorted(names)))
@@ -266,8 +271,9 @@ class DocumentKind:
                 # same content saved by someone else is no new version.
                 node["written_by"] = old.get("written_by", author.as_dict())
                 node["changed_by"] = old.get("changed_by", author.as_dict())
-                if "writers_words" in old:
-                    node["writers_words"] = old["writers_words"]
+                for name in ("writers_words", "changers_words"):
+                    if name in old:
+                        node[name] = old[name]
             elif old is None or is_blank(own_fields(old)):
                 # Filling in an empty part counts as writing it.
                 node["written_by"] = author.as_dict()
@@ -278,6 +284,8 @@ class DocumentKind:
                 kept = _writers_words(old, author)
                 if kept is not None and kept != _words_of(node):
                     node["writers_words"] = kept
+                if changers := _changers_words(old, node, author):
+                    node["changers_words"] = changers
         return content
 
 
@@ -299,13 +307,44 @@ def _writers_words(old: dict, author: Author) -> dict | None:
     return None
 
 
-def earlier_words(node: dict) -> list[tuple[str, str]]:
-    """(answer, words) for each answer of `node` where someone else's change replaced what its
-    writer wrote, as the writer had it; the answer is "" for a part's own words."""
-    kept = node.get("writers_words")
-    if not isinstance(kept, dict):
-        return []
+def _changers_words(old: dict, node: dict, author: Author) -> list[dict]:
+    """The words of people other than its writer that `author`'s change to `old` (now `node`)
+    leaves replaced: those of whoever changed `old` last, when neither `author` nor the
+    writer, and those kept already. Someone's own change, or their words put back, ends
+    theirs: they have the last word."""
+    writer = (old.get("written_by") or {}).get("id")
+    changer = old.get("changed_by") or {}
     now = _words_of(node)
+    kept = [
+        entry
+        for entry in _kept_entries(old)
+        if entry["by"].get("id") not in (author.id, changer.get("id"))
+    ]
+    if changer.get("id") not in (None, author.id, writer):
+        theirs = _words_of(old)
+        if isinstance(writers := old.get("writers_words"), dict):
+            # What they changed of the writer's words, not the writer's words they left.
+            theirs = {k: v for k, v in theirs.items() if writers.get(k) != v}
+        kept.append({"by": dict(changer), "words": theirs})
+    return [entry for entry in kept if _differing(entry["words"], now)]
+
+
+def _kept_entries(node: dict) -> list[dict]:
+    kept = node.get("changers_words")
+    if not isinstance(kept, list):
+        return []
+    return [
+        entry
+        for entry in kept
+        if isinstance(entry, dict)
+        and isinstance(entry.get("by"), dict)
+        and isinstance(entry.get("words"), dict)
+    ]
+
+
+def _differing(kept: dict, now: dict) -> list[tuple[str, str]]:
+    """(answer, words) for each answer in `kept` that someone wrote and `now` no longer has:
+    choices picked from a list, and empty answers, are nobody's words."""
     return [
         (ANSWERS.get(key, key.replace("_", " ")), str(value))
         for key, value in kept.items()
@@ -314,6 +353,26 @@ def earlier_words(node: dict) -> list[tuple[str, str]]:
         and not is_blank(value)
         and value != now.get(key)
     ]
+
+
+def earlier_words(node: dict) -> list[tuple[str, str]]:
+    """(answer, words) for each answer of `node` where someone else's change replaced what its
+    writer wrote, as the writer had it; the answer is "" for a part's own words."""
+    kept = node.get("writers_words")
+    if not isinstance(kept, dict):
+        return []
+    return _differing(kept, _words_of(node))
+
+
+def replaced_words(node: dict) -> list[tuple[dict, list[tuple[str, str]]]]:
+    """(who, [(answer, words)]) for each person other than its writer whose change to `node`
+    someone else saved over, with their words as they had them (as `earlier_words`)."""
+    now = _words_of(node)
+    out = []
+    for entry in _kept_entries(node):
+        if differing := _differing(entry["words"], now):
+            out.append((entry["by"], differing))
+    return out
 
 
 # Answers picked from a list (who does a step, how it is going): choices, not anyone's words.

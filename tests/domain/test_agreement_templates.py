@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from careplan.domain.agreement import AgreementKind, TemplateInvalid, parse_template
-from careplan.domain.documents import Author
+from careplan.domain.documents import Author, replaced_words
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.kinds import kind_for
 
@@ -112,6 +112,26 @@ def test_a_signer_is_shown_the_agreement_sections_where_others_changed_their_wor
     second = agreement.attribute(first, agreement.validate(second_raw), worker)
     assert agreement.changed_by_others(second, client.id) == [("When I am not well", ["Kim"])]
     assert agreement.changed_by_others(second, worker.id) == []
+
+
+def test_a_signer_is_shown_the_agreement_sections_where_their_change_was_saved_over():
+    """Kim wrote the warning signs, Alex changed them, Kim saved over Alex's change: Alex's
+    words are kept beside Kim's and Alex is told before signing."""
+    agreement, client, worker = kind(), Author(1, "Alex", "client"), Author(2, "Kim", "key_worker")
+
+    def signs(before, words, author):
+        raw = copy.deepcopy(before) if before else {}
+        contingencies = raw.setdefault("sections", {}).setdefault("contingencies", {})
+        contingencies["warning_signs"] = {"text": words}
+        return agreement.attribute(before, agreement.validate(raw), author)
+
+    first = signs(None, "Not answering the phone", worker)
+    second = signs(first, "I stop sleeping", client)
+    third = signs(second, "Not answering the phone, or not sleeping", worker)
+    node = third["sections"]["contingencies"]["warning_signs"]
+    assert replaced_words(node) == [(client.as_dict(), [("", "I stop sleeping")])]
+    assert agreement.changed_by_others(third, client.id) == [("When I am not well", ["Kim"])]
+    assert agreement.changed_by_others(third, worker.id) == []
 
 
 def test_fields_not_in_the_template_are_refused():

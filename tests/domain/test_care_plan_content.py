@@ -6,7 +6,7 @@ import pytest
 from careplan.domain.blocks import GOAL_WITHOUT_TITLE, STEP_WITHOUT_WORDS, date_passed
 from careplan.domain.canonical import canonical_bytes, content_hash
 from careplan.domain.care_plan import CARE_PLAN, DOMAIN_KEYS
-from careplan.domain.documents import Author, earlier_words
+from careplan.domain.documents import Author, earlier_words, replaced_words
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.nested import unflatten
 
@@ -235,6 +235,112 @@ def test_earlier_words_name_the_answer_and_leave_choices_out():
     second = CARE_PLAN.attribute(first, CARE_PLAN.validate(raw, ids()), WORKER)
     assert earlier_words(second["goals"][0]) == [("what to achieve", "Move")]
     assert earlier_words(second["goals"][0]["steps"][0]) == [("", "Ring council")]
+
+
+ALEX_IS = CLIENT.as_dict()
+
+
+def _save(before: dict | None, raw: dict, author: Author) -> dict:
+    return CARE_PLAN.attribute(before, CARE_PLAN.validate(raw, ids()), author)
+
+
+def test_the_writer_saving_over_a_change_keeps_the_changers_words_and_tells_them():
+    """Kim wrote it, Alex changed it, Kim saves over Alex's change: Alex's words stay beside
+    Kim's, and Alex is told before signing, until Alex has the last word."""
+    first = _save(None, _housing(valid(), "Kim's words"), WORKER)
+    second = _save(first, _housing(first, "Alex's words"), CLIENT)
+    third = _save(second, _housing(second, "Kim's words again"), WORKER)
+    housing = third["domains"]["housing"]
+    assert "writers_words" not in housing  # Kim is the writer: nothing of Kim's to keep
+    assert housing["changers_words"] == [{"by": ALEX_IS, "words": {"own_words": "Alex's words"}}]
+    assert replaced_words(housing) == [(ALEX_IS, [("", "Alex's words")])]
+    assert CARE_PLAN.changed_by_others(third, CLIENT.id) == [("My life, in my own words", ["Kim"])]
+    assert CARE_PLAN.changed_by_others(third, WORKER.id) == []
+
+    # Saves that leave the part as it is keep Alex's words, whoever makes them.
+    fourth = _save(third, {**third, "what_matters": {"text": "My kids"}}, WORKER)
+    fifth = _save(fourth, {**fourth, "review_interval_weeks": 8}, CLIENT)
+    assert replaced_words(fifth["domains"]["housing"]) == [(ALEX_IS, [("", "Alex's words")])]
+    # Kim changing it again still leaves Alex's words replaced.
+    sixth = _save(fifth, _housing(fifth, "Kim's third go"), WORKER)
+    assert replaced_words(sixth["domains"]["housing"]) == [(ALEX_IS, [("", "Alex's words")])]
+
+    # Alex changes it themselves: theirs now, nothing of theirs kept; Kim's words are kept
+    # beside Alex's change, as before.
+    seventh = _save(sixth, _housing(sixth, "Alex, once more"), CLIENT)
+    housing = seventh["domains"]["housing"]
+    assert "changers_words" not in housing and replaced_words(housing) == []
+    assert earlier_words(housing) == [("", "Kim's third go")]
+    assert CARE_PLAN.changed_by_others(seventh, CLIENT.id) == []
+    assert CARE_PLAN.changed_by_others(seventh, WORKER.id) == [
+        ("My life, in my own words", ["Alex"])
+    ]
+
+
+def test_a_new_key_worker_saving_over_the_clients_change_keeps_the_clients_words():
+    """After a handover: Kim wrote it, Alex changed it, Sam saves over it. Both Kim's words and
+    Alex's stay beside Sam's, and each of them is told."""
+    sam = Author(3, "Sam", "key_worker")
+    first = _save(None, _housing(valid(), "Kim's words"), WORKER)
+    second = _save(first, _housing(first, "Alex's words"), CLIENT)
+    third = _save(second, _housing(second, "Sam's words"), sam)
+    housing = third["domains"]["housing"]
+    assert earlier_words(housing) == [("", "Kim's words")]
+    assert replaced_words(housing) == [(ALEX_IS, [("", "Alex's words")])]
+    assert CARE_PLAN.changed_by_others(third, CLIENT.id) == [("My life, in my own words", ["Sam"])]
+    assert CARE_PLAN.changed_by_others(third, WORKER.id) == [("My life, in my own words", ["Sam"])]
+    assert CARE_PLAN.changed_by_others(third, sam.id) == []
+
+    # Alex then changes Sam's words: Alex's own are theirs again, and Sam's are kept for Sam.
+    fourth = _save(third, _housing(third, "Alex again"), CLIENT)
+    housing = fourth["domains"]["housing"]
+    assert replaced_words(housing) == [(sam.as_dict(), [("", "Sam's words")])]
+    assert CARE_PLAN.changed_by_others(fourth, CLIENT.id) == []
+    assert CARE_PLAN.changed_by_others(fourth, sam.id) == [("My life, in my own words", ["Alex"])]
+
+
+def test_the_changers_words_put_back_keep_nothing_and_cannot_be_forged():
+    first = _save(None, _housing(valid(), "Kim's words"), WORKER)
+    second = _save(first, _housing(first, "Alex's words"), CLIENT)
+    third = _save(second, _housing(second, "Kim's words"), WORKER)
+    assert replaced_words(third["domains"]["housing"]) == [(ALEX_IS, [("", "Alex's words")])]
+    back = _save(third, _housing(third, "Alex's words"), WORKER)  # Kim puts Alex's back
+    assert "changers_words" not in back["domains"]["housing"]
+    assert CARE_PLAN.changed_by_others(back, CLIENT.id) == []
+
+    # Nobody can send in someone's "replaced words", nor take them away by sending others.
+    forged = _housing(first, "Kim's new words")
+    forged["domains"]["housing"]["changers_words"] = [
+        {"by": ALEX_IS, "words": {"own_words": "I never said that"}}
+    ]
+    forged["what_matters"] = {
+        "text": "Quiet",
+        "changers_words": [{"by": ALEX_IS, "words": {"text": "Loud"}}],
+    }
+    saved = _save(first, forged, WORKER)
+    assert "changers_words" not in saved["domains"]["housing"]
+    assert "changers_words" not in saved["what_matters"]
+    assert CARE_PLAN.changed_by_others(saved, CLIENT.id) == []
+    kept = copy.deepcopy(third)
+    kept["domains"]["housing"]["changers_words"] = []
+    kept["what_matters"] = {"text": "Something new"}
+    assert replaced_words(_save(third, kept, WORKER)["domains"]["housing"]) == [
+        (ALEX_IS, [("", "Alex's words")])
+    ]
+
+
+def test_choices_and_words_a_changer_left_as_they_were_are_not_theirs():
+    """Alex moves Kim's step on (a choice from a list); Kim then rewords it. Alex wrote no
+    words there, so there are none of Alex's to keep, and nothing to tell Alex."""
+    first = _save(None, valid(), WORKER)
+    goal = first["goals"][0]
+    step = dict(goal["steps"][0], status="in_progress")
+    second = _save(first, {**first, "goals": [{**goal, "steps": [step]}]}, CLIENT)
+    goal = second["goals"][0]
+    step = dict(goal["steps"][0], text="Ring the council on Monday")
+    third = _save(second, {**second, "goals": [{**goal, "steps": [step]}]}, WORKER)
+    assert "changers_words" not in third["goals"][0]["steps"][0]
+    assert CARE_PLAN.changed_by_others(third, CLIENT.id) == []
 
 
 @pytest.mark.parametrize(
