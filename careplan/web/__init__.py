@@ -12,7 +12,7 @@ from .. import api
 from ..api import errors as api_errors
 from ..domain import idle_sessions
 from ..domain.blocks import date_passed
-from ..domain.documents import earlier_words
+from ..domain.documents import earlier_words, replaced_words
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today, show
 from ..extensions import get_db, get_time_zone, login_manager
@@ -85,6 +85,9 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["as_mapping"] = lambda v: v if isinstance(v, dict) else {}
     app.jinja_env.filters["earlier_words"] = lambda v: (
         earlier_words(v) if isinstance(v, dict) else []
+    )
+    app.jinja_env.filters["replaced_words"] = lambda v: (
+        replaced_words(v) if isinstance(v, dict) else []
     )
     app.jinja_env.filters["as_list"] = lambda v: (
         [i if isinstance(i, dict) else {} for i in v] if isinstance(v, list) else []

@@ -44,10 +44,12 @@ def test_the_clients_words_stay_beside_a_workers_change(app, db):
     form = _text(_page(client.get(f"/documents/{doc}/edit")))
     assert "changed what you wrote here. You had written: “I live with my sister for now.”" in form
 
-    # Once the client writes that part again, nothing earlier is shown: the words are theirs.
+    # Once the client writes that part again, nothing of theirs earlier is shown: the words
+    # are theirs. The key worker's words they replaced are kept beside them, for the worker.
     _change_housing(db, circle.client, doc, "With my sister, and looking.")
     seen = _text(_page(client.get(f"/documents/{doc}")))
-    assert "wrote before" not in seen and "I live with my sister" not in seen
+    assert "What you wrote before" not in seen and "I live with my sister" not in seen
+    assert f"What {worker_is} wrote before you changed it Housing: staying with family." in seen
 
 
 def test_a_draft_after_an_agreed_version_is_shown_beside_the_version_in_force(app, db):
@@ -76,3 +78,37 @@ def test_a_draft_after_an_agreed_version_is_shown_beside_the_version_in_force(ap
     # The agreed version itself, opened on its own, is not a draft: nothing beside it.
     older = _text(_page(client.get(f"/documents/{doc}/versions/1")))
     assert "The agreed version beside this draft" not in older
+
+
+def test_a_clients_change_the_worker_saved_over_stays_beside_it_and_is_listed_to_sign(app, db):
+    """Kim wrote it, the client changed it, Kim saved over the client's change: the client's
+    words are not gone without a word. Their sign form lists the part, the page keeps their
+    words beside Kim's, and their edit form gives them back."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)  # Kim writes: "I live with my sister…"
+    _change_housing(db, circle.client, doc, "My sister's sofa, for now.")
+    _change_housing(db, circle.key_worker, doc, "Staying with family.")
+    kim = circle.key_worker.display_name
+
+    client = _browser(app, circle.client)
+    seen = _text(_page(client.get(f"/documents/{doc}")))
+    assert "Someone else changed words you wrote." in seen
+    assert f"My life, in my own words: last changed by {kim}" in seen
+    assert f"What you wrote before {kim}, your key worker, changed it My sister's sofa" in seen
+
+    worker = _browser(app, circle.key_worker)
+    seen = _text(_page(worker.get(f"/documents/{doc}")))
+    assert re.search(r"What [^.]+? wrote before you changed it My sister's sofa", seen), seen
+    assert "Someone else changed words you wrote" not in seen
+
+    form = _text(_page(client.get(f"/documents/{doc}/edit")))
+    assert f"{kim} changed what you wrote here. You had written: “My sister's sofa, for now.”" in (
+        form
+    )
+    form = _text(_page(worker.get(f"/documents/{doc}/edit")))
+    assert "You had written" not in form and "My sister's sofa" not in form
+
+    # The client has the last word: nothing of theirs is kept, nothing listed to them.
+    _change_housing(db, circle.client, doc, "With family, and looking.")
+    seen = _text(_page(client.get(f"/documents/{doc}")))
+    assert "My sister's sofa" not in seen and "Someone else changed words you wrote" not in seen
