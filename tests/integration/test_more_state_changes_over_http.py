@@ -4,7 +4,8 @@ sealed PDF whose making failed tried again, messages marked read, the idle warni
 signed in", an administrator turning off someone's second step, a link to choose a new
 password asked for, a save sent after the browser moved to another network address, a key
 worker's change to a client's words (kept beside it) and a comment refused as too long (given
-back), the API starting documents, commenting and declining, an access token made
+back), a key worker saving from the conflict page over the client's change to the worker's
+words (the client's words kept, and listed on their sign form), the API starting documents, commenting and declining, an access token made
 (its secret shown once after a redirect, a reload making no other), the second step turned
 on (its backup codes shown once after a redirect), and both at once with other pages loaded
 before either secret's page (each waits for its own page). Every form is
@@ -561,6 +562,63 @@ def test_messages_are_read_the_session_is_kept_a_second_step_removed_and_a_link_
         ).all() == [(person.id, "reset", None)]
     assert "To: nobody@example.org" not in log.read_text()
     assert "Choose a new password" in Browser(url).get(sent.group(1)).read().decode()
+
+
+# --- a key worker saving over the client's change to their words ------------------------------
+
+
+def test_a_workers_save_over_the_clients_change_is_listed_for_the_client_to_sign_over_http(
+    app, db, gunicorn_url
+):
+    """Kim wrote the part; Alex changed it while Kim had the edit page open; Kim saves, is
+    shown the conflict page, and saves from it with Kim's own wording over Alex's. Alex's words
+    are kept beside Kim's, and Alex's sign form lists the part."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)  # Kim's words: "I live with my sister…"
+    worker = Browser(gunicorn_url)
+    worker.sign_in(circle.key_worker)
+    kims_page = worker.get(f"/documents/{doc}/edit").read().decode()
+
+    client = Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    page = client.get(f"/documents/{doc}/edit").read().decode()
+    form = dict(DocumentForm(page).fields)
+    form["domains-housing-own_words"] = "My sister's sofa, for now."
+    path, _ = landed(client.post(f"/documents/{doc}/edit", form, page))
+    assert path == f"/documents/{doc}"
+
+    form = dict(DocumentForm(kims_page).fields)
+    form["domains-housing-own_words"] = "Staying with family."
+    status, conflict = _refused(lambda: worker.post(f"/documents/{doc}/edit", form, kims_page))
+    assert status == 409 and "A newer version was saved while you were editing" in conflict
+    again = dict(DocumentForm(conflict).fields)
+    assert again["domains-housing-own_words"] == "Staying with family."  # Kim's wording kept
+    path, _ = landed(worker.post(f"/documents/{doc}/edit", again, conflict))
+    assert path == f"/documents/{doc}"
+
+    with db.read() as s:
+        latest = s.scalars(
+            sa.select(Version).where(Version.document_id == doc).order_by(Version.number.desc())
+        ).first()
+    housing = latest.content["domains"]["housing"]
+    assert latest.number == 3 and housing["own_words"] == "Staying with family."
+    assert housing["changers_words"] == [
+        {
+            "by": {"id": circle.client.id, "name": circle.client.display_name, "role": "client"},
+            "words": {"own_words": "My sister's sofa, for now."},
+        }
+    ]
+
+    page = client.get(f"/documents/{doc}").read().decode()
+    listed = re.search(r'<div class="notice" id="changed-words">(.*?)</div>', page, re.DOTALL)
+    assert listed, "the sign form does not list the part"
+    assert re.search(
+        rf"My life, in my own words: last changed by {circle.key_worker.display_name}",
+        listed.group(1),
+    ), listed.group(1)
+    earlier = re.search(r'<details class="earlier">(.*?)</details>', page, re.DOTALL)
+    assert earlier and "What you wrote before" in earlier.group(1)
+    assert "My sister&#39;s sofa, for now." in earlier.group(1)
 
 
 # --- a save after moving to another network ----------------------------------------------------
