@@ -231,9 +231,12 @@ class DocumentKind:
                 }
             )
 
-    def changed_by_others(self, content: dict, person_id: int) -> list[tuple[str, list[str]]]:
+    def changed_by_others(
+        self, content: dict, person_id: int, called: Callable[[dict], str] | None = None
+    ) -> list[tuple[str, list[str]]]:
         """The sections where words `person_id` wrote were last changed by someone else, with
-        those people's names: what a signer should read again before signing."""
+        those people's names (`called` names each from their attribution; else the name kept
+        there): what a signer should read again before signing."""
         out = []
         for key, title in self.sections():
             path, value = self.part_path(key), content
@@ -245,7 +248,7 @@ class DocumentKind:
             for name in reversed(path):
                 only = {name: only}
             names = {
-                node["changed_by"].get("name", "")
+                called(node["changed_by"]) if called else node["changed_by"].get("name", "")
                 for _, node in self.attributable(only)
                 if (node.get("changed_by") or {}).get("id") not in (None, person_id)
                 and (

@@ -132,8 +132,16 @@ class DocumentPage:
 
     def words_changed_by_others(self, person_id: int) -> list[tuple[str, list[str]]]:
         """Sections of the version on screen where someone else last changed this person's
-        words (a worker proposes; the client's signature accepts)."""
-        return kind_for(self.kind, self.template).changed_by_others(self.content, person_id)
+        words (a worker proposes; the client's signature accepts). The client is named by the
+        name they go by, as the pages call them."""
+
+        def called(who: dict) -> str:
+            if who.get("id") == self.client_id and self.client_called:
+                return self.client_called
+            return who.get("name", "")
+
+        kind = kind_for(self.kind, self.template)
+        return kind.changed_by_others(self.content, person_id, called)
 
     @property
     def empty_key_parts(self) -> list[EmptyPart]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 
+from careplan.db.models import User
 from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
 from tests.factories import PASSWORD, Circle, make_plan
@@ -112,3 +113,35 @@ def test_a_clients_change_the_worker_saved_over_stays_beside_it_and_is_listed_to
     _change_housing(db, circle.client, doc, "With family, and looking.")
     seen = _text(_page(client.get(f"/documents/{doc}")))
     assert "My sister's sofa" not in seen and "Someone else changed words you wrote" not in seen
+
+
+def test_a_workers_change_the_client_replaced_is_told_to_the_worker_by_the_clients_name(app, db):
+    """The client wrote it, the key worker changed it, the client wrote it again: the worker's
+    words are kept for the worker, who is told by the name the client goes by."""
+    circle = Circle()
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = make_plan(circle.client)
+    _change_housing(db, circle.key_worker, doc, "Housing: staying with family.")
+    _change_housing(db, circle.client, doc, "With my sister, and looking.")
+
+    worker = _browser(app, circle.key_worker)
+    seen = _text(_page(worker.get(f"/documents/{doc}")))
+    assert "Someone else changed words you wrote." in seen
+    assert "My life, in my own words: last changed by Al " in seen
+    assert "What you wrote before Al changed it Housing: staying with family." in seen
+    form = _text(_page(worker.get(f"/documents/{doc}/edit")))
+    assert "Al changed what you wrote here. You had written: “Housing: staying with family.”" in (
+        form
+    )
+    # The client reads neither the worker's "you" nor their own words given back.
+    form = _text(_page(_browser(app, circle.client).get(f"/documents/{doc}/edit")))
+    assert "You had written" not in form
+
+    # Words the worker wrote that the client changed: the worker is told by that name too.
+    theirs = make_plan(circle.key_worker, circle.client)
+    _change_housing(db, circle.client, theirs, "My sister's sofa.")
+    form = _text(_page(worker.get(f"/documents/{theirs}/edit")))
+    assert "Al changed what you wrote here. You had written: “I live with my sister for now.”" in (
+        form
+    )
