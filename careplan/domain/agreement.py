@@ -279,11 +279,12 @@ def numbered(label: str, n: int, items: list) -> str:
     return f"{label} ({n})" if len(items) > 1 else label
 
 
-def _until_dates(value, path: tuple[str, ...]) -> Iterator[tuple[str, str]]:
-    """(form name, ISO date) of each decision's "until" in a handover list at `path`; what is
-    not shaped so (a submission the schema refused) is passed over."""
+def _until_dates(value, path: tuple[str, ...]) -> Iterator[tuple[str, str, str]]:
+    """(form name, ISO date, the decision's id) of each decision's "until" in a handover list
+    at `path`; what is not shaped so (a submission the schema refused) is passed over."""
     for n, handed in enumerate(dicts(value)):
-        yield SEP.join(str(p) for p in (*path, n, "until")), handed.get("until") or ""
+        name = SEP.join(str(p) for p in (*path, n, "until"))
+        yield name, handed.get("until") or "", str(handed.get("id") or "")
 
 
 class AgreementKind(DocumentKind):
@@ -402,10 +403,11 @@ class AgreementKind(DocumentKind):
             if field["type"] == "goals":
                 yield from goal_dates(value, *path)
             elif field["type"] == "handover":
-                yield from _until_dates(value, path)
+                yield from ((name, iso) for name, iso, _ in _until_dates(value, path))
 
-    def _handed_over_dates(self, content: dict) -> Iterator[tuple[str, str]]:
-        """(form name, ISO date) of each decision's "until", as `dates` reads them."""
+    def _handed_over_dates(self, content: dict) -> Iterator[tuple[str, str, str]]:
+        """(form name, ISO date, decision id) of each decision's "until", as `dates` reads
+        them."""
         sections = content.get("sections")
         for section, field in self._fields():
             if field["type"] != "handover":
@@ -415,9 +417,12 @@ class AgreementKind(DocumentKind):
             yield from _until_dates(value, ("sections", section["key"], field["key"]))
 
     def _date_problems(self, before: dict | None, content: dict, today: date) -> dict[str, str]:
-        """Also a decision handed over until a day already past, when new or changed since
-        `before` (plan_dates.past_days): a day too unlikely to be meant is said first."""
-        already = {iso for _, iso in self._handed_over_dates(before)} if before else set()
+        """Also a decision handed over until a day already past, when that decision is new or
+        its day changed since `before` (plan_dates.past_days): a day too unlikely to be meant
+        is said first."""
+        already = (
+            {(key, iso) for _, iso, key in self._handed_over_dates(before)} if before else set()
+        )
         past = past_days(self._handed_over_dates(content), already, today)
         said = {**past, **super()._date_problems(before, content, today)}
         return {name: said[name] for name, _ in self.dates(content) if name in said}

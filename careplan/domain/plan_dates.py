@@ -51,15 +51,18 @@ def unlikely_dates(
     return problems
 
 
-def past_days(dates: Iterable[tuple[str, str]], already: set[str], today: date) -> dict[str, str]:
-    """{form name: HANDED_OVER_PAST} for each of `dates` (form name, ISO date: a decision's
-    "until") before `today`, leaving out any date in `already`, those of the version the save
-    is based on: a day kept as it was is no new mistake, and holds up no other change."""
-    kept = {day for iso in already if (day := _day(iso))}
+def past_days(
+    dates: Iterable[tuple[str, str, str]], already: set[tuple[str, str]], today: date
+) -> dict[str, str]:
+    """{form name: HANDED_OVER_PAST} for each of `dates` (form name, ISO date, decision id: a
+    decision's "until") before `today`, leaving out a decision whose (id, date) is in
+    `already`, those of the version the save is based on: a day kept as it was is no new
+    mistake, and holds up no other change. A new decision given the same day as another is
+    new, and held to it."""
     return {
         name: HANDED_OVER_PAST
-        for name, iso in dates
-        if (day := _day(iso)) is not None and day not in kept and day < today
+        for name, iso, key in dates
+        if (day := _day(iso)) is not None and (key, iso) not in already and day < today
     }
 
 

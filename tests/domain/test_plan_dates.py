@@ -4,6 +4,7 @@ can always be saved again as it is. Dates behind us are fine (a step already don
 
 from __future__ import annotations
 
+import copy
 from datetime import date, timedelta
 
 import pytest
@@ -206,7 +207,17 @@ def test_a_decision_handed_over_until_a_day_already_past_is_refused_when_new_or_
     assert refused.value.errors[where] == HANDED_OVER_PAST and len(refused.value.errors) > 1
     agreement.check_dates(None, _handed_over(TODAY.isoformat()), TODAY)  # until today: fine
     # Kept as it was in the version saved on: an unrelated change is not held up by it.
-    quiet = {"what_helps": {"text": "Quiet."}}
-    agreement.check_dates(_handed_over(yesterday), _handed_over(yesterday, **quiet), TODAY)
+    kept = _handed_over(yesterday)
+    later = copy.deepcopy(kept)
+    later["sections"]["contingencies"]["what_helps"] = {"text": "Quiet."}
+    agreement.check_dates(kept, later, TODAY)
+    # A new decision given the same day as one kept is new all the same: held to it.
+    added = copy.deepcopy(kept)
+    added["sections"]["contingencies"]["handed_over"].append(
+        {"id": "b2", "decision": "My landlord", "to_whom": "Kim", "until": yesterday}
+    )
+    with pytest.raises(ContentInvalid) as refused:
+        agreement.check_dates(kept, added, TODAY)
+    assert refused.value.errors == {where.replace("-0-", "-1-"): HANDED_OVER_PAST}
     # A step's date behind us is still fine: something already done.
     CARE_PLAN.check_dates(None, _plan("2001-01-01"), TODAY)
