@@ -150,7 +150,9 @@ class NewVersion(Strict):
         metadata={
             "description": "The whole content (or, with `part`, only that part), in the "
             "shape the document's kind defines; validated as the web's forms are. Its "
-            'numbers are JSON integers: 8, not "8" or 8.0.'
+            'numbers are JSON integers: 8, not "8" or 8.0. Who wrote and changed each part '
+            "(`written_by`, `changed_by`, `writers_words`, `changers_words`) and what was taken "
+            "out (`removed_items`) come from the versions, not from here: sent, they are ignored."
         },
     )
     change_note = fields.String(load_default="", validate=validate.Length(max=1000))
@@ -304,7 +306,18 @@ class Document(Strict):
     title = fields.String()
     head_number = fields.Integer()
     version = fields.Nested(VersionInfo, attribute="shown", allow_none=True)
-    content = fields.Dict()
+    content = fields.Dict(
+        metadata={
+            "description": "The version's content as saved. Each part someone wrote says who "
+            "(`written_by`, `changed_by`) and keeps the words someone else's change replaced "
+            "(`writers_words`, `changers_words`). An item (a goal, step, person or decision) "
+            "someone took out that another person wrote or last changed is kept in "
+            "`removed_items`, on its goal for a step, else on the content: each with `id`, "
+            "`item`, `section`, `words` (a goal's `steps` too), `written_by`, `changed_by` "
+            "(if another), `removed_by`, and `tell`, whom it is kept for until they save that "
+            "section themselves or it is put back."
+        }
+    )
     sections = fields.Function(
         _sections,
         metadata={

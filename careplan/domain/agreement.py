@@ -478,6 +478,13 @@ class AgreementKind(DocumentKind):
                 for item in value:
                     yield f"{where}:{item['id']}", item
 
+    def item_lists(self, content: dict) -> Iterator[tuple[str, str, list]]:
+        nouns = {"goals": "goal", "people": "person", "handover": "decision"}
+        for section, field in self._fields():
+            value = content.get("sections", {}).get(section["key"], {}).get(field["key"])
+            if field["type"] in nouns and isinstance(value, list):
+                yield section["key"], nouns[field["type"]], value
+
     def fields(self, content: dict) -> list[Field]:
         out: list[Field] = []
         for section, field in self._fields():

@@ -160,6 +160,11 @@ class CarePlanKind(DocumentKind):
         yield from goal_nodes(content.get("goals", []))
         yield "what_matters", content.get("what_matters", {})
 
+    def item_lists(self, content: dict) -> Iterator[tuple[str, str, list]]:
+        # Care team members record nobody's writing (`attributable`), so there is no writer
+        # to keep one taken out for.
+        yield "goals", "goal", content.get("goals") or []
+
     def fields(self, content: dict) -> list[Field]:
         parts = dict(self.sections())
         life, goals, team = parts["domains"], parts["goals"], parts["care_team"]

@@ -28,7 +28,12 @@ from .typed_numbers import name_the_answers, reading
 # proposal they can read against what they wrote, never a silent rewrite. The same for the
 # words of someone who changed a part they did not write, once another person saves over
 # them (`changers_words`: [{"by": who, "words": theirs}], one for each such person).
-ATTRIBUTION_KEYS = ("written_by", "changed_by", "writers_words", "changers_words")
+# A list item (a goal, a step, a person, a decision) someone took out that another person wrote
+# or last changed is kept too (`removed_items`, see `_removals`), for whoever it was taken
+# from to read before they sign: on the goal a step was taken out of, and on the content
+# itself for an item of a section's own list.
+REMOVED = "removed_items"
+ATTRIBUTION_KEYS = ("written_by", "changed_by", "writers_words", "changers_words", REMOVED)
 # The most writing one version may hold, in characters: several times a very full real plan,
 # and small enough that the signed PDF of any version that can be agreed is made well within
 # the renderer's limits (tests/pdf/test_largest_version.py renders the largest one).
@@ -82,6 +87,12 @@ class DocumentKind:
 
     def fields(self, content: dict) -> list[Field]:
         raise NotImplementedError
+
+    def item_lists(self, content: dict) -> Iterator[tuple[str, str, list]]:
+        """(section key, what one item is called, the items) for each list of attributable
+        items in the content (a goal's steps are read from the goal): what someone can take
+        out, and is kept when they take out another person's (`_removals`)."""
+        return iter(())
 
     def left_blank_on_purpose(self, agreed: dict, draft: dict) -> frozenset[str]:
         """The keys of a draft's fields standing where the agreed version had a part both
@@ -260,6 +271,87 @@ class DocumentKind:
                 out.append((title, sorted(names)))
         return out
 
+    def taken_out_from(
+        self, content: dict, person_id: int, called: Callable[[dict], str] | None = None
+    ) -> list[tuple[str, list[str]]]:
+        """The sections where someone else took out an item `person_id` wrote or last changed,
+        each with what was said of it ("Kim took out a step you wrote"), while it is kept
+        (`_removals`): what a signer should know before signing. `called` as
+        `changed_by_others`."""
+        said: dict[str, list[str]] = {}
+        for record in self._records(content):
+            theirs = [p for p in record.get("tell", []) if p.get("id") == person_id]
+            if not theirs:
+                continue
+            remover = record.get("removed_by") or {}
+            name = called(remover) if called else remover.get("name", "")
+            line = f"{name} took out {_what_of_yours(record, person_id)}"
+            lines = said.setdefault(record.get("section", ""), [])
+            if line not in lines:
+                lines.append(line)
+        return [(title, said[key]) for key, title in self.sections() if key in said]
+
+    def _records(self, content: dict) -> Iterator[dict]:
+        """Every record of a taken-out item kept in `content`, on it and on its goals."""
+        yield from taken_out(content)
+        for _, _, items in self.item_lists(content):
+            for item in items:
+                if isinstance(item, dict):
+                    yield from taken_out(item)
+
+    def _removals(self, previous: dict | None, content: dict, author: Author) -> None:
+        """Keep a record (in `REMOVED`) of each item of `previous` that `content`, saved by
+        `author`, no longer has, when someone other than `author` wrote or last changed it (a
+        goal: or any of its steps): who wrote it, who took it out, its words as they stood
+        (a goal's with its steps'), its section, and whom to tell (`tell`). Records kept
+        before stay, but end when the item is back (the same id) or, for each person told,
+        once they save a change to that section themselves: they have had the last word."""
+        if previous is None:
+            return
+        now: dict[str, dict] = {}  # id: item, of every item and step now
+        goals: dict[str, dict] = {}  # id: goal, of every goal now
+        for _, _, items in self.item_lists(content):
+            for item in items:
+                now[item["id"]] = item
+                if isinstance(item.get("steps"), list):
+                    goals[item["id"]] = item
+                    now.update((step["id"], step) for step in item["steps"])
+        changed = {
+            key
+            for key, _ in self.sections()
+            if strip_attribution(self._part(previous, key))
+            != strip_attribution(self._part(content, key))
+        }
+        kept: dict[str | None, list[dict]] = {}  # by the goal kept on; None: the content
+
+        def keep(record: dict | None, goal_id: str | None = None) -> None:
+            if record is None or record.get("id") in now:  # put back: nothing to keep
+                return
+            kept.setdefault(goal_id if goal_id in goals else None, []).append(record)
+
+        for record in taken_out(previous):
+            keep(_still_told(record, author, changed))
+        for _, _, items in self.item_lists(previous):
+            for item in items:
+                for record in taken_out(item):  # a goal taken out passes on what it kept
+                    keep(_still_told(record, author, changed), item.get("id"))
+        for section, noun, items in self.item_lists(previous):
+            for item in (i for i in items if isinstance(i, dict)):
+                steps = [s for s in item.get("steps") or [] if s.get("id") not in now]
+                if item.get("id") not in now:  # its steps went with it
+                    keep(_removal(section, noun, item, steps, author))
+                    continue
+                for step in steps:
+                    keep(_removal(section, "step", step, [], author), item["id"])
+        for goal_id, records in kept.items():
+            (content if goal_id is None else goals[goal_id])[REMOVED] = records
+
+    def _part(self, content: dict, key: str) -> Any:
+        value: Any = content
+        for name in self.part_path(key):
+            value = value.get(name) if isinstance(value, dict) else None
+        return value
+
     def attribute(self, previous: dict | None, content: dict, author: Author) -> dict:
         """Stamp who wrote each part and who last changed it.
 
@@ -289,7 +381,67 @@ class DocumentKind:
                     node["writers_words"] = kept
                 if changers := _changers_words(old, node, author):
                     node["changers_words"] = changers
+        self._removals(previous, content, author)
         return content
+
+
+def taken_out(node: Any) -> list[dict]:
+    """The records of items taken out that `node` (a goal, or the content) keeps."""
+    kept = node.get(REMOVED) if isinstance(node, dict) else None
+    if not isinstance(kept, list):
+        return []
+    return [r for r in kept if isinstance(r, dict) and isinstance(r.get("words"), dict)]
+
+
+def _removal(section: str, noun: str, item: dict, steps: list[dict], author: Author) -> dict | None:
+    """The record of `item` (with `steps`, a goal's steps that went with it) taken out by
+    `author`, or None when nobody else wrote or last changed any of it: your own is yours
+    to take out."""
+    tell: list[dict] = []
+    for node in (item, *steps):
+        for name in ("written_by", "changed_by"):
+            who = node.get(name)
+            if (
+                isinstance(who, dict)
+                and who.get("id") not in (None, author.id)
+                and all(p.get("id") != who["id"] for p in tell)
+            ):
+                tell.append(dict(who))
+    if not tell:
+        return None
+    record: dict = {"id": item["id"], "item": noun, "section": section, "words": _words_of(item)}
+    if steps:
+        record["steps"] = [
+            {"id": s["id"], "words": _words_of(s), "written_by": s.get("written_by")} for s in steps
+        ]
+    record["written_by"] = item.get("written_by")
+    if item.get("changed_by") not in (None, item.get("written_by")):
+        record["changed_by"] = item["changed_by"]
+    record["removed_by"] = author.as_dict()
+    record["tell"] = tell
+    return record
+
+
+def _still_told(record: dict, author: Author, changed: set[str]) -> dict | None:
+    """`record` as a save by `author` leaves it: no longer told to `author` once they change
+    its section themselves; None when nobody is left to tell."""
+    tell = [p for p in record.get("tell", []) if isinstance(p, dict)]
+    if record.get("section") in changed:
+        tell = [p for p in tell if p.get("id") != author.id]
+    return {**record, "tell": tell} if tell else None
+
+
+# What one item is called where it is said who took it out (`taken_out_from`).
+_YOURS = {"person": "someone you listed", "decision": "a decision you wrote"}
+
+
+def _what_of_yours(record: dict, person_id: int) -> str:
+    noun = record.get("item", "")
+    if (record.get("written_by") or {}).get("id") == person_id:
+        return _YOURS.get(noun, f"a {noun} you wrote")
+    if (record.get("changed_by") or {}).get("id") == person_id:
+        return f"a {noun} you changed" if noun != "person" else "someone you changed"
+    return f"a {noun} with a step you wrote or changed"
 
 
 def _words_of(node: dict) -> dict:

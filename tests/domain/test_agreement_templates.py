@@ -192,3 +192,47 @@ def test_the_terms_and_their_refusal_call_it_a_short_stay_as_the_pages_do():
     none = SelfReferralTerms(False, 0, 0, agreed=True)
     refused = check_self_referral(none, 2, date(2026, 1, 5), None)
     assert refused.reasons == ("This agreement has no terms for asking for a short stay.",)
+
+
+def test_a_contact_and_a_decision_someone_else_takes_out_are_kept_for_their_writer():
+    """Alex listed their sister and handed over a decision; Kim takes both out. Each is kept,
+    in its section, and Alex is told before signing until they save that section again."""
+    agreement, client, worker = kind(), Author(1, "Alex", "client"), Author(2, "Kim", "key_worker")
+    raw = {
+        "sections": {
+            "contingencies": {
+                "contacts": [{"name": "My sister", "how_to_contact": "07700 900000"}],
+                "handed_over": [
+                    {"decision": "My money", "to_whom": "My sister", "until": "2027-06-01"}
+                ],
+            },
+        }
+    }
+    first = agreement.attribute(None, agreement.validate(raw), client)
+    raw = copy.deepcopy(first)
+    raw["sections"]["contingencies"]["contacts"] = []
+    raw["sections"]["contingencies"]["handed_over"] = []
+    second = agreement.attribute(first, agreement.validate(raw), worker)
+    records = second["removed_items"]
+    assert [
+        (r["item"], r["section"], r["words"].get("name") or r["words"]["decision"]) for r in records
+    ] == [("decision", "contingencies", "My money"), ("person", "contingencies", "My sister")]
+    assert all(r["written_by"] == client.as_dict() for r in records)
+    assert agreement.taken_out_from(second, client.id) == [
+        (
+            "When I am not well",
+            ["Kim took out a decision you wrote", "Kim took out someone you listed"],
+        )
+    ]
+    assert agreement.taken_out_from(second, worker.id) == []
+
+    # Alex changes another section: still told. Alex changes this one: no longer.
+    raw = copy.deepcopy(second)
+    raw["sections"]["boundaries"]["worker_hours"] = {"text": "Mon-Fri 9-5"}
+    third = agreement.attribute(second, agreement.validate(raw), client)
+    assert third["removed_items"] == records
+    raw = copy.deepcopy(third)
+    raw["sections"]["contingencies"]["warning_signs"] = {"text": "I stop sleeping"}
+    fourth = agreement.attribute(third, agreement.validate(raw), client)
+    assert "removed_items" not in fourth
+    assert agreement.taken_out_from(fourth, client.id) == []

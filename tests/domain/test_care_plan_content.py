@@ -6,7 +6,7 @@ import pytest
 from careplan.domain.blocks import GOAL_WITHOUT_TITLE, STEP_WITHOUT_WORDS, date_passed
 from careplan.domain.canonical import canonical_bytes, content_hash
 from careplan.domain.care_plan import CARE_PLAN, DOMAIN_KEYS
-from careplan.domain.documents import Author, earlier_words, replaced_words
+from careplan.domain.documents import Author, earlier_words, replaced_words, taken_out
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.nested import unflatten
 
@@ -357,3 +357,164 @@ def test_choices_and_words_a_changer_left_as_they_were_are_not_theirs():
 )
 def test_a_step_still_to_do_says_when_its_date_has_passed(due, status, passed):
     assert date_passed({"due": due, "status": status}, date(2026, 12, 3)) is passed
+
+
+def _plan_with_steps(author: Author, make_id) -> dict:
+    raw = {
+        "goals": [
+            {
+                "title": "Move",
+                "steps": [
+                    {"text": "Ring council", "owner": {"kind": "client"}, "due": "2027-01-01"},
+                    {
+                        "text": "Call the housing officer",
+                        "owner": {"kind": "client"},
+                        "due": "2027-01-01",
+                    },
+                ],
+            },
+            {
+                "title": "Sleep better",
+                "steps": [{"text": "Walk", "owner": {"kind": "client"}, "due": "2027-01-01"}],
+            },
+        ]
+    }
+    return CARE_PLAN.attribute(None, CARE_PLAN.validate(raw, make_id), author)
+
+
+def _without_step(content: dict, text: str) -> dict:
+    raw = copy.deepcopy(content)
+    for goal in raw["goals"]:
+        goal["steps"] = [s for s in goal["steps"] if s["text"] != text]
+    return raw
+
+
+def test_a_step_someone_else_takes_out_is_kept_for_its_writer_until_they_have_the_last_word():
+    """Alex wrote a step and Kim took it out: the step's words, who wrote it and who took it
+    out are kept with its goal, and Alex is told before signing; saves that leave the goals
+    be keep it; Alex saving the goals themselves ends it."""
+    make_id = ids()
+    first = _plan_with_steps(CLIENT, make_id)
+    goal_id = first["goals"][0]["id"]
+    step_id = first["goals"][0]["steps"][0]["id"]
+    second = CARE_PLAN.attribute(
+        first, CARE_PLAN.validate(_without_step(first, "Ring council"), make_id), WORKER
+    )
+    goal = second["goals"][0]
+    assert goal["id"] == goal_id and [s["text"] for s in goal["steps"]] == [
+        "Call the housing officer"
+    ]
+    assert goal["removed_items"] == [
+        {
+            "id": step_id,
+            "item": "step",
+            "section": "goals",
+            "words": {
+                "text": "Ring council",
+                "owner": {"kind": "client", "name": ""},
+                "due": "2027-01-01",
+                "status": "not_started",
+            },
+            "written_by": ALEX_IS,
+            "removed_by": WORKER.as_dict(),
+            "tell": [ALEX_IS],
+        }
+    ]
+    assert "removed_items" not in second  # a step is kept with its goal
+    told = [("Goals and steps", ["Kim took out a step you wrote"])]
+    assert CARE_PLAN.taken_out_from(second, CLIENT.id) == told
+    assert CARE_PLAN.taken_out_from(second, WORKER.id) == []
+    assert CARE_PLAN.changed_by_others(second, CLIENT.id) == []  # nothing left was changed
+    assert taken_out(second["goals"][0]) == second["goals"][0]["removed_items"]
+
+    # Saves that leave the goals be keep it, whoever makes them; so does Kim saving them.
+    third = CARE_PLAN.attribute(
+        second, CARE_PLAN.validate({**second, "what_matters": {"text": "My kids"}}, make_id), CLIENT
+    )
+    fourth = CARE_PLAN.attribute(
+        third, CARE_PLAN.validate(_without_step(third, "Walk"), make_id), WORKER
+    )
+    assert taken_out(fourth["goals"][0]) == goal["removed_items"]
+    assert len(fourth["goals"][1]["removed_items"]) == 1
+    assert CARE_PLAN.taken_out_from(fourth, CLIENT.id) == told  # said once for the section
+    # The same content saved again is no new version: nothing about it differs.
+    again = CARE_PLAN.attribute(fourth, CARE_PLAN.validate(copy.deepcopy(fourth), make_id), CLIENT)
+    assert content_hash(again) == content_hash(fourth)
+
+    # Alex saves the goals themselves: they have seen what was taken out, and had the last word.
+    raw = copy.deepcopy(fourth)
+    raw["goals"][0]["title"] = "Move somewhere dry"
+    fifth = CARE_PLAN.attribute(fourth, CARE_PLAN.validate(raw, make_id), CLIENT)
+    assert "removed_items" not in fifth["goals"][0] and "removed_items" not in fifth["goals"][1]
+    assert CARE_PLAN.taken_out_from(fifth, CLIENT.id) == []
+
+
+def test_taking_out_your_own_item_keeps_nothing_and_putting_one_back_ends_the_record():
+    make_id = ids()
+    first = _plan_with_steps(CLIENT, make_id)
+    own = CARE_PLAN.attribute(
+        first, CARE_PLAN.validate(_without_step(first, "Ring council"), make_id), CLIENT
+    )
+    assert "removed_items" not in own["goals"][0]
+    assert CARE_PLAN.taken_out_from(own, CLIENT.id) == []
+
+    # Kim takes out Alex's whole goal: kept on the content, with the goal's steps.
+    raw = copy.deepcopy(first)
+    gone = raw["goals"].pop(0)
+    second = CARE_PLAN.attribute(first, CARE_PLAN.validate(raw, make_id), WORKER)
+    [record] = second["removed_items"]
+    assert (record["id"], record["item"], record["section"]) == (gone["id"], "goal", "goals")
+    assert record["words"] == {"title": "Move"}
+    assert [s["words"]["text"] for s in record["steps"]] == [
+        "Ring council",
+        "Call the housing officer",
+    ]
+    assert record["removed_by"] == WORKER.as_dict() and record["tell"] == [ALEX_IS]
+    assert CARE_PLAN.taken_out_from(second, CLIENT.id) == [
+        ("Goals and steps", ["Kim took out a goal you wrote"])
+    ]
+    # Kim puts it back (the same goal, as an earlier version had it): nothing is kept.
+    raw = copy.deepcopy(second)
+    raw["goals"].insert(0, copy.deepcopy(first["goals"][0]))
+    back = CARE_PLAN.attribute(second, CARE_PLAN.validate(raw, make_id), WORKER)
+    assert "removed_items" not in back
+    assert CARE_PLAN.taken_out_from(back, CLIENT.id) == []
+
+
+def test_what_was_taken_out_cannot_be_forged_nor_taken_away_by_a_submission():
+    make_id = ids()
+    first = _plan_with_steps(CLIENT, make_id)
+    forged = copy.deepcopy(first)
+    forged["removed_items"] = [{"id": "x", "item": "goal", "section": "goals", "tell": [ALEX_IS]}]
+    forged["goals"][0]["removed_items"] = [{"id": "y", "item": "step", "tell": [ALEX_IS]}]
+    forged["what_matters"] = {"text": "Quiet"}
+    saved = CARE_PLAN.attribute(first, CARE_PLAN.validate(forged, make_id), WORKER)
+    assert "removed_items" not in saved and "removed_items" not in saved["goals"][0]
+
+    second = CARE_PLAN.attribute(
+        first, CARE_PLAN.validate(_without_step(first, "Ring council"), make_id), WORKER
+    )
+    emptied = copy.deepcopy(second)
+    emptied["goals"][0]["removed_items"] = []
+    emptied["what_matters"] = {"text": "Something new"}
+    third = CARE_PLAN.attribute(second, CARE_PLAN.validate(emptied, make_id), WORKER)
+    assert third["goals"][0]["removed_items"] == second["goals"][0]["removed_items"]
+
+
+def test_a_goal_taken_out_after_one_of_its_steps_keeps_both():
+    """Kim takes out Alex's step, then the goal: what was taken out of the goal before stays."""
+    make_id = ids()
+    first = _plan_with_steps(CLIENT, make_id)
+    second = CARE_PLAN.attribute(
+        first, CARE_PLAN.validate(_without_step(first, "Ring council"), make_id), WORKER
+    )
+    raw = copy.deepcopy(second)
+    raw["goals"].pop(0)
+    third = CARE_PLAN.attribute(second, CARE_PLAN.validate(raw, make_id), WORKER)
+    assert [(r["item"], r["id"]) for r in third["removed_items"]] == [
+        ("step", first["goals"][0]["steps"][0]["id"]),
+        ("goal", first["goals"][0]["id"]),
+    ]
+    assert [s["words"]["text"] for s in third["removed_items"][1]["steps"]] == [
+        "Call the housing officer"
+    ]
