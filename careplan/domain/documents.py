@@ -393,6 +393,29 @@ def taken_out(node: Any) -> list[dict]:
     return [r for r in kept if isinstance(r, dict) and isinstance(r.get("words"), dict)]
 
 
+# The words an item taken out is known by, by what it is (`taken_out_words`).
+_MAIN_WORDS = {"goal": "title", "step": "text", "person": "name", "decision": "decision"}
+
+
+def taken_out_words(record: dict) -> tuple[str, list[tuple[str, str, str]], list[dict]]:
+    """What a page says of a taken-out item: its main words (a step's text, a person's
+    name...), (key, answer, words) for each other answer someone wrote (not choices from a
+    list), and the steps that went with a goal (each as {"words", "written_by"})."""
+    words = record.get("words") if isinstance(record.get("words"), dict) else {}
+    main = _MAIN_WORDS.get(record.get("item", ""), "")
+    others = [
+        (key, ANSWERS.get(key, key.replace("_", " ")), value)
+        for key, value in words.items()
+        if key != main and key not in _CHOICES and isinstance(value, str) and not is_blank(value)
+    ]
+    steps = [
+        {"words": str(s["words"].get("text", "")), "written_by": s.get("written_by") or {}}
+        for s in record.get("steps") or []
+        if isinstance(s, dict) and isinstance(s.get("words"), dict)
+    ]
+    return str(words.get(main, "")), others, steps
+
+
 def _removal(section: str, noun: str, item: dict, steps: list[dict], author: Author) -> dict | None:
     """The record of `item` (with `steps`, a goal's steps that went with it) taken out by
     `author`, or None when nobody else wrote or last changed any of it: your own is yours

@@ -135,13 +135,20 @@ class DocumentPage:
         words (a worker proposes; the client's signature accepts). The client is named by the
         name they go by, as the pages call them."""
 
-        def called(who: dict) -> str:
-            if who.get("id") == self.client_id and self.client_called:
-                return self.client_called
-            return who.get("name", "")
-
         kind = kind_for(self.kind, self.template)
-        return kind.changed_by_others(self.content, person_id, called)
+        return kind.changed_by_others(self.content, person_id, self._called)
+
+    def taken_out_from(self, person_id: int) -> list[tuple[str, list[str]]]:
+        """Sections of the version on screen where someone else took out an item this person
+        wrote or last changed, each said as "Kim took out a step you wrote"; the client named
+        as `words_changed_by_others` names them."""
+        kind = kind_for(self.kind, self.template)
+        return kind.taken_out_from(self.content, person_id, self._called)
+
+    def _called(self, who: dict) -> str:
+        if who.get("id") == self.client_id and self.client_called:
+            return self.client_called
+        return who.get("name", "")
 
     @property
     def empty_key_parts(self) -> list[EmptyPart]:

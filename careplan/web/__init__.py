@@ -12,7 +12,7 @@ from .. import api
 from ..api import errors as api_errors
 from ..domain import idle_sessions
 from ..domain.blocks import date_passed
-from ..domain.documents import earlier_words, replaced_words
+from ..domain.documents import earlier_words, replaced_words, taken_out, taken_out_words
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today, show
 from ..extensions import get_db, get_time_zone, login_manager
@@ -89,6 +89,11 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["replaced_words"] = lambda v: (
         replaced_words(v) if isinstance(v, dict) else []
     )
+    # `{% for r in content|taken_out("goals") %}`: items taken out of a section, or of a goal.
+    app.jinja_env.filters["taken_out"] = lambda v, section=None: [
+        r for r in taken_out(v) if section is None or r.get("section") == section
+    ]
+    app.jinja_env.filters["taken_out_words"] = taken_out_words
     app.jinja_env.filters["as_list"] = lambda v: (
         [i if isinstance(i, dict) else {} for i in v] if isinstance(v, list) else []
     )

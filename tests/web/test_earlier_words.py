@@ -4,13 +4,14 @@ after an agreed version is shown beside the version in force."""
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 
 from careplan.db.models import User
 from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
-from tests.factories import PASSWORD, Circle, make_plan
+from tests.factories import PASSWORD, Circle, make_agreement, make_plan
 from tests.web.test_plan_pages import _browser, _page
 
 
@@ -145,3 +146,59 @@ def test_a_workers_change_the_client_replaced_is_told_to_the_worker_by_the_clien
     assert "Al changed what you wrote here. You had written: “I live with my sister for now.”" in (
         form
     )
+
+
+def test_a_step_the_worker_takes_out_is_listed_to_its_writer_and_shown_on_the_page(app, db):
+    """The client wrote a step; the key worker empties it on the edit form, taking it out.
+    The client is not talked over: their sign form lists it, and the page shows the step
+    under its goal, to the worker too."""
+    circle = Circle()
+    doc = make_plan(circle.client)  # the client's step: "Call the council"
+    kim = circle.key_worker.display_name
+    worker = _browser(app, circle.key_worker)
+    url = f"/documents/{doc}/edit"
+    form = _page(worker.get(url, query_string={"part": "goals"})).form(url)
+    values = form.typed({"goals-0-steps-0-text": "", "goals-0-steps-0-due": ""})
+    assert worker.post(url, data=values).status_code == 302
+    steps = documents.open_document(db, actor_for(circle.client), doc).content["goals"][0]["steps"]
+    assert steps == []
+
+    client = _browser(app, circle.client)
+    seen = _text(_page(client.get(f"/documents/{doc}")))
+    assert "Someone else took out something you wrote." in seen
+    assert f"Goals and steps: {kim} took out a step you wrote" in seen
+    taken = f"Taken out by {kim}, your key worker: step “Call the council” (you wrote it)"
+    assert taken in seen, seen
+
+    seen = _text(_page(worker.get(f"/documents/{doc}")))
+    assert "Someone else took out something you wrote" not in seen
+    client_is = circle.client.display_name
+    assert re.search(
+        rf"Taken out by you: step “Call the council” \({re.escape(client_is)}[^)]* wrote it\)",
+        seen,
+    ), seen
+
+    # The client writes their goals again: they have had the last word, nothing is listed.
+    actor = actor_for(circle.client)
+    latest = documents.open_document(db, actor, doc)
+    goals = [{**latest.content["goals"][0], "title": "Find a flat near my sister"}]
+    documents.save_version(db, actor, doc, latest.head_number, {**latest.content, "goals": goals})
+    seen = _text(_page(client.get(f"/documents/{doc}")))
+    assert "took out" not in seen and "Taken out by" not in seen
+
+
+def test_a_contact_the_worker_takes_out_of_an_agreement_is_shown_under_its_section(app, db):
+    circle = Circle()
+    sister = {"name": "My sister", "how_to_contact": "07700 900000"}
+    doc = make_agreement(circle.client, circle.client, {"contingencies": {"contacts": [sister]}})
+    actor = actor_for(circle.key_worker)
+    latest = documents.open_document(db, actor, doc)
+    content = copy.deepcopy(latest.content)
+    content["sections"]["contingencies"]["contacts"] = []
+    documents.save_version(db, actor, doc, latest.head_number, content, "contacts")
+
+    kim = circle.key_worker.display_name
+    seen = _text(_page(_browser(app, circle.client).get(f"/documents/{doc}")))
+    assert f"{kim} took out someone you listed" in seen
+    assert f"Taken out by {kim}, your key worker: person “My sister” (you wrote it)" in seen
+    assert "How to contact them: 07700 900000" in seen
