@@ -5,7 +5,8 @@ signed in", an administrator turning off someone's second step, a link to choose
 password asked for, a save sent after the browser moved to another network address, a key
 worker's change to a client's words (kept beside it) and a comment refused as too long (given
 back), a key worker saving from the conflict page over the client's change to the worker's
-words (the client's words kept, and listed on their sign form), the API starting documents, commenting and declining, an access token made
+words (the client's words kept, and listed on their sign form), a key worker taking out a
+step the client wrote (kept, and listed on the client's sign form), the API starting documents, commenting and declining, an access token made
 (its secret shown once after a redirect, a reload making no other), the second step turned
 on (its backup codes shown once after a redirect), and both at once with other pages loaded
 before either secret's page (each waits for its own page). Every form is
@@ -619,6 +620,53 @@ def test_a_workers_save_over_the_clients_change_is_listed_for_the_client_to_sign
     earlier = re.search(r'<details class="earlier">(.*?)</details>', page, re.DOTALL)
     assert earlier and "What you wrote before" in earlier.group(1)
     assert "My sister&#39;s sofa, for now." in earlier.group(1)
+
+
+# --- a key worker taking out a step the client wrote -------------------------------------------
+
+
+def test_a_step_the_worker_takes_out_is_kept_and_listed_for_the_client_to_sign_over_http(
+    app, db, gunicorn_url
+):
+    """Alex wrote a step; Kim empties it on the edit page, which takes it out. The version
+    keeps the step's words, who wrote it and who took it out; Alex's sign form lists it, and
+    the page shows it under its goal."""
+    circle = Circle()
+    doc = make_plan(circle.client)  # Alex's step: "Call the council"
+    worker = Browser(gunicorn_url)
+    worker.sign_in(circle.key_worker)
+    page = worker.get(f"/documents/{doc}/edit").read().decode()
+    form = dict(DocumentForm(page).fields)
+    assert form["goals-0-steps-0-text"] == "Call the council"
+    form["goals-0-steps-0-text"] = form["goals-0-steps-0-due"] = ""
+    path, _ = landed(worker.post(f"/documents/{doc}/edit", form, page))
+    assert path == f"/documents/{doc}"
+
+    with db.read() as s:
+        latest = s.scalars(
+            sa.select(Version).where(Version.document_id == doc).order_by(Version.number.desc())
+        ).first()
+    goal = latest.content["goals"][0]
+    assert latest.number == 2 and goal["steps"] == []
+    alex = {"id": circle.client.id, "name": circle.client.display_name, "role": "client"}
+    kim = circle.key_worker
+    [record] = goal["removed_items"]
+    assert (record["item"], record["section"], record["words"]["text"]) == (
+        "step",
+        "goals",
+        "Call the council",
+    )
+    assert record["written_by"] == alex and record["tell"] == [alex]
+    assert record["removed_by"] == {"id": kim.id, "name": kim.display_name, "role": "key_worker"}
+
+    client = Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    page = client.get(f"/documents/{doc}").read().decode()
+    listed = re.search(r'<div class="notice" id="taken-out">(.*?)</div>', page, re.DOTALL)
+    assert listed, "the sign form does not list what was taken out"
+    assert f"Goals and steps: {kim.display_name} took out a step you wrote" in listed.group(1)
+    shown = re.search(r'<details class="earlier taken-out">(.*?)</details>', page, re.DOTALL)
+    assert shown and "Call the council" in shown.group(1) and "you wrote it" in shown.group(1)
 
 
 # --- a save after moving to another network ----------------------------------------------------
