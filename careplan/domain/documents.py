@@ -280,8 +280,7 @@ class DocumentKind:
         `changed_by_others`."""
         said: dict[str, list[str]] = {}
         for record in self._records(content):
-            theirs = [p for p in record.get("tell", []) if p.get("id") == person_id]
-            if not theirs:
+            if not any(p.get("id") == person_id for p in record.get("tell", [])):
                 continue
             remover = record.get("removed_by") or {}
             name = called(remover) if called else remover.get("name", "")
