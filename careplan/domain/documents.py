@@ -19,6 +19,7 @@ from marshmallow import Schema, ValidationError
 
 from .errors import ContentInvalid
 from .form_places import ANSWERS
+from .local_time import long_date
 from .nested import flatten_errors, in_order_of
 from .plan_dates import unlikely_dates
 from .typed_numbers import name_the_answers, reading
@@ -521,15 +522,29 @@ def _kept_entries(node: dict) -> list[dict]:
 
 def _differing(kept: dict, now: dict) -> list[tuple[str, str]]:
     """(answer, words) for each answer in `kept` that someone wrote and `now` no longer has:
-    choices picked from a list, and empty answers, are nobody's words."""
+    choices picked from a list, and empty answers, are nobody's words. A date ("by when",
+    "until") reads as the pages say dates: "5 January 2027"."""
     return [
-        (ANSWERS.get(key, key.replace("_", " ")), str(value))
+        (ANSWERS.get(key, key.replace("_", " ")), _in_words(key, value))
         for key, value in kept.items()
         if key not in _CHOICES
         and isinstance(value, str)
         and not is_blank(value)
         and value != now.get(key)
     ]
+
+
+# The answers that hold a date (a step's "by when", a decision's "until").
+_DATES = ("due", "until")
+
+
+def _in_words(key: str, value: str) -> str:
+    if key in _DATES:
+        try:
+            return long_date(date.fromisoformat(value))
+        except ValueError:
+            pass
+    return value
 
 
 def earlier_words(node: dict) -> list[tuple[str, str]]:

@@ -237,6 +237,19 @@ def test_earlier_words_name_the_answer_and_leave_choices_out():
     assert earlier_words(second["goals"][0]["steps"][0]) == [("", "Ring council")]
 
 
+def test_earlier_dates_read_as_the_pages_say_dates():
+    first = CARE_PLAN.attribute(None, CARE_PLAN.validate(valid(), ids()), CLIENT)
+    goal = first["goals"][0]
+    steps = [dict(goal["steps"][0], due="2027-01-05")]
+    first = CARE_PLAN.attribute(first, CARE_PLAN.validate({**first, "goals": [
+        {**goal, "steps": steps}]}, ids()), CLIENT)  # fmt: skip
+    goal = first["goals"][0]
+    steps = [dict(goal["steps"][0], due="2027-02-01")]
+    raw = {**first, "goals": [{**goal, "steps": steps}]}
+    second = CARE_PLAN.attribute(first, CARE_PLAN.validate(raw, ids()), WORKER)
+    assert earlier_words(second["goals"][0]["steps"][0]) == [("by when", "5 January 2027")]
+
+
 ALEX_IS = CLIENT.as_dict()
 
 
