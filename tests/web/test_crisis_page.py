@@ -492,6 +492,13 @@ def test_whoever_cannot_ask_for_a_short_stay_is_told_who_can_not_you_can(app, db
         assert "Al can still ask: the request goes to the team, and someone will respond." in words
         assert "You can still ask" not in words and "your request" not in words
     assert "You can still ask: your request goes to the team" in said(circle.client)
+    # The key worker sends one too, and answers it themselves: not "it goes to the team".
+    words = said(circle.key_worker)
+    assert (
+        "You can still record a request with Al: as their key worker, you respond to it yourself."
+        in words
+    )
+    assert "You can still ask" not in words and "goes to the team" not in words
 
 
 def test_the_client_s_start_page_says_what_each_request_waiting_asked(app, db, circle):
