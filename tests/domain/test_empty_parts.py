@@ -31,7 +31,7 @@ KEY_PARTS = {
     "boundaries.out_of_hours": "Boundaries, both sides: Who can I contact out of hours?",
     "contingencies.contacts": "When I am not well: Who should be contacted?",
     "contingencies.self_referral_how": (
-        "When I am not well: How do I ask for a short admission myself, and who do I call?"
+        "When I am not well: How do I ask for a short stay myself, and who do I call?"
     ),
 }
 
@@ -110,7 +110,7 @@ def test_empty_lists_are_printed_not_dropped():
         ("What do I not want?", ""),
         ("Which decisions do I hand over for a while, to whom, and until when?", ""),
         ("Who should be contacted?", ""),
-        ("How do I ask for a short admission myself, and who do I call?", ""),
+        ("How do I ask for a short stay myself, and who do I call?", ""),
         ("What happens after a crisis?", ""),
     ]
     assert ("What do we want to achieve together?", "") in [

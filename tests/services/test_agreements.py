@@ -71,18 +71,19 @@ def test_a_services_own_template_is_picked_up_without_code_change(library):
 
 def test_later_template_edits_never_change_an_existing_agreement(db, circle, library):
     doc = start(db, circle, library)
+    shipped = library.current().templates["smi_self_referral"]["version"]
     path = library.folder / "smi_self_referral.toml"
     path.write_text(
         path.read_text()
-        .replace("version = 1", "version = 2")
+        .replace(f"version = {shipped}", f"version = {shipped + 1}")
         .replace('prompt = "What are my early warning signs?"', 'prompt = "Signs"')
     )
-    assert library.current().templates["smi_self_referral"]["version"] == 2
+    assert library.current().templates["smi_self_referral"]["version"] == shipped + 1
     page = documents.open_document(db, actor_for(circle.client), doc)
-    assert page.template["version"] == 1
+    assert page.template["version"] == shipped
     prompts = [f["prompt"] for s in page.template["sections"] for f in s["fields"]]
     assert "What are my early warning signs?" in prompts and "Signs" not in prompts
-    assert page.content["template"]["version"] == 1
+    assert page.content["template"]["version"] == shipped
 
 
 def test_language_suggestions_come_back_but_the_words_are_kept(db, circle, library):
@@ -142,7 +143,7 @@ def test_a_comment_is_a_message_to_whoever_of_the_two_did_not_write_it(db, circl
     client, worker, advocate = (circle.client, circle.key_worker, circle.advocate)
     link, agreement = (
         f"/documents/{doc}#comments",
-        "partnership agreement (with self-referral admission)",
+        "partnership agreement (with asking for a short stay)",
     )
     assert sent == [
         (worker.id, f"Al commented on “Boundaries, both sides” in version 1 of Al's "

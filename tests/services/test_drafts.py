@@ -174,7 +174,7 @@ def test_each_caseload_row_lists_only_the_readers_own_drafts_of_the_clients_docu
     # The latest typed first; the client's own draft is not the worker's to see.
     assert _unsaved_on_caseload(db, circle.key_worker) == {
         circle.client.id: [
-            (agreement, f"{name}'s partnership agreement (with self-referral admission)"),
+            (agreement, f"{name}'s partnership agreement (with asking for a short stay)"),
             (plan, f"{name}'s care plan"),
         ]
     }

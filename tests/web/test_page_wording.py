@@ -90,7 +90,7 @@ def test_a_part_left_blank_on_purpose_reads_so_in_the_agreed_column(app, db):
     said = _words(panel.group(0))
     on_purpose = "In force (version 1) Left blank on purpose. Draft (version 2)"
     assert f"Who should be contacted? {on_purpose} Jo Bloggs" in said
-    assert f"How do I ask for a short admission myself, and who do I call? {on_purpose}" in said
+    assert f"How do I ask for a short stay myself, and who do I call? {on_purpose}" in said
     assert f"Goal 1 {on_purpose} Sleep better" in said
     # Nobody was asked to confirm this one: it was only not written.
     assert "What helps me? In force (version 1) Nothing written. Draft (version 2) Quiet." in said
