@@ -520,12 +520,12 @@ def _kept_entries(node: dict) -> list[dict]:
     ]
 
 
-def _differing(kept: dict, now: dict) -> list[tuple[str, str]]:
-    """(answer, words) for each answer in `kept` that someone wrote and `now` no longer has:
-    choices picked from a list, and empty answers, are nobody's words. A date ("by when",
-    "until") reads as the pages say dates: "5 January 2027"."""
+def _differing(kept: dict, now: dict) -> list[tuple[str, str, str]]:
+    """(key, answer, words) for each answer in `kept` that someone wrote and `now` no longer
+    has: choices picked from a list, and empty answers, are nobody's words. A date ("by
+    when", "until") reads as the pages say dates: "5 January 2027"."""
     return [
-        (ANSWERS.get(key, key.replace("_", " ")), _in_words(key, value))
+        (key, ANSWERS.get(key, key.replace("_", " ")), _in_words(key, value))
         for key, value in kept.items()
         if key not in _CHOICES
         and isinstance(value, str)
@@ -550,6 +550,11 @@ def _in_words(key: str, value: str) -> str:
 def earlier_words(node: dict) -> list[tuple[str, str]]:
     """(answer, words) for each answer of `node` where someone else's change replaced what its
     writer wrote, as the writer had it; the answer is "" for a part's own words."""
+    return [(answer, words) for _, answer, words in earlier_answers(node)]
+
+
+def earlier_answers(node: dict) -> list[tuple[str, str, str]]:
+    """`earlier_words` with the key of each answer first."""
     kept = node.get("writers_words")
     if not isinstance(kept, dict):
         return []
@@ -559,12 +564,29 @@ def earlier_words(node: dict) -> list[tuple[str, str]]:
 def replaced_words(node: dict) -> list[tuple[dict, list[tuple[str, str]]]]:
     """(who, [(answer, words)]) for each person other than its writer whose change to `node`
     someone else saved over, with their words as they had them (as `earlier_words`)."""
+    return [
+        (who, [(answer, words) for _, answer, words in answers])
+        for who, answers in replaced_answers(node)
+    ]
+
+
+def replaced_answers(node: dict) -> list[tuple[dict, list[tuple[str, str, str]]]]:
+    """`replaced_words` with the key of each answer first, as `earlier_answers`."""
     now = _words_of(node)
     out = []
     for entry in _kept_entries(node):
         if differing := _differing(entry["words"], now):
             out.append((entry["by"], differing))
     return out
+
+
+def has_writing(node: dict) -> bool:
+    """Whether `node` holds anything someone wrote (not only choices picked from a list)."""
+    return any(
+        isinstance(value, str) and not is_blank(value)
+        for key, value in _words_of(node).items()
+        if key not in _CHOICES
+    )
 
 
 # Answers picked from a list (who does a step, how it is going): choices, not anyone's words.

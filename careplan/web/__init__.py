@@ -12,7 +12,15 @@ from .. import api
 from ..api import errors as api_errors
 from ..domain import idle_sessions
 from ..domain.blocks import date_passed
-from ..domain.documents import earlier_words, replaced_words, taken_out, taken_out_words
+from ..domain.documents import (
+    earlier_answers,
+    earlier_words,
+    has_writing,
+    replaced_answers,
+    replaced_words,
+    taken_out,
+    taken_out_words,
+)
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today, show
 from ..extensions import get_db, get_time_zone, login_manager
@@ -88,6 +96,21 @@ def register(app: Flask) -> None:
     )
     app.jinja_env.filters["replaced_words"] = lambda v: (
         replaced_words(v) if isinstance(v, dict) else []
+    )
+    # The same with each answer's key first, to show a date's answer in words (the edit form).
+    app.jinja_env.filters["earlier_answers"] = lambda v: (
+        earlier_answers(v) if isinstance(v, dict) else []
+    )
+    app.jinja_env.filters["replaced_answers"] = lambda v: (
+        replaced_answers(v) if isinstance(v, dict) else []
+    )
+    app.jinja_env.tests["writing"] = lambda v: isinstance(v, dict) and has_writing(v)
+    # `stored|with_id(item.id)`: the item of a list with that id (the version's own, with who
+    # wrote it, beside the same item as a form shows it); {} when there is none.
+    app.jinja_env.filters["with_id"] = lambda items, id: (
+        next((i for i in items if isinstance(i, dict) and i.get("id") == id), {})
+        if id and isinstance(items, list)
+        else {}
     )
     # `{% for r in content|taken_out("goals") %}`: items taken out of a section, or of a goal.
     app.jinja_env.filters["taken_out"] = lambda v, section=None: [
