@@ -1,0 +1,161 @@
+"""On the edit form, beside every part someone can write (What matters, a goal, a step, an
+agreement's list items, as beside "My life, in my own words"), the reader is told when their
+words were changed and what they had written, once, and what changing it again does."""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+
+from careplan.db.models import User
+from careplan.services import documents
+from careplan.services.accounts import actor_for
+from tests.factories import Circle, make_agreement, make_plan
+from tests.web.test_plan_pages import _browser, _page
+
+
+def _save(db, person, doc: int, change) -> None:
+    """`person` saves the latest version after `change(content)` edits a copy of it."""
+    actor = actor_for(person)
+    latest = documents.open_document(db, actor, doc)
+    content = copy.deepcopy(latest.content)
+    change(content)
+    documents.save_version(db, actor, doc, latest.head_number, content, "changed")
+
+
+def _plan_changes(what_matters: str, title: str, step: str, due: str = "2027-01-15"):
+    """Changes to What matters, the first goal's title and its first step (by default the
+    step's date as `make_plan` has it)."""
+
+    def change(content: dict) -> None:
+        content["what_matters"]["text"] = what_matters
+        goal = content["goals"][0]
+        goal["title"] = title
+        goal["steps"][0].update(text=step, due=due)
+
+    return change
+
+
+def _hints(app, user, doc: int) -> dict[str, str]:
+    """The hint beside each box of `user`'s edit form, by the box's name, as read out: each
+    box must name its hint (aria-describedby), and no box has two."""
+    page = _page(_browser(app, user).get(f"/documents/{doc}/edit"))
+    hints = {}
+    for found in re.finditer(r'<p class="hint" id="([^"]+)-hint">(.*?)</p>', page.html, re.S):
+        name, words = found.group(1), found.group(2)
+        hints[name] = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", words)).split())
+    for name in hints:
+        _, attrs = page.by_id[name]
+        assert f"{name}-hint" in attrs.get("aria-describedby", "").split(), name
+    assert len(re.findall(r'id="([^"]+-hint)"', page.html)) == len(hints)
+    return hints
+
+
+def _in_words(app, iso: str) -> str:
+    with app.app_context():
+        return app.jinja_env.filters["when"](iso)
+
+
+def test_a_writer_is_told_beside_what_matters_a_goal_and_a_step_what_they_had_written(app, db):
+    circle = Circle()
+    doc = make_plan(circle.client)  # the client writes it all
+    _save(db, circle.key_worker, doc, _plan_changes("Work.", "Move", "Ring them", "2027-03-01"))
+    kim = circle.key_worker.display_name
+    changed = f"{kim} changed what you wrote here. You had written:"
+
+    hints = _hints(app, circle.client, doc)
+    assert hints["what_matters-text"] == f"{changed} “Being listened to (revision 1).”"
+    assert hints["goals-0-title"] == f"{changed} What to achieve: “Find a flat”"
+    assert hints["goals-0-steps-0-text"] == (
+        f"{changed} “Call the council”; by when: {_in_words(app, '2027-01-15')}"
+    )
+
+    # The worker, who did not write them, is told whose words they are, by the client's name.
+    client = circle.client.display_name
+    wrote = f"{client} wrote this. If you change it, they are shown what you changed before "
+    wrote += "they sign."
+    hints = _hints(app, circle.key_worker, doc)
+    for name in ("what_matters-text", "goals-0-title", "goals-0-steps-0-text"):
+        assert hints[name] == wrote, name
+
+
+def test_a_change_saved_over_is_told_to_its_changer_once_with_what_changing_it_again_does(app, db):
+    """Kim wrote it, the client changed it, Kim saved over the client's change: the client is
+    told their words were changed first, then once what changing it again does; not also that
+    Kim wrote it, as if that were another matter."""
+    circle = Circle()
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = make_plan(circle.key_worker, circle.client)
+    _save(db, circle.client, doc, _plan_changes("My kids.", "A flat of my own", "Ask"))
+    _save(db, circle.key_worker, doc, _plan_changes("Family.", "Housing", "Phone", "2027-02-01"))
+    kim = circle.key_worker.display_name
+    again = f"If you change it again, {kim} is shown what you changed before they sign."
+
+    hints = _hints(app, circle.client, doc)
+    assert hints["what_matters-text"] == (
+        f"{kim} changed what you wrote here. You had written: “My kids.”. {again}"
+    )
+    assert hints["goals-0-title"] == (
+        f"{kim} changed what you wrote here. You had written: What to achieve: "
+        f"“A flat of my own”. {again}"
+    )
+    assert hints["goals-0-steps-0-text"] == (
+        f"{kim} changed what you wrote here. You had written: “Ask”. {again}"
+    )
+    # Where the client's words were not changed, they are told whose words they are.
+    assert hints["domains-housing-own_words"].endswith(
+        f"{kim} wrote this. If you change it, they are shown what you changed before they sign."
+    )
+
+    # The other way round: the client wrote it, the worker's change the client saved over.
+    theirs = make_plan(circle.client)
+    _save(db, circle.key_worker, theirs, _plan_changes("Work.", "Move", "Ring", "2027-03-01"))
+    _save(db, circle.client, theirs, _plan_changes("Being heard.", "Near my sister", "Call"))
+    hints = _hints(app, circle.key_worker, theirs)
+    again = "If you change it again, Al is shown what you changed before they sign."
+    assert hints["goals-0-title"] == (
+        f"Al changed what you wrote here. You had written: What to achieve: “Move”. {again}"
+    )
+    assert hints["goals-0-steps-0-text"] == (
+        "Al changed what you wrote here. You had written: “Ring”; "
+        f"by when: {_in_words(app, '2027-03-01')}. {again}"
+    )
+
+
+def test_an_agreements_list_items_carry_the_same_note(app, db):
+    circle = Circle()
+    sister = {"name": "My sister", "how_to_contact": "07700 900000"}
+    decision = {"decision": "Money", "to_whom": "My sister", "until": "2027-06-30"}
+    sections = {"contingencies": {"contacts": [sister], "handed_over": [decision]}}
+    doc = make_agreement(circle.client, circle.client, sections)
+
+    def worker_changes(content: dict) -> None:
+        part = content["sections"]["contingencies"]
+        part["contacts"][0]["how_to_contact"] = "07700 900111"
+        part["handed_over"][0]["until"] = "2027-05-31"
+
+    _save(db, circle.key_worker, doc, worker_changes)
+    kim = circle.key_worker.display_name
+    hints = _hints(app, circle.client, doc)
+    assert hints["sections-contingencies-contacts-0-name"] == (
+        f"{kim} changed what you wrote here. You had written: How to contact them: “07700 900000”"
+    )
+    assert hints["sections-contingencies-handed_over-0-decision"] == (
+        f"{kim} changed what you wrote here. You had written: "
+        f"Until when: {_in_words(app, '2027-06-30')}"
+    )
+
+    # The client puts their number back: the worker's is saved over, and they are told.
+    def client_changes(content: dict) -> None:
+        content["sections"]["contingencies"]["contacts"][0]["how_to_contact"] = "07700 900222"
+
+    _save(db, circle.client, doc, client_changes)
+    client = circle.client.display_name
+    hints = _hints(app, circle.key_worker, doc)
+    assert hints["sections-contingencies-contacts-0-name"] == (
+        f"{client} changed what you wrote here. You had written: How to contact them: "
+        f"“07700 900111”. If you change it again, {client} is shown what you changed before "
+        "they sign."
+    )
