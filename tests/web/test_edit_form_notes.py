@@ -25,10 +25,11 @@ def _save(db, person, doc: int, change) -> None:
 
 
 def _plan_changes(what_matters: str, title: str, step: str, due: str = "2027-01-15"):
-    """Changes to What matters, the first goal's title and its first step (by default the
-    step's date as `make_plan` has it)."""
+    """Changes to Housing, What matters, the first goal's title and its first step (by
+    default the step's date as `make_plan` has it)."""
 
     def change(content: dict) -> None:
+        content["domains"]["housing"]["own_words"] = f"{title}, for now."
         content["what_matters"]["text"] = what_matters
         goal = content["goals"][0]
         goal["title"] = title
@@ -94,6 +95,9 @@ def test_a_change_saved_over_is_told_to_its_changer_once_with_what_changing_it_a
     again = f"If you change it again, {kim} is shown what you changed before they sign."
 
     hints = _hints(app, circle.client, doc)
+    assert hints["domains-housing-own_words"].endswith(
+        f"{kim} changed what you wrote here. You had written: “A flat of my own, for now.”. {again}"
+    )
     assert hints["what_matters-text"] == (
         f"{kim} changed what you wrote here. You had written: “My kids.”. {again}"
     )
@@ -103,10 +107,6 @@ def test_a_change_saved_over_is_told_to_its_changer_once_with_what_changing_it_a
     )
     assert hints["goals-0-steps-0-text"] == (
         f"{kim} changed what you wrote here. You had written: “Ask”. {again}"
-    )
-    # Where the client's words were not changed, they are told whose words they are.
-    assert hints["domains-housing-own_words"].endswith(
-        f"{kim} wrote this. If you change it, they are shown what you changed before they sign."
     )
 
     # The other way round: the client wrote it, the worker's change the client saved over.
