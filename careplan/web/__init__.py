@@ -14,10 +14,8 @@ from ..domain import idle_sessions
 from ..domain.blocks import date_passed
 from ..domain.documents import (
     earlier_answers,
-    earlier_words,
     has_writing,
     replaced_answers,
-    replaced_words,
     taken_out,
     taken_out_words,
 )
@@ -91,13 +89,8 @@ def register(app: Flask) -> None:
     # `{% if step is date_passed %}`: the service's days, as the review rules count them.
     app.jinja_env.tests["date_passed"] = lambda step: date_passed(step, service_today())
     app.jinja_env.filters["as_mapping"] = lambda v: v if isinstance(v, dict) else {}
-    app.jinja_env.filters["earlier_words"] = lambda v: (
-        earlier_words(v) if isinstance(v, dict) else []
-    )
-    app.jinja_env.filters["replaced_words"] = lambda v: (
-        replaced_words(v) if isinstance(v, dict) else []
-    )
-    # The same with each answer's key first, to show a date's answer in words (the edit form).
+    # (key, answer, words) a person had written there before someone else's change (see
+    # domain.documents): the key tells a date, shown in words.
     app.jinja_env.filters["earlier_answers"] = lambda v: (
         earlier_answers(v) if isinstance(v, dict) else []
     )

@@ -159,3 +159,17 @@ def test_an_agreements_list_items_carry_the_same_note(app, db):
         f"“07700 900111”. If you change it again, {client} is shown what you changed before "
         "they sign."
     )
+
+
+def test_the_document_page_gives_a_date_someone_had_written_in_words(app, db):
+    circle = Circle()
+    doc = make_plan(circle.client)  # the client's step is due on 15 January 2027
+    _save(db, circle.key_worker, doc, _plan_changes("Work.", "Move", "Ring", "2027-03-01"))
+    _save(db, circle.client, doc, _plan_changes("Being heard.", "Near my sister", "Call"))
+    on_the_day = _in_words(app, "2027-03-01")
+
+    for reader in (circle.client, circle.key_worker):
+        page = _page(_browser(app, reader).get(f"/documents/{doc}")).html
+        seen = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+        assert f"By when: {on_the_day}" in seen, seen
+        assert "2027-03-01" not in seen
