@@ -400,11 +400,11 @@ _MAIN_WORDS = {"goal": "title", "step": "text", "person": "name", "decision": "d
 def taken_out_words(record: dict) -> tuple[str, list[tuple[str, str, str]], list[dict]]:
     """What a page says of a taken-out item: its main words (a step's text, a person's
     name...), (key, answer, words) for each other answer someone wrote (not choices from a
-    list), and the steps that went with a goal (each as {"words", "written_by"})."""
+    list; a date in words), and the steps that went with a goal (each as {"words", "written_by"})."""
     words = record.get("words") if isinstance(record.get("words"), dict) else {}
     main = _MAIN_WORDS.get(record.get("item", ""), "")
     others = [
-        (key, ANSWERS.get(key, key.replace("_", " ")), value)
+        (key, ANSWERS.get(key, key.replace("_", " ")), _in_words(key, value))
         for key, value in words.items()
         if key != main and key not in _CHOICES and isinstance(value, str) and not is_blank(value)
     ]

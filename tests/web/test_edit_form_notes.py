@@ -96,10 +96,10 @@ def test_a_change_saved_over_is_told_to_its_changer_once_with_what_changing_it_a
 
     hints = _hints(app, circle.client, doc)
     assert hints["domains-housing-own_words"].endswith(
-        f"{kim} changed what you wrote here. You had written: “A flat of my own, for now.”. {again}"
+        f"{kim} changed what you wrote here. You had written: “A flat of my own, for now.” {again}"
     )
     assert hints["what_matters-text"] == (
-        f"{kim} changed what you wrote here. You had written: “My kids.”. {again}"
+        f"{kim} changed what you wrote here. You had written: “My kids.” {again}"
     )
     assert hints["goals-0-title"] == (
         f"{kim} changed what you wrote here. You had written: What to achieve: "
