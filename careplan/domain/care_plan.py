@@ -163,7 +163,8 @@ class CarePlanKind(DocumentKind):
     def item_lists(self, content: dict) -> Iterator[tuple[str, str, list]]:
         # Care team members record nobody's writing (`attributable`), so there is no writer
         # to keep one taken out for.
-        yield "goals", "goal", content.get("goals") or []
+        goals = content.get("goals")
+        yield "goals", "goal", goals if isinstance(goals, list) else []  # the list itself
 
     def fields(self, content: dict) -> list[Field]:
         parts = dict(self.sections())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -17,7 +17,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from .errors import ContentInvalid
+from .errors import ContentInvalid, DomainError
 from .form_places import ANSWERS
 from .local_time import long_date
 from .nested import flatten_errors, in_order_of
@@ -308,24 +308,30 @@ class DocumentKind:
         once they save a change to that section themselves: they have had the last word."""
         if previous is None:
             return
-        now: dict[str, dict] = {}  # id: item, of every item and step now
+        now: dict[str, tuple[str, str]] = {}  # id: (section, noun), of every item and step now
         goals: dict[str, dict] = {}  # id: goal, of every goal now
-        for _, _, items in self.item_lists(content):
-            for item in items:
-                now[item["id"]] = item
-                if isinstance(item.get("steps"), list):
-                    goals[item["id"]] = item
-                    now.update((step["id"], step) for step in item["steps"])
+        for section, noun, item in self._items(content):
+            now[item["id"]] = (section, noun)
+            if noun != "step" and isinstance(item.get("steps"), list):
+                goals[item["id"]] = item
+        # Putting an item back is not having the last word on the rest of its section: the
+        # sections changed are read without the items back (or someone putting back one of
+        # two would lose the other).
+        back = {r.get("id") for r in self._records(previous)} & set(now)
+        compared = self._without(content, back) if back else content
         changed = {
             key
             for key, _ in self.sections()
             if strip_attribution(self._part(previous, key))
-            != strip_attribution(self._part(content, key))
+            != strip_attribution(self._part(compared, key))
         }
         kept: dict[str | None, list[dict]] = {}  # by the goal kept on; None: the content
 
         def keep(record: dict | None, goal_id: str | None = None) -> None:
-            if record is None or record.get("id") in now:  # put back: nothing to keep
+            if record is None or now.get(record.get("id")) == (
+                record.get("section"),
+                record.get("item"),
+            ):  # put back: nothing to keep
                 return
             kept.setdefault(goal_id if goal_id in goals else None, []).append(record)
 
@@ -346,6 +352,134 @@ class DocumentKind:
         for goal_id, records in kept.items():
             (content if goal_id is None else goals[goal_id])[REMOVED] = records
 
+    def _put_back(self, previous: dict, content: dict) -> dict[str, dict]:
+        """The items of `content` that are ones taken out of `previous` back again (a record
+        kept there, `_removals`), by their key in `attributable`: each as it was when taken
+        out (`_as_it_was`), so who wrote and last changed it are credited as they were, not
+        to whoever put it back. An item is back when it has the record's id (put back), or
+        when it is new and has exactly the record's words (typed in again): it then takes
+        the record's id, and the record ends. Only an item of the record's kind in its
+        section is; each record is given back once."""
+        records: dict[str, tuple[str, str, dict]] = {}  # id: (section, noun, entry)
+        for record in self._records(previous):
+            if not isinstance(record.get("id"), str):
+                continue
+            section = record.get("section", "")
+            records[record["id"]] = (section, record.get("item", ""), record)
+            for entry in record.get("steps") or []:
+                if isinstance(entry, dict) and isinstance(entry.get("words"), dict):
+                    records.setdefault(entry.get("id", ""), (section, "step", entry))
+        if not records:
+            return {}
+        known = {node.get("id") for _, node in self.attributable(previous)}
+        now = list(self._items(content))
+        ids_now = {item.get("id") for _, _, item in now}
+        unused = {i: r for i, r in records.items() if i not in ids_now}
+        back: dict[str, dict] = {}
+        for section, noun, item in now:  # goals before their steps
+            its = records.get(item.get("id"))
+            if its is None and item.get("id") not in known:
+                words = _words_of(item)
+                for record_id, (where, what, entry) in unused.items():
+                    if (where, what) == (section, noun) and entry["words"] == words:
+                        item["id"], its = record_id, (where, what, entry)
+                        break
+            if its is None or its[:2] != (section, noun):
+                continue
+            unused.pop(item["id"], None)
+            back[item["id"]] = _as_it_was(its[2])
+        keys = {node.get("id"): key for key, node in self.attributable(content)}
+        return {keys[i]: node for i, node in back.items() if i in keys}
+
+    def with_put_back(
+        self, content: dict, record_id: str, earlier: Iterable[dict] = ()
+    ) -> tuple[dict, dict]:
+        """`content` (stored, as a version holds it) with the item taken out that the record
+        `record_id` keeps put back: its id, words and steps as they were, in its list where
+        it stood (a step in its goal), which `earlier` (the contents of the versions before,
+        newest first) tell; at the end of its list when none does. And the record. Saved,
+        `attribute` credits the item to whoever wrote it and the record ends. Refused
+        (CannotPutBack) when no such record is kept, or a step's goal is not there now."""
+        raw = copy.deepcopy(content)
+        found = next(
+            (
+                (record, holder)
+                for holder in (None, *(i for _, _, i in self._items(raw)))
+                for record in taken_out(raw if holder is None else holder)
+                if record.get("id") == record_id
+            ),
+            None,
+        )
+        if found is None:
+            raise CannotPutBack(NOT_TAKEN_OUT)
+        record, holder = found
+        section, noun = record.get("section"), record.get("item")
+        item = {**copy.deepcopy(record["words"]), "id": record_id}
+        if record.get("steps"):
+            item["steps"] = [
+                {**copy.deepcopy(s["words"]), "id": s["id"]}
+                for s in record["steps"]
+                if isinstance(s, dict) and isinstance(s.get("words"), dict) and s.get("id")
+            ]
+        stood = next((p for version in earlier if (p := self._place_of(version, record_id))), None)
+        if noun == "step":
+            goal_id = holder.get("id") if holder else (stood[1] if stood else None)
+            goal = next(
+                (i for where, what, i in self._items(raw) if what != "step" and where == section
+                 and i.get("id") == goal_id),
+                None,
+            )  # fmt: skip
+            if goal is None:
+                raise CannotPutBack(GOAL_NOT_THERE)
+            into = goal.setdefault("steps", [])
+        else:
+            lists = [
+                i for where, what, i in self.item_lists(raw) if (where, what) == (section, noun)
+            ]
+            if not lists:
+                raise CannotPutBack(NOT_TAKEN_OUT)
+            before = set(stood[0]) if stood else set()
+            into = next((i for i in lists if any(x.get("id") in before for x in i)), lists[0])
+        at = len(into)
+        if stood is not None:  # after the nearest of those before it that are still there
+            at = max((n + 1 for n, x in enumerate(into) if x.get("id") in set(stood[0])), default=0)
+        into.insert(at, item)
+        return raw, record
+
+    def _place_of(self, content: dict, item_id: str) -> tuple[list[str], str | None] | None:
+        """Where the item `item_id` stands in `content`: the ids before it in its list, and
+        its goal's id (for a step); None when it is not there."""
+        for _, _, items in self.item_lists(content):
+            lists = [(items, None)] + [
+                (i["steps"], i.get("id"))
+                for i in items
+                if isinstance(i, dict) and isinstance(i.get("steps"), list)
+            ]
+            for listed, goal_id in lists:
+                ids = [x.get("id") for x in listed if isinstance(x, dict)]
+                if item_id in ids:
+                    return ids[: ids.index(item_id)], goal_id
+        return None
+
+    def _items(self, content: dict) -> Iterator[tuple[str, str, dict]]:
+        """(section, noun, item) for each list item of `content`, each goal before its steps."""
+        for section, noun, items in self.item_lists(content):
+            for item in (i for i in items if isinstance(i, dict)):
+                yield section, noun, item
+                for step in item.get("steps") or []:
+                    if isinstance(step, dict):
+                        yield section, "step", step
+
+    def _without(self, content: dict, ids: set) -> dict:
+        """A copy of `content` without the items and steps of `ids`."""
+        content = copy.deepcopy(content)
+        for _, _, items in self.item_lists(content):
+            items[:] = [i for i in items if not isinstance(i, dict) or i.get("id") not in ids]
+            for item in items:
+                if isinstance(item, dict) and isinstance(item.get("steps"), list):
+                    item["steps"] = [s for s in item["steps"] if s.get("id") not in ids]
+        return content
+
     def _part(self, content: dict, key: str) -> Any:
         value: Any = content
         for name in self.part_path(key):
@@ -359,8 +493,11 @@ class DocumentKind:
         nobody can claim another person's words or disown their own.
         """
         before = dict(self.attributable(previous)) if previous else {}
+        back = self._put_back(previous, content) if previous else {}
         for key, node in self.attributable(content):
             old = before.get(key)
+            if old is None and key in back:
+                old = back[key]  # taken out, and back: credited as it was
             if old is not None and own_fields(old) == own_fields(node):
                 # Unchanged, empty parts too: saving what is there credits nobody, so the
                 # same content saved by someone else is no new version.
@@ -383,6 +520,20 @@ class DocumentKind:
                     node["changers_words"] = changers
         self._removals(previous, content, author)
         return content
+
+
+class CannotPutBack(DomainError):
+    """An item cannot be put back as asked (`DocumentKind.with_put_back`)."""
+
+
+NOT_TAKEN_OUT = (
+    "That is not taken out of the latest version: it may have been put back already. "
+    "Nothing was changed."
+)
+GOAL_NOT_THERE = (
+    "The goal this step was in is not in the plan now. Put the goal back first, then the "
+    "step. Nothing was changed."
+)
 
 
 def taken_out(node: Any) -> list[dict]:
@@ -435,14 +586,36 @@ def _removal(section: str, noun: str, item: dict, steps: list[dict], author: Aut
     record: dict = {"id": item["id"], "item": noun, "section": section, "words": _words_of(item)}
     if steps:
         record["steps"] = [
-            {"id": s["id"], "words": _words_of(s), "written_by": s.get("written_by")} for s in steps
+            {"id": s["id"], "words": _words_of(s), **_credit_of(s, written_by_too=True)}
+            for s in steps
         ]
     record["written_by"] = item.get("written_by")
-    if item.get("changed_by") not in (None, item.get("written_by")):
-        record["changed_by"] = item["changed_by"]
+    record.update(_credit_of(item))
     record["removed_by"] = author.as_dict()
     record["tell"] = tell
     return record
+
+
+def _credit_of(node: dict, written_by_too: bool = False) -> dict:
+    """What a record keeps of who wrote `node` besides its writer, to give back with it when
+    it is put back (`_as_it_was`): who last changed it, when someone else, and the words a
+    change replaced. A step of a goal taken out keeps its writer here too."""
+    credit = {"written_by": node.get("written_by")} if written_by_too else {}
+    if node.get("changed_by") not in (None, node.get("written_by")):
+        credit["changed_by"] = node["changed_by"]
+    credit.update((k, node[k]) for k in ("writers_words", "changers_words") if k in node)
+    return credit
+
+
+def _as_it_was(entry: dict) -> dict:
+    """An item (or a goal's step) kept in a record, as a part was before it was taken out:
+    its words with who wrote and last changed them, for `attribute` to credit it back."""
+    node = {**entry["words"], "id": entry["id"]}
+    if isinstance(entry.get("written_by"), dict):
+        node["written_by"] = entry["written_by"]
+        node["changed_by"] = entry.get("changed_by") or entry["written_by"]
+    node.update((k, entry[k]) for k in ("writers_words", "changers_words") if k in entry)
+    return node
 
 
 def _still_told(record: dict, author: Author, changed: set[str]) -> dict | None:
