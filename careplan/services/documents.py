@@ -25,7 +25,7 @@ from ..domain.blocks import owner_words
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare, last_changed
 from ..domain.contingency import nights_text
-from ..domain.documents import strip_attribution
+from ..domain.documents import NOT_TAKEN_OUT, CannotPutBack, strip_attribution, taken_out_words
 from ..domain.errors import ContentInvalid
 from ..domain.form_places import is_writing, place
 from ..domain.kinds import KIND_LABELS, kind_for
@@ -905,6 +905,7 @@ def save_version(
     exact: bool = False,
     from_form: bool = False,
     today: date | None = None,
+    forget_draft: bool = True,
 ) -> SaveResult:
     """Append a version based on `base_number`; refuse with Conflict if that is no longer the latest.
 
@@ -914,7 +915,9 @@ def save_version(
     where numbers are text (DocumentKind.validate). Validation happens first and a refused
     save writes nothing. A date new since the base version is checked against `today` (the
     service's day unless given: DocumentKind.check_dates). A refused save says every problem
-    at once (DocumentKind.check_save), the change note's too.
+    at once (DocumentKind.check_save), the change note's too. The person's draft is
+    forgotten, as the save is what they were writing; `forget_draft` False keeps it, for a
+    save that was not (`put_back`).
     """
     change_note = plain_writing(change_note).strip()
     note_problem = {}
@@ -959,9 +962,56 @@ def save_version(
             ) from exc
         if not appended:
             raise Conflict(doc.id, base_number, _current_head(s, doc.id), content, change_note)
-        drafts.forget(s, actor.id, doc.id)
+        if forget_draft:
+            drafts.forget(s, actor.id, doc.id)
         findings = _language_in_changes(kind, parent.content if parent else None, content, terms)
         return SaveResult(doc.id, base_number + 1, saved=True, language=findings)
+
+
+@dataclass(frozen=True)
+class PutBack:
+    saved: SaveResult
+    what: str  # the item put back, as people read it: step “Call the council”
+
+
+def put_back(
+    db: Database,
+    actor: Actor,
+    document_id: int,
+    base_number: int,
+    record_id: str,
+    today: date | None = None,
+) -> PutBack:
+    """Put back an item someone took out (a record kept in version `base_number`, the one the
+    person was reading): a new version with it back where it was, with its own id, words and
+    steps, credited to whoever wrote it (DocumentKind.attribute). Saved as any save is
+    (`save_version`): refused with Conflict when a newer version was saved since
+    `base_number`; the person's draft of other changes stays theirs to save. Refused
+    (Invalid) when that version keeps no such record, nothing changed."""
+    with db.read() as s:
+        doc, access = _load_document(s, actor, document_id)
+        if not access.edit:
+            raise ReadOnly("You can read this document but not change it.")
+        _require_base(doc, base_number)
+        if base_number == 0:
+            raise Invalid(NOT_TAKEN_OUT)
+        kind = kind_for(doc.kind, doc.template)
+        earlier = (
+            version_content(s, doc.id, number) or {} for number in range(base_number - 1, 0, -1)
+        )
+        try:
+            raw, record = kind.with_put_back(
+                version_content(s, doc.id, base_number) or {}, record_id, earlier
+            )
+        except CannotPutBack as refused:
+            raise Invalid(str(refused)) from refused
+    main, _, _ = taken_out_words(record)
+    what = f"{record.get('item', 'item')} “{main}”"
+    saved = save_version(
+        db, actor, document_id, base_number, raw, f"Put back the {what}", today=today,
+        forget_draft=False,
+    )  # fmt: skip
+    return PutBack(saved, what)
 
 
 OFFERED_AGAIN = "The same words, offered again for signing after version {number} was declined."

@@ -234,6 +234,34 @@ def edit(document_id: int):
     return redirect(url_for("documents.show", document_id=document_id))
 
 
+@bp.post("/documents/<int:document_id>/put-back/<record_id>")
+@login_required
+def put_back(document_id: int, record_id: str):
+    """The "Put it back" button beside an item someone took out, on the version it was shown
+    on (`base_version`)."""
+    base_number = request.form.get("base_version", type=whole_number)
+    if base_number is None:
+        abort(400)
+    back = url_for("documents.show", document_id=document_id)
+    try:
+        done = documents.put_back(get_db(), current_user.actor, document_id, base_number, record_id)
+    except Conflict as conflict:  # nothing of theirs to lose: said, and the latest shown
+        flash(
+            f"Someone saved version {conflict.head_number} after the version you were reading, "
+            "so nothing was put back. This is the latest version: if it is still taken out, "
+            "you can put it back from here."
+        )
+        return redirect(back)
+    except ContentInvalid as err:
+        flash("It could not be put back: " + " ".join(err.errors.values()))
+        return redirect(back)
+    except Invalid as err:
+        flash(str(err))
+        return redirect(back)
+    flash(f"Put back: {done.what}. Saved as version {done.saved.number}.")
+    return redirect(back)
+
+
 def _kind(page):
     return kind_for(page.kind, page.template)
 

@@ -132,6 +132,23 @@ def _start_crisis_plan(db, circle: Circle, r: Records) -> None:
     )
 
 
+TAKEN_OUT = "matrix-step"  # the id of the step `_step_taken_out` keeps
+
+
+def _step_taken_out(db, circle: Circle, r: Records) -> None:
+    """The client writes a step into the care plan (version 3) and the key worker takes it
+    out (version 4): kept, to put back."""
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    step = {"id": TAKEN_OUT, "text": "Ring", "owner": {"kind": "client"}, "due": "2027-01-15"}
+    goals = documents.open_document(db, client, r.document_id).content["goals"]
+    goals[0]["steps"].append(step)
+    documents.save_version(db, client, r.document_id, r.head, {"goals": goals}, "", part="goals")
+    goals[0]["steps"].pop()
+    documents.save_version(
+        db, worker, r.document_id, r.head + 1, {"goals": goals}, "", part="goals"
+    )
+
+
 def _handover_waiting(db, circle: Circle, r: Records) -> None:
     """A handover of the client to another worker of the same team, not yet acknowledged."""
     incoming = KeyWorkerFactory(team_id=circle.team.id)
@@ -190,6 +207,13 @@ RECORD_RULES: dict[str, RecordRule] = {
         answers_changed=True,
     ),
     "documents.discard_draft": RecordRule(_document, {"POST": EDIT}, prepare=_drafts_kept),
+    # The two who may edit put back what was taken out, as a save.
+    "documents.put_back": RecordRule(
+        lambda r: {"document_id": r.document_id, "record_id": TAKEN_OUT},
+        {"POST": EDIT},
+        form=lambda r: {"base_version": str(r.head + 2)},
+        prepare=_step_taken_out,
+    ),
     "documents.comment": RecordRule(
         _document,
         {"POST": COMMENT},

@@ -1,0 +1,94 @@
+"""Putting back an item someone took out, through the service: a save like any other."""
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import AuditEvent, EditDraft, Version
+from careplan.services import documents, drafts
+from careplan.services.accounts import actor_for
+from careplan.services.errors import Conflict, Invalid, NotFound, ReadOnly
+from tests.factories import Circle, make_plan
+
+
+@pytest.fixture
+def circle(app):
+    return Circle()
+
+
+def _taken_out(db, circle) -> tuple[int, str]:
+    """The client's plan (step "Call the council"), the step taken out by the key worker in
+    version 2: the plan and the record's id."""
+    doc = make_plan(circle.client)
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    content["goals"][0]["steps"] = []
+    documents.save_version(db, worker, doc, 1, content, "Took out a step")
+    [record] = documents.open_document(db, worker, doc).content["goals"][0]["removed_items"]
+    return doc, record["id"]
+
+
+def _versions(db, doc) -> int:
+    with db.read() as s:
+        return s.scalar(sa.select(sa.func.count()).where(Version.document_id == doc))
+
+
+def test_putting_back_saves_a_new_version_with_the_step_as_its_writer_had_it(db, circle):
+    doc, record_id = _taken_out(db, circle)
+    worker = actor_for(circle.key_worker)
+    drafts.keep(db, worker, doc, 2, "", [("what_matters-text", "Half typed")])
+
+    done = documents.put_back(db, worker, doc, 2, record_id)
+
+    assert done.saved.number == 3 and done.what == "step “Call the council”"
+    page = documents.open_document(db, worker, doc)
+    [step] = page.content["goals"][0]["steps"]
+    assert step["id"] == record_id and step["text"] == "Call the council"
+    assert step["written_by"]["id"] == circle.client.id == step["changed_by"]["id"]
+    assert "removed_items" not in page.content["goals"][0]
+    assert page.shown.change_note == "Put back the step “Call the council”"
+    assert page.shown.author_id == circle.key_worker.id
+    with db.read() as s:
+        edits = s.scalars(
+            sa.select(AuditEvent.detail).where(
+                AuditEvent.object_id == doc, AuditEvent.action == "document.edit"
+            )
+        ).all()
+        # What the worker was typing is not what was saved: it stays theirs to save.
+        assert s.scalar(sa.select(sa.func.count()).select_from(EditDraft)) == 1
+    assert edits[-1]["version"] == 3
+
+
+def test_putting_back_on_an_old_version_is_a_conflict_and_saves_nothing(db, circle):
+    doc, record_id = _taken_out(db, circle)
+    client = actor_for(circle.client)
+    content = documents.open_document(db, client, doc).content
+    content["what_matters"] = {"text": "My kids."}
+    documents.save_version(db, client, doc, 2, content, "")
+    with pytest.raises(Conflict) as refused:
+        documents.put_back(db, client, doc, 2, record_id)
+    assert (refused.value.base_number, refused.value.head_number) == (2, 3)
+    assert _versions(db, doc) == 3
+
+
+def test_what_is_not_taken_out_is_refused_and_nothing_changes(db, circle):
+    doc, record_id = _taken_out(db, circle)
+    client = actor_for(circle.client)
+    documents.put_back(db, client, doc, 2, record_id)
+    for base, record in ((3, record_id), (3, "forged-id"), (2, "forged-id")):
+        with pytest.raises(Invalid, match="Nothing was changed"):
+            documents.put_back(db, client, doc, base, record)
+    with pytest.raises(Invalid):  # no such version
+        documents.put_back(db, client, doc, 9, record_id)
+    assert _versions(db, doc) == 3
+
+
+def test_only_the_client_and_their_key_worker_may_put_back(db, circle):
+    doc, record_id = _taken_out(db, circle)
+    for reader in (circle.supervisor, circle.advocate):
+        with pytest.raises(ReadOnly):
+            documents.put_back(db, actor_for(reader), doc, 2, record_id)
+    stranger = Circle()
+    for outsider in (stranger.client, stranger.key_worker):
+        with pytest.raises(NotFound):
+            documents.put_back(db, actor_for(outsider), doc, 2, record_id)
+    assert _versions(db, doc) == 2

@@ -1,0 +1,66 @@
+"""The "Put it back" button beside an item someone took out, on the document page."""
+
+from __future__ import annotations
+
+import html
+
+from careplan.services import documents
+from careplan.services.accounts import actor_for
+from tests.factories import Circle, make_plan
+from tests.web.test_plan_pages import _browser, _page, _post, _redirected_to, _text
+
+
+def _step_taken_out(db, circle) -> tuple[int, str]:
+    doc = make_plan(circle.client)  # the client's step "Call the council"
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    content["goals"][0]["steps"] = []
+    documents.save_version(db, worker, doc, 1, content, "Took out a step")
+    [record] = documents.open_document(db, worker, doc).content["goals"][0]["removed_items"]
+    return doc, record["id"]
+
+
+def test_the_client_puts_back_a_step_with_its_button_and_it_is_theirs_again(app, db):
+    circle = Circle()
+    doc, record_id = _step_taken_out(db, circle)
+    browser = _browser(app, circle.client)
+    page = _page(browser.get(f"/documents/{doc}"))
+    assert "Put it back: step <bdi>“Call the council”</bdi>" in html.unescape(page.html)
+    form = page.form(f"/documents/{doc}/put-back/{record_id}")
+    assert dict(form.fields)["base_version"] == "2"
+
+    _redirected_to(_post(browser, form, dict(form.fields)), f"/documents/{doc}")
+    shown = _text(browser.get(f"/documents/{doc}"))
+    assert "Put back: step “Call the council”. Saved as version 3." in html.unescape(shown)
+    assert "Taken out by" not in shown and "taken-out" not in shown
+    assert f"/put-back/{record_id}" not in shown
+    step = documents.open_document(db, actor_for(circle.client), doc).content["goals"][0]
+    assert step["steps"][0]["written_by"]["id"] == circle.client.id
+
+    # The same button again, on the old page: said, and nothing changed.
+    _redirected_to(_post(browser, form, dict(form.fields)), f"/documents/{doc}")
+    again = html.unescape(_text(browser.get(f"/documents/{doc}")))
+    assert "Someone saved version 3 after the version you were reading" in again
+    assert documents.open_document(db, actor_for(circle.client), doc).head_number == 3
+
+
+def test_the_button_is_only_for_those_who_may_edit_the_latest_version(app, db):
+    circle = Circle()
+    doc, record_id = _step_taken_out(db, circle)
+    button = f"/documents/{doc}/put-back/{record_id}"
+    for person, shown in (
+        (circle.key_worker, True),
+        (circle.supervisor, False),
+        (circle.advocate, False),
+    ):
+        page = _text(_browser(app, person).get(f"/documents/{doc}"))
+        assert (button in page) is shown, person.role
+        assert "Taken out by" in page
+    older = _text(_browser(app, circle.client).get(f"/documents/{doc}/versions/2"))
+    assert button in older  # version 2 is the latest
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    content["what_matters"] = {"text": "Something new"}
+    documents.save_version(db, worker, doc, 2, content, "")
+    older = _text(_browser(app, circle.client).get(f"/documents/{doc}/versions/2"))
+    assert "Taken out by" in older and button not in older
