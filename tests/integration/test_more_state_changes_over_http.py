@@ -6,7 +6,8 @@ password asked for, a save sent after the browser moved to another network addre
 worker's change to a client's words (kept beside it) and a comment refused as too long (given
 back), a key worker saving from the conflict page over the client's change to the worker's
 words (the client's words kept, and listed on their sign form), a key worker taking out a
-step the client wrote (kept, and listed on the client's sign form), the API starting documents, commenting and declining, an access token made
+step the client wrote (kept, and listed on the client's sign form) and the client putting it
+back with its button, the API starting documents, commenting and declining, an access token made
 (its secret shown once after a redirect, a reload making no other), the second step turned
 on (its backup codes shown once after a redirect), and both at once with other pages loaded
 before either secret's page (each waits for its own page). Every form is
@@ -667,6 +668,57 @@ def test_a_step_the_worker_takes_out_is_kept_and_listed_for_the_client_to_sign_o
     assert f"Goals and steps: {kim.display_name} took out a step you wrote" in listed.group(1)
     shown = re.search(r'<details class="earlier taken-out">(.*?)</details>', page, re.DOTALL)
     assert shown and "Call the council" in shown.group(1) and "you wrote it" in shown.group(1)
+
+
+def test_the_client_puts_back_the_step_the_worker_took_out_over_http(app, db, gunicorn_url):
+    """Kim takes out Alex's step; Alex presses "Put it back" beside it. A new version has the
+    step back with its own id, credited to Alex; the note and the sign form's line are gone;
+    the button pressed again on the old page changes nothing."""
+    circle = Circle()
+    doc = make_plan(circle.client)  # Alex's step: "Call the council"
+    worker = Browser(gunicorn_url)
+    worker.sign_in(circle.key_worker)
+    page = worker.get(f"/documents/{doc}/edit").read().decode()
+    form = dict(DocumentForm(page).fields)
+    form["goals-0-steps-0-text"] = form["goals-0-steps-0-due"] = ""
+    landed(worker.post(f"/documents/{doc}/edit", form, page))
+    with db.read() as s:
+        taken = s.scalar(
+            sa.select(Version.content).where(Version.document_id == doc, Version.number == 2)
+        )
+    [record] = taken["goals"][0]["removed_items"]
+
+    client = Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    page = client.get(f"/documents/{doc}").read().decode()
+    button = f'action="/documents/{doc}/put-back/{record["id"]}"'
+    assert button in page and 'name="base_version" value="2"' in page
+    path, shown = landed(
+        client.post(f"/documents/{doc}/put-back/{record['id']}", {"base_version": "2"}, page)
+    )
+    assert path == f"/documents/{doc}"
+    assert "Put back: step “Call the council”. Saved as version 3." in shown
+    assert 'id="taken-out"' not in shown and "taken-out" not in shown and button not in shown
+
+    with db.read() as s:
+        latest = s.scalars(
+            sa.select(Version).where(Version.document_id == doc).order_by(Version.number.desc())
+        ).first()
+    [step] = latest.content["goals"][0]["steps"]
+    alex = {"id": circle.client.id, "name": circle.client.display_name, "role": "client"}
+    assert latest.number == 3 and latest.author_id == circle.client.id
+    assert latest.change_note == "Put back the step “Call the council”"
+    assert (step["id"], step["text"], step["written_by"], step["changed_by"]) == (
+        record["id"], "Call the council", alex, alex,
+    )  # fmt: skip
+    assert "removed_items" not in latest.content["goals"][0]
+
+    # Pressed again from the page as it was: said, and nothing saved.
+    path, shown = landed(
+        client.post(f"/documents/{doc}/put-back/{record['id']}", {"base_version": "2"}, page)
+    )
+    assert path == f"/documents/{doc}" and "so nothing was put back" in shown
+    assert _count(db, Version.document_id == doc) == 3
 
 
 # --- a save after moving to another network ----------------------------------------------------
