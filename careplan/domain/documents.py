@@ -411,7 +411,7 @@ class DocumentKind:
             None,
         )
         if found is None:
-            raise CannotPutBack(NOT_TAKEN_OUT)
+            raise NotTakenOut(NOT_TAKEN_OUT)
         record, holder = found
         section, noun = record.get("section"), record.get("item")
         item = {**copy.deepcopy(record["words"]), "id": record_id}
@@ -437,7 +437,7 @@ class DocumentKind:
                 i for where, what, i in self.item_lists(raw) if (where, what) == (section, noun)
             ]
             if not lists:
-                raise CannotPutBack(NOT_TAKEN_OUT)
+                raise NotTakenOut(NOT_TAKEN_OUT)
             before = set(stood[0]) if stood else set()
             into = next((i for i in lists if any(x.get("id") in before for x in i)), lists[0])
         at = len(into)
@@ -524,6 +524,10 @@ class DocumentKind:
 
 class CannotPutBack(DomainError):
     """An item cannot be put back as asked (`DocumentKind.with_put_back`)."""
+
+
+class NotTakenOut(CannotPutBack):
+    """No item taken out is kept under that id: an address naming what is not there."""
 
 
 NOT_TAKEN_OUT = (

@@ -25,7 +25,12 @@ from ..domain.blocks import owner_words
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare, last_changed
 from ..domain.contingency import nights_text
-from ..domain.documents import NOT_TAKEN_OUT, CannotPutBack, strip_attribution, taken_out_words
+from ..domain.documents import (
+    CannotPutBack,
+    NotTakenOut,
+    strip_attribution,
+    taken_out_words,
+)
 from ..domain.errors import ContentInvalid
 from ..domain.form_places import is_writing, place
 from ..domain.kinds import KIND_LABELS, kind_for
@@ -994,7 +999,7 @@ def put_back(
             raise ReadOnly("You can read this document but not change it.")
         _require_base(doc, base_number)
         if base_number == 0:
-            raise Invalid(NOT_TAKEN_OUT)
+            raise NotFound()
         kind = kind_for(doc.kind, doc.template)
         earlier = (
             version_content(s, doc.id, number) or {} for number in range(base_number - 1, 0, -1)
@@ -1003,6 +1008,8 @@ def put_back(
             raw, record = kind.with_put_back(
                 version_content(s, doc.id, base_number) or {}, record_id, earlier
             )
+        except NotTakenOut as missing:  # a forged address, or one put back already
+            raise NotFound() from missing
         except CannotPutBack as refused:
             raise Invalid(str(refused)) from refused
     main, _, _ = taken_out_words(record)

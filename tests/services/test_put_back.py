@@ -74,8 +74,9 @@ def test_what_is_not_taken_out_is_refused_and_nothing_changes(db, circle):
     doc, record_id = _taken_out(db, circle)
     client = actor_for(circle.client)
     documents.put_back(db, client, doc, 2, record_id)
+    # An address naming what is not taken out (put back already, or never) is not found.
     for base, record in ((3, record_id), (3, "forged-id"), (2, "forged-id")):
-        with pytest.raises(Invalid, match="Nothing was changed"):
+        with pytest.raises(NotFound):
             documents.put_back(db, client, doc, base, record)
     with pytest.raises(Invalid):  # no such version
         documents.put_back(db, client, doc, 9, record_id)
