@@ -313,9 +313,10 @@ class Document(Strict):
             "(`writers_words`, `changers_words`). An item (a goal, step, person or decision) "
             "someone took out that another person wrote or last changed is kept in "
             "`removed_items`, on its goal for a step, else on the content: each with `id`, "
-            "`item`, `section`, `words` (a goal's `steps` too), `written_by`, `changed_by` "
-            "(if another), `removed_by`, and `tell`, whom it is kept for until they save that "
-            "section themselves or it is put back."
+            "`item`, `section`, `field` (the list it was in; a step's `goal` too), `words` (a "
+            "goal's `steps` too), `writers_words` (the writer's own, beside another's change), "
+            "`written_by`, `changed_by` (if another), `removed_by`, and `tell`, whom it is kept "
+            "for until they change that list themselves or it is put back."
         }
     )
     sections = fields.Function(

@@ -276,20 +276,42 @@ class DocumentKind:
         self, content: dict, person_id: int, called: Callable[[dict], str] | None = None
     ) -> list[tuple[str, list[str]]]:
         """The sections where someone else took out an item `person_id` wrote or last changed,
-        each with what was said of it ("Kim took out a step you wrote"), while it is kept
-        (`_removals`): what a signer should know before signing. `called` as
+        each with one line for each person who took some out, naming them once and the items
+        in the order the page shows them ("Kim took out a step and a goal you wrote"), while
+        they are kept (`_removals`): what a signer should know before signing. `called` as
         `changed_by_others`."""
-        said: dict[str, list[str]] = {}
-        for record in self._records(content):
+        said: dict[str, dict[str, list[tuple[str, str]]]] = {}  # section: name: items
+        for record in self._records_in_page_order(content):
             if not any(p.get("id") == person_id for p in record.get("tell", [])):
                 continue
             remover = record.get("removed_by") or {}
             name = called(remover) if called else remover.get("name", "")
-            line = f"{name} took out {_what_of_yours(record, person_id)}"
-            lines = said.setdefault(record.get("section", ""), [])
-            if line not in lines:
-                lines.append(line)
-        return [(title, said[key]) for key, title in self.sections() if key in said]
+            items = said.setdefault(record.get("section", ""), {}).setdefault(name, [])
+            if (item := _yours(record, person_id)) not in items:
+                items.append(item)
+        return [
+            (
+                title,
+                [f"{name} took out {_what_was_yours(items)}" for name, items in said[key].items()],
+            )
+            for key, title in self.sections()
+            if key in said
+        ]
+
+    def _records_in_page_order(self, content: dict) -> Iterator[dict]:
+        """Every record of a taken-out item kept in `content`, in the order a page shows them:
+        list by list, those kept on its goals (in their order) and then the list's own; last,
+        any kept before the list they were in was recorded."""
+        on_content = taken_out(content)
+        places = set()
+        for section, field, _, items in self._item_places(content):
+            places.add((section, field))
+            for item in items:
+                yield from taken_out(item)
+            yield from (
+                r for r in on_content if (r.get("section"), r.get("field")) == (section, field)
+            )
+        yield from (r for r in on_content if (r.get("section"), r.get("field")) not in places)
 
     def _records(self, content: dict) -> Iterator[dict]:
         """Every record of a taken-out item kept in `content`, on it and on its goals."""
@@ -303,9 +325,11 @@ class DocumentKind:
         """Keep a record (in `REMOVED`) of each item of `previous` that `content`, saved by
         `author`, no longer has, when someone other than `author` wrote or last changed it (a
         goal: or any of its steps): who wrote it, who took it out, its words as they stood
-        (a goal's with its steps'), its section, and whom to tell (`tell`). Records kept
-        before stay, but end when the item is back (the same id) or, for each person told,
-        once they save a change to that section themselves: they have had the last word."""
+        (a goal's with its steps'; the writer's own beside someone else's change), where it
+        was (its section, and the list it was in: `field`, and a step's `goal`), and whom to
+        tell (`tell`). Records kept before stay, but end when the item is back (the same id)
+        or, for each person told, once they save a change to the list it was in themselves
+        (`_list_of`): they have had the last word there."""
         if previous is None:
             return
         now: dict[str, tuple[str, str]] = {}  # id: (section, noun), of every item and step now
@@ -314,13 +338,15 @@ class DocumentKind:
             now[item["id"]] = (section, noun)
             if noun != "step" and isinstance(item.get("steps"), list):
                 goals[item["id"]] = item
-        # Putting an item back is not having the last word on the rest of its section: the
-        # sections changed are read without the items back (or someone putting back one of
-        # two would lose the other).
+        # Putting an item back is not having the last word on the rest of its list: the lists
+        # changed are read without the items back (or someone putting back one of two would
+        # lose the other).
         back = {r.get("id") for r in self._records(previous)} & set(now)
         compared = self._without(content, back) if back else content
-        changed = {
-            key
+        before, after = self._lists(previous), self._lists(compared)
+        changed = {key for key in {*before, *after} if before.get(key) != after.get(key)}
+        changed |= {
+            ("section", key)  # for records kept before the list was
             for key, _ in self.sections()
             if strip_attribution(self._part(previous, key))
             != strip_attribution(self._part(compared, key))
@@ -335,20 +361,26 @@ class DocumentKind:
                 return
             kept.setdefault(goal_id if goal_id in goals else None, []).append(record)
 
+        def told(record: dict, goal_id: str | None = None) -> dict | None:
+            return _still_told(record, author, changed, _list_of(record, goal_id, before))
+
         for record in taken_out(previous):
-            keep(_still_told(record, author, changed))
+            keep(told(record))
         for _, _, items in self.item_lists(previous):
             for item in items:
                 for record in taken_out(item):  # a goal taken out passes on what it kept
-                    keep(_still_told(record, author, changed), item.get("id"))
-        for section, noun, items in self.item_lists(previous):
+                    keep(told(record, item.get("id")), item.get("id"))
+        for section, field, noun, items in self._item_places(previous):
             for item in (i for i in items if isinstance(i, dict)):
                 steps = [s for s in item.get("steps") or [] if s.get("id") not in now]
                 if item.get("id") not in now:  # its steps went with it
-                    keep(_removal(section, noun, item, steps, author))
+                    keep(_removal((section, field), noun, item, steps, author))
                     continue
                 for step in steps:
-                    keep(_removal(section, "step", step, [], author), item["id"])
+                    record = _removal((section, field), "step", step, [], author)
+                    if record is not None:
+                        record["goal"] = item["id"]
+                    keep(record, item["id"])
         for goal_id, records in kept.items():
             (content if goal_id is None else goals[goal_id])[REMOVED] = records
 
@@ -480,6 +512,27 @@ class DocumentKind:
                     item["steps"] = [s for s in item["steps"] if s.get("id") not in ids]
         return content
 
+    def _item_places(self, content: dict) -> Iterator[tuple[str, str, str, list]]:
+        """`item_lists` with the key of each list in its section: an agreement's field
+        ("contacts"); a section that is a list itself (a care plan's goals) by its own key."""
+        for section, noun, items in self.item_lists(content):
+            part, field = self._part(content, section), section
+            if isinstance(part, dict):
+                field = next((k for k, v in part.items() if v is items), section)
+            yield section, field, noun, items
+
+    def _lists(self, content: dict) -> dict[tuple, list]:
+        """Each list an item can be taken out of, as its items read (not who wrote them, nor a
+        goal's steps, which are a list of their own): ("list", section, field) and ("steps",
+        goal id). What `_removals` compares to see who changed which list."""
+        out: dict[tuple, list] = {}
+        for section, field, _, items in self._item_places(content):
+            out[("list", section, field)] = _as_read(items)
+            for item in items:
+                if isinstance(item, dict) and isinstance(item.get("steps"), list):
+                    out[("steps", item.get("id"))] = _as_read(item["steps"])
+        return out
+
     def _part(self, content: dict, key: str) -> Any:
         value: Any = content
         for name in self.part_path(key):
@@ -571,10 +624,12 @@ def taken_out_words(record: dict) -> tuple[str, list[tuple[str, str, str]], list
     return str(words.get(main, "")), others, steps
 
 
-def _removal(section: str, noun: str, item: dict, steps: list[dict], author: Author) -> dict | None:
+def _removal(
+    where: tuple[str, str], noun: str, item: dict, steps: list[dict], author: Author
+) -> dict | None:
     """The record of `item` (with `steps`, a goal's steps that went with it) taken out by
-    `author`, or None when nobody else wrote or last changed any of it: your own is yours
-    to take out."""
+    `author` of the list `where` ((section, field)), or None when nobody else wrote or last
+    changed any of it: your own is yours to take out."""
     tell: list[dict] = []
     for node in (item, *steps):
         for name in ("written_by", "changed_by"):
@@ -587,11 +642,12 @@ def _removal(section: str, noun: str, item: dict, steps: list[dict], author: Aut
                 tell.append(dict(who))
     if not tell:
         return None
-    record: dict = {"id": item["id"], "item": noun, "section": section, "words": _words_of(item)}
+    section, field = where
+    record: dict = {"id": item["id"], "item": noun, "section": section, "field": field}
+    record.update(_kept_words(item))
     if steps:
         record["steps"] = [
-            {"id": s["id"], "words": _words_of(s), **_credit_of(s, written_by_too=True)}
-            for s in steps
+            {"id": s["id"], **_kept_words(s), **_credit_of(s, written_by_too=True)} for s in steps
         ]
     record["written_by"] = item.get("written_by")
     record.update(_credit_of(item))
@@ -622,26 +678,71 @@ def _as_it_was(entry: dict) -> dict:
     return node
 
 
-def _still_told(record: dict, author: Author, changed: set[str]) -> dict | None:
+def _kept_words(node: dict) -> dict:
+    """An item's words as they stood when it was taken out and, beside someone else's change
+    to them, its writer's own (`writers_words`), so neither is lost with the item."""
+    kept = {"words": _words_of(node)}
+    if isinstance(node.get("writers_words"), dict):
+        kept["writers_words"] = node["writers_words"]
+    return kept
+
+
+def _as_read(items: list) -> list:
+    return [strip_attribution(own_fields(i)) for i in items if isinstance(i, dict)]
+
+
+def _list_of(record: dict, goal_id: str | None, lists: dict[tuple, list]) -> tuple:
+    """The list `record`'s item was taken out of, as `DocumentKind._lists` names it: a step's
+    goal's steps (the goal's own list once the goal is gone too), another item's field; a
+    record kept before fields were, its section."""
+    goal = record.get("goal") or goal_id
+    if record.get("item") == "step" and ("steps", goal) in lists:
+        return ("steps", goal)
+    if "field" in record:
+        return ("list", record.get("section"), record["field"])
+    return ("section", record.get("section"))
+
+
+def _still_told(record: dict, author: Author, changed: set, where: tuple) -> dict | None:
     """`record` as a save by `author` leaves it: no longer told to `author` once they change
-    its section themselves; None when nobody is left to tell."""
+    the list it was in (`where`, see `_list_of`) themselves; None when nobody is left to
+    tell."""
     tell = [p for p in record.get("tell", []) if isinstance(p, dict)]
-    if record.get("section") in changed:
+    if where in changed:
         tell = [p for p in tell if p.get("id") != author.id]
     return {**record, "tell": tell} if tell else None
 
 
 # What one item is called where it is said who took it out (`taken_out_from`).
-_YOURS = {"person": "someone you listed", "decision": "a decision you wrote"}
+_YOURS = {"person": ("someone", "you listed"), "decision": ("a decision", "you wrote")}
 
 
 def _what_of_yours(record: dict, person_id: int) -> str:
+    return " ".join(_yours(record, person_id))
+
+
+def _yours(record: dict, person_id: int) -> tuple[str, str]:
+    """(what the item is, whose it is) to `person_id`: ("a step", "you wrote")."""
     noun = record.get("item", "")
+    a = "someone" if noun == "person" else f"a {noun}"
     if (record.get("written_by") or {}).get("id") == person_id:
-        return _YOURS.get(noun, f"a {noun} you wrote")
+        return _YOURS.get(noun, (a, "you wrote"))
     if (record.get("changed_by") or {}).get("id") == person_id:
-        return f"a {noun} you changed" if noun != "person" else "someone you changed"
-    return f"a {noun} with a step you wrote or changed"
+        return (a, "you changed")
+    return (a, "with a step you wrote or changed")
+
+
+def _what_was_yours(items: list[tuple[str, str]]) -> str:
+    """Items said together by whose they are, in order: "a step and a goal you wrote and
+    someone you listed"."""
+    whose: dict[str, list[str]] = {}
+    for what, of in items:
+        whose.setdefault(of, []).append(what)
+    return _and([f"{_and(whats)} {of}" for of, whats in whose.items()])
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _words_of(node: dict) -> dict:

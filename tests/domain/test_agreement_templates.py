@@ -196,7 +196,7 @@ def test_the_terms_and_their_refusal_call_it_a_short_stay_as_the_pages_do():
 
 def test_a_contact_and_a_decision_someone_else_takes_out_are_kept_for_their_writer():
     """Alex listed their sister and handed over a decision; Kim takes both out. Each is kept,
-    in its section, and Alex is told before signing until they save that section again."""
+    in its section, and Alex is told before signing until they change those lists again."""
     agreement, client, worker = kind(), Author(1, "Alex", "client"), Author(2, "Kim", "key_worker")
     raw = {
         "sections": {
@@ -219,20 +219,72 @@ def test_a_contact_and_a_decision_someone_else_takes_out_are_kept_for_their_writ
     ] == [("decision", "contingencies", "My money"), ("person", "contingencies", "My sister")]
     assert all(r["written_by"] == client.as_dict() for r in records)
     assert agreement.taken_out_from(second, client.id) == [
-        (
-            "When I am not well",
-            ["Kim took out a decision you wrote", "Kim took out someone you listed"],
-        )
+        ("When I am not well", ["Kim took out a decision you wrote and someone you listed"])
     ]
     assert agreement.taken_out_from(second, worker.id) == []
 
-    # Alex changes another section: still told. Alex changes this one: no longer.
+    # Alex changes another section: still told. Alex changes each list: no longer.
     raw = copy.deepcopy(second)
     raw["sections"]["boundaries"]["worker_hours"] = {"text": "Mon-Fri 9-5"}
     third = agreement.attribute(second, agreement.validate(raw), client)
     assert third["removed_items"] == records
     raw = copy.deepcopy(third)
-    raw["sections"]["contingencies"]["warning_signs"] = {"text": "I stop sleeping"}
+    raw["sections"]["contingencies"]["contacts"] = [{"name": "My brother"}]
+    raw["sections"]["contingencies"]["handed_over"] = [
+        {"decision": "My post", "to_whom": "My brother", "until": "2027-06-01"}
+    ]
     fourth = agreement.attribute(third, agreement.validate(raw), client)
     assert "removed_items" not in fourth
     assert agreement.taken_out_from(fourth, client.id) == []
+
+
+def test_a_taken_out_item_records_its_field_and_ends_only_when_that_list_is_changed():
+    """Kim takes out Alex's crisis contact. The record says which list it was in; Alex
+    handing over another decision in the same section leaves it be; Alex changing the
+    contacts ends it, as they have had the last word there."""
+    agreement, client, worker = kind(), Author(1, "Alex", "client"), Author(2, "Kim", "key_worker")
+    raw = {"sections": {"contingencies": {"contacts": [{"name": "My sister"}]}}}
+    first = agreement.attribute(None, agreement.validate(raw), client)
+    raw = copy.deepcopy(first)
+    raw["sections"]["contingencies"]["contacts"] = []
+    second = agreement.attribute(first, agreement.validate(raw), worker)
+    [record] = second["removed_items"]
+    assert (record["section"], record["field"]) == ("contingencies", "contacts")
+
+    raw = copy.deepcopy(second)
+    raw["sections"]["contingencies"]["handed_over"] = [
+        {"decision": "My money", "to_whom": "My sister", "until": "2027-06-01"}
+    ]
+    raw["sections"]["contingencies"]["warning_signs"] = {"text": "I stop sleeping"}
+    third = agreement.attribute(second, agreement.validate(raw), client)
+    assert third["removed_items"] == [record]
+    assert agreement.taken_out_from(third, client.id) == [
+        ("When I am not well", ["Kim took out someone you listed"])
+    ]
+
+    raw = copy.deepcopy(third)
+    raw["sections"]["contingencies"]["contacts"] = [{"name": "My brother"}]
+    fourth = agreement.attribute(third, agreement.validate(raw), client)
+    assert "removed_items" not in fourth
+
+
+def test_a_taken_out_item_keeps_its_writers_own_words_beside_the_change():
+    """Alex wrote a number, Kim changed it and then took the contact out: the record keeps
+    Kim's number as it stood and Alex's own beside it."""
+    agreement, client, worker = kind(), Author(1, "Alex", "client"), Author(2, "Kim", "key_worker")
+    raw = {
+        "sections": {
+            "contingencies": {"contacts": [{"name": "My sister", "how_to_contact": "07700 900789"}]}
+        }
+    }
+    first = agreement.attribute(None, agreement.validate(raw), client)
+    raw = copy.deepcopy(first)
+    raw["sections"]["contingencies"]["contacts"][0]["how_to_contact"] = "07700 900000 (office)"
+    second = agreement.attribute(first, agreement.validate(raw), worker)
+    raw = copy.deepcopy(second)
+    raw["sections"]["contingencies"]["contacts"] = []
+    third = agreement.attribute(second, agreement.validate(raw), worker)
+    [record] = third["removed_items"]
+    assert record["words"]["how_to_contact"] == "07700 900000 (office)"
+    assert record["writers_words"]["how_to_contact"] == "07700 900789"
+    assert record["written_by"] == client.as_dict() and record["changed_by"] == worker.as_dict()

@@ -422,6 +422,7 @@ def test_a_step_someone_else_takes_out_is_kept_for_its_writer_until_they_have_th
             "id": step_id,
             "item": "step",
             "section": "goals",
+            "field": "goals",
             "words": {
                 "text": "Ring council",
                 "owner": {"kind": "client", "name": ""},
@@ -431,6 +432,7 @@ def test_a_step_someone_else_takes_out_is_kept_for_its_writer_until_they_have_th
             "written_by": ALEX_IS,
             "removed_by": WORKER.as_dict(),
             "tell": [ALEX_IS],
+            "goal": goal_id,
         }
     ]
     assert "removed_items" not in second  # a step is kept with its goal
@@ -454,9 +456,13 @@ def test_a_step_someone_else_takes_out_is_kept_for_its_writer_until_they_have_th
     again = CARE_PLAN.attribute(fourth, CARE_PLAN.validate(copy.deepcopy(fourth), make_id), CLIENT)
     assert content_hash(again) == content_hash(fourth)
 
-    # Alex saves the goals themselves: they have seen what was taken out, and had the last word.
+    # Alex saves each goal's steps themselves: they have seen what was taken out of them, and
+    # had the last word there.
     raw = copy.deepcopy(fourth)
-    raw["goals"][0]["title"] = "Move somewhere dry"
+    for goal in raw["goals"]:
+        goal["steps"].append(
+            {"text": "Ask for help", "owner": {"kind": "client"}, "due": "2027-02-01"}
+        )
     fifth = CARE_PLAN.attribute(fourth, CARE_PLAN.validate(raw, make_id), CLIENT)
     assert "removed_items" not in fifth["goals"][0] and "removed_items" not in fifth["goals"][1]
     assert CARE_PLAN.taken_out_from(fifth, CLIENT.id) == []
@@ -530,4 +536,40 @@ def test_a_goal_taken_out_after_one_of_its_steps_keeps_both():
     ]
     assert [s["words"]["text"] for s in third["removed_items"][1]["steps"]] == [
         "Call the housing officer"
+    ]
+
+
+def test_a_step_taken_out_stays_told_until_its_own_goals_steps_are_changed():
+    """Kim takes out Alex's step from "Move"; Alex changing the other goal's steps, or this
+    goal's title, leaves it be; Alex changing this goal's steps ends it."""
+    make_id = ids()
+    first = _plan_with_steps(CLIENT, make_id)
+    second = CARE_PLAN.attribute(
+        first, CARE_PLAN.validate(_without_step(first, "Ring council"), make_id), WORKER
+    )
+    raw = copy.deepcopy(second)
+    raw["goals"][0]["title"] = "Move somewhere dry"
+    raw["goals"][1]["steps"][0]["text"] = "Walk every day"
+    third = CARE_PLAN.attribute(second, CARE_PLAN.validate(raw, make_id), CLIENT)
+    assert third["goals"][0]["removed_items"] == second["goals"][0]["removed_items"]
+    assert CARE_PLAN.taken_out_from(third, CLIENT.id) == [
+        ("Goals and steps", ["Kim took out a step you wrote"])
+    ]
+    raw = copy.deepcopy(third)
+    raw["goals"][0]["steps"][0]["text"] = "Call the housing officer today"
+    fourth = CARE_PLAN.attribute(third, CARE_PLAN.validate(raw, make_id), CLIENT)
+    assert "removed_items" not in fourth["goals"][0]
+
+
+def test_the_sign_form_names_who_took_out_once_in_the_pages_order():
+    """Kim takes out one of Alex's steps of "Sleep better", then Alex's goal "Move": the page
+    shows the step inside its goal before the goals taken out, and so does the sign form,
+    naming Kim once."""
+    make_id = ids()
+    first = _plan_with_steps(CLIENT, make_id)
+    raw = _without_step(first, "Walk")
+    raw["goals"].pop(0)
+    second = CARE_PLAN.attribute(first, CARE_PLAN.validate(raw, make_id), WORKER)
+    assert CARE_PLAN.taken_out_from(second, CLIENT.id) == [
+        ("Goals and steps", ["Kim took out a step and a goal you wrote"])
     ]

@@ -178,10 +178,11 @@ def test_a_step_the_worker_takes_out_is_listed_to_its_writer_and_shown_on_the_pa
         seen,
     ), seen
 
-    # The client writes their goals again: they have had the last word, nothing is listed.
+    # The client writes that goal's steps again: they have had the last word, nothing is listed.
     actor = actor_for(circle.client)
     latest = documents.open_document(db, actor, doc)
-    goals = [{**latest.content["goals"][0], "title": "Find a flat near my sister"}]
+    step = {"text": "Ask the council", "owner": {"kind": "client"}, "due": "2027-02-01"}
+    goals = [{**latest.content["goals"][0], "steps": [step]}]
     documents.save_version(db, actor, doc, latest.head_number, {**latest.content, "goals": goals})
     seen = _text(_page(client.get(f"/documents/{doc}")))
     assert "took out" not in seen and "Taken out by" not in seen
