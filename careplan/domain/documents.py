@@ -608,7 +608,8 @@ _MAIN_WORDS = {"goal": "title", "step": "text", "person": "name", "decision": "d
 def taken_out_words(record: dict) -> tuple[str, list[tuple[str, str, str]], list[dict]]:
     """What a page says of a taken-out item: its main words (a step's text, a person's
     name...), (key, answer, words) for each other answer someone wrote (not choices from a
-    list; a date in words), and the steps that went with a goal (each as {"words", "written_by"})."""
+    list; a date in words), and the steps that went with a goal (each as {"words",
+    "written_by", "due": its date in words, "earlier": as `taken_out_earlier`})."""
     words = record.get("words") if isinstance(record.get("words"), dict) else {}
     main = _MAIN_WORDS.get(record.get("item", ""), "")
     others = [
@@ -617,11 +618,28 @@ def taken_out_words(record: dict) -> tuple[str, list[tuple[str, str, str]], list
         if key != main and key not in _CHOICES and isinstance(value, str) and not is_blank(value)
     ]
     steps = [
-        {"words": str(s["words"].get("text", "")), "written_by": s.get("written_by") or {}}
+        {
+            "words": str(s["words"].get("text", "")),
+            "written_by": s.get("written_by") or {},
+            "due": _in_words("due", s["words"]["due"])
+            if isinstance(s["words"].get("due"), str) and not is_blank(s["words"]["due"])
+            else "",
+            "earlier": taken_out_earlier(s),
+        }
         for s in record.get("steps") or []
         if isinstance(s, dict) and isinstance(s.get("words"), dict)
     ]
     return str(words.get(main, "")), others, steps
+
+
+def taken_out_earlier(record: dict) -> list[tuple[str, str, str]]:
+    """(key, answer, words) for each answer of a taken-out item (or a step that went with a
+    goal) whose writer had written otherwise before someone else changed it, as they had it
+    (as `earlier_answers`)."""
+    kept, words = record.get("writers_words"), record.get("words")
+    if not isinstance(kept, dict) or not isinstance(words, dict):
+        return []
+    return _differing(kept, words)
 
 
 def _removal(

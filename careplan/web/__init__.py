@@ -17,6 +17,7 @@ from ..domain.documents import (
     has_writing,
     replaced_answers,
     taken_out,
+    taken_out_earlier,
     taken_out_words,
 )
 from ..domain.errors import ContentInvalid
@@ -105,11 +106,16 @@ def register(app: Flask) -> None:
         if id and isinstance(items, list)
         else {}
     )
-    # `{% for r in content|taken_out("goals") %}`: items taken out of a section, or of a goal.
-    app.jinja_env.filters["taken_out"] = lambda v, section=None: [
-        r for r in taken_out(v) if section is None or r.get("section") == section
+    # `{% for r in content|taken_out("goals") %}`: items taken out of a section, or of a goal;
+    # with a field, of that list of the section ("" for those kept before fields were).
+    app.jinja_env.filters["taken_out"] = lambda v, section=None, field=None: [
+        r
+        for r in taken_out(v)
+        if (section is None or r.get("section") == section)
+        and (field is None or (r.get("field") or "") == field)
     ]
     app.jinja_env.filters["taken_out_words"] = taken_out_words
+    app.jinja_env.filters["taken_out_earlier"] = taken_out_earlier
     app.jinja_env.filters["as_list"] = lambda v: (
         [i if isinstance(i, dict) else {} for i in v] if isinstance(v, list) else []
     )
