@@ -28,6 +28,7 @@ from ..domain.contingency import nights_text
 from ..domain.documents import (
     CannotPutBack,
     NotTakenOut,
+    has_writing,
     strip_attribution,
     taken_out_words,
 )
@@ -149,6 +150,26 @@ class DocumentPage:
         as `words_changed_by_others` names them."""
         kind = kind_for(self.kind, self.template)
         return kind.taken_out_from(self.content, person_id, self._called)
+
+    def others_wrote(self, person_id: int, part: str = "") -> bool:
+        """Whether the version on screen (with `part`, that part of it) holds words someone
+        other than this person wrote: their edit form says once what changing them does."""
+        kind = kind_for(self.kind, self.template)
+        content = self.content or {}
+        if part:
+            path, value = kind.part_path(part), content
+            for name in path:
+                value = value.get(name) if isinstance(value, dict) else None
+            if value is None:
+                return False
+            for name in reversed(path):
+                value = {name: value}
+            content = value
+        return any(
+            (node.get("written_by") or {}).get("id") not in (None, person_id) and has_writing(node)
+            for _, node in kind.attributable(content)
+            if isinstance(node, dict)
+        )
 
     def _called(self, who: dict) -> str:
         if who.get("id") == self.client_id and self.client_called:

@@ -1,6 +1,8 @@
 """On the edit form, beside every part someone can write (What matters, a goal, a step, an
 agreement's list items, as beside "My life, in my own words"), the reader is told when their
-words were changed and what they had written, once, and what changing it again does."""
+words were changed and what they had written, or whose words they are, in a note of its own
+beside the box whose answer changed; what changing someone else's words does is said once, at
+the top of the form."""
 
 from __future__ import annotations
 
@@ -39,18 +41,34 @@ def _plan_changes(what_matters: str, title: str, step: str, due: str = "2027-01-
 
 
 def _hints(app, user, doc: int) -> dict[str, str]:
-    """The hint beside each box of `user`'s edit form, by the box's name, as read out: each
-    box must name its hint (aria-describedby), and no box has two."""
+    """The note for the reader beside each box of `user`'s edit form, by the box's name, as
+    read out: a note of its own, not the question's hint, that each box names
+    (aria-describedby); no box has two."""
     page = _page(_browser(app, user).get(f"/documents/{doc}/edit"))
     hints = {}
-    for found in re.finditer(r'<p class="hint" id="([^"]+)-hint">(.*?)</p>', page.html, re.S):
+    for found in re.finditer(
+        r'<p class="notice note" id="([^"]+)-note">(.*?)</p>', page.html, re.S
+    ):
         name, words = found.group(1), found.group(2)
         hints[name] = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", words)).split())
     for name in hints:
         _, attrs = page.by_id[name]
-        assert f"{name}-hint" in attrs.get("aria-describedby", "").split(), name
-    assert len(re.findall(r'id="([^"]+-hint)"', page.html)) == len(hints)
+        assert f"{name}-note" in attrs.get("aria-describedby", "").split(), name
+    assert len(re.findall(r'id="([^"]+-note)"', page.html)) == len(hints)
     return hints
+
+
+_ONCE = (
+    "Parts someone else wrote say whose they are. If you change them, they are shown what you "
+    "changed before they sign."
+)
+
+
+def _said_once(app, user, doc: int) -> int:
+    """How often `user`'s edit form says what changing someone else's words does."""
+    page = _page(_browser(app, user).get(f"/documents/{doc}/edit"))
+    said = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.html)).split())
+    return said.count("shown what you changed")
 
 
 def _in_words(app, iso: str) -> str:
@@ -72,19 +90,19 @@ def test_a_writer_is_told_beside_what_matters_a_goal_and_a_step_what_they_had_wr
         f"{changed} “Call the council”; by when: {_in_words(app, '2027-01-15')}"
     )
 
-    # The worker, who did not write them, is told whose words they are, by the client's name.
+    # The worker, who did not write them, is told whose words they are, by the client's name,
+    # and once, at the top of the form, what changing them does.
     client = circle.client.display_name
-    wrote = f"{client} wrote this. If you change it, they are shown what you changed before "
-    wrote += "they sign."
     hints = _hints(app, circle.key_worker, doc)
     for name in ("what_matters-text", "goals-0-title", "goals-0-steps-0-text"):
-        assert hints[name] == wrote, name
+        assert hints[name] == f"{client} wrote this.", name
+    assert _said_once(app, circle.key_worker, doc) == 1
 
 
 def test_a_change_saved_over_is_told_to_its_changer_once_with_what_changing_it_again_does(app, db):
     """Kim wrote it, the client changed it, Kim saved over the client's change: the client is
-    told their words were changed first, then once what changing it again does; not also that
-    Kim wrote it, as if that were another matter."""
+    told their words were changed, and once, at the top of the form, what changing them again
+    does; not also that Kim wrote it, as if that were another matter."""
     circle = Circle()
     with db.write() as s:
         s.get(User, circle.client.id).preferred_name = "Al"
@@ -92,35 +110,33 @@ def test_a_change_saved_over_is_told_to_its_changer_once_with_what_changing_it_a
     _save(db, circle.client, doc, _plan_changes("My kids.", "A flat of my own", "Ask"))
     _save(db, circle.key_worker, doc, _plan_changes("Family.", "Housing", "Phone", "2027-02-01"))
     kim = circle.key_worker.display_name
-    again = f"If you change it again, {kim} is shown what you changed before they sign."
 
     hints = _hints(app, circle.client, doc)
-    assert hints["domains-housing-own_words"].endswith(
-        f"{kim} changed what you wrote here. You had written: “A flat of my own, for now.” {again}"
+    assert hints["domains-housing-own_words"] == (
+        f"{kim} changed what you wrote here. You had written: “A flat of my own, for now.”"
     )
     assert hints["what_matters-text"] == (
-        f"{kim} changed what you wrote here. You had written: “My kids.” {again}"
+        f"{kim} changed what you wrote here. You had written: “My kids.”"
     )
     assert hints["goals-0-title"] == (
-        f"{kim} changed what you wrote here. You had written: What to achieve: "
-        f"“A flat of my own”. {again}"
+        f"{kim} changed what you wrote here. You had written: What to achieve: “A flat of my own”"
     )
     assert hints["goals-0-steps-0-text"] == (
-        f"{kim} changed what you wrote here. You had written: “Ask”. {again}"
+        f"{kim} changed what you wrote here. You had written: “Ask”"
     )
+    assert _said_once(app, circle.client, doc) == 1
 
     # The other way round: the client wrote it, the worker's change the client saved over.
     theirs = make_plan(circle.client)
     _save(db, circle.key_worker, theirs, _plan_changes("Work.", "Move", "Ring", "2027-03-01"))
     _save(db, circle.client, theirs, _plan_changes("Being heard.", "Near my sister", "Call"))
     hints = _hints(app, circle.key_worker, theirs)
-    again = "If you change it again, Al is shown what you changed before they sign."
     assert hints["goals-0-title"] == (
-        f"Al changed what you wrote here. You had written: What to achieve: “Move”. {again}"
+        "Al changed what you wrote here. You had written: What to achieve: “Move”"
     )
     assert hints["goals-0-steps-0-text"] == (
         "Al changed what you wrote here. You had written: “Ring”; "
-        f"by when: {_in_words(app, '2027-03-01')}. {again}"
+        f"by when: {_in_words(app, '2027-03-01')}"
     )
 
 
@@ -139,13 +155,16 @@ def test_an_agreements_list_items_carry_the_same_note(app, db):
     _save(db, circle.key_worker, doc, worker_changes)
     kim = circle.key_worker.display_name
     hints = _hints(app, circle.client, doc)
-    assert hints["sections-contingencies-contacts-0-name"] == (
+    # Beside the box whose answer was changed, not the item's first.
+    assert hints["sections-contingencies-contacts-0-how_to_contact"] == (
         f"{kim} changed what you wrote here. You had written: How to contact them: “07700 900000”"
     )
-    assert hints["sections-contingencies-handed_over-0-decision"] == (
+    assert hints["sections-contingencies-handed_over-0-until"] == (
         f"{kim} changed what you wrote here. You had written: "
         f"Until when: {_in_words(app, '2027-06-30')}"
     )
+    assert "sections-contingencies-contacts-0-name" not in hints
+    assert "sections-contingencies-handed_over-0-decision" not in hints
 
     # The client puts their number back: the worker's is saved over, and they are told.
     def client_changes(content: dict) -> None:
@@ -154,10 +173,9 @@ def test_an_agreements_list_items_carry_the_same_note(app, db):
     _save(db, circle.client, doc, client_changes)
     client = circle.client.display_name
     hints = _hints(app, circle.key_worker, doc)
-    assert hints["sections-contingencies-contacts-0-name"] == (
+    assert hints["sections-contingencies-contacts-0-how_to_contact"] == (
         f"{client} changed what you wrote here. You had written: How to contact them: "
-        f"“07700 900111”. If you change it again, {client} is shown what you changed before "
-        "they sign."
+        "“07700 900111”"
     )
 
 
@@ -173,3 +191,44 @@ def test_the_document_page_gives_a_date_someone_had_written_in_words(app, db):
         seen = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
         assert f"By when: {on_the_day}" in seen, seen
         assert "2027-03-01" not in seen
+
+
+def test_a_note_is_its_own_element_beside_the_box_changed_and_the_rule_is_said_once(app, db):
+    """The client's plan, with their words in Housing and What matters, a goal and a step,
+    and a contact whose number the worker changed: the client's note is beside the number,
+    the question's hint stays the question's; the worker's long form says once what
+    changing the client's words does."""
+    circle = Circle()
+    doc = make_plan(circle.client)
+    _save(db, circle.key_worker, doc, _plan_changes("Work.", "Move", "Ring", "2027-03-01"))
+    page = _page(_browser(app, circle.client).get(f"/documents/{doc}/edit"))
+    hint = re.search(r'id="domains-housing-own_words-hint">([^<]*)<', page.html)
+    assert hint and "changed what you wrote" not in hint.group(1)
+    _, attrs = page.by_id["domains-housing-own_words"]
+    described = attrs.get("aria-describedby", "").split()
+    assert described[:2] == ["domains-housing-own_words-hint", "domains-housing-own_words-note"]
+
+    theirs = make_plan(circle.client)  # each part is the client's
+    worker = _page(_browser(app, circle.key_worker).get(f"/documents/{theirs}/edit"))
+    said = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", worker.html)).split())
+    assert said.count(_ONCE) == 1 and said.count("shown what you changed") == 1
+    assert said.count(f"{circle.client.display_name} wrote this.") >= 4
+    mine = make_plan(circle.key_worker, circle.client)  # the worker's own words: nothing to say
+    worker = _page(_browser(app, circle.key_worker).get(f"/documents/{mine}/edit"))
+    assert "shown what you changed" not in worker.html
+
+    sister = {"name": "My sister", "how_to_contact": "07700 900789"}
+    agreement = make_agreement(
+        circle.client, circle.client, {"contingencies": {"contacts": [sister]}}
+    )
+
+    def changes_the_number(content: dict) -> None:
+        content["sections"]["contingencies"]["contacts"][0]["how_to_contact"] = "07700 900000"
+
+    _save(db, circle.key_worker, agreement, changes_the_number)
+    page = _page(_browser(app, circle.client).get(f"/documents/{agreement}/edit"))
+    note = re.search(
+        r'id="sections-contingencies-contacts-0-how_to_contact-note">([^<]*)<', page.html
+    )
+    assert note and "You had written: How to contact them:" in html.unescape(note.group(1))
+    assert 'id="sections-contingencies-contacts-0-name-note"' not in page.html

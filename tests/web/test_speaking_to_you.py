@@ -169,12 +169,12 @@ def test_the_edit_page_says_whose_words_a_box_holds_when_they_are_someone_elses(
     doc = make_plan(circle.client, circle.client)  # the client wrote their own words
     worker = _page(_browser(app, circle.key_worker).get(f"/documents/{doc}/edit?part=domains"))
     hints = re.findall(
-        r'<p class="hint" id="domains-housing-own_words-hint">([^<]*)</p>', worker.html
+        r'<p class="notice note" id="domains-housing-own_words-note">([^<]*)</p>', worker.html
     )
     called = documents.open_document(db, actor_for(circle.key_worker), doc).client_called
-    assert hints and hints[0].endswith(
-        f"{called} wrote this. If you change it, they are shown what you changed before they sign."
-    )
+    assert hints == [f"{called} wrote this."]
+    said = "If you change them, they are shown what you changed before they sign."
+    assert worker.html.count(said) == 1
     # A box nobody has written in yet has only its prompt.
     empty = re.findall(r'id="domains-money-own_words-hint">([^<]*)<', worker.html)
     assert empty and "wrote this" not in empty[0]
@@ -186,11 +186,9 @@ def test_the_edit_page_says_whose_words_a_box_holds_when_they_are_someone_elses(
     agreement = make_agreement(circle.client, circle.client)
     page = _browser(app, circle.key_worker).get(f"/documents/{agreement}/edit?part=contingencies")
     hint = re.search(
-        r'id="sections-contingencies-warning_signs-text-hint">([^<]*)<', _page(page).html
+        r'id="sections-contingencies-warning_signs-text-note">([^<]*)<', _page(page).html
     )
-    assert hint and hint.group(1).endswith(
-        f"{called} wrote this. If you change it, they are shown what you changed before they sign."
-    )
+    assert hint and hint.group(1) == f"{called} wrote this."
 
 
 def test_a_step_still_to_do_whose_date_has_passed_says_so(app, db, circle):
