@@ -735,10 +735,6 @@ def _still_told(record: dict, author: Author, changed: set, where: tuple) -> dic
 _YOURS = {"person": ("someone", "you listed"), "decision": ("a decision", "you wrote")}
 
 
-def _what_of_yours(record: dict, person_id: int) -> str:
-    return " ".join(_yours(record, person_id))
-
-
 def _yours(record: dict, person_id: int) -> tuple[str, str]:
     """(what the item is, whose it is) to `person_id`: ("a step", "you wrote")."""
     noun = record.get("item", "")
