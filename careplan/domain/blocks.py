@@ -9,7 +9,8 @@ from datetime import date
 from marshmallow import RAISE, Schema, fields, post_load, pre_load, validate, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
-from .documents import Field, is_blank
+from .attribution import is_blank
+from .documents import Field
 from .nested import SEP
 from .writing_direction import plain_writing
 

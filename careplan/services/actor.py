@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.documents import Author
+from ..domain.attribution import Author
 from ..domain.roles import Role, own_records_of
 
 

@@ -21,17 +21,11 @@ from ..domain.access import Access, unsaved_to_offer
 from ..domain.account_rules import called, introduce
 from ..domain.agreement import EmptyPart, blank_on_purpose, empty_key_parts
 from ..domain.attention import DocumentFacts, card_state
+from ..domain.attribution import has_writing, strip_attribution
 from ..domain.blocks import owner_words
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare, last_changed
 from ..domain.contingency import nights_text
-from ..domain.documents import (
-    CannotPutBack,
-    NotTakenOut,
-    has_writing,
-    strip_attribution,
-    taken_out_words,
-)
 from ..domain.errors import ContentInvalid
 from ..domain.form_places import is_writing, place
 from ..domain.kinds import KIND_LABELS, kind_for
@@ -42,6 +36,7 @@ from ..domain.nested import leaf_texts
 from ..domain.paging import last_page, nearest_page
 from ..domain.roles import Role
 from ..domain.signoff import State
+from ..domain.taken_out import CannotPutBack, NotTakenOut, taken_out_words
 from ..domain.wording import Named, person, unwell_plan
 from ..domain.writing_direction import plain_writing
 from . import attention, audit, drafts, handovers, leaving

@@ -11,17 +11,11 @@ from flask_wtf.csrf import CSRFError
 from .. import api
 from ..api import errors as api_errors
 from ..domain import idle_sessions
+from ..domain.attribution import earlier_answers, has_writing, replaced_answers
 from ..domain.blocks import date_passed
-from ..domain.documents import (
-    earlier_answers,
-    has_writing,
-    replaced_answers,
-    taken_out,
-    taken_out_earlier,
-    taken_out_words,
-)
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today, show
+from ..domain.taken_out import taken_out, taken_out_earlier, taken_out_words
 from ..extensions import get_db, get_time_zone, login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
 from ..services.throttle import TooManyAttempts
@@ -91,7 +85,7 @@ def register(app: Flask) -> None:
     app.jinja_env.tests["date_passed"] = lambda step: date_passed(step, service_today())
     app.jinja_env.filters["as_mapping"] = lambda v: v if isinstance(v, dict) else {}
     # (key, answer, words) a person had written there before someone else's change (see
-    # domain.documents): the key tells a date, shown in words.
+    # domain.attribution): the key tells a date, shown in words.
     app.jinja_env.filters["earlier_answers"] = lambda v: (
         earlier_answers(v) if isinstance(v, dict) else []
     )

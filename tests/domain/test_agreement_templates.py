@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from careplan.domain.agreement import AgreementKind, TemplateInvalid, parse_template
-from careplan.domain.documents import Author, replaced_words
+from careplan.domain.attribution import Author, replaced_words
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.kinds import kind_for
 

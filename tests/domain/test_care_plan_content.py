@@ -3,12 +3,13 @@ from datetime import date
 
 import pytest
 
+from careplan.domain.attribution import Author, earlier_words, replaced_words
 from careplan.domain.blocks import GOAL_WITHOUT_TITLE, STEP_WITHOUT_WORDS, date_passed
 from careplan.domain.canonical import canonical_bytes, content_hash
 from careplan.domain.care_plan import CARE_PLAN, DOMAIN_KEYS
-from careplan.domain.documents import Author, earlier_words, replaced_words, taken_out
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.nested import unflatten
+from careplan.domain.taken_out import taken_out
 
 CLIENT = Author(1, "Alex", "client")
 WORKER = Author(2, "Kim", "key_worker")

@@ -9,8 +9,8 @@ import pytest
 
 from careplan.domain import fhir
 from careplan.domain.agreement import AgreementKind, parse_template
+from careplan.domain.attribution import Author
 from careplan.domain.care_plan import CARE_PLAN
-from careplan.domain.documents import Author
 from tests.portability import assert_valid_r4, resources
 
 BASE = "https://care.example.org"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from careplan.domain.agreement import AgreementKind, parse_template
+from careplan.domain.attribution import Author, strip_attribution
 from careplan.domain.care_plan import CARE_PLAN
-from careplan.domain.documents import Author, strip_attribution
 from careplan.domain.errors import ContentInvalid
 from tests.domain.test_agreement_templates import load
 

@@ -8,8 +8,9 @@ import tomllib
 import pytest
 
 from careplan.domain.agreement import AgreementKind, parse_template
+from careplan.domain.attribution import Author
 from careplan.domain.care_plan import CARE_PLAN
-from careplan.domain.documents import Author, CannotPutBack
+from careplan.domain.taken_out import CannotPutBack
 from careplan.paths import PROJECT_ROOT
 
 CLIENT = Author(1, "Alex", "client")
