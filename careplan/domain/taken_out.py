@@ -124,6 +124,8 @@ class TakenOutItems:
         for _, _, items in self.item_lists(previous):
             for item in items:
                 for record in taken_out(item):  # a goal taken out passes on what it kept
+                    if item.get("id") not in goals:  # said with the goal it was in
+                        record = {**record, "goal_title": str(item.get("title") or "")}
                     keep(told(record, item.get("id")), item.get("id"))
         for section, field, noun, items in self._item_places(previous):
             for item in (i for i in items if isinstance(i, dict)):
@@ -217,7 +219,7 @@ class TakenOutItems:
                 None,
             )  # fmt: skip
             if goal is None:
-                raise CannotPutBack(GOAL_NOT_THERE)
+                raise CannotPutBack(goal_not_there(record.get("goal_title", "")))
             into = goal.setdefault("steps", [])
         else:
             lists = [
@@ -303,10 +305,10 @@ NOT_TAKEN_OUT = (
 )
 
 
-GOAL_NOT_THERE = (
-    "The goal this step was in is not in the plan now. Put the goal back first, then the "
-    "step. Nothing was changed."
-)
+def goal_not_there(title: str) -> str:
+    """Why a step cannot be put back while the goal it was in is taken out too, naming it."""
+    goal = f"The goal “{title}”, which this step was in," if title else "The goal this step was in"
+    return f"{goal} is not in the plan now. Put that goal back first, then the step. Nothing was changed."
 
 
 def taken_out(node: Any) -> list[dict]:

@@ -10,7 +10,7 @@ import pytest
 from careplan.domain.agreement import AgreementKind, parse_template
 from careplan.domain.attribution import Author
 from careplan.domain.care_plan import CARE_PLAN
-from careplan.domain.taken_out import CannotPutBack
+from careplan.domain.taken_out import CannotPutBack, taken_out
 from careplan.paths import PROJECT_ROOT
 
 CLIENT = Author(1, "Alex", "client")
@@ -192,8 +192,15 @@ def test_a_step_whose_goal_went_too_waits_for_its_goal():
     raw = copy.deepcopy(second)
     goal = raw["goals"].pop(0)
     third = _save(second, raw, WORKER, make_id)
-    with pytest.raises(CannotPutBack, match="Put the goal back first"):
+    # The step's note, now kept on the plan, names the goal it was in; so does the refusal.
+    (kept,) = [r for r in taken_out(third) if r["id"] == step_id]
+    assert kept["goal_title"] == goal["title"]
+    with pytest.raises(CannotPutBack) as refused:
         CARE_PLAN.with_put_back(third, step_id, [second, first])
+    assert (
+        f"The goal “{goal['title']}”, which this step was in, is not in the plan now. Put that "
+        "goal back first" in str(refused.value)
+    )
     raw, _ = CARE_PLAN.with_put_back(third, goal["id"], [second, first])
     fourth = _save(third, raw, CLIENT, make_id)
     raw, _ = CARE_PLAN.with_put_back(fourth, step_id, [third, second, first])

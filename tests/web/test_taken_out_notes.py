@@ -129,3 +129,21 @@ def test_a_taken_out_goal_keeps_its_steps_dates_and_the_sign_form_names_the_remo
     assert f"Goals and steps: {kim} took out a step and a goal you wrote" in seen, seen
     # In the page's order: the step, inside its goal, before the goal taken out.
     assert seen.index("step “Walk”") < seen.index("goal “Find a flat”")
+
+
+def test_a_step_whose_goal_went_too_says_which_goal_it_was_in(app, db):
+    """A step taken out, then its goal: the step's note stood under another goal's steps and
+    read as one of them."""
+    circle = Circle()
+    doc = make_plan(circle.client)  # the client's goal "Find a flat", step "Call the council"
+
+    def takes_out_the_step(content: dict) -> None:
+        content["goals"][0]["steps"] = []
+
+    def takes_out_the_goal(content: dict) -> None:
+        content["goals"] = []
+
+    _save(db, circle.key_worker, doc, takes_out_the_step)
+    _save(db, circle.key_worker, doc, takes_out_the_goal)
+    seen = _text(_page(_browser(app, circle.client).get(f"/documents/{doc}")))
+    assert "step “Call the council” from the goal “Find a flat” (you wrote it)" in seen, seen
