@@ -1029,12 +1029,13 @@ def put_back(
         except CannotPutBack as refused:
             raise Invalid(str(refused)) from refused
     main, _, _ = taken_out_words(record)
-    what = f"{record.get('item', 'item')} “{main}”"
+    noun = record.get("item", "item")
+    # The history shows a change note in quotation marks: none inside it.
+    note = f"Put back the {noun}: {main}"
     saved = save_version(
-        db, actor, document_id, base_number, raw, f"Put back the {what}", today=today,
-        forget_draft=False,
-    )  # fmt: skip
-    return PutBack(saved, what)
+        db, actor, document_id, base_number, raw, note, today=today, forget_draft=False
+    )
+    return PutBack(saved, f"{noun} “{main}”")
 
 
 OFFERED_AGAIN = "The same words, offered again for signing after version {number} was declined."

@@ -707,7 +707,7 @@ def test_the_client_puts_back_the_step_the_worker_took_out_over_http(app, db, gu
     [step] = latest.content["goals"][0]["steps"]
     alex = {"id": circle.client.id, "name": circle.client.display_name, "role": "client"}
     assert latest.number == 3 and latest.author_id == circle.client.id
-    assert latest.change_note == "Put back the step “Call the council”"
+    assert latest.change_note == "Put back the step: Call the council"
     assert (step["id"], step["text"], step["written_by"], step["changed_by"]) == (
         record["id"], "Call the council", alex, alex,
     )  # fmt: skip

@@ -45,7 +45,7 @@ def test_putting_back_saves_a_new_version_with_the_step_as_its_writer_had_it(db,
     assert step["id"] == record_id and step["text"] == "Call the council"
     assert step["written_by"]["id"] == circle.client.id == step["changed_by"]["id"]
     assert "removed_items" not in page.content["goals"][0]
-    assert page.shown.change_note == "Put back the step “Call the council”"
+    assert page.shown.change_note == "Put back the step: Call the council"
     assert page.shown.author_id == circle.key_worker.id
     with db.read() as s:
         edits = s.scalars(

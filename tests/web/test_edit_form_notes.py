@@ -59,8 +59,8 @@ def _hints(app, user, doc: int) -> dict[str, str]:
 
 
 _ONCE = (
-    "Parts someone else wrote say whose they are. If you change them, they are shown what you "
-    "changed before they sign."
+    "Parts someone else wrote say whose they are. If you change them, the person who wrote them "
+    "is shown what you changed before they sign."
 )
 
 
