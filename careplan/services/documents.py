@@ -995,6 +995,22 @@ class PutBack:
     what: str  # the item put back, as people read it: step “Call the council”
 
 
+class PutBackOvertaken(Conflict):
+    """A newer version was saved after the one the "Put it back" button was on: nothing was
+    put back. `saved` says who saved it (the person themselves, pressing twice, or someone
+    else), so the page can say so."""
+
+    def __init__(self, conflict: Conflict, saved: VersionInfo):
+        super().__init__(
+            conflict.document_id,
+            conflict.base_number,
+            conflict.head_number,
+            conflict.content,
+            conflict.note,
+        )
+        self.saved = saved
+
+
 def put_back(
     db: Database,
     actor: Actor,
@@ -1032,9 +1048,14 @@ def put_back(
     noun = record.get("item", "item")
     # The history shows a change note in quotation marks: none inside it.
     note = f"Put back the {noun}: {main}"
-    saved = save_version(
-        db, actor, document_id, base_number, raw, note, today=today, forget_draft=False
-    )
+    try:
+        saved = save_version(
+            db, actor, document_id, base_number, raw, note, today=today, forget_draft=False
+        )
+    except Conflict as conflict:
+        with db.read() as s:
+            head = _version_info(*_version(s, document_id, conflict.head_number))
+        raise PutBackOvertaken(conflict, head) from conflict
     return PutBack(saved, f"{noun} “{main}”")
 
 

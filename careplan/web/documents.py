@@ -245,11 +245,13 @@ def put_back(document_id: int, record_id: str):
     back = url_for("documents.show", document_id=document_id)
     try:
         done = documents.put_back(get_db(), current_user.actor, document_id, base_number, record_id)
-    except Conflict as conflict:  # nothing of theirs to lose: said, and the latest shown
+    except documents.PutBackOvertaken as late:  # nothing of theirs to lose: said, and shown
+        saved = late.saved
+        who = "You" if saved.author_id == current_user.id else saved.author_name
         flash(
-            f"Someone saved version {conflict.head_number} after the version you were reading, "
-            "so nothing was put back. This is the latest version: if it is still taken out, "
-            "you can put it back from here."
+            f"{who} saved version {saved.number} after the version you were reading, so "
+            "nothing was put back this time. This is the latest version: anything still "
+            "taken out can be put back from here."
         )
         return redirect(back)
     except ContentInvalid as err:

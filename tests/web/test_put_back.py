@@ -37,11 +37,28 @@ def test_the_client_puts_back_a_step_with_its_button_and_it_is_theirs_again(app,
     step = documents.open_document(db, actor_for(circle.client), doc).content["goals"][0]
     assert step["steps"][0]["written_by"]["id"] == circle.client.id
 
-    # The same button again, on the old page: said, and nothing changed.
+    # The same button again, on the old page: it says who saved since (the client
+    # themselves, not "someone"), and nothing changed.
     _redirected_to(_post(browser, form, dict(form.fields)), f"/documents/{doc}")
     again = html.unescape(_text(browser.get(f"/documents/{doc}")))
-    assert "Someone saved version 3 after the version you were reading" in again
+    assert "You saved version 3 after the version you were reading, so nothing was put" in again
     assert documents.open_document(db, actor_for(circle.client), doc).head_number == 3
+
+
+def test_a_stale_button_names_who_saved_since(app, db):
+    circle = Circle()
+    doc, record_id = _step_taken_out(db, circle)
+    browser = _browser(app, circle.client)
+    form = _page(browser.get(f"/documents/{doc}")).form(f"/documents/{doc}/put-back/{record_id}")
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    content["what_matters"] = {"text": "Something new"}
+    documents.save_version(db, worker, doc, 2, content, "")
+    _redirected_to(_post(browser, form, dict(form.fields)), f"/documents/{doc}")
+    said = html.unescape(_text(browser.get(f"/documents/{doc}")))
+    name = circle.key_worker.display_name
+    assert f"{name} saved version 3 after the version you were reading, so nothing" in said
+    assert documents.open_document(db, worker, doc).head_number == 3
 
 
 def test_the_button_is_only_for_those_who_may_edit_the_latest_version(app, db):
