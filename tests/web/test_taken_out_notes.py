@@ -147,3 +147,34 @@ def test_a_step_whose_goal_went_too_says_which_goal_it_was_in(app, db):
     _save(db, circle.key_worker, doc, takes_out_the_goal)
     seen = _text(_page(_browser(app, circle.client).get(f"/documents/{doc}")))
     assert "step “Call the council” from the goal “Find a flat” (you wrote it)" in seen, seen
+
+
+def test_the_edit_form_says_what_was_taken_out_of_a_list_before_a_change_ends_it(app, db):
+    """Editing a list ended the notes about what someone else took out of it, with nothing on
+    the form to say so."""
+    circle = Circle()
+    plan = make_plan(circle.client)  # the client's step "Call the council"
+    sister = {"name": "My sister", "how_to_contact": "07700 900000"}
+    sections = {"contingencies": {"contacts": [sister]}}
+    agreement = make_agreement(circle.client, circle.client, sections)
+
+    def takes_out_the_step(content: dict) -> None:
+        content["goals"][0]["steps"] = []
+
+    def takes_out_the_contact(content: dict) -> None:
+        content["sections"]["contingencies"]["contacts"] = []
+
+    _save(db, circle.key_worker, plan, takes_out_the_step)
+    _save(db, circle.key_worker, agreement, takes_out_the_contact)
+    told = "Taken out of this list by someone else:"
+    client = _browser(app, circle.client)
+    form = _text(_page(client.get(f"/documents/{plan}/edit?part=goals"))).replace(" ,", ",")
+    assert told in form and "step “Call the council”, taken out by" in form, form
+    assert "If you save a change to this list first, that note ends." in form
+    form = _text(_page(client.get(f"/documents/{agreement}/edit?part=contingencies")))
+    form = form.replace(" ,", ",")
+    contacts = form.index("Who should be contacted?")
+    assert form.index("person “My sister”, taken out by") > contacts, form
+    # The one who took them out is not told they were taken from them.
+    worker = _browser(app, circle.key_worker)
+    assert told not in _text(_page(worker.get(f"/documents/{plan}/edit?part=goals")))
