@@ -173,7 +173,9 @@ def test_the_edit_page_says_whose_words_a_box_holds_when_they_are_someone_elses(
     )
     called = documents.open_document(db, actor_for(circle.key_worker), doc).client_called
     assert hints == [f"{called} wrote this."]
-    said = "If you change them, the person who wrote them is shown what you changed before they sign."
+    said = (
+        "If you change them, the person who wrote them is shown what you changed before they sign."
+    )
     assert worker.html.count(said) == 1
     # A box nobody has written in yet has only its prompt.
     empty = re.findall(r'id="domains-money-own_words-hint">([^<]*)<', worker.html)
