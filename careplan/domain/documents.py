@@ -239,14 +239,9 @@ class DocumentKind(TakenOutItems):
         there): what a signer should read again before signing."""
         out = []
         for key, title in self.sections():
-            path, value = self.part_path(key), content
-            for name in path:
-                value = value.get(name) if isinstance(value, dict) else None
-            if value is None:
+            only = self.part_alone(content, key)
+            if only is None:
                 continue
-            only = value  # the content with this section alone, for `attributable`
-            for name in reversed(path):
-                only = {name: only}
             names = {
                 called(node["changed_by"]) if called else node["changed_by"].get("name", "")
                 for _, node in self.attributable(only)
@@ -264,6 +259,16 @@ class DocumentKind(TakenOutItems):
         value: Any = content
         for name in self.part_path(key):
             value = value.get(name) if isinstance(value, dict) else None
+        return value
+
+    def part_alone(self, content: dict, key: str) -> dict | None:
+        """`content` with the part `key` alone (None when it has no such part), for
+        `attributable` to read that part's stamps only."""
+        value = self._part(content, key)
+        if value is None:
+            return None
+        for name in reversed(self.part_path(key)):
+            value = {name: value}
         return value
 
     def attribute(self, previous: dict | None, content: dict, author: Author) -> dict:

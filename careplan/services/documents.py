@@ -150,16 +150,9 @@ class DocumentPage:
         """Whether the version on screen (with `part`, that part of it) holds words someone
         other than this person wrote: their edit form says once what changing them does."""
         kind = kind_for(self.kind, self.template)
-        content = self.content or {}
-        if part:
-            path, value = kind.part_path(part), content
-            for name in path:
-                value = value.get(name) if isinstance(value, dict) else None
-            if value is None:
-                return False
-            for name in reversed(path):
-                value = {name: value}
-            content = value
+        content = kind.part_alone(self.content or {}, part) if part else self.content or {}
+        if content is None:
+            return False
         return any(
             (node.get("written_by") or {}).get("id") not in (None, person_id) and has_writing(node)
             for _, node in kind.attributable(content)
@@ -1022,9 +1015,10 @@ def put_back(
     """Put back an item someone took out (a record kept in version `base_number`, the one the
     person was reading): a new version with it back where it was, with its own id, words and
     steps, credited to whoever wrote it (DocumentKind.attribute). Saved as any save is
-    (`save_version`): refused with Conflict when a newer version was saved since
-    `base_number`; the person's draft of other changes stays theirs to save. Refused
-    (Invalid) when that version keeps no such record, nothing changed."""
+    (`save_version`), but overtaken by a newer version it is refused (PutBackOvertaken, a
+    Conflict, saying who saved it), and the person's draft of other changes stays theirs to
+    save. Not found when that version keeps no such record (an address naming nothing);
+    Invalid when a step's goal is taken out too. Refused, nothing changes."""
     with db.read() as s:
         doc, access = _load_document(s, actor, document_id)
         if not access.edit:
