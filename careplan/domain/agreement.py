@@ -34,7 +34,7 @@ from .blocks import (
     people_field,
     text_field,
 )
-from .documents import DocumentKind, Field, new_id
+from .documents import DocumentKind, Field, new_id, quoted
 from .local_time import show
 from .nested import SEP
 from .plan_dates import past_days
@@ -477,6 +477,19 @@ class AgreementKind(DocumentKind):
             else:
                 for item in value:
                     yield f"{where}:{item['id']}", item
+
+    def part_name(self, key: str, node: dict) -> str:
+        # A field by its question (none when it is its section's only one); an item of a list
+        # by its main words: a person's name, a decision.
+        where, _, item = key.partition(":")
+        for section, field in self._fields():
+            if f"{section['key']}.{field['key']}" != where:
+                continue
+            if item:
+                main = {"people": "name", "handover": "decision"}.get(field["type"], "")
+                return quoted(node.get(main)) if main else ""
+            return quoted(field["prompt"]) if len(section["fields"]) > 1 else ""
+        return ""
 
     def item_lists(self, content: dict) -> Iterator[tuple[str, str, list]]:
         nouns = {"goals": "goal", "people": "person", "handover": "decision"}

@@ -160,6 +160,12 @@ class CarePlanKind(DocumentKind):
         yield from goal_nodes(content.get("goals", []))
         yield "what_matters", content.get("what_matters", {})
 
+    def part_name(self, key: str, node: dict) -> str:
+        # A life domain by its label, as the page heads it; "What matters to me" is a section.
+        return (
+            DOMAIN_LABELS.get(key.removeprefix("domain:"), "") if key.startswith("domain:") else ""
+        )
+
     def item_lists(self, content: dict) -> Iterator[tuple[str, str, list]]:
         # Care team members record nobody's writing (`attributable`), so there is no writer
         # to keep one taken out for.

@@ -55,6 +55,21 @@ def new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+# At most this many parts of a section are named on the sign form; beyond, "and 3 more".
+MAX_PARTS_NAMED = 3
+# Words quoted to name a part are cut to about this many characters, at a word.
+QUOTED_CHARACTERS = 40
+
+
+def quoted(words: object) -> str:
+    """A part's main words in quotes, short enough for a phone ("“Ring the council…”")."""
+    text = " ".join(str(words or "").split())
+    if len(text) > QUOTED_CHARACTERS:
+        cut = text[:QUOTED_CHARACTERS].rsplit(" ", 1)[0] or text[:QUOTED_CHARACTERS]
+        text = cut.rstrip(" ,;:.") + "…"
+    return f"“{text}”"
+
+
 class DocumentKind(TakenOutItems):
     """Base for the kinds of document. Subclasses set the class attributes and hooks."""
 
@@ -237,23 +252,83 @@ class DocumentKind(TakenOutItems):
         """The sections where words `person_id` wrote were last changed by someone else, with
         those people's names (`called` names each from their attribution; else the name kept
         there): what a signer should read again before signing."""
+        return [
+            (title, names)
+            for title, names, _ in self.parts_changed_by_others(content, person_id, called)
+        ]
+
+    def parts_changed_by_others(
+        self, content: dict, person_id: int, called: Callable[[dict], str] | None = None
+    ) -> list[tuple[str, list[str], list[str]]]:
+        """`changed_by_others`, with the parts of each section so changed named as its page
+        names them (`part_name`: a life domain, a goal by its title and its steps with it, a
+        field by its question, an item by its main words), at most `MAX_PARTS_NAMED` and then
+        "and 3 more"; none when the section is one part alone."""
         out = []
         for key, title in self.sections():
             only = self.part_alone(content, key)
             if only is None:
                 continue
-            names = {
-                called(node["changed_by"]) if called else node["changed_by"].get("name", "")
-                for _, node in self.attributable(only)
-                if (node.get("changed_by") or {}).get("id") not in (None, person_id)
-                and (
+            names: set[str] = set()
+            changed: list[tuple[str, dict, dict | None]] = []  # key, node, a step's goal
+            goal = None
+            for where, node in self.attributable(only):
+                if where.startswith("goal:"):
+                    goal = node
+                if (node.get("changed_by") or {}).get("id") not in (None, person_id) and (
                     (node.get("written_by") or {}).get("id") == person_id
                     or any(by.get("id") == person_id for by, _ in replaced_words(node))
-                )
-            }
+                ):
+                    names.add(
+                        called(node["changed_by"]) if called else node["changed_by"].get("name", "")
+                    )
+                    changed.append((where, node, goal if where.startswith("step:") else None))
             if names:
-                out.append((title, sorted(names)))
+                out.append((title, sorted(names), self._parts_named(changed)))
         return out
+
+    def part_name(self, key: str, node: dict) -> str:
+        """What a part of a section (`key` and `node` as `attributable` gives them) is called
+        within it, in few words; "" when it is the section itself. Goals and steps are named
+        by `_parts_named`."""
+        return ""
+
+    def _parts_named(self, changed: list[tuple[str, dict, dict | None]]) -> list[str]:
+        """The names of the parts `changed` ((key, node, a step's goal) in page order): each
+        goal once, with those of its steps changed ("goal “Move”, and a step of it (“Ring
+        the council”)"; "a step of goal “Move” (“Ring the council”)")."""
+        names: list[str] = []
+        goals: dict[str, tuple[dict, bool, list[str]]] = {}  # id: goal, itself changed, steps
+        for key, node, goal in changed:
+            if key.startswith(("goal:", "step:")):
+                holder = node if goal is None else goal
+                gid = str(holder.get("id"))
+                if gid not in goals:
+                    goals[gid] = (holder, False, [])
+                    names.append(f"goal:{gid}")
+                if goal is None:
+                    goals[gid] = (holder, True, goals[gid][2])
+                else:
+                    goals[gid][2].append(quoted(node.get("text")))
+            elif name := self.part_name(key, node):
+                names.append(name)
+        said = []
+        for name in names:
+            if not name.startswith("goal:"):
+                said.append(name)
+                continue
+            holder, itself, steps = goals[name[len("goal:") :]]
+            title = quoted(holder.get("title"))
+            some = "a step" if len(steps) == 1 else f"{len(steps)} steps"
+            if itself and steps:
+                said.append(f"goal {title}, and {some} of it ({', '.join(steps)})")
+            elif steps:
+                said.append(f"{some} of goal {title} ({', '.join(steps)})")
+            else:
+                said.append(f"goal {title}")
+        if len(said) > MAX_PARTS_NAMED:
+            said = [*said[:MAX_PARTS_NAMED], f"and {len(said) - MAX_PARTS_NAMED} more"]
+        return said
 
     def _part(self, content: dict, key: str) -> Any:
         value: Any = content

@@ -114,6 +114,30 @@ def test_a_signer_is_shown_the_agreement_sections_where_others_changed_their_wor
     assert agreement.changed_by_others(second, worker.id) == []
 
 
+def test_a_signer_is_told_which_agreement_fields_and_items_were_changed_by_name():
+    """A field is named by its question, an item of a list by its main words."""
+    agreement, client, worker = kind(), Author(1, "Alex", "client"), Author(2, "Kim", "key_worker")
+    raw = {
+        "sections": {
+            "contingencies": {
+                "warning_signs": {"text": "I stop sleeping"},
+                "contacts": [
+                    {"name": "My sister", "how_to_contact": "07700 900000"},
+                    {"name": "My GP", "how_to_contact": "01632 960000"},
+                ],
+            },
+        }
+    }
+    first = agreement.attribute(None, agreement.validate(raw), client)
+    changed = copy.deepcopy(first)
+    changed["sections"]["contingencies"]["warning_signs"]["text"] = "I stop sleeping or eating"
+    changed["sections"]["contingencies"]["contacts"][0]["how_to_contact"] = "07700 900001"
+    second = agreement.attribute(first, agreement.validate(changed), worker)
+    assert agreement.parts_changed_by_others(second, client.id) == [
+        ("When I am not well", ["Kim"], ["“What are my early warning signs?”", "“My sister”"])
+    ]
+
+
 def test_a_signer_is_shown_the_agreement_sections_where_their_change_was_saved_over():
     """Kim wrote the warning signs, Alex changed them, Kim saved over Alex's change: Alex's
     words are kept beside Kim's and Alex is told before signing."""

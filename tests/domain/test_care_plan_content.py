@@ -574,3 +574,56 @@ def test_the_sign_form_names_who_took_out_once_in_the_pages_order():
     assert CARE_PLAN.taken_out_from(second, CLIENT.id) == [
         ("Goals and steps", ["Kim took out a step and a goal you wrote"])
     ]
+
+
+def test_a_signer_is_told_which_parts_of_a_section_were_changed_by_name():
+    """A section holds many parts (nine life domains, every goal and step): the signer is told
+    which were changed, by the names the page gives them, and a few at most."""
+    raw = valid(
+        domains={key: {"own_words": f"My {key}"} for key in DOMAIN_KEYS},
+        goals=[
+            {
+                "title": "Find a flat",
+                "steps": [
+                    {"text": "Call the council", "owner": {"kind": "client"}, "due": "2027-01-01"},
+                    {"text": "Save a deposit", "owner": {"kind": "client"}, "due": "2027-02-01"},
+                ],
+            },
+            {
+                "title": "Sleep better",
+                "steps": [{"text": "See my GP", "owner": {"kind": "client"}, "due": "2027-01-01"}],
+            },
+        ],
+    )
+    first = CARE_PLAN.attribute(None, CARE_PLAN.validate(raw, ids()), CLIENT)
+    raw = copy.deepcopy(first)
+    raw["domains"]["housing"]["own_words"] = "A damp flat"
+    raw["domains"]["money"]["own_words"] = "Some debt"
+    raw["goals"][0]["title"] = "Find a flat near my sister"
+    raw["goals"][0]["steps"][0]["text"] = "Call the council on Monday"
+    raw["goals"][1]["steps"][0]["text"] = "See my GP about sleep"
+    second = CARE_PLAN.attribute(first, CARE_PLAN.validate(raw, ids()), WORKER)
+    assert CARE_PLAN.parts_changed_by_others(second, CLIENT.id) == [
+        ("My life, in my own words", ["Kim"], ["Housing", "Money and benefits"]),
+        (
+            "Goals and steps",
+            ["Kim"],
+            [
+                "goal “Find a flat near my sister”, and a step of it (“Call the council on Monday”)",
+                "a step of goal “Sleep better” (“See my GP about sleep”)",
+            ],
+        ),
+    ]
+    # Many parts changed: a few are named, and how many more.
+    raw = copy.deepcopy(first)
+    for key in DOMAIN_KEYS:
+        raw["domains"][key]["own_words"] = f"Now: {key}"
+    many = CARE_PLAN.attribute(first, CARE_PLAN.validate(raw, ids()), WORKER)
+    [(_, _, parts)] = CARE_PLAN.parts_changed_by_others(many, CLIENT.id)
+    assert parts == ["Drug and alcohol use", "Physical health", "Mental health", "and 6 more"]
+    # Long words are cut short at a word.
+    raw = copy.deepcopy(first)
+    raw["goals"][1]["title"] = "Sleep right through the night at least four nights a week"
+    long = CARE_PLAN.attribute(first, CARE_PLAN.validate(raw, ids()), WORKER)
+    [(_, _, parts)] = CARE_PLAN.parts_changed_by_others(long, CLIENT.id)
+    assert parts == ["goal “Sleep right through the night at least…”"]
