@@ -131,13 +131,14 @@ class DocumentPage:
             and self.signoff.refusal is None
         )
 
-    def words_changed_by_others(self, person_id: int) -> list[tuple[str, list[str]]]:
+    def words_changed_by_others(self, person_id: int) -> list[tuple[str, list[str], list[str]]]:
         """Sections of the version on screen where someone else last changed this person's
-        words (a worker proposes; the client's signature accepts). The client is named by the
-        name they go by, as the pages call them."""
+        words (a worker proposes; the client's signature accepts), with who changed them and
+        the parts of the section changed, named as the page names them. The client is named
+        by the name they go by, as the pages call them."""
 
         kind = kind_for(self.kind, self.template)
-        return kind.changed_by_others(self.content, person_id, self._called)
+        return kind.parts_changed_by_others(self.content, person_id, self._called)
 
     def taken_out_from(self, person_id: int) -> list[tuple[str, list[str]]]:
         """Sections of the version on screen where someone else took out an item this person

@@ -615,7 +615,7 @@ def test_a_workers_save_over_the_clients_change_is_listed_for_the_client_to_sign
     listed = re.search(r'<div class="notice" id="changed-words">(.*?)</div>', page, re.DOTALL)
     assert listed, "the sign form does not list the part"
     assert re.search(
-        rf"My life, in my own words: last changed by {circle.key_worker.display_name}",
+        rf"My life, in my own words — Housing: last changed by {circle.key_worker.display_name}",
         listed.group(1),
     ), listed.group(1)
     earlier = re.search(r'<details class="earlier">(.*?)</details>', page, re.DOTALL)

@@ -95,7 +95,7 @@ def test_a_clients_change_the_worker_saved_over_stays_beside_it_and_is_listed_to
     client = _browser(app, circle.client)
     seen = _text(_page(client.get(f"/documents/{doc}")))
     assert "Someone else changed words you wrote." in seen
-    assert f"My life, in my own words: last changed by {kim}" in seen
+    assert f"My life, in my own words — Housing: last changed by {kim}" in seen
     assert f"What you wrote before {kim}, your key worker, changed it My sister's sofa" in seen
 
     worker = _browser(app, circle.key_worker)
@@ -129,7 +129,7 @@ def test_a_workers_change_the_client_replaced_is_told_to_the_worker_by_the_clien
     worker = _browser(app, circle.key_worker)
     seen = _text(_page(worker.get(f"/documents/{doc}")))
     assert "Someone else changed words you wrote." in seen
-    assert "My life, in my own words: last changed by Al " in seen
+    assert "My life, in my own words — Housing: last changed by Al " in seen
     assert "What you wrote before Al changed it Housing: staying with family." in seen
     form = _text(_page(worker.get(f"/documents/{doc}/edit")))
     assert "Al changed what you wrote here. You had written: “Housing: staying with family.”" in (

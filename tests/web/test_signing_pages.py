@@ -143,7 +143,10 @@ def test_before_signing_the_client_is_told_where_their_words_were_changed(app, d
 
     page = _words(_browser(app, circle.client).get(f"/documents/{doc}").get_data(as_text=True))
     assert "Someone else changed words you wrote." in page
-    assert f"My life, in my own words: last changed by {circle.key_worker.display_name}" in page
+    assert (
+        f"My life, in my own words — Housing: last changed by {circle.key_worker.display_name}"
+        in page
+    )
     theirs = _browser(app, circle.key_worker).get(f"/documents/{doc}").get_data(as_text=True)
     assert "Someone else changed words you wrote" not in theirs
 
@@ -324,3 +327,39 @@ def test_an_agreed_version_says_which_parts_were_left_blank_on_purpose(app, db, 
     documents.save_version(db, actor_for(circle.client), doc, 1, content, "")
     assert "Who should be contacted? Nobody listed yet." in words()
     assert "Who should be contacted? Left blank on purpose." in words("/versions/1")
+
+
+def test_the_sign_form_names_the_parts_of_a_section_someone_else_changed(app, db, circle):
+    """ "My life, in my own words" holds nine life domains, "Goals and steps" every goal: the
+    sign form names the ones changed, so the client need not open each to find them."""
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    doc = documents.create_document(db, client, circle.client.id, "care_plan")
+    content = documents.open_document(db, client, doc).content
+    content["domains"]["housing"] = {"own_words": "The flat is damp."}
+    content["domains"]["money"] = {"own_words": "I owe rent."}
+    content["domains"]["legal"] = {"own_words": "Nothing."}
+    content["goals"] = [
+        {
+            "title": "Find a flat",
+            "steps": [
+                {"text": "Call the council", "owner": {"kind": "client"}, "due": "2027-01-01"}
+            ],
+        }
+    ]
+    documents.save_version(db, client, doc, 0, content, "my words")
+    content = documents.open_document(db, worker, doc).content
+    content["domains"]["housing"]["own_words"] = "Damp flat."
+    content["domains"]["money"]["own_words"] = "Rent arrears."
+    content["goals"][0]["steps"][0]["text"] = "Call the council housing team"
+    documents.save_version(db, worker, doc, 1, content, "shorter")
+
+    page = _browser(app, circle.client).get(f"/documents/{doc}").get_data(as_text=True)
+    listed = re.search(r'<div class="notice" id="changed-words">(.*?)</div>', page, re.DOTALL)
+    assert listed, "the sign form does not list the parts"
+    words, kim = _words(listed.group(1)), circle.key_worker.display_name
+    assert f"My life, in my own words — Housing, Money and benefits: last changed by {kim}" in words
+    assert (
+        f"Goals and steps — a step of goal “Find a flat” (“Call the council housing team”): "
+        f"last changed by {kim}"
+    ) in words
+    assert "Legal" not in words
