@@ -212,6 +212,18 @@ def make_plan(author: User, client: User | None = None, versions: int = 1) -> in
     return doc_id
 
 
+def plan_with_a_step_taken_out(circle: Circle) -> tuple[int, str]:
+    """The client's plan (their step "Call the council"), the step taken out by their key
+    worker in version 2: the plan and the id of the record kept of the step."""
+    doc = make_plan(circle.client)
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(_db, worker, doc).content
+    content["goals"][0]["steps"] = []
+    documents.save_version(_db, worker, doc, 1, content, "Took out a step")
+    [record] = documents.open_document(_db, worker, doc).content["goals"][0]["removed_items"]
+    return doc, record["id"]
+
+
 def make_agreement(
     author: User, client: User, sections: dict | None = None, template_id: str = "smi_self_referral"
 ) -> int:

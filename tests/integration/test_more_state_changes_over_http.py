@@ -79,6 +79,15 @@ def _refused(call) -> tuple[int, str]:
     return refused.value.code, refused.value.read().decode()
 
 
+def _edits(browser: Browser, doc: int, changes: dict[str, str]) -> None:
+    """`browser` opens the document's edit form, changes the boxes `changes` names, saves,
+    and lands back on the document."""
+    page = browser.get(f"/documents/{doc}/edit").read().decode()
+    form = {**dict(DocumentForm(page).fields), **changes}
+    path, _ = landed(browser.post(f"/documents/{doc}/edit", form, page))
+    assert path == f"/documents/{doc}"
+
+
 def _count(db, *where) -> int:
     with db.read() as s:
         return s.scalar(sa.select(sa.func.count()).where(*where))
@@ -583,11 +592,7 @@ def test_a_workers_save_over_the_clients_change_is_listed_for_the_client_to_sign
 
     client = Browser(gunicorn_url)
     client.sign_in(circle.client)
-    page = client.get(f"/documents/{doc}/edit").read().decode()
-    form = dict(DocumentForm(page).fields)
-    form["domains-housing-own_words"] = "My sister's sofa, for now."
-    path, _ = landed(client.post(f"/documents/{doc}/edit", form, page))
-    assert path == f"/documents/{doc}"
+    _edits(client, doc, {"domains-housing-own_words": "My sister's sofa, for now."})
 
     form = dict(DocumentForm(kims_page).fields)
     form["domains-housing-own_words"] = "Staying with family."
@@ -636,12 +641,7 @@ def test_a_step_the_worker_takes_out_is_kept_and_listed_for_the_client_to_sign_o
     doc = make_plan(circle.client)  # Alex's step: "Call the council"
     worker = Browser(gunicorn_url)
     worker.sign_in(circle.key_worker)
-    page = worker.get(f"/documents/{doc}/edit").read().decode()
-    form = dict(DocumentForm(page).fields)
-    assert form["goals-0-steps-0-text"] == "Call the council"
-    form["goals-0-steps-0-text"] = form["goals-0-steps-0-due"] = ""
-    path, _ = landed(worker.post(f"/documents/{doc}/edit", form, page))
-    assert path == f"/documents/{doc}"
+    _edits(worker, doc, {"goals-0-steps-0-text": "", "goals-0-steps-0-due": ""})
 
     with db.read() as s:
         latest = s.scalars(
@@ -678,10 +678,7 @@ def test_the_client_puts_back_the_step_the_worker_took_out_over_http(app, db, gu
     doc = make_plan(circle.client)  # Alex's step: "Call the council"
     worker = Browser(gunicorn_url)
     worker.sign_in(circle.key_worker)
-    page = worker.get(f"/documents/{doc}/edit").read().decode()
-    form = dict(DocumentForm(page).fields)
-    form["goals-0-steps-0-text"] = form["goals-0-steps-0-due"] = ""
-    landed(worker.post(f"/documents/{doc}/edit", form, page))
+    _edits(worker, doc, {"goals-0-steps-0-text": "", "goals-0-steps-0-due": ""})
     with db.read() as s:
         taken = s.scalar(
             sa.select(Version.content).where(Version.document_id == doc, Version.number == 2)
@@ -763,11 +760,7 @@ def test_a_workers_change_keeps_the_clients_words_and_a_long_comment_is_kept_ove
     doc = make_plan(circle.client)  # the client's own words: "I live with my sister for now."
     worker = Browser(gunicorn_url)
     worker.sign_in(circle.key_worker)
-    page = worker.get(f"/documents/{doc}/edit").read().decode()
-    form = dict(DocumentForm(page).fields)
-    form["domains-housing-own_words"] = "Staying with family."
-    path, _ = landed(worker.post(f"/documents/{doc}/edit", form, page))
-    assert path == f"/documents/{doc}"
+    _edits(worker, doc, {"domains-housing-own_words": "Staying with family."})
 
     client = Browser(gunicorn_url)
     client.sign_in(circle.client)

@@ -7,24 +7,12 @@ from careplan.db.models import AuditEvent, EditDraft, Version
 from careplan.services import documents, drafts
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Conflict, Invalid, NotFound, ReadOnly
-from tests.factories import Circle, make_plan
+from tests.factories import Circle, plan_with_a_step_taken_out
 
 
 @pytest.fixture
 def circle(app):
     return Circle()
-
-
-def _taken_out(db, circle) -> tuple[int, str]:
-    """The client's plan (step "Call the council"), the step taken out by the key worker in
-    version 2: the plan and the record's id."""
-    doc = make_plan(circle.client)
-    worker = actor_for(circle.key_worker)
-    content = documents.open_document(db, worker, doc).content
-    content["goals"][0]["steps"] = []
-    documents.save_version(db, worker, doc, 1, content, "Took out a step")
-    [record] = documents.open_document(db, worker, doc).content["goals"][0]["removed_items"]
-    return doc, record["id"]
 
 
 def _versions(db, doc) -> int:
@@ -33,7 +21,7 @@ def _versions(db, doc) -> int:
 
 
 def test_putting_back_saves_a_new_version_with_the_step_as_its_writer_had_it(db, circle):
-    doc, record_id = _taken_out(db, circle)
+    doc, record_id = plan_with_a_step_taken_out(circle)
     worker = actor_for(circle.key_worker)
     drafts.keep(db, worker, doc, 2, "", [("what_matters-text", "Half typed")])
 
@@ -59,7 +47,7 @@ def test_putting_back_saves_a_new_version_with_the_step_as_its_writer_had_it(db,
 
 
 def test_putting_back_on_an_old_version_is_a_conflict_and_saves_nothing(db, circle):
-    doc, record_id = _taken_out(db, circle)
+    doc, record_id = plan_with_a_step_taken_out(circle)
     client = actor_for(circle.client)
     content = documents.open_document(db, client, doc).content
     content["what_matters"] = {"text": "My kids."}
@@ -71,7 +59,7 @@ def test_putting_back_on_an_old_version_is_a_conflict_and_saves_nothing(db, circ
 
 
 def test_what_is_not_taken_out_is_refused_and_nothing_changes(db, circle):
-    doc, record_id = _taken_out(db, circle)
+    doc, record_id = plan_with_a_step_taken_out(circle)
     client = actor_for(circle.client)
     documents.put_back(db, client, doc, 2, record_id)
     # An address naming what is not taken out (put back already, or never) is not found.
@@ -84,7 +72,7 @@ def test_what_is_not_taken_out_is_refused_and_nothing_changes(db, circle):
 
 
 def test_only_the_client_and_their_key_worker_may_put_back(db, circle):
-    doc, record_id = _taken_out(db, circle)
+    doc, record_id = plan_with_a_step_taken_out(circle)
     for reader in (circle.supervisor, circle.advocate):
         with pytest.raises(ReadOnly):
             documents.put_back(db, actor_for(reader), doc, 2, record_id)

@@ -6,23 +6,13 @@ import html
 
 from careplan.services import documents
 from careplan.services.accounts import actor_for
-from tests.factories import Circle, make_plan
+from tests.factories import Circle, plan_with_a_step_taken_out
 from tests.web.test_plan_pages import _browser, _page, _post, _redirected_to, _text
-
-
-def _step_taken_out(db, circle) -> tuple[int, str]:
-    doc = make_plan(circle.client)  # the client's step "Call the council"
-    worker = actor_for(circle.key_worker)
-    content = documents.open_document(db, worker, doc).content
-    content["goals"][0]["steps"] = []
-    documents.save_version(db, worker, doc, 1, content, "Took out a step")
-    [record] = documents.open_document(db, worker, doc).content["goals"][0]["removed_items"]
-    return doc, record["id"]
 
 
 def test_the_client_puts_back_a_step_with_its_button_and_it_is_theirs_again(app, db):
     circle = Circle()
-    doc, record_id = _step_taken_out(db, circle)
+    doc, record_id = plan_with_a_step_taken_out(circle)
     browser = _browser(app, circle.client)
     page = _page(browser.get(f"/documents/{doc}"))
     assert "Put it back: step <bdi>“Call the council”</bdi>" in html.unescape(page.html)
@@ -47,7 +37,7 @@ def test_the_client_puts_back_a_step_with_its_button_and_it_is_theirs_again(app,
 
 def test_a_stale_button_names_who_saved_since(app, db):
     circle = Circle()
-    doc, record_id = _step_taken_out(db, circle)
+    doc, record_id = plan_with_a_step_taken_out(circle)
     browser = _browser(app, circle.client)
     form = _page(browser.get(f"/documents/{doc}")).form(f"/documents/{doc}/put-back/{record_id}")
     worker = actor_for(circle.key_worker)
@@ -63,7 +53,7 @@ def test_a_stale_button_names_who_saved_since(app, db):
 
 def test_the_button_is_only_for_those_who_may_edit_the_latest_version(app, db):
     circle = Circle()
-    doc, record_id = _step_taken_out(db, circle)
+    doc, record_id = plan_with_a_step_taken_out(circle)
     button = f"/documents/{doc}/put-back/{record_id}"
     for person, shown in (
         (circle.key_worker, True),
