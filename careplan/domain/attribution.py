@@ -148,6 +148,22 @@ def replaced_answers(node: dict) -> list[tuple[dict, list[tuple[str, str, str]]]
     return out
 
 
+def yours_replaced(node: dict, person_id: int) -> list[tuple[str, str, str]]:
+    """(key, answer, words) of what `person_id` had written in `node` that someone else's
+    change replaced and that is kept beside it: as its writer (`earlier_answers`, while
+    another's change stands), or as a changer someone else saved over (`replaced_answers`).
+    What their edit form gives back to them."""
+    writer = (node.get("written_by") or {}).get("id")
+    changer = (node.get("changed_by") or {}).get("id")
+    if writer == person_id and changer not in (None, writer):
+        return earlier_answers(node)
+    if changer is None:
+        return []
+    return next(
+        (answers for who, answers in replaced_answers(node) if who.get("id") == person_id), []
+    )
+
+
 def has_writing(node: dict) -> bool:
     """Whether `node` holds anything someone wrote (not only choices picked from a list)."""
     return any(

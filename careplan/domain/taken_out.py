@@ -37,7 +37,7 @@ class TakenOutItems:
         `changed_by_others`."""
         said: dict[str, dict[str, list[tuple[str, str]]]] = {}  # section: name: items
         for record in self._records_in_page_order(content):
-            if not any(p.get("id") == person_id for p in record.get("tell", [])):
+            if not told_to(record, person_id):
                 continue
             remover = record.get("removed_by") or {}
             name = called(remover) if called else remover.get("name", "")
@@ -309,6 +309,11 @@ def goal_not_there(title: str) -> str:
     """Why a step cannot be put back while the goal it was in is taken out too, naming it."""
     goal = f"The goal “{title}”, which this step was in," if title else "The goal this step was in"
     return f"{goal} is not in the plan now. Put that goal back first, then the step. Nothing was changed."
+
+
+def told_to(record: dict, person_id: int) -> bool:
+    """Whether `person_id` is one of those a taken-out item's record is kept for (`tell`)."""
+    return any(isinstance(p, dict) and p.get("id") == person_id for p in record.get("tell") or [])
 
 
 def taken_out(node: Any) -> list[dict]:

@@ -11,11 +11,11 @@ from flask_wtf.csrf import CSRFError
 from .. import api
 from ..api import errors as api_errors
 from ..domain import idle_sessions
-from ..domain.attribution import earlier_answers, has_writing, replaced_answers
+from ..domain.attribution import earlier_answers, has_writing, replaced_answers, yours_replaced
 from ..domain.blocks import date_passed
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today, show
-from ..domain.taken_out import taken_out, taken_out_earlier, taken_out_words
+from ..domain.taken_out import taken_out, taken_out_earlier, taken_out_words, told_to
 from ..extensions import get_db, get_time_zone, login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
 from ..services.throttle import TooManyAttempts
@@ -92,6 +92,10 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["replaced_answers"] = lambda v: (
         replaced_answers(v) if isinstance(v, dict) else []
     )
+    # What the reader had written there that someone else's change replaced (their edit form).
+    app.jinja_env.filters["yours_replaced"] = lambda v, person_id: (
+        yours_replaced(v, person_id) if isinstance(v, dict) else []
+    )
     app.jinja_env.tests["writing"] = lambda v: isinstance(v, dict) and has_writing(v)
     # `stored|with_id(item.id)`: the item of a list with that id (the version's own, with who
     # wrote it, beside the same item as a form shows it); {} when there is none.
@@ -110,6 +114,10 @@ def register(app: Flask) -> None:
     ]
     app.jinja_env.filters["taken_out_words"] = taken_out_words
     app.jinja_env.filters["taken_out_earlier"] = taken_out_earlier
+    # The records of items taken out that are kept for this person (the edit form's list).
+    app.jinja_env.filters["told_to"] = lambda records, person_id: [
+        r for r in records if told_to(r, person_id)
+    ]
     app.jinja_env.filters["as_list"] = lambda v: (
         [i if isinstance(i, dict) else {} for i in v] if isinstance(v, list) else []
     )
