@@ -76,7 +76,10 @@ def test_the_pages_scripts_stay_under_the_sub_path(app, gunicorn_url, new_phone)
     assert sent("POST", f"{PREFIX}/documents/{doc}/draft") == [200]
 
     # Left alone: the warning comes two minutes before the sign-out, and "Stay signed in"
-    # reaches the server under the sub-path.
+    # reaches the server under the sub-path. The idle script is deferred: on a busy machine a
+    # page's words can show before it runs and sets its timers, so the clock is moved on only
+    # once the page has loaded.
+    phone.wait_for_load_state("load")
     phone.clock.fast_forward(WARNED_AT * 1000)
     warning = phone.get_by_role("alertdialog")
     expect(warning).to_contain_text("you will be signed out")
@@ -105,6 +108,7 @@ def test_the_pages_scripts_stay_under_the_sub_path(app, gunicorn_url, new_phone)
     # is up the page takes itself to the sign-in page under the sub-path, which brings the
     # key worker back to the plan.
     phone.context.clear_cookies()
+    phone.wait_for_load_state("load")
     phone.clock.fast_forward(SIGNED_OUT_AT * 1000)
     expect(phone.get_by_role("heading", level=1)).to_have_text("Sign in")
     signed_out_at = urlsplit(phone.url)
