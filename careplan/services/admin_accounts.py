@@ -166,8 +166,12 @@ class LinkView:
 
     @property
     def about(self) -> str:
-        first = self.purpose == "welcome"
-        return f"Link to choose a {'first' if first else 'new'} password"
+        return link_about(self.purpose)
+
+
+def link_about(purpose: str) -> str:
+    """What a link to choose a password is, as an administrator's pages list it."""
+    return f"Link to choose a {'first' if purpose == 'welcome' else 'new'} password"
 
 
 LINKS_SHOWN = 5

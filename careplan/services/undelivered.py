@@ -20,16 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal, null, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, func, literal, null, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from ..db.engine import Database
-from ..db.models import AccountEmail, Reminder, ReminderDigest, User, utcnow
+from ..db.models import AccountEmail, PasswordLink, Reminder, ReminderDigest, User, utcnow
 from ..domain.crisis_alerts import alert_of
 from ..domain.local_time import service_day
 from . import account_emails, audit
 from .actor import Actor
-from .admin_accounts import require_admin
+from .admin_accounts import link_about, require_admin
 from .reminders import IS_ALERT, ReminderSettings, fold_digests
 
 LISTED = 50
@@ -48,6 +48,7 @@ class UndeliveredEmail:
     written_at: datetime
     attempts: int
     last_error: str
+    new_link_needed: bool = False  # a password link: sent again only as a new link
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,28 @@ def _listed(model, tries: int):
     return or_(Reminder.status == "failed", and_(still_tried, Reminder.attempts >= tries))
 
 
+def _links_not_sent():
+    """Password links that reached nobody and are still the account's latest, unended link."""
+    newer = aliased(PasswordLink)
+    return (
+        PasswordLink.not_sent.is_not(None),
+        PasswordLink.used_at.is_(None),
+        User.active.is_(True),
+        ~exists().where(newer.user_id == PasswordLink.user_id, newer.id > PasswordLink.id),
+    )
+
+
 def _count(s: Session, tries: int) -> int:
-    listed = (
+    listed = [
         select(func.count()).select_from(m).where(_listed(m, tries)).scalar_subquery()
         for m in (Reminder, ReminderDigest, AccountEmail)
+    ]
+    listed.append(
+        select(func.count())
+        .select_from(PasswordLink)
+        .join(User, User.id == PasswordLink.user_id)
+        .where(*_links_not_sent())
+        .scalar_subquery()
     )
     return s.scalar(select(sum(listed, start=literal(0)))) or 0
 
@@ -118,6 +137,24 @@ def listing(
                 UndeliveredEmail(_about(model, k, status), uid, name, to, at, n, error)
                 for k, status, uid, name, to, at, n, error in found
             ]
+        links = s.execute(
+            select(
+                PasswordLink.purpose,
+                User.id,
+                User.display_name,
+                User.email,
+                PasswordLink.created_at,
+                PasswordLink.not_sent,
+            )
+            .join(User, User.id == PasswordLink.user_id)
+            .where(*_links_not_sent())
+            .order_by(PasswordLink.created_at.desc(), PasswordLink.id.desc())
+            .limit(limit)
+        )
+        rows += [
+            UndeliveredEmail(link_about(purpose), uid, name, to, at, 1, error, True)
+            for purpose, uid, name, to, at, error in links
+        ]
         rows.sort(key=lambda r: r.written_at, reverse=True)
         return UndeliveredList(rows[:limit], _count(s, tries))
 

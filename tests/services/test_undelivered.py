@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, ReminderDigest
 from careplan.domain.local_time import service_day
-from careplan.services import account_settings, audit, reminders, undelivered
+from careplan.services import account_settings, admin_accounts, audit, reminders, undelivered
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
 from careplan.services.reminders import ReminderSettings
@@ -173,3 +173,44 @@ def test_two_administrators_pressing_at_once_put_each_back_once(db, circle, down
     assert sorted(r.emails for r in results) == [0, given_up]
     assert len(_tries_again(db)) == 1
     assert audit.verify_chain(db).ok
+
+
+def test_a_password_link_nobody_got_is_listed_until_a_newer_link_or_a_password(db, circle, admin):
+    """A link whose e-mail the mail server refused reached nobody and is never sent again (its
+    secret is not kept): the administrators' list says so, as it says of other e-mails, until
+    something makes it moot."""
+    person = circle.client
+    assert undelivered.count(db, admin) == 0
+    link = admin_accounts.send_password_link(db, admin, person.id)
+    account_settings.link_not_sent(db, link.link_id, "550 No such user here")
+
+    listing = undelivered.listing(db, admin)
+    assert listing.total == undelivered.count(db, admin) == 1
+    [row] = listing.rows
+    assert row.about == "Link to choose a new password"
+    assert (row.user_id, row.to_address, row.last_error) == (
+        person.id,
+        person.email,
+        "550 No such user here",
+    )
+    assert row.new_link_needed
+    # Trying again cannot send it: nothing moves, and it stays listed.
+    assert not undelivered.try_again(db, admin).any
+    assert undelivered.count(db, admin) == 1
+
+    # A newer link takes its place (listed itself only if it too could not be sent).
+    admin_accounts.send_password_link(db, admin, person.id)
+    assert undelivered.count(db, admin) == 0 and undelivered.listing(db, admin).rows == []
+    again = admin_accounts.send_password_link(db, admin, person.id)
+    account_settings.link_not_sent(db, again.link_id, "421 Try later")
+    assert [r.last_error for r in undelivered.listing(db, admin).rows] == ["421 Try later"]
+
+    # A password chosen ends it; so does the account being closed.
+    account_settings.change_password(db, actor_for(person), PASSWORD, NEW, NEW)
+    assert undelivered.count(db, admin) == 0
+    advocate = circle.advocate
+    late = admin_accounts.send_password_link(db, admin, advocate.id)
+    account_settings.link_not_sent(db, late.link_id, "421 Try later")
+    assert undelivered.count(db, admin) == 1
+    admin_accounts.set_active(db, admin, advocate.id, False)
+    assert undelivered.count(db, admin) == 0 and undelivered.listing(db, admin).rows == []

@@ -914,3 +914,15 @@ def _links_said(smtp_app, db, inbox):
     said = " ".join(admin.get(sent.headers["Location"]).get_data(as_text=True).split())
     assert "We have e-mailed ann@example.org a link to choose a password." in said
     assert "<strong>not sent</strong>" not in said and len(inbox.envelopes) == 1
+
+    # The administrators' list of what could not be sent names José's link, and sends them to
+    # José's page for a new one: it cannot be tried again, so no button offers to.
+    start = " ".join(admin.get("/admin/users").get_data(as_text=True).split())
+    assert "1 e-mail could not be sent." in start
+    listed = " ".join(admin.get("/admin/emails").get_data(as_text=True).split())
+    jose = made.headers["Location"].split("#")[0]
+    assert '<td data-label="What">Link to choose a first password</td>' in listed
+    assert f'<a href="{jose}#links">José Ruiz</a>, josé@example.org' in listed
+    assert "SMTPUTF8" in listed and "Ann Lee" not in listed
+    assert "Open the person's page and send a new link." in listed
+    assert "Try them all again" not in listed
