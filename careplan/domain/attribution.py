@@ -35,6 +35,32 @@ class Author:
         return {"id": self.id, "name": self.name, "role": self.role}
 
 
+def credit(old: dict | None, node: dict, author: Author) -> None:
+    """Stamp `node`, a part as `author` saves it, from `old`, the same part before (None when
+    it is new): who wrote it, who last changed it, and the words a change replaced
+    (`DocumentKind.attribute`)."""
+    if old is not None and own_fields(old) == own_fields(node):
+        # Unchanged, empty parts too: saving what is there credits nobody, so the same
+        # content saved by someone else is no new version.
+        node["written_by"] = old.get("written_by", author.as_dict())
+        node["changed_by"] = old.get("changed_by", author.as_dict())
+        for name in ("writers_words", "changers_words"):
+            if name in old:
+                node[name] = old[name]
+    elif old is None or is_blank(own_fields(old)):
+        # Filling in an empty part counts as writing it.
+        node["written_by"] = author.as_dict()
+        node["changed_by"] = author.as_dict()
+    else:
+        node["written_by"] = old.get("written_by", author.as_dict())
+        node["changed_by"] = author.as_dict()
+        kept = writers_words_kept(old, author)
+        if kept is not None and kept != words_of(node):
+            node["writers_words"] = kept
+        if changers := changers_words_kept(old, node, author):
+            node["changers_words"] = changers
+
+
 def words_of(node: dict) -> dict:
     return {k: v for k, v in own_fields(node).items() if k != "id"}
 

@@ -19,13 +19,9 @@ from marshmallow import Schema, ValidationError
 
 from .attribution import (
     Author,
-    changers_words_kept,
-    is_blank,
-    own_fields,
+    credit,
     replaced_words,
     strip_attribution,
-    words_of,
-    writers_words_kept,
 )
 from .errors import ContentInvalid
 from .nested import flatten_errors, in_order_of
@@ -358,26 +354,7 @@ class DocumentKind(TakenOutItems):
             old = before.get(key)
             if old is None and key in back:
                 old = back[key]  # taken out, and back: credited as it was
-            if old is not None and own_fields(old) == own_fields(node):
-                # Unchanged, empty parts too: saving what is there credits nobody, so the
-                # same content saved by someone else is no new version.
-                node["written_by"] = old.get("written_by", author.as_dict())
-                node["changed_by"] = old.get("changed_by", author.as_dict())
-                for name in ("writers_words", "changers_words"):
-                    if name in old:
-                        node[name] = old[name]
-            elif old is None or is_blank(own_fields(old)):
-                # Filling in an empty part counts as writing it.
-                node["written_by"] = author.as_dict()
-                node["changed_by"] = author.as_dict()
-            else:
-                node["written_by"] = old.get("written_by", author.as_dict())
-                node["changed_by"] = author.as_dict()
-                kept = writers_words_kept(old, author)
-                if kept is not None and kept != words_of(node):
-                    node["writers_words"] = kept
-                if changers := changers_words_kept(old, node, author):
-                    node["changers_words"] = changers
+            credit(old, node, author)
         self._removals(previous, content, author)
         return content
 
