@@ -6,6 +6,10 @@ obey the same rules as versions made by people.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from unittest import mock
+
 import factory
 import sqlalchemy as sa
 
@@ -19,7 +23,7 @@ from careplan.db.models import (
     Team,
     User,
 )
-from careplan.domain.care_plan import DEFAULT_REVIEW_WEEKS
+from careplan.domain.care_plan import CARE_PLAN, DEFAULT_REVIEW_WEEKS
 from careplan.domain.roles import Role
 from careplan.services import documents, passwords
 from careplan.services.accounts import actor_for
@@ -221,6 +225,39 @@ def plan_with_a_step_taken_out(circle: Circle) -> tuple[int, str]:
     content["goals"][0]["steps"] = []
     documents.save_version(_db, worker, doc, 1, content, "Took out a step")
     [record] = documents.open_document(_db, worker, doc).content["goals"][0]["removed_items"]
+    return doc, record["id"]
+
+
+@contextmanager
+def saved_before_care_team_credit() -> Iterator[None]:
+    """Saves made inside are as they were before care team members said who wrote them (as
+    versions saved then hold them): members record nobody, and nothing is kept of one taken
+    out. The versions are made as people made them, through the services."""
+    kind = type(CARE_PLAN)
+    attributable, item_lists = kind.attributable, kind.item_lists
+
+    def without_team_credit(self, content):
+        return ((k, n) for k, n in attributable(self, content) if not k.startswith("team:"))
+
+    def without_team_list(self, content):
+        return ((s, n, i) for s, n, i in item_lists(self, content) if s != "care_team")
+
+    with (
+        mock.patch.object(kind, "attributable", without_team_credit),
+        mock.patch.object(kind, "item_lists", without_team_list),
+    ):
+        yield
+
+
+def plan_with_a_member_taken_out(circle: Circle) -> tuple[int, str]:
+    """The client's plan (they listed "Dr Patel"), the member taken out by their key worker in
+    version 2: the plan and the id of the record kept of the member."""
+    doc = make_plan(circle.client)
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(_db, worker, doc).content
+    content["care_team"] = []
+    documents.save_version(_db, worker, doc, 1, content, "Took out Dr Patel")
+    [record] = documents.open_document(_db, worker, doc).content["removed_items"]
     return doc, record["id"]
 
 

@@ -38,7 +38,9 @@ class Author:
 def credit(old: dict | None, node: dict, author: Author) -> None:
     """Stamp `node`, a part as `author` saves it, from `old`, the same part before (None when
     it is new): who wrote it, who last changed it, and the words a change replaced
-    (`DocumentKind.attribute`)."""
+    (`DocumentKind.attribute`, and `DocumentKind.credited_from_history` version by version).
+    `old` crediting nobody (None: the versions could not tell who wrote it) leaves `node`
+    crediting nobody while it is unchanged, never whoever saves it."""
     if old is not None and own_fields(old) == own_fields(node):
         # Unchanged, empty parts too: saving what is there credits nobody, so the same
         # content saved by someone else is no new version.
@@ -59,6 +61,9 @@ def credit(old: dict | None, node: dict, author: Author) -> None:
             node["writers_words"] = kept
         if changers := changers_words_kept(old, node, author):
             node["changers_words"] = changers
+    for name in ("written_by", "changed_by"):
+        if node.get(name) is None:  # nobody known: no stamp, rather than someone's
+            node.pop(name, None)
 
 
 def words_of(node: dict) -> dict:

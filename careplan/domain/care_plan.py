@@ -22,7 +22,7 @@ from .blocks import (
     people_field,
     text_field,
 )
-from .documents import DocumentKind, Field
+from .documents import DocumentKind, Field, quoted
 from .typed_numbers import whole_number_field
 from .writing_direction import closed
 
@@ -158,19 +158,24 @@ class CarePlanKind(DocumentKind):
             if node is not None:
                 yield f"domain:{key}", node
         yield from goal_nodes(content.get("goals", []))
+        for member in content.get("care_team", []):
+            yield f"team:{member['id']}", member  # as `fields` names the member
         yield "what_matters", content.get("what_matters", {})
 
     def part_name(self, key: str, node: dict) -> str:
-        # A life domain by its label, as the page heads it; "What matters to me" is a section.
+        # A life domain by its label, as the page heads it; a care team member by their name;
+        # "What matters to me" is a section.
+        if key.startswith("team:"):
+            return quoted(node.get("name"))
         return (
             DOMAIN_LABELS.get(key.removeprefix("domain:"), "") if key.startswith("domain:") else ""
         )
 
     def item_lists(self, content: dict) -> Iterator[tuple[str, str, list]]:
-        # Care team members record nobody's writing (`attributable`), so there is no writer
-        # to keep one taken out for.
-        goals = content.get("goals")
-        yield "goals", "goal", goals if isinstance(goals, list) else []  # the list itself
+        # Each section is a list itself.
+        for section, noun in (("goals", "goal"), ("care_team", "person")):
+            items = content.get(section)
+            yield section, noun, items if isinstance(items, list) else []
 
     def fields(self, content: dict) -> list[Field]:
         parts = dict(self.sections())

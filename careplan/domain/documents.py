@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -18,8 +18,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from .attribution import (
+    ATTRIBUTION_KEYS,
     Author,
     credit,
+    own_fields,
     replaced_words,
     strip_attribution,
 )
@@ -357,6 +359,48 @@ class DocumentKind(TakenOutItems):
             credit(old, node, author)
         self._removals(previous, content, author)
         return content
+
+    def unstamped(self, content: dict) -> set[str]:
+        """The keys (as `attributable` gives them) of the parts of `content` that do not say
+        who wrote them: saved before that kind of part recorded it (every care team member
+        of a version saved then), or by nobody known (`credited_from_history`)."""
+        return {
+            key
+            for key, node in self.attributable(content)
+            if not isinstance(node.get("written_by"), dict)
+        }
+
+    def credited_from_history(self, previous: dict, history: Sequence[tuple[dict, Author]]) -> dict:
+        """A copy of `previous` in which each part that does not say who wrote it
+        (`unstamped`) says so as if `attribute` had credited it at every save, read from
+        `history`: the contents of the versions up to `previous` and including it, oldest
+        first, each with who saved it. Whoever saved the earliest version with the part (a
+        list item by its id) wrote it; whoever saved the latest change to its own words
+        changed it last, and the words that change replaced are kept. A part the history
+        does not show as `previous` has it credits nobody (None), so the save credits it to
+        nobody rather than to whoever saves. What a save reads the version it is based on
+        as; the stored version is never changed."""
+        missing = self.unstamped(previous)
+        if not missing:
+            return previous
+        seen: dict[str, dict] = {}  # key: the part as the latest version so far had it
+        for content, author in history:
+            for key, node in self.attributable(content):
+                if key in missing:
+                    part = copy.deepcopy(own_fields(node))
+                    credit(seen.get(key), part, author)
+                    seen[key] = part
+        credited = copy.deepcopy(previous)
+        for key, node in self.attributable(credited):
+            if key not in missing:
+                continue
+            found = seen.get(key)
+            if found is not None and own_fields(found) == own_fields(node):
+                node.update((name, found[name]) for name in ATTRIBUTION_KEYS if name in found)
+            else:  # the history cannot tell: nobody, but whoever it says changed it stays
+                node["written_by"] = None
+                node.setdefault("changed_by", None)
+        return credited
 
 
 def text_size(value: Any) -> int:

@@ -21,7 +21,7 @@ from ..domain.access import Access, unsaved_to_offer
 from ..domain.account_rules import called, introduce
 from ..domain.agreement import EmptyPart, blank_on_purpose, empty_key_parts
 from ..domain.attention import DocumentFacts, card_state
-from ..domain.attribution import has_writing, strip_attribution
+from ..domain.attribution import Author, has_writing, strip_attribution
 from ..domain.blocks import owner_words
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare, last_changed
@@ -645,6 +645,22 @@ def _in_force(s: Session, doc: Document, page: DocumentPage) -> tuple[int, dict]
     return agreed.number, version_content(s, doc.id, agreed.number) or {}
 
 
+# Every version up to one, oldest first, with who saved each (`_history`).
+_HISTORY = (
+    select(Version.content, User.id, User.display_name, User.role)
+    .join(User, User.id == Version.author_id)
+    .where(Version.document_id == bindparam("document_id"), Version.number <= bindparam("number"))
+    .order_by(Version.number)
+)
+
+
+def _history(s: Session, document_id: int, number: int) -> list[tuple[dict, Author]]:
+    """The contents of versions 1 to `number`, oldest first, each with who saved it, as
+    `DocumentKind.credited_from_history` reads them."""
+    rows = plain_rows(s, _HISTORY, {"document_id": document_id, "number": number})
+    return [(content, Author(uid, name, role)) for content, uid, name, role in rows]
+
+
 def version_content(s: Session, document_id: int, number: int) -> dict | None:
     """One version's content alone, as stored."""
     return plain_rows(s, _CONTENT, {"document_id": document_id, "number": number}).scalar()
@@ -963,9 +979,18 @@ def save_version(
             raise ContentInvalid(note_problem)
         if base_number != doc.head_number:
             raise Conflict(doc.id, base_number, doc.head_number, content, change_note)
-        content = kind.attribute(parent.content if parent else None, content, actor.author)
+        previous = parent.content if parent else None
+        if previous is not None and kind.unstamped(previous):
+            # Saved before some of its parts said who wrote them (its care team members):
+            # who did is read from the versions, never given to whoever saves now.
+            previous = kind.credited_from_history(previous, _history(s, doc.id, base_number))
+        content = kind.attribute(previous, content, actor.author)
         digest = content_hash(content)
-        if parent is not None and parent.content_hash == digest:
+        if parent is not None and (
+            parent.content_hash == digest
+            # Nothing anyone wrote changed: only who wrote it is said now, where it was not.
+            or strip_attribution(parent.content) == strip_attribution(content)
+        ):
             return SaveResult(doc.id, base_number, saved=False)
         try:
             appended = _append_version(s, actor, doc, parent, content, digest, change_note)
