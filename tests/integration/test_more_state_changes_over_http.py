@@ -7,7 +7,9 @@ worker's change to a client's words (kept beside it) and a comment refused as to
 back), a key worker saving from the conflict page over the client's change to the worker's
 words (the client's words kept, and listed on their sign form), a key worker taking out a
 step the client wrote (kept, and listed on the client's sign form) and the client putting it
-back with its button, the API starting documents, commenting and declining, an access token made
+back with its button, a key worker taking out a care team member the client listed before
+members said who listed them (kept for the client, who the versions show listed them) and the
+client putting them back, the API starting documents, commenting and declining, an access token made
 (its secret shown once after a redirect, a reload making no other), the second step turned
 on (its backup codes shown once after a redirect), and both at once with other pages loaded
 before either secret's page (each waits for its own page). Every form is
@@ -67,6 +69,7 @@ from tests.factories import (
     ClientFactory,
     NotificationFactory,
     make_plan,
+    saved_before_care_team_credit,
 )
 from tests.gunicorn import CSRF, Browser, api_call, landed
 
@@ -716,6 +719,65 @@ def test_the_client_puts_back_the_step_the_worker_took_out_over_http(app, db, gu
     )
     assert path == f"/documents/{doc}" and "so nothing was put back" in shown
     assert _count(db, Version.document_id == doc) == 3
+
+
+# --- a care team member listed before members said who listed them ---------------------------
+
+
+def test_a_member_listed_before_is_kept_for_who_listed_them_and_put_back_over_http(
+    app, db, gunicorn_url
+):
+    """Alex listed Dr Patel in a version saved before members said who listed them. Kim
+    empties Dr Patel's boxes on the edit page, which takes them out: the versions show Alex
+    listed them, so they are kept for Alex (not taken as Kim's own), and Alex puts them back
+    with the button, credited to Alex. The version Alex listed them in is as it was."""
+    circle = Circle()
+    with saved_before_care_team_credit():
+        doc = make_plan(circle.client)  # Alex's care team: "Dr Patel", GP
+    with db.read() as s:
+        first = s.scalar(
+            sa.select(Version.content).where(Version.document_id == doc, Version.number == 1)
+        )
+    assert "written_by" not in first["care_team"][0]
+    worker = Browser(gunicorn_url)
+    worker.sign_in(circle.key_worker)
+    _edits(worker, doc, {"care_team-0-name": "", "care_team-0-role": ""})
+
+    with db.read() as s:
+        versions = s.scalars(
+            sa.select(Version).where(Version.document_id == doc).order_by(Version.number)
+        ).all()
+    alex = {"id": circle.client.id, "name": circle.client.display_name, "role": "client"}
+    kim = circle.key_worker
+    assert [v.number for v in versions] == [1, 2] and versions[0].content == first
+    assert versions[1].content["care_team"] == []
+    [record] = versions[1].content["removed_items"]
+    assert (record["item"], record["section"], record["words"]["name"]) == (
+        "person", "care_team", "Dr Patel",
+    )  # fmt: skip
+    assert record["written_by"] == alex and record["tell"] == [alex]
+    assert record["removed_by"] == {"id": kim.id, "name": kim.display_name, "role": "key_worker"}
+
+    client = Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    page = client.get(f"/documents/{doc}").read().decode()
+    listed = re.search(r'<div class="notice" id="taken-out">(.*?)</div>', page, re.DOTALL)
+    assert listed and f"My care team: {kim.display_name} took out someone you listed" in (
+        listed.group(1)
+    )
+    path, shown = landed(
+        client.post(f"/documents/{doc}/put-back/{record['id']}", {"base_version": "2"}, page)
+    )
+    assert path == f"/documents/{doc}"
+    assert "Put back: person “Dr Patel”. Saved as version 3." in shown
+    with db.read() as s:
+        latest = s.scalars(
+            sa.select(Version).where(Version.document_id == doc, Version.number == 3)
+        ).one()
+    [member] = latest.content["care_team"]
+    assert (member["id"], member["name"], member["role"]) == (record["id"], "Dr Patel", "GP")
+    assert (member["written_by"], member["changed_by"]) == (alex, alex)
+    assert "removed_items" not in latest.content
 
 
 # --- a save after moving to another network ----------------------------------------------------
