@@ -390,7 +390,9 @@ def sections_from_fields(
             if not sections or sections[-1].title != title:
                 sections.append(Section(title))
             if _TEAM_MEMBER.match(f.key):
-                sections[-1].fields.append(SectionField("", text, lead=True))
+                # Who wrote the member under their name, as a goal's under its title.
+                by = attribution.get(f.key, "")
+                sections[-1].fields.append(SectionField("", text, by, lead=True))
             elif f.key in _TERMS:
                 label, wording = _TERMS[f.key]
                 sections[-1].fields.append(

@@ -71,6 +71,35 @@ def test_a_care_team_member_s_name_stays_on_the_page_with_what_they_do():
     assert seen == 20
 
 
+def test_who_listed_a_care_team_member_stays_under_their_name_with_what_they_do():
+    # As above, each member saying who listed them (the client) and who changed them last
+    # (their key worker): the line saying so stays between the name and what they do.
+    sam = {"id": 1, "name": "Sam", "role": "client"}
+    alex = {"id": 2, "name": "Alex Morgan", "role": "key_worker"}
+    team = [
+        {
+            "name": f"Member {n}",
+            "role": "GP",
+            "what_they_do": "Sees me every month. " * (1 + n % 4),
+            "may_see": "Goals and steps." + " Letters." * (n % 3),
+        }
+        for n in range(1, 21)
+    ]
+    content = care_plan_content(care_team=team)
+    for member in content["care_team"]:
+        member.update(written_by=sam, changed_by=alex)
+    pages = page_texts(render_pdf(printable(content=content)))
+    seen = 0
+    said = "Written by Sam Taylor, client · last changed by Alex Morgan, key worker"
+    for text in pages:
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("Member ") and line.endswith(", GP"):
+                seen += 1
+                assert lines[i + 1 : i + 3] == [said, "What they do"], (line, text)
+    assert seen == 20
+
+
 def test_the_file_names_the_client_and_key_worker_as_its_authors():
     meta = PdfReader(BytesIO(render_pdf(printable(key_worker_name="Alex Morgan")))).metadata
     assert meta.author == "Sam Taylor and Alex Morgan"

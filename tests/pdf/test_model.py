@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -282,6 +283,31 @@ def test_attribution_names_people_by_name_and_role_as_anyone_reads_it():
     assert matters.fields[0].by == ""  # left blank: nothing to attribute, as on the page
     html = render_html(printable(sections=sections)).replace(ZWSP, "")
     assert '<p class="by" dir="auto">Written by Kim Lee, key worker</p>' in html
+
+
+def test_a_care_team_member_says_who_listed_them_under_their_name_as_a_goal_does():
+    kim = {"id": 2, "name": "Kim Lee", "role": "key_worker"}
+    sam = {"id": 1, "name": "Sam", "role": "client"}
+    member = {"id": "m1", "name": "Dr Patel", "role": "GP", "what_they_do": "Check-ups"}
+    content = {
+        "care_team": [
+            {**member, "written_by": sam, "changed_by": kim},
+            {**member, "id": "m2", "name": "Jo"},  # listed before members said so: nobody
+        ]
+    }
+    sections = sections_from_kind(CARE_PLAN, content, "Sam Taylor", "Kim Lee")
+    team = next(s for s in sections if s.title == "Care team")
+    leads = [f for f in team.fields if f.lead]
+    assert [(f.text, f.by) for f in leads] == [
+        ("Dr Patel, GP", "Written by Sam Taylor, client · last changed by Kim Lee, key worker"),
+        ("Jo, GP", ""),
+    ]
+    html = render_html(printable(sections=sections)).replace(ZWSP, "")
+    assert re.search(
+        r'<p class="words lead" dir="auto">Dr Patel, GP</p>\s*<p class="by" dir="auto">Written '
+        r"by Sam Taylor, client · last changed by Kim Lee, key worker</p>",
+        html,
+    ), html
 
 
 def test_unlabelled_answers_are_not_bold_and_an_agreement_s_terms_are_labelled():
