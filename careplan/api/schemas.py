@@ -310,13 +310,15 @@ class Document(Strict):
         metadata={
             "description": "The version's content as saved. Each part someone wrote says who "
             "(`written_by`, `changed_by`) and keeps the words someone else's change replaced "
-            "(`writers_words`, `changers_words`). An item (a goal, step, person or decision) "
-            "someone took out that another person wrote or last changed is kept in "
-            "`removed_items`, on its goal for a step, else on the content: each with `id`, "
-            "`item`, `section`, `field` (the list it was in; a step's `goal` too), `words` (a "
-            "goal's `steps` too), `writers_words` (the writer's own, beside another's change), "
-            "`written_by`, `changed_by` (if another), `removed_by`, and `tell`, whom it is kept "
-            "for until they change that list themselves or it is put back."
+            "(`writers_words`, `changers_words`), a care team member too; one listed in a "
+            "version saved before members said so has neither until the next save, which "
+            "credits it from the versions. An item (a goal, step, person or decision) someone "
+            "took out that another person wrote or last changed is kept in `removed_items`, on "
+            "its goal for a step, else on the content: each with `id`, `item`, `section`, "
+            "`field` (the list it was in; a step's `goal` too), `words` (a goal's `steps` too), "
+            "`writers_words` (the writer's own, beside another's change), `written_by`, "
+            "`changed_by` (if another), `removed_by`, and `tell`, whom it is kept for until "
+            "they change that list themselves or it is put back."
         }
     )
     sections = fields.Function(
