@@ -5,8 +5,12 @@ Plain facts in, plain words out; `today` is passed in. What counts:
 
 - a signature: the latest version waits for this person (the client, or the key worker who
   holds the caseload now), signed by the other side or saved by someone else;
+- a decline: the other side declined to sign the latest version, with their reason, until a
+  new version is saved (a decline is something to talk over, not to tick off);
 - a review: an agreed document whose next review is overdue or due within DUE_SOON_DAYS, for
   its client and key worker; a supervisor sees one line counting their teams' overdue reviews;
+- a review half done: the other side confirmed "reviewed, no changes" and this person has not,
+  whenever the review is due;
 - a crisis plan in effect, for the client and their key worker;
 - a crisis alert nobody has responded to: the client sees whom they are waiting for; a key
   worker or supervisor sees whom to respond to (the service chooses which alerts reach them);
@@ -29,7 +33,14 @@ from .crisis_alerts import AlertKind
 from .local_time import show
 from .roles import Role
 from .supervision import DUE_SOON_DAYS
-from .wording import CARRY_ON, possessive, unsaved, unwell_plan
+from .wording import (
+    CARRY_ON,
+    declined_line,
+    possessive,
+    review_confirmed_line,
+    unsaved,
+    unwell_plan,
+)
 
 
 class Kind(StrEnum):
@@ -37,6 +48,7 @@ class Kind(StrEnum):
     CRISIS_PLAN = "crisis_plan"
     HANDOVER = "handover"
     SIGNATURE = "signature"
+    DECLINED = "declined"
     REVIEW = "review"
     # After everything someone else waits on: one's own words, kept until one comes back.
     UNSAVED = "unsaved"
@@ -78,6 +90,12 @@ class DocumentFacts:
     head_saved_by: int | None = None  # who saved the latest version
     # When the reader last typed changes to it they have not saved, if offered back to them.
     unsaved_at: datetime | None = None
+    # The reason each side gave for declining the latest version, if they declined it.
+    client_declined: str | None = None
+    worker_declined: str | None = None  # the current key worker
+    # Who has confirmed "reviewed, no changes" in the review cycle under way.
+    client_confirmed_review: bool = False
+    worker_confirmed_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +168,57 @@ def waiting_for_signature(d: DocumentFacts, role: Role, actor_id: int) -> bool:
     if role is Role.KEY_WORKER:
         return actor_id == d.key_worker_id and not d.worker_signed_head
     return False
+
+
+# How much of a reason for declining the start page shows; the message and the document hold
+# all of it.
+REASON_SHOWN = 160
+
+
+def shortened(text: str, most: int = REASON_SHOWN) -> str:
+    text = " ".join(text.split())
+    if len(text) <= most:
+        return text
+    return text[: most - 1].rstrip() + "…"
+
+
+def _sides(d: DocumentFacts, role: Role, actor_id: int) -> tuple[bool, str] | None:
+    """(reader is the client, the other side's name) for the client or their current key
+    worker; None for anyone else. With no key worker (the client left the service) nobody is
+    on the other side."""
+    if role is Role.CLIENT and actor_id == d.client_id and d.key_worker_id is not None:
+        return True, d.key_worker_name
+    if role is Role.KEY_WORKER and actor_id == d.key_worker_id:
+        return False, d.client_name
+    return None
+
+
+def declined_by_other(d: DocumentFacts, role: Role, actor_id: int) -> tuple[str, str] | None:
+    """(who, reason) when the other side declined the latest version and this person did not
+    decline it too: it is theirs to talk over, until a new version is saved."""
+    sides = _sides(d, role, actor_id)
+    if d.signoff_state != "declined" or sides is None:
+        return None
+    client, other = sides
+    mine, theirs = (
+        (d.client_declined, d.worker_declined) if client else (d.worker_declined, d.client_declined)
+    )
+    return (other, theirs) if mine is None and theirs is not None else None
+
+
+def review_confirmed_by_other(d: DocumentFacts, role: Role, actor_id: int) -> str | None:
+    """Who confirmed "reviewed, no changes" on the agreed version and waits for this person to
+    confirm too, if anyone does."""
+    sides = _sides(d, role, actor_id)
+    if d.signoff_state != "agreed" or sides is None:
+        return None
+    client, other = sides
+    mine, theirs = (
+        (d.client_confirmed_review, d.worker_confirmed_review)
+        if client
+        else (d.worker_confirmed_review, d.client_confirmed_review)
+    )
+    return other if theirs and not mine else None
 
 
 def review_due(d: DocumentFacts, today: date) -> bool:
@@ -252,11 +321,22 @@ def needs_you_now(
                 "read it and sign, or say why not."
             )
             add((d.document_id,), Item(Kind.SIGNATURE, text, Place.SIGN, d.document_id))
-        if review_due(d, today):
-            text = _review_text(d, own, today)
-            overdue = d.next_review_on < today
+        if declined := declined_by_other(d, role, actor_id):
+            who, reason = declined
+            text = f"{who} {declined_line(own, d.title, d.head_number, shortened(reason))}"
+            add((d.document_id,), Item(Kind.DECLINED, text, Place.SIGN, d.document_id))
+        confirmed_by = review_confirmed_by_other(d, role, actor_id)
+        if confirmed_by:
+            # One line for the review: what is left of it, and when it is due if that is soon.
+            text = f"{confirmed_by} {review_confirmed_line(own, d.title)}"
+            if review_due(d, today):
+                text += " " + _review_text(d, own, today)
+        if review_due(d, today) or confirmed_by:
+            if not confirmed_by:
+                text = _review_text(d, own, today)
+            overdue = d.next_review_on is not None and d.next_review_on < today
             add(
-                (d.next_review_on,),
+                (d.next_review_on or date.max,),
                 Item(Kind.REVIEW, text, Place.REVIEW, d.document_id, urgent=overdue),
             )
         if d.unsaved_at is not None:

@@ -267,6 +267,59 @@ def earlier_review_notice(
     )
 
 
+def declined_notice(
+    who: str,
+    who_role: Role,
+    *,
+    reader_is_client: bool,
+    client_name: str,
+    title: str,
+    version: int,
+    reason: str,
+) -> str:
+    """The message telling the other party that someone declined to sign a version: who,
+    which version of which document, and the reason they gave (in the app only, where the
+    reader may read the document anyway)."""
+    who = sentence(
+        closed(person(who, who_role, is_reader=False, reader_is_client=reader_is_client,
+                      client_name=client_name))
+    )  # fmt: skip
+    return f"{who} {declined_line(reader_is_client, title, version, reason)}"
+
+
+def declined_line(reader_is_client: bool, title: str, version: int, reason: str) -> str:
+    """What follows the name of whoever declined, on the start page and in the message."""
+    # Only the two parties sign: a key worker reading it was declined by the client.
+    whose = "your" if reader_is_client else "their"
+    reason = reason.strip()
+    stop = "" if reason.endswith((".", "!", "?", "…")) else "."
+    return (
+        f"declined to sign version {version} of {whose} {title.lower()}, saying: "
+        f"“{reason}”{stop} Talk it over, and change it if something needs to change."
+    )
+
+
+def review_confirmed_notice(
+    who: str, who_role: Role, *, reader_is_client: bool, client_name: str, title: str
+) -> str:
+    """The message telling the other party that someone confirmed "reviewed, no changes":
+    the review is done once the reader confirms too."""
+    who = sentence(
+        closed(person(who, who_role, is_reader=False, reader_is_client=reader_is_client,
+                      client_name=client_name))
+    )  # fmt: skip
+    return f"{who} {review_confirmed_line(reader_is_client, title)}"
+
+
+def review_confirmed_line(reader_is_client: bool, title: str) -> str:
+    """What follows the name of whoever confirmed, on the start page and in the message."""
+    whose = "your" if reader_is_client else "their"
+    return (
+        f"confirmed the review of {whose} {title.lower()} with no changes: confirm it too. "
+        "The review is done once you both have."
+    )
+
+
 # --- handing a client over to another key worker -----------------------------------------------
 # Messages in the app only, never e-mailed: nothing in them says what kind of service this is.
 # `client_name` in them, as in every message to staff, is the name the client goes by

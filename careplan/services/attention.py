@@ -22,6 +22,7 @@ from ..db.models import (
     EditDraft,
     Handover,
     PdfRender,
+    ReviewConfirmation,
     SignatureRecord,
     User,
     Version,
@@ -31,6 +32,7 @@ from ..domain.account_rules import called
 from ..domain.attention import AlertFacts, DocumentFacts, HandoverFacts, Item, needs_you_now
 from ..domain.local_time import service_day
 from ..domain.roles import Role
+from ..domain.signoff import Outcome
 from ..domain.supervision import DUE_SOON_DAYS
 from . import crisis_alerts
 from .access import PERSON, clients_visible_to
@@ -51,6 +53,31 @@ def _signed_head(user_id_column):
         SignatureRecord.document_id == Document.id,
         SignatureRecord.version_number == Document.head_number,
         SignatureRecord.user_id == user_id_column,
+    )
+
+
+def _declined_head(user_id_column):
+    """The reason this person gave for declining the latest version, if they declined it."""
+    return (
+        select(SignatureRecord.comment)
+        .where(
+            SignatureRecord.document_id == Document.id,
+            SignatureRecord.version_number == Document.head_number,
+            SignatureRecord.user_id == user_id_column,
+            SignatureRecord.outcome == Outcome.DECLINED.value,
+        )
+        .order_by(SignatureRecord.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _confirmed_review(user_id_column):
+    """This person confirmed "reviewed, no changes" in the review cycle under way."""
+    return exists().where(
+        ReviewConfirmation.document_id == Document.id,
+        ReviewConfirmation.cycle == Document.review_cycle,
+        ReviewConfirmation.user_id == user_id_column,
     )
 
 
@@ -95,7 +122,14 @@ def fact_columns(key_worker_id_column, today) -> tuple:
         _crisis_until(today).label("crisis_until"),
         _agreed_at().label("agreed_at"),
         _head_saved_by().label("head_saved_by"),
+        _declined_head(Document.client_id).label("client_declined"),
+        _declined_head(key_worker_id_column).label("worker_declined"),
+        _confirmed_review(Document.client_id).label("client_confirmed_review"),
+        _confirmed_review(key_worker_id_column).label("worker_confirmed_review"),
     )
+
+
+FACT_COLUMNS = 9  # how many fact_columns makes
 
 
 def facts_of(
@@ -108,6 +142,10 @@ def facts_of(
     crisis_until,
     agreed_at,
     head_saved_by,
+    client_declined=None,
+    worker_declined=None,
+    client_confirmed_review=False,
+    worker_confirmed_review=False,
     unsaved_at: datetime | None = None,
 ) -> DocumentFacts:
     return DocumentFacts(
@@ -127,6 +165,10 @@ def facts_of(
         agreed_at,
         head_saved_by,
         unsaved_at,
+        client_declined,
+        worker_declined,
+        bool(client_confirmed_review),
+        bool(worker_confirmed_review),
     )
 
 
@@ -148,8 +190,14 @@ def _waiting_documents(role: Role, worker):
         exists()
         .where(EditDraft.document_id == Document.id, EditDraft.user_id == PERSON)
         .correlate_except(EditDraft),  # the draft joined below is the same one
-        Document.signoff_state.in_(("awaiting_signature", "draft")),
+        # Waiting for a signature, or declined by someone (the other side talks it over).
+        Document.signoff_state.in_(("awaiting_signature", "draft", "declined")),
         Document.next_review_on <= _SOON,
+        # A review someone confirmed with no changes, waiting for the other to confirm too.
+        exists().where(
+            ReviewConfirmation.document_id == Document.id,
+            ReviewConfirmation.cycle == Document.review_cycle,
+        ),
         exists().where(
             ContingencyActivation.document_id == Document.id,
             ContingencyActivation.ended_at.is_(None),
@@ -236,8 +284,9 @@ def home(
     handovers: dict[int, HandoverFacts] = {}
     with db.read() as s:
         for row in s.execute(_home_query(actor.role), values):
-            cid, full_name, preferred, wid, wname, doc, *facts = row[:11]
-            to_id, since, from_name, to_name, draft_saved_at = row[11:]
+            facts_end = 6 + FACT_COLUMNS
+            cid, full_name, preferred, wid, wname, doc, *facts = row[:facts_end]
+            to_id, since, from_name, to_name, draft_saved_at = row[facts_end:]
             name = called(full_name, preferred)  # the lines speak of the client as pages do
             if doc is not None:
                 # As on the document's page: offered back only while they may edit it.

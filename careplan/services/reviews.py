@@ -39,7 +39,7 @@ from ..domain.reviews import (
 )
 from ..domain.roles import Role
 from ..domain.signoff import SignOff, State
-from ..domain.wording import Named, earlier_review_notice
+from ..domain.wording import Named, earlier_review_notice, review_confirmed_notice
 from . import audit, passwords
 from .access import require_read, visible_clients
 from .actor import Actor
@@ -421,7 +421,39 @@ def confirm_no_changes(
             return True
         if doc.awaiting_signature_since is None:
             doc.awaiting_signature_since = service_day(now)
+        _tell_of_confirmation(s, actor, doc)
         return False
+
+
+def _tell_of_confirmation(s: Session, actor: Actor, doc: Document) -> None:
+    """The other party hears at once that the review waits only for them: it may be weeks
+    before any reminder would say so."""
+    from .signoff import tell_the_two
+
+    tell_the_two(
+        s, actor, doc,
+        lambda to_client, client_name: review_confirmed_notice(
+            actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
+            title=doc.title,
+        ),
+        f"/documents/{doc.id}#review",
+    )  # fmt: skip
+
+
+def still_to_confirm(db: Database, actor: Actor, document_id: int) -> str:
+    """The name of the other party, whom a review this person confirmed waits for, as pages
+    call them ("" when nobody can: the client has no key worker)."""
+    with db.read() as s:
+        doc = s.get(Document, document_id)
+        if doc is None:
+            raise NotFound()
+        require_read(s, actor, doc.client_id)
+        names = []
+        for user_id in sorted(waiting_for(s, doc)):
+            if user_id != actor.id:
+                person = s.get(User, user_id)
+                names.append(called(person.display_name, person.preferred_name))
+        return " and ".join(names)
 
 
 def waiting_for(s: Session, doc: Document) -> set[int]:

@@ -41,6 +41,7 @@ from ..domain.signoff import (
     refusal,
     validate_outcome,
 )
+from ..domain.wording import declined_notice
 from . import audit, passwords
 from .access import require_read
 from .actor import Actor
@@ -366,6 +367,8 @@ def sign(
                 **({"left_blank": [p.key for p in blank]} if blank else {}),
             },
         )
+        if outcome is Outcome.DECLINED:
+            _tell_of_decline(s, actor, doc, version.number, comment)
         newly_agreed = after.agreed and (
             before.agreed is None or before.agreed.number != after.agreed.number
         )
@@ -389,6 +392,19 @@ def sign(
 
         reviews.after_signing(s, actor, doc, before, after, utcnow())
         return after
+
+
+def _tell_of_decline(s: Session, actor: Actor, doc: Document, number: int, reason: str) -> None:
+    """The other party hears of a decline at once, with the reason: nothing can be agreed
+    until they have talked it over and a new version is saved."""
+    tell_the_two(
+        s, actor, doc,
+        lambda to_client, client_name: declined_notice(
+            actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
+            title=doc.title, version=number, reason=reason,
+        ),
+        f"/documents/{doc.id}#sign-off",
+    )  # fmt: skip
 
 
 def _signable(

@@ -99,7 +99,8 @@ def reviewed_no_changes(document_id: int, number: int):
     if done:
         flash("You have both confirmed the review with no changes. The next review date is set.")
     else:
-        flash("You confirmed the review with no changes. It is done once the other person does.")
+        other = reviews.still_to_confirm(db, actor, document_id) or "the other person"
+        flash(f"You confirmed the review with no changes. It is done once {other} confirms too.")
     return redirect(url_for("documents.show", document_id=document_id) + "#review")
 
 

@@ -231,3 +231,78 @@ def test_each_request_for_help_waiting_says_what_it_asked():
         "Respond to Chris: asked for a short stay of 3 nights" + after,
         "Respond to Chris: asked for a short stay of 1 night" + after,
     ]
+
+
+def test_a_decline_is_for_the_other_side_with_who_which_version_and_why():
+    declined = doc(
+        signoff_state="declined",
+        head_number=3,
+        agreed_version=2,
+        client_signed_head=True,
+        client_declined="Not yet, I want to talk about it.",
+    )
+    [item] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [declined])
+    assert (item.kind, item.place, item.document_id) == (Kind.DECLINED, Place.SIGN, 7)
+    assert item.text == (
+        "Chris declined to sign version 3 of their care plan, saying: “Not yet, I want to talk "
+        "about it.” Talk it over, and change it if something needs to change."
+    )
+    # The client said it: nothing waits for them; nobody else holds the document.
+    assert needs_you_now(Role.CLIENT, CLIENT, TODAY, [declined]) == []
+    assert needs_you_now(Role.KEY_WORKER, OTHER, TODAY, [declined]) == []
+    for role in (Role.SUPERVISOR, Role.ADVOCATE):
+        assert needs_you_now(role, OTHER, TODAY, [declined]) == []
+    # Once a new version is saved, it is a signature to give again, not a decline.
+    saved = doc(signoff_state="draft", head_number=4, agreed_version=2, head_saved_by=WORKER)
+    assert needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [saved]) == []
+
+
+def test_a_key_workers_decline_is_for_the_client_and_a_long_reason_is_shortened():
+    why = "I cannot promise that. " * 20
+    declined = doc(
+        signoff_state="declined",
+        worker_declined=why,
+        client_signed_head=True,
+        worker_signed_head=True,
+    )
+    [item] = needs_you_now(Role.CLIENT, CLIENT, TODAY, [declined])
+    assert item.kind is Kind.DECLINED
+    assert item.text.startswith("Kim declined to sign version 2 of your care plan, saying: “I")
+    assert "…”" in item.text and len(item.text) < 300
+    assert needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [declined]) == []
+    # Both declined: each has said no, so nothing waits on either from the other.
+    both = doc(signoff_state="declined", worker_declined="No.", client_declined="No.")
+    assert needs_you_now(Role.CLIENT, CLIENT, TODAY, [both]) == []
+    assert needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [both]) == []
+    # With no key worker (the client left the service), nobody is there to talk it over.
+    gone = doc(signoff_state="declined", worker_declined="No.", key_worker_id=None)
+    assert needs_you_now(Role.CLIENT, CLIENT, TODAY, [gone]) == []
+
+
+def test_a_review_half_confirmed_waits_for_the_other_side_however_far_off_it_is():
+    far = doc(client_confirmed_review=True)
+    [item] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [far])
+    assert (item.kind, item.place, item.document_id) == (Kind.REVIEW, Place.REVIEW, 7)
+    assert item.text == (
+        "Chris confirmed the review of their care plan with no changes: confirm it too. "
+        "The review is done once you both have."
+    )
+    assert not item.urgent
+    assert needs_you_now(Role.CLIENT, CLIENT, TODAY, [far]) == []
+    assert needs_you_now(Role.ADVOCATE, OTHER, TODAY, [far]) == []
+    [item] = needs_you_now(Role.CLIENT, CLIENT, TODAY, [doc(worker_confirmed_review=True)])
+    assert item.text.startswith("Kim confirmed the review of your care plan with no changes")
+    # Both confirmed (the next cycle has begun) or neither: nothing about it.
+    both = doc(client_confirmed_review=True, worker_confirmed_review=True)
+    assert needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [both]) == []
+
+
+def test_a_half_confirmed_review_that_is_overdue_is_one_urgent_line():
+    late = doc(client_confirmed_review=True, next_review_on=TODAY - timedelta(days=2))
+    [item] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [late])
+    assert item.kind is Kind.REVIEW and item.urgent
+    assert item.text == (
+        "Chris confirmed the review of their care plan with no changes: confirm it too. "
+        "The review is done once you both have. Chris's care plan: the review is overdue. "
+        "It was due on 8 March 2026, 2 days ago."
+    )

@@ -1,0 +1,131 @@
+"""A decline, and a review one side confirmed with no changes, reach the other side at once:
+a line on their start page and a message, to the client and their key worker only (the
+others who may read the document see nothing new); the decline's line goes once a new version
+is saved, the review's once both have confirmed."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import Notification, utcnow
+from careplan.domain.attention import Kind, Place
+from careplan.services import attention, documents, reviews, signoff
+from careplan.services.accounts import actor_for
+from tests.factories import PASSWORD, Circle, make_agreement, make_plan
+
+WHY = "Not yet, I want to talk about it."
+LATER = {"contingencies": {"warning_signs": {"text": "I stop sleeping and stop eating."}}}
+
+
+def needs(db, user):
+    actor = actor_for(user)
+    if actor.role.value == "client":
+        records = documents.client_records(db, actor, user.id)
+        return attention.for_own_records(db, actor, records, utcnow()).items
+    return attention.home(db, actor, utcnow()).items
+
+
+def messages(db, user) -> list[tuple[str, str]]:
+    with db.read() as s:
+        return s.execute(
+            sa.select(Notification.text, Notification.link)
+            .where(Notification.user_id == user.id)
+            .order_by(Notification.id)
+        ).all()
+
+
+def sign(db, who, doc, number, outcome="signed", comment=""):
+    signoff.sign(db, actor_for(who), doc, number, outcome, comment, PASSWORD, confirm_blank=True)
+
+
+@pytest.fixture
+def circle(app, db):
+    return Circle()
+
+
+def test_a_clients_decline_reaches_their_key_worker_until_a_new_version_is_saved(db, circle):
+    doc = make_agreement(circle.key_worker, circle.client)
+    sign(db, circle.key_worker, doc, 1)
+    sign(db, circle.client, doc, 1, "declined", WHY)
+
+    [item] = needs(db, circle.key_worker)
+    assert (item.kind, item.place, item.document_id) == (Kind.DECLINED, Place.SIGN, doc)
+    name = circle.client.preferred_name or circle.client.display_name
+    assert item.text.startswith(f"{name} declined to sign version 1 of their partnership agreement")
+    assert f"saying: “{WHY}” Talk it over" in item.text
+    [(text, link)] = messages(db, circle.key_worker)
+    assert text.startswith(f"{name} declined to sign version 1 of their partnership agreement")
+    assert WHY in text and link == f"/documents/{doc}#sign-off"
+    # Nobody else is told: the client said it; the others were never told of signatures.
+    for who in (circle.client, circle.advocate, circle.supervisor, circle.admin):
+        assert messages(db, who) == [], who.role
+    assert needs(db, circle.client) == []
+    assert needs(db, circle.advocate) == []
+    # Another key worker's start page knows nothing of it.
+    assert needs(db, Circle().key_worker) == []
+
+    # Talked over, a new version is saved: now it waits for a signature, not a decline.
+    worker = actor_for(circle.key_worker)
+    documents.save_version(db, worker, doc, 1, {"sections": LATER}, "Talked it over")
+    assert [i.kind for i in needs(db, circle.key_worker)] == []
+    assert [i.kind for i in needs(db, circle.client)] == [Kind.SIGNATURE]
+
+
+def test_a_key_workers_decline_reaches_the_client(db, circle):
+    doc = make_plan(circle.client, circle.client)
+    sign(db, circle.client, doc, 1)
+    sign(db, circle.key_worker, doc, 1, "declined", "I cannot promise daily calls.")
+
+    [item] = needs(db, circle.client)
+    assert item.kind is Kind.DECLINED
+    worker = circle.key_worker.display_name
+    assert item.text.startswith(f"{worker} declined to sign version 1 of your care plan")
+    [(text, _)] = messages(db, circle.client)
+    assert text.startswith(f"{worker}, your key worker, declined to sign version 1 of your")
+    assert "I cannot promise daily calls." in text
+    assert messages(db, circle.key_worker) == [] and messages(db, circle.advocate) == []
+    assert needs(db, circle.key_worker) == []
+
+
+@pytest.mark.parametrize("first", ["client", "key_worker"])
+def test_a_review_one_side_confirmed_waits_for_the_other_on_their_start_page(db, circle, first):
+    doc = make_plan(circle.key_worker, circle.client)
+    for who in (circle.client, circle.key_worker):
+        sign(db, who, doc, 1)
+    one, other = (
+        (circle.client, circle.key_worker)
+        if first == "client"
+        else (circle.key_worker, circle.client)
+    )
+    told_before = len(messages(db, other))
+    assert needs(db, other) == []  # the review is weeks away
+
+    assert not reviews.confirm_no_changes(db, actor_for(one), doc, 1, PASSWORD)
+    [item] = needs(db, other)
+    assert (item.kind, item.place, item.document_id) == (Kind.REVIEW, Place.REVIEW, doc)
+    whose = "your" if other is circle.client else "their"
+    name = (
+        circle.key_worker.display_name
+        if one is circle.key_worker
+        else circle.client.preferred_name or circle.client.display_name
+    )
+    assert item.text.startswith(
+        f"{name} confirmed the review of {whose} care plan with no changes: confirm it too."
+    )
+    new = messages(db, other)[told_before:]
+    assert [link for _, link in new] == [f"/documents/{doc}#review"]
+    assert "confirmed the review of" in new[0][0] and name in new[0][0]
+    assert needs(db, one) == []  # they did their part
+    other_name = (
+        circle.key_worker.display_name
+        if other is circle.key_worker
+        else circle.client.preferred_name or circle.client.display_name
+    )
+    assert reviews.still_to_confirm(db, actor_for(one), doc) == other_name
+    for who in (circle.advocate, circle.supervisor):
+        assert messages(db, who) == [] and needs(db, who) == []
+
+    # The other confirms too: the review is done, and nothing is left on either page.
+    assert reviews.confirm_no_changes(db, actor_for(other), doc, 1, PASSWORD)
+    assert needs(db, other) == [] and needs(db, one) == []
