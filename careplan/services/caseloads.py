@@ -47,6 +47,7 @@ class PersonRow:
     key_worker_id: int | None = None  # so the list says "you" to the key worker themselves
     # On the start page: the reader's own drafts of the client's documents, latest typed first.
     unsaved: tuple[Unsaved, ...] = ()
+    declined: int = 0  # documents whose latest version someone declined to sign
 
 
 def people_for(db: Database, actor: Actor) -> list[PersonRow]:
@@ -95,6 +96,7 @@ def _people(role: Role, drafts: bool = False):
                 "waiting"
             ),
             func.sum(case((Document.signoff_state.in_(_UNSIGNED), 1), else_=0)).label("unsigned"),
+            func.sum(case((Document.signoff_state == "declined", 1), else_=0)).label("declined"),
         )
         .group_by(Document.client_id)
         .subquery()
@@ -112,6 +114,7 @@ def _people(role: Role, drafts: bool = False):
             docs.c.waiting,
             docs.c.unsigned,
             worker.c.id,
+            docs.c.declined,
         )
         .outerjoin(
             CaseloadLink, (CaseloadLink.client_id == clients.c.id) & CaseloadLink.ended_at.is_(None)
@@ -137,10 +140,11 @@ def _people(role: Role, drafts: bool = False):
 
 
 def _person(
-    cid, name, preferred, pronouns, key_worker, n, last, review, waiting, unsigned, worker_id
-) -> PersonRow:
+    cid, name, preferred, pronouns, key_worker, n, last, review, waiting, unsigned, worker_id,
+    declined,
+) -> PersonRow:  # fmt: skip
     # How the client likes to be called, beside their name: "Bea Client, known as Béa, she/her".
     return PersonRow(
         cid, introduce(name, preferred, pronouns), key_worker or "", n or 0, last, review,
-        waiting or 0, unsigned or 0, worker_id,
+        waiting or 0, unsigned or 0, worker_id, declined=declined or 0,
     )  # fmt: skip

@@ -153,7 +153,7 @@ def test_each_kind_of_line_links_to_where_it_is_dealt_with(app):
             assert f'<a href="{url}">Do this.</a>' in html, (place, html)
 
 
-def test_each_client_row_shows_the_next_review_and_how_many_wait_to_be_signed(app, db):
+def test_each_client_row_shows_the_next_review_how_many_wait_to_be_signed_and_declined(app, db):
     circle = Circle()
     agreed = make_plan(circle.key_worker, circle.client)
     for person in (circle.client, circle.key_worker):
@@ -168,7 +168,7 @@ def test_each_client_row_shows_the_next_review_and_how_many_wait_to_be_signed(ap
     assert review is not None
     html = page(app, circle.key_worker)
     row = re.search(r"<tr>\s*<td data-label=\"Name\">.*?</tr>", html, re.S).group(0)
-    assert "4, 2 waiting to be signed" in row
+    assert "4, 2 waiting to be signed, 1 declined" in row
     assert f"{review.day} {review:%B %Y}" in row
 
 
