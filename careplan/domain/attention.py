@@ -176,6 +176,7 @@ REASON_SHOWN = 160
 
 
 def shortened(text: str, most: int = REASON_SHOWN) -> str:
+    """The text on one line, cut at `most` characters with "…" if it is longer."""
     text = " ".join(text.split())
     if len(text) <= most:
         return text
@@ -325,15 +326,14 @@ def needs_you_now(
             who, reason = declined
             text = f"{who} {declined_line(own, d.title, d.head_number, shortened(reason))}"
             add((d.document_id,), Item(Kind.DECLINED, text, Place.SIGN, d.document_id))
-        confirmed_by = review_confirmed_by_other(d, role, actor_id)
-        if confirmed_by:
-            # One line for the review: what is left of it, and when it is due if that is soon.
-            text = f"{confirmed_by} {review_confirmed_line(own, d.title)}"
-            if review_due(d, today):
-                text += " " + _review_text(d, own, today)
-        if review_due(d, today) or confirmed_by:
-            if not confirmed_by:
-                text = _review_text(d, own, today)
+        # One line for the review: whom it waits for, and when it is due if that is soon.
+        said = []
+        if confirmed_by := review_confirmed_by_other(d, role, actor_id):
+            said.append(f"{confirmed_by} {review_confirmed_line(own, d.title)}")
+        if review_due(d, today):
+            said.append(_review_text(d, own, today))
+        if said:
+            text = " ".join(said)
             overdue = d.next_review_on is not None and d.next_review_on < today
             add(
                 (d.next_review_on or date.max,),
