@@ -37,7 +37,7 @@ from .blocks import (
 from .documents import DocumentKind, Field, new_id, quoted
 from .local_time import show
 from .nested import SEP
-from .plan_dates import past_days
+from .plan_dates import PassedUntil, passed_until, past_days
 from .typed_numbers import whole_number_field
 from .writing_direction import closed
 
@@ -415,6 +415,28 @@ class AgreementKind(DocumentKind):
             values = sections.get(section["key"]) if isinstance(sections, dict) else None
             value = values.get(field["key"]) if isinstance(values, dict) else None
             yield from _until_dates(value, ("sections", section["key"], field["key"]))
+
+    def handed_over_until_passed(self, content: dict, today: date) -> list[PassedUntil]:
+        sections = content.get("sections")
+        decisions = []
+        for section, field in self._fields():
+            if field["type"] != "handover":
+                continue
+            values = sections.get(section["key"]) if isinstance(sections, dict) else None
+            value = values.get(field["key"]) if isinstance(values, dict) else None
+            path = ("sections", section["key"], field["key"])
+            for (name, iso, _), handed in zip(_until_dates(value, path), dicts(value), strict=True):
+                decisions.append(
+                    (
+                        section["key"],
+                        section["title"],
+                        name,
+                        quoted(handed.get("decision")),
+                        str(handed.get("to_whom") or ""),
+                        iso,
+                    )
+                )
+        return passed_until(decisions, today)
 
     def _date_problems(self, before: dict | None, content: dict, today: date) -> dict[str, str]:
         """Also a decision handed over until a day already past, when that decision is new or

@@ -27,7 +27,7 @@ from .attribution import (
 )
 from .errors import ContentInvalid
 from .nested import flatten_errors, in_order_of
-from .plan_dates import unlikely_dates
+from .plan_dates import PassedUntil, unlikely_dates
 from .taken_out import TakenOutItems
 from .typed_numbers import name_the_answers, reading
 
@@ -108,6 +108,11 @@ class DocumentKind(TakenOutItems):
         """(form name, ISO date) of each date in the content that is one of its plans (a
         step's date, a decision's end), for `check_dates`."""
         return iter(())
+
+    def handed_over_until_passed(self, content: dict, today: date) -> list[PassedUntil]:
+        """Decisions in `content` handed over until a day before `today` (only agreements
+        hand decisions over): nobody signs a version holding one (plan_dates.passed_until)."""
+        return []
 
     def sections(self) -> list[tuple[str, str]]:
         """(key, title) of the parts people can comment on."""

@@ -3,8 +3,11 @@ which are too unlikely to be meant, and which decision is handed over until a da
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
+
+from .local_time import long_date
 
 # A date in a document (a step's "by when", a decision handed over "until when") years ahead
 # is almost surely a mistyped year, and one before 1900 surely is. Dates behind us are fine for
@@ -64,6 +67,63 @@ def past_days(
         for name, iso, key in dates
         if (day := _day(iso)) is not None and (key, iso) not in already and day < today
     }
+
+
+@dataclass(frozen=True)
+class PassedUntil:
+    """A decision in a version handed over "until" a day that has since passed: saved while
+    the day was still ahead, it ends before anyone could sign it. Nobody agrees to it so
+    (careplan.services.signoff); the day is changed or the decision taken out first."""
+
+    decision: str  # the decision's words, quoted short enough for a phone: "“My money”"
+    to_whom: str
+    until: date
+    part: str  # the section's key, for a link to change it
+    part_title: str
+    name: str  # the form name of its "until" box
+
+
+def passed_until(
+    decisions: Iterable[tuple[str, str, str, str, str, str]], today: date
+) -> list[PassedUntil]:
+    """Those of `decisions` (section key, section title, form name, the decision quoted, to
+    whom, ISO "until") whose day is before `today`, the service's day: today itself is not passed.
+    What is no date is passed over (a version holds only dates the schema took)."""
+    return [
+        PassedUntil(decision, to_whom, day, part, title, name)
+        for part, title, name, decision, to_whom, iso in decisions
+        if (day := _day(iso)) is not None and day < today
+    ]
+
+
+def said_passed(passed: Sequence[PassedUntil]) -> str:
+    """What has passed, in words: "In “When I am not well”, the decision “My money” was
+    handed over to My sister until 3 December 2026, and that day has passed." Every decision
+    is named, so nobody has to find the others one refusal at a time."""
+    if len(passed) == 1:
+        [p] = passed
+        return (
+            f"In “{p.part_title}”, the decision {p.decision} was handed over "
+            f"{_to(p)}until {long_date(p.until)}, and that day has passed."
+        )
+    each = "; ".join(
+        f"{p.decision} ({_to(p)}until {long_date(p.until)}, in “{p.part_title}”)" for p in passed
+    )
+    return f"These decisions were handed over until a day that has passed: {each}."
+
+
+def passed_refusal(passed: Sequence[PassedUntil]) -> str:
+    """Why nobody may sign a version holding `passed` (declining is still open to them)."""
+    change = (
+        "Please change that day, or take the decision out"
+        if len(passed) == 1
+        else "Please change those days, or take those decisions out"
+    )
+    return f"{said_passed(passed)} {change}, then sign. Nothing was signed."
+
+
+def _to(p: PassedUntil) -> str:
+    return f"to {p.to_whom} " if p.to_whom.strip() else ""
 
 
 def _day(iso) -> date | None:

@@ -16,7 +16,9 @@ from careplan.domain.plan_dates import (
     HANDED_OVER_PAST,
     TOO_EARLY,
     TOO_FAR,
+    PassedUntil,
     latest_likely_date,
+    passed_refusal,
     unlikely_dates,
 )
 from tests.domain.test_agreement_templates import kind as agreement_kind
@@ -221,3 +223,44 @@ def test_a_decision_handed_over_until_a_day_already_past_is_refused_when_new_or_
     assert refused.value.errors == {where.replace("-0-", "-1-"): HANDED_OVER_PAST}
     # A step's date behind us is still fine: something already done.
     CARE_PLAN.check_dates(None, _plan("2001-01-01"), TODAY)
+
+
+def test_a_version_names_its_decisions_handed_over_until_a_day_now_passed():
+    """Saved while the day was ahead, a decision's "until" can pass before anyone signs: the
+    version names it, so nobody agrees to a handover already over. Today itself has not
+    passed; a step's date behind us is no such thing (a step can be late)."""
+    agreement = agreement_kind()
+    content = agreement.validate({"sections": {
+        "shared_goals": {"goals": [{"title": "Stay well", "steps": [
+            {"text": "Walk", "owner": {"kind": "client"}, "due": "2026-01-01"}]}]},
+        "contingencies": {"handed_over": [
+            {"decision": "My money", "to_whom": "My sister", "until": TODAY.isoformat()}]},
+    }})  # fmt: skip
+    assert agreement.handed_over_until_passed(content, TODAY) == []
+    [passed] = agreement.handed_over_until_passed(content, TODAY + timedelta(days=1))
+    assert passed == PassedUntil(
+        "“My money”",
+        "My sister",
+        TODAY,
+        "contingencies",
+        "When I am not well",
+        "sections-contingencies-handed_over-0-until",
+    )
+    assert CARE_PLAN.handed_over_until_passed(_plan("2001-01-01"), TODAY) == []
+
+
+def test_the_refusal_names_each_decision_and_its_day_in_words():
+    one = PassedUntil("“My money”", "My sister", date(2026, 12, 3), "contingencies",
+                      "When I am not well", "x")  # fmt: skip
+    assert passed_refusal([one]) == (
+        "In “When I am not well”, the decision “My money” was handed over to My sister until "
+        "3 December 2026, and that day has passed. Please change that day, or take the "
+        "decision out, then sign. Nothing was signed."
+    )
+    other = PassedUntil("“My post”", "Kim", date(2026, 11, 30), "support", "Support", "y")
+    assert passed_refusal([one, other]) == (
+        "These decisions were handed over until a day that has passed: “My money” (to My "
+        "sister until 3 December 2026, in “When I am not well”); “My post” (to Kim until 30 "
+        "November 2026, in “Support”). Please change those days, or take those decisions "
+        "out, then sign. Nothing was signed."
+    )
