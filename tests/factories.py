@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from unittest import mock
 
 import factory
@@ -262,9 +263,14 @@ def plan_with_a_member_taken_out(circle: Circle) -> tuple[int, str]:
 
 
 def make_agreement(
-    author: User, client: User, sections: dict | None = None, template_id: str = "smi_self_referral"
+    author: User,
+    client: User,
+    sections: dict | None = None,
+    template_id: str = "smi_self_referral",
+    today: date | None = None,
 ) -> int:
-    """A partnership agreement from a shipped template, with one version, through the services."""
+    """A partnership agreement from a shipped template, with one version, through the services:
+    saved on `today` (the service's day unless given), as its dates are checked against it."""
     from careplan.agreement_library import AgreementLibrary
     from careplan.paths import PROJECT_ROOT
 
@@ -275,5 +281,7 @@ def make_agreement(
     )
     if sections is None:
         sections = {"contingencies": {"warning_signs": {"text": "I stop sleeping."}}}
-    documents.save_version(_db, actor, doc_id, 0, {"sections": sections}, "first", library.terms)
+    documents.save_version(
+        _db, actor, doc_id, 0, {"sections": sections}, "first", library.terms, today=today
+    )
     return doc_id

@@ -34,6 +34,7 @@ from ..domain.local_time import service_today
 from ..domain.merge import merge
 from ..domain.nested import leaf_texts
 from ..domain.paging import last_page, nearest_page
+from ..domain.plan_dates import said_passed
 from ..domain.roles import Role
 from ..domain.signoff import State
 from ..domain.taken_out import CannotPutBack, NotTakenOut, taken_out_words
@@ -382,6 +383,7 @@ def _page(
     number: int | None,
     actor: Actor,
     loaded: tuple[Version, User] | None = None,  # that version and its author, if read already
+    today: date | None = None,  # the service's day unless given: whose decisions' days passed
 ) -> DocumentPage:
     doc = opened.doc
     kind = kind_for(doc.kind, doc.template)
@@ -393,7 +395,10 @@ def _page(
             raise NotFound()
         version, author = loaded or _version(s, doc.id, number)
         shown, content = _version_info(version, author), version.content
-    signoff = signoff_view(s, doc, actor.id)
+    # The latest version's content, when it is the one shown (so read already): the sign-off
+    # names its decisions handed over until a day that has passed.
+    head = content if shown is not None and shown.number == doc.head_number else None
+    signoff = signoff_view(s, doc, actor.id, head, today)
     key_worker_id = signoff.key_worker_id
     return DocumentPage(
         doc.id,
@@ -606,7 +611,7 @@ def document_screen(
     with db.read() as s:
         opened = _open(s, actor, document_id)
         doc, access = opened.doc, opened.access
-        page = _page(s, opened, number, actor)
+        page = _page(s, opened, number, actor, today=today)
         notes = comments.comments_in(s, doc.id) if with_extras else {}
         in_force = _in_force(s, doc, page) if with_extras else None
         from_agreed: list[Change] = []
@@ -1082,12 +1087,15 @@ def put_back(
 OFFERED_AGAIN = "The same words, offered again for signing after version {number} was declined."
 
 
-def offer_again(db: Database, actor: Actor, document_id: int, number: int) -> int:
+def offer_again(
+    db: Database, actor: Actor, document_id: int, number: int, today: date | None = None
+) -> int:
     """Version `number`, the latest, was declined; the client or their key worker offers the
     same words again as the next version, so that both can sign it after all (someone who
     declined by mistake, or after talking it through). Nothing is erased: the decline stays
     on version `number`, and each person still signs each version once. Returns the new
-    version's number."""
+    version's number. Words with a decision handed over until a day before `today` (the
+    service's day unless given) could not be signed again as they are: refused, to edit."""
     with db.write() as s:
         doc, access = _load_for_change(s, actor, document_id)
         if not access.sign:
@@ -1103,6 +1111,13 @@ def offer_again(db: Database, actor: Actor, document_id: int, number: int) -> in
                 "Nothing was changed."
             )
         parent = _version(s, doc.id, number)[0]
+        kind = kind_for(doc.kind, doc.template)
+        if passed := kind.handed_over_until_passed(parent.content, today or service_today()):
+            raise Invalid(
+                f"{said_passed(passed)} So the same words cannot be signed as they are. Please "
+                "edit the document instead: the new version can then be signed by both of you. "
+                "Nothing was changed."
+            )
         note = OFFERED_AGAIN.format(number=number)
         if not _append_version(
             s, actor, doc, parent, parent.content, parent.content_hash, note, offered_again=number

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -27,7 +27,9 @@ from ..db.models import (
 from ..domain.account_rules import called
 from ..domain.agreement import empty_key_parts
 from ..domain.errors import ContentInvalid
-from ..domain.kinds import KIND_LABELS
+from ..domain.kinds import KIND_LABELS, kind_for
+from ..domain.local_time import service_today
+from ..domain.plan_dates import PassedUntil, passed_refusal, said_passed
 from ..domain.roles import Role
 from ..domain.signoff import (
     Caseload,
@@ -79,6 +81,22 @@ class SignOffView:
     refusal: str | None = None
     key_worker_id: int | None = None  # so pages can say "you" to the key worker
     ever_agreed: frozenset[int] = frozenset()  # every version agreed, in force or replaced
+    # Decisions in the latest version, while it waits for signatures, handed over until a day
+    # that has passed since it was saved: nobody can sign it as it is (declining is open).
+    passed_until: tuple[PassedUntil, ...] = ()
+
+    @property
+    def passed_words(self) -> str:
+        """The decisions whose day has passed, in words (plan_dates.said_passed)."""
+        return said_passed(self.passed_until) if self.passed_until else ""
+
+    @property
+    def sign_refusal(self) -> str | None:
+        """Why the viewer may not sign the latest version now, whatever the reason: the
+        answer `sign` would give. (`refusal` alone keeps them from declining too.)"""
+        if self.refusal:
+            return self.refusal
+        return passed_refusal(self.passed_until) if self.passed_until else None
 
     @property
     def no_key_worker_to_sign(self) -> bool:
@@ -244,10 +262,24 @@ def refresh_states_for_client(s: Session, client_id: int) -> None:
         store_state(doc, decide_for(s, doc))
 
 
-def signoff_view(s: Session, doc: Document, viewer_id: int | None = None) -> SignOffView:
+def signoff_view(
+    s: Session,
+    doc: Document,
+    viewer_id: int | None = None,
+    head_content: dict | None = None,
+    today: date | None = None,
+) -> SignOffView:
+    """`head_content`: the latest version's content, when the caller read it (the page shows
+    it), so the view can say which decisions' days have passed (against `today`, the
+    service's day unless given); without it, none are named."""
     rows = _signatures(s, doc.id)
     caseload, names = _caseload_with_names(s, doc.client_id)
     decision = decide_for(s, doc, rows, caseload)
+    passed = []
+    if head_content is not None and decision.state not in (State.AGREED, State.NOTHING_WRITTEN):
+        passed = kind_for(doc.kind, doc.template).handed_over_until_passed(
+            head_content, today or service_today()
+        )
     worker_name = names.get(caseload.current)
     signatures = [(r, _signature_view(r)) for r in reversed(rows)]
     mine = next(
@@ -269,6 +301,7 @@ def signoff_view(s: Session, doc: Document, viewer_id: int | None = None) -> Sig
         refusal(decision, doc.head_number, viewer_id) if viewer_id and doc.head_number else None,
         caseload.current,
         decision.ever_agreed,
+        tuple(passed),
     )
 
 
@@ -297,11 +330,15 @@ def sign(
     password: str,
     confirm_blank: bool = False,
     code: str = "",
+    today: date | None = None,
 ) -> SignOff:
     """Record the person's outcome on one version; start the sealed PDF if it is now agreed.
     Signing an agreement whose key parts are empty needs `confirm_blank`: the signer says they
     are left blank on purpose. `code` is the one from their app, when they have turned the
-    second step on. A refusal names every problem with the form at once, the password's too."""
+    second step on. A refusal names every problem with the form at once, the password's too.
+    Nobody signs a version with a decision handed over until a day before `today` (the
+    service's day unless given); declining it is open to them (`_signable`)."""
+    today = today or service_today()
     try:
         outcome, comment = validate_outcome(outcome_raw, comment)
         outcome_problems = {}
@@ -311,7 +348,7 @@ def sign(
     # Everything that can refuse this signature is checked before the code, so a refusal
     # uses up no code (a code works once: typing it again would be refused too).
     with db.read() as s:
-        _, _, blank, _ = _signable(s, actor, document_id, version_number, outcome)
+        _, _, blank, _ = _signable(s, actor, document_id, version_number, outcome, today)
     problems = {**_unconfirmed(blank, confirm_blank), **outcome_problems}  # the form's order
     if problems:
         # The password is checked too, so the answer names every problem; a wrong one
@@ -332,7 +369,7 @@ def sign(
         # (the same form sent twice, or both parties at once) are decided one after the
         # other, each seeing the other's. On SQLite, BEGIN IMMEDIATE does the same.
         doc, version, blank, before = _signable(
-            s, actor, document_id, version_number, outcome, lock=True
+            s, actor, document_id, version_number, outcome, today, lock=True
         )
         if problem := _unconfirmed(blank, confirm_blank):
             raise ContentInvalid(problem)
@@ -413,11 +450,17 @@ def _signable(
     document_id: int,
     version_number: int,
     outcome: Outcome | None,
+    today: date,
     lock: bool = False,
 ) -> tuple[Document, Version, list, SignOff]:
     """The document, the version, the key parts a signature would leave blank and the
     decision before this signature; or the reason this person cannot sign this version now,
-    raised. `outcome`: None when none was chosen (nothing to leave blank then)."""
+    raised. `outcome`: None when none was chosen (nothing to leave blank then).
+
+    A decision handed over "until" a day before `today` was saved while the day was ahead:
+    signing would agree to a handover already over, so it is refused, naming each such
+    decision, for the first signer and the second alike. Declining agrees to nothing and
+    stays open. A step's date passing is not refused: a step can be late, and says so."""
     if lock:
         # A handover taken over while this signature is decided would change who the key
         # worker is: both take turns on the client's row, the client's row first, then the
@@ -448,6 +491,10 @@ def _signable(
     refused = refusal(before, version_number, actor.id, outcome)
     if refused:
         raise Invalid(refused)
+    if outcome and outcome.agrees:
+        passed = kind_for(doc.kind, doc.template).handed_over_until_passed(version.content, today)
+        if passed:
+            raise Invalid(passed_refusal(passed))
     return doc, version, blank, before
 
 
