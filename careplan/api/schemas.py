@@ -288,8 +288,12 @@ class SignOff(Strict):
     key_worker_name = fields.String()
     signatures = fields.List(fields.Nested(Signature))
     refusal = fields.String(
+        attribute="sign_refusal",
         allow_none=True,
-        metadata={"description": "Why the caller may not sign the latest version now."},
+        metadata={
+            "description": "Why the caller may not sign the latest version now (a decision in "
+            "it handed over until a day that has passed still leaves declining open)."
+        },
     )
 
 

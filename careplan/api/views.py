@@ -278,7 +278,8 @@ def _sign(document_id: int, number: int, outcome: str, comment: str, body: dict,
                   for k, v in err.errors.items()}  # fmt: skip
         return error_response(422, str(err), fields)
     except Invalid as err:
-        # Already signed, already agreed, or no longer the latest version: as the web says.
+        # Already signed, already agreed, no longer the latest version, or a decision in it
+        # handed over until a day now passed: as the web says.
         return error_response(409, str(err))
     return _dump(
         schemas.SignResult,

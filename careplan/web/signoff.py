@@ -37,8 +37,9 @@ def sign(document_id: int, number: int):
     except ContentInvalid as err:
         return show_page(document_id, sign_errors=err.errors, status=422)
     except Invalid as err:
-        # Already signed, already agreed, or no longer the latest version: say so beside the
-        # signatures, which now show how things stand.
+        # Already signed, already agreed, no longer the latest version, or a decision in it
+        # handed over until a day now passed: say so beside the signatures, which now show
+        # how things stand.
         return show_page(document_id, sign_refusal=str(err), status=409)
     if result.state is State.AGREED:
         flash(f"Version {number} is now agreed by both of you. The signed PDF is being prepared.")
