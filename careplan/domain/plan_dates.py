@@ -25,6 +25,20 @@ HANDED_OVER_PAST = (
 )
 
 
+# Beside a decision's "until" kept from the version being changed, once that day has passed:
+# the version cannot be signed with it (passed_until), so the edit form says so at the box.
+UNTIL_PASSED_NOTE = (
+    "That day has passed. Until it is changed, or this decision is taken out, nobody can sign "
+    "this version."
+)
+
+
+def day_passed(iso, today: date) -> bool:
+    """Whether `iso` (a decision's "until", as a form holds it) is a day before `today`."""
+    day = _day(iso)
+    return day is not None and day < today
+
+
 def latest_likely_date(today: date) -> date:
     try:
         return today.replace(year=today.year + YEARS_AHEAD)

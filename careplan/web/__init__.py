@@ -15,6 +15,7 @@ from ..domain.attribution import earlier_answers, has_writing, replaced_answers,
 from ..domain.blocks import date_passed
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today, show
+from ..domain.plan_dates import UNTIL_PASSED_NOTE, day_passed
 from ..domain.taken_out import taken_out, taken_out_earlier, taken_out_words, told_to
 from ..extensions import get_db, get_time_zone, login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
@@ -83,6 +84,9 @@ def register(app: Flask) -> None:
     # Forms are re-shown from whatever was posted, which may not have the expected shape.
     # `{% if step is date_passed %}`: the service's days, as the review rules count them.
     app.jinja_env.tests["date_passed"] = lambda step: date_passed(step, service_today())
+    # `{% if h.until is day_passed %}`: a decision's "until" before the service's day.
+    app.jinja_env.tests["day_passed"] = lambda iso: day_passed(iso, service_today())
+    app.jinja_env.globals["UNTIL_PASSED_NOTE"] = UNTIL_PASSED_NOTE
     app.jinja_env.filters["as_mapping"] = lambda v: v if isinstance(v, dict) else {}
     # (key, answer, words) a person had written there before someone else's change (see
     # domain.attribution): the key tells a date, shown in words.

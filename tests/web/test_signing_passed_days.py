@@ -5,6 +5,7 @@ signed. Dates are counted from the service's day, as the pages count them."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -95,3 +96,19 @@ def test_a_key_worker_who_signed_first_is_told_what_to_do(app, db, circle):
         "makes a new version, for both of you to sign. Signatures already given on version 1 "
         "stay on the record, but the new version needs them again."
     ) in words
+
+
+def test_the_box_the_sign_form_links_to_says_its_day_has_passed(app, db, circle):
+    """A day kept from the version being changed is not refused at a save (it holds up no
+    other change), so the edit form says at the box that nobody can sign with it."""
+    doc, _ = _agreement(circle)
+    html = _browser(app, circle.client).get(f"/documents/{doc}/edit?part=contingencies")
+    html = html.get_data(as_text=True)
+    box = "sections-contingencies-handed_over-0-until"
+    assert (
+        f'<p class="hint" id="{box}-hint">That day has passed. Until it is changed, or this '
+        "decision is taken out, nobody can sign this version.</p>"
+    ) in html
+    assert re.search(rf'id="{box}"[^>]*aria-describedby="{box}-hint"', html)
+    # The empty box for a new decision says nothing of the kind.
+    assert "sections-contingencies-handed_over-1-until-hint" not in html
