@@ -6,6 +6,7 @@ every problem at once next to the field it belongs to.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 MIN_PASSWORD_LENGTH = 10
@@ -123,3 +124,36 @@ def introduce(display_name: str, preferred_name: str | None, pronouns: str | Non
     if pronouns:
         parts.append(pronouns)
     return ", ".join(parts)
+
+
+def merge_form(
+    loaded: Mapping[str, object], posted: Mapping[str, object], stored: Mapping[str, object]
+) -> tuple[dict[str, object], list[str]]:
+    """A details form saved from a page that may be out of date (another tab, another
+    administrator): the values to keep, and the fields changed meanwhile by someone else.
+
+    A field the form shows as it loaded it is not this form's change: what is stored now stays
+    (the other tab's change is not undone). A field the form changed is saved, unless what is
+    stored now is neither what the form loaded nor what it sends: then someone else changed it
+    in between, and their change must not be lost without being seen. Typing the same value as
+    the other person is no clash."""
+    values, clashes = {}, []
+    for name, now in stored.items():
+        was, sent = loaded[name], posted[name]
+        if sent == was:
+            values[name] = now
+        elif now in (was, sent):
+            values[name] = sent
+        else:
+            values[name] = now
+            clashes.append(name)
+    return values, clashes
+
+
+def changed_meanwhile(now: str, by: str) -> str:
+    """Said beside a field that was changed while the form was open, with what it is now."""
+    shown = f"it is now “{now}”" if now else "it is now empty"
+    return (
+        f"This was changed while you had the page open ({by}): {shown}. Nothing was saved. "
+        "Yours is still here: save again to use it, or change it to keep what it is now."
+    )

@@ -43,3 +43,13 @@ class Conflict(ServiceError):
         self.head_number = head_number
         self.content = content
         self.note = note
+
+
+class ChangedMeanwhile(ServiceError):
+    """A details form was saved from a page that was out of date: someone else changed some
+    of the fields it changes since it was loaded. Nothing was saved. `errors` maps those
+    fields to a message saying what each is now."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("Some details were changed while the page was open.")
+        self.errors = errors

@@ -5,9 +5,11 @@ from __future__ import annotations
 from careplan.domain.account_rules import (
     MAX_PRONOUNS_LENGTH,
     called,
+    changed_meanwhile,
     clean_profile,
     full_name_problem,
     introduce,
+    merge_form,
     new_password_problems,
     plain_name,
 )
@@ -62,3 +64,39 @@ def test_a_name_keeps_no_character_that_hides_or_turns_the_text_around_it():
     assert profile.preferred_name == ""
     _, errors = clean_profile("!!", "")
     assert set(errors) == {"preferred_name"}
+
+
+# --- a details form saved from a page loaded before someone else's save ----------------------
+
+LOADED = {"name": "Bob Smith", "email": "bob@example.org"}
+
+
+def test_a_form_changes_only_the_fields_it_changed_and_keeps_the_others_as_stored_now():
+    stored = {"name": "Bob Corrected", "email": "bob@example.org"}  # another tab's change
+    posted = {"name": "Bob Smith", "email": "bob.new@example.org"}
+    assert merge_form(LOADED, posted, stored) == (
+        {"name": "Bob Corrected", "email": "bob.new@example.org"},
+        [],
+    )
+
+
+def test_a_field_changed_by_both_is_a_clash_and_the_stored_value_is_kept():
+    stored = {"name": "Bob Corrected", "email": "bob@example.org"}
+    posted = {"name": "Robert Smith", "email": "bob@example.org"}
+    assert merge_form(LOADED, posted, stored) == (stored, ["name"])
+
+
+def test_the_same_change_typed_by_both_is_no_clash():
+    stored = {"name": "Bob Corrected", "email": "bob@example.org"}
+    assert merge_form(LOADED, stored, stored) == (stored, [])
+
+
+def test_a_form_from_an_up_to_date_page_saves_what_it_sends():
+    posted = {"name": "Robert Smith", "email": "rob@example.org"}
+    assert merge_form(LOADED, posted, LOADED) == (posted, [])
+
+
+def test_a_field_emptied_meanwhile_is_said_as_empty_with_what_it_is_now_otherwise():
+    assert "it is now empty" in changed_meanwhile("", "in another tab")
+    said = changed_meanwhile("Bee", "in another tab")
+    assert "(in another tab): it is now “Bee”. Nothing was saved." in said
