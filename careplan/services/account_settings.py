@@ -4,21 +4,28 @@ account an administrator made)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..db.engine import Database
+from ..db.engine import Database, locked
 from ..db.models import AccountEmail, PasswordLink, User, utcnow
-from ..domain.account_rules import SAME_AS_NOW, Profile, clean_profile, new_password_problems
+from ..domain.account_rules import (
+    SAME_AS_NOW,
+    Profile,
+    changed_meanwhile,
+    clean_profile,
+    merge_form,
+    new_password_problems,
+)
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role, own_records_of
 from ..domain.tokens import looks_like_token, new_token, token_hash
 from . import account_emails, audit, backup_codes, passwords
 from .actor import Actor
-from .errors import NotFound
+from .errors import ChangedMeanwhile, NotFound
 from .throttle import throttle_for
 
 RESET_LINK_LIFETIME = timedelta(hours=1)
@@ -67,18 +74,52 @@ def account(db: Database, actor: Actor) -> AccountView:
         )  # fmt: skip
 
 
-def save_profile(db: Database, actor: Actor, preferred_name: str, pronouns: str) -> Profile:
+# Where else a person's own settings may have been changed while the page was open (nobody
+# else changes them).
+ELSEWHERE = "in another tab, or on another phone or computer"
+
+
+def save_profile(
+    db: Database,
+    actor: Actor,
+    preferred_name: str,
+    pronouns: str,
+    loaded: Profile | None = None,
+) -> Profile:
+    """Keep how the person wants to be called; returns it as kept.
+
+    `loaded`: the profile the form showed. Only what the form changed from it is changed, so
+    a save from a page open in another tab does not undo what was saved there; and if a
+    field the form changed was changed meanwhile, nothing is saved (ChangedMeanwhile, with
+    what it is now). Without it, the form's values are saved."""
     profile, errors = clean_profile(preferred_name, pronouns)
     if errors:
         raise ContentInvalid(errors)
     with db.write() as s:
-        user = s.get(User, actor.id)
+        # Two saves at once take turns, so the second compares with what the first saved.
+        user = locked(s, User, actor.id)
         if user is None:
             raise NotFound()
+        if loaded is not None:
+            profile = _merged_profile(user, loaded, profile)
         user.preferred_name = profile.preferred_name or None
         user.pronouns = profile.pronouns or None
         audit.record(s, actor, "account.profile", "user", user.id, client_id=client_id_of(user))
     return profile
+
+
+def _merged_profile(user: User, loaded: Profile, posted: Profile) -> Profile:
+    was, _ = clean_profile(loaded.preferred_name, loaded.pronouns)
+    values, clashes = merge_form(
+        asdict(was),
+        asdict(posted),
+        asdict(Profile(user.preferred_name or "", user.pronouns or "")),
+    )
+    if clashes:
+        raise ChangedMeanwhile(
+            {field: changed_meanwhile(values[field], ELSEWHERE) for field in clashes}
+        )
+    return Profile(**values)
 
 
 def change_password(db: Database, actor: Actor, current: str, new: str, repeated: str) -> int:

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked
 from ..db.models import CaseloadLink, PasswordLink, SupervisorTeam, Team, User, utcnow
-from ..domain.account_rules import full_name_problem, plain_name, team_for_role_problem
+from ..domain.account_rules import (
+    changed_meanwhile,
+    full_name_problem,
+    merge_form,
+    plain_name,
+    team_for_role_problem,
+)
 from ..domain.caseload_rules import (
     closing_problem,
     giving_problem,
@@ -37,7 +43,7 @@ from . import (
 )
 from .account_settings import IssuedLink
 from .actor import Actor
-from .errors import Invalid, NotFound
+from .errors import ChangedMeanwhile, Invalid, NotFound
 
 PAGE_SIZE = 50
 
@@ -265,23 +271,50 @@ class DetailsSaved:
     welcome: IssuedLink | None = None
 
 
+@dataclass(frozen=True)
+class Details:
+    """An account's details as the page with the form showed them when it was loaded."""
+
+    name: str
+    email: str
+    team_id: int | None
+
+
+# Who else may have changed an account's details while its page was open.
+BY_ANOTHER_ADMIN = "by another administrator, or in another tab"
+
+
 def update_details(
-    db: Database, admin: Actor, user_id: int, name: str, email: str, team_id: int | None
+    db: Database,
+    admin: Actor,
+    user_id: int,
+    name: str,
+    email: str,
+    team_id: int | None,
+    loaded: Details | None = None,
 ) -> DetailsSaved:
     """Change a name, e-mail address or team. Says which teams a key worker's move leaves
     with clients in no supervisor's sight, and gives a new welcome link when the address of
-    an account nobody has chosen a password for yet was corrected."""
+    an account nobody has chosen a password for yet was corrected.
+
+    `loaded`: the details the form showed. Only what the form changed from them is changed,
+    so a save from a page loaded earlier does not undo another administrator's change; and
+    if one of those fields was changed by someone else meanwhile, nothing is saved
+    (ChangedMeanwhile, with what each is now). Without it, the form's values are saved."""
     require_admin(admin)
     name = plain_name(name)
-    email = (email or "").strip().lower()
+    email = _address(email)
     if problem := full_name_problem(name):
         raise Invalid(problem)
     if not accounts.looks_like_email(email):
         raise Invalid(accounts.not_an_email(email))
     with db.write() as s:
-        user = _user(s, user_id)
+        # Two saves at once take turns, so the second compares with what the first saved.
+        user = _user(s, user_id, lock=True)
         if team_id is not None and s.get(Team, team_id) is None:
             raise Invalid("There is no such team.")
+        if loaded is not None:
+            name, email, team_id = _merged(s, user, loaded, name, email, team_id)
         if email != user.email and s.scalar(select(User.id).where(User.email == email)):
             raise Invalid(f"There is already an account for {email}.")
         changed = {
@@ -329,6 +362,29 @@ def update_details(
             unsupervised = _left_unsupervised(s, [team_id])
     account_emails.send_soon(db)
     return DetailsSaved(unsupervised, welcome)
+
+
+def _address(email: str | None) -> str:
+    return (email or "").strip().lower()
+
+
+def _merged(
+    s: Session, user: User, loaded: Details, name: str, email: str, team_id: int | None
+) -> tuple[str, str, int | None]:
+    """The details to keep: the form's changes on top of what is stored now."""
+    values, clashes = merge_form(
+        {"name": plain_name(loaded.name), "email": _address(loaded.email),
+         "team_id": loaded.team_id},
+        {"name": name, "email": email, "team_id": team_id},
+        {"name": user.display_name, "email": user.email, "team_id": user.team_id},
+    )  # fmt: skip
+    if clashes:
+        team = s.get(Team, user.team_id) if user.team_id is not None else None
+        now = {**values, "team_id": team.name if team else "No team"}
+        raise ChangedMeanwhile(
+            {field: changed_meanwhile(now[field], BY_ANOTHER_ADMIN) for field in clashes}
+        )
+    return values["name"], values["email"], values["team_id"]
 
 
 @dataclass(frozen=True)
