@@ -21,8 +21,9 @@ from ..services import (
     second_factor,
     undelivered,
 )
-from ..services.errors import Invalid, NotFound
+from ..services.errors import ChangedMeanwhile, Invalid, NotFound
 from .auth import email_password_link
+from .forms import kept_typing, loaded_from
 from .paging import asked_page, to_first_page, to_page_shown
 from .request_checks import chosen
 
@@ -169,11 +170,28 @@ def new_user():
     ), (422 if errors else 400 if error else 200)
 
 
+DETAILS = ("name", "email", "team_id")
+
+
 @bp.get("/admin/users/<int:user_id>")
 @login_required
-def user(user_id: int, error: str | None = None):
+def user(user_id: int, error: str | None = None, errors: dict | None = None, typed: bool = False):
     account = admin_accounts.detail(get_db(), _admin(), user_id)
-    return render_template("admin/user.html", account=account, error=error), (400 if error else 200)
+    errors = errors or {}
+    now = {"name": account.name, "email": account.email, "team_id": str(account.team_id or "")}
+    # A refused details form (`typed`) keeps what was typed in it; the details it carries as
+    # loaded are the ones kept now, so saving it again changes only what it changes.
+    form = request.form
+    shown = kept_typing(form, loaded_from(form, DETAILS), now) if typed else now
+    return render_template(
+        "admin/user.html",
+        account=account,
+        error=error,
+        errors=errors,
+        problems=[(name, errors[name]) for name in DETAILS if name in errors],
+        details=shown,
+        loaded=now,
+    ), (409 if errors else 400 if error else 200)
 
 
 def _change(user_id: int, action, done: str):
@@ -199,16 +217,18 @@ def _done(user_id: int, said: list[str], unsupervised=()):
 def user_details(user_id: int):
     form = request.form
     try:
+        loaded = _loaded_details(form)
+        team_id = _chosen(form.get("team_id"))
+        if "team_id" not in form and loaded:  # no team to choose on the page: as it was
+            team_id = loaded.team_id
         saved = admin_accounts.update_details(
-            get_db(),
-            _admin(),
-            user_id,
-            form.get("name", ""),
-            form.get("email", ""),
-            _chosen(form.get("team_id")),
+            get_db(), _admin(), user_id, form.get("name", ""), form.get("email", ""), team_id,
+            loaded,
         )  # fmt: skip
+    except ChangedMeanwhile as err:
+        return user(user_id, errors=err.errors, typed=True)
     except Invalid as err:
-        return user(user_id, str(err))
+        return user(user_id, str(err), typed=True)
     said = ["Saved."]
     if saved.welcome:  # the address corrected before a first password was chosen
         sending = email_password_link(saved.welcome)
@@ -217,6 +237,15 @@ def user_details(user_id: int):
             + _link_sent_to(saved.welcome, "a password", sending)
         )
     return _done(user_id, said, saved.unsupervised)
+
+
+def _loaded_details(form) -> admin_accounts.Details | None:
+    """The details the form showed when its page was loaded; None from a form without them
+    (a page loaded before forms carried them): its values are saved as they are."""
+    loaded = loaded_from(form, DETAILS)
+    if loaded["name"] is None or loaded["email"] is None:
+        return None
+    return admin_accounts.Details(loaded["name"], loaded["email"], _chosen(loaded["team_id"]))
 
 
 @bp.post("/admin/users/<int:user_id>/active")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from werkzeug.datastructures import MultiDict
 
 from ..domain.blocks import MAX_GOALS, MAX_HANDOVERS, MAX_PEOPLE, MAX_STEPS
@@ -43,3 +45,27 @@ def shown_again(value, limit: int = SHOWN_AGAIN):
     if isinstance(value, dict):
         return {key: shown_again(item, limit) for key, item in value.items()}
     return value
+
+
+# A details form (an account's, a person's own settings) carries what it showed when loaded in
+# fields named with this prefix, so that a save changes only what the form changed.
+LOADED = "was_"
+
+
+def loaded_from(form: Mapping[str, str], fields) -> dict[str, str | None]:
+    """What a details form showed when it was loaded, field by field (None: not sent)."""
+    return {name: form.get(LOADED + name) for name in fields}
+
+
+def kept_typing(
+    form: Mapping[str, str], loaded: Mapping[str, str | None], now: Mapping[str, str]
+) -> dict[str, str]:
+    """A refused details form, shown again: what the person typed or chose in each field
+    they changed, and in the others what is kept now (the value the page had loaded would,
+    saved again, undo a change made meanwhile elsewhere)."""
+    return {
+        name: form[name]
+        if form.get(name) is not None and form[name] != loaded.get(name)
+        else current
+        for name, current in now.items()
+    }

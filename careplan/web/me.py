@@ -18,7 +18,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user
 
 from ..db.models import utcnow
-from ..domain.account_rules import PRONOUN_SUGGESTIONS
+from ..domain.account_rules import PRONOUN_SUGGESTIONS, Profile
 from ..domain.api_tokens import SCOPES, last_day_choices
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_day
@@ -27,8 +27,9 @@ from ..domain.roles import Role
 from ..extensions import get_db
 from ..services import account_settings, accounts, api_tokens, audit
 from ..services import second_factor as second_factors
-from ..services.errors import Invalid, NotFound
+from ..services.errors import ChangedMeanwhile, Invalid, NotFound
 from . import carried_secrets
+from .forms import kept_typing, loaded_from
 
 bp = Blueprint("me", __name__)
 
@@ -72,8 +73,12 @@ def access_log():
 
 @bp.get("/me/account")
 @login_required
-def account(errors: dict | None = None, status: int = 200, form: dict | None = None):
+def account(errors: dict | None = None, status: int = 200, typed: bool = False):
     view = account_settings.account(get_db(), current_user.actor)
+    now = {"preferred_name": view.preferred_name, "pronouns": view.pronouns}
+    # A refused profile form keeps what was typed in it; what it carries as loaded is what is
+    # kept now, so saving it again changes only what it changes.
+    form = request.form
     return render_template(
         "me/account.html",
         account=view,
@@ -82,22 +87,30 @@ def account(errors: dict | None = None, status: int = 200, form: dict | None = N
         # A refused form is said at the top, where a phone opens the page, each message
         # linking to its field (the forms send the browser there: "#error-summary").
         problems=list((errors or {}).items()),
-        form=form or {},
+        profile=kept_typing(form, loaded_from(form, PROFILE), now) if typed else now,
+        loaded=now,
     ), status
+
+
+PROFILE = ("preferred_name", "pronouns")
 
 
 @bp.post("/me/account/profile")
 @login_required
 def save_profile():
     form = request.form
+    loaded = loaded_from(form, PROFILE)
     try:
         profile = account_settings.save_profile(
-            get_db(), current_user.actor, form.get("preferred_name", ""), form.get("pronouns", "")
-        )
+            get_db(), current_user.actor, form.get("preferred_name", ""), form.get("pronouns", ""),
+            # From a form without them (a page loaded before forms carried them), its values
+            # are saved as they are.
+            Profile(**loaded) if None not in loaded.values() else None,
+        )  # fmt: skip
     except ContentInvalid as err:
-        return account(
-            err.errors, 422, {k: form.get(k, "") for k in ("preferred_name", "pronouns")}
-        )
+        return account(err.errors, 422, typed=True)
+    except ChangedMeanwhile as err:
+        return account(err.errors, 409, typed=True)
     # The greeting at the top of every page follows at once.
     login_user(replace(current_user._get_current_object(),
                        called=profile.preferred_name or current_user.name))  # fmt: skip
