@@ -3,10 +3,16 @@ its field allows, until the whole holds exactly the most writing a version may h
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from careplan.domain.agreement import AgreementKind
 from careplan.domain.blocks import MAX_GOALS, MAX_HANDOVERS, MAX_PEOPLE, MAX_STEPS, TEXT
 from careplan.domain.care_plan import CARE_PLAN, DOMAIN_KEYS
 from careplan.domain.documents import MAX_TEXT, DocumentKind, text_size
+
+# A decision's "until" day ahead of whatever day the tests run: a day already past is refused
+# when saved and when signed. ISO days are all ten characters, so the writing adds up the same.
+UNTIL = (date.today() + timedelta(days=180)).isoformat()
 
 WORDS = (
     "I want to keep going to the group on Tuesdays and see my sister more often. "
@@ -113,8 +119,7 @@ def largest_agreement(template: dict) -> dict:
                 "goals": _goals,
                 "people": lambda: _people(role=1, how_to_contact=1, when=1),
                 "handover": lambda: [
-                    {"decision": "d", "to_whom": "w", "until": "2027-06-01"}
-                    for _ in range(MAX_HANDOVERS)
+                    {"decision": "d", "to_whom": "w", "until": UNTIL} for _ in range(MAX_HANDOVERS)
                 ],
             }[field["type"]]()
     return _fill(kind, {"sections": sections})

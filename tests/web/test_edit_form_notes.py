@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import html
 import re
+from datetime import date, timedelta
 
 from careplan.db.models import User
 from careplan.services import documents
@@ -143,14 +144,15 @@ def test_a_change_saved_over_is_told_to_its_changer_once_with_what_changing_it_a
 def test_an_agreements_list_items_carry_the_same_note(app, db):
     circle = Circle()
     sister = {"name": "My sister", "how_to_contact": "07700 900000"}
-    decision = {"decision": "Money", "to_whom": "My sister", "until": "2027-06-30"}
+    until = (date.today() + timedelta(days=200)).isoformat()  # ahead: a past day is refused
+    decision = {"decision": "Money", "to_whom": "My sister", "until": until}
     sections = {"contingencies": {"contacts": [sister], "handed_over": [decision]}}
     doc = make_agreement(circle.client, circle.client, sections)
 
     def worker_changes(content: dict) -> None:
         part = content["sections"]["contingencies"]
         part["contacts"][0]["how_to_contact"] = "07700 900111"
-        part["handed_over"][0]["until"] = "2027-05-31"
+        part["handed_over"][0]["until"] = (date.today() + timedelta(days=170)).isoformat()
 
     _save(db, circle.key_worker, doc, worker_changes)
     kim = circle.key_worker.display_name
@@ -160,8 +162,7 @@ def test_an_agreements_list_items_carry_the_same_note(app, db):
         f"{kim} changed what you wrote here. You had written: How to contact them: “07700 900000”"
     )
     assert hints["sections-contingencies-handed_over-0-until"] == (
-        f"{kim} changed what you wrote here. You had written: "
-        f"Until when: {_in_words(app, '2027-06-30')}"
+        f"{kim} changed what you wrote here. You had written: Until when: {_in_words(app, until)}"
     )
     assert "sections-contingencies-contacts-0-name" not in hints
     assert "sections-contingencies-handed_over-0-decision" not in hints

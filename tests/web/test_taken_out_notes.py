@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import html
 import re
+from datetime import date, timedelta
 
 from careplan.services import documents
 from careplan.services.accounts import actor_for
@@ -34,7 +35,8 @@ def _in_words(app, iso: str) -> str:
 def test_an_agreements_taken_out_items_are_shown_under_their_own_field(app, db):
     circle = Circle()
     sister = {"name": "My sister", "how_to_contact": "07700 900000"}
-    decision = {"decision": "My money", "to_whom": "My sister", "until": "2027-06-30"}
+    until = (date.today() + timedelta(days=200)).isoformat()  # ahead: a past day is refused
+    decision = {"decision": "My money", "to_whom": "My sister", "until": until}
     sections = {"contingencies": {"contacts": [sister], "handed_over": [decision]}}
     doc = make_agreement(circle.client, circle.client, sections)
 
