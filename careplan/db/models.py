@@ -295,6 +295,11 @@ class EditDraft(Base):
     fields: Mapped[list] = mapped_column(JSON)  # the form as [name, value] pairs
     change_note: Mapped[str] = mapped_column(Text, default="")
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # New with each keep, so a page can tell whether the draft is still the one it last kept
+    # or started from, or was kept since on another tab or device (careplan.services.drafts).
+    revision: Mapped[str] = mapped_column(String(32), default="", server_default=text("''"))
+    # The edit page (one tab's page load) that kept it.
+    kept_from: Mapped[str] = mapped_column(String(32), default="", server_default=text("''"))
 
 
 class Comment(Base):

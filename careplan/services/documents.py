@@ -941,7 +941,7 @@ def save_version(
     exact: bool = False,
     from_form: bool = False,
     today: date | None = None,
-    forget_draft: bool = True,
+    forget_draft: bool | drafts.Seen = True,
 ) -> SaveResult:
     """Append a version based on `base_number`; refuse with Conflict if that is no longer the latest.
 
@@ -953,7 +953,9 @@ def save_version(
     service's day unless given: DocumentKind.check_dates). A refused save says every problem
     at once (DocumentKind.check_save), the change note's too. The person's draft is
     forgotten, as the save is what they were writing; `forget_draft` False keeps it, for a
-    save that was not (`put_back`).
+    save that was not (`put_back`); as what an edit page knows of the draft (drafts.Seen),
+    only if it is the one that page kept or started from, not one kept since on another tab
+    or device.
     """
     change_note = plain_writing(change_note).strip()
     note_problem = {}
@@ -1007,7 +1009,9 @@ def save_version(
             ) from exc
         if not appended:
             raise Conflict(doc.id, base_number, _current_head(s, doc.id), content, change_note)
-        if forget_draft:
+        if isinstance(forget_draft, drafts.Seen):
+            drafts.forget(s, actor.id, doc.id, forget_draft)
+        elif forget_draft:
             drafts.forget(s, actor.id, doc.id)
         findings = _language_in_changes(kind, parent.content if parent else None, content, terms)
         return SaveResult(doc.id, base_number + 1, saved=True, language=findings)

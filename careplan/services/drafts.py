@@ -3,10 +3,16 @@ so nothing is lost before it is saved as a version. A draft belongs to one perso
 document, is seen only by that person, and is gone once they save or throw it away.
 
 A draft is not a version: it has no signature, no history and no effect on anyone else.
+
+The same person may have the document open on two tabs or devices (a phone and a laptop). Each
+keep gives the draft a new revision, and a page sends the one it last kept or started from:
+a draft kept on another page since, with other words, is not replaced (DraftKeptElsewhere),
+nor forgotten by this page's save, so neither page's words are lost without a word.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +25,7 @@ from ..db.models import Document, EditDraft, utcnow
 from ..domain.errors import ContentInvalid
 from .access import require_read
 from .actor import Actor
-from .errors import Invalid, NotFound, ReadOnly
+from .errors import Invalid, NotFound, ReadOnly, ServiceError
 
 MAX_FIELDS = 2000
 MAX_CHARACTERS = 1_000_000  # the whole form, names and values together
@@ -33,6 +39,40 @@ class Draft:
     fields: list[tuple[str, str]]
     change_note: str
     saved_at: datetime
+    revision: str = ""
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What an edit page knows of its writer's draft: the revision it last kept or started
+    from ("" for none: a fresh form), and the page itself (one tab's page load)."""
+
+    revision: str
+    page: str = ""
+
+
+@dataclass(frozen=True)
+class Kept:
+    kept_at: datetime
+    revision: str
+
+
+class DraftKeptElsewhere(ServiceError):
+    """The person's draft was kept on another tab or device since this page last kept or
+    opened it, with other words: it was not replaced."""
+
+    def __init__(self, saved_at: datetime):
+        super().__init__(
+            "You have changed this document in another tab or on another device since. "
+            "What you type here is not being kept as a draft: save it as a version, or open "
+            "the latest draft."
+        )
+        self.saved_at = saved_at
+
+
+def new_page() -> str:
+    """A name for one edit page as it is sent: the drafts it keeps say they are its own."""
+    return secrets.token_hex(8)
 
 
 def _editable(s: Session, actor: Actor, document_id: int) -> Document:
@@ -53,8 +93,14 @@ def keep(
     fields: list[tuple[str, str]],
     change_note: str = "",
     now: datetime | None = None,
-) -> datetime:
-    """Keep (or replace) this person's draft of this document; returns when it was kept."""
+    seen: Seen | None = None,
+) -> Kept:
+    """Keep (or replace) this person's draft of this document; returns when it was kept and
+    its new revision. With `seen` (what the page sending it knows of the draft), a draft kept
+    since on another page with other words is not replaced: DraftKeptElsewhere. The same
+    words are not kept again, and the page is given the stored revision to carry on from.
+    Without it, whoever of two pages writes last replaces the other's (a page from before
+    drafts had revisions)."""
     if len(fields) > MAX_FIELDS or sum(len(k) + len(v) for k, v in fields) > MAX_CHARACTERS:
         raise ContentInvalid({"draft": "This is too long to keep as a draft."})
     now = now or utcnow()
@@ -66,23 +112,39 @@ def keep(
         "fields": [[k, v] for k, v in fields],
         "change_note": change_note[:1000],
         "saved_at": now,
+        "revision": secrets.token_hex(8),
+        "kept_from": seen.page[:32] if seen else "",
     }
     with db.write() as s:
         doc = _editable(s, actor, document_id)
         if not (1 <= base_number <= doc.head_number or base_number == doc.head_number == 0):
             raise Invalid("That version does not exist.")
-        # One draft per person and document, whoever of two tabs writes last.
+        # One draft per person and document. Replaced in the same statement as it is checked,
+        # so two pages keeping at once cannot both find it theirs.
         dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
         statement = dialect.insert(EditDraft).values(**values)
-        s.execute(
+        # This page's to replace: the draft it last kept or started from, or one it kept
+        # since (a keep whose answer never reached it).
+        theirs = None if seen is None else _seen_by(seen)
+        written = s.execute(
             statement.on_conflict_do_update(
                 index_elements=["user_id", "document_id"],
                 set_={
                     k: statement.excluded[k] for k in values if k not in ("user_id", "document_id")
                 },
-            )
-        )
-    return now
+                where=theirs,
+            ).returning(EditDraft.id)
+        ).first()
+        if written is None:
+            stored = s.scalar(_DRAFT, {"user_id": actor.id, "document_id": document_id})
+            if (stored.part, stored.fields, stored.change_note) != (
+                values["part"],
+                values["fields"],
+                values["change_note"],
+            ):
+                raise DraftKeptElsewhere(stored.saved_at)
+            return Kept(stored.saved_at, stored.revision)
+    return Kept(now, values["revision"])
 
 
 def draft_in(s: Session, user_id: int, document_id: int) -> Draft | None:
@@ -98,6 +160,7 @@ def draft_in(s: Session, user_id: int, document_id: int) -> Draft | None:
         [(k, v) for k, v in row.fields],
         row.change_note,
         row.saved_at,
+        row.revision,
     )
 
 
@@ -112,12 +175,32 @@ _DRAFT = select(EditDraft).where(*_ONE_DRAFT)
 _FORGET = delete(EditDraft).where(*_ONE_DRAFT).execution_options(synchronize_session=False)
 
 
-def discard(db: Database, actor: Actor, document_id: int) -> None:
+def discard(db: Database, actor: Actor, document_id: int, revision: str | None = None) -> bool:
+    """Throw the person's draft away; with `revision` (the draft they were shown), only if it
+    is still that one, not one kept on another tab or device since. False if such a draft
+    stays; True if none does (thrown away now, or already)."""
     with db.write() as s:
         _editable(s, actor, document_id)
-        forget(s, actor.id, document_id)
+        if revision is None:
+            forget(s, actor.id, document_id)
+            return True
+        if forget(s, actor.id, document_id, Seen(revision)):
+            return True
+        return s.scalar(_DRAFT, {"user_id": actor.id, "document_id": document_id}) is None
 
 
-def forget(s: Session, user_id: int, document_id: int) -> None:
-    """Inside a save's transaction: the draft became a version."""
-    s.execute(_FORGET, {"user_id": user_id, "document_id": document_id})
+def forget(s: Session, user_id: int, document_id: int, seen: Seen | None = None) -> bool:
+    """Inside a save's transaction: the draft became a version. With `seen` (the saving page's),
+    only the draft that page kept or started from: one kept since on another tab or device
+    holds other words, and stays. Whether there was one to forget."""
+    if seen is None:
+        return s.execute(_FORGET, {"user_id": user_id, "document_id": document_id}).rowcount > 0
+    statement = _FORGET.where(_seen_by(seen))
+    return s.execute(statement, {"user_id": user_id, "document_id": document_id}).rowcount > 0
+
+
+def _seen_by(seen: Seen):
+    """The draft stored is the one the page saw, or one the page kept itself."""
+    if not seen.page:
+        return EditDraft.revision == seen.revision
+    return (EditDraft.revision == seen.revision) | (EditDraft.kept_from == seen.page)

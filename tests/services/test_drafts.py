@@ -76,7 +76,7 @@ def test_the_document_page_tells_only_the_writer_of_a_draft_that_it_is_waiting(d
     worker = actor_for(circle.key_worker)
     kept = drafts.keep(db, worker, doc, 1, "", [("what_matters-text", "not saved")])
     unsaved = documents.document_screen(db, worker, doc).page.unsaved
-    assert (unsaved.saved_at, unsaved.base_number) == (kept, 1)
+    assert (unsaved.saved_at, unsaved.base_number) == (kept.kept_at, 1)
     for reader in (circle.client, circle.supervisor, circle.advocate):
         assert documents.document_screen(db, actor_for(reader), doc).page.unsaved is None
     content = documents.open_document(db, worker, doc).content
@@ -211,3 +211,139 @@ def test_a_draft_left_before_a_handover_is_not_offered_while_the_client_comes_ba
     assert documents.document_screen(db, first, plan).page.unsaved is not None
     [item] = attention.home(db, first, utcnow()).items
     assert (item.kind, item.document_id) == (Kind.UNSAVED, plan)
+
+
+# The same person with the document open on two pages: two tabs, or a phone and a laptop.
+MINE = [("what_matters-text", "typed on the laptop")]
+PHONE = [("what_matters-text", "typed on the phone")]
+
+
+def _fresh(page: str) -> drafts.Seen:
+    """A page opened with no draft waiting: it knows of none."""
+    return drafts.Seen("", page)
+
+
+def _stored(db, worker, doc) -> drafts.Draft:
+    return documents.open_for_editing(db, worker, doc).draft
+
+
+def test_a_draft_kept_on_another_page_since_is_not_replaced(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    laptop = drafts.keep(db, worker, doc, 1, "", MINE, seen=_fresh("laptop"))
+    # The phone's page was opened before the laptop kept anything: it never saw that draft.
+    with pytest.raises(drafts.DraftKeptElsewhere) as refused:
+        drafts.keep(db, worker, doc, 1, "", PHONE, seen=_fresh("phone"))
+    assert "in another tab or on another device" in str(refused.value)
+    assert refused.value.saved_at == laptop.kept_at
+    assert _stored(db, worker, doc).fields == MINE
+    # The laptop carries on as before, from the draft it kept.
+    more = [("what_matters-text", "typed on the laptop, and more")]
+    again = drafts.keep(db, worker, doc, 1, "", more, seen=drafts.Seen(laptop.revision, "laptop"))
+    assert again.revision != laptop.revision
+    assert _stored(db, worker, doc).fields == more
+    assert _count(db, EditDraft) == 1
+
+
+def test_a_page_carrying_on_from_the_draft_may_replace_it_and_the_other_page_no_longer(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    first = drafts.keep(db, worker, doc, 1, "", MINE, seen=_fresh("laptop"))
+    # "Carry on with those changes" on the phone: it starts from the draft's revision.
+    assert _stored(db, worker, doc).revision == first.revision
+    drafts.keep(db, worker, doc, 1, "", PHONE, seen=drafts.Seen(first.revision, "phone"))
+    with pytest.raises(drafts.DraftKeptElsewhere):
+        drafts.keep(
+            db, worker, doc, 1, "", MINE + [("x", "y")], seen=drafts.Seen(first.revision, "laptop")
+        )
+    assert _stored(db, worker, doc).fields == PHONE
+
+
+def test_a_page_whose_keep_was_answered_too_late_still_keeps_its_own_draft(db, circle):
+    """The answer to a keep lost on the way (a phone between networks): the page sends the
+    revision before it again, but the draft stored is its own."""
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    drafts.keep(db, worker, doc, 1, "", MINE, seen=_fresh("laptop"))
+    drafts.keep(db, worker, doc, 1, "", PHONE, seen=_fresh("laptop"))
+    assert _stored(db, worker, doc).fields == PHONE
+
+
+def test_the_same_words_from_another_page_are_not_kept_again_and_carry_on_the_draft(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    first = drafts.keep(db, worker, doc, 1, "", MINE, "a note", now=T0, seen=_fresh("laptop"))
+    same = drafts.keep(db, worker, doc, 1, "", MINE, "a note", seen=_fresh("phone"))
+    assert same == first  # nothing written: the phone carries on from the laptop's draft
+    # Both pages now hold the same revision: whichever types first keeps, the other is told.
+    drafts.keep(db, worker, doc, 1, "", PHONE, "a note", seen=drafts.Seen(same.revision, "phone"))
+    with pytest.raises(drafts.DraftKeptElsewhere):
+        drafts.keep(
+            db, worker, doc, 1, "", MINE + [("x", "y")], seen=drafts.Seen(first.revision, "laptop")
+        )
+
+
+def test_a_draft_of_another_part_is_not_replaced_either(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    drafts.keep(db, worker, doc, 1, "what_matters", MINE, seen=_fresh("one"))
+    steps = [("goals-0-text", "Find a flat")]
+    with pytest.raises(drafts.DraftKeptElsewhere):
+        drafts.keep(db, worker, doc, 1, "goals", steps, seen=_fresh("two"))
+    assert (_stored(db, worker, doc).part, _stored(db, worker, doc).fields) == (
+        "what_matters",
+        MINE,
+    )
+
+
+def test_two_pages_keeping_at_once_do_not_both_find_the_draft_theirs(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    first = drafts.keep(db, worker, doc, 1, "", MINE, seen=_fresh("start"))
+    barrier = Barrier(2)
+    refused = []
+
+    def keep(page, fields):
+        barrier.wait()
+        try:
+            drafts.keep(db, worker, doc, 1, "", fields, seen=drafts.Seen(first.revision, page))
+        except drafts.DraftKeptElsewhere:
+            refused.append(page)
+
+    typed = {"laptop": MINE + [("x", "laptop")], "phone": PHONE}
+    threads = [Thread(target=keep, args=item) for item in typed.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(refused) == 1
+    [kept] = set(typed) - set(refused)
+    assert _stored(db, worker, doc).fields == typed[kept]
+
+
+def test_saving_on_one_page_leaves_the_draft_kept_since_on_another(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    drafts.keep(db, worker, doc, 1, "", MINE, seen=_fresh("laptop"))
+    # The phone's page, opened before, saves what it has: the laptop's words are not in it.
+    content = documents.open_document(db, worker, doc).content
+    content["what_matters"] = {"text": "saved on the phone"}
+    documents.save_version(db, worker, doc, 1, content, forget_draft=_fresh("phone"))
+    assert _stored(db, worker, doc).fields == MINE
+    # The laptop saving (or a page carrying on from its draft) ends it.
+    content["what_matters"] = {"text": "typed on the laptop"}
+    documents.save_version(db, worker, doc, 2, content, forget_draft=_fresh("laptop"))
+    assert _stored(db, worker, doc) is None
+
+
+def test_throwing_away_the_draft_shown_keeps_one_kept_since_elsewhere(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    shown = drafts.keep(db, worker, doc, 1, "", MINE, seen=_fresh("laptop"))
+    drafts.keep(db, worker, doc, 1, "", PHONE, seen=drafts.Seen(shown.revision, "phone"))
+    assert drafts.discard(db, worker, doc, shown.revision) is False
+    assert _stored(db, worker, doc).fields == PHONE
+    now = _stored(db, worker, doc).revision
+    assert drafts.discard(db, worker, doc, now) is True
+    assert _stored(db, worker, doc) is None
+    assert drafts.discard(db, worker, doc, now) is True  # gone already, as the page wanted
