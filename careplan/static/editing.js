@@ -9,8 +9,12 @@
   var draftTimer = null;
   var submitting = false;
   var lastSent = null;
+  // Which draft this page last kept or started from: a draft kept since on another tab or
+  // device is not replaced (the server answers 409), and this page stops keeping drafts.
+  var revision = form.elements.namedItem("draft_revision");
+  var keptElsewhere = false;
 
-  function say(text) { if (status) status.textContent = text; }
+  function say(text) { if (status && !keptElsewhere) status.textContent = text; }
 
   function timeNow() {
     var d = new Date();
@@ -24,11 +28,14 @@
     draftTimer = null;
     // Once the form is being saved there is nothing to keep: a draft sent now (the page
     // hidden as the browser leaves it) could land after the save and outlive it.
-    if (submitting) return;
+    if (submitting || keptElsewhere) return;
     var data = new FormData(form);
     data.delete("action");
     var body = new URLSearchParams(data).toString();
-    if (body === lastSent) return;
+    // The words, whichever draft they were kept as: the same words are not sent again.
+    data.delete("draft_revision");
+    var words = new URLSearchParams(data).toString();
+    if (words === lastSent) return;
     fetch(form.dataset.draftUrl, {
       method: "POST",
       body: body,  // as the form itself would send it; its length is what is sent
@@ -43,18 +50,50 @@
     }).then(function (response) {
       if (response.redirected || response.status === 401) {
         say("You have been signed out, so your latest changes could not be kept. Copy anything important before you sign in again.");
+      } else if (response.status === 409) {
+        activity(response);
+        return response.json().catch(function () { return {}; }).then(changedElsewhere);
       } else if (response.ok) {
-        lastSent = body;
-        say("Your changes are kept as a draft (" + timeNow() + "). They become a version when you save.");
-        document.dispatchEvent(new CustomEvent("careplan:activity", {
-          detail: response.headers.get("Idle-Seconds-Left"),
-        }));
+        activity(response);
+        return response.json().then(function (kept) {
+          lastSent = words;
+          if (revision && kept.revision) revision.value = kept.revision;
+          say("Your changes are kept as a draft (" + timeNow() + "). They become a version when you save.");
+        });
       } else {
         say("Your latest changes could not be kept as a draft just now. They are still on this page.");
       }
     }).catch(function () {
       say("No connection: your latest changes are still on this page, but not kept yet.");
     });
+  }
+
+  function activity(response) {
+    document.dispatchEvent(new CustomEvent("careplan:activity", {
+      detail: response.headers.get("Idle-Seconds-Left"),
+    }));
+  }
+
+  // The draft was kept since on another tab or device, with other words. Replacing it would
+  // lose them; not keeping these must not go unsaid. The words here stay on the page.
+  function changedElsewhere(answer) {
+    keptElsewhere = true;
+    clearTimeout(draftTimer);
+    draftTimer = null;
+    form.dataset.notKept = "true";  // the idle warning says so too (idle.js)
+    if (!status) return;
+    status.textContent = (answer.message ||
+      "You have changed this document in another tab or on another device since. What you " +
+      "type here is not being kept as a draft: save it as a version, or open the latest draft.") + " ";
+    status.classList.replace("meta", "warning");
+    if (answer.latest) {
+      var link = document.createElement("a");
+      link.href = answer.latest;
+      link.target = "_blank";  // this page, and its words, stay open
+      link.rel = "noopener";
+      link.textContent = "Open the latest draft (in a new tab)";
+      status.appendChild(link);
+    }
   }
 
   var checkTimers = new WeakMap();

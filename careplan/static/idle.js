@@ -18,6 +18,8 @@
     return input ? input.value : "";
   }
 
+  function form() { return document.querySelector("form.document-form"); }
+
   function hide() { if (panel) { panel.hidden = true; } }
 
   function show() {
@@ -37,7 +39,9 @@
     panel.querySelector("p").textContent =
       "For your privacy you will be signed out in " + Math.round(warnBefore / 60) +
       " minute" + (warnBefore >= 90 ? "s" : "") + " because nothing has happened for a while." +
-      (document.querySelector("form.document-form") ? " Your changes are kept as a draft." : "");
+      (!form() ? "" : form().dataset.notKept
+        ? " What you typed on this page is not kept as a draft: save it as a version now, or it will be lost."
+        : " Your changes are kept as a draft.");
     panel.hidden = false;
     panel.querySelector("button").focus();
   }

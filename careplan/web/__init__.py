@@ -213,13 +213,19 @@ def _idle_logout():
     last = session.get("last_seen")
     last = None if last is None else float(last)
     if idle_sessions.timed_out(last, now, limit):
-        kept = documents.keep_unsaved_edit()
+        edit = documents.keep_unsaved_edit()
         logout_user()
         session.clear()
         flash("You were signed out because the page was left for a while. Please sign in again.")
-        if kept is not None:
+        if edit is not None and edit.kept:
             flash("The changes you were making are kept. Sign in to carry on with them.")
-        return redirect(url_for("auth.login", next=kept or _back_to()))
+        elif edit is not None:
+            flash(
+                "The changes on the page you left could not be kept as a draft: you had changed "
+                "this document in another tab or on another device since, and those changes "
+                "are the draft kept. Sign in to see them."
+            )
+        return redirect(url_for("auth.login", next=edit.url if edit else _back_to()))
     if idle_sessions.worth_recording(last, now, limit):
         session["last_seen"] = last = now
     # The page's warning counts down from this, so it and the sign-out agree.

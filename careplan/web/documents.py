@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -17,7 +19,7 @@ from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
 from ..services import comments, documents, drafts
 from ..services.errors import Conflict, Invalid, NotFound, ServiceError
-from .forms import base_number_from_form, content_from_form, draft_fields, typed_again
+from .forms import base_number_from_form, content_from_form, draft_fields, draft_seen, typed_again
 from .paging import asked_page, to_first_page, to_page_shown
 
 bp = Blueprint("documents", __name__)
@@ -156,6 +158,7 @@ def edit(document_id: int):
         if part and part not in dict(page.sections):
             abort(404)
         if draft and request.args.get("draft") == "restore":
+            # Carrying on from the draft: this page may replace it, until another page does.
             return _edit_page(
                 page,
                 typed_again(_kind(page), content_from_form(MultiDict(draft.fields))),
@@ -163,8 +166,13 @@ def edit(document_id: int):
                 draft.part,
                 draft.change_note,
                 restored=draft,
+                seen=drafts.Seen(draft.revision, drafts.new_page()),
             )
-        return _edit_page(page, page.content, page.head_number, part, "", draft=draft)
+        # A fresh form knows of no draft (a waiting one holds the form until chosen).
+        return _edit_page(
+            page, page.content, page.head_number, part, "", draft=draft,
+            seen=drafts.Seen("", drafts.new_page()),
+        )  # fmt: skip
 
     base_number = base_number_from_form(request.form)
     content = content_from_form(request.form)
@@ -185,7 +193,7 @@ def edit(document_id: int):
             )  # fmt: skip
         result = documents.save_version(
             db, actor, document_id, base_number, content, change_note, terms, part,
-            from_form=True,
+            from_form=True, forget_draft=draft_seen(request.form) or True,
         )  # fmt: skip
     except ContentInvalid as err:
         # Checking the wording of a form with an answer to look at again says both at once.
@@ -220,6 +228,7 @@ def edit(document_id: int):
             # a plan's whole form is many screens). Saving it puts the part on top of the
             # latest version, which is the proposal: their changes were only in that part.
             part=part if part in dict(view.document.sections) else "",
+            seen=_seen_posted(),
         ), 409
     if result.saved:
         flash(f"Saved as version {result.number}.")
@@ -268,7 +277,15 @@ def _kind(page):
     return kind_for(page.kind, page.template)
 
 
-def _edit_page(page, form, base_number, part, change_note, errors=None, status=200, **extra):
+def _seen_posted() -> drafts.Seen:
+    """A page given back after a POST (refused, checked, in conflict) is the same page carrying
+    on: what it knew of the draft, as it posted it."""
+    return draft_seen(request.form) or drafts.Seen("", drafts.new_page())
+
+
+def _edit_page(
+    page, form, base_number, part, change_note, errors=None, status=200, seen=None, **extra
+):
     errors = errors or {}
     words = _kind(page).form_words() if errors else {}
     return render_template(
@@ -285,6 +302,7 @@ def _edit_page(page, form, base_number, part, change_note, errors=None, status=2
             (name, in_summary(place(name, words), message)) for name, message in errors.items()
         ],
         change_note=change_note,
+        seen=seen or _seen_posted(),
         **extra,
     ), status
 
@@ -314,26 +332,44 @@ def no_longer_yours(document_id: int, form: MultiDict, signing: bool = False):
 @bp.post("/documents/<int:document_id>/draft")
 @login_required
 def keep_draft(document_id: int):
-    """Called by the edit page's script as the person types."""
+    """Called by the edit page's script as the person types. A draft kept since on another
+    tab or device, with other words, is not replaced: 409, said in plain words, for the page
+    to stop keeping and say so (careplan/static/editing.js)."""
     form = request.form
     base_number = base_number_from_form(form)
     if base_number is None:
         abort(400)
-    kept = drafts.keep(
-        get_db(),
-        current_user.actor,
-        document_id,
-        base_number,
-        form.get("part", ""),
-        draft_fields(form),
-        form.get("change_note", ""),
-    )
-    return {"kept_at": kept.isoformat()}
+    try:
+        kept = drafts.keep(
+            get_db(),
+            current_user.actor,
+            document_id,
+            base_number,
+            form.get("part", ""),
+            draft_fields(form),
+            form.get("change_note", ""),
+            seen=draft_seen(form),
+        )
+    except drafts.DraftKeptElsewhere as elsewhere:
+        return {
+            "message": str(elsewhere),
+            "latest": url_for("documents.edit", document_id=document_id, draft="restore"),
+        }, 409
+    return {"kept_at": kept.kept_at.isoformat(), "revision": kept.revision}
 
 
-def keep_unsaved_edit() -> str | None:
+@dataclass(frozen=True)
+class UnsavedEdit:
+    """What was posted after the idle sign-out: the page to carry on from, and whether the
+    words were kept (not if they would have replaced a draft kept since on another page)."""
+
+    url: str
+    kept: bool
+
+
+def keep_unsaved_edit() -> UnsavedEdit | None:
     """When a save (or a draft) arrives after the idle sign-out, keep what was posted as a
-    draft before signing the person out. Returns the page to carry on from, if it was kept."""
+    draft before signing the person out. None if there was nothing to keep."""
     if request.method != "POST" or request.endpoint not in (
         "documents.edit",
         "documents.keep_draft",
@@ -352,16 +388,26 @@ def keep_unsaved_edit() -> str | None:
             request.form.get("part", ""),
             draft_fields(request.form),
             request.form.get("change_note", ""),
+            seen=draft_seen(request.form),
         )
+    except drafts.DraftKeptElsewhere:
+        return UnsavedEdit(url_for("documents.edit", document_id=document_id), kept=False)
     except (ServiceError, DomainError):
         return None
-    return url_for("documents.edit", document_id=document_id)
+    return UnsavedEdit(url_for("documents.edit", document_id=document_id), kept=True)
 
 
 @bp.post("/documents/<int:document_id>/draft/discard")
 @login_required
 def discard_draft(document_id: int):
-    drafts.discard(get_db(), current_user.actor, document_id)
+    # The draft the page showed: not one kept since on another tab or device.
+    shown = request.form.get("draft_revision")
+    if not drafts.discard(get_db(), current_user.actor, document_id, shown):
+        flash(
+            "Those changes were not thrown away: you changed them since in another tab or "
+            "on another device. Here they are as they are now."
+        )
+        return redirect(url_for("documents.edit", document_id=document_id))
     flash("The unsaved changes were thrown away.")
     return redirect(url_for("documents.edit", document_id=document_id))
 

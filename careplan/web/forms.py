@@ -9,8 +9,11 @@ from werkzeug.datastructures import MultiDict
 from ..domain.blocks import MAX_GOALS, MAX_HANDOVERS, MAX_PEOPLE, MAX_STEPS
 from ..domain.nested import unflatten
 from ..domain.numbers import whole_number_or_none
+from ..services.drafts import Seen
 
 CONTROL_FIELDS = {"csrf_token", "base_number", "change_note", "action", "part"}
+# Which of its writer's drafts the edit page knows (careplan.services.drafts.Seen).
+CONTROL_FIELDS |= {"draft_revision", "draft_page"}
 # A refused form is shown again for correcting, every list in full up to twice the longest any
 # list may be; beyond that it is cut, so refusing a list of 60,000 is not a page of 60,000.
 SHOWN_AGAIN = 2 * max(MAX_GOALS, MAX_STEPS, MAX_PEOPLE, MAX_HANDOVERS)
@@ -27,6 +30,15 @@ def base_number_from_form(form: MultiDict) -> int | None:
 def draft_fields(form: MultiDict) -> list[tuple[str, str]]:
     """The content fields of an edit form, in order, as they would be posted again."""
     return [(k, v) for k, v in form.items(multi=True) if k not in CONTROL_FIELDS]
+
+
+def draft_seen(form: MultiDict) -> Seen | None:
+    """What the edit page that posted this knows of its writer's draft; None from a page sent
+    before drafts had revisions."""
+    revision = form.get("draft_revision")
+    if revision is None:
+        return None
+    return Seen(revision[:32], form.get("draft_page", "")[:32])
 
 
 def typed_again(kind, content: dict) -> dict:

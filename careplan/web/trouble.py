@@ -34,7 +34,15 @@ RETRY_AFTER_SECONDS = 30
 # of a second step being set up.
 SECRET_NAMES = ("code", "secret")
 # Fields that steer a form rather than hold what someone wrote.
-NOT_WRITING = ("csrf_token", "base_number", "action", "part", "next")
+NOT_WRITING = (
+    "csrf_token",
+    "base_number",
+    "action",
+    "part",
+    "next",
+    "draft_revision",
+    "draft_page",
+)
 
 
 @dataclass

@@ -553,3 +553,121 @@ def test_the_edit_page_says_what_saving_does_to_the_signatures(app, db, circle):
     shown = documents.open_document(db, actor_for(circle.key_worker), doc)
     assert shown.head_number == 2 and shown.signoff.agreed.number == 1
     assert shown.signoff.signed_now(2) == [] and len(shown.signoff.signed_now(1)) == 2
+
+
+# The same person with the document open on two pages (two tabs, or a phone and a laptop).
+
+
+def _open(web, url: str, **query) -> dict[str, str]:
+    """The edit form as one page (tab) holds it."""
+    return Page(_text(web.get(url, query_string=query))).form(url).values()
+
+
+def _keep(web, doc: int, page: dict[str, str], words: str):
+    """What the page's script sends as the person types."""
+    return web.post(f"/documents/{doc}/draft", data={**page, "what_matters-text": words})
+
+
+def test_a_draft_kept_on_another_tab_is_not_replaced_and_the_page_is_told(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    laptop, phone = _open(web, url, part="what_matters"), _open(web, url, part="what_matters")
+    assert laptop["draft_revision"] == phone["draft_revision"] == ""
+    assert laptop["draft_page"] != phone["draft_page"]
+
+    kept = _keep(web, doc, laptop, "Typed on the laptop")
+    assert kept.status_code == 200
+    laptop["draft_revision"] = kept.get_json()["revision"]  # as the script does
+
+    refused = _keep(web, doc, phone, "Typed on the phone")
+    assert refused.status_code == 409
+    assert refused.get_json() == {
+        "message": "You have changed this document in another tab or on another device since. "
+        "What you type here is not being kept as a draft: save it as a version, or open the "
+        "latest draft.",
+        "latest": f"/documents/{doc}/edit?draft=restore",
+    }
+    draft = documents.open_for_editing(db, actor_for(circle.client), doc).draft
+    assert dict(draft.fields)["what_matters-text"] == "Typed on the laptop"
+    # The laptop carries on keeping its draft, and the draft it kept is the one offered.
+    assert _keep(web, doc, laptop, "Typed on the laptop, and more").status_code == 200
+    restored = _text(web.get(url, query_string={"draft": "restore"}))
+    assert "Typed on the laptop, and more</textarea>" in restored
+
+
+def test_a_page_carrying_on_from_the_draft_keeps_it_and_the_older_page_is_told(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    laptop = _open(web, url)
+    laptop["draft_revision"] = _keep(web, doc, laptop, "Laptop").get_json()["revision"]
+    # Opened on the phone, the draft waits; carrying on with it starts from its revision.
+    waiting = Page(_text(web.get(url)))
+    discard = waiting.form(f"/documents/{doc}/draft/discard").values()
+    assert discard["draft_revision"] == laptop["draft_revision"]
+    phone = _open(web, url, draft="restore")
+    assert phone["draft_revision"] == laptop["draft_revision"]
+    assert _keep(web, doc, phone, "Phone").status_code == 200
+    assert _keep(web, doc, laptop, "Laptop, later").status_code == 409
+    # The laptop's "Throw those changes away", from before, throws away nothing newer.
+    thrown = web.post(f"/documents/{doc}/draft/discard", data=discard)
+    assert thrown.status_code == 302
+    page = _text(web.get(url))
+    assert "Those changes were not thrown away" in page and "not saved yet" in page
+    draft = documents.open_for_editing(db, actor_for(circle.client), doc).draft
+    assert dict(draft.fields)["what_matters-text"] == "Phone"
+
+
+def test_saving_on_one_tab_leaves_the_draft_kept_on_another(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    laptop, phone = _open(web, url), _open(web, url)
+    laptop["draft_revision"] = _keep(web, doc, laptop, "Laptop").get_json()["revision"]
+    # The phone saves what it has (without scripts, or straight away): the laptop's words are
+    # not in that version, and stay its draft.
+    saved = web.post(url, data={**phone, "what_matters-text": "Saved on the phone"})
+    assert saved.status_code == 302 and documents.count_versions(db, doc) == 2
+    assert "You have changes that were not saved yet" in _text(web.get(url))
+    # Saved from the laptop's page, the draft it kept became the version.
+    laptop["base_number"] = "2"
+    saved = web.post(url, data={**laptop, "what_matters-text": "Laptop"})
+    assert saved.status_code == 302 and documents.count_versions(db, doc) == 3
+    assert documents.open_for_editing(db, actor_for(circle.client), doc).draft is None
+
+
+def test_a_form_given_back_is_the_same_page_carrying_on_with_its_draft(app, db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    laptop = _open(web, url)
+    laptop["draft_revision"] = _keep(web, doc, laptop, "Laptop").get_json()["revision"]
+    checked = web.post(url, data={**laptop, "what_matters-text": "Laptop", "action": "check"})
+    again = Page(_text(checked)).form(url).values()
+    assert (again["draft_revision"], again["draft_page"]) == (
+        laptop["draft_revision"],
+        laptop["draft_page"],
+    )
+    assert _keep(web, doc, again, "Laptop, checked").status_code == 200
+
+
+def test_a_save_after_the_idle_sign_out_does_not_replace_a_draft_kept_on_another_tab(
+    app, db, circle
+):
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    laptop, phone = _open(web, url), _open(web, url)
+    _keep(web, doc, laptop, "Laptop")
+    with web.session_transaction() as session:
+        idle = 60 * app.config["IDLE_TIMEOUT_MINUTES"]
+        session["last_seen"] -= idle + recording_interval(idle) + 1
+    late = web.post(url, data={**phone, "what_matters-text": "Phone, late"})
+    assert late.status_code == 302
+    assert late.headers["Location"].endswith(f"/login?next=/documents/{doc}/edit")
+    signed_out = _text(web.get("/login"))
+    assert "in another tab or on another device since" in signed_out
+    assert "The changes you were making are kept" not in signed_out
+    draft = documents.open_for_editing(db, actor_for(circle.client), doc).draft
+    assert dict(draft.fields)["what_matters-text"] == "Laptop"
