@@ -193,6 +193,72 @@ def test_words_typed_just_before_leaving_the_page_are_kept(app, db, gunicorn_url
     assert [d.get("what_matters-text") for d in kept()] == [typed]
 
 
+def test_a_second_tab_does_not_replace_the_draft_of_the_first(app, db, gunicorn_url, new_phone):
+    """The same person with the document open in two tabs (or on a phone and a laptop): what
+    the first kept as a draft is not replaced by typing in the second, which says so beside
+    its draft status, stops keeping drafts, and keeps its own words on the page."""
+    from sqlalchemy import select
+
+    from careplan.db.models import EditDraft
+
+    first, doc = _client_with_a_plan(new_phone, gunicorn_url)
+    url = f"{gunicorn_url}/documents/{doc}/edit?part=what_matters"
+    first.goto(url)
+    second = first.context.new_page()  # another tab, signed in as the same person
+    second.goto(url)
+    for tab in (first, second):
+        tab.wait_for_load_state("load")  # the script is deferred
+    sent = []
+    second.on("request", lambda r: r.method == "POST" and "/draft" in r.url and sent.append(r))
+
+    first.get_by_label("What matters most to you?").fill(WORDS)
+    expect(first.locator(".draft-status")).to_contain_text("Your changes are kept as a draft")
+    theirs = "Typed in the other tab, and never saved."
+    field = second.get_by_label("What matters most to you?")
+    field.fill(theirs)
+    status = second.locator(".draft-status")
+    expect(status).to_contain_text(
+        "You have changed this document in another tab or on another device since. What you "
+        "type here is not being kept as a draft: save it as a version, or open the latest draft."
+    )
+    check_phone_page(second, "edit page whose draft was kept in another tab")
+    # No more drafts from this tab; its words stay on the page.
+    field.press("Control+End")
+    field.press_sequentially(" More.")
+    second.wait_for_timeout(4_000)  # longer than the three seconds before a draft is kept
+    assert len(sent) == 1
+    expect(field).to_have_value(theirs + " More.")
+
+    def kept() -> str:
+        with db.read() as s:
+            [fields] = s.scalars(select(EditDraft.fields))
+            return dict(fields)["what_matters-text"]
+
+    assert kept() == WORDS
+    # The first tab carries on keeping its draft.
+    first.get_by_label("What matters most to you?").press_sequentially(" And the garden.")
+    expect(first.locator(".draft-status")).to_contain_text("Your changes are kept as a draft")
+    for _ in range(50):
+        if kept() == WORDS + " And the garden.":
+            break
+        time.sleep(0.1)
+    assert kept() == WORDS + " And the garden."
+
+    # "Open the latest draft" opens it in a new tab, leaving this one as it is.
+    with second.expect_popup() as opened:
+        status.get_by_role("link", name="Open the latest draft (in a new tab)").click()
+    latest = opened.value
+    expect(latest.get_by_label("What matters most to you?")).to_have_value(
+        WORDS + " And the garden."
+    )
+    expect(field).to_have_value(theirs + " More.")
+    # Saved as a version from the second tab: the first tab's draft still waits.
+    second.get_by_role("button", name="Save a new version").click()
+    expect(second.get_by_text("Saved as version 2.")).to_be_visible()
+    expect(second.get_by_text("You have changes that are not saved yet.")).to_be_visible()
+    assert kept() == WORDS + " And the garden."
+
+
 def _client_with_a_plan(new_phone, base: str):
     """A client with a key worker and a plan, signed in on a phone: (the phone, the plan)."""
     client = factories.ClientFactory()
