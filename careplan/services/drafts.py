@@ -193,14 +193,23 @@ def forget(s: Session, user_id: int, document_id: int, seen: Seen | None = None)
     """Inside a save's transaction: the draft became a version. With `seen` (the saving page's),
     only the draft that page kept or started from: one kept since on another tab or device
     holds other words, and stays. Whether there was one to forget."""
+    one = {"user_id": user_id, "document_id": document_id}
     if seen is None:
-        return s.execute(_FORGET, {"user_id": user_id, "document_id": document_id}).rowcount > 0
-    statement = _FORGET.where(_seen_by(seen))
-    return s.execute(statement, {"user_id": user_id, "document_id": document_id}).rowcount > 0
+        return s.execute(_FORGET, one).rowcount > 0
+    theirs = {"seen_revision": seen.revision, "seen_page": seen.page}
+    return s.execute(_FORGET_SEEN, one | theirs).rowcount > 0
 
 
 def _seen_by(seen: Seen):
-    """The draft stored is the one the page saw, or one the page kept itself."""
-    if not seen.page:
-        return EditDraft.revision == seen.revision
-    return (EditDraft.revision == seen.revision) | (EditDraft.kept_from == seen.page)
+    """The draft stored is the one the page saw, or one the page kept itself (a page with
+    no name, from before pages had one, kept none of them)."""
+    return (EditDraft.revision == seen.revision) | (
+        (EditDraft.kept_from == seen.page) & (EditDraft.kept_from != "")
+    )
+
+
+# As _seen_by, built once: every save of an edit page forgets its draft.
+_FORGET_SEEN = _FORGET.where(
+    (EditDraft.revision == bindparam("seen_revision"))
+    | ((EditDraft.kept_from == bindparam("seen_page")) & (EditDraft.kept_from != ""))
+)

@@ -347,3 +347,7 @@ def test_throwing_away_the_draft_shown_keeps_one_kept_since_elsewhere(db, circle
     assert drafts.discard(db, worker, doc, now) is True
     assert _stored(db, worker, doc) is None
     assert drafts.discard(db, worker, doc, now) is True  # gone already, as the page wanted
+    # A draft kept by a page from before pages had names is not taken for this page's own.
+    drafts.keep(db, worker, doc, 1, "", MINE)
+    assert drafts.discard(db, worker, doc, "another revision") is False
+    assert _stored(db, worker, doc).fields == MINE
