@@ -205,6 +205,7 @@ def test_a_second_tab_does_not_replace_the_draft_of_the_first(app, db, gunicorn_
     url = f"{gunicorn_url}/documents/{doc}/edit?part=what_matters"
     first.goto(url)
     second = first.context.new_page()  # another tab, signed in as the same person
+    second.clock.install()  # time flows as usual until the test moves it on
     second.goto(url)
     for tab in (first, second):
         tab.wait_for_load_state("load")  # the script is deferred
@@ -228,6 +229,14 @@ def test_a_second_tab_does_not_replace_the_draft_of_the_first(app, db, gunicorn_
     second.wait_for_timeout(4_000)  # longer than the three seconds before a draft is kept
     assert len(sent) == 1
     expect(field).to_have_value(theirs + " More.")
+    # Left alone, the warning before the idle sign-out says these words are not kept.
+    second.clock.fast_forward(800 * 1000)  # of the 15 minutes: the warning comes 2 before
+    warning = second.get_by_role("alertdialog")
+    expect(warning).to_contain_text(
+        "What you typed on this page is not kept as a draft: save it as a version now"
+    )
+    second.get_by_role("button", name="Stay signed in").click()
+    expect(warning).to_be_hidden()
 
     def kept() -> str:
         with db.read() as s:
