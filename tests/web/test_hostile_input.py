@@ -63,7 +63,9 @@ EXTRA_FORM_FIELDS = {
     "reminders.mark_read": {"notification_id": "1"},
     "reminders.calendar_address": {"action": "stop"},
     "signoff.sign": {"outcome": "signed", "confirm_blank": "no"},
-    "documents.keep_draft": {"part": ""},
+    "documents.keep_draft": {"part": "", "draft_revision": "", "draft_page": ""},
+    "documents.edit": {"draft_revision": "", "draft_page": ""},
+    "documents.discard_draft": {"draft_revision": ""},
 }
 # Fields that carry a number: a hostile value there must change nothing.
 NUMBER_FIELDS = {
