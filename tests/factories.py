@@ -146,8 +146,8 @@ class DocumentFactory(Base):
 
     @factory.post_generation
     def client_has_documents(obj, create, extracted, **kwargs):
-        """As services.documents keeps it when it starts a document."""
-        if create:
+        """As services.documents keeps it when a document's first version is saved."""
+        if create and obj.head_number > 0:
             with _session() as session:
                 session.execute(
                     sa.update(User).where(User.id == obj.client_id).values(has_documents=True)

@@ -93,8 +93,9 @@ class User(Base):
     # Changes whenever the password changes, which signs out every existing session.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Set when the client's first document is started (services.documents); documents are
-    # never removed, so it never goes back.
+    # Set when the first version of one of the client's documents is saved
+    # (services.documents); versions are never removed, so it never goes back. A document
+    # only started (no version) does not count: it may be removed.
     has_documents: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )

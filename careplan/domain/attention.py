@@ -162,8 +162,9 @@ def waiting_for_signature(d: DocumentFacts, role: Role, actor_id: int) -> bool:
     elif d.signoff_state != "awaiting_signature":
         return False
     if role is Role.CLIENT:
-        # With no key worker (the client left the service) nobody could sign it with them
-        # yet: it stays on the document for their next key worker, not on their start page.
+        # With no key worker (the client left the service, or has none yet) nobody could sign
+        # it with them yet: it stays on the document for their next key worker, not on their
+        # start page.
         return actor_id == d.client_id and not d.client_signed_head and d.key_worker_id is not None
     if role is Role.KEY_WORKER:
         return actor_id == d.key_worker_id and not d.worker_signed_head
@@ -368,13 +369,14 @@ NOTHING = "Nothing needs you right now."
 def card_state(d: DocumentFacts, viewer_id: int, zone: tzinfo = UTC) -> str:
     """One line for a plan card: draft, waiting for whose signature, or agreed on which date."""
     if d.head_number == 0:
-        return "Nothing written yet."
+        # Shown only to whoever started it or has writing kept in it (services.documents).
+        return "Started, nothing saved yet."
     if d.signoff_state in ("awaiting_signature", "draft"):
         missing = []
         if not d.client_signed_head:
             missing.append("yours" if viewer_id == d.client_id else possessive(d.client_name))
         if not d.worker_signed_head:
-            name = d.key_worker_name or "a key worker"  # none: the client left the service
+            name = d.key_worker_name or "a key worker"  # none: left, or none yet
             missing.append("yours" if viewer_id == d.key_worker_id else possessive(name))
         wanted = "a signature" if len(missing) == 1 else "signatures"
         state = f"Version {d.head_number} is waiting for {wanted}: {' and '.join(missing)}."

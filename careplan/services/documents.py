@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
-from sqlalchemy import Integer, bindparam, func, select, update
+from sqlalchemy import Integer, bindparam, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -120,6 +120,8 @@ class DocumentPage:
     # This reader's own changes not saved yet, if they may still edit: so the page can say
     # their words are kept, not lost, and offer them back.
     unsaved: UnsavedChanges | None = None
+    # Nothing saved in it yet and this reader started it: they may remove it (remove_empty).
+    removable: bool = False
 
     @property
     def can_sign_now(self) -> bool:
@@ -418,6 +420,7 @@ def _page(
         opened.client_called,
         owner_words(_reader(actor, doc, key_worker_id), opened.client_called),
         opened.unsaved,
+        doc.head_number == 0 and doc.created_by_id == actor.id and opened.access.edit,
     )
 
 
@@ -570,7 +573,16 @@ _CLIENT_DOCUMENTS = (
         EditDraft,
         (EditDraft.document_id == Document.id) & (EditDraft.user_id == bindparam("reader_id")),
     )
-    .where(Document.client_id == bindparam("client_id"))
+    .where(
+        Document.client_id == bindparam("client_id"),
+        # Nothing saved in it yet: not on the record, so listed only for whoever started it
+        # or has writing kept in it (nothing typed may be lost from sight).
+        or_(
+            Document.head_number > 0,
+            Document.created_by_id == bindparam("reader_id"),
+            EditDraft.user_id.is_not(None),
+        ),
+    )
     .order_by(Document.created_at.desc(), Document.id.desc())
 )
 
@@ -907,9 +919,8 @@ def create_document(
             created_at=now,
             updated_at=now,
         )
+        doc.id = _unused_id(s)
         s.add(doc)
-        # The supervisors' dashboard lists clients with no document yet by this flag.
-        client.has_documents = True
         s.flush()
         detail = {"kind": kind}
         if template:
@@ -918,6 +929,68 @@ def create_document(
             s, actor, "document.create", "document", doc.id, client_id=client_id, detail=detail
         )
         return doc.id
+
+
+def _unused_id(s: Session) -> int | None:
+    """An id no document ever had, as its audit events and reads name it: a removed one's
+    (remove_empty) is never given again. PostgreSQL's sequence never gives one twice (None:
+    it chooses); SQLite gives the highest id again once that document is gone, so there the
+    id comes after every document's, standing or removed, as the audit trail names them (its
+    index on the object finds the highest). SQLite's writes take turns, so two never agree."""
+    if s.get_bind().dialect.name != "sqlite":
+        return None
+    standing = s.scalar(select(func.max(Document.id))) or 0
+    named = (
+        s.scalar(select(func.max(AuditEvent.object_id)).where(AuditEvent.object_type == "document"))
+        or 0
+    )
+    return max(standing, named) + 1
+
+
+NOT_EMPTY = "Something has been saved in it, so it stays on the record."
+NOT_YOURS_TO_REMOVE = "Only the person who started it can remove it."
+OTHERS_WRITING = (
+    "Someone else has started writing in it and not saved yet, so it stays until they save "
+    "or throw their changes away."
+)
+
+
+def remove_empty(db: Database, actor: Actor, document_id: int) -> tuple[str, int]:
+    """Remove a document nothing was ever saved in, for the person who started it (while
+    they may still edit the client's records); returns its title and whose it was.
+
+    A document with no version is not on anyone's record (the client's list shows it only to
+    whoever started it or has writing kept in it; the supervisors' dashboard not at all), and
+    this is how a start that was a mistake goes away. The remover's own unsaved writing in it
+    goes with it (the page asking says so); anyone else's is never thrown away, so then it
+    stays. Starting was recorded, so removing is too. Takes turns with a first save on the
+    client's row (_load_for_change), so a document is never removed as it is saved."""
+    with db.write() as s:
+        doc, access = _load_for_change(s, actor, document_id)
+        if not access.edit:
+            raise ReadOnly("You can read this document but not change it.")
+        if doc.head_number != 0:
+            raise Invalid(NOT_EMPTY)
+        if doc.created_by_id != actor.id:
+            raise Invalid(NOT_YOURS_TO_REMOVE)
+        others = s.scalar(
+            select(func.count())
+            .select_from(EditDraft)
+            .where(EditDraft.document_id == doc.id, EditDraft.user_id != actor.id)
+        )
+        if others:
+            raise Invalid(OTHERS_WRITING)
+        drafts.forget(s, actor.id, doc.id)
+        detail = {"kind": doc.kind, "title": doc.title}
+        if doc.template:
+            detail["template"] = {"id": doc.template["id"], "version": doc.template["version"]}
+        title, client_id = doc.title, doc.client_id
+        s.delete(doc)
+        s.flush()
+        audit.record(
+            s, actor, "document.remove", "document", document_id, client_id=client_id, detail=detail
+        )
+        return title, client_id
 
 
 def _same_template(a: dict | None, b: dict | None) -> bool:
@@ -1150,6 +1223,10 @@ def _append_version(
     ).rowcount
     if moved != 1:
         return False
+    if base == 0:
+        # The supervisors' dashboard lists clients with nothing saved yet by this flag: a
+        # document only started is not one anyone has to account for (remove_empty).
+        s.execute(_HAS_DOCUMENTS, {"client_id": doc.client_id})
     s.add(
         Version(
             document_id=doc.id,
@@ -1174,6 +1251,13 @@ def _append_version(
     )
     return True
 
+
+_HAS_DOCUMENTS = (
+    update(User)
+    .where(User.id == bindparam("client_id"), User.has_documents == false())
+    .values(has_documents=True)
+    .execution_options(synchronize_session=False)
+)
 
 _MOVE_HEAD = (
     update(Document)

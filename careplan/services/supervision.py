@@ -265,7 +265,12 @@ def _documents(scope: Scope, filters: Filters, today: date):
         # Outer, because an inner join on worker.team_id brings the planners' misjudged
         # estimate back; every worker in scope has a team.
         .outerjoin(Team, Team.id == worker.team_id)
-        .where(scope.holds(CaseloadLink.key_worker_id))
+        .where(
+            scope.holds(CaseloadLink.key_worker_id),
+            # Only started, nothing saved: not a document anyone has to account for (the
+            # client then counts as having none, by the flag services.documents keeps).
+            Document.head_number > 0,
+        )
     )
     if filters.sort == "client":
         # Always true (only clients have documents, services.documents), but it lets SQLite

@@ -412,6 +412,15 @@ def discard_draft(document_id: int):
     return redirect(url_for("documents.edit", document_id=document_id))
 
 
+@bp.post("/documents/<int:document_id>/remove")
+@login_required
+def remove_empty(document_id: int):
+    """A document nothing was saved in, removed by the person who started it."""
+    title, client_id = documents.remove_empty(get_db(), current_user.actor, document_id)
+    flash(f"“{title}” was removed. Nothing had been saved in it.")
+    return redirect(url_for("clients.records", client_id=client_id))
+
+
 @bp.post("/language-check")
 @login_required
 def language_check():

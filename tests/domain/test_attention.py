@@ -123,7 +123,9 @@ def test_a_client_with_no_key_worker_is_not_asked_to_sign_what_nobody_can_sign_w
 
 
 def test_card_states():
-    assert card_state(doc(head_number=0, agreed_version=None), CLIENT) == "Nothing written yet."
+    assert (
+        card_state(doc(head_number=0, agreed_version=None), CLIENT) == "Started, nothing saved yet."
+    )
     assert card_state(doc(), CLIENT) == "Agreed on 1 March 2026."
     waiting = doc(
         signoff_state="awaiting_signature",

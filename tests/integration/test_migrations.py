@@ -693,3 +693,44 @@ def test_clients_who_left_before_go_under_their_key_worker_s_team(empty_url, eng
     command.downgrade(migrate.alembic_config(empty_url), "0026")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM caseload_links")).scalar_one() == 2
+
+
+def test_a_client_with_documents_only_started_counts_as_having_none(empty_url, engine_for):
+    """0030: has_documents counts saved documents only (a document with no version may now be
+    removed, and is not on the supervisors' dashboard); going down, any document counts again,
+    as 0028 set it."""
+    migrate.upgrade(empty_url, "0029")
+    engine = engine_for(empty_url)
+    with engine.begin() as conn:
+        _, only_started, worker = _team_client_and_key_worker(conn)
+        saved = _insert(
+            conn,
+            "INSERT INTO users (email, display_name, role, password_hash, active, created_at, "
+            "session_epoch, has_documents) VALUES ('s@example.org', 'S', 'client', 'x', true, "
+            "CURRENT_TIMESTAMP, 0, true)",
+        )
+        conn.execute(
+            sa.text("UPDATE users SET has_documents = true WHERE id = :c"), {"c": only_started}
+        )
+        for client, head in ((only_started, 0), (saved, 1), (saved, 0)):
+            _insert(
+                conn,
+                "INSERT INTO documents (client_id, kind, title, head_number, created_by_id, "
+                "created_at, updated_at, review_cycle, signoff_state) VALUES (:c, 'care_plan', "
+                "'Care plan', :h, :w, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0, 'draft')",
+                c=client,
+                h=head,
+                w=worker,
+            )
+
+    def flags() -> dict[int, bool]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT id, has_documents FROM users WHERE role = 'client'")
+            )
+            return {id_: bool(flag) for id_, flag in rows}
+
+    migrate.upgrade(empty_url)
+    assert flags() == {only_started: False, saved: True}
+    command.downgrade(migrate.alembic_config(empty_url), "0029")
+    assert flags() == {only_started: True, saved: True}

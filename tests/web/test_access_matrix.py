@@ -207,6 +207,10 @@ RECORD_RULES: dict[str, RecordRule] = {
         answers_changed=True,
     ),
     "documents.discard_draft": RecordRule(_document, {"POST": EDIT}, prepare=_drafts_kept),
+    # Only a document with nothing saved in it goes, for whoever started it
+    # (tests/web/test_empty_documents_pages.py): this one has versions, so the two who may
+    # edit are told no, and it stays.
+    "documents.remove_empty": RecordRule(_document, {"POST": _roles(400, 400, 403, 403, 404)}),
     # The two who may edit put back what was taken out, as a save.
     "documents.put_back": RecordRule(
         lambda r: {"document_id": r.document_id, "record_id": TAKEN_OUT},

@@ -1,0 +1,166 @@
+"""A document only started (no version saved yet) is not a document anyone has to account
+for: the supervisors' dashboard and export leave it out (its client counts as having none),
+the client's list shows it only to whoever started it or has writing kept in it, and the
+person who started it may remove it. Nothing anyone typed into it is lost, and starting and
+removing are both on the audit trail."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from careplan.agreement_library import AgreementLibrary
+from careplan.db.models import AuditEvent, Document, EditDraft, User
+from careplan.domain.supervision import DashState, Filters
+from careplan.paths import PROJECT_ROOT
+from careplan.services import documents, drafts, handovers, supervision
+from careplan.services.accounts import actor_for
+from careplan.services.errors import Invalid, NotFound, ReadOnly
+from tests.factories import Circle, KeyWorkerFactory, make_plan, plan_content
+
+TODAY = date(2027, 3, 1)
+
+
+@pytest.fixture
+def circle(app):
+    return Circle()
+
+
+def _template(template_id: str = "general") -> dict:
+    return AgreementLibrary(PROJECT_ROOT / "agreements").current().templates[template_id]
+
+
+def _start_agreement(db, person, client) -> int:
+    return documents.create_document(
+        db, actor_for(person), client.id, "agreement", template=_template()
+    )
+
+
+def _board(db, circle):
+    return supervision.dashboard(db, actor_for(circle.supervisor), Filters(), TODAY).rows
+
+
+def _exported(db, circle) -> str:
+    return "".join(supervision.export_csv(db, actor_for(circle.supervisor), Filters(), TODAY))
+
+
+def _listed(db, person, client) -> dict[int, str]:
+    records = documents.client_records(db, actor_for(person), client.id)
+    return {d.id: d.state for d in records.documents}
+
+
+def _actions(db, document_id: int) -> list[str]:
+    with db.read() as s:
+        return list(
+            s.scalars(
+                sa.select(AuditEvent.action)
+                .where(AuditEvent.object_type == "document", AuditEvent.object_id == document_id)
+                .order_by(AuditEvent.id)
+            )
+        )
+
+
+def test_a_document_only_started_is_not_on_the_supervisors_dashboard_or_export(db, circle):
+    agreement = _start_agreement(db, circle.key_worker, circle.client)
+    plan = documents.create_document(db, actor_for(circle.key_worker), circle.client.id)
+    rows = _board(db, circle)
+    # Not "never agreed" for good: the client is one with no plan yet, as before the start.
+    assert [(r.document_id, r.client_id, r.state) for r in rows] == [
+        (None, circle.client.id, DashState.NO_PLAN)
+    ]
+    exported = _exported(db, circle)
+    assert "never agreed" not in exported and "no care plan yet" in exported
+    with db.read() as s:
+        assert s.get(User, circle.client.id).has_documents is False
+
+    # Its first save makes it one: on the dashboard, and the client no longer without.
+    documents.save_version(db, actor_for(circle.key_worker), plan, 0, plan_content())
+    rows = _board(db, circle)
+    assert [(r.document_id, r.state) for r in rows] == [(plan, DashState.NEVER_AGREED)]
+    assert agreement not in {r.document_id for r in rows}
+    with db.read() as s:
+        assert s.get(User, circle.client.id).has_documents is True
+
+
+def test_the_clients_list_shows_a_started_document_only_to_who_started_it(db, circle):
+    doc = _start_agreement(db, circle.key_worker, circle.client)
+    assert _listed(db, circle.key_worker, circle.client) == {doc: "Started, nothing saved yet."}
+    assert _listed(db, circle.client, circle.client) == {}
+    assert _listed(db, circle.supervisor, circle.client) == {}
+    # Starting the same template again gives the same one (no look-alike), still unlisted.
+    assert _start_agreement(db, circle.client, circle.client) == doc
+    assert _listed(db, circle.client, circle.client) == {}
+    # Writing kept in it (not saved yet) is never out of its writer's sight.
+    drafts.keep(db, actor_for(circle.client), doc, 0, "", [("sections.x", "Hello")])
+    assert _listed(db, circle.client, circle.client) == {doc: "Started, nothing saved yet."}
+    # Saved, it is everyone's: in their list with its state.
+    plan = make_plan(circle.client)
+    assert plan in _listed(db, circle.supervisor, circle.client)
+
+
+def test_who_started_it_removes_it_with_their_unsaved_writing_and_it_is_recorded(db, circle):
+    worker = actor_for(circle.key_worker)
+    doc = _start_agreement(db, circle.key_worker, circle.client)
+    drafts.keep(db, worker, doc, 0, "", [("sections.x", "Started typing")])
+    assert documents.open_document(db, worker, doc).removable
+    assert not documents.open_document(db, actor_for(circle.client), doc).removable
+
+    assert documents.remove_empty(db, worker, doc) == ("Partnership agreement", circle.client.id)
+    with db.read() as s:
+        assert s.get(Document, doc) is None
+        assert s.scalar(sa.select(sa.func.count()).where(EditDraft.document_id == doc)) == 0
+        removed = s.scalar(
+            sa.select(AuditEvent).where(
+                AuditEvent.action == "document.remove", AuditEvent.object_id == doc
+            )
+        )
+        assert removed.actor_id == circle.key_worker.id
+        assert removed.client_id == circle.client.id
+        assert removed.detail["template"]["id"] == "general"
+    assert _actions(db, doc) == ["document.create", "document.remove"]
+    with pytest.raises(NotFound):
+        documents.open_document(db, worker, doc)
+    # Started again, it is a new one.
+    assert _start_agreement(db, circle.key_worker, circle.client) != doc
+
+
+def test_removing_is_refused_once_saved_to_others_and_over_someone_elses_writing(db, circle):
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    doc = documents.create_document(db, worker, circle.client.id)
+
+    # Only the person who started it (the client may not remove their worker's start).
+    with pytest.raises(Invalid, match="Only the person who started it"):
+        documents.remove_empty(db, client, doc)
+    with pytest.raises(ReadOnly):
+        documents.remove_empty(db, actor_for(circle.supervisor), doc)
+    with pytest.raises(NotFound):
+        documents.remove_empty(db, actor_for(Circle().key_worker), doc)
+
+    # Someone else's unsaved writing in it is never thrown away.
+    drafts.keep(db, client, doc, 0, "", [("what_matters.text", "My words")])
+    with pytest.raises(Invalid, match="Someone else has started writing in it"):
+        documents.remove_empty(db, worker, doc)
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).where(EditDraft.document_id == doc)) == 1
+    drafts.discard(db, client, doc)
+
+    # Saved once, it is on the record for good.
+    documents.save_version(db, worker, doc, 0, plan_content())
+    assert not documents.open_document(db, worker, doc).removable
+    with pytest.raises(Invalid, match="stays on the record"):
+        documents.remove_empty(db, worker, doc)
+    assert _actions(db, doc) == ["document.create", "document.edit"]
+
+
+def test_a_worker_who_handed_the_client_over_may_no_longer_remove_their_start(db, circle):
+    worker = actor_for(circle.key_worker)
+    doc = documents.create_document(db, worker, circle.client.id)
+    new_worker = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, worker, circle.client.id, new_worker.id, "Moving to a new team.")
+    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    with pytest.raises(NotFound):
+        documents.remove_empty(db, worker, doc)
+    with pytest.raises(Invalid, match="Only the person who started it"):
+        documents.remove_empty(db, actor_for(new_worker), doc)

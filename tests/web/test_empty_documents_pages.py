@@ -1,0 +1,66 @@
+"""On the pages: a document only started can be removed by whoever started it, and is not
+in anyone else's list."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from careplan.db.models import AuditEvent, Document
+from tests.conftest import csrf_token, login
+from tests.factories import Circle, make_plan
+
+REMOVE_AGREEMENT = "Remove this empty partnership agreement"
+
+
+def test_who_started_an_agreement_removes_it_from_its_pages(app, db):
+    circle = Circle()
+    worker = login(app.test_client(), circle.key_worker)
+    records = f"/clients/{circle.client.id}"
+    started = worker.post(
+        f"{records}/agreements",
+        data={"template_id": "general", "csrf_token": csrf_token(worker)},
+    )
+    doc = int(re.fullmatch(r"/documents/(\d+)/edit", started.location).group(1))
+    # Offered on the edit page where they land, and on its page.
+    assert REMOVE_AGREEMENT in worker.get(f"/documents/{doc}/edit").get_data(as_text=True)
+    shown = worker.get(f"/documents/{doc}").get_data(as_text=True)
+    assert REMOVE_AGREEMENT in shown and f'action="/documents/{doc}/remove"' in shown
+    listed = worker.get(records).get_data(as_text=True)
+    assert "Started, nothing saved yet." in listed
+
+    # Not to the client, who does not see it in their list either.
+    client = login(app.test_client(), circle.client)
+    assert REMOVE_AGREEMENT not in client.get(f"/documents/{doc}").get_data(as_text=True)
+    mine = client.get(records).get_data(as_text=True)
+    assert f"/documents/{doc}" not in mine and "There are no plans yet." in mine
+    refused = client.post(f"/documents/{doc}/remove", data={"csrf_token": csrf_token(client)})
+    assert refused.status_code == 400
+    assert "Only the person who started it can remove it." in refused.get_data(as_text=True)
+
+    removed = worker.post(
+        f"/documents/{doc}/remove", data={"csrf_token": csrf_token(worker)}, follow_redirects=True
+    )
+    page = removed.get_data(as_text=True)
+    assert removed.request.path == records
+    assert "“Partnership agreement” was removed. Nothing had been saved in it." in page
+    assert f"/documents/{doc}" not in page
+    assert worker.get(f"/documents/{doc}").status_code == 404
+    with db.read() as s:
+        assert s.get(Document, doc) is None
+        assert (
+            s.scalar(
+                sa.select(AuditEvent.actor_id).where(
+                    AuditEvent.action == "document.remove", AuditEvent.object_id == doc
+                )
+            )
+            == circle.key_worker.id
+        )
+
+
+def test_a_saved_document_offers_no_removal(app, db):
+    circle = Circle()
+    plan = make_plan(circle.key_worker, circle.client)
+    worker = login(app.test_client(), circle.key_worker)
+    assert "Remove this empty" not in worker.get(f"/documents/{plan}").get_data(as_text=True)
