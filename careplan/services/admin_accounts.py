@@ -88,14 +88,46 @@ class AccountList:
     page: int
     pages: int
     total: int
+    without_key_worker: bool = False
 
 
-def search(db: Database, admin: Actor, query: str = "", role: str = "", page: int = 1):
-    """Accounts by name or e-mail address, one page at a time."""
+def _without_key_worker():
+    """Open client accounts with no key worker who have not left the service (a leaving is
+    recorded, services.leaving): nobody on the staff sees them, as only a key worker's team
+    has a supervisor, until an administrator gives them a key worker (give_key_worker)."""
+    return (
+        User.role == Role.CLIENT.value,
+        User.active.is_(True),
+        ~select(CaseloadLink.id)
+        .where(
+            CaseloadLink.client_id == User.id,
+            or_(CaseloadLink.ended_at.is_(None), CaseloadLink.ended_by_id.is_not(None)),
+        )
+        .exists(),
+    )
+
+
+def count_without_key_worker(db: Database, admin: Actor) -> int:
+    """How many clients are in no one's sight for want of a key worker (_without_key_worker)."""
+    require_admin(admin)
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(User).where(*_without_key_worker()))
+
+
+def search(
+    db: Database,
+    admin: Actor,
+    query: str = "",
+    role: str = "",
+    page: int = 1,
+    without_key_worker: bool = False,
+):
+    """Accounts by name or e-mail address, one page at a time; `without_key_worker`: only the
+    clients who have none (_without_key_worker)."""
     require_admin(admin)
     query = " ".join((query or "").split())[:200]
     role = role if role in {r.value for r in Role} else ""
-    conditions = []
+    conditions = list(_without_key_worker()) if without_key_worker else []
     if query:
         pattern = (
             "%" + query.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
@@ -123,7 +155,7 @@ def search(db: Database, admin: Actor, query: str = "", role: str = "", page: in
     return AccountList(
         [AccountRow(u.id, u.display_name, u.email, Role(u.role).label, t or "", u.active)
          for u, t in rows],
-        query, role, page, pages, total,
+        query, role, page, pages, total, without_key_worker,
     )  # fmt: skip
 
 

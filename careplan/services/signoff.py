@@ -84,6 +84,9 @@ class SignOffView:
     # Decisions in the latest version, while it waits for signatures, handed over until a day
     # that has passed since it was saved: nobody can sign it as it is (declining is open).
     passed_until: tuple[PassedUntil, ...] = ()
+    # With no key worker: whether the client left the service (services.leaving), or has
+    # not been given a key worker (yet, or again) without leaving.
+    client_left: bool = False
 
     @property
     def passed_words(self) -> str:
@@ -101,7 +104,8 @@ class SignOffView:
     @property
     def no_key_worker_to_sign(self) -> bool:
         """The version waits for a key worker's signature and the client has none (they left
-        the service): nobody can sign it for the service until they come back."""
+        the service, or have not been given one yet): nobody can sign it for the service
+        until they have one."""
         return self.key_worker_id is None and Role.KEY_WORKER.label in self.waiting_for
 
     def declined(self, number: int) -> list[SignatureView]:
@@ -183,6 +187,12 @@ def _signatures(s: Session, document_id: int) -> list:
 
 # Every document page runs these: built once, with bound parameters, because building a
 # statement took longer than running it.
+# A leaving recorded (services.leaving): ended by someone, where a handover's end is not.
+_LEFT = (
+    select(CaseloadLink.id)
+    .where(CaseloadLink.client_id == bindparam("client_id"), CaseloadLink.ended_by_id.is_not(None))
+    .limit(1)
+)
 _CASELOAD_WITH_NAMES = (
     select(
         CaseloadLink.key_worker_id,
@@ -302,6 +312,7 @@ def signoff_view(
         caseload.current,
         decision.ever_agreed,
         tuple(passed),
+        caseload.current is None and s.scalar(_LEFT, {"client_id": doc.client_id}) is not None,
     )
 
 

@@ -62,7 +62,12 @@ def users():
         return moved
     library = get_library()
     listing = admin_accounts.search(
-        get_db(), _admin(), request.args.get("q", ""), request.args.get("role", ""), asked_page()
+        get_db(),
+        _admin(),
+        request.args.get("q", ""),
+        request.args.get("role", ""),
+        asked_page(),
+        without_key_worker=request.args.get("without") == "key_worker",
     )
     if moved := to_page_shown(listing.page):
         return moved
@@ -76,6 +81,7 @@ def users():
         broken_templates=len(library.errors) - len(library.kept),
         kept_templates=len(library.kept),
         unsupervised=admin_accounts.unsupervised_teams(get_db(), _admin()),
+        without_key_worker=admin_accounts.count_without_key_worker(get_db(), _admin()),
     )
 
 
