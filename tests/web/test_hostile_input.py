@@ -56,7 +56,7 @@ QUERY_FIELDS = {
     "reminders.calendar_feed": {"key": "x"},
     "auth.login": {"next": "/"},
     "documents.edit": {"part": "", "draft": ""},
-    "admin.users": {"q": "", "role": "", "page": "1"},
+    "admin.users": {"q": "", "role": "", "page": "1", "without": ""},
 }
 EXTRA_FORM_FIELDS = {
     "clients.handover": {"to_worker_id": "1"},
