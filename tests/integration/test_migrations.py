@@ -696,10 +696,10 @@ def test_clients_who_left_before_go_under_their_key_worker_s_team(empty_url, eng
 
 
 def test_a_client_with_documents_only_started_counts_as_having_none(empty_url, engine_for):
-    """0030: has_documents counts saved documents only (a document with no version may now be
+    """0031: has_documents counts saved documents only (a document with no version may now be
     removed, and is not on the supervisors' dashboard); going down, any document counts again,
     as 0028 set it."""
-    migrate.upgrade(empty_url, "0029")
+    migrate.upgrade(empty_url, "0030")
     engine = engine_for(empty_url)
     with engine.begin() as conn:
         _, only_started, worker = _team_client_and_key_worker(conn)
@@ -732,5 +732,5 @@ def test_a_client_with_documents_only_started_counts_as_having_none(empty_url, e
 
     migrate.upgrade(empty_url)
     assert flags() == {only_started: False, saved: True}
-    command.downgrade(migrate.alembic_config(empty_url), "0029")
+    command.downgrade(migrate.alembic_config(empty_url), "0030")
     assert flags() == {only_started: True, saved: True}

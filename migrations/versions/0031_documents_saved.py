@@ -2,17 +2,17 @@
 yet) may now be removed by whoever started it and is no one's to account for, so a client with
 nothing saved is listed on the supervisors' dashboard as having no document
 
-Revision ID: 0030
-Revises: 0029
-Create Date: 2027-01-14
+Revision ID: 0031
+Revises: 0030
+Create Date: 2026-12-06
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0030"
-down_revision = "0029"
+revision = "0031"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
