@@ -80,6 +80,14 @@ def next_review(
     return min(candidates, key=lambda c: (c[0], _PRECEDENCE[c[1]]))
 
 
+def days_late(due_on: date | None, today: date) -> int:
+    """How many days a review date has passed by `today` (the service's day): 0 for a date to
+    come, today's or none. Lists of review dates say a date is late as the review panel does."""
+    if due_on is None or due_on >= today:
+        return 0
+    return (today - due_on).days
+
+
 def resolved_by_review(requests: Iterable[OpenRequest], reviewed_at: datetime) -> list[OpenRequest]:
     """The requests a review completed at `reviewed_at` answers.
 

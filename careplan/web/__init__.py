@@ -16,6 +16,7 @@ from ..domain.blocks import date_passed
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today, show
 from ..domain.plan_dates import UNTIL_PASSED_NOTE, day_passed
+from ..domain.reviews import days_late
 from ..domain.taken_out import taken_out, taken_out_earlier, taken_out_words, told_to
 from ..extensions import get_db, get_time_zone, login_manager
 from ..services.errors import Invalid, NotFound, ReadOnly
@@ -87,6 +88,8 @@ def register(app: Flask) -> None:
     # `{% if h.until is day_passed %}`: a decision's "until" before the service's day.
     app.jinja_env.tests["day_passed"] = lambda iso: day_passed(iso, service_today())
     app.jinja_env.globals["UNTIL_PASSED_NOTE"] = UNTIL_PASSED_NOTE
+    # `{{ d.next_review_on|days_late }}`: how late a review date is by the service's day (0: not).
+    app.jinja_env.filters["days_late"] = lambda day: days_late(day, service_today())
     app.jinja_env.filters["as_mapping"] = lambda v: v if isinstance(v, dict) else {}
     # (key, answer, words) a person had written there before someone else's change (see
     # domain.attribution): the key tells a date, shown in words.

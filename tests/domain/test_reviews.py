@@ -257,3 +257,19 @@ def test_the_reason_for_a_review_after_a_crisis_speaks_to_its_reader():
         "to look back after the plan for when Al is not well"
     )
     assert ReviewReason.INTERVAL.label("Al", reader_is_client=False) == "the regular review"
+
+
+@pytest.mark.parametrize(
+    ("due", "late"),
+    [
+        (None, 0),
+        (DUE + timedelta(days=1), 0),
+        (DUE, 0),  # due today is not late yet
+        (DUE - timedelta(days=1), 1),
+        (DUE - timedelta(days=26), 26),
+    ],
+)
+def test_a_review_date_is_late_by_the_days_since_it_passed(due, late):
+    from careplan.domain.reviews import days_late
+
+    assert days_late(due, DUE) == late
