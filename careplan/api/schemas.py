@@ -519,7 +519,7 @@ class Reminder(Strict):
 
 class DashboardRow(Strict):
     """A document, or a client in your teams with no care plan or agreement yet (state
-    "no_plan", document_id and kind_label null)."""
+    "no_plan", document_id, kind_label and title null)."""
 
     document_id = fields.Integer(allow_none=True)
     client_id = fields.Integer()
@@ -530,7 +530,26 @@ class DashboardRow(Strict):
     days_overdue = fields.Integer()
     key_worker = fields.String()
     team = fields.String()
-    last_signed_at = fields.DateTime(allow_none=True)
+    last_signed_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "The last signature of any kind on any version (a decline "
+                  "too): not when anything was agreed (agreed_on)."},
+    )  # fmt: skip
+    title = fields.String(
+        allow_none=True,
+        metadata={"description": "The document's name as the app shows it (its template's)."},
+    )
+    agreed_version = fields.Integer(
+        allow_none=True, metadata={"description": "The version in force: the one agreed."}
+    )
+    agreed_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "The service's day the version in force was agreed."},
+    )
+    last_reviewed_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "The day it was last agreed or reviewed."},
+    )
     client_since = fields.Date(
         metadata={"description": "When the client's account was made: for a client with no "
                   "document, since when they have had no plan."}

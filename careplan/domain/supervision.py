@@ -49,7 +49,7 @@ SORTS = {
     "overdue": "days overdue (most first)",
     "client": "client name",
     "key_worker": "key worker",
-    "signed": "last signed (oldest first)",
+    "signed": "last signature of any kind (oldest first)",
 }
 
 

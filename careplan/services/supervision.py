@@ -28,10 +28,20 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from ..db.engine import Database
-from ..db.models import CaseloadLink, Document, ReviewLog, SupervisorTeam, Team, User, utcnow
+from ..db.models import (
+    CaseloadLink,
+    Document,
+    PdfRender,
+    ReviewLog,
+    SupervisorTeam,
+    Team,
+    User,
+    utcnow,
+)
 from ..domain.account_rules import introduce
+from ..domain.addresses import under
 from ..domain.kinds import KIND_LABELS
-from ..domain.local_time import start_of_day
+from ..domain.local_time import service_day, start_of_day
 from ..domain.paging import Window, nearest_page
 from ..domain.roles import Role
 from ..domain.spreadsheet import text_cell
@@ -64,6 +74,8 @@ class Row:
     days_overdue: int
     key_worker: str
     team: str
+    # The last signature of any kind on any version (a decline on a draft too): the "signed"
+    # order's key, not the date anything was agreed (agreed_on).
     last_signed_at: datetime | None
     # The name with how they like to be called, for the page ("Bea Client, known as Béa,
     # she/her"); the export keeps the name alone.
@@ -71,6 +83,13 @@ class Row:
     # The day their account was made: for a client with no document, since when they have
     # been without a plan.
     client_since: date | None = None
+    # The document as the rest of the app names it (its template's name, "Care plan").
+    title: str | None = None
+    # The version in force (the one agreed; a newer draft is not) and the service's day it was
+    # agreed on, and the day it was last agreed or reviewed (a review with no changes too).
+    agreed_version: int | None = None
+    agreed_on: date | None = None
+    last_reviewed_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -251,6 +270,10 @@ def _documents(scope: Scope, filters: Filters, today: date):
             client.preferred_name.label("preferred_name"),
             client.pronouns.label("pronouns"),
             client.created_at.label("client_since"),
+            Document.title.label("title"),
+            Document.agreed_version.label("agreed_version"),
+            PdfRender.agreed_at.label("agreed_at"),
+            Document.last_reviewed_on.label("last_reviewed_on"),
             # Sort keys (see _query).
             literal_column("1").label("has_plan"),
             Document.next_review_on.is_(None).label("no_review"),
@@ -265,6 +288,16 @@ def _documents(scope: Scope, filters: Filters, today: date):
         # Outer, because an inner join on worker.team_id brings the planners' misjudged
         # estimate back; every worker in scope has a team.
         .outerjoin(Team, Team.id == worker.team_id)
+        # When the version in force was agreed: its sealed PDF's row is written in the
+        # transaction that agreed it, one per version (uq_pdf_renders_version), so this is
+        # one index lookup per row shown, in the same statement.
+        .outerjoin(
+            PdfRender,
+            and_(
+                PdfRender.document_id == Document.id,
+                PdfRender.version_number == Document.agreed_version,
+            ),
+        )
         .where(
             scope.holds(CaseloadLink.key_worker_id),
             # Only started, nothing saved: not a document anyone has to account for (the
@@ -313,6 +346,10 @@ def _without_documents(scope: Scope, filters: Filters):
             client.preferred_name.label("preferred_name"),
             client.pronouns.label("pronouns"),
             client.created_at.label("client_since"),
+            cast(null(), Document.title.type).label("title"),
+            cast(null(), Document.agreed_version.type).label("agreed_version"),
+            cast(null(), PdfRender.agreed_at.type).label("agreed_at"),
+            cast(null(), Document.last_reviewed_on.type).label("last_reviewed_on"),
             literal_column("0").label("has_plan"),
             true().label("no_review"),
             false().label("signed"),
@@ -339,7 +376,7 @@ def _without_documents(scope: Scope, filters: Filters):
 
 def _row(values, today: date) -> Row:
     doc_id, client_id, client_name, kind, state, review_on, worker, team, signed = values[:9]
-    preferred, pronouns, since = values[9:12]
+    preferred, pronouns, since, title, agreed_version, agreed_at, reviewed_on = values[9:16]
     overdue = (today - review_on).days if review_on and review_on < today else 0
     return Row(
         doc_id,
@@ -354,6 +391,10 @@ def _row(values, today: date) -> Row:
         signed,
         introduce(client_name, preferred, pronouns),
         since.date() if since else None,
+        title,
+        agreed_version,
+        service_day(agreed_at) if agreed_at else None,
+        reviewed_on,
     )
 
 
@@ -381,7 +422,12 @@ def dashboard(db: Database, actor: Actor, filters: Filters, today: date) -> Dash
 
 
 def export_csv(
-    db: Database, actor: Actor, filters: Filters, today: date, zone: tzinfo = UTC
+    db: Database,
+    actor: Actor,
+    filters: Filters,
+    today: date,
+    zone: tzinfo = UTC,
+    base_url: str = "",
 ) -> Iterator[str]:
     """The filtered audit as CSV, produced in chunks so 100,000 rows never sit in memory.
 
@@ -390,6 +436,10 @@ def export_csv(
     spreadsheet selects). A byte-order mark tells spreadsheets it is UTF-8, so names keep
     their accents. Each client in the export gets an "export" event, so their access log
     shows it.
+
+    Each document is named as the app names it, with its number (the reference, the same in
+    every export and in its address) and, given `base_url` (the app's public address), a link
+    its reader opens it at, as supervisors of the team may.
     """
     with db.read() as s:
         scope = _scope(s, actor)
@@ -405,7 +455,16 @@ def export_csv(
         writer.writerow(["Exported at", f"{exported_at:%Y-%m-%d %H:%M} ({zone})"])
         for label, value in filters.describe(scope.teams, scope.workers):
             writer.writerow([label, value])
+        writer.writerow(
+            ["Reference", "the document's number: it stays the same, and is in its link"]
+        )
         writer.writerow(["Days overdue", "empty where the review is not overdue"])
+        writer.writerow(
+            ["Agreed on", "the day the version in force was signed by both; empty if never agreed"]
+        )
+        writer.writerow(
+            ["Last signature", "the last signature of any kind, a decline on a draft too"]
+        )
         return out.getvalue()
 
     head = io.StringIO()
@@ -428,14 +487,19 @@ def export_csv(
                     w.writerow(
                         [
                             r.client_name,
-                            r.kind_label or "none yet",
+                            r.title or "none yet",
                             r.state.label,
-                            r.next_review_on.isoformat() if r.next_review_on else "",
+                            _iso(r.next_review_on),
                             r.days_overdue or "",
                             r.key_worker,
                             r.team,
-                            r.last_signed_at.strftime("%Y-%m-%d") if r.last_signed_at else "",
-                            r.client_since.isoformat() if r.client_since else "",
+                            r.agreed_version or "",
+                            _iso(r.agreed_on),
+                            _iso(r.last_reviewed_on),
+                            _iso(r.last_signed_at and service_day(r.last_signed_at)),
+                            _iso(r.client_since),
+                            r.document_id or "",
+                            under(base_url, f"/documents/{r.document_id}") if r.document_id else "",
                         ]
                     )
                 yield out.getvalue()
@@ -444,6 +508,8 @@ def export_csv(
     return generate()
 
 
+# The columns the export had before keep their places (Client to Team), so a spreadsheet
+# built on an earlier export still reads them; "Last signed" gave way to what was agreed when.
 EXPORT_COLUMNS = [
     "Client",
     "Document",
@@ -452,9 +518,18 @@ EXPORT_COLUMNS = [
     "Days overdue",
     "Key worker",
     "Team",
-    "Last signed",
+    "Version in force",
+    "Agreed on",
+    "Last agreed or reviewed",
+    "Last signature",
     "Client since",
+    "Reference",
+    "Link",
 ]
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
 
 
 class _SpreadsheetWriter:

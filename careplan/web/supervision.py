@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 
 from ..domain.errors import ContentInvalid
@@ -68,7 +68,13 @@ def export():
     if errors:
         raise ContentInvalid(errors)
     rows = supervision.export_csv(
-        get_db(), current_user.actor, filters, service_today(), get_time_zone()
+        get_db(),
+        current_user.actor,
+        filters,
+        service_today(),
+        get_time_zone(),
+        # Read away from the app, as e-mails are: links at the address people reach it at.
+        base_url=current_app.config["PUBLIC_BASE_URL"],
     )
     response = Response(stream_with_context(rows), mimetype="text/csv")
     response.headers.set(

@@ -195,8 +195,13 @@ def test_export_starts_with_its_header_and_says_how_it_was_made_after_the_table(
         "Days overdue",
         "Key worker",
         "Team",
-        "Last signed",
+        "Version in force",
+        "Agreed on",
+        "Last agreed or reviewed",
+        "Last signature",
         "Client since",
+        "Reference",
+        "Link",
     ]
     table = rows[1 : rows.index([])]
     assert len(table) == 1 and table[0][2] == "review overdue" and table[0][4] == "20"
@@ -556,7 +561,12 @@ def test_the_export_lists_clients_with_no_document_as_the_page_does(db, teams):
         a.key_worker.display_name,
         a.team.name,
         "",
+        "",
+        "",
+        "",
         cal.created_at.date().isoformat(),
+        "",
+        "",
     ]
     alone = "".join(supervision.export_csv(db, sup, Filters(state=DashState.NO_PLAN), TODAY))
     assert ["State", "no care plan yet"] in list(csv.reader(io.StringIO(alone)))
