@@ -15,6 +15,7 @@ from careplan.domain.reviews import (
     ReminderRules,
     ReviewReason,
     client_channels,
+    days_late,
     interval_review_date,
     next_review,
     owed_for_review,
@@ -270,6 +271,4 @@ def test_the_reason_for_a_review_after_a_crisis_speaks_to_its_reader():
     ],
 )
 def test_a_review_date_is_late_by_the_days_since_it_passed(due, late):
-    from careplan.domain.reviews import days_late
-
     assert days_late(due, DUE) == late
