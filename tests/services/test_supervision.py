@@ -376,7 +376,7 @@ def test_a_supervisor_of_no_team_sees_nothing(db, teams):
     assert board.rows == [] and board.workers == {} and not board.has_next
     text = "".join(supervision.export_csv(db, lonely, Filters(), TODAY))
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
-    assert rows[0][-1] == "Client since" and rows[1] == []  # the header, and no rows
+    assert rows[0][-1] == "Link" and rows[1] == []  # the header, and no rows
     _, _, months, workers = supervision.charts(db, lonely, TODAY)
     assert workers == [] and all(text == "no reviews due" for _, _, text in months)
 
