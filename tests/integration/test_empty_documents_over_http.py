@@ -54,7 +54,8 @@ def test_documents_started_and_never_saved_are_removed_by_who_started_them_over_
     assert '<td data-label="State">no care plan yet</td>' in dashboard
     assert f"/documents/{agreement}" not in dashboard and f"/documents/{plan}" not in dashboard
     exported = supervisor.get("/supervision/export.csv").read().decode("utf-8-sig")
-    assert "no care plan yet" in exported and "never agreed" not in exported
+    # (The notes after the table explain "never agreed"; no row's state says it.)
+    assert ",no care plan yet," in exported and ",never agreed," not in exported
     mine = client.get(records).read().decode()
     assert "There are no plans yet." in mine
     # The key worker still finds both, as only started.
