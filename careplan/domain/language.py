@@ -54,15 +54,26 @@ class _ListSchema(Schema):
     terms = fields.List(fields.Nested(_TermSchema), required=True)
 
 
+_APOSTROPHES = "'’"
+
+
 def _words_pattern(words: list[str]) -> re.Pattern:
     """Whole words only, plurals included: "addict" matches "addicts" but not "addiction",
-    and "dirty test" matches "dirty tests"."""
+    and "dirty test" matches "dirty tests". An apostrophe matches a straight or a curly one,
+    and a phrase that starts with one is a contraction: "'s clean" matches "He's clean" (with
+    the word it shortens, so a finding shows what was written)."""
     alternatives = []
     for w in sorted(words, key=len, reverse=True):
+        w = w.strip()
         # Spaces and hyphens inside a phrase may be written either way.
-        body = r"[\s-]+".join(re.escape(part) for part in re.split(r"[\s-]+", w.strip()))
-        alternatives.append(body + r"(?:s|es)?")
+        body = r"[\s-]+".join(_literal(part) for part in re.split(r"[\s-]+", w))
+        start = r"\w+" if w.startswith(tuple(_APOSTROPHES)) else ""
+        alternatives.append(start + body + r"(?:s|es)?")
     return re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", re.IGNORECASE)
+
+
+def _literal(part: str) -> str:
+    return "".join(f"[{_APOSTROPHES}]" if ch in _APOSTROPHES else re.escape(ch) for ch in part)
 
 
 def parse_terms(data: dict) -> list[Term]:

@@ -76,3 +76,45 @@ def test_a_finding_carries_the_suggestion_and_the_place():
 )
 def test_plurals_and_past_forms_are_found(text, expected):
     assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("He tested clean last week.", [("tested clean", "clean")]),
+        ("Clean since May.", [("clean since", "clean")]),
+        ("He's clean now.", [("he's clean", "clean")]),
+        ("She’s clean now.", [("she’s clean", "clean")]),  # a curly apostrophe
+        ("I'm clean and they’re clean too", [("i'm clean", "clean"), ("they’re clean", "clean")]),
+        ("Urine came back clean.", [("came back clean", "clean")]),
+        ("If it comes back clean", [("comes back clean", "clean")]),
+        ("Testing clean every week", [("testing clean", "clean")]),
+        ("clean and sober since spring", [("clean and sober", "clean")]),
+        ("Two clean drug screens", [("clean drug screens", "clean")]),
+        ("He's been clean since May", [("been clean", "clean")]),  # one finding, not two
+        ("Her clean date is in June", [("clean date", "clean")]),
+        ("His sample's dirty", [("sample's dirty", "dirty")]),
+        ("If it comes back dirty again", [("comes back dirty", "dirty")]),
+    ],
+)
+def test_everyday_ways_of_saying_clean_and_dirty_are_found(text, expected):
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Clean the kitchen on Saturdays",
+        "a clean room and clean clothes",
+        "He cleans the car",
+        "Keeping clean clothes ready for the interview",
+        "He's cleaning the flat",  # "'s clean" is not "'s cleaning"
+        "She's a cleaner at the hospital",
+        "Test cleanly",
+        "It came back",
+        "Dirty clothes go in the basket",
+        "'s clean",  # a shortened word needs the word it shortens
+    ],
+)
+def test_everyday_uses_of_clean_and_dirty_are_not_flagged(text):
+    assert found(text) == []
