@@ -52,6 +52,12 @@ def full_name_problem(name: str, what: str = "A person") -> str | None:
     return None
 
 
+def same_team_name(a: str, b: str) -> bool:
+    """Two team names that a list would show as the same team: capitals and spaces aside
+    ("North team", "north  TEAM")."""
+    return plain_name(a).casefold() == plain_name(b).casefold()
+
+
 def team_for_role_problem(role: str, team_chosen: bool) -> str | None:
     """Only a key worker belongs to a team (their clients are that team's, for its
     supervisors). A supervisor's teams are the ones they supervise, chosen on their own account

@@ -548,6 +548,14 @@ def teams(db: Database, admin: Actor) -> list[TeamRow]:
         ]
 
 
+def team(db: Database, admin: Actor, team_id: int) -> TeamRow:
+    """One team, as the list of teams shows it (its page, where it is renamed)."""
+    for row in teams(db, admin):
+        if row.id == team_id:
+            return row
+    raise NotFound()
+
+
 def unsupervised_teams(db: Database, admin: Actor) -> list[str]:
     """Teams whose key workers have clients but that no open supervisor account watches: a
     review there that goes well past its date is passed on to nobody."""

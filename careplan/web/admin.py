@@ -373,6 +373,25 @@ def teams():
     ), (400 if error else 200)
 
 
+@bp.route("/admin/teams/<int:team_id>", methods=["GET", "POST"])
+@login_required
+def team(team_id: int):
+    """A team's page, where an administrator renames it."""
+    admin = _admin()
+    error = None
+    if request.method == "POST":
+        try:
+            renamed = accounts.rename_team(get_db(), admin, team_id, request.form.get("name", ""))
+        except Invalid as err:
+            error = str(err)
+        else:
+            flash("Team renamed." if renamed else "The name is the same: nothing was changed.")
+            return redirect(url_for("admin.teams"))
+    return render_template(
+        "admin/team.html", team=admin_accounts.team(get_db(), admin, team_id), error=error
+    ), (400 if error else 200)
+
+
 @bp.get("/admin/templates")
 @login_required
 def templates():

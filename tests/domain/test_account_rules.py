@@ -12,6 +12,7 @@ from careplan.domain.account_rules import (
     merge_form,
     new_password_problems,
     plain_name,
+    same_team_name,
 )
 
 
@@ -100,3 +101,12 @@ def test_a_field_emptied_meanwhile_is_said_as_empty_with_what_it_is_now_otherwis
     assert "it is now empty" in changed_meanwhile("", "in another tab")
     said = changed_meanwhile("Bee", "in another tab")
     assert "(in another tab): it is now “Bee”. Nothing was saved." in said
+
+
+def test_team_names_in_other_capitals_or_spacing_are_the_same_team():
+    assert same_team_name("North team", "north TEAM")
+    assert same_team_name("North team", "  North   team ")
+    assert same_team_name("Équipe Nord", "ÉQUIPE NORD")  # not only A to Z
+    assert same_team_name("Straße", "STRASSE")  # as a list would read them
+    assert not same_team_name("North team", "North team 2")
+    assert not same_team_name("North team", "Northteam")

@@ -498,6 +498,7 @@ ADMIN_ACTIONS: dict[str, Callable[[object, object, World], object]] = {
         db, a, w.circle.supervisor.id, w.circle.team.id, False
     ),
     "make a team": lambda db, a, w: accounts.create_team(db, "A team of my own", a),
+    "rename a team": lambda db, a, w: accounts.rename_team(db, a, w.circle.team.id, "Mine"),
 }
 
 

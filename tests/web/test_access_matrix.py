@@ -392,6 +392,14 @@ PLAIN_RULES: dict[str, PlainRule] = {
         },
         form=lambda c: {"name": "A team made through the access matrix"},
     ),
+    "admin.team": PlainRule(
+        {
+            "GET": _only("admin", Outcome(200), NOT_FOUND),
+            "POST": _only("admin", Outcome(302, _go("/admin/teams")), NOT_FOUND),
+        },
+        form=lambda c: {"name": "A team renamed through the access matrix"},
+        values={"team_id": lambda c: c.team.id},
+    ),
     "admin.new_user": PlainRule(
         {
             "GET": _only("admin", Outcome(200), NOT_FOUND),

@@ -1,0 +1,71 @@
+"""The teams page refuses a name another team has in other capitals, as it refuses the same
+name, and each team's page renames it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from careplan.db.models import Team
+from tests.conftest import csrf_token, login
+from tests.factories import AdminFactory, Circle, TeamFactory
+
+
+def _post(client, url, **data):
+    return client.post(url, data={**data, "csrf_token": csrf_token(client)})
+
+
+def _words(response) -> str:
+    return " ".join(response.get_data(as_text=True).split())
+
+
+def test_a_team_named_again_in_other_capitals_is_refused_on_the_page(app, db):
+    admin = login(app.test_client(), AdminFactory())
+    assert _post(admin, "/admin/teams", name="North team").status_code == 302
+    for again in ("North team", "north TEAM", " north   Team "):
+        refused = _post(admin, "/admin/teams", name=again)
+        assert refused.status_code == 400
+        assert "There is already a team called &#39;North team&#39;. Nothing was saved." in (
+            _words(refused)
+        )
+    with db.read() as s:
+        assert s.scalars(sa.select(Team.name)).all() == ["North team"]
+
+
+def test_an_administrator_renames_a_team_from_its_page(app, db):
+    circle = Circle()
+    other = TeamFactory(name="South team")
+    admin = login(app.test_client(), circle.admin)
+    listing = admin.get("/admin/teams").get_data(as_text=True)
+    assert f'href="/admin/teams/{circle.team.id}"' in listing
+    page = _words(admin.get(f"/admin/teams/{circle.team.id}"))
+    assert "Rename the team" in page and f'value="{circle.team.name}"' in page
+    assert "People: 1." in page and f"Supervisors: {circle.supervisor.display_name}." in page
+
+    refused = _post(admin, f"/admin/teams/{circle.team.id}", name="SOUTH TEAM")
+    assert refused.status_code == 400
+    said = _words(refused)
+    assert "There is already a team called &#39;South team&#39;. Nothing was saved." in said
+    assert 'value="SOUTH TEAM"' in said  # what was typed, to put right
+
+    renamed = _post(admin, f"/admin/teams/{circle.team.id}", name="Riverside team")
+    assert renamed.status_code == 302 and renamed.headers["Location"] == "/admin/teams"
+    listing = _words(admin.get("/admin/teams"))
+    assert "Team renamed." in listing and "Riverside team" in listing
+    # Everywhere teams are chosen, by their new name.
+    account = _words(admin.get(f"/admin/users/{circle.key_worker.id}"))
+    assert "Riverside team" in account and f">{other.name}<" in account
+    with db.read() as s:
+        assert s.get(Team, circle.team.id).name == "Riverside team"
+
+
+def test_a_team_page_is_for_administrators_and_teams_that_exist(app, db):
+    circle = Circle()
+    assert (
+        login(app.test_client(), circle.supervisor)
+        .get(f"/admin/teams/{circle.team.id}")
+        .status_code
+        == 404
+    )
+    admin = login(app.test_client(), circle.admin)
+    assert admin.get(f"/admin/teams/{circle.team.id + 1000}").status_code == 404
+    assert _post(admin, f"/admin/teams/{circle.team.id + 1000}", name="X").status_code == 404
