@@ -15,6 +15,7 @@ MAX_NAME_LENGTH = 100
 MAX_PRONOUNS_LENGTH = 40
 
 MAX_FULL_NAME_LENGTH = 200  # a person's or a team's name, as an administrator writes it
+MAX_REASON_LENGTH = 300  # why an administrator closed an account or turned off a second step
 
 # Offered as suggestions only: anyone may write their own.
 PRONOUN_SUGGESTIONS = ("she/her", "he/him", "they/them")
@@ -49,6 +50,17 @@ def full_name_problem(name: str, what: str = "A person") -> str | None:
     """What is wrong with a person's or team's name (already made plain), or None."""
     if not any(ch.isalnum() for ch in name) or len(name) > MAX_FULL_NAME_LENGTH:
         return f"{what} needs a name (up to {MAX_FULL_NAME_LENGTH} characters, with letters)."
+    return None
+
+
+def reason_problem(reason: str, doing: str) -> str | None:
+    """What is wrong with the reason (already made plain) an administrator gives for a change
+    with big effects on someone ("closing this account"), or None. The reason is asked for so
+    that one tap cannot do it, and kept in the audit trail with the change."""
+    if not any(ch.isalnum() for ch in reason):
+        return f"Please say in a few words why you are {doing}: it is kept with the change."
+    if len(reason) > MAX_REASON_LENGTH:
+        return f"Please keep the reason to {MAX_REASON_LENGTH} characters."
     return None
 
 

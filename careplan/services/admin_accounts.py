@@ -21,6 +21,7 @@ from ..domain.account_rules import (
     full_name_problem,
     merge_form,
     plain_name,
+    reason_problem,
     team_for_role_problem,
 )
 from ..domain.caseload_rules import (
@@ -29,6 +30,7 @@ from ..domain.caseload_rules import (
     team_problem,
     unsupervised_notice,
 )
+from ..domain.errors import ContentInvalid
 from ..domain.paging import Window, last_page, nearest_page
 from ..domain.roles import Role
 from . import (
@@ -428,14 +430,21 @@ class ActiveSet:
     welcome: IssuedLink | None = None
 
 
-def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> ActiveSet:
-    """Close or reopen an account. Closing signs it out everywhere at once. A closed account
-    supervises nobody: closing a supervisor's says which teams it leaves with clients and no
-    supervisor. Reopening an account nobody has chosen a password for gives a new welcome
-    link; the owner of one with a password just signs in with it again."""
+def set_active(
+    db: Database, admin: Actor, user_id: int, active: bool, reason: str = ""
+) -> ActiveSet:
+    """Close or reopen an account. Closing needs a reason (kept in the audit trail; asking
+    for it means one tap cannot close an account) and signs it out everywhere at once. A
+    closed account supervises nobody: closing a supervisor's says which teams it leaves with
+    clients and no supervisor. Reopening only gives back, so it needs none: an account nobody
+    has chosen a password for gets a new welcome link; the owner of one with a password just
+    signs in with it again."""
     require_admin(admin)
     if user_id == admin.id and not active:
         raise Invalid("You cannot close your own account. Ask another administrator.")
+    reason = plain_name(reason)
+    if not active and (problem := reason_problem(reason, "closing this account")):
+        raise ContentInvalid({"reason": problem})
     with db.write() as s:
         user = _user(s, user_id, lock=True)  # two presses at once: the second finds it done
         if user.active == active:
@@ -452,7 +461,10 @@ def set_active(db: Database, admin: Actor, user_id: int, active: bool) -> Active
             account_settings.void_links(s, user.id)
             reminders.forget_calendar(s, user.id)
             api_tokens.revoke_all(s, user.id, utcnow())
-        audit.record(s, admin, "user.open" if active else "user.close", "user", user.id)
+        if active:
+            audit.record(s, admin, "user.open", "user", user.id)
+        else:
+            audit.record(s, admin, "user.close", "user", user.id, detail={"reason": reason})
         if active:
             # Closing ended the welcome link; without a new one the owner could never get in,
             # and nothing would tell anyone so.

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from ..db.engine import Database, locked
 from ..db.models import User, utcnow
 from ..domain import second_factor
+from ..domain.account_rules import plain_name, reason_problem
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from . import account_emails, audit, backup_codes, passwords
@@ -161,15 +162,21 @@ def _confirm(
     )
 
 
-def remove_for(db: Database, admin: Actor, user_id: int) -> None:
-    """An administrator removes it for someone who lost their phone; recorded, and the
-    person signs with their password alone until they set it up again."""
+def remove_for(db: Database, admin: Actor, user_id: int, reason: str = "") -> None:
+    """An administrator removes it for someone who lost their phone, saying why (the reason
+    is kept in the audit trail, and asking for it means one tap cannot do it); the person
+    signs with their password alone until they set it up again."""
     if admin.role is not Role.ADMIN:
         raise NotFound()
-    _remove(db, admin, user_id, "user.second_factor_removed")
+    reason = plain_name(reason)
+    if problem := reason_problem(reason, "turning off their second step"):
+        raise ContentInvalid({"reason": problem})
+    _remove(db, admin, user_id, "user.second_factor_removed", {"reason": reason})
 
 
-def _remove(db: Database, actor: Actor, user_id: int, action: str) -> None:
+def _remove(
+    db: Database, actor: Actor, user_id: int, action: str, detail: dict | None = None
+) -> None:
     """Whoever removes it, the person is e-mailed, so a change they did not make does not go
     unnoticed."""
     with db.write() as s:
@@ -178,7 +185,7 @@ def _remove(db: Database, actor: Actor, user_id: int, action: str) -> None:
         user.second_factor_last_step = None
         user.second_factor_since = None
         backup_codes.remove_all(s, user.id)
-        audit.record(s, actor, action, "user", user.id, client_id=client_id_of(user))
+        audit.record(s, actor, action, "user", user.id, client_id=client_id_of(user), detail=detail)
         # Said as the service's doing when an administrator did it (a lost phone, say), so
         # the owner is not told to worry about a change they asked for.
         by_service = {"by_service": True} if actor.id != user.id else None

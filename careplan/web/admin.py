@@ -181,7 +181,17 @@ DETAILS = ("name", "email", "team_id")
 
 @bp.get("/admin/users/<int:user_id>")
 @login_required
-def user(user_id: int, error: str | None = None, errors: dict | None = None, typed: bool = False):
+def user(
+    user_id: int,
+    error: str | None = None,
+    errors: dict | None = None,
+    typed: bool = False,
+    confirming: str | None = None,
+):
+    """`errors`: what is wrong with the details form (`typed`: it was refused, and keeps what
+    was typed) or, with `confirming`, with the reason for a change with big effects asked for
+    ("close", "second_factor"), which the page asks to confirm, with a reason, before it is
+    made (as a client's invitation of an advocate is confirmed)."""
     account = admin_accounts.detail(get_db(), _admin(), user_id)
     errors = errors or {}
     now = {"name": account.name, "email": account.email, "team_id": str(account.team_id or "")}
@@ -189,7 +199,7 @@ def user(user_id: int, error: str | None = None, errors: dict | None = None, typ
     # loaded are the ones kept now, so saving it again changes only what it changes.
     form = request.form
     shown = kept_typing(form, loaded_from(form, DETAILS), now) if typed else now
-    return render_template(
+    page = render_template(
         "admin/user.html",
         account=account,
         error=error,
@@ -197,7 +207,26 @@ def user(user_id: int, error: str | None = None, errors: dict | None = None, typ
         problems=[(name, errors[name]) for name in DETAILS if name in errors],
         details=shown,
         loaded=now,
-    ), (409 if errors else 400 if error else 200)
+        confirming=confirming,
+    )
+    if errors:
+        return page, 422 if confirming else 409
+    return page, 400 if error else 200
+
+
+def _confirmed(user_id: int, confirming: str, action):
+    """A change with big effects: the first tap asks to confirm it and say why (one tap on a
+    phone, or a slip, must not do it); the confirmed form, with its reason, makes it. The
+    service refuses it without a reason."""
+    if request.form.get("confirm") != "yes":
+        return user(user_id, confirming=confirming)
+    try:
+        said = action(request.form.get("reason", ""))
+    except ContentInvalid as err:  # no reason given, or too long: asked again, beside it
+        return user(user_id, confirming=confirming, errors=err.errors)
+    except Invalid as err:
+        return user(user_id, str(err))
+    return said
 
 
 def _change(user_id: int, action, done: str):
@@ -258,10 +287,22 @@ def _loaded_details(form) -> admin_accounts.Details | None:
 @login_required
 def user_active(user_id: int):
     active = chosen("active", "yes", "no") == "yes"
-    try:
-        done = admin_accounts.set_active(get_db(), _admin(), user_id, active)
-    except Invalid as err:
-        return user(user_id, str(err))
+    if active:  # reopening only gives back: one tap
+        try:
+            done = admin_accounts.set_active(get_db(), _admin(), user_id, True)
+        except Invalid as err:
+            return user(user_id, str(err))
+        return _active_set(user_id, True, done)
+    return _confirmed(
+        user_id,
+        "close",
+        lambda reason: _active_set(
+            user_id, False, admin_accounts.set_active(get_db(), _admin(), user_id, False, reason)
+        ),
+    )
+
+
+def _active_set(user_id: int, active: bool, done: admin_accounts.ActiveSet):
     said = ["The account is open again." if active else "The account is closed and signed out."]
     if done.welcome:  # reopened before a first password was chosen
         sending = email_password_link(done.welcome)
@@ -316,14 +357,14 @@ def _link_sent_to(link: account_settings.IssuedLink, what: str, sending) -> str:
 @bp.post("/admin/users/<int:user_id>/second-factor")
 @login_required
 def user_second_factor(user_id: int):
-    def remove():
-        second_factor.remove_for(get_db(), _admin(), user_id)
+    def remove(reason: str):
+        second_factor.remove_for(get_db(), _admin(), user_id, reason)
+        return _done(
+            user_id,
+            ["The second step is off. They sign with their password until they set it up again."],
+        )
 
-    return _change(
-        user_id,
-        remove,
-        "The second step is off. They sign with their password until they set it up again.",
-    )
+    return _confirmed(user_id, "second_factor", remove)
 
 
 @bp.post("/admin/users/<int:user_id>/key-worker")

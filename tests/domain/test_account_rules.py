@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from careplan.domain.account_rules import (
     MAX_PRONOUNS_LENGTH,
+    MAX_REASON_LENGTH,
     called,
     changed_meanwhile,
     clean_profile,
@@ -12,6 +13,7 @@ from careplan.domain.account_rules import (
     merge_form,
     new_password_problems,
     plain_name,
+    reason_problem,
     same_team_name,
 )
 
@@ -110,3 +112,15 @@ def test_team_names_in_other_capitals_or_spacing_are_the_same_team():
     assert same_team_name("Straße", "STRASSE")  # as a list would read them
     assert not same_team_name("North team", "North team 2")
     assert not same_team_name("North team", "Northteam")
+
+
+def test_a_reason_for_a_big_change_is_a_few_words():
+    assert reason_problem("Left the service in May", "closing this account") is None
+    assert reason_problem("", "closing this account") == (
+        "Please say in a few words why you are closing this account: it is kept with the change."
+    )
+    assert reason_problem("...", "closing this account")  # no words in it
+    assert reason_problem("x" * MAX_REASON_LENGTH, "closing this account") is None
+    assert reason_problem("x" * (MAX_REASON_LENGTH + 1), "closing this account") == (
+        f"Please keep the reason to {MAX_REASON_LENGTH} characters."
+    )

@@ -502,7 +502,7 @@ def test_the_same_form_sent_four_times_at_once_acts_once(app, db):
     )
     assert _count(db, AuditEvent, AuditEvent.action == "supervision.add") == 1
 
-    _once_at_a_time(4, lambda: admin_accounts.set_active(db, admin, supervisor.id, False))
+    _once_at_a_time(4, lambda: admin_accounts.set_active(db, admin, supervisor.id, False, "Left"))
     assert _count(db, AuditEvent, AuditEvent.action == "user.close") == 1
 
 

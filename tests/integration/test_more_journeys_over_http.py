@@ -69,6 +69,8 @@ from tests.smtp import SECRET, USER, free_port, start_server
 pytestmark = pytest.mark.slow
 
 CHOSEN = "lantern willow copper field"
+# Closing an account, as the form asking to confirm it sends it (its first tap only asks).
+CLOSING = {"active": "no", "confirm": "yes", "reason": "Moved away"}
 
 
 def _refused(call) -> tuple[int, str]:
@@ -219,9 +221,7 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     assert "Key worker: Dee Novak-Reid." in page
     # Dee's account cannot be closed now: the newcomer's reminders would go nowhere.
     page = admin.get(f"/admin/users/{dee.id}").read().decode()
-    status, page = _refused(
-        lambda: admin.post(f"/admin/users/{dee.id}/active", {"active": "no"}, page)
-    )
+    status, page = _refused(lambda: admin.post(f"/admin/users/{dee.id}/active", CLOSING, page))
     assert status == 400 and "Dee Novak-Reid still has 1 client," in page
     with db.read() as s:
         assert s.scalar(sa.select(User.active).where(User.id == dee.id)) is True
@@ -241,9 +241,7 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
 
     # Closing an account signs its owner out at once, and nobody signs in with it.
     page = admin.get(f"/admin/users/{circle.client.id}").read().decode()
-    path, page = landed(
-        admin.post(f"/admin/users/{circle.client.id}/active", {"active": "no"}, page)
-    )
+    path, page = landed(admin.post(f"/admin/users/{circle.client.id}/active", CLOSING, page))
     assert path == f"/admin/users/{circle.client.id}"
     assert "The account is closed and signed out." in page and "The account is closed:" in page
     with db.read() as s:
@@ -321,7 +319,7 @@ def test_an_account_reopened_before_its_first_password_is_e_mailed_the_welcome_l
         noor = s.scalar(sa.select(User.id).where(User.email == "noor@example.org"))
     first = _set_password_link(_mail_to(inbox, "noor@example.org").get_content())
 
-    path, page = landed(admin.post(f"/admin/users/{noor}/active", {"active": "no"}, page))
+    path, page = landed(admin.post(f"/admin/users/{noor}/active", CLOSING, page))
     assert path == f"/admin/users/{noor}" and "The account is closed and signed out." in page
     assert _refused(lambda: Browser(url).get(first))[0] == 404
     path, page = landed(admin.post(f"/admin/users/{noor}/active", {"active": "yes"}, page))

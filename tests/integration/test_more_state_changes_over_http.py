@@ -55,6 +55,7 @@ from careplan.db.models import (
     PasswordLink,
     PdfRender,
     SignatureRecord,
+    Team,
     User,
     Version,
 )
@@ -521,7 +522,12 @@ def test_messages_are_read_the_session_is_kept_a_second_step_removed_and_a_link_
     account = f"/admin/users/{circle.client.id}"
     page = admin.get(account).read().decode()
     assert "Turn off their second step when signing" in page
+    # The first tap only asks to confirm it, and why.
     path, page = landed(admin.post(f"{account}/second-factor", {}, page))
+    assert path == f"{account}/second-factor" and "Yes, turn off their second step" in page
+    assert _count(db, BackupCode.user_id == circle.client.id) == 10
+    confirmed = {"confirm": "yes", "reason": "Lost their phone"}
+    path, page = landed(admin.post(f"{account}/second-factor", confirmed, page))
     assert path == account
     assert "The second step is off. They sign with their password until they set it up" in page
     assert "Turn off their second step when signing" not in page
@@ -532,6 +538,9 @@ def test_messages_are_read_the_session_is_kept_a_second_step_removed_and_a_link_
             AuditEvent.action == "user.second_factor_removed"
         )
         assert s.execute(removed_by).all() == [(circle.admin.id, circle.client.id)]
+        assert s.scalar(
+            sa.select(AuditEvent.detail).where(AuditEvent.action == "user.second_factor_removed")
+        ) == {"reason": "Lost their phone"}
         assert ("second_factor_off", circle.client.email) in s.execute(
             sa.select(AccountEmail.kind, AccountEmail.to_address).where(
                 AccountEmail.recipient_id == circle.client.id
@@ -843,3 +852,60 @@ def test_a_workers_change_keeps_the_clients_words_and_a_long_comment_is_kept_ove
     given_back = re.search(r'<textarea id="body-domains"[^>]*>(.*?)</textarea>', refused, re.DOTALL)
     assert given_back and given_back.group(1) == body
     assert _count(db, Comment.document_id == doc) == 0
+
+
+# --- an administrator renames a team, and closes an account once it is confirmed ----------------
+
+
+def test_a_team_is_renamed_and_an_account_closed_once_confirmed_over_http(app, db, gunicorn_url):
+    circle = Circle()
+    south = Circle().team
+    admin = Browser(gunicorn_url)
+    admin.sign_in(circle.admin)
+
+    # A name another team has, in other capitals, is refused as the same name is.
+    page = admin.get("/admin/teams").read().decode()
+    status, said = _refused(lambda: admin.post("/admin/teams", {"name": south.name.upper()}, page))
+    assert status == 400 and f"There is already a team called &#39;{south.name}&#39;." in said
+
+    # The team is renamed from its own page; its people and supervisor stay with it.
+    team = f"/admin/teams/{circle.team.id}"
+    page = admin.get(team).read().decode()
+    status, said = _refused(lambda: admin.post(team, {"name": f" {south.name.lower()} "}, page))
+    assert status == 400 and f"There is already a team called &#39;{south.name}&#39;." in said
+    path, page = landed(admin.post(team, {"name": "Riverside team"}, page))
+    assert path == "/admin/teams" and "Team renamed." in page and "Riverside team" in page
+    with db.read() as s:
+        assert s.get(Team, circle.team.id).name == "Riverside team"
+        assert s.get(User, circle.key_worker.id).team_id == circle.team.id
+        assert s.scalar(
+            sa.select(AuditEvent.detail).where(
+                AuditEvent.action == "team.rename", AuditEvent.object_id == circle.team.id
+            )
+        ) == {"from": circle.team.name, "to": "Riverside team"}
+
+    # Closing an account: the first tap only asks, and why.
+    client = Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    account = f"/admin/users/{circle.client.id}"
+    page = admin.get(account).read().decode()
+    path, page = landed(admin.post(f"{account}/active", {"active": "no"}, page))
+    assert path == f"{account}/active" and "Yes, close this account" in page
+    assert urlsplit(client.get("/").url).path != "/login"  # still signed in
+    # Confirmed without a reason, it is asked again.
+    confirmed = {"active": "no", "confirm": "yes"}
+    status, said = _refused(lambda: admin.post(f"{account}/active", confirmed, page))
+    assert status == 422 and "why you are closing this account" in said
+    with db.read() as s:
+        assert s.get(User, circle.client.id).active is True
+    confirmed["reason"] = "Moved to another service"
+    path, page = landed(admin.post(f"{account}/active", confirmed, page))
+    assert path == account and "The account is closed and signed out." in page
+    assert urlsplit(client.get("/").url).path == "/login"
+    with db.read() as s:
+        assert s.get(User, circle.client.id).active is False
+        assert s.scalar(
+            sa.select(AuditEvent.detail).where(
+                AuditEvent.action == "user.close", AuditEvent.object_id == circle.client.id
+            )
+        ) == {"reason": "Moved to another service"}

@@ -167,7 +167,7 @@ def test_a_closed_account_asking_for_a_link_is_e_mailed_whom_to_ask_at_most_thre
     db, person
 ):
     admin = actor_for(AdminFactory())
-    admin_accounts.set_active(db, admin, person.id, False)
+    admin_accounts.set_active(db, admin, person.id, False, "Left")
     asked = [account_settings.request_reset(db, person.email, "192.0.2.9") for _ in range(4)]
     assert asked == [None] * 4  # no link: it could not be used
     later = utcnow() + timedelta(hours=1, minutes=1)
@@ -211,7 +211,7 @@ def test_a_closed_and_reopened_account_has_no_old_links(db, person):
     me = actor_for(person)
     calendar = reminders.new_calendar_token(db, me, utcnow())
     token = api_tokens.create(db, me, "phone", ["read"], service_day(utcnow() + timedelta(days=30)))
-    admin_accounts.set_active(db, admin, person.id, False)
+    admin_accounts.set_active(db, admin, person.id, False, "Left")
     admin_accounts.set_active(db, admin, person.id, True)
     with pytest.raises(NotFound):
         account_settings.check_link(db, link.token)
@@ -231,7 +231,7 @@ def test_an_account_reopened_before_its_first_password_gets_the_welcome_link_aga
     client_id, first = admin_accounts.create(
         db, admin, "noor@example.org", "Noor Haddad", "client", None
     )
-    admin_accounts.set_active(db, admin, client_id, False)
+    admin_accounts.set_active(db, admin, client_id, False, "Left")
     before = utcnow()
     reopened = admin_accounts.set_active(db, admin, client_id, True)
     welcome = reopened.welcome
@@ -246,7 +246,7 @@ def test_an_account_reopened_before_its_first_password_gets_the_welcome_link_aga
     assert account_settings.check_link(db, welcome.token).purpose == "welcome"
     assert account_settings.use_link(db, welcome.token, NEW, NEW) == "noor@example.org"
 
-    admin_accounts.set_active(db, admin, client_id, False)
+    admin_accounts.set_active(db, admin, client_id, False, "Left")
     assert admin_accounts.set_active(db, admin, client_id, True) == admin_accounts.ActiveSet()
     with db.read() as s:
         links = s.scalars(sa.select(PasswordLink.purpose).order_by(PasswordLink.id)).all()

@@ -486,7 +486,7 @@ ADMIN_ACTIONS: dict[str, Callable[[object, object, World], object]] = {
         db, a, w.circle.client.id, "Renamed", w.circle.client.email, None
     ),
     "close an account": lambda db, a, w: admin_accounts.set_active(
-        db, a, w.circle.client.id, False
+        db, a, w.circle.client.id, False, "Left"
     ),
     "send a password link": lambda db, a, w: admin_accounts.send_password_link(
         db, a, w.circle.client.id
@@ -514,7 +514,7 @@ def test_an_administrator_cannot_close_their_own_account(db, world):
     refused(
         db,
         Invalid,
-        lambda: admin_accounts.set_active(db, actor_for(admin), admin.id, False),
+        lambda: admin_accounts.set_active(db, actor_for(admin), admin.id, False, "Left"),
         match="cannot close your own account",
     )
 

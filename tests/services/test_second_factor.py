@@ -184,9 +184,9 @@ def test_turning_it_off_needs_password_and_code_or_an_administrator(db, circle):
     turned_on(db, circle.client)
     for outsider in (circle.key_worker, circle.supervisor, circle.client):
         with pytest.raises(NotFound):
-            second_factor.remove_for(db, actor_for(outsider), circle.client.id)
+            second_factor.remove_for(db, actor_for(outsider), circle.client.id, "Lost phone")
     admin = AdminFactory()
-    second_factor.remove_for(db, actor_for(admin), circle.client.id)
+    second_factor.remove_for(db, actor_for(admin), circle.client.id, "Lost phone")
     row = stored(db, circle.client)
     assert row.second_factor_secret is None and row.second_factor_last_step is None
     with db.read() as s:  # their backup codes went with it
@@ -332,7 +332,7 @@ def test_codes_are_shown_only_while_they_are_the_person_s_own_current_ones(db, c
     fresh = second_factor.replace_backup_codes(db, person, PASSWORD, code(secret, 1))
     assert second_factor.codes_to_show(db, person, codes) == []
     assert second_factor.codes_to_show(db, person, fresh) == fresh
-    second_factor.remove_for(db, actor_for(AdminFactory()), circle.client.id)
+    second_factor.remove_for(db, actor_for(AdminFactory()), circle.client.id, "Lost phone")
     assert second_factor.codes_to_show(db, person, fresh) == []
 
 

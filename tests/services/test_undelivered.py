@@ -212,5 +212,5 @@ def test_a_password_link_nobody_got_is_listed_until_a_newer_link_or_a_password(d
     late = admin_accounts.send_password_link(db, admin, advocate.id)
     account_settings.link_not_sent(db, late.link_id, "421 Try later")
     assert undelivered.count(db, admin) == 1
-    admin_accounts.set_active(db, admin, advocate.id, False)
+    admin_accounts.set_active(db, admin, advocate.id, False, "Left")
     assert undelivered.count(db, admin) == 0 and undelivered.listing(db, admin).rows == []

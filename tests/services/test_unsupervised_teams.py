@@ -82,7 +82,7 @@ def test_the_last_supervisor_stopping_or_leaving_says_so(db):
     extra = TeamFactory()
     CaseloadLinkFactory(key_worker_id=KeyWorkerFactory(team_id=extra.id).id)
     admin_accounts.set_supervision(db, admin, other.supervisor.id, extra.id, True)
-    said = admin_accounts.set_active(db, admin, other.supervisor.id, False).unsupervised
+    said = admin_accounts.set_active(db, admin, other.supervisor.id, False, "Left").unsupervised
     assert sorted(said, key=lambda u: u.team) == sorted(
         [Unsupervised(other.team.name, 1), Unsupervised(extra.name, 1)], key=lambda u: u.team
     )

@@ -417,7 +417,7 @@ PLAIN_RULES: dict[str, PlainRule] = {
     ),
     "admin.user_active": PlainRule(
         {"POST": _only("admin", Outcome(302, _client_account), NOT_FOUND)},
-        form=lambda c: {"active": "no"},
+        form=lambda c: {"active": "no", "confirm": "yes", "reason": "Left the service"},
         values=_ACCOUNT_OF_CLIENT,
     ),
     "admin.user_password_link": PlainRule(
@@ -459,8 +459,11 @@ PLAIN_RULES: dict[str, PlainRule] = {
         {"POST": _everyone(Outcome(302, _go("/me/account")))},
         form=lambda c: {"codes_password": "not it", "codes_code": "abcde-fghjk"},
     ),
+    # The client has no second step: confirmed, the page says there is none to turn off.
     "admin.user_second_factor": PlainRule(
-        {"POST": _only("admin", Outcome(400), NOT_FOUND)}, values=_ACCOUNT_OF_CLIENT
+        {"POST": _only("admin", Outcome(400), NOT_FOUND)},
+        form=lambda c: {"confirm": "yes", "reason": "Lost their phone"},
+        values=_ACCOUNT_OF_CLIENT,
     ),
     # Anyone may make access tokens for themselves; a token's secret is shown once, on the
     # page the POST redirects to.

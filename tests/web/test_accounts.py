@@ -45,6 +45,9 @@ from tests.smtp import start_server
 
 NEW = "a brand new password"
 LINK = re.compile(r"https://app\.example\.org(/set-password/[A-Za-z0-9_-]+)")
+# What closing an account or turning off someone's second step is posted with once confirmed
+# (test_big_changes_are_confirmed asks first); opening an account again ignores it.
+CONFIRMED = {"confirm": "yes", "reason": "Left the service"}
 
 
 def _mail(inbox, count: int = 1, timeout: float = 10.0):
@@ -170,7 +173,10 @@ def test_a_forgotten_password_for_a_closed_account_is_answered_in_its_mailbox(
     _, inbox = smtp_server
     worker = KeyWorkerFactory()
     admin = login(smtp_app.test_client(), AdminFactory())
-    assert _post(admin, f"/admin/users/{worker.id}/active", active="no").status_code == 302
+    assert (
+        _post(admin, f"/admin/users/{worker.id}/active", active="no", **CONFIRMED).status_code
+        == 302
+    )
     _ask_for_a_link_as_for_nobody(smtp_app.test_client(), worker.email)
 
     [(to, message)] = _mail(inbox)
@@ -304,7 +310,12 @@ def test_an_address_corrected_before_the_first_password_gets_the_welcome_again(
     sent = 1
     if welcome == "closed and reopened":
         for active in ("no", "yes"):
-            assert _post(admin, f"/admin/users/{dana.id}/active", active=active).status_code == 302
+            assert (
+                _post(
+                    admin, f"/admin/users/{dana.id}/active", active=active, **CONFIRMED
+                ).status_code
+                == 302
+            )
         shown = " ".join(admin.get(f"/admin/users/{dana.id}").get_data(as_text=True).split())
         assert "<strong>not used</strong>; it stopped working" in shown  # ended, never used
         # Reopening sent the welcome again, to the address it still had: the typo.
@@ -356,7 +367,10 @@ def test_an_account_reopened_before_its_first_password_is_e_mailed_the_welcome_a
     admin = login(smtp_app.test_client(), AdminFactory())
     person = ClientFactory()
     for active in ("no", "yes"):
-        assert _post(admin, f"/admin/users/{person.id}/active", active=active).status_code == 302
+        assert (
+            _post(admin, f"/admin/users/{person.id}/active", active=active, **CONFIRMED).status_code
+            == 302
+        )
     page = admin.get(f"/admin/users/{person.id}").get_data(as_text=True)
     assert "The account is open again." in page and "We have e-mailed" not in page
     assert _signs_in(smtp_app, person.email, PASSWORD)
@@ -366,7 +380,7 @@ def test_an_account_reopened_before_its_first_password_is_e_mailed_the_welcome_a
         noor = s.scalar(sa.select(User.id).where(User.email == "noor@example.org"))
     [(_, first)] = _mail(inbox)
     first_link = LINK.search(first.get_content()).group(1)
-    assert _post(admin, f"/admin/users/{noor}/active", active="no").status_code == 302
+    assert _post(admin, f"/admin/users/{noor}/active", active="no", **CONFIRMED).status_code == 302
     closed = " ".join(admin.get(f"/admin/users/{noor}").get_data(as_text=True).split())
     assert "Opening the account again e-mails them a new link to choose one." in closed
 
@@ -397,7 +411,10 @@ def test_closing_an_account_signs_it_out_at_once(app, db):
     person = ClientFactory()
     web = login(app.test_client(), person)
     admin = login(app.test_client(), AdminFactory())
-    assert _post(admin, f"/admin/users/{person.id}/active", active="no").status_code == 302
+    assert (
+        _post(admin, f"/admin/users/{person.id}/active", active="no", **CONFIRMED).status_code
+        == 302
+    )
     assert web.get("/me/account").status_code == 302
     assert not _signs_in(app, person.email, PASSWORD)
     assert _post(admin, f"/admin/users/{person.id}/active", active="yes").status_code == 302
@@ -447,7 +464,7 @@ def test_a_switch_that_says_neither_yes_nor_no_changes_nothing(app, db):
 def test_an_administrator_cannot_close_their_own_account(app, db):
     me = AdminFactory()
     web = login(app.test_client(), me)
-    refused = _post(web, f"/admin/users/{me.id}/active", active="no")
+    refused = _post(web, f"/admin/users/{me.id}/active", active="no", **CONFIRMED)
     assert refused.status_code == 400 and "cannot close your own" in refused.get_data(True)
 
 
@@ -474,7 +491,7 @@ def test_no_client_is_left_with_a_closed_or_teamless_key_worker(app, db):
     circle = Circle()  # the key worker has the client on their caseload
     worker = circle.key_worker
     admin = login(app.test_client(), circle.admin)
-    closing = _post(admin, f"/admin/users/{worker.id}/active", active="no")
+    closing = _post(admin, f"/admin/users/{worker.id}/active", active="no", **CONFIRMED)
     assert closing.status_code == 400
     assert f"{worker.display_name} still has 1 client," in closing.get_data(as_text=True)
     details = {"name": worker.display_name, "email": worker.email, "team_id": ""}
@@ -492,7 +509,9 @@ def test_no_client_is_left_with_a_closed_or_teamless_key_worker(app, db):
             sa.select(CaseloadLink.id).where(CaseloadLink.client_id == newcomer.id)
         ).all()
     # Without clients, a key worker's account closes as any other.
-    assert _post(admin, f"/admin/users/{loner.id}/active", active="no").status_code == 302
+    assert (
+        _post(admin, f"/admin/users/{loner.id}/active", active="no", **CONFIRMED).status_code == 302
+    )
 
 
 def test_the_administrator_is_told_of_a_team_with_clients_and_no_supervisor(app, db):
@@ -501,7 +520,10 @@ def test_the_administrator_is_told_of_a_team_with_clients_and_no_supervisor(app,
     warning = "has clients but no supervisor"
     assert warning not in admin.get("/admin/users").get_data(as_text=True)
     assert (
-        _post(admin, f"/admin/users/{circle.supervisor.id}/active", active="no").status_code == 302
+        _post(
+            admin, f"/admin/users/{circle.supervisor.id}/active", active="no", **CONFIRMED
+        ).status_code
+        == 302
     )
     words = " ".join(admin.get("/admin/users").get_data(as_text=True).split())
     assert f"{circle.team.name} has clients but no supervisor" in words
@@ -620,12 +642,12 @@ def test_a_second_step_when_signing_set_up_used_and_removed_through_the_pages(
     admin = login(smtp_app.test_client(), AdminFactory())
     account_page = admin.get(f"/admin/users/{circle.client.id}").get_data(as_text=True)
     assert "Turn off their second step when signing" in account_page
-    removed = _post(admin, f"/admin/users/{circle.client.id}/second-factor")
+    removed = _post(admin, f"/admin/users/{circle.client.id}/second-factor", **CONFIRMED)
     assert removed.status_code == 302
     assert "Set up the second step" in web.get("/me/account").get_data(as_text=True)
     assert 'autocomplete="one-time-code"' not in web.get(f"/documents/{doc}").get_data(True)
     assert _mail(inbox, 2)[1][1]["Subject"] == "A code is no longer needed when you sign"
-    again = _post(admin, f"/admin/users/{circle.client.id}/second-factor")
+    again = _post(admin, f"/admin/users/{circle.client.id}/second-factor", **CONFIRMED)
     assert again.status_code == 400  # nothing to turn off: said plainly
 
 
@@ -838,7 +860,7 @@ def test_an_administrator_is_told_how_long_the_link_works_as_long_as_it_does(app
     sent = _post(admin, f"/admin/users/{dana.id}/password-link")
     assert "It works for an hour." in admin.get(sent.headers["Location"]).get_data(as_text=True)
     for active in ("no", "yes"):  # nobody has chosen a password yet: the welcome again
-        reopened = _post(admin, f"/admin/users/{dana.id}/active", active=active)
+        reopened = _post(admin, f"/admin/users/{dana.id}/active", active=active, **CONFIRMED)
     assert "It works for 3 days." in admin.get(reopened.headers["Location"]).get_data(True)
 
 

@@ -120,7 +120,7 @@ def test_codes_replaced_or_removed_before_the_page_loads_are_not_shown(app, clie
     login(client, person)
     _turn_on(client)
     # An administrator turns the step off (a lost phone) before the page loads.
-    second_factor.remove_for(db, actor_for(AdminFactory()), person.id)
+    second_factor.remove_for(db, actor_for(AdminFactory()), person.id, "Lost phone")
 
     page = client.get(PAGE).get_data(as_text=True)
 

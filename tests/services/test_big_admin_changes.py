@@ -1,0 +1,63 @@
+"""Closing an account and turning off someone's second step need a reason: asking for it is
+what keeps one tap from doing either, and the reason is kept in the audit trail with the
+change. Opening an account again only gives back, and needs none."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from careplan.db.models import AuditEvent, User
+from careplan.domain.errors import ContentInvalid
+from careplan.services import admin_accounts, second_factor
+from careplan.services.accounts import actor_for
+from tests.factories import PASSWORD, AdminFactory, ClientFactory
+
+
+def _detail(db, action: str):
+    with db.read() as s:
+        return s.scalars(sa.select(AuditEvent.detail).where(AuditEvent.action == action)).all()
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "—", "x" * 301])
+def test_an_account_is_not_closed_without_a_reason(db, reason):
+    person, admin = ClientFactory(), actor_for(AdminFactory())
+    with pytest.raises(ContentInvalid) as refused:
+        admin_accounts.set_active(db, admin, person.id, False, reason)
+    assert list(refused.value.errors) == ["reason"]
+    with db.read() as s:
+        assert s.get(User, person.id).active is True
+    assert _detail(db, "user.close") == []
+
+
+def test_the_reason_for_closing_is_kept_with_the_change(db):
+    person, admin = ClientFactory(), actor_for(AdminFactory())
+    admin_accounts.set_active(db, admin, person.id, False, "  Moved to   another service ")
+    assert _detail(db, "user.close") == [{"reason": "Moved to another service"}]
+    admin_accounts.set_active(db, admin, person.id, True)  # reopening needs no reason
+    with db.read() as s:
+        assert s.get(User, person.id).active is True
+
+
+def _with_second_step(db):
+    person = ClientFactory()
+    setup = second_factor.begin(db, actor_for(person), "careplan")
+    code = pyotp.TOTP(setup.secret).now()
+    second_factor.turn_on(db, actor_for(person), setup.secret, code, PASSWORD)
+    return person
+
+
+def test_a_second_step_is_not_turned_off_by_an_administrator_without_a_reason(db):
+    person, admin = _with_second_step(db), actor_for(AdminFactory())
+    with pytest.raises(ContentInvalid) as refused:
+        second_factor.remove_for(db, admin, person.id, " ")
+    assert list(refused.value.errors) == ["reason"]
+    with db.read() as s:
+        assert s.get(User, person.id).second_factor_secret is not None
+    second_factor.remove_for(db, admin, person.id, "Lost their phone, no backup codes")
+    with db.read() as s:
+        assert s.get(User, person.id).second_factor_secret is None
+    assert _detail(db, "user.second_factor_removed") == [
+        {"reason": "Lost their phone, no backup codes"}
+    ]
