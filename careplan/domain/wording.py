@@ -121,6 +121,12 @@ def person(
     return f"{name}, {_TO_OTHERS[kind]}"
 
 
+def name_in(name: str, role: object, client_name: str = "") -> str:
+    """The name `person` starts its answer with, for someone who is not the reader: the
+    name the client goes by, for a client; everyone else's own name."""
+    return (client_name or name) if role_of(role) is Role.CLIENT else name
+
+
 def unwell_plan(client_name: str, *, reader_is_client: bool) -> str:
     """The crisis plan, named to the reader: "the plan for when you are not well" to the
     client, "the plan for when Al is not well" to anyone else (by the name they go by)."""

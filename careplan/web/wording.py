@@ -6,7 +6,8 @@ from collections.abc import Container
 
 from flask import Flask
 from flask_login import current_user
-from jinja2 import pass_context
+from jinja2 import pass_context, pass_eval_context
+from markupsafe import Markup, escape
 
 from ..domain import wording
 from ..domain.roles import Role
@@ -37,6 +38,7 @@ def person(
     client: str = "",
     holder: int | None | object = _FROM_THE_DOCUMENT,
     theirs: Container[int] | None = None,
+    isolate: bool = False,
 ) -> str:
     """{{ person(sig.name, sig.role, sig.user_id, doc.client_called) }}: "you", "Alex",
     "Kim, your key worker", "Kim, Alex's key worker". A Named carries its role and id. A key
@@ -44,7 +46,8 @@ def person(
     key worker"), every one of them once the client has left the service. Who holds the
     client: `holder` (None: nobody), or on a document's pages its sign-off's key worker.
     `theirs`: every key worker the client has had, where a page names others too ("Sam, a
-    key worker" answered for theirs); not given, everyone named has held the client."""
+    key worker" answered for theirs); not given, everyone named has held the client.
+    `isolate`: the name in its own <bdi> (see `isolated`), where a date or number follows."""
     if isinstance(name, wording.Named):
         name, role, user_id = name.name, name.role, name.id
     reader_id, reader_role = _reader(context)
@@ -55,15 +58,44 @@ def person(
         holder = getattr(signoff, "key_worker_id", None)  # None as well after the client left
     not_now = known and user_id is not None and user_id != holder
     never = not_now and theirs is not None and user_id not in theirs
-    return wording.person(
+    is_reader = user_id is not None and user_id == reader_id
+    said = wording.person(
         name,
         role,
-        is_reader=user_id is not None and user_id == reader_id,
+        is_reader=is_reader,
         reader_is_client=reader_role is Role.CLIENT,
         client_name=client,
         former=not_now and not never,
         never_theirs=never,
     )
+    if not isolate:
+        return said
+    return isolated(said, "" if is_reader else wording.name_in(name, role, client))
+
+
+def isolated(said: str, name: str) -> Markup:
+    """`said` with the name it starts with in its own <bdi>, as pages show every name a
+    person wrote: a name in a right-to-left script ("Cally 🌙 كال") then cannot pull the
+    words, dates or numbers after it into its own direction ("…, 6 December 2026")."""
+    if name and said.startswith(name):
+        return Markup("<bdi>{}</bdi>{}").format(name, said[len(name) :])
+    return escape(said)
+
+
+def _keeps_markup(rule):
+    """A domain wording rule as a filter. On a page, what it is given is escaped first (a
+    name already isolated stays as it is) and what it adds is plain words, so the answer is
+    safe to show as it is; in a plain-text e-mail, words stay words."""
+
+    @pass_eval_context
+    def apply(eval_ctx, text):
+        if not eval_ctx.autoescape:
+            return rule(text)
+        if isinstance(text, list):
+            return Markup(rule([escape(t) for t in text]))
+        return Markup(rule(escape(text)))
+
+    return apply
 
 
 @pass_context
@@ -116,9 +148,10 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["waiting"] = waiting
     app.jinja_env.globals["both"] = both
     app.jinja_env.globals["unwell_plan"] = unwell_plan
+    app.jinja_env.globals["named"] = isolated
     # Someone's own unsaved changes, as every page that offers them back says it.
     app.jinja_env.globals["unsaved_words"] = wording.unsaved
     app.jinja_env.globals["carry_on"] = wording.CARRY_ON
-    app.jinja_env.filters["sentence"] = wording.sentence
-    app.jinja_env.filters["closed"] = wording.closed
-    app.jinja_env.filters["everyone"] = wording.everyone
+    app.jinja_env.filters["sentence"] = _keeps_markup(wording.sentence)
+    app.jinja_env.filters["closed"] = _keeps_markup(wording.closed)
+    app.jinja_env.filters["everyone"] = _keeps_markup(wording.everyone)

@@ -448,7 +448,7 @@ def test_a_stale_save_shows_both_changes_and_a_merged_form_that_loses_nothing(ap
     page = _page(response, 409)
     html = page.html
     assert "A newer version was saved while you were editing" in html
-    assert f"Version 2 by {person.display_name}, " in html  # the client, by name
+    assert f"Version 2 by <bdi>{person.display_name}</bdi>, " in html  # the client, by name
     theirs = _section(html, "<h2>What was saved meanwhile</h2>", "<h2>Your changes</h2>")
     mine = _section(html, "<h2>Your changes</h2>", "<h2>Your changes on top of version 2</h2>")
     assert "<ins>The flat is damp.</ins>" in theirs

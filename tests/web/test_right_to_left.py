@@ -44,3 +44,31 @@ def test_right_to_left_words_are_shown_and_edited_in_their_own_direction(app, db
     texts = re.findall(r'<input[^>]*type="text"[^>]*>', edit)
     assert texts and all('dir="auto"' in t for t in texts), texts
     assert re.search(rf'<textarea id="domains-housing-own_words"[^>]*>{HOUSING}</textarea>', edit)
+
+
+CALLED = "Cally 🌙 كال"  # a preferred name that ends in Arabic letters
+
+
+def test_a_right_to_left_name_beside_a_date_is_kept_apart_from_it(app, db):
+    """A name ending in Arabic letters, followed by ", 6 December 2026", would take the date
+    into its own direction ("Cally ☽ 6 ,كال December"): each such name is in its own <bdi>."""
+    from careplan.db.models import User
+    from careplan.services import comments
+    from tests.web.test_plan_pages import _edit_form, _post
+
+    circle = Circle()
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = CALLED
+    doc = _plan_in_other_scripts(db, circle)
+    worker = login(app.test_client(), circle.key_worker)
+    _, form = _edit_form(worker, doc)
+    content = plan_content(domains={"housing": {"own_words": HOUSING}})
+    documents.save_version(db, actor_for(circle.client), doc, 1, content, "")
+    comments.add_comment(db, actor_for(circle.client), doc, "goals", 2, "Looks right to me.")
+
+    conflict = _post(worker, form, form.typed({"what_matters-text": "Being listened to."}))
+    assert conflict.status_code == 409
+    assert f"Version 2 by <bdi>{CALLED}</bdi>, " in conflict.get_data(as_text=True)
+    shown = worker.get(f"/documents/{doc}").get_data(as_text=True)
+    assert f"saved by <bdi>{CALLED}</bdi> on " in shown
+    assert f'<p class="meta"><bdi>{CALLED}</bdi>, ' in shown  # the comment's writer

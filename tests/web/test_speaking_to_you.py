@@ -33,6 +33,7 @@ def circle(app, db) -> Circle:
 def _words(html: str) -> str:
     """What a person reads: the text of the page, without markup or attribute values."""
     html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"</?bdi>", "", html)  # a name's own isolate: no gap on the page
     return " ".join(html_text.unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
