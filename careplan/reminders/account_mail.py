@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from ..domain import mail_failures
 from ..domain.addresses import under
 from ..domain.local_time import DEFAULT_TIME_ZONE, show, time_zone
 from ..domain.second_factor import ENDS_EVERY_CODE, backup_codes_left
@@ -25,7 +27,7 @@ from ..domain.tokens import new_token
 from ..domain.wording import who_to_ask
 from ..services import account_emails, throttle
 from . import messages
-from .mail import build_message, mailer_from_config, message_id
+from .mail import AddressNotAccepted, build_message, mailer_from_config, message_id
 
 log = logging.getLogger("careplan.mail")
 
@@ -189,8 +191,8 @@ def send_soon(
             with mailer_from_config(config).connect() as send:
                 send(msg)
         except (smtplib.SMTPException, OSError) as exc:
-            log.error("Could not send an account e-mail: %s", exc)
-            thread.error = str(exc) or type(exc).__name__
+            thread.error = why_not_sent(exc)
+            log.error("Could not send an account e-mail: %s (%r)", thread.error, exc)
             if not_sent is not None:
                 try:
                     not_sent(thread.error)
@@ -200,6 +202,38 @@ def send_soon(
     thread = Sending(target=run, name="account-mail", daemon=True)
     thread.start()
     return thread
+
+
+def _server_answer(code: object, said: object) -> str:
+    if isinstance(said, bytes):
+        said = said.decode("utf-8", "replace")
+    said = " ".join(str(said or "").split())
+    return f"it answered {code}: {said}" if said else f"it answered {code}" if code else ""
+
+
+def why_not_sent(exc: BaseException) -> str:
+    """The mail server's failure in plain words (mail_failures), with no system error
+    numbers: out of reach, the address refused, or the e-mail not taken."""
+    if isinstance(exc, AddressNotAccepted):
+        return str(exc)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        answers = [_server_answer(*a) for a in exc.recipients.values()]
+        return mail_failures.address_refused_by_server("; ".join(a for a in answers if a))
+    if isinstance(exc, smtplib.SMTPConnectError):
+        return mail_failures.unreachable(_server_answer(exc.smtp_code, exc.smtp_error))
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return mail_failures.unreachable("it closed the connection")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return mail_failures.not_taken(_server_answer(exc.smtp_code, exc.smtp_error))
+    if isinstance(exc, smtplib.SMTPException):
+        return mail_failures.not_taken(" ".join(str(exc).split()))
+    if isinstance(exc, socket.gaierror):
+        return mail_failures.unreachable("its name could not be looked up")
+    if isinstance(exc, ConnectionRefusedError):
+        return mail_failures.unreachable("the connection was refused")
+    if isinstance(exc, TimeoutError):
+        return mail_failures.unreachable("it did not answer in time")
+    return mail_failures.unreachable("the connection failed")
 
 
 def _unique_number() -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked
 from ..db.models import CaseloadLink, PasswordLink, SupervisorTeam, Team, User, utcnow
+from ..domain import mail_failures
 from ..domain.account_rules import (
     changed_meanwhile,
     full_name_problem,
@@ -207,6 +208,11 @@ class LinkView:
     @property
     def about(self) -> str:
         return link_about(self.purpose)
+
+    @property
+    def advice(self) -> str:
+        """What to do about a link not sent: correct the address only if it was refused."""
+        return mail_failures.advice(self.not_sent or "")
 
 
 def link_about(purpose: str) -> str:

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from .. import pdf
+from ..domain import mail_failures
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import how_long, service_today
 from ..domain.roles import Role
@@ -330,6 +331,17 @@ def user_password_link(user_id: int):
 LINK_ANSWER_WAIT_SECONDS = 5
 
 
+def link_not_sent(what: str, email: str, reason: str) -> str:
+    """Why nobody has the link, and what to do that fits (mail_failures.advice)."""
+    advice = mail_failures.advice(reason)
+    if mail_failures.is_unreachable(reason):
+        return f"The mail server could not be reached, so nobody has the link. {advice}"
+    return (
+        f"The link to choose {what} could not be e-mailed to {email}. {reason} Nobody has "
+        f"it. {advice}"
+    )
+
+
 def _link_sent_to(link: account_settings.IssuedLink, what: str, sending) -> str:
     """Where the link went, and how long it works; or why it could not be e-mailed."""
     lasts = f" It works for {how_long(account_settings.link_lifetime(link.purpose))}."
@@ -341,11 +353,7 @@ def _link_sent_to(link: account_settings.IssuedLink, what: str, sending) -> str:
                 f"answered yet. The account's page says if it could not be sent.{lasts}"
             )
         if sending.error:
-            return (
-                f"The link to choose {what} could not be e-mailed to {link.email}: "
-                f"{sending.error} Nobody has it. Correct the address, or send a new link when "
-                "the mail server can take it."
-            )
+            return link_not_sent(what, link.email, sending.error)
         return f"We have e-mailed {link.email} a link to choose {what}.{lasts}"
     # Without a mail server the link goes to the app's log (LogMailer), and nowhere else.
     return (

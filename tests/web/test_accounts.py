@@ -916,11 +916,12 @@ def _links_said(smtp_app, db, inbox):
     assert made.status_code == 302
     page = " ".join(admin.get(made.headers["Location"]).get_data(as_text=True).split())
     assert (
-        "The link to choose a password could not be e-mailed to josé@example.org: The mail"
+        "The link to choose a password could not be e-mailed to josé@example.org. The mail"
         " server does not accept this address" in page
     )
+    assert "Nobody has it. Correct the address, or send a new link." in page
     assert "We have e-mailed" not in page
-    assert "<strong>not sent</strong>; the mail server could not take it" in page
+    assert "<strong>not sent</strong>, so nobody has it. The mail server does not" in page
     assert "not used yet" not in page
     with db.read() as s:
         [link] = s.scalars(
@@ -948,3 +949,24 @@ def _links_said(smtp_app, db, inbox):
     assert "SMTPUTF8" in listed and "Ann Lee" not in listed
     assert "Open the person's page and send a new link." in listed
     assert "Try them all again" not in listed
+
+
+def test_a_link_the_mail_server_is_out_of_reach_for_says_so_without_a_system_error(app, db):
+    """With the mail server down the administrator read "could not be e-mailed to …: [Errno
+    111] Connection refused Nobody has it. Correct the address, …": the address was right."""
+    from tests.smtp import free_port
+
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_USE_TLS=False)
+    circle = Circle()
+    admin = login(app.test_client(), circle.admin)
+    sent = _post(admin, f"/admin/users/{circle.client.id}/password-link")
+    page = " ".join(admin.get(sent.headers["Location"]).get_data(as_text=True).split())
+    assert (
+        "The mail server could not be reached, so nobody has the link. Try again once it works."
+        in page
+    )
+    assert "Errno" not in page and "Correct the address" not in page
+    assert (
+        "<strong>not sent</strong>, so nobody has it. The mail server could not be reached (the"
+        " connection was refused). Try again once it works." in page
+    )
