@@ -181,6 +181,20 @@ def void_links(s: Session, user_id: int, password_chosen: bool = False) -> None:
 # --- links to choose a password ------------------------------------------------------------
 
 
+def reset_address_problem(email: str) -> str:
+    """What is wrong with the address typed on the forgotten-password page ("" if nothing):
+    an empty or malformed one gets no link, and is said beside the box. It says nothing about
+    whether an account has the address."""
+    from .accounts import looks_like_email, not_an_email
+
+    email = (email or "").strip()
+    if not email:
+        return "Please type the e-mail address you sign in with."
+    if not looks_like_email(email):
+        return f"{not_an_email(email)} Please type the address you sign in with."
+    return ""
+
+
 def request_reset(db: Database, email: str, ip: str = "", now: datetime | None = None):
     """A link for the account with this e-mail address, or None when there is no such active
     account or it already had RESET_LINKS_PER_HOUR links in the last hour. The caller answers
@@ -189,7 +203,7 @@ def request_reset(db: Database, email: str, ip: str = "", now: datetime | None =
     most as often as links go."""
     now = now or utcnow()
     email = (email or "").strip().lower()
-    if not email or len(email) > 320:
+    if reset_address_problem(email):
         return None
     with db.write() as s:
         user = s.scalar(select(User).where(User.email == email))

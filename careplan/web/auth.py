@@ -15,6 +15,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..domain.errors import ContentInvalid
+from ..domain.form_places import in_summary
 from ..domain.wording import ANYONE_ASKS
 from ..extensions import get_db
 from ..reminders import account_mail
@@ -78,10 +79,21 @@ def logout():
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 def forgot_password():
-    sent_to = None
+    sent_to, errors = None, {}
     if request.method == "POST":
-        sent_to = request.form.get("email", "").strip()[:320]
+        typed = request.form.get("email", "").strip()[:320]
         throttle_for(get_db()).reset_attempt(request.remote_addr or "")
+        problem = account_settings.reset_address_problem(typed)
+        if problem:  # nothing is sent, and nothing said about any account
+            return render_template(
+                "auth/forgot_password.html",
+                sent_to=None,
+                who_to_ask=ANYONE_ASKS,
+                errors={"email": problem},
+                problems=[("email", in_summary("Your e-mail address", problem))],
+                typed=typed,
+            ), 422
+        sent_to = typed
         # Looked up after the answer: finding an account and making its link take time that
         # a stranger could measure to learn whether an address has an account here.
         config, urls, db = current_app.config, app_paths(), get_db()
@@ -90,7 +102,9 @@ def forgot_password():
             request.remote_addr or "",
             lambda link: _send_password_link(config, urls, db, link, by_service=False),
         )
-    return render_template("auth/forgot_password.html", sent_to=sent_to, who_to_ask=ANYONE_ASKS)
+    return render_template(
+        "auth/forgot_password.html", sent_to=sent_to, who_to_ask=ANYONE_ASKS, errors=errors
+    )
 
 
 def email_password_link(

@@ -21,6 +21,7 @@ from ..db.models import utcnow
 from ..domain.account_rules import PRONOUN_SUGGESTIONS, Profile
 from ..domain.api_tokens import SCOPES, last_day_choices
 from ..domain.errors import ContentInvalid
+from ..domain.form_places import in_summary
 from ..domain.local_time import service_day
 from ..domain.numbers import whole_number
 from ..domain.roles import Role
@@ -71,6 +72,26 @@ def access_log():
     return render_template("me/access_log.html", entries=entries)
 
 
+# Each answer on the account page as the page asks it, so the summary at the top names the
+# answer a message is about ("Your pronouns — Please keep this under 40 characters.").
+ACCOUNT_ANSWERS = {
+    "preferred_name": "The name you like to be called",
+    "pronouns": "Your pronouns",
+    "current_password": "Your password now",
+    "password": "Your new password",
+    "password_again": "Your new password again",
+    "codes_password": "Your password",
+    "codes_code": "The six-digit code your app shows now",
+    "off_password": "Your password",
+    "off_code": "The six-digit code your app shows now",
+}
+
+
+def _named(errors: dict | None, answers: dict[str, str]) -> list[tuple[str, str]]:
+    """A refused form's messages for the summary at the top, each naming its answer."""
+    return [(name, in_summary(answers.get(name, ""), msg)) for name, msg in (errors or {}).items()]
+
+
 @bp.get("/me/account")
 @login_required
 def account(errors: dict | None = None, status: int = 200, typed: bool = False):
@@ -86,7 +107,7 @@ def account(errors: dict | None = None, status: int = 200, typed: bool = False):
         errors=errors or {},
         # A refused form is said at the top, where a phone opens the page, each message
         # linking to its field (the forms send the browser there: "#error-summary").
-        problems=list((errors or {}).items()),
+        problems=_named(errors, ACCOUNT_ANSWERS),
         profile=kept_typing(form, loaded_from(form, PROFILE), now) if typed else now,
         loaded=now,
     ), status
@@ -257,6 +278,11 @@ def _named_in(errors: dict, form: str) -> dict:
 # --- personal access tokens for the API ---------------------------------------------------------
 
 DEFAULT_TOKEN_DAYS = 90
+TOKEN_ANSWERS = {
+    "name": "What it is for",
+    "scopes": "What it may do",
+    "expires_on": "The last day it works",
+}
 
 
 # A new token's secret on its way from the form that made it to the page that shows it.
@@ -274,6 +300,11 @@ def tokens(errors: dict | None = None, status: int = 200):
         tokens=listed,
         scopes=SCOPES,
         errors=errors or {},
+        # Said at the top too, as on every refused form, each message naming its answer.
+        problems=[
+            (f"scope-{next(iter(SCOPES))}" if name == "scopes" else name, message)
+            for name, message in _named(errors, TOKEN_ANSWERS)
+        ],
         form=request.form,
         made=_just_made(listed),
         now=now,
