@@ -34,6 +34,13 @@ METHOD_PASSWORD = "password re-entered"
 METHOD_WITH_CODE = "password re-entered and a code from their authenticator app"
 METHOD_WITH_BACKUP_CODE = "password re-entered and one of their backup codes"
 
+
+def method_said(method: str, *, to_signer: bool) -> str:
+    """How a signature was confirmed (kept in the third person, as the PDF says it), said to
+    the reader: "your authenticator app" to the person who signed."""
+    return method.replace(" their ", " your ") if to_signer else method
+
+
 BACKUP_CODES = 10
 # Lower-case letters and digits without the ones read as each other (0/o, 1/l/i).
 _BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..db.engine import Database, locked, plain_rows
 from ..db.models import (
     AdvocateInvitation,
+    AuditEvent,
     CaseloadLink,
     Notification,
     SupervisorTeam,
@@ -336,6 +338,29 @@ _SIGNED_IN = select(
     .scalar_subquery(),
     User.second_factor_secret.is_not(None),
 ).where(User.id == bindparam("user_id"), User.active.is_(True))
+
+
+# What moves a session epoch on because the password changed (the account page, a link).
+PASSWORD_CHANGES = ("account.password_change", "account.password_set")
+
+
+def password_changed_since(db: Database, user_id: int, since: datetime) -> bool:
+    """Was this account's password changed after `since`? Said to someone whose session
+    ended without their signing out, as the reason."""
+    with db.read() as s:
+        return (
+            s.scalar(
+                select(AuditEvent.id)
+                .where(
+                    AuditEvent.object_type == "user",
+                    AuditEvent.object_id == user_id,
+                    AuditEvent.action.in_(PASSWORD_CHANGES),
+                    AuditEvent.at > since,
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
 
 def end_sessions(db: Database, user_id: int) -> None:

@@ -16,7 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked, plain_rows
-from ..db.models import AuditEvent, CaseloadLink, Document, EditDraft, User, Version, utcnow
+from ..db.models import (
+    AdvocateInvitation,
+    AuditEvent,
+    CaseloadLink,
+    Document,
+    EditDraft,
+    User,
+    Version,
+    utcnow,
+)
 from ..domain.access import Access, unsaved_to_offer
 from ..domain.account_rules import called, introduce
 from ..domain.agreement import EmptyPart, blank_on_purpose, empty_key_parts
@@ -122,6 +131,10 @@ class DocumentPage:
     unsaved: UnsavedChanges | None = None
     # Nothing saved in it yet and this reader started it: they may remove it (remove_empty).
     removable: bool = False
+    # To the client: whether they have an advocate to ask to look at a version first (the
+    # page offers to ask them, or else how to choose one; signoff.ask_advocate_to_look is
+    # the rule).
+    has_advocate: bool = False
 
     @property
     def can_sign_now(self) -> bool:
@@ -421,6 +434,21 @@ def _page(
         owner_words(_reader(actor, doc, key_worker_id), opened.client_called),
         opened.unsaved,
         doc.head_number == 0 and doc.created_by_id == actor.id and opened.access.edit,
+        actor.id == doc.client_id and _has_advocate(s, doc.client_id),
+    )
+
+
+def _has_advocate(s: Session, client_id: int) -> bool:
+    return (
+        s.scalar(
+            select(AdvocateInvitation.id)
+            .where(
+                AdvocateInvitation.client_id == client_id,
+                AdvocateInvitation.revoked_at.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
     )
 
 
@@ -444,8 +472,20 @@ def _record_read(
                 "document" if doc else "client",
                 doc.id if doc else client_id,
                 client_id=client_id,
-                detail={"what": f"your {doc.title.lower()} ({what})" if doc else what},
+                detail={"what": _read_of(doc.title, what) if doc else what},
             )
+
+
+def _read_of(title: str, what: str) -> str:
+    """What was read of a document, as the client's access log says it after "read":
+    "version 1 of your partnership agreement (with asking for a short stay)"; the title
+    whole and last, so its own brackets are not followed by another pair."""
+    document = f"your {title.lower()}"
+    if what == "document":
+        return document
+    if what == "history":
+        return f"the history of {document}"
+    return f"{what} of {document}"
 
 
 def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UTC) -> ClientRecords:
@@ -852,7 +892,7 @@ def compare_versions(
             made_by,
             changed_in,
         )
-    what = f"comparison of versions {older} and {newer}"
+    what = f"a comparison of versions {older} and {newer}"
     _record_read(db, actor, opened.access, doc, doc.client_id, what)
     return result
 

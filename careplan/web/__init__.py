@@ -41,7 +41,7 @@ from . import (
     trouble,
     wording,
 )
-from .session_user import load_session_user, session_fingerprint
+from .session_user import load_session_user, session_fingerprint, signed_out_message
 
 
 def register(app: Flask) -> None:
@@ -50,6 +50,7 @@ def register(app: Flask) -> None:
     login_manager.session_protection = "strong"
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
+    login_manager.localize_callback = signed_out_message
     login_manager.user_loader(load_session_user)
     login_manager._session_identifier_generator = session_fingerprint
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from flask import request
+from flask import g, request, session
 from flask_login import UserMixin
 
 from ..db.models import User
@@ -55,7 +56,10 @@ def load_session_user(user_id: str) -> SessionUser | None:
     except ValueError:
         return None
     user = accounts.load_signed_in(get_db(), uid)
-    if user is None or user.session_epoch != epoch:
+    if user is None:
+        return None
+    if user.session_epoch != epoch:
+        g.signed_out_because = _why_signed_out(uid)
         return None
     return SessionUser(
         user.id,
@@ -67,6 +71,25 @@ def load_session_user(user_id: str) -> SessionUser | None:
         user.unread_notifications,
         bool(user.second_factor),
     )
+
+
+PASSWORD_CHANGED = "You were signed out because your password was changed. Please sign in again."
+
+
+def _why_signed_out(user_id: int) -> str | None:
+    """Why this session no longer works, where the app can tell: the password changed after
+    the session was last used (another session's change, or a link's, ends every other)."""
+    last_seen = session.get("last_seen")
+    if last_seen is None:
+        return None
+    since = datetime.fromtimestamp(float(last_seen), UTC)
+    return PASSWORD_CHANGED if accounts.password_changed_since(get_db(), user_id, since) else None
+
+
+def signed_out_message(message: str) -> str:
+    """The sign-in page's message after a page needed a session (Flask-Login's
+    `localize_callback`): the reason this one ended, if known."""
+    return g.get("signed_out_because") or message
 
 
 def session_fingerprint() -> str:

@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from ..domain import wording
 from ..domain.roles import Role
+from ..domain.second_factor import method_said
 
 
 def _reader(context) -> tuple[int | None, Role | None]:
@@ -149,6 +150,7 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["both"] = both
     app.jinja_env.globals["unwell_plan"] = unwell_plan
     app.jinja_env.globals["named"] = isolated
+    app.jinja_env.globals["signed_how"] = method_said
     # Someone's own unsaved changes, as every page that offers them back says it.
     app.jinja_env.globals["unsaved_words"] = wording.unsaved
     app.jinja_env.globals["carry_on"] = wording.CARRY_ON

@@ -382,7 +382,7 @@ def test_reads_through_the_api_are_in_the_client_s_access_log(client, db, world,
 
     assert [(e.who, e.what) for e in log] == [
         (world.own.supervisor.display_name, "downloaded your care plan (version 2) in FHIR format"),
-        (world.own.supervisor.display_name, "read your care plan (version 1)"),
+        (world.own.supervisor.display_name, "read version 1 of your care plan"),
     ]
 
 

@@ -95,7 +95,7 @@ def test_the_access_log_says_what_each_key_worker_was_to_the_client_at_the_time(
               and e.who != circle.advocate.display_name}  # fmt: skip
     old = circle.key_worker.display_name
     assert called == {
-        (f"{new.display_name}, now your key worker", "read your care plan (version 1)", 3),
+        (f"{new.display_name}, now your key worker", "read version 1 of your care plan", 3),
         (
             f"{old}, your former key worker",
             "downloaded your care plan (version 1) in FHIR format",
@@ -104,8 +104,8 @@ def test_the_access_log_says_what_each_key_worker_was_to_the_client_at_the_time(
     }
     page = login(app.test_client(), circle.client).get("/me/access-log").get_data(as_text=True)
     assert (
-        f"{new.display_name}, now your key worker,</strong> read your care plan (version 1), 3 times"
-        in page
+        f"<bdi>{new.display_name}</bdi>, now your key worker,</strong> read version 1 of your care"
+        " plan, 3 times" in page
     )
 
 
@@ -117,7 +117,7 @@ def test_the_access_log_says_truly_what_of_the_key_workers_it_lists(app, db, eve
     bundle_for(db, actor_for(circle.key_worker), doc, 1, ExportSettings.from_config(
         app.config, app.instance_path))  # fmt: skip
     page = login(app.test_client(), circle.client).get("/me/access-log").get_data(as_text=True)
-    worker = f"{circle.key_worker.display_name}, your key worker,</strong>"
+    worker = f"<bdi>{circle.key_worker.display_name}</bdi>, your key worker,</strong>"
     assert f"{worker} downloaded your care plan (version 1) in FHIR format" in page
     assert f"{worker} read" not in page
     assert (
