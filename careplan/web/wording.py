@@ -83,6 +83,13 @@ def isolated(said: str, name: str) -> Markup:
     return escape(said)
 
 
+def _sentence(text: str) -> str:
+    """wording.sentence, past the <bdi> an isolated name starts with."""
+    text = str(text)  # as it is (already escaped on a page), not escaped again when joined
+    opening = "<bdi>" if text.startswith("<bdi>") else ""
+    return opening + wording.sentence(text[len(opening) :])
+
+
 def _keeps_markup(rule):
     """A domain wording rule as a filter. On a page, what it is given is escaped first (a
     name already isolated stays as it is) and what it adds is plain words, so the answer is
@@ -154,6 +161,6 @@ def install(app: Flask) -> None:
     # Someone's own unsaved changes, as every page that offers them back says it.
     app.jinja_env.globals["unsaved_words"] = wording.unsaved
     app.jinja_env.globals["carry_on"] = wording.CARRY_ON
-    app.jinja_env.filters["sentence"] = _keeps_markup(wording.sentence)
+    app.jinja_env.filters["sentence"] = _keeps_markup(_sentence)
     app.jinja_env.filters["closed"] = _keeps_markup(wording.closed)
     app.jinja_env.filters["everyone"] = _keeps_markup(wording.everyone)

@@ -72,3 +72,14 @@ def test_a_right_to_left_name_beside_a_date_is_kept_apart_from_it(app, db):
     shown = worker.get(f"/documents/{doc}").get_data(as_text=True)
     assert f"saved by <bdi>{CALLED}</bdi> on " in shown
     assert f'<p class="meta"><bdi>{CALLED}</bdi>, ' in shown  # the comment's writer
+
+
+def test_the_wording_filters_keep_an_isolated_name_and_escape_everything_else(app):
+    from flask import render_template_string
+
+    with app.test_request_context():
+        said = render_template_string(
+            "{{ named('kim, your key worker', 'kim')|sentence|closed }} "
+            "{{ [named('كال', 'كال'), '<b>']|everyone }} {{ 'you & me'|sentence }}"
+        )
+    assert said == "<bdi>Kim</bdi>, your key worker, <bdi>كال</bdi> and &lt;b&gt; You &amp; me"
