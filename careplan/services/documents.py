@@ -356,6 +356,14 @@ _DOCUMENT_WITH_CLIENT = (
         User.preferred_name,
         EditDraft.saved_at,
         EditDraft.base_number,
+        # Whether the client has an advocate to ask (the page offers it only then): in this
+        # statement, so a page costs no more.
+        select(AdvocateInvitation.id)
+        .where(
+            AdvocateInvitation.client_id == Document.client_id,
+            AdvocateInvitation.revoked_at.is_(None),
+        )
+        .exists(),
     )
     .join(User, User.id == Document.client_id)
     .outerjoin(
@@ -375,6 +383,7 @@ class _Opened:
     client_name: str
     client_called: str
     unsaved: UnsavedChanges | None = None
+    has_advocate: bool = False
 
 
 def _open(s: Session, actor: Actor, document_id: int) -> _Opened:
@@ -383,13 +392,13 @@ def _open(s: Session, actor: Actor, document_id: int) -> _Opened:
     ).first()
     if row is None:
         raise NotFound()
-    doc, name, preferred_name, draft_saved_at, draft_base = row
+    doc, name, preferred_name, draft_saved_at, draft_base, has_advocate = row
     access = require_read(s, actor, doc.client_id)
     # A draft left by someone who may no longer edit (a handover since) is not offered back:
     # the edit page would refuse them.
     offered = unsaved_to_offer(access, draft_saved_at)
     unsaved = UnsavedChanges(offered, draft_base) if offered is not None else None
-    return _Opened(doc, access, name, called(name, preferred_name), unsaved)
+    return _Opened(doc, access, name, called(name, preferred_name), unsaved, bool(has_advocate))
 
 
 def _page(
@@ -434,21 +443,7 @@ def _page(
         owner_words(_reader(actor, doc, key_worker_id), opened.client_called),
         opened.unsaved,
         doc.head_number == 0 and doc.created_by_id == actor.id and opened.access.edit,
-        actor.id == doc.client_id and _has_advocate(s, doc.client_id),
-    )
-
-
-def _has_advocate(s: Session, client_id: int) -> bool:
-    return (
-        s.scalar(
-            select(AdvocateInvitation.id)
-            .where(
-                AdvocateInvitation.client_id == client_id,
-                AdvocateInvitation.revoked_at.is_(None),
-            )
-            .limit(1)
-        )
-        is not None
+        actor.id == doc.client_id and opened.has_advocate,
     )
 
 

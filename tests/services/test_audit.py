@@ -72,7 +72,9 @@ def test_the_client_sees_who_read_their_records(db, events):
         (circle.supervisor.display_name, "supervisor"),
         (circle.advocate.display_name, "advocate"),
     }
-    assert all(e.what.startswith("read your care plan") for e in entries)
+    assert all(
+        e.what.startswith("read ") and e.what.endswith(" of your care plan") for e in entries
+    )
     assert audit.access_log(db, actor_for(circle.key_worker)) == []
 
 

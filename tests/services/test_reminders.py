@@ -795,7 +795,7 @@ def test_a_message_about_records_no_longer_open_to_its_reader_keeps_no_link(
     }
     login(client, circle.advocate)
     page = " ".join(client.get("/me/notifications").get_data(as_text=True).split())
-    assert 'About the plan <span class="meta">(You can no longer open the records' in page
+    assert 'About the plan</bdi> <span class="meta">(You can no longer open the records' in page
     assert f'href="/documents/{doc}' not in page and 'href="/me/account"' in page
     # The API's list says the same.
     window = Window(page=1, per_page=50)

@@ -301,7 +301,7 @@ def test_a_client_who_left_reads_that_no_key_worker_can_sign_yet(app, db, circle
     assert missing.status_code == 404 and "their records close" not in _text(missing)
     # A version the key worker signed before the client left now needs a new key worker's.
     page = _text(web.get(f"/documents/{signed_by_worker}"))
-    assert f"{name} signed version 1 as key worker before you left the service" in page
+    assert f"<bdi>{name}</bdi> signed version 1 as key worker before you left the service" in page
     assert "before the handover" not in page
 
 

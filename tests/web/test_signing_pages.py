@@ -249,8 +249,16 @@ def test_asking_an_advocate_when_none_is_chosen_says_how_on_the_document(app, db
         )
     doc = make_plan(circle.key_worker, circle.client)
     client = _browser(app, circle.client)
-    ask = _page(client.get(f"/documents/{doc}")).form(f"/documents/{doc}/versions/1/ask-advocate")
-    page = _page(_post(client, ask, ask.values()), 409)
+    # Not offered without an advocate (the page says how to choose one); asked all the same,
+    # the service refuses and says how.
+    shown = _page(client.get(f"/documents/{doc}"))
+    assert "Ask my advocate to look at it first" not in shown.html
+    page = _page(
+        client.post(
+            f"/documents/{doc}/versions/1/ask-advocate", data={"csrf_token": csrf_token(client)}
+        ),
+        409,
+    )
     words = _words(page.html)
     assert "You have not chosen an advocate yet, so nobody was asked." in words
     assert "on “My advocate” in the menu" in words
