@@ -593,7 +593,8 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
     assert "Your time with the service ended on" in page
     assert "Finished the programme &amp; moved to Leeds." in page
     page = client.get(f"/documents/{doc}").read().decode()
-    assert f"{circle.key_worker.display_name}, your former key worker," in page
+    # (The name in its own <bdi>, where the date follows: a right-to-left name cannot turn it.)
+    assert f"<bdi>{circle.key_worker.display_name}</bdi>, your former key worker," in page
     crisis = client.get(f"/documents/{doc}/crisis-plan").read().decode()
     assert "Nobody at the service would see this" in crisis
     assert "Put the plan into effect" not in crisis
