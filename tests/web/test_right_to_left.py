@@ -8,7 +8,7 @@ import re
 from careplan.services import documents
 from careplan.services.accounts import actor_for
 from tests.conftest import login
-from tests.factories import Circle, plan_content
+from tests.factories import PASSWORD, Circle, plan_content
 
 HOUSING = "אני גר אצל אחותי כרגע."  # "I live with my sister for now."
 MATTERS = "أن يستمع إلي الناس."  # "That people listen to me."
@@ -83,3 +83,61 @@ def test_the_wording_filters_keep_an_isolated_name_and_escape_everything_else(ap
             "{{ [named('كال', 'كال'), '<b>']|everyone }} {{ 'you & me'|sentence }}"
         )
     assert said == "<bdi>Kim</bdi>, your key worker, <bdi>كال</bdi> and &lt;b&gt; You &amp; me"
+
+
+def test_a_right_to_left_name_is_kept_apart_from_the_date_of_a_review_it_confirmed(app, db):
+    """The review panel's "confirmed by Cally ☽ كال on 6 December 2026": the name in its own
+    <bdi>, as on the other pages where a date follows a name."""
+    from careplan.db.models import User
+    from careplan.services import reviews
+    from tests.services.test_reminders import agreed_plan
+
+    circle = Circle()
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = CALLED
+    doc = agreed_plan(db, circle, due_on=None)
+    reviews.confirm_no_changes(db, actor_for(circle.client), doc, 1, PASSWORD)
+    worker = login(app.test_client(), circle.key_worker)
+    shown = worker.get(f"/documents/{doc}").get_data(as_text=True)
+    assert re.search(f"confirmed by <bdi>{re.escape(CALLED)}</bdi>(, [^<]*)? on ", shown), shown
+
+
+def test_a_right_to_left_name_is_kept_apart_from_the_date_a_handover_was_started(app, db):
+    """The records page's "started by Cally ☽ كال on 6 December 2026" of a handover waiting."""
+    from careplan.db.models import User
+    from careplan.services import handovers
+    from tests.factories import KeyWorkerFactory
+
+    circle = Circle()
+    with db.write() as s:
+        s.get(User, circle.key_worker.id).display_name = CALLED
+    new = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, new.id, "Cover")
+    client = login(app.test_client(), circle.client)
+    shown = client.get(f"/clients/{circle.client.id}").get_data(as_text=True)
+    assert re.search(f"started by <bdi>{re.escape(CALLED)}</bdi>(, [^<]*)? on ", shown), shown
+
+
+def test_a_right_to_left_name_is_kept_apart_from_the_date_a_crisis_plan_was_started(app, db):
+    """The crisis page's "Started by Cally ☽ كال on 6 December 2026", in effect and ended."""
+    from datetime import timedelta
+
+    from careplan.db.models import User
+    from careplan.domain.local_time import service_today
+    from careplan.services import contingencies
+    from tests.web.test_crisis_page import _agreed_for
+
+    circle = Circle()
+    with db.write() as s:
+        s.get(User, circle.key_worker.id).display_name = CALLED
+    doc = _agreed_for(db, circle)
+    worker, today = actor_for(circle.key_worker), service_today()
+    ends = (today + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(db, worker, doc, "Not sleeping", "", ends, today)
+    client = login(app.test_client(), circle.client)
+    started = re.compile(f"Started by <bdi>{re.escape(CALLED)}</bdi>(, [^<]*)? on ")
+    shown = client.get(f"/documents/{doc}/crisis-plan").get_data(as_text=True)
+    assert started.search(shown), shown
+    contingencies.end_contingency(db, worker, doc, "", today)
+    shown = client.get(f"/documents/{doc}/crisis-plan").get_data(as_text=True)
+    assert started.search(shown), shown
