@@ -113,9 +113,10 @@ def _people(clients: int) -> tuple[list, list, list, list]:
     links = []
     for c in range(clients):
         uid = FIRST_CLIENT + c
-        # Every client here has a document (the flag services.documents keeps).
+        # has_documents (the flag services.documents keeps) is set once the documents are
+        # drawn: a document only started, with nothing saved, does not count (seed).
         users.append(
-            (uid, f"c{uid}@example.org", _name(rng), "client", "x", None, True, 0, at, True)
+            (uid, f"c{uid}@example.org", _name(rng), "client", "x", None, True, 0, at, False)
         )
         links.append((c + 1, uid, FIRST_WORKER + rng.randrange(WORKERS), at))
     supervisor_teams = [(SUPERVISOR, n) for n in range(1, TEAMS + 1)] + [(ONE_TEAM_SUPERVISOR, 1)]
@@ -220,6 +221,10 @@ def seed(engine: sa.Engine, documents: int) -> dict:
         worker = worker_of[row[1]]
         for due, done_on in done:
             reviews.append((len(reviews) + 1, d, row[1], due, done_on, worker, team_of[worker]))
+    # A client whose only document has nothing saved yet is a "no care plan yet" row, as
+    # services.documents keeps the flag (its empty document is on no list).
+    saved = {row[1] for row in docs if row[4] > 0}
+    users = [u[:-1] + (u[0] in saved,) if u[3] == "client" else u for u in users]
     raw = engine.raw_connection()
     try:
         cur = raw.driver_connection.cursor()
