@@ -198,6 +198,12 @@ def _scope(s, actor: Actor) -> Scope:
     return Scope(teams, workers)
 
 
+# The keys that are constants among clients without documents (_without_documents).
+_SAME_FOR_EVERY_CLIENT = frozenset(
+    ("has_plan", "document_id", "no_review", "next_review_on", "signed", "last_signed_at")
+)
+
+
 def _query(scope: Scope, filters: Filters, today: date, first: int | None = None):
     """The documents in scope, and the clients in scope with no document at all ("no care
     plan yet"), as one list in the order chosen: one statement, counted and paged by the
@@ -233,12 +239,14 @@ def _query(scope: Scope, filters: Filters, today: date, first: int | None = None
     def ordered(query, names=order):
         return query.order_by(*(query.selected_columns[name] for name in names))
 
-    # Within one part, a key that is the same on every row (has_plan, and document_id among
-    # clients without documents) or that follows a unique one is left out, so the part's
-    # order is its index's (ix_documents_review_order, ix_users_role_display_name).
+    # Within one part, a key that is the same on every row (has_plan; among clients without
+    # documents, every document column) or that follows a unique one is left out, so the
+    # part's order is its index's (ix_documents_review_order,
+    # ix_users_role_documents_display_name): sorting by a constant made SQLite sort every
+    # client without documents for one page.
     in_documents = [n for n in order if n != "has_plan"]
     in_documents = in_documents[: in_documents.index("document_id") + 1]
-    in_clients = [n for n in order if n not in ("has_plan", "document_id")]
+    in_clients = [n for n in order if n not in _SAME_FOR_EVERY_CLIENT]
     parts = []
     if filters.state is not DashState.NO_PLAN:
         parts.append((_documents(scope, filters, today), in_documents))

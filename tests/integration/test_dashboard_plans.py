@@ -66,3 +66,19 @@ def test_a_page_in_review_date_order_reads_the_review_dates_index(seeded, state)
     part = documents_part(page_plan(seeded, Filters(state=state)))
     assert any("ix_documents_review_order" in line for line in part), part
     assert "USE TEMP B-TREE FOR ORDER BY" not in part, part
+
+
+def clients_part(plan: list[str]) -> list[str]:
+    """The lines that read the clients without documents, up to where they are merged."""
+    start = next(i for i, line in enumerate(plan) if line == "CO-ROUTINE anon_2")
+    end = next(i for i, line in enumerate(plan) if line == "SCAN anon_2")
+    return plan[start:end]
+
+
+@pytest.mark.parametrize("sort", ["review", "signed"])
+def test_clients_without_documents_are_read_in_name_order_not_sorted(seeded, sort):
+    # Every document column is the same among them (none), so only their names order them:
+    # sorting by those constants made SQLite sort every such client for one page.
+    part = clients_part(page_plan(seeded, Filters(sort=sort)))
+    assert any("ix_users_role_documents_display_name" in line for line in part), part
+    assert "USE TEMP B-TREE FOR ORDER BY" not in part, part
