@@ -9,9 +9,11 @@ also tested through here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -53,26 +55,68 @@ def gunicorn_url(app, database_url, tmp_path, gunicorn_env):
         "CAREPLAN_INSTANCE_PATH": app.instance_path,
         **gunicorn_env,
     }
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "1", "--timeout", "120"]
-            + ["--bind", "127.0.0.1:0", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    log.touch()
+    pid = _gunicorn_zygote.start(
+        ["--workers", "1", "--timeout", "120", "--bind", "127.0.0.1:0", "wsgi:app"], env, log
+    )
     try:
         deadline = time.monotonic() + 60
         while not (match := LISTENING.search(log.read_text())):
-            assert process.poll() is None, log.read_text()
+            assert _gunicorn_zygote.ended(pid) is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
         yield match.group(1)
     finally:
-        process.terminate()
-        process.wait(30)
+        _gunicorn_zygote.stop(pid)
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+class _Zygote:
+    """`python -m gunicorn ...`, forked from one process per test worker that has imported
+    the app's modules already (tests/gunicorn_zygote.py): the same server, started without
+    importing everything again."""
+
+    def __init__(self):
+        self.process: subprocess.Popen | None = None
+
+    def _ask(self, request: dict) -> dict:
+        if self.process is None or self.process.poll() is not None:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tests.gunicorn_zygote"],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        assert answer, "the process starting gunicorn ended"
+        return json.loads(answer)
+
+    def start(self, args: list[str], env: dict, log: Path) -> int:
+        return self._ask({"start": args, "cwd": str(ROOT), "env": env, "log": str(log)})["pid"]
+
+    def ended(self, pid: int) -> int | None:
+        return self._ask({"poll": pid})["status"]
+
+    def stop(self, pid: int) -> None:
+        """As Popen.terminate then wait(30)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        self._ask({"wait": pid, "seconds": 30})
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.stdin.close()
+            self.process.wait(30)
+
+
+_gunicorn_zygote = _Zygote()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _gunicorn_zygote.close()
 
 
 class Browser:
