@@ -242,6 +242,10 @@ class Document(Base):
     )
     agreed_version: Mapped[int | None] = mapped_column(Integer)
     last_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The earliest day a decision in the latest version is handed over until (set by
+    # services.documents with each new version): once it has passed, nobody can sign that
+    # version, and lists that never read its words say so (plan_dates.stuck_on_passed_day).
+    handed_over_until: Mapped[date | None] = mapped_column(Date)
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
 

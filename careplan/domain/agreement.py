@@ -37,7 +37,7 @@ from .blocks import (
 from .documents import DocumentKind, Field, new_id, quoted
 from .local_time import show
 from .nested import SEP
-from .plan_dates import PassedUntil, passed_until, past_days
+from .plan_dates import PassedUntil, earliest_until, passed_until, past_days
 from .typed_numbers import whole_number_field
 from .writing_direction import closed
 
@@ -415,6 +415,9 @@ class AgreementKind(DocumentKind):
             values = sections.get(section["key"]) if isinstance(sections, dict) else None
             value = values.get(field["key"]) if isinstance(values, dict) else None
             yield from _until_dates(value, ("sections", section["key"], field["key"]))
+
+    def earliest_handed_over_until(self, content: dict) -> date | None:
+        return earliest_until(iso for _, iso, _ in self._handed_over_dates(content))
 
     def handed_over_until_passed(self, content: dict, today: date) -> list[PassedUntil]:
         sections = content.get("sections")

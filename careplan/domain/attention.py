@@ -4,7 +4,9 @@ card shows.
 Plain facts in, plain words out; `today` is passed in. What counts:
 
 - a signature: the latest version waits for this person (the client, or the key worker who
-  holds the caseload now), signed by the other side or saved by someone else;
+  holds the caseload now), signed by the other side or saved by someone else; unless it holds
+  a decision handed over until a day that has passed: nobody can sign it, so both are told a
+  new version is needed instead (plan_dates.stuck_on_passed_day);
 - a decline: the other side declined to sign the latest version, with their reason, until a
   new version is saved (a decline is something to talk over, not to tick off);
 - a review: an agreed document whose next review is overdue or due within DUE_SOON_DAYS, for
@@ -31,6 +33,7 @@ from enum import StrEnum
 from .contingency import nights_text
 from .crisis_alerts import AlertKind
 from .local_time import show
+from .plan_dates import cannot_be_signed, stuck_on_passed_day
 from .roles import Role
 from .supervision import DUE_SOON_DAYS
 from .wording import (
@@ -96,6 +99,8 @@ class DocumentFacts:
     # Who has confirmed "reviewed, no changes" in the review cycle under way.
     client_confirmed_review: bool = False
     worker_confirmed_review: bool = False
+    # The earliest day a decision in the latest version is handed over until, if any.
+    handed_over_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,18 @@ def waiting_for_signature(d: DocumentFacts, role: Role, actor_id: int) -> bool:
     if role is Role.KEY_WORKER:
         return actor_id == d.key_worker_id and not d.worker_signed_head
     return False
+
+
+def stuck_on_passed_day_for(d: DocumentFacts, role: Role, actor_id: int, today: date) -> bool:
+    """The latest version, not agreed, can no longer be signed by anyone (a decision in it
+    was handed over until a day before `today`), and this person is one of the two who would
+    sign it: whether they signed already, or would be asked to, they are told a new version
+    is needed instead of being asked for a signature the service refuses."""
+    return (
+        d.signoff_state in ("draft", "awaiting_signature")
+        and stuck_on_passed_day(d.handed_over_until, today)
+        and _sides(d, role, actor_id) is not None
+    )
 
 
 # How much of a reason for declining the start page shows; the message and the document hold
@@ -316,7 +333,11 @@ def needs_you_now(
                 f"{_day(d.crisis_until)}."
             )
             add((d.crisis_until,), Item(Kind.CRISIS_PLAN, text, Place.CRISIS_PLAN, d.document_id))
-        if waiting_for_signature(d, role, actor_id):
+        if stuck_on_passed_day_for(d, role, actor_id, today):
+            what = _title(d, own)
+            text = cannot_be_signed(d.head_number, what, d.handed_over_until, own)
+            add((d.document_id,), Item(Kind.SIGNATURE, text, Place.SIGN, d.document_id))
+        elif waiting_for_signature(d, role, actor_id):
             what = _title(d, own)
             text = (
                 f"Version {d.head_number} of {what} is waiting for your signature: "
@@ -366,12 +387,23 @@ def needs_you_now(
 NOTHING = "Nothing needs you right now."
 
 
-def card_state(d: DocumentFacts, viewer_id: int, zone: tzinfo = UTC) -> str:
-    """One line for a plan card: draft, waiting for whose signature, or agreed on which date."""
+def card_state(
+    d: DocumentFacts, viewer_id: int, zone: tzinfo = UTC, today: date | None = None
+) -> str:
+    """One line for a plan card: draft, waiting for whose signature, or agreed on which date.
+    Given `today`, a version nobody can sign any more (stuck_on_passed_day) says so instead
+    of waiting for signatures."""
     if d.head_number == 0:
         # Shown only to whoever started it or has writing kept in it (services.documents).
         return "Started, nothing saved yet."
-    if d.signoff_state in ("awaiting_signature", "draft"):
+    unsigned = d.signoff_state in ("awaiting_signature", "draft")
+    if unsigned and today is not None and stuck_on_passed_day(d.handed_over_until, today):
+        state = (
+            f"Version {d.head_number} can no longer be signed: a decision in it was handed "
+            f"over until {_day(d.handed_over_until)}, and that day has passed. It needs a new "
+            "version with a new day, or without that decision."
+        )
+    elif unsigned:
         missing = []
         if not d.client_signed_head:
             missing.append("yours" if viewer_id == d.client_id else possessive(d.client_name))

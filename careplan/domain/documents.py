@@ -114,6 +114,11 @@ class DocumentKind(TakenOutItems):
         hand decisions over): nobody signs a version holding one (plan_dates.passed_until)."""
         return []
 
+    def earliest_handed_over_until(self, content: dict) -> date | None:
+        """The earliest day a decision in `content` is handed over until, None if none is
+        (plan_dates.earliest_until): what documents keep of their latest version."""
+        return None
+
     def sections(self) -> list[tuple[str, str]]:
         """(key, title) of the parts people can comment on."""
         raise NotImplementedError

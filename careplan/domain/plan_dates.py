@@ -136,6 +136,37 @@ def passed_refusal(passed: Sequence[PassedUntil]) -> str:
     return f"{said_passed(passed)} {change}, then sign. Nothing was signed."
 
 
+def earliest_until(days: Iterable) -> date | None:
+    """The earliest of a version's decisions' "until" days (ISO, as a version holds them), or
+    None when no decision in it has one. Documents keep it for their latest version, so lists
+    that never read a version's words can still tell one nobody can sign any more."""
+    return min((day for iso in days if (day := _day(iso)) is not None), default=None)
+
+
+def stuck_on_passed_day(earliest: date | None, today: date) -> bool:
+    """Whether a version whose earliest "until" is `earliest` (earliest_until) can no longer
+    be signed on `today`, the service's day: a decision in it was handed over until a day
+    before today, as passed_until finds it (today itself is not passed). Until a new version
+    is saved with a new day, or without that decision, nothing waits for a signature."""
+    return earliest is not None and earliest < today
+
+
+def cannot_be_signed(number: int, what: str, until: date, reader_is_client: bool) -> str:
+    """What the start page says, instead of "waiting for your signature", to the client or
+    their key worker about version `number` of `what` ("your partnership agreement"), stuck on
+    a passed day (stuck_on_passed_day). Either of them may edit it, so either can fix it."""
+    said = (
+        f"Version {number} of {what} can no longer be signed: a decision in it was handed "
+        f"over until {long_date(until)}, and that day has passed."
+    )
+    if reader_is_client:
+        return (
+            f"{said} To sign it, a new version needs saving with a new day, or without that "
+            "decision: you can change it yourself, or ask your key worker to."
+        )
+    return f"{said} Save a new version with a new day, or without that decision, then both of you can sign it."
+
+
 def _to(p: PassedUntil) -> str:
     return f"to {p.to_whom} " if p.to_whom.strip() else ""
 

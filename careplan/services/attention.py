@@ -169,6 +169,7 @@ def facts_of(
         worker_declined,
         bool(client_confirmed_review),
         bool(worker_confirmed_review),
+        doc.handed_over_until,
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
-from sqlalchemy import Integer, bindparam, false, func, or_, select, update
+from sqlalchemy import Date, Integer, bindparam, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -492,12 +492,13 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
         worker_id, worker = s.execute(_KEY_WORKER, {"client_id": client_id}).first() or (None, "")
         # Each card's sign-off state, review date and the reader's own unsaved changes come
         # with the documents, in one query.
+        today = service_today()
         rows = s.execute(
             _CLIENT_DOCUMENTS,
             {
                 "client_id": client_id,
                 "worker_id": worker_id,
-                "today": service_today(),
+                "today": today,
                 "reader_id": actor.id,
             },
         ).all()
@@ -515,7 +516,7 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
                     d.title,
                     d.head_number,
                     d.updated_at,
-                    card_state(card, actor.id, zone),
+                    card_state(card, actor.id, zone, today),
                     d.next_review_on,
                     card,
                     offered,
@@ -1253,8 +1254,10 @@ def _append_version(
     other gets False and nothing is written."""
     base = parent.number if parent else 0
     now = utcnow()
+    until = kind_for(doc.kind, doc.template).earliest_handed_over_until(content)
     moved = s.execute(
-        _MOVE_HEAD, {"document_id": doc.id, "base": base, "new_head": base + 1, "now": now}
+        _MOVE_HEAD,
+        {"document_id": doc.id, "base": base, "new_head": base + 1, "now": now, "until": until},
     ).rowcount
     if moved != 1:
         return False
@@ -1297,8 +1300,14 @@ _HAS_DOCUMENTS = (
 _MOVE_HEAD = (
     update(Document)
     .where(Document.id == bindparam("document_id"), Document.head_number == bindparam("base"))
-    # Nobody has signed the new version yet; an agreed one stays in force beside it.
-    .values(head_number=bindparam("new_head"), updated_at=bindparam("now"), signoff_state="draft")
+    # Nobody has signed the new version yet; an agreed one stays in force beside it. What the
+    # lists need of its words (Document.handed_over_until) comes with it.
+    .values(
+        head_number=bindparam("new_head"),
+        updated_at=bindparam("now"),
+        signoff_state="draft",
+        handed_over_until=bindparam("until", type_=Date),
+    )
     .execution_options(synchronize_session=False)
 )
 

@@ -49,6 +49,7 @@ from ..domain.crisis_alerts import ALERT_RETRY_SECONDS, alert_of
 from ..domain.crisis_alerts import KIND_PREFIXES as ALERT_KIND_PREFIXES
 from ..domain.local_time import DEFAULT_TIME_ZONE, service_day, service_time, start_of_day
 from ..domain.paging import Paged, Window
+from ..domain.plan_dates import stuck_on_passed_day
 from ..domain.reviews import (
     STAFF_CHANNELS,
     Audience,
@@ -392,6 +393,10 @@ def sweep(db: Database, settings: ReminderSettings, now: datetime) -> SweepRepor
                     since, ctx = doc.awaiting_signature_since, contexts.get(doc.client_id)
                     if since is None or ctx is None:
                         continue
+                    if stuck_on_passed_day(doc.handed_over_until, today):
+                        # Nobody can sign or confirm it as it is: nothing to remind anyone
+                        # of until a new version is saved (the start page says so).
+                        continue
                     who = waiting_for(s, doc)
                     if not who:  # signed or changed since: nothing waits any more
                         doc.awaiting_signature_since = None
@@ -471,6 +476,8 @@ def _still_owed(
     else:
         if doc.awaiting_signature_since != reminder.due_on:
             return False
+        if stuck_on_passed_day(doc.handed_over_until, today):
+            return False  # nobody can sign or confirm it as it is now
         if doc.id not in waiting_cache:
             waiting_cache[doc.id] = waiting_for(s, doc)
         waiting = waiting_cache[doc.id]

@@ -308,3 +308,36 @@ def test_a_half_confirmed_review_that_is_overdue_is_one_urgent_line():
         "The review is done once you both have. Chris's care plan: the review is overdue. "
         "It was due on 8 March 2026, 2 days ago."
     )
+
+
+def test_a_version_nobody_can_sign_any_more_asks_for_a_new_version_not_a_signature():
+    """A decision in the latest version was handed over until a day now passed: nobody can
+    sign it, so neither the one asked to sign nor the one who signed already is told it
+    waits for a signature. Either of them may change it."""
+    stuck = doc(title="Partnership agreement", signoff_state="awaiting_signature",
+                head_number=3, worker_signed_head=True, client_signed_head=False,
+                handed_over_until=TODAY - timedelta(days=1))  # fmt: skip
+    said = (
+        "can no longer be signed: a decision in it was handed over until 9 March 2026, and "
+        "that day has passed."
+    )
+    [client] = needs_you_now(Role.CLIENT, CLIENT, TODAY, [stuck])
+    assert (client.kind, client.place) == (Kind.SIGNATURE, Place.SIGN)
+    assert client.text == (
+        f"Version 3 of your partnership agreement {said} To sign it, a new version needs "
+        "saving with a new day, or without that decision: you can change it yourself, or ask "
+        "your key worker to."
+    )
+    [worker] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [stuck])
+    assert worker.text == (
+        f"Version 3 of Chris's partnership agreement {said} Save a new version with a new "
+        "day, or without that decision, then both of you can sign it."
+    )
+    assert needs_you_now(Role.KEY_WORKER, OTHER, TODAY, [stuck]) == []
+    assert card_state(stuck, CLIENT, today=TODAY) == (
+        f"Version 3 {said} It needs a new version with a new day, or without that decision. "
+        "Version 2 stays in force, agreed on 1 March 2026."
+    )
+    # On the day itself it still waits for a signature.
+    [on_the_day] = needs_you_now(Role.CLIENT, CLIENT, TODAY - timedelta(days=1), [stuck])
+    assert "is waiting for your signature" in on_the_day.text

@@ -17,8 +17,10 @@ from careplan.domain.plan_dates import (
     TOO_EARLY,
     TOO_FAR,
     PassedUntil,
+    earliest_until,
     latest_likely_date,
     passed_refusal,
+    stuck_on_passed_day,
     unlikely_dates,
 )
 from tests.domain.test_agreement_templates import kind as agreement_kind
@@ -264,3 +266,22 @@ def test_the_refusal_names_each_decision_and_its_day_in_words():
         "November 2026, in “Support”). Please change those days, or take those decisions "
         "out, then sign. Nothing was signed."
     )
+
+
+def test_a_version_is_stuck_once_its_earliest_until_has_passed():
+    """Documents keep the earliest "until" of their latest version; from the day after it,
+    nobody can sign that version (as handed_over_until_passed finds it)."""
+    agreement = agreement_kind()
+    content = agreement.validate({"sections": {"contingencies": {"handed_over": [
+        {"decision": "My money", "to_whom": "My sister", "until": "2026-07-01"},
+        {"decision": "My post", "to_whom": "Kim", "until": TODAY.isoformat()},
+    ]}}})  # fmt: skip
+    earliest = agreement.earliest_handed_over_until(content)
+    assert earliest == TODAY
+    assert CARE_PLAN.earliest_handed_over_until(_plan("2001-01-01")) is None
+    assert earliest_until(["", "not a day"]) is None
+    assert not stuck_on_passed_day(None, TODAY)
+    assert not stuck_on_passed_day(earliest, TODAY)  # the day itself has not passed
+    day_after = TODAY + timedelta(days=1)
+    assert stuck_on_passed_day(earliest, day_after)
+    assert bool(agreement.handed_over_until_passed(content, day_after))

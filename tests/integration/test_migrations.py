@@ -734,3 +734,55 @@ def test_a_client_with_documents_only_started_counts_as_having_none(empty_url, e
     assert flags() == {only_started: False, saved: True}
     command.downgrade(migrate.alembic_config(empty_url), "0030")
     assert flags() == {only_started: True, saved: True}
+
+
+def test_agreements_get_the_earliest_until_of_their_latest_version(empty_url, engine_for):
+    """0032: each agreement keeps the earliest day a decision in its latest version is handed
+    over until (an older version's days do not count); a care plan none."""
+    import json
+
+    from careplan.agreement_library import AgreementLibrary
+
+    template = (
+        AgreementLibrary(PROJECT_ROOT / "agreements").current().templates["smi_self_referral"]
+    )
+    migrate.upgrade(empty_url, "0031")
+    engine = engine_for(empty_url)
+
+    def handed(*days: str) -> str:
+        over = [{"id": f"d{n}", "decision": "My money", "to_whom": "", "until": day}
+                for n, day in enumerate(days)]  # fmt: skip
+        return json.dumps({"sections": {"contingencies": {"handed_over": over}}})
+
+    with engine.begin() as conn:
+        _, client, worker = _team_client_and_key_worker(conn)
+        docs = {}
+        for name, kind, head in (("agreement", "agreement", 2), ("plan", "care_plan", 1)):
+            docs[name] = _insert(
+                conn,
+                "INSERT INTO documents (client_id, kind, title, head_number, created_by_id, "
+                "created_at, updated_at, review_cycle, signoff_state, template) VALUES (:c, :k, "
+                "'X', :h, :w, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0, 'draft', :t)",
+                c=client, k=kind, h=head, w=worker,
+                t=json.dumps(template) if kind == "agreement" else None,
+            )  # fmt: skip
+        for doc, number, content in (
+            (docs["agreement"], 1, handed("2026-01-01")),
+            (docs["agreement"], 2, handed("2026-09-01", "2026-07-01")),
+            (docs["plan"], 1, json.dumps({"goals": []})),
+        ):
+            _insert(
+                conn,
+                "INSERT INTO versions (document_id, number, author_id, created_at, change_note, "
+                "content, content_hash) VALUES (:d, :n, :w, CURRENT_TIMESTAMP, '', :c, 'h')",
+                d=doc, n=number, w=worker, c=content,
+            )  # fmt: skip
+
+    migrate.upgrade(empty_url)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.text("SELECT id, handed_over_until FROM documents")).all())
+    assert {doc: str(rows[doc]) if rows[doc] else None for doc in rows} == {
+        docs["agreement"]: "2026-07-01",
+        docs["plan"]: None,
+    }
+    command.downgrade(migrate.alembic_config(empty_url), "0031")

@@ -5,6 +5,7 @@ signed. Dates are counted from the service's day, as the pages count them."""
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from datetime import timedelta
 
@@ -14,6 +15,8 @@ from careplan.domain.local_time import long_date, service_today
 from careplan.services import signoff
 from careplan.services.accounts import actor_for
 from tests.factories import PASSWORD, Circle, make_agreement
+from tests.web.test_home_pages import page as home_page
+from tests.web.test_home_pages import section
 from tests.web.test_plan_pages import _browser, _page, _post
 from tests.web.test_signing_pages import _stored, _words
 
@@ -112,3 +115,34 @@ def test_the_box_the_sign_form_links_to_says_its_day_has_passed(app, db, circle)
     assert re.search(rf'id="{box}"[^>]*aria-describedby="{box}-hint"', html)
     # The empty box for a new decision says nothing of the kind.
     assert "sections-contingencies-handed_over-1-until-hint" not in html
+
+
+def test_the_start_pages_say_it_needs_a_new_version_not_a_signature(app, db, circle):
+    """The key worker signed while the day was ahead: neither start page asks for a
+    signature the service would refuse; each says what to do instead, linked to the
+    signatures, and the plan card says it needs a new version."""
+    doc, day = _agreement(circle)
+    signoff.sign(
+        db, actor_for(circle.key_worker), doc, 1, "signed", "", PASSWORD, True,
+        today=service_today() - timedelta(days=5),
+    )  # fmt: skip
+    said = (
+        f"can no longer be signed: a decision in it was handed over until {day}, and that "
+        "day has passed."
+    )
+    html = home_page(app, circle.client)
+    part = _words(section(html))
+    assert "waiting for your signature" not in part
+    assert part.startswith("What needs you now Version 1 of your partnership agreement")
+    assert (
+        f"{said} To sign it, a new version needs saving with a new day, or without that "
+        "decision: you can change it yourself, or ask your key worker to."
+    ) in part
+    assert f'href="/documents/{doc}#sign-off"' in section(html)
+    assert f"Version 1 {said} It needs a new version with a new day, or without that decision." in (
+        _words(html)
+    )
+    worker = html_lib.unescape(_words(section(home_page(app, circle.key_worker))))
+    name = circle.client.display_name
+    assert f"Version 1 of {name}'s partnership agreement" in worker
+    assert f"{said} Save a new version with a new day, or without that decision" in worker
