@@ -11,6 +11,7 @@ from enum import StrEnum
 from .errors import ContentInvalid
 from .numbers import whole_number_or_none
 from .paging import page_asked
+from .plan_dates import stuck_on_passed_day
 
 DUE_SOON_DAYS = 14
 PAGE_SIZE = 50
@@ -19,6 +20,9 @@ PAGE_SIZE = 50
 class DashState(StrEnum):
     NEVER_AGREED = "never_agreed"
     AWAITING = "awaiting_signature"
+    # One side signed, but a decision in it was handed over until a day since passed: nobody
+    # can sign it now (plan_dates.stuck_on_passed_day), so it waits for a new version.
+    PASSED_DAY = "passed_day"
     DECLINED = "declined"
     DRAFT = "draft"  # agreed before; a new draft is being written
     AGREED = "agreed"
@@ -36,6 +40,7 @@ class DashState(StrEnum):
 STATE_LABELS = {
     DashState.NEVER_AGREED: "never agreed",
     DashState.AWAITING: "waiting for a signature",
+    DashState.PASSED_DAY: "cannot be signed: a day in it has passed, needs a new version",
     DashState.DECLINED: "declined",
     DashState.DRAFT: "agreed, new draft in progress",
     DashState.AGREED: "agreed",
@@ -59,27 +64,26 @@ def dash_state(
     head_number: int,
     next_review_on: date | None,
     today: date,
+    handed_over_until: date | None = None,
 ) -> DashState:
     """One state per document. A review owed comes first: an overdue review matters more than
     a draft in progress. That includes the review after a crisis on an agreement not yet
-    agreed, the only review a document never agreed can owe."""
+    agreed, the only review a document never agreed can owe. A version waiting for a
+    signature nobody can give any more (`handed_over_until`, the earliest day a decision in
+    it is handed over until, has passed) is not said to wait for one."""
     if next_review_on is not None and next_review_on < today:
         return DashState.OVERDUE
     if next_review_on is not None and next_review_on <= today + timedelta(days=DUE_SOON_DAYS):
         return DashState.DUE_SOON
-    if agreed_version is None:
-        if signoff_state == "declined":
-            return DashState.DECLINED
-        if signoff_state == "awaiting_signature":
-            return DashState.AWAITING
-        return DashState.NEVER_AGREED
-    if head_number > agreed_version:
-        if signoff_state == "declined":
-            return DashState.DECLINED
-        if signoff_state == "awaiting_signature":
-            return DashState.AWAITING
-        return DashState.DRAFT
-    return DashState.AGREED
+    if agreed_version is not None and head_number <= agreed_version:
+        return DashState.AGREED
+    if signoff_state == "declined":
+        return DashState.DECLINED
+    if signoff_state == "awaiting_signature":
+        if stuck_on_passed_day(handed_over_until, today):
+            return DashState.PASSED_DAY
+        return DashState.AWAITING
+    return DashState.NEVER_AGREED if agreed_version is None else DashState.DRAFT
 
 
 # How the dashboard's address (its export's and the API's too) names each filter.

@@ -105,9 +105,14 @@ def state_expression(today: date):
     """The dashboard state in SQL, the same rule as domain.supervision.dash_state (a test
     checks they agree), so filtering and sorting happen in the database."""
     soon = today + timedelta(days=DUE_SOON_DAYS)
+    # Waiting for a signature, unless a decision's day in it has passed (stuck_on_passed_day).
+    awaiting = case(
+        (Document.handed_over_until < today, literal(DashState.PASSED_DAY.value)),
+        else_=literal(DashState.AWAITING.value),
+    )
     unsigned = case(
         (Document.signoff_state == "declined", literal(DashState.DECLINED.value)),
-        (Document.signoff_state == "awaiting_signature", literal(DashState.AWAITING.value)),
+        (Document.signoff_state == "awaiting_signature", awaiting),
         else_=literal(DashState.DRAFT.value),
     )
     return case(
@@ -117,7 +122,7 @@ def state_expression(today: date):
             Document.agreed_version.is_(None),
             case(
                 (Document.signoff_state == "declined", literal(DashState.DECLINED.value)),
-                (Document.signoff_state == "awaiting_signature", literal(DashState.AWAITING.value)),
+                (Document.signoff_state == "awaiting_signature", awaiting),
                 else_=literal(DashState.NEVER_AGREED.value),
             ),
         ),
@@ -149,7 +154,14 @@ def state_condition(state: DashState, today: date):
         return and_(Document.agreed_version.is_(None), not_due, neither)
     if state is DashState.DRAFT:
         return and_(agreed, not_due, newer, neither)
-    unsigned = declined if state is DashState.DECLINED else awaiting
+    passed = Document.handed_over_until < today  # stuck_on_passed_day
+    unsigned = {
+        DashState.DECLINED: declined,
+        DashState.PASSED_DAY: and_(awaiting, passed),
+        DashState.AWAITING: and_(
+            awaiting, or_(Document.handed_over_until.is_(None), Document.handed_over_until >= today)
+        ),
+    }[state]
     return and_(unsigned, not_due, or_(Document.agreed_version.is_(None), newer))
 
 

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -149,3 +149,19 @@ def test_the_filters_as_the_pages_links_give_them():
     assert Filters().as_args() == {}
     # What the page reads back is what it used.
     assert parse_filters(used.as_args(page=4)) == (used, {})
+
+
+def test_a_version_waiting_past_a_decisions_day_needs_a_new_version_not_a_signature():
+    yesterday, today = TODAY - timedelta(days=1), TODAY
+    for agreed, head in ((None, 1), (3, 4)):
+        state = dash_state("awaiting_signature", agreed, head, None, TODAY, yesterday)
+        assert state is DashState.PASSED_DAY
+        assert state.label == "cannot be signed: a day in it has passed, needs a new version"
+        assert dash_state("awaiting_signature", agreed, head, None, TODAY, today) is (
+            DashState.AWAITING
+        )
+    # A review owed still comes first; an agreed version is agreed.
+    assert dash_state("awaiting_signature", 3, 4, yesterday, TODAY, yesterday) is (
+        DashState.OVERDUE
+    )
+    assert dash_state("agreed", 3, 3, None, TODAY, yesterday) is DashState.AGREED

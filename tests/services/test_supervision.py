@@ -103,8 +103,11 @@ def test_every_state_shows_and_the_other_team_never_does(db, teams):
     assert set(states(other)) == {docs["other_team"]}
 
 
-# "No care plan yet" is a client's state, not a document's: its own tests are below.
-DOCUMENT_STATES = [state for state in DashState if state is not DashState.NO_PLAN]
+# "No care plan yet" is a client's state, not a document's: its own tests are below, as are
+# those of a version nobody can sign once a day in it has passed.
+DOCUMENT_STATES = [
+    state for state in DashState if state not in (DashState.NO_PLAN, DashState.PASSED_DAY)
+]
 
 
 @pytest.mark.parametrize("state", DOCUMENT_STATES)
@@ -166,11 +169,13 @@ def test_the_sql_state_agrees_with_the_domain_rule(db, teams):
                 Document.agreed_version,
                 Document.head_number,
                 Document.next_review_on,
+                Document.handed_over_until,
                 supervision.state_expression(TODAY),
             )
         ).all()
     assert rows and all(
-        dash_state(st, ag, head, rev, TODAY).value == sql for st, ag, head, rev, sql in rows
+        dash_state(st, ag, head, rev, TODAY, until).value == sql
+        for st, ag, head, rev, until, sql in rows
     )
 
 
@@ -355,6 +360,30 @@ def _named_and_filtered(db, state):
 def test_the_state_filter_selects_what_the_state_expression_names(db, teams, state):
     named, filtered = _named_and_filtered(db, state)
     assert named and filtered == named
+
+
+def test_a_version_waiting_past_a_decisions_day_is_not_said_to_wait_for_a_signature(db, teams):
+    """Signed by one side; then the earliest day a decision in it is handed over until
+    passed: nobody can sign it, so the dashboard, its filter and its export say it needs a
+    new version instead. On that day itself it still waits for a signature."""
+    a, _, docs = teams
+    sup = actor_for(a.supervisor)
+    doc = docs["awaiting"]
+    _set(db, doc, handed_over_until=TODAY)
+    assert states(supervision.dashboard(db, sup, Filters(), TODAY))[doc] is DashState.AWAITING
+    _set(db, doc, handed_over_until=TODAY - timedelta(days=1))
+    assert states(supervision.dashboard(db, sup, Filters(), TODAY))[doc] is DashState.PASSED_DAY
+    for state in (DashState.PASSED_DAY, DashState.AWAITING):
+        named, filtered = _named_and_filtered(db, state)
+        assert filtered == named
+    assert set(
+        states(supervision.dashboard(db, sup, Filters(state=DashState.PASSED_DAY), TODAY))
+    ) == {doc}
+    assert not supervision.dashboard(db, sup, Filters(state=DashState.AWAITING), TODAY).rows
+    text = "".join(supervision.export_csv(db, sup, Filters(state=DashState.PASSED_DAY), TODAY))
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert rows[1][2] == "cannot be signed: a day in it has passed, needs a new version"
+    test_the_sql_state_agrees_with_the_domain_rule(db, teams)
 
 
 def test_the_state_filter_agrees_on_the_edges_of_due_soon(db, teams):
