@@ -167,6 +167,28 @@ def cannot_be_signed(number: int, what: str, until: date, reader_is_client: bool
     return f"{said} Save a new version with a new day, or without that decision, then both of you can sign it."
 
 
+# Why nobody confirms "reviewed, no changes" on an agreed version holding a passed day: the
+# decision has ended, so the words in force have changed whether anyone wrote it or not.
+REVIEW_NEEDS_NEW_VERSION = (
+    "So this agreement cannot be confirmed as reviewed with no changes: it needs a new "
+    "version, with a new day or without that decision, for both of you to sign."
+)
+
+
+def review_refusal(passed: Sequence[PassedUntil]) -> str:
+    """Why nobody confirms "reviewed, no changes" on a version holding `passed`."""
+    return f"{said_passed(passed)} {REVIEW_NEEDS_NEW_VERSION} Nothing was confirmed."
+
+
+def review_stuck_note(earliest: date) -> str:
+    """What the review panel says instead of offering "reviewed, no changes", for a version
+    stuck on a passed day (stuck_on_passed_day), read from its earliest "until"."""
+    return (
+        f"A decision in it was handed over until {long_date(earliest)}, and that day has "
+        f"passed. {REVIEW_NEEDS_NEW_VERSION}"
+    )
+
+
 def _to(p: PassedUntil) -> str:
     return f"to {p.to_whom} " if p.to_whom.strip() else ""
 

@@ -22,6 +22,7 @@ from ..db.models import (
     ReviewLog,
     ReviewRequest,
     User,
+    Version,
     utcnow,
 )
 from ..domain.account_rules import called
@@ -29,6 +30,7 @@ from ..domain.contingency import ContingencyPeriod
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.local_time import long_date, service_day
 from ..domain.paging import Paged, Window
+from ..domain.plan_dates import review_refusal, review_stuck_note, stuck_on_passed_day
 from ..domain.reviews import (
     OpenRequest,
     ReviewReason,
@@ -264,10 +266,17 @@ def _party_document(s: Session, actor: Actor, document_id: int, lock: bool = Tru
 
 
 def _confirmable(
-    s: Session, actor: Actor, document_id: int, version_number: int, lock: bool = False
+    s: Session,
+    actor: Actor,
+    document_id: int,
+    version_number: int,
+    today: date,
+    lock: bool = False,
 ) -> tuple[Document, SignOff]:
     """The document and its decision, if this person may confirm "reviewed, no changes" on
-    this version now; otherwise the reason, raised."""
+    this version now (`today`, the service's day); otherwise the reason, raised. A version
+    holding a decision handed over until a day before today cannot stay as it is: nobody
+    could sign it now, so nobody confirms it unchanged either (as signoff.sign refuses)."""
     from .signoff import decide_for
 
     doc = _party_document(s, actor, document_id, lock)
@@ -277,6 +286,16 @@ def _confirmable(
             "Only the agreed version, with no draft changes after it, can be confirmed as "
             "reviewed with no changes. If you changed something, sign the new version instead."
         )
+    # The agreed version is the latest here, so the document's own column speaks for it.
+    if stuck_on_passed_day(doc.handed_over_until, today):
+        content = s.scalar(
+            select(Version.content).where(
+                Version.document_id == doc.id, Version.number == version_number
+            )
+        )
+        passed = kind_for(doc.kind, doc.template).handed_over_until_passed(content or {}, today)
+        if passed:
+            raise Invalid(review_refusal(passed))
     already = s.scalar(
         select(ReviewConfirmation.id).where(
             ReviewConfirmation.document_id == doc.id,
@@ -364,7 +383,7 @@ def confirm_no_changes(
     now = now or utcnow()
     # Checked before the password and code, so a refusal uses up no code (see signoff.sign).
     with db.read() as s:
-        _confirmable(s, actor, document_id, version_number)
+        _confirmable(s, actor, document_id, version_number, service_day(now))
     method = passwords.confirm_identity(
         db,
         actor,
@@ -375,7 +394,9 @@ def confirm_no_changes(
     )
     with db.write() as s:
         # Checked again, with the row locked: the check and the insert are one step.
-        doc, decision = _confirmable(s, actor, document_id, version_number, lock=True)
+        doc, decision = _confirmable(
+            s, actor, document_id, version_number, service_day(now), lock=True
+        )
         s.add(
             ReviewConfirmation(
                 document_id=doc.id,
@@ -514,6 +535,9 @@ class ReviewPanel:
     can_request: bool
     can_confirm: bool
     suggested_date: date
+    # Said instead of offering "reviewed, no changes" to the client or their key worker when
+    # a decision in the agreed version was handed over until a day since passed.
+    confirm_refusal: str = ""
 
 
 def review_panel(db: Database, actor: Actor, document_id: int, today: date) -> ReviewPanel:
@@ -577,6 +601,10 @@ def panel_in(
     confirmed_by_me = any(c.user_id == actor.id for c in confirmations)
     agreed = agreed_ref.number if agreed_ref else None
     when = doc.next_review_on
+    confirmable = access.sign and state is State.AGREED and not confirmed_by_me
+    refusal = ""
+    if confirmable and stuck_on_passed_day(doc.handed_over_until, today):
+        refusal = review_stuck_note(doc.handed_over_until)
     return ReviewPanel(
         doc.id,
         when,
@@ -592,11 +620,12 @@ def panel_in(
         confirmations,
         agreed,
         access.sign and when is not None,
-        access.sign and state is State.AGREED and not confirmed_by_me,
+        confirmable and not refusal,
         min(
             today + timedelta(days=EARLIER_REVIEW_SUGGESTED_DAYS),
             (when - timedelta(days=1)) if when and when > today else today,
         ),
+        refusal,
     )
 
 

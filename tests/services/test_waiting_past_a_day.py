@@ -1,7 +1,7 @@
 """A version holding a decision handed over until a day since passed cannot be signed
 (tests/services/test_signing_passed_days.py). Nor is anyone told it waits for a signature, or
-reminded of one: it needs a new version. Documents keep the earliest such day of their latest
-version, for the lists that never read its words.
+reminded of one; nor is it confirmed "reviewed, no changes": it needs a new version. Documents
+keep the earliest such day of their latest version, for the lists that never read its words.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import Document, Reminder
+from careplan.db.models import AuditEvent, Document, Reminder, ReviewConfirmation
 from careplan.domain.attention import Kind
-from careplan.domain.local_time import service_today
-from careplan.services import attention, documents, reminders, signoff
+from careplan.domain.local_time import long_date, service_today
+from careplan.services import attention, documents, reminders, reviews, signoff
 from careplan.services.accounts import actor_for
+from careplan.services.errors import Invalid
 from careplan.services.reminders import ReminderSettings
 from tests.factories import PASSWORD, Circle, make_agreement
 
@@ -91,3 +92,45 @@ def test_the_start_page_and_the_reminders_stop_asking_for_a_signature(db, circle
     assert report.inserted == 0
     claimed = reminders.claim(db, SETTINGS, at(TODAY, 10), "sender-1")
     assert claimed.items == [] and claimed.cancelled == len(owed)
+
+
+def test_reviewed_no_changes_is_refused_once_a_decisions_day_has_passed(db, circle):
+    doc = _agreement(circle)
+    _sign(db, circle.key_worker, doc, SAVED)
+    _sign(db, circle.client, doc, SAVED)
+    # The client confirmed while the day was ahead; the key worker, after it had passed.
+    assert not reviews.confirm_no_changes(db, actor_for(circle.client), doc, 1, PASSWORD, at(UNTIL))
+
+    def stored():
+        with db.read() as s:
+            return (
+                s.execute(sa.select(ReviewConfirmation.user_id)).scalars().all(),
+                s.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all(),
+                s.execute(
+                    sa.select(Document.next_review_on, Document.last_reviewed_on).where(
+                        Document.id == doc
+                    )
+                ).one(),
+            )
+
+    # The panel offers it on the day itself; the day after, it says why not instead.
+    worker = actor_for(circle.key_worker)
+    assert reviews.review_panel(db, worker, doc, UNTIL).can_confirm
+    panel = reviews.review_panel(db, worker, doc, UNTIL + timedelta(1))
+    assert not panel.can_confirm and panel.confirm_refusal.startswith(
+        f"A decision in it was handed over until {long_date(UNTIL)}, and that day has passed. "
+        "So this agreement cannot be confirmed"
+    )
+    before = stored()
+    with pytest.raises(Invalid) as refused:
+        reviews.confirm_no_changes(
+            db, actor_for(circle.key_worker), doc, 1, PASSWORD, at(UNTIL + timedelta(1))
+        )
+    assert str(refused.value) == (
+        "In “When I am not well”, the decision “My money” was handed over to My sister until "
+        f"{long_date(UNTIL)}, and that day has passed. "
+        "So this agreement cannot be confirmed as reviewed with no changes: it needs a new "
+        "version, with a new day or without that decision, for both of you to sign. "
+        "Nothing was confirmed."
+    )
+    assert stored() == before
