@@ -236,6 +236,13 @@ class ClientSummary(Strict):
     next_review = fields.Date(allow_none=True)
     awaiting_signature = fields.Integer()  # one side has signed the latest version
     unsigned = fields.Integer()  # those, and drafts nobody has signed yet
+    passed_day = fields.Integer(
+        metadata={
+            "description": "Documents whose latest version nobody can sign any more: a "
+            "decision in it was handed over until a day that has passed. Not counted in "
+            "awaiting_signature or unsigned; each needs a new version."
+        }
+    )
 
 
 class DocumentSummary(Strict):

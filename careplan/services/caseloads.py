@@ -1,5 +1,6 @@
 """The list of people a worker, supervisor or advocate looks after: names, dates and how
-their documents stand (the next review, how many wait for a signature), no content. On the
+their documents stand (the next review, how many wait for a signature, how many nobody can
+sign any more as a decision's day in them has passed), no content. On the
 start page, each row also says which of the client's documents the reader has changes to that
 they have not saved (their own drafts), while they may still edit them."""
 
@@ -9,13 +10,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 
 from ..db.engine import Database
 from ..db.models import CaseloadLink, Document, EditDraft, User
 from ..domain.access import access_to_client, as_listed, unsaved_to_offer
 from ..domain.account_rules import called, introduce
 from ..domain.attention import whose_document
+from ..domain.local_time import service_today
 from ..domain.paging import Paged, Window
 from ..domain.roles import Role
 from .access import PERSON, clients_visible_to
@@ -48,6 +50,10 @@ class PersonRow:
     # On the start page: the reader's own drafts of the client's documents, latest typed first.
     unsaved: tuple[Unsaved, ...] = ()
     declined: int = 0  # documents whose latest version someone declined to sign
+    # Documents whose latest version, not agreed, nobody can sign any more: a decision in it
+    # was handed over until a day that has passed (plan_dates.stuck_on_passed_day). Counted
+    # here, not among those waiting for a signature.
+    passed_day: int = 0
 
 
 def people_for(db: Database, actor: Actor) -> list[PersonRow]:
@@ -58,7 +64,7 @@ def people_for(db: Database, actor: Actor) -> list[PersonRow]:
     unsaved: dict[int, list[Unsaved]] = {}
     with db.read() as s:
         for *person, draft_of, title, saved_at in s.execute(
-            _people(actor.role, drafts=True), {PERSON.key: actor.id}
+            _people(actor.role, drafts=True), {PERSON.key: actor.id, _TODAY.key: service_today()}
         ):
             row = rows.get(person[0]) or rows.setdefault(person[0], _person(*person))
             # As on the document's page: offered back only while they may edit it.
@@ -73,10 +79,15 @@ def people_for(db: Database, actor: Actor) -> list[PersonRow]:
 def people_page(db: Database, actor: Actor, window: Window) -> Paged[PersonRow]:
     """The same list, one page of it, with the count of the whole list."""
     with db.read() as s:
-        return page_of(s, _people(actor.role), window, _person, {PERSON.key: actor.id})
+        values = {PERSON.key: actor.id, _TODAY.key: service_today()}
+        return page_of(s, _people(actor.role), window, _person, values)
 
 
 _UNSIGNED = ("draft", "awaiting_signature")
+_TODAY = bindparam("today")
+# plan_dates.stuck_on_passed_day, in SQL: the earliest "until" of the latest version is past.
+_STUCK = Document.handed_over_until < _TODAY
+_NOT_STUCK = or_(Document.handed_over_until.is_(None), Document.handed_over_until >= _TODAY)
 
 
 @cache
@@ -92,11 +103,16 @@ def _people(role: Role, drafts: bool = False):
             func.count(Document.id).label("n"),
             func.max(Document.updated_at).label("last"),
             func.min(Document.next_review_on).label("next_review"),
-            func.sum(case((Document.signoff_state == "awaiting_signature", 1), else_=0)).label(
-                "waiting"
-            ),
-            func.sum(case((Document.signoff_state.in_(_UNSIGNED), 1), else_=0)).label("unsigned"),
+            func.sum(
+                case((and_(Document.signoff_state == "awaiting_signature", _NOT_STUCK), 1), else_=0)
+            ).label("waiting"),
+            func.sum(
+                case((and_(Document.signoff_state.in_(_UNSIGNED), _NOT_STUCK), 1), else_=0)
+            ).label("unsigned"),
             func.sum(case((Document.signoff_state == "declined", 1), else_=0)).label("declined"),
+            func.sum(case((and_(Document.signoff_state.in_(_UNSIGNED), _STUCK), 1), else_=0)).label(
+                "passed_day"
+            ),
         )
         .group_by(Document.client_id)
         .subquery()
@@ -115,6 +131,7 @@ def _people(role: Role, drafts: bool = False):
             docs.c.unsigned,
             worker.c.id,
             docs.c.declined,
+            docs.c.passed_day,
         )
         .outerjoin(
             CaseloadLink, (CaseloadLink.client_id == clients.c.id) & CaseloadLink.ended_at.is_(None)
@@ -141,10 +158,11 @@ def _people(role: Role, drafts: bool = False):
 
 def _person(
     cid, name, preferred, pronouns, key_worker, n, last, review, waiting, unsigned, worker_id,
-    declined,
+    declined, passed_day,
 ) -> PersonRow:  # fmt: skip
     # How the client likes to be called, beside their name: "Bea Client, known as Béa, she/her".
     return PersonRow(
         cid, introduce(name, preferred, pronouns), key_worker or "", n or 0, last, review,
         waiting or 0, unsigned or 0, worker_id, declined=declined or 0,
+        passed_day=passed_day or 0,
     )  # fmt: skip

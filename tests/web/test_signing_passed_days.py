@@ -120,7 +120,7 @@ def test_the_box_the_sign_form_links_to_says_its_day_has_passed(app, db, circle)
 def test_the_start_pages_say_it_needs_a_new_version_not_a_signature(app, db, circle):
     """The key worker signed while the day was ahead: neither start page asks for a
     signature the service would refuse; each says what to do instead, linked to the
-    signatures, and the plan card says it needs a new version."""
+    signatures, and the plan card and the caseload say it needs a new version."""
     doc, day = _agreement(circle)
     signoff.sign(
         db, actor_for(circle.key_worker), doc, 1, "signed", "", PASSWORD, True,
@@ -142,7 +142,14 @@ def test_the_start_pages_say_it_needs_a_new_version_not_a_signature(app, db, cir
     assert f"Version 1 {said} It needs a new version with a new day, or without that decision." in (
         _words(html)
     )
-    worker = html_lib.unescape(_words(section(home_page(app, circle.key_worker))))
+    caseload = home_page(app, circle.key_worker)
+    worker = html_lib.unescape(_words(section(caseload)))
     name = circle.client.display_name
     assert f"Version 1 of {name}'s partnership agreement" in worker
     assert f"{said} Save a new version with a new day, or without that decision" in worker
+    # The client's row on the caseload counts it apart from those waiting to be signed.
+    row = _words(caseload)
+    assert (
+        "1, 1 that can no longer be signed (a day in it has passed: it needs a new version)" in row
+    )
+    assert "waiting to be signed" not in row
