@@ -147,6 +147,10 @@ def test_the_start_pages_say_it_needs_a_new_version_not_a_signature(app, db, cir
     name = circle.client.display_name
     assert f"Version 1 of {name}'s partnership agreement" in worker
     assert f"{said} Save a new version with a new day, or without that decision" in worker
+    # Nor does the document's own page say it waits for a signature.
+    document = _words(_browser(app, circle.client).get(f"/documents/{doc}").get_data(True))
+    assert "Draft: it can no longer be signed, as a day in it has passed" in document
+    assert "is waiting for" not in document and "Draft: waiting for" not in document
     # The client's row on the caseload counts it apart from those waiting to be signed.
     row = _words(caseload)
     assert (
