@@ -171,10 +171,15 @@ def _document(doc: int, rng: random.Random) -> tuple[tuple, list[tuple[date, dat
             done = due + timedelta(days=rng.choice((-7, -3, -1, 0, 0, 2, 5, 12, 30)))
             reviews.append((due, min(done, TODAY)))
             due -= timedelta(days=rng.choice((91, 182)))
+    # An agreement's decision handed over until a day: some passed, so a version waiting for
+    # a signature cannot be signed any more (the dashboard's "passed_day" state).
+    until = None
+    if kind == "agreement" and rng.random() < 0.6:
+        until = TODAY + timedelta(days=rng.randint(-90, 60))
     row = (
         doc, client, kind, title, head, client if head else FIRST_WORKER, created, signed or created,
         review_on, "interval" if review_on else None, scheduled, last_reviewed, cycle,
-        signed.date() if state == "awaiting_signature" else None, state, agreed, signed,
+        signed.date() if state == "awaiting_signature" else None, state, agreed, signed, until,
     )  # fmt: skip
     return row, reviews
 
@@ -191,7 +196,7 @@ COLUMNS = {
         "id", "client_id", "kind", "title", "head_number", "created_by_id", "created_at",
         "updated_at", "next_review_on", "next_review_reason", "scheduled_review_on",
         "last_reviewed_on", "review_cycle", "awaiting_signature_since", "signoff_state",
-        "agreed_version", "last_signed_at",
+        "agreed_version", "last_signed_at", "handed_over_until",
     ),
     "review_log": (
         "id", "document_id", "client_id", "due_on", "done_on", "key_worker_id", "team_id",
@@ -265,7 +270,9 @@ def seed(engine: sa.Engine, documents: int) -> dict:
         # Done now, so autovacuum does not start on the fresh rows while timing.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
-    expected = Counter(dash_state(row[14], row[15], row[4], row[8], TODAY).value for row in docs)
+    expected = Counter(
+        dash_state(row[14], row[15], row[4], row[8], TODAY, row[17]).value for row in docs
+    )
     return {
         "seconds": round(time.perf_counter() - started, 1),
         "clients": documents,
