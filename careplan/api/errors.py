@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from ..db.engine import in_brief
 from ..domain.errors import ContentInvalid
 from ..domain.nested import flatten_errors
-from ..services.errors import Conflict, Invalid, NotFound, ReadOnly
+from ..services.errors import Conflict, Invalid, NotFound, ReadOnly, Removed
 from ..services.throttle import TooManyAttempts
 from ..web.trouble import DATABASE_TROUBLE, RETRY_AFTER_SECONDS
 
@@ -94,6 +94,8 @@ def to_response(err: BaseException):
         return error_response(422, fields=field_messages(err.messages))
     if isinstance(err, ContentInvalid):
         return error_response(422, str(err), {k: [v] for k, v in err.errors.items()})
+    if isinstance(err, Removed):  # to someone who may read the client's records
+        return error_response(404, str(err))
     if isinstance(err, NotFound):
         return error_response(404)
     if isinstance(err, ReadOnly):

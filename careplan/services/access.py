@@ -7,11 +7,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from ..db.engine import plain_rows
-from ..db.models import AdvocateInvitation, CaseloadLink, Handover, SupervisorTeam, User
+from ..db.models import (
+    AdvocateInvitation,
+    AuditEvent,
+    CaseloadLink,
+    Handover,
+    SupervisorTeam,
+    User,
+)
 from ..domain.access import Access, Relationship, access_to_client
 from ..domain.roles import Role
 from .actor import Actor
-from .errors import NotFound
+from .errors import NotFound, Removed
 
 
 def relationship_to(session: Session, actor: Actor, client_id: int) -> Relationship:
@@ -37,6 +44,28 @@ def require_read(session: Session, actor: Actor, client_id: int) -> Access:
     if not access.read:
         raise NotFound()
     return access
+
+
+def gone(session: Session, actor: Actor, document_id: int) -> NotFound:
+    """What to say of a document that is not there: that it was removed (Removed), to
+    someone who may read its client's records; "not found" to anyone else, as for any record
+    not theirs. A removed document's id is never given again, so its removal names it."""
+    row = session.execute(
+        select(AuditEvent.actor_id, AuditEvent.client_id, AuditEvent.detail, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.object_type == "document",
+            AuditEvent.object_id == document_id,
+            AuditEvent.action == "document.remove",
+        )
+    ).first()
+    if row is None or row.client_id is None or not access_to(session, actor, row.client_id).read:
+        return NotFound()
+    detail = row.detail or {}
+    return Removed(
+        row.actor_id == actor.id, row.display_name or "", detail.get("kind", ""),
+        detail.get("template"), row.client_id,
+    )  # fmt: skip
 
 
 def _holds(key_worker_id: int, client_id: int):

@@ -50,7 +50,7 @@ from ..domain.taken_out import CannotPutBack, NotTakenOut, taken_out_words
 from ..domain.wording import Named, person, unwell_plan
 from ..domain.writing_direction import plain_writing
 from . import attention, audit, drafts, handovers, leaving
-from .access import access_to, require_read
+from .access import access_to, gone, require_read
 from .actor import Actor
 from .errors import Conflict, Invalid, NoSuchVersion, NotFound, ReadOnly
 from .signoff import SignOffView, review_requests_for, signoff_view
@@ -301,22 +301,29 @@ def _version_info(version: Version, author: User) -> VersionInfo:
     )
 
 
-def _load_document(s: Session, actor: Actor, document_id: int) -> tuple[Document, Access]:
-    doc = s.get(Document, document_id)
+def _load_document(
+    s: Session, actor: Actor, document_id: int, removing: bool = False
+) -> tuple[Document, Access]:
+    """The document and the reader's access to it; one removed is said to be (access.gone).
+    `removing`: its row is locked for good (FOR UPDATE), so a draft being kept in it (which
+    takes a share of the row: drafts.keep) finishes first, or finds it gone."""
+    doc = s.get(Document, document_id, with_for_update=True if removing else None)
     if doc is None:
-        raise NotFound()
+        raise gone(s, actor, document_id)
     return doc, require_read(s, actor, doc.client_id)
 
 
-def _load_for_change(s: Session, actor: Actor, document_id: int) -> tuple[Document, Access]:
+def _load_for_change(
+    s: Session, actor: Actor, document_id: int, removing: bool = False
+) -> tuple[Document, Access]:
     """As _load_document, for a change: first takes turns on the client's row, as signing,
     handovers and leaving do (in that order everywhere: client, then document), so who may
     change the document is decided after a handover or leaving committed before it, never
-    from a read that one is about to make stale."""
+    from a read that one is about to make stale. A save and a removal take turns here."""
     client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
     if client_id is not None:
         locked(s, User, client_id)
-    return _load_document(s, actor, document_id)
+    return _load_document(s, actor, document_id, removing)
 
 
 def _version(s: Session, document_id: int, number: int) -> tuple[Version, User]:
@@ -391,7 +398,7 @@ def _open(s: Session, actor: Actor, document_id: int) -> _Opened:
         _DOCUMENT_WITH_CLIENT, {"document_id": document_id, "user_id": actor.id}
     ).first()
     if row is None:
-        raise NotFound()
+        raise gone(s, actor, document_id)
     doc, name, preferred_name, draft_saved_at, draft_base, has_advocate = row
     access = require_read(s, actor, doc.client_id)
     # A draft left by someone who may no longer edit (a handover since) is not offered back:
@@ -999,10 +1006,14 @@ def remove_empty(db: Database, actor: Actor, document_id: int) -> tuple[str, int
     whoever started it or has writing kept in it; the supervisors' dashboard not at all), and
     this is how a start that was a mistake goes away. The remover's own unsaved writing in it
     goes with it (the page asking says so); anyone else's is never thrown away, so then it
-    stays. Starting was recorded, so removing is too. Takes turns with a first save on the
-    client's row (_load_for_change), so a document is never removed as it is saved."""
+    stays. Starting was recorded, so removing is too.
+
+    Takes turns with a first save (on the client's row: _load_for_change) and with a draft
+    being kept (on the document's: drafts.keep): one saved or kept first stops the removal
+    (NOT_EMPTY, OTHERS_WRITING); one arriving after it is told it was removed (Removed), with
+    nothing of theirs lost."""
     with db.write() as s:
-        doc, access = _load_for_change(s, actor, document_id)
+        doc, access = _load_for_change(s, actor, document_id, removing=True)
         if not access.edit:
             raise ReadOnly("You can read this document but not change it.")
         if doc.head_number != 0:

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from ..db.engine import Database
 from ..db.models import Document, EditDraft, utcnow
 from ..domain.errors import ContentInvalid
-from .access import require_read
+from .access import gone, require_read
 from .actor import Actor
-from .errors import Invalid, NotFound, ReadOnly, ServiceError
+from .errors import Invalid, ReadOnly, ServiceError
 
 MAX_FIELDS = 2000
 MAX_CHARACTERS = 1_000_000  # the whole form, names and values together
@@ -76,9 +76,14 @@ def new_page() -> str:
 
 
 def _editable(s: Session, actor: Actor, document_id: int) -> Document:
-    doc = s.get(Document, document_id)
+    """The document, if this person may edit it. Its row is shared (FOR KEY SHARE, which
+    neither a save nor another draft waits for) until the draft is written: a removal of the
+    document (documents.remove_empty, which locks it for good) waits until then and finds the
+    writing, or went first and the document is said to be gone (access.gone), never a draft
+    written for a document no longer there."""
+    doc = s.get(Document, document_id, with_for_update={"read": True, "key_share": True})
     if doc is None:
-        raise NotFound()
+        raise gone(s, actor, document_id)
     if not require_read(s, actor, doc.client_id).edit:
         raise ReadOnly("You can read this document but not change it.")
     return doc

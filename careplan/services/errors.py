@@ -9,6 +9,23 @@ class NotFound(ServiceError):
     """No such record, or not one this person may see: both look the same from outside."""
 
 
+class Removed(NotFound):
+    """The document was removed (remove_empty: nothing had ever been saved in it), told to
+    someone who may read the client's records, so a save or a draft arriving after it is
+    answered in plain words rather than "not found". `kind` and `template` (its id and
+    version, for an agreement) name its parts, to give typed words back under them; the
+    client's records are where it could be started again."""
+
+    def __init__(self, by_you: bool, by: str, kind: str, template: dict | None, client_id: int):
+        who = "You removed" if by_you else f"{by} removed"
+        super().__init__(f"{who} this document: nothing had been saved in it.")
+        self.by_you = by_you
+        self.by = by
+        self.kind = kind
+        self.template = template
+        self.client_id = client_id
+
+
 class ReadOnly(ServiceError):
     """The person may read this record but not change it."""
 

@@ -19,7 +19,7 @@ from ..domain.plan_dates import UNTIL_PASSED_NOTE, day_passed
 from ..domain.reviews import days_late
 from ..domain.taken_out import taken_out, taken_out_earlier, taken_out_words, told_to
 from ..extensions import get_db, get_time_zone, login_manager
-from ..services.errors import Invalid, NotFound, ReadOnly
+from ..services.errors import Invalid, NotFound, ReadOnly, Removed
 from ..services.throttle import TooManyAttempts
 from . import (
     admin,
@@ -132,8 +132,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(NotFound)
     @app.errorhandler(404)
-    def _not_found(_err):
-        return render_template("errors/404.html"), 404
+    def _not_found(err):
+        # A document removed (nothing had been saved in it) is said to be, to those who may
+        # read the client's records (careplan.services.access.gone).
+        removed = err if isinstance(err, Removed) else None
+        return render_template("errors/404.html", removed=removed), 404
 
     @app.errorhandler(ReadOnly)
     def _read_only(err):

@@ -18,7 +18,7 @@ from ..domain.local_time import service_today
 from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
 from ..services import comments, documents, drafts
-from ..services.errors import Conflict, Invalid, NotFound, ServiceError
+from ..services.errors import Conflict, Invalid, NotFound, Removed, ServiceError
 from .forms import base_number_from_form, content_from_form, draft_fields, draft_seen, typed_again
 from .paging import asked_page, to_first_page, to_page_shown
 
@@ -212,6 +212,8 @@ def edit(document_id: int):
         errors = {ALL_CONTENT: str(err)}
         return _edit_page(page, typed_again(_kind(page), content), page.head_number, part,
                           change_note, errors, status=400)  # fmt: skip
+    except Removed as removed:
+        return removed_meanwhile(removed, request.form)
     except NotFound:
         return no_longer_yours(document_id, request.form)
     except Conflict as conflict:
@@ -329,6 +331,22 @@ def no_longer_yours(document_id: int, form: MultiDict, signing: bool = False):
     ), 403
 
 
+def removed_meanwhile(removed: Removed, form: MultiDict):
+    """The document was removed (nothing had been saved in it) while this person had its edit
+    page open: said, with what they wrote given back so it is not lost."""
+    template = None
+    if removed.template:  # named as the agreement's template names its parts, if still served
+        template = get_library().templates.get(removed.template.get("id"))
+    words = {}
+    if removed.kind == "care_plan" or (removed.kind == "agreement" and template):
+        words = kind_for(removed.kind, template).form_words()
+    typed = [(place(name, words) or name, value) for name, value in draft_fields(form)
+             if is_writing(name, value)]  # fmt: skip
+    if note := form.get("change_note", "").strip():
+        typed.append(("What changed (the change note)", note))
+    return render_template("documents/removed_meanwhile.html", removed=removed, words=typed), 409
+
+
 @bp.post("/documents/<int:document_id>/draft")
 @login_required
 def keep_draft(document_id: int):
@@ -355,7 +373,15 @@ def keep_draft(document_id: int):
             "message": str(elsewhere),
             "latest": url_for("documents.edit", document_id=document_id, draft="restore"),
         }, 409
+    except Removed as removed:  # the page stops keeping and says so (editing.js), words kept
+        return {"message": f"{removed} {NOT_KEPT_REMOVED}"}, 409
     return {"kept_at": kept.kept_at.isoformat(), "revision": kept.revision}
+
+
+NOT_KEPT_REMOVED = (
+    "What you type here is not being kept: it is still on this page, so copy anything you "
+    "want to keep."
+)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ removing are both on the audit trail."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from threading import Event, Thread
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +19,7 @@ from careplan.domain.supervision import DashState, Filters
 from careplan.paths import PROJECT_ROOT
 from careplan.services import documents, drafts, handovers, supervision
 from careplan.services.accounts import actor_for
-from careplan.services.errors import Invalid, NotFound, ReadOnly
+from careplan.services.errors import Invalid, NotFound, ReadOnly, Removed
 from tests.factories import Circle, KeyWorkerFactory, make_plan, plan_content
 
 TODAY = date(2027, 3, 1)
@@ -165,3 +167,97 @@ def test_a_worker_who_handed_the_client_over_may_no_longer_remove_their_start(db
         documents.remove_empty(db, worker, doc)
     with pytest.raises(Invalid, match="Only the person who started it"):
         documents.remove_empty(db, actor_for(new_worker), doc)
+
+
+# --- a removal and a draft or a save at the same moment ----------------------------------
+
+
+def _waiting_on_a_lock(db) -> bool:
+    with db.read() as s:
+        return bool(
+            s.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            )
+        )
+
+
+def test_a_draft_kept_as_the_document_is_removed_stops_the_removal(db, circle, monkeypatch):
+    """The client's draft has read the document when its starter removes it: the removal
+    waits for the draft and is refused, rather than the draft's writing failing (a foreign
+    key to a document gone) or being thrown away with it."""
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    doc = documents.create_document(db, worker, circle.client.id)
+    read, removal_over, outcomes = Event(), Event(), {}
+    original = drafts.require_read
+
+    def after_reading(s, actor, client_id):
+        access = original(s, actor, client_id)
+        if actor.id == client.id:
+            read.set()
+            # The removal now runs: to its end, or until it waits for this draft. SQLite's
+            # writes take turns anyway: the removal waits for this one's to end.
+            while not db.is_sqlite and not removal_over.wait(0.01):
+                if _waiting_on_a_lock(db):
+                    break
+        return access
+
+    monkeypatch.setattr(drafts, "require_read", after_reading)
+
+    def keep():
+        try:
+            drafts.keep(db, client, doc, 0, "", [("what_matters.text", "My words")])
+            outcomes["keep"] = "kept"
+        except Exception as exc:  # noqa: BLE001 - the test says which
+            outcomes["keep"] = exc
+
+    def remove():
+        read.wait(10)
+        try:
+            documents.remove_empty(db, worker, doc)
+            outcomes["remove"] = "removed"
+        except Exception as exc:  # noqa: BLE001
+            outcomes["remove"] = exc
+        removal_over.set()
+
+    threads = [Thread(target=keep), Thread(target=remove)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes["keep"] == "kept"
+    assert isinstance(outcomes["remove"], Invalid), outcomes
+    assert str(outcomes["remove"]) == documents.OTHERS_WRITING
+    with db.read() as s:
+        assert s.get(Document, doc) is not None
+        assert s.scalar(sa.select(EditDraft.fields).where(EditDraft.document_id == doc)) == [
+            ["what_matters.text", "My words"]
+        ]
+
+
+def test_a_draft_or_a_save_after_the_removal_is_told_it_was_removed(db, circle):
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    doc = documents.create_document(db, worker, circle.client.id)
+    documents.remove_empty(db, worker, doc)
+    name = circle.key_worker.display_name
+    removed = f"{name} removed this document: nothing had been saved in it."
+    with pytest.raises(Removed, match=re.escape(removed)):
+        drafts.keep(db, client, doc, 0, "", [("what_matters.text", "My words")])
+    with pytest.raises(Removed, match=re.escape(removed)) as told:
+        documents.save_version(db, client, doc, 0, plan_content())
+    assert (told.value.kind, told.value.template) == ("care_plan", None)
+    # Its starter, pressing twice (or on another tab), is told it was them.
+    with pytest.raises(Removed, match="^You removed this document"):
+        documents.remove_empty(db, worker, doc)
+    with pytest.raises(Removed):
+        documents.open_document(db, client, doc)
+    # Anyone not allowed to read the client's records learns nothing from the answer.
+    for stranger in (actor_for(Circle().key_worker), actor_for(Circle().client)):
+        with pytest.raises(NotFound) as not_theirs:
+            drafts.keep(db, stranger, doc, 0, "", [("x", "y")])
+        assert type(not_theirs.value) is NotFound
+        with pytest.raises(NotFound) as not_theirs:
+            documents.save_version(db, stranger, doc, 0, plan_content())
+        assert type(not_theirs.value) is NotFound

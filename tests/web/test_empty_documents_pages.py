@@ -60,3 +60,42 @@ def test_who_started_an_agreement_removes_it_from_its_pages(app, db):
     # A saved one offers no removal.
     plan = make_plan(circle.key_worker, circle.client)
     assert "Remove this empty" not in worker.get(f"/documents/{plan}").get_data(as_text=True)
+
+
+def test_a_save_or_a_draft_arriving_after_the_removal_is_told_so_with_the_words_given_back(app, db):
+    circle = Circle()
+    worker = login(app.test_client(), circle.key_worker)
+    client = login(app.test_client(), circle.client)
+    started = worker.post(
+        f"/clients/{circle.client.id}/care-plans", data={"csrf_token": csrf_token(worker)}
+    )
+    doc = int(re.fullmatch(r"/documents/(\d+)/edit", started.location).group(1))
+    # The client had it open to write in (the starter's page said nothing of it)...
+    form = {
+        "csrf_token": csrf_token(client),
+        "base_number": "0",
+        "what_matters-text": "Being near my sister",
+        "change_note": "My first words",
+    }
+    worker.post(f"/documents/{doc}/remove", data={"csrf_token": csrf_token(worker)})
+
+    # ...and their words, typed since, are not lost: given back, and said why.
+    saved = client.post(f"/documents/{doc}/edit", data=form)
+    page = saved.get_data(as_text=True)
+    assert saved.status_code == 409
+    name = circle.key_worker.display_name
+    assert f"<bdi>{name}</bdi> removed this document while you had it open: nothing had " in page
+    assert "Being near my sister" in page and "My first words" in page
+    assert f'href="/clients/{circle.client.id}"' in page
+
+    kept = client.post(f"/documents/{doc}/draft", data=form)
+    assert kept.status_code == 409
+    assert kept.get_json()["message"].startswith(f"{name} removed this document")
+    assert "still on this page" in kept.get_json()["message"]
+
+    opened = worker.get(f"/documents/{doc}")
+    assert opened.status_code == 404
+    assert "You removed this document" in opened.get_data(as_text=True)
+    # To anyone not allowed to read the client's records it is not there, as any record.
+    stranger = login(app.test_client(), Circle().key_worker)
+    assert "removed" not in stranger.get(f"/documents/{doc}").get_data(as_text=True)
