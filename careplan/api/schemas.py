@@ -344,6 +344,12 @@ class Document(Strict):
     )
     permissions = fields.Nested(Permissions, attribute="access")
     signoff = fields.Nested(SignOff)
+    removable = fields.Boolean(
+        metadata={
+            "description": "Nothing is saved in it yet and the caller started it: they may "
+            "remove it (DELETE on the document)."
+        }
+    )
 
 
 class Segment(Strict):

@@ -149,6 +149,30 @@ def document(document_id: int):
     return _dump(schemas.Document, page)
 
 
+@bp.delete("/documents/<int:document_id>")
+@requires(WRITE)
+@operation(
+    "Remove a document nothing was saved in",
+    None,
+    status=204,
+    errors=(403, 404, 409),
+    description="For a document only started (`head_number` 0, `removable` true): only the "
+    "person who started it may remove it, while they may still change the client's records "
+    "(403 otherwise), and only while nothing is saved in it and nobody else has unsaved "
+    "writing in it (409, saying which). The caller's own unsaved writing in it goes with it. "
+    "The removal is on the client's audit trail, and the id is never given to another "
+    "document. A document removed is answered 404, saying so to whoever may read the "
+    "client's records: asking again, or saving into it after it was removed.",
+)
+def remove_document(document_id: int):
+    try:
+        documents.remove_empty(get_db(), actor(), document_id)
+    except Invalid as refused:  # not theirs to remove: 403; saved in, or being written: 409
+        status = 403 if str(refused) == documents.NOT_YOURS_TO_REMOVE else 409
+        return error_response(status, str(refused))
+    return _no_content()
+
+
 @bp.get("/documents/<int:document_id>/versions")
 @requires(READ)
 @operation(

@@ -62,6 +62,8 @@ RULES: dict[str, Rule] = {
         lambda: {"kind": "care_plan"},
     ),
     "api.document": Rule("GET", _doc(), READS),
+    # The world's plan has versions saved: nobody may remove it (a start only: its starter).
+    "api.remove_document": Rule("DELETE", _doc(), _roles(409, 409, 403, 403, 404), WRITE),
     "api.versions": Rule("GET", _doc("/versions"), READS),
     "api.version": Rule("GET", _doc("/versions/1"), READS),
     "api.save_version": Rule("POST", _doc("/versions"), CHANGES, WRITE, _new_version),

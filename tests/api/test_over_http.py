@@ -12,6 +12,7 @@ import pytest
 
 from careplan.domain.local_time import service_today
 from careplan.services import documents
+from careplan.services.accounts import actor_for
 from tests.api.test_tokens import NEW_TOKEN
 from tests.factories import PASSWORD, Circle, ClientFactory, make_plan, plan_content
 from tests.gunicorn import CSRF, Browser, api_call
@@ -68,6 +69,18 @@ def test_a_version_is_saved_and_signed_through_the_api_over_http(db, gunicorn_ur
     assert status == 200 and signoff["state"] == "agreed"
     assert {s["role"] for s in signoff["signatures"]} == {"client", "key worker"}
     assert documents.count_versions(db, doc) == 2
+
+
+def test_a_document_only_started_is_removed_through_the_api_over_http(db, gunicorn_url, token_for):
+    circle = Circle()
+    started = documents.create_document(db, actor_for(circle.key_worker), circle.client.id)
+    address, worker = f"/api/v1/documents/{started}", token_for(circle.key_worker)
+
+    status, headers, body = api_call(gunicorn_url, "DELETE", address, worker)
+    assert status == 204 and body is None and "Set-Cookie" not in headers
+    status, _, again = api_call(gunicorn_url, "DELETE", address, worker)
+    assert status == 404
+    assert again["error"]["message"] == "You removed this document: nothing had been saved in it."
 
 
 def test_a_token_is_made_used_and_revoked_on_its_page_over_http(db, gunicorn_url):
