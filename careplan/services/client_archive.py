@@ -4,7 +4,8 @@ Readable parts first: every version of every document as JSON and as FHIR, the s
 signatures, comments and the access log. Then, so that nothing is left out (including tables
 added later), every row of every table that refers to the client or to one of their
 documents, with secrets (password and calendar token hashes) and other people's network
-addresses left out.
+addresses left out. A document only started, with nothing ever saved in it, is not one of
+theirs here (unless the client has unsaved writing in it): there is nothing in it to keep.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..db.models import (
     Base,
     Comment,
     Document,
+    EditDraft,
     PdfRender,
     SignatureRecord,
     User,
@@ -62,7 +64,8 @@ Made on {when}.
 
 access-log.json       who read, exported or downloaded your records, other than you (your key
                       worker's everyday reading is not listed; what they download is)
-documents/            one folder per care plan or agreement:
+documents/            one folder per care plan or agreement (not one only started, with
+                      nothing saved in it, unless you have unsaved writing in it):
   document.json         what it is, its signatures, comments and sealed PDFs
   version-N.json        the full content of version N, who saved it, when, and its fingerprint
   version-N.fhir.json   the same version as FHIR R4, for other health and care systems
@@ -108,7 +111,7 @@ def write_archive(
         )
         writer.json("access-log.json", _access_log(s, client_id))
         for doc in s.scalars(
-            sa.select(Document).where(Document.client_id == client_id).order_by(Document.id)
+            sa.select(Document).where(Document.id.in_(_kept(client_id))).order_by(Document.id)
         ):
             _write_document(s, writer, doc, settings, now)
         people = _write_records(s, writer, client_id)
@@ -299,6 +302,19 @@ def _write_document(
 # --- the complete record, table by table ----------------------------------------------------------
 
 
+def _kept(client_id: int) -> sa.Select:
+    """The client's documents that are in their archive: not one only started, with nothing
+    ever saved in it (nothing in it to keep, and on no one's record), unless the client has
+    unsaved writing in it (which is theirs)."""
+    return sa.select(Document.id).where(
+        Document.client_id == client_id,
+        sa.or_(
+            Document.head_number > 0,
+            sa.exists().where(EditDraft.document_id == Document.id, EditDraft.user_id == client_id),
+        ),
+    )
+
+
 def _about_client(table: sa.Table, client_id: int, documents: sa.Select) -> list:
     """Conditions under which a row of `table` is about the client: it names them, or one of
     their documents, in a foreign key."""
@@ -313,13 +329,13 @@ def _about_client(table: sa.Table, client_id: int, documents: sa.Select) -> list
     if table.name == "users":
         conditions.append(table.c.id == client_id)
     if table.name == "documents":
-        conditions.append(table.c.client_id == client_id)
+        return [table.c.id.in_(documents)]  # not one only started (_kept)
     return conditions
 
 
 def _write_records(s: Session, writer: _Writer, client_id: int) -> set[int]:
     """Every row about the client in every table; returns the people those rows mention."""
-    documents = sa.select(Document.id).where(Document.client_id == client_id)
+    documents = _kept(client_id)
     people: set[int] = {client_id}
     for table in Base.metadata.sorted_tables:
         conditions = _about_client(table, client_id, documents)

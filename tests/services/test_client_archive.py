@@ -200,3 +200,26 @@ def test_unsaved_edits_are_in_the_archive_only_when_the_client_wrote_them(db, se
     rows = json.loads(archive.read("records/edit_drafts.json"))
     assert [r["user_id"] for r in rows] == [circle.client.id]
     assert "theirs" not in archive.read("records/edit_drafts.json").decode()
+
+
+def test_a_document_only_started_is_left_out_unless_the_client_is_writing_in_it(db, settings):
+    from careplan.services import drafts
+
+    circle = Circle()
+    plan = make_plan(circle.key_worker, circle.client)
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    started = documents.create_document(db, worker, circle.client.id)
+    archive = _archive(db, client, circle.client.id, settings)
+    folders = {n.split("/")[1] for n in archive.namelist() if n.startswith("documents/")}
+    assert folders == {f"{plan:05d}-care-plan"}
+    assert [r["id"] for r in json.loads(archive.read("records/documents.json"))] == [plan]
+    assert "not one only started" in archive.read("README.txt").decode()
+
+    # The client's own unsaved writing in it is theirs: then it is in, with their words.
+    drafts.keep(db, client, started, 0, "", [("sections.x", "My own words")])
+    archive = _archive(db, client, circle.client.id, settings)
+    assert [r["id"] for r in json.loads(archive.read("records/documents.json"))] == [
+        plan,
+        started,
+    ]
+    assert "My own words" in archive.read("records/edit_drafts.json").decode()
