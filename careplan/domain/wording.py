@@ -297,11 +297,44 @@ def declined_line(reader_is_client: bool, title: str, version: int, reason: str)
     """What follows the name of whoever declined, on the start page and in the message."""
     # Only the two parties sign: a key worker reading it was declined by the client.
     whose = "your" if reader_is_client else "their"
-    reason = reason.strip()
-    stop = "" if reason.endswith((".", "!", "?", "…")) else "."
     return (
         f"declined to sign version {version} of {whose} {title.lower()}, saying: "
-        f"“{reason}”{stop} Talk it over, and change it if something needs to change."
+        f"{_quoted(reason)} Talk it over, and change it if something needs to change."
+    )
+
+
+def _quoted(reason: str) -> str:
+    """Someone's reason in quotation marks, ending the sentence: “Not yet.”"""
+    reason = reason.strip()
+    stop = "" if reason.endswith((".", "!", "?", "…")) else "."
+    return f"“{reason}”{stop}"
+
+
+def _their_document(who_role: Role, client_name: str, title: str) -> str:
+    """The client's document, said to their advocate after naming one of the two who sign:
+    "their care plan" after the client's name, "Alex's care plan" after the key worker's
+    (where "their" would read as the key worker's)."""
+    whose = "their" if role_of(who_role) is Role.CLIENT else possessive(client_name)
+    return f"{whose} {title.lower()}"
+
+
+def _to_advocate(who: str, who_role: Role, client_name: str) -> str:
+    """One of the two who sign, named to the client's advocate at the start of a sentence:
+    "Alex", "Kim, Alex's key worker,"."""
+    named = person(who, who_role, is_reader=False, reader_is_client=False, client_name=client_name)
+    return sentence(closed(named))
+
+
+def declined_advocate_notice(
+    who: str, who_role: Role, *, client_name: str, title: str, version: int, reason: str
+) -> str:
+    """The message telling the client's advocate that the client or their key worker declined
+    to sign a version, with the reason. The advocate does not sign: nothing is asked of them,
+    but they may help the client talk it over."""
+    return (
+        f"{_to_advocate(who, who_role, client_name)} declined to sign version {version} of "
+        f"{_their_document(who_role, client_name, title)}, saying: {_quoted(reason)} "
+        "You can read it and comment."
     )
 
 
@@ -323,6 +356,46 @@ def review_confirmed_line(reader_is_client: bool, title: str) -> str:
     return (
         f"confirmed the review of {whose} {title.lower()} with no changes: confirm it too. "
         "The review is done once you both have."
+    )
+
+
+def review_confirmed_advocate_notice(
+    who: str, who_role: Role, *, client_name: str, title: str, other: str = ""
+) -> str:
+    """The message telling the client's advocate that the client or their key worker confirmed
+    "reviewed, no changes": the review is done once `other` (the other of the two, by name)
+    confirms too."""
+    if role_of(who_role) is Role.CLIENT:
+        waits = f"{other}, their key worker," if other else "their key worker"
+    else:
+        waits = client_name or "the client"
+    return (
+        f"{_to_advocate(who, who_role, client_name)} confirmed the review of "
+        f"{_their_document(who_role, client_name, title)} with no changes. The review is done "
+        f"once {waits} confirms too."
+    )
+
+
+def review_done_notice(
+    who: str,
+    who_role: Role,
+    *,
+    reader_is_client: bool,
+    client_name: str,
+    title: str,
+    next_review: str = "",
+) -> str:
+    """The message telling whoever confirmed "reviewed, no changes" first that the other has
+    confirmed too: the review is done, and when the next one is (`next_review`, in words)."""
+    who = sentence(
+        closed(person(who, who_role, is_reader=False, reader_is_client=reader_is_client,
+                      client_name=client_name))
+    )  # fmt: skip
+    whose = "your" if reader_is_client else "their"
+    after = f" The next review is on {next_review}." if next_review else ""
+    return (
+        f"{who} confirmed too: the review of {whose} {title.lower()} is done, with no "
+        f"changes.{after}"
     )
 
 

@@ -41,7 +41,13 @@ from ..domain.reviews import (
 )
 from ..domain.roles import Role
 from ..domain.signoff import SignOff, State
-from ..domain.wording import Named, earlier_review_notice, review_confirmed_notice
+from ..domain.wording import (
+    Named,
+    earlier_review_notice,
+    review_confirmed_advocate_notice,
+    review_confirmed_notice,
+    review_done_notice,
+)
 from . import audit, passwords
 from .access import require_read, visible_clients
 from .actor import Actor
@@ -439,6 +445,7 @@ def confirm_no_changes(
                 detail={"version": version_number, "outcome": "no changes"},
             )
             _reviewed(s, doc, version_number, now, service_day(now))
+            _tell_of_review_done(s, actor, doc)
             return True
         if doc.awaiting_signature_since is None:
             doc.awaiting_signature_since = service_day(now)
@@ -448,14 +455,40 @@ def confirm_no_changes(
 
 def _tell_of_confirmation(s: Session, actor: Actor, doc: Document) -> None:
     """The other party hears at once that the review waits only for them: it may be weeks
-    before any reminder would say so."""
+    before any reminder would say so. The client's advocate is told too, with whom it waits
+    for: the key worker (by name) after the client confirmed, the client after the worker."""
     from .signoff import tell_the_two
 
+    worker = ""
+    if actor.role is Role.CLIENT and (worker_id := _key_worker(s, doc.client_id)):
+        worker = s.scalar(select(User.display_name).where(User.id == worker_id)) or ""
     tell_the_two(
         s, actor, doc,
         lambda to_client, client_name: review_confirmed_notice(
             actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
             title=doc.title,
+        ),
+        f"/documents/{doc.id}#review",
+        # The client's advocate hears of it too (they do not confirm: nothing waits for them).
+        lambda client_name: review_confirmed_advocate_notice(
+            actor.name, actor.role, client_name=client_name, title=doc.title,
+            other=worker if actor.role is Role.CLIENT else client_name,
+        ),
+    )  # fmt: skip
+
+
+def _tell_of_review_done(s: Session, actor: Actor, doc: Document) -> None:
+    """Whoever confirmed "reviewed, no changes" first hears at once that the other has too:
+    the review is done, and when the next one is. (Told only to the two: `tell_the_two`
+    skips the one confirming now.)"""
+    from .signoff import tell_the_two
+
+    next_review = long_date(doc.next_review_on) if doc.next_review_on else ""
+    tell_the_two(
+        s, actor, doc,
+        lambda to_client, client_name: review_done_notice(
+            actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
+            title=doc.title, next_review=next_review,
         ),
         f"/documents/{doc.id}#review",
     )  # fmt: skip

@@ -43,7 +43,7 @@ from ..domain.signoff import (
     refusal,
     validate_outcome,
 )
-from ..domain.wording import declined_notice
+from ..domain.wording import declined_advocate_notice, declined_notice
 from . import audit, passwords
 from .access import require_read
 from .actor import Actor
@@ -152,11 +152,18 @@ def current_key_worker(s: Session, client_id: int) -> int | None:
 
 
 def tell_the_two(
-    s: Session, actor: Actor, doc: Document, words: Callable[[bool, str], str], link: str
+    s: Session,
+    actor: Actor,
+    doc: Document,
+    words: Callable[[bool, str], str],
+    link: str,
+    to_advocates: Callable[[str], str] | None = None,
 ) -> None:
     """A message in the app to the client and their key worker, whichever of them did not do
     what it tells: `words(reader_is_client, client_name)` says it to each, with the client
-    called by the name they go by, as the document's pages call them."""
+    called by the name they go by, as the document's pages call them. `to_advocates`: the
+    message the client's advocates get too, `to_advocates(client_name)` (those the client
+    invited and has not stopped; see `current_advocates`)."""
     client = s.execute(
         select(User.display_name, User.preferred_name).where(User.id == doc.client_id)
     ).one()
@@ -166,6 +173,30 @@ def tell_the_two(
             continue
         text = words(reader == doc.client_id, client_name)
         s.add(Notification(user_id=reader, document_id=doc.id, text=text, link=link))
+    if to_advocates is None:
+        return
+    advocates = [a for a in current_advocates(s, doc.client_id) if a != actor.id]
+    if advocates:
+        text = to_advocates(client_name)
+        for reader in advocates:
+            s.add(Notification(user_id=reader, document_id=doc.id, text=text, link=link))
+
+
+def current_advocates(s: Session, client_id: int) -> list[int]:
+    """The client's advocates now: those they invited and have not stopped, whose accounts
+    are open (one who was stopped can no longer read the document a message would link to)."""
+    return list(
+        s.scalars(
+            select(AdvocateInvitation.advocate_id)
+            .join(User, User.id == AdvocateInvitation.advocate_id)
+            .where(
+                AdvocateInvitation.client_id == client_id,
+                AdvocateInvitation.revoked_at.is_(None),
+                User.active.is_(True),
+            )
+            .order_by(AdvocateInvitation.advocate_id)
+        )
+    )
 
 
 def caseload_history(s: Session, client_id: int) -> Caseload:
@@ -444,7 +475,8 @@ def sign(
 
 def _tell_of_decline(s: Session, actor: Actor, doc: Document, number: int, reason: str) -> None:
     """The other party hears of a decline at once, with the reason: nothing can be agreed
-    until they have talked it over and a new version is saved."""
+    until they have talked it over and a new version is saved. The client's advocate is
+    told too, as someone who may help them talk it over."""
     tell_the_two(
         s, actor, doc,
         lambda to_client, client_name: declined_notice(
@@ -452,6 +484,11 @@ def _tell_of_decline(s: Session, actor: Actor, doc: Document, number: int, reaso
             title=doc.title, version=number, reason=reason,
         ),
         f"/documents/{doc.id}#sign-off",
+        # The client's advocate hears of it too (they do not sign: nothing waits for them).
+        lambda client_name: declined_advocate_notice(
+            actor.name, actor.role, client_name=client_name, title=doc.title, version=number,
+            reason=reason,
+        ),
     )  # fmt: skip
 
 

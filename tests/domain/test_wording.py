@@ -8,6 +8,8 @@ from careplan.domain.wording import (
     handover_coming_notice,
     in_access_log,
     person,
+    review_confirmed_advocate_notice,
+    review_done_notice,
     role_of,
     sentence,
     unwell_plan,
@@ -159,3 +161,24 @@ def test_the_crisis_plan_is_the_client_s_by_the_name_they_go_by_and_yours_only_t
     """A key worker read "the plan for when you are not well" as if they were the client."""
     assert unwell_plan("Al", reader_is_client=True) == "the plan for when you are not well"
     assert unwell_plan("Al", reader_is_client=False) == "the plan for when Al is not well"
+
+
+def test_an_advocate_is_told_whom_a_review_waits_for_even_with_no_name_for_them():
+    kw = review_confirmed_advocate_notice(
+        "Kim", Role.KEY_WORKER, client_name="Al", title="Care plan"
+    )
+    assert kw == (
+        "Kim, Al's key worker, confirmed the review of Al's care plan with no changes. The "
+        "review is done once Al confirms too."
+    )
+    client = review_confirmed_advocate_notice(
+        "Alex", Role.CLIENT, client_name="Al", title="Care plan"
+    )
+    assert client.endswith("The review is done once their key worker confirms too.")
+
+
+def test_a_review_done_without_a_next_date_says_none():
+    done = review_done_notice(
+        "Al", Role.CLIENT, reader_is_client=False, client_name="Al", title="Care plan"
+    )
+    assert done == "Al confirmed too: the review of their care plan is done, with no changes."

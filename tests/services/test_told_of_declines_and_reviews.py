@@ -1,18 +1,27 @@
 """A decline, and a review one side confirmed with no changes, reach the other side at once:
-a line on their start page and a message, to the client and their key worker only (the
-others who may read the document see nothing new); the decline's line goes once a new version
-is saved, the review's once both have confirmed."""
+a line on their start page and a message; the client's advocate gets a message in words for
+an advocate (no line: they do not sign), and nobody else who may read the document hears of
+it. The decline's line goes once a new version is saved, the review's once both have
+confirmed, and then whoever confirmed first is told the review is done."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import Notification, utcnow
+from careplan.db.models import Document, Notification, utcnow
 from careplan.domain.attention import Kind, Place
-from careplan.services import attention, documents, reviews, signoff
+from careplan.domain.local_time import long_date
+from careplan.services import accounts, admin_accounts, attention, documents, reviews, signoff
 from careplan.services.accounts import actor_for
-from tests.factories import PASSWORD, Circle, make_agreement, make_plan
+from tests.factories import (
+    PASSWORD,
+    AdvocateFactory,
+    AdvocateInvitationFactory,
+    Circle,
+    make_agreement,
+    make_plan,
+)
 
 WHY = "Not yet, I want to talk about it."
 LATER = {"contingencies": {"warning_signs": {"text": "I stop sleeping and stop eating."}}}
@@ -57,8 +66,12 @@ def test_a_clients_decline_reaches_their_key_worker_until_a_new_version_is_saved
     [(text, link)] = messages(db, circle.key_worker)
     assert text.startswith(f"{name} declined to sign version 1 of their partnership agreement")
     assert WHY in text and link == f"/documents/{doc}#sign-off"
-    # Nobody else is told: the client said it; the others were never told of signatures.
-    for who in (circle.client, circle.advocate, circle.supervisor, circle.admin):
+    # The client's advocate is told, in words for them; nobody else is: the client said it.
+    [(told, link)] = messages(db, circle.advocate)
+    assert told.startswith(f"{name} declined to sign version 1 of their partnership agreement")
+    assert told.endswith(f", saying: “{WHY}” You can read it and comment.")
+    assert link == f"/documents/{doc}#sign-off"
+    for who in (circle.client, circle.supervisor, circle.admin):
         assert messages(db, who) == [], who.role
     assert needs(db, circle.client) == []
     assert needs(db, circle.advocate) == []
@@ -84,7 +97,14 @@ def test_a_key_workers_decline_reaches_the_client(db, circle):
     [(text, _)] = messages(db, circle.client)
     assert text.startswith(f"{worker}, your key worker, declined to sign version 1 of your")
     assert "I cannot promise daily calls." in text
-    assert messages(db, circle.key_worker) == [] and messages(db, circle.advocate) == []
+    assert messages(db, circle.key_worker) == [] and messages(db, circle.supervisor) == []
+    client = circle.client.preferred_name or circle.client.display_name
+    [(text, link)] = messages(db, circle.advocate)
+    assert text == (
+        f"{worker}, {client}'s key worker, declined to sign version 1 of {client}'s care plan, "
+        "saying: “I cannot promise daily calls.” You can read it and comment."
+    )
+    assert link == f"/documents/{doc}#sign-off"
     assert needs(db, circle.key_worker) == []
 
 
@@ -123,9 +143,72 @@ def test_a_review_one_side_confirmed_waits_for_the_other_on_their_start_page(db,
         else circle.client.preferred_name or circle.client.display_name
     )
     assert reviews.still_to_confirm(db, actor_for(one), doc) == other_name
-    for who in (circle.advocate, circle.supervisor):
-        assert messages(db, who) == [] and needs(db, who) == []
+    assert messages(db, circle.supervisor) == [] and needs(db, circle.supervisor) == []
+    # The advocate gets a message, not a line on their start page: they do not confirm.
+    assert needs(db, circle.advocate) == []
+    [(told, link)] = messages(db, circle.advocate)
+    if one is circle.client:
+        said = (
+            f"{name} confirmed the review of their care plan with no changes. The review is "
+            f"done once {other_name}, their key worker, confirms too."
+        )
+    else:
+        said = (
+            f"{name}, {other_name}'s key worker, confirmed the review of {other_name}'s care "
+            f"plan with no changes. The review is done once {other_name} confirms too."
+        )
+    assert told == said
+    assert link == f"/documents/{doc}#review"
 
     # The other confirms too: the review is done, and nothing is left on either page.
+    told_first = len(messages(db, one))
     assert reviews.confirm_no_changes(db, actor_for(other), doc, 1, PASSWORD)
     assert needs(db, other) == [] and needs(db, one) == []
+    # Whoever confirmed first is told it is done, and when the next review is; nobody else.
+    with db.read() as s:
+        next_on = s.get(Document, doc).next_review_on
+    mine = "your" if one is circle.client else "their"
+    by = f"{other_name}, your key worker," if one is circle.client else other_name
+    assert messages(db, one)[told_first:] == [
+        (
+            f"{by} confirmed too: the review of {mine} care plan is done, with no changes. "
+            f"The next review is on {long_date(next_on)}.",
+            f"/documents/{doc}#review",
+        )
+    ]
+    assert len(messages(db, other)) == told_before + 1  # only the first confirmation's
+    assert len(messages(db, circle.advocate)) == 1
+    assert messages(db, circle.supervisor) == []
+
+
+def test_only_the_clients_current_advocates_are_told(db, circle):
+    """Every advocate the client invited and has not stopped, whose account is open; not one
+    they stopped, nor a closed account, nor another client's advocate."""
+    client = actor_for(circle.client)
+    second, stopped, closed = AdvocateFactory(), AdvocateFactory(), AdvocateFactory()
+    for advocate in (second, stopped, closed):
+        AdvocateInvitationFactory(client_id=circle.client.id, advocate_id=advocate.id)
+    accounts.revoke_advocate(db, client, stopped.id)
+    admin_accounts.set_active(db, actor_for(circle.admin), closed.id, False, "Left the charity")
+    elsewhere = Circle()
+
+    doc = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.key_worker, doc, 1)
+    sign(db, circle.client, doc, 1, "declined", WHY)
+    told = [circle.advocate, second]
+    for advocate in told:
+        [(text, _)] = messages(db, advocate)
+        assert text.endswith(f"saying: “{WHY}” You can read it and comment.")
+    for advocate in (stopped, closed, elsewhere.advocate):
+        assert messages(db, advocate) == []
+
+    # The same for a review one side confirmed.
+    doc = make_plan(circle.key_worker, circle.client)
+    for who in (circle.client, circle.key_worker):
+        sign(db, who, doc, 1)
+    reviews.confirm_no_changes(db, client, doc, 1, PASSWORD)
+    for advocate in told:
+        assert "confirmed the review of their care plan" in messages(db, advocate)[-1][0]
+    for advocate in (stopped, closed, elsewhere.advocate):
+        assert messages(db, advocate) == []
+
