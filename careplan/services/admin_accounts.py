@@ -15,7 +15,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked
-from ..db.models import CaseloadLink, PasswordLink, SupervisorTeam, Team, User, utcnow
+from ..db.models import (
+    AuditEvent,
+    CaseloadLink,
+    PasswordLink,
+    SupervisorTeam,
+    Team,
+    User,
+    utcnow,
+)
 from ..domain import mail_failures
 from ..domain.account_rules import (
     changed_meanwhile,
@@ -190,6 +198,23 @@ class AccountDetail:
     left_service_on: datetime | None = None
     # Nobody has chosen a password for it yet: reopening it e-mails a new welcome link.
     no_password_yet: bool = False
+    # An open key worker's account with clients: why it cannot be closed yet (the refusal
+    # `set_active` would give), said up front instead of a form that would be refused; with
+    # their team and its open supervisors' accounts, who can hand the clients over.
+    cannot_close: str | None = None
+    team: Choice | None = None
+    team_supervisors: list[Choice] = field(default_factory=list)
+    # A closed account: when, by whom and why it was closed (the reason was asked for).
+    closing: Closing | None = None
+
+
+@dataclass(frozen=True)
+class Closing:
+    """The latest closing of an account, as its audit event records it."""
+
+    at: datetime
+    by: str  # the administrator's name ("" if the event names nobody)
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -231,6 +256,7 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
             raise NotFound()
         role = Role(user.role)
         key_worker, caseload, supervises, key_workers, left_on = "", 0, [], [], None
+        cannot_close, team, team_supervisors = None, None, []
         if role is Role.CLIENT:
             key_worker = (
                 s.scalar(
@@ -258,6 +284,9 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
                 ]
         elif role is Role.KEY_WORKER:
             caseload = _open_clients(s, user.id)
+            if user.active and (cannot_close := closing_problem(user.display_name, caseload)):
+                team = _team_choice(s, user.team_id)
+                team_supervisors = _supervisors_of(s, user.team_id)
         elif role is Role.SUPERVISOR:
             supervises = [
                 Choice(i, n)
@@ -274,7 +303,48 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
             user.created_at, key_worker, caseload, supervises, teams, key_workers,
             user.second_factor_secret is not None, account_emails.recent_for(s, user.id),
             _links(s, user.id, utcnow()), left_on, account_settings.no_password_yet(s, user.id),
+            cannot_close, team, team_supervisors, None if user.active else _closing(s, user.id),
         )  # fmt: skip
+
+
+def _team_choice(s: Session, team_id: int | None) -> Choice | None:
+    if team_id is None:
+        return None
+    return Choice(team_id, s.scalar(select(Team.name).where(Team.id == team_id)))
+
+
+def _supervisors_of(s: Session, team_id: int | None) -> list[Choice]:
+    """The open supervisor accounts of a team (a closed account supervises nobody)."""
+    if team_id is None:
+        return []
+    return [
+        Choice(i, n)
+        for i, n in s.execute(
+            select(User.id, User.display_name)
+            .join(SupervisorTeam, SupervisorTeam.supervisor_id == User.id)
+            .where(SupervisorTeam.team_id == team_id, User.active.is_(True))
+            .order_by(User.display_name)
+        )
+    ]
+
+
+def _closing(s: Session, user_id: int) -> Closing | None:
+    """The latest closing of this account in the audit trail, which keeps its reason (None
+    for an account closed some other way, with no such event)."""
+    row = s.execute(
+        select(AuditEvent.at, AuditEvent.detail, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.object_type == "user",
+            AuditEvent.object_id == user_id,
+            AuditEvent.action == "user.close",
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return Closing(row.at, row.display_name or "", str((row.detail or {}).get("reason", "")))
 
 
 def _links(s: Session, user_id: int, now: datetime) -> list[LinkView]:

@@ -7,11 +7,21 @@ from __future__ import annotations
 import pyotp
 import sqlalchemy as sa
 
-from careplan.db.models import AuditEvent, User
+from careplan.db.models import AuditEvent, User, utcnow
 from careplan.services import second_factor
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, AdminFactory, ClientFactory
+from tests.factories import (
+    PASSWORD,
+    AdminFactory,
+    CaseloadLinkFactory,
+    Circle,
+    ClientFactory,
+    KeyWorkerFactory,
+    SupervisorFactory,
+    SupervisorTeamFactory,
+    TeamFactory,
+)
 
 
 def _post(client, url, **data):
@@ -93,3 +103,63 @@ def test_the_two_buttons_are_far_apart_on_the_page(app, db):
     assert turn_off < page.index('<h2 id="links">') < page.index('<h2 id="emails">') < close
     assert page.index('<h2 id="second-step">') < turn_off
     assert page.index('<h2 id="close-account">') < close
+
+
+def test_a_key_worker_with_clients_is_not_offered_closing_and_is_told_why(app, db):
+    """Said up front, with who can hand the clients over, rather than asked for a reason and
+    then refused; the service still refuses it (test_accounts)."""
+    circle = Circle()
+    CaseloadLinkFactory(client_id=ClientFactory().id, key_worker_id=circle.key_worker.id)
+    second = SupervisorFactory()
+    SupervisorTeamFactory(supervisor_id=second.id, team_id=circle.team.id)
+    gone = SupervisorFactory(active=False)  # a closed account supervises nobody
+    SupervisorTeamFactory(supervisor_id=gone.id, team_id=circle.team.id)
+    admin = login(app.test_client(), circle.admin)
+    worker = circle.key_worker
+    for page in (
+        admin.get(f"/admin/users/{worker.id}"),
+        _post(admin, f"/admin/users/{worker.id}/active", active="no"),  # a page from before
+    ):
+        assert page.status_code == 200
+        words = _words(page)
+        assert f"<bdi>{worker.display_name}</bdi> still has 2 clients," in words
+        assert "hand them over to another key worker first" in words
+        assert f'<a href="/admin/teams/{circle.team.id}"><bdi>{circle.team.name}</bdi></a>' in words
+        for supervisor in (circle.supervisor, second):
+            assert f'<a href="/admin/users/{supervisor.id}">' in words
+        assert gone.display_name not in words
+        assert "Close this account…" not in words and 'name="active" value="no"' not in words
+        assert "Yes, close this account" not in words
+    assert _active(db, worker.id)
+
+
+def test_a_key_worker_with_clients_in_a_team_nobody_supervises_is_told_so(app, db):
+    team = TeamFactory()
+    worker = KeyWorkerFactory(team_id=team.id)
+    CaseloadLinkFactory(client_id=ClientFactory().id, key_worker_id=worker.id)
+    words = _words(login(app.test_client(), AdminFactory()).get(f"/admin/users/{worker.id}"))
+    assert "still has 1 client," in words and "has no supervisor" in words
+    assert "Close this account…" not in words
+
+
+def test_a_closed_account_says_when_by_whom_and_why(app, db):
+    person = ClientFactory()
+    first, second = AdminFactory(), AdminFactory()
+    url = f"/admin/users/{person.id}/active"
+    by_first = login(app.test_client(), first)
+    assert 'id="closed-why"' not in _words(by_first.get(f"/admin/users/{person.id}"))
+    _post(by_first, url, active="no", confirm="yes", reason="Moved away")
+    _post(by_first, url, active="yes")
+    assert "Moved away" not in _words(by_first.get(f"/admin/users/{person.id}"))  # open again
+
+    # Closed again, by someone else: the latest closing is the one said.
+    by_second = login(app.test_client(), second)
+    _post(by_second, url, active="no", confirm="yes", reason="Asked us to close it!")
+    words = _words(by_second.get(f"/admin/users/{person.id}"))
+    with app.app_context():
+        day = app.jinja_env.filters["day"](utcnow())
+    assert (
+        f'<p id="closed-why">Closed on {day} by <bdi>{second.display_name}</bdi>: '
+        "<bdi>“Asked us to close it!”</bdi></p>"
+    ) in words
+    assert "Moved away" not in words
