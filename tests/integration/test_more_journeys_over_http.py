@@ -220,8 +220,11 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     path, page = landed(admin.post(f"/admin/users/{newcomer.id}/key-worker", given, page))
     assert path == f"/admin/users/{newcomer.id}" and "Key worker given." in page
     assert "Key worker: Dee Novak-Reid." in page
-    # Dee's account cannot be closed now: the newcomer's reminders would go nowhere.
+    # Dee's account cannot be closed now: the newcomer's reminders would go nowhere. Her page
+    # says so instead of offering to close it; a form sent anyway is refused.
     page = admin.get(f"/admin/users/{dee.id}").read().decode()
+    assert "<bdi>Dee Novak-Reid</bdi> still has 1 client," in page
+    assert "Close this account…" not in page
     status, page = _refused(lambda: admin.post(f"/admin/users/{dee.id}/active", CLOSING, page))
     assert status == 400 and "Dee Novak-Reid still has 1 client," in page
     with db.read() as s:

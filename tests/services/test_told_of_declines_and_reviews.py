@@ -211,4 +211,3 @@ def test_only_the_clients_current_advocates_are_told(db, circle):
         assert "confirmed the review of their care plan" in messages(db, advocate)[-1][0]
     for advocate in (stopped, closed, elsewhere.advocate):
         assert messages(db, advocate) == []
-
