@@ -92,11 +92,13 @@ def test_a_review_half_confirmed_is_on_the_other_sides_start_page_over_http(
             sa.select(ReviewConfirmation.user_id).where(ReviewConfirmation.document_id == doc)
         ).all()
         told = s.scalars(
-            sa.select(Notification.link).where(
+            sa.select(Notification.user_id).where(
                 Notification.link == f"/documents/{doc}#review",
             )
         ).all()
-    assert len(confirmed) == 1 and len(told) == 1
+    # The other side, and the client's advocate (a message only: they do not confirm).
+    ids = {"client": circle.client.id, "key_worker": circle.key_worker.id}
+    assert len(confirmed) == 1 and sorted(told) == sorted([ids[second], circle.advocate.id])
 
     whose = "your" if second == "client" else "their"
     said = (
@@ -112,3 +114,8 @@ def test_a_review_half_confirmed_is_on_the_other_sides_start_page_over_http(
     path, page = landed(other.post(f"/documents/{doc}/versions/1/reviewed", form, page))
     assert "You have both confirmed the review with no changes" in html.unescape(page)
     assert "confirmed the review of" not in _page(other, "/")
+    # Whoever confirmed first is told it is done, and when the next review is.
+    by = f"{names[second]}, your key worker," if first == "client" else names[second]
+    mine = "your" if first == "client" else "their"
+    done = f"{by} confirmed too: the review of {mine} care plan is done, with no changes. The next"
+    assert done in _page(one, "/me/notifications")
