@@ -39,6 +39,7 @@ from .supervision import DUE_SOON_DAYS
 from .wording import (
     CARRY_ON,
     declined_line,
+    in_sentence,
     possessive,
     review_confirmed_line,
     unsaved,
@@ -151,7 +152,7 @@ def _days(n: int) -> str:
 
 def whose_document(title: str, client_name: str, own: bool) -> str:
     """“your care plan” for the client, “Alex's care plan” for anyone else."""
-    return f"{'your' if own else possessive(client_name)} {title.lower()}"
+    return f"{'your' if own else possessive(client_name)} {in_sentence(title)}"
 
 
 def _title(d: DocumentFacts, own: bool) -> str:

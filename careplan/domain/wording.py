@@ -27,6 +27,16 @@ class Named:
         return bool(self.name)
 
 
+def in_sentence(title: str) -> str:
+    """A document's title inside a sentence ("your partnership agreement (shared care with my
+    GP practice)"): only its first letter lowered, and not even that where the first word is
+    capitals (an abbreviation such as "GP"), so names and abbreviations in it keep theirs."""
+    first = title.split(" ", 1)[0]
+    if len(first) > 1 and first.isupper():
+        return title
+    return title[:1].lower() + title[1:]
+
+
 # What someone is, said to the client ("your key worker") and to anyone else.
 _TO_CLIENT = {
     Role.KEY_WORKER: "your key worker",
@@ -247,7 +257,7 @@ def comment_notice(
                       client_name=client_name))
     )  # fmt: skip
     whose = "your" if reader_is_client else possessive(client_name)
-    return f"{who} commented on “{section}” in version {version} of {whose} {title.lower()}."
+    return f"{who} commented on “{section}” in version {version} of {whose} {in_sentence(title)}."
 
 
 def earlier_review_notice(
@@ -268,7 +278,7 @@ def earlier_review_notice(
     # Only the two parties ask: a key worker reading it was asked by the client.
     whose = "your" if reader_is_client else "their"
     return (
-        f"{who} asked to review {whose} {title.lower()} sooner, by {wanted_by}. "
+        f"{who} asked to review {whose} {in_sentence(title)} sooner, by {wanted_by}. "
         "Their reason is on it."
     )
 
@@ -298,7 +308,7 @@ def declined_line(reader_is_client: bool, title: str, version: int, reason: str)
     # Only the two parties sign: a key worker reading it was declined by the client.
     whose = "your" if reader_is_client else "their"
     return (
-        f"declined to sign version {version} of {whose} {title.lower()}, saying: "
+        f"declined to sign version {version} of {whose} {in_sentence(title)}, saying: "
         f"{_quoted(reason)} Talk it over, and change it if something needs to change."
     )
 
@@ -315,7 +325,7 @@ def _their_document(who_role: Role, client_name: str, title: str) -> str:
     "their care plan" after the client's name, "Alex's care plan" after the key worker's
     (where "their" would read as the key worker's)."""
     whose = "their" if role_of(who_role) is Role.CLIENT else possessive(client_name)
-    return f"{whose} {title.lower()}"
+    return f"{whose} {in_sentence(title)}"
 
 
 def _to_advocate(who: str, who_role: Role, client_name: str) -> str:
@@ -354,7 +364,7 @@ def review_confirmed_line(reader_is_client: bool, title: str) -> str:
     """What follows the name of whoever confirmed, on the start page and in the message."""
     whose = "your" if reader_is_client else "their"
     return (
-        f"confirmed the review of {whose} {title.lower()} with no changes: confirm it too. "
+        f"confirmed the review of {whose} {in_sentence(title)} with no changes: confirm it too. "
         "The review is done once you both have."
     )
 
@@ -394,7 +404,7 @@ def review_done_notice(
     whose = "your" if reader_is_client else "their"
     after = f" The next review is on {next_review}." if next_review else ""
     return (
-        f"{who} confirmed too: the review of {whose} {title.lower()} is done, with no "
+        f"{who} confirmed too: the review of {whose} {in_sentence(title)} is done, with no "
         f"changes.{after}"
     )
 

@@ -47,7 +47,7 @@ from ..domain.plan_dates import said_passed
 from ..domain.roles import Role
 from ..domain.signoff import State
 from ..domain.taken_out import CannotPutBack, NotTakenOut, taken_out_words
-from ..domain.wording import Named, person, unwell_plan
+from ..domain.wording import Named, in_sentence, person, unwell_plan
 from ..domain.writing_direction import plain_writing
 from . import attention, audit, drafts, handovers, leaving
 from .access import access_to, gone, require_read
@@ -482,7 +482,7 @@ def _read_of(title: str, what: str) -> str:
     """What was read of a document, as the client's access log says it after "read":
     "version 1 of your partnership agreement (with asking for a short stay)"; the title
     whole and last, so its own brackets are not followed by another pair."""
-    document = f"your {title.lower()}"
+    document = f"your {in_sentence(title)}"
     if what == "document":
         return document
     if what == "history":

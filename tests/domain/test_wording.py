@@ -182,3 +182,23 @@ def test_a_review_done_without_a_next_date_says_none():
         "Al", Role.CLIENT, reader_is_client=False, client_name="Al", title="Care plan"
     )
     assert done == "Al confirmed too: the review of their care plan is done, with no changes."
+
+
+def test_a_title_inside_a_sentence_keeps_its_names_and_abbreviations():
+    from careplan.domain.wording import comment_notice, in_sentence
+
+    title = "Partnership agreement (shared care with my GP practice)"
+    assert in_sentence(title) == "partnership agreement (shared care with my GP practice)"
+    assert in_sentence("GP shared care") == "GP shared care"
+    assert in_sentence("Care plan for Sam") == "care plan for Sam"
+    assert in_sentence("A") == "a"
+    said = comment_notice(
+        "Kim",
+        Role.KEY_WORKER,
+        reader_is_client=True,
+        client_name="Bea",
+        title=title,
+        section="Money",
+        version=1,
+    )
+    assert said.endswith("of your partnership agreement (shared care with my GP practice).")
