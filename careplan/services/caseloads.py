@@ -114,6 +114,9 @@ def _people(role: Role, drafts: bool = False):
                 "passed_day"
             ),
         )
+        # Only started, nothing saved: no one's to account for, on no list but its starter's
+        # (documents.remove_empty), so not counted here either.
+        .where(Document.head_number > 0)
         .group_by(Document.client_id)
         .subquery()
     )

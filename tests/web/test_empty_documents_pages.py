@@ -99,3 +99,16 @@ def test_a_save_or_a_draft_arriving_after_the_removal_is_told_so_with_the_words_
     # To anyone not allowed to read the client's records it is not there, as any record.
     stranger = login(app.test_client(), Circle().key_worker)
     assert "removed" not in stranger.get(f"/documents/{doc}").get_data(as_text=True)
+
+
+def test_a_document_only_started_is_not_counted_in_the_caseload_row(app, db):
+    # The row's count agrees with the client's list, which leaves such a document out.
+    circle = Circle()
+    make_plan(circle.key_worker, circle.client)
+    worker = login(app.test_client(), circle.key_worker)
+    worker.post(
+        f"/clients/{circle.client.id}/agreements",
+        data={"template_id": "general", "csrf_token": csrf_token(worker)},
+    )
+    row = re.search(r'<td data-label="Documents">([^<]*)', worker.get("/").get_data(as_text=True))
+    assert row.group(1).strip() == "1, 1 waiting to be signed"
