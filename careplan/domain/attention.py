@@ -414,7 +414,7 @@ def card_state(
         wanted = "a signature" if len(missing) == 1 else "signatures"
         state = f"Version {d.head_number} is waiting for {wanted}: {' and '.join(missing)}."
     elif d.signoff_state == "declined":
-        state = f"Version {d.head_number} was declined. See why on the plan."
+        state = f"Version {d.head_number} was declined. Open it to see why."
     else:
         state = "Agreed" + (f" on {_day(d.agreed_at, zone)}." if d.agreed_at else ".")
     if d.agreed_version is not None and d.agreed_version != d.head_number:

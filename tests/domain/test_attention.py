@@ -138,7 +138,7 @@ def test_card_states():
         "agreed on 1 March 2026."
     )
     declined = doc(signoff_state="declined", head_number=3, agreed_version=None)
-    assert card_state(declined, CLIENT) == "Version 3 was declined. See why on the plan."
+    assert card_state(declined, CLIENT) == "Version 3 was declined. Open it to see why."
 
 
 def test_times_and_days_are_the_service_s_local_ones():

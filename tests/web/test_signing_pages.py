@@ -118,6 +118,8 @@ def test_a_person_who_declined_is_told_how_to_move_on(app, db, circle):
     assert sign_url not in [f.action for f in page.forms]
     words = _words(page.html)
     assert "You declined to sign version 1 on" in words
+    assert "A decline stays on the record and cannot be changed." in words
+    assert "signature is given once" not in words  # a decline is not a signature
     assert "the new version can then be signed by both of you" in words
     assert "is waiting for" not in words  # a declined version waits for nobody
     assert "declined to sign version 1 on" not in words.replace("You declined", "")
