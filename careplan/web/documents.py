@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
-from ..domain.care_plan import DOMAIN_LABELS, LIFE_DOMAINS
+from ..domain.care_plan import DEFAULT_REVIEW_WEEKS, DOMAIN_LABELS, LIFE_DOMAINS
 from ..domain.compare import by_part
 from ..domain.documents import ALL_CONTENT
 from ..domain.errors import ContentInvalid, DomainError
@@ -331,6 +331,14 @@ def no_longer_yours(document_id: int, form: MultiDict, signing: bool = False):
     ), 403
 
 
+def _blank(name: str, value: str) -> bool:
+    """What a blank edit form already holds (an empty box, the review interval it offers):
+    nothing anyone typed, so not given back as their words."""
+    if not value.strip():
+        return True
+    return name.endswith("review_interval_weeks") and value.strip() == str(DEFAULT_REVIEW_WEEKS)
+
+
 def removed_meanwhile(removed: Removed, form: MultiDict):
     """The document was removed (nothing had been saved in it) while this person had its edit
     page open: said, with what they wrote given back so it is not lost."""
@@ -341,7 +349,7 @@ def removed_meanwhile(removed: Removed, form: MultiDict):
     if removed.kind == "care_plan" or (removed.kind == "agreement" and template):
         words = kind_for(removed.kind, template).form_words()
     typed = [(place(name, words) or name, value) for name, value in draft_fields(form)
-             if is_writing(name, value)]  # fmt: skip
+             if is_writing(name, value) and not _blank(name, value)]  # fmt: skip
     if note := form.get("change_note", "").strip():
         typed.append(("What changed (the change note)", note))
     return render_template("documents/removed_meanwhile.html", removed=removed, words=typed), 409

@@ -76,6 +76,9 @@ def test_a_save_or_a_draft_arriving_after_the_removal_is_told_so_with_the_words_
         "base_number": "0",
         "what_matters-text": "Being near my sister",
         "change_note": "My first words",
+        # What the blank form held besides: nothing typed, so not given back.
+        "domains-physical_health-text": "",
+        "review_interval_weeks": "12",
     }
     worker.post(f"/documents/{doc}/remove", data={"csrf_token": csrf_token(worker)})
 
@@ -86,7 +89,9 @@ def test_a_save_or_a_draft_arriving_after_the_removal_is_told_so_with_the_words_
     name = circle.key_worker.display_name
     assert f"<bdi>{name}</bdi> removed this document while you had it open: nothing had " in page
     assert "Being near my sister" in page and "My first words" in page
+    assert page.count("<dt>") == 2  # the two things typed, not every box of the form
     assert f'href="/clients/{circle.client.id}"' in page
+    assert "start the document again from My plans" in page and "Back to My plans" in page
 
     kept = client.post(f"/documents/{doc}/draft", data=form)
     assert kept.status_code == 409
