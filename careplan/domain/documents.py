@@ -344,6 +344,33 @@ class DocumentKind(TakenOutItems):
             value = value.get(name) if isinstance(value, dict) else None
         return value
 
+    def saved_all_of(self, base: dict | None, draft: dict, saved: dict) -> bool:
+        """Whether a save of `saved` holds every change `draft` (unsaved writing on `base`,
+        the version it was typed on) made: each part the draft changed reads in `saved` as in
+        the draft, word for word. Who wrote what and the ids new items are given are not
+        words; a draft that changed nothing holds nothing to lose."""
+        base = base if base is not None else self.empty_content()
+        draft, base, saved = (_words(c) for c in (draft, base, saved))
+        keys = [key for key, _ in self.sections()]
+        for key in keys:
+            mine = self._part(draft, key)
+            if mine != self._part(base, key) and mine != self._part(saved, key):
+                return False
+        # Whatever is in no part (a plan's review interval): as one more part.
+        rest = [self._without_parts(c, keys) for c in (draft, base, saved)]
+        return rest[0] in (rest[1], rest[2])
+
+    def _without_parts(self, content: dict, keys: list[str]) -> dict:
+        content = copy.deepcopy(content)
+        for key in keys:
+            *parents, last = self.part_path(key)
+            node: Any = content
+            for name in parents:
+                node = node.get(name) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node.pop(last, None)
+        return content
+
     def part_alone(self, content: dict, key: str) -> dict | None:
         """`content` with the part `key` alone (None when it has no such part), for
         `attributable` to read that part's stamps only."""
@@ -411,6 +438,15 @@ class DocumentKind(TakenOutItems):
                 node["written_by"] = None
                 node.setdefault("changed_by", None)
         return credited
+
+
+def _words(value: Any) -> Any:
+    """Content as people wrote it: without who wrote what, nor the ids items are given."""
+    if isinstance(value, dict):
+        return {k: _words(v) for k, v in value.items() if k not in ATTRIBUTION_KEYS and k != "id"}
+    if isinstance(value, list):
+        return [_words(v) for v in value]
+    return value
 
 
 def text_size(value: Any) -> int:

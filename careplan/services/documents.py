@@ -41,7 +41,7 @@ from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
 from ..domain.local_time import service_today
 from ..domain.merge import merge
-from ..domain.nested import leaf_texts
+from ..domain.nested import leaf_texts, unflatten
 from ..domain.paging import last_page, nearest_page
 from ..domain.plan_dates import said_passed
 from ..domain.roles import Role
@@ -1061,7 +1061,7 @@ def save_version(
     exact: bool = False,
     from_form: bool = False,
     today: date | None = None,
-    forget_draft: bool | drafts.Seen = True,
+    forget_draft: bool | drafts.Seen | drafts.IfSaved = drafts.IF_SAVED,
 ) -> SaveResult:
     """Append a version based on `base_number`; refuse with Conflict if that is no longer the latest.
 
@@ -1072,10 +1072,12 @@ def save_version(
     save writes nothing. A date new since the base version is checked against `today` (the
     service's day unless given: DocumentKind.check_dates). A refused save says every problem
     at once (DocumentKind.check_save), the change note's too. The person's draft is
-    forgotten, as the save is what they were writing; `forget_draft` False keeps it, for a
-    save that was not (`put_back`); as what an edit page knows of the draft (drafts.Seen),
-    only if it is the one that page kept or started from, not one kept since on another tab
-    or device.
+    forgotten only if this save holds every change it made (drafts.IF_SAVED, for a save that
+    was not typed on their edit page: a program's, through the API); True forgets it, as the
+    save is what they were writing (an edit page from before drafts had revisions); as what
+    an edit page knows of the draft (drafts.Seen), only if it is the one that page kept or
+    started from, not one kept since on another tab or device; False keeps it, for a save
+    that was not theirs to write (`put_back`).
     """
     change_note = plain_writing(change_note).strip()
     note_problem = {}
@@ -1129,12 +1131,40 @@ def save_version(
             ) from exc
         if not appended:
             raise Conflict(doc.id, base_number, _current_head(s, doc.id), content, change_note)
-        if isinstance(forget_draft, drafts.Seen):
+        if isinstance(forget_draft, drafts.IfSaved):
+            _forget_draft_if_saved(s, actor, doc, kind, content, today or service_today())
+        elif isinstance(forget_draft, drafts.Seen):
             drafts.forget(s, actor.id, doc.id, forget_draft)
         elif forget_draft:
             drafts.forget(s, actor.id, doc.id)
         findings = _language_in_changes(kind, parent.content if parent else None, content, terms)
         return SaveResult(doc.id, base_number + 1, saved=True, language=findings)
+
+
+def _forget_draft_if_saved(
+    s: Session, actor: Actor, doc: Document, kind, saved: dict, today: date
+) -> None:
+    """Inside a save (drafts.IF_SAVED): forget the person's draft if `saved` holds every
+    change it made; else it stays, their words safe, on the version it was typed on. A draft
+    that could not be saved as it is (a date too far ahead, say) is not what was saved."""
+    draft = drafts.draft_in(s, actor.id, doc.id)
+    if draft is None:
+        return
+    base = version_content(s, doc.id, draft.base_number) if draft.base_number else None
+    try:
+        # As the edit form would have posted it: the first value of a name given twice.
+        first: dict[str, str] = {}
+        for name, value in draft.fields:
+            first.setdefault(name, value)
+        raw = unflatten(first.items())
+        if draft.part:
+            raw = kind.with_part(base or kind.empty_content(), raw, draft.part)
+        typed = kind.check_save(base, raw, today, from_form=True)
+    except ContentInvalid:
+        return
+    if kind.saved_all_of(base, typed, saved):
+        # Only that draft: not one kept since, by a page still open, with other words.
+        drafts.forget(s, actor.id, doc.id, drafts.Seen(draft.revision))
 
 
 @dataclass(frozen=True)

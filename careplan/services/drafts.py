@@ -52,6 +52,17 @@ class Seen:
 
 
 @dataclass(frozen=True)
+class IfSaved:
+    """A save not made on an edit page of the draft's writer (a program saving through the
+    API on their behalf): their draft is forgotten only if this save holds every change it
+    made (DocumentKind.saved_all_of). One holding other words stays, now on an older version,
+    for the edit page to offer as it offers any draft someone else saved after."""
+
+
+IF_SAVED = IfSaved()
+
+
+@dataclass(frozen=True)
 class Kept:
     kept_at: datetime
     revision: str

@@ -16,6 +16,7 @@ from careplan.services.accounts import actor_for
 from tests.api.test_tokens import NEW_TOKEN
 from tests.factories import PASSWORD, Circle, ClientFactory, make_plan, plan_content
 from tests.gunicorn import CSRF, Browser, api_call
+from tests.web.test_plan_pages import Page
 
 pytestmark = pytest.mark.slow
 
@@ -81,6 +82,27 @@ def test_a_document_only_started_is_removed_through_the_api_over_http(db, gunico
     status, _, again = api_call(gunicorn_url, "DELETE", address, worker)
     assert status == 404
     assert again["error"]["message"] == "You removed this document: nothing had been saved in it."
+
+
+def test_an_api_save_leaves_the_words_typed_in_the_browser_over_http(db, gunicorn_url, token_for):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    browser, url = Browser(gunicorn_url), f"/documents/{doc}/edit"
+    browser.sign_in(circle.key_worker)
+    page = browser.get(url + "?part=what_matters").read().decode()
+    form = {**Page(page).form(url).values(), "what_matters-text": "Typed, not saved."}
+    assert browser.post(f"/documents/{doc}/draft", form, page).status == 200
+
+    status, _, saved = api_call(
+        gunicorn_url, "POST", f"/api/v1/documents/{doc}/versions", token_for(circle.key_worker),
+        {"base_version": 1, "part": "what_matters",
+         "content": {"what_matters": {"text": "Saved by a program."}}},
+    )  # fmt: skip
+    assert status == 201, saved
+    back = browser.get(url).read().decode()
+    assert "(made to version 1; the latest is now 2)" in back
+    restored = browser.get(url + "?draft=restore").read().decode()
+    assert "Typed, not saved.</textarea>" in restored
 
 
 def test_a_token_is_made_used_and_revoked_on_its_page_over_http(db, gunicorn_url):

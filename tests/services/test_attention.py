@@ -225,5 +225,6 @@ def test_ones_own_unsaved_changes_wait_for_one_alone_until_saved(db, circle):
     # Saved as a version, it is no longer unsaved (the version now waits for the client).
     content = documents.open_document(db, worker, worker_doc).content
     content["what_matters"] = {"text": "saved now"}
-    documents.save_version(db, worker, worker_doc, 1, content)
+    # On the edit page that kept the draft (a program's save would leave its other words).
+    documents.save_version(db, worker, worker_doc, 1, content, forget_draft=True)
     assert Kind.UNSAVED not in kinds(needs(db, circle.key_worker))

@@ -81,7 +81,7 @@ def test_the_document_page_tells_only_the_writer_of_a_draft_that_it_is_waiting(d
         assert documents.document_screen(db, actor_for(reader), doc).page.unsaved is None
     content = documents.open_document(db, worker, doc).content
     content["what_matters"] = {"text": "saved now"}
-    documents.save_version(db, worker, doc, 1, content)
+    documents.save_version(db, worker, doc, 1, content, forget_draft=True)  # on the edit page
     assert documents.document_screen(db, worker, doc).page.unsaved is None
 
 
@@ -92,7 +92,8 @@ def test_saving_a_version_ends_the_writers_draft_only(db, circle):
     drafts.keep(db, client, doc, 1, "", [("what_matters-text", "theirs")])
     content = documents.open_document(db, worker, doc).content
     content["what_matters"] = {"text": "saved now"}
-    documents.save_version(db, worker, doc, 1, content)
+    # Saved on the edit page that was keeping the draft (one from before drafts had revisions).
+    documents.save_version(db, worker, doc, 1, content, forget_draft=True)
     assert documents.open_for_editing(db, worker, doc).draft is None
     assert documents.open_for_editing(db, client, doc).draft.fields == [
         ("what_matters-text", "theirs")
@@ -351,3 +352,55 @@ def test_throwing_away_the_draft_shown_keeps_one_kept_since_elsewhere(db, circle
     drafts.keep(db, worker, doc, 1, "", MINE)
     assert drafts.discard(db, worker, doc, "another revision") is False
     assert _stored(db, worker, doc).fields == MINE
+
+
+# A save not typed on the person's edit page (a program saving on their behalf, through the
+# API) ends their draft only if it holds every change the draft made.
+
+BROWSER = [("what_matters-text", "typed in the browser")]
+
+
+def test_a_save_made_elsewhere_keeps_a_draft_holding_other_words(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    drafts.keep(db, worker, doc, 1, "what_matters", BROWSER, "my note", seen=_fresh("laptop"))
+    saved = documents.save_version(
+        db, worker, doc, 1, {"what_matters": {"text": "saved by a program"}}, "", (),
+        "what_matters", exact=True,
+    )  # fmt: skip
+    assert saved.saved and saved.number == 2
+    kept = _stored(db, worker, doc)
+    assert (kept.fields, kept.part, kept.change_note) == (BROWSER, "what_matters", "my note")
+    assert kept.base_number == 1  # on the version it was typed on: the edit page says so
+
+
+def test_a_save_made_elsewhere_ends_a_draft_whose_changes_it_holds(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    drafts.keep(db, worker, doc, 1, "what_matters", BROWSER, seen=_fresh("laptop"))
+    # Another part saved: the draft's words are still not.
+    content = documents.open_document(db, worker, doc).content
+    content["domains"]["housing"]["own_words"] = "a program changed this"
+    assert documents.save_version(db, worker, doc, 1, content, exact=True).saved
+    assert _stored(db, worker, doc).fields == BROWSER
+    # The whole document, with the draft's words and another part changed besides.
+    content["what_matters"] = {"text": "typed in the browser"}
+    content["domains"]["housing"]["own_words"] = "and this too"
+    assert documents.save_version(db, worker, doc, 2, content, exact=True).saved
+    assert _stored(db, worker, doc) is None
+    # A draft that changed nothing on the version it was typed on holds no words to lose.
+    drafts.keep(db, worker, doc, 3, "what_matters", BROWSER, seen=_fresh("phone"))
+    content["domains"]["housing"]["own_words"] = "changed once more"
+    assert documents.save_version(db, worker, doc, 3, content, exact=True).saved
+    assert _stored(db, worker, doc) is None
+
+
+def test_a_draft_that_could_not_be_saved_as_it_is_stays_after_a_save_made_elsewhere(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    typo = [("what_matters-text", "x" * 70_000)]  # more than one version holds
+    drafts.keep(db, worker, doc, 1, "what_matters", typo, seen=_fresh("laptop"))
+    content = documents.open_document(db, worker, doc).content
+    content["domains"]["housing"]["own_words"] = "a program changed this"
+    assert documents.save_version(db, worker, doc, 1, content, exact=True).saved
+    assert _stored(db, worker, doc).fields == typo
