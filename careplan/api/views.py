@@ -158,8 +158,9 @@ def document(document_id: int):
     errors=(403, 404, 409),
     description="For a document only started (`head_number` 0, `removable` true): only the "
     "person who started it may remove it, while they may still change the client's records "
-    "(403 otherwise), and only while nothing is saved in it and nobody else has unsaved "
-    "writing in it (409, saying which). The caller's own unsaved writing in it goes with it. "
+    "(403 otherwise), and only while nothing is saved in it and nobody has unsaved writing "
+    "in it (409, saying which): not even the caller, whose words typed on the web and not "
+    "saved are never thrown away by a program (they remove it on its page, which shows them). "
     "The removal is on the client's audit trail, and the id is never given to another "
     "document. A document removed is answered 404, saying so to whoever may read the "
     "client's records: asking again, or saving into it after it was removed.",
@@ -210,7 +211,10 @@ def version(document_id: int, number: int):
     also={200: "Nothing had changed, so no version was saved (`saved: false`)."},
     description="201 with the new version's number; 200 with `saved: false` when nothing "
     "changed. If another version was saved after `base_version`, nothing is saved and the "
-    "answer is 409, with both sides' changes and a proposal re-applying yours to the latest.",
+    "answer is 409, with both sides' changes and a proposal re-applying yours to the latest. "
+    "Changes the caller typed on the web and has not saved (their draft) stay theirs unless "
+    "this version holds every one of them: the web's edit page offers them again, on the "
+    "version they were typed on.",
 )
 def save_version(document_id: int):
     body = json_body(schemas.NewVersion())

@@ -105,6 +105,7 @@ class UnsavedChanges:
 
     saved_at: datetime  # when they last typed
     base_number: int  # the version they were changing
+    revision: str = ""  # which draft (drafts.Seen): a page offering to remove it names it
 
 
 @dataclass(frozen=True)
@@ -363,6 +364,7 @@ _DOCUMENT_WITH_CLIENT = (
         User.preferred_name,
         EditDraft.saved_at,
         EditDraft.base_number,
+        EditDraft.revision,
         # Whether the client has an advocate to ask (the page offers it only then): in this
         # statement, so a page costs no more.
         select(AdvocateInvitation.id)
@@ -399,12 +401,12 @@ def _open(s: Session, actor: Actor, document_id: int) -> _Opened:
     ).first()
     if row is None:
         raise gone(s, actor, document_id)
-    doc, name, preferred_name, draft_saved_at, draft_base, has_advocate = row
+    doc, name, preferred_name, draft_saved_at, draft_base, draft_revision, has_advocate = row
     access = require_read(s, actor, doc.client_id)
     # A draft left by someone who may no longer edit (a handover since) is not offered back:
     # the edit page would refuse them.
     offered = unsaved_to_offer(access, draft_saved_at)
-    unsaved = UnsavedChanges(offered, draft_base) if offered is not None else None
+    unsaved = UnsavedChanges(offered, draft_base, draft_revision) if offered is not None else None
     return _Opened(doc, access, name, called(name, preferred_name), unsaved, bool(has_advocate))
 
 
@@ -996,17 +998,26 @@ OTHERS_WRITING = (
     "Someone else has started writing in it and not saved yet, so it stays until they save "
     "or throw their changes away."
 )
+OWN_WRITING = (
+    "You have changes in it that you have not saved yet, and removing it would throw them "
+    "away, so nothing was removed. Open it to look at them: you can remove it from there."
+)
 
 
-def remove_empty(db: Database, actor: Actor, document_id: int) -> tuple[str, int]:
+def remove_empty(
+    db: Database, actor: Actor, document_id: int, shown: drafts.Seen | None = None
+) -> tuple[str, int]:
     """Remove a document nothing was ever saved in, for the person who started it (while
     they may still edit the client's records); returns its title and whose it was.
 
     A document with no version is not on anyone's record (the client's list shows it only to
     whoever started it or has writing kept in it; the supervisors' dashboard not at all), and
     this is how a start that was a mistake goes away. The remover's own unsaved writing in it
-    goes with it (the page asking says so); anyone else's is never thrown away, so then it
-    stays. Starting was recorded, so removing is too.
+    goes with it only if it is the draft the page asking showed (`shown`: it says so), or one
+    that page kept itself; one it did not show (typed since on another tab, or a program
+    asking through the API, which shows none) stays, and so does the document (OWN_WRITING).
+    Anyone else's is never thrown away, so then it stays. Starting was recorded, so removing
+    is too.
 
     Takes turns with a first save (on the client's row: _load_for_change) and with a draft
     being kept (on the document's: drafts.keep): one saved or kept first stops the removal
@@ -1027,7 +1038,10 @@ def remove_empty(db: Database, actor: Actor, document_id: int) -> tuple[str, int
         )
         if others:
             raise Invalid(OTHERS_WRITING)
-        drafts.forget(s, actor.id, doc.id)
+        if drafts.draft_in(s, actor.id, doc.id) is not None and (
+            shown is None or not drafts.forget(s, actor.id, doc.id, shown)
+        ):
+            raise Invalid(OWN_WRITING)
         detail = {"kind": doc.kind, "title": doc.title}
         if doc.template:
             detail["template"] = {"id": doc.template["id"], "version": doc.template["version"]}

@@ -450,7 +450,9 @@ def discard_draft(document_id: int):
 @login_required
 def remove_empty(document_id: int):
     """A document nothing was saved in, removed by the person who started it."""
-    title, client_id = documents.remove_empty(get_db(), current_user.actor, document_id)
+    # The draft the page said would go with it (or one it kept itself): not one typed since.
+    shown = draft_seen(request.form)
+    title, client_id = documents.remove_empty(get_db(), current_user.actor, document_id, shown)
     flash(f"“{title}” was removed. Nothing had been saved in it.")
     return redirect(url_for("clients.records", client_id=client_id))
 

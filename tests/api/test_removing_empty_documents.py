@@ -1,5 +1,6 @@
 """A document only started (nothing saved in it) is removed through the API as on its page:
-by whoever started it, while nothing is saved in it and nobody else is writing in it."""
+by whoever started it, while nothing is saved in it and nobody is writing in it (the caller
+included: their words typed on the web are not thrown away by a program)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,18 @@ def test_who_started_it_removes_it_and_a_save_after_is_told(client, db, token_fo
     )
     stranger = client.get(address, headers=bearer(token_for(Circle().key_worker)))
     assert "removed" not in assert_error(stranger, 404)["message"]
+
+
+def test_one_with_the_callers_own_words_typed_on_the_web_stays(client, db, token_for):
+    circle = Circle()
+    worker = token_for(circle.key_worker)
+    doc = _start(client, worker, circle.client.id)
+    words = [("what_matters-text", "Typed in the browser")]
+    drafts.keep(db, actor_for(circle.key_worker), doc, 0, "", words)
+    refused = assert_error(client.delete(f"/api/v1/documents/{doc}", headers=bearer(worker)), 409)
+    assert refused["message"] == documents.OWN_WRITING
+    kept = documents.open_for_editing(db, actor_for(circle.key_worker), doc).draft
+    assert kept.fields == words
 
 
 def test_one_saved_in_or_with_someone_elses_writing_stays(client, db, token_for):

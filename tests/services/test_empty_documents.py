@@ -106,11 +106,16 @@ def test_the_clients_list_shows_a_started_document_only_to_who_started_it(db, ci
 def test_who_started_it_removes_it_with_their_unsaved_writing_and_it_is_recorded(db, circle):
     worker = actor_for(circle.key_worker)
     doc = _start_agreement(db, circle.key_worker, circle.client)
-    drafts.keep(db, worker, doc, 0, "", [("sections.x", "Started typing")])
+    kept = drafts.keep(db, worker, doc, 0, "", [("sections.x", "Started typing")])
     assert documents.open_document(db, worker, doc).removable
     assert not documents.open_document(db, actor_for(circle.client), doc).removable
 
-    assert documents.remove_empty(db, worker, doc) == ("Partnership agreement", circle.client.id)
+    # Asked on a page that showed that draft (saying it goes with it).
+    shown = drafts.Seen(kept.revision)
+    assert documents.remove_empty(db, worker, doc, shown) == (
+        "Partnership agreement",
+        circle.client.id,
+    )
     with db.read() as s:
         assert s.get(Document, doc) is None
         assert s.scalar(sa.select(sa.func.count()).where(EditDraft.document_id == doc)) == 0
@@ -127,6 +132,29 @@ def test_who_started_it_removes_it_with_their_unsaved_writing_and_it_is_recorded
         documents.open_document(db, worker, doc)
     # Started again, it is a new one.
     assert _start_agreement(db, circle.key_worker, circle.client) != doc
+
+
+def test_ones_own_writing_not_shown_where_removal_was_asked_is_not_thrown_away(db, circle):
+    worker = actor_for(circle.key_worker)
+    doc = documents.create_document(db, worker, circle.client.id)
+    words = [("what_matters-text", "Typed on the laptop")]
+    kept = drafts.keep(db, worker, doc, 0, "", words, seen=drafts.Seen("", "laptop"))
+    # A program (which shows no draft), or a page shown before the words were typed.
+    for shown in (None, drafts.Seen("")):
+        with pytest.raises(Invalid) as refused:
+            documents.remove_empty(db, worker, doc, shown)
+        assert str(refused.value) == documents.OWN_WRITING
+    assert documents.open_for_editing(db, worker, doc).draft.fields == words
+    # A phone's page showed that draft; typed in on the laptop since, it is refused alike.
+    more = [("what_matters-text", "Typed on the laptop, and more")]
+    drafts.keep(db, worker, doc, 0, "", more, seen=drafts.Seen(kept.revision, "laptop"))
+    with pytest.raises(Invalid):
+        documents.remove_empty(db, worker, doc, drafts.Seen(kept.revision, "phone"))
+    assert documents.open_for_editing(db, worker, doc).draft.fields == more
+    # The laptop's own page, which is keeping those words, removes it with them.
+    documents.remove_empty(db, worker, doc, drafts.Seen(kept.revision, "laptop"))
+    with pytest.raises(Removed):
+        documents.open_document(db, worker, doc)
 
 
 def test_removing_is_refused_once_saved_to_others_and_over_someone_elses_writing(db, circle):

@@ -8,8 +8,10 @@ import re
 import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, Document
+from careplan.services import documents
 from tests.conftest import csrf_token, login
 from tests.factories import Circle, make_plan
+from tests.web.test_plan_pages import Page
 
 REMOVE_AGREEMENT = "Remove this empty partnership agreement"
 
@@ -117,3 +119,31 @@ def test_a_document_only_started_is_not_counted_in_the_caseload_row(app, db):
     )
     row = re.search(r'<td data-label="Documents">([^<]*)', worker.get("/").get_data(as_text=True))
     assert row.group(1).strip() == "1, 1 waiting to be signed"
+
+
+def test_the_removal_takes_only_the_unsaved_changes_its_page_said_go_with_it(app, db):
+    circle = Circle()
+    worker = login(app.test_client(), circle.key_worker)
+    started = worker.post(
+        f"/clients/{circle.client.id}/care-plans", data={"csrf_token": csrf_token(worker)}
+    )
+    doc = int(re.fullmatch(r"/documents/(\d+)/edit", started.location).group(1))
+    remove, edit = f"/documents/{doc}/remove", f"/documents/{doc}/edit"
+    # The document's page, opened before anything was typed, says nothing of changes...
+    before = Page(worker.get(f"/documents/{doc}").get_data(as_text=True)).form(remove).values()
+    form = Page(worker.get(edit).get_data(as_text=True)).form(edit).values()
+    typed = {**form, "what_matters-text": "Typed on another tab"}
+    assert worker.post(f"/documents/{doc}/draft", data=typed).status_code == 200
+    # ...so its button, pressed after, leaves them and the document.
+    refused = worker.post(remove, data=before)
+    assert refused.status_code == 400
+    assert documents.OWN_WRITING in refused.get_data(as_text=True).replace("&#39;", "'")
+    assert "Typed on another tab" in worker.get(edit, query_string={"draft": "restore"}).get_data(
+        as_text=True
+    )
+    # The page as it is now says they go with it, and its button removes both.
+    shown = worker.get(f"/documents/{doc}").get_data(as_text=True)
+    assert "the changes you have not saved go with it" in shown
+    assert worker.post(remove, data=Page(shown).form(remove).values()).status_code == 302
+    with db.read() as s:
+        assert s.get(Document, doc) is None
