@@ -59,3 +59,28 @@ def test_an_agreement_section_replaces_only_that_section():
     assert merged["sections"]["communication"]["channels"]["text"] == "Call me"
     assert merged["sections"]["boundaries"] == base["sections"]["boundaries"]
     assert merged["terms"]["review_interval_weeks"] == 6
+    # A draft of that section is in a save holding it, whatever else the save changed.
+    other = {"sections": {"boundaries": {"worker_hours": {"text": "Weekdays only"}}}}
+    saved = kind.validate(kind.with_part(merged, other, "boundaries"))
+    assert kind.saved_all_of(base, merged, saved)
+    later = {"sections": {"communication": {"channels": {"text": "Text me later"}}}}
+    assert not kind.saved_all_of(base, merged, kind.with_part(saved, later, "communication"))
+    assert not kind.saved_all_of(base, merged, base)
+
+
+def test_a_save_holds_a_drafts_changes_part_by_part_whoever_wrote_them_and_whatever_ids():
+    base = _plan()
+    draft = CARE_PLAN.validate({**strip_attribution(base), "what_matters": {"text": "My dog"}})
+    # Saved by someone else, new items given other ids: the same words, and more besides.
+    saved = CARE_PLAN.validate({**strip_attribution(draft), "care_team": [{"name": "Sam"}]})
+    saved = CARE_PLAN.attribute(base, saved, Author(9, "Sam", "client"))
+    assert CARE_PLAN.saved_all_of(base, draft, saved)
+    assert CARE_PLAN.saved_all_of(base, base, saved)  # a draft that changed nothing
+    assert not CARE_PLAN.saved_all_of(base, draft, base)
+    # What is in no part (the review interval) counts as a part of its own.
+    longer = CARE_PLAN.validate({**strip_attribution(base), "review_interval_weeks": 12})
+    assert not CARE_PLAN.saved_all_of(base, longer, saved)
+    assert CARE_PLAN.saved_all_of(base, longer, {**saved, "review_interval_weeks": 12})
+    # A first version's draft, typed on nothing.
+    assert CARE_PLAN.saved_all_of(None, draft, draft)
+    assert not CARE_PLAN.saved_all_of(None, draft, base)
