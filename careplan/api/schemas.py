@@ -347,7 +347,8 @@ class Document(Strict):
     removable = fields.Boolean(
         metadata={
             "description": "Nothing is saved in it yet and the caller started it: they may "
-            "remove it (DELETE on the document)."
+            "remove it (DELETE on the document) once nobody, the caller included, has unsaved "
+            "writing in it; until then DELETE answers 409 saying so."
         }
     )
 
