@@ -77,7 +77,10 @@ def test_documents_started_and_never_saved_are_removed_by_who_started_them_over_
     # ... and the care plan from its edit page, where it says their unsaved changes go too.
     edit = worker.get(f"/documents/{plan}/edit").read().decode()
     assert "the changes you have not saved go with it" in edit
-    path, page = landed(worker.post(f"/documents/{plan}/remove", {}, edit))
+    # As a browser sends the form: with the changes it said go too (its hidden fields).
+    hidden = dict(re.findall(r'name="(draft_revision|draft_page)" value="([^"]*)"', edit))
+    assert hidden.get("draft_revision")
+    path, page = landed(worker.post(f"/documents/{plan}/remove", hidden, edit))
     assert path == records and "“Care plan” was removed." in page
     assert "Started, nothing saved yet." not in page and "There are no plans yet." in page
 
