@@ -55,6 +55,7 @@ def show_page(
     sign_errors: dict | None = None,
     status: int = 200,
     sign_refusal: str = "",
+    remove_refusal: str = "",
 ):
     screen = documents.document_screen(
         get_db(), current_user.actor, document_id, number, service_today()
@@ -71,7 +72,9 @@ def show_page(
         comment_limit=comments.MAX_COMMENT,
         sign_errors=sign_errors or {},
         sign_refusal=sign_refusal,
-        problems=_problems(comment_errors, sign_errors, sign_refusal, g.get("review_errors")),
+        remove_refusal=remove_refusal,
+        problems=[("remove-empty", remove_refusal)] * bool(remove_refusal)
+        + _problems(comment_errors, sign_errors, sign_refusal, g.get("review_errors")),
     ), status
 
 
@@ -452,7 +455,12 @@ def remove_empty(document_id: int):
     """A document nothing was saved in, removed by the person who started it."""
     # The draft the page said would go with it (or one it kept itself): not one typed since.
     shown = draft_seen(request.form)
-    title, client_id = documents.remove_empty(get_db(), current_user.actor, document_id, shown)
+    try:
+        title, client_id = documents.remove_empty(get_db(), current_user.actor, document_id, shown)
+    except Invalid as err:
+        # Not theirs to remove, something saved meanwhile, or someone writing in it: said on
+        # the document's page, where it stays, rather than on an error page of its own.
+        return show_page(document_id, remove_refusal=str(err), status=400)
     flash(f"“{title}” was removed. Nothing had been saved in it.")
     return redirect(url_for("clients.records", client_id=client_id))
 

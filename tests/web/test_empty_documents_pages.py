@@ -39,7 +39,10 @@ def test_who_started_an_agreement_removes_it_from_its_pages(app, db):
     assert f"/documents/{doc}" not in mine and "There are no plans yet." in mine
     refused = client.post(f"/documents/{doc}/remove", data={"csrf_token": csrf_token(client)})
     assert refused.status_code == 400
-    assert "Only the person who started it can remove it." in refused.get_data(as_text=True)
+    said = refused.get_data(as_text=True)
+    assert "Not removed: Only the person who started it can remove it." in said
+    # Said on the document's page, where it stays, with the summary leading to it.
+    assert 'id="remove-empty"' in said and 'href="#remove-empty"' in said
 
     removed = worker.post(
         f"/documents/{doc}/remove", data={"csrf_token": csrf_token(worker)}, follow_redirects=True
