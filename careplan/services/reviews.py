@@ -571,6 +571,9 @@ class ReviewPanel:
     # Said instead of offering "reviewed, no changes" to the client or their key worker when
     # a decision in the agreed version was handed over until a day since passed.
     confirm_refusal: str = ""
+    # Agreed or reviewed today: the form to confirm another review is tucked away, so it does
+    # not read as the review just done still waiting.
+    done_today: bool = False
 
 
 def review_panel(db: Database, actor: Actor, document_id: int, today: date) -> ReviewPanel:
@@ -659,6 +662,7 @@ def panel_in(
             (when - timedelta(days=1)) if when and when > today else today,
         ),
         refusal,
+        doc.last_reviewed_on == today,
     )
 
 

@@ -1,0 +1,31 @@
+"""The review panel on a document's page, the day it was agreed or reviewed and after."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from careplan.db.models import Document
+from careplan.domain.local_time import service_today
+from careplan.services import signoff
+from tests.conftest import login
+from tests.factories import PASSWORD, Circle, actor_for, make_plan
+
+CONFIRM = "Confirm: reviewed, no changes"
+TUCKED = "<summary>Confirm another review with no changes</summary>"
+
+
+def test_the_day_of_a_review_the_form_for_another_is_tucked_away(app, db):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    client = login(app.test_client(), circle.client)
+    # Agreed today: the review it stands for is done, so confirming one more is not offered
+    # as if it were still waiting.
+    page = client.get(f"/documents/{doc}").get_data(as_text=True)
+    assert CONFIRM in page and TUCKED in page
+
+    with db.write() as s:
+        s.get(Document, doc).last_reviewed_on = service_today() - timedelta(days=30)
+    page = client.get(f"/documents/{doc}").get_data(as_text=True)
+    assert CONFIRM in page and TUCKED not in page
