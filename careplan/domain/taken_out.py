@@ -5,7 +5,9 @@ they sign, said on the pages and the sign form, and put back credited to their w
 from __future__ import annotations
 
 import copy
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from .attribution import (
@@ -235,6 +237,43 @@ class TakenOutItems:
         into.insert(at, item)
         return raw, record
 
+    def is_back(self, content: dict, record: dict) -> bool:
+        """Whether the item `record` keeps is in `content` again: an item of its kind in its
+        section with its id (put back, or typed in again word for word, `_put_back`)."""
+        wanted = (record.get("section"), record.get("item"), record.get("id"))
+        return any((where, what, i.get("id")) == wanted for where, what, i in self._items(content))
+
+    def looks_there(self, content: dict, record: dict) -> LooksThere | None:
+        """An item of `content` that looks like the one `record` keeps, typed in again in other
+        words (`same_words`): of the same kind, in the list it was taken out of (a step: in
+        any goal of that list), its main words (a goal's title, a step's text, a person's
+        name, a decision) the same but for capitals, spaces and punctuation. Putting the
+        record's item back would list it twice. None when there is none (or the item itself
+        is back: `is_back`)."""
+        noun, main = record.get("item", ""), taken_out_words(record)[0]
+        if not same_words(main, main):  # no letters or numbers to compare
+            return None
+        field = record.get("field")
+        for section, at, what, items in self._item_places(content):
+            if section != record.get("section") or field not in (None, at):
+                continue
+            goals = [(i, None) for i in items if isinstance(i, dict)]
+            if noun == "step":
+                goals = [
+                    (s, str(g.get("title") or ""))
+                    for g, _ in goals
+                    for s in g.get("steps") or []
+                    if isinstance(s, dict)
+                ]
+            elif what != noun:
+                continue
+            for item, goal in goals:
+                words = str(item.get(_MAIN_WORDS.get(noun, ""), ""))
+                if item.get("id") != record.get("id") and same_words(words, main):
+                    title = dict(self.sections()).get(section, section)
+                    return LooksThere(noun, main, words, title, goal)
+        return None
+
     def _place_of(self, content: dict, item_id: str) -> tuple[list[str], str | None] | None:
         """Where the item `item_id` stands in `content`: the ids before it in its list, and
         its goal's id (for a step); None when it is not there."""
@@ -289,6 +328,45 @@ class TakenOutItems:
                 if isinstance(item, dict) and isinstance(item.get("steps"), list):
                     out[("steps", item.get("id"))] = _as_read(item["steps"])
         return out
+
+
+def same_words(a: str, b: str) -> bool:
+    """Whether two items' words are the same but for capitals, spaces and punctuation ("Call
+    the council." and "call  the Council"): the same letters and numbers in the same order.
+    Words with no letter or number are never the same as anything."""
+    a, b = _letters_and_numbers(a), _letters_and_numbers(b)
+    return bool(a) and a == b
+
+
+def _letters_and_numbers(words: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKC", words).casefold() if c.isalnum())
+
+
+# How the message of `LooksThere` calls an item there already.
+_ALREADY_HAS = {"person": "someone listed as", "decision": "a decision"}
+
+
+@dataclass(frozen=True)
+class LooksThere:
+    """An item already in the document that looks like the one being put back (`looks_there`):
+    what it is, the words of the one put back and of the one there, in which section (by its
+    title) and, for a step, in which goal."""
+
+    noun: str
+    putting_back: str
+    there: str
+    section: str
+    goal: str | None = None
+
+    @property
+    def message(self) -> str:
+        what = _ALREADY_HAS.get(self.noun, f"a {self.noun}")
+        goal = f" in the goal “{self.goal}”" if self.goal else ""
+        return (
+            f"“{self.section}” already has {what} “{self.there}”{goal}. It looks the same as "
+            f"“{self.putting_back}”, the {self.noun} you are putting back, so putting it back "
+            "would list it twice."
+        )
 
 
 class CannotPutBack(DomainError):

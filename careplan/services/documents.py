@@ -46,7 +46,7 @@ from ..domain.paging import last_page, nearest_page
 from ..domain.plan_dates import said_passed
 from ..domain.roles import Role
 from ..domain.signoff import State
-from ..domain.taken_out import CannotPutBack, NotTakenOut, taken_out_words
+from ..domain.taken_out import CannotPutBack, LooksThere, NotTakenOut, taken_out_words
 from ..domain.wording import Named, in_sentence, person, unwell_plan
 from ..domain.writing_direction import plain_writing
 from . import attention, audit, drafts, handovers, leaving
@@ -1185,6 +1185,9 @@ def _forget_draft_if_saved(
 class PutBack:
     saved: SaveResult
     what: str  # the item put back, as people read it: step “Call the council”
+    # Put back before, by this press's twin (a second tap) or anyone: nothing was saved now,
+    # and `saved.number` is the latest version, which has it.
+    already: bool = False
 
 
 class PutBackOvertaken(Conflict):
@@ -1203,6 +1206,17 @@ class PutBackOvertaken(Conflict):
         self.saved = saved
 
 
+class LooksAlreadyThere(Invalid):
+    """The item being put back looks like one already in the document (typed in again in other
+    words: DocumentKind.looks_there): nothing was put back, unless the person says to put it
+    back anyway. `there` names the one already there; `what` the one being put back."""
+
+    def __init__(self, there: LooksThere, what: str):
+        super().__init__(there.message + " Nothing was changed.")
+        self.there = there
+        self.what = what
+
+
 def put_back(
     db: Database,
     actor: Actor,
@@ -1210,14 +1224,19 @@ def put_back(
     base_number: int,
     record_id: str,
     today: date | None = None,
+    even_if_there: bool = False,
 ) -> PutBack:
     """Put back an item someone took out (a record kept in version `base_number`, the one the
     person was reading): a new version with it back where it was, with its own id, words and
     steps, credited to whoever wrote it (DocumentKind.attribute). Saved as any save is
     (`save_version`), but overtaken by a newer version it is refused (PutBackOvertaken, a
     Conflict, saying who saved it), and the person's draft of other changes stays theirs to
-    save. Not found when that version keeps no such record (an address naming nothing);
-    Invalid when a step's goal is taken out too. Refused, nothing changes."""
+    save. Once the latest version has it back (a second press of the same button, or two at
+    once) it is not put back twice: the answer is that it is back (`already`), and nothing
+    changes. An item that looks the same is in the document already (DocumentKind.
+    looks_there): refused (LooksAlreadyThere), unless `even_if_there`. Not found when that
+    version keeps no such record (an address naming nothing); Invalid when a step's goal is
+    taken out too. Refused, nothing changes."""
     with db.read() as s:
         doc, access = _load_document(s, actor, document_id)
         if not access.edit:
@@ -1226,19 +1245,25 @@ def put_back(
         if base_number == 0:
             raise NotFound()
         kind = kind_for(doc.kind, doc.template)
+        base = version_content(s, doc.id, base_number) or {}
         earlier = (
             version_content(s, doc.id, number) or {} for number in range(base_number - 1, 0, -1)
         )
         try:
-            raw, record = kind.with_put_back(
-                version_content(s, doc.id, base_number) or {}, record_id, earlier
-            )
+            raw, record = kind.with_put_back(base, record_id, earlier)
         except NotTakenOut as missing:  # a forged address, or one put back already
-            raise NotFound() from missing
+            raise NotFound(str(missing)) from missing
         except CannotPutBack as refused:
             raise Invalid(str(refused)) from refused
-    main, _, _ = taken_out_words(record)
-    noun = record.get("item", "item")
+        main, _, _ = taken_out_words(record)
+        noun = record.get("item", "item")
+        what = f"{noun} “{main}”"
+        if (
+            done := _back_already(s, kind, doc.id, doc.head_number, base_number, record)
+        ) is not None:
+            return PutBack(done, what, already=True)
+        if not even_if_there and (there := kind.looks_there(base, record)) is not None:
+            raise LooksAlreadyThere(there, what)
     # The history shows a change note in quotation marks: none inside it.
     note = f"Put back the {noun}: {main}"
     try:
@@ -1247,9 +1272,25 @@ def put_back(
         )
     except Conflict as conflict:
         with db.read() as s:
-            head = _version_info(*_version(s, document_id, conflict.head_number))
-        raise PutBackOvertaken(conflict, head) from conflict
-    return PutBack(saved, f"{noun} “{main}”")
+            head, author = _version(s, document_id, conflict.head_number)
+            done = _back_already(s, kind, document_id, head.number, base_number, record)
+            if done is not None:  # two presses at once: the other put it back
+                return PutBack(done, what, already=True)
+            raise PutBackOvertaken(conflict, _version_info(head, author)) from conflict
+    return PutBack(saved, what)
+
+
+def _back_already(
+    s: Session, kind, document_id: int, head_number: int, base_number: int, record: dict
+) -> SaveResult | None:
+    """The latest version (`head_number`, newer than `base_number`) as what a put-back of
+    `record` answers when that version has the item back: nothing more saved. None when it
+    does not (or is `base_number` itself)."""
+    if head_number == base_number:
+        return None
+    if not kind.is_back(version_content(s, document_id, head_number) or {}, record):
+        return None
+    return SaveResult(document_id, head_number, saved=False)
 
 
 OFFERED_AGAIN = "The same words, offered again for signing after version {number} was declined."

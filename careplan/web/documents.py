@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
@@ -252,13 +262,21 @@ def edit(document_id: int):
 @login_required
 def put_back(document_id: int, record_id: str):
     """The "Put it back" button beside an item someone took out, on the version it was shown
-    on (`base_version`)."""
+    on (`base_version`); "Put it back anyway" (`even_if_there`) on the page asking first,
+    when something like it is in the document already."""
     base_number = request.form.get("base_version", type=whole_number)
     if base_number is None:
         abort(400)
     back = url_for("documents.show", document_id=document_id)
     try:
-        done = documents.put_back(get_db(), current_user.actor, document_id, base_number, record_id)
+        done = documents.put_back(
+            get_db(),
+            current_user.actor,
+            document_id,
+            base_number,
+            record_id,
+            even_if_there=request.form.get("even_if_there") == "yes",
+        )
     except documents.PutBackOvertaken as late:  # nothing of theirs to lose: said, and shown
         saved = late.saved
         who = "You" if saved.author_id == current_user.id else saved.author_name
@@ -268,13 +286,27 @@ def put_back(document_id: int, record_id: str):
             "taken out can be put back from here."
         )
         return redirect(back)
+    except documents.LooksAlreadyThere as there:
+        return render_template(
+            "documents/put_back_check.html",
+            document_id=document_id,
+            record_id=record_id,
+            base_number=base_number,
+            there=there,
+        ), 409
     except ContentInvalid as err:
         flash("It could not be put back: " + " ".join(err.errors.values()))
         return redirect(back)
     except Invalid as err:
         flash(str(err))
         return redirect(back)
-    flash(f"Put back: {done.what}. Saved as version {done.saved.number}.")
+    said = f"Put back: {done.what}."
+    if not done.already:
+        flash(f"{said} Saved as version {done.saved.number}.")
+    elif not any(m.startswith(said) for _, m in session.get("_flashes", [])):
+        # A second press (a double tap): the first one's message says it, if still to show;
+        # else this is the one that does, as the success it is.
+        flash(f"{said} It is in version {done.saved.number}.")
     return redirect(back)
 
 

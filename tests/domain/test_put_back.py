@@ -10,7 +10,7 @@ import pytest
 from careplan.domain.agreement import AgreementKind, parse_template
 from careplan.domain.attribution import Author
 from careplan.domain.care_plan import CARE_PLAN
-from careplan.domain.taken_out import CannotPutBack, taken_out
+from careplan.domain.taken_out import CannotPutBack, same_words, taken_out
 from careplan.paths import PROJECT_ROOT
 
 CLIENT = Author(1, "Alex", "client")
@@ -249,3 +249,90 @@ def test_putting_back_one_of_two_keeps_the_other_taken_out():
     raw, _ = CARE_PLAN.with_put_back(third, other["id"], [second, first])
     fourth = _save(third, raw, CLIENT, make_id)
     assert fourth["goals"] == first["goals"]
+
+
+def test_the_same_words_are_the_same_letters_and_numbers_whatever_the_capitals_and_commas():
+    assert same_words("Call the council.", "  call the  COUNCIL")
+    assert same_words("Ring Dr. Patel, 9am", "ring dr patel 9 am")
+    assert same_words("Ｃａｌｌ", "call")  # wide letters, as some phone keyboards type
+    assert not same_words("Call the council", "Call the councillor")
+    assert not same_words("Call the council", "Council: call the")
+    assert not same_words("...", "!!")  # nothing to compare: never the same
+    assert not same_words("", "")
+
+
+def _typed_in_again(text, goal=0):
+    """Alex's step "Call the council" taken out by Kim, who then types in `text` as a new step
+    of goal `goal` (the record stays: other words): the content, and the record."""
+    make_id = ids()
+    first = _alexs_plan(make_id)
+    second = _save(first, _without_step(first, "Call the council"), WORKER, make_id)
+    [record] = second["goals"][0]["removed_items"]
+    raw = copy.deepcopy(second)
+    step = {"text": text, "owner": {"kind": "client"}, "due": "2027-03-01"}
+    raw["goals"][goal]["steps"].append(step)
+    third = _save(second, raw, WORKER, make_id)
+    assert taken_out(third["goals"][0]) == [record]
+    return third, record
+
+
+def test_a_step_typed_in_again_in_other_words_looks_there_already():
+    third, record = _typed_in_again("call the Council!")
+    assert not CARE_PLAN.is_back(third, record)
+    there = CARE_PLAN.looks_there(third, record)
+    assert (there.noun, there.there, there.goal) == ("step", "call the Council!", "Move")
+    assert there.message == (
+        "“Goals and steps” already has a step “call the Council!” in the goal “Move”. It "
+        "looks the same as “Call the council”, the step you are putting back, so putting it "
+        "back would list it twice."
+    )
+    # In another goal of the list too: the same step, moved.
+    there = CARE_PLAN.looks_there(*_typed_in_again("Call the council", goal=1))
+    assert there.goal == "Sleep better"
+    # Other words are another step; and the step itself back is not a look-alike.
+    assert CARE_PLAN.looks_there(*_typed_in_again("Call the council today")) is None
+    raw, _ = CARE_PLAN.with_put_back(third, record["id"])
+    assert CARE_PLAN.is_back(raw, record)
+    assert CARE_PLAN.looks_there(raw, record).there == "call the Council!"
+
+
+def test_a_goal_or_a_person_looks_there_only_as_the_same_kind_in_the_same_list():
+    make_id = ids()
+    first = _alexs_plan(make_id)
+    raw = copy.deepcopy(first)
+    raw["goals"].pop(1)
+    second = _save(first, raw, WORKER, make_id)
+    [record] = second["removed_items"]
+    assert record["words"]["title"] == "Sleep better"
+    raw = copy.deepcopy(second)
+    raw["goals"][0]["steps"].append(
+        {"text": "Sleep better", "owner": {"kind": "client"}, "due": "2027-01-01"}
+    )
+    raw["care_team"] = [{"name": "Sleep Better"}]
+    third = _save(second, raw, WORKER, make_id)
+    assert CARE_PLAN.looks_there(third, record) is None  # a step and a person: other kinds
+    raw = copy.deepcopy(third)
+    raw["goals"].append({"title": "sleep  better.", "steps": []})
+    there = CARE_PLAN.looks_there(_save(third, raw, WORKER, make_id), record)
+    assert (there.noun, there.there, there.goal) == ("goal", "sleep  better.", None)
+
+    general = tomllib.loads((PROJECT_ROOT / "agreements" / "general.toml").read_text())
+    agreement = AgreementKind(parse_template("general", general))
+    sister = {"name": "My sister", "how_to_contact": "07700 900000"}
+    raw = {"sections": {"contingencies": {"contacts": [sister]}}}
+    first = agreement.attribute(None, agreement.validate(raw), CLIENT)
+    raw = copy.deepcopy(first)
+    raw["sections"]["contingencies"]["contacts"] = []
+    second = agreement.attribute(first, agreement.validate(raw), WORKER)
+    [record] = second["removed_items"]
+    raw = copy.deepcopy(second)
+    raw["sections"]["boundaries"] = {"out_of_hours": [{"name": "my sister"}]}
+    third = agreement.attribute(second, agreement.validate(raw), WORKER)
+    assert agreement.looks_there(third, record) is None  # another list
+    raw = copy.deepcopy(third)
+    raw["sections"]["contingencies"]["contacts"] = [{"name": "MY SISTER", "how_to_contact": ""}]
+    there = agreement.looks_there(
+        agreement.attribute(third, agreement.validate(raw), WORKER), record
+    )
+    assert there.there == "MY SISTER"
+    assert there.message.startswith(f"“{there.section}” already has someone listed as “MY SISTER”.")

@@ -685,7 +685,7 @@ def test_a_step_the_worker_takes_out_is_kept_and_listed_for_the_client_to_sign_o
 def test_the_client_puts_back_the_step_the_worker_took_out_over_http(app, db, gunicorn_url):
     """Kim takes out Alex's step; Alex presses "Put it back" beside it. A new version has the
     step back with its own id, credited to Alex; the note and the sign form's line are gone;
-    the button pressed again on the old page changes nothing."""
+    the button pressed again on the old page changes nothing and says it is back."""
     circle = Circle()
     doc = make_plan(circle.client)  # Alex's step: "Call the council"
     worker = Browser(gunicorn_url)
@@ -722,11 +722,12 @@ def test_the_client_puts_back_the_step_the_worker_took_out_over_http(app, db, gu
     )  # fmt: skip
     assert "removed_items" not in latest.content["goals"][0]
 
-    # Pressed again from the page as it was: said, and nothing saved.
+    # Pressed again from the page as it was: it is back, as asked, and nothing more is saved.
     path, shown = landed(
         client.post(f"/documents/{doc}/put-back/{record['id']}", {"base_version": "2"}, page)
     )
-    assert path == f"/documents/{doc}" and "so nothing was put back" in shown
+    assert path == f"/documents/{doc}" and "nothing was put back" not in shown
+    assert "Put back: step “Call the council”. It is in version 3." in shown
     assert _count(db, Version.document_id == doc) == 3
 
 

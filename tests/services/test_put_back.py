@@ -81,3 +81,66 @@ def test_only_the_client_and_their_key_worker_may_put_back(db, circle):
         with pytest.raises(NotFound):
             documents.put_back(db, actor_for(outsider), doc, 2, record_id)
     assert _versions(db, doc) == 2
+
+
+def test_a_second_press_after_it_is_back_says_so_and_saves_nothing(db, circle):
+    doc, record_id = plan_with_a_step_taken_out(circle)
+    client = actor_for(circle.client)
+    first = documents.put_back(db, client, doc, 2, record_id)
+    assert (first.saved.number, first.saved.saved, first.already) == (3, True, False)
+    for _ in range(2):  # a double, then a triple tap: all on version 2's button
+        again = documents.put_back(db, client, doc, 2, record_id)
+        assert (again.saved.number, again.saved.saved, again.already) == (3, False, True)
+        assert again.what == "step “Call the council”"
+    # The key worker's button, on the same old page: it is back, whoever put it back.
+    assert documents.put_back(db, actor_for(circle.key_worker), doc, 2, record_id).already
+    assert _versions(db, doc) == 3
+
+    # Taken out again since: no longer back, so the old button is late, as any is.
+    worker = actor_for(circle.key_worker)
+    content = documents.open_document(db, worker, doc).content
+    content["goals"][0]["steps"] = []
+    documents.save_version(db, worker, doc, 3, content, "Took it out again")
+    with pytest.raises(documents.PutBackOvertaken) as refused:
+        documents.put_back(db, client, doc, 2, record_id)
+    assert refused.value.saved.number == 4
+    assert _versions(db, doc) == 4
+
+
+def test_two_presses_at_once_put_it_back_once(db, circle, monkeypatch):
+    """Both read version 2 as the latest; the other press saves first."""
+    doc, record_id = plan_with_a_step_taken_out(circle)
+    client = actor_for(circle.client)
+    save = documents.save_version
+
+    def the_other_press_first(*args, **kwargs):
+        monkeypatch.setattr(documents, "save_version", save)
+        assert not documents.put_back(db, client, doc, 2, record_id).already
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(documents, "save_version", the_other_press_first)
+    done = documents.put_back(db, client, doc, 2, record_id)
+    assert (done.saved.number, done.saved.saved, done.already) == (3, False, True)
+    assert _versions(db, doc) == 3
+
+
+def test_one_that_looks_there_already_is_put_back_only_if_asked_again(db, circle):
+    doc, record_id = plan_with_a_step_taken_out(circle)
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    content = documents.open_document(db, worker, doc).content
+    typed = {"text": "call the council.", "owner": {"kind": "client"}, "due": "2027-05-01"}
+    content["goals"][0]["steps"] = [typed]
+    documents.save_version(db, worker, doc, 2, content, "Typed it in")
+    with pytest.raises(documents.LooksAlreadyThere) as refused:
+        documents.put_back(db, client, doc, 3, record_id)
+    said = str(refused.value)
+    assert said.startswith("“Goals and steps” already has a step “call the council.” in the goal")
+    assert said.endswith("would list it twice. Nothing was changed.")
+    assert refused.value.what == "step “Call the council”"
+    assert _versions(db, doc) == 3
+
+    done = documents.put_back(db, client, doc, 3, record_id, even_if_there=True)
+    assert done.saved.number == 4 and not done.already
+    steps = documents.open_document(db, client, doc).content["goals"][0]["steps"]
+    # Both, as asked: the one put back where it stood, first in its goal.
+    assert [s["text"] for s in steps] == ["Call the council", "call the council."]
