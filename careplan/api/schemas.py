@@ -163,6 +163,26 @@ class NewVersion(Strict):
     )
 
 
+class PutBackBody(Strict):
+    base_version = _number(
+        "a version number",
+        required=True,
+        metadata={"description": "The version you read the item in as taken out (its latest)."},
+    )
+    record_id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "The `id` of the item in the version's `removed_items`."},
+    )
+    even_if_there = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "Put it back even though something like it is in the document "
+            "already (answered 409 with `looks_the_same` otherwise)."
+        },
+    )
+
+
 class NewComment(Strict):
     section_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
     version_number = _number("a version number", required=True)
@@ -451,6 +471,24 @@ class SaveResult(Strict):
     number = fields.Integer()
     saved = fields.Boolean()
     language = fields.List(fields.Nested(Finding))
+
+
+class PutBackResult(Strict):
+    document_id = fields.Integer()
+    number = fields.Integer(
+        metadata={"description": "The version the item is back in: new, or the latest."}
+    )
+    saved = fields.Boolean(metadata={"description": "False when it was back already."})
+    already_put_back = fields.Boolean()
+    put_back = fields.String(metadata={"description": "What is back: step “Call the council”."})
+
+
+class LooksTheSame(Strict):
+    item = fields.String(metadata={"description": "goal, step, person or decision"})
+    putting_back = fields.String(metadata={"description": "The words of the item put back."})
+    there = fields.String(metadata={"description": "The words of the one already there."})
+    section = fields.String(metadata={"description": "The section it is in, by its title."})
+    goal = fields.String(allow_none=True, metadata={"description": "A step's goal's title."})
 
 
 class ConflictDetail(Strict):

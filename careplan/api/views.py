@@ -20,7 +20,7 @@ from ..domain.supervision import parse_filters
 from ..domain.writing_direction import plain_writing
 from ..extensions import get_db, get_library, get_time_zone
 from ..services import caseloads, documents, fhir, reminders, reviews, signoff, supervision
-from ..services.errors import Conflict, Invalid, NoSuchVersion
+from ..services.errors import Conflict, Invalid, NoSuchVersion, NotFound
 from ..web.links import on_site
 from . import schemas
 from .auth import actor, requires
@@ -252,6 +252,85 @@ def save_version(document_id: int):
         )
         return error_response(409, str(conflict), conflict=detail)
     return _dump(schemas.SaveResult, result, 201 if result.saved else 200)
+
+
+@bp.post("/documents/<int:document_id>/put-back")
+@requires(WRITE)
+@operation(
+    "Put back an item someone took out",
+    schemas.PutBackResult,
+    status=201,
+    body=schemas.PutBackBody,
+    errors=(403, 404, 409, 422),
+    also={
+        200: "It was back already (put back by an earlier request, or typed in again): "
+        "nothing was saved (`saved: false`, `already_put_back: true`, `number` the latest)."
+    },
+    description="As the “Put it back” button on the document page: a goal, step, person or "
+    "decision kept in `removed_items` of version `base_version` goes back where it was, as "
+    "a new version (201), credited to whoever wrote it. Only the client and their key worker "
+    "may (403 for others who may read it); 404 when that version keeps no item taken out "
+    "with that `record_id`. Sending it twice is safe: once the latest version has it back, "
+    "the answer is 200 and nothing more is saved. 409, with nothing changed: a newer version "
+    "was saved after `base_version` without it (`conflict` says by whom: read the latest "
+    "and put it back from there); a step's goal is taken out too (put the goal back first); "
+    "or something like it is in the document already, the same kind of item in the same "
+    "list with the same words but for capitals, spaces and punctuation (`looks_the_same` "
+    "names it: send `even_if_there: true` to put it back anyway).",
+)
+def put_back(document_id: int):
+    body = json_body(schemas.PutBackBody())
+    db = get_db()
+    try:
+        done = documents.put_back(
+            db,
+            actor(),
+            document_id,
+            body["base_version"],
+            body["record_id"],
+            even_if_there=body["even_if_there"],
+        )
+    except NoSuchVersion as err:
+        return error_response(422, str(err), {"base_version": [str(err)]})
+    except documents.PutBackOvertaken as late:
+        saved = late.saved
+        who = "You" if saved.author_id == actor().id else saved.author_name
+        message = (
+            f"{who} saved version {saved.number} after version {late.base_number}, so "
+            "nothing was put back. Read the latest version: anything still taken out can be "
+            "put back from it."
+        )
+        detail = {
+            "base_version": late.base_number,
+            "head_version": late.head_number,
+            "saved_by": saved.author_name,
+        }
+        return error_response(409, message, conflict=detail)
+    except documents.LooksAlreadyThere as refused:
+        there = refused.there
+        same = schemas.LooksTheSame().dump(
+            {
+                "item": there.noun,
+                "putting_back": there.putting_back,
+                "there": there.there,
+                "section": there.section,
+                "goal": there.goal,
+            }
+        )
+        message = f"{refused} To put it back anyway, send even_if_there: true."
+        return error_response(409, message, looks_the_same=same)
+    except NotFound as missing:  # after who may see the document: said plainly
+        return error_response(404, str(missing))
+    except Invalid as refused:  # a step's goal is taken out too
+        return error_response(409, str(refused))
+    result = {
+        "document_id": document_id,
+        "number": done.saved.number,
+        "saved": done.saved.saved,
+        "already_put_back": done.already,
+        "put_back": done.what,
+    }
+    return _dump(schemas.PutBackResult, result, 200 if done.already else 201)
 
 
 def _no_content():

@@ -47,7 +47,7 @@ def test_no_server_errors_and_every_error_in_shape(app, world, token_for):
     # The key worker's token with every scope: the fuzzer reaches past authentication.
     headers = bearer(token_for(world.own.key_worker))
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 20  # every endpoint but the document and its page
+    assert len(operations) == 21  # every endpoint but the document and its page
 
     # Ids drawn at random name nothing, so each operation is also fuzzed on real records
     # (the key worker's own client, plan and latest version), with valid and invalid data.

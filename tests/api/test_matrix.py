@@ -67,6 +67,14 @@ RULES: dict[str, Rule] = {
     "api.versions": Rule("GET", _doc("/versions"), READS),
     "api.version": Rule("GET", _doc("/versions/1"), READS),
     "api.save_version": Rule("POST", _doc("/versions"), CHANGES, WRITE, _new_version),
+    # The world's plan keeps nothing taken out: the client and key worker are told so.
+    "api.put_back": Rule(
+        "POST",
+        _doc("/put-back"),
+        _roles(404, 404, 403, 403, 404),
+        WRITE,
+        lambda: {"base_version": 2, "record_id": "nothing-taken-out"},
+    ),
     "api.compare": Rule("GET", _doc("/compare?older=1&newer=2"), READS),
     "api.signatures": Rule("GET", _doc("/signatures"), READS),
     "api.sign": Rule("POST", _doc("/versions/2/sign"), SIGNS, SIGN, lambda: {"password": PASSWORD}),

@@ -5,6 +5,7 @@ used and revoked on its web page over the same server."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -14,7 +15,14 @@ from careplan.domain.local_time import service_today
 from careplan.services import documents
 from careplan.services.accounts import actor_for
 from tests.api.test_tokens import NEW_TOKEN
-from tests.factories import PASSWORD, Circle, ClientFactory, make_plan, plan_content
+from tests.factories import (
+    PASSWORD,
+    Circle,
+    ClientFactory,
+    make_plan,
+    plan_content,
+    plan_with_a_step_taken_out,
+)
 from tests.gunicorn import CSRF, Browser, api_call
 from tests.web.test_plan_pages import Page
 
@@ -103,6 +111,26 @@ def test_an_api_save_leaves_the_words_typed_in_the_browser_over_http(db, gunicor
     assert "(made to version 1; the latest is now 2)" in back
     restored = browser.get(url + "?draft=restore").read().decode()
     assert "Typed, not saved.</textarea>" in restored
+
+
+def test_a_step_sent_twice_at_once_is_put_back_once_over_http(db, gunicorn_url, token_for):
+    """A program retrying (or two taps) sends the same put-back twice, together: one saves the
+    step back, the other is told it is back; neither is refused."""
+    circle = Circle()
+    doc, record_id = plan_with_a_step_taken_out(circle)
+    client = token_for(circle.client)
+    body = {"base_version": 2, "record_id": record_id}
+
+    def send(_):
+        return api_call(gunicorn_url, "POST", f"/api/v1/documents/{doc}/put-back", client, body)
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = sorted(pool.map(send, range(2)), key=lambda answer: answer[0])
+    (ok, _, already), (created, headers, saved) = answers
+    assert (ok, created) == (200, 201), answers
+    assert saved["number"] == already["number"] == 3 and "Set-Cookie" not in headers
+    assert (saved["already_put_back"], already["already_put_back"]) == (False, True)
+    assert documents.count_versions(db, doc) == 3
 
 
 def test_a_token_is_made_used_and_revoked_on_its_page_over_http(db, gunicorn_url):
