@@ -136,6 +136,9 @@ class DocumentPage:
     # page offers to ask them, or else how to choose one; signoff.ask_advocate_to_look is
     # the rule).
     has_advocate: bool = False
+    # Nothing saved in it yet and someone else started it: who, so the page can say whose it
+    # is ("Start" opens one already started for the client rather than a look-alike).
+    started_by: str = ""
 
     @property
     def can_sign_now(self) -> bool:
@@ -453,7 +456,16 @@ def _page(
         opened.unsaved,
         doc.head_number == 0 and doc.created_by_id == actor.id and opened.access.edit,
         actor.id == doc.client_id and opened.has_advocate,
+        _started_by(s, doc, actor.id),
     )
+
+
+def _started_by(s: Session, doc: Document, reader_id: int) -> str:
+    """Whoever started a document nothing is saved in yet, when that is not the reader."""
+    if doc.head_number != 0 or doc.created_by_id in (None, reader_id):
+        return ""
+    starter = s.get(User, doc.created_by_id)
+    return called(starter.display_name, starter.preferred_name) if starter else ""
 
 
 def _record_read(

@@ -150,3 +150,20 @@ def test_the_removal_takes_only_the_unsaved_changes_its_page_said_go_with_it(app
     assert worker.post(remove, data=Page(shown).form(remove).values()).status_code == 302
     with db.read() as s:
         assert s.get(Document, doc) is None
+
+
+def test_starting_one_already_started_by_someone_else_says_whose_it_is(app, db):
+    # "Start" opens the client's empty one rather than a look-alike: said, not left to guess.
+    circle = Circle()
+    worker = login(app.test_client(), circle.key_worker)
+    worker.post(f"/clients/{circle.client.id}/care-plans", data={"csrf_token": csrf_token(worker)})
+    client = login(app.test_client(), circle.client)
+    started = client.post(
+        f"/clients/{circle.client.id}/care-plans", data={"csrf_token": csrf_token(client)}
+    )
+    page = client.get(started.location).get_data(as_text=True)
+    name = circle.key_worker.display_name
+    assert f"<bdi>{name}</bdi> started this care plan, and nothing is saved in it yet" in page
+    # Not to the person who started it.
+    own = worker.get(started.location).get_data(as_text=True)
+    assert 'id="started-by"' not in own
