@@ -215,6 +215,7 @@ class Closing:
     at: datetime
     by: str  # the administrator's name ("" if the event names nobody)
     reason: str
+    by_id: int | None = None  # so the page says "you" to that administrator
 
 
 @dataclass(frozen=True)
@@ -332,7 +333,7 @@ def _closing(s: Session, user_id: int) -> Closing | None:
     """The latest closing of this account in the audit trail, which keeps its reason (None
     for an account closed some other way, with no such event)."""
     row = s.execute(
-        select(AuditEvent.at, AuditEvent.detail, User.display_name)
+        select(AuditEvent.at, AuditEvent.detail, User.display_name, AuditEvent.actor_id)
         .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(
             AuditEvent.object_type == "user",
@@ -344,7 +345,8 @@ def _closing(s: Session, user_id: int) -> Closing | None:
     ).first()
     if row is None:
         return None
-    return Closing(row.at, row.display_name or "", str((row.detail or {}).get("reason", "")))
+    reason = str((row.detail or {}).get("reason", ""))
+    return Closing(row.at, row.display_name or "", reason, row.actor_id)
 
 
 def _links(s: Session, user_id: int, now: datetime) -> list[LinkView]:

@@ -4,6 +4,8 @@ thumb reaching for one cannot press the other."""
 
 from __future__ import annotations
 
+import re
+
 import pyotp
 import sqlalchemy as sa
 
@@ -127,6 +129,8 @@ def test_a_key_worker_with_clients_is_not_offered_closing_and_is_told_why(app, d
         assert f'<a href="/admin/teams/{circle.team.id}"><bdi>{circle.team.name}</bdi></a>' in words
         for supervisor in (circle.supervisor, second):
             assert f'<a href="/admin/users/{supervisor.id}">' in words
+        assert "; its supervisors are <a" in words
+        assert 'class="warning" id="cannot-close"' in words  # not the green of a success
         assert gone.display_name not in words
         assert "Close this account…" not in words and 'name="active" value="no"' not in words
         assert "Yes, close this account" not in words
@@ -158,8 +162,10 @@ def test_a_closed_account_says_when_by_whom_and_why(app, db):
     words = _words(by_second.get(f"/admin/users/{person.id}"))
     with app.app_context():
         day = app.jinja_env.filters["day"](utcnow())
-    assert (
-        f'<p id="closed-why">Closed on {day} by <bdi>{second.display_name}</bdi>: '
-        "<bdi>“Asked us to close it!”</bdi></p>"
-    ) in words
+    # The moment, not just the day, and "you" to the administrator who closed it.
+    said = re.search(r'<p id="closed-why">Closed on ([^<]*?) by you: ', words)
+    assert said and said.group(1).startswith(day) and said.group(1) != day, words
+    assert "<bdi>“Asked us to close it!”</bdi></p>" in words
     assert "Moved away" not in words
+    to_first = _words(by_first.get(f"/admin/users/{person.id}"))
+    assert f" by <bdi>{second.display_name}</bdi>: <bdi>“Asked us to close it!”</bdi>" in to_first
