@@ -66,6 +66,7 @@ EXTRA_FORM_FIELDS = {
     "documents.keep_draft": {"part": "", "draft_revision": "", "draft_page": ""},
     "documents.edit": {"draft_revision": "", "draft_page": ""},
     "documents.discard_draft": {"draft_revision": ""},
+    "documents.put_back": {"even_if_there": "no"},
 }
 # Fields that carry a number: a hostile value there must change nothing.
 NUMBER_FIELDS = {
