@@ -41,6 +41,7 @@ from . import (
     trouble,
     wording,
 )
+from .edit_notes import had_written, others_words
 from .session_user import load_session_user, session_fingerprint, signed_out_message
 
 
@@ -105,6 +106,10 @@ def register(app: Flask) -> None:
         yours_replaced(v, person_id) if isinstance(v, dict) else []
     )
     app.jinja_env.tests["writing"] = lambda v: isinstance(v, dict) and has_writing(v)
+    # `others_words(stored, box, boxes)`: the edit form's note about whose words a box holds.
+    app.jinja_env.globals["others_words"] = others_words
+    # `had_written(answers)`: what someone had written, answer by answer.
+    app.jinja_env.globals["had_written"] = had_written
     # `stored|with_id(item.id)`: the item of a list with that id (the version's own, with who
     # wrote it, beside the same item as a form shows it); {} when there is none.
     app.jinja_env.filters["with_id"] = lambda items, id: (

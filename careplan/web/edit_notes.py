@@ -1,0 +1,58 @@
+"""The note beside a box of the edit form about whose words it holds (`others_words` in the
+templates), and what someone had written there (`had_written`).
+
+Written here rather than as a template macro: it is asked once per box of every goal, step,
+contact and decision, and as a macro it was a sixth of the edit page's rendering.
+"""
+
+from __future__ import annotations
+
+from jinja2 import pass_context
+from markupsafe import Markup
+
+from ..domain.attribution import has_writing, yours_replaced
+
+
+@pass_context
+def others_words(context, node, box: str | None = None, boxes=None) -> Markup:
+    """On the edit page, beside a part (its stored node in the latest version), one note for
+    the reader. Their own words someone else changed come first, with what they had written
+    (so they can put it back); else, on a part someone else wrote, whose it is (what changing
+    it does is said once, at the top of the form). Nobody but the reader is "you"; the client
+    is called by the name they go by. A list item's note is beside the box whose answer was
+    changed: `boxes`, the item's answers in the form's order; `box`, the one asking."""
+    node = node if isinstance(node, dict) else {}
+    reader = getattr(context.get("current_user"), "id", None)
+    answers = yours_replaced(node, reader)
+    changed = {key for key, _, _ in answers}
+    at = next((b for b in boxes or () if b in changed), (boxes or [None])[0])
+    if box != at:
+        return Markup("")
+    doc = context.get("doc")
+    client_id, called = getattr(doc, "client_id", None), getattr(doc, "client_called", "")
+    if answers:
+        changer = _mapping(node.get("changed_by"))
+        name = called if changer.get("id") == client_id and called else changer.get("name", "")
+        return Markup("{} changed what you wrote here. You had written: {}").format(
+            name, had_written(answers)
+        )
+    writer = _mapping(node.get("written_by"))
+    if writer.get("id") and writer.get("id") != reader and has_writing(node):
+        name = called if writer.get("id") == client_id and called else writer.get("name", "")
+        return Markup("{} wrote this.").format(name)
+    return Markup("")
+
+
+def had_written(answers) -> Markup:
+    """What the reader had written, answer by answer: an answer named where it is not the
+    part's own words ("What to achieve: “Move”"), a date in words."""
+    said = []
+    for n, (key, answer, words) in enumerate(answers):
+        named = Markup("{}: ").format(answer.capitalize() if n == 0 else answer) if answer else ""
+        quoted = Markup("{}") if key in ("due", "until") else Markup("“{}”")
+        said.append(named + quoted.format(words))
+    return Markup("; ").join(said)
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
