@@ -123,10 +123,13 @@ def test_a_person_who_declined_is_told_how_to_move_on(app, db, circle):
     assert "the new version can then be signed by both of you" in words
     assert "is waiting for" not in words  # a declined version waits for nobody
     assert "declined to sign version 1 on" not in words.replace("You declined", "")
+    assert "Not agreed: you declined to sign" in words  # the status line names who
+
 
     name = circle.client.display_name
     words = _words(_browser(app, circle.key_worker).get(f"/documents/{doc}").get_data(True))
     assert f"{name} declined to sign version 1 on" in words
+    assert f"Not agreed: {name} declined to sign" in words
     assert "Version 1 cannot become agreed as it is. Edit it to propose a new version" in words
     assert "is waiting for" not in words and "Someone" not in words
 

@@ -157,3 +157,11 @@ def test_the_start_pages_say_it_needs_a_new_version_not_a_signature(app, db, cir
         "1, 1 that can no longer be signed (a day in it has passed: it needs a new version)" in row
     )
     assert "waiting to be signed" not in row
+
+
+def test_a_reader_who_cannot_change_it_is_told_who_can_by_name(app, db, circle):
+    doc, _ = _agreement(circle)
+    page = _page(_browser(app, circle.supervisor).get(f"/documents/{doc}"))
+    warning = _words(page.html.split('id="passed-until"')[1].split("</div>")[0])
+    client, worker = circle.client.display_name, circle.key_worker.display_name
+    assert f"{client} and {worker} can change the day, or take the decision out" in warning
