@@ -125,7 +125,6 @@ def test_a_person_who_declined_is_told_how_to_move_on(app, db, circle):
     assert "declined to sign version 1 on" not in words.replace("You declined", "")
     assert "Not agreed: you declined to sign" in words  # the status line names who
 
-
     name = circle.client.display_name
     words = _words(_browser(app, circle.key_worker).get(f"/documents/{doc}").get_data(True))
     assert f"{name} declined to sign version 1 on" in words
