@@ -165,7 +165,8 @@ def new_user():
         else:
             sending = email_password_link(link)
             flash(f"Account made. {_link_sent_to(link, 'a password', sending)}")
-            return redirect(url_for("admin.user", user_id=user_id))
+            # Its own place to land: a redirect without one keeps the form's #error-summary.
+            return redirect(url_for("admin.user", user_id=user_id, _anchor="confirmation"))
     return render_template(
         "admin/new_user.html",
         roles=ROLE_CHOICES,

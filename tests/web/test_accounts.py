@@ -256,7 +256,8 @@ def test_an_administrator_makes_an_account_and_its_owner_chooses_the_password(
     assert made.status_code == 302
     with db.read() as s:
         dee = s.scalar(sa.select(User).where(User.email == "dee@example.org"))
-    assert made.headers["Location"].endswith(f"/admin/users/{dee.id}")
+    # At the message saying so, not the form's #error-summary the browser would keep.
+    assert made.headers["Location"].endswith(f"/admin/users/{dee.id}#confirmation")
 
     duplicate = _post(admin, "/admin/users/new", name="Dee Again", email="dee@example.org",
                       role="client")  # fmt: skip
