@@ -9,7 +9,6 @@ from sqlalchemy.sql import Select
 from ..db.engine import plain_rows
 from ..db.models import (
     AdvocateInvitation,
-    AuditEvent,
     CaseloadLink,
     Handover,
     SupervisorTeam,
@@ -17,6 +16,7 @@ from ..db.models import (
 )
 from ..domain.access import Access, Relationship, access_to_client
 from ..domain.roles import Role
+from . import audit
 from .actor import Actor
 from .errors import NotFound, Removed
 
@@ -50,15 +50,7 @@ def gone(session: Session, actor: Actor, document_id: int) -> NotFound:
     """What to say of a document that is not there: that it was removed (Removed), to
     someone who may read its client's records; "not found" to anyone else, as for any record
     not theirs. A removed document's id is never given again, so its removal names it."""
-    row = session.execute(
-        select(AuditEvent.actor_id, AuditEvent.client_id, AuditEvent.detail, User.display_name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(
-            AuditEvent.object_type == "document",
-            AuditEvent.object_id == document_id,
-            AuditEvent.action == "document.remove",
-        )
-    ).first()
+    row = audit.latest(session, "document", document_id, "document.remove")
     if row is None or row.client_id is None or not access_to(session, actor, row.client_id).read:
         return NotFound()
     detail = row.detail or {}

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked
 from ..db.models import (
-    AuditEvent,
     CaseloadLink,
     PasswordLink,
     SupervisorTeam,
@@ -332,17 +331,7 @@ def _supervisors_of(s: Session, team_id: int | None) -> list[Choice]:
 def _closing(s: Session, user_id: int) -> Closing | None:
     """The latest closing of this account in the audit trail, which keeps its reason (None
     for an account closed some other way, with no such event)."""
-    row = s.execute(
-        select(AuditEvent.at, AuditEvent.detail, User.display_name, AuditEvent.actor_id)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(
-            AuditEvent.object_type == "user",
-            AuditEvent.object_id == user_id,
-            AuditEvent.action == "user.close",
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    ).first()
+    row = audit.latest(s, "user", user_id, "user.close")
     if row is None:
         return None
     reason = str((row.detail or {}).get("reason", ""))

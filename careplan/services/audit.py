@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from ..db.models import AuditEvent, utcnow
+from ..db.models import AuditEvent, User, utcnow
 from ..domain.audit_chain import GENESIS, event_hash
 from .actor import Actor
 
@@ -73,6 +73,30 @@ def record_many(
 
 
 _PENDING = "careplan.audit.pending"
+
+
+def latest(session: Session, object_type: str, object_id: int, action: str):
+    """The latest event of `action` on one object, with its actor's name (`display_name`,
+    None if the event names nobody): at, actor_id, client_id, detail, display_name; or
+    None. What a page says of a thing the trail alone still knows (a removed document, why
+    an account was closed)."""
+    return session.execute(
+        select(
+            AuditEvent.at,
+            AuditEvent.actor_id,
+            AuditEvent.client_id,
+            AuditEvent.detail,
+            User.display_name,
+        )
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.object_type == object_type,
+            AuditEvent.object_id == object_id,
+            AuditEvent.action == action,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
 
 
 @event.listens_for(Session, "before_commit")
