@@ -33,7 +33,7 @@ from enum import StrEnum
 from .contingency import nights_text
 from .crisis_alerts import AlertKind
 from .local_time import show
-from .plan_dates import cannot_be_signed, stuck_on_passed_day
+from .plan_dates import cannot_be_signed, card_cannot_be_signed, stuck_on_passed_day
 from .roles import Role
 from .supervision import DUE_SOON_DAYS
 from .wording import (
@@ -167,14 +167,13 @@ def waiting_for_signature(d: DocumentFacts, role: Role, actor_id: int) -> bool:
             return False
     elif d.signoff_state != "awaiting_signature":
         return False
-    if role is Role.CLIENT:
-        # With no key worker (the client left the service, or has none yet) nobody could sign
-        # it with them yet: it stays on the document for their next key worker, not on their
-        # start page.
-        return actor_id == d.client_id and not d.client_signed_head and d.key_worker_id is not None
-    if role is Role.KEY_WORKER:
-        return actor_id == d.key_worker_id and not d.worker_signed_head
-    return False
+    # With no key worker (the client left the service, or has none yet) nobody could sign it
+    # with the client yet: it stays on the document for their next key worker, not on their
+    # start page (_sides).
+    sides = _sides(d, role, actor_id)
+    if sides is None:
+        return False
+    return not (d.client_signed_head if sides[0] else d.worker_signed_head)
 
 
 def stuck_on_passed_day_for(d: DocumentFacts, role: Role, actor_id: int, today: date) -> bool:
@@ -399,11 +398,7 @@ def card_state(
         return "Started, nothing saved yet."
     unsigned = d.signoff_state in ("awaiting_signature", "draft")
     if unsigned and today is not None and stuck_on_passed_day(d.handed_over_until, today):
-        state = (
-            f"Version {d.head_number} can no longer be signed: a decision in it was handed "
-            f"over until {_day(d.handed_over_until)}, and that day has passed. It needs a new "
-            "version with a new day, or without that decision."
-        )
+        state = card_cannot_be_signed(d.head_number, d.handed_over_until)
     elif unsigned:
         missing = []
         if not d.client_signed_head:

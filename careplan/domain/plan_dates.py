@@ -151,14 +151,17 @@ def stuck_on_passed_day(earliest: date | None, today: date) -> bool:
     return earliest is not None and earliest < today
 
 
+def _day_passed(until: date) -> str:
+    """Why a version stuck on a passed day (stuck_on_passed_day) cannot be signed, read from
+    its earliest "until" alone, as every list that does not read its words says it."""
+    return f"a decision in it was handed over until {long_date(until)}, and that day has passed"
+
+
 def cannot_be_signed(number: int, what: str, until: date, reader_is_client: bool) -> str:
     """What the start page says, instead of "waiting for your signature", to the client or
     their key worker about version `number` of `what` ("your partnership agreement"), stuck on
     a passed day (stuck_on_passed_day). Either of them may edit it, so either can fix it."""
-    said = (
-        f"Version {number} of {what} can no longer be signed: a decision in it was handed "
-        f"over until {long_date(until)}, and that day has passed."
-    )
+    said = f"Version {number} of {what} can no longer be signed: {_day_passed(until)}."
     if reader_is_client:
         return (
             f"{said} To sign it, a new version needs saving with a new day, or without that "
@@ -180,13 +183,19 @@ def review_refusal(passed: Sequence[PassedUntil]) -> str:
     return f"{said_passed(passed)} {REVIEW_NEEDS_NEW_VERSION} Nothing was confirmed."
 
 
+def card_cannot_be_signed(number: int, until: date) -> str:
+    """A plan card's line for version `number`, stuck on a passed day."""
+    return (
+        f"Version {number} can no longer be signed: {_day_passed(until)}. It needs a new "
+        "version with a new day, or without that decision."
+    )
+
+
 def review_stuck_note(earliest: date) -> str:
     """What the review panel says instead of offering "reviewed, no changes", for a version
     stuck on a passed day (stuck_on_passed_day), read from its earliest "until"."""
-    return (
-        f"A decision in it was handed over until {long_date(earliest)}, and that day has "
-        f"passed. {REVIEW_NEEDS_NEW_VERSION}"
-    )
+    said = _day_passed(earliest)
+    return f"{said[0].upper()}{said[1:]}. {REVIEW_NEEDS_NEW_VERSION}"
 
 
 def _to(p: PassedUntil) -> str:

@@ -22,7 +22,6 @@ from ..db.models import (
     ReviewLog,
     ReviewRequest,
     User,
-    Version,
     utcnow,
 )
 from ..domain.account_rules import called
@@ -294,11 +293,9 @@ def _confirmable(
         )
     # The agreed version is the latest here, so the document's own column speaks for it.
     if stuck_on_passed_day(doc.handed_over_until, today):
-        content = s.scalar(
-            select(Version.content).where(
-                Version.document_id == doc.id, Version.number == version_number
-            )
-        )
+        from .documents import version_content
+
+        content = version_content(s, doc.id, version_number)
         passed = kind_for(doc.kind, doc.template).handed_over_until_passed(content or {}, today)
         if passed:
             raise Invalid(review_refusal(passed))
