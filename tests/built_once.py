@@ -34,9 +34,19 @@ def built_once(name: str, db, build: Callable[[], T]) -> T:
 
 
 def _dump(db) -> list[tuple[sa.Table, list[dict]]]:
+    # In id order: a version's parent must go in before it, and PostgreSQL returns rows in the
+    # order they lie on disk, which changes once a row is updated or space is reused.
     with db.read() as s:
         return [
-            (table, [dict(row) for row in s.execute(sa.select(table)).mappings()])
+            (
+                table,
+                [
+                    dict(row)
+                    for row in s.execute(
+                        sa.select(table).order_by(*table.primary_key.columns)
+                    ).mappings()
+                ],
+            )
             for table in Base.metadata.sorted_tables
         ]
 
