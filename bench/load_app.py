@@ -10,6 +10,7 @@ from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from careplan import create_app
+from careplan.long_lived import freeze_start_up_objects
 
 careplan_app = create_app()
 bare = Flask("bare", static_folder=os.environ["CAREPLAN_BENCH_STATIC"], static_url_path="/static")
@@ -21,3 +22,4 @@ def hello():
 
 
 app = DispatcherMiddleware(careplan_app, {"/bare": bare})
+freeze_start_up_objects()

@@ -22,15 +22,33 @@ print(sorted(m for m in ("weasyprint", "pydyf", "tinycss2", "pyhanko", "alembic"
 """
 
 
-def test_the_app_starts_and_serves_a_page_without_loading_weasyprint_pyhanko_or_alembic(tmp_path):
+def _run(code: str, folder: Path) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "CAREPLAN_ENV": "testing",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-        "CAREPLAN_INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{folder / 'app.db'}",
+        "CAREPLAN_INSTANCE_PATH": str(folder),
     }
-    done = subprocess.run(
-        [sys.executable, "-c", LOADED], cwd=ROOT, env=env, capture_output=True, text=True
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
+
+
+def test_the_app_starts_and_serves_a_page_without_loading_weasyprint_pyhanko_or_alembic(tmp_path):
+    done = _run(LOADED, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+FROZEN = """
+import gc
+import wsgi
+print(gc.get_freeze_count())
+"""
+
+
+def test_a_web_worker_keeps_what_it_built_at_start_out_of_full_collections(tmp_path):
+    # A full collection walks every object not frozen: without this, the app's own each time.
+    done = _run(FROZEN, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 100_000
