@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, tzinfo
 
 from sqlalchemy import Date, Integer, bindparam, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..db.engine import Database, locked, plain_rows
 from ..db.models import (
@@ -358,6 +358,7 @@ _VERSIONS_FROM_TO = (
     )
     .order_by(Version.number)
 )
+_Advocate = aliased(User)
 # With the reader's own draft of it, if any (drafts are seen only by their author): whether
 # one is waiting costs no statement of its own.
 _DOCUMENT_WITH_CLIENT = (
@@ -368,12 +369,14 @@ _DOCUMENT_WITH_CLIENT = (
         EditDraft.saved_at,
         EditDraft.base_number,
         EditDraft.revision,
-        # Whether the client has an advocate to ask (the page offers it only then): in this
-        # statement, so a page costs no more.
+        # Whether the client has an advocate to ask (the page offers it only then), one who
+        # can sign in (as signoff.current_advocates): in this statement, so a page costs no more.
         select(AdvocateInvitation.id)
+        .join(_Advocate, _Advocate.id == AdvocateInvitation.advocate_id)
         .where(
             AdvocateInvitation.client_id == Document.client_id,
             AdvocateInvitation.revoked_at.is_(None),
+            _Advocate.active.is_(True),
         )
         .exists(),
     )

@@ -589,6 +589,30 @@ def new_short_code() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
+_NO_ADVOCATE_TO_ASK = {
+    False: "You have not chosen an advocate yet, so nobody was asked. You can choose one on "
+    "“My advocate” in the menu, then ask again.",
+    True: "Your advocate's account has been closed, so nobody was asked. You can choose another "
+    "advocate on “My advocate” in the menu, then ask again.",
+}
+
+
+def _has_closed_advocate(s: Session, client_id: int) -> bool:
+    return (
+        s.scalar(
+            select(AdvocateInvitation.id)
+            .join(User, User.id == AdvocateInvitation.advocate_id)
+            .where(
+                AdvocateInvitation.client_id == client_id,
+                AdvocateInvitation.revoked_at.is_(None),
+                User.active.is_(False),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_number: int) -> int:
     """The client asks every advocate they invited to read this version before they sign: the
     latest version, while the client may still sign it (where the page offers it)."""
@@ -619,19 +643,11 @@ def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_
                 "ask your advocate to look at it first. They can still read it and comment. "
                 "Nothing was changed."
             )
-        advocates = list(
-            s.scalars(
-                select(AdvocateInvitation.advocate_id).where(
-                    AdvocateInvitation.client_id == client.id,
-                    AdvocateInvitation.revoked_at.is_(None),
-                )
-            )
-        )
+        # Only advocates who can sign in: a closed account would be sent a message nobody
+        # reads, and the client told someone was asked.
+        advocates = current_advocates(s, client.id)
         if not advocates:
-            raise Invalid(
-                "You have not chosen an advocate yet, so nobody was asked. You can choose one "
-                "on “My advocate” in the menu, then ask again."
-            )
+            raise Invalid(_NO_ADVOCATE_TO_ASK[_has_closed_advocate(s, client.id)])
         already = set(
             s.scalars(
                 select(AdvocateReviewRequest.advocate_id).where(

@@ -3,13 +3,20 @@ again, and a form sent twice (a second tap, or "back" and send) is refused with 
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
 import sqlalchemy as sa
 
-from careplan.db.models import AdvocateInvitation, Document, SignatureRecord
-from careplan.services import documents, signoff
+from careplan.db.models import (
+    AdvocateInvitation,
+    AdvocateReviewRequest,
+    Document,
+    Notification,
+    SignatureRecord,
+)
+from careplan.services import admin_accounts, documents, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, Circle, make_agreement, make_plan
@@ -21,8 +28,8 @@ def circle(app) -> Circle:
     return Circle()
 
 
-def _words(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+def _words(page: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def _stored(db, doc: int) -> tuple:
@@ -244,6 +251,32 @@ def test_a_comment_typed_with_a_plain_signature_is_refused_not_dropped(app, db, 
     with db.read() as s:
         kept = s.execute(sa.select(SignatureRecord.outcome, SignatureRecord.comment)).all()
     assert kept == [("signed_with_comment", words)]
+
+
+def test_an_advocate_whose_account_is_closed_is_not_offered_nor_asked(app, db, circle):
+    admin_accounts.set_active(
+        db, actor_for(circle.admin), circle.advocate.id, False, "Left the advocacy service"
+    )
+    doc = make_plan(circle.key_worker, circle.client)
+    client = _browser(app, circle.client)
+    shown = _page(client.get(f"/documents/{doc}"))
+    assert "Ask my advocate to look at it first" not in shown.html
+    assert "Choose an advocate" in shown.html
+    # Asked all the same (a page opened before the account closed): nobody is asked, and the
+    # client is told why, not that their advocate was asked.
+    page = _page(
+        client.post(
+            f"/documents/{doc}/versions/1/ask-advocate", data={"csrf_token": csrf_token(client)}
+        ),
+        409,
+    )
+    assert "Your advocate's account has been closed, so nobody was asked." in _words(page.html)
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(AdvocateReviewRequest)) == 0
+        assert (
+            s.scalar(sa.select(sa.func.count()).where(Notification.user_id == circle.advocate.id))
+            == 0
+        )
 
 
 def test_asking_an_advocate_when_none_is_chosen_says_how_on_the_document(app, db, circle):
