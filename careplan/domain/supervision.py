@@ -68,9 +68,10 @@ def dash_state(
 ) -> DashState:
     """One state per document. A review owed comes first: an overdue review matters more than
     a draft in progress. That includes the review after a crisis on an agreement not yet
-    agreed, the only review a document never agreed can owe. A version waiting for a
-    signature nobody can give any more (`handed_over_until`, the earliest day a decision in
-    it is handed over until, has passed) is not said to wait for one."""
+    agreed, the only review a document never agreed can owe. A version nobody can sign any
+    more (`handed_over_until`, the earliest day a decision in it is handed over until, has
+    passed), signed by one side or by nobody yet, is said to be so, not to wait for a
+    signature nor to be a draft."""
     if next_review_on is not None and next_review_on < today:
         return DashState.OVERDUE
     if next_review_on is not None and next_review_on <= today + timedelta(days=DUE_SOON_DAYS):
@@ -79,9 +80,10 @@ def dash_state(
         return DashState.AGREED
     if signoff_state == "declined":
         return DashState.DECLINED
+    # Signed by one side or by nobody yet: either way nobody can sign it now.
+    if stuck_on_passed_day(handed_over_until, today):
+        return DashState.PASSED_DAY
     if signoff_state == "awaiting_signature":
-        if stuck_on_passed_day(handed_over_until, today):
-            return DashState.PASSED_DAY
         return DashState.AWAITING
     return DashState.NEVER_AGREED if agreed_version is None else DashState.DRAFT
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, select
 
 from ..db.engine import Database
 from ..db.models import CaseloadLink, Document, EditDraft, User
@@ -22,6 +22,7 @@ from ..domain.paging import Paged, Window
 from ..domain.roles import Role
 from .access import PERSON, clients_visible_to
 from .actor import Actor
+from .document_states import UNSIGNED, not_stuck, stuck_on_passed_day
 from .paging import page_of
 
 
@@ -83,11 +84,8 @@ def people_page(db: Database, actor: Actor, window: Window) -> Paged[PersonRow]:
         return page_of(s, _people(actor.role), window, _person, values)
 
 
-_UNSIGNED = ("draft", "awaiting_signature")
 _TODAY = bindparam("today")
-# plan_dates.stuck_on_passed_day, in SQL: the earliest "until" of the latest version is past.
-_STUCK = Document.handed_over_until < _TODAY
-_NOT_STUCK = or_(Document.handed_over_until.is_(None), Document.handed_over_until >= _TODAY)
+_NOT_STUCK = not_stuck(_TODAY)
 
 
 @cache
@@ -107,12 +105,10 @@ def _people(role: Role, drafts: bool = False):
                 case((and_(Document.signoff_state == "awaiting_signature", _NOT_STUCK), 1), else_=0)
             ).label("waiting"),
             func.sum(
-                case((and_(Document.signoff_state.in_(_UNSIGNED), _NOT_STUCK), 1), else_=0)
+                case((and_(Document.signoff_state.in_(UNSIGNED), _NOT_STUCK), 1), else_=0)
             ).label("unsigned"),
             func.sum(case((Document.signoff_state == "declined", 1), else_=0)).label("declined"),
-            func.sum(case((and_(Document.signoff_state.in_(_UNSIGNED), _STUCK), 1), else_=0)).label(
-                "passed_day"
-            ),
+            func.sum(case((stuck_on_passed_day(_TODAY), 1), else_=0)).label("passed_day"),
         )
         # Only started, nothing saved: no one's to account for, on no list but its starter's
         # (documents.remove_empty), so not counted here either.

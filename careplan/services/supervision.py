@@ -56,6 +56,7 @@ from ..domain.supervision import (
 )
 from . import audit
 from .actor import Actor
+from .document_states import not_stuck, stuck_on_passed_day
 from .errors import NotFound
 
 EXPORT_CHUNK = 1000
@@ -105,28 +106,20 @@ def state_expression(today: date):
     """The dashboard state in SQL, the same rule as domain.supervision.dash_state (a test
     checks they agree), so filtering and sorting happen in the database."""
     soon = today + timedelta(days=DUE_SOON_DAYS)
-    # Waiting for a signature, unless a decision's day in it has passed (stuck_on_passed_day).
-    awaiting = case(
-        (Document.handed_over_until < today, literal(DashState.PASSED_DAY.value)),
-        else_=literal(DashState.AWAITING.value),
-    )
-    unsigned = case(
-        (Document.signoff_state == "declined", literal(DashState.DECLINED.value)),
-        (Document.signoff_state == "awaiting_signature", awaiting),
-        else_=literal(DashState.DRAFT.value),
-    )
+
+    def not_agreed(otherwise: DashState):
+        return case(
+            (Document.signoff_state == "declined", literal(DashState.DECLINED.value)),
+            (stuck_on_passed_day(today), literal(DashState.PASSED_DAY.value)),
+            (Document.signoff_state == "awaiting_signature", literal(DashState.AWAITING.value)),
+            else_=literal(otherwise.value),
+        )
+
     return case(
         (Document.next_review_on < today, literal(DashState.OVERDUE.value)),
         (Document.next_review_on <= soon, literal(DashState.DUE_SOON.value)),
-        (
-            Document.agreed_version.is_(None),
-            case(
-                (Document.signoff_state == "declined", literal(DashState.DECLINED.value)),
-                (Document.signoff_state == "awaiting_signature", awaiting),
-                else_=literal(DashState.NEVER_AGREED.value),
-            ),
-        ),
-        (Document.head_number > Document.agreed_version, unsigned),
+        (Document.agreed_version.is_(None), not_agreed(DashState.NEVER_AGREED)),
+        (Document.head_number > Document.agreed_version, not_agreed(DashState.DRAFT)),
         else_=literal(DashState.AGREED.value),
     )
 
@@ -151,16 +144,13 @@ def state_condition(state: DashState, today: date):
     if state is DashState.AGREED:
         return and_(agreed, not_due, Document.head_number <= Document.agreed_version)
     if state is DashState.NEVER_AGREED:
-        return and_(Document.agreed_version.is_(None), not_due, neither)
+        return and_(Document.agreed_version.is_(None), not_due, neither, not_stuck(today))
     if state is DashState.DRAFT:
-        return and_(agreed, not_due, newer, neither)
-    passed = Document.handed_over_until < today  # stuck_on_passed_day
+        return and_(agreed, not_due, newer, neither, not_stuck(today))
     unsigned = {
         DashState.DECLINED: declined,
-        DashState.PASSED_DAY: and_(awaiting, passed),
-        DashState.AWAITING: and_(
-            awaiting, or_(Document.handed_over_until.is_(None), Document.handed_over_until >= today)
-        ),
+        DashState.PASSED_DAY: stuck_on_passed_day(today),
+        DashState.AWAITING: and_(awaiting, not_stuck(today)),
     }[state]
     return and_(unsigned, not_due, or_(Document.agreed_version.is_(None), newer))
 

@@ -160,8 +160,13 @@ def test_a_version_waiting_past_a_decisions_day_needs_a_new_version_not_a_signat
         assert dash_state("awaiting_signature", agreed, head, None, TODAY, today) is (
             DashState.AWAITING
         )
-    # A review owed still comes first; an agreed version is agreed.
+    # Signed by nobody yet, a new draft or a document never agreed: nobody can sign it either.
+    for agreed, head, otherwise in ((None, 1, DashState.NEVER_AGREED), (3, 4, DashState.DRAFT)):
+        assert dash_state("draft", agreed, head, None, TODAY, yesterday) is DashState.PASSED_DAY
+        assert dash_state("draft", agreed, head, None, TODAY, today) is otherwise
+    # A review owed still comes first; an agreed version is agreed; a declined one declined.
     assert dash_state("awaiting_signature", 3, 4, yesterday, TODAY, yesterday) is (
         DashState.OVERDUE
     )
+    assert dash_state("declined", 3, 4, None, TODAY, yesterday) is DashState.DECLINED
     assert dash_state("agreed", 3, 3, None, TODAY, yesterday) is DashState.AGREED

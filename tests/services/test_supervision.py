@@ -386,6 +386,23 @@ def test_a_version_waiting_past_a_decisions_day_is_not_said_to_wait_for_a_signat
     test_the_sql_state_agrees_with_the_domain_rule(db, teams)
 
 
+@pytest.mark.parametrize("name", ["never", "draft"])
+def test_a_version_signed_by_nobody_past_a_decisions_day_is_not_called_a_draft(db, teams, name):
+    """Signed by nobody yet (a document never agreed, or a new version of an agreed one),
+    nobody can sign it once the day has passed: the dashboard and its filters say so, as the
+    plan cards and caseloads do, not "never agreed" or "new draft"."""
+    a, _, docs = teams
+    sup = actor_for(a.supervisor)
+    doc = docs[name]
+    _set(db, doc, handed_over_until=TODAY - timedelta(days=1))
+    assert states(supervision.dashboard(db, sup, Filters(), TODAY))[doc] is DashState.PASSED_DAY
+    for state in DashState:
+        named, filtered = _named_and_filtered(db, state)
+        assert filtered == named
+        assert (doc in named) is (state is DashState.PASSED_DAY)
+    test_the_sql_state_agrees_with_the_domain_rule(db, teams)
+
+
 def test_the_state_filter_agrees_on_the_edges_of_due_soon(db, teams):
     """Review dates on each boundary: yesterday, today, the last day of "soon", the day after,
     and an agreed document with no date at all. The documents never agreed get the same dates:
