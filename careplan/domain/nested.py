@@ -37,6 +37,15 @@ def unflatten(pairs: Iterable[tuple[str, str]]) -> dict:
     return _lists_from_numeric_keys(root)
 
 
+def from_fields(fields: Iterable[tuple[str, str]]) -> dict:
+    """Content from a form's fields in the order it posts them, as a form is read: the first
+    value of a name given twice (a page's or a kept draft's, alike)."""
+    first: dict[str, str] = {}
+    for name, value in fields:
+        first.setdefault(name, value)
+    return unflatten(first.items())
+
+
 def _lists_from_numeric_keys(node: Any) -> Any:
     if not isinstance(node, dict):
         return node

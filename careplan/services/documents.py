@@ -41,7 +41,7 @@ from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
 from ..domain.local_time import service_today
 from ..domain.merge import merge
-from ..domain.nested import leaf_texts, unflatten
+from ..domain.nested import from_fields, leaf_texts
 from ..domain.paging import last_page, nearest_page
 from ..domain.plan_dates import said_passed
 from ..domain.roles import Role
@@ -1181,11 +1181,7 @@ def _forget_draft_if_saved(
         return
     base = version_content(s, doc.id, draft.base_number) if draft.base_number else None
     try:
-        # As the edit form would have posted it: the first value of a name given twice.
-        first: dict[str, str] = {}
-        for name, value in draft.fields:
-            first.setdefault(name, value)
-        raw = unflatten(first.items())
+        raw = from_fields(draft.fields)  # as the edit form would have posted it
         if draft.part:
             raw = kind.with_part(base or kind.empty_content(), raw, draft.part)
         typed = kind.check_save(base, raw, today, from_form=True)

@@ -25,6 +25,7 @@ from ..domain.form_places import in_summary, is_writing, place
 from ..domain.kinds import kind_for
 from ..domain.language import check_text
 from ..domain.local_time import service_today
+from ..domain.nested import from_fields
 from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
 from ..services import comments, documents, drafts
@@ -174,7 +175,7 @@ def edit(document_id: int):
             # Carrying on from the draft: this page may replace it, until another page does.
             return _edit_page(
                 page,
-                typed_again(_kind(page), content_from_form(MultiDict(draft.fields))),
+                typed_again(_kind(page), from_fields(draft.fields)),
                 draft.base_number,
                 draft.part,
                 draft.change_note,

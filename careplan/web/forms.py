@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from werkzeug.datastructures import MultiDict
 
 from ..domain.blocks import MAX_GOALS, MAX_HANDOVERS, MAX_PEOPLE, MAX_STEPS
-from ..domain.nested import unflatten
+from ..domain.nested import from_fields
 from ..domain.numbers import whole_number_or_none
 from ..services.drafts import Seen
 
@@ -20,7 +20,7 @@ SHOWN_AGAIN = 2 * max(MAX_GOALS, MAX_STEPS, MAX_PEOPLE, MAX_HANDOVERS)
 
 
 def content_from_form(form: MultiDict) -> dict:
-    return unflatten((k, v) for k, v in form.items() if k not in CONTROL_FIELDS)
+    return from_fields(draft_fields(form))
 
 
 def base_number_from_form(form: MultiDict) -> int | None:

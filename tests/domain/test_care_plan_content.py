@@ -8,7 +8,7 @@ from careplan.domain.blocks import GOAL_WITHOUT_TITLE, STEP_WITHOUT_WORDS, date_
 from careplan.domain.canonical import canonical_bytes, content_hash
 from careplan.domain.care_plan import CARE_PLAN, DOMAIN_KEYS
 from careplan.domain.errors import ContentInvalid
-from careplan.domain.nested import unflatten
+from careplan.domain.nested import from_fields, unflatten
 from careplan.domain.taken_out import taken_out
 
 CLIENT = Author(1, "Alex", "client")
@@ -154,6 +154,11 @@ def test_form_names_unflatten_into_nested_content():
     assert nested["domains"]["housing"]["own_words"] == "Flat"
     assert [g["title"] for g in nested["goals"]] == ["First", "Second"]
     assert nested["goals"][0]["steps"][0]["owner"]["kind"] == "client"
+
+
+def test_a_name_given_twice_is_read_as_a_form_is_its_first_value():
+    fields = [("what_matters-text", "Typed first"), ("what_matters-text", "Typed again")]
+    assert from_fields(fields) == {"what_matters": {"text": "Typed first"}}
 
 
 def test_a_signer_is_shown_where_someone_else_last_changed_their_words():
