@@ -79,6 +79,7 @@ def register(app: Flask) -> None:
     app.before_request(_idle_logout)
     app.after_request(_security_headers)
     app.after_request(_idle_time_left)
+    app.after_request(_land_at_confirmation)
     wording.install(app)
     page_links.install(app)
     app.jinja_env.filters["when"] = _when
@@ -272,6 +273,21 @@ def _idle_time_left(response):
     left = g.get("idle_seconds_left")
     if left is not None:
         response.headers["Idle-Seconds-Left"] = str(left)
+    return response
+
+
+def _land_at_confirmation(response):
+    """A form that worked redirects to a page whose message says what it did (base.html's
+    #confirmation): the browser lands there. Sent without a place of its own, a redirect keeps
+    the form's address's, #error-summary on most, which names nothing on the page landed on."""
+    if (
+        request.method == "POST"
+        and response.status_code in (301, 302, 303, 307, 308)
+        and session.get("_flashes")
+    ):
+        location = response.headers.get("Location", "")
+        if location and "#" not in location:
+            response.headers["Location"] = f"{location}#confirmation"
     return response
 
 

@@ -165,8 +165,7 @@ def new_user():
         else:
             sending = email_password_link(link)
             flash(f"Account made. {_link_sent_to(link, 'a password', sending)}")
-            # Its own place to land: a redirect without one keeps the form's #error-summary.
-            return redirect(url_for("admin.user", user_id=user_id, _anchor="confirmation"))
+            return redirect(url_for("admin.user", user_id=user_id))
     return render_template(
         "admin/new_user.html",
         roles=ROLE_CHOICES,

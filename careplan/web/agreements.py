@@ -55,14 +55,8 @@ def _alert_settings() -> AlertSettings:
 
 TEAM_TOLD = "Below is who has been told, and who will respond by when."
 
-# Where a form sent from the crisis page lands when it worked: at the message saying what
-# happened (base.html), not at the error summary the form's own address points to (a browser
-# keeps that anchor through the redirect unless given another).
-DONE = "confirmation"
-
-
 def _back_to_crisis_page(document_id: int):
-    return redirect(url_for("agreements.crisis", document_id=document_id, _anchor=DONE))
+    return redirect(url_for("agreements.crisis", document_id=document_id))
 
 
 @bp.post("/documents/<int:document_id>/crisis-plan/start")

@@ -161,6 +161,6 @@ def test_a_token_is_made_used_and_revoked_on_its_page_over_http(db, gunicorn_url
     done = browser.opener.open(
         gunicorn_url + revoke, urlencode({"csrf_token": CSRF.search(listed).group(1)}).encode()
     )
-    assert done.url.endswith("/me/tokens") and "Revoked" in done.read().decode()
+    assert done.url.endswith("/me/tokens#confirmation") and "Revoked" in done.read().decode()
     status, _, refused = api_call(gunicorn_url, "GET", "/api/v1/clients", secret)
     assert status == 401 and refused["error"]["status"] == 401

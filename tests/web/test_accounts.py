@@ -106,7 +106,7 @@ def test_a_forgotten_password_is_replaced_through_an_emailed_link(smtp_app, smtp
     assert mismatch.status_code == 422
     assert "not the same" in mismatch.get_data(as_text=True)
     done = _post(web, path, password=NEW, password_again=NEW)
-    assert done.status_code == 302 and done.headers["Location"].endswith("/login")
+    assert done.status_code == 302 and done.headers["Location"].endswith("/login#confirmation")
     assert _signs_in(smtp_app, person.email, NEW)
     assert not _signs_in(smtp_app, person.email, PASSWORD)
     used = web.get(path)
@@ -805,7 +805,7 @@ def test_an_administrator_sees_the_emails_given_up_on_and_tries_them_again(app, 
         assert s.scalar(sa.select(sa.func.count()).where(AccountEmail.status == "failed")) == 1
     token = csrf_token(admin)
     answer = admin.post("/admin/emails/try-again", data={"csrf_token": token})
-    assert answer.status_code == 302 and answer.headers["Location"] == "/admin/emails"
+    assert answer.status_code == 302 and answer.headers["Location"] == "/admin/emails#confirmation"
     page = " ".join(admin.get("/admin/emails").get_data(as_text=True).split())
     assert "2 e-mails will be tried again within a minute." in page
     assert "None. Every e-mail so far was sent or is still being tried." in page

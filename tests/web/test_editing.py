@@ -119,7 +119,7 @@ def test_a_save_after_the_idle_sign_out_is_kept_as_a_draft_to_carry_on_with(app,
         "change_note": "my words",
     })  # fmt: skip
     assert late.status_code == 302
-    assert late.headers["Location"].endswith(f"/login?next=/documents/{doc}/edit")
+    assert late.headers["Location"].endswith(f"/login?next=/documents/{doc}/edit#confirmation")
     assert documents.open_document(db, actor_for(circle.client), doc).head_number == 1
 
     login(web, circle.client)
@@ -667,7 +667,7 @@ def test_a_save_after_the_idle_sign_out_does_not_replace_a_draft_kept_on_another
         session["last_seen"] -= idle + recording_interval(idle) + 1
     late = web.post(url, data={**phone, "what_matters-text": "Phone, late"})
     assert late.status_code == 302
-    assert late.headers["Location"].endswith(f"/login?next=/documents/{doc}/edit")
+    assert late.headers["Location"].endswith(f"/login?next=/documents/{doc}/edit#confirmation")
     signed_out = _text(web.get("/login"))
     assert "in another tab or on another device since" in signed_out
     assert "The changes you were making are kept" not in signed_out

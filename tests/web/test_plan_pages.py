@@ -146,7 +146,8 @@ def _post(browser, form: Form, values: dict[str, str]):
 
 def _redirected_to(response, pattern: str) -> re.Match:
     assert response.status_code == 302, _text(response)[:1000]
-    match = re.fullmatch(pattern, response.headers["Location"])
+    # A form that worked lands at the message saying what it did (#confirmation).
+    match = re.fullmatch(pattern + "(?:#confirmation)?", response.headers["Location"])
     assert match, response.headers["Location"]
     return match
 

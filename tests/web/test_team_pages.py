@@ -48,7 +48,7 @@ def test_an_administrator_renames_a_team_from_its_page(app, db):
     assert 'value="SOUTH TEAM"' in said  # what was typed, to put right
 
     renamed = _post(admin, f"/admin/teams/{circle.team.id}", name="Riverside team")
-    assert renamed.status_code == 302 and renamed.headers["Location"] == "/admin/teams"
+    assert renamed.status_code == 302 and renamed.headers["Location"] == "/admin/teams#confirmation"
     listing = _words(admin.get("/admin/teams"))
     assert "Team renamed." in listing and "Riverside team" in listing
     # Everywhere teams are chosen, by their new name.
