@@ -79,7 +79,7 @@ def test_pages_and_saves_over_http_carry_on_after_the_server_ends_every_connecti
     form["what_matters-text"] = "Kept, whatever the server did."
     _end_backends("datname", database)
     saved = browser.post(f"/documents/{doc}/edit", form, page)
-    assert saved.status == 200 and saved.url.endswith(f"/documents/{doc}")
+    assert saved.status == 200 and saved.url.endswith(f"/documents/{doc}#confirmation")
     with db.read() as s:
         latest = s.scalar(
             select(Version.content)
