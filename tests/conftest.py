@@ -31,14 +31,34 @@ PG_SERVER = os.environ.get("CAREPLAN_TEST_PG_URL", "postgresql://postgres@127.0.
 FAST_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 1024}
 
 
+# Set by scripts/test for its second run: tests that touch no database ran in the first.
+DATABASE_TESTS_ONLY = os.environ.get("CAREPLAN_TEST_DATABASE_ONLY") == "1"
+
+
 def pytest_report_header(config):
-    return f"careplan test database: {BACKEND}"
+    only = " (tests that touch no database left out)" if DATABASE_TESTS_ONLY else ""
+    return f"careplan test database: {BACKEND}{only}"
+
+
+def uses_a_database(item) -> bool:
+    """Whether the test can touch the database under test: through any fixture built on
+    `db_template` (app, db, client, gunicorn...), or by reading which one it is."""
+    module = getattr(item, "module", None)
+    return "db_template" in getattr(item, "fixturenames", ()) or (
+        module is not None and any(name in vars(module) for name in ("BACKEND", "PG_SERVER"))
+    )
 
 
 def pytest_collection_modifyitems(config, items):
     """The longest runs first, then the other slow ones, then the rest, each in their usual
     order. The exactly-once run (`slow(seconds=...)`) takes over a minute: started late, the
     suite waited for it at the end while the other worker had nothing left to do."""
+    if DATABASE_TESTS_ONLY:
+        # Domain rules, PDF rendering and the like give the same answer on either database.
+        left_out = [item for item in items if not uses_a_database(item)]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if uses_a_database(item)]
 
     def cost(item) -> float:
         slow = item.get_closest_marker("slow")
