@@ -55,6 +55,7 @@ def _alert_settings() -> AlertSettings:
 
 TEAM_TOLD = "Below is who has been told, and who will respond by when."
 
+
 def _back_to_crisis_page(document_id: int):
     return redirect(url_for("agreements.crisis", document_id=document_id))
 
