@@ -185,6 +185,12 @@ def tell_the_two(
 def current_advocates(s: Session, client_id: int) -> list[int]:
     """The client's advocates now: those they invited and have not stopped, whose accounts
     are open (one who was stopped can no longer read the document a message would link to)."""
+    return _invited_advocates(s, client_id, open_accounts=True)
+
+
+def _invited_advocates(s: Session, client_id: int, open_accounts: bool) -> list[int]:
+    """The advocates the client invited and has not stopped, whose accounts are open (or
+    closed)."""
     return list(
         s.scalars(
             select(AdvocateInvitation.advocate_id)
@@ -192,7 +198,7 @@ def current_advocates(s: Session, client_id: int) -> list[int]:
             .where(
                 AdvocateInvitation.client_id == client_id,
                 AdvocateInvitation.revoked_at.is_(None),
-                User.active.is_(True),
+                User.active.is_(open_accounts),
             )
             .order_by(AdvocateInvitation.advocate_id)
         )
@@ -597,22 +603,6 @@ _NO_ADVOCATE_TO_ASK = {
 }
 
 
-def _has_closed_advocate(s: Session, client_id: int) -> bool:
-    return (
-        s.scalar(
-            select(AdvocateInvitation.id)
-            .join(User, User.id == AdvocateInvitation.advocate_id)
-            .where(
-                AdvocateInvitation.client_id == client_id,
-                AdvocateInvitation.revoked_at.is_(None),
-                User.active.is_(False),
-            )
-            .limit(1)
-        )
-        is not None
-    )
-
-
 def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_number: int) -> int:
     """The client asks every advocate they invited to read this version before they sign: the
     latest version, while the client may still sign it (where the page offers it)."""
@@ -647,7 +637,8 @@ def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_
         # reads, and the client told someone was asked.
         advocates = current_advocates(s, client.id)
         if not advocates:
-            raise Invalid(_NO_ADVOCATE_TO_ASK[_has_closed_advocate(s, client.id)])
+            closed = _invited_advocates(s, client.id, open_accounts=False)
+            raise Invalid(_NO_ADVOCATE_TO_ASK[bool(closed)])
         already = set(
             s.scalars(
                 select(AdvocateReviewRequest.advocate_id).where(
