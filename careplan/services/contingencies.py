@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..db.engine import Database, locked
 from ..db.models import ContingencyActivation, Document, SelfReferralRequest, User, utcnow
+from ..domain.account_rules import called
 from ..domain.contingency import (
     SelfReferralCheck,
     SelfReferralTerms,
@@ -143,9 +144,10 @@ def start_contingency(
     ends_on_raw: str,
     today: date,
     alerts: crisis_alerts.AlertSettings = crisis_alerts.DEFAULT_SETTINGS,
-) -> None:
+) -> str:
     """Put the plan into effect; the key worker and their team are alerted in the same
-    transaction (careplan.services.crisis_alerts)."""
+    transaction (careplan.services.crisis_alerts). Returns whose plan it is, as people here
+    call them."""
     observed, actions_taken = plain_writing(observed), plain_writing(actions_taken)
     with db.write() as s:
         doc, version = _agreed_agreement(s, actor, document_id, asks_for_help=True)
@@ -182,6 +184,8 @@ def start_contingency(
         crisis_alerts.raise_alert(
             s, actor, doc, AlertKind.CONTINGENCY, utcnow(), alerts, activation_id=activation.id
         )
+        client = s.get(User, doc.client_id)
+        return called(client.display_name, client.preferred_name)
 
 
 def end_contingency(db: Database, actor: Actor, document_id: int, note: str, today: date) -> date:

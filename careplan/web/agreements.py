@@ -65,7 +65,7 @@ def _back_to_crisis_page(document_id: int):
 def start_contingency(document_id: int):
     form = request.form
     try:
-        contingencies.start_contingency(
+        client = contingencies.start_contingency(
             get_db(),
             current_user.actor,
             document_id,
@@ -77,14 +77,13 @@ def start_contingency(document_id: int):
         )
     except ContentInvalid as err:
         return _crisis_page(document_id, errors=err.errors, form=form, sent="start"), 422
-    flash(
-        "The plan for when you are not well is now in effect. "
-        + (
-            TEAM_TOLD
-            if current_user.actor.role is Role.CLIENT
-            else "Everyone on this agreement can see it."
+    if current_user.actor.role is Role.CLIENT:
+        flash(f"The plan for when you are not well is now in effect. {TEAM_TOLD}")
+    else:
+        flash(
+            f"The plan for when {client} is not well is now in effect. "
+            "Everyone on this agreement can see it."
         )
-    )
     return _back_to_crisis_page(document_id)
 
 

@@ -617,3 +617,22 @@ def test_the_app_calls_it_a_short_stay_everywhere_it_speaks(app, db, circle):
     assert "You asked for a short stay on" in page
     page = _words(client.get(f"/documents/{doc}").get_data(as_text=True))
     assert "I can ask for a short stay myself: up to 5 nights" in page
+
+
+def test_staff_who_put_the_plan_into_effect_are_told_it_is_the_client_s(app, db, circle):
+    """A key worker who started it read "The plan for when you are not well is now in
+    effect", as if they were the one unwell."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = _agreed_for(db, circle)
+    worker = login(app.test_client(), circle.key_worker)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    started = worker.post(
+        f"/documents/{doc}/crisis-plan/start",
+        data={"observed": "Low", "ends_on": ends, "csrf_token": csrf_token(worker)},
+        follow_redirects=True,
+    )
+    page = _words(started.get_data(as_text=True))
+    assert "The plan for when Al is not well is now in effect." in page
+    assert "Everyone on this agreement can see it." in page
+    assert "when you are not well" not in page
