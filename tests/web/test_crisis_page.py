@@ -636,3 +636,9 @@ def test_staff_who_put_the_plan_into_effect_are_told_it_is_the_client_s(app, db,
     assert "The plan for when Al is not well is now in effect." in page
     assert "Everyone on this agreement can see it." in page
     assert "when you are not well" not in page
+    # The urgent numbers too: for the client's danger, not the reader's.
+    assert "If Al is in danger or cannot keep safe, call now:" in page
+    assert "If you are in danger" not in page
+    client = login(app.test_client(), circle.client)
+    own = _words(client.get(f"/documents/{doc}/crisis-plan").get_data(as_text=True))
+    assert "If you are in danger or cannot keep yourself safe, call now:" in own
