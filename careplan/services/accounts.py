@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -380,6 +380,9 @@ class AdvocateChoice:
     name: str
     email: str
     invited: bool
+    # Invited, and their account closed since: shown so the client knows why they went quiet
+    # (and can stop their access, which reopening the account would otherwise give back).
+    closed: bool = False
 
 
 def advocates_for(db: Database, client: Actor) -> list[AdvocateChoice]:
@@ -396,10 +399,16 @@ def advocates_for(db: Database, client: Actor) -> list[AdvocateChoice]:
         )
         people = s.scalars(
             select(User)
-            .where(User.role == Role.ADVOCATE.value, User.active.is_(True))
+            .where(
+                User.role == Role.ADVOCATE.value,
+                or_(User.active.is_(True), User.id.in_(sorted(invited))),
+            )
             .order_by(User.display_name)
         )
-        return [AdvocateChoice(u.id, u.display_name, u.email, u.id in invited) for u in people]
+        return [
+            AdvocateChoice(u.id, u.display_name, u.email, u.id in invited, closed=not u.active)
+            for u in people
+        ]
 
 
 def invite_advocate(db: Database, client: Actor, advocate_id: int) -> None:

@@ -277,6 +277,21 @@ def test_an_advocate_whose_account_is_closed_is_not_offered_nor_asked(app, db, c
             s.scalar(sa.select(sa.func.count()).where(Notification.user_id == circle.advocate.id))
             == 0
         )
+    # "My advocate" says where they went (it listed only open accounts: they vanished), and
+    # their access can still be stopped, which reopening the account would otherwise give back.
+    mine = _page(client.get("/me/advocates"))
+    words = _words(mine.html)
+    assert circle.advocate.display_name in words
+    assert "Their account has been closed, so they cannot see your records" in words
+    stop = mine.form("")  # posts back to its own page
+    stopped = client.post("/me/advocates", data={**stop.values(), "action": "revoke"})
+    assert stopped.status_code == 302
+    with db.read() as s:
+        invitation = s.scalar(
+            sa.select(AdvocateInvitation).where(AdvocateInvitation.client_id == circle.client.id)
+        )
+        assert invitation.revoked_at is not None
+    assert circle.advocate.display_name not in _words(_page(client.get("/me/advocates")).html)
 
 
 def test_asking_an_advocate_when_none_is_chosen_says_how_on_the_document(app, db, circle):
