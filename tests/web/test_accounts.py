@@ -202,6 +202,8 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(smtp_app, 
     summary = html[html.index('id="error-summary"') :]
     assert summary.index('href="#current_password"') < summary.index("<form")
     assert 'action="/me/account/password#error-summary"' in html
+    # Said once, by the summary: the message beside the field said it again.
+    assert html.count("Nothing was changed") == 1
     same = _post(here, "/me/account/password", current_password=PASSWORD, password=PASSWORD,
                  password_again=PASSWORD)  # fmt: skip
     html = same.get_data(True)
