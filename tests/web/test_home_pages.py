@@ -279,3 +279,13 @@ def test_the_caseload_and_what_needs_you_name_the_workers_own_unsaved_changes(ap
     for who in (circle.supervisor, circle.advocate):
         html = page(app, who)
         assert "not saved yet" not in html and "draft=restore" not in html, who.role
+
+
+def test_the_supervisor_s_start_page_says_what_they_may_change(app, db):
+    """It said "You can read these records but not change them" to people who hand clients
+    over from a client's page."""
+    circle = Circle()
+    words = " ".join(page(app, circle.supervisor).split())
+    assert "You can read these records, but not write in them or sign them;" in words
+    assert "you can hand a client over to another key worker." in words
+    assert "not change them" not in words
