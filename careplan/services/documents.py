@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from ..db.engine import Database, locked, plain_rows
 from ..db.models import (
     AdvocateInvitation,
+    AdvocateReviewRequest,
     AuditEvent,
     CaseloadLink,
     Document,
@@ -53,7 +54,13 @@ from . import attention, audit, drafts, handovers, leaving
 from .access import access_to, gone, require_read
 from .actor import Actor
 from .errors import Conflict, Invalid, NoSuchVersion, NotFound, ReadOnly
-from .signoff import SignOffView, review_requests_for, signoff_view
+from .signoff import (
+    AdvocatesAsked,
+    SignOffView,
+    advocates_asked,
+    review_requests_for,
+    signoff_view,
+)
 
 HISTORY_PAGE_SIZE = 50
 
@@ -139,6 +146,8 @@ class DocumentPage:
     # Nothing saved in it yet and someone else started it: who, so the page can say whose it
     # is ("Start" opens one already started for the client rather than a look-alike).
     started_by: str = ""
+    # To the client who may still sign it: whom they asked to look at the latest version.
+    advocates_asked: AdvocatesAsked | None = None
 
     @property
     def can_sign_now(self) -> bool:
@@ -379,6 +388,14 @@ _DOCUMENT_WITH_CLIENT = (
             _Advocate.active.is_(True),
         )
         .exists(),
+        # Whether the client asked anyone to look at the latest version: whom and when is
+        # read only then (_asked).
+        select(AdvocateReviewRequest.id)
+        .where(
+            AdvocateReviewRequest.document_id == Document.id,
+            AdvocateReviewRequest.version_number == Document.head_number,
+        )
+        .exists(),
     )
     .join(User, User.id == Document.client_id)
     .outerjoin(
@@ -399,6 +416,7 @@ class _Opened:
     client_called: str
     unsaved: UnsavedChanges | None = None
     has_advocate: bool = False
+    asked_advocate: bool = False  # about the latest version
 
 
 def _open(s: Session, actor: Actor, document_id: int) -> _Opened:
@@ -407,13 +425,15 @@ def _open(s: Session, actor: Actor, document_id: int) -> _Opened:
     ).first()
     if row is None:
         raise gone(s, actor, document_id)
-    doc, name, preferred_name, draft_saved_at, draft_base, draft_revision, has_advocate = row
+    doc, name, preferred_name, draft_saved_at, draft_base, draft_revision, has_advocate, asked = row
     access = require_read(s, actor, doc.client_id)
     # A draft left by someone who may no longer edit (a handover since) is not offered back:
     # the edit page would refuse them.
     offered = unsaved_to_offer(access, draft_saved_at)
     unsaved = UnsavedChanges(offered, draft_base, draft_revision) if offered is not None else None
-    return _Opened(doc, access, name, called(name, preferred_name), unsaved, bool(has_advocate))
+    return _Opened(
+        doc, access, name, called(name, preferred_name), unsaved, bool(has_advocate), bool(asked)
+    )
 
 
 def _page(
@@ -460,7 +480,18 @@ def _page(
         doc.head_number == 0 and doc.created_by_id == actor.id and opened.access.edit,
         actor.id == doc.client_id and opened.has_advocate,
         _started_by(s, doc, actor.id),
+        _asked(s, actor, doc, opened, signoff),
     )
+
+
+def _asked(
+    s: Session, actor: Actor, doc: Document, opened: _Opened, signoff: SignOffView
+) -> AdvocatesAsked | None:
+    """Read only where the page offers to ask (to the client, with an advocate, while they
+    may sign the latest version) and they asked someone."""
+    if actor.id != doc.client_id or not opened.has_advocate or not opened.asked_advocate:
+        return None
+    return None if signoff.sign_refusal else advocates_asked(s, doc.client_id, doc)
 
 
 def _started_by(s: Session, doc: Document, reader_id: int) -> str:

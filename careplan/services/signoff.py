@@ -678,6 +678,44 @@ def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_
         return len(advocates)
 
 
+@dataclass(frozen=True)
+class AdvocatesAsked:
+    """Whom the client asked to look at the latest version before signing, and when."""
+
+    names: tuple[str, ...]
+    at: datetime
+    everyone: bool  # every advocate who can be asked now was asked: asking again does nothing
+
+
+def advocates_asked(s: Session, client_id: int, doc: Document) -> AdvocatesAsked | None:
+    """The client's asks on the latest version to the advocates they have now (None if
+    none), so their page says they asked instead of offering the same button as if they had
+    not. One statement: each current advocate (as current_advocates), with their ask if any."""
+    rows = s.execute(
+        select(User.display_name, User.preferred_name, AdvocateReviewRequest.requested_at)
+        .select_from(AdvocateInvitation)
+        .join(User, User.id == AdvocateInvitation.advocate_id)
+        .outerjoin(
+            AdvocateReviewRequest,
+            (AdvocateReviewRequest.advocate_id == AdvocateInvitation.advocate_id)
+            & (AdvocateReviewRequest.document_id == doc.id)
+            & (AdvocateReviewRequest.version_number == doc.head_number),
+        )
+        .where(
+            AdvocateInvitation.client_id == client_id,
+            AdvocateInvitation.revoked_at.is_(None),
+            User.active.is_(True),
+        )
+        .order_by(AdvocateReviewRequest.requested_at, User.display_name)
+    ).all()
+    asked = [(called(name, preferred), at) for name, preferred, at in rows if at is not None]
+    if not asked:
+        return None
+    return AdvocatesAsked(
+        tuple(name for name, _ in asked), min(at for _, at in asked), len(asked) == len(rows)
+    )
+
+
 def review_requests_for(s: Session, actor: Actor, document_id: int) -> list[int]:
     """Versions this advocate was asked to look at."""
     if actor.role is not Role.ADVOCATE:

@@ -16,10 +16,18 @@ from careplan.db.models import (
     Notification,
     SignatureRecord,
 )
+from careplan.domain.local_time import long_date, service_today
 from careplan.services import admin_accounts, documents, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, Circle, make_agreement, make_plan
+from tests.factories import (
+    PASSWORD,
+    AdvocateFactory,
+    AdvocateInvitationFactory,
+    Circle,
+    make_agreement,
+    make_plan,
+)
 from tests.web.test_plan_pages import _browser, _page, _post
 
 
@@ -423,3 +431,28 @@ def test_the_sign_form_names_the_parts_of_a_section_someone_else_changed(app, db
         f"last changed by {kim}"
     ) in words
     assert "Legal" not in words
+
+
+def test_the_client_sees_whom_they_asked_to_look_and_is_not_offered_to_ask_them_again(
+    app, db, circle
+):
+    """After asking, the page looked as before, the same button asking again for nothing."""
+    doc = make_plan(circle.key_worker, circle.client)
+    client = _browser(app, circle.client)
+    ask = f"/documents/{doc}/versions/1/ask-advocate"
+    asked = client.post(ask, data={"csrf_token": csrf_token(client)})
+    assert asked.status_code == 302
+    words = _words(_page(client.get(f"/documents/{doc}")).html)
+    today = long_date(service_today())
+    name = circle.advocate.display_name
+    assert f"You asked {name} to look at version 1 before you sign, on {today}." in words
+    assert "Ask my advocate to look at it first" not in words
+    # A second advocate chosen since has not been asked: the offer is back, for them.
+    second = AdvocateFactory()
+    AdvocateInvitationFactory(client_id=circle.client.id, advocate_id=second.id)
+    words = _words(_page(client.get(f"/documents/{doc}")).html)
+    assert f"You asked {name} to look at version 1" in words
+    assert "Ask my advocate to look at it first" in words
+    # Once the client has signed, nothing more is said of it: nothing left to ask about.
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
+    assert "You asked" not in _words(_page(client.get(f"/documents/{doc}")).html)
