@@ -586,7 +586,11 @@ def test_a_review_after_a_crisis_before_anything_was_agreed_says_how_it_is_done(
     )
     browser = login(app.test_client(), circle.client)
     html = browser.get(f"/documents/{doc}").get_data(as_text=True)
-    assert "Nothing is agreed yet. This review is done when you have both signed" in html
+    # The plan ended 17 days ago: not "once it is no longer in effect", as if it still ran.
+    assert (
+        "Nothing is agreed yet. This review is done when you have both signed the same version "
+        "after the plan for when you are not well has ended." in " ".join(html.split())
+    )
     home = browser.get("/", follow_redirects=True).get_data(as_text=True)
     assert "the review is overdue" in home
     # Once a version is agreed, the panel no longer says so.
