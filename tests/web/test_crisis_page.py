@@ -642,3 +642,15 @@ def test_staff_who_put_the_plan_into_effect_are_told_it_is_the_client_s(app, db,
     client = login(app.test_client(), circle.client)
     own = _words(client.get(f"/documents/{doc}/crisis-plan").get_data(as_text=True))
     assert "If you are in danger or cannot keep yourself safe, call now:" in own
+
+
+def test_the_client_s_records_link_to_their_plan_for_when_they_are_not_well(app, db, circle):
+    """The link read "What we agreed for when I am not well", whether anything was agreed
+    or not."""
+    doc = _agreed_for(db, circle)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(db, actor_for(circle.client), doc, "Low", "", ends, TODAY)
+    records = f"/clients/{circle.client.id}"
+    own = _words(login(app.test_client(), circle.client).get(records).get_data(as_text=True))
+    assert "Open the plan for when you are not well" in own
+    assert "What we agreed" not in own
