@@ -7,8 +7,8 @@ requests, one JSON line each, from its standard input:
   that runs `gunicorn` with those arguments, environment and folder, its output in `log`
   (exactly as `python -m gunicorn ...` there would), and answers {"pid": ...};
 - {"poll": pid}: answers {"status": its exit code}, or null while it runs;
-- {"wait": pid, "seconds": s}: waits for it to end (killing it after s seconds) and answers
-  {"status": its exit code}.
+- {"stop": pid, "seconds": s}: ends it as `terminate` would, unless it has ended already,
+  waits for it to end (killing it after s seconds) and answers {"status": its exit code}.
 
 Importing the app and its libraries took most of the start of each over-HTTP test (about
 1.3 s of processor time each, in a suite that starts gunicorn some 160 times). Forking after
@@ -60,7 +60,23 @@ def _child(request: dict) -> None:
         os._exit(code)  # not the zygote's cleanups: its pipes are the test worker's
 
 
-_REAPED: dict[int, int] = {}  # children that have ended: their exit codes
+# Children that have ended: their exit codes. A pid is given again once its holder is reaped
+# (pid_max is 32,768 here, and a suite starts tens of thousands of processes), so a record is
+# dropped when a new child gets its pid, and nothing is signalled by a pid once reaped.
+_REAPED: dict[int, int] = {}
+
+
+def _started(pid: int) -> None:
+    """A new child has this pid: any record of an earlier one that had it is not about it."""
+    _REAPED.pop(pid, None)
+
+
+def _stop(pid: int, seconds: float) -> int:
+    """As Popen.terminate then wait(seconds), for a child still running; a child that has
+    ended is not signalled (its pid may be another process's by now)."""
+    if _ended(pid) is None:
+        os.kill(pid, signal.SIGTERM)
+    return _wait(pid, seconds)
 
 
 def _ended(pid: int) -> int | None:
@@ -94,11 +110,12 @@ def main() -> None:
             pid = os.fork()
             if pid == 0:
                 _child(request)
+            _started(pid)
             answer = {"pid": pid}
         elif "poll" in request:
             answer = {"status": _ended(request["poll"])}
         else:
-            answer = {"status": _wait(request["wait"], request["seconds"])}
+            answer = {"status": _stop(request["stop"], request["seconds"])}
         out.write(json.dumps(answer) + "\n")
         out.flush()
 
