@@ -80,17 +80,19 @@ def test_the_other_pages_leave_a_refused_filter_out_and_keep_the_ones_used(
     page = web.get("/supervision?team=999&sort=client").get_data(as_text=True)
     following = _link(page, "Next page")
     # The refused team is left out; the order asked for, which was not refused, is kept.
-    assert "team" not in following and following.endswith("?sort=client&page=2")
+    assert "team" not in following and following.endswith("?sort=client&page=2#results")
     # Nothing refused: every filter used travels with the links.
     used = f"team={team.team.id}&sort=client"
     page = web.get(f"/supervision?{used}").get_data(as_text=True)
-    assert _link(page, "Next page") == f"/supervision?{used}&page=2"
+    # Each lands at the list (#results), not at the filters that fill a phone's first screen.
+    assert _link(page, "Next page") == f"/supervision?{used}&page=2#results"
+    assert 'action="#results"' in page and 'id="results"' in page
     assert _link(page, "Download these as a spreadsheet (CSV)") == (
         f"/supervision/export.csv?{used}"
     )
     second = web.get(_link(page, "Next page")).get_data(as_text=True)
     assert "Previous page" in second
-    assert _link(second, "Previous page") == f"/supervision?{used}&page=1"
+    assert _link(second, "Previous page") == f"/supervision?{used}&page=1#results"
 
 
 @pytest.mark.parametrize(
