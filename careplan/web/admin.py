@@ -142,6 +142,13 @@ def _seal(admin) -> seal_certificates.SealOverview:
     return seal_certificates.overview(admin, credentials, service_today())
 
 
+# A key worker made without a team: nothing refuses it, but no client can be theirs yet.
+NO_TEAM_YET = (
+    "They are in no team yet, so no client can be given to them until they are: choose their "
+    "team below."
+)
+
+
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @login_required
 def new_user():
@@ -150,14 +157,11 @@ def new_user():
     error, errors = None, {}
     if request.method == "POST":
         try:
+            team_id = _chosen(form.get("team_id"))
             user_id, link = admin_accounts.create(
-                get_db(),
-                admin,
-                form.get("email", ""),
-                form.get("name", ""),
-                form.get("role", ""),
-                _chosen(form.get("team_id")),
-            )
+                get_db(), admin, form.get("email", ""), form.get("name", ""),
+                form.get("role", ""), team_id,
+            )  # fmt: skip
         except ContentInvalid as err:  # every problem at once, each beside its field
             errors = err.errors
         except Invalid as err:  # a team id no list offers: a forged or broken form
@@ -165,6 +169,8 @@ def new_user():
         else:
             sending = email_password_link(link)
             flash(f"Account made. {_link_sent_to(link, 'a password', sending)}")
+            if form.get("role") == Role.KEY_WORKER.value and team_id is None:
+                flash(NO_TEAM_YET)
             return redirect(url_for("admin.user", user_id=user_id))
     return render_template(
         "admin/new_user.html",

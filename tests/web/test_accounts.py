@@ -973,3 +973,20 @@ def test_a_link_the_mail_server_is_out_of_reach_for_says_so_without_a_system_err
         "<strong>not sent</strong>, so nobody has it. The mail server could not be reached (the"
         " connection was refused). Try again once it works." in page
     )
+
+
+def test_a_key_worker_made_without_a_team_is_said_to_need_one_before_any_client(app, db):
+    """Nothing said so until a client's page offered no key worker to give them."""
+    admin = login(app.test_client(), AdminFactory())
+    made = _post(admin, "/admin/users/new", name="Kai Lund", email="kai@example.org",
+                 role="key_worker", team_id="")  # fmt: skip
+    assert made.status_code == 302
+    landed = " ".join(admin.get(made.headers["Location"]).get_data(as_text=True).split())
+    assert "They are in no team yet, so no client can be given to them until they are" in landed
+    # In a team, or not a key worker: nothing to say.
+    team = TeamFactory()
+    for role, team_id in (("key_worker", str(team.id)), ("client", "")):
+        made = _post(admin, "/admin/users/new", name=f"Other {role}", email=f"{role}@example.org",
+                     role=role, team_id=team_id)  # fmt: skip
+        assert made.status_code == 302
+        assert "in no team yet" not in admin.get(made.headers["Location"]).get_data(as_text=True)
