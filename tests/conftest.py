@@ -42,7 +42,11 @@ def pytest_report_header(config):
 
 def uses_a_database(item) -> bool:
     """Whether the test can touch the database under test: through any fixture built on
-    `db_template` (app, db, client, gunicorn...), or by reading which one it is."""
+    `db_template` (app, db, client, gunicorn...), or by reading which one it is. A browser
+    test marked `browser_only` checks what the page does in the browser (layout, labels,
+    scripts); what the server stores under it is tested on both databases elsewhere."""
+    if item.get_closest_marker("browser_only") is not None:
+        return False
     module = getattr(item, "module", None)
     return "db_template" in getattr(item, "fixturenames", ()) or (
         module is not None and any(name in vars(module) for name in ("BACKEND", "PG_SERVER"))

@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - depends on the machine
         raise
     pytest.skip("axe-playwright-python is not installed", allow_module_level=True)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser_only]
 
 BLOCKING = ("serious", "critical")
 # Moderate in axe-core, but a screen-reader user moving by landmarks cannot tell two apart.

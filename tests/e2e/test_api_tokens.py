@@ -13,7 +13,7 @@ from tests import factories
 
 from .checks import check_phone_page, expect, sign_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser_only]
 
 
 def _status(base: str, token: str) -> int:

@@ -12,7 +12,7 @@ from tests import factories
 
 from .checks import check_phone_page, expect, sign_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser_only]
 
 WORDS = "Walking the dog in the morning, and my sister's Sunday dinners."
 

@@ -10,7 +10,7 @@ from tests import factories
 
 from .checks import check_phone_page, expect, sign_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser_only]
 
 LONG_LINK = "https://www.example.org/housing/apply-for-social-housing-register/step-by-step-guide"
 LONG_WORD = "Pneumonoultramicroscopicsilicovolcanoconiosis-and-more-without-any-spaces"

@@ -17,7 +17,7 @@ from tests import factories
 
 from .checks import check_phone_page, expect, sign_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser_only]
 
 PREFIX = "/careplan"
 WORDS = "Being listened to, and my brother, who is an addict, coming to the meetings."

@@ -17,7 +17,7 @@ from tests import factories
 from .checks import check_phone_page, expect, sign_in
 from .conftest import PHONE
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser_only]
 
 
 @pytest.fixture
