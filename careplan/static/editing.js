@@ -13,6 +13,8 @@
   // device is not replaced (the server answers 409), and this page stops keeping drafts.
   var revision = form.elements.namedItem("draft_revision");
   var keptElsewhere = false;
+  // Words on this page that no draft holds: kept elsewhere since, or the last keep failed.
+  var unkept = false;
 
   function say(text) { if (status && !keptElsewhere) status.textContent = text; }
 
@@ -48,6 +50,7 @@
       // still on its way: on a slow connection, the last words typed were lost.
       keepalive: leaving === true && body.length < OUTLIVES_THE_PAGE,
     }).then(function (response) {
+      unkept = !response.ok || response.redirected;
       if (response.redirected || response.status === 401) {
         say("You have been signed out, so your latest changes could not be kept. Copy anything important before you sign in again.");
       } else if (response.status === 409) {
@@ -64,6 +67,7 @@
         say("Your latest changes could not be kept as a draft just now. They are still on this page.");
       }
     }).catch(function () {
+      unkept = true;
       say("No connection: your latest changes are still on this page, but not kept yet.");
     });
   }
@@ -166,6 +170,14 @@
       clearTimeout(draftTimer);
       keepDraft(true);
     }
+  });
+  // Closing the tab or following a link with words no draft holds asks first (the browser's
+  // own "Leave site?"). Not as the idle sign-out takes the page off the screen (idle.js):
+  // someone else may pick the phone up.
+  window.addEventListener("beforeunload", function (event) {
+    if (!unkept || submitting || document.body.dataset.signingOut) return;
+    event.preventDefault();
+    event.returnValue = "";
   });
   form.addEventListener("submit", function () {
     submitting = true;

@@ -49,6 +49,7 @@
   function signedOut() {
     // Take the page off the screen: someone else may pick the phone up.
     // The sign-in page's address comes from the page: under a sub-path it is not /login.
+    body.dataset.signingOut = "true";  // words not kept do not hold the page (editing.js)
     window.location.assign(signInUrl + "?next=" + encodeURIComponent(window.location.pathname + window.location.search));
   }
 

@@ -237,6 +237,9 @@ def test_a_second_tab_does_not_replace_the_draft_of_the_first(app, db, gunicorn_
     )
     second.get_by_role("button", name="Stay signed in").click()
     expect(warning).to_be_hidden()
+    # Closing this tab asks first: no draft holds its words. Staying keeps them.
+    assert _asked_on_closing(second) == ["beforeunload"]
+    expect(field).to_have_value(theirs + " More.")
 
     def kept() -> str:
         with db.read() as s:
@@ -266,6 +269,62 @@ def test_a_second_tab_does_not_replace_the_draft_of_the_first(app, db, gunicorn_
     expect(second.get_by_text("Saved as version 2.")).to_be_visible()
     expect(second.get_by_text("You have changes that are not saved yet.")).to_be_visible()
     assert kept() == WORDS + " And the garden."
+    # A tab whose words are kept as a draft closes without asking.
+    first.get_by_label("What matters most to you?").press_sequentially(" Then tea.")
+    expect(first.locator(".draft-status")).to_contain_text("Your changes are kept as a draft")
+    assert _asked_on_closing(first) == []
+    assert first.is_closed()
+
+
+def test_words_no_draft_holds_ask_before_leaving_but_not_the_idle_sign_out(
+    app, gunicorn_url, new_phone
+):
+    """Words typed while the connection was down are on the page only: following a link asks
+    first (the browser's "Leave site?"). The idle sign-out still takes the page off the
+    screen without asking: someone else may pick the phone up."""
+    phone, doc = _client_with_a_plan(new_phone, gunicorn_url)
+    phone.clock.install()
+    url = f"{gunicorn_url}/documents/{doc}/edit?part=what_matters"
+    phone.goto(url)
+    phone.wait_for_load_state("load")
+    phone.context.set_offline(True)
+    phone.get_by_label("What matters most to you?").fill(WORDS)
+    phone.clock.fast_forward(4_000)  # past the three seconds before a draft is kept
+    expect(phone.locator(".draft-status")).to_contain_text("No connection")
+    phone.context.set_offline(False)
+
+    asked = []
+    phone.on("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+    phone.locator("a.brand").click(no_wait_after=True)  # to the start page
+    for _ in range(50):
+        if asked:
+            break
+        phone.wait_for_timeout(100)
+    assert asked == ["beforeunload"]
+    expect(phone).to_have_url(url)
+    expect(phone.get_by_label("What matters most to you?")).to_have_value(WORDS)
+
+    phone.clock.fast_forward(16 * 60 * 1000)  # past the 15 minutes of the idle sign-out
+    expect(phone).not_to_have_url(url, timeout=10_000)
+    assert asked == ["beforeunload"]
+
+
+def _asked_on_closing(tab) -> list[str]:
+    """Closes the tab as a person would (its page asked first) and returns the dialogs it
+    showed, each dismissed: a tab that asked stays open."""
+    from playwright.sync_api import Error
+
+    asked = []
+    tab.on("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+    tab.close(run_before_unload=True)
+    for _ in range(50):
+        if asked or tab.is_closed():
+            break
+        try:
+            tab.wait_for_timeout(100)
+        except Error:  # closed while waiting
+            break
+    return asked
 
 
 def _client_with_a_plan(new_phone, base: str):
