@@ -58,6 +58,7 @@ from .signoff import (
     AdvocatesAsked,
     SignOffView,
     advocates_asked,
+    invited_advocate,
     review_requests_for,
     signoff_view,
 )
@@ -382,11 +383,7 @@ _DOCUMENT_WITH_CLIENT = (
         # can sign in (as signoff.current_advocates): in this statement, so a page costs no more.
         select(AdvocateInvitation.id)
         .join(_Advocate, _Advocate.id == AdvocateInvitation.advocate_id)
-        .where(
-            AdvocateInvitation.client_id == Document.client_id,
-            AdvocateInvitation.revoked_at.is_(None),
-            _Advocate.active.is_(True),
-        )
+        .where(invited_advocate(Document.client_id, _Advocate))
         .exists(),
         # Whether the client asked anyone to look at the latest version: whom and when is
         # read only then (_asked).

@@ -188,18 +188,25 @@ def current_advocates(s: Session, client_id: int) -> list[int]:
     return _invited_advocates(s, client_id, open_accounts=True)
 
 
+def invited_advocate(client_id, advocate=User, open_accounts: bool = True):
+    """The condition on an AdvocateInvitation joined to its advocate's account (`advocate`,
+    User or an alias of it) for the client's current advocates (as current_advocates), or
+    with `open_accounts=False` those the client has not stopped whose accounts are closed.
+    `client_id` is a value or a column. Every statement asking who the current advocates are
+    uses it, joined as it needs."""
+    return (
+        (AdvocateInvitation.client_id == client_id)
+        & AdvocateInvitation.revoked_at.is_(None)
+        & advocate.active.is_(open_accounts)
+    )
+
+
 def _invited_advocates(s: Session, client_id: int, open_accounts: bool) -> list[int]:
-    """The advocates the client invited and has not stopped, whose accounts are open (or
-    closed)."""
     return list(
         s.scalars(
             select(AdvocateInvitation.advocate_id)
             .join(User, User.id == AdvocateInvitation.advocate_id)
-            .where(
-                AdvocateInvitation.client_id == client_id,
-                AdvocateInvitation.revoked_at.is_(None),
-                User.active.is_(open_accounts),
-            )
+            .where(invited_advocate(client_id, open_accounts=open_accounts))
             .order_by(AdvocateInvitation.advocate_id)
         )
     )
@@ -701,11 +708,7 @@ def advocates_asked(s: Session, client_id: int, doc: Document) -> AdvocatesAsked
             & (AdvocateReviewRequest.document_id == doc.id)
             & (AdvocateReviewRequest.version_number == doc.head_number),
         )
-        .where(
-            AdvocateInvitation.client_id == client_id,
-            AdvocateInvitation.revoked_at.is_(None),
-            User.active.is_(True),
-        )
+        .where(invited_advocate(client_id))
         .order_by(AdvocateReviewRequest.requested_at, User.display_name)
     ).all()
     asked = [(called(name, preferred), at) for name, preferred, at in rows if at is not None]
