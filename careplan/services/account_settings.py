@@ -131,7 +131,13 @@ def change_password(db: Database, actor: Actor, current: str, new: str, repeated
         email = s.scalar(select(User.email).where(User.id == actor.id))
     problems = new_password_problems(new, repeated, email or "")
     try:
-        passwords.confirm_identity(db, actor, current, "That is not your current password.")
+        passwords.confirm_identity(
+            db,
+            actor,
+            current,
+            "That is not your current password.",
+            missing="Please type the password you have now.",
+        )
     except ContentInvalid as err:
         problems = {"current_password": err.errors["password"], **problems}
     else:

@@ -55,6 +55,7 @@ def needs_rehash(stored_hash: str) -> bool:
 CODE_REFUSED = (
     "That code is not right, or it was used already. Please type the code your app shows now."
 )
+TYPE_IT = "Please type your password."
 
 
 def confirm_identity(
@@ -66,11 +67,13 @@ def confirm_identity(
     code_refused: str = CODE_REFUSED,
     now: datetime | None = None,
     code_used_for: str | None = None,
+    missing: str = TYPE_IT,
 ) -> str:
     """The password typed again at the moment of signing or confirming proves it is this
     person, now. Otherwise raises ContentInvalid on the password field, saying `refused`.
     Wrong passwords count with those typed at sign-in (careplan.services.throttle): too many,
-    and TooManyAttempts is raised before the password is even tried.
+    and TooManyAttempts is raised before the password is even tried. None typed is no guess:
+    it says `missing`, and is not counted.
 
     Where the action asks for the second step (`code` is given, "" when the form had none)
     and the person has turned it on, the code from their app must be right too, and is used
@@ -78,7 +81,7 @@ def confirm_identity(
     replaces every backup code (one of second_factor.ENDS_EVERY_CODE), so a backup code used
     for it is not said to leave others. Returns how they proved who they are, as a signature
     records it."""
-    email, secret, last_step = _checked_password(db, actor, password, refused)
+    email, secret, last_step = _checked_password(db, actor, password, refused, missing)
     throttle = throttle_for(db)
     if code is None or secret is None:
         throttle.password_accepted(email)
@@ -100,27 +103,33 @@ def confirm_identity(
     return second_factor.METHOD_WITH_CODE
 
 
-def password_problem(db, actor: Actor, password: str, refused: str) -> dict[str, str]:
+def password_problem(
+    db, actor: Actor, password: str, refused: str, missing: str = TYPE_IT
+) -> dict[str, str]:
     """For a form refused for other reasons: {"password": refused} if the password is wrong
     too ({} if right), so that every problem is named at once. A wrong one counts as any
     wrong password does, so a faulty form is no way round the pause; a right one does not
     start the count afresh, and no code is tried or used up, as nothing is done."""
     try:
-        _checked_password(db, actor, password, refused)
+        _checked_password(db, actor, password, refused, missing)
     except ContentInvalid as err:
         return dict(err.errors)
     return {}
 
 
-def _checked_password(db, actor: Actor, password: str, refused: str):
+def _checked_password(db, actor: Actor, password: str, refused: str, missing: str):
     """The account's e-mail address, second-step secret and last step used, once the password
-    is right; otherwise raises ContentInvalid on the password field, the attempt counted."""
+    is right; otherwise raises ContentInvalid on the password field, the attempt counted.
+    An empty box is no attempt and is not counted: ten forms sent before the box was noticed
+    would shut the person out of signing in for a quarter of an hour."""
+    if not password:
+        raise ContentInvalid({"password": missing})
     with db.read() as s:
         row = s.execute(_IDENTITY, {"user_id": actor.id}).first()
     stored, email, secret, last_step = row if row else (None, f"#{actor.id}", None, None)
     throttle = throttle_for(db)
     throttle.before_password_check(email, actor.ip)
-    if not verify(stored, password or ""):
+    if not verify(stored, password):
         throttle.password_refused(email, actor.ip)
         raise ContentInvalid({"password": refused})
     return email, secret, last_step

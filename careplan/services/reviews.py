@@ -394,6 +394,7 @@ def confirm_no_changes(
         "That password is not right. Nothing was confirmed.",
         code=code,
         code_refused=passwords.CODE_REFUSED + " Nothing was confirmed.",
+        missing="Please type your password. Nothing was confirmed.",
     )
     with db.write() as s:
         # Checked again, with the row locked: the check and the insert are one step.

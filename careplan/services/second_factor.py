@@ -28,6 +28,7 @@ from .actor import Actor
 from .errors import Invalid, NotFound
 
 WHO_SIGN = (Role.CLIENT, Role.KEY_WORKER)
+NOTHING_TYPED = "Please type your password. Nothing was changed."
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,11 @@ def turn_on(
     errors = {}
     try:
         passwords.confirm_identity(
-            db, actor, password, "That password is not right. Nothing was changed."
+            db,
+            actor,
+            password,
+            "That password is not right. Nothing was changed.",
+            missing=NOTHING_TYPED,
         )
     except ContentInvalid as err:
         errors.update(err.errors)
@@ -159,6 +164,7 @@ def _confirm(
         code=code,
         code_refused=passwords.CODE_REFUSED + " Nothing was changed.",
         code_used_for=code_used_for,
+        missing=NOTHING_TYPED,
     )
 
 

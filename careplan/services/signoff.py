@@ -50,6 +50,7 @@ from .actor import Actor
 from .errors import Invalid, NotFound, ReadOnly
 
 WRONG_PASSWORD = "That password is not right. Nothing was signed."
+NO_PASSWORD = "Please type your password. Nothing was signed."
 SHORT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on paper
 
 
@@ -408,7 +409,9 @@ def sign(
     if problems:
         # The password is checked too, so the answer names every problem; a wrong one
         # counts against guessing whatever else is wrong.
-        problems.update(passwords.password_problem(db, actor, password, WRONG_PASSWORD))
+        problems.update(
+            passwords.password_problem(db, actor, password, WRONG_PASSWORD, NO_PASSWORD)
+        )
         raise ContentInvalid(problems)
     method = passwords.confirm_identity(
         db,
@@ -417,6 +420,7 @@ def sign(
         WRONG_PASSWORD,
         code=code,
         code_refused=passwords.CODE_REFUSED + " Nothing was signed.",
+        missing=NO_PASSWORD,
     )
     with db.write() as s:
         # Checked again: someone may have saved or signed in the meantime. The document row

@@ -267,6 +267,45 @@ def test_a_wrong_password_counts_when_the_signing_form_is_refused_for_more(app, 
         assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 0
 
 
+def test_an_empty_password_box_is_asked_for_and_not_counted(app, client, db):
+    """Signing, declining or confirming with the password box left empty says to type it,
+    and is no wrong password: sent more often than the limit allows, the person can still
+    sign, and sign in elsewhere. A form refused for something else says it too."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    agreed = make_plan(circle.key_worker, circle.client)
+    blank = make_agreement(circle.key_worker, circle.client)  # its key parts are empty
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), agreed, 1, "signed", "", PASSWORD)
+    login(client, circle.client)
+    token = csrf_token(client)
+    forms = [
+        (f"/documents/{doc}/versions/1/sign", {"outcome": "declined", "comment": "Not yet."}),
+        (f"/documents/{agreed}/versions/1/reviewed", {}),
+        (f"/documents/{blank}/versions/1/sign", {"outcome": "signed", "comment": ""}),
+    ]
+    said = {
+        0: "Please type your password. Nothing was signed.",
+        1: "Please type your password. Nothing was confirmed.",
+        2: "Please type your password. Nothing was signed.",
+    }
+    for n in range(PER_ACCOUNT * 2):
+        url, form = forms[n % 3]
+        refused = client.post(url, data={**form, "password": "", "csrf_token": token})
+        assert refused.status_code == 422, n
+        page = refused.get_data(as_text=True)
+        assert said[n % 3] in page and "not right" not in page, n
+
+    signed = client.post(
+        forms[0][0],
+        data={"outcome": "signed", "comment": "", "password": PASSWORD, "csrf_token": token},
+    )
+    assert signed.status_code == 302
+    assert _sign_in(app.test_client(), circle.client.email, PASSWORD).status_code == 302
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 3
+
+
 def test_checks_at_verify_are_paused_per_address(app, client):
     token = csrf_token(client)
 
