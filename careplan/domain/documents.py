@@ -37,6 +37,10 @@ from .typed_numbers import name_the_answers, reading
 MAX_TEXT = 60_000
 # The form name the message about too much writing is given under (not one field's).
 ALL_CONTENT = "content"
+NOTHING_FILLED_IN = (
+    "Nothing is filled in yet, so there is nothing to save as a version. Please write in at "
+    "least one part first."
+)
 
 
 @dataclass(frozen=True)
@@ -192,7 +196,9 @@ class DocumentKind(TakenOutItems):
         """What a save of `raw` on `before` (the version it is based on; None for the first)
         would hold: `validate` and `check_dates` together. Refused, the ContentInvalid names
         every problem at once, in the order of the answers: an unlikely date is said beside
-        the other answers to look at again, not only once they are right."""
+        the other answers to look at again, not only once they are right. A first version
+        with nothing filled in is refused: saved, it would ask the other person to sign an
+        empty form, and the document could no longer be removed as only started."""
         try:
             content = self.validate(raw, make_id, from_form=from_form)
         except ContentInvalid as refused:
@@ -203,6 +209,8 @@ class DocumentKind(TakenOutItems):
                 raise ContentInvalid(in_order_of(both, typed)) from refused
             raise
         self.check_dates(before, content, today)
+        if before is None and content == self.validate(self.empty_content(), make_id):
+            raise ContentInvalid({ALL_CONTENT: NOTHING_FILLED_IN})
         return content
 
     def with_part(self, base: dict, raw: dict, key: str) -> dict:

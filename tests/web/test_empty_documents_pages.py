@@ -67,6 +67,32 @@ def test_who_started_an_agreement_removes_it_from_its_pages(app, db):
     assert "Remove this empty" not in worker.get(f"/documents/{plan}").get_data(as_text=True)
 
 
+def test_saving_a_new_agreement_or_plan_with_nothing_filled_in_changes_nothing(app, db):
+    """Saved, an empty first version would ask the client to sign an empty form, and the
+    document could no longer be removed: the edit page says so and nothing is stored."""
+    from careplan.db.models import Notification, Version
+
+    circle = Circle()
+    worker = login(app.test_client(), circle.key_worker)
+    records = f"/clients/{circle.client.id}"
+    for start in (f"{records}/agreements", f"{records}/care-plans"):
+        started = worker.post(
+            start, data={"template_id": "general", "csrf_token": csrf_token(worker)}
+        )
+        doc = int(re.fullmatch(r"/documents/(\d+)/edit", started.location).group(1))
+        edit = f"/documents/{doc}/edit"
+        form = Page(worker.get(edit).get_data(as_text=True)).form(edit)
+        refused = worker.post(edit, data=form.values())
+        assert refused.status_code == 422, start
+        page = refused.get_data(as_text=True)
+        assert "Nothing is filled in yet, so there is nothing to save as a version." in page
+        assert REMOVE_AGREEMENT in page or "Remove this empty care plan" in page
+        with db.read() as s:
+            assert s.get(Document, doc).head_number == 0
+            assert s.scalar(sa.select(sa.func.count()).select_from(Version)) == 0
+            assert s.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+
+
 def test_a_save_or_a_draft_arriving_after_the_removal_is_told_so_with_the_words_given_back(app, db):
     circle = Circle()
     worker = login(app.test_client(), circle.key_worker)
