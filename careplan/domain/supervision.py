@@ -38,8 +38,10 @@ class DashState(StrEnum):
 
 
 STATE_LABELS = {
-    DashState.NEVER_AGREED: "never agreed",
-    DashState.AWAITING: "waiting for a signature",
+    # Both say whether anyone has signed: "waiting for a signature" alone was read as every
+    # version not yet agreed, and found none of those nobody had signed.
+    DashState.NEVER_AGREED: "never agreed, nobody has signed yet",
+    DashState.AWAITING: "signed by one, waiting for the other",
     DashState.PASSED_DAY: "cannot be signed: a day in it has passed, needs a new version",
     DashState.DECLINED: "declined",
     DashState.DRAFT: "agreed, new draft in progress",

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from bench.document_form import DocumentForm
 from careplan.db.models import AuditEvent, Document, EditDraft
+from careplan.domain.supervision import DashState
 from tests.factories import Circle
 from tests.gunicorn import Browser, landed
 
@@ -55,7 +56,7 @@ def test_documents_started_and_never_saved_are_removed_by_who_started_them_over_
     assert f"/documents/{agreement}" not in dashboard and f"/documents/{plan}" not in dashboard
     exported = supervisor.get("/supervision/export.csv").read().decode("utf-8-sig")
     # (The notes after the table explain "never agreed"; no row's state says it.)
-    assert ",no care plan yet," in exported and ",never agreed," not in exported
+    assert ",no care plan yet," in exported and f",{DashState.NEVER_AGREED.label}," not in exported
     mine = client.get(records).read().decode()
     assert "There are no plans yet." in mine
     # The key worker still finds both, as only started.

@@ -74,7 +74,8 @@ def test_a_document_only_started_is_not_on_the_supervisors_dashboard_or_export(d
     ]
     exported = _exported(db, circle)
     # (The notes after the table explain "never agreed"; no row's state says it.)
-    assert ",never agreed," not in exported and ",no care plan yet," in exported
+    assert f",{DashState.NEVER_AGREED.label}," not in exported
+    assert ",no care plan yet," in exported
     with db.read() as s:
         assert s.get(User, circle.client.id).has_documents is False
 
