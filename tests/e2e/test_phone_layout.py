@@ -100,6 +100,15 @@ def test_pages_fit_a_phone_and_every_control_is_labelled(
         if name in ("plan", "edit"):  # the pages people read and write the most
             page.screenshot(path=screenshots / f"{file_name}-full.png", full_page=True)
 
+    # A version saved without a note shows no bare "Note:" in the folded-up history.
+    alex = actor_for(client)
+    unnoted = documents.create_document(db, alex, client.id)
+    documents.save_version(db, alex, unnoted, 0, factories.plan_content(), "")
+    page.goto(f"{live_server}/documents/{unnoted}/history")
+    expect(page.locator('td[data-label="Note"]')).to_have_count(1)
+    expect(page.locator('td[data-label="Note"]')).to_be_hidden()
+    expect(page.locator('td[data-label="Saved by"]')).to_be_visible()
+
     # The key worker's lists are tables, which must fold up on a phone too; and the
     # partnership agreement form is the longest form there is. Kim left changes unsaved:
     # their row and "What needs you now" name the plan by Alex's long preferred name.
