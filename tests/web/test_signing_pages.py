@@ -77,6 +77,9 @@ def test_a_signed_person_sees_their_signature_instead_of_the_form(app, db, circl
     again = client.post(sign_url, data=values)
     refused = _page(again, 409)
     assert "You have already signed version 1" in _words(refused.html)
+    # Under the summary's "Nothing was changed." the message does not say it again.
+    summary = re.search(r'id="error-summary".*?</div>', refused.html, re.S).group(0)
+    assert _words(summary).count("Nothing was changed.") == 1, _words(summary)
     assert sign_url not in [f.action for f in refused.forms]
     assert _stored(db, doc) == ([(circle.client.id, "signed")], ("awaiting_signature", None))
 
