@@ -93,18 +93,20 @@ SAME_AS_NOW = "That is the password you have now. Please choose a different one.
 
 
 def new_password_problems(password: str, repeated: str, email: str = "") -> dict[str, str]:
-    """What is wrong with a new password, by form field ("password", "password_again")."""
+    """What is wrong with a new password, by form field ("password", "password_again"): both
+    boxes' problems at once, so one answer names everything to put right."""
+    problems = {}
     if len(password) < MIN_PASSWORD_LENGTH:
-        return {"password": f"Please use at least {MIN_PASSWORD_LENGTH} characters."}
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return {"password": f"Please use at most {MAX_PASSWORD_LENGTH} characters."}
-    if not password.strip():
-        return {"password": "A password cannot be only spaces."}
-    if email and password.strip().lower() == email.strip().lower():
-        return {"password": "Please choose something other than your e-mail address."}
+        problems["password"] = f"Please use at least {MIN_PASSWORD_LENGTH} characters."
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        problems["password"] = f"Please use at most {MAX_PASSWORD_LENGTH} characters."
+    elif not password.strip():
+        problems["password"] = "A password cannot be only spaces."
+    elif email and password.strip().lower() == email.strip().lower():
+        problems["password"] = "Please choose something other than your e-mail address."
     if password != repeated:
-        return {"password_again": "The two passwords are not the same. Please type them again."}
-    return {}
+        problems["password_again"] = "The two passwords are not the same. Please type them again."
+    return problems
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ def test_new_password_problems_name_the_field_at_fault():
     assert "password" in new_password_problems("x" * 201, "x" * 201)
     assert "password" in new_password_problems("Me@Example.org", "Me@Example.org", "me@example.org")
     assert set(new_password_problems("long enough one", "long enough two")) == {"password_again"}
+    # Both boxes at once: a short password typed differently twice is told both.
+    assert set(new_password_problems("short", "different")) == {"password", "password_again"}
 
 
 def test_profile_is_trimmed_and_bounded():
