@@ -105,13 +105,9 @@ def resolved_by_review(requests: Iterable[OpenRequest], reviewed_at: datetime) -
 def validate_earlier_request(
     wanted_by_raw: str, reason: str, today: date, current_due: date | None
 ) -> tuple[date, str]:
-    """Check a request for an earlier review; raise ContentInvalid with one message per field."""
+    """Check a request for an earlier review; raise ContentInvalid with one message per field,
+    in the form's order (the date, then why)."""
     errors = {}
-    reason = plain_writing(reason).strip()
-    if not reason:
-        errors["reason"] = "Please say why you would like to review it sooner."
-    elif len(reason) > 2000:
-        errors["reason"] = "Please keep this under 2000 characters."
     wanted = None
     try:
         wanted = date.fromisoformat((wanted_by_raw or "").strip())
@@ -127,6 +123,11 @@ def validate_earlier_request(
             )
         elif (wanted - today).days > 366:
             errors["wanted_by"] = "Please choose a date within a year."
+    reason = plain_writing(reason).strip()
+    if not reason:
+        errors["reason"] = "Please say why you would like to review it sooner."
+    elif len(reason) > 2000:
+        errors["reason"] = "Please keep this under 2000 characters."
     if errors:
         raise ContentInvalid(errors)
     return wanted, reason
