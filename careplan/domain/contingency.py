@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from .blocks import DATE_NEEDED, DATE_NOT_REAL
 from .errors import ContentInvalid
 from .numbers import number_problem, whole_number_or_none
+from .plan_dates import EARLIEST_DATE, TOO_EARLY
 from .writing_direction import plain_writing
 
 # The most nights a request may ask for, whatever was agreed: a request outside the agreed
@@ -123,6 +124,8 @@ def validate_self_referral_request(
             last = date.fromisoformat(last_discharge_raw)
             if last > today:
                 errors["last_discharge_on"] = "The day the last stay ended cannot be in the future."
+            elif last < EARLIEST_DATE:  # a typo in the year, as in every other date box
+                errors["last_discharge_on"] = TOO_EARLY
         except ValueError:
             errors["last_discharge_on"] = DATE_NOT_REAL
     if errors:

@@ -123,3 +123,10 @@ def test_a_last_stay_ending_in_the_future_is_said_in_the_form_s_own_words():
     said = err.value.errors["last_discharge_on"]
     assert said == "The day the last stay ended cannot be in the future."
     assert "discharge" not in said
+    # Nor before 1900, a typo in the year as in every other date box.
+    with pytest.raises(ContentInvalid) as err:
+        validate_self_referral_request("3", "1800-01-01", "", TODAY)
+    assert (
+        err.value.errors["last_discharge_on"] == "That date is before 1900. Please check the year."
+    )
+    assert validate_self_referral_request("3", "1900-01-01", "", TODAY)[1] == date(1900, 1, 1)
