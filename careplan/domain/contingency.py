@@ -155,8 +155,16 @@ class ContingencyPeriod:
 
 
 def validate_activation(
-    observed: str, actions: str, ends_on_raw: str, today: date, max_days: int
+    observed: str,
+    actions: str,
+    ends_on_raw: str,
+    today: date,
+    max_days: int,
+    agreed: bool = True,
 ) -> date:
+    """The day the plan put into effect ends. `max_days` comes from the agreement in force,
+    or, while nothing is agreed, from what is written so far (`agreed` False), and the
+    refusal says which."""
     errors = {}
     if not (observed or "").strip():
         errors["observed"] = "Please say what was noticed."
@@ -177,7 +185,8 @@ def validate_activation(
         if ends_on < today:
             errors["ends_on"] = "The end date cannot be in the past."
         elif (ends_on - today).days > max_days:
-            errors["ends_on"] = f"The agreement says this lasts at most {max_days} days."
+            says = "The agreement says" if agreed else "What is written so far says"
+            errors["ends_on"] = f"{says} this lasts at most {max_days} days."
     if errors:
         raise ContentInvalid(errors)
     return ends_on

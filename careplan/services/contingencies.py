@@ -157,7 +157,12 @@ def start_contingency(
             raise ContentInvalid({"observed": ALREADY_IN_EFFECT})
         terms = version.content["terms"]
         ends_on = validate_activation(
-            observed, actions_taken, ends_on_raw, today, terms["contingency_max_days"]
+            observed,
+            actions_taken,
+            ends_on_raw,
+            today,
+            terms["contingency_max_days"],
+            agreed=doc.agreed_version is not None,
         )
         activation = ContingencyActivation(
             document_id=doc.id,

@@ -160,7 +160,7 @@ NOT_DONE = {
 # The crisis page's answers, as its forms ask them: the summary at the top names each.
 ANSWERS = {
     "observed": "What has been noticed?",
-    "actions_taken": "Which of the agreed actions have been taken?",
+    "actions_taken": "Which of the actions in the plan have been taken?",
     "ends_on": "It ends on",
     "end_note": "Anything to note as it ends?",
     "nights": "How many nights?",

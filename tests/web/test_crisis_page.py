@@ -131,6 +131,31 @@ def test_a_start_form_with_a_mistake_says_the_plan_is_not_in_effect_at_the_top(a
     )
 
 
+def test_nothing_agreed_yet_the_start_form_does_not_speak_of_agreed_actions_or_limits(
+    app, db, circle
+):
+    """The plan can be put into effect before anything is agreed: its form asks about the
+    actions in the plan, and a too-long stay is measured against what is written so far."""
+    doc = _declined(db, circle)
+    browser = login(app.test_client(), circle.client)
+    page = browser.get(f"/documents/{doc}/crisis-plan").get_data(as_text=True)
+    assert "Nothing is agreed by both of you yet." in page
+    assert "Which of the actions in the plan have been taken?" in page
+    assert "agreed actions" not in page
+    refused = browser.post(
+        f"/documents/{doc}/crisis-plan/start",
+        data={
+            "observed": "Not sleeping.",
+            "ends_on": (TODAY + timedelta(days=300)).isoformat(),
+            "csrf_token": csrf_token(browser),
+        },
+    )
+    assert refused.status_code == 422
+    said = markup.unescape(_summary(refused.get_data(as_text=True)))
+    assert "What is written so far says this lasts at most" in said
+    assert "The agreement says" not in said
+
+
 def test_contacts_phone_numbers_are_tap_to_call_and_everything_else_stays_text(app, db, circle):
     doc = make_agreement(
         circle.key_worker,
