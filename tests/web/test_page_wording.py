@@ -94,3 +94,23 @@ def test_a_part_left_blank_on_purpose_reads_so_in_the_agreed_column(app, db):
     assert f"Goal 1 {on_purpose} Sleep better" in said
     # Nobody was asked to confirm this one: it was only not written.
     assert "What helps me? In force (version 1) Nothing written. Draft (version 2) Quiet." in said
+
+
+def test_starting_a_second_care_plan_points_to_the_one_there_is_first(app, db):
+    """A new care plan starts empty beside the one there is: someone who wants to change
+    theirs may tap "Start a new care plan", so the page says where to change it."""
+    circle = Circle()
+    records = f"/clients/{circle.client.id}"
+    hint = "already has a care plan. To change it, open it and choose Edit."
+    client = login(app.test_client(), circle.client)
+    make_agreement(circle.key_worker, circle.client)
+    page = client.get(records).get_data(as_text=True)
+    assert "already have a care plan" not in page  # an agreement is no care plan
+
+    make_plan(circle.key_worker, circle.client)
+    page = client.get(records).get_data(as_text=True)
+    assert "You already have a care plan. To change it, open it and choose Edit." in page
+    assert 'aria-describedby="new-plan-hint">Start a new care plan' in page
+    worker = login(app.test_client(), circle.key_worker)
+    said = worker.get(records).get_data(as_text=True)
+    assert f"{circle.client.display_name} {hint}" in said
