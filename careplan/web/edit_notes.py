@@ -10,17 +10,22 @@ from __future__ import annotations
 from jinja2 import pass_context
 from markupsafe import Markup
 
-from ..domain.attribution import has_writing, yours_replaced
+from ..domain.attribution import CHOICES, has_writing, words_of, yours_replaced
 
 
 @pass_context
-def others_words(context, node, box: str | None = None, boxes=None) -> Markup:
+def others_words(
+    context, node, box: str | None = None, boxes=None, shown: str | None = None
+) -> Markup:
     """On the edit page, beside a part (its stored node in the latest version), one note for
     the reader. Their own words someone else changed come first, with what they had written
     (so they can put it back); else, on a part someone else wrote, whose it is (what changing
     it does is said once, at the top of the form). Nobody but the reader is "you"; the client
     is called by the name they go by. A list item's note is beside the box whose answer was
-    changed: `boxes`, the item's answers in the form's order; `box`, the one asking."""
+    changed: `boxes`, the item's answers in the form's order; `box`, the one asking.
+    `shown`, for a part that is one answer, what its box holds: other words than the stored
+    ones (the reader's own put on top of a version saved meanwhile, or their draft), the note
+    quotes the other person's, which the box no longer shows and a save would replace."""
     node = node if isinstance(node, dict) else {}
     reader = getattr(context.get("current_user"), "id", None)
     answers = yours_replaced(node, reader)
@@ -39,8 +44,25 @@ def others_words(context, node, box: str | None = None, boxes=None) -> Markup:
     writer = _mapping(node.get("written_by"))
     if writer.get("id") and writer.get("id") != reader and has_writing(node):
         name = called if writer.get("id") == client_id and called else writer.get("name", "")
-        return Markup("{} wrote this.").format(name)
+        stored = _words(node)
+        # Compared word by word: a form sent back holds "\r\n" where the stored words have "\n".
+        if shown is None or shown.split() == stored.split():
+            return Markup("{} wrote this.").format(name)
+        if not shown.strip():
+            said = "{} wrote “{}” here. This box is empty now: saving takes it out."
+        else:
+            said = "{} wrote “{}” here. What is in this box now replaces it when you save."
+        return Markup(said).format(name, stored)
     return Markup("")
+
+
+def _words(node: dict) -> str:
+    """The words of a part that is one answer."""
+    return " ".join(
+        value.strip()
+        for key, value in words_of(node).items()
+        if isinstance(value, str) and key not in CHOICES and value.strip()
+    )
 
 
 def had_written(answers) -> Markup:

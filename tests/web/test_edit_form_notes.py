@@ -233,3 +233,47 @@ def test_a_note_is_its_own_element_beside_the_box_changed_and_the_rule_is_said_o
     )
     assert note and "You had written: How to contact them:" in html.unescape(note.group(1))
     assert 'id="sections-contingencies-contacts-0-name-note"' not in page.html
+
+
+def test_a_box_holding_other_words_than_someone_else_s_quotes_theirs(app, db):
+    """The key worker saves a box the client changed meanwhile: the page that answers (a newer
+    version was saved) holds the key worker's words on top of the client's, and its note
+    quotes the client's, which the box no longer shows and saving replaces, rather than say
+    "wrote this" above words the client never wrote. A box as the client left it still says
+    whose it is; one emptied says saving takes the client's words out."""
+    from tests.web.test_plan_pages import _post
+
+    circle = Circle()
+    doc = make_plan(circle.client)
+    worker = _browser(app, circle.key_worker)
+    edit = f"/documents/{doc}/edit"
+    form = _page(worker.get(edit)).form(edit)
+
+    def client_changes(content: dict) -> None:
+        content["domains"]["physical_health"]["own_words"] = "My knee hurts. A brace helps."
+        content["domains"]["money"]["own_words"] = "Rent is paid."
+
+    _save(db, circle.client, doc, client_changes)
+    typed = form.typed(
+        {
+            "domains-physical_health-own_words": "Knee pain; GP review booked.",
+            "what_matters-text": "",
+        }
+    )
+    answer = _post(worker, form, typed)
+    assert answer.status_code == 409
+    page = _page(answer, 409)
+    notes = {
+        m.group(1): " ".join(html.unescape(re.sub(r"<[^>]+>", " ", m.group(2))).split())
+        for m in re.finditer(r'<p class="notice note" id="([^"]+)-note">(.*?)</p>', page.html, re.S)
+    }
+    client = circle.client.display_name
+    assert notes["domains-physical_health-own_words"] == (
+        f"{client} wrote “My knee hurts. A brace helps.” here. What is in this box now replaces "
+        "it when you save."
+    )
+    assert notes["domains-money-own_words"] == f"{client} wrote this."
+    assert notes["what_matters-text"] == (
+        f"{client} wrote “Being listened to (revision 1).” here. This box is empty now: saving "
+        "takes it out."
+    )
