@@ -58,6 +58,14 @@ def test_the_email_is_written_with_the_change_and_only_with_it(db, no_sender_in_
     person = ClientFactory()
     with pytest.raises(ContentInvalid):
         account_settings.change_password(db, actor_for(person), "not it", NEW, NEW)
+    # The box left empty is asked for, with the new password's own problems.
+    with pytest.raises(ContentInvalid) as refused:
+        account_settings.change_password(db, actor_for(person), "", "short", "other")
+    assert refused.value.errors == {
+        "current_password": "Please type the password you have now.",
+        "password": "Please use at least 10 characters.",
+        "password_again": "The two passwords are not the same. Please type them again.",
+    }
     assert _kept(db) == []
     account_settings.change_password(db, actor_for(person), PASSWORD, NEW, NEW)
     [kept] = _kept(db)
