@@ -146,6 +146,43 @@ def test_a_wrong_password_is_named_and_counted_beside_empty_parts(db, gunicorn_u
     assert where == f"/documents/{doc}" and "You signed version 1." in shown
 
 
+def test_an_empty_password_box_is_asked_for_and_not_counted(db, gunicorn_url):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    web = Browser(gunicorn_url)
+    web.sign_in(circle.client)
+    page = web.get(f"/documents/{doc}").read().decode()
+    url = f"/documents/{doc}/versions/1/sign"
+    sent = {**_sign_form(page, doc), "outcome": "signed", "password": ""}
+    status, said = _refused(lambda: web.post(url, sent, page))
+    assert status == 422
+    assert '<a href="#password">Please type your password. Nothing was signed.</a>' in said
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 0
+        assert s.scalars(sa.select(RateLimitCounter.count)).all() == []  # no attempt
+    where, shown = landed(web.post(url, {**sent, "password": PASSWORD}, said))
+    assert where == f"/documents/{doc}" and "You signed version 1." in shown
+
+
+def test_a_first_version_with_nothing_filled_in_is_refused_and_nothing_is_made(db, gunicorn_url):
+    circle = Circle()
+    web = Browser(gunicorn_url)
+    web.sign_in(circle.key_worker)
+    records = f"/clients/{circle.client.id}"
+    where, page = landed(web.post(f"{records}/care-plans", {}, web.get(records).read().decode()))
+    url = where
+    [form] = [f for f in lxml.html.fromstring(page).forms if f.action.split("#")[0] == url]
+    sent = {k: v for k, v in form.form_values() if k != "csrf_token"}
+    status, said = _refused(lambda: web.post(url, sent, page))
+    assert status == 422
+    assert "Nothing is filled in yet, so there is nothing to save as a version." in said
+    doc = int(re.search(r"/documents/(\d+)/edit", url).group(1))
+    assert documents.count_versions(db, doc) == 0
+    sent["what_matters-text"] = "Seeing my kids at weekends."
+    where, shown = landed(web.post(url, sent, said))
+    assert where == f"/documents/{doc}" and "Saved as version 1." in shown
+
+
 def test_a_refused_second_step_setup_is_said_at_the_top_of_its_page(db, gunicorn_url):
     circle = Circle()
     web = Browser(gunicorn_url)
