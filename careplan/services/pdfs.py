@@ -321,12 +321,18 @@ def retry_failed(db: Database, actor: Actor, document_id: int, number: int) -> N
 # --- getting a PDF ----------------------------------------------------------------------------
 
 
+# Made within a second or two of the second signature while the scheduler runs: waiting
+# longer than this, the page asking says so instead of only "being prepared".
+TAKING_LONG = timedelta(minutes=2)
+
+
 @dataclass(frozen=True)
 class SealedPdf:
     status: str  # "pending", "rendering", "ready" or "failed"
     path: Path | None
     filename: str
     attempts: int
+    taking_long: bool = False  # not made yet, TAKING_LONG after the version was agreed
 
 
 def _render_row(s, actor: Actor, document_id: int, number: int) -> PdfRender:
@@ -358,7 +364,8 @@ def sealed_pdf(
     label = KIND_LABELS[row.kind]
     filename = sealed_filename(label, number, service_day(row.agreed_at))
     if row.status != "ready":
-        return SealedPdf(row.status, None, filename, row.attempts)
+        waited = utcnow() - row.agreed_at
+        return SealedPdf(row.status, None, filename, row.attempts, waited > TAKING_LONG)
     # The download is recorded before the file is sent, in a transaction of its own that
     # holds the audit chain's lock only while it appends the event (careplan.services.audit).
     with db.write() as s:

@@ -284,6 +284,28 @@ def test_download_through_the_web_waits_then_serves_the_stored_file(app, db, agr
     )
 
 
+def test_a_pdf_waiting_long_past_the_agreement_is_said_to_be_taking_too_long(
+    app, db, agreed, settings
+):
+    """With no scheduler running (stopped, or never started) the PDF is never made: past a
+    couple of minutes the page stops only saying "being prepared", and says whom to tell."""
+    circle, doc = agreed
+    url = f"/documents/{doc}/versions/2/signed.pdf"
+    client = login(app.test_client(), circle.client)
+    assert "taking-long" not in client.get(url).get_data(as_text=True)  # just agreed
+    with db.write() as s:
+        render = s.scalar(sa.select(PdfRender).where(PdfRender.version_number == 2))
+        render.agreed_at = render.agreed_at - pdfs.TAKING_LONG - timedelta(seconds=1)
+    waiting = client.get(url)
+    page = waiting.get_data(as_text=True)
+    assert waiting.status_code == 202 and 'id="taking-long"' in page
+    assert "This is taking longer than it should." in page and "your key worker" in page
+    worker = login(app.test_client(), circle.key_worker)
+    assert "an administrator" in worker.get(url).get_data(as_text=True)
+    pdfs.run_pending(db, settings)
+    assert client.get(url).status_code == 200
+
+
 def test_a_replaced_version_is_still_genuine_but_said_to_be_no_longer_in_force(
     app, db, agreed, settings, tmp_path
 ):
