@@ -96,6 +96,15 @@ class Caseload:
     def current(self) -> int | None:
         return next((t.key_worker_id for t in self.tenures if t.ended_at is None), None)
 
+    @property
+    def handed_on(self) -> frozenset[int]:
+        """Key workers whose time with the client ended in a handover: another's began at that
+        moment (a handover ends one and starts the next together), not later."""
+        starts = {t.started_at for t in self.tenures}
+        return frozenset(
+            t.key_worker_id for t in self.tenures if t.ended_at is not None and t.ended_at in starts
+        )
+
 
 class State(StrEnum):
     NOTHING_WRITTEN = "nothing_written"

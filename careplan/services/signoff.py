@@ -88,6 +88,9 @@ class SignOffView:
     # With no key worker: whether the client left the service (services.leaving), or has
     # not been given a key worker (yet, or again) without leaving.
     client_left: bool = False
+    # Key workers who handed the client over to another (Caseload.handed_on): their
+    # signature stopped counting at the handover, whatever happened since.
+    handed_on: frozenset[int] = frozenset()
 
     @property
     def passed_words(self) -> str:
@@ -358,6 +361,7 @@ def signoff_view(
         decision.ever_agreed,
         tuple(passed),
         caseload.current is None and s.scalar(_LEFT, {"client_id": doc.client_id}) is not None,
+        caseload.handed_on,
     )
 
 

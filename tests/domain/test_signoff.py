@@ -157,3 +157,18 @@ def test_outcomes_need_the_right_words():
         with pytest.raises(ContentInvalid) as err:
             validate_outcome(raw, comment)
         assert field in err.value.errors
+
+
+def test_a_key_worker_handed_on_is_one_whose_time_ended_as_another_s_began():
+    assert HANDED_OVER.handed_on == frozenset({OLD_WORKER})
+    # Handed over, then the client left: the first still handed on, the second did not.
+    left = HANDOVER + timedelta(days=3)
+    ended = Caseload(
+        [Tenure(OLD_WORKER, T0 - timedelta(days=1), HANDOVER), Tenure(WORKER, HANDOVER, left)]
+    )
+    assert ended.handed_on == frozenset({OLD_WORKER})
+    # Left, and came back later to a new key worker: nobody was handed on.
+    back = Caseload(
+        [Tenure(OLD_WORKER, T0, HANDOVER), Tenure(WORKER, HANDOVER + timedelta(days=30))]
+    )
+    assert back.handed_on == frozenset()

@@ -17,7 +17,15 @@ from careplan.domain.local_time import service_today
 from careplan.domain.signoff import State
 from careplan.domain.supervision import DashState, Filters
 from careplan.reminders.messages import indiscretions
-from careplan.services import contingencies, documents, handovers, pdfs, signoff, supervision
+from careplan.services import (
+    contingencies,
+    documents,
+    handovers,
+    leaving,
+    pdfs,
+    signoff,
+    supervision,
+)
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound
 from tests.conftest import csrf_token, login
@@ -338,6 +346,42 @@ def test_a_signature_from_before_the_handover_is_explained_not_hidden(app, db, s
             f"{old} signed version 3 as key worker before the handover. That signature stays "
             f"on the record, but the version now needs {needs}."
         ) in words, person.role
+
+
+def test_a_signature_from_before_a_handover_says_so_after_the_client_leaves_too(app, db, setup):
+    """Signed, handed over, then the client left: the signature stopped counting at the
+    handover, not because they left. Signed and then the client left, without a handover: it
+    says they left."""
+    circle, doc, new_worker = setup
+    _draft_after_the_agreement(db, circle, doc)
+    signoff.sign(db, actor_for(circle.key_worker), doc, 3, "signed", "", PASSWORD)
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, new_worker.id, "Bye.")
+    documents.open_document(db, actor_for(new_worker), doc, 2)
+    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    leaving.record(db, actor_for(new_worker), circle.client.id, "Moved away.", service_today())
+    old = circle.key_worker.display_name
+
+    def said(person) -> str:
+        html = login(app.test_client(), person).get(f"/documents/{doc}").get_data(as_text=True)
+        return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
+
+    words = said(circle.client)
+    assert (
+        f"{old} signed version 3 as key worker before the handover. That signature stays on "
+        "the record, but the version now needs a new key worker's."
+    ) in words
+    assert "left the service. That signature" not in words
+
+    other = Circle()
+    plan = make_plan(other.key_worker, other.client)
+    signoff.sign(db, actor_for(other.key_worker), plan, 1, "signed", "", PASSWORD)
+    leaving.record(db, actor_for(other.key_worker), other.client.id, "Moved.", service_today())
+    html = login(app.test_client(), other.client).get(f"/documents/{plan}").get_data(as_text=True)
+    words = " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
+    assert (
+        f"{other.key_worker.display_name} signed version 1 as key worker before you left the "
+        "service."
+    ) in words
 
 
 def test_after_a_handover_the_previous_key_worker_is_called_a_former_one(app, db, setup):
