@@ -245,6 +245,27 @@ def test_turning_the_second_step_on_on_a_phone_shows_codes_anyone_can_read(
     assert not found, "Accessibility violations:\n" + "\n".join(found)
 
 
+def test_a_refused_save_puts_the_focus_on_what_needs_another_look(live_server, new_phone, records):
+    """As the signing, comment and handover forms do: the page that answers a refused save
+    opens at its list of problems, focused, so the next Tab and a screen reader start there,
+    not at the top of a long page. A save that works lands on what it did."""
+    circle, plan, _ = records
+    page = new_phone()
+    sign_in(page, live_server, circle.key_worker)
+    page.goto(f"{live_server}/documents/{plan}/edit")
+    page.get_by_label("Review this plan every how many weeks?").fill("99")
+    page.get_by_role("button", name="Save a new version").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_contain_text("Some answers need another look")
+    expect(summary).to_be_focused()
+    page.get_by_label("Review this plan every how many weeks?").fill("12")
+    page.get_by_label("What matters most to you?").fill("Walking the dog.")
+    page.get_by_role("button", name="Save a new version").click()
+    expect(page).to_have_url(re.compile(rf"/documents/{plan}#confirmation$"))
+    expect(page.get_by_text("Saved as version 3.")).to_be_visible()
+    page.context.close()
+
+
 def _blocking(results) -> list[dict]:
     return [
         v

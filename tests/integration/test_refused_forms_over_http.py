@@ -82,7 +82,9 @@ def test_a_save_with_a_date_years_ahead_says_every_problem_at_once(db, gunicorn_
     web.sign_in(circle.client)
     url = f"/documents/{doc}/edit"
     page = web.get(f"{url}?part=goals").read().decode()
-    [form] = [f for f in lxml.html.fromstring(page).forms if f.action.split("?")[0] == url]
+    [form] = [
+        f for f in lxml.html.fromstring(page).forms if f.action.split("#")[0].split("?")[0] == url
+    ]
     sent = {**dict(form.form_values()), "goals-0-steps-0-text": "", "goals-0-steps-0-due": "9999-12-31"}  # fmt: skip
     status, said = _refused(lambda: web.post(url, sent, page))
     far = "That date is more than 10 years away. Please check the year."
@@ -211,7 +213,9 @@ def test_a_decision_handed_over_until_a_past_day_is_refused_beside_it(db, gunico
     web.sign_in(circle.client)
     url = f"/documents/{doc}/edit"
     page = web.get(f"{url}?part=contingencies").read().decode()
-    [form] = [f for f in lxml.html.fromstring(page).forms if f.action.split("?")[0] == url]
+    [form] = [
+        f for f in lxml.html.fromstring(page).forms if f.action.split("#")[0].split("?")[0] == url
+    ]
     box = "sections-contingencies-handed_over-0"
     yesterday = (service_today() - timedelta(days=1)).isoformat()
     sent = {
