@@ -101,10 +101,19 @@ def _in_force(s, doc: Document):
 
 
 # Asking for help when nobody here would answer would be worse than being told so plainly.
+# Said to the client (only they could ask), as the answer to their request; the crisis page
+# says it without a request to refer to (NOBODY_TO_TELL).
+_HELP_NOW = (
+    "If you need help now, please use the contacts in your agreement, or call the emergency "
+    "services if you or someone else is in danger."
+)
 NOBODY_TO_RESPOND = (
-    "Nobody at the service would see this: you no longer have a key worker here. If you need "
-    "help now, please use the contacts in your agreement, or call the emergency services if "
-    "you or someone else is in danger."
+    "Nobody at the service would see this: you do not have a key worker here at the moment. "
+    + _HELP_NOW
+)
+NOBODY_TO_TELL = (
+    "There is nobody at the service to tell right now: you do not have a key worker here at the "
+    "moment. " + _HELP_NOW
 )
 
 

@@ -198,7 +198,7 @@ def _crisis_page(document_id: int, errors: dict | None = None, form=None, sent: 
         ),
         today=service_today(),
         urgent=_alert_settings().urgent_numbers,
-        nobody_to_respond=contingencies.NOBODY_TO_RESPOND,
+        nobody_to_tell=contingencies.NOBODY_TO_TELL,
     )
 
 

@@ -599,7 +599,7 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
     # (The name in its own <bdi>, where the date follows: a right-to-left name cannot turn it.)
     assert f"<bdi>{circle.key_worker.display_name}</bdi>, your former key worker," in page
     crisis = client.get(f"/documents/{doc}/crisis-plan").read().decode()
-    assert "Nobody at the service would see this" in crisis
+    assert "There is nobody at the service to tell right now" in crisis
     assert "Put the plan into effect" not in crisis
     assert "recorded that your time with the service has ended" in (
         client.get("/me/notifications").read().decode()

@@ -14,7 +14,14 @@ from careplan.domain.local_time import long_date, service_today
 from careplan.services import contingencies, crisis_alerts, documents, leaving, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_agreement
+from tests.factories import (
+    PASSWORD,
+    AdvocateFactory,
+    AdvocateInvitationFactory,
+    Circle,
+    KeyWorkerFactory,
+    make_agreement,
+)
 
 TODAY = service_today()
 
@@ -679,3 +686,22 @@ def test_the_client_s_records_link_to_their_plan_for_when_they_are_not_well(app,
     own = _words(login(app.test_client(), circle.client).get(records).get_data(as_text=True))
     assert "Open the plan for when you are not well" in own
     assert "What we agreed" not in own
+
+
+def test_with_no_key_worker_the_page_says_there_is_nobody_to_tell_to_each_reader(app, db, circle):
+    """The client who left reads that there is nobody at the service to tell, and where help
+    is now; no form is there for "this" to mean. Their advocate reads it of the client."""
+    advocate = AdvocateFactory()
+    AdvocateInvitationFactory(client_id=circle.client.id, advocate_id=advocate.id)
+    doc = make_agreement(circle.key_worker, circle.client)
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved away.", TODAY)
+    url = f"/documents/{doc}/crisis-plan"
+    page = login(app.test_client(), circle.client).get(url).get_data(as_text=True)
+    assert markup.unescape(contingencies.NOBODY_TO_TELL) in markup.unescape(page)
+    assert "would see this" not in page and "Put the plan into effect" not in page
+    read = login(app.test_client(), advocate).get(url).get_data(as_text=True)
+    assert (
+        f"{circle.client.display_name} has no key worker here at the moment, so nobody at the "
+        "service would be told if they asked for help here."
+    ) in markup.unescape(read)
+    assert "you do not have a key worker" not in read
