@@ -154,6 +154,12 @@ class ContingencyPeriod:
         return (self.finished_on(today) or self.ends_on) + timedelta(days=self.review_window_days)
 
 
+def latest_end(today: date, max_days: int) -> date | None:
+    """The end the start form offers: the longest the agreement allows (either of them can end
+    it sooner), so someone unwell need not work out a date. None with no limit written."""
+    return today + timedelta(days=max_days) if max_days > 0 else None
+
+
 def validate_activation(
     observed: str,
     actions: str,

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
 from ..db.models import utcnow
-from ..domain.contingency import nights_text
+from ..domain.contingency import latest_end, nights_text
 from ..domain.crisis_alerts import still_waiting
 from ..domain.errors import ContentInvalid
 from ..domain.form_places import in_summary
@@ -180,10 +180,11 @@ def _crisis_page(document_id: int, errors: dict | None = None, form=None, sent: 
     """The crisis page; after a refused form, `sent` names which form it was, so the page can
     say what went wrong at the top and give back what was typed even where that form is no
     longer shown (the plan was started, or ended, by the other person meanwhile)."""
-    db, actor = get_db(), current_user.actor
+    db, actor, today = get_db(), current_user.actor, service_today()
     page = documents.open_document(db, actor, document_id)
-    record = contingencies.crisis_record(db, actor, document_id, service_today())
+    record = contingencies.crisis_record(db, actor, document_id, today)
     errors = errors or {}
+    offered_end = latest_end(today, record.max_days)
     return render_template(
         "agreements/crisis.html",
         doc=page,
@@ -196,7 +197,8 @@ def _crisis_page(document_id: int, errors: dict | None = None, form=None, sent: 
         summary_heading=NOT_DONE.get(
             "start_again" if sent == "start" and record.active else sent, ""
         ),
-        today=service_today(),
+        today=today,
+        offered_end=offered_end.isoformat() if offered_end else "",
         urgent=_alert_settings().urgent_numbers,
         nobody_to_tell=contingencies.NOBODY_TO_TELL,
     )

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -8,6 +8,7 @@ from careplan.domain.contingency import (
     ContingencyPeriod,
     SelfReferralTerms,
     check_self_referral,
+    latest_end,
     validate_activation,
     validate_end_note,
     validate_self_referral_request,
@@ -135,3 +136,9 @@ def test_a_last_stay_ending_in_the_future_is_said_in_the_form_s_own_words():
         err.value.errors["last_discharge_on"] == "That date is before 1900. Please check the year."
     )
     assert validate_self_referral_request("3", "1900-01-01", "", TODAY)[1] == date(1900, 1, 1)
+
+
+def test_the_start_form_offers_the_longest_end_the_agreement_allows():
+    assert latest_end(TODAY, 14) == TODAY + timedelta(days=14)
+    assert validate_activation("Not sleeping", "", latest_end(TODAY, 14).isoformat(), TODAY, 14)
+    assert latest_end(TODAY, 0) is None  # no limit written: no date offered

@@ -705,3 +705,23 @@ def test_with_no_key_worker_the_page_says_there_is_nobody_to_tell_to_each_reader
         "service would be told if they asked for help here."
     ) in markup.unescape(read)
     assert "you do not have a key worker" not in read
+
+
+def test_the_start_form_offers_the_longest_end_and_keeps_a_date_typed(app, db, circle):
+    """Someone unwell need not work out a date: "It ends on" holds the longest the agreement
+    allows, and either of them can end it sooner. A refused form shows what was sent."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    browser = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/crisis-plan"
+    page = browser.get(url).get_data(as_text=True)
+    [offered] = re.findall(r'<input[^>]*id="ends_on"[^>]*>', page)
+    max_days = contingencies.crisis_record(db, actor_for(circle.client), doc, TODAY).max_days
+    assert max_days > 0
+    assert f'value="{(TODAY + timedelta(days=max_days)).isoformat()}"' in offered
+    assert "Either of you can end it sooner." in page
+    refused = browser.post(
+        f"{url}/start",
+        data={"observed": "", "ends_on": "", "csrf_token": csrf_token(browser)},
+    )
+    [kept] = re.findall(r'<input[^>]*id="ends_on"[^>]*>', refused.get_data(as_text=True))
+    assert 'value=""' in kept or "value=" not in kept
