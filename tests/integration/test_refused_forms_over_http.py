@@ -109,12 +109,18 @@ def _sign_form(page: str, doc: int) -> dict:
     return {k: v for k, v in form.form_values() if k != "csrf_token"}
 
 
-def test_a_comment_with_a_plain_signature_is_refused_and_kept_in_its_box(db, gunicorn_url):
+def _client_on_their_plan(gunicorn_url) -> tuple:
+    """A client signed in on the page of a plan waiting for their signature: (circle, plan,
+    browser, page)."""
     circle = Circle()
     doc = make_plan(circle.key_worker, circle.client)
     web = Browser(gunicorn_url)
     web.sign_in(circle.client)
-    page = web.get(f"/documents/{doc}").read().decode()
+    return circle, doc, web, web.get(f"/documents/{doc}").read().decode()
+
+
+def test_a_comment_with_a_plain_signature_is_refused_and_kept_in_its_box(db, gunicorn_url):
+    _, doc, web, page = _client_on_their_plan(gunicorn_url)
     words = "Goal 2 is for when I have a flat"
     sent = {**_sign_form(page, doc), "outcome": "signed", "comment": words, "password": PASSWORD}
     status, said = _refused(lambda: web.post(f"/documents/{doc}/versions/1/sign", sent, page))
@@ -149,11 +155,7 @@ def test_a_wrong_password_is_named_and_counted_beside_empty_parts(db, gunicorn_u
 
 
 def test_an_empty_password_box_is_asked_for_and_not_counted(db, gunicorn_url):
-    circle = Circle()
-    doc = make_plan(circle.key_worker, circle.client)
-    web = Browser(gunicorn_url)
-    web.sign_in(circle.client)
-    page = web.get(f"/documents/{doc}").read().decode()
+    _, doc, web, page = _client_on_their_plan(gunicorn_url)
     url = f"/documents/{doc}/versions/1/sign"
     sent = {**_sign_form(page, doc), "outcome": "signed", "password": ""}
     status, said = _refused(lambda: web.post(url, sent, page))

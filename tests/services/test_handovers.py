@@ -331,41 +331,41 @@ def test_a_key_worker_who_starts_a_handover_is_not_told_what_they_did(db, setup)
     assert _messages(db) == _told_of_the_start(circle, new_worker, circle.key_worker)
 
 
-def test_a_signature_from_before_the_handover_is_explained_not_hidden(app, db, setup):
+def _signed_then_handed_over(db, setup) -> tuple:
+    """The old key worker signs a new draft (version 3), then the client is handed over and
+    the new worker takes them on: (circle, doc, new worker)."""
     circle, doc, new_worker = setup
     _draft_after_the_agreement(db, circle, doc)
     signoff.sign(db, actor_for(circle.key_worker), doc, 3, "signed", "", PASSWORD)
     handovers.start(db, actor_for(circle.supervisor), circle.client.id, new_worker.id, "Bye.")
     documents.open_document(db, actor_for(new_worker), doc, 2)
     handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    return circle, doc, new_worker
+
+
+def _page_words(app, person, doc: int) -> str:
+    html = login(app.test_client(), person).get(f"/documents/{doc}").get_data(as_text=True)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
+
+
+def test_a_signature_from_before_the_handover_is_explained_not_hidden(app, db, setup):
+    circle, doc, new_worker = _signed_then_handed_over(db, setup)
     old, new = circle.key_worker.display_name, new_worker.display_name
     for person, needs in ((circle.client, f"{new}'s"), (new_worker, "yours")):
-        html = login(app.test_client(), person).get(f"/documents/{doc}").get_data(as_text=True)
-        words = " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
         assert (
             f"{old} signed version 3 as key worker before the handover. That signature stays "
             f"on the record, but the version now needs {needs}."
-        ) in words, person.role
+        ) in _page_words(app, person, doc), person.role
 
 
 def test_a_signature_from_before_a_handover_says_so_after_the_client_leaves_too(app, db, setup):
     """Signed, handed over, then the client left: the signature stopped counting at the
     handover, not because they left. Signed and then the client left, without a handover: it
     says they left."""
-    circle, doc, new_worker = setup
-    _draft_after_the_agreement(db, circle, doc)
-    signoff.sign(db, actor_for(circle.key_worker), doc, 3, "signed", "", PASSWORD)
-    handovers.start(db, actor_for(circle.supervisor), circle.client.id, new_worker.id, "Bye.")
-    documents.open_document(db, actor_for(new_worker), doc, 2)
-    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    circle, doc, new_worker = _signed_then_handed_over(db, setup)
     leaving.record(db, actor_for(new_worker), circle.client.id, "Moved away.", service_today())
     old = circle.key_worker.display_name
-
-    def said(person) -> str:
-        html = login(app.test_client(), person).get(f"/documents/{doc}").get_data(as_text=True)
-        return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
-
-    words = said(circle.client)
+    words = _page_words(app, circle.client, doc)
     assert (
         f"{old} signed version 3 as key worker before the handover. That signature stays on "
         "the record, but the version now needs a new key worker's."
@@ -376,8 +376,7 @@ def test_a_signature_from_before_a_handover_says_so_after_the_client_leaves_too(
     plan = make_plan(other.key_worker, other.client)
     signoff.sign(db, actor_for(other.key_worker), plan, 1, "signed", "", PASSWORD)
     leaving.record(db, actor_for(other.key_worker), other.client.id, "Moved.", service_today())
-    html = login(app.test_client(), other.client).get(f"/documents/{plan}").get_data(as_text=True)
-    words = " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
+    words = _page_words(app, other.client, plan)
     assert (
         f"{other.key_worker.display_name} signed version 1 as key worker before you left the "
         "service."
