@@ -87,6 +87,18 @@ def team_for_role_problem(role: str, team_chosen: bool) -> str | None:
     )
 
 
+# A key worker made without a team: nothing refuses it, but no client can be theirs yet.
+NO_TEAM_YET = (
+    "They are in no team yet, so no client can be given to them until they are: choose their "
+    "team below."
+)
+
+
+def no_team_yet(role: str, team_chosen: bool) -> str | None:
+    """What to tell whoever made the account (None if nothing): a key worker in no team."""
+    return NO_TEAM_YET if role == "key_worker" and not team_chosen else None
+
+
 # A "change" to the same password would end every other session and e-mail "your password was
 # changed" while changing nothing.
 SAME_AS_NOW = "That is the password you have now. Please choose a different one."

@@ -106,6 +106,11 @@ class ClientRecords:
     left: leaving.LeftService | None = None  # the client has left the service
     key_worker_id: int | None = None  # so the page says "you" to the key worker themselves
 
+    @property
+    def has_care_plan(self) -> bool:
+        """A care plan with something saved in it: "Start a new care plan" points to it."""
+        return any(d.kind == "care_plan" and d.head_number for d in self.documents)
+
 
 @dataclass(frozen=True)
 class UnsavedChanges:

@@ -92,6 +92,14 @@ class SignOffView:
     # signature stopped counting at the handover, whatever happened since.
     handed_on: frozenset[int] = frozenset()
 
+    def no_longer_counts_since(self, user_id: int) -> str:
+        """What ended the time with the client of a key worker whose signature no longer
+        counts (`signed_before_handover`): "handover" (to the key worker now, or one handed
+        on before the client left), "left" (the client left the service), or "ended"."""
+        if self.key_worker_id or user_id in self.handed_on:
+            return "handover"
+        return "left" if self.client_left else "ended"
+
     @property
     def passed_words(self) -> str:
         """The decisions whose day has passed, in words (plan_dates.said_passed)."""

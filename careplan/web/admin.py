@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from .. import pdf
 from ..domain import mail_failures
+from ..domain.account_rules import no_team_yet
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import how_long, service_today
 from ..domain.roles import Role
@@ -142,13 +143,6 @@ def _seal(admin) -> seal_certificates.SealOverview:
     return seal_certificates.overview(admin, credentials, service_today())
 
 
-# A key worker made without a team: nothing refuses it, but no client can be theirs yet.
-NO_TEAM_YET = (
-    "They are in no team yet, so no client can be given to them until they are: choose their "
-    "team below."
-)
-
-
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @login_required
 def new_user():
@@ -169,8 +163,8 @@ def new_user():
         else:
             sending = email_password_link(link)
             flash(f"Account made. {_link_sent_to(link, 'a password', sending)}")
-            if form.get("role") == Role.KEY_WORKER.value and team_id is None:
-                flash(NO_TEAM_YET)
+            if notice := no_team_yet(form.get("role", ""), team_id is not None):
+                flash(notice)
             return redirect(url_for("admin.user", user_id=user_id))
     return render_template(
         "admin/new_user.html",
