@@ -78,7 +78,9 @@ def test_a_draft_kept_on_one_tab_is_not_replaced_by_another_over_http(db, gunico
     assert path == f"/documents/{doc}" and "Saved as version 3." in page
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(EditDraft)) == 0
-        texts = s.scalars(sa.select(Version.content).where(Version.document_id == doc))
+        texts = s.scalars(
+            sa.select(Version.content).where(Version.document_id == doc).order_by(Version.number)
+        )
         assert [c["what_matters"]["text"] for c in texts][1:] == [
             "Saved on the phone.",
             "Typed on the laptop, and more.",

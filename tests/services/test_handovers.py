@@ -103,7 +103,9 @@ def test_handover_end_to_end_through_the_web(app, db, setup):
     assert incoming.get(f"/documents/{doc}/edit").status_code == 200
     with db.read() as s:
         actions = s.scalars(
-            sa.select(AuditEvent.action).where(AuditEvent.action.like("handover%"))
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.action.like("handover%"))
+            .order_by(AuditEvent.id)
         ).all()
     assert actions == ["handover.start", "handover.complete"]
 

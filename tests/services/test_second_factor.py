@@ -193,7 +193,9 @@ def test_turning_it_off_needs_password_and_code_or_an_administrator(db, circle):
         assert s.scalar(sa.select(sa.func.count()).select_from(BackupCode)) == 0
     with db.read() as s:
         actions = s.scalars(
-            sa.select(AuditEvent.action).where(AuditEvent.action.like("%second_factor%"))
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.action.like("%second_factor%"))
+            .order_by(AuditEvent.id)
         ).all()
     assert actions == [
         "account.second_factor_on",

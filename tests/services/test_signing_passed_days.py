@@ -61,7 +61,9 @@ def _stored(db, doc: int) -> tuple:
         ).all()
         state = s.scalar(sa.select(Document.signoff_state).where(Document.id == doc))
         events = s.scalars(
-            sa.select(AuditEvent.action).where(AuditEvent.action.in_(["sign", "decline"]))
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.action.in_(["sign", "decline"]))
+            .order_by(AuditEvent.id)
         ).all()
         renders = s.scalar(sa.select(sa.func.count()).select_from(PdfRender))
     return [tuple(r) for r in signatures], state, events, renders
