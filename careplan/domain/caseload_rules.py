@@ -24,6 +24,19 @@ def closing_problem(worker: str, open_clients: int) -> str | None:
     )
 
 
+def client_closing_problem(client: str, key_worker: str | None) -> str | None:
+    """Why a client's account cannot be closed yet, or None. Closed while a key worker still
+    held them, they left that worker's caseload list, yet their records stayed open to be
+    written in (for signatures nobody could give) and on the supervisors' review dates."""
+    if not key_worker:
+        return None
+    return (
+        f"{client} still has a key worker, {key_worker}. Ask {key_worker} or a supervisor of "
+        f"their team to record on {possessive(client)} page that they have left the service "
+        "first, then close the account."
+    )
+
+
 def team_problem(worker: str, open_clients: int, team_id: int | None) -> str | None:
     """Why a key worker cannot be left without a team, or None."""
     if team_id is not None or not open_clients:

@@ -33,6 +33,7 @@ from ..domain.account_rules import (
     team_for_role_problem,
 )
 from ..domain.caseload_rules import (
+    client_closing_problem,
     closing_problem,
     giving_problem,
     team_problem,
@@ -197,9 +198,10 @@ class AccountDetail:
     left_service_on: datetime | None = None
     # Nobody has chosen a password for it yet: reopening it e-mails a new welcome link.
     no_password_yet: bool = False
-    # An open key worker's account with clients: why it cannot be closed yet (the refusal
-    # `set_active` would give), said up front instead of a form that would be refused; with
-    # their team and its open supervisors' accounts, who can hand the clients over.
+    # An open key worker's account with clients, or an open client's with a key worker: why
+    # it cannot be closed yet (the refusal `set_active` would give), said up front instead of
+    # a form that would be refused; for a key worker, with their team and its open
+    # supervisors' accounts, who can hand the clients over.
     cannot_close: str | None = None
     team: Choice | None = None
     team_supervisors: list[Choice] = field(default_factory=list)
@@ -258,14 +260,9 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
         key_worker, caseload, supervises, key_workers, left_on = "", 0, [], [], None
         cannot_close, team, team_supervisors = None, None, []
         if role is Role.CLIENT:
-            key_worker = (
-                s.scalar(
-                    select(User.display_name)
-                    .join(CaseloadLink, CaseloadLink.key_worker_id == User.id)
-                    .where(CaseloadLink.client_id == user.id, CaseloadLink.ended_at.is_(None))
-                )
-                or ""
-            )
+            key_worker = _key_worker_name(s, user.id)
+            if key_worker and user.active:
+                cannot_close = client_closing_problem(user.display_name, key_worker)
             if not key_worker:
                 left = leaving.left_service(s, user.id)
                 left_on = left.on if left else None
@@ -520,6 +517,10 @@ def set_active(
             problem = closing_problem(user.display_name, _open_clients(s, user.id))
             if problem:
                 raise Invalid(problem)
+        if not active and user.role == Role.CLIENT.value:
+            problem = client_closing_problem(user.display_name, _key_worker_name(s, user.id))
+            if problem:
+                raise Invalid(problem)
         user.active = active
         if not active:
             user.session_epoch = user.session_epoch + 1
@@ -562,6 +563,9 @@ def send_password_link(db: Database, admin: Actor, user_id: int) -> IssuedLink:
         return link
 
 
+CLIENT_CLOSED = "This client's account is closed. Open it again first, then give them a key worker."
+
+
 def give_key_worker(
     db: Database, admin: Actor, client_id: int, key_worker_id: int
 ) -> list[Unsupervised]:
@@ -576,6 +580,8 @@ def give_key_worker(
             raise Invalid("Please choose a key worker for a client.")
         if not worker.active:
             raise Invalid("That key worker's account is closed.")
+        if not client.active:  # closing needed them gone from every caseload: keep it so
+            raise Invalid(CLIENT_CLOSED)
         problem = giving_problem(worker.display_name, worker.team_id)
         if problem:
             raise Invalid(problem)
@@ -704,6 +710,18 @@ def _left_unsupervised(s: Session, team_ids) -> list[Unsupervised]:
         .order_by(Team.name)
     )
     return [Unsupervised(name, clients) for name, clients in rows]
+
+
+def _key_worker_name(s: Session, client_id: int) -> str:
+    """The name of the client's key worker now, or "" (none, or they left the service)."""
+    return (
+        s.scalar(
+            select(User.display_name)
+            .join(CaseloadLink, CaseloadLink.key_worker_id == User.id)
+            .where(CaseloadLink.client_id == client_id, CaseloadLink.ended_at.is_(None))
+        )
+        or ""
+    )
 
 
 def _open_clients(s: Session, key_worker_id: int) -> int:

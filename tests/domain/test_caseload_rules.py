@@ -4,6 +4,7 @@ import pytest
 
 from careplan.domain.caseload_rules import (
     LEAVING_NOTE_LIMIT,
+    client_closing_problem,
     closing_problem,
     giving_problem,
     leaving_problem,
@@ -18,6 +19,13 @@ def test_a_key_worker_with_clients_is_not_closed_and_the_message_says_what_to_do
     assert closing_problem("Kim", 1).startswith("Kim still has 1 client, whose reminders")
     assert "3 clients" in closing_problem("Kim", 3)
     assert "hand them over" in closing_problem("Kim", 1)
+
+
+def test_a_client_with_a_key_worker_is_not_closed_and_the_message_says_what_to_do():
+    assert client_closing_problem("Bea", "") is None and client_closing_problem("Bea", None) is None
+    said = client_closing_problem("Bea", "Kim")
+    assert said.startswith("Bea still has a key worker, Kim. Ask Kim or a supervisor")
+    assert "on Bea's page that they have left the service first" in said
 
 
 def test_a_key_worker_with_clients_keeps_a_team():

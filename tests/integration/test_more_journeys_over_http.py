@@ -52,7 +52,7 @@ from careplan.domain.local_time import long_date, service_today
 from careplan.reminders import scheduler
 from careplan.reminders.mail import SmtpMailer
 from careplan.reminders.sender import send_pending
-from careplan.services import scheduled_jobs, signoff
+from careplan.services import leaving, scheduled_jobs, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.reminders import ReminderSettings
 from tests.factories import (
@@ -242,6 +242,17 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
             sa.select(CaseloadLink.key_worker_id).where(CaseloadLink.client_id == newcomer.id)
         ).all() == [dee.id]
         assert s.get(SupervisorTeam, (circle.supervisor.id, team)) is not None
+
+    # A client a key worker still holds is not closed: they would leave the caseload list and
+    # stay open to be written in. Once they have left the service, they are.
+    page = admin.get(f"/admin/users/{circle.client.id}").read().decode()
+    closing = f"/admin/users/{circle.client.id}/active"
+    status, page = _refused(lambda: admin.post(closing, CLOSING, page))
+    worker = circle.key_worker.display_name
+    assert status == 400 and f"still has a key worker, {html.escape(worker)}." in page
+    with db.read() as s:
+        assert s.scalar(sa.select(User.active).where(User.id == circle.client.id)) is True
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved.", service_today())
 
     # Closing an account signs its owner out at once, and nobody signs in with it.
     page = admin.get(f"/admin/users/{circle.client.id}").read().decode()

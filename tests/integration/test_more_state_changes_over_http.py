@@ -62,7 +62,7 @@ from careplan.db.models import (
 from careplan.domain.api_tokens import SCOPES
 from careplan.domain.local_time import service_today
 from careplan.domain.tokens import token_hash
-from careplan.services import api_tokens, pdfs, second_factor, signoff
+from careplan.services import api_tokens, leaving, pdfs, second_factor, signoff
 from careplan.services.accounts import actor_for
 from tests.factories import (
     PASSWORD,
@@ -885,7 +885,9 @@ def test_a_team_is_renamed_and_an_account_closed_once_confirmed_over_http(app, d
             )
         ) == {"from": circle.team.name, "to": "Riverside team"}
 
-    # Closing an account: the first tap only asks, and why.
+    # Closing an account: the first tap only asks, and why. (A client who has left the
+    # service: one a key worker still holds is refused.)
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved.", service_today())
     client = Browser(gunicorn_url)
     client.sign_in(circle.client)
     account = f"/admin/users/{circle.client.id}"

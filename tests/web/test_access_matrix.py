@@ -415,8 +415,9 @@ PLAIN_RULES: dict[str, PlainRule] = {
         form=lambda c: {"name": "Renamed Person", "email": c.client.email, "team_id": ""},
         values=_ACCOUNT_OF_CLIENT,
     ),
+    # The client has a key worker: closing their account is refused until they have left.
     "admin.user_active": PlainRule(
-        {"POST": _only("admin", Outcome(302, _client_account), NOT_FOUND)},
+        {"POST": _only("admin", Outcome(400), NOT_FOUND)},
         form=lambda c: {"active": "no", "confirm": "yes", "reason": "Left the service"},
         values=_ACCOUNT_OF_CLIENT,
     ),

@@ -25,9 +25,9 @@ from careplan.db.models import (
     User,
     utcnow,
 )
-from careplan.domain.local_time import service_day
+from careplan.domain.local_time import service_day, service_today
 from careplan.reminders.messages import indiscretions
-from careplan.services import account_emails, account_settings
+from careplan.services import account_emails, account_settings, leaving
 from tests.conftest import csrf_token, login
 from tests.factories import (
     PASSWORD,
@@ -38,6 +38,7 @@ from tests.factories import (
     KeyWorkerFactory,
     SupervisorTeamFactory,
     TeamFactory,
+    actor_for,
     make_plan,
 )
 from tests.notices import wait_for_account_notices
@@ -515,6 +516,42 @@ def test_no_client_is_left_with_a_closed_or_teamless_key_worker(app, db):
     assert (
         _post(admin, f"/admin/users/{loner.id}/active", active="no", **CONFIRMED).status_code == 302
     )
+
+
+def test_a_client_is_closed_only_once_nobody_holds_them_on_a_caseload(app, db):
+    """Closed while a key worker held them, a client left that worker's caseload list, yet
+    their records stayed open to be written in and counted on the supervisors' dashboard."""
+    circle = Circle()
+    client, worker = circle.client, circle.key_worker
+    admin = login(app.test_client(), circle.admin)
+    page = admin.get(f"/admin/users/{client.id}").get_data(as_text=True)
+    said = f"<bdi>{client.display_name}</bdi> still has a key worker, {worker.display_name}."
+    assert said in page and "Close this account…" not in page
+    closing = _post(admin, f"/admin/users/{client.id}/active", active="no", **CONFIRMED)
+    assert closing.status_code == 400
+    assert f"still has a key worker, {worker.display_name}." in closing.get_data(as_text=True)
+    with db.read() as s:
+        assert s.get(User, client.id).active is True
+
+    leaving.record(db, actor_for(worker), client.id, "Moved away.", service_today())
+    page = admin.get(f"/admin/users/{client.id}").get_data(as_text=True)
+    assert "still has a key worker" not in page and "Close this account…" in page
+    closed = _post(admin, f"/admin/users/{client.id}/active", active="no", **CONFIRMED)
+    assert closed.status_code == 302
+    # Closed, they are given to nobody: that would put them back on a caseload list.
+    page = admin.get(f"/admin/users/{client.id}").get_data(as_text=True)
+    assert "Give this key worker" not in page and "open the account again and give" in page
+    given = _post(admin, f"/admin/users/{client.id}/key-worker", key_worker_id=str(worker.id))
+    assert given.status_code == 400
+    assert "This client&#39;s account is closed. Open it again first" in given.get_data(
+        as_text=True
+    )
+    with db.read() as s:
+        assert not s.scalars(
+            sa.select(CaseloadLink.id).where(
+                CaseloadLink.client_id == client.id, CaseloadLink.ended_at.is_(None)
+            )
+        ).all()
 
 
 def test_the_administrator_is_told_of_a_team_with_clients_and_no_supervisor(app, db):
