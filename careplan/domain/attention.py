@@ -225,9 +225,9 @@ def declined_by_other(d: DocumentFacts, role: Role, actor_id: int) -> tuple[str,
     return (other, theirs) if mine is None and theirs is not None else None
 
 
-def review_confirmed_by_other(d: DocumentFacts, role: Role, actor_id: int) -> str | None:
-    """Who confirmed "reviewed, no changes" on the agreed version and waits for this person to
-    confirm too, if anyone does."""
+def _review_confirmations(d: DocumentFacts, role: Role, actor_id: int):
+    """(this person confirmed, the other side confirmed, the other side's name) for the
+    review under way of the agreed version, or None for someone who does not confirm it."""
     sides = _sides(d, role, actor_id)
     if d.signoff_state != "agreed" or sides is None:
         return None
@@ -237,7 +237,24 @@ def review_confirmed_by_other(d: DocumentFacts, role: Role, actor_id: int) -> st
         if client
         else (d.worker_confirmed_review, d.client_confirmed_review)
     )
+    return mine, theirs, other
+
+
+def review_confirmed_by_other(d: DocumentFacts, role: Role, actor_id: int) -> str | None:
+    """Who confirmed "reviewed, no changes" on the agreed version and waits for this person to
+    confirm too, if anyone does."""
+    confirmations = _review_confirmations(d, role, actor_id)
+    if confirmations is None:
+        return None
+    mine, theirs, other = confirmations
     return other if theirs and not mine else None
+
+
+def review_confirmed_by_me(d: DocumentFacts, role: Role, actor_id: int) -> bool:
+    """This person has confirmed "reviewed, no changes": what is left of the review is the
+    other side's, so it no longer needs them."""
+    confirmations = _review_confirmations(d, role, actor_id)
+    return confirmations is not None and confirmations[0]
 
 
 def review_due(d: DocumentFacts, today: date) -> bool:
@@ -352,7 +369,7 @@ def needs_you_now(
         said = []
         if confirmed_by := review_confirmed_by_other(d, role, actor_id):
             said.append(f"{confirmed_by} {review_confirmed_line(own, d.title)}")
-        if review_due(d, today):
+        if review_due(d, today) and not review_confirmed_by_me(d, role, actor_id):
             said.append(_review_text(d, own, today))
         if said:
             text = " ".join(said)

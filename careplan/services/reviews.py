@@ -569,8 +569,9 @@ class ReviewPanel:
     # Said instead of offering "reviewed, no changes" to the client or their key worker when
     # a decision in the agreed version was handed over until a day since passed.
     confirm_refusal: str = ""
-    # Agreed or reviewed today: the form to confirm another review is tucked away, so it does
-    # not read as the review just done still waiting.
+    # Agreed or reviewed today, and nobody has confirmed a review since: the form is tucked
+    # away, so it does not read as the review just done still waiting. Once one side has
+    # confirmed, the other's form is open: it is theirs to do.
     done_today: bool = False
 
 
@@ -660,7 +661,7 @@ def panel_in(
             (when - timedelta(days=1)) if when and when > today else today,
         ),
         refusal,
-        doc.last_reviewed_on == today,
+        doc.last_reviewed_on == today and not confirmations,
     )
 
 

@@ -310,6 +310,21 @@ def test_a_half_confirmed_review_that_is_overdue_is_one_urgent_line():
     )
 
 
+def test_a_review_due_no_longer_needs_whoever_has_confirmed_it():
+    """Confirmed "no changes" with a review due in two days (or overdue): that person had
+    still been told the review was due, as if they had done nothing."""
+    for due in (TODAY + timedelta(days=2), TODAY - timedelta(days=3)):
+        by_client = doc(client_confirmed_review=True, next_review_on=due)
+        assert needs_you_now(Role.CLIENT, CLIENT, TODAY, [by_client]) == []
+        [item] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [by_client])
+        assert item.text.startswith("Chris confirmed the review of their care plan")
+        assert "Chris's care plan: the review is" in item.text
+        by_worker = doc(worker_confirmed_review=True, next_review_on=due)
+        assert needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [by_worker]) == []
+        [item] = needs_you_now(Role.CLIENT, CLIENT, TODAY, [by_worker])
+        assert "Your care plan: the review is" in item.text
+
+
 def test_a_version_nobody_can_sign_any_more_asks_for_a_new_version_not_a_signature():
     """A decision in the latest version was handed over until a day now passed: nobody can
     sign it, so neither the one asked to sign nor the one who signed already is told it

@@ -8,11 +8,13 @@ database."""
 from __future__ import annotations
 
 import html
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import Document, Notification, ReviewConfirmation
+from careplan.domain.local_time import service_today
 from careplan.services import signoff
 from careplan.services.accounts import actor_for
 from tests.factories import PASSWORD, Circle, make_agreement, make_plan
@@ -71,6 +73,8 @@ def test_a_review_half_confirmed_is_on_the_other_sides_start_page_over_http(
     doc = make_plan(circle.key_worker, circle.client)
     for who in (circle.client, circle.key_worker):
         signoff.sign(db, actor_for(who), doc, 1, "signed", "", PASSWORD)
+    with db.write() as s:  # due in two days: both start pages say so, until each confirms
+        s.get(Document, doc).next_review_on = service_today() + timedelta(days=2)
     browsers = {"client": Browser(gunicorn_url), "key_worker": Browser(gunicorn_url)}
     browsers["client"].sign_in(circle.client)
     browsers["key_worker"].sign_in(circle.key_worker)
@@ -108,6 +112,8 @@ def test_a_review_half_confirmed_is_on_the_other_sides_start_page_over_http(
     assert said in home and f'href="/documents/{doc}#review"' in home
     assert "confirmed the review" in _page(other, "/me/notifications")
     assert "confirmed the review" not in _page(one, "/")
+    # Whoever confirmed is no longer told the review is due: what is left is the other's.
+    assert "the review is due on" not in _page(one, "/") and "the review is due on" in home
 
     # The other confirms too: done, and the line is gone.
     page = other.get(f"/documents/{doc}").read().decode()

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from careplan.db.models import Document
 from careplan.domain.local_time import service_today
-from careplan.services import signoff
+from careplan.services import reviews, signoff
 from tests.conftest import login
 from tests.factories import PASSWORD, Circle, actor_for, make_plan
 
 CONFIRM = "Confirm: reviewed, no changes"
-TUCKED = "<summary>Confirm another review with no changes</summary>"
+TUCKED = "<summary>We reviewed it and nothing needs to change</summary>"
 
 
 def test_the_day_of_a_review_the_form_for_another_is_tucked_away(app, db):
@@ -29,3 +29,18 @@ def test_the_day_of_a_review_the_form_for_another_is_tucked_away(app, db):
         s.get(Document, doc).last_reviewed_on = service_today() - timedelta(days=30)
     page = client.get(f"/documents/{doc}").get_data(as_text=True)
     assert CONFIRM in page and TUCKED not in page
+
+
+def test_once_one_side_has_confirmed_the_others_form_is_open_the_day_it_was_agreed(app, db):
+    """Agreed today with an earlier review asked for: the client confirms "no changes", and
+    the key worker, told on their start page to confirm it too, found the form folded away."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    reviews.confirm_no_changes(db, actor_for(circle.client), doc, 1, PASSWORD)
+    worker = login(app.test_client(), circle.key_worker)
+    page = worker.get(f"/documents/{doc}").get_data(as_text=True)
+    panel = page[page.index('id="h-review"') : page.index(f"/documents/{doc}/versions/1/reviewed")]
+    assert CONFIRM in page and "<details" not in panel
+    assert "Reviewed, no changes: confirmed by" in page
