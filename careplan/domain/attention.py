@@ -52,6 +52,7 @@ class Kind(StrEnum):
     CRISIS_PLAN = "crisis_plan"
     HANDOVER = "handover"
     SIGNATURE = "signature"
+    ASKED_TO_LOOK = "asked_to_look"  # an advocate asked to look before the client signs
     DECLINED = "declined"
     REVIEW = "review"
     # After everything someone else waits on: one's own words, kept until one comes back.
@@ -102,6 +103,8 @@ class DocumentFacts:
     worker_confirmed_review: bool = False
     # The earliest day a decision in the latest version is handed over until, if any.
     handed_over_until: date | None = None
+    # The client asked the reader, their advocate, to look at the latest version first.
+    advocate_asked: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,16 @@ def whose_document(title: str, client_name: str, own: bool) -> str:
 
 def _title(d: DocumentFacts, own: bool) -> str:
     return whose_document(d.title, d.client_name, own)
+
+
+def waiting_for_advocate(d: DocumentFacts) -> bool:
+    """The client asked the reader, their advocate, to look at the latest version before they
+    sign, and has neither signed nor declined it yet."""
+    return (
+        d.advocate_asked
+        and d.signoff_state in ("awaiting_signature", "draft")
+        and not d.client_signed_head
+    )
 
 
 def waiting_for_signature(d: DocumentFacts, role: Role, actor_id: int) -> bool:
@@ -339,6 +352,12 @@ def needs_you_now(
             continue
         add((h.since,), Item(Kind.HANDOVER, text, Place.HANDOVER, client_id=h.client_id))
     for d in documents:
+        if role is Role.ADVOCATE and waiting_for_advocate(d):
+            text = (
+                f"{d.client_name} asked you to look at version {d.head_number} of their "
+                f"{in_sentence(d.title)} before they sign it."
+            )
+            add((d.document_id,), Item(Kind.ASKED_TO_LOOK, text, Place.SIGN, d.document_id))
         own = client and actor_id == d.client_id
         mine = own or (role is Role.KEY_WORKER and actor_id == d.key_worker_id)
         if not mine:

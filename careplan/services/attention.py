@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, bindparam, exists, false, func, or_, select
 
 from ..db.engine import Database
 from ..db.models import (
+    AdvocateReviewRequest,
     CaseloadLink,
     ContingencyActivation,
     Document,
@@ -147,6 +148,7 @@ def facts_of(
     client_confirmed_review=False,
     worker_confirmed_review=False,
     unsaved_at: datetime | None = None,
+    advocate_asked: bool = False,
 ) -> DocumentFacts:
     return DocumentFacts(
         doc.id,
@@ -170,6 +172,7 @@ def facts_of(
         bool(client_confirmed_review),
         bool(worker_confirmed_review),
         doc.handed_over_until,
+        advocate_asked,
     )
 
 
@@ -183,6 +186,9 @@ def _waiting_documents(role: Role, worker):
     if role is Role.SUPERVISOR:
         # A supervisor sees one count of their teams' overdue reviews.
         return Document.next_review_on < _TODAY
+    if role is Role.ADVOCATE:
+        # What the client asked them to look at before signing (domain: waiting_for_advocate).
+        return and_(_asked_to_look(), Document.signoff_state.in_(("awaiting_signature", "draft")))
     if role not in (Role.CLIENT, Role.KEY_WORKER):
         return false()
     waiting = or_(
@@ -209,6 +215,15 @@ def _waiting_documents(role: Role, worker):
         # Only the clients the worker holds; an incoming client is a handover until taken over.
         return and_(waiting, worker.c.id == PERSON)
     return waiting
+
+
+def _asked_to_look():
+    """The client asked this person, their advocate, to look at the latest version."""
+    return exists().where(
+        AdvocateReviewRequest.document_id == Document.id,
+        AdvocateReviewRequest.version_number == Document.head_number,
+        AdvocateReviewRequest.advocate_id == PERSON,
+    )
 
 
 def _alert_facts(alerts: list[crisis_alerts.AlertView]) -> list[AlertFacts]:
@@ -287,13 +302,13 @@ def home(
         for row in s.execute(_home_query(actor.role), values):
             facts_end = 6 + FACT_COLUMNS
             cid, full_name, preferred, wid, wname, doc, *facts = row[:facts_end]
-            to_id, since, from_name, to_name, draft_saved_at = row[facts_end:]
+            to_id, since, from_name, to_name, draft_saved_at, asked = row[facts_end:]
             name = called(full_name, preferred)  # the lines speak of the client as pages do
             if doc is not None:
                 # As on the document's page: offered back only while they may edit it.
                 access = access_to_client(actor.role, as_listed(actor.role, actor.id, cid, wid))
                 unsaved_at = unsaved_to_offer(access, draft_saved_at)
-                documents.append(facts_of(doc, name, wid, wname, *facts, unsaved_at))
+                documents.append(facts_of(doc, name, wid, wname, *facts, unsaved_at, bool(asked)))
             if to_id is not None and cid not in handovers:
                 handovers[cid] = HandoverFacts(
                     cid, name, from_name or "nobody", to_name or "", to_id, since
@@ -335,6 +350,7 @@ def _home_query(role: Role) -> Select:
             from_worker.c.display_name,
             to_worker.c.display_name,
             EditDraft.saved_at,  # the person's own draft of the document (one at most)
+            (_asked_to_look() if role is Role.ADVOCATE else false()).label("asked"),
         )
         .select_from(clients)
         .outerjoin(

@@ -325,6 +325,29 @@ def test_a_review_due_no_longer_needs_whoever_has_confirmed_it():
         assert "Your care plan: the review is" in item.text
 
 
+def test_an_advocate_asked_to_look_is_told_until_the_client_has_answered():
+    """The request was only a message among the advocate's others: "What needs you now" said
+    nothing of it."""
+    asked = doc(signoff_state="awaiting_signature", head_number=3, client_signed_head=False,
+                advocate_asked=True)  # fmt: skip
+    [item] = needs_you_now(Role.ADVOCATE, OTHER, TODAY, [asked])
+    assert (item.kind, item.place, item.document_id) == (Kind.ASKED_TO_LOOK, Place.SIGN, 7)
+    assert item.text == (
+        "Chris asked you to look at version 3 of their care plan before they sign it."
+    )
+    assert not item.urgent
+    # Signed or declined by the client, agreed, or not asked: nothing.
+    for done in (
+        doc(signoff_state="awaiting_signature", head_number=3, advocate_asked=True),
+        doc(advocate_asked=True),
+        doc(signoff_state="draft", client_signed_head=False),
+    ):
+        assert needs_you_now(Role.ADVOCATE, OTHER, TODAY, [done]) == []
+    # Nobody else is told it as theirs.
+    assert all(i.kind is not Kind.ASKED_TO_LOOK
+               for i in needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [asked]))  # fmt: skip
+
+
 def test_a_version_nobody_can_sign_any_more_asks_for_a_new_version_not_a_signature():
     """A decision in the latest version was handed over until a day now passed: nobody can
     sign it, so neither the one asked to sign nor the one who signed already is told it

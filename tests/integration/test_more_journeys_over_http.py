@@ -436,8 +436,11 @@ def test_a_client_invites_an_advocate_who_reads_and_comments_until_the_client_st
     assert path == f"/documents/{doc}"
     assert "Your 2 advocates have been asked to look at this version before you sign." in page
 
-    # Ash's start page says there is a message, and the message leads to the plan.
-    assert "You have 1 new message." in advocate.get("/").read().decode()
+    # Ash's start page says what the client asked, leading to the plan's signatures, and that
+    # there is a message, which leads to the plan too.
+    home = advocate.get("/").read().decode()
+    assert "You have 1 new message." in home and f'href="/documents/{doc}#sign-off"' in home
+    assert "asked you to look at version 1 of their care plan before they sign it." in home
     page = advocate.get("/me/notifications").read().decode()
     assert "asked you to look at version 1 of their care plan before they sign it" in page
     assert f'href="/documents/{doc}"' in page
@@ -465,6 +468,10 @@ def test_a_client_invites_an_advocate_who_reads_and_comments_until_the_client_st
     page = client.get("/me/notifications").read().decode()
     assert "Ash Advocate, your advocate, commented on" in page
     assert f'href="/documents/{doc}#comments"' in page
+
+    # Once the client has signed it, nothing waits for Ash.
+    signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD, confirm_blank=True)
+    assert "asked you to look" not in advocate.get("/").read().decode()
 
     # The client stops Ash's access: the plan is no longer there for Ash.
     page = client.get("/me/advocates").read().decode()
