@@ -70,7 +70,7 @@ def add_comment(
             )
         )
         s.flush()
-        _tell_the_two(s, actor, doc, sections[section_key], version_number)
+        _tell_the_two(s, actor, doc, section_key, sections[section_key], version_number)
         audit.record(
             s,
             actor,
@@ -82,7 +82,14 @@ def add_comment(
         )
 
 
-def _tell_the_two(s, actor: Actor, doc: Document, section: str, version: int) -> None:
+def comments_anchor(section_key: str) -> str:
+    """Where a part's comments are on the document's page (documents/_comments.html)."""
+    return f"comments-{section_key}"
+
+
+def _tell_the_two(
+    s, actor: Actor, doc: Document, section_key: str, section: str, version: int
+) -> None:
     """A message to the client and their key worker, whoever of them did not write the
     comment: it shows on their start page and in Messages, not only on the document."""
     tell_the_two(
@@ -91,7 +98,7 @@ def _tell_the_two(s, actor: Actor, doc: Document, section: str, version: int) ->
             actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
             title=doc.title, section=section, version=version,
         ),
-        f"/documents/{doc.id}#comments",
+        f"/documents/{doc.id}#{comments_anchor(section_key)}",
     )  # fmt: skip
 
 

@@ -127,7 +127,9 @@ def comment(document_id: int):
     except ContentInvalid as err:
         return show_page(document_id, comment_errors=err.errors, status=422)
     flash("Your comment was added. Everyone who can see this document can read it.")
-    return redirect(url_for("documents.show", document_id=document_id) + "#comments")
+    # At the comment just added, under its part: the page can be long.
+    where = comments.comments_anchor(form.get("section_key", ""))
+    return redirect(url_for("documents.show", document_id=document_id, _anchor=where))
 
 
 @bp.get("/documents/<int:document_id>/history")

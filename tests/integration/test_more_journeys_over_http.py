@@ -467,7 +467,7 @@ def test_a_client_invites_an_advocate_who_reads_and_comments_until_the_client_st
     assert "You have 1 new message." in client.get("/").read().decode()
     page = client.get("/me/notifications").read().decode()
     assert "Ash Advocate, your advocate, commented on" in page
-    assert f'href="/documents/{doc}#comments"' in page
+    assert f'href="/documents/{doc}#comments-{section}"' in page
 
     # Once the client has signed it, nothing waits for Ash.
     signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD, confirm_blank=True)

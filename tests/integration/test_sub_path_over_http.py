@@ -93,7 +93,7 @@ def test_a_key_worker_and_a_client_stay_under_the_sub_path(app, db, gunicorn_url
     client = Browser(base)
     client.sign_in(circle.client)
     page = client.get("/me/notifications").read().decode()
-    assert f'href="{PREFIX}/documents/{plan}#comments"' in page
+    assert f'href="{PREFIX}/documents/{plan}#comments-{section}"' in page
     path, _ = landed(client.get(f"/documents/{plan}"))
     assert path == f"{PREFIX}/documents/{plan}"
     path, page = landed(client.post("/me/notifications/read", {}, page))

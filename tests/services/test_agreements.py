@@ -141,17 +141,18 @@ def test_a_comment_is_a_message_to_whoever_of_the_two_did_not_write_it(db, circl
             )
         ).all()
     client, worker, advocate = (circle.client, circle.key_worker, circle.advocate)
-    link, agreement = (
-        f"/documents/{doc}#comments",
-        "partnership agreement (with asking for a short stay)",
+    boundaries, unwell = (
+        f"/documents/{doc}#comments-boundaries",
+        f"/documents/{doc}#comments-contingencies",
     )
+    agreement = "partnership agreement (with asking for a short stay)"
     assert sent == [
         (worker.id, f"Al commented on “Boundaries, both sides” in version 1 of Al's "
-                    f"{agreement}.", link),
+                    f"{agreement}.", boundaries),
         (client.id, f"{advocate.display_name}, your advocate, commented on “When I am not "
-                    f"well” in version 1 of your {agreement}.", link),
+                    f"well” in version 1 of your {agreement}.", unwell),
         (worker.id, f"{advocate.display_name}, Al's advocate, commented on “When I am not "
-                    f"well” in version 1 of Al's {agreement}.", link),
+                    f"well” in version 1 of Al's {agreement}.", unwell),
     ]  # fmt: skip
     assert client.display_name not in str(sent)
     assert "Fridays" not in str(sent) and "Ask first" not in str(sent)

@@ -37,3 +37,20 @@ def test_a_comment_too_long_is_refused_and_given_back_as_typed(app, db):
     assert "Nothing was lost" in refused.html
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Comment)) == 0
+
+
+def test_a_comment_added_lands_where_it_is_shown(app, db):
+    """It went to "#comments", which nothing on the page is: a long page opened at its top,
+    far from the comment."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client = _browser(app, circle.client)
+    page = _page(client.get(f"/documents/{doc}"))
+    section, form = list(_comment_forms(page, doc).items())[-1]
+    sent = _post(client, form, form.typed({"body": "That is me."}))
+    assert sent.status_code == 302
+    place = sent.headers["Location"].partition("#")[2]
+    assert place == f"comments-{section}"
+    shown = _page(client.get(f"/documents/{doc}")).html
+    at = shown.index(f'id="{place}"')
+    assert "That is me." in shown[at : shown.index("</div>", at)]
