@@ -27,7 +27,7 @@ from careplan.db.models import (
 )
 from careplan.domain.local_time import service_day, service_today
 from careplan.reminders.messages import indiscretions
-from careplan.services import account_emails, account_settings, leaving
+from careplan.services import account_emails, account_settings, admin_accounts, leaving
 from tests.conftest import csrf_token, login
 from tests.factories import (
     PASSWORD,
@@ -1027,3 +1027,19 @@ def test_a_key_worker_made_without_a_team_is_said_to_need_one_before_any_client(
                      role=role, team_id=team_id)  # fmt: skip
         assert made.status_code == 302
         assert "in no team yet" not in admin.get(made.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_password_link_is_offered_in_words_true_of_an_account_with_no_password_yet(app, db):
+    """It said "Their current password keeps working until they do" of an account nobody has
+    chosen a password for."""
+    admin_user = AdminFactory()
+    admin = login(app.test_client(), admin_user)
+    dee, _ = admin_accounts.create(
+        db, actor_for(admin_user), "dee@example.org", "Dee Novak", "client", None
+    )
+    page = admin.get(f"/admin/users/{dee}").get_data(as_text=True)
+    assert "They have not chosen a password yet." in page
+    assert "current password" not in page and "choose a password</button>" in page
+    with_one = admin.get(f"/admin/users/{admin_user.id}").get_data(as_text=True)
+    assert "Their current password keeps working until they do." in with_one
+    assert "choose a new password</button>" in with_one

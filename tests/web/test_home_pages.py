@@ -101,8 +101,13 @@ def test_the_supervisor_and_the_new_worker_see_the_handover(app, db):
     assert link in part and "over to you" in part
     client_part = section(page(app, circle.client))
     assert link in client_part and "Your key worker is changing" in client_part
+    # The reading is the new worker's: said so to anyone else (it read as the client's task).
+    own = page(app, circle.client, f"/clients/{circle.client.id}")
+    assert f"Agreed documents {incoming.display_name} reads first:" in own
+    assert "Agreed documents to read first:" not in own
     # Before the button, which cannot be pressed yet: what to do first.
     records = page(app, incoming, f"/clients/{circle.client.id}")
+    assert "Agreed documents to read first:" in records
     said = records.index("To take over, first open each agreed document above.")
     button = records.index(' disabled aria-describedby="before-taking-over">I have read')
     assert said < button and 'id="before-taking-over"' in records
