@@ -32,6 +32,7 @@ from ..db.models import (
     CaseloadLink,
     Document,
     PdfRender,
+    ReviewConfirmation,
     ReviewLog,
     SupervisorTeam,
     Team,
@@ -63,6 +64,15 @@ EXPORT_CHUNK = 1000
 
 
 @dataclass(frozen=True)
+class Confirmed:
+    """Someone who confirmed "reviewed, no changes" in the review under way, and when: a
+    review half done, told apart from one nobody has started."""
+
+    name: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Row:
     """A document, or (document_id and kind_label None, state NO_PLAN) a client with none."""
 
@@ -91,6 +101,7 @@ class Row:
     agreed_version: int | None = None
     agreed_on: date | None = None
     last_reviewed_on: date | None = None
+    review_confirmed: tuple[Confirmed, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -427,7 +438,7 @@ def dashboard(db: Database, actor: Actor, filters: Filters, today: date) -> Dash
             total = s.scalar(select(func.count()).select_from(whole.subquery()))
             filters = replace(filters, page=nearest_page(filters.page, total, PAGE_SIZE))
             values = page(filters.page)
-    rows = [_row(v, today) for v in values[:PAGE_SIZE]]
+        rows = _with_confirmations(s, [_row(v, today) for v in values[:PAGE_SIZE]])
     return Dashboard(rows, filters, len(values) > PAGE_SIZE, scope.teams, scope.workers)
 
 
@@ -475,6 +486,13 @@ def export_csv(
         writer.writerow(
             ["Last signature", "the last signature of any kind, a decline on a draft too"]
         )
+        writer.writerow(
+            [
+                "Review confirmed with no changes by",
+                "who has confirmed the review under way, and when; it is done once the client "
+                "and their key worker both have",
+            ]
+        )
         return out.getvalue()
 
     head = io.StringIO()
@@ -492,8 +510,7 @@ def export_csv(
                 _record_export(db, actor, {v[1] for v in chunk})
                 out = io.StringIO()
                 w = _SpreadsheetWriter(out)
-                for v in chunk:
-                    r = _row(v, today)
+                for r in _with_confirmations(s, [_row(v, today) for v in chunk]):
                     w.writerow(
                         [
                             r.client_name,
@@ -510,6 +527,9 @@ def export_csv(
                             _iso(r.client_since),
                             r.document_id or "",
                             under(base_url, f"/documents/{r.document_id}") if r.document_id else "",
+                            "; ".join(
+                                f"{c.name} ({_iso(service_day(c.at))})" for c in r.review_confirmed
+                            ),
                         ]
                     )
                 yield out.getvalue()
@@ -535,7 +555,40 @@ EXPORT_COLUMNS = [
     "Client since",
     "Reference",
     "Link",
+    "Review confirmed with no changes by",
 ]
+
+
+# Who confirmed "reviewed, no changes" in each document's review under way: one statement for
+# a page or a chunk of the export, never one per row.
+_CONFIRMED_IN_CYCLE = (
+    select(ReviewConfirmation.document_id, User.display_name, ReviewConfirmation.confirmed_at)
+    .join(
+        Document,
+        and_(
+            Document.id == ReviewConfirmation.document_id,
+            Document.review_cycle == ReviewConfirmation.cycle,
+        ),
+    )
+    .join(User, User.id == ReviewConfirmation.user_id)
+    .where(ReviewConfirmation.document_id.in_(bindparam("documents", expanding=True)))
+    .order_by(ReviewConfirmation.id)
+)
+
+
+def _with_confirmations(s, rows: list[Row]) -> list[Row]:
+    documents = [r.document_id for r in rows if r.state is not DashState.NO_PLAN]
+    if not documents:
+        return rows
+    confirmed: dict[int, list[Confirmed]] = {}
+    for doc_id, name, at in s.execute(_CONFIRMED_IN_CYCLE, {"documents": documents}):
+        confirmed.setdefault(doc_id, []).append(Confirmed(name, at))
+    return [
+        replace(r, review_confirmed=tuple(confirmed[r.document_id]))
+        if r.document_id in confirmed
+        else r
+        for r in rows
+    ]
 
 
 def _iso(day: date | None) -> str:

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from careplan.db.models import AuditEvent
-from careplan.services import documents, pdfs, signoff
+from careplan.domain.local_time import service_today
+from careplan.services import documents, pdfs, reviews, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import downloads_recorded
 from tests.factories import PASSWORD, Circle, make_plan
@@ -152,6 +153,25 @@ def test_the_supervisors_export_streams_from_gunicorn(db, gunicorn_url):
             .where(AuditEvent.actor_id == circle.supervisor.id, AuditEvent.action == "export")
         )
     assert exported == 1
+
+
+def test_a_review_half_confirmed_is_said_on_the_dashboard_and_in_its_export_over_http(
+    db, gunicorn_url
+):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    reviews.confirm_no_changes(db, actor_for(circle.client), doc, 1, PASSWORD)
+    supervisor = Browser(gunicorn_url)
+    supervisor.sign_in(circle.supervisor)
+    page = supervisor.get("/supervision").read().decode()
+    assert f"(confirmed with no changes by <bdi>{circle.client.display_name}</bdi> on" in page
+    body = supervisor.get("/supervision/export.csv").read().decode("utf-8-sig")
+    table = list(csv.DictReader(io.StringIO(body)))
+    [row] = [r for r in table if r["Reference"] == str(doc)]
+    today = service_today().isoformat()
+    assert row["Review confirmed with no changes by"] == f"{circle.client.display_name} ({today})"
 
 
 def test_after_a_refused_filter_the_pages_download_link_gives_the_rows_on_screen(db, gunicorn_url):

@@ -179,6 +179,44 @@ def test_the_sql_state_agrees_with_the_domain_rule(db, teams):
     )
 
 
+def test_a_review_half_confirmed_is_told_apart_from_one_nobody_has_started(app, db, teams):
+    """An overdue review the key worker had confirmed with no changes read as one nobody had
+    started: the supervisor could not tell whom it waited for."""
+    a, _, docs = teams
+    overdue = docs["overdue"]
+    with db.read() as s:
+        client = s.get(User, s.get(Document, overdue).client_id)
+
+    def rows():
+        board = supervision.dashboard(db, actor_for(a.supervisor), Filters(), TODAY)
+        return {r.document_id: r for r in board.rows}
+
+    def exported():
+        text = "".join(supervision.export_csv(db, actor_for(a.supervisor), Filters(), TODAY))
+        table = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+        return {
+            r["Reference"]: r["Review confirmed with no changes by"]
+            for r in table
+            if r["Reference"]
+        }
+
+    assert all(r.review_confirmed == () for r in rows().values())
+    reviews.confirm_no_changes(db, actor_for(a.key_worker), overdue, 1, PASSWORD)
+    shown = rows()
+    [confirmed] = shown[overdue].review_confirmed
+    assert confirmed.name == a.key_worker.display_name
+    assert all(r.review_confirmed == () for d, r in shown.items() if d != overdue)
+    assert exported()[str(overdue)] == f"{a.key_worker.display_name} ({TODAY.isoformat()})"
+    page = login(app.test_client(), a.supervisor).get("/supervision").get_data(as_text=True)
+    said = f"(confirmed with no changes by <bdi>{a.key_worker.display_name}</bdi> on "
+    assert said in page and "; done once both have)" in page
+
+    # Both confirmed: the review is done, and the next one nobody has started.
+    reviews.confirm_no_changes(db, actor_for(client), overdue, 1, PASSWORD)
+    assert rows()[overdue].review_confirmed == ()
+    assert exported()[str(overdue)] == ""
+
+
 def test_only_supervisors_have_a_dashboard(db, teams):
     a, _, _ = teams
     for person in (a.client, a.key_worker, a.advocate, a.admin):
@@ -207,6 +245,7 @@ def test_export_starts_with_its_header_and_says_how_it_was_made_after_the_table(
         "Client since",
         "Reference",
         "Link",
+        "Review confirmed with no changes by",
     ]
     table = rows[1 : rows.index([])]
     assert len(table) == 1 and table[0][2] == "review overdue" and table[0][4] == "20"
@@ -422,7 +461,7 @@ def test_a_supervisor_of_no_team_sees_nothing(db, teams):
     assert board.rows == [] and board.workers == {} and not board.has_next
     text = "".join(supervision.export_csv(db, lonely, Filters(), TODAY))
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
-    assert rows[0][-1] == "Link" and rows[1] == []  # the header, and no rows
+    assert rows[0][-1] == "Review confirmed with no changes by" and rows[1] == []  # no rows
     _, _, months, workers = supervision.charts(db, lonely, TODAY)
     assert workers == [] and all(text == "no reviews due" for _, _, text in months)
 
@@ -611,6 +650,7 @@ def test_the_export_lists_clients_with_no_document_as_the_page_does(db, teams):
         "",
         "",
         cal.created_at.date().isoformat(),
+        "",
         "",
         "",
     ]
