@@ -646,7 +646,8 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"), unique=True)
-    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    # Indexed: a review done finds the messages about it (services.reviews).
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -11,13 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database, plain_rows
 from ..db.models import (
     ContingencyActivation,
     Document,
+    Notification,
+    Reminder,
     ReviewConfirmation,
     ReviewLog,
     ReviewRequest,
@@ -26,6 +28,7 @@ from ..db.models import (
 )
 from ..domain.account_rules import called
 from ..domain.contingency import ContingencyPeriod
+from ..domain.crisis_alerts import is_alert_kind
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.local_time import long_date, service_day
 from ..domain.paging import Paged, Window
@@ -34,6 +37,7 @@ from ..domain.reviews import (
     OpenRequest,
     ReviewReason,
     interval_review_date,
+    is_review_kind,
     next_review,
     resolved_by_review,
     validate_earlier_request,
@@ -141,6 +145,7 @@ def _reviewed(s: Session, doc: Document, agreed_number: int, now: datetime, toda
         log.done_on = today
         _held_by(s, log, _key_worker(s, doc.client_id))
         s.add(log)
+    _review_messages_answered(s, doc.id, now)
     doc.review_cycle = (doc.review_cycle or 0) + 1
     doc.last_reviewed_on = today
     doc.scheduled_review_on = interval_review_date(today, weeks)
@@ -151,6 +156,35 @@ def _reviewed(s: Session, doc: Document, agreed_number: int, now: datetime, toda
         if row.id in answered:
             row.resolved_at = now
     _recompute(s, doc, today)
+
+
+def review_link(document_id: int) -> str:
+    """Where a message about a document's review leads: its review panel."""
+    return f"/documents/{document_id}#review"
+
+
+def _review_messages_answered(s: Session, document_id: int, now: datetime) -> None:
+    """Messages about the review now done (one side's confirmation waiting for the other, a
+    reminder that it is due) stop counting as new: they stay listed, but no longer say "New"
+    or count in "You have N new messages" as if something still waited. Written before the
+    messages saying it is done."""
+    rows = s.execute(
+        select(Notification.id, Notification.link, Reminder.kind)
+        .outerjoin(Reminder, Reminder.id == Notification.reminder_id)
+        .where(Notification.document_id == document_id, Notification.read_at.is_(None))
+    ).all()
+    answered = [
+        n
+        for n, link, kind in rows
+        if (link == review_link(document_id) if kind is None else _about_the_review(kind))
+    ]
+    if answered:
+        s.execute(update(Notification).where(Notification.id.in_(answered)).values(read_at=now))
+
+
+def _about_the_review(kind: str) -> bool:
+    """A reminder about a review's date (not a signature, not a request for help)."""
+    return is_review_kind(kind) and not is_alert_kind(kind)
 
 
 def _never_done(s: Session, document_id: int, due_on: date) -> ReviewLog | None:
@@ -365,7 +399,7 @@ def _tell_the_other(s: Session, actor: Actor, doc: Document, wanted: date) -> No
             actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
             title=doc.title, wanted_by=long_date(wanted),
         ),
-        f"/documents/{doc.id}#review",
+        review_link(doc.id),
     )  # fmt: skip
 
 
@@ -466,7 +500,7 @@ def _tell_of_confirmation(s: Session, actor: Actor, doc: Document) -> None:
             actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
             title=doc.title,
         ),
-        f"/documents/{doc.id}#review",
+        review_link(doc.id),
         # The client's advocate hears of it too (they do not confirm: nothing waits for them).
         lambda client_name: review_confirmed_advocate_notice(
             actor.name, actor.role, client_name=client_name, title=doc.title,
@@ -488,7 +522,7 @@ def _tell_of_review_done(s: Session, actor: Actor, doc: Document) -> None:
             actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
             title=doc.title, next_review=next_review,
         ),
-        f"/documents/{doc.id}#review",
+        review_link(doc.id),
     )  # fmt: skip
 
 

@@ -110,6 +110,7 @@ def test_a_review_half_confirmed_is_on_the_other_sides_start_page_over_http(
     )
     home = _page(other, "/")
     assert said in home and f'href="/documents/{doc}#review"' in home
+    assert "You have 1 new message." in home
     assert "confirmed the review" in _page(other, "/me/notifications")
     assert "confirmed the review" not in _page(one, "/")
     # Whoever confirmed is no longer told the review is due: what is left is the other's.
@@ -120,6 +121,9 @@ def test_a_review_half_confirmed_is_on_the_other_sides_start_page_over_http(
     path, page = landed(other.post(f"/documents/{doc}/versions/1/reviewed", form, page))
     assert "You have both confirmed the review with no changes" in html.unescape(page)
     assert "confirmed the review of" not in _page(other, "/")
+    # The message that it waited for them is answered: still listed, no longer new.
+    assert "new message" not in _page(other, "/")
+    assert "confirmed the review" in _page(other, "/me/notifications")
     # Whoever confirmed first is told it is done, and when the next review is.
     by = f"{names[second]}, your key worker," if first == "client" else names[second]
     mine = "your" if first == "client" else "their"

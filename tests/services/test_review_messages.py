@@ -1,0 +1,68 @@
+"""Messages about a review stop counting as new once the review is done: they stay listed,
+but no longer say "New" nor count under "What needs you now" as if something still waited."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from careplan.db.models import Notification, Reminder
+from careplan.domain.local_time import service_today
+from careplan.services import reminders, reviews, signoff
+from tests.factories import PASSWORD, Circle, NotificationFactory, actor_for, make_plan
+
+
+def _reminder_notice(db, doc: int, person, kind: str) -> int:
+    """An in-app reminder as the sender writes it: its reminder row, and its message."""
+    with db.write() as s:
+        row = Reminder(document_id=doc, due_on=service_today(), kind=kind, recipient_id=person.id,
+                       channel="app", owed_on=service_today(), status="sent")  # fmt: skip
+        s.add(row)
+        s.flush()
+        reminder_id = row.id
+    return NotificationFactory(user_id=person.id, document_id=doc, reminder_id=reminder_id,
+                               text=f"Reminder {kind} of {doc}", link=f"/documents/{doc}").id  # fmt: skip
+
+
+def _new(db, person) -> list[str]:
+    with db.read() as s:
+        return list(
+            s.scalars(
+                sa.select(Notification.text)
+                .where(Notification.user_id == person.id, Notification.read_at.is_(None))
+                .order_by(Notification.id)
+            )
+        )
+
+
+def test_a_review_done_answers_the_messages_about_it_and_no_others(db):
+    circle = Circle()
+    doc, other = (make_plan(circle.key_worker, circle.client) for _ in range(2))
+    for person in (circle.client, circle.key_worker):
+        for d in (doc, other):
+            signoff.sign(db, actor_for(person), d, 1, "signed", "", PASSWORD)
+    _reminder_notice(db, doc, circle.client, "soon:14")
+    _reminder_notice(db, doc, circle.client, "sign:7")  # about a signature: not answered
+    _reminder_notice(db, other, circle.client, "soon:14")  # another document's review
+    NotificationFactory(user_id=circle.client.id, document_id=doc, text="A comment",
+                        link=f"/documents/{doc}#comments-domains")  # fmt: skip
+
+    reviews.confirm_no_changes(db, actor_for(circle.key_worker), doc, 1, PASSWORD)
+    waiting = [t for t in _new(db, circle.client) if "confirm it too" in t]
+    assert len(waiting) == 1
+    assert any("confirmed the review" in t for t in _new(db, circle.advocate))
+    assert reminders.unread_count(db, actor_for(circle.client)) == 5
+
+    # The review is done: what said it waited is no longer new; the rest still is.
+    reviews.confirm_no_changes(db, actor_for(circle.client), doc, 1, PASSWORD)
+    assert _new(db, circle.client) == [
+        f"Reminder sign:7 of {doc}",
+        f"Reminder soon:14 of {other}",
+        "A comment",
+    ]
+    assert not any("confirmed the review" in t for t in _new(db, circle.advocate))
+    # Whoever confirmed first is told it is done: that message is new.
+    [done] = _new(db, circle.key_worker)
+    assert "confirmed too: the review of their care plan is done" in done
+    # Still listed, every one.
+    listed = [n.text for n in reminders.notifications_for(db, actor_for(circle.client))]
+    assert f"Reminder soon:14 of {doc}" in listed and any("confirm it too" in t for t in listed)
