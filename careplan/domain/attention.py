@@ -290,7 +290,11 @@ def _review_text(d: DocumentFacts, own: bool, today: date) -> str:
 def _asked(a: AlertFacts, own: bool) -> str:
     """What an alert asked for, said after who asked: "asked for a short stay of 3 nights"."""
     if a.kind is AlertKind.CONTINGENCY:
-        return f"put {unwell_plan(a.client_name, reader_is_client=own)} into effect"
+        # Asked by the client, it is said after "they": their plan, not the client's by name.
+        them = not own and not a.raised_by
+        return (
+            f"put {unwell_plan(a.client_name, reader_is_client=own, after_them=them)} into effect"
+        )
     if a.kind is AlertKind.SELF_REFERRAL and a.nights:
         return f"asked for a short stay of {nights_text(a.nights)}"
     return "asked for help"
@@ -324,7 +328,8 @@ def needs_you_now(
             )
             add((a.respond_by,), Item(Kind.ALERT, text, Place.CRISIS_PLAN, a.document_id))
         else:
-            by = f"{a.raised_by} " if a.raised_by else ""
+            # Without a subject, "put the plan … into effect" read as an order to do it.
+            by = f"{a.raised_by} " if a.raised_by else "they "
             text = f"Respond to {a.client_name}: {by}{asked} on {_time(a.raised_at, zone)}, "
             text += (
                 "nobody has responded in time."

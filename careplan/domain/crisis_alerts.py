@@ -97,7 +97,7 @@ def earliest_waiting(
 
 
 # Which earlier request is still waiting, as the one about to ask again reads it.
-_EARLIER = {
+_WAITING = {
     AlertKind.SELF_REFERRAL: "request for a short stay",
     AlertKind.CONTINGENCY: "call for help when the plan was put into effect",
 }
@@ -106,12 +106,14 @@ _EARLIER = {
 def still_waiting(when: str, own: bool, kind: AlertKind | None = None) -> str:
     """What the one asking is told of an earlier request still waiting (earliest_waiting),
     sent `when`: before they ask again, of the earlier request of `kind`; just after
-    (`kind` None), of the request they sent. `own`: the client asking for themselves."""
+    (`kind` None), of the request they sent. `own`: the client asking for themselves. Before
+    asking again it is not called "earlier": the page says it straight after the first request
+    too, where "earlier" read as another one."""
     if kind is None:
         earlier = "An earlier request"
         told = "Your key worker has been told about both." if own else "The team has been told."
     else:
-        earlier = f"{'Your' if own else 'An'} earlier {_EARLIER[kind]}"
+        earlier = f"{'Your' if own else 'A'} {_WAITING[kind]}"
         told = (
             "Your key worker has been told. You can still ask again."
             if own

@@ -137,11 +137,15 @@ def name_in(name: str, role: object, client_name: str = "") -> str:
     return (client_name or name) if role_of(role) is Role.CLIENT else name
 
 
-def unwell_plan(client_name: str, *, reader_is_client: bool) -> str:
+def unwell_plan(client_name: str, *, reader_is_client: bool, after_them: bool = False) -> str:
     """The crisis plan, named to the reader: "the plan for when you are not well" to the
-    client, "the plan for when Al is not well" to anyone else (by the name they go by)."""
+    client, "the plan for when Al is not well" to anyone else (by the name they go by), or,
+    `after_them`, in a sentence whose subject is the client already ("Al put their plan for
+    when they are not well into effect", not "… for when Al is not well")."""
     if reader_is_client:
         return "the plan for when you are not well"
+    if after_them:
+        return "their plan for when they are not well"
     return f"the plan for when {client_name or 'the client'} is not well"
 
 

@@ -130,12 +130,16 @@ def both(context, signed: int | None = None) -> str:
 
 
 @pass_context
-def unwell_plan(context, client_id: int | None, client: str) -> str:
+def unwell_plan(context, client_id: int | None, client: str, after_them: bool = False) -> str:
     """{{ unwell_plan(doc.client_id, doc.client_called) }}: "the plan for when you are not
-    well" to the client, "the plan for when Al is not well" to anyone else."""
+    well" to the client, "the plan for when Al is not well" to anyone else; `after_them`,
+    where the client is the sentence's subject already, "their plan for when they are not
+    well"."""
     reader_id, _ = _reader(context)
     return wording.unwell_plan(
-        client, reader_is_client=reader_id is not None and reader_id == client_id
+        client,
+        reader_is_client=reader_id is not None and reader_id == client_id,
+        after_them=after_them,
     )
 
 

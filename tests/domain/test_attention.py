@@ -148,7 +148,8 @@ def test_times_and_days_are_the_service_s_local_ones():
     alert = AlertFacts(9, "Chris", "Kim", raised, raised + timedelta(minutes=30), late=False)
     [line] = needs_you_now(Role.KEY_WORKER, WORKER, date(2026, 6, 1), alerts=[alert], zone=london)
     assert line.text == (
-        "Respond to Chris: asked for help on 1 June 2026, 00:30, respond by 1 June 2026, 01:00."
+        "Respond to Chris: they asked for help on 1 June 2026, 00:30, respond by 1 June 2026, "
+        "01:00."
     )
     assert "UTC" not in line.text
     agreed = doc(agreed_at=datetime(2026, 5, 31, 23, 30))  # stored naive, in UTC
@@ -229,9 +230,10 @@ def test_each_request_for_help_waiting_says_what_it_asked():
     lines = [i.text for i in needs_you_now(Role.KEY_WORKER, WORKER, TODAY, alerts=alerts)]
     after = " on 10 March 2026, 12:00, respond by 10 March 2026, 12:30."
     assert lines == [
-        "Respond to Chris: put the plan for when Chris is not well into effect" + after,
-        "Respond to Chris: asked for a short stay of 3 nights" + after,
-        "Respond to Chris: asked for a short stay of 1 night" + after,
+        # With "they": without a subject, "put the plan … into effect" read as an order.
+        "Respond to Chris: they put their plan for when they are not well into effect" + after,
+        "Respond to Chris: they asked for a short stay of 3 nights" + after,
+        "Respond to Chris: they asked for a short stay of 1 night" + after,
     ]
 
 

@@ -80,7 +80,7 @@ def test_the_client_asks_for_help_and_the_key_worker_responds(live_server, new_p
     kim = new_phone()
     sign_in(kim, live_server, worker)
     waiting = kim.get_by_role("region", name="Waiting for a response")
-    expect(waiting).to_contain_text("put the plan for when Alex Morgan is not well into effect")
+    expect(waiting).to_contain_text("put their plan for when they are not well into effect")
     check_phone_page(kim, "caseload with an alert")
     waiting.get_by_role("link", name="Respond to Alex Morgan").click()
     expect(kim.get_by_role("heading", level=1)).to_have_text("Alex Morgan asked for a reply")

@@ -325,7 +325,7 @@ def test_the_start_page_asks_staff_to_respond_to_the_client_by_the_name_they_go_
     contingencies.request_self_referral(db, actor_for(circle.client), doc, "2", "", "", TODAY)
     page = login(app.test_client(), circle.key_worker).get("/").get_data(as_text=True)
     page = markup.unescape(page)
-    assert page.count("Respond to Al: asked for a short stay of 2 nights on") == 1  # needs you
+    assert page.count("Respond to Al: they asked for a short stay of 2 nights on") == 1
     assert re.search(r">Respond to Al</a>", page)  # waiting for a response
     assert f"Respond to {circle.client.display_name}" not in page
 
@@ -394,7 +394,9 @@ def test_asking_again_while_a_request_waits_is_taken_and_said_before_and_after(a
 
     page = ask("2", "")
     assert "An earlier request" not in page
-    since = re.search(r"Your earlier request for a short stay, sent on ([^,]+, \d\d:\d\d)", page)
+    # The request just sent is not called "earlier" (it read as another one).
+    assert "Your earlier request" not in page
+    since = re.search(r"Your request for a short stay, sent on ([^,]+, \d\d:\d\d)", page)
     assert since, "not told before asking again"
     assert "is still waiting for a reply. Your key worker has been told. You can still ask" in page
     page = ask("4", "Nobody has rung.")
@@ -645,7 +647,7 @@ def test_the_app_calls_it_a_short_stay_everywhere_it_speaks(app, db, circle):
             assert "admission" not in page.lower(), (person.role, path)
     page = _words(client.get(f"/documents/{doc}/crisis-plan").get_data(as_text=True))
     assert "Asking for a short stay myself" in page
-    assert "Your earlier request for a short stay, sent on" in page
+    assert "Your request for a short stay, sent on" in page
     assert "You asked for a short stay on" in page
     page = _words(client.get(f"/documents/{doc}").get_data(as_text=True))
     assert "I can ask for a short stay myself: up to 5 nights" in page
@@ -725,3 +727,20 @@ def test_the_start_form_offers_the_longest_end_and_keeps_a_date_typed(app, db, c
     )
     [kept] = re.findall(r'<input[^>]*id="ends_on"[^>]*>', refused.get_data(as_text=True))
     assert 'value=""' in kept or "value=" not in kept
+
+
+def test_a_plan_the_client_put_into_effect_is_said_with_them_as_its_subject(app, db, circle):
+    """ "Respond to Al: put the plan for when Al is not well into effect" read as an order to
+    do it, and the reply page named the client twice in one sentence."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    ends = (TODAY + timedelta(days=3)).isoformat()
+    contingencies.start_contingency(db, actor_for(circle.client), doc, "Not sleeping", "", ends,
+                                    TODAY)  # fmt: skip
+    worker = login(app.test_client(), circle.key_worker)
+    home = _words(worker.get("/").get_data(as_text=True))
+    assert ": they put their plan for when they are not well into effect on" in home
+    reply = _words(worker.get(f"/documents/{doc}/respond").get_data(as_text=True))
+    assert "put their plan for when they are not well into effect on" in reply
+    client = login(app.test_client(), circle.client)
+    own = _words(client.get(f"/clients/{circle.client.id}").get_data(as_text=True))
+    assert "You put the plan for when you are not well into effect on" in own
