@@ -365,11 +365,14 @@ def review_confirmed_notice(
 
 
 def review_confirmed_line(reader_is_client: bool, title: str) -> str:
-    """What follows the name of whoever confirmed, on the start page and in the message."""
+    """What follows the name of whoever confirmed, on the start page and in the message. The
+    reader is asked to agree, not told to: a client who asked for the review to talk
+    something over read "confirm it too" as the only thing left to do."""
     whose = "your" if reader_is_client else "their"
     return (
-        f"confirmed the review of {whose} {in_sentence(title)} with no changes: confirm it too. "
-        "The review is done once you both have."
+        f"confirmed the review of {whose} {in_sentence(title)} with no changes. If you agree, "
+        "confirm it too: the review is done once you both have. If something should change, "
+        "edit it instead."
     )
 
 

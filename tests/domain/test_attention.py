@@ -288,8 +288,9 @@ def test_a_review_half_confirmed_waits_for_the_other_side_however_far_off_it_is(
     [item] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [far])
     assert (item.kind, item.place, item.document_id) == (Kind.REVIEW, Place.REVIEW, 7)
     assert item.text == (
-        "Chris confirmed the review of their care plan with no changes: confirm it too. "
-        "The review is done once you both have."
+        "Chris confirmed the review of their care plan with no changes. If you agree, confirm "
+        "it too: the review is done once you both have. If something should change, edit it "
+        "instead."
     )
     assert not item.urgent
     assert needs_you_now(Role.CLIENT, CLIENT, TODAY, [far]) == []
@@ -306,8 +307,9 @@ def test_a_half_confirmed_review_that_is_overdue_is_one_urgent_line():
     [item] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, [late])
     assert item.kind is Kind.REVIEW and item.urgent
     assert item.text == (
-        "Chris confirmed the review of their care plan with no changes: confirm it too. "
-        "The review is done once you both have. Chris's care plan: the review is overdue. "
+        "Chris confirmed the review of their care plan with no changes. If you agree, confirm "
+        "it too: the review is done once you both have. If something should change, edit it "
+        "instead. Chris's care plan: the review is overdue. "
         "It was due on 8 March 2026, 2 days ago."
     )
 

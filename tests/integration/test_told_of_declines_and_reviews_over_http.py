@@ -105,9 +105,7 @@ def test_a_review_half_confirmed_is_on_the_other_sides_start_page_over_http(
     assert len(confirmed) == 1 and sorted(told) == sorted([ids[second], circle.advocate.id])
 
     whose = "your" if second == "client" else "their"
-    said = (
-        f"{names[first]} confirmed the review of {whose} care plan with no changes: confirm it too."
-    )
+    said = f"{names[first]} confirmed the review of {whose} care plan with no changes. If you agree, confirm it too"
     home = _page(other, "/")
     assert said in home and f'href="/documents/{doc}#review"' in home
     assert "You have 1 new message." in home

@@ -131,7 +131,7 @@ def test_a_review_one_side_confirmed_waits_for_the_other_on_their_start_page(db,
         else circle.client.preferred_name or circle.client.display_name
     )
     assert item.text.startswith(
-        f"{name} confirmed the review of {whose} care plan with no changes: confirm it too."
+        f"{name} confirmed the review of {whose} care plan with no changes. If you agree, confirm it too"
     )
     new = messages(db, other)[told_before:]
     assert [link for _, link in new] == [f"/documents/{doc}#review"]
