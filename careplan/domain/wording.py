@@ -364,6 +364,40 @@ def review_confirmed_notice(
     return f"{who} {review_confirmed_line(reader_is_client, title)}"
 
 
+def crisis_reply_notice(
+    who: str, who_role: Role, *, theirs: bool, reader_is_client: bool, client_name: str
+) -> str:
+    """The message that someone responded to the client's request for help. What they said is
+    on the page it links to, not in the message. `theirs`: the client's own key worker (a
+    colleague answering for them is "a key worker")."""
+    named = sentence(
+        closed(person(who, who_role, is_reader=False, reader_is_client=reader_is_client,
+                      client_name=client_name, never_theirs=not theirs))
+    )  # fmt: skip
+    whose = "your" if reader_is_client else possessive(client_name)
+    return f"{named} responded to {whose} request for help. Read what they said."
+
+
+def plan_ended_notice(
+    who: str,
+    who_role: Role,
+    *,
+    theirs: bool,
+    reader_is_client: bool,
+    client_name: str,
+    noted: bool,
+) -> str:
+    """The message that someone ended the plan for when the client is not well, before the day
+    it was to end on; `noted`, with a note of why, which is on the page it links to."""
+    named = sentence(
+        closed(person(who, who_role, is_reader=False, reader_is_client=reader_is_client,
+                      client_name=client_name, never_theirs=not theirs))
+    )  # fmt: skip
+    by_client = role_of(who_role) is Role.CLIENT
+    plan = unwell_plan(client_name, reader_is_client=reader_is_client, after_them=by_client)
+    return f"{named} ended {plan}." + (" Read what they wrote." if noted else "")
+
+
 def review_confirmed_line(reader_is_client: bool, title: str) -> str:
     """What follows the name of whoever confirmed, on the start page and in the message. The
     reader is asked to agree, not told to: a client who asked for the review to talk

@@ -21,14 +21,14 @@ from ..domain.contingency import (
 from ..domain.crisis_alerts import AlertKind
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
-from ..domain.wording import Named
+from ..domain.wording import Named, plan_ended_notice
 from ..domain.writing_direction import plain_writing
 from . import audit, crisis_alerts, reviews
 from .access import require_read
 from .actor import Actor
 from .documents import _version
 from .errors import Invalid, NotFound, ReadOnly
-from .signoff import current_key_worker
+from .signoff import current_key_worker, tell_the_two
 
 
 @dataclass(frozen=True)
@@ -224,6 +224,17 @@ def end_contingency(db: Database, actor: Actor, document_id: int, note: str, tod
             client_id=doc.client_id,
             detail={"activation": current.id},
         )
+        # The other of the two hears at once: the client may be waiting on it, the key worker
+        # may have arranged help around it.
+        theirs = actor.id == current_key_worker(s, doc.client_id)
+        tell_the_two(
+            s, actor, doc,
+            lambda to_client, client_name: plan_ended_notice(
+                actor.name, actor.role, theirs=theirs, reader_is_client=to_client,
+                client_name=client_name, noted=bool(note),
+            ),
+            f"/documents/{doc.id}/crisis-plan",
+        )  # fmt: skip
         return reviews.crisis_ended(s, actor, doc, current, today)
 
 

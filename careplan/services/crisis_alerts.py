@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked
@@ -30,6 +30,8 @@ from ..db.models import (
     CrisisAlert,
     CrisisResponse,
     Document,
+    Notification,
+    Reminder,
     SelfReferralRequest,
     SupervisorTeam,
     Team,
@@ -44,6 +46,7 @@ from ..domain.crisis_alerts import (
     AlertKind,
     UrgentNumber,
     alert_access,
+    alert_of,
     earliest_waiting,
     needs_escalation,
     parse_urgent_numbers,
@@ -53,7 +56,7 @@ from ..domain.crisis_alerts import (
 )
 from ..domain.local_time import service_day
 from ..domain.roles import Role
-from ..domain.wording import Named
+from ..domain.wording import Named, crisis_reply_notice
 from . import audit
 from .access import PERSON, access_to
 from .actor import Actor
@@ -309,7 +312,40 @@ def respond(db: Database, actor: Actor, document_id: int, note: str, now: dateti
             raise Invalid("Someone has already responded. Nothing else is waiting.")
         for alert in waiting:
             _answer(s, actor, alert, note, now)
+        _alert_messages_answered(s, doc.id, {a.id for a in waiting}, now)
+        if note != SELF_ANSWER:  # raised by the key worker with the client: they know
+            _tell_of_reply(s, actor, doc)
         return len(waiting)
+
+
+def _alert_messages_answered(s: Session, document_id: int, alert_ids: set[int], now) -> None:
+    """The messages that these requests were waiting for a reply (and their escalations)
+    stop counting as new: they stay listed, but no longer say "New" as if someone still
+    waited."""
+    rows = s.execute(
+        select(Notification.id, Reminder.kind)
+        .join(Reminder, Reminder.id == Notification.reminder_id)
+        .where(Notification.document_id == document_id, Notification.read_at.is_(None))
+    ).all()
+    answered = [n for n, kind in rows if (alert_of(kind) or (None,))[0] in alert_ids]
+    if answered:
+        s.execute(update(Notification).where(Notification.id.in_(answered)).values(read_at=now))
+
+
+def _tell_of_reply(s: Session, actor: Actor, doc: Document) -> None:
+    """The client (and their key worker, when a colleague or a supervisor answered) hears at
+    once that someone responded: they may not be looking at the page."""
+    from .signoff import current_key_worker, tell_the_two  # signoff builds on this module
+
+    theirs = actor.id == current_key_worker(s, doc.client_id)
+    tell_the_two(
+        s, actor, doc,
+        lambda to_client, client_name: crisis_reply_notice(
+            actor.name, actor.role, theirs=theirs, reader_is_client=to_client,
+            client_name=client_name,
+        ),
+        f"/documents/{doc.id}/crisis-plan",
+    )  # fmt: skip
 
 
 def _answer(s: Session, actor: Actor, alert: CrisisAlert, note: str, now: datetime) -> None:

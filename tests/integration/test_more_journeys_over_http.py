@@ -540,6 +540,10 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
         assert s.execute(sa.select(CrisisResponse.user_id, CrisisResponse.note)).all() == [
             (circle.key_worker.id, "I will phone you at 3pm.")
         ]
+    # The client is told in a message too: they may not be looking at the page.
+    worker_called = f"{circle.key_worker.display_name}, your key worker,"
+    told = html.unescape(client.get("/me/notifications").read().decode())
+    assert f"{worker_called} responded to your request for help. Read what they said." in told
 
     # A note too long is said, kept on the page, and ends nothing.
     page = worker.get(crisis).read().decode()
@@ -562,8 +566,9 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
         ended = s.get(ContingencyActivation, activation.id)
         assert ended.ended_at is not None
         assert (ended.ended_by_id, ended.end_note) == (circle.key_worker.id, "Sleeping again.")
+    told = html.unescape(client.get("/me/notifications").read().decode())
+    assert f"{worker_called} ended the plan for when you are not well. Read what" in told
     # Where the client reads what they asked for, it is over, not running to its end date.
-    worker_called = f"{circle.key_worker.display_name}, your key worker,"
     for url in ("/", crisis):
         page = client.get(url).read().decode()
         assert "<dt>It ends on</dt>" not in page, url

@@ -631,3 +631,64 @@ def test_what_was_agreed_knows_the_parts_both_confirmed_blank(db, team):
     assert {"boundaries.out_of_hours", "contingencies.contacts"} <= blank
     assert "contingencies.warning_signs" not in blank  # written
     assert "contingencies.what_helps" not in blank  # never asked about
+
+
+def _messages(db, person) -> list[tuple[str, str, bool]]:
+    """(text, link, still new) of each message this person has, oldest first."""
+    with db.read() as s:
+        return [
+            (text, link, read_at is None)
+            for text, link, read_at in s.execute(
+                sa.select(Notification.text, Notification.link, Notification.read_at)
+                .where(Notification.user_id == person.id)
+                .order_by(Notification.id)
+            )
+        ]
+
+
+def test_a_reply_is_a_message_to_the_client_and_answers_the_alert_messages(db, team):
+    """The client was never told someone had replied, and the key worker's message that they
+    were waiting stayed "New" after the reply."""
+    alert = start_plan(db, team)
+    send(db, RecordingMailer(), alert.raised_at)  # the alert's in-app messages, delivered
+    waiting = _messages(db, team.key_worker)
+    assert waiting and all(new for _, _, new in waiting)
+    before = _messages(db, team.client)
+
+    crisis_alerts.respond(
+        db, actor_for(team.colleague), team.agreement, "I will phone you at 3pm.", alert.raised_at
+    )
+    crisis = f"/documents/{team.agreement}/crisis-plan"
+    colleague = team.colleague.display_name
+    assert _messages(db, team.client) == [
+        *before,
+        (f"{colleague}, a key worker, responded to your request for help. Read what they said.",
+         crisis, True),
+    ]  # fmt: skip
+    # What the key worker (and their colleague) had been sent is answered, still listed; a
+    # colleague answered, so their key worker is told who, as the client is.
+    mine = _messages(db, team.key_worker)
+    assert [m for m in mine if m[2]] == [
+        (f"{colleague}, a key worker, responded to {team.client.display_name}'s request for "
+         "help. Read what they said.", crisis, True),
+    ]  # fmt: skip
+    assert len(mine) == len(waiting) + 1
+    assert not [m for m in _messages(db, team.colleague) if m[2]]
+
+
+def test_the_plan_ended_early_is_a_message_to_the_other_of_the_two(db, team):
+    start_plan(db, team)
+    crisis = f"/documents/{team.agreement}/crisis-plan"
+    contingencies.end_contingency(
+        db, actor_for(team.key_worker), team.agreement, "You are sleeping again.", TODAY
+    )
+    worker = team.key_worker.display_name
+    said = (f"{worker}, your key worker, ended the plan for when you are not well. Read what "
+            "they wrote.")  # fmt: skip
+    assert (said, crisis, True) in _messages(db, team.client)
+    assert not [m for m in _messages(db, team.key_worker) if "ended" in m[0]]
+
+    start_plan(db, team)
+    contingencies.end_contingency(db, actor_for(team.client), team.agreement, "", TODAY)
+    said = f"{team.client.display_name} ended their plan for when they are not well."
+    assert (said, crisis, True) in _messages(db, team.key_worker)
