@@ -23,6 +23,7 @@ from ..db.models import (
     CaseloadLink,
     Document,
     EditDraft,
+    ReviewRequest,
     User,
     Version,
     utcnow,
@@ -40,7 +41,7 @@ from ..domain.errors import ContentInvalid
 from ..domain.form_places import is_writing, place
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
-from ..domain.local_time import service_today
+from ..domain.local_time import long_date, service_today
 from ..domain.merge import merge
 from ..domain.nested import from_fields, leaf_texts
 from ..domain.paging import last_page, nearest_page
@@ -250,6 +251,9 @@ class Event:
     what: str
     who_role: str = ""
     who_id: int | None = None
+    # Words someone wrote with it, quoted under it: the reason an earlier review was asked for
+    # (kept in the request, not in the audit trail, and gone from the review panel once done).
+    words: str = ""
 
 
 # What the history says for each recorded action (reads are in the client's access log instead).
@@ -858,8 +862,16 @@ _HISTORY_EVENTS = (
         User.id,
         User.display_name,
         User.role,
+        ReviewRequest.reason,
     )
     .join(User, User.id == AuditEvent.actor_id)
+    # An earlier review asked for, with its reason: kept in the request, not in the audit
+    # trail, and gone from the review panel once the review is done. In the same statement.
+    .outerjoin(
+        ReviewRequest,
+        (AuditEvent.action == "review.request")
+        & (ReviewRequest.id == AuditEvent.detail["request"].as_integer()),
+    )
     .where(
         AuditEvent.object_type == "document",
         AuditEvent.object_id == bindparam("document_id"),
@@ -877,6 +889,7 @@ def _event(
     who_id: int,
     who: str,
     who_role: str,
+    reason: str | None,
     kind: str,
     plan: str,
     client: tuple[int, str] = (0, ""),  # the client's id, and their name to the reader
@@ -887,13 +900,15 @@ def _event(
     elif action == "self_referral.request":
         client_id, called_by_reader = client
         what = _short_stay(what, detail, "" if who_id == client_id else called_by_reader)
+    elif action == "review.request" and detail.get("wanted_by"):
+        what += f", by {long_date(date.fromisoformat(detail['wanted_by']))}"
     elif action == "crisis.respond" and detail.get("raised_it"):
         what = "dealt with it directly: nobody else was asked to reply"
     elif action == "document.edit" and "offered_again" in detail:
         what = f"offered the words of version {detail['offered_again']} again for signing"
     if "version" in detail:
         what += f" (version {detail['version']})"
-    return Event(at, who, what, Role(who_role).value, who_id)
+    return Event(at, who, what, Role(who_role).value, who_id, reason or "")
 
 
 def _short_stay(asked: str, detail: dict, for_whom: str) -> str:

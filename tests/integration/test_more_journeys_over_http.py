@@ -797,6 +797,10 @@ def test_an_earlier_review_is_asked_for_and_then_reviewed_with_no_changes_over_h
                 sa.select(ReviewConfirmation.user_id).where(ReviewConfirmation.document_id == doc)
             )
         ) == sorted([circle.client.id, circle.key_worker.id])
+    # Off the review panel once done, what was asked for stays in the history, with why.
+    history = worker.get(f"/documents/{doc}/history").read().decode()
+    assert "asked for an earlier review, by" in history
+    assert "“My housing has changed.”" in history
 
 
 def _a_zone_on_another_day() -> str:

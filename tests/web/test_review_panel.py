@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from careplan.db.models import Document
-from careplan.domain.local_time import service_today
+from careplan.domain.local_time import long_date, service_today
 from careplan.services import reviews, signoff
 from tests.conftest import login
 from tests.factories import PASSWORD, Circle, actor_for, make_plan
@@ -44,3 +44,24 @@ def test_once_one_side_has_confirmed_the_others_form_is_open_the_day_it_was_agre
     panel = page[page.index('id="h-review"') : page.index(f"/documents/{doc}/versions/1/reviewed")]
     assert CONFIRM in page and "<details" not in panel
     assert "Reviewed, no changes: confirmed by" in page
+
+
+def test_the_reason_an_earlier_review_was_asked_for_stays_in_the_history(app, db):
+    """Once the review was done, the request left the review panel and the history said only
+    "asked for an earlier review": what the client wanted to talk about was on no page."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    wanted = service_today() + timedelta(days=5)
+    because = "My sister says I have to leave the flat by Christmas."
+    reviews.request_earlier_review(
+        db, actor_for(circle.client), doc, wanted.isoformat(), because, service_today()
+    )
+    for person in (circle.key_worker, circle.client):
+        reviews.confirm_no_changes(db, actor_for(person), doc, 1, PASSWORD)
+    for person in (circle.client, circle.key_worker, circle.supervisor):
+        page = login(app.test_client(), person).get(f"/documents/{doc}/history")
+        text = page.get_data(as_text=True)
+        assert f"asked for an earlier review, by {long_date(wanted)}" in text
+        assert f'<p class="words" dir="auto">“{because}”</p>' in text
