@@ -172,6 +172,16 @@ def both_of(*, reader_is_party: bool, client_name: str = "", former: bool = Fals
     return f"both {client_name or 'the client'} and their {worker}"
 
 
+def _opening(
+    who: str, who_role: object, reader_is_client: bool, client_name: str, never_theirs=False
+) -> str:
+    """Whoever did it, named to the reader at the start of a message: "Kim, your key worker,"
+    (see `person`)."""
+    named = person(who, who_role, is_reader=False, reader_is_client=reader_is_client,
+                   client_name=client_name, never_theirs=never_theirs)  # fmt: skip
+    return sentence(closed(named))
+
+
 def sentence(text: str) -> str:
     """The first letter in capitals ("you signed" -> "You signed"), the rest as it is."""
     return text[:1].upper() + text[1:]
@@ -256,10 +266,7 @@ def comment_notice(
 ) -> str:
     """The message telling the client or their key worker of someone else's comment: who,
     on which part of which version, and nothing of what it says."""
-    who = sentence(
-        closed(person(author, author_role, is_reader=False, reader_is_client=reader_is_client,
-                      client_name=client_name))
-    )  # fmt: skip
+    who = _opening(author, author_role, reader_is_client, client_name)
     whose = "your" if reader_is_client else possessive(client_name)
     return f"{who} commented on “{section}” in version {version} of {whose} {in_sentence(title)}."
 
@@ -275,10 +282,7 @@ def earlier_review_notice(
 ) -> str:
     """The message telling the other party that someone asked to review a document sooner:
     who, which document and by when. The reason stays on the document, where both read it."""
-    who = sentence(
-        closed(person(asker, asker_role, is_reader=False, reader_is_client=reader_is_client,
-                      client_name=client_name))
-    )  # fmt: skip
+    who = _opening(asker, asker_role, reader_is_client, client_name)
     # Only the two parties ask: a key worker reading it was asked by the client.
     whose = "your" if reader_is_client else "their"
     return (
@@ -300,10 +304,7 @@ def declined_notice(
     """The message telling the other party that someone declined to sign a version: who,
     which version of which document, and the reason they gave (in the app only, where the
     reader may read the document anyway)."""
-    who = sentence(
-        closed(person(who, who_role, is_reader=False, reader_is_client=reader_is_client,
-                      client_name=client_name))
-    )  # fmt: skip
+    who = _opening(who, who_role, reader_is_client, client_name)
     return f"{who} {declined_line(reader_is_client, title, version, reason)}"
 
 
@@ -357,10 +358,7 @@ def review_confirmed_notice(
 ) -> str:
     """The message telling the other party that someone confirmed "reviewed, no changes":
     the review is done once the reader confirms too."""
-    who = sentence(
-        closed(person(who, who_role, is_reader=False, reader_is_client=reader_is_client,
-                      client_name=client_name))
-    )  # fmt: skip
+    who = _opening(who, who_role, reader_is_client, client_name)
     return f"{who} {review_confirmed_line(reader_is_client, title)}"
 
 
@@ -370,10 +368,7 @@ def crisis_reply_notice(
     """The message that someone responded to the client's request for help. What they said is
     on the page it links to, not in the message. `theirs`: the client's own key worker (a
     colleague answering for them is "a key worker")."""
-    named = sentence(
-        closed(person(who, who_role, is_reader=False, reader_is_client=reader_is_client,
-                      client_name=client_name, never_theirs=not theirs))
-    )  # fmt: skip
+    named = _opening(who, who_role, reader_is_client, client_name, never_theirs=not theirs)
     whose = "your" if reader_is_client else possessive(client_name)
     return f"{named} responded to {whose} request for help. Read what they said."
 
@@ -389,10 +384,7 @@ def plan_ended_notice(
 ) -> str:
     """The message that someone ended the plan for when the client is not well, before the day
     it was to end on; `noted`, with a note of why, which is on the page it links to."""
-    named = sentence(
-        closed(person(who, who_role, is_reader=False, reader_is_client=reader_is_client,
-                      client_name=client_name, never_theirs=not theirs))
-    )  # fmt: skip
+    named = _opening(who, who_role, reader_is_client, client_name, never_theirs=not theirs)
     by_client = role_of(who_role) is Role.CLIENT
     plan = unwell_plan(client_name, reader_is_client=reader_is_client, after_them=by_client)
     return f"{named} ended {plan}." + (" Read what they wrote." if noted else "")
@@ -438,10 +430,7 @@ def review_done_notice(
 ) -> str:
     """The message telling whoever confirmed "reviewed, no changes" first that the other has
     confirmed too: the review is done, and when the next one is (`next_review`, in words)."""
-    who = sentence(
-        closed(person(who, who_role, is_reader=False, reader_is_client=reader_is_client,
-                      client_name=client_name))
-    )  # fmt: skip
+    who = _opening(who, who_role, reader_is_client, client_name)
     whose = "your" if reader_is_client else "their"
     after = f" The next review is on {next_review}." if next_review else ""
     return (
