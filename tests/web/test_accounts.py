@@ -536,6 +536,7 @@ def test_a_client_is_closed_only_once_nobody_holds_them_on_a_caseload(app, db):
     leaving.record(db, actor_for(worker), client.id, "Moved away.", service_today())
     page = admin.get(f"/admin/users/{client.id}").get_data(as_text=True)
     assert "still has a key worker" not in page and "Close this account…" in page
+    assert "Key worker: none since they left the service." in page  # not "none yet"
     closed = _post(admin, f"/admin/users/{client.id}/active", active="no", **CONFIRMED)
     assert closed.status_code == 302
     # Closed, they are given to nobody: that would put them back on a caseload list.

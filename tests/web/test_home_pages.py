@@ -294,3 +294,15 @@ def test_the_supervisor_s_start_page_says_what_they_may_change(app, db):
     assert "You can read these records, but not write in them or sign them;" in words
     assert "you can hand a client over to another key worker." in words
     assert "not change them" not in words
+
+
+def test_taking_over_a_client_with_nothing_agreed_does_not_say_it_was_read(app, db):
+    """With no agreed documents, the only button had the new worker state "I have read the
+    agreed documents", a record of something that was not so."""
+    circle = Circle()
+    make_plan(circle.key_worker, circle.client)  # a draft: nothing agreed to read
+    incoming = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, incoming.id, "Moving.")
+    records = page(app, incoming, f"/clients/{circle.client.id}")
+    assert "Take over: there are no agreed documents to read</button>" in records
+    assert "I have read the agreed documents" not in records
