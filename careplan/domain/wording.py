@@ -471,6 +471,22 @@ def handover_started_notice(by: str, client_name: str, new_worker: str) -> str:
     )
 
 
+def handover_called_off_notice(new_worker: str, current_worker: str = "") -> str:
+    """To the client, when a handover is cancelled: the message that someone new was coming
+    is no longer so."""
+    stays = f" {current_worker} is still your key worker." if current_worker else ""
+    return f"The change of key worker to {new_worker} has been called off.{stays}"
+
+
+def handover_called_off_to_worker_notice(
+    by: str, client_name: str, new_worker: str, to_reader: bool
+) -> str:
+    """To the incoming key worker (`to_reader`) or the one who was handing over, when someone
+    else cancelled the handover."""
+    to_whom = "you" if to_reader else new_worker
+    return f"{by} called off handing {client_name} over to {to_whom}."
+
+
 def new_key_worker_notice(new_worker: str) -> str:
     """To the client, as the handover completes."""
     return f"{new_worker} is now your key worker."

@@ -28,6 +28,8 @@ from ..domain.account_rules import called, introduce
 from ..domain.errors import ContentInvalid
 from ..domain.roles import Role
 from ..domain.wording import (
+    handover_called_off_notice,
+    handover_called_off_to_worker_notice,
     handover_coming_notice,
     handover_started_notice,
     handover_to_you_notice,
@@ -405,3 +407,26 @@ def cancel(db: Database, actor: Actor, client_id: int) -> None:
             client_id=client_id,
             detail={"handover": handover.id},
         )
+        _tell_of_cancel(s, actor, handover)
+
+
+def _tell_of_cancel(s: Session, actor: Actor, handover: Handover) -> None:
+    """Everyone told the handover was starting hears it was called off: the client (someone
+    new was coming), the incoming worker and the one handing over (unless they cancelled)."""
+    people = {handover.client_id, handover.to_worker_id, handover.from_worker_id} - {None}
+    rows = s.execute(
+        select(User.id, User.display_name, User.preferred_name).where(User.id.in_(people))
+    ).all()
+    names = {i: (full, preferred) for i, full, preferred in rows}
+    client_name = called(*names[handover.client_id])  # the client, as pages call them
+    new_worker = names[handover.to_worker_id][0]
+    current = names[handover.from_worker_id][0] if handover.from_worker_id else ""
+    link = f"/clients/{handover.client_id}"
+    s.add(Notification(user_id=handover.client_id, link="/",
+                       text=handover_called_off_notice(new_worker, current)))  # fmt: skip
+    for worker in (handover.to_worker_id, handover.from_worker_id):
+        if worker is not None and worker != actor.id:
+            text = handover_called_off_to_worker_notice(
+                actor.name, client_name, new_worker, to_reader=worker == handover.to_worker_id
+            )
+            s.add(Notification(user_id=worker, text=text, link=link))

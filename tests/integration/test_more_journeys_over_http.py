@@ -37,6 +37,7 @@ from careplan.db.models import (
     CrisisResponse,
     Document,
     EditDraft,
+    Notification,
     PasswordLink,
     ReviewConfirmation,
     ReviewRequest,
@@ -599,6 +600,18 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
     assert "Finished the programme &amp; moved to Leeds." in refusal
     page = worker.get(records).read().decode()
     landed(worker.post(f"{records}/handover/cancel", {}, page))
+    # The incoming worker, told it was starting, is told it was called off.
+    with db.read() as s:
+        told = s.scalar(
+            sa.select(Notification.text)
+            .where(Notification.user_id == incoming.id)
+            .order_by(Notification.id.desc())
+            .limit(1)
+        )
+    client_called = circle.client.preferred_name or circle.client.display_name
+    assert (
+        told == f"{circle.key_worker.display_name} called off handing {client_called} over to you."
+    )
 
     # Recorded: the worker lands on their start page, and no longer opens the records.
     page = worker.get(leaving).read().decode()

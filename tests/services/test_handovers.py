@@ -431,3 +431,49 @@ def test_a_request_for_help_waiting_through_a_handover_names_who_is_asked_now(ap
     assert f"You or someone else in {team} will respond by" in page
     page = words(circle.supervisor, f"/documents/{agreement}/respond")
     assert f"{new}, " in page and f"key worker, or someone else in {team} will respond by" in page
+
+
+def _latest_message(db, person) -> tuple[str, str]:
+    with db.read() as s:
+        return tuple(
+            s.execute(
+                sa.select(Notification.text, Notification.link)
+                .where(Notification.user_id == person.id)
+                .order_by(Notification.id.desc())
+                .limit(1)
+            ).one()
+        )
+
+
+def test_a_handover_called_off_is_told_to_everyone_told_it_was_starting(db, setup):
+    """Cancelled, it told nobody: the client's newest message still said someone new was
+    coming, and the worker handing over read that the handover was under way."""
+    circle, _doc, new_worker = setup
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, new_worker.id, "Moving.")
+    handovers.cancel(db, actor_for(circle.supervisor), circle.client.id)
+    worker, incoming = circle.key_worker.display_name, new_worker.display_name
+    client = circle.client.preferred_name or circle.client.display_name
+    by = circle.supervisor.display_name
+    assert _latest_message(db, circle.client) == (
+        f"The change of key worker to {incoming} has been called off. {worker} is still your "
+        "key worker.",
+        "/",
+    )
+    records = f"/clients/{circle.client.id}"
+    assert _latest_message(db, new_worker) == (
+        f"{by} called off handing {client} over to you.",
+        records,
+    )
+    assert _latest_message(db, circle.key_worker) == (
+        f"{by} called off handing {client} over to {incoming}.",
+        records,
+    )
+
+    # Cancelled by the worker handing over: they are not told what they did themselves.
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Again.")
+    before = _latest_message(db, circle.key_worker)
+    handovers.cancel(db, actor_for(circle.key_worker), circle.client.id)
+    assert _latest_message(db, circle.key_worker) == before
+    assert (
+        _latest_message(db, new_worker)[0] == f"{worker} called off handing {client} over to you."
+    )
