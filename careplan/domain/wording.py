@@ -492,6 +492,12 @@ def new_key_worker_notice(new_worker: str) -> str:
     return f"{new_worker} is now your key worker."
 
 
+def on_your_caseload_notice(client_name: str, came_back: bool) -> str:
+    """To a key worker an administrator gave a client (`came_back`: one who had left)."""
+    again = " They had left the service and are back." if came_back else ""
+    return f"{client_name} is now on your caseload: you are their key worker.{again}"
+
+
 def taken_over_notice(new_worker: str, client_name: str) -> str:
     """To the key worker who handed the client over, as the handover completes."""
     return f"{new_worker} has taken over as {possessive(client_name)} key worker."

@@ -22,6 +22,7 @@ from ..db.models import (
     utcnow,
 )
 from ..domain.account_rules import (
+    called,
     full_name_problem,
     new_password_problems,
     plain_name,
@@ -31,7 +32,7 @@ from ..domain.account_rules import (
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_day
 from ..domain.roles import Role
-from ..domain.wording import account_closed
+from ..domain.wording import account_closed, new_key_worker_notice, on_your_caseload_notice
 from . import audit, crisis_alerts, passwords, reviews
 from .actor import Actor
 from .errors import Invalid, NotFound, ServiceError
@@ -233,9 +234,21 @@ def link_caseload(
                 return old
             old.ended_at = now
         s.flush()
+        came_back = _had_a_key_worker(s, client.id)
         link = CaseloadLink(client_id=client.id, key_worker_id=worker.id, started_at=now)
         s.add(link)
         s.flush()
+        if actor is not None:  # given in the app (not set up from the command line)
+            # Both hear it in the app: the client's page names someone new, the worker's
+            # caseload grows.
+            s.add(Notification(user_id=client.id, text=new_key_worker_notice(worker.display_name),
+                               link="/"))  # fmt: skip
+            s.add(Notification(
+                user_id=worker.id, link=f"/clients/{client.id}",
+                text=on_your_caseload_notice(
+                    called(client.display_name, client.preferred_name), came_back
+                ),
+            ))  # fmt: skip
         refresh_states_for_client(s, client.id)
         # A client back in the service: their review dates come back.
         reviews.reschedule_for_client(s, client.id, service_day(now))
@@ -250,6 +263,13 @@ def link_caseload(
             detail={"key_worker_id": worker.id},
         )
         return link
+
+
+def _had_a_key_worker(s, client_id: int) -> bool:
+    return (
+        s.scalar(select(CaseloadLink.id).where(CaseloadLink.client_id == client_id).limit(1))
+        is not None
+    )
 
 
 def add_supervisor(

@@ -653,6 +653,9 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
     page = client.get(records).read().decode()
     assert f"Your key worker: {returning.display_name}" in page
     assert "Your time with the service ended" not in page
+    # Both are told in a message: the client's newest no longer says their time has ended.
+    told = html.unescape(client.get("/me/notifications").read().decode())
+    assert f"{returning.display_name} is now your key worker." in told
     with db.read() as s:
         assert s.get(Document, doc).next_review_on is not None
 

@@ -17,6 +17,7 @@ from careplan.db.models import (
     AccountEmail,
     AuditEvent,
     CaseloadLink,
+    Notification,
     PasswordLink,
     ReminderDigest,
     SignatureRecord,
@@ -1044,3 +1045,41 @@ def test_the_password_link_is_offered_in_words_true_of_an_account_with_no_passwo
     with_one = admin.get(f"/admin/users/{admin_user.id}").get_data(as_text=True)
     assert "Their current password keeps working until they do." in with_one
     assert "choose a new password</button>" in with_one
+
+
+def test_a_client_given_a_key_worker_and_the_worker_are_both_told(app, db):
+    """Given a key worker (a newcomer, or someone back after leaving), nobody was told: the
+    client's newest message could still say their time with the service had ended."""
+    circle = Circle()
+    admin = login(app.test_client(), circle.admin)
+    worker = circle.key_worker
+
+    def newest(person) -> tuple[str, str]:
+        with db.read() as s:
+            return tuple(
+                s.execute(
+                    sa.select(Notification.text, Notification.link)
+                    .where(Notification.user_id == person.id)
+                    .order_by(Notification.id.desc())
+                    .limit(1)
+                ).one()
+            )
+
+    newcomer = ClientFactory()
+    given = _post(admin, f"/admin/users/{newcomer.id}/key-worker", key_worker_id=str(worker.id))
+    assert given.status_code == 302
+    assert newest(newcomer) == (f"{worker.display_name} is now your key worker.", "/")
+    assert newest(worker) == (
+        f"{newcomer.display_name} is now on your caseload: you are their key worker.",
+        f"/clients/{newcomer.id}",
+    )
+
+    leaving.record(db, actor_for(worker), circle.client.id, "Moved away.", service_today())
+    back = _post(admin, f"/admin/users/{circle.client.id}/key-worker", key_worker_id=str(worker.id))
+    assert back.status_code == 302
+    assert newest(circle.client)[0] == f"{worker.display_name} is now your key worker."
+    called = circle.client.preferred_name or circle.client.display_name
+    assert newest(worker)[0] == (
+        f"{called} is now on your caseload: you are their key worker. They had left the "
+        "service and are back."
+    )
