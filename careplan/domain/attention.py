@@ -103,7 +103,8 @@ class DocumentFacts:
     worker_confirmed_review: bool = False
     # The earliest day a decision in the latest version is handed over until, if any.
     handed_over_until: date | None = None
-    # The client asked the reader, their advocate, to look at the latest version first.
+    # The client asked the reader, their advocate, to look at the latest version first, and
+    # they have not commented on it since.
     advocate_asked: bool = False
 
 

@@ -18,6 +18,7 @@ from ..db.engine import Database
 from ..db.models import (
     AdvocateReviewRequest,
     CaseloadLink,
+    Comment,
     ContingencyActivation,
     Document,
     EditDraft,
@@ -218,11 +219,19 @@ def _waiting_documents(role: Role, worker):
 
 
 def _asked_to_look():
-    """The client asked this person, their advocate, to look at the latest version."""
+    """The client asked this person, their advocate, to look at the latest version, and they
+    have not commented on it since (a comment is what answers the request)."""
+    commented = exists().where(
+        Comment.document_id == AdvocateReviewRequest.document_id,
+        Comment.version_number == AdvocateReviewRequest.version_number,
+        Comment.author_id == PERSON,
+        Comment.created_at >= AdvocateReviewRequest.requested_at,
+    )
     return exists().where(
         AdvocateReviewRequest.document_id == Document.id,
         AdvocateReviewRequest.version_number == Document.head_number,
         AdvocateReviewRequest.advocate_id == PERSON,
+        ~commented,
     )
 
 
