@@ -27,6 +27,10 @@ def test_a_team_named_again_in_other_capitals_is_refused_on_the_page(app, db):
         assert "There is already a team called &#39;North team&#39;. Nothing was saved." in (
             _words(refused)
         )
+        # Given back to correct, not wiped.
+        assert f'name="name" required maxlength="200" value="{again}"' in refused.get_data(
+            as_text=True
+        )
     with db.read() as s:
         assert s.scalars(sa.select(Team.name)).all() == ["North team"]
 
