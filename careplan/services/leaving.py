@@ -41,11 +41,24 @@ class LeftService:
     note: str
 
 
+def _problem(s, client: User, today: date) -> str | None:
+    """Why leaving cannot be recorded now (a handover waiting, a crisis plan in effect)."""
+    from .contingencies import in_effect_for_client  # contingencies builds on documents
+
+    waiting = handovers.waiting_handover(s, client.id)
+    handover_to = waiting and s.scalar(
+        select(User.display_name).where(User.id == waiting.to_worker_id)
+    )
+    return leaving_problem(
+        called(client.display_name, client.preferred_name),
+        handover_to,
+        in_effect_for_client(s, client.id, today),
+    )
+
+
 def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -> None:
     """The client's key worker, or a supervisor of their team, records that the client has
     left the service, with a note the client reads."""
-    from .contingencies import in_effect_for_client  # contingencies builds on documents
-
     note = validate_leaving_note(note)
     with db.write() as s:
         # Takes turns with handovers, signatures and crisis plans on the client's row.
@@ -59,15 +72,7 @@ def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -
         link = handovers.current_link(s, client_id)
         if link is None:
             raise NotFound()
-        waiting = handovers.waiting_handover(s, client_id)
-        handover_to = waiting and s.scalar(
-            select(User.display_name).where(User.id == waiting.to_worker_id)
-        )
-        problem = leaving_problem(
-            called(client.display_name, client.preferred_name),
-            handover_to,
-            in_effect_for_client(s, client_id, today),
-        )
+        problem = _problem(s, client, today)
         if problem:
             raise Invalid(problem)
         link.ended_at, link.ended_by_id, link.end_note = utcnow(), actor.id, note
@@ -120,9 +125,10 @@ def left_service(s: Session, client_id: int) -> LeftService | None:
     return LeftService(row[0], row[2], row[1] or "") if row else None
 
 
-def check(db: Database, actor: Actor, client_id: int) -> tuple[str, str]:
-    """The client's full name (their records' heading) and the name they go by (what the form
-    says), for the form; NotFound for anyone who may not record it."""
+def check(db: Database, actor: Actor, client_id: int, today: date) -> tuple[str, str, str]:
+    """The client's full name (their records' heading), the name they go by (what the form
+    says) and why it cannot be recorded now ("" if it can), for the form, said before anything
+    is typed; NotFound for anyone who may not record it."""
     with db.read() as s:
         client = s.get(User, client_id)
         if (
@@ -132,4 +138,5 @@ def check(db: Database, actor: Actor, client_id: int) -> tuple[str, str]:
             or not handovers.may_change_key_worker(s, actor, client_id)
         ):
             raise NotFound()
-        return client.display_name, called(client.display_name, client.preferred_name)
+        name = called(client.display_name, client.preferred_name)
+        return client.display_name, name, _problem(s, client, today) or ""

@@ -102,8 +102,8 @@ def cancel_handover(client_id: int):
 @login_required
 def leaving_service(client_id: int):
     db, actor = get_db(), current_user.actor
-    records_name, name = leaving.check(db, actor, client_id)
-    errors, problem, status = {}, "", 200
+    records_name, name, problem = leaving.check(db, actor, client_id, service_today())
+    errors, status = {}, 200
     if request.method == "POST":
         try:
             leaving.record(db, actor, client_id, request.form.get("note", ""), service_today())

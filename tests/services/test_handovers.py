@@ -477,3 +477,16 @@ def test_a_handover_called_off_is_told_to_everyone_told_it_was_starting(db, setu
     assert (
         _latest_message(db, new_worker)[0] == f"{worker} called off handing {client} over to you."
     )
+
+
+def test_the_handover_form_says_one_is_waiting_before_anything_is_typed(app, db, setup):
+    """With a handover waiting, the form was offered whole and refused only once sent."""
+    circle, _doc, new_worker = setup
+    url = f"/clients/{circle.client.id}/handover"
+    worker = login(app.test_client(), circle.key_worker)
+    assert 'id="handover-form"' in worker.get(url).get_data(as_text=True)
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Moving.")
+    page = worker.get(url).get_data(as_text=True)
+    assert 'id="handover-form"' not in page
+    said = f"A handover to {new_worker.display_name} is already waiting to be acknowledged."
+    assert said in page and f'href="/clients/{circle.client.id}#handover"' in page

@@ -192,7 +192,7 @@ def test_nobody_else_may_record_it(db, circle, who):
     person = KeyWorkerFactory(team_id=circle.team.id) if who == "other_worker" else None
     person = person or getattr(circle, who)
     with pytest.raises(NotFound):
-        leaving.check(db, actor_for(person), circle.client.id)
+        leaving.check(db, actor_for(person), circle.client.id, TODAY)
     with pytest.raises(NotFound):
         leaving.record(db, actor_for(person), circle.client.id, "Moved away.", TODAY)
     assert links(db, circle.client.id)[0].ended_at is None
@@ -249,7 +249,7 @@ def test_recorded_once_and_then_gone_from_the_forms(db, circle):
     with pytest.raises(NotFound):
         leaving.record(db, worker, circle.client.id, "Again.", TODAY)
     with pytest.raises(NotFound):
-        leaving.check(db, actor_for(circle.supervisor), circle.client.id)
+        leaving.check(db, actor_for(circle.supervisor), circle.client.id, TODAY)
     assert len(_events(db, "caseload.end")) == 1
 
 
@@ -415,3 +415,15 @@ def test_after_leaving_the_start_page_calls_whoever_responded_a_former_key_worke
     home = client.get("/", follow_redirects=True).text
     assert "I will phone you at 3pm." in home
     assert said in home
+
+
+def test_the_leaving_form_says_why_it_cannot_be_recorded_before_anything_is_typed(app, db, circle):
+    """During a handover the form was offered whole and refused only once sent."""
+    incoming = KeyWorkerFactory(team_id=circle.team.id)
+    url = f"/clients/{circle.client.id}/leaving"
+    worker = login(app.test_client(), circle.key_worker)
+    assert 'id="problem"' not in worker.get(url).text
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, incoming.id, "Moving.")
+    page = worker.get(url).text
+    assert f"being handed over to {incoming.display_name}" in page and 'id="problem"' in page
+    assert "Nothing was changed." not in page  # nothing was tried yet
