@@ -1,13 +1,29 @@
-"""The app's own threads that tell people about their account
-(careplan.reminders.account_notices): a test lets them finish before its mail server stops
-and before the next test gets an empty database."""
+"""What people are told: the app's own threads that tell people about their account
+(careplan.reminders.account_notices), which a test lets finish before its mail server stops
+and before the next test gets an empty database; and the newest message in the app."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+import sqlalchemy as sa
+
+from careplan.db.models import Notification
 from careplan.reminders import account_notices
+
+
+def newest_message(db, person) -> tuple[str, str]:
+    """(text, link) of the latest message in the app to this person."""
+    with db.read() as s:
+        return tuple(
+            s.execute(
+                sa.select(Notification.text, Notification.link)
+                .where(Notification.user_id == person.id)
+                .order_by(Notification.id.desc())
+                .limit(1)
+            ).one()
+        )
 
 
 def wait_for_account_notices(timeout: float = 30.0) -> None:

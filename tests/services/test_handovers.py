@@ -38,6 +38,7 @@ from tests.factories import (
     make_agreement,
     make_plan,
 )
+from tests.notices import newest_message
 
 
 @pytest.fixture
@@ -433,18 +434,6 @@ def test_a_request_for_help_waiting_through_a_handover_names_who_is_asked_now(ap
     assert f"{new}, " in page and f"key worker, or someone else in {team} will respond by" in page
 
 
-def _latest_message(db, person) -> tuple[str, str]:
-    with db.read() as s:
-        return tuple(
-            s.execute(
-                sa.select(Notification.text, Notification.link)
-                .where(Notification.user_id == person.id)
-                .order_by(Notification.id.desc())
-                .limit(1)
-            ).one()
-        )
-
-
 def test_a_handover_called_off_is_told_to_everyone_told_it_was_starting(db, setup):
     """Cancelled, it told nobody: the client's newest message still said someone new was
     coming, and the worker handing over read that the handover was under way."""
@@ -454,29 +443,27 @@ def test_a_handover_called_off_is_told_to_everyone_told_it_was_starting(db, setu
     worker, incoming = circle.key_worker.display_name, new_worker.display_name
     client = circle.client.preferred_name or circle.client.display_name
     by = circle.supervisor.display_name
-    assert _latest_message(db, circle.client) == (
+    assert newest_message(db, circle.client) == (
         f"The change of key worker to {incoming} has been called off. {worker} is still your "
         "key worker.",
         "/",
     )
     records = f"/clients/{circle.client.id}"
-    assert _latest_message(db, new_worker) == (
+    assert newest_message(db, new_worker) == (
         f"{by} called off handing {client} over to you.",
         records,
     )
-    assert _latest_message(db, circle.key_worker) == (
+    assert newest_message(db, circle.key_worker) == (
         f"{by} called off handing {client} over to {incoming}.",
         records,
     )
 
     # Cancelled by the worker handing over: they are not told what they did themselves.
     handovers.start(db, actor_for(circle.key_worker), circle.client.id, new_worker.id, "Again.")
-    before = _latest_message(db, circle.key_worker)
+    before = newest_message(db, circle.key_worker)
     handovers.cancel(db, actor_for(circle.key_worker), circle.client.id)
-    assert _latest_message(db, circle.key_worker) == before
-    assert (
-        _latest_message(db, new_worker)[0] == f"{worker} called off handing {client} over to you."
-    )
+    assert newest_message(db, circle.key_worker) == before
+    assert newest_message(db, new_worker)[0] == f"{worker} called off handing {client} over to you."
 
 
 def test_the_handover_form_says_one_is_waiting_before_anything_is_typed(app, db, setup):

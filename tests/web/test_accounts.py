@@ -17,7 +17,6 @@ from careplan.db.models import (
     AccountEmail,
     AuditEvent,
     CaseloadLink,
-    Notification,
     PasswordLink,
     ReminderDigest,
     SignatureRecord,
@@ -42,7 +41,7 @@ from tests.factories import (
     actor_for,
     make_plan,
 )
-from tests.notices import wait_for_account_notices
+from tests.notices import newest_message, wait_for_account_notices
 from tests.smtp import start_server
 
 NEW = "a brand new password"
@@ -1054,22 +1053,11 @@ def test_a_client_given_a_key_worker_and_the_worker_are_both_told(app, db):
     admin = login(app.test_client(), circle.admin)
     worker = circle.key_worker
 
-    def newest(person) -> tuple[str, str]:
-        with db.read() as s:
-            return tuple(
-                s.execute(
-                    sa.select(Notification.text, Notification.link)
-                    .where(Notification.user_id == person.id)
-                    .order_by(Notification.id.desc())
-                    .limit(1)
-                ).one()
-            )
-
     newcomer = ClientFactory()
     given = _post(admin, f"/admin/users/{newcomer.id}/key-worker", key_worker_id=str(worker.id))
     assert given.status_code == 302
-    assert newest(newcomer) == (f"{worker.display_name} is now your key worker.", "/")
-    assert newest(worker) == (
+    assert newest_message(db, newcomer) == (f"{worker.display_name} is now your key worker.", "/")
+    assert newest_message(db, worker) == (
         f"{newcomer.display_name} is now on your caseload: you are their key worker.",
         f"/clients/{newcomer.id}",
     )
@@ -1077,9 +1065,9 @@ def test_a_client_given_a_key_worker_and_the_worker_are_both_told(app, db):
     leaving.record(db, actor_for(worker), circle.client.id, "Moved away.", service_today())
     back = _post(admin, f"/admin/users/{circle.client.id}/key-worker", key_worker_id=str(worker.id))
     assert back.status_code == 302
-    assert newest(circle.client)[0] == f"{worker.display_name} is now your key worker."
+    assert newest_message(db, circle.client)[0] == f"{worker.display_name} is now your key worker."
     called = circle.client.preferred_name or circle.client.display_name
-    assert newest(worker)[0] == (
+    assert newest_message(db, worker)[0] == (
         f"{called} is now on your caseload: you are their key worker. They had left the "
         "service and are back."
     )
