@@ -43,6 +43,11 @@ MESSAGES = {
 }
 
 
+# An address that matches nothing in the API, told apart from a record one may not see (which
+# answers MESSAGES[404], the same whether it exists or not).
+NO_SUCH_ADDRESS = "No part of this API has this address. Its addresses are listed at /api/v1/docs."
+
+
 class ApiError(Exception):
     """Raised by API views for an answer that no service gives (a missing scope, say)."""
 
@@ -114,6 +119,8 @@ def to_response(err: BaseException):
         headers = {}
         if status == 405 and getattr(err, "valid_methods", None):
             headers["Allow"] = ", ".join(err.valid_methods)
+        if status == 404 and request.url_rule is None:
+            return error_response(404, NO_SUCH_ADDRESS)
         return error_response(status, MESSAGES.get(status, err.name), headers=headers)
     log.error("API request failed", exc_info=err)
     return error_response(500)

@@ -164,3 +164,24 @@ def test_a_token_is_made_used_and_revoked_on_its_page_over_http(db, gunicorn_url
     assert done.url.endswith("/me/tokens#confirmation") and "Revoked" in done.read().decode()
     status, _, refused = api_call(gunicorn_url, "GET", "/api/v1/clients", secret)
     assert status == 401 and refused["error"]["status"] == 401
+
+
+def test_an_address_the_api_does_not_have_is_told_apart_from_a_record_over_http(
+    db, gunicorn_url, token_for
+):
+    """Both answered "There is nothing here, or nothing you may see": a program could not
+    tell a mistyped address from a record it may not read. A record stays the same answer
+    whether it exists or not."""
+    circle, other = Circle(), Circle()
+    token = token_for(circle.key_worker)
+    for wrong in ("/api/v1/documents", "/api/v1/clients/", "/api/v1/nowhere"):
+        status, _, body = api_call(gunicorn_url, "GET", wrong, token)
+        assert status == 404, wrong
+        assert body["error"]["message"].startswith("No part of this API has this address.")
+    theirs = make_plan(other.key_worker, other.client)
+    for record in (f"/api/v1/documents/{theirs}", "/api/v1/documents/999999"):
+        status, _, body = api_call(gunicorn_url, "GET", record, token)
+        assert (status, body["error"]["message"]) == (
+            404,
+            "There is nothing here, or nothing you may see.",
+        )
