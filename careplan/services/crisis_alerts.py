@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked
@@ -30,8 +30,6 @@ from ..db.models import (
     CrisisAlert,
     CrisisResponse,
     Document,
-    Notification,
-    Reminder,
     SelfReferralRequest,
     SupervisorTeam,
     Team,
@@ -60,6 +58,7 @@ from ..domain.wording import Named, crisis_reply_notice
 from . import audit
 from .access import PERSON, access_to
 from .actor import Actor
+from .answered_messages import mark_answered
 from .errors import Invalid, NotFound, ReadOnly
 
 # The reminders' own bookkeeping: one way of recording deliveries exactly once.
@@ -319,17 +318,14 @@ def respond(db: Database, actor: Actor, document_id: int, note: str, now: dateti
 
 
 def _alert_messages_answered(s: Session, document_id: int, alert_ids: set[int], now) -> None:
-    """The messages that these requests were waiting for a reply (and their escalations)
-    stop counting as new: they stay listed, but no longer say "New" as if someone still
-    waited."""
-    rows = s.execute(
-        select(Notification.id, Reminder.kind)
-        .join(Reminder, Reminder.id == Notification.reminder_id)
-        .where(Notification.document_id == document_id, Notification.read_at.is_(None))
-    ).all()
-    answered = [n for n, kind in rows if (alert_of(kind) or (None,))[0] in alert_ids]
-    if answered:
-        s.execute(update(Notification).where(Notification.id.in_(answered)).values(read_at=now))
+    """The messages that these requests were waiting for a reply (and their escalations) are
+    answered."""
+    mark_answered(
+        s,
+        document_id,
+        lambda _link, kind: kind is not None and (alert_of(kind) or (None,))[0] in alert_ids,
+        now,
+    )
 
 
 def _tell_of_reply(s: Session, actor: Actor, doc: Document) -> None:

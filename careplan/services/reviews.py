@@ -11,15 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database, plain_rows
 from ..db.models import (
     ContingencyActivation,
     Document,
-    Notification,
-    Reminder,
     ReviewConfirmation,
     ReviewLog,
     ReviewRequest,
@@ -54,6 +52,7 @@ from ..domain.wording import (
 from . import audit, passwords
 from .access import require_read, visible_clients
 from .actor import Actor
+from .answered_messages import mark_answered
 from .errors import Invalid, NotFound, ReadOnly
 from .paging import page_of
 
@@ -165,21 +164,16 @@ def review_link(document_id: int) -> str:
 
 def _review_messages_answered(s: Session, document_id: int, now: datetime) -> None:
     """Messages about the review now done (one side's confirmation waiting for the other, a
-    reminder that it is due) stop counting as new: they stay listed, but no longer say "New"
-    or count in "You have N new messages" as if something still waited. Written before the
-    messages saying it is done."""
-    rows = s.execute(
-        select(Notification.id, Notification.link, Reminder.kind)
-        .outerjoin(Reminder, Reminder.id == Notification.reminder_id)
-        .where(Notification.document_id == document_id, Notification.read_at.is_(None))
-    ).all()
-    answered = [
-        n
-        for n, link, kind in rows
-        if (link == review_link(document_id) if kind is None else _about_the_review(kind))
-    ]
-    if answered:
-        s.execute(update(Notification).where(Notification.id.in_(answered)).values(read_at=now))
+    reminder that it is due, an earlier review asked for) are answered. Called before the
+    messages saying it is done are written."""
+    mark_answered(
+        s,
+        document_id,
+        lambda link, kind: (
+            link == review_link(document_id) if kind is None else _about_the_review(kind)
+        ),
+        now,
+    )
 
 
 def _about_the_review(kind: str) -> bool:

@@ -1,0 +1,29 @@
+"""Messages in the app that something has since answered (a review done, a request for help
+replied to) stop counting as new: they stay listed, but no longer say "New" nor count in "You
+have N new messages" as if something still waited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..db.models import Notification, Reminder
+
+
+def mark_answered(
+    s: Session, document_id: int, about: Callable[[str, str | None], bool], now: datetime
+) -> None:
+    """The unread messages about this document that `about(link, kind)` picks (kind: the
+    reminder's, for a reminder's message; None for any other) are marked read, in the
+    caller's transaction."""
+    rows = s.execute(
+        select(Notification.id, Notification.link, Reminder.kind)
+        .outerjoin(Reminder, Reminder.id == Notification.reminder_id)
+        .where(Notification.document_id == document_id, Notification.read_at.is_(None))
+    ).all()
+    answered = [n for n, link, kind in rows if about(link, kind)]
+    if answered:
+        s.execute(update(Notification).where(Notification.id.in_(answered)).values(read_at=now))
