@@ -234,7 +234,8 @@ def link_caseload(
                 return old
             old.ended_at = now
         s.flush()
-        came_back = _had_a_key_worker(s, client.id)
+        # Read before the new link is added; only told when given in the app (below).
+        came_back = actor is not None and _had_a_key_worker(s, client.id)
         link = CaseloadLink(client_id=client.id, key_worker_id=worker.id, started_at=now)
         s.add(link)
         s.flush()

@@ -188,7 +188,8 @@ def _waiting_documents(role: Role, worker):
         # A supervisor sees one count of their teams' overdue reviews.
         return Document.next_review_on < _TODAY
     if role is Role.ADVOCATE:
-        # What the client asked them to look at before signing (domain: waiting_for_advocate).
+        # Only what the client asked them to look at before signing (domain:
+        # waiting_for_advocate): every document an advocate's start page reads was asked about.
         return and_(_asked_to_look(), Document.signoff_state.in_(("awaiting_signature", "draft")))
     if role not in (Role.CLIENT, Role.KEY_WORKER):
         return false()
@@ -311,13 +312,14 @@ def home(
         for row in s.execute(_home_query(actor.role), values):
             facts_end = 6 + FACT_COLUMNS
             cid, full_name, preferred, wid, wname, doc, *facts = row[:facts_end]
-            to_id, since, from_name, to_name, draft_saved_at, asked = row[facts_end:]
+            to_id, since, from_name, to_name, draft_saved_at = row[facts_end:]
             name = called(full_name, preferred)  # the lines speak of the client as pages do
             if doc is not None:
                 # As on the document's page: offered back only while they may edit it.
                 access = access_to_client(actor.role, as_listed(actor.role, actor.id, cid, wid))
                 unsaved_at = unsaved_to_offer(access, draft_saved_at)
-                documents.append(facts_of(doc, name, wid, wname, *facts, unsaved_at, bool(asked)))
+                asked = actor.role is Role.ADVOCATE  # the join admits nothing else for them
+                documents.append(facts_of(doc, name, wid, wname, *facts, unsaved_at, asked))
             if to_id is not None and cid not in handovers:
                 handovers[cid] = HandoverFacts(
                     cid, name, from_name or "nobody", to_name or "", to_id, since
@@ -359,7 +361,6 @@ def _home_query(role: Role) -> Select:
             from_worker.c.display_name,
             to_worker.c.display_name,
             EditDraft.saved_at,  # the person's own draft of the document (one at most)
-            (_asked_to_look() if role is Role.ADVOCATE else false()).label("asked"),
         )
         .select_from(clients)
         .outerjoin(
