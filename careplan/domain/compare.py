@@ -33,6 +33,10 @@ class Change:
     before: str
     after: str
     part: str = ""  # the section of the document it is in, e.g. "Goals and steps"
+    # "newer" or "older": the item (a step, a person listed) is in only that version, told
+    # apart from one in both whose words were empty. Its label numbers it as that version
+    # does, so "Goal 1, step 3" added is not the older version's step 3.
+    only_in: str = ""
 
 
 def word_diff(before: str, after: str) -> tuple[Segment, ...]:
@@ -79,7 +83,8 @@ def compare(
             continue
         if not previous:
             # Nothing was written there before: the words are added, not a change of words.
-            changes.append(_whole(field, "added", "", field.text))
+            new_item = was is None and old is not None
+            changes.append(_whole(field, "added", "", field.text, "newer" if new_item else ""))
         elif not field.text:
             changes.append(_whole(field, "removed", previous, ""))
         else:
@@ -89,16 +94,15 @@ def compare(
             )
     for key, field in before.items():
         if key not in after and field.text:
-            changes.append(_whole(field, "removed", field.text, ""))
+            changes.append(_whole(field, "removed", field.text, "", "older"))
     return changes
 
 
-def _whole(field: Field, status: str, before: str, after: str) -> Change:
+def _whole(field: Field, status: str, before: str, after: str, only_in: str = "") -> Change:
     """A part added or removed whole: all its words are new, or all are gone."""
     text = after or before
-    return Change(
-        field.key, field.label, status, (Segment(status, text),), before, after, field.part
-    )
+    segments = (Segment(status, text),)
+    return Change(field.key, field.label, status, segments, before, after, field.part, only_in)
 
 
 def by_part(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:

@@ -95,6 +95,21 @@ def test_removed_items_are_reported():
     assert statuses["Goal 1"] == "removed"
 
 
+def test_a_step_taken_out_and_another_added_are_told_apart_from_empty_words():
+    """The new step is numbered as the newer version numbers it: its "Goal 1, step 1" is not
+    the older version's step 1, which was taken out, and had words."""
+    old = plan()
+    new = copy.deepcopy(old)
+    new["goals"][0]["steps"] = [dict(old["goals"][0]["steps"][0], id="s2", text="Pack")]
+    changes = {c.key: c for c in compare(CARE_PLAN, plan(), CARE_PLAN.validate(new))}
+    added, gone = changes["step:s2:text"], changes["step:s1:text"]
+    assert (added.label, added.status, added.only_in) == ("Goal 1, step 1", "added", "newer")
+    assert (gone.label, gone.status, gone.only_in) == ("Goal 1, step 1", "removed", "older")
+    # Words written where there were none, in a part both versions have, are in both.
+    filled = compare(CARE_PLAN, plan(what_matters={"text": ""}), plan(what_matters={"text": "X"}))
+    assert [(c.key, c.only_in) for c in filled] == [("what_matters", "")]
+
+
 def test_words_written_where_there_were_none_are_added_and_emptied_ones_removed():
     old = plan(what_matters={"text": ""})
     new = plan(what_matters={"text": "My kids"}, domains={"housing": {"own_words": ""}})

@@ -4,6 +4,7 @@ in its history, and staff reading "you" for themselves."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
@@ -35,6 +36,40 @@ def test_an_answer_empty_in_the_agreed_version_reads_nothing_written(app, db):
     said = _words(panel.group(0))
     assert "In force (version 1) Nothing written. Draft (version 2) Universal Credit" in said
     assert "Not there." not in said
+
+
+def test_a_step_added_where_one_was_taken_out_is_not_said_to_be_empty_in_force(app, db):
+    """The draft takes the agreed version's only step out and adds another: both are "Goal 1,
+    step 1" as their own version numbers them. The new one is not in the agreed version; it
+    said "Nothing written." of the agreed version's step 1, which had words."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    worker = actor_for(circle.key_worker)
+    soon = (date.today() + timedelta(days=60)).isoformat()
+    content = documents.open_document(db, worker, doc).content
+    content["goals"] = [
+        {
+            "title": "Sleep",
+            "steps": [{"text": "Walk", "owner": {"kind": "client"}, "due": soon}],
+        }
+    ]
+    documents.save_version(db, worker, doc, 1, content, "goal")
+    for who in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(who), doc, 2, "signed", "", PASSWORD)
+    content = documents.open_document(db, worker, doc).content
+    content["goals"][0]["steps"] = [
+        {"text": "Read at night", "owner": {"kind": "client"}, "due": soon}
+    ]
+    documents.save_version(db, worker, doc, 2, content, "goals")
+    page = login(app.test_client(), circle.key_worker).get(f"/documents/{doc}")
+    panel = re.search(r'<section class="side-by-side".*?</section>', page.get_data(True), re.S)
+    said = _words(panel.group(0))
+    assert "Goal 1, step 1 In force (version 2) Walk Draft (version 3) Taken out." in said
+    assert (
+        "Goal 1, step 1 In force (version 2) Not in version 2: added in this draft. "
+        "Draft (version 3) Read at night" in said
+    )
+    assert "Nothing written. Draft (version 3) Read at night" not in said
 
 
 def test_the_history_says_what_kind_of_document_both_signed(app, db):
