@@ -19,6 +19,7 @@ from ..domain.plan_dates import UNTIL_PASSED_NOTE, day_passed
 from ..domain.reviews import days_late
 from ..domain.taken_out import taken_out, taken_out_earlier, taken_out_words, told_to
 from ..extensions import get_db, get_time_zone, login_manager
+from ..services.comments import comments_anchor
 from ..services.errors import Invalid, NotFound, ReadOnly, Removed
 from ..services.throttle import TooManyAttempts
 from . import (
@@ -111,6 +112,8 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["others_words"] = others_words
     # `had_written(answers)`: what someone had written, answer by answer.
     app.jinja_env.globals["had_written"] = had_written
+    # `id="{{ comments_anchor(key) }}"`: where a part's comments are, as links to them say.
+    app.jinja_env.globals["comments_anchor"] = comments_anchor
     # `stored|with_id(item.id)`: the item of a list with that id (the version's own, with who
     # wrote it, beside the same item as a form shows it); {} when there is none.
     app.jinja_env.filters["with_id"] = lambda items, id: (

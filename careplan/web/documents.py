@@ -97,7 +97,7 @@ def _problems(comment_errors, sign_errors, sign_refusal, review_errors) -> list[
     sign_ids = {"outcome": "outcome-signed"}
     problems += [(sign_ids.get(name, name), msg) for name, msg in (sign_errors or {}).items()]
     problems += [
-        (f"body-{section}" if name == "body" else f"comments-{section}", message)
+        (f"body-{section}" if name == "body" else comments.comments_anchor(section), message)
         for name, message in (comment_errors or {}).items()
     ]
     review_ids = {"password": "review-password", "code": "review-code"}
