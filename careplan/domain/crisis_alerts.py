@@ -42,10 +42,14 @@ ALERT_CHANNELS = ("app", "email")
 
 _ALERT = "alert:"
 _ESCALATION = "alert-escalation:"
+_REPLY = "alert-reply:"
 
 
-# What an alert's reminder kinds start with: the senders take those before any other.
+# What an alert's reminder kinds start with.
 KIND_PREFIXES = (_ALERT, _ESCALATION)
+# What the senders take before any other, at any hour: the alerts, and the e-mail telling the
+# client who asked that someone replied (they may not be looking at the app).
+URGENT_KIND_PREFIXES = (*KIND_PREFIXES, _REPLY)
 
 # An alert's e-mail that could not be sent is tried again within this long, for as long as the
 # alert is owed (until someone responds), instead of backing off towards an hour between tries
@@ -70,6 +74,16 @@ def alert_of(kind: str) -> tuple[int, bool] | None:
 
 def is_alert_kind(kind: str) -> bool:
     return alert_of(kind) is not None
+
+
+def reply_kind(alert_id: int) -> str:
+    """The kind of the e-mail telling the client that someone responded to their request
+    (the earliest of those answered at once)."""
+    return f"{_REPLY}{alert_id}"
+
+
+def is_reply_kind(kind: str) -> bool:
+    return kind.startswith(_REPLY) and kind[len(_REPLY) :].isdigit()
 
 
 def respond_by(raised_at: datetime, within: timedelta) -> datetime:

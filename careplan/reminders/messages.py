@@ -17,7 +17,7 @@ from functools import lru_cache
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..domain.addresses import under
-from ..domain.crisis_alerts import alert_of
+from ..domain.crisis_alerts import alert_of, is_reply_kind
 from ..domain.local_time import service_time
 from ..domain.reviews import Timing, long_date, timing
 from ..paths import PROJECT_ROOT
@@ -101,9 +101,12 @@ def reminder_email(
     base_url: str,
     alert_times: tuple[datetime, ...] | None = None,
 ) -> Email:
-    """A client's own reminder by e-mail (staff get a digest instead), or a crisis alert."""
+    """A client's own reminder by e-mail (staff get a digest instead), a crisis alert, or the
+    e-mail telling a client that someone responded to their request."""
     if alert_of(kind):
         return alert_email(kind, due_on, document_id, base_url, alert_times)
+    if is_reply_kind(kind):
+        return reply_email(base_url)
     t = timing(kind, due_on, today)
     settings_link = under(base_url, "/me/reminders")
     return Email(
@@ -170,6 +173,20 @@ def alert_email(
             **_moments(alert_times),
         )
         + "\n",
+    )
+
+
+def reply_email(base_url: str) -> Email:
+    """Someone responded to the client's request for help: the message saying who, in the
+    app, is where the link leads."""
+    settings_link = under(base_url, "/me/reminders")
+    return Email(
+        render("reply_subject.txt"),
+        render(
+            "reply_body.txt", link=under(base_url, "/me/notifications"), settings_link=settings_link
+        )
+        + "\n",
+        settings_link,
     )
 
 

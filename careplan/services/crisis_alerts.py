@@ -49,6 +49,7 @@ from ..domain.crisis_alerts import (
     needs_escalation,
     parse_urgent_numbers,
     reminder_kind,
+    reply_kind,
     respond_by,
     validate_response,
 )
@@ -313,7 +314,7 @@ def respond(db: Database, actor: Actor, document_id: int, note: str, now: dateti
             _answer(s, actor, alert, note, now)
         _alert_messages_answered(s, doc.id, {a.id for a in waiting}, now)
         if note != SELF_ANSWER:  # raised by the key worker with the client: they know
-            _tell_of_reply(s, actor, doc)
+            _tell_of_reply(s, actor, doc, min(a.id for a in waiting), now)
         return len(waiting)
 
 
@@ -328,9 +329,11 @@ def _alert_messages_answered(s: Session, document_id: int, alert_ids: set[int], 
     )
 
 
-def _tell_of_reply(s: Session, actor: Actor, doc: Document) -> None:
+def _tell_of_reply(s: Session, actor: Actor, doc: Document, alert_id: int, now: datetime) -> None:
     """The client (and their key worker, when a colleague or a supervisor answered) hears at
-    once that someone responded: they may not be looking at the page."""
+    once that someone responded: they may not be looking at the page, or the app. The client
+    is also e-mailed if they get their reminders by e-mail, which the sender decides as it
+    sends (careplan.services.reminders), as for any reminder of theirs."""
     from .signoff import current_key_worker, tell_the_two  # signoff builds on this module
 
     theirs = actor.id == current_key_worker(s, doc.client_id)
@@ -342,6 +345,8 @@ def _tell_of_reply(s: Session, actor: Actor, doc: Document) -> None:
         ),
         f"/documents/{doc.id}/crisis-plan",
     )  # fmt: skip
+    day = service_day(now)
+    _insert_owed(s, [_row(doc.id, day, reply_kind(alert_id), day, doc.client_id, "email", now)])
 
 
 def _answer(s: Session, actor: Actor, alert: CrisisAlert, note: str, now: datetime) -> None:

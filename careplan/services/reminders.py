@@ -45,7 +45,12 @@ from ..db.models import (
 )
 from ..domain.account_rules import called
 from ..domain.addresses import record_in
-from ..domain.crisis_alerts import ALERT_RETRY_SECONDS, alert_of
+from ..domain.crisis_alerts import (
+    ALERT_RETRY_SECONDS,
+    URGENT_KIND_PREFIXES,
+    alert_of,
+    is_reply_kind,
+)
 from ..domain.crisis_alerts import KIND_PREFIXES as ALERT_KIND_PREFIXES
 from ..domain.local_time import DEFAULT_TIME_ZONE, service_day, service_time, start_of_day
 from ..domain.paging import Paged, Window
@@ -440,7 +445,8 @@ class Claim:
 
 
 IS_ALERT = or_(*(Reminder.kind.startswith(p) for p in ALERT_KIND_PREFIXES))
-_ALERTS_FIRST = case((IS_ALERT, 0), else_=1)
+_IS_URGENT = or_(*(Reminder.kind.startswith(p) for p in URGENT_KIND_PREFIXES))
+_URGENT_FIRST = case((_IS_URGENT, 0), else_=1)
 
 
 def claimable(model, now: datetime):
@@ -509,6 +515,11 @@ def _relevance(s: Session, reminders: list[Reminder], settings: ReminderSettings
     def check(r: Reminder) -> tuple[bool, ClientContext | None]:
         doc = docs.get(r.document_id)
         ctx = contexts.get(doc.client_id) if doc else None
+        if is_reply_kind(r.kind):
+            # Someone did reply, which stays so; e-mailed if the client still wants e-mails.
+            wanted = ctx is not None and ctx.active and r.recipient_id == ctx.client_id
+            channels = client_channels(ctx.channel, settings.client_default) if wanted else ()
+            return r.channel in channels, ctx
         if alerts[r.id]:
             if doc is None or alerts[r.id][0] not in unanswered:
                 return False, ctx
@@ -537,14 +548,15 @@ def claim(
     (reviewed, date moved, person no longer concerned) are cancelled here instead."""
     limit = limit or settings.claim_batch
     result = Claim([])
-    # In the evening and the night only crisis alerts and their escalations go.
-    hours = IS_ALERT if settings.quiet(now) else true()
+    # In the evening and the night only crisis alerts, their escalations and the replies to
+    # them go.
+    hours = _IS_URGENT if settings.quiet(now) else true()
     with db.write() as s:
         rows = list(
             s.scalars(
                 select(Reminder)
                 .where(Reminder.channel.in_(list(channels)), claimable(Reminder, now), hours)
-                .order_by(_ALERTS_FIRST, Reminder.id)
+                .order_by(_URGENT_FIRST, Reminder.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..db.engine import Database
 from ..db.models import AccountEmail, PasswordLink, Reminder, ReminderDigest, User, utcnow
-from ..domain.crisis_alerts import alert_of
+from ..domain.crisis_alerts import alert_of, is_reply_kind
 from ..domain.local_time import service_day
 from . import account_emails, audit
 from .actor import Actor
@@ -37,6 +37,7 @@ REMINDER = "A reminder"
 SUMMARY = "A daily summary of reminders"
 ALERT = "A crisis alert"
 ALERT_STILL_TRIED = "A crisis alert, still being tried every minute"
+REPLY = "To a client: someone replied to their request for help"
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,8 @@ def listing(
 
 def _about(model, kind, status: str) -> str:
     if model is Reminder:
+        if is_reply_kind(kind):
+            return REPLY
         if alert_of(kind) is None:
             return REMINDER
         return ALERT if status == "failed" else ALERT_STILL_TRIED

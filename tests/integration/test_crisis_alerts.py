@@ -109,7 +109,8 @@ def test_the_alert_and_its_escalation_arrive_once_over_smtp_and_discreetly(
     assert [m["Subject"] for m in escalations] == ["Still waiting for a reply"]
     assert messages.indiscretions(escalations[0].get_content()) == []
 
-    # Someone responds before the e-mails go: nothing is sent.
+    # Someone responds before the e-mails go: none of them is sent; the client is e-mailed
+    # that someone replied.
     other = _circle_with_colleague()
     second = _start_plan(db, other)
     crisis_alerts.respond(
@@ -119,7 +120,10 @@ def test_the_alert_and_its_escalation_arrive_once_over_smtp_and_discreetly(
     report = send(second.raised_at)
     crisis_alerts.escalate(db, second.respond_by)
     send(second.respond_by)
-    assert report.cancelled == 4 and len(inbox.messages()) == before
+    assert report.cancelled == 4
+    [(rcpt, reply)] = inbox.messages()[before:]
+    assert rcpt == [other.client.email] and reply["Subject"] == "Someone has replied to you"
+    assert messages.indiscretions(reply.get_content()) == []
 
 
 # --- two schedulers -----------------------------------------------------------------------------
@@ -220,10 +224,12 @@ def test_the_escalation_is_made_and_sent_once_with_two_schedulers_and_a_restart(
         crisis_alerts.respond(db, actor_for(circle.key_worker), circle.agreement, "Done.", past)
     first = ALERTED * 2 * 2  # key worker and colleague, in the app and by e-mail
     escalated = (ALERTED - ANSWERED) * 2  # one supervisor each, in the app and by e-mail
+    replies = ANSWERED  # each client answered is e-mailed that someone replied
 
     def settled() -> bool:
         counts = _statuses(db)
-        return sum(counts.values()) == first + escalated and set(counts) <= {"sent", "cancelled"}
+        total = first + escalated + replies
+        return sum(counts.values()) == total and set(counts) <= {"sent", "cancelled"}
 
     children: list[Child] = []
     try:

@@ -268,8 +268,9 @@ def test_nothing_is_sent_once_someone_has_responded(db, team):
     )
     mailer = RecordingMailer()
     report = send(db, mailer, alert.raised_at)
-    assert (report.in_app, report.emails, report.cancelled) == (0, 0, 4)
-    assert mailer.sent == []
+    assert (report.in_app, report.cancelled) == (0, 4)
+    # Only the client hears, that someone replied.
+    assert [m["To"] for m in mailer.sent] == [team.client.email]
     # And the supervisors are never told.
     assert crisis_alerts.escalate(db, alert.respond_by + timedelta(hours=5)) == 0
     assert reminders_of(db, f"alert-escalation:{alert.id}") == set()
@@ -324,7 +325,7 @@ def test_an_escalation_recorded_before_the_response_is_not_sent_after_it(db, tea
     crisis_alerts.respond(db, actor_for(team.colleague), team.agreement, "Here.", alert.respond_by)
     mailer = RecordingMailer()
     send(db, mailer, alert.respond_by)
-    assert mailer.sent == []
+    assert [m["To"] for m in mailer.sent] == [team.client.email]  # that someone replied
     assert {s for *_, s in reminders_of(db, f"alert-escalation:{alert.id}")} == {"cancelled"}
 
 
@@ -674,6 +675,60 @@ def test_a_reply_is_a_message_to_the_client_and_answers_the_alert_messages(db, t
     ]  # fmt: skip
     assert len(mine) == len(waiting) + 1
     assert not [m for m in _messages(db, team.colleague) if m[2]]
+
+
+def test_a_client_who_gets_e_mails_is_e_mailed_once_that_someone_replied_at_any_hour(db, team):
+    """The message in the app reaches a client who looks at the app; one who asked for help
+    and then waited by their phone heard nothing. The e-mail says no more than the alerts
+    do, and goes in the night too, as they do."""
+    alert = start_plan(db, team)
+    send(db, RecordingMailer(), alert.raised_at)  # the alert itself, to the team
+    night = max(alert.raised_at + timedelta(seconds=1), start_of_day(TODAY, 23))
+    assert SETTINGS.quiet(night)
+    crisis_alerts.respond(db, actor_for(team.colleague), team.agreement, "Phoning you.", night)
+    mailer = RecordingMailer()
+    report = send(db, mailer, night)
+    [email] = mailer.sent
+    assert email["To"] == team.client.email and report.emails == 1
+    assert email["Subject"] == "Someone has replied to you"
+    body = email.get_content()
+    assert "has responded to your request. To read what they said, please sign in:" in body
+    assert f"{SETTINGS.base_url}/me/notifications" in body
+    assert messages.indiscretions(f"{email['Subject']} {body}") == []
+    assert team.colleague.display_name not in body and "Phoning" not in body
+    assert reminders_of(db, f"alert-reply:{alert.id}") == {(team.client.id, "email", "sent")}
+    assert not send(db, mailer, night + timedelta(minutes=5)) and len(mailer.sent) == 1
+
+
+def test_a_reply_e_mail_the_server_refuses_is_listed_for_the_administrators_as_such(db, team):
+    import smtplib
+
+    from careplan.services import undelivered
+
+    alert = start_plan(db, team)
+    send(db, RecordingMailer(), alert.raised_at)
+    crisis_alerts.respond(db, actor_for(team.key_worker), team.agreement, "Here.", alert.raised_at)
+    refused = RecordingMailer()
+    refused.fail_with = smtplib.SMTPRecipientsRefused({"x@example.org": (550, b"No such user")})
+    send(db, refused, alert.raised_at)
+    listed = undelivered.listing(db, actor_for(team.admin))
+    assert [r.about for r in listed.rows] == [
+        "To a client: someone replied to their request for help"
+    ]
+
+
+def test_a_client_who_chose_no_e_mails_is_not_e_mailed_that_someone_replied(db, team):
+    reminders.choose_channel(db, actor_for(team.client), "app")
+    alert = start_plan(db, team)
+    send(db, RecordingMailer(), alert.raised_at)
+    crisis_alerts.respond(
+        db, actor_for(team.key_worker), team.agreement, "On my way.", alert.raised_at
+    )
+    mailer = RecordingMailer()
+    send(db, mailer, alert.raised_at + timedelta(seconds=1))
+    assert mailer.to(team.client.email) == []
+    assert reminders_of(db, f"alert-reply:{alert.id}") == {(team.client.id, "email", "cancelled")}
+    assert _messages(db, team.client)[-1][0].startswith(team.key_worker.display_name)
 
 
 def test_the_plan_ended_early_is_a_message_to_the_other_of_the_two(db, team):

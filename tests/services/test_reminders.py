@@ -622,6 +622,9 @@ def _every_rendering(today: date):
         yield f"email {kind}", email.subject + "\n" + email.body
         text, link = messages.notification(kind, today, 42, today, True, "")
         yield f"notification {kind}", text + link
+    # To the client who asked: someone replied (by e-mail only; the app has its own message).
+    reply = messages.reminder_email("alert-reply:42", today, 42, today, "https://app.example.org")
+    yield "email alert-reply", reply.subject + "\n" + reply.body
 
     class Item:
         def __init__(self, kind, due):
@@ -692,6 +695,8 @@ def test_every_message_template_is_discreet():
         "alert_subject.txt",
         "alert_body.txt",
         "alert_notification.txt",
+        "reply_subject.txt",
+        "reply_body.txt",
     }
 
 
