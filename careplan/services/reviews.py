@@ -601,6 +601,9 @@ class ReviewPanel:
     # away, so it does not read as the review just done still waiting. Once one side has
     # confirmed, the other's form is open: it is theirs to do.
     done_today: bool = False
+    # A version saved after the agreed one (a draft): a review half confirmed "no changes" is
+    # then done by both signing the new version instead; nobody can confirm the other way.
+    draft_number: int | None = None
 
 
 def review_panel(db: Database, actor: Actor, document_id: int, today: date) -> ReviewPanel:
@@ -690,6 +693,7 @@ def panel_in(
         ),
         refusal,
         doc.last_reviewed_on == today and not confirmations,
+        doc.head_number if agreed and doc.head_number != agreed else None,
     )
 
 

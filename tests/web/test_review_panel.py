@@ -46,6 +46,31 @@ def test_once_one_side_has_confirmed_the_others_form_is_open_the_day_it_was_agre
     assert "Reviewed, no changes: confirmed by" in page
 
 
+def test_a_review_half_confirmed_then_changed_is_done_by_signing_the_new_version(app, db):
+    """The key worker confirmed "no changes", then the client saved a change. The client's
+    form was gone (rightly: the agreed version is no longer the latest) while the panel still
+    said the review is done when both have confirmed, which neither could any more."""
+    from careplan.services import documents
+
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    reviews.confirm_no_changes(db, actor_for(circle.key_worker), doc, 1, PASSWORD)
+    content = documents.open_document(db, actor_for(circle.client), doc).content
+    content["what_matters"] = {"text": "Seeing my son at weekends."}
+    documents.save_version(db, actor_for(circle.client), doc, 1, content, "what_matters")
+    for person in (circle.client, circle.key_worker):
+        page = login(app.test_client(), person).get(f"/documents/{doc}").get_data(as_text=True)
+        said = " ".join(page[page.index('id="h-review"') :].split())
+        assert CONFIRM not in said
+        assert (
+            "Version 2 was saved with changes since, so the review is done when you have both "
+            "signed it instead." in said
+        )
+        assert "It is done when" not in said
+
+
 def test_the_reason_an_earlier_review_was_asked_for_stays_in_the_history(app, db):
     """Once the review was done, the request left the review panel and the history said only
     "asked for an earlier review": what the client wanted to talk about was on no page."""
