@@ -435,6 +435,21 @@ def test_checking_the_wording_of_a_form_with_a_wrong_answer_says_both(app, db, c
     assert documents.count_versions(db, doc) == 1
 
 
+def test_one_part_s_forms_keep_the_part_and_the_wording_check_lands_at_its_answer(app, circle):
+    """The wording check posted to `edit#error-summary`, which its answer does not have
+    when nothing needs another look, and both buttons left `?part=` out of the address, so
+    reloading the page showed every part."""
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    html = _text(web.get(f"/documents/{doc}/edit", query_string={"part": "what_matters"}))
+    here = f"/documents/{doc}/edit?part=what_matters"
+    assert f'action="{here}#error-summary"' in html
+    assert f'formaction="{here}#wording-checked"' in html
+    values = Page(html).form(f"/documents/{doc}/edit").values()
+    checked = _text(web.post(here, data={**values, "action": "check"}))
+    assert 'id="wording-checked"' in checked and 'id="error-summary"' not in checked
+
+
 def test_a_date_left_out_is_asked_for_without_a_format_the_date_box_does_not_show(app, circle):
     doc = make_plan(circle.key_worker, circle.client)
     web = login(app.test_client(), circle.client)

@@ -118,7 +118,9 @@ class Page(HTMLParser):
             self._form = None
 
     def form(self, action: str) -> Form:
-        found = [f for f in self.forms if f.action == action]
+        """The one form posting to the path `action` (with any query: a part's edit form
+        keeps its `?part=`)."""
+        found = [f for f in self.forms if f.action.split("?")[0] == action]
         assert len(found) == 1, f"expected one form posting to {action}, found {self.forms}"
         return found[0]
 
