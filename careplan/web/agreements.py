@@ -225,6 +225,13 @@ def respond(document_id: int):
 
 def _alert_page(document_id: int, errors: dict | None = None, form=None):
     page = crisis_alerts.alert_page(get_db(), current_user.actor, document_id, utcnow())
+    errors = errors or {}
     return render_template(
-        "agreements/respond.html", page=page, errors=errors or {}, form=form or {}
+        "agreements/respond.html",
+        page=page,
+        errors=errors,
+        form=form or {},
+        # As on the crisis page: said at the top, where a refused form lands.
+        problems=[(name, in_summary("Your response", message)) for name, message in errors.items()],
+        summary_heading="Your response was not sent yet. Please look again at:",
     )

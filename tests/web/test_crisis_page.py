@@ -278,6 +278,24 @@ def test_the_reply_page_calls_the_client_by_the_name_they_go_by_and_its_reader_y
     assert "You asked for a short stay on" in page
 
 
+def test_an_empty_response_is_said_at_the_top_where_the_form_lands(app, db, circle):
+    """The only message was beside the box, a screen below where the refused form landed;
+    every other form of the crisis pages says it at the top too."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    contingencies.request_self_referral(db, actor_for(circle.client), doc, "2", "", "", TODAY)
+    worker = login(app.test_client(), circle.key_worker)
+    page = worker.get(f"/documents/{doc}/respond").get_data(as_text=True)
+    assert f'action="/documents/{doc}/responses#error-summary"' in page
+    response = worker.post(
+        f"/documents/{doc}/responses", data={"note": "  ", "csrf_token": csrf_token(worker)}
+    )
+    assert response.status_code == 422
+    summary = _summary(response.get_data(as_text=True))
+    assert "Your response was not sent yet. Please look again at:" in summary
+    assert '<a href="#note">Your response — Please say what you are doing' in summary
+    assert crisis_alerts.alert_page(db, actor_for(circle.key_worker), doc, utcnow()).waiting
+
+
 def test_a_colleague_who_answered_for_the_key_worker_is_never_called_a_former_one(app, db, circle):
     """A key worker of the team who answered a request for help was "your former key worker"
     on the crisis page, the reply page and the client's start page, though the client was
