@@ -351,21 +351,11 @@ def _render_row(s, actor: Actor, document_id: int, number: int) -> PdfRender:
 def sealed_pdf(
     db: Database, actor: Actor, document_id: int, number: int, settings: PdfSettings
 ) -> SealedPdf:
-    with db.read() as s:
-        row = plain_rows(s, _STORED_PDF, {"document_id": document_id, "number": number}).first()
-        if row is None:
-            # Nothing to download, or no such document: the same answer either way, after
-            # the same check of who is asking.
-            client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
-            if client_id is not None:
-                require_read(s, actor, client_id)
-            raise NotFound()
-        require_read(s, actor, row.client_id)
-    label = KIND_LABELS[row.kind]
-    filename = sealed_filename(label, number, service_day(row.agreed_at))
-    if row.status != "ready":
-        waited = utcnow() - row.agreed_at
-        return SealedPdf(row.status, None, filename, row.attempts, waited > TAKING_LONG)
+    """The stored PDF of an agreed version, its download recorded; or, until it is made, how
+    its making goes."""
+    row, state = _sealed_state(db, actor, document_id, number)
+    if state.status != "ready":
+        return state
     # The download is recorded before the file is sent, in a transaction of its own that
     # holds the audit chain's lock only while it appends the event (careplan.services.audit).
     with db.write() as s:
@@ -377,11 +367,36 @@ def sealed_pdf(
             document_id,
             client_id=row.client_id,
             detail={
-                "what": f"the signed PDF of your {label.lower()} (version {number})",
+                "what": f"the signed PDF of your {KIND_LABELS[row.kind].lower()} "
+                f"(version {number})",
                 "version": number,  # for the document's history: which one
             },
         )
-    return SealedPdf("ready", settings.storage / row.file_name, filename, row.attempts)
+    return SealedPdf("ready", settings.storage / row.file_name, state.filename, row.attempts)
+
+
+def sealed_pdf_state(db: Database, actor: Actor, document_id: int, number: int) -> SealedPdf:
+    """How the making of an agreed version's PDF goes, for whoever may read it: nothing is
+    downloaded, so nothing is recorded (the page waiting for it asks this every few
+    seconds)."""
+    return _sealed_state(db, actor, document_id, number)[1]
+
+
+def _sealed_state(db: Database, actor: Actor, document_id: int, number: int):
+    with db.read() as s:
+        row = plain_rows(s, _STORED_PDF, {"document_id": document_id, "number": number}).first()
+        if row is None:
+            # Nothing to download, or no such document: the same answer either way, after
+            # the same check of who is asking.
+            client_id = s.scalar(select(Document.client_id).where(Document.id == document_id))
+            if client_id is not None:
+                require_read(s, actor, client_id)
+            raise NotFound()
+        require_read(s, actor, row.client_id)
+    filename = sealed_filename(KIND_LABELS[row.kind], number, service_day(row.agreed_at))
+    waited = utcnow() - row.agreed_at
+    taking_long = row.status != "ready" and waited > TAKING_LONG
+    return row, SealedPdf(row.status, None, filename, row.attempts, taking_long)
 
 
 # Plain columns, built once with bound parameters: this runs for every download, and building

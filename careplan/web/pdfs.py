@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -41,6 +42,15 @@ def signed(document_id: int, number: int):
     return render_template(
         "pdfs/preparing.html", result=result, document_id=document_id, number=number
     ), 202
+
+
+@bp.get("/documents/<int:document_id>/versions/<int:number>/signed.pdf/state")
+@login_required
+def signed_state(document_id: int, number: int):
+    """Whether the PDF is made yet, for the page waiting for it: it asks this in the
+    background and reloads only once there is something new to show (static/preparing.js)."""
+    result = pdfs.sealed_pdf_state(get_db(), current_user.actor, document_id, number)
+    return jsonify(status=result.status, taking_long=result.taking_long)
 
 
 @bp.post("/documents/<int:document_id>/versions/<int:number>/signed.pdf/retry")

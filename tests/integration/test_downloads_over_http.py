@@ -49,8 +49,14 @@ def test_draft_and_sealed_pdfs_download_over_http_from_gunicorn(app, db, gunicor
 
     for person in (circle.client, circle.key_worker):
         signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    # What the page waiting for it asks, as often as every three seconds: never a download.
+    state = browser.get(f"/documents/{doc}/versions/1/signed.pdf/state")
+    assert state.status == 200 and state.headers["Content-Type"] == "application/json"
+    assert json.loads(state.read()) == {"status": "pending", "taking_long": False}
     settings = pdfs.PdfSettings.from_config(app.config, app.instance_path)
     assert pdfs.run_pending(db, settings) == 1
+    state = browser.get(f"/documents/{doc}/versions/1/signed.pdf/state")
+    assert json.loads(state.read())["status"] == "ready" and downloads_recorded(db) == 1
     sealed = browser.get(f"/documents/{doc}/versions/1/signed.pdf")
     assert sealed.status == 200 and sealed.headers["Content-Type"] == "application/pdf"
     assert re.fullmatch(r"Care plan, version 1 – \d{1,2} \w+ \d{4}\.pdf", filename(sealed))

@@ -292,18 +292,35 @@ def test_a_pdf_waiting_long_past_the_agreement_is_said_to_be_taking_too_long(
     circle, doc = agreed
     url = f"/documents/{doc}/versions/2/signed.pdf"
     client = login(app.test_client(), circle.client)
-    assert "taking-long" not in client.get(url).get_data(as_text=True)  # just agreed
+    # Just agreed: the note is there for the page's script to show, hidden.
+    assert '<p class="warning" id="taking-long" hidden>' in client.get(url).get_data(True)
+    state = f"{url}/state"
+    assert client.get(state).get_json() == {"status": "pending", "taking_long": False}
     with db.write() as s:
         render = s.scalar(sa.select(PdfRender).where(PdfRender.version_number == 2))
         render.agreed_at = render.agreed_at - pdfs.TAKING_LONG - timedelta(seconds=1)
+    assert client.get(state).get_json() == {"status": "pending", "taking_long": True}
     waiting = client.get(url)
     page = waiting.get_data(as_text=True)
-    assert waiting.status_code == 202 and 'id="taking-long"' in page
+    assert waiting.status_code == 202 and '<p class="warning" id="taking-long">' in page
     assert "This is taking longer than it should." in page and "your key worker" in page
     worker = login(app.test_client(), circle.key_worker)
     assert "an administrator" in worker.get(url).get_data(as_text=True)
     pdfs.run_pending(db, settings)
-    assert client.get(url).status_code == 200
+    # Asking whether it is made records no download; downloading it does, once.
+    downloads = _downloads(db)
+    assert client.get(state).get_json() == {"status": "ready", "taking_long": False}
+    assert _downloads(db) == downloads
+    assert client.get(url).status_code == 200 and _downloads(db) == downloads + 1
+
+
+def _downloads(db) -> int:
+    with db.read() as s:
+        return s.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "download")
+        )
 
 
 def test_a_replaced_version_is_still_genuine_but_said_to_be_no_longer_in_force(

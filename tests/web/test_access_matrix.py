@@ -241,6 +241,8 @@ RECORD_RULES: dict[str, RecordRule] = {
     # Everything held about a client is for the client alone.
     "exports.archive": RecordRule(_client, {"GET": _roles(200, 404, 404, 404, 404)}),
     "pdfs.signed": RecordRule(_version, {"GET": PREPARING}, prepare=_agreed),
+    # Whether it is made yet, for the page waiting for it: whoever may read the document.
+    "pdfs.signed_state": RecordRule(_version, {"GET": READ}, prepare=_agreed),
     # The client and their key worker may ask for a failed PDF to be tried again.
     "pdfs.retry": RecordRule(_version, {"POST": EDIT}, prepare=_agreed_but_the_pdf_failed),
     "reminders.request_review": RecordRule(
