@@ -305,6 +305,7 @@ def _confirmable(
     version_number: int,
     today: date,
     lock: bool = False,
+    cycle: int | None = None,
 ) -> tuple[Document, SignOff]:
     """The document and its decision, if this person may confirm "reviewed, no changes" on
     this version now (`today`, the service's day); otherwise the reason, raised. A version
@@ -313,6 +314,14 @@ def _confirmable(
     from .signoff import decide_for
 
     doc = _party_document(s, actor, document_id, lock)
+    if cycle is not None and cycle != doc.review_cycle:
+        # A form open since (another tab, another device): the review it was for is done,
+        # and confirming again must not count towards the next one, months ahead.
+        raise Invalid(
+            "This review was done meanwhile, so nothing was confirmed. The next one is due on "
+            f"{long_date(doc.next_review_on)}." if doc.next_review_on else
+            "This review was done meanwhile, so nothing was confirmed."
+        )  # fmt: skip
     decision = decide_for(s, doc)
     if decision.state is not State.AGREED or decision.agreed.number != version_number:
         raise Invalid(
@@ -405,16 +414,18 @@ def confirm_no_changes(
     password: str,
     now: datetime | None = None,
     code: str = "",
+    cycle: int | None = None,
 ) -> bool:
     """One party confirms "reviewed, no changes" on the agreed version, re-entering their
     password (and the code from their app, when they turned that on) as when signing.
+    `cycle`: the review the form was for (ReviewPanel.cycle), refused if done since.
     Returns True when both have confirmed and the review is done."""
     from .signoff import current_key_worker
 
     now = now or utcnow()
     # Checked before the password and code, so a refusal uses up no code (see signoff.sign).
     with db.read() as s:
-        _confirmable(s, actor, document_id, version_number, service_day(now))
+        _confirmable(s, actor, document_id, version_number, service_day(now), cycle=cycle)
     method = passwords.confirm_identity(
         db,
         actor,
@@ -427,7 +438,7 @@ def confirm_no_changes(
     with db.write() as s:
         # Checked again, with the row locked: the check and the insert are one step.
         doc, decision = _confirmable(
-            s, actor, document_id, version_number, service_day(now), lock=True
+            s, actor, document_id, version_number, service_day(now), lock=True, cycle=cycle
         )
         s.add(
             ReviewConfirmation(
@@ -604,6 +615,7 @@ class ReviewPanel:
     # A version saved after the agreed one (a draft): a review half confirmed "no changes" is
     # then done by both signing the new version instead; nobody can confirm the other way.
     draft_number: int | None = None
+    cycle: int = 0  # the review under way (Document.review_cycle), which the form names
 
 
 def review_panel(db: Database, actor: Actor, document_id: int, today: date) -> ReviewPanel:
@@ -694,6 +706,7 @@ def panel_in(
         refusal,
         doc.last_reviewed_on == today and not confirmations,
         doc.head_number if agreed and doc.head_number != agreed else None,
+        doc.review_cycle or 0,
     )
 
 

@@ -26,6 +26,7 @@ from ..domain.roles import Role
 from ..extensions import get_db
 from ..reminders import ical
 from ..services import reminders, reviews
+from ..services.errors import Invalid
 from ..services.reminders import ReminderSettings
 from .documents import show_page
 from .links import app_paths, public_url
@@ -92,10 +93,16 @@ def reviewed_no_changes(document_id: int, number: int):
             number,
             request.form.get("password", ""),
             code=request.form.get("code", ""),
+            cycle=request.form.get("cycle", type=int),
         )
     except ContentInvalid as err:
         g.review_errors = err.errors
         return show_page(document_id, status=422)
+    except (
+        Invalid
+    ) as err:  # done meanwhile, or no longer confirmable: said on the page as it is now
+        flash(str(err), "refused")
+        return redirect(url_for("documents.show", document_id=document_id))
     if done:
         flash("You have both confirmed the review with no changes. The next review date is set.")
     else:

@@ -795,13 +795,19 @@ def test_an_earlier_review_is_asked_for_and_then_reviewed_with_no_changes_over_h
 
     # Both confirm "reviewed, no changes" with their passwords: the review is done.
     page = client.get(f"/documents/{doc}").read().decode()
-    confirm = {"password": PASSWORD}
+    cycle = re.search(r'name="cycle" value="(\d+)"', page).group(1)
+    confirm = {"password": PASSWORD, "cycle": cycle}
     path, page = landed(client.post(f"/documents/{doc}/versions/1/reviewed", confirm, page))
     worker_name = html.escape(circle.key_worker.display_name)
     assert path == f"/documents/{doc}" and f"It is done once {worker_name} confirms too." in page
     page = worker.get(f"/documents/{doc}").read().decode()
+    stale = page  # the same form, still open in another tab
     path, page = landed(worker.post(f"/documents/{doc}/versions/1/reviewed", confirm, page))
     assert path == f"/documents/{doc}" and "You have both confirmed the review" in page
+    # Sent again from that tab, it does not count towards the next review.
+    path, page = landed(worker.post(f"/documents/{doc}/versions/1/reviewed", confirm, stale))
+    assert path == f"/documents/{doc}"
+    assert "This review was done meanwhile, so nothing was confirmed." in page
     with db.read() as s:
         row = s.get(Document, doc)
         assert row.last_reviewed_on == today and row.next_review_on > wanted

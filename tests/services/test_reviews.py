@@ -300,6 +300,25 @@ def test_reviewed_no_changes_needs_both_parties_and_resets_the_date(db, circle):
         ]
 
 
+def test_a_confirmation_sent_from_a_form_open_since_the_review_was_done_counts_for_nothing(
+    db, circle
+):
+    """A second tab's form, sent after the review it showed was done, counted towards the
+    next review, months ahead, and with the other's confirmation completed that one too."""
+    doc = make_plan(circle.key_worker, circle.client)
+    agree(db, circle, doc)
+    shown = panel(db, circle.client, doc).cycle
+    for person in (circle.key_worker, circle.client):
+        reviews.confirm_no_changes(db, actor_for(person), doc, 1, PASSWORD, cycle=shown)
+    done = row(db, doc)
+    with pytest.raises(Invalid, match="This review was done meanwhile, so nothing was confirmed"):
+        reviews.confirm_no_changes(db, actor_for(circle.client), doc, 1, PASSWORD, cycle=shown)
+    assert panel(db, circle.key_worker, doc).confirmations == []
+    assert row(db, doc).review_cycle == done.review_cycle
+    # The form shown now is for the review under way now.
+    assert panel(db, circle.client, doc).cycle == done.review_cycle
+
+
 def test_a_review_is_logged_on_the_service_s_own_day(db, circle, monkeypatch):
     # Tokyo is 9 hours ahead of UTC all year: 16:00 UTC on the review date is 01:00 the day
     # after there, so the review was a day late, and is logged so, not on the UTC day.
