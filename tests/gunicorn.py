@@ -157,6 +157,13 @@ def landed(response) -> tuple[str, str]:
     return urlsplit(response.url).path, response.read().decode()
 
 
+def refused(call) -> tuple[int, str]:
+    """The status and page of a request the server refuses (urllib raises for a 4xx)."""
+    with pytest.raises(HTTPError) as refusal:
+        call()
+    return refusal.value.code, refusal.value.read().decode()
+
+
 def filename(response) -> str:
     """The name a browser saves the file as (`filename*` when given, RFC 6266)."""
     kind, options = parse_options_header(response.headers["Content-Disposition"])

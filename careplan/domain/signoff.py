@@ -226,6 +226,14 @@ def refusal(
             "once and cannot be changed. If something needs to change, edit the document: the "
             "new version needs both of you to sign it. Nothing was changed."
         )
+    if decision.state is State.DECLINED and outcome is not None and outcome.agrees:
+        # The other declined it: it can never be agreed, so a signature would agree to
+        # nothing while saying "agreed once the other signs". Declining too stays open.
+        return (
+            f"Version {version_number} was declined, so it cannot become agreed as it is and "
+            "a signature would agree to nothing. To agree to these same words, offer them "
+            "again for signing and both sign that; or edit the document. Nothing was changed."
+        )
     return None
 
 

@@ -138,6 +138,18 @@ def test_nobody_signs_a_version_twice_or_signs_or_declines_an_agreed_one():
     assert refusal(draft_after_agreement, 3, CLIENT, Outcome.DECLINED) is None
 
 
+def test_a_version_the_other_declined_cannot_be_signed_but_can_be_declined_too():
+    """Signing it was taken, and said "agreed once the other signs", which could not happen."""
+    declined = state([sig(WORKER, 3, Outcome.DECLINED)])
+    for agreeing in (Outcome.SIGNED, Outcome.SIGNED_WITH_COMMENT):
+        assert "was declined, so it cannot become agreed" in refusal(declined, 3, CLIENT, agreeing)
+    assert refusal(declined, 3, CLIENT, Outcome.DECLINED) is None
+    assert refusal(declined, 3, CLIENT) is None  # the page still offers the decline
+    # A decline by a key worker who no longer holds the client does not stand in the way.
+    handed_over = state([sig(OLD_WORKER, 3, Outcome.DECLINED)])
+    assert refusal(handed_over, 3, CLIENT, Outcome.SIGNED) is None
+
+
 def test_nothing_written():
     assert decide(None, {}, [], CLIENT, WORKER).state is State.NOTHING_WRITTEN
 

@@ -5,15 +5,13 @@ changed meanwhile is refused beside its field, changing nothing, with what was t
 
 from __future__ import annotations
 
-import urllib.error
-
 import lxml.html
 import pytest
 import sqlalchemy as sa
 
 from careplan.db.models import AccountEmail, User
 from tests.factories import AdminFactory, ClientFactory
-from tests.gunicorn import Browser, landed
+from tests.gunicorn import Browser, landed, refused
 from tests.web.test_account_forms_from_old_pages import form_fields
 
 pytestmark = pytest.mark.slow
@@ -23,12 +21,6 @@ def _kept(db, user_id) -> tuple[str, str, str | None, str | None]:
     with db.read() as s:
         u = s.get(User, user_id)
         return u.display_name, u.email, u.preferred_name, u.pronouns
-
-
-def _refused(call) -> tuple[int, str]:
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        call()
-    return refused.value.code, refused.value.read().decode()
 
 
 def _error(page: str, field: str) -> str:
@@ -57,7 +49,7 @@ def test_two_administrators_saving_from_old_pages_lose_nothing_over_http(app, db
 
     # The oldest page changes the name as well: refused beside it, nothing changed.
     typed = {**form_fields(stale, action), "name": "Robert Smith"}
-    status, page = _refused(lambda: other.post(action, typed, stale))
+    status, page = refused(lambda: other.post(action, typed, stale))
     assert status == 409
     assert "it is now “Bob Corrected”" in _error(page, "name")
     assert _kept(db, bob.id)[:2] == ("Bob Corrected", "bob.new@example.org")
@@ -85,7 +77,7 @@ def test_my_account_saved_from_two_tabs_keeps_both_over_http(app, db, gunicorn_u
     assert _kept(db, bea.id)[2:] == ("Bee", "she/her")
 
     typed = {**form_fields(tabs[2], action), "preferred_name": "Bea"}
-    status, page = _refused(lambda: browser.post(action, typed, tabs[2]))
+    status, page = refused(lambda: browser.post(action, typed, tabs[2]))
     assert status == 409
     assert "it is now “Bee”" in _error(page, "preferred_name")
     assert _kept(db, bea.id)[2:] == ("Bee", "she/her")

@@ -65,7 +65,7 @@ from tests.factories import (
     make_agreement,
     make_plan,
 )
-from tests.gunicorn import Browser, landed
+from tests.gunicorn import Browser, landed, refused
 from tests.smtp import SECRET, USER, free_port, start_server
 
 pytestmark = pytest.mark.slow
@@ -73,12 +73,6 @@ pytestmark = pytest.mark.slow
 CHOSEN = "lantern willow copper field"
 # Closing an account, as the form asking to confirm it sends it (its first tap only asks).
 CLOSING = {"active": "no", "confirm": "yes", "reason": "Moved away"}
-
-
-def _refused(call) -> tuple[int, str]:
-    with pytest.raises(HTTPError) as refused:
-        call()
-    return refused.value.code, refused.value.read().decode()
 
 
 def _both_signed_in(url: str, circle: Circle) -> tuple[Browser, Browser]:
@@ -188,7 +182,7 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     with db.read() as s:
         used = s.scalar(sa.select(PasswordLink.used_at).where(PasswordLink.user_id == dee.id))
     assert used is not None
-    assert _refused(lambda: Browser(url).get(link))[0] == 404  # the link works once
+    assert refused(lambda: Browser(url).get(link))[0] == 404  # the link works once
 
     # A link to choose a new password goes to the old address, then the administrator
     # corrects Dee's name and address: the link, in a mailbox that is not Dee's any more, is dead.
@@ -203,7 +197,7 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     details = {"name": "Dee Novak-Reid", "email": "dee.reid@example.org", "team_id": str(team)}
     path, page = landed(admin.post(f"/admin/users/{dee.id}/details", details, page))
     assert path == f"/admin/users/{dee.id}" and "Saved." in page and "Dee Novak-Reid" in page
-    assert _refused(lambda: Browser(url).get(old_link))[0] == 404
+    assert refused(lambda: Browser(url).get(old_link))[0] == 404
     with db.read() as s:
         row = s.get(User, dee.id)
         assert (row.display_name, row.email) == ("Dee Novak-Reid", "dee.reid@example.org")
@@ -226,7 +220,7 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     page = admin.get(f"/admin/users/{dee.id}").read().decode()
     assert "<bdi>Dee Novak-Reid</bdi> still has 1 client," in page
     assert "Close this account…" not in page
-    status, page = _refused(lambda: admin.post(f"/admin/users/{dee.id}/active", CLOSING, page))
+    status, page = refused(lambda: admin.post(f"/admin/users/{dee.id}/active", CLOSING, page))
     assert status == 400 and "Dee Novak-Reid still has 1 client," in page
     with db.read() as s:
         assert s.scalar(sa.select(User.active).where(User.id == dee.id)) is True
@@ -248,7 +242,7 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     # stay open to be written in. Once they have left the service, they are.
     page = admin.get(f"/admin/users/{circle.client.id}").read().decode()
     closing = f"/admin/users/{circle.client.id}/active"
-    status, page = _refused(lambda: admin.post(closing, CLOSING, page))
+    status, page = refused(lambda: admin.post(closing, CLOSING, page))
     worker = circle.key_worker.display_name
     assert status == 400 and f"still has a key worker, {html.escape(worker)}." in page
     with db.read() as s:
@@ -266,7 +260,7 @@ def test_an_administrator_makes_a_team_and_an_account_then_corrects_closes_and_r
     fresh = Browser(url)
     login = fresh.get("/login").read().decode()
     signing_in = {"email": circle.client.email, "password": PASSWORD}
-    status, told = _refused(lambda: fresh.post("/login", signing_in, login))
+    status, told = refused(lambda: fresh.post("/login", signing_in, login))
     # The right password, so its owner is told why, and whom to ask.
     assert status == 403 and "This account has been closed by the service" in told
     assert "please ask the people you work with at the service" in told
@@ -337,7 +331,7 @@ def test_an_account_reopened_before_its_first_password_is_e_mailed_the_welcome_l
 
     path, page = landed(admin.post(f"/admin/users/{noor}/active", CLOSING, page))
     assert path == f"/admin/users/{noor}" and "The account is closed and signed out." in page
-    assert _refused(lambda: Browser(url).get(first))[0] == 404
+    assert refused(lambda: Browser(url).get(first))[0] == 404
     path, page = landed(admin.post(f"/admin/users/{noor}/active", {"active": "yes"}, page))
     said = " ".join(page.split())
     assert path == f"/admin/users/{noor}" and "The account is open again." in said
@@ -421,7 +415,7 @@ def test_a_client_invites_an_advocate_who_reads_and_comments_until_the_client_st
     client, advocate = Browser(gunicorn_url), Browser(gunicorn_url)
     client.sign_in(circle.client)
     advocate.sign_in(ash)
-    assert _refused(lambda: advocate.get(f"/documents/{doc}"))[0] == 404  # not invited yet
+    assert refused(lambda: advocate.get(f"/documents/{doc}"))[0] == 404  # not invited yet
 
     # The client invites Ash, and asks their advocates (Ash and the one the circle has) to
     # look at version 1 before signing.
@@ -429,7 +423,7 @@ def test_a_client_invites_an_advocate_who_reads_and_comments_until_the_client_st
     invite = {"advocate_id": str(ash.id), "action": "invite"}
     path, page = landed(client.post("/me/advocates", invite, page))  # asked first
     assert f"Invite {ash.display_name}?" in page and "Your advocate can now" not in page
-    assert _refused(lambda: advocate.get(f"/documents/{doc}"))[0] == 404  # not yet
+    assert refused(lambda: advocate.get(f"/documents/{doc}"))[0] == 404  # not yet
     path, page = landed(client.post("/me/advocates", {**invite, "confirm": "yes"}, page))
     assert path == "/me/advocates" and "Your advocate can now read your plans" in page
     page = client.get(f"/documents/{doc}").read().decode()
@@ -486,8 +480,8 @@ def test_a_client_invites_an_advocate_who_reads_and_comments_until_the_client_st
             )
         )
     assert revoked is not None
-    assert _refused(lambda: advocate.get(f"/documents/{doc}"))[0] == 404
-    assert _refused(lambda: advocate.get(f"/clients/{circle.client.id}"))[0] == 404
+    assert refused(lambda: advocate.get(f"/documents/{doc}"))[0] == 404
+    assert refused(lambda: advocate.get(f"/clients/{circle.client.id}"))[0] == 404
     assert "Ask about the flat too." in client.get(f"/documents/{doc}").read().decode()
 
 
@@ -507,7 +501,7 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
         "actions_taken": "I rang my sister.",
         "ends_on": (today + timedelta(days=30)).isoformat(),
     }
-    code, refusal = _refused(lambda: client.post(f"{crisis}/start", start, page))
+    code, refusal = refused(lambda: client.post(f"{crisis}/start", start, page))
     assert code == 422 and "The agreement says this lasts at most 14 days." in refusal
 
     # Within it, the plan is in effect and the key worker is asked to respond.
@@ -547,7 +541,7 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
 
     # A note too long is said, kept on the page, and ends nothing.
     page = worker.get(crisis).read().decode()
-    code, refusal = _refused(
+    code, refusal = refused(
         lambda: worker.post(f"{crisis}/end", {"end_note": "Long. " * 900}, page)
     )
     assert code == 422 and "Please keep this under 5,000 characters." in refusal
@@ -585,7 +579,7 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
 
     # No note: said beside the field, nothing ended.
     page = worker.get(leaving).read().decode()
-    code, refusal = _refused(lambda: worker.post(leaving, {"note": " "}, page))
+    code, refusal = refused(lambda: worker.post(leaving, {"note": " "}, page))
     assert code == 422 and "Please say why" in refusal
 
     # While a handover waits: said plainly, the note kept, nothing ended.
@@ -594,7 +588,7 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
     worker.post(f"{records}/handover", {"to_worker_id": incoming.id, "note": "Mondays."}, page)
     page = worker.get(leaving).read().decode()
     note = {"note": "Finished the programme & moved to Leeds."}
-    code, refusal = _refused(lambda: worker.post(leaving, note, page))
+    code, refusal = refused(lambda: worker.post(leaving, note, page))
     assert code == 400 and f"being handed over to {incoming.display_name}" in refusal
     assert "Finished the programme &amp; moved to Leeds." in refusal
     page = worker.get(records).read().decode()
@@ -616,9 +610,9 @@ def test_a_client_leaves_the_service_keeps_their_records_and_is_told_over_http(d
     page = worker.get(leaving).read().decode()
     path, page = landed(worker.post(leaving, note, page))
     assert path == "/" and "has left the service and is no longer on a caseload" in page
-    code, refusal = _refused(lambda: worker.get(records))
+    code, refusal = refused(lambda: worker.get(records))
     assert code == 404 and "leaves the service, their records close" in refusal
-    assert _refused(lambda: worker.get(f"/documents/{doc}"))[0] == 404
+    assert refused(lambda: worker.get(f"/documents/{doc}"))[0] == 404
     with db.read() as s:
         link = s.scalar(sa.select(CaseloadLink).where(CaseloadLink.client_id == circle.client.id))
         assert link.ended_at is not None
@@ -682,7 +676,7 @@ def test_starting_the_plan_already_in_effect_is_refused_at_the_top_over_http(db,
         "actions_taken": "Rang Jo.",
         "ends_on": ends_on,
     }
-    code, refusal = _refused(lambda: worker.post(f"{crisis}/start", typed, open_before))
+    code, refusal = refused(lambda: worker.post(f"{crisis}/start", typed, open_before))
     assert code == 422
     summary = refusal[
         refusal.index('id="error-summary"') : refusal.index("The plan is in effect now")
@@ -724,7 +718,7 @@ def test_self_referral_requests_are_checked_against_the_agreed_terms_over_http(d
     assert "The last stay ended 5 days ago, which is within the agreed 14 days." in page
 
     for nights in ("a", "-2"):
-        code, refusal = _refused(
+        code, refusal = refused(
             lambda n=nights: client.post(f"/documents/{doc}/self-referral", {"nights": n}, page)
         )
         assert code == 422 and "Please give the number of nights from 1 to 365." in refusal
@@ -971,12 +965,12 @@ def test_a_refused_save_keeps_the_words_and_a_form_too_large_is_answered_over_ht
     page = client.get(edit).read().decode()
     form = dict(DocumentForm(page).fields)
     form.update({"what_matters-text": "Words worth keeping.", "base_number": "9"})
-    code, refusal = _refused(lambda: client.post(edit, form, page))
+    code, refusal = refused(lambda: client.post(edit, form, page))
     assert code == 400 and "There is no version 9: the latest is version 1." in refusal
     assert "Words worth keeping.</textarea>" in refusal
     # More than the service takes at once (2 MB): its own page, whatever gunicorn reads of it.
     form.update({"what_matters-text": "x" * (2 * 1024 * 1024 + 1), "base_number": "1"})
-    code, refusal = _refused(lambda: client.post(edit, form, page))
+    code, refusal = refused(lambda: client.post(edit, form, page))
     assert code == 413 and "more than this service takes at once (2 MB)" in refusal
     with db.read() as s:
         assert s.scalar(sa.select(Document.head_number).where(Document.id == doc)) == 1
@@ -996,9 +990,7 @@ def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_
     assert "<svg" in page
     totp = pyotp.TOTP(secret)
     setup = {"secret": secret, "password": PASSWORD}
-    status, page = _refused(
-        lambda: client.post("/me/second-factor", {**setup, "code": "000"}, page)
-    )
+    status, page = refused(lambda: client.post("/me/second-factor", {**setup, "code": "000"}, page))
     assert status == 422 and "The code is six digits" in page
     # The code of the step before this one is still taken (phones' clocks drift), so this
     # journey uses three codes in a row without waiting for the next one.
@@ -1014,7 +1006,7 @@ def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_
     page = client.get(f"/documents/{doc}").read().decode()
     assert 'autocomplete="one-time-code"' in page
     sign = {"outcome": "signed", "comment": "", "password": PASSWORD}
-    status, _ = _refused(
+    status, _ = refused(
         lambda: client.post(f"/documents/{doc}/versions/1/sign", {**sign, "code": ""}, page)
     )
     assert status == 422
@@ -1025,7 +1017,7 @@ def test_a_second_step_when_signing_is_set_up_signs_once_per_code_and_is_turned_
     assert path == f"/documents/{doc}" and "You signed version 1." in page
     other = make_plan(circle.key_worker, circle.client)
     page = client.get(f"/documents/{other}").read().decode()
-    status, page = _refused(
+    status, page = refused(
         lambda: client.post(f"/documents/{other}/versions/1/sign", {**sign, "code": code}, page)
     )
     assert status == 422 and "used already" in page

@@ -25,7 +25,6 @@ import json
 import re
 import secrets
 import time
-import urllib.error
 from datetime import timedelta
 from http.cookiejar import CookieJar
 from urllib.parse import urlencode, urlsplit
@@ -72,15 +71,9 @@ from tests.factories import (
     make_plan,
     saved_before_care_team_credit,
 )
-from tests.gunicorn import CSRF, Browser, api_call, landed
+from tests.gunicorn import CSRF, Browser, api_call, landed, refused
 
 pytestmark = pytest.mark.slow
-
-
-def _refused(call) -> tuple[int, str]:
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        call()
-    return refused.value.code, refused.value.read().decode()
 
 
 def _edits(browser: Browser, doc: int, changes: dict[str, str]) -> None:
@@ -131,7 +124,7 @@ def test_an_agreement_is_started_from_a_template_and_a_failed_pdf_is_tried_again
     # A second tap gives the same empty agreement, not a look-alike; no template, nothing.
     path, _ = landed(worker.post(f"{records}/agreements", start, page))
     assert path == f"/documents/{doc}/edit"
-    code, refusal = _refused(
+    code, refusal = refused(
         lambda: worker.post(f"{records}/agreements", {"template_id": "x"}, page)
     )
     assert code == 400 and "Please choose one of the agreement templates." in refusal
@@ -292,7 +285,7 @@ def test_a_token_is_made_once_and_its_secret_shown_once_after_a_redirect_over_ht
 
     # The POST answers with a redirect (no page a reload would send again)...
     posting = build_opener(HTTPCookieProcessor(_jar(browser)), _NoRedirect)
-    status, _ = _refused(lambda: posting.open(url + "/me/tokens", urlencode(form).encode()))
+    status, _ = refused(lambda: posting.open(url + "/me/tokens", urlencode(form).encode()))
     assert status in (302, 303)
     assert _count(db, ApiToken.user_id == person.id) == 1
 
@@ -326,7 +319,7 @@ def test_the_second_step_turned_on_shows_its_backup_codes_once_after_a_redirect_
 
     # The POST answers with a redirect (no page a reload would send again, its code used up)...
     posting = build_opener(HTTPCookieProcessor(_jar(browser)), _NoRedirect)
-    status, _ = _refused(lambda: posting.open(url + "/me/second-factor", urlencode(form).encode()))
+    status, _ = refused(lambda: posting.open(url + "/me/second-factor", urlencode(form).encode()))
     assert status in (302, 303)
     carried = str(_serializer().loads(_session_cookie(browser).value))
 
@@ -360,7 +353,7 @@ def test_new_codes_and_a_new_token_wait_for_their_pages_while_other_pages_load_o
     secret = re.search(r'name="secret" value="([A-Z2-7]{32})"', page).group(1)
     form = {"secret": secret, "code": pyotp.TOTP(secret).now(), "password": PASSWORD}
     form["csrf_token"] = CSRF.search(page).group(1)
-    status, _ = _refused(lambda: posting.open(url + "/me/second-factor", urlencode(form).encode()))
+    status, _ = refused(lambda: posting.open(url + "/me/second-factor", urlencode(form).encode()))
     assert status in (302, 303)
 
     # The other tab: the home page, then the token form, then the home page again.
@@ -370,7 +363,7 @@ def test_new_codes_and_a_new_token_wait_for_their_pages_while_other_pages_load_o
     last_day = (service_today() + timedelta(days=30)).isoformat()
     form = {"name": "My phone", "scopes": "read", "expires_on": last_day}
     form["csrf_token"] = CSRF.search(page).group(1)
-    status, _ = _refused(lambda: posting.open(url + "/me/tokens", urlencode(form).encode()))
+    status, _ = refused(lambda: posting.open(url + "/me/tokens", urlencode(form).encode()))
     assert status in (302, 303)
     path, elsewhere = landed(browser.get("/"))
     assert path == home and "new-token" not in elsewhere and "<code>" not in elsewhere
@@ -608,7 +601,7 @@ def test_a_workers_save_over_the_clients_change_is_listed_for_the_client_to_sign
 
     form = dict(DocumentForm(kims_page).fields)
     form["domains-housing-own_words"] = "Staying with family."
-    status, conflict = _refused(lambda: worker.post(f"/documents/{doc}/edit", form, kims_page))
+    status, conflict = refused(lambda: worker.post(f"/documents/{doc}/edit", form, kims_page))
     assert status == 409 and "A newer version was saved while you were editing" in conflict
     again = dict(DocumentForm(conflict).fields)
     assert again["domains-housing-own_words"] == "Staying with family."  # Kim's wording kept
@@ -842,15 +835,15 @@ def test_a_workers_change_keeps_the_clients_words_and_a_long_comment_is_kept_ove
     assert "I live with my sister for now." in earlier.group(1)
 
     body = "Please ask me before you change my words. " * 80
-    status, refused = _refused(
+    status, answer = refused(
         lambda: client.post(
             f"/documents/{doc}/comments",
             {"section_key": "domains", "version_number": "2", "body": body},
             page,
         )
     )
-    assert status == 422 and "Nothing was lost" in refused
-    given_back = re.search(r'<textarea id="body-domains"[^>]*>(.*?)</textarea>', refused, re.DOTALL)
+    assert status == 422 and "Nothing was lost" in answer
+    given_back = re.search(r'<textarea id="body-domains"[^>]*>(.*?)</textarea>', answer, re.DOTALL)
     assert given_back and given_back.group(1) == body
     assert _count(db, Comment.document_id == doc) == 0
 
@@ -866,13 +859,13 @@ def test_a_team_is_renamed_and_an_account_closed_once_confirmed_over_http(app, d
 
     # A name another team has, in other capitals, is refused as the same name is.
     page = admin.get("/admin/teams").read().decode()
-    status, said = _refused(lambda: admin.post("/admin/teams", {"name": south.name.upper()}, page))
+    status, said = refused(lambda: admin.post("/admin/teams", {"name": south.name.upper()}, page))
     assert status == 400 and f"There is already a team called &#39;{south.name}&#39;." in said
 
     # The team is renamed from its own page; its people and supervisor stay with it.
     team = f"/admin/teams/{circle.team.id}"
     page = admin.get(team).read().decode()
-    status, said = _refused(lambda: admin.post(team, {"name": f" {south.name.lower()} "}, page))
+    status, said = refused(lambda: admin.post(team, {"name": f" {south.name.lower()} "}, page))
     assert status == 400 and f"There is already a team called &#39;{south.name}&#39;." in said
     path, page = landed(admin.post(team, {"name": "Riverside team"}, page))
     assert path == "/admin/teams" and "Team renamed." in page and "Riverside team" in page
@@ -897,7 +890,7 @@ def test_a_team_is_renamed_and_an_account_closed_once_confirmed_over_http(app, d
     assert urlsplit(client.get("/").url).path != "/login"  # still signed in
     # Confirmed without a reason, it is asked again.
     confirmed = {"active": "no", "confirm": "yes"}
-    status, said = _refused(lambda: admin.post(f"{account}/active", confirmed, page))
+    status, said = refused(lambda: admin.post(f"{account}/active", confirmed, page))
     assert status == 422 and "why you are closing this account" in said
     with db.read() as s:
         assert s.get(User, circle.client.id).active is True

@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from bench.document_form import DocumentForm
-from careplan.db.models import CaseloadLink, Comment, Document, Version
+from careplan.db.models import CaseloadLink, Comment, Document, SignatureRecord, Version
 from careplan.services import pdfs
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
-from tests.gunicorn import Browser, landed
+from tests.gunicorn import Browser, landed, refused
 
 pytestmark = pytest.mark.slow
 
@@ -124,8 +124,18 @@ def test_a_decline_a_handover_and_the_calendar_feed_over_http(db, gunicorn_url):
     with db.read() as s:
         assert s.scalar(sa.select(Document.signoff_state).where(Document.id == doc)) == "declined"
 
-    # After talking it through, the key worker offers the same words again; the decline stays.
+    # The key worker cannot sign what the client declined (it could never be agreed): the
+    # page offers declining only, and a signature sent anyway changes nothing.
     page = worker.get(f"/documents/{doc}").read().decode()
+    assert "I agree and sign" not in page and "Decline to sign</button>" in page
+    sign = {"outcome": "signed", "password": PASSWORD}
+    code, refusal = refused(lambda: worker.post(f"/documents/{doc}/versions/1/sign", sign, page))
+    assert code == 409 and "Version 1 was declined, so it cannot become agreed" in refusal
+    with db.read() as s:
+        assert s.scalar(sa.select(Document.signoff_state).where(Document.id == doc)) == "declined"
+        assert s.scalar(sa.select(sa.func.count()).select_from(SignatureRecord)) == 1
+
+    # After talking it through, the key worker offers the same words again; the decline stays.
     assert "Offer the same words again for signing" in page
     path, page = landed(worker.post(f"/documents/{doc}/versions/1/offer-again", {}, page))
     assert path == f"/documents/{doc}" and "The same words are now version 2" in page

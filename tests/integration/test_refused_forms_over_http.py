@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-from urllib.error import HTTPError
 
 import lxml.html
 import pyotp
@@ -22,15 +21,9 @@ from tests.factories import (
     make_agreement,
     make_plan,
 )
-from tests.gunicorn import Browser, landed
+from tests.gunicorn import Browser, landed, refused
 
 pytestmark = pytest.mark.slow
-
-
-def _refused(call) -> tuple[int, str]:
-    with pytest.raises(HTTPError) as refused:
-        call()
-    return refused.value.code, refused.value.read().decode()
 
 
 def test_a_refused_account_and_a_refused_handover_change_nothing(db, gunicorn_url):
@@ -44,7 +37,7 @@ def test_a_refused_account_and_a_refused_handover_change_nothing(db, gunicorn_ur
     admin.sign_in(circle.admin)
     page = admin.get("/admin/users/new").read().decode()
     empty = {"name": "", "email": "", "role": "", "team_id": ""}
-    status, said = _refused(lambda: admin.post("/admin/users/new", empty, page))
+    status, said = refused(lambda: admin.post("/admin/users/new", empty, page))
     assert status == 422 and 'id="error-summary"' in said
     for anchor in ("name", "email", "role"):
         assert f'<a href="#{anchor}">' in said and f'id="{anchor}-error"' in said
@@ -55,11 +48,11 @@ def test_a_refused_account_and_a_refused_handover_change_nothing(db, gunicorn_ur
     ]
     sent = {**dict(form.form_values()), "name": "Dee Novak", "email": "dee@example.org"}
     assert sent["role"] == ""
-    status, said = _refused(lambda: admin.post("/admin/users/new", sent, page))
+    status, said = refused(lambda: admin.post("/admin/users/new", sent, page))
     assert status == 422 and '<a href="#role">Please choose a role for this account.</a>' in said
     client_in_team = {"name": "Dee", "email": "dee@example.org", "role": "client",
                       "team_id": str(team.id)}  # fmt: skip
-    status, said = _refused(lambda: admin.post("/admin/users/new", client_in_team, page))
+    status, said = refused(lambda: admin.post("/admin/users/new", client_in_team, page))
     assert status == 422 and "Only key workers belong to a team." in said
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(User)) == accounts
@@ -68,7 +61,7 @@ def test_a_refused_account_and_a_refused_handover_change_nothing(db, gunicorn_ur
     supervisor.sign_in(circle.supervisor)
     url = f"/clients/{circle.client.id}/handover"
     page = supervisor.get(url).read().decode()
-    status, said = _refused(lambda: supervisor.post(url, {"to_worker_id": "", "note": ""}, page))
+    status, said = refused(lambda: supervisor.post(url, {"to_worker_id": "", "note": ""}, page))
     assert status == 422 and 'id="error-summary"' in said
     assert '<a href="#to_worker_id">' in said and '<a href="#note">' in said
     with db.read() as s:
@@ -86,7 +79,7 @@ def test_a_save_with_a_date_years_ahead_says_every_problem_at_once(db, gunicorn_
         f for f in lxml.html.fromstring(page).forms if f.action.split("#")[0].split("?")[0] == url
     ]
     sent = {**dict(form.form_values()), "goals-0-steps-0-text": "", "goals-0-steps-0-due": "9999-12-31"}  # fmt: skip
-    status, said = _refused(lambda: web.post(url, sent, page))
+    status, said = refused(lambda: web.post(url, sent, page))
     far = "That date is more than 10 years away. Please check the year."
     assert status == 422 and 'id="error-summary"' in said
     assert '<a href="#goals-0-steps-0-text">' in said and 'id="goals-0-steps-0-text-error"' in said
@@ -123,7 +116,7 @@ def test_a_comment_with_a_plain_signature_is_refused_and_kept_in_its_box(db, gun
     _, doc, web, page = _client_on_their_plan(gunicorn_url)
     words = "Goal 2 is for when I have a flat"
     sent = {**_sign_form(page, doc), "outcome": "signed", "comment": words, "password": PASSWORD}
-    status, said = _refused(lambda: web.post(f"/documents/{doc}/versions/1/sign", sent, page))
+    status, said = refused(lambda: web.post(f"/documents/{doc}/versions/1/sign", sent, page))
     assert status == 422 and 'id="error-summary"' in said
     assert '<a href="#comment">' in said and 'id="comment-error"' in said
     assert "I agree and sign, with a comment" in said
@@ -141,7 +134,7 @@ def test_a_wrong_password_is_named_and_counted_beside_empty_parts(db, gunicorn_u
     url = f"/documents/{doc}/versions/1/sign"
     sent = {**_sign_form(page, doc), "outcome": "signed", "password": "not the password"}
     assert "confirm_blank" not in sent  # the box as the page gives it: not ticked
-    status, said = _refused(lambda: web.post(url, sent, page))
+    status, said = refused(lambda: web.post(url, sent, page))
     assert status == 422 and 'id="error-summary"' in said
     for anchor in ("confirm_blank", "password"):
         assert f'<a href="#{anchor}">' in said and f'id="{anchor}-error"' in said
@@ -158,7 +151,7 @@ def test_an_empty_password_box_is_asked_for_and_not_counted(db, gunicorn_url):
     _, doc, web, page = _client_on_their_plan(gunicorn_url)
     url = f"/documents/{doc}/versions/1/sign"
     sent = {**_sign_form(page, doc), "outcome": "signed", "password": ""}
-    status, said = _refused(lambda: web.post(url, sent, page))
+    status, said = refused(lambda: web.post(url, sent, page))
     assert status == 422
     assert '<a href="#password">Please type your password. Nothing was signed.</a>' in said
     with db.read() as s:
@@ -177,7 +170,7 @@ def test_a_first_version_with_nothing_filled_in_is_refused_and_nothing_is_made(d
     url = where
     [form] = [f for f in lxml.html.fromstring(page).forms if f.action.split("#")[0] == url]
     sent = {k: v for k, v in form.form_values() if k != "csrf_token"}
-    status, said = _refused(lambda: web.post(url, sent, page))
+    status, said = refused(lambda: web.post(url, sent, page))
     assert status == 422
     assert "Nothing is filled in yet, so there is nothing to save as a version." in said
     doc = int(re.search(r"/documents/(\d+)/edit", url).group(1))
@@ -195,7 +188,7 @@ def test_a_refused_second_step_setup_is_said_at_the_top_of_its_page(db, gunicorn
     secret = re.search(r'name="secret" value="([A-Z2-7]{32})"', page).group(1)
     wrong = pyotp.TOTP(secret).at(time.time() + 600)  # a real code, but not of now
     sent = {"secret": secret, "code": wrong, "password": PASSWORD}
-    status, said = _refused(lambda: web.post("/me/second-factor", sent, page))
+    status, said = refused(lambda: web.post("/me/second-factor", sent, page))
     assert status == 422 and '<a href="#code">That code does not match.' in said
     assert said.index('id="error-summary"') < said.index("<svg")
     with db.read() as s:
@@ -226,7 +219,7 @@ def test_a_decision_handed_over_until_a_past_day_is_refused_beside_it(db, gunico
         f"{box}-to_whom": "My sister",
         f"{box}-until": yesterday,
     }
-    status, said = _refused(lambda: web.post(url, sent, page))
+    status, said = refused(lambda: web.post(url, sent, page))
     assert status == 422 and 'id="error-summary"' in said
     assert f'<a href="#{box}-until">' in said
     assert f'id="{box}-until-error">That day has already passed.' in said

@@ -57,13 +57,14 @@ def test_editing_an_agreed_document_starts_a_draft_and_old_signatures_do_not_car
 
 def test_decline_and_comment_are_recorded_for_everyone_to_see(db, circle):
     doc = make_plan(circle.key_worker, circle.client)
-    sign(db, circle.client, doc, 1, "declined", "Goal 1 is not mine")
+    # Signed first: once one of them has declined, the other can only decline too.
     sign(db, circle.key_worker, doc, 1, "signed_with_comment", "Let us talk")
+    sign(db, circle.client, doc, 1, "declined", "Goal 1 is not mine")
     seen = documents.open_document(db, actor_for(circle.advocate), doc).signoff
     assert seen.state is State.DECLINED
-    assert [(s.name, s.outcome, s.comment) for s in seen.signatures] == [
-        (circle.key_worker.display_name, "signed_with_comment", "Let us talk"),
+    assert [(s.name, s.outcome, s.comment) for s in seen.signatures] == [  # newest first
         (circle.client.display_name, "declined", "Goal 1 is not mine"),
+        (circle.key_worker.display_name, "signed_with_comment", "Let us talk"),
     ]
 
 
