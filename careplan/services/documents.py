@@ -273,7 +273,8 @@ EVENT_WORDS = {
     "review.request": "asked for an earlier review",
     "review.confirm": 'confirmed "reviewed, no changes"',
     "review.completed": "completed the review with no changes",
-    "advocate.review_request": "asked their advocate to look at a version",
+    # Neutral, as every reader reads it: "You asked their advocate" read wrongly to the client.
+    "advocate.review_request": "asked an advocate to look at a version",
     "download": "downloaded a PDF",
 }
 HISTORY_EVENTS = 100

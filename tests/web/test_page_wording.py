@@ -87,6 +87,18 @@ def test_the_history_says_what_kind_of_document_both_signed(app, db):
     assert "completed the agreement" not in said
 
 
+def test_the_history_says_an_advocate_was_asked_in_words_every_reader_can_read(app, db):
+    """It said "You asked their advocate to look" to the client who had asked theirs."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.ask_advocate_to_look(db, actor_for(circle.client), doc, 1)
+    for reader, who in ((circle.client, "You"), (circle.key_worker, circle.client.display_name)):
+        browser = login(app.test_client(), reader)
+        said = _words(browser.get(f"/documents/{doc}/history").get_data(as_text=True))
+        assert f"{who} asked an advocate to look at a version (version 1)" in said
+        assert "their advocate" not in said
+
+
 def test_a_key_worker_reads_you_for_themselves_on_the_client_page_and_caseload(app, db):
     circle = Circle()
     worker = login(app.test_client(), circle.key_worker)
