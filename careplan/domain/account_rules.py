@@ -137,7 +137,10 @@ def clean_profile(preferred_name: str, pronouns: str) -> tuple[Profile, dict[str
         errors["preferred_name"] = "Please use letters for the name you go by, or leave it empty."
     elif len(name) > MAX_NAME_LENGTH:
         errors["preferred_name"] = f"Please keep this under {MAX_NAME_LENGTH} characters."
-    if len(said) > MAX_PRONOUNS_LENGTH:
+    if said and not any(ch.isalnum() for ch in said):
+        # Only joiners or marks: nothing anyone could read, shown as "Al, " with a comma.
+        errors["pronouns"] = "Please use letters for your pronouns, or leave it empty."
+    elif len(said) > MAX_PRONOUNS_LENGTH:
         errors["pronouns"] = f"Please keep this under {MAX_PRONOUNS_LENGTH} characters."
     return Profile(name, said), errors
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from .account_rules import plain_name
 from .errors import ContentInvalid
 from .local_time import long_date
 
@@ -40,7 +41,8 @@ def last_day_choices(today: date) -> tuple[date, date]:
 def check_request(name: str, scopes: Iterable[str], expires_on: str | date, today: date):
     """A token's name, scopes and last day, or ContentInvalid naming each field at fault."""
     errors: dict[str, str] = {}
-    name = (name or "").strip()
+    # As a person's name is kept: an override character would show it turned around.
+    name = plain_name(name)
     if not name:
         errors["name"] = "Please give the token a name, so you know later what it is for."
     elif len(name) > MAX_NAME:

@@ -37,6 +37,18 @@ def test_profile_is_trimmed_and_bounded():
     assert (profile.preferred_name, profile.pronouns, errors) == ("Al Morgan", "they/them", {})
     _, errors = clean_profile("", "x" * (MAX_PRONOUNS_LENGTH + 1))
     assert set(errors) == {"pronouns"}
+    # Joiners alone are nothing anyone can read: shown as "Dana Newby, " with a comma.
+    _, errors = clean_profile("", "\u200d\u200c\u200d")
+    assert errors == {"pronouns": "Please use letters for your pronouns, or leave it empty."}
+
+
+def test_a_token_s_name_is_kept_without_characters_that_turn_it_around():
+    from datetime import date
+
+    from careplan.domain.api_tokens import check_request
+
+    asked = check_request("my phone \u202eapp\u202c ", ["read"], "2027-01-10", date(2027, 1, 1))
+    assert asked.name == "my phone app"
 
 
 def test_people_are_called_and_introduced_as_they_asked():
