@@ -113,6 +113,9 @@ class AskedStay:
     note: str  # in the client's words
     within_terms: bool
     agreed: bool  # False: nothing was agreed, so it was a plain request, not checked
+    # How it was checked against each term, when it was sent ("6 nights is more than the
+    # agreed 5 nights."): "outside them" alone did not say which.
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -749,6 +752,7 @@ def _asked(s: Session, alerts: list[CrisisAlert], today: date) -> dict[int, Aske
                 r.note,
                 r.within_terms,
                 r.version_number != NO_AGREED_VERSION,
+                tuple(r.reasons or ()),
             )
     if plans:
         activations = list(

@@ -125,7 +125,11 @@ def self_referral(document_id: int):
     elif result.within_terms:
         flash("This request is within the agreed terms." + told)
     else:
-        flash("This request is outside the agreed terms. It has been recorded." + told)
+        # Which term, and that it still goes to the team: someone asking for help outside the
+        # terms is still answered.
+        why = " ".join(result.reasons)
+        sent = " It has still gone to the team." if told else " It has been recorded."
+        flash(f"This request is outside the agreed terms. {why}{sent}{told}")
     if result.earlier_waiting:
         flash(
             still_waiting(

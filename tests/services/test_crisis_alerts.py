@@ -24,6 +24,7 @@ from careplan.db.models import (
     User,
     utcnow,
 )
+from careplan.domain.contingency import NOTHING_AGREED
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.local_time import service_day, service_time, service_today, start_of_day
 from careplan.reminders import messages
@@ -547,7 +548,7 @@ def test_whoever_responds_reads_every_field_the_request_asked(db, team):
     [view] = crisis_alerts.waiting_for(db, actor_for(team.key_worker), utcnow())
     # Nothing agreed in this circle: a plain request, neither within nor outside terms.
     assert view.asked == crisis_alerts.AskedStay(
-        3, last, "Voices are back; please ring Sam.", False, False
+        3, last, "Voices are back; please ring Sam.", False, False, (NOTHING_AGREED,)
     )
     page = crisis_alerts.alert_page(db, actor_for(team.key_worker), team.agreement, utcnow())
     assert page.waiting[0].asked.note == "Voices are back; please ring Sam."

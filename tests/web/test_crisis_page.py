@@ -391,7 +391,10 @@ def test_the_reply_page_shows_every_field_the_client_asked_beside_the_box(app, d
     assert "How many nights? 3 nights" in beside
     assert f"When did the last stay end? {long_date(last)}" in beside
     assert "Anything else? “Voices are back & I can't sleep.”" in beside
-    assert "Against the agreed terms Within them" in beside
+    assert (
+        "Against the agreed terms, when it was sent Within them. 3 nights is within the agreed "
+        "5 nights. The last stay ended" in beside
+    )
     start = _words(worker.get("/").get_data(as_text=True))
     assert "For 3 nights. “Voices are back & I can't sleep.”" in start
 
