@@ -129,7 +129,9 @@ def mark_read():
     if raw is not None and one is None:
         abort(400)  # one message named, unreadably: never taken to mean all of them
     reminders.mark_read(get_db(), current_user.actor, utcnow(), one)
-    return redirect(url_for("reminders.notifications"))
+    # One message: back at it, not at the top of the list, for whoever goes on down it.
+    where = f"#message-{one}" if one is not None else ""
+    return redirect(url_for("reminders.notifications") + where)
 
 
 # --- how I am reminded, and the calendar ---------------------------------------------------------

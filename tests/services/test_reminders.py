@@ -748,6 +748,20 @@ def test_notifications_page_lists_only_my_own_and_marks_them_read(app, db, clien
     garbled = {"csrf_token": csrf_token(client), "notification_id": "abc"}
     assert client.post("/me/notifications/read", data=garbled).status_code == 400
     assert reminders.unread_count(db, actor_for(circle.client)) == 1
+    # Each button is named by its message, and marking one lands back at it.
+    assert (
+        'Mark as read<span class="visually-hidden">: You have a review coming up on Wednesday'
+        in html
+    )
+    [mine] = re.findall(r'name="notification_id" value="(\d+)"', html)
+    one = client.post(
+        "/me/notifications/read", data={"csrf_token": csrf_token(client), "notification_id": mine}
+    )
+    assert one.headers["Location"].endswith(f"/me/notifications#message-{mine}")
+    assert f'<li id="message-{mine}" tabindex="-1">' in client.get("/me/notifications").get_data(
+        as_text=True
+    )
+    assert reminders.unread_count(db, actor_for(circle.client)) == 0
     response = client.post("/me/notifications/read", data={"csrf_token": csrf_token(client)})
     assert response.status_code == 302
     assert reminders.unread_count(db, actor_for(circle.client)) == 0
