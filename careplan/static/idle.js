@@ -11,7 +11,7 @@
   // The server notes activity every few seconds, not on every request, and says how long is
   // left on each page and each answer to this page's scripts: count down from that.
   var left = Number(body.dataset.idleSecondsLeft || limit);
-  var warnTimer, outTimer, panel;
+  var warnTimer, outTimer, panel, returnTo;
 
   function csrf() {
     var input = document.querySelector("input[name=csrf_token]");
@@ -20,7 +20,17 @@
 
   function form() { return document.querySelector("form.document-form"); }
 
-  function hide() { if (panel) { panel.hidden = true; } }
+  function hide() {
+    if (!panel || panel.hidden) return;
+    var focused = panel.contains(document.activeElement);
+    panel.hidden = true;
+    // Back to where the person was (a box they were typing in), not the top of the page.
+    if (focused && returnTo && document.contains(returnTo)) { returnTo.focus(); }
+  }
+
+  // Nothing on the page can be typed in while a kept draft waits to be chosen (edit.html):
+  // there is nothing to keep, so the warning says nothing about drafts.
+  function locked() { return !!form().querySelector("fieldset.until-chosen[disabled]"); }
 
   function show() {
     if (!panel) {
@@ -39,9 +49,12 @@
     panel.querySelector("p").textContent =
       "For your privacy you will be signed out in " + Math.round(warnBefore / 60) +
       " minute" + (warnBefore >= 90 ? "s" : "") + " because nothing has happened for a while." +
-      (!form() ? "" : form().dataset.notKept
+      (!form() || locked() ? "" : form().dataset.notKept
         ? " What you typed on this page is not kept as a draft: save it as a version now, or it will be lost."
         : " Your changes are kept as a draft.");
+    if (panel.hidden !== false || !panel.contains(document.activeElement)) {
+      returnTo = document.activeElement;
+    }
     panel.hidden = false;
     panel.querySelector("button").focus();
   }

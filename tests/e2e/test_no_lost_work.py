@@ -36,8 +36,12 @@ def test_a_draft_survives_the_idle_sign_out(app, live_server, new_phone):
 
     warning = phone.get_by_role("alertdialog")
     expect(warning).to_contain_text("you will be signed out")
-    phone.get_by_role("button", name="Stay signed in").click()
+    stay = phone.get_by_role("button", name="Stay signed in")
+    expect(stay).to_be_focused()
+    phone.keyboard.press("Enter")
     expect(warning).to_be_hidden()
+    # Back in the box they were typing in, not at the top of the page.
+    expect(phone.get_by_label("What matters most to you?")).to_be_focused()
 
     # Left alone again: the page takes itself off the screen and the server signs out.
     expect(phone.get_by_role("heading", level=1)).to_have_text("Sign in", timeout=15_000)
