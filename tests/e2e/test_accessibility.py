@@ -272,3 +272,19 @@ def _blocking(results) -> list[dict]:
         for v in results.response["violations"]
         if v.get("impact") in BLOCKING or v["id"] in ALSO_BLOCKING
     ]
+
+
+def test_a_refused_sign_in_puts_the_focus_on_what_went_wrong(live_server, new_phone, db):
+    """The message was said (role=alert) but the focus stayed on the page itself, so a
+    keyboard user started again from the top."""
+    person = factories.ClientFactory()
+    phone = new_phone()
+    phone.goto(f"{live_server}/login")
+    phone.get_by_label("E-mail address").fill(person.email)
+    phone.get_by_label("Password").fill("not the password")
+    phone.get_by_role("button", name="Sign in").click()
+    message = phone.locator("#login-error")
+    expect(message).to_contain_text("do not match an account")
+    expect(message).to_be_focused()
+    phone.keyboard.press("Tab")
+    expect(phone.get_by_label("E-mail address")).to_be_focused()

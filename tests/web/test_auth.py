@@ -50,7 +50,8 @@ def _signed_in(client, circle: Circle) -> bool:
 
 def _login_error(response) -> str:
     match = re.search(
-        r'<p class="error" role="alert" id="login-error">([^<]*)</p>', _text(response)
+        r'<p class="error" role="alert" id="login-error" tabindex="-1" autofocus>([^<]*)</p>',
+        _text(response),
     )
     assert match, _text(response)[:500]
     return match.group(1)
