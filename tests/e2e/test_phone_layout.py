@@ -146,3 +146,24 @@ def check_compare_targets(page) -> None:
     box = label.bounding_box()
     page.mouse.click(box["x"] + box["width"] - 4, box["y"] + box["height"] - 4)
     expect(last).to_be_checked()
+
+
+def test_a_step_s_boxes_keep_most_of_the_width_with_text_twice_as_large(live_server, browser, db):
+    """A 390 px phone with its text at 200% lays the page out in about 195 px. A step's boxes
+    sit three frames deep, and the frames' sides left them 109 px: dates read "12/28/20"
+    and "In progress" read "In progres"."""
+    circle = factories.Circle()
+    doc = factories.make_plan(circle.key_worker, circle.client)
+    context = browser.new_context(viewport={"width": 195, "height": 844})
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, circle.client)
+        page.goto(f"{live_server}/documents/{doc}/edit?part=goals")
+        widths = page.evaluate(
+            "() => [...document.querySelectorAll('fieldset.step :is(input, select, textarea)')]"
+            ".filter(e => e.type !== 'hidden').map(e => e.getBoundingClientRect().width)"
+        )
+        assert widths and min(widths) >= 0.7 * 195, widths
+        assert page.evaluate("document.documentElement.scrollWidth") <= 195
+    finally:
+        context.close()
