@@ -347,7 +347,8 @@ def needs_you_now(
         elif role is Role.KEY_WORKER and h.to_worker_id == actor_id:
             text = (
                 f"{h.client_name} is being handed over to you from {h.from_worker}. "
-                "Read the agreed plans, then take over."
+                # True with plans agreed or none: the handover lists what there is to read.
+                "Read the handover note and any agreed plans, then take over."
             )
         elif role is Role.SUPERVISOR:
             text = (

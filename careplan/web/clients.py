@@ -68,9 +68,7 @@ def handover(client_id: int):
         except Invalid as err:  # one already waiting: said above the form, the note kept
             problems, status = [("handover-form", str(err))], 400
         else:
-            flash(
-                "The handover is waiting for the new key worker to read and acknowledge the plans."
-            )
+            flash("The handover is waiting for the new key worker to read it and take over.")
             return redirect(url_for("clients.records", client_id=client_id))
     return render_template(
         "clients/handover.html",

@@ -133,7 +133,8 @@ def test_a_handover_waits_for_the_client_the_new_worker_and_the_supervisor(db, c
     )
     assert item.text == (
         f"{circle.client.display_name} is being handed over to you from "
-        f"{circle.key_worker.display_name}. Read the agreed plans, then take over."
+        f"{circle.key_worker.display_name}. Read the handover note and any agreed plans, then "
+        "take over."
     )
     # The client also has the key worker's draft to read.
     [item] = [i for i in needs(db, circle.client) if i.kind is Kind.HANDOVER]
