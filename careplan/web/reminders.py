@@ -85,6 +85,10 @@ def request_review(document_id: int):
 @login_required
 def reviewed_no_changes(document_id: int, number: int):
     db, actor = get_db(), current_user.actor
+    raw = request.form.get("cycle")  # the review the form was for (a page from before: none)
+    cycle = whole_number_or_none(raw) if raw is not None else None
+    if raw is not None and cycle is None:
+        abort(400)  # named unreadably: never taken as no review named
     try:
         done = reviews.confirm_no_changes(
             db,
@@ -93,7 +97,7 @@ def reviewed_no_changes(document_id: int, number: int):
             number,
             request.form.get("password", ""),
             code=request.form.get("code", ""),
-            cycle=request.form.get("cycle", type=int),
+            cycle=cycle,
         )
     except ContentInvalid as err:
         g.review_errors = err.errors

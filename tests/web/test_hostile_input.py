@@ -67,6 +67,7 @@ EXTRA_FORM_FIELDS = {
     "documents.edit": {"draft_revision": "", "draft_page": ""},
     "documents.discard_draft": {"draft_revision": ""},
     "documents.put_back": {"even_if_there": "no"},
+    "reminders.reviewed_no_changes": {"cycle": "1"},
 }
 # Fields that carry a number: a hostile value there must change nothing.
 NUMBER_FIELDS = {
@@ -75,6 +76,7 @@ NUMBER_FIELDS = {
     "to_worker_id",
     "advocate_id",
     "notification_id",
+    "cycle",
     "nights",
     "older",
     "newer",
