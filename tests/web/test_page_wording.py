@@ -161,3 +161,27 @@ def test_starting_a_second_care_plan_points_to_the_one_there_is_first(app, db):
     worker = login(app.test_client(), circle.key_worker)
     said = worker.get(records).get_data(as_text=True)
     assert f"{circle.client.display_name} {hint}" in said
+
+
+def test_an_incoming_key_worker_on_a_draft_is_pointed_to_the_version_in_force(app, db):
+    """Opening the care plan from its card showed the draft, which does not count as reading
+    it for the handover, and nothing on the page said so: 'not opened yet' stayed."""
+    from careplan.services import handovers
+    from tests.factories import KeyWorkerFactory
+
+    circle = Circle()
+    doc = _agreed_then_drafted(db, circle)
+    new = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, new.id, "Over to you")
+    web = login(app.test_client(), new)
+    said = _words(web.get(f"/documents/{doc}").get_data(as_text=True))
+    assert (
+        f"To take {circle.client.display_name} over, read the version in force: version 1, as "
+        "agreed . This page shows a later draft." in said  # (a link ends before the stop)
+    )
+    assert not handovers.pending_for_client(db, actor_for(new), circle.client.id).to_read[0].opened
+    web.get(f"/documents/{doc}/versions/1")
+    assert handovers.pending_for_client(db, actor_for(new), circle.client.id).to_read[0].opened
+    # The client's own key worker, who edits, is not told this.
+    worker = login(app.test_client(), circle.key_worker)
+    assert "read-agreed-to-take-over" not in worker.get(f"/documents/{doc}").get_data(True)
