@@ -903,6 +903,8 @@ def _event(
         what = _short_stay(what, detail, "" if who_id == client_id else called_by_reader)
     elif action == "review.request" and detail.get("wanted_by"):
         what += f", by {long_date(date.fromisoformat(detail['wanted_by']))}"
+    elif action == "review.completed" and detail.get("due") and detail.get("done"):
+        what += _against_due(date.fromisoformat(detail["due"]), date.fromisoformat(detail["done"]))
     elif action == "crisis.respond" and detail.get("raised_it"):
         what = "dealt with it directly: nobody else was asked to reply"
     elif action == "document.edit" and "offered_again" in detail:
@@ -910,6 +912,14 @@ def _event(
     if "version" in detail:
         what += f" (version {detail['version']})"
     return Event(at, who, what, Role(who_role).value, who_id, reason or "")
+
+
+def _against_due(due: date, done: date) -> str:
+    """When a review was due, and how it went against that: what an inspector asks."""
+    late = (done - due).days
+    if late <= 0:
+        return f", by the day it was due ({long_date(due)})"
+    return f", {late} day{'s' if late != 1 else ''} after it was due on {long_date(due)}"
 
 
 def _short_stay(asked: str, detail: dict, for_whom: str) -> str:

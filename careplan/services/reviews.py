@@ -479,7 +479,13 @@ def confirm_no_changes(
                 "document",
                 doc.id,
                 client_id=doc.client_id,
-                detail={"version": version_number, "outcome": "no changes"},
+                # The date it was due, for the history: an inspector asks whether it was on time.
+                detail={"version": version_number, "outcome": "no changes"}
+                | (
+                    {"due": doc.next_review_on.isoformat(), "done": service_day(now).isoformat()}
+                    if doc.next_review_on
+                    else {}
+                ),
             )
             _reviewed(s, doc, version_number, now, service_day(now))
             _tell_of_review_done(s, actor, doc)

@@ -4,7 +4,7 @@ in its history, and staff reading "you" for themselves."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
@@ -185,3 +185,33 @@ def test_an_incoming_key_worker_on_a_draft_is_pointed_to_the_version_in_force(ap
     # The client's own key worker, who edits, is not told this.
     worker = login(app.test_client(), circle.key_worker)
     assert "read-agreed-to-take-over" not in worker.get(f"/documents/{doc}").get_data(True)
+
+
+def test_the_history_says_when_a_review_was_due_and_how_late_it_was_done(app, db):
+    """Once done, a review said only 'completed the review with no changes': whether it was
+    on time, which an inspector asks of every client, was on no page about the client."""
+    from careplan.db.models import Document
+    from careplan.services import reviews
+
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    for who in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(who), doc, 1, "signed", "", PASSWORD)
+    with db.read() as s:
+        due = s.get(Document, doc).next_review_on
+    late = datetime.combine(due + timedelta(days=23), time(12), UTC)
+    for who in (circle.client, circle.key_worker):
+        reviews.confirm_no_changes(db, actor_for(who), doc, 1, PASSWORD, late)
+    supervisor = login(app.test_client(), circle.supervisor)
+    said = _words(supervisor.get(f"/documents/{doc}/history").get_data(as_text=True))
+    assert (
+        "completed the review with no changes, 23 days after it was due on "
+        f"{due.day} {due:%B %Y} (version 1)" in said
+    )
+    with db.read() as s:
+        due = s.get(Document, doc).next_review_on
+    early = datetime.combine(due - timedelta(days=1), time(12), UTC)
+    for who in (circle.client, circle.key_worker):
+        reviews.confirm_no_changes(db, actor_for(who), doc, 1, PASSWORD, early)
+    said = _words(supervisor.get(f"/documents/{doc}/history").get_data(as_text=True))
+    assert f"completed the review with no changes, by the day it was due ({due.day} " in said
