@@ -223,11 +223,13 @@ def respond(document_id: int):
         crisis_alerts.respond(db, actor, document_id, request.form.get("note", ""), utcnow())
     except ContentInvalid as err:
         return _alert_page(document_id, errors=err.errors, form=request.form), 422
+    except Invalid as err:  # answered meanwhile (another tab, a colleague): said, words kept
+        return _alert_page(document_id, form=request.form, refused=str(err)), 409
     flash("Your response is recorded. Everyone who was asked, and the client, can see it.")
     return redirect(url_for("agreements.alert", document_id=document_id))
 
 
-def _alert_page(document_id: int, errors: dict | None = None, form=None):
+def _alert_page(document_id: int, errors: dict | None = None, form=None, refused: str = ""):
     page = crisis_alerts.alert_page(get_db(), current_user.actor, document_id, utcnow())
     errors = errors or {}
     return render_template(
@@ -238,4 +240,5 @@ def _alert_page(document_id: int, errors: dict | None = None, form=None):
         # As on the crisis page: said at the top, where a refused form lands.
         problems=[(name, in_summary("Your response", message)) for name, message in errors.items()],
         summary_heading="Your response was not sent yet. Please look again at:",
+        refused=refused,
     )

@@ -527,8 +527,13 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
     # The key worker responds; the client reads who did and what they said.
     page = worker.get(f"/documents/{doc}/respond").read().decode()
     answer = {"note": "I will phone you at 3pm."}
-    path, page = landed(worker.post(f"/documents/{doc}/responses", answer, page))
-    assert path == f"/documents/{doc}/respond" and "Your response is recorded." in page
+    path, answered = landed(worker.post(f"/documents/{doc}/responses", answer, page))
+    assert path == f"/documents/{doc}/respond" and "Your response is recorded." in answered
+    # The same page sent again (another tab): refused, the words given back.
+    again = {"note": "On my way."}
+    code, said = refused(lambda: worker.post(f"/documents/{doc}/responses", again, page))
+    assert code == 409 and "Someone has already responded." in said
+    assert "What you wrote was not sent: <span" in said and "On my way." in said
     assert "“I will phone you at 3pm.”" in client.get(crisis).read().decode()
     with db.read() as s:
         assert s.execute(sa.select(CrisisResponse.user_id, CrisisResponse.note)).all() == [

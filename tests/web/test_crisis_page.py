@@ -296,6 +296,25 @@ def test_an_empty_response_is_said_at_the_top_where_the_form_lands(app, db, circ
     assert crisis_alerts.alert_page(db, actor_for(circle.key_worker), doc, utcnow()).waiting
 
 
+def test_a_response_sent_after_another_is_refused_with_its_words_given_back(app, db, circle):
+    """From a second tab, or a colleague a moment later: a bare 'That did not work' page,
+    without the words typed or the response that was sent first."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    contingencies.request_self_referral(db, actor_for(circle.client), doc, "2", "", "", TODAY)
+    colleague = KeyWorkerFactory(team_id=circle.team.id)
+    worker = login(app.test_client(), circle.key_worker)
+    token = csrf_token(worker)
+    crisis_alerts.respond(db, actor_for(colleague), doc, "Ringing you at 2pm.", utcnow())
+    late = worker.post(
+        f"/documents/{doc}/responses", data={"note": "I'll come round at 4", "csrf_token": token}
+    )
+    assert late.status_code == 409
+    page = _words(late.get_data(as_text=True))
+    assert "Someone has already responded. Nothing else is waiting." in page
+    assert "What you wrote was not sent: “I'll come round at 4”" in page
+    assert "Ringing you at 2pm." in page  # what was sent first, and by whom
+
+
 def test_a_colleague_who_answered_for_the_key_worker_is_never_called_a_former_one(app, db, circle):
     """A key worker of the team who answered a request for help was "your former key worker"
     on the crisis page, the reply page and the client's start page, though the client was
