@@ -85,19 +85,29 @@ def show_page(
         sign_refusal=sign_refusal,
         remove_refusal=remove_refusal,
         problems=[("remove-empty", remove_refusal)] * bool(remove_refusal)
-        + _problems(comment_errors, sign_errors, sign_refusal, g.get("review_errors")),
+        + _problems(
+            comment_errors, sign_errors, sign_refusal, g.get("review_errors"), screen.page.sections
+        ),
     ), status
 
 
-def _problems(comment_errors, sign_errors, sign_refusal, review_errors) -> list[tuple[str, str]]:
+def _problems(
+    comment_errors, sign_errors, sign_refusal, review_errors, sections=()
+) -> list[tuple[str, str]]:
     """Each message of a refused form on the document page, with the id of its field (as the
-    templates name them), for the summary at the top of the page."""
+    templates name them), for the summary at the top of the page. A comment's names the part
+    it was about: the page has a comment box under every part."""
     problems = [("sign-off", sign_refusal)] if sign_refusal else []
     section = request.form.get("section_key", "")
     sign_ids = {"outcome": "outcome-signed"}
     problems += [(sign_ids.get(name, name), msg) for name, msg in (sign_errors or {}).items()]
+    title = dict(sections).get(section, "")
+    about = f"Your comment on “{title}”" if title else ""
     problems += [
-        (f"body-{section}" if name == "body" else comments.comments_anchor(section), message)
+        (
+            f"body-{section}" if name == "body" else comments.comments_anchor(section),
+            in_summary(about, message),
+        )
         for name, message in (comment_errors or {}).items()
     ]
     review_ids = {"password": "review-password", "code": "review-code"}

@@ -54,3 +54,16 @@ def test_a_comment_added_lands_where_it_is_shown(app, db):
     shown = _page(client.get(f"/documents/{doc}")).html
     at = shown.index(f'id="{place}"')
     assert "That is me." in shown[at : shown.index("</div>", at)]
+
+
+def test_an_empty_comment_is_said_at_the_top_with_the_part_it_was_for(app, db):
+    """'Please write your comment.' did not say which of the page's comment boxes it meant."""
+    import re
+
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client = _browser(app, circle.client)
+    form = _comment_forms(_page(client.get(f"/documents/{doc}")), doc)["what_matters"]
+    refused = _page(_post(client, form, form.typed({"body": "   "})), 422)
+    summary = re.search(r'id="error-summary".*?</div>', refused.html, re.S).group(0)
+    assert '<a href="#body-what_matters">Your comment on “What matters to me” — ' in summary
