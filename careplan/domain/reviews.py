@@ -117,8 +117,10 @@ def validate_earlier_request(
         if wanted < today:
             errors["wanted_by"] = "The date cannot be in the past."
         elif current_due is not None and wanted >= current_due:
+            # Asked twice (another tab), the date is the same: "sooner" would be untrue.
+            already = "on that day" if wanted == current_due else "sooner"
             errors["wanted_by"] = (
-                f"The next review is already on {long_date(current_due)}, which is sooner. "
+                f"The next review is already on {long_date(current_due)}, {already}. "
                 "Please choose an earlier date."
             )
         elif (wanted - today).days > 366:

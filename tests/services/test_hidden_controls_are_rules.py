@@ -346,7 +346,7 @@ def test_a_colleague_of_the_key_worker_cannot_hand_the_client_over(db, world):
 
 
 def test_ending_a_crisis_plan_that_is_not_in_effect_is_refused(db, world):
-    # "End it now" shows only while the plan is in effect.
+    # "End the plan now" shows only while the plan is in effect.
     refused(
         db,
         Invalid,

@@ -453,7 +453,7 @@ def test_asking_again_while_a_request_waits_is_taken_and_said_before_and_after(a
 
 
 def test_a_plan_ended_early_is_not_shown_as_running_where_it_was_asked_for(app, db, circle):
-    """After "End it now", the client's start page and the top of the crisis page still read
+    """After "End the plan now", the client's start page and the top of the crisis page still read
     "… put the plan … into effect … It ends on <date>", with nothing saying it had ended."""
     with db.write() as s:
         s.get(User, circle.client.id).preferred_name = "Al"

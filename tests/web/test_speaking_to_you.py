@@ -62,7 +62,7 @@ def test_the_client_reads_your_signature_and_no_labels(app, db, circle):
     _plain(words)
     # The fingerprint is there for whoever wants it, folded away.
     html = _page(client.get(f"/documents/{doc}")).html
-    assert re.search(r"<details[^>]*><summary>Details</summary><p>Fingerprint", html)
+    assert re.search(r"<details[^>]*><summary>Details of version \d+</summary><p>Fingerprint", html)
 
     for url in (f"/documents/{doc}/history", f"/clients/{circle.client.id}", "/me/access-log"):
         _plain(_words(_page(client.get(url)).html))
