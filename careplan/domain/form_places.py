@@ -24,6 +24,8 @@ ANSWERS = {
     "decision": "which decision",
     "to_whom": "handed to whom",
     "until": "until when",
+    # The box below the document's parts, by its own question.
+    "change_note": "What did you change?",
 }
 # An item of a list, by the list's own name; a kind adds its own lists (`words` below).
 ITEMS = {"goals": "goal", "steps": "step", "care_team": "person"}

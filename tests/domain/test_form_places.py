@@ -25,6 +25,7 @@ AGREEMENTS = Path(__file__).resolve().parents[2] / "agreements"
         ("care_team-1-name", "My care team, person 2: name"),
         ("what_matters-text", "What matters to me"),
         ("review_interval_weeks", "Review this plan every how many weeks?"),
+        ("change_note", "What did you change?"),  # not "change note"
         ("something_else", "something else"),
         ("content", ""),  # the whole document: its message says it all
     ],
