@@ -500,7 +500,7 @@ def test_a_date_years_ahead_is_said_with_every_other_problem_in_one_answer(app, 
     assert summary == [
         ("goals-0-steps-0-text", f"Goals and steps, goal 1, step 1 — {fill}"),
         ("goals-0-steps-0-due", f"Goals and steps, goal 1, step 1: by when — {far}"),
-        ("change_note", f"change note — {note}"),  # as a refused note alone always said
+        ("change_note", f"What did you change? — {note}"),  # by the box's own question
     ]
     assert 'value="9999-12-31"' in page
     # Checking the wording first says the same, all at once.
