@@ -898,6 +898,8 @@ def _event(
     what = EVENT_WORDS[action].format(kind=kind, plan=plan)
     if action == "download" and detail.get("format") == "fhir":
         what = "downloaded it in FHIR format"
+    elif action == "download" and detail.get("draft"):
+        what = "downloaded a draft PDF"
     elif action == "self_referral.request":
         client_id, called_by_reader = client
         what = _short_stay(what, detail, "" if who_id == client_id else called_by_reader)

@@ -455,7 +455,9 @@ def draft_pdf(
             document_id,
             client_id=doc.client_id,
             detail={
-                "what": f"a draft PDF of your {printable.kind_label.lower()} (version {number})"
+                "what": f"a draft PDF of your {printable.kind_label.lower()} (version {number})",
+                "version": number,  # for the document's history: which one
+                "draft": True,
             },
         )
     return data, printable.filename()

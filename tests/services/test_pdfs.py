@@ -172,6 +172,9 @@ def test_a_draft_is_watermarked_on_every_page_and_not_sealed(db, agreed, setting
     assert all("DRAFT" in p.extract_text() for p in pages)
     assert "draft" in filename
     assert not pdfs.verify_file(db, settings, data).genuine
+    # The history says which version, and that it was a draft (it said "downloaded a PDF").
+    seen = documents.history(db, actor_for(circle.supervisor), doc).events[0]
+    assert seen.what == "downloaded a draft PDF (version 1)"
 
 
 def test_an_agreed_version_has_no_draft_pdf_saying_it_was_never_agreed(app, db, agreed, settings):
