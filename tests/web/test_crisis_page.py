@@ -315,6 +315,21 @@ def test_a_response_sent_after_another_is_refused_with_its_words_given_back(app,
     assert "Ringing you at 2pm." in page  # what was sent first, and by whom
 
 
+def test_the_reply_page_says_who_wrote_each_part_by_the_name_they_go_by(app, db, circle):
+    """'Written by Dana Newby' on the reply page, where every other page says 'Dee'."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = make_agreement(circle.key_worker, circle.client)
+    client = actor_for(circle.client)
+    content = documents.open_document(db, client, doc).content
+    content["sections"]["contingencies"]["what_helps"] = {"text": "Quiet, and my sister."}
+    documents.save_version(db, client, doc, 1, content, "what helps")
+    contingencies.request_self_referral(db, client, doc, "2", "", "", TODAY)
+    html = login(app.test_client(), circle.key_worker).get(f"/documents/{doc}/respond")
+    page = _words(html.get_data(as_text=True))
+    assert "Written by Al" in page and circle.client.display_name not in page
+
+
 def test_a_colleague_who_answered_for_the_key_worker_is_never_called_a_former_one(app, db, circle):
     """A key worker of the team who answered a request for help was "your former key worker"
     on the crisis page, the reply page and the client's start page, though the client was
