@@ -510,9 +510,11 @@ CANNOT_CHECK_FILES = (
 )
 
 
-def verify_file(db: Database, settings: PdfSettings, data: bytes) -> Verdict:
+def verify_file(db: Database, settings: PdfSettings, data: bytes, code: str = "") -> Verdict:
     """Genuine means: the seal checks out with our certificate, nothing was changed or added,
-    and it is byte for byte a PDF this service produced."""
+    and it is byte for byte a PDF this service produced. A `code` typed with it must be the
+    one printed on it: someone checking a copy against the code they were given must not read
+    "Genuine" of another document."""
     try:
         result = pdf.verify_pdf_isolated(data, settings.credentials.checked_against)
     except pdf.SealUnavailable as exc:
@@ -538,6 +540,14 @@ def verify_file(db: Database, settings: PdfSettings, data: bytes) -> Verdict:
         return Verdict(
             False, "The seal is intact, but this service has no record of producing this file."
         )
+    typed = _code_typed(code)
+    if (code or "").strip() and typed != render.short_code:
+        return Verdict(
+            False,
+            f"This PDF is one of ours, unaltered, but the code typed ({typed or code.strip()}) "
+            f"is not the one printed on it ({render.short_code}): the code is for another "
+            "document, or was mistyped. Check you have the document you were meant to be given.",
+        )
     return Verdict(
         True,
         "Genuine: this is an unaltered copy of an agreed version.",
@@ -549,11 +559,16 @@ def verify_file(db: Database, settings: PdfSettings, data: bytes) -> Verdict:
     )
 
 
-def verify_code(db: Database, code: str) -> Verdict:
+def _code_typed(code: str) -> str:
+    """A code as printed (ABCD-EFGH-JKLM), however it was typed; "" if it is not one."""
     code = "".join(ch for ch in (code or "").upper() if ch.isalnum())
-    if len(code) != 12:
+    return f"{code[:4]}-{code[4:8]}-{code[8:]}" if len(code) == 12 else ""
+
+
+def verify_code(db: Database, code: str) -> Verdict:
+    formatted = _code_typed(code)
+    if not formatted:
         return Verdict(False, "A code has 12 letters and digits, like ABCD-EFGH-JKLM.")
-    formatted = f"{code[:4]}-{code[4:8]}-{code[8:]}"
     with db.read() as s:
         row = s.execute(
             select(PdfRender, Document)

@@ -98,7 +98,7 @@ def verify():
             if len(data) > MAX_UPLOAD:
                 verdict = pdfs.Verdict(False, "That file is too large to be one of our PDFs.")
             else:
-                verdict = pdfs.verify_file(get_db(), settings(), data)
+                verdict = pdfs.verify_file(get_db(), settings(), data, code)
         elif code.strip():
             verdict = pdfs.verify_code(get_db(), code)
         else:

@@ -231,6 +231,20 @@ def test_verify_page_and_cli(app, db, agreed, settings, tmp_path):
     assert "version 2" in by_code.get_data(as_text=True)
     wrong = anonymous.post("/verify", data={"csrf_token": token, "code": "AAAA-BBBB-CCCC"})
     assert "No agreed document has this code" in wrong.get_data(as_text=True)
+    # A PDF with a code typed: the code must be the one printed on it (another document's
+    # code was left unread, and the page said "Genuine").
+    for typed, matches in ((code.lower(), True), ("AAAA-BBBB-CCCC", False), ("ABC", False)):
+        both = anonymous.post(
+            "/verify",
+            data={
+                "csrf_token": token,
+                "code": typed,
+                "file": (io.BytesIO(path.read_bytes()), "a.pdf"),
+            },
+            content_type="multipart/form-data",
+        ).get_data(as_text=True)
+        assert ("Genuine" in both) is matches, typed
+        assert ("is not the one printed on it" in both) is not matches, typed
 
     runner = app.test_cli_runner()
     with db.read() as s:
