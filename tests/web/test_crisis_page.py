@@ -330,6 +330,22 @@ def test_the_reply_page_says_who_wrote_each_part_by_the_name_they_go_by(app, db,
     assert "Written by Al" in page and circle.client.display_name not in page
 
 
+def test_a_new_request_is_not_read_as_answered_by_an_earlier_reply(app, db, circle):
+    """Under 'Who will respond' the new request and one answered earlier were one block: the
+    earlier reply read as the answer to the new one."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    client = actor_for(circle.client)
+    contingencies.request_self_referral(db, client, doc, "2", "", "", TODAY)
+    crisis_alerts.respond(db, actor_for(circle.key_worker), doc, "Ringing you.", utcnow())
+    contingencies.request_self_referral(db, client, doc, "3", "", "", TODAY)
+    page = _words(
+        login(app.test_client(), circle.client).get(f"/documents/{doc}/crisis-plan").get_data(True)
+    )
+    section = page[page.index("Who will respond") :]
+    assert section.index("will respond by") < section.index("Answered earlier")
+    assert section.index("Answered earlier") < section.index("“Ringing you.”")
+
+
 def test_a_colleague_who_answered_for_the_key_worker_is_never_called_a_former_one(app, db, circle):
     """A key worker of the team who answered a request for help was "your former key worker"
     on the crisis page, the reply page and the client's start page, though the client was
