@@ -102,9 +102,8 @@ def reviewed_no_changes(document_id: int, number: int):
     except ContentInvalid as err:
         g.review_errors = err.errors
         return show_page(document_id, status=422)
-    except (
-        Invalid
-    ) as err:  # done meanwhile, or no longer confirmable: said on the page as it is now
+    except Invalid as err:
+        # Done meanwhile, or no longer confirmable: said on the page as it is now.
         flash(str(err), "refused")
         return redirect(url_for("documents.show", document_id=document_id))
     if done:
