@@ -656,6 +656,12 @@ def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_
                 "ask your advocate to look at it first. They can still read it and comment. "
                 "Nothing was changed."
             )
+        if decision.state is State.DECLINED:
+            raise Invalid(
+                f"Version {version_number} was declined, so it cannot be signed as it is: "
+                "there is nothing to look at before signing. Your advocate can still read it "
+                "and comment. Nothing was changed."
+            )
         # Only advocates who can sign in: a closed account would be sent a message nobody
         # reads, and the client told someone was asked.
         advocates = current_advocates(s, client.id)

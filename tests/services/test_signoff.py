@@ -214,6 +214,17 @@ def test_no_one_can_change_or_delete_a_signature_even_in_the_database(db, circle
         assert s.scalar(sa.select(SignatureRecord.outcome)) == "signed"
 
 
+def test_the_client_cannot_ask_their_advocate_to_look_first_at_a_version_declined(db, circle):
+    """It was offered, and taken, on a version the key worker had declined: one that can
+    only be declined now, never signed."""
+    doc = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.key_worker, doc, 1, "declined", "Goal 2 needs a date")
+    with pytest.raises(Invalid, match="Version 1 was declined, so it cannot be signed as it is"):
+        signoff.ask_advocate_to_look(db, actor_for(circle.client), doc, 1)
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(AdvocateReviewRequest)) == 0
+
+
 def test_the_client_can_ask_their_advocate_to_look_first(db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     assert signoff.ask_advocate_to_look(db, actor_for(circle.client), doc, 1) == 1
