@@ -44,3 +44,9 @@ def test_the_waiting_page_keeps_its_place_and_turns_into_the_download(
     assert download.suggested_filename.endswith(".pdf")
     with open(download.path(), "rb") as made:
         assert made.read(5) == b"%PDF-"
+    # The page stays (a download does not replace it): it says the PDF is ready.
+    expect(phone.locator("#pdf-preparing")).to_have_text(
+        "Your PDF is ready. It is downloading now."
+    )
+    expect(phone.locator("#check-again")).to_have_text("Download it again")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Your PDF is ready")
