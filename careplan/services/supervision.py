@@ -560,7 +560,8 @@ EXPORT_COLUMNS = [
 
 
 # Who confirmed "reviewed, no changes" in each document's review under way: one statement for
-# a page or a chunk of the export, never one per row.
+# a page or a chunk of the export, never one per row. Only while the agreed version is still
+# the latest: once a new version is saved, the review is done by both signing it instead.
 _CONFIRMED_IN_CYCLE = (
     select(ReviewConfirmation.document_id, User.display_name, ReviewConfirmation.confirmed_at)
     .join(
@@ -568,6 +569,7 @@ _CONFIRMED_IN_CYCLE = (
         and_(
             Document.id == ReviewConfirmation.document_id,
             Document.review_cycle == ReviewConfirmation.cycle,
+            Document.head_number == Document.agreed_version,
         ),
     )
     .join(User, User.id == ReviewConfirmation.user_id)

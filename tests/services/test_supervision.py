@@ -217,6 +217,26 @@ def test_a_review_half_confirmed_is_told_apart_from_one_nobody_has_started(app, 
     assert exported()[str(overdue)] == ""
 
 
+def test_a_review_half_confirmed_then_changed_is_not_said_to_wait_for_a_confirmation(db, teams):
+    """A new version saved after one side confirmed: the review is done by both signing it,
+    but the row and the export still said it was done once both had confirmed."""
+    from careplan.services import documents
+
+    a, _, docs = teams
+    overdue = docs["overdue"]
+    worker = actor_for(a.key_worker)
+    reviews.confirm_no_changes(db, worker, overdue, 1, PASSWORD)
+    content = documents.open_document(db, worker, overdue).content
+    content["what_matters"] = {"text": "Something to change after all."}
+    documents.save_version(db, worker, overdue, 1, content, "a change")
+    board = supervision.dashboard(db, actor_for(a.supervisor), Filters(), TODAY)
+    assert {r.document_id: r for r in board.rows}[overdue].review_confirmed == ()
+    text = "".join(supervision.export_csv(db, actor_for(a.supervisor), Filters(), TODAY))
+    table = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    [row] = [r for r in table if r["Reference"] == str(overdue)]
+    assert row["Review confirmed with no changes by"] == ""
+
+
 def test_only_supervisors_have_a_dashboard(db, teams):
     a, _, _ = teams
     for person in (a.client, a.key_worker, a.advocate, a.admin):
