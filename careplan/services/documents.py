@@ -21,6 +21,7 @@ from ..db.models import (
     AdvocateReviewRequest,
     AuditEvent,
     CaseloadLink,
+    CrisisResponse,
     Document,
     EditDraft,
     ReviewRequest,
@@ -863,7 +864,7 @@ _HISTORY_EVENTS = (
         User.id,
         User.display_name,
         User.role,
-        ReviewRequest.reason,
+        func.coalesce(ReviewRequest.reason, CrisisResponse.note),
     )
     .join(User, User.id == AuditEvent.actor_id)
     # An earlier review asked for, with its reason: kept in the request, not in the audit
@@ -872,6 +873,13 @@ _HISTORY_EVENTS = (
         ReviewRequest,
         (AuditEvent.action == "review.request")
         & (ReviewRequest.id == AuditEvent.detail["request"].as_integer()),
+    )
+    # What someone said in answer to a request for help, kept with the response.
+    .outerjoin(
+        CrisisResponse,
+        (AuditEvent.action == "crisis.respond")
+        & (CrisisResponse.alert_id == AuditEvent.detail["alert"].as_integer())
+        & (CrisisResponse.user_id == AuditEvent.actor_id),
     )
     .where(
         AuditEvent.object_type == "document",
@@ -909,6 +917,7 @@ def _event(
         what += _against_due(date.fromisoformat(detail["due"]), date.fromisoformat(detail["done"]))
     elif action == "crisis.respond" and detail.get("raised_it"):
         what = "dealt with it directly: nobody else was asked to reply"
+        reason = ""  # the response's own words are a placeholder, not what anyone said
     elif action == "document.edit" and "offered_again" in detail:
         what = f"offered the words of version {detail['offered_again']} again for signing"
     if "version" in detail:

@@ -815,3 +815,15 @@ def test_a_plan_the_client_put_into_effect_is_said_with_them_as_its_subject(app,
     client = login(app.test_client(), circle.client)
     own = _words(client.get(f"/clients/{circle.client.id}").get_data(as_text=True))
     assert "You put the plan for when you are not well into effect on" in own
+
+
+def test_the_history_keeps_what_was_said_in_answer_to_a_request_for_help(app, db, circle):
+    """The history said only 'responded to the request for a reply', not what was said."""
+    doc = make_agreement(circle.key_worker, circle.client)
+    contingencies.request_self_referral(db, actor_for(circle.client), doc, "2", "", "", TODAY)
+    crisis_alerts.respond(db, actor_for(circle.key_worker), doc, "Ringing you at 2pm.", utcnow())
+    for reader in (circle.supervisor, circle.client):
+        html = login(app.test_client(), reader).get(f"/documents/{doc}/history")
+        page = _words(html.get_data(as_text=True))
+        said = page[page.index("responded to the request for a reply") :]
+        assert said.index("“Ringing you at 2pm.”") < 80
