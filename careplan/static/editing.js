@@ -18,11 +18,6 @@
 
   function say(text) { if (status && !keptElsewhere) status.textContent = text; }
 
-  function timeNow() {
-    var d = new Date();
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
-
   // What the browser lets outlive its page (keepalive): 64 KiB for everything in flight.
   var OUTLIVES_THE_PAGE = 60000;
 
@@ -61,7 +56,9 @@
         return response.json().then(function (kept) {
           lastSent = words;
           if (revision && kept.revision) revision.value = kept.revision;
-          say("Your changes are kept as a draft (" + timeNow() + "). They become a version when you save.");
+          // The time as the server says it: every page's times are on the service's clock.
+          var at = kept.kept_said ? " (" + kept.kept_said + ")" : "";
+          say("Your changes are kept as a draft" + at + ". They become a version when you save.");
         });
       } else {
         say("Your latest changes could not be kept as a draft just now. They are still on this page.");

@@ -24,7 +24,7 @@ from ..domain.errors import ContentInvalid, DomainError
 from ..domain.form_places import in_summary, is_writing, place
 from ..domain.kinds import kind_for
 from ..domain.language import check_text
-from ..domain.local_time import service_today
+from ..domain.local_time import service_time, service_today
 from ..domain.nested import from_fields
 from ..domain.numbers import whole_number
 from ..extensions import get_db, get_library
@@ -431,7 +431,10 @@ def keep_draft(document_id: int):
         }, 409
     except Removed as removed:  # the page stops keeping and says so (editing.js), words kept
         return {"message": f"{removed} {NOT_KEPT_REMOVED}"}, 409
-    return {"kept_at": kept.kept_at.isoformat(), "revision": kept.revision}
+    # `kept_said`: the time as every page says one (the service's clock, 24-hour), for the
+    # page's "kept as a draft (14:05)" rather than the phone's own format.
+    said = f"{service_time(kept.kept_at):%H:%M}"
+    return {"kept_at": kept.kept_at.isoformat(), "kept_said": said, "revision": kept.revision}
 
 
 NOT_KEPT_REMOVED = (

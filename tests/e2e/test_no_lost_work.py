@@ -32,7 +32,10 @@ def test_a_draft_survives_the_idle_sign_out(app, live_server, new_phone):
     expect(phone.get_by_role("heading", name="Goals and small steps")).to_have_count(0)
 
     phone.get_by_label("What matters most to you?").fill(WORDS)
-    expect(phone.locator(".draft-status")).to_contain_text("Your changes are kept as a draft")
+    # The time as every page says one, 24-hour on the service's clock (it read "11:50 AM").
+    expect(phone.locator(".draft-status")).to_contain_text(
+        re.compile(r"Your changes are kept as a draft \(\d\d:\d\d\)\.")
+    )
 
     warning = phone.get_by_role("alertdialog")
     expect(warning).to_contain_text("you will be signed out")

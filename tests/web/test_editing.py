@@ -595,6 +595,8 @@ def test_a_draft_kept_on_another_tab_is_not_replaced_and_the_page_is_told(app, d
 
     kept = _keep(web, doc, laptop, "Typed on the laptop")
     assert kept.status_code == 200
+    # When, as every page says a time (the service's clock, 24-hour), not the phone's way.
+    assert re.fullmatch(r"\d\d:\d\d", kept.get_json()["kept_said"])
     laptop["draft_revision"] = kept.get_json()["revision"]  # as the script does
 
     refused = _keep(web, doc, phone, "Typed on the phone")
