@@ -487,14 +487,17 @@ def keep_unsaved_edit() -> UnsavedEdit | None:
 def discard_draft(document_id: int):
     # The draft the page showed: not one kept since on another tab or device.
     shown = request.form.get("draft_revision")
+    # Back to the part the page was editing, if it was one (an unknown part answers 404 there).
+    part = request.args.get("part", "")
+    back = url_for("documents.edit", document_id=document_id, part=part or None)
     if not drafts.discard(get_db(), current_user.actor, document_id, shown):
         flash(
             "Those changes were not thrown away: you changed them since in another tab or "
             "on another device. Here they are as they are now."
         )
-        return redirect(url_for("documents.edit", document_id=document_id))
+        return redirect(back)
     flash("The unsaved changes were thrown away.")
-    return redirect(url_for("documents.edit", document_id=document_id))
+    return redirect(back)
 
 
 @bp.post("/documents/<int:document_id>/remove")

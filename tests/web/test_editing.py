@@ -690,3 +690,17 @@ def test_a_save_after_the_idle_sign_out_does_not_replace_a_draft_kept_on_another
     assert "The changes you were making are kept" not in signed_out
     draft = documents.open_for_editing(db, actor_for(circle.client), doc).draft
     assert dict(draft.fields)["what_matters-text"] == "Laptop"
+
+
+def test_throwing_a_draft_away_from_one_part_goes_back_to_that_part(app, db, circle):
+    """It landed on the whole edit form, not the part the person was in."""
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    _keep(web, doc, _open(web, url, part="what_matters"), "Not wanted after all")
+    waiting = Page(_text(web.get(url, query_string={"part": "what_matters"})))
+    form = waiting.form(f"/documents/{doc}/draft/discard")
+    assert form.action == f"/documents/{doc}/draft/discard?part=what_matters"
+    thrown = web.post(form.action, data=form.values())
+    assert thrown.headers["Location"].startswith(f"/documents/{doc}/edit?part=what_matters")
+    assert documents.open_for_editing(db, actor_for(circle.client), doc).draft is None
