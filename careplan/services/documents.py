@@ -1464,6 +1464,10 @@ def _append_version(
         client_id=doc.client_id,
         detail={"version": base + 1, "hash": digest, **detail},
     )
+    if base and base == doc.agreed_version:
+        from .reviews import confirmations_overtaken  # reviews builds on this module
+
+        confirmations_overtaken(s, doc.id, now)
     return True
 
 

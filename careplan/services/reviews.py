@@ -162,16 +162,32 @@ def review_link(document_id: int) -> str:
     return f"/documents/{document_id}#review"
 
 
+def confirmed_link(document_id: int) -> str:
+    """Where a message that one side confirmed "reviewed, no changes" leads: who confirmed,
+    on the review panel. Its own place, so those messages can be told from the others."""
+    return f"/documents/{document_id}#review-confirmed"
+
+
 def _review_messages_answered(s: Session, document_id: int, now: datetime) -> None:
     """Messages about the review now done (one side's confirmation waiting for the other, a
     reminder that it is due, an earlier review asked for) are answered. Called before the
     messages saying it is done are written."""
+    places = {review_link(document_id), confirmed_link(document_id)}
     mark_answered(
         s,
         document_id,
-        lambda link, kind: (
-            link == review_link(document_id) if kind is None else _about_the_review(kind)
-        ),
+        lambda link, kind: link in places if kind is None else _about_the_review(kind),
+        now,
+    )
+
+
+def confirmations_overtaken(s: Session, document_id: int, now: datetime) -> None:
+    """A new version was saved after the agreed one: the review is done by both signing it,
+    so messages asking to confirm "reviewed, no changes" too are answered (nobody can)."""
+    mark_answered(
+        s,
+        document_id,
+        lambda link, kind: kind is None and link == confirmed_link(document_id),
         now,
     )
 
@@ -511,7 +527,7 @@ def _tell_of_confirmation(s: Session, actor: Actor, doc: Document) -> None:
             actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
             title=doc.title,
         ),
-        review_link(doc.id),
+        confirmed_link(doc.id),
         # The client's advocate hears of it too (they do not confirm: nothing waits for them).
         lambda client_name: review_confirmed_advocate_notice(
             actor.name, actor.role, client_name=client_name, title=doc.title,

@@ -97,7 +97,7 @@ def test_a_review_half_confirmed_is_on_the_other_sides_start_page_over_http(
         ).all()
         told = s.scalars(
             sa.select(Notification.user_id).where(
-                Notification.link == f"/documents/{doc}#review",
+                Notification.link == f"/documents/{doc}#review-confirmed",
             )
         ).all()
     # The other side, and the client's advocate (a message only: they do not confirm).

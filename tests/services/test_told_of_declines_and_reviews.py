@@ -134,7 +134,7 @@ def test_a_review_one_side_confirmed_waits_for_the_other_on_their_start_page(db,
         f"{name} confirmed the review of {whose} care plan with no changes. If you agree, confirm it too"
     )
     new = messages(db, other)[told_before:]
-    assert [link for _, link in new] == [f"/documents/{doc}#review"]
+    assert [link for _, link in new] == [f"/documents/{doc}#review-confirmed"]
     assert "confirmed the review of" in new[0][0] and name in new[0][0]
     assert needs(db, one) == []  # they did their part
     other_name = (
@@ -158,7 +158,7 @@ def test_a_review_one_side_confirmed_waits_for_the_other_on_their_start_page(db,
             f"plan with no changes. The review is done once {other_name} confirms too."
         )
     assert told == said
-    assert link == f"/documents/{doc}#review"
+    assert link == f"/documents/{doc}#review-confirmed"
 
     # The other confirms too: the review is done, and nothing is left on either page.
     told_first = len(messages(db, one))
@@ -211,3 +211,30 @@ def test_only_the_clients_current_advocates_are_told(db, circle):
         assert "confirmed the review of their care plan" in messages(db, advocate)[-1][0]
     for advocate in (stopped, closed, elsewhere.advocate):
         assert messages(db, advocate) == []
+
+
+def test_asked_to_confirm_a_review_too_stops_counting_as_new_once_a_version_is_saved(db, circle):
+    """The key worker confirmed "reviewed, no changes", then the client saved a change: the
+    client's message asking them to confirm it too stayed New, and the advocate's, though
+    nobody could confirm any more (the review is done by both signing the new version)."""
+    doc = make_plan(circle.key_worker, circle.client)
+    for who in (circle.client, circle.key_worker):
+        sign(db, who, doc, 1)
+    reviews.confirm_no_changes(db, actor_for(circle.key_worker), doc, 1, PASSWORD)
+
+    def new(person) -> list[str]:
+        with db.read() as s:
+            return s.scalars(
+                sa.select(Notification.link).where(
+                    Notification.user_id == person.id, Notification.read_at.is_(None)
+                )
+            ).all()
+
+    confirmed = f"/documents/{doc}#review-confirmed"
+    assert confirmed in new(circle.client) and confirmed in new(circle.advocate)
+    client = actor_for(circle.client)
+    content = documents.open_document(db, client, doc).content
+    content["what_matters"] = {"text": "My son, and the allotment."}
+    documents.save_version(db, client, doc, 1, content, "a change")
+    assert confirmed not in new(circle.client) and confirmed not in new(circle.advocate)
+    assert messages(db, circle.client)[-1][1] == confirmed  # still listed, no longer new
