@@ -37,7 +37,7 @@ from ..domain.attribution import Author, has_writing, strip_attribution
 from ..domain.blocks import owner_words
 from ..domain.canonical import content_hash
 from ..domain.compare import Change, compare, last_changed
-from ..domain.contingency import nights_text
+from ..domain.contingency import days_text, nights_text
 from ..domain.errors import ContentInvalid
 from ..domain.form_places import is_writing, place
 from ..domain.kinds import KIND_LABELS, kind_for
@@ -47,6 +47,7 @@ from ..domain.merge import merge
 from ..domain.nested import from_fields, leaf_texts
 from ..domain.paging import last_page, nearest_page
 from ..domain.plan_dates import said_passed
+from ..domain.reviews import days_late
 from ..domain.roles import Role
 from ..domain.signoff import State
 from ..domain.taken_out import CannotPutBack, LooksThere, NotTakenOut, taken_out_words
@@ -228,6 +229,9 @@ class DocumentScreen:
     # The keys of those changes (Change.key) where the version in force has a part both
     # signers left blank on purpose, so its side says so rather than "nothing written".
     from_agreed_on_purpose: frozenset[str] = frozenset()
+    # A key worker taking the client over, shown a later draft: the version in force, which
+    # is what they must open to take over (services.handovers.note_opened).
+    read_to_take_over: int | None = None
 
 
 @dataclass(frozen=True)
@@ -747,9 +751,8 @@ def document_screen(
             if with_extras
             else None
         )
-    if shown:
-        _shown(db, actor, page)
-    return DocumentScreen(page, notes, review, from_agreed, on_purpose)
+    to_read = _shown(db, actor, page) if shown else None
+    return DocumentScreen(page, notes, review, from_agreed, on_purpose, to_read)
 
 
 def _in_force(s: Session, doc: Document, page: DocumentPage) -> tuple[int, dict] | None:
@@ -782,14 +785,17 @@ def version_content(s: Session, document_id: int, number: int) -> dict | None:
     return plain_rows(s, _CONTENT, {"document_id": document_id, "number": number}).scalar()
 
 
-def _shown(db: Database, actor: Actor, page: DocumentPage) -> None:
+def _shown(db: Database, actor: Actor, page: DocumentPage) -> int | None:
     """What showing a document records: a read by someone other than the client and their
-    key worker, and a key worker taking the client over having opened it."""
+    key worker, and a key worker taking the client over having opened it. Returns the
+    version in force such a key worker must open instead, when this page shows another."""
     what = f"version {page.shown.number}" if page.shown else "document"
     _record_read(db, actor, page.access, page, page.client_id, what)
     if actor.role is Role.KEY_WORKER and not page.access.edit:
         # A key worker who may read but not edit is taking the client over.
-        handovers.note_opened(db, actor, page.id, page.shown.number if page.shown else None)
+        shown = page.shown.number if page.shown else None
+        return handovers.note_opened(db, actor, page.id, shown)
+    return None
 
 
 def history(
@@ -927,10 +933,10 @@ def _event(
 
 def _against_due(due: date, done: date) -> str:
     """When a review was due, and how it went against that: what an inspector asks."""
-    late = (done - due).days
-    if late <= 0:
+    late = days_late(due, done)
+    if not late:
         return f", by the day it was due ({long_date(due)})"
-    return f", {late} day{'s' if late != 1 else ''} after it was due on {long_date(due)}"
+    return f", {days_text(late)} after it was due on {long_date(due)}"
 
 
 def _short_stay(asked: str, detail: dict, for_whom: str) -> str:

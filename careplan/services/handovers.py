@@ -209,21 +209,24 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
         )
 
 
-def note_opened(db: Database, actor: Actor, document_id: int, number: int | None) -> None:
+def note_opened(db: Database, actor: Actor, document_id: int, number: int | None) -> int | None:
     """Remember that the incoming worker opened a document's agreed version `number` (called
-    when they open a version of it)."""
+    when they open a version of it). Only the version in force is what they must read: when
+    `number` is another (a later draft), the version in force is returned, for the page to
+    point to."""
     if actor.role is not Role.KEY_WORKER or number is None:
-        return
+        return None
     with db.read() as s:
         doc = s.get(Document, document_id)
-        # Only the version in force is what they must read; a later draft is not.
-        if doc is None or doc.agreed_version != number:
-            return
+        if doc is None or doc.agreed_version is None:
+            return None
         handover = waiting_handover(s, doc.client_id)
         if handover is None or handover.to_worker_id != actor.id:
-            return
+            return None
+        if doc.agreed_version != number:
+            return doc.agreed_version
         if s.get(HandoverRead, (handover.id, document_id)):
-            return
+            return None
     with db.write() as s:
         # Locked as signoff.sign locks it: a version agreed meanwhile is not counted as read.
         agreed = s.scalar(
@@ -231,6 +234,7 @@ def note_opened(db: Database, actor: Actor, document_id: int, number: int | None
         )
         if agreed == number and s.get(HandoverRead, (handover.id, document_id)) is None:
             s.add(HandoverRead(handover_id=handover.id, document_id=document_id))
+    return None
 
 
 def forget_reads(s: Session, doc: Document) -> None:

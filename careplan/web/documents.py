@@ -79,6 +79,7 @@ def show_page(
         from_agreed=screen.from_agreed,
         from_agreed_parts=by_part(screen.from_agreed),
         from_agreed_on_purpose=screen.from_agreed_on_purpose,
+        read_to_take_over=screen.read_to_take_over,
         comment_errors=comment_errors or {},
         comment_limit=comments.MAX_COMMENT,
         sign_errors=sign_errors or {},
