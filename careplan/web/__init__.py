@@ -37,6 +37,7 @@ from . import (
     pdfs,
     reminders,
     request_checks,
+    signed_out,
     signoff,
     supervision,
     trouble,
@@ -55,6 +56,7 @@ def register(app: Flask) -> None:
     login_manager.localize_callback = signed_out_message
     login_manager.user_loader(load_session_user)
     login_manager._session_identifier_generator = session_fingerprint
+    signed_out.install()
 
     for module in (
         auth,

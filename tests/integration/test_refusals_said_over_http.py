@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from careplan.db.models import PasswordLink
-from tests.factories import PASSWORD, Circle
+from careplan.db.models import PasswordLink, Version
+from tests.factories import PASSWORD, Circle, make_plan
 from tests.gunicorn import Browser, landed, refused
 from tests.notices import wait_for_account_notices
 
@@ -30,11 +30,22 @@ def test_a_session_ended_by_a_password_change_elsewhere_says_why(gunicorn_url, d
     here, elsewhere = Browser(gunicorn_url), Browser(gunicorn_url)
     here.sign_in(circle.client)
     elsewhere.sign_in(circle.client)
+    doc = make_plan(circle.key_worker, circle.client)
+    editing = here.get(f"/documents/{doc}/edit").read().decode()
     page = elsewhere.get("/me/account").read().decode()
     new = "a brand new password here"
     form = {"current_password": PASSWORD, "password": new, "password_again": new}
     path, page = landed(elsewhere.post("/me/account/password", form, page))
     assert path == "/me/account" and "Your password is changed." in page
+    # Words sent after it are not saved, but given back to copy.
+    words = {"base_number": "1", "what_matters-text": "My sister's wedding", "change_note": ""}
+    status, page = refused(lambda: here.post(f"/documents/{doc}/edit", words, editing))
+    said = " ".join(page.split())
+    assert status == 401 and "You were signed out because your password was changed." in said
+    assert "My sister&#39;s wedding</li>" in said
+    assert f'href="/login?next=%2Fdocuments%2F{doc}%2Fedit" target="_blank"' in said
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Version)) == 1
     path, page = landed(here.get("/me/account"))
     assert path == "/login"
     assert "You were signed out because your password was changed." in page

@@ -24,6 +24,7 @@ from careplan.domain.local_time import service_today
 from careplan.extensions import LIBRARY_KEY
 from careplan.services import accounts, contingencies, documents, drafts, handovers, signoff
 from careplan.services.accounts import actor_for
+from careplan.web.trouble import NOT_WRITING, is_secret
 from tests.built_once import built_once
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
@@ -835,6 +836,12 @@ def test_anonymous_people_are_sent_to_sign_in(app, client, db, world, endpoint, 
 
     if expected is not None:  # the sign-in page itself
         assert response.status_code == expected
+    elif method == "POST" and _has_writing(form):
+        # Someone's words, sent after their session ended: given back to copy, not saved.
+        assert response.status_code == 401
+        page = response.get_data(as_text=True)
+        assert "You were signed out: nothing was saved" in page
+        assert 'href="/login?next=' in page
     else:
         assert response.status_code == 302
         location = urlsplit(response.headers["Location"])
@@ -842,3 +849,11 @@ def test_anonymous_people_are_sent_to_sign_in(app, client, db, world, endpoint, 
         if method == "GET":
             assert parse_qs(location.query)["next"] == [url]
     assert _state(db) == before
+
+
+def _has_writing(form: dict) -> bool:
+    return any(
+        str(value).strip()
+        for name, value in form.items()
+        if name not in NOT_WRITING and not is_secret(name)
+    )

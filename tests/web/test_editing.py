@@ -129,6 +129,45 @@ def test_a_save_after_the_idle_sign_out_is_kept_as_a_draft_to_carry_on_with(app,
     assert "Written slowly</textarea>" in restored and "my words</textarea>" in restored
 
 
+def test_a_save_after_the_password_changed_elsewhere_gives_the_words_back(app, db, circle):
+    """The session was ended on purpose (perhaps this phone was lost): nothing it sends is
+    kept, but the words it sent are shown back to it, to copy before signing in again."""
+    doc = make_plan(circle.key_worker, circle.client)
+    here, elsewhere = (login(app.test_client(), circle.client) for _ in range(2))
+    token = csrf_token(here)
+    changed = elsewhere.post("/me/account/password", data={
+        "csrf_token": csrf_token(elsewhere), "current_password": PASSWORD,
+        "password": "a brand new password here", "password_again": "a brand new password here",
+    })  # fmt: skip
+    assert changed.status_code == 302
+    url = f"/documents/{doc}/edit?part=what_matters"
+    late = here.post(url, data={
+        "csrf_token": token, "base_number": "1", "part": "what_matters",
+        "what_matters-text": "Seeing my sister <b>again</b>", "change_note": "after the call",
+    }, headers={"Referer": f"http://localhost{url}"})  # fmt: skip
+    assert late.status_code == 401
+    page = " ".join(_text(late).split())
+    assert "<h1>You were signed out: nothing was saved</h1>" in page
+    assert "You were signed out because your password was changed." in page
+    assert "Seeing my sister &lt;b&gt;again&lt;/b&gt;</li>" in page
+    assert "after the call</li>" in page
+    assert (
+        f'href="/login?next=%2Fdocuments%2F{doc}%2Fedit%3Fpart%3Dwhat_matters" target="_blank"'
+        in page
+    )
+    assert documents.open_document(db, actor_for(circle.client), doc).head_number == 1
+    with db.read() as s:
+        assert drafts.draft_in(s, circle.client.id, doc) is None
+    # Only a form with words: one of choices goes to sign in, as a page opened does, and a
+    # page's script keeping a draft is answered as before (it tells the person itself).
+    plain = here.post(f"/documents/{doc}/draft/discard", data={"csrf_token": token})
+    assert plain.status_code == 302 and "/login?next=" in plain.headers["Location"]
+    by_script = here.post(f"/documents/{doc}/draft", data={
+        "csrf_token": token, "base_number": "1", "what_matters-text": "Typed on",
+    }, headers={"X-Requested-With": "fetch"})  # fmt: skip
+    assert by_script.status_code == 302 and "/login?next=" in by_script.headers["Location"]
+
+
 def test_the_document_page_says_the_writer_has_unsaved_changes_and_links_to_them(app, db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     drafts.keep(db, actor_for(circle.client), doc, 1, "", [("what_matters-text", "unsure")])
