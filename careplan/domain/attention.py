@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 
-from .contingency import nights_text
+from .contingency import days_text, nights_text
 from .crisis_alerts import AlertKind
 from .local_time import show
 from .plan_dates import cannot_be_signed, card_cannot_be_signed, stuck_on_passed_day
@@ -148,10 +148,6 @@ def _day(d: date | datetime, zone: tzinfo = UTC) -> str:
 
 def _time(t: datetime, zone: tzinfo = UTC) -> str:
     return show(t, zone)
-
-
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
 
 
 def whose_document(title: str, client_name: str, own: bool) -> str:
@@ -282,10 +278,10 @@ def _review_text(d: DocumentFacts, own: bool, today: date) -> str:
     what = what[0].upper() + what[1:]
     days = (d.next_review_on - today).days
     if days < 0:
-        return f"{what}: the review is overdue. It was due on {_day(d.next_review_on)}, {_days(-days)} ago."
+        return f"{what}: the review is overdue. It was due on {_day(d.next_review_on)}, {days_text(-days)} ago."
     if days == 0:
         return f"{what}: the review is due today."
-    return f"{what}: the review is due on {_day(d.next_review_on)}, in {_days(days)}."
+    return f"{what}: the review is due on {_day(d.next_review_on)}, in {days_text(days)}."
 
 
 def _asked(a: AlertFacts, own: bool) -> str:
