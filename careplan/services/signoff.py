@@ -114,6 +114,12 @@ class SignOffView:
         return passed_refusal(self.passed_until) if self.passed_until else None
 
     @property
+    def only_declining(self) -> bool:
+        """The latest version can be declined but not signed: a day in it has passed, or the
+        other declined it (domain.signoff.refusal). Its page offers declining alone."""
+        return bool(self.passed_until) or self.state is State.DECLINED
+
+    @property
     def no_key_worker_to_sign(self) -> bool:
         """The version waits for a key worker's signature and the client has none (they left
         the service, or have not been given one yet): nobody can sign it for the service
