@@ -132,10 +132,12 @@ class Browser:
     def get(self, path: str):
         return self.opener.open(self.base + path, timeout=120)
 
-    def post(self, path: str, form: dict, page: str):
-        """Sends a form the way the page it came from would: with that page's CSRF token."""
-        data = {**form, "csrf_token": CSRF.search(page).group(1)}
-        return self.opener.open(self.base + path, urlencode(data).encode(), timeout=60)
+    def post(self, path: str, form: dict, page: str, headers: dict | None = None):
+        """Sends a form the way the page it came from would: with that page's CSRF token
+        (and any `headers` a browser adds, such as Sec-Fetch-Site)."""
+        data = urlencode({**form, "csrf_token": CSRF.search(page).group(1)}).encode()
+        sent = Request(self.base + path, data, headers=headers or {})
+        return self.opener.open(sent, timeout=60)
 
     def sign_in(self, user) -> None:
         form = {"email": user.email, "password": PASSWORD}

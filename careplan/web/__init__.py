@@ -37,11 +37,11 @@ from . import (
     pdfs,
     reminders,
     request_checks,
-    signed_out,
     signoff,
     supervision,
     trouble,
     wording,
+    words_given_back,
 )
 from .edit_notes import had_written, others_words
 from .session_user import load_session_user, session_fingerprint, signed_out_message
@@ -56,7 +56,7 @@ def register(app: Flask) -> None:
     login_manager.localize_callback = signed_out_message
     login_manager.user_loader(load_session_user)
     login_manager._session_identifier_generator = session_fingerprint
-    signed_out.install()
+    words_given_back.install()
 
     for module in (
         auth,
@@ -173,6 +173,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(_err):
+        given_back = words_given_back.after_stale_form()
+        if given_back is not None:
+            return given_back
         return render_template(
             "errors/400.html",
             message="This form had expired or was sent from somewhere else. Nothing was saved. "

@@ -283,6 +283,32 @@ def test_a_second_tab_does_not_replace_the_draft_of_the_first(app, db, gunicorn_
     assert first.is_closed()
 
 
+def test_a_save_after_signing_out_in_another_tab_gives_the_words_back(
+    app, db, gunicorn_url, new_phone
+):
+    """Signed out in another tab: the first tab's form is from the ended session, so its save
+    cannot be taken. The words come back on the page answered, to copy, which Chromium's
+    Sec-Fetch-Site shows to be this site's own form."""
+    first, doc = _client_with_a_plan(new_phone, gunicorn_url)
+    first.goto(f"{gunicorn_url}/documents/{doc}/edit?part=what_matters")
+    second = first.context.new_page()
+    second.goto(f"{gunicorn_url}/")
+    second.get_by_role("button", name="Sign out").click()
+    expect(second.get_by_role("heading", level=1)).to_have_text("Sign in")
+
+    first.get_by_label("What matters most to you?").fill(WORDS)
+    first.get_by_role("button", name="Save a new version").click()
+    expect(first.get_by_role("heading", level=1)).to_have_text(
+        "You were signed out: nothing was saved"
+    )
+    expect(first.locator("li.words").first).to_have_text(WORDS)
+    check_phone_page(first, "words given back")
+    with first.expect_popup() as opened:
+        first.get_by_role("link", name="Sign in again in a new tab").click()
+    expect(opened.value.get_by_role("heading", level=1)).to_have_text("Sign in")
+    expect(first.locator("li.words").first).to_have_text(WORDS)
+
+
 def test_words_no_draft_holds_ask_before_leaving_but_not_the_idle_sign_out(
     app, gunicorn_url, new_phone
 ):

@@ -50,3 +50,25 @@ def test_a_session_ended_by_a_password_change_elsewhere_says_why(gunicorn_url, d
     assert path == "/login"
     assert "You were signed out because your password was changed." in page
     assert "Please sign in to see that page." not in page
+
+
+def test_words_from_a_page_older_than_the_sign_in_are_given_back(gunicorn_url, db):
+    circle = Circle()
+    browser = Browser(gunicorn_url)
+    browser.sign_in(circle.client)
+    doc = make_plan(circle.key_worker, circle.client)
+    editing = browser.get(f"/documents/{doc}/edit").read().decode()
+    landed(browser.post("/logout", {}, editing))  # in another tab
+    browser.sign_in(circle.client)
+    words = {"base_number": "1", "what_matters-text": "Back to college", "change_note": ""}
+    from_here = {"Sec-Fetch-Site": "same-origin"}
+    status, page = refused(
+        lambda: browser.post(f"/documents/{doc}/edit", words, editing, from_here)
+    )
+    said = " ".join(page.split())
+    assert status == 400 and "This page was from before you signed in again" in said
+    assert "Back to college</li>" in said
+    status, page = refused(lambda: browser.post(f"/documents/{doc}/edit", words, editing))
+    assert status == 400 and "Back to college" not in page
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Version)) == 1

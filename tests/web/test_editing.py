@@ -168,6 +168,48 @@ def test_a_save_after_the_password_changed_elsewhere_gives_the_words_back(app, d
     assert by_script.status_code == 302 and "/login?next=" in by_script.headers["Location"]
 
 
+def test_words_from_a_page_older_than_the_session_are_given_back_only_to_this_site(app, db, circle):
+    """Signed out in another tab, or signed in again there: the form's CSRF token is no
+    longer the session's. Its words are shown back when the browser says the form was one of
+    this site's pages; from anywhere else the words could be another site's, and are not."""
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    old_token = csrf_token(web)
+    url = f"/documents/{doc}/edit"
+    form = {
+        "csrf_token": old_token, "base_number": "1", "what_matters-text": "Back to college",
+    }  # fmt: skip
+    web.post("/logout", data={"csrf_token": old_token})
+    here = {"Sec-Fetch-Site": "same-origin", "Referer": f"http://localhost{url}"}
+
+    signed_out = web.post(url, data=form, headers=here)
+    assert signed_out.status_code == 401
+    page = " ".join(_text(signed_out).split())
+    assert "You had been signed out before this was sent." in page
+    assert "Back to college</li>" in page and 'href="/login?next=%2Fdocuments' in page
+
+    login(web, circle.client)
+    again = web.post(url, data=form, headers=here)
+    assert again.status_code == 400
+    page = " ".join(_text(again).split())
+    assert "<h1>This page was from before you signed in again: nothing was saved</h1>" in page
+    assert "Back to college</li>" in page
+    assert f'href="{url}" target="_blank" rel="noopener">Open the page again in a new tab' in page
+    by_origin = web.post(url, data=form, headers={"Origin": "http://localhost"})
+    assert "Back to college</li>" in _text(by_origin)
+
+    for elsewhere in (
+        {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"},
+        {"Origin": "http://other.example"},
+        {},
+    ):
+        refused = web.post(url, data=form, headers=elsewhere)
+        assert refused.status_code == 400
+        assert "Back to college" not in _text(refused)
+        assert "This form had expired or was sent from somewhere else." in _text(refused)
+    assert documents.open_document(db, actor_for(circle.client), doc).head_number == 1
+
+
 def test_the_document_page_says_the_writer_has_unsaved_changes_and_links_to_them(app, db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     drafts.keep(db, actor_for(circle.client), doc, 1, "", [("what_matters-text", "unsure")])
