@@ -133,6 +133,18 @@ class SignOffView:
             if s.version_number == number and s.outcome == Outcome.DECLINED.value
         ]  # fmt: skip
 
+    def agreed_for_the_service(self) -> SignatureView | None:
+        """The key worker's signature that made the agreed version agreed: the latest on it,
+        whoever holds the client now (after a handover, not the key worker who took over)."""
+        if self.agreed is None:
+            return None
+        return next(
+            (s for s in self.signatures
+             if s.version_number == self.agreed.number and s.role == Role.KEY_WORKER.label
+             and s.outcome != Outcome.DECLINED.value),
+            None,
+        )  # fmt: skip
+
     def signed_before_handover(self, number: int) -> list[SignatureView]:
         """Signatures on this version by a key worker who no longer holds the caseload: they
         stay on the record, but the version now needs the current key worker's."""

@@ -97,8 +97,10 @@ def test_a_signed_person_sees_their_signature_instead_of_the_form(app, db, circl
 
     # Agreed: both see it, neither is offered the form, and declining now is refused.
     # Each reads it said to them: the client is "you" to the client, the worker to the worker.
+    worker_name = circle.key_worker.display_name
     said_to = {
-        client: "Agreed: version 1 was signed by you and your key worker on",
+        # (the name in its own <bdi>, which these words leave a space after)
+        client: f"Agreed: version 1 was signed by you and {worker_name} , your key worker on",
         worker: f"Agreed: version 1 was signed by {circle.client.display_name} and you on",
     }
     for browser in (client, worker):

@@ -122,6 +122,12 @@ def test_both_of_you_is_said_only_to_the_two_who_sign(app, db, circle):
     assert "is a draft until both of you sign it" in mine
     theirs = _words(_page(_browser(app, newcomer).get(f"/documents/{agreed}")).html)
     assert "Agreed by both Al and their former key worker" in theirs
+    # and who signed it by name: not "Al and you" to the key worker who took over since.
+    before = circle.key_worker.display_name
+    assert f"was signed by Al and {before}, Al's former key worker on" in theirs
+    assert "signed by Al and you" not in theirs
+    client = _words(_page(_browser(app, circle.client).get(f"/documents/{agreed}")).html)
+    assert f"was signed by you and {before}, your former key worker on" in client
 
 
 @pytest.mark.parametrize(
