@@ -113,8 +113,8 @@ def _people(clients: int) -> tuple[list, list, list, list]:
     links = []
     for c in range(clients):
         uid = FIRST_CLIENT + c
-        # has_documents (the flag services.documents keeps) is set once the documents are
-        # drawn: a document only started, with nothing saved, does not count (seed).
+        # has_documents (User.has_care_plan, the flag services.documents keeps) is set once
+        # the documents are drawn: only a saved care plan counts (seed).
         users.append(
             (uid, f"c{uid}@example.org", _name(rng), "client", "x", None, True, 0, at, False)
         )
@@ -226,9 +226,9 @@ def seed(engine: sa.Engine, documents: int) -> dict:
         worker = worker_of[row[1]]
         for due, done_on in done:
             reviews.append((len(reviews) + 1, d, row[1], due, done_on, worker, team_of[worker]))
-    # A client whose only document has nothing saved yet is a "no care plan yet" row, as
-    # services.documents keeps the flag (its empty document is on no list).
-    saved = {row[1] for row in docs if row[4] > 0}
+    # A client with no care plan saved (only one started, or only agreements) is a "no care
+    # plan yet" row, as services.documents keeps the flag (an empty document is on no list).
+    saved = {row[1] for row in docs if row[4] > 0 and row[2] == "care_plan"}
     users = [u[:-1] + (u[0] in saved,) if u[3] == "client" else u for u in users]
     raw = engine.raw_connection()
     try:

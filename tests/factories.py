@@ -145,12 +145,12 @@ class DocumentFactory(Base):
     created_by_id = factory.SelfAttribute("client_id")
 
     @factory.post_generation
-    def client_has_documents(obj, create, extracted, **kwargs):
-        """As services.documents keeps it when a document's first version is saved."""
-        if create and obj.head_number > 0:
+    def client_has_care_plan(obj, create, extracted, **kwargs):
+        """As services.documents keeps it when a care plan's first version is saved."""
+        if create and obj.head_number > 0 and obj.kind == "care_plan":
             with _session() as session:
                 session.execute(
-                    sa.update(User).where(User.id == obj.client_id).values(has_documents=True)
+                    sa.update(User).where(User.id == obj.client_id).values(has_care_plan=True)
                 )
                 session.commit()
 

@@ -570,7 +570,7 @@ class Reminder(Strict):
 
 
 class DashboardRow(Strict):
-    """A document, or a client in your teams with no care plan or agreement yet (state
+    """A document, or a client in your teams with no care plan saved yet (state
     "no_plan", document_id, kind_label and title null)."""
 
     document_id = fields.Integer(allow_none=True)

@@ -77,8 +77,8 @@ class User(Base):
         # The supervisors' dashboard sorted by client name, and its list of key workers.
         Index("ix_users_display_name", "display_name"),
         Index("ix_users_role_display_name", "role", "display_name"),
-        # The dashboard's clients with no care plan or agreement yet, in name order: found
-        # without looking through every client for documents they lack. Not a partial index:
+        # The dashboard's clients with no care plan yet, in name order: found without
+        # looking through every client for a care plan they lack. Not a partial index:
         # SQLite has no statistics for one that is empty and would read every client instead.
         Index("ix_users_role_documents_display_name", "role", "has_documents", "display_name"),
     )
@@ -93,11 +93,12 @@ class User(Base):
     # Changes whenever the password changes, which signs out every existing session.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Set when the first version of one of the client's documents is saved
-    # (services.documents); versions are never removed, so it never goes back. A document
-    # only started (no version) does not count: it may be removed.
-    has_documents: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=text("false")
+    # Set when the first version of one of the client's care plans is saved
+    # (services.documents); versions are never removed, so it never goes back. A care plan
+    # only started (no version) does not count: it may be removed. Nor does an agreement: a
+    # client with only agreements still has no care plan. The column keeps its first name.
+    has_care_plan: Mapped[bool] = mapped_column(
+        "has_documents", Boolean, default=False, server_default=text("false")
     )
     # Reminders (clients choose): "email", "app" (in-app only) or "none"; NULL: the default.
     reminder_channel: Mapped[str | None] = mapped_column(String(10))

@@ -28,8 +28,8 @@ class DashState(StrEnum):
     AGREED = "agreed"
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
-    # Not a document's state: a client in the teams with no care plan or agreement at all,
-    # listed as a row of its own (what an inspector asks about first).
+    # Not a document's state: a client in the teams with no care plan saved (agreements
+    # aside), listed as a row of its own (what an inspector asks about first).
     NO_PLAN = "no_plan"
 
     @property
@@ -120,8 +120,8 @@ class Filters:
     page: int = 1
 
     @property
-    def may_show_clients_without_documents(self) -> bool:
-        """A client with no document has no state but "no care plan yet" and no review date,
+    def may_show_clients_without_care_plans(self) -> bool:
+        """A client with no care plan has no state but "no care plan yet" and no review date,
         so a filter on another state or on review dates leaves them out."""
         return self.state in (None, DashState.NO_PLAN) and not (self.due_from or self.due_to)
 

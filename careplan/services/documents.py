@@ -36,6 +36,7 @@ from ..domain.attention import DocumentFacts, card_state
 from ..domain.attribution import Author, has_writing, strip_attribution
 from ..domain.blocks import owner_words
 from ..domain.canonical import content_hash
+from ..domain.care_plan import CARE_PLAN
 from ..domain.compare import Change, compare, last_changed
 from ..domain.contingency import days_text, nights_text
 from ..domain.errors import ContentInvalid
@@ -1444,10 +1445,11 @@ def _append_version(
     ).rowcount
     if moved != 1:
         return False
-    if base == 0:
-        # The supervisors' dashboard lists clients with nothing saved yet by this flag: a
-        # document only started is not one anyone has to account for (remove_empty).
-        s.execute(_HAS_DOCUMENTS, {"client_id": doc.client_id})
+    if base == 0 and doc.kind == CARE_PLAN.name:
+        # The supervisors' dashboard lists clients with no care plan saved yet by this flag:
+        # a care plan only started is not one anyone has to account for (remove_empty), and
+        # an agreement is not a care plan.
+        s.execute(_HAS_CARE_PLAN, {"client_id": doc.client_id})
     s.add(
         Version(
             document_id=doc.id,
@@ -1477,10 +1479,10 @@ def _append_version(
     return True
 
 
-_HAS_DOCUMENTS = (
+_HAS_CARE_PLAN = (
     update(User)
-    .where(User.id == bindparam("client_id"), User.has_documents == false())
-    .values(has_documents=True)
+    .where(User.id == bindparam("client_id"), User.has_care_plan == false())
+    .values(has_care_plan=True)
     .execution_options(synchronize_session=False)
 )
 

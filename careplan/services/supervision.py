@@ -91,8 +91,8 @@ class Row:
     # The name with how they like to be called, for the page ("Bea Client, known as Béa,
     # she/her"); the export keeps the name alone.
     client_introduced: str = ""
-    # The day their account was made: for a client with no document, since when they have
-    # been without a plan.
+    # The day their account was made: for a client with no care plan, since when they have
+    # been without one.
     client_since: date | None = None
     # The document as the rest of the app names it (its template's name, "Care plan").
     title: str | None = None
@@ -211,17 +211,18 @@ def _scope(s, actor: Actor) -> Scope:
     return Scope(teams, workers)
 
 
-# The keys that are constants among clients without documents (_without_documents).
+# The keys that are constants among clients without a care plan (_without_care_plans).
 _SAME_FOR_EVERY_CLIENT = frozenset(
     ("has_plan", "document_id", "no_review", "next_review_on", "signed", "last_signed_at")
 )
 
 
 def _query(scope: Scope, filters: Filters, today: date, first: int | None = None):
-    """The documents in scope, and the clients in scope with no document at all ("no care
-    plan yet"), as one list in the order chosen: one statement, counted and paged by the
-    database. Each part is read through its own index: the documents as before, the clients
-    without documents through an index on the flag services.documents keeps
+    """The documents in scope, and the clients in scope with no care plan saved ("no care
+    plan yet", whatever agreements they have), as one list in the order chosen: one
+    statement, counted and paged by the database. Each part is read through its own index:
+    the documents as before, the clients without a care plan through an index on the flag
+    services.documents keeps
     (not by looking for missing documents among all clients).
 
     `first`: only that many rows from the top are wanted (a page). Each part is then ordered
@@ -263,8 +264,8 @@ def _query(scope: Scope, filters: Filters, today: date, first: int | None = None
     parts = []
     if filters.state is not DashState.NO_PLAN:
         parts.append((_documents(scope, filters, today), in_documents))
-    if filters.may_show_clients_without_documents:
-        parts.append((_without_documents(scope, filters), in_clients))
+    if filters.may_show_clients_without_care_plans:
+        parts.append((_without_care_plans(scope, filters), in_clients))
     if len(parts) == 1:
         return ordered(parts[0][0], parts[0][1])
     if first is None:
@@ -347,9 +348,10 @@ def _documents(scope: Scope, filters: Filters, today: date):
     return query
 
 
-def _without_documents(scope: Scope, filters: Filters):
-    """Clients with a key worker in scope and no document. A client who left the service
-    has no open caseload link, so is not here, as their documents are not."""
+def _without_care_plans(scope: Scope, filters: Filters):
+    """Clients with a key worker in scope and no care plan saved (User.has_care_plan): their
+    agreements, if any, are rows of their own. A client who left the service has no open
+    caseload link, so is not here, as their documents are not."""
     client = aliased(User)
     worker = aliased(User)
     query = (
@@ -384,7 +386,7 @@ def _without_documents(scope: Scope, filters: Filters):
         # Constants in the SQL, so both planners read ix_users_role_documents_display_name.
         .where(
             client.role == literal_column(f"'{Role.CLIENT.value}'"),
-            client.has_documents == false(),
+            client.has_care_plan == false(),
             scope.holds(CaseloadLink.key_worker_id),
         )
     )

@@ -736,6 +736,45 @@ def test_a_client_with_documents_only_started_counts_as_having_none(empty_url, e
     assert flags() == {only_started: True, saved: True}
 
 
+def test_a_client_with_only_agreements_counts_as_having_no_care_plan(empty_url, engine_for):
+    """0034: the flag counts saved care plans only; going down, any saved document again."""
+    migrate.upgrade(empty_url, "0033")
+    engine = engine_for(empty_url)
+    with engine.begin() as conn:
+        _, agreements_only, worker = _team_client_and_key_worker(conn)
+        with_plan = _insert(
+            conn,
+            "INSERT INTO users (email, display_name, role, password_hash, active, created_at, "
+            "session_epoch, has_documents) VALUES ('p@example.org', 'P', 'client', 'x', true, "
+            "CURRENT_TIMESTAMP, 0, true)",
+        )
+        conn.execute(
+            sa.text("UPDATE users SET has_documents = true WHERE id = :c"), {"c": agreements_only}
+        )
+        for client, kind in ((agreements_only, "agreement"), (with_plan, "care_plan")):
+            _insert(
+                conn,
+                "INSERT INTO documents (client_id, kind, title, head_number, created_by_id, "
+                "created_at, updated_at, review_cycle, signoff_state) VALUES (:c, :k, "
+                "'A document', 1, :w, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0, 'draft')",
+                c=client,
+                k=kind,
+                w=worker,
+            )
+
+    def flags() -> dict[int, bool]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT id, has_documents FROM users WHERE role = 'client'")
+            )
+            return {id_: bool(flag) for id_, flag in rows}
+
+    migrate.upgrade(empty_url)
+    assert flags() == {agreements_only: False, with_plan: True}
+    command.downgrade(migrate.alembic_config(empty_url), "0033")
+    assert flags() == {agreements_only: True, with_plan: True}
+
+
 def test_agreements_get_the_earliest_until_of_their_latest_version(empty_url, engine_for):
     """0032: each agreement keeps the earliest day a decision in its latest version is handed
     over until (an older version's days do not count); a care plan none."""

@@ -77,7 +77,7 @@ def test_a_document_only_started_is_not_on_the_supervisors_dashboard_or_export(d
     assert f",{DashState.NEVER_AGREED.label}," not in exported
     assert ",no care plan yet," in exported
     with db.read() as s:
-        assert s.get(User, circle.client.id).has_documents is False
+        assert s.get(User, circle.client.id).has_care_plan is False
 
     # Its first save makes it one: on the dashboard, and the client no longer without.
     documents.save_version(db, actor_for(circle.key_worker), plan, 0, plan_content())
@@ -85,7 +85,7 @@ def test_a_document_only_started_is_not_on_the_supervisors_dashboard_or_export(d
     assert [(r.document_id, r.state) for r in rows] == [(plan, DashState.NEVER_AGREED)]
     assert agreement not in {r.document_id for r in rows}
     with db.read() as s:
-        assert s.get(User, circle.client.id).has_documents is True
+        assert s.get(User, circle.client.id).has_care_plan is True
 
 
 def test_the_clients_list_shows_a_started_document_only_to_who_started_it(db, circle):

@@ -28,6 +28,7 @@ from tests.factories import (
     Circle,
     ClientFactory,
     SupervisorFactory,
+    make_agreement,
     make_plan,
 )
 
@@ -579,7 +580,7 @@ def test_oldest_signature_first_puts_the_never_signed_first(db, teams):
     assert signed[len(never) :] == sorted(signed[len(never) :])
 
 
-# --- clients with no care plan or agreement yet ----------------------------------------------
+# --- clients with no care plan yet ----------------------------------------------
 
 
 def _client_without_documents(circle, name="Cal Noplan"):
@@ -614,10 +615,19 @@ def test_a_client_with_no_document_is_a_row_saying_so(db, teams):
     ):
         rows = supervision.dashboard(db, sup, without, TODAY).rows
         assert rows and cal.id not in {r.client_id for r in rows}
-    # Once a document is started they are that document's row, not "no care plan yet".
+    # An agreement is not a care plan: its row is there, and so is "no care plan yet".
+    agreement = make_agreement(a.key_worker, cal)
+    rows = supervision.dashboard(db, sup, Filters(), TODAY).rows
+    assert [(r.document_id, r.state) for r in rows if r.client_id == cal.id] == [
+        (None, DashState.NO_PLAN),
+        (agreement, DashState.NEVER_AGREED),
+    ]
+    alone = supervision.dashboard(db, sup, Filters(state=DashState.NO_PLAN), TODAY)
+    assert [r.client_id for r in alone.rows] == [cal.id]
+    # Once a care plan is saved they are their documents' rows, not "no care plan yet".
     doc = make_plan(a.key_worker, cal)
     rows = supervision.dashboard(db, sup, Filters(), TODAY).rows
-    assert [r.document_id for r in rows if r.client_id == cal.id] == [doc]
+    assert sorted(r.document_id for r in rows if r.client_id == cal.id) == [agreement, doc]
     assert not supervision.dashboard(db, sup, Filters(state=DashState.NO_PLAN), TODAY).rows
 
 

@@ -82,8 +82,10 @@ def test_the_export_gives_each_document_its_name_reference_link_and_agreed_dates
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     header, table = rows[0], rows[1 : rows.index([])]
     named = [dict(zip(header, row, strict=True)) for row in table]
-    by_ref = {int(r["Reference"]): r for r in named}
+    by_ref = {int(r["Reference"]): r for r in named if r["Reference"]}
     assert set(by_ref) == {agreed, waiting, declined}
+    # Agreements only: the client has no care plan, and a row says so.
+    assert [r["State"] for r in named if not r["Reference"]] == ["no care plan yet"]
     for doc, row in by_ref.items():
         assert row["Document"] == GP
         assert row["Link"] == f"https://care.example.org/careplan/documents/{doc}"
