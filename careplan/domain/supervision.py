@@ -38,9 +38,10 @@ class DashState(StrEnum):
 
 
 STATE_LABELS = {
-    # Both say whether anyone has signed: "waiting for a signature" alone was read as every
-    # version not yet agreed, and found none of those nobody had signed.
-    DashState.NEVER_AGREED: "never agreed, nobody has signed yet",
+    # Both say whose signature is wanted: "waiting for a signature" alone was read as every
+    # version not yet agreed, and found none of those nobody had signed. Not "nobody has
+    # signed": a key worker who handed the client over may have, and it no longer counts.
+    DashState.NEVER_AGREED: "never agreed, waiting for both to sign",
     DashState.AWAITING: "signed by one, waiting for the other",
     DashState.PASSED_DAY: "cannot be signed: a day in it has passed, needs a new version",
     DashState.DECLINED: "declined",

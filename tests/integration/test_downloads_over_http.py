@@ -149,7 +149,7 @@ def test_the_supervisors_export_streams_from_gunicorn(db, gunicorn_url):
     # The header row first, one row per document, then what was exported and how.
     assert rows[0][:3] == ["Client", "Document", "State"]
     assert [row[:3] for row in rows[1 : rows.index([])]] == [
-        [circle.client.display_name, "Care plan", "never agreed, nobody has signed yet"]
+        [circle.client.display_name, "Care plan", "never agreed, waiting for both to sign"]
     ]
     assert ["Exported by", circle.supervisor.display_name] in rows[rows.index([]) :]
     with db.read() as s:
