@@ -88,7 +88,7 @@ def as_download(response, filename: str):
 
 @bp.route("/verify", methods=["GET", "POST"])
 def verify():
-    verdict = None
+    verdict, nothing_to_check = None, False
     if request.method == "POST":
         throttle_for(get_db()).verify_attempt(request.remote_addr or "")
         upload = request.files.get("file")
@@ -102,7 +102,8 @@ def verify():
         elif code.strip():
             verdict = pdfs.verify_code(get_db(), code)
         else:
-            verdict = pdfs.Verdict(
-                False, "Please choose a PDF file, or type the code printed on it."
-            )
-    return render_template("pdfs/verify.html", verdict=verdict)
+            # Nothing was checked, so no verdict: "Not confirmed" read as a failed check.
+            nothing_to_check = True
+    return render_template(
+        "pdfs/verify.html", verdict=verdict, nothing_to_check=nothing_to_check
+    ), (422 if nothing_to_check else 200)

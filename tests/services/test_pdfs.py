@@ -231,6 +231,13 @@ def test_verify_page_and_cli(app, db, agreed, settings, tmp_path):
     assert "version 2" in by_code.get_data(as_text=True)
     wrong = anonymous.post("/verify", data={"csrf_token": token, "code": "AAAA-BBBB-CCCC"})
     assert "No agreed document has this code" in wrong.get_data(as_text=True)
+    # Nothing chosen or typed: said as a mistake in the form, not as a failed check.
+    empty = anonymous.post("/verify", data={"csrf_token": token, "code": "  "})
+    assert empty.status_code == 422
+    assert "Nothing was checked: please choose a PDF file, or type the code" in empty.get_data(
+        as_text=True
+    )
+    assert "Not confirmed" not in empty.get_data(as_text=True)
     # A PDF with a code typed: the code must be the one printed on it (another document's
     # code was left unread, and the page said "Genuine").
     for typed, matches in ((code.lower(), True), ("AAAA-BBBB-CCCC", False), ("ABC", False)):
