@@ -50,9 +50,24 @@ class _Text(fields.String):
         return plain_writing(super()._deserialize(value, attr, data, **kwargs)).strip()
 
 
+class _AtMost(validate.Validator):
+    """Too long, said with how long it is: a box on a phone shows neither its limit nor its
+    count, and "keep this under 1,000" alone does not say whether to cut a word or a page."""
+
+    def __init__(self, max_len: int):
+        self.max_len = max_len
+
+    def __call__(self, value: str) -> str:
+        if len(value) > self.max_len:
+            raise MarshmallowError(
+                f"Please keep this under {self.max_len:,} characters: it has {len(value):,}."
+            )
+        return value
+
+
 def text_field(max_len: int = TEXT, required: bool = False, empty: str = "", **kw):
     """`empty`: what an empty box is told where "Please fill this in." would not say enough."""
-    too_long = validate.Length(max=max_len, error=f"Please keep this under {max_len} characters.")
+    too_long = _AtMost(max_len)
     if required:
         return _Text(
             required=True,
