@@ -45,7 +45,10 @@ def test_an_inspector_can_tell_alike_agreements_apart_and_open_each(db, gunicorn
 
     body = supervisor.get("/supervision/export.csv").read().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
-    table = [dict(zip(rows[0], row, strict=True)) for row in rows[1 : rows.index([])]]
+    named = [dict(zip(rows[0], row, strict=True)) for row in rows[1 : rows.index([])]]
+    # Agreements only: the client's "no care plan yet" row besides, with no reference.
+    assert [r["State"] for r in named if not r["Reference"]] == ["no care plan yet"]
+    table = [r for r in named if r["Reference"]]
     assert sorted(int(r["Reference"]) for r in table) == sorted(alike)
     for row in table:
         assert row["Document"] == GP and row["Agreed on"] == ""
