@@ -44,6 +44,7 @@ from ..domain.addresses import under
 from ..domain.kinds import KIND_LABELS
 from ..domain.local_time import service_day, start_of_day
 from ..domain.paging import Window, nearest_page
+from ..domain.reviews import ReviewReason
 from ..domain.roles import Role
 from ..domain.spreadsheet import text_cell
 from ..domain.supervision import (
@@ -102,6 +103,18 @@ class Row:
     agreed_on: date | None = None
     last_reviewed_on: date | None = None
     review_confirmed: tuple[Confirmed, ...] = ()
+    # Why the next review falls when it does, and the regular review's day: a review asked
+    # for earlier, or after a crisis, is not the regular one, and that one still falls.
+    review_reason: ReviewReason | None = None
+    regular_review_on: date | None = None
+
+    @property
+    def review_why(self) -> str:
+        """Why the next review is sooner than the regular one, in words; "" for the regular
+        review itself (or none)."""
+        if self.review_reason in (None, ReviewReason.INTERVAL):
+            return ""
+        return self.review_reason.label(self.client_name, reader_is_client=False)
 
 
 @dataclass(frozen=True)
@@ -296,6 +309,8 @@ def _documents(scope: Scope, filters: Filters, today: date):
             Document.agreed_version.label("agreed_version"),
             PdfRender.agreed_at.label("agreed_at"),
             Document.last_reviewed_on.label("last_reviewed_on"),
+            Document.next_review_reason.label("review_reason"),
+            Document.scheduled_review_on.label("regular_review_on"),
             # Sort keys (see _query).
             literal_column("1").label("has_plan"),
             Document.next_review_on.is_(None).label("no_review"),
@@ -373,6 +388,8 @@ def _without_care_plans(scope: Scope, filters: Filters):
             cast(null(), Document.agreed_version.type).label("agreed_version"),
             cast(null(), PdfRender.agreed_at.type).label("agreed_at"),
             cast(null(), Document.last_reviewed_on.type).label("last_reviewed_on"),
+            cast(null(), Document.next_review_reason.type).label("review_reason"),
+            cast(null(), Document.scheduled_review_on.type).label("regular_review_on"),
             literal_column("0").label("has_plan"),
             true().label("no_review"),
             false().label("signed"),
@@ -400,6 +417,7 @@ def _without_care_plans(scope: Scope, filters: Filters):
 def _row(values, today: date) -> Row:
     doc_id, client_id, client_name, kind, state, review_on, worker, team, signed = values[:9]
     preferred, pronouns, since, title, agreed_version, agreed_at, reviewed_on = values[9:16]
+    reason, regular_on = values[16:18]
     overdue = (today - review_on).days if review_on and review_on < today else 0
     return Row(
         doc_id,
@@ -418,6 +436,8 @@ def _row(values, today: date) -> Row:
         agreed_version,
         service_day(agreed_at) if agreed_at else None,
         reviewed_on,
+        review_reason=ReviewReason(reason) if reason else None,
+        regular_review_on=regular_on,
     )
 
 
@@ -495,6 +515,16 @@ def export_csv(
                 "and their key worker both have",
             ]
         )
+        writer.writerow(
+            [
+                "Why sooner than the regular review",
+                "asked for earlier, or to look back after the plan for when the client is not "
+                "well was used; empty for the regular review",
+            ]
+        )
+        writer.writerow(
+            ["Regular review", "when the regular review falls, whatever is asked for sooner"]
+        )
         return out.getvalue()
 
     head = io.StringIO()
@@ -532,6 +562,8 @@ def export_csv(
                             "; ".join(
                                 f"{c.name} ({_iso(service_day(c.at))})" for c in r.review_confirmed
                             ),
+                            r.review_why,
+                            _iso(r.regular_review_on),
                         ]
                     )
                 yield out.getvalue()
@@ -558,6 +590,8 @@ EXPORT_COLUMNS = [
     "Reference",
     "Link",
     "Review confirmed with no changes by",
+    "Why sooner than the regular review",
+    "Regular review",
 ]
 
 

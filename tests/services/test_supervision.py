@@ -267,6 +267,8 @@ def test_export_starts_with_its_header_and_says_how_it_was_made_after_the_table(
         "Reference",
         "Link",
         "Review confirmed with no changes by",
+        "Why sooner than the regular review",
+        "Regular review",
     ]
     table = rows[1 : rows.index([])]
     assert len(table) == 1 and table[0][2] == "review overdue" and table[0][4] == "20"
@@ -482,7 +484,7 @@ def test_a_supervisor_of_no_team_sees_nothing(db, teams):
     assert board.rows == [] and board.workers == {} and not board.has_next
     text = "".join(supervision.export_csv(db, lonely, Filters(), TODAY))
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
-    assert rows[0][-1] == "Review confirmed with no changes by" and rows[1] == []  # no rows
+    assert rows[0][-1] == "Regular review" and rows[1] == []  # no rows
     _, _, months, workers = supervision.charts(db, lonely, TODAY)
     assert workers == [] and all(text == "no reviews due" for _, _, text in months)
 
@@ -683,6 +685,8 @@ def test_the_export_lists_clients_with_no_document_as_the_page_does(db, teams):
         "",
         "",
         "",
+        "",
+        "",
     ]
     alone = "".join(supervision.export_csv(db, sup, Filters(state=DashState.NO_PLAN), TODAY))
     assert ["State", "no care plan yet"] in list(csv.reader(io.StringIO(alone)))
@@ -698,3 +702,31 @@ def test_clients_with_no_document_stand_by_name_among_themselves_in_every_order(
         rows = supervision.dashboard(db, sup, Filters(sort=sort), TODAY).rows
         among = [r.client_name for r in rows if r.document_id is None]
         assert among == ["Al First", "Mo Middle", "Zo Last"], sort
+
+
+def test_a_review_asked_for_earlier_says_so_beside_the_regular_one(app, db):
+    """An inspector tells a review someone asked for sooner from the regular cycle: the
+    dashboard and the export say why it is sooner, and when the regular one still falls."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    _agree(db, circle, doc)
+    sup = actor_for(circle.supervisor)
+    [regular] = supervision.dashboard(db, sup, Filters(), TODAY).rows
+    assert (regular.review_why, regular.regular_review_on) == ("", regular.next_review_on)
+    wanted = TODAY + timedelta(days=10)
+    reviews.request_earlier_review(
+        db, actor_for(circle.client), doc, wanted.isoformat(), "I have moved house", TODAY
+    )
+    [row] = supervision.dashboard(db, sup, Filters(), TODAY).rows
+    assert (row.next_review_on, row.review_why) == (wanted, "asked for earlier")
+    assert row.regular_review_on == regular.next_review_on
+
+    text = "".join(supervision.export_csv(db, sup, Filters(), TODAY))
+    [exported] = csv.DictReader(io.StringIO(text.removeprefix("\ufeff").split("\r\n\r\n")[0]))
+    assert exported["Next review"] == wanted.isoformat()
+    assert exported["Why sooner than the regular review"] == "asked for earlier"
+    assert exported["Regular review"] == regular.next_review_on.isoformat()
+
+    page = login(app.test_client(), circle.supervisor).get("/supervision")
+    words = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
+    assert "(asked for earlier; the regular review " in words
