@@ -24,6 +24,7 @@ from ..domain.numbers import (
     number_problem,
 )
 from ..domain.paging import PAGE_NUMBER
+from ..domain.reviews import ReviewReason
 from ..domain.roles import Role
 from ..domain.signoff import State
 from ..domain.supervision import SORTS, DashState
@@ -604,8 +605,18 @@ class DashboardRow(Strict):
     )
     client_since = fields.Date(
         metadata={"description": "When the client's account was made: for a client with no "
-                  "document, since when they have had no plan."}
+                  "care plan, since when they have had none."}
     )  # fmt: skip
+    review_reason = fields.String(
+        allow_none=True,
+        validate=validate.OneOf([r.value for r in ReviewReason]),
+        metadata={"description": "Why the next review falls when it does: interval (the "
+                  "regular review), earlier (asked for sooner), post_crisis."},
+    )  # fmt: skip
+    regular_review_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "When the regular review falls, whatever is asked sooner."},
+    )
 
 
 class Named(Strict):

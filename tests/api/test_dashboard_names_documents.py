@@ -27,7 +27,12 @@ def test_a_dashboard_row_names_its_document_and_its_agreed_version(client, db, t
     assert rows[agreed]["last_reviewed_on"] == today
     assert [rows[declined][k] for k in ("title", "agreed_version", "agreed_on")] == [GP, None, None]
     assert rows[declined]["last_signed_at"] is not None
+    # Why the next review falls when it does, as the page and the export say.
+    assert rows[agreed]["review_reason"] == "interval"
+    assert rows[agreed]["regular_review_on"] == rows[agreed]["next_review_on"] is not None
+    assert rows[None]["state"] == "no_plan"  # agreements only: no care plan
     spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     described = spec["DashboardRow"]["properties"]
     assert described["agreed_on"]["format"] == "date"
     assert "not when anything was agreed" in described["last_signed_at"]["description"]
+    assert described["review_reason"]["enum"] == ["interval", "earlier", "post_crisis", None]
