@@ -307,6 +307,11 @@ class ConflictView:
     clashes: list[str]  # labels of the parts both sides changed differently
     proposal: dict  # my changes re-applied on top of the latest version
 
+    def all_saved_by(self, user_id: int) -> bool:
+        """Every version saved meanwhile was this person's own (another tab or device): the
+        clash is with themselves, not with someone else."""
+        return all(v.author_id == user_id for v in self.landed)
+
 
 @dataclass(frozen=True)
 class SaveResult:

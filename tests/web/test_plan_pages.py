@@ -508,6 +508,22 @@ def test_when_both_change_the_same_words_the_clash_is_named_and_theirs_stays_in_
     assert v2["what_matters"]["text"] == "My dog, Biscuit."
 
 
+def test_the_same_person_in_two_windows_is_not_told_of_someone_else(app, db, circle):
+    person = circle.client
+    doc = make_plan(circle.key_worker, person)
+    first, second = _browser(app, person), _browser(app, person)
+    _, first_form = _edit_form(first, doc)
+    _, second_form = _edit_form(second, doc)
+    _post(first, first_form, first_form.typed({"what_matters-text": "My dog, Biscuit."}))
+    response = _post(second, second_form, second_form.typed({"what_matters-text": "My kids."}))
+
+    page = _page(response, 409)
+    clash = _section(page.html, "You changed the same part twice", "</div>")
+    assert "not what you saved in your other window" in clash
+    assert "<li>What matters to me</li>" in clash
+    assert "You both changed" not in page.html and "theirs" not in clash
+
+
 # --- oversight reads are recorded ------------------------------------------------------------
 
 
