@@ -695,6 +695,38 @@ def test_clients_who_left_before_go_under_their_key_worker_s_team(empty_url, eng
         assert conn.execute(sa.text("SELECT count(*) FROM caseload_links")).scalar_one() == 2
 
 
+def _two_clients_flagged(conn) -> tuple[int, int, int]:
+    """Two clients with has_documents set, and a key worker: (first, second, worker)."""
+    _, first, worker = _team_client_and_key_worker(conn)
+    second = _insert(
+        conn,
+        "INSERT INTO users (email, display_name, role, password_hash, active, created_at, "
+        "session_epoch, has_documents) VALUES ('s@example.org', 'S', 'client', 'x', true, "
+        "CURRENT_TIMESTAMP, 0, true)",
+    )
+    conn.execute(sa.text("UPDATE users SET has_documents = true WHERE id = :c"), {"c": first})
+    return first, second, worker
+
+
+def _document(conn, client: int, kind: str, head: int, worker: int) -> None:
+    _insert(
+        conn,
+        "INSERT INTO documents (client_id, kind, title, head_number, created_by_id, "
+        "created_at, updated_at, review_cycle, signoff_state) VALUES (:c, :k, 'A document', "
+        ":h, :w, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0, 'draft')",
+        c=client,
+        k=kind,
+        h=head,
+        w=worker,
+    )
+
+
+def _has_documents(engine) -> dict[int, bool]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, has_documents FROM users WHERE role = 'client'"))
+        return {id_: bool(flag) for id_, flag in rows}
+
+
 def test_a_client_with_documents_only_started_counts_as_having_none(empty_url, engine_for):
     """0031: has_documents counts saved documents only (a document with no version may now be
     removed, and is not on the supervisors' dashboard); going down, any document counts again,
@@ -702,77 +734,28 @@ def test_a_client_with_documents_only_started_counts_as_having_none(empty_url, e
     migrate.upgrade(empty_url, "0030")
     engine = engine_for(empty_url)
     with engine.begin() as conn:
-        _, only_started, worker = _team_client_and_key_worker(conn)
-        saved = _insert(
-            conn,
-            "INSERT INTO users (email, display_name, role, password_hash, active, created_at, "
-            "session_epoch, has_documents) VALUES ('s@example.org', 'S', 'client', 'x', true, "
-            "CURRENT_TIMESTAMP, 0, true)",
-        )
-        conn.execute(
-            sa.text("UPDATE users SET has_documents = true WHERE id = :c"), {"c": only_started}
-        )
+        only_started, saved, worker = _two_clients_flagged(conn)
         for client, head in ((only_started, 0), (saved, 1), (saved, 0)):
-            _insert(
-                conn,
-                "INSERT INTO documents (client_id, kind, title, head_number, created_by_id, "
-                "created_at, updated_at, review_cycle, signoff_state) VALUES (:c, 'care_plan', "
-                "'Care plan', :h, :w, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0, 'draft')",
-                c=client,
-                h=head,
-                w=worker,
-            )
-
-    def flags() -> dict[int, bool]:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text("SELECT id, has_documents FROM users WHERE role = 'client'")
-            )
-            return {id_: bool(flag) for id_, flag in rows}
-
-    migrate.upgrade(empty_url)
-    assert flags() == {only_started: False, saved: True}
+            _document(conn, client, "care_plan", head, worker)
+    migrate.upgrade(empty_url, "0031")
+    assert _has_documents(engine) == {only_started: False, saved: True}
     command.downgrade(migrate.alembic_config(empty_url), "0030")
-    assert flags() == {only_started: True, saved: True}
+    assert _has_documents(engine) == {only_started: True, saved: True}
 
 
 def test_a_client_with_only_agreements_counts_as_having_no_care_plan(empty_url, engine_for):
-    """0034: the flag counts saved care plans only; going down, any saved document again."""
+    """0034: the flag (User.has_care_plan) counts saved care plans only; going down, any saved
+    document again, as 0031 set it."""
     migrate.upgrade(empty_url, "0033")
     engine = engine_for(empty_url)
     with engine.begin() as conn:
-        _, agreements_only, worker = _team_client_and_key_worker(conn)
-        with_plan = _insert(
-            conn,
-            "INSERT INTO users (email, display_name, role, password_hash, active, created_at, "
-            "session_epoch, has_documents) VALUES ('p@example.org', 'P', 'client', 'x', true, "
-            "CURRENT_TIMESTAMP, 0, true)",
-        )
-        conn.execute(
-            sa.text("UPDATE users SET has_documents = true WHERE id = :c"), {"c": agreements_only}
-        )
-        for client, kind in ((agreements_only, "agreement"), (with_plan, "care_plan")):
-            _insert(
-                conn,
-                "INSERT INTO documents (client_id, kind, title, head_number, created_by_id, "
-                "created_at, updated_at, review_cycle, signoff_state) VALUES (:c, :k, "
-                "'A document', 1, :w, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0, 'draft')",
-                c=client,
-                k=kind,
-                w=worker,
-            )
-
-    def flags() -> dict[int, bool]:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text("SELECT id, has_documents FROM users WHERE role = 'client'")
-            )
-            return {id_: bool(flag) for id_, flag in rows}
-
+        agreements_only, with_plan, worker = _two_clients_flagged(conn)
+        _document(conn, agreements_only, "agreement", 1, worker)
+        _document(conn, with_plan, "care_plan", 1, worker)
     migrate.upgrade(empty_url)
-    assert flags() == {agreements_only: False, with_plan: True}
+    assert _has_documents(engine) == {agreements_only: False, with_plan: True}
     command.downgrade(migrate.alembic_config(empty_url), "0033")
-    assert flags() == {agreements_only: True, with_plan: True}
+    assert _has_documents(engine) == {agreements_only: True, with_plan: True}
 
 
 def test_agreements_get_the_earliest_until_of_their_latest_version(empty_url, engine_for):
