@@ -9,6 +9,7 @@ also tested through here.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -157,6 +158,17 @@ class _FromAddress(HTTPHandler):
 def landed(response) -> tuple[str, str]:
     """Where a browser ends up after following the redirects, and the page it shows there."""
     return urlsplit(response.url).path, response.read().decode()
+
+
+def given_back(page: str) -> dict[str, str]:
+    """The words a page gives back to copy (errors/words_given_back.html, trouble.html), by
+    the label naming where each was on the form."""
+    pairs = re.findall(
+        r'<label for="(given-back-\d+)">(.*?)</label><textarea id="\1"[^>]*>(.*?)</textarea>',
+        page,
+        re.S,
+    )
+    return {html.unescape(label): html.unescape(words) for _, label, words in pairs}
 
 
 def refused(call) -> tuple[int, str]:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import InternalServerError
 
 from ..db.engine import in_brief
+from ..domain.form_places import is_writing, place
 from ..extensions import get_db
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ RETRY_AFTER_SECONDS = 30
 # Fields a page must never show: anything that is a password, a one-time code, or the secret
 # of a second step being set up.
 SECRET_NAMES = ("code", "secret")
-# Fields that steer a form rather than hold what someone wrote.
+# Fields that steer a form rather than hold what someone wrote (hidden, most of them).
 NOT_WRITING = (
     "csrf_token",
     "base_number",
@@ -42,7 +43,30 @@ NOT_WRITING = (
     "next",
     "draft_revision",
     "draft_page",
+    "base_version",
+    "version_number",
+    "section_key",
+    "cycle",
+    "outcome",
+    "confirm",
+    "active",
+    "supervises",
+    "without",
+    "even_if_there",
+    "advocate_id",
+    "team_id",
+    "notification_id",
 )
+# An account form's values as the page showed them ("was_name"), to tell what changed.
+AS_SHOWN = "was_"
+# The boxes outside a document's form, by their names: "Your comment", not "comment".
+OWN_WORDS = {
+    "comment": "Your comment",
+    "reason": "Your reason",
+    "note": "Your note",
+    "end_note": "Your note",
+    "body": "Your message",
+}
 
 
 @dataclass
@@ -50,7 +74,8 @@ class Kept:
     """What a POST sent, as the page gives it back."""
 
     fields: list[tuple[str, str]] = field(default_factory=list)  # to send again, in order
-    writing: list[str] = field(default_factory=list)  # what the person wrote, to copy
+    # What the person wrote, to copy: (where it was on the form, the words).
+    writing: list[tuple[str, str]] = field(default_factory=list)
     had_secret: bool = False  # a password or code was left out
     had_file: bool = False
 
@@ -63,16 +88,32 @@ def is_secret(name: str) -> bool:
     return "password" in name or name in SECRET_NAMES
 
 
-def kept_from(form, files) -> Kept:
+def kept_from(form, files, words: dict[str, str] | None = None) -> Kept:
+    """`words`: a document's form's parts by their paths (form_places), to name each answer
+    where it is on the form; without them a document's answers are named by list and item."""
+    places = {**OWN_WORDS, **(words or {})}
     kept = Kept(had_file=any(f.filename for f in files.values()))
     for name, value in form.items(multi=True):
         if is_secret(name):
             kept.had_secret = kept.had_secret or bool(value)
             continue
         kept.fields.append((name, value))
-        if name not in NOT_WRITING and value.strip():
-            kept.writing.append(value)
+        if is_written(name, value):
+            kept.writing.append(
+                (place(name, places) or name.replace("-", " ").replace("_", " "), value)
+            )
     return kept
+
+
+def is_written(name: str, value: str) -> bool:
+    """Words someone wrote: not a field that steers the form, an id, a choice or a yes/no
+    (form_places.is_writing), nor an empty box."""
+    return (
+        bool(value.strip())
+        and name not in NOT_WRITING
+        and not name.startswith(AS_SHOWN)
+        and is_writing(name, value)
+    )
 
 
 def install(app: Flask) -> None:

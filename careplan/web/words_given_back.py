@@ -21,8 +21,11 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request
 from flask_login import current_user, login_url
+from sqlalchemy import select
 
-from ..extensions import login_manager
+from ..db.models import Document
+from ..domain.kinds import kind_for
+from ..extensions import get_db, login_manager
 from .links import back_on_site, on_site
 from .session_user import signed_out_message
 from .trouble import Kept, kept_from
@@ -74,8 +77,24 @@ def _words_sent() -> Kept | None:
     choices only, or a page's script keeping a draft (it tells the person itself)."""
     if request.method != "POST" or request.headers.get("X-Requested-With") == "fetch":
         return None
-    kept = kept_from(request.form, request.files)
+    kept = kept_from(request.form, request.files, _part_titles())
     return kept if kept.writing else None
+
+
+def _part_titles() -> dict[str, str]:
+    """A document's form: its parts' titles, to name each answer where it was ("Goals and
+    small steps, goal 1, step 2"). Only the kind's titles are read, none of its words."""
+    document_id = (request.view_args or {}).get("document_id")
+    if document_id is None:
+        return {}
+    with get_db().read() as s:
+        found = s.execute(
+            select(Document.kind, Document.template).where(Document.id == document_id)
+        ).first()
+    try:
+        return kind_for(found.kind, found.template).form_words() if found else {}
+    except KeyError:  # a kind or template this version does not know: named by item
+        return {}
 
 
 def _from_this_site() -> bool:

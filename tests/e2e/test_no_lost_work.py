@@ -301,12 +301,12 @@ def test_a_save_after_signing_out_in_another_tab_gives_the_words_back(
     expect(first.get_by_role("heading", level=1)).to_have_text(
         "You were signed out: nothing was saved"
     )
-    expect(first.locator("li.words").first).to_have_text(WORDS)
+    expect(first.get_by_label("What matters to me")).to_have_value(WORDS)
     check_phone_page(first, "words given back")
     with first.expect_popup() as opened:
         first.get_by_role("link", name="Sign in again in a new tab").click()
     expect(opened.value.get_by_role("heading", level=1)).to_have_text("Sign in")
-    expect(first.locator("li.words").first).to_have_text(WORDS)
+    expect(first.get_by_label("What matters to me")).to_have_value(WORDS)
 
 
 def test_words_no_draft_holds_ask_before_leaving_but_not_the_idle_sign_out(

@@ -181,7 +181,13 @@ def test_what_a_form_sent_is_kept_apart_from_passwords_codes_and_files():
     assert kept.fields == [("csrf_token", "t"), ("base_number", "3"),
                            ("goals-0-what", "Sleep better"), ("goals-0-what", "twice"),
                            ("empty", "  ")]  # fmt: skip
-    assert kept.writing == ["Sleep better", "twice"]
+    # Each named where it was on the form; an id, a choice, a yes/no and the values an
+    # account page showed are nobody's words, so not among them.
+    assert kept.writing == [("goal 1: what", "Sleep better"), ("goal 1: what", "twice")]
+    chosen = MultiDict([("goals-0-id", "65be21a1df28"), ("goals-0-steps-0-status", "done"),
+                        ("goals-0-steps-0-owner-kind", "client"), ("was_name", "Al"),
+                        ("version_number", "3"), ("confirm", "yes"), ("comment", "Thanks")])  # fmt: skip
+    assert kept_from(chosen, MultiDict()).writing == [("Your comment", "Thanks")]
     assert kept.had_secret and not kept.can_send_again
     no_secret = kept_from(MultiDict([("password", "")]), MultiDict())
     assert not no_secret.had_secret and no_secret.can_send_again  # an empty one hid nothing
