@@ -86,13 +86,14 @@ def check_self_referral(
         if gap >= terms.min_days_since_discharge:
             reasons.append(
                 f"The last stay ended {days_text(gap)} ago; the agreement asks for at least "
-                f"{days_text(terms.min_days_since_discharge)}."
+                f"{days_text(terms.min_days_since_discharge)} between stays."
             )
         else:
             ok = False
+            # Not "within the agreed 14 days", which read as keeping to the terms.
             reasons.append(
-                f"The last stay ended {days_text(gap)} ago, which is within the agreed "
-                f"{days_text(terms.min_days_since_discharge)}."
+                f"The last stay ended only {days_text(gap)} ago; the agreement asks for at "
+                f"least {days_text(terms.min_days_since_discharge)} between stays."
             )
     return SelfReferralCheck(ok, tuple(reasons))
 

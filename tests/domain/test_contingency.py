@@ -33,7 +33,10 @@ def test_too_many_nights_is_outside_and_says_why():
 
 def test_too_soon_after_a_discharge_is_outside():
     result = check_self_referral(TERMS, 2, TODAY, date(2027, 3, 1))
-    assert not result.within_terms and "within the agreed 14 days" in result.reasons[1]
+    assert not result.within_terms
+    # Said as too soon: "within the agreed 14 days" read as keeping to the terms.
+    assert result.reasons[1].startswith("The last stay ended only ")
+    assert result.reasons[1].endswith("ago; the agreement asks for at least 14 days between stays.")
 
 
 def test_no_terms_means_outside():
@@ -99,7 +102,7 @@ def test_nights_and_days_are_counted_in_words():
     result = check_self_referral(one, 1, TODAY, date(2027, 3, 9))
     assert result.reasons == (
         "1 night is within the agreed 1 night.",
-        "The last stay ended 1 day ago; the agreement asks for at least 1 day.",
+        "The last stay ended 1 day ago; the agreement asks for at least 1 day between stays.",
     )
     assert check_self_referral(one, 3, TODAY, None).reasons[0] == (
         "3 nights is more than the agreed 1 night."

@@ -720,7 +720,8 @@ def test_self_referral_requests_are_checked_against_the_agreed_terms_over_http(d
     said = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
     assert path == crisis and (
         "This request is outside the agreed terms. 7 nights is more than the agreed 5 nights. "
-        "The last stay ended 5 days ago, which is within the agreed 14 days. It has still gone "
+        "The last stay ended only 5 days ago; the agreement asks for at least 14 days between "
+        "stays. It has still gone "
         "to the team." in said
     )
 
