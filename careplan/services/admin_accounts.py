@@ -266,10 +266,12 @@ def detail(db: Database, admin: Actor, user_id: int) -> AccountDetail:
             if not key_worker:
                 left = leaving.left_service(s, user.id)
                 left_on = left.on if left else None
+                # Named with their team, as two of one name may be in different teams.
                 key_workers = [
-                    Choice(i, n)
-                    for i, n in s.execute(
-                        select(User.id, User.display_name)
+                    Choice(i, f"{n} ({team})")
+                    for i, n, team in s.execute(
+                        select(User.id, User.display_name, Team.name)
+                        .join(Team, Team.id == User.team_id)
                         .where(
                             User.role == Role.KEY_WORKER.value,
                             User.active.is_(True),

@@ -3,6 +3,8 @@ administrators' start page counts the clients with no key worker and links to a 
 
 from __future__ import annotations
 
+import re
+
 from careplan.services import documents, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
@@ -39,6 +41,17 @@ def test_the_administrators_start_page_counts_clients_with_no_key_worker(app, db
     for person in (circle.client, circle.key_worker, circle.admin):
         assert f'href="/admin/users/{person.id}"' not in listed
     assert "have no key worker yet" not in listed  # the list says it, not the warning again
+
+    # Their page chooses nobody until the admin does, and names each key worker's team.
+    page = admin.get(f"/admin/users/{first.id}").get_data(as_text=True)
+    options = re.findall(r"<option[^>]*>([^<]*)</option>", page.split('id="key_worker_id"')[1])
+    assert options[0] == "Choose a key worker"
+    assert f"{circle.key_worker.display_name} ({circle.team.name})" in options
+    refused = admin.post(
+        f"/admin/users/{first.id}/key-worker",
+        data={"key_worker_id": "", "csrf_token": csrf_token(admin)},
+    )
+    assert "Please choose from the list." in refused.get_data(as_text=True)
 
     # Given a key worker on their account page, they are off the list.
     admin.post(
