@@ -147,7 +147,8 @@ def register(app: Flask) -> None:
         # A document removed (nothing had been saved in it) is said to be, to those who may
         # read the client's records (careplan.services.access.gone).
         removed = err if isinstance(err, Removed) else None
-        return render_template("errors/404.html", removed=removed), 404
+        kept = words_given_back.on_not_found()
+        return render_template("errors/404.html", removed=removed, kept=kept), 404
 
     @app.errorhandler(ReadOnly)
     def _read_only(err):

@@ -65,7 +65,7 @@ OWN_WORDS = {
     "reason": "Your reason",
     "note": "Your note",
     "end_note": "Your note",
-    "body": "Your message",
+    "body": "Your comment",  # the comment form's box
 }
 
 

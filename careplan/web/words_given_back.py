@@ -61,6 +61,16 @@ def after_stale_form():
     ), 400
 
 
+def on_not_found() -> Kept | None:
+    """A form with someone's words sent to a record they can no longer reach (an advocate
+    whose client stopped their access as they typed a comment): the words, to show with
+    "not found", which tells nothing more than it did. Named without the document's part
+    titles, which would tell what kind of document is there."""
+    if not _from_this_site():
+        return None
+    return _words_sent(titles=False)
+
+
 def _signed_out_page(kept: Kept, why: str):
     return render_template(
         "errors/words_given_back.html",
@@ -72,12 +82,12 @@ def _signed_out_page(kept: Kept, why: str):
     ), 401
 
 
-def _words_sent() -> Kept | None:
+def _words_sent(titles: bool = True) -> Kept | None:
     """What a form sent, if it held anyone's words; None for a page opened, a form of
     choices only, or a page's script keeping a draft (it tells the person itself)."""
     if request.method != "POST" or request.headers.get("X-Requested-With") == "fetch":
         return None
-    kept = kept_from(request.form, request.files, _part_titles())
+    kept = kept_from(request.form, request.files, _part_titles() if titles else None)
     return kept if kept.writing else None
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from careplan.db.models import Comment
+from careplan.services import accounts
+from careplan.services.accounts import actor_for
 from careplan.services.comments import MAX_COMMENT
 from tests.factories import Circle, make_plan
+from tests.gunicorn import given_back
 from tests.web.test_plan_pages import _browser, _page, _post
 
 
@@ -67,3 +70,21 @@ def test_an_empty_comment_is_said_at_the_top_with_the_part_it_was_for(app, db):
     refused = _page(_post(client, form, form.typed({"body": "   "})), 422)
     summary = re.search(r'id="error-summary".*?</div>', refused.html, re.S).group(0)
     assert '<a href="#body-what_matters">Your comment on “What matters to me” — ' in summary
+
+
+def test_a_comment_sent_after_the_advocate_was_stopped_is_given_back_with_not_found(app, db):
+    """The client stopped their advocate while the advocate typed: the comment is refused as
+    for any record not theirs, and its words come back to copy (this site's own form only)."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    advocate = _browser(app, circle.advocate)
+    form = _comment_forms(_page(advocate.get(f"/documents/{doc}")), doc)["goals"]
+    accounts.revoke_advocate(db, actor_for(circle.client), circle.advocate.id)
+    sent = form.typed({"body": "Ask about the <b>housing</b> band"})
+    here = advocate.post(form.action, data=sent, headers={"Sec-Fetch-Site": "same-origin"})
+    assert here.status_code == 404
+    page = here.get_data(as_text=True)
+    assert "Page not found" in page and "What you sent was not saved." in page
+    assert given_back(page) == {"Your comment": "Ask about the <b>housing</b> band"}
+    elsewhere = advocate.post(form.action, data=sent)  # the browser did not say where from
+    assert elsewhere.status_code == 404 and "housing" not in elsewhere.get_data(as_text=True)

@@ -10,7 +10,7 @@ from flask import render_template_string
 
 from careplan.db.models import Document, User
 from careplan.domain.attention import Item, Kind, Place
-from careplan.services import drafts, handovers, signoff
+from careplan.services import accounts, drafts, handovers, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
@@ -306,3 +306,17 @@ def test_taking_over_a_client_with_nothing_agreed_does_not_say_it_was_read(app, 
     records = page(app, incoming, f"/clients/{circle.client.id}")
     assert "Take over: there are no agreed documents to read</button>" in records
     assert "I have read the agreed documents" not in records
+
+
+def test_an_empty_list_says_who_would_be_on_it_not_nobody_yet(app, db):
+    """An advocate whose one client stopped their access read "There is nobody here yet" as
+    never having been asked."""
+    circle = Circle()
+    accounts.revoke_advocate(db, actor_for(circle.client), circle.advocate.id)
+    page = " ".join(
+        login(app.test_client(), circle.advocate).get("/").get_data(as_text=True).split()
+    )
+    assert "Nobody has you as their advocate at the moment." in page
+    assert "nobody here yet" not in page
+    worker = login(app.test_client(), KeyWorkerFactory(team_id=circle.team.id))
+    assert "Nobody is on your caseload at the moment." in worker.get("/").get_data(as_text=True)
