@@ -53,7 +53,11 @@ def _alert_settings() -> AlertSettings:
     return AlertSettings.from_config(current_app.config)
 
 
-TEAM_TOLD = "Below is who has been told, and who will respond by when."
+# What the page below the message shows: the team is told, and who will respond by when.
+TEAM_TOLD = (
+    "Your key worker and the other key workers in their team have been told. Below is who "
+    "will respond, and by when."
+)
 
 
 def _back_to_crisis_page(document_id: int):

@@ -116,3 +116,15 @@ def test_the_template_s_edition_is_not_called_a_version(app, db):
     assert re.search(r"Made from the template “[^”]+” \(template edition \d+\)\.", said), said
     with db.read() as s:
         assert s.get(User, circle.client.id) is not None
+
+
+def test_an_administrator_is_told_where_to_change_their_own_name_not_to_ask_one(app, db):
+    from tests.factories import AdminFactory
+
+    admin = AdminFactory()
+    web = login(app.test_client(), admin)
+    page = " ".join(web.get("/me/account").get_data(as_text=True).split())
+    assert f'href="/admin/users/{admin.id}">your own account in Accounts</a>' in page
+    assert "ask an administrator" not in page
+    messages = web.get("/me/notifications").get_data(as_text=True)
+    assert "Reminders about reviews and signatures" not in messages
