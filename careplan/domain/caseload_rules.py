@@ -61,9 +61,9 @@ def unsupervised_notice(team: str, open_clients: int) -> str:
     """What an administrator is told when a change they made leaves a team's clients in no
     supervisor's sight."""
     return (
-        f"No supervisor now sees {team}, which has {_clients(open_clients)}: a review there "
-        "that goes well past its date is passed on to nobody. Give a supervisor the team on "
-        "their account page."
+        f"No supervisor now sees {team}, which has {_clients(open_clients)}: a request for "
+        "help there that nobody answers in time, or a review that goes well past its date, is "
+        "passed on to nobody. Give a supervisor the team on their account page."
     )
 
 

@@ -645,7 +645,8 @@ def team(db: Database, admin: Actor, team_id: int) -> TeamRow:
 
 def unsupervised_teams(db: Database, admin: Actor) -> list[str]:
     """Teams whose key workers have clients but that no open supervisor account watches: a
-    review there that goes well past its date is passed on to nobody."""
+    request for help nobody answers in time, or a review well past its date, is passed on to
+    nobody."""
     require_admin(admin)
     supervised = (
         select(SupervisorTeam.team_id)

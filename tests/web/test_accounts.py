@@ -587,6 +587,7 @@ def test_a_change_that_leaves_clients_unsupervised_is_made_and_said_with_a_link(
     words = " ".join(html.unescape(moved.get_data(as_text=True)).split())
     assert moved.status_code == 200 and "Saved." in words
     assert f"No supervisor now sees {new.name}, which has 1 client" in words
+    assert "a request for help there that nobody answers in time" in words
     assert 'href="/admin/users?role=supervisor"' in words
     with db.read() as s:
         assert s.get(User, worker.id).team_id == new.id
