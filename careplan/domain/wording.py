@@ -499,5 +499,11 @@ def on_your_caseload_notice(client_name: str, came_back: bool) -> str:
 
 
 def taken_over_notice(new_worker: str, client_name: str) -> str:
-    """To the key worker who handed the client over, as the handover completes."""
-    return f"{new_worker} has taken over as {possessive(client_name)} key worker."
+    """To the key worker who handed the client over, as the handover completes: their own
+    messages about the client's records stop counting as new (services.handovers), so this
+    says where what waited in them went."""
+    return (
+        f"{new_worker} has taken over as {possessive(client_name)} key worker. Anything still "
+        f"waiting in your messages about {client_name}, such as a request for help, is theirs "
+        "to answer now."
+    )

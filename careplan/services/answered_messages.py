@@ -10,7 +10,25 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..db.models import Notification, Reminder
+from ..db.models import Document, Notification, Reminder
+
+
+def no_longer_theirs(s: Session, user_id: int, client_id: int, now: datetime) -> None:
+    """Someone's unread messages about this client's documents, which they can no longer
+    open (a key worker who handed the client over), are marked read in the caller's
+    transaction."""
+    s.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.read_at.is_(None),
+            Notification.document_id.in_(
+                select(Document.id).where(Document.client_id == client_id)
+            ),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def mark_answered(

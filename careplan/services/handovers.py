@@ -40,6 +40,7 @@ from ..domain.writing_direction import plain_writing
 from . import audit, crisis_alerts
 from .access import access_to
 from .actor import Actor
+from .answered_messages import no_longer_theirs
 from .errors import Invalid, NotFound
 from .signoff import refresh_states_for_client
 
@@ -373,6 +374,9 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
         handover.completed_at = now
         s.add(Notification(user_id=client_id, text=new_key_worker_notice(actor.name), link="/"))
         if handover.from_worker_id is not None:
+            # Their messages about the client's records lead to pages no longer theirs: kept,
+            # but not counted as new, as if something there still waited for them.
+            no_longer_theirs(s, handover.from_worker_id, client_id, now)
             # No link: the client's records are no longer theirs to open.
             s.add(
                 Notification(

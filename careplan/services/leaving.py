@@ -28,6 +28,7 @@ from ..domain.roles import Role
 from ..domain.wording import possessive
 from . import audit, handovers, reviews
 from .actor import Actor
+from .answered_messages import no_longer_theirs
 from .errors import Invalid, NotFound
 from .signoff import refresh_states_for_client
 
@@ -82,6 +83,9 @@ def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -
             select(Document).where(Document.client_id == client_id, Document.next_review_on < today)
         ):
             reviews.log_never_done(s, doc, link.key_worker_id, today)
+        # Their messages about the client's records lead to pages no longer theirs: kept, but
+        # no longer counted as new (as at a handover).
+        no_longer_theirs(s, link.key_worker_id, client_id, link.ended_at)
         s.add(Notification(
             user_id=client_id,
             text=f"{actor.name} recorded that your time with the service has ended. You can "

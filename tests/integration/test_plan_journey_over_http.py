@@ -189,5 +189,9 @@ def test_a_decline_a_handover_and_the_calendar_feed_over_http(db, gunicorn_url):
     page = client.get("/me/notifications").read().decode()
     assert f"{newcomer.display_name} is now your key worker." in page
     page = html.unescape(worker.get("/me/notifications").read().decode())
-    taken = f"{newcomer.display_name} has taken over as {circle.client.display_name}'s key worker."
+    taken = (
+        f"{newcomer.display_name} has taken over as {circle.client.display_name}'s key worker. "
+        f"Anything still waiting in your messages about {circle.client.display_name}, such as "
+        "a request for help, is theirs to answer now."
+    )
     assert taken in page and f">{taken}</a>" not in page

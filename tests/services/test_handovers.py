@@ -33,6 +33,7 @@ from tests.factories import (
     PASSWORD,
     Circle,
     KeyWorkerFactory,
+    NotificationFactory,
     SupervisorTeamFactory,
     TeamFactory,
     make_agreement,
@@ -321,8 +322,35 @@ def test_the_people_a_handover_concerns_are_told_when_it_starts_and_ends(db, set
     handovers.acknowledge(db, actor_for(new_worker), client.id)
     assert _messages(db)[3:] == [
         (client.id, f"{new_worker.display_name} is now your key worker.", "/"),
-        (old.id, f"{new_worker.display_name} has taken over as Al's key worker.", ""),
+        (old.id, f"{new_worker.display_name} has taken over as Al's key worker. Anything "
+                 "still waiting in your messages about Al, such as a request for help, is "
+                 "theirs to answer now.", ""),
     ]  # fmt: skip
+
+
+def test_the_handing_over_workers_messages_about_the_client_stop_counting_as_new(db, setup):
+    """They lead to records no longer theirs to open: kept, but nothing waits there for them.
+    Their messages about other clients, and the new worker's, are left as they were."""
+    circle, doc, new_worker = setup
+    old = circle.key_worker
+    elsewhere = Circle()
+    other = make_plan(elsewhere.key_worker, elsewhere.client)
+    about = {
+        name: NotificationFactory(user_id=user, document_id=document, text=name).id
+        for name, user, document in (
+            ("theirs", old.id, doc), ("other client", old.id, other),
+            ("not about a document", old.id, None), ("new worker's", new_worker.id, doc),
+        )
+    }  # fmt: skip
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, new_worker.id, "Bye")
+    documents.open_document(db, actor_for(new_worker), doc, 2)
+    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    with db.read() as s:
+        read = {name: s.get(Notification, n).read_at is not None for name, n in about.items()}
+    assert read == {
+        "theirs": True, "other client": False, "not about a document": False,
+        "new worker's": False,
+    }  # fmt: skip
 
 
 def test_a_key_worker_who_starts_a_handover_is_not_told_what_they_did(db, setup):

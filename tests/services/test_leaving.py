@@ -41,7 +41,14 @@ from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound
 from careplan.services.reminders import ReminderSettings
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_agreement, make_plan
+from tests.factories import (
+    PASSWORD,
+    Circle,
+    KeyWorkerFactory,
+    NotificationFactory,
+    make_agreement,
+    make_plan,
+)
 
 TODAY = date(2027, 3, 1)
 SETTINGS = ReminderSettings(base_url="https://app.example.org")
@@ -155,6 +162,16 @@ def test_a_supervisor_may_record_it_and_the_key_worker_is_told(db, circle):
         "are no longer on your caseload."
     ) in texts(db, circle.key_worker.id)
     assert links(db, circle.client.id)[0].ended_by_id == circle.supervisor.id
+
+
+def test_the_key_workers_messages_about_the_client_stop_counting_as_new(db, circle):
+    doc = make_plan(circle.key_worker, circle.client)
+    waiting = NotificationFactory(user_id=circle.key_worker.id, document_id=doc).id
+    clients = NotificationFactory(user_id=circle.client.id, document_id=doc).id
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved away.", TODAY)
+    with db.read() as s:
+        assert s.get(Notification, waiting).read_at is not None
+        assert s.get(Notification, clients).read_at is None  # still theirs to read
 
 
 def test_the_form_and_what_it_says_call_the_client_by_the_name_they_go_by(app, db, circle):
