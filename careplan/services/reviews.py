@@ -26,7 +26,7 @@ from ..db.models import (
 )
 from ..domain.account_rules import called
 from ..domain.contingency import ContingencyPeriod
-from ..domain.crisis_alerts import is_alert_kind
+from ..domain.crisis_alerts import is_alert_kind, is_reply_kind
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.local_time import long_date, service_day
 from ..domain.paging import Paged, Window
@@ -193,8 +193,9 @@ def confirmations_overtaken(s: Session, document_id: int, now: datetime) -> None
 
 
 def _about_the_review(kind: str) -> bool:
-    """A reminder about a review's date (not a signature, not a request for help)."""
-    return is_review_kind(kind) and not is_alert_kind(kind)
+    """A reminder about a review's date (not a signature, not a request for help, nor the
+    client's e-mail that someone replied to one)."""
+    return is_review_kind(kind) and not is_alert_kind(kind) and not is_reply_kind(kind)
 
 
 def _never_done(s: Session, document_id: int, due_on: date) -> ReviewLog | None:
@@ -393,6 +394,14 @@ def request_earlier_review(
         )
         s.add(request)
         s.flush()
+        # Reminders of the later date are out of date: kept, no longer counted as new. The
+        # other side is told of the new date just below, and reminders follow it.
+        mark_answered(
+            s,
+            doc.id,
+            lambda _link, kind: kind is not None and _about_the_review(kind),
+            request.requested_at,
+        )
         audit.record(
             s,
             actor,

@@ -3,6 +3,8 @@ but no longer say "New" nor count under "What needs you now" as if something sti
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from careplan.db.models import Notification, Reminder
@@ -66,3 +68,24 @@ def test_a_review_done_answers_the_messages_about_it_and_no_others(db):
     # Still listed, every one.
     listed = [n.text for n in reminders.notifications_for(db, actor_for(circle.client))]
     assert f"Reminder soon:14 of {doc}" in listed and any("confirm it too" in t for t in listed)
+
+
+def test_an_earlier_review_asked_for_answers_the_reminders_of_the_later_date(db):
+    """ "A review coming up on 9 December" stayed New after one was asked for by the 8th: the
+    other side is told of the new date, and reminders follow it. A reminder of a signature,
+    and the client's e-mail that someone replied to a request for help, are not about it."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    _reminder_notice(db, doc, circle.client, "soon:14")
+    _reminder_notice(db, doc, circle.client, "sign:7")
+    _reminder_notice(db, doc, circle.client, "alert-reply:3")
+    wanted = (service_today() + timedelta(days=5)).isoformat()
+    reviews.request_earlier_review(
+        db, actor_for(circle.key_worker), doc, wanted, "Housing news", service_today()
+    )
+    still = _new(db, circle.client)
+    assert f"Reminder soon:14 of {doc}" not in still
+    assert f"Reminder sign:7 of {doc}" in still and f"Reminder alert-reply:3 of {doc}" in still
+    assert any("sooner, by " in t for t in still)  # and told of the new date
