@@ -112,6 +112,11 @@ def test_starting_the_plan_already_in_effect_is_said_at_the_top_and_gives_back_t
     summary = _summary(page)
     assert "already in effect" in summary and 'href="#observed"' in summary
     assert page.index("error-summary") < page.index("The plan is in effect now")
+    # Ending it is folded away: one tap must not end what was just started.
+    folded = re.search(
+        r"<details>\s*<summary>End the plan before [^<]+</summary>.*?</details>", page, re.S
+    )
+    assert folded and "End the plan now</button>" in folded.group()
     kept = re.search(r'<section[^>]*id="kept".*?</section>', page, re.S).group()
     given_back = {
         name: markup.unescape(words)
