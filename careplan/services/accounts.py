@@ -35,6 +35,7 @@ from ..domain.roles import Role
 from ..domain.wording import account_closed, new_key_worker_notice, on_your_caseload_notice
 from . import audit, crisis_alerts, passwords, reviews
 from .actor import Actor
+from .answered_messages import no_longer_theirs
 from .errors import Invalid, NotFound, ServiceError
 from .signoff import refresh_states_for_client
 from .throttle import throttle_for
@@ -483,6 +484,9 @@ def revoke_advocate(db: Database, client: Actor, advocate_id: int) -> None:
             if _ever_invited(s, client.id, advocate_id):
                 return  # already done (a second tap): nothing more to do
             raise NotFound()
+        now = utcnow()
         for invite in invites:
-            invite.revoked_at = utcnow()
+            invite.revoked_at = now
+        # What the client asked them to look at no longer waits for them (nor can they open it).
+        no_longer_theirs(s, advocate_id, client.id, now)
         audit.record(s, client, "advocate.revoke", "user", advocate_id, client_id=client.id)

@@ -8,12 +8,12 @@ import re
 import pytest
 from flask import render_template_string
 
-from careplan.db.models import Document, User
+from careplan.db.models import Document, Notification, User
 from careplan.domain.attention import Item, Kind, Place
 from careplan.services import accounts, drafts, handovers, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
-from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
+from tests.factories import PASSWORD, Circle, KeyWorkerFactory, NotificationFactory, make_plan
 
 
 def section(html: str) -> str:
@@ -308,11 +308,15 @@ def test_taking_over_a_client_with_nothing_agreed_does_not_say_it_was_read(app, 
     assert "I have read the agreed documents" not in records
 
 
-def test_an_empty_list_says_who_would_be_on_it_not_nobody_yet(app, db):
+def test_an_advocate_stopped_is_not_left_with_nobody_yet_nor_a_request_still_new(app, db):
     """An advocate whose one client stopped their access read "There is nobody here yet" as
-    never having been asked."""
+    never having been asked, under a message asking them to look at a version, still New."""
     circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    asked = NotificationFactory(user_id=circle.advocate.id, document_id=doc).id
     accounts.revoke_advocate(db, actor_for(circle.client), circle.advocate.id)
+    with db.read() as s:  # what they were asked to look at no longer waits for them
+        assert s.get(Notification, asked).read_at is not None
     page = " ".join(
         login(app.test_client(), circle.advocate).get("/").get_data(as_text=True).split()
     )
