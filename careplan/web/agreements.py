@@ -53,11 +53,9 @@ def _alert_settings() -> AlertSettings:
     return AlertSettings.from_config(current_app.config)
 
 
-# What the page below the message shows: the team is told, and who will respond by when.
-TEAM_TOLD = (
-    "Your key worker and the other key workers in their team have been told. Below is who "
-    "will respond, and by when."
-)
+# The key worker is always told (the plan cannot be started without one); their team's other
+# key workers too, where there are any, which the panel below names.
+TEAM_TOLD = "Your key worker has been told. Below is who will respond, and by when."
 
 
 def _back_to_crisis_page(document_id: int):

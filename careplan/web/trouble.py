@@ -76,6 +76,7 @@ class Kept:
     fields: list[tuple[str, str]] = field(default_factory=list)  # to send again, in order
     # What the person wrote, to copy: (where it was on the form, the words).
     writing: list[tuple[str, str]] = field(default_factory=list)
+    had_choices: bool = False  # choices made on the form (who does a step, a yes or no)
     had_secret: bool = False  # a password or code was left out
     had_file: bool = False
 
@@ -92,6 +93,10 @@ def kept_from(form, files, words: dict[str, str] | None = None) -> Kept:
     """`words`: a document's form's parts by their paths (form_places), to name each answer
     where it is on the form; without them a document's answers are named by list and item."""
     places = {**OWN_WORDS, **(words or {})}
+    # A comment names its part where the part's title is known: a page has one box a part.
+    part = (words or {}).get(form.get("section_key", ""))
+    if part:
+        places["body"] = f"Your comment on “{part}”"
     kept = Kept(had_file=any(f.filename for f in files.values()))
     for name, value in form.items(multi=True):
         if is_secret(name):
@@ -99,9 +104,15 @@ def kept_from(form, files, words: dict[str, str] | None = None) -> Kept:
             continue
         kept.fields.append((name, value))
         if is_written(name, value):
-            kept.writing.append(
-                (place(name, places) or name.replace("-", " ").replace("_", " "), value)
-            )
+            where = place(name, places) or name.replace("-", " ").replace("_", " ")
+            kept.writing.append((where, value))
+        elif (
+            value.strip()
+            and name not in NOT_WRITING
+            and not name.endswith("-id")
+            and not name.startswith(AS_SHOWN)
+        ):
+            kept.had_choices = True
     return kept
 
 

@@ -65,7 +65,7 @@ def test_the_client_asks_for_help_and_the_key_worker_responds(live_server, new_p
     alex.get_by_label("It ends on").fill((service_today() + timedelta(days=5)).isoformat())
     alex.get_by_role("button", name="Put the plan into effect").click()
     expect(alex.get_by_role("status")).to_contain_text(
-        "the other key workers in their team have been told. Below is who will respond, and by when"
+        "Your key worker has been told. Below is who will respond, and by when"
     )
     expect(
         alex.get_by_text(

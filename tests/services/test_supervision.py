@@ -729,4 +729,4 @@ def test_a_review_asked_for_earlier_says_so_beside_the_regular_one(app, db):
 
     page = login(app.test_client(), circle.supervisor).get("/supervision")
     words = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
-    assert "(asked for earlier; the regular review " in words
+    assert "(asked for earlier; the regular review is on " in words

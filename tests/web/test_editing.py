@@ -160,6 +160,7 @@ def test_a_save_after_the_password_changed_elsewhere_gives_the_words_back(app, d
     }
     assert "Seeing my sister &lt;b&gt;again" in page  # escaped as every page escapes words
     assert "65be21a1df28" not in page and "in_progress" not in page
+    assert "Choices you made on the form, such as who will do a step" in page
     assert (
         f'href="/login?next=%2Fdocuments%2F{doc}%2Fedit%3Fpart%3Dwhat_matters" target="_blank"'
         in page

@@ -188,6 +188,12 @@ def test_what_a_form_sent_is_kept_apart_from_passwords_codes_and_files():
                         ("goals-0-steps-0-owner-kind", "client"), ("was_name", "Al"),
                         ("version_number", "3"), ("confirm", "yes"), ("comment", "Thanks")])  # fmt: skip
     assert kept_from(chosen, MultiDict()).writing == [("Your comment", "Thanks")]
+    assert kept_from(chosen, MultiDict()).had_choices  # said, so they are made again
+    assert not kept.had_choices
+    on_a_part = MultiDict([("section_key", "goals"), ("body", "Thanks")])
+    assert kept_from(on_a_part, MultiDict(), {"goals": "Goals and steps"}).writing == [
+        ("Your comment on “Goals and steps”", "Thanks")
+    ]
     assert kept.had_secret and not kept.can_send_again
     no_secret = kept_from(MultiDict([("password", "")]), MultiDict())
     assert not no_secret.had_secret and no_secret.can_send_again  # an empty one hid nothing
