@@ -48,12 +48,13 @@ def _admin():
     return actor
 
 
-def _chosen(raw: str | None, required: bool = False) -> int | None:
-    """The id of a team or person chosen from a list in a form; empty means none."""
+def _chosen(raw: str | None, required: bool = False, what: str = "") -> int | None:
+    """The id of a team or person chosen from a list in a form; empty means none. `what`
+    names the list in the refusal ("a key worker"), said at the top of the page."""
     if not raw and not required:
         return None
     if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        raise Invalid("Please choose from the list.")
+        raise Invalid(f"Please choose {what or 'one'} from the list.")
     return int(raw)
 
 
@@ -381,7 +382,10 @@ def user_key_worker(user_id: int):
     return _change(
         user_id,
         lambda: admin_accounts.give_key_worker(
-            get_db(), _admin(), user_id, _chosen(request.form.get("key_worker_id"), True)
+            get_db(),
+            _admin(),
+            user_id,
+            _chosen(request.form.get("key_worker_id"), True, "a key worker"),
         ),
         "Key worker given.",
     )
@@ -397,7 +401,7 @@ def user_supervision(user_id: int):
             get_db(),
             _admin(),
             user_id,
-            _chosen(form.get("team_id"), True),
+            _chosen(form.get("team_id"), True, "a team"),
             chosen("supervises", "yes", "no") == "yes",
         ),  # fmt: skip
         "Saved.",

@@ -51,7 +51,7 @@ def test_the_administrators_start_page_counts_clients_with_no_key_worker(app, db
         f"/admin/users/{first.id}/key-worker",
         data={"key_worker_id": "", "csrf_token": csrf_token(admin)},
     )
-    assert "Please choose from the list." in refused.get_data(as_text=True)
+    assert "Please choose a key worker from the list." in refused.get_data(as_text=True)
 
     # Given a key worker on their account page, they are off the list.
     admin.post(
