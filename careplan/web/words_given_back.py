@@ -21,11 +21,10 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request
 from flask_login import current_user, login_url
-from sqlalchemy import select
 
-from ..db.models import Document
+from ..domain.care_plan import CARE_PLAN
 from ..domain.kinds import kind_for
-from ..extensions import get_db, login_manager
+from ..extensions import get_library, login_manager
 from .links import back_on_site, on_site
 from .session_user import signed_out_message
 from .trouble import Kept, kept_from
@@ -64,11 +63,10 @@ def after_stale_form():
 def on_not_found() -> Kept | None:
     """A form with someone's words sent to a record they can no longer reach (an advocate
     whose client stopped their access as they typed a comment): the words, to show with
-    "not found", which tells nothing more than it did. Named without the document's part
-    titles, which would tell what kind of document is there."""
+    "not found", which tells nothing more than it did."""
     if not _from_this_site():
         return None
-    return _words_sent(titles=False)
+    return _words_sent()
 
 
 def _signed_out_page(kept: Kept, why: str):
@@ -82,29 +80,25 @@ def _signed_out_page(kept: Kept, why: str):
     ), 401
 
 
-def _words_sent(titles: bool = True) -> Kept | None:
+def _words_sent() -> Kept | None:
     """What a form sent, if it held anyone's words; None for a page opened, a form of
     choices only, or a page's script keeping a draft (it tells the person itself)."""
     if request.method != "POST" or request.headers.get("X-Requested-With") == "fetch":
         return None
-    kept = kept_from(request.form, request.files, _part_titles() if titles else None)
+    kept = kept_from(request.form, request.files, _part_titles())
     return kept if kept.writing else None
 
 
 def _part_titles() -> dict[str, str]:
-    """A document's form: its parts' titles, to name each answer where it was ("Goals and
-    small steps, goal 1, step 2"). Only the kind's titles are read, none of its words."""
-    document_id = (request.view_args or {}).get("document_id")
-    if document_id is None:
-        return {}
-    with get_db().read() as s:
-        found = s.execute(
-            select(Document.kind, Document.template).where(Document.id == document_id)
-        ).first()
-    try:
-        return kind_for(found.kind, found.template).form_words() if found else {}
-    except KeyError:  # a kind or template this version does not know: named by item
-        return {}
+    """The parts of every kind of document the service offers, by their paths in a form (the
+    care plan's, and each agreement template's), to name each answer where it was ("Goals and
+    steps, goal 1, step 2"). Not read from the document the form was for: someone signed out,
+    or no longer allowed in, would learn from its titles what kind of document is there."""
+    titles: dict[str, str] = {}
+    for template in get_library().templates.values():
+        for path, title in kind_for("agreement", template).form_words().items():
+            titles.setdefault(path, title)
+    return {**titles, **CARE_PLAN.form_words()}
 
 
 def _from_this_site() -> bool:

@@ -85,6 +85,8 @@ def test_a_comment_sent_after_the_advocate_was_stopped_is_given_back_with_not_fo
     assert here.status_code == 404
     page = here.get_data(as_text=True)
     assert "Page not found" in page and "What you sent was not saved." in page
-    assert given_back(page) == {"Your comment": "Ask about the <b>housing</b> band"}
+    assert given_back(page) == {
+        "Your comment on “Goals and steps”": "Ask about the <b>housing</b> band"
+    }
     elsewhere = advocate.post(form.action, data=sent)  # the browser did not say where from
     assert elsewhere.status_code == 404 and "housing" not in elsewhere.get_data(as_text=True)
