@@ -537,12 +537,9 @@ def export_csv(
         # server-side cursor on PostgreSQL), so 100,000 rows never sit in memory and the
         # rows agree with each other however long the download takes.
         query = _query(scope, filters, today).execution_options(yield_per=EXPORT_CHUNK)
-        recorded: set[int] = set()  # a client has a row per document, and one with no plan
         with db.snapshot() as s:
             for chunk in s.execute(query).partitions():
-                clients = {v[1] for v in chunk} - recorded
-                _record_export(db, actor, clients)
-                recorded |= clients
+                _record_export(db, actor, {v[1] for v in chunk})
                 out = io.StringIO()
                 w = _SpreadsheetWriter(out)
                 for r in _with_confirmations(s, [_row(v, today) for v in chunk]):

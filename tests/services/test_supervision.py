@@ -509,23 +509,6 @@ def test_a_large_export_keeps_the_audit_chain_whole(db, teams, monkeypatch):
     assert sorted(exported) == sorted(team_a)
 
 
-def test_an_export_records_each_client_once_whatever_rows_they_have(db, monkeypatch):
-    """A client with agreements only has their "no care plan yet" row and a row per agreement:
-    their access log shows the export once, even with the rows in different chunks."""
-    circle = Circle()
-    make_agreement(circle.key_worker, circle.client)
-    make_agreement(circle.key_worker, circle.client)
-    monkeypatch.setattr(supervision, "EXPORT_CHUNK", 1)
-    text = "".join(supervision.export_csv(db, actor_for(circle.supervisor), Filters(), TODAY))
-    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
-    assert len(rows[1 : rows.index([])]) == 3
-    with db.read() as s:
-        exported = s.scalars(
-            sa.select(AuditEvent.client_id).where(AuditEvent.action == "export")
-        ).all()
-    assert exported == [circle.client.id]
-
-
 @pytest.mark.parametrize("sort", ["review", "client", "signed"])
 def test_the_export_keeps_the_order_chosen_on_the_page(db, teams, monkeypatch, sort):
     a, _, _ = teams
