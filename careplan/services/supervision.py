@@ -311,6 +311,8 @@ def _documents(scope: Scope, filters: Filters, today: date):
             Document.last_reviewed_on.label("last_reviewed_on"),
             Document.next_review_reason.label("review_reason"),
             Document.scheduled_review_on.label("regular_review_on"),
+            # Whether the client has a care plan: one without has a row of their own too.
+            client.has_care_plan.label("client_has_care_plan"),
             # Sort keys (see _query).
             literal_column("1").label("has_plan"),
             Document.next_review_on.is_(None).label("no_review"),
@@ -390,6 +392,7 @@ def _without_care_plans(scope: Scope, filters: Filters):
             cast(null(), Document.last_reviewed_on.type).label("last_reviewed_on"),
             cast(null(), Document.next_review_reason.type).label("review_reason"),
             cast(null(), Document.scheduled_review_on.type).label("regular_review_on"),
+            false().label("client_has_care_plan"),
             literal_column("0").label("has_plan"),
             true().label("no_review"),
             false().label("signed"),
@@ -537,9 +540,21 @@ def export_csv(
         # server-side cursor on PostgreSQL), so 100,000 rows never sit in memory and the
         # rows agree with each other however long the download takes.
         query = _query(scope, filters, today).execution_options(yield_per=EXPORT_CHUNK)
+        # A client with no care plan has a row of their own beside their agreements' rows, in
+        # another chunk as often as not: that row records them, once (a set of every client
+        # recorded would grow with the export).
+        alone = filters.may_show_clients_without_care_plans
         with db.snapshot() as s:
             for chunk in s.execute(query).partitions():
-                _record_export(db, actor, {v[1] for v in chunk})
+                _record_export(
+                    db,
+                    actor,
+                    {
+                        v.client_id
+                        for v in chunk
+                        if v.document_id is None or v.client_has_care_plan or not alone
+                    },
+                )
                 out = io.StringIO()
                 w = _SpreadsheetWriter(out)
                 for r in _with_confirmations(s, [_row(v, today) for v in chunk]):

@@ -509,6 +509,32 @@ def test_a_large_export_keeps_the_audit_chain_whole(db, teams, monkeypatch):
     assert sorted(exported) == sorted(team_a)
 
 
+def test_an_export_records_a_client_with_agreements_only_once(db, monkeypatch):
+    """Their "no care plan yet" row records them; their agreements' rows, in other chunks,
+    do not again. Filtered to agreements' states, those rows record them."""
+    circle = Circle()
+    make_agreement(circle.key_worker, circle.client)
+    make_agreement(circle.key_worker, circle.client)
+    monkeypatch.setattr(supervision, "EXPORT_CHUNK", 1)
+
+    def exported(filters: Filters) -> tuple[int, list[int]]:
+        with db.read() as s:
+            before = s.scalar(sa.select(sa.func.max(AuditEvent.id))) or 0
+        sup = actor_for(circle.supervisor)
+        text = "".join(supervision.export_csv(db, sup, filters, TODAY))
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+        with db.read() as s:
+            events = s.scalars(
+                sa.select(AuditEvent.client_id).where(
+                    AuditEvent.action == "export", AuditEvent.id > before
+                )
+            ).all()
+        return len(rows[1 : rows.index([])]), events
+
+    assert exported(Filters()) == (3, [circle.client.id])
+    assert exported(Filters(state=DashState.NEVER_AGREED)) == (2, [circle.client.id] * 2)
+
+
 @pytest.mark.parametrize("sort", ["review", "client", "signed"])
 def test_the_export_keeps_the_order_chosen_on_the_page(db, teams, monkeypatch, sort):
     a, _, _ = teams
