@@ -11,14 +11,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..db.models import Document, Notification, Reminder
+from ..domain.crisis_alerts import is_alert_kind
 
 
-def no_longer_theirs(s: Session, user_id: int, client_id: int, now: datetime) -> None:
+def no_longer_theirs(
+    s: Session, user_id: int, client_id: int, now: datetime, still_answers_alerts: bool = False
+) -> None:
     """Someone's unread messages about this client's documents, which they can no longer
     open (a key worker who handed the client over), are marked read in the caller's
-    transaction."""
-    s.execute(
-        update(Notification)
+    transaction. `still_answers_alerts`: they are in the new key worker's team, so a request
+    for help from the client is still theirs to answer, and its messages stay new."""
+    rows = s.execute(
+        select(Notification.id, Reminder.kind)
+        .outerjoin(Reminder, Reminder.id == Notification.reminder_id)
         .where(
             Notification.user_id == user_id,
             Notification.read_at.is_(None),
@@ -26,9 +31,10 @@ def no_longer_theirs(s: Session, user_id: int, client_id: int, now: datetime) ->
                 select(Document.id).where(Document.client_id == client_id)
             ),
         )
-        .values(read_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    ).all()
+    gone = [n for n, kind in rows if not (still_answers_alerts and kind and is_alert_kind(kind))]
+    if gone:
+        s.execute(update(Notification).where(Notification.id.in_(gone)).values(read_at=now))
 
 
 def mark_answered(

@@ -376,7 +376,11 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
         if handover.from_worker_id is not None:
             # Their messages about the client's records lead to pages no longer theirs: kept,
             # but not counted as new, as if something there still waited for them.
-            no_longer_theirs(s, handover.from_worker_id, client_id, now)
+            # In the new key worker's team, they still answer the client's requests for help.
+            colleague = (
+                handover.from_worker_id in crisis_alerts.responders(s, [client_id])[client_id]
+            )
+            no_longer_theirs(s, handover.from_worker_id, client_id, now, colleague)
             # No link: the client's records are no longer theirs to open.
             s.add(
                 Notification(

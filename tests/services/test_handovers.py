@@ -40,6 +40,7 @@ from tests.factories import (
     make_plan,
 )
 from tests.notices import newest_message
+from tests.services.test_review_messages import _reminder_notice
 
 
 @pytest.fixture
@@ -342,6 +343,9 @@ def test_the_handing_over_workers_messages_about_the_client_stop_counting_as_new
             ("not about a document", old.id, None), ("new worker's", new_worker.id, doc),
         )
     }  # fmt: skip
+    # A request for help still waiting: the new key worker is in their team, so it is still
+    # theirs to answer too (crisis_alerts.responders), and stays new.
+    about["request for help"] = _reminder_notice(db, doc, old, "alert:1")
     handovers.start(db, actor_for(circle.supervisor), circle.client.id, new_worker.id, "Bye")
     documents.open_document(db, actor_for(new_worker), doc, 2)
     handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
@@ -349,7 +353,7 @@ def test_the_handing_over_workers_messages_about_the_client_stop_counting_as_new
         read = {name: s.get(Notification, n).read_at is not None for name, n in about.items()}
     assert read == {
         "theirs": True, "other client": False, "not about a document": False,
-        "new worker's": False,
+        "new worker's": False, "request for help": False,
     }  # fmt: skip
 
 
@@ -505,3 +509,17 @@ def test_the_handover_form_says_one_is_waiting_before_anything_is_typed(app, db,
     assert 'id="handover-form"' not in page
     said = f"A handover to {new_worker.display_name} is already waiting to be acknowledged."
     assert said in page and f'href="/clients/{circle.client.id}#handover"' in page
+
+
+def test_a_request_for_help_stops_counting_as_new_for_a_worker_of_another_team(db, setup):
+    """Handed to a key worker in another team, the client's requests for help go to that team:
+    the former key worker can no longer open them, so their message no longer waits."""
+    circle, doc, _ = setup
+    other = KeyWorkerFactory(team_id=TeamFactory().id)
+    SupervisorTeamFactory(supervisor_id=circle.supervisor.id, team_id=other.team_id)
+    asked = _reminder_notice(db, doc, circle.key_worker, "alert:1")
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, other.id, "Moving")
+    documents.open_document(db, actor_for(other), doc, 2)
+    handovers.acknowledge(db, actor_for(other), circle.client.id)
+    with db.read() as s:
+        assert s.get(Notification, asked).read_at is not None
