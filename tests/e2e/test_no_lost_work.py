@@ -29,7 +29,7 @@ def test_a_draft_survives_the_idle_sign_out(app, live_server, new_phone):
     phone.goto(f"{live_server}/documents/{doc}")
     phone.get_by_role("link", name="Change this part: What matters to me").click()
     check_phone_page(phone, "edit one part")
-    expect(phone.get_by_role("heading", name="Goals and small steps")).to_have_count(0)
+    expect(phone.get_by_role("heading", name="Goals and steps")).to_have_count(0)
 
     phone.get_by_label("What matters most to you?").fill(WORDS)
     # The time as every page says one, 24-hour on the service's clock (it read "11:50 AM").

@@ -37,7 +37,8 @@ def test_one_part_is_edited_on_its_own_page(app, db, circle):
     assert f'href="/documents/{doc}/edit?part=what_matters"' in show
 
     page = _text(web.get(f"/documents/{doc}/edit", query_string={"part": "what_matters"}))
-    assert "What matters most to you?" in page and "Goals and small steps" not in page
+    assert "What matters most to you?" in page and "<h2>Goals and steps</h2>" not in page
+    assert "<h2>Goals and steps</h2>" in _text(web.get(f"/documents/{doc}/edit"))
     assert web.get(f"/documents/{doc}/edit", query_string={"part": "nope"}).status_code == 404
 
     before = documents.open_document(db, actor_for(circle.client), doc).content
