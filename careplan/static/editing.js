@@ -18,6 +18,21 @@
 
   function say(text) { if (status && !keptElsewhere) status.textContent = text; }
 
+  // The version these words were typed on, kept with this page's place in the browser's
+  // history. Going back to the page (or reloading it) after someone saved a newer version,
+  // the browser puts back what was typed, on top of the newer version: sent as typed on that
+  // one, a save would quietly undo the other person's change. Sent as typed on the version
+  // they were typed on, it is shown beside theirs first, as from a second tab.
+  var base = form.elements.namedItem("base_number");
+  var baseKept = false;
+  function keepBase() {
+    if (baseKept || !base) return;
+    baseKept = true;
+    try {
+      history.replaceState(Object.assign({}, history.state, { typedOn: base.value }), "");
+    } catch (e) { /* a browser that keeps no state: as before */ }
+  }
+
   // What the browser lets outlive its page (keepalive): 64 KiB for everything in flight.
   var OUTLIVES_THE_PAGE = 60000;
 
@@ -135,6 +150,7 @@
   }
 
   form.addEventListener("input", function (event) {
+    keepBase();
     clearTimeout(draftTimer);
     draftTimer = setTimeout(keepDraft, 3000);
     var field = event.target;
@@ -158,9 +174,18 @@
     }
     return "defaultValue" in el && el.type !== "hidden" && el.value !== el.defaultValue;
   }
-  Array.prototype.filter.call(form.elements, changedSinceLoad).forEach(function (field) {
-    field.dispatchEvent(new Event("input", { bubbles: true }));
-  });
+  function takeUpChanged() {
+    var changed = Array.prototype.filter.call(form.elements, changedSinceLoad);
+    // Put back by the browser (it does so once the page has loaded, before "pageshow"):
+    // typed on the version this place in the history remembers.
+    var typedOn = history.state && history.state.typedOn;
+    if (changed.length && base && typedOn && typedOn !== base.value) base.value = typedOn;
+    changed.forEach(function (field) {
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+  }
+  takeUpChanged();
+  window.addEventListener("pageshow", takeUpChanged);
   // Leaving the page (or the phone locking it) keeps what was typed since the last draft.
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden" && draftTimer) {

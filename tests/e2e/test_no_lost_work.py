@@ -360,6 +360,48 @@ def _asked_on_closing(tab) -> list[str]:
     return asked
 
 
+def test_going_back_to_a_saved_form_does_not_undo_a_newer_version(app, db, gunicorn_url, new_phone):
+    """Back to the edit page after saving, once the key worker has saved since: the browser
+    puts back what the client typed there, on top of the newer version. Saved as typed on the
+    newer version, it would quietly undo the key worker's change; it is shown beside it."""
+    import copy
+
+    from careplan.services import documents
+
+    client = factories.ClientFactory()
+    worker = factories.KeyWorkerFactory()
+    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
+    doc = factories.make_plan(worker, client)
+    phone = new_phone()
+    sign_in(phone, gunicorn_url, client)
+    phone.goto(f"{gunicorn_url}/documents/{doc}/edit?part=what_matters")
+    phone.wait_for_load_state("load")
+    field = phone.get_by_label("What matters most to you?")
+    field.fill(WORDS)
+    phone.get_by_role("button", name="Save a new version").click()
+    expect(phone.get_by_text("Saved as version 2.")).to_be_visible()
+
+    kim = factories.actor_for(worker)
+    latest = documents.open_document(db, kim, doc)
+    content = copy.deepcopy(latest.content)
+    content["what_matters"]["text"] = "The key worker's newer words."
+    documents.save_version(db, kim, doc, latest.head_number, content, "Kim's change")
+
+    phone.go_back()
+    phone.wait_for_load_state("load")
+    expect(field).to_have_value(WORDS)  # put back by the browser, typed on version 2
+    phone.get_by_label("What did you change? (optional)").fill("Back again")
+    phone.get_by_role("button", name="Save a new version").click()
+    expect(
+        phone.get_by_role("heading", name="A newer version was saved while you were editing")
+    ).to_be_visible()
+    expect(phone.get_by_role("heading", name="You both changed the same part")).to_be_visible()
+    expect(phone.get_by_text("Kim's change")).to_be_visible()  # the version saved meanwhile
+    after = documents.open_document(db, kim, doc)
+    assert after.head_number == 3
+    assert after.content["what_matters"]["text"] == "The key worker's newer words."
+
+
 def _client_with_a_plan(new_phone, base: str):
     """A client with a key worker and a plan, signed in on a phone: (the phone, the plan)."""
     client = factories.ClientFactory()

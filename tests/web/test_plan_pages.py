@@ -519,7 +519,7 @@ def test_the_same_person_in_two_windows_is_not_told_of_someone_else(app, db, cir
 
     page = _page(response, 409)
     clash = _section(page.html, "You changed the same part twice", "</div>")
-    assert "not what you saved in your other window" in clash
+    assert "not what you saved since you opened it" in clash
     assert "<li>What matters to me</li>" in clash
     assert "You both changed" not in page.html and "theirs" not in clash
 
