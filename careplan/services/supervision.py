@@ -255,7 +255,9 @@ def _query(scope: Scope, filters: Filters, today: date, first: int | None = None
     BY_NAME = ("client_name", "client_id")
     order = {
         "review": ["has_plan", "no_review", "next_review_on", "document_id", *BY_NAME],
-        "overdue": ["has_plan", "no_review", "next_review_on", "document_id", *BY_NAME],
+        # Asked for what is most overdue: reviews by date first (the most overdue at the
+        # top), then everything with no review date, clients with no care plan first.
+        "overdue": ["no_review", "next_review_on", "has_plan", "document_id", *BY_NAME],
         "client": ["client_name", "has_plan", "document_id", "client_id"],
         "key_worker": ["worker_name", "client_name", "has_plan", "document_id", "client_id"],
         # Never signed first: the oldest signature is the most out of date, and none at all

@@ -679,6 +679,23 @@ def test_clients_with_no_document_sort_and_page_with_the_rest(db, teams, monkeyp
     assert paged == names and [p.has_next for p in pages] == [True, True, False]
 
 
+def test_the_most_overdue_come_first_before_clients_with_no_care_plan(db, teams):
+    """Sorted by days overdue, a supervisor sees the overdue reviews at the top; by review
+    date, clients with no care plan come first (a plan is owed them now)."""
+    a, _, docs = teams
+    cal = _client_without_documents(a)
+    sup = actor_for(a.supervisor)
+    by_overdue = supervision.dashboard(db, sup, Filters(sort="overdue"), TODAY).rows
+    assert by_overdue[0].document_id == docs["overdue"]
+    dated = sum(1 for r in by_overdue if r.next_review_on)
+    first = [r.next_review_on for r in by_overdue[:dated]]
+    assert None not in first and first == sorted(first)
+    # Then those with no review date, the client with no care plan first.
+    assert by_overdue[dated].client_id == cal.id and by_overdue[dated].document_id is None
+    by_review = supervision.dashboard(db, sup, Filters(sort="review"), TODAY).rows
+    assert by_review[0].client_id == cal.id and by_review[1].document_id == docs["overdue"]
+
+
 def test_a_client_with_no_document_who_left_the_service_is_not_listed(db, teams):
     a, _, _ = teams
     cal = _client_without_documents(a)
