@@ -106,6 +106,7 @@ class DocumentFacts:
     # The client asked the reader, their advocate, to look at the latest version first, and
     # they have not commented on it since.
     advocate_asked: bool = False
+    started_by: int | None = None  # who started the document
 
 
 @dataclass(frozen=True)
@@ -433,8 +434,17 @@ def card_state(
     Given `today`, a version nobody can sign any more (stuck_on_passed_day) says so instead
     of waiting for signatures."""
     if d.head_number == 0:
-        # Shown only to whoever started it or has writing kept in it (services.documents).
-        return "Started, nothing saved yet."
+        # Shown to the two who write it, and to anyone with writing kept in it
+        # (services.documents): who started it, when it was not the reader.
+        if d.started_by in (None, viewer_id):
+            return "Started, nothing saved yet."
+        if d.started_by == d.client_id:
+            who = d.client_name
+        elif d.started_by == d.key_worker_id and d.key_worker_name:
+            who = d.key_worker_name
+        else:
+            who = "A former key worker"
+        return f"{who} started it; nothing is saved in it yet."
     unsigned = d.signoff_state in ("awaiting_signature", "draft")
     if unsigned and today is not None and stuck_on_passed_day(d.handed_over_until, today):
         state = card_cannot_be_signed(d.head_number, d.handed_over_until)

@@ -174,6 +174,7 @@ def facts_of(
         bool(worker_confirmed_review),
         doc.handed_over_until,
         advocate_asked,
+        doc.created_by_id,
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
-from sqlalchemy import Date, Integer, bindparam, false, func, or_, select, update
+from sqlalchemy import Boolean, Date, Integer, bindparam, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -573,6 +573,7 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
                 "worker_id": worker_id,
                 "today": today,
                 "reader_id": actor.id,
+                "reader_edits": access.edit,
             },
         ).all()
         summaries = []
@@ -684,11 +685,13 @@ _CLIENT_DOCUMENTS = (
     )
     .where(
         Document.client_id == bindparam("client_id"),
-        # Nothing saved in it yet: not on the record, so listed only for whoever started it
-        # or has writing kept in it (nothing typed may be lost from sight).
+        # Nothing saved in it yet: not on the record (a supervisor or advocate is not shown
+        # it), but listed for the two who write it, so the client and their key worker see
+        # the same list; and for anyone with writing kept in it (nothing typed may be lost
+        # from sight).
         or_(
             Document.head_number > 0,
-            Document.created_by_id == bindparam("reader_id"),
+            bindparam("reader_edits", type_=Boolean),
             EditDraft.user_id.is_not(None),
         ),
     )

@@ -126,6 +126,17 @@ def test_card_states():
     assert (
         card_state(doc(head_number=0, agreed_version=None), CLIENT) == "Started, nothing saved yet."
     )
+    # Started by one of the two, the other is told who.
+    by_kim = doc(head_number=0, agreed_version=None, started_by=WORKER)
+    assert card_state(by_kim, WORKER) == "Started, nothing saved yet."
+    assert card_state(by_kim, CLIENT) == "Kim started it; nothing is saved in it yet."
+    by_chris = doc(head_number=0, agreed_version=None, started_by=CLIENT)
+    assert card_state(by_chris, WORKER) == "Chris started it; nothing is saved in it yet."
+    by_former = doc(head_number=0, agreed_version=None, started_by=OTHER)
+    assert (
+        card_state(by_former, CLIENT)
+        == "A former key worker started it; nothing is saved in it yet."
+    )
     assert card_state(doc(), CLIENT) == "Agreed on 1 March 2026."
     waiting = doc(
         signoff_state="awaiting_signature",

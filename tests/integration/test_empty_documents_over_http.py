@@ -57,9 +57,10 @@ def test_documents_started_and_never_saved_are_removed_by_who_started_them_over_
     exported = supervisor.get("/supervision/export.csv").read().decode("utf-8-sig")
     # (The notes after the table explain "never agreed"; no row's state says it.)
     assert ",no care plan yet," in exported and f",{DashState.NEVER_AGREED.label}," not in exported
+    # The client finds both too, saying who started them.
     mine = client.get(records).read().decode()
-    assert "There are no plans yet." in mine
-    # The key worker still finds both, as only started.
+    assert mine.count("started it; nothing is saved in it yet.") == 2
+    # The key worker finds both, as only started.
     theirs = worker.get(records).read().decode()
     assert theirs.count("Started, nothing saved yet.") == 2
 

@@ -88,20 +88,26 @@ def test_a_document_only_started_is_not_on_the_supervisors_dashboard_or_export(d
         assert s.get(User, circle.client.id).has_care_plan is True
 
 
-def test_the_clients_list_shows_a_started_document_only_to_who_started_it(db, circle):
+def test_the_clients_list_shows_a_started_document_to_the_two_who_write_it(db, circle):
+    """The client and their key worker see the same list; a started document is not on the
+    record, so a supervisor is not shown it."""
     doc = _start_agreement(db, circle.key_worker, circle.client)
+    kim = circle.key_worker.display_name
     assert _listed(db, circle.key_worker, circle.client) == {doc: "Started, nothing saved yet."}
-    assert _listed(db, circle.client, circle.client) == {}
+    started_by_kim = {doc: f"{kim} started it; nothing is saved in it yet."}
+    assert _listed(db, circle.client, circle.client) == started_by_kim
     assert _listed(db, circle.supervisor, circle.client) == {}
-    # Starting the same template again gives the same one (no look-alike), still unlisted.
+    # Starting the same template again gives the same one (no look-alike).
     assert _start_agreement(db, circle.client, circle.client) == doc
-    assert _listed(db, circle.client, circle.client) == {}
-    # Writing kept in it (not saved yet) is never out of its writer's sight.
-    drafts.keep(db, actor_for(circle.client), doc, 0, "", [("sections.x", "Hello")])
-    assert _listed(db, circle.client, circle.client) == {doc: "Started, nothing saved yet."}
+    assert _listed(db, circle.client, circle.client) == started_by_kim
+    # Started by the client, the key worker's list says so.
+    plan = documents.create_document(db, actor_for(circle.client), circle.client.id, "care_plan")
+    assert _listed(db, circle.key_worker, circle.client)[plan] == (
+        f"{circle.client.display_name} started it; nothing is saved in it yet."
+    )
     # Saved, it is everyone's: in their list with its state.
-    plan = make_plan(circle.client)
-    assert plan in _listed(db, circle.supervisor, circle.client)
+    saved = make_plan(circle.client)
+    assert saved in _listed(db, circle.supervisor, circle.client)
 
 
 def test_who_started_it_removes_it_with_their_unsaved_writing_and_it_is_recorded(db, circle):

@@ -33,11 +33,12 @@ def test_who_started_an_agreement_removes_it_from_its_pages(app, db):
     listed = worker.get(records).get_data(as_text=True)
     assert "Started, nothing saved yet." in listed
 
-    # Not to the client, who does not see it in their list either.
+    # Not to the client, whose list says who started it.
     client = login(app.test_client(), circle.client)
     assert REMOVE_AGREEMENT not in client.get(f"/documents/{doc}").get_data(as_text=True)
     mine = client.get(records).get_data(as_text=True)
-    assert f"/documents/{doc}" not in mine and "There are no plans yet." in mine
+    assert f"/documents/{doc}" in mine and "There are no plans yet." not in mine
+    assert f"{circle.key_worker.display_name} started it; nothing is saved in it yet." in mine
     refused = client.post(f"/documents/{doc}/remove", data={"csrf_token": csrf_token(client)})
     assert refused.status_code == 400
     said = refused.get_data(as_text=True)
