@@ -89,18 +89,25 @@ def validate_leaving_note(note: str) -> str:
 
 
 def leaving_problem(
-    client: str, handover_to: str | None, crisis_plan_in_effect: bool
+    client: str, handover_to: str | None, crisis_plan_in_effect: bool, *, may_end_it: bool = True
 ) -> str | None:
     """Why it cannot be recorded yet that a client has left the service, or None. Leaving
-    ends the caseload: nobody would take over a handover or answer a request for help."""
+    ends the caseload: nobody would take over a handover or answer a request for help.
+    `may_end_it`: the reader may end a crisis plan (the client's key worker; a supervisor
+    may not, so is told who can)."""
     if handover_to:
         return (
             f"{client} is being handed over to {handover_to}. Cancel the handover first, or "
             f"let {handover_to} take over."
         )
     if crisis_plan_in_effect:
+        first = (
+            "End it first"
+            if may_end_it
+            else f"It has to be ended first, by {client} or their key worker"
+        )
         return (
-            f"{possessive(client)} plan for when they are not well is in effect. End it first: "
+            f"{possessive(client)} plan for when they are not well is in effect. {first}: "
             "while it is in effect someone must be there to respond."
         )
     return None

@@ -42,7 +42,7 @@ class LeftService:
     note: str
 
 
-def _problem(s, client: User, today: date) -> str | None:
+def _problem(s, client: User, today: date, actor: Actor) -> str | None:
     """Why leaving cannot be recorded now (a handover waiting, a crisis plan in effect)."""
     from .contingencies import in_effect_for_client  # contingencies builds on documents
 
@@ -54,6 +54,7 @@ def _problem(s, client: User, today: date) -> str | None:
         called(client.display_name, client.preferred_name),
         handover_to,
         in_effect_for_client(s, client.id, today),
+        may_end_it=actor.role is Role.KEY_WORKER,
     )
 
 
@@ -73,7 +74,7 @@ def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -
         link = handovers.current_link(s, client_id)
         if link is None:
             raise NotFound()
-        problem = _problem(s, client, today)
+        problem = _problem(s, client, today, actor)
         if problem:
             raise Invalid(problem)
         link.ended_at, link.ended_by_id, link.end_note = utcnow(), actor.id, note
@@ -143,4 +144,4 @@ def check(db: Database, actor: Actor, client_id: int, today: date) -> tuple[str,
         ):
             raise NotFound()
         name = called(client.display_name, client.preferred_name)
-        return client.display_name, name, _problem(s, client, today) or ""
+        return client.display_name, name, _problem(s, client, today, actor) or ""

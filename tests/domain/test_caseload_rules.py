@@ -47,6 +47,10 @@ def test_leaving_the_service_waits_for_a_handover_or_a_crisis_plan_and_says_whic
         "Alex", None, True
     )
     assert leaving_problem("Alex", "Lee", True) == waiting  # one thing to do at a time
+    # A supervisor may not end it: told who can.
+    assert "in effect. It has to be ended first, by Alex or their key worker:" in leaving_problem(
+        "Alex", None, True, may_end_it=False
+    )
 
 
 def test_the_leaving_note_is_needed_trimmed_and_kept_short():

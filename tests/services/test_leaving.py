@@ -243,6 +243,10 @@ def test_not_while_the_crisis_plan_is_in_effect(db, circle):
     with pytest.raises(Invalid, match="not well is in effect. End it first"):
         leaving.record(db, worker, circle.client.id, "Moved away.", TODAY)
     assert links(db, circle.client.id)[0].ended_at is None
+    # A supervisor, who may not end it, is told who can.
+    supervisor = actor_for(circle.supervisor)
+    _, _, said = leaving.check(db, supervisor, circle.client.id, TODAY)
+    assert "It has to be ended first, by" in said and "or their key worker" in said
     # Once it has run out, it no longer stands in the way.
     leaving.record(db, worker, circle.client.id, "Moved away.", TODAY + timedelta(days=4))
 

@@ -291,9 +291,16 @@ def test_the_supervisor_s_start_page_says_what_they_may_change(app, db):
     over from a client's page."""
     circle = Circle()
     words = " ".join(page(app, circle.supervisor).split())
-    assert "You can read these records, but not write in them or sign them;" in words
-    assert "you can hand a client over to another key worker." in words
+    assert "You can read these records, but not write in them or sign them." in words
+    assert (
+        "You can respond to a request for help, hand a client over to another key worker, and "
+        "record that someone has left the service." in words
+    )
     assert "not change them" not in words
+    # The page's title is its heading (it was the advocate's, "People who invited me").
+    assert "<title>My teams&#39; clients" in page(app, circle.supervisor)
+    assert "<title>My caseload" in page(app, circle.key_worker)
+    assert "<title>People who invited me" in page(app, circle.advocate)
 
 
 def test_taking_over_a_client_with_nothing_agreed_does_not_say_it_was_read(app, db):
