@@ -60,6 +60,13 @@ def test_a_signed_person_sees_their_signature_instead_of_the_form(app, db, circl
     assert "outcome" not in form.values()
     unchosen = _page(_post(client, form, form.typed({"password": PASSWORD})), 422)
     assert "Please choose: sign, sign with a comment, or decline." in _words(unchosen.html)
+    # Said inside the group of choices and tied to each, for a screen reader landing on one.
+    assert '<p class="field-error" id="outcome-error">Please choose: sign,' in unchosen.html
+    for choice in ("signed", "comment", "declined"):
+        assert re.search(
+            rf'id="outcome-{choice}"[^>]* aria-invalid="true" aria-describedby="outcome-error"',
+            unchosen.html,
+        ), choice
     assert _stored(db, doc)[0] == []
     values = form.typed({"outcome": "signed", "password": PASSWORD})
     assert _post(client, form, values).status_code == 302
