@@ -48,9 +48,11 @@ class SelfReferralTerms:
         )
 
 
+# Said to everyone who reads the request (an advocate too, who signs nothing): not "both of
+# you".
 NOTHING_AGREED = (
-    "Nothing was agreed by both of you yet, so there were no agreed terms to check this "
-    "against. It is a request, not an agreed stay."
+    "Nothing in this agreement had been agreed yet, so there were no agreed terms to check "
+    "this against. It is a request, not an agreed stay."
 )
 
 

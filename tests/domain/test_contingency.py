@@ -54,7 +54,7 @@ def test_terms_nobody_agreed_give_no_right_and_say_so():
     result = check_self_referral(proposed, 2, TODAY, None)
     assert not result.within_terms and not result.agreed
     assert result.reasons == (NOTHING_AGREED,)
-    assert "Nothing was agreed by both of you yet" in NOTHING_AGREED
+    assert "Nothing in this agreement had been agreed yet" in NOTHING_AGREED
     assert check_self_referral(TERMS, 2, TODAY, None).agreed
     content = {"terms": {"self_referral": {"enabled": True, "max_nights": 5}}}
     assert not SelfReferralTerms.of(content, agreed=False).agreed

@@ -611,6 +611,35 @@ def test_whoever_cannot_ask_for_a_short_stay_is_told_who_can_not_you_can(app, db
     assert "You can still ask" not in words and "goes to the team" not in words
 
 
+def test_a_request_before_anything_was_agreed_reads_plainly_to_an_advocate(app, db, circle):
+    """An advocate read "Nothing was agreed by both of you yet" (they sign nothing), "Nothing
+    was agreed yet: a request", and "Al is waiting. Whoever responds first is shown..." on a
+    page where they cannot respond."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = _declined(db, circle)
+    contingencies.request_self_referral(db, actor_for(circle.client), doc, "3", "", "", TODAY)
+    words = _words(
+        login(app.test_client(), circle.advocate)
+        .get(f"/documents/{doc}/respond")
+        .get_data(as_text=True)
+    )
+    assert (
+        "Al is waiting for a response from the people asked below. You can read what Al asked "
+        "and who responds, but not respond here." in words
+    )
+    assert "Whoever responds first" not in words and "Send my response" not in words
+    assert "None yet: nothing in this agreement had been agreed, so it is a request" in words
+    assert "both of you" not in words
+    # To whoever responds, as before.
+    worker = _words(
+        login(app.test_client(), circle.key_worker)
+        .get(f"/documents/{doc}/respond")
+        .get_data(as_text=True)
+    )
+    assert "Al is waiting. Whoever responds first is shown to everyone who was asked" in worker
+
+
 def test_the_client_s_start_page_says_what_each_request_waiting_asked(app, db, circle):
     """The plan put into effect and two requests for a short stay read as three identical
     lines: "You asked for help on … will respond by …"."""
