@@ -87,6 +87,25 @@ def test_the_history_says_what_kind_of_document_both_signed(app, db):
     assert "completed the agreement" not in said
 
 
+def test_the_history_marks_the_versions_both_signed(app, db):
+    """Every row read the same: the version agreed was not told from the drafts around it."""
+    circle = Circle()
+    doc = _agreed_then_drafted(db, circle)  # version 1 agreed, version 2 a draft
+    worker = actor_for(circle.key_worker)
+    for who in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(who), doc, 2, "signed", "", PASSWORD)
+    content = documents.open_document(db, worker, doc).content
+    content["what_matters"] = {"text": "Seeing my daughter at weekends."}
+    documents.save_version(db, worker, doc, 2, content, "weekends")
+    html = login(app.test_client(), circle.client).get(f"/documents/{doc}/history")
+    page = html.get_data(as_text=True)
+    assert [_words(cell) for cell in re.findall(r"<tr>\s*<td>(.*?)</td>", page, re.S)] == [
+        "Version 3",
+        "Version 2 agreed, in force",
+        "Version 1 agreed, since replaced",
+    ]
+
+
 def test_the_history_says_an_advocate_was_asked_in_words_every_reader_can_read(app, db):
     """It said "You asked their advocate to look" to the client who had asked theirs."""
     circle = Circle()
