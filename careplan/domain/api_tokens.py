@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .account_rules import plain_name
+from .blocks import DATE_NEEDED, DATE_NOT_REAL
 from .errors import ContentInvalid
 from .local_time import long_date
+from .roles import Role
 
 READ, WRITE, SIGN = "read", "write", "sign"
 SCOPES = {
@@ -20,6 +22,17 @@ SCOPES = {
     WRITE: "start documents, save new versions and comment",
     SIGN: "sign or decline (your password is still needed each time)",
 }
+# What each role's token may be given: only what the role itself may do through the API
+# (a supervisor reads; an advocate reads and comments; an administrator sees no records, so
+# a token would do nothing).
+_FOR_ROLE = {
+    Role.CLIENT: (READ, WRITE, SIGN),
+    Role.KEY_WORKER: (READ, WRITE, SIGN),
+    Role.ADVOCATE: (READ, WRITE),
+    Role.SUPERVISOR: (READ,),
+    Role.ADMIN: (),
+}
+_ADVOCATE_WRITES = "comment on the documents you can see"
 MAX_LIFETIME = timedelta(days=365)
 MAX_NAME = 100
 
@@ -31,6 +44,14 @@ class TokenRequest:
     expires_on: date
 
 
+def scopes_for(role: Role) -> dict[str, str]:
+    """The scopes a token of someone in `role` may be given, each in words for them."""
+    return {
+        key: _ADVOCATE_WRITES if (role is Role.ADVOCATE and key == WRITE) else SCOPES[key]
+        for key in _FOR_ROLE.get(role, ())
+    }
+
+
 def last_day_choices(today: date) -> tuple[date, date]:
     """The earliest and the latest day a token may be chosen to work until (the service's
     days): the refusals and the date box's `min` and `max` all say these days, so a phone
@@ -38,8 +59,15 @@ def last_day_choices(today: date) -> tuple[date, date]:
     return today + timedelta(days=1), today + MAX_LIFETIME
 
 
-def check_request(name: str, scopes: Iterable[str], expires_on: str | date, today: date):
-    """A token's name, scopes and last day, or ContentInvalid naming each field at fault."""
+def check_request(
+    name: str,
+    scopes: Iterable[str],
+    expires_on: str | date,
+    today: date,
+    allowed: Iterable[str] = SCOPES,
+):
+    """A token's name, scopes (among `allowed`: scopes_for the asker's role) and last day, or
+    ContentInvalid naming each field at fault."""
     errors: dict[str, str] = {}
     # As a person's name is kept: an override character would show it turned around.
     name = plain_name(name)
@@ -47,7 +75,8 @@ def check_request(name: str, scopes: Iterable[str], expires_on: str | date, toda
         errors["name"] = "Please give the token a name, so you know later what it is for."
     elif len(name) > MAX_NAME:
         errors["name"] = f"Please keep the name under {MAX_NAME} characters."
-    chosen = tuple(s for s in SCOPES if s in set(scopes))
+    allowed = set(allowed)
+    chosen = tuple(s for s in SCOPES if s in set(scopes) and s in allowed)
     if not chosen or len(chosen) != len(set(scopes)):
         errors["scopes"] = "Please choose what the token may do."
     day = expires_on
@@ -57,7 +86,8 @@ def check_request(name: str, scopes: Iterable[str], expires_on: str | date, toda
         except ValueError:
             day = None
     if not isinstance(day, date):
-        errors["expires_on"] = "Please give the last day it works, for example 2027-03-01."
+        # Said beside a date box, which shows dates the reader's own way (blocks.DATE_NEEDED).
+        errors["expires_on"] = DATE_NOT_REAL if day is None and expires_on else DATE_NEEDED
     else:
         first, last = last_day_choices(today)
         if day < first:

@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from . import local_time
+from .blocks import DATE_NEEDED, DATE_NOT_REAL
 from .errors import ContentInvalid
 from .wording import unwell_plan
 from .writing_direction import plain_writing
@@ -112,7 +113,8 @@ def validate_earlier_request(
     try:
         wanted = date.fromisoformat((wanted_by_raw or "").strip())
     except ValueError:
-        errors["wanted_by"] = "Please give a date, for example 2027-03-01."
+        # Said beside a date box, which shows dates the reader's own way (blocks.DATE_NEEDED).
+        errors["wanted_by"] = DATE_NOT_REAL if (wanted_by_raw or "").strip() else DATE_NEEDED
     if wanted is not None:
         if wanted < today:
             errors["wanted_by"] = "The date cannot be in the past."

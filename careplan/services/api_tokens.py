@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..db.engine import Database
 from ..db.models import ApiToken, User, utcnow
-from ..domain.api_tokens import check_request, ended, parse_scopes
+from ..domain.api_tokens import check_request, ended, parse_scopes, scopes_for
 from ..domain.local_time import service_day, start_of_day
 from ..domain.roles import Role
 from ..domain.tokens import looks_like_token, new_token, token_hash
@@ -94,7 +94,7 @@ def create(
     db: Database, actor: Actor, name: str, scopes, expires_on, now: datetime | None = None
 ) -> NewToken:
     now = now or utcnow()
-    wanted = check_request(name, scopes, expires_on, service_day(now))
+    wanted = check_request(name, scopes, expires_on, service_day(now), scopes_for(actor.role))
     secret = new_token()
     with db.write() as s:
         row = ApiToken(

@@ -19,7 +19,7 @@ from flask_login import current_user, login_required, login_user
 
 from ..db.models import utcnow
 from ..domain.account_rules import PRONOUN_SUGGESTIONS, Profile
-from ..domain.api_tokens import SCOPES, last_day_choices
+from ..domain.api_tokens import last_day_choices, scopes_for
 from ..domain.errors import ContentInvalid
 from ..domain.form_places import in_summary
 from ..domain.local_time import service_day
@@ -295,16 +295,20 @@ def tokens(errors: dict | None = None, status: int = 200):
     now = utcnow()
     today = service_day(now)
     listed = api_tokens.tokens_of(get_db(), current_user.actor)
+    offered = scopes_for(current_user.actor.role)
     return render_template(
         "me/tokens.html",
         tokens=listed,
-        scopes=SCOPES,
+        scopes=offered,
         errors=errors or {},
         # Said at the top too, as on every refused form, each message naming its answer.
+        # (None to an administrator, who has no form: the page says why.)
         problems=[
-            (f"scope-{next(iter(SCOPES))}" if name == "scopes" else name, message)
+            (f"scope-{next(iter(offered))}" if name == "scopes" else name, message)
             for name, message in _named(errors, TOKEN_ANSWERS)
-        ],
+        ]
+        if offered
+        else [],
         form=request.form,
         made=_just_made(listed),
         now=now,

@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from careplan.domain.api_tokens import SCOPES
+from careplan.db.models import ApiToken, utcnow
+from careplan.domain.api_tokens import SCOPES, scopes_for
 from careplan.domain.local_time import service_today
+from careplan.domain.tokens import new_token, token_hash
 from careplan.services import api_tokens
 from careplan.services.accounts import actor_for
 from tests.built_once import built_once
@@ -44,11 +46,28 @@ def world(app, db) -> World:
 
 @pytest.fixture
 def token_for(db):
-    """A working token for `user` (every scope unless told), as its owner would make one."""
+    """A working token for `user` (every scope unless told), as its owner would make one.
+    Scopes their role may not be given now (a supervisor's "sign") are written as a token
+    made before that rule holds them: the API must still refuse what the role may not do."""
 
     def make(user, scopes=ALL_SCOPES) -> str:
+        actor = actor_for(user)
         expires = service_today() + timedelta(days=30)
-        return api_tokens.create(db, actor_for(user), "tests", scopes, expires).secret
+        if set(scopes) <= set(scopes_for(actor.role)):
+            return api_tokens.create(db, actor, "tests", scopes, expires).secret
+        secret = new_token()
+        with db.write() as s:
+            s.add(
+                ApiToken(
+                    user_id=user.id,
+                    name="made before",
+                    token_hash=token_hash(secret),
+                    scopes=" ".join(scopes),
+                    created_at=utcnow(),
+                    expires_at=utcnow() + timedelta(days=30),
+                )
+            )
+        return secret
 
     return make
 

@@ -21,7 +21,13 @@ from careplan.web import carried_secrets
 from tests import factories
 from tests.api.conftest import assert_error, bearer
 from tests.conftest import FAST_ARGON2, csrf_token, login
-from tests.factories import AdminFactory, ClientFactory, KeyWorkerFactory
+from tests.factories import (
+    AdminFactory,
+    AdvocateFactory,
+    ClientFactory,
+    KeyWorkerFactory,
+    SupervisorFactory,
+)
 
 NEW_TOKEN = re.compile(r'<code class="words new-token">([^<]+)</code>')
 
@@ -164,6 +170,39 @@ def test_a_token_needs_a_name_scopes_and_an_expiry_within_a_year(client, db, for
     assert 'id="' + field + '-error"' in response.get_data(as_text=True)
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+
+
+def test_a_token_is_offered_only_what_its_owner_s_role_may_do(client, db):
+    """A supervisor was offered "write" and "sign", which the API then refused; an
+    administrator, "read the records you can see", who sees none."""
+    for person, offered in (
+        (ClientFactory(), ["read", "write", "sign"]),
+        (KeyWorkerFactory(), ["read", "write", "sign"]),
+        (SupervisorFactory(), ["read"]),
+        (AdvocateFactory(), ["read", "write"]),
+        (AdminFactory(), []),
+    ):
+        login(client, person)
+        page = client.get("/me/tokens").get_data(as_text=True)
+        assert re.findall(r'id="scope-(\w+)"', page) == offered, person.role
+        for scope in {"read", "write", "sign"} - set(offered):
+            refused = _make_on_page(client, scopes=[scope])
+            assert refused.status_code == 422
+            if offered:  # (an administrator's page has no form: it says why)
+                assert 'id="scopes-error"' in refused.get_data(as_text=True)
+        client.post("/logout", data={"csrf_token": csrf_token(client)})
+    advocate_page = _words_of(client, AdvocateFactory())
+    assert "write: comment on the documents you can see" in advocate_page
+    assert "Administrators do not need access tokens" in _words_of(client, AdminFactory())
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+
+
+def _words_of(client, person) -> str:
+    login(client, person)
+    page = client.get("/me/tokens").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
 
 
 def test_the_date_box_offers_no_day_that_is_refused_and_the_refusal_names_the_first(client, db):

@@ -97,6 +97,11 @@ def test_an_earlier_review_needs_a_reason_and_a_date_before_the_next_review():
     with pytest.raises(ContentInvalid) as err:
         validate_earlier_request("", "", today, DUE)
     assert list(err.value.errors) == ["wanted_by", "reason"]  # as the form asks them
+    # Said beside a date box, which shows dates the reader's own way: no "2027-03-01".
+    assert err.value.errors["wanted_by"] == "Please give a whole date: day, month and year."
+    with pytest.raises(ContentInvalid) as err:
+        validate_earlier_request("31/02/2027", "why", today, DUE)
+    assert err.value.errors["wanted_by"] == "Please give a real date, with day, month and year."
     with pytest.raises(ContentInvalid) as err:
         validate_earlier_request("2027-01-31", "why", today, DUE)
     assert "past" in err.value.errors["wanted_by"]

@@ -469,11 +469,12 @@ PLAIN_RULES: dict[str, PlainRule] = {
         form=lambda c: {"confirm": "yes", "reason": "Lost their phone"},
         values=_ACCOUNT_OF_CLIENT,
     ),
-    # Anyone may make access tokens for themselves; a token's secret is shown once, on the
-    # page the POST redirects to.
+    # Anyone who sees records may make access tokens for themselves; a token's secret is
+    # shown once, on the page the POST redirects to. An administrator sees none, so is offered
+    # no scope and refused one.
     "me.tokens": PlainRule({"GET": _everyone(Outcome(200))}),
     "me.create_token": PlainRule(
-        {"POST": _everyone(Outcome(302, _go("/me/tokens")))},
+        {"POST": {**_everyone(Outcome(302, _go("/me/tokens"))), "admin": Outcome(422)}},
         form=lambda c: {"name": "matrix", "scopes": "read", "expires_on": _in_days(30)},
     ),
     # Only its owner revokes a token; nobody owns this one.
