@@ -127,7 +127,7 @@ def _refuse_taken_team_name(s: Session, name: str, but: int | None = None) -> No
 
 
 def _team_name_taken(name: str) -> str:
-    return f"There is already a team called {name!r}."
+    return f"There is already a team called “{name}”."
 
 
 def create_user(

@@ -21,6 +21,7 @@ from ..db.models import (
     HandoverRead,
     Notification,
     SupervisorTeam,
+    Team,
     User,
     utcnow,
 )
@@ -49,6 +50,7 @@ from .signoff import refresh_states_for_client
 class WorkerChoice:
     id: int
     name: str
+    team: str = ""  # said where the choices span more than one team (a supervisor's)
 
 
 @dataclass(frozen=True)
@@ -130,15 +132,18 @@ def workers_to_choose(db: Database, actor: Actor, client_id: int) -> list[Worker
             teams = select(SupervisorTeam.team_id).where(SupervisorTeam.supervisor_id == actor.id)
         else:
             teams = select(User.team_id).where(User.id == actor.id)
-        rows = s.scalars(
-            select(User)
+        rows = s.execute(
+            select(User.id, User.display_name, Team.name)
+            .join(Team, Team.id == User.team_id)
             .where(
                 User.role == Role.KEY_WORKER.value, User.active.is_(True), User.team_id.in_(teams)
             )
             .where(User.id != (link.key_worker_id if link else -1))
-            .order_by(User.display_name)
-        )
-        return [WorkerChoice(u.id, u.display_name) for u in rows]
+            .order_by(User.display_name, User.id)
+        ).all()
+        # A supervisor of several teams may see two Sams: each is named with their team.
+        several = len({team for _, _, team in rows}) > 1
+        return [WorkerChoice(i, name, team if several else "") for i, name, team in rows]
 
 
 def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, note: str) -> None:

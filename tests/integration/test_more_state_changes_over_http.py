@@ -860,13 +860,13 @@ def test_a_team_is_renamed_and_an_account_closed_once_confirmed_over_http(app, d
     # A name another team has, in other capitals, is refused as the same name is.
     page = admin.get("/admin/teams").read().decode()
     status, said = refused(lambda: admin.post("/admin/teams", {"name": south.name.upper()}, page))
-    assert status == 400 and f"There is already a team called &#39;{south.name}&#39;." in said
+    assert status == 400 and f"There is already a team called “{south.name}”." in said
 
     # The team is renamed from its own page; its people and supervisor stay with it.
     team = f"/admin/teams/{circle.team.id}"
     page = admin.get(team).read().decode()
     status, said = refused(lambda: admin.post(team, {"name": f" {south.name.lower()} "}, page))
-    assert status == 400 and f"There is already a team called &#39;{south.name}&#39;." in said
+    assert status == 400 and f"There is already a team called “{south.name}”." in said
     path, page = landed(admin.post(team, {"name": "Riverside team"}, page))
     assert path == "/admin/teams" and "Team renamed." in page and "Riverside team" in page
     with db.read() as s:

@@ -431,6 +431,25 @@ def test_after_a_handover_the_previous_key_worker_is_called_a_former_one(app, db
         assert f"{old}, your key worker" not in words, url
 
 
+def test_a_supervisor_of_several_teams_chooses_key_workers_named_with_their_team(db, setup):
+    """The choices were names alone across three teams; a key worker's own team needs none."""
+    circle, _doc, new_worker = setup
+    assert [
+        (w.name, w.team)
+        for w in handovers.workers_to_choose(db, actor_for(circle.supervisor), circle.client.id)
+    ] == [(new_worker.display_name, "")]
+    new_team = TeamFactory()
+    elsewhere = KeyWorkerFactory(team_id=new_team.id)
+    SupervisorTeamFactory(supervisor_id=circle.supervisor.id, team_id=new_team.id)
+    chosen = handovers.workers_to_choose(db, actor_for(circle.supervisor), circle.client.id)
+    assert {(w.id, w.team) for w in chosen} == {
+        (new_worker.id, circle.team.name),
+        (elsewhere.id, new_team.name),
+    }
+    own_team = handovers.workers_to_choose(db, actor_for(circle.key_worker), circle.client.id)
+    assert [(w.id, w.team) for w in own_team] == [(new_worker.id, "")]
+
+
 def test_a_request_for_help_waiting_through_a_handover_names_who_is_asked_now(app, db, setup):
     """Once the client was handed over to a key worker of another team, a request for help
     nobody had answered still said "Kim, your former key worker, or someone else in <Kim's

@@ -25,7 +25,7 @@ def test_a_team_named_again_in_other_capitals_or_spaces_is_refused(db, again):
     with pytest.raises(Invalid) as refused:
         accounts.create_team(db, again, admin)
     # As plainly as the exact same name is refused, naming the team that has it.
-    assert str(refused.value) == "There is already a team called 'North team'."
+    assert str(refused.value) == "There is already a team called “North team”."
     assert _names(db) == ["North team"]
 
 
@@ -50,7 +50,7 @@ def test_a_team_may_be_renamed_in_other_capitals_but_not_to_another_teams_name(d
     north = accounts.create_team(db, "north TEAM", admin)
     accounts.create_team(db, "South team", admin)
     assert accounts.rename_team(db, admin, north.id, "North team") is True  # its own name
-    with pytest.raises(Invalid, match="There is already a team called 'South team'."):
+    with pytest.raises(Invalid, match="There is already a team called “South team”."):
         accounts.rename_team(db, admin, north.id, "SOUTH team")
     assert _names(db) == ["North team", "South team"]
     # The same name again changes nothing, and records nothing.
@@ -65,7 +65,7 @@ def test_teams_named_alike_before_the_rule_are_put_right_by_renaming_one(db):
     first, second = TeamFactory(name="North team"), TeamFactory(name="north TEAM")
     KeyWorkerFactory(team_id=second.id)
     admin = actor_for(AdminFactory())
-    with pytest.raises(Invalid, match="There is already a team called 'North team'."):
+    with pytest.raises(Invalid, match="There is already a team called “North team”."):
         accounts.rename_team(db, admin, second.id, "North Team")
     assert accounts.rename_team(db, admin, second.id, "North team (east)") is True
     assert _names(db) == ["North team", "North team (east)"]

@@ -331,3 +331,12 @@ def test_an_advocate_stopped_is_not_left_with_nobody_yet_nor_a_request_still_new
     assert "nobody here yet" not in page
     worker = login(app.test_client(), KeyWorkerFactory(team_id=circle.team.id))
     assert "Nobody is on your caseload at the moment." in worker.get("/").get_data(as_text=True)
+
+
+def test_a_handover_with_nothing_agreed_to_read_says_so_on_the_supervisor_s_page(app, db):
+    """It said "0 of 0 agreed documents opened."."""
+    circle = Circle()
+    incoming = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, incoming.id, "Cover.")
+    words = " ".join(re.sub(r"<[^>]+>", " ", page(app, circle.supervisor)).split())
+    assert "Nothing agreed to read first." in words and "0 of 0" not in words

@@ -24,7 +24,7 @@ def test_a_team_named_again_in_other_capitals_is_refused_on_the_page(app, db):
     for again in ("North team", "north TEAM", " north   Team "):
         refused = _post(admin, "/admin/teams", name=again)
         assert refused.status_code == 400
-        assert "There is already a team called &#39;North team&#39;. Nothing was saved." in (
+        assert "There is already a team called “North team”. Nothing was saved." in (
             _words(refused)
         )
         # Given back to correct, not wiped.
@@ -48,7 +48,7 @@ def test_an_administrator_renames_a_team_from_its_page(app, db):
     refused = _post(admin, f"/admin/teams/{circle.team.id}", name="SOUTH TEAM")
     assert refused.status_code == 400
     said = _words(refused)
-    assert "There is already a team called &#39;South team&#39;. Nothing was saved." in said
+    assert "There is already a team called “South team”. Nothing was saved." in said
     assert 'value="SOUTH TEAM"' in said  # what was typed, to put right
 
     renamed = _post(admin, f"/admin/teams/{circle.team.id}", name="Riverside team")
