@@ -291,6 +291,20 @@ def is_review_kind(kind: str) -> bool:
     return not kind.startswith("sign:")
 
 
+def is_about_review_date(kind: str | None) -> bool:
+    """A reminder of a review date: coming up, today, late, or late to supervisors (its
+    due_on is that date), not one of a signature waiting or a request for help."""
+    return bool(kind) and (
+        kind in ("today", "escalation") or kind.startswith(("soon:", "overdue:"))
+    )
+
+
+def review_date_moved(reminded_of: date, next_review_on: date | None) -> bool:
+    """A reminder's review date is no longer the document's: agreed again, reviewed, or an
+    earlier review asked for since."""
+    return next_review_on != reminded_of
+
+
 def audience_of(kind: str) -> Audience:
     if kind.startswith("sign:"):
         return Audience.WAITING

@@ -62,9 +62,11 @@ from ..domain.reviews import (
     ReminderRules,
     audience_of,
     client_channels,
+    is_about_review_date,
     is_review_kind,
     owed_for_review,
     owed_for_waiting,
+    review_date_moved,
     review_due_window,
     superseded,
 )
@@ -964,6 +966,9 @@ class NotificationView:
     # It led into a client's records this person can no longer open (a handover since, an
     # advocate's invitation ended): kept, without a link that would answer "not found".
     closed: bool = False
+    # A reminder of a review date that has changed since: the date now (None: none is set).
+    review_moved: bool = False
+    next_review_on: date | None = None
 
 
 def notifications_for(db: Database, actor: Actor, limit: int = 100) -> list[NotificationView]:
@@ -1011,15 +1016,33 @@ def _still_open(s: Session, actor: Actor, items: list[NotificationView]) -> list
 
 
 def _notifications(actor: Actor):
+    # With the reminder a notice came from, and its document's review date now (one row each).
     return (
-        select(Notification)
+        select(Notification, Reminder.kind, Reminder.due_on, Document.next_review_on)
+        .outerjoin(Reminder, Reminder.id == Notification.reminder_id)
+        .outerjoin(Document, Document.id == Reminder.document_id)
         .where(Notification.user_id == actor.id)
         .order_by(Notification.id.desc())
     )
 
 
-def _notification(n: Notification) -> NotificationView:
-    return NotificationView(n.id, n.text, n.link, n.created_at, n.read_at is not None)
+def _notification(
+    n: Notification, kind: str | None, reminded_of: date | None, next_review_on: date | None
+) -> NotificationView:
+    moved = (
+        is_about_review_date(kind)
+        and reminded_of is not None
+        and review_date_moved(reminded_of, next_review_on)
+    )
+    return NotificationView(
+        n.id,
+        n.text,
+        n.link,
+        n.created_at,
+        n.read_at is not None,
+        review_moved=moved,
+        next_review_on=next_review_on if moved else None,
+    )
 
 
 def unread_count(db: Database, actor: Actor) -> int:

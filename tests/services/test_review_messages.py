@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from careplan.db.models import Notification, Reminder
+from careplan.db.models import Document, Notification, Reminder
 from careplan.domain.local_time import service_today
 from careplan.services import reminders, reviews, signoff
+from tests.conftest import login
 from tests.factories import PASSWORD, Circle, NotificationFactory, actor_for, make_plan
 
 
@@ -89,3 +90,28 @@ def test_an_earlier_review_asked_for_answers_the_reminders_of_the_later_date(db)
     assert f"Reminder soon:14 of {doc}" not in still
     assert f"Reminder sign:7 of {doc}" in still and f"Reminder alert-reply:3 of {doc}" in still
     assert any("sooner, by " in t for t in still)  # and told of the new date
+
+
+def test_a_reminder_of_a_review_date_that_moved_says_the_date_now(app, db):
+    """ "You have a review coming up on 9 December" stayed listed as it was after the plan
+    was agreed again, with its next review months later."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    with db.write() as s:
+        next_review = s.get(Document, doc).next_review_on
+    _reminder_notice(db, doc, circle.client, "soon:14")  # of today, as the sender wrote it
+    _reminder_notice(db, doc, circle.client, "sign:7")  # not about a review date
+    listed = {n.text: n for n in reminders.notifications_for(db, actor_for(circle.client))}
+    coming = listed[f"Reminder soon:14 of {doc}"]
+    assert coming.review_moved and coming.next_review_on == next_review
+    assert not listed[f"Reminder sign:7 of {doc}"].review_moved
+    page = login(app.test_client(), circle.client).get("/me/notifications").get_data(True)
+    assert page.count("(The review date has changed since: the next review is on ") == 1
+
+    # Of the date still set: nothing to say.
+    with db.write() as s:
+        s.get(Document, doc).next_review_on = service_today()
+    listed = {n.text: n for n in reminders.notifications_for(db, actor_for(circle.client))}
+    assert not listed[f"Reminder soon:14 of {doc}"].review_moved
