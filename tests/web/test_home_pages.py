@@ -340,3 +340,13 @@ def test_a_handover_with_nothing_agreed_to_read_says_so_on_the_supervisor_s_page
     handovers.start(db, actor_for(circle.supervisor), circle.client.id, incoming.id, "Cover.")
     words = " ".join(re.sub(r"<[^>]+>", " ", page(app, circle.supervisor)).split())
     assert "Nothing agreed to read first." in words and "0 of 0" not in words
+
+
+def test_an_advocate_s_links_to_the_review_dates_page_say_what_it_is_to_them(app, db):
+    """Advocates are not reminded: "How I get reminders" opened a page headed "Review dates"."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    for url in ("/me/notifications", f"/documents/{doc}"):
+        html = page(app, circle.advocate, url)
+        assert "Review dates, and my calendar" in html and "How I get reminders" not in html, url
+    assert "How I get reminders, and my calendar" in page(app, circle.client, "/me/notifications")

@@ -669,6 +669,10 @@ def test_an_older_versions_page_says_where_that_version_stands(app, db, circle):
     content["what_matters"] = {"text": "Being asked first."}
     documents.save_version(db, actor_for(circle.client), doc, 3, content, "")
     assert status(3) == "Version 3 is agreed and in force; version 4 is a draft"
+    # An older one beside a draft: not "The latest, version 4: Version 3 is agreed ...".
+    assert status(1) == (
+        "Version 1 was not agreed. The latest, version 4: a draft; version 3 is agreed and in force"
+    )
     for person in (circle.client, circle.key_worker):
         signoff.sign(db, actor_for(person), doc, 4, "signed", "", PASSWORD)
     assert status(3) == (
