@@ -88,6 +88,12 @@ def test_the_charts_captions_are_whole_on_a_phone(live_server, new_phone, teams)
     captions = page.locator("figure.chart figcaption")
     expect(captions).to_have_count(2)
     expect(captions.first).to_contain_text("“none”: no reviews were due that month.")
+    # On a phone each says the drawing slides sideways (nothing else showed that it does).
+    expect(captions.first).to_contain_text(
+        "On a narrow screen, slide the chart sideways to see all of it: it opens at the latest "
+        "months."
+    )
+    expect(captions.nth(1).locator(".scroll-hint")).to_be_visible()
     for caption in captions.all():
         # Brought up the screen without scrolling anything sideways, as a reader would.
         caption.evaluate("c => scrollTo(0, c.getBoundingClientRect().top + scrollY - 100)")
