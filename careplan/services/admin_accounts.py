@@ -643,6 +643,26 @@ def team(db: Database, admin: Actor, team_id: int) -> TeamRow:
     raise NotFound()
 
 
+@dataclass(frozen=True)
+class TeamMember:
+    id: int
+    name: str
+    role: str  # "Key worker"
+
+
+def team_members(db: Database, admin: Actor, team_id: int) -> list[TeamMember]:
+    """The open accounts in a team (those the team's count counts), by name, each linking
+    to its account page."""
+    require_admin(admin)
+    with db.read() as s:
+        rows = s.execute(
+            select(User.id, User.display_name, User.role)
+            .where(User.team_id == team_id, User.active.is_(True))
+            .order_by(User.display_name, User.id)
+        ).all()
+    return [TeamMember(i, name, Role(role).label) for i, name, role in rows]
+
+
 def unsupervised_teams(db: Database, admin: Actor) -> list[str]:
     """Teams whose key workers have clients but that no open supervisor account watches: a
     request for help nobody answers in time, or a review well past its date, is passed on to

@@ -441,7 +441,10 @@ def team(team_id: int):
             flash("Team renamed." if renamed else "The name is the same: nothing was changed.")
             return redirect(url_for("admin.teams"))
     return render_template(
-        "admin/team.html", team=admin_accounts.team(get_db(), admin, team_id), error=error
+        "admin/team.html",
+        team=admin_accounts.team(get_db(), admin, team_id),
+        members=admin_accounts.team_members(get_db(), admin, team_id),
+        error=error,
     ), (400 if error else 200)
 
 

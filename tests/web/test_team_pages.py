@@ -73,3 +73,17 @@ def test_a_team_page_is_for_administrators_and_teams_that_exist(app, db):
     admin = login(app.test_client(), circle.admin)
     assert admin.get(f"/admin/teams/{circle.team.id + 1000}").status_code == 404
     assert _post(admin, f"/admin/teams/{circle.team.id + 1000}", name="X").status_code == 404
+
+
+def test_a_team_s_page_names_its_people(app, db):
+    """It said "People: 2." and named nobody."""
+    circle = Circle()
+    admin = login(app.test_client(), AdminFactory())
+    page = _words(admin.get(f"/admin/teams/{circle.team.id}"))
+    worker = circle.key_worker
+    assert (
+        f'<a href="/admin/users/{worker.id}"><bdi>{worker.display_name}</bdi></a>, key worker'
+        in (page)
+    )
+    other = TeamFactory()
+    assert worker.display_name not in _words(admin.get(f"/admin/teams/{other.id}"))
