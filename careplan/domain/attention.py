@@ -131,6 +131,8 @@ class AlertFacts:
     kind: AlertKind | None = None
     nights: int | None = None  # a short stay asked for
     raised_by: str = ""  # who asked, if not the client themselves
+    # A short stay asked for outside the terms both had agreed (checked when it was sent).
+    outside_terms: bool = False
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,8 @@ def _asked(a: AlertFacts, own: bool) -> str:
             f"put {unwell_plan(a.client_name, reader_is_client=own, after_them=them)} into effect"
         )
     if a.kind is AlertKind.SELF_REFERRAL and a.nights:
-        return f"asked for a short stay of {nights_text(a.nights)}"
+        outside = " (outside the agreed terms)" if a.outside_terms else ""
+        return f"asked for a short stay of {nights_text(a.nights)}{outside}"
     return "asked for help"
 
 

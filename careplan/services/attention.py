@@ -249,6 +249,9 @@ def _alert_facts(alerts: list[crisis_alerts.AlertView]) -> list[AlertFacts]:
             a.kind,
             a.asked.nights if isinstance(a.asked, crisis_alerts.AskedStay) else None,
             "" if a.raised_by_id == a.client_id else a.raised_by,
+            isinstance(a.asked, crisis_alerts.AskedStay)
+            and a.asked.agreed
+            and not a.asked.within_terms,
         )
         for a in alerts
         if not a.answered

@@ -246,6 +246,14 @@ def test_each_request_for_help_waiting_says_what_it_asked():
         "Respond to Chris: they asked for a short stay of 3 nights" + after,
         "Respond to Chris: they asked for a short stay of 1 night" + after,
     ]
+    # Asked outside the agreed terms: said where the responder first reads it.
+    outside = AlertFacts(
+        9, "Chris", "Kim", at, by, False, AlertKind.SELF_REFERRAL, nights=7, outside_terms=True
+    )
+    [line] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, alerts=[outside])
+    assert line.text.startswith(
+        "Respond to Chris: they asked for a short stay of 7 nights (outside the agreed terms) on"
+    )
 
 
 def test_a_decline_is_for_the_other_side_with_who_which_version_and_why():

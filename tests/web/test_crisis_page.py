@@ -659,6 +659,13 @@ def test_the_client_s_start_page_says_what_each_request_waiting_asked(app, db, c
         "You asked for a short stay of 1 night on",
     ):
         assert needs.count(asked) == 1, asked
+    # One outside the agreed terms (up to 5 nights) says so, to both.
+    contingencies.request_self_referral(db, client, doc, "9", "", "", TODAY)
+    outside = "asked for a short stay of 9 nights (outside the agreed terms) on"
+    page = _words(browser.get("/", follow_redirects=True).get_data(as_text=True))
+    assert f"You {outside}" in page
+    worker = login(app.test_client(), circle.key_worker).get("/").get_data(as_text=True)
+    assert f"they {outside}" in _words(worker)
 
 
 def test_a_part_both_confirmed_blank_reads_as_the_signed_pdf_says_it(app, db, circle):
