@@ -15,7 +15,7 @@ import hashlib
 import json
 import zipfile
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import IO, Any
 
@@ -39,6 +39,7 @@ from ..domain import fhir
 from ..domain.addresses import under
 from ..domain.kinds import kind_for
 from ..domain.local_time import service_day
+from ..domain.readable_records import ReadableDocument, readable_records
 from ..domain.roles import Role
 from ..domain.signoff import Outcome
 from . import audit
@@ -62,6 +63,12 @@ PRIVATE_TO_WRITER = {"edit_drafts": "user_id"}
 README = """Everything {service} holds about {name}
 Made on {when}.
 
+Start with "your-records.txt": your plans and agreements as they are now, with their
+signatures and comments, and who looked at your records, in words. The rest is the same
+and more, for other programs and systems:
+
+your-records.txt      to read: each document's latest words, signatures and comments, and
+                      who looked at your records
 access-log.json       who read, exported or downloaded your records, other than you (your key
                       worker's everyday reading is not listed; what they download is)
 documents/            one folder per care plan or agreement (not one only started, with
@@ -89,9 +96,11 @@ def write_archive(
     settings: ExportSettings,
     out: IO[bytes],
     now: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> str:
     """Write the client's archive to `out` and return its file name. Only the client
-    themselves may have it; for anyone else it does not exist."""
+    themselves may have it; for anyone else it does not exist. `zone`: the service's, for
+    the times in the file to read."""
     if actor.role is not Role.CLIENT or actor.id != client_id:
         raise NotFound()
     now = now or utcnow()
@@ -109,11 +118,17 @@ def write_archive(
                 verify=under(settings.base_url, "/verify"),
             ),
         )
-        writer.json("access-log.json", _access_log(s, client_id))
+        log = _access_log(s, client_id)
+        writer.json("access-log.json", log)
+        readable = []
         for doc in s.scalars(
             sa.select(Document).where(Document.id.in_(_kept(client_id))).order_by(Document.id)
         ):
-            _write_document(s, writer, doc, settings, now)
+            readable.append(_write_document(s, writer, doc, settings, now))
+        writer.text(
+            "your-records.txt",
+            readable_records(client.display_name, now, readable, log, zone),
+        )
         people = _write_records(s, writer, client_id)
         writer.json("people.json", _people(s, people))
         writer.finish(
@@ -204,16 +219,18 @@ def _folder(doc: Document) -> str:
 
 def _write_document(
     s: Session, writer: _Writer, doc: Document, settings: ExportSettings, now: datetime
-) -> None:
+) -> ReadableDocument:
     kind = kind_for(doc.kind, doc.template)
     folder = _folder(doc)
     titles = dict(kind.sections())
+    latest = None
     for version, author in s.execute(
         sa.select(Version, User)
         .join(User, User.id == Version.author_id)
         .where(Version.document_id == doc.id)
         .order_by(Version.number)
     ):
+        latest = version
         writer.json(
             f"{folder}/version-{version.number}.json",
             {
@@ -251,52 +268,51 @@ def _write_document(
                 entry["file"] = f"signed-version-{render.version_number}.pdf"
                 writer.bytes(f"{folder}/{entry['file']}", data)
         pdfs.append(entry)
-    writer.json(
-        f"{folder}/document.json",
-        {
-            "id": doc.id,
-            "kind": kind.label,
-            "title": doc.title,
-            "created_at": doc.created_at,
-            "versions": doc.head_number,
-            "agreed_version_in_force": doc.agreed_version,
-            "next_review_on": doc.next_review_on,
-            "template": doc.template,
-            "signatures": [
-                {
-                    **_who(u),
-                    "version": r.version_number,
-                    "outcome": Outcome(r.outcome).label,
-                    "comment": r.comment,
-                    "at": r.signed_at,
-                    "how": r.method,
-                    "fingerprint_signed": r.content_hash,
-                }
-                for r, u in s.execute(
-                    sa.select(SignatureRecord, User)
-                    .join(User, User.id == SignatureRecord.user_id)
-                    .where(SignatureRecord.document_id == doc.id)
-                    .order_by(SignatureRecord.id)
-                )
-            ],
-            "comments": [
-                {
-                    **_who(u),
-                    "version": c.version_number,
-                    "about": titles.get(c.section_key, c.section_key),
-                    "at": c.created_at,
-                    "comment": c.body,
-                }
-                for c, u in s.execute(
-                    sa.select(Comment, User)
-                    .join(User, User.id == Comment.author_id)
-                    .where(Comment.document_id == doc.id)
-                    .order_by(Comment.id)
-                )
-            ],
-            "sealed_pdfs": pdfs,
-        },
-    )
+    about = {
+        "id": doc.id,
+        "kind": kind.label,
+        "title": doc.title,
+        "created_at": doc.created_at,
+        "versions": doc.head_number,
+        "agreed_version_in_force": doc.agreed_version,
+        "next_review_on": doc.next_review_on,
+        "template": doc.template,
+        "signatures": [
+            {
+                **_who(u),
+                "version": r.version_number,
+                "outcome": Outcome(r.outcome).label,
+                "comment": r.comment,
+                "at": r.signed_at,
+                "how": r.method,
+                "fingerprint_signed": r.content_hash,
+            }
+            for r, u in s.execute(
+                sa.select(SignatureRecord, User)
+                .join(User, User.id == SignatureRecord.user_id)
+                .where(SignatureRecord.document_id == doc.id)
+                .order_by(SignatureRecord.id)
+            )
+        ],
+        "comments": [
+            {
+                **_who(u),
+                "version": c.version_number,
+                "about": titles.get(c.section_key, c.section_key),
+                "at": c.created_at,
+                "comment": c.body,
+            }
+            for c, u in s.execute(
+                sa.select(Comment, User)
+                .join(User, User.id == Comment.author_id)
+                .where(Comment.document_id == doc.id)
+                .order_by(Comment.id)
+            )
+        ],
+        "sealed_pdfs": pdfs,
+    }
+    writer.json(f"{folder}/document.json", about)
+    return ReadableDocument(about, folder, kind.fields(latest.content) if latest else [])
 
 
 # --- the complete record, table by table ----------------------------------------------------------

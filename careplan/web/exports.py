@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, send_file
 from flask_login import current_user, login_required
 
 from ..domain.fhir import MEDIA_TYPE
-from ..extensions import get_db
+from ..extensions import get_db, get_time_zone
 from ..services import client_archive, fhir
 
 bp = Blueprint("exports", __name__)
@@ -47,7 +47,7 @@ def archive(client_id: int):
     out = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it after the response
     try:
         name = client_archive.write_archive(
-            get_db(), current_user.actor, client_id, _settings(), out
+            get_db(), current_user.actor, client_id, _settings(), out, zone=get_time_zone()
         )
     except BaseException:
         out.close()

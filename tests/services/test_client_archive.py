@@ -140,6 +140,26 @@ def test_the_archive_holds_everything_about_the_client_and_nothing_about_another
     manifest = json.loads(archive.read("manifest.json"))
     assert {f["name"] for f in manifest["files"]} == set(names) - {"manifest.json"}
 
+    # The same in words, to read on a phone: each document's latest words, its signed copy,
+    # signatures with the decline's reason, comments, and who looked at the records.
+    readable = texts["your-records.txt"]
+    assert readable.startswith(f"Your records: {alex.client.display_name}\n")
+    plan_part = readable[: readable.index("Who looked at your records")]
+    assert "Version 3 is agreed and in force." in plan_part
+    assert "What matters to me" in plan_part and ": Alex wants a garden" in plan_part
+    signed_copy = (
+        f"Signed copy of version 3: documents/{alex_plan:05d}-care-plan/signed-version-3.pdf"
+    )
+    assert signed_copy in plan_part
+    assert f"{alex.client.display_name} (client) declined to sign version 1" in readable
+    assert ": “Not yet, the dates”" in readable
+    advocate = alex.advocate.display_name
+    assert f"- {advocate} (advocate), on version 3, about “Goals and steps”," in readable
+    assert "“On Alex wants a garden”" in readable
+    seen = readable[readable.index("Who looked at your records") :]
+    assert f"{alex.supervisor.display_name} (supervisor) read version 3 of your care plan" in seen
+    assert "your-records.txt" in texts["README.txt"]
+
     # Nothing of Bea: not her name, words, e-mail, documents, rows or PDF.
     everything = "\n".join(texts.values())
     for trace in (
