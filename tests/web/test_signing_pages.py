@@ -75,6 +75,9 @@ def test_a_signed_person_sees_their_signature_instead_of_the_form(app, db, circl
     assert sign_url not in [f.action for f in page.forms]
     words = _words(page.html)
     assert "You signed version 1 on" in words
+    # Its details say what a fingerprint is, for a reader who never met one.
+    assert "Details of this signature" in words
+    assert "A fingerprint of the exact words signed: if a single letter of version 1" in words
     assert (
         f"It becomes agreed when your key worker, {circle.key_worker.display_name}, signs it too."
         in words
@@ -151,6 +154,8 @@ def test_a_person_who_declined_is_told_how_to_move_on(app, db, circle):
     assert "is waiting for" not in words  # a declined version waits for nobody
     assert "declined to sign version 1 on" not in words.replace("You declined", "")
     assert "Not agreed: you declined to sign" in words  # the status line names who
+    assert "Details of this decline" in words and "Details of this signature" not in words
+    assert "A fingerprint of the exact words declined" in words
 
     name = circle.client.display_name
     words = _words(_browser(app, circle.key_worker).get(f"/documents/{doc}").get_data(True))
