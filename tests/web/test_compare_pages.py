@@ -46,6 +46,7 @@ def test_the_changes_over_several_versions_name_everyone_who_made_them(app, db):
     html = page.get_data(as_text=True)
     said = _words(html)
     assert f"Changes made in versions 3 to 4, by you and {kim}, your key worker." in said
+    assert "<title>What changed: Care plan · careplan</title>" in html  # which document
     # Each part says who last changed it: not everything is the newer version's author's.
     money = _change(html, "Money and benefits: in my own words")
     assert "Last changed in version 3, by you." in money, money
