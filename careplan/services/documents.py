@@ -699,6 +699,23 @@ _CLIENT_DOCUMENTS = (
 )
 
 
+def base_of_words_sent_again(db: Database, actor: Actor, document_id: int, typed_on: int) -> int:
+    """The version to take as the base of an edit page's words that the browser put back
+    after the page had sent them (gone back to after saving): they were typed on `typed_on`,
+    and if the next version is this person's, their save made it, holding those words. Based
+    on it, only what they change now counts as their change; based on `typed_on`, their
+    earlier words would stand against anything saved since, as a change made again. Versions
+    follow one another (each one's parent is the one before), so that save is the next one,
+    or it did not happen (refused, or someone saved first)."""
+    with db.read() as s:
+        author = s.scalar(
+            select(Version.author_id).where(
+                Version.document_id == document_id, Version.number == typed_on + 1
+            )
+        )
+    return typed_on + 1 if author is not None and author == actor.id else typed_on
+
+
 def open_document(
     db: Database, actor: Actor, document_id: int, number: int | None = None
 ) -> DocumentPage:

@@ -177,9 +177,20 @@
   function takeUpChanged() {
     var changed = Array.prototype.filter.call(form.elements, changedSinceLoad);
     // Put back by the browser (it does so once the page has loaded, before "pageshow"):
-    // typed on the version this place in the history remembers.
+    // typed on the version this place in the history remembers. If this page had sent them
+    // (gone back to after saving), the server takes its own save as their version, so only
+    // what is changed now counts as a change.
     var typedOn = history.state && history.state.typedOn;
-    if (changed.length && base && typedOn && typedOn !== base.value) base.value = typedOn;
+    if (changed.length && base && typedOn && typedOn !== base.value) {
+      base.value = typedOn;
+      if (history.state.sent && !form.elements.namedItem("sent_before")) {
+        var sent = document.createElement("input");
+        sent.type = "hidden";
+        sent.name = "sent_before";
+        sent.value = "yes";
+        form.appendChild(sent);
+      }
+    }
     changed.forEach(function (field) {
       field.dispatchEvent(new Event("input", { bubbles: true }));
     });
@@ -202,6 +213,11 @@
     event.returnValue = "";
   });
   form.addEventListener("submit", function () {
+    try {
+      history.replaceState(
+        Object.assign({}, history.state, { typedOn: base ? base.value : "", sent: true }), ""
+      );
+    } catch (e) { /* as before */ }
     submitting = true;
     clearTimeout(draftTimer);
     draftTimer = null;

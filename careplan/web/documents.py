@@ -206,6 +206,8 @@ def edit(document_id: int):
     change_note = request.form.get("change_note", "")
     if base_number is None:
         abort(400)
+    if request.form.get("sent_before") == "yes":
+        base_number = documents.base_of_words_sent_again(db, actor, document_id, base_number)
     terms = get_library().terms
     checking = request.form.get("action") == "check"
     try:

@@ -14,6 +14,8 @@ from ..services.drafts import Seen
 CONTROL_FIELDS = {"csrf_token", "base_number", "change_note", "action", "part"}
 # Which of its writer's drafts the edit page knows (careplan.services.drafts.Seen).
 CONTROL_FIELDS |= {"draft_revision", "draft_page"}
+# Words the browser put back on an edit page that had already sent them (editing.js).
+CONTROL_FIELDS |= {"sent_before"}
 # A refused form is shown again for correcting, every list in full up to twice the longest any
 # list may be; beyond that it is cut, so refusing a list of 60,000 is not a page of 60,000.
 SHOWN_AGAIN = 2 * max(MAX_GOALS, MAX_STEPS, MAX_PEOPLE, MAX_HANDOVERS)

@@ -43,6 +43,7 @@ NOT_WRITING = (
     "next",
     "draft_revision",
     "draft_page",
+    "sent_before",
     "base_version",
     "version_number",
     "section_key",

@@ -54,6 +54,39 @@ def test_one_part_is_edited_on_its_own_page(app, db, circle):
     assert after["domains"] == before["domains"]
 
 
+def test_words_sent_again_from_a_page_gone_back_to_are_based_on_their_own_save(app, db, circle):
+    """The edit page's script marks words the browser put back on a page that had sent them
+    (sent_before): typed on version 1, they are version 2, saved from that page. Based on
+    version 1 they stood against the key worker's version 3 as a change made again."""
+    doc = make_plan(circle.key_worker, circle.client)
+    web = login(app.test_client(), circle.client)
+    mine = {"part": "what_matters", "what_matters-text": "My dog and my garden"}
+    sent = {"csrf_token": csrf_token(web), "base_number": "1", **mine}
+    assert web.post(f"/documents/{doc}/edit", data=sent).status_code == 302
+    kim = actor_for(circle.key_worker)
+    content = documents.open_document(db, kim, doc).content
+    content["what_matters"]["text"] = "Kim's newer words"
+    documents.save_version(db, kim, doc, 2, content, "")
+
+    def form_after(extra: dict) -> str:
+        answer = web.post(f"/documents/{doc}/edit", data={**sent, **extra})
+        assert answer.status_code == 409  # nothing saved: the conflict page
+        return _text(answer)
+
+    again = form_after({"sent_before": "yes"})
+    assert "You had not changed anything." in again
+    assert ">Kim&#39;s newer words</textarea>" in again and "You both changed" not in again
+    # Not marked (another tab's words, typed on version 1): a change of their own, said so.
+    other_tab = form_after({})
+    assert "You changed the same part twice" not in other_tab
+    assert "You both changed the same part" in other_tab
+    assert ">My dog and my garden</textarea>" in other_tab
+    # Marked, but the next version is someone else's (the save was refused): as typed.
+    assert documents.base_of_words_sent_again(db, actor_for(circle.client), doc, 2) == 2
+    assert documents.base_of_words_sent_again(db, actor_for(circle.client), doc, 1) == 2
+    assert documents.open_document(db, kim, doc).head_number == 3
+
+
 def test_a_refused_form_comes_back_with_the_words_typed_in_it(app, db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     web = login(app.test_client(), circle.client)
