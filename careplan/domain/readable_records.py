@@ -33,12 +33,16 @@ def readable_records(
     zone: tzinfo,
 ) -> str:
     """The whole file: each document, then who looked at the records."""
-    lines = [
-        f"Your records: {name}",
-        f"Made on {show(made_at, zone)}.",
-        "",
-        "This file is to read. The signed copies are the sealed PDFs in the documents folder.",
-    ]
+    documents = list(documents)
+    lines = [f"Your records: {name}", f"Made on {show(made_at, zone)}.", ""]
+    if any(pdf.get("file") for doc in documents for pdf in doc.about["sealed_pdfs"]):
+        lines.append(
+            "This file is to read. The signed copies are the sealed PDFs in the documents folder."
+        )
+    elif documents:
+        lines.append("This file is to read. Nothing has been signed by both of you yet.")
+    else:
+        lines.append("This file is to read. No care plan or agreement is saved yet.")
     for doc in documents:
         lines += ["", RULE, _title(doc.about), RULE, *_document(doc, zone)]
     lines += ["", RULE, "Who looked at your records", RULE]
@@ -53,8 +57,9 @@ def readable_records(
 
 
 def _title(about: dict) -> str:
+    # "Partnership agreement (with asking for a short stay)" names its kind already.
     kind, title = about["kind"], about["title"]
-    return kind if title.lower() == kind.lower() else f"{kind}: {title}"
+    return title if title.lower().startswith(kind.lower()) else f"{kind}: {title}"
 
 
 def _document(doc: ReadableDocument, zone: tzinfo) -> list[str]:

@@ -48,3 +48,22 @@ def test_a_document_reads_as_its_pages_say_it():
     assert "status" not in text
     assert "  What matters to me\n    Nothing written.\n" in text
     assert "Nobody else has read, exported or downloaded them so far." in text
+
+
+def test_the_file_says_what_there_is_when_nothing_is_signed_or_saved():
+    nothing = readable_records("Bea", AT, [], [], UTC)
+    assert "No care plan or agreement is saved yet." in nothing
+    assert "sealed PDFs" not in nothing
+    agreement = _about(
+        kind="Partnership agreement",
+        title="Partnership agreement (with asking for a short stay)",
+        agreed_version_in_force=None,
+        sealed_pdfs=[],
+    )
+    text = readable_records("Bea", AT, [ReadableDocument(agreement, "documents/x")], [], UTC)
+    assert "Nothing has been signed by both of you yet." in text and "sealed PDFs" not in text
+    # Its title names its kind already: not said twice.
+    assert "\nPartnership agreement (with asking for a short stay)\n" in text
+    signed = _about(sealed_pdfs=[{"version": 1, "file": "signed-version-1.pdf"}])
+    text = readable_records("Alex", AT, [ReadableDocument(signed, "documents/y")], [], UTC)
+    assert "The signed copies are the sealed PDFs in the documents folder." in text
