@@ -331,11 +331,11 @@ def needs_you_now(
         else:
             # Without a subject, "put the plan … into effect" read as an order to do it.
             by = f"{a.raised_by} " if a.raised_by else "they "
-            text = f"Respond to {a.client_name}: {by}{asked} on {_time(a.raised_at, zone)}, "
+            text = f"Respond to {a.client_name}: {by}{asked} on {_time(a.raised_at, zone)}"
             text += (
-                "nobody has responded in time."
+                ". Nobody has responded in time."
                 if a.late
-                else f"respond by {_time(a.respond_by, zone)}."
+                else f", respond by {_time(a.respond_by, zone)}."
             )
             add((a.respond_by,), Item(Kind.ALERT, text, Place.RESPOND, a.document_id, urgent=True))
     for h in handovers:

@@ -115,7 +115,7 @@ def test_a_crisis_plan_in_effect_and_the_alert_nobody_answered(db, circle):
     # The supervisor hears of it once nobody has answered in time.
     assert needs(db, circle.supervisor, NOW + timedelta(minutes=1)) == []
     [late] = needs(db, circle.supervisor, NOW + timedelta(hours=1))
-    assert late.kind is Kind.ALERT and "nobody has responded in time" in late.text
+    assert late.kind is Kind.ALERT and ". Nobody has responded in time." in late.text
     # After the plan's last day, the crisis line goes.
     after = needs(db, circle.client, NOW + timedelta(days=6))
     assert Kind.CRISIS_PLAN not in kinds(after)

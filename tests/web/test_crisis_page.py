@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html as markup
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -630,6 +631,11 @@ def test_a_request_before_anything_was_agreed_reads_plainly_to_an_advocate(app, 
     )
     assert "Whoever responds first" not in words and "Send my response" not in words
     assert "None yet: nothing in this agreement had been agreed, so it is a request" in words
+    # Nor does an agreement the advocate is not party to read as theirs ("What we agreed").
+    agreed = _agreed_for(db, circle)
+    crisis = login(app.test_client(), circle.advocate).get(f"/documents/{agreed}/crisis-plan")
+    assert "What was agreed" in _words(crisis.get_data(as_text=True))
+    assert "What we agreed" not in crisis.get_data(as_text=True)
     assert "both of you" not in words
     # To whoever responds, as before.
     worker = _words(
@@ -868,3 +874,27 @@ def test_the_history_keeps_what_was_said_in_answer_to_a_request_for_help(app, db
         page = _words(html.get_data(as_text=True))
         said = page[page.index("responded to the request for a reply") :]
         assert said.index("“Ringing you at 2pm.”") < 80
+
+
+def test_a_late_request_tells_a_supervisor_reading_it_that_it_is_theirs_to_see_to(app, db, circle):
+    """The supervisor read "Their supervisor has been told and will make sure someone does."
+    of themselves."""
+    doc = _agreed_for(db, circle)
+    contingencies.request_self_referral(
+        db,
+        actor_for(circle.client),
+        doc,
+        "2",
+        "",
+        "",
+        TODAY,
+        crisis_alerts.AlertSettings(respond_within=timedelta(milliseconds=1)),
+    )
+    time.sleep(0.01)  # late by the time anyone reads it
+    url = f"/documents/{doc}/respond"
+    said = _words(login(app.test_client(), circle.supervisor).get(url).get_data(as_text=True))
+    assert "Their supervisors, you among them, have been told: please make sure someone does." in (
+        said
+    )
+    worker = _words(login(app.test_client(), circle.key_worker).get(url).get_data(as_text=True))
+    assert "Their supervisor has been told and will make sure someone does." in worker
