@@ -193,7 +193,10 @@ def test_a_token_is_offered_only_what_its_owner_s_role_may_do(client, db):
         client.post("/logout", data={"csrf_token": csrf_token(client)})
     advocate_page = _words_of(client, AdvocateFactory())
     assert "write: comment on the documents you can see" in advocate_page
-    assert "Administrators do not need access tokens" in _words_of(client, AdminFactory())
+    admin_page = _words_of(client, AdminFactory())
+    assert "Administrators do not need access tokens" in admin_page
+    # Nothing said of a form that is not there, nor of tokens they cannot have.
+    assert "what you choose below" not in admin_page and "You have no tokens" not in admin_page
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
 
