@@ -672,6 +672,7 @@ def test_the_client_s_start_page_says_what_each_request_waiting_asked(app, db, c
     assert f"You {outside}" in page
     worker = login(app.test_client(), circle.key_worker).get("/").get_data(as_text=True)
     assert f"they {outside}" in _words(worker)
+    assert "For 9 nights (outside the agreed terms)." in _words(worker)  # the card of what waits
 
 
 def test_a_part_both_confirmed_blank_reads_as_the_signed_pdf_says_it(app, db, circle):
