@@ -439,8 +439,10 @@ def card_state(
     if d.head_number == 0:
         # Shown to the two who write it, and to anyone with writing kept in it
         # (services.documents): who started it, when it was not the reader.
-        if d.started_by in (None, viewer_id):
+        if d.started_by is None:
             return "Started, nothing saved yet."
+        if d.started_by == viewer_id:
+            return "You started it; nothing is saved in it yet."
         if d.started_by == d.client_id:
             who = d.client_name
         elif d.started_by == d.key_worker_id and d.key_worker_name:

@@ -128,7 +128,7 @@ def test_card_states():
     )
     # Started by one of the two, the other is told who.
     by_kim = doc(head_number=0, agreed_version=None, started_by=WORKER)
-    assert card_state(by_kim, WORKER) == "Started, nothing saved yet."
+    assert card_state(by_kim, WORKER) == "You started it; nothing is saved in it yet."
     assert card_state(by_kim, CLIENT) == "Kim started it; nothing is saved in it yet."
     by_chris = doc(head_number=0, agreed_version=None, started_by=CLIENT)
     assert card_state(by_chris, WORKER) == "Chris started it; nothing is saved in it yet."

@@ -62,7 +62,7 @@ def test_documents_started_and_never_saved_are_removed_by_who_started_them_over_
     assert mine.count("started it; nothing is saved in it yet.") == 2
     # The key worker finds both, as only started.
     theirs = worker.get(records).read().decode()
-    assert theirs.count("Started, nothing saved yet.") == 2
+    assert theirs.count("You started it; nothing is saved in it yet.") == 2
 
     # The client may not remove what the key worker started.
     shown = client.get(f"/documents/{agreement}").read().decode()
@@ -84,7 +84,7 @@ def test_documents_started_and_never_saved_are_removed_by_who_started_them_over_
     assert hidden.get("draft_revision")
     path, page = landed(worker.post(f"/documents/{plan}/remove", hidden, edit))
     assert path == records and "“Care plan” was removed." in page
-    assert "Started, nothing saved yet." not in page and "There are no plans yet." in page
+    assert "nothing is saved in it yet." not in page and "There are no plans yet." in page
 
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).where(Document.id.in_([agreement, plan]))) == 0

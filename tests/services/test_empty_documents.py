@@ -93,7 +93,9 @@ def test_the_clients_list_shows_a_started_document_to_the_two_who_write_it(db, c
     record, so a supervisor is not shown it."""
     doc = _start_agreement(db, circle.key_worker, circle.client)
     kim = circle.key_worker.display_name
-    assert _listed(db, circle.key_worker, circle.client) == {doc: "Started, nothing saved yet."}
+    assert _listed(db, circle.key_worker, circle.client) == {
+        doc: "You started it; nothing is saved in it yet."
+    }
     started_by_kim = {doc: f"{kim} started it; nothing is saved in it yet."}
     assert _listed(db, circle.client, circle.client) == started_by_kim
     assert _listed(db, circle.supervisor, circle.client) == {}

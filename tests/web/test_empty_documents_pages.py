@@ -31,7 +31,7 @@ def test_who_started_an_agreement_removes_it_from_its_pages(app, db):
     shown = worker.get(f"/documents/{doc}").get_data(as_text=True)
     assert REMOVE_AGREEMENT in shown and f'action="/documents/{doc}/remove"' in shown
     listed = worker.get(records).get_data(as_text=True)
-    assert "Started, nothing saved yet." in listed
+    assert "You started it; nothing is saved in it yet." in listed
 
     # Not to the client, whose list says who started it.
     client = login(app.test_client(), circle.client)
