@@ -368,12 +368,7 @@ def test_going_back_to_a_saved_form_does_not_undo_a_newer_version(app, db, gunic
 
     from careplan.services import documents
 
-    client = factories.ClientFactory()
-    worker = factories.KeyWorkerFactory()
-    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
-    doc = factories.make_plan(worker, client)
-    phone = new_phone()
-    sign_in(phone, gunicorn_url, client)
+    phone, doc, worker = _client_worker_and_plan(new_phone, gunicorn_url)
     phone.goto(f"{gunicorn_url}/documents/{doc}/edit?part=what_matters")
     phone.wait_for_load_state("load")
     field = phone.get_by_label("What matters most to you?")
@@ -411,13 +406,19 @@ def test_going_back_to_a_saved_form_does_not_undo_a_newer_version(app, db, gunic
 
 def _client_with_a_plan(new_phone, base: str):
     """A client with a key worker and a plan, signed in on a phone: (the phone, the plan)."""
+    phone, doc, _ = _client_worker_and_plan(new_phone, base)
+    return phone, doc
+
+
+def _client_worker_and_plan(new_phone, base: str):
+    """The same, and the key worker."""
     client = factories.ClientFactory()
     worker = factories.KeyWorkerFactory()
     factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
     doc = factories.make_plan(worker, client)
     phone = new_phone()
     sign_in(phone, base, client)
-    return phone, doc
+    return phone, doc, worker
 
 
 def _slow_network(phone, ms: int):
