@@ -141,8 +141,9 @@ def workers_to_choose(db: Database, actor: Actor, client_id: int) -> list[Worker
             .where(User.id != (link.key_worker_id if link else -1))
             .order_by(User.display_name, User.id)
         ).all()
-        # A supervisor of several teams may see two Sams: each is named with their team.
-        several = len({team for _, _, team in rows}) > 1
+        # A supervisor of several teams is told each key worker's team (there may be two
+        # Sams; the only other choice may be in another team).
+        several = actor.role is Role.SUPERVISOR and len(list(s.scalars(teams))) > 1
         return [WorkerChoice(i, name, team if several else "") for i, name, team in rows]
 
 

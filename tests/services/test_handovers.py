@@ -448,6 +448,13 @@ def test_a_supervisor_of_several_teams_chooses_key_workers_named_with_their_team
     }
     own_team = handovers.workers_to_choose(db, actor_for(circle.key_worker), circle.client.id)
     assert [(w.id, w.team) for w in own_team] == [(new_worker.id, "")]
+    # The only choice in another team is named with it too.
+    alone = Circle()
+    other_team = TeamFactory()
+    only = KeyWorkerFactory(team_id=other_team.id)
+    SupervisorTeamFactory(supervisor_id=alone.supervisor.id, team_id=other_team.id)
+    [choice] = handovers.workers_to_choose(db, actor_for(alone.supervisor), alone.client.id)
+    assert (choice.id, choice.team) == (only.id, other_team.name)
 
 
 def test_a_request_for_help_waiting_through_a_handover_names_who_is_asked_now(app, db, setup):
