@@ -46,6 +46,7 @@ from ..domain.language import Finding, Term, check_text
 from ..domain.local_time import long_date, service_today
 from ..domain.merge import merge
 from ..domain.nested import from_fields, leaf_texts
+from ..domain.numbers import MAX_WHOLE_NUMBER
 from ..domain.paging import last_page, nearest_page
 from ..domain.plan_dates import said_passed
 from ..domain.reviews import days_late
@@ -707,6 +708,8 @@ def base_of_words_sent_again(db: Database, actor: Actor, document_id: int, typed
     earlier words would stand against anything saved since, as a change made again. Versions
     follow one another (each one's parent is the one before), so that save is the next one,
     or it did not happen (refused, or someone saved first)."""
+    if typed_on >= MAX_WHOLE_NUMBER:  # no next version (and none past the column's range)
+        return typed_on
     with db.read() as s:
         author = s.scalar(
             select(Version.author_id).where(

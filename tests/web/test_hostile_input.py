@@ -64,7 +64,7 @@ EXTRA_FORM_FIELDS = {
     "reminders.calendar_address": {"action": "stop"},
     "signoff.sign": {"outcome": "signed", "confirm_blank": "no"},
     "documents.keep_draft": {"part": "", "draft_revision": "", "draft_page": ""},
-    "documents.edit": {"draft_revision": "", "draft_page": ""},
+    "documents.edit": {"draft_revision": "", "draft_page": "", "sent_before": "yes"},
     "documents.discard_draft": {"draft_revision": ""},
     "documents.put_back": {"even_if_there": "no"},
     "reminders.reviewed_no_changes": {"cycle": "1"},
