@@ -26,7 +26,6 @@ from ..db.models import (
 )
 from ..domain.account_rules import called
 from ..domain.contingency import ContingencyPeriod
-from ..domain.crisis_alerts import is_alert_kind, is_reply_kind
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.local_time import long_date, service_day
 from ..domain.paging import Paged, Window
@@ -35,7 +34,7 @@ from ..domain.reviews import (
     OpenRequest,
     ReviewReason,
     interval_review_date,
-    is_review_kind,
+    is_about_review_date,
     next_review,
     resolved_by_review,
     validate_earlier_request,
@@ -176,7 +175,7 @@ def _review_messages_answered(s: Session, document_id: int, now: datetime) -> No
     mark_answered(
         s,
         document_id,
-        lambda link, kind: link in places if kind is None else _about_the_review(kind),
+        lambda link, kind: link in places if kind is None else is_about_review_date(kind),
         now,
     )
 
@@ -190,12 +189,6 @@ def confirmations_overtaken(s: Session, document_id: int, now: datetime) -> None
         lambda link, kind: kind is None and link == confirmed_link(document_id),
         now,
     )
-
-
-def _about_the_review(kind: str) -> bool:
-    """A reminder about a review's date (not a signature, not a request for help, nor the
-    client's e-mail that someone replied to one)."""
-    return is_review_kind(kind) and not is_alert_kind(kind) and not is_reply_kind(kind)
 
 
 def _never_done(s: Session, document_id: int, due_on: date) -> ReviewLog | None:
@@ -399,7 +392,7 @@ def request_earlier_review(
         mark_answered(
             s,
             doc.id,
-            lambda _link, kind: kind is not None and _about_the_review(kind),
+            lambda _link, kind: kind is not None and is_about_review_date(kind),
             request.requested_at,
         )
         audit.record(
