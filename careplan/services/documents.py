@@ -557,7 +557,20 @@ def _read_of(title: str, what: str) -> str:
     return f"{what} of {document}"
 
 
-def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UTC) -> ClientRecords:
+# What a client's access log says someone read, by the page they opened.
+LIST_OF_PLANS = "the list of your plans"
+HANDOVER_PAGE = "the page for handing you over to another key worker"
+
+
+def client_records(
+    db: Database,
+    actor: Actor,
+    client_id: int,
+    zone: tzinfo = UTC,
+    read_as: str = LIST_OF_PLANS,
+) -> ClientRecords:
+    """A client's records as `actor` may read them; the read is logged as `read_as`, the page
+    that shows them (the handover page shows the client's name, not their plans)."""
     with db.read() as s:
         client = s.get(User, client_id)
         if client is None or client.role != Role.CLIENT.value:
@@ -609,7 +622,7 @@ def client_records(db: Database, actor: Actor, client_id: int, zone: tzinfo = UT
             None if worker_id else leaving.left_service(s, client_id),
             worker_id,
         )
-    _record_read(db, actor, access, None, client_id, "the list of your plans")
+    _record_read(db, actor, access, None, client_id, read_as)
     return records
 
 

@@ -50,7 +50,7 @@ def new_care_plan(client_id: int):
 def handover(client_id: int):
     db, actor = get_db(), current_user.actor
     choices = handovers.workers_to_choose(db, actor, client_id)
-    records = documents.client_records(db, actor, client_id)
+    records = documents.client_records(db, actor, client_id, read_as=documents.HANDOVER_PAGE)
     errors, problems, status = {}, [], 200
     if request.method == "POST":
         try:

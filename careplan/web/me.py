@@ -59,7 +59,10 @@ def change_advocate():
         flash("Your advocate can now read your plans and comment. You can stop this at any time.")
     else:
         accounts.revoke_advocate(get_db(), current_user.actor, advocate_id)
-        flash("Your advocate can no longer see your records.")
+        flash(
+            "Your advocate can no longer see your records. If you did not mean to stop them, "
+            "invite them again below."
+        )
     return redirect(url_for("me.advocates"))
 
 

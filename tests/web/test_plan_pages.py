@@ -571,6 +571,22 @@ def test_a_supervisor_reading_a_plan_is_recorded_for_the_client(app, db, circle)
         assert expected in what
 
 
+def test_a_supervisor_opening_the_handover_page_is_logged_as_that_page(app, db, circle):
+    """It shows the client's name, not their plans: the client's access log said "the list of
+    your plans"."""
+    make_plan(circle.key_worker, circle.client)
+    as_supervisor = _browser(app, circle.supervisor)
+
+    _page(as_supervisor.get(f"/clients/{circle.client.id}/handover"))
+    _page(as_supervisor.get(f"/clients/{circle.client.id}"))
+
+    whats = [e.detail["what"] for e in _reads(db, circle.supervisor.id)]
+    assert whats == [
+        "the page for handing you over to another key worker",
+        "the list of your plans",
+    ]
+
+
 def test_the_client_and_key_worker_reading_their_plan_are_not_logged_as_oversight(app, db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     for person in (circle.client, circle.key_worker):

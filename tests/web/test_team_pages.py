@@ -43,7 +43,8 @@ def test_an_administrator_renames_a_team_from_its_page(app, db):
     assert f'href="/admin/teams/{circle.team.id}"' in listing
     page = _words(admin.get(f"/admin/teams/{circle.team.id}"))
     assert "Rename the team" in page and f'value="{circle.team.name}"' in page
-    assert "People: 1." in page and f"Supervisors: {circle.supervisor.display_name}." in page
+    assert "Its people (1)" in page
+    assert f"Supervised by <bdi>{circle.supervisor.display_name}</bdi>." in page
 
     refused = _post(admin, f"/admin/teams/{circle.team.id}", name="SOUTH TEAM")
     assert refused.status_code == 400
@@ -85,5 +86,7 @@ def test_a_team_s_page_names_its_people(app, db):
         f'<a href="/admin/users/{worker.id}"><bdi>{worker.display_name}</bdi></a>, key worker'
         in (page)
     )
-    other = TeamFactory()
-    assert worker.display_name not in _words(admin.get(f"/admin/teams/{other.id}"))
+    other = _words(admin.get(f"/admin/teams/{TeamFactory().id}"))
+    assert worker.display_name not in other
+    assert "Its people (0)" in other and "Nobody is in this team yet." in other
+    assert "Nobody supervises this team yet." in other
