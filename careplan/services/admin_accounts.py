@@ -40,6 +40,7 @@ from ..domain.caseload_rules import (
     unsupervised_notice,
 )
 from ..domain.errors import ContentInvalid
+from ..domain.name_search import search_words
 from ..domain.paging import Window, last_page, nearest_page
 from ..domain.roles import Role
 from . import (
@@ -136,7 +137,7 @@ def search(
     """Accounts by name or e-mail address, one page at a time; `without_key_worker`: only the
     clients who have none (_without_key_worker)."""
     require_admin(admin)
-    query = " ".join((query or "").split())[:200]
+    query = search_words(query)
     role = role if role in {r.value for r in Role} else ""
     conditions = list(_without_key_worker()) if without_key_worker else []
     if query:

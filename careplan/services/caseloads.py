@@ -55,6 +55,8 @@ class PersonRow:
     # was handed over until a day that has passed (plan_dates.stuck_on_passed_day). Counted
     # here, not among those waiting for a signature.
     passed_day: int = 0
+    # The names they may be looked for by (domain.name_search): their name, the one they go by.
+    names: tuple[str, ...] = ()
 
 
 def people_for(db: Database, actor: Actor) -> list[PersonRow]:
@@ -163,5 +165,5 @@ def _person(
     return PersonRow(
         cid, introduce(name, preferred, pronouns), key_worker or "", n or 0, last, review,
         waiting or 0, unsigned or 0, worker_id, declined=declined or 0,
-        passed_day=passed_day or 0,
+        passed_day=passed_day or 0, names=(name, preferred or ""),
     )  # fmt: skip

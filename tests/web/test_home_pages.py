@@ -13,7 +13,15 @@ from careplan.domain.attention import Item, Kind, Place
 from careplan.services import accounts, drafts, handovers, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
-from tests.factories import PASSWORD, Circle, KeyWorkerFactory, NotificationFactory, make_plan
+from tests.factories import (
+    PASSWORD,
+    CaseloadLinkFactory,
+    Circle,
+    ClientFactory,
+    KeyWorkerFactory,
+    NotificationFactory,
+    make_plan,
+)
 
 
 def section(html: str) -> str:
@@ -350,3 +358,31 @@ def test_an_advocate_s_links_to_the_review_dates_page_say_what_it_is_to_them(app
         html = page(app, circle.advocate, url)
         assert "Review dates, and my calendar" in html and "How I get reminders" not in html, url
     assert "How I get reminders, and my calendar" in page(app, circle.client, "/me/notifications")
+
+
+def test_a_long_caseload_has_a_box_to_find_someone_by_any_name_they_go_by(app, db):
+    circle = Circle()
+    clients = [ClientFactory(display_name=f"Person {n:02}") for n in range(10)]
+    clients.append(ClientFactory(display_name="Zoë Baker", preferred_name="Bee"))
+    for client in clients:
+        CaseloadLinkFactory(client_id=client.id, key_worker_id=circle.key_worker.id)
+    everyone = page(app, circle.key_worker)
+    assert 'role="search"' in everyone and everyone.count('data-label="Name"') == 12
+
+    found = page(app, circle.key_worker, "/?q=+zoe++BAK")
+    assert found.count('data-label="Name"') == 1 and "Zoë Baker" in found
+    assert "1 of 12 people has “<bdi>zoe BAK</bdi>” in their name." in " ".join(found.split())
+    assert 'value="zoe BAK"' in found
+    assert "Zoë Baker" in page(app, circle.key_worker, "/?q=bee")
+
+    # A supervisor finds them too; nobody found says so, not "nobody on your caseload".
+    assert "Zoë Baker" in page(app, circle.supervisor, "/?q=baker")
+    nobody = " ".join(page(app, circle.key_worker, "/?q=" + "x" * 5000).split())
+    assert f"Nobody here has “<bdi>{'x' * 200}</bdi>” in their name." in nobody
+    assert 'data-label="Name"' not in nobody and "Nobody is on your caseload" not in nobody
+    assert 'href="/">Show everyone</a>' in nobody
+
+
+def test_a_short_caseload_has_no_box_to_find_someone(app, db):
+    circle = Circle()
+    assert 'role="search"' not in page(app, circle.key_worker)

@@ -57,6 +57,7 @@ QUERY_FIELDS = {
     "auth.login": {"next": "/"},
     "documents.edit": {"part": "", "draft": ""},
     "admin.users": {"q": "", "role": "", "page": "1", "without": ""},
+    "home.index": {"q": ""},
 }
 EXTRA_FORM_FIELDS = {
     "clients.handover": {"to_worker_id": "1"},

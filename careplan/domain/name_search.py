@@ -1,0 +1,28 @@
+"""Finding someone by what was typed of their name.
+
+Every word typed must be found in the person's names, in any order and case, with or without
+accents: "zoe ba" finds "Zoë Baker", and someone known by another name is found by either."""
+
+from __future__ import annotations
+
+import unicodedata
+
+MAX_TYPED = 200  # longer is not a name: cut, not refused, as a search box is forgiving
+
+
+def search_words(typed: str | None) -> str:
+    """What was typed, spaces collapsed and cut to a name's length: shown back as searched."""
+    return " ".join((typed or "").split())[:MAX_TYPED]
+
+
+def _folded(text: str) -> str:
+    # Accents taken off (NFKD splits "ë" into "e" and its mark), then case folded ("ß": "ss").
+    parts = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in parts if not unicodedata.combining(c)).casefold()
+
+
+def name_matches(typed: str | None, *names: str | None) -> bool:
+    """Whether every word of `typed` is in one of `names`; nothing typed matches everyone."""
+    words = _folded(search_words(typed)).split()
+    within = " ".join(_folded(name) for name in names if name)
+    return all(word in within for word in words)
