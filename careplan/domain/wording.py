@@ -308,14 +308,27 @@ def declined_notice(
     return f"{who} {declined_line(reader_is_client, title, version, reason)}"
 
 
+# Where a message about a decline starts quoting the reason: the only message that carries
+# someone's own words, so the one cut where its reader may no longer read the document.
+SAYING = ", saying: "
+
+
 def declined_line(reader_is_client: bool, title: str, version: int, reason: str) -> str:
     """What follows the name of whoever declined, on the start page and in the message."""
     # Only the two parties sign: a key worker reading it was declined by the client.
     whose = "your" if reader_is_client else "their"
     return (
-        f"declined to sign version {version} of {whose} {in_sentence(title)}, saying: "
+        f"declined to sign version {version} of {whose} {in_sentence(title)}{SAYING}"
         f"{_quoted(reason)} Talk it over, and change it if something needs to change."
     )
+
+
+def without_words_quoted(message: str) -> str:
+    """A message as shown to someone who can no longer open the records it is about: a
+    decline's reason taken off ("Alex declined to sign version 2 of their care plan."). Cut
+    at the first mark, so a title holding the same words only hides more."""
+    said, found, _ = message.partition(SAYING)
+    return f"{said}." if found else message
 
 
 def _quoted(reason: str) -> str:
@@ -348,7 +361,7 @@ def declined_advocate_notice(
     but they may help the client talk it over."""
     return (
         f"{_to_advocate(who, who_role, client_name)} declined to sign version {version} of "
-        f"{_their_document(who_role, client_name, title)}, saying: {_quoted(reason)} "
+        f"{_their_document(who_role, client_name, title)}{SAYING}{_quoted(reason)} "
         "You can read it and comment."
     )
 

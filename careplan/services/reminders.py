@@ -72,6 +72,7 @@ from ..domain.reviews import (
 )
 from ..domain.roles import Role
 from ..domain.tokens import looks_like_token, new_token, token_hash
+from ..domain.wording import without_words_quoted
 from . import audit
 from .access import visible_clients
 from .actor import Actor
@@ -1010,7 +1011,9 @@ def _still_open(s: Session, actor: Actor, items: list[NotificationView]) -> list
         return (client_of.get(i) if kind == "documents" else i) in visible
 
     return [
-        replace(n, link="", closed=True) if n.id in records and not open_(*records[n.id]) else n
+        replace(n, text=without_words_quoted(n.text), link="", closed=True)
+        if n.id in records and not open_(*records[n.id])
+        else n
         for n in items
     ]
 

@@ -5,6 +5,7 @@ from careplan.domain.wording import (
     Named,
     both_of,
     closed,
+    declined_notice,
     handover_coming_notice,
     in_access_log,
     person,
@@ -14,6 +15,7 @@ from careplan.domain.wording import (
     sentence,
     unwell_plan,
     waiting_for,
+    without_words_quoted,
 )
 
 
@@ -202,3 +204,12 @@ def test_a_title_inside_a_sentence_keeps_its_names_and_abbreviations():
         version=1,
     )
     assert said.endswith("of your partnership agreement (shared care with my GP practice).")
+
+
+def test_a_message_shown_without_its_quoted_words_ends_where_they_began():
+    message = declined_notice(
+        "Alex", Role.CLIENT, reader_is_client=False, client_name="Alex", title="Care plan",
+        version=2, reason="Mine, saying: no",
+    )  # fmt: skip
+    assert without_words_quoted(message) == "Alex declined to sign version 2 of their care plan."
+    assert without_words_quoted("Alex commented.") == "Alex commented."

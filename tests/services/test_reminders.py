@@ -822,6 +822,29 @@ def test_a_message_about_records_no_longer_open_to_its_reader_keeps_no_link(
     assert {n.link for n in paged.items} == {"", "/me/account"}
 
 
+def test_a_decline_s_reason_is_not_shown_to_someone_no_longer_able_to_read_the_records(
+    app, db, client, circle
+):
+    """The message quoted the reason (the client's own words) to an advocate or a former key
+    worker after they lost access, which the document's page would not."""
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(
+        db, actor_for(circle.client), doc, 1, "declined", "The grant step is mine.", PASSWORD
+    )
+
+    def texts() -> list[str]:
+        return [n.text for n in reminders.notifications_for(db, actor_for(circle.advocate))]
+
+    assert any("“The grant step is mine.”" in text for text in texts())
+    accounts.revoke_advocate(db, actor_for(circle.client), circle.advocate.id)
+    declined = [text for text in texts() if "declined to sign" in text]
+    assert declined == [
+        f"{circle.client.display_name} declined to sign version 1 of their care plan."
+    ]
+    login(client, circle.advocate)
+    assert "grant step" not in client.get("/me/notifications").get_data(as_text=True)
+
+
 def test_a_client_chooses_their_channel_on_the_settings_page(app, db, client, circle):
     login(client, circle.client)
     html = client.get("/me/reminders").get_data(as_text=True)
