@@ -110,14 +110,14 @@ def test_a_signed_person_sees_their_signature_instead_of_the_form(app, db, circl
     worker_name = circle.key_worker.display_name
     said_to = {
         # (the name in its own <bdi>, which these words leave a space after)
-        client: f"Agreed: version 1 was signed by you and {worker_name} , your key worker on",
-        worker: f"Agreed: version 1 was signed by {circle.client.display_name} and you on",
+        client: f"version 1 was signed by you and {worker_name} , your key worker. It stays",
+        worker: f"version 1 was signed by {circle.client.display_name} and you. It stays",
     }
     for browser in (client, worker):
         page = _page(browser.get(f"/documents/{doc}"))
         assert sign_url not in [f.action for f in page.forms]
         words = _words(page.html)
-        assert said_to[browser] in words
+        assert said_to[browser] in words and "Agreed on " in words
         assert "There is nothing more to sign." in words
     declined = worker.post(
         sign_url,
@@ -163,6 +163,26 @@ def test_a_person_who_declined_is_told_how_to_move_on(app, db, circle):
     assert f"Not agreed: {name} declined to sign" in words
     assert "Version 1 cannot become agreed as it is. Edit it to propose a new version" in words
     assert "is waiting for" not in words and "Someone" not in words
+
+
+def test_a_declined_version_after_an_agreed_one_is_not_called_a_draft_to_sign(app, db, circle):
+    """The client who declined version 2 read "The latest version, 2, is a draft until both of
+    you sign it", which neither of them can now do."""
+    client, worker = actor_for(circle.client), actor_for(circle.key_worker)
+    doc = make_plan(circle.key_worker, circle.client)
+    for who in (client, worker):
+        signoff.sign(db, who, doc, 1, "signed", "", PASSWORD)
+    content = documents.open_document(db, client, doc).content
+    content["what_matters"]["text"] = "Something new"
+    documents.save_version(db, worker, doc, 1, content, "new words")
+    signoff.sign(db, client, doc, 2, "declined", "Not these words.", PASSWORD)
+
+    for person in (circle.client, circle.key_worker):
+        words = _words(_browser(app, person).get(f"/documents/{doc}").get_data(True))
+        assert "Version 1 is the agreed version and stays in force" in words
+        said = "The latest version, 2, was declined, so it cannot become agreed as it is."
+        assert said in words and "is a draft until" not in words
+        assert words.count("cannot become agreed as it is") == 1
 
 
 def test_before_signing_the_client_is_told_where_their_words_were_changed(app, db, circle):

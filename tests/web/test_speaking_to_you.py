@@ -81,7 +81,7 @@ def test_the_key_worker_reads_the_clients_name_and_their_own_you(app, db, circle
 
     signoff.sign(db, actor_for(circle.key_worker), doc, 1, "signed", "", PASSWORD)
     words = _words(_page(worker.get(f"/documents/{doc}")).html)
-    assert "Agreed: version 1 was signed by Al and you on" in words
+    assert "Agreed on " in words and ": version 1 was signed by Al and you. It stays" in words
     assert "You signed version 1 on" in words
     _plain(words)
     # Someone else reading: the client by name, the worker by name and what they are to Al.
@@ -124,10 +124,10 @@ def test_both_of_you_is_said_only_to_the_two_who_sign(app, db, circle):
     assert "Agreed by both Al and their former key worker" in theirs
     # and who signed it by name: not "Al and you" to the key worker who took over since.
     before = circle.key_worker.display_name
-    assert f"was signed by Al and {before}, Al's former key worker on" in theirs
+    assert f"was signed by Al and {before}, Al's former key worker. It stays" in theirs
     assert "signed by Al and you" not in theirs
     client = _words(_page(_browser(app, circle.client).get(f"/documents/{agreed}")).html)
-    assert f"was signed by you and {before}, your former key worker on" in client
+    assert f"was signed by you and {before}, your former key worker. It stays" in client
 
 
 @pytest.mark.parametrize(
