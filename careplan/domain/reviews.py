@@ -120,10 +120,10 @@ def validate_earlier_request(
             errors["wanted_by"] = "The date cannot be in the past."
         elif current_due is not None and wanted >= current_due:
             # Asked twice (another tab), the date is the same: "sooner" would be untrue.
-            already = "on that day" if wanted == current_due else "sooner"
+            already = "the day you chose" if wanted == current_due else "before the day you chose"
             errors["wanted_by"] = (
                 f"The next review is already on {long_date(current_due)}, {already}. "
-                "Please choose an earlier date."
+                "To review it sooner, choose a day before then."
             )
         elif (wanted - today).days > 366:
             errors["wanted_by"] = "Please choose a date within a year."

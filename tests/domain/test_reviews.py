@@ -107,7 +107,13 @@ def test_an_earlier_review_needs_a_reason_and_a_date_before_the_next_review():
     assert "past" in err.value.errors["wanted_by"]
     with pytest.raises(ContentInvalid) as err:
         validate_earlier_request(DUE.isoformat(), "why", today, DUE)
-    assert "already" in err.value.errors["wanted_by"]
+    assert err.value.errors["wanted_by"] == (
+        "The next review is already on Wednesday 3 March 2027, the day you chose. To review it "
+        "sooner, choose a day before then."
+    )
+    with pytest.raises(ContentInvalid) as err:
+        validate_earlier_request("2027-03-04", "why", today, DUE)
+    assert "Wednesday 3 March 2027, before the day you chose." in err.value.errors["wanted_by"]
     # Today itself is allowed: "we need to talk now".
     assert validate_earlier_request(today.isoformat(), "now", today, DUE)[0] == today
 

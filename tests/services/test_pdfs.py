@@ -95,7 +95,8 @@ def test_the_sealed_pdf_gives_the_review_agreed_and_a_draft_none(db, agreed, set
     sealed = re.sub(
         r"\s+", " ", text_of(pdfs.sealed_pdf(db, client, doc, 2, settings).path.read_bytes())
     )
-    assert f"Next review by {long_date(due)}" in sealed
+    assert f"Next review by {long_date(due)}, as set when this was agreed. It can be held" in sealed
+    assert "sooner: the app shows the date now set." in sealed
 
     content = documents.open_document(db, client, doc).content
     content["what_matters"] = {"text": "Seeing my sister every week."}
