@@ -299,6 +299,12 @@ def is_about_review_date(kind: str | None) -> bool:
     )
 
 
+def is_about_a_document(kind: str | None) -> bool:
+    """A reminder of one document's review date or of a signature it waits for (not a request
+    for help): the app names the document beside it, as two can be alike in words."""
+    return is_about_review_date(kind) or bool(kind) and kind.startswith("sign:")
+
+
 def review_date_moved(reminded_of: date, next_review_on: date | None) -> bool:
     """A reminder's review date is no longer the document's: agreed again, reviewed, or an
     earlier review asked for since."""

@@ -62,6 +62,7 @@ from ..domain.reviews import (
     ReminderRules,
     audience_of,
     client_channels,
+    is_about_a_document,
     is_about_review_date,
     is_review_kind,
     owed_for_review,
@@ -970,6 +971,9 @@ class NotificationView:
     # A reminder of a review date that has changed since: the date now (None: none is set).
     review_moved: bool = False
     next_review_on: date | None = None
+    # A reminder about one document: its title ("Care plan"), as a client's two documents'
+    # reminders read alike. Not for someone who can no longer open it.
+    about: str = ""
 
 
 def notifications_for(db: Database, actor: Actor, limit: int = 100) -> list[NotificationView]:
@@ -1011,7 +1015,7 @@ def _still_open(s: Session, actor: Actor, items: list[NotificationView]) -> list
         return (client_of.get(i) if kind == "documents" else i) in visible
 
     return [
-        replace(n, text=without_words_quoted(n.text), link="", closed=True)
+        replace(n, text=without_words_quoted(n.text), link="", closed=True, about="")
         if n.id in records and not open_(*records[n.id])
         else n
         for n in items
@@ -1021,7 +1025,9 @@ def _still_open(s: Session, actor: Actor, items: list[NotificationView]) -> list
 def _notifications(actor: Actor):
     # With the reminder a notice came from, and its document's review date now (one row each).
     return (
-        select(Notification, Reminder.kind, Reminder.due_on, Document.next_review_on)
+        select(
+            Notification, Reminder.kind, Reminder.due_on, Document.next_review_on, Document.title
+        )
         .outerjoin(Reminder, Reminder.id == Notification.reminder_id)
         .outerjoin(Document, Document.id == Reminder.document_id)
         .where(Notification.user_id == actor.id)
@@ -1030,7 +1036,11 @@ def _notifications(actor: Actor):
 
 
 def _notification(
-    n: Notification, kind: str | None, reminded_of: date | None, next_review_on: date | None
+    n: Notification,
+    kind: str | None,
+    reminded_of: date | None,
+    next_review_on: date | None,
+    title: str | None,
 ) -> NotificationView:
     moved = (
         is_about_review_date(kind)
@@ -1045,6 +1055,7 @@ def _notification(
         n.read_at is not None,
         review_moved=moved,
         next_review_on=next_review_on if moved else None,
+        about=(title or "") if is_about_a_document(kind) else "",
     )
 
 

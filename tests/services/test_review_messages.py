@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from careplan.db.models import Document, Notification, Reminder
 from careplan.domain.local_time import service_today
-from careplan.services import reminders, reviews, signoff
+from careplan.services import accounts, reminders, reviews, signoff
 from tests.conftest import login
 from tests.factories import PASSWORD, Circle, NotificationFactory, actor_for, make_plan
 
@@ -115,3 +115,32 @@ def test_a_reminder_of_a_review_date_that_moved_says_the_date_now(app, db):
         s.get(Document, doc).next_review_on = service_today()
     listed = {n.text: n for n in reminders.notifications_for(db, actor_for(circle.client))}
     assert not listed[f"Reminder soon:14 of {doc}"].review_moved
+
+
+def test_a_reminder_names_the_document_it_is_about_while_its_reader_may_open_it(app, db):
+    """A client's two documents' reminders read alike ("Your review was due on ..."): the
+    app names each one beside it. A request for help, or records no longer open, name none."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    with db.write() as s:
+        s.get(Document, doc).title = "Care plan"
+    _reminder_notice(db, doc, circle.client, "overdue:7")
+    _reminder_notice(db, doc, circle.client, "sign:2")
+    _reminder_notice(db, doc, circle.client, "alert-reply:3")
+    NotificationFactory(user_id=circle.client.id, text="A comment", link=f"/documents/{doc}")
+    about = {n.text: n.about for n in reminders.notifications_for(db, actor_for(circle.client))}
+    assert about == {
+        f"Reminder overdue:7 of {doc}": "Care plan",
+        f"Reminder sign:2 of {doc}": "Care plan",
+        f"Reminder alert-reply:3 of {doc}": "",
+        "A comment": "",
+    }
+    page = " ".join(
+        login(app.test_client(), circle.client).get("/me/notifications").get_data(True).split()
+    )
+    assert page.count('<span class="meta">About: <bdi>Care plan</bdi>.</span>') == 2
+
+    _reminder_notice(db, doc, circle.advocate, "overdue:7")
+    accounts.revoke_advocate(db, actor_for(circle.client), circle.advocate.id)
+    [gone] = reminders.notifications_for(db, actor_for(circle.advocate))
+    assert gone.closed and gone.about == ""
