@@ -238,18 +238,21 @@ def _latest(
     if not points:
         return None
     kind, at = max(points, key=lambda p: p[1])
-    earliest = today - timedelta(days=rules.catch_up_days)
-    if set_on is not None:
-        earliest = max(earliest, set_on)
-    return (kind, at) if at >= earliest else None
+    recent = today - timedelta(days=rules.catch_up_days)
+    if set_on is not None and at < set_on:
+        # A review brought within days ("by Friday"): its "coming up" falls before the date
+        # existed, so it is owed the day the date was set, not first heard of on the day.
+        moved = kind.startswith("soon:") and set_on >= recent
+        return (kind, set_on) if moved else None
+    return (kind, at) if at >= recent else None
 
 
 def owed_for_review(
     due_on: date, today: date, rules: ReminderRules, set_on: date | None = None
 ) -> list[Owed]:
     """The reminders about a review on `due_on` owed by `today`: the latest one to the parties,
-    and the escalation to the supervisors. `set_on` is when the review got this date (asked
-    for today, a "2 days before" would be dated before the request existed)."""
+    and the escalation to the supervisors. `set_on` is when the review got this date: a
+    "coming up" reminder that fell due before it is owed that day instead."""
     owed: list[Owed] = []
     latest = _latest(_review_points(due_on, today, rules), today, rules, set_on)
     if latest:

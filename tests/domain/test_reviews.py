@@ -186,15 +186,24 @@ def test_the_parties_are_owed_at_most_one_reminder_about_a_review_on_any_day(cat
         assert len(owed_for_waiting(DUE, DUE + timedelta(days=shift), rules)) <= 1, shift
 
 
-def test_nothing_is_owed_from_before_the_review_date_was_set():
-    """Asked today for a review today: "2 days before" fell before the date existed."""
+def test_a_review_brought_within_days_is_told_the_day_it_is_set():
+    """Asked today for a review today: "today" it is. Asked for tomorrow, or for 10 days on,
+    the "coming up" reminder that fell before the date existed is owed the day it was set:
+    the other side heard of it first on the day itself, by e-mail."""
     assert kinds(owed_for_review(DUE, DUE, RULES, set_on=DUE)) == ["today"]
     asked = DUE - timedelta(days=1)  # asked yesterday for today
-    assert owed_for_review(DUE, asked, RULES, set_on=asked) == []
-    assert kinds(owed_for_review(DUE, DUE, RULES, set_on=asked)) == ["today"]
+    [told] = owed_for_review(DUE, asked, RULES, set_on=asked)
+    assert (told.kind, told.owed_on) == ("soon:2", asked)
+    assert kinds(owed_for_review(DUE, asked + timedelta(days=1), RULES, set_on=asked)) == ["today"]
     asked = DUE - timedelta(days=10)
-    assert owed_for_review(DUE, asked, RULES, set_on=asked) == []  # not "14 days before"
+    [told] = owed_for_review(DUE, asked, RULES, set_on=asked)
+    assert (told.kind, told.owed_on) == ("soon:14", asked)
+    # Days later it is the same one (its unique key keeps it once), until the next is due.
+    assert owed_for_review(DUE, asked + timedelta(days=3), RULES, set_on=asked) == [told]
     assert kinds(owed_for_review(DUE, DUE - timedelta(days=2), RULES, set_on=asked)) == ["soon:2"]
+    # Set long ago and missed since (the senders down a fortnight): not sent late.
+    asked = DUE - timedelta(days=13)
+    assert owed_for_review(DUE, asked + timedelta(days=9), RULES, set_on=asked) == []
 
 
 def test_a_later_reminder_about_the_same_date_supersedes_an_undelivered_one():

@@ -194,15 +194,22 @@ def test_a_review_asked_for_today_reminds_each_person_once(db, circle, mailer):
     assert {(r.kind, r.owed_on) for r in rows(db)} == {("today", DUE)}
 
 
-def test_a_review_asked_for_tomorrow_owes_nothing_dated_yesterday(db, circle, mailer):
+def test_a_review_asked_for_tomorrow_is_e_mailed_the_day_it_is_asked(db, circle, mailer):
+    """It owed nothing the day it was asked ("2 days before" fell before it): a client with
+    e-mail reminders first heard of it by e-mail on the day itself."""
     doc = agreed_plan(db, circle, DUE + timedelta(days=60))
     asked = DUE - timedelta(days=1)
     reviews.request_earlier_review(
         db, actor_for(circle.key_worker), doc, DUE.isoformat(), "Let us meet", asked
     )
-    assert reminders.sweep(db, SETTINGS, at(asked, 10)).inserted == 0
+    reminders.sweep(db, SETTINGS, at(asked, 10))
+    assert {(r.kind, r.owed_on) for r in rows(db)} == {("soon:2", asked)}
+    send(db, mailer, at(asked, 10))
+    [told] = mailer.to(circle.client.email)
+    assert f"coming up on {DUE:%A} {DUE.day} {DUE:%B %Y}" in told.get_content()
+    assert reminders.sweep(db, SETTINGS, at(asked, 15)).inserted == 0  # once
     reminders.sweep(db, SETTINGS, at(DUE, 10))
-    assert {r.kind for r in rows(db)} == {"today"}
+    assert {r.kind for r in rows(db)} == {"soon:2", "today"}
 
 
 def test_after_days_of_downtime_one_sweep_reminds_each_person_once(db, circle, mailer):
