@@ -193,6 +193,9 @@ class AlertPage:
     access: AlertAccess
     alerts: list[AlertView]
     essentials: Essentials | None
+    # Who holds the client now (None: nobody), so a key worker who wrote the plan and has
+    # handed them over since is named as their former one.
+    key_worker_id: int | None = None
 
     @property
     def waiting(self) -> list[AlertView]:
@@ -573,6 +576,11 @@ def alert_page(db: Database, actor: Actor, document_id: int, now: datetime) -> A
             access,
             alerts_on(s, doc.id, now),
             essentials(s, doc),
+            s.scalar(
+                select(CaseloadLink.key_worker_id).where(
+                    CaseloadLink.client_id == doc.client_id, CaseloadLink.ended_at.is_(None)
+                )
+            ),
         )
 
 

@@ -237,6 +237,7 @@ def _alert_page(document_id: int, errors: dict | None = None, form=None, refused
     return render_template(
         "agreements/respond.html",
         page=page,
+        client_holder=page.key_worker_id,
         errors=errors,
         form=form or {},
         # As on the crisis page: said at the top, where a refused form lands.

@@ -45,7 +45,8 @@ def person(
     "Kim, your key worker", "Kim, Alex's key worker". A Named carries its role and id. A key
     worker other than the one who holds the client now is a former one ("Kim, your former
     key worker"), every one of them once the client has left the service. Who holds the
-    client: `holder` (None: nobody), or on a document's pages its sign-off's key worker.
+    client: `holder` (None: nobody), or on a document's pages its sign-off's key worker, or
+    the page's `client_holder`.
     `theirs`: every key worker the client has had, where a page names others too ("Sam, a
     key worker" answered for theirs); not given, everyone named has held the client.
     `isolate`: the name in its own <bdi> (see `isolated`), where a date or number follows."""
@@ -57,6 +58,8 @@ def person(
         signoff = getattr(context.get("doc"), "signoff", None)
         known = signoff is not None
         holder = getattr(signoff, "key_worker_id", None)  # None as well after the client left
+    if not known and "client_holder" in context:  # a page about one client, not a document's
+        known, holder = True, context["client_holder"]
     not_now = known and user_id is not None and user_id != holder
     never = not_now and theirs is not None and user_id not in theirs
     is_reader = user_id is not None and user_id == reader_id

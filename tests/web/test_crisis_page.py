@@ -12,7 +12,14 @@ import pytest
 
 from careplan.db.models import User, utcnow
 from careplan.domain.local_time import long_date, service_today
-from careplan.services import contingencies, crisis_alerts, documents, leaving, signoff
+from careplan.services import (
+    contingencies,
+    crisis_alerts,
+    documents,
+    handovers,
+    leaving,
+    signoff,
+)
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
 from tests.factories import (
@@ -334,6 +341,27 @@ def test_the_reply_page_says_who_wrote_each_part_by_the_name_they_go_by(app, db,
     html = login(app.test_client(), circle.key_worker).get(f"/documents/{doc}/respond")
     page = _words(html.get_data(as_text=True))
     assert "Written by Al" in page and circle.client.display_name not in page
+
+
+def test_the_reply_page_names_the_key_worker_who_wrote_a_part_as_former_after_a_handover(
+    app, db, circle
+):
+    """It said "Written by Kim, Al's key worker" to everyone answering after Kim handed Al
+    over: in a crisis, the worker to ring is the one who holds Al now."""
+    with db.write() as s:
+        s.get(User, circle.client.id).preferred_name = "Al"
+    doc = make_agreement(circle.key_worker, circle.client)
+    newcomer = KeyWorkerFactory(team_id=circle.team.id)
+    handovers.start(db, actor_for(circle.key_worker), circle.client.id, newcomer.id, "Over.")
+    handovers.acknowledge(db, actor_for(newcomer), circle.client.id)
+    contingencies.request_self_referral(db, actor_for(circle.client), doc, "2", "", "", TODAY)
+    kim = circle.key_worker.display_name
+    for person in (newcomer, circle.supervisor):
+        page = _words(login(app.test_client(), person).get(f"/documents/{doc}/respond").text)
+        assert f"Written by {kim}, Al's former key worker" in page
+        assert f"{kim}, Al's key worker" not in page
+    page = _words(login(app.test_client(), circle.client).get(f"/documents/{doc}/respond").text)
+    assert f"Written by {kim}, your former key worker" in page
 
 
 def test_a_new_request_is_not_read_as_answered_by_an_earlier_reply(app, db, circle):
