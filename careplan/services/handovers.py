@@ -41,7 +41,7 @@ from ..domain.writing_direction import plain_writing
 from . import audit, crisis_alerts
 from .access import access_to
 from .actor import Actor
-from .answered_messages import no_longer_theirs
+from .answered_messages import handover_answered, no_longer_theirs
 from .errors import Invalid, NotFound
 from .signoff import refresh_states_for_client
 
@@ -378,6 +378,7 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
         s.flush()
         crisis_alerts.reach_new_key_worker(s, client_id, now)
         handover.completed_at = now
+        handover_answered(s, client_id, {actor.id, handover.from_worker_id} - {None}, now)
         s.add(Notification(user_id=client_id, text=new_key_worker_notice(actor.name), link="/"))
         if handover.from_worker_id is not None:
             # Their messages about the client's records lead to pages no longer theirs: kept,
@@ -416,6 +417,8 @@ def cancel(db: Database, actor: Actor, client_id: int) -> None:
         if handover is None or not may_change_key_worker(s, actor, client_id):
             raise NotFound()
         handover.cancelled_at = utcnow()
+        workers = {handover.to_worker_id, handover.from_worker_id} - {None}
+        handover_answered(s, client_id, workers, handover.cancelled_at)
         audit.record(
             s,
             actor,

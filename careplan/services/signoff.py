@@ -712,7 +712,11 @@ def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_
             )
             # A message, so the request shows on the advocate's start page and in Messages,
             # not only on the document (which they have no reason to open otherwise).
-            s.add(Notification(user_id=advocate_id, text=asked, link=f"/documents/{doc.id}"))
+            s.add(
+                Notification(
+                    user_id=advocate_id, document_id=doc.id, text=asked, link=f"/documents/{doc.id}"
+                )
+            )
         audit.record(
             s,
             client,

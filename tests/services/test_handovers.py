@@ -343,6 +343,9 @@ def test_the_handing_over_workers_messages_about_the_client_stop_counting_as_new
             ("not about a document", old.id, None), ("new worker's", new_worker.id, doc),
         )
     }  # fmt: skip
+    about["linking to the records"] = NotificationFactory(
+        user_id=old.id, text="linking", link=f"/documents/{doc}#comments"
+    ).id
     # A request for help still waiting: the new key worker is in their team, so it is still
     # theirs to answer too (crisis_alerts.responders), and stays new.
     about["request for help"] = _reminder_notice(db, doc, old, "alert:1")
@@ -353,7 +356,7 @@ def test_the_handing_over_workers_messages_about_the_client_stop_counting_as_new
         read = {name: s.get(Notification, n).read_at is not None for name, n in about.items()}
     assert read == {
         "theirs": True, "other client": False, "not about a document": False,
-        "new worker's": False, "request for help": False,
+        "new worker's": False, "request for help": False, "linking to the records": True,
     }  # fmt: skip
 
 
@@ -522,6 +525,42 @@ def test_a_handover_called_off_is_told_to_everyone_told_it_was_starting(db, setu
     handovers.cancel(db, actor_for(circle.key_worker), circle.client.id)
     assert newest_message(db, circle.key_worker) == before
     assert newest_message(db, new_worker)[0] == f"{worker} called off handing {client} over to you."
+    # What asked them to read and take over, or told them it started, waits for nothing now:
+    # only the news that it was called off is new.
+    assert _unread(db, new_worker) == [
+        f"{by} called off handing {client} over to you.",
+        f"{worker} called off handing {client} over to you.",
+    ]
+    assert _unread(db, circle.key_worker) == [
+        f"{by} called off handing {client} over to {incoming}."
+    ]
+
+
+def _unread(db, user) -> list[str]:
+    with db.read() as s:
+        return list(
+            s.scalars(
+                sa.select(Notification.text)
+                .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                .order_by(Notification.id)
+            )
+        )
+
+
+def test_a_handover_taken_over_leaves_nothing_about_it_new_for_the_two_workers(db, setup):
+    """The worker handing over kept "X started handing Al over" as new, and the one taking
+    over "please read ... and say you have read them", after it was done."""
+    circle, doc, new_worker = setup
+    client = circle.client.preferred_name or circle.client.display_name
+    handovers.start(db, actor_for(circle.supervisor), circle.client.id, new_worker.id, "Bye")
+    documents.open_document(db, actor_for(new_worker), doc, 2)
+    handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
+    assert _unread(db, new_worker) == []
+    assert _unread(db, circle.key_worker) == [
+        f"{new_worker.display_name} has taken over as {client}'s key worker. Anything still "
+        f"waiting in your messages about {client}, such as a request for help, is theirs to "
+        "answer now."
+    ]
 
 
 def test_the_handover_form_says_one_is_waiting_before_anything_is_typed(app, db, setup):

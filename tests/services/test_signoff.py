@@ -15,7 +15,7 @@ from careplan.db.models import (
 )
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.signoff import State
-from careplan.services import accounts, documents, pdfs, signoff
+from careplan.services import accounts, documents, pdfs, reminders, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound, ReadOnly
 from tests.factories import PASSWORD, Circle, KeyWorkerFactory, make_plan
@@ -244,6 +244,11 @@ def test_the_client_can_ask_their_advocate_to_look_first(db, circle):
         assert s.scalar(sa.select(sa.func.count()).select_from(AdvocateReviewRequest)) == 1
         asked = sa.select(sa.func.count()).where(AuditEvent.action == "advocate.review_request")
         assert s.scalar(asked) == 1
+    # Stopped from seeing the records, the advocate has nothing new waiting there: the
+    # message stayed "New" on a start page saying nobody had them as their advocate.
+    assert reminders.unread_count(db, actor_for(circle.advocate)) == 1
+    accounts.revoke_advocate(db, actor_for(circle.client), circle.advocate.id)
+    assert reminders.unread_count(db, actor_for(circle.advocate)) == 0
 
 
 def test_two_taps_at_the_same_moment_ask_the_advocate_once(db, circle):
