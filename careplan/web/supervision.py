@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import service_today
-from ..domain.supervision import SORTS, STATE_LABELS, parse_filters
+from ..domain.supervision import SORTS, STATE_LABELS, DashState, parse_filters
 from ..extensions import get_db, get_time_zone
 from ..services import handovers, supervision
 from .paging import to_first_page, to_page_shown
@@ -38,6 +38,7 @@ def dashboard():
         errors=errors,
         states=STATE_LABELS,
         sorts=SORTS,
+        overdue=DashState.OVERDUE,
         handovers=waiting,
         left=supervision.recently_left(get_db(), current_user.actor, service_today()),
         left_within=supervision.LEFT_WITHIN_DAYS,

@@ -30,7 +30,8 @@ def seeded(tmp_path_factory):
     db.dispose()
 
 
-def page_plan(db: Database, filters: Filters) -> list[str]:
+def page_plan(db: Database, filters: Filters, which: int = 0) -> list[str]:
+    """The plan of the page's statement (`which` 1: the count of overdue reviews after it)."""
     statements = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
@@ -42,7 +43,8 @@ def page_plan(db: Database, filters: Filters) -> list[str]:
         supervision.dashboard(db, bench.ACTOR, filters, bench.TODAY)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", capture)
-    [(statement, parameters)] = statements
+    assert len(statements) == 2
+    statement, parameters = statements[which]
     with db.engine.connect() as conn:
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
     return [row[-1] for row in rows]
@@ -82,3 +84,13 @@ def test_clients_without_documents_are_read_in_name_order_not_sorted(seeded, sor
     part = clients_part(page_plan(seeded, Filters(sort=sort)))
     assert any("ix_users_role_documents_display_name" in line for line in part), part
     assert "USE TEMP B-TREE FOR ORDER BY" not in part, part
+
+
+def test_the_overdue_reviews_are_counted_through_the_review_dates_index(seeded):
+    plan = page_plan(seeded, Filters(), which=1)
+    # Only the documents before today, through an index on the review date.
+    assert any(
+        line.startswith("SEARCH documents USING INDEX") and "(next_review_on<?)" in line
+        for line in plan
+    ), plan
+    assert not any(line.startswith("SCAN") for line in plan), plan

@@ -696,6 +696,29 @@ def test_the_most_overdue_come_first_before_clients_with_no_care_plan(db, teams)
     assert by_review[0].client_id == cal.id and by_review[1].document_id == docs["overdue"]
 
 
+def test_the_dashboard_counts_the_overdue_reviews_across_the_teams_whatever_the_filters(
+    app, db, teams
+):
+    """With many clients with no care plan first, the only overdue review was on page 2: the
+    page says how many there are and links to them, the most overdue first."""
+    a, b, docs = teams
+    sup = actor_for(a.supervisor)
+    assert supervision.dashboard(db, sup, Filters(), TODAY).overdue == 1
+    other_state = Filters(state=DashState.AGREED)
+    assert supervision.dashboard(db, sup, other_state, TODAY).overdue == 1
+    assert supervision.dashboard(db, actor_for(b.supervisor), Filters(), TODAY).overdue == 0
+    _set(db, docs["other_team"], next_review_on=TODAY - timedelta(days=3))
+    assert supervision.dashboard(db, sup, Filters(), TODAY).overdue == 1  # not another team's
+    assert supervision.dashboard(db, actor_for(b.supervisor), Filters(), TODAY).overdue == 1
+
+    browser = login(app.test_client(), a.supervisor)
+    page = " ".join(browser.get("/supervision").get_data(as_text=True).split())
+    link = '<a href="/supervision?state=overdue&amp;sort=overdue#results">See it</a>'
+    assert f"1 review is overdue across your teams. {link}" in page
+    shown = browser.get("/supervision?state=overdue&sort=overdue").get_data(as_text=True)
+    assert 'id="overdue-count"' not in shown  # already what the list shows
+
+
 def test_a_client_with_no_document_who_left_the_service_is_not_listed(db, teams):
     a, _, _ = teams
     cal = _client_without_documents(a)
