@@ -39,6 +39,7 @@ def dashboard():
         states=STATE_LABELS,
         sorts=SORTS,
         overdue=DashState.OVERDUE,
+        overdue_counted=supervision.OVERDUE_COUNTED,
         handovers=waiting,
         left=supervision.recently_left(get_db(), current_user.actor, service_today()),
         left_within=supervision.LEFT_WITHIN_DAYS,

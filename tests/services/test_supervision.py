@@ -697,7 +697,7 @@ def test_the_most_overdue_come_first_before_clients_with_no_care_plan(db, teams)
 
 
 def test_the_dashboard_counts_the_overdue_reviews_across_the_teams_whatever_the_filters(
-    app, db, teams
+    app, db, teams, monkeypatch
 ):
     """With many clients with no care plan first, the only overdue review was on page 2: the
     page says how many there are and links to them, the most overdue first."""
@@ -717,6 +717,15 @@ def test_the_dashboard_counts_the_overdue_reviews_across_the_teams_whatever_the_
     assert f"1 review is overdue across your teams. {link}" in page
     shown = browser.get("/supervision?state=overdue&sort=overdue").get_data(as_text=True)
     assert 'id="overdue-count"' not in shown  # already what the list shows
+
+    # Counted up to a limit, so the page costs the same however many there are.
+    monkeypatch.setattr(supervision, "OVERDUE_COUNTED", 2)
+    _set(db, docs["soon"], next_review_on=TODAY - timedelta(days=1))
+    _set(db, docs["agreed"], next_review_on=TODAY - timedelta(days=2))
+    assert supervision.dashboard(db, sup, Filters(), TODAY).overdue == 2
+    page = " ".join(browser.get("/supervision").get_data(as_text=True).split())
+    assert "2 or more reviews are overdue across your teams." in page
+    assert "See them, the most overdue first</a>" in page
 
 
 def test_a_client_with_no_document_who_left_the_service_is_not_listed(db, teams):
