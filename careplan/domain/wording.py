@@ -149,15 +149,33 @@ def unwell_plan(client_name: str, *, reader_is_client: bool, after_them: bool = 
     return f"the plan for when {client_name or 'the client'} is not well"
 
 
-def in_access_log(name: str, role: object, *, theirs_then: bool, theirs_now: bool) -> str:
+def in_access_log(
+    name: str,
+    role: object,
+    *,
+    theirs_then: bool,
+    theirs_now: bool,
+    theirs_before: bool = False,
+    taking_over: bool = False,
+    advocate_now: bool = True,
+) -> str:
     """How a client's access log names someone who read their records. A key worker by what
     they were to the client then and are now: a new key worker reads before taking over
-    ("Lee, now your key worker"); a colleague answering a call for help was never theirs
-    ("Sam, a key worker")."""
-    if role_of(role) is Role.KEY_WORKER:
+    ("Lee, now your key worker", or while the handover waits "Lee, who is taking over as
+    your key worker"); one who held the client earlier (`theirs_before`) is a former one; a
+    colleague answering a call for help was never theirs ("Sam, a key worker"). An advocate
+    whose access the client stopped is "your former advocate"."""
+    kind = role_of(role)
+    if kind is Role.KEY_WORKER:
         if theirs_then:
             return f"{name}, your key worker" if theirs_now else f"{name}, your former key worker"
-        return f"{name}, now your key worker" if theirs_now else f"{name}, a key worker"
+        if theirs_now:
+            return f"{name}, now your key worker"
+        if taking_over:
+            return f"{name}, who is taking over as your key worker"
+        return f"{name}, your former key worker" if theirs_before else f"{name}, a key worker"
+    if kind is Role.ADVOCATE and not advocate_now:
+        return f"{name}, your former advocate"
     return person(name, role, is_reader=False, reader_is_client=True)
 
 

@@ -261,7 +261,7 @@ def access_log(db, client: Actor, limit: int = 200) -> list[AccessEntry]:
     """Who other than the client read, exported or downloaded the client's records, newest
     first. One person doing the same thing several times in a row on one day is one entry
     with how many times, so a page opened ten times does not hide everything else."""
-    from ..db.models import CaseloadLink, User
+    from ..db.models import AdvocateInvitation, CaseloadLink, Handover, User
     from ..domain.local_time import service_day
     from ..domain.roles import Role
     from ..domain.wording import in_access_log
@@ -285,6 +285,21 @@ def access_log(db, client: Actor, limit: int = 200) -> list[AccessEntry]:
                 CaseloadLink.key_worker_id, CaseloadLink.started_at, CaseloadLink.ended_at
             ).where(CaseloadLink.client_id == client.id)
         ).all()
+        taking_over = s.scalar(
+            select(Handover.to_worker_id).where(
+                Handover.client_id == client.id,
+                Handover.completed_at.is_(None),
+                Handover.cancelled_at.is_(None),
+            )
+        )
+        advocates_now = set(
+            s.scalars(
+                select(AdvocateInvitation.advocate_id).where(
+                    AdvocateInvitation.client_id == client.id,
+                    AdvocateInvitation.revoked_at.is_(None),
+                )
+            )
+        )
 
     def held(worker_id: int, at: datetime | None) -> bool:
         """Was (at None: is) this key worker the client's at that moment?"""
@@ -299,7 +314,13 @@ def access_log(db, client: Actor, limit: int = 200) -> list[AccessEntry]:
     for e, u in rows:
         what = f"{ACCESS_ACTIONS[e.action]} {e.detail.get('what', 'your records')}"
         called = in_access_log(
-            u.display_name, u.role, theirs_then=held(u.id, e.at), theirs_now=held(u.id, None)
+            u.display_name,
+            u.role,
+            theirs_then=held(u.id, e.at),
+            theirs_now=held(u.id, None),
+            theirs_before=any(k == u.id and started <= e.at for k, started, _ in links),
+            taking_over=u.id == taking_over,
+            advocate_now=u.id in advocates_now,
         )
         last = entries[-1] if entries else None
         if (

@@ -126,6 +126,18 @@ def test_the_access_log_names_a_key_worker_by_what_they_were_then_and_are_now():
     assert said(True, False) == "Lee, your former key worker"
     assert said(False, True) == "Lee, now your key worker"  # read before taking over
     assert said(False, False) == "Lee, a key worker"  # a colleague answering a call for help
+    kwargs = {"theirs_then": False, "theirs_now": False}
+    assert in_access_log("Lee", Role.KEY_WORKER, **kwargs, taking_over=True) == (
+        "Lee, who is taking over as your key worker"
+    )
+    # Held the client earlier, reading since as a colleague answering a call for help.
+    assert in_access_log("Kim", Role.KEY_WORKER, **kwargs, theirs_before=True) == (
+        "Kim, your former key worker"
+    )
+    assert in_access_log("Ash", Role.ADVOCATE, **kwargs) == "Ash, your advocate"
+    assert in_access_log("Ash", Role.ADVOCATE, **kwargs, advocate_now=False) == (
+        "Ash, your former advocate"
+    )
     for then, now in ((True, True), (False, False)):
         assert in_access_log("Sam", "supervisor", theirs_then=then, theirs_now=now) == (
             "Sam, a supervisor"

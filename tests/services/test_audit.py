@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, SignatureRecord, Version
 from careplan.domain.canonical import content_hash
-from careplan.services import audit, documents, handovers, signoff
+from careplan.services import accounts, audit, documents, handovers, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.fhir import ExportSettings, bundle_for
 from tests.conftest import BACKEND, login
@@ -90,6 +90,12 @@ def test_the_access_log_says_what_each_key_worker_was_to_the_client_at_the_time(
     handovers.start(db, actor_for(circle.supervisor), circle.client.id, new.id, "Cover")
     for _ in range(3):
         documents.open_document(db, actor_for(new), doc)
+    # While the handover waits, they are named as the one taking over ("a key worker" said
+    # nothing of why they read).
+    [waiting] = [
+        e for e in audit.access_log(db, actor_for(circle.client)) if e.who == new.display_name
+    ]
+    assert waiting.called == f"{new.display_name}, who is taking over as your key worker"
     handovers.acknowledge(db, actor_for(new), circle.client.id)
 
     entries = audit.access_log(db, actor_for(circle.client))
@@ -257,3 +263,19 @@ def test_a_removed_version_and_a_removed_signature_are_named_by_their_events(app
     assert f"version 3 of document {doc} being saved, but that version is no longer there" in (
         result.output
     )
+
+
+def test_an_advocate_stopped_is_named_as_a_former_one_in_the_access_log(db, events):
+    """Every line of theirs still said "your advocate" after the client stopped them."""
+    circle, _ = events
+    doc = make_plan(circle.key_worker, circle.client)
+    documents.open_document(db, actor_for(circle.advocate), doc)
+    ash = circle.advocate.display_name
+
+    def called() -> set[str]:
+        entries = audit.access_log(db, actor_for(circle.client))
+        return {e.called for e in entries if e.who == ash}
+
+    assert called() == {f"{ash}, your advocate"}
+    accounts.revoke_advocate(db, actor_for(circle.client), circle.advocate.id)
+    assert called() == {f"{ash}, your former advocate"}
