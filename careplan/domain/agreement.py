@@ -290,6 +290,7 @@ def _until_dates(value, path: tuple[str, ...]) -> Iterator[tuple[str, str, str]]
 class AgreementKind(DocumentKind):
     name = "agreement"
     label = "Partnership agreement"
+    settings_keys = ("terms",)  # numbers the template sets, changed or not
 
     def __init__(self, template: dict):
         self.template = template

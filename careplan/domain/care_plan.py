@@ -108,6 +108,7 @@ class CarePlanKind(DocumentKind):
     name = "care_plan"
     label = "Care plan"
     schema = CarePlanSchema
+    settings_keys = ("review_interval_weeks",)
 
     def empty_content(self) -> dict:
         return {

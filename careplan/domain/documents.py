@@ -78,6 +78,9 @@ class DocumentKind(TakenOutItems):
     name: str = ""
     label: str = ""
     schema: type[Schema]
+    # Top-level keys holding settings (numbers the form fills in), not anyone's words: a first
+    # version with only these changed has nothing written in it.
+    settings_keys: tuple[str, ...] = ()
 
     # --- hooks for subclasses -------------------------------------------------------------
     def empty_content(self) -> dict:
@@ -209,9 +212,14 @@ class DocumentKind(TakenOutItems):
                 raise ContentInvalid(in_order_of(both, typed)) from refused
             raise
         self.check_dates(before, content, today)
-        if before is None and content == self.validate(self.empty_content(), make_id):
+        if before is None and self._written(content) == self._written(
+            self.validate(self.empty_content(), make_id)
+        ):
             raise ContentInvalid({ALL_CONTENT: NOTHING_FILLED_IN})
         return content
+
+    def _written(self, content: dict) -> dict:
+        return {k: v for k, v in content.items() if k not in self.settings_keys}
 
     def with_part(self, base: dict, raw: dict, key: str) -> dict:
         """The base content with one section replaced by what was submitted for it: editing one
