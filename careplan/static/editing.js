@@ -197,6 +197,13 @@
   }
   takeUpChanged();
   window.addEventListener("pageshow", takeUpChanged);
+  // The page that answers a save refused, a wording check or a newer version saved first
+  // shows the words as sent: those typed in the seconds before sending were in no draft yet
+  // (sending stops the one on its way). Kept now, and guarded until they are.
+  if (form.dataset.givenBack === "yes") {
+    unkept = true;
+    keepDraft();
+  }
   // Leaving the page (or the phone locking it) keeps what was typed since the last draft.
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden" && draftTimer) {

@@ -83,6 +83,33 @@ def test_saving_straight_after_typing_leaves_no_draft_behind(app, db, live_serve
     expect(phone.locator("#draft-waiting")).to_have_count(0)
 
 
+def test_words_sent_straight_after_typing_and_refused_are_kept_as_a_draft(
+    app, db, live_server, new_phone
+):
+    """Typed and sent within the three seconds before a draft is kept, then refused (here a
+    change note too long): the page given back showed the words, but no draft held them, and
+    leaving it lost them without a question."""
+    from sqlalchemy import select
+
+    from careplan.db.models import EditDraft
+
+    phone, doc = _client_with_a_plan(new_phone, live_server)
+    phone.goto(f"{live_server}/documents/{doc}/edit?part=what_matters")
+    phone.get_by_label("What matters most to you?").fill(WORDS)
+    phone.get_by_label("What did you change? (optional)").fill("x" * 1200)
+    phone.get_by_role("button", name="Save a new version").click()
+    expect(phone.get_by_text("under 1,000 characters").first).to_be_visible()
+    expect(phone.locator(".draft-status")).to_contain_text("Your changes are kept as a draft")
+    with db.read() as s:
+        [fields] = s.scalars(select(EditDraft.fields).where(EditDraft.document_id == doc)).all()
+    assert ["what_matters-text", WORDS] in [list(f) for f in fields]
+
+    # Carried on from the next time, as any draft.
+    phone.goto(f"{live_server}/documents/{doc}/edit")
+    phone.get_by_role("link", name="Carry on with those changes").click()
+    expect(phone.get_by_label("What matters most to you?")).to_have_value(WORDS)
+
+
 def test_a_save_the_database_could_not_take_goes_again_from_the_page_it_left(
     app, live_server, new_phone, monkeypatch
 ):
