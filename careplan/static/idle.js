@@ -92,5 +92,23 @@
     hide();
     start(Number(event.detail) || limit);
   });
+  // Typing is being here. A reason for declining, a comment or a request for help goes
+  // nowhere until sent, so the server counted the minutes spent writing it as idle and the
+  // sign-out took the words. Said to the server as typing goes on, at most every quarter of
+  // the idle time (a minute at most). The edit page's drafts say it already (editing.js).
+  var touched = 0;
+  document.addEventListener("input", function (event) {
+    var drafts = form();
+    if (drafts && drafts.contains(event.target)) return;
+    if (Date.now() - touched < Math.min(60, limit / 4) * 1000) return;
+    touched = Date.now();
+    var data = new FormData();
+    data.append("csrf_token", csrf());
+    fetch(keepAliveUrl, { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.ok && !response.redirected) { hide(); start(leftIn(response)); }
+      })
+      .catch(function () {});
+  });
   start();
 })();

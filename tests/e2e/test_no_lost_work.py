@@ -62,6 +62,27 @@ def test_a_draft_survives_the_idle_sign_out(app, live_server, new_phone):
     expect(phone.get_by_text("Saved as version 2.")).to_be_visible()
 
 
+def test_typing_a_reason_keeps_the_session_and_leaving_it_signs_out(app, live_server, new_phone):
+    """Typing on a form that keeps no draft (a reason for not signing) counted as idle: the
+    warning took the focus from the box, and the sign-out took the words."""
+    app.config["IDLE_TIMEOUT_MINUTES"] = 0.1  # six seconds: the warning comes after four
+    phone, doc = _client_with_a_plan(new_phone, live_server)
+    phone.goto(f"{live_server}/documents/{doc}")
+    phone.get_by_label("I do not sign, and I say why").check()
+    reason = phone.get_by_label(re.compile("Your comment or reason"))
+    reason.click()
+    said = "The grant step should be mine to do myself "
+    for word in said.split(" ")[:-1]:  # one a second, ten seconds in all
+        phone.keyboard.type(word + " ")
+        phone.wait_for_timeout(1_000)
+    expect(phone.get_by_role("alertdialog")).to_have_count(0)
+    expect(reason).to_be_focused()
+    expect(reason).to_have_value(said)
+    # Nothing typed for longer than the idle time: signed out as before.
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Sign in", timeout=15_000)
+    app.config["IDLE_TIMEOUT_MINUTES"] = 15
+
+
 def test_saving_straight_after_typing_leaves_no_draft_behind(app, db, live_server, new_phone):
     """Typed and saved within the three seconds before a draft is kept: leaving the page must
     not send a draft of what was just saved, which could land after the save and offer
