@@ -11,6 +11,7 @@ from marshmallow import ValidationError as MarshmallowError
 
 from .attribution import is_blank
 from .documents import Field
+from .lengths import too_long
 from .nested import SEP
 from .writing_direction import plain_writing
 
@@ -58,10 +59,8 @@ class _AtMost(validate.Validator):
         self.max_len = max_len
 
     def __call__(self, value: str) -> str:
-        if len(value) > self.max_len:
-            raise MarshmallowError(
-                f"Please keep this under {self.max_len:,} characters: it has {len(value):,}."
-            )
+        if said := too_long(value, self.max_len):
+            raise MarshmallowError(said)
         return value
 
 

@@ -5,6 +5,7 @@ and an account cannot be closed while clients still depend on it."""
 from __future__ import annotations
 
 from .errors import ContentInvalid
+from .lengths import KEPT, too_long
 from .wording import possessive
 from .writing_direction import plain_writing
 
@@ -78,13 +79,8 @@ def validate_leaving_note(note: str) -> str:
         raise ContentInvalid(
             {"note": "Please say why, in a sentence or two. The client can read this note."}
         )
-    if len(note) > LEAVING_NOTE_LIMIT:
-        raise ContentInvalid(
-            {
-                "note": f"Please keep the note under {LEAVING_NOTE_LIMIT:,} characters. "
-                "Nothing was lost: it is still here."
-            }
-        )
+    if said := too_long(note, LEAVING_NOTE_LIMIT, "the note"):
+        raise ContentInvalid({"note": said + KEPT})
     return note
 
 

@@ -10,6 +10,8 @@ from datetime import date, timedelta
 
 from .blocks import DATE_NEEDED, DATE_NOT_REAL
 from .errors import ContentInvalid
+from .lengths import KEPT, too_long
+from .local_time import long_date
 from .numbers import number_problem, whole_number_or_none
 from .plan_dates import EARLIEST_DATE, TOO_EARLY
 from .writing_direction import plain_writing
@@ -101,13 +103,12 @@ def check_self_referral(
 
 
 NOTE_LIMIT = 5000
-TOO_LONG = f"Please keep this under {NOTE_LIMIT:,} characters. Nothing was lost: it is still here."
 
 
 def validate_end_note(note: str) -> str:
     note = plain_writing(note).strip()
-    if len(note) > NOTE_LIMIT:
-        raise ContentInvalid({"end_note": TOO_LONG})
+    if said := too_long(note, NOTE_LIMIT):
+        raise ContentInvalid({"end_note": said + KEPT})
     return note
 
 
@@ -115,8 +116,8 @@ def validate_self_referral_request(
     nights_raw: str, last_discharge_raw: str, note: str, today: date
 ) -> tuple[int, date | None]:
     errors = {}
-    if len((note or "").strip()) > NOTE_LIMIT:
-        errors["note"] = TOO_LONG
+    if said := too_long((note or "").strip(), NOTE_LIMIT):
+        errors["note"] = said + KEPT
     asked = whole_number_or_none(str(nights_raw or "").strip())
     # "-2" and "0" are whole numbers too: say the numbers there are, whatever was given.
     if asked is None or not 1 <= asked <= MOST_NIGHTS:
@@ -177,10 +178,10 @@ def validate_activation(
     errors = {}
     if not (observed or "").strip():
         errors["observed"] = "Please say what was noticed."
-    elif len(observed) > NOTE_LIMIT:
-        errors["observed"] = TOO_LONG
-    if len(actions or "") > NOTE_LIMIT:
-        errors["actions_taken"] = TOO_LONG
+    elif said := too_long(observed, NOTE_LIMIT):
+        errors["observed"] = said + KEPT
+    if said := too_long(actions or "", NOTE_LIMIT):
+        errors["actions_taken"] = said + KEPT
     ends_on = None
     # Said the way every date box is (domain.blocks): the box shows the reader's own format.
     if not (ends_on_raw or "").strip():
@@ -195,7 +196,11 @@ def validate_activation(
             errors["ends_on"] = "The end date cannot be in the past."
         elif (ends_on - today).days > max_days:
             says = "The agreement says" if agreed else "What is written so far says"
-            errors["ends_on"] = f"{says} this lasts at most {max_days} days."
+            # The last day allowed, in words: someone unwell should not have to count.
+            last = long_date(today + timedelta(days=max_days))
+            errors["ends_on"] = (
+                f"{says} this lasts at most {max_days} days: please choose {last} or earlier."
+            )
     if errors:
         raise ContentInvalid(errors)
     return ends_on

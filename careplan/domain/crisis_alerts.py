@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from .access import Access
 from .errors import ContentInvalid
+from .lengths import KEPT, too_long
 from .roles import Role
 from .writing_direction import plain_writing
 
@@ -142,8 +143,8 @@ def validate_response(note: str) -> str:
         raise ContentInvalid(
             {"note": "Please say what you are doing, for example “I will phone you at 3pm”."}
         )
-    if len(note) > 2000:
-        raise ContentInvalid({"note": "Please keep this under 2000 characters."})
+    if said := too_long(note, 2000):
+        raise ContentInvalid({"note": said + KEPT})
     return note
 
 

@@ -22,6 +22,7 @@ from enum import StrEnum
 from . import local_time
 from .blocks import DATE_NEEDED, DATE_NOT_REAL
 from .errors import ContentInvalid
+from .lengths import KEPT, too_long
 from .wording import unwell_plan
 from .writing_direction import plain_writing
 
@@ -131,7 +132,7 @@ def validate_earlier_request(
     if not reason:
         errors["reason"] = "Please say why you would like to review it sooner."
     elif len(reason) > 2000:
-        errors["reason"] = "Please keep this under 2000 characters."
+        errors["reason"] = too_long(reason, 2000) + KEPT
     if errors:
         raise ContentInvalid(errors)
     return wanted, reason

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from .lengths import KEPT, too_long
 from .roles import Role
 from .writing_direction import plain_writing
 
@@ -262,6 +263,6 @@ def validate_outcome(outcome_raw: str, comment: str) -> tuple[Outcome, str]:
                 "comment”. To sign without it, empty the box."
             }
         )
-    if len(comment) > 2000:
-        raise ContentInvalid({"comment": "Please keep this under 2000 characters."})
+    if said := too_long(comment, 2000):
+        raise ContentInvalid({"comment": said + KEPT})
     return outcome, comment

@@ -11,6 +11,7 @@ from ..db.engine import Database, plain_rows
 from ..db.models import Comment, Document, User
 from ..domain.errors import ContentInvalid
 from ..domain.kinds import kind_for
+from ..domain.lengths import KEPT, too_long
 from ..domain.roles import Role
 from ..domain.wording import comment_notice
 from ..domain.writing_direction import plain_writing
@@ -51,11 +52,8 @@ def add_comment(
             errors["section_key"] = "Please choose which part your comment is about."
         if not body:
             errors["body"] = "Please write your comment."
-        elif len(body) > MAX_COMMENT:
-            errors["body"] = (
-                f"Please keep comments under {MAX_COMMENT:,} characters: this one has "
-                f"{len(body):,}. Nothing was lost: it is still here."
-            )
+        elif said := too_long(body, MAX_COMMENT, "your comment"):
+            errors["body"] = said + KEPT
         if not 1 <= version_number <= doc.head_number:
             errors["version_number"] = "That version does not exist yet."
         if errors:

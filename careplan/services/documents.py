@@ -43,6 +43,7 @@ from ..domain.errors import ContentInvalid
 from ..domain.form_places import is_writing, place
 from ..domain.kinds import KIND_LABELS, kind_for
 from ..domain.language import Finding, Term, check_text
+from ..domain.lengths import KEPT, too_long
 from ..domain.local_time import long_date, service_today
 from ..domain.merge import merge
 from ..domain.nested import from_fields, leaf_texts
@@ -1193,9 +1194,6 @@ def _same_template(a: dict | None, b: dict | None) -> bool:
     return (a.get("id"), a.get("version")) == (b.get("id"), b.get("version"))
 
 
-CHANGE_NOTE_TOO_LONG = "Please keep the note about your change under 1,000 characters."
-
-
 def save_version(
     db: Database,
     actor: Actor,
@@ -1228,8 +1226,8 @@ def save_version(
     """
     change_note = plain_writing(change_note).strip()
     note_problem = {}
-    if len(change_note) > 1000:
-        note_problem = {"change_note": CHANGE_NOTE_TOO_LONG}
+    if said := too_long(change_note, 1000, "the note about your change"):
+        note_problem = {"change_note": said + KEPT}
     with db.write() as s:
         doc, access = _load_for_change(s, actor, document_id)
         if not access.edit:

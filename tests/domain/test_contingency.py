@@ -88,12 +88,18 @@ def test_activation_needs_what_was_seen_and_an_end_within_the_agreed_limit():
     with pytest.raises(ContentInvalid) as err:
         validate_activation("", "", "2027-05-01", TODAY, 28)
     assert err.value.errors["observed"] == "Please say what was noticed."
-    assert err.value.errors["ends_on"] == "The agreement says this lasts at most 28 days."
+    assert (
+        err.value.errors["ends_on"]
+        == "The agreement says this lasts at most 28 days: please choose 7 April 2027 or earlier."
+    )
     # Nothing agreed yet: the limit is what is written so far, and said to be.
     with pytest.raises(ContentInvalid) as err:
         validate_activation("Not sleeping", "", "2027-05-01", TODAY, 28, agreed=False)
     said = err.value.errors["ends_on"]
-    assert said == "What is written so far says this lasts at most 28 days."
+    assert said == (
+        "What is written so far says this lasts at most 28 days: please choose 7 April 2027 or "
+        "earlier."
+    )
     assert validate_activation("Not sleeping", "", "2027-03-20", TODAY, 28) == date(2027, 3, 20)
 
 

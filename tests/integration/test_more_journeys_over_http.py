@@ -502,7 +502,9 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
         "ends_on": (today + timedelta(days=30)).isoformat(),
     }
     code, refusal = refused(lambda: client.post(f"{crisis}/start", start, page))
-    assert code == 422 and "The agreement says this lasts at most 14 days." in refusal
+    assert (
+        code == 422 and "The agreement says this lasts at most 14 days: please choose " in refusal
+    )
 
     # Within it, the plan is in effect and the key worker is asked to respond.
     ends_on = today + timedelta(days=5)
@@ -549,7 +551,7 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
     code, refusal = refused(
         lambda: worker.post(f"{crisis}/end", {"end_note": "Long. " * 900}, page)
     )
-    assert code == 422 and "Please keep this under 5,000 characters." in refusal
+    assert code == 422 and "Please keep this under 5,000 characters: it has " in refusal
     assert "Long. Long." in refusal
     with db.read() as s:
         assert s.get(ContingencyActivation, activation.id).ended_at is None

@@ -622,7 +622,10 @@ def test_a_date_years_ahead_is_said_with_every_other_problem_in_one_answer(app, 
     page = _text(refused)
     far = "That date is more than 10 years away. Please check the year."
     fill = "Please say what the step is. To take the step out, empty its date as well."
-    note = "Please keep the note about your change under 1,000 characters."
+    note = (
+        "Please keep the note about your change under 1,000 characters: it has 1,001. Nothing "
+        "was lost: it is still here."
+    )
     assert refused.status_code == 422
     assert _field_with_error(page, "goals-0-steps-0-text", fill)
     assert _field_with_error(page, "goals-0-steps-0-due", far)

@@ -1,0 +1,15 @@
+"""Text too long for its box, said one way everywhere: with how long it is (a box on a phone
+shows neither its limit nor its count, and "keep this under 2,000" alone does not say
+whether to cut a word or a page), and that nothing typed was lost."""
+
+from __future__ import annotations
+
+
+def too_long(text: str, limit: int, what: str = "this") -> str | None:
+    """The message for `text` longer than `limit` characters; None when it fits."""
+    if len(text) <= limit:
+        return None
+    return f"Please keep {what} under {limit:,} characters: it has {len(text):,}."
+
+
+KEPT = " Nothing was lost: it is still here."
