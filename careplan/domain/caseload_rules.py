@@ -48,6 +48,26 @@ def team_problem(worker: str, open_clients: int, team_id: int | None) -> str | N
     )
 
 
+def moved_team_notice(
+    worker: str, open_clients: int, old_team: str, new_team: str, in_crisis: int
+) -> str:
+    """What an administrator is told when a key worker with clients moves team: the clients
+    go with them, and the old team's key workers and supervisors no longer see them, even
+    someone following up a request for help they answered."""
+    said = (
+        f"{worker}'s {_clients(open_clients)} moved with them to {new_team}: its supervisors "
+        f"see them now, and {old_team}'s key workers and supervisors no longer do."
+    )
+    if in_crisis:
+        who = "1 of them has" if in_crisis == 1 else f"{in_crisis} of them have"
+        said += (
+            f" {who} asked for help in the last two days or has a crisis plan in effect: "
+            f"please tell {old_team} that anyone following it up there can no longer open "
+            "their records."
+        )
+    return said
+
+
 def giving_problem(worker: str, team_id: int | None) -> str | None:
     """Why a client cannot be given to this key worker, or None."""
     if team_id is not None:

@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 from ..db.engine import Database, locked
 from ..db.models import (
     CaseloadLink,
+    ContingencyActivation,
+    CrisisAlert,
+    Document,
     PasswordLink,
     SupervisorTeam,
     Team,
@@ -36,10 +39,12 @@ from ..domain.caseload_rules import (
     client_closing_problem,
     closing_problem,
     giving_problem,
+    moved_team_notice,
     team_problem,
     unsupervised_notice,
 )
 from ..domain.errors import ContentInvalid
+from ..domain.local_time import service_day
 from ..domain.name_search import search_words
 from ..domain.paging import Window, last_page, nearest_page
 from ..domain.roles import Role
@@ -367,6 +372,8 @@ def create(
 class DetailsSaved:
     # Teams a key worker's move left with clients and no supervisor.
     unsupervised: list[Unsupervised] = field(default_factory=list)
+    # A key worker with clients moved to another team: what it did, said to the administrator.
+    moved: str = ""
     # An address corrected before its owner chose a first password: the welcome link, made
     # again for the new address (the one sent to the old address no longer works), to e-mail.
     welcome: IssuedLink | None = None
@@ -449,6 +456,7 @@ def update_details(
         if "email" in changed:
             # Links sent to the old address (often a mistyped one) must not set the password.
             account_settings.void_links(s, user.id)
+        old_team_id = user.team_id
         user.display_name, user.email, user.team_id = name, email, team_id
         welcome = account_settings.issue_welcome(s, user, admin, now) if welcoming else None
         if "email" in changed and not welcoming:
@@ -457,12 +465,41 @@ def update_details(
         audit.record(s, admin, "user.update", "user", user.id,
                      client_id=account_settings.client_id_of(user),
                      detail={"changed": sorted(changed)})  # fmt: skip
-        unsupervised = []
+        unsupervised, said = [], ""
         moved = "team" in changed and user.role == Role.KEY_WORKER.value and team_id is not None
-        if moved and _open_clients(s, user.id):  # their clients go with them
+        if moved and (clients := _open_clients(s, user.id)):  # their clients go with them
             unsupervised = _left_unsupervised(s, [team_id])
+            if old_team_id is not None:
+                teams = dict(s.execute(select(Team.id, Team.name)).all())
+                said = moved_team_notice(
+                    name, clients, teams[old_team_id], teams[team_id],
+                    _in_crisis(s, user.id, now),
+                )  # fmt: skip
     account_emails.send_soon(db)
-    return DetailsSaved(unsupervised, welcome)
+    return DetailsSaved(unsupervised, moved=said, welcome=welcome)
+
+
+def _in_crisis(s: Session, key_worker_id: int, now: datetime) -> int:
+    """How many of this key worker's clients asked for help in the last two days (when a
+    colleague who answered still follows it up) or have a crisis plan in effect."""
+    from .crisis_alerts import COLLEAGUE_FOLLOW_UP
+
+    theirs = select(CaseloadLink.client_id).where(
+        CaseloadLink.key_worker_id == key_worker_id, CaseloadLink.ended_at.is_(None)
+    )
+    asked = select(CrisisAlert.client_id).where(
+        CrisisAlert.client_id.in_(theirs), CrisisAlert.raised_at > now - COLLEAGUE_FOLLOW_UP
+    )
+    running = (
+        select(Document.client_id)
+        .join(ContingencyActivation, ContingencyActivation.document_id == Document.id)
+        .where(
+            Document.client_id.in_(theirs),
+            ContingencyActivation.ended_at.is_(None),
+            ContingencyActivation.ends_on >= service_day(now),
+        )
+    )
+    return s.scalar(select(func.count()).select_from(asked.union(running).subquery()))
 
 
 def _address(email: str | None) -> str:

@@ -267,6 +267,8 @@ def user_details(user_id: int):
     except Invalid as err:
         return user(user_id, str(err), typed=True)
     said = ["Saved."]
+    if saved.moved:
+        said.append(saved.moved)
     if saved.welcome:  # the address corrected before a first password was chosen
         sending = email_password_link(saved.welcome)
         said.append(

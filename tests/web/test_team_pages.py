@@ -3,11 +3,16 @@ name, and each team's page renames it."""
 
 from __future__ import annotations
 
+import html
+
 import sqlalchemy as sa
 
 from careplan.db.models import Team
+from careplan.domain.local_time import service_today
+from careplan.services import contingencies
+from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
-from tests.factories import AdminFactory, Circle, TeamFactory
+from tests.factories import AdminFactory, Circle, TeamFactory, make_agreement
 
 
 def _post(client, url, **data):
@@ -90,3 +95,29 @@ def test_a_team_s_page_names_its_people(app, db):
     assert worker.display_name not in other
     assert "Its people (0)" in other and "Nobody is in this team yet." in other
     assert "Nobody supervises this team yet." in other
+
+
+def test_moving_a_key_worker_with_clients_says_who_no_longer_sees_them(app, db):
+    """The page said only "Saved." while the old team's key workers lost the records of a
+    client they were following up after a request for help."""
+    circle = Circle()
+    north = TeamFactory(name="North team")
+    doc = make_agreement(circle.key_worker, circle.client)
+    contingencies.request_self_referral(
+        db, actor_for(circle.client), doc, "2", "", "", service_today()
+    )
+    admin = login(app.test_client(), AdminFactory())
+    worker = circle.key_worker
+    saved = _post(
+        admin, f"/admin/users/{worker.id}/details", name=worker.display_name,
+        email=worker.email, team_id=str(north.id),
+    )  # fmt: skip
+    assert saved.status_code == 302
+    page = html.unescape(_words(admin.get(saved.headers["Location"])))
+    assert (
+        f"{worker.display_name}'s 1 client moved with them to North team: its supervisors see "
+        f"them now, and {circle.team.name}'s key workers and supervisors no longer do. 1 of "
+        "them has asked for help in the last two days or has a crisis plan in effect: please "
+        f"tell {circle.team.name} that anyone following it up there can no longer open their "
+        "records."
+    ) in page
