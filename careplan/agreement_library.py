@@ -26,6 +26,7 @@ from pathlib import Path
 
 from marshmallow import ValidationError
 
+from .domain.account_rules import name_key
 from .domain.agreement import TemplateInvalid, parse_template
 from .domain.language import Term, parse_terms
 from .files import write_atomically
@@ -223,8 +224,9 @@ def _already_used(file_name: str, template: dict, served: list[dict]) -> str | N
     for other in served:
         if other["id"] == template["id"]:
             return f"{file_name}: id {template['id']!r} is already used by {other['source_file']}"
-        # Key workers choose a template by its name: two alike could not be told apart.
-        if other["name"] == template["name"]:
+        # Key workers choose a template by its name: two alike (capitals and spaces aside,
+        # "Partnership agreement" and "partnership  agreement") could not be told apart.
+        if name_key(other["name"]) == name_key(template["name"]):
             return (
                 f"{file_name}: the name {template['name']!r} is already used by "
                 f"{other['source_file']}; give this template a name of its own"
@@ -259,14 +261,19 @@ def _admit_newcomers(library: Library, newcomers: list[dict], served: list[dict]
 def _refuse_clashes(
     library: Library, templates: list[dict], key: str, what: str, until: str
 ) -> list[dict]:
+    def claim(template: dict) -> str:
+        return name_key(template[key]) if key == "name" else template[key]
+
     claims = defaultdict(list)
     for template in templates:
-        claims[template[key]].append(template["source_file"])
-    for value, files in claims.items():
-        if len(files) > 1:
-            for file_name in files:
+        claims[claim(template)].append(template)
+    for claimants in claims.values():
+        if len(claimants) > 1:
+            files = [t["source_file"] for t in claimants]
+            for template in claimants:
+                file_name = template["source_file"]
                 others = ", ".join(f for f in files if f != file_name)
                 library.errors[file_name] = (
-                    f"{file_name}: {what} {value!r} is also claimed by {others}; {until}"
+                    f"{file_name}: {what} {template[key]!r} is also claimed by {others}; {until}"
                 )
-    return [t for t in templates if len(claims[t[key]]) == 1]
+    return [t for t in templates if len(claims[claim(t)]) == 1]

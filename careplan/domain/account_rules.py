@@ -67,7 +67,13 @@ def reason_problem(reason: str, doing: str) -> str | None:
 def same_team_name(a: str, b: str) -> bool:
     """Two team names that a list would show as the same team: capitals and spaces aside
     ("North team", "north  TEAM")."""
-    return plain_name(a).casefold() == plain_name(b).casefold()
+    return name_key(a) == name_key(b)
+
+
+def name_key(raw: str | None) -> str:
+    """A name as a list would be read to tell two apart: capitals and spaces aside. Teams and
+    agreement templates, each chosen by name, may not share one."""
+    return plain_name(raw).casefold()
 
 
 def team_for_role_problem(role: str, team_chosen: bool) -> str | None:

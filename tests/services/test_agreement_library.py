@@ -87,6 +87,32 @@ def test_a_newcomer_with_an_id_in_use_is_refused_and_the_incumbent_keeps_serving
     assert set(current.errors) == {"general.toml", "a_general.toml"}
 
 
+def test_a_name_in_other_capitals_or_spaces_is_the_same_name(library):
+    """Key workers were offered "Partnership agreement" and "partnership  agreement"."""
+    library.current()
+    copy = (library.folder / "general.toml").read_text().replace('id = "general"', 'id = "ours"')
+    copy = copy.replace('"Partnership agreement"', '"partnership  AGREEMENT"')
+    (library.folder / "a_ours.toml").write_text(copy)
+    current = library.current()
+    assert "ours" not in current.templates
+    assert current.errors["a_ours.toml"].startswith(
+        "a_ours.toml: the name 'partnership  AGREEMENT' is already used by general.toml"
+    )
+
+
+def test_two_newcomers_named_alike_in_other_capitals_are_both_held_back(library):
+    library.current()
+    text = (library.folder / "general.toml").read_text()
+    for file_id, name in (("one", "Shared care"), ("two", "shared CARE")):
+        named = text.replace('id = "general"', f'id = "{file_id}"')
+        (library.folder / f"{file_id}.toml").write_text(
+            named.replace('"Partnership agreement"', f'"{name}"')
+        )
+    current = library.current()
+    assert "one" not in current.templates and "two" not in current.templates
+    assert "is also claimed by two.toml" in current.errors["one.toml"]
+
+
 def test_a_newcomer_with_a_name_in_use_is_refused_and_the_incumbent_keeps_serving(library):
     library.current()
     copy = (library.folder / "general.toml").read_text().replace('id = "general"', 'id = "ours"')
