@@ -267,19 +267,31 @@ class Chart:
     axis_max: float = 100.0
     unit: str = ""
 
+    @property
+    def own_size(self) -> bool:
+        """Wider than a page: drawn at its own size, to slide sideways, not shrunk to fit
+        (twenty key workers' names ran into each other)."""
+        return self.width > DEFAULT_CHART_WIDTH
+
+
+DEFAULT_CHART_WIDTH = 640
+NAME_SLOT = 72  # the room a bar labelled with a name (8 characters a line) needs
+
 
 def bar_chart(
     title: str,
     items: list[tuple[str, float | None, str]],
     axis_max: float | None = None,
     unit: str = "",
-    width: int = 640,
+    width: int = DEFAULT_CHART_WIDTH,
     height: int = 240,
+    slot: int = 0,
 ) -> Chart:
     """Geometry for a simple vertical bar chart; drawn as SVG by a template. Every bar is
     labelled with its value, an empty one (0) too. A value of None (nothing to measure, such
     as a month with no reviews due) has no bar, and is labelled "none"."""
     top, bottom, left = 16, 40, 40
+    width = max(width, left + 8 + slot * len(items))  # `slot`: the least room for each bar
     plot_h, plot_w = height - top - bottom, width - left - 8
     values = [v for _, v, _ in items if v is not None]
     peak = axis_max if axis_max is not None else max([*values, 1])

@@ -49,6 +49,7 @@ from ..domain.roles import Role
 from ..domain.spreadsheet import text_cell
 from ..domain.supervision import (
     DUE_SOON_DAYS,
+    NAME_SLOT,
     PAGE_SIZE,
     Chart,
     DashState,
@@ -805,7 +806,7 @@ def charts(db: Database, actor: Actor, today: date) -> tuple[Chart, Chart, list,
     worker_items = [(name, count, f"{count} overdue") for name, count in per_worker[:20]]
     return (
         bar_chart("Reviews done on time, by month", month_items, axis_max=100, unit="%"),
-        bar_chart("Overdue reviews by key worker", worker_items),
+        bar_chart("Overdue reviews by key worker", worker_items, slot=NAME_SLOT),
         month_items,
         per_worker,
     )

@@ -805,3 +805,17 @@ def test_a_review_asked_for_earlier_says_so_beside_the_regular_one(app, db):
     page = login(app.test_client(), circle.supervisor).get("/supervision")
     words = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
     assert "(asked for earlier; the regular review is on " in words
+
+
+def test_a_chart_of_many_key_workers_gives_each_name_room_and_is_drawn_at_its_size():
+    """Twenty key workers' names ran into each other ("U. MurphyS. Davies")."""
+    from careplan.domain.supervision import NAME_SLOT as SLOT
+    from careplan.domain.supervision import bar_chart
+
+    title = "Overdue reviews by key worker"
+    few = bar_chart(title, [("A. Bee", 1, "1 overdue")], slot=SLOT)
+    assert few.width == 640 and not few.own_size
+    many = bar_chart(title, [(f"K. Worker{n}", n, "") for n in range(20)], slot=SLOT)
+    assert many.own_size
+    starts = [bar.x for bar in many.bars]
+    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= SLOT - 1e-6
