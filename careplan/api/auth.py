@@ -11,6 +11,8 @@ from functools import wraps
 
 from flask import g, request
 
+from ..domain.api_tokens import scopes_for
+from ..domain.roles import Role
 from ..extensions import get_db
 from ..services import api_tokens
 from ..services.actor import Actor
@@ -41,7 +43,7 @@ def requires(scope: str):
                 err.headers["WWW-Authenticate"] = 'Bearer realm="careplan"'
                 raise err from None
             if scope not in caller.scopes:
-                err = ApiError(403, f"This needs a token with the '{scope}' scope.")
+                err = ApiError(403, _needs(scope, caller.actor.role))
                 err.headers["WWW-Authenticate"] = (
                     f'Bearer realm="careplan", error="insufficient_scope", scope="{scope}"'
                 )
@@ -53,6 +55,14 @@ def requires(scope: str):
         return guarded
 
     return decorate
+
+
+def _needs(scope: str, role: Role) -> str:
+    """Why a token may not do this: a scope it was not given, or one its owner's role is
+    never given ("make a token with 'write'" would send a supervisor in circles)."""
+    if scope in scopes_for(role):
+        return f"This needs a token with the '{scope}' scope."
+    return f"This needs the '{scope}' scope, which a {role.label.lower()}'s token cannot have."
 
 
 def actor() -> Actor:

@@ -708,6 +708,7 @@ class LeftRow:
     left_at: datetime
     key_worker: str
     recorded_by: str
+    recorded_by_id: int | None = None  # "recorded by you" to whoever recorded it
 
 
 def recently_left(db: Database, actor: Actor, today: date, limit: int = 50) -> list[LeftRow]:
@@ -726,6 +727,7 @@ def recently_left(db: Database, actor: Actor, today: date, limit: int = 50) -> l
                 CaseloadLink.ended_at,
                 worker.display_name,
                 recorder.display_name,
+                recorder.id,
             )  # fmt: skip
             .join(client, client.id == CaseloadLink.client_id)
             .join(worker, worker.id == CaseloadLink.key_worker_id)

@@ -337,7 +337,8 @@ def create_token():
     # Redirected, so reloading the page makes no second token. The secret rides in the
     # session to this page, which takes it (no other page does); never in the database.
     carried_secrets.carry(NEW_TOKEN, made.secret, id=made.token.id)
-    return redirect(url_for("me.tokens"))
+    # Landing at the token, not at the form's #error-summary, which this page does not show.
+    return redirect(url_for("me.tokens", _anchor="new-token"))
 
 
 def _just_made(listed: list[api_tokens.TokenView]) -> list[api_tokens.NewToken]:

@@ -209,8 +209,19 @@ def test_a_token_without_the_scope_answers_403(client, world, token_for, endpoin
     token = token_for(world.own.key_worker, scopes=others)
     response = _send(client, rule, token, world.own.client.id, world.own_plan)
     error = assert_error(response, 403)
-    assert rule.scope in error["message"]
+    assert error["message"] == f"This needs a token with the '{rule.scope}' scope."
     assert "insufficient_scope" in response.headers["WWW-Authenticate"]
+
+
+def test_a_supervisor_asked_to_write_is_told_their_token_cannot_have_it(client, world, token_for):
+    """They were told to use a token with the 'write' scope, which their role is never given."""
+    rule = RULES["api.save_version"]
+    token = token_for(world.own.supervisor, scopes=("read",))
+    response = _send(client, rule, token, world.own.client.id, world.own_plan)
+    error = assert_error(response, 403)
+    assert (
+        error["message"] == "This needs the 'write' scope, which a supervisor's token cannot have."
+    )
 
 
 @pytest.mark.parametrize("endpoint", SCOPED)

@@ -389,6 +389,9 @@ def test_supervisors_see_who_left_their_teams_lately_and_not_why(app, db, circle
     page = login(app.test_client(), circle.supervisor).get("/supervision").get_data(as_text=True)
     assert "Left the service in the last 90 days (1)" in page
     assert circle.client.display_name in page and "Leeds" not in page
+    # Said to the supervisor who recorded it: "recorded by you", as the handovers say.
+    assert "caseload, recorded by you</li>" in page
+    assert f"recorded by <bdi>{circle.supervisor.display_name}</bdi>" not in page
 
 
 def test_the_ninety_days_are_the_service_s_days(db, circle, monkeypatch):
