@@ -563,3 +563,18 @@ def test_pages_need_no_inline_script_or_style(client, circle):
         assert page.status_code == 200
         assert not re.search(r"<script(?![^>]*\bsrc=)", html)
         assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", html)
+
+
+def test_a_password_link_for_another_account_says_who_is_signed_in(client, db, circle):
+    """Signed in as Alex, Bea's link showed "Choose a new password" with nothing to say it was
+    not Alex's: saving it set Bea's password (and signed Alex out)."""
+    from careplan.services import account_settings
+
+    bea = ClientFactory(display_name="Bea Client")
+    link = account_settings.request_reset(db, bea.email)
+    login(client, circle.client)
+    page = " ".join(client.get(f"/set-password/{link.token}").get_data(as_text=True).split())
+    assert f"({circle.client.email}), but this link is for {bea.email}." in page
+    assert "Saving a password here signs you out." in page
+    own = account_settings.request_reset(db, circle.client.email)
+    assert 'id="someone-else"' not in client.get(f"/set-password/{own.token}").get_data(True)
