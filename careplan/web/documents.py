@@ -199,6 +199,7 @@ def edit(document_id: int):
         return _edit_page(
             page, page.content, page.head_number, part, "", draft=draft,
             seen=drafts.Seen("", drafts.new_page()),
+            confirm_discard=bool(draft) and request.args.get("draft") == "discard",
         )  # fmt: skip
 
     base_number = base_number_from_form(request.form)

@@ -917,7 +917,8 @@ def test_a_draft_is_kept_carried_on_with_and_thrown_away_over_http(db, gunicorn_
 
     # Another draft, thrown away: the edit page shows the saved version again.
     keep("Not sure about this.")
-    page = client.get(edit).read().decode()
+    page = client.get(f"{edit}?draft=discard").read().decode()  # asked once more first
+    assert "Throw away the changes you made on" in page
     path, page = landed(client.post(f"/documents/{doc}/draft/discard", {}, page))
     assert path == edit and "The unsaved changes were thrown away." in page
     assert "not saved yet" not in page and "Not sure about this." not in page

@@ -756,7 +756,7 @@ def test_a_page_carrying_on_from_the_draft_keeps_it_and_the_older_page_is_told(a
     laptop = _open(web, url)
     laptop["draft_revision"] = _keep(web, doc, laptop, "Laptop").get_json()["revision"]
     # Opened on the phone, the draft waits; carrying on with it starts from its revision.
-    waiting = Page(_text(web.get(url)))
+    waiting = Page(_text(web.get(url, query_string={"draft": "discard"})))
     discard = waiting.form(f"/documents/{doc}/draft/discard").values()
     assert discard["draft_revision"] == laptop["draft_revision"]
     phone = _open(web, url, draft="restore")
@@ -832,8 +832,17 @@ def test_throwing_a_draft_away_from_one_part_goes_back_to_that_part(app, db, cir
     web = login(app.test_client(), circle.client)
     url = f"/documents/{doc}/edit"
     _keep(web, doc, _open(web, url, part="what_matters"), "Not wanted after all")
-    waiting = Page(_text(web.get(url, query_string={"part": "what_matters"})))
-    form = waiting.form(f"/documents/{doc}/draft/discard")
+    waiting = _text(web.get(url, query_string={"part": "what_matters"}))
+    # One tap asks first (a slip just under "Carry on" lost someone's words).
+    assert '/draft/discard"' not in waiting and "/draft/discard?" not in waiting
+    ask = f"{url}?part=what_matters&amp;draft=discard#draft-waiting"
+    assert f'href="{ask}">Throw those changes away…</a>' in waiting
+    asking = _text(web.get(url, query_string={"part": "what_matters", "draft": "discard"}))
+    assert "Throw away the changes you made on" in asking
+    assert "They cannot be brought back." in asking
+    assert "No, carry on with those changes</a>" in asking
+    assert documents.open_for_editing(db, actor_for(circle.client), doc).draft is not None
+    form = Page(asking).form(f"/documents/{doc}/draft/discard")
     assert form.action == f"/documents/{doc}/draft/discard?part=what_matters"
     thrown = web.post(form.action, data=form.values())
     assert thrown.headers["Location"].startswith(f"/documents/{doc}/edit?part=what_matters")
