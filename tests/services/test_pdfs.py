@@ -232,6 +232,13 @@ def test_verify_page_and_cli(app, db, agreed, settings, tmp_path):
     assert "version 2" in by_code.get_data(as_text=True)
     wrong = anonymous.post("/verify", data={"csrf_token": token, "code": "AAAA-BBBB-CCCC"})
     assert "No agreed document has this code" in wrong.get_data(as_text=True)
+    # Kept in its box, to correct one character; the answer is where the form lands.
+    assert 'value="AAAA-BBBB-CCCC"' in wrong.get_data(as_text=True)
+    assert 'action="/verify#result"' in wrong.get_data(as_text=True)
+    assert (
+        'id="code" name="code" type="text" autocomplete="off" placeholder="ABCD-EFGH-JKLM" value=""'
+        in by_code.get_data(as_text=True)
+    )  # genuine: done
     # Nothing chosen or typed: said as a mistake in the form, not as a failed check.
     empty = anonymous.post("/verify", data={"csrf_token": token, "code": "  "})
     assert empty.status_code == 422
