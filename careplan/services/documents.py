@@ -319,7 +319,9 @@ class ConflictView:
 class SaveResult:
     document_id: int
     number: int
-    saved: bool  # False when nothing had changed, so no version was added
+    # False when nothing had changed, so no version was added (`number`: the version that
+    # already says it, the latest one, when it was not the one the words were typed on)
+    saved: bool
     language: tuple[Finding, ...] = ()  # suggestions for words in the parts just changed
 
 
@@ -1252,6 +1254,11 @@ def save_version(
         if note_problem:
             raise ContentInvalid(note_problem)
         if base_number != doc.head_number:
+            # The same words sent twice (a second tab, a page gone back to): the latest
+            # version says them already, so there is nothing to choose between.
+            head = _version(s, doc.id, doc.head_number)[0]
+            if strip_attribution(head.content) == strip_attribution(content):
+                return SaveResult(doc.id, doc.head_number, saved=False)
             raise Conflict(doc.id, base_number, doc.head_number, content, change_note)
         previous = parent.content if parent else None
         if previous is not None and kind.unstamped(previous):
@@ -1404,7 +1411,8 @@ def put_back(
             if done is not None:  # two presses at once: the other put it back
                 return PutBack(done, what, already=True)
             raise PutBackOvertaken(conflict, _version_info(head, author)) from conflict
-    return PutBack(saved, what)
+    # The same words already in a newer version (save_version): the other press put it back.
+    return PutBack(saved, what, already=not saved.saved and saved.number != base_number)
 
 
 def _back_already(

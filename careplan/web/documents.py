@@ -270,6 +270,10 @@ def edit(document_id: int):
                 f"stigmatising to some people. You could write {finding.could_write}. "
                 "Nothing has been changed."
             )
+    elif result.number != base_number:
+        flash(
+            f"Those words are already in version {result.number}, the latest: nothing more was saved."
+        )
     else:
         flash("Nothing had changed, so no new version was saved.")
     return redirect(url_for("documents.show", document_id=document_id))

@@ -54,6 +54,39 @@ def test_a_save_based_on_an_old_version_is_a_conflict_and_writes_nothing(db, cir
     assert view.proposal["what_matters"]["text"] == "B"
 
 
+def test_the_same_words_sent_again_on_an_old_version_are_already_saved_not_a_conflict(
+    app, db, circle
+):
+    """A second tab sending the words the first just saved was shown the red "A newer version
+    was saved while you were editing" page, with nothing to choose between."""
+    from tests.conftest import login
+
+    worker, client = actor_for(circle.key_worker), actor_for(circle.client)
+    doc = documents.create_document(db, worker, circle.client.id)
+    documents.save_version(db, worker, doc, 0, plan_content(), "")
+    words = documents.open_document(db, client, doc).content  # with its goals' ids, as a form
+    words["what_matters"] = {"text": "A"}
+    documents.save_version(db, client, doc, 1, words, "")
+    again = documents.save_version(db, client, doc, 1, words, "")
+    assert (again.saved, again.number) == (False, 2)
+    assert documents.count_versions(db, doc) == 2
+    # Another's different words on the old version are still a conflict.
+    with pytest.raises(Conflict):
+        documents.save_version(db, worker, doc, 1, plan_content(what_matters={"text": "B"}), "")
+
+    web = login(app.test_client(), circle.client)
+    url = f"/documents/{doc}/edit"
+    from tests.web.test_editing import _open
+
+    form = _open(web, url)
+    form["base_number"] = "1"
+    form["what_matters-text"] = "A"
+    sent = web.post(url, data=form, follow_redirects=True)
+    assert sent.status_code == 200
+    said = " ".join(sent.get_data(as_text=True).split())
+    assert "Those words are already in version 2, the latest: nothing more was saved." in said
+
+
 def test_invalid_content_saves_nothing(db, circle):
     worker = actor_for(circle.key_worker)
     doc = documents.create_document(db, worker, circle.client.id)
