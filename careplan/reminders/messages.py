@@ -100,9 +100,11 @@ def reminder_email(
     today: date,
     base_url: str,
     alert_times: tuple[datetime, ...] | None = None,
+    signing: bool = False,
 ) -> Email:
     """A client's own reminder by e-mail (staff get a digest instead), a crisis alert, or the
-    e-mail telling a client that someone responded to their request."""
+    e-mail telling a client that someone responded to their request. `signing`: a new version
+    of the document waits for them to sign (see _phrases.txt)."""
     if alert_of(kind):
         return alert_email(kind, due_on, document_id, base_url, alert_times)
     if is_reply_kind(kind):
@@ -116,6 +118,7 @@ def reminder_email(
             t=t,
             link=under(base_url, document_path(document_id)),
             settings_link=settings_link,
+            signing=signing,
         )
         + "\n",
         settings_link,
@@ -130,12 +133,19 @@ def notification(
     staff: bool,
     client_name: str,
     alert_times: tuple[datetime, ...] | None = None,
+    signing: bool = False,
 ) -> tuple[str, str]:
     """In-app text and link. Inside the app, staff see whose review it is."""
     if alert_of(kind):
         return alert_notification(kind, due_on, document_id, client_name, alert_times)
     t = timing(kind, due_on, today)
-    text = render("notification.txt", t=t, staff=staff, client_name=client_name if staff else "")
+    text = render(
+        "notification.txt",
+        t=t,
+        staff=staff,
+        client_name=client_name if staff else "",
+        signing=signing and not staff,
+    )
     return text, document_path(document_id)
 
 

@@ -170,6 +170,7 @@ def _deliver_batch(db, settings, mailer, sender, clock, worker, items, report) -
                 i.recipient_role is not Role.CLIENT,
                 i.client_name,
                 i.alert_times,
+                i.signing,
             )
             for i in in_app
         }
@@ -188,6 +189,7 @@ def _send_emails(db, settings, mailer, sender, clock, worker, items, report) -> 
             service_day(clock()),
             settings.base_url,
             item.alert_times,
+            item.signing,
         )
         return _message(sender, item.recipient_email, text, "reminder", item.id, written, settings)
 

@@ -72,6 +72,7 @@ from ..domain.reviews import (
     superseded,
 )
 from ..domain.roles import Role
+from ..domain.signoff import State
 from ..domain.tokens import looks_like_token, new_token, token_hash
 from ..domain.wording import without_words_quoted
 from . import audit
@@ -439,6 +440,9 @@ class Claimed:
     # A crisis alert's: when it was raised, when the person was told someone would reply, and
     # when an earlier request still waiting was sent (None: none was).
     alert_times: tuple[datetime, datetime, datetime | None] | None = None
+    # A review's reminder to a client that a new version of the document waits for them to
+    # sign: signing it is the review, said instead of "get in touch".
+    signing: bool = False
 
 
 @dataclass
@@ -579,6 +583,7 @@ def claim(
                 )
             )
         }
+        signers = _waiting_signers(s, rows, people)
         for r in rows:
             owed, ctx = check(r)
             if not owed:
@@ -609,9 +614,30 @@ def claim(
                     r.attempts,
                     until,
                     alert_times.get(a[0]) if (a := alert_of(r.kind)) else None,
+                    r.recipient_id in signers.get(r.document_id, ()),
                 )
             )
     return result
+
+
+def _waiting_signers(s: Session, rows, people: dict) -> dict[int, set[int]]:
+    """For the claimed reminders of a review sent to a client: the client, for each document
+    whose latest version the other has signed and waits for them to sign (not a review to
+    confirm with no changes, which is not a new version)."""
+    from .signoff import decide_for  # signoff builds on this module
+
+    documents = {
+        r.document_id
+        for r in rows
+        if is_about_review_date(r.kind)
+        and people.get(r.recipient_id, ("", ""))[1] == Role.CLIENT.value
+    }
+    waiting = {}
+    for d in s.scalars(select(Document).where(Document.id.in_(documents))):
+        decision = decide_for(s, d)
+        if decision.state is State.AWAITING_SIGNATURE and Role.CLIENT in decision.waiting_for:
+            waiting[d.id] = {d.client_id}
+    return waiting
 
 
 def deliver_in_app(

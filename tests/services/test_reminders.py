@@ -31,7 +31,7 @@ from careplan.domain.tokens import new_token, token_hash
 from careplan.reminders import account_mail, ical, messages
 from careplan.reminders.mail import build_message, row_message_id
 from careplan.reminders.sender import send_pending
-from careplan.services import accounts, reminders, reviews, signoff, throttle
+from careplan.services import accounts, documents, reminders, reviews, signoff, throttle
 from careplan.services.accounts import actor_for
 from careplan.services.errors import NotFound
 from careplan.services.reminders import ReminderSettings
@@ -210,6 +210,31 @@ def test_a_review_asked_for_tomorrow_is_e_mailed_the_day_it_is_asked(db, circle,
     assert reminders.sweep(db, SETTINGS, at(asked, 15)).inserted == 0  # once
     reminders.sweep(db, SETTINGS, at(DUE, 10))
     assert {r.kind for r in rows(db)} == {"soon:2", "today"}
+
+
+def test_a_late_review_while_a_new_version_waits_for_the_client_says_to_sign_it(db, circle, mailer):
+    """The client was told "Please get in touch to arrange a time" while a new version, signed
+    by their key worker, waited for them: signing it (with the other) is the review."""
+    doc = agreed_plan(db, circle)
+    content = documents.open_document(db, actor_for(circle.key_worker), doc).content
+    content["what_matters"] = {"text": "New words for the review."}
+    documents.save_version(db, actor_for(circle.key_worker), doc, 1, content, "for the review")
+    signoff.sign(db, actor_for(circle.key_worker), doc, 2, "signed", "", PASSWORD)
+    now = at(DUE + timedelta(days=7), 10)
+    reminders.sweep(db, SETTINGS, now)
+    send(db, mailer, now)
+    [told] = mailer.to(circle.client.email)
+    body = told.get_content()
+    assert (
+        "A new version is waiting for you to read and sign: once you have both signed it, " in body
+    )
+    assert "get in touch" not in body
+    # The key worker's summary is as before: nothing waits for them.
+    with db.read() as s:
+        notes = list(
+            s.scalars(sa.select(Notification.text).where(Notification.user_id == circle.client.id))
+        )
+    assert any("A new version is waiting for you to read and sign" in n for n in notes)
 
 
 def test_after_days_of_downtime_one_sweep_reminds_each_person_once(db, circle, mailer):
@@ -618,11 +643,16 @@ def _every_rendering(today: date):
     for kind in kinds:
         for shift in days:
             due = today + timedelta(days=shift)
-            email = messages.reminder_email(kind, due, 42, today, "https://app.example.org")
-            yield f"email {kind} {shift}", email.subject + "\n" + email.body
-            for staff in (False, True):
-                text, link = messages.notification(kind, due, 42, today, staff, "")
-                yield f"notification {kind} {shift} staff={staff}", text + link
+            for signing in (False, True):
+                email = messages.reminder_email(
+                    kind, due, 42, today, "https://app.example.org", signing=signing
+                )
+                yield f"email {kind} {shift} {signing}", email.subject + "\n" + email.body
+                for staff in (False, True):
+                    text, link = messages.notification(
+                        kind, due, 42, today, staff, "", signing=signing
+                    )
+                    yield f"notification {kind} {shift} staff={staff} {signing}", text + link
 
     for kind in ("alert:42", "alert-escalation:42"):  # crisis alerts: staff only, no digest
         email = messages.reminder_email(kind, today, 42, today, "https://app.example.org")
