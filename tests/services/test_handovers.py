@@ -40,7 +40,7 @@ from tests.factories import (
     make_plan,
 )
 from tests.notices import newest_message
-from tests.services.test_review_messages import _reminder_notice
+from tests.services.test_review_messages import _new, _reminder_notice
 
 
 @pytest.fixture
@@ -527,24 +527,11 @@ def test_a_handover_called_off_is_told_to_everyone_told_it_was_starting(db, setu
     assert newest_message(db, new_worker)[0] == f"{worker} called off handing {client} over to you."
     # What asked them to read and take over, or told them it started, waits for nothing now:
     # only the news that it was called off is new.
-    assert _unread(db, new_worker) == [
+    assert _new(db, new_worker) == [
         f"{by} called off handing {client} over to you.",
         f"{worker} called off handing {client} over to you.",
     ]
-    assert _unread(db, circle.key_worker) == [
-        f"{by} called off handing {client} over to {incoming}."
-    ]
-
-
-def _unread(db, user) -> list[str]:
-    with db.read() as s:
-        return list(
-            s.scalars(
-                sa.select(Notification.text)
-                .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-                .order_by(Notification.id)
-            )
-        )
+    assert _new(db, circle.key_worker) == [f"{by} called off handing {client} over to {incoming}."]
 
 
 def test_a_handover_taken_over_leaves_nothing_about_it_new_for_the_two_workers(db, setup):
@@ -555,8 +542,8 @@ def test_a_handover_taken_over_leaves_nothing_about_it_new_for_the_two_workers(d
     handovers.start(db, actor_for(circle.supervisor), circle.client.id, new_worker.id, "Bye")
     documents.open_document(db, actor_for(new_worker), doc, 2)
     handovers.acknowledge(db, actor_for(new_worker), circle.client.id)
-    assert _unread(db, new_worker) == []
-    assert _unread(db, circle.key_worker) == [
+    assert _new(db, new_worker) == []
+    assert _new(db, circle.key_worker) == [
         f"{new_worker.display_name} has taken over as {client}'s key worker. Anything still "
         f"waiting in your messages about {client}, such as a request for help, is theirs to "
         "answer now."
