@@ -55,7 +55,7 @@ def moved_team_notice(
     go with them, and the old team's key workers and supervisors no longer see them, even
     someone following up a request for help they answered."""
     said = (
-        f"{worker}'s {_clients(open_clients)} moved with them to {new_team}: its supervisors "
+        f"{possessive(worker)} {_clients(open_clients)} moved with them to {new_team}: its supervisors "
         f"see them now, and {old_team}'s key workers and supervisors no longer do."
     )
     if in_crisis:

@@ -285,13 +285,15 @@ def access_log(db, client: Actor, limit: int = 200) -> list[AccessEntry]:
                 CaseloadLink.key_worker_id, CaseloadLink.started_at, CaseloadLink.ended_at
             ).where(CaseloadLink.client_id == client.id)
         ).all()
-        taking_over = s.scalar(
-            select(Handover.to_worker_id).where(
+        # A handover waiting: the incoming key worker, and since when (reads from before it
+        # were a colleague's).
+        taking_over = s.execute(
+            select(Handover.to_worker_id, Handover.created_at).where(
                 Handover.client_id == client.id,
                 Handover.completed_at.is_(None),
                 Handover.cancelled_at.is_(None),
             )
-        )
+        ).first() or (None, None)
         advocates_now = set(
             s.scalars(
                 select(AdvocateInvitation.advocate_id).where(
@@ -319,7 +321,7 @@ def access_log(db, client: Actor, limit: int = 200) -> list[AccessEntry]:
             theirs_then=held(u.id, e.at),
             theirs_now=held(u.id, None),
             theirs_before=any(k == u.id and started <= e.at for k, started, _ in links),
-            taking_over=u.id == taking_over,
+            taking_over=u.id == taking_over[0] and e.at >= taking_over[1],
             advocate_now=u.id in advocates_now,
         )
         last = entries[-1] if entries else None
