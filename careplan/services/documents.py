@@ -1258,6 +1258,7 @@ def save_version(
             # version says them already, so there is nothing to choose between.
             head = _version(s, doc.id, doc.head_number)[0]
             if strip_attribution(head.content) == strip_attribution(content):
+                _forget_draft(s, actor, doc, kind, content, today, forget_draft)
                 return SaveResult(doc.id, doc.head_number, saved=False)
             raise Conflict(doc.id, base_number, doc.head_number, content, change_note)
         previous = parent.content if parent else None
@@ -1272,6 +1273,7 @@ def save_version(
             # Nothing anyone wrote changed: only who wrote it is said now, where it was not.
             or strip_attribution(parent.content) == strip_attribution(content)
         ):
+            _forget_draft(s, actor, doc, kind, content, today, forget_draft)
             return SaveResult(doc.id, base_number, saved=False)
         try:
             appended = _append_version(s, actor, doc, parent, content, digest, change_note)
@@ -1283,14 +1285,20 @@ def save_version(
             ) from exc
         if not appended:
             raise Conflict(doc.id, base_number, _current_head(s, doc.id), content, change_note)
-        if isinstance(forget_draft, drafts.IfSaved):
-            _forget_draft_if_saved(s, actor, doc, kind, content, today or service_today())
-        elif isinstance(forget_draft, drafts.Seen):
-            drafts.forget(s, actor.id, doc.id, forget_draft)
-        elif forget_draft:
-            drafts.forget(s, actor.id, doc.id)
+        _forget_draft(s, actor, doc, kind, content, today, forget_draft)
         findings = _language_in_changes(kind, parent.content if parent else None, content, terms)
         return SaveResult(doc.id, base_number + 1, saved=True, language=findings)
+
+
+def _forget_draft(s, actor, doc, kind, content, today, forget_draft) -> None:
+    """After a save, or one that found its words already saved: the draft it ends, as
+    `save_version`'s `forget_draft` says."""
+    if isinstance(forget_draft, drafts.IfSaved):
+        _forget_draft_if_saved(s, actor, doc, kind, content, today or service_today())
+    elif isinstance(forget_draft, drafts.Seen):
+        drafts.forget(s, actor.id, doc.id, forget_draft)
+    elif forget_draft:
+        drafts.forget(s, actor.id, doc.id)
 
 
 def _forget_draft_if_saved(

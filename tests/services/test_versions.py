@@ -76,15 +76,18 @@ def test_the_same_words_sent_again_on_an_old_version_are_already_saved_not_a_con
 
     web = login(app.test_client(), circle.client)
     url = f"/documents/{doc}/edit"
-    from tests.web.test_editing import _open
+    from tests.web.test_editing import _keep, _open
 
     form = _open(web, url)
     form["base_number"] = "1"
     form["what_matters-text"] = "A"
+    form["draft_revision"] = _keep(web, doc, form, "A").get_json()["revision"]
     sent = web.post(url, data=form, follow_redirects=True)
     assert sent.status_code == 200
     said = " ".join(sent.get_data(as_text=True).split())
     assert "Those words are already in version 2, the latest: nothing more was saved." in said
+    # The page's draft held nothing the latest version does not: it ends, as after a save.
+    assert documents.open_for_editing(db, client, doc).draft is None
 
 
 def test_invalid_content_saves_nothing(db, circle):
