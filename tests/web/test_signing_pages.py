@@ -183,6 +183,10 @@ def test_a_declined_version_after_an_agreed_one_is_not_called_a_draft_to_sign(ap
         said = "The latest version, 2, was declined, so it cannot become agreed as it is."
         assert said in words and "is a draft until" not in words
         assert words.count("cannot become agreed as it is") == 1
+        # The status at the top and the agreed version beside the draft say the same.
+        assert "Version 1 is agreed and in force; version 2 was declined" in words
+        assert "stays in force: version 2 was declined." in words
+        assert "version 2 is a draft" not in words and "until both of you sign" not in words
 
 
 def test_before_signing_the_client_is_told_where_their_words_were_changed(app, db, circle):
