@@ -49,6 +49,7 @@ from ..domain.crisis_alerts import (
     ALERT_RETRY_SECONDS,
     URGENT_KIND_PREFIXES,
     alert_of,
+    is_alert_kind,
     is_reply_kind,
 )
 from ..domain.crisis_alerts import KIND_PREFIXES as ALERT_KIND_PREFIXES
@@ -1000,6 +1001,9 @@ class NotificationView:
     # A reminder about one document: its title ("Care plan"), as a client's two documents'
     # reminders read alike. Not for someone who can no longer open it.
     about: str = ""
+    # A request for help: still open to a key worker of the team answering it, who may no
+    # longer hold the client (handed over within the team).
+    alert: bool = False
 
 
 def notifications_for(db: Database, actor: Actor, limit: int = 100) -> list[NotificationView]:
@@ -1037,12 +1041,24 @@ def _still_open(s: Session, actor: Actor, items: list[NotificationView]) -> list
         s.scalars(visible_clients(actor).with_only_columns(User.id).where(User.id.in_(wanted)))
     )
 
-    def open_(kind: str, i: int) -> bool:
-        return (client_of.get(i) if kind == "documents" else i) in visible
+    def client(kind: str, i: int) -> int | None:
+        return client_of.get(i) if kind == "documents" else i
+
+    asked = {client(*records[n.id]) for n in items if n.alert and n.id in records} - visible
+    if asked:
+        from .crisis_alerts import responders  # crisis_alerts builds on this module
+
+        answering = {c for c, people in responders(s, asked).items() if actor.id in people}
+    else:
+        answering = set()
+
+    def open_(n: NotificationView) -> bool:
+        about = client(*records[n.id])
+        return about in visible or (n.alert and about in answering)
 
     return [
         replace(n, text=without_words_quoted(n.text), link="", closed=True, about="")
-        if n.id in records and not open_(*records[n.id])
+        if n.id in records and not open_(n)
         else n
         for n in items
     ]
@@ -1082,6 +1098,7 @@ def _notification(
         review_moved=moved,
         next_review_on=next_review_on if moved else None,
         about=(title or "") if is_about_a_document(kind) else "",
+        alert=bool(kind) and is_alert_kind(kind),
     )
 
 

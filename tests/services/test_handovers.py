@@ -23,6 +23,7 @@ from careplan.services import (
     handovers,
     leaving,
     pdfs,
+    reminders,
     signoff,
     supervision,
 )
@@ -358,6 +359,14 @@ def test_the_handing_over_workers_messages_about_the_client_stop_counting_as_new
         "theirs": True, "other client": False, "not about a document": False,
         "new worker's": False, "request for help": False, "linking to the records": True,
     }  # fmt: skip
+    # The request for help is still theirs to answer: its message keeps its link, not "you
+    # can no longer open the records it was about" (the reply page opens for them).
+    [alert] = [
+        n
+        for n in reminders.notifications_for(db, actor_for(old))
+        if n.id == about["request for help"]
+    ]
+    assert not alert.closed and alert.link == f"/documents/{doc}"
 
 
 def test_a_key_worker_who_starts_a_handover_is_not_told_what_they_did(db, setup):
