@@ -49,14 +49,21 @@ def team_problem(worker: str, open_clients: int, team_id: int | None) -> str | N
 
 
 def moved_team_notice(
-    worker: str, open_clients: int, old_team: str, new_team: str, in_crisis: int
+    worker: str,
+    open_clients: int,
+    old_team: str,
+    new_team: str,
+    in_crisis: int,
+    supervised: bool = True,
 ) -> str:
     """What an administrator is told when a key worker with clients moves team: the clients
     go with them, and the old team's key workers and supervisors no longer see them, even
-    someone following up a request for help they answered."""
+    someone following up a request for help they answered. `supervised`: the new team has a
+    supervisor (if not, that is said on its own, unsupervised_notice)."""
+    now = ": its supervisors see them now, and" if supervised else ", and"
     said = (
-        f"{possessive(worker)} {_clients(open_clients)} moved with them to {new_team}: its supervisors "
-        f"see them now, and {old_team}'s key workers and supervisors no longer do."
+        f"{possessive(worker)} {_clients(open_clients)} moved with them to {new_team}{now} "
+        f"{old_team}'s key workers and supervisors no longer see them."
     )
     if in_crisis:
         who = "1 of them has" if in_crisis == 1 else f"{in_crisis} of them have"

@@ -15,9 +15,17 @@ def search_words(typed: str | None) -> str:
     return " ".join((typed or "").split())[:MAX_TYPED]
 
 
+# Letters of their own that no accent makes (NFKD leaves them whole), as a keyboard without
+# them types them: "lukasz" finds "Łukasz".
+_PLAIN = str.maketrans(
+    {"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
+     "þ": "th", "Þ": "Th", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ı": "i"}
+)  # fmt: skip
+
+
 def _folded(text: str) -> str:
     # Accents taken off (NFKD splits "ë" into "e" and its mark), then case folded ("ß": "ss").
-    parts = unicodedata.normalize("NFKD", text)
+    parts = unicodedata.normalize("NFKD", text.translate(_PLAIN))
     return "".join(c for c in parts if not unicodedata.combining(c)).casefold()
 
 

@@ -473,7 +473,7 @@ def update_details(
                 teams = dict(s.execute(select(Team.id, Team.name)).all())
                 said = moved_team_notice(
                     name, clients, teams[old_team_id], teams[team_id],
-                    _in_crisis(s, user.id, now),
+                    _in_crisis(s, user.id, now), supervised=not unsupervised,
                 )  # fmt: skip
     account_emails.send_soon(db)
     return DetailsSaved(unsupervised, moved=said, welcome=welcome)

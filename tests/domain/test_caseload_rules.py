@@ -60,3 +60,15 @@ def test_the_leaving_note_is_needed_trimmed_and_kept_short():
         with pytest.raises(ContentInvalid) as refused:
             validate_leaving_note(note)
         assert set(refused.value.errors) == {"note"}
+
+
+def test_a_key_worker_moved_with_clients_is_told_who_sees_them_now():
+    from careplan.domain.caseload_rules import moved_team_notice
+
+    assert moved_team_notice("Lee", 21, "South team", "North team", 0) == (
+        "Lee's 21 clients moved with them to North team: its supervisors see them now, and "
+        "South team's key workers and supervisors no longer see them."
+    )
+    unsupervised = moved_team_notice("Lee", 1, "South team", "East team", 2, supervised=False)
+    assert unsupervised.startswith("Lee's 1 client moved with them to East team, and South")
+    assert " 2 of them have asked for help in the last two days" in unsupervised

@@ -18,6 +18,11 @@ def test_accents_and_case_are_ignored_both_ways():
     assert name_matches("Zoë", "Zoe Baker")
     assert name_matches("strasse", "Anna Straße")
     assert name_matches("łukasz", "Łukasz Nowak")
+    # Letters of their own, typed as a keyboard without them would.
+    assert name_matches("lukasz", "Łukasz Nowak")
+    assert name_matches("soren aerо", "Søren Ærø") is False  # a Cyrillic "о" is not an "o"
+    assert name_matches("soren aero", "Søren Ærø")
+    assert name_matches("dorde", "Đorđe")
     assert name_matches("محمد", "محمد علي")
 
 

@@ -115,8 +115,8 @@ def test_moving_a_key_worker_with_clients_says_who_no_longer_sees_them(app, db):
     assert saved.status_code == 302
     page = html.unescape(_words(admin.get(saved.headers["Location"])))
     assert (
-        f"{worker.display_name}'s 1 client moved with them to North team: its supervisors see "
-        f"them now, and {circle.team.name}'s key workers and supervisors no longer do. 1 of "
+        f"{worker.display_name}'s 1 client moved with them to North team, and "
+        f"{circle.team.name}'s key workers and supervisors no longer see them. 1 of "
         "them has asked for help in the last two days or has a crisis plan in effect: please "
         f"tell {circle.team.name} that anyone following it up there can no longer open their "
         "records."
