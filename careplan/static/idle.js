@@ -47,16 +47,32 @@
       body.insertBefore(panel, body.firstChild);
     }
     panel.querySelector("p").textContent =
-      "For your privacy you will be signed out in " + Math.round(warnBefore / 60) +
-      " minute" + (warnBefore >= 90 ? "s" : "") + " because nothing has happened for a while." +
-      (!form() || locked() ? "" : form().dataset.notKept
+      "For your privacy you will be signed out in " + inWords(warnBefore) +
+      " because nothing has happened for a while." +
+      (form() && !locked() ? (form().dataset.notKept
         ? " What you typed on this page is not kept as a draft: save it as a version now, or it will be lost."
-        : " Your changes are kept as a draft.");
+        : " Your changes are kept as a draft.")
+        : typedHere() ? " What you typed on this page is not sent yet: send it now, or copy it, or it will be lost." : "");
     if (panel.hidden !== false || !panel.contains(document.activeElement)) {
       returnTo = document.activeElement;
     }
     panel.hidden = false;
     panel.querySelector("button").focus();
+  }
+
+  // "2 minutes", "1 minute", "40 seconds" (a short idle time warns less than a minute ahead).
+  function inWords(seconds) {
+    if (seconds < 60) return seconds + " second" + (seconds === 1 ? "" : "s");
+    var minutes = Math.round(seconds / 60);
+    return minutes + " minute" + (minutes === 1 ? "" : "s");
+  }
+
+  // Words typed into a form that keeps no draft (a reason, a comment): lost at sign-out.
+  function typedHere() {
+    return Array.prototype.some.call(
+      document.querySelectorAll("textarea, input[type=text]"),
+      function (box) { return box.value !== box.defaultValue; }
+    );
   }
 
   function signedOut() {

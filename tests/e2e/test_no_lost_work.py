@@ -78,7 +78,11 @@ def test_typing_a_reason_keeps_the_session_and_leaving_it_signs_out(app, live_se
     expect(phone.get_by_role("alertdialog")).to_have_count(0)
     expect(reason).to_be_focused()
     expect(reason).to_have_value(said)
-    # Nothing typed for longer than the idle time: signed out as before.
+    # Nothing typed for longer than the idle time: warned that the words are not sent (in
+    # seconds, as the warning comes less than a minute ahead), then signed out as before.
+    warning = phone.get_by_role("alertdialog")
+    expect(warning).to_contain_text("signed out in 2 seconds", timeout=10_000)
+    expect(warning).to_contain_text("What you typed on this page is not sent yet")
     expect(phone.get_by_role("heading", level=1)).to_have_text("Sign in", timeout=15_000)
     app.config["IDLE_TIMEOUT_MINUTES"] = 15
 
