@@ -10,6 +10,7 @@ from datetime import datetime, tzinfo
 
 from .documents import Field
 from .local_time import show
+from .signoff import Outcome
 
 RULE = "=" * 60
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -71,7 +72,13 @@ def _document(doc: ReadableDocument, zone: tzinfo) -> list[str]:
     elif agreed == versions:
         said += f" Version {agreed} is agreed and in force."
     else:
-        said += f" Version {agreed} is agreed and in force; version {versions} is a draft."
+        # As the document's page says it: a latest version someone declined is no draft to sign.
+        declined = any(
+            s["version"] == versions and s["outcome"] == Outcome.DECLINED.label
+            for s in about["signatures"]
+        )
+        latest = "was declined" if declined else "is a draft"
+        said += f" Version {agreed} is agreed and in force; version {versions} {latest}."
     lines = [said]
     if about["next_review_on"]:
         lines.append(f"Next review: {show(about['next_review_on'], zone)}.")

@@ -50,6 +50,15 @@ def test_a_document_reads_as_its_pages_say_it():
     assert "Nobody else has read, exported or downloaded them so far." in text
 
 
+def test_a_latest_version_declined_is_not_called_a_draft():
+    signatures = [{"name": "Alex", "role": "client", "version": 2, "outcome": "declined to sign",
+                   "comment": "Not yet.", "at": AT, "how": "password", "fingerprint_signed": "x"}]  # fmt: skip
+    text = readable_records(
+        "Alex", AT, [ReadableDocument(_about(signatures=signatures), "d", [])], [], UTC
+    )
+    assert "Version 1 is agreed and in force; version 2 was declined." in text
+
+
 def test_the_file_says_what_there_is_when_nothing_is_signed_or_saved():
     nothing = readable_records("Bea", AT, [], [], UTC)
     assert "No care plan or agreement is saved yet." in nothing
