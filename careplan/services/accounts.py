@@ -233,6 +233,8 @@ def link_caseload(
         ):
             if old.key_worker_id == worker.id:
                 return old
+            # A review already overdue stays late on the chart of the team that held it.
+            reviews.keep_overdue_with_holder(s, [client.id], old.key_worker_id, service_day(now))
             old.ended_at = now
         s.flush()
         # Read before the new link is added; only told when given in the app (below).

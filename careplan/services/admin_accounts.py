@@ -57,6 +57,7 @@ from . import (
     leaving,
     passwords,
     reminders,
+    reviews,
 )
 from .account_settings import IssuedLink
 from .actor import Actor
@@ -457,6 +458,14 @@ def update_details(
             # Links sent to the old address (often a mistyped one) must not set the password.
             account_settings.void_links(s, user.id)
         old_team_id = user.team_id
+        if "team" in changed and user.role == Role.KEY_WORKER.value:
+            # Their clients' reviews already overdue stay late on the old team's chart.
+            held = s.scalars(
+                select(CaseloadLink.client_id).where(
+                    CaseloadLink.key_worker_id == user.id, CaseloadLink.ended_at.is_(None)
+                )
+            )
+            reviews.keep_overdue_with_holder(s, held, user.id, service_day(now))
         user.display_name, user.email, user.team_id = name, email, team_id
         welcome = account_settings.issue_welcome(s, user, admin, now) if welcoming else None
         if "email" in changed and not welcoming:

@@ -27,6 +27,7 @@ from ..db.models import (
 )
 from ..domain.account_rules import called, introduce
 from ..domain.errors import ContentInvalid
+from ..domain.local_time import service_day
 from ..domain.roles import Role
 from ..domain.wording import (
     handover_called_off_notice,
@@ -38,7 +39,7 @@ from ..domain.wording import (
     taken_over_notice,
 )
 from ..domain.writing_direction import plain_writing
-from . import audit, crisis_alerts
+from . import audit, crisis_alerts, reviews
 from .access import access_to
 from .actor import Actor
 from .answered_messages import handover_answered, no_longer_theirs
@@ -372,6 +373,8 @@ def acknowledge(db: Database, actor: Actor, client_id: int) -> None:
         now = utcnow()
         link = current_link(s, client_id)
         if link is not None:
+            # A review already overdue stays late on the chart of the team that held it.
+            reviews.keep_overdue_with_holder(s, [client_id], link.key_worker_id, service_day(now))
             link.ended_at = now
             s.flush()
         s.add(CaseloadLink(client_id=client_id, key_worker_id=actor.id, started_at=now))

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from ..db.engine import Database
 from ..db.models import (
     CaseloadLink,
-    Document,
     Notification,
     User,
     utcnow,
@@ -80,10 +79,7 @@ def record(db: Database, actor: Actor, client_id: int, note: str, today: date) -
         link.ended_at, link.ended_by_id, link.end_note = utcnow(), actor.id, note
         link.ended_in_team_id = s.scalar(select(User.team_id).where(User.id == link.key_worker_id))
         # A review left overdue stays on the supervisors' on-time chart, as never done.
-        for doc in s.scalars(
-            select(Document).where(Document.client_id == client_id, Document.next_review_on < today)
-        ):
-            reviews.log_never_done(s, doc, link.key_worker_id, today)
+        reviews.keep_overdue_with_holder(s, [client_id], link.key_worker_id, today)
         # Their messages about the client's records lead to pages no longer theirs: kept, but
         # no longer counted as new (as at a handover).
         no_longer_theirs(s, link.key_worker_id, client_id, link.ended_at)

@@ -8,6 +8,7 @@ date and the open requests) under a lock on the document row, never patched incr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -134,14 +135,15 @@ def _reviewed(s: Session, doc: Document, agreed_number: int, now: datetime, toda
     """A review is complete (or the document newly agreed): start the next cycle."""
     weeks = _interval_weeks(s, doc, agreed_number)
     if doc.next_review_on is not None:
-        # A review that was due is now done: kept for the supervisors' on-time chart. If the
-        # client left with it overdue and came back, it was logged as never done: now it is
-        # done (late), still one review.
-        log = _never_done(s, doc.id, doc.next_review_on) or ReviewLog(
-            document_id=doc.id, client_id=doc.client_id, due_on=doc.next_review_on
-        )
+        # A review that was due is now done: kept for the supervisors' on-time chart. One
+        # logged as not done (the client left with it overdue, changed key worker, or their
+        # worker changed team) is now done (late), still one review, and stays with whoever
+        # held the client when it was missed.
+        log = _never_done(s, doc.id, doc.next_review_on)
+        if log is None:
+            log = ReviewLog(document_id=doc.id, client_id=doc.client_id, due_on=doc.next_review_on)
+            _held_by(s, log, _key_worker(s, doc.client_id))
         log.done_on = today
-        _held_by(s, log, _key_worker(s, doc.client_id))
         s.add(log)
     _review_messages_answered(s, doc.id, now)
     doc.review_cycle = (doc.review_cycle or 0) + 1
@@ -201,14 +203,25 @@ def _never_done(s: Session, document_id: int, due_on: date) -> ReviewLog | None:
     )
 
 
-def log_never_done(s: Session, doc: Document, key_worker_id: int, today: date) -> None:
-    """The client leaves the service with this document's review overdue: it stays on the
-    supervisors' on-time chart as late (once, however often they leave and come back)."""
-    due_on = doc.next_review_on
-    if due_on is not None and due_on < today and _never_done(s, doc.id, due_on) is None:
-        log = ReviewLog(document_id=doc.id, client_id=doc.client_id, due_on=due_on, done_on=None)
-        _held_by(s, log, key_worker_id)
-        s.add(log)
+def keep_overdue_with_holder(
+    s: Session, client_ids: Iterable[int], key_worker_id: int, today: date
+) -> None:
+    """Before these clients stop being held by this key worker in their team (they leave the
+    service, change key worker, or the worker changes team): each review already overdue is
+    logged as not done under that worker and team, so it stays late on their team's on-time
+    chart (once, however often it happens) and does not move to the next team's. Called before
+    the change, while the worker's team is still the one that held them."""
+    ids = list(client_ids)
+    if not ids:
+        return
+    overdue = s.scalars(
+        select(Document).where(Document.client_id.in_(ids), Document.next_review_on < today)
+    )
+    for doc in overdue:
+        if _never_done(s, doc.id, doc.next_review_on) is None:
+            log = ReviewLog(document_id=doc.id, client_id=doc.client_id, due_on=doc.next_review_on)
+            _held_by(s, log, key_worker_id)
+            s.add(log)
 
 
 def _held_by(s: Session, log: ReviewLog, key_worker_id: int | None) -> None:

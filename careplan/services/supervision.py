@@ -767,7 +767,16 @@ def charts(db: Database, actor: Actor, today: date) -> tuple[Chart, Chart, list,
             .where(scope.recorded_in(ReviewLog.team_id), ReviewLog.due_on >= start)
             .group_by(ReviewLog.due_on, on_time)
         ).all()
-        # Reviews whose date passed without being done are late too.
+        # Reviews whose date passed without being done are late too: under the team holding
+        # the client now, unless logged as not done when the client or their worker moved on
+        # (reviews.keep_overdue_with_holder), and so counted above under the team then.
+        logged = (
+            select(ReviewLog.id)
+            .where(
+                ReviewLog.document_id == Document.id, ReviewLog.due_on == Document.next_review_on
+            )
+            .exists()
+        )
         missed = s.execute(
             select(Document.next_review_on, func.count())
             .join(CaseloadLink, and_(CaseloadLink.client_id == Document.client_id, open_link))
@@ -775,6 +784,7 @@ def charts(db: Database, actor: Actor, today: date) -> tuple[Chart, Chart, list,
                 scope.holds(CaseloadLink.key_worker_id),
                 Document.next_review_on < today,
                 Document.next_review_on >= start,
+                ~logged,
             )
             .group_by(Document.next_review_on)
         ).all()

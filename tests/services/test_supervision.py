@@ -11,9 +11,11 @@ from careplan.domain.errors import ContentInvalid
 from careplan.domain.local_time import service_today
 from careplan.domain.supervision import SORTS, DashState, Filters, dash_state
 from careplan.services import (
+    accounts,
     admin_accounts,
     audit,
     documents,
+    handovers,
     leaving,
     reviews,
     signoff,
@@ -28,6 +30,7 @@ from tests.factories import (
     Circle,
     ClientFactory,
     SupervisorFactory,
+    SupervisorTeamFactory,
     make_agreement,
     make_plan,
 )
@@ -367,6 +370,44 @@ def test_a_review_stays_on_the_chart_of_the_team_it_was_held_in(db):
     with db.read() as s:
         assert s.get(User, worker.id).team_id == b.team.id
     assert (charted(a), charted(b)) == (["0% (0 of 1)"], [])
+
+
+def _charted(db, circle) -> list[str]:
+    months = supervision.charts(db, actor_for(circle.supervisor), TODAY)[2]
+    return [text for _, _, text in months if text != "no reviews due"]
+
+
+@pytest.mark.parametrize("moved_by", ["worker changes team", "handover", "new key worker"])
+def test_a_review_missed_stays_late_on_the_chart_of_the_team_that_held_it(db, moved_by):
+    """Overdue and not done when the client moves to a worker in another team (or their
+    worker does): it stays late on the first team's chart, the other team's past stays empty,
+    and held late afterwards it is still the first team's."""
+    a, b = Circle(), Circle()
+    doc = make_plan(a.key_worker, a.client)
+    _agree(db, a, doc)
+    late = TODAY - timedelta(days=3)
+    _set(db, doc, next_review_on=late, scheduled_review_on=late)
+    assert (_charted(db, a), _charted(db, b)) == (["0% (0 of 1)"], [])
+    holder = a.key_worker
+    if moved_by == "worker changes team":
+        admin_accounts.update_details(
+            db, actor_for(a.admin), holder.id, holder.display_name, holder.email, b.team.id
+        )
+    elif moved_by == "handover":
+        SupervisorTeamFactory(supervisor_id=a.supervisor.id, team_id=b.team.id)
+        handovers.start(db, actor_for(a.supervisor), a.client.id, b.key_worker.id, "Moving.")
+        documents.open_document(db, actor_for(b.key_worker), doc, 1)
+        handovers.acknowledge(db, actor_for(b.key_worker), a.client.id)
+        holder = b.key_worker
+    else:
+        accounts.link_caseload(db, a.client.email, b.key_worker.email, actor_for(a.admin))
+        holder = b.key_worker
+    assert (_charted(db, a), _charted(db, b)) == (["0% (0 of 1)"], [])
+    for person in (a.client, holder):  # held late, by the team holding the client now
+        reviews.confirm_no_changes(db, actor_for(person), doc, 1, PASSWORD)
+    assert (_charted(db, a), _charted(db, b)) == (["0% (0 of 1)"], [])
+    with db.read() as s:
+        assert s.scalars(sa.select(ReviewLog.team_id)).all() == [a.team.id]
 
 
 def test_dashboard_and_export_through_the_web(app, db, teams):
