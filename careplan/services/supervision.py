@@ -444,7 +444,7 @@ def _row(values, today: date) -> Row:
         team,
         signed,
         introduce(client_name, preferred, pronouns),
-        since.date() if since else None,
+        service_day(since) if since else None,
         title,
         agreed_version,
         service_day(agreed_at) if agreed_at else None,

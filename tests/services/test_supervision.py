@@ -1,7 +1,7 @@
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -775,6 +775,17 @@ def test_a_client_with_no_document_who_left_the_service_is_not_listed(db, teams)
     leaving.record(db, actor_for(a.key_worker), cal.id, "Moved away.", TODAY)
     rows = supervision.dashboard(db, actor_for(a.supervisor), Filters(), TODAY).rows
     assert cal.id not in {r.client_id for r in rows} and len(rows) == 7
+
+
+def test_client_since_is_the_services_day_the_account_was_made(db, teams):
+    """Made at 23:30 UTC in summer, half past midnight in London: a client since the next day,
+    on the page, in the export and the API alike (all read the dashboard's rows)."""
+    a, _, _ = teams
+    cal = _client_without_documents(a)
+    with db.write() as s:
+        s.get(User, cal.id).created_at = datetime(2026, 6, 3, 23, 30, tzinfo=UTC)
+    rows = supervision.dashboard(db, actor_for(a.supervisor), Filters(), TODAY).rows
+    assert [r.client_since for r in rows if r.client_id == cal.id] == [date(2026, 6, 4)]
 
 
 def test_the_export_lists_clients_with_no_document_as_the_page_does(db, teams):
