@@ -642,7 +642,12 @@ class MonthOnTime(Strict):
             "no reviews were due (see label), which is not 0% on time."
         },
     )
-    label = fields.String()
+    label = fields.String(
+        metadata={
+            "description": "The share in words, for example '75% (3 of 4)'. The current month "
+            "counts only reviews due up to today, and its label ends 'so far'."
+        }
+    )
 
 
 class WorkerOverdue(Strict):

@@ -802,12 +802,16 @@ def charts(db: Database, actor: Actor, today: date) -> tuple[Chart, Chart, list,
         [(due, bool(ok), n) for due, ok, n in reviews] + [(due, None, n) for due, n in missed],
         today,
     )
+    this_month = today.replace(day=1)
     month_items = [
         (
             m.strftime("%b %Y"),
             # None, not 0: a month with nothing due is not 0% on time (the API says null).
             (100 * ok / due) if due else None,
-            f"{round(100 * ok / due)}% ({ok} of {due})" if due else "no reviews due",
+            # This month counts only the reviews due by today: it is not over.
+            (f"{round(100 * ok / due)}% ({ok} of {due}" if due else "no reviews due")
+            + (" so far" if m == this_month else "")
+            + (")" if due else ""),
         )
         for m, due, ok in months
     ]

@@ -341,11 +341,18 @@ def test_every_bar_on_the_charts_is_labelled_with_its_value(app, db, teams):
         return [t for t in texts if re.fullmatch(pattern, t)]
 
     # The axis's top, then each month's share in words ("100% (1 of 1)": "100%").
-    values = ["none" if text == "no reviews due" else text.split()[0] for _, _, text in months]
+    values = [
+        "none" if text.startswith("no reviews due") else text.split()[0] for _, _, text in months
+    ]
     assert written(month_chart, r"\d+%|none") == ["100%", *values]
     # The axis's top and bottom, then each key worker's count.
     assert workers == [(a.key_worker.display_name, 1)]
     assert written(worker_chart, r"\d+") == ["1", "0", "1"]
+
+
+def _charted(db, circle) -> list[str]:
+    months = supervision.charts(db, actor_for(circle.supervisor), TODAY)[2]
+    return [text for _, _, text in months if not text.startswith("no reviews due")]
 
 
 def test_a_review_stays_on_the_chart_of_the_team_it_was_held_in(db):
@@ -354,27 +361,18 @@ def test_a_review_stays_on_the_chart_of_the_team_it_was_held_in(db):
     a, b = Circle(), Circle()
     doc = make_plan(a.key_worker, a.client)
     _agree(db, a, doc)
-    _set(db, doc, next_review_on=TODAY - timedelta(days=3))
-    for person in (a.client, a.key_worker):  # held three days late
+    _set(db, doc, next_review_on=TODAY.replace(day=1) - timedelta(days=3))
+    for person in (a.client, a.key_worker):  # held late, in a month that is over
         reviews.confirm_no_changes(db, actor_for(person), doc, 1, PASSWORD)
 
-    def charted(circle) -> list[str]:
-        months = supervision.charts(db, actor_for(circle.supervisor), TODAY)[2]
-        return [text for _, _, text in months if text != "no reviews due"]
-
-    assert (charted(a), charted(b)) == (["0% (0 of 1)"], [])
+    assert (_charted(db, a), _charted(db, b)) == (["0% (0 of 1)"], [])
     worker = a.key_worker
     admin_accounts.update_details(
         db, actor_for(a.admin), worker.id, worker.display_name, worker.email, b.team.id
     )
     with db.read() as s:
         assert s.get(User, worker.id).team_id == b.team.id
-    assert (charted(a), charted(b)) == (["0% (0 of 1)"], [])
-
-
-def _charted(db, circle) -> list[str]:
-    months = supervision.charts(db, actor_for(circle.supervisor), TODAY)[2]
-    return [text for _, _, text in months if text != "no reviews due"]
+    assert (_charted(db, a), _charted(db, b)) == (["0% (0 of 1)"], [])
 
 
 @pytest.mark.parametrize("moved_by", ["worker changes team", "handover", "new key worker"])
@@ -385,7 +383,7 @@ def test_a_review_missed_stays_late_on_the_chart_of_the_team_that_held_it(db, mo
     a, b = Circle(), Circle()
     doc = make_plan(a.key_worker, a.client)
     _agree(db, a, doc)
-    late = TODAY - timedelta(days=3)
+    late = TODAY.replace(day=1) - timedelta(days=3)  # last month's: that month is over
     _set(db, doc, next_review_on=late, scheduled_review_on=late)
     assert (_charted(db, a), _charted(db, b)) == (["0% (0 of 1)"], [])
     holder = a.key_worker
@@ -408,6 +406,21 @@ def test_a_review_missed_stays_late_on_the_chart_of_the_team_that_held_it(db, mo
     assert (_charted(db, a), _charted(db, b)) == (["0% (0 of 1)"], [])
     with db.read() as s:
         assert s.scalars(sa.select(ReviewLog.team_id)).all() == [a.team.id]
+
+
+def test_this_month_on_the_chart_says_it_counts_only_the_reviews_due_so_far(db):
+    a = Circle()
+    doc = make_plan(a.key_worker, a.client)
+    _agree(db, a, doc)
+    this_month = TODAY.replace(day=1)
+    months = supervision.charts(db, actor_for(a.supervisor), TODAY)[2]
+    assert months[-1] == (this_month.strftime("%b %Y"), None, "no reviews due so far")
+    assert all(text == "no reviews due" for _, _, text in months[:-1])
+    if TODAY.day == 1:
+        return  # nothing can be late yet this month
+    _set(db, doc, next_review_on=this_month)
+    months = supervision.charts(db, actor_for(a.supervisor), TODAY)[2]
+    assert months[-1][2] == "0% (0 of 1 so far)"
 
 
 def test_dashboard_and_export_through_the_web(app, db, teams):
