@@ -319,7 +319,9 @@ def test_leaving_does_not_rewrite_the_supervisors_on_time_chart(db, circle):
         return {label: text for label, _, text in supervision.charts(db, supervisor, today)[2]}
 
     before = chart()
-    assert sorted(t for t in before.values() if t != "no reviews due") in (
+    # This month's figures end "so far" (supervision.charts).
+    charted = [t.replace(" so far", "") for t in before.values()]
+    assert sorted(t for t in charted if t != "no reviews due") in (
         ["0% (0 of 1)", "100% (1 of 1)"],  # in different months
         ["50% (1 of 2)"],  # the same month
     )

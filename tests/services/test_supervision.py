@@ -540,7 +540,7 @@ def test_a_supervisor_of_no_team_sees_nothing(db, teams):
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert rows[0][-1] == "Regular review" and rows[1] == []  # no rows
     _, _, months, workers = supervision.charts(db, lonely, TODAY)
-    assert workers == [] and all(text == "no reviews due" for _, _, text in months)
+    assert workers == [] and all(text.startswith("no reviews due") for _, _, text in months)
 
 
 def test_a_large_export_keeps_the_audit_chain_whole(db, teams, monkeypatch):
