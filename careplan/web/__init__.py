@@ -96,6 +96,8 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["UNTIL_PASSED_NOTE"] = UNTIL_PASSED_NOTE
     # `{{ d.next_review_on|days_late }}`: how late a review date is by the service's day (0: not).
     app.jinja_env.filters["days_late"] = lambda day: days_late(day, service_today())
+    # `{% if d.next_review_on is service_today %}`: a review due today is said to be.
+    app.jinja_env.tests["service_today"] = lambda day: day == service_today()
     app.jinja_env.filters["as_mapping"] = lambda v: v if isinstance(v, dict) else {}
     # (key, answer, words) a person had written there before someone else's change (see
     # domain.attribution): the key tells a date, shown in words.

@@ -67,3 +67,36 @@ def test_a_review_one_day_late_says_one_day_as_its_review_panel_does(app, db):
     assert "<strong>It is 1 day late.</strong>" in records
     panel = client.get(f"/documents/{doc}").get_data(as_text=True)
     assert ". It is 1 day late.</p>" in panel
+
+
+def test_a_review_due_today_is_said_to_be_in_every_list_and_on_the_dashboard(app, db):
+    """As on the review panel ("That is today"): the client's cards, the reminders page, the
+    caseload and the supervisors' dashboard, where "due soon" and no days overdue said
+    nothing of it."""
+    circle = Circle()
+    today = _overdue_plan(db, circle, 0)
+    later = _overdue_plan(db, circle, -1)
+    client = login(app.test_client(), circle.client)
+
+    records = client.get(f"/clients/{circle.client.id}").get_data(as_text=True)
+    cards = re.findall(r"<li>\s*<a href=\"/documents/(\d+)\">(.*?)</li>", records, re.S)
+    said = {int(doc): text for doc, text in cards}
+    assert ". That is today.</span>" in said[today] and "today" not in said[later]
+
+    dates = client.get("/me/reminders").get_data(as_text=True)
+    items = re.findall(r'<li><a href="/documents/(\d+)#review">(.*?)</li>', dates, re.S)
+    said = {int(doc): text for doc, text in items}
+    assert said[today].endswith(". That is today.") and "today" not in said[later]
+
+    worker = login(app.test_client(), circle.key_worker).get("/").get_data(as_text=True)
+    cell = re.search(r'<td data-label="Next review">(.*?)</td>', worker, re.S).group(1)
+    assert cell.endswith(". That is today.")  # the earliest of the client's dates
+
+    board = login(app.test_client(), circle.supervisor).get("/supervision?sort=review_date")
+    cells = re.findall(
+        r'<a href="/documents/(\d+)">.*?<td data-label="Next review">(.*?)</td>',
+        board.get_data(as_text=True),
+        re.S,
+    )
+    said = {int(doc): text for doc, text in cells}
+    assert ". That is today." in said[today] and "today" not in said[later]
