@@ -1,7 +1,8 @@
 """Finding someone by what was typed of their name.
 
 Every word typed must be found in the person's names, in any order and case, with or without
-accents: "zoe ba" finds "Zoë Baker", and someone known by another name is found by either."""
+accents or apostrophes: "zoe ba" finds "Zoë Baker", "obrien" finds "O'Brien", and someone known
+by another name is found by either."""
 
 from __future__ import annotations
 
@@ -23,9 +24,14 @@ _PLAIN = str.maketrans(
 )  # fmt: skip
 
 
+# Apostrophes of every kind are left out, as names are often typed without them: "obrien",
+# "o'brien" and a phone keyboard's "o’brien" all find "O'Brien".
+_APOSTROPHES = str.maketrans(dict.fromkeys("'’‘ʼ`´′", None))
+
+
 def _folded(text: str) -> str:
     # Accents taken off (NFKD splits "ë" into "e" and its mark), then case folded ("ß": "ss").
-    parts = unicodedata.normalize("NFKD", text.translate(_PLAIN))
+    parts = unicodedata.normalize("NFKD", text.translate(_PLAIN).translate(_APOSTROPHES))
     return "".join(c for c in parts if not unicodedata.combining(c)).casefold()
 
 

@@ -32,3 +32,11 @@ def test_nothing_typed_matches_everyone_and_long_text_is_cut():
     assert search_words("  a \t b  ") == "a b"
     assert len(search_words("x" * 10_000)) == MAX_TYPED
     assert not name_matches("x" * 10_000, "Alex")
+
+
+def test_apostrophes_of_any_kind_or_none_find_the_name():
+    """A phone keyboard types "’", a desk keyboard "'", and many type none."""
+    for typed in ("o'brien", "O’Brien", "obrien", "brien", "o‘brien", "oʼbrien"):
+        assert name_matches(typed, "Zoë O'Brien"), typed
+        assert name_matches(typed, "Zoë O’Brien"), typed
+    assert not name_matches("o'briens", "Zoë O'Brien")
