@@ -126,15 +126,33 @@ class Filters:
         so a filter on another state or on review dates leaves them out."""
         return self.state in (None, DashState.NO_PLAN) and not (self.due_from or self.due_to)
 
-    def check_choices(self, team_ids: Collection[int], worker_ids: Collection[int]) -> None:
+    def check_choices(
+        self,
+        teams: Mapping[int, str],
+        workers: Mapping[int, str],
+        worker_teams: Mapping[int, int] | None = None,
+    ) -> None:
         """A team or key worker not among the supervisor's (an old link, an edited address) is
         refused, not shown as "all": an empty list or export must never read as "nothing in
-        all my teams"."""
+        all my teams". So is a key worker with a team they are not in (`worker_teams`: each
+        worker's team), which would list nobody without saying why."""
         errors = {}
-        if self.team_id is not None and self.team_id not in team_ids:
+        if self.team_id is not None and self.team_id not in teams:
             errors["team"] = "Please choose one of your teams from the list."
-        if self.key_worker_id is not None and self.key_worker_id not in worker_ids:
+        if self.key_worker_id is not None and self.key_worker_id not in workers:
             errors["key_worker"] = "Please choose a key worker in your teams from the list."
+        elif (
+            not errors
+            and self.team_id is not None
+            and self.key_worker_id is not None
+            and worker_teams is not None
+            and (theirs := worker_teams.get(self.key_worker_id)) != self.team_id
+        ):
+            name, team = workers[self.key_worker_id], teams.get(theirs, "another team")
+            errors["key_worker"] = (
+                f"{name} is in {team}, not {teams[self.team_id]}: choose {team} or all your "
+                f"teams to see {name}'s clients."
+            )
         if errors:
             raise ContentInvalid(errors)
 

@@ -193,6 +193,7 @@ class Scope:
 
     teams: dict[int, str]
     workers: dict[int, str]
+    worker_teams: dict[int, int]  # each key worker's team
 
     def holds(self, key_worker_id):
         """The clients in scope, as a condition on their caseload link's key worker column.
@@ -222,14 +223,12 @@ def _scope(s, actor: Actor) -> Scope:
             .order_by(Team.name)
         ).all()
     )
-    workers = dict(
-        s.execute(
-            select(User.id, User.display_name)
-            .where(User.role == Role.KEY_WORKER.value, User.team_id.in_(list(teams)))
-            .order_by(User.display_name)
-        ).all()
-    )
-    return Scope(teams, workers)
+    rows = s.execute(
+        select(User.id, User.display_name, User.team_id)
+        .where(User.role == Role.KEY_WORKER.value, User.team_id.in_(list(teams)))
+        .order_by(User.display_name)
+    ).all()
+    return Scope(teams, {i: name for i, name, _ in rows}, {i: team for i, _, team in rows})
 
 
 # The keys that are constants among clients without a care plan (_without_care_plans).
@@ -457,7 +456,7 @@ def _row(values, today: date) -> Row:
 def dashboard(db: Database, actor: Actor, filters: Filters, today: date) -> Dashboard:
     with db.read() as s:
         scope = _scope(s, actor)
-        filters.check_choices(scope.teams, scope.workers)
+        filters.check_choices(scope.teams, scope.workers, scope.worker_teams)
 
         def page(number: int):
             offset = Window(number, PAGE_SIZE).offset
@@ -517,7 +516,7 @@ def export_csv(
     """
     with db.read() as s:
         scope = _scope(s, actor)
-    filters.check_choices(scope.teams, scope.workers)
+    filters.check_choices(scope.teams, scope.workers, scope.worker_teams)
     exported_at = utcnow().astimezone(zone)
 
     def notes() -> str:

@@ -85,11 +85,26 @@ def test_a_choice_refused_later_is_ignored_alone():
     leaves that one at "all" and keeps the rest."""
     asked = Filters(3, 7, DashState.OVERDUE, date(2027, 1, 1), None, "client", 2)
     with pytest.raises(ContentInvalid) as err:
-        asked.check_choices(team_ids=[4], worker_ids=[7])
+        asked.check_choices({4: "East"}, {7: "Eve"})
     assert set(err.value.errors) == {"team"}
     assert asked.ignoring(err.value.errors) == Filters(
         None, 7, DashState.OVERDUE, date(2027, 1, 1), None, "client", 2
     )
+
+
+def test_a_key_worker_with_a_team_they_are_not_in_is_refused_saying_whose_team_they_are_in():
+    """It would list nobody, as "Nothing matches these filters"."""
+    asked = Filters(3, 7)
+    teams, workers = {3: "North team", 4: "East team"}, {7: "Eve", 8: "Kim"}
+    with pytest.raises(ContentInvalid) as err:
+        asked.check_choices(teams, workers, {7: 4, 8: 3})
+    assert err.value.errors == {
+        "key_worker": "Eve is in East team, not North team: choose East team or all your teams "
+        "to see Eve's clients."
+    }
+    assert asked.ignoring(err.value.errors) == Filters(3, None)
+    Filters(3, 8).check_choices(teams, workers, {7: 4, 8: 3})  # in their team: fine
+    Filters(None, 7).check_choices(teams, workers, {7: 4, 8: 3})  # any team: fine
 
 
 @pytest.mark.parametrize(

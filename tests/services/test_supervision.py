@@ -884,3 +884,22 @@ def test_a_chart_of_many_key_workers_gives_each_name_room_and_is_drawn_at_its_si
     assert many.own_size
     starts = [bar.x for bar in many.bars]
     assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= SLOT - 1e-6
+
+
+def test_a_key_worker_chosen_with_a_team_they_are_not_in_is_refused_on_the_page(app, db):
+    """Not "Nothing matches these filters": the page says whose team they are in, and lists
+    the chosen team's clients (the key worker filter ignored)."""
+    a, b = Circle(), Circle()
+    SupervisorTeamFactory(supervisor_id=a.supervisor.id, team_id=b.team.id)
+    make_plan(a.key_worker, a.client)
+    browser = login(app.test_client(), a.supervisor)
+    page = browser.get(f"/supervision?team={a.team.id}&key_worker={b.key_worker.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and "Nothing matches these filters" not in text
+    assert (
+        f"{b.key_worker.display_name} is in {b.team.name}, not {a.team.name}: choose "
+        f"{b.team.name} or all your teams" in text.replace("&#39;", "'")
+    )
+    assert a.client.display_name in text
+    export = browser.get(f"/supervision/export.csv?team={a.team.id}&key_worker={b.key_worker.id}")
+    assert export.status_code in (400, 422)
