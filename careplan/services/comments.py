@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 
 from ..db.engine import Database, plain_rows
-from ..db.models import Comment, Document, User
+from ..db.models import Comment, Document, User, utcnow
 from ..domain.errors import ContentInvalid
 from ..domain.kinds import kind_for
 from ..domain.lengths import KEPT, too_long
@@ -22,6 +22,10 @@ from .errors import NotFound, ReadOnly
 from .signoff import tell_the_two
 
 MAX_COMMENT = 3000
+# The same words on the same part of the same version from the same person this soon after
+# are the same comment sent twice (a second tap on a slow phone, a form sent again), not a new
+# one: kept once, and the person told it is there.
+SAME_COMMENT_WITHIN = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,14 @@ class CommentView:
 
 def add_comment(
     db: Database, actor: Actor, document_id: int, section_key: str, version_number: int, body: str
-) -> None:
+) -> datetime | None:
+    """Adds the comment; or, if the same person made the same comment on the same part of the
+    same version just before (SAME_COMMENT_WITHIN), adds nothing and returns when that was."""
     body = plain_writing(body).strip()
     with db.write() as s:
-        doc = s.get(Document, document_id)
+        # Locked, so the same comment sent twice at once takes turns and the second finds
+        # the first.
+        doc = s.get(Document, document_id, with_for_update=True)
         if doc is None:
             raise NotFound()
         access = require_read(s, actor, doc.client_id)
@@ -58,6 +66,22 @@ def add_comment(
             errors["version_number"] = "That version does not exist yet."
         if errors:
             raise ContentInvalid(errors)
+        now = utcnow()
+        already = s.scalar(
+            select(Comment.created_at)
+            .where(
+                Comment.document_id == doc.id,
+                Comment.version_number == version_number,
+                Comment.section_key == section_key,
+                Comment.author_id == actor.id,
+                Comment.body == body,
+                Comment.created_at >= now - SAME_COMMENT_WITHIN,
+            )
+            .order_by(Comment.created_at.desc())
+            .limit(1)
+        )
+        if already is not None:
+            return already
         s.add(
             Comment(
                 document_id=doc.id,
@@ -78,6 +102,7 @@ def add_comment(
             client_id=doc.client_id,
             detail={"section": section_key, "version": version_number},
         )
+    return None
 
 
 def comments_anchor(section_key: str) -> str:

@@ -16,6 +16,7 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
+from ..domain import local_time
 from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
 from ..domain.care_plan import DEFAULT_REVIEW_WEEKS, DOMAIN_LABELS, LIFE_DOMAINS
 from ..domain.compare import by_part
@@ -27,7 +28,7 @@ from ..domain.language import check_text
 from ..domain.local_time import service_time, service_today
 from ..domain.nested import from_fields
 from ..domain.numbers import whole_number
-from ..extensions import get_db, get_library
+from ..extensions import get_db, get_library, get_time_zone
 from ..services import comments, documents, drafts
 from ..services.errors import Conflict, Invalid, NotFound, Removed, ServiceError
 from .forms import base_number_from_form, content_from_form, draft_fields, draft_seen, typed_again
@@ -127,7 +128,7 @@ def comment(document_id: int):
     db, actor = get_db(), current_user.actor
     form = request.form
     try:
-        comments.add_comment(
+        already = comments.add_comment(
             db,
             actor,
             document_id,
@@ -137,7 +138,11 @@ def comment(document_id: int):
         )
     except ContentInvalid as err:
         return show_page(document_id, comment_errors=err.errors, status=422)
-    flash("Your comment was added. Everyone who can see this document can read it.")
+    if already is not None:  # sent twice: once is kept
+        at = local_time.show(already, get_time_zone())
+        flash(f"Your comment was added at {at}, and once only: it was sent twice.")
+    else:
+        flash("Your comment was added. Everyone who can see this document can read it.")
     # At the comment just added, under its part: the page can be long.
     where = comments.comments_anchor(form.get("section_key", ""))
     return redirect(url_for("documents.show", document_id=document_id, _anchor=where))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from datetime import timedelta
+
 import sqlalchemy as sa
 
-from careplan.db.models import Comment
-from careplan.services import accounts
+from careplan.db.models import Comment, Notification, utcnow
+from careplan.services import accounts, comments
 from careplan.services.accounts import actor_for
 from careplan.services.comments import MAX_COMMENT
 from tests.factories import Circle, make_plan
@@ -90,3 +93,66 @@ def test_a_comment_sent_after_the_advocate_was_stopped_is_given_back_with_not_fo
     }
     elsewhere = advocate.post(form.action, data=sent)  # the browser did not say where from
     assert elsewhere.status_code == 404 and "housing" not in elsewhere.get_data(as_text=True)
+
+
+def test_the_same_comment_sent_twice_is_kept_once_and_the_second_answer_says_so(app, db):
+    """A second tap on a slow phone sent the form again: two comments, two messages to the
+    key worker, neither removable."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client = _browser(app, circle.client)
+    page = _page(client.get(f"/documents/{doc}"))
+    section, form = next(iter(_comment_forms(page, doc).items()))
+    for _ in range(2):
+        assert _post(client, form, form.typed({"body": "Mondays suit me."})).status_code == 302
+    shown = _page(client.get(f"/documents/{doc}")).html
+    assert "Your comment was added at " in shown and "and once only: it was sent twice" in shown
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Comment)) == 1
+        told = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == circle.key_worker.id)
+        )
+    assert told == 1
+    # Other words, or the same words on another part, are other comments.
+    other_section, other = list(_comment_forms(page, doc).items())[1]
+    assert other_section != section
+    _post(client, other, other.typed({"body": "Mondays suit me."}))
+    _post(client, form, form.typed({"body": "Tuesdays too."}))
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Comment)) == 3
+
+
+def test_the_same_words_later_are_a_new_comment(app, db, monkeypatch):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    section = "what_matters"
+    assert comments.add_comment(db, actor_for(circle.client), doc, section, 1, "Yes.") is None
+    later = utcnow() + comments.SAME_COMMENT_WITHIN + timedelta(seconds=1)
+    monkeypatch.setattr(comments, "utcnow", lambda: later)
+    assert comments.add_comment(db, actor_for(circle.client), doc, section, 1, "Yes.") is None
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Comment)) == 2
+
+
+def test_the_same_comment_sent_twice_at_once_is_kept_once(app, db):
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    start = threading.Barrier(2)
+    answers = []
+
+    def send():
+        start.wait()
+        answers.append(
+            comments.add_comment(db, actor_for(circle.client), doc, "what_matters", 1, "Both.")
+        )
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a is None for a in answers) == [False, True]
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Comment)) == 1
