@@ -165,3 +165,16 @@ def test_a_reader_who_cannot_change_it_is_told_who_can_by_name(app, db, circle):
     warning = _words(page.html.split('id="passed-until"')[1].split("</div>")[0])
     client, worker = circle.client.display_name, circle.key_worker.display_name
     assert f"{client} and {worker} can change the day, or take the decision out" in warning
+
+
+def test_a_decision_handed_over_until_a_day_passed_says_so_where_it_is_read(app, db, circle):
+    """On the crisis page, read in a crisis, and on the document's: "Handed to My sister until
+    <day>" with nothing more read as still in force."""
+    doc, day = _agreement(circle)
+    client = _browser(app, circle.client)
+    for url in (f"/documents/{doc}/crisis-plan", f"/documents/{doc}"):
+        page = _page(client.get(url)).html
+        assert (
+            f"Handed to <bdi>My sister</bdi> until {day} · <strong>that day has passed: it is no "
+            "longer handed over</strong>" in page
+        ), url
