@@ -238,6 +238,21 @@ def refusal(
     return None
 
 
+def already_given(
+    decision: SignOff, version_number: int, user_id: int, outcome: Outcome | None
+) -> str | None:
+    """What to tell this person if they already gave this same outcome on the latest version
+    (the same form sent twice): done, not refused. None otherwise."""
+    if outcome is None or decision.on_head.get(user_id) is not outcome:
+        return None
+    said = f"You have already {outcome.label} version {version_number}: it counts once."
+    if decision.agreed and decision.agreed.number == version_number:
+        return said + " It is agreed by both of you."
+    if outcome.agrees and decision.state is State.AWAITING_SIGNATURE:
+        return said + " It is agreed once the other person signs it too."
+    return said
+
+
 def validate_outcome(outcome_raw: str, comment: str) -> tuple[Outcome, str]:
     from .errors import ContentInvalid
 

@@ -34,6 +34,12 @@ class Invalid(ServiceError):
     """The request itself makes no sense (bad reference, wrong role, ...)."""
 
 
+class AlreadyDone(Invalid):
+    """What was asked is what this person already did (the same form sent twice, a second
+    tap on a slow phone): nothing changed, and nothing needed to. Pages say it as done, not
+    as a refusal; elsewhere it is a refusal like any other."""
+
+
 class NoSuchVersion(Invalid):
     """An edit based on a version the document does not have: on a page, an old or forged
     form (its words given back); in the API, the `base_version` sent, said beside it."""

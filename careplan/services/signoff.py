@@ -39,6 +39,7 @@ from ..domain.signoff import (
     State,
     Tenure,
     VersionRef,
+    already_given,
     decide,
     refusal,
     validate_outcome,
@@ -47,7 +48,7 @@ from ..domain.wording import declined_advocate_notice, declined_notice
 from . import audit, passwords
 from .access import require_read
 from .actor import Actor
-from .errors import Invalid, NotFound, ReadOnly
+from .errors import AlreadyDone, Invalid, NotFound, ReadOnly
 
 WRONG_PASSWORD = "That password is not right. Nothing was signed."
 NO_PASSWORD = "Please type your password. Nothing was signed."
@@ -583,6 +584,8 @@ def _signable(
     if outcome and outcome.agrees and doc.kind == "agreement":
         blank = empty_key_parts(doc.template, version.content)
     before = decide_for(s, doc)
+    if done := already_given(before, version_number, actor.id, outcome):
+        raise AlreadyDone(done)
     refused = refusal(before, version_number, actor.id, outcome)
     if refused:
         raise Invalid(refused)

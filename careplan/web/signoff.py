@@ -9,7 +9,7 @@ from ..domain.errors import ContentInvalid
 from ..domain.signoff import State
 from ..extensions import get_db
 from ..services import documents, signoff
-from ..services.errors import Invalid, NotFound
+from ..services.errors import AlreadyDone, Invalid, NotFound
 from .documents import no_longer_yours, show_page
 
 bp = Blueprint("signoff", __name__)
@@ -36,6 +36,9 @@ def sign(document_id: int, number: int):
         return no_longer_yours(document_id, form, signing=True)
     except ContentInvalid as err:
         return show_page(document_id, sign_errors=err.errors, status=422)
+    except AlreadyDone as done:  # the same form sent twice: the first one counted
+        flash(str(done))
+        return redirect(url_for("documents.show", document_id=document_id) + "#sign-off")
     except Invalid as err:
         # Already signed, already agreed, no longer the latest version, or a decision in it
         # handed over until a day now passed: say so beside the signatures, which now show

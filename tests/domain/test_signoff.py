@@ -11,6 +11,7 @@ from careplan.domain.signoff import (
     State,
     Tenure,
     VersionRef,
+    already_given,
     decide,
     refusal,
     validate_outcome,
@@ -184,3 +185,21 @@ def test_a_key_worker_handed_on_is_one_whose_time_ended_as_another_s_began():
         [Tenure(OLD_WORKER, T0, HANDOVER), Tenure(WORKER, HANDOVER + timedelta(days=30))]
     )
     assert back.handed_on == frozenset()
+
+
+def test_the_same_outcome_given_again_is_already_given_not_refused():
+    """The same form sent twice: the first counted; said as done, with where it stands."""
+    half = state([sig(CLIENT, 3)])
+    assert already_given(half, 3, CLIENT, Outcome.SIGNED) == (
+        "You have already signed version 3: it counts once. It is agreed once the other person "
+        "signs it too."
+    )
+    assert already_given(half, 3, CLIENT, Outcome.DECLINED) is None  # another outcome: refused
+    assert already_given(half, 3, WORKER, Outcome.SIGNED) is None  # not theirs yet
+    agreed = state([sig(CLIENT, 3), sig(WORKER, 3)])
+    assert already_given(agreed, 3, WORKER, Outcome.SIGNED).endswith("It is agreed by both of you.")
+    declined = state([sig(CLIENT, 3, Outcome.DECLINED)])
+    assert already_given(declined, 3, CLIENT, Outcome.DECLINED) == (
+        "You have already declined to sign version 3: it counts once."
+    )
+    assert already_given(half, 3, CLIENT, None) is None

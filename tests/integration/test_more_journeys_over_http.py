@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.error import HTTPError
@@ -1172,3 +1173,51 @@ def test_the_health_checks_and_the_scheduler_page_over_http(db, gunicorn_url):
     admin.sign_in(Circle().admin)
     page = " ".join(admin.get("/admin/scheduler").read().decode().split())
     assert "Every job ran when it should." in page and "(host-1:99)" in page
+
+
+def test_a_signature_and_a_comment_sent_twice_at_once_count_once_and_say_so_over_http(
+    db, gunicorn_url
+):
+    """A second tap on a slow phone: each form reaches the server twice at once. One
+    signature and one comment are kept, and both answers land on the document saying what
+    was done, not that something went wrong."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client = Browser(gunicorn_url)
+    client.sign_in(circle.client)
+    page = client.get(f"/documents/{doc}").read().decode()
+
+    def twice(path: str, form: dict) -> list[tuple[str, str]]:
+        answers: list = []
+        start = threading.Barrier(2)
+
+        def send():
+            start.wait()
+            answers.append(landed(client.post(path, form, page)))
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return answers
+
+    signed = twice(f"/documents/{doc}/versions/1/sign", {"outcome": "signed", "password": PASSWORD})
+    assert [path for path, _ in signed] == [f"/documents/{doc}"] * 2
+    said = sorted(
+        "You signed version 1." in p or "You have already signed version 1: it counts once." in p
+        for _, p in signed
+    )
+    assert said == [True, True]
+    commented = twice(
+        f"/documents/{doc}/comments",
+        {"section_key": "what_matters", "version_number": "1", "body": "Mondays suit me."},
+    )
+    assert [path for path, _ in commented] == [f"/documents/{doc}"] * 2
+    assert any("and once only: it was sent twice" in p for _, p in commented)
+    with db.read() as s:
+        signatures = s.scalars(
+            sa.select(SignatureRecord.user_id).where(SignatureRecord.document_id == doc)
+        ).all()
+        kept = s.scalars(sa.select(Comment.body).where(Comment.document_id == doc)).all()
+    assert (signatures, kept) == ([circle.client.id], ["Mondays suit me."])

@@ -83,10 +83,20 @@ def test_a_signed_person_sees_their_signature_instead_of_the_form(app, db, circl
         in words
     )
 
-    # The same form sent again: refused beside the signatures, nothing added.
+    # The same form sent again (a second tap on a slow phone): the first counted, and the
+    # answer says so, not as a refusal; nothing added.
     again = client.post(sign_url, data=values)
+    assert again.status_code == 302 and again.headers["Location"].endswith("#sign-off")
+    landed = _words(_page(client.get(f"/documents/{doc}")).html)
+    assert "You have already signed version 1: it counts once. It is agreed once the other " in (
+        landed
+    )
+    assert _stored(db, doc) == ([(circle.client.id, "signed")], ("awaiting_signature", None))
+
+    # Another outcome on the version they signed: refused beside the signatures.
+    again = client.post(sign_url, data={**values, "outcome": "declined", "comment": "No"})
     refused = _page(again, 409)
-    assert "You have already signed version 1" in _words(refused.html)
+    assert "You have already signed version 1. A signature is given once" in _words(refused.html)
     # Under the summary's "Nothing was changed." the message does not say it again.
     summary = re.search(r'id="error-summary".*?</div>', refused.html, re.S).group(0)
     assert _words(summary).count("Nothing was changed.") == 1, _words(summary)
