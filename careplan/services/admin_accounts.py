@@ -602,12 +602,19 @@ def set_active(
 
 
 def send_password_link(db: Database, admin: Actor, user_id: int) -> IssuedLink:
+    """A link to choose a password for the account: a welcome link while it has none yet."""
     require_admin(admin)
     with db.write() as s:
         user = _user(s, user_id)
         if not user.active:
             raise Invalid("This account is closed. Reopen it first.")
-        link = account_settings.issue_reset(s, user, admin, utcnow())
+        # Nobody has chosen a password for it yet (the welcome e-mail never arrived, or ran
+        # out): another welcome, which says what the account is for and lasts as long, not
+        # "a new password ... if you did not expect it, leave it" for an hour.
+        if account_settings.no_password_yet(s, user.id):
+            link = account_settings.issue_welcome(s, user, admin, utcnow())
+        else:
+            link = account_settings.issue_reset(s, user, admin, utcnow())
         audit.record(s, admin, "user.password_link", "user", user.id)
         return link
 

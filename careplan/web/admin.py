@@ -324,8 +324,10 @@ def user_password_link(user_id: int):
         link = admin_accounts.send_password_link(get_db(), _admin(), user_id)
     except Invalid as err:
         return user(user_id, str(err))
-    sending = email_password_link(link, by_service=True)
-    flash(_link_sent_to(link, "a new password", sending))
+    if link.purpose == "welcome":  # no password chosen yet: the welcome again
+        flash(_link_sent_to(link, "a password", email_password_link(link)))
+    else:
+        flash(_link_sent_to(link, "a new password", email_password_link(link, by_service=True)))
     return redirect(url_for("admin.user", user_id=user_id))
 
 

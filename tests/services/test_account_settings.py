@@ -111,14 +111,14 @@ def test_choosing_a_first_password_sends_no_password_changed_e_mail(db):
 
 @pytest.mark.parametrize("welcome", ["waiting", "expired"])
 def test_a_first_password_chosen_through_a_link_the_service_sent_is_said_as_chosen(db, welcome):
-    """The owner never had a password: the welcome link was lost, or ran out, and an
-    administrator sent a link to choose a new one."""
+    """The owner never had a password: the welcome link was lost, or ran out, and they asked
+    for a link on the sign-in page. (An administrator's link is another welcome: below.)"""
     admin = actor_for(AdminFactory())
     person_id, _ = admin_accounts.create(db, admin, "new@example.org", "New Person", "client", None)
     if welcome == "expired":
         with db.write() as s:
             s.execute(sa.update(PasswordLink).values(expires_at=utcnow() - timedelta(minutes=1)))
-    first = admin_accounts.send_password_link(db, admin, person_id)
+    first = account_settings.request_reset(db, "new@example.org")
     account_settings.use_link(db, first.token, NEW, NEW)
     # Once there is a password, a new one is a change again.
     later = admin_accounts.send_password_link(db, admin, person_id)
@@ -141,6 +141,20 @@ def test_a_first_password_chosen_through_a_link_the_service_sent_is_said_as_chos
         "Their password was changed",
         "Their first password was chosen",
     ]
+
+
+def test_an_administrators_link_for_an_account_with_no_password_yet_is_another_welcome(db):
+    """Its first e-mail never arrived: "Choosing a new password ... if you did not expect it,
+    leave it", working for an hour, told someone who never heard from the service to ignore
+    it. Once a password is chosen, the link is to choose a new one."""
+    admin = actor_for(AdminFactory())
+    person_id, _ = admin_accounts.create(db, admin, "new@example.org", "New Person", "client", None)
+    again = admin_accounts.send_password_link(db, admin, person_id)
+    assert again.purpose == "welcome"
+    lasts = again.expires_at - utcnow()
+    assert lasts > account_settings.WELCOME_LINK_LIFETIME - timedelta(minutes=1)
+    account_settings.use_link(db, again.token, NEW, NEW)
+    assert admin_accounts.send_password_link(db, admin, person_id).purpose == "reset"
 
 
 def test_only_a_hash_of_the_link_is_kept(db, person):
