@@ -11,7 +11,7 @@
   // The server notes activity every few seconds, not on every request, and says how long is
   // left on each page and each answer to this page's scripts: count down from that.
   var left = Number(body.dataset.idleSecondsLeft || limit);
-  var warnTimer, outTimer, panel, returnTo;
+  var warnTimer, outTimer, tick, outAt, panel, returnTo;
 
   function csrf() {
     var input = document.querySelector("input[name=csrf_token]");
@@ -21,6 +21,7 @@
   function form() { return document.querySelector("form.document-form"); }
 
   function hide() {
+    clearInterval(tick);
     if (!panel || panel.hidden) return;
     var focused = panel.contains(document.activeElement);
     panel.hidden = true;
@@ -46,18 +47,28 @@
       panel.appendChild(button);
       body.insertBefore(panel, body.firstChild);
     }
+    say();
+    if (panel.hidden !== false || !panel.contains(document.activeElement)) {
+      returnTo = document.activeElement;
+    }
+    panel.hidden = false;
+    // Fixed at the foot of the screen (app.css), and focused without scrolling: the page stays
+    // where the person was, a box they were typing in far down a long page included.
+    panel.querySelector("button").focus({ preventScroll: true });
+    // The time left counts down as it goes, not the time it was when the warning came.
+    clearInterval(tick);
+    tick = setInterval(say, 1000);
+  }
+
+  function say() {
+    var seconds = Math.max(0, Math.round((outAt - Date.now()) / 1000));
     panel.querySelector("p").textContent =
-      "For your privacy you will be signed out in " + inWords(warnBefore) +
+      "For your privacy you will be signed out in " + inWords(seconds) +
       " because nothing has happened for a while." +
       (form() && !locked() ? (form().dataset.notKept
         ? " What you typed on this page is not kept as a draft: save it as a version now, or it will be lost."
         : " Your changes are kept as a draft.")
         : typedHere() ? " What you typed on this page is not sent yet: send it now, or copy it, or it will be lost." : "");
-    if (panel.hidden !== false || !panel.contains(document.activeElement)) {
-      returnTo = document.activeElement;
-    }
-    panel.hidden = false;
-    panel.querySelector("button").focus();
   }
 
   // "2 minutes", "1 minute", "40 seconds" (a short idle time warns less than a minute ahead).
@@ -87,6 +98,7 @@
     clearTimeout(warnTimer);
     clearTimeout(outTimer);
     warnTimer = setTimeout(show, Math.max(0, left - warnBefore) * 1000);
+    outAt = Date.now() + left * 1000;
     outTimer = setTimeout(signedOut, left * 1000 + 1000);
   }
 

@@ -517,3 +517,25 @@ def test_opening_an_edit_page_keeps_no_draft_of_what_nobody_typed(app, db, live_
     assert drafts_sent == []
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(EditDraft)) == 0
+
+
+def test_the_idle_warning_counts_down_and_leaves_the_page_where_it_was(app, live_server, new_phone):
+    """It said "in 20 seconds" until the sign-out came, and focusing its button scrolled a
+    long page to its top, away from a comment being written at the bottom."""
+    app.config["IDLE_TIMEOUT_MINUTES"] = 0.5  # warned ten seconds ahead
+    try:
+        phone, doc = _client_with_a_plan(new_phone, live_server)
+        phone.goto(f"{live_server}/documents/{doc}")
+        phone.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        at = phone.evaluate("window.scrollY")
+        assert at > 500  # a long page, read at its foot
+        warning = phone.get_by_role("alertdialog")
+        expect(warning).to_contain_text("signed out in 10 seconds", timeout=30_000)
+        expect(warning).to_contain_text(re.compile(r"signed out in [0-7] seconds?"), timeout=5_000)
+        expect(warning).to_be_in_viewport()
+        expect(phone.get_by_role("button", name="Stay signed in")).to_be_focused()
+        assert phone.evaluate("window.scrollY") == at
+        phone.get_by_role("button", name="Stay signed in").click()
+        expect(warning).to_be_hidden()
+    finally:
+        app.config["IDLE_TIMEOUT_MINUTES"] = 15
