@@ -179,11 +179,20 @@ def in_access_log(
     return person(name, role, is_reader=False, reader_is_client=True)
 
 
-def both_of(*, reader_is_party: bool, client_name: str = "", former: bool = False) -> str:
+def both_of(
+    *, reader_is_party: bool, client_name: str = "", former: bool = False, no_key_worker=False
+) -> str:
     """The two who sign, named to the reader: "both of you" to the client and their key
     worker; to anyone else reading (an advocate, a supervisor, a colleague, a key worker who
     took over since), who they are. `former`: the key worker who signed has since handed
-    the client over."""
+    the client over. `no_key_worker`: the client has none now (they left, or have not been
+    given one yet), so "both of you" would be one person."""
+    if no_key_worker:
+        return (
+            "you and a key worker"
+            if reader_is_party
+            else (f"both {client_name or 'the client'} and a key worker")
+        )
     if reader_is_party:
         return "both of you"
     worker = "former key worker" if former else "key worker"

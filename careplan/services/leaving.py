@@ -126,6 +126,15 @@ def left_service(s: Session, client_id: int) -> LeftService | None:
     return LeftService(row[0], row[2], row[1] or "") if row else None
 
 
+def time_ended(db: Database, client_id: int) -> LeftService | None:
+    """For the client's own pages: when their time with the service ended, if it has (no key
+    worker now, and one recorded that they left)."""
+    with db.read() as s:
+        if handovers.current_link(s, client_id) is not None:
+            return None
+        return left_service(s, client_id)
+
+
 def check(db: Database, actor: Actor, client_id: int, today: date) -> tuple[str, str, str]:
     """The client's full name (their records' heading), the name they go by (what the form
     says) and why it cannot be recorded now ("" if it can), for the form, said before anything

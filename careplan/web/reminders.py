@@ -25,7 +25,7 @@ from ..domain.reviews import ClientChannel
 from ..domain.roles import Role
 from ..extensions import get_db
 from ..reminders import ical
-from ..services import reminders, reviews
+from ..services import leaving, reminders, reviews
 from ..services.errors import Invalid
 from ..services.reminders import ReminderSettings
 from .documents import show_page
@@ -149,6 +149,8 @@ def _settings_page(calendar_url: str | None = None, status: int = 200):
         sent_from=f"{settings.reminder_hour:02d}:00",
         channels=list(ClientChannel),
         dates=reviews.review_dates_for(db, actor),
+        # A client who left is owed no reviews: said so, not "no review dates yet".
+        left=leaving.time_ended(db, actor.id) if actor.role is Role.CLIENT else None,
         calendar_started=reminders.calendar_started(db, actor),
         calendar_url=calendar_url,
     ), status

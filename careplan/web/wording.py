@@ -129,6 +129,7 @@ def both(context, signed: int | None = None) -> str:
         reader_is_party=reader_id is not None and reader_id in parties,
         client_name=getattr(doc, "client_called", "") or getattr(doc, "client_name", ""),
         former=signed is not None and signoff is not None and signoff.key_worker_id not in parties,
+        no_key_worker=signed is None and signoff is not None and signoff.key_worker_id is None,
     )
 
 

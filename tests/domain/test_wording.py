@@ -225,3 +225,12 @@ def test_a_message_shown_without_its_quoted_words_ends_where_they_began():
     )  # fmt: skip
     assert without_words_quoted(message) == "Alex declined to sign version 2 of their care plan."
     assert without_words_quoted("Alex commented.") == "Alex commented."
+
+
+def test_both_of_two_where_the_client_has_no_key_worker_now():
+    assert both_of(reader_is_party=True, client_name="Al", no_key_worker=True) == (
+        "you and a key worker"
+    )
+    assert both_of(reader_is_party=False, client_name="Al", no_key_worker=True) == (
+        "both Al and a key worker"
+    )

@@ -453,3 +453,25 @@ def test_the_leaving_form_says_why_it_cannot_be_recorded_before_anything_is_type
     page = worker.get(url).text
     assert f"being handed over to {incoming.display_name}" in page and 'id="problem"' in page
     assert "Nothing was changed." not in page  # nothing was tried yet
+
+
+def test_after_leaving_the_client_s_pages_do_not_speak_of_a_key_worker_they_do_not_have(
+    app, db, circle
+):
+    """The reminders page said "No review dates yet. A date is set when a plan or agreement
+    is signed by both people" of signed documents; the document and edit pages offered a new
+    version "until you have both signed" and "for both of you to sign" to one person."""
+    doc = make_plan(circle.key_worker, circle.client)
+    agreed(db, circle, doc)
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved away.", TODAY)
+    browser = login(app.test_client(), circle.client)
+    dates = browser.get("/me/reminders").get_data(as_text=True)
+    assert "Your time with the service ended on " in dates
+    assert "No review dates yet" not in dates
+    page = browser.get(f"/documents/{doc}").get_data(as_text=True)
+    assert "stays in force until you and a key worker have signed the new one." in page
+    assert "You have no key worker at the moment" in page
+    assert "Agreed by both of you" in page  # the two who signed it, as before
+    edit = browser.get(f"/documents/{doc}/edit").get_data(as_text=True)
+    assert "Saving makes a new version for you and a key worker to sign" in edit
+    assert "both of you" not in edit
