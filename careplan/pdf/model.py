@@ -272,7 +272,7 @@ def sections_from_kind(
 
 
 def attributions(nodes: Iterable[tuple[str, dict]], client_name: str = "") -> dict[str, str]:
-    """ "Written by … · last changed by …" for each part of a document that records who wrote
+    """ "Written by …" or "Last changed by … · first written by …" for each part of a document that records who wrote
     it, by the part's key: the stamps the document page shows (careplan.domain.documents,
     `DocumentKind.attributable`; templates/documents/_attribution.html), with people named
     as anyone may read them (see `written_by`)."""
@@ -285,17 +285,20 @@ def attributions(nodes: Iterable[tuple[str, dict]], client_name: str = "") -> di
 
 
 def written_by(node: dict, client_name: str = "") -> str:
-    """ "Written by Kim Lee, key worker · last changed by Sam Taylor, client": as the document
+    """ "Last changed by Sam Taylor, client · first written by Kim Lee, key worker": as the document
     page says it, but naming nobody "you" or "your": a PDF is read by anyone it is shown to.
     People by name and role, as on the signature page; the client by the name the PDF gives
     them elsewhere."""
     wrote, changed = node.get("written_by"), node.get("changed_by")
     if not isinstance(wrote, dict) or not wrote.get("name"):
         return ""
-    line = f"Written by {_named(wrote, client_name)}"
+    # Whose words these are now comes first, as on the page.
     if isinstance(changed, dict) and changed.get("name") and changed != wrote:
-        line += f" · last changed by {_named(changed, client_name)}"
-    return line
+        return (
+            f"Last changed by {_named(changed, client_name)} · first written by "
+            f"{_named(wrote, client_name)}"
+        )
+    return f"Written by {_named(wrote, client_name)}"
 
 
 def _named(person: dict, client_name: str) -> str:

@@ -95,7 +95,7 @@ def test_key_worker_and_client_write_a_plan_together(live_server, new_phone, peo
     expect(alex.get_by_role("status")).to_have_text("Saved as version 2.")
     expect(alex.get_by_text(SECOND_WORDS)).to_be_visible()
     # The page speaks to Alex: the part they changed was last changed by "you".
-    expect(alex.get_by_text(re.compile(r"last changed by you"))).to_be_visible()
+    expect(alex.get_by_text(re.compile(r"Last changed by you"))).to_be_visible()
 
     alex.get_by_role("link", name="History").click()
     check_phone_page(alex, "history", strict_labels=False)

@@ -90,7 +90,7 @@ def test_who_listed_a_care_team_member_stays_under_their_name_with_what_they_do(
         member.update(written_by=sam, changed_by=alex)
     pages = page_texts(render_pdf(printable(content=content)))
     seen = 0
-    said = "Written by Sam Taylor, client · last changed by Alex Morgan, key worker"
+    said = "Last changed by Alex Morgan, key worker · first written by Sam Taylor, client"
     for text in pages:
         lines = text.splitlines()
         for i, line in enumerate(lines):

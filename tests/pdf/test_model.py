@@ -277,7 +277,7 @@ def test_attribution_names_people_by_name_and_role_as_anyone_reads_it():
     housing = next(s for s in sections if s.title == "Housing")
     assert housing.fields[0].by == "Written by Kim Lee, key worker"
     goal = sections[0].goals[0]
-    assert goal.by == "Written by Sam Taylor, client · last changed by Kim Lee, key worker"
+    assert goal.by == "Last changed by Kim Lee, key worker · first written by Sam Taylor, client"
     assert goal.steps[0].by == "Written by Kim Lee, key worker"
     matters = next(s for s in sections if s.title == "What matters to me")
     assert matters.fields[0].by == ""  # left blank: nothing to attribute, as on the page
@@ -299,13 +299,16 @@ def test_a_care_team_member_says_who_listed_them_under_their_name_as_a_goal_does
     team = next(s for s in sections if s.title == "Care team")
     leads = [f for f in team.fields if f.lead]
     assert [(f.text, f.by) for f in leads] == [
-        ("Dr Patel, GP", "Written by Sam Taylor, client · last changed by Kim Lee, key worker"),
+        (
+            "Dr Patel, GP",
+            "Last changed by Kim Lee, key worker · first written by Sam Taylor, client",
+        ),
         ("Jo, GP", ""),
     ]
     html = render_html(printable(sections=sections)).replace(ZWSP, "")
     assert re.search(
-        r'<p class="words lead" dir="auto">Dr Patel, GP</p>\s*<p class="by" dir="auto">Written '
-        r"by Sam Taylor, client · last changed by Kim Lee, key worker</p>",
+        r'<p class="words lead" dir="auto">Dr Patel, GP</p>\s*<p class="by" dir="auto">Last '
+        r"changed by Kim Lee, key worker · first written by Sam Taylor, client</p>",
         html,
     ), html
 

@@ -416,8 +416,8 @@ def test_the_pdf_says_who_wrote_each_part_as_the_page_does(db, settings):
     assert f"Find a flat Written by {kim}, key worker" in text
     assert f"My benefits run out by the second week. Written by {sam}, client" in text
     assert (
-        f"Being listened to, in my words. Written by {kim}, key worker · last changed by "
-        f"{sam}, client" in text
+        f"Being listened to, in my words. Last changed by {sam}, client · first written by "
+        f"{kim}, key worker" in text
     )
 
 

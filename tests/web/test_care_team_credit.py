@@ -46,7 +46,7 @@ def test_a_member_says_who_listed_them_and_keeps_their_words_beside_a_change(app
     _change_the_role(db, circle.key_worker, doc, "Family doctor")
     kim = f"{circle.key_worker.display_name}, your key worker"
     team = _team(_text(client.get(f"/documents/{doc}")))
-    assert f"Written by you · last changed by {kim}" in team, team
+    assert f"Last changed by {kim} · first written by you" in team, team
     assert f"What you wrote before {kim}, changed it Who they are: GP" in team, team
     # The sign form names the person changed.
     assert f"My care team — “Dr Patel”: last changed by {circle.key_worker.display_name}" in (

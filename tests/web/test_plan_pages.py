@@ -258,7 +258,7 @@ def test_a_key_worker_and_a_client_write_a_plan_together(app, db, circle):
 
     # Each part says who wrote it and who changed it last, to the client reading it: their
     # key worker by name and as their key worker, themselves as "you"; no role labels.
-    assert f"Written by {worker.display_name}, your key worker · last changed by you" in shown
+    assert f"Last changed by you · first written by {worker.display_name}, your key worker" in shown
     assert "(key worker)" not in shown and "(client)" not in shown
     goal = _section(shown, "Goal 1: Find a flat of my own", "<ol")
     assert re.search(
