@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .lengths import too_long
+
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200  # Argon2 copes with more; a limit keeps a form from being abused
 MAX_NAME_LENGTH = 100
@@ -48,9 +50,9 @@ def plain_name(raw: str | None) -> str:
 
 def full_name_problem(name: str, what: str = "A person") -> str | None:
     """What is wrong with a person's or team's name (already made plain), or None."""
-    if not any(ch.isalnum() for ch in name) or len(name) > MAX_FULL_NAME_LENGTH:
+    if not any(ch.isalnum() for ch in name):
         return f"{what} needs a name (up to {MAX_FULL_NAME_LENGTH} characters, with letters)."
-    return None
+    return too_long(name, MAX_FULL_NAME_LENGTH, "the name")
 
 
 def reason_problem(reason: str, doing: str) -> str | None:
@@ -59,9 +61,7 @@ def reason_problem(reason: str, doing: str) -> str | None:
     that one tap cannot do it, and kept in the audit trail with the change."""
     if not any(ch.isalnum() for ch in reason):
         return f"Please say in a few words why you are {doing}: it is kept with the change."
-    if len(reason) > MAX_REASON_LENGTH:
-        return f"Please keep the reason to {MAX_REASON_LENGTH} characters."
-    return None
+    return too_long(reason, MAX_REASON_LENGTH, "the reason")
 
 
 def same_team_name(a: str, b: str) -> bool:
@@ -141,13 +141,13 @@ def clean_profile(preferred_name: str, pronouns: str) -> tuple[Profile, dict[str
     errors = {}
     if name and not any(ch.isalnum() for ch in name):
         errors["preferred_name"] = "Please use letters for the name you go by, or leave it empty."
-    elif len(name) > MAX_NAME_LENGTH:
-        errors["preferred_name"] = f"Please keep this under {MAX_NAME_LENGTH} characters."
+    elif said_long := too_long(name, MAX_NAME_LENGTH):
+        errors["preferred_name"] = said_long
     if said and not any(ch.isalnum() for ch in said):
         # Only joiners or marks: nothing anyone could read, shown as "Al, " with a comma.
         errors["pronouns"] = "Please use letters for your pronouns, or leave it empty."
-    elif len(said) > MAX_PRONOUNS_LENGTH:
-        errors["pronouns"] = f"Please keep this under {MAX_PRONOUNS_LENGTH} characters."
+    elif said_long := too_long(said, MAX_PRONOUNS_LENGTH):
+        errors["pronouns"] = said_long
     return Profile(name, said), errors
 
 

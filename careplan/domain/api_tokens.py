@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from .account_rules import plain_name
 from .blocks import DATE_NEEDED, DATE_NOT_REAL
 from .errors import ContentInvalid
+from .lengths import too_long
 from .local_time import long_date
 from .roles import Role
 
@@ -73,8 +74,8 @@ def check_request(
     name = plain_name(name)
     if not name:
         errors["name"] = "Please give the token a name, so you know later what it is for."
-    elif len(name) > MAX_NAME:
-        errors["name"] = f"Please keep the name under {MAX_NAME} characters."
+    elif said := too_long(name, MAX_NAME, "the name"):
+        errors["name"] = said
     allowed = set(allowed)
     chosen = tuple(s for s in SCOPES if s in set(scopes) and s in allowed)
     if not chosen or len(chosen) != len(set(scopes)):

@@ -27,6 +27,7 @@ from ..db.models import (
 )
 from ..domain.account_rules import called, introduce
 from ..domain.errors import ContentInvalid
+from ..domain.lengths import too_long
 from ..domain.local_time import service_day
 from ..domain.roles import Role
 from ..domain.wording import (
@@ -45,6 +46,8 @@ from .actor import Actor
 from .answered_messages import handover_answered, no_longer_theirs
 from .errors import Invalid, NotFound
 from .signoff import refresh_states_for_client
+
+MAX_HANDOVER_NOTE = 5000
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,8 @@ def start(db: Database, actor: Actor, client_id: int, to_worker_id: int | None, 
         errors["to_worker_id"] = "Please choose the new key worker."
     if not note:
         errors["note"] = "Please write a handover note: what the new worker needs to know."
-    elif len(note) > 5000:
-        errors["note"] = "Please keep the note under 5000 characters."
+    elif said := too_long(note, MAX_HANDOVER_NOTE, "the note"):
+        errors["note"] = said
     if errors:
         raise ContentInvalid(errors)
     with db.write() as s:

@@ -76,7 +76,7 @@ def access_log():
 
 
 # Each answer on the account page as the page asks it, so the summary at the top names the
-# answer a message is about ("Your pronouns — Please keep this under 40 characters.").
+# answer a message is about ("Your pronouns — Please keep this to 40 characters or fewer: it has 41.").
 ACCOUNT_ANSWERS = {
     "preferred_name": "The name you like to be called",
     "pronouns": "Your pronouns",

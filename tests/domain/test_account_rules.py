@@ -136,5 +136,6 @@ def test_a_reason_for_a_big_change_is_a_few_words():
     assert reason_problem("...", "closing this account")  # no words in it
     assert reason_problem("x" * MAX_REASON_LENGTH, "closing this account") is None
     assert reason_problem("x" * (MAX_REASON_LENGTH + 1), "closing this account") == (
-        f"Please keep the reason to {MAX_REASON_LENGTH} characters."
+        f"Please keep the reason to {MAX_REASON_LENGTH} characters or fewer: it has "
+        f"{MAX_REASON_LENGTH + 1}."
     )

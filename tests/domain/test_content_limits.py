@@ -89,4 +89,6 @@ def test_a_60000_member_care_team_is_refused_by_counting_not_member_by_member():
 
 def test_text_per_field_is_still_limited():
     errors = refused(CARE_PLAN, {"what_matters": {"text": words(5001)}})
-    assert errors == {"what_matters-text": "Please keep this under 5,000 characters: it has 5,001."}
+    assert errors == {
+        "what_matters-text": "Please keep this to 5,000 characters or fewer: it has 5,001."
+    }

@@ -10,9 +10,11 @@ from careplan.domain.signoff import validate_outcome
 def test_too_long_says_the_limit_and_the_length_with_thousands_marked():
     assert too_long("x" * 2000, 2000) is None
     assert too_long("x" * 10_000, 2000) == (
-        "Please keep this under 2,000 characters: it has 10,000."
+        "Please keep this to 2,000 characters or fewer: it has 10,000."
     )
-    assert too_long("x" * 1001, 1000, "the note").startswith("Please keep the note under 1,000")
+    assert too_long("x" * 1001, 1000, "the note").startswith(
+        "Please keep the note to 1,000 characters or fewer"
+    )
 
 
 @pytest.mark.parametrize(
@@ -29,4 +31,4 @@ def test_every_box_says_how_long_its_text_is_and_that_it_is_kept(refuse, field):
     with pytest.raises(ContentInvalid) as refused:
         refuse("x" * 10_000)
     said = refused.value.errors[field]
-    assert "characters: it has 10,000." in said and said.endswith("it is still here.")
+    assert "characters or fewer: it has 10,000." in said and said.endswith("it is still here.")

@@ -123,7 +123,7 @@ def test_words_sent_straight_after_typing_and_refused_are_kept_as_a_draft(
     phone.get_by_label("What matters most to you?").fill(WORDS)
     phone.get_by_label("What did you change? (optional)").fill("x" * 1200)
     phone.get_by_role("button", name="Save a new version").click()
-    expect(phone.get_by_text("under 1,000 characters").first).to_be_visible()
+    expect(phone.get_by_text("to 1,000 characters or fewer").first).to_be_visible()
     expect(phone.locator(".draft-status")).to_contain_text("Your changes are kept as a draft")
     with db.read() as s:
         [fields] = s.scalars(select(EditDraft.fields).where(EditDraft.document_id == doc)).all()

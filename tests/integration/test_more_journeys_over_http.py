@@ -552,7 +552,7 @@ def test_the_crisis_plan_is_put_into_effect_answered_and_ended_over_http(db, gun
     code, refusal = refused(
         lambda: worker.post(f"{crisis}/end", {"end_note": "Long. " * 900}, page)
     )
-    assert code == 422 and "Please keep this under 5,000 characters: it has " in refusal
+    assert code == 422 and "Please keep this to 5,000 characters or fewer: it has " in refusal
     assert "Long. Long." in refusal
     with db.read() as s:
         assert s.get(ContingencyActivation, activation.id).ended_at is None

@@ -246,7 +246,7 @@ def test_people_are_greeted_and_introduced_as_they_asked(app, db):
     assert circle.client.display_name in export and "known as" not in export  # the record
 
     too_long = _post(client_web, "/me/account/profile", preferred_name="x" * 101, pronouns="")
-    assert too_long.status_code == 422 and "under 100 characters" in too_long.get_data(True)
+    assert too_long.status_code == 422 and "to 100 characters or fewer" in too_long.get_data(True)
 
 
 def test_an_administrator_makes_an_account_and_its_owner_chooses_the_password(

@@ -30,8 +30,8 @@ def test_the_account_page_names_the_answer_that_is_too_long(app, db):
     assert refused.status_code == 422
     said = _summary(refused.get_data(as_text=True))
     assert said == [
-        "The name you like to be called — Please keep this under 100 characters.",
-        "Your pronouns — Please keep this under 40 characters.",
+        "The name you like to be called — Please keep this to 100 characters or fewer: it has 101.",
+        "Your pronouns — Please keep this to 40 characters or fewer: it has 41.",
     ]
 
 

@@ -39,7 +39,10 @@ def test_a_comment_too_long_is_refused_and_given_back_as_typed(app, db):
     assert given_back[section].values()["body"] == body
     others = [f.values()["body"] for key, f in given_back.items() if key != section]
     assert others and all(v == "" for v in others)  # only the form it was written in
-    assert f"Please keep your comment under 3,000 characters: it has {len(body):,}." in refused.html
+    assert (
+        f"Please keep your comment to 3,000 characters or fewer: it has {len(body):,}."
+        in refused.html
+    )
     assert "Nothing was lost" in refused.html
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Comment)) == 0

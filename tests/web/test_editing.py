@@ -111,7 +111,7 @@ def test_a_refused_form_comes_back_with_the_words_typed_in_it(app, db, circle):
     long = post(base_number="1", change_note="n" * 1001)
     assert long.status_code == 422
     page = _text(long)
-    assert 'id="change_note-error">Please keep the note about your change under 1,000' in page
+    assert 'id="change_note-error">Please keep the note about your change to 1,000' in page
     assert "Words I do not want to type again</textarea>" in page
     # A form that cannot be read at all gets the service's own page, not a bare one.
     unreadable = post(base_number="")
@@ -623,7 +623,8 @@ def test_a_date_years_ahead_is_said_with_every_other_problem_in_one_answer(app, 
     far = "That date is more than 10 years away. Please check the year."
     fill = "Please say what the step is. To take the step out, empty its date as well."
     note = (
-        "Please keep the note about your change under 1,000 characters: it has 1,001. Nothing "
+        "Please keep the note about your change to 1,000 characters or fewer: it has 1,001. "
+        "Nothing "
         "was lost: it is still here."
     )
     assert refused.status_code == 422
