@@ -38,7 +38,7 @@ from ..db.models import (
 from ..domain import fhir
 from ..domain.addresses import under
 from ..domain.kinds import kind_for
-from ..domain.local_time import service_day
+from ..domain.local_time import service_day, show
 from ..domain.readable_records import ReadableDocument, readable_records
 from ..domain.roles import Role
 from ..domain.signoff import Outcome
@@ -60,7 +60,7 @@ SECRET_COLUMNS = {
 # wrote them.
 PRIVATE_TO_WRITER = {"edit_drafts": "user_id"}
 
-README = """Everything {service} holds about {name}
+README = """Everything the service at {service} holds about {name}
 Made on {when}.
 
 Start with "your-records.txt": your plans and agreements as they are now, with their
@@ -114,7 +114,7 @@ def write_archive(
             README.format(
                 service=settings.base_url,
                 name=client.display_name,
-                when=now.isoformat(timespec="seconds"),
+                when=show(now, zone),  # as the pages say a moment, on the service's clock
                 verify=under(settings.base_url, "/verify"),
             ),
         )

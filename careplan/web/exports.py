@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from ..domain.fhir import MEDIA_TYPE
 from ..extensions import get_db, get_time_zone
 from ..services import client_archive, fhir
+from .downloads import as_download
 
 bp = Blueprint("exports", __name__)
 
@@ -31,14 +32,8 @@ def _no_store(response):
 def fhir_bundle(document_id: int, number: int):
     bundle = fhir.bundle_for(get_db(), current_user.actor, document_id, number, _settings())
     body = (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    # send_file writes a non-ASCII file name the way real servers accept (RFC 6266).
-    response = send_file(
-        io.BytesIO(body),
-        mimetype=MEDIA_TYPE,
-        as_attachment=True,
-        download_name=fhir.download_name(bundle),
-    )
-    return _no_store(response)
+    response = send_file(io.BytesIO(body), mimetype=MEDIA_TYPE)
+    return _no_store(as_download(response, fhir.download_name(bundle)))
 
 
 @bp.get("/clients/<int:client_id>/archive.zip")
@@ -53,5 +48,5 @@ def archive(client_id: int):
         out.close()
         raise
     out.seek(0)
-    response = send_file(out, mimetype="application/zip", as_attachment=True, download_name=name)
-    return _no_store(response)
+    response = send_file(out, mimetype="application/zip")
+    return _no_store(as_download(response, name))

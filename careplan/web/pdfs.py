@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import (
     Blueprint,
     current_app,
@@ -17,11 +15,11 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from .. import pdf
 from ..extensions import get_db
 from ..services import pdfs
 from ..services.errors import Agreed
 from ..services.throttle import throttle_for
+from .downloads import as_download
 
 bp = Blueprint("pdfs", __name__)
 
@@ -71,19 +69,6 @@ def draft(document_id: int, number: int):
     except Agreed:
         return redirect(url_for("pdfs.signed", document_id=document_id, number=number))
     return as_download(current_app.response_class(data, mimetype="application/pdf"), filename)
-
-
-def as_download(response, filename: str):
-    """Content-Disposition as RFC 6266 has it: the real name, UTF-8 and percent-encoded, in
-    `filename*` (RFC 8187), and an ASCII `filename` for clients without it. The header is then
-    plain ASCII, as a WSGI server must send it: gunicorn cannot encode "–" and answers 500."""
-    response.headers.set(
-        "Content-Disposition",
-        "attachment",
-        filename=pdf.pdf_filename(filename, ascii_only=True),
-        **{"filename*": "UTF-8''" + quote(filename, safe="!#$&+-.^_`|~")},
-    )
-    return response
 
 
 @bp.route("/verify", methods=["GET", "POST"])

@@ -116,14 +116,25 @@ def test_fhir_and_archive_download_from_gunicorn(app, db, gunicorn_url):
     assert response.headers["Content-Type"] == "application/fhir+json; fhirVersion=4.0"
     assert response.headers["Cache-Control"] == "no-store"
     assert "FHIR" in filename(response)
+    # The plain name for clients without filename*: the dash kept as "-", not dropped with its
+    # spaces left doubled.
+    header = response.headers["Content-Disposition"]
+    assert 'filename="Care plan - version 2 (FHIR).json"' in header, header
     assert_valid_r4(json.loads(response.read()))
 
     response = web.get(f"/clients/{circle.client.id}/archive.zip")
     assert response.status == 200 and response.headers["Content-Type"] == "application/zip"
     assert response.headers["Cache-Control"] == "no-store"
     assert filename(response).endswith(".zip")
+    header = response.headers["Content-Disposition"]
+    plain = f"My records - {circle.client.display_name} - {service_today().isoformat()}.zip"
+    assert f'filename="{plain}"' in header, header
     archive = zipfile.ZipFile(io.BytesIO(response.read()))
     assert archive.testzip() is None
+    # Its README names the service by its address and the time on the service's clock.
+    readme = archive.read("README.txt").decode()
+    assert re.match(r"Everything the service at http://[^ ]+ holds about Client", readme), readme
+    assert re.search(r"\nMade on \d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d\.\n", readme), readme
     assert len([n for n in archive.namelist() if n.endswith(".fhir.json")]) == 2
 
     worker = Browser(gunicorn_url)
