@@ -1073,3 +1073,11 @@ def test_a_client_given_a_key_worker_and_the_worker_are_both_told(app, db):
         f"{called} is now on your caseload: you are their key worker. They had left the "
         "service and are back."
     )
+
+
+def test_an_account_page_with_one_link_does_not_call_it_the_latest_1(app, db):
+    admin = login(app.test_client(), AdminFactory())
+    made = _post(admin, "/admin/users/new", name="Dana Reyes", email="dana@example.org",
+                 role="client")  # fmt: skip
+    page = admin.get(made.headers["Location"]).get_data(as_text=True)
+    assert "One link so far." in page and "The latest 1," not in page
