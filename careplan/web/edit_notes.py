@@ -11,6 +11,8 @@ from jinja2 import pass_context
 from markupsafe import Markup
 
 from ..domain.attribution import CHOICES, has_writing, words_of, yours_replaced
+from ..domain.wording import closed
+from .wording import person
 
 
 @pass_context
@@ -36,14 +38,13 @@ def others_words(
     doc = context.get("doc")
     client_id, called = getattr(doc, "client_id", None), getattr(doc, "client_called", "")
     if answers:
-        changer = _mapping(node.get("changed_by"))
-        name = called if changer.get("id") == client_id and called else changer.get("name", "")
+        name = _named(context, _mapping(node.get("changed_by")), client_id, called)
         return Markup("{} changed what you wrote here. You had written: {}").format(
             name, had_written(answers)
         )
     writer = _mapping(node.get("written_by"))
     if writer.get("id") and writer.get("id") != reader and has_writing(node):
-        name = called if writer.get("id") == client_id and called else writer.get("name", "")
+        name = _named(context, writer, client_id, called)
         stored = _words(node)
         # Compared word by word: a form sent back holds "\r\n" where the stored words have "\n".
         if shown is None or shown.split() == stored.split():
@@ -54,6 +55,14 @@ def others_words(
             said = "{} wrote “{}” here. What is in this box now replaces it when you save."
         return Markup(said).format(name, stored)
     return Markup("")
+
+
+def _named(context, who: dict, client_id: int | None, called: str) -> str:
+    """Whoever it was, as the rest of the pages name them ("Kim, your key worker," to the
+    client; the client by the name they go by), with the comma that closes an aside."""
+    if who.get("id") == client_id and called:
+        return called
+    return closed(person(context, who.get("name", ""), who.get("role", ""), who.get("id"), called))
 
 
 def _words(node: dict) -> str:

@@ -104,8 +104,9 @@ def test_a_clients_change_the_worker_saved_over_stays_beside_it_and_is_listed_to
     assert "Someone else changed words you wrote" not in seen
 
     form = _text(_page(client.get(f"/documents/{doc}/edit")))
-    assert f"{kim} changed what you wrote here. You had written: “My sister's sofa, for now.”" in (
-        form
+    assert (
+        f"{kim}, your key worker, changed what you wrote here. You had written: “My sister's sofa, for now.”"
+        in (form)
     )
     form = _text(_page(worker.get(f"/documents/{doc}/edit")))
     assert "You had written" not in form and "My sister's sofa" not in form

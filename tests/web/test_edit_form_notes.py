@@ -82,7 +82,7 @@ def test_a_writer_is_told_beside_what_matters_a_goal_and_a_step_what_they_had_wr
     doc = make_plan(circle.client)  # the client writes it all
     _save(db, circle.key_worker, doc, _plan_changes("Work.", "Move", "Ring them", "2027-03-01"))
     kim = circle.key_worker.display_name
-    changed = f"{kim} changed what you wrote here. You had written:"
+    changed = f"{kim}, your key worker, changed what you wrote here. You had written:"
 
     hints = _hints(app, circle.client, doc)
     assert hints["what_matters-text"] == f"{changed} “Being listened to (revision 1).”"
@@ -114,16 +114,16 @@ def test_a_change_saved_over_is_told_to_its_changer_once_with_what_changing_it_a
 
     hints = _hints(app, circle.client, doc)
     assert hints["domains-housing-own_words"] == (
-        f"{kim} changed what you wrote here. You had written: “A flat of my own, for now.”"
+        f"{kim}, your key worker, changed what you wrote here. You had written: “A flat of my own, for now.”"
     )
     assert hints["what_matters-text"] == (
-        f"{kim} changed what you wrote here. You had written: “My kids.”"
+        f"{kim}, your key worker, changed what you wrote here. You had written: “My kids.”"
     )
     assert hints["goals-0-title"] == (
-        f"{kim} changed what you wrote here. You had written: What to achieve: “A flat of my own”"
+        f"{kim}, your key worker, changed what you wrote here. You had written: What to achieve: “A flat of my own”"
     )
     assert hints["goals-0-steps-0-text"] == (
-        f"{kim} changed what you wrote here. You had written: “Ask”"
+        f"{kim}, your key worker, changed what you wrote here. You had written: “Ask”"
     )
     assert _said_once(app, circle.client, doc) == 1
 
@@ -159,10 +159,10 @@ def test_an_agreements_list_items_carry_the_same_note(app, db):
     hints = _hints(app, circle.client, doc)
     # Beside the box whose answer was changed, not the item's first.
     assert hints["sections-contingencies-contacts-0-how_to_contact"] == (
-        f"{kim} changed what you wrote here. You had written: How to contact them: “07700 900000”"
+        f"{kim}, your key worker, changed what you wrote here. You had written: How to contact them: “07700 900000”"
     )
     assert hints["sections-contingencies-handed_over-0-until"] == (
-        f"{kim} changed what you wrote here. You had written: Until when: {_in_words(app, until)}"
+        f"{kim}, your key worker, changed what you wrote here. You had written: Until when: {_in_words(app, until)}"
     )
     assert "sections-contingencies-contacts-0-name" not in hints
     assert "sections-contingencies-handed_over-0-decision" not in hints
