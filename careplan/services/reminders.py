@@ -998,6 +998,8 @@ class NotificationView:
     # A reminder of a review date that has changed since: the date now (None: none is set).
     review_moved: bool = False
     next_review_on: date | None = None
+    # And the day the review was done, when that is why it moved (done since the message).
+    reviewed_on: date | None = None
     # A reminder about one document: its title ("Care plan"), as a client's two documents'
     # reminders read alike. Not for someone who can no longer open it.
     about: str = ""
@@ -1068,7 +1070,12 @@ def _notifications(actor: Actor):
     # With the reminder a notice came from, and its document's review date now (one row each).
     return (
         select(
-            Notification, Reminder.kind, Reminder.due_on, Document.next_review_on, Document.title
+            Notification,
+            Reminder.kind,
+            Reminder.due_on,
+            Document.next_review_on,
+            Document.title,
+            Document.last_reviewed_on,
         )
         .outerjoin(Reminder, Reminder.id == Notification.reminder_id)
         .outerjoin(Document, Document.id == Reminder.document_id)
@@ -1083,11 +1090,18 @@ def _notification(
     reminded_of: date | None,
     next_review_on: date | None,
     title: str | None,
+    last_reviewed_on: date | None = None,
 ) -> NotificationView:
     moved = (
         is_about_review_date(kind)
         and reminded_of is not None
         and review_date_moved(reminded_of, next_review_on)
+    )
+    # Moved because the review it reminded of was done since: said so, not only "changed".
+    done = (
+        last_reviewed_on
+        if moved and last_reviewed_on is not None and last_reviewed_on >= service_day(n.created_at)
+        else None
     )
     return NotificationView(
         n.id,
@@ -1097,6 +1111,7 @@ def _notification(
         n.read_at is not None,
         review_moved=moved,
         next_review_on=next_review_on if moved else None,
+        reviewed_on=done,
         about=(title or "") if is_about_a_document(kind) else "",
         alert=bool(kind) and is_alert_kind(kind),
     )

@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from careplan.db.models import Document, Notification, Reminder
-from careplan.domain.local_time import service_today
+from careplan.domain.local_time import long_date, service_today
 from careplan.services import accounts, reminders, reviews, signoff
 from tests.conftest import login
 from tests.factories import PASSWORD, Circle, NotificationFactory, actor_for, make_plan
@@ -107,6 +107,13 @@ def test_a_reminder_of_a_review_date_that_moved_says_the_date_now(app, db):
     coming = listed[f"Reminder soon:14 of {doc}"]
     assert coming.review_moved and coming.next_review_on == next_review
     assert not listed[f"Reminder sign:7 of {doc}"].review_moved
+    page = login(app.test_client(), circle.client).get("/me/notifications").get_data(True)
+    # Agreed (reviewed) since the message was written: said so, with the date now.
+    today = long_date(service_today())
+    assert page.count(f"(The review was done on {today}: the next review is on ") == 1
+    # Reviewed before it was written, the date moved for another reason: "changed since".
+    with db.write() as s:
+        s.get(Document, doc).last_reviewed_on = service_today() - timedelta(days=30)
     page = login(app.test_client(), circle.client).get("/me/notifications").get_data(True)
     assert page.count("(The review date has changed since: the next review is on ") == 1
 
