@@ -631,6 +631,14 @@ class Dashboard(Strict):
     next = fields.String(allow_none=True)
     teams = fields.List(fields.Nested(Named))
     key_workers = fields.List(fields.Nested(Named))
+    overdue = fields.Integer(
+        metadata={
+            "description": "Reviews overdue across all your teams, whatever the filters, as "
+            "the page says it; counted up to overdue_counted (a count of that many means "
+            "that many or more)."
+        }
+    )
+    overdue_counted = fields.Integer()
 
 
 class MonthOnTime(Strict):

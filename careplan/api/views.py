@@ -548,6 +548,8 @@ def dashboard():
             else None,
             "teams": [{"id": i, "name": n} for i, n in board.teams.items()],
             "key_workers": [{"id": i, "name": n} for i, n in board.workers.items()],
+            "overdue": board.overdue,
+            "overdue_counted": supervision.OVERDUE_COUNTED,
         },
     )
 

@@ -547,6 +547,7 @@ def test_the_dashboard_is_the_supervisor_s_own_teams_filtered_like_the_page(
     assert board["items"][0]["state"] == "never_agreed" and board["next"] is None
     assert [t["id"] for t in board["teams"]] == [world.own.team.id]
     assert [w["id"] for w in board["key_workers"]] == [world.own.key_worker.id]
+    assert (board["overdue"], board["overdue_counted"]) == (0, 100)
     mine = client.get(f"{url}?key_worker={world.own.key_worker.id}", headers=bearer(token))
     assert len(mine.get_json()["items"]) == 1
     none = client.get(f"{url}?state=agreed&sort=client", headers=bearer(token))
@@ -699,6 +700,18 @@ def test_a_lone_surrogate_answers_400_and_saves_nothing(client, db, world, token
         ).get_json()["items"]
         == []
     )
+
+
+def test_the_dashboard_says_how_many_reviews_are_overdue_as_the_page_does(
+    client, db, world, token_for
+):
+    for person in (world.own.client, world.own.key_worker):
+        signoff.sign(db, actor_for(person), world.own_plan, 2, "signed", "", PASSWORD)
+    with db.write() as s:
+        s.get(Document, world.own_plan).next_review_on = service_today() - timedelta(days=3)
+    url = "/api/v1/supervision/dashboard?state=agreed"  # whatever the filters
+    board = client.get(url, headers=bearer(token_for(world.own.supervisor))).get_json()
+    assert board["overdue"] == 1
 
 
 def test_the_charts_count_overdue_reviews_by_key_worker(client, db, world, token_for):
