@@ -519,7 +519,7 @@ def export_csv(
     filters.check_choices(scope.teams, scope.workers, scope.worker_teams)
     exported_at = utcnow().astimezone(zone)
 
-    def notes() -> str:
+    def notes(rows: int, overdue: int) -> str:
         out = io.StringIO()
         writer = _SpreadsheetWriter(out)
         writer.writerow([])
@@ -528,6 +528,9 @@ def export_csv(
         writer.writerow(["Exported at", f"{exported_at:%Y-%m-%d %H:%M} ({zone})"])
         for label, value in filters.describe(scope.teams, scope.workers):
             writer.writerow([label, value])
+        # Counted as written, so nobody has to count the table to say what it holds.
+        writer.writerow(["Rows", rows])
+        writer.writerow(["Of them overdue", overdue])
         writer.writerow(
             ["Reference", "the document's number: it stays the same, and is in its link"]
         )
@@ -571,6 +574,7 @@ def export_csv(
         # another chunk as often as not: that row records them, once (a set of every client
         # recorded would grow with the export).
         alone = filters.may_show_clients_without_care_plans
+        rows = overdue = 0
         with db.snapshot() as s:
             for chunk in s.execute(query).partitions():
                 _record_export(
@@ -585,6 +589,7 @@ def export_csv(
                 out = io.StringIO()
                 w = _SpreadsheetWriter(out)
                 for r in _with_confirmations(s, [_row(v, today) for v in chunk]):
+                    rows, overdue = rows + 1, overdue + (r.days_overdue > 0)
                     w.writerow(
                         [
                             r.client_name,
@@ -609,7 +614,7 @@ def export_csv(
                         ]
                     )
                 yield out.getvalue()
-        yield notes()
+        yield notes(rows, overdue)
 
     return generate()
 

@@ -278,6 +278,13 @@ def test_export_starts_with_its_header_and_says_how_it_was_made_after_the_table(
     notes = rows[rows.index([]) + 1 :]
     assert notes[0] == ["Review-date audit"] and ["State", "review overdue"] in notes
     assert ["Exported by", a.supervisor.display_name] in notes
+    assert ["Rows", "1"] in notes and ["Of them overdue", "1"] in notes
+    # Every state: the rows and the overdue among them counted as the table has them.
+    text = "".join(supervision.export_csv(db, actor_for(a.supervisor), Filters(), TODAY))
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    table, notes = rows[1 : rows.index([])], rows[rows.index([]) + 1 :]
+    assert ["Rows", str(len(table))] in notes and len(table) > 1
+    assert ["Of them overdue", str(sum(1 for r in table if r[4]))] in notes
 
 
 def test_days_overdue_is_empty_where_nothing_is_overdue(db, teams):
