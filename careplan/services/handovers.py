@@ -7,10 +7,10 @@ the client can see who their new worker will be.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database, locked
@@ -82,6 +82,9 @@ class HandoverView:
     requested_by_id: int | None = None
     # The client's name with how they like to be called, for lists of people.
     client_introduced: str = ""
+    # To a supervisor: coming to a key worker of their team from another team. Their records
+    # open to the supervisor once the new key worker has taken the client over.
+    coming_in: bool = False
 
     @property
     def ready_to_acknowledge(self) -> bool:
@@ -350,16 +353,26 @@ def pending_for_supervisor(db: Database, actor: Actor) -> list[HandoverView]:
 
     with db.read() as s:
         clients = visible_clients(actor).with_only_columns(User.id).scalar_subquery()
-        pending = s.scalars(
-            select(Handover)
+        # And those coming to a key worker of their teams from another team: the team that
+        # takes the client on hears of it before, not only once it has.
+        their_workers = (
+            select(User.id)
+            .join(SupervisorTeam, SupervisorTeam.team_id == User.team_id)
+            .where(SupervisorTeam.supervisor_id == actor.id)
+            .scalar_subquery()
+        )
+        theirs = Handover.client_id.in_(clients)
+        rows = s.execute(
+            select(Handover, theirs)  # in the same statement: whose records are open to them
             .where(
-                Handover.client_id.in_(clients),
+                or_(theirs, Handover.to_worker_id.in_(their_workers)),
                 Handover.completed_at.is_(None),
                 Handover.cancelled_at.is_(None),
             )
             .order_by(Handover.created_at)
         ).all()
-        return _views(s, list(pending))
+        views = _views(s, [h for h, _ in rows])
+    return [replace(v, coming_in=not open_) for v, (_, open_) in zip(views, rows, strict=True)]
 
 
 def acknowledge(db: Database, actor: Actor, client_id: int) -> None:

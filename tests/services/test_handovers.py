@@ -584,3 +584,25 @@ def test_a_request_for_help_stops_counting_as_new_for_a_worker_of_another_team(d
     handovers.acknowledge(db, actor_for(other), circle.client.id)
     with db.read() as s:
         assert s.get(Notification, asked).read_at is not None
+
+
+def test_the_supervisor_of_the_team_a_client_comes_to_sees_the_handover_waiting(app, db):
+    """Handed from North to East by a supervisor of both: East's own supervisor saw nothing
+    until it was done. They see it waiting, without a link into records not yet open to
+    them; once taken over, as their team's."""
+    north, east = Circle(), Circle()
+    SupervisorTeamFactory(supervisor_id=north.supervisor.id, team_id=east.team.id)
+    doc = make_plan(north.key_worker, north.client)
+    for person in (north.client, north.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    handovers.start(db, actor_for(north.supervisor), north.client.id, east.key_worker.id, "Move")
+    [waiting] = handovers.pending_for_supervisor(db, actor_for(east.supervisor))
+    assert (waiting.client_id, waiting.coming_in) == (north.client.id, True)
+    [theirs] = handovers.pending_for_supervisor(db, actor_for(north.supervisor))
+    assert theirs.coming_in is False
+    page = login(app.test_client(), east.supervisor).get("/supervision").get_data(as_text=True)
+    assert "coming to your team from another" in page
+    assert f'href="/clients/{north.client.id}"' not in page
+    documents.open_document(db, actor_for(east.key_worker), doc, 1)
+    handovers.acknowledge(db, actor_for(east.key_worker), north.client.id)
+    assert handovers.pending_for_supervisor(db, actor_for(east.supervisor)) == []
