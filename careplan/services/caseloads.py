@@ -57,6 +57,9 @@ class PersonRow:
     passed_day: int = 0
     # The names they may be looked for by (domain.name_search): their name, the one they go by.
     names: tuple[str, ...] = ()
+    # Documents started with nothing saved in them yet: not among `documents`, but the client's
+    # own list shows them to the client and their key worker, so the count says so too.
+    started: int = 0
 
 
 def people_for(db: Database, actor: Actor) -> list[PersonRow]:
@@ -112,8 +115,8 @@ def _people(role: Role, drafts: bool = False):
             func.sum(case((Document.signoff_state == "declined", 1), else_=0)).label("declined"),
             func.sum(case((stuck_on_passed_day(_TODAY), 1), else_=0)).label("passed_day"),
         )
-        # Only started, nothing saved: no one's to account for, on no list but its starter's
-        # (documents.remove_empty), so not counted here either.
+        # Only started, nothing saved: not a document to account for (documents.remove_empty),
+        # so counted apart (`started`).
         .where(Document.head_number > 0)
         .group_by(Document.client_id)
         .subquery()
@@ -133,6 +136,9 @@ def _people(role: Role, drafts: bool = False):
             worker.c.id,
             docs.c.declined,
             docs.c.passed_day,
+            select(func.count(Document.id))
+            .where(Document.client_id == clients.c.id, Document.head_number == 0)
+            .scalar_subquery(),
         )
         .outerjoin(
             CaseloadLink, (CaseloadLink.client_id == clients.c.id) & CaseloadLink.ended_at.is_(None)
@@ -159,11 +165,11 @@ def _people(role: Role, drafts: bool = False):
 
 def _person(
     cid, name, preferred, pronouns, key_worker, n, last, review, waiting, unsigned, worker_id,
-    declined, passed_day,
+    declined, passed_day, started,
 ) -> PersonRow:  # fmt: skip
     # How the client likes to be called, beside their name: "Bea Client, known as Béa, she/her".
     return PersonRow(
         cid, introduce(name, preferred, pronouns), key_worker or "", n or 0, last, review,
         waiting or 0, unsigned or 0, worker_id, declined=declined or 0,
-        passed_day=passed_day or 0, names=(name, preferred or ""),
+        passed_day=passed_day or 0, names=(name, preferred or ""), started=started or 0,
     )  # fmt: skip

@@ -10,7 +10,7 @@ from flask import render_template_string
 
 from careplan.db.models import Document, Notification, User
 from careplan.domain.attention import Item, Kind, Place
-from careplan.services import accounts, drafts, handovers, signoff
+from careplan.services import accounts, documents, drafts, handovers, signoff
 from careplan.services.accounts import actor_for
 from tests.conftest import login
 from tests.factories import (
@@ -386,3 +386,18 @@ def test_a_long_caseload_has_a_box_to_find_someone_by_any_name_they_go_by(app, d
 def test_a_short_caseload_has_no_box_to_find_someone(app, db):
     circle = Circle()
     assert 'role="search"' not in page(app, circle.key_worker)
+
+
+def test_the_caseload_counts_a_document_started_with_nothing_saved_as_the_clients_list_does(
+    app, db
+):
+    """ "Documents 0" on the key worker's caseload, where the client's list said "Kim started
+    it; nothing is saved in it yet"."""
+    circle = Circle()
+    documents.create_document(db, actor_for(circle.key_worker), circle.client.id, "care_plan")
+    page = login(app.test_client(), circle.key_worker).get("/").get_data(as_text=True)
+    cell = re.search(r'<td data-label="Documents">(.*?)</td>', page, re.S).group(1)
+    assert cell.startswith("0 (1 more started, with nothing saved in it yet)"), cell
+    # Not to a supervisor: nothing there to account for.
+    board = login(app.test_client(), circle.supervisor).get("/").get_data(as_text=True)
+    assert "more started" not in board
