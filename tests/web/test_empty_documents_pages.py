@@ -139,8 +139,8 @@ def test_a_save_or_a_draft_arriving_after_the_removal_is_told_so_with_the_words_
     assert "removed" not in stranger.get(f"/documents/{doc}").get_data(as_text=True)
 
 
-def test_a_document_only_started_is_not_counted_in_the_caseload_row(app, db):
-    # The row's count agrees with the client's list, which leaves such a document out.
+def test_a_document_only_started_is_counted_apart_in_the_caseload_row(app, db):
+    # The row's count agrees with the client's list, which shows such a document as started.
     circle = Circle()
     make_plan(circle.key_worker, circle.client)
     worker = login(app.test_client(), circle.key_worker)
@@ -149,7 +149,9 @@ def test_a_document_only_started_is_not_counted_in_the_caseload_row(app, db):
         data={"template_id": "general", "csrf_token": csrf_token(worker)},
     )
     row = re.search(r'<td data-label="Documents">([^<]*)', worker.get("/").get_data(as_text=True))
-    assert row.group(1).strip() == "1, 1 waiting to be signed"
+    assert row.group(1).strip() == (
+        "1 (1 more started, with nothing saved in it yet), 1 waiting to be signed"
+    )
 
 
 def test_the_removal_takes_only_the_unsaved_changes_its_page_said_go_with_it(app, db):
