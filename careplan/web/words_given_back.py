@@ -17,6 +17,7 @@ posting words of its own choosing, to be shown as if ours; it gets the plain ref
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request
@@ -53,6 +54,7 @@ def after_stale_form():
     return render_template(
         "errors/words_given_back.html",
         kept=kept,
+        doing=doing(),
         title="This page was from before you signed in again: nothing was saved",
         why="You signed in again since this page was opened, so it could not be sent.",
         link=_form_page(),
@@ -69,10 +71,35 @@ def on_not_found() -> Kept | None:
     return _words_sent()
 
 
+_SIGNING = re.compile(r"/documents/\d+/versions/(\d+)/sign$")
+
+
+def doing() -> str:
+    """What the form sent was doing, where its words alone do not say it: a reason under
+    "Your comment" is someone declining to sign, who must choose that again. Only what the
+    form's own address and choices say: nothing read from the records."""
+    if signing := _SIGNING.search(request.path):
+        number, outcome = signing.group(1), request.form.get("outcome")
+        if outcome == "declined":
+            return (
+                f"You were declining to sign version {number}: nothing was recorded. There, "
+                "choose “I do not sign, and I say why” again, paste your reason and confirm."
+            )
+        if outcome == "signed_with_comment":
+            return (
+                f"You were signing version {number} with a comment: nothing was signed. There, "
+                "choose “I agree and sign, with a comment” again, paste your comment and confirm."
+            )
+    if request.path.endswith("/comments"):
+        return "You were adding a comment: open the part it was about and paste it there."
+    return ""
+
+
 def _signed_out_page(kept: Kept, why: str):
     return render_template(
         "errors/words_given_back.html",
         kept=kept,
+        doing=doing(),
         title="You were signed out: nothing was saved",
         why=why or "You had been signed out before this was sent.",
         link=login_url(login_manager.login_view, next_url=_form_page()),

@@ -848,3 +848,27 @@ def test_throwing_a_draft_away_from_one_part_goes_back_to_that_part(app, db, cir
     thrown = web.post(form.action, data=form.values())
     assert thrown.headers["Location"].startswith(f"/documents/{doc}/edit?part=what_matters")
     assert documents.open_for_editing(db, actor_for(circle.client), doc).draft is None
+
+
+@pytest.mark.parametrize(
+    "outcome, said",
+    [
+        ("declined", "You were declining to sign version 1: nothing was recorded. There, choose "
+                     "“I do not sign, and I say why” again"),
+        ("signed_with_comment", "You were signing version 1 with a comment: nothing was signed."),
+    ],
+)  # fmt: skip
+def test_a_reason_sent_after_signing_out_says_what_it_was_for(app, db, circle, outcome, said):
+    """The page gave back "Your comment" and said to paste it in: not that it was a decline,
+    to be chosen again."""
+    doc = make_plan(circle.key_worker, circle.client)
+    here = login(app.test_client(), circle.client)
+    token = csrf_token(here)
+    here.post("/logout", data={"csrf_token": token})
+    url = f"/documents/{doc}/versions/1/sign"
+    late = here.post(url, data={
+        "csrf_token": token, "outcome": outcome, "comment": "Not the flat part", "password": "x",
+    }, headers={"Referer": f"http://localhost/documents/{doc}", "Sec-Fetch-Site": "same-origin"})  # fmt: skip
+    page = " ".join(_text(late).split())
+    assert late.status_code in (400, 401) and said in page, page
+    assert "Not the flat part" in page
