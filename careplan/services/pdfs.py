@@ -264,8 +264,21 @@ def _produce(db: Database, settings: PdfSettings, job: dict) -> int:
         if on_record != name:
             (settings.storage / name).unlink(missing_ok=True)
         return 0
+    _remove_unrecorded(settings.storage, job, name)
     log.info("Sealed PDF ready for document %s version %s", job["document_id"], job["number"])
     return 1
+
+
+def _remove_unrecorded(storage: Path, job: dict, recorded: str) -> None:
+    """Files of this version that an earlier attempt wrote and never recorded (the process
+    killed between writing its file, or part of it, and recording it): once this one is on
+    record they can only mislead ("this service has no record of producing this file")."""
+    stem = f"{job['document_id']}-v{job['number']}-"
+    for pattern in (f"{stem}*.pdf", f".{stem}*.pdf.*.tmp"):
+        for left in storage.glob(pattern):
+            if left.name != recorded:
+                log.warning("Removed %s, a sealed PDF written but never recorded.", left.name)
+                left.unlink(missing_ok=True)
 
 
 def _still_ours(job: dict):

@@ -456,6 +456,24 @@ def test_a_render_that_outlives_its_lease_does_not_replace_the_pdf_on_record(db,
     assert sorted(p.name for p in settings.storage.glob(f"{doc}-v2-*.pdf")) == [row.file_name]
 
 
+def test_files_an_attempt_killed_before_recording_them_left_are_removed_once_one_is_on_record(
+    db, agreed, settings
+):
+    """A scheduler killed between writing its PDF (or part of it) and recording it left the
+    file in storage, tracked nowhere: `careplan verify` called it "NOT GENUINE ... no record of
+    producing this file". Another version's files, and the one on record, stay."""
+    circle, doc = agreed
+    settings.storage.mkdir(parents=True, exist_ok=True)
+    left = [settings.storage / f"{doc}-v2-0123456789abcdef.pdf",
+            settings.storage / f".{doc}-v2-fedcba9876543210.pdf.x1y2z3.tmp"]  # fmt: skip
+    other = settings.storage / f"{doc}-v1-0123456789abcdef.pdf"
+    for path in (*left, other):
+        path.write_bytes(b"%PDF-1.7 written, never recorded")
+    assert pdfs.run_pending(db, settings) == 1
+    on_record = pdfs.sealed_pdf(db, actor_for(circle.client), doc, 2, settings).path
+    assert on_record.exists() and not any(p.exists() for p in left) and other.exists()
+
+
 def test_the_sealed_and_the_draft_pdf_name_the_client_and_key_worker_as_authors(
     db, agreed, settings
 ):
