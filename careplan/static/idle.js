@@ -25,6 +25,7 @@
     if (!panel || panel.hidden) return;
     var focused = panel.contains(document.activeElement);
     panel.hidden = true;
+    body.style.paddingBottom = "";
     // Back to where the person was (a box they were typing in), not the top of the page.
     if (focused && returnTo && document.contains(returnTo)) { returnTo.focus(); }
   }
@@ -53,7 +54,9 @@
     }
     panel.hidden = false;
     // Fixed at the foot of the screen (app.css), and focused without scrolling: the page stays
-    // where the person was, a box they were typing in far down a long page included.
+    // where the person was, a box they were typing in far down a long page included. Room
+    // below the page's end as tall as the warning, so nothing there is hidden under it.
+    body.style.paddingBottom = panel.offsetHeight + 16 + "px";
     panel.querySelector("button").focus({ preventScroll: true });
     // The time left counts down as it goes, not the time it was when the warning came.
     clearInterval(tick);

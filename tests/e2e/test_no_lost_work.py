@@ -535,6 +535,13 @@ def test_the_idle_warning_counts_down_and_leaves_the_page_where_it_was(app, live
         expect(warning).to_be_in_viewport()
         expect(phone.get_by_role("button", name="Stay signed in")).to_be_focused()
         assert phone.evaluate("window.scrollY") == at
+        # Room below the page's end as tall as the warning: its last lines can be scrolled
+        # into view above it.
+        room, tall = phone.evaluate(
+            "[parseFloat(getComputedStyle(document.body).paddingBottom),"
+            " document.querySelector('.idle-warning').offsetHeight]"
+        )
+        assert room >= tall > 0
         phone.get_by_role("button", name="Stay signed in").click()
         expect(warning).to_be_hidden()
     finally:
