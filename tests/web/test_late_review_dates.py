@@ -51,7 +51,9 @@ def test_lists_of_review_dates_say_a_passed_date_is_late(app, db):
     dates = client.get("/me/reminders").get_data(as_text=True)
     items = re.findall(r'<li><a href="/documents/(\d+)#review">(.*?)</li>', dates, re.S)
     said = {int(doc): text for doc, text in items}
-    assert said[late].endswith(". <strong>It is 26 days late.</strong>")
+    # Said straight after the date's title, before the kind of review: after it, the card's
+    # small print put the full stop on a line of its own.
+    assert ': Care plan. <strong>It is 26 days late.</strong> <span class="meta">' in said[late]
     assert "late" not in said[on_time]
 
     worker = login(app.test_client(), circle.key_worker).get("/").get_data(as_text=True)
@@ -86,7 +88,7 @@ def test_a_review_due_today_is_said_to_be_in_every_list_and_on_the_dashboard(app
     dates = client.get("/me/reminders").get_data(as_text=True)
     items = re.findall(r'<li><a href="/documents/(\d+)#review">(.*?)</li>', dates, re.S)
     said = {int(doc): text for doc, text in items}
-    assert said[today].endswith(". That is today.") and "today" not in said[later]
+    assert ": Care plan. That is today. <span" in said[today] and "today" not in said[later]
 
     worker = login(app.test_client(), circle.key_worker).get("/").get_data(as_text=True)
     cell = re.search(r'<td data-label="Next review">(.*?)</td>', worker, re.S).group(1)
