@@ -74,25 +74,31 @@ def on_not_found() -> Kept | None:
 _SIGNING = re.compile(r"/documents/\d+/versions/(\d+)/sign$")
 
 
-def doing() -> str:
-    """What the form sent was doing, where its words alone do not say it: a reason under
-    "Your comment" is someone declining to sign, who must choose that again. Only what the
-    form's own address and choices say: nothing read from the records."""
+def doing() -> tuple[str, str]:
+    """What the form sent was doing, where its words alone do not say it, and how to do it
+    again once signed in: a reason under "Your comment" is someone declining to sign, who must
+    choose that again. Only what the form's own address and choices say: nothing read from the
+    records. ("", "") where the words say enough."""
     if signing := _SIGNING.search(request.path):
         number, outcome = signing.group(1), request.form.get("outcome")
         if outcome == "declined":
             return (
-                f"You were declining to sign version {number}: nothing was recorded. There, "
-                "choose “I do not sign, and I say why” again, paste your reason and confirm."
+                f"You were declining to sign version {number}: nothing was recorded.",
+                "There, choose “I do not sign, and I say why” again, paste your reason and "
+                "confirm.",
             )
         if outcome == "signed_with_comment":
             return (
-                f"You were signing version {number} with a comment: nothing was signed. There, "
-                "choose “I agree and sign, with a comment” again, paste your comment and confirm."
+                f"You were signing version {number} with a comment: nothing was signed.",
+                "There, choose “I agree and sign, with a comment” again, paste your comment and "
+                "confirm.",
             )
     if request.path.endswith("/comments"):
-        return "You were adding a comment: open the part it was about and paste it there."
-    return ""
+        return (
+            "You were adding a comment.",
+            "There, open the part it was about, paste your comment and add it.",
+        )
+    return "", ""
 
 
 def _signed_out_page(kept: Kept, why: str):

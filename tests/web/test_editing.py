@@ -853,9 +853,11 @@ def test_throwing_a_draft_away_from_one_part_goes_back_to_that_part(app, db, cir
 @pytest.mark.parametrize(
     "outcome, said",
     [
-        ("declined", "You were declining to sign version 1: nothing was recorded. There, choose "
-                     "“I do not sign, and I say why” again"),
-        ("signed_with_comment", "You were signing version 1 with a comment: nothing was signed."),
+        ("declined", ["You were declining to sign version 1: nothing was recorded.",
+                      "<li>There, choose “I do not sign, and I say why” again, paste your reason "
+                      "and confirm.</li>"]),
+        ("signed_with_comment", ["You were signing version 1 with a comment: nothing was signed.",
+                                 "<li>There, choose “I agree and sign, with a comment” again"]),
     ],
 )  # fmt: skip
 def test_a_reason_sent_after_signing_out_says_what_it_was_for(app, db, circle, outcome, said):
@@ -870,5 +872,6 @@ def test_a_reason_sent_after_signing_out_says_what_it_was_for(app, db, circle, o
         "csrf_token": token, "outcome": outcome, "comment": "Not the flat part", "password": "x",
     }, headers={"Referer": f"http://localhost/documents/{doc}", "Sec-Fetch-Site": "same-origin"})  # fmt: skip
     page = " ".join(_text(late).split())
-    assert late.status_code in (400, 401) and said in page, page
+    assert late.status_code in (400, 401) and all(s in page for s in said), page
+    assert "save them" not in page  # a decline or signature is confirmed, not saved
     assert "Not the flat part" in page
