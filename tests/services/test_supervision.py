@@ -908,5 +908,7 @@ def test_a_key_worker_chosen_with_a_team_they_are_not_in_is_refused_on_the_page(
         f"{b.team.name} or all your teams" in text.replace("&#39;", "'")
     )
     assert a.client.display_name in text
+    # Where the form lands (#results), so a phone shows the refusal, not the list below it.
+    assert '<div class="error" role="alert" id="results">' in text
     export = browser.get(f"/supervision/export.csv?team={a.team.id}&key_worker={b.key_worker.id}")
     assert export.status_code in (400, 422)
