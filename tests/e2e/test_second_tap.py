@@ -8,8 +8,7 @@ import pytest
 
 from tests import factories
 
-from .checks import sign_in
-from .test_no_lost_work import _client_worker_and_plan, _slow_network
+from .test_no_lost_work import _client_with_a_plan, _client_worker_and_plan, _slow_network
 
 pytestmark = pytest.mark.e2e
 
@@ -52,12 +51,7 @@ def test_a_second_tap_while_a_comment_is_on_its_way_sends_nothing(app, db, live_
 
 
 def test_a_second_tap_on_confirm_signs_once_and_says_signed(app, db, live_server, new_phone):
-    client = factories.ClientFactory()
-    worker = factories.KeyWorkerFactory()
-    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
-    doc = factories.make_plan(worker, client)
-    phone = new_phone()
-    sign_in(phone, live_server, client)
+    phone, doc = _client_with_a_plan(new_phone, live_server)
     phone.goto(f"{live_server}/documents/{doc}")
     sent = _posts_to(phone, f"/documents/{doc}/versions/1/sign")
     form = phone.locator("form.sign-form")
