@@ -137,6 +137,18 @@ def account_closed_email(
     )
 
 
+def asked_to_look_email(
+    link: str, when: datetime | None = None, zone: str = DEFAULT_TIME_ZONE
+) -> messages.Email:
+    """To an advocate: someone who chose them asked them to look at something before signing
+    it. Who, and what, only once signed in."""
+    when = long_time(when or datetime.now(UTC), zone)
+    return messages.Email(
+        messages.render("asked_to_look_subject.txt"),
+        messages.render("asked_to_look_body.txt", when=when, link=link) + "\n",
+    )
+
+
 def account_email(
     kind: str, detail: dict, at: datetime, base_url: str, zone: str = DEFAULT_TIME_ZONE
 ) -> messages.Email:
@@ -156,6 +168,8 @@ def account_email(
         return email_changed_email(at, zone)
     if kind == account_emails.EMAIL_NOW_HERE:
         return email_now_here_email(under(base_url, "/login"), at, zone)
+    if kind == account_emails.ASKED_TO_LOOK:
+        return asked_to_look_email(under(base_url, f"/documents/{detail['document_id']}"), at, zone)
     if kind == account_emails.ACCOUNT_CLOSED:
         return account_closed_email(detail.get("role", ""), at, zone)
     if kind == account_emails.SIGNING_IN_PAUSED:

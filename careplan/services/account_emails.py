@@ -1,4 +1,6 @@
-"""E-mails telling people about their own account, kept until the mail server has them.
+"""E-mails telling people about their own account, kept until the mail server has them; and
+one telling an advocate that someone they support asked them to look at a version before
+signing it (an advocate has no reminders, and would otherwise hear of it only on signing in).
 
 The service that makes a change (a new password, the second step turned on or off, a backup
 code used, signing in paused) writes its e-mail in the same transaction, so the e-mail exists
@@ -42,6 +44,8 @@ EMAIL_NOW_HERE = "email_now_here"  # and to the new one: this is where you sign 
 # A new password asked for on the sign-in page, for an account the service closed: no link,
 # but whom to ask. detail: {"role": the account's role}
 ACCOUNT_CLOSED = "account_closed"
+# To an advocate: the client asked them to look first. detail: {"document_id": its id}
+ASKED_TO_LOOK = "asked_to_look"
 
 # Every kind, and what it is about as an administrator's page lists them.
 ABOUT = {
@@ -53,6 +57,7 @@ ABOUT = {
     EMAIL_CHANGED: "Their e-mail address was changed (told to the old address)",
     EMAIL_NOW_HERE: "Their e-mail address was changed (told to the new address)",
     ACCOUNT_CLOSED: "A new password was asked for while the account was closed",
+    ASKED_TO_LOOK: "Someone they support asked them to look at a version before signing it",
 }
 KINDS = tuple(ABOUT)
 FIRST_PASSWORD = "Their first password was chosen"  # PASSWORD_CHANGED with "first"

@@ -45,7 +45,7 @@ from ..domain.signoff import (
     validate_outcome,
 )
 from ..domain.wording import declined_advocate_notice, declined_notice
-from . import audit, passwords
+from . import account_emails, audit, passwords
 from .access import require_read
 from .actor import Actor
 from .errors import AlreadyDone, Invalid, NotFound, ReadOnly
@@ -720,6 +720,10 @@ def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_
                     user_id=advocate_id, document_id=doc.id, text=asked, link=f"/documents/{doc.id}"
                 )
             )
+            # And by e-mail, kept until sent: an advocate has no reason to sign in otherwise.
+            account_emails.queue(
+                s, s.get(User, advocate_id), account_emails.ASKED_TO_LOOK, {"document_id": doc.id}
+            )
         audit.record(
             s,
             client,
@@ -729,7 +733,8 @@ def ask_advocate_to_look(db: Database, client: Actor, document_id: int, version_
             client_id=client.id,
             detail={"version": version_number},
         )
-        return len(advocates)
+    account_emails.send_soon(db)  # now it is committed
+    return len(advocates)
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,24 @@ from careplan.reminders import account_mail
 from careplan.reminders.mail import SmtpMailer, row_message_id
 from careplan.reminders.messages import indiscretions
 from careplan.reminders.sender import send_pending
-from careplan.services import account_emails, account_settings, admin_accounts, throttle
+from careplan.services import (
+    account_emails,
+    account_settings,
+    admin_accounts,
+    signoff,
+    throttle,
+)
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid
 from careplan.services.reminders import ReminderSettings
 from tests.factories import (
     PASSWORD,
     AdminFactory,
+    Circle,
     ClientFactory,
     KeyWorkerFactory,
     SupervisorFactory,
+    make_plan,
 )
 from tests.smtp import SECRET, USER, free_port
 
@@ -144,6 +152,23 @@ def test_the_app_sends_it_at_once_when_it_can(smtp_app, smtp_server, db):
     assert [k.status for k in _kept(db)] == ["sent"]
 
 
+def test_an_advocate_asked_to_look_first_is_e_mailed_at_once(smtp_app, smtp_server, db):
+    """Over a real SMTP conversation: the advocate has no reminders, and heard of it only in
+    the app."""
+    _, inbox = smtp_server
+    circle = Circle()
+    advocate = circle.advocate  # invited by the client
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.ask_advocate_to_look(db, actor_for(circle.client), doc, 1)
+    db.account_notices.wait(30)
+    [(to, message)] = inbox.messages()
+    assert to == [advocate.email]
+    assert message["Subject"] == "Someone asked you to look at something before they sign it"
+    body = message.get_content()
+    assert f"/documents/{doc}" in body and circle.client.display_name not in body
+    assert [k.status for k in _kept(db)] == ["sent"]
+
+
 @pytest.mark.parametrize(
     "kind, detail, says",
     [
@@ -157,6 +182,7 @@ def test_the_app_sends_it_at_once_when_it_can(smtp_app, smtp_server, db):
         ("email_now_here", {}, "sign in with this address"),
         ("account_closed", {"role": "client"}, "please ask the people you work with"),
         ("account_closed", {"role": "key_worker"}, "please ask an administrator of the service"),
+        ("asked_to_look", {"document_id": 7}, "https://app.example.org/documents/7"),
     ],
 )
 def test_each_kind_is_written_discreetly(kind, detail, says):

@@ -697,6 +697,8 @@ def _every_rendering(today: date):
     for role in ("client", "key_worker", "admin"):
         closed = account_mail.account_closed_email(role)
         yield f"account closed {role}", closed.subject + "\n" + closed.body
+    asked = account_mail.asked_to_look_email("https://app.example.org/documents/7")
+    yield "asked to look", asked.subject + "\n" + asked.body
 
 
 def test_every_message_template_is_discreet():
@@ -729,6 +731,8 @@ def test_every_message_template_is_discreet():
         "email_now_here_body.txt",
         "account_closed_subject.txt",
         "account_closed_body.txt",
+        "asked_to_look_subject.txt",
+        "asked_to_look_body.txt",
         "alert_subject.txt",
         "alert_body.txt",
         "alert_notification.txt",

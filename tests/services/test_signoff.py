@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
 from careplan.db.models import (
+    AccountEmail,
     AdvocateReviewRequest,
     AuditEvent,
     Document,
@@ -15,6 +16,8 @@ from careplan.db.models import (
 )
 from careplan.domain.errors import ContentInvalid
 from careplan.domain.signoff import State
+from careplan.reminders import account_mail
+from careplan.reminders.messages import indiscretions
 from careplan.services import accounts, documents, pdfs, reminders, signoff
 from careplan.services.accounts import actor_for
 from careplan.services.errors import Invalid, NotFound, ReadOnly
@@ -237,11 +240,24 @@ def test_the_client_can_ask_their_advocate_to_look_first(db, circle):
     assert text.startswith(f"{circle.client.display_name} asked you to look at version 1 of their")
     with pytest.raises(NotFound):
         signoff.ask_advocate_to_look(db, actor_for(circle.key_worker), doc, 1)
+    # And by e-mail, kept until sent, saying nothing of what or whose: an advocate has no
+    # reminders, and heard of it only on signing in.
+    with db.read() as s:
+        [kept] = s.scalars(sa.select(AccountEmail)).all()
+    assert (kept.recipient_id, kept.to_address, kept.kind) == (
+        circle.advocate.id,
+        circle.advocate.email,
+        "asked_to_look",
+    )
+    email = account_mail.account_email(kept.kind, kept.detail, kept.created_at, "https://x.org")
+    assert f"https://x.org/documents/{doc}" in email.body and indiscretions(email.body) == []
+    assert circle.client.display_name not in email.body + email.subject
     # A second press (a double tap) asks nobody twice.
     assert signoff.ask_advocate_to_look(db, actor_for(circle.client), doc, 1) == 1
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Notification)) == 1
         assert s.scalar(sa.select(sa.func.count()).select_from(AdvocateReviewRequest)) == 1
+        assert s.scalar(sa.select(sa.func.count()).select_from(AccountEmail)) == 1
         asked = sa.select(sa.func.count()).where(AuditEvent.action == "advocate.review_request")
         assert s.scalar(asked) == 1
     # Stopped from seeing the records, the advocate has nothing new waiting there: the
