@@ -4,14 +4,32 @@ app's own user can read them.
 The app's files hold people's records (the SQLite database, sealed PDFs, exports) and its
 secrets. A folder the app makes is 0700 and a file it writes 0600 unless the caller asks
 otherwise (a certificate is public), whatever the umask; a folder or file that already exists
-keeps the mode it was given."""
+keeps the mode it was given. File names too: one way for every file written or downloaded
+(`safe_file_name`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import unicodedata
 from pathlib import Path
+
+# Characters file systems refuse, and control characters.
+_REFUSED = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+def safe_file_name(name: str, ascii_only: bool = False) -> str:
+    """`name` without the characters file systems refuse. `ascii_only`: for programs that read
+    only plain ASCII, dashes as "-" and accents taken off ("Zoë – version 2" is "Zoe - version
+    2"), not dropped with the spaces around them left doubled."""
+    name = _REFUSED.sub("", name)
+    if not ascii_only:
+        return name
+    plain = name.replace("–", "-").replace("—", "-")
+    plain = unicodedata.normalize("NFKD", plain).encode("ascii", "ignore").decode()
+    return " ".join(plain.split())
 
 
 def write_atomically(

@@ -20,6 +20,7 @@ from careplan.domain.local_time import DEFAULT_TIME_ZONE, show, time_zone
 from careplan.domain.local_time import long_date as _long_date
 from careplan.domain.roles import Role
 from careplan.domain.wording import role_of
+from careplan.files import safe_file_name
 
 OUTCOMES = {
     "signed": "Signed",
@@ -235,10 +236,7 @@ def document_title(
 
 def pdf_filename(title: str, ascii_only: bool = False) -> str:
     """The file name for a title: no characters file systems refuse; optionally ASCII only."""
-    name = title if title.endswith(".pdf") else f"{title}.pdf"
-    if ascii_only:
-        name = name.replace("–", "-").encode("ascii", "ignore").decode()
-    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "", name)
+    return safe_file_name(title if title.endswith(".pdf") else f"{title}.pdf", ascii_only)
 
 
 def long_date(value: date | None) -> str:

@@ -3,21 +3,9 @@ and the client's archive."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from urllib.parse import quote
 
-# Characters file systems refuse, and control characters.
-_REFUSED = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
-
-
-def ascii_name(filename: str) -> str:
-    """The name for clients that read only `filename`: dashes as "-" and accents taken off
-    ("Zoë – version 2" is "Zoe - version 2"), not dropped with the spaces around them left
-    doubled ("My records  Dee  2026-12-07.zip")."""
-    plain = filename.replace("–", "-").replace("—", "-")
-    plain = unicodedata.normalize("NFKD", plain).encode("ascii", "ignore").decode()
-    return " ".join(_REFUSED.sub("", plain).split()) or "download"
+from ..files import safe_file_name
 
 
 def as_download(response, filename: str):
@@ -27,7 +15,7 @@ def as_download(response, filename: str):
     response.headers.set(
         "Content-Disposition",
         "attachment",
-        filename=ascii_name(filename),
-        **{"filename*": "UTF-8''" + quote(_REFUSED.sub("", filename), safe="!#$&+-.^_`|~")},
+        filename=safe_file_name(filename, ascii_only=True) or "download",
+        **{"filename*": "UTF-8''" + quote(safe_file_name(filename), safe="!#$&+-.^_`|~")},
     )
     return response
