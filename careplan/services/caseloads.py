@@ -79,14 +79,26 @@ def people_for(db: Database, actor: Actor) -> list[PersonRow]:
             if offered is not None:
                 what = whose_document(title, called(person[1], person[2]), own=False)
                 unsaved.setdefault(row.client_id, []).append(Unsaved(draft_of, what, offered))
-    return [replace(row, unsaved=tuple(unsaved.get(cid, ()))) for cid, row in rows.items()]
+    return [
+        replace(_seen_by(row, actor), unsaved=tuple(unsaved.get(cid, ())))
+        for cid, row in rows.items()
+    ]
 
 
 def people_page(db: Database, actor: Actor, window: Window) -> Paged[PersonRow]:
     """The same list, one page of it, with the count of the whole list."""
     with db.read() as s:
         values = {PERSON.key: actor.id, _TODAY.key: service_today()}
-        return page_of(s, _people(actor.role), window, _person, values)
+        return page_of(
+            s, _people(actor.role), window, lambda *v: _seen_by(_person(*v), actor), values
+        )
+
+
+def _seen_by(row: PersonRow, actor: Actor) -> PersonRow:
+    """The row as this reader may read it: documents started with nothing saved are counted
+    to the client's own key worker alone (the client's list shows them to the two of them;
+    nobody else has anything there to account for)."""
+    return row if row.key_worker_id == actor.id else replace(row, started=0)
 
 
 _TODAY = bindparam("today")
