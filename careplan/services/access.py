@@ -97,6 +97,15 @@ def _invited(advocate_id: int, client_id: int):
     )
 
 
+def _open_client(client_id: int):
+    """The client's account is open. Once it is closed the client can no longer see or stop
+    who reads their records, so an advocate's reading, which is the client's to give, ends
+    with it (and comes back if it is reopened); the lists already leave closed clients out."""
+    return exists().where(
+        User.id == client_id, User.role == Role.CLIENT.value, User.active.is_(True)
+    )
+
+
 # A statement built once for everyone of a role takes the person's id as this parameter. Every
 # request that shows a client's records asks one of the three below: built once, because
 # building a statement took longer than running it. A key worker's two questions (do they hold
@@ -107,7 +116,7 @@ _KEY_WORKER = select(
     _holds(PERSON, _CLIENT).label("holds"), _incoming(PERSON, _CLIENT).label("incoming")
 )
 _SUPERVISES = select(_supervises(PERSON, _CLIENT))
-_INVITED = select(_invited(PERSON, _CLIENT))
+_INVITED = select(_invited(PERSON, _CLIENT) & _open_client(_CLIENT))
 
 
 def visible_clients(actor: Actor) -> Select:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from careplan.db.models import (
     AuditEvent,
     CaseloadLink,
+    Comment,
     ContingencyActivation,
     Document,
     Notification,
@@ -27,6 +28,7 @@ from careplan.domain.local_time import service_day, service_today, start_of_day,
 from careplan.domain.supervision import Filters
 from careplan.services import (
     admin_accounts,
+    comments,
     contingencies,
     crisis_alerts,
     documents,
@@ -145,6 +147,28 @@ def test_a_client_who_left_keeps_their_records_and_nobody_is_reminded_about_them
         assert set(s.scalars(sa.select(Reminder.status))) == {"cancelled"}
     [event] = _events(db, "caseload.end")
     assert (event.client_id, event.actor_id) == (circle.client.id, circle.key_worker.id)
+
+
+def test_the_advocate_reads_on_after_leaving_but_not_once_the_account_is_closed(db, circle):
+    # The client still sees and can stop their advocate while their account is open; once it
+    # is closed they can do neither, so the advocate's reading ends with it, by any address.
+    doc = make_plan(circle.key_worker, circle.client)
+    advocate, admin = actor_for(circle.advocate), actor_for(circle.admin)
+    leaving.record(db, actor_for(circle.key_worker), circle.client.id, "Moved away.", TODAY)
+    assert documents.open_document(db, advocate, doc).shown.number == 1
+
+    admin_accounts.set_active(db, admin, circle.client.id, False, "Asked to close it")
+
+    with pytest.raises(NotFound):
+        documents.open_document(db, advocate, doc)
+    with pytest.raises(NotFound):
+        documents.client_records(db, advocate, circle.client.id)
+    with pytest.raises(NotFound):
+        comments.add_comment(db, advocate, doc, "what_matters", 1, "Still here?")
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Comment)) == 0
+    admin_accounts.set_active(db, admin, circle.client.id, True)
+    assert documents.open_document(db, advocate, doc).shown.number == 1
 
 
 def _events(db, action: str) -> list[AuditEvent]:
