@@ -16,8 +16,9 @@ Plain facts in, plain words out; `today` is passed in. What counts:
 - a crisis plan in effect, for the client and their key worker;
 - a crisis alert nobody has responded to: the client sees whom they are waiting for; a key
   worker or supervisor sees whom to respond to (the service chooses which alerts reach them);
-- a handover: the client whose key worker is changing, the incoming key worker, and the
-  supervisor of the team it happens in;
+- a handover: the client whose key worker is changing, the incoming key worker, the outgoing
+  one (the client is theirs until it is taken over), and the supervisor of the team it
+  happens in;
 - one's own changes to a document not saved yet (one's draft), while one may still edit it
   (access.unsaved_to_offer decides, before the facts come here), the latest typed first;
 - unread messages.
@@ -117,6 +118,7 @@ class HandoverFacts:
     to_worker: str
     to_worker_id: int
     since: datetime
+    from_worker_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -349,6 +351,13 @@ def needs_you_now(
                 f"{h.client_name} is being handed over to you from {h.from_worker}. "
                 # True with plans agreed or none: the handover lists what there is to read.
                 "Read the handover note and any agreed plans, then take over."
+            )
+        elif role is Role.KEY_WORKER and h.from_worker_id == actor_id:
+            # Until it is taken over the client is still theirs, reminders and requests for
+            # help included: someone going on leave checks that before they go.
+            text = (
+                f"{h.client_name}: waiting since {_day(h.since, zone)} for {h.to_worker} "
+                f"to take over. Until then {h.client_name} is still yours."
             )
         elif role is Role.SUPERVISOR:
             text = (

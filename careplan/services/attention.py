@@ -283,6 +283,7 @@ def for_own_records(
                 handover.to_worker,
                 handover.to_worker_id,
                 handover.created_at,
+                handover.from_worker_id,
             )
         ]
         if handover
@@ -316,7 +317,7 @@ def home(
         for row in s.execute(_home_query(actor.role), values):
             facts_end = 6 + FACT_COLUMNS
             cid, full_name, preferred, wid, wname, doc, *facts = row[:facts_end]
-            to_id, since, from_name, to_name, draft_saved_at = row[facts_end:]
+            to_id, from_id, since, from_name, to_name, draft_saved_at = row[facts_end:]
             name = called(full_name, preferred)  # the lines speak of the client as pages do
             if doc is not None:
                 # As on the document's page: offered back only while they may edit it.
@@ -326,7 +327,7 @@ def home(
                 documents.append(facts_of(doc, name, wid, wname, *facts, unsaved_at, asked))
             if to_id is not None and cid not in handovers:
                 handovers[cid] = HandoverFacts(
-                    cid, name, from_name or "nobody", to_name or "", to_id, since
+                    cid, name, from_name or "nobody", to_name or "", to_id, since, from_id
                 )
     overdue = 0
     if actor.role is Role.SUPERVISOR:
@@ -361,6 +362,7 @@ def _home_query(role: Role) -> Select:
             Document,
             *fact_columns(worker.c.id, _TODAY),
             Handover.to_worker_id,
+            Handover.from_worker_id,
             Handover.created_at,
             from_worker.c.display_name,
             to_worker.c.display_name,

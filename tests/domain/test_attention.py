@@ -402,3 +402,15 @@ def test_a_version_nobody_can_sign_any_more_asks_for_a_new_version_not_a_signatu
     # On the day itself it still waits for a signature.
     [on_the_day] = needs_you_now(Role.CLIENT, CLIENT, TODAY - timedelta(days=1), [stuck])
     assert "is waiting for your signature" in on_the_day.text
+
+
+def test_the_worker_handing_over_sees_it_wait_until_it_is_taken_over():
+    at = datetime(2026, 3, 7, 9, tzinfo=UTC)
+    handover = HandoverFacts(5, "Dee", "Kim", "Lee", OTHER, at, from_worker_id=WORKER)
+    [item] = needs_you_now(Role.KEY_WORKER, WORKER, TODAY, handovers=[handover])
+    assert (item.kind, item.place, item.client_id) == (Kind.HANDOVER, Place.HANDOVER, 5)
+    assert item.text == (
+        "Dee: waiting since 7 March 2026 for Lee to take over. Until then Dee is still yours."
+    )
+    # Another key worker of the team is told nothing of it.
+    assert needs_you_now(Role.KEY_WORKER, 9, TODAY, handovers=[handover]) == []

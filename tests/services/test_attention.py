@@ -121,7 +121,7 @@ def test_a_crisis_plan_in_effect_and_the_alert_nobody_answered(db, circle):
     assert Kind.CRISIS_PLAN not in kinds(after)
 
 
-def test_a_handover_waits_for_the_client_the_new_worker_and_the_supervisor(db, circle):
+def test_a_handover_waits_for_the_client_both_workers_and_the_supervisor(db, circle):
     make_plan(circle.key_worker, circle.client)
     incoming = KeyWorkerFactory(team_id=circle.team.id)
     handovers.start(db, actor_for(circle.key_worker), circle.client.id, incoming.id, "Moving.")
@@ -141,7 +141,10 @@ def test_a_handover_waits_for_the_client_the_new_worker_and_the_supervisor(db, c
     assert incoming.display_name in item.text
     [item] = needs(db, circle.supervisor)
     assert item.kind is Kind.HANDOVER and "waiting since" in item.text
-    assert needs(db, circle.key_worker) == []  # the outgoing worker started it
+    # The outgoing worker started it, and still holds the client until it is taken over.
+    [item] = needs(db, circle.key_worker)
+    assert (item.kind, item.client_id) == (Kind.HANDOVER, circle.client.id)
+    assert f"for {incoming.display_name} to take over" in item.text
 
 
 def test_unread_messages(db, circle):

@@ -109,6 +109,11 @@ def test_the_supervisor_and_the_new_worker_see_the_handover(app, db):
     assert link in part and "over to you" in part
     client_part = section(page(app, circle.client))
     assert link in client_part and "Your key worker is changing" in client_part
+    # The worker handing over sees it wait: the client is theirs until it is taken over.
+    outgoing = section(page(app, circle.key_worker))
+    name = incoming.display_name
+    assert link in outgoing and f"for {name} to take over. Until then" in outgoing
+    assert 'id="handover"' in page(app, circle.key_worker, f"/clients/{circle.client.id}")
     # The reading is the new worker's: said so to anyone else (it read as the client's task).
     own = page(app, circle.client, f"/clients/{circle.client.id}")
     assert f"Agreed documents {incoming.display_name} reads first:" in own
