@@ -66,8 +66,20 @@ def storage_path(config, instance_path: Path | str) -> Path:
     return Path(config.get("PDF_STORAGE_PATH") or Path(instance_path) / "pdfs")
 
 
-def sealed_filename(kind_label: str, number: int, agreed_on: date) -> str:
-    return pdf.pdf_filename(pdf.document_title(kind_label, number, agreed_on, draft=False))
+def sealed_filename(kind_label: str, number: int, agreed_on: date, whose: str = "") -> str:
+    return download_name(pdf.document_title(kind_label, number, agreed_on, draft=False), whose)
+
+
+def download_name(title: str, whose: str = "") -> str:
+    """A PDF's file name: its title, after the client's name when `whose` gives it."""
+    return pdf.pdf_filename(f"{whose} – {title}" if whose else title)
+
+
+def _whose(actor: Actor, client_id: int, client_name: str) -> str:
+    """The client's name for a download's file name, to anyone but the client: staff and
+    advocates keep many clients' PDFs side by side, and every care plan agreed on one day
+    would otherwise download under one name. The client's own are named by what they are."""
+    return "" if actor.id == client_id else client_name
 
 
 # --- building the printable document ---------------------------------------------------------
@@ -406,7 +418,12 @@ def _sealed_state(db: Database, actor: Actor, document_id: int, number: int):
                 require_read(s, actor, client_id)
             raise NotFound()
         require_read(s, actor, row.client_id)
-    filename = sealed_filename(KIND_LABELS[row.kind], number, service_day(row.agreed_at))
+    filename = sealed_filename(
+        KIND_LABELS[row.kind],
+        number,
+        service_day(row.agreed_at),
+        _whose(actor, row.client_id, row.display_name),
+    )
     waited = utcnow() - row.agreed_at
     taking_long = row.status != "ready" and waited > TAKING_LONG
     return row, SealedPdf(row.status, None, filename, row.attempts, taking_long)
@@ -422,8 +439,10 @@ _STORED_PDF = (
         PdfRender.agreed_at,
         Document.client_id,
         Document.kind,
+        User.display_name,  # the client's, for the file's name
     )
     .join(Document, Document.id == PdfRender.document_id)
+    .join(User, User.id == Document.client_id)
     .where(
         PdfRender.document_id == bindparam("document_id"),
         PdfRender.version_number == bindparam("number"),
@@ -473,7 +492,7 @@ def draft_pdf(
                 "draft": True,
             },
         )
-    return data, printable.filename()
+    return data, download_name(printable.title, _whose(actor, doc.client_id, printable.client_name))
 
 
 def agreed_version_for(db: Database, actor: Actor, document_id: int) -> int | None:

@@ -103,6 +103,31 @@ def test_two_versions_agreed_on_one_day_download_from_gunicorn_under_two_names(
     assert len(names) == 2
 
 
+def test_staff_and_advocates_download_a_client_s_pdfs_under_the_client_s_name(
+    app, db, gunicorn_url
+):
+    # They keep many clients' PDFs side by side: every care plan agreed on one day would
+    # otherwise download under one name. The client's own are named as above.
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    name = circle.client.display_name
+    for person in (circle.key_worker, circle.advocate):
+        web = Browser(gunicorn_url)
+        web.sign_in(person)
+        draft = web.get(f"/documents/{doc}/versions/1/draft.pdf")
+        assert draft.status == 200
+        assert filename(draft) == f"{name} – Care plan, version 1 – draft.pdf"
+        ascii_name = f"{name} - Care plan, version 1 - draft.pdf"
+        assert f'filename="{ascii_name}"' in draft.headers["Content-Disposition"]
+    for person in (circle.client, circle.key_worker):
+        signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    assert pdfs.run_pending(db, pdfs.PdfSettings.from_config(app.config, app.instance_path)) == 1
+    sealed = web.get(f"/documents/{doc}/versions/1/signed.pdf")
+    assert sealed.status == 200 and sealed.read().startswith(b"%PDF")
+    pattern = rf"{re.escape(name)} – Care plan, version 1 – \d{{1,2}} \w+ \d{{4}}\.pdf"
+    assert re.fullmatch(pattern, filename(sealed))
+
+
 def test_fhir_and_archive_download_from_gunicorn(app, db, gunicorn_url):
     circle = Circle()
     doc = make_plan(circle.key_worker, circle.client, versions=2)
