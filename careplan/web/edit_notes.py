@@ -21,8 +21,8 @@ def others_words(
 ) -> Markup:
     """On the edit page, beside a part (its stored node in the latest version), one note for
     the reader. Their own words someone else changed come first, with what they had written
-    (so they can put it back); else, on a part someone else wrote, whose it is (what changing
-    it does is said once, at the top of the form). Nobody but the reader is "you"; the client
+    (so they can put it back); else, on a part someone else wrote, whose it is, or that the
+    reader changed it last (what changing it does is said once, at the top of the form). Nobody but the reader is "you"; the client
     is called by the name they go by. A list item's note is beside the box whose answer was
     changed: `boxes`, the item's answers in the form's order; `box`, the one asking.
     `shown`, for a part that is one answer, what its box holds: other words than the stored
@@ -46,14 +46,22 @@ def others_words(
     if writer.get("id") and writer.get("id") != reader and has_writing(node):
         name = _named(context, writer, client_id, called)
         stored = _words(node)
+        # The words stored are the reader's own last change: said as the plan page says it
+        # ("Last changed by you · first written by …"), not as if the first writer's.
+        mine = _mapping(node.get("changed_by")).get("id") == reader
         # Compared word by word: a form sent back holds "\r\n" where the stored words have "\n".
         if shown is None or shown.split() == stored.split():
+            if mine:
+                return Markup("You changed this last. {} first wrote it.").format(name)
             return Markup("{} wrote this.").format(name)
+        said = (
+            Markup("You saved “{}” here last.").format(stored)
+            if mine
+            else Markup("{} wrote “{}” here.").format(name, stored)
+        )
         if not shown.strip():
-            said = "{} wrote “{}” here. This box is empty now: saving takes it out."
-        else:
-            said = "{} wrote “{}” here. What is in this box now replaces it when you save."
-        return Markup(said).format(name, stored)
+            return said + " This box is empty now: saving takes it out."
+        return said + " What is in this box now replaces it when you save."
     return Markup("")
 
 

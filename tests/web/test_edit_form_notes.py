@@ -91,12 +91,13 @@ def test_a_writer_is_told_beside_what_matters_a_goal_and_a_step_what_they_had_wr
         f"{changed} “Call the council”; by when: {_in_words(app, '2027-01-15')}"
     )
 
-    # The worker, who did not write them, is told whose words they are, by the client's name,
-    # and once, at the top of the form, what changing them does.
+    # The worker, who did not write them, is told whose they first were, by the client's name,
+    # and that the words now there are their own change; and once, at the top of the form,
+    # what changing them does.
     client = circle.client.display_name
     hints = _hints(app, circle.key_worker, doc)
     for name in ("what_matters-text", "goals-0-title", "goals-0-steps-0-text"):
-        assert hints[name] == f"{client} wrote this.", name
+        assert hints[name] == f"You changed this last. {client} first wrote it.", name
     assert _said_once(app, circle.key_worker, doc) == 1
 
 
@@ -276,4 +277,44 @@ def test_a_box_holding_other_words_than_someone_else_s_quotes_theirs(app, db):
     assert notes["what_matters-text"] == (
         f"{client} wrote “Being listened to (revision 1).” here. This box is empty now: saving "
         "takes it out."
+    )
+
+
+def test_words_the_reader_changed_last_are_not_said_to_be_the_first_writer_s(app, db):
+    # Kim wrote it and the client changed it: to the client the words are their own now, as
+    # the plan page says ("Last changed by you · first written by Kim"); the note said
+    # "Kim, your key worker, wrote this."
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    _save(db, circle.client, doc, _plan_changes("Seeing my sister.", "Move", "Ring them"))
+    kim = f"{circle.key_worker.display_name}, your key worker,"
+    hints = _hints(app, circle.client, doc)
+    for name in ("what_matters-text", "goals-0-title", "goals-0-steps-0-text"):
+        assert hints[name] == f"You changed this last. {kim} first wrote it.", name
+    assert hints["domains-housing-own_words"] == f"You changed this last. {kim} first wrote it."
+    assert hints["care_team-0-name"] == f"{kim} wrote this."  # untouched: still Kim's words
+
+
+def test_words_the_reader_saved_in_another_window_are_theirs_on_the_conflict_page(app, db):
+    from tests.web.test_plan_pages import _post
+
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    client = _browser(app, circle.client)
+    edit = f"/documents/{doc}/edit"
+    form = _page(client.get(edit)).form(edit)  # one window; the other saves first
+
+    def in_the_other_window(content: dict) -> None:
+        content["domains"]["housing"]["own_words"] = "I have a flat now."
+
+    _save(db, circle.client, doc, in_the_other_window)
+    typed = form.typed({"domains-housing-own_words": "I have a flat now, near my sister."})
+    page = _page(_post(client, form, typed), 409)
+    notes = {
+        m.group(1): " ".join(html.unescape(re.sub(r"<[^>]+>", " ", m.group(2))).split())
+        for m in re.finditer(r'<p class="notice note" id="([^"]+)-note">(.*?)</p>', page.html, re.S)
+    }
+    assert notes["domains-housing-own_words"] == (
+        "You saved “I have a flat now.” here last. What is in this box now replaces "
+        "it when you save."
     )
