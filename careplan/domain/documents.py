@@ -376,6 +376,19 @@ class DocumentKind(TakenOutItems):
         rest = [self._without_parts(c, keys) for c in (draft, base, saved)]
         return rest[0] in (rest[1], rest[2])
 
+    def changes_nothing(self, base: dict | None, raw: dict, part: str = "") -> bool:
+        """Whether `raw`, a form's answers as typed on `base` (the version they were typed on;
+        None before the first), changes nothing: a draft of it would keep no words. Answers
+        that cannot be read as they stand (a date typed wrongly) are a change."""
+        start = base if base is not None else self.validate(self.empty_content())
+        try:
+            if part:
+                raw = self.with_part(start, raw, part)
+            typed = self.validate(raw, from_form=True)
+        except ContentInvalid:
+            return False
+        return self.saved_all_of(start, typed, start)
+
     def _without_parts(self, content: dict, keys: list[str]) -> dict:
         content = copy.deepcopy(content)
         for key in keys:

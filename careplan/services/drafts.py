@@ -21,8 +21,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database
-from ..db.models import Document, EditDraft, utcnow
+from ..db.models import Document, EditDraft, Version, utcnow
 from ..domain.errors import ContentInvalid
+from ..domain.kinds import kind_for
+from ..domain.nested import from_fields
 from .access import gone, require_read
 from .actor import Actor
 from .errors import Invalid, ReadOnly, ServiceError
@@ -66,6 +68,10 @@ IF_SAVED = IfSaved()
 class Kept:
     kept_at: datetime
     revision: str
+    # False: the words change nothing in the version they were typed on, so no draft is
+    # kept, and this page's earlier one, if any, is gone (an empty form sent and refused
+    # left a draft behind that locked the next edit page until chosen).
+    changes: bool = True
 
 
 class DraftKeptElsewhere(ServiceError):
@@ -135,6 +141,9 @@ def keep(
         doc = _editable(s, actor, document_id)
         if not (1 <= base_number <= doc.head_number or base_number == doc.head_number == 0):
             raise Invalid("That version does not exist.")
+        if _changes_nothing(s, doc, base_number, part, fields):
+            forget(s, actor.id, document_id, seen)
+            return Kept(now, "", changes=False)
         # One draft per person and document. Replaced in the same statement as it is checked,
         # so two pages keeping at once cannot both find it theirs.
         dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
@@ -161,6 +170,16 @@ def keep(
                 raise DraftKeptElsewhere(stored.saved_at)
             return Kept(stored.saved_at, stored.revision)
     return Kept(now, values["revision"])
+
+
+def _changes_nothing(s: Session, doc: Document, base_number: int, part: str, fields) -> bool:
+    base = s.scalar(_BASE, {"document_id": doc.id, "number": base_number}) if base_number else None
+    return kind_for(doc.kind, doc.template).changes_nothing(base, from_fields(fields), part)
+
+
+_BASE = select(Version.content).where(
+    Version.document_id == bindparam("document_id"), Version.number == bindparam("number")
+)
 
 
 def draft_in(s: Session, user_id: int, document_id: int) -> Draft | None:

@@ -70,6 +70,12 @@
         activity(response);
         return response.json().then(function (kept) {
           lastSent = words;
+          if (kept.changes === false) {
+            // The words are the version's own: no draft is kept, and none is needed.
+            if (revision) revision.value = "";
+            say("Nothing is changed yet, so there is nothing to keep as a draft.");
+            return;
+          }
           if (revision && kept.revision) revision.value = kept.revision;
           // The time as the server says it: every page's times are on the service's clock.
           var at = kept.kept_said ? " (" + kept.kept_said + ")" : "";

@@ -447,7 +447,12 @@ def keep_draft(document_id: int):
     # `kept_said`: the time as every page says one (the service's clock, 24-hour), for the
     # page's "kept as a draft (14:05)" rather than the phone's own format.
     said = f"{service_time(kept.kept_at):%H:%M}"
-    return {"kept_at": kept.kept_at.isoformat(), "kept_said": said, "revision": kept.revision}
+    return {
+        "kept_at": kept.kept_at.isoformat(),
+        "kept_said": said,
+        "revision": kept.revision,
+        "changes": kept.changes,  # false: nothing changed, so no draft (the page says so)
+    }
 
 
 NOT_KEPT_REMOVED = (

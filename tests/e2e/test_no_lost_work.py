@@ -546,3 +546,31 @@ def test_the_idle_warning_counts_down_and_leaves_the_page_where_it_was(app, live
         expect(warning).to_be_hidden()
     finally:
         app.config["IDLE_TIMEOUT_MINUTES"] = 15
+
+
+def test_an_empty_new_plan_sent_and_refused_leaves_no_draft_behind(app, db, live_server, new_phone):
+    """Saved with nothing typed, the refusal's page kept the empty form as a draft: the start
+    page said changes were not saved yet, and the next edit page was locked until the client
+    chose what to do with changes they never made."""
+    from sqlalchemy import func, select
+
+    from careplan.db.models import EditDraft
+
+    client = factories.ClientFactory()
+    worker = factories.KeyWorkerFactory()
+    factories.CaseloadLinkFactory(client_id=client.id, key_worker_id=worker.id)
+    phone = new_phone()
+    sign_in(phone, live_server, client)
+    phone.goto(f"{live_server}/clients/{client.id}")
+    phone.get_by_role("button", name="Start a new care plan").click()
+    edit = re.search(r"/documents/\d+/edit", phone.url).group(0)
+    phone.get_by_role("button", name="Save a new version").click()
+    expect(phone.locator("#error-summary")).to_be_visible()
+    expect(phone.locator(".draft-status")).to_contain_text("nothing to keep as a draft")
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(EditDraft)) == 0
+    phone.goto(f"{live_server}/")
+    expect(phone.get_by_text("not saved yet")).to_have_count(0)
+    phone.goto(live_server + edit)
+    expect(phone.locator("form.document-form")).to_be_visible()
+    expect(phone.locator("#draft-waiting")).to_have_count(0)

@@ -404,3 +404,31 @@ def test_a_draft_that_could_not_be_saved_as_it_is_stays_after_a_save_made_elsewh
     content["domains"]["housing"]["own_words"] = "a program changed this"
     assert documents.save_version(db, worker, doc, 1, content, exact=True).saved
     assert _stored(db, worker, doc).fields == typo
+
+
+def test_words_that_change_nothing_are_no_draft_and_end_the_page_s_earlier_one(db, circle):
+    # An empty form sent and refused ("fill something in first") was kept as a draft, and the
+    # next edit page stayed locked until the client chose what to do with changes never made.
+    client = actor_for(circle.client)
+    doc = make_plan(circle.key_worker, circle.client)
+    new = documents.create_document(db, client, circle.client.id)  # a second, nothing in it
+    as_sent = [("what_matters-text", ""), ("goals-0-title", ""), ("review_interval_weeks", "12"),
+               ("goals-0-steps-0-status", "not_started")]  # fmt: skip
+    kept = drafts.keep(db, client, new, 0, "", as_sent)
+    assert (kept.changes, kept.revision) == (False, "")
+    assert _count(db, EditDraft) == 0
+    typed = [(k, "Move" if k == "goals-0-title" else v) for k, v in as_sent]
+    assert drafts.keep(db, client, new, 0, "", typed).changes
+
+    text = documents.open_document(db, client, doc).content["what_matters"]["text"]
+    page = drafts.Seen("", drafts.new_page())
+    drafts.keep(db, client, doc, 1, "what_matters", [("what_matters-text", "Mine.")], seen=page)
+    assert _count(db, EditDraft) == 2
+    # Typed back to the version's words: this page's draft is gone, the other document's not.
+    back = drafts.keep(db, client, doc, 1, "what_matters", [("what_matters-text", text)], seen=page)
+    assert not back.changes
+    assert documents.open_for_editing(db, client, doc).draft is None
+    assert documents.open_for_editing(db, client, new).draft is not None
+    # A date that cannot be read is a change: kept, to be put right later.
+    step = [("goals-0-title", "Move"), ("goals-0-steps-0-due", "31/02")]
+    assert drafts.keep(db, client, new, 0, "", step).changes
