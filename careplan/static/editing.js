@@ -147,10 +147,18 @@
         box.textContent = "";
         result.findings.forEach(function (f) {
           var p = document.createElement("p");
-          p.textContent = "“" + f.found + "” can feel stigmatising to some people. You could write " +
-            f.could_write + "." + (f.note ? " " + f.note : "");
+          // To the client, of their own words: the choice is said to be theirs, once.
+          p.textContent = form.dataset.ownWords === "yes"
+            ? "“" + f.found + "”: some people prefer other words, such as " + f.could_write + "."
+            : "“" + f.found + "” can feel stigmatising to some people. You could write " +
+              f.could_write + "." + (f.note ? " " + f.note : "");
           box.appendChild(p);
         });
+        if (form.dataset.ownWords === "yes" && result.findings.length) {
+          var yours = document.createElement("p");
+          yours.textContent = "These are your words: keep them if they are right for you.";
+          box.appendChild(yours);
+        }
       })
       .catch(function () {});
   }

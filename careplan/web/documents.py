@@ -28,6 +28,7 @@ from ..domain.language import check_text
 from ..domain.local_time import service_time, service_today
 from ..domain.nested import from_fields
 from ..domain.numbers import whole_number
+from ..domain.roles import Role
 from ..extensions import get_db, get_library, get_time_zone
 from ..services import comments, documents, drafts
 from ..services.errors import Conflict, Invalid, NotFound, Removed, ServiceError
@@ -269,7 +270,9 @@ def edit(document_id: int):
         ), 409
     if result.saved:
         flash(f"Saved as version {result.number}.")
-        for finding in result.language:
+        # Not said again to the client once their own words are saved: offered as they wrote
+        # and when they checked, keeping them was their choice.
+        for finding in result.language if actor.role is not Role.CLIENT else ():
             flash(
                 f"A suggestion about wording in “{finding.where}”: “{finding.found}” can feel "
                 f"stigmatising to some people. You could write {finding.could_write}. "

@@ -191,7 +191,9 @@ def test_words_typed_before_the_pages_script_arrives_are_kept(app, gunicorn_url,
 
     expect(phone.locator(".draft-status")).to_contain_text("Your changes are kept as a draft")
     hint = phone.locator("#" + field.get_attribute("id") + "-wording")
-    expect(hint).to_contain_text("“addict” can feel stigmatising to some people.")
+    # To the client, of their own words: other words offered, the choice said to be theirs.
+    expect(hint).to_contain_text("“addict”: some people prefer other words")
+    expect(hint).to_contain_text("These are your words: keep them if they are right for you.")
     phone.goto(f"{gunicorn_url}/documents/{doc}/edit?part=what_matters")
     expect(phone.locator("#draft-waiting")).to_contain_text("not saved yet")
 

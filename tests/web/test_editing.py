@@ -875,3 +875,35 @@ def test_a_reason_sent_after_signing_out_says_what_it_was_for(app, db, circle, o
     assert late.status_code in (400, 401) and all(s in page for s in said), page
     assert "save them" not in page  # a decline or signature is confirmed, not saved
     assert "Not the flat part" in page
+
+
+def test_the_client_is_told_once_and_plainly_that_their_own_words_are_theirs_to_keep(
+    app, db, circle
+):
+    """A client describing themselves ("I am an addict and I say it how it is") was told the
+    words were stigmatising when they checked, and again after saving: corrected, as they are
+    so often. They are offered other words while writing and when they check, and the choice
+    is said to be theirs; a key worker is told after saving too."""
+    doc = make_plan(circle.key_worker, circle.client)
+    edit = f"/documents/{doc}/edit"
+    url = f"{edit}?part=what_matters"
+
+    def send(person, words: str, action: str = "save"):
+        web = login(app.test_client(), person)
+        form = Page(_text(web.get(url))).form(edit)
+        sent = web.post(url, data={**form.typed({"what_matters-text": words}), "action": action})
+        return web, sent
+
+    _, checked = send(circle.client, "I am an addict and I say it how it is.", "check")
+    said = " ".join(_section(_text(checked), 'id="wording-checked"', "</div>").split())
+    assert "This is your plan: keep your words if they are right for you" in said
+    assert "In “What matters to me”: “addict”. Other words: “person who uses drugs”." in said
+    assert "stigmatising" not in said and 'data-own-words="yes"' in _text(checked)
+    web, saved = send(circle.client, "I am an addict and I say it how it is.")
+    shown = _text(web.get(saved.headers["Location"]))
+    assert "Saved as version 2." in shown and "suggestion about wording" not in shown
+
+    web, saved = send(circle.key_worker, "Both tests were dirty.")
+    shown = " ".join(_text(web.get(saved.headers["Location"])).split())
+    assert "A suggestion about wording in “What matters to me”: “were dirty” can feel" in shown
+    assert 'data-own-words="yes"' not in _text(web.get(url))
