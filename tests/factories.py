@@ -217,6 +217,13 @@ def make_plan(author: User, client: User | None = None, versions: int = 1) -> in
     return doc_id
 
 
+def forget_messages() -> None:
+    """Every in-app message so far: those a test's setting up sent (a plan agreed tells the
+    first signer), where the test counts the messages that follow."""
+    with _db.write() as s:
+        s.execute(sa.delete(Notification))
+
+
 def plan_with_a_step_taken_out(circle: Circle) -> tuple[int, str]:
     """The client's plan (their step "Call the council"), the step taken out by their key
     worker in version 2: the plan and the id of the record kept of the step."""

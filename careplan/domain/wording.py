@@ -335,6 +335,19 @@ def declined_notice(
     return f"{who} {declined_line(reader_is_client, title, version, reason)}"
 
 
+def agreed_notice(
+    who: str, who_role: Role, *, reader_is_client: bool, client_name: str, title: str, version: int
+) -> str:
+    """The message telling whoever signed first that the other's signature made the version
+    agreed: until then their signature was waiting, and nothing else would say it is done."""
+    whose = "your" if reader_is_client else "their"
+    return (
+        f"{_opening(who, who_role, reader_is_client, client_name)} signed version {version} of "
+        f"{whose} {in_sentence(title)} too: it is agreed by you both now. Its signed PDF can "
+        "be downloaded from its page."
+    )
+
+
 # Where a message about a decline starts quoting the reason: the only message that carries
 # someone's own words, so the one cut where its reader may no longer read the document.
 SAYING = ", saying: "

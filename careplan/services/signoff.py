@@ -44,7 +44,7 @@ from ..domain.signoff import (
     refusal,
     validate_outcome,
 )
-from ..domain.wording import declined_advocate_notice, declined_notice
+from ..domain.wording import agreed_notice, declined_advocate_notice, declined_notice
 from . import account_emails, audit, passwords
 from .access import require_read
 from .actor import Actor
@@ -505,6 +505,7 @@ def sign(
             from .handovers import forget_reads  # here: handovers imports this module
 
             forget_reads(s, doc)
+            _tell_of_agreement(s, actor, doc, after.agreed.number)
             audit.record(
                 s,
                 actor,
@@ -519,6 +520,17 @@ def sign(
 
         reviews.after_signing(s, actor, doc, before, after, utcnow())
         return after
+
+
+def _tell_of_agreement(s: Session, actor: Actor, doc: Document, number: int) -> None:
+    tell_the_two(
+        s, actor, doc,
+        lambda to_client, client_name: agreed_notice(
+            actor.name, actor.role, reader_is_client=to_client, client_name=client_name,
+            title=doc.title, version=number,
+        ),
+        f"/documents/{doc.id}#sign-off",
+    )  # fmt: skip
 
 
 def _tell_of_decline(s: Session, actor: Actor, doc: Document, number: int, reason: str) -> None:

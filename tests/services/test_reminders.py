@@ -42,6 +42,7 @@ from tests.factories import (
     Circle,
     ClientFactory,
     NotificationFactory,
+    forget_messages,
     make_plan,
 )
 
@@ -90,6 +91,7 @@ def agreed_plan(db, circle, due_on: date | None = DUE) -> int:
     doc = make_plan(circle.key_worker, circle.client)
     for person in (circle.client, circle.key_worker):
         signoff.sign(db, actor_for(person), doc, 1, "signed", "", PASSWORD)
+    forget_messages()  # the client told it is agreed: these tests count reminders
     if due_on is not None:
         set_due(db, doc, due_on)
     return doc

@@ -11,7 +11,14 @@ from careplan.db.models import Document, Notification, Reminder
 from careplan.domain.local_time import long_date, service_today
 from careplan.services import accounts, reminders, reviews, signoff
 from tests.conftest import login
-from tests.factories import PASSWORD, Circle, NotificationFactory, actor_for, make_plan
+from tests.factories import (
+    PASSWORD,
+    Circle,
+    NotificationFactory,
+    actor_for,
+    forget_messages,
+    make_plan,
+)
 
 
 def _reminder_notice(db, doc: int, person, kind: str) -> int:
@@ -43,6 +50,7 @@ def test_a_review_done_answers_the_messages_about_it_and_no_others(db):
     for person in (circle.client, circle.key_worker):
         for d in (doc, other):
             signoff.sign(db, actor_for(person), d, 1, "signed", "", PASSWORD)
+    forget_messages()  # the client told each is agreed: this test counts a review's
     _reminder_notice(db, doc, circle.client, "soon:14")
     _reminder_notice(db, doc, circle.client, "sign:7")  # about a signature: not answered
     _reminder_notice(db, other, circle.client, "soon:14")  # another document's review

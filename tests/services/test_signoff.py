@@ -46,6 +46,37 @@ def test_agreed_only_when_both_sign_the_same_version_and_then_a_pdf_is_queued(db
     assert actions[-3:] == ["sign", "sign", "agreed"]
 
 
+def test_whoever_signed_first_is_told_when_the_other_s_signature_makes_it_agreed(db, circle):
+    # Their signature waited on the other's; nothing else said it was done, or that its
+    # signed PDF could now be downloaded.
+    def messages(user) -> list[tuple[str, str]]:
+        with db.read() as s:
+            rows = s.execute(
+                sa.select(Notification.text, Notification.link).where(
+                    Notification.user_id == user.id
+                )
+            )
+            return [tuple(r) for r in rows]
+
+    doc = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.client, doc, 1)
+    assert messages(circle.client) == []
+    sign(db, circle.key_worker, doc, 1)
+    kim = circle.key_worker.display_name
+    assert messages(circle.client) == [(
+        f"{kim}, your key worker, signed version 1 of your care plan too: it is agreed by you "
+        "both now. Its signed PDF can be downloaded from its page.",
+        f"/documents/{doc}#sign-off",
+    )]  # fmt: skip
+    assert messages(circle.key_worker) == messages(circle.advocate) == []
+
+    other = make_plan(circle.key_worker, circle.client)
+    sign(db, circle.key_worker, other, 1)
+    sign(db, circle.client, other, 1)
+    [(text, _)] = messages(circle.key_worker)
+    assert text.startswith(f"{circle.client.display_name} signed version 1 of their care plan")
+
+
 def test_editing_an_agreed_document_starts_a_draft_and_old_signatures_do_not_carry_over(db, circle):
     doc = make_plan(circle.key_worker, circle.client)
     sign(db, circle.client, doc, 1)
