@@ -48,6 +48,18 @@ def team_problem(worker: str, open_clients: int, team_id: int | None) -> str | N
     )
 
 
+def move_question(worker: str, open_clients: int, old_team: str, new_team: str) -> str:
+    """What an administrator is asked before a key worker with clients moves team: one Save
+    would move every client's records out of the old team's sight."""
+    them = "it" if open_clients == 1 else "them"
+    return (
+        f"{worker} has {_clients(open_clients)}. Moving {worker} to {new_team} moves "
+        f"{them} too: {old_team}'s key workers and supervisors will no longer see {them}, and "
+        f"{new_team}'s will. To move only some clients, hand them over to someone in "
+        f"{old_team} first."
+    )
+
+
 def moved_team_notice(
     worker: str,
     open_clients: int,

@@ -39,6 +39,7 @@ from ..domain.caseload_rules import (
     client_closing_problem,
     closing_problem,
     giving_problem,
+    move_question,
     moved_team_notice,
     team_problem,
     unsupervised_notice,
@@ -61,7 +62,7 @@ from . import (
 )
 from .account_settings import IssuedLink
 from .actor import Actor
-from .errors import ChangedMeanwhile, Invalid, NotFound
+from .errors import ChangedMeanwhile, Invalid, MoveToConfirm, NotFound
 
 PAGE_SIZE = 50
 
@@ -401,8 +402,11 @@ def update_details(
     email: str,
     team_id: int | None,
     loaded: Details | None = None,
+    clients_moving: int | None = None,
 ) -> DetailsSaved:
-    """Change a name, e-mail address or team. Says which teams a key worker's move leaves
+    """Change a name, e-mail address or team. A key worker with clients moves team only with
+    `clients_moving`, the number of their clients the administrator was told would move with
+    them: otherwise (or if that number changed meanwhile) MoveToConfirm, nothing saved. Says which teams a key worker's move leaves
     with clients in no supervisor's sight, and gives a new welcome link when the address of
     an account nobody has chosen a password for yet was corrected.
 
@@ -442,9 +446,15 @@ def update_details(
         if "team" in changed and (problem := team_for_role_problem(user.role, team_id is not None)):
             raise Invalid(problem)
         if "team" in changed and user.role == Role.KEY_WORKER.value:
-            problem = team_problem(user.display_name, _open_clients(s, user.id), team_id)
-            if problem:
+            clients = _open_clients(s, user.id)
+            if problem := team_problem(user.display_name, clients, team_id):
                 raise Invalid(problem)
+            if clients and user.team_id is not None and clients_moving != clients:
+                teams = dict(s.execute(select(Team.id, Team.name)).all())
+                old, new = teams[user.team_id], teams[team_id]
+                raise MoveToConfirm(
+                    move_question(user.display_name, clients, old, new), clients, new
+                )
         # Nobody has chosen a password for it yet (whether or not the welcome link ran out):
         # the owner (at the corrected address) needs the welcome link again, not "your
         # password stays the same"; and the old address, most likely someone else's, is told

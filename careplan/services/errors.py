@@ -68,6 +68,15 @@ class Conflict(ServiceError):
         self.note = note
 
 
+class MoveToConfirm(ServiceError):
+    """A key worker with clients asked to move team without the administrator having been
+    told, with the same count, that their clients move too. Nothing was saved."""
+
+    def __init__(self, question: str, clients: int, new_team: str):
+        super().__init__(question)
+        self.clients, self.new_team = clients, new_team
+
+
 class ChangedMeanwhile(ServiceError):
     """A details form was saved from a page that was out of date: someone else changed some
     of the fields it changes since it was loaded. Nothing was saved. `errors` maps those

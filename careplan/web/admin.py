@@ -10,6 +10,7 @@ from ..domain import mail_failures
 from ..domain.account_rules import no_team_yet
 from ..domain.errors import ContentInvalid
 from ..domain.local_time import how_long, service_today
+from ..domain.numbers import whole_number
 from ..domain.roles import Role
 from ..extensions import get_db, get_library
 from ..reminders.mail import sends_email
@@ -23,7 +24,7 @@ from ..services import (
     second_factor,
     undelivered,
 )
-from ..services.errors import ChangedMeanwhile, Invalid, NotFound
+from ..services.errors import ChangedMeanwhile, Invalid, MoveToConfirm, NotFound
 from .auth import email_password_link
 from .forms import kept_typing, loaded_from
 from .paging import asked_page, to_first_page, to_page_shown
@@ -189,11 +190,13 @@ def user(
     errors: dict | None = None,
     typed: bool = False,
     confirming: str | None = None,
+    move: MoveToConfirm | None = None,
 ):
     """`errors`: what is wrong with the details form (`typed`: it was refused, and keeps what
     was typed) or, with `confirming`, with the reason for a change with big effects asked for
     ("close", "second_factor"), which the page asks to confirm, with a reason, before it is
-    made (as a client's invitation of an advocate is confirmed)."""
+    made (as a client's invitation of an advocate is confirmed); or ("move", with `move`) a
+    key worker's move to another team, which takes their clients with them."""
     account = admin_accounts.detail(get_db(), _admin(), user_id)
     errors = errors or {}
     now = {"name": account.name, "email": account.email, "team_id": str(account.team_id or "")}
@@ -210,6 +213,7 @@ def user(
         details=shown,
         loaded=now,
         confirming=confirming,
+        move=move,
     )
     if errors:
         return page, 422 if confirming else 409
@@ -260,8 +264,10 @@ def user_details(user_id: int):
             team_id = loaded.team_id
         saved = admin_accounts.update_details(
             get_db(), _admin(), user_id, form.get("name", ""), form.get("email", ""), team_id,
-            loaded,
+            loaded, form.get("clients_moving", type=whole_number),
         )  # fmt: skip
+    except MoveToConfirm as ask:
+        return user(user_id, typed=True, confirming="move", move=ask)
     except ChangedMeanwhile as err:
         return user(user_id, errors=err.errors, typed=True)
     except Invalid as err:

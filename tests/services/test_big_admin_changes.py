@@ -1,6 +1,7 @@
 """Closing an account and turning off someone's second step need a reason: asking for it is
 what keeps one tap from doing either, and the reason is kept in the audit trail with the
-change. Opening an account again only gives back, and needs none."""
+change. Opening an account again only gives back, and needs none. A key worker moves team
+with their clients only once the administrator was told how many."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from careplan.db.models import AuditEvent, User
 from careplan.domain.errors import ContentInvalid
 from careplan.services import admin_accounts, second_factor
 from careplan.services.accounts import actor_for
-from tests.factories import PASSWORD, AdminFactory, ClientFactory
+from careplan.services.errors import MoveToConfirm
+from tests.factories import (
+    PASSWORD,
+    AdminFactory,
+    CaseloadLinkFactory,
+    Circle,
+    ClientFactory,
+    TeamFactory,
+)
 
 
 def _detail(db, action: str):
@@ -61,3 +70,31 @@ def test_a_second_step_is_not_turned_off_by_an_administrator_without_a_reason(db
     assert _detail(db, "user.second_factor_removed") == [
         {"reason": "Lost their phone, no backup codes"}
     ]
+
+
+def test_a_key_worker_moves_team_with_their_clients_only_once_told_how_many(db):
+    # One Save moved every client's records out of the old team's sight: the service asks
+    # for the number the administrator was shown, and asks again if it changed meanwhile.
+    circle = Circle()
+    north, worker = TeamFactory(name="North team"), circle.key_worker
+    admin = actor_for(circle.admin)
+
+    def move(clients_moving=None):
+        return admin_accounts.update_details(
+            db, admin, worker.id, worker.display_name, worker.email, north.id,
+            clients_moving=clients_moving,
+        )  # fmt: skip
+
+    for told in (None, 0, 2):
+        with pytest.raises(MoveToConfirm) as asked:
+            move(told)
+        assert (asked.value.clients, asked.value.new_team) == (1, "North team")
+        with db.read() as s:
+            assert s.get(User, worker.id).team_id == circle.team.id
+    assert str(asked.value).startswith(f"{worker.display_name} has 1 client. Moving")
+    CaseloadLinkFactory(key_worker_id=worker.id)  # a second client meanwhile
+    with pytest.raises(MoveToConfirm):
+        move(1)
+    assert "2 clients moved with them to North team" in move(2).moved
+    with db.read() as s:
+        assert s.get(User, worker.id).team_id == north.id

@@ -375,7 +375,13 @@ def test_a_review_stays_on_the_chart_of_the_team_it_was_held_in(db):
     assert (_charted(db, a), _charted(db, b)) == (["0% (0 of 1)"], [])
     worker = a.key_worker
     admin_accounts.update_details(
-        db, actor_for(a.admin), worker.id, worker.display_name, worker.email, b.team.id
+        db,
+        actor_for(a.admin),
+        worker.id,
+        worker.display_name,
+        worker.email,
+        b.team.id,
+        clients_moving=1,
     )
     with db.read() as s:
         assert s.get(User, worker.id).team_id == b.team.id
@@ -396,7 +402,13 @@ def test_a_review_missed_stays_late_on_the_chart_of_the_team_that_held_it(db, mo
     holder = a.key_worker
     if moved_by == "worker changes team":
         admin_accounts.update_details(
-            db, actor_for(a.admin), holder.id, holder.display_name, holder.email, b.team.id
+            db,
+            actor_for(a.admin),
+            holder.id,
+            holder.display_name,
+            holder.email,
+            b.team.id,
+            clients_moving=1,
         )
     elif moved_by == "handover":
         SupervisorTeamFactory(supervisor_id=a.supervisor.id, team_id=b.team.id)

@@ -16,9 +16,16 @@ from tests.factories import (
 )
 
 
-def _move(db, circle, worker, team_id):
+def _move(db, circle, worker, team_id, clients: int = 1):
+    """`clients`: how many clients the administrator is told move with them."""
     return admin_accounts.update_details(
-        db, actor_for(circle.admin), worker.id, worker.display_name, worker.email, team_id
+        db,
+        actor_for(circle.admin),
+        worker.id,
+        worker.display_name,
+        worker.email,
+        team_id,
+        clients_moving=clients,
     ).unsupervised
 
 
@@ -26,7 +33,7 @@ def test_moving_a_key_worker_with_clients_into_an_unsupervised_team_says_so(db):
     circle = Circle()
     CaseloadLinkFactory(key_worker_id=circle.key_worker.id)  # a second client
     new = TeamFactory()
-    [said] = _move(db, circle, circle.key_worker, new.id)
+    [said] = _move(db, circle, circle.key_worker, new.id, clients=2)
     assert said == Unsupervised(new.name, 2)
     assert said.notice.startswith(f"No supervisor now sees {new.name}, which has 2 clients")
     # Made, not refused: a new team may get its supervisor a moment later.

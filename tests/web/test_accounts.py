@@ -578,7 +578,9 @@ def test_a_change_that_leaves_clients_unsupervised_is_made_and_said_with_a_link(
     worker = circle.key_worker
     new = TeamFactory()
     admin = login(app.test_client(), circle.admin)
-    details = {"name": worker.display_name, "email": worker.email, "team_id": str(new.id)}
+    # Told first that their client moves too (test_team_pages): here, confirmed.
+    details = {"name": worker.display_name, "email": worker.email, "team_id": str(new.id),
+               "clients_moving": "1"}  # fmt: skip
     moved = admin.post(
         f"/admin/users/{worker.id}/details",
         data={**details, "csrf_token": csrf_token(admin)},

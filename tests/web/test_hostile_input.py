@@ -69,6 +69,7 @@ EXTRA_FORM_FIELDS = {
     "documents.discard_draft": {"draft_revision": ""},
     "documents.put_back": {"even_if_there": "no"},
     "reminders.reviewed_no_changes": {"cycle": "1"},
+    "admin.user_details": {"clients_moving": "1"},
 }
 # Fields that carry a number: a hostile value there must change nothing.
 NUMBER_FIELDS = {

@@ -139,10 +139,10 @@ def test_changing_details_puts_only_a_key_worker_into_a_team(app, db):
     with db.read() as s:
         kept = s.get(User, client.id)
         assert (kept.display_name, kept.team_id) == (client.display_name, None)
-    # A key worker moves team as before.
+    # A key worker moves team as before (their client with them, as they were told).
     moved = _post(admin, f"/admin/users/{circle.key_worker.id}/details",
                   name=circle.key_worker.display_name, email=circle.key_worker.email,
-                  team_id=str(other.id))  # fmt: skip
+                  team_id=str(other.id), clients_moving="1")  # fmt: skip
     assert moved.status_code == 302
 
 

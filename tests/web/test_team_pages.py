@@ -7,12 +7,13 @@ import html
 
 import sqlalchemy as sa
 
-from careplan.db.models import Team
+from careplan.db.models import Team, User
 from careplan.domain.local_time import service_today
 from careplan.services import contingencies
 from careplan.services.accounts import actor_for
 from tests.conftest import csrf_token, login
 from tests.factories import AdminFactory, Circle, TeamFactory, make_agreement
+from tests.web.test_plan_pages import Page, _section
 
 
 def _post(client, url, **data):
@@ -108,10 +109,23 @@ def test_moving_a_key_worker_with_clients_says_who_no_longer_sees_them(app, db):
     )
     admin = login(app.test_client(), AdminFactory())
     worker = circle.key_worker
-    saved = _post(
-        admin, f"/admin/users/{worker.id}/details", name=worker.display_name,
-        email=worker.email, team_id=str(north.id),
-    )  # fmt: skip
+    move = dict(name=worker.display_name, email=worker.email, team_id=str(north.id))
+    # Asked first, with how many clients go too: one Save moved them all.
+    asked = _post(admin, f"/admin/users/{worker.id}/details", **move)
+    assert asked.status_code == 200
+    question = " ".join(
+        html.unescape(_section(asked.get_data(as_text=True), 'id="confirm-move"', "</div>")).split()
+    )
+    assert (
+        f"{worker.display_name} has 1 client. Moving {worker.display_name} to North team "
+        f"moves it too: {circle.team.name}'s key workers and supervisors will no longer see it"
+    ) in question
+    assert "Yes, move them and 1 client to <bdi>North team</bdi>" in question
+    with db.read() as s:
+        assert s.get(User, worker.id).team_id == circle.team.id  # nothing moved yet
+    confirmed = Page(asked.get_data(as_text=True)).forms
+    [form] = [f for f in confirmed if ("clients_moving", "1") in f.fields]
+    saved = admin.post(form.action, data=dict(form.fields))
     assert saved.status_code == 302
     page = html.unescape(_words(admin.get(saved.headers["Location"])))
     assert (
