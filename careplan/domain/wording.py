@@ -251,6 +251,15 @@ def waiting_for(
     return " and ".join(possessive(o) for o in others) + " signatures"
 
 
+def who_reads(reader_is_client: bool) -> str:
+    """Who reads what is written on a document's page (a comment, a reason, a question about a
+    review), named rather than "everyone who can see it": a client writing a reason for not
+    signing should know whom they are telling."""
+    if reader_is_client:
+        return "your key worker, their team's supervisors and any advocate you chose"
+    return "the client, their key worker, the team's supervisors and any advocate the client chose"
+
+
 def everyone(names: list[str]) -> str:
     """Several people in one sentence: "you and Kim, your key worker". Where a name carries
     who they are ("Kim, your key worker"), three or more are kept apart with semicolons, so

@@ -19,6 +19,18 @@
     form.dataset.sentAt = String(Date.now());
   });
 
+  // A button that says what it will do once a choice is made ("Sign version 3", "Decline to
+  // sign, and send my reason"): its labels by the chosen value of the group it names.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.form || input.type !== "radio") return;
+    Array.prototype.forEach.call(input.form.querySelectorAll("button[data-label-by]"), function (button) {
+      if (button.dataset.labelBy !== input.name) return;
+      var label = JSON.parse(button.dataset.labels || "{}")[input.value];
+      if (label) button.textContent = label;
+    });
+  });
+
   // Back to a page the browser kept: its forms were not sent from this visit.
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) return;

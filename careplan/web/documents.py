@@ -16,7 +16,7 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from ..domain import local_time
+from ..domain import local_time, wording
 from ..domain.blocks import STEP_OWNERS, STEP_STATUSES, owner_label
 from ..domain.care_plan import DEFAULT_REVIEW_WEEKS, DOMAIN_LABELS, LIFE_DOMAINS
 from ..domain.compare import by_part
@@ -143,7 +143,9 @@ def comment(document_id: int):
         at = local_time.show(already, get_time_zone())
         flash(f"Your comment was added at {at}, and once only: it was sent twice.")
     else:
-        flash("Your comment was added. Everyone who can see this document can read it.")
+        # Only a client's own documents take a client's comments: they are the reader.
+        readers = wording.who_reads(current_user.actor.role is Role.CLIENT)
+        flash(f"Your comment was added. {wording.sentence(readers)} can read it.")
     # At the comment just added, under its part: the page can be long.
     where = comments.comments_anchor(form.get("section_key", ""))
     return redirect(url_for("documents.show", document_id=document_id, _anchor=where))

@@ -159,12 +159,20 @@ def waiting(context, labels, client: str, key_worker: str = "") -> str:
     )
 
 
+@pass_context
+def who_reads(context, client_id: int) -> str:
+    """{{ who_reads(doc.client_id) }}: who reads what is written on that client's document."""
+    reader_id, _ = _reader(context)
+    return wording.who_reads(reader_id is not None and reader_id == client_id)
+
+
 def install(app: Flask) -> None:
     app.jinja_env.globals["person"] = person
     app.jinja_env.globals["waiting"] = waiting
     app.jinja_env.globals["both"] = both
     app.jinja_env.globals["unwell_plan"] = unwell_plan
     app.jinja_env.globals["named"] = isolated
+    app.jinja_env.globals["who_reads"] = who_reads
     app.jinja_env.globals["signed_how"] = method_said
     # Someone's own unsaved changes, as every page that offers them back says it.
     app.jinja_env.globals["unsaved_words"] = wording.unsaved

@@ -118,9 +118,13 @@ def test_signing_with_the_crisis_contacts_empty_asks_first(live_server, new_phon
     )
     check_phone_page(alex, "sign with empty parts")
 
+    # The button says what it does once the choice is made ("Confirm" read the same for
+    # signing and declining).
+    sign = alex.get_by_role("button", name="Sign version 1", exact=True)
+    expect(sign).to_have_count(0)
     alex.get_by_label("I agree and sign", exact=True).check()
     alex.get_by_label("Type your password to confirm it is you").fill(factories.PASSWORD)
-    alex.get_by_role("button", name="Confirm").click()
+    sign.click()
     # The page that answers opens on the summary of what went wrong, on a phone too, where
     # the sign form itself is screens below the top; the summary links to the field.
     summary = alex.locator("#error-summary")
@@ -134,7 +138,7 @@ def test_signing_with_the_crisis_contacts_empty_asks_first(live_server, new_phon
 
     alex.get_by_label("I am leaving these parts blank on purpose").check()
     alex.get_by_label("Type your password to confirm it is you").fill(factories.PASSWORD)
-    alex.get_by_role("button", name="Confirm").click()
+    sign.click()  # the choice given back with the page, and the button's words with it
     expect(alex.get_by_role("status")).to_have_text(
         "You signed version 1. It is agreed once the other person signs it too."
     )

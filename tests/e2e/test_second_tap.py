@@ -45,9 +45,10 @@ def test_a_second_tap_while_a_comment_is_on_its_way_sends_nothing(app, db, live_
     phone.wait_for_url(f"**/documents/{doc}#comments-*", timeout=15000)
     slow.detach()
     assert len(sent) == 1, sent
-    assert "Your comment was added. Everyone who can see this document can read it." in (
-        phone.content()
-    )
+    assert (
+        "Your comment was added. Your key worker, their team's supervisors and any advocate you "
+        "chose can read it."
+    ) in phone.content()
 
 
 def test_a_second_tap_on_confirm_signs_once_and_says_signed(app, db, live_server, new_phone):

@@ -285,7 +285,7 @@ def test_what_went_wrong_on_the_document_page_is_summed_up_at_its_top(app, db, c
 
 
 def test_a_comment_typed_with_a_plain_signature_is_refused_not_dropped(app, db, circle):
-    """The comment box stays on the form whatever is chosen, and says everyone will read it:
+    """The comment box stays on the form whatever is chosen, and says who will read it:
     words typed there with "I agree and sign" were once dropped while the page said "You
     signed". Now nothing is signed, the message stands by the box and the words stay in it."""
     doc = make_plan(circle.key_worker, circle.client)
@@ -507,3 +507,39 @@ def test_the_client_sees_whom_they_asked_to_look_and_is_not_offered_to_ask_them_
     # Once the client has signed, nothing more is said of it: nothing left to ask about.
     signoff.sign(db, actor_for(circle.client), doc, 1, "signed", "", PASSWORD)
     assert "You asked" not in _words(_page(client.get(f"/documents/{doc}")).html)
+
+
+def test_the_sign_form_says_who_reads_a_reason_and_its_button_what_it_does(app, db, circle):
+    """It said "everyone who can see this document will read it", and its one button said
+    "Confirm" whether the choice was to sign or to decline."""
+    doc = make_plan(circle.key_worker, circle.client)
+    client = login(app.test_client(), circle.client)
+    raw = client.get(f"/documents/{doc}").get_data(as_text=True)
+    page = _words(raw)
+    assert (
+        "Your comment or reason (your key worker, their team's supervisors and any advocate you "
+        "chose will read it)"
+    ) in page
+    assert ">Confirm my choice</button>" in raw
+    labels = re.search(r'data-label-by="outcome" data-labels="([^"]+)"', raw)
+    said = html.unescape(labels.group(1))
+    assert '"declined": "Decline to sign, and send my reason"' in said
+    assert '"signed": "Sign version 1"' in said
+    # Given back (no password typed): the button says what the choice made does.
+    refused = client.post(
+        f"/documents/{doc}/versions/1/sign",
+        data={
+            "outcome": "declined",
+            "comment": "",
+            "password": "",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert refused.status_code == 422
+    assert ">Decline to sign, and send my reason</button>" in refused.get_data(as_text=True)
+    worker = login(app.test_client(), circle.key_worker)
+    page = _words(worker.get(f"/documents/{doc}").get_data(as_text=True))
+    assert (
+        "(the client, their key worker, the team's supervisors and any advocate the client chose "
+        "will read it)"
+    ) in page
