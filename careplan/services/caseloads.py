@@ -60,6 +60,9 @@ class PersonRow:
     # Documents started with nothing saved in them yet: not among `documents`, but the client's
     # own list shows them to the client and their key worker, so the count says so too.
     started: int = 0
+    # A care plan saved (User.has_care_plan): without one, the row says so, as the
+    # supervisors' dashboard lists them, so the key worker sees the gap their supervisor sees.
+    has_care_plan: bool = True
 
 
 def people_for(db: Database, actor: Actor) -> list[PersonRow]:
@@ -151,6 +154,7 @@ def _people(role: Role, drafts: bool = False):
             select(func.count(Document.id))
             .where(Document.client_id == clients.c.id, Document.head_number == 0)
             .scalar_subquery(),
+            clients.c.has_documents,  # User.has_care_plan
         )
         .outerjoin(
             CaseloadLink, (CaseloadLink.client_id == clients.c.id) & CaseloadLink.ended_at.is_(None)
@@ -177,11 +181,12 @@ def _people(role: Role, drafts: bool = False):
 
 def _person(
     cid, name, preferred, pronouns, key_worker, n, last, review, waiting, unsigned, worker_id,
-    declined, passed_day, started,
+    declined, passed_day, started, has_care_plan,
 ) -> PersonRow:  # fmt: skip
     # How the client likes to be called, beside their name: "Bea Client, known as Béa, she/her".
     return PersonRow(
         cid, introduce(name, preferred, pronouns), key_worker or "", n or 0, last, review,
         waiting or 0, unsigned or 0, worker_id, declined=declined or 0,
         passed_day=passed_day or 0, names=(name, preferred or ""), started=started or 0,
+        has_care_plan=bool(has_care_plan),
     )  # fmt: skip

@@ -20,6 +20,7 @@ from tests.factories import (
     ClientFactory,
     KeyWorkerFactory,
     NotificationFactory,
+    make_agreement,
     make_plan,
 )
 
@@ -406,3 +407,23 @@ def test_the_caseload_counts_a_document_started_with_nothing_saved_as_the_client
     # Not to a supervisor: nothing there to account for.
     board = login(app.test_client(), circle.supervisor).get("/").get_data(as_text=True)
     assert "more started" not in board
+
+
+def test_a_key_worker_s_caseload_says_which_clients_have_no_care_plan_yet(app, db):
+    """The supervisors' dashboard listed them as having no care plan yet, while their key
+    worker's caseload showed only "0" or "1" (an agreement)."""
+    circle = Circle()
+    make_plan(circle.key_worker, circle.client)
+    new = ClientFactory(display_name="Chris New")
+    with_agreement = ClientFactory(display_name="Fay Agreement")
+    for person in (new, with_agreement):
+        CaseloadLinkFactory(client_id=person.id, key_worker_id=circle.key_worker.id)
+    make_agreement(circle.key_worker, with_agreement)
+    html = page(app, circle.key_worker)
+    rows = {
+        m.group(1): " ".join(re.sub(r"<[^>]+>", " ", m.group(2)).split())
+        for m in re.finditer(r">([^<]+)</a></td>.*?data-label=\"Documents\">(.*?)</td>", html, re.S)
+    }
+    assert rows["Chris New"].startswith("0, no care plan yet")
+    assert rows["Fay Agreement"].startswith("1, no care plan yet")
+    assert "no care plan" not in rows[circle.client.display_name]
