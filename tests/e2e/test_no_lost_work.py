@@ -196,6 +196,11 @@ def test_words_typed_before_the_pages_script_arrives_are_kept(app, gunicorn_url,
     expect(hint).to_contain_text("These are your words: keep them if they are right for you.")
     phone.goto(f"{gunicorn_url}/documents/{doc}/edit?part=what_matters")
     expect(phone.locator("#draft-waiting")).to_contain_text("not saved yet")
+    # The boxes held until the person chooses look held (they looked as ever, and a tap on
+    # one did nothing).
+    held = phone.locator("fieldset.until-chosen textarea").first
+    expect(held).to_be_disabled()
+    assert held.evaluate("box => getComputedStyle(box).borderTopStyle") == "dashed"
 
 
 def test_kept_changes_are_not_replaced_by_typing_on_a_fresh_page(app, db, gunicorn_url, new_phone):
