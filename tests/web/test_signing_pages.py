@@ -543,3 +543,21 @@ def test_the_sign_form_says_who_reads_a_reason_and_its_button_what_it_does(app, 
         "(the client, their key worker, the team's supervisors and any advocate the client chose "
         "will read it)"
     ) in page
+
+
+def test_after_declining_what_happens_next_comes_before_offering_the_same_words_again(app, db):
+    """The first thing under a client's decline was a large "Offer the same words again for
+    signing" button: it read as the way to take the decline back."""
+    circle = Circle()
+    doc = make_plan(circle.key_worker, circle.client)
+    signoff.sign(db, actor_for(circle.client), doc, 1, "declined", "Not my words", PASSWORD)
+    client = login(app.test_client(), circle.client)
+    page = client.get(f"/documents/{doc}").get_data(as_text=True)
+    declined, offered = page.index("You declined to sign"), page.index('class="offer-again"')
+    folded = page.index('<details class="offer-again-later">')
+    assert declined < folded < offered
+    assert "Your reason is kept with the document, where your key worker, their team" in page
+    # The other side, who did not decline, is offered it as before, unfolded.
+    worker = login(app.test_client(), circle.key_worker)
+    page = worker.get(f"/documents/{doc}").get_data(as_text=True)
+    assert 'class="offer-again"' in page and "offer-again-later" not in page
