@@ -269,6 +269,10 @@ def test_an_administrator_makes_an_account_and_its_owner_chooses_the_password(
 
     [(to, message)] = _mail(inbox)
     assert to == ["dee@example.org"] and "choose a password" in message["Subject"]
+    # What the account is for, said without naming the service or what it does.
+    assert "so that you can read and write your plans with them, and sign them" in (
+        message.get_content()
+    )
     # Someone not expecting it (it cannot name the service) is told what ignoring it means.
     assert (
         "If you were not expecting this e-mail, you can ignore it: nobody can sign in to the "
