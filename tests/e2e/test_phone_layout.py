@@ -167,3 +167,17 @@ def test_a_step_s_boxes_keep_most_of_the_width_with_text_twice_as_large(live_ser
         assert page.evaluate("document.documentElement.scrollWidth") <= 195
     finally:
         context.close()
+
+
+def test_each_folded_section_opens_with_a_tap_as_big_as_a_button_s(live_server, new_phone, plan):
+    """ "Comment on …" and "Ask for an earlier review" opened from a line 26 px high, and two
+    folded sections in a row sat on each other: easy to open the wrong one."""
+    client, _worker, doc = plan
+    phone = new_phone()
+    sign_in(phone, live_server, client)
+    phone.goto(f"{live_server}/documents/{doc}")
+    summaries = phone.locator("summary:visible")
+    assert summaries.count() >= 3
+    for n in range(summaries.count()):
+        box = summaries.nth(n).bounding_box()
+        assert box["height"] >= 44, (summaries.nth(n).inner_text(), box)
