@@ -251,13 +251,18 @@ def waiting_for(
     return " and ".join(possessive(o) for o in others) + " signatures"
 
 
-def who_reads(reader_is_client: bool) -> str:
+def who_reads(reader_is_client: bool, reader_is_key_worker: bool = False) -> str:
     """Who reads what is written on a document's page (a comment, a reason, a question about a
     review), named rather than "everyone who can see it": a client writing a reason for not
-    signing should know whom they are telling."""
+    signing should know whom they are telling. Said to the client, to their key worker, or to
+    anyone else (a supervisor, an advocate)."""
     if reader_is_client:
-        return "your key worker, their team's supervisors and any advocate you chose"
-    return "the client, their key worker, the team's supervisors and any advocate the client chose"
+        return "your key worker, their team's supervisors and any advocate you choose"
+    if reader_is_key_worker:
+        return "the client, your team's supervisors and any advocate the client chooses"
+    return (
+        "the client, their key worker, the team's supervisors and any advocate the client chooses"
+    )
 
 
 def everyone(names: list[str]) -> str:

@@ -144,7 +144,8 @@ def comment(document_id: int):
         flash(f"Your comment was added at {at}, and once only: it was sent twice.")
     else:
         # Only a client's own documents take a client's comments: they are the reader.
-        readers = wording.who_reads(current_user.actor.role is Role.CLIENT)
+        role = current_user.actor.role
+        readers = wording.who_reads(role is Role.CLIENT, role is Role.KEY_WORKER)
         flash(f"Your comment was added. {wording.sentence(readers)} can read it.")
     # At the comment just added, under its part: the page can be long.
     where = comments.comments_anchor(form.get("section_key", ""))

@@ -47,7 +47,7 @@ def sign(document_id: int, number: int):
     if result.state is State.AGREED:
         flash(f"Version {number} is now agreed by both of you. The signed PDF is being prepared.")
     elif form.get("outcome") == "declined":
-        flash("You declined to sign. Your reason is kept with the document for everyone to see.")
+        flash("You declined to sign. Your reason is kept with the document.")
     else:
         flash(f"You signed version {number}. It is agreed once the other person signs it too.")
     return redirect(url_for("documents.show", document_id=document_id) + "#sign-off")

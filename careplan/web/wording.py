@@ -160,10 +160,14 @@ def waiting(context, labels, client: str, key_worker: str = "") -> str:
 
 
 @pass_context
-def who_reads(context, client_id: int) -> str:
-    """{{ who_reads(doc.client_id) }}: who reads what is written on that client's document."""
+def who_reads(context, client_id: int, key_worker_id: int | None = None) -> str:
+    """{{ who_reads(doc.client_id, so.key_worker_id) }}: who reads what is written on that
+    client's document, said to the reader."""
     reader_id, _ = _reader(context)
-    return wording.who_reads(reader_id is not None and reader_id == client_id)
+    return wording.who_reads(
+        reader_id is not None and reader_id == client_id,
+        reader_id is not None and reader_id == key_worker_id,
+    )
 
 
 def install(app: Flask) -> None:

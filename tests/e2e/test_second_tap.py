@@ -47,7 +47,7 @@ def test_a_second_tap_while_a_comment_is_on_its_way_sends_nothing(app, db, live_
     assert len(sent) == 1, sent
     assert (
         "Your comment was added. Your key worker, their team's supervisors and any advocate you "
-        "chose can read it."
+        "choose can read it."
     ) in phone.content()
 
 

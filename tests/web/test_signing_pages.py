@@ -518,8 +518,13 @@ def test_the_sign_form_says_who_reads_a_reason_and_its_button_what_it_does(app, 
     page = _words(raw)
     assert (
         "Your comment or reason (your key worker, their team's supervisors and any advocate you "
-        "chose will read it)"
+        "choose will read it)"
     ) in page
+    # And beside every comment box, before anything is sent.
+    assert (
+        "Your key worker, their team's supervisors and any advocate you choose will read it. Up to"
+        in page
+    )
     assert ">Confirm my choice</button>" in raw
     labels = re.search(r'data-label-by="outcome" data-labels="([^"]+)"', raw)
     said = html.unescape(labels.group(1))
@@ -539,9 +544,15 @@ def test_the_sign_form_says_who_reads_a_reason_and_its_button_what_it_does(app, 
     assert ">Decline to sign, and send my reason</button>" in refused.get_data(as_text=True)
     worker = login(app.test_client(), circle.key_worker)
     page = _words(worker.get(f"/documents/{doc}").get_data(as_text=True))
+    # The key worker is told of their own team's supervisors, not of "their key worker".
     assert (
-        "(the client, their key worker, the team's supervisors and any advocate the client chose "
-        "will read it)"
+        "(the client, your team's supervisors and any advocate the client chooses will read it)"
+    ) in page
+    advocate = login(app.test_client(), circle.advocate)  # comments, and signs nothing
+    page = _words(advocate.get(f"/documents/{doc}").get_data(as_text=True))
+    assert (
+        "The client, their key worker, the team's supervisors and any advocate the client "
+        "chooses will read it."
     ) in page
 
 
