@@ -33,12 +33,14 @@ log = logging.getLogger("careplan.mail")
 
 
 def password_link_email(
-    purpose: str, link: str, expires: str, by_service: bool = False
+    purpose: str, link: str, expires: str, by_service: bool = False, role: str = ""
 ) -> messages.Email:
-    """`by_service`: an administrator sent it, not the person asking on the sign-in page."""
+    """`by_service`: an administrator sent it, not the person asking on the sign-in page.
+    `role`: whose account (a client's welcome says what the account is for)."""
     body = messages.render(
-        "password_link_body.txt", purpose=purpose, link=link, expires=expires, by_service=by_service
-    )
+        "password_link_body.txt", purpose=purpose, link=link, expires=expires,
+        by_service=by_service, to_client=role == "client",
+    )  # fmt: skip
     return messages.Email(
         messages.render("password_link_subject.txt", purpose=purpose), body + "\n"
     )

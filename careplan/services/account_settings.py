@@ -55,6 +55,7 @@ class IssuedLink:
     purpose: str
     expires_at: datetime
     link_id: int = 0  # its row, where a failure to send it is kept (link_not_sent)
+    role: str = ""  # whose account: a welcome says what it is for to a client alone
 
 
 def client_id_of(user: User) -> int | None:
@@ -303,7 +304,7 @@ def _issue(s: Session, user: User, purpose: str, now: datetime, by: Actor | None
     )
     s.add(link)
     s.flush()
-    return IssuedLink(user.email, token, purpose, expires, link.id)
+    return IssuedLink(user.email, token, purpose, expires, link.id, user.role)
 
 
 def link_not_sent(db: Database, link_id: int, reason: str) -> None:

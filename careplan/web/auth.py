@@ -128,6 +128,7 @@ def _send_password_link(
             public_url(config, path),
             account_mail.long_time(link.expires_at, config["TIME_ZONE"]),
             by_service,
+            link.role,
         ),
         lambda reason: account_settings.link_not_sent(db, link.link_id, reason),
     )

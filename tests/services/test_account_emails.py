@@ -257,3 +257,17 @@ def test_one_email_that_cannot_be_written_holds_up_no_other(db, smtp_server, no_
     assert unknown.status == "pending" and "from_later" in unknown.last_error
     assert sent.status == "sent"
     assert [m["Subject"] for _, m in inbox.messages()] == ["Your password was changed"]
+
+
+def test_a_welcome_says_what_the_account_is_for_to_a_client_alone():
+    # A key worker, supervisor, advocate or administrator was told they could "read and write
+    # your plans with them, and sign them": untrue of all but a client.
+    def body(role: str) -> str:
+        link = "https://x.example/l"
+        return account_mail.password_link_email("welcome", link, "9 December", True, role).body
+
+    assert "so that you can read and write your plans with them, and sign them" in body("client")
+    for role in ("key_worker", "supervisor", "advocate", "admin"):
+        said = body(role)
+        assert "An account has been made for you. To start, choose your password here:" in said
+        assert "plans" not in said, role
