@@ -51,10 +51,14 @@ def team_problem(worker: str, open_clients: int, team_id: int | None) -> str | N
 def move_question(worker: str, open_clients: int, old_team: str, new_team: str) -> str:
     """What an administrator is asked before a key worker with clients moves team: one Save
     would move every client's records out of the old team's sight."""
-    them = "it" if open_clients == 1 else "them"
+    # "them" only where it can mean nothing but the clients: it read as the worker too.
+    clients, them = (
+        ("that client goes", "that client") if open_clients == 1
+        else (f"the {open_clients} clients go", "them")
+    )  # fmt: skip
     return (
-        f"{worker} has {_clients(open_clients)}. Moving {worker} to {new_team} moves "
-        f"{them} too: {old_team}'s key workers and supervisors will no longer see {them}, and "
+        f"{worker} has {_clients(open_clients)}. If {worker} moves to {new_team}, {clients} "
+        f"too: {old_team}'s key workers and supervisors will no longer see {them}, and "
         f"{new_team}'s will. To move only some clients, hand them over to someone in "
         f"{old_team} first."
     )

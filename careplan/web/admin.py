@@ -203,7 +203,10 @@ def user(
     # A refused details form (`typed`) keeps what was typed in it; the details it carries as
     # loaded are the ones kept now, so saving it again changes only what it changes.
     form = request.form
-    shown = kept_typing(form, loaded_from(form, DETAILS), now) if typed else now
+    typed_in = kept_typing(form, loaded_from(form, DETAILS), now) if typed else now
+    # Asked to confirm a move, the question's form carries what was typed, and the form below
+    # shows what is saved, not the move asked about.
+    shown = now if move else typed_in
     page = render_template(
         "admin/user.html",
         account=account,
@@ -214,6 +217,7 @@ def user(
         loaded=now,
         confirming=confirming,
         move=move,
+        moving=typed_in,
     )
     if errors:
         return page, 422 if confirming else 409

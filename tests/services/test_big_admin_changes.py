@@ -91,7 +91,7 @@ def test_a_key_worker_moves_team_with_their_clients_only_once_told_how_many(db):
         assert (asked.value.clients, asked.value.new_team) == (1, "North team")
         with db.read() as s:
             assert s.get(User, worker.id).team_id == circle.team.id
-    assert str(asked.value).startswith(f"{worker.display_name} has 1 client. Moving")
+    assert str(asked.value).startswith(f"{worker.display_name} has 1 client. If")
     CaseloadLinkFactory(key_worker_id=worker.id)  # a second client meanwhile
     with pytest.raises(MoveToConfirm):
         move(1)

@@ -117,12 +117,15 @@ def test_moving_a_key_worker_with_clients_says_who_no_longer_sees_them(app, db):
         html.unescape(_section(asked.get_data(as_text=True), 'id="confirm-move"', "</div>")).split()
     )
     assert (
-        f"{worker.display_name} has 1 client. Moving {worker.display_name} to North team "
-        f"moves it too: {circle.team.name}'s key workers and supervisors will no longer see it"
+        f"{worker.display_name} has 1 client. If {worker.display_name} moves to North team, "
+        f"that client goes too: {circle.team.name}'s key workers and supervisors will no "
+        "longer see that client"
     ) in question
     assert "Yes, move them and 1 client to <bdi>North team</bdi>" in question
     with db.read() as s:
         assert s.get(User, worker.id).team_id == circle.team.id  # nothing moved yet
+    # The details form below shows the team saved, not the move asked about.
+    assert f'<option value="{north.id}" selected>' not in asked.get_data(as_text=True)
     confirmed = Page(asked.get_data(as_text=True)).forms
     [form] = [f for f in confirmed if ("clients_moving", "1") in f.fields]
     saved = admin.post(form.action, data=dict(form.fields))
