@@ -48,9 +48,12 @@ def team_problem(worker: str, open_clients: int, team_id: int | None) -> str | N
     )
 
 
-def move_question(worker: str, open_clients: int, old_team: str, new_team: str) -> str:
+def move_question(
+    worker: str, open_clients: int, old_team: str, new_team: str, handing_over: int = 0
+) -> str:
     """What an administrator is asked before a key worker with clients moves team: one Save
-    would move every client's records out of the old team's sight."""
+    would move every client's records out of the old team's sight. `handing_over`: how many
+    of them are being handed over to someone else, which the move does not stop."""
     # "them" only where it can mean nothing but the clients: it read as the worker too.
     clients, them = (
         ("that client goes", "that client") if open_clients == 1
@@ -61,6 +64,20 @@ def move_question(worker: str, open_clients: int, old_team: str, new_team: str) 
         f"too: {old_team}'s key workers and supervisors will no longer see {them}, and "
         f"{new_team}'s will. To move only some clients, hand them over to someone in "
         f"{old_team} first."
+    ) + _handovers_go_on(handing_over)
+
+
+def _handovers_go_on(count: int) -> str:
+    if not count:
+        return ""
+    if count == 1:
+        return (
+            " 1 of them is being handed over to another key worker: that goes on, and they "
+            "still take over once they have read the plans."
+        )
+    return (
+        f" {count} of them are being handed over to other key workers: that goes on, and they "
+        "still take over once they have read the plans."
     )
 
 

@@ -20,6 +20,7 @@ from ..db.models import (
     ContingencyActivation,
     CrisisAlert,
     Document,
+    Handover,
     PasswordLink,
     SupervisorTeam,
     Team,
@@ -452,8 +453,19 @@ def update_details(
             if clients and user.team_id is not None and clients_moving != clients:
                 teams = dict(s.execute(select(Team.id, Team.name)).all())
                 old, new = teams[user.team_id], teams[team_id]
+                handing_over = s.scalar(
+                    select(func.count())
+                    .select_from(Handover)
+                    .where(
+                        Handover.from_worker_id == user.id,
+                        Handover.completed_at.is_(None),
+                        Handover.cancelled_at.is_(None),
+                    )
+                )
                 raise MoveToConfirm(
-                    move_question(user.display_name, clients, old, new), clients, new
+                    move_question(user.display_name, clients, old, new, handing_over),
+                    clients,
+                    new,
                 )
         # Nobody has chosen a password for it yet (whether or not the welcome link ran out):
         # the owner (at the corrected address) needs the welcome link again, not "your

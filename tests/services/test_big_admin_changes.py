@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from careplan.db.models import AuditEvent, User
 from careplan.domain.errors import ContentInvalid
-from careplan.services import admin_accounts, second_factor
+from careplan.services import admin_accounts, handovers, second_factor
 from careplan.services.accounts import actor_for
 from careplan.services.errors import MoveToConfirm
 from tests.factories import (
@@ -20,6 +20,7 @@ from tests.factories import (
     CaseloadLinkFactory,
     Circle,
     ClientFactory,
+    KeyWorkerFactory,
     TeamFactory,
 )
 
@@ -98,3 +99,22 @@ def test_a_key_worker_moves_team_with_their_clients_only_once_told_how_many(db):
     assert "2 clients moved with them to North team" in move(2).moved
     with db.read() as s:
         assert s.get(User, worker.id).team_id == north.id
+
+
+def test_the_question_before_a_move_says_a_waiting_handover_goes_on(db):
+    # The incoming worker, in the old team, still reads and takes over: "the old team will
+    # no longer see them" was not the whole truth.
+    circle = Circle()
+    CaseloadLinkFactory(key_worker_id=circle.key_worker.id)  # a second client, staying
+    incoming = KeyWorkerFactory(team_id=circle.team.id)
+    worker = circle.key_worker
+    handovers.start(db, actor_for(worker), circle.client.id, incoming.id, "Going on leave.")
+    with pytest.raises(MoveToConfirm) as asked:
+        admin_accounts.update_details(
+            db, actor_for(circle.admin), worker.id, worker.display_name, worker.email,
+            TeamFactory().id,
+        )  # fmt: skip
+    assert str(asked.value).endswith(
+        "1 of them is being handed over to another key worker: that goes on, and they still "
+        "take over once they have read the plans."
+    )
