@@ -407,9 +407,10 @@ def update_details(
 ) -> DetailsSaved:
     """Change a name, e-mail address or team. A key worker with clients moves team only with
     `clients_moving`, the number of their clients the administrator was told would move with
-    them: otherwise (or if that number changed meanwhile) MoveToConfirm, nothing saved. Says which teams a key worker's move leaves
-    with clients in no supervisor's sight, and gives a new welcome link when the address of
-    an account nobody has chosen a password for yet was corrected.
+    them: otherwise (or if that number changed meanwhile) MoveToConfirm, nothing saved. Says
+    which teams a key worker's move leaves with clients in no supervisor's sight, and gives a
+    new welcome link when the address of an account nobody has chosen a password for yet was
+    corrected.
 
     `loaded`: the details the form showed. Only what the form changed from them is changed,
     so a save from a page loaded earlier does not undo another administrator's change; and

@@ -22,9 +22,10 @@ def others_words(
     """On the edit page, beside a part (its stored node in the latest version), one note for
     the reader. Their own words someone else changed come first, with what they had written
     (so they can put it back); else, on a part someone else wrote, whose it is, or that the
-    reader changed it last (what changing it does is said once, at the top of the form). Nobody but the reader is "you"; the client
-    is called by the name they go by. A list item's note is beside the box whose answer was
-    changed: `boxes`, the item's answers in the form's order; `box`, the one asking.
+    reader changed it last (what changing it does is said once, at the top of the form).
+    Nobody but the reader is "you"; the client is called by the name they go by. A list
+    item's note is beside the box whose answer was changed: `boxes`, the item's answers in
+    the form's order; `box`, the one asking.
     `shown`, for a part that is one answer, what its box holds: other words than the stored
     ones (the reader's own put on top of a version saved meanwhile, or their draft), the note
     quotes the other person's, which the box no longer shows and a save would replace."""
