@@ -206,9 +206,6 @@ class PrintableDocument:
         """A date or a moment as people read it, in the document's time zone."""
         return show(value, time_zone(self.time_zone))
 
-    def filename(self, ascii_only: bool = False) -> str:
-        return pdf_filename(self.title, ascii_only)
-
 
 def _first_strong(text: str) -> str:
     """The direction of the first letter with one (Unicode's "first strong character" rule

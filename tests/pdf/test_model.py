@@ -15,6 +15,7 @@ from careplan.pdf import (
     SectionField,
     SignatureLine,
     UnsignedLine,
+    pdf_filename,
     render_html,
 )
 from careplan.pdf.fetcher import STYLESHEET, BundledAssetFetcher, FetchRefused, bundled_assets
@@ -123,10 +124,10 @@ def test_kind_hook_is_used_when_present():
 def test_title_and_filename_name_the_kind_version_and_date_only():
     doc = printable()
     assert doc.title == "Care plan, version 3 – 22 November 2026"
-    assert doc.filename() == "Care plan, version 3 – 22 November 2026.pdf"
-    assert doc.filename(ascii_only=True) == "Care plan, version 3 - 22 November 2026.pdf"
+    assert pdf_filename(doc.title) == "Care plan, version 3 – 22 November 2026.pdf"
+    assert pdf_filename(doc.title, ascii_only=True) == "Care plan, version 3 - 22 November 2026.pdf"
     agreement = printable(kind_label="Partnership agreement", agreed_on=date(2027, 1, 3))
-    assert agreement.filename() == "Partnership agreement, version 3 – 3 January 2027.pdf"
+    assert pdf_filename(agreement.title) == "Partnership agreement, version 3 – 3 January 2027.pdf"
     draft = printable(draft=True, agreed_on=None)
     assert draft.title == "Care plan, version 3 – draft"
     for text in (doc.title, draft.title, agreement.title):

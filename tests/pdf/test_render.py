@@ -8,7 +8,7 @@ from io import BytesIO
 import pytest
 from pypdf import PdfReader
 
-from careplan.pdf import SealError, seal_pdf, verify_pdf
+from careplan.pdf import SealError, pdf_filename, seal_pdf, verify_pdf
 from careplan.pdf.fetcher import ASSET_DIR
 
 from .support import NOTICE, page_texts, squash
@@ -63,7 +63,7 @@ def test_title_metadata_and_filename_do_not_name_the_specialism(agreed_doc, agre
     reader = PdfReader(BytesIO(agreed_render.pdf))
     meta = reader.metadata
     assert meta.title == "Care plan, version 3 – 22 November 2026"
-    assert agreed_doc.filename() == "Care plan, version 3 – 22 November 2026.pdf"
+    assert pdf_filename(agreed_doc.title) == "Care plan, version 3 – 22 November 2026.pdf"
     visible = " ".join(str(v) for v in meta.values()).lower()
     assert not any(word in visible for word in SPECIALISM_WORDS)
     assert meta["/careplancontentsha256"] == agreed_doc.content_hash
